@@ -1,0 +1,31 @@
+//  One config table per service: each row names an option, its type,
+//  where it lives in the service's config struct, its default and bounds.
+//  Values come from, in rising order: the default, the config file
+//  (`key = value` lines, # comments), the environment variable QY_<KEY>
+//  (shared by all services, e.g. QY_PG_DSN) and QY_<SERVICE>_<KEY>
+//  (e.g. QY_MODERATION_FLOOD_WINDOW_S). Dots in keys become underscores.
+#ifndef QY_CONFIG_H
+#define QY_CONFIG_H
+#include <stddef.h>
+#include <stdbool.h>
+
+typedef enum { QY_STR, QY_INT, QY_DBL, QY_BOOL } qy_opt_type_t;
+
+typedef struct {
+    const char   *name;
+    qy_opt_type_t type;
+    size_t        offset;      //  offsetof the field: char * / long / double / bool
+    const char   *def;
+    double        min, max;    //  bounds for numbers; both 0 means unbounded
+    const char   *help;
+} qy_option_t;
+
+//  Fill cfg from defaults, file (may be NULL) and environment. Returns 0,
+//  or -1 with a message in err naming the option and the bad value.
+int qy_config_load (const char *service, const qy_option_t *opts, size_t n,
+                    void *cfg, const char *file, char *err, size_t errlen);
+//  Free the strings qy_config_load allocated.
+void qy_config_free (const qy_option_t *opts, size_t n, void *cfg);
+//  Log every option's effective value at info level (secrets masked).
+void qy_config_log (const qy_option_t *opts, size_t n, const void *cfg);
+#endif

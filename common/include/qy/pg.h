@@ -1,0 +1,29 @@
+//  A PostgreSQL connection that reconnects with backoff.
+//  qy_pg_exec returns NULL only when the server cannot be reached; SQL
+//  errors come back as a result whose status says so (see qy_pg_ok).
+#ifndef QY_PG_H
+#define QY_PG_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+
+typedef struct qy_pg_t qy_pg_t;
+
+qy_pg_t *qy_pg_new (const char *dsn);
+void qy_pg_destroy (qy_pg_t **self_p);
+//  Connect now if not connected (respecting backoff). Returns true if up.
+bool qy_pg_connect (qy_pg_t *self);
+bool qy_pg_ok (qy_pg_t *self);
+PGconn *qy_pg_conn (qy_pg_t *self);
+//  Execute with text parameters. Caller PQclear()s the result.
+PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *const *params);
+//  Execute and check: returns true when the result is COMMAND_OK or
+//  TUPLES_OK; otherwise logs the error with the given context and clears
+//  it. *res (if given) receives a successful result for the caller.
+bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams,
+                const char *const *params, PGresult **res);
+//  SQLSTATE of a failed result, "" if none.
+const char *qy_pg_sqlstate (const PGresult *res);
+//  Integer value of row r column c (0 for NULL).
+int64_t qy_pg_int (const PGresult *res, int r, int c);
+#endif

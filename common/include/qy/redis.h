@@ -1,0 +1,43 @@
+//  A Redis connection that reconnects with backoff. Errors stay in the
+//  connection (ok / errstr) in the manner of hiredis; a command that fails
+//  because Redis is away returns NULL and the next call tries again.
+#ifndef QY_REDIS_H
+#define QY_REDIS_H
+#include <stdbool.h>
+#include <hiredis/hiredis.h>
+
+typedef struct qy_redis_t qy_redis_t;
+
+//  Create a connection to host:port. Connects lazily. Caller owns it.
+qy_redis_t *qy_redis_new (const char *host, int port);
+void qy_redis_destroy (qy_redis_t **self_p);
+//  True when the last command reached Redis.
+bool qy_redis_ok (qy_redis_t *self);
+const char *qy_redis_errstr (qy_redis_t *self);
+//  Drop the connection (e.g. after a pipeline was read only in part, so
+//  no stale reply is ever taken for the next command's).
+void qy_redis_disconnect (qy_redis_t *self);
+//  Run one command. Returns the reply (caller frees with freeReplyObject),
+//  or NULL when Redis cannot be reached; a REDIS_REPLY_ERROR is returned
+//  as a reply.
+redisReply *qy_redis_cmd (qy_redis_t *self, const char *fmt, ...);
+redisReply *qy_redis_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen);
+//  Pipelining: append commands, then read one reply per appended command.
+//  qy_redis_append returns -1 when Redis cannot be reached.
+int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen);
+redisReply *qy_redis_get_reply (qy_redis_t *self);
+
+//  A Lua script run by SHA and reloaded on NOSCRIPT.
+typedef struct {
+    const char *source;
+    char        sha [41];
+} qy_script_t;
+//  Append EVALSHA for script to the pipeline (loading it first if needed).
+int qy_redis_append_script (qy_redis_t *self, qy_script_t *script, int nkeys,
+                            int nargs, const char **args, const size_t *arglens);
+//  Run a script and return its reply (NULL when Redis is away).
+redisReply *qy_redis_script (qy_redis_t *self, qy_script_t *script, int nkeys,
+                             int nargs, const char **args, const size_t *arglens);
+//  Make sure the script is loaded (after a NOSCRIPT reply in a pipeline).
+int qy_redis_load_script (qy_redis_t *self, qy_script_t *script);
+#endif

@@ -1,0 +1,58 @@
+//  What every Qunyun service shares at run time: the common part of its
+//  config table, logging, SIGTERM handling, and the /health + /metrics
+//  endpoint fed by atomics the main loop updates.
+#ifndef QY_SERVICE_H
+#define QY_SERVICE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "qy/config.h"
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct {
+    char *pg_dsn;
+    char *redis_host;
+    long  redis_port;
+    char *http_bind;
+    long  http_port;
+    char *log_level;
+} qy_common_config_t;
+
+//  Rows for the common options; put them in each service's table.
+#define QY_COMMON_OPTIONS(T) \
+    { "pg.dsn",     QY_STR, offsetof (T, common.pg_dsn),     "host=127.0.0.1 port=5432 dbname=qunyun user=qunyun", 0, 0, "libpq connection string" }, \
+    { "redis.host", QY_STR, offsetof (T, common.redis_host), "127.0.0.1", 0, 0, "Redis host" }, \
+    { "redis.port", QY_INT, offsetof (T, common.redis_port), "6379", 1, 65535, "Redis port" }, \
+    { "http.bind",  QY_STR, offsetof (T, common.http_bind),  "0.0.0.0", 0, 0, "address of /health and /metrics" }, \
+    { "http.port",  QY_INT, offsetof (T, common.http_port),  "0", 0, 65535, "port of /health and /metrics (0 = any free)" }, \
+    { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "debug, info, warn or error" }
+
+typedef enum { QY_DEP_PG, QY_DEP_REDIS, QY_DEP__COUNT } qy_dep_t;
+
+//  Parse argv (--config FILE), load the config table, start logging,
+//  install SIGTERM/SIGINT handlers and the HTTP endpoint. On a bad
+//  configuration prints why and exits 2. cfg must start zeroed.
+void qy_service_start (const char *name, int argc, char **argv,
+                       const qy_option_t *opts, size_t nopts, void *cfg,
+                       const qy_common_config_t *common);
+//  False once SIGTERM or SIGINT arrived.
+bool qy_service_running (void);
+//  Ask the loop to stop (as a signal would).
+void qy_service_request_stop (void);
+//  Declare which dependencies this service needs, and report their state.
+void qy_service_needs (qy_dep_t dep);
+void qy_service_set_dep (qy_dep_t dep, bool up);
+//  Ping PostgreSQL and Redis (either may be NULL) at most once a second and
+//  report them, so /health is true even while no work arrives.
+struct qy_pg_t;
+struct qy_redis_t;
+void qy_service_check_deps (struct qy_pg_t *pg, struct qy_redis_t *redis);
+//  Call from the main loop at least every few seconds; /health turns 503
+//  if the loop has not beaten for 30 s (a stuck loop is not healthy).
+void qy_service_heartbeat (void);
+//  Send msg on a PUSH socket, waiting for room while the service runs (the
+//  bounded queue downstream is full: that is backpressure, not an error).
+//  Returns 0, or -1 when stopping or on a socket error.
+int qy_service_send (void *sock, const ProtobufCMessage *msg);
+//  Stop the HTTP endpoint and free the config.
+void qy_service_stop (const qy_option_t *opts, size_t nopts, void *cfg);
+#endif

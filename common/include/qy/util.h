@@ -1,0 +1,68 @@
+//  Small helpers every Qunyun file uses: time, memory that aborts on
+//  exhaustion (so callers never test for NULL), bounded strings and a
+//  growable byte buffer.
+#ifndef QY_UTIL_H
+#define QY_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+#define QY_ARRAY_LEN(a) (sizeof (a) / sizeof ((a)[0]))
+
+//  Wall clock, unix microseconds.
+int64_t qy_now_us (void);
+//  Monotonic clock, microseconds.
+int64_t qy_mono_us (void);
+void qy_sleep_ms (int ms);
+
+void *qy_malloc (size_t size);
+void *qy_calloc (size_t n, size_t size);
+void *qy_realloc (void *p, size_t size);
+char *qy_strdup (const char *s);
+char *qy_strndup (const char *s, size_t n);
+//  Caller owns the returned string.
+char *qy_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+//  Copy src into dst of size dstlen, always terminated. Returns strlen(src).
+size_t qy_strlcpy (char *dst, const char *src, size_t dstlen);
+//  snprintf that never overflows; returns bytes written (truncated).
+size_t qy_snprintf (char *dst, size_t dstlen, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
+//  A growable byte buffer, always NUL-terminated.
+typedef struct {
+    char  *data;
+    size_t len;
+    size_t cap;
+} qy_buf_t;
+void qy_buf_init (qy_buf_t *b);
+void qy_buf_free (qy_buf_t *b);
+void qy_buf_reset (qy_buf_t *b);
+void qy_buf_append (qy_buf_t *b, const void *data, size_t len);
+void qy_buf_puts (qy_buf_t *b, const char *s);
+void qy_buf_printf (qy_buf_t *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+void qy_buf_vprintf (qy_buf_t *b, const char *fmt, va_list ap);
+//  Append s as a PostgreSQL array element (double-quoted, escaped).
+void qy_buf_pg_array_elem (qy_buf_t *b, const char *s);
+//  Append s as a JSON string (quoted, escaped).
+void qy_buf_json_str (qy_buf_t *b, const char *s);
+
+//  FNV-1a 64-bit hash.
+uint64_t qy_hash64 (const void *data, size_t len);
+
+//  A string → int64 map with open addressing; keys are copied.
+typedef struct qy_map_t qy_map_t;
+qy_map_t *qy_map_new (void);
+void qy_map_destroy (qy_map_t **self_p);
+bool qy_map_get (qy_map_t *self, const char *key, int64_t *value);
+void qy_map_put (qy_map_t *self, const char *key, int64_t value);
+size_t qy_map_size (qy_map_t *self);
+void qy_map_clear (qy_map_t *self);
+
+//  Day number (days since 1970-01-01) of a unix-µs instant at a UTC offset.
+int32_t qy_day_of (int64_t t_us, int tz_offset_min);
+//  Hour of day 0..23 of a unix-µs instant at a UTC offset.
+int qy_hour_of (int64_t t_us, int tz_offset_min);
+//  Format a day number as YYYY-MM-DD (buf ≥ 11) or YYYYMMDD (compact).
+void qy_day_format (int32_t day, char *buf, size_t len, bool compact);
+#endif

@@ -1,0 +1,22 @@
+//  ZeroMQ and protobuf glue. Every inter-service message is one frame
+//  holding one packed protobuf message.
+#ifndef QY_ZMQ_H
+#define QY_ZMQ_H
+#include <stddef.h>
+#include <protobuf-c/protobuf-c.h>
+
+//  Create a socket with send and receive high-water marks of hwm and
+//  linger of linger_ms (so a shutdown can flush but never hangs). Aborts
+//  if the socket cannot be created (only on a broken context).
+void *qy_zmq_socket (void *ctx, int type, int hwm, int linger_ms);
+//  Bind or connect each endpoint of a comma-separated list ("tcp://a:1,tcp://b:1").
+//  Returns 0 or -1 with errno set; logs what failed.
+int qy_zmq_bind (void *sock, const char *endpoints);
+int qy_zmq_connect (void *sock, const char *endpoints);
+//  Pack msg and send it as one frame. flags as zmq_send (ZMQ_DONTWAIT,
+//  ZMQ_SNDMORE). Returns 0, or -1 with errno (EAGAIN when full).
+int qy_zmq_send_pb (void *sock, const ProtobufCMessage *msg, int flags);
+//  The endpoint a socket actually bound (for tcp://*:0 style binds).
+//  Writes into buf; returns buf.
+char *qy_zmq_last_endpoint (void *sock, char *buf, size_t len);
+#endif

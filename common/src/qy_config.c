@@ -1,0 +1,167 @@
+#include "qy/config.h"
+#include "qy/log.h"
+#include "qy/util.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int s_set (const qy_option_t *o, void *cfg, const char *value, const char *from,
+                  char *err, size_t errlen)
+{
+    char *field = (char *) cfg + o->offset;
+    char *end = NULL;
+    errno = 0;
+    switch (o->type) {
+        case QY_STR:
+            free (*(char **) field);
+            *(char **) field = qy_strdup (value);
+            return 0;
+        case QY_BOOL:
+            if (!strcmp (value, "1") || !strcasecmp (value, "true") || !strcasecmp (value, "yes") || !strcasecmp (value, "on"))
+                *(bool *) field = true;
+            else
+            if (!strcmp (value, "0") || !strcasecmp (value, "false") || !strcasecmp (value, "no") || !strcasecmp (value, "off"))
+                *(bool *) field = false;
+            else
+                goto bad;
+            return 0;
+        case QY_INT: {
+            long v = strtol (value, &end, 10);
+            if (errno || end == value || *end)
+                goto bad;
+            if ((o->min || o->max) && (v < o->min || v > o->max))
+                goto range;
+            *(long *) field = v;
+            return 0;
+        }
+        case QY_DBL: {
+            double v = strtod (value, &end);
+            if (errno || end == value || *end)
+                goto bad;
+            if ((o->min || o->max) && (v < o->min || v > o->max))
+                goto range;
+            *(double *) field = v;
+            return 0;
+        }
+    }
+bad:
+    qy_snprintf (err, errlen, "config %s: bad value '%s' (from %s)", o->name, value, from);
+    return -1;
+range:
+    qy_snprintf (err, errlen, "config %s: value %s out of range [%g, %g] (from %s)",
+                 o->name, value, o->min, o->max, from);
+    return -1;
+}
+
+static const qy_option_t *s_find (const qy_option_t *opts, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (opts [i].name, name) == 0)
+            return &opts [i];
+    return NULL;
+}
+
+static void s_env_name (char *buf, size_t len, const char *service, const char *key)
+{
+    size_t n = qy_snprintf (buf, len, "QY_%s%s", service ? service : "", service ? "_" : "");
+    for (const char *p = key; *p && n + 1 < len; p++)
+        buf [n++] = (*p == '.' || *p == '-') ? '_' : (char) toupper ((unsigned char) *p);
+    buf [n] = 0;
+    for (char *p = buf; *p; p++)
+        *p = (char) toupper ((unsigned char) *p);
+}
+
+static char *s_trim (char *s)
+{
+    while (isspace ((unsigned char) *s))
+        s++;
+    char *e = s + strlen (s);
+    while (e > s && isspace ((unsigned char) e [-1]))
+        *--e = 0;
+    return s;
+}
+
+int qy_config_load (const char *service, const qy_option_t *opts, size_t n,
+                    void *cfg, const char *file, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s_set (&opts [i], cfg, opts [i].def, "default", err, errlen))
+            return -1;
+    if (file && *file) {
+        FILE *f = fopen (file, "r");
+        if (!f) {
+            qy_snprintf (err, errlen, "config file %s: %s", file, strerror (errno));
+            return -1;
+        }
+        char line [4096];
+        int lineno = 0;
+        while (fgets (line, sizeof (line), f)) {
+            lineno++;
+            char *s = s_trim (line);
+            if (!*s || *s == '#')
+                continue;
+            char *eq = strchr (s, '=');
+            if (!eq) {
+                qy_snprintf (err, errlen, "config file %s:%d: expected key = value", file, lineno);
+                fclose (f);
+                return -1;
+            }
+            *eq = 0;
+            char *key = s_trim (s), *value = s_trim (eq + 1);
+            const qy_option_t *o = s_find (opts, n, key);
+            if (!o) {
+                qy_snprintf (err, errlen, "config file %s:%d: unknown option '%s'", file, lineno, key);
+                fclose (f);
+                return -1;
+            }
+            if (s_set (o, cfg, value, file, err, errlen)) {
+                fclose (f);
+                return -1;
+            }
+        }
+        fclose (f);
+    }
+    char upper [64];
+    qy_snprintf (upper, sizeof (upper), "%s", service);
+    for (size_t i = 0; i < n; i++) {
+        char name [160];
+        s_env_name (name, sizeof (name), NULL, opts [i].name);
+        const char *v = getenv (name);
+        if (v && s_set (&opts [i], cfg, v, name, err, errlen))
+            return -1;
+        s_env_name (name, sizeof (name), upper, opts [i].name);
+        v = getenv (name);
+        if (v && s_set (&opts [i], cfg, v, name, err, errlen))
+            return -1;
+    }
+    return 0;
+}
+
+void qy_config_free (const qy_option_t *opts, size_t n, void *cfg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (opts [i].type == QY_STR) {
+            char **field = (char **) ((char *) cfg + opts [i].offset);
+            free (*field);
+            *field = NULL;
+        }
+}
+
+void qy_config_log (const qy_option_t *opts, size_t n, const void *cfg)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *field = (const char *) cfg + opts [i].offset;
+        bool secret = strstr (opts [i].name, "password") || strstr (opts [i].name, "token")
+                   || strstr (opts [i].name, "secret") || strstr (opts [i].name, "dsn");
+        switch (opts [i].type) {
+            case QY_STR:
+                qy_log_info ("config %s=\"%s\"", opts [i].name, secret ? "***" : *(char *const *) field);
+                break;
+            case QY_INT:  qy_log_info ("config %s=%ld", opts [i].name, *(const long *) field); break;
+            case QY_DBL:  qy_log_info ("config %s=%g", opts [i].name, *(const double *) field); break;
+            case QY_BOOL: qy_log_info ("config %s=%s", opts [i].name, *(const bool *) field ? "true" : "false"); break;
+        }
+    }
+}

@@ -1,0 +1,36 @@
+#include "qy/deadletter.h"
+#include "qy/log.h"
+#include "qy/metrics.h"
+#include "qy/util.h"
+#include <stdlib.h>
+
+int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
+                   const char *msg_id, const char *reason, const void *payload, size_t len)
+{
+    static qy_metric_t *m;
+    if (!m)
+        m = qy_counter ("qy_dead_letters_total", "messages set aside as dead letters");
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    //  bytea in hex text form: \x0a1b…
+    char *hex = qy_malloc (len * 2 + 3);
+    hex [0] = '\\'; hex [1] = 'x';
+    static const char digits [] = "0123456789abcdef";
+    const unsigned char *p = payload;
+    for (size_t i = 0; i < len; i++) {
+        hex [2 + 2 * i] = digits [p [i] >> 4];
+        hex [3 + 2 * i] = digits [p [i] & 15];
+    }
+    hex [2 + 2 * len] = 0;
+    const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", service,
+                              msg_id ? msg_id : "", reason, hex };
+    bool ok = qy_pg_run (pg, "deadletter",
+        "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload) "
+        "VALUES ($1, $2, $3, $4, $5, $6::bytea) "
+        "ON CONFLICT (service, brand_code, msg_id) WHERE msg_id <> '' DO NOTHING", 6, params, NULL);
+    free (hex);
+    qy_metric_add (m, 1);
+    qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",
+                 brand_code ? brand_code : "", reason, ok ? "yes" : "no");
+    return ok ? 0 : -1;
+}

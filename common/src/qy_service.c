@@ -1,0 +1,169 @@
+#include "qy/service.h"
+#include "qy/http.h"
+#include "qy/log.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
+#include "qy/pg.h"
+#include "qy/redis.h"
+#include "qy/metrics.h"
+#include <errno.h>
+#include <unistd.h>
+#include <zmq.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t s_stop;
+static atomic_int s_needs [QY_DEP__COUNT];
+static atomic_int s_up [QY_DEP__COUNT];
+static atomic_llong s_beat_us;
+static qy_http_t *s_http;
+static const char *s_name;
+
+static void s_on_signal (int sig)
+{
+    (void) sig;
+    s_stop = 1;
+}
+
+static bool s_health (void *arg, qy_buf_t *out)
+{
+    (void) arg;
+    static const char *names [] = { "postgres", "redis" };
+    bool ok = true;
+    qy_buf_printf (out, "{\"service\":\"%s\"", s_name);
+    for (int d = 0; d < QY_DEP__COUNT; d++)
+        if (atomic_load (&s_needs [d])) {
+            bool up = atomic_load (&s_up [d]);
+            ok = ok && up;
+            qy_buf_printf (out, ",\"%s\":\"%s\"", names [d], up ? "up" : "down");
+        }
+    int64_t age = qy_mono_us () - atomic_load (&s_beat_us);
+    bool alive = age < 30 * 1000000LL;
+    ok = ok && alive && !s_stop;
+    qy_buf_printf (out, ",\"loop\":\"%s\",\"status\":\"%s\"}\n",
+                   alive ? "running" : "stalled", ok ? "ok" : "unhealthy");
+    return ok;
+}
+
+void qy_service_start (const char *name, int argc, char **argv,
+                       const qy_option_t *opts, size_t nopts, void *cfg,
+                       const qy_common_config_t *common)
+{
+    s_name = name;
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp (argv [i], "--config") == 0 && i + 1 < argc)
+            file = argv [++i];
+        else
+        if (strcmp (argv [i], "--help") == 0) {
+            printf ("usage: %s [--config FILE]\n\noptions (file key, or env QY_<KEY> / QY_%s_<KEY>):\n", argv [0], name);
+            for (size_t k = 0; k < nopts; k++)
+                printf ("  %-24s default %-28s %s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "");
+            exit (0);
+        }
+        else {
+            fprintf (stderr, "%s: unknown argument '%s' (try --help)\n", name, argv [i]);
+            exit (2);
+        }
+    }
+    char upper [32];
+    size_t n = 0;
+    for (; name [n] && n + 1 < sizeof (upper); n++)
+        upper [n] = (char) (name [n] >= 'a' && name [n] <= 'z' ? name [n] - 32 : name [n]);
+    upper [n] = 0;
+    if (!file)
+        file = getenv (qy_printf ("QY_%s_CONFIG", upper));   //  leaks a few bytes once
+    char err [512];
+    if (qy_config_load (upper, opts, nopts, cfg, file, err, sizeof (err))) {
+        fprintf (stderr, "level=error svc=%s msg=\"bad configuration\" error=\"%s\"\n", name, err);
+        exit (2);
+    }
+    qy_log_init (name, common->log_level);
+    qy_config_log (opts, nopts, cfg);
+
+    struct sigaction sa;
+    memset (&sa, 0, sizeof (sa));
+    sa.sa_handler = s_on_signal;
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    qy_service_heartbeat ();
+
+    s_http = qy_http_new (common->http_bind, (int) common->http_port, s_health, NULL);
+    if (!s_http) {
+        qy_log_error ("cannot start http endpoint port=%ld", common->http_port);
+        exit (2);
+    }
+    qy_log_info ("started http_port=%d pid=%d", qy_http_port (s_http), (int) getpid ());
+}
+
+bool qy_service_running (void)
+{
+    return !s_stop;
+}
+
+void qy_service_request_stop (void)
+{
+    s_stop = 1;
+}
+
+void qy_service_needs (qy_dep_t dep)
+{
+    atomic_store (&s_needs [dep], 1);
+}
+
+void qy_service_set_dep (qy_dep_t dep, bool up)
+{
+    atomic_store (&s_up [dep], up ? 1 : 0);
+}
+
+void qy_service_heartbeat (void)
+{
+    atomic_store (&s_beat_us, qy_mono_us ());
+}
+
+void qy_service_stop (const qy_option_t *opts, size_t nopts, void *cfg)
+{
+    qy_http_destroy (&s_http);
+    qy_log_info ("stopped");
+    qy_config_free (opts, nopts, cfg);
+}
+
+int qy_service_send (void *sock, const ProtobufCMessage *msg)
+{
+    static qy_metric_t *waits;
+    if (!waits)
+        waits = qy_counter ("qy_send_waits_total", "times a send waited for a full downstream queue");
+    while (true) {
+        if (qy_zmq_send_pb (sock, msg, ZMQ_DONTWAIT) == 0)
+            return 0;
+        if (errno != EAGAIN)
+            return -1;
+        qy_metric_add (waits, 1);
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLOUT, 0 };
+        zmq_poll (&item, 1, 100);
+        qy_service_heartbeat ();
+        if (!qy_service_running ())
+            return -1;
+    }
+}
+
+void qy_service_check_deps (qy_pg_t *pg, qy_redis_t *redis)
+{
+    static int64_t next;
+    int64_t now = qy_mono_us ();
+    if (now < next)
+        return;
+    next = now + 1000000;
+    if (pg)
+        qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
+    if (redis) {
+        redisReply *r = qy_redis_cmd (redis, "PING");
+        qy_service_set_dep (QY_DEP_REDIS, r != NULL);
+        if (r)
+            freeReplyObject (r);
+    }
+}

@@ -1,0 +1,75 @@
+#include "qy/zmq.h"
+#include "qy/log.h"
+#include "qy/util.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+void *qy_zmq_socket (void *ctx, int type, int hwm, int linger_ms)
+{
+    void *sock = zmq_socket (ctx, type);
+    if (!sock) {
+        qy_log_error ("zmq_socket failed: %s", zmq_strerror (errno));
+        abort ();
+    }
+    zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof (hwm));
+    zmq_setsockopt (sock, ZMQ_RCVHWM, &hwm, sizeof (hwm));
+    zmq_setsockopt (sock, ZMQ_LINGER, &linger_ms, sizeof (linger_ms));
+    return sock;
+}
+
+static int s_each (void *sock, const char *endpoints, int bind)
+{
+    char *list = qy_strdup (endpoints), *save = NULL;
+    int rc = 0;
+    for (char *ep = strtok_r (list, ", ", &save); ep; ep = strtok_r (NULL, ", ", &save)) {
+        if ((bind ? zmq_bind (sock, ep) : zmq_connect (sock, ep)) != 0) {
+            qy_log_error ("zmq %s %s failed: %s", bind ? "bind" : "connect", ep, zmq_strerror (errno));
+            rc = -1;
+            break;
+        }
+    }
+    free (list);
+    return rc;
+}
+
+int qy_zmq_bind (void *sock, const char *endpoints)
+{
+    return s_each (sock, endpoints, 1);
+}
+
+int qy_zmq_connect (void *sock, const char *endpoints)
+{
+    return s_each (sock, endpoints, 0);
+}
+
+static void s_free (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
+int qy_zmq_send_pb (void *sock, const ProtobufCMessage *msg, int flags)
+{
+    size_t len = protobuf_c_message_get_packed_size (msg);
+    uint8_t *data = qy_malloc (len ? len : 1);
+    protobuf_c_message_pack (msg, data);
+    zmq_msg_t m;
+    zmq_msg_init_data (&m, data, len, s_free, NULL);
+    if (zmq_msg_send (&m, sock, flags) < 0) {
+        int e = errno;
+        zmq_msg_close (&m);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+char *qy_zmq_last_endpoint (void *sock, char *buf, size_t len)
+{
+    size_t l = len;
+    if (zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, buf, &l) != 0 && len)
+        buf [0] = 0;
+    return buf;
+}

@@ -1,0 +1,60 @@
+#include "campaign.h"
+#include "qy/util.h"
+#include <stdlib.h>
+#include <string.h>
+
+char *campaign_render (const char *tmpl, const campaign_vars_t *vars, char *err, size_t errlen)
+{
+    qy_buf_t out;
+    qy_buf_init (&out);
+    for (const char *p = tmpl; *p; ) {
+        if (p [0] == '{' && p [1] == '{') {
+            qy_buf_puts (&out, "{");
+            p += 2;
+            continue;
+        }
+        if (p [0] == '}' && p [1] == '}') {
+            qy_buf_puts (&out, "}");
+            p += 2;
+            continue;
+        }
+        if (*p == '{') {
+            const char *end = strchr (p, '}');
+            if (!end) {
+                qy_snprintf (err, errlen, "template: unclosed '{'");
+                qy_buf_free (&out);
+                return NULL;
+            }
+            size_t n = (size_t) (end - p - 1);
+            const char *value = NULL;
+            if (n == 8 && strncmp (p + 1, "nickname", 8) == 0)
+                value = vars->nickname;
+            else
+            if (n == 5 && strncmp (p + 1, "group", 5) == 0)
+                value = vars->group;
+            else
+            if (n == 5 && strncmp (p + 1, "store", 5) == 0)
+                value = vars->store;
+            else {
+                qy_snprintf (err, errlen, "template: unknown variable {%.*s}", (int) n, p + 1);
+                qy_buf_free (&out);
+                return NULL;
+            }
+            qy_buf_puts (&out, value ? value : "");
+            p = end + 1;
+            continue;
+        }
+        qy_buf_append (&out, p, 1);
+        p++;
+    }
+    return out.data;
+}
+
+bool campaign_wants_welcome (const Qy__Event *ev)
+{
+    if (ev->kind != QY__KIND__JOIN || ev->role == QY__ROLE__BOT)
+        return false;
+    if (ev->verdict && ev->verdict->action >= QY__ACTION__REMOVE)
+        return false;
+    return true;
+}

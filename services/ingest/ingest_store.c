@@ -1,0 +1,497 @@
+//  The batch writer: one PostgreSQL transaction per batch of batches.
+//  Ids of brands, groups, members and channels are cached in memory so a
+//  steady stream costs one INSERT … SELECT FROM unnest(…) per batch.
+#include "ingest.h"
+#include "qy/deadletter.h"
+#include "qy/log.h"
+#include "qy/util.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define S_CACHE_MAX 2000000      //  entries per cache before it is dropped and refilled
+#define S_NEG_TTL_US (10 * 1000000LL)
+
+struct ingest_store_t {
+    qy_pg_t  *pg;
+    qy_map_t *brands;            //  code → id
+    qy_map_t *brand_neg;         //  code → time until which it is known to be unknown
+    qy_map_t *groups;            //  "bid|code" → id
+    qy_map_t *group_store;       //  "gid" → store id
+    qy_map_t *members;           //  "bid|user" → id
+    qy_map_t *channels;          //  "bid|code" → id
+    qy_map_t *days;              //  day number → partition exists
+    qy_map_t *memberships;       //  "gid|mid" → known to exist
+};
+
+ingest_store_t *ingest_store_new (qy_pg_t *pg)
+{
+    ingest_store_t *self = qy_calloc (1, sizeof (*self));
+    self->pg = pg;
+    self->brands = qy_map_new ();
+    self->brand_neg = qy_map_new ();
+    self->groups = qy_map_new ();
+    self->group_store = qy_map_new ();
+    self->members = qy_map_new ();
+    self->channels = qy_map_new ();
+    self->days = qy_map_new ();
+    self->memberships = qy_map_new ();
+    return self;
+}
+
+void ingest_store_destroy (ingest_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ingest_store_t *self = *self_p;
+    qy_map_destroy (&self->brands);
+    qy_map_destroy (&self->brand_neg);
+    qy_map_destroy (&self->groups);
+    qy_map_destroy (&self->group_store);
+    qy_map_destroy (&self->members);
+    qy_map_destroy (&self->channels);
+    qy_map_destroy (&self->days);
+    qy_map_destroy (&self->memberships);
+    free (self);
+    *self_p = NULL;
+}
+
+static void s_key (char *buf, size_t len, int64_t id, const char *s)
+{
+    qy_snprintf (buf, len, "%lld|%s", (long long) id, s);
+}
+
+static void s_cap (qy_map_t *m)
+{
+    if (qy_map_size (m) > S_CACHE_MAX)
+        qy_map_clear (m);
+}
+
+//  Returns brand id, 0 when unknown, -1 when PostgreSQL is away.
+static int64_t s_brand (ingest_store_t *self, const char *code, int64_t now_us)
+{
+    int64_t id;
+    if (qy_map_get (self->brands, code, &id))
+        return id;
+    int64_t until;
+    if (qy_map_get (self->brand_neg, code, &until) && until > now_us)
+        return 0;
+    PGresult *res;
+    const char *p [] = { code };
+    if (!qy_pg_run (self->pg, "brand lookup", "SELECT id FROM brands WHERE code = $1", 1, p, &res))
+        return -1;
+    id = PQntuples (res) ? qy_pg_int (res, 0, 0) : 0;
+    PQclear (res);
+    if (id)
+        qy_map_put (self->brands, code, id);
+    else {
+        s_cap (self->brand_neg);
+        qy_map_put (self->brand_neg, code, now_us + S_NEG_TTL_US);
+    }
+    return id;
+}
+
+static int s_group (ingest_store_t *self, Qy__Event *ev)
+{
+    char key [200];
+    s_key (key, sizeof (key), ev->brand_id, ev->group);
+    int64_t id;
+    if (!qy_map_get (self->groups, key, &id)) {
+        char bid [24];
+        qy_snprintf (bid, sizeof (bid), "%lld", (long long) ev->brand_id);
+        const char *p [] = { bid, ev->group, ev->store ? ev->store : "" };
+        PGresult *res;
+        if (!qy_pg_run (self->pg, "group upsert",
+                "INSERT INTO groups (brand_id, code, name, store_id) "
+                "VALUES ($1, $2, $2, (SELECT id FROM stores WHERE brand_id = $1 AND code = $3)) "
+                "ON CONFLICT (brand_id, code) DO UPDATE SET store_id = COALESCE (groups.store_id, EXCLUDED.store_id) "
+                "RETURNING id, store_id", 3, p, &res))
+            return -1;
+        id = qy_pg_int (res, 0, 0);
+        char gk [24];
+        qy_snprintf (gk, sizeof (gk), "%lld", (long long) id);
+        s_cap (self->groups);
+        qy_map_put (self->groups, key, id);
+        qy_map_put (self->group_store, gk, qy_pg_int (res, 0, 1));
+        PQclear (res);
+    }
+    ev->group_id = id;
+    char gk [24];
+    qy_snprintf (gk, sizeof (gk), "%lld", (long long) id);
+    int64_t store = 0;
+    qy_map_get (self->group_store, gk, &store);
+    ev->store_id = store;
+    return 0;
+}
+
+static int s_channel (ingest_store_t *self, Qy__Event *ev)
+{
+    if (!ev->channel || !*ev->channel)
+        return 0;
+    char key [200];
+    s_key (key, sizeof (key), ev->brand_id, ev->channel);
+    int64_t id;
+    if (!qy_map_get (self->channels, key, &id)) {
+        char bid [24], sid [24];
+        qy_snprintf (bid, sizeof (bid), "%lld", (long long) ev->brand_id);
+        qy_snprintf (sid, sizeof (sid), "%lld", (long long) ev->store_id);
+        const char *p [] = { bid, ev->channel, ingest_channel_kind (ev->join_scene), ev->store_id ? sid : NULL };
+        PGresult *res;
+        if (!qy_pg_run (self->pg, "channel upsert",
+                "INSERT INTO channels (brand_id, code, kind, store_id) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (brand_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id", 4, p, &res))
+            return -1;
+        id = qy_pg_int (res, 0, 0);
+        PQclear (res);
+        s_cap (self->channels);
+        qy_map_put (self->channels, key, id);
+    }
+    ev->channel_id = id;
+    return 0;
+}
+
+//  Resolve member ids for events[] whose member is not cached, in one statement.
+static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
+                      int64_t *member_ids)
+{
+    qy_buf_t b, u, nk, t;
+    qy_buf_init (&b); qy_buf_init (&u); qy_buf_init (&nk); qy_buf_init (&t);
+    qy_map_t *pending = qy_map_new ();
+    size_t missing = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
+            continue;
+        char key [200];
+        s_key (key, sizeof (key), events [i]->brand_id, events [i]->member);
+        if (qy_map_get (self->members, key, &member_ids [i]) || qy_map_get (pending, key, NULL))
+            continue;
+        qy_map_put (pending, key, 1);
+        qy_buf_puts (&b, missing ? "," : "{");
+        qy_buf_puts (&u, missing ? "," : "{");
+        qy_buf_puts (&nk, missing ? "," : "{");
+        qy_buf_puts (&t, missing ? "," : "{");
+        qy_buf_printf (&b, "%lld", (long long) events [i]->brand_id);
+        qy_buf_pg_array_elem (&u, events [i]->member);
+        if (events [i]->nickname && *events [i]->nickname)
+            qy_buf_pg_array_elem (&nk, events [i]->nickname);
+        else
+            qy_buf_puts (&nk, "NULL");
+        qy_buf_printf (&t, "%lld", (long long) events [i]->event_time_us);
+        missing++;
+    }
+    int rc = 0;
+    if (missing) {
+        qy_buf_puts (&b, "}"); qy_buf_puts (&u, "}"); qy_buf_puts (&nk, "}"); qy_buf_puts (&t, "}");
+        const char *p [] = { b.data, u.data, nk.data, t.data };
+        PGresult *res;
+        if (!qy_pg_run (self->pg, "member upsert",
+                "INSERT INTO members (brand_id, user_id, nickname, first_seen_at) "
+                "SELECT b, u, n, 'epoch'::timestamptz + t * interval '1 microsecond' "
+                "FROM unnest ($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS x (b, u, n, t) "
+                "ON CONFLICT (brand_id, user_id) DO UPDATE SET nickname = COALESCE (EXCLUDED.nickname, members.nickname) "
+                "RETURNING brand_id, user_id, id", 4, p, &res))
+            rc = -1;
+        else {
+            s_cap (self->members);
+            for (int r = 0; r < PQntuples (res); r++) {
+                char key [200];
+                s_key (key, sizeof (key), qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
+                qy_map_put (self->members, key, qy_pg_int (res, r, 2));
+            }
+            PQclear (res);
+            for (size_t i = 0; i < n; i++) {
+                if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
+                    continue;
+                char key [200];
+                s_key (key, sizeof (key), events [i]->brand_id, events [i]->member);
+                qy_map_get (self->members, key, &member_ids [i]);
+            }
+        }
+    }
+    qy_map_destroy (&pending);
+    qy_buf_free (&b); qy_buf_free (&u); qy_buf_free (&nk); qy_buf_free (&t);
+    return rc;
+}
+
+static int s_partition (ingest_store_t *self, int64_t t_us)
+{
+    int32_t day = qy_day_of (t_us, 0);
+    char key [16], date [16];
+    qy_snprintf (key, sizeof (key), "%d", day);
+    if (qy_map_get (self->days, key, NULL))
+        return 0;
+    qy_day_format (day, date, sizeof (date), false);
+    const char *p [] = { date };
+    if (!qy_pg_run (self->pg, "partition", "SELECT qy_ensure_partition ($1::date)", 1, p, NULL))
+        return -1;
+    qy_map_put (self->days, key, 1);
+    return 0;
+}
+
+static void s_extra (qy_buf_t *out, const Qy__Event *ev)
+{
+    qy_buf_t j;
+    qy_buf_init (&j);
+    #define S_STR(name, val) if ((val) && *(val)) { qy_buf_puts (&j, j.len ? ",\"" name "\":" : "{\"" name "\":"); qy_buf_json_str (&j, val); }
+    S_STR ("url", ev->url);
+    S_STR ("ref_msg_id", ev->ref_msg_id);
+    S_STR ("nickname", ev->nickname);
+    S_STR ("channel", ev->channel);
+    S_STR ("inviter", ev->inviter);
+    S_STR ("product", ev->product);
+    S_STR ("join_scene", ingest_scene_name (ev->join_scene));
+    #undef S_STR
+    if (ev->at_all)
+        qy_buf_puts (&j, j.len ? ",\"at_all\":true" : "{\"at_all\":true");
+    if (ev->amount_cents)
+        qy_buf_printf (&j, "%s\"amount_cents\":%lld", j.len ? "," : "{", (long long) ev->amount_cents);
+    if (ev->leave_reason)
+        qy_buf_printf (&j, "%s\"leave_reason\":\"%s\"", j.len ? "," : "{",
+                       ev->leave_reason == QY__LEAVE_REASON__REMOVED ? "removed" : "left");
+    if (ev->n_mentions) {
+        qy_buf_puts (&j, j.len ? ",\"mentions\":[" : "{\"mentions\":[");
+        for (size_t k = 0; k < ev->n_mentions; k++) {
+            if (k)
+                qy_buf_puts (&j, ",");
+            qy_buf_json_str (&j, ev->mentions [k]);
+        }
+        qy_buf_puts (&j, "]");
+    }
+    if (j.len) {
+        qy_buf_puts (&j, "}");
+        qy_buf_pg_array_elem (out, j.data);
+    }
+    else
+        qy_buf_puts (out, "NULL");
+    qy_buf_free (&j);
+}
+
+static bool s_exec (ingest_store_t *self, const char *ctx, const char *sql, int n, const char *const *p)
+{
+    return qy_pg_run (self->pg, ctx, sql, n, p, NULL);
+}
+
+//  Apply one new member event (join, leave, rename) inside the transaction.
+static bool s_member_event (ingest_store_t *self, const Qy__Event *ev, int64_t member_id)
+{
+    char bid [24], gid [24], mid [24], t [24], cid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) ev->brand_id);
+    qy_snprintf (gid, sizeof (gid), "%lld", (long long) ev->group_id);
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) member_id);
+    qy_snprintf (t, sizeof (t), "%lld", (long long) ev->event_time_us);
+    qy_snprintf (cid, sizeof (cid), "%lld", (long long) ev->channel_id);
+    const char *nick = ev->nickname && *ev->nickname ? ev->nickname : NULL;
+    if (ev->kind == QY__KIND__JOIN) {
+        const char *p [] = { bid, gid, mid, ingest_role_name (ev->role), nick, t,
+                             ingest_scene_name (ev->join_scene), ev->channel_id ? cid : NULL,
+                             ev->inviter && *ev->inviter ? ev->inviter : NULL };
+        return s_exec (self, "join",
+            "INSERT INTO memberships (brand_id, group_id, member_id, role, nickname, joined_at, join_scene, channel_id, inviter) "
+            "VALUES ($1, $2, $3, $4, $5, 'epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7, $8, $9) "
+            "ON CONFLICT (group_id, member_id) DO UPDATE SET "
+            "  joined_at = EXCLUDED.joined_at, join_scene = EXCLUDED.join_scene, channel_id = EXCLUDED.channel_id, "
+            "  inviter = EXCLUDED.inviter, nickname = COALESCE (EXCLUDED.nickname, memberships.nickname), "
+            "  role = CASE WHEN EXCLUDED.role <> 'member' THEN EXCLUDED.role ELSE memberships.role END, "
+            "  leave_reason = CASE WHEN memberships.left_at > EXCLUDED.joined_at THEN memberships.leave_reason END, "
+            "  left_at = CASE WHEN memberships.left_at > EXCLUDED.joined_at THEN memberships.left_at END "
+            "WHERE memberships.joined_at IS NULL OR memberships.joined_at < EXCLUDED.joined_at", 9, p);
+    }
+    if (ev->kind == QY__KIND__LEAVE) {
+        const char *reason = ev->leave_reason == QY__LEAVE_REASON__REMOVED ? "removed"
+                           : ev->leave_reason == QY__LEAVE_REASON__LEFT ? "left" : "unknown";
+        const char *p [] = { bid, gid, mid, t, reason };
+        return s_exec (self, "leave",
+            "INSERT INTO memberships (brand_id, group_id, member_id, left_at, leave_reason) "
+            "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5) "
+            "ON CONFLICT (group_id, member_id) DO UPDATE SET left_at = EXCLUDED.left_at, leave_reason = EXCLUDED.leave_reason "
+            "WHERE memberships.joined_at IS NULL OR memberships.joined_at <= EXCLUDED.left_at", 5, p);
+    }
+    if (ev->kind == QY__KIND__RENAME) {
+        const char *p [] = { bid, mid, nick, gid };
+        return s_exec (self, "rename member",
+                       "UPDATE members SET nickname = $3 WHERE brand_id = $1 AND id = $2", 3, p)
+            && s_exec (self, "rename membership",
+                       "INSERT INTO memberships (brand_id, group_id, member_id, nickname) VALUES ($1, $4, $2, $3) "
+                       "ON CONFLICT (group_id, member_id) DO UPDATE SET nickname = EXCLUDED.nickname", 4, p);
+    }
+    return true;
+}
+
+int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
+                        ingest_result_t *results, int64_t now_us)
+{
+    int64_t *member_ids = qy_calloc (n, sizeof (int64_t));
+    qy_map_t *seen = qy_map_new ();
+    qy_buf_t a [10];
+    for (int k = 0; k < 10; k++)
+        qy_buf_init (&a [k]);
+    int rc = -1;
+    bool in_tx = false;
+
+    //  1. Validate, resolve brands, drop duplicates inside the batch.
+    for (size_t i = 0; i < n; i++) {
+        Qy__Event *ev = events [i];
+        results [i].status = QY__ITEM_STATUS__ACCEPTED;
+        results [i].error [0] = 0;
+        const char *why = ingest_validate (ev, now_us);
+        int64_t bid = 0;
+        if (!why) {
+            bid = s_brand (self, ev->brand, now_us);
+            if (bid < 0)
+                goto done;
+            if (bid == 0)
+                why = "unknown brand";
+        }
+        if (why) {
+            results [i].status = QY__ITEM_STATUS__REJECTED;
+            if (strcmp (why, "unknown brand") == 0)
+                qy_snprintf (results [i].error, sizeof (results [i].error), "unknown brand: %s", ev->brand);
+            else
+                qy_strlcpy (results [i].error, why, sizeof (results [i].error));
+            size_t len = qy__event__get_packed_size (ev);
+            uint8_t *buf = qy_malloc (len ? len : 1);
+            qy__event__pack (ev, buf);
+            int dl = qy_deadletter (self->pg, bid > 0 ? bid : 0, ev->brand, "ingest", ev->msg_id,
+                                    results [i].error, buf, len);
+            free (buf);
+            if (dl)
+                goto done;
+            continue;
+        }
+        ev->brand_id = bid;
+        ev->ingest_time_us = now_us;
+        char key [200];
+        s_key (key, sizeof (key), bid, ev->msg_id);
+        if (qy_map_get (seen, key, NULL)) {
+            results [i].status = QY__ITEM_STATUS__DUPLICATE;
+            continue;
+        }
+        qy_map_put (seen, key, (int64_t) i);
+        if (s_partition (self, ev->event_time_us) || s_group (self, ev) || s_channel (self, ev))
+            goto done;
+    }
+    //  2. Members, in one statement for those not cached.
+    if (s_members (self, events, n, results, member_ids))
+        goto done;
+
+    //  3. Archive, inside one transaction with the membership changes.
+    size_t rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
+            continue;
+        Qy__Event *ev = events [i];
+        ev->member_id = member_ids [i];
+        const char *sep = rows ? "," : "{";
+        for (int k = 0; k < 10; k++)
+            qy_buf_puts (&a [k], sep);
+        qy_buf_printf (&a [0], "%lld", (long long) ev->brand_id);
+        qy_buf_printf (&a [1], "%lld", (long long) ev->event_time_us);
+        qy_buf_pg_array_elem (&a [2], ev->msg_id);
+        qy_buf_printf (&a [3], "%lld", (long long) ev->group_id);
+        if (ev->store_id)
+            qy_buf_printf (&a [4], "%lld", (long long) ev->store_id);
+        else
+            qy_buf_puts (&a [4], "NULL");
+        qy_buf_printf (&a [5], "%lld", (long long) member_ids [i]);
+        qy_buf_puts (&a [6], ingest_kind_name (ev->kind));
+        qy_buf_puts (&a [7], ingest_role_name (ev->role));
+        if (ev->text && *ev->text)
+            qy_buf_pg_array_elem (&a [8], ev->text);
+        else
+            qy_buf_puts (&a [8], "NULL");
+        s_extra (&a [9], ev);
+        rows++;
+    }
+    if (!qy_pg_run (self->pg, "begin", "BEGIN", 0, NULL, NULL))
+        goto done;
+    in_tx = true;
+    if (rows) {
+        for (int k = 0; k < 10; k++)
+            qy_buf_puts (&a [k], "}");
+        const char *p [10];
+        for (int k = 0; k < 10; k++)
+            p [k] = a [k].data;
+        PGresult *res;
+        if (!qy_pg_run (self->pg, "archive",
+                "INSERT INTO messages (brand_id, event_time, msg_id, group_id, store_id, member_id, kind, role, text, extra) "
+                "SELECT b, 'epoch'::timestamptz + t * interval '1 microsecond', m, g, s, u, k, r, x, e "
+                "FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
+                "             $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e) "
+                "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res))
+            goto done;
+        //  Whatever the archive already had is a duplicate.
+        qy_map_t *fresh = qy_map_new ();
+        for (int r = 0; r < PQntuples (res); r++) {
+            char key [200];
+            s_key (key, sizeof (key), qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
+            qy_map_put (fresh, key, 1);
+        }
+        PQclear (res);
+        for (size_t i = 0; i < n; i++) {
+            if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
+                continue;
+            char key [200];
+            s_key (key, sizeof (key), events [i]->brand_id, events [i]->msg_id);
+            if (!qy_map_get (fresh, key, NULL))
+                results [i].status = QY__ITEM_STATUS__DUPLICATE;
+        }
+        qy_map_destroy (&fresh);
+    }
+    //  4. Membership changes of the new events.
+    qy_buf_t mb, mg, mm, mr;
+    qy_buf_init (&mb); qy_buf_init (&mg); qy_buf_init (&mm); qy_buf_init (&mr);
+    size_t implicit = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
+            continue;
+        Qy__Event *ev = events [i];
+        char key [64];
+        qy_snprintf (key, sizeof (key), "%lld|%lld", (long long) ev->group_id, (long long) member_ids [i]);
+        if (ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__LEAVE || ev->kind == QY__KIND__RENAME) {
+            ok = s_member_event (self, ev, member_ids [i]);
+            qy_map_put (self->memberships, key, 1);
+        }
+        else
+        if (!qy_map_get (self->memberships, key, NULL)) {
+            //  Talking without a reported join: the member is in the group.
+            const char *sep = implicit ? "," : "{";
+            qy_buf_puts (&mb, sep); qy_buf_puts (&mg, sep); qy_buf_puts (&mm, sep); qy_buf_puts (&mr, sep);
+            qy_buf_printf (&mb, "%lld", (long long) ev->brand_id);
+            qy_buf_printf (&mg, "%lld", (long long) ev->group_id);
+            qy_buf_printf (&mm, "%lld", (long long) member_ids [i]);
+            qy_buf_puts (&mr, ingest_role_name (ev->role));
+            s_cap (self->memberships);
+            qy_map_put (self->memberships, key, 1);
+            implicit++;
+        }
+    }
+    if (ok && implicit) {
+        qy_buf_puts (&mb, "}"); qy_buf_puts (&mg, "}"); qy_buf_puts (&mm, "}"); qy_buf_puts (&mr, "}");
+        const char *p [] = { mb.data, mg.data, mm.data, mr.data };
+        ok = s_exec (self, "implicit membership",
+            "INSERT INTO memberships (brand_id, group_id, member_id, role) "
+            "SELECT DISTINCT ON (g, m) b, g, m, r FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS x (b, g, m, r) "
+            "ON CONFLICT (group_id, member_id) DO UPDATE SET role = EXCLUDED.role "
+            "WHERE memberships.role = 'member' AND EXCLUDED.role <> 'member'", 4, p);
+    }
+    qy_buf_free (&mb); qy_buf_free (&mg); qy_buf_free (&mm); qy_buf_free (&mr);
+    if (!ok)
+        goto done;
+    if (!qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL))
+        goto done;
+    in_tx = false;
+    rc = 0;
+done:
+    if (in_tx)
+        qy_pg_run (self->pg, "rollback", "ROLLBACK", 0, NULL, NULL);
+    if (rc) {
+        //  Nothing is stored: forget memberships we may have cached in the
+        //  failed transaction so the retry writes them again.
+        qy_map_clear (self->memberships);
+    }
+    for (int k = 0; k < 10; k++)
+        qy_buf_free (&a [k]);
+    qy_map_destroy (&seen);
+    free (member_ids);
+    return rc;
+}

@@ -1,0 +1,110 @@
+#include "ingest.h"
+#include <string.h>
+
+static bool s_empty (const char *s)
+{
+    return !s || !*s;
+}
+
+static bool s_is_message (Qy__Kind k)
+{
+    return (k >= QY__KIND__TEXT && k <= QY__KIND__QRCODE);
+}
+
+static bool s_is_member_event (Qy__Kind k)
+{
+    return k == QY__KIND__JOIN || k == QY__KIND__LEAVE || k == QY__KIND__RENAME;
+}
+
+const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
+{
+    if (s_empty (ev->brand))
+        return "missing field: brand";
+    if (s_empty (ev->msg_id))
+        return "missing field: msg_id";
+    if (strlen (ev->msg_id) > 128)
+        return "field too long: msg_id (max 128 bytes)";
+    if (s_empty (ev->group))
+        return "missing field: group";
+    if (strlen (ev->group) > 128)
+        return "field too long: group (max 128 bytes)";
+    if (!s_is_message (ev->kind) && !s_is_member_event (ev->kind) && ev->kind != QY__KIND__PURCHASE)
+        return "bad field: kind (unknown kind)";
+    if (s_empty (ev->member))
+        return "missing field: member";
+    if (strlen (ev->member) > 128)
+        return "field too long: member (max 128 bytes)";
+    if (ev->event_time_us <= 0)
+        return "missing field: event_time_us";
+    if (ev->event_time_us > now_us + 86400LL * 1000000)
+        return "bad field: event_time_us (more than a day in the future)";
+    if (ev->event_time_us < 946684800LL * 1000000)
+        return "bad field: event_time_us (before 2000)";
+    if (ev->text && strlen (ev->text) > INGEST_MAX_TEXT)
+        return "field too long: text (max 65536 bytes)";
+    if (ev->kind == QY__KIND__TEXT && s_empty (ev->text))
+        return "missing field: text";
+    if (ev->kind == QY__KIND__RENAME && s_empty (ev->nickname))
+        return "missing field: nickname";
+    if (ev->kind == QY__KIND__REVOKE && s_empty (ev->ref_msg_id))
+        return "missing field: ref_msg_id";
+    if (ev->kind == QY__KIND__PURCHASE && s_empty (ev->product))
+        return "missing field: product";
+    return NULL;
+}
+
+const char *ingest_kind_name (Qy__Kind kind)
+{
+    switch (kind) {
+        case QY__KIND__TEXT:      return "text";
+        case QY__KIND__IMAGE:     return "image";
+        case QY__KIND__LINK:      return "link";
+        case QY__KIND__WEAPP:     return "weapp";
+        case QY__KIND__CARD:      return "card";
+        case QY__KIND__REDPACKET: return "redpacket";
+        case QY__KIND__FILE:      return "file";
+        case QY__KIND__VOICE:     return "voice";
+        case QY__KIND__VIDEO:     return "video";
+        case QY__KIND__EMOTION:   return "emotion";
+        case QY__KIND__REVOKE:    return "revoke";
+        case QY__KIND__QRCODE:    return "qrcode";
+        case QY__KIND__JOIN:      return "join";
+        case QY__KIND__LEAVE:     return "leave";
+        case QY__KIND__RENAME:    return "rename";
+        case QY__KIND__PURCHASE:  return "purchase";
+        default:                  return "unknown";
+    }
+}
+
+const char *ingest_role_name (Qy__Role role)
+{
+    switch (role) {
+        case QY__ROLE__STAFF: return "staff";
+        case QY__ROLE__ADMIN: return "admin";
+        case QY__ROLE__OWNER: return "owner";
+        case QY__ROLE__BOT:   return "bot";
+        default:              return "member";
+    }
+}
+
+const char *ingest_scene_name (Qy__JoinScene scene)
+{
+    switch (scene) {
+        case QY__JOIN_SCENE__STAFF_INVITE:  return "staff_invite";
+        case QY__JOIN_SCENE__QR_SCAN:       return "qr_scan";
+        case QY__JOIN_SCENE__MEMBER_INVITE: return "member_invite";
+        case QY__JOIN_SCENE__OA_MENU:       return "oa_menu";
+        default:                            return NULL;
+    }
+}
+
+const char *ingest_channel_kind (Qy__JoinScene scene)
+{
+    switch (scene) {
+        case QY__JOIN_SCENE__STAFF_INVITE:  return "staff_invite";
+        case QY__JOIN_SCENE__QR_SCAN:       return "qr_poster";
+        case QY__JOIN_SCENE__MEMBER_INVITE: return "member_invite";
+        case QY__JOIN_SCENE__OA_MENU:       return "oa_menu";
+        default:                            return "unknown";
+    }
+}

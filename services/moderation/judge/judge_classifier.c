@@ -1,0 +1,517 @@
+/*  =========================================================================
+    judge_classifier.c - logistic regression over hashed character 1-3
+    grams, trained with AdaGrad.
+
+    Why this model: it is small (a fixed 2^bits weight table, no
+    vocabulary), fast (one multiply-shift hash and one table load per
+    feature, ~100 ns for a chat message) and it learns online, which is how
+    operators' confirm / overturn decisions reach it. The normalizer already
+    undid the evasion tricks, so n-grams of the strict text see through them.
+
+    Features of the strict text, framed by a boundary mark B:
+      - character unigrams, bigrams (B c0 ... c_last B) and trigrams;
+      - for every n-gram holding a digit, the same n-gram with its digits
+        replaced by one "digit" symbol, so that 加微z4721501 and
+        加微z9130688 share evidence;
+      - a bucket of the message length and of its longest digit run.
+    All features have the same value 1/sqrt(n), i.e. the vector has unit
+    length whatever the message length.
+    =========================================================================
+*/
+#include <errno.h>
+#include <math.h>
+
+#include "judge_classifier.h"
+#include "judge_util.h"
+
+#define S_BOUNDARY  0x1FFFFDu
+#define S_DIGIT     0x1FFFF0u
+#define S_FEATURESET 2
+
+struct _judge_classifier_t {
+    char     category [16];
+    int      bits;
+    float   *w;
+    float    bias;
+    uint64_t examples;          //  how many examples it has seen
+};
+
+static inline uint64_t
+s_mix (uint64_t x)
+{
+    //  splitmix64 finalizer: cheap and spreads neighbouring keys
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return x;
+}
+
+//  N-gram hash: one multiply (Fibonacci hashing) and a fold of the high
+//  bits down, since the table index is taken from the top bits. This runs
+//  ~100 times per message, so the full splitmix finalizer is too dear.
+static inline uint64_t
+s_gram (uint32_t a, uint32_t b, uint32_t c, uint64_t seed)
+{
+    uint64_t x = ((uint64_t) a | ((uint64_t) b << 21) | ((uint64_t) c << 42)) ^ (seed << 52);
+    x *= 0x9E3779B97F4A7C15ull;
+    return x ^ (x >> 32) * 0xD6E8FEB86659FD93ull;
+}
+
+void
+judge_features_init (judge_features_t *f)
+{
+    memset (f, 0, sizeof (*f));
+}
+
+void
+judge_features_release (judge_features_t *f)
+{
+    free (f->hash);
+    free (f->cps);
+    memset (f, 0, sizeof (*f));
+}
+
+static inline void
+s_push (judge_features_t *f, uint64_t h)
+{
+    f->hash [f->n++] = h;
+}
+
+void
+judge_features_extract (const char *text, size_t len, judge_features_t *f)
+{
+    if (len + 2 > f->cps_cap) {
+        f->cps_cap = (len + 2) * 2;
+        f->cps = (uint32_t *) judge_realloc (f->cps, f->cps_cap * sizeof (uint32_t));
+    }
+    //  Decode, framed by boundaries
+    uint32_t *c = f->cps;
+    size_t m = 0, pos = 0;
+    const unsigned char *s = (const unsigned char *) text;
+    c [m++] = S_BOUNDARY;
+    size_t run = 0, longest = 0;
+    while (pos < len) {
+        uint32_t cp;
+        pos += s [pos] < 0x80 ? (cp = s [pos], 1) : judge_utf8_decode (s + pos, len - pos, &cp);
+        c [m++] = cp;
+        if (cp >= '0' && cp <= '9') {
+            if (++run > longest)
+                longest = run;
+        }
+        else
+            run = 0;
+    }
+    c [m++] = S_BOUNDARY;
+    size_t chars = m - 2;
+
+    size_t need = chars * 6 + 8;
+    if (need > f->cap) {
+        f->cap = need * 2;
+        f->hash = (uint64_t *) judge_realloc (f->hash, f->cap * sizeof (uint64_t));
+    }
+    f->n = 0;
+    for (size_t i = 1; i < m; i++) {
+        uint32_t a = c [i], b = c [i - 1];
+        int da = a >= '0' && a <= '9', db = b >= '0' && b <= '9';
+        if (i < m - 1) {
+            s_push (f, s_gram (a, 0, 0, 0x1111));
+            if (da)
+                s_push (f, s_gram (S_DIGIT, 0, 0, 0x1112));
+        }
+        s_push (f, s_gram (b, a, 0, 0x2222));
+        if (da || db)
+            s_push (f, s_gram (db ? S_DIGIT : b, da ? S_DIGIT : a, 0, 0x2223));
+        if (i >= 2) {
+            uint32_t z = c [i - 2];
+            int dz = z >= '0' && z <= '9';
+            s_push (f, s_gram (z, b, a, 0x3333));
+            if (da || db || dz)
+                s_push (f, s_gram (dz ? S_DIGIT : z, db ? S_DIGIT : b, da ? S_DIGIT : a, 0x3334));
+        }
+    }
+    //  Length and digit-run buckets
+    size_t lb = 0;
+    while ((size_t) 1 << lb <= chars && lb < 12)
+        lb++;
+    s_push (f, s_mix (0xA000000000000000ull | lb));
+    static const uint8_t run_bucket [] = { 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 5, 5 };
+    size_t rb = longest < sizeof (run_bucket) ? run_bucket [longest] : 6;
+    s_push (f, s_mix (0xB000000000000000ull | rb));
+    f->value = (float) (1.0 / sqrt ((double) f->n));
+}
+
+//  --------------------------------------------------------------------------
+
+judge_classifier_t *
+judge_classifier_new (const char *category, int bits)
+{
+    if (bits < 10 || bits > 24)
+        bits = 18;
+    judge_classifier_t *self = (judge_classifier_t *) judge_calloc (1, sizeof (*self));
+    snprintf (self->category, sizeof (self->category), "%s", category ? category : "");
+    self->bits = bits;
+    self->w = (float *) judge_calloc ((size_t) 1 << bits, sizeof (float));
+    return self;
+}
+
+void
+judge_classifier_destroy (judge_classifier_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->w);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+const char *
+judge_classifier_category (const judge_classifier_t *self)
+{
+    return self->category;
+}
+
+const float *
+judge_classifier_weights (const judge_classifier_t *self, float *bias)
+{
+    *bias = self->bias;
+    return self->w;
+}
+
+int
+judge_classifier_bits (const judge_classifier_t *self)
+{
+    return self->bits;
+}
+
+static inline double
+s_sigmoid (double z)
+{
+    if (z > 30)
+        return 1.0;
+    if (z < -30)
+        return 0.0;
+    return 1.0 / (1.0 + exp (-z));
+}
+
+double
+judge_classifier_predict_features (const judge_classifier_t *self, const judge_features_t *f)
+{
+    const int shift = 64 - self->bits;
+    const float *w = self->w;
+    float sum = 0;
+    for (size_t i = 0; i < f->n; i++)
+        sum += w [f->hash [i] >> shift];
+    return s_sigmoid ((double) self->bias + (double) sum * f->value);
+}
+
+double
+judge_classifier_predict (const judge_classifier_t *self, const char *text, size_t len)
+{
+    judge_features_t f;
+    judge_features_init (&f);
+    judge_features_extract (text, len, &f);
+    double p = judge_classifier_predict_features (self, &f);
+    judge_features_release (&f);
+    return p;
+}
+
+void
+judge_classifier_learn (judge_classifier_t *self, const char *text, size_t len, int label)
+{
+    //  Plain SGD with a large step: an operator's decision is worth more
+    //  than one training example, and must show in the next prediction.
+    judge_features_t f;
+    judge_features_init (&f);
+    judge_features_extract (text, len, &f);
+    const int shift = 64 - self->bits;
+    const double lr = 2.0;
+    for (int step = 0; step < 3; step++) {
+        double g = judge_classifier_predict_features (self, &f) - (label ? 1.0 : 0.0);
+        for (size_t i = 0; i < f.n; i++)
+            self->w [f.hash [i] >> shift] -= (float) (lr * g * f.value);
+        self->bias -= (float) (0.1 * lr * g);
+    }
+    self->examples++;
+    judge_features_release (&f);
+}
+
+//  --------------------------------------------------------------------------
+//  Training
+
+static uint64_t
+s_rand (uint64_t *state)
+{
+    *state += 0x9E3779B97F4A7C15ull;
+    return s_mix (*state);
+}
+
+judge_classifier_t *
+judge_classifier_train (const char *category, const judge_example_t *ex, size_t n,
+                        const judge_train_opts_t *opts)
+{
+    judge_train_opts_t o = { 18, 8, 0.5, 1e-6, 1 };
+    if (opts) {
+        if (opts->bits)   o.bits = opts->bits;
+        if (opts->epochs) o.epochs = opts->epochs;
+        if (opts->lr > 0) o.lr = opts->lr;
+        if (opts->l2 >= 0) o.l2 = opts->l2;
+        if (opts->seed)   o.seed = opts->seed;
+    }
+    judge_classifier_t *self = judge_classifier_new (category, o.bits);
+    const int shift = 64 - self->bits;
+
+    //  Extract every example once: table indices, flattened
+    size_t *first = (size_t *) judge_malloc ((n + 1) * sizeof (size_t));
+    float *value = (float *) judge_malloc ((n ? n : 1) * sizeof (float));
+    size_t cap = 1 << 20, total = 0;
+    uint32_t *idx = (uint32_t *) judge_malloc (cap * sizeof (uint32_t));
+    judge_features_t f;
+    judge_features_init (&f);
+    for (size_t i = 0; i < n; i++) {
+        judge_features_extract (ex [i].text, ex [i].len, &f);
+        if (total + f.n > cap) {
+            while (total + f.n > cap)
+                cap *= 2;
+            idx = (uint32_t *) judge_realloc (idx, cap * sizeof (uint32_t));
+        }
+        first [i] = total;
+        for (size_t k = 0; k < f.n; k++)
+            idx [total++] = (uint32_t) (f.hash [k] >> shift);
+        value [i] = f.value;
+    }
+    first [n] = total;
+    judge_features_release (&f);
+
+    size_t size = (size_t) 1 << self->bits;
+    float *g2 = (float *) judge_calloc (size, sizeof (float));
+    double bias_g2 = 0;
+    size_t *order = (size_t *) judge_malloc ((n ? n : 1) * sizeof (size_t));
+    for (size_t i = 0; i < n; i++)
+        order [i] = i;
+    uint64_t rng = o.seed;
+    for (int epoch = 0; epoch < o.epochs; epoch++) {
+        for (size_t i = n; i > 1; i--) {            //  Fisher-Yates
+            size_t j = (size_t) (s_rand (&rng) % i);
+            size_t t = order [i - 1];
+            order [i - 1] = order [j];
+            order [j] = t;
+        }
+        for (size_t r = 0; r < n; r++) {
+            size_t i = order [r];
+            float v = value [i];
+            float sum = 0;
+            for (size_t k = first [i]; k < first [i + 1]; k++)
+                sum += self->w [idx [k]];
+            double p = s_sigmoid ((double) self->bias + (double) sum * v);
+            double g = p - (ex [i].label ? 1.0 : 0.0);
+            for (size_t k = first [i]; k < first [i + 1]; k++) {
+                uint32_t j = idx [k];
+                float grad = (float) (g * v + o.l2 * self->w [j]);
+                g2 [j] += grad * grad;
+                self->w [j] -= (float) o.lr * grad / (sqrtf (g2 [j]) + 1e-6f);
+            }
+            bias_g2 += g * g;
+            self->bias -= (float) (o.lr * g / (sqrt (bias_g2) + 1e-6));
+        }
+    }
+    self->examples = n;
+    free (g2);
+    free (order);
+    free (idx);
+    free (value);
+    free (first);
+    return self;
+}
+
+//  --------------------------------------------------------------------------
+//  File format (little-endian), documented in docs/moderation-judge.md:
+//    "QYJM" u32 version u32 bits u32 featureset char[16] category
+//    f32 bias u64 examples u32 encoding (0 dense, 1 sparse) u32 count
+//    payload: dense count x f32 | sparse count x (u32 index, f32 weight)
+//    u32 FNV-1a checksum of every byte before it
+
+typedef struct {
+    unsigned char *buf;
+    size_t len, cap;
+} s_out_t;
+
+static void
+s_put (s_out_t *o, const void *data, size_t len)
+{
+    if (o->len + len > o->cap) {
+        o->cap = (o->len + len) * 2;
+        o->buf = (unsigned char *) judge_realloc (o->buf, o->cap);
+    }
+    memcpy (o->buf + o->len, data, len);
+    o->len += len;
+}
+
+static void
+s_put_u32 (s_out_t *o, uint32_t v)
+{
+    unsigned char b [4] = { (unsigned char) v, (unsigned char) (v >> 8),
+                            (unsigned char) (v >> 16), (unsigned char) (v >> 24) };
+    s_put (o, b, 4);
+}
+
+static void
+s_put_f32 (s_out_t *o, float f)
+{
+    uint32_t v;
+    memcpy (&v, &f, 4);
+    s_put_u32 (o, v);
+}
+
+static uint32_t
+s_get_u32 (const unsigned char *p)
+{
+    return (uint32_t) p [0] | ((uint32_t) p [1] << 8) | ((uint32_t) p [2] << 16)
+         | ((uint32_t) p [3] << 24);
+}
+
+static float
+s_get_f32 (const unsigned char *p)
+{
+    uint32_t v = s_get_u32 (p);
+    float f;
+    memcpy (&f, &v, 4);
+    return f;
+}
+
+static uint32_t
+s_fnv (const unsigned char *p, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p [i]) * 16777619u;
+    return h;
+}
+
+#define S_HEADER 52
+
+int
+judge_classifier_save (const judge_classifier_t *self, const char *path, char *err, size_t errlen)
+{
+    size_t size = (size_t) 1 << self->bits, nnz = 0;
+    for (size_t i = 0; i < size; i++)
+        nnz += self->w [i] != 0;
+    int sparse = nnz * 2 < size;
+    s_out_t o = { NULL, 0, 0 };
+    s_put (&o, JUDGE_MODEL_MAGIC, 4);
+    s_put_u32 (&o, JUDGE_MODEL_VERSION);
+    s_put_u32 (&o, (uint32_t) self->bits);
+    s_put_u32 (&o, S_FEATURESET);
+    char cat [16] = { 0 };
+    memcpy (cat, self->category, strnlen (self->category, sizeof (cat) - 1));
+    s_put (&o, cat, sizeof (cat));
+    s_put_f32 (&o, self->bias);
+    s_put_u32 (&o, (uint32_t) (self->examples & 0xFFFFFFFFu));
+    s_put_u32 (&o, (uint32_t) (self->examples >> 32));
+    s_put_u32 (&o, (uint32_t) sparse);
+    s_put_u32 (&o, (uint32_t) (sparse ? nnz : size));
+    for (size_t i = 0; i < size; i++) {
+        if (sparse && self->w [i] == 0)
+            continue;
+        if (sparse)
+            s_put_u32 (&o, (uint32_t) i);
+        s_put_f32 (&o, self->w [i]);
+    }
+    s_put_u32 (&o, s_fnv (o.buf, o.len));
+
+    //  Write to a temporary file and rename, so a service reloading the
+    //  model never sees half a file.
+    size_t tmplen = strlen (path) + 16;
+    char *tmp = (char *) judge_malloc (tmplen);
+    snprintf (tmp, tmplen, "%s.tmp", path);
+    FILE *file = fopen (tmp, "wb");
+    int rc = -1;
+    if (!file)
+        judge_errf (err, errlen, "cannot write %s: %s", tmp, strerror (errno));
+    else {
+        size_t wrote = fwrite (o.buf, 1, o.len, file);
+        if (fclose (file) != 0 || wrote != o.len)
+            judge_errf (err, errlen, "cannot write %s: %s", tmp, strerror (errno));
+        else
+        if (rename (tmp, path) != 0)
+            judge_errf (err, errlen, "cannot rename %s: %s", tmp, strerror (errno));
+        else
+            rc = 0;
+        if (rc)
+            remove (tmp);
+    }
+    free (tmp);
+    free (o.buf);
+    return rc;
+}
+
+judge_classifier_t *
+judge_classifier_load (const char *path, char *err, size_t errlen)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file) {
+        judge_errf (err, errlen, "cannot open model %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    unsigned char *buf = (unsigned char *) judge_malloc (cap);
+    size_t got;
+    while ((got = fread (buf + len, 1, cap - len, file)) > 0) {
+        len += got;
+        if (len == cap) {
+            cap *= 2;
+            buf = (unsigned char *) judge_realloc (buf, cap);
+        }
+    }
+    fclose (file);
+
+    judge_classifier_t *self = NULL;
+    if (len < S_HEADER + 4 || memcmp (buf, JUDGE_MODEL_MAGIC, 4) != 0) {
+        judge_errf (err, errlen, "%s: not a judge model", path);
+        goto done;
+    }
+    if (s_get_u32 (buf + len - 4) != s_fnv (buf, len - 4)) {
+        judge_errf (err, errlen, "%s: checksum mismatch (truncated file?)", path);
+        goto done;
+    }
+    uint32_t version = s_get_u32 (buf + 4), bits = s_get_u32 (buf + 8);
+    uint32_t featureset = s_get_u32 (buf + 12);
+    if (version != JUDGE_MODEL_VERSION || featureset != S_FEATURESET || bits < 10 || bits > 24) {
+        judge_errf (err, errlen, "%s: unsupported model version %u featureset %u bits %u",
+                    path, version, featureset, bits);
+        goto done;
+    }
+    char cat [17] = { 0 };
+    memcpy (cat, buf + 16, 16);
+    uint32_t sparse = s_get_u32 (buf + 44), count = s_get_u32 (buf + 48);
+    size_t size = (size_t) 1 << bits;
+    size_t payload = (size_t) count * (sparse ? 8 : 4);
+    if ((!sparse && count != size) || (sparse && count > size) || S_HEADER + payload + 4 != len) {
+        judge_errf (err, errlen, "%s: bad payload size", path);
+        goto done;
+    }
+    self = judge_classifier_new (cat, (int) bits);
+    self->bias = s_get_f32 (buf + 32);
+    self->examples = s_get_u32 (buf + 36) | ((uint64_t) s_get_u32 (buf + 40) << 32);
+    const unsigned char *p = buf + S_HEADER;
+    for (uint32_t i = 0; i < count; i++) {
+        if (sparse) {
+            uint32_t at = s_get_u32 (p);
+            if (at >= size) {
+                judge_errf (err, errlen, "%s: weight index out of range", path);
+                judge_classifier_destroy (&self);
+                goto done;
+            }
+            self->w [at] = s_get_f32 (p + 4);
+            p += 8;
+        }
+        else {
+            self->w [i] = s_get_f32 (p);
+            p += 4;
+        }
+    }
+done:
+    free (buf);
+    return self;
+}

@@ -1,0 +1,397 @@
+/*  =========================================================================
+    judge_eval_cli.c - `qyctl moderation train|eval` (and `qy-judge`).
+
+      train --category ad|abuse [--model PATH] [--split K/N | --holdout-every N]
+            [--bits B] [--epochs E] FILE...
+      eval  --category ad|abuse [--model PATH] [--rules TSV]
+            [--split K/N | --holdout-every N] [--evade SEED] [--errors N] FILE...
+
+    Files are `label<TAB>text` with a header line, 1 = positive. With
+    --split K/N, row i of each file (0-based, header excluded) belongs to
+    the evaluation part when i % N == K; train skips exactly those rows and
+    eval reads only them, so a model is never evaluated on what it learned.
+    --holdout-every N is --split 0/N.
+
+    eval runs the whole judge (normalization, the rule set, both
+    classifiers) and counts a message as positive when the score of the
+    category's side reaches the default brand's review threshold: for "ad"
+    the side is ad + fraud + gambling + porn, for "abuse" it is abuse. The
+    last line printed is always
+      precision=P recall=R f1=F fpr=X msgs_per_s=N
+    =========================================================================
+*/
+#include <errno.h>
+#include <time.h>
+
+#include "judge.h"
+#include "judge_classifier.h"
+#include "judge_eval.h"
+#include "judge_evasion.h"
+#include "judge_normalize.h"
+#include "judge_util.h"
+
+typedef struct {
+    const char *category;
+    const char *model;
+    const char *rules;
+    int         split_k;
+    int         split_n;        //  0: no split
+    uint64_t    evade_seed;     //  0: no rewriting
+    int         errors;         //  print up to this many misjudged rows
+    int         bits;
+    int         epochs;
+    char      **files;
+    int         nfiles;
+} s_args_t;
+
+typedef struct {
+    int    label;
+    char  *text;
+    size_t len;
+} s_row_t;
+
+typedef struct {
+    s_row_t *rows;
+    size_t   n, cap;
+} s_rows_t;
+
+static int
+s_usage (const char *cmd)
+{
+    if (strcmp (cmd, "train") == 0)
+        fprintf (stderr, "usage: train --category ad|abuse [--model PATH] "
+                 "[--split K/N | --holdout-every N] [--bits B] [--epochs E] FILE...\n");
+    else
+        fprintf (stderr, "usage: eval --category ad|abuse [--model PATH] [--rules TSV] "
+                 "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] FILE...\n");
+    return 2;
+}
+
+static int
+s_parse_args (int argc, char **argv, s_args_t *a)
+{
+    memset (a, 0, sizeof (*a));
+    a->files = (char **) judge_calloc ((size_t) argc + 1, sizeof (char *));
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv [i];
+        const char *val = i + 1 < argc ? argv [i + 1] : NULL;
+        if (strcmp (opt, "--category") == 0 && val)
+            a->category = argv [++i];
+        else
+        if (strcmp (opt, "--model") == 0 && val)
+            a->model = argv [++i];
+        else
+        if (strcmp (opt, "--rules") == 0 && val)
+            a->rules = argv [++i];
+        else
+        if (strcmp (opt, "--split") == 0 && val) {
+            if (sscanf (val, "%d/%d", &a->split_k, &a->split_n) != 2
+            ||  a->split_n < 2 || a->split_k < 0 || a->split_k >= a->split_n) {
+                fprintf (stderr, "--split wants K/N with 0 <= K < N, N >= 2\n");
+                return -1;
+            }
+            i++;
+        }
+        else
+        if (strcmp (opt, "--holdout-every") == 0 && val) {
+            a->split_k = 0;
+            a->split_n = atoi (argv [++i]);
+            if (a->split_n < 2) {
+                fprintf (stderr, "--holdout-every wants N >= 2\n");
+                return -1;
+            }
+        }
+        else
+        if (strcmp (opt, "--evade") == 0 && val)
+            a->evade_seed = strtoull (argv [++i], NULL, 10) | 1ull << 63;
+        else
+        if (strcmp (opt, "--errors") == 0 && val)
+            a->errors = atoi (argv [++i]);
+        else
+        if (strcmp (opt, "--bits") == 0 && val)
+            a->bits = atoi (argv [++i]);
+        else
+        if (strcmp (opt, "--epochs") == 0 && val)
+            a->epochs = atoi (argv [++i]);
+        else
+        if (opt [0] == '-' && opt [1] == '-') {
+            fprintf (stderr, "unknown or incomplete option %s\n", opt);
+            return -1;
+        }
+        else
+            a->files [a->nfiles++] = argv [i];
+    }
+    if (!a->category || (strcmp (a->category, "ad") && strcmp (a->category, "abuse"))) {
+        fprintf (stderr, "--category must be ad or abuse\n");
+        return -1;
+    }
+    if (a->nfiles == 0) {
+        fprintf (stderr, "no input files\n");
+        return -1;
+    }
+    return 0;
+}
+
+//  Read the rows of one file that belong to the wanted part of the split:
+//  want_eval 1 keeps i % N == K, 0 keeps the others (all rows if no split).
+static int
+s_read_file (const char *path, const s_args_t *a, int want_eval, s_rows_t *rows)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file) {
+        fprintf (stderr, "cannot open %s: %s\n", path, strerror (errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    long index = -1;
+    while ((got = getline (&line, &cap, file)) >= 0) {
+        size_t len = (size_t) got;
+        while (len && (line [len - 1] == '\n' || line [len - 1] == '\r'))
+            line [--len] = 0;
+        if (index == -1) {
+            index = 0;
+            if (strncmp (line, "label", 5) == 0)
+                continue;       //  header line
+        }
+        if (len < 2 || (line [0] != '0' && line [0] != '1') || line [1] != '\t')
+            continue;           //  not a data row
+        long i = index++;
+        if (a->split_n) {
+            int in_eval = i % a->split_n == a->split_k;
+            if (in_eval != want_eval)
+                continue;
+        }
+        if (rows->n == rows->cap) {
+            rows->cap = rows->cap ? rows->cap * 2 : 4096;
+            rows->rows = (s_row_t *) judge_realloc (rows->rows, rows->cap * sizeof (s_row_t));
+        }
+        s_row_t *row = rows->rows + rows->n++;
+        row->label = line [0] == '1';
+        row->len = len - 2;
+        row->text = judge_strndup (line + 2, row->len);
+    }
+    free (line);
+    fclose (file);
+    return 0;
+}
+
+static void
+s_rows_free (s_rows_t *rows)
+{
+    for (size_t i = 0; i < rows->n; i++)
+        free (rows->rows [i].text);
+    free (rows->rows);
+    memset (rows, 0, sizeof (*rows));
+}
+
+static double
+s_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+int
+judge_cli_train (int argc, char **argv)
+{
+    s_args_t a;
+    if (s_parse_args (argc, argv, &a)) {
+        free (a.files);
+        return s_usage ("train");
+    }
+    char model [1024];
+    if (!a.model) {
+        if (judge_model_default_path (a.category, model, sizeof (model))) {
+            free (a.files);
+            return 1;
+        }
+        a.model = model;
+    }
+    s_rows_t rows = { NULL, 0, 0 };
+    int rc = 1;
+    for (int f = 0; f < a.nfiles; f++)
+        if (s_read_file (a.files [f], &a, 0, &rows))
+            goto done;
+    char err [256] = "";
+    judge_normalizer_t *normalizer = judge_normalizer_new (NULL, err, sizeof (err));
+    if (!normalizer) {
+        fprintf (stderr, "%s\n", err);
+        goto done;
+    }
+    //  The classifier learns from the same strict normalized text it sees
+    //  at judgement time.
+    judge_example_t *ex = (judge_example_t *) judge_calloc (rows.n, sizeof (*ex));
+    judge_norm_t norm;
+    judge_norm_init (&norm);
+    size_t positives = 0;
+    for (size_t i = 0; i < rows.n; i++) {
+        judge_normalizer_run (normalizer, rows.rows [i].text, rows.rows [i].len, &norm);
+        ex [i].label = rows.rows [i].label;
+        ex [i].text = judge_strndup (norm.text, norm.len);
+        ex [i].len = norm.len;
+        positives += ex [i].label;
+    }
+    judge_norm_release (&norm);
+    judge_normalizer_destroy (&normalizer);
+    judge_train_opts_t opts = { a.bits, a.epochs, 0, -1, 0 };
+    double t0 = s_now ();
+    judge_classifier_t *clf = judge_classifier_train (a.category, ex, rows.n, &opts);
+    double secs = s_now () - t0;
+    if (judge_classifier_save (clf, a.model, err, sizeof (err)))
+        fprintf (stderr, "%s\n", err);
+    else {
+        printf ("trained category=%s rows=%zu positives=%zu bits=%d seconds=%.2f model=%s\n",
+                a.category, rows.n, positives, judge_classifier_bits (clf), secs, a.model);
+        rc = 0;
+    }
+    judge_classifier_destroy (&clf);
+    for (size_t i = 0; i < rows.n; i++)
+        free ((char *) ex [i].text);
+    free (ex);
+done:
+    s_rows_free (&rows);
+    free (a.files);
+    return rc;
+}
+
+//  Is the side of category flagged (review or worse)?
+static int
+s_flagged (const judge_result_t *r, const char *category, double review)
+{
+    double side = 0;
+    if (strcmp (category, "ad") == 0)
+        side = r->score [QY_CAT_AD] + r->score [QY_CAT_FRAUD] + r->score [QY_CAT_GAMBLING]
+             + r->score [QY_CAT_PORN];
+    else
+        side = r->score [QY_CAT_ABUSE];
+    return side >= review - 1e-9;
+}
+
+int
+judge_cli_eval (int argc, char **argv)
+{
+    judge_metrics_t m;
+    int rc = judge_cli_eval_metrics (argc, argv, &m);
+    if (rc == 0) {
+        printf ("rows=%zu tp=%zu fp=%zu fn=%zu tn=%zu\n", m.rows, m.tp, m.fp, m.fn, m.tn);
+        printf ("precision=%.4f recall=%.4f f1=%.4f fpr=%.4f msgs_per_s=%.0f\n",
+                m.precision, m.recall, m.f1, m.fpr, m.msgs_per_s);
+    }
+    return rc;
+}
+
+int
+judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
+{
+    memset (metrics, 0, sizeof (*metrics));
+    s_args_t a;
+    if (s_parse_args (argc, argv, &a)) {
+        free (a.files);
+        return s_usage ("eval");
+    }
+    int rc = 1;
+    char err [256] = "";
+    char paths [2][1024];
+    judge_rule_row_t *loaded = NULL;
+    size_t nrows = 0;
+    const judge_rule_row_t *rules;
+    judge_t *judge = NULL;
+    judge_evader_t *evader = NULL;
+    s_rows_t rows = { NULL, 0, 0 };
+
+    if (a.rules) {
+        loaded = judge_rules_load_tsv (a.rules, &nrows, err, sizeof (err));
+        if (!loaded) {
+            fprintf (stderr, "%s: %s\n", a.rules, err);
+            goto done;
+        }
+        rules = loaded;
+    }
+    else
+        rules = judge_default_rules (&nrows);
+
+    //  Models: --model for the evaluated category, the default path for
+    //  the other one (used if it exists: the whole judge runs).
+    const char *cats [2] = { "ad", "abuse" };
+    const char *model_path [2] = { NULL, NULL };
+    for (int m = 0; m < 2; m++) {
+        if (strcmp (cats [m], a.category) == 0 && a.model)
+            model_path [m] = a.model;
+        else
+        if (judge_model_default_path (cats [m], paths [m], sizeof (paths [m])) == 0) {
+            FILE *probe = fopen (paths [m], "rb");
+            if (probe) {
+                fclose (probe);
+                model_path [m] = paths [m];
+            }
+            else
+            if (strcmp (cats [m], a.category) == 0)
+                fprintf (stderr, "warning: no %s model at %s, rules only\n", cats [m], paths [m]);
+        }
+    }
+    judge_options_t opts = { NULL, model_path [0], model_path [1] };
+    judge = judge_new (rules, nrows, &opts, err, sizeof (err));
+    if (!judge) {
+        fprintf (stderr, "%s\n", err);
+        goto done;
+    }
+    if (a.evade_seed) {
+        evader = judge_evader_new (a.evade_seed, NULL, err, sizeof (err));
+        if (!evader) {
+            fprintf (stderr, "%s\n", err);
+            goto done;
+        }
+    }
+    for (int f = 0; f < a.nfiles; f++)
+        if (s_read_file (a.files [f], &a, 1, &rows))
+            goto done;
+
+    judge_thresholds_t thresholds = judge_thresholds_default ();
+    size_t tp = 0, fp = 0, tn = 0, fn = 0;
+    int shown = 0;
+    double busy = 0;
+    judge_result_t result;
+    for (size_t i = 0; i < rows.n; i++) {
+        const s_row_t *row = rows.rows + i;
+        const char *text = row->text;
+        size_t len = row->len;
+        //  Only ads are disguised: that is what spammers do
+        if (evader && row->label)
+            text = judge_evader_rewrite (evader, text, len, &len);
+        judge_input_t in = { text, len, "text", "member", 1, 0 };
+        double t0 = s_now ();
+        judge_eval (judge, &in, &result);
+        busy += s_now () - t0;
+        int flagged = s_flagged (&result, a.category, thresholds.review);
+        if (flagged && row->label)        tp++;
+        else if (flagged && !row->label)  fp++;
+        else if (!flagged && row->label)  fn++;
+        else                              tn++;
+        if (flagged != row->label && shown < a.errors) {
+            shown++;
+            fprintf (stderr, "%s p_ad=%.3f p_abuse=%.3f score=%.2f", row->label ? "FN" : "FP",
+                     result.p_ad, result.p_abuse, result.total);
+            for (size_t h = 0; h < result.nhits; h++)
+                fprintf (stderr, " %s", result.hits [h].rule);
+            fprintf (stderr, "\t%.*s\n", (int) len, text);
+        }
+    }
+    double precision = tp + fp ? (double) tp / (double) (tp + fp) : 0;
+    double recall = tp + fn ? (double) tp / (double) (tp + fn) : 0;
+    double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+    double fpr = fp + tn ? (double) fp / (double) (fp + tn) : 0;
+    double rate = busy > 0 ? (double) rows.n / busy : 0;
+    judge_metrics_t m = { rows.n, tp, fp, fn, tn, precision, recall, f1, fpr, rate };
+    *metrics = m;
+    rc = 0;
+done:
+    s_rows_free (&rows);
+    judge_evader_destroy (&evader);
+    judge_destroy (&judge);
+    judge_rules_free (&loaded, nrows);
+    free (a.files);
+    return rc;
+}

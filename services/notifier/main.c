@@ -1,0 +1,310 @@
+//  qy-notifier: records every Delivery it is handed (idempotent by key),
+//  then claims due ones from PostgreSQL and POSTs them concurrently with
+//  libcurl's multi interface, retrying with backoff and jitter.
+#include "notifier.h"
+#include "qy/log.h"
+#include "qy/metrics.h"
+#include "qy/service.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
+#include "qy/deadletter.h"
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+typedef struct {
+    qy_common_config_t common;
+    char *zmq_in;
+    long  hwm, batch, inflight, attempts, base_ms, cap_ms, timeout_ms, lease_s, poll_ms;
+} notifier_config_t;
+
+static const qy_option_t s_options [] = {
+    QY_COMMON_OPTIONS (notifier_config_t),
+    { "zmq.in",        QY_STR, offsetof (notifier_config_t, zmq_in),   "tcp://bus:5557", 0, 0, "bus back of the notifier hop" },
+    { "zmq.hwm",       QY_INT, offsetof (notifier_config_t, hwm),      "20000", 100, 10000000, "high-water mark" },
+    { "batch.max",     QY_INT, offsetof (notifier_config_t, batch),    "512", 1, 10000, "deliveries recorded per statement" },
+    { "http.inflight", QY_INT, offsetof (notifier_config_t, inflight), "64", 1, 4096, "concurrent requests" },
+    { "retry.attempts", QY_INT, offsetof (notifier_config_t, attempts), "8", 1, 100, "attempts before a dead letter" },
+    { "retry.base_ms", QY_INT, offsetof (notifier_config_t, base_ms),  "500", 1, 3600000, "first retry delay" },
+    { "retry.cap_ms",  QY_INT, offsetof (notifier_config_t, cap_ms),   "300000", 1, 86400000, "longest retry delay" },
+    { "http.timeout_ms", QY_INT, offsetof (notifier_config_t, timeout_ms), "10000", 100, 600000, "request timeout" },
+    { "lease_s",       QY_INT, offsetof (notifier_config_t, lease_s),  "60", 5, 3600, "a claimed delivery's lease" },
+    { "poll_ms",       QY_INT, offsetof (notifier_config_t, poll_ms),  "200", 10, 60000, "how often due retries are looked for" },
+};
+
+static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_inflight, *m_latency, *m_bad;
+
+//  Deliveries answered 2xx, written in one statement per loop turn.
+typedef struct {
+    char  **keys;
+    long   *status;
+    size_t  n, cap;
+} s_done_t;
+
+static void s_done_flush (qy_pg_t *pg, s_done_t *done)
+{
+    while (done->n && notifier_store_delivered (pg, done->keys, done->status, done->n) != 0) {
+        qy_service_heartbeat ();
+        if (!qy_service_running ())
+            break;       //  the leases run out and the rows are sent again: the gateway dedups by key
+        qy_sleep_ms (500);
+    }
+    for (size_t i = 0; i < done->n; i++)
+        free (done->keys [i]);
+    done->n = 0;
+}
+
+typedef struct {
+    notifier_job_t     job;
+    CURL              *easy;
+    struct curl_slist *headers;
+    char               error [CURL_ERROR_SIZE];
+    bool               busy;
+} s_slot_t;
+
+static size_t s_discard (char *ptr, size_t size, size_t n, void *arg)
+{
+    (void) ptr; (void) arg;
+    return size * n;
+}
+
+static void s_start (CURLM *multi, s_slot_t *s, long timeout_ms)
+{
+    s->easy = curl_easy_init ();
+    char h [320];
+    s->headers = curl_slist_append (NULL, "Content-Type: application/json");
+    qy_snprintf (h, sizeof (h), "Idempotency-Key: %s", s->job.key);
+    s->headers = curl_slist_append (s->headers, h);
+    if (s->job.token && *s->job.token) {
+        qy_snprintf (h, sizeof (h), "Authorization: Bearer %s", s->job.token);
+        s->headers = curl_slist_append (s->headers, h);
+    }
+    s->error [0] = 0;
+    curl_easy_setopt (s->easy, CURLOPT_URL, s->job.url);
+    curl_easy_setopt (s->easy, CURLOPT_POSTFIELDS, s->job.payload);
+    curl_easy_setopt (s->easy, CURLOPT_HTTPHEADER, s->headers);
+    curl_easy_setopt (s->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt (s->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (s->easy, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt (s->easy, CURLOPT_ERRORBUFFER, s->error);
+    curl_easy_setopt (s->easy, CURLOPT_PRIVATE, s);
+    curl_multi_add_handle (multi, s->easy);
+    s->busy = true;
+}
+
+static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t *s, CURLcode code, s_done_t *done)
+{
+    long status = 0;
+    if (code == CURLE_OK)
+        curl_easy_getinfo (s->easy, CURLINFO_RESPONSE_CODE, &status);
+    notifier_outcome_t o = notifier_classify (status);
+    char err [300];
+    if (code != CURLE_OK)
+        qy_snprintf (err, sizeof (err), "%s", s->error [0] ? s->error : curl_easy_strerror (code));
+    else
+        qy_snprintf (err, sizeof (err), "http %ld", status);
+    //  Recording the outcome must not be lost: retry while PostgreSQL is away.
+    int rc = 0;
+    if (o == NOTIFIER_DONE) {
+        if (done->n == done->cap) {
+            done->cap = done->cap ? done->cap * 2 : 64;
+            done->keys = qy_realloc (done->keys, done->cap * sizeof (char *));
+            done->status = qy_realloc (done->status, done->cap * sizeof (long));
+        }
+        done->keys [done->n] = qy_strdup (s->job.key);
+        done->status [done->n++] = status;
+    }
+    else
+    do {
+        if (o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts)
+            rc = notifier_store_retry (pg, &s->job, status, err,
+                                       notifier_backoff_ms (s->job.attempts, cfg->base_ms, cfg->cap_ms, (double) rand () / RAND_MAX));
+        else
+            rc = notifier_store_dead (pg, &s->job, status, err);
+        if (rc) {
+            qy_service_heartbeat ();
+            qy_sleep_ms (500);
+        }
+    } while (rc && qy_service_running ());
+    if (o == NOTIFIER_DONE) {
+        qy_metric_add (m_ok, 1);
+        qy_metric_observe (m_latency, qy_now_us () - s->job.created_us);
+        qy_log_debug ("delivery=%s brand=%lld delivered status=%ld attempts=%d", s->job.key, (long long) s->job.brand_id, status, s->job.attempts);
+    }
+    else
+    if (o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts) {
+        qy_metric_add (m_retry, 1);
+        qy_log_warn ("delivery=%s brand=%lld retry attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
+    }
+    else {
+        qy_metric_add (m_dead, 1);
+        qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
+    }
+    curl_multi_remove_handle (multi, s->easy);
+    curl_easy_cleanup (s->easy);
+    curl_slist_free_all (s->headers);
+    s->easy = NULL;
+    s->headers = NULL;
+    free (s->job.key); free (s->job.payload); free (s->job.url); free (s->job.token);
+    memset (&s->job, 0, sizeof (s->job));
+    s->busy = false;
+}
+
+//  Fill free slots with due deliveries. Returns how many started.
+static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t *slots)
+{
+    int free_slots = 0;
+    for (int i = 0; i < cfg->inflight; i++)
+        free_slots += !slots [i].busy;
+    if (!free_slots)
+        return 0;
+    notifier_job_t *jobs;
+    int n = notifier_store_claim (pg, free_slots, (int) cfg->lease_s, &jobs);
+    if (n < 0)
+        return 0;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (!jobs [i].url) {
+            //  Nowhere to send it: no retry will help until an operator sets gateway_url.
+            notifier_store_dead (pg, &jobs [i], 0, "brand has no gateway_url");
+            qy_metric_add (m_dead, 1);
+            continue;
+        }
+        while (slots [k].busy)
+            k++;
+        slots [k].job = jobs [i];
+        memset (&jobs [i], 0, sizeof (jobs [i]));
+        s_start (multi, &slots [k], cfg->timeout_ms);
+    }
+    notifier_jobs_free (jobs, n);
+    return n;
+}
+
+int main (int argc, char **argv)
+{
+    notifier_config_t cfg = { 0 };
+    qy_service_start ("notifier", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
+    m_in = qy_counter ("qy_notifier_received_total", "deliveries received from the bus");
+    m_new = qy_counter ("qy_notifier_recorded_total", "new deliveries recorded (duplicates by key excluded)");
+    m_ok = qy_counter ("qy_notifier_deliveries_total{status=\"delivered\"}", "delivery outcomes");
+    m_retry = qy_counter ("qy_notifier_deliveries_total{status=\"retry\"}", "delivery outcomes");
+    m_dead = qy_counter ("qy_notifier_deliveries_total{status=\"dead\"}", "delivery outcomes");
+    m_inflight = qy_gauge ("qy_notifier_inflight", "requests in flight");
+    m_latency = qy_summary ("qy_notifier_delivery_seconds", "from recording to delivery");
+    m_bad = qy_counter ("qy_notifier_malformed_total", "undecodable deliveries set aside");
+    qy_service_needs (QY_DEP_PG);
+    srand ((unsigned) qy_now_us ());
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
+    qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
+    CURLM *multi = curl_multi_init ();
+    s_slot_t *slots = qy_calloc ((size_t) cfg.inflight, sizeof (s_slot_t));
+
+    void *ctx = zmq_ctx_new ();
+    void *in = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm, 0);
+    if (qy_zmq_connect (in, cfg.zmq_in))
+        return 2;
+    Qy__Delivery **ds = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Delivery *));
+    int64_t next_claim = 0;
+    int running = 0;
+    s_done_t done = { 0 };
+    while (qy_service_running ()) {
+        qy_service_heartbeat ();
+        qy_service_check_deps (pg, NULL);
+        zmq_pollitem_t item = { in, 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, running ? 5 : 50);
+        size_t n = 0;
+        while (n < (size_t) cfg.batch) {
+            zmq_msg_t m;
+            zmq_msg_init (&m);
+            if (zmq_msg_recv (&m, in, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&m);
+                break;
+            }
+            Qy__Delivery *d = qy__delivery__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
+            if (!d || !d->key [0] || !d->brand_id) {
+                qy_metric_add (m_bad, 1);
+                qy_deadletter (pg, d ? d->brand_id : 0, d ? d->brand : NULL, "notifier", d ? d->key : NULL,
+                               d ? "delivery without key or brand_id" : "malformed delivery: protobuf decode failed",
+                               zmq_msg_data (&m), zmq_msg_size (&m));
+                if (d)
+                    qy__delivery__free_unpacked (d, NULL);
+            }
+            else
+                ds [n++] = d;
+            zmq_msg_close (&m);
+        }
+        if (n) {
+            int fresh;
+            while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_running ()) {
+                qy_service_set_dep (QY_DEP_PG, false);
+                qy_service_heartbeat ();
+                qy_sleep_ms (500);
+            }
+            qy_metric_add (m_in, (int64_t) n);
+            if (fresh > 0)
+                qy_metric_add (m_new, fresh);
+            for (size_t i = 0; i < n; i++)
+                qy__delivery__free_unpacked (ds [i], NULL);
+            next_claim = 0;          //  new work: look at once
+        }
+        if (qy_mono_us () >= next_claim) {
+            s_claim (&cfg, pg, multi, slots);
+            next_claim = qy_mono_us () + cfg.poll_ms * 1000;
+        }
+        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+        curl_multi_perform (multi, &running);
+        CURLMsg *msg;
+        int left;
+        bool finished = false;
+        while ((msg = curl_multi_info_read (multi, &left)))
+            if (msg->msg == CURLMSG_DONE) {
+                s_slot_t *s;
+                curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &s);
+                s_finish (&cfg, pg, multi, s, msg->data.result, &done);
+                finished = true;
+            }
+        if (finished) {
+            s_done_flush (pg, &done);
+            next_claim = 0;
+        }
+        qy_metric_set (m_inflight, running);
+        if (running)
+            curl_multi_poll (multi, NULL, 0, 5, NULL);
+    }
+    //  Let requests in flight finish (bounded by their timeout); whatever is
+    //  left keeps its lease and is taken again after restart.
+    int64_t deadline = qy_mono_us () + 5000000;
+    while (running && qy_mono_us () < deadline) {
+        curl_multi_perform (multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read (multi, &left)))
+            if (msg->msg == CURLMSG_DONE) {
+                s_slot_t *s;
+                curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &s);
+                s_finish (&cfg, pg, multi, s, msg->data.result, &done);
+            }
+        curl_multi_poll (multi, NULL, 0, 20, NULL);
+    }
+    s_done_flush (pg, &done);
+    free (done.keys);
+    free (done.status);
+    for (int i = 0; i < cfg.inflight; i++)
+        if (slots [i].busy) {
+            curl_multi_remove_handle (multi, slots [i].easy);
+            curl_easy_cleanup (slots [i].easy);
+            curl_slist_free_all (slots [i].headers);
+            free (slots [i].job.key); free (slots [i].job.payload); free (slots [i].job.url); free (slots [i].job.token);
+        }
+    free (slots);
+    free (ds);
+    curl_multi_cleanup (multi);
+    curl_global_cleanup ();
+    zmq_close (in);
+    zmq_ctx_term (ctx);
+    qy_pg_destroy (&pg);
+    qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);
+    return 0;
+}

@@ -1,0 +1,101 @@
+//  Roll-ups: the counters of dirty group-days are written to PostgreSQL as
+//  absolute values, so writing one twice (two replicas, a retry) is harmless.
+#include "scoring.h"
+#include "qy/log.h"
+#include "qy/util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long long s_field (redisReply *h, const char *name)
+{
+    for (size_t i = 0; h && h->type == REDIS_REPLY_ARRAY && i + 1 < h->elements; i += 2)
+        if (strcmp (h->element [i]->str, name) == 0)
+            return strtoll (h->element [i + 1]->str, NULL, 10);
+    return 0;
+}
+
+static int s_one (qy_redis_t *redis, qy_pg_t *pg, const char *dirty)
+{
+    long long bid, gid;
+    int day;
+    if (sscanf (dirty, "%lld:%lld:%d", &bid, &gid, &day) != 3)
+        return 0;          //  not ours: drop it
+    redisReply *h = qy_redis_cmd (redis, "HGETALL sc:g:{g:%lld}:%d", gid, day);
+    redisReply *a = qy_redis_cmd (redis, "PFCOUNT sc:a:{g:%lld}:%d", gid, day);
+    redisReply *m = qy_redis_cmd (redis, "HGETALL sc:m:{g:%lld}:%d", gid, day);
+    int rc = -1;
+    if (!h || !a || !m || h->type != REDIS_REPLY_ARRAY || m->type != REDIS_REPLY_ARRAY)
+        goto done;
+    char sb [24], sg [24], sd [16], msgs [24], act [24], joins [24], leaves [24], viol [24];
+    qy_snprintf (sb, sizeof (sb), "%lld", bid);
+    qy_snprintf (sg, sizeof (sg), "%lld", gid);
+    qy_day_format (day, sd, sizeof (sd), false);
+    qy_snprintf (msgs, sizeof (msgs), "%lld", s_field (h, "msgs"));
+    qy_snprintf (act, sizeof (act), "%lld", a->integer);
+    qy_snprintf (joins, sizeof (joins), "%lld", s_field (h, "joins"));
+    qy_snprintf (leaves, sizeof (leaves), "%lld", s_field (h, "leaves"));
+    qy_snprintf (viol, sizeof (viol), "%lld", s_field (h, "viol"));
+    qy_buf_t hist, mids, mcnt;
+    qy_buf_init (&hist); qy_buf_init (&mids); qy_buf_init (&mcnt);
+    qy_buf_puts (&hist, "{");
+    for (int hr = 0; hr < 24; hr++) {
+        char f [8];
+        qy_snprintf (f, sizeof (f), "h%d", hr);
+        qy_buf_printf (&hist, "%s%lld", hr ? "," : "", s_field (h, f));
+    }
+    qy_buf_puts (&hist, "}");
+    qy_buf_puts (&mids, "{");
+    qy_buf_puts (&mcnt, "{");
+    for (size_t i = 0; i + 1 < m->elements; i += 2) {
+        qy_buf_printf (&mids, "%s%s", i ? "," : "", m->element [i]->str);
+        qy_buf_printf (&mcnt, "%s%s", i ? "," : "", m->element [i + 1]->str);
+    }
+    qy_buf_puts (&mids, "}");
+    qy_buf_puts (&mcnt, "}");
+    const char *gp [] = { sb, sg, sd, msgs, act, joins, leaves, viol, hist.data };
+    const char *mp [] = { sb, sg, sd, mids.data, mcnt.data };
+    bool ok = qy_pg_run (pg, "rollup begin", "BEGIN", 0, NULL, NULL)
+        && qy_pg_run (pg, "group rollup",
+            "INSERT INTO daily_group_stats (brand_id, group_id, day, messages, active_members, joins, leaves, violations, hour_hist) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (group_id, day) DO UPDATE SET "
+            "messages = EXCLUDED.messages, active_members = EXCLUDED.active_members, joins = EXCLUDED.joins, "
+            "leaves = EXCLUDED.leaves, violations = EXCLUDED.violations, hour_hist = EXCLUDED.hour_hist, updated_at = now () "
+            "WHERE daily_group_stats.brand_id = EXCLUDED.brand_id", 9, gp, NULL)
+        && qy_pg_run (pg, "member rollup",
+            "INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages) "
+            "SELECT $1, $2, m, $3, c FROM unnest ($4::bigint[], $5::bigint[]) AS x (m, c) "
+            "ON CONFLICT (group_id, member_id, day) DO UPDATE SET messages = EXCLUDED.messages, updated_at = now () "
+            "WHERE daily_member_stats.brand_id = EXCLUDED.brand_id", 5, mp, NULL)
+        && qy_pg_run (pg, "rollup commit", "COMMIT", 0, NULL, NULL);
+    if (!ok)
+        qy_pg_run (pg, "rollup rollback", "ROLLBACK", 0, NULL, NULL);
+    qy_buf_free (&hist); qy_buf_free (&mids); qy_buf_free (&mcnt);
+    rc = ok ? 1 : -1;
+done:
+    if (h) freeReplyObject (h);
+    if (a) freeReplyObject (a);
+    if (m) freeReplyObject (m);
+    return rc;
+}
+
+int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, int max)
+{
+    redisReply *r = qy_redis_cmd (redis, "SPOP sc:dirty %d", max);
+    if (!r)
+        return -1;
+    int written = 0, rc = 0;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        if (rc == 0 && s_one (redis, pg, r->element [i]->str) >= 0) {
+            written++;
+            continue;
+        }
+        //  Keep it dirty for the next round.
+        rc = -1;
+        redisReply *back = qy_redis_cmd (redis, "SADD sc:dirty %s", r->element [i]->str);
+        if (back)
+            freeReplyObject (back);
+    }
+    freeReplyObject (r);
+    return rc ? -1 : written;
+}

@@ -1,0 +1,187 @@
+/*  =========================================================================
+    test_judge_classifier.c - training, save / load round trip, online
+    learning, corrupt model files.
+    =========================================================================
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "judge.h"
+#include "judge_classifier.h"
+
+//  Strict normalized texts (what the judge feeds the classifier)
+static const char *s_ads [] = {
+    "加微信abc123出元宝", "出售元宝需要的私聊", "低价出元宝加q12345678", "出银子要的滴我",
+    "半价出售2700元宝要的滴", "大量出字五毛一个要的滴", "出钻石需要的密我", "甩7000元宝有要的来",
+};
+static const char *s_normal [] = {
+    "今天天气不错", "这个面霜好用吗", "我们一起去吧", "明天几点开门",
+    "谢谢大家", "快递到了没有", "这个颜色好看", "晚上吃什么",
+};
+
+static judge_classifier_t *
+s_train (void)
+{
+    judge_example_t ex [16];
+    for (int i = 0; i < 8; i++) {
+        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]) };
+        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]) };
+    }
+    judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
+    return judge_classifier_train ("ad", ex, 16, &opts);
+}
+
+static double
+s_p (const judge_classifier_t *c, const char *text)
+{
+    return judge_classifier_predict (c, text, strlen (text));
+}
+
+static void
+test_train_separates (void **state)
+{
+    (void) state;
+    judge_classifier_t *c = s_train ();
+    assert_string_equal (judge_classifier_category (c), "ad");
+    assert_int_equal (judge_classifier_bits (c), 16);
+    for (int i = 0; i < 8; i++) {
+        assert_true (s_p (c, s_ads [i]) > 0.5);
+        assert_true (s_p (c, s_normal [i]) < 0.5);
+    }
+    //  Generalizes to an unseen ad with another number
+    assert_true (s_p (c, "出元宝加q98765432") > s_p (c, "今天去哪里玩"));
+    judge_classifier_destroy (&c);
+    assert_null (c);
+}
+
+static void
+test_save_load_round_trip (void **state)
+{
+    (void) state;
+    char path [] = "/tmp/judge_model_XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    judge_classifier_t *c = s_train ();
+    char err [256];
+    assert_int_equal (judge_classifier_save (c, path, err, sizeof (err)), 0);
+    judge_classifier_t *d = judge_classifier_load (path, err, sizeof (err));
+    assert_non_null (d);
+    assert_string_equal (judge_classifier_category (d), "ad");
+    assert_int_equal (judge_classifier_bits (d), 16);
+    const char *probe [] = { "加微信abc123出元宝", "今天天气不错", "随便什么话", "" };
+    for (int i = 0; i < 4; i++)
+        assert_true (s_p (c, probe [i]) == s_p (d, probe [i]));
+
+    //  Truncated file: rejected by the size / checksum check
+    FILE *f = fopen (path, "rb");
+    fseek (f, 0, SEEK_END);
+    long size = ftell (f);
+    fseek (f, 0, SEEK_SET);
+    char *buf = malloc ((size_t) size);
+    assert_int_equal (fread (buf, 1, (size_t) size, f), (size_t) size);
+    fclose (f);
+    f = fopen (path, "wb");
+    fwrite (buf, 1, (size_t) size - 9, f);
+    fclose (f);
+    assert_null (judge_classifier_load (path, err, sizeof (err)));
+    //  Flipped byte in the payload: checksum mismatch
+    buf [size / 2] ^= 0x40;
+    f = fopen (path, "wb");
+    fwrite (buf, 1, (size_t) size, f);
+    fclose (f);
+    assert_null (judge_classifier_load (path, err, sizeof (err)));
+    assert_non_null (strstr (err, "checksum"));
+    //  Not a model at all
+    f = fopen (path, "wb");
+    fputs ("label\ttext\n", f);
+    fclose (f);
+    assert_null (judge_classifier_load (path, err, sizeof (err)));
+    assert_null (judge_classifier_load ("/nonexistent/x.model", err, sizeof (err)));
+    free (buf);
+    unlink (path);
+    judge_classifier_destroy (&c);
+    judge_classifier_destroy (&d);
+}
+
+static void
+test_online_learning (void **state)
+{
+    (void) state;
+    judge_classifier_t *c = s_train ();
+    const char *text = "这个面霜好用吗";        //  normal in training
+    double before = s_p (c, text);
+    assert_true (before < 0.5);
+    //  An operator confirms it as an ad (say, a paid plug): prediction rises
+    judge_classifier_learn (c, text, strlen (text), 1);
+    double after = s_p (c, text);
+    assert_true (after > before + 0.05);
+    for (int i = 0; i < 3; i++)
+        judge_classifier_learn (c, text, strlen (text), 1);
+    assert_true (s_p (c, text) > 0.5);
+    //  Overturned: it falls again
+    const char *ad = "出售元宝需要的私聊";
+    double ad_before = s_p (c, ad);
+    judge_classifier_learn (c, ad, strlen (ad), 0);
+    assert_true (s_p (c, ad) < ad_before);
+    judge_classifier_destroy (&c);
+}
+
+static void
+test_judge_learn_and_save (void **state)
+{
+    (void) state;
+    char path [] = "/tmp/judge_model_XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    judge_classifier_t *c = s_train ();
+    assert_int_equal (judge_classifier_save (c, path, NULL, 0), 0);
+    judge_classifier_destroy (&c);
+
+    judge_rule_row_t rule = { "ad.classifier", "classifier", "ad", "ad:0.5", 0.5, 0 };
+    judge_options_t opts = { NULL, path, NULL };
+    char err [256];
+    judge_t *judge = judge_new (&rule, 1, &opts, err, sizeof (err));
+    assert_non_null (judge);
+    //  Raw text: the judge normalizes before the classifier sees it
+    judge_input_t in = { "今天天氣不錯", (size_t) -1, NULL, NULL, 1, 0 };
+    judge_result_t r;
+    assert_int_equal (judge_eval (judge, &in, &r), 0);
+    assert_true (r.p_ad >= 0 && r.p_ad < 0.5);
+    assert_true (r.p_abuse < 0);
+    assert_int_equal (r.nhits, 0);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal (judge_learn (judge, "ad", "今天天氣不錯", 1), 0);
+    assert_int_equal (judge_eval (judge, &in, &r), 0);
+    assert_true (r.p_ad > 0.5);
+    assert_int_equal (r.nhits, 1);
+    assert_string_equal (r.hits [0].rule, "ad.classifier");
+    assert_int_equal (judge_learn (judge, "abuse", "x", 1), -1);
+    assert_int_equal (judge_save_model (judge, "ad", path), 0);
+    judge_destroy (&judge);
+    c = judge_classifier_load (path, err, sizeof (err));
+    assert_non_null (c);
+    assert_true (s_p (c, "今天天气不错") > 0.5);
+    judge_classifier_destroy (&c);
+    unlink (path);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_train_separates),
+        cmocka_unit_test (test_save_load_round_trip),
+        cmocka_unit_test (test_online_learning),
+        cmocka_unit_test (test_judge_learn_and_save),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

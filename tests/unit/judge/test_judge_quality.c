@@ -1,0 +1,198 @@
+/*  =========================================================================
+    test_judge_quality.c - end-to-end quality on the labelled data through
+    the same entry points as `qyctl moderation train|eval`: train on 4/5 of
+    a file, evaluate the whole judge on the other 1/5 (never on trained
+    rows), with and without the evasion rewriter.
+
+    The floors asserted here are the numbers measured when this was
+    written (docs/moderation-judge.md) minus a small margin, so a change
+    that breaks normalization, a detector or the classifier fails here.
+    Timing is printed by eval but never asserted.
+    =========================================================================
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "judge.h"
+#include "judge_eval.h"
+
+static char s_data [1024];
+static char s_model [64];
+static char s_rules [64];
+
+static int
+s_file (char *buf, size_t len, const char *rel)
+{
+    snprintf (buf, len, "%s/%s", s_data, rel);
+    return access (buf, R_OK) == 0;
+}
+
+static int
+s_setup (void **state)
+{
+    (void) state;
+    const char *env = getenv ("QY_SHARED_DATA");
+    snprintf (s_data, sizeof (s_data), "%s", env && *env ? env : QY_SHARED_DATA_DIR);
+    snprintf (s_model, sizeof (s_model), "/tmp/judge_quality_XXXXXX");
+    int fd = mkstemp (s_model);
+    if (fd < 0)
+        return -1;
+    close (fd);
+    //  A policy of the classifier alone, to measure it separately
+    snprintf (s_rules, sizeof (s_rules), "/tmp/judge_rules_XXXXXX");
+    fd = mkstemp (s_rules);
+    if (fd < 0)
+        return -1;
+    const char *tsv = "name\tkind\tcategory\tweight\tpattern\n"
+                      "ad.classifier\tclassifier\tad\t0.5\tad:0.5\n";
+    if (write (fd, tsv, strlen (tsv)) != (ssize_t) strlen (tsv))
+        return -1;
+    close (fd);
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    (void) state;
+    unlink (s_model);
+    unlink (s_rules);
+    return 0;
+}
+
+static void
+s_train (const char *category, const char *bits, char **files, int nfiles)
+{
+    char *argv [16] = { "train", "--category", (char *) category, "--model", s_model,
+                        "--bits", (char *) bits, "--split", "0/5" };
+    int argc = 9;
+    for (int i = 0; i < nfiles; i++)
+        argv [argc++] = files [i];
+    assert_int_equal (judge_cli_train (argc, argv), 0);
+}
+
+static judge_metrics_t
+s_eval (const char *category, const char *file, const char *rules, const char *evade)
+{
+    char *argv [16] = { "eval", "--category", (char *) category, "--model", s_model,
+                        "--split", "0/5" };
+    int argc = 7;
+    if (rules) {
+        argv [argc++] = "--rules";
+        argv [argc++] = (char *) rules;
+    }
+    if (evade) {
+        argv [argc++] = "--evade";
+        argv [argc++] = (char *) evade;
+    }
+    argv [argc++] = (char *) file;
+    judge_metrics_t m;
+    assert_int_equal (judge_cli_eval_metrics (argc, argv, &m), 0);
+    printf ("%-28s %-10s %-6s precision=%.4f recall=%.4f f1=%.4f fpr=%.4f\n",
+            strrchr (file, '/') + 1, rules ? "classifier" : "judge", evade ? "evade" : "plain",
+            m.precision, m.recall, m.f1, m.fpr);
+    return m;
+}
+
+static void
+test_game_chat_and_evasion (void **state)
+{
+    (void) state;
+    char game [1100];
+    if (!s_file (game, sizeof (game), "ads/game_chat_ads.dev.tsv")) {
+        printf ("skipped: %s not found (set QY_SHARED_DATA)\n", game);
+        skip ();
+    }
+    char *files [] = { game };
+    s_train ("ad", "20", files, 1);
+    judge_metrics_t plain = s_eval ("ad", game, NULL, NULL);
+    judge_metrics_t evaded = s_eval ("ad", game, NULL, "7");
+    judge_metrics_t clf = s_eval ("ad", game, s_rules, NULL);
+    judge_metrics_t clf_evaded = s_eval ("ad", game, s_rules, "7");
+    assert_int_equal (plain.rows, 13291);
+    //  Disguised ads cost at most 2 points of recall and F1
+    assert_true (evaded.recall >= plain.recall - 0.02);
+    assert_true (evaded.f1 >= plain.f1 - 0.02);
+    assert_true (clf_evaded.recall >= clf.recall - 0.02);
+    assert_true (clf_evaded.f1 >= clf.f1 - 0.02);
+    //  Floors (measured: classifier 0.926, whole judge 0.826; the judge also
+    //  flags contact details that this data set labels as normal)
+    assert_true (clf.f1 >= 0.91);
+    assert_true (plain.f1 >= 0.80);
+    assert_true (plain.recall >= 0.93);
+}
+
+static void
+test_qq_group (void **state)
+{
+    (void) state;
+    char qq [1100];
+    if (!s_file (qq, sizeof (qq), "ads/qq_group_ads.dev.tsv")) {
+        printf ("skipped: %s not found\n", qq);
+        skip ();
+    }
+    char *files [] = { qq };
+    s_train ("ad", "18", files, 1);
+    judge_metrics_t plain = s_eval ("ad", qq, NULL, NULL);
+    judge_metrics_t evaded = s_eval ("ad", qq, NULL, "7");
+    //  Measured 0.843 (scikit-learn reference: 0.644)
+    assert_true (plain.f1 >= 0.80);
+    assert_true (plain.fpr <= 0.02);
+    assert_true (evaded.f1 >= plain.f1 - 0.03);
+}
+
+static void
+test_sms_spam_recall (void **state)
+{
+    (void) state;
+    char game [1100], qq [1100], sms [1100];
+    if (!s_file (game, sizeof (game), "ads/game_chat_ads.dev.tsv")
+    ||  !s_file (qq, sizeof (qq), "ads/qq_group_ads.dev.tsv")
+    ||  !s_file (sms, sizeof (sms), "ads/sms_spam.dev.tsv")) {
+        printf ("skipped: ads data not found\n");
+        skip ();
+    }
+    //  All SMS rows are spam: negatives come from the chat sets. Digits are
+    //  masked as 'x' there, so this also checks that detection does not
+    //  hinge on digits.
+    char *files [] = { game, qq, sms };
+    s_train ("ad", "20", files, 3);
+    judge_metrics_t m = s_eval ("ad", sms, NULL, NULL);
+    assert_int_equal (m.rows, 1600);
+    assert_true (m.recall >= 0.97);
+}
+
+static void
+test_cold_abuse (void **state)
+{
+    (void) state;
+    char cold [1100];
+    if (!s_file (cold, sizeof (cold), "abuse/cold.dev.tsv")) {
+        printf ("skipped: %s not found\n", cold);
+        skip ();
+    }
+    char *files [] = { cold };
+    s_train ("abuse", "18", files, 1);
+    judge_metrics_t m = s_eval ("abuse", cold, NULL, NULL);
+    //  Measured 0.873
+    assert_true (m.f1 >= 0.85);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_game_chat_and_evasion),
+        cmocka_unit_test (test_qq_group),
+        cmocka_unit_test (test_sms_spam_recall),
+        cmocka_unit_test (test_cold_abuse),
+    };
+    return cmocka_run_group_tests (tests, s_setup, s_teardown);
+}

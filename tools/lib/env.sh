@@ -1,0 +1,147 @@
+# Shared shell helpers for the demo, the tests and the benchmarks: install
+# what is missing, build, start Redis, PostgreSQL and the services on free
+# loopback ports under one folder, and stop them all. Source it; do not run it.
+# Everything started is recorded in $QY_RUN/pids and stopped by qy_stop_all.
+
+QY_ROOT=${QY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
+ libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libutf8proc-dev libopencc-dev opencc
+ libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl docker-compose"
+
+qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# Install the Debian packages that are missing (needs root on a fresh machine).
+qy_install_deps () {
+    local missing=""
+    for p in $QY_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        qy_log "missing packages:$missing (run as root, or install them)"; return 1
+    fi
+    qy_log "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Configure and build into $1 (default build/); extra cmake args follow.
+qy_build () {
+    local dir=${1:-$QY_ROOT/build}; shift || true
+    cmake -S "$QY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -E 'error|warning|Error' || true
+    [ -x "$dir/services/ingest/qy-ingest" ]
+}
+
+# A free TCP port on 127.0.0.1 (nothing answers on it).
+qy_free_port () {
+    local port
+    while :; do
+        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || { echo $port; return; }
+    done
+}
+
+qy_pg_bin () { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1; }
+
+# Run a command as the postgres user when we are root (initdb refuses root).
+qy_as_pg () {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# qy_start_pg DIR: a PostgreSQL cluster in DIR/pg on a free port; sets QY_PG_PORT and QY_PG_DSN.
+qy_start_pg () {
+    local dir=$1 bin; bin=$(qy_pg_bin)
+    mkdir -p "$dir/pg" "$dir/sock"
+    [ "$(id -u)" = 0 ] && chown -R postgres "$dir/pg" "$dir/sock"
+    if [ ! -f "$dir/pg/PG_VERSION" ]; then
+        qy_as_pg "$bin/initdb" -D "$dir/pg" -U qunyun --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    QY_PG_PORT=$(qy_free_port)
+    qy_as_pg "$bin/pg_ctl" -D "$dir/pg" -l "$dir/pg/server.log" -w -t 60 start \
+        -o "-p $QY_PG_PORT -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on" >/dev/null
+    echo "pg $dir/pg" >> "$QY_RUN/pids"
+    export QY_PG_DSN="host=127.0.0.1 port=$QY_PG_PORT dbname=qunyun user=qunyun"
+    psql "host=127.0.0.1 port=$QY_PG_PORT dbname=postgres user=qunyun" -qAtc \
+        "SELECT 1 FROM pg_database WHERE datname = 'qunyun'" | grep -q 1 ||
+        psql "host=127.0.0.1 port=$QY_PG_PORT dbname=postgres user=qunyun" -qc "CREATE DATABASE qunyun" >/dev/null
+}
+
+# qy_start_redis DIR: Redis in DIR/redis on a free port; sets QY_REDIS_PORT.
+qy_start_redis () {
+    local dir=$1
+    mkdir -p "$dir/redis"
+    QY_REDIS_PORT=$(qy_free_port)
+    redis-server --port "$QY_REDIS_PORT" --bind 127.0.0.1 --dir "$dir/redis" --save "" --appendonly no \
+        --daemonize yes --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" >/dev/null
+    for _ in $(seq 50); do redis-cli -p "$QY_REDIS_PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+    echo "pidfile $dir/redis/redis.pid" >> "$QY_RUN/pids"
+    export QY_REDIS_HOST=127.0.0.1 QY_REDIS_PORT
+}
+
+# qy_start NAME CMD…: start a process in the background with its log in $QY_RUN/logs/NAME.log
+qy_start () {
+    local name=$1; shift
+    mkdir -p "$QY_RUN/logs"
+    "$@" >>"$QY_RUN/logs/$name.log" 2>&1 &
+    echo "pid $! $name" >> "$QY_RUN/pids"
+    eval "QY_PID_${name//-/_}=$!"
+}
+
+# Wait until a service answers 200 on /health (port in $2).
+qy_wait_health () {
+    local name=$1 port=$2
+    for _ in $(seq 100); do
+        curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    qy_log "$name is not healthy:"; tail -5 "$QY_RUN/logs/$name.log" >&2; return 1
+}
+
+# qy_start_services BUILD [REPLICAS_MOD REPLICAS_SCORING]: the bus and the five services.
+# Sets QY_INGEST_ENDPOINT and QY_HTTP_<NAME> (health/metrics port of each).
+qy_start_services () {
+    local build=$1 mods=${2:-1} scs=${3:-1}
+    local p; for h in mf mb sf sb cf cb nf nb gw; do p=$(qy_free_port); eval "QY_P_$h=$p"; done
+    export QY_BUS_HOPS="moderation=tcp://127.0.0.1:$QY_P_mf>tcp://127.0.0.1:$QY_P_mb;scoring=tcp://127.0.0.1:$QY_P_sf>tcp://127.0.0.1:$QY_P_sb;campaign=tcp://127.0.0.1:$QY_P_cf>tcp://127.0.0.1:$QY_P_cb;notifier=tcp://127.0.0.1:$QY_P_nf>tcp://127.0.0.1:$QY_P_nb"
+    export QY_INGEST_ZMQ_GATEWAY="tcp://127.0.0.1:$QY_P_gw" QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$QY_P_mf"
+    export QY_MODERATION_ZMQ_IN="tcp://127.0.0.1:$QY_P_mb" QY_MODERATION_ZMQ_OUT="tcp://127.0.0.1:$QY_P_sf" QY_MODERATION_ZMQ_ACTIONS="tcp://127.0.0.1:$QY_P_nf"
+    export QY_SCORING_ZMQ_IN="tcp://127.0.0.1:$QY_P_sb" QY_SCORING_ZMQ_OUT="tcp://127.0.0.1:$QY_P_cf"
+    export QY_CAMPAIGN_ZMQ_IN="tcp://127.0.0.1:$QY_P_cb" QY_CAMPAIGN_ZMQ_OUT="tcp://127.0.0.1:$QY_P_nf"
+    export QY_NOTIFIER_ZMQ_IN="tcp://127.0.0.1:$QY_P_nb"
+    export QY_INGEST_ENDPOINT="tcp://127.0.0.1:$QY_P_gw" QY_HTTP_BIND=127.0.0.1
+    local entries="bus:bus ingest:ingest notifier:notifier campaign:campaign"
+    for i in $(seq "$scs"); do entries="$entries scoring$i:scoring"; done
+    for i in $(seq "$mods"); do entries="$entries moderation$i:moderation"; done
+    for e in $entries; do
+        local name=${e%%:*} svc=${e##*:} port; port=$(qy_free_port)
+        QY_HTTP_PORT=$port qy_start "$name" "$build/services/$svc/qy-$svc"
+        eval "QY_HTTP_$name=$port"
+    done
+    for e in $entries; do
+        local name=${e%%:*}; eval "qy_wait_health $name \$QY_HTTP_$name" || return 1
+    done
+}
+
+# Read one metric (sum over label sets matching the filter) from a service.
+qy_metric () {
+    local port=$1 name=$2
+    curl -fs "http://127.0.0.1:$port/metrics" | awk -v n="$name" '$1 == n || index($1, n"{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+}
+
+# Stop everything recorded in $QY_RUN/pids, newest first: services with
+# SIGTERM (they drain and exit), then Redis and PostgreSQL.
+qy_stop_all () {
+    [ -f "$QY_RUN/pids" ] || return 0
+    set +e    # a process that already exited is not an error here
+    tac "$QY_RUN/pids" | while read -r kind a b; do
+        case $kind in
+            pid) kill -TERM "$a" 2>/dev/null || continue
+                 for _ in $(seq 100); do kill -0 "$a" 2>/dev/null || break; sleep 0.1; done
+                 kill -KILL "$a" 2>/dev/null || true ;;
+            pidfile) [ -f "$a" ] && kill -TERM "$(cat "$a")" 2>/dev/null || true ;;
+            pg) qy_as_pg "$(qy_pg_bin)/pg_ctl" -D "$a" -m fast -w stop >/dev/null 2>&1 || true ;;
+        esac
+    done
+    rm -f "$QY_RUN/pids"
+}

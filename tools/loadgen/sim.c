@@ -1,0 +1,268 @@
+#include "sim.h"
+#include "qy/util.h"
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  xorshift64*: fast, deterministic, good enough for a workload.
+static uint64_t s_state;
+static uint64_t s_next (void)
+{
+    s_state ^= s_state >> 12;
+    s_state ^= s_state << 25;
+    s_state ^= s_state >> 27;
+    return s_state * 2685821657736338717ULL;
+}
+static double s_uniform (void) { return (double) (s_next () >> 11) / 9007199254740992.0; }
+static int s_below (int n) { return (int) (s_uniform () * n); }
+
+//  Share of the day's messages per hour: quiet at night, lunch bump, evening peak.
+static const double s_hours [24] = { 1.2, .6, .3, .2, .2, .3, .8, 2, 3.5, 4.5, 5, 5.5,
+                                     6.5, 5.5, 4.5, 4.5, 4.8, 5.2, 6, 7.5, 9, 9.5, 7, 3.5 };
+
+static const char *s_chat [] = {
+    "今天的新品口红有货吗？", "请问会员积分怎么兑换", "昨天买的面霜用着很好，推荐大家", "店里周末有活动吗",
+    "这个精华适合油皮吗", "谢谢店长！", "收到啦，包装很用心", "打卡", "早上好各位", "有没有姐妹用过这款防晒",
+    "满300减50是全场吗", "199的套装还有吗", "快递什么时候能到呀", "我也想要这个色号", "哈哈哈太可爱了",
+    "晚上直播几点开始", "小样可以领几份", "敏感肌能用吗？", "上次的优惠券过期了怎么办", "已下单，期待",
+    "请问2件8折和会员折扣能叠加吗", "门店几点关门", "这款粉底液是哪个色号比较白", "赞", "好的收到",
+    "新人求推荐入门款", "今天到店体验了，服务很好", "什么时候补货", "支持一下", "大家晚安",
+};
+static const char *s_staff [] = {
+    "各位亲，今晚8点直播间有专属福利，记得来哦", "本周新品已到店，欢迎到店试用，门店电话 %s",
+    "会员日全场9折，积分双倍", "签到打卡第%d天，坚持的姐妹有惊喜", "有问题可以随时@我，门店电话 %s",
+};
+static const char *s_ads [] = {
+    "兼职刷单日结，一单一结，加V：%s", "低价代购大牌，vx %s 私聊", "想赚钱的滴滴我，薇信 %s",
+    "高仿一比一，需要的加微 %s", "网赚项目日入500，+V %s", "菠菜平台注册送88，联系 1%010ld",
+    "全场一折清仓 www点%s点com", "招代理，详情看我头像，威信：%s", "贷款秒批，无抵押，电话 1%010ld",
+    "出游戏账号 扣扣 %ld", "进群领红包 %s . com", "加我 v x：%s 有福利",
+};
+
+typedef struct {
+    char   id [48];
+    char   nick [48];
+    double weight;       //  0: never speaks
+    int    flooder;
+    int    spammer;      //  joins to post ads with contact tricks
+    int    staff;
+} s_member_t;
+
+static char *s_dupf (const char *fmt, const char *a, long n, int k)
+{
+    //  Format with whichever of the arguments the template takes.
+    if (strstr (fmt, "%s"))
+        return qy_printf (fmt, a);
+    if (strstr (fmt, "%010ld"))
+        return qy_printf (fmt, n);
+    if (strstr (fmt, "%ld"))
+        return qy_printf (fmt, n);
+    if (strstr (fmt, "%d"))
+        return qy_printf (fmt, k);
+    return qy_strdup (fmt);
+}
+
+static Qy__Event *s_event (const sim_config_t *cfg, const char *store, const char *group, const s_member_t *m,
+                           Qy__Kind kind, int64_t t, long *seq)
+{
+    Qy__Event *ev = qy_calloc (1, sizeof (*ev));
+    qy__event__init (ev);
+    ev->brand = qy_strdup (cfg->brand);
+    ev->msg_id = qy_printf ("%s-%s-%ld", cfg->brand, cfg->run, ++*seq);
+    ev->group = qy_strdup (group);
+    ev->store = qy_strdup (store);
+    ev->member = qy_strdup (m->id);
+    ev->nickname = qy_strdup (m->nick);
+    ev->kind = kind;
+    ev->role = m->staff ? QY__ROLE__STAFF : QY__ROLE__MEMBER;
+    ev->event_time_us = t;
+    return ev;
+}
+
+static int s_cmp (const void *a, const void *b)
+{
+    const Qy__Event *x = *(Qy__Event *const *) a, *y = *(Qy__Event *const *) b;
+    return x->event_time_us < y->event_time_us ? -1 : x->event_time_us > y->event_time_us;
+}
+
+static int64_t s_time_in_day (const sim_config_t *cfg)
+{
+    double r = s_uniform () * 100.0, acc = 0;
+    int h = 23;
+    double total = 0;
+    for (int i = 0; i < 24; i++)
+        total += s_hours [i];
+    for (int i = 0; i < 24; i++) {
+        acc += s_hours [i] * 100.0 / total;
+        if (r < acc) {
+            h = i;
+            break;
+        }
+    }
+    return cfg->day_start_us + ((int64_t) h * 3600 + s_below (3600)) * 1000000LL + s_below (1000000);
+}
+
+Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *c)
+{
+    s_state = 0x9E3779B97F4A7C15ULL ^ cfg->seed;
+    memset (c, 0, sizeof (*c));
+    int ngroups = cfg->stores * cfg->groups;
+    size_t cap = (size_t) cfg->messages * 2 + (size_t) ngroups * cfg->members * 3 + 1024;
+    Qy__Event **evs = qy_calloc (cap, sizeof (Qy__Event *));
+    size_t n = 0;
+    long seq = 0;
+    s_member_t *members = qy_calloc ((size_t) cfg->members, sizeof (s_member_t));
+    double *gweight = qy_calloc ((size_t) ngroups, sizeof (double));
+    double gtotal = 0;
+    //  Groups differ too: a Zipf tail, so some groups are busy and some are nearly dead.
+    for (int g = 0; g < ngroups; g++)
+        gtotal += gweight [g] = 1.0 / pow ((double) ((g * 7919) % ngroups + 1), 0.8);
+    //  Messages per group, drawn once.
+    long *gmsgs = qy_calloc ((size_t) ngroups, sizeof (long));
+    for (long i = 0; i < cfg->messages; i++) {
+        double r = s_uniform () * gtotal, acc = 0;
+        int g = 0;
+        for (; g < ngroups - 1; g++) {
+            acc += gweight [g];
+            if (r < acc)
+                break;
+        }
+        gmsgs [g]++;
+    }
+    static const char *channels [] = { "staff", "qr", "oa-menu", "member-invite" };
+    static const Qy__JoinScene scenes [] = { QY__JOIN_SCENE__STAFF_INVITE, QY__JOIN_SCENE__QR_SCAN,
+                                              QY__JOIN_SCENE__OA_MENU, QY__JOIN_SCENE__MEMBER_INVITE };
+    static const double channel_share [] = { 0.40, 0.35, 0.15, 0.10 };
+    for (int g = 0; g < ngroups; g++) {
+        char store [16], group [64];
+        qy_snprintf (store, sizeof (store), "s%02d", g / cfg->groups + 1);
+        qy_snprintf (group, sizeof (group), "%s-%s-g%d", cfg->brand, store, g % cfg->groups + 1);
+        double wtotal = 0;
+        for (int m = 0; m < cfg->members; m++) {
+            s_member_t *mm = &members [m];
+            qy_snprintf (mm->id, sizeof (mm->id), "u%d-%d", g, m);
+            if (m == 0)
+                qy_snprintf (mm->nick, sizeof (mm->nick), "%s店长", store);
+            else
+                qy_snprintf (mm->nick, sizeof (mm->nick), "会员%d号", g * cfg->members + m);
+            mm->staff = m == 0;
+            //  Most members never speak; among those who do, a few speak most.
+            mm->weight = (m == 0 || s_uniform () < 0.45) ? 1.0 / pow ((double) (m + 1), 1.1) * 30 : 0;
+            if (m == 0)
+                mm->weight = 0;
+            mm->flooder = m > 0 && s_uniform () < cfg->flooder_rate;
+            mm->spammer = m > 0 && !mm->flooder && s_uniform () < 0.03;
+            wtotal += mm->weight;
+            //  Join: most early in the day, through one of the channels.
+            int64_t t = cfg->day_start_us + (int64_t) (s_uniform () * s_uniform () * 86000) * 1000000LL;
+            Qy__Event *ev = s_event (cfg, store, group, mm, QY__KIND__JOIN, t, &seq);
+            double r = s_uniform (), acc = 0;
+            int k = 0;
+            for (; k < 3; k++) {
+                acc += channel_share [k];
+                if (r < acc)
+                    break;
+            }
+            if (m == 0)
+                k = 0;
+            ev->join_scene = scenes [k];
+            ev->channel = k < 2 ? qy_printf ("%s-%s", store, channels [k]) : qy_strdup (channels [k]);
+            ev->inviter = k == 3 && m > 1 ? qy_printf ("u%d-%d", g, s_below (m - 1) + 1) : qy_strdup (k == 0 ? members [0].id : "");
+            evs [n++] = ev;
+            c->joins++;
+            if (m > 0 && s_uniform () < cfg->leave_rate) {
+                Qy__Event *lv = s_event (cfg, store, group, mm, QY__KIND__LEAVE, t + (int64_t) (s_uniform () * 3600) * 1000000LL, &seq);
+                lv->leave_reason = QY__LEAVE_REASON__LEFT;
+                evs [n++] = lv;
+                c->leaves++;
+            }
+        }
+        //  Chat.
+        for (long i = 0; i < gmsgs [g] && wtotal > 0; i++) {
+            double r = s_uniform () * wtotal, acc = 0;
+            int m = 1;
+            for (; m < cfg->members - 1; m++) {
+                acc += members [m].weight;
+                if (r < acc)
+                    break;
+            }
+            //  Ads come from the spammers among the members, not from regulars.
+            bool ad = s_uniform () < cfg->ad_rate;
+            if (ad) {
+                int tries = 0;
+                m = 1 + s_below (cfg->members - 1);
+                while (!members [m].spammer && tries++ < cfg->members)
+                    m = 1 + (m % (cfg->members - 1));
+                ad = members [m].spammer;
+            }
+            Qy__Event *ev = s_event (cfg, store, group, &members [m], QY__KIND__TEXT, s_time_in_day (cfg), &seq);
+            if (ad) {
+                char id [24];
+                qy_snprintf (id, sizeof (id), "%c%c%d", 'a' + s_below (26), 'a' + s_below (26), 10000 + s_below (89999));
+                ev->text = s_dupf (s_ads [s_below ((int) QY_ARRAY_LEN (s_ads))], id, 3000000000L + s_below (999999999), 0);
+                c->ads++;
+            }
+            else
+                ev->text = qy_strdup (s_chat [s_below ((int) QY_ARRAY_LEN (s_chat))]);
+            evs [n++] = ev;
+            c->messages++;
+        }
+        //  The store's staff posts a few times a day.
+        for (int i = 0; i < 3; i++) {
+            Qy__Event *ev = s_event (cfg, store, group, &members [0], QY__KIND__TEXT,
+                                     cfg->day_start_us + (int64_t) (10 + 5 * i) * 3600 * 1000000LL, &seq);
+            char phone [24];
+            qy_snprintf (phone, sizeof (phone), "021-6%07d", 1000000 + g / cfg->groups + 1);
+            ev->text = s_dupf (s_staff [s_below ((int) QY_ARRAY_LEN (s_staff))], phone, 0, i + 1);
+            evs [n++] = ev;
+            c->staff_posts++;
+        }
+        //  Flooders: a burst of 15 messages in 30 seconds.
+        for (int m = 1; m < cfg->members; m++) {
+            if (!members [m].flooder)
+                continue;
+            int64_t t = s_time_in_day (cfg);
+            for (int i = 0; i < 15; i++) {
+                Qy__Event *ev = s_event (cfg, store, group, &members [m], QY__KIND__TEXT, t + (int64_t) i * 2000000, &seq);
+                ev->text = qy_strdup (i % 2 ? "顶顶顶" : "有人吗有人吗");
+                evs [n++] = ev;
+                c->flood_msgs++;
+            }
+        }
+        if (n + (size_t) cfg->members * 3 + 64 > cap) {
+            cap *= 2;
+            evs = qy_realloc (evs, cap * sizeof (Qy__Event *));
+        }
+    }
+    qsort (evs, n, sizeof (Qy__Event *), s_cmp);
+    //  Gateways re-send: a few events go twice with the same id.
+    size_t base = n;
+    evs = qy_realloc (evs, (n + (size_t) (base * cfg->dup_rate) + 8) * sizeof (Qy__Event *));
+    for (size_t i = 0; i < base; i++)
+        if (s_uniform () < cfg->dup_rate) {
+            Qy__Event *d = qy_calloc (1, sizeof (*d));
+            size_t len = qy__event__get_packed_size (evs [i]);
+            uint8_t *buf = qy_malloc (len);
+            qy__event__pack (evs [i], buf);
+            Qy__Event *copy = qy__event__unpack (NULL, len, buf);
+            free (buf);
+            free (d);
+            evs [n++] = copy;
+            c->duplicates++;
+        }
+    free (members);
+    free (gweight);
+    free (gmsgs);
+    *n_out = n;
+    return evs;
+}
+
+void sim_free (Qy__Event **events, size_t n)
+{
+    //  Generated events own plain malloc'd strings; unpacked copies were
+    //  made by protobuf-c with the same system allocator, so both free the same way.
+    for (size_t i = 0; i < n; i++)
+        qy__event__free_unpacked (events [i], NULL);
+    free (events);
+}

@@ -1,0 +1,28 @@
+//  The simulated brand: S stores × G groups × M members, a day of joins,
+//  chat with a heavy tail and an evening peak, ads with contact tricks,
+//  floods, leaves and duplicates. Deterministic for a seed.
+#ifndef LOADGEN_SIM_H
+#define LOADGEN_SIM_H
+#include <stddef.h>
+#include <stdint.h>
+#include "qunyun.pb-c.h"
+
+typedef struct {
+    const char *brand;
+    const char *run;                     //  prefix of message ids, so runs never collide
+    int     stores, groups, members;     //  members per group
+    long    messages;                    //  chat messages in the day (besides joins, leaves, floods)
+    double  ad_rate, flooder_rate, leave_rate, dup_rate;
+    int64_t day_start_us;                //  first instant of the simulated day
+    unsigned seed;
+} sim_config_t;
+
+typedef struct {
+    long joins, messages, ads, flood_msgs, leaves, renames, staff_posts, duplicates;
+} sim_counts_t;
+
+//  Generate the day's events, sorted by time, then the re-sent duplicates
+//  at the end. Caller owns the array and frees it with sim_free.
+Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n, sim_counts_t *counts);
+void sim_free (Qy__Event **events, size_t n);
+#endif

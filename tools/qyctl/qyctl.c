@@ -1,0 +1,243 @@
+#include "qyctl.h"
+#include "judge.h"
+#include "qy/util.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static PGconn *s_conn;
+static const char *s_dsn;
+
+void qyctl_die (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("qyctl: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputs ("\n", stderr);
+    va_end (ap);
+    exit (1);
+}
+
+PGconn *qyctl_pg (void)
+{
+    if (s_conn)
+        return s_conn;
+    const char *dsn = s_dsn ? s_dsn : getenv ("QY_PG_DSN");
+    if (!dsn)
+        dsn = "host=127.0.0.1 port=5432 dbname=qunyun user=qunyun";
+    s_conn = PQconnectdb (dsn);
+    if (PQstatus (s_conn) != CONNECTION_OK)
+        qyctl_die ("cannot connect to PostgreSQL: %s", PQerrorMessage (s_conn));
+    PQexec (s_conn, "SET client_min_messages = warning");
+    return s_conn;
+}
+
+PGresult *qyctl_exec (const char *sql, int n, const char *const *params)
+{
+    PGresult *res = PQexecParams (qyctl_pg (), sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus (res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        qyctl_die ("%s", PQresultErrorMessage (res));
+    return res;
+}
+
+int64_t qyctl_brand_id (const char *code)
+{
+    if (!code)
+        qyctl_die ("a brand code is needed");
+    const char *p [] = { code };
+    PGresult *res = qyctl_exec ("SELECT id FROM brands WHERE code = $1", 1, p);
+    if (PQntuples (res) == 0)
+        qyctl_die ("unknown brand '%s'", code);
+    int64_t id = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+    PQclear (res);
+    return id;
+}
+
+const char *qyctl_opt (int argc, char **argv, const char *name, const char *def)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp (argv [i], name) == 0)
+            return argv [i + 1];
+    return def;
+}
+
+bool qyctl_flag (int argc, char **argv, const char *name)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp (argv [i], name) == 0)
+            return true;
+    return false;
+}
+
+//  Options that take no value; every other --option takes one.
+static bool s_bare (const char *opt)
+{
+    return strcmp (opt, "--garbage") == 0 || strcmp (opt, "--quiet") == 0 || strcmp (opt, "--dry-run") == 0;
+}
+
+const char *qyctl_arg (int argc, char **argv, int n)
+{
+    int k = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strncmp (argv [i], "--", 2) == 0) {
+            if (!s_bare (argv [i]))
+                i++;
+            continue;
+        }
+        if (k++ == n)
+            return argv [i];
+    }
+    return NULL;
+}
+
+//  Display width: East Asian characters take two columns.
+static int s_width (const char *s)
+{
+    int w = 0;
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        if ((*p & 0xC0) == 0x80)
+            continue;
+        w += *p >= 0xE0 ? 2 : 1;
+    }
+    return w;
+}
+
+void qyctl_print (PGresult *res, const char *format)
+{
+    int rows = PQntuples (res), cols = PQnfields (res);
+    if (format && strcmp (format, "csv") == 0) {
+        for (int c = 0; c < cols; c++)
+            printf ("%s%s", c ? "," : "", PQfname (res, c));
+        printf ("\n");
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                const char *v = PQgetvalue (res, r, c);
+                bool quote = strpbrk (v, ",\"\n") != NULL;
+                printf ("%s", c ? "," : "");
+                if (!quote) {
+                    printf ("%s", v);
+                    continue;
+                }
+                putchar ('"');
+                for (const char *p = v; *p; p++) {
+                    if (*p == '"')
+                        putchar ('"');
+                    putchar (*p);
+                }
+                putchar ('"');
+            }
+            printf ("\n");
+        }
+        return;
+    }
+    if (format && strcmp (format, "json") == 0) {
+        qy_buf_t b;
+        qy_buf_init (&b);
+        qy_buf_puts (&b, "[");
+        for (int r = 0; r < rows; r++) {
+            qy_buf_puts (&b, r ? ",\n {" : "{");
+            for (int c = 0; c < cols; c++) {
+                if (c)
+                    qy_buf_puts (&b, ",");
+                qy_buf_json_str (&b, PQfname (res, c));
+                qy_buf_puts (&b, ":");
+                if (PQgetisnull (res, r, c))
+                    qy_buf_puts (&b, "null");
+                else
+                    qy_buf_json_str (&b, PQgetvalue (res, r, c));
+            }
+            qy_buf_puts (&b, "}");
+        }
+        qy_buf_puts (&b, "]\n");
+        fputs (b.data, stdout);
+        qy_buf_free (&b);
+        return;
+    }
+    int *w = qy_calloc ((size_t) cols, sizeof (int));
+    for (int c = 0; c < cols; c++) {
+        w [c] = s_width (PQfname (res, c));
+        for (int r = 0; r < rows; r++) {
+            int x = s_width (PQgetvalue (res, r, c));
+            if (x > w [c])
+                w [c] = x > 60 ? 60 : x;
+        }
+    }
+    for (int c = 0; c < cols; c++)
+        printf ("%s%-*s", c ? "  " : "", w [c], PQfname (res, c));
+    printf ("\n");
+    for (int c = 0; c < cols; c++) {
+        printf ("%s", c ? "  " : "");
+        for (int i = 0; i < w [c]; i++)
+            putchar ('-');
+    }
+    printf ("\n");
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < cols; c++) {
+            const char *v = PQgetvalue (res, r, c);
+            int pad = w [c] - s_width (v);
+            printf ("%s%s", c ? "  " : "", v);
+            for (int i = 0; i < pad && c + 1 < cols; i++)
+                putchar (' ');
+        }
+        printf ("\n");
+    }
+    printf ("(%d row%s)\n", rows, rows == 1 ? "" : "s");
+    free (w);
+}
+
+static int s_moderation (int argc, char **argv)
+{
+    if (argc >= 2 && strcmp (argv [1], "train") == 0)
+        return judge_cli_train (argc - 1, argv + 1);
+    if (argc >= 2 && strcmp (argv [1], "eval") == 0)
+        return judge_cli_eval (argc - 1, argv + 1);
+    fprintf (stderr, "usage: qyctl moderation train|eval --category ad|abuse [--model PATH] FILE…\n");
+    return 2;
+}
+
+static const struct {
+    const char *name;
+    int (*fn) (int, char **);
+    const char *help;
+} s_commands [] = {
+    { "migrate",     qyctl_migrate,     "migrate [--dir DIR]                       apply SQL migrations (safe to run twice)" },
+    { "brand",       qyctl_brand,       "brand create CODE NAME [--gateway-url U] [--token T] [--tz MIN] | list" },
+    { "region",      qyctl_region,      "region create BRAND CODE NAME | list BRAND" },
+    { "store",       qyctl_store,       "store create BRAND CODE NAME [--region CODE] [--phone P] | list BRAND" },
+    { "group",       qyctl_group,       "group create BRAND CODE NAME [--store CODE] [--type T] [--capacity N] | list BRAND" },
+    { "channel",     qyctl_channel,     "channel create BRAND CODE KIND [--store CODE] [--name N] | list BRAND" },
+    { "rules",       qyctl_rules,       "rules load BRAND [--file TSV] | list BRAND | set BRAND NAME KIND CATEGORY WEIGHT PATTERN" },
+    { "campaign",    qyctl_campaign,    "campaign welcome BRAND TEMPLATE | list BRAND" },
+    { "demo",        qyctl_demo,        "demo load [--brand CODE] [--stores N] [--groups N] [--gateway-url U]" },
+    { "violations",  qyctl_violations,  "violations BRAND [--limit N] [--format table|csv|json]" },
+    { "deliveries",  qyctl_deliveries,  "deliveries BRAND [--status S] [--limit N] [--format F]" },
+    { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--limit N] [--format F]" },
+    { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
+    { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--garbage]  send JSON-lines events to ingest" },
+    { "moderation",  s_moderation,      "moderation train|eval --category ad|abuse [--model PATH] FILE…" },
+};
+
+int main (int argc, char **argv)
+{
+    int i = 1;
+    for (; i + 1 < argc && strcmp (argv [i], "--dsn") == 0; i += 2)
+        s_dsn = argv [i + 1];
+    if (i >= argc || strcmp (argv [i], "--help") == 0 || strcmp (argv [i], "help") == 0) {
+        printf ("usage: qyctl [--dsn DSN] COMMAND …   (DSN defaults to $QY_PG_DSN)\n\n");
+        for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
+            printf ("  %s\n", s_commands [c].help);
+        return i >= argc ? 2 : 0;
+    }
+    for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
+        if (strcmp (argv [i], s_commands [c].name) == 0) {
+            int rc = s_commands [c].fn (argc - i, argv + i);
+            if (s_conn)
+                PQfinish (s_conn);
+            return rc;
+        }
+    fprintf (stderr, "qyctl: unknown command '%s' (try qyctl --help)\n", argv [i]);
+    return 2;
+}

@@ -1,0 +1,39 @@
+//  qyctl: the operators' command line. Each command is a function taking
+//  its own argv (argv[0] is the command word); they share a PostgreSQL
+//  connection from --dsn or QY_PG_DSN.
+#ifndef QYCTL_H
+#define QYCTL_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+
+//  The connection (opened on first use; exits 1 with a message if it cannot).
+PGconn *qyctl_pg (void);
+//  Run SQL with text params; on error prints it and exits 1. Caller PQclears.
+PGresult *qyctl_exec (const char *sql, int n, const char *const *params);
+//  Print a result as an aligned table, CSV or JSON (format "table"|"csv"|"json").
+void qyctl_print (PGresult *res, const char *format);
+//  Brand id of a code; exits 1 with a message if unknown.
+int64_t qyctl_brand_id (const char *code);
+//  Value of --name in argv (NULL if absent); flags without value: qyctl_flag.
+const char *qyctl_opt (int argc, char **argv, const char *name, const char *def);
+bool qyctl_flag (int argc, char **argv, const char *name);
+//  The n-th positional argument after the command word (skipping --opts and their values).
+const char *qyctl_arg (int argc, char **argv, int n);
+void qyctl_die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+
+int qyctl_migrate (int argc, char **argv);
+int qyctl_brand (int argc, char **argv);
+int qyctl_region (int argc, char **argv);
+int qyctl_store (int argc, char **argv);
+int qyctl_group (int argc, char **argv);
+int qyctl_channel (int argc, char **argv);
+int qyctl_rules (int argc, char **argv);
+int qyctl_campaign (int argc, char **argv);
+int qyctl_demo (int argc, char **argv);
+int qyctl_violations (int argc, char **argv);
+int qyctl_deliveries (int argc, char **argv);
+int qyctl_deadletters (int argc, char **argv);
+int qyctl_report (int argc, char **argv);
+int qyctl_send (int argc, char **argv);
+#endif

@@ -1,0 +1,317 @@
+//  Brands and their hierarchy, rules and campaigns; the demo brand.
+#include "qyctl.h"
+#include "judge.h"
+#include "qy/util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void s_usage (const char *usage)
+{
+    qyctl_die ("usage: qyctl %s", usage);
+}
+
+static void s_list (const char *sql, const char *brand, int argc, char **argv)
+{
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    const char *p [] = { bid };
+    PGresult *res = qyctl_exec (sql, 1, p);
+    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    PQclear (res);
+}
+
+static void s_audit (int64_t brand_id, const char *action, const char *type, const char *id)
+{
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    const char *actor = getenv ("QY_OPERATOR") ? getenv ("QY_OPERATOR") : (getenv ("USER") ? getenv ("USER") : "qyctl");
+    const char *p [] = { brand_id ? bid : NULL, actor, action, type, id };
+    PQclear (qyctl_exec ("INSERT INTO audit_log (brand_id, actor, action, object_type, object_id) VALUES ($1, $2, $3, $4, $5)", 5, p));
+}
+
+int qyctl_brand (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0);
+    if (sub && strcmp (sub, "list") == 0) {
+        PGresult *res = qyctl_exec ("SELECT id, code, name, tz_offset_min, coalesce (gateway_url, '') AS gateway_url, created_at::date "
+                                    "FROM brands ORDER BY id", 0, NULL);
+        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        PQclear (res);
+        return 0;
+    }
+    const char *code = qyctl_arg (argc, argv, 1), *name = qyctl_arg (argc, argv, 2);
+    if (!sub || strcmp (sub, "create") != 0 || !code || !name)
+        s_usage ("brand create CODE NAME [--gateway-url URL] [--token T] [--tz MINUTES] | brand list");
+    const char *p [] = { code, name, qyctl_opt (argc, argv, "--gateway-url", NULL), qyctl_opt (argc, argv, "--token", NULL),
+                         qyctl_opt (argc, argv, "--tz", "480") };
+    PGresult *res = qyctl_exec (
+        "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
+        "  gateway_url = coalesce (EXCLUDED.gateway_url, brands.gateway_url), "
+        "  gateway_token = coalesce (EXCLUDED.gateway_token, brands.gateway_token), tz_offset_min = EXCLUDED.tz_offset_min "
+        "RETURNING id", 5, p);
+    printf ("brand %s id=%s\n", code, PQgetvalue (res, 0, 0));
+    s_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
+    PQclear (res);
+    return 0;
+}
+
+int qyctl_region (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    if (sub && brand && strcmp (sub, "list") == 0) {
+        s_list ("SELECT r.code, r.name, count (s.id) AS stores FROM regions r LEFT JOIN stores s ON s.region_id = r.id "
+                "WHERE r.brand_id = $1 GROUP BY r.id ORDER BY r.code", brand, argc, argv);
+        return 0;
+    }
+    const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+    if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
+        s_usage ("region create BRAND CODE NAME | region list BRAND");
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    const char *p [] = { bid, code, name };
+    PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) "
+                         "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name", 3, p));
+    printf ("region %s\n", code);
+    return 0;
+}
+
+int qyctl_store (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    if (sub && brand && strcmp (sub, "list") == 0) {
+        s_list ("SELECT s.code, s.name, coalesce (r.code, '') AS region, count (g.id) AS groups FROM stores s "
+                "LEFT JOIN regions r ON r.id = s.region_id LEFT JOIN groups g ON g.store_id = s.id "
+                "WHERE s.brand_id = $1 GROUP BY s.id, r.code ORDER BY s.code", brand, argc, argv);
+        return 0;
+    }
+    const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+    if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
+        s_usage ("store create BRAND CODE NAME [--region CODE] [--phone P] | store list BRAND");
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    const char *p [] = { bid, code, name, qyctl_opt (argc, argv, "--region", NULL), qyctl_opt (argc, argv, "--phone", NULL) };
+    PQclear (qyctl_exec ("INSERT INTO stores (brand_id, code, name, region_id, phone) "
+                         "VALUES ($1, $2, $3, (SELECT id FROM regions WHERE brand_id = $1 AND code = $4), $5) "
+                         "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
+                         "  region_id = coalesce (EXCLUDED.region_id, stores.region_id), phone = coalesce (EXCLUDED.phone, stores.phone)", 5, p));
+    printf ("store %s\n", code);
+    return 0;
+}
+
+int qyctl_group (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    if (sub && brand && strcmp (sub, "list") == 0) {
+        s_list ("SELECT g.code, g.name, coalesce (s.code, '') AS store, g.type, g.capacity, "
+                "(SELECT count (*) FROM memberships m WHERE m.group_id = g.id AND m.left_at IS NULL) AS members "
+                "FROM groups g LEFT JOIN stores s ON s.id = g.store_id WHERE g.brand_id = $1 ORDER BY g.code", brand, argc, argv);
+        return 0;
+    }
+    const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+    if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
+        s_usage ("group create BRAND CODE NAME [--store CODE] [--type T] [--capacity N] | group list BRAND");
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    const char *p [] = { bid, code, name, qyctl_opt (argc, argv, "--store", NULL), qyctl_opt (argc, argv, "--type", "long_term"),
+                         qyctl_opt (argc, argv, "--capacity", "500") };
+    PQclear (qyctl_exec ("INSERT INTO groups (brand_id, code, name, store_id, type, capacity) "
+                         "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5, $6) "
+                         "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
+                         "  store_id = coalesce (EXCLUDED.store_id, groups.store_id), type = EXCLUDED.type, capacity = EXCLUDED.capacity", 6, p));
+    printf ("group %s\n", code);
+    return 0;
+}
+
+int qyctl_channel (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    if (sub && brand && strcmp (sub, "list") == 0) {
+        s_list ("SELECT c.code, c.kind, coalesce (c.name, '') AS name, coalesce (s.code, '') AS store, "
+                "(SELECT count (*) FROM memberships m WHERE m.channel_id = c.id) AS joins "
+                "FROM channels c LEFT JOIN stores s ON s.id = c.store_id WHERE c.brand_id = $1 ORDER BY c.code", brand, argc, argv);
+        return 0;
+    }
+    const char *code = qyctl_arg (argc, argv, 2), *kind = qyctl_arg (argc, argv, 3);
+    if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !kind)
+        s_usage ("channel create BRAND CODE staff_invite|qr_poster|oa_menu|member_invite [--store CODE] [--name N] | channel list BRAND");
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    const char *p [] = { bid, code, kind, qyctl_opt (argc, argv, "--store", NULL), qyctl_opt (argc, argv, "--name", NULL) };
+    PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id, name) "
+                         "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5) "
+                         "ON CONFLICT (brand_id, code) DO UPDATE SET kind = EXCLUDED.kind, "
+                         "  store_id = coalesce (EXCLUDED.store_id, channels.store_id), name = coalesce (EXCLUDED.name, channels.name)", 5, p));
+    printf ("channel %s\n", code);
+    return 0;
+}
+
+static void s_rule_upsert (const char *bid, const judge_rule_row_t *r)
+{
+    char w [32];
+    qy_snprintf (w, sizeof (w), "%g", r->weight);
+    const char *p [] = { bid, r->name, r->kind, r->category, r->pattern ? r->pattern : "", w, r->dry_run ? "true" : "false" };
+    PQclear (qyctl_exec ("INSERT INTO rules (brand_id, name, kind, category, pattern, weight, dry_run) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (brand_id, name) DO UPDATE SET "
+                         "kind = EXCLUDED.kind, category = EXCLUDED.category, pattern = EXCLUDED.pattern, "
+                         "weight = EXCLUDED.weight, dry_run = EXCLUDED.dry_run, enabled = true, updated_at = now ()", 7, p));
+}
+
+//  The flood limit every brand starts with: more than 10 messages a minute.
+static const judge_rule_row_t s_flood_default = { "flood.member", "flood", "flood", "10/60", 1.0, 0 };
+
+static void s_rules_default (int64_t brand_id, const char *file)
+{
+    char bid [24], err [256];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    size_t n = 0;
+    judge_rule_row_t *owned = NULL;
+    const judge_rule_row_t *rows;
+    if (file) {
+        owned = judge_rules_load_tsv (file, &n, err, sizeof (err));
+        if (!owned)
+            qyctl_die ("%s: %s", file, err);
+        rows = owned;
+    }
+    else
+        rows = judge_default_rules (&n);
+    //  Check they compile before any is stored.
+    judge_options_t jo = { NULL, NULL, NULL };
+    judge_t *j = judge_new (rows, n, &jo, err, sizeof (err));
+    if (!j)
+        qyctl_die ("rules rejected: %s", err);
+    judge_destroy (&j);
+    PQclear (qyctl_exec ("BEGIN", 0, NULL));
+    for (size_t i = 0; i < n; i++)
+        s_rule_upsert (bid, &rows [i]);
+    if (!file)
+        s_rule_upsert (bid, &s_flood_default);
+    PQclear (qyctl_exec ("COMMIT", 0, NULL));
+    printf ("rules: %zu loaded\n", n + (file ? 0 : 1));
+    if (owned)
+        judge_rules_free (&owned, n);
+}
+
+int qyctl_rules (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    if (sub && brand && strcmp (sub, "list") == 0) {
+        s_list ("SELECT name, kind, category, weight, dry_run, enabled, left (replace (pattern, E'\\n', ' | '), 50) AS pattern "
+                "FROM rules WHERE brand_id = $1 ORDER BY name", brand, argc, argv);
+        return 0;
+    }
+    if (sub && brand && strcmp (sub, "load") == 0) {
+        int64_t id = qyctl_brand_id (brand);
+        s_rules_default (id, qyctl_opt (argc, argv, "--file", NULL));
+        s_audit (id, "rules.load", "rules", qyctl_opt (argc, argv, "--file", "default"));
+        return 0;
+    }
+    if (sub && brand && strcmp (sub, "set") == 0 && qyctl_arg (argc, argv, 6)) {
+        int64_t id = qyctl_brand_id (brand);
+        char bid [24];
+        qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+        judge_rule_row_t r = { qyctl_arg (argc, argv, 2), qyctl_arg (argc, argv, 3), qyctl_arg (argc, argv, 4),
+                               qyctl_arg (argc, argv, 6), atof (qyctl_arg (argc, argv, 5)), qyctl_flag (argc, argv, "--dry-run") };
+        if (strcmp (r.kind, "flood") != 0) {
+            char err [256];
+            judge_t *j = judge_new (&r, 1, NULL, err, sizeof (err));
+            if (!j)
+                qyctl_die ("rule rejected: %s", err);
+            judge_destroy (&j);
+        }
+        s_rule_upsert (bid, &r);
+        s_audit (id, "rules.set", "rule", r.name);
+        printf ("rule %s set\n", r.name);
+        return 0;
+    }
+    s_usage ("rules load BRAND [--file TSV] | rules list BRAND | rules set BRAND NAME KIND CATEGORY WEIGHT PATTERN [--dry-run]");
+    return 2;
+}
+
+int qyctl_campaign (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    if (sub && brand && strcmp (sub, "list") == 0) {
+        s_list ("SELECT name, trigger, enabled, template FROM campaigns WHERE brand_id = $1 ORDER BY id", brand, argc, argv);
+        return 0;
+    }
+    const char *tmpl = qyctl_arg (argc, argv, 2);
+    if (!sub || strcmp (sub, "welcome") != 0 || !brand || !tmpl)
+        s_usage ("campaign welcome BRAND TEMPLATE | campaign list BRAND");
+    int64_t id = qyctl_brand_id (brand);
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+    const char *p [] = { bid, tmpl };
+    PQclear (qyctl_exec ("INSERT INTO campaigns (brand_id, name, trigger, template) VALUES ($1, 'welcome', 'join', $2) "
+                         "ON CONFLICT (brand_id, name) DO UPDATE SET template = EXCLUDED.template, enabled = true", 2, p));
+    s_audit (id, "campaign.welcome", "campaign", "welcome");
+    printf ("welcome template set\n");
+    return 0;
+}
+
+int qyctl_demo (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0);
+    if (!sub || strcmp (sub, "load") != 0)
+        s_usage ("demo load [--brand CODE] [--stores N] [--groups N] [--gateway-url URL]");
+    const char *brand = qyctl_opt (argc, argv, "--brand", "demo");
+    int stores = atoi (qyctl_opt (argc, argv, "--stores", "20"));
+    int groups = atoi (qyctl_opt (argc, argv, "--groups", "3"));
+    const char *url = qyctl_opt (argc, argv, "--gateway-url", NULL);
+    static const struct { const char *code, *name; } regions [] = {
+        { "east", "华东大区" }, { "south", "华南大区" }, { "north", "华北大区" }, { "west", "西南大区" } };
+    static const char *cities [] = { "上海", "杭州", "南京", "苏州", "广州", "深圳", "厦门", "福州", "北京", "天津",
+                                     "济南", "青岛", "成都", "重庆", "昆明", "贵阳", "武汉", "长沙", "西安", "郑州" };
+    PQclear (qyctl_exec ("BEGIN", 0, NULL));
+    const char *bp [] = { brand, "演示美妆", url };
+    PGresult *res = qyctl_exec ("INSERT INTO brands (code, name, gateway_url) VALUES ($1, $2, $3) "
+                                "ON CONFLICT (code) DO UPDATE SET gateway_url = coalesce (EXCLUDED.gateway_url, brands.gateway_url) "
+                                "RETURNING id", 3, bp);
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    for (size_t r = 0; r < QY_ARRAY_LEN (regions); r++) {
+        const char *p [] = { bid, regions [r].code, regions [r].name };
+        PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", 3, p));
+    }
+    for (int s = 1; s <= stores; s++) {
+        char code [16], name [96], phone [32];
+        qy_snprintf (code, sizeof (code), "s%02d", s);
+        qy_snprintf (name, sizeof (name), "%s%d号店", cities [(s - 1) % 20], (s - 1) / 20 + 1);
+        qy_snprintf (phone, sizeof (phone), "021-6%07d", 1000000 + s);
+        const char *p [] = { bid, code, name, regions [((s - 1) % 20) / 5].code, phone };
+        PQclear (qyctl_exec ("INSERT INTO stores (brand_id, code, name, region_id, phone) "
+                             "VALUES ($1, $2, $3, (SELECT id FROM regions WHERE brand_id = $1 AND code = $4), $5) "
+                             "ON CONFLICT (brand_id, code) DO NOTHING", 5, p));
+        for (int g = 1; g <= groups; g++) {
+            char gcode [32], gname [128];
+            qy_snprintf (gcode, sizeof (gcode), "%s-%s-g%d", brand, code, g);
+            qy_snprintf (gname, sizeof (gname), "%s会员%d群", name, g);
+            const char *gp [] = { bid, gcode, gname, code, g == groups && groups > 2 ? "temporary" : "long_term" };
+            PQclear (qyctl_exec ("INSERT INTO groups (brand_id, code, name, store_id, type) "
+                                 "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5) "
+                                 "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name", 5, gp));
+        }
+        static const char *kinds [] = { "staff_invite", "qr_poster" };
+        for (int k = 0; k < 2; k++) {
+            char ccode [48];
+            qy_snprintf (ccode, sizeof (ccode), "%s-%s", code, k ? "qr" : "staff");
+            const char *cp [] = { bid, ccode, kinds [k], code };
+            PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id) "
+                                 "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4)) "
+                                 "ON CONFLICT (brand_id, code) DO NOTHING", 4, cp));
+        }
+    }
+    const char *oa [] = { bid, "oa-menu", "oa_menu", NULL };
+    PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, oa));
+    const char *mi [] = { bid, "member-invite", "member_invite", NULL };
+    PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, mi));
+    const char *wp [] = { bid, "欢迎 {nickname} 加入{group}！这里是{store}的会员群，新品和福利第一时间发布，发言前请先看群公告～" };
+    PQclear (qyctl_exec ("INSERT INTO campaigns (brand_id, name, trigger, template) VALUES ($1, 'welcome', 'join', $2) "
+                         "ON CONFLICT (brand_id, name) DO NOTHING", 2, wp));
+    PQclear (qyctl_exec ("COMMIT", 0, NULL));
+    s_rules_default (strtoll (bid, NULL, 10), NULL);
+    printf ("demo brand %s: %d stores, %d groups, 4 regions, %d channels\n", brand, stores, stores * groups, stores * 2 + 2);
+    return 0;
+}

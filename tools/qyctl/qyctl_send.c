@@ -1,0 +1,222 @@
+//  qyctl send: the scripted gateway. Reads events as JSON lines, sends them
+//  to ingest in batches over ZeroMQ (DEALER → ROUTER) and prints each Ack
+//  as a JSON line. Field names follow proto/qunyun.proto; "kind", "role",
+//  "join_scene" and "leave_reason" take lower-case names; "t" is seconds
+//  relative to now (event_time_us wins if given).
+#include "qyctl.h"
+#include "qunyun.pb-c.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+static int s_enum (const ProtobufCEnumDescriptor *d, const char *name)
+{
+    char upper [64];
+    size_t i = 0;
+    for (; name [i] && i + 1 < sizeof (upper); i++)
+        upper [i] = (char) (name [i] >= 'a' && name [i] <= 'z' ? name [i] - 32 : name [i]);
+    upper [i] = 0;
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name (d, upper);
+    if (!v)
+        qyctl_die ("unknown %s '%s'", d->short_name, name);
+    return v->value;
+}
+
+static char *s_str (json_t *o, const char *key)
+{
+    json_t *v = json_object_get (o, key);
+    return v && json_is_string (v) ? qy_strdup (json_string_value (v)) : qy_strdup ("");
+}
+
+static Qy__Event *s_event (json_t *o)
+{
+    Qy__Event *ev = qy_calloc (1, sizeof (*ev));
+    qy__event__init (ev);
+    ev->brand = s_str (o, "brand");
+    ev->msg_id = s_str (o, "msg_id");
+    ev->group = s_str (o, "group");
+    ev->store = s_str (o, "store");
+    ev->member = s_str (o, "member");
+    ev->nickname = s_str (o, "nickname");
+    ev->text = s_str (o, "text");
+    ev->url = s_str (o, "url");
+    ev->ref_msg_id = s_str (o, "ref_msg_id");
+    ev->channel = s_str (o, "channel");
+    ev->inviter = s_str (o, "inviter");
+    ev->product = s_str (o, "product");
+    json_t *v;
+    if ((v = json_object_get (o, "kind")) && json_is_string (v))
+        ev->kind = s_enum (&qy__kind__descriptor, json_string_value (v));
+    if ((v = json_object_get (o, "role")) && json_is_string (v))
+        ev->role = s_enum (&qy__role__descriptor, json_string_value (v));
+    if ((v = json_object_get (o, "join_scene")) && json_is_string (v))
+        ev->join_scene = s_enum (&qy__join_scene__descriptor, json_string_value (v));
+    if ((v = json_object_get (o, "leave_reason")) && json_is_string (v))
+        ev->leave_reason = s_enum (&qy__leave_reason__descriptor, json_string_value (v));
+    if ((v = json_object_get (o, "at_all")))
+        ev->at_all = json_is_true (v);
+    if ((v = json_object_get (o, "amount_cents")) && json_is_integer (v))
+        ev->amount_cents = json_integer_value (v);
+    if ((v = json_object_get (o, "event_time_us")) && json_is_integer (v))
+        ev->event_time_us = json_integer_value (v);
+    else
+    if ((v = json_object_get (o, "t")) && json_is_number (v))
+        ev->event_time_us = qy_now_us () + (int64_t) (json_number_value (v) * 1e6);
+    json_t *m = json_object_get (o, "mentions");
+    if (m && json_is_array (m)) {
+        ev->n_mentions = json_array_size (m);
+        ev->mentions = qy_calloc (ev->n_mentions + 1, sizeof (char *));
+        for (size_t i = 0; i < ev->n_mentions; i++)
+            ev->mentions [i] = qy_strdup (json_is_string (json_array_get (m, i)) ? json_string_value (json_array_get (m, i)) : "");
+    }
+    return ev;
+}
+
+static void s_free_event (Qy__Event *ev)
+{
+    char **strs [] = { &ev->brand, &ev->msg_id, &ev->group, &ev->store, &ev->member, &ev->nickname, &ev->text,
+                       &ev->url, &ev->ref_msg_id, &ev->channel, &ev->inviter, &ev->product };
+    for (size_t i = 0; i < QY_ARRAY_LEN (strs); i++)
+        free (*strs [i]);
+    for (size_t i = 0; i < ev->n_mentions; i++)
+        free (ev->mentions [i]);
+    free (ev->mentions);
+    free (ev);
+}
+
+static const char *s_status (Qy__ItemStatus s)
+{
+    return s == QY__ITEM_STATUS__ACCEPTED ? "accepted" : s == QY__ITEM_STATUS__DUPLICATE ? "duplicate" : "rejected";
+}
+
+//  Send one frame and print the Ack. Returns 0 when an Ack came back.
+static int s_roundtrip (void *dealer, const void *data, size_t len, int timeout_ms)
+{
+    zmq_send (dealer, data, len, 0);
+    zmq_pollitem_t item = { dealer, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, timeout_ms) <= 0) {
+        fprintf (stderr, "qyctl: no answer from ingest within %d ms\n", timeout_ms);
+        return -1;
+    }
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    zmq_msg_recv (&m, dealer, 0);
+    Qy__Ack *ack = qy__ack__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
+    zmq_msg_close (&m);
+    if (!ack) {
+        fprintf (stderr, "qyctl: undecodable answer from ingest\n");
+        return -1;
+    }
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, "{\"batch_id\":");
+    qy_buf_json_str (&b, ack->batch_id);
+    qy_buf_printf (&b, ",\"ok\":%s,\"error\":", ack->ok ? "true" : "false");
+    qy_buf_json_str (&b, ack->error);
+    qy_buf_printf (&b, ",\"retry_after_ms\":%u,\"results\":[", ack->retry_after_ms);
+    for (size_t i = 0; i < ack->n_results; i++) {
+        qy_buf_printf (&b, "%s{\"msg_id\":", i ? "," : "");
+        qy_buf_json_str (&b, ack->results [i]->msg_id);
+        qy_buf_printf (&b, ",\"status\":\"%s\"", s_status (ack->results [i]->status));
+        if (ack->results [i]->error && *ack->results [i]->error) {
+            qy_buf_puts (&b, ",\"error\":");
+            qy_buf_json_str (&b, ack->results [i]->error);
+        }
+        qy_buf_puts (&b, "}");
+    }
+    qy_buf_puts (&b, "]}\n");
+    fputs (b.data, stdout);
+    fflush (stdout);
+    qy_buf_free (&b);
+    qy__ack__free_unpacked (ack, NULL);
+    return 0;
+}
+
+static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeout_ms)
+{
+    char id [32];
+    qy_snprintf (id, sizeof (id), "send-%d", ++*seq);
+    Qy__Batch batch = QY__BATCH__INIT;
+    batch.batch_id = id;
+    batch.gateway = "qyctl";
+    batch.n_events = n;
+    batch.events = evs;
+    size_t len = qy__batch__get_packed_size (&batch);
+    uint8_t *buf = qy_malloc (len);
+    qy__batch__pack (&batch, buf);
+    int rc = s_roundtrip (dealer, buf, len, timeout_ms);
+    free (buf);
+    return rc;
+}
+
+int qyctl_send (int argc, char **argv)
+{
+    const char *file = qyctl_arg (argc, argv, 0);
+    const char *endpoint = qyctl_opt (argc, argv, "--endpoint", getenv ("QY_INGEST_ENDPOINT"));
+    if (!endpoint)
+        endpoint = "tcp://127.0.0.1:5540";
+    int batch = atoi (qyctl_opt (argc, argv, "--batch", "100"));
+    int timeout = atoi (qyctl_opt (argc, argv, "--timeout-ms", "10000"));
+    void *ctx = zmq_ctx_new ();
+    void *dealer = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 0);
+    if (qy_zmq_connect (dealer, endpoint))
+        qyctl_die ("cannot connect to %s", endpoint);
+    int rc = 0, seq = 0;
+    if (qyctl_flag (argc, argv, "--garbage")) {
+        static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
+        rc = s_roundtrip (dealer, junk, sizeof (junk), timeout);
+    }
+    if (file) {
+        FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "r");
+        if (!f)
+            qyctl_die ("cannot read %s", file);
+        Qy__Event **evs = qy_calloc ((size_t) batch, sizeof (Qy__Event *));
+        size_t n = 0;
+        char *line = NULL;
+        size_t cap = 0;
+        int lineno = 0;
+        while (getline (&line, &cap, f) > 0) {
+            lineno++;
+            if (line [0] == '#' || line [0] == '\n')
+                continue;
+            json_error_t err;
+            json_t *o = json_loads (line, 0, &err);
+            if (!o || !json_is_object (o))
+                qyctl_die ("%s:%d: not a JSON object: %s", file, lineno, err.text);
+            //  {"flush": true} ends the current batch early.
+            if (json_is_true (json_object_get (o, "flush"))) {
+                if (n && s_flush (dealer, evs, n, &seq, timeout))
+                    rc = 1;
+                for (size_t i = 0; i < n; i++)
+                    s_free_event (evs [i]);
+                n = 0;
+                json_decref (o);
+                continue;
+            }
+            evs [n++] = s_event (o);
+            json_decref (o);
+            if (n == (size_t) batch) {
+                if (s_flush (dealer, evs, n, &seq, timeout))
+                    rc = 1;
+                for (size_t i = 0; i < n; i++)
+                    s_free_event (evs [i]);
+                n = 0;
+            }
+        }
+        if (n && s_flush (dealer, evs, n, &seq, timeout))
+            rc = 1;
+        for (size_t i = 0; i < n; i++)
+            s_free_event (evs [i]);
+        free (evs);
+        free (line);
+        if (f != stdin)
+            fclose (f);
+    }
+    zmq_close (dealer);
+    zmq_ctx_term (ctx);
+    return rc;
+}
