@@ -295,22 +295,23 @@ size_t qy_map_size (qy_map_t *self)
     return self->size;
 }
 
+//  Floor division, so instants before 1970 land in the right day and hour.
+static int64_t s_floordiv (int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 int32_t qy_day_of (int64_t t_us, int tz_offset_min)
 {
-    int64_t s = t_us / 1000000 + (int64_t) tz_offset_min * 60;
-    int64_t d = s / 86400;
-    if (s < 0 && s % 86400)
-        d--;
-    return (int32_t) d;
+    int64_t s = s_floordiv (t_us, 1000000) + (int64_t) tz_offset_min * 60;
+    return (int32_t) s_floordiv (s, 86400);
 }
 
 int qy_hour_of (int64_t t_us, int tz_offset_min)
 {
-    int64_t s = t_us / 1000000 + (int64_t) tz_offset_min * 60;
-    int64_t r = s % 86400;
-    if (r < 0)
-        r += 86400;
-    return (int) (r / 3600);
+    int64_t s = s_floordiv (t_us, 1000000) + (int64_t) tz_offset_min * 60;
+    return (int) ((s - s_floordiv (s, 86400) * 86400) / 3600);
 }
 
 void qy_day_format (int32_t day, char *buf, size_t len, bool compact)

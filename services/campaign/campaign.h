@@ -20,7 +20,7 @@ typedef struct {
 char *campaign_render (const char *tmpl, const campaign_vars_t *vars, char *err, size_t errlen);
 
 //  Should this event trigger the welcome? (a join that moderation did not
-//  answer with removal, from a member rather than a bot)
+//  answer with removal; staff, admins, owners and bots are not welcomed)
 bool campaign_wants_welcome (const Qy__Event *ev);
 
 //  Brand welcome templates and group / store names from PostgreSQL, cached

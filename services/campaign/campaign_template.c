@@ -52,7 +52,8 @@ char *campaign_render (const char *tmpl, const campaign_vars_t *vars, char *err,
 
 bool campaign_wants_welcome (const Qy__Event *ev)
 {
-    if (ev->kind != QY__KIND__JOIN || ev->role == QY__ROLE__BOT)
+    //  Staff joining their own store's group are not customers to welcome.
+    if (ev->kind != QY__KIND__JOIN || (ev->role != QY__ROLE__MEMBER && ev->role != QY__ROLE__ROLE_UNSPECIFIED))
         return false;
     if (ev->verdict && ev->verdict->action >= QY__ACTION__REMOVE)
         return false;

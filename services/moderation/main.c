@@ -34,7 +34,9 @@ static const qy_option_t s_options [] = {
 
 //  Redis, one call per event. KEYS: flood zset, mute key, block set (all
 //  tagged by brand). ARGV: msg_id, event time ms, flood window ms (0: no
-//  flood count), member id. Reply: {flood count, mute pttl ms, blocked}.
+//  flood count), member id. Reply: {flood count, mute end (unix µs, 0 when
+//  not muted), blocked}. The mute key holds its own end, so every replica
+//  names the same mute the same way.
 //  Flood counts are a sorted set of message ids, so a replayed message is
 //  counted once.
 static qy_script_t s_check = { .source =
@@ -47,9 +49,9 @@ static qy_script_t s_check = { .source =
     "  n = redis.call('ZCOUNT', KEYS[1], t - w + 1, t)\n"
     "  redis.call('PEXPIRE', KEYS[1], w * 4)\n"
     "end\n"
-    "local ttl = redis.call('PTTL', KEYS[2])\n"
+    "local until = tonumber(redis.call('GET', KEYS[2]) or 0)\n"
     "local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])\n"
-    "return {n, ttl, blocked}\n" };
+    "return {n, until, blocked}\n" };
 
 static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_bad, *m_muted, *m_blocked_join;
 
@@ -59,7 +61,7 @@ typedef struct {
     judge_result_t      judged;
     bool                judged_ok;
     long                flood;
-    int64_t             mute_ttl_ms;
+    int64_t             mute_until_us;   //  0: not muted
     bool                blocked;
     //  decided
     judge_action_t      level;
@@ -67,6 +69,8 @@ typedef struct {
     bool                flood_hit;
     const char         *category;
     moderation_record_t rec;
+    size_t              idx;          //  arrival order in the batch
+    bool                superseded;   //  an earlier item of the batch already muted or blocked the member
 } s_item_t;
 
 static bool s_is_chat (Qy__Kind k)
@@ -131,7 +135,7 @@ static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const c
 static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
 {
     Qy__Event *ev = it->ev;
-    int64_t until = qy_now_us () + it->mute_ttl_ms * 1000;
+    int64_t until = it->mute_until_us;
     v->action = QY__ACTION__RECALL;
     v->category = "mute";
     v->mute_until_us = until;
@@ -140,17 +144,13 @@ static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
     Qy__Delivery d = QY__DELIVERY__INIT;
     char key [256];
     qy_snprintf (key, sizeof (key), "mute-notice:%lld:%lld:%lld", (long long) ev->brand_id,
-                 (long long) ev->member_id, (long long) (until / 60000000));
-    moderation_penalty_t pen = { QY__ACTION__MUTE, true, false, 0 };
-    char *text = moderation_notice (&pen, ev->nickname, "mute", 0, until, it->brand->tz_offset_min);
-    char *notice = qy_printf ("@%s 您正在禁言中，发言会被自动撤回。%s", ev->nickname && *ev->nickname ? ev->nickname : "群成员",
-                              strstr (text, "禁言至") ? strstr (text, "禁言至") : "");
+                 (long long) ev->member_id, (long long) until);
+    char *notice = moderation_mute_reminder (ev->nickname, until, it->brand->tz_offset_min);
     d.key = key; d.brand = ev->brand; d.brand_id = ev->brand_id; d.group_id = ev->group_id; d.group = ev->group;
     d.priority = QY__PRIORITY__P_ACTION; d.kind = "action"; d.action = QY__ACTION__WARN; d.member = ev->member;
     d.text = notice; d.reason = "muted"; d.source = "moderation"; d.event_id = ev->msg_id; d.created_us = qy_now_us ();
     d.until_us = until;
     qy_service_send (actions, &d.base);
-    free (text);
     free (notice);
     qy_metric_add (m_muted, 1);
 }
@@ -173,7 +173,9 @@ static int s_cmp_member (const void *a, const void *b)
     const s_item_t *x = *(s_item_t *const *) a, *y = *(s_item_t *const *) b;
     if (x->ev->brand_id != y->ev->brand_id)
         return x->ev->brand_id < y->ev->brand_id ? -1 : 1;
-    return x->ev->member_id < y->ev->member_id ? -1 : x->ev->member_id > y->ev->member_id;
+    if (x->ev->member_id != y->ev->member_id)
+        return x->ev->member_id < y->ev->member_id ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 //  Record the batch's violations in one transaction, in member order,
@@ -186,6 +188,14 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **todo, si
         bool ok = moderation_store_begin (store) == 0;
         for (size_t i = 0; ok && i < n; i++) {
             s_item_t *it = todo [i];
+            //  As if one at a time: once a member is muted or blocked, their
+            //  later messages in this batch are recalled, not judged again.
+            s_item_t *prev = i ? todo [i - 1] : NULL;
+            it->superseded = prev && prev->ev->brand_id == it->ev->brand_id && prev->ev->member_id == it->ev->member_id
+                          && (prev->superseded || prev->rec.penalty.action == QY__ACTION__MUTE
+                              || prev->rec.penalty.action == QY__ACTION__BLOCK);
+            if (it->superseded)
+                continue;
             moderation_violation_t viol = { it->ev, it->judged_ok ? &it->judged : NULL, it->category, it->total,
                                             it->level, it->flood_hit, it->brand->policy.flood_rule,
                                             it->brand->policy.flood_weight };
@@ -232,7 +242,7 @@ static void s_apply (qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict
     if (rec->penalty.action == QY__ACTION__MUTE) {
         int64_t ms = (rec->mute_until_us - qy_now_us ()) / 1000;
         if (ms > 0) {
-            redisReply *r = qy_redis_cmd (redis, "SET %s 1 PX %lld", mkey, (long long) ms);
+            redisReply *r = qy_redis_cmd (redis, "SET %s %lld PX %lld", mkey, (long long) rec->mute_until_us, (long long) ms);
             if (r)
                 freeReplyObject (r);
         }
@@ -262,11 +272,12 @@ static void s_restore (qy_pg_t *pg, qy_redis_t *redis)
         PQclear (res);
     }
     if (qy_pg_run (pg, "restore mutes",
-            "SELECT brand_id, member_id, (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint FROM violations "
+            "SELECT brand_id, member_id, (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint, "
+            "       (extract (epoch FROM max (mute_until)) * 1000000)::bigint FROM violations "
             "WHERE mute_until > now () AND status <> 'overturned' GROUP BY brand_id, member_id", 0, NULL, &res)) {
         for (int r = 0; r < PQntuples (res); r++) {
-            redisReply *rep = qy_redis_cmd (redis, "SET mute:{b:%s}:%s 1 PX %s", PQgetvalue (res, r, 0),
-                                            PQgetvalue (res, r, 1), PQgetvalue (res, r, 2));
+            redisReply *rep = qy_redis_cmd (redis, "SET mute:{b:%s}:%s %s PX %s", PQgetvalue (res, r, 0),
+                                            PQgetvalue (res, r, 1), PQgetvalue (res, r, 3), PQgetvalue (res, r, 2));
             if (rep)
                 freeReplyObject (rep);
         }
@@ -337,7 +348,7 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
             items [i].flood = r->element [0]->integer;
-            items [i].mute_ttl_ms = r->element [1]->integer;
+            items [i].mute_until_us = r->element [1]->integer;
             items [i].blocked = r->element [2]->integer == 1;
         }
         else
@@ -353,8 +364,10 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
     size_t ntodo = 0;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
+        it->idx = i;
+        it->superseded = false;
         it->level = JUDGE_ALLOW;
-        if (!it->blocked && !(s_is_chat (it->ev->kind) && it->mute_ttl_ms > 0)) {
+        if (!it->blocked && !(s_is_chat (it->ev->kind) && it->mute_until_us > qy_now_us ())) {
             s_decide (it);
             if (it->level != JUDGE_ALLOW)
                 todo [ntodo++] = it;
@@ -372,6 +385,17 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
         v.action = QY__ACTION__ALLOW;
         v.category = "";
         Qy__Hit hits [JUDGE_MAX_HITS], *hp [JUDGE_MAX_HITS];
+        //  A penalty decided earlier in this batch applies to what follows.
+        for (size_t j = 0; j < i; j++) {
+            s_item_t *e = &items [j];
+            if (e->ev->brand_id != ev->brand_id || e->ev->member_id != ev->member_id || e->superseded || e->level == JUDGE_ALLOW)
+                continue;
+            if (e->rec.penalty.action == QY__ACTION__BLOCK)
+                it->blocked = true;
+            else
+            if (e->rec.penalty.action == QY__ACTION__MUTE && !it->blocked)
+                it->mute_until_us = e->rec.mute_until_us;
+        }
         if (ev->kind == QY__KIND__JOIN && it->blocked) {
             v.action = QY__ACTION__REMOVE;
             v.category = "blocked";
@@ -393,7 +417,7 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
             ev->msg_id = saved;
         }
         else
-        if (s_is_chat (ev->kind) && it->mute_ttl_ms > 0)
+        if (s_is_chat (ev->kind) && it->mute_until_us > qy_now_us ())
             s_muted (actions, it, &v);
         else {
             v.score = it->total;

@@ -50,6 +50,8 @@ judge_action_t moderation_level (const moderation_policy_t *p, double judge_tota
 //  Caller owns the result.
 char *moderation_notice (const moderation_penalty_t *pen, const char *nickname,
                          const char *category, int strike, int64_t until_us, int tz_offset_min);
+//  The one reminder a muted member gets when they speak. Caller owns it.
+char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_offset_min);
 
 //  ---------------------------------------------------------------- store
 //  Per-brand rule sets and policies loaded from PostgreSQL, kept until a

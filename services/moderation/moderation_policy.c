@@ -132,34 +132,47 @@ moderation_penalty_t moderation_penalty (const moderation_policy_t *p, judge_act
     return pen;
 }
 
-static const char *s_category_cn (const char *category)
+//  What the member did, as a verb phrase for the notices.
+static const char *s_deed (const char *category)
 {
     static const struct { const char *en, *cn; } names [] = {
-        { "ad", "广告" }, { "fraud", "诈骗信息" }, { "gambling", "赌博信息" }, { "porn", "色情内容" },
-        { "abuse", "辱骂或歧视言论" }, { "flood", "刷屏" }, { "spam_wave", "群发垃圾信息" }, { "format", "不符合群规的内容" },
+        { "ad", "发布广告" }, { "fraud", "发布诈骗信息" }, { "gambling", "发布赌博信息" }, { "porn", "发布色情内容" },
+        { "abuse", "发表辱骂或歧视言论" }, { "flood", "刷屏" }, { "spam_wave", "群发垃圾信息" }, { "format", "违反群规" },
     };
     for (size_t i = 0; category && i < QY_ARRAY_LEN (names); i++)
         if (strcmp (names [i].en, category) == 0)
             return names [i].cn;
-    return "违反群规的内容";
+    return "违反群规";
+}
+
+static void s_when (int64_t until_us, int tz_offset_min, char *buf, size_t len)
+{
+    time_t t = (time_t) (until_us / 1000000 + (int64_t) tz_offset_min * 60);
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (buf, len, "%m月%d日 %H:%M", &tm);
 }
 
 char *moderation_notice (const moderation_penalty_t *pen, const char *nickname,
                          const char *category, int strike, int64_t until_us, int tz_offset_min)
 {
     const char *who = nickname && *nickname ? nickname : "群成员";
-    const char *what = s_category_cn (category);
+    const char *deed = s_deed (category);
     if (pen->action == QY__ACTION__WARN)
-        return qy_printf ("@%s 本群禁止发布%s，消息已撤回。这是第%d次提醒，再犯将被禁言。", who, what, strike);
+        return qy_printf ("@%s 本群禁止%s，消息已撤回。这是第%d次提醒，再犯将被禁言。", who, deed, strike);
     if (pen->action == QY__ACTION__MUTE) {
-        time_t t = (time_t) (until_us / 1000000 + (int64_t) tz_offset_min * 60);
-        struct tm tm;
-        gmtime_r (&t, &tm);
         char when [32];
-        strftime (when, sizeof (when), "%m月%d日 %H:%M", &tm);
-        return qy_printf ("@%s 因发布%s（第%d次违规），禁言至%s，期间发言将被自动撤回。", who, what, strike, when);
+        s_when (until_us, tz_offset_min, when, sizeof (when));
+        return qy_printf ("@%s 因%s（第%d次违规），禁言至%s，期间发言将被自动撤回。", who, deed, strike, when);
     }
     if (pen->action == QY__ACTION__BLOCK)
-        return qy_printf ("%s 因多次发布%s，已被移出本群，并禁止加入本品牌的所有群。", who, what);
+        return qy_printf ("%s 因多次%s，已被移出本群，并禁止加入本品牌的所有群。", who, deed);
     return qy_strdup ("");
+}
+
+char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_offset_min)
+{
+    char when [32];
+    s_when (until_us, tz_offset_min, when, sizeof (when));
+    return qy_printf ("@%s 您正在禁言中（至%s），期间发言会被自动撤回。", nickname && *nickname ? nickname : "群成员", when);
 }

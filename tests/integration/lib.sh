@@ -1,0 +1,84 @@
+# Helpers for integration tests. Source it from a case's run.sh with the
+# build folder as $1. It makes a temporary folder for the case's servers and
+# output, and on exit stops everything and removes it (kept when
+# QY_KEEP=1). Compare outputs with it_expect NAME (expected/NAME.txt);
+# QY_UPDATE_EXPECTED=1 rewrites the expected files instead.
+set -euo pipefail
+IT_CASE=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
+IT_NAME=$(basename "$IT_CASE")
+QY_BUILD=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/env.sh"
+export QY_RUN
+QY_RUN=$(mktemp -d "/tmp/qy-it-$IT_NAME.XXXXXX")
+chmod 755 "$QY_RUN"
+mkdir -p "$QY_RUN/actual"
+IT_FAILED=0
+QYCTL=$QY_BUILD/tools/qyctl/qyctl
+it_cleanup () {
+    local rc=$?
+    qy_stop_all
+    if [ "$rc" != 0 ] || [ "$IT_FAILED" != 0 ]; then
+        echo "---- logs of failed case $IT_NAME ($QY_RUN/logs)"
+        for f in "$QY_RUN"/logs/*.log; do [ -f "$f" ] && { echo "== $f"; grep -v 'level=info' "$f" | tail -15; }; done
+    fi
+    [ "${QY_KEEP:-0}" = 1 ] || rm -rf "$QY_RUN"
+}
+trap it_cleanup EXIT
+
+it_fail () { echo "FAIL: $*"; IT_FAILED=1; }
+
+# it_sql NAME SQL: write the query's output (psql, unaligned) to actual/NAME.txt and compare.
+it_sql () {
+    local name=$1 sql=$2
+    psql "$QY_PG_DSN" -qAF ' | ' -c "$sql" > "$QY_RUN/actual/$name.txt"
+    it_expect "$name"
+}
+
+# it_expect NAME: compare actual/NAME.txt with the case's expected/NAME.txt.
+it_expect () {
+    local name=$1
+    if [ "${QY_UPDATE_EXPECTED:-0}" = 1 ]; then
+        mkdir -p "$IT_CASE/expected"; cp "$QY_RUN/actual/$name.txt" "$IT_CASE/expected/$name.txt"; return 0
+    fi
+    if diff -u "$IT_CASE/expected/$name.txt" "$QY_RUN/actual/$name.txt"; then
+        echo "ok   $name"
+    else
+        it_fail "$name differs from expected"
+    fi
+}
+
+# it_eq WHAT ACTUAL EXPECTED
+it_eq () {
+    if [ "$2" = "$3" ]; then echo "ok   $1 = $3"; else it_fail "$1: got '$2', expected '$3'"; fi
+}
+
+# it_wait DESCRIPTION COMMAND… : retry COMMAND until it succeeds (60 s).
+it_wait () {
+    local what=$1; shift
+    for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+    it_fail "timed out waiting for $what"; return 1
+}
+
+# Start PostgreSQL, Redis and migrate.
+it_servers () {
+    qy_start_pg "$QY_RUN"
+    qy_start_redis "$QY_RUN"
+    "$QYCTL" migrate >/dev/null
+}
+
+# it_gateway [ARGS…]: a gateway simulator logging to $QY_RUN/gateway.jsonl; sets GW_PORT.
+it_gateway () {
+    GW_PORT=$(qy_free_port)
+    qy_start gatewaysim "$QY_BUILD/tools/gatewaysim/qy-gatewaysim" --port "$GW_PORT" --log "$QY_RUN/gateway.jsonl" "$@"
+    it_wait "gateway simulator" curl -fs "http://127.0.0.1:$GW_PORT/stats"
+}
+
+# it_gateway_stat KEY: a count from the simulator's /stats ("unique", "duplicates", "by.post" …).
+it_gateway_stat () {
+    curl -fs "http://127.0.0.1:$GW_PORT/stats" | jq -r ".$1 // 0"
+}
+
+it_done () {
+    if [ "$IT_FAILED" != 0 ]; then echo "integration case $IT_NAME: FAILED"; exit 1; fi
+    echo "integration case $IT_NAME: passed"
+}

@@ -1,0 +1,94 @@
+//  qy_util: buffers with escaping, the string map, day and hour arithmetic.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qy/util.h"
+
+static void test_buf_escapes (void **state)
+{
+    (void) state;
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_json_str (&b, "a\"b\\c\n\x01中");
+    assert_string_equal (b.data, "\"a\\\"b\\\\c\\n\\u0001中\"");
+    qy_buf_reset (&b);
+    qy_buf_pg_array_elem (&b, "say \"hi\" \\o/");
+    assert_string_equal (b.data, "\"say \\\"hi\\\" \\\\o/\"");
+    qy_buf_reset (&b);
+    for (int i = 0; i < 1000; i++)
+        qy_buf_printf (&b, "%d,", i);
+    assert_int_equal (strlen (b.data), b.len);
+    assert_memory_equal (b.data + b.len - 4, "999,", 4);
+    qy_buf_free (&b);
+}
+
+static void test_map (void **state)
+{
+    (void) state;
+    qy_map_t *m = qy_map_new ();
+    char key [32];
+    for (int i = 0; i < 10000; i++) {
+        qy_snprintf (key, sizeof (key), "k%d", i);
+        qy_map_put (m, key, i * 3);
+    }
+    assert_int_equal (qy_map_size (m), 10000);
+    int64_t v;
+    assert_true (qy_map_get (m, "k4242", &v));
+    assert_int_equal (v, 4242 * 3);
+    assert_false (qy_map_get (m, "nope", &v));
+    qy_map_put (m, "k1", 99);
+    assert_true (qy_map_get (m, "k1", &v));
+    assert_int_equal (v, 99);
+    assert_int_equal (qy_map_size (m), 10000);
+    qy_map_clear (m);
+    assert_false (qy_map_get (m, "k1", NULL));
+    qy_map_destroy (&m);
+    assert_null (m);
+}
+
+static void test_days (void **state)
+{
+    (void) state;
+    //  2026-11-23 23:30 UTC is 2026-11-24 07:30 in China (+8).
+    int64_t t = 1795476600LL * 1000000;
+    char buf [16];
+    qy_day_format (qy_day_of (t, 0), buf, sizeof (buf), false);
+    assert_string_equal (buf, "2026-11-23");
+    qy_day_format (qy_day_of (t, 480), buf, sizeof (buf), false);
+    assert_string_equal (buf, "2026-11-24");
+    assert_int_equal (qy_hour_of (t, 0), 23);
+    assert_int_equal (qy_hour_of (t, 480), 7);
+    qy_day_format (qy_day_of (t, 480), buf, sizeof (buf), true);
+    assert_string_equal (buf, "20261124");
+    //  Before 1970 the day still floors.
+    assert_int_equal (qy_day_of (-1, 0), -1);
+    assert_int_equal (qy_hour_of (-1, 0), 23);
+}
+
+static void test_strings (void **state)
+{
+    (void) state;
+    char small [5];
+    assert_int_equal (qy_strlcpy (small, "abcdefgh", sizeof (small)), 8);
+    assert_string_equal (small, "abcd");
+    assert_int_equal (qy_snprintf (small, sizeof (small), "%s", "xyz12345"), 4);
+    assert_string_equal (small, "xyz1");
+    char *p = qy_printf ("%s-%d", "a", 7);
+    assert_string_equal (p, "a-7");
+    free (p);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_buf_escapes),
+        cmocka_unit_test (test_map),
+        cmocka_unit_test (test_days),
+        cmocka_unit_test (test_strings),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

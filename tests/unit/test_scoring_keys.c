@@ -1,0 +1,70 @@
+//  scoring_keys: what an event counts as, and the day and hour it lands in.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include "scoring.h"
+
+static void test_kinds (void **state)
+{
+    (void) state;
+    Qy__Event ev = QY__EVENT__INIT;
+    ev.kind = QY__KIND__TEXT;
+    assert_int_equal (scoring_kind (&ev), SCORING_MSG);
+    ev.kind = QY__KIND__WEAPP;
+    assert_int_equal (scoring_kind (&ev), SCORING_MSG);
+    ev.kind = QY__KIND__REVOKE;
+    assert_int_equal (scoring_kind (&ev), SCORING_OTHER);
+    ev.kind = QY__KIND__JOIN;
+    assert_int_equal (scoring_kind (&ev), SCORING_JOIN);
+    ev.kind = QY__KIND__LEAVE;
+    assert_int_equal (scoring_kind (&ev), SCORING_LEAVE);
+    ev.kind = QY__KIND__PURCHASE;
+    assert_int_equal (scoring_kind (&ev), SCORING_OTHER);
+}
+
+static void test_violation (void **state)
+{
+    (void) state;
+    Qy__Event ev = QY__EVENT__INIT;
+    assert_false (scoring_is_violation (&ev));
+    Qy__Verdict v = QY__VERDICT__INIT;
+    ev.verdict = &v;
+    v.action = QY__ACTION__REVIEW;
+    v.violation_id = 7;
+    assert_false (scoring_is_violation (&ev));     //  flagged for review is not a violation yet
+    v.action = QY__ACTION__WARN;
+    assert_true (scoring_is_violation (&ev));
+    v.violation_id = 0;
+    v.action = QY__ACTION__RECALL;                 //  a muted member's recall records no violation
+    assert_false (scoring_is_violation (&ev));
+}
+
+static void test_keys (void **state)
+{
+    (void) state;
+    scoring_keys_t k;
+    //  2026-11-23 23:30 UTC = 2026-11-24 07:30 at +08:00: day 20781, hour 7.
+    scoring_keys (&k, 3, 42, 1795476600LL * 1000000, 480);
+    assert_int_equal (k.day, 20781);
+    assert_int_equal (k.hour, 7);
+    assert_string_equal (k.ids, "sc:ids:{g:42}:20781");
+    assert_string_equal (k.group, "sc:g:{g:42}:20781");
+    assert_string_equal (k.active, "sc:a:{g:42}:20781");
+    assert_string_equal (k.members, "sc:m:{g:42}:20781");
+    assert_string_equal (k.dirty, "3:42:20781");
+    scoring_keys (&k, 3, 42, 1795476600LL * 1000000, 0);
+    assert_int_equal (k.day, 20780);
+    assert_int_equal (k.hour, 23);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_kinds),
+        cmocka_unit_test (test_violation),
+        cmocka_unit_test (test_keys),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
