@@ -49,9 +49,9 @@ static qy_script_t s_check = { .source =
     "  n = redis.call('ZCOUNT', KEYS[1], t - w + 1, t)\n"
     "  redis.call('PEXPIRE', KEYS[1], w * 4)\n"
     "end\n"
-    "local until = tonumber(redis.call('GET', KEYS[2]) or 0)\n"
+    "local mute_end = tonumber(redis.call('GET', KEYS[2]) or 0)\n"
     "local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])\n"
-    "return {n, until, blocked}\n" };
+    "return {n, mute_end, blocked}\n" };
 
 static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_bad, *m_muted, *m_blocked_join;
 
