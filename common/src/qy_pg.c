@@ -66,7 +66,7 @@ bool qy_pg_connect (qy_pg_t *self)
         return false;
     }
     PQsetNoticeProcessor (self->conn, NULL, NULL);
-    PQexec (self->conn, "SET client_min_messages = warning");
+    PQclear (PQexec (self->conn, "SET client_min_messages = warning"));
     qy_log_info ("postgres connected");
     self->ok = true;
     self->backoff_ms = 100;

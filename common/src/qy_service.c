@@ -74,8 +74,10 @@ void qy_service_start (const char *name, int argc, char **argv,
     for (; name [n] && n + 1 < sizeof (upper); n++)
         upper [n] = (char) (name [n] >= 'a' && name [n] <= 'z' ? name [n] - 32 : name [n]);
     upper [n] = 0;
+    char envname [64];
+    qy_snprintf (envname, sizeof (envname), "QY_%s_CONFIG", upper);
     if (!file)
-        file = getenv (qy_printf ("QY_%s_CONFIG", upper));   //  leaks a few bytes once
+        file = getenv (envname);
     char err [512];
     if (qy_config_load (upper, opts, nopts, cfg, file, err, sizeof (err))) {
         fprintf (stderr, "level=error svc=%s msg=\"bad configuration\" error=\"%s\"\n", name, err);

@@ -17,11 +17,17 @@ QYCTL=$QY_BUILD/tools/qyctl/qyctl
 it_cleanup () {
     local rc=$?
     qy_stop_all
+    #  A sanitizer report in any service's log fails the case.
+    if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$QY_RUN"/logs/*.log 2>/dev/null; then
+        echo "FAIL: sanitizer report in the logs above"; IT_FAILED=1
+        grep -hA30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$QY_RUN"/logs/*.log | head -80
+    fi
     if [ "$rc" != 0 ] || [ "$IT_FAILED" != 0 ]; then
         echo "---- logs of failed case $IT_NAME ($QY_RUN/logs)"
         for f in "$QY_RUN"/logs/*.log; do [ -f "$f" ] && { echo "== $f"; grep -v 'level=info' "$f" | tail -15; }; done
     fi
     [ "${QY_KEEP:-0}" = 1 ] || rm -rf "$QY_RUN"
+    [ "$IT_FAILED" = 0 ] || exit 1
 }
 trap it_cleanup EXIT
 

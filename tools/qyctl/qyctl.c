@@ -1,5 +1,4 @@
 #include "qyctl.h"
-#include "judge.h"
 #include "qy/util.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +29,7 @@ PGconn *qyctl_pg (void)
     s_conn = PQconnectdb (dsn);
     if (PQstatus (s_conn) != CONNECTION_OK)
         qyctl_die ("cannot connect to PostgreSQL: %s", PQerrorMessage (s_conn));
-    PQexec (s_conn, "SET client_min_messages = warning");
+    PQclear (PQexec (s_conn, "SET client_min_messages = warning"));
     return s_conn;
 }
 
@@ -188,16 +187,6 @@ void qyctl_print (PGresult *res, const char *format)
     free (w);
 }
 
-static int s_moderation (int argc, char **argv)
-{
-    if (argc >= 2 && strcmp (argv [1], "train") == 0)
-        return judge_cli_train (argc - 1, argv + 1);
-    if (argc >= 2 && strcmp (argv [1], "eval") == 0)
-        return judge_cli_eval (argc - 1, argv + 1);
-    fprintf (stderr, "usage: qyctl moderation train|eval --category ad|abuse [--model PATH] FILE…\n");
-    return 2;
-}
-
 static const struct {
     const char *name;
     int (*fn) (int, char **);
@@ -216,8 +205,9 @@ static const struct {
     { "deliveries",  qyctl_deliveries,  "deliveries BRAND [--status S] [--limit N] [--format F]" },
     { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--limit N] [--format F]" },
     { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
+    { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
     { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--garbage]  send JSON-lines events to ingest" },
-    { "moderation",  s_moderation,      "moderation train|eval --category ad|abuse [--model PATH] FILE…" },
+    { "moderation",  qyctl_moderation,      "moderation train|eval --category ad|abuse [--model PATH] FILE…" },
 };
 
 int main (int argc, char **argv)

@@ -21,6 +21,10 @@ bool qyctl_flag (int argc, char **argv, const char *name);
 //  The n-th positional argument after the command word (skipping --opts and their values).
 const char *qyctl_arg (int argc, char **argv, int n);
 void qyctl_die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+//  Print the rows of a brand-scoped query ($1 is the brand id of code brand).
+void qyctl_list (const char *sql, const char *brand, int argc, char **argv);
+//  Record an operator's action in audit_log (actor: $QY_OPERATOR, else $USER).
+void qyctl_audit (int64_t brand_id, const char *action, const char *type, const char *id);
 
 int qyctl_migrate (int argc, char **argv);
 int qyctl_brand (int argc, char **argv);
@@ -36,4 +40,6 @@ int qyctl_deliveries (int argc, char **argv);
 int qyctl_deadletters (int argc, char **argv);
 int qyctl_report (int argc, char **argv);
 int qyctl_send (int argc, char **argv);
+int qyctl_moderation (int argc, char **argv);
+int qyctl_gateway (int argc, char **argv);
 #endif

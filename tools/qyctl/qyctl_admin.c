@@ -11,7 +11,7 @@ static void s_usage (const char *usage)
     qyctl_die ("usage: qyctl %s", usage);
 }
 
-static void s_list (const char *sql, const char *brand, int argc, char **argv)
+void qyctl_list (const char *sql, const char *brand, int argc, char **argv)
 {
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
@@ -21,7 +21,7 @@ static void s_list (const char *sql, const char *brand, int argc, char **argv)
     PQclear (res);
 }
 
-static void s_audit (int64_t brand_id, const char *action, const char *type, const char *id)
+void qyctl_audit (int64_t brand_id, const char *action, const char *type, const char *id)
 {
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
@@ -52,7 +52,7 @@ int qyctl_brand (int argc, char **argv)
         "  gateway_token = coalesce (EXCLUDED.gateway_token, brands.gateway_token), tz_offset_min = EXCLUDED.tz_offset_min "
         "RETURNING id", 5, p);
     printf ("brand %s id=%s\n", code, PQgetvalue (res, 0, 0));
-    s_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
+    qyctl_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
     PQclear (res);
     return 0;
 }
@@ -61,7 +61,7 @@ int qyctl_region (int argc, char **argv)
 {
     const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
     if (sub && brand && strcmp (sub, "list") == 0) {
-        s_list ("SELECT r.code, r.name, count (s.id) AS stores FROM regions r LEFT JOIN stores s ON s.region_id = r.id "
+        qyctl_list ("SELECT r.code, r.name, count (s.id) AS stores FROM regions r LEFT JOIN stores s ON s.region_id = r.id "
                 "WHERE r.brand_id = $1 GROUP BY r.id ORDER BY r.code", brand, argc, argv);
         return 0;
     }
@@ -81,7 +81,7 @@ int qyctl_store (int argc, char **argv)
 {
     const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
     if (sub && brand && strcmp (sub, "list") == 0) {
-        s_list ("SELECT s.code, s.name, coalesce (r.code, '') AS region, count (g.id) AS groups FROM stores s "
+        qyctl_list ("SELECT s.code, s.name, coalesce (r.code, '') AS region, count (g.id) AS groups FROM stores s "
                 "LEFT JOIN regions r ON r.id = s.region_id LEFT JOIN groups g ON g.store_id = s.id "
                 "WHERE s.brand_id = $1 GROUP BY s.id, r.code ORDER BY s.code", brand, argc, argv);
         return 0;
@@ -104,7 +104,7 @@ int qyctl_group (int argc, char **argv)
 {
     const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
     if (sub && brand && strcmp (sub, "list") == 0) {
-        s_list ("SELECT g.code, g.name, coalesce (s.code, '') AS store, g.type, g.capacity, "
+        qyctl_list ("SELECT g.code, g.name, coalesce (s.code, '') AS store, g.type, g.capacity, "
                 "(SELECT count (*) FROM memberships m WHERE m.group_id = g.id AND m.left_at IS NULL) AS members "
                 "FROM groups g LEFT JOIN stores s ON s.id = g.store_id WHERE g.brand_id = $1 ORDER BY g.code", brand, argc, argv);
         return 0;
@@ -128,7 +128,7 @@ int qyctl_channel (int argc, char **argv)
 {
     const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
     if (sub && brand && strcmp (sub, "list") == 0) {
-        s_list ("SELECT c.code, c.kind, coalesce (c.name, '') AS name, coalesce (s.code, '') AS store, "
+        qyctl_list ("SELECT c.code, c.kind, coalesce (c.name, '') AS name, coalesce (s.code, '') AS store, "
                 "(SELECT count (*) FROM memberships m WHERE m.channel_id = c.id) AS joins "
                 "FROM channels c LEFT JOIN stores s ON s.id = c.store_id WHERE c.brand_id = $1 ORDER BY c.code", brand, argc, argv);
         return 0;
@@ -197,14 +197,14 @@ int qyctl_rules (int argc, char **argv)
 {
     const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
     if (sub && brand && strcmp (sub, "list") == 0) {
-        s_list ("SELECT name, kind, category, weight, dry_run, enabled, left (replace (pattern, E'\\n', ' | '), 50) AS pattern "
+        qyctl_list ("SELECT name, kind, category, weight, dry_run, enabled, left (replace (pattern, E'\\n', ' | '), 50) AS pattern "
                 "FROM rules WHERE brand_id = $1 ORDER BY name", brand, argc, argv);
         return 0;
     }
     if (sub && brand && strcmp (sub, "load") == 0) {
         int64_t id = qyctl_brand_id (brand);
         s_rules_default (id, qyctl_opt (argc, argv, "--file", NULL));
-        s_audit (id, "rules.load", "rules", qyctl_opt (argc, argv, "--file", "default"));
+        qyctl_audit (id, "rules.load", "rules", qyctl_opt (argc, argv, "--file", "default"));
         return 0;
     }
     if (sub && brand && strcmp (sub, "set") == 0 && qyctl_arg (argc, argv, 6)) {
@@ -221,33 +221,12 @@ int qyctl_rules (int argc, char **argv)
             judge_destroy (&j);
         }
         s_rule_upsert (bid, &r);
-        s_audit (id, "rules.set", "rule", r.name);
+        qyctl_audit (id, "rules.set", "rule", r.name);
         printf ("rule %s set\n", r.name);
         return 0;
     }
     s_usage ("rules load BRAND [--file TSV] | rules list BRAND | rules set BRAND NAME KIND CATEGORY WEIGHT PATTERN [--dry-run]");
     return 2;
-}
-
-int qyctl_campaign (int argc, char **argv)
-{
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
-    if (sub && brand && strcmp (sub, "list") == 0) {
-        s_list ("SELECT name, trigger, enabled, template FROM campaigns WHERE brand_id = $1 ORDER BY id", brand, argc, argv);
-        return 0;
-    }
-    const char *tmpl = qyctl_arg (argc, argv, 2);
-    if (!sub || strcmp (sub, "welcome") != 0 || !brand || !tmpl)
-        s_usage ("campaign welcome BRAND TEMPLATE | campaign list BRAND");
-    int64_t id = qyctl_brand_id (brand);
-    char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
-    const char *p [] = { bid, tmpl };
-    PQclear (qyctl_exec ("INSERT INTO campaigns (brand_id, name, trigger, template) VALUES ($1, 'welcome', 'join', $2) "
-                         "ON CONFLICT (brand_id, name) DO UPDATE SET template = EXCLUDED.template, enabled = true", 2, p));
-    s_audit (id, "campaign.welcome", "campaign", "welcome");
-    printf ("welcome template set\n");
-    return 0;
 }
 
 int qyctl_demo (int argc, char **argv)
