@@ -28,7 +28,8 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
         return "missing field: group";
     if (strlen (ev->group) > 128)
         return "field too long: group (max 128 bytes)";
-    if (!s_is_message (ev->kind) && !s_is_member_event (ev->kind) && ev->kind != QY__KIND__PURCHASE)
+    if (!s_is_message (ev->kind) && !s_is_member_event (ev->kind) && ev->kind != QY__KIND__PURCHASE
+        && ev->kind != QY__KIND__COUPON_REDEEMED)
         return "bad field: kind (unknown kind)";
     if (s_empty (ev->member))
         return "missing field: member";
@@ -72,6 +73,8 @@ const char *ingest_kind_name (Qy__Kind kind)
         case QY__KIND__LEAVE:     return "leave";
         case QY__KIND__RENAME:    return "rename";
         case QY__KIND__PURCHASE:  return "purchase";
+        case QY__KIND__COUPON_REDEEMED: return "coupon_redeemed";
+        case QY__KIND__SIGNAL:    return "signal";
         default:                  return "unknown";
     }
 }
