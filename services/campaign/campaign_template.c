@@ -26,16 +26,17 @@ char *campaign_render (const char *tmpl, const campaign_vars_t *vars, char *err,
                 return NULL;
             }
             size_t n = (size_t) (end - p - 1);
-            const char *value = NULL;
-            if (n == 8 && strncmp (p + 1, "nickname", 8) == 0)
-                value = vars->nickname;
-            else
-            if (n == 5 && strncmp (p + 1, "group", 5) == 0)
-                value = vars->group;
-            else
-            if (n == 5 && strncmp (p + 1, "store", 5) == 0)
-                value = vars->store;
-            else {
+            const struct { const char *name; const char *value; } known [] = {
+                { "nickname", vars->nickname }, { "group", vars->group }, { "store", vars->store },
+                { "product", vars->product }, { "coupon", vars->coupon }, { "list", vars->list },
+                { "count", vars->count },
+            };
+            size_t k = 0;
+            while (k < sizeof (known) / sizeof (known [0])
+                   && !(strlen (known [k].name) == n && strncmp (p + 1, known [k].name, n) == 0))
+                k++;
+            const char *value = k < sizeof (known) / sizeof (known [0]) ? known [k].value : NULL;
+            if (k == sizeof (known) / sizeof (known [0])) {
                 qy_snprintf (err, errlen, "template: unknown variable {%.*s}", (int) n, p + 1);
                 qy_buf_free (&out);
                 return NULL;

@@ -1,7 +1,9 @@
-//  qy-ingest: gateways send Batch over ZeroMQ (DEALER → our ROUTER); we
-//  answer each with an Ack only after its events are committed to the
-//  archive, then push the accepted ones to moderation through the bus.
+//  qy-ingest: gateways send Batch over ZeroMQ (DEALER → our ROUTER) or
+//  WeCom-shaped JSON over HTTP (ingest_http.c); both land in the same
+//  transaction, are answered only after it committed, and the accepted
+//  events are pushed to moderation through the bus.
 #include "ingest.h"
+#include "ingest_http.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -20,6 +22,9 @@ typedef struct {
     long  hwm;
     long  max_batches;
     long  max_events;
+    bool  http_on;
+    char *http_bind;
+    long  http_port, http_max_body, http_queue, http_max_conns, http_window_s, creds_refresh_ms;
 } ingest_config_t;
 
 static const qy_option_t s_options [] = {
@@ -29,6 +34,14 @@ static const qy_option_t s_options [] = {
     { "zmq.hwm",     QY_INT, offsetof (ingest_config_t, hwm),         "20000", 100, 10000000, "high-water mark of each socket (messages)" },
     { "batch.max_requests", QY_INT, offsetof (ingest_config_t, max_batches), "32", 1, 1024, "gateway batches committed in one transaction" },
     { "batch.max_events",   QY_INT, offsetof (ingest_config_t, max_events),  "5000", 1, 100000, "events committed in one transaction" },
+    { "gateway.http",       QY_BOOL, offsetof (ingest_config_t, http_on),    "true", 0, 0, "serve the HTTP front door (docs/gateway.md)" },
+    { "gateway.http_bind",  QY_STR, offsetof (ingest_config_t, http_bind),   "0.0.0.0", 0, 0, "address of the HTTP front door" },
+    { "gateway.http_port",  QY_INT, offsetof (ingest_config_t, http_port),   "8080", 0, 65535, "port of the HTTP front door (0 = any free)" },
+    { "gateway.max_body",   QY_INT, offsetof (ingest_config_t, http_max_body), "4194304", 1024, 268435456, "largest request body (bytes); larger: 413" },
+    { "gateway.queue",      QY_INT, offsetof (ingest_config_t, http_queue),  "256", 1, 100000, "HTTP requests waiting for a commit; more: 429" },
+    { "gateway.max_conns",  QY_INT, offsetof (ingest_config_t, http_max_conns), "512", 1, 100000, "concurrent HTTP connections" },
+    { "gateway.replay_window_s", QY_INT, offsetof (ingest_config_t, http_window_s), "300", 1, 86400, "signed requests older or newer than this are refused" },
+    { "gateway.creds_refresh_ms", QY_INT, offsetof (ingest_config_t, creds_refresh_ms), "5000", 100, 3600000, "how often gateway credentials are reloaded" },
 };
 
 typedef struct {
@@ -39,7 +52,7 @@ typedef struct {
 } s_request_t;
 
 static qy_metric_t *m_accepted, *m_duplicate, *m_rejected, *m_batches, *m_malformed, *m_busy,
-                   *m_retry, *m_commit;
+                   *m_retry, *m_commit, *m_http_busy;
 
 static void s_metrics (void)
 {
@@ -51,6 +64,85 @@ static void s_metrics (void)
     m_busy      = qy_counter ("qy_ingest_busy_total", "batches refused with retry_after because moderation is behind");
     m_retry     = qy_counter ("qy_ingest_storage_retry_total", "batches answered retry because PostgreSQL failed");
     m_commit    = qy_summary ("qy_ingest_commit_seconds", "time to archive one transaction");
+    m_http_busy = qy_counter ("qy_ingest_http_busy_total", "HTTP requests refused 429 because moderation is behind");
+}
+
+//  Accepted events that did not fit into the moderation hop yet. They are
+//  durable already, so holding them is safe; while any wait here, new
+//  batches are refused (busy / 429), so this never holds more than one
+//  turn's events: backpressure reaches the gateway instead of memory.
+typedef struct {
+    void  **data;
+    size_t *len;
+    size_t  n, head, cap;
+} s_outbox_t;
+
+static s_outbox_t s_outbox;
+
+static void s_outbox_add (const Qy__Event *ev)
+{
+    if (s_outbox.n == s_outbox.cap) {
+        s_outbox.cap = s_outbox.cap ? s_outbox.cap * 2 : 256;
+        s_outbox.data = qy_realloc (s_outbox.data, s_outbox.cap * sizeof (void *));
+        s_outbox.len = qy_realloc (s_outbox.len, s_outbox.cap * sizeof (size_t));
+    }
+    size_t len = qy__event__get_packed_size (ev);
+    s_outbox.data [s_outbox.n] = qy_malloc (len ? len : 1);
+    qy__event__pack (ev, s_outbox.data [s_outbox.n]);
+    s_outbox.len [s_outbox.n++] = len;
+}
+
+static bool s_outbox_busy (void)
+{
+    return s_outbox.head < s_outbox.n;
+}
+
+//  Send what waits, without blocking. Returns true when all went.
+static bool s_outbox_flush (void *push)
+{
+    while (s_outbox.head < s_outbox.n) {
+        size_t i = s_outbox.head;
+        if (zmq_send (push, s_outbox.data [i], s_outbox.len [i], ZMQ_DONTWAIT) < 0)
+            return false;
+        free (s_outbox.data [i]);
+        s_outbox.head++;
+    }
+    s_outbox.n = s_outbox.head = 0;
+    return true;
+}
+
+static void s_outbox_free (void)
+{
+    if (s_outbox.head < s_outbox.n)
+        qy_log_warn ("events not forwarded at shutdown count=%zu; archived, recover with qyctl replay",
+                     s_outbox.n - s_outbox.head);
+    for (size_t i = s_outbox.head; i < s_outbox.n; i++)
+        free (s_outbox.data [i]);
+    free (s_outbox.data);
+    free (s_outbox.len);
+}
+
+//  Is there room downstream for a new batch?
+static bool s_room (void *push)
+{
+    if (s_outbox_busy ())
+        return false;
+    zmq_pollitem_t out = { push, 0, ZMQ_POLLOUT, 0 };
+    return zmq_poll (&out, 1, 0) > 0;
+}
+
+//  Count an item's outcome and log a rejection.
+static void s_outcome (const Qy__Event *ev, const ingest_result_t *res)
+{
+    if (res->status == QY__ITEM_STATUS__ACCEPTED)
+        qy_metric_add (m_accepted, 1);
+    else
+    if (res->status == QY__ITEM_STATUS__DUPLICATE)
+        qy_metric_add (m_duplicate, 1);
+    else {
+        qy_metric_add (m_rejected, 1);
+        qy_log_info ("msg=%s brand=%s rejected error=\"%s\"", ev->msg_id, ev->brand, res->error);
+    }
 }
 
 static void s_reply (void *router, s_request_t *req, const Qy__Ack *ack)
@@ -75,25 +167,48 @@ static void s_reply_error (void *router, s_request_t *req, const char *batch_id,
     s_reply (router, req, &ack);
 }
 
-static void s_handle (ingest_config_t *cfg, ingest_store_t *store, qy_pg_t *pg, void *router,
-                      void *push, s_request_t *reqs, int nreqs)
+//  ZeroMQ batches reqs[0..nreqs) and HTTP jobs[0..njobs) (those with a
+//  request to write) are archived in one transaction and answered.
+static void s_handle (ingest_store_t *store, qy_pg_t *pg, void *router, void *push,
+                      s_request_t *reqs, int nreqs, ingest_job_t **jobs, size_t njobs)
 {
     size_t total = 0;
     for (int r = 0; r < nreqs; r++)
         total += reqs [r].batch ? reqs [r].batch->n_events : 0;
-    Qy__Event **events = qy_calloc (total, sizeof (Qy__Event *));
-    ingest_result_t *results = qy_calloc (total, sizeof (ingest_result_t));
+    for (size_t j = 0; j < njobs; j++)
+        total += jobs [j]->req->n_events;
+    Qy__Event **events = qy_calloc (total ? total : 1, sizeof (Qy__Event *));
+    ingest_result_t *results = qy_calloc (total ? total : 1, sizeof (ingest_result_t));
+    size_t *job_first = qy_calloc (njobs ? njobs : 1, sizeof (size_t));
     size_t k = 0;
     for (int r = 0; r < nreqs; r++) {
         reqs [r].first = k;
         for (size_t i = 0; reqs [r].batch && i < reqs [r].batch->n_events; i++)
             events [k++] = reqs [r].batch->events [i];
     }
+    for (size_t j = 0; j < njobs; j++) {
+        job_first [j] = k;
+        for (size_t i = 0; i < jobs [j]->req->n_events; i++)
+            events [k++] = jobs [j]->req->events [i];
+    }
     int64_t t0 = qy_mono_us (), now = qy_now_us ();
     int rc = total ? ingest_store_write (store, events, total, results, now) : 0;
     qy_metric_observe (m_commit, qy_mono_us () - t0);
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-    (void) cfg;
+    for (size_t j = 0; j < njobs; j++) {
+        ingest_job_t *job = jobs [j];
+        if (rc) {
+            qy_metric_add (m_retry, 1);
+            qy_log_warn ("gateway=%s brand=%s storage failed, asked gateway to retry events=%zu", job->gateway,
+                         job->brand, job->req->n_events);
+            ingest_gateway_error (job, 503, "storage unavailable, nothing stored: retry", "", 1);
+            continue;
+        }
+        for (size_t i = 0; i < job->req->n_events; i++)
+            s_outcome (job->req->events [i], &results [job_first [j] + i]);
+        ingest_gateway_answer (job, &results [job_first [j]]);
+        qy_metric_add (m_batches, 1);
+    }
     for (int r = 0; r < nreqs; r++) {
         s_request_t *req = &reqs [r];
         if (!req->batch)
@@ -117,16 +232,7 @@ static void s_handle (ingest_config_t *cfg, ingest_store_t *store, qy_pg_t *pg, 
             items [i].status = res->status;
             items [i].error = res->error;
             ptrs [i] = &items [i];
-            if (res->status == QY__ITEM_STATUS__ACCEPTED)
-                qy_metric_add (m_accepted, 1);
-            else
-            if (res->status == QY__ITEM_STATUS__DUPLICATE)
-                qy_metric_add (m_duplicate, 1);
-            else {
-                qy_metric_add (m_rejected, 1);
-                qy_log_info ("msg=%s brand=%s rejected error=\"%s\"", events [req->first + i]->msg_id,
-                             events [req->first + i]->brand, res->error);
-            }
+            s_outcome (events [req->first + i], res);
         }
         ack.n_results = n;
         ack.results = ptrs;
@@ -135,7 +241,8 @@ static void s_handle (ingest_config_t *cfg, ingest_store_t *store, qy_pg_t *pg, 
         free (items);
         free (ptrs);
     }
-    //  Accepted and durable: hand on to moderation.
+    //  Accepted and durable: hand on to moderation, never blocking the loop
+    //  (what does not fit waits in the outbox and holds new batches back).
     if (rc == 0)
         for (size_t i = 0; i < total; i++) {
             if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
@@ -145,17 +252,52 @@ static void s_handle (ingest_config_t *cfg, ingest_store_t *store, qy_pg_t *pg, 
             stamp.at_us = events [i]->ingest_time_us;
             events [i]->n_trace = 1;
             events [i]->trace = &sp;
-            int fw = qy_service_send (push, &events [i]->base);
+            if (s_outbox_busy () || qy_zmq_send_pb (push, &events [i]->base, ZMQ_DONTWAIT) != 0)
+                s_outbox_add (events [i]);
             events [i]->n_trace = 0;
             events [i]->trace = NULL;
-            if (fw) {
-                qy_log_warn ("msg=%s brand=%s not forwarded (shutting down); archived, recover with qyctl replay",
-                             events [i]->msg_id, events [i]->brand);
-                break;
-            }
         }
     free (events);
     free (results);
+    free (job_first);
+}
+
+//  Sort the HTTP jobs taken this turn: a bad envelope is dead-lettered and
+//  answered 400; a job is refused 429 while moderation is behind, 503 when
+//  PostgreSQL fails; the rest are moved to the front of jobs to be written.
+//  Returns how many are to be written.
+static size_t s_prepare_jobs (qy_pg_t *pg, void *push, ingest_job_t **jobs, size_t n, ingest_job_t **answered,
+                              size_t *nanswered)
+{
+    size_t keep = 0;
+    for (size_t j = 0; j < n; j++) {
+        ingest_job_t *job = jobs [j];
+        if (!job->req) {
+            qy_metric_add (m_malformed, 1);
+            char *reason = qy_printf ("bad request: %s", job->envelope_error);
+            if (qy_deadletter (pg, job->brand_id, job->brand, "ingest", NULL, reason, job->body, job->len) == 0)
+                ingest_gateway_error (job, 400, job->envelope_error, job->envelope_field, 0);
+            else
+                ingest_gateway_error (job, 503, "storage unavailable: retry", "", 1);
+            free (reason);
+            answered [(*nanswered)++] = job;
+            continue;
+        }
+        if (!s_room (push)) {
+            qy_metric_add (m_http_busy, 1);
+            ingest_gateway_error (job, 429, "busy: moderation is behind, retry later", "", 1);
+            answered [(*nanswered)++] = job;
+            continue;
+        }
+        if (ingest_gateway_prepare (pg, job->brand_id, job->req)) {
+            qy_metric_add (m_retry, 1);
+            ingest_gateway_error (job, 503, "storage unavailable, nothing stored: retry", "", 1);
+            answered [(*nanswered)++] = job;
+            continue;
+        }
+        jobs [keep++] = job;
+    }
+    return keep;
 }
 
 int main (int argc, char **argv)
@@ -177,13 +319,32 @@ int main (int argc, char **argv)
     }
     char ep [256];
     qy_log_info ("listening gateway=%s", qy_zmq_last_endpoint (router, ep, sizeof (ep)));
+    ingest_creds_t *creds = ingest_creds_new ();
+    ingest_http_t *http = NULL;
+    if (cfg.http_on) {
+        ingest_creds_load (creds, pg);
+        ingest_http_config_t hc = { cfg.http_bind, cfg.http_port, cfg.http_max_body, cfg.http_queue,
+                                    cfg.http_max_conns, cfg.http_window_s };
+        if (!(http = ingest_http_new (&hc, creds)))
+            return 2;
+        qy_log_info ("listening http=%s:%d", cfg.http_bind, ingest_http_port (http));
+    }
+    int64_t next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
 
     s_request_t *reqs = qy_calloc ((size_t) cfg.max_batches, sizeof (s_request_t));
+    ingest_job_t **jobs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
+    ingest_job_t **answered = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, NULL);
-        zmq_pollitem_t item = { router, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 200) <= 0)
+        if (http && qy_mono_us () >= next_creds) {
+            //  Revoked or new credentials take effect within one refresh.
+            ingest_creds_load (creds, pg);
+            next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
+        }
+        bool waiting = !s_outbox_flush (push);
+        zmq_pollitem_t items [2] = { { router, 0, ZMQ_POLLIN, 0 }, { NULL, http ? ingest_http_fd (http) : -1, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, http ? 2 : 1, waiting ? 20 : 200) <= 0)
             continue;
         //  Take what is waiting, up to the transaction limits.
         int nreqs = 0;
@@ -217,8 +378,7 @@ int main (int argc, char **argv)
                 s_reply_error (router, req, "", "malformed batch: protobuf decode failed", 0);
             }
             else {
-                zmq_pollitem_t out = { push, 0, ZMQ_POLLOUT, 0 };
-                if (zmq_poll (&out, 1, 0) <= 0) {
+                if (!s_room (push)) {
                     //  Moderation is behind: refuse before storing, so memory stays bounded.
                     qy_metric_add (m_busy, 1);
                     s_reply_error (router, req, req->batch->batch_id, "busy: retry later", 200);
@@ -230,7 +390,16 @@ int main (int argc, char **argv)
             }
             nreqs++;
         }
-        s_handle (&cfg, store, pg, router, push, reqs, nreqs);
+        size_t njobs = 0, nanswered = 0;
+        if (http) {
+            njobs = ingest_http_take (http, jobs, (size_t) cfg.max_batches);
+            njobs = s_prepare_jobs (pg, push, jobs, njobs, answered, &nanswered);
+        }
+        s_handle (store, pg, router, push, reqs, nreqs, jobs, njobs);
+        if (http) {
+            ingest_http_complete (http, answered, nanswered);
+            ingest_http_complete (http, jobs, njobs);
+        }
         for (int r = 0; r < nreqs; r++) {
             if (reqs [r].batch)
                 qy__batch__free_unpacked (reqs [r].batch, NULL);
@@ -238,7 +407,14 @@ int main (int argc, char **argv)
                 zmq_msg_close (&reqs [r].frames [f]);
         }
     }
+    ingest_http_destroy (&http);
+    ingest_creds_destroy (&creds);
+    for (int64_t until = qy_mono_us () + 3000000; !s_outbox_flush (push) && qy_mono_us () < until; )
+        qy_sleep_ms (20);
+    s_outbox_free ();
     free (reqs);
+    free (jobs);
+    free (answered);
     zmq_close (router);
     zmq_close (push);
     zmq_ctx_term (ctx);

@@ -2,6 +2,7 @@
 //  in Redis (one pipelined script call per event), records violations,
 //  sends actions to notifier and passes every event on to scoring.
 #include "moderation.h"
+#include "moderation_behaviour.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -32,45 +33,33 @@ static const qy_option_t s_options [] = {
     { "opencc.config", QY_STR, offsetof (moderation_config_t, opencc),    "/usr/share/opencc/t2s.json", 0, 0, "OpenCC traditional→simplified config" },
 };
 
-//  Redis, one call per event. KEYS: flood zset, mute key, block set (all
-//  tagged by brand). ARGV: msg_id, event time ms, flood window ms (0: no
-//  flood count), member id. Reply: {flood count, mute end (unix µs, 0 when
-//  not muted), blocked}. The mute key holds its own end, so every replica
-//  names the same mute the same way.
-//  Flood counts are a sorted set of message ids, so a replayed message is
-//  counted once.
-static qy_script_t s_check = { .source =
-    "local n = 0\n"
-    "local w = tonumber(ARGV[3])\n"
-    "if w > 0 then\n"
-    "  local t = tonumber(ARGV[2])\n"
-    "  redis.call('ZADD', KEYS[1], t, ARGV[1])\n"
-    "  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - w * 4)\n"
-    "  n = redis.call('ZCOUNT', KEYS[1], t - w + 1, t)\n"
-    "  redis.call('PEXPIRE', KEYS[1], w * 4)\n"
-    "end\n"
-    "local mute_end = tonumber(redis.call('GET', KEYS[2]) or 0)\n"
-    "local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])\n"
-    "return {n, mute_end, blocked}\n" };
-
-static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_bad, *m_muted, *m_blocked_join;
+static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_bad, *m_muted, *m_blocked_join, *m_dry, *m_behaviour;
 
 typedef struct {
     Qy__Event          *ev;
     moderation_brand_t *brand;
-    judge_result_t      judged;
+    const moderation_policy_t *pol;      //  the group's policy
+    judge_result_t      judged;          //  content hits, then behaviour hits
     bool                judged_ok;
-    long                flood;
+    bool                count;           //  the sender's behaviour is counted
+    bool                has_content;     //  long enough to count repeats and waves
+    uint64_t            hash;            //  of the normalized content
+    moderation_counts_t counts;
     int64_t             mute_until_us;   //  0: not muted
     bool                blocked;
     //  decided
     judge_action_t      level;
+    judge_action_t      would;           //  with dry-run hits counted
+    bool                notice;          //  nickname reminder only
     double              total;
-    bool                flood_hit;
     const char         *category;
     moderation_record_t rec;
     size_t              idx;          //  arrival order in the batch
     bool                superseded;   //  an earlier item of the batch already muted or blocked the member
+    bool                seen;         //  moderation finished this message before (a redelivery)
+    bool                prior;        //  decided before with a recorded outcome: repeat it
+    char                prior_category [32];
+    const char         *enforce;      //  "mute" or "blocked": recorded so a replay repeats it
 } s_item_t;
 
 static bool s_is_chat (Qy__Kind k)
@@ -155,17 +144,37 @@ static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
     qy_metric_add (m_muted, 1);
 }
 
-//  Level, total and category of an item that is neither muted nor blocked.
+//  Level, total and category of an item that is neither muted nor blocked:
+//  content hits, behaviour hits, the nickname format, then the group
+//  policy's rule overrides and thresholds.
 static void s_decide (s_item_t *it)
 {
-    moderation_policy_t *pol = &it->brand->policy;
-    it->level = moderation_level (pol, it->judged_ok ? it->judged.total : 0, it->flood, &it->total);
-    it->flood_hit = pol->flood_rule [0] && !pol->flood_dry_run && it->flood > pol->flood_max;
-    //  The category is the judge's top one, unless flooding weighs more.
-    bool judged = it->judged_ok && it->judged.top != QY_CAT__COUNT;
-    it->category = judged ? judge_category_name (it->judged.top) : "flood";
-    if (it->flood_hit && judged && pol->flood_weight > it->judged.score [it->judged.top])
-        it->category = "flood";
+    const moderation_policy_t *pol = it->pol;
+    Qy__Event *ev = it->ev;
+    judge_result_t *r = &it->judged;
+    if (s_is_chat (ev->kind) && it->count)
+        moderation_behaviour_hits (pol, &it->counts, ev->event_time_us, it->brand->tz_offset_min, r);
+    if ((ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__RENAME) && it->count
+        && moderation_nickname_bad (pol, ev->nickname) && r->nhits < JUDGE_MAX_HITS) {
+        judge_hit_t *h = &r->hits [r->nhits++];
+        memset (h, 0, sizeof (*h));
+        h->rule = "format.nickname";
+        h->category = QY_CAT_FORMAT;
+        it->notice = true;
+    }
+    double would = moderation_score (pol, r);
+    it->total = r->total;
+    it->level = judge_decide (&pol->thresholds, it->total);
+    it->would = judge_decide (&pol->thresholds, would);
+    if (it->notice && it->level == JUDGE_ALLOW)
+        it->level = JUDGE_REVIEW;       //  recorded, and the member reminded (no strike)
+    it->category = r->top != QY_CAT__COUNT ? judge_category_name (r->top) : it->notice ? "format" : "none";
+    if (r->top == QY_CAT__COUNT && !it->notice)
+        for (size_t h = 0; h < r->nhits; h++)
+            if (r->hits [h].dry_run) {
+                it->category = judge_category_name (r->hits [h].category);
+                break;
+            }
 }
 
 static int s_cmp_member (const void *a, const void *b)
@@ -196,9 +205,8 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **todo, si
                               || prev->rec.penalty.action == QY__ACTION__BLOCK);
             if (it->superseded)
                 continue;
-            moderation_violation_t viol = { it->ev, it->judged_ok ? &it->judged : NULL, it->category, it->total,
-                                            it->level, it->flood_hit, it->brand->policy.flood_rule,
-                                            it->brand->policy.flood_weight };
+            moderation_violation_t viol = { it->ev, &it->judged, it->category, it->total,
+                                            it->level, it->would, it->notice, it->pol };
             ok = moderation_store_record (store, it->brand, &viol, &it->rec) == 0;
         }
         if (ok && moderation_store_commit (store) == 0)
@@ -222,12 +230,23 @@ static void s_apply (qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict
     v->violation_id = rec->violation_id;
     v->action = rec->penalty.action;
     v->mute_until_us = rec->mute_until_us;
+    if (rec->would_action != QY__ACTION__ACTION_NONE) {
+        v->would_action = rec->would_action;
+        qy_metric_add (m_dry, 1);
+    }
     qy_log_info ("msg=%s brand=%s member=%s action=%s level=%s category=%s score=%.2f strike=%d violation=%lld%s",
                  ev->msg_id, ev->brand, ev->member, protobuf_c_enum_descriptor_get_value (&qy__action__descriptor, v->action)->name,
                  judge_action_name (it->level), it->category, it->total, rec->strike, (long long) rec->violation_id,
                  rec->existed ? " replay=1" : "");
     if (rec->penalty.action == QY__ACTION__REVIEW || rec->penalty.action == QY__ACTION__ALLOW)
         return;
+    if (it->notice) {
+        char *text = qy_printf ("@%s 请按群规修改群昵称，格式：%s", ev->nickname && *ev->nickname ? ev->nickname : "新成员",
+                                it->pol->nickname);
+        s_action (actions, ev, QY__ACTION__WARN, "nickname", text, 0, "format");
+        free (text);
+        return;
+    }
     char bkey [64], mkey [64], mid [24];
     qy_snprintf (bkey, sizeof (bkey), "block:{b:%lld}", (long long) ev->brand_id);
     qy_snprintf (mkey, sizeof (mkey), "mute:{b:%lld}:%lld", (long long) ev->brand_id, (long long) ev->member_id);
@@ -285,15 +304,72 @@ static void s_restore (qy_pg_t *pg, qy_redis_t *redis)
     }
 }
 
-static void s_listen (PGconn *conn, moderation_store_t *store)
+//  Make Redis say what PostgreSQL says about one member's mute and block,
+//  after an operator overturned a violation or changed the block list.
+static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, int64_t brand, int64_t member)
 {
+    char bid [24], mid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) member);
+    const char *p [] = { bid, mid };
+    PGresult *res;
+    if (qy_pg_run (pg, "resync mute",
+            "SELECT (extract (epoch FROM max (mute_until)) * 1000000)::bigint, "
+            "       (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint FROM violations "
+            "WHERE brand_id = $1 AND member_id = $2 AND mute_until > now () AND status <> 'overturned'", 2, p, &res)) {
+        redisReply *rep = PQgetisnull (res, 0, 0)
+            ? qy_redis_cmd (redis, "DEL mute:{b:%s}:%s", bid, mid)
+            : qy_redis_cmd (redis, "SET mute:{b:%s}:%s %s PX %s", bid, mid, PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 1));
+        if (rep)
+            freeReplyObject (rep);
+        qy_log_info ("brand=%s member=%s mute resynced until_us=%s", bid, mid, PQgetisnull (res, 0, 0) ? "0" : PQgetvalue (res, 0, 0));
+        PQclear (res);
+    }
+    if (qy_pg_run (pg, "resync block", "SELECT 1 FROM blocks WHERE brand_id = $1 AND member_id = $2 AND lifted_at IS NULL",
+                   2, p, &res)) {
+        bool blocked = PQntuples (res) > 0;
+        redisReply *rep = qy_redis_cmd (redis, "%s block:{b:%s} %s", blocked ? "SADD" : "SREM", bid, mid);
+        if (rep)
+            freeReplyObject (rep);
+        qy_log_info ("brand=%s member=%s block resynced blocked=%d", bid, mid, blocked);
+        PQclear (res);
+    }
+}
+
+//  Members whose mute or block an operator lifted while we were not
+//  listening: make Redis agree (it may still hold the old state).
+static void s_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
+{
+    PGresult *res;
+    if (!qy_pg_run (pg, "restore lifted",
+            "SELECT brand_id, member_id FROM violations WHERE status = 'overturned' AND mute_until > now () AND member_id IS NOT NULL "
+            "UNION SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NOT NULL", 0, NULL, &res))
+        return;
+    for (int r = 0; r < PQntuples (res); r++)
+        s_resync_member (pg, redis, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+    PQclear (res);
+}
+
+//  qy_config notifications: "TABLE:BRAND" reloads the brand's rules and
+//  policy; "moderation_member:BRAND:MEMBER" resyncs one member's state.
+static void s_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis)
+{
+    static const char *reload [] = { "rules:", "brands:", "moderation_policies:", "moderation_lists:", "moderation_models:" };
     PQconsumeInput (conn);
     PGnotify *n;
     while ((n = PQnotifies (conn))) {
         const char *colon = strchr (n->extra, ':');
         int64_t brand = colon ? strtoll (colon + 1, NULL, 10) : 0;
-        if (strncmp (n->extra, "rules:", 6) == 0 || strncmp (n->extra, "brands:", 7) == 0)
-            moderation_store_invalidate (store, brand);
+        for (size_t i = 0; i < QY_ARRAY_LEN (reload); i++)
+            if (strncmp (n->extra, reload [i], strlen (reload [i])) == 0) {
+                moderation_store_invalidate (store, brand);
+                break;
+            }
+        if (strncmp (n->extra, "moderation_member:", 18) == 0) {
+            const char *second = colon ? strchr (colon + 1, ':') : NULL;
+            if (brand && second)
+                s_resync_member (pg, redis, brand, strtoll (second + 1, NULL, 10));
+        }
         PQfreemem (n);
     }
 }
@@ -314,26 +390,38 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
                 return;
             qy_sleep_ms (500);
         }
-        moderation_policy_t *pol = &it->brand->policy;
+        while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id))) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_running ())
+                return;
+            qy_sleep_ms (500);
+        }
+        const moderation_policy_t *pol = it->pol;
         bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER
                   || ev->role == QY__ROLE__BOT;
+        it->judged.top = QY_CAT__COUNT;
         if (s_is_chat (ev->kind) && !(staff && pol->exempt_staff)) {
             judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, s_msgtype (ev->kind), s_role (ev->role),
                                  pol->exempt_staff, ev->at_all };
             it->judged_ok = judge_eval (it->brand->judge, &in, &it->judged) == 0;
+            //  Staff repeat announcements across groups: never a wave.
+            it->has_content = it->judged_ok && !staff
+                           && moderation_content_hash (it->judged.normalized, it->judged.normalized_len, pol->min_chars, &it->hash);
             //  The normalized text pointer is only valid until the next call.
             it->judged.normalized = NULL;
+            if (!it->judged_ok) {
+                memset (&it->judged, 0, sizeof (it->judged));
+                it->judged.top = QY_CAT__COUNT;
+            }
         }
-        char fk [96], mk [64], bk [48], t [24], w [24], mid [24];
-        qy_snprintf (fk, sizeof (fk), "fl:{b:%lld}:%lld:%lld", (long long) ev->brand_id, (long long) ev->group_id, (long long) ev->member_id);
-        qy_snprintf (mk, sizeof (mk), "mute:{b:%lld}:%lld", (long long) ev->brand_id, (long long) ev->member_id);
-        qy_snprintf (bk, sizeof (bk), "block:{b:%lld}", (long long) ev->brand_id);
-        qy_snprintf (t, sizeof (t), "%lld", (long long) (ev->event_time_us / 1000));
-        bool count = s_is_chat (ev->kind) && pol->flood_rule [0] && !(staff && pol->exempt_staff);
-        qy_snprintf (w, sizeof (w), "%d", count ? pol->flood_window_s * 1000 : 0);
-        qy_snprintf (mid, sizeof (mid), "%lld", (long long) ev->member_id);
-        const char *args [] = { fk, mk, bk, ev->msg_id, t, w, mid };
-        if (qy_redis_append_script (redis, &s_check, 3, 7, args, NULL) == 0)
+        it->count = !(staff && pol->exempt_staff) && ev->member_id;
+        const char *kind = s_is_chat (ev->kind) ? "chat" : ev->kind == QY__KIND__JOIN ? "join" : "other";
+        moderation_check_args_t ca;
+        moderation_check_args (&ca, pol, ev->brand_id, ev->group_id, ev->store_id, ev->member_id, ev->msg_id,
+                               ev->event_time_us, kind, it->count, it->has_content, it->hash);
+        if (qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS, MODERATION_CHECK_NARGS,
+                                    ca.args, NULL) == 0)
             pipelined++;
         else
             break;
@@ -346,19 +434,62 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
             redis_ok = false;
             break;
         }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-            items [i].flood = r->element [0]->integer;
-            items [i].mute_until_us = r->element [1]->integer;
-            items [i].blocked = r->element [2]->integer == 1;
+        if (moderation_check_reply (r, &items [i].counts, &items [i].mute_until_us, &items [i].blocked, &items [i].seen) == 0) {
+            if (items [i].counts.repeat || items [i].counts.wave_members)
+                qy_log_debug ("msg=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", items [i].ev->msg_id,
+                              items [i].ev->brand, items [i].counts.repeat, items [i].counts.wave_groups,
+                              items [i].counts.wave_members);
         }
         else
         if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0) {
-            s_check.sha [0] = 0;       //  reload for the next batch; this one counts without Redis
+            moderation_check_script.sha [0] = 0;    //  reload for the next batch; this one counts without Redis
+            redis_ok = false;
+        }
+        else
+        if (r->type == REDIS_REPLY_ERROR) {
+            qy_log_warn ("msg=%s brand=%s behaviour script failed error=\"%s\"", items [i].ev->msg_id, items [i].ev->brand, r->str);
             redis_ok = false;
         }
         freeReplyObject (r);
     }
     qy_service_set_dep (QY_DEP_REDIS, redis_ok && qy_redis_ok (redis));
+    //  A replayed message repeats what was decided about it; one never
+    //  decided meets the mute or block that held when it happened, not
+    //  today's. Either way replaying what was processed changes nothing.
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        it->prior = false;
+        it->enforce = NULL;
+        if (!it->ev->replay && !it->seen)
+            continue;
+        moderation_prior_t prior;
+        int found;
+        while ((found = moderation_store_prior (store, it->ev->brand_id, it->ev->msg_id, &prior)) < 0
+               || (!found && !it->seen && (it->blocked || it->mute_until_us)
+                   && moderation_store_state_at (store, it->ev->brand_id, it->ev->member_id, it->ev->event_time_us,
+                                                 &it->mute_until_us, &it->blocked) != 0)) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_running ())
+                return;
+            qy_sleep_ms (200);
+        }
+        if (found) {
+            it->prior = true;
+            it->rec = prior.rec;
+            qy_strlcpy (it->prior_category, prior.category, sizeof (it->prior_category));
+            it->category = it->prior_category;
+            it->blocked = strcmp (prior.category, "blocked") == 0;
+            it->mute_until_us = strcmp (prior.category, "mute") == 0 ? prior.rec.mute_until_us : 0;
+            it->notice = strcmp (prior.category, "format") == 0;
+        }
+        else
+        if (it->seen) {
+            //  Finished before, and allowed: allowed again, whatever changed since.
+            it->blocked = false;
+            it->mute_until_us = 0;
+        }
+    }
     //  Phase 3: decide; record the batch's violations in one transaction.
     s_item_t **todo = qy_calloc (n, sizeof (s_item_t *));
     size_t ntodo = 0;
@@ -366,10 +497,17 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
         s_item_t *it = &items [i];
         it->idx = i;
         it->superseded = false;
-        it->level = JUDGE_ALLOW;
+        it->level = it->would = JUDGE_ALLOW;
+        if (it->prior) {
+            //  Repeat the recorded decision (level only names it in the log).
+            it->level = it->rec.penalty.action == QY__ACTION__REVIEW ? JUDGE_REVIEW : JUDGE_RECALL;
+            continue;
+        }
+        if (it->seen)
+            continue;
         if (!it->blocked && !(s_is_chat (it->ev->kind) && it->mute_until_us > qy_now_us ())) {
             s_decide (it);
-            if (it->level != JUDGE_ALLOW)
+            if (it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
                 todo [ntodo++] = it;
         }
     }
@@ -377,18 +515,18 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
     free (todo);
     if (recorded)
         return;
-    //  Phase 4: act and pass on, in arrival order.
+    //  Phase 4: a penalty decided earlier in this batch applies to what
+    //  follows; enforcement of mutes and blocks is recorded (one transaction).
+    size_t nenforce = 0;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
-        Qy__Verdict v = QY__VERDICT__INIT;
-        v.action = QY__ACTION__ALLOW;
-        v.category = "";
-        Qy__Hit hits [JUDGE_MAX_HITS], *hp [JUDGE_MAX_HITS];
-        //  A penalty decided earlier in this batch applies to what follows.
+        if (it->prior || it->seen)
+            continue;
         for (size_t j = 0; j < i; j++) {
             s_item_t *e = &items [j];
-            if (e->ev->brand_id != ev->brand_id || e->ev->member_id != ev->member_id || e->superseded || e->level == JUDGE_ALLOW)
+            if (e->ev->brand_id != ev->brand_id || e->ev->member_id != ev->member_id || e->superseded
+                || (e->level == JUDGE_ALLOW && e->would == JUDGE_ALLOW))
                 continue;
             if (e->rec.penalty.action == QY__ACTION__BLOCK)
                 it->blocked = true;
@@ -396,6 +534,37 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
             if (e->rec.penalty.action == QY__ACTION__MUTE && !it->blocked)
                 it->mute_until_us = e->rec.mute_until_us;
         }
+        if (it->blocked && (ev->kind == QY__KIND__JOIN || s_is_chat (ev->kind)))
+            it->enforce = "blocked";
+        else
+        if (s_is_chat (ev->kind) && it->mute_until_us > qy_now_us ())
+            it->enforce = "mute";
+        nenforce += it->enforce != NULL;
+    }
+    while (nenforce) {
+        bool ok = moderation_store_begin (store) == 0;
+        for (size_t i = 0; ok && i < n; i++)
+            if (items [i].enforce)
+                ok = moderation_store_enforce (store, items [i].ev, items [i].enforce,
+                                               items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
+                                               items [i].blocked ? 0 : items [i].mute_until_us) == 0;
+        if (ok && moderation_store_commit (store) == 0)
+            break;
+        moderation_store_rollback (store);
+        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+        qy_service_heartbeat ();
+        if (!qy_service_running ())
+            return;
+        qy_sleep_ms (200);
+    }
+    //  Phase 5: act and pass on, in arrival order.
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
+        Qy__Verdict v = QY__VERDICT__INIT;
+        v.action = QY__ACTION__ALLOW;
+        v.category = "";
+        Qy__Hit hits [JUDGE_MAX_HITS], *hp [JUDGE_MAX_HITS];
         if (ev->kind == QY__KIND__JOIN && it->blocked) {
             v.action = QY__ACTION__REMOVE;
             v.category = "blocked";
@@ -417,12 +586,11 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
             ev->msg_id = saved;
         }
         else
-        if (s_is_chat (ev->kind) && it->mute_until_us > qy_now_us ())
+        if (s_is_chat (ev->kind) && (it->prior ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
             s_muted (actions, it, &v);
         else {
             v.score = it->total;
-            if (it->judged_ok)
-                for (size_t h = 0; h < it->judged.nhits; h++) {
+            for (size_t h = 0; h < it->judged.nhits; h++) {
                     qy__hit__init (&hits [h]);
                     hits [h].rule = (char *) it->judged.hits [h].rule;
                     hits [h].category = (char *) judge_category_name (it->judged.hits [h].category);
@@ -434,8 +602,11 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
                     v.n_hits++;
                 }
             v.hits = hp;
-            if (it->level != JUDGE_ALLOW)
+            if (it->prior || it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
                 s_apply (redis, actions, it, &v);
+            for (size_t h = 0; h < it->judged.nhits; h++)
+                if (strncmp (it->judged.hits [h].rule, "behaviour.", 10) == 0)
+                    qy_metric_add (m_behaviour, 1);
         }
         int64_t now = qy_now_us ();
         if (ev->ingest_time_us)
@@ -458,6 +629,26 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
         free (tr);
         qy_metric_add (m_in, 1);
     }
+    //  Finished: remember it, so a redelivery repeats this outcome instead of
+    //  judging again in a state that has moved on. One round trip per batch;
+    //  if it is lost, a redelivery falls back to the recorded violations.
+    int queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        char key [96], ttl [16];
+        moderation_seen_key (key, sizeof (key), items [i].ev->brand_id, items [i].ev->event_time_us);
+        qy_snprintf (ttl, sizeof (ttl), "%d", MODERATION_SEEN_TTL_S);
+        const char *sadd [] = { "SADD", key, items [i].ev->msg_id };
+        const char *exp [] = { "EXPIRE", key, ttl };
+        if (qy_redis_append_argv (redis, 3, sadd, NULL) || qy_redis_append_argv (redis, 3, exp, NULL))
+            break;
+        queued += 2;
+    }
+    for (int i = 0; i < queued; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r)
+            break;
+        freeReplyObject (r);
+    }
 }
 
 int main (int argc, char **argv)
@@ -470,6 +661,8 @@ int main (int argc, char **argv)
     m_muted = qy_counter ("qy_moderation_muted_messages_total", "messages recalled because the sender is muted");
     m_blocked_join = qy_counter ("qy_moderation_blocked_joins_total", "blocked members removed on join");
     m_bad = qy_counter ("qy_moderation_malformed_total", "undecodable events set aside");
+    m_dry = qy_counter ("qy_moderation_dry_run_total", "verdicts where dry-run rules would have done more");
+    m_behaviour = qy_counter ("qy_moderation_behaviour_hits_total", "behaviour hits (repeat, spam wave, newcomer, quiet hours)");
     m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
@@ -501,6 +694,7 @@ int main (int argc, char **argv)
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     moderation_store_t *store = moderation_store_new (pg, &jo);
     s_restore (pg, redis);
+    s_restore_lifted (pg, redis);
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
 
     void *ctx = zmq_ctx_new ();
@@ -525,7 +719,7 @@ int main (int argc, char **argv)
         if (zmq_poll (poll, np, 200) <= 0)
             continue;
         if (listening && (poll [1].revents & ZMQ_POLLIN)) {
-            s_listen (qy_pg_conn (listen), store);
+            s_listen (qy_pg_conn (listen), store, pg, redis);
             if (PQstatus (qy_pg_conn (listen)) != CONNECTION_OK)
                 listening = false;
         }

@@ -10,7 +10,19 @@
 #include "qy/pg.h"
 #include "qy/redis.h"
 
-//  A brand's moderation policy: thresholds, ladder, behaviour limits.
+//  A per-rule override from a policy layer ("rules": {"ad.phone": {...}}).
+//  Unset fields: weight NAN, dry_run and enabled -1.
+typedef struct {
+    char   name [48];
+    double weight;
+    int    dry_run;
+    int    enabled;
+} moderation_override_t;
+#define MODERATION_MAX_OVERRIDES 32
+
+//  A moderation policy: thresholds, ladder, behaviour limits. One per brand,
+//  and one per group whose region, store, type or own settings override it
+//  (moderation_policies; see docs/moderation.md for the resolution order).
 typedef struct {
     judge_thresholds_t thresholds;
     judge_ladder_t     ladder;
@@ -22,16 +34,91 @@ typedef struct {
     int                flood_window_s;
     double             flood_weight;
     bool               flood_dry_run;
+    //  the same normalized message more than repeat_max times in a group
+    //  within repeat_window_s (0: off); texts shorter than min_chars code
+    //  points are counted neither as repeats nor as waves
+    int                repeat_max;
+    int                repeat_window_s;
+    double             repeat_weight;
+    int                min_chars;
+    //  spam wave: the same normalized content from one member in at least
+    //  wave_groups groups, or from at least wave_members members across the
+    //  brand's groups when the content has a hit of its own (however weak),
+    //  within wave_window_s (0: that test is off)
+    int                wave_groups;
+    int                wave_members;
+    int                wave_window_s;
+    double             wave_weight;
+    //  newcomers: a link or contact detail in the first newcomer_hours after
+    //  joining the group raises the total to at least newcomer_weight
+    //  (0 hours: off)
+    int                newcomer_hours;
+    double             newcomer_weight;
+    //  join wave: join_wave_joins joins into one store's groups within
+    //  join_wave_window_s make the newcomer rule stricter for join_wave_hold_s
+    //  (join_wave_hours and join_wave_weight instead); 0 joins: off
+    int                join_wave_joins;
+    int                join_wave_window_s;
+    int                join_wave_hold_s;
+    int                join_wave_hours;
+    double             join_wave_weight;
+    //  quiet hours (brand-local minutes of the day): members' messages in
+    //  [quiet_from, quiet_to) add quiet_weight; from == to: none
+    int                quiet_from;
+    int                quiet_to;
+    double             quiet_weight;
+    //  nickname format of the group, checked on join and rename ("" = none)
+    char               nickname [128];
+    moderation_override_t overrides [MODERATION_MAX_OVERRIDES];
+    size_t             noverrides;
 } moderation_policy_t;
 
 //  Defaults for a brand with no settings.
 void moderation_policy_default (moderation_policy_t *p);
-//  Apply settings JSON ({"review":…, "recall":…, "mute":…, "remove":…,
-//  "ladder":"warn,mute:1440,…", "exempt_staff":true, "strike_days":90}).
+//  Apply settings JSON on top of p ({"review":…, "recall":…, "mute":…,
+//  "remove":…, "ladder":"warn,mute:1440,…", "exempt_staff":true,
+//  "strike_days":90, "repeat":{…}, "spam_wave":{…}, "newcomer":{…},
+//  "join_wave":{…}, "quiet":{"from":"23:00","to":"07:00","weight":1},
+//  "nickname":"昵称-城市-肤质", "rules":{"NAME":{"weight":…,"dry_run":…,
+//  "enabled":…}}}; keys absent keep their value, so layers stack).
 //  Returns 0 or -1 with err filled.
 int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen);
 //  Take a rule row of kind "flood" (pattern "MAX/SECONDS"). Returns 0 or -1.
 int moderation_policy_flood_rule (moderation_policy_t *p, const judge_rule_row_t *row, char *err, size_t errlen);
+
+//  What Redis counted for one event (moderation_behaviour.c).
+typedef struct {
+    long    flood;           //  messages of the member in the group within the flood window
+    long    repeat;          //  copies of this content by the member in the group
+    long    wave_groups;     //  groups where the member posted this content
+    long    wave_members;    //  members who posted this content across the brand
+    int64_t joined_ms;       //  when the member joined the group (0: unknown or long ago)
+    bool    join_wave;       //  a join wave is on in the group's store
+} moderation_counts_t;
+
+//  Append the behaviour hits (flood, repeat, spam wave, newcomer contact,
+//  quiet hours) that counts and time call for to r. Pure.
+void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_counts_t *c,
+                                int64_t event_time_us, int tz_offset_min, judge_result_t *r);
+//  Apply the policy's rule overrides to r's hits (drop disabled, reweigh,
+//  dry-run) and recompute score, total and top. Returns the total the
+//  dry-run hits would have added to (what the rules would have done).
+double moderation_score (const moderation_policy_t *p, judge_result_t *r);
+//  Is the nickname against the policy's format? Pure.
+bool moderation_nickname_bad (const moderation_policy_t *p, const char *nickname);
+//  Hash of normalized content for repeats and waves; false when the text
+//  is shorter than min_chars code points (not counted).
+bool moderation_content_hash (const char *norm, size_t len, int min_chars, uint64_t *hash);
+
+//  Merge a brand's lists (moderation_lists rows: list, category, value)
+//  into its rule rows: keywords become a rule "brand.<category>.dict",
+//  exemptions are added as "!word" to every keyword / contact_phrase rule,
+//  allowed domains to every url rule, allowed numbers to every phone rule.
+//  Returns new rows (caller frees with moderation_rows_free).
+typedef struct { const char *list, *category, *value; } moderation_list_row_t;
+judge_rule_row_t *moderation_rows_merge (const judge_rule_row_t *rows, size_t n,
+                                         const moderation_list_row_t *lists, size_t nlists, size_t *n_out);
+void moderation_rows_free (judge_rule_row_t **rows_p, size_t n);
 
 //  What happens to a member and a message.
 typedef struct {
@@ -56,18 +143,29 @@ char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_o
 //  ---------------------------------------------------------------- store
 //  Per-brand rule sets and policies loaded from PostgreSQL, kept until a
 //  NOTIFY on channel qy_config says they changed.
+typedef struct moderation_layer_t moderation_layer_t;
 typedef struct moderation_brand_t {
     int64_t              id;
     char                 code [64];
     int                  tz_offset_min;
     judge_t             *judge;
-    moderation_policy_t  policy;
+    moderation_policy_t  policy;         //  brand level (defaults, brands.settings, scope brand)
     bool                 degraded;       //  runs a fallback rule set (see the log)
+    //  policy layers below the brand and the groups resolved so far
+    moderation_layer_t  *layers;
+    size_t               nlayers;
+    void                *groups;         //  group id → resolved policy (moderation_store.c)
+    int64_t              model_version [2];  //  moderation_models id of ad, abuse (0: shipped file)
 } moderation_brand_t;
 
 typedef struct moderation_store_t moderation_store_t;
 
 moderation_store_t *moderation_store_new (qy_pg_t *pg, const judge_options_t *judge_opts);
+//  The policy for a group of the brand, resolved through its region, store,
+//  type and own layers (the brand's policy when none applies). NULL only
+//  when PostgreSQL is away. Valid until the brand is invalidated.
+const moderation_policy_t *moderation_store_policy (moderation_store_t *self, moderation_brand_t *brand,
+                                                    int64_t group_id);
 void moderation_store_destroy (moderation_store_t **self_p);
 //  The brand's rules and policy, loading them on first use. NULL when
 //  PostgreSQL is away or the brand's rules do not compile (logged).
@@ -78,13 +176,13 @@ void moderation_store_invalidate (moderation_store_t *self, int64_t brand_id);
 //  A decided violation to record.
 typedef struct {
     const Qy__Event     *ev;
-    const judge_result_t *judged;          //  may be NULL (flood-only or mute)
+    const judge_result_t *judged;          //  hits, behaviour ones included; may be NULL
     const char          *category;
     double               score;
-    judge_action_t       level;
-    bool                 flood_hit;
-    const char          *flood_rule;
-    double               flood_weight;
+    judge_action_t       level;            //  ALLOW: a dry-run-only row
+    judge_action_t       would_level;      //  with the dry-run hits counted
+    bool                 notice;           //  a reminder only (nickname format): warn, no strike
+    const moderation_policy_t *policy;     //  the group's policy (ladder, strike days)
 } moderation_violation_t;
 
 //  Outcome of recording: the violation row and the penalty applied.
@@ -94,6 +192,7 @@ typedef struct {
     moderation_penalty_t penalty;
     int64_t              mute_until_us;
     bool                 existed;         //  already recorded (a replay): nothing new applied
+    Qy__Action           would_action;    //  what dry-run rules would have done more (ACTION_NONE: nothing)
 } moderation_record_t;
 
 //  Record a violation inside the caller's transaction (begin … commit),
@@ -103,6 +202,25 @@ typedef struct {
 //  cycle. Returns 0 or -1 (PostgreSQL failed: roll back and retry the batch).
 int moderation_store_record (moderation_store_t *self, const moderation_brand_t *brand,
                              const moderation_violation_t *v, moderation_record_t *out);
+//  A replayed event is judged as things stood when it happened, not now:
+//  was the member muted (end in *mute_until_us, 0 if not) or blocked at
+//  event time t_us? Returns 0, or -1 if PostgreSQL failed.
+int moderation_store_state_at (moderation_store_t *self, int64_t brand_id, int64_t member_id, int64_t t_us,
+                               int64_t *mute_until_us, bool *blocked);
+//  What moderation decided about a message before, if anything.
+typedef struct {
+    int64_t              violation_id;
+    char                 category [32];
+    moderation_record_t  rec;
+} moderation_prior_t;
+//  1 found (filled), 0 none, -1 PostgreSQL failed.
+int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const char *msg_id, moderation_prior_t *out);
+//  Record an enforcement that is not a new strike — a muted member's message
+//  recalled ("mute"), a blocked member's message or join answered with
+//  removal ("blocked") — so that replaying the message repeats it exactly.
+//  Inside the caller's transaction; idempotent by (brand, msg_id).
+int moderation_store_enforce (moderation_store_t *self, const Qy__Event *ev, const char *category,
+                              Qy__Action action, int64_t mute_until_us);
 int moderation_store_begin (moderation_store_t *self);
 int moderation_store_commit (moderation_store_t *self);
 void moderation_store_rollback (moderation_store_t *self);

@@ -2,6 +2,7 @@
 #include "moderation.h"
 #include "qy/util.h"
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,149 @@ void moderation_policy_default (moderation_policy_t *p)
     p->ladder = judge_ladder_default ();
     p->exempt_staff = true;
     p->strike_days = 90;
+    p->repeat_max = 3;
+    p->repeat_window_s = 600;
+    p->repeat_weight = 1.0;
+    p->min_chars = 6;
+    p->wave_groups = 3;
+    p->wave_members = 5;
+    p->wave_window_s = 600;
+    p->wave_weight = 1.0;
+    p->newcomer_hours = 24;
+    p->newcomer_weight = 1.0;
+    p->join_wave_joins = 30;
+    p->join_wave_window_s = 600;
+    p->join_wave_hold_s = 3600;
+    p->join_wave_hours = 72;
+    p->join_wave_weight = 2.0;
+}
+
+//  One numeric field of a settings object: absent keeps the value; present
+//  must be a number within [lo, hi].
+static int s_num (json_t *obj, const char *key, double lo, double hi, double *out,
+                  const char *where, char *err, size_t errlen)
+{
+    json_t *v = obj ? json_object_get (obj, key) : NULL;
+    if (!v)
+        return 0;
+    if (!json_is_number (v) || json_number_value (v) < lo || json_number_value (v) > hi) {
+        qy_snprintf (err, errlen, "settings: %s%s%s must be a number in [%g, %g]", where, *where ? "." : "", key, lo, hi);
+        return -1;
+    }
+    *out = json_number_value (v);
+    return 0;
+}
+
+static int s_int (json_t *obj, const char *key, int lo, int hi, int *out, const char *where, char *err, size_t errlen)
+{
+    double d = *out;
+    if (s_num (obj, key, lo, hi, &d, where, err, errlen))
+        return -1;
+    *out = (int) d;
+    return 0;
+}
+
+//  "HH:MM" → minutes of the day; -1 if malformed.
+static int s_minutes (json_t *v)
+{
+    int h, m;
+    char tail;
+    if (!json_is_string (v) || sscanf (json_string_value (v), "%d:%d%c", &h, &m, &tail) != 2
+        || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m))
+        return -1;
+    return h * 60 + m;
+}
+
+static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
+{
+    int rc = 0;
+    json_t *o = json_object_get (m, "repeat");
+    rc |= s_int (o, "max", 0, 1000, &p->repeat_max, "repeat", err, errlen);
+    rc |= s_int (o, "window_s", 1, 86400, &p->repeat_window_s, "repeat", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->repeat_weight, "repeat", err, errlen);
+    rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "repeat", err, errlen);
+    o = json_object_get (m, "spam_wave");
+    rc |= s_int (o, "groups", 0, 1000, &p->wave_groups, "spam_wave", err, errlen);
+    rc |= s_int (o, "members", 0, 100000, &p->wave_members, "spam_wave", err, errlen);
+    rc |= s_int (o, "window_s", 1, 86400, &p->wave_window_s, "spam_wave", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->wave_weight, "spam_wave", err, errlen);
+    rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "spam_wave", err, errlen);
+    o = json_object_get (m, "newcomer");
+    rc |= s_int (o, "hours", 0, 24 * 365, &p->newcomer_hours, "newcomer", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->newcomer_weight, "newcomer", err, errlen);
+    o = json_object_get (m, "join_wave");
+    rc |= s_int (o, "joins", 0, 100000, &p->join_wave_joins, "join_wave", err, errlen);
+    rc |= s_int (o, "window_s", 1, 86400, &p->join_wave_window_s, "join_wave", err, errlen);
+    rc |= s_int (o, "hold_s", 1, 7 * 86400, &p->join_wave_hold_s, "join_wave", err, errlen);
+    rc |= s_int (o, "hours", 0, 24 * 365, &p->join_wave_hours, "join_wave", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->join_wave_weight, "join_wave", err, errlen);
+    o = json_object_get (m, "quiet");
+    if (o && json_is_null (o))
+        p->quiet_from = p->quiet_to = 0;
+    else
+    if (o) {
+        int from = s_minutes (json_object_get (o, "from")), to = s_minutes (json_object_get (o, "to"));
+        if (from < 0 || to < 0) {
+            qy_snprintf (err, errlen, "settings: quiet needs \"from\" and \"to\" as \"HH:MM\"");
+            rc = -1;
+        }
+        else {
+            p->quiet_from = from;
+            p->quiet_to = to;
+        }
+        rc |= s_num (o, "weight", -10, 10, &p->quiet_weight, "quiet", err, errlen);
+        if (!json_object_get (o, "weight") && p->quiet_weight == 0)
+            p->quiet_weight = 1.0;
+    }
+    json_t *nick = json_object_get (m, "nickname");
+    if (nick && json_is_null (nick))
+        p->nickname [0] = 0;
+    else
+    if (nick && (!json_is_string (nick) || judge_nickname_ok (json_string_value (nick), "") < 0
+                 || strlen (json_string_value (nick)) >= sizeof (p->nickname))) {
+        qy_snprintf (err, errlen, "settings: nickname must be a format such as \"昵称-城市\" or \"re:REGEX\"");
+        rc = -1;
+    }
+    else
+    if (nick)
+        qy_strlcpy (p->nickname, json_string_value (nick), sizeof (p->nickname));
+    json_t *rules = json_object_get (m, "rules");
+    if (rules && !json_is_object (rules)) {
+        qy_snprintf (err, errlen, "settings: rules must be an object of rule name → {weight, dry_run, enabled}");
+        return -1;
+    }
+    const char *name;
+    json_t *ov;
+    json_object_foreach (rules, name, ov) {
+        if (!json_is_object (ov) || strlen (name) >= sizeof (p->overrides [0].name)) {
+            qy_snprintf (err, errlen, "settings: rules.%s must be an object", name);
+            rc = -1;
+            continue;
+        }
+        size_t i = 0;
+        while (i < p->noverrides && strcmp (p->overrides [i].name, name))
+            i++;
+        if (i == p->noverrides) {
+            if (p->noverrides == MODERATION_MAX_OVERRIDES) {
+                qy_snprintf (err, errlen, "settings: more than %d rule overrides", MODERATION_MAX_OVERRIDES);
+                rc = -1;
+                continue;
+            }
+            moderation_override_t *o2 = &p->overrides [p->noverrides++];
+            qy_strlcpy (o2->name, name, sizeof (o2->name));
+            o2->weight = NAN;
+            o2->dry_run = o2->enabled = -1;
+        }
+        moderation_override_t *o2 = &p->overrides [i];
+        rc |= s_num (ov, "weight", -10, 10, &o2->weight, name, err, errlen);
+        json_t *b = json_object_get (ov, "dry_run");
+        if (b)
+            o2->dry_run = json_is_true (b);
+        b = json_object_get (ov, "enabled");
+        if (b)
+            o2->enabled = json_is_true (b);
+    }
+    return rc ? -1 : 0;
 }
 
 int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen)
@@ -61,6 +205,8 @@ int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char
     json_t *sd = json_object_get (m, "strike_days");
     if (sd && json_is_integer (sd) && json_integer_value (sd) > 0)
         p->strike_days = (int) json_integer_value (sd);
+    if (s_behaviour (p, m, err, errlen))
+        rc = -1;
     json_decref (root);
     return rc;
 }

@@ -2,6 +2,8 @@
 //  then claims due ones from PostgreSQL and POSTs them concurrently with
 //  libcurl's multi interface, retrying with backoff and jitter.
 #include "notifier.h"
+#include "notifier_edge.h"
+#include "qy/redis.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -17,6 +19,8 @@ typedef struct {
     qy_common_config_t common;
     char *zmq_in;
     long  hwm, batch, inflight, attempts, base_ms, cap_ms, timeout_ms, lease_s, poll_ms;
+    char *lim_gateway, *lim_post, *lim_action, *lim_alert, *lim_webhook, *lim_group, *lim_member;
+    long  wecom_pause_ms, breaker_failures, breaker_open_ms, digest_min, digest_max;
 } notifier_config_t;
 
 static const qy_option_t s_options [] = {
@@ -31,9 +35,48 @@ static const qy_option_t s_options [] = {
     { "http.timeout_ms", QY_INT, offsetof (notifier_config_t, timeout_ms), "10000", 100, 600000, "request timeout" },
     { "lease_s",       QY_INT, offsetof (notifier_config_t, lease_s),  "60", 5, 3600, "a claimed delivery's lease" },
     { "poll_ms",       QY_INT, offsetof (notifier_config_t, poll_ms),  "200", 10, 60000, "how often due retries are looked for" },
+    //  Rates are "N/S" (N per S seconds; S may end in m or h) or "off".
+    { "limit.gateway",    QY_STR, offsetof (notifier_config_t, lim_gateway), "6000/60", 0, 0, "all requests to one brand gateway" },
+    { "limit.api.post",   QY_STR, offsetof (notifier_config_t, lim_post),    "3000/60", 0, 0, "posts to one brand gateway" },
+    { "limit.api.action", QY_STR, offsetof (notifier_config_t, lim_action),  "off", 0, 0, "moderation actions to one brand gateway" },
+    { "limit.api.alert",  QY_STR, offsetof (notifier_config_t, lim_alert),   "60/60", 0, 0, "alerts to a brand gateway (no robot route)" },
+    { "limit.webhook",    QY_STR, offsetof (notifier_config_t, lim_webhook), "20/60", 0, 0, "one WeCom group robot (WeCom: 20 a minute)" },
+    { "limit.group",      QY_STR, offsetof (notifier_config_t, lim_group),   "60/60", 0, 0, "posts into one group" },
+    { "limit.member",     QY_STR, offsetof (notifier_config_t, lim_member),  "5/60", 0, 0, "posts mentioning one member" },
+    { "wecom.pause_ms",   QY_INT, offsetof (notifier_config_t, wecom_pause_ms), "600000", 1, 86400000, "pause of a destination answering errcode 130101 / 45009" },
+    { "breaker.failures", QY_INT, offsetof (notifier_config_t, breaker_failures), "5", 1, 1000, "failures in a row that open an endpoint's circuit" },
+    { "breaker.open_ms",  QY_INT, offsetof (notifier_config_t, breaker_open_ms), "30000", 10, 3600000, "how long an open circuit waits before a probe" },
+    { "digest.min",       QY_INT, offsetof (notifier_config_t, digest_min), "3", 2, 10000, "alerts waiting for one robot that become one digest" },
+    { "digest.max",       QY_INT, offsetof (notifier_config_t, digest_max), "50", 2, 10000, "most alerts in one digest" },
 };
 
-static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_inflight, *m_latency, *m_bad;
+static notifier_limits_t s_limits;
+static notifier_breaker_t *s_breaker;
+static qy_redis_t *s_redis;
+static notifier_served_t s_served;
+static int64_t s_serve_clock;
+
+//  Parse the limit.* options; exits 2 on a bad one (a config error is fatal at start).
+static void s_parse_limits (notifier_config_t *cfg)
+{
+    struct { const char *name, *spec; notifier_rate_t *rate; } rows [] = {
+        { "limit.gateway", cfg->lim_gateway, &s_limits.gateway },
+        { "limit.api.post", cfg->lim_post, &s_limits.api [0] },
+        { "limit.api.action", cfg->lim_action, &s_limits.api [1] },
+        { "limit.api.alert", cfg->lim_alert, &s_limits.api [2] },
+        { "limit.webhook", cfg->lim_webhook, &s_limits.webhook },
+        { "limit.group", cfg->lim_group, &s_limits.group },
+        { "limit.member", cfg->lim_member, &s_limits.member },
+    };
+    for (size_t i = 0; i < QY_ARRAY_LEN (rows); i++)
+        if (notifier_rate_parse (rows [i].spec, rows [i].rate)) {
+            qy_log_error ("bad config %s=\"%s\": want N/S (e.g. 20/60, 5/1m) or off", rows [i].name, rows [i].spec);
+            exit (2);
+        }
+}
+
+static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_inflight, *m_latency, *m_bad,
+                   *m_limited, *m_paused, *m_circuit, *m_circuits_open, *m_digested, *m_errcode;
 
 //  Deliveries answered 2xx, written in one statement per loop turn.
 typedef struct {
@@ -60,12 +103,15 @@ typedef struct {
     CURL              *easy;
     struct curl_slist *headers;
     char               error [CURL_ERROR_SIZE];
+    qy_buf_t           answer;       //  the first 8 KB of the answer (WeCom's errcode)
     bool               busy;
 } s_slot_t;
 
-static size_t s_discard (char *ptr, size_t size, size_t n, void *arg)
+static size_t s_keep (char *ptr, size_t size, size_t n, void *arg)
 {
-    (void) ptr; (void) arg;
+    s_slot_t *s = arg;
+    if (s->answer.len < 8192)
+        qy_buf_append (&s->answer, ptr, size * n < 8192 - s->answer.len ? size * n : 8192 - s->answer.len);
     return size * n;
 }
 
@@ -86,7 +132,9 @@ static void s_start (CURLM *multi, s_slot_t *s, long timeout_ms)
     curl_easy_setopt (s->easy, CURLOPT_HTTPHEADER, s->headers);
     curl_easy_setopt (s->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt (s->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (s->easy, CURLOPT_WRITEFUNCTION, s_discard);
+    qy_buf_reset (&s->answer);
+    curl_easy_setopt (s->easy, CURLOPT_WRITEFUNCTION, s_keep);
+    curl_easy_setopt (s->easy, CURLOPT_WRITEDATA, s);
     curl_easy_setopt (s->easy, CURLOPT_ERRORBUFFER, s->error);
     curl_easy_setopt (s->easy, CURLOPT_PRIVATE, s);
     curl_multi_add_handle (multi, s->easy);
@@ -96,14 +144,39 @@ static void s_start (CURLM *multi, s_slot_t *s, long timeout_ms)
 static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t *s, CURLcode code, s_done_t *done)
 {
     long status = 0;
-    if (code == CURLE_OK)
+    curl_off_t retry_after = 0;
+    if (code == CURLE_OK) {
         curl_easy_getinfo (s->easy, CURLINFO_RESPONSE_CODE, &status);
-    notifier_outcome_t o = notifier_classify (status);
+        curl_easy_getinfo (s->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    }
+    long errcode;
+    int64_t pause_ms;
+    notifier_outcome_t o = notifier_classify_response (status, s->answer.data, (long) retry_after,
+                                                       cfg->wecom_pause_ms, &errcode, &pause_ms);
     char err [300];
     if (code != CURLE_OK)
         qy_snprintf (err, sizeof (err), "%s", s->error [0] ? s->error : curl_easy_strerror (code));
+    else if (errcode)
+        qy_snprintf (err, sizeof (err), "http %ld errcode %ld", status, errcode);
     else
         qy_snprintf (err, sizeof (err), "http %ld", status);
+    if (errcode)
+        qy_metric_add (m_errcode, 1);
+    //  An answer, even a refusal, shows the endpoint is alive; only no answer or a 5xx counts against it.
+    notifier_breaker_report (s_breaker, s->job.url, o != NOTIFIER_RETRY, qy_mono_us () / 1000);
+    if (o == NOTIFIER_PAUSE) {
+        //  Told to slow down: the destination waits (all replicas), this delivery keeps its attempt.
+        qy_metric_add (m_paused, 1);
+        qy_log_warn ("delivery=%s brand=%lld destination paused ms=%lld error=\"%s\"", s->job.key,
+                     (long long) s->job.brand_id, (long long) pause_ms, err);
+        if (notifier_limits_pause (s_redis, s->job.url, pause_ms))
+            qy_log_warn ("delivery=%s redis unavailable: pause not shared", s->job.key);
+        while (notifier_store_defer (pg, &s->job, pause_ms, err) && qy_service_running ()) {
+            qy_service_heartbeat ();
+            qy_sleep_ms (500);
+        }
+        goto release;
+    }
     //  Recording the outcome must not be lost: retry while PostgreSQL is away.
     int rc = 0;
     if (o == NOTIFIER_DONE) {
@@ -141,14 +214,55 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
         qy_metric_add (m_dead, 1);
         qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
+release:
     curl_multi_remove_handle (multi, s->easy);
     curl_easy_cleanup (s->easy);
     curl_slist_free_all (s->headers);
     s->easy = NULL;
     s->headers = NULL;
-    free (s->job.key); free (s->job.payload); free (s->job.url); free (s->job.token);
-    memset (&s->job, 0, sizeof (s->job));
+    notifier_job_clear (&s->job);
     s->busy = false;
+}
+
+//  May the job go now? Checks the endpoint's circuit and draws from its
+//  token buckets. Returns 0, or the ms it must wait. spread counts the jobs
+//  already held back per bucket in this turn, so that a backlog is spaced
+//  out over the refill instead of all waking at the same instant.
+static int64_t s_admit (notifier_job_t *job, qy_map_t *spread, const char **why)
+{
+    int64_t now_ms = qy_mono_us () / 1000;
+    int64_t wait = notifier_breaker_allow (s_breaker, job->url, now_ms);
+    if (wait > 0) {
+        *why = "circuit open";
+        qy_metric_add (m_circuit, 1);
+        return wait;
+    }
+    notifier_bucket_t b [4];
+    int n = notifier_buckets (&s_limits, job, b);
+    if (!n)
+        return 0;
+    wait = notifier_limits_take (s_redis, job->url, b, n);
+    if (wait < 0) {
+        *why = "rate limiter unavailable (redis)";
+        qy_service_set_dep (QY_DEP_REDIS, false);
+        notifier_breaker_report (s_breaker, job->url, true, now_ms);   //  release a probe slot
+        return 1000;
+    }
+    qy_service_set_dep (QY_DEP_REDIS, true);
+    if (wait == 0)
+        return 0;
+    *why = "rate limited";
+    qy_metric_add (m_limited, 1);
+    notifier_breaker_report (s_breaker, job->url, true, now_ms);
+    int64_t held = 0, step = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t per = b [i].rate.period_ms / (b [i].rate.capacity ? b [i].rate.capacity : 1);
+        if (per > step)
+            step = per;
+    }
+    qy_map_get (spread, b [0].key, &held);
+    qy_map_put (spread, b [0].key, held + 1);
+    return wait + held * step;
 }
 
 //  Fill free slots with due deliveries. Returns how many started.
@@ -159,11 +273,15 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
         free_slots += !slots [i].busy;
     if (!free_slots)
         return 0;
+    int folded = notifier_digest_pass (pg, (int) cfg->digest_min, (int) cfg->digest_max);
+    if (folded > 0)
+        qy_metric_add (m_digested, folded);
     notifier_job_t *jobs;
-    int n = notifier_store_claim (pg, free_slots, (int) cfg->lease_s, &jobs);
+    int n = notifier_store_claim (pg, free_slots, (int) cfg->lease_s, &s_served, &jobs);
     if (n < 0)
         return 0;
     int k = 0;
+    qy_map_t *spread = qy_map_new ();
     for (int i = 0; i < n; i++) {
         if (!jobs [i].url) {
             //  Nowhere to send it: no retry will help until an operator sets gateway_url.
@@ -171,13 +289,24 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
             qy_metric_add (m_dead, 1);
             continue;
         }
+        const char *why = NULL;
+        int64_t wait = s_admit (&jobs [i], spread, &why);
+        if (wait > 0) {
+            qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=\"%s\"", jobs [i].key, (long long) jobs [i].brand_id,
+                          (long long) wait, why);
+            notifier_store_defer (pg, &jobs [i], wait, why);   //  if this fails the lease runs out and it is taken again
+            continue;
+        }
+        notifier_served_mark (&s_served, jobs [i].brand_id, ++s_serve_clock);
         while (slots [k].busy)
             k++;
         slots [k].job = jobs [i];
         memset (&jobs [i], 0, sizeof (jobs [i]));
         s_start (multi, &slots [k], cfg->timeout_ms);
     }
+    qy_map_destroy (&spread);
     notifier_jobs_free (jobs, n);
+    qy_metric_set (m_circuits_open, notifier_breaker_open_count (s_breaker, qy_mono_us () / 1000));
     return n;
 }
 
@@ -193,13 +322,25 @@ int main (int argc, char **argv)
     m_inflight = qy_gauge ("qy_notifier_inflight", "requests in flight");
     m_latency = qy_summary ("qy_notifier_delivery_seconds", "from recording to delivery");
     m_bad = qy_counter ("qy_notifier_malformed_total", "undecodable deliveries set aside");
+    m_limited = qy_counter ("qy_notifier_held_total{why=\"rate_limit\"}", "deliveries held back without spending an attempt");
+    m_circuit = qy_counter ("qy_notifier_held_total{why=\"circuit_open\"}", "deliveries held back without spending an attempt");
+    m_paused = qy_counter ("qy_notifier_paused_total", "answers that paused a destination (429, errcode 130101/45009)");
+    m_circuits_open = qy_gauge ("qy_notifier_circuits_open", "endpoints whose circuit is open");
+    m_digested = qy_counter ("qy_notifier_alerts_digested_total", "alerts folded into digests");
+    m_errcode = qy_counter ("qy_notifier_wecom_errcode_total", "2xx answers carrying a non-zero WeCom errcode");
+    s_parse_limits (&cfg);
+    s_breaker = notifier_breaker_new ((int) cfg.breaker_failures, cfg.breaker_open_ms);
+    s_redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
     qy_service_needs (QY_DEP_PG);
+    qy_service_needs (QY_DEP_REDIS);
     srand ((unsigned) qy_now_us ());
     curl_global_init (CURL_GLOBAL_DEFAULT);
     qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     CURLM *multi = curl_multi_init ();
     s_slot_t *slots = qy_calloc ((size_t) cfg.inflight, sizeof (s_slot_t));
+    for (int i = 0; i < cfg.inflight; i++)
+        qy_buf_init (&slots [i].answer);
 
     void *ctx = zmq_ctx_new ();
     void *in = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm, 0);
@@ -211,7 +352,7 @@ int main (int argc, char **argv)
     s_done_t done = { 0 };
     while (qy_service_running ()) {
         qy_service_heartbeat ();
-        qy_service_check_deps (pg, NULL);
+        qy_service_check_deps (pg, s_redis);
         zmq_pollitem_t item = { in, 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, running ? 5 : 50);
         size_t n = 0;
@@ -296,9 +437,14 @@ int main (int argc, char **argv)
             curl_multi_remove_handle (multi, slots [i].easy);
             curl_easy_cleanup (slots [i].easy);
             curl_slist_free_all (slots [i].headers);
-            free (slots [i].job.key); free (slots [i].job.payload); free (slots [i].job.url); free (slots [i].job.token);
+            notifier_job_clear (&slots [i].job);
         }
+    for (int i = 0; i < cfg.inflight; i++)
+        qy_buf_free (&slots [i].answer);
     free (slots);
+    notifier_breaker_destroy (&s_breaker);
+    notifier_served_free (&s_served);
+    qy_redis_destroy (&s_redis);
     free (ds);
     curl_multi_cleanup (multi);
     curl_global_cleanup ();

@@ -19,10 +19,18 @@ const char *notifier_action_name (Qy__Action a);
 //  capped, with ±20 % jitter drawn from `rand01` (0..1). Milliseconds.
 int64_t notifier_backoff_ms (int attempts, int64_t base_ms, int64_t cap_ms, double rand01);
 
-//  How an HTTP outcome is handled.
-typedef enum { NOTIFIER_DONE, NOTIFIER_RETRY, NOTIFIER_FAIL } notifier_outcome_t;
+//  How an HTTP outcome is handled. PAUSE: the destination asked us to slow
+//  down (HTTP 429, WeCom errcode 45009 or 130101): the delivery waits
+//  without spending an attempt, and so does everything else for it.
+typedef enum { NOTIFIER_DONE, NOTIFIER_RETRY, NOTIFIER_FAIL, NOTIFIER_PAUSE } notifier_outcome_t;
 //  http_status 0 means the request did not complete (connect error, timeout).
 notifier_outcome_t notifier_classify (long http_status);
+//  The same with the answer's body: a 2xx whose JSON carries a non-zero
+//  WeCom errcode is not a success. *errcode gets it (0 if none); for PAUSE
+//  *pause_ms gets how long (retry_after_s from the header if given, else
+//  the WeCom pause for errcode 130101/45009, else 1 s).
+notifier_outcome_t notifier_classify_response (long http_status, const char *body, long retry_after_s,
+                                               int64_t wecom_pause_ms, long *errcode, int64_t *pause_ms);
 
 //  Record new deliveries (idempotent by key). Returns how many were new, or
 //  -1 if PostgreSQL failed (nothing recorded).
@@ -38,15 +46,34 @@ typedef struct {
     char   *token;
     int64_t created_us;
     int     priority;
+    char   *kind;       //  post, action, alert
+    int64_t group_id;
+    char   *member;     //  the member it concerns ("" if none)
+    bool    webhook;    //  url is an alert route's robot webhook, not the brand's gateway
 } notifier_job_t;
 
-//  Claim up to max due deliveries with a lease (most urgent priority
-//  first). Caller frees with notifier_jobs_free. Returns count or -1.
-int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, notifier_job_t **jobs);
+//  When this process last claimed for each brand (a counter, not a clock):
+//  among equally urgent deliveries the brand served least recently goes first.
+typedef struct {
+    int64_t *brand, *at;
+    size_t   n, cap;
+} notifier_served_t;
+void notifier_served_mark (notifier_served_t *self, int64_t brand_id, int64_t at);
+void notifier_served_free (notifier_served_t *self);
+
+//  Claim up to max due deliveries with a lease: most urgent priority first,
+//  brands taking turns within a priority (served may be NULL). Caller frees
+//  with notifier_jobs_free. Returns count or -1.
+int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_served_t *served, notifier_job_t **jobs);
 void notifier_jobs_free (notifier_job_t *jobs, int n);
 //  Outcomes.
 //  Mark n deliveries delivered in one statement (keys[i] answered status[i]).
 int notifier_store_delivered (qy_pg_t *pg, char *const *keys, const long *status, size_t n);
 int notifier_store_retry (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error, int64_t delay_ms);
 int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error);
+//  Put a claimed delivery back without spending its attempt (rate limit,
+//  open circuit, paused destination): due again after delay_ms.
+int notifier_store_defer (qy_pg_t *pg, const notifier_job_t *job, int64_t delay_ms, const char *why);
+//  Free the strings of one job and zero it.
+void notifier_job_clear (notifier_job_t *job);
 #endif

@@ -1,5 +1,6 @@
 #include "notifier.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *notifier_action_name (Qy__Action a)
@@ -77,4 +78,42 @@ notifier_outcome_t notifier_classify (long http_status)
     if (http_status == 0 || http_status == 408 || http_status == 425 || http_status == 429 || http_status >= 500)
         return NOTIFIER_RETRY;
     return NOTIFIER_FAIL;      //  the gateway said the request itself is wrong
+}
+
+//  WeCom's "slow down" answers: 45009 (API call frequency over the limit)
+//  and 130101 (the robot's send frequency), both with HTTP 200.
+static bool s_wecom_throttle (long errcode)
+{
+    return errcode == 45009 || errcode == 130101;
+}
+
+notifier_outcome_t notifier_classify_response (long http_status, const char *body, long retry_after_s,
+                                               int64_t wecom_pause_ms, long *errcode, int64_t *pause_ms)
+{
+    *errcode = 0;
+    *pause_ms = 0;
+    if (http_status == 429) {
+        *pause_ms = retry_after_s > 0 ? retry_after_s * 1000 : 1000;
+        return NOTIFIER_PAUSE;
+    }
+    notifier_outcome_t o = notifier_classify (http_status);
+    if (o != NOTIFIER_DONE || !body)
+        return o;
+    //  A 2xx can still carry WeCom's {"errcode": N, "errmsg": …}.
+    const char *p = strstr (body, "\"errcode\"");
+    if (!p)
+        return NOTIFIER_DONE;
+    p = strchr (p + 9, ':');
+    if (!p)
+        return NOTIFIER_DONE;
+    *errcode = strtol (p + 1, NULL, 10);
+    if (*errcode == 0)
+        return NOTIFIER_DONE;
+    if (s_wecom_throttle (*errcode)) {
+        *pause_ms = wecom_pause_ms;
+        return NOTIFIER_PAUSE;
+    }
+    if (*errcode == -1)          //  "system busy": try again later
+        return NOTIFIER_RETRY;
+    return NOTIFIER_FAIL;        //  bad key, bad body, …: retrying will not help
 }

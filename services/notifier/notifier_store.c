@@ -1,4 +1,5 @@
 #include "notifier.h"
+#include "notifier_edge.h"
 #include "qy/deadletter.h"
 #include "qy/log.h"
 #include <stdlib.h>
@@ -6,17 +7,39 @@
 
 int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
-    qy_buf_t a [8];
-    for (int k = 0; k < 8; k++) {
+    //  Alerts learn their route now, so the payload is the robot's JSON and
+    //  digests can group them by webhook.
+    notifier_route_t *routes = qy_calloc (n ? n : 1, sizeof (notifier_route_t));
+    Qy__Delivery **alerts = qy_calloc (n ? n : 1, sizeof (Qy__Delivery *));
+    size_t *alert_at = qy_calloc (n ? n : 1, sizeof (size_t));
+    size_t na = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ds [i]->kind && strcmp (ds [i]->kind, "alert") == 0) {
+            alert_at [na] = i;
+            alerts [na++] = ds [i];
+        }
+    notifier_route_t *by_alert = qy_calloc (na ? na : 1, sizeof (notifier_route_t));
+    int rc = -1;
+    if (na && notifier_routes_lookup (pg, alerts, na, by_alert)) {
+        free (by_alert);
+        goto out;
+    }
+    for (size_t a = 0; a < na; a++)
+        routes [alert_at [a]] = by_alert [a];          //  moved
+    free (by_alert);
+
+    qy_buf_t a [10];
+    for (int k = 0; k < 10; k++) {
         qy_buf_init (&a [k]);
         qy_buf_puts (&a [k], "{");
     }
-    qy_buf_t body;
+    qy_buf_t body, text;
     qy_buf_init (&body);
+    qy_buf_init (&text);
     for (size_t i = 0; i < n; i++) {
         const Qy__Delivery *d = ds [i];
         const char *sep = i ? "," : "";
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k < 10; k++)
             qy_buf_puts (&a [k], sep);
         qy_buf_pg_array_elem (&a [0], d->key);
         qy_buf_printf (&a [1], "%lld", (long long) d->brand_id);
@@ -27,52 +50,103 @@ int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
         qy_buf_pg_array_elem (&a [3], d->kind);
         qy_buf_printf (&a [4], "%d", d->priority ? (int) d->priority : 3);
         qy_buf_reset (&body);
-        notifier_payload (d, &body);
+        if (routes [i].url) {
+            qy_buf_reset (&text);
+            notifier_alert_text (d, routes [i].markdown, &text);
+            notifier_robot_payload (&routes [i], text.data, &body);
+            qy_buf_pg_array_elem (&a [8], routes [i].url);
+        }
+        else {
+            notifier_payload (d, &body);
+            qy_buf_puts (&a [8], "NULL");
+        }
         qy_buf_pg_array_elem (&a [5], body.data);
         qy_buf_pg_array_elem (&a [6], d->source ? d->source : "");
         qy_buf_pg_array_elem (&a [7], d->event_id ? d->event_id : "");
+        //  The member a post mentions first, or an action concerns: per-member limits.
+        const char *member = strcmp (d->kind, "action") == 0 ? d->member : d->n_mentions ? d->mentions [0] : NULL;
+        if (member && *member)
+            qy_buf_pg_array_elem (&a [9], member);
+        else
+            qy_buf_puts (&a [9], "NULL");
     }
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < 10; k++)
         qy_buf_puts (&a [k], "}");
-    const char *p [8];
-    for (int k = 0; k < 8; k++)
+    const char *p [10];
+    for (int k = 0; k < 10; k++)
         p [k] = a [k].data;
     PGresult *res;
-    int rc = -1;
     if (qy_pg_run (pg, "delivery insert",
-            "INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload, source, event_id) "
-            "SELECT DISTINCT ON (k) k, b, g, t, p, j, s, e "
-            "FROM unnest ($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::smallint[], $6::jsonb[], $7::text[], $8::text[]) "
-            "AS x (k, b, g, t, p, j, s, e) ON CONFLICT (key) DO NOTHING", 8, p, &res)) {
+            "INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload, source, event_id, dest_url, member) "
+            "SELECT DISTINCT ON (k) k, b, g, t, p, j, s, e, u, m "
+            "FROM unnest ($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::smallint[], $6::jsonb[], $7::text[], "
+            "             $8::text[], $9::text[], $10::text[]) "
+            "AS x (k, b, g, t, p, j, s, e, u, m) ON CONFLICT (key) DO NOTHING", 10, p, &res)) {
         rc = atoi (PQcmdTuples (res));
         PQclear (res);
     }
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < 10; k++)
         qy_buf_free (&a [k]);
     qy_buf_free (&body);
+    qy_buf_free (&text);
+out:
+    for (size_t i = 0; i < n; i++)
+        notifier_route_clear (&routes [i]);
+    free (routes);
+    free (alerts);
+    free (alert_at);
     return rc;
 }
 
-int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, notifier_job_t **jobs)
+int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_served_t *served, notifier_job_t **jobs)
 {
     char m [16], l [16];
     qy_snprintf (m, sizeof (m), "%d", max);
     qy_snprintf (l, sizeof (l), "%d", lease_s);
-    const char *p [] = { m, l };
+    qy_buf_t sb, st;
+    qy_buf_init (&sb);
+    qy_buf_init (&st);
+    qy_buf_puts (&sb, "{");
+    qy_buf_puts (&st, "{");
+    for (size_t i = 0; served && i < served->n; i++) {
+        qy_buf_printf (&sb, "%s%lld", i ? "," : "", (long long) served->brand [i]);
+        qy_buf_printf (&st, "%s%lld", i ? "," : "", (long long) served->at [i]);
+    }
+    qy_buf_puts (&sb, "}");
+    qy_buf_puts (&st, "}");
+    const char *p [] = { m, l, sb.data, st.data };
     PGresult *res;
-    //  A 'sending' row whose lease ran out belongs to a notifier that died
-    //  mid-flight: it is taken again (the gateway dedups by Idempotency-Key).
+    //  Most urgent priority first; within a priority, brands take turns
+    //  (the n-th due delivery of every brand before the n+1-th of any, and
+    //  among equals the brand served least recently), so one brand's
+    //  backlog never starves another's. A 'sending' row whose
+    //  lease ran out belongs to a notifier that died mid-flight: it is taken
+    //  again (the gateway dedups by Idempotency-Key).
     if (!qy_pg_run (pg, "claim",
-            "WITH c AS (SELECT key FROM deliveries "
-            "           WHERE (status = 'pending' AND next_attempt_at <= now ()) "
-            "              OR (status = 'sending' AND lease_until < now ()) "
-            "           ORDER BY priority, next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+            "WITH due AS (SELECT key, brand_id, priority, next_attempt_at, "
+            "                    row_number () OVER (PARTITION BY brand_id, priority ORDER BY next_attempt_at, key) AS turn "
+            "             FROM deliveries "
+            "             WHERE (status = 'pending' AND next_attempt_at <= now ()) "
+            "                OR (status = 'sending' AND lease_until < now ())), "
+            "     pick AS (SELECT key FROM due LEFT JOIN unnest ($3::bigint[], $4::bigint[]) AS s (b, t) ON s.b = due.brand_id "
+            "              ORDER BY priority, turn, coalesce (s.t, 0), next_attempt_at, key LIMIT $1), "
+            "     c AS (SELECT d.key FROM deliveries d JOIN pick USING (key) "
+            "           WHERE (d.status = 'pending' AND d.next_attempt_at <= now ()) "
+            "              OR (d.status = 'sending' AND d.lease_until < now ()) "
+            "           FOR UPDATE OF d SKIP LOCKED) "
             "UPDATE deliveries d SET status = 'sending', lease_until = now () + $2::int * interval '1 second', "
             "       attempts = d.attempts + 1 "
             "FROM c, brands b WHERE d.key = c.key AND b.id = d.brand_id "
-            "RETURNING d.key, d.brand_id, d.payload::text, d.attempts, b.gateway_url, b.gateway_token, "
-            "          (extract (epoch FROM d.created_at) * 1000000)::bigint, d.priority", 2, p, &res))
+            "RETURNING d.key, d.brand_id, d.payload::text, d.attempts, coalesce (d.dest_url, b.gateway_url), "
+            "          CASE WHEN d.dest_url IS NULL THEN b.gateway_token END, "
+            "          (extract (epoch FROM d.created_at) * 1000000)::bigint, d.priority, d.kind, "
+            "          coalesce (d.group_id, 0), coalesce (d.member, ''), d.dest_url IS NOT NULL", 4, p, &res)) {
+        qy_buf_free (&sb);
+        qy_buf_free (&st);
         return -1;
+    }
+    qy_buf_free (&sb);
+    qy_buf_free (&st);
     int n = PQntuples (res);
     *jobs = qy_calloc ((size_t) (n ? n : 1), sizeof (notifier_job_t));
     for (int r = 0; r < n; r++) {
@@ -85,19 +159,30 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, notifier_job_t **jo
         j->token = PQgetisnull (res, r, 5) ? NULL : qy_strdup (PQgetvalue (res, r, 5));
         j->created_us = qy_pg_int (res, r, 6);
         j->priority = (int) qy_pg_int (res, r, 7);
+        j->kind = qy_strdup (PQgetvalue (res, r, 8));
+        j->group_id = qy_pg_int (res, r, 9);
+        j->member = qy_strdup (PQgetvalue (res, r, 10));
+        j->webhook = PQgetvalue (res, r, 11) [0] == 't';
     }
     PQclear (res);
     return n;
 }
 
+void notifier_job_clear (notifier_job_t *job)
+{
+    free (job->key);
+    free (job->payload);
+    free (job->url);
+    free (job->token);
+    free (job->kind);
+    free (job->member);
+    memset (job, 0, sizeof (*job));
+}
+
 void notifier_jobs_free (notifier_job_t *jobs, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free (jobs [i].key);
-        free (jobs [i].payload);
-        free (jobs [i].url);
-        free (jobs [i].token);
-    }
+    for (int i = 0; i < n; i++)
+        notifier_job_clear (&jobs [i]);
     free (jobs);
 }
 
@@ -151,4 +236,38 @@ int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_statu
     int rc = qy_deadletter (pg, job->brand_id, NULL, "notifier", job->key, reason, job->payload, strlen (job->payload));
     free (reason);
     return rc;
+}
+
+int notifier_store_defer (qy_pg_t *pg, const notifier_job_t *job, int64_t delay_ms, const char *why)
+{
+    char d [24];
+    qy_snprintf (d, sizeof (d), "%lld", (long long) delay_ms);
+    const char *p [] = { job->key, d, why };
+    return qy_pg_run (pg, "defer",
+        "UPDATE deliveries SET status = 'pending', attempts = greatest (attempts - 1, 0), lease_until = NULL, "
+        "last_error = $3, next_attempt_at = now () + $2::bigint * interval '1 millisecond' "
+        "WHERE key = $1 AND status = 'sending'", 3, p, NULL) ? 0 : -1;
+}
+
+void notifier_served_mark (notifier_served_t *self, int64_t brand_id, int64_t at)
+{
+    for (size_t i = 0; i < self->n; i++)
+        if (self->brand [i] == brand_id) {
+            self->at [i] = at;
+            return;
+        }
+    if (self->n == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 16;
+        self->brand = qy_realloc (self->brand, self->cap * sizeof (int64_t));
+        self->at = qy_realloc (self->at, self->cap * sizeof (int64_t));
+    }
+    self->brand [self->n] = brand_id;
+    self->at [self->n++] = at;
+}
+
+void notifier_served_free (notifier_served_t *self)
+{
+    free (self->brand);
+    free (self->at);
+    memset (self, 0, sizeof (*self));
 }

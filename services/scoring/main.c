@@ -1,6 +1,7 @@
 //  qy-scoring: counts every event once in Redis (one pipelined script call
 //  per event), attaches the member's and group's standing, passes the event
-//  on to campaign, and rolls the counters up to PostgreSQL.
+//  on to campaign, rolls the counters up to PostgreSQL, and every interval
+//  evaluates standing and health and sends state changes on as signals.
 #include "scoring.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -14,96 +15,60 @@
 
 typedef struct {
     qy_common_config_t common;
-    char *zmq_in, *zmq_out;
-    long  hwm, batch, rollup_ms, ttl_days;
+    char  *zmq_in, *zmq_out, *zmq_alerts;
+    long   hwm, batch, rollup_ms, ttl_days, member_ttl_days, eval_ms, eval_budget_ms, reply_window_s, post_window_s,
+           substantial_chars;
+    double half_short_days, half_long_days;
+    bool   event_clock;
 } scoring_config_t;
 
 static const qy_option_t s_options [] = {
     QY_COMMON_OPTIONS (scoring_config_t),
     { "zmq.in",   QY_STR, offsetof (scoring_config_t, zmq_in),  "tcp://bus:5553", 0, 0, "bus back of the scoring hop" },
-    { "zmq.out",  QY_STR, offsetof (scoring_config_t, zmq_out), "tcp://bus:5554", 0, 0, "bus front of the campaign hop" },
+    { "zmq.out",  QY_STR, offsetof (scoring_config_t, zmq_out), "tcp://bus:5554", 0, 0, "bus front of the campaign hop (events and signals)" },
+    { "zmq.alerts", QY_STR, offsetof (scoring_config_t, zmq_alerts), "tcp://bus:5556", 0, 0, "bus front of the notifier hop (operator alerts)" },
     { "zmq.hwm",  QY_INT, offsetof (scoring_config_t, hwm),     "20000", 100, 10000000, "high-water mark per socket" },
     { "batch.max", QY_INT, offsetof (scoring_config_t, batch),  "512", 1, 10000, "events per Redis pipeline" },
     { "rollup.interval_ms", QY_INT, offsetof (scoring_config_t, rollup_ms), "5000", 100, 3600000, "how often roll-ups are written" },
     { "counters.ttl_days", QY_INT, offsetof (scoring_config_t, ttl_days), "40", 2, 400, "how long day counters stay in Redis" },
+    { "members.ttl_days", QY_INT, offsetof (scoring_config_t, member_ttl_days), "400", 30, 3650, "how long a silent member's or group's standing stays in Redis" },
+    { "eval.interval_ms", QY_INT, offsetof (scoring_config_t, eval_ms), "60000", 100, 86400000, "how often member standing and group health are evaluated" },
+    { "eval.budget_ms", QY_INT, offsetof (scoring_config_t, eval_budget_ms), "500", 10, 600000, "longest stretch of evaluation before counting resumes" },
+    { "eval.event_clock", QY_BOOL, offsetof (scoring_config_t, event_clock), "false", 0, 0, "judge by the brand's latest event time instead of the wall clock (replays)" },
+    { "activity.half_life_days", QY_DBL, offsetof (scoring_config_t, half_short_days), "7", 0.01, 365, "half-life of a member's recent activity" },
+    { "baseline.half_life_days", QY_DBL, offsetof (scoring_config_t, half_long_days), "30", 0.01, 3650, "half-life of a member's baseline activity" },
+    { "reply.window_s", QY_INT, offsetof (scoring_config_t, reply_window_s), "120", 0, 86400, "a message this soon after another member's counts as an answer to it" },
+    { "post.window_s", QY_INT, offsetof (scoring_config_t, post_window_s), "7200", 0, 604800, "member messages this soon after a bot post count as responses" },
+    { "substantial.chars", QY_INT, offsetof (scoring_config_t, substantial_chars), "20", 1, 10000, "characters that make a text message substantial" },
 };
 
-static qy_metric_t *m_in, *m_dup, *m_rollups, *m_bad, *m_pipeline;
-static qy_script_t s_count;
+static qy_metric_t *m_in, *m_dup, *m_rollups, *m_bad, *m_pipeline, *m_failed, *m_evals, *m_eval_time, *m_signals, *m_alerts;
 
-//  Brand time zones, loaded on first sight.
-static int s_tz (qy_pg_t *pg, qy_map_t *cache, int64_t brand_id, bool *ok)
+//  Roll up what changed, then (when due) evaluate standing and health.
+static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands,
+                        scoring_eval_t *eval, int64_t *next_rollup, int64_t *next_eval, bool force)
 {
-    char key [24];
-    qy_snprintf (key, sizeof (key), "%lld", (long long) brand_id);
-    int64_t tz;
-    if (qy_map_get (cache, key, &tz))
-        return (int) tz;
-    const char *p [] = { key };
-    PGresult *res;
-    if (!qy_pg_run (pg, "brand tz", "SELECT tz_offset_min FROM brands WHERE id = $1", 1, p, &res)) {
-        *ok = false;
-        return 0;
-    }
-    tz = PQntuples (res) ? qy_pg_int (res, 0, 0) : 480;
-    PQclear (res);
-    qy_map_put (cache, key, tz);
-    return (int) tz;
-}
-
-//  Count a batch. Returns 0, or -1 if Redis or PostgreSQL failed (nothing
-//  is lost: counting again is idempotent).
-static int s_count_batch (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, qy_map_t *tzs,
-                          Qy__Event **evs, Qy__Standing *st, size_t n)
-{
-    char ttl [16];
-    qy_snprintf (ttl, sizeof (ttl), "%ld", cfg->ttl_days * 86400);
-    for (size_t i = 0; i < n; i++) {
-        Qy__Event *ev = evs [i];
-        bool ok = true;
-        int tz = s_tz (pg, tzs, ev->brand_id, &ok);
-        if (!ok)
-            return -1;
-        scoring_keys_t k;
-        scoring_keys (&k, ev->brand_id, ev->group_id, ev->event_time_us, tz);
-        scoring_kind_t kind = scoring_kind (ev);
-        static const char *kinds [] = { "msg", "join", "leave", "other" };
-        char mid [24], hour [8];
-        qy_snprintf (mid, sizeof (mid), "%lld", (long long) ev->member_id);
-        qy_snprintf (hour, sizeof (hour), "%d", k.hour);
-        const char *args [] = { k.ids, k.group, k.active, k.members, ev->msg_id, kinds [kind], mid, hour,
-                                scoring_is_violation (ev) ? "1" : "0", ttl };
-        if (qy_redis_append_script (redis, &s_count, 4, 10, args, NULL))
-            return -1;
-        const char *sadd [] = { "SADD", "sc:dirty", k.dirty };
-        if (qy_redis_append_argv (redis, 3, sadd, NULL))
-            return -1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = qy_redis_get_reply (redis);
-        if (!r)
-            return -1;
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
-            if (r->element [0]->integer == 0)
-                qy_metric_add (m_dup, 1);
-            qy__standing__init (&st [i]);
-            st [i].member_msgs_today = r->element [1]->integer;
-            st [i].group_msgs_today = r->element [2]->integer;
-            st [i].group_active_today = r->element [3]->integer;
-        }
-        else {
-            if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
-                s_count.sha [0] = 0;
-            rc = -1;
-        }
-        freeReplyObject (r);
-        redisReply *s = qy_redis_get_reply (redis);
-        if (!s)
-            return -1;
-        freeReplyObject (s);
-    }
-    return rc;
+    int64_t now = qy_mono_us ();
+    if (!force && now < *next_rollup)
+        return;
+    int w;
+    while ((w = scoring_rollup (redis, pg, brands, 200)) > 0)
+        qy_metric_add (m_rollups, w);
+    *next_rollup = qy_mono_us () + cfg->rollup_ms * 1000;
+    if (!force && now < *next_eval)
+        return;
+    int64_t t0 = qy_mono_us ();
+    bool more = false;
+    int n = scoring_eval_run (eval, force ? 600000 : (int) cfg->eval_budget_ms, &more);
+    if (n > 0)
+        qy_metric_add (m_evals, n);
+    qy_metric_observe (m_eval_time, qy_mono_us () - t0);
+    qy_metric_set (m_signals, scoring_eval_signals (eval));
+    qy_metric_set (m_alerts, scoring_eval_alerts (eval));
+    //  An unfinished round goes on after the next batch; a finished one waits.
+    *next_eval = more ? qy_mono_us () : qy_mono_us () + cfg->eval_ms * 1000;
+    if (more)
+        *next_rollup = qy_mono_us ();
 }
 
 int main (int argc, char **argv)
@@ -115,31 +80,45 @@ int main (int argc, char **argv)
     m_rollups = qy_counter ("qy_scoring_rollups_total", "group-days written to PostgreSQL");
     m_bad = qy_counter ("qy_scoring_malformed_total", "undecodable events set aside");
     m_pipeline = qy_summary ("qy_scoring_redis_pipeline_seconds", "one Redis pipeline (one round trip for a batch)");
-    s_count.source = scoring_count_lua;
+    m_failed = qy_counter ("qy_scoring_rejected_total", "events the count script rejected (dead-lettered)");
+    m_evals = qy_counter ("qy_scoring_evaluations_total", "group evaluations written");
+    m_eval_time = qy_summary ("qy_scoring_evaluation_seconds", "one stretch of evaluation (at most eval.budget_ms)");
+    m_signals = qy_gauge ("qy_scoring_signals_sent", "state-change signals sent to campaign since start");
+    m_alerts = qy_gauge ("qy_scoring_alerts_sent", "operator alerts sent to notifier since start");
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
     qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
     qy_redis_t *redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
-    qy_map_t *tzs = qy_map_new ();
+    scoring_brands_t *brands = scoring_brands_new (pg);
 
     void *ctx = zmq_ctx_new ();
     void *in = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm, 0);
     void *out = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (qy_zmq_connect (in, cfg.zmq_in) || qy_zmq_connect (out, cfg.zmq_out))
+    void *alerts = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
+    if (qy_zmq_connect (in, cfg.zmq_in) || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (alerts, cfg.zmq_alerts))
         return 2;
+    scoring_count_config_t ccfg = {
+        .ttl_s = cfg.ttl_days * 86400, .member_ttl_s = cfg.member_ttl_days * 86400,
+        .half_short_s = cfg.half_short_days * 86400, .half_long_s = cfg.half_long_days * 86400,
+        .reply_window_s = (int) cfg.reply_window_s, .post_window_s = (int) cfg.post_window_s,
+        .substantial_chars = (int) cfg.substantial_chars,
+    };
+    scoring_eval_config_t ecfg = {
+        .half_short_s = ccfg.half_short_s, .half_long_s = ccfg.half_long_s,
+        .lease_ms = (int) (cfg.eval_ms * 9 / 10 > 100 ? cfg.eval_ms * 9 / 10 : 100),
+        .event_clock = cfg.event_clock, .signals = out, .alerts = alerts,
+    };
+    scoring_eval_t *eval = scoring_eval_new (&ecfg, redis, pg, brands);
     Qy__Event **evs = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Event *));
     Qy__Standing *st = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Standing));
+    bool *failed = qy_calloc ((size_t) cfg.batch, sizeof (bool));
     int64_t next_rollup = qy_mono_us () + cfg.rollup_ms * 1000;
+    int64_t next_eval = qy_mono_us () + cfg.eval_ms * 1000;
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
-        if (qy_mono_us () >= next_rollup) {
-            int w;
-            while ((w = scoring_rollup (redis, pg, 200)) > 0)
-                qy_metric_add (m_rollups, w);
-            next_rollup = qy_mono_us () + cfg.rollup_ms * 1000;
-        }
+        s_periodic (&cfg, redis, pg, brands, eval, &next_rollup, &next_eval, false);
         zmq_pollitem_t item = { in, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, 200) <= 0)
             continue;
@@ -166,7 +145,8 @@ int main (int argc, char **argv)
         }
         //  Counting must succeed before the event moves on; retrying is safe.
         int64_t t0 = qy_mono_us ();
-        while (n && s_count_batch (&cfg, redis, pg, tzs, evs, st, n) != 0) {
+        int dups = 0;
+        while (n && scoring_count_batch (&ccfg, redis, brands, evs, st, failed, n, &dups) != 0) {
             qy_redis_disconnect (redis);
             qy_service_set_dep (QY_DEP_REDIS, false);
             qy_service_heartbeat ();
@@ -175,9 +155,21 @@ int main (int argc, char **argv)
             qy_sleep_ms (200);
         }
         qy_metric_observe (m_pipeline, qy_mono_us () - t0);
+        qy_metric_add (m_dup, dups);
         qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         for (size_t i = 0; i < n && qy_service_running (); i++) {
+            if (failed [i]) {
+                //  Set aside for an operator, and still passed on: campaign
+                //  and the rest of the chain do not depend on the count.
+                qy_metric_add (m_failed, 1);
+                size_t len = qy__event__get_packed_size (evs [i]);
+                uint8_t *buf = qy_malloc (len);
+                qy__event__pack (evs [i], buf);
+                qy_deadletter (pg, evs [i]->brand_id, evs [i]->brand, "scoring", evs [i]->msg_id,
+                               "count script rejected the event", buf, len);
+                free (buf);
+            }
             evs [i]->standing = &st [i];
             qy_service_send (out, &evs [i]->base);
             evs [i]->standing = NULL;
@@ -188,14 +180,17 @@ int main (int argc, char **argv)
     }
     //  Last roll-up, so a clean stop leaves PostgreSQL current.
     int w;
-    while ((w = scoring_rollup (redis, pg, 200)) > 0)
+    while ((w = scoring_rollup (redis, pg, brands, 200)) > 0)
         qy_metric_add (m_rollups, w);
     free (evs);
     free (st);
+    free (failed);
+    scoring_eval_destroy (&eval);
     zmq_close (in);
     zmq_close (out);
+    zmq_close (alerts);
     zmq_ctx_term (ctx);
-    qy_map_destroy (&tzs);
+    scoring_brands_destroy (&brands);
     qy_redis_destroy (&redis);
     qy_pg_destroy (&pg);
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);

@@ -1,42 +1,339 @@
-//  scoring: hot counters in Redis per member and per group per day (in the
-//  brand's time zone), and roll-ups of them to PostgreSQL.
+//  scoring: hot counters in Redis per member, group and channel (days and
+//  hours in the brand's time zone), member standing, group health, channel
+//  quality, clean-out suggestions, and roll-ups of it all to PostgreSQL.
+//  docs/scoring.md has the rules; this header the shapes.
 //
-//  Redis keys (hash-tagged by group so they can be sharded by group):
+//  Redis keys, all hash-tagged by group so a group lives on one shard and
+//  one script call touches one slot:
 //    sc:ids:{g:G}:D    set of message ids counted for group G on day D (idempotency)
-//    sc:g:{g:G}:D      hash: msgs, joins, leaves, viol, h0..h23 (messages per hour)
+//    sc:g:{g:G}:D      hash: n (events), msgs, joins, leaves, viol, staff, posts,
+//                      resp, replies, q, ans, h0..h23 (messages per hour)
 //    sc:a:{g:G}:D      HyperLogLog of members who spoke
-//    sc:m:{g:G}:D      hash: member id → messages
-//    sc:dirty          set of "B:G:D" whose counters changed since the last roll-up
+//    sc:m:{g:G}:D      hash: member id → messages that day
+//    sc:w:{g:G}:D      hash: message id → author member id (to resolve quotes)
+//    sc:e:{g:G}:D      hash: "from>to" → reply edges that day
+//    sc:u:{g:G}:M      hash: member M's standing in G (SCORING_FIELDS below)
+//    sc:mem:{g:G}      set of member ids seen in G
+//    sc:uid:{g:G}      hash: gateway user id → member id (to resolve mentions)
+//    sc:gs:{g:G}       hash: last speaker / question / bot post, state, health
+//    sc:lb:{g:G}       sorted set: member → replies received + mentions
+//    sc:r:{g:G}        hash: r:M replies (quotes, answers) received by M, n:M mentions
+//    sc:ch:{g:G}       hash: per channel C: C:joins C:mem C:act C:vm C:viol,
+//                      C:j:D (joins on day D), C:l7:D / C:l30:D (of those,
+//                      left within 7 / 30 days)
+//    sc:lock:{g:G}     evaluation lease (one replica evaluates a group at a time)
+//    sc:dirty          set of "B:G:D" whose day counters changed since the last roll-up
+//    sc:groups         set of "B:G" scoring has seen (what the evaluation visits)
+//    sc:clock          sorted set: brand id → latest event time seen (seconds)
 //  Day numbers count days since 1970-01-01 in the brand's zone.
 #ifndef SCORING_H
 #define SCORING_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "qunyun.pb-c.h"
 #include "qy/pg.h"
 #include "qy/redis.h"
+
+//  ------------------------------------------------------------ events
 
 //  What an event counts as.
 typedef enum { SCORING_MSG, SCORING_JOIN, SCORING_LEAVE, SCORING_OTHER } scoring_kind_t;
 scoring_kind_t scoring_kind (const Qy__Event *ev);
 //  True when moderation recorded a violation for the event.
 bool scoring_is_violation (const Qy__Event *ev);
+//  Staff, admins, owners and bots: their messages do not count as the
+//  group's own life (self-activation).
+bool scoring_is_staff (const Qy__Event *ev);
+//  A message that asks something: ends in a question mark (ASCII or
+//  full-width) or a Chinese question particle (吗 呢 么), trailing spaces
+//  and closing punctuation ignored.
+bool scoring_is_question (const char *text);
+//  A message with substance: at least min_chars characters (UTF-8 code
+//  points) of text, or a link, file, mini-program or video.
+bool scoring_is_substantial (const Qy__Event *ev, int min_chars);
 
 typedef struct {
-    char ids [96], group [96], active [96], members [96];
+    char ids [96], group [96], active [96], members [96], authors [96], authors_prev [96], edges [96];
+    char member [96], roster [96], uids [96], state [96], board [96], channels [96], replies [96], lock [96];
     char dirty [96];        //  the member of sc:dirty
+    char seen [64];         //  the member of sc:groups
     int32_t day;
     int hour;
 } scoring_keys_t;
-void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_t t_us, int tz_offset_min);
+void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_t member_id,
+                   int64_t t_us, int tz_offset_min);
 
-//  Lua: count one event once. KEYS ids, group, active, members. ARGV
-//  msg_id, kind (msg|join|leave|other), member id, hour, violation (0|1),
-//  ttl seconds. Reply {new (0|1), member msgs today, group msgs today,
-//  active members today}.
+//  ------------------------------------------------------- the script
+
+//  Lua: count one event once and return the member's standing fields.
+//  KEYS: ids group active members authors authors_prev edges member
+//  roster uids state board channels replies (scoring_keys_t fields).
+//  ARGV: SCORING_ARGV_* below, then the mentioned user ids.
+//  Reply: {new (0|1), member msgs today, group msgs today, active members
+//  today, group state, then the member hash's SCORING_FIELDS values in
+//  order (strings, nil as false)}. Replies received and the board are
+//  left to the evaluation, so an event's standing takes the trust level
+//  and key status of the last evaluation (see scoring_event_standing).
+#define SCORING_REPLY_HEAD 5
 extern const char *scoring_count_lua;
+enum {
+    SCORING_ARGV_MSG_ID, SCORING_ARGV_KIND, SCORING_ARGV_MEMBER, SCORING_ARGV_HOUR, SCORING_ARGV_VIOLATION,
+    SCORING_ARGV_TTL, SCORING_ARGV_TIME, SCORING_ARGV_DAY, SCORING_ARGV_USER, SCORING_ARGV_REF,
+    SCORING_ARGV_STAFF, SCORING_ARGV_BOT, SCORING_ARGV_CHANNEL, SCORING_ARGV_HALF_SHORT, SCORING_ARGV_HALF_LONG,
+    SCORING_ARGV_WINDOW, SCORING_ARGV_POST_WINDOW, SCORING_ARGV_QUESTION, SCORING_ARGV_SUBSTANTIAL,
+    SCORING_ARGV_MEMBER_TTL, SCORING_ARGV__COUNT
+};
+//  The member hash's fields, in the order the script returns them.
+#define SCORING_FIELDS(X) \
+    X (first) X (jd) X (jt) X (jn) X (in) X (ch) X (mch) X (last) X (lt) X (days) X (streak) X (msgs) \
+    X (as) X (al) X (at) X (subs) X (ans) X (vd) X (viol) X (staff) X (st) X (tl)
+enum {
+#define S_ENUM(f) SCORING_F_##f,
+    SCORING_FIELDS (S_ENUM)
+#undef S_ENUM
+    SCORING_F__COUNT
+};
+extern const char *const scoring_field_names [SCORING_F__COUNT];
+
+//  ------------------------------------------------- member standing
+
+//  What the member hash says of one member in one group.
+typedef struct {
+    int64_t member_id;
+    int32_t first_day;      //  first seen (-1 unknown)
+    int32_t join_day;       //  latest join (-1 none seen)
+    int64_t join_t;         //  its time, unix seconds
+    int64_t joins;
+    bool    in_group;
+    int64_t channel_id;     //  channel of the latest join
+    int64_t first_channel;  //  channel the member is counted under (first join; -1 none)
+    int32_t last_day;       //  last day with a message (-1 never)
+    int64_t last_t;         //  time of the last message
+    int64_t days;           //  days with a message
+    int64_t streak;         //  consecutive such days ending at last_day
+    int64_t msgs;
+    double  act_s, act_l;   //  decayed message counts (short and long half-life) as of act_t
+    int64_t act_t;
+    int64_t substantial;    //  messages with substance
+    int64_t replies;        //  quotes and answers received
+    int64_t mentions;       //  mentions received
+    int64_t answered;       //  questions this member answered
+    int32_t viol_day;       //  last violation (-1 none)
+    int64_t violations;
+    bool    staff;
+    char    state [16];     //  state at the last evaluation ("" none)
+    int     trust_level;    //  trust level at the last evaluation
+    int64_t key_rank;       //  rank in the group's board of replies + mentions (0 = top, -1 none)
+    double  key_score;
+} scoring_member_t;
+
+//  Fill m from the values of SCORING_FIELDS (NULL = absent); member_id,
+//  replies, mentions, key_rank and key_score are the caller's.
+void scoring_member_parse (scoring_member_t *m, const char *const *values);
+
+//  One trust level's bar (all must hold). Days are whole days.
+typedef struct {
+    int    days_joined;     //  days since joining (or first seen)
+    int    days_active;     //  days with a message
+    int    messages;
+    int    replies;         //  replies received + mentions
+    int    clean_days;      //  no violation in this many days (0 = no condition)
+} scoring_trust_bar_t;
+
+//  A brand's scoring settings (brands.settings->'scoring'); defaults in
+//  scoring_settings_default, documented in docs/scoring.md.
+typedef struct {
+    scoring_trust_bar_t trust [5];   //  [1..4]; [0] unused
+    int    new_days;                 //  new: joined less than this many days ago
+    int    lurker_days;              //  lurker: in the group and silent at least this many days
+    double churn_ratio;              //  churn risk: recent rate below this share of the baseline rate
+    double churn_min_rate;           //  … when the baseline rate is at least this many messages a day
+    int    key_top;                  //  key member: among the top this many of the board
+    double key_min;                  //  … with at least this many replies + mentions
+    int    capacity_headroom;        //  capacity list when members ≥ capacity − headroom
+    double cleanout_floor;           //  clean-out when messages a day (7-day mean) fall under this
+    int    cleanout_silent_days;     //  … suggesting members silent at least this many days
+    int    suggest_max;              //  at most this many members per list
+    double w_reply, w_answer, w_substantial, w_violation;   //  contribution weights
+} scoring_settings_t;
+
+void scoring_settings_default (scoring_settings_t *s);
+//  Overlay the JSON object json (brands.settings->'scoring', may be NULL
+//  or empty) on s. Returns 0, or -1 with a reason in err when it is not
+//  an object or a value has the wrong type or range (s keeps the defaults
+//  for what failed).
+int scoring_settings_parse (scoring_settings_t *s, const char *json, char *err, size_t errlen);
+
+//  value decayed from time from_s to to_s with the given half-life (seconds).
+double scoring_decay (double value, int64_t from_s, int64_t to_s, double half_life_s);
+//  Messages a day that a decayed count stands for, as of now_s.
+double scoring_rate (double act, int64_t act_t, int64_t now_s, double half_life_s);
+
+//  Contribution: replies and quotes received, questions answered and
+//  substantial messages, minus violations, weighted by the settings.
+double scoring_contribution (const scoring_settings_t *s, const scoring_member_t *m);
+
+typedef struct {
+    int    trust_level;
+    char   state [16];      //  new, active, lurker, churn_risk, key ("left" when out)
+    double contribution;
+    double activity;        //  short decayed count as of now
+    double baseline;        //  long decayed count as of now
+    double rate_recent, rate_baseline;   //  messages a day
+} scoring_standing_t;
+
+int scoring_trust_level (const scoring_settings_t *s, const scoring_member_t *m, int32_t today);
+//  The standing an event carries: computed from the member hash as of the
+//  event, keeping the trust level and key status the last evaluation gave
+//  (replies received and the board are the evaluation's to read).
+void scoring_event_standing (const scoring_settings_t *s, const scoring_member_t *m, int64_t now_s, int32_t today,
+                             double half_short_s, double half_long_s, scoring_standing_t *out);
+//  The member's standing as of now_s (today = brand's day of now_s).
+void scoring_member_standing (const scoring_settings_t *s, const scoring_member_t *m, int64_t now_s, int32_t today,
+                              double half_short_s, double half_long_s, scoring_standing_t *out);
+
+//  ---------------------------------------------------- group health
+
+#define SCORING_DAYS 56     //  days of daily stats the health looks at
+typedef struct {
+    int64_t msgs, active, joins, leaves, viol, staff, posts, resp;
+} scoring_day_t;
+
+typedef struct {
+    scoring_day_t day [SCORING_DAYS];  //  [0] = today, [1] = yesterday, …
+    int64_t members;                   //  in the group now
+    int64_t wau, wau_prev, mau;        //  distinct speakers: last 7 days, the 7 before, last 30
+    const int64_t *speaker_msgs;       //  messages per speaker over the last 28 days
+    size_t  n_speakers;
+    const char *type;                  //  groups.type
+    int32_t age_days;                  //  today − first day the group was seen
+    int32_t silent_days;               //  today − last day with a member (non-staff) message (-1 never)
+    int32_t span_days;                 //  last day with a message − first day seen
+} scoring_group_input_t;
+
+typedef struct {
+    int64_t dau, wau, mau, members;
+    double active_ratio, msgs_per_day, top3_share, gini, self_activation;
+    double growth_rate, leave_rate, violation_rate, post_response;
+    int    health;
+    char   state [16];        //  growing, healthy, declining, zombie
+    char   lifecycle [16];    //  temporary, long_term
+} scoring_health_t;
+
+//  Gini coefficient of n values (0 = all equal, → 1 = one has all).
+double scoring_gini (const int64_t *v, size_t n);
+//  Share of the total held by the k largest values (0 when the total is 0).
+double scoring_top_share (const int64_t *v, size_t n, size_t k);
+void scoring_group_health (const scoring_group_input_t *in, scoring_health_t *out);
+
+//  ------------------------------------------------------ suggestions
+
+typedef struct {
+    int64_t member_id;
+    double  score;            //  lower = let go first
+    char    reason [96];
+} scoring_suggestion_t;
+
+//  Rank the members to let go of a group at its capacity: members in the
+//  group, never staff or key members, lowest keep-score first. Fills up
+//  to max entries of out; returns how many. *needed is how many must go
+//  for one more to join (0 when under capacity − headroom).
+size_t scoring_capacity_list (const scoring_settings_t *s, const scoring_member_t *ms, const scoring_standing_t *st,
+                              size_t n, int64_t capacity, int32_t today, scoring_suggestion_t *out, size_t max,
+                              int *needed);
+//  Members silent at least cleanout_silent_days (longest silence first),
+//  when the group's messages a day are under the floor; 0 otherwise.
+size_t scoring_cleanout_list (const scoring_settings_t *s, const scoring_member_t *ms, const scoring_standing_t *st,
+                              size_t n, double msgs_per_day, int32_t today, scoring_suggestion_t *out, size_t max);
+
+//  ----------------------------------------------------- channels
+
+typedef struct {
+    int64_t channel_id;
+    int64_t joins, members, spoke, violators, violations;
+    int64_t matured7, retained7, matured30, retained30;
+} scoring_channel_t;
+
+//  Fold the fields of a group's sc:ch hash (name/value pairs) into per-
+//  channel figures as of today. Caller frees *out. Returns the count.
+size_t scoring_channels_fold (const char *const *names, const char *const *values, size_t n, int32_t today,
+                              scoring_channel_t **out);
+
+//  ------------------------------------------------------- signals
+
+//  The idempotent message id of a signal: sig:<name>:<group>:<member>:<day>.
+void scoring_signal_id (char *buf, size_t len, const char *name, int64_t group_id, int64_t member_id, int32_t day);
+//  The signal for a member state change, or NULL when the change is not
+//  one campaign acts on (see docs/scoring.md).
+const char *scoring_member_signal (const char *from, const char *to);
+const char *scoring_group_signal (const char *from, const char *to);
+
+//  ------------------------------------------------------- I/O parts
+
+//  Brands as scoring needs them: time zone and settings, loaded from
+//  PostgreSQL on first sight and again after scoring_brands_forget.
+typedef struct {
+    int64_t id;
+    int     tz_offset_min;
+    char    code [64];
+    scoring_settings_t settings;
+} scoring_brand_t;
+typedef struct scoring_brands_t scoring_brands_t;
+scoring_brands_t *scoring_brands_new (qy_pg_t *pg);
+void scoring_brands_destroy (scoring_brands_t **self_p);
+//  The brand (defaults for an unknown id), or NULL when PostgreSQL failed.
+//  A bad settings object is logged and its defaults kept.
+const scoring_brand_t *scoring_brands_get (scoring_brands_t *self, int64_t brand_id);
+//  Reload every brand on its next use (settings may have changed).
+void scoring_brands_forget (scoring_brands_t *self);
+//  Set a brand by hand (tools and benchmarks without PostgreSQL): kept
+//  until the next scoring_brands_forget.
+void scoring_brands_put (scoring_brands_t *self, const scoring_brand_t *brand);
+
+//  The state name as a static string ("" when not one of ours), so a
+//  Standing can point at it.
+const char *scoring_state_name (const char *s);
+
+typedef struct {
+    long   ttl_s;              //  day counters
+    long   member_ttl_s;       //  member, roster, board, channel keys (refreshed while active)
+    double half_short_s, half_long_s;
+    int    reply_window_s;     //  an answer to the previous speaker within this counts as a reply
+    int    post_window_s;      //  member messages this soon after a bot post count as responses
+    int    substantial_chars;
+} scoring_count_config_t;
+//  Count events[0..n) in one pipeline and fill st[i] with each one's
+//  standing after it. *dups receives how many were seen before; failed[i]
+//  is set when the script rejected that event (the caller sets it aside).
+//  Returns 0, or -1 when Redis or PostgreSQL failed (counting again is safe).
+int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_brands_t *brands,
+                         Qy__Event **evs, Qy__Standing *st, bool *failed, size_t n, int *dups);
+
 
 //  Write the roll-ups of up to max dirty group-days. Returns how many were
 //  written, or -1 if Redis or PostgreSQL failed (the dirty marks are kept).
-int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, int max);
+int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, int max);
+
+//  The evaluation: member standing, group health, channels, suggestions,
+//  signals. Set up once; run every interval.
+typedef struct {
+    double half_short_s, half_long_s;
+    int    lease_ms;          //  how long one replica holds a group's evaluation
+    bool   event_clock;       //  judge "now" by the brand's latest event (replays), not the wall clock
+    void  *signals;           //  PUSH socket of the campaign hop
+    void  *alerts;            //  PUSH socket of the notifier hop
+} scoring_eval_config_t;
+typedef struct scoring_eval_t scoring_eval_t;
+scoring_eval_t *scoring_eval_new (const scoring_eval_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg,
+                                  scoring_brands_t *brands);
+void scoring_eval_destroy (scoring_eval_t **self_p);
+//  Evaluate the groups seen, for at most about budget_ms; *more is set
+//  when the round is not finished (call again soon: it continues where it
+//  stopped). Returns groups evaluated, or -1 on a Redis or PostgreSQL
+//  failure (what failed is tried again on the next call).
+int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more);
+//  Signals and alerts sent since start (for metrics).
+int64_t scoring_eval_signals (scoring_eval_t *self);
+int64_t scoring_eval_alerts (scoring_eval_t *self);
 #endif

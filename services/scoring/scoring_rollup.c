@@ -15,17 +15,20 @@ static long long s_field (redisReply *h, const char *name)
     return 0;
 }
 
-static int s_one (qy_redis_t *redis, qy_pg_t *pg, const char *dirty)
+static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, const char *dirty)
 {
     long long bid, gid;
     int day;
     if (sscanf (dirty, "%lld:%lld:%d", &bid, &gid, &day) != 3)
         return 0;          //  not ours: drop it
     redisReply *h = qy_redis_cmd (redis, "HGETALL sc:g:{g:%lld}:%d", gid, day);
-    redisReply *a = qy_redis_cmd (redis, "PFCOUNT sc:a:{g:%lld}:%d", gid, day);
+    //  Active members exactly: one field per member who spoke (the HyperLogLog
+    //  beside it serves quick unions over weeks).
+    redisReply *a = qy_redis_cmd (redis, "HLEN sc:m:{g:%lld}:%d", gid, day);
     redisReply *m = qy_redis_cmd (redis, "HGETALL sc:m:{g:%lld}:%d", gid, day);
     int rc = -1;
-    if (!h || !a || !m || h->type != REDIS_REPLY_ARRAY || m->type != REDIS_REPLY_ARRAY)
+    const scoring_brand_t *brand = scoring_brands_get (brands, bid);
+    if (!brand || !h || !a || !m || h->type != REDIS_REPLY_ARRAY || m->type != REDIS_REPLY_ARRAY)
         goto done;
     char sb [24], sg [24], sd [16], msgs [24], act [24], joins [24], leaves [24], viol [24];
     qy_snprintf (sb, sizeof (sb), "%lld", bid);
@@ -36,15 +39,30 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, const char *dirty)
     qy_snprintf (joins, sizeof (joins), "%lld", s_field (h, "joins"));
     qy_snprintf (leaves, sizeof (leaves), "%lld", s_field (h, "leaves"));
     qy_snprintf (viol, sizeof (viol), "%lld", s_field (h, "viol"));
-    qy_buf_t hist, mids, mcnt;
-    qy_buf_init (&hist); qy_buf_init (&mids); qy_buf_init (&mcnt);
+    char more [6][24];
+    static const char *const more_fields [6] = { "staff", "posts", "resp", "replies", "q", "ans" };
+    for (int i = 0; i < 6; i++)
+        qy_snprintf (more [i], sizeof (more [i]), "%lld", s_field (h, more_fields [i]));
+    qy_buf_t hist, mids, mcnt, hours, hmsgs;
+    qy_buf_init (&hist); qy_buf_init (&mids); qy_buf_init (&mcnt); qy_buf_init (&hours); qy_buf_init (&hmsgs);
     qy_buf_puts (&hist, "{");
+    qy_buf_puts (&hours, "{");
+    qy_buf_puts (&hmsgs, "{");
+    //  The local day starts at day × 86400 − offset in unix seconds.
+    int64_t day_start = (int64_t) day * 86400 - (int64_t) brand->tz_offset_min * 60;
     for (int hr = 0; hr < 24; hr++) {
         char f [8];
         qy_snprintf (f, sizeof (f), "h%d", hr);
-        qy_buf_printf (&hist, "%s%lld", hr ? "," : "", s_field (h, f));
+        long long c = s_field (h, f);
+        qy_buf_printf (&hist, "%s%lld", hr ? "," : "", c);
+        if (c) {
+            qy_buf_printf (&hours, "%s%lld", hours.len > 1 ? "," : "", (long long) (day_start + hr * 3600));
+            qy_buf_printf (&hmsgs, "%s%lld", hmsgs.len > 1 ? "," : "", c);
+        }
     }
     qy_buf_puts (&hist, "}");
+    qy_buf_puts (&hours, "}");
+    qy_buf_puts (&hmsgs, "}");
     qy_buf_puts (&mids, "{");
     qy_buf_puts (&mcnt, "{");
     for (size_t i = 0; i + 1 < m->elements; i += 2) {
@@ -53,15 +71,25 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, const char *dirty)
     }
     qy_buf_puts (&mids, "}");
     qy_buf_puts (&mcnt, "}");
-    const char *gp [] = { sb, sg, sd, msgs, act, joins, leaves, viol, hist.data };
+    const char *gp [] = { sb, sg, sd, msgs, act, joins, leaves, viol, hist.data,
+                          more [0], more [1], more [2], more [3], more [4], more [5] };
+    const char *hp [] = { sb, sg, hours.data, hmsgs.data };
     const char *mp [] = { sb, sg, sd, mids.data, mcnt.data };
     bool ok = qy_pg_run (pg, "rollup begin", "BEGIN", 0, NULL, NULL)
         && qy_pg_run (pg, "group rollup",
-            "INSERT INTO daily_group_stats (brand_id, group_id, day, messages, active_members, joins, leaves, violations, hour_hist) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (group_id, day) DO UPDATE SET "
+            "INSERT INTO daily_group_stats (brand_id, group_id, day, messages, active_members, joins, leaves, violations, hour_hist, "
+            "  staff_messages, posts, post_replies, replies, questions, answered) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (group_id, day) DO UPDATE SET "
             "messages = EXCLUDED.messages, active_members = EXCLUDED.active_members, joins = EXCLUDED.joins, "
-            "leaves = EXCLUDED.leaves, violations = EXCLUDED.violations, hour_hist = EXCLUDED.hour_hist, updated_at = now () "
-            "WHERE daily_group_stats.brand_id = EXCLUDED.brand_id", 9, gp, NULL)
+            "leaves = EXCLUDED.leaves, violations = EXCLUDED.violations, hour_hist = EXCLUDED.hour_hist, "
+            "staff_messages = EXCLUDED.staff_messages, posts = EXCLUDED.posts, post_replies = EXCLUDED.post_replies, "
+            "replies = EXCLUDED.replies, questions = EXCLUDED.questions, answered = EXCLUDED.answered, updated_at = now () "
+            "WHERE daily_group_stats.brand_id = EXCLUDED.brand_id", 15, gp, NULL)
+        && qy_pg_run (pg, "hourly rollup",
+            "INSERT INTO hourly_group_stats (brand_id, group_id, hour, messages) "
+            "SELECT $1, $2, to_timestamp (h), c FROM unnest ($3::bigint[], $4::bigint[]) AS x (h, c) "
+            "ON CONFLICT (group_id, hour) DO UPDATE SET messages = EXCLUDED.messages, updated_at = now () "
+            "WHERE hourly_group_stats.brand_id = EXCLUDED.brand_id", 4, hp, NULL)
         && qy_pg_run (pg, "member rollup",
             "INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages) "
             "SELECT $1, $2, m, $3, c FROM unnest ($4::bigint[], $5::bigint[]) AS x (m, c) "
@@ -70,7 +98,7 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, const char *dirty)
         && qy_pg_run (pg, "rollup commit", "COMMIT", 0, NULL, NULL);
     if (!ok)
         qy_pg_run (pg, "rollup rollback", "ROLLBACK", 0, NULL, NULL);
-    qy_buf_free (&hist); qy_buf_free (&mids); qy_buf_free (&mcnt);
+    qy_buf_free (&hist); qy_buf_free (&mids); qy_buf_free (&mcnt); qy_buf_free (&hours); qy_buf_free (&hmsgs);
     rc = ok ? 1 : -1;
 done:
     if (h) freeReplyObject (h);
@@ -79,14 +107,14 @@ done:
     return rc;
 }
 
-int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, int max)
+int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, int max)
 {
     redisReply *r = qy_redis_cmd (redis, "SPOP sc:dirty %d", max);
     if (!r)
         return -1;
     int written = 0, rc = 0;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        if (rc == 0 && s_one (redis, pg, r->element [i]->str) >= 0) {
+        if (rc == 0 && s_one (redis, pg, brands, r->element [i]->str) >= 0) {
             written++;
             continue;
         }

@@ -46,7 +46,7 @@ static void test_keys (void **state)
     (void) state;
     scoring_keys_t k;
     //  2026-11-23 23:30 UTC = 2026-11-24 07:30 at +08:00: day 20781, hour 7.
-    scoring_keys (&k, 3, 42, 1795476600LL * 1000000, 480);
+    scoring_keys (&k, 3, 42, 7, 1795476600LL * 1000000, 480);
     assert_int_equal (k.day, 20781);
     assert_int_equal (k.hour, 7);
     assert_string_equal (k.ids, "sc:ids:{g:42}:20781");
@@ -54,9 +54,57 @@ static void test_keys (void **state)
     assert_string_equal (k.active, "sc:a:{g:42}:20781");
     assert_string_equal (k.members, "sc:m:{g:42}:20781");
     assert_string_equal (k.dirty, "3:42:20781");
-    scoring_keys (&k, 3, 42, 1795476600LL * 1000000, 0);
+    assert_string_equal (k.seen, "3:42");
+    assert_string_equal (k.member, "sc:u:{g:42}:7");
+    assert_string_equal (k.authors, "sc:w:{g:42}:20781");
+    assert_string_equal (k.authors_prev, "sc:w:{g:42}:20780");
+    assert_string_equal (k.channels, "sc:ch:{g:42}");
+    scoring_keys (&k, 3, 42, 7, 1795476600LL * 1000000, 0);
     assert_int_equal (k.day, 20780);
     assert_int_equal (k.hour, 23);
+}
+
+static void test_question (void **state)
+{
+    (void) state;
+    assert_true (scoring_is_question ("这个好用吗"));
+    assert_true (scoring_is_question ("这个好用吗？"));
+    assert_true (scoring_is_question ("what time? "));
+    assert_true (scoring_is_question ("还有货呢~"));
+    assert_true (scoring_is_question ("几点开始?!"));
+    assert_false (scoring_is_question ("好的。"));
+    assert_false (scoring_is_question (""));
+    assert_false (scoring_is_question (NULL));
+}
+
+static void test_substantial (void **state)
+{
+    (void) state;
+    Qy__Event ev = QY__EVENT__INIT;
+    ev.kind = QY__KIND__TEXT;
+    ev.text = "好的";
+    assert_false (scoring_is_substantial (&ev, 20));
+    ev.text = "这款面霜我用了两个星期，保湿效果很好，不油腻，推荐给干皮的姐妹";
+    assert_true (scoring_is_substantial (&ev, 20));
+    ev.text = "a b c d e";               //  blanks are not characters
+    assert_false (scoring_is_substantial (&ev, 6));
+    ev.kind = QY__KIND__LINK;
+    ev.text = "";
+    assert_true (scoring_is_substantial (&ev, 20));
+    ev.kind = QY__KIND__EMOTION;
+    assert_false (scoring_is_substantial (&ev, 20));
+}
+
+static void test_staff (void **state)
+{
+    (void) state;
+    Qy__Event ev = QY__EVENT__INIT;
+    ev.role = QY__ROLE__MEMBER;
+    assert_false (scoring_is_staff (&ev));
+    ev.role = QY__ROLE__BOT;
+    assert_true (scoring_is_staff (&ev));
+    ev.role = QY__ROLE__STAFF;
+    assert_true (scoring_is_staff (&ev));
 }
 
 int main (void)
@@ -65,6 +113,9 @@ int main (void)
         cmocka_unit_test (test_kinds),
         cmocka_unit_test (test_violation),
         cmocka_unit_test (test_keys),
+        cmocka_unit_test (test_question),
+        cmocka_unit_test (test_substantial),
+        cmocka_unit_test (test_staff),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

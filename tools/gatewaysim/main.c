@@ -1,8 +1,13 @@
-//  qy-gatewaysim: stands in for a brand's chat gateway. Receives notifier's
-//  POSTs, checks the bearer token, counts them by kind and action, counts a
-//  repeated Idempotency-Key as a duplicate (a real gateway would not post
-//  it twice), and can be told to be slow or to fail. GET /stats answers
-//  the counts as JSON; --log FILE writes every first-seen body as a line.
+//  qy-gatewaysim: stands in for a brand's chat gateway and for WeCom group
+//  robots (POST /cgi-bin/webhook/send?key=…). Receives notifier's POSTs,
+//  checks the bearer token, counts them by kind and action (robots: by
+//  msgtype), counts a repeated Idempotency-Key as a duplicate (a real
+//  gateway would not post it twice), and can be told to misbehave: be slow,
+//  fail (503), answer 429 with Retry-After, hang past the caller's timeout,
+//  or answer HTTP 200 with a WeCom errcode — at a rate, or for the first N
+//  requests (deterministic, for tests). GET /stats answers the counts as
+//  JSON; --log FILE writes every first-seen body as a line; --order FILE
+//  writes "seq t_ms path key" for each, in arrival order.
 #include "qy/util.h"
 #include <jansson.h>
 #include <microhttpd.h>
@@ -17,12 +22,16 @@ static struct {
     pthread_mutex_t lock;
     json_t *by;            //  "kind/action" → count
     json_t *keys;          //  key → times seen
-    long    requests, unique, duplicates, failed, unauthorized;
-    double  fail_rate;
-    int     delay_ms;
+    json_t *paths;         //  path → first-seen count
+    long    requests, unique, duplicates, failed, unauthorized, throttled, timeouts, errcodes;
+    double  fail_rate, rate_429, timeout_rate, errcode_rate;
+    long    fail_first, first_429, timeout_first, errcode_first;
+    int     delay_ms, retry_after_s, timeout_ms;
+    long    errcode;
     const char *token;
-    FILE   *log;
+    FILE   *log, *order;
     unsigned seed;
+    int64_t t0;
 } s;
 
 static volatile sig_atomic_t s_stop;
@@ -41,6 +50,19 @@ static enum MHD_Result s_send (struct MHD_Connection *c, unsigned status, const 
     return rc;
 }
 
+static enum MHD_Result s_send_retry (struct MHD_Connection *c, int retry_after_s)
+{
+    const char *body = "{\"error\":\"slow down\"}";
+    struct MHD_Response *r = MHD_create_response_from_buffer (strlen (body), (void *) body, MHD_RESPMEM_PERSISTENT);
+    char ra [16];
+    qy_snprintf (ra, sizeof (ra), "%d", retry_after_s);
+    MHD_add_response_header (r, "Content-Type", "application/json");
+    MHD_add_response_header (r, "Retry-After", ra);
+    enum MHD_Result rc = MHD_queue_response (c, 429, r);
+    MHD_destroy_response (r);
+    return rc;
+}
+
 static char *s_stats (void)
 {
     json_t *o = json_object ();
@@ -49,7 +71,11 @@ static char *s_stats (void)
     json_object_set_new (o, "duplicates", json_integer (s.duplicates));
     json_object_set_new (o, "failed", json_integer (s.failed));
     json_object_set_new (o, "unauthorized", json_integer (s.unauthorized));
+    json_object_set_new (o, "throttled", json_integer (s.throttled));
+    json_object_set_new (o, "timeouts", json_integer (s.timeouts));
+    json_object_set_new (o, "errcodes", json_integer (s.errcodes));
     json_object_set (o, "by", s.by);
+    json_object_set (o, "paths", s.paths);
     char *text = json_dumps (o, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref (o);
     return text;
@@ -87,17 +113,47 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
         usleep ((useconds_t) s.delay_ms * 1000);
     const char *auth = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Authorization");
     const char *key = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Idempotency-Key");
+    //  A robot webhook authenticates by the key in its URL, not by a token.
+    bool robot = strcmp (url, "/cgi-bin/webhook/send") == 0;
     pthread_mutex_lock (&s.lock);
     s.requests++;
     enum MHD_Result rc;
+    if ((s.timeout_first > 0 || (s.timeout_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.timeout_rate))) {
+        //  Hang past the caller's timeout; then answer as a gateway that gave up (nothing done).
+        if (s.timeout_first > 0)
+            s.timeout_first--;
+        s.timeouts++;
+        pthread_mutex_unlock (&s.lock);
+        usleep ((useconds_t) s.timeout_ms * 1000);
+        return s_send (c, 504, "{\"error\":\"simulated timeout\"}");
+    }
+    if (s.first_429 > 0 || (s.rate_429 > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.rate_429)) {
+        if (s.first_429 > 0)
+            s.first_429--;
+        s.throttled++;
+        pthread_mutex_unlock (&s.lock);
+        return s_send_retry (c, s.retry_after_s);
+    }
+    if (s.errcode_first > 0 || (s.errcode_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.errcode_rate)) {
+        //  WeCom's way: HTTP 200 and an error code in the body.
+        if (s.errcode_first > 0)
+            s.errcode_first--;
+        s.errcodes++;
+        pthread_mutex_unlock (&s.lock);
+        char body [96];
+        qy_snprintf (body, sizeof (body), "{\"errcode\":%ld,\"errmsg\":\"simulated\"}", s.errcode);
+        return s_send (c, 200, body);
+    }
     char want [256];
     qy_snprintf (want, sizeof (want), "Bearer %s", s.token ? s.token : "");
-    if (s.token && (!auth || strcmp (auth, want) != 0)) {
+    if (s.token && !robot && (!auth || strcmp (auth, want) != 0)) {
         s.unauthorized++;
         pthread_mutex_unlock (&s.lock);
         return s_send (c, 401, "{\"error\":\"bad token\"}");
     }
-    if (s.fail_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.fail_rate) {
+    if (s.fail_first > 0 || (s.fail_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.fail_rate)) {
+        if (s.fail_first > 0)
+            s.fail_first--;
         s.failed++;
         pthread_mutex_unlock (&s.lock);
         return s_send (c, 503, "{\"error\":\"simulated failure\"}");
@@ -120,7 +176,20 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
         char what [128];
         const char *kind = json_string_value (json_object_get (body, "kind"));
         const char *action = json_string_value (json_object_get (body, "action"));
+        if (robot) {
+            kind = "robot";
+            action = json_string_value (json_object_get (body, "msgtype"));
+        }
         qy_snprintf (what, sizeof (what), "%s%s%s", kind ? kind : "?", action ? "/" : "", action ? action : "");
+        char where [300];
+        const char *rkey = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "key");
+        qy_snprintf (where, sizeof (where), "%s%s%s", url, rkey ? "?key=" : "", rkey ? rkey : "");
+        json_t *pn = json_object_get (s.paths, where);
+        json_object_set_new (s.paths, where, json_integer (pn ? json_integer_value (pn) + 1 : 1));
+        if (s.order) {
+            fprintf (s.order, "%ld %lld %s %s\n", s.unique, (long long) ((qy_now_us () - s.t0) / 1000), where, key);
+            fflush (s.order);
+        }
         json_t *n = json_object_get (s.by, what);
         json_object_set_new (s.by, what, json_integer (n ? json_integer_value (n) + 1 : 1));
         if (s.log) {
@@ -130,7 +199,7 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
     }
     pthread_mutex_unlock (&s.lock);
     json_decref (body);
-    rc = s_send (c, 200, "{\"ok\":true}");
+    rc = s_send (c, 200, robot ? "{\"errcode\":0,\"errmsg\":\"ok\"}" : "{\"ok\":true}");
     return rc;
 }
 
@@ -152,7 +221,12 @@ int main (int argc, char **argv)
     pthread_mutex_init (&s.lock, NULL);
     s.by = json_object ();
     s.keys = json_object ();
+    s.paths = json_object ();
     s.seed = 42;
+    s.retry_after_s = 1;
+    s.timeout_ms = 3000;
+    s.errcode = 130101;
+    s.t0 = qy_now_us ();
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv [i + 1] : NULL;
         if (!strcmp (argv [i], "--port") && v) { port = atoi (v); i++; }
@@ -161,8 +235,23 @@ int main (int argc, char **argv)
         else if (!strcmp (argv [i], "--delay-ms") && v) { s.delay_ms = atoi (v); i++; }
         else if (!strcmp (argv [i], "--token") && v) { s.token = v; i++; }
         else if (!strcmp (argv [i], "--log") && v) { s.log = fopen (v, "a"); i++; }
+        else if (!strcmp (argv [i], "--order") && v) { s.order = fopen (v, "a"); i++; }
+        else if (!strcmp (argv [i], "--fail-first") && v) { s.fail_first = atol (v); i++; }
+        else if (!strcmp (argv [i], "--429-rate") && v) { s.rate_429 = atof (v); i++; }
+        else if (!strcmp (argv [i], "--429-first") && v) { s.first_429 = atol (v); i++; }
+        else if (!strcmp (argv [i], "--retry-after") && v) { s.retry_after_s = atoi (v); i++; }
+        else if (!strcmp (argv [i], "--timeout-rate") && v) { s.timeout_rate = atof (v); i++; }
+        else if (!strcmp (argv [i], "--timeout-first") && v) { s.timeout_first = atol (v); i++; }
+        else if (!strcmp (argv [i], "--timeout-ms") && v) { s.timeout_ms = atoi (v); i++; }
+        else if (!strcmp (argv [i], "--errcode") && v) { s.errcode = atol (v); i++; }
+        else if (!strcmp (argv [i], "--errcode-rate") && v) { s.errcode_rate = atof (v); i++; }
+        else if (!strcmp (argv [i], "--errcode-first") && v) { s.errcode_first = atol (v); i++; }
         else {
-            fprintf (stderr, "usage: qy-gatewaysim [--port N] [--port-file F] [--fail-rate 0..1] [--delay-ms N] [--token T] [--log FILE]\n");
+            fprintf (stderr, "usage: qy-gatewaysim [--port N] [--port-file F] [--token T] [--log FILE] [--order FILE]\n"
+                             "         [--delay-ms N] [--fail-rate 0..1] [--fail-first N]\n"
+                             "         [--429-rate 0..1] [--429-first N] [--retry-after S]\n"
+                             "         [--timeout-rate 0..1] [--timeout-first N] [--timeout-ms N]\n"
+                             "         [--errcode N] [--errcode-rate 0..1] [--errcode-first N]\n");
             return 2;
         }
     }
@@ -194,7 +283,10 @@ int main (int argc, char **argv)
     free (text);
     json_decref (s.by);
     json_decref (s.keys);
+    json_decref (s.paths);
     if (s.log)
         fclose (s.log);
+    if (s.order)
+        fclose (s.order);
     return 0;
 }

@@ -6,7 +6,8 @@
 QY_ROOT=${QY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
  libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libutf8proc-dev libopencc-dev opencc
- libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose"
+ libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
+ libssl-dev openssl clang"
 
 qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -33,12 +34,19 @@ qy_build () {
     [ -x "$dir/services/ingest/qy-ingest" ]
 }
 
-# A free TCP port on 127.0.0.1 (nothing answers on it).
+# A free TCP port on 127.0.0.1: nothing answers on it, and no other run of
+# these scripts on this machine has been handed it in the last hour (a
+# claim is an atomic mkdir under /tmp/qy-ports), so parallel test runs
+# never race for the same port between choosing it and binding it.
 qy_free_port () {
-    local port
+    local port dir=/tmp/qy-ports
+    mkdir -p "$dir" 2>/dev/null; chmod 1777 "$dir" 2>/dev/null || true
+    find "$dir" -mindepth 1 -maxdepth 1 -mmin +60 -exec rmdir {} + 2>/dev/null || true
     while :; do
-        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-        (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || { echo $port; return; }
+        port=$(( 10000 + RANDOM % 22000 ))   # below the ephemeral range (32768+), where outgoing connections take ports
+        (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && continue
+        mkdir "$dir/$port" 2>/dev/null || continue
+        echo $port; return
     done
 }
 
@@ -107,9 +115,11 @@ qy_start_services () {
     export QY_INGEST_ZMQ_GATEWAY="tcp://127.0.0.1:$QY_P_gw" QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$QY_P_mf"
     export QY_MODERATION_ZMQ_IN="tcp://127.0.0.1:$QY_P_mb" QY_MODERATION_ZMQ_OUT="tcp://127.0.0.1:$QY_P_sf" QY_MODERATION_ZMQ_ACTIONS="tcp://127.0.0.1:$QY_P_nf"
     export QY_SCORING_ZMQ_IN="tcp://127.0.0.1:$QY_P_sb" QY_SCORING_ZMQ_OUT="tcp://127.0.0.1:$QY_P_cf"
+    export QY_SCORING_ZMQ_ALERTS="tcp://127.0.0.1:$QY_P_nf"
     export QY_CAMPAIGN_ZMQ_IN="tcp://127.0.0.1:$QY_P_cb" QY_CAMPAIGN_ZMQ_OUT="tcp://127.0.0.1:$QY_P_nf"
     export QY_NOTIFIER_ZMQ_IN="tcp://127.0.0.1:$QY_P_nb"
     export QY_INGEST_ENDPOINT="tcp://127.0.0.1:$QY_P_gw" QY_HTTP_BIND=127.0.0.1
+    QY_P_gh=$(qy_free_port); export QY_INGEST_GATEWAY_HTTP_PORT=$QY_P_gh QY_INGEST_GATEWAY_HTTP_BIND=127.0.0.1 QY_INGEST_HTTP="http://127.0.0.1:$QY_P_gh"
     local entries="bus:bus ingest:ingest notifier:notifier campaign:campaign"
     for i in $(seq "$scs"); do entries="$entries scoring$i:scoring"; done
     for i in $(seq "$mods"); do entries="$entries moderation$i:moderation"; done

@@ -199,15 +199,16 @@ static const struct {
     { "group",       qyctl_group,       "group create BRAND CODE NAME [--store CODE] [--type T] [--capacity N] | list BRAND" },
     { "channel",     qyctl_channel,     "channel create BRAND CODE KIND [--store CODE] [--name N] | list BRAND" },
     { "rules",       qyctl_rules,       "rules load BRAND [--file TSV] | list BRAND | set BRAND NAME KIND CATEGORY WEIGHT PATTERN" },
-    { "campaign",    qyctl_campaign,    "campaign welcome BRAND TEMPLATE | list BRAND" },
+    { "campaign",    qyctl_campaign,    "campaign apply FILE | list|jobs|report BRAND | welcome BRAND TEMPLATE | …  (qyctl campaign help)" },
     { "demo",        qyctl_demo,        "demo load [--brand CODE] [--stores N] [--groups N] [--gateway-url U]" },
     { "violations",  qyctl_violations,  "violations BRAND [--limit N] [--format table|csv|json]" },
     { "deliveries",  qyctl_deliveries,  "deliveries BRAND [--status S] [--limit N] [--format F]" },
     { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--limit N] [--format F]" },
     { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
     { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
+    { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },
     { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--garbage]  send JSON-lines events to ingest" },
-    { "moderation",  qyctl_moderation,      "moderation train|eval --category ad|abuse [--model PATH] FILE…" },
+    { "moderation",  qyctl_moderation,      "moderation train|eval|violations|confirm|overturn|dict|allow|block|policy|precision|backtest …  (qyctl moderation: usage)" },
 };
 
 int main (int argc, char **argv)

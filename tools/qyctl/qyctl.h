@@ -40,6 +40,7 @@ int qyctl_deliveries (int argc, char **argv);
 int qyctl_deadletters (int argc, char **argv);
 int qyctl_report (int argc, char **argv);
 int qyctl_send (int argc, char **argv);
+int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);
 int qyctl_gateway (int argc, char **argv);
 #endif

@@ -1,28 +1,331 @@
-//  qyctl campaign: playbooks (SOPs) written at HQ.
+//  qyctl campaign: playbooks (SOPs) written at HQ. `apply` checks a whole
+//  definition file with the service's own parser (campaign_lib) before a
+//  single row changes, then writes it in one transaction.
 #include "qyctl.h"
+#include "campaign.h"
 #include "qy/util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int qyctl_campaign (int argc, char **argv)
+static const char *s_usage =
+    "campaign apply FILE [--dry-run] | list BRAND | jobs BRAND [--status S] [--limit N]\n"
+    "       | report BRAND [--since T] [--until T] [--format F]\n"
+    "       | enable|disable BRAND NAME | optout|optin BRAND USER | tag|untag BRAND USER TAG\n"
+    "       | checkins BRAND NAME | entries BRAND NAME | draws BRAND [--verify] | welcome BRAND TEMPLATE";
+
+static const char *s_bid (int64_t id)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
-    if (sub && brand && strcmp (sub, "list") == 0) {
-        qyctl_list ("SELECT name, trigger, enabled, template FROM campaigns WHERE brand_id = $1 ORDER BY id", brand, argc, argv);
-        return 0;
-    }
-    const char *tmpl = qyctl_arg (argc, argv, 2);
-    if (!sub || strcmp (sub, "welcome") != 0 || !brand || !tmpl)
-        qyctl_die ("usage: qyctl %s", "campaign welcome BRAND TEMPLATE | campaign list BRAND");
+    static char buf [24];
+    qy_snprintf (buf, sizeof (buf), "%lld", (long long) id);
+    return buf;
+}
+
+static int s_welcome (const char *brand, const char *tmpl)
+{
     int64_t id = qyctl_brand_id (brand);
-    char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
-    const char *p [] = { bid, tmpl };
+    const char *p [] = { s_bid (id), tmpl };
     PQclear (qyctl_exec ("INSERT INTO campaigns (brand_id, name, trigger, template) VALUES ($1, 'welcome', 'join', $2) "
-                         "ON CONFLICT (brand_id, name) DO UPDATE SET template = EXCLUDED.template, enabled = true", 2, p));
+                         "ON CONFLICT (brand_id, name) DO UPDATE SET template = EXCLUDED.template, enabled = true, "
+                         "updated_at = now ()", 2, p));
     qyctl_audit (id, "campaign.welcome", "campaign", "welcome");
     printf ("welcome template set\n");
     return 0;
 }
 
+static int64_t s_group_id (int64_t brand_id, const char *code)
+{
+    const char *p [] = { s_bid (brand_id), code };
+    PGresult *res = qyctl_exec ("SELECT id FROM groups WHERE brand_id = $1 AND code = $2", 2, p);
+    int64_t id = PQntuples (res) ? strtoll (PQgetvalue (res, 0, 0), NULL, 10) : 0;
+    PQclear (res);
+    if (!id)
+        qyctl_die ("group_guards: unknown group '%s'", code);
+    return id;
+}
+
+//  The first template of a definition, for `campaign list`.
+static const char *s_first_template (const campaign_def_t *def)
+{
+    return def->nsteps && def->steps [0].nvariants ? def->steps [0].variants [0].tmpl : "";
+}
+
+static int s_apply (const char *file, bool dry_run)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file (file, 0, &jerr);
+    if (!root)
+        qyctl_die ("%s:%d: %s", file, jerr.line, jerr.text);
+    static const char *keys [] = { "brand", "guards", "group_guards", "campaigns", NULL };
+    const char *key;
+    json_t *v;
+    json_object_foreach (root, key, v) {
+        bool ok = false;
+        for (size_t i = 0; keys [i]; i++)
+            ok = ok || strcmp (keys [i], key) == 0;
+        if (!ok)
+            qyctl_die ("%s: unknown key \"%s\" (brand, guards, group_guards, campaigns)", file, key);
+    }
+    const char *brand = json_string_value (json_object_get (root, "brand"));
+    if (!brand)
+        qyctl_die ("%s: \"brand\" (the brand code) is required", file);
+    int64_t bid = qyctl_brand_id (brand);
+    char err [320];
+    campaign_guards_t g;
+    campaign_guards_default (&g);
+    json_t *guards = json_object_get (root, "guards");
+    if (guards && campaign_guards_apply (&g, guards, err, sizeof (err)) < 0)
+        qyctl_die ("%s: %s", file, err);
+    json_t *kw = json_object_get (guards, "optout_keywords");
+    if (kw && !json_is_array (kw))
+        qyctl_die ("%s: guards.optout_keywords: must be a list of strings", file);
+    json_t *gg = json_object_get (root, "group_guards");
+    if (gg && !json_is_object (gg))
+        qyctl_die ("%s: group_guards: must map group codes to guard settings", file);
+    json_object_foreach (gg, key, v) {
+        campaign_guards_t o = g;
+        if (campaign_guards_apply (&o, v, err, sizeof (err)) < 0)
+            qyctl_die ("%s: group_guards.%s: %s", file, key, err);
+        if (json_object_get (v, "optout_keywords"))
+            qyctl_die ("%s: group_guards.%s: optout_keywords are brand-wide", file, key);
+        s_group_id (bid, key);
+    }
+    json_t *camps = json_object_get (root, "campaigns");
+    if (camps && !json_is_array (camps))
+        qyctl_die ("%s: campaigns: must be a list", file);
+    size_t n = json_array_size (camps);
+    campaign_def_t **defs = qy_calloc (n + 1, sizeof (campaign_def_t *));
+    for (size_t i = 0; i < n; i++) {
+        if (!(defs [i] = campaign_def_parse (json_array_get (camps, i), err, sizeof (err))))
+            qyctl_die ("%s: campaigns[%zu]: %s", file, i, err);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp (defs [k]->name, defs [i]->name) == 0)
+                qyctl_die ("%s: campaign \"%s\" is defined twice", file, defs [i]->name);
+    }
+    if (dry_run) {
+        printf ("%s: ok, %zu campaign%s (nothing written)\n", file, n, n == 1 ? "" : "s");
+        goto done;
+    }
+    PQclear (qyctl_exec ("BEGIN", 0, NULL));
+    if (guards) {
+        char *text = json_dumps (guards, JSON_COMPACT | JSON_SORT_KEYS);
+        const char *p [] = { s_bid (bid), text };
+        PQclear (qyctl_exec ("INSERT INTO campaign_guards (brand_id, group_id, settings) VALUES ($1, 0, $2::jsonb) "
+                             "ON CONFLICT (brand_id, group_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now ()", 2, p));
+        free (text);
+    }
+    json_object_foreach (gg, key, v) {
+        char gid [24];
+        qy_snprintf (gid, sizeof (gid), "%lld", (long long) s_group_id (bid, key));
+        char *text = json_dumps (v, JSON_COMPACT | JSON_SORT_KEYS);
+        const char *p [] = { s_bid (bid), gid, text };
+        PQclear (qyctl_exec ("INSERT INTO campaign_guards (brand_id, group_id, settings) VALUES ($1, $2, $3::jsonb) "
+                             "ON CONFLICT (brand_id, group_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now ()", 3, p));
+        free (text);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *text = json_dumps (json_array_get (camps, i), JSON_COMPACT | JSON_SORT_KEYS);
+        const char *p [] = { s_bid (bid), defs [i]->name, campaign_trigger_name (defs [i]->trigger.kind),
+                             s_first_template (defs [i]), text, defs [i]->enabled ? "t" : "f" };
+        PGresult *res = qyctl_exec (
+            "INSERT INTO campaigns (brand_id, name, trigger, template, definition, enabled) VALUES ($1, $2, $3, $4, $5::jsonb, $6) "
+            "ON CONFLICT (brand_id, name) DO UPDATE SET trigger = EXCLUDED.trigger, template = EXCLUDED.template, "
+            "  definition = EXCLUDED.definition, enabled = EXCLUDED.enabled, updated_at = now (), "
+            "  version = campaigns.version + (campaigns.definition IS DISTINCT FROM EXCLUDED.definition)::int "
+            "RETURNING id, version, (xmax = 0)", 6, p);
+        const char *cid = PQgetvalue (res, 0, 0);
+        //  Planned steps not yet sent follow the new definition: drop them
+        //  and the planner makes them again from it (sent ones stay sent).
+        const char *q [] = { s_bid (bid), cid };
+        PGresult *del = qyctl_exec ("DELETE FROM campaign_jobs WHERE brand_id = $1 AND campaign_id = $2 AND status = 'pending' "
+                                    "AND trigger_msg IS NULL", 2, q);
+        printf ("campaign %s %s (version %s, trigger %s, %zu step%s%s)\n", defs [i]->name,
+                PQgetvalue (res, 0, 2) [0] == 't' ? "created" : "updated", PQgetvalue (res, 0, 1),
+                campaign_trigger_name (defs [i]->trigger.kind), defs [i]->nsteps, defs [i]->nsteps == 1 ? "" : "s",
+                atoi (PQcmdTuples (del)) ? ", pending planned steps re-planned" : "");
+        qyctl_audit (bid, "campaign.apply", "campaign", defs [i]->name);
+        PQclear (del);
+        PQclear (res);
+        free (text);
+    }
+    PQclear (qyctl_exec ("COMMIT", 0, NULL));
+done:
+    for (size_t i = 0; i < n; i++)
+        campaign_def_destroy (&defs [i]);
+    free (defs);
+    json_decref (root);
+    return 0;
+}
+
+//  Member id of a gateway user id in a brand.
+static const char *s_member (int64_t bid, const char *user)
+{
+    static char buf [24];
+    const char *p [] = { s_bid (bid), user };
+    PGresult *res = qyctl_exec ("SELECT id FROM members WHERE brand_id = $1 AND user_id = $2", 2, p);
+    if (!PQntuples (res))
+        qyctl_die ("unknown member '%s'", user);
+    qy_snprintf (buf, sizeof (buf), "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+    return buf;
+}
+
+//  Re-run every recorded draw from its seed and eligible list.
+static int s_verify_draws (int64_t bid)
+{
+    const char *p [] = { s_bid (bid) };
+    PGresult *res = qyctl_exec ("SELECT job_id, seed::text, eligible::text, winners::text FROM campaign_draws "
+                                "WHERE brand_id = $1 ORDER BY job_id", 1, p);
+    int bad = 0;
+    for (int r = 0; r < PQntuples (res); r++) {
+        int64_t ids [4096], want [512], got [512];
+        size_t n = 0, nw = 0;
+        for (char *s = PQgetvalue (res, r, 2); *s && n < QY_ARRAY_LEN (ids); s++)
+            if (*s >= '0' && *s <= '9')
+                ids [n++] = strtoll (s, &s, 10), s--;
+        for (char *s = PQgetvalue (res, r, 3); *s && nw < QY_ARRAY_LEN (want); s++)
+            if (*s >= '0' && *s <= '9')
+                want [nw++] = strtoll (s, &s, 10), s--;
+        size_t k = campaign_draw (ids, n, strtoull (PQgetvalue (res, r, 1), NULL, 10), nw, got);
+        bool same = k == nw && memcmp (got, want, sizeof (int64_t) * k) == 0;
+        printf ("draw job %s: seed %s, %zu eligible, %zu winners: %s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
+                n, nw, same ? "verified" : "MISMATCH");
+        bad += !same;
+    }
+    PQclear (res);
+    return bad ? 1 : 0;
+}
+
+int qyctl_campaign (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0), *a1 = qyctl_arg (argc, argv, 1), *a2 = qyctl_arg (argc, argv, 2);
+    const char *a3 = qyctl_arg (argc, argv, 3);
+    if (!sub || !a1)
+        qyctl_die ("usage: qyctl %s", s_usage);
+    if (strcmp (sub, "apply") == 0)
+        return s_apply (a1, qyctl_flag (argc, argv, "--dry-run"));
+    if (strcmp (sub, "welcome") == 0 && a2)
+        return s_welcome (a1, a2);
+    if (strcmp (sub, "list") == 0) {
+        qyctl_list ("SELECT name, trigger, enabled, version, updated_at::timestamp(0) AS updated, template FROM campaigns "
+                    "WHERE brand_id = $1 ORDER BY id", a1, argc, argv);
+        return 0;
+    }
+    int64_t bid = qyctl_brand_id (a1);
+    if (strcmp (sub, "jobs") == 0) {
+        const char *p [] = { s_bid (bid), qyctl_opt (argc, argv, "--status", NULL), qyctl_opt (argc, argv, "--limit", "100") };
+        PGresult *res = qyctl_exec (
+            "SELECT c.name AS campaign, j.step, j.variant, g.code AS grp, j.period, j.due_at, j.status, coalesce (j.guard, '') AS guard, "
+            "  j.sent_at, j.delivery_key AS key FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
+            "JOIN groups g ON g.id = j.group_id WHERE j.brand_id = $1 AND ($2::text IS NULL OR j.status = $2) "
+            "ORDER BY j.due_at, j.id LIMIT $3::int", 3, p);
+        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        PQclear (res);
+        return 0;
+    }
+    if (strcmp (sub, "report") == 0) {
+        //  Jobs due in [--since, --until) (default: everything due until now).
+        const char *p [] = { s_bid (bid), qyctl_opt (argc, argv, "--since", "-infinity"), qyctl_opt (argc, argv, "--until", "now") };
+        printf ("per step and variant\n");
+        PGresult *res = qyctl_exec (
+            "SELECT c.name AS campaign, j.step, j.variant, "
+            "  count (*) FILTER (WHERE j.status = 'sent') AS sent, "
+            "  count (*) FILTER (WHERE d.status = 'delivered') AS delivered, "
+            "  count (*) FILTER (WHERE j.status = 'blocked') AS blocked, "
+            "  coalesce (sum (r.n), 0) AS replies_1h, "
+            "  (SELECT count (*) FROM campaign_conversions v WHERE v.brand_id = $1 AND v.campaign_id = c.id "
+            "     AND v.step = j.step AND v.variant = j.variant) AS conversions, "
+            "  (SELECT coalesce (sum (amount_cents), 0) FROM campaign_conversions v WHERE v.brand_id = $1 AND v.campaign_id = c.id "
+            "     AND v.step = j.step AND v.variant = j.variant) AS revenue_cents "
+            "FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id AND c.brand_id = j.brand_id "
+            "LEFT JOIN deliveries d ON d.key = j.delivery_key AND d.brand_id = j.brand_id "
+            "LEFT JOIN LATERAL (SELECT count (*) AS n FROM messages m WHERE m.brand_id = j.brand_id AND m.group_id = j.group_id "
+            "    AND m.event_time > j.sent_at AND m.event_time <= j.sent_at + interval '1 hour' "
+            "    AND coalesce (m.role, 'member') = 'member' "
+            "    AND m.kind NOT IN ('join', 'leave', 'rename', 'purchase', 'coupon_redeemed', 'signal')) r ON j.status = 'sent' "
+            "WHERE j.brand_id = $1 AND j.due_at >= $2::timestamptz AND j.due_at < $3::timestamptz "
+            "GROUP BY c.id, c.name, j.step, j.variant ORDER BY c.name, j.step, j.variant", 3, p);
+        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        PQclear (res);
+        printf ("\nblocked steps by guard\n");
+        res = qyctl_exec ("SELECT c.name AS campaign, j.guard, count (*) AS jobs FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
+                          "WHERE j.brand_id = $1 AND j.status = 'blocked' AND j.due_at >= $2::timestamptz "
+                          "AND j.due_at < $3::timestamptz GROUP BY 1, 2 ORDER BY 1, 2", 3, p);
+        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        PQclear (res);
+        //  SOP compliance: planned steps (not folded replies) whose time has
+        //  come, against those that went out. A step a guard blocked, or one
+        //  with nothing to post (a leaderboard without check-ins), was
+        //  rightly not sent, so it is left out of "should".
+        printf ("\nSOP compliance per store\n");
+        res = qyctl_exec (
+            "SELECT coalesce (s.code, '-') AS store, coalesce (s.name, '') AS name, "
+            "  count (*) AS due, count (*) FILTER (WHERE j.status = 'sent') AS done, "
+            "  count (*) FILTER (WHERE j.status = 'blocked' OR j.guard = 'nothing_to_post') AS excused, "
+            "  count (*) FILTER (WHERE j.status IN ('pending', 'expired', 'cancelled') "
+            "                    AND j.guard IS DISTINCT FROM 'nothing_to_post') AS missed, "
+            "  coalesce (round (100.0 * count (*) FILTER (WHERE j.status = 'sent') "
+            "    / nullif (count (*) FILTER (WHERE j.status <> 'blocked' AND j.guard IS DISTINCT FROM 'nothing_to_post'), 0), 1), "
+            "    100) AS compliance_pct "
+            "FROM campaign_jobs j JOIN groups g ON g.id = j.group_id AND g.brand_id = j.brand_id "
+            "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = j.brand_id "
+            "WHERE j.brand_id = $1 AND j.period !~ '^w[0-9]+$' AND j.due_at >= $2::timestamptz "
+            "  AND j.due_at < least ($3::timestamptz, now ()) "
+            "GROUP BY s.code, s.name ORDER BY 1", 3, p);
+        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        PQclear (res);
+        return 0;
+    }
+    if ((strcmp (sub, "enable") == 0 || strcmp (sub, "disable") == 0) && a2) {
+        const char *p [] = { s_bid (bid), a2, sub [0] == 'e' ? "t" : "f" };
+        PGresult *res = qyctl_exec ("UPDATE campaigns SET enabled = $3, updated_at = now () WHERE brand_id = $1 AND name = $2", 3, p);
+        if (atoi (PQcmdTuples (res)) == 0)
+            qyctl_die ("unknown campaign '%s'", a2);
+        PQclear (res);
+        qyctl_audit (bid, sub [0] == 'e' ? "campaign.enable" : "campaign.disable", "campaign", a2);
+        printf ("campaign %s %sd\n", a2, sub);
+        return 0;
+    }
+    if ((strcmp (sub, "optout") == 0 || strcmp (sub, "optin") == 0) && a2) {
+        const char *p [] = { s_bid (bid), s_member (bid, a2) };
+        PQclear (qyctl_exec (strcmp (sub, "optout") == 0
+            ? "INSERT INTO campaign_optouts (brand_id, member_id, source) VALUES ($1, $2, 'operator') ON CONFLICT DO NOTHING"
+            : "DELETE FROM campaign_optouts WHERE brand_id = $1 AND member_id = $2", 2, p));
+        qyctl_audit (bid, strcmp (sub, "optout") == 0 ? "campaign.optout" : "campaign.optin", "member", a2);
+        printf ("%s %s\n", a2, strcmp (sub, "optout") == 0 ? "opted out" : "opted in");
+        return 0;
+    }
+    if ((strcmp (sub, "tag") == 0 || strcmp (sub, "untag") == 0) && a2 && a3) {
+        const char *p [] = { s_bid (bid), s_member (bid, a2), a3 };
+        PQclear (qyctl_exec (strcmp (sub, "tag") == 0
+            ? "INSERT INTO member_tags (brand_id, member_id, tag) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+            : "DELETE FROM member_tags WHERE brand_id = $1 AND member_id = $2 AND tag = $3", 3, p));
+        printf ("%s %s %s\n", a2, strcmp (sub, "tag") == 0 ? "tagged" : "untagged", a3);
+        return 0;
+    }
+    if ((strcmp (sub, "checkins") == 0 || strcmp (sub, "entries") == 0) && a2) {
+        const char *p [] = { s_bid (bid), a2 };
+        PGresult *res = qyctl_exec (strcmp (sub, "checkins") == 0
+            ? "SELECT g.code AS grp, m.user_id, count (*) AS days, sum (x.points) AS points, max (x.streak) AS best_streak, "
+              "  max (x.day) AS last_day FROM campaign_checkins x JOIN campaigns c ON c.id = x.campaign_id "
+              "JOIN groups g ON g.id = x.group_id JOIN members m ON m.id = x.member_id "
+              "WHERE x.brand_id = $1 AND c.name = $2 GROUP BY 1, 2 ORDER BY 1, 4 DESC, 2"
+            : "SELECT g.code AS grp, m.user_id, x.msg_id, x.kind, coalesce (x.text, '') AS text, coalesce (x.url, '') AS url, x.at "
+              "FROM campaign_entries x JOIN campaigns c ON c.id = x.campaign_id JOIN groups g ON g.id = x.group_id "
+              "JOIN members m ON m.id = x.member_id WHERE x.brand_id = $1 AND c.name = $2 ORDER BY x.at, x.msg_id", 2, p);
+        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        PQclear (res);
+        return 0;
+    }
+    if (strcmp (sub, "draws") == 0) {
+        if (qyctl_flag (argc, argv, "--verify"))
+            return s_verify_draws (bid);
+        qyctl_list ("SELECT c.name AS campaign, g.code AS grp, x.job_id, x.seed, cardinality (x.eligible) AS eligible, "
+                    "  (SELECT string_agg (m.user_id, ',' ORDER BY array_position (x.winners, m.id)) FROM members m "
+                    "   WHERE m.brand_id = x.brand_id AND m.id = ANY (x.winners)) AS winners, x.drawn_at "
+                    "FROM campaign_draws x JOIN campaigns c ON c.id = x.campaign_id JOIN groups g ON g.id = x.group_id "
+                    "WHERE x.brand_id = $1 ORDER BY x.job_id", a1, argc, argv);
+        return 0;
+    }
+    qyctl_die ("usage: qyctl %s", s_usage);
+}

@@ -1,15 +1,41 @@
-//  qyctl gateway: where a brand's outbound messages and actions are delivered.
+//  qyctl gateway: the edges of a brand (docs/gateway.md).
+//    gateway set BRAND URL [--token T]            where notifier delivers posts and actions
+//    gateway credential add BRAND NAME --token T | --hmac SECRET
+//    gateway credential revoke NAME | list BRAND   who may call ingest's HTTP front door
+//    gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention a,b] [--mobile 138…,…]
+//    gateway alerts list BRAND                     where operator alerts go (WeCom group robots)
+//    gateway push FILE|- [--endpoint E]            JSON-lines deliveries onto the notifier hop
+//    gateway pause URL SECONDS                     hold deliveries to a destination (maintenance)
 #include "qyctl.h"
 #include "qy/util.h"
+#include "qy/redis.h"
+#include "qy/zmq.h"
+#include "qunyun.pb-c.h"
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
-int qyctl_gateway (int argc, char **argv)
+#define S_USAGE "usage: qyctl gateway set BRAND URL [--token T]\n" \
+    "       qyctl gateway credential add BRAND NAME --token T | --hmac SECRET\n" \
+    "       qyctl gateway credential revoke NAME | credential list BRAND\n" \
+    "       qyctl gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention u1,u2] [--mobile m1,m2]\n" \
+    "       qyctl gateway alerts list BRAND\n" \
+    "       qyctl gateway push FILE|- [--endpoint tcp://HOST:PORT]\n" \
+    "       qyctl gateway pause URL SECONDS   (Redis from QY_REDIS_HOST / QY_REDIS_PORT)"
+
+static bool s_is_url (const char *url)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1), *url = qyctl_arg (argc, argv, 2);
-    if (!sub || strcmp (sub, "set") != 0 || !brand || !url)
-        qyctl_die ("usage: qyctl gateway set BRAND URL [--token T]");
-    if (strncmp (url, "http://", 7) != 0 && strncmp (url, "https://", 8) != 0)
+    return strncmp (url, "http://", 7) == 0 || strncmp (url, "https://", 8) == 0;
+}
+
+static int s_set (int argc, char **argv)
+{
+    const char *brand = qyctl_arg (argc, argv, 1), *url = qyctl_arg (argc, argv, 2);
+    if (!brand || !url)
+        qyctl_die (S_USAGE);
+    if (!s_is_url (url))
         qyctl_die ("gateway URL must start with http:// or https://");
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
@@ -19,4 +45,232 @@ int qyctl_gateway (int argc, char **argv)
     qyctl_audit (id, "gateway.set", "brand", brand);
     printf ("gateway of %s: %s\n", brand, url);
     return 0;
+}
+
+static int s_credential (int argc, char **argv)
+{
+    const char *op = qyctl_arg (argc, argv, 1);
+    if (op && strcmp (op, "list") == 0 && qyctl_arg (argc, argv, 2)) {
+        qyctl_list ("SELECT name, kind, enabled, created_at FROM gateway_credentials WHERE brand_id = $1 ORDER BY name",
+                    qyctl_arg (argc, argv, 2), argc, argv);
+        return 0;
+    }
+    if (op && strcmp (op, "revoke") == 0 && qyctl_arg (argc, argv, 2)) {
+        const char *p [] = { qyctl_arg (argc, argv, 2) };
+        PGresult *res = qyctl_exec ("UPDATE gateway_credentials SET enabled = false WHERE name = $1 RETURNING brand_id", 1, p);
+        if (PQntuples (res) == 0)
+            qyctl_die ("no credential named %s", p [0]);
+        qyctl_audit (atoll (PQgetvalue (res, 0, 0)), "gateway.credential.revoke", "gateway_credential", p [0]);
+        PQclear (res);
+        printf ("credential %s revoked\n", p [0]);
+        return 0;
+    }
+    const char *brand = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+    const char *token = qyctl_opt (argc, argv, "--token", NULL), *secret = qyctl_opt (argc, argv, "--hmac", NULL);
+    if (!op || strcmp (op, "add") != 0 || !brand || !name || (!token == !secret))
+        qyctl_die (S_USAGE);
+    if ((token && strlen (token) < 16) || (secret && strlen (secret) < 16))
+        qyctl_die ("a token or secret must be at least 16 characters");
+    int64_t id = qyctl_brand_id (brand);
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+    //  Only the token's SHA-256 is kept; the secret of a signing gateway must be kept to verify.
+    const char *p [] = { bid, name, token ? "bearer" : "hmac", token, secret };
+    PQclear (qyctl_exec ("INSERT INTO gateway_credentials (brand_id, name, kind, token_sha256, secret) "
+                         "VALUES ($1, $2, $3, encode (sha256 (convert_to ($4, 'UTF8')), 'hex'), $5) "
+                         "ON CONFLICT (name) DO UPDATE SET brand_id = EXCLUDED.brand_id, kind = EXCLUDED.kind, "
+                         "  token_sha256 = EXCLUDED.token_sha256, secret = EXCLUDED.secret, enabled = true", 5, p));
+    qyctl_audit (id, "gateway.credential.add", "gateway_credential", name);
+    printf ("credential %s (%s) for %s\n", name, token ? "bearer" : "hmac", brand);
+    return 0;
+}
+
+//  "a,b" → {"a","b"} (PostgreSQL array text). Caller owns it.
+static char *s_pg_list (const char *csv)
+{
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, "{");
+    char *copy = qy_strdup (csv ? csv : ""), *save = NULL;
+    int n = 0;
+    for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
+        if (n++)
+            qy_buf_puts (&b, ",");
+        qy_buf_pg_array_elem (&b, t);
+    }
+    qy_buf_puts (&b, "}");
+    free (copy);
+    return b.data;
+}
+
+static int s_alerts (int argc, char **argv)
+{
+    const char *op = qyctl_arg (argc, argv, 1), *brand = qyctl_arg (argc, argv, 2);
+    if (op && brand && strcmp (op, "list") == 0) {
+        qyctl_list ("SELECT coalesce (s.code, 'HQ') AS store, r.webhook_url, r.msgtype, r.mentioned_list, r.mentioned_mobile_list "
+                    "FROM alert_routes r LEFT JOIN stores s ON s.id = r.store_id AND s.brand_id = r.brand_id "
+                    "WHERE r.brand_id = $1 ORDER BY s.code NULLS FIRST", brand, argc, argv);
+        return 0;
+    }
+    const char *url = qyctl_arg (argc, argv, 3);
+    if (!op || strcmp (op, "set") != 0 || !brand || !url)
+        qyctl_die (S_USAGE);
+    if (!s_is_url (url))
+        qyctl_die ("webhook URL must start with http:// or https://");
+    const char *type = qyctl_opt (argc, argv, "--msgtype", "markdown");
+    if (strcmp (type, "text") != 0 && strcmp (type, "markdown") != 0)
+        qyctl_die ("--msgtype is text or markdown");
+    int64_t id = qyctl_brand_id (brand);
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+    const char *store = qyctl_opt (argc, argv, "--store", NULL);
+    char *mentions = s_pg_list (qyctl_opt (argc, argv, "--mention", NULL));
+    char *mobiles = s_pg_list (qyctl_opt (argc, argv, "--mobile", NULL));
+    if (store) {
+        const char *sp [] = { bid, store };
+        PGresult *res = qyctl_exec ("SELECT 1 FROM stores WHERE brand_id = $1 AND code = $2", 2, sp);
+        if (PQntuples (res) == 0)
+            qyctl_die ("unknown store %s of %s", store, brand);
+        PQclear (res);
+    }
+    const char *p [] = { bid, store, url, type, mentions, mobiles };
+    PQclear (qyctl_exec ("INSERT INTO alert_routes (brand_id, store_id, webhook_url, msgtype, mentioned_list, mentioned_mobile_list) "
+                         "VALUES ($1, (SELECT id FROM stores WHERE brand_id = $1 AND code = $2), $3, $4, $5, $6) "
+                         "ON CONFLICT (brand_id, coalesce (store_id, 0)) DO UPDATE SET webhook_url = EXCLUDED.webhook_url, "
+                         "  msgtype = EXCLUDED.msgtype, mentioned_list = EXCLUDED.mentioned_list, "
+                         "  mentioned_mobile_list = EXCLUDED.mentioned_mobile_list, updated_at = now ()", 6, p));
+    qyctl_audit (id, "gateway.alerts.set", "alert_route", store ? store : "HQ");
+    printf ("alerts of %s %s: %s\n", brand, store ? store : "HQ", url);
+    free (mentions);
+    free (mobiles);
+    return 0;
+}
+
+static Qy__Action s_action (const char *s)
+{
+    if (!s)                         return QY__ACTION__ACTION_NONE;
+    if (strcmp (s, "warn") == 0)    return QY__ACTION__WARN;
+    if (strcmp (s, "recall") == 0)  return QY__ACTION__RECALL;
+    if (strcmp (s, "mute") == 0)    return QY__ACTION__MUTE;
+    if (strcmp (s, "remove") == 0)  return QY__ACTION__REMOVE;
+    qyctl_die ("unknown action %s (warn, recall, mute, remove)", s);
+}
+
+static const char *s_jstr (json_t *o, const char *k)
+{
+    const char *s = json_string_value (json_object_get (o, k));
+    return s ? s : "";
+}
+
+//  Push JSON-lines deliveries onto the notifier hop, as moderation, scoring
+//  and campaign do: {"key","brand","kind","group","text","mentions",
+//  "action","member","reason","source","priority"}.
+static int s_push (int argc, char **argv)
+{
+    const char *file = qyctl_arg (argc, argv, 1);
+    const char *endpoint = qyctl_opt (argc, argv, "--endpoint", getenv ("QY_NOTIFIER_ENDPOINT"));
+    if (!file || !endpoint)
+        qyctl_die ("usage: qyctl gateway push FILE|- --endpoint tcp://HOST:PORT (or $QY_NOTIFIER_ENDPOINT)");
+    FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "r");
+    if (!f)
+        qyctl_die ("cannot read %s", file);
+    void *ctx = zmq_ctx_new ();
+    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 100000, 10000);
+    if (qy_zmq_connect (push, endpoint))
+        qyctl_die ("cannot connect to %s", endpoint);
+    char *line = NULL;
+    size_t cap = 0;
+    long n = 0, lineno = 0;
+    while (getline (&line, &cap, f) > 0) {
+        lineno++;
+        json_error_t err;
+        json_t *o = json_loads (line, 0, &err);
+        if (!o) {
+            if (strspn (line, " \t\r\n") == strlen (line))
+                continue;
+            qyctl_die ("line %ld: %s", lineno, err.text);
+        }
+        const char *brand = s_jstr (o, "brand"), *group = s_jstr (o, "group"), *kind = s_jstr (o, "kind");
+        int64_t bid = qyctl_brand_id (brand), gid = 0;
+        if (*group) {
+            char b [24];
+            qy_snprintf (b, sizeof (b), "%lld", (long long) bid);
+            const char *p [] = { b, group };
+            PGresult *res = qyctl_exec ("SELECT id FROM groups WHERE brand_id = $1 AND code = $2", 2, p);
+            gid = PQntuples (res) ? atoll (PQgetvalue (res, 0, 0)) : 0;
+            PQclear (res);
+        }
+        Qy__Delivery d = QY__DELIVERY__INIT;
+        d.key = (char *) s_jstr (o, "key");
+        d.brand = (char *) brand;
+        d.brand_id = bid;
+        d.group_id = gid;
+        d.group = (char *) group;
+        d.kind = (char *) kind;
+        d.priority = strcmp (kind, "action") == 0 ? QY__PRIORITY__P_ACTION
+                   : strcmp (kind, "alert") == 0 ? QY__PRIORITY__P_ALERT : QY__PRIORITY__P_CAMPAIGN;
+        if (json_is_integer (json_object_get (o, "priority")))
+            d.priority = (Qy__Priority) json_integer_value (json_object_get (o, "priority"));
+        d.text = (char *) s_jstr (o, "text");
+        d.action = s_action (json_string_value (json_object_get (o, "action")));
+        d.member = (char *) s_jstr (o, "member");
+        d.reason = (char *) s_jstr (o, "reason");
+        d.source = (char *) s_jstr (o, "source");
+        d.created_us = qy_now_us ();
+        json_t *m = json_object_get (o, "mentions");
+        size_t nm = json_array_size (m);
+        char **mentions = qy_calloc (nm ? nm : 1, sizeof (char *));
+        for (size_t i = 0; i < nm; i++)
+            mentions [i] = (char *) (json_string_value (json_array_get (m, i)) ? json_string_value (json_array_get (m, i)) : "");
+        d.n_mentions = nm;
+        d.mentions = mentions;
+        if (!*d.key || !*kind)
+            qyctl_die ("line %ld: key and kind are required", lineno);
+        if (qy_zmq_send_pb (push, &d.base, 0))
+            qyctl_die ("send failed");
+        free (mentions);
+        json_decref (o);
+        n++;
+    }
+    free (line);
+    if (f != stdin)
+        fclose (f);
+    zmq_close (push);           //  linger flushes what is queued
+    zmq_ctx_term (ctx);
+    printf ("pushed %ld deliveries\n", n);
+    return 0;
+}
+
+//  The same key notifier_pause_key() builds: notifier holds every delivery
+//  to the URL while it exists, without spending attempts.
+static int s_pause (int argc, char **argv)
+{
+    const char *url = qyctl_arg (argc, argv, 1), *secs = qyctl_arg (argc, argv, 2);
+    if (!url || !secs || atol (secs) <= 0)
+        qyctl_die (S_USAGE);
+    const char *host = getenv ("QY_REDIS_HOST"), *port = getenv ("QY_REDIS_PORT");
+    qy_redis_t *r = qy_redis_new (host ? host : "127.0.0.1", port ? atoi (port) : 6379);
+    char key [64], px [24];
+    qy_snprintf (key, sizeof (key), "nt:pause:{d:%016llx}", (unsigned long long) qy_hash64 (url, strlen (url)));
+    qy_snprintf (px, sizeof (px), "%ld", atol (secs) * 1000);
+    redisReply *rep = qy_redis_cmd (r, "SET %s 1 PX %s", key, px);
+    if (!rep || rep->type == REDIS_REPLY_ERROR)
+        qyctl_die ("redis: %s", rep ? rep->str : qy_redis_errstr (r));
+    freeReplyObject (rep);
+    qy_redis_destroy (&r);
+    printf ("deliveries to %s held for %s s\n", url, secs);
+    return 0;
+}
+
+int qyctl_gateway (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0);
+    if (!sub)
+        qyctl_die (S_USAGE);
+    if (strcmp (sub, "set") == 0)        return s_set (argc, argv);
+    if (strcmp (sub, "credential") == 0) return s_credential (argc, argv);
+    if (strcmp (sub, "alerts") == 0)     return s_alerts (argc, argv);
+    if (strcmp (sub, "push") == 0)       return s_push (argc, argv);
+    if (strcmp (sub, "pause") == 0)      return s_pause (argc, argv);
+    qyctl_die (S_USAGE);
 }

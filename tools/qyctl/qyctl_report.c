@@ -1,5 +1,6 @@
-//  What operators read: violations, deliveries, dead letters and the
-//  brand report. Every query is scoped to one brand.
+//  What operators read: violations, deliveries, dead letters, the brand
+//  report, and scoring's reports on groups, members, channels, stores and
+//  regions. Every query is scoped to one brand.
 #include "qyctl.h"
 #include "qy/util.h"
 #include <stdio.h>
@@ -13,6 +14,224 @@ static void s_query (const char *title, const char *sql, int n, const char *cons
         printf ("\n== %s\n", title);
     qyctl_print (res, format);
     PQclear (res);
+}
+
+//  ------------------------------------------------------------ scoring
+
+//  The options every scoring report shares: the brand, an optional group,
+//  and the window of days [since, until] (default: the last 30 days).
+typedef struct {
+    char bid [24];
+    const char *group, *since, *until, *format, *limit;
+} s_scope_t;
+
+static void s_scope (s_scope_t *sc, int argc, char **argv, const char *usage)
+{
+    const char *brand = qyctl_arg (argc, argv, 1);
+    if (!brand)
+        qyctl_die ("usage: %s", usage);
+    qy_snprintf (sc->bid, sizeof (sc->bid), "%lld", (long long) qyctl_brand_id (brand));
+    sc->group = qyctl_opt (argc, argv, "--group", NULL);
+    sc->since = qyctl_opt (argc, argv, "--since", NULL);
+    sc->until = qyctl_opt (argc, argv, "--until", NULL);
+    sc->format = qyctl_opt (argc, argv, "--format", "table");
+    sc->limit = qyctl_opt (argc, argv, "--limit", "1000000");
+    if (strcmp (sc->format, "table") && strcmp (sc->format, "csv") && strcmp (sc->format, "json"))
+        qyctl_die ("--format must be table, csv or json");
+    if (sc->group) {
+        const char *p [] = { sc->bid, sc->group };
+        PGresult *res = qyctl_exec ("SELECT 1 FROM groups WHERE brand_id = $1 AND code = $2", 2, p);
+        if (PQntuples (res) == 0)
+            qyctl_die ("unknown group '%s'", sc->group);
+        PQclear (res);
+    }
+}
+
+//  Parameters $1 brand, $2 group code or NULL, $3 since, $4 until, $5 limit.
+#define S_WINDOW "coalesce ($3::date, current_date - 29) AND coalesce ($4::date, current_date)"
+
+static void s_run (const s_scope_t *sc, const char *title, const char *sql)
+{
+    const char *p [] = { sc->bid, sc->group, sc->since, sc->until, sc->limit };
+    PGresult *res = qyctl_exec (sql, 5, p);
+    if (strcmp (sc->format, "table") == 0)
+        printf ("\n== %s\n", title);
+    qyctl_print (res, sc->format);
+    PQclear (res);
+}
+
+static void s_groups (int argc, char **argv)
+{
+    s_scope_t sc;
+    s_scope (&sc, argc, argv, "qyctl report groups BRAND [--group CODE] [--view health|daily|speech] [--since D] [--until D] [--format F]");
+    const char *view = qyctl_opt (argc, argv, "--view", "health");
+    if (strcmp (view, "health") && strcmp (view, "daily") && strcmp (view, "speech"))
+        qyctl_die ("--view must be health, daily or speech");
+    if (strcmp (view, "daily") == 0) {
+        s_run (&sc, "group days",
+            "SELECT g.code AS grp, d.day, d.messages, d.active_members, d.joins, d.leaves, d.violations, "
+            "       d.staff_messages, d.posts, d.post_replies, d.replies, d.questions, d.answered "
+            "FROM daily_group_stats d JOIN groups g ON g.id = d.group_id AND g.brand_id = $1 "
+            "WHERE d.brand_id = $1 AND ($2::text IS NULL OR g.code = $2) AND d.day BETWEEN " S_WINDOW " "
+            "ORDER BY g.code, d.day LIMIT $5");
+        return;
+    }
+    if (strcmp (view, "speech") == 0) {
+        //  Who talks: speakers over the window, members never heard from,
+        //  and the share of the top 10 % (rounded up) of speakers.
+        s_run (&sc, "speech",
+            "WITH g AS (SELECT id, code FROM groups WHERE brand_id = $1 AND ($2::text IS NULL OR code = $2)), "
+            "s AS (SELECT d.group_id, d.member_id, sum (d.messages) AS n FROM daily_member_stats d JOIN g ON g.id = d.group_id "
+            "      WHERE d.brand_id = $1 AND d.day BETWEEN " S_WINDOW " GROUP BY 1, 2 HAVING sum (d.messages) > 0), "
+            "r AS (SELECT group_id, n, row_number () OVER (PARTITION BY group_id ORDER BY n DESC) AS k, "
+            "             count (*) OVER (PARTITION BY group_id) AS c FROM s), "
+            "m AS (SELECT ms.group_id, count (*) AS members, "
+            "             count (*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.group_id = ms.group_id AND s.member_id = ms.member_id)) AS silent "
+            "      FROM member_scores ms JOIN g ON g.id = ms.group_id WHERE ms.brand_id = $1 GROUP BY 1) "
+            "SELECT g.code AS grp, coalesce (m.members, 0) AS members, "
+            "       (SELECT count (*) FROM s WHERE s.group_id = g.id) AS speakers, coalesce (m.silent, 0) AS never_spoke, "
+            "       (SELECT coalesce (sum (n), 0) FROM s WHERE s.group_id = g.id) AS messages, "
+            "       (SELECT coalesce (sum (n) FILTER (WHERE k <= ceil (c / 10.0)), 0) FROM r WHERE r.group_id = g.id) AS top10_messages, "
+            "       (SELECT round (coalesce (sum (n) FILTER (WHERE k <= ceil (c / 10.0)), 0)::numeric / nullif (sum (n), 0), 4) "
+            "        FROM r WHERE r.group_id = g.id) AS top10_share "
+            "FROM g LEFT JOIN m ON m.group_id = g.id ORDER BY g.code LIMIT $5");
+        return;
+    }
+    s_run (&sc, "group health (latest evaluation) and activity in the window",
+        "SELECT g.code AS grp, g.name, coalesce (s.code, '') AS store, g.type, coalesce (h.state, 'unknown') AS state, "
+        "       coalesce (h.health, 0) AS health, coalesce (h.lifecycle, '') AS lifecycle, coalesce (h.members, 0) AS members, "
+        "       coalesce (h.dau, 0) AS dau, coalesce (h.wau, 0) AS wau, coalesce (h.mau, 0) AS mau, "
+        "       round (coalesce (h.active_ratio, 0)::numeric, 3) AS active_ratio, round (coalesce (h.msgs_per_day, 0)::numeric, 1) AS msgs_day, "
+        "       round (coalesce (h.top3_share, 0)::numeric, 3) AS top3_share, round (coalesce (h.gini, 0)::numeric, 3) AS gini, "
+        "       round (coalesce (h.self_activation, 0)::numeric, 3) AS self_activation, round (coalesce (h.growth_rate, 0)::numeric, 3) AS growth, "
+        "       round (coalesce (h.leave_rate, 0)::numeric, 3) AS leave_rate, round (coalesce (h.violation_rate, 0)::numeric, 4) AS viol_rate, "
+        "       round (coalesce (h.post_response, 0)::numeric, 2) AS post_response, "
+        "       coalesce (w.messages, 0) AS messages, coalesce (w.joins, 0) AS joins, coalesce (w.leaves, 0) AS leaves "
+        "FROM groups g LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = $1 "
+        "LEFT JOIN group_health h ON h.group_id = g.id AND h.brand_id = $1 "
+        "LEFT JOIN (SELECT group_id, sum (messages) AS messages, sum (joins) AS joins, sum (leaves) AS leaves "
+        "           FROM daily_group_stats WHERE brand_id = $1 AND day BETWEEN " S_WINDOW " GROUP BY 1) w ON w.group_id = g.id "
+        "WHERE g.brand_id = $1 AND ($2::text IS NULL OR g.code = $2) ORDER BY health DESC, g.code LIMIT $5");
+}
+
+static void s_members (int argc, char **argv)
+{
+    s_scope_t sc;
+    s_scope (&sc, argc, argv, "qyctl report members BRAND [--group CODE] [--state S] [--since D] [--until D] [--limit N] [--format F]");
+    const char *state = qyctl_opt (argc, argv, "--state", NULL);
+    const char *p [] = { sc.bid, sc.group, sc.since, sc.until, sc.limit, state };
+    PGresult *res = qyctl_exec (
+        "SELECT g.code AS grp, m.user_id AS member, coalesce (m.nickname, '') AS nickname, ms.in_group, ms.staff, ms.state, "
+        "       ms.trust_level AS tl, coalesce (w.messages, 0) AS messages, ms.messages AS messages_all, ms.active_days, ms.streak, "
+        "       coalesce (ms.joined::text, '') AS joined, coalesce (ms.last_active::text, '') AS last_active, "
+        "       ms.replies_received AS replies, ms.mentions, ms.answered, ms.violations, "
+        "       round (ms.contribution::numeric, 1) AS contribution, round (ms.activity::numeric, 2) AS activity "
+        "FROM member_scores ms JOIN groups g ON g.id = ms.group_id AND g.brand_id = $1 "
+        "JOIN members m ON m.id = ms.member_id AND m.brand_id = $1 "
+        "LEFT JOIN (SELECT group_id, member_id, sum (messages) AS messages FROM daily_member_stats "
+        "           WHERE brand_id = $1 AND day BETWEEN " S_WINDOW " GROUP BY 1, 2) w "
+        "       ON w.group_id = ms.group_id AND w.member_id = ms.member_id "
+        "WHERE ms.brand_id = $1 AND ($2::text IS NULL OR g.code = $2) AND ($6::text IS NULL OR ms.state = $6) "
+        "ORDER BY messages DESC, ms.contribution DESC, m.user_id LIMIT $5", 6, p);
+    if (strcmp (sc.format, "table") == 0)
+        printf ("\n== members\n");
+    qyctl_print (res, sc.format);
+    PQclear (res);
+}
+
+static void s_channels (int argc, char **argv)
+{
+    s_scope_t sc;
+    s_scope (&sc, argc, argv, "qyctl report channels BRAND [--group CODE] [--by channel|kind] [--format F]");
+    const char *by = qyctl_opt (argc, argv, "--by", "channel");
+    if (strcmp (by, "channel") && strcmp (by, "kind"))
+        qyctl_die ("--by must be channel or kind");
+    bool kind = strcmp (by, "kind") == 0;
+    char *sql = qy_printf (
+        "SELECT %s, sum (x.joins) AS joins, sum (x.members) AS members, sum (x.spoke) AS spoke, "
+        "       round (sum (x.spoke)::numeric / nullif (sum (x.members), 0), 3) AS spoke_share, "
+        "       sum (x.violators) AS violators, round (sum (x.violators)::numeric / nullif (sum (x.members), 0), 3) AS violator_share, "
+        "       sum (x.violations) AS violations, sum (x.matured7) AS joins_7d_old, "
+        "       round (sum (x.retained7)::numeric / nullif (sum (x.matured7), 0), 3) AS retention_7d, "
+        "       sum (x.matured30) AS joins_30d_old, round (sum (x.retained30)::numeric / nullif (sum (x.matured30), 0), 3) AS retention_30d "
+        "FROM channel_group_stats x JOIN groups g ON g.id = x.group_id AND g.brand_id = $1 "
+        "LEFT JOIN channels c ON c.id = x.channel_id AND c.brand_id = $1 "
+        "WHERE x.brand_id = $1 AND ($2::text IS NULL OR g.code = $2) "
+        "GROUP BY 1%s ORDER BY spoke_share DESC NULLS LAST, joins DESC LIMIT $3",
+        kind ? "coalesce (c.kind, 'none') AS channel_kind" : "coalesce (c.code, 'none') AS channel, coalesce (c.kind, 'none') AS kind",
+        kind ? "" : ", 2");
+    //  Channel figures are cumulative (retention needs whole cohorts): no window.
+    const char *p [] = { sc.bid, sc.group, sc.limit };
+    PGresult *res = qyctl_exec (sql, 3, p);
+    if (strcmp (sc.format, "table") == 0)
+        printf ("\n== %s\n", kind ? "channel quality by kind" : "channel quality");
+    qyctl_print (res, sc.format);
+    PQclear (res);
+    free (sql);
+}
+
+static void s_places (int argc, char **argv, bool region)
+{
+    s_scope_t sc;
+    s_scope (&sc, argc, argv, region ? "qyctl report regions BRAND [--since D] [--until D] [--format F]"
+                                      : "qyctl report stores BRAND [--since D] [--until D] [--format F]");
+    char *sql = qy_printf (
+        "SELECT coalesce (p.code, 'none') AS %s, coalesce (p.name, '') AS name, count (DISTINCT g.id) AS groups, "
+        "       coalesce (sum (w.messages), 0) AS messages, coalesce (sum (w.active), 0) AS active_member_days, "
+        "       coalesce (sum (w.joins), 0) AS joins, coalesce (sum (w.leaves), 0) AS leaves, coalesce (sum (w.viol), 0) AS violations, "
+        "       round (avg (h.health)) AS avg_health, count (*) FILTER (WHERE h.state = 'zombie') AS zombie_groups, "
+        "       count (*) FILTER (WHERE h.state = 'declining') AS declining_groups "
+        "FROM groups g %s "
+        "LEFT JOIN group_health h ON h.group_id = g.id AND h.brand_id = $1 "
+        "LEFT JOIN (SELECT group_id, sum (messages) AS messages, sum (active_members) AS active, sum (joins) AS joins, "
+        "                  sum (leaves) AS leaves, sum (violations) AS viol FROM daily_group_stats "
+        "           WHERE brand_id = $1 AND day BETWEEN " S_WINDOW " GROUP BY 1) w ON w.group_id = g.id "
+        "WHERE g.brand_id = $1 AND ($2::text IS NULL OR g.code = $2) GROUP BY 1, 2 ORDER BY 4 DESC, 1 LIMIT $5",
+        region ? "region" : "store",
+        region ? "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = $1 LEFT JOIN regions p ON p.id = s.region_id AND p.brand_id = $1"
+               : "LEFT JOIN stores p ON p.id = g.store_id AND p.brand_id = $1");
+    s_run (&sc, region ? "regions" : "stores", sql);
+    free (sql);
+}
+
+static void s_suggestions (int argc, char **argv)
+{
+    s_scope_t sc;
+    s_scope (&sc, argc, argv, "qyctl report suggestions BRAND [--group CODE] [--kind capacity|cleanout] [--format F]");
+    const char *kind = qyctl_opt (argc, argv, "--kind", NULL);
+    const char *p [] = { sc.bid, sc.group, kind, sc.limit };
+    PGresult *res = qyctl_exec (
+        "SELECT g.code AS grp, s.kind, s.rank, m.user_id AS member, coalesce (m.nickname, '') AS nickname, "
+        "       round (s.score::numeric, 2) AS score, s.needed, s.reason "
+        "FROM member_suggestions s JOIN groups g ON g.id = s.group_id AND g.brand_id = $1 "
+        "JOIN members m ON m.id = s.member_id AND m.brand_id = $1 "
+        "WHERE s.brand_id = $1 AND ($2::text IS NULL OR g.code = $2) AND ($3::text IS NULL OR s.kind = $3) "
+        "ORDER BY g.code, s.kind, s.rank LIMIT $4", 4, p);
+    if (strcmp (sc.format, "table") == 0)
+        printf ("\n== members to let go\n");
+    qyctl_print (res, sc.format);
+    PQclear (res);
+}
+
+static bool s_report_scoring (int argc, char **argv)
+{
+    const char *sub = qyctl_arg (argc, argv, 0);
+    static const char *const subs [] = { "groups", "members", "channels", "stores", "regions", "suggestions" };
+    size_t i = 0;
+    while (i < QY_ARRAY_LEN (subs) && strcmp (sub, subs [i]) != 0)
+        i++;
+    //  "report groups" with no brand after it: "groups" is the brand.
+    if (i == QY_ARRAY_LEN (subs) || !qyctl_arg (argc, argv, 1))
+        return false;
+    switch (i) {
+        case 0: s_groups (argc, argv); break;
+        case 1: s_members (argc, argv); break;
+        case 2: s_channels (argc, argv); break;
+        case 3: s_places (argc, argv, false); break;
+        case 4: s_places (argc, argv, true); break;
+        default: s_suggestions (argc, argv); break;
+    }
+    return true;
 }
 
 int qyctl_violations (int argc, char **argv)
@@ -72,7 +291,10 @@ int qyctl_report (int argc, char **argv)
 {
     const char *brand = qyctl_arg (argc, argv, 0);
     if (!brand)
-        qyctl_die ("usage: qyctl report BRAND [--format table|csv|json]");
+        qyctl_die ("usage: qyctl report BRAND [--format table|csv|json]\n"
+                   "       qyctl report groups|members|channels|stores|regions|suggestions BRAND [options]");
+    if (s_report_scoring (argc, argv))
+        return 0;
     const char *fmt = qyctl_opt (argc, argv, "--format", "table");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));

@@ -204,6 +204,9 @@ s_add_hit (judge_t *self, const judge_rule_t *rule, size_t start, size_t end)
     hit->dry_run = rule->dry_run;
     hit->start = start;
     hit->end = end;
+    hit->contact = rule->kind == JUDGE_KIND_URL || rule->kind == JUDGE_KIND_PHONE
+                || rule->kind == JUDGE_KIND_QQ || rule->kind == JUDGE_KIND_WECHAT_ID
+                || rule->kind == JUDGE_KIND_CONTACT_PHRASE || rule->kind == JUDGE_KIND_MSGTYPE;
 }
 
 static void

@@ -96,6 +96,9 @@ typedef struct {
     int           dry_run;
     size_t        start;    //  byte span [start, end) in the ORIGINAL text
     size_t        end;
+    int           contact;  //  1: a link or contact detail (url, phone, qq,
+                            //  wechat_id, contact_phrase, msgtype rules), what
+                            //  newcomers may not post
 } judge_hit_t;
 
 typedef struct {

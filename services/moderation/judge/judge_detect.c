@@ -169,8 +169,15 @@ s_add_words (judge_rules_t *self, s_patlist_t *pl, size_t rule, const char *patt
         char *normal = judge_normalizer_strdup (norm, words [w] + exempt);
         size_t nl = strlen (normal);
         //  A word that normalizes to one ASCII character ("+v" -> "v")
-        //  would match everywhere: skip it
-        if (nl > 1 || (nl == 1 && (unsigned char) normal [0] >= 0x80))
+        //  would match everywhere: skip it. So would a longer word that
+        //  collapses to one character ("扣扣" -> "扣" matches every 折扣):
+        //  only a word written as one character stays one.
+        size_t ncp = 0, ocp = 0;
+        for (const char *c = normal; *c; c++)
+            ncp += ((unsigned char) *c & 0xC0) != 0x80;
+        for (const char *c = words [w] + exempt; *c; c++)
+            ocp += ((unsigned char) *c & 0xC0) != 0x80;
+        if ((nl > 1 && (ncp > 1 || ocp == 1)) || (nl == 1 && (unsigned char) normal [0] >= 0x80 && ocp == 1))
             s_add_pattern (self, pl, s_escape_literal (normal), 0, rule, nl, exempt);
         free (normal);
     }

@@ -42,6 +42,8 @@ typedef struct {
     int         epochs;
     char      **files;
     int         nfiles;
+    char      **negatives;      //  train: files whose every row is a negative
+    int         nnegatives;
 } s_args_t;
 
 typedef struct {
@@ -60,7 +62,8 @@ s_usage (const char *cmd)
 {
     if (strcmp (cmd, "train") == 0)
         fprintf (stderr, "usage: train --category ad|abuse [--model PATH] "
-                 "[--split K/N | --holdout-every N] [--bits B] [--epochs E] FILE...\n");
+                 "[--split K/N | --holdout-every N] [--bits B] [--epochs E] "
+                 "[--negatives FILE]... FILE...\n");
     else
         fprintf (stderr, "usage: eval --category ad|abuse [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] FILE...\n");
@@ -72,6 +75,7 @@ s_parse_args (int argc, char **argv, s_args_t *a)
 {
     memset (a, 0, sizeof (*a));
     a->files = (char **) judge_calloc ((size_t) argc + 1, sizeof (char *));
+    a->negatives = (char **) judge_calloc ((size_t) argc + 1, sizeof (char *));
     for (int i = 1; i < argc; i++) {
         const char *opt = argv [i];
         const char *val = i + 1 < argc ? argv [i + 1] : NULL;
@@ -114,6 +118,9 @@ s_parse_args (int argc, char **argv, s_args_t *a)
         if (strcmp (opt, "--epochs") == 0 && val)
             a->epochs = atoi (argv [++i]);
         else
+        if (strcmp (opt, "--negatives") == 0 && val)
+            a->negatives [a->nnegatives++] = argv [++i];
+        else
         if (opt [0] == '-' && opt [1] == '-') {
             fprintf (stderr, "unknown or incomplete option %s\n", opt);
             return -1;
@@ -134,8 +141,11 @@ s_parse_args (int argc, char **argv, s_args_t *a)
 
 //  Read the rows of one file that belong to the wanted part of the split:
 //  want_eval 1 keeps i % N == K, 0 keeps the others (all rows if no split).
+//  negative 1 reads every row, whatever its label and the split, as a
+//  negative (ordinary language from another data set, e.g. QQ chat as
+//  non-abuse).
 static int
-s_read_file (const char *path, const s_args_t *a, int want_eval, s_rows_t *rows)
+s_read_rows (const char *path, const s_args_t *a, int want_eval, int negative, s_rows_t *rows)
 {
     FILE *file = fopen (path, "rb");
     if (!file) {
@@ -158,7 +168,7 @@ s_read_file (const char *path, const s_args_t *a, int want_eval, s_rows_t *rows)
         if (len < 2 || (line [0] != '0' && line [0] != '1') || line [1] != '\t')
             continue;           //  not a data row
         long i = index++;
-        if (a->split_n) {
+        if (a->split_n && !negative) {
             int in_eval = i % a->split_n == a->split_k;
             if (in_eval != want_eval)
                 continue;
@@ -168,13 +178,19 @@ s_read_file (const char *path, const s_args_t *a, int want_eval, s_rows_t *rows)
             rows->rows = (s_row_t *) judge_realloc (rows->rows, rows->cap * sizeof (s_row_t));
         }
         s_row_t *row = rows->rows + rows->n++;
-        row->label = line [0] == '1';
+        row->label = !negative && line [0] == '1';
         row->len = len - 2;
         row->text = judge_strndup (line + 2, row->len);
     }
     free (line);
     fclose (file);
     return 0;
+}
+
+static int
+s_read_file (const char *path, const s_args_t *a, int want_eval, s_rows_t *rows)
+{
+    return s_read_rows (path, a, want_eval, 0, rows);
 }
 
 static void
@@ -200,12 +216,14 @@ judge_cli_train (int argc, char **argv)
     s_args_t a;
     if (s_parse_args (argc, argv, &a)) {
         free (a.files);
+        free (a.negatives);
         return s_usage ("train");
     }
     char model [1024];
     if (!a.model) {
         if (judge_model_default_path (a.category, model, sizeof (model))) {
             free (a.files);
+            free (a.negatives);
             return 1;
         }
         a.model = model;
@@ -214,6 +232,9 @@ judge_cli_train (int argc, char **argv)
     int rc = 1;
     for (int f = 0; f < a.nfiles; f++)
         if (s_read_file (a.files [f], &a, 0, &rows))
+            goto done;
+    for (int f = 0; f < a.nnegatives; f++)
+        if (s_read_rows (a.negatives [f], &a, 0, 1, &rows))
             goto done;
     char err [256] = "";
     judge_normalizer_t *normalizer = judge_normalizer_new (NULL, err, sizeof (err));
@@ -254,6 +275,7 @@ judge_cli_train (int argc, char **argv)
 done:
     s_rows_free (&rows);
     free (a.files);
+    free (a.negatives);
     return rc;
 }
 
@@ -290,6 +312,7 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
     s_args_t a;
     if (s_parse_args (argc, argv, &a)) {
         free (a.files);
+        free (a.negatives);
         return s_usage ("eval");
     }
     int rc = 1;
@@ -393,5 +416,6 @@ done:
     judge_destroy (&judge);
     judge_rules_free (&loaded, nrows);
     free (a.files);
+    free (a.negatives);
     return rc;
 }

@@ -4,6 +4,7 @@
 # what lands in PostgreSQL, in Redis and at the gateway.
 source "$(dirname "$0")/../lib.sh"
 it_servers
+it_eq "migrate a second time" "$("$QYCTL" migrate | tail -1 | cut -d, -f1)" "migrations: 0 applied"
 it_gateway --token gw-secret
 "$QYCTL" brand create acme "Acme 美妆" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw-secret >/dev/null
 "$QYCTL" brand create other "Other" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw-secret >/dev/null

@@ -364,9 +364,41 @@ test_ordinary_chat_is_clean (void **state)
     s_assert_clean ("群里有人用过这个面霜吗");
     s_assert_clean ("hello. coming soon");
     s_assert_clean ("版本 v1.0.cn 更新了");
+    //  Seen in the demo workload: 折扣 held 扣, which 扣扣 (QQ) collapsed to
+    s_assert_clean ("请问2件8折和会员折扣能叠加吗");
+    s_assert_clean ("优惠券可以叠加使用吗，折扣怎么算");
+    s_assert_clean ("扣款成功了但是订单没显示");
+    s_assert_clean ("上次的优惠券过期了怎么办");
+    s_assert_clean ("满199减30是所有商品都参加吗");
+    s_assert_clean ("积分快过期了怎么办，加购物车了还没付款");
+    s_assert_clean ("能开发票吗，我在二号店买的可以去一号店退吗");
     s_assert_no_hit ("今天下午3点半直播，记得来", "ad.phone");
     s_assert_no_hit ("这个群有500000人", "ad.qq");
     s_assert_no_hit ("vape100r", "ad.wechat_id");
+}
+
+static void
+test_collapsed_words (void **state)
+{
+    (void) state;
+    //  扣扣 collapses to 扣 and is not matched alone; its longer forms are.
+    judge_result_t *r = s_eval ("有需要的加我扣扣号");
+    assert_non_null (s_hit (r, "ad.contact_strong"));
+    r = s_eval ("扣扣扣扣群来");
+    assert_non_null (s_hit (r, "ad.contact_strong"));
+    //  A word written as one character is kept (an exemption-free single Han word).
+    judge_rule_row_t one = { "abuse.one", "keyword", "abuse", "蛆\n扣扣", 1, 0 };
+    char err [256];
+    judge_t *j = judge_new (&one, 1, NULL, err, sizeof (err));
+    assert_non_null (j);
+    judge_input_t in = { "一群蛆", (size_t) -1, "text", "member", 1, 0 };
+    judge_result_t res;
+    assert_int_equal (judge_eval (j, &in, &res), 0);
+    assert_int_equal (res.nhits, 1);
+    judge_input_t in2 = { "会员折扣", (size_t) -1, "text", "member", 1, 0 };
+    assert_int_equal (judge_eval (j, &in2, &res), 0);
+    assert_int_equal (res.nhits, 0);
+    judge_destroy (&j);
 }
 
 static void
@@ -476,6 +508,7 @@ main (void)
         cmocka_unit_test (test_regex_and_dry_run),
         cmocka_unit_test (test_msgtype_and_at_all),
         cmocka_unit_test (test_ordinary_chat_is_clean),
+        cmocka_unit_test (test_collapsed_words),
         cmocka_unit_test (test_invalid_rules),
         cmocka_unit_test (test_rules_tsv),
         cmocka_unit_test (test_hits_capacity),

@@ -1,0 +1,195 @@
+//  The main loop's side of an HTTP request: before the batch is written,
+//  set aside what cannot be used (dead letters), apply group-level changes
+//  and reconcile snapshots; after it committed, write the answer with one
+//  result per item. Everything here runs on the main loop's thread and
+//  PostgreSQL connection.
+#include "ingest_http.h"
+#include "qy/deadletter.h"
+#include "qy/log.h"
+#include <stdlib.h>
+#include <string.h>
+
+static void s_id (char *buf, size_t len, int64_t id)
+{
+    qy_snprintf (buf, len, "%lld", (long long) id);
+}
+
+//  Create the group if new; set its name when one is given. Returns its id, 0 on failure.
+static int64_t s_group (qy_pg_t *pg, int64_t brand_id, const char *code, const char *name)
+{
+    char bid [24];
+    s_id (bid, sizeof (bid), brand_id);
+    const char *p [] = { bid, code, name };
+    PGresult *res;
+    if (!qy_pg_run (pg, "gateway group upsert",
+            "INSERT INTO groups (brand_id, code, name) VALUES ($1, $2, coalesce ($3, $2)) "
+            "ON CONFLICT (brand_id, code) DO UPDATE SET name = coalesce ($3, groups.name) RETURNING id", 3, p, &res))
+        return 0;
+    int64_t id = qy_pg_int (res, 0, 0);
+    PQclear (res);
+    return id;
+}
+
+static bool s_owner (qy_pg_t *pg, int64_t brand_id, int64_t group_id, const char *owner)
+{
+    char bid [24], gid [24];
+    s_id (bid, sizeof (bid), brand_id);
+    s_id (gid, sizeof (gid), group_id);
+    const char *p [] = { bid, gid, owner };
+    return qy_pg_run (pg, "gateway owner",
+        "WITH m AS (INSERT INTO members (brand_id, user_id) VALUES ($1, $3) "
+        "           ON CONFLICT (brand_id, user_id) DO UPDATE SET user_id = EXCLUDED.user_id RETURNING id), "
+        "     old AS (UPDATE memberships SET role = 'admin' WHERE brand_id = $1 AND group_id = $2 AND role = 'owner' "
+        "             AND member_id <> (SELECT id FROM m)) "
+        "INSERT INTO memberships (brand_id, group_id, member_id, role) SELECT $1, $2, id, 'owner' FROM m "
+        "ON CONFLICT (group_id, member_id) DO UPDATE SET role = 'owner'", 3, p, NULL);
+}
+
+//  The memberships of a group, for reconciling. Returns the count, or -1.
+static int s_known (qy_pg_t *pg, int64_t brand_id, const char *group, PGresult **res, ingest_known_t **known)
+{
+    char bid [24];
+    s_id (bid, sizeof (bid), brand_id);
+    const char *p [] = { bid, group };
+    if (!qy_pg_run (pg, "gateway memberships",
+            "SELECT m.user_id, coalesce ((extract (epoch FROM ms.joined_at) * 1000000)::bigint, 0), "
+            "       coalesce ((extract (epoch FROM ms.left_at) * 1000000)::bigint, 0) "
+            "FROM memberships ms JOIN groups g ON g.id = ms.group_id AND g.brand_id = $1 "
+            "JOIN members m ON m.id = ms.member_id AND m.brand_id = $1 "
+            "WHERE ms.brand_id = $1 AND g.code = $2", 2, p, res))
+        return -1;
+    int n = PQntuples (*res);
+    *known = qy_calloc ((size_t) (n ? n : 1), sizeof (ingest_known_t));
+    for (int r = 0; r < n; r++) {
+        (*known) [r].userid = PQgetvalue (*res, r, 0);
+        (*known) [r].joined_us = qy_pg_int (*res, r, 1);
+        (*known) [r].left_us = qy_pg_int (*res, r, 2);
+    }
+    return n;
+}
+
+static int s_reconcile (qy_pg_t *pg, int64_t brand_id, ingest_req_t *req, size_t item,
+                        const ingest_snapshot_t *snap, Qy__LeaveReason reason)
+{
+    PGresult *res;
+    ingest_known_t *known;
+    int n = s_known (pg, brand_id, snap->group, &res, &known);
+    if (n < 0)
+        return -1;
+    size_t added = ingest_reconcile (req, item, snap, known, (size_t) n, reason);
+    qy_log_info ("snapshot brand=%s group=%s members=%zu known=%d events=%zu", req->brand, snap->group,
+                 snap->n_members, n, added);
+    free (known);
+    PQclear (res);
+    return 0;
+}
+
+int ingest_gateway_prepare (qy_pg_t *pg, int64_t brand_id, ingest_req_t *req)
+{
+    for (size_t i = 0; i < req->n_items; i++) {
+        ingest_item_t *it = &req->items [i];
+        if (!it->error)
+            continue;
+        char *reason = qy_printf ("%s (field %s)", it->error, it->field ? it->field : "");
+        int rc = qy_deadletter (pg, brand_id, req->brand, "ingest", it->id, reason, it->raw, strlen (it->raw));
+        free (reason);
+        if (rc)
+            return -1;
+    }
+    for (size_t i = 0; i < req->n_gops; i++) {
+        ingest_gop_t *g = &req->gops [i];
+        if (req->items [g->item].error)
+            continue;
+        int64_t gid = s_group (pg, brand_id, g->group, g->kind == INGEST_GOP_CREATE || g->kind == INGEST_GOP_RENAME
+                                                       ? g->value : NULL);
+        if (!gid)
+            return -1;
+        if (g->kind == INGEST_GOP_OWNER && g->value && !s_owner (pg, brand_id, gid, g->value))
+            return -1;
+        if (g->kind == INGEST_GOP_DISMISS) {
+            //  A dismissed group has nobody left in it: an empty snapshot.
+            ingest_snapshot_t empty = { .group = g->group, .fetched_us = g->at_us };
+            if (s_reconcile (pg, brand_id, req, g->item, &empty, QY__LEAVE_REASON__LEAVE_REASON_UNSPECIFIED))
+                return -1;
+        }
+        qy_log_info ("group change brand=%s group=%s change=%d value=%s", req->brand, g->group, (int) g->kind,
+                     g->value ? g->value : "-");
+    }
+    if (req->snap) {
+        if (!s_group (pg, brand_id, req->snap->group, req->snap->name))
+            return -1;
+        if (s_reconcile (pg, brand_id, req, 0, req->snap, QY__LEAVE_REASON__LEAVE_REASON_UNSPECIFIED))
+            return -1;
+    }
+    return 0;
+}
+
+void ingest_gateway_error (ingest_job_t *job, unsigned status, const char *error, const char *field,
+                           unsigned retry_after_s)
+{
+    qy_buf_reset (&job->answer);
+    qy_buf_puts (&job->answer, "{\"ok\":false,\"error\":");
+    qy_buf_json_str (&job->answer, error);
+    qy_buf_puts (&job->answer, ",\"field\":");
+    qy_buf_json_str (&job->answer, field ? field : "");
+    qy_buf_puts (&job->answer, "}\n");
+    job->status = status;
+    job->retry_after_s = retry_after_s;
+}
+
+void ingest_gateway_answer (ingest_job_t *job, const ingest_result_t *results)
+{
+    ingest_req_t *req = job->req;
+    qy_buf_t *b = &job->answer;
+    size_t accepted = 0, duplicate = 0, rejected = 0, joins = 0, leaves = 0;
+    qy_buf_t items;
+    qy_buf_init (&items);
+    for (size_t i = 0; i < req->n_items; i++) {
+        ingest_item_t *it = &req->items [i];
+        const char *error = it->error, *field = it->field;
+        size_t n = 0, acc = 0, dup = 0;
+        for (size_t e = 0; e < req->n_events; e++) {
+            if (req->event_item [e] != i)
+                continue;
+            n++;
+            if (results [e].status == QY__ITEM_STATUS__ACCEPTED) {
+                acc++;
+                joins += req->events [e]->kind == QY__KIND__JOIN;
+                leaves += req->events [e]->kind == QY__KIND__LEAVE;
+            }
+            else if (results [e].status == QY__ITEM_STATUS__DUPLICATE)
+                dup++;
+            else if (!error) {
+                error = results [e].error;
+                field = ingest_wecom_field (req->ep, error);
+            }
+        }
+        const char *status = error ? "rejected" : (n && dup == n) ? "duplicate" : "accepted";
+        accepted += !error && !(n && dup == n);
+        duplicate += !error && n && dup == n;
+        rejected += error != NULL;
+        qy_buf_puts (&items, i ? ",{\"id\":" : "{\"id\":");
+        qy_buf_json_str (&items, it->id ? it->id : "");
+        qy_buf_printf (&items, ",\"status\":\"%s\",\"events\":%zu", status, n);
+        if (error) {
+            qy_buf_puts (&items, ",\"error\":");
+            qy_buf_json_str (&items, error);
+            qy_buf_puts (&items, ",\"field\":");
+            qy_buf_json_str (&items, field ? field : "");
+        }
+        qy_buf_puts (&items, "}");
+    }
+    bool all_bad = rejected && rejected == req->n_items;
+    qy_buf_reset (b);
+    qy_buf_printf (b, "{\"ok\":%s,\"accepted\":%zu,\"duplicate\":%zu,\"rejected\":%zu", all_bad ? "false" : "true",
+                   accepted, duplicate, rejected);
+    if (req->snap || req->n_gops)
+        qy_buf_printf (b, ",\"joins\":%zu,\"leaves\":%zu", joins, leaves);
+    qy_buf_puts (b, ",\"results\":[");
+    qy_buf_append (b, items.data, items.len);
+    qy_buf_puts (b, "]}\n");
+    qy_buf_free (&items);
+    //  Every item refused: the request as a whole was bad input.
+    job->status = all_bad ? 400 : 200;
+    job->retry_after_s = 0;
+}

@@ -1,0 +1,701 @@
+//  WeCom-shaped JSON → Events, with no I/O, so that it can be unit tested
+//  and fuzzed (tests/fuzz). Field names are WeCom's: the chat archive's
+//  (会话内容存档) for messages, the change_external_chat callback's for
+//  member events, groupchat/get's for snapshots. docs/gateway.md is the
+//  contract; errors name the field as the gateway spelled it.
+#include "ingest_http.h"
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_MEMBERS 5000      //  WeCom caps customer groups at 500 (2000 for some); far above
+
+Qy__Event *ingest_event_new (const char *brand)
+{
+    Qy__Event *ev = qy_malloc (sizeof (*ev));
+    qy__event__init (ev);
+    ev->brand = qy_strdup (brand ? brand : "");
+    return ev;
+}
+
+char *ingest_derived_id (const char *fmt, ...)
+{
+    qy_buf_t b;
+    qy_buf_init (&b);
+    va_list ap;
+    va_start (ap, fmt);
+    qy_buf_vprintf (&b, fmt, ap);
+    va_end (ap);
+    if (b.len <= 128)
+        return b.data;
+    size_t prefix = strcspn (b.data, ":");
+    char *id = qy_printf ("%.*s:h%016llx", (int) (prefix < 64 ? prefix : 64), b.data,
+                         (unsigned long long) qy_hash64 (b.data, b.len));
+    qy_buf_free (&b);
+    return id;
+}
+
+size_t ingest_req_add_event (ingest_req_t *self, size_t item, Qy__Event *ev)
+{
+    if (self->n_events == self->cap_events) {
+        self->cap_events = self->cap_events ? self->cap_events * 2 : 16;
+        self->events = qy_realloc (self->events, self->cap_events * sizeof (Qy__Event *));
+        self->event_item = qy_realloc (self->event_item, self->cap_events * sizeof (size_t));
+    }
+    self->events [self->n_events] = ev;
+    self->event_item [self->n_events] = item;
+    return self->n_events++;
+}
+
+void ingest_req_destroy (ingest_req_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ingest_req_t *self = *self_p;
+    free (self->brand);
+    for (size_t i = 0; i < self->n_items; i++) {
+        free (self->items [i].id);
+        free (self->items [i].error);
+        free (self->items [i].field);
+        free (self->items [i].raw);
+    }
+    free (self->items);
+    for (size_t i = 0; i < self->n_events; i++)
+        qy__event__free_unpacked (self->events [i], NULL);
+    free (self->events);
+    free (self->event_item);
+    for (size_t i = 0; i < self->n_gops; i++) {
+        free (self->gops [i].group);
+        free (self->gops [i].value);
+    }
+    free (self->gops);
+    if (self->snap) {
+        for (size_t i = 0; i < self->snap->n_members; i++) {
+            ingest_snap_member_t *m = &self->snap->members [i];
+            free (m->userid); free (m->invitor); free (m->nickname); free (m->state);
+        }
+        free (self->snap->members);
+        free (self->snap->group);
+        free (self->snap->name);
+        free (self->snap->owner);
+        free (self->snap);
+    }
+    free (self);
+    *self_p = NULL;
+}
+
+// ------------------------------------------------------------ helpers
+
+//  A non-empty string member, or NULL.
+static const char *s_str (json_t *o, const char *key)
+{
+    json_t *v = json_object_get (o, key);
+    const char *s = json_is_string (v) ? json_string_value (v) : NULL;
+    return s && *s ? s : NULL;
+}
+
+//  An integer member (a JSON integer or a string of digits). false if absent or bad.
+static bool s_int (json_t *o, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get (o, key);
+    if (json_is_integer (v)) {
+        *out = (int64_t) json_integer_value (v);
+        return true;
+    }
+    if (json_is_string (v)) {
+        const char *s = json_string_value (v);
+        char *end;
+        long long x = strtoll (s, &end, 10);
+        if (*s && !*end) {
+            *out = (int64_t) x;
+            return true;
+        }
+    }
+    return false;
+}
+
+//  A time in seconds (callbacks, snapshots) as unix µs; false when absent,
+//  negative or so large that µs would overflow.
+static bool s_seconds (json_t *o, const char *key, int64_t *us)
+{
+    int64_t s;
+    if (!s_int (o, key, &s) || s <= 0 || s > 100000000000LL)
+        return false;
+    *us = s * 1000000;
+    return true;
+}
+
+static void s_set (char **field, const char *value)
+{
+    if (!value)
+        return;
+    if (*field && *field != protobuf_c_empty_string)
+        free (*field);
+    *field = qy_strdup (value);
+}
+
+static void s_item_error (ingest_item_t *it, const char *error, const char *field)
+{
+    if (it->error)
+        return;
+    it->error = qy_strdup (error);
+    it->field = qy_strdup (field);
+}
+
+static size_t s_new_item (ingest_req_t *req, json_t *raw)
+{
+    ingest_item_t *it = &req->items [req->n_items];
+    memset (it, 0, sizeof (*it));
+    it->raw = json_dumps (raw, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!it->raw)
+        it->raw = qy_strdup ("");
+    return req->n_items++;
+}
+
+static void s_envelope (char *err, size_t errlen, char *field, size_t fieldlen, const char *e, const char *f)
+{
+    qy_strlcpy (err, e, errlen);
+    qy_strlcpy (field, f, fieldlen);
+}
+
+static Qy__Role s_role_name (const char *s)
+{
+    if (!s)                         return QY__ROLE__MEMBER;
+    if (strcmp (s, "staff") == 0)   return QY__ROLE__STAFF;
+    if (strcmp (s, "admin") == 0)   return QY__ROLE__ADMIN;
+    if (strcmp (s, "owner") == 0)   return QY__ROLE__OWNER;
+    if (strcmp (s, "bot") == 0)     return QY__ROLE__BOT;
+    return QY__ROLE__MEMBER;
+}
+
+Qy__JoinScene ingest_wecom_callback_scene (int scene)
+{
+    //  0: invited directly by a member, 1: through an invitation link, 3: QR code.
+    if (scene == 3)
+        return QY__JOIN_SCENE__QR_SCAN;
+    if (scene == 0 || scene == 1)
+        return QY__JOIN_SCENE__MEMBER_INVITE;
+    return QY__JOIN_SCENE__JOIN_SCENE_UNSPECIFIED;
+}
+
+Qy__JoinScene ingest_wecom_snapshot_scene (int scene, bool invited_by_staff)
+{
+    //  groupchat/get counts from 1: 1 invited directly, 2 invitation link, 3 QR code.
+    if (scene == 3)
+        return QY__JOIN_SCENE__QR_SCAN;
+    if (scene == 1 || scene == 2)
+        return invited_by_staff ? QY__JOIN_SCENE__STAFF_INVITE : QY__JOIN_SCENE__MEMBER_INVITE;
+    return QY__JOIN_SCENE__JOIN_SCENE_UNSPECIFIED;
+}
+
+const char *ingest_wecom_field (ingest_ep_t ep, const char *reason)
+{
+    static const struct { const char *ours, *messages, *events; } map [] = {
+        { "msg_id",        "msgid",             "ChatId" },
+        { "group",         "roomid",            "ChatId" },
+        { "member",        "from",              "MemChangeList" },
+        { "event_time_us", "msgtime",           "CreateTime" },
+        { "text",          "text.content",      "text" },
+        { "nickname",      "nickname",          "group_nickname" },
+        { "ref_msg_id",    "revoke.pre_msgid",  "ref_msg_id" },
+        { "product",       "purchase.product",  "product" },
+        { "kind",          "msgtype",           "UpdateDetail" },
+        { "brand",         "brand",             "brand" },
+    };
+    const char *colon = strchr (reason, ':');
+    if (!colon)
+        return "";
+    const char *name = colon + 1;
+    while (*name == ' ')
+        name++;
+    size_t len = strcspn (name, " (");
+    for (size_t i = 0; i < QY_ARRAY_LEN (map); i++)
+        if (strlen (map [i].ours) == len && strncmp (name, map [i].ours, len) == 0)
+            return ep == INGEST_EP_MESSAGES ? map [i].messages : map [i].events;
+    return "";
+}
+
+// ----------------------------------------------------------- messages
+
+//  Optional fields gateways add beyond the archive's: sender nickname and
+//  role, store, mentions, @all.
+static void s_message_extras (json_t *m, Qy__Event *ev)
+{
+    s_set (&ev->nickname, s_str (m, "nickname"));
+    s_set (&ev->store, s_str (m, "store"));
+    ev->role = s_role_name (s_str (m, "role"));
+    json_t *mentions = json_object_get (m, "mentions");
+    if (json_is_array (mentions) && json_array_size (mentions)) {
+        size_t n = json_array_size (mentions);
+        ev->mentions = qy_calloc (n, sizeof (char *));
+        for (size_t i = 0; i < n; i++) {
+            const char *s = json_string_value (json_array_get (mentions, i));
+            if (s && *s)
+                ev->mentions [ev->n_mentions++] = qy_strdup (s);
+        }
+        if (!ev->n_mentions) {
+            free (ev->mentions);
+            ev->mentions = NULL;
+        }
+    }
+    ev->at_all = json_is_true (json_object_get (m, "at_all"));
+}
+
+//  Fill kind and body of ev from the msgtype's object. Returns NULL, or the
+//  error with *field set.
+static const char *s_message_body (json_t *m, const char *type, Qy__Event *ev, const char **field)
+{
+    json_t *body = json_object_get (m, type);
+    if (!json_is_object (body))
+        body = NULL;
+    #define S_NEED(expr, name) do { if (!(expr)) { *field = name; return "missing field: " name; } } while (0)
+    if (strcmp (type, "text") == 0 || strcmp (type, "markdown") == 0) {
+        ev->kind = QY__KIND__TEXT;
+        const char *content = body ? s_str (body, "content") : NULL;
+        if (strcmp (type, "text") == 0)
+            S_NEED (content, "text.content");
+        else
+            S_NEED (content, "markdown.content");
+        s_set (&ev->text, content);
+    }
+    else if (strcmp (type, "image") == 0)     ev->kind = QY__KIND__IMAGE;
+    else if (strcmp (type, "voice") == 0)     ev->kind = QY__KIND__VOICE;
+    else if (strcmp (type, "video") == 0)     ev->kind = QY__KIND__VIDEO;
+    else if (strcmp (type, "emotion") == 0)   ev->kind = QY__KIND__EMOTION;
+    else if (strcmp (type, "file") == 0) {
+        ev->kind = QY__KIND__FILE;
+        if (body)
+            s_set (&ev->text, s_str (body, "filename"));
+    }
+    else if (strcmp (type, "link") == 0) {
+        ev->kind = QY__KIND__LINK;
+        if (body) {
+            s_set (&ev->text, s_str (body, "title"));
+            s_set (&ev->url, s_str (body, "link_url"));
+        }
+    }
+    else if (strcmp (type, "weapp") == 0) {
+        ev->kind = QY__KIND__WEAPP;
+        if (body) {
+            const char *title = s_str (body, "title"), *app = s_str (body, "displayname");
+            if (title && app) {
+                char *t = qy_printf ("%s (%s)", title, app);
+                s_set (&ev->text, t);
+                free (t);
+            }
+            else
+                s_set (&ev->text, title ? title : app);
+            s_set (&ev->url, s_str (body, "username"));
+        }
+    }
+    else if (strcmp (type, "card") == 0) {
+        ev->kind = QY__KIND__CARD;
+        if (body) {
+            const char *corp = s_str (body, "corpname"), *user = s_str (body, "userid");
+            if (corp && user) {
+                char *t = qy_printf ("%s %s", corp, user);
+                s_set (&ev->text, t);
+                free (t);
+            }
+            else
+                s_set (&ev->text, corp ? corp : user);
+        }
+    }
+    else if (strcmp (type, "redpacket") == 0 || strcmp (type, "external_redpacket") == 0) {
+        ev->kind = QY__KIND__REDPACKET;
+        int64_t cents;
+        if (body) {
+            s_set (&ev->text, s_str (body, "wish"));
+            if (s_int (body, "totalamount", &cents) && cents > 0)
+                ev->amount_cents = cents;          //  WeCom counts 分 (cents)
+        }
+    }
+    else if (strcmp (type, "revoke") == 0) {
+        ev->kind = QY__KIND__REVOKE;
+        const char *pre = body ? s_str (body, "pre_msgid") : NULL;
+        S_NEED (pre, "revoke.pre_msgid");
+        s_set (&ev->ref_msg_id, pre);
+    }
+    else if (strcmp (type, "qrcode") == 0) {
+        //  not WeCom's: an image the gateway recognised as a QR code
+        ev->kind = QY__KIND__QRCODE;
+        if (body)
+            s_set (&ev->url, s_str (body, "content"));
+    }
+    else if (strcmp (type, "purchase") == 0) {
+        //  not WeCom's: a brand's order system reporting a purchase
+        ev->kind = QY__KIND__PURCHASE;
+        const char *product = body ? s_str (body, "product") : NULL;
+        S_NEED (product, "purchase.product");
+        s_set (&ev->product, product);
+        int64_t cents;
+        if (s_int (body, "amount_cents", &cents)) {
+            if (cents < 0) {
+                *field = "purchase.amount_cents";
+                return "bad field: purchase.amount_cents (negative)";
+            }
+            ev->amount_cents = cents;
+        }
+    }
+    else if (strcmp (type, "coupon_redeemed") == 0) {
+        ev->kind = QY__KIND__COUPON_REDEEMED;
+        const char *code = body ? s_str (body, "code") : NULL;
+        S_NEED (code, "coupon_redeemed.code");
+        s_set (&ev->product, code);
+    }
+    else {
+        *field = "msgtype";
+        return "unsupported msgtype";
+    }
+    #undef S_NEED
+    return NULL;
+}
+
+static void s_message (ingest_req_t *req, json_t *m)
+{
+    size_t idx = s_new_item (req, m);
+    ingest_item_t *it = &req->items [idx];
+    if (!json_is_object (m)) {
+        it->id = qy_strdup ("");
+        s_item_error (it, "bad item: not an object", "messages[]");
+        return;
+    }
+    const char *msgid = s_str (m, "msgid");
+    it->id = qy_strdup (msgid ? msgid : "");
+    if (!msgid) {
+        s_item_error (it, "missing field: msgid", "msgid");
+        return;
+    }
+    const char *action = s_str (m, "action");
+    bool recall = action && strcmp (action, "recall") == 0;
+    if (action && !recall && strcmp (action, "send") != 0) {
+        s_item_error (it, "unsupported action (only send and recall are group messages)", "action");
+        return;
+    }
+    const char *room = s_str (m, "roomid"), *from = s_str (m, "from"), *type = s_str (m, "msgtype");
+    int64_t ms;
+    if (!room) { s_item_error (it, "missing field: roomid (only group messages are taken)", "roomid"); return; }
+    if (!from) { s_item_error (it, "missing field: from", "from"); return; }
+    if (!s_int (m, "msgtime", &ms) || ms <= 0 || ms > 100000000000000LL) {
+        s_item_error (it, "missing field: msgtime (unix milliseconds)", "msgtime");
+        return;
+    }
+    if (recall && !type)
+        type = "revoke";
+    if (!type) { s_item_error (it, "missing field: msgtype", "msgtype"); return; }
+    Qy__Event *ev = ingest_event_new (req->brand);
+    s_set (&ev->msg_id, msgid);
+    s_set (&ev->group, room);
+    s_set (&ev->member, from);
+    ev->event_time_us = ms * 1000;
+    s_message_extras (m, ev);
+    const char *field = NULL;
+    const char *why = s_message_body (m, type, ev, &field);
+    if (why) {
+        s_item_error (it, why, field);
+        qy__event__free_unpacked (ev, NULL);
+        return;
+    }
+    ingest_req_add_event (req, idx, ev);
+}
+
+// ------------------------------------------------------------ callbacks
+
+static void s_gop (ingest_req_t *req, size_t item, ingest_gop_kind_t kind, const char *group, const char *value, int64_t at_us)
+{
+    req->gops = qy_realloc (req->gops, (req->n_gops + 1) * sizeof (ingest_gop_t));
+    ingest_gop_t *g = &req->gops [req->n_gops++];
+    g->kind = kind;
+    g->group = qy_strdup (group);
+    g->value = value ? qy_strdup (value) : NULL;
+    g->at_us = at_us;
+    g->item = item;
+}
+
+//  One MemChangeList entry: "userid", {"Item": "userid"} or {"userid": …, "state": …}.
+static void s_member_change (ingest_req_t *req, size_t idx, json_t *cb, json_t *entry, const char *chat,
+                             bool add, int64_t at_us, int64_t t_s)
+{
+    ingest_item_t *it = &req->items [idx];
+    const char *user = json_is_string (entry) ? json_string_value (entry) : NULL;
+    if (json_is_object (entry)) {
+        user = s_str (entry, "userid");
+        if (!user)
+            user = s_str (entry, "Item");
+    }
+    if (!user || !*user) {
+        s_item_error (it, "missing field: MemChangeList[].userid", "MemChangeList");
+        return;
+    }
+    Qy__Event *ev = ingest_event_new (req->brand);
+    char *id = ingest_derived_id ("cb:%s:%s:%s:%lld", chat, add ? "add" : "del", user, (long long) t_s);
+    s_set (&ev->msg_id, id);
+    free (id);
+    s_set (&ev->group, chat);
+    s_set (&ev->member, user);
+    ev->event_time_us = at_us;
+    if (add) {
+        int64_t scene = -1;
+        ev->kind = QY__KIND__JOIN;
+        s_int (cb, "JoinScene", &scene);
+        ev->join_scene = ingest_wecom_callback_scene ((int) scene);
+        const char *state = json_is_object (entry) ? s_str (entry, "state") : NULL;
+        s_set (&ev->channel, state ? state : s_str (cb, "State"));
+        const char *inv = json_is_object (entry) ? s_str (entry, "invitor") : NULL;
+        s_set (&ev->inviter, inv ? inv : s_str (cb, "Invitor"));
+        if (json_is_object (entry)) {
+            const char *nick = s_str (entry, "group_nickname");
+            s_set (&ev->nickname, nick ? nick : s_str (entry, "name"));
+            int64_t type;
+            if (s_int (entry, "type", &type) && type == 1)
+                ev->role = QY__ROLE__STAFF;
+        }
+    }
+    else {
+        int64_t scene = -1;
+        ev->kind = QY__KIND__LEAVE;
+        s_int (cb, "QuitScene", &scene);
+        ev->leave_reason = scene == 1 ? QY__LEAVE_REASON__REMOVED
+                         : scene == 0 ? QY__LEAVE_REASON__LEFT : QY__LEAVE_REASON__LEAVE_REASON_UNSPECIFIED;
+    }
+    ingest_req_add_event (req, idx, ev);
+}
+
+static void s_callback (ingest_req_t *req, json_t *cb)
+{
+    size_t idx = s_new_item (req, cb);
+    ingest_item_t *it = &req->items [idx];
+    if (!json_is_object (cb)) {
+        it->id = qy_strdup ("");
+        s_item_error (it, "bad item: not an object", "events[]");
+        return;
+    }
+    const char *chat = s_str (cb, "ChatId"), *change = s_str (cb, "ChangeType"), *detail = s_str (cb, "UpdateDetail");
+    const char *event = s_str (cb, "Event");
+    int64_t t_s = 0, at_us = 0;
+    if (s_seconds (cb, "CreateTime", &at_us))
+        t_s = at_us / 1000000;
+    it->id = qy_printf ("cb:%s:%s%s%s:%lld", chat ? chat : "", change ? change : "", detail ? "/" : "",
+                        detail ? detail : "", (long long) t_s);
+    if (event && strcmp (event, "change_external_chat") != 0) {
+        s_item_error (it, "unsupported Event (only change_external_chat)", "Event");
+        return;
+    }
+    if (!chat)     { s_item_error (it, "missing field: ChatId", "ChatId"); return; }
+    if (!at_us)    { s_item_error (it, "missing field: CreateTime (unix seconds)", "CreateTime"); return; }
+    if (!change)   { s_item_error (it, "missing field: ChangeType", "ChangeType"); return; }
+    if (strcmp (change, "create") == 0)
+        s_gop (req, idx, INGEST_GOP_CREATE, chat, s_str (cb, "Name"), at_us);
+    else
+    if (strcmp (change, "dismiss") == 0)
+        s_gop (req, idx, INGEST_GOP_DISMISS, chat, NULL, at_us);
+    else
+    if (strcmp (change, "update") == 0) {
+        if (!detail) {
+            s_item_error (it, "missing field: UpdateDetail", "UpdateDetail");
+            return;
+        }
+        bool add = strcmp (detail, "add_member") == 0, del = strcmp (detail, "del_member") == 0;
+        if (add || del) {
+            json_t *list = json_object_get (cb, "MemChangeList");
+            if (json_is_object (list))       //  XML converted naively: {"Item": [ … ]} or {"Item": "u"}
+                list = json_object_get (list, "Item");
+            if (json_is_string (list) || json_is_object (list)) {
+                s_member_change (req, idx, cb, list, chat, add, at_us, t_s);
+                return;
+            }
+            if (!json_is_array (list) || !json_array_size (list)) {
+                s_item_error (it, "missing field: MemChangeList", "MemChangeList");
+                return;
+            }
+            if (json_array_size (list) > INGEST_MAX_ITEMS) {
+                s_item_error (it, "field too long: MemChangeList", "MemChangeList");
+                return;
+            }
+            size_t i;
+            json_t *entry;
+            json_array_foreach (list, i, entry)
+                s_member_change (req, idx, cb, entry, chat, add, at_us, t_s);
+        }
+        else if (strcmp (detail, "change_name") == 0)
+            s_gop (req, idx, INGEST_GOP_RENAME, chat, s_str (cb, "Name"), at_us);
+        else if (strcmp (detail, "change_owner") == 0)
+            s_gop (req, idx, INGEST_GOP_OWNER, chat, s_str (cb, "Owner"), at_us);
+        else if (strcmp (detail, "change_notice") != 0)
+            s_item_error (it, "unsupported UpdateDetail", "UpdateDetail");
+        //  change_notice: nothing we keep; accepted with no effect.
+    }
+    else
+        s_item_error (it, "unsupported ChangeType (create, update or dismiss)", "ChangeType");
+}
+
+// ------------------------------------------------------------ snapshots
+
+static const char *s_userid (json_t *v)
+{
+    if (json_is_string (v))
+        return json_string_value (v);
+    return json_is_object (v) ? s_str (v, "userid") : NULL;
+}
+
+static ingest_snapshot_t *s_snapshot (json_t *root, int64_t now_us, char *err, size_t errlen,
+                                      char *field, size_t fieldlen)
+{
+    int64_t code;
+    if (s_int (root, "errcode", &code) && code != 0) {
+        s_envelope (err, errlen, field, fieldlen, "snapshot carries a WeCom error (errcode is not 0)", "errcode");
+        return NULL;
+    }
+    json_t *chat = json_object_get (root, "group_chat");
+    if (!json_is_object (chat))
+        chat = root;                 //  the group_chat object itself
+    const char *id = s_str (chat, "chat_id");
+    json_t *list = json_object_get (chat, "member_list");
+    if (!id) {
+        s_envelope (err, errlen, field, fieldlen, "missing field: group_chat.chat_id", "group_chat.chat_id");
+        return NULL;
+    }
+    if (strlen (id) > 128) {
+        s_envelope (err, errlen, field, fieldlen, "field too long: group_chat.chat_id (max 128 bytes)", "group_chat.chat_id");
+        return NULL;
+    }
+    if (!json_is_array (list)) {
+        s_envelope (err, errlen, field, fieldlen, "missing field: group_chat.member_list", "group_chat.member_list");
+        return NULL;
+    }
+    if (json_array_size (list) > S_MAX_MEMBERS) {
+        s_envelope (err, errlen, field, fieldlen, "field too long: group_chat.member_list", "group_chat.member_list");
+        return NULL;
+    }
+    ingest_snapshot_t *snap = qy_calloc (1, sizeof (*snap));
+    snap->group = qy_strdup (id);
+    const char *name = s_str (chat, "name"), *owner = s_str (chat, "owner");
+    snap->name = name ? qy_strdup (name) : NULL;
+    snap->owner = owner ? qy_strdup (owner) : NULL;
+    if (!s_seconds (root, "fetched_at", &snap->fetched_us))
+        snap->fetched_us = now_us;
+    snap->members = qy_calloc (json_array_size (list) + 1, sizeof (ingest_snap_member_t));
+    json_t *admins = json_object_get (chat, "admin_list");
+    size_t i;
+    json_t *m;
+    json_array_foreach (list, i, m) {
+        const char *user = json_is_object (m) ? s_str (m, "userid") : NULL;
+        if (!user || strlen (user) > 128) {
+            s_envelope (err, errlen, field, fieldlen, user ? "field too long: group_chat.member_list[].userid"
+                        : "missing field: group_chat.member_list[].userid", "group_chat.member_list[].userid");
+            goto fail;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < snap->n_members && !dup; k++)
+            dup = strcmp (snap->members [k].userid, user) == 0;
+        if (dup)
+            continue;            //  listed twice: once is enough
+        ingest_snap_member_t *sm = &snap->members [snap->n_members++];
+        sm->userid = qy_strdup (user);
+        int64_t v;
+        sm->type = s_int (m, "type", &v) ? (int) v : 2;
+        if (!s_seconds (m, "join_time", &sm->join_time_us))
+            sm->join_time_us = 0;
+        sm->join_scene = s_int (m, "join_scene", &v) ? (int) v : 0;
+        const char *inv = s_userid (json_object_get (m, "invitor"));
+        sm->invitor = inv && *inv ? qy_strdup (inv) : NULL;
+        const char *nick = s_str (m, "group_nickname");
+        if (!nick)
+            nick = s_str (m, "name");
+        sm->nickname = nick ? qy_strdup (nick) : NULL;
+        const char *state = s_str (m, "state");
+        sm->state = state ? qy_strdup (state) : NULL;
+        sm->role = sm->type == 1 ? QY__ROLE__STAFF : QY__ROLE__MEMBER;
+        if (owner && strcmp (owner, user) == 0)
+            sm->role = QY__ROLE__OWNER;
+        else {
+            size_t a;
+            json_t *adm;
+            json_array_foreach (admins, a, adm) {
+                const char *au = s_userid (adm);
+                if (au && strcmp (au, user) == 0)
+                    sm->role = QY__ROLE__ADMIN;
+            }
+        }
+    }
+    return snap;
+fail:
+    for (size_t k = 0; k < snap->n_members; k++) {
+        ingest_snap_member_t *sm = &snap->members [k];
+        free (sm->userid); free (sm->invitor); free (sm->nickname); free (sm->state);
+    }
+    free (snap->members);
+    free (snap->group); free (snap->name); free (snap->owner);
+    free (snap);
+    return NULL;
+}
+
+// ------------------------------------------------------------ envelope
+
+ingest_req_t *ingest_wecom_parse (ingest_ep_t ep, const char *brand, const char *body, size_t len,
+                                  int64_t now_us, char *err, size_t errlen, char *field, size_t fieldlen)
+{
+    json_error_t jerr;
+    //  Strings holding NUL are refused (the default): PostgreSQL text cannot hold them.
+    json_t *root = json_loadb (body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        char *e = qy_printf ("body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
+        s_envelope (err, errlen, field, fieldlen, e, "");
+        free (e);
+        return NULL;
+    }
+    ingest_req_t *req = NULL;
+    if (!json_is_object (root)) {
+        s_envelope (err, errlen, field, fieldlen, "body must be a JSON object", "");
+        goto done;
+    }
+    const char *said = s_str (root, "brand");
+    if (said && brand && strcmp (said, brand) != 0) {
+        //  ingest_http maps this one to 403: the credential belongs to another brand.
+        s_envelope (err, errlen, field, fieldlen, "brand does not match the credential", "brand");
+        goto done;
+    }
+    const char *key = ep == INGEST_EP_MESSAGES ? "messages" : ep == INGEST_EP_EVENTS ? "events" : NULL;
+    json_t *list = key ? json_object_get (root, key) : NULL;
+    if (key && !json_is_array (list)) {
+        s_envelope (err, errlen, field, fieldlen, ep == INGEST_EP_MESSAGES ? "missing field: messages (an array)"
+                    : "missing field: events (an array)", key);
+        goto done;
+    }
+    if (key && json_array_size (list) > INGEST_MAX_ITEMS) {
+        s_envelope (err, errlen, field, fieldlen, "too many items in one request (max 5000)", key);
+        goto done;
+    }
+    if (key && json_array_size (list) == 0) {
+        s_envelope (err, errlen, field, fieldlen, "empty request: no items", key);
+        goto done;
+    }
+    ingest_snapshot_t *snap = NULL;
+    if (ep == INGEST_EP_SNAPSHOT && !(snap = s_snapshot (root, now_us, err, errlen, field, fieldlen)))
+        goto done;
+    req = qy_calloc (1, sizeof (*req));
+    req->ep = ep;
+    req->brand = qy_strdup (brand ? brand : "");
+    req->items = qy_calloc (key ? json_array_size (list) : 1, sizeof (ingest_item_t));
+    if (ep == INGEST_EP_SNAPSHOT) {
+        req->snap = snap;
+        size_t idx = s_new_item (req, json_null ());
+        free (req->items [idx].raw);
+        req->items [idx].raw = qy_strndup (body, len);
+        req->items [idx].id = qy_printf ("snap:%s:%lld", snap->group, (long long) (snap->fetched_us / 1000000));
+    }
+    else {
+        size_t i;
+        json_t *item;
+        json_array_foreach (list, i, item) {
+            if (ep == INGEST_EP_MESSAGES)
+                s_message (req, item);
+            else
+                s_callback (req, item);
+        }
+    }
+done:
+    json_decref (root);
+    return req;
+}

@@ -1,0 +1,262 @@
+//  Behaviour: what Redis counts per event (one script call per event,
+//  pipelined per batch) and the hits it turns into. The script is the only
+//  I/O here and is run by main.c; everything else is pure and unit-tested.
+#include "moderation.h"
+#include "moderation_behaviour.h"
+#include "qy/util.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+//  KEYS (all tagged by brand, so one slot):
+//    1 flood zset      fl:{b:B}:G:M        msg ids by time
+//    2 mute            mute:{b:B}:M        its end, unix µs
+//    3 block set       block:{b:B}         member ids
+//    4 repeat zset     rp:{b:B}:G:M:H      msg ids of content H by time
+//    5 wave zset       sw:{b:B}:H          "G:M" of content H by last time
+//    6 joined          jn:{b:B}:G:M        join time ms, expires after the newcomer window
+//    7 join-wave zset  jw:{b:B}:S          join msg ids by time (S: store, or g<G>)
+//    8 join-wave flag  jwf:{b:B}:S         set while a join wave lasts
+//    9 seen set        md:ids:{b:B}:D      msg ids finished (moderation_seen_key)
+//  ARGV: 1 msg id, 2 event time ms, 3 kind (chat|join|other), 4 member id,
+//    5 group id, 6 flood window ms, 7 repeat window ms, 8 wave window ms
+//    (0: not counted), 9 newcomer key lifetime ms, 10 join-wave window ms,
+//    11 join-wave joins, 12 join-wave hold ms.
+//  Reply: {flood, mute end µs, blocked, repeat, wave groups of this member,
+//    wave members, joined ms, join wave on, seen before}.
+//  Counts are sets of message ids (or of group:member), so a redelivered
+//  event is counted once. Every key expires; the wave set is capped.
+qy_script_t moderation_check_script = { .source =
+    "local t = tonumber(ARGV[2])\n"
+    "local kind = ARGV[3]\n"
+    "local n, rep, wg, wm, joined, jwa = 0, 0, 0, 0, 0, 0\n"
+    "if kind == 'chat' then\n"
+    "  local w = tonumber(ARGV[6])\n"
+    "  if w > 0 then\n"
+    "    redis.call('ZADD', KEYS[1], t, ARGV[1])\n"
+    "    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - w * 4)\n"
+    "    n = redis.call('ZCOUNT', KEYS[1], t - w + 1, t)\n"
+    "    redis.call('PEXPIRE', KEYS[1], w * 4)\n"
+    "  end\n"
+    "  local rw = tonumber(ARGV[7])\n"
+    "  if rw > 0 then\n"
+    "    redis.call('ZADD', KEYS[4], t, ARGV[1])\n"
+    "    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', t - rw * 2)\n"
+    "    rep = redis.call('ZCOUNT', KEYS[4], t - rw + 1, t)\n"
+    "    redis.call('PEXPIRE', KEYS[4], rw * 2)\n"
+    "  end\n"
+    "  local ww = tonumber(ARGV[8])\n"
+    "  if ww > 0 then\n"
+    "    local me = ARGV[5] .. ':' .. ARGV[4]\n"
+    "    local old = tonumber(redis.call('ZSCORE', KEYS[5], me) or 0)\n"
+    "    if t > old then redis.call('ZADD', KEYS[5], t, me) end\n"
+    "    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', t - ww * 2)\n"
+    "    if redis.call('ZCARD', KEYS[5]) > 2000 then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -2001) end\n"
+    "    redis.call('PEXPIRE', KEYS[5], ww * 2)\n"
+    "    local seen = {}\n"
+    "    for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], t - ww + 1, t + ww)) do\n"
+    "      local g, m = string.match(e, '^(%d+):(%d+)$')\n"
+    "      if m then\n"
+    "        if not seen[m] then seen[m] = true; wm = wm + 1 end\n"
+    "        if m == ARGV[4] then wg = wg + 1 end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  joined = tonumber(redis.call('GET', KEYS[6]) or 0)\n"
+    "elseif kind == 'join' then\n"
+    "  local life = tonumber(ARGV[9])\n"
+    "  if life > 0 then redis.call('SET', KEYS[6], t, 'PX', life) end\n"
+    "  local jw = tonumber(ARGV[10])\n"
+    "  if jw > 0 then\n"
+    "    redis.call('ZADD', KEYS[7], t, ARGV[1])\n"
+    "    redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', t - jw * 2)\n"
+    "    redis.call('PEXPIRE', KEYS[7], jw * 2)\n"
+    "    if redis.call('ZCOUNT', KEYS[7], t - jw + 1, t) >= tonumber(ARGV[11]) then\n"
+    "      redis.call('SET', KEYS[8], t, 'PX', tonumber(ARGV[12]))\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "jwa = redis.call('EXISTS', KEYS[8])\n"
+    "local mute_end = tonumber(redis.call('GET', KEYS[2]) or 0)\n"
+    "local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])\n"
+    "local seen = redis.call('SISMEMBER', KEYS[9], ARGV[1])\n"
+    "return {n, mute_end, blocked, rep, wg, wm, joined, jwa, seen}\n" };
+
+void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, int64_t brand_id,
+                            int64_t group_id, int64_t store_id, int64_t member_id, const char *msg_id,
+                            int64_t event_time_us, const char *kind, bool count, bool has_content,
+                            uint64_t content_hash)
+{
+    long long b = (long long) brand_id, g = (long long) group_id, m = (long long) member_id;
+    unsigned long long h = (unsigned long long) content_hash;
+    qy_snprintf (a->buf [0], sizeof (a->buf [0]), "fl:{b:%lld}:%lld:%lld", b, g, m);
+    qy_snprintf (a->buf [1], sizeof (a->buf [1]), "mute:{b:%lld}:%lld", b, m);
+    qy_snprintf (a->buf [2], sizeof (a->buf [2]), "block:{b:%lld}", b);
+    qy_snprintf (a->buf [3], sizeof (a->buf [3]), "rp:{b:%lld}:%lld:%lld:%016llx", b, g, m, h);
+    qy_snprintf (a->buf [4], sizeof (a->buf [4]), "sw:{b:%lld}:%016llx", b, h);
+    qy_snprintf (a->buf [5], sizeof (a->buf [5]), "jn:{b:%lld}:%lld:%lld", b, g, m);
+    if (store_id)
+        qy_snprintf (a->buf [6], sizeof (a->buf [6]), "jw:{b:%lld}:%lld", b, (long long) store_id);
+    else
+        qy_snprintf (a->buf [6], sizeof (a->buf [6]), "jw:{b:%lld}:g%lld", b, g);
+    qy_snprintf (a->buf [7], sizeof (a->buf [7]), "jwf:%s", a->buf [6] + 3);
+    moderation_seen_key (a->buf [18], sizeof (a->buf [18]), brand_id, event_time_us);
+    bool chat = strcmp (kind, "chat") == 0;
+    long flood = chat && count && p->flood_rule [0] ? (long) p->flood_window_s * 1000 : 0;
+    long repeat = chat && count && has_content && p->repeat_max > 0 ? (long) p->repeat_window_s * 1000 : 0;
+    long wave = chat && count && has_content && (p->wave_groups > 0 || p->wave_members > 0)
+              ? (long) p->wave_window_s * 1000 : 0;
+    int hours = p->newcomer_hours > p->join_wave_hours ? p->newcomer_hours : p->join_wave_hours;
+    qy_snprintf (a->buf [8], sizeof (a->buf [8]), "%lld", (long long) (event_time_us / 1000));
+    qy_snprintf (a->buf [9], sizeof (a->buf [9]), "%lld", m);
+    qy_snprintf (a->buf [10], sizeof (a->buf [10]), "%lld", g);
+    qy_snprintf (a->buf [11], sizeof (a->buf [11]), "%ld", flood);
+    qy_snprintf (a->buf [12], sizeof (a->buf [12]), "%ld", repeat);
+    qy_snprintf (a->buf [13], sizeof (a->buf [13]), "%ld", wave);
+    qy_snprintf (a->buf [14], sizeof (a->buf [14]), "%lld", count ? (long long) hours * 3600 * 1000 : 0LL);
+    qy_snprintf (a->buf [15], sizeof (a->buf [15]), "%ld", p->join_wave_joins > 0 ? (long) p->join_wave_window_s * 1000 : 0L);
+    qy_snprintf (a->buf [16], sizeof (a->buf [16]), "%d", p->join_wave_joins);
+    qy_snprintf (a->buf [17], sizeof (a->buf [17]), "%ld", (long) p->join_wave_hold_s * 1000);
+    const char *args [MODERATION_CHECK_NARGS] = {
+        a->buf [0], a->buf [1], a->buf [2], a->buf [3], a->buf [4], a->buf [5], a->buf [6], a->buf [7], a->buf [18],
+        msg_id, a->buf [8], kind, a->buf [9], a->buf [10], a->buf [11], a->buf [12], a->buf [13],
+        a->buf [14], a->buf [15], a->buf [16], a->buf [17] };
+    memcpy (a->args, args, sizeof (args));
+}
+
+void moderation_seen_key (char *buf, size_t len, int64_t brand_id, int64_t event_time_us)
+{
+    qy_snprintf (buf, len, "md:ids:{b:%lld}:%d", (long long) brand_id, qy_day_of (event_time_us, 0));
+}
+
+int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t *mute_end_us, bool *blocked,
+                            bool *seen)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 9)
+        return -1;
+    for (size_t i = 0; i < 9; i++)
+        if (r->element [i]->type != REDIS_REPLY_INTEGER)
+            return -1;
+    c->flood = (long) r->element [0]->integer;
+    *mute_end_us = r->element [1]->integer;
+    *blocked = r->element [2]->integer == 1;
+    c->repeat = (long) r->element [3]->integer;
+    c->wave_groups = (long) r->element [4]->integer;
+    c->wave_members = (long) r->element [5]->integer;
+    c->joined_ms = r->element [6]->integer;
+    c->join_wave = r->element [7]->integer == 1;
+    *seen = r->element [8]->integer == 1;
+    return 0;
+}
+
+static void s_hit (judge_result_t *r, const char *rule, qy_category_t cat, double weight, bool dry_run)
+{
+    if (r->nhits == JUDGE_MAX_HITS) {
+        r->hits_dropped++;
+        return;
+    }
+    judge_hit_t *h = &r->hits [r->nhits++];
+    memset (h, 0, sizeof (*h));
+    h->rule = rule;
+    h->category = cat;
+    h->weight = weight;
+    h->dry_run = dry_run;
+}
+
+void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_counts_t *c,
+                                int64_t event_time_us, int tz_offset_min, judge_result_t *r)
+{
+    if (p->flood_rule [0] && c->flood > p->flood_max)
+        s_hit (r, p->flood_rule, QY_CAT_FLOOD, p->flood_weight, p->flood_dry_run);
+    if (p->repeat_max > 0 && c->repeat > p->repeat_max)
+        s_hit (r, "behaviour.repeat", QY_CAT_FLOOD, p->repeat_weight, false);
+    //  Many members saying the same thing is ordinary in a brand with many
+    //  groups ("上次的优惠券过期了怎么办"): the coordinated-accounts test needs
+    //  the content itself to carry a signal (any counted hit, even one too
+    //  weak for review alone). One member cross-posting to k groups does not.
+    bool signal = false;
+    for (size_t i = 0; i < r->nhits; i++)
+        signal |= !r->hits [i].dry_run && r->hits [i].weight > 0;
+    if ((p->wave_groups > 0 && c->wave_groups >= p->wave_groups)
+        || (p->wave_members > 0 && c->wave_members >= p->wave_members && signal))
+        s_hit (r, "behaviour.spam_wave", QY_CAT_SPAM_WAVE, p->wave_weight, false);
+    //  A newcomer's link or contact detail: stricter while a join wave lasts.
+    int hours = c->join_wave && p->join_wave_joins > 0 ? p->join_wave_hours : p->newcomer_hours;
+    double weight = c->join_wave && p->join_wave_joins > 0 ? p->join_wave_weight : p->newcomer_weight;
+    int64_t age_ms = event_time_us / 1000 - c->joined_ms;
+    if (hours > 0 && c->joined_ms > 0 && age_ms < (int64_t) hours * 3600 * 1000) {
+        const judge_hit_t *contact = NULL;
+        for (size_t i = 0; i < r->nhits && !contact; i++)
+            if (r->hits [i].contact && !r->hits [i].dry_run)
+                contact = &r->hits [i];
+        //  The contact detail already counts; the newcomer rule raises the
+        //  total to at least its weight (1.0: recall; 2.0 in a wave: mute).
+        double top_up = weight - r->total;
+        if (contact && top_up > 0)
+            s_hit (r, c->join_wave ? "behaviour.newcomer_wave" : "behaviour.newcomer", contact->category, top_up, false);
+    }
+    if (p->quiet_from != p->quiet_to) {
+        int64_t local_s = event_time_us / 1000000 + (int64_t) tz_offset_min * 60;
+        int minute = (int) (((local_s / 60) % 1440 + 1440) % 1440);
+        bool quiet = p->quiet_from < p->quiet_to ? minute >= p->quiet_from && minute < p->quiet_to
+                                                 : minute >= p->quiet_from || minute < p->quiet_to;
+        if (quiet)
+            s_hit (r, "behaviour.quiet_hours", QY_CAT_FORMAT, p->quiet_weight, false);
+    }
+}
+
+double moderation_score (const moderation_policy_t *p, judge_result_t *r)
+{
+    size_t w = 0;
+    double would = 0;
+    memset (r->score, 0, sizeof (r->score));
+    r->total = 0;
+    for (size_t i = 0; i < r->nhits; i++) {
+        judge_hit_t h = r->hits [i];
+        for (size_t k = 0; k < p->noverrides; k++) {
+            const moderation_override_t *o = &p->overrides [k];
+            if (strcmp (o->name, h.rule))
+                continue;
+            if (!isnan (o->weight))
+                h.weight = o->weight;
+            if (o->dry_run >= 0)
+                h.dry_run = o->dry_run;
+            if (o->enabled == 0)
+                h.rule = NULL;
+        }
+        if (!h.rule)
+            continue;
+        if (h.dry_run)
+            would += h.weight;
+        else {
+            r->score [h.category] += h.weight;
+            r->total += h.weight;
+        }
+        r->hits [w++] = h;
+    }
+    r->nhits = w;
+    r->top = QY_CAT__COUNT;
+    double best = 0;
+    for (int c = 0; c < QY_CAT__COUNT; c++)
+        if (r->score [c] > best) {
+            best = r->score [c];
+            r->top = (qy_category_t) c;
+        }
+    return r->total + would;
+}
+
+bool moderation_nickname_bad (const moderation_policy_t *p, const char *nickname)
+{
+    return p->nickname [0] && judge_nickname_ok (p->nickname, nickname ? nickname : "") == 0;
+}
+
+bool moderation_content_hash (const char *norm, size_t len, int min_chars, uint64_t *hash)
+{
+    int chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char) norm [i] & 0xC0) != 0x80;
+    if (!norm || chars < min_chars)
+        return false;
+    *hash = qy_hash64 (norm, len);
+    return true;
+}

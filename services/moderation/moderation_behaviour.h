@@ -1,0 +1,33 @@
+//  The Redis half of behaviour counting: the script and its arguments.
+//  Internal to the moderation service and its tests.
+#ifndef MODERATION_BEHAVIOUR_H
+#define MODERATION_BEHAVIOUR_H
+#include "moderation.h"
+
+#define MODERATION_CHECK_NKEYS 9
+#define MODERATION_CHECK_NARGS 21
+
+extern qy_script_t moderation_check_script;
+
+//  Arguments of one script call; args points into buf.
+typedef struct {
+    char        buf [19][96];
+    const char *args [MODERATION_CHECK_NARGS];
+} moderation_check_args_t;
+
+//  kind: "chat", "join" or "other". count: the sender's behaviour is counted
+//  (a member, or staff when not exempt). has_content: content_hash is set.
+void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, int64_t brand_id,
+                            int64_t group_id, int64_t store_id, int64_t member_id, const char *msg_id,
+                            int64_t event_time_us, const char *kind, bool count, bool has_content,
+                            uint64_t content_hash);
+//  Parse the script's reply. Returns 0, or -1 if it is not the expected array.
+//  *seen: the message was processed before (see moderation_seen_key).
+int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t *mute_end_us, bool *blocked,
+                            bool *seen);
+//  The set of message ids moderation has finished, per brand and UTC day of
+//  the event: a message found there was decided already, and is never
+//  judged or enforced again (its recorded violation, if any, is repeated).
+void moderation_seen_key (char *buf, size_t len, int64_t brand_id, int64_t event_time_us);
+#define MODERATION_SEEN_TTL_S (8 * 86400)
+#endif

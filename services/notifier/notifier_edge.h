@@ -1,0 +1,97 @@
+//  The edges of notifier (docs/gateway.md): rate limits as token buckets in
+//  Redis, a circuit breaker per endpoint, and operator alerts (routing to a
+//  store's or HQ's WeCom group robot, the robot's JSON, digests).
+#ifndef NOTIFIER_EDGE_H
+#define NOTIFIER_EDGE_H
+#include "notifier.h"
+#include "qy/redis.h"
+
+// ------------------------------------------------------------- limits
+
+//  A rate: `capacity` requests per `period_ms`, as a token bucket that
+//  refills continuously. capacity 0 means unlimited.
+typedef struct {
+    long    capacity;
+    int64_t period_ms;
+} notifier_rate_t;
+
+//  Parse "N/S" (N per S seconds), "N/Sm" (minutes), "N/Sh" (hours) or
+//  "off". Returns 0, or -1 if malformed.
+int notifier_rate_parse (const char *spec, notifier_rate_t *rate);
+
+typedef struct {
+    notifier_rate_t gateway;      //  all requests to one brand gateway
+    notifier_rate_t api [3];      //  per API of a gateway: post, action, alert
+    notifier_rate_t webhook;      //  one WeCom group robot (WeCom: 20 a minute)
+    notifier_rate_t group;        //  posts into one group
+    notifier_rate_t member;       //  posts mentioning, or actions on, one member
+} notifier_limits_t;
+
+//  The buckets a job draws from: Redis keys (hash-tagged by destination,
+//  group or member) and their rates. Returns how many (≤ 4).
+typedef struct {
+    char            key [96];
+    notifier_rate_t rate;
+} notifier_bucket_t;
+int notifier_buckets (const notifier_limits_t *limits, const notifier_job_t *job, notifier_bucket_t *out);
+//  The Redis key of a destination's pause (set on 429 / errcode 130101).
+void notifier_pause_key (const char *url, char *buf, size_t len);
+
+//  Take one token from every bucket, all or none, unless the destination
+//  is paused. Returns 0 when taken, the milliseconds to wait when not, or
+//  -1 when Redis is away.
+int64_t notifier_limits_take (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n);
+//  Pause a destination for ms (all replicas see it).
+int notifier_limits_pause (qy_redis_t *redis, const char *url, int64_t ms);
+
+// ------------------------------------------------------------ breaker
+
+//  One circuit per endpoint (the destination URL), in this process:
+//  `failures` consecutive failures open it for open_ms; then one probe is
+//  let through (half-open): success closes it, failure opens it again.
+typedef struct notifier_breaker_t notifier_breaker_t;
+notifier_breaker_t *notifier_breaker_new (int failures, int64_t open_ms);
+void notifier_breaker_destroy (notifier_breaker_t **self_p);
+//  May a request to url start now? Returns 0, or the ms until it may.
+int64_t notifier_breaker_allow (notifier_breaker_t *self, const char *url, int64_t now_ms);
+//  Report the outcome of a request that allow() let through.
+void notifier_breaker_report (notifier_breaker_t *self, const char *url, bool ok, int64_t now_ms);
+//  Circuits open now.
+int notifier_breaker_open_count (notifier_breaker_t *self, int64_t now_ms);
+
+// ------------------------------------------------------------- alerts
+
+//  Where an alert goes: a robot webhook with its format and mentions.
+typedef struct {
+    char  *url;                  //  NULL: no route; the brand's gateway gets it (JSON contract)
+    bool   markdown;
+    char **mentioned;            //  userids (text only: markdown cannot @ in WeCom)
+    size_t n_mentioned;
+    char **mobiles;
+    size_t n_mobiles;
+} notifier_route_t;
+
+//  Is the alert brand-wide (for HQ) rather than about one group (for the
+//  store's staff)? No group, or a spam wave.
+bool notifier_alert_brand_wide (const Qy__Delivery *d);
+//  The text of an alert as operators read it (title line, group, reason).
+void notifier_alert_text (const Qy__Delivery *d, bool markdown, qy_buf_t *out);
+//  The WeCom group-robot body for text (msgtype text or markdown, with
+//  mentioned_list / mentioned_mobile_list). Content is cut to WeCom's
+//  limits (text 2048 bytes, markdown 4096) on a UTF-8 boundary.
+void notifier_robot_payload (const notifier_route_t *route, const char *text, qy_buf_t *out);
+//  One digest of n alert texts for route: a count, then one line each, as
+//  many as fit. Writes the robot body into out.
+void notifier_digest_payload (const notifier_route_t *route, const char *const *texts, size_t n, qy_buf_t *out);
+
+//  Look up the route of each alert in ds (brand-wide → HQ; else the
+//  group's store, else HQ). routes[i] is filled for alerts, zeroed for the
+//  rest. Returns 0, or -1 if PostgreSQL failed.
+int notifier_routes_lookup (qy_pg_t *pg, Qy__Delivery **ds, size_t n, notifier_route_t *routes);
+void notifier_route_clear (notifier_route_t *route);
+//  Fold alerts waiting for the same webhook into digests: every group of at
+//  least min_alerts due alerts becomes one delivery (key "digest:…", the
+//  alerts marked digested with its key), in one transaction each. Returns
+//  how many alerts were folded, or -1.
+int notifier_digest_pass (qy_pg_t *pg, int min_alerts, int max_per_digest);
+#endif

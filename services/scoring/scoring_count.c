@@ -1,0 +1,214 @@
+//  Counting a batch: one script call per event and a handful of set
+//  updates, all in one pipeline (one round trip for the batch), then the
+//  standing of each event's member worked out from the script's reply.
+#include "scoring.h"
+#include "qy/log.h"
+#include "qy/util.h"
+#include <stdlib.h>
+#include <string.h>
+
+static qy_script_t s_count = { .source = NULL };
+
+//  Parse the script's reply into the event's Standing.
+static void s_standing (const scoring_settings_t *set, const scoring_count_config_t *cfg, const Qy__Event *ev,
+                        int32_t today, redisReply *r, Qy__Standing *st)
+{
+    qy__standing__init (st);
+    st->member_msgs_today = r->element [1]->integer;
+    st->group_msgs_today = r->element [2]->integer;
+    st->group_active_today = r->element [3]->integer;
+    st->group_state = (char *) scoring_state_name (r->element [4]->type == REDIS_REPLY_STRING ? r->element [4]->str : "");
+    const char *values [SCORING_F__COUNT];
+    for (size_t f = 0; f < SCORING_F__COUNT; f++) {
+        redisReply *e = r->element [SCORING_REPLY_HEAD + f];
+        values [f] = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+    }
+    scoring_member_t m = { 0 };
+    m.member_id = ev->member_id;
+    m.key_rank = -1;
+    scoring_member_parse (&m, values);
+    scoring_standing_t s;
+    scoring_event_standing (set, &m, ev->event_time_us / 1000000, today, cfg->half_short_s, cfg->half_long_s, &s);
+    st->trust_level = s.trust_level;
+    st->member_state = (char *) scoring_state_name (s.state);
+}
+
+//  Append one event's script call. Returns -1 when Redis is away.
+static int s_append (const scoring_count_config_t *cfg, qy_redis_t *redis, const Qy__Event *ev,
+                     const scoring_keys_t *k)
+{
+    static const char *kinds [] = { "msg", "join", "leave", "other" };
+    char mid [24], hour [8], ttl [24], t [24], day [16], ch [24], hs [32], hl [32], win [16], pwin [16], mttl [24];
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) ev->member_id);
+    qy_snprintf (hour, sizeof (hour), "%d", k->hour);
+    qy_snprintf (ttl, sizeof (ttl), "%ld", cfg->ttl_s);
+    qy_snprintf (t, sizeof (t), "%lld", (long long) (ev->event_time_us / 1000000));
+    qy_snprintf (day, sizeof (day), "%d", k->day);
+    qy_snprintf (ch, sizeof (ch), "%lld", (long long) ev->channel_id);
+    qy_snprintf (hs, sizeof (hs), "%.0f", cfg->half_short_s);
+    qy_snprintf (hl, sizeof (hl), "%.0f", cfg->half_long_s);
+    qy_snprintf (win, sizeof (win), "%d", cfg->reply_window_s);
+    qy_snprintf (pwin, sizeof (pwin), "%d", cfg->post_window_s);
+    qy_snprintf (mttl, sizeof (mttl), "%ld", cfg->member_ttl_s);
+    scoring_kind_t kind = scoring_kind (ev);
+    bool msg = kind == SCORING_MSG;
+    const char *fixed [14 + SCORING_ARGV__COUNT] = {
+        k->ids, k->group, k->active, k->members, k->authors, k->authors_prev, k->edges,
+        k->member, k->roster, k->uids, k->state, k->board, k->channels, k->replies,
+    };
+    const char **a = fixed + 14;
+    a [SCORING_ARGV_MSG_ID] = ev->msg_id;
+    a [SCORING_ARGV_KIND] = kinds [kind];
+    a [SCORING_ARGV_MEMBER] = mid;
+    a [SCORING_ARGV_HOUR] = hour;
+    a [SCORING_ARGV_VIOLATION] = scoring_is_violation (ev) ? "1" : "0";
+    a [SCORING_ARGV_TTL] = ttl;
+    a [SCORING_ARGV_TIME] = t;
+    a [SCORING_ARGV_DAY] = day;
+    a [SCORING_ARGV_USER] = ev->member ? ev->member : "";
+    a [SCORING_ARGV_REF] = msg && ev->ref_msg_id ? ev->ref_msg_id : "";
+    a [SCORING_ARGV_STAFF] = scoring_is_staff (ev) ? "1" : "0";
+    a [SCORING_ARGV_BOT] = ev->role == QY__ROLE__BOT ? "1" : "0";
+    a [SCORING_ARGV_CHANNEL] = ch;
+    a [SCORING_ARGV_HALF_SHORT] = hs;
+    a [SCORING_ARGV_HALF_LONG] = hl;
+    a [SCORING_ARGV_WINDOW] = win;
+    a [SCORING_ARGV_POST_WINDOW] = pwin;
+    a [SCORING_ARGV_QUESTION] = msg && scoring_is_question (ev->text) ? "1" : "0";
+    a [SCORING_ARGV_SUBSTANTIAL] = msg && scoring_is_substantial (ev, cfg->substantial_chars) ? "1" : "0";
+    a [SCORING_ARGV_MEMBER_TTL] = mttl;
+    size_t nm = msg ? ev->n_mentions : 0;
+    if (nm > 50)
+        nm = 50;            //  a mass mention credits no one more than fifty times
+    const char **args = fixed;
+    if (nm) {
+        args = qy_malloc ((14 + SCORING_ARGV__COUNT + nm) * sizeof (char *));
+        memcpy (args, fixed, sizeof (fixed));
+        for (size_t i = 0; i < nm; i++)
+            args [14 + SCORING_ARGV__COUNT + i] = ev->mentions [i] ? ev->mentions [i] : "";
+    }
+    int rc = qy_redis_append_script (redis, &s_count, 14, (int) (14 + SCORING_ARGV__COUNT + nm), args, NULL);
+    if (args != fixed)
+        free (args);
+    return rc;
+}
+
+int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_brands_t *brands,
+                         Qy__Event **evs, Qy__Standing *st, bool *failed, size_t n, int *dups)
+{
+    s_count.source = scoring_count_lua;
+    *dups = 0;
+    if (!n)
+        return 0;
+    const scoring_brand_t **bs = qy_calloc (n, sizeof (*bs));
+    int32_t *days = qy_calloc (n, sizeof (*days));
+    qy_map_t *marks = qy_map_new ();
+    qy_buf_t dirty, seen;
+    qy_buf_init (&dirty);
+    qy_buf_init (&seen);
+    int rc = 0, extra = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        bs [i] = scoring_brands_get (brands, evs [i]->brand_id);
+        if (!bs [i]) {
+            rc = -1;
+            break;
+        }
+        scoring_keys_t k;
+        scoring_keys (&k, evs [i]->brand_id, evs [i]->group_id, evs [i]->member_id, evs [i]->event_time_us,
+                      bs [i]->tz_offset_min);
+        days [i] = k.day;
+        if (s_append (cfg, redis, evs [i], &k))
+            rc = -1;
+        //  The sets each get one member per group-day or group, not per event.
+        int64_t prev;
+        if (!qy_map_get (marks, k.dirty, NULL)) {
+            qy_map_put (marks, k.dirty, 1);
+            qy_buf_printf (&dirty, "%s%s", dirty.len ? " " : "", k.dirty);
+        }
+        if (!qy_map_get (marks, k.seen, NULL)) {
+            qy_map_put (marks, k.seen, 1);
+            qy_buf_printf (&seen, "%s%s", seen.len ? " " : "", k.seen);
+        }
+        char bkey [32];
+        qy_snprintf (bkey, sizeof (bkey), "b%lld", (long long) evs [i]->brand_id);
+        int64_t t = evs [i]->event_time_us / 1000000;
+        if (!qy_map_get (marks, bkey, &prev) || t > prev)
+            qy_map_put (marks, bkey, t);
+    }
+    //  One SADD per set and one ZADD GT per brand for the whole batch.
+    if (rc == 0) {
+        char *sets [2] = { dirty.data, seen.data };
+        const char *names [2] = { "sc:dirty", "sc:groups" };
+        for (int s = 0; s < 2 && rc == 0; s++) {
+            size_t cnt = 2, capv = 16;
+            const char **argv = qy_malloc (capv * sizeof (char *));
+            argv [0] = "SADD";
+            argv [1] = names [s];
+            for (char *tok = strtok (sets [s], " "); tok; tok = strtok (NULL, " ")) {
+                if (cnt == capv)
+                    argv = qy_realloc (argv, (capv *= 2) * sizeof (char *));
+                argv [cnt++] = tok;
+            }
+            rc = qy_redis_append_argv (redis, (int) cnt, argv, NULL);
+            free (argv);
+            extra++;
+        }
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            char bkey [32], t [24], bid [24];
+            qy_snprintf (bkey, sizeof (bkey), "b%lld", (long long) evs [i]->brand_id);
+            int64_t v;
+            if (!qy_map_get (marks, bkey, &v) || v < 0)
+                continue;
+            qy_map_put (marks, bkey, -1);       //  once per brand
+            qy_snprintf (t, sizeof (t), "%lld", (long long) v);
+            qy_snprintf (bid, sizeof (bid), "%lld", (long long) evs [i]->brand_id);
+            const char *argv [] = { "ZADD", "sc:clock", "GT", t, bid };
+            rc = qy_redis_append_argv (redis, 5, argv, NULL);
+            extra++;
+        }
+    }
+    //  Read every reply that was appended, even after a failure, so none
+    //  is left to be taken for the next command's.
+    size_t appended = rc == 0 ? n : 0;
+    for (size_t i = 0; i < appended; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r) {
+            rc = -1;
+            break;
+        }
+        failed [i] = false;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == SCORING_REPLY_HEAD + SCORING_F__COUNT) {
+            if (r->element [0]->integer == 0)
+                (*dups)++;
+            s_standing (&bs [i]->settings, cfg, evs [i], days [i], r, &st [i]);
+        }
+        else
+        if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) != 0
+            && strncmp (r->str, "LOADING", 7) != 0 && strncmp (r->str, "BUSY", 4) != 0) {
+            //  This event itself is the trouble: set it aside, not the batch.
+            qy_log_warn ("msg=%s brand=%s count script failed: %s", evs [i]->msg_id, evs [i]->brand, r->str);
+            qy__standing__init (&st [i]);
+            failed [i] = true;
+        }
+        else {
+            if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
+                s_count.sha [0] = 0;
+            rc = -1;
+        }
+        freeReplyObject (r);
+    }
+    for (int i = 0; i < extra && appended; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r) {
+            rc = -1;
+            break;
+        }
+        freeReplyObject (r);
+    }
+    qy_buf_free (&dirty);
+    qy_buf_free (&seen);
+    qy_map_destroy (&marks);
+    free (days);
+    free (bs);
+    return rc;
+}

@@ -1,0 +1,373 @@
+//  The evaluation: every interval, for each group seen, work out each
+//  member's standing and the group's health from Redis and the roll-ups,
+//  write them to PostgreSQL (absolute values), and send state changes on
+//  as signals (campaign hop) and zombie alerts (notifier hop).
+//
+//  Replicas share the work through a lease per group in Redis; a signal
+//  sent twice carries the same id (sig:name:group:member:day), so a
+//  replica that dies between sending and recording costs nothing.
+#include "scoring.h"
+#include "scoring_eval_store.h"
+#include "qy/log.h"
+#include "qy/service.h"
+#include "qy/util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct scoring_eval_t {
+    scoring_eval_config_t cfg;
+    qy_redis_t       *redis;
+    qy_pg_t          *pg;
+    scoring_brands_t *brands;
+    int64_t           signals, alerts;
+    char              owner [64];
+    char              cursor [32];    //  SSCAN position in sc:groups ("0" = start of a round)
+};
+
+scoring_eval_t *scoring_eval_new (const scoring_eval_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg,
+                                  scoring_brands_t *brands)
+{
+    scoring_eval_t *self = qy_calloc (1, sizeof (*self));
+    self->cfg = *cfg;
+    self->redis = redis;
+    self->pg = pg;
+    self->brands = brands;
+    char host [32] = "";
+    gethostname (host, sizeof (host) - 1);
+    qy_snprintf (self->owner, sizeof (self->owner), "%s:%d", host, (int) getpid ());
+    qy_strlcpy (self->cursor, "0", sizeof (self->cursor));
+    return self;
+}
+
+void scoring_eval_destroy (scoring_eval_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int64_t scoring_eval_signals (scoring_eval_t *self)
+{
+    return self->signals;
+}
+
+int64_t scoring_eval_alerts (scoring_eval_t *self)
+{
+    return self->alerts;
+}
+
+static const char *s_str (redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_STRING ? r->str : NULL;
+}
+
+//  Load every member of the group from Redis. Returns the count, or -1.
+static int s_members (scoring_eval_t *self, const scoring_keys_t *k, int64_t gid, scoring_member_t **out)
+{
+    *out = NULL;
+    redisReply *roster = qy_redis_cmd (self->redis, "SMEMBERS %s", k->roster);
+    redisReply *rr = qy_redis_cmd (self->redis, "HGETALL %s", k->replies);
+    redisReply *board = qy_redis_cmd (self->redis, "ZREVRANGE %s 0 -1 WITHSCORES", k->board);
+    int rc = -1;
+    if (!roster || !rr || !board || roster->type != REDIS_REPLY_ARRAY || rr->type != REDIS_REPLY_ARRAY
+        || board->type != REDIS_REPLY_ARRAY)
+        goto done;
+    qy_map_t *counts = qy_map_new ();
+    for (size_t i = 0; i + 1 < rr->elements; i += 2)
+        qy_map_put (counts, rr->element [i]->str, strtoll (rr->element [i + 1]->str, NULL, 10));
+    qy_map_t *ranks = qy_map_new ();
+    for (size_t i = 0; i + 1 < board->elements; i += 2)
+        qy_map_put (ranks, board->element [i]->str, (int64_t) i / 2);
+    size_t n = roster->elements;
+    scoring_member_t *ms = qy_calloc (n ? n : 1, sizeof (*ms));
+    //  One pipeline for all the member hashes.
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        char key [96];
+        qy_snprintf (key, sizeof (key), "sc:u:{g:%lld}:%s", (long long) gid, roster->element [i]->str);
+        const char *argv [2 + SCORING_F__COUNT] = { "HMGET", key };
+        for (size_t f = 0; f < SCORING_F__COUNT; f++)
+            argv [2 + f] = scoring_field_names [f];
+        ok = qy_redis_append_argv (self->redis, 2 + SCORING_F__COUNT, argv, NULL) == 0;
+    }
+    size_t got = 0;
+    for (size_t i = 0; i < n && ok; i++) {
+        redisReply *h = qy_redis_get_reply (self->redis);
+        if (!h || h->type != REDIS_REPLY_ARRAY || h->elements != SCORING_F__COUNT) {
+            if (h)
+                freeReplyObject (h);
+            qy_redis_disconnect (self->redis);
+            ok = false;
+            break;
+        }
+        const char *mid = roster->element [i]->str;
+        scoring_member_t *m = &ms [got];
+        memset (m, 0, sizeof (*m));
+        m->member_id = strtoll (mid, NULL, 10);
+        char f [40];
+        int64_t v = 0;
+        qy_snprintf (f, sizeof (f), "r:%s", mid);
+        m->replies = qy_map_get (counts, f, &v) ? v : 0;
+        qy_snprintf (f, sizeof (f), "n:%s", mid);
+        m->mentions = qy_map_get (counts, f, &v) ? v : 0;
+        m->key_rank = qy_map_get (ranks, mid, &v) ? v : -1;
+        m->key_score = (double) (m->replies + m->mentions);
+        const char *values [SCORING_F__COUNT];
+        for (size_t x = 0; x < SCORING_F__COUNT; x++)
+            values [x] = s_str (h->element [x]);
+        //  A member whose hash expired is gone from the group's memory.
+        if (values [SCORING_F_first]) {
+            scoring_member_parse (m, values);
+            got++;
+        }
+        freeReplyObject (h);
+    }
+    qy_map_destroy (&counts);
+    qy_map_destroy (&ranks);
+    if (ok) {
+        *out = ms;
+        rc = (int) got;
+    }
+    else
+        free (ms);
+done:
+    if (roster) freeReplyObject (roster);
+    if (rr) freeReplyObject (rr);
+    if (board) freeReplyObject (board);
+    return rc;
+}
+
+//  Send a signal on the campaign hop.
+static void s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const char *name, const char *subject,
+                      int64_t member_id, const char *user, const char *from, const char *to, double value,
+                      int64_t now_s, int32_t today)
+{
+    char id [160];
+    scoring_signal_id (id, sizeof (id), name, g->group_id, member_id, today);
+    Qy__Signal sig = QY__SIGNAL__INIT;
+    sig.name = (char *) name;
+    sig.subject = (char *) subject;
+    sig.member_id = member_id;
+    sig.group_id = g->group_id;
+    sig.from_state = (char *) (from ? from : "");
+    sig.to_state = (char *) to;
+    sig.value = value;
+    sig.at_us = now_s * 1000000;
+    Qy__Stamp stamp = QY__STAMP__INIT;
+    stamp.stage = "scoring";
+    stamp.at_us = qy_now_us ();
+    Qy__Stamp *trace [] = { &stamp };
+    Qy__Event ev = QY__EVENT__INIT;
+    ev.brand = (char *) g->brand_code;
+    ev.msg_id = id;
+    ev.event_time_us = now_s * 1000000;
+    ev.ingest_time_us = stamp.at_us;
+    ev.group = (char *) g->code;
+    ev.member = (char *) (user ? user : "");
+    ev.kind = QY__KIND__SIGNAL;
+    ev.brand_id = g->brand_id;
+    ev.group_id = g->group_id;
+    ev.store_id = g->store_id;
+    ev.member_id = member_id;
+    ev.signal = &sig;
+    ev.n_trace = 1;
+    ev.trace = trace;
+    if (self->cfg.signals && qy_service_send (self->cfg.signals, &ev.base) == 0)
+        self->signals++;
+    qy_log_info ("msg=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f", id, g->brand_code, g->code, name,
+                 from && *from ? from : "-", to, value);
+}
+
+//  A long-term group became a zombie: tell the operators.
+static void s_alert (scoring_eval_t *self, const scoring_group_row_t *g, const scoring_health_t *h, int32_t today)
+{
+    char key [160], sig [160];
+    scoring_signal_id (sig, sizeof (sig), "group.zombie", g->group_id, 0, today);
+    qy_snprintf (key, sizeof (key), "alert:%s", sig + 4);
+    char *text = qy_printf ("群「%s」(%s) 已沉寂：近 7 天没有成员发言，健康分 %d，群内 %lld 人。建议激活或清理。",
+                            g->name, g->code, h->health, (long long) h->members);
+    Qy__Delivery d = QY__DELIVERY__INIT;
+    d.key = key;
+    d.brand = (char *) g->brand_code;
+    d.brand_id = g->brand_id;
+    d.group_id = g->group_id;
+    d.group = (char *) g->code;
+    d.priority = QY__PRIORITY__P_ALERT;
+    d.kind = "alert";
+    d.text = text;
+    d.reason = "group.zombie";
+    d.source = "scoring";
+    d.event_id = sig;
+    d.created_us = qy_now_us ();
+    if (self->cfg.alerts && qy_service_send (self->cfg.alerts, &d.base) == 0)
+        self->alerts++;
+    qy_log_info ("msg=%s brand=%s group=%s alert=group.zombie health=%d", key, g->brand_code, g->code, h->health);
+    free (text);
+}
+
+//  Evaluate one group. Returns 1 when evaluated, 0 when skipped, -1 on failure.
+static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
+{
+    const scoring_brand_t *brand = scoring_brands_get (self->brands, bid);
+    if (!brand)
+        return -1;
+    scoring_keys_t k;
+    scoring_keys (&k, bid, gid, 0, 0, 0);
+    char lease [16];
+    qy_snprintf (lease, sizeof (lease), "%d", self->cfg.lease_ms);
+    redisReply *lock = qy_redis_cmd (self->redis, "SET %s %s NX PX %s", k.lock, self->owner, lease);
+    if (!lock)
+        return -1;
+    bool mine = lock->type == REDIS_REPLY_STATUS;
+    freeReplyObject (lock);
+    if (!mine)
+        return 0;           //  another replica has it this round
+    int64_t now_s = qy_now_us () / 1000000;
+    if (self->cfg.event_clock) {
+        redisReply *c = qy_redis_cmd (self->redis, "ZSCORE sc:clock %lld", (long long) bid);
+        if (!c)
+            return -1;
+        if (s_str (c))
+            now_s = strtoll (c->str, NULL, 10);
+        freeReplyObject (c);
+    }
+    int32_t today = qy_day_of (now_s * 1000000, brand->tz_offset_min);
+    scoring_group_row_t g;
+    int found = scoring_store_group (self->pg, bid, gid, brand, &g);
+    if (found <= 0)
+        return found;       //  -1 failed, 0 unknown group: nothing to judge
+    scoring_member_t *ms;
+    int n = s_members (self, &k, gid, &ms);
+    if (n < 0)
+        return -1;
+    const scoring_settings_t *set = &brand->settings;
+    scoring_standing_t *st = qy_calloc ((size_t) n + 1, sizeof (*st));
+    int64_t in_group = 0;
+    for (int i = 0; i < n; i++) {
+        scoring_member_standing (set, &ms [i], now_s, today, self->cfg.half_short_s, self->cfg.half_long_s, &st [i]);
+        in_group += ms [i].in_group;
+    }
+    //  Group health from the roll-ups.
+    scoring_health_t h;
+    int rc = scoring_store_health (self->pg, &g, today, in_group, &h);
+    redisReply *prev = rc == 0 ? qy_redis_cmd (self->redis, "HGET %s state", k.state) : NULL;
+    char prev_state [16] = "";
+    if (prev && s_str (prev))
+        qy_strlcpy (prev_state, prev->str, sizeof (prev_state));
+    if (prev)
+        freeReplyObject (prev);
+    else
+        rc = -1;
+    //  Channels and suggestions.
+    scoring_channel_t *chs = NULL;
+    size_t nch = 0;
+    if (rc == 0) {
+        redisReply *ch = qy_redis_cmd (self->redis, "HGETALL %s", k.channels);
+        if (ch && ch->type == REDIS_REPLY_ARRAY) {
+            size_t np = ch->elements / 2;
+            const char **names = qy_calloc (np + 1, sizeof (char *)), **values = qy_calloc (np + 1, sizeof (char *));
+            for (size_t i = 0; i < np; i++) {
+                names [i] = ch->element [2 * i]->str;
+                values [i] = ch->element [2 * i + 1]->str;
+            }
+            nch = scoring_channels_fold (names, values, np, today, &chs);
+            free (names);
+            free (values);
+        }
+        else
+            rc = -1;
+        if (ch)
+            freeReplyObject (ch);
+    }
+    size_t max = (size_t) set->suggest_max;
+    scoring_suggestion_t *cap = qy_calloc (max, sizeof (*cap)), *clean = qy_calloc (max, sizeof (*clean));
+    int needed = 0;
+    size_t ncap = scoring_capacity_list (set, ms, st, (size_t) n, g.capacity, today, cap, max, &needed);
+    size_t nclean = scoring_cleanout_list (set, ms, st, (size_t) n, h.msgs_per_day, today, clean, max);
+    if (rc == 0)
+        rc = scoring_store_write (self->pg, &g, today, ms, st, (size_t) n, &h, chs, nch, cap, ncap, needed,
+                                  clean, nclean);
+    //  Signals only once the states are durable.
+    if (rc == 0) {
+        const char *gsig = scoring_group_signal (prev_state, h.state);
+        if (gsig)
+            s_signal (self, &g, gsig, "group", 0, NULL, prev_state, h.state, h.health, now_s, today);
+        if (gsig && strcmp (h.state, "zombie") == 0 && strcmp (h.lifecycle, "long_term") == 0)
+            s_alert (self, &g, &h, today);
+        char health [16];
+        qy_snprintf (health, sizeof (health), "%d", h.health);
+        redisReply *r = qy_redis_cmd (self->redis, "HSET %s state %s health %s", k.state, h.state, health);
+        if (r)
+            freeReplyObject (r);
+        //  Member changes: signal, then remember the new state in the hash.
+        for (int i = 0; i < n; i++) {
+            if (strcmp (ms [i].state, st [i].state) == 0 && ms [i].trust_level == st [i].trust_level)
+                continue;
+            //  Staff are not the audience of campaign's member playbooks.
+            const char *msig = ms [i].staff ? NULL : scoring_member_signal (ms [i].state, st [i].state);
+            if (msig) {
+                char user [136] = "";
+                scoring_store_user (self->pg, bid, ms [i].member_id, user, sizeof (user));
+                double value = st [i].rate_baseline > 0 ? st [i].rate_recent / st [i].rate_baseline : 0;
+                s_signal (self, &g, msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value,
+                          now_s, today);
+            }
+            char key [96], tl [8];
+            qy_snprintf (key, sizeof (key), "sc:u:{g:%lld}:%lld", (long long) gid, (long long) ms [i].member_id);
+            qy_snprintf (tl, sizeof (tl), "%d", st [i].trust_level);
+            r = qy_redis_cmd (self->redis, "HSET %s st %s tl %s", key, st [i].state, tl);
+            if (r)
+                freeReplyObject (r);
+        }
+    }
+    free (cap);
+    free (clean);
+    free (chs);
+    free (st);
+    free (ms);
+    return rc == 0 ? 1 : -1;
+}
+
+int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more)
+{
+    //  A round walks sc:groups with SSCAN and stops when its time is up, so
+    //  counting never waits long behind the evaluation of many groups; the
+    //  next call continues where this one stopped.
+    *more = false;
+    if (strcmp (self->cursor, "0") == 0)
+        scoring_brands_forget (self->brands);
+    int64_t deadline = qy_mono_us () + (int64_t) budget_ms * 1000;
+    int done = 0;
+    do {
+        redisReply *r = qy_redis_cmd (self->redis, "SSCAN sc:groups %s COUNT 50", self->cursor);
+        if (!r)
+            return -1;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject (r);
+            return -1;
+        }
+        int rc = 0;
+        redisReply *list = r->element [1];
+        for (size_t i = 0; i < list->elements && rc == 0; i++) {
+            long long bid, gid;
+            if (sscanf (list->element [i]->str, "%lld:%lld", &bid, &gid) != 2)
+                continue;
+            int x = s_group (self, bid, gid);
+            qy_service_heartbeat ();
+            if (x < 0)
+                rc = -1;
+            else
+                done += x;
+        }
+        if (rc == 0)
+            qy_strlcpy (self->cursor, r->element [0]->str, sizeof (self->cursor));
+        freeReplyObject (r);
+        if (rc)
+            return -1;          //  this page is evaluated again next time
+    } while (strcmp (self->cursor, "0") != 0 && qy_mono_us () < deadline && qy_service_running ());
+    *more = strcmp (self->cursor, "0") != 0;
+    return done;
+}

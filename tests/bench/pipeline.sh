@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The pipeline benchmark: the load generator drives a 20-store demo brand
+# through all five services with real Redis and PostgreSQL, twice — flat
+# out, and at a fixed rate — each on a fresh set of servers. It prints
+# sustained events/s and the ingest→verdict latency (p50, p99) measured by
+# moderation from the ingest timestamp each event carries.
+#   usage: tests/bench/pipeline.sh [BUILD_DIR]   (env: BENCH_MESSAGES, BENCH_RATE)
+set -euo pipefail
+BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
+source "$(dirname "$0")/../../tools/lib/env.sh"
+MESSAGES=${BENCH_MESSAGES:-200000}
+RATE=${BENCH_RATE:-10000}
+
+s_run () {   # s_run LABEL RATE MESSAGES
+    local label=$1 rate=$2 msgs=$3
+    export QY_RUN; QY_RUN=$(mktemp -d /tmp/qy-bench.XXXXXX); chmod 755 "$QY_RUN"
+    trap 'qy_stop_all; rm -rf "$QY_RUN"' RETURN
+    qy_start_pg "$QY_RUN"; qy_start_redis "$QY_RUN"
+    "$BUILD/tools/qyctl/qyctl" migrate >/dev/null
+    local gw; gw=$(qy_free_port)
+    qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$gw"
+    "$BUILD/tools/qyctl/qyctl" demo load --brand bench --stores 20 --groups 3 --gateway-url "http://127.0.0.1:$gw/v1/deliveries" >/dev/null
+    qy_start_services "$BUILD" "${BENCH_MODERATION:-1}" "${BENCH_SCORING:-1}"
+    local t0 t1 out accepted
+    t0=$(date +%s.%N)
+    out=$("$BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand bench --stores 20 --groups 3 \
+          --members 120 --messages "$msgs" --rate "$rate" --batch 200 --window 8 --run "$label" | tail -1)
+    accepted=$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')
+    for _ in $(seq 3000); do
+        [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$accepted" ] && break; sleep 0.1
+    done
+    t1=$(date +%s.%N)
+    local q; q=$(curl -fs "http://127.0.0.1:$QY_HTTP_moderation1/metrics")
+    local p50 p99
+    p50=$(awk -F'[ "]' '/^qy_ingest_to_verdict_seconds\{quantile="0.5"\}/ {print $4 * 1000}' <<<"$q")
+    p99=$(awk -F'[ "]' '/^qy_ingest_to_verdict_seconds\{quantile="0.99"\}/ {print $4 * 1000}' <<<"$q")
+    local ingest_rate; ingest_rate=$(sed -E 's/.* = ([0-9]+) events\/s.*/\1/' <<<"$out")
+    awk -v l="$label" -v a="$accepted" -v t="$(echo "$t1 - $t0" | bc -l)" -v i="$ingest_rate" -v p50="$p50" -v p99="$p99" -v r="$rate" \
+        'BEGIN { printf "%-9s offered=%s ev/s  accepted=%d  ingest=%d ev/s  end-to-end sustained=%.0f ev/s  ingest→verdict p50=%.2f ms p99=%.2f ms\n", l, (r == 0 ? "max" : r), a, i, a / t, p50, p99 }'
+}
+
+echo "pipeline benchmark: $(nproc) cores, $MESSAGES chat messages per run (plus joins, floods, duplicates)"
+s_run flat-out 0 "$MESSAGES"
+s_run "rate-$RATE" "$RATE" "$((RATE * 10))"

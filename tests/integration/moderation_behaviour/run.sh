@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Moderation behaviour through the running services (Redis counts, one
+# script call per event): a spam wave from coordinated accounts across
+# groups, one member's content in three groups, a repeated message, a
+# newcomer's phone number, a join wave making newcomers' rules stricter in
+# one store (a store-level policy layer), quiet hours on a group type, the
+# nickname format of one group on join. Staff announcements across groups
+# and ordinary chat stay untouched.
+source "$(dirname "$0")/../lib.sh"
+it_servers
+it_gateway --token gw
+"$QYCTL" brand create acme "Acme" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw >/dev/null
+"$QYCTL" store create acme s1 "一号店" >/dev/null
+"$QYCTL" store create acme s2 "二号店" >/dev/null
+for g in room1 room2 room3 room4; do "$QYCTL" group create acme $g "群 $g" --store s1 >/dev/null; done
+"$QYCTL" group create acme night1 "夜猫群" --store s2 --type night >/dev/null
+"$QYCTL" group create acme club1 "会员俱乐部" --store s2 >/dev/null
+"$QYCTL" rules load acme >/dev/null
+"$QYCTL" moderation policy acme set store s1 - '{"join_wave":{"joins":3,"window_s":600}}' 2>/dev/null && it_fail "a store layer needs a key"
+"$QYCTL" moderation policy acme set store s1 '{"join_wave":{"joins":3,"window_s":600}}' >/dev/null
+"$QYCTL" moderation policy acme set group_type night '{"quiet":{"from":"00:00","to":"24:00"}}' >/dev/null
+"$QYCTL" moderation policy acme set group club1 '{"nickname":"昵称-城市"}' >/dev/null
+"$QYCTL" moderation policy acme set group club1 '{"nickname":"re:["}' 2>/dev/null && it_fail "a bad nickname format was accepted"
+qy_start_services "$QY_BUILD"
+
+t0=$(( $(date +%s%N) / 1000 ))
+n=0
+ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK]
+    n=$((n + 1))
+    printf '{"brand":"acme","msg_id":"%s","group":"%s","member":"%s","nickname":"%s","kind":"%s","text":"%s","role":"%s","join_scene":"qr_scan","event_time_us":%d}\n' \
+        "$1" "$2" "$3" "${7:-$3}" "$4" "$5" "${6:-member}" $((t0 + n * 1000))
+}
+{
+    # ordinary chat: the same line from five members is no wave
+    ev o2 room1 d1 text "上次的优惠券过期了怎么办"
+    ev o3 room2 d2 text "上次的优惠券过期了怎么办"
+    ev o4 room3 d3 text "上次的优惠券过期了怎么办？"
+    ev o5 room4 d4 text "上次的 优惠券过期了怎么办"
+    ev o6 room1 d5 text "上次的优惠券过期了怎么办"
+    # coordinated accounts: the same content (a weak cue alone) from five members across the groups
+    ev w1 room1 c1 text "这家店的活动大家快去看看吧，有意者私聊"
+    ev w2 room2 c2 text "这家店的活动，大家快去看看吧！有意者私聊"
+    ev w3 room3 c3 text "这家店的活动大家快去看看吧有意者私聊"
+    ev w4 room4 c4 text "这家 店的活动 大家快去看看吧 有意者 私聊"
+    ev w5 room1 c5 text "這家店的活動大家快去看看吧，有意者私聊"
+    # one member, the same content in three groups
+    ev x1 room1 m1 text "新品到了快来抢购呀朋友们"
+    ev x2 room2 m1 text "新品到了快来抢购呀朋友们"
+    ev x3 room3 m1 text "新品到了快来抢购呀朋友们"
+    # staff announcing in four groups: never a wave
+    ev s1 room1 staff1 text "今晚八点直播大家记得来看" staff
+    ev s2 room2 staff1 text "今晚八点直播大家记得来看" staff
+    ev s3 room3 staff1 text "今晚八点直播大家记得来看" staff
+    ev s4 room4 staff1 text "今晚八点直播大家记得来看" staff
+    # the same message, a fourth time in ten minutes
+    ev r1 room4 m2 text "有人在吗有人在吗在吗"
+    ev r2 room4 m2 text "有人在吗有人在吗在吗"
+    ev r3 room4 m2 text "有人在吗有人在吗在吗"
+    ev r4 room4 m2 text "有人在吗有人在吗在吗"
+    # a member talking long before: a phone number is only reviewed; a newcomer's is recalled
+    ev o1 room1 old1 text "我的电话 13912345678"
+    ev j1 room1 new1 join ""
+    ev p1 room1 new1 text "我的电话 13812345678"
+    # a join wave in store s1 (three joins in ten minutes): a newcomer's number now mutes
+    ev j2 room2 new2 join ""
+    ev j3 room3 new3 join ""
+    ev p3 room3 new3 text "我的电话 13712345678"
+    # quiet hours all day in groups of type night
+    ev q1 night1 m3 text "大家晚上好呀"
+    # nickname format of club1, on join
+    ev k1 club1 nick1 join "" member "小王"
+    ev k2 club1 nick2 join "" member "小李-上海"
+    # ordinary chat
+    ev ok1 club1 nick2 text "请问2件8折和会员折扣能叠加吗"
+} > "$QY_RUN/events.jsonl"
+"$QYCTL" send "$QY_RUN/events.jsonl" --batch 7 > /dev/null
+BID=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")
+done_all () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE brand_id = $BID")" = 31 ] \
+              && [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 31 ]; }
+it_wait "31 events judged" done_all
+sleep 1
+it_sql violations "SELECT v.msg_id, m.user_id, v.category, v.action, v.strike,
+                   (SELECT string_agg (r, ',' ORDER BY r) FROM unnest (v.rules) r WHERE r LIKE 'behaviour.%' OR r LIKE 'format.%' OR r = 'ad.phone') AS rules
+                   FROM violations v JOIN members m ON m.id = v.member_id WHERE v.brand_id = $BID ORDER BY v.msg_id"
+jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/gateway.jsonl" \
+    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/' | sort > "$QY_RUN/actual/gateway.txt"
+it_expect gateway
+it_eq "behaviour hits metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_behaviour_hits_total)" 6
+# Redis keys are tagged by brand and expire.
+ttl=$(redis-cli -p "$QY_REDIS_PORT" --scan --pattern "sw:{b:$BID}:*" | head -1 | xargs -r redis-cli -p "$QY_REDIS_PORT" PTTL)
+[ "${ttl:-0}" -gt 0 ] && echo "ok   wave keys expire" || it_fail "wave key without expiry ($ttl)"
+it_done

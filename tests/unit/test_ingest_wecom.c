@@ -1,0 +1,168 @@
+//  ingest_wecom: WeCom JSON → events, errors naming WeCom's fields.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ingest_http.h"
+
+#define NOW (1795201800LL * 1000000)
+
+static ingest_req_t *s_parse (ingest_ep_t ep, const char *body, char *err, char *field)
+{
+    return ingest_wecom_parse (ep, "acme", body, strlen (body), NOW, err, 200, field, 64);
+}
+
+static void test_messages (void **state)
+{
+    (void) state;
+    char err [200], field [64];
+    ingest_req_t *req = s_parse (INGEST_EP_MESSAGES,
+        "{\"messages\":["
+        "{\"msgid\":\"m1\",\"action\":\"send\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":1795201200000,\"msgtype\":\"text\",\"text\":{\"content\":\"hi\"},\"mentions\":[\"u2\"],\"at_all\":true,\"role\":\"staff\"},"
+        "{\"msgid\":\"m2\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":\"1795201201000\",\"msgtype\":\"link\",\"link\":{\"title\":\"t\",\"link_url\":\"https://x\"}},"
+        "{\"msgid\":\"m3\",\"action\":\"recall\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":1795201202000,\"revoke\":{\"pre_msgid\":\"m1\"}},"
+        "{\"msgid\":\"m4\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":1795201203000,\"msgtype\":\"redpacket\",\"redpacket\":{\"wish\":\"w\",\"totalamount\":500}},"
+        "{\"msgid\":\"m5\",\"from\":\"u1\",\"msgtime\":1795201203000,\"msgtype\":\"text\",\"text\":{\"content\":\"x\"}},"
+        "{\"msgid\":\"m6\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":1795201203000,\"msgtype\":\"text\",\"text\":{}},"
+        "{\"msgid\":\"m7\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":1795201203000,\"msgtype\":\"vote\"},"
+        "{\"from\":\"u1\"},"
+        "{\"msgid\":\"m9\",\"action\":\"switch\"}"
+        "]}", err, field);
+    assert_non_null (req);
+    assert_int_equal (req->n_items, 9);
+    assert_int_equal (req->n_events, 4);
+    Qy__Event *e = req->events [0];
+    assert_string_equal (e->msg_id, "m1");
+    assert_string_equal (e->brand, "acme");
+    assert_string_equal (e->group, "r1");
+    assert_string_equal (e->member, "u1");
+    assert_int_equal (e->kind, QY__KIND__TEXT);
+    assert_int_equal (e->role, QY__ROLE__STAFF);
+    assert_true (e->event_time_us == 1795201200000000LL);
+    assert_int_equal (e->n_mentions, 1);
+    assert_true (e->at_all);
+    assert_int_equal (req->events [1]->kind, QY__KIND__LINK);
+    assert_string_equal (req->events [1]->url, "https://x");
+    assert_int_equal (req->events [2]->kind, QY__KIND__REVOKE);
+    assert_string_equal (req->events [2]->ref_msg_id, "m1");
+    assert_int_equal (req->events [3]->amount_cents, 500);
+    assert_int_equal (req->event_item [3], 3);
+    assert_string_equal (req->items [4].field, "roomid");
+    assert_string_equal (req->items [5].field, "text.content");
+    assert_string_equal (req->items [6].field, "msgtype");
+    assert_string_equal (req->items [7].field, "msgid");
+    assert_string_equal (req->items [8].field, "action");
+    assert_non_null (strstr (req->items [4].raw, "m5"));
+    ingest_req_destroy (&req);
+    assert_null (req);
+}
+
+static void test_callbacks (void **state)
+{
+    (void) state;
+    char err [200], field [64];
+    ingest_req_t *req = s_parse (INGEST_EP_EVENTS,
+        "{\"events\":["
+        "{\"Event\":\"change_external_chat\",\"ChatId\":\"r1\",\"CreateTime\":1795201300,\"ChangeType\":\"update\",\"UpdateDetail\":\"add_member\",\"JoinScene\":3,\"State\":\"qr1\",\"MemChangeList\":[\"u4\",{\"Item\":\"u5\"}]},"
+        "{\"ChatId\":\"r1\",\"CreateTime\":1795201310,\"ChangeType\":\"update\",\"UpdateDetail\":\"del_member\",\"QuitScene\":1,\"MemChangeList\":[\"u3\"]},"
+        "{\"ChatId\":\"r1\",\"CreateTime\":1795201320,\"ChangeType\":\"update\",\"UpdateDetail\":\"change_owner\",\"Owner\":\"s1\"},"
+        "{\"ChatId\":\"r1\",\"CreateTime\":1795201330,\"ChangeType\":\"dismiss\"},"
+        "{\"ChatId\":\"r1\",\"ChangeType\":\"dismiss\"},"
+        "{\"Event\":\"add_external_contact\",\"ChatId\":\"r1\",\"CreateTime\":1}"
+        "]}", err, field);
+    assert_non_null (req);
+    assert_int_equal (req->n_events, 3);
+    Qy__Event *j = req->events [0];
+    assert_int_equal (j->kind, QY__KIND__JOIN);
+    assert_int_equal (j->join_scene, QY__JOIN_SCENE__QR_SCAN);
+    assert_string_equal (j->channel, "qr1");
+    assert_string_equal (j->msg_id, "cb:r1:add:u4:1795201300");
+    assert_string_equal (req->events [1]->member, "u5");
+    assert_int_equal (req->events [2]->kind, QY__KIND__LEAVE);
+    assert_int_equal (req->events [2]->leave_reason, QY__LEAVE_REASON__REMOVED);
+    assert_int_equal (req->n_gops, 2);
+    assert_int_equal (req->gops [0].kind, INGEST_GOP_OWNER);
+    assert_string_equal (req->gops [0].value, "s1");
+    assert_int_equal (req->gops [1].kind, INGEST_GOP_DISMISS);
+    assert_string_equal (req->items [4].field, "CreateTime");
+    assert_string_equal (req->items [5].field, "Event");
+    ingest_req_destroy (&req);
+}
+
+static void test_snapshot (void **state)
+{
+    (void) state;
+    char err [200], field [64];
+    ingest_req_t *req = s_parse (INGEST_EP_SNAPSHOT,
+        "{\"errcode\":0,\"fetched_at\":1795201800,\"group_chat\":{\"chat_id\":\"r1\",\"name\":\"N\",\"owner\":\"boss\","
+        "\"member_list\":[{\"userid\":\"boss\",\"type\":1},{\"userid\":\"st\",\"type\":1,\"join_time\":1795140000},"
+        "{\"userid\":\"c1\",\"type\":2,\"join_time\":1795140001,\"join_scene\":1,\"invitor\":{\"userid\":\"st\"},\"group_nickname\":\"小C\"},"
+        "{\"userid\":\"c1\"}],\"admin_list\":[{\"userid\":\"st\"}]}}", err, field);
+    assert_non_null (req);
+    ingest_snapshot_t *s = req->snap;
+    assert_string_equal (s->group, "r1");
+    assert_int_equal (s->n_members, 3);           //  the repeated c1 counts once
+    assert_int_equal (s->members [0].role, QY__ROLE__OWNER);
+    assert_int_equal (s->members [1].role, QY__ROLE__ADMIN);
+    assert_int_equal (s->members [2].role, QY__ROLE__MEMBER);
+    assert_string_equal (s->members [2].invitor, "st");
+    assert_string_equal (s->members [2].nickname, "小C");
+    assert_true (s->fetched_us == 1795201800LL * 1000000);
+    ingest_req_destroy (&req);
+}
+
+static void test_envelopes (void **state)
+{
+    (void) state;
+    char err [200], field [64];
+    assert_null (s_parse (INGEST_EP_MESSAGES, "{\"messages\": [", err, field));
+    assert_non_null (strstr (err, "not JSON"));
+    assert_null (s_parse (INGEST_EP_MESSAGES, "{\"msgs\": []}", err, field));
+    assert_string_equal (field, "messages");
+    assert_null (s_parse (INGEST_EP_MESSAGES, "{\"brand\":\"other\",\"messages\":[{}]}", err, field));
+    assert_string_equal (field, "brand");
+    assert_null (s_parse (INGEST_EP_SNAPSHOT, "{\"errcode\":40001}", err, field));
+    assert_string_equal (field, "errcode");
+    assert_null (s_parse (INGEST_EP_SNAPSHOT, "{\"group_chat\":{\"chat_id\":\"r\",\"member_list\":[{\"type\":1}]}}", err, field));
+    assert_string_equal (field, "group_chat.member_list[].userid");
+    //  NUL inside a string is refused (PostgreSQL text cannot hold it).
+    const char nul [] = "{\"messages\":[{\"msgid\":\"a\\u0000b\"}]}";
+    assert_null (ingest_wecom_parse (INGEST_EP_MESSAGES, "acme", nul, sizeof (nul) - 1, NOW, err, 200, field, 64));
+}
+
+static void test_fields_and_ids (void **state)
+{
+    (void) state;
+    assert_string_equal (ingest_wecom_field (INGEST_EP_MESSAGES, "missing field: group"), "roomid");
+    assert_string_equal (ingest_wecom_field (INGEST_EP_MESSAGES, "bad field: event_time_us (before 2000)"), "msgtime");
+    assert_string_equal (ingest_wecom_field (INGEST_EP_EVENTS, "missing field: member"), "MemChangeList");
+    assert_int_equal (ingest_wecom_callback_scene (0), QY__JOIN_SCENE__MEMBER_INVITE);
+    assert_int_equal (ingest_wecom_callback_scene (3), QY__JOIN_SCENE__QR_SCAN);
+    assert_int_equal (ingest_wecom_snapshot_scene (1, true), QY__JOIN_SCENE__STAFF_INVITE);
+    assert_int_equal (ingest_wecom_snapshot_scene (2, false), QY__JOIN_SCENE__MEMBER_INVITE);
+    char longer [300];
+    memset (longer, 'x', sizeof (longer) - 1);
+    longer [sizeof (longer) - 1] = 0;
+    char *a = ingest_derived_id ("snap:join:%s:%s", longer, "u1");
+    char *b = ingest_derived_id ("snap:join:%s:%s", longer, "u1");
+    char *c = ingest_derived_id ("snap:join:%s:%s", longer, "u2");
+    assert_true (strlen (a) <= 128);
+    assert_string_equal (a, b);
+    assert_string_not_equal (a, c);
+    assert_int_equal (strncmp (a, "snap:h", 6), 0);
+    free (a); free (b); free (c);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_messages),
+        cmocka_unit_test (test_callbacks),
+        cmocka_unit_test (test_snapshot),
+        cmocka_unit_test (test_envelopes),
+        cmocka_unit_test (test_fields_and_ids),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

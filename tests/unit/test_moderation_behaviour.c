@@ -1,0 +1,290 @@
+//  moderation_behaviour / moderation_rules / layered policies: behaviour
+//  hits from Redis counts, rule overrides and dry-run, list merging. Pure.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "moderation.h"
+#include "moderation_behaviour.h"
+
+static const judge_hit_t *s_find (const judge_result_t *r, const char *rule)
+{
+    for (size_t i = 0; i < r->nhits; i++)
+        if (strcmp (r->hits [i].rule, rule) == 0)
+            return &r->hits [i];
+    return NULL;
+}
+
+static judge_result_t s_empty (void)
+{
+    judge_result_t r;
+    memset (&r, 0, sizeof (r));
+    r.top = QY_CAT__COUNT;
+    return r;
+}
+
+static void s_add (judge_result_t *r, const char *rule, qy_category_t cat, double w, int dry, int contact)
+{
+    judge_hit_t *h = &r->hits [r->nhits++];
+    memset (h, 0, sizeof (*h));
+    h->rule = rule;
+    h->category = cat;
+    h->weight = w;
+    h->dry_run = dry;
+    h->contact = contact;
+    if (!dry) {
+        r->score [cat] += w;
+        r->total += w;
+    }
+}
+
+static void test_repeat_and_wave (void **state)
+{
+    (void) state;
+    moderation_policy_t p;
+    moderation_policy_default (&p);
+    moderation_counts_t c = { 0 };
+    judge_result_t r = s_empty ();
+    //  Three copies are allowed, the fourth is a repeat (recall).
+    c.repeat = 3;
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_null (s_find (&r, "behaviour.repeat"));
+    c.repeat = 4;
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.repeat"));
+    moderation_score (&p, &r);
+    assert_int_equal (judge_decide (&p.thresholds, r.total), JUDGE_RECALL);
+    //  A wave: one member in 3 groups, or 5 members across the brand.
+    r = s_empty ();
+    c = (moderation_counts_t) { .wave_groups = 2, .wave_members = 4 };
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_int_equal (r.nhits, 0);
+    c.wave_groups = 3;
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    moderation_score (&p, &r);
+    assert_int_equal (r.top, QY_CAT_SPAM_WAVE);
+    //  Five members with the same ordinary line: not a wave; with a weak
+    //  contact phrase (review needs two of them): a wave.
+    r = s_empty ();
+    c = (moderation_counts_t) { .wave_groups = 1, .wave_members = 5 };
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_null (s_find (&r, "behaviour.spam_wave"));
+    s_add (&r, "ad.contact_weak", QY_CAT_AD, 0.25, 0, 1);
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    moderation_score (&p, &r);
+    assert_int_equal (judge_decide (&p.thresholds, r.total), JUDGE_RECALL);
+    //  A dry-run hit is no signal.
+    r = s_empty ();
+    s_add (&r, "ad.contact_weak", QY_CAT_AD, 0.25, 1, 1);
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_null (s_find (&r, "behaviour.spam_wave"));
+    //  Off when set to 0.
+    char err [256];
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"spam_wave\":{\"groups\":0,\"members\":0},\"repeat\":{\"max\":0}}",
+                                                    err, sizeof (err)), 0);
+    r = s_empty ();
+    c = (moderation_counts_t) { .repeat = 50, .wave_groups = 50, .wave_members = 50 };
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_int_equal (r.nhits, 0);
+}
+
+static void test_newcomer_and_join_wave (void **state)
+{
+    (void) state;
+    moderation_policy_t p;
+    moderation_policy_default (&p);
+    int64_t joined = 1763604000000LL, t = (joined + 3600 * 1000) * 1000;     //  one hour after joining
+    moderation_counts_t c = { .joined_ms = joined };
+    //  No contact detail: nothing.
+    judge_result_t r = s_empty ();
+    s_add (&r, "abuse.keyword", QY_CAT_ABUSE, 0.6, 0, 0);
+    moderation_behaviour_hits (&p, &c, t, 480, &r);
+    assert_null (s_find (&r, "behaviour.newcomer"));
+    //  A phone number (0.6, review alone) from a newcomer is recalled.
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    moderation_behaviour_hits (&p, &c, t, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.newcomer"));
+    moderation_score (&p, &r);
+    assert_int_equal (judge_decide (&p.thresholds, r.total), JUDGE_RECALL);
+    //  The same a day and a half later: only review.
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    moderation_behaviour_hits (&p, &c, (joined + 36 * 3600 * 1000LL) * 1000, 480, &r);
+    assert_null (s_find (&r, "behaviour.newcomer"));
+    //  During a join wave: stricter (mute at once), and for longer (72 h).
+    c.join_wave = true;
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    moderation_behaviour_hits (&p, &c, (joined + 36 * 3600 * 1000LL) * 1000, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.newcomer_wave"));
+    moderation_score (&p, &r);
+    assert_int_equal (judge_decide (&p.thresholds, r.total), JUDGE_MUTE);
+    //  A dry-run contact hit does not make a newcomer hit.
+    c.join_wave = false;
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 1, 1);
+    moderation_behaviour_hits (&p, &c, t, 480, &r);
+    assert_null (s_find (&r, "behaviour.newcomer"));
+}
+
+static void test_quiet_hours_and_nickname (void **state)
+{
+    (void) state;
+    moderation_policy_t p;
+    moderation_policy_default (&p);
+    char err [256];
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"quiet\":{\"from\":\"23:00\",\"to\":\"07:00\"}}", err, sizeof (err)), 0);
+    moderation_counts_t c = { 0 };
+    //  2025-11-20 00:30 at +08:00 is 16:30 UTC the day before.
+    int64_t t_night = (int64_t) 1763569800 * 1000000, t_day = t_night + (int64_t) 10 * 3600 * 1000000;
+    judge_result_t r = s_empty ();
+    moderation_behaviour_hits (&p, &c, t_night, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.quiet_hours"));
+    moderation_score (&p, &r);
+    assert_int_equal (r.top, QY_CAT_FORMAT);
+    r = s_empty ();
+    moderation_behaviour_hits (&p, &c, t_day, 480, &r);
+    assert_null (s_find (&r, "behaviour.quiet_hours"));
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"quiet\":{\"from\":\"25:00\",\"to\":\"07:00\"}}", err, sizeof (err)), -1);
+    //  Nickname format
+    assert_false (moderation_nickname_bad (&p, "随便"));
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"nickname\":\"昵称-城市-肤质\"}", err, sizeof (err)), 0);
+    assert_true (moderation_nickname_bad (&p, "小美"));
+    assert_false (moderation_nickname_bad (&p, "小美-上海-油皮"));
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"nickname\":\"re:[\"}", err, sizeof (err)), -1);
+}
+
+static void test_layers_and_overrides (void **state)
+{
+    (void) state;
+    moderation_policy_t p;
+    moderation_policy_default (&p);
+    char err [256];
+    //  Brand: phone is dry-run; a store layer then restores it and makes it heavier.
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"rules\":{\"ad.phone\":{\"dry_run\":true}}}", err, sizeof (err)), 0);
+    judge_result_t r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    s_add (&r, "ad.contact_weak", QY_CAT_AD, 0.25, 0, 1);
+    double would = moderation_score (&p, &r);
+    assert_true (fabs (r.total - 0.25) < 1e-9);
+    assert_true (fabs (would - 0.85) < 1e-9);
+    assert_int_equal (judge_decide (&p.thresholds, r.total), JUDGE_ALLOW);
+    assert_int_equal (judge_decide (&p.thresholds, would), JUDGE_REVIEW);   //  "would have" flagged it
+    assert_true (s_find (&r, "ad.phone")->dry_run);
+    moderation_policy_t store = p;
+    assert_int_equal (moderation_policy_apply_json (&store, "{\"rules\":{\"ad.phone\":{\"dry_run\":false,\"weight\":1.0}},"
+                                                    "\"recall\":0.9}", err, sizeof (err)), 0);
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    would = moderation_score (&store, &r);
+    assert_true (fabs (r.total - 1.0) < 1e-9 && fabs (would - 1.0) < 1e-9);
+    assert_int_equal (judge_decide (&store.thresholds, r.total), JUDGE_RECALL);
+    //  The brand layer is unchanged by the store's.
+    assert_int_equal (p.noverrides, 1);
+    assert_true (isnan (p.overrides [0].weight));
+    //  A disabled rule's hit disappears.
+    assert_int_equal (moderation_policy_apply_json (&store, "{\"rules\":{\"ad.phone\":{\"enabled\":false}}}", err, sizeof (err)), 0);
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    moderation_score (&store, &r);
+    assert_int_equal (r.nhits, 0);
+    assert_int_equal (r.top, QY_CAT__COUNT);
+    //  Bad layers are refused with a reason.
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"rules\":[]}", err, sizeof (err)), -1);
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"repeat\":{\"max\":\"x\"}}", err, sizeof (err)), -1);
+    assert_non_null (strstr (err, "repeat.max"));
+}
+
+static void test_rows_merge (void **state)
+{
+    (void) state;
+    judge_rule_row_t rows [] = {
+        { "ad.url", "url", "ad", "weixin.qq.com", 0.6, 0 },
+        { "ad.phone", "phone", "ad", "", 0.6, 0 },
+        { "ad.contact_strong", "contact_phrase", "ad", "扣扣号\n加v", 0.5, 0 },
+        { "fraud.keyword", "keyword", "fraud", "刷单", 0.8, 0 },
+    };
+    moderation_list_row_t lists [] = {
+        { "keyword", "fraud", "薅羊毛群" }, { "keyword", "porn", "福利姬" }, { "exempt", "", "加v会员" },
+        { "allow_domain", "", "acme.com" }, { "allow_phone", "", "021-12345678" }, { "keyword", "nonsense", "x" },
+    };
+    size_t n;
+    judge_rule_row_t *m = moderation_rows_merge (rows, 4, lists, 6, &n);
+    assert_int_equal (n, 6);
+    assert_string_equal (m [0].pattern, "weixin.qq.com\nacme.com");
+    assert_string_equal (m [1].pattern, "021-12345678");
+    assert_string_equal (m [2].pattern, "扣扣号\n加v\n!加v会员");
+    assert_string_equal (m [4].name, "brand.fraud.dict");
+    assert_true (m [4].weight == 0.8);
+    assert_string_equal (m [4].pattern, "薅羊毛群\n!加v会员");     //  exemptions reach the brand's dictionaries too
+    assert_string_equal (m [5].name, "brand.porn.dict");
+    assert_true (m [5].weight == 1.0);
+    //  The merged rows compile and behave: the brand's word hits, its exemption holds,
+    //  its domain and its number are allowed.
+    char err [256];
+    judge_t *j = judge_new (m, n, NULL, err, sizeof (err));
+    assert_non_null (j);
+    judge_result_t r;
+    judge_input_t in = { "来薅羊毛群", (size_t) -1, "text", "member", 1, 0 };
+    judge_eval (j, &in, &r);
+    assert_int_equal (r.nhits, 1);
+    assert_string_equal (r.hits [0].rule, "brand.fraud.dict");
+    judge_input_t in2 = { "加V会员享95折，官网 www.acme.com 或致电 021-12345678", (size_t) -1, "text", "member", 1, 0 };
+    judge_eval (j, &in2, &r);
+    assert_int_equal (r.nhits, 0);
+    judge_input_t in3 = { "加v聊 www.spam.cn 13812345678", (size_t) -1, "text", "member", 1, 0 };
+    judge_eval (j, &in3, &r);
+    assert_int_equal (r.nhits, 3);
+    judge_destroy (&j);
+    moderation_rows_free (&m, n);
+    assert_null (m);
+}
+
+static void test_script_args (void **state)
+{
+    (void) state;
+    moderation_policy_t p;
+    moderation_policy_default (&p);
+    moderation_check_args_t a;
+    moderation_check_args (&a, &p, 7, 12, 3, 99, "m1", 1763604000123456LL, "chat", true, true, 0xabcULL);
+    assert_string_equal (a.args [0], "fl:{b:7}:12:99");
+    assert_string_equal (a.args [3], "rp:{b:7}:12:99:0000000000000abc");
+    assert_string_equal (a.args [4], "sw:{b:7}:0000000000000abc");
+    assert_string_equal (a.args [6], "jw:{b:7}:3");
+    assert_string_equal (a.args [7], "jwf:{b:7}:3");
+    assert_string_equal (a.args [8], "m1");
+    assert_string_equal (a.args [9], "1763604000123");
+    assert_string_equal (a.args [10], "chat");
+    assert_string_equal (a.args [11], "99");
+    assert_string_equal (a.args [13], "0");           //  no flood rule: not counted
+    assert_string_equal (a.args [14], "600000");      //  repeat window
+    assert_string_equal (a.args [15], "600000");      //  wave window
+    assert_string_equal (a.args [16], "259200000");   //  joined key lives 72 h (the join-wave window)
+    //  Without content (too short), neither repeats nor waves are counted.
+    moderation_check_args (&a, &p, 7, 12, 0, 99, "m2", 0, "chat", true, false, 0);
+    assert_string_equal (a.args [14], "0");
+    assert_string_equal (a.args [15], "0");
+    assert_string_equal (a.args [6], "jw:{b:7}:g12");
+    uint64_t h;
+    assert_false (moderation_content_hash ("你好", strlen ("你好"), 6, &h));
+    assert_true (moderation_content_hash ("加我领取优惠券", strlen ("加我领取优惠券"), 6, &h));
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_repeat_and_wave),
+        cmocka_unit_test (test_newcomer_and_join_wave),
+        cmocka_unit_test (test_quiet_hours_and_nickname),
+        cmocka_unit_test (test_layers_and_overrides),
+        cmocka_unit_test (test_rows_merge),
+        cmocka_unit_test (test_script_args),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

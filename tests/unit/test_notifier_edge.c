@@ -1,0 +1,179 @@
+//  notifier's edges: rate specs and buckets, the circuit breaker, WeCom
+//  answers, alert routing scope, robot payloads and digests.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "notifier_edge.h"
+
+static void test_rates (void **state)
+{
+    (void) state;
+    notifier_rate_t r;
+    assert_int_equal (notifier_rate_parse ("20/60", &r), 0);
+    assert_int_equal (r.capacity, 20);
+    assert_true (r.period_ms == 60000);
+    assert_int_equal (notifier_rate_parse ("5/1m", &r), 0);
+    assert_true (r.period_ms == 60000);
+    assert_int_equal (notifier_rate_parse ("100/1h", &r), 0);
+    assert_true (r.period_ms == 3600000);
+    assert_int_equal (notifier_rate_parse ("off", &r), 0);
+    assert_int_equal (r.capacity, 0);
+    assert_int_equal (notifier_rate_parse ("20", &r), -1);
+    assert_int_equal (notifier_rate_parse ("20/x", &r), -1);
+    assert_int_equal (notifier_rate_parse ("-1/60", &r), -1);
+}
+
+static void test_buckets (void **state)
+{
+    (void) state;
+    notifier_limits_t l = { 0 };
+    notifier_rate_parse ("1200/60", &l.gateway);
+    notifier_rate_parse ("600/60", &l.api [0]);
+    notifier_rate_parse ("off", &l.api [1]);
+    notifier_rate_parse ("20/60", &l.webhook);
+    notifier_rate_parse ("20/60", &l.group);
+    notifier_rate_parse ("5/60", &l.member);
+    notifier_job_t post = { .url = "http://gw/x", .kind = "post", .group_id = 42, .member = "u1", .brand_id = 3 };
+    notifier_bucket_t b [4];
+    int n = notifier_buckets (&l, &post, b);
+    assert_int_equal (n, 4);
+    assert_non_null (strstr (b [0].key, "{d:"));
+    assert_string_equal (b [2].key, "nt:rl:group:{g:42}");
+    assert_non_null (strstr (b [3].key, "{m:"));
+    //  Actions never wait on group or member courtesy limits; api.action is off here.
+    notifier_job_t action = { .url = "http://gw/x", .kind = "action", .group_id = 42, .member = "u1" };
+    assert_int_equal (notifier_buckets (&l, &action, b), 1);
+    notifier_job_t robot = { .url = "http://wecom/send?key=a", .kind = "alert", .webhook = true };
+    assert_int_equal (notifier_buckets (&l, &robot, b), 1);
+    assert_int_equal (b [0].rate.capacity, 20);
+    assert_non_null (strstr (b [0].key, "robot"));
+    char k1 [64], k2 [64];
+    notifier_pause_key ("http://a", k1, sizeof (k1));
+    notifier_pause_key ("http://b", k2, sizeof (k2));
+    assert_string_not_equal (k1, k2);
+}
+
+static void test_breaker (void **state)
+{
+    (void) state;
+    notifier_breaker_t *b = notifier_breaker_new (3, 1000);
+    const char *u = "http://gw";
+    assert_true (notifier_breaker_allow (b, u, 0) == 0);
+    notifier_breaker_report (b, u, false, 0);
+    notifier_breaker_report (b, u, false, 0);
+    assert_true (notifier_breaker_allow (b, u, 0) == 0);      //  two failures: still closed
+    notifier_breaker_report (b, u, false, 10);
+    assert_true (notifier_breaker_allow (b, u, 20) == 990);   //  open
+    assert_int_equal (notifier_breaker_open_count (b, 20), 1);
+    assert_true (notifier_breaker_allow (b, "http://other", 20) == 0);
+    assert_true (notifier_breaker_allow (b, u, 1010) == 0);   //  half-open: one probe
+    assert_true (notifier_breaker_allow (b, u, 1011) > 0);    //  not a second
+    notifier_breaker_report (b, u, false, 1020);              //  probe failed: open again
+    assert_true (notifier_breaker_allow (b, u, 1030) > 0);
+    assert_true (notifier_breaker_allow (b, u, 2030) == 0);
+    notifier_breaker_report (b, u, true, 2040);               //  probe worked: closed
+    assert_true (notifier_breaker_allow (b, u, 2050) == 0);
+    assert_int_equal (notifier_breaker_open_count (b, 2050), 0);
+    notifier_breaker_destroy (&b);
+    assert_null (b);
+}
+
+static void test_answers (void **state)
+{
+    (void) state;
+    long code;
+    int64_t pause;
+    assert_int_equal (notifier_classify_response (200, "{\"ok\":true}", 0, 600000, &code, &pause), NOTIFIER_DONE);
+    assert_int_equal (notifier_classify_response (200, "{\"errcode\":0,\"errmsg\":\"ok\"}", 0, 600000, &code, &pause), NOTIFIER_DONE);
+    assert_int_equal (notifier_classify_response (200, "{\"errcode\":130101,\"errmsg\":\"x\"}", 0, 600000, &code, &pause), NOTIFIER_PAUSE);
+    assert_int_equal (code, 130101);
+    assert_true (pause == 600000);
+    assert_int_equal (notifier_classify_response (200, "{\"errcode\": 45009}", 0, 5000, &code, &pause), NOTIFIER_PAUSE);
+    assert_int_equal (notifier_classify_response (200, "{\"errcode\":-1}", 0, 5000, &code, &pause), NOTIFIER_RETRY);
+    assert_int_equal (notifier_classify_response (200, "{\"errcode\":93000}", 0, 5000, &code, &pause), NOTIFIER_FAIL);
+    assert_int_equal (notifier_classify_response (429, "", 7, 5000, &code, &pause), NOTIFIER_PAUSE);
+    assert_true (pause == 7000);
+    assert_int_equal (notifier_classify_response (503, "", 0, 5000, &code, &pause), NOTIFIER_RETRY);
+    assert_int_equal (notifier_classify_response (0, NULL, 0, 5000, &code, &pause), NOTIFIER_RETRY);
+    assert_int_equal (notifier_classify_response (400, "{}", 0, 5000, &code, &pause), NOTIFIER_FAIL);
+}
+
+static void test_alerts (void **state)
+{
+    (void) state;
+    Qy__Delivery d = QY__DELIVERY__INIT;
+    d.kind = "alert"; d.group_id = 5; d.group = "g5"; d.reason = "group.zombie"; d.text = "静默14天";
+    assert_false (notifier_alert_brand_wide (&d));
+    d.reason = "spam_wave";
+    assert_true (notifier_alert_brand_wide (&d));
+    d.reason = "group.zombie"; d.group_id = 0; d.group = "";
+    assert_true (notifier_alert_brand_wide (&d));
+    d.group_id = 5; d.group = "g5";
+
+    char *mentioned [] = { "staff1" }, *mobiles [] = { "13800000000" };
+    notifier_route_t text = { .markdown = false, .mentioned = mentioned, .n_mentioned = 1, .mobiles = mobiles, .n_mobiles = 1 };
+    qy_buf_t t, b;
+    qy_buf_init (&t); qy_buf_init (&b);
+    notifier_alert_text (&d, false, &t);
+    notifier_robot_payload (&text, t.data, &b);
+    json_t *o = json_loads (b.data, 0, NULL);
+    assert_non_null (o);
+    assert_string_equal (json_string_value (json_object_get (o, "msgtype")), "text");
+    json_t *body = json_object_get (o, "text");
+    assert_non_null (strstr (json_string_value (json_object_get (body, "content")), "静默14天"));
+    assert_string_equal (json_string_value (json_array_get (json_object_get (body, "mentioned_list"), 0)), "staff1");
+    assert_string_equal (json_string_value (json_array_get (json_object_get (body, "mentioned_mobile_list"), 0)), "13800000000");
+    json_decref (o);
+
+    //  Markdown: mentions go into the content; the content is cut on a character boundary.
+    notifier_route_t md = { .markdown = true, .mentioned = mentioned, .n_mentioned = 1 };
+    qy_buf_t big;
+    qy_buf_init (&big);
+    for (int i = 0; i < 3000; i++)
+        qy_buf_puts (&big, "群");
+    qy_buf_reset (&b);
+    notifier_robot_payload (&md, big.data, &b);
+    o = json_loads (b.data, 0, NULL);
+    assert_non_null (o);                      //  still valid UTF-8 JSON
+    const char *content = json_string_value (json_object_get (json_object_get (o, "markdown"), "content"));
+    assert_true (strlen (content) <= 4096);
+    assert_non_null (strstr (content, "<@staff1>"));
+    json_decref (o);
+
+    //  A digest: a count, one line per alert, as many as fit.
+    const char *texts [] = { "[群运告警] a\n群: g1\none", "[群运告警] b\n群: g2\ntwo", "[群运告警] c\n群: g3\nthree" };
+    qy_buf_reset (&b);
+    notifier_digest_payload (&text, texts, 3, &b);
+    o = json_loads (b.data, 0, NULL);
+    content = json_string_value (json_object_get (json_object_get (o, "text"), "content"));
+    assert_non_null (strstr (content, "3 条告警"));
+    assert_non_null (strstr (content, "- [群运告警] b · 群: g2 · two"));
+    json_decref (o);
+    const char *many [200];
+    for (int i = 0; i < 200; i++)
+        many [i] = "[群运告警] 一条很长的告警，用来把摘要撑满，看看会不会截断";
+    qy_buf_reset (&b);
+    notifier_digest_payload (&text, many, 200, &b);
+    o = json_loads (b.data, 0, NULL);
+    content = json_string_value (json_object_get (json_object_get (o, "text"), "content"));
+    assert_true (strlen (content) <= 2048);
+    assert_non_null (strstr (content, "另有"));
+    json_decref (o);
+    qy_buf_free (&t); qy_buf_free (&b); qy_buf_free (&big);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_rates),
+        cmocka_unit_test (test_buckets),
+        cmocka_unit_test (test_breaker),
+        cmocka_unit_test (test_answers),
+        cmocka_unit_test (test_alerts),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
