@@ -218,6 +218,7 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
 //  Record an enforcement that is not a new strike — a muted member's message
 //  recalled ("mute"), a blocked member's message or join answered with
 //  removal ("blocked") — so that replaying the message repeats it exactly.
+//  The mute's end goes into hits (not mute_until: the row is not a mute).
 //  Inside the caller's transaction; idempotent by (brand, msg_id).
 int moderation_store_enforce (moderation_store_t *self, const Qy__Event *ev, const char *category,
                               Qy__Action action, int64_t mute_until_us);

@@ -530,7 +530,8 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
     const char *p [] = { b, msg_id };
     PGresult *res;
     if (!qy_pg_run (self->pg, "prior",
-            "SELECT id, category, action, strike, coalesce ((extract (epoch FROM mute_until) * 1000000)::bigint, 0) "
+            "SELECT id, category, action, strike, coalesce ((extract (epoch FROM mute_until) * 1000000)::bigint, "
+            "                                            (hits->0->>'mute_until_us')::bigint, 0) "
             "FROM violations WHERE brand_id = $1 AND msg_id = $2", 2, p, &res))
         return -1;
     int found = PQntuples (res) > 0;
@@ -568,13 +569,12 @@ int moderation_store_enforce (moderation_store_t *self, const Qy__Event *ev, con
         el--;
     if (strlen (text) > 120)
         excerpt [el] = 0;
-    const char *p [] = { b, g, ev->member_id ? m : NULL, ev->msg_id, t, category, s_action_name (action), excerpt,
-                         mute_until_us ? u : NULL };
+    const char *p [] = { b, g, ev->member_id ? m : NULL, ev->msg_id, t, category, s_action_name (action), excerpt, u };
     bool ok = qy_pg_run (self->pg, "enforce",
         "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, "
         "                        excerpt, strike, mute_until) "
-        "VALUES ($1, $2, $3, $4, 'epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6, 0, $7, '{}', '[]', $8, 0, "
-        "        'epoch'::timestamptz + $9::bigint * interval '1 microsecond') "
+        "VALUES ($1, $2, $3, $4, 'epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6, 0, $7, '{}', "
+        "        jsonb_build_array (jsonb_build_object ('enforced', $6::text, 'mute_until_us', $9::bigint)), $8, 0, NULL) "
         "ON CONFLICT (brand_id, msg_id) DO NOTHING", 9, p, NULL);
     free (excerpt);
     return ok ? 0 : -1;

@@ -258,18 +258,19 @@ static void test_script_args (void **state)
     assert_string_equal (a.args [4], "sw:{b:7}:0000000000000abc");
     assert_string_equal (a.args [6], "jw:{b:7}:3");
     assert_string_equal (a.args [7], "jwf:{b:7}:3");
-    assert_string_equal (a.args [8], "m1");
-    assert_string_equal (a.args [9], "1763604000123");
-    assert_string_equal (a.args [10], "chat");
-    assert_string_equal (a.args [11], "99");
-    assert_string_equal (a.args [13], "0");           //  no flood rule: not counted
-    assert_string_equal (a.args [14], "600000");      //  repeat window
-    assert_string_equal (a.args [15], "600000");      //  wave window
-    assert_string_equal (a.args [16], "259200000");   //  joined key lives 72 h (the join-wave window)
+    assert_string_equal (a.args [8], "md:ids:{b:7}:20412");   //  finished messages of the UTC day (2025-11-20)
+    assert_string_equal (a.args [9], "m1");
+    assert_string_equal (a.args [10], "1763604000123");
+    assert_string_equal (a.args [11], "chat");
+    assert_string_equal (a.args [12], "99");
+    assert_string_equal (a.args [14], "0");           //  no flood rule: not counted
+    assert_string_equal (a.args [15], "600000");      //  repeat window
+    assert_string_equal (a.args [16], "600000");      //  wave window
+    assert_string_equal (a.args [17], "259200000");   //  joined key lives 72 h (the join-wave window)
     //  Without content (too short), neither repeats nor waves are counted.
     moderation_check_args (&a, &p, 7, 12, 0, 99, "m2", 0, "chat", true, false, 0);
-    assert_string_equal (a.args [14], "0");
     assert_string_equal (a.args [15], "0");
+    assert_string_equal (a.args [16], "0");
     assert_string_equal (a.args [6], "jw:{b:7}:g12");
     uint64_t h;
     assert_false (moderation_content_hash ("你好", strlen ("你好"), 6, &h));

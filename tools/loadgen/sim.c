@@ -29,6 +29,14 @@ static const char *s_chat [] = {
     "请问2件8折和会员折扣能叠加吗", "门店几点关门", "这款粉底液是哪个色号比较白", "赞", "好的收到",
     "新人求推荐入门款", "今天到店体验了，服务很好", "什么时候补货", "支持一下", "大家晚安",
 };
+//  What chat is about, and how people end a line: combined with the
+//  phrases above so that ordinary members rarely say the very same thing
+//  twice (which moderation would rightly count as repeating).
+static const char *s_topics [] = {
+    "", "口红", "面霜", "精华", "防晒", "粉底液", "眼霜", "洁面", "香水", "会员卡", "小样", "套装", "新品", "直播",
+};
+static const char *s_endings [] = { "", "～", "！", "哈哈", "😊", "呀", "呢", "？", "👍", "谢谢", "[玫瑰]", "…" };
+
 static const char *s_staff [] = {
     "各位亲，今晚8点直播间有专属福利，记得来哦", "本周新品已到店，欢迎到店试用，门店电话 %s",
     "会员日全场9折，积分双倍", "签到打卡第%d天，坚持的姐妹有惊喜", "有问题可以随时@我，门店电话 %s",
@@ -203,8 +211,12 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
                 ev->text = s_dupf (s_ads [s_below ((int) QY_ARRAY_LEN (s_ads))], id, 3000000000L + s_below (999999999), 0);
                 c->ads++;
             }
-            else
-                ev->text = qy_strdup (s_chat [s_below ((int) QY_ARRAY_LEN (s_chat))]);
+            else {
+                const char *topic = s_topics [s_below ((int) QY_ARRAY_LEN (s_topics))];
+                ev->text = qy_printf ("%s%s%s%s", *topic ? topic : "", *topic ? "：" : "",
+                                      s_chat [s_below ((int) QY_ARRAY_LEN (s_chat))],
+                                      s_endings [s_below ((int) QY_ARRAY_LEN (s_endings))]);
+            }
             evs [n++] = ev;
             c->messages++;
         }

@@ -25,7 +25,7 @@ Q "INSERT INTO members (brand_id, user_id, nickname) SELECT b.id, u, n FROM bran
 "$QYCTL" campaign tag acme u5 vip >/dev/null
 "$QYCTL" campaign tag acme u6 vip >/dev/null
 "$QYCTL" campaign optout acme u6 >/dev/null
-"$QYCTL" campaign apply "$IT_CASE/triggers.json" --dry-run > "$QY_RUN/actual/apply.txt"
+(cd "$IT_CASE" && "$QYCTL" campaign apply triggers.json --dry-run) > "$QY_RUN/actual/apply.txt"
 "$QYCTL" campaign apply "$IT_CASE/triggers.json" >> "$QY_RUN/actual/apply.txt"
 it_expect apply
 

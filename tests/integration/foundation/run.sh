@@ -53,7 +53,7 @@ it_sql rollup "SELECT g.code, d.messages, d.active_members, d.joins, d.leaves, d
                FROM daily_group_stats d JOIN groups g ON g.id = d.group_id ORDER BY g.brand_id, g.code"
 it_sql audit "SELECT actor, action, object_type, detail->>'msg_id' AS msg, detail->>'strike' AS strike FROM audit_log WHERE actor = 'moderation' ORDER BY msg"
 
-# Redis: the hot counters of room1 on 2026-11-20 (day 20412 at +08:00).
+# Redis: the hot counters of room1 on 2025-11-20 (day 20412 at +08:00).
 gid=$(psql "$QY_PG_DSN" -qAtc "SELECT g.id FROM groups g JOIN brands b ON b.id = g.brand_id WHERE b.code = 'acme' AND g.code = 'room1'")
 r () { redis-cli -p "$QY_REDIS_PORT" "$@"; }
 {
