@@ -20,6 +20,8 @@ typedef struct {
     long  hwm, batch;
     char *model_dir;
     char *opencc;
+    long  alert_negative;
+    bool  alert_waves;
 } moderation_config_t;
 
 static const qy_option_t s_options [] = {
@@ -31,7 +33,14 @@ static const qy_option_t s_options [] = {
     { "batch.max",   QY_INT, offsetof (moderation_config_t, batch),       "256", 1, 10000, "events judged per Redis pipeline" },
     { "model.dir",   QY_STR, offsetof (moderation_config_t, model_dir),   "", 0, 0, "directory of ad.model and abuse.model (empty: built-in default)" },
     { "opencc.config", QY_STR, offsetof (moderation_config_t, opencc),    "/usr/share/opencc/t2s.json", 0, 0, "OpenCC traditional→simplified config" },
+    { "alert.negative_per_hour", QY_INT, offsetof (moderation_config_t, alert_negative), "5", 0, 100000,
+      "abuse violations in one group within an hour that alert the store's staff (0: off)" },
+    { "alert.spam_waves", QY_BOOL, offsetof (moderation_config_t, alert_waves), "true", 0, 0,
+      "alert HQ when a cross-group spam wave is caught" },
 };
+
+static long s_alert_negative = 5;
+static bool s_alert_waves = true;
 
 static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_bad, *m_muted, *m_blocked_join, *m_dry, *m_behaviour;
 
@@ -118,6 +127,67 @@ static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const c
     d.created_us = qy_now_us ();
     if (qy_service_send (out, &d.base) == 0)
         qy_metric_add (m_actions, 1);
+}
+
+//  An operator alert, delivered by notifier to the store's robot (group
+//  set) or to HQ's (brand-wide, group NULL). The key makes it once only.
+static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand_wide, const char *text,
+                     const char *reason)
+{
+    Qy__Delivery d = QY__DELIVERY__INIT;
+    d.key = (char *) key;
+    d.brand = ev->brand;
+    d.brand_id = ev->brand_id;
+    d.group_id = brand_wide ? 0 : ev->group_id;
+    d.group = brand_wide ? "" : ev->group;
+    d.priority = QY__PRIORITY__P_ALERT;
+    d.kind = "alert";
+    d.text = (char *) text;
+    d.reason = (char *) reason;
+    d.source = "moderation";
+    d.event_id = ev->msg_id;
+    d.created_us = qy_now_us ();
+    if (qy_service_send (out, &d.base) == 0)
+        qy_metric_add (m_actions, 1);
+}
+
+//  Alerts a new violation may raise: a cross-group spam wave (to HQ, once
+//  per content and window), and a surge of abuse in one group (to its store,
+//  once per group and hour, when the count reaches the threshold).
+static void s_alerts (qy_redis_t *redis, void *actions, s_item_t *it)
+{
+    Qy__Event *ev = it->ev;
+    char key [160], *text;
+    for (size_t h = 0; s_alert_waves && h < it->judged.nhits; h++) {
+        if (strcmp (it->judged.hits [h].rule, "behaviour.spam_wave") != 0 || it->judged.hits [h].dry_run)
+            continue;
+        long window = it->pol->wave_window_s > 0 ? it->pol->wave_window_s : 600;
+        qy_snprintf (key, sizeof (key), "alert:wave:%lld:%016llx:%lld", (long long) ev->brand_id,
+                     (unsigned long long) it->hash, (long long) (ev->event_time_us / 1000000 / window));
+        text = qy_printf ("疑似群发广告：同一内容在多个群出现（群 %s，成员 %s），已自动撤回并处罚。内容：%.120s",
+                          ev->group, ev->member, ev->text ? ev->text : "");
+        s_alert (actions, ev, key, true, text, "spam_wave");
+        free (text);
+        break;
+    }
+    if (s_alert_negative <= 0 || strcmp (it->category, "abuse") != 0)
+        return;
+    long long hour = (long long) (ev->event_time_us / 3600000000LL);
+    char counter [128];
+    qy_snprintf (counter, sizeof (counter), "neg:{b:%lld}:%lld:%lld", (long long) ev->brand_id, (long long) ev->group_id, hour);
+    redisReply *r = qy_redis_cmd (redis, "INCR %s", counter);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    if (r)
+        freeReplyObject (r);
+    r = qy_redis_cmd (redis, "EXPIRE %s 7200", counter);
+    if (r)
+        freeReplyObject (r);
+    if (n != s_alert_negative)
+        return;
+    qy_snprintf (key, sizeof (key), "alert:negative:%lld:%lld:%lld", (long long) ev->brand_id, (long long) ev->group_id, hour);
+    text = qy_printf ("群 %s 一小时内出现 %lld 条辱骂或负面言论，请店员关注群内情绪。", ev->group, n);
+    s_alert (actions, ev, key, false, text, "negative_surge");
+    free (text);
 }
 
 //  A muted member's message: recall it, and tell the member once per mute.
@@ -240,6 +310,8 @@ static void s_apply (qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict
                  rec->existed ? " replay=1" : "");
     if (rec->penalty.action == QY__ACTION__REVIEW || rec->penalty.action == QY__ACTION__ALLOW)
         return;
+    if (!rec->existed)
+        s_alerts (redis, actions, it);
     if (it->notice) {
         char *text = qy_printf ("@%s 请按群规修改群昵称，格式：%s", ev->nickname && *ev->nickname ? ev->nickname : "新成员",
                                 it->pol->nickname);
@@ -666,6 +738,8 @@ int main (int argc, char **argv)
     m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
+    s_alert_negative = cfg.alert_negative;
+    s_alert_waves = cfg.alert_waves;
 
     char ad_model [1024] = "", abuse_model [1024] = "";
     if (cfg.model_dir [0]) {

@@ -21,6 +21,8 @@ for g in room1 room2 room3 room4; do "$QYCTL" group create acme $g "群 $g" --st
 "$QYCTL" moderation policy acme set group_type night '{"quiet":{"from":"00:00","to":"24:00"}}' >/dev/null
 "$QYCTL" moderation policy acme set group club1 '{"nickname":"昵称-城市"}' >/dev/null
 "$QYCTL" moderation policy acme set group club1 '{"nickname":"re:["}' 2>/dev/null && it_fail "a bad nickname format was accepted"
+# abuse words for the negative-surge alert (five in a group within an hour alert its store)
+"$QYCTL" rules set acme abuse.test keyword abuse 1.0 "滚出去" >/dev/null
 qy_start_services "$QY_BUILD"
 
 t0=$(( $(date +%s%N) / 1000 ))
@@ -72,18 +74,25 @@ ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK]
     ev k2 club1 nick2 join "" member "小李-上海"
     # ordinary chat
     ev ok1 club1 nick2 text "请问2件8折和会员折扣能叠加吗"
+    # a surge of abuse in room4: five members, five different lines; the fifth alerts the store once
+    ev a1 room4 an1 text "你滚出去"
+    ev a2 room4 an2 text "滚出去吧你"
+    ev a3 room4 an3 text "都给我滚出去"
+    ev a4 room4 an4 text "赶紧滚出去"
+    ev a5 room4 an5 text "滚出去行不行"
 } > "$QY_RUN/events.jsonl"
 "$QYCTL" send "$QY_RUN/events.jsonl" --batch 7 > /dev/null
 BID=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")
-done_all () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE brand_id = $BID")" = 31 ] \
-              && [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 31 ]; }
-it_wait "31 events judged" done_all
+done_all () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE brand_id = $BID")" = 36 ] \
+              && [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 36 ]; }
+it_wait "36 events judged" done_all
 sleep 1
 it_sql violations "SELECT v.msg_id, m.user_id, v.category, v.action, v.strike,
                    (SELECT string_agg (r, ',' ORDER BY r) FROM unnest (v.rules) r WHERE r LIKE 'behaviour.%' OR r LIKE 'format.%' OR r = 'ad.phone') AS rules
                    FROM violations v JOIN members m ON m.id = v.member_id WHERE v.brand_id = $BID ORDER BY v.msg_id"
 jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/gateway.jsonl" \
-    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/' | sort > "$QY_RUN/actual/gateway.txt"
+    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/; s/^(alert:[a-z]+:[0-9]+:[0-9a-f]+):[0-9]+/\1:<window>/' \
+    | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
 it_eq "behaviour hits metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_behaviour_hits_total)" 6
 # Redis keys are tagged by brand and expire.
