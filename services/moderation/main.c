@@ -690,7 +690,8 @@ static void s_batch (moderation_config_t *cfg, moderation_store_t *store, qy_pg_
         Qy__Stamp **old = ev->trace;
         size_t nold = ev->n_trace;
         Qy__Stamp **tr = qy_calloc (nold + 1, sizeof (Qy__Stamp *));
-        memcpy (tr, old, nold * sizeof (Qy__Stamp *));
+        if (nold)
+            memcpy (tr, old, nold * sizeof (Qy__Stamp *));
         tr [nold] = sp;
         ev->trace = tr;
         ev->n_trace = nold + 1;
