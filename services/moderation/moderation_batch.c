@@ -1,0 +1,762 @@
+//  The moderation service's work on one batch of events, with its I/O:
+//  brand rules, the judgement, one pipelined Redis script call per event,
+//  the batch's violations in one transaction, actions to notifier, the
+//  verdict passed on to scoring. main.c only reads the config, opens the
+//  sockets and runs the loop.
+#include "moderation.h"
+#include "moderation_batch.h"
+#include "moderation_behaviour.h"
+#include "qy/log.h"
+#include "qy/metrics.h"
+#include "qy/service.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_muted, *m_blocked_join, *m_dry, *m_behaviour;
+static long s_ctx_alert_negative = 5;
+static bool s_ctx_alert_waves = true;
+
+void moderation_batch_metrics (void)
+{
+    m_in = qy_counter ("qy_moderation_events_total", "events judged and passed on");
+    m_viol = qy_counter ("qy_moderation_violations_total", "violations recorded (review or worse)");
+    m_actions = qy_counter ("qy_moderation_actions_total", "actions sent to notifier");
+    m_muted = qy_counter ("qy_moderation_muted_messages_total", "messages recalled because the sender is muted");
+    m_blocked_join = qy_counter ("qy_moderation_blocked_joins_total", "blocked members removed on join");
+    m_dry = qy_counter ("qy_moderation_dry_run_total", "verdicts where dry-run rules would have done more");
+    m_behaviour = qy_counter ("qy_moderation_behaviour_hits_total", "behaviour hits (repeat, spam wave, newcomer, quiet hours)");
+    m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
+}
+
+typedef struct {
+    Qy__Event          *ev;
+    moderation_brand_t *brand;
+    const moderation_policy_t *pol;      //  the group's policy
+    judge_result_t      judged;          //  content hits, then behaviour hits
+    bool                judged_ok;
+    bool                count;           //  the sender's behaviour is counted
+    bool                has_content;     //  long enough to count repeats and waves
+    uint64_t            hash;            //  of the normalized content
+    moderation_counts_t counts;
+    int64_t             mute_until_us;   //  0: not muted
+    bool                blocked;
+    //  decided
+    judge_action_t      level;
+    judge_action_t      would;           //  with dry-run hits counted
+    bool                notice;          //  nickname reminder only
+    double              total;
+    const char         *category;
+    moderation_record_t rec;
+    size_t              idx;          //  arrival order in the batch
+    bool                superseded;   //  an earlier item of the batch already muted or blocked the member
+    bool                seen;         //  moderation finished this message before (a redelivery)
+    bool                prior;        //  decided before with a recorded outcome: repeat it
+    char                prior_category [32];
+    const char         *enforce;      //  "mute" or "blocked": recorded so a replay repeats it
+} s_item_t;
+
+static bool s_is_chat (Qy__Kind k)
+{
+    return k >= QY__KIND__TEXT && k <= QY__KIND__QRCODE && k != QY__KIND__REVOKE;
+}
+
+static const char *s_msgtype (Qy__Kind k)
+{
+    switch (k) {
+        case QY__KIND__IMAGE: return "image";
+        case QY__KIND__LINK: return "link";
+        case QY__KIND__WEAPP: return "weapp";
+        case QY__KIND__CARD: return "card";
+        case QY__KIND__REDPACKET: return "redpacket";
+        case QY__KIND__FILE: return "file";
+        case QY__KIND__VOICE: return "voice";
+        case QY__KIND__VIDEO: return "video";
+        case QY__KIND__EMOTION: return "emotion";
+        case QY__KIND__QRCODE: return "qrcode";
+        default: return "text";
+    }
+}
+
+static const char *s_role (Qy__Role r)
+{
+    switch (r) {
+        case QY__ROLE__STAFF: return "staff";
+        case QY__ROLE__ADMIN: return "admin";
+        case QY__ROLE__OWNER: return "owner";
+        default: return "member";
+    }
+}
+
+static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const char *suffix,
+                      const char *text, int64_t until_us, const char *reason)
+{
+    Qy__Delivery d = QY__DELIVERY__INIT;
+    char key [256];
+    qy_snprintf (key, sizeof (key), "mod:%lld:%s:%s", (long long) ev->brand_id, ev->msg_id, suffix);
+    d.key = key;
+    d.brand = ev->brand;
+    d.brand_id = ev->brand_id;
+    d.group_id = ev->group_id;
+    d.group = ev->group;
+    d.priority = QY__PRIORITY__P_ACTION;
+    d.kind = "action";
+    d.action = action;
+    d.member = ev->member;
+    d.target_msg_id = action == QY__ACTION__RECALL ? ev->msg_id : "";
+    d.until_us = until_us;
+    d.text = (char *) (text ? text : "");
+    d.reason = (char *) (reason ? reason : "");
+    d.source = "moderation";
+    d.event_id = ev->msg_id;
+    d.created_us = qy_now_us ();
+    if (qy_service_send (out, &d.base) == 0)
+        qy_metric_add (m_actions, 1);
+}
+
+//  An operator alert, delivered by notifier to the store's robot (group
+//  set) or to HQ's (brand-wide, group NULL). The key makes it once only.
+static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand_wide, const char *text,
+                     const char *reason)
+{
+    Qy__Delivery d = QY__DELIVERY__INIT;
+    d.key = (char *) key;
+    d.brand = ev->brand;
+    d.brand_id = ev->brand_id;
+    d.group_id = brand_wide ? 0 : ev->group_id;
+    d.group = brand_wide ? "" : ev->group;
+    d.priority = QY__PRIORITY__P_ALERT;
+    d.kind = "alert";
+    d.text = (char *) text;
+    d.reason = (char *) reason;
+    d.source = "moderation";
+    d.event_id = ev->msg_id;
+    d.created_us = qy_now_us ();
+    if (qy_service_send (out, &d.base) == 0)
+        qy_metric_add (m_actions, 1);
+}
+
+//  Alerts a new violation may raise: a cross-group spam wave (to HQ, once
+//  per content and window), and a surge of abuse in one group (to its store,
+//  once per group and hour, when the count reaches the threshold).
+static void s_alerts (qy_redis_t *redis, void *actions, s_item_t *it)
+{
+    Qy__Event *ev = it->ev;
+    char key [160], *text;
+    for (size_t h = 0; s_ctx_alert_waves && h < it->judged.nhits; h++) {
+        if (strcmp (it->judged.hits [h].rule, "behaviour.spam_wave") != 0 || it->judged.hits [h].dry_run)
+            continue;
+        long window = it->pol->wave_window_s > 0 ? it->pol->wave_window_s : 600;
+        qy_snprintf (key, sizeof (key), "alert:wave:%lld:%016llx:%lld", (long long) ev->brand_id,
+                     (unsigned long long) it->hash, (long long) (ev->event_time_us / 1000000 / window));
+        text = qy_printf ("疑似群发广告：同一内容在多个群出现（群 %s，成员 %s），已自动撤回并处罚。内容：%.120s",
+                          ev->group, ev->member, ev->text ? ev->text : "");
+        s_alert (actions, ev, key, true, text, "spam_wave");
+        free (text);
+        break;
+    }
+    if (s_ctx_alert_negative <= 0 || strcmp (it->category, "abuse") != 0)
+        return;
+    long long hour = (long long) (ev->event_time_us / 3600000000LL);
+    char counter [128];
+    qy_snprintf (counter, sizeof (counter), "neg:{b:%lld}:%lld:%lld", (long long) ev->brand_id, (long long) ev->group_id, hour);
+    redisReply *r = qy_redis_cmd (redis, "INCR %s", counter);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    if (r)
+        freeReplyObject (r);
+    r = qy_redis_cmd (redis, "EXPIRE %s 7200", counter);
+    if (r)
+        freeReplyObject (r);
+    if (n != s_ctx_alert_negative)
+        return;
+    qy_snprintf (key, sizeof (key), "alert:negative:%lld:%lld:%lld", (long long) ev->brand_id, (long long) ev->group_id, hour);
+    text = qy_printf ("群 %s 一小时内出现 %lld 条辱骂或负面言论，请店员关注群内情绪。", ev->group, n);
+    s_alert (actions, ev, key, false, text, "negative_surge");
+    free (text);
+}
+
+//  A muted member's message: recall it, and tell the member once per mute.
+static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
+{
+    Qy__Event *ev = it->ev;
+    int64_t until = it->mute_until_us;
+    v->action = QY__ACTION__RECALL;
+    v->category = "mute";
+    v->mute_until_us = until;
+    s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, "muted");
+    //  One notice per mute: the key names the mute (member and its end, to the minute).
+    Qy__Delivery d = QY__DELIVERY__INIT;
+    char key [256];
+    qy_snprintf (key, sizeof (key), "mute-notice:%lld:%lld:%lld", (long long) ev->brand_id,
+                 (long long) ev->member_id, (long long) until);
+    char *notice = moderation_mute_reminder (ev->nickname, until, it->brand->tz_offset_min);
+    d.key = key; d.brand = ev->brand; d.brand_id = ev->brand_id; d.group_id = ev->group_id; d.group = ev->group;
+    d.priority = QY__PRIORITY__P_ACTION; d.kind = "action"; d.action = QY__ACTION__WARN; d.member = ev->member;
+    d.text = notice; d.reason = "muted"; d.source = "moderation"; d.event_id = ev->msg_id; d.created_us = qy_now_us ();
+    d.until_us = until;
+    qy_service_send (actions, &d.base);
+    free (notice);
+    qy_metric_add (m_muted, 1);
+}
+
+//  Level, total and category of an item that is neither muted nor blocked:
+//  content hits, behaviour hits, the nickname format, then the group
+//  policy's rule overrides and thresholds.
+static void s_decide (s_item_t *it)
+{
+    const moderation_policy_t *pol = it->pol;
+    Qy__Event *ev = it->ev;
+    judge_result_t *r = &it->judged;
+    if (s_is_chat (ev->kind) && it->count)
+        moderation_behaviour_hits (pol, &it->counts, ev->event_time_us, it->brand->tz_offset_min, r);
+    if ((ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__RENAME) && it->count
+        && moderation_nickname_bad (pol, ev->nickname) && r->nhits < JUDGE_MAX_HITS) {
+        judge_hit_t *h = &r->hits [r->nhits++];
+        memset (h, 0, sizeof (*h));
+        h->rule = "format.nickname";
+        h->category = QY_CAT_FORMAT;
+        it->notice = true;
+    }
+    double would = moderation_score (pol, r);
+    it->total = r->total;
+    it->level = judge_decide (&pol->thresholds, it->total);
+    it->would = judge_decide (&pol->thresholds, would);
+    if (it->notice && it->level == JUDGE_ALLOW)
+        it->level = JUDGE_REVIEW;       //  recorded, and the member reminded (no strike)
+    it->category = r->top != QY_CAT__COUNT ? judge_category_name (r->top) : it->notice ? "format" : "none";
+    if (r->top == QY_CAT__COUNT && !it->notice)
+        for (size_t h = 0; h < r->nhits; h++)
+            if (r->hits [h].dry_run) {
+                it->category = judge_category_name (r->hits [h].category);
+                break;
+            }
+}
+
+static int s_cmp_member (const void *a, const void *b)
+{
+    const s_item_t *x = *(s_item_t *const *) a, *y = *(s_item_t *const *) b;
+    if (x->ev->brand_id != y->ev->brand_id)
+        return x->ev->brand_id < y->ev->brand_id ? -1 : 1;
+    if (x->ev->member_id != y->ev->member_id)
+        return x->ev->member_id < y->ev->member_id ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+//  Record the batch's violations in one transaction, in member order,
+//  retrying while PostgreSQL is away: no event moves on before its verdict
+//  is durable. Returns 0, or -1 when stopping.
+static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **todo, size_t n)
+{
+    qsort (todo, n, sizeof (s_item_t *), s_cmp_member);
+    while (true) {
+        bool ok = moderation_store_begin (store) == 0;
+        for (size_t i = 0; ok && i < n; i++) {
+            s_item_t *it = todo [i];
+            //  As if one at a time: once a member is muted or blocked, their
+            //  later messages in this batch are recalled, not judged again.
+            s_item_t *prev = i ? todo [i - 1] : NULL;
+            it->superseded = prev && prev->ev->brand_id == it->ev->brand_id && prev->ev->member_id == it->ev->member_id
+                          && (prev->superseded || prev->rec.penalty.action == QY__ACTION__MUTE
+                              || prev->rec.penalty.action == QY__ACTION__BLOCK);
+            if (it->superseded)
+                continue;
+            moderation_violation_t viol = { it->ev, &it->judged, it->category, it->total,
+                                            it->level, it->would, it->notice, it->pol };
+            ok = moderation_store_record (store, it->brand, &viol, &it->rec) == 0;
+        }
+        if (ok && moderation_store_commit (store) == 0)
+            return 0;
+        moderation_store_rollback (store);
+        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+        qy_service_heartbeat ();
+        if (!qy_service_running ())
+            return -1;
+        qy_sleep_ms (200);
+    }
+}
+
+//  Apply a recorded violation: Redis state, actions to notifier, verdict.
+static void s_apply (qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
+{
+    Qy__Event *ev = it->ev;
+    moderation_record_t *rec = &it->rec;
+    qy_metric_add (m_viol, 1);
+    v->category = (char *) it->category;
+    v->violation_id = rec->violation_id;
+    v->action = rec->penalty.action;
+    v->mute_until_us = rec->mute_until_us;
+    if (rec->would_action != QY__ACTION__ACTION_NONE) {
+        v->would_action = rec->would_action;
+        qy_metric_add (m_dry, 1);
+    }
+    qy_log_info ("msg=%s brand=%s member=%s action=%s level=%s category=%s score=%.2f strike=%d violation=%lld%s",
+                 ev->msg_id, ev->brand, ev->member, protobuf_c_enum_descriptor_get_value (&qy__action__descriptor, v->action)->name,
+                 judge_action_name (it->level), it->category, it->total, rec->strike, (long long) rec->violation_id,
+                 rec->existed ? " replay=1" : "");
+    if (rec->penalty.action == QY__ACTION__REVIEW || rec->penalty.action == QY__ACTION__ALLOW)
+        return;
+    if (!rec->existed)
+        s_alerts (redis, actions, it);
+    if (it->notice) {
+        char *text = qy_printf ("@%s 请按群规修改群昵称，格式：%s", ev->nickname && *ev->nickname ? ev->nickname : "新成员",
+                                it->pol->nickname);
+        s_action (actions, ev, QY__ACTION__WARN, "nickname", text, 0, "format");
+        free (text);
+        return;
+    }
+    char bkey [64], mkey [64], mid [24];
+    qy_snprintf (bkey, sizeof (bkey), "block:{b:%lld}", (long long) ev->brand_id);
+    qy_snprintf (mkey, sizeof (mkey), "mute:{b:%lld}:%lld", (long long) ev->brand_id, (long long) ev->member_id);
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) ev->member_id);
+    if (rec->penalty.recall)
+        s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, it->category);
+    char *notice = moderation_notice (&rec->penalty, ev->nickname, it->category, rec->strike, rec->mute_until_us,
+                                      it->brand->tz_offset_min);
+    if (rec->penalty.action == QY__ACTION__WARN)
+        s_action (actions, ev, QY__ACTION__WARN, "warn", notice, 0, it->category);
+    else
+    if (rec->penalty.action == QY__ACTION__MUTE) {
+        int64_t ms = (rec->mute_until_us - qy_now_us ()) / 1000;
+        if (ms > 0) {
+            redisReply *r = qy_redis_cmd (redis, "SET %s %lld PX %lld", mkey, (long long) rec->mute_until_us, (long long) ms);
+            if (r)
+                freeReplyObject (r);
+        }
+        s_action (actions, ev, QY__ACTION__MUTE, "mute", notice, rec->mute_until_us, it->category);
+    }
+    else
+    if (rec->penalty.action == QY__ACTION__BLOCK) {
+        redisReply *r = qy_redis_cmd (redis, "SADD %s %s", bkey, mid);
+        if (r)
+            freeReplyObject (r);
+        s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
+    }
+    free (notice);
+}
+
+//  Put active mutes and blocks back into Redis (Redis may have restarted
+//  empty: PostgreSQL is the record).
+void moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
+{
+    PGresult *res;
+    if (qy_pg_run (pg, "restore blocks", "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL", 0, NULL, &res)) {
+        for (int r = 0; r < PQntuples (res); r++) {
+            redisReply *rep = qy_redis_cmd (redis, "SADD block:{b:%s} %s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
+            if (rep)
+                freeReplyObject (rep);
+        }
+        PQclear (res);
+    }
+    if (qy_pg_run (pg, "restore mutes",
+            "SELECT brand_id, member_id, (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint, "
+            "       (extract (epoch FROM max (mute_until)) * 1000000)::bigint FROM violations "
+            "WHERE mute_until > now () AND status <> 'overturned' GROUP BY brand_id, member_id", 0, NULL, &res)) {
+        for (int r = 0; r < PQntuples (res); r++) {
+            redisReply *rep = qy_redis_cmd (redis, "SET mute:{b:%s}:%s %s PX %s", PQgetvalue (res, r, 0),
+                                            PQgetvalue (res, r, 1), PQgetvalue (res, r, 3), PQgetvalue (res, r, 2));
+            if (rep)
+                freeReplyObject (rep);
+        }
+        PQclear (res);
+    }
+}
+
+//  Make Redis say what PostgreSQL says about one member's mute and block,
+//  after an operator overturned a violation or changed the block list.
+static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, int64_t brand, int64_t member)
+{
+    char bid [24], mid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) member);
+    const char *p [] = { bid, mid };
+    PGresult *res;
+    if (qy_pg_run (pg, "resync mute",
+            "SELECT (extract (epoch FROM max (mute_until)) * 1000000)::bigint, "
+            "       (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint FROM violations "
+            "WHERE brand_id = $1 AND member_id = $2 AND mute_until > now () AND status <> 'overturned'", 2, p, &res)) {
+        redisReply *rep = PQgetisnull (res, 0, 0)
+            ? qy_redis_cmd (redis, "DEL mute:{b:%s}:%s", bid, mid)
+            : qy_redis_cmd (redis, "SET mute:{b:%s}:%s %s PX %s", bid, mid, PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 1));
+        if (rep)
+            freeReplyObject (rep);
+        qy_log_info ("brand=%s member=%s mute resynced until_us=%s", bid, mid, PQgetisnull (res, 0, 0) ? "0" : PQgetvalue (res, 0, 0));
+        PQclear (res);
+    }
+    if (qy_pg_run (pg, "resync block", "SELECT 1 FROM blocks WHERE brand_id = $1 AND member_id = $2 AND lifted_at IS NULL",
+                   2, p, &res)) {
+        bool blocked = PQntuples (res) > 0;
+        redisReply *rep = qy_redis_cmd (redis, "%s block:{b:%s} %s", blocked ? "SADD" : "SREM", bid, mid);
+        if (rep)
+            freeReplyObject (rep);
+        qy_log_info ("brand=%s member=%s block resynced blocked=%d", bid, mid, blocked);
+        PQclear (res);
+    }
+}
+
+//  Members whose mute or block an operator lifted while we were not
+//  listening: make Redis agree (it may still hold the old state).
+void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
+{
+    PGresult *res;
+    if (!qy_pg_run (pg, "restore lifted",
+            "SELECT brand_id, member_id FROM violations WHERE status = 'overturned' AND mute_until > now () AND member_id IS NOT NULL "
+            "UNION SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NOT NULL", 0, NULL, &res))
+        return;
+    for (int r = 0; r < PQntuples (res); r++)
+        s_resync_member (pg, redis, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+    PQclear (res);
+}
+
+//  qy_config notifications: "TABLE:BRAND" reloads the brand's rules and
+//  policy; "moderation_member:BRAND:MEMBER" resyncs one member's state.
+void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis)
+{
+    static const char *reload [] = { "rules:", "brands:", "moderation_policies:", "moderation_lists:", "moderation_models:" };
+    PQconsumeInput (conn);
+    PGnotify *n;
+    while ((n = PQnotifies (conn))) {
+        const char *colon = strchr (n->extra, ':');
+        int64_t brand = colon ? strtoll (colon + 1, NULL, 10) : 0;
+        for (size_t i = 0; i < QY_ARRAY_LEN (reload); i++)
+            if (strncmp (n->extra, reload [i], strlen (reload [i])) == 0) {
+                moderation_store_invalidate (store, brand);
+                break;
+            }
+        if (strncmp (n->extra, "moderation_member:", 18) == 0) {
+            const char *second = colon ? strchr (colon + 1, ':') : NULL;
+            if (brand && second)
+                s_resync_member (pg, redis, brand, strtoll (second + 1, NULL, 10));
+        }
+        PQfreemem (n);
+    }
+}
+
+static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+{
+    moderation_store_t *store = ctx->store;
+    qy_pg_t *pg = ctx->pg;
+    qy_redis_t *redis = ctx->redis;
+    void *out = ctx->out, *actions = ctx->actions;
+    s_ctx_alert_negative = ctx->alert_negative;
+    s_ctx_alert_waves = ctx->alert_waves;
+    //  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, Redis calls.
+    int pipelined = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
+        while (!(it->brand = moderation_store_brand (store, ev->brand_id))) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_running ())
+                return;
+            qy_sleep_ms (500);
+        }
+        while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id))) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_running ())
+                return;
+            qy_sleep_ms (500);
+        }
+        const moderation_policy_t *pol = it->pol;
+        bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER
+                  || ev->role == QY__ROLE__BOT;
+        it->judged.top = QY_CAT__COUNT;
+        if (s_is_chat (ev->kind) && !(staff && pol->exempt_staff)) {
+            judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, s_msgtype (ev->kind), s_role (ev->role),
+                                 pol->exempt_staff, ev->at_all };
+            it->judged_ok = judge_eval (it->brand->judge, &in, &it->judged) == 0;
+            //  Staff repeat announcements across groups: never a wave.
+            it->has_content = it->judged_ok && !staff
+                           && moderation_content_hash (it->judged.normalized, it->judged.normalized_len, pol->min_chars, &it->hash);
+            //  The normalized text pointer is only valid until the next call.
+            it->judged.normalized = NULL;
+            if (!it->judged_ok) {
+                memset (&it->judged, 0, sizeof (it->judged));
+                it->judged.top = QY_CAT__COUNT;
+            }
+        }
+        it->count = !(staff && pol->exempt_staff) && ev->member_id;
+        const char *kind = s_is_chat (ev->kind) ? "chat" : ev->kind == QY__KIND__JOIN ? "join" : "other";
+        moderation_check_args_t ca;
+        moderation_check_args (&ca, pol, ev->brand_id, ev->group_id, ev->store_id, ev->member_id, ev->msg_id,
+                               ev->event_time_us, kind, it->count, it->has_content, it->hash);
+        if (qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS, MODERATION_CHECK_NARGS,
+                                    ca.args, NULL) == 0)
+            pipelined++;
+        else
+            break;
+    }
+    //  Phase 2: replies. If Redis is away we judge content alone (logged, and /health says so).
+    bool redis_ok = pipelined == (int) n;
+    for (int i = 0; i < pipelined; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r) {
+            redis_ok = false;
+            break;
+        }
+        if (moderation_check_reply (r, &items [i].counts, &items [i].mute_until_us, &items [i].blocked, &items [i].seen) == 0) {
+            if (items [i].counts.repeat || items [i].counts.wave_members)
+                qy_log_debug ("msg=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", items [i].ev->msg_id,
+                              items [i].ev->brand, items [i].counts.repeat, items [i].counts.wave_groups,
+                              items [i].counts.wave_members);
+        }
+        else
+        if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0) {
+            moderation_check_script.sha [0] = 0;    //  reload for the next batch; this one counts without Redis
+            redis_ok = false;
+        }
+        else
+        if (r->type == REDIS_REPLY_ERROR) {
+            qy_log_warn ("msg=%s brand=%s behaviour script failed error=\"%s\"", items [i].ev->msg_id, items [i].ev->brand, r->str);
+            redis_ok = false;
+        }
+        freeReplyObject (r);
+    }
+    qy_service_set_dep (QY_DEP_REDIS, redis_ok && qy_redis_ok (redis));
+    //  A replayed message repeats what was decided about it; one never
+    //  decided meets the mute or block that held when it happened, not
+    //  today's. Either way replaying what was processed changes nothing.
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        it->prior = false;
+        it->enforce = NULL;
+        if (!it->ev->replay && !it->seen)
+            continue;
+        moderation_prior_t prior;
+        int found;
+        while ((found = moderation_store_prior (store, it->ev->brand_id, it->ev->msg_id, &prior)) < 0
+               || (!found && !it->seen && (it->blocked || it->mute_until_us)
+                   && moderation_store_state_at (store, it->ev->brand_id, it->ev->member_id, it->ev->event_time_us,
+                                                 &it->mute_until_us, &it->blocked) != 0)) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_running ())
+                return;
+            qy_sleep_ms (200);
+        }
+        if (found) {
+            it->prior = true;
+            it->rec = prior.rec;
+            qy_strlcpy (it->prior_category, prior.category, sizeof (it->prior_category));
+            it->category = it->prior_category;
+            it->blocked = strcmp (prior.category, "blocked") == 0;
+            it->mute_until_us = strcmp (prior.category, "mute") == 0 ? prior.rec.mute_until_us : 0;
+            it->notice = strcmp (prior.category, "format") == 0;
+        }
+        else
+        if (it->seen) {
+            //  Finished before, and allowed: allowed again, whatever changed since.
+            it->blocked = false;
+            it->mute_until_us = 0;
+        }
+    }
+    //  Phase 3: decide; record the batch's violations in one transaction.
+    s_item_t **todo = qy_calloc (n, sizeof (s_item_t *));
+    size_t ntodo = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        it->idx = i;
+        it->superseded = false;
+        it->level = it->would = JUDGE_ALLOW;
+        if (it->prior) {
+            //  Repeat the recorded decision (level only names it in the log).
+            it->level = it->rec.penalty.action == QY__ACTION__REVIEW ? JUDGE_REVIEW : JUDGE_RECALL;
+            continue;
+        }
+        if (it->seen)
+            continue;
+        if (!it->blocked && !(s_is_chat (it->ev->kind) && it->mute_until_us > qy_now_us ())) {
+            s_decide (it);
+            if (it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
+                todo [ntodo++] = it;
+        }
+    }
+    int recorded = ntodo ? s_record (store, pg, todo, ntodo) : 0;
+    free (todo);
+    if (recorded)
+        return;
+    //  Phase 4: a penalty decided earlier in this batch applies to what
+    //  follows; enforcement of mutes and blocks is recorded (one transaction).
+    size_t nenforce = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
+        if (it->prior || it->seen)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            s_item_t *e = &items [j];
+            if (e->ev->brand_id != ev->brand_id || e->ev->member_id != ev->member_id || e->superseded
+                || (e->level == JUDGE_ALLOW && e->would == JUDGE_ALLOW))
+                continue;
+            if (e->rec.penalty.action == QY__ACTION__BLOCK)
+                it->blocked = true;
+            else
+            if (e->rec.penalty.action == QY__ACTION__MUTE && !it->blocked)
+                it->mute_until_us = e->rec.mute_until_us;
+        }
+        if (it->blocked && (ev->kind == QY__KIND__JOIN || s_is_chat (ev->kind)))
+            it->enforce = "blocked";
+        else
+        if (s_is_chat (ev->kind) && it->mute_until_us > qy_now_us ())
+            it->enforce = "mute";
+        nenforce += it->enforce != NULL;
+    }
+    while (nenforce) {
+        bool ok = moderation_store_begin (store) == 0;
+        for (size_t i = 0; ok && i < n; i++)
+            if (items [i].enforce)
+                ok = moderation_store_enforce (store, items [i].ev, items [i].enforce,
+                                               items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
+                                               items [i].blocked ? 0 : items [i].mute_until_us) == 0;
+        if (ok && moderation_store_commit (store) == 0)
+            break;
+        moderation_store_rollback (store);
+        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+        qy_service_heartbeat ();
+        if (!qy_service_running ())
+            return;
+        qy_sleep_ms (200);
+    }
+    //  Phase 5: act and pass on, in arrival order.
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
+        Qy__Verdict v = QY__VERDICT__INIT;
+        v.action = QY__ACTION__ALLOW;
+        v.category = "";
+        Qy__Hit hits [JUDGE_MAX_HITS], *hp [JUDGE_MAX_HITS];
+        if (ev->kind == QY__KIND__JOIN && it->blocked) {
+            v.action = QY__ACTION__REMOVE;
+            v.category = "blocked";
+            s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
+            qy_metric_add (m_blocked_join, 1);
+            qy_log_info ("msg=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
+        }
+        else
+        if (s_is_chat (ev->kind) && it->blocked) {
+            //  The gateway has not removed a blocked member yet: recall, and remove from this group once.
+            v.action = QY__ACTION__REMOVE;
+            v.category = "blocked";
+            s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, "blocked");
+            char *saved = ev->msg_id;
+            char once [160];
+            qy_snprintf (once, sizeof (once), "blocked-%lld-%lld", (long long) ev->group_id, (long long) ev->member_id);
+            ev->msg_id = once;
+            s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
+            ev->msg_id = saved;
+        }
+        else
+        if (s_is_chat (ev->kind) && (it->prior ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
+            s_muted (actions, it, &v);
+        else {
+            v.score = it->total;
+            for (size_t h = 0; h < it->judged.nhits; h++) {
+                    qy__hit__init (&hits [h]);
+                    hits [h].rule = (char *) it->judged.hits [h].rule;
+                    hits [h].category = (char *) judge_category_name (it->judged.hits [h].category);
+                    hits [h].weight = it->judged.hits [h].weight;
+                    hits [h].dry_run = it->judged.hits [h].dry_run;
+                    hits [h].span_start = (uint32_t) it->judged.hits [h].start;
+                    hits [h].span_end = (uint32_t) it->judged.hits [h].end;
+                    hp [h] = &hits [h];
+                    v.n_hits++;
+                }
+            v.hits = hp;
+            if (it->prior || it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
+                s_apply (redis, actions, it, &v);
+            for (size_t h = 0; h < it->judged.nhits; h++)
+                if (strncmp (it->judged.hits [h].rule, "behaviour.", 10) == 0)
+                    qy_metric_add (m_behaviour, 1);
+        }
+        int64_t now = qy_now_us ();
+        if (ev->ingest_time_us)
+            qy_metric_observe (m_latency, now - ev->ingest_time_us);
+        ev->verdict = &v;
+        Qy__Stamp stamp = QY__STAMP__INIT, *sp = &stamp;
+        stamp.stage = "moderation";
+        stamp.at_us = now;
+        Qy__Stamp **old = ev->trace;
+        size_t nold = ev->n_trace;
+        Qy__Stamp **tr = qy_calloc (nold + 1, sizeof (Qy__Stamp *));
+        if (nold)
+            memcpy (tr, old, nold * sizeof (Qy__Stamp *));
+        tr [nold] = sp;
+        ev->trace = tr;
+        ev->n_trace = nold + 1;
+        qy_service_send (out, &ev->base);
+        ev->trace = old;
+        ev->n_trace = nold;
+        ev->verdict = NULL;
+        free (tr);
+        qy_metric_add (m_in, 1);
+    }
+    //  Finished: remember it, so a redelivery repeats this outcome instead of
+    //  judging again in a state that has moved on. One round trip per batch;
+    //  if it is lost, a redelivery falls back to the recorded violations.
+    int queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        char key [96], ttl [16];
+        moderation_seen_key (key, sizeof (key), items [i].ev->brand_id, items [i].ev->event_time_us);
+        qy_snprintf (ttl, sizeof (ttl), "%d", MODERATION_SEEN_TTL_S);
+        const char *sadd [] = { "SADD", key, items [i].ev->msg_id };
+        const char *exp [] = { "EXPIRE", key, ttl };
+        if (qy_redis_append_argv (redis, 3, sadd, NULL) || qy_redis_append_argv (redis, 3, exp, NULL))
+            break;
+        queued += 2;
+    }
+    for (int i = 0; i < queued; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r)
+            break;
+        freeReplyObject (r);
+    }
+}
+
+
+struct moderation_batch_t {
+    s_item_t *items;
+    size_t    n, max;
+};
+
+moderation_batch_t *moderation_batch_new (size_t max)
+{
+    moderation_batch_t *self = qy_calloc (1, sizeof (*self));
+    self->items = qy_calloc (max ? max : 1, sizeof (s_item_t));
+    self->max = max ? max : 1;
+    return self;
+}
+
+void moderation_batch_destroy (moderation_batch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    moderation_batch_t *self = *self_p;
+    for (size_t i = 0; i < self->n; i++)
+        qy__event__free_unpacked (self->items [i].ev, NULL);
+    free (self->items);
+    free (self);
+    *self_p = NULL;
+}
+
+bool moderation_batch_full (const moderation_batch_t *self)
+{
+    return self->n >= self->max;
+}
+
+void moderation_batch_add (moderation_batch_t *self, Qy__Event *ev)
+{
+    memset (&self->items [self->n], 0, sizeof (s_item_t));
+    self->items [self->n++].ev = ev;
+}
+
+void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx)
+{
+    if (self->n)
+        s_batch (ctx, self->items, self->n);
+    for (size_t i = 0; i < self->n; i++)
+        qy__event__free_unpacked (self->items [i].ev, NULL);
+    self->n = 0;
+}

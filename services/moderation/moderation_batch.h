@@ -1,0 +1,38 @@
+//  One batch of events through moderation, with its I/O (see moderation_batch.c).
+#ifndef MODERATION_BATCH_H
+#define MODERATION_BATCH_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "moderation.h"
+
+//  What a batch needs from the running service; borrowed.
+typedef struct {
+    moderation_store_t *store;
+    qy_pg_t            *pg;
+    qy_redis_t         *redis;
+    void               *out;             //  PUSH to the scoring hop
+    void               *actions;         //  PUSH to the notifier hop
+    long                alert_negative;  //  abuse violations per group-hour that alert the store (0: off)
+    bool                alert_waves;     //  alert HQ on cross-group spam waves
+} moderation_ctx_t;
+
+//  Register the service's metrics (once, at start-up).
+void moderation_batch_metrics (void);
+
+typedef struct moderation_batch_t moderation_batch_t;
+//  Caller owns the batch; it owns the events added to it.
+moderation_batch_t *moderation_batch_new (size_t max);
+void moderation_batch_destroy (moderation_batch_t **self_p);
+bool moderation_batch_full (const moderation_batch_t *self);
+//  Take ownership of ev (unpacked with protobuf-c's default allocator).
+void moderation_batch_add (moderation_batch_t *self, Qy__Event *ev);
+//  Judge, record, act and pass on every event added, then empty the batch.
+void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx);
+
+//  Put active mutes and blocks back into Redis from PostgreSQL (at start:
+//  Redis may have restarted empty), and drop lifted ones.
+void moderation_restore (qy_pg_t *pg, qy_redis_t *redis);
+void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis);
+//  Handle NOTIFY qy_config messages: reload brands, resync members.
+void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis);
+#endif
