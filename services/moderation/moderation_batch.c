@@ -247,16 +247,16 @@ static int s_cmp_member (const void *a, const void *b)
 //  Record the batch's violations in one transaction, in member order,
 //  retrying while PostgreSQL is away: no event moves on before its verdict
 //  is durable. Returns 0, or -1 when stopping.
-static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **todo, size_t n)
+static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending, size_t n)
 {
-    qsort (todo, n, sizeof (s_item_t *), s_cmp_member);
+    qsort (pending, n, sizeof (s_item_t *), s_cmp_member);
     while (true) {
         bool ok = moderation_store_begin (store) == 0;
         for (size_t i = 0; ok && i < n; i++) {
-            s_item_t *it = todo [i];
+            s_item_t *it = pending [i];
             //  As if one at a time: once a member is muted or blocked, their
             //  later messages in this batch are recalled, not judged again.
-            s_item_t *prev = i ? todo [i - 1] : NULL;
+            s_item_t *prev = i ? pending [i - 1] : NULL;
             it->superseded = prev && prev->ev->brand_id == it->ev->brand_id && prev->ev->member_id == it->ev->member_id
                           && (prev->superseded || prev->rec.penalty.action == QY__ACTION__MUTE
                               || prev->rec.penalty.action == QY__ACTION__BLOCK);
@@ -554,8 +554,8 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
     }
     //  Phase 3: decide; record the batch's violations in one transaction.
-    s_item_t **todo = qy_calloc (n, sizeof (s_item_t *));
-    size_t ntodo = 0;
+    s_item_t **pending = qy_calloc (n, sizeof (s_item_t *));
+    size_t npending = 0;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         it->idx = i;
@@ -571,11 +571,11 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         if (!it->blocked && !(s_is_chat (it->ev->kind) && it->mute_until_us > qy_now_us ())) {
             s_decide (it);
             if (it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
-                todo [ntodo++] = it;
+                pending [npending++] = it;
         }
     }
-    int recorded = ntodo ? s_record (store, pg, todo, ntodo) : 0;
-    free (todo);
+    int recorded = npending ? s_record (store, pg, pending, npending) : 0;
+    free (pending);
     if (recorded)
         return;
     //  Phase 4: a penalty decided earlier in this batch applies to what
