@@ -1,4 +1,5 @@
 #include "ingest.h"
+#include "qy/kind.h"
 #include <string.h>
 
 static bool s_empty (const char *s)
@@ -56,27 +57,7 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
 
 const char *ingest_kind_name (Qy__Kind kind)
 {
-    switch (kind) {
-        case QY__KIND__TEXT:      return "text";
-        case QY__KIND__IMAGE:     return "image";
-        case QY__KIND__LINK:      return "link";
-        case QY__KIND__WEAPP:     return "weapp";
-        case QY__KIND__CARD:      return "card";
-        case QY__KIND__REDPACKET: return "redpacket";
-        case QY__KIND__FILE:      return "file";
-        case QY__KIND__VOICE:     return "voice";
-        case QY__KIND__VIDEO:     return "video";
-        case QY__KIND__EMOTION:   return "emotion";
-        case QY__KIND__REVOKE:    return "revoke";
-        case QY__KIND__QRCODE:    return "qrcode";
-        case QY__KIND__JOIN:      return "join";
-        case QY__KIND__LEAVE:     return "leave";
-        case QY__KIND__RENAME:    return "rename";
-        case QY__KIND__PURCHASE:  return "purchase";
-        case QY__KIND__COUPON_REDEEMED: return "coupon_redeemed";
-        case QY__KIND__SIGNAL:    return "signal";
-        default:                  return "unknown";
-    }
+    return qy_kind_name (kind);
 }
 
 const char *ingest_role_name (Qy__Role role)

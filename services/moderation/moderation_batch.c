@@ -6,6 +6,7 @@
 #include "moderation.h"
 #include "moderation_batch.h"
 #include "moderation_behaviour.h"
+#include "qy/kind.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -61,23 +62,6 @@ typedef struct {
 static bool s_is_chat (Qy__Kind k)
 {
     return k >= QY__KIND__TEXT && k <= QY__KIND__QRCODE && k != QY__KIND__REVOKE;
-}
-
-static const char *s_msgtype (Qy__Kind k)
-{
-    switch (k) {
-        case QY__KIND__IMAGE: return "image";
-        case QY__KIND__LINK: return "link";
-        case QY__KIND__WEAPP: return "weapp";
-        case QY__KIND__CARD: return "card";
-        case QY__KIND__REDPACKET: return "redpacket";
-        case QY__KIND__FILE: return "file";
-        case QY__KIND__VOICE: return "voice";
-        case QY__KIND__VIDEO: return "video";
-        case QY__KIND__EMOTION: return "emotion";
-        case QY__KIND__QRCODE: return "qrcode";
-        default: return "text";
-    }
 }
 
 static const char *s_role (Qy__Role r)
@@ -465,7 +449,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                   || ev->role == QY__ROLE__BOT;
         it->judged.top = QY_CAT__COUNT;
         if (s_is_chat (ev->kind) && !(staff && pol->exempt_staff)) {
-            judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, s_msgtype (ev->kind), s_role (ev->role),
+            judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, qy_kind_name (ev->kind), s_role (ev->role),
                                  pol->exempt_staff, ev->at_all };
             it->judged_ok = judge_eval (it->brand->judge, &in, &it->judged) == 0;
             //  Staff repeat announcements across groups: never a wave.

@@ -4,6 +4,7 @@
 //  already processed changes nothing; the events carry replay = true.
 #include "qyctl.h"
 #include "qunyun.pb-c.h"
+#include "qy/kind.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
 #include <jansson.h>
@@ -11,21 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
-
-static Qy__Kind s_kind (const char *name)
-{
-    static const struct { const char *name; Qy__Kind kind; } kinds [] = {
-        { "text", QY__KIND__TEXT }, { "image", QY__KIND__IMAGE }, { "link", QY__KIND__LINK }, { "weapp", QY__KIND__WEAPP },
-        { "card", QY__KIND__CARD }, { "redpacket", QY__KIND__REDPACKET }, { "file", QY__KIND__FILE }, { "voice", QY__KIND__VOICE },
-        { "video", QY__KIND__VIDEO }, { "emotion", QY__KIND__EMOTION }, { "revoke", QY__KIND__REVOKE }, { "qrcode", QY__KIND__QRCODE },
-        { "join", QY__KIND__JOIN }, { "leave", QY__KIND__LEAVE }, { "rename", QY__KIND__RENAME }, { "purchase", QY__KIND__PURCHASE },
-        { "coupon_redeemed", QY__KIND__COUPON_REDEEMED },
-    };
-    for (size_t i = 0; i < QY_ARRAY_LEN (kinds); i++)
-        if (strcmp (kinds [i].name, name) == 0)
-            return kinds [i].kind;
-    return QY__KIND__KIND_UNSPECIFIED;
-}
 
 static Qy__Role s_role (const char *name)
 {
@@ -89,7 +75,7 @@ int qyctl_replay (int argc, char **argv)
         ev.store = PQgetvalue (res, r, 4);
         ev.member = PQgetvalue (res, r, 5);
         ev.nickname = PQgetvalue (res, r, 6);
-        ev.kind = s_kind (PQgetvalue (res, r, 7));
+        ev.kind = qy_kind_parse (PQgetvalue (res, r, 7));
         ev.role = s_role (PQgetvalue (res, r, 8));
         ev.text = PQgetvalue (res, r, 9);
         ev.group_id = strtoll (PQgetvalue (res, r, 11), NULL, 10);
