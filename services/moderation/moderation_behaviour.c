@@ -228,20 +228,11 @@ double moderation_score (const moderation_policy_t *p, judge_result_t *r)
             continue;
         if (h.dry_run)
             would += h.weight;
-        else {
-            r->score [h.category] += h.weight;
-            r->total += h.weight;
-        }
         r->hits [w++] = h;
     }
     r->nhits = w;
-    r->top = QY_CAT__COUNT;
-    double best = 0;
-    for (int c = 0; c < QY_CAT__COUNT; c++)
-        if (r->score [c] > best) {
-            best = r->score [c];
-            r->top = (qy_category_t) c;
-        }
+    r->hits_dropped = 0;        //  what is not listed is not counted here
+    judge_result_settle (r);
     return r->total + would;
 }
 

@@ -354,14 +354,17 @@ static Qy__Action s_action_parse (const char *s)
     return QY__ACTION__ALLOW;
 }
 
-//  hits as JSON and rule names as a PostgreSQL array.
+//  hits as JSON, and as a PostgreSQL array the names of the rules that
+//  counted towards the score: what the violation is charged with, and whose
+//  precision operators' decisions measure. A negative hit (a classifier
+//  confident it is not an ad) stays in the JSON as evidence only.
 static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_t *rules)
 {
     const char *text = v->ev->text ? v->ev->text : "";
     size_t tlen = strlen (text);
     qy_buf_puts (hits, "[");
     qy_buf_puts (rules, "{");
-    size_t n = 0;
+    size_t n = 0, charged = 0;
     for (size_t i = 0; v->judged && i < v->judged->nhits; i++) {
         const judge_hit_t *h = &v->judged->hits [i];
         size_t s = h->start < tlen ? h->start : tlen, e = h->end < tlen ? h->end : tlen;
@@ -372,9 +375,11 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
                        judge_category_name (h->category), h->weight, h->dry_run ? "true" : "false", s, e);
         qy_buf_json_str (hits, frag);
         qy_buf_puts (hits, "}");
-        if (n)
-            qy_buf_puts (rules, ",");
-        qy_buf_pg_array_elem (rules, h->rule);
+        if (h->weight >= 0) {
+            if (charged++)
+                qy_buf_puts (rules, ",");
+            qy_buf_pg_array_elem (rules, h->rule);
+        }
         free (frag);
         n++;
     }

@@ -153,16 +153,23 @@ s_predict_pair (judge_t *self, double *p)
     const judge_features_t *f = &self->features;
     const int shift = 64 - self->pair_bits;
     const float *pair = self->pair;
-    float sa = 0, sb = 0, ba, bb;
-    for (size_t i = 0; i < f->n; i++) {
+    float sa = 0, sb = 0, ea = 0, eb = 0, ba, bb;
+    for (size_t i = 0; i < f->ngrams; i++) {
         const float *w = pair + 2 * (f->hash [i] >> shift);
         sa += w [0];
         sb += w [1];
     }
+    for (size_t i = f->ngrams; i < f->n; i++) {
+        const float *w = pair + 2 * (f->hash [i] >> shift);
+        ea += w [0];
+        eb += w [1];
+    }
     judge_classifier_weights (self->model [S_MODEL_AD], &ba);
     judge_classifier_weights (self->model [S_MODEL_ABUSE], &bb);
-    p [S_MODEL_AD] = s_sigmoid ((double) ba + (double) sa * f->value);
-    p [S_MODEL_ABUSE] = s_sigmoid ((double) bb + (double) sb * f->value);
+    p [S_MODEL_AD] = s_sigmoid ((double) ba + (double) sa * f->value
+                               + (double) ea * JUDGE_EVIDENCE_VALUE);
+    p [S_MODEL_ABUSE] = s_sigmoid ((double) bb + (double) sb * f->value
+                                  + (double) eb * JUDGE_EVIDENCE_VALUE);
 }
 
 void
@@ -207,6 +214,8 @@ s_add_hit (judge_t *self, const judge_rule_t *rule, size_t start, size_t end)
     hit->contact = rule->kind == JUDGE_KIND_URL || rule->kind == JUDGE_KIND_PHONE
                 || rule->kind == JUDGE_KIND_QQ || rule->kind == JUDGE_KIND_WECHAT_ID
                 || rule->kind == JUDGE_KIND_CONTACT_PHRASE || rule->kind == JUDGE_KIND_MSGTYPE;
+    hit->cancelable = rule->kind == JUDGE_KIND_PHONE || rule->kind == JUDGE_KIND_QQ
+                   || rule->kind == JUDGE_KIND_WECHAT_ID || rule->kind == JUDGE_KIND_CONTACT_PHRASE;
 }
 
 static void
@@ -219,6 +228,19 @@ s_on_found (void *arg, const judge_match_t *m)
     else
         judge_norm_span (&self->norm, m->start, m->end, &os, &oe);
     s_add_hit (self, judge_rules_get (self->rules, m->rule), os, oe);
+}
+
+//  The classifiers' features of the message being judged: n-grams of its
+//  strict text, and the names of the rules that hit it so far (dry-run
+//  rules excluded: they must change nothing).
+static void
+s_features (judge_t *self)
+{
+    judge_features_extract (self->norm.text, self->norm.len, &self->features);
+    const judge_result_t *out = self->out;
+    for (size_t h = 0; h < out->nhits; h++)
+        if (!out->hits [h].dry_run)
+            judge_features_add_evidence (&self->features, out->hits [h].rule, (size_t) -1);
 }
 
 static int
@@ -260,11 +282,9 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
 
     //  Rules on what the gateway reports rather than on the text
     const char *msgtype = in->msgtype ? in->msgtype : "text";
-    double p [S_MODELS] = { -1, -1 };
-    int extracted = 0;
-    for (size_t r = 0; r < judge_rules_count (self->rules); r++) {
+    for (size_t r = 0; r < judge_rules_count (self->rules) && !staff; r++) {
         const judge_rule_t *rule = judge_rules_get (self->rules, r);
-        if (rule->kind == JUDGE_KIND_MSGTYPE && !staff) {
+        if (rule->kind == JUDGE_KIND_MSGTYPE) {
             for (size_t k = 0; k < rule->nlist; k++)
                 if (strcmp (rule->list [k], msgtype) == 0) {
                     s_add_hit (self, rule, 0, len);
@@ -272,7 +292,7 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
                 }
         }
         else
-        if (rule->kind == JUDGE_KIND_AT_ALL && in->at_all && !staff) {
+        if (rule->kind == JUDGE_KIND_AT_ALL && in->at_all) {
             //  Already reported from the text? Then once is enough.
             int seen = 0;
             for (size_t h = 0; h < out->nhits; h++)
@@ -280,33 +300,75 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
             if (!seen)
                 s_add_hit (self, rule, 0, 0);
         }
-        else
-        if (rule->kind == JUDGE_KIND_CLASSIFIER) {
-            int m = self->rule_model [r];
-            if (!self->model [m] || self->norm.len == 0)
-                continue;
-            if (!extracted) {
-                judge_features_extract (self->norm.text, self->norm.len, &self->features);
-                extracted = 1;
-                if (self->pair && self->model_used [S_MODEL_AD] && self->model_used [S_MODEL_ABUSE])
-                    s_predict_pair (self, p);
-            }
-            if (p [m] < 0)
-                p [m] = judge_classifier_predict_features (self->model [m], &self->features);
-            if (p [m] >= rule->threshold)
-                s_add_hit (self, rule, 0, len);
-        }
     }
+    //  The classifiers last: every other rule's hit is evidence for them
+    double p [S_MODELS] = { -1, -1 };
+    int extracted = 0;
+    for (size_t r = 0; r < judge_rules_count (self->rules); r++) {
+        const judge_rule_t *rule = judge_rules_get (self->rules, r);
+        if (rule->kind != JUDGE_KIND_CLASSIFIER)
+            continue;
+        int m = self->rule_model [r];
+        if (!self->model [m] || self->norm.len == 0)
+            continue;
+        if (!extracted) {
+            s_features (self);
+            extracted = 1;
+            if (self->pair && self->model_used [S_MODEL_AD] && self->model_used [S_MODEL_ABUSE])
+                s_predict_pair (self, p);
+        }
+        if (p [m] < 0)
+            p [m] = judge_classifier_predict_features (self->model [m], &self->features);
+        if (rule->below ? p [m] < rule->threshold : p [m] >= rule->threshold)
+            s_add_hit (self, rule, 0, len);
+    }
+    judge_result_settle (out);
     out->p_ad = p [S_MODEL_AD];
     out->p_abuse = p [S_MODEL_ABUSE];
-
-    double best = 0;
-    for (int c = 0; c < QY_CAT__COUNT; c++)
-        if (out->score [c] > best) {
-            best = out->score [c];
-            out->top = (qy_category_t) c;
-        }
     return 0;
+}
+
+void
+judge_result_settle (judge_result_t *r)
+{
+    //  A negative weight (a classifier confident that the message is not
+    //  of its category) cancels that category's contact details (numbers,
+    //  IDs, contact phrases: an ad in one community, ordinary talk in
+    //  another), never more. Links, message types, dictionary words,
+    //  regular expressions, behaviour and other categories stand,
+    //  and no category scores below zero. With hits beyond JUDGE_MAX_HITS
+    //  not listed, the scores as counted are only clamped at zero.
+    if (!r->hits_dropped) {
+        double contact [QY_CAT__COUNT] = { 0 }, negative [QY_CAT__COUNT] = { 0 };
+        memset (r->score, 0, sizeof (r->score));
+        for (size_t h = 0; h < r->nhits; h++) {
+            const judge_hit_t *hit = r->hits + h;
+            if (hit->dry_run || (unsigned) hit->category >= QY_CAT__COUNT)
+                continue;
+            if (hit->weight < 0)
+                negative [hit->category] += hit->weight;
+            else
+            if (hit->cancelable)
+                contact [hit->category] += hit->weight;
+            else
+                r->score [hit->category] += hit->weight;
+        }
+        for (int c = 0; c < QY_CAT__COUNT; c++)
+            if (contact [c] + negative [c] > 0)
+                r->score [c] += contact [c] + negative [c];
+    }
+    r->total = 0;
+    r->top = QY_CAT__COUNT;
+    double best = 0;
+    for (int c = 0; c < QY_CAT__COUNT; c++) {
+        if (r->score [c] < 0)
+            r->score [c] = 0;
+        r->total += r->score [c];
+        if (r->score [c] > best) {
+            best = r->score [c];
+            r->top = (qy_category_t) c;
+        }
+    }
 }
 
 const char *
@@ -326,8 +388,14 @@ judge_learn (judge_t *self, const char *category, const char *text, int label)
     int m = s_model_index (category);
     if (m < 0 || !self->model [m] || !text)
         return -1;
-    judge_normalizer_run (self->normalizer, text, strlen (text), &self->norm);
-    judge_classifier_learn (self->model [m], self->norm.text, self->norm.len, label);
+    //  Judge it first (as a member's text message): the rules' hits are
+    //  part of what the model learns from.
+    judge_result_t scratch;
+    judge_input_t in = { text, strlen (text), "text", "member", 0, 0 };
+    judge_eval (self, &in, &scratch);
+    s_features (self);
+    judge_classifier_learn_features (self->model [m], &self->features, label);
+    self->out = NULL;
     s_build_pair (self);
     return 0;
 }

@@ -99,6 +99,9 @@ typedef struct {
     int           contact;  //  1: a link or contact detail (url, phone, qq,
                             //  wechat_id, contact_phrase, msgtype rules), what
                             //  newcomers may not post
+    int           cancelable;   //  1: a contact detail whose worth depends on the
+                            //  community (phone, qq, wechat_id, contact_phrase):
+                            //  a negative weight of its category cancels it
 } judge_hit_t;
 
 typedef struct {
@@ -117,6 +120,12 @@ typedef struct {
 //  Judge one message. Fills *out. Returns 0, or -1 if in is malformed
 //  (NULL text with non-zero length).
 int judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out);
+//  Score the hits: r->score per category from the listed hits that are
+//  not dry-run, where a negative weight cancels the contact evidence
+//  (hit->cancelable) of its own category and nothing else; no category
+//  below zero; r->total their sum, r->top the highest. judge_eval ends
+//  with it; callers that add or re-weigh hits call it again.
+void judge_result_settle (judge_result_t *r);
 
 //  Normalize text with this judge's normalizer into its scratch: the
 //  strict form (what keywords, regexes and the classifier see). Returns a

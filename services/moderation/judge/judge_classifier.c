@@ -14,8 +14,10 @@
         replaced by one "digit" symbol, so that 加微z4721501 and
         加微z9130688 share evidence;
       - a bucket of the message length and of its longest digit run.
-    All features have the same value 1/sqrt(n), i.e. the vector has unit
-    length whatever the message length.
+    All these have the same value 1/sqrt(n), i.e. the n-gram part has unit
+    length whatever the message length. Then one feature per rule that hit
+    the message (its name hashed), of a fixed value: "evidence" whose
+    worth the model learns from its data.
     =========================================================================
 */
 #include <errno.h>
@@ -26,7 +28,7 @@
 
 #define S_BOUNDARY  0x1FFFFDu
 #define S_DIGIT     0x1FFFF0u
-#define S_FEATURESET 2
+#define S_FEATURESET 3
 
 struct _judge_classifier_t {
     char     category [16];
@@ -106,7 +108,7 @@ judge_features_extract (const char *text, size_t len, judge_features_t *f)
     c [m++] = S_BOUNDARY;
     size_t chars = m - 2;
 
-    size_t need = chars * 6 + 8;
+    size_t need = chars * 6 + 8 + JUDGE_EVIDENCE_MAX;
     if (need > f->cap) {
         f->cap = need * 2;
         f->hash = (uint64_t *) judge_realloc (f->hash, f->cap * sizeof (uint64_t));
@@ -139,7 +141,45 @@ judge_features_extract (const char *text, size_t len, judge_features_t *f)
     static const uint8_t run_bucket [] = { 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 5, 5 };
     size_t rb = longest < sizeof (run_bucket) ? run_bucket [longest] : 6;
     s_push (f, s_mix (0xB000000000000000ull | rb));
+    f->ngrams = f->n;
     f->value = (float) (1.0 / sqrt ((double) f->n));
+}
+
+void
+judge_features_add_evidence (judge_features_t *f, const char *name, size_t len)
+{
+    if (!f->hash || !name)
+        return;
+    if (len == (size_t) -1)
+        len = strlen (name);
+    //  FNV-1a of the name, then mixed: rule names are few and short
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char) name [i]) * 0x100000001B3ull;
+    h = s_mix (h ^ 0xE000000000000000ull);
+    if (f->n - f->ngrams >= JUDGE_EVIDENCE_MAX)
+        return;
+    for (size_t i = f->ngrams; i < f->n; i++)
+        if (f->hash [i] == h)
+            return;
+    if (f->n == f->cap) {
+        f->cap = f->cap * 2 + JUDGE_EVIDENCE_MAX;
+        f->hash = (uint64_t *) judge_realloc (f->hash, f->cap * sizeof (uint64_t));
+    }
+    f->hash [f->n++] = h;
+}
+
+//  Add every name of a comma-separated list
+static void
+s_add_evidence_list (judge_features_t *f, const char *list)
+{
+    while (list && *list) {
+        const char *end = strchr (list, ',');
+        size_t len = end ? (size_t) (end - list) : strlen (list);
+        if (len)
+            judge_features_add_evidence (f, list, len);
+        list = end ? end + 1 : NULL;
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -200,10 +240,13 @@ judge_classifier_predict_features (const judge_classifier_t *self, const judge_f
 {
     const int shift = 64 - self->bits;
     const float *w = self->w;
-    float sum = 0;
-    for (size_t i = 0; i < f->n; i++)
+    float sum = 0, evidence = 0;
+    for (size_t i = 0; i < f->ngrams; i++)
         sum += w [f->hash [i] >> shift];
-    return s_sigmoid ((double) self->bias + (double) sum * f->value);
+    for (size_t i = f->ngrams; i < f->n; i++)
+        evidence += w [f->hash [i] >> shift];
+    return s_sigmoid ((double) self->bias + (double) sum * f->value
+                     + (double) evidence * JUDGE_EVIDENCE_VALUE);
 }
 
 double
@@ -218,22 +261,31 @@ judge_classifier_predict (const judge_classifier_t *self, const char *text, size
 }
 
 void
-judge_classifier_learn (judge_classifier_t *self, const char *text, size_t len, int label)
+judge_classifier_learn_features (judge_classifier_t *self, const judge_features_t *f, int label)
 {
     //  Plain SGD with a large step: an operator's decision is worth more
     //  than one training example, and must show in the next prediction.
-    judge_features_t f;
-    judge_features_init (&f);
-    judge_features_extract (text, len, &f);
+    //  It moves the n-grams only: the decision is about this text, while
+    //  what a rule's hit is worth was learned from all the training data
+    //  (one overturned WeChat-ID ad must not clear every WeChat ID).
     const int shift = 64 - self->bits;
     const double lr = 2.0;
     for (int step = 0; step < 3; step++) {
-        double g = judge_classifier_predict_features (self, &f) - (label ? 1.0 : 0.0);
-        for (size_t i = 0; i < f.n; i++)
-            self->w [f.hash [i] >> shift] -= (float) (lr * g * f.value);
+        double g = judge_classifier_predict_features (self, f) - (label ? 1.0 : 0.0);
+        for (size_t i = 0; i < f->ngrams; i++)
+            self->w [f->hash [i] >> shift] -= (float) (lr * g * f->value);
         self->bias -= (float) (0.1 * lr * g);
     }
     self->examples++;
+}
+
+void
+judge_classifier_learn (judge_classifier_t *self, const char *text, size_t len, int label)
+{
+    judge_features_t f;
+    judge_features_init (&f);
+    judge_features_extract (text, len, &f);
+    judge_classifier_learn_features (self, &f, label);
     judge_features_release (&f);
 }
 
@@ -264,6 +316,7 @@ judge_classifier_train (const char *category, const judge_example_t *ex, size_t 
 
     //  Extract every example once: table indices, flattened
     size_t *first = (size_t *) judge_malloc ((n + 1) * sizeof (size_t));
+    size_t *evidence = (size_t *) judge_malloc ((n ? n : 1) * sizeof (size_t));
     float *value = (float *) judge_malloc ((n ? n : 1) * sizeof (float));
     size_t cap = 1 << 20, total = 0;
     uint32_t *idx = (uint32_t *) judge_malloc (cap * sizeof (uint32_t));
@@ -271,12 +324,14 @@ judge_classifier_train (const char *category, const judge_example_t *ex, size_t 
     judge_features_init (&f);
     for (size_t i = 0; i < n; i++) {
         judge_features_extract (ex [i].text, ex [i].len, &f);
+        s_add_evidence_list (&f, ex [i].evidence);
         if (total + f.n > cap) {
             while (total + f.n > cap)
                 cap *= 2;
             idx = (uint32_t *) judge_realloc (idx, cap * sizeof (uint32_t));
         }
         first [i] = total;
+        evidence [i] = total + f.ngrams;
         for (size_t k = 0; k < f.n; k++)
             idx [total++] = (uint32_t) (f.hash [k] >> shift);
         value [i] = f.value;
@@ -301,14 +356,18 @@ judge_classifier_train (const char *category, const judge_example_t *ex, size_t 
         for (size_t r = 0; r < n; r++) {
             size_t i = order [r];
             float v = value [i];
-            float sum = 0;
-            for (size_t k = first [i]; k < first [i + 1]; k++)
+            float sum = 0, ev = 0;
+            for (size_t k = first [i]; k < evidence [i]; k++)
                 sum += self->w [idx [k]];
-            double p = s_sigmoid ((double) self->bias + (double) sum * v);
+            for (size_t k = evidence [i]; k < first [i + 1]; k++)
+                ev += self->w [idx [k]];
+            double p = s_sigmoid ((double) self->bias + (double) sum * v
+                                 + (double) ev * JUDGE_EVIDENCE_VALUE);
             double g = p - (ex [i].label ? 1.0 : 0.0);
             for (size_t k = first [i]; k < first [i + 1]; k++) {
                 uint32_t j = idx [k];
-                float grad = (float) (g * v + o.l2 * self->w [j]);
+                float x = k < evidence [i] ? v : JUDGE_EVIDENCE_VALUE;
+                float grad = (float) (g * x + o.l2 * self->w [j]);
                 g2 [j] += grad * grad;
                 self->w [j] -= (float) o.lr * grad / (sqrtf (g2 [j]) + 1e-6f);
             }
@@ -321,6 +380,7 @@ judge_classifier_train (const char *category, const judge_example_t *ex, size_t 
     free (order);
     free (idx);
     free (value);
+    free (evidence);
     free (first);
     return self;
 }
@@ -478,8 +538,9 @@ judge_classifier_load (const char *path, char *err, size_t errlen)
     uint32_t version = s_get_u32 (buf + 4), bits = s_get_u32 (buf + 8);
     uint32_t featureset = s_get_u32 (buf + 12);
     if (version != JUDGE_MODEL_VERSION || featureset != S_FEATURESET || bits < 10 || bits > 24) {
-        judge_errf (err, errlen, "%s: unsupported model version %u featureset %u bits %u",
-                    path, version, featureset, bits);
+        judge_errf (err, errlen, "%s: unsupported model version %u featureset %u bits %u "
+                    "(this build reads version %u featureset %u: train it again)",
+                    path, version, featureset, bits, JUDGE_MODEL_VERSION, S_FEATURESET);
         goto done;
     }
     char cat [17] = { 0 };

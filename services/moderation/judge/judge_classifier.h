@@ -3,7 +3,11 @@
     of the normalized (strict) text, one model per category ("ad", "abuse").
 
     Features are computed once per message (judge_features) and scored by
-    every model, so two models cost one extraction. All text arguments are
+    every model, so two models cost one extraction. Besides the n-grams, a
+    message's features name the rules that hit it ("evidence"): the model
+    learns from its training data what a rule's hit is worth there (a QQ
+    number is an ad in a brand's group, ordinary talk in a game's world
+    chat). All text arguments are
     STRICT normalized text (judge_normalizer_run); judge_learn in judge.h
     takes raw text and normalizes it first.
     =========================================================================
@@ -16,11 +20,16 @@
 
 typedef struct _judge_classifier_t judge_classifier_t;
 
-//  Hashed features of one text. Values are all equal (1/sqrt(n)), so only
-//  hashes are stored. Reused across calls; grows as needed.
+//  Hashed features of one text: n-grams first, hash [0, ngrams), all of
+//  value 1/sqrt(ngrams), so only hashes are stored; then the evidence,
+//  hash [ngrams, n), each of value JUDGE_EVIDENCE_VALUE. Reused across
+//  calls; grows as needed.
+#define JUDGE_EVIDENCE_VALUE 0.5f
+#define JUDGE_EVIDENCE_MAX   16
 typedef struct {
     uint64_t *hash;
     size_t    n;
+    size_t    ngrams;
     size_t    cap;
     float     value;
     uint32_t *cps;          //  scratch: decoded code points
@@ -31,6 +40,8 @@ typedef struct {
     int      label;         //  1 positive, 0 negative
     const char *text;       //  strict normalized text
     size_t   len;
+    const char *evidence;   //  names of the rules that hit it, comma-separated
+                            //  (NULL: none)
 } judge_example_t;
 
 typedef struct {
@@ -46,8 +57,12 @@ typedef struct {
 
 void judge_features_init (judge_features_t *f);
 void judge_features_release (judge_features_t *f);
-//  Extract the features of a strict normalized text into f.
+//  Extract the n-gram features of a strict normalized text into f (no
+//  evidence yet).
 void judge_features_extract (const char *text, size_t len, judge_features_t *f);
+//  Add the evidence that rule `name` hit (len bytes; (size_t) -1: up to
+//  NUL). A rule named twice counts once; beyond JUDGE_EVIDENCE_MAX, ignored.
+void judge_features_add_evidence (judge_features_t *f, const char *name, size_t len);
 
 //  A new all-zero model for category with 2^bits weights.
 judge_classifier_t *judge_classifier_new (const char *category, int bits);
@@ -77,5 +92,7 @@ double judge_classifier_predict_features (const judge_classifier_t *self,
 //  example: a few plain gradient steps, so that one operator decision
 //  visibly moves the prediction for that text and its near duplicates.
 void judge_classifier_learn (judge_classifier_t *self, const char *text, size_t len, int label);
+void judge_classifier_learn_features (judge_classifier_t *self, const judge_features_t *f,
+                                      int label);
 
 #endif

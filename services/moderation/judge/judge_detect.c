@@ -292,16 +292,24 @@ judge_rules_new (const judge_rule_row_t *rows, size_t n, const judge_normalizer_
                 }
                 break;
             case JUDGE_KIND_CLASSIFIER: {
-                //  "ad:0.5" or "ad" (threshold 0.5)
+                //  "ad:0.5" or "ad" (threshold 0.5): hit when p >= 0.5;
+                //  "ad:<0.2": hit when the model is confident it is not
+                //  (p < 0.2), for a negative weight
                 const char *colon = strchr (pattern, ':');
                 size_t cl = colon ? (size_t) (colon - pattern) : strlen (pattern);
+                const char *number = colon ? colon + 1 : NULL;
+                if (number && *number == '<') {
+                    rule->below = 1;
+                    number++;
+                }
                 char *endp = NULL;
-                rule->threshold = colon ? strtod (colon + 1, &endp) : 0.5;
+                rule->threshold = number ? strtod (number, &endp) : 0.5;
                 if (cl == 0 || cl >= sizeof (rule->model)
-                ||  (colon && (endp == colon + 1 || *endp))
+                ||  (number && (endp == number || *endp))
                 ||  rule->threshold < 0 || rule->threshold > 1) {
                     judge_errf (err, errlen, "rule %s: classifier pattern must be "
-                                "CATEGORY[:THRESHOLD], got '%s'", row->name, pattern);
+                                "CATEGORY[:THRESHOLD] or CATEGORY:<THRESHOLD, got '%s'",
+                                row->name, pattern);
                     goto done;
                 }
                 memcpy (rule->model, pattern, cl);

@@ -40,6 +40,7 @@ typedef struct {
     size_t        nlist;
     char          model [16];   //  classifier: model category
     double        threshold;    //  classifier: minimum probability
+    int           below;        //  classifier: hit when p < threshold instead
     int           all_at;       //  at_all: every token starts with '@' (fast reject)
 } judge_rule_t;
 

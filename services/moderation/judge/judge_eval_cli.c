@@ -1,10 +1,12 @@
 /*  =========================================================================
     judge_eval_cli.c - `qyctl moderation train|eval` (and `qy-judge`).
 
-      train --category ad|abuse [--model PATH] [--split K/N | --holdout-every N]
-            [--bits B] [--epochs E] FILE...
+      train --category ad|abuse [--model PATH] [--rules TSV]
+            [--split K/N | --holdout-every N] [--bits B] [--epochs E]
+            [--negatives FILE]... FILE...
       eval  --category ad|abuse [--model PATH] [--rules TSV]
-            [--split K/N | --holdout-every N] [--evade SEED] [--errors N] FILE...
+            [--split K/N | --holdout-every N] [--evade SEED] [--errors N]
+            [--dump TSV] FILE...
 
     Files are `label<TAB>text` with a header line, 1 = positive. With
     --split K/N, row i of each file (0-based, header excluded) belongs to
@@ -15,7 +17,9 @@
     eval runs the whole judge (normalization, the rule set, both
     classifiers) and counts a message as positive when the score of the
     category's side reaches the default brand's review threshold: for "ad"
-    the side is ad + fraud + gambling + porn, for "abuse" it is abuse. The
+    the side is ad + fraud + gambling + porn, for "abuse" it is abuse.
+    --dump writes one line per evaluated row: label, flagged, side score,
+    p_ad, p_abuse, the rules hit (comma-separated) and the text. The
     last line printed is always
       precision=P recall=R f1=F fpr=X msgs_per_s=N
     =========================================================================
@@ -38,6 +42,7 @@ typedef struct {
     int         split_n;        //  0: no split
     uint64_t    evade_seed;     //  0: no rewriting
     int         errors;         //  print up to this many misjudged rows
+    const char *dump;           //  eval: one line per row to this file
     int         bits;
     int         epochs;
     char      **files;
@@ -61,12 +66,12 @@ static int
 s_usage (const char *cmd)
 {
     if (strcmp (cmd, "train") == 0)
-        fprintf (stderr, "usage: train --category ad|abuse [--model PATH] "
+        fprintf (stderr, "usage: train --category ad|abuse [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--bits B] [--epochs E] "
                  "[--negatives FILE]... FILE...\n");
     else
         fprintf (stderr, "usage: eval --category ad|abuse [--model PATH] [--rules TSV] "
-                 "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] FILE...\n");
+                 "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] [--dump TSV] FILE...\n");
     return 2;
 }
 
@@ -111,6 +116,9 @@ s_parse_args (int argc, char **argv, s_args_t *a)
         else
         if (strcmp (opt, "--errors") == 0 && val)
             a->errors = atoi (argv [++i]);
+        else
+        if (strcmp (opt, "--dump") == 0 && val)
+            a->dump = argv [++i];
         else
         if (strcmp (opt, "--bits") == 0 && val)
             a->bits = atoi (argv [++i]);
@@ -202,6 +210,20 @@ s_rows_free (s_rows_t *rows)
     memset (rows, 0, sizeof (*rows));
 }
 
+//  The rule set: --rules TSV (loaded into *loaded, the caller frees it),
+//  or the default one. NULL (and a message) if the file is bad.
+static const judge_rule_row_t *
+s_rules (const s_args_t *a, judge_rule_row_t **loaded, size_t *n_p)
+{
+    if (!a->rules)
+        return judge_default_rules (n_p);
+    char err [256] = "";
+    *loaded = judge_rules_load_tsv (a->rules, n_p, err, sizeof (err));
+    if (!*loaded)
+        fprintf (stderr, "%s: %s\n", a->rules, err);
+    return *loaded;
+}
+
 static double
 s_now (void)
 {
@@ -237,26 +259,45 @@ judge_cli_train (int argc, char **argv)
         if (s_read_rows (a.negatives [f], &a, 0, 1, &rows))
             goto done;
     char err [256] = "";
-    judge_normalizer_t *normalizer = judge_normalizer_new (NULL, err, sizeof (err));
-    if (!normalizer) {
+    //  The classifier learns from what it sees at judgement time: the
+    //  strict normalized text, and the names of the rules that hit it
+    //  (the rule set of --rules, or the default one), from a judge with
+    //  no model.
+    size_t nrules = 0;
+    judge_rule_row_t *loaded = NULL;
+    const judge_rule_row_t *rules = s_rules (&a, &loaded, &nrules);
+    if (!rules)
+        goto done;
+    judge_t *judge = judge_new (rules, nrules, NULL, err, sizeof (err));
+    judge_rules_free (&loaded, nrules);
+    if (!judge) {
         fprintf (stderr, "%s\n", err);
         goto done;
     }
-    //  The classifier learns from the same strict normalized text it sees
-    //  at judgement time.
     judge_example_t *ex = (judge_example_t *) judge_calloc (rows.n, sizeof (*ex));
-    judge_norm_t norm;
-    judge_norm_init (&norm);
     size_t positives = 0;
+    judge_result_t result;
+    char evidence [1024];
     for (size_t i = 0; i < rows.n; i++) {
-        judge_normalizer_run (normalizer, rows.rows [i].text, rows.rows [i].len, &norm);
+        judge_input_t in = { rows.rows [i].text, rows.rows [i].len, "text", "member", 0, 0 };
+        judge_eval (judge, &in, &result);
+        size_t at = 0;
+        evidence [0] = 0;
+        for (size_t h = 0; h < result.nhits; h++)
+            if (!result.hits [h].dry_run && at + strlen (result.hits [h].rule) + 2 < sizeof (evidence))
+                at += (size_t) snprintf (evidence + at, sizeof (evidence) - at, "%s%s",
+                                         at ? "," : "", result.hits [h].rule);
         ex [i].label = rows.rows [i].label;
-        ex [i].text = judge_strndup (norm.text, norm.len);
-        ex [i].len = norm.len;
+        ex [i].text = judge_strndup (result.normalized, result.normalized_len);
+        ex [i].len = result.normalized_len;
+        ex [i].evidence = at ? judge_strndup (evidence, at) : NULL;
         positives += ex [i].label;
     }
-    judge_norm_release (&norm);
-    judge_normalizer_destroy (&normalizer);
+    judge_destroy (&judge);
+    //  The weight table grows with the data: 2^18 weights for a few
+    //  thousand rows, 2^20 from 20,000 rows on (fewer hash collisions)
+    if (!a.bits)
+        a.bits = rows.n >= 20000 ? 20 : 18;
     judge_train_opts_t opts = { a.bits, a.epochs, 0, -1, 0 };
     double t0 = s_now ();
     judge_classifier_t *clf = judge_classifier_train (a.category, ex, rows.n, &opts);
@@ -269,8 +310,10 @@ judge_cli_train (int argc, char **argv)
         rc = 0;
     }
     judge_classifier_destroy (&clf);
-    for (size_t i = 0; i < rows.n; i++)
+    for (size_t i = 0; i < rows.n; i++) {
         free ((char *) ex [i].text);
+        free ((char *) ex [i].evidence);
+    }
     free (ex);
 done:
     s_rows_free (&rows);
@@ -279,17 +322,14 @@ done:
     return rc;
 }
 
-//  Is the side of category flagged (review or worse)?
-static int
-s_flagged (const judge_result_t *r, const char *category, double review)
+//  The score of category's side of the judgement
+static double
+s_side (const judge_result_t *r, const char *category)
 {
-    double side = 0;
     if (strcmp (category, "ad") == 0)
-        side = r->score [QY_CAT_AD] + r->score [QY_CAT_FRAUD] + r->score [QY_CAT_GAMBLING]
+        return r->score [QY_CAT_AD] + r->score [QY_CAT_FRAUD] + r->score [QY_CAT_GAMBLING]
              + r->score [QY_CAT_PORN];
-    else
-        side = r->score [QY_CAT_ABUSE];
-    return side >= review - 1e-9;
+    return r->score [QY_CAT_ABUSE];
 }
 
 int
@@ -324,17 +364,11 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
     judge_t *judge = NULL;
     judge_evader_t *evader = NULL;
     s_rows_t rows = { NULL, 0, 0 };
+    FILE *dump = NULL;
 
-    if (a.rules) {
-        loaded = judge_rules_load_tsv (a.rules, &nrows, err, sizeof (err));
-        if (!loaded) {
-            fprintf (stderr, "%s: %s\n", a.rules, err);
-            goto done;
-        }
-        rules = loaded;
-    }
-    else
-        rules = judge_default_rules (&nrows);
+    rules = s_rules (&a, &loaded, &nrows);
+    if (!rules)
+        goto done;
 
     //  Models: --model for the evaluated category, the default path for
     //  the other one (used if it exists: the whole judge runs).
@@ -371,6 +405,10 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
     for (int f = 0; f < a.nfiles; f++)
         if (s_read_file (a.files [f], &a, 1, &rows))
             goto done;
+    if (a.dump && !(dump = fopen (a.dump, "w"))) {
+        fprintf (stderr, "cannot write %s: %s\n", a.dump, strerror (errno));
+        goto done;
+    }
 
     judge_thresholds_t thresholds = judge_thresholds_default ();
     size_t tp = 0, fp = 0, tn = 0, fn = 0;
@@ -388,7 +426,8 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
         double t0 = s_now ();
         judge_eval (judge, &in, &result);
         busy += s_now () - t0;
-        int flagged = s_flagged (&result, a.category, thresholds.review);
+        double side = s_side (&result, a.category);
+        int flagged = side >= thresholds.review - 1e-9;
         if (flagged && row->label)        tp++;
         else if (flagged && !row->label)  fp++;
         else if (!flagged && row->label)  fn++;
@@ -401,6 +440,13 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
                 fprintf (stderr, " %s", result.hits [h].rule);
             fprintf (stderr, "\t%.*s\n", (int) len, text);
         }
+        if (dump) {
+            fprintf (dump, "%d\t%d\t%.3f\t%.4f\t%.4f\t", row->label, flagged, side,
+                     result.p_ad, result.p_abuse);
+            for (size_t h = 0; h < result.nhits; h++)
+                fprintf (dump, "%s%s", h ? "," : "", result.hits [h].rule);
+            fprintf (dump, "\t%.*s\n", (int) len, text);
+        }
     }
     double precision = tp + fp ? (double) tp / (double) (tp + fp) : 0;
     double recall = tp + fn ? (double) tp / (double) (tp + fn) : 0;
@@ -411,6 +457,10 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
     *metrics = m;
     rc = 0;
 done:
+    if (dump && fclose (dump) != 0) {
+        fprintf (stderr, "cannot write %s: %s\n", a.dump, strerror (errno));
+        rc = 1;
+    }
     s_rows_free (&rows);
     judge_evader_destroy (&evader);
     judge_destroy (&judge);

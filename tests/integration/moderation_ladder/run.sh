@@ -25,7 +25,7 @@ end_mute () {
 }
 
 # Five offences (each 1.0 ≤ score < 2.0: recall level, the ladder decides), in turn.
-texts=("加我微信 abc12345 有优惠" "vx: qwe98765 便宜出" "私聊我 微信 zxc55555" "找我拿货 微信号 hjk77777" "加我微信 mno24680 有货")
+texts=("加我微信 abc12345 有优惠" "代购正品包包，有意者私聊" "加我vx领取优惠券 13912345678" "找我拿货 微信号 hjk77777" "加我微信 mno24680 有货")
 rooms=(room1 room2 room3 room1 room2)
 for i in 0 1 2 3 4; do
     send "{\"brand\":\"acme\",\"msg_id\":\"ad$i\",\"group\":\"${rooms[$i]}\",\"member\":\"spam9\",\"nickname\":\"小广\",\"kind\":\"text\",\"text\":\"${texts[$i]}\",\"event_time_us\":$(now_us)}"

@@ -47,7 +47,7 @@ gw_has "mod:$BID:a3:recall" && it_fail "a3 recalled after the overturn"
 it_eq "learned model version" "$(q "SELECT count (*) || ' ' || max (examples) || ' ' || category FROM moderation_models WHERE brand_id = $BID GROUP BY category")" "1 1 ad"
 reloaded_model () { grep -q "model_ad=[1-9]" "$QY_RUN/logs/moderation1.log"; }
 # 3. Confirm a warning.
-send b1 room2 u2 text "加我微信 abc12345 有优惠"
+send b1 room2 u2 text "找我拿货 微信号 hjk77777"
 it_wait "b1 judged" judged 4
 V2=$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'b1'")
 "$QYCTL" moderation confirm "$V2" --reason "广告" --learn no > /dev/null

@@ -31,8 +31,8 @@ s_train (void)
 {
     judge_example_t ex [16];
     for (int i = 0; i < 8; i++) {
-        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]) };
-        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]) };
+        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL };
+        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL };
     }
     judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
     return judge_classifier_train ("ad", ex, 16, &opts);
@@ -42,6 +42,43 @@ static double
 s_p (const judge_classifier_t *c, const char *text)
 {
     return judge_classifier_predict (c, text, strlen (text));
+}
+
+//  Evidence: the same text is an ad when a rule hit it in training, and
+//  the model learns that from the data; online learning leaves it alone.
+static void
+test_evidence (void **state)
+{
+    (void) state;
+    const char *text = "有需要的找我";
+    judge_example_t ex [40];
+    for (int i = 0; i < 20; i++) {
+        ex [i] = (judge_example_t) { 1, text, strlen (text), "ad.wechat_id,ad.contact_weak" };
+        ex [20 + i] = (judge_example_t) { 0, text, strlen (text), i % 2 ? "ad.contact_weak" : NULL };
+    }
+    judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
+    judge_classifier_t *c = judge_classifier_train ("ad", ex, 40, &opts);
+    judge_features_t f;
+    judge_features_init (&f);
+    judge_features_extract (text, strlen (text), &f);
+    double bare = judge_classifier_predict_features (c, &f);
+    judge_features_add_evidence (&f, "ad.contact_weak", (size_t) -1);
+    judge_features_add_evidence (&f, "ad.wechat_id", (size_t) -1);
+    judge_features_add_evidence (&f, "ad.wechat_id", (size_t) -1);     //  counted once
+    assert_int_equal (f.n - f.ngrams, 2);
+    double with = judge_classifier_predict_features (c, &f);
+    assert_true (with > 0.8);
+    assert_true (bare < 0.2);
+    //  An overturn moves the n-grams, not what a WeChat ID is worth
+    float bias;
+    const float *w = judge_classifier_weights (c, &bias);
+    size_t at = f.hash [f.n - 1] >> (64 - judge_classifier_bits (c));
+    float before = w [at];
+    judge_classifier_learn_features (c, &f, 0);
+    assert_true (w [at] == before);
+    assert_true (judge_classifier_predict_features (c, &f) < with);
+    judge_features_release (&f);
+    judge_classifier_destroy (&c);
 }
 
 static void
@@ -179,6 +216,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_train_separates),
+        cmocka_unit_test (test_evidence),
         cmocka_unit_test (test_save_load_round_trip),
         cmocka_unit_test (test_online_learning),
         cmocka_unit_test (test_judge_learn_and_save),

@@ -31,6 +31,59 @@ test_thresholds (void **state)
     assert_string_equal (judge_action_name (JUDGE_ALLOW), "allow");
 }
 
+static judge_hit_t
+s_hit (const char *rule, qy_category_t cat, double weight, int cancelable)
+{
+    judge_hit_t h;
+    memset (&h, 0, sizeof (h));
+    h.rule = rule;
+    h.category = cat;
+    h.weight = weight;
+    h.cancelable = cancelable;
+    h.contact = cancelable;
+    return h;
+}
+
+//  A confident classifier's negative weight cancels its category's contact
+//  details, never a dictionary word, another category, or below zero.
+static void
+test_settle (void **state)
+{
+    (void) state;
+    judge_result_t r;
+    memset (&r, 0, sizeof (r));
+    r.hits [r.nhits++] = s_hit ("ad.wechat_id", QY_CAT_AD, 0.5, 1);
+    r.hits [r.nhits++] = s_hit ("ad.contact_strong", QY_CAT_AD, 0.25, 1);
+    r.hits [r.nhits++] = s_hit ("ad.classifier_clear", QY_CAT_AD, -1.0, 0);
+    r.hits [r.nhits++] = s_hit ("abuse.keyword", QY_CAT_ABUSE, 0.6, 0);
+    judge_result_settle (&r);
+    assert_true (r.score [QY_CAT_AD] == 0);
+    assert_true (r.score [QY_CAT_ABUSE] > 0.59 && r.score [QY_CAT_ABUSE] < 0.61);
+    assert_true (r.total > 0.59 && r.total < 0.61);
+    assert_int_equal (r.top, QY_CAT_ABUSE);
+
+    //  A brand's own word stands
+    r.hits [r.nhits++] = s_hit ("ad.secret", QY_CAT_AD, 1.0, 0);
+    judge_result_settle (&r);
+    assert_true (r.score [QY_CAT_AD] > 0.99 && r.score [QY_CAT_AD] < 1.01);
+    assert_int_equal (r.top, QY_CAT_AD);
+
+    //  More contact evidence than the negative weight: the rest counts
+    r.nhits = 0;
+    r.hits [r.nhits++] = s_hit ("ad.wechat_id", QY_CAT_AD, 1.0, 1);
+    r.hits [r.nhits++] = s_hit ("ad.qq", QY_CAT_AD, 0.8, 1);
+    r.hits [r.nhits++] = s_hit ("ad.classifier_clear", QY_CAT_AD, -1.0, 0);
+    judge_result_settle (&r);
+    assert_true (r.score [QY_CAT_AD] > 0.79 && r.score [QY_CAT_AD] < 0.81);
+
+    //  Dry-run hits never count
+    r.hits [0].dry_run = 1;
+    judge_result_settle (&r);
+    assert_true (r.score [QY_CAT_AD] == 0);
+    assert_true (r.total == 0);
+    assert_int_equal (r.top, QY_CAT__COUNT);
+}
+
 static void
 test_ladder_default (void **state)
 {
@@ -104,6 +157,7 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_thresholds),
+        cmocka_unit_test (test_settle),
         cmocka_unit_test (test_ladder_default),
         cmocka_unit_test (test_ladder_parse),
         cmocka_unit_test (test_nickname),

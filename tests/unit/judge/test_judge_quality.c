@@ -122,10 +122,11 @@ test_game_chat_and_evasion (void **state)
     assert_true (evaded.f1 >= plain.f1 - 0.02);
     assert_true (clf_evaded.recall >= clf.recall - 0.02);
     assert_true (clf_evaded.f1 >= clf.f1 - 0.02);
-    //  Floors (measured: classifier 0.926, whole judge 0.826; the judge also
-    //  flags contact details that this data set labels as normal)
+    //  Floors (measured: classifier alone 0.924, whole judge 0.922: the
+    //  model trained on this set cancels the contact details it labels as
+    //  normal; 0.827 before the judge learned that)
     assert_true (clf.f1 >= 0.91);
-    assert_true (plain.f1 >= 0.80);
+    assert_true (plain.f1 >= 0.91);
     assert_true (plain.recall >= 0.93);
 }
 
@@ -142,8 +143,8 @@ test_qq_group (void **state)
     s_train ("ad", "18", files, 1);
     judge_metrics_t plain = s_eval ("ad", qq, NULL, NULL);
     judge_metrics_t evaded = s_eval ("ad", qq, NULL, "7");
-    //  Measured 0.843 (scikit-learn reference: 0.644)
-    assert_true (plain.f1 >= 0.80);
+    //  Measured 0.879 (target 0.85; scikit-learn reference: 0.644)
+    assert_true (plain.f1 >= 0.85);
     assert_true (plain.fpr <= 0.02);
     assert_true (evaded.f1 >= plain.f1 - 0.03);
 }
@@ -166,7 +167,8 @@ test_sms_spam_recall (void **state)
     s_train ("ad", "20", files, 3);
     judge_metrics_t m = s_eval ("ad", sms, NULL, NULL);
     assert_int_equal (m.rows, 1600);
-    assert_true (m.recall >= 0.97);
+    //  Measured 0.987 (target 0.99)
+    assert_true (m.recall >= 0.98);
 }
 
 static void
