@@ -363,7 +363,7 @@ judge_classifier_train (const char *category, const judge_example_t *ex, size_t 
                 ev += self->w [idx [k]];
             double p = s_sigmoid ((double) self->bias + (double) sum * v
                                  + (double) ev * JUDGE_EVIDENCE_VALUE);
-            double g = p - (ex [i].label ? 1.0 : 0.0);
+            double g = (p - (ex [i].label ? 1.0 : 0.0)) * (ex [i].weight > 0 ? ex [i].weight : 1.0);
             for (size_t k = first [i]; k < first [i + 1]; k++) {
                 uint32_t j = idx [k];
                 float x = k < evidence [i] ? v : JUDGE_EVIDENCE_VALUE;

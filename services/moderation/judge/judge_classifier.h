@@ -42,6 +42,7 @@ typedef struct {
     size_t   len;
     const char *evidence;   //  names of the rules that hit it, comma-separated
                             //  (NULL: none)
+    float    weight;        //  how much it counts in training (0: 1)
 } judge_example_t;
 
 typedef struct {

@@ -126,12 +126,12 @@ s_is_unit (uint32_t cp)
     }
 }
 
-//  Cue characters for QQ numbers: 扣(扣) q(q) 企鹅 群(号) 球(球) 寇 叩 蔻 抠 Q.
+//  Cue characters for QQ numbers: 扣(扣) q(q) 企鹅 群(号) 裙 (for 群) 球(球) 寇 叩 蔻 抠 Q.
 static int
 s_is_qq_cue (uint32_t cp)
 {
     switch (cp) {
-        case 'q': case 0x6263: case 0x9E45: case 0x7FA4: case 0x7403:
+        case 'q': case 0x6263: case 0x9E45: case 0x7FA4: case 0x88D9: case 0x7403:
         case 0x5BC7: case 0x53E9: case 0x853B: case 0x62A0:
             return 1;
         default:

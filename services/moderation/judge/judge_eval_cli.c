@@ -3,7 +3,7 @@
 
       train --category ad|abuse [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--bits B] [--epochs E]
-            [--negatives FILE]... FILE...
+            [--negatives FILE]... [--unbalanced] FILE...
       eval  --category ad|abuse [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--evade SEED] [--errors N]
             [--dump TSV] FILE...
@@ -43,6 +43,7 @@ typedef struct {
     uint64_t    evade_seed;     //  0: no rewriting
     int         errors;         //  print up to this many misjudged rows
     const char *dump;           //  eval: one line per row to this file
+    int         unbalanced;     //  train: every row weighs 1, whatever its file
     int         bits;
     int         epochs;
     char      **files;
@@ -53,6 +54,7 @@ typedef struct {
 
 typedef struct {
     int    label;
+    int    file;            //  index of the file it came from
     char  *text;
     size_t len;
 } s_row_t;
@@ -68,7 +70,7 @@ s_usage (const char *cmd)
     if (strcmp (cmd, "train") == 0)
         fprintf (stderr, "usage: train --category ad|abuse [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--bits B] [--epochs E] "
-                 "[--negatives FILE]... FILE...\n");
+                 "[--negatives FILE]... [--unbalanced] FILE...\n");
     else
         fprintf (stderr, "usage: eval --category ad|abuse [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] [--dump TSV] FILE...\n");
@@ -116,6 +118,9 @@ s_parse_args (int argc, char **argv, s_args_t *a)
         else
         if (strcmp (opt, "--errors") == 0 && val)
             a->errors = atoi (argv [++i]);
+        else
+        if (strcmp (opt, "--unbalanced") == 0)
+            a->unbalanced = 1;
         else
         if (strcmp (opt, "--dump") == 0 && val)
             a->dump = argv [++i];
@@ -252,12 +257,19 @@ judge_cli_train (int argc, char **argv)
     }
     s_rows_t rows = { NULL, 0, 0 };
     int rc = 1;
-    for (int f = 0; f < a.nfiles; f++)
-        if (s_read_file (a.files [f], &a, 0, &rows))
+    int nsources = a.nfiles + a.nnegatives;
+    size_t *per_source = (size_t *) judge_calloc ((size_t) nsources + 1, sizeof (size_t));
+    for (int f = 0; f < nsources; f++) {
+        size_t before = rows.n;
+        if (f < a.nfiles ? s_read_file (a.files [f], &a, 0, &rows)
+                         : s_read_rows (a.negatives [f - a.nfiles], &a, 0, 1, &rows)) {
+            free (per_source);
             goto done;
-    for (int f = 0; f < a.nnegatives; f++)
-        if (s_read_rows (a.negatives [f], &a, 0, 1, &rows))
-            goto done;
+        }
+        for (size_t i = before; i < rows.n; i++)
+            rows.rows [i].file = f;
+        per_source [f] = rows.n - before;
+    }
     char err [256] = "";
     //  The classifier learns from what it sees at judgement time: the
     //  strict normalized text, and the names of the rules that hit it
@@ -291,9 +303,15 @@ judge_cli_train (int argc, char **argv)
         ex [i].text = judge_strndup (result.normalized, result.normalized_len);
         ex [i].len = result.normalized_len;
         ex [i].evidence = at ? judge_strndup (evidence, at) : NULL;
+        //  Every file weighs the same in total, however many rows it has
+        //  (a community of 2,000 messages is not drowned by one of 60,000)
+        ex [i].weight = a.unbalanced ? 1.0f
+                      : (float) ((double) rows.n / ((double) nsources
+                                                     * (double) per_source [rows.rows [i].file]));
         positives += ex [i].label;
     }
     judge_destroy (&judge);
+    free (per_source);
     //  The weight table grows with the data: 2^18 weights for a few
     //  thousand rows, 2^20 from 20,000 rows on (fewer hash collisions)
     if (!a.bits)

@@ -31,8 +31,8 @@ s_train (void)
 {
     judge_example_t ex [16];
     for (int i = 0; i < 8; i++) {
-        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL };
-        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL };
+        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL, 0 };
+        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL, 0 };
     }
     judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
     return judge_classifier_train ("ad", ex, 16, &opts);
@@ -53,8 +53,8 @@ test_evidence (void **state)
     const char *text = "有需要的找我";
     judge_example_t ex [40];
     for (int i = 0; i < 20; i++) {
-        ex [i] = (judge_example_t) { 1, text, strlen (text), "ad.wechat_id,ad.contact_weak" };
-        ex [20 + i] = (judge_example_t) { 0, text, strlen (text), i % 2 ? "ad.contact_weak" : NULL };
+        ex [i] = (judge_example_t) { 1, text, strlen (text), "ad.wechat_id,ad.contact_weak", 0 };
+        ex [20 + i] = (judge_example_t) { 0, text, strlen (text), i % 2 ? "ad.contact_weak" : NULL, 0 };
     }
     judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
     judge_classifier_t *c = judge_classifier_train ("ad", ex, 40, &opts);

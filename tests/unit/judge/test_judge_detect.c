@@ -171,6 +171,7 @@ test_qq (void **state)
     s_assert_hit ("购买加q3286571368", "ad.qq", "q3286571368");
     s_assert_hit ("外部群1157665339", "ad.qq", "群1157665339");
     s_assert_hit ("外部二群:279314535RelaxedBox", "ad.qq", "群:279314535");
+    s_assert_hit ("可商裙596370929", "ad.qq", "裙596370929");     //  裙 for 群
     //  game_chat_ads.dev.tsv
     s_assert_hit ("dyc额p给s加y1元八万元宝送蓝水晶紫水晶ss级同伴十扣:204744234",
                   "ad.qq", "扣:204744234");

@@ -163,12 +163,17 @@ test_sms_spam_recall (void **state)
     //  All SMS rows are spam: negatives come from the chat sets. Digits are
     //  masked as 'x' there, so this also checks that detection does not
     //  hinge on digits.
+    //  Each file weighs the same in training, whatever its size.
     char *files [] = { game, qq, sms };
     s_train ("ad", "20", files, 3);
     judge_metrics_t m = s_eval ("ad", sms, NULL, NULL);
     assert_int_equal (m.rows, 1600);
-    //  Measured 0.987 (target 0.99)
-    assert_true (m.recall >= 0.98);
+    //  Measured 0.994 (target 0.99; 0.987 with every row weighing 1)
+    assert_true (m.recall >= 0.99);
+    //  The same model on QQ group chat: the game chat set teaches it that
+    //  contact details are ordinary talk. Measured 0.79 (0.67 unbalanced)
+    judge_metrics_t q = s_eval ("ad", qq, NULL, NULL);
+    assert_true (q.f1 >= 0.75);
 }
 
 static void
