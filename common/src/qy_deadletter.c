@@ -3,6 +3,7 @@
 #include "qy/metrics.h"
 #include "qy/util.h"
 #include <stdlib.h>
+#include <zmq.h>
 
 int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                    const char *msg_id, const char *reason, const void *payload, size_t len)
@@ -33,4 +34,39 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
     qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",
                  brand_code ? brand_code : "", reason, ok ? "yes" : "no");
     return ok ? 0 : -1;
+}
+
+size_t qy_deadletter_drain_events (void *socket, size_t max, qy_pg_t *pg, const char *service,
+                                   bool need_group, qy_metric_t *bad, qy_event_fn *on_event, void *arg)
+{
+    size_t taken = 0;
+    while (taken < max) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
+            break;
+        }
+        taken++;
+        const void *data = zmq_msg_data (&m);
+        size_t size = zmq_msg_size (&m);
+        Qy__Event *ev = qy__event__unpack (NULL, size, data);
+        const char *reason = !ev ? "malformed event: protobuf decode failed"
+                           : !ev->brand_id ? "event without brand_id: not from ingest"
+                           : !ev->msg_id [0] ? "event without msg_id: not from ingest"
+                           : need_group && !ev->group_id ? "event without group_id: not from ingest"
+                           : NULL;
+        if (reason) {
+            if (bad)
+                qy_metric_add (bad, 1);
+            qy_deadletter (pg, ev ? ev->brand_id : 0, ev ? ev->brand : NULL, service,
+                           ev ? ev->msg_id : NULL, reason, data, size);
+            if (ev)
+                qy__event__free_unpacked (ev, NULL);
+        }
+        else
+            on_event (arg, ev, data, size);
+        zmq_msg_close (&m);
+    }
+    return taken;
 }

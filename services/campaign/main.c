@@ -127,6 +127,18 @@ static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void 
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (ctx->pg));
 }
 
+typedef struct {
+    campaign_ctx_t *ctx;
+    void           *out;
+} s_taken_t;
+
+static void s_on_event (void *arg, Qy__Event *ev, const void *data, size_t size)
+{
+    s_taken_t *taken = (s_taken_t *) arg;
+    s_handle (taken->ctx, taken->out, ev, data, size);
+    qy__event__free_unpacked (ev, NULL);
+}
+
 int main (int argc, char **argv)
 {
     campaign_config_t cfg = { 0 };
@@ -202,26 +214,8 @@ int main (int argc, char **argv)
             if (PQstatus (c) != CONNECTION_OK)
                 listening = false;
         }
-        for (int i = 0; i < 512; i++) {
-            zmq_msg_t m;
-            zmq_msg_init (&m);
-            if (zmq_msg_recv (&m, in, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&m);
-                break;
-            }
-            Qy__Event *ev = qy__event__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
-            if (!ev || !ev->brand_id) {
-                qy_metric_add (m_bad, 1);
-                qy_deadletter (pg, ev ? ev->brand_id : 0, ev ? ev->brand : NULL, "campaign", ev ? ev->msg_id : NULL,
-                               ev ? "event without brand_id" : "malformed event: protobuf decode failed",
-                               zmq_msg_data (&m), zmq_msg_size (&m));
-            }
-            else
-                s_handle (&ctx, out, ev, zmq_msg_data (&m), zmq_msg_size (&m));
-            if (ev)
-                qy__event__free_unpacked (ev, NULL);
-            zmq_msg_close (&m);
-        }
+        s_taken_t taken = { &ctx, out };
+        qy_deadletter_drain_events (in, 512, pg, "campaign", false, m_bad, s_on_event, &taken);
     }
     zmq_close (in);
     zmq_close (out);

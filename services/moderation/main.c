@@ -41,6 +41,13 @@ static const qy_option_t s_options [] = {
 
 static qy_metric_t *m_bad;
 
+static void s_on_event (void *batch, Qy__Event *ev, const void *data, size_t size)
+{
+    (void) data;
+    (void) size;
+    moderation_batch_add ((moderation_batch_t *) batch, ev);
+}
+
 int main (int argc, char **argv)
 {
     moderation_config_t cfg = { 0 };
@@ -107,26 +114,9 @@ int main (int argc, char **argv)
             if (PQstatus (qy_pg_conn (listen)) != CONNECTION_OK)
                 listening = false;
         }
-        while (!moderation_batch_full (batch)) {
-            zmq_msg_t m;
-            zmq_msg_init (&m);
-            if (zmq_msg_recv (&m, in, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&m);
-                break;
-            }
-            Qy__Event *ev = qy__event__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
-            if (!ev || !ev->brand_id || !ev->msg_id [0]) {
-                qy_metric_add (m_bad, 1);
-                qy_deadletter (pg, ev ? ev->brand_id : 0, ev ? ev->brand : NULL, "moderation", ev ? ev->msg_id : NULL,
-                               ev ? "event without brand_id: not from ingest" : "malformed event: protobuf decode failed",
-                               zmq_msg_data (&m), zmq_msg_size (&m));
-                if (ev)
-                    qy__event__free_unpacked (ev, NULL);
-            }
-            else
-                moderation_batch_add (batch, ev);
-            zmq_msg_close (&m);
-        }
+        while (!moderation_batch_full (batch)
+               && qy_deadletter_drain_events (in, 1, pg, "moderation", false, m_bad, s_on_event, batch))
+            ;
         moderation_batch_run (batch, &mctx);
     }
     moderation_batch_destroy (&batch);

@@ -71,6 +71,19 @@ static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, s
         *next_rollup = qy_mono_us ();
 }
 
+typedef struct {
+    Qy__Event **evs;
+    size_t      n;
+} s_taken_t;
+
+static void s_on_event (void *arg, Qy__Event *ev, const void *data, size_t size)
+{
+    (void) data;
+    (void) size;
+    s_taken_t *taken = (s_taken_t *) arg;
+    taken->evs [taken->n++] = ev;
+}
+
 int main (int argc, char **argv)
 {
     scoring_config_t cfg = { 0 };
@@ -122,27 +135,9 @@ int main (int argc, char **argv)
         zmq_pollitem_t item = { in, 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, 200) <= 0)
             continue;
-        size_t n = 0;
-        while (n < (size_t) cfg.batch) {
-            zmq_msg_t m;
-            zmq_msg_init (&m);
-            if (zmq_msg_recv (&m, in, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (&m);
-                break;
-            }
-            Qy__Event *ev = qy__event__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
-            if (!ev || !ev->brand_id || !ev->group_id) {
-                qy_metric_add (m_bad, 1);
-                qy_deadletter (pg, ev ? ev->brand_id : 0, ev ? ev->brand : NULL, "scoring", ev ? ev->msg_id : NULL,
-                               ev ? "event without brand_id or group_id" : "malformed event: protobuf decode failed",
-                               zmq_msg_data (&m), zmq_msg_size (&m));
-                if (ev)
-                    qy__event__free_unpacked (ev, NULL);
-            }
-            else
-                evs [n++] = ev;
-            zmq_msg_close (&m);
-        }
+        s_taken_t taken = { evs, 0 };
+        qy_deadletter_drain_events (in, (size_t) cfg.batch, pg, "scoring", true, m_bad, s_on_event, &taken);
+        size_t n = taken.n;
         //  Counting must succeed before the event moves on; retrying is safe.
         int64_t t0 = qy_mono_us ();
         int dups = 0;

@@ -159,6 +159,35 @@ int qyctl_send (int argc, char **argv)
     const char *endpoint = qyctl_opt (argc, argv, "--endpoint", getenv ("QY_INGEST_ENDPOINT"));
     if (!endpoint)
         endpoint = "tcp://127.0.0.1:5540";
+    //  --garbage --push E: what a misbehaving internal sender would push
+    //  straight onto a bus hop (no ingest, no ack): an undecodable frame
+    //  and an Event without brand_id. The service behind must dead-letter
+    //  both and go on.
+    const char *push = qyctl_opt (argc, argv, "--push", NULL);
+    if (push) {
+        if (!qyctl_flag (argc, argv, "--garbage"))
+            qyctl_die ("--push only sends --garbage");
+        void *pctx = zmq_ctx_new ();
+        void *sock = qy_zmq_socket (pctx, ZMQ_PUSH, 1000, 2000);
+        if (qy_zmq_connect (sock, push))
+            qyctl_die ("cannot connect to %s", push);
+        static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
+        Qy__Event ev = QY__EVENT__INIT;
+        ev.brand = "acme";
+        ev.msg_id = "no-brand-id";
+        ev.kind = QY__KIND__TEXT;
+        size_t len = qy__event__get_packed_size (&ev);
+        uint8_t *buf = qy_malloc (len);
+        qy__event__pack (&ev, buf);
+        int bad = zmq_send (sock, junk, sizeof (junk), 0) < 0 || zmq_send (sock, buf, len, 0) < 0;
+        free (buf);
+        zmq_close (sock);       //  linger (2 s) lets the frames out
+        zmq_ctx_term (pctx);
+        if (bad)
+            qyctl_die ("cannot push to %s", push);
+        printf ("{\"pushed\":2}\n");
+        return 0;
+    }
     int batch = atoi (qyctl_opt (argc, argv, "--batch", "100"));
     int timeout = atoi (qyctl_opt (argc, argv, "--timeout-ms", "10000"));
     void *ctx = zmq_ctx_new ();

@@ -3,12 +3,26 @@
 //  nothing accepted is ever silently dropped and an operator can replay it.
 #ifndef QY_DEADLETTER_H
 #define QY_DEADLETTER_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "qunyun.pb-c.h"
 #include "qy/pg.h"
 
 //  brand_id 0 = unknown (brand_code keeps what the sender said).
 //  Returns 0, or -1 if PostgreSQL could not take it (logged).
 int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                    const char *msg_id, const char *reason, const void *payload, size_t len);
+
+//  Take up to max Events waiting on socket (without waiting) and hand each
+//  well-formed one to on_event, which owns it from then on (free it with
+//  qy__event__free_unpacked); data/size are its bytes, valid for the call.
+//  An event that does not decode, or lacks a brand_id, a msg_id or (with
+//  need_group) a group_id, is not from ingest: it is dead-lettered with
+//  the reason and counted in bad. Returns how many messages were taken.
+struct qy_metric_t;
+typedef void (qy_event_fn) (void *arg, Qy__Event *ev, const void *data, size_t size);
+size_t qy_deadletter_drain_events (void *socket, size_t max, qy_pg_t *pg, const char *service,
+                                   bool need_group, struct qy_metric_t *bad,
+                                   qy_event_fn *on_event, void *arg);
 #endif

@@ -27,6 +27,11 @@ jq -r '.results[] | "\(.msg_id) \(.status) \(.error // "")"' "$QY_RUN/acks.jsonl
 it_expect acks
 jq -r '"\(.ok) \(.error)"' "$QY_RUN/garbage.jsonl" > "$QY_RUN/actual/garbage.txt"
 it_expect garbage
+# The same straight onto the bus hops of moderation, scoring and campaign (a
+# misbehaving internal sender): each service dead-letters both frames and goes on.
+for hop in "$QY_P_mf" "$QY_P_sf" "$QY_P_cf"; do
+    "$QYCTL" send --garbage --push "tcp://127.0.0.1:$hop" > /dev/null
+done
 
 # Wait for the chain: 13 deliveries at the gateway, and scoring's roll-up of room1.
 gw_done () { [ "$(it_gateway_stat unique)" -ge 13 ]; }
@@ -48,6 +53,8 @@ it_sql violations "SELECT v.msg_id, mb.user_id, v.category, v.action, v.strike, 
                    FROM violations v JOIN members mb ON mb.id = v.member_id ORDER BY v.event_time"
 it_sql ad_evidence "SELECT h->>'text' FROM violations v, jsonb_array_elements (v.hits) h WHERE v.msg_id = 'ad1' AND h->>'text' LIKE '%wx88776655%' LIMIT 1"
 it_sql deliveries "SELECT regexp_replace (key, '^(mute-notice:[0-9]+:[0-9]+):[0-9]+$', '\\1:<until>'), kind, coalesce (payload->>'action', '-'), status, attempts FROM deliveries ORDER BY key"
+dead_done () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM dead_letters")" -ge 9 ]; }
+it_wait "9 dead letters" dead_done
 it_sql dead_letters "SELECT service, coalesce (brand_code, ''), coalesce (msg_id, ''), reason FROM dead_letters ORDER BY service, msg_id"
 it_sql rollup "SELECT g.code, d.messages, d.active_members, d.joins, d.leaves, d.violations, d.hour_hist[11] AS at_10h
                FROM daily_group_stats d JOIN groups g ON g.id = d.group_id ORDER BY g.brand_id, g.code"
