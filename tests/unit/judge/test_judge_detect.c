@@ -272,7 +272,7 @@ test_keywords (void **state)
     s_assert_hit ("你个傻逼", "abuse.keyword", "傻逼");
     s_assert_hit ("你个傻\xe2\x80\x8b逼", "abuse.keyword", "傻\xe2\x80\x8b逼");
     //  qq_group_ads.dev.tsv
-    s_assert_hit ("外挂卡网大降价销量搞起来", "ad.keyword", "外挂");
+    s_assert_hit ("外挂卡网大降价销量搞起来", "ad.trade", "外挂");
     judge_result_t *r = s_eval ("最新菠菜平台");
     assert_int_equal (r->top, QY_CAT_GAMBLING);
     assert_true (r->score [QY_CAT_GAMBLING] >= 1.0);
