@@ -101,8 +101,8 @@ typedef struct {
 void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_counts_t *c,
                                 int64_t event_time_us, int tz_offset_min, judge_result_t *r);
 //  Apply the policy's rule overrides to r's hits (drop disabled, reweigh,
-//  dry-run) and recompute score, total and top. Returns the total the
-//  dry-run hits would have added to (what the rules would have done).
+//  dry-run) and recompute score, total and top. Returns the total with the
+//  dry-run rules counted as live ones (what the rules would have done).
 double moderation_score (const moderation_policy_t *p, judge_result_t *r);
 //  Is the nickname against the policy's format? Pure.
 bool moderation_nickname_bad (const moderation_policy_t *p, const char *nickname);

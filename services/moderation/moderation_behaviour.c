@@ -207,8 +207,7 @@ void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_c
 
 double moderation_score (const moderation_policy_t *p, judge_result_t *r)
 {
-    size_t w = 0;
-    double would = 0;
+    size_t w = 0, dry = 0;
     memset (r->score, 0, sizeof (r->score));
     r->total = 0;
     for (size_t i = 0; i < r->nhits; i++) {
@@ -226,14 +225,21 @@ double moderation_score (const moderation_policy_t *p, judge_result_t *r)
         }
         if (!h.rule)
             continue;
-        if (h.dry_run)
-            would += h.weight;
+        dry += h.dry_run != 0;
         r->hits [w++] = h;
     }
     r->nhits = w;
     r->hits_dropped = 0;        //  what is not listed is not counted here
     judge_result_settle (r);
-    return r->total + would;
+    if (dry == 0)
+        return r->total;
+    //  What the total would be with the dry-run rules live, cancellation
+    //  and all, settled as the real one is.
+    judge_result_t live = *r;
+    for (size_t i = 0; i < live.nhits; i++)
+        live.hits [i].dry_run = 0;
+    judge_result_settle (&live);
+    return live.total;
 }
 
 bool moderation_nickname_bad (const moderation_policy_t *p, const char *nickname)

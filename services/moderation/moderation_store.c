@@ -354,10 +354,21 @@ static Qy__Action s_action_parse (const char *s)
     return QY__ACTION__ALLOW;
 }
 
+//  Per category, whether a negative hit cancelled the contact details
+//  (judge_result_settle): counting dry-run hits as live ones or not.
+static void s_cancelled (const judge_result_t *r, bool live, bool out [QY_CAT__COUNT])
+{
+    double plain [QY_CAT__COUNT], contact [QY_CAT__COUNT], negative [QY_CAT__COUNT];
+    judge_result_sums (r, live, plain, contact, negative);
+    for (int c = 0; c < QY_CAT__COUNT; c++)
+        out [c] = negative [c] < 0 && contact [c] + negative [c] <= 0;
+}
+
 //  hits as JSON, and as a PostgreSQL array the names of the rules that
-//  counted towards the score: what the violation is charged with, and whose
-//  precision operators' decisions measure. A negative hit (a classifier
-//  confident it is not an ad) stays in the JSON as evidence only.
+//  counted towards the score, or as dry-run rules would have: what the
+//  violation is charged with, and whose precision operators' decisions
+//  measure. A negative hit (a classifier confident it is not an ad) and
+//  the contact details it cancelled stay in the JSON as evidence only.
 static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_t *rules)
 {
     const char *text = v->ev->text ? v->ev->text : "";
@@ -365,6 +376,11 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
     qy_buf_puts (hits, "[");
     qy_buf_puts (rules, "{");
     size_t n = 0, charged = 0;
+    bool cancelled [QY_CAT__COUNT] = { false }, cancelled_live [QY_CAT__COUNT] = { false };
+    if (v->judged) {
+        s_cancelled (v->judged, false, cancelled);
+        s_cancelled (v->judged, true, cancelled_live);
+    }
     for (size_t i = 0; v->judged && i < v->judged->nhits; i++) {
         const judge_hit_t *h = &v->judged->hits [i];
         size_t s = h->start < tlen ? h->start : tlen, e = h->end < tlen ? h->end : tlen;
@@ -375,7 +391,9 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
                        judge_category_name (h->category), h->weight, h->dry_run ? "true" : "false", s, e);
         qy_buf_json_str (hits, frag);
         qy_buf_puts (hits, "}");
-        if (h->weight >= 0) {
+        bool void_ = h->cancelable && (unsigned) h->category < QY_CAT__COUNT
+                  && (h->dry_run ? cancelled_live : cancelled) [h->category];
+        if (h->weight >= 0 && !void_) {
             if (charged++)
                 qy_buf_puts (rules, ",");
             qy_buf_pg_array_elem (rules, h->rule);

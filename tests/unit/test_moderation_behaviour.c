@@ -177,6 +177,16 @@ static void test_layers_and_overrides (void **state)
     assert_int_equal (judge_decide (&p.thresholds, r.total), JUDGE_ALLOW);
     assert_int_equal (judge_decide (&p.thresholds, would), JUDGE_REVIEW);   //  "would have" flagged it
     assert_true (s_find (&r, "ad.phone")->dry_run);
+    //  What a dry-run rule "would" do is settled as a live one: a classifier
+    //  sure the message is no ad cancels the dry-run phone number too.
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    r.hits [0].cancelable = 1;
+    s_add (&r, "ad.classifier_clear", QY_CAT_AD, -1.0, 0, 0);
+    s_add (&r, "fraud.keyword", QY_CAT_FRAUD, 1.0, 0, 0);
+    would = moderation_score (&p, &r);
+    assert_true (fabs (r.total - 1.0) < 1e-9);
+    assert_true (fabs (would - 1.0) < 1e-9);
     moderation_policy_t store = p;
     assert_int_equal (moderation_policy_apply_json (&store, "{\"rules\":{\"ad.phone\":{\"dry_run\":false,\"weight\":1.0}},"
                                                     "\"recall\":0.9}", err, sizeof (err)), 0);

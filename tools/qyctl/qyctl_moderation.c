@@ -63,6 +63,8 @@ static const char *s_model_of (const char *category)
     return NULL;            //  flood, format: behaviour, nothing for a text model to learn
 }
 
+static judge_rule_row_t *s_brand_rows (const char *bid, const char *tsv, moderation_policy_t *pol, size_t *n_out);
+
 //  Teach the brand's model for cat one labelled text and store the result as
 //  a new version in moderation_models (the service reloads on its NOTIFY).
 //  Serialised per brand and category so two decisions never lose one another.
@@ -93,7 +95,18 @@ static void s_learn (const char *bid, const char *cat, const char *text, int lab
     const char *path = in [0] ? in : shipped;
     judge_options_t o = { NULL, strcmp (cat, "ad") == 0 ? path : NULL, strcmp (cat, "abuse") == 0 ? path : NULL };
     char err [256];
-    judge_t *j = judge_new (NULL, 0, &o, err, sizeof (err));
+    //  The model learns from the rules' hits as well as the text (judge_learn),
+    //  so it is taught under the brand's own rules, as the service judges.
+    size_t nrows = 0, ndef = 0;
+    judge_rule_row_t *rows = s_brand_rows (bid, NULL, NULL, &nrows);
+    judge_t *j = nrows ? judge_new (rows, nrows, &o, err, sizeof (err)) : NULL;
+    if (!j) {
+        if (nrows)
+            fprintf (stderr, "qyctl: the brand's rules do not load (%s); learning under the default rules\n", err);
+        const judge_rule_row_t *def = judge_default_rules (&ndef);
+        j = judge_new (def, ndef, &o, err, sizeof (err));
+    }
+    moderation_rows_free (&rows, nrows);
     if (in [0])
         unlink (in);
     if (!j)

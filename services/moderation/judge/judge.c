@@ -42,6 +42,8 @@ struct _judge_t {
     const judge_input_t *in;
     size_t              in_len;
     judge_result_t     *out;
+    size_t              evidence;   //  out->hits [0, evidence): the rules' hits
+                                    //  before the classifiers' own
 };
 
 static const char *s_category_names [QY_CAT__COUNT] = {
@@ -238,7 +240,7 @@ s_features (judge_t *self)
 {
     judge_features_extract (self->norm.text, self->norm.len, &self->features);
     const judge_result_t *out = self->out;
-    for (size_t h = 0; h < out->nhits; h++)
+    for (size_t h = 0; h < self->evidence && h < out->nhits; h++)
         if (!out->hits [h].dry_run)
             judge_features_add_evidence (&self->features, out->hits [h].rule, (size_t) -1);
 }
@@ -262,6 +264,7 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
     if (len == (size_t) -1)
         len = strlen (in->text);
     out->nhits = 0;
+    self->evidence = 0;
     out->hits_dropped = 0;
     memset (out->score, 0, sizeof (out->score));
     out->total = 0;
@@ -302,6 +305,7 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
         }
     }
     //  The classifiers last: every other rule's hit is evidence for them
+    self->evidence = out->nhits;
     double p [S_MODELS] = { -1, -1 };
     int extracted = 0;
     for (size_t r = 0; r < judge_rules_count (self->rules); r++) {
@@ -329,6 +333,26 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
 }
 
 void
+judge_result_sums (const judge_result_t *r, int with_dry_run, double *plain,
+                   double *contact, double *negative)
+{
+    for (int c = 0; c < QY_CAT__COUNT; c++)
+        plain [c] = contact [c] = negative [c] = 0;
+    for (size_t h = 0; h < r->nhits; h++) {
+        const judge_hit_t *hit = r->hits + h;
+        if ((hit->dry_run && !with_dry_run) || (unsigned) hit->category >= QY_CAT__COUNT)
+            continue;
+        if (hit->weight < 0)
+            negative [hit->category] += hit->weight;
+        else
+        if (hit->cancelable)
+            contact [hit->category] += hit->weight;
+        else
+            plain [hit->category] += hit->weight;
+    }
+}
+
+void
 judge_result_settle (judge_result_t *r)
 {
     //  A negative weight (a classifier confident that the message is not
@@ -339,20 +363,8 @@ judge_result_settle (judge_result_t *r)
     //  and no category scores below zero. With hits beyond JUDGE_MAX_HITS
     //  not listed, the scores as counted are only clamped at zero.
     if (!r->hits_dropped) {
-        double contact [QY_CAT__COUNT] = { 0 }, negative [QY_CAT__COUNT] = { 0 };
-        memset (r->score, 0, sizeof (r->score));
-        for (size_t h = 0; h < r->nhits; h++) {
-            const judge_hit_t *hit = r->hits + h;
-            if (hit->dry_run || (unsigned) hit->category >= QY_CAT__COUNT)
-                continue;
-            if (hit->weight < 0)
-                negative [hit->category] += hit->weight;
-            else
-            if (hit->cancelable)
-                contact [hit->category] += hit->weight;
-            else
-                r->score [hit->category] += hit->weight;
-        }
+        double contact [QY_CAT__COUNT], negative [QY_CAT__COUNT];
+        judge_result_sums (r, 0, r->score, contact, negative);
         for (int c = 0; c < QY_CAT__COUNT; c++)
             if (contact [c] + negative [c] > 0)
                 r->score [c] += contact [c] + negative [c];
@@ -393,8 +405,9 @@ judge_learn (judge_t *self, const char *category, const char *text, int label)
     judge_result_t scratch;
     judge_input_t in = { text, strlen (text), "text", "member", 0, 0 };
     judge_eval (self, &in, &scratch);
-    s_features (self);
+    s_features (self);          //  the text and the rules' hits, not the classifiers'
     judge_classifier_learn_features (self->model [m], &self->features, label);
+    self->in = NULL;
     self->out = NULL;
     s_build_pair (self);
     return 0;

@@ -126,6 +126,11 @@ int judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out);
 //  below zero; r->total their sum, r->top the highest. judge_eval ends
 //  with it; callers that add or re-weigh hits call it again.
 void judge_result_settle (judge_result_t *r);
+//  The listed hits' weights per category (arrays of QY_CAT__COUNT): of the
+//  plain hits, of the cancelable contact details, and of the negative hits;
+//  dry-run hits counted as live ones if with_dry_run, else skipped.
+void judge_result_sums (const judge_result_t *r, int with_dry_run, double *plain,
+                        double *contact, double *negative);
 
 //  Normalize text with this judge's normalizer into its scratch: the
 //  strict form (what keywords, regexes and the classifier see). Returns a

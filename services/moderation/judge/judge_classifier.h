@@ -21,15 +21,17 @@
 typedef struct _judge_classifier_t judge_classifier_t;
 
 //  Hashed features of one text: n-grams first, hash [0, ngrams), all of
-//  value 1/sqrt(ngrams), so only hashes are stored; then the evidence,
-//  hash [ngrams, n), each of value JUDGE_EVIDENCE_VALUE. Reused across
-//  calls; grows as needed.
+//  value 1/sqrt(ngrams), so only hashes are stored (the text's literal
+//  bigrams and trigrams in [0, specific), then the shared ones: single
+//  characters, digit shapes, length); then the evidence, hash [ngrams, n),
+//  each of value JUDGE_EVIDENCE_VALUE. Reused across calls; grows as needed.
 #define JUDGE_EVIDENCE_VALUE 0.5f
 #define JUDGE_EVIDENCE_MAX   16
 typedef struct {
     uint64_t *hash;
     size_t    n;
     size_t    ngrams;
+    size_t    specific;
     size_t    cap;
     float     value;
     uint32_t *cps;          //  scratch: decoded code points

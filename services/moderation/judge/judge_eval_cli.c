@@ -262,10 +262,8 @@ judge_cli_train (int argc, char **argv)
     for (int f = 0; f < nsources; f++) {
         size_t before = rows.n;
         if (f < a.nfiles ? s_read_file (a.files [f], &a, 0, &rows)
-                         : s_read_rows (a.negatives [f - a.nfiles], &a, 0, 1, &rows)) {
-            free (per_source);
+                         : s_read_rows (a.negatives [f - a.nfiles], &a, 0, 1, &rows))
             goto done;
-        }
         for (size_t i = before; i < rows.n; i++)
             rows.rows [i].file = f;
         per_source [f] = rows.n - before;
@@ -311,7 +309,6 @@ judge_cli_train (int argc, char **argv)
         positives += ex [i].label;
     }
     judge_destroy (&judge);
-    free (per_source);
     //  The weight table grows with the data: 2^18 weights for a few
     //  thousand rows, 2^20 from 20,000 rows on (fewer hash collisions)
     if (!a.bits)
@@ -334,6 +331,7 @@ judge_cli_train (int argc, char **argv)
     }
     free (ex);
 done:
+    free (per_source);
     s_rows_free (&rows);
     free (a.files);
     free (a.negatives);

@@ -46,12 +46,17 @@ sleep 0.5
 gw_has "mod:$BID:a3:recall" && it_fail "a3 recalled after the overturn"
 it_eq "learned model version" "$(q "SELECT count (*) || ' ' || max (examples) || ' ' || category FROM moderation_models WHERE brand_id = $BID GROUP BY category")" "1 1 ad"
 reloaded_model () { grep -q "model_ad=[1-9]" "$QY_RUN/logs/moderation1.log"; }
+it_wait "the service runs the learned model" reloaded_model
+# The model learned the overturned message under the brand's rules: the same
+# text from someone else no longer reaches the classifier's threshold (its
+# hits list no ad.classifier), while the fraud word still counts.
+send a4 room2 u9 text "兼职刷单日结，加V：wx88776655 私聊"
+it_wait "a4 judged" judged 4
 # 3. Confirm a warning.
 send b1 room2 u2 text "找我拿货 微信号 hjk77777"
-it_wait "b1 judged" judged 4
+it_wait "b1 judged" judged 5
 V2=$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'b1'")
 "$QYCTL" moderation confirm "$V2" --reason "广告" --learn no > /dev/null
-it_wait "the service runs the learned model" reloaded_model
 "$QYCTL" moderation precision acme --format csv | grep -E '^(rule|ad.wechat_id|fraud.keyword),' > "$QY_RUN/actual/precision.txt"
 it_expect precision
 # 4. Changes without a restart: a new rule, a dry-run rule, a brand word, an allowed domain.
@@ -67,7 +72,7 @@ send c2 room1 u4 text "试运行词"
 send c3 room1 u5 text "来赌狗群玩"
 send c4 room1 u6 text "官网 www.acme.com 看看"
 send c5 room1 u7 text "官网 www.acne-spam.com 看看"
-it_wait "c5 judged" judged 9
+it_wait "c5 judged" judged 10
 it_eq "dry-run verdicts metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_dry_run_total)" 1
 # 5. The block list: blocked before ever joining, removed on join; unblocked, welcome.
 "$QYCTL" moderation block acme add bad1 --reason "known spammer" > /dev/null
@@ -79,7 +84,7 @@ it_wait "bad1 removed" gw_has "mod:$BID:j1:remove"
 unblocked () { [ "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$BID}" "$(member_id bad1)")" = 0 ]; }
 it_wait "unblocked in Redis" unblocked
 send j2 room2 bad1 join ""
-it_wait "j2 judged" judged 11
+it_wait "j2 judged" judged 12
 sleep 0.5
 gw_has "mod:$BID:j2:remove" && it_fail "unblocked member removed"
 

@@ -211,6 +211,46 @@ test_judge_learn_and_save (void **state)
     unlink (path);
 }
 
+//  An operator's overturn under the default rules, with the shipped model:
+//  the model learns from the rules' hits as well as the text, so one
+//  decision takes the message below the classifier's threshold (taught
+//  without the rules' hits, it barely moves), and it moves that text's
+//  own n-grams, not what every WeChat ID shares.
+static void
+test_overturn_under_default_rules (void **state)
+{
+    (void) state;
+    size_t n;
+    const judge_rule_row_t *rows = judge_default_rules (&n);
+    char ad [1024], err [256];
+    assert_int_equal (judge_model_default_path ("ad", ad, sizeof (ad)), 0);
+    judge_options_t o = { NULL, ad, NULL };
+    judge_t *judge = judge_new (rows, n, &o, err, sizeof (err));
+    assert_non_null (judge);
+    const char *text = "兼职刷单日结，加V：wx88776655 私聊";
+    judge_input_t in = { text, (size_t) -1, "text", "member", 1, 0 };
+    //  Another ad with a WeChat ID, sharing no words with it
+    judge_input_t other = { "找我拿货 微信号 hjk77777", (size_t) -1, "text", "member", 1, 0 };
+    judge_result_t r;
+    assert_int_equal (judge_eval (judge, &other, &r), 0);
+    double other_before = r.p_ad;
+    assert_int_equal (judge_eval (judge, &in, &r), 0);
+    assert_true (r.p_ad >= 0.35);
+    assert_int_equal (judge_learn (judge, "ad", text, 0), 0);
+    //  The decision was about that text: the other ad stays an ad
+    assert_int_equal (judge_eval (judge, &other, &r), 0);
+    assert_true (r.p_ad >= 0.35);
+    assert_true (r.p_ad > other_before - 0.1);
+    assert_int_equal (judge_eval (judge, &in, &r), 0);
+    assert_true (r.p_ad < 0.35);
+    for (size_t h = 0; h < r.nhits; h++)
+        if (strstr (r.hits [h].rule, "classifier"))
+            assert_true (r.hits [h].weight < 0);       //  ad.classifier_clear at most
+    //  The rules that are not contact details still hold it (刷单: fraud)
+    assert_true (r.score [QY_CAT_FRAUD] >= 1.0);
+    judge_destroy (&judge);
+}
+
 int
 main (void)
 {
@@ -220,6 +260,7 @@ main (void)
         cmocka_unit_test (test_save_load_round_trip),
         cmocka_unit_test (test_online_learning),
         cmocka_unit_test (test_judge_learn_and_save),
+        cmocka_unit_test (test_overturn_under_default_rules),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
