@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <errno.h>
+#include <utf8proc.h>
 
 int64_t qy_now_us (void)
 {
@@ -320,4 +321,31 @@ void qy_day_format (int32_t day, char *buf, size_t len, bool compact)
     struct tm tm;
     gmtime_r (&t, &tm);
     strftime (buf, len, compact ? "%Y%m%d" : "%Y-%m-%d", &tm);
+}
+
+bool qy_utf8_valid (const char *s)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *) s;
+    utf8proc_ssize_t left = (utf8proc_ssize_t) strlen (s);
+    utf8proc_int32_t cp;
+    while (left > 0) {
+        if (*p < 0x80) {         //  ASCII: the common case, no call
+            p++, left--;
+            continue;
+        }
+        utf8proc_ssize_t n = utf8proc_iterate (p, left, &cp);
+        if (n <= 0)
+            return false;
+        p += n, left -= n;
+    }
+    return true;
+}
+
+char *qy_utf8_prefix (const char *s, size_t max)
+{
+    size_t n = strnlen (s, max);
+    if (s [n])                   //  cut: step back over continuation bytes
+        while (n && ((unsigned char) s [n] & 0xC0) == 0x80)
+            n--;
+    return qy_strndup (s, n);
 }

@@ -1,5 +1,7 @@
 #include "ingest.h"
 #include "qy/kind.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
 #include <string.h>
 
 static bool s_empty (const char *s)
@@ -52,6 +54,12 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
         return "missing field: ref_msg_id";
     if (ev->kind == QY__KIND__PURCHASE && s_empty (ev->product))
         return "missing field: product";
+    const char *bad = qy_pb_bad_utf8 (&ev->base);
+    if (bad) {
+        static _Thread_local char why [96];
+        qy_snprintf (why, sizeof (why), "bad field: %s (not valid UTF-8)", bad);
+        return why;
+    }
     return NULL;
 }
 

@@ -135,8 +135,10 @@ static void s_alerts (qy_redis_t *redis, void *actions, s_item_t *it)
         long window = it->pol->wave_window_s > 0 ? it->pol->wave_window_s : 600;
         qy_snprintf (key, sizeof (key), "alert:wave:%lld:%016llx:%lld", (long long) ev->brand_id,
                      (unsigned long long) it->hash, (long long) (ev->event_time_us / 1000000 / window));
-        text = qy_printf ("疑似群发广告：同一内容在多个群出现（群 %s，成员 %s），已自动撤回并处罚。内容：%.120s",
-                          ev->group, ev->member, ev->text ? ev->text : "");
+        char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 120);
+        text = qy_printf ("疑似群发广告：同一内容在多个群出现（群 %s，成员 %s），已自动撤回并处罚。内容：%s",
+                          ev->group, ev->member, excerpt);
+        free (excerpt);
         s_alert (actions, ev, key, true, text, "spam_wave");
         free (text);
         break;

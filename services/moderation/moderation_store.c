@@ -475,15 +475,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_brand_t 
     qy_snprintf (strike, sizeof (strike), "%d", out->strike);
     qy_snprintf (until, sizeof (until), "%lld", (long long) out->mute_until_us);
     const char *text = ev->text ? ev->text : "";
-    char *excerpt = qy_strndup (text, strnlen (text, 400));
-    //  Do not cut a UTF-8 sequence in half.
-    size_t el = strlen (excerpt);
-    while (el && ((unsigned char) excerpt [el - 1] & 0xC0) == 0x80)
-        el--;
-    if (el && (unsigned char) excerpt [el - 1] >= 0xC0)
-        el--;
-    if (strlen (text) > 400)
-        excerpt [el] = 0;
+    char *excerpt = qy_utf8_prefix (text, 400);
     const char *ip [] = { bid, gid, ev->member_id ? mid : NULL, ev->msg_id, t, v->category, score,
                           s_action_name (out->penalty.action), rules.data, hits.data, excerpt, strike,
                           out->mute_until_us ? until : NULL, would, v->level == JUDGE_ALLOW ? "t" : "f" };
@@ -584,14 +576,7 @@ int moderation_store_enforce (moderation_store_t *self, const Qy__Event *ev, con
     qy_snprintf (t, sizeof (t), "%lld", (long long) ev->event_time_us);
     qy_snprintf (u, sizeof (u), "%lld", (long long) mute_until_us);
     const char *text = ev->text ? ev->text : "";
-    char *excerpt = qy_strndup (text, strnlen (text, 120));
-    size_t el = strlen (excerpt);          //  never cut a UTF-8 sequence
-    while (el && ((unsigned char) excerpt [el - 1] & 0xC0) == 0x80)
-        el--;
-    if (el && (unsigned char) excerpt [el - 1] >= 0xC0 && strlen (text) > 120)
-        el--;
-    if (strlen (text) > 120)
-        excerpt [el] = 0;
+    char *excerpt = qy_utf8_prefix (text, 120);
     const char *p [] = { b, g, ev->member_id ? m : NULL, ev->msg_id, t, category, s_action_name (action), excerpt, u };
     bool ok = qy_pg_run (self->pg, "enforce",
         "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, "

@@ -310,6 +310,42 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
     return n;
 }
 
+//  Record a batch of deliveries. When PostgreSQL is down, wait and retry:
+//  nothing accepted is dropped. When it is up and still refuses the batch,
+//  one delivery is bad: record them one by one and dead-letter each one
+//  PostgreSQL will not take, so a single bad row never stops delivery.
+static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
+{
+    int fresh;
+    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_running ()) {
+        if (qy_pg_ok (pg) && n > 1) {
+            fresh = 0;
+            for (size_t i = 0; i < n; i++)
+                fresh += s_store (pg, &ds [i], 1);
+            return fresh;
+        }
+        if (qy_pg_ok (pg)) {
+            size_t len = protobuf_c_message_get_packed_size (&ds [0]->base);
+            uint8_t *raw = qy_malloc (len ? len : 1);
+            protobuf_c_message_pack (&ds [0]->base, raw);
+            const char *why = "delivery refused by PostgreSQL (see the log for the error)";
+            int dl = qy_deadletter (pg, ds [0]->brand_id, ds [0]->brand, "notifier", ds [0]->key, why, raw, len);
+            if (dl && qy_pg_ok (pg))     //  perhaps the brand_id itself: set aside as an unknown brand
+                dl = qy_deadletter (pg, 0, ds [0]->brand, "notifier", ds [0]->key, why, raw, len);
+            free (raw);
+            if (dl == 0) {
+                qy_metric_add (m_bad, 1);
+                qy_log_warn ("msg=%s delivery dead-lettered error=\"refused by PostgreSQL\"", ds [0]->key);
+                return 0;
+            }
+        }
+        qy_service_set_dep (QY_DEP_PG, false);
+        qy_service_heartbeat ();
+        qy_sleep_ms (500);
+    }
+    return fresh < 0 ? 0 : fresh;
+}
+
 int main (int argc, char **argv)
 {
     notifier_config_t cfg = { 0 };
@@ -364,10 +400,17 @@ int main (int argc, char **argv)
                 break;
             }
             Qy__Delivery *d = qy__delivery__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
-            if (!d || !d->key [0] || !d->brand_id) {
+            const char *bad = !d ? NULL : qy_pb_bad_utf8 (&d->base);
+            if (!d || !d->key [0] || !d->brand_id || bad) {
+                char why [96];
+                qy_snprintf (why, sizeof (why), "delivery field %s is not valid UTF-8", bad ? bad : "");
                 qy_metric_add (m_bad, 1);
-                qy_deadletter (pg, d ? d->brand_id : 0, d ? d->brand : NULL, "notifier", d ? d->key : NULL,
-                               d ? "delivery without key or brand_id" : "malformed delivery: protobuf decode failed",
+                qy_log_warn ("msg=%s delivery dead-lettered error=\"%s\"", d && qy_utf8_valid (d->key) ? d->key : "-",
+                             !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
+                qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier",
+                               d && !bad ? d->key : NULL,
+                               !d ? "malformed delivery: protobuf decode failed"
+                                  : bad ? why : "delivery without key or brand_id",
                                zmq_msg_data (&m), zmq_msg_size (&m));
                 if (d)
                     qy__delivery__free_unpacked (d, NULL);
@@ -377,12 +420,7 @@ int main (int argc, char **argv)
             zmq_msg_close (&m);
         }
         if (n) {
-            int fresh;
-            while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_running ()) {
-                qy_service_set_dep (QY_DEP_PG, false);
-                qy_service_heartbeat ();
-                qy_sleep_ms (500);
-            }
+            int fresh = s_store (pg, ds, n);
             qy_metric_add (m_in, (int64_t) n);
             if (fresh > 0)
                 qy_metric_add (m_new, fresh);

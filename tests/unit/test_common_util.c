@@ -82,6 +82,30 @@ static void test_strings (void **state)
     free (p);
 }
 
+//  UTF-8: what is well formed, and cutting text without splitting a character.
+static void test_utf8 (void **state)
+{
+    (void) state;
+    assert_true (qy_utf8_valid (""));
+    assert_true (qy_utf8_valid ("abc 加微信 😀"));
+    assert_false (qy_utf8_valid ("\xe5\xa5"));             //  cut 3-byte character
+    assert_false (qy_utf8_valid ("a\x80"));                 //  lone continuation
+    assert_false (qy_utf8_valid ("\xc0\xaf"));             //  overlong '/'
+    assert_false (qy_utf8_valid ("\xed\xa0\x80"));         //  surrogate
+    char *p = qy_utf8_prefix ("加微信", 4);                 //  4 bytes: one character and a third
+    assert_string_equal (p, "加");
+    free (p);
+    p = qy_utf8_prefix ("加微信", 6);
+    assert_string_equal (p, "加微");
+    free (p);
+    p = qy_utf8_prefix ("ab", 10);
+    assert_string_equal (p, "ab");
+    free (p);
+    p = qy_utf8_prefix ("加微信", 9);
+    assert_string_equal (p, "加微信");
+    free (p);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -89,6 +113,7 @@ int main (void)
         cmocka_unit_test (test_map),
         cmocka_unit_test (test_days),
         cmocka_unit_test (test_strings),
+        cmocka_unit_test (test_utf8),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

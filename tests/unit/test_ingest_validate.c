@@ -88,6 +88,15 @@ static void test_bad_values (void **state)
     id [sizeof (id) - 1] = 0;
     ev.msg_id = id;
     assert_non_null (strstr (ingest_validate (&ev, NOW), "msg_id"));
+    //  Bytes that are not UTF-8 (a cut character, a lone continuation byte)
+    //  would fail the archive's insert: they are refused with the field named.
+    ev = s_ok ();
+    ev.text = "你\xe5\xa5";
+    assert_string_equal (ingest_validate (&ev, NOW), "bad field: text (not valid UTF-8)");
+    ev = s_ok ();
+    ev.kind = QY__KIND__RENAME;
+    ev.nickname = "a\x80" "b";
+    assert_string_equal (ingest_validate (&ev, NOW), "bad field: nickname (not valid UTF-8)");
 }
 
 static void test_names (void **state)

@@ -610,8 +610,11 @@ static int s_backtest (int argc, char **argv)
             total++;
             if (a != b) {
                 changed++;
-                if (shown++ < examples)
-                    printf ("changed %s: %s -> %s  %.60s\n", PQgetvalue (res, r, 0), judge_action_name (a), judge_action_name (b), text);
+                if (shown++ < examples) {
+                    char *cut = qy_utf8_prefix (text, 60);
+                    printf ("changed %s: %s -> %s  %s\n", PQgetvalue (res, r, 0), judge_action_name (a), judge_action_name (b), cut);
+                    free (cut);
+                }
             }
         }
         PQclear (res);

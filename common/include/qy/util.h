@@ -59,6 +59,12 @@ void qy_map_put (qy_map_t *self, const char *key, int64_t value);
 size_t qy_map_size (qy_map_t *self);
 void qy_map_clear (qy_map_t *self);
 
+//  True when s is well-formed UTF-8 (what PostgreSQL and JSON accept).
+bool qy_utf8_valid (const char *s);
+//  A copy of s cut to at most max bytes without splitting a character;
+//  invalid sequences inside the kept part are left to qy_utf8_valid.
+char *qy_utf8_prefix (const char *s, size_t max);
+
 //  Day number (days since 1970-01-01) of a unix-µs instant at a UTC offset.
 int32_t qy_day_of (int64_t t_us, int tz_offset_min);
 //  Hour of day 0..23 of a unix-µs instant at a UTC offset.

@@ -134,5 +134,18 @@ it_eq "eps unique" "$(stat "$P_simB" unique)" 4
 it_sql attempts "SELECT kind, CASE WHEN kind = 'alert' AND status IN ('delivered', 'digested') THEN 'delivered or digested' ELSE status END,
                  count (*) FROM deliveries WHERE key NOT LIKE 'g-%' AND key NOT LIKE 'digest:%' GROUP BY 1, 2 ORDER BY 1, 2"
 it_eq "every digest delivered" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE key LIKE 'digest:%' AND status <> 'delivered'")" 0
+
+# 6. a delivery PostgreSQL refuses (priority out of smallint range) between two good ones:
+#    it is dead-lettered on its own, the others are delivered, delivery goes on.
+{
+    echo '{"key":"ok-before","brand":"acme","kind":"post","text":"before","source":"campaign:test"}'
+    echo '{"key":"refused","brand":"acme","kind":"post","text":"bad priority","source":"campaign:test","priority":100000}'
+    echo '{"key":"ok-after","brand":"acme","kind":"post","text":"after","source":"campaign:test"}'
+} > "$QY_RUN/refused.jsonl"
+"$Q" gateway push "$QY_RUN/refused.jsonl" >/dev/null
+it_wait "good deliveries around a refused one" settled "AND key LIKE 'ok-%'"
+it_eq "good deliveries delivered" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE key LIKE 'ok-%' AND status = 'delivered'")" 2
+it_eq "refused delivery dead-lettered" "$(psql "$QY_PG_DSN" -qAtc "SELECT service || ' ' || msg_id || ' ' || reason FROM dead_letters")" \
+    "notifier refused delivery refused by PostgreSQL (see the log for the error)"
 it_eq "notifier health" "$(curl -fs "http://127.0.0.1:$H_notifier/health" | jq -r .status)" ok
 it_done
