@@ -193,6 +193,11 @@ typedef struct {
     int64_t              mute_until_us;
     bool                 existed;         //  already recorded (a replay): nothing new applied
     Qy__Action           would_action;    //  what dry-run rules would have done more (ACTION_NONE: nothing)
+    //  Nothing recorded: the member was already muted (until) or blocked —
+    //  decided by another replica since this one looked — so the message
+    //  is to be enforced under that penalty, not charged with a new strike.
+    int64_t              held_mute_until_us;
+    bool                 held_blocked;
 } moderation_record_t;
 
 //  Record a violation inside the caller's transaction (begin … commit),

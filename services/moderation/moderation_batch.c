@@ -252,8 +252,20 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending,
                                             it->level, it->would, it->notice, it->pol };
             ok = moderation_store_record (store, it->brand, &viol, &it->rec) == 0;
         }
-        if (ok && moderation_store_commit (store) == 0)
+        if (ok && moderation_store_commit (store) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                s_item_t *it = pending [i];
+                if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
+                    continue;
+                //  Enforced under that penalty in phase 4, like a member Redis knew was muted.
+                it->blocked = it->rec.held_blocked;
+                it->mute_until_us = it->rec.held_mute_until_us;
+                it->level = it->would = JUDGE_ALLOW;
+                qy_log_info ("msg=%s brand=%s member=%s already %s: enforced, no new strike", it->ev->msg_id,
+                             it->ev->brand, it->ev->member, it->blocked ? "blocked" : "muted");
+            }
             return 0;
+        }
         moderation_store_rollback (store);
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         qy_service_heartbeat ();
@@ -306,7 +318,11 @@ static void s_apply (qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict
     if (rec->penalty.action == QY__ACTION__MUTE) {
         int64_t ms = (rec->mute_until_us - qy_now_us ()) / 1000;
         if (ms > 0) {
-            redisReply *r = qy_redis_cmd (redis, "SET %s %lld PX %lld", mkey, (long long) rec->mute_until_us, (long long) ms);
+            //  Only ever lengthen: a longer mute another replica set stays.
+            redisReply *r = qy_redis_cmd (redis, "EVAL %s 1 %s %lld %lld",
+                "if tonumber (redis.call ('GET', KEYS[1]) or '0') < tonumber (ARGV[1]) then "
+                "return redis.call ('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0",
+                mkey, (long long) rec->mute_until_us, (long long) ms);
             if (r)
                 freeReplyObject (r);
         }

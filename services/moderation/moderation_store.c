@@ -451,6 +451,20 @@ int moderation_store_record (moderation_store_t *self, const moderation_brand_t 
         goto done;
     }
     PQclear (res);
+    //  Under the lock, the member's penalties are final: one muted or
+    //  blocked by another replica since this one checked Redis is not
+    //  charged again (a live message meets the state of now, a replayed one
+    //  the state of its time).
+    if (!v->notice) {
+        int64_t at = ev->replay ? ev->event_time_us : qy_now_us ();
+        if (moderation_store_state_at (self, ev->brand_id, ev->member_id, at, &out->held_mute_until_us,
+                                       &out->held_blocked) != 0)
+            goto done;
+        if (out->held_blocked || out->held_mute_until_us) {
+            rc = 0;
+            goto done;
+        }
+    }
     const char *cp [] = { bid, mid, days };
     if (!qy_pg_run (self->pg, "strikes",
             "SELECT count (*) FROM violations WHERE brand_id = $1 AND member_id = $2 AND strike > 0 "

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Moderation, the penalty ladder through the running services: one member
 # advertising again and again across three groups of a brand is warned, muted
-# 1, 7 and 15 days, then removed and blocked; the blocked member joining
+# 1, 7 and 15 days, then removed and blocked (an ad sent while muted is only
+# recalled, even when the replica's Redis view has not seen the mute yet); the blocked member joining
 # another group is removed at once. Every action must reach the gateway
 # simulator. The end of each mute is simulated (the mute row ends now and
 # the Redis key goes) so that the next offence is judged, not just recalled.
@@ -27,17 +28,26 @@ end_mute () {
 # Five offences (each 1.0 ≤ score < 2.0: recall level, the ladder decides), in turn.
 texts=("加我微信 abc12345 有优惠" "代购正品包包，有意者私聊" "加我vx领取优惠券 13912345678" "找我拿货 微信号 hjk77777" "加我微信 mno24680 有货")
 rooms=(room1 room2 room3 room1 room2)
+nv=0
 for i in 0 1 2 3 4; do
     send "{\"brand\":\"acme\",\"msg_id\":\"ad$i\",\"group\":\"${rooms[$i]}\",\"member\":\"spam9\",\"nickname\":\"小广\",\"kind\":\"text\",\"text\":\"${texts[$i]}\",\"event_time_us\":$(now_us)}"
-    wait_viol $((i + 1))
+    wait_viol $((nv += 1))
     psql "$QY_PG_DSN" -qAtc "SELECT msg_id, action, coalesce (round (extract (epoch FROM mute_until - created_at) / 60)::text, '-')
                              FROM violations WHERE brand_id = $BID AND msg_id = 'ad$i'" >> "$QY_RUN/actual/ladder.txt"
+    if [ $i = 1 ]; then
+        # Muted, but this replica's view (Redis) does not show it yet, as when another replica
+        # decided the mute a moment ago: the next ad meets the mute recorded in PostgreSQL and
+        # is recalled under it, not charged as a third strike.
+        redis-cli -p "$QY_REDIS_PORT" --scan --pattern "mute:{b:$BID}:*" | xargs -r redis-cli -p "$QY_REDIS_PORT" DEL >/dev/null
+        send "{\"brand\":\"acme\",\"msg_id\":\"ad1b\",\"group\":\"room3\",\"member\":\"spam9\",\"nickname\":\"小广\",\"kind\":\"text\",\"text\":\"${texts[2]}\",\"event_time_us\":$(now_us)}"
+        wait_viol $((nv += 1))
+    fi
     end_mute
 done
 # The blocked member joins another group: removed at once, no violation needed.
 send "{\"brand\":\"acme\",\"msg_id\":\"j9\",\"group\":\"room4\",\"member\":\"spam9\",\"nickname\":\"小广\",\"kind\":\"join\",\"join_scene\":\"qr_scan\",\"event_time_us\":$(now_us)}"
-gw_done () { [ "$(it_gateway_stat unique)" -ge 11 ]; }
-it_wait "11 deliveries at the gateway" gw_done
+gw_done () { [ "$(it_gateway_stat unique)" -ge 13 ]; }
+it_wait "13 deliveries at the gateway" gw_done
 sleep 1
 
 it_expect ladder
@@ -46,7 +56,8 @@ it_sql violations "SELECT v.msg_id, g.code, v.category, v.action, v.strike
 it_sql blocks "SELECT m.user_id, b.reason, b.lifted_at IS NULL AS active, v.msg_id FROM blocks b JOIN members m ON m.id = b.member_id
                JOIN violations v ON v.id = b.violation_id WHERE b.brand_id = $BID"
 jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/gateway.jsonl" \
-    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/' | sort > "$QY_RUN/actual/gateway.txt"
+    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/; s/^(mute-notice:[0-9]+:[0-9]+):[0-9]+/\1:<until>/' \
+    | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
 it_eq "blocked in Redis" "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$BID}" "$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM members WHERE brand_id = $BID AND user_id = 'spam9'")")" 1
 it_eq "blocked joins metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_blocked_joins_total)" 1
