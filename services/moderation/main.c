@@ -110,7 +110,7 @@ int main (int argc, char **argv)
         if (zmq_poll (poll, np, 200) <= 0)
             continue;
         if (listening && (poll [1].revents & ZMQ_POLLIN)) {
-            moderation_listen (qy_pg_conn (listen), store, pg, redis);
+            moderation_listen (qy_pg_conn (listen), store, pg, redis, actions);
             if (PQstatus (qy_pg_conn (listen)) != CONNECTION_OK)
                 listening = false;
         }

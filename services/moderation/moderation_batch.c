@@ -122,6 +122,51 @@ static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand
         qy_metric_add (m_actions, 1);
 }
 
+//  Remove a blocked member from every group of the brand they are still
+//  in (but except_group, already handled). The keys carry when the block
+//  began: every replica that hears of the block sends the same deliveries
+//  (notifier keeps one), and a member blocked again later is removed again.
+static void s_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int64_t member, int64_t except_group)
+{
+    char bid [24], mid [24], gid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) member);
+    qy_snprintf (gid, sizeof (gid), "%lld", (long long) except_group);
+    const char *p [] = { bid, mid, gid };
+    PGresult *res;
+    if (!qy_pg_run (pg, "blocked memberships",
+            "SELECT g.id, g.code, m.user_id, br.code, (extract (epoch FROM b.created_at) * 1000000)::bigint "
+            "FROM blocks b JOIN members m ON m.id = b.member_id AND m.brand_id = b.brand_id "
+            "JOIN brands br ON br.id = b.brand_id "
+            "JOIN memberships ms ON ms.brand_id = b.brand_id AND ms.member_id = b.member_id AND ms.left_at IS NULL "
+            "JOIN groups g ON g.id = ms.group_id AND g.brand_id = b.brand_id "
+            "WHERE b.brand_id = $1 AND b.member_id = $2 AND b.lifted_at IS NULL AND g.id <> $3 ORDER BY g.id", 3, p, &res))
+        return;
+    for (int r = 0; r < PQntuples (res); r++) {
+        char key [160];
+        qy_snprintf (key, sizeof (key), "block:%s:%s:%s:%s", bid, mid, PQgetvalue (res, r, 4), PQgetvalue (res, r, 0));
+        Qy__Delivery d = QY__DELIVERY__INIT;
+        d.key = key;
+        d.brand = PQgetvalue (res, r, 3);
+        d.brand_id = brand;
+        d.group_id = qy_pg_int (res, r, 0);
+        d.group = PQgetvalue (res, r, 1);
+        d.priority = QY__PRIORITY__P_ACTION;
+        d.kind = "action";
+        d.action = QY__ACTION__REMOVE;
+        d.member = PQgetvalue (res, r, 2);
+        d.reason = "blocked";
+        d.source = "moderation";
+        d.event_id = key;
+        d.created_us = qy_now_us ();
+        if (qy_service_send (actions, &d.base) == 0)
+            qy_metric_add (m_actions, 1);
+    }
+    if (PQntuples (res))
+        qy_log_info ("brand=%s member=%s blocked: removal sent to %d other groups", bid, mid, PQntuples (res));
+    PQclear (res);
+}
+
 //  Alerts a new violation may raise: a cross-group spam wave (to HQ, once
 //  per content and window), and a surge of abuse in one group (to its store,
 //  once per group and hour, when the count reaches the threshold).
@@ -276,7 +321,7 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending,
 }
 
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
-static void s_apply (qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
+static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
 {
     Qy__Event *ev = it->ev;
     moderation_record_t *rec = &it->rec;
@@ -334,6 +379,7 @@ static void s_apply (qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict
         if (r)
             freeReplyObject (r);
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
+        s_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id);
     }
     free (notice);
 }
@@ -366,8 +412,9 @@ void moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
 }
 
 //  Make Redis say what PostgreSQL says about one member's mute and block,
-//  after an operator overturned a violation or changed the block list.
-static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, int64_t brand, int64_t member)
+//  after an operator overturned a violation or changed the block list; a
+//  member now blocked is removed from every group they are in (with actions).
+static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, void *actions, int64_t brand, int64_t member)
 {
     char bid [24], mid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
@@ -394,6 +441,8 @@ static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, int64_t brand, int6
             freeReplyObject (rep);
         qy_log_info ("brand=%s member=%s block resynced blocked=%d", bid, mid, blocked);
         PQclear (res);
+        if (blocked && actions)
+            s_remove_everywhere (pg, actions, brand, member, 0);
     }
 }
 
@@ -407,13 +456,13 @@ void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
             "UNION SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NOT NULL", 0, NULL, &res))
         return;
     for (int r = 0; r < PQntuples (res); r++)
-        s_resync_member (pg, redis, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+        s_resync_member (pg, redis, NULL, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
     PQclear (res);
 }
 
 //  qy_config notifications: "TABLE:BRAND" reloads the brand's rules and
 //  policy; "moderation_member:BRAND:MEMBER" resyncs one member's state.
-void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis)
+void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis, void *actions)
 {
     static const char *reload [] = { "rules:", "brands:", "moderation_policies:", "moderation_lists:", "moderation_models:" };
     PQconsumeInput (conn);
@@ -429,7 +478,7 @@ void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy
         if (strncmp (n->extra, "moderation_member:", 18) == 0) {
             const char *second = colon ? strchr (colon + 1, ':') : NULL;
             if (brand && second)
-                s_resync_member (pg, redis, brand, strtoll (second + 1, NULL, 10));
+                s_resync_member (pg, redis, actions, brand, strtoll (second + 1, NULL, 10));
         }
         PQfreemem (n);
     }
@@ -644,8 +693,9 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             v.category = "blocked";
             s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, "blocked");
             char *saved = ev->msg_id;
-            char once [160];
-            qy_snprintf (once, sizeof (once), "blocked-%lld-%lld", (long long) ev->group_id, (long long) ev->member_id);
+            char once [160];      //  once an hour while they still talk (the removal may have failed)
+            qy_snprintf (once, sizeof (once), "blocked-%lld-%lld-%lld", (long long) ev->group_id, (long long) ev->member_id,
+                         (long long) (ev->event_time_us / 3600000000LL));
             ev->msg_id = once;
             s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
             ev->msg_id = saved;
@@ -668,7 +718,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                 }
             v.hits = hp;
             if (it->prior || it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
-                s_apply (redis, actions, it, &v);
+                s_apply (pg, redis, actions, it, &v);
             for (size_t h = 0; h < it->judged.nhits; h++)
                 if (strncmp (it->judged.hits [h].rule, "behaviour.", 10) == 0)
                     qy_metric_add (m_behaviour, 1);

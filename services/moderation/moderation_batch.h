@@ -34,5 +34,5 @@ void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx
 void moderation_restore (qy_pg_t *pg, qy_redis_t *redis);
 void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis);
 //  Handle NOTIFY qy_config messages: reload brands, resync members.
-void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis);
+void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis, void *actions);
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Moderation, the penalty ladder through the running services: one member
 # advertising again and again across three groups of a brand is warned, muted
-# 1, 7 and 15 days, then removed and blocked (an ad sent while muted is only
+# 1, 7 and 15 days, then removed and blocked, from the group of the last ad
+# and at once from every other group they are in (an ad sent while muted is only
 # recalled, even when the replica's Redis view has not seen the mute yet); the blocked member joining
 # another group is removed at once. Every action must reach the gateway
 # simulator. The end of each mute is simulated (the mute row ends now and
@@ -46,8 +47,8 @@ for i in 0 1 2 3 4; do
 done
 # The blocked member joins another group: removed at once, no violation needed.
 send "{\"brand\":\"acme\",\"msg_id\":\"j9\",\"group\":\"room4\",\"member\":\"spam9\",\"nickname\":\"小广\",\"kind\":\"join\",\"join_scene\":\"qr_scan\",\"event_time_us\":$(now_us)}"
-gw_done () { [ "$(it_gateway_stat unique)" -ge 13 ]; }
-it_wait "13 deliveries at the gateway" gw_done
+gw_done () { [ "$(it_gateway_stat unique)" -ge 15 ]; }
+it_wait "15 deliveries at the gateway" gw_done
 sleep 1
 
 it_expect ladder
@@ -56,7 +57,7 @@ it_sql violations "SELECT v.msg_id, g.code, v.category, v.action, v.strike
 it_sql blocks "SELECT m.user_id, b.reason, b.lifted_at IS NULL AS active, v.msg_id FROM blocks b JOIN members m ON m.id = b.member_id
                JOIN violations v ON v.id = b.violation_id WHERE b.brand_id = $BID"
 jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/gateway.jsonl" \
-    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/; s/^(mute-notice:[0-9]+:[0-9]+):[0-9]+/\1:<until>/' \
+    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/; s/^(mute-notice:[0-9]+:[0-9]+):[0-9]+/\1:<until>/; s/^(block:[0-9]+:[0-9]+):[0-9]+:/\1:<since>:/' \
     | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
 it_eq "blocked in Redis" "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$BID}" "$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM members WHERE brand_id = $BID AND user_id = 'spam9'")")" 1

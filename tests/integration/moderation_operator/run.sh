@@ -87,12 +87,18 @@ send j2 room2 bad1 join ""
 it_wait "j2 judged" judged 12
 sleep 0.5
 gw_has "mod:$BID:j2:remove" && it_fail "unblocked member removed"
+# Blocked again: removed at once from every group they are in (room1 and room2), not only on the
+# next join or message; a new block, so new removals, whatever the first block sent.
+"$QYCTL" moderation block acme add bad1 --reason "back again" > /dev/null
+removed_both () { [ "$(jq -r .key "$QY_RUN/gateway.jsonl" | grep -c "^block:$BID:$(member_id bad1):")" = 2 ]; }
+it_wait "bad1 removed from both groups" removed_both
 
 it_sql violations "SELECT msg_id, category, action, coalesce (would_action, '-'), dry_run, status, strike, array_to_string (rules, ',')
                    FROM violations WHERE brand_id = $BID ORDER BY msg_id"
 it_sql audit "SELECT actor, action, object_type, coalesce (detail->>'reason', detail->>'value', '') FROM audit_log
               WHERE brand_id = $BID AND actor = 'alice' ORDER BY id"
-jq -r '"\(.key) \(.action // "-") \(.member // "-")"' "$QY_RUN/gateway.jsonl" | sed -E 's/^(mute-notice:[0-9]+:[0-9]+):[0-9]+/\1:<until>/' | sort > "$QY_RUN/actual/gateway.txt"
+jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.group // "-")"' "$QY_RUN/gateway.jsonl" \
+    | sed -E 's/^(mute-notice:[0-9]+:[0-9]+):[0-9]+/\1:<until>/; s/^(block:[0-9]+:[0-9]+):[0-9]+:/\1:<since>:/' | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
 # 6. Backtest: the same rules without the WeChat-ID detector, over the archive.
 grep -v '^ad.wechat_id' "$QY_ROOT/services/moderation/judge/default_rules.tsv" > "$QY_RUN/proposed.tsv"
