@@ -104,6 +104,14 @@ void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_c
 //  dry-run) and recompute score, total and top. Returns the total with the
 //  dry-run rules counted as live ones (what the rules would have done).
 double moderation_score (const moderation_policy_t *p, judge_result_t *r);
+//  A chat message's content hits in a group, then its behaviour: the
+//  group's overrides apply first (a rule the group turned off, reweighed or
+//  made dry-run does not feed the behaviour rules that look at the content:
+//  the newcomer's contact detail, the wave's signal, the top-up to a
+//  total), then the behaviour hits are added and everything is scored
+//  again. Returns what moderation_score returns. Pure.
+double moderation_group_score (const moderation_policy_t *p, const moderation_counts_t *c,
+                               int64_t event_time_us, int tz_offset_min, judge_result_t *r);
 //  Is the nickname against the policy's format? Pure.
 bool moderation_nickname_bad (const moderation_policy_t *p, const char *nickname);
 //  Hash of normalized content for repeats and waves; false when the text

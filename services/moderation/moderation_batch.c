@@ -240,8 +240,6 @@ static void s_decide (s_item_t *it)
     const moderation_policy_t *pol = it->pol;
     Qy__Event *ev = it->ev;
     judge_result_t *r = &it->judged;
-    if (s_is_chat (ev->kind) && it->count)
-        moderation_behaviour_hits (pol, &it->counts, ev->event_time_us, it->brand->tz_offset_min, r);
     if ((ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__RENAME) && it->count
         && moderation_nickname_bad (pol, ev->nickname) && r->nhits < JUDGE_MAX_HITS) {
         judge_hit_t *h = &r->hits [r->nhits++];
@@ -250,7 +248,9 @@ static void s_decide (s_item_t *it)
         h->category = QY_CAT_FORMAT;
         it->notice = true;
     }
-    double would = moderation_score (pol, r);
+    double would = s_is_chat (ev->kind) && it->count
+                 ? moderation_group_score (pol, &it->counts, ev->event_time_us, it->brand->tz_offset_min, r)
+                 : moderation_score (pol, r);
     it->total = r->total;
     it->level = judge_decide (&pol->thresholds, it->total);
     it->would = judge_decide (&pol->thresholds, would);

@@ -242,6 +242,14 @@ double moderation_score (const moderation_policy_t *p, judge_result_t *r)
     return live.total;
 }
 
+double moderation_group_score (const moderation_policy_t *p, const moderation_counts_t *c,
+                               int64_t event_time_us, int tz_offset_min, judge_result_t *r)
+{
+    moderation_score (p, r);
+    moderation_behaviour_hits (p, c, event_time_us, tz_offset_min, r);
+    return moderation_score (p, r);     //  overrides are settings, so a second pass changes no content hit
+}
+
 bool moderation_nickname_bad (const moderation_policy_t *p, const char *nickname)
 {
     return p->nickname [0] && judge_nickname_ok (p->nickname, nickname ? nickname : "") == 0;

@@ -131,6 +131,31 @@ static void test_newcomer_and_join_wave (void **state)
     s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 1, 1);
     moderation_behaviour_hits (&p, &c, t, 480, &r);
     assert_null (s_find (&r, "behaviour.newcomer"));
+    //  The group's overrides come first: a group that turned the phone rule
+    //  off, or made it dry-run, gives a newcomer's number no newcomer hit;
+    //  one that made it heavier (1.2) needs no top-up to reach recall.
+    char err [256];
+    moderation_policy_t g = p;
+    assert_int_equal (moderation_policy_apply_json (&g, "{\"rules\":{\"ad.phone\":{\"enabled\":false}}}", err, sizeof (err)), 0);
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    moderation_group_score (&g, &c, t, 480, &r);
+    assert_int_equal (r.nhits, 0);
+    assert_int_equal (judge_decide (&g.thresholds, r.total), JUDGE_ALLOW);
+    g = p;
+    assert_int_equal (moderation_policy_apply_json (&g, "{\"rules\":{\"ad.phone\":{\"dry_run\":true}}}", err, sizeof (err)), 0);
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    moderation_group_score (&g, &c, t, 480, &r);
+    assert_null (s_find (&r, "behaviour.newcomer"));
+    assert_int_equal (judge_decide (&g.thresholds, r.total), JUDGE_ALLOW);
+    g = p;
+    assert_int_equal (moderation_policy_apply_json (&g, "{\"rules\":{\"ad.phone\":{\"weight\":1.2}}}", err, sizeof (err)), 0);
+    r = s_empty ();
+    s_add (&r, "ad.phone", QY_CAT_AD, 0.6, 0, 1);
+    moderation_group_score (&g, &c, t, 480, &r);
+    assert_null (s_find (&r, "behaviour.newcomer"));
+    assert_true (fabs (r.total - 1.2) < 1e-9);
 }
 
 static void test_quiet_hours_and_nickname (void **state)
