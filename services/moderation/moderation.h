@@ -81,7 +81,7 @@ void moderation_policy_default (moderation_policy_t *p);
 //  "join_wave":{…}, "quiet":{"from":"23:00","to":"07:00","weight":1},
 //  "nickname":"昵称-城市-肤质", "rules":{"NAME":{"weight":…,"dry_run":…,
 //  "enabled":…}}}; keys absent keep their value, so layers stack).
-//  Returns 0 or -1 with err filled.
+//  Returns 0, or -1 with err filled and p unchanged (all or nothing).
 int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen);
 //  Take a rule row of kind "flood" (pattern "MAX/SECONDS"). Returns 0 or -1.
 int moderation_policy_flood_rule (moderation_policy_t *p, const judge_rule_row_t *row, char *err, size_t errlen);

@@ -160,7 +160,19 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
     return rc ? -1 : 0;
 }
 
+static int s_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen);
+
+//  All or nothing: a layer that is refused leaves the policy as it was.
 int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen)
+{
+    moderation_policy_t q = *p;
+    if (s_apply_json (&q, json, err, errlen))
+        return -1;
+    *p = q;
+    return 0;
+}
+
+static int s_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen)
 {
     if (!json || !*json)
         return 0;

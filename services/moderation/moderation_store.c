@@ -168,19 +168,26 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     qy_strlcpy (b->code, PQgetvalue (br, 0, 0), sizeof (b->code));
     b->tz_offset_min = (int) qy_pg_int (br, 0, 1);
     moderation_policy_default (&b->policy);
-    char err [256] = "";
-    bool ok = moderation_policy_apply_json (&b->policy, PQgetvalue (br, 0, 2), err, sizeof (err)) == 0;
+    char err [256] = "", lerr [256];
+    bool ok = true;
+    //  Settings or a layer that do not apply are ignored, loudly: the rest
+    //  of the brand's policy and all of its rules still hold.
+    if (moderation_policy_apply_json (&b->policy, PQgetvalue (br, 0, 2), lerr, sizeof (lerr))) {
+        qy_log_error ("brand=%s settings ignored error=\"%s\"", bid, lerr);
+        b->degraded = true;
+    }
     //  Layers: the brand's applies now, the others per group.
     b->layers = qy_calloc ((size_t) PQntuples (pr) + 1, sizeof (moderation_layer_t));
-    for (int r = 0; r < PQntuples (pr) && ok; r++) {
+    for (int r = 0; r < PQntuples (pr); r++) {
         int rank = s_rank (PQgetvalue (pr, r, 0));
-        if (rank == 0)
-            ok = moderation_policy_apply_json (&b->policy, PQgetvalue (pr, r, 2), err, sizeof (err)) == 0;
+        if (rank == 0 && moderation_policy_apply_json (&b->policy, PQgetvalue (pr, r, 2), lerr, sizeof (lerr))) {
+            qy_log_error ("brand=%s policy scope=brand ignored error=\"%s\"", bid, lerr);
+            b->degraded = true;
+        }
         else
         if (rank > 0) {
             //  Check it now, so a bad layer is reported when it is loaded.
             moderation_policy_t probe = b->policy;
-            char lerr [256];
             if (moderation_policy_apply_json (&probe, PQgetvalue (pr, r, 2), lerr, sizeof (lerr))) {
                 qy_log_error ("brand=%s policy scope=%s key=%s ignored error=\"%s\"", bid, PQgetvalue (pr, r, 0),
                               PQgetvalue (pr, r, 1), lerr);
@@ -304,7 +311,9 @@ const moderation_policy_t *moderation_store_policy (moderation_store_t *self, mo
                     owned = true;
                 }
                 char err [256];
-                moderation_policy_apply_json (pol, layer->settings, err, sizeof (err));
+                if (moderation_policy_apply_json (pol, layer->settings, err, sizeof (err)))
+                    qy_log_error ("brand=%lld group=%lld policy scope=%d key=%s ignored for this group error=\"%s\"",
+                                  (long long) brand->id, (long long) group_id, rank, layer->key, err);
             }
     }
     PQclear (res);

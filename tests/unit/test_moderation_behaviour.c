@@ -234,6 +234,10 @@ static void test_layers_and_overrides (void **state)
     assert_int_equal (moderation_policy_apply_json (&p, "{\"rules\":[]}", err, sizeof (err)), -1);
     assert_int_equal (moderation_policy_apply_json (&p, "{\"repeat\":{\"max\":\"x\"}}", err, sizeof (err)), -1);
     assert_non_null (strstr (err, "repeat.max"));
+    //  All or nothing: a refused layer changes nothing, not even its valid keys.
+    moderation_policy_t before = p;
+    assert_int_equal (moderation_policy_apply_json (&p, "{\"review\":0.1,\"repeat\":{\"max\":\"x\"}}", err, sizeof (err)), -1);
+    assert_memory_equal (&p, &before, sizeof (p));
 }
 
 static void test_rows_merge (void **state)

@@ -378,6 +378,65 @@ static int s_block (int argc, char **argv)
     return 0;
 }
 
+//  Refuse a layer the service would ignore, before it reaches it: apply it
+//  where the service does — on the brand's settings and brand layer, and
+//  for each group it reaches on the layers beneath it — and check that the
+//  layers above it in those groups still apply. Names where it fails.
+static void s_policy_check (const char *bid, const char *scope, const char *key, const char *json)
+{
+    static const char *names [] = { "brand", "region", "store", "group_type", "group" };
+    int rank = -1;
+    for (int i = 0; i < 5; i++)
+        if (strcmp (scope, names [i]) == 0)
+            rank = i;
+    char err [256];
+    moderation_policy_t base;
+    moderation_policy_default (&base);
+    if (rank < 0 || moderation_policy_apply_json (&base, json, err, sizeof (err)))
+        qyctl_die ("policy rejected: %s", rank < 0 ? "unknown scope" : err);
+    const char *p [] = { bid, scope, key };
+    PGresult *br = qyctl_exec ("SELECT coalesce (settings::text, '') FROM brands WHERE id = $1", 1, p);
+    moderation_policy_default (&base);
+    moderation_policy_apply_json (&base, PQntuples (br) ? PQgetvalue (br, 0, 0) : "", err, sizeof (err));
+    PQclear (br);
+    PGresult *lr = qyctl_exec ("SELECT scope, scope_key, settings::text FROM moderation_policies "
+                               "WHERE brand_id = $1 AND NOT (scope = $2 AND scope_key = $3)", 3, p);
+    int nl = PQntuples (lr);
+    for (int l = 0; l < nl; l++)        //  a bad one is ignored, as the service does
+        if (strcmp (PQgetvalue (lr, l, 0), "brand") == 0)
+            moderation_policy_apply_json (&base, PQgetvalue (lr, l, 2), err, sizeof (err));
+    moderation_policy_t base_old = base;
+    if (rank == 0 && moderation_policy_apply_json (&base, json, err, sizeof (err)))
+        qyctl_die ("policy rejected: on the brand's settings: %s", err);
+    PGresult *gr = qyctl_exec ("SELECT coalesce (r.code, ''), coalesce (s.code, ''), g.type, g.code FROM groups g "
+                               "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = g.brand_id "
+                               "LEFT JOIN regions r ON r.id = s.region_id AND r.brand_id = g.brand_id "
+                               "WHERE g.brand_id = $1 ORDER BY g.code", 1, p);
+    for (int g = 0; g < PQntuples (gr); g++) {
+        moderation_policy_t pol = base, old = base_old;      //  with the new layer, and without it
+        bool reached = rank == 0;
+        for (int r = 1; r <= 4; r++) {
+            const char *value = PQgetvalue (gr, g, r - 1);
+            for (int l = 0; l < nl; l++) {
+                if (strcmp (PQgetvalue (lr, l, 0), names [r]) || strcmp (PQgetvalue (lr, l, 1), value))
+                    continue;
+                //  A layer above the new one that applied without it must still apply.
+                bool was_ok = moderation_policy_apply_json (&old, PQgetvalue (lr, l, 2), err, sizeof (err)) == 0;
+                if (moderation_policy_apply_json (&pol, PQgetvalue (lr, l, 2), err, sizeof (err)) && reached && was_ok)
+                    qyctl_die ("policy rejected: group %s's %s layer %s would no longer apply: %s",
+                               PQgetvalue (gr, g, 3), names [r], value, err);
+            }
+            if (r == rank && strcmp (value, key) == 0) {
+                reached = true;
+                if (moderation_policy_apply_json (&pol, json, err, sizeof (err)))
+                    qyctl_die ("policy rejected: for group %s (on the layers beneath): %s", PQgetvalue (gr, g, 3), err);
+            }
+        }
+    }
+    PQclear (gr);
+    PQclear (lr);
+}
+
 static int s_policy (int argc, char **argv)
 {
     const char *brand = qyctl_arg (argc, argv, 1), *sub = qyctl_arg (argc, argv, 2);
@@ -402,14 +461,10 @@ static int s_policy (int argc, char **argv)
         key = "";
     bool set = strcmp (sub, "set") == 0;
     const char *json = set ? qyctl_arg (argc, argv, 5) : NULL;
-    if (set) {
-        //  Refuse what the service would refuse, before it reaches it.
-        moderation_policy_t probe;
-        moderation_policy_default (&probe);
-        char err [256];
-        if (!json || moderation_policy_apply_json (&probe, json, err, sizeof (err)))
-            qyctl_die ("policy rejected: %s", json ? err : "no JSON given");
-    }
+    if (set && !json)
+        qyctl_die ("policy rejected: no JSON given");
+    if (set)
+        s_policy_check (bid, scope, key, json);
     const char *p [] = { bid, scope, key, json, s_actor () };
     PGresult *res = set
         ? qyctl_exec ("INSERT INTO moderation_policies (brand_id, scope, scope_key, settings, updated_by) "

@@ -23,6 +23,22 @@ for g in room1 room2 room3 room4; do "$QYCTL" group create acme $g "群 $g" --st
 "$QYCTL" moderation policy acme set group club1 '{"nickname":"re:["}' 2>/dev/null && it_fail "a bad nickname format was accepted"
 # abuse words for the negative-surge alert (five in a group within an hour alert its store)
 "$QYCTL" rules set acme abuse.test keyword abuse 1.0 "滚出去" >/dev/null
+# Layers are checked where they apply (brand beta: store b1 above the defaults, group bg1 above it):
+# a group layer that fits the defaults but not its store's layer, and a store layer that would
+# break the group layer above it, are refused, naming the group.
+"$QYCTL" brand create beta "Beta" >/dev/null
+"$QYCTL" store create beta b1 "一号店" >/dev/null
+"$QYCTL" group create beta bg1 "群" --store b1 >/dev/null
+"$QYCTL" moderation policy beta set store b1 '{"mute":3.0,"remove":4.0}' >/dev/null
+"$QYCTL" moderation policy beta set group bg1 '{"remove":2.5}' 2> "$QY_RUN/refused1.txt" >/dev/null && it_fail "remove below the store's mute accepted"
+"$QYCTL" moderation policy beta set group bg1 '{"remove":3.5}' >/dev/null
+"$QYCTL" moderation policy beta set store b1 '{"mute":3.8,"remove":4.0}' 2> "$QY_RUN/refused2.txt" >/dev/null && it_fail "a store layer breaking bg1's accepted"
+cat "$QY_RUN/refused1.txt" "$QY_RUN/refused2.txt" > "$QY_RUN/actual/refused.txt"
+it_expect refused
+# A bad layer written behind qyctl's back is ignored by the service, loudly; the brand keeps its
+# rules (abuse.test above) and every other layer.
+BID0=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")
+psql "$QY_PG_DSN" -qc "INSERT INTO moderation_policies (brand_id, scope, scope_key, settings) VALUES ($BID0, 'brand', '', '{\"ladder\": 5}')"
 qy_start_services "$QY_BUILD"
 
 t0=$(( $(date +%s%N) / 1000 ))
@@ -99,6 +115,8 @@ jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/ga
     | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/; s/^(alert:[a-z]+:[0-9]+:[0-9a-f]+):[0-9]+/\1:<window>/' \
     | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
+grep -q 'policy scope=brand ignored' "$QY_RUN/logs/moderation1.log" && echo "ok   bad brand layer ignored, loudly" \
+    || it_fail "no log line for the bad brand layer"
 it_eq "behaviour hits metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_behaviour_hits_total)" 7
 # Redis keys are tagged by brand and expire.
 ttl=$(redis-cli -p "$QY_REDIS_PORT" --scan --pattern "sw:{b:$BID}:*" | head -1 | xargs -r redis-cli -p "$QY_REDIS_PORT" PTTL)
