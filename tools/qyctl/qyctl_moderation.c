@@ -68,28 +68,41 @@ static judge_rule_row_t *s_brand_rows (const char *bid, const char *tsv, moderat
 //  Teach the brand's model for cat one labelled text and store the result as
 //  a new version in moderation_models (the service reloads on its NOTIFY).
 //  Serialised per brand and category so two decisions never lose one another.
+//  The brand's newest model of category cat, learned from its operators,
+//  written to a private temporary file (path; the caller unlinks it), with
+//  how many decisions it learned. Leaves path empty when the brand has none.
+static void s_brand_model (const char *bid, const char *cat, char *path, size_t len, long long *examples)
+{
+    const char *p [] = { bid, cat };
+    PGresult *res = qyctl_exec ("SELECT model, examples FROM moderation_models WHERE brand_id = $1 AND category = $2 "
+                                "ORDER BY id DESC LIMIT 1", 2, p);
+    path [0] = 0;
+    if (PQntuples (res)) {
+        size_t n;
+        unsigned char *bytes = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, 0, 0), &n);
+        if (examples)
+            *examples = strtoll (PQgetvalue (res, 0, 1), NULL, 10);
+        const char *tmp = getenv ("TMPDIR") && *getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
+        qy_snprintf (path, len, "%s/qyctl-model-XXXXXX", tmp);
+        int fd = mkstemp (path);
+        if (fd < 0 || !bytes || write (fd, bytes, n) != (ssize_t) n)
+            qyctl_die ("cannot write %s: %s", path, strerror (errno));
+        close (fd);
+        PQfreemem (bytes);
+    }
+    PQclear (res);
+}
+
 static void s_learn (const char *bid, const char *cat, const char *text, int label, const char *reason)
 {
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     const char *lp [] = { bid, cat };
     PQclear (qyctl_exec ("SELECT pg_advisory_xact_lock (hashtextextended ('qy_model:' || $1 || ':' || $2, 7))", 2, lp));
-    PGresult *res = qyctl_exec ("SELECT model, examples FROM moderation_models WHERE brand_id = $1 AND category = $2 "
-                                "ORDER BY id DESC LIMIT 1", 2, lp);
     char in [256] = "", out [256];
     const char *tmp = getenv ("TMPDIR") && *getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
     long long examples = 0;
-    if (PQntuples (res)) {
-        size_t len;
-        unsigned char *bytes = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, 0, 0), &len);
-        examples = strtoll (PQgetvalue (res, 0, 1), NULL, 10);
-        qy_snprintf (in, sizeof (in), "%s/qyctl-model-XXXXXX", tmp);
-        int fd = mkstemp (in);
-        if (fd < 0 || write (fd, bytes, len) != (ssize_t) len)
-            qyctl_die ("cannot write %s: %s", in, strerror (errno));
-        close (fd);
-        PQfreemem (bytes);
-    }
-    PQclear (res);
+    s_brand_model (bid, cat, in, sizeof (in), &examples);
+    PGresult *res;
     char shipped [1024];
     judge_model_default_path (cat, shipped, sizeof (shipped));
     const char *path = in [0] ? in : shipped;
@@ -493,7 +506,10 @@ static int s_precision (int argc, char **argv)
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt (argc, argv, "--days", "90") };
     PGresult *res = qyctl_exec (
-        "SELECT r AS rule, count (*) AS hits, count (*) FILTER (WHERE v.dry_run) AS dry_run, "
+        //  dry_run: hits where the rule itself ran dry (in a live violation too).
+        "SELECT r AS rule, count (*) AS hits, "
+        "       count (*) FILTER (WHERE EXISTS (SELECT 1 FROM jsonb_array_elements (v.hits) h "
+        "                                       WHERE h->>'rule' = r AND h->>'dry_run' = 'true')) AS dry_run, "
         "       count (*) FILTER (WHERE v.status = 'confirmed') AS confirmed, "
         "       count (*) FILTER (WHERE v.status = 'overturned') AS overturned, "
         "       count (*) FILTER (WHERE v.status = 'open') AS open, "
@@ -558,13 +574,24 @@ static judge_rule_row_t *s_brand_rows (const char *bid, const char *tsv, moderat
     return merged;
 }
 
-static judge_t *s_backtest_judge (judge_rule_row_t *rows, size_t n, const char *what)
+//  A judge as the service builds it for the brand: the rule set, and the
+//  brand's learned models where it has them, else the shipped ones.
+static judge_t *s_backtest_judge (const char *bid, judge_rule_row_t *rows, size_t n, const char *what)
 {
     char ad [1024], abuse [1024], err [256];
-    judge_model_default_path ("ad", ad, sizeof (ad));
-    judge_model_default_path ("abuse", abuse, sizeof (abuse));
+    s_brand_model (bid, "ad", ad, sizeof (ad), NULL);
+    s_brand_model (bid, "abuse", abuse, sizeof (abuse), NULL);
+    bool own_ad = ad [0], own_abuse = abuse [0];
+    if (!own_ad)
+        judge_model_default_path ("ad", ad, sizeof (ad));
+    if (!own_abuse)
+        judge_model_default_path ("abuse", abuse, sizeof (abuse));
     judge_options_t o = { NULL, access (ad, R_OK) == 0 ? ad : NULL, access (abuse, R_OK) == 0 ? abuse : NULL };
     judge_t *j = judge_new (rows, n, &o, err, sizeof (err));
+    if (own_ad)
+        unlink (ad);
+    if (own_abuse)
+        unlink (abuse);
     if (!j)
         qyctl_die ("%s rule set rejected: %s", what, err);
     return j;
@@ -636,8 +663,8 @@ static int s_backtest (int argc, char **argv)
     judge_rule_row_t *now_rows = s_brand_rows (bid, NULL, &pol, &na);
     const char *tsv = qyctl_opt (argc, argv, "--rules", NULL);
     judge_rule_row_t *new_rows = s_brand_rows (bid, tsv, NULL, &nb);
-    judge_t *ja = s_backtest_judge (now_rows, na, "current");
-    judge_t *jb = s_backtest_judge (new_rows, nb, "proposed");
+    judge_t *ja = s_backtest_judge (bid, now_rows, na, "current");
+    judge_t *jb = s_backtest_judge (bid, new_rows, nb, "proposed");
     //  The archive, a page at a time: chat messages of the last N days.
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     const char *cp [] = { bid, days };

@@ -72,8 +72,12 @@ send c2 room1 u4 text "试运行词"
 send c3 room1 u5 text "来赌狗群玩"
 send c4 room1 u6 text "官网 www.acme.com 看看"
 send c5 room1 u7 text "官网 www.acne-spam.com 看看"
-it_wait "c5 judged" judged 10
-it_eq "dry-run verdicts metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_dry_run_total)" 1
+# the dry-run word inside a live violation: a dry-run hit of ad.trial all the same
+send c6 room1 u8 text "神秘暗号和试运行词"
+it_wait "c6 judged" judged 11
+"$QYCTL" moderation precision acme --format csv | grep -E '^(rule|ad.trial|ad.secret),' > "$QY_RUN/actual/precision_dry.txt"
+it_expect precision_dry
+it_eq "dry-run verdicts metric (c2, c6)" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_dry_run_total)" 2
 # 5. The block list: blocked before ever joining, removed on join; unblocked, welcome.
 "$QYCTL" moderation block acme add bad1 --reason "known spammer" > /dev/null
 blocked () { [ "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$BID}" "$(member_id bad1)")" = 1 ]; }
@@ -84,7 +88,7 @@ it_wait "bad1 removed" gw_has "mod:$BID:j1:remove"
 unblocked () { [ "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$BID}" "$(member_id bad1)")" = 0 ]; }
 it_wait "unblocked in Redis" unblocked
 send j2 room2 bad1 join ""
-it_wait "j2 judged" judged 12
+it_wait "j2 judged" judged 13
 sleep 0.5
 gw_has "mod:$BID:j2:remove" && it_fail "unblocked member removed"
 # Blocked again: removed at once from every group they are in (room1 and room2), not only on the
