@@ -96,9 +96,14 @@ int main (int argc, char **argv)
     moderation_batch_t *batch = moderation_batch_new ((size_t) cfg.batch);
     moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves };
     bool listening = false;
+    int64_t next_restore_check = 0;
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
+        if (qy_mono_us () >= next_restore_check) {
+            moderation_restore_if_lost (pg, redis);
+            next_restore_check = qy_mono_us () + 2000000;
+        }
         if (!listening && qy_pg_connect (listen)) {
             PGresult *r = PQexec (qy_pg_conn (listen), "LISTEN qy_config");
             listening = PQresultStatus (r) == PGRES_COMMAND_OK;

@@ -70,6 +70,7 @@ static const char *s_role (Qy__Role r)
         case QY__ROLE__STAFF: return "staff";
         case QY__ROLE__ADMIN: return "admin";
         case QY__ROLE__OWNER: return "owner";
+        case QY__ROLE__BOT:   return "bot";       //  the brand's own robot: staff, as for exemption
         default: return "member";
     }
 }
@@ -320,6 +321,16 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending,
     }
 }
 
+//  Set a member's mute end (µs) in Redis for px ms, unless a later end is
+//  there already (another replica's longer mute stays).
+static redisReply *s_mute_lengthen (qy_redis_t *redis, const char *key, const char *until_us, const char *px)
+{
+    return qy_redis_cmd (redis, "EVAL %s 1 %s %s %s",
+                         "if tonumber (redis.call ('GET', KEYS[1]) or '0') < tonumber (ARGV[1]) then "
+                         "return redis.call ('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0",
+                         key, until_us, px);
+}
+
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
 static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
 {
@@ -363,11 +374,10 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
     if (rec->penalty.action == QY__ACTION__MUTE) {
         int64_t ms = (rec->mute_until_us - qy_now_us ()) / 1000;
         if (ms > 0) {
-            //  Only ever lengthen: a longer mute another replica set stays.
-            redisReply *r = qy_redis_cmd (redis, "EVAL %s 1 %s %lld %lld",
-                "if tonumber (redis.call ('GET', KEYS[1]) or '0') < tonumber (ARGV[1]) then "
-                "return redis.call ('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0",
-                mkey, (long long) rec->mute_until_us, (long long) ms);
+            char until [24], px [24];
+            qy_snprintf (until, sizeof (until), "%lld", (long long) rec->mute_until_us);
+            qy_snprintf (px, sizeof (px), "%lld", (long long) ms);
+            redisReply *r = s_mute_lengthen (redis, mkey, until, px);
             if (r)
                 freeReplyObject (r);
         }
@@ -386,29 +396,58 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
 
 //  Put active mutes and blocks back into Redis (Redis may have restarted
 //  empty: PostgreSQL is the record).
-void moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
+bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
 {
     PGresult *res;
+    bool ok = true;
     if (qy_pg_run (pg, "restore blocks", "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL", 0, NULL, &res)) {
-        for (int r = 0; r < PQntuples (res); r++) {
+        for (int r = 0; r < PQntuples (res) && ok; r++) {
             redisReply *rep = qy_redis_cmd (redis, "SADD block:{b:%s} %s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
+            ok = rep != NULL;
             if (rep)
                 freeReplyObject (rep);
         }
         PQclear (res);
     }
-    if (qy_pg_run (pg, "restore mutes",
+    else
+        ok = false;
+    //  Only ever lengthen, as s_apply does: a replica may be muting meanwhile.
+    if (ok && qy_pg_run (pg, "restore mutes",
             "SELECT brand_id, member_id, (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint, "
             "       (extract (epoch FROM max (mute_until)) * 1000000)::bigint FROM violations "
             "WHERE mute_until > now () AND status <> 'overturned' GROUP BY brand_id, member_id", 0, NULL, &res)) {
-        for (int r = 0; r < PQntuples (res); r++) {
-            redisReply *rep = qy_redis_cmd (redis, "SET mute:{b:%s}:%s %s PX %s", PQgetvalue (res, r, 0),
-                                            PQgetvalue (res, r, 1), PQgetvalue (res, r, 3), PQgetvalue (res, r, 2));
+        for (int r = 0; r < PQntuples (res) && ok; r++) {
+            char key [96];
+            qy_snprintf (key, sizeof (key), "mute:{b:%s}:%s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
+            redisReply *rep = s_mute_lengthen (redis, key, PQgetvalue (res, r, 3), PQgetvalue (res, r, 2));
+            ok = rep != NULL;
             if (rep)
                 freeReplyObject (rep);
         }
         PQclear (res);
     }
+    else
+        ok = false;
+    if (ok) {
+        redisReply *rep = qy_redis_cmd (redis, "SET %s 1", MODERATION_RESTORED_KEY);
+        ok = rep != NULL;
+        if (rep)
+            freeReplyObject (rep);
+    }
+    return ok;
+}
+
+void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis)
+{
+    redisReply *r = qy_redis_cmd (redis, "EXISTS %s", MODERATION_RESTORED_KEY);
+    bool lost = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+    if (r)
+        freeReplyObject (r);
+    if (!lost)
+        return;
+    qy_log_warn ("redis has lost moderation state (no %s): restoring mutes and blocks from postgres", MODERATION_RESTORED_KEY);
+    if (moderation_restore (pg, redis))
+        qy_log_info ("mutes and blocks restored into redis");
 }
 
 //  Make Redis say what PostgreSQL says about one member's mute and block,

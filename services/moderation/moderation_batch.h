@@ -30,8 +30,15 @@ void moderation_batch_add (moderation_batch_t *self, Qy__Event *ev);
 void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx);
 
 //  Put active mutes and blocks back into Redis from PostgreSQL (at start:
-//  Redis may have restarted empty), and drop lifted ones.
-void moderation_restore (qy_pg_t *pg, qy_redis_t *redis);
+//  Redis may have restarted empty), then set MODERATION_RESTORED_KEY.
+//  Returns true when all of it reached Redis.
+#define MODERATION_RESTORED_KEY "qy:moderation:restored"
+bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis);
+//  Redis may lose its data while the service runs (a restart without
+//  persistence, a failover to an empty replica): when the marker key is
+//  gone, restore again. Cheap (one EXISTS); call every few seconds.
+void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis);
+//  Drop from Redis the mutes and blocks operators lifted.
 void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis);
 //  Handle NOTIFY qy_config messages: reload brands, resync members.
 void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis, void *actions);

@@ -249,7 +249,7 @@ static int
 s_is_staff (const char *role)
 {
     return role && (strcmp (role, "staff") == 0 || strcmp (role, "admin") == 0
-                 || strcmp (role, "owner") == 0);
+                 || strcmp (role, "owner") == 0 || strcmp (role, "bot") == 0);
 }
 
 int

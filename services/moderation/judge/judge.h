@@ -82,7 +82,7 @@ typedef struct {
     const char *msgtype;    //  "text", "image", "link", "weapp", "card",
                             //  "redpacket", "file", "voice", "video",
                             //  "emotion", "qrcode"; NULL means "text"
-    const char *role;       //  "member", "staff", "admin", "owner"; NULL = member
+    const char *role;       //  "member", "staff", "admin", "owner", "bot" (the brand's robot, counted as staff); NULL = member
     int         exempt_staff;   //  1: staff/admin/owner are exempt from all rules
     int         at_all;     //  1: gateway reports an @all mention
 } judge_input_t;
