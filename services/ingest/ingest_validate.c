@@ -1,7 +1,7 @@
 #include "ingest.h"
 #include "qy/kind.h"
 #include "qy/util.h"
-#include "qy/zmq.h"
+#include "qy/pb.h"
 #include <string.h>
 
 static bool s_empty (const char *s)

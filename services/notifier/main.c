@@ -9,6 +9,7 @@
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
+#include "qy/pb.h"
 #include "qy/deadletter.h"
 #include <curl/curl.h>
 #include <stdlib.h>

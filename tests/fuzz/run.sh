@@ -19,8 +19,8 @@ mkdir -p "$work/corpus" "$artifacts"
 clang -g -O1 -std=gnu17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$root/services/ingest" -I"$root/common/include" -I"$build/proto" \
     "$here/fuzz_ingest_wecom.c" "$root/services/ingest/ingest_wecom.c" "$root/services/ingest/ingest_reconcile.c" \
-    "$root/services/ingest/ingest_validate.c" "$root/common/src/qy_kind.c" "$root/common/src/qy_util.c" "$build/proto/qunyun.pb-c.c" \
-    $(pkg-config --cflags --libs jansson libprotobuf-c libpq) -lm -o "$work/fuzz_ingest_wecom"
+    "$root/services/ingest/ingest_validate.c" "$root/common/src/qy_kind.c" "$root/common/src/qy_util.c" "$root/common/src/qy_pb.c" "$build/proto/qunyun.pb-c.c" \
+    $(pkg-config --cflags --libs jansson libprotobuf-c libpq libutf8proc) -lm -o "$work/fuzz_ingest_wecom"
 "$work/fuzz_ingest_wecom" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=1024 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 "$work/corpus" "$here/corpus/wecom" 2>&1 | tail -25
 status=${PIPESTATUS[0]}

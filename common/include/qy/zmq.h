@@ -16,10 +16,6 @@ int qy_zmq_connect (void *sock, const char *endpoints);
 //  Pack msg and send it as one frame. flags as zmq_send (ZMQ_DONTWAIT,
 //  ZMQ_SNDMORE). Returns 0, or -1 with errno (EAGAIN when full).
 int qy_zmq_send_pb (void *sock, const ProtobufCMessage *msg, int flags);
-//  The name of the first string field of msg (or of a message inside it)
-//  that is not well-formed UTF-8, or NULL when every string is. protobuf-c
-//  does not check this on unpack, and PostgreSQL rejects such text.
-const char *qy_pb_bad_utf8 (const ProtobufCMessage *msg);
 //  The endpoint a socket actually bound (for tcp://*:0 style binds).
 //  Writes into buf; returns buf.
 char *qy_zmq_last_endpoint (void *sock, char *buf, size_t len);
