@@ -81,8 +81,15 @@ void moderation_policy_default (moderation_policy_t *p);
 //  "join_wave":{…}, "quiet":{"from":"23:00","to":"07:00","weight":1},
 //  "nickname":"昵称-城市-肤质", "rules":{"NAME":{"weight":…,"dry_run":…,
 //  "enabled":…}}}; keys absent keep their value, so layers stack).
-//  Returns 0, or -1 with err filled and p unchanged (all or nothing).
+//  Every key and type is checked: an unknown key (a typo) or a value of the
+//  wrong type is refused, never ignored. Returns 0, or -1 with err filled
+//  and p unchanged (all or nothing). This is for policy layers.
 int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen);
+//  The same for brands.settings, which other services share: its
+//  "moderation" object is checked as a layer is; without one, the keys of
+//  the whole object that moderation knows are applied and the others left
+//  to their services.
+int moderation_policy_apply_settings (moderation_policy_t *p, const char *json, char *err, size_t errlen);
 //  Take a rule row of kind "flood" (pattern "MAX/SECONDS"). Returns 0 or -1.
 int moderation_policy_flood_rule (moderation_policy_t *p, const judge_rule_row_t *row, char *err, size_t errlen);
 

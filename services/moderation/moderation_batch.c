@@ -218,7 +218,8 @@ static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
     v->category = "mute";
     v->mute_until_us = until;
     s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, "muted");
-    //  One notice per mute: the key names the mute (member and its end, to the minute).
+    //  One notice per mute, in whichever group the member writes first: the
+    //  key names the mute (member and its end, in µs), not the group.
     Qy__Delivery d = QY__DELIVERY__INIT;
     char key [256];
     qy_snprintf (key, sizeof (key), "mute-notice:%lld:%lld:%lld", (long long) ev->brand_id,

@@ -57,6 +57,53 @@ static int s_int (json_t *obj, const char *key, int lo, int hi, int *out, const 
     return 0;
 }
 
+//  A settings object (or a section of one) may hold only the keys listed
+//  (NULL-terminated): a misspelt key is refused, not silently ignored.
+static int s_keys (json_t *obj, const char *const *allowed, const char *where, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach (obj, key, v) {
+        size_t i = 0;
+        while (allowed [i] && strcmp (allowed [i], key))
+            i++;
+        if (!allowed [i]) {
+            qy_snprintf (err, errlen, "settings: unknown key %s%s%s", where, *where ? "." : "", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  A section ("repeat": {...}): absent is fine, anything but an object (or
+//  null where allowed) is refused, and so is a key it does not have.
+static int s_section (json_t *m, const char *name, const char *const *allowed, json_t **out, char *err, size_t errlen)
+{
+    *out = json_object_get (m, name);
+    if (!*out)
+        return 0;
+    if (!json_is_object (*out)) {
+        qy_snprintf (err, errlen, "settings: %s must be an object", name);
+        *out = NULL;
+        return -1;
+    }
+    return s_keys (*out, allowed, name, err, errlen);
+}
+
+//  A boolean field: absent keeps the value, anything but true/false is refused.
+static int s_bool (json_t *obj, const char *key, int *out, const char *where, char *err, size_t errlen)
+{
+    json_t *v = obj ? json_object_get (obj, key) : NULL;
+    if (!v)
+        return 0;
+    if (!json_is_boolean (v)) {
+        qy_snprintf (err, errlen, "settings: %s%s%s must be true or false", where, *where ? "." : "", key);
+        return -1;
+    }
+    *out = json_is_true (v);
+    return 0;
+}
+
 //  "HH:MM" → minutes of the day; -1 if malformed.
 static int s_minutes (json_t *v)
 {
@@ -71,21 +118,26 @@ static int s_minutes (json_t *v)
 static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
 {
     int rc = 0;
-    json_t *o = json_object_get (m, "repeat");
+    static const char *const repeat [] = { "max", "window_s", "weight", "min_chars", NULL };
+    static const char *const wave [] = { "groups", "members", "window_s", "weight", "min_chars", NULL };
+    static const char *const newcomer [] = { "hours", "weight", NULL };
+    static const char *const join_wave [] = { "joins", "window_s", "hold_s", "hours", "weight", NULL };
+    json_t *o;
+    rc |= s_section (m, "repeat", repeat, &o, err, errlen);
     rc |= s_int (o, "max", 0, 1000, &p->repeat_max, "repeat", err, errlen);
     rc |= s_int (o, "window_s", 1, 86400, &p->repeat_window_s, "repeat", err, errlen);
     rc |= s_num (o, "weight", -10, 10, &p->repeat_weight, "repeat", err, errlen);
     rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "repeat", err, errlen);
-    o = json_object_get (m, "spam_wave");
+    rc |= s_section (m, "spam_wave", wave, &o, err, errlen);
     rc |= s_int (o, "groups", 0, 1000, &p->wave_groups, "spam_wave", err, errlen);
     rc |= s_int (o, "members", 0, 100000, &p->wave_members, "spam_wave", err, errlen);
     rc |= s_int (o, "window_s", 1, 86400, &p->wave_window_s, "spam_wave", err, errlen);
     rc |= s_num (o, "weight", -10, 10, &p->wave_weight, "spam_wave", err, errlen);
     rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "spam_wave", err, errlen);
-    o = json_object_get (m, "newcomer");
+    rc |= s_section (m, "newcomer", newcomer, &o, err, errlen);
     rc |= s_int (o, "hours", 0, 24 * 365, &p->newcomer_hours, "newcomer", err, errlen);
     rc |= s_num (o, "weight", -10, 10, &p->newcomer_weight, "newcomer", err, errlen);
-    o = json_object_get (m, "join_wave");
+    rc |= s_section (m, "join_wave", join_wave, &o, err, errlen);
     rc |= s_int (o, "joins", 0, 100000, &p->join_wave_joins, "join_wave", err, errlen);
     rc |= s_int (o, "window_s", 1, 86400, &p->join_wave_window_s, "join_wave", err, errlen);
     rc |= s_int (o, "hold_s", 1, 7 * 86400, &p->join_wave_hold_s, "join_wave", err, errlen);
@@ -95,7 +147,14 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
     if (o && json_is_null (o))
         p->quiet_from = p->quiet_to = 0;
     else
+    if (o && !json_is_object (o)) {
+        qy_snprintf (err, errlen, "settings: quiet must be {\"from\": \"HH:MM\", \"to\": \"HH:MM\"} or null");
+        rc = -1;
+    }
+    else
     if (o) {
+        static const char *const quiet [] = { "from", "to", "weight", NULL };
+        rc |= s_keys (o, quiet, "quiet", err, errlen);
         int from = s_minutes (json_object_get (o, "from")), to = s_minutes (json_object_get (o, "to"));
         if (from < 0 || to < 0) {
             qy_snprintf (err, errlen, "settings: quiet needs \"from\" and \"to\" as \"HH:MM\"");
@@ -149,30 +208,39 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
             o2->dry_run = o2->enabled = -1;
         }
         moderation_override_t *o2 = &p->overrides [i];
-        rc |= s_num (ov, "weight", -10, 10, &o2->weight, name, err, errlen);
-        json_t *b = json_object_get (ov, "dry_run");
-        if (b)
-            o2->dry_run = json_is_true (b);
-        b = json_object_get (ov, "enabled");
-        if (b)
-            o2->enabled = json_is_true (b);
+        static const char *const fields [] = { "weight", "dry_run", "enabled", NULL };
+        char where [64];
+        qy_snprintf (where, sizeof (where), "rules.%s", name);
+        rc |= s_keys (ov, fields, where, err, errlen);
+        rc |= s_num (ov, "weight", -10, 10, &o2->weight, where, err, errlen);
+        rc |= s_bool (ov, "dry_run", &o2->dry_run, where, err, errlen);
+        rc |= s_bool (ov, "enabled", &o2->enabled, where, err, errlen);
     }
     return rc ? -1 : 0;
 }
 
-static int s_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen);
+static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, char *err, size_t errlen);
 
 //  All or nothing: a layer that is refused leaves the policy as it was.
 int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen)
 {
     moderation_policy_t q = *p;
-    if (s_apply_json (&q, json, err, errlen))
+    if (s_apply_json (&q, json, true, err, errlen))
         return -1;
     *p = q;
     return 0;
 }
 
-static int s_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen)
+int moderation_policy_apply_settings (moderation_policy_t *p, const char *json, char *err, size_t errlen)
+{
+    moderation_policy_t q = *p;
+    if (s_apply_json (&q, json, false, err, errlen))
+        return -1;
+    *p = q;
+    return 0;
+}
+
+static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, char *err, size_t errlen)
 {
     if (!json || !*json)
         return 0;
@@ -184,9 +252,18 @@ static int s_apply_json (moderation_policy_t *p, const char *json, char *err, si
         return -1;
     }
     json_t *m = json_object_get (root, "moderation");
+    bool own = m != NULL || layer;      //  an object of moderation's alone: every key must be known
     if (!m)
         m = root;
-    int rc = 0;
+    if (!json_is_object (m)) {
+        qy_snprintf (err, errlen, "settings: moderation must be an object");
+        json_decref (root);
+        return -1;
+    }
+    static const char *const keys [] = { "review", "recall", "mute", "remove", "ladder", "exempt_staff", "strike_days",
+                                         "repeat", "spam_wave", "newcomer", "join_wave", "quiet", "nickname", "rules",
+                                         NULL };
+    int rc = own ? s_keys (m, keys, "", err, errlen) : 0;
     struct { const char *key; double *field; } nums [] = {
         { "review", &p->thresholds.review }, { "recall", &p->thresholds.recall },
         { "mute", &p->thresholds.mute },     { "remove", &p->thresholds.remove },
@@ -211,11 +288,16 @@ static int s_apply_json (moderation_policy_t *p, const char *json, char *err, si
         qy_snprintf (err, errlen, "settings: bad ladder (expected \"warn,mute:1440,…,remove\")");
         rc = -1;
     }
-    json_t *ex = json_object_get (m, "exempt_staff");
-    if (ex && json_is_boolean (ex))
-        p->exempt_staff = json_is_true (ex);
+    int exempt = p->exempt_staff;
+    rc |= s_bool (m, "exempt_staff", &exempt, "", err, errlen);
+    p->exempt_staff = exempt;
     json_t *sd = json_object_get (m, "strike_days");
-    if (sd && json_is_integer (sd) && json_integer_value (sd) > 0)
+    if (sd && (!json_is_integer (sd) || json_integer_value (sd) < 1 || json_integer_value (sd) > 3650)) {
+        qy_snprintf (err, errlen, "settings: strike_days must be a whole number of days in [1, 3650]");
+        rc = -1;
+    }
+    else
+    if (sd)
         p->strike_days = (int) json_integer_value (sd);
     if (s_behaviour (p, m, err, errlen))
         rc = -1;

@@ -172,7 +172,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     bool ok = true;
     //  Settings or a layer that do not apply are ignored, loudly: the rest
     //  of the brand's policy and all of its rules still hold.
-    if (moderation_policy_apply_json (&b->policy, PQgetvalue (br, 0, 2), lerr, sizeof (lerr))) {
+    if (moderation_policy_apply_settings (&b->policy, PQgetvalue (br, 0, 2), lerr, sizeof (lerr))) {
         qy_log_error ("brand=%s settings ignored error=\"%s\"", bid, lerr);
         b->degraded = true;
     }

@@ -234,6 +234,23 @@ static void test_layers_and_overrides (void **state)
     assert_int_equal (moderation_policy_apply_json (&p, "{\"rules\":[]}", err, sizeof (err)), -1);
     assert_int_equal (moderation_policy_apply_json (&p, "{\"repeat\":{\"max\":\"x\"}}", err, sizeof (err)), -1);
     assert_non_null (strstr (err, "repeat.max"));
+    //  Every key and type is checked: a typo, a string for a boolean, a bad
+    //  strike_days, a section that is not an object are refused, not ignored.
+    static const char *const refused [] = {
+        "{\"exempt_staff\":\"false\"}", "{\"exempt_staf\":false}", "{\"strike_days\":0}",
+        "{\"strike_days\":\"30\"}", "{\"strike_days\":1.5}", "{\"repeat\":5}", "{\"spam_wave\":{\"group\":3}}",
+        "{\"rules\":{\"ad.phone\":{\"dry_run\":\"yes\"}}}", "{\"rules\":{\"ad.phone\":{\"weigth\":1}}}",
+        "{\"quiet\":\"23:00-07:00\"}", "{\"moderation\":{\"recal\":1}}",
+    };
+    for (size_t i = 0; i < sizeof (refused) / sizeof (refused [0]); i++)
+        assert_int_equal (moderation_policy_apply_json (&p, refused [i], err, sizeof (err)), -1);
+    //  brands.settings is shared with other services: without a "moderation"
+    //  object, what is not moderation's is left to them; its own keys are checked.
+    moderation_policy_t shared = p;
+    assert_int_equal (moderation_policy_apply_settings (&shared, "{\"scoring\":{\"x\":1},\"strike_days\":30}", err, sizeof (err)), 0);
+    assert_int_equal (shared.strike_days, 30);
+    assert_int_equal (moderation_policy_apply_settings (&shared, "{\"scoring\":{},\"exempt_staff\":1}", err, sizeof (err)), -1);
+    assert_int_equal (moderation_policy_apply_settings (&shared, "{\"moderation\":{\"scoring\":{}}}", err, sizeof (err)), -1);
     //  All or nothing: a refused layer changes nothing, not even its valid keys.
     moderation_policy_t before = p;
     assert_int_equal (moderation_policy_apply_json (&p, "{\"review\":0.1,\"repeat\":{\"max\":\"x\"}}", err, sizeof (err)), -1);

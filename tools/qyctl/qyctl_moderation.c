@@ -250,8 +250,18 @@ static int s_violations (int argc, char **argv)
                    "[--days N] [--limit N] [--format F]");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *p [] = { bid, qyctl_opt (argc, argv, "--status", NULL), qyctl_opt (argc, argv, "--member", NULL),
-                         qyctl_opt (argc, argv, "--days", "30"), qyctl_opt (argc, argv, "--limit", "50") };
+    const char *status = qyctl_opt (argc, argv, "--status", NULL);
+    const char *days = qyctl_opt (argc, argv, "--days", "30"), *limit = qyctl_opt (argc, argv, "--limit", "50");
+    if (status && strcmp (status, "open") && strcmp (status, "confirmed") && strcmp (status, "overturned"))
+        qyctl_die ("--status must be open, confirmed or overturned, not '%s'", status);
+    char *end;
+    long d = strtol (days, &end, 10);
+    if (*end || d < 1 || d > 36500)
+        qyctl_die ("--days must be a whole number of days >= 1, not '%s'", days);
+    long l = strtol (limit, &end, 10);
+    if (*end || l < 1 || l > 1000000)
+        qyctl_die ("--limit must be a whole number >= 1, not '%s'", limit);
+    const char *p [] = { bid, status, qyctl_opt (argc, argv, "--member", NULL), days, limit };
     PGresult *res = qyctl_exec (
         "SELECT v.id, to_char (v.event_time, 'MM-DD HH24:MI:SS') AS at, g.code AS grp, m.user_id AS member, v.category, "
         "       v.action, coalesce (v.would_action, '') AS would, v.strike, v.status, array_to_string (v.rules, ',') AS rules, "
@@ -410,7 +420,7 @@ static void s_policy_check (const char *bid, const char *scope, const char *key,
     const char *p [] = { bid, scope, key };
     PGresult *br = qyctl_exec ("SELECT coalesce (settings::text, '') FROM brands WHERE id = $1", 1, p);
     moderation_policy_default (&base);
-    moderation_policy_apply_json (&base, PQntuples (br) ? PQgetvalue (br, 0, 0) : "", err, sizeof (err));
+    moderation_policy_apply_settings (&base, PQntuples (br) ? PQgetvalue (br, 0, 0) : "", err, sizeof (err));
     PQclear (br);
     PGresult *lr = qyctl_exec ("SELECT scope, scope_key, settings::text FROM moderation_policies "
                                "WHERE brand_id = $1 AND NOT (scope = $2 AND scope_key = $3)", 3, p);
@@ -655,9 +665,11 @@ static int s_backtest (int argc, char **argv)
     const char *bp [] = { bid };
     PGresult *res = qyctl_exec ("SELECT b.settings::text, coalesce (p.settings::text, '{}') FROM brands b "
                                 "LEFT JOIN moderation_policies p ON p.brand_id = b.id AND p.scope = 'brand' WHERE b.id = $1", 1, bp);
-    if (moderation_policy_apply_json (&pol, PQgetvalue (res, 0, 0), err, sizeof (err))
-        || moderation_policy_apply_json (&pol, PQgetvalue (res, 0, 1), err, sizeof (err)))
-        qyctl_die ("brand policy: %s", err);
+    //  What does not apply is ignored, as the service does, and said.
+    if (moderation_policy_apply_settings (&pol, PQgetvalue (res, 0, 0), err, sizeof (err)))
+        fprintf (stderr, "qyctl: the brand's settings are ignored, as by the service: %s\n", err);
+    if (moderation_policy_apply_json (&pol, PQgetvalue (res, 0, 1), err, sizeof (err)))
+        fprintf (stderr, "qyctl: the brand's policy layer is ignored, as by the service: %s\n", err);
     PQclear (res);
     size_t na, nb;
     judge_rule_row_t *now_rows = s_brand_rows (bid, NULL, &pol, &na);
