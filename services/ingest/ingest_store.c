@@ -350,8 +350,9 @@ int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
             size_t len = qy__event__get_packed_size (ev);
             uint8_t *buf = qy_malloc (len ? len : 1);
             qy__event__pack (ev, buf);
-            int dl = qy_deadletter (self->pg, bid > 0 ? bid : 0, ev->brand, "ingest", ev->msg_id,
-                                    results [i].error, buf, len);
+            //  Text PostgreSQL would refuse stays in the raw bytes only.
+            int dl = qy_deadletter (self->pg, bid > 0 ? bid : 0, qy_utf8_valid (ev->brand) ? ev->brand : NULL, "ingest",
+                                    qy_utf8_valid (ev->msg_id) ? ev->msg_id : NULL, results [i].error, buf, len);
             free (buf);
             if (dl)
                 goto done;

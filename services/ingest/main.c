@@ -141,7 +141,8 @@ static void s_outcome (const Qy__Event *ev, const ingest_result_t *res)
         qy_metric_add (m_duplicate, 1);
     else {
         qy_metric_add (m_rejected, 1);
-        qy_log_info ("msg=%s brand=%s rejected error=\"%s\"", ev->msg_id, ev->brand, res->error);
+        qy_log_info ("msg=%s brand=%s rejected error=\"%s\"", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
+                     qy_utf8_valid (ev->brand) ? ev->brand : "(not UTF-8)", res->error);
     }
 }
 

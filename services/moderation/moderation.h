@@ -90,6 +90,9 @@ int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char
 //  the whole object that moderation knows are applied and the others left
 //  to their services.
 int moderation_policy_apply_settings (moderation_policy_t *p, const char *json, char *err, size_t errlen);
+//  The layer's keys and types alone, whatever lies beneath it (whether its
+//  thresholds rise depends on the layers under it). Returns 0 or -1.
+int moderation_policy_check_json (const char *json, char *err, size_t errlen);
 //  Take a rule row of kind "flood" (pattern "MAX/SECONDS"). Returns 0 or -1.
 int moderation_policy_flood_rule (moderation_policy_t *p, const judge_rule_row_t *row, char *err, size_t errlen);
 

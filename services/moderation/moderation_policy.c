@@ -219,28 +219,35 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
     return rc ? -1 : 0;
 }
 
-static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, char *err, size_t errlen);
+static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, bool order, char *err, size_t errlen);
 
 //  All or nothing: a layer that is refused leaves the policy as it was.
 int moderation_policy_apply_json (moderation_policy_t *p, const char *json, char *err, size_t errlen)
 {
     moderation_policy_t q = *p;
-    if (s_apply_json (&q, json, true, err, errlen))
+    if (s_apply_json (&q, json, true, true, err, errlen))
         return -1;
     *p = q;
     return 0;
+}
+
+int moderation_policy_check_json (const char *json, char *err, size_t errlen)
+{
+    moderation_policy_t q;
+    moderation_policy_default (&q);
+    return s_apply_json (&q, json, true, false, err, errlen);
 }
 
 int moderation_policy_apply_settings (moderation_policy_t *p, const char *json, char *err, size_t errlen)
 {
     moderation_policy_t q = *p;
-    if (s_apply_json (&q, json, false, err, errlen))
+    if (s_apply_json (&q, json, false, true, err, errlen))
         return -1;
     *p = q;
     return 0;
 }
 
-static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, char *err, size_t errlen)
+static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, bool order, char *err, size_t errlen)
 {
     if (!json || !*json)
         return 0;
@@ -278,8 +285,8 @@ static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, c
             rc = -1;
         }
     }
-    if (!(p->thresholds.review <= p->thresholds.recall && p->thresholds.recall <= p->thresholds.mute
-          && p->thresholds.mute <= p->thresholds.remove) && rc == 0) {
+    if (order && !(p->thresholds.review <= p->thresholds.recall && p->thresholds.recall <= p->thresholds.mute
+                   && p->thresholds.mute <= p->thresholds.remove) && rc == 0) {
         qy_snprintf (err, errlen, "settings: thresholds must rise review <= recall <= mute <= remove");
         rc = -1;
     }

@@ -186,14 +186,13 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
         }
         else
         if (rank > 0) {
-            //  Check it now, so a bad layer is reported when it is loaded.
+            //  Said now when it does not apply on the brand's policy alone;
+            //  it may still on a group's lower layers (qyctl checks those),
+            //  so it is kept, and a group where it fails skips it, loudly.
             moderation_policy_t probe = b->policy;
-            if (moderation_policy_apply_json (&probe, PQgetvalue (pr, r, 2), lerr, sizeof (lerr))) {
-                qy_log_error ("brand=%s policy scope=%s key=%s ignored error=\"%s\"", bid, PQgetvalue (pr, r, 0),
-                              PQgetvalue (pr, r, 1), lerr);
-                b->degraded = true;
-                continue;
-            }
+            if (moderation_policy_apply_json (&probe, PQgetvalue (pr, r, 2), lerr, sizeof (lerr)))
+                qy_log_warn ("brand=%s policy scope=%s key=%s does not apply on the brand policy alone error=\"%s\"",
+                             bid, PQgetvalue (pr, r, 0), PQgetvalue (pr, r, 1), lerr);
             moderation_layer_t *l = &b->layers [b->nlayers++];
             l->rank = rank;
             l->key = qy_strdup (PQgetvalue (pr, r, 1));
@@ -311,9 +310,11 @@ const moderation_policy_t *moderation_store_policy (moderation_store_t *self, mo
                     owned = true;
                 }
                 char err [256];
-                if (moderation_policy_apply_json (pol, layer->settings, err, sizeof (err)))
+                if (moderation_policy_apply_json (pol, layer->settings, err, sizeof (err))) {
                     qy_log_error ("brand=%lld group=%lld policy scope=%d key=%s ignored for this group error=\"%s\"",
                                   (long long) brand->id, (long long) group_id, rank, layer->key, err);
+                    brand->degraded = true;
+                }
             }
     }
     PQclear (res);

@@ -207,7 +207,7 @@ static const struct {
     { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
     { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
     { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },
-    { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--garbage [--push E]]  send JSON-lines events to ingest" },
+    { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--garbage [--brand B] [--push E]]  send JSON-lines events to ingest" },
     { "moderation",  qyctl_moderation,      "moderation train|eval|violations|confirm|overturn|dict|allow|block|policy|precision|backtest …  (qyctl moderation: usage)" },
 };
 

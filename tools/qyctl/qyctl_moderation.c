@@ -413,10 +413,9 @@ static void s_policy_check (const char *bid, const char *scope, const char *key,
         if (strcmp (scope, names [i]) == 0)
             rank = i;
     char err [256];
-    moderation_policy_t base;
-    moderation_policy_default (&base);
-    if (rank < 0 || moderation_policy_apply_json (&base, json, err, sizeof (err)))
+    if (rank < 0 || moderation_policy_check_json (json, err, sizeof (err)))
         qyctl_die ("policy rejected: %s", rank < 0 ? "unknown scope" : err);
+    moderation_policy_t base;
     const char *p [] = { bid, scope, key };
     PGresult *br = qyctl_exec ("SELECT coalesce (settings::text, '') FROM brands WHERE id = $1", 1, p);
     moderation_policy_default (&base);

@@ -198,6 +198,18 @@ int qyctl_send (int argc, char **argv)
     if (qyctl_flag (argc, argv, "--garbage")) {
         static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
         rc = s_roundtrip (dealer, junk, sizeof (junk), timeout);
+        //  An event whose msg_id and text are not UTF-8 (bytes a gateway
+        //  cut in the middle of a character): rejected, and set aside.
+        Qy__Event ev = QY__EVENT__INIT, *evs [1] = { &ev };
+        ev.brand = (char *) qyctl_opt (argc, argv, "--brand", "acme");
+        ev.msg_id = "garbage-\xe5\xa5";
+        ev.group = "room1";
+        ev.member = "u1";
+        ev.kind = QY__KIND__TEXT;
+        ev.text = "cut \xe5\xa5";
+        ev.event_time_us = qy_now_us ();
+        if (s_flush (dealer, evs, 1, &seq, timeout))
+            rc = 1;
     }
     if (file) {
         FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "r");

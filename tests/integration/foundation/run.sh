@@ -19,13 +19,14 @@ it_gateway --token gw-secret
 export QY_SCORING_ROLLUP_INTERVAL_MS=300
 qy_start_services "$QY_BUILD"
 
-# Send: the script in batches of 50 (with one early flush), a garbage frame, then a duplicate.
+# Send: the script in batches of 50 (with one early flush), a garbage frame and an event that is
+# not UTF-8 (rejected and set aside; the ingest goes on), then a duplicate.
 "$QYCTL" send "$IT_CASE/events.jsonl" --batch 50 > "$QY_RUN/acks.jsonl"
 "$QYCTL" send --garbage > "$QY_RUN/garbage.jsonl"
 "$QYCTL" send "$IT_CASE/duplicate.jsonl" > "$QY_RUN/dup.jsonl"
 jq -r '.results[] | "\(.msg_id) \(.status) \(.error // "")"' "$QY_RUN/acks.jsonl" "$QY_RUN/dup.jsonl" > "$QY_RUN/actual/acks.txt"
 it_expect acks
-jq -r '"\(.ok) \(.error)"' "$QY_RUN/garbage.jsonl" > "$QY_RUN/actual/garbage.txt"
+jq -r '"\(.ok) \(.error) \([.results[]? | "\(.status) \(.error // "")"] | join(", "))"' "$QY_RUN/garbage.jsonl" > "$QY_RUN/actual/garbage.txt"
 it_expect garbage
 # The same straight onto the bus hops of moderation, scoring and campaign (a
 # misbehaving internal sender): each service dead-letters both frames and goes on.
@@ -86,5 +87,5 @@ for s in bus ingest moderation1 scoring1 campaign notifier; do
 done
 it_eq "ingest accepted metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')" 21
 it_eq "ingest duplicate metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="duplicate"}')" 2
-it_eq "ingest rejected metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="rejected"}')" 2
+it_eq "ingest rejected metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="rejected"}')" 3
 it_done

@@ -51,6 +51,16 @@ for g in room1 room2 room3; do "$QYCTL" group create acme $g "群 $g" --store s1
 "$QYCTL" group create beta bg1 "群 bg1" --store b1 >/dev/null
 "$QYCTL" rules load beta >/dev/null
 "$QYCTL" moderation policy beta set brand - '{"exempt_staff":false}' >/dev/null
+# A third brand whose store layer only applies on top of its region's: recall 4.0 is above the
+# brand's mute (2.0) but below the region's (5.0). qyctl checks it where it applies and takes it;
+# the service must too (an ad there is only sent to review).
+"$QYCTL" brand create gamma "Gamma" --gateway-url "$GW_URL" --token gw >/dev/null
+"$QYCTL" region create gamma gn "北区" >/dev/null
+"$QYCTL" store create gamma gs "北店" --region gn >/dev/null
+"$QYCTL" group create gamma gg1 "群 gg1" --store gs >/dev/null
+"$QYCTL" rules load gamma >/dev/null
+"$QYCTL" moderation policy gamma set region gn '{"mute":5.0,"remove":6.0}' >/dev/null
+"$QYCTL" moderation policy gamma set store gs '{"recall":4.0}' >/dev/null || it_fail "a store layer valid on its region's refused"
 "$QYCTL" moderation policy acme list --format csv | sed 's/,[^,]*$//' > "$QY_RUN/actual/policies.txt"
 it_expect policies
 qy_start_services "$QY_BUILD"
@@ -158,6 +168,10 @@ ids () { "$QYCTL" moderation violations acme "$@" --format csv | tail -n +2 | cu
 it_eq "--limit 3: the three newest" "$(ids --limit 3)" "$(q "SELECT string_agg (id::text, ' ' ORDER BY id DESC) FROM (SELECT id FROM violations WHERE brand_id = $BID ORDER BY id DESC LIMIT 3) x")"
 it_eq "--status open: every open one" "$(ids --status open --limit 1000)" "$(q "SELECT string_agg (id::text, ' ' ORDER BY id DESC) FROM violations WHERE brand_id = $BID AND status = 'open'")"
 it_eq "--member mut1: all of mut1's" "$(ids --member mut1)" "$(q "SELECT string_agg (id::text, ' ' ORDER BY id DESC) FROM violations WHERE member_id = $(member_id mut1)")"
+
+# Gamma: the ad in the store whose layer stands on its region's is only sent to review.
+send ga1 gg1 gm1 text "$AD" member gm1 gamma; settle
+it_eq "gamma's store layer applied on its region's" "$(q "SELECT action FROM violations WHERE msg_id = 'ga1'")" review
 
 # The operators' decisions in the audit log: the overturn says it lifted the block.
 it_sql audit "SELECT action, object_id::bigint = $V_BLOCK AS the_block, detail->>'previous' AS previous, detail->>'strike' AS strike,
