@@ -10,6 +10,7 @@ struct qy_pg_t {
     bool     ok;
     int64_t  next_try_us;
     int      backoff_ms;
+    char     sqlstate [6];      //  of the last statement that failed ("" when it did not reach PostgreSQL)
 };
 
 qy_pg_t *qy_pg_new (const char *dsn)
@@ -99,11 +100,13 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
 bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams,
                 const char *const *params, PGresult **res)
 {
+    self->sqlstate [0] = 0;
     PGresult *r = qy_pg_exec (self, sql, nparams, params);
     if (!r)
         return false;
     ExecStatusType st = PQresultStatus (r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        qy_strlcpy (self->sqlstate, qy_pg_sqlstate (r), sizeof (self->sqlstate));
         char why [512];
         qy_strlcpy (why, PQresultErrorMessage (r), sizeof (why));
         for (char *p = why; *p; p++)
@@ -118,6 +121,11 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
     else
         PQclear (r);
     return true;
+}
+
+const char *qy_pg_last_sqlstate (const qy_pg_t *self)
+{
+    return self->sqlstate;
 }
 
 const char *qy_pg_sqlstate (const PGresult *res)

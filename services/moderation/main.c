@@ -84,7 +84,7 @@ int main (int argc, char **argv)
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     moderation_store_t *store = moderation_store_new (pg, &jo);
     moderation_restore (pg, redis);
-    moderation_restore_lifted (pg, redis);
+    moderation_restore_lifted (pg, redis, 0);
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
 
     void *ctx = zmq_ctx_new ();
@@ -109,6 +109,8 @@ int main (int argc, char **argv)
             listening = PQresultStatus (r) == PGRES_COMMAND_OK;
             PQclear (r);
             moderation_store_invalidate (store, 0);   //  changes may have been missed while not listening
+            if (listening)
+                moderation_remove_recent_blocks (pg, actions);
         }
         zmq_pollitem_t poll [2] = { { in, 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
         int np = listening ? 2 : 1;

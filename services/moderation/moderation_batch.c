@@ -53,6 +53,7 @@ typedef struct {
     moderation_record_t rec;
     size_t              idx;          //  arrival order in the batch
     bool                superseded;   //  an earlier item of the batch already muted or blocked the member
+    bool                held;         //  already muted or blocked when recorded (another replica): enforce, whenever the mute ends
     bool                seen;         //  moderation finished this message before (a redelivery)
     bool                prior;        //  decided before with a recorded outcome: repeat it
     char                prior_category [32];
@@ -127,7 +128,7 @@ static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand
 //  in (but except_group, already handled). The keys carry when the block
 //  began: every replica that hears of the block sends the same deliveries
 //  (notifier keeps one), and a member blocked again later is removed again.
-static void s_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int64_t member, int64_t except_group)
+static bool s_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int64_t member, int64_t except_group)
 {
     char bid [24], mid [24], gid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
@@ -142,7 +143,7 @@ static void s_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int6
             "JOIN memberships ms ON ms.brand_id = b.brand_id AND ms.member_id = b.member_id AND ms.left_at IS NULL "
             "JOIN groups g ON g.id = ms.group_id AND g.brand_id = b.brand_id "
             "WHERE b.brand_id = $1 AND b.member_id = $2 AND b.lifted_at IS NULL AND g.id <> $3 ORDER BY g.id", 3, p, &res))
-        return;
+        return false;
     for (int r = 0; r < PQntuples (res); r++) {
         char key [160];
         qy_snprintf (key, sizeof (key), "block:%s:%s:%s:%s", bid, mid, PQgetvalue (res, r, 4), PQgetvalue (res, r, 0));
@@ -165,6 +166,19 @@ static void s_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int6
     }
     if (PQntuples (res))
         qy_log_info ("brand=%s member=%s blocked: removal sent to %d other groups", bid, mid, PQntuples (res));
+    PQclear (res);
+    return true;
+}
+
+void moderation_remove_recent_blocks (qy_pg_t *pg, void *actions)
+{
+    PGresult *res;
+    if (!qy_pg_run (pg, "recent blocks",
+            "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL AND created_at > now () - interval '1 day'",
+            0, NULL, &res))
+        return;
+    for (int r = 0; r < PQntuples (res); r++)
+        s_remove_everywhere (pg, actions, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1), 0);
     PQclear (res);
 }
 
@@ -307,6 +321,7 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending,
                 //  Enforced under that penalty in phase 4, like a member Redis knew was muted.
                 it->blocked = it->rec.held_blocked;
                 it->mute_until_us = it->rec.held_mute_until_us;
+                it->held = true;
                 it->level = it->would = JUDGE_ALLOW;
                 qy_log_info ("msg=%s brand=%s member=%s already %s: enforced, no new strike", it->ev->msg_id,
                              it->ev->brand, it->ev->member, it->blocked ? "blocked" : "muted");
@@ -324,12 +339,11 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending,
 
 //  Set a member's mute end (µs) in Redis for px ms, unless a later end is
 //  there already (another replica's longer mute stays).
+#define S_MUTE_LENGTHEN "if tonumber (redis.call ('GET', KEYS[1]) or '0') < tonumber (ARGV[1]) then " \
+                        "return redis.call ('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0"
 static redisReply *s_mute_lengthen (qy_redis_t *redis, const char *key, const char *until_us, const char *px)
 {
-    return qy_redis_cmd (redis, "EVAL %s 1 %s %s %s",
-                         "if tonumber (redis.call ('GET', KEYS[1]) or '0') < tonumber (ARGV[1]) then "
-                         "return redis.call ('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0",
-                         key, until_us, px);
+    return qy_redis_cmd (redis, "EVAL %s 1 %s %s %s", S_MUTE_LENGTHEN, key, until_us, px);
 }
 
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
@@ -390,23 +404,52 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
         if (r)
             freeReplyObject (r);
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
-        s_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id);
+        //  The block is recorded; its removals must go out now (nothing retries this message).
+        while (!s_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && qy_service_running ()) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            qy_sleep_ms (200);
+        }
     }
     free (notice);
 }
 
 //  Put active mutes and blocks back into Redis (Redis may have restarted
 //  empty: PostgreSQL is the record).
+//  Read the replies of n pipelined commands, then beat the heart (a restore
+//  of many rows must not look like a hang). False when Redis went away
+//  (the connection is dropped, so no reply is left for the next command).
+static bool s_drain (qy_redis_t *redis, int n)
+{
+    for (int i = 0; i < n; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r) {
+            qy_redis_disconnect (redis);
+            return false;
+        }
+        freeReplyObject (r);
+    }
+    qy_service_heartbeat ();
+    return true;
+}
+
+#define S_RESTORE_CHUNK 500
+
 bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
 {
     PGresult *res;
     bool ok = true;
+    int queued = 0;
     if (qy_pg_run (pg, "restore blocks", "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL", 0, NULL, &res)) {
         for (int r = 0; r < PQntuples (res) && ok; r++) {
-            redisReply *rep = qy_redis_cmd (redis, "SADD block:{b:%s} %s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
-            ok = rep != NULL;
-            if (rep)
-                freeReplyObject (rep);
+            char key [64];
+            qy_snprintf (key, sizeof (key), "block:{b:%s}", PQgetvalue (res, r, 0));
+            const char *argv [] = { "SADD", key, PQgetvalue (res, r, 1) };
+            ok = qy_redis_append_argv (redis, 3, argv, NULL) == 0;
+            if (ok && ++queued == S_RESTORE_CHUNK) {
+                ok = s_drain (redis, queued);
+                queued = 0;
+            }
         }
         PQclear (res);
     }
@@ -420,15 +463,22 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
         for (int r = 0; r < PQntuples (res) && ok; r++) {
             char key [96];
             qy_snprintf (key, sizeof (key), "mute:{b:%s}:%s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
-            redisReply *rep = s_mute_lengthen (redis, key, PQgetvalue (res, r, 3), PQgetvalue (res, r, 2));
-            ok = rep != NULL;
-            if (rep)
-                freeReplyObject (rep);
+            const char *argv [] = { "EVAL", S_MUTE_LENGTHEN, "1", key, PQgetvalue (res, r, 3), PQgetvalue (res, r, 2) };
+            ok = qy_redis_append_argv (redis, 6, argv, NULL) == 0;
+            if (ok && ++queued == S_RESTORE_CHUNK) {
+                ok = s_drain (redis, queued);
+                queued = 0;
+            }
         }
         PQclear (res);
     }
     else
         ok = false;
+    if (ok)
+        ok = s_drain (redis, queued);
+    else
+    if (queued)
+        qy_redis_disconnect (redis);
     if (ok) {
         redisReply *rep = qy_redis_cmd (redis, "SET %s 1", MODERATION_RESTORED_KEY);
         ok = rep != NULL;
@@ -447,8 +497,11 @@ void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis)
     if (!lost)
         return;
     qy_log_warn ("redis has lost moderation state (no %s): restoring mutes and blocks from postgres", MODERATION_RESTORED_KEY);
-    if (moderation_restore (pg, redis))
+    if (moderation_restore (pg, redis)) {
+        //  An operator may have lifted one while the rows were read: say so again.
+        moderation_restore_lifted (pg, redis, 600);
         qy_log_info ("mutes and blocks restored into redis");
+    }
 }
 
 //  Make Redis say what PostgreSQL says about one member's mute and block,
@@ -488,12 +541,16 @@ static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, void *actions, int6
 
 //  Members whose mute or block an operator lifted while we were not
 //  listening: make Redis agree (it may still hold the old state).
-void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
+void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis, int within_s)
 {
     PGresult *res;
+    char w [16];
+    qy_snprintf (w, sizeof (w), "%d", within_s);
+    const char *p [] = { w };
     if (!qy_pg_run (pg, "restore lifted",
             "SELECT brand_id, member_id FROM violations WHERE status = 'overturned' AND mute_until > now () AND member_id IS NOT NULL "
-            "UNION SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NOT NULL", 0, NULL, &res))
+            "UNION SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NOT NULL "
+            "  AND ($1::int = 0 OR lifted_at > now () - $1::int * interval '1 second')", 1, p, &res))
         return;
     for (int r = 0; r < PQntuples (res); r++)
         s_resync_member (pg, redis, NULL, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
@@ -651,6 +708,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         s_item_t *it = &items [i];
         it->idx = i;
         it->superseded = false;
+        it->held = false;
         it->level = it->would = JUDGE_ALLOW;
         if (it->prior) {
             //  Repeat the recorded decision (level only names it in the log).
@@ -691,8 +749,8 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         if (it->blocked && (ev->kind == QY__KIND__JOIN || s_is_chat (ev->kind)))
             it->enforce = "blocked";
         else
-        if (s_is_chat (ev->kind) && it->mute_until_us > qy_now_us ())
-            it->enforce = "mute";
+        if (s_is_chat (ev->kind) && (it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
+            it->enforce = "mute";     //  a replayed message met the mute of its time, ended since or not
         nenforce += it->enforce != NULL;
     }
     while (nenforce) {
@@ -741,7 +799,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             ev->msg_id = saved;
         }
         else
-        if (s_is_chat (ev->kind) && (it->prior ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
+        if (s_is_chat (ev->kind) && (it->prior || it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
             s_muted (actions, it, &v);
         else {
             v.score = it->total;

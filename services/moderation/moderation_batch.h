@@ -38,8 +38,13 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis);
 //  persistence, a failover to an empty replica): when the marker key is
 //  gone, restore again. Cheap (one EXISTS); call every few seconds.
 void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis);
-//  Drop from Redis the mutes and blocks operators lifted.
-void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis);
+//  Drop from Redis the mutes and blocks operators lifted (blocks lifted in
+//  the last within_s seconds; 0: ever).
+void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis, int within_s);
+//  Send again the removals of members blocked in the last day (an
+//  operator's block whose NOTIFY no replica heard: all restarting, or the
+//  listening connection lost). Notifier keeps one delivery per key.
+void moderation_remove_recent_blocks (qy_pg_t *pg, void *actions);
 //  Handle NOTIFY qy_config messages: reload brands, resync members.
 void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis, void *actions);
 #endif

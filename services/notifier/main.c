@@ -311,21 +311,28 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
     return n;
 }
 
-//  Record a batch of deliveries. When PostgreSQL is down, wait and retry:
-//  nothing accepted is dropped. When it is up and still refuses the batch,
-//  one delivery is bad: record them one by one and dead-letter each one
-//  PostgreSQL will not take, so a single bad row never stops delivery.
+//  Record a batch of deliveries. When PostgreSQL is down or busy (a
+//  timeout, a cancel), wait and retry: nothing accepted is dropped. When it
+//  refuses the batch for its data, one delivery is bad: record them one by
+//  one and dead-letter each one PostgreSQL will not take, so a single bad
+//  row never stops delivery.
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
     while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_running ()) {
-        if (qy_pg_ok (pg) && n > 1) {
+        //  Refused for what it holds (data exception, constraint, a limit)
+        //  and not for the moment (a lock or statement timeout, a cancel):
+        //  only then is one delivery at fault.
+        const char *state = qy_pg_last_sqlstate (pg);
+        bool bad_input = qy_pg_ok (pg) && (strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0
+                                           || strncmp (state, "54", 2) == 0);
+        if (bad_input && n > 1) {
             fresh = 0;
             for (size_t i = 0; i < n; i++)
                 fresh += s_store (pg, &ds [i], 1);
             return fresh;
         }
-        if (qy_pg_ok (pg)) {
+        if (bad_input) {
             size_t len = protobuf_c_message_get_packed_size (&ds [0]->base);
             uint8_t *raw = qy_malloc (len ? len : 1);
             protobuf_c_message_pack (&ds [0]->base, raw);

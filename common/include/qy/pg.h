@@ -24,6 +24,10 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
                 const char *const *params, PGresult **res);
 //  SQLSTATE of a failed result, "" if none.
 const char *qy_pg_sqlstate (const PGresult *res);
+//  The SQLSTATE of the last qy_pg_run that PostgreSQL refused ("" when the
+//  last one succeeded or never reached it): class 22 (data) and 23
+//  (constraint) mean the input is at fault, others the moment.
+const char *qy_pg_last_sqlstate (const qy_pg_t *self);
 //  Integer value of row r column c (0 for NULL).
 int64_t qy_pg_int (const PGresult *res, int r, int c);
 #endif
