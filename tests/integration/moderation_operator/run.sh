@@ -96,6 +96,14 @@ gw_has "mod:$BID:j2:remove" && it_fail "unblocked member removed"
 "$QYCTL" moderation block acme add bad1 --reason "back again" > /dev/null
 removed_both () { [ "$(jq -r .key "$QY_RUN/gateway.jsonl" | grep -c "^block:$BID:$(member_id bad1):")" = 2 ]; }
 it_wait "bad1 removed from both groups" removed_both
+# A block no replica hears of (moderation is down when it is made): the replica that starts
+# sends the removals of the last day's blocks, so u2 leaves room2 all the same.
+kill -TERM "$QY_PID_moderation1"
+for _ in $(seq 100); do kill -0 "$QY_PID_moderation1" 2>/dev/null || break; sleep 0.1; done
+"$QYCTL" moderation block acme add u2 --reason "blocked while moderation was down" > /dev/null
+QY_HTTP_PORT=$QY_HTTP_moderation1 qy_start moderation1 "$QY_BUILD/services/moderation/qy-moderation"
+qy_wait_health moderation1 "$QY_HTTP_moderation1"
+it_wait "u2 removed after the restart" gw_has "block:$BID:$(member_id u2):$(q "SELECT (extract (epoch FROM created_at) * 1000000)::bigint FROM blocks WHERE brand_id = $BID AND member_id = $(member_id u2)"):$(q "SELECT id FROM groups WHERE brand_id = $BID AND code = 'room2'")"
 
 it_sql violations "SELECT msg_id, category, action, coalesce (would_action, '-'), dry_run, status, strike, array_to_string (rules, ',')
                    FROM violations WHERE brand_id = $BID ORDER BY msg_id"
