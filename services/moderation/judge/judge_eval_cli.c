@@ -3,7 +3,7 @@
 
       train --category ad|abuse [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--bits B] [--epochs E]
-            [--negatives FILE]... [--unbalanced] FILE...
+            [--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...
       eval  --category ad|abuse [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--evade SEED] [--errors N]
             [--dump TSV] FILE...
@@ -50,6 +50,7 @@ typedef struct {
     int         nfiles;
     char      **negatives;      //  train: files whose every row is a negative
     int         nnegatives;
+    double      negative_weight;    //  train: a negatives file weighs this much of a labelled file (1)
 } s_args_t;
 
 typedef struct {
@@ -70,7 +71,7 @@ s_usage (const char *cmd)
     if (strcmp (cmd, "train") == 0)
         fprintf (stderr, "usage: train --category ad|abuse [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--bits B] [--epochs E] "
-                 "[--negatives FILE]... [--unbalanced] FILE...\n");
+                 "[--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...\n");
     else
         fprintf (stderr, "usage: eval --category ad|abuse [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] [--dump TSV] FILE...\n");
@@ -83,6 +84,7 @@ s_parse_args (int argc, char **argv, s_args_t *a)
     memset (a, 0, sizeof (*a));
     a->files = (char **) judge_calloc ((size_t) argc + 1, sizeof (char *));
     a->negatives = (char **) judge_calloc ((size_t) argc + 1, sizeof (char *));
+    a->negative_weight = 1.0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv [i];
         const char *val = i + 1 < argc ? argv [i + 1] : NULL;
@@ -133,6 +135,14 @@ s_parse_args (int argc, char **argv, s_args_t *a)
         else
         if (strcmp (opt, "--negatives") == 0 && val)
             a->negatives [a->nnegatives++] = argv [++i];
+        else
+        if (strcmp (opt, "--negative-weight") == 0 && val) {
+            a->negative_weight = atof (argv [++i]);
+            if (!(a->negative_weight > 0 && a->negative_weight <= 1)) {
+                fprintf (stderr, "--negative-weight wants a number in (0, 1]\n");
+                return -1;
+            }
+        }
         else
         if (opt [0] == '-' && opt [1] == '-') {
             fprintf (stderr, "unknown or incomplete option %s\n", opt);
@@ -306,6 +316,8 @@ judge_cli_train (int argc, char **argv)
         ex [i].weight = a.unbalanced ? 1.0f
                       : (float) ((double) rows.n / ((double) nsources
                                                      * (double) per_source [rows.rows [i].file]));
+        if (rows.rows [i].file >= a.nfiles)
+            ex [i].weight *= (float) a.negative_weight;
         positives += ex [i].label;
     }
     judge_destroy (&judge);
