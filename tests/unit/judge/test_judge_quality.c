@@ -192,6 +192,47 @@ test_cold_abuse (void **state)
     assert_true (m.f1 >= 0.85);
 }
 
+//  --negative-weight W scales what a --negatives file weighs: the models
+//  trained at W = 1 and W = 0.05 differ, and a W outside (0, 1] is refused.
+static char *
+s_slurp (const char *path, long *len)
+{
+    FILE *f = fopen (path, "rb");
+    assert_non_null (f);
+    fseek (f, 0, SEEK_END);
+    *len = ftell (f);
+    fseek (f, 0, SEEK_SET);
+    char *buf = malloc ((size_t) *len + 1);
+    assert_int_equal (fread (buf, 1, (size_t) *len, f), (size_t) *len);
+    fclose (f);
+    return buf;
+}
+
+static void
+test_negative_weight (void **state)
+{
+    (void) state;
+    char qq [1100], cold [1100];
+    if (!s_file (qq, sizeof (qq), "ads/qq_group_ads.dev.tsv") || !s_file (cold, sizeof (cold), "abuse/cold.dev.tsv")) {
+        printf ("skipped: data not found\n");
+        skip ();
+    }
+    char *full [] = { "train", "--category", "ad", "--model", s_model, "--negatives", cold, "--negative-weight", "1", qq };
+    assert_int_equal (judge_cli_train (10, full), 0);
+    long n1, n2;
+    char *m1 = s_slurp (s_model, &n1);
+    full [8] = "0.05";
+    assert_int_equal (judge_cli_train (10, full), 0);
+    char *m2 = s_slurp (s_model, &n2);
+    assert_true (n1 != n2 || memcmp (m1, m2, (size_t) n1) != 0);
+    free (m1);
+    free (m2);
+    full [8] = "0";
+    assert_int_not_equal (judge_cli_train (10, full), 0);
+    full [8] = "2";
+    assert_int_not_equal (judge_cli_train (10, full), 0);
+}
+
 int
 main (void)
 {
@@ -200,6 +241,7 @@ main (void)
         cmocka_unit_test (test_qq_group),
         cmocka_unit_test (test_sms_spam_recall),
         cmocka_unit_test (test_cold_abuse),
+        cmocka_unit_test (test_negative_weight),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
