@@ -3,7 +3,16 @@
 #include "qy/metrics.h"
 #include "qy/util.h"
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
+
+//  What goes into a text column must be UTF-8 PostgreSQL takes, and short
+//  enough for the unique index: an identifier that is not is left out (the
+//  raw bytes keep it).
+static const char *s_ident (const char *s)
+{
+    return s && strlen (s) <= QY_DEADLETTER_MAX_ID && qy_utf8_valid (s) ? s : NULL;
+}
 
 int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                    const char *msg_id, const char *reason, const void *payload, size_t len)
@@ -23,8 +32,14 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
         hex [3 + 2 * i] = digits [p [i] & 15];
     }
     hex [2 + 2 * len] = 0;
+    brand_code = s_ident (brand_code);
+    msg_id = s_ident (msg_id);
+    //  A reason quoting what was sent may end in a cut character: drop it.
+    char *why = qy_utf8_prefix (reason ? reason : "", 1000);
+    for (size_t n = strlen (why); n && !qy_utf8_valid (why); )
+        why [--n] = 0;
     const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", service,
-                              msg_id ? msg_id : "", reason, hex };
+                              msg_id ? msg_id : "", why, hex };
     bool ok = qy_pg_run (pg, "deadletter",
         "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload) "
         "VALUES ($1, $2, $3, $4, $5, $6::bytea) "
@@ -32,7 +47,8 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
     free (hex);
     qy_metric_add (m, 1);
     qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",
-                 brand_code ? brand_code : "", reason, ok ? "yes" : "no");
+                 brand_code ? brand_code : "", why, ok ? "yes" : "no");
+    free (why);
     return ok ? 0 : -1;
 }
 

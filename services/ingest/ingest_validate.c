@@ -23,6 +23,8 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
 {
     if (s_empty (ev->brand))
         return "missing field: brand";
+    if (strlen (ev->brand) > 64)
+        return "field too long: brand (max 64 bytes)";
     if (s_empty (ev->msg_id))
         return "missing field: msg_id";
     if (strlen (ev->msg_id) > 128)

@@ -316,6 +316,8 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
 //  refuses the batch for its data, one delivery is bad: record them one by
 //  one and dead-letter each one PostgreSQL will not take, so a single bad
 //  row never stops delivery.
+#define NOTIFIER_MAX_KEY 512
+
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
@@ -344,6 +346,13 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
             if (dl == 0) {
                 qy_metric_add (m_bad, 1);
                 qy_log_warn ("msg=%s delivery dead-lettered error=\"refused by PostgreSQL\"", ds [0]->key);
+                return 0;
+            }
+            if (qy_pg_ok (pg)) {
+                //  Not even as a dead letter: never wedge every brand's delivery on one row.
+                qy_metric_add (m_bad, 1);
+                qy_log_error ("msg=%s delivery dropped error=\"refused by PostgreSQL, also as a dead letter\"",
+                              qy_utf8_valid (ds [0]->key) && strlen (ds [0]->key) < 200 ? ds [0]->key : "-");
                 return 0;
             }
         }
@@ -409,9 +418,12 @@ int main (int argc, char **argv)
             }
             Qy__Delivery *d = qy__delivery__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
             const char *bad = !d ? NULL : qy_pb_bad_utf8 (&d->base);
+            if (d && !bad && strlen (d->key) > NOTIFIER_MAX_KEY)
+                bad = "key (longer than 512 bytes)";
             if (!d || !d->key [0] || !d->brand_id || bad) {
                 char why [96];
-                qy_snprintf (why, sizeof (why), "delivery field %s is not valid UTF-8", bad ? bad : "");
+                qy_snprintf (why, sizeof (why), strncmp (bad ? bad : "", "key (", 5) == 0 ? "delivery field %s"
+                                                 : "delivery field %s is not valid UTF-8", bad ? bad : "");
                 qy_metric_add (m_bad, 1);
                 qy_log_warn ("msg=%s delivery dead-lettered error=\"%s\"", d && qy_utf8_valid (d->key) ? d->key : "-",
                              !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");

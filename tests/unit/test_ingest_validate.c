@@ -88,6 +88,9 @@ static void test_bad_values (void **state)
     id [sizeof (id) - 1] = 0;
     ev.msg_id = id;
     assert_non_null (strstr (ingest_validate (&ev, NOW), "msg_id"));
+    ev = s_ok ();
+    ev.brand = id;
+    assert_string_equal (ingest_validate (&ev, NOW), "field too long: brand (max 64 bytes)");
     //  Bytes that are not UTF-8 (a cut character, a lone continuation byte)
     //  would fail the archive's insert: they are refused with the field named.
     ev = s_ok ();

@@ -9,7 +9,10 @@
 #include "qunyun.pb-c.h"
 #include "qy/pg.h"
 
-//  brand_id 0 = unknown (brand_code keeps what the sender said).
+//  brand_id 0 = unknown (brand_code keeps what the sender said). A
+//  brand_code or msg_id that is not UTF-8 or longer than
+//  QY_DEADLETTER_MAX_ID bytes is not stored as text (the payload keeps it).
+#define QY_DEADLETTER_MAX_ID 256
 //  Returns 0, or -1 if PostgreSQL could not take it (logged).
 int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                    const char *msg_id, const char *reason, const void *payload, size_t len);
