@@ -97,6 +97,7 @@ int main (int argc, char **argv)
     moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves };
     bool listening = false;
     int64_t next_restore_check = 0;
+    bool resync_pending = false;        //  changes made while not listening still to apply
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
@@ -109,9 +110,10 @@ int main (int argc, char **argv)
             listening = PQresultStatus (r) == PGRES_COMMAND_OK;
             PQclear (r);
             moderation_store_invalidate (store, 0);   //  changes may have been missed while not listening
-            if (listening)
-                moderation_remove_recent_blocks (pg, actions);
+            resync_pending = listening;
         }
+        if (resync_pending && moderation_resync_recent (pg, redis, actions))
+            resync_pending = false;     //  else again on the next turn
         zmq_pollitem_t poll [2] = { { in, 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
         int np = listening ? 2 : 1;
         if (zmq_poll (poll, np, 200) <= 0)

@@ -170,17 +170,6 @@ static bool s_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int6
     return true;
 }
 
-void moderation_remove_recent_blocks (qy_pg_t *pg, void *actions)
-{
-    PGresult *res;
-    if (!qy_pg_run (pg, "recent blocks",
-            "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL AND created_at > now () - interval '1 day'",
-            0, NULL, &res))
-        return;
-    for (int r = 0; r < PQntuples (res); r++)
-        s_remove_everywhere (pg, actions, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1), 0);
-    PQclear (res);
-}
 
 //  Alerts a new violation may raise: a cross-group spam wave (to HQ, once
 //  per content and window), and a surge of abuse in one group (to its store,
@@ -539,6 +528,23 @@ static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, void *actions, int6
     }
 }
 
+bool moderation_resync_recent (qy_pg_t *pg, qy_redis_t *redis, void *actions)
+{
+    PGresult *res;
+    if (!qy_pg_run (pg, "recent blocks",
+            "SELECT brand_id, member_id FROM blocks WHERE created_at > now () - interval '1 day' "
+            "   OR lifted_at > now () - interval '1 day' "
+            "UNION SELECT brand_id, member_id FROM violations WHERE status = 'overturned' AND mute_until > now () "
+            "   AND member_id IS NOT NULL", 0, NULL, &res))
+        return false;
+    for (int r = 0; r < PQntuples (res); r++) {
+        s_resync_member (pg, redis, actions, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+        qy_service_heartbeat ();
+    }
+    PQclear (res);
+    return true;
+}
+
 //  Members whose mute or block an operator lifted while we were not
 //  listening: make Redis agree (it may still hold the old state).
 void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis, int within_s)
@@ -552,8 +558,10 @@ void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis, int within_s)
             "UNION SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NOT NULL "
             "  AND ($1::int = 0 OR lifted_at > now () - $1::int * interval '1 second')", 1, p, &res))
         return;
-    for (int r = 0; r < PQntuples (res); r++)
+    for (int r = 0; r < PQntuples (res); r++) {
         s_resync_member (pg, redis, NULL, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+        qy_service_heartbeat ();
+    }
     PQclear (res);
 }
 

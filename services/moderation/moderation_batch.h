@@ -41,10 +41,12 @@ void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis);
 //  Drop from Redis the mutes and blocks operators lifted (blocks lifted in
 //  the last within_s seconds; 0: ever).
 void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis, int within_s);
-//  Send again the removals of members blocked in the last day (an
-//  operator's block whose NOTIFY no replica heard: all restarting, or the
-//  listening connection lost). Notifier keeps one delivery per key.
-void moderation_remove_recent_blocks (qy_pg_t *pg, void *actions);
+//  Resync every member blocked or unblocked in the last day, or whose mute
+//  was overturned (an operator's change whose NOTIFY no replica heard: all
+//  restarting, or the listening connection lost): Redis made to agree, and
+//  the removals of the blocked sent again (notifier keeps one per key).
+//  False when PostgreSQL failed (call again).
+bool moderation_resync_recent (qy_pg_t *pg, qy_redis_t *redis, void *actions);
 //  Handle NOTIFY qy_config messages: reload brands, resync members.
 void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis, void *actions);
 #endif

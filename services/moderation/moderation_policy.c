@@ -260,6 +260,11 @@ static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, b
     }
     json_t *m = json_object_get (root, "moderation");
     bool own = m != NULL || layer;      //  an object of moderation's alone: every key must be known
+    static const char *const wrapper [] = { "moderation", NULL };
+    if (m && layer && s_keys (root, wrapper, "", err, errlen)) {
+        json_decref (root);             //  a layer is moderation's: nothing beside its "moderation" object
+        return -1;
+    }
     if (!m)
         m = root;
     if (!json_is_object (m)) {

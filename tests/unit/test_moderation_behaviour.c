@@ -241,6 +241,7 @@ static void test_layers_and_overrides (void **state)
         "{\"strike_days\":\"30\"}", "{\"strike_days\":1.5}", "{\"repeat\":5}", "{\"spam_wave\":{\"group\":3}}",
         "{\"rules\":{\"ad.phone\":{\"dry_run\":\"yes\"}}}", "{\"rules\":{\"ad.phone\":{\"weigth\":1}}}",
         "{\"quiet\":\"23:00-07:00\"}", "{\"moderation\":{\"recal\":1}}",
+        "{\"moderation\":{\"recall\":1},\"reveiw\":0.3}",
     };
     for (size_t i = 0; i < sizeof (refused) / sizeof (refused [0]); i++)
         assert_int_equal (moderation_policy_apply_json (&p, refused [i], err, sizeof (err)), -1);

@@ -413,10 +413,17 @@ static void s_policy_check (const char *bid, const char *scope, const char *key,
         if (strcmp (scope, names [i]) == 0)
             rank = i;
     char err [256];
-    if (rank < 0 || moderation_policy_check_json (json, err, sizeof (err)))
+    if (rank < 0 || (json && moderation_policy_check_json (json, err, sizeof (err))))
         qyctl_die ("policy rejected: %s", rank < 0 ? "unknown scope" : err);
     moderation_policy_t base;
     const char *p [] = { bid, scope, key };
+    //  The stack as the service runs it now holds this layer's current
+    //  version (if any): what applies now must still apply afterwards.
+    PGresult *cr = qyctl_exec ("SELECT settings::text FROM moderation_policies WHERE brand_id = $1 AND scope = $2 "
+                               "AND scope_key = $3", 3, p);
+    char *cur = PQntuples (cr) ? qy_strdup (PQgetvalue (cr, 0, 0)) : NULL;
+    PQclear (cr);
+    const char *verb = json ? "policy rejected" : "policy unset refused";
     PGresult *br = qyctl_exec ("SELECT coalesce (settings::text, '') FROM brands WHERE id = $1", 1, p);
     moderation_policy_default (&base);
     moderation_policy_apply_settings (&base, PQntuples (br) ? PQgetvalue (br, 0, 0) : "", err, sizeof (err));
@@ -428,14 +435,16 @@ static void s_policy_check (const char *bid, const char *scope, const char *key,
         if (strcmp (PQgetvalue (lr, l, 0), "brand") == 0)
             moderation_policy_apply_json (&base, PQgetvalue (lr, l, 2), err, sizeof (err));
     moderation_policy_t base_old = base;
-    if (rank == 0 && moderation_policy_apply_json (&base, json, err, sizeof (err)))
+    if (rank == 0 && cur)
+        moderation_policy_apply_json (&base_old, cur, err, sizeof (err));
+    if (rank == 0 && json && moderation_policy_apply_json (&base, json, err, sizeof (err)))
         qyctl_die ("policy rejected: on the brand's settings: %s", err);
     PGresult *gr = qyctl_exec ("SELECT coalesce (r.code, ''), coalesce (s.code, ''), g.type, g.code FROM groups g "
                                "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = g.brand_id "
                                "LEFT JOIN regions r ON r.id = s.region_id AND r.brand_id = g.brand_id "
                                "WHERE g.brand_id = $1 ORDER BY g.code", 1, p);
     for (int g = 0; g < PQntuples (gr); g++) {
-        moderation_policy_t pol = base, old = base_old;      //  with the new layer, and without it
+        moderation_policy_t pol = base, old = base_old;      //  with the new layer, and as it is now
         bool reached = rank == 0;
         for (int r = 1; r <= 4; r++) {
             const char *value = PQgetvalue (gr, g, r - 1);
@@ -445,18 +454,21 @@ static void s_policy_check (const char *bid, const char *scope, const char *key,
                 //  A layer above the new one that applied without it must still apply.
                 bool was_ok = moderation_policy_apply_json (&old, PQgetvalue (lr, l, 2), err, sizeof (err)) == 0;
                 if (moderation_policy_apply_json (&pol, PQgetvalue (lr, l, 2), err, sizeof (err)) && reached && was_ok)
-                    qyctl_die ("policy rejected: group %s's %s layer %s would no longer apply: %s",
-                               PQgetvalue (gr, g, 3), names [r], value, err);
+                    qyctl_die ("%s: group %s's %s layer %s would no longer apply: %s",
+                               verb, PQgetvalue (gr, g, 3), names [r], value, err);
             }
             if (r == rank && strcmp (value, key) == 0) {
                 reached = true;
-                if (moderation_policy_apply_json (&pol, json, err, sizeof (err)))
+                if (cur)
+                    moderation_policy_apply_json (&old, cur, err, sizeof (err));
+                if (json && moderation_policy_apply_json (&pol, json, err, sizeof (err)))
                     qyctl_die ("policy rejected: for group %s (on the layers beneath): %s", PQgetvalue (gr, g, 3), err);
             }
         }
     }
     PQclear (gr);
     PQclear (lr);
+    free (cur);
 }
 
 static int s_policy (int argc, char **argv)
@@ -485,8 +497,7 @@ static int s_policy (int argc, char **argv)
     const char *json = set ? qyctl_arg (argc, argv, 5) : NULL;
     if (set && !json)
         qyctl_die ("policy rejected: no JSON given");
-    if (set)
-        s_policy_check (bid, scope, key, json);
+    s_policy_check (bid, scope, key, set ? json : NULL);
     const char *p [] = { bid, scope, key, json, s_actor () };
     PGresult *res = set
         ? qyctl_exec ("INSERT INTO moderation_policies (brand_id, scope, scope_key, settings, updated_by) "

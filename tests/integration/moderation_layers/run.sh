@@ -61,6 +61,10 @@ for g in room1 room2 room3; do "$QYCTL" group create acme $g "群 $g" --store s1
 "$QYCTL" rules load gamma >/dev/null
 "$QYCTL" moderation policy gamma set region gn '{"mute":5.0,"remove":6.0}' >/dev/null
 "$QYCTL" moderation policy gamma set store gs '{"recall":4.0}' >/dev/null || it_fail "a store layer valid on its region's refused"
+# ... and the region layer it stands on can then be neither replaced by one without the raised
+# mute nor removed: either would silently switch the store's layer off.
+"$QYCTL" moderation policy gamma set region gn '{"remove":6.0}' 2>/dev/null && it_fail "a region layer breaking gs's accepted"
+"$QYCTL" moderation policy gamma unset region gn 2>/dev/null && it_fail "unsetting the region layer gs stands on accepted"
 "$QYCTL" moderation policy acme list --format csv | sed 's/,[^,]*$//' > "$QY_RUN/actual/policies.txt"
 it_expect policies
 qy_start_services "$QY_BUILD"
