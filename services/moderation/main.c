@@ -84,7 +84,7 @@ int main (int argc, char **argv)
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     moderation_store_t *store = moderation_store_new (pg, &jo);
     moderation_restore (pg, redis);
-    moderation_restore_lifted (pg, redis, 0);
+    moderation_restore_lifted (pg, redis);
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
 
     void *ctx = zmq_ctx_new ();

@@ -29,6 +29,14 @@ void moderation_batch_add (moderation_batch_t *self, Qy__Event *ev);
 //  Judge, record, act and pass on every event added, then empty the batch.
 void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx);
 
+//  moderation_sync.c: Redis state and removals outside the batch.
+//  Set a member's mute end (µs, as text) in Redis for px ms, unless a
+//  later end is there already (another replica's longer mute stays).
+redisReply *moderation_mute_lengthen (qy_redis_t *redis, const char *key, const char *until_us, const char *px);
+//  Send the removal of a blocked member from every group of the brand they
+//  are in but except_group (0: none). Keys carry when the block began, so
+//  every replica sends the same ones. False when PostgreSQL failed.
+bool moderation_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int64_t member, int64_t except_group);
 //  Put active mutes and blocks back into Redis from PostgreSQL (at start:
 //  Redis may have restarted empty), then set MODERATION_RESTORED_KEY.
 //  Returns true when all of it reached Redis.
@@ -38,9 +46,8 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis);
 //  persistence, a failover to an empty replica): when the marker key is
 //  gone, restore again. Cheap (one EXISTS); call every few seconds.
 void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis);
-//  Drop from Redis the mutes and blocks operators lifted (blocks lifted in
-//  the last within_s seconds; 0: ever).
-void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis, int within_s);
+//  Drop from Redis the mutes and blocks operators lifted.
+void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis);
 //  Resync every member blocked or unblocked in the last day, or whose mute
 //  was overturned (an operator's change whose NOTIFY no replica heard: all
 //  restarting, or the listening connection lost): Redis made to agree, and

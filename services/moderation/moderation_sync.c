@@ -1,0 +1,248 @@
+//  Moderation's state outside the batch: mutes and blocks in Redis made to
+//  agree with PostgreSQL (at start, when Redis lost them, after operators'
+//  changes heard through NOTIFY or missed while not listening), and the
+//  removal of a blocked member from every group they are in.
+#include "moderation.h"
+#include "moderation_batch.h"
+#include "qy/log.h"
+#include "qy/metrics.h"
+#include "qy/service.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
+#include <stdlib.h>
+#include <string.h>
+
+//  Set a member's mute end (µs) in Redis for px ms, unless a later end is
+//  there already (another replica's longer mute stays).
+#define S_MUTE_LENGTHEN "if tonumber (redis.call ('GET', KEYS[1]) or '0') < tonumber (ARGV[1]) then " \
+                        "return redis.call ('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0"
+redisReply *moderation_mute_lengthen (qy_redis_t *redis, const char *key, const char *until_us, const char *px)
+{
+    return qy_redis_cmd (redis, "EVAL %s 1 %s %s %s", S_MUTE_LENGTHEN, key, until_us, px);
+}
+
+//  Remove a blocked member from every group of the brand they are still
+//  in (but except_group, already handled). The keys carry when the block
+//  began: every replica that hears of the block sends the same deliveries
+//  (notifier keeps one), and a member blocked again later is removed again.
+bool moderation_remove_everywhere (qy_pg_t *pg, void *actions, int64_t brand, int64_t member, int64_t except_group)
+{
+    char bid [24], mid [24], gid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) member);
+    qy_snprintf (gid, sizeof (gid), "%lld", (long long) except_group);
+    const char *p [] = { bid, mid, gid };
+    PGresult *res;
+    if (!qy_pg_run (pg, "blocked memberships",
+            "SELECT g.id, g.code, m.user_id, br.code, (extract (epoch FROM b.created_at) * 1000000)::bigint "
+            "FROM blocks b JOIN members m ON m.id = b.member_id AND m.brand_id = b.brand_id "
+            "JOIN brands br ON br.id = b.brand_id "
+            "JOIN memberships ms ON ms.brand_id = b.brand_id AND ms.member_id = b.member_id AND ms.left_at IS NULL "
+            "JOIN groups g ON g.id = ms.group_id AND g.brand_id = b.brand_id "
+            "WHERE b.brand_id = $1 AND b.member_id = $2 AND b.lifted_at IS NULL AND g.id <> $3 ORDER BY g.id", 3, p, &res))
+        return false;
+    for (int r = 0; r < PQntuples (res); r++) {
+        char key [160];
+        qy_snprintf (key, sizeof (key), "block:%s:%s:%s:%s", bid, mid, PQgetvalue (res, r, 4), PQgetvalue (res, r, 0));
+        Qy__Delivery d = QY__DELIVERY__INIT;
+        d.key = key;
+        d.brand = PQgetvalue (res, r, 3);
+        d.brand_id = brand;
+        d.group_id = qy_pg_int (res, r, 0);
+        d.group = PQgetvalue (res, r, 1);
+        d.priority = QY__PRIORITY__P_ACTION;
+        d.kind = "action";
+        d.action = QY__ACTION__REMOVE;
+        d.member = PQgetvalue (res, r, 2);
+        d.reason = "blocked";
+        d.source = "moderation";
+        d.event_id = key;
+        d.created_us = qy_now_us ();
+        if (qy_service_send (actions, &d.base) == 0)
+            qy_metric_add (qy_counter ("qy_moderation_actions_total", "actions sent to notifier"), 1);
+    }
+    if (PQntuples (res))
+        qy_log_info ("brand=%s member=%s blocked: removal sent to %d other groups", bid, mid, PQntuples (res));
+    PQclear (res);
+    return true;
+}
+
+//  Read the replies of n pipelined commands, then beat the heart (a restore
+//  of many rows must not look like a hang). False when Redis went away
+//  (the connection is dropped, so no reply is left for the next command).
+static bool s_drain (qy_redis_t *redis, int n)
+{
+    for (int i = 0; i < n; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r) {
+            qy_redis_disconnect (redis);
+            return false;
+        }
+        freeReplyObject (r);
+    }
+    qy_service_heartbeat ();
+    return true;
+}
+
+#define S_RESTORE_CHUNK 500
+
+bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
+{
+    PGresult *res;
+    bool ok = true;
+    int queued = 0;
+    if (qy_pg_run (pg, "restore blocks", "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL", 0, NULL, &res)) {
+        for (int r = 0; r < PQntuples (res) && ok; r++) {
+            char key [64];
+            qy_snprintf (key, sizeof (key), "block:{b:%s}", PQgetvalue (res, r, 0));
+            const char *argv [] = { "SADD", key, PQgetvalue (res, r, 1) };
+            ok = qy_redis_append_argv (redis, 3, argv, NULL) == 0;
+            if (ok && ++queued == S_RESTORE_CHUNK) {
+                ok = s_drain (redis, queued);
+                queued = 0;
+            }
+        }
+        PQclear (res);
+    }
+    else
+        ok = false;
+    //  Only ever lengthen, as s_apply does: a replica may be muting meanwhile.
+    if (ok && qy_pg_run (pg, "restore mutes",
+            "SELECT brand_id, member_id, (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint, "
+            "       (extract (epoch FROM max (mute_until)) * 1000000)::bigint FROM violations "
+            "WHERE mute_until > now () AND status <> 'overturned' GROUP BY brand_id, member_id", 0, NULL, &res)) {
+        for (int r = 0; r < PQntuples (res) && ok; r++) {
+            char key [96];
+            qy_snprintf (key, sizeof (key), "mute:{b:%s}:%s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
+            const char *argv [] = { "EVAL", S_MUTE_LENGTHEN, "1", key, PQgetvalue (res, r, 3), PQgetvalue (res, r, 2) };
+            ok = qy_redis_append_argv (redis, 6, argv, NULL) == 0;
+            if (ok && ++queued == S_RESTORE_CHUNK) {
+                ok = s_drain (redis, queued);
+                queued = 0;
+            }
+        }
+        PQclear (res);
+    }
+    else
+        ok = false;
+    if (ok)
+        ok = s_drain (redis, queued);
+    else
+    if (queued)
+        qy_redis_disconnect (redis);
+    if (ok) {
+        redisReply *rep = qy_redis_cmd (redis, "SET %s 1", MODERATION_RESTORED_KEY);
+        ok = rep != NULL;
+        if (rep)
+            freeReplyObject (rep);
+    }
+    return ok;
+}
+
+void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis)
+{
+    redisReply *r = qy_redis_cmd (redis, "EXISTS %s", MODERATION_RESTORED_KEY);
+    bool lost = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+    if (r)
+        freeReplyObject (r);
+    if (!lost)
+        return;
+    qy_log_warn ("redis has lost moderation state (no %s): restoring mutes and blocks from postgres", MODERATION_RESTORED_KEY);
+    if (moderation_restore (pg, redis)) {
+        //  An operator may have lifted one while the rows were read: say so again.
+        moderation_resync_recent (pg, redis, NULL);
+        qy_log_info ("mutes and blocks restored into redis");
+    }
+}
+
+//  Make Redis say what PostgreSQL says about one member's mute and block,
+//  after an operator overturned a violation or changed the block list; a
+//  member now blocked is removed from every group they are in (with actions).
+static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, void *actions, int64_t brand, int64_t member)
+{
+    char bid [24], mid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
+    qy_snprintf (mid, sizeof (mid), "%lld", (long long) member);
+    const char *p [] = { bid, mid };
+    PGresult *res;
+    if (qy_pg_run (pg, "resync mute",
+            "SELECT (extract (epoch FROM max (mute_until)) * 1000000)::bigint, "
+            "       (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint FROM violations "
+            "WHERE brand_id = $1 AND member_id = $2 AND mute_until > now () AND status <> 'overturned'", 2, p, &res)) {
+        redisReply *rep = PQgetisnull (res, 0, 0)
+            ? qy_redis_cmd (redis, "DEL mute:{b:%s}:%s", bid, mid)
+            : qy_redis_cmd (redis, "SET mute:{b:%s}:%s %s PX %s", bid, mid, PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 1));
+        if (rep)
+            freeReplyObject (rep);
+        qy_log_info ("brand=%s member=%s mute resynced until_us=%s", bid, mid, PQgetisnull (res, 0, 0) ? "0" : PQgetvalue (res, 0, 0));
+        PQclear (res);
+    }
+    if (qy_pg_run (pg, "resync block", "SELECT 1 FROM blocks WHERE brand_id = $1 AND member_id = $2 AND lifted_at IS NULL",
+                   2, p, &res)) {
+        bool blocked = PQntuples (res) > 0;
+        redisReply *rep = qy_redis_cmd (redis, "%s block:{b:%s} %s", blocked ? "SADD" : "SREM", bid, mid);
+        if (rep)
+            freeReplyObject (rep);
+        qy_log_info ("brand=%s member=%s block resynced blocked=%d", bid, mid, blocked);
+        PQclear (res);
+        if (blocked && actions)
+            moderation_remove_everywhere (pg, actions, brand, member, 0);
+    }
+}
+
+bool moderation_resync_recent (qy_pg_t *pg, qy_redis_t *redis, void *actions)
+{
+    PGresult *res;
+    if (!qy_pg_run (pg, "recent blocks",
+            "SELECT brand_id, member_id FROM blocks WHERE created_at > now () - interval '1 day' "
+            "   OR lifted_at > now () - interval '1 day' "
+            "UNION SELECT brand_id, member_id FROM violations WHERE status = 'overturned' AND mute_until > now () "
+            "   AND member_id IS NOT NULL", 0, NULL, &res))
+        return false;
+    for (int r = 0; r < PQntuples (res); r++) {
+        s_resync_member (pg, redis, actions, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+        qy_service_heartbeat ();
+    }
+    PQclear (res);
+    return true;
+}
+
+//  Members whose mute or block an operator lifted while we were not
+//  listening: make Redis agree (it may still hold the old state).
+void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
+{
+    PGresult *res;
+    if (!qy_pg_run (pg, "restore lifted",
+            "SELECT brand_id, member_id FROM violations WHERE status = 'overturned' AND mute_until > now () AND member_id IS NOT NULL "
+            "UNION SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NOT NULL", 0, NULL, &res))
+        return;
+    for (int r = 0; r < PQntuples (res); r++) {
+        s_resync_member (pg, redis, NULL, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+        qy_service_heartbeat ();
+    }
+    PQclear (res);
+}
+
+//  qy_config notifications: "TABLE:BRAND" reloads the brand's rules and
+//  policy; "moderation_member:BRAND:MEMBER" resyncs one member's state.
+void moderation_listen (PGconn *conn, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis, void *actions)
+{
+    static const char *reload [] = { "rules:", "brands:", "moderation_policies:", "moderation_lists:", "moderation_models:" };
+    PQconsumeInput (conn);
+    PGnotify *n;
+    while ((n = PQnotifies (conn))) {
+        const char *colon = strchr (n->extra, ':');
+        int64_t brand = colon ? strtoll (colon + 1, NULL, 10) : 0;
+        for (size_t i = 0; i < QY_ARRAY_LEN (reload); i++)
+            if (strncmp (n->extra, reload [i], strlen (reload [i])) == 0) {
+                moderation_store_invalidate (store, brand);
+                break;
+            }
+        if (strncmp (n->extra, "moderation_member:", 18) == 0) {
+            const char *second = colon ? strchr (colon + 1, ':') : NULL;
+            if (brand && second)
+                s_resync_member (pg, redis, actions, brand, strtoll (second + 1, NULL, 10));
+        }
+        PQfreemem (n);
+    }
+}
