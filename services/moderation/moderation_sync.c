@@ -86,6 +86,17 @@ static bool s_drain (qy_redis_t *redis, int n)
 
 #define S_RESTORE_CHUNK 500
 
+//  Append one command; read the replies every S_RESTORE_CHUNK commands.
+static bool s_queue (qy_redis_t *redis, int argc, const char **argv, int *queued)
+{
+    if (qy_redis_append_argv (redis, argc, argv, NULL))
+        return false;
+    if (++*queued < S_RESTORE_CHUNK)
+        return true;
+    *queued = 0;
+    return s_drain (redis, S_RESTORE_CHUNK);
+}
+
 bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
 {
     PGresult *res;
@@ -96,11 +107,7 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
             char key [64];
             qy_snprintf (key, sizeof (key), "block:{b:%s}", PQgetvalue (res, r, 0));
             const char *argv [] = { "SADD", key, PQgetvalue (res, r, 1) };
-            ok = qy_redis_append_argv (redis, 3, argv, NULL) == 0;
-            if (ok && ++queued == S_RESTORE_CHUNK) {
-                ok = s_drain (redis, queued);
-                queued = 0;
-            }
+            ok = s_queue (redis, 3, argv, &queued);
         }
         PQclear (res);
     }
@@ -115,11 +122,7 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
             char key [96];
             qy_snprintf (key, sizeof (key), "mute:{b:%s}:%s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
             const char *argv [] = { "EVAL", S_MUTE_LENGTHEN, "1", key, PQgetvalue (res, r, 3), PQgetvalue (res, r, 2) };
-            ok = qy_redis_append_argv (redis, 6, argv, NULL) == 0;
-            if (ok && ++queued == S_RESTORE_CHUNK) {
-                ok = s_drain (redis, queued);
-                queued = 0;
-            }
+            ok = s_queue (redis, 6, argv, &queued);
         }
         PQclear (res);
     }
