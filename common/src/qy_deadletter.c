@@ -40,10 +40,15 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
         why [--n] = 0;
     const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", service,
                               msg_id ? msg_id : "", why, hex };
+    //  The same item again: nothing, unless an operator replayed it since,
+    //  when it failed again and its row is reopened (qyctl deadletters).
     bool ok = qy_pg_run (pg, "deadletter",
         "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload) "
         "VALUES ($1, $2, $3, $4, $5, $6::bytea) "
-        "ON CONFLICT (service, brand_code, msg_id) WHERE msg_id <> '' DO NOTHING", 6, params, NULL);
+        "ON CONFLICT (service, brand_code, msg_id) WHERE msg_id <> '' DO UPDATE "
+        "SET reason = EXCLUDED.reason, payload = EXCLUDED.payload, brand_id = coalesce (EXCLUDED.brand_id, dead_letters.brand_id), "
+        "    replayed_at = NULL, failed_again = dead_letters.failed_again + 1 "
+        "WHERE dead_letters.replayed_at IS NOT NULL", 6, params, NULL);
     free (hex);
     qy_metric_add (m, 1);
     qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <libpq-fe.h>
+#include "qunyun.pb-c.h"
 
 //  The connection (opened on first use; exits 1 with a message if it cannot).
 PGconn *qyctl_pg (void);
@@ -40,6 +41,11 @@ int qyctl_deliveries (int argc, char **argv);
 int qyctl_deadletters (int argc, char **argv);
 int qyctl_report (int argc, char **argv);
 int qyctl_send (int argc, char **argv);
+//  Send one packed Batch to ingest (DEALER) and wait for its Ack: NULL,
+//  with a message on stderr, when none came back. Caller frees it.
+Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, int timeout_ms);
+//  The same for events, packed into one Batch.
+Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs, size_t n, int timeout_ms);
 int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);
 int qyctl_gateway (int argc, char **argv);

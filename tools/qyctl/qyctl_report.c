@@ -1,6 +1,6 @@
-//  What operators read: violations, deliveries, dead letters, the brand
-//  report, and scoring's reports on groups, members, channels, stores and
-//  regions. Every query is scoped to one brand.
+//  What operators read: violations, deliveries, the brand report (dead
+//  letters are in qyctl_deadletter.c), and scoring's reports on groups,
+//  members, channels, stores and regions. Every query is scoped to one brand.
 #include "qyctl.h"
 #include "qy/util.h"
 #include <stdio.h>
@@ -265,23 +265,6 @@ int qyctl_deliveries (int argc, char **argv)
         "SELECT key, kind, coalesce (payload->>'action', '') AS action, status, attempts, coalesce (http_status, 0) AS http, "
         "       source, created_at::timestamp(0) AS at, left (coalesce (payload->>'text', ''), 40) AS text "
         "FROM deliveries WHERE brand_id = $1 AND ($3::text IS NULL OR status = $3) ORDER BY created_at DESC LIMIT $2", 3, p);
-    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
-    PQclear (res);
-    return 0;
-}
-
-int qyctl_deadletters (int argc, char **argv)
-{
-    const char *brand = qyctl_arg (argc, argv, 0);
-    char bid [24] = "";
-    if (brand)
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *p [] = { brand ? bid : NULL, qyctl_opt (argc, argv, "--limit", "50") };
-    //  Without a brand: the platform operator's view, including unknown brands.
-    PGresult *res = qyctl_exec (
-        "SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, coalesce (msg_id, '') AS msg_id, "
-        "       reason, length (payload) AS bytes FROM dead_letters "
-        "WHERE ($1::bigint IS NULL OR brand_id = $1) ORDER BY id DESC LIMIT $2", 2, p);
     qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
     PQclear (res);
     return 0;

@@ -93,24 +93,31 @@ static const char *s_status (Qy__ItemStatus s)
     return s == QY__ITEM_STATUS__ACCEPTED ? "accepted" : s == QY__ITEM_STATUS__DUPLICATE ? "duplicate" : "rejected";
 }
 
-//  Send one frame and print the Ack. Returns 0 when an Ack came back.
-static int s_roundtrip (void *dealer, const void *data, size_t len, int timeout_ms)
+//  Send one frame to ingest and wait for its Ack (NULL, with a message on
+//  stderr, when none or an undecodable one came back). Caller frees it.
+Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, int timeout_ms)
 {
     zmq_send (dealer, data, len, 0);
     zmq_pollitem_t item = { dealer, 0, ZMQ_POLLIN, 0 };
     if (zmq_poll (&item, 1, timeout_ms) <= 0) {
         fprintf (stderr, "qyctl: no answer from ingest within %d ms\n", timeout_ms);
-        return -1;
+        return NULL;
     }
     zmq_msg_t m;
     zmq_msg_init (&m);
     zmq_msg_recv (&m, dealer, 0);
     Qy__Ack *ack = qy__ack__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
     zmq_msg_close (&m);
-    if (!ack) {
+    if (!ack)
         fprintf (stderr, "qyctl: undecodable answer from ingest\n");
+    return ack;
+}
+
+//  Print an Ack as a JSON line and free it. Returns 0 when there was one.
+static int s_print_ack (Qy__Ack *ack)
+{
+    if (!ack)
         return -1;
-    }
     qy_buf_t b;
     qy_buf_init (&b);
     qy_buf_puts (&b, "{\"batch_id\":");
@@ -136,21 +143,26 @@ static int s_roundtrip (void *dealer, const void *data, size_t len, int timeout_
     return 0;
 }
 
-static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeout_ms)
+Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs, size_t n, int timeout_ms)
 {
-    char id [32];
-    qy_snprintf (id, sizeof (id), "send-%d", ++*seq);
     Qy__Batch batch = QY__BATCH__INIT;
-    batch.batch_id = id;
+    batch.batch_id = (char *) batch_id;
     batch.gateway = "qyctl";
     batch.n_events = n;
     batch.events = evs;
     size_t len = qy__batch__get_packed_size (&batch);
     uint8_t *buf = qy_malloc (len);
     qy__batch__pack (&batch, buf);
-    int rc = s_roundtrip (dealer, buf, len, timeout_ms);
+    Qy__Ack *ack = qyctl_ingest_call (dealer, buf, len, timeout_ms);
     free (buf);
-    return rc;
+    return ack;
+}
+
+static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeout_ms)
+{
+    char id [32];
+    qy_snprintf (id, sizeof (id), "send-%d", ++*seq);
+    return s_print_ack (qyctl_ingest_batch (dealer, id, evs, n, timeout_ms));
 }
 
 int qyctl_send (int argc, char **argv)
@@ -197,7 +209,7 @@ int qyctl_send (int argc, char **argv)
     int rc = 0, seq = 0;
     if (qyctl_flag (argc, argv, "--garbage")) {
         static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
-        rc = s_roundtrip (dealer, junk, sizeof (junk), timeout);
+        rc = s_print_ack (qyctl_ingest_call (dealer, junk, sizeof (junk), timeout));
         //  An event whose msg_id and text are not UTF-8 (bytes a gateway
         //  cut in the middle of a character): rejected, and set aside.
         Qy__Event ev = QY__EVENT__INIT, *evs [1] = { &ev };

@@ -1,0 +1,387 @@
+//  qyctl deadletters: what the services set aside, and putting it back once
+//  the cause is fixed. A dead letter is replayed through the door it was
+//  refused at:
+//
+//    ingest      the event goes back to ingest (it never got in: unknown
+//                brand, a field out of range …); ingest's answer says
+//                whether it is now accepted;
+//    moderation, scoring, campaign
+//                the event goes back onto the bus, at the front of that
+//                service's hop (it was accepted; one stage failed on it);
+//    notifier    a delivery that failed all its attempts is set pending
+//                again (the gateway was down for longer than the retries).
+//
+//  Everything downstream is idempotent by message id or delivery key, so a
+//  replay that was not needed changes nothing. A row is marked replayed
+//  before anything is sent, so a failure that comes back while we are
+//  still busy reopens it (common/src/qy_deadletter.c) instead of being
+//  overwritten by our "done". What can never succeed (an undecodable frame,
+//  an event that bypassed ingest) is reported and left open; `resolve`
+//  closes it with a reason.
+#include "qyctl.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define USAGE \
+    "usage: qyctl deadletters [BRAND] [--open] [--service S] [--limit N] [--format F]\n" \
+    "       qyctl deadletters replay BRAND (ID…|--open) [--service S] [--limit N] [--dry-run]\n" \
+    "             [--ingest E] [--moderation E] [--scoring E] [--campaign E]\n" \
+    "       qyctl deadletters resolve BRAND ID… --reason TEXT"
+
+typedef struct {
+    const char *id, *service, *msg_id, *reason;
+    unsigned char *payload;
+    size_t len;
+    Qy__Event *ev;          //  decoded, for the event routes
+    const char *result;     //  what happened (static or owned by out)
+    char *owned;
+    bool done;              //  replayed (or found already done)
+} s_row_t;
+
+typedef struct {
+    const char *brand;
+    char bid [24];
+    int64_t brand_id;
+    bool dry_run;
+    int replayed, open, failed;
+} s_run_t;
+
+static void s_set (s_row_t *r, bool done, char *owned)
+{
+    free (r->owned);
+    r->owned = owned;
+    r->result = owned;
+    r->done = done;
+}
+
+//  Mark a row replayed before its effect is sent (see the top).
+static void s_mark (const s_row_t *r, const char *result)
+{
+    const char *p [] = { r->id, result };
+    PQclear (qyctl_exec ("UPDATE dead_letters SET replayed_at = now (), replays = replays + 1, replay_result = $2 "
+                         "WHERE id = $1", 2, p));
+}
+
+//  The replay did not take: the row stays open with what happened.
+static void s_reopen (const s_row_t *r, const char *result)
+{
+    const char *p [] = { r->id, result };
+    PQclear (qyctl_exec ("UPDATE dead_letters SET replayed_at = NULL, replay_result = $2 WHERE id = $1", 2, p));
+}
+
+static void s_close (const s_row_t *r, const char *result)
+{
+    const char *p [] = { r->id, result };
+    PQclear (qyctl_exec ("UPDATE dead_letters SET replay_result = $2 WHERE id = $1", 2, p));
+}
+
+//  notifier: a delivery that ran out of attempts goes back to pending, with
+//  its attempts reset, in the same statement that marks the row.
+static void s_requeue (s_run_t *run, s_row_t *r)
+{
+    if (!*r->msg_id) {
+        s_set (r, false, qy_strdup ("not replayable: no delivery key"));
+        return;
+    }
+    const char *p [] = { r->msg_id, run->bid, r->id };
+    PGresult *res = qyctl_exec ("SELECT status FROM deliveries WHERE key = $1 AND brand_id = $2", 2, p);
+    const char *status = PQntuples (res) ? PQgetvalue (res, 0, 0) : NULL;
+    if (!status)
+        s_set (r, false, qy_strdup ("not replayable: the delivery was refused at intake; the sender must send a corrected one"));
+    else
+    if (strcmp (status, "dead") != 0) {
+        s_set (r, true, qy_printf ("nothing to do: the delivery is %s", status));
+        if (!run->dry_run)
+            s_mark (r, r->result);
+    }
+    else
+    if (run->dry_run)
+        s_set (r, true, qy_strdup ("would requeue the delivery"));
+    else {
+        PGresult *u = qyctl_exec (
+            "WITH d AS (UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now (), "
+            "           lease_until = NULL, last_error = 'requeued from dead letter ' || $3::text "
+            "           WHERE key = $1 AND brand_id = $2 AND status = 'dead' RETURNING key) "
+            "UPDATE dead_letters SET replayed_at = now (), replays = replays + 1, replay_result = 'requeued' "
+            "WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM d) RETURNING id", 3, p);
+        s_set (r, PQntuples (u) == 1, qy_strdup (PQntuples (u) == 1 ? "requeued" : "not requeued: the delivery changed meanwhile"));
+        PQclear (u);
+    }
+    PQclear (res);
+}
+
+//  The event routes: decode and check that the event is what the row says.
+static const char *s_event_problem (s_run_t *run, s_row_t *r, bool via_ingest)
+{
+    r->ev = r->len ? qy__event__unpack (NULL, r->len, r->payload) : NULL;
+    if (!r->ev && r->len && r->payload [0] == '{')
+        return "not replayable: an item of an HTTP gateway request; the gateway must send it again";
+    if (!r->ev)
+        return "not replayable: the payload is not an event";
+    if (!*r->msg_id || strcmp (r->ev->msg_id, r->msg_id) != 0)
+        return "not replayable: the payload does not carry the row's msg_id";
+    if (strcmp (r->ev->brand, run->brand) != 0)
+        return "not replayable: the event names another brand";
+    if (via_ingest)
+        return NULL;
+    if (r->ev->brand_id != run->brand_id)
+        return "not replayable: the event did not come through ingest (no brand_id); send it to ingest";
+    if (strcmp (r->service, "scoring") == 0 && !r->ev->group_id)
+        return "not replayable: the event has no group_id";
+    return NULL;
+}
+
+static void *s_push_socket (void *ctx, const char *endpoint)
+{
+    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 1000, 30000);
+    if (qy_zmq_connect (push, endpoint))
+        qyctl_die ("cannot connect to %s", endpoint);
+    return push;
+}
+
+//  moderation, scoring, campaign: back onto the front of the hop, as the
+//  bytes the service received. A blocking send: a full hop makes us wait.
+static void s_push (s_run_t *run, s_row_t *r, void *ctx, void **socks, const char *const *fronts, int hop)
+{
+    if (run->dry_run) {
+        s_set (r, true, qy_printf ("would push to the %s hop at %s", r->service, fronts [hop]));
+        return;
+    }
+    if (!socks [hop])
+        socks [hop] = s_push_socket (ctx, fronts [hop]);
+    char *result = qy_printf ("pushed to the %s hop", r->service);
+    s_mark (r, result);
+    if (zmq_send (socks [hop], r->payload, r->len, 0) < 0) {
+        char *why = qy_printf ("send to %s failed: %s", fronts [hop], zmq_strerror (zmq_errno ()));
+        s_reopen (r, why);
+        s_set (r, false, why);
+        free (result);
+        return;
+    }
+    s_set (r, true, result);
+}
+
+//  ingest: the events in batches over the gateway door; ingest's answer
+//  decides each row.
+#define S_INGEST_BATCH 200
+
+static void s_ingest (s_run_t *run, s_row_t **rows, size_t n, const char *endpoint)
+{
+    if (!n)
+        return;
+    if (run->dry_run) {
+        for (size_t i = 0; i < n; i++)
+            s_set (rows [i], true, qy_printf ("would send to ingest at %s", endpoint));
+        return;
+    }
+    void *ctx = zmq_ctx_new ();
+    void *dealer = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 0);
+    bool connected = qy_zmq_connect (dealer, endpoint) == 0;
+    Qy__Event *evs [S_INGEST_BATCH];
+    for (size_t off = 0; off < n; off += S_INGEST_BATCH) {
+        size_t k = n - off < S_INGEST_BATCH ? n - off : S_INGEST_BATCH;
+        for (size_t i = 0; i < k; i++) {
+            evs [i] = rows [off + i]->ev;
+            evs [i]->brand_id = 0;          //  ingest resolves the brand itself
+            s_mark (rows [off + i], "sent to ingest");
+        }
+        Qy__Ack *ack = connected ? qyctl_ingest_batch (dealer, "deadletters-replay", evs, k, 30000) : NULL;
+        for (size_t i = 0; i < k; i++) {
+            s_row_t *r = rows [off + i];
+            const Qy__ItemResult *res = ack && ack->ok && i < ack->n_results ? ack->results [i] : NULL;
+            if (!res)
+                s_set (r, false, qy_printf ("ingest did not take the batch: %s",
+                                            !ack ? "no answer" : *ack->error ? ack->error : "no result for the event"));
+            else
+            if (res->status == QY__ITEM_STATUS__ACCEPTED)
+                s_set (r, true, qy_strdup ("accepted by ingest"));
+            else
+            if (res->status == QY__ITEM_STATUS__DUPLICATE)
+                s_set (r, true, qy_strdup ("duplicate: ingest already has it"));
+            else
+                s_set (r, false, qy_printf ("rejected again: %s", res->error));
+            if (r->done)
+                s_close (r, r->result);
+            else
+                s_reopen (r, r->result);
+        }
+        if (ack)
+            qy__ack__free_unpacked (ack, NULL);
+    }
+    zmq_close (dealer);
+    zmq_ctx_term (ctx);
+}
+
+static const char *s_front (int argc, char **argv, const char *opt, const char *env, const char *def)
+{
+    const char *v = qyctl_opt (argc, argv, opt, getenv (env));
+    return v ? v : def;
+}
+
+static int s_replay (int argc, char **argv)
+{
+    s_run_t run = { .brand = qyctl_arg (argc, argv, 0), .dry_run = qyctl_flag (argc, argv, "--dry-run") };
+    bool open = qyctl_flag (argc, argv, "--open");
+    if (!run.brand || (!open && !qyctl_arg (argc, argv, 1)) || (open && qyctl_arg (argc, argv, 1)))
+        qyctl_die (USAGE);
+    run.brand_id = qyctl_brand_id (run.brand);
+    qy_snprintf (run.bid, sizeof (run.bid), "%lld", (long long) run.brand_id);
+    //  The ids as a PostgreSQL array; each must be a number.
+    qy_buf_t ids;
+    qy_buf_init (&ids);
+    qy_buf_puts (&ids, "{");
+    int nids = 0;
+    for (const char *a; (a = qyctl_arg (argc, argv, 1 + nids)); nids++) {
+        char *end;
+        if (strtoll (a, &end, 10) <= 0 || *end)
+            qyctl_die ("not a dead letter id: '%s'", a);
+        qy_buf_printf (&ids, "%s%s", nids ? "," : "", a);
+    }
+    qy_buf_puts (&ids, "}");
+    const char *p [] = { run.bid, run.brand, open ? NULL : ids.data, qyctl_opt (argc, argv, "--service", NULL),
+                         qyctl_opt (argc, argv, "--limit", "1000") };
+    //  The brand's rows, and those set aside before the brand existed
+    //  (unknown brand: only the code was known). Named rows are replayed
+    //  even when they were before; --open takes only the open ones.
+    PGresult *res = qyctl_exec (
+        "SELECT id, service, coalesce (msg_id, ''), reason, payload FROM dead_letters "
+        "WHERE (brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
+        "  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[])) AND ($3::bigint[] IS NOT NULL OR replayed_at IS NULL) "
+        "  AND ($4::text IS NULL OR service = $4) ORDER BY id LIMIT $5", 5, p);
+    int n = PQntuples (res);
+    if (!open && n < nids)
+        fprintf (stderr, "qyctl: %d of the %d ids are not dead letters of %s%s\n", nids - n, nids, run.brand,
+                 p [3] ? " from that service" : "");
+    s_row_t *rows = qy_calloc ((size_t) n + 1, sizeof (s_row_t));
+    s_row_t **to_ingest = qy_calloc ((size_t) n + 1, sizeof (s_row_t *));
+    size_t ningest = 0;
+    static const char *const hops [] = { "moderation", "scoring", "campaign" };
+    const char *fronts [] = {
+        s_front (argc, argv, "--moderation", "QY_MODERATION_FRONT", "tcp://127.0.0.1:5550"),
+        s_front (argc, argv, "--scoring", "QY_SCORING_FRONT", "tcp://127.0.0.1:5552"),
+        s_front (argc, argv, "--campaign", "QY_CAMPAIGN_FRONT", "tcp://127.0.0.1:5554"),
+    };
+    void *ctx = zmq_ctx_new ();
+    void *socks [3] = { NULL, NULL, NULL };
+    for (int i = 0; i < n; i++) {
+        s_row_t *r = &rows [i];
+        r->id = PQgetvalue (res, i, 0);
+        r->service = PQgetvalue (res, i, 1);
+        r->msg_id = PQgetvalue (res, i, 2);
+        r->reason = PQgetvalue (res, i, 3);
+        r->payload = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, i, 4), &r->len);
+        int hop = -1;
+        for (int h = 0; h < 3; h++)
+            if (!strcmp (r->service, hops [h]))
+                hop = h;
+        if (!strcmp (r->service, "notifier"))
+            s_requeue (&run, r);
+        else
+        if (hop < 0 && strcmp (r->service, "ingest") != 0)
+            s_set (r, false, qy_printf ("not replayable: unknown service %s", r->service));
+        else {
+            const char *problem = s_event_problem (&run, r, hop < 0);
+            if (problem)
+                s_set (r, false, qy_strdup (problem));
+            else
+            if (hop < 0)
+                to_ingest [ningest++] = r;
+            else
+                s_push (&run, r, ctx, socks, fronts, hop);
+        }
+    }
+    s_ingest (&run, to_ingest, ningest, s_front (argc, argv, "--ingest", "QY_INGEST_ENDPOINT", "tcp://127.0.0.1:5540"));
+    for (int h = 0; h < 3; h++)
+        if (socks [h])
+            zmq_close (socks [h]);      //  linger lets what is queued out
+    zmq_ctx_term (ctx);
+    for (int i = 0; i < n; i++) {
+        s_row_t *r = &rows [i];
+        printf ("%s\t%s\t%s\t%s\n", r->id, r->service, r->msg_id, r->result);
+        if (r->done)
+            run.replayed++;
+        else
+        if (!strncmp (r->result, "not replayable", 14))
+            run.open++;
+        else
+            run.failed++;
+        if (r->done && !run.dry_run)
+            qyctl_audit (run.brand_id, "deadletter.replay", "dead_letter", r->id);
+        if (r->ev)
+            qy__event__free_unpacked (r->ev, NULL);
+        PQfreemem (r->payload);
+        free (r->owned);
+    }
+    printf ("%s=%d not_replayable=%d failed=%d\n", run.dry_run ? "would_replay" : "replayed", run.replayed, run.open,
+            run.failed);
+    free (rows);
+    free (to_ingest);
+    PQclear (res);
+    qy_buf_free (&ids);
+    return run.failed ? 1 : 0;
+}
+
+//  Close rows that will never be replayed, with the operator's reason.
+static int s_resolve (int argc, char **argv)
+{
+    const char *brand = qyctl_arg (argc, argv, 0), *reason = qyctl_opt (argc, argv, "--reason", NULL);
+    if (!brand || !qyctl_arg (argc, argv, 1) || !reason || !*reason)
+        qyctl_die (USAGE);
+    char bid [24];
+    int64_t brand_id = qyctl_brand_id (brand);
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    char *result = qy_printf ("resolved: %s", reason);
+    int rc = 0;
+    for (int i = 1; qyctl_arg (argc, argv, i); i++) {
+        const char *p [] = { qyctl_arg (argc, argv, i), bid, brand, result };
+        char *end;
+        if (strtoll (p [0], &end, 10) <= 0 || *end)
+            qyctl_die ("not a dead letter id: '%s'", p [0]);
+        PGresult *res = qyctl_exec (
+            "UPDATE dead_letters SET replayed_at = now (), replay_result = $4 "
+            "WHERE id = $1 AND (brand_id = $2 OR (brand_id IS NULL AND brand_code = $3)) RETURNING id", 4, p);
+        if (PQntuples (res)) {
+            printf ("%s\t%s\n", p [0], result);
+            qyctl_audit (brand_id, "deadletter.resolve", "dead_letter", p [0]);
+        }
+        else {
+            fprintf (stderr, "qyctl: %s is not a dead letter of %s\n", p [0], brand);
+            rc = 1;
+        }
+        PQclear (res);
+    }
+    free (result);
+    return rc;
+}
+
+int qyctl_deadletters (int argc, char **argv)
+{
+    const char *first = qyctl_arg (argc, argv, 0);
+    if (first && !strcmp (first, "replay"))
+        return s_replay (argc - 1, argv + 1);
+    if (first && !strcmp (first, "resolve"))
+        return s_resolve (argc - 1, argv + 1);
+    if (first && (!strcmp (first, "help") || qyctl_arg (argc, argv, 1)))
+        qyctl_die (USAGE);
+    char bid [24] = "";
+    if (first)
+        qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (first));
+    const char *p [] = { first ? bid : NULL, first, qyctl_opt (argc, argv, "--limit", "50"),
+                         qyctl_flag (argc, argv, "--open") ? "t" : "f", qyctl_opt (argc, argv, "--service", NULL) };
+    //  Without a brand: the platform operator's view, including unknown brands.
+    PGresult *res = qyctl_exec (
+        "SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, coalesce (msg_id, '') AS msg_id, "
+        "       reason, length (payload) AS bytes, replays, "
+        "       CASE WHEN replayed_at IS NULL THEN 'open' ELSE 'closed' END AS state, coalesce (replay_result, '') AS last_replay "
+        "FROM dead_letters "
+        "WHERE ($1::bigint IS NULL OR brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
+        "  AND (NOT $4::bool OR replayed_at IS NULL) AND ($5::text IS NULL OR service = $5) "
+        "ORDER BY id DESC LIMIT $3", 5, p);
+    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    PQclear (res);
+    return 0;
+}
