@@ -23,15 +23,10 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     //  bytea in hex text form: \x0a1b…
-    char *hex = qy_malloc (len * 2 + 3);
-    hex [0] = '\\'; hex [1] = 'x';
-    static const char digits [] = "0123456789abcdef";
-    const unsigned char *p = payload;
-    for (size_t i = 0; i < len; i++) {
-        hex [2 + 2 * i] = digits [p [i] >> 4];
-        hex [3 + 2 * i] = digits [p [i] & 15];
-    }
-    hex [2 + 2 * len] = 0;
+    qy_buf_t hex;
+    qy_buf_init (&hex);
+    qy_buf_puts (&hex, "\\x");
+    qy_buf_hex (&hex, payload, len);
     brand_code = s_ident (brand_code);
     msg_id = s_ident (msg_id);
     //  A reason quoting what was sent may end in a cut character: drop it.
@@ -39,7 +34,7 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
     for (size_t n = strlen (why); n && !qy_utf8_valid (why); )
         why [--n] = 0;
     const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", service,
-                              msg_id ? msg_id : "", why, hex };
+                              msg_id ? msg_id : "", why, hex.data };
     //  The same item again: nothing, unless an operator replayed it since,
     //  when it failed again and its row is reopened (qyctl deadletters).
     bool ok = qy_pg_run (pg, "deadletter",
@@ -49,7 +44,7 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
         "SET reason = EXCLUDED.reason, payload = EXCLUDED.payload, brand_id = coalesce (EXCLUDED.brand_id, dead_letters.brand_id), "
         "    replayed_at = NULL, failed_again = dead_letters.failed_again + 1 "
         "WHERE dead_letters.replayed_at IS NOT NULL", 6, params, NULL);
-    free (hex);
+    qy_buf_free (&hex);
     qy_metric_add (m, 1);
     qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",
                  brand_code ? brand_code : "", why, ok ? "yes" : "no");

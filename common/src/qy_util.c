@@ -181,6 +181,16 @@ void qy_buf_pg_array_elem (qy_buf_t *b, const char *s)
     qy_buf_append (b, "\"", 1);
 }
 
+void qy_buf_hex (qy_buf_t *b, const void *data, size_t len)
+{
+    static const char digits [] = "0123456789abcdef";
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        char two [2] = { digits [p [i] >> 4], digits [p [i] & 15] };
+        qy_buf_append (b, two, 2);
+    }
+}
+
 void qy_buf_json_str (qy_buf_t *b, const char *s)
 {
     qy_buf_append (b, "\"", 1);

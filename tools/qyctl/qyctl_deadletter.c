@@ -19,8 +19,10 @@
 //  an event that bypassed ingest) is reported and left open; `resolve`
 //  closes it with a reason.
 #include "qyctl.h"
+#include "qy/pb.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 
 #define USAGE \
     "usage: qyctl deadletters [BRAND] [--open] [--service S] [--limit N] [--format F]\n" \
+    "       qyctl deadletters show BRAND ID\n" \
     "       qyctl deadletters replay BRAND (ID…|--open) [--service S] [--limit N] [--dry-run]\n" \
     "             [--ingest E] [--moderation E] [--scoring E] [--campaign E]\n" \
     "       qyctl deadletters resolve BRAND ID… --reason TEXT"
@@ -358,6 +361,87 @@ static int s_resolve (int argc, char **argv)
     return rc;
 }
 
+//  The payload as people can read it: an event or a delivery decoded, a
+//  JSON body parsed, text as text, anything else in hex (the first 4 KiB).
+static void s_payload (qy_buf_t *out, const char *service, const unsigned char *p, size_t len)
+{
+    bool events = !strcmp (service, "ingest") || !strcmp (service, "moderation") || !strcmp (service, "scoring")
+                  || !strcmp (service, "campaign");
+    json_t *j = len && p [0] == '{' ? json_loadb ((const char *) p, len, 0, NULL) : NULL;
+    if (j) {
+        char *text = json_dumps (j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        qy_buf_printf (out, ",\"json\":%s", text);
+        free (text);
+        json_decref (j);
+        return;
+    }
+    ProtobufCMessage *m = !len ? NULL : events ? (ProtobufCMessage *) qy__event__unpack (NULL, len, p)
+                        : !strcmp (service, "notifier") ? (ProtobufCMessage *) qy__delivery__unpack (NULL, len, p) : NULL;
+    if (m) {
+        qy_buf_printf (out, ",\"%s\":", events ? "event" : "delivery");
+        qy_pb_to_json (m, out);
+        protobuf_c_message_free_unpacked (m, NULL);
+        return;
+    }
+    char *text = qy_malloc (len + 1);
+    memcpy (text, p, len);
+    text [len] = 0;
+    if (strlen (text) == len && qy_utf8_valid (text)) {
+        qy_buf_puts (out, ",\"text\":");
+        qy_buf_json_str (out, text);
+    }
+    else {
+        size_t n = len < 4096 ? len : 4096;
+        qy_buf_puts (out, ",\"hex\":\"");
+        qy_buf_hex (out, p, n);
+        qy_buf_printf (out, "\"%s", n < len ? ",\"hex_truncated\":true" : "");
+    }
+    free (text);
+}
+
+//  One row, whole, as JSON.
+static int s_show (int argc, char **argv)
+{
+    const char *brand = qyctl_arg (argc, argv, 0), *id = qyctl_arg (argc, argv, 1);
+    char *end;
+    if (!brand || !id || qyctl_arg (argc, argv, 2))
+        qyctl_die (USAGE);
+    if (strtoll (id, &end, 10) <= 0 || *end)
+        qyctl_die ("not a dead letter id: '%s'", id);
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    const char *p [] = { id, bid, brand };
+    PGresult *res = qyctl_exec (
+        "SELECT id, created_at, service, coalesce (brand_code, ''), coalesce (msg_id, ''), reason, replays, failed_again, "
+        "       replayed_at IS NULL, coalesce (replay_result, ''), payload, length (payload) "
+        "FROM dead_letters WHERE id = $1 AND (brand_id = $2 OR (brand_id IS NULL AND brand_code = $3))", 3, p);
+    if (!PQntuples (res))
+        qyctl_die ("%s is not a dead letter of %s", id, brand);
+    qy_buf_t out;
+    qy_buf_init (&out);
+    static const char *names [] = { "id", "created_at", "service", "brand", "msg_id", "reason" };
+    for (int c = 0; c < 6; c++) {
+        qy_buf_printf (&out, "%s\"%s\":", c ? "," : "{", names [c]);
+        if (c == 0)
+            qy_buf_puts (&out, PQgetvalue (res, 0, c));
+        else
+            qy_buf_json_str (&out, PQgetvalue (res, 0, c));
+    }
+    qy_buf_printf (&out, ",\"replays\":%s,\"failed_again\":%s,\"state\":\"%s\",\"last_replay\":", PQgetvalue (res, 0, 6),
+                   PQgetvalue (res, 0, 7), *PQgetvalue (res, 0, 8) == 't' ? "open" : "closed");
+    qy_buf_json_str (&out, PQgetvalue (res, 0, 9));
+    qy_buf_printf (&out, ",\"bytes\":%s", PQgetisnull (res, 0, 11) ? "0" : PQgetvalue (res, 0, 11));
+    size_t len = 0;
+    unsigned char *payload = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, 0, 10), &len);
+    s_payload (&out, PQgetvalue (res, 0, 2), payload, len);
+    qy_buf_puts (&out, "}\n");
+    fputs (out.data, stdout);
+    PQfreemem (payload);
+    qy_buf_free (&out);
+    PQclear (res);
+    return 0;
+}
+
 int qyctl_deadletters (int argc, char **argv)
 {
     const char *first = qyctl_arg (argc, argv, 0);
@@ -365,6 +449,8 @@ int qyctl_deadletters (int argc, char **argv)
         return s_replay (argc - 1, argv + 1);
     if (first && !strcmp (first, "resolve"))
         return s_resolve (argc - 1, argv + 1);
+    if (first && !strcmp (first, "show"))
+        return s_show (argc - 1, argv + 1);
     if (first && (!strcmp (first, "help") || qyctl_arg (argc, argv, 1)))
         qyctl_die (USAGE);
     char bid [24] = "";

@@ -46,6 +46,8 @@ void qy_buf_vprintf (qy_buf_t *b, const char *fmt, va_list ap);
 void qy_buf_pg_array_elem (qy_buf_t *b, const char *s);
 //  Append s as a JSON string (quoted, escaped).
 void qy_buf_json_str (qy_buf_t *b, const char *s);
+//  Append len bytes as lower-case hex digits.
+void qy_buf_hex (qy_buf_t *b, const void *data, size_t len);
 
 //  FNV-1a 64-bit hash.
 uint64_t qy_hash64 (const void *data, size_t len);

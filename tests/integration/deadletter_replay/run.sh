@@ -10,7 +10,8 @@
 #   3. notifier: a delivery that ran out of attempts while the gateway was
 #      failing is requeued and delivered exactly once;
 #   4. what cannot be replayed (an event that bypassed ingest) is reported
-#      and left open; one brand cannot replay or even see another's rows.
+#      and left open; a row is read whole (the event decoded), corrected
+#      and sent again; one brand cannot replay, read or even list another's.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
@@ -95,10 +96,16 @@ l1_id=$(dl id ingest l1)
 it_eq "replaying l1 again" "$("$Q" deadletters replay late "$l1_id" | cut -f2-)" "$(printf 'ingest\tl1\tduplicate: ingest already has it\nreplayed=1 not_replayable=0 failed=0')"
 it_eq "late's events archived once" "$(sql "SELECT count (*) FROM messages m JOIN brands b ON b.id = m.brand_id WHERE b.code = 'late'")" 2
 
-# ---- what stays open is closed by an operator, with a reason
+# ---- what stays open: read it whole, correct it and send it again, then close the row with a reason
 bad_id=$(dl id ingest bad1)
-it_eq "resolve bad1" "$(QY_OPERATOR=ops1 "$Q" deadletters resolve acme "$bad_id" --reason "the gateway sent an empty text" | cut -f2)" \
-    "resolved: the gateway sent an empty text"
+"$Q" deadletters show acme "$bad_id" | jq -c '{service, msg_id, reason, state, replays, failed_again, event: (.event | {brand, msg_id, group, member, kind, text})}' \
+    > "$QY_RUN/actual/show.txt"
+"$Q" deadletters show acme "$(dl id notifier post-1)" | jq -c '{service, reason, state, last_replay, key: .json.key, text: .json.text}' >> "$QY_RUN/actual/show.txt"
+it_expect show
+it_eq "other cannot read acme's row" "$("$Q" deadletters show other "$bad_id" 2>&1 || true)" "qyctl: $bad_id is not a dead letter of other"
+it_eq "bad1 corrected and sent again" "$("$Q" deadletters show acme "$bad_id" | jq -c '.event | .text = "已更正"' | "$Q" send - | jq -r '.results[] | "\(.msg_id) \(.status)"')" "bad1 accepted"
+it_eq "resolve bad1" "$(QY_OPERATOR=ops1 "$Q" deadletters resolve acme "$bad_id" --reason "corrected and sent again" | cut -f2)" \
+    "resolved: corrected and sent again"
 it_eq "other cannot resolve acme's row" "$("$Q" deadletters resolve other "$(dl id moderation no-brand-id)" --reason x 2>&1 || true)" \
     "qyctl: $(dl id moderation no-brand-id) is not a dead letter of other"
 # (how often late's events were rejected again depends on when ingest forgot the unknown brand)
