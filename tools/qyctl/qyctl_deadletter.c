@@ -22,6 +22,7 @@
 #include "qy/pb.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@
     "usage: qyctl deadletters [BRAND] [--open] [--service S] [--limit N] [--format F]\n" \
     "       qyctl deadletters show BRAND ID\n" \
     "       qyctl deadletters replay BRAND (ID…|--open) [--service S] [--limit N] [--dry-run]\n" \
-    "             [--ingest E] [--moderation E] [--scoring E] [--campaign E]\n" \
+    "             [--ingest E] [--moderation E] [--scoring E] [--campaign E] [--timeout-ms N]\n" \
     "       qyctl deadletters resolve BRAND ID… --reason TEXT"
 
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
     char bid [24];
     int64_t brand_id;
     bool dry_run;
+    int timeout_ms;
     int replayed, open, failed;
 } s_run_t;
 
@@ -138,30 +140,41 @@ static const char *s_event_problem (s_run_t *run, s_row_t *r, bool via_ingest)
     return NULL;
 }
 
-static void *s_push_socket (void *ctx, const char *endpoint)
-{
-    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 1000, 30000);
-    if (qy_zmq_connect (push, endpoint))
-        qyctl_die ("cannot connect to %s", endpoint);
-    return push;
-}
+//  One bus hop we push to. IMMEDIATE: nothing is queued for a hop that is
+//  not connected, so an unreachable bus fails the send (after timeout_ms)
+//  instead of parking the event in our queue to be dropped on exit; once
+//  a send failed, the hop's other rows fail at once.
+typedef struct {
+    const char *front;
+    void *sock;
+    char *error;
+} s_hop_t;
 
-//  moderation, scoring, campaign: back onto the front of the hop, as the
-//  bytes the service received. A blocking send: a full hop makes us wait.
-static void s_push (s_run_t *run, s_row_t *r, void *ctx, void **socks, const char *const *fronts, int hop)
+static void s_push (s_run_t *run, s_row_t *r, void *ctx, s_hop_t *hop)
 {
     if (run->dry_run) {
-        s_set (r, true, qy_printf ("would push to the %s hop at %s", r->service, fronts [hop]));
+        s_set (r, true, qy_printf ("would push to the %s hop at %s", r->service, hop->front));
         return;
     }
-    if (!socks [hop])
-        socks [hop] = s_push_socket (ctx, fronts [hop]);
+    if (!hop->sock && !hop->error) {
+        int on = 1;
+        hop->sock = qy_zmq_socket (ctx, ZMQ_PUSH, 1000, 30000);
+        zmq_setsockopt (hop->sock, ZMQ_IMMEDIATE, &on, sizeof (on));
+        zmq_setsockopt (hop->sock, ZMQ_SNDTIMEO, &run->timeout_ms, sizeof (run->timeout_ms));
+        if (qy_zmq_connect (hop->sock, hop->front))
+            hop->error = qy_printf ("cannot connect to %s", hop->front);
+    }
+    if (hop->error) {
+        s_set (r, false, qy_printf ("not sent: %s", hop->error));
+        return;
+    }
     char *result = qy_printf ("pushed to the %s hop", r->service);
     s_mark (r, result);
-    if (zmq_send (socks [hop], r->payload, r->len, 0) < 0) {
-        char *why = qy_printf ("send to %s failed: %s", fronts [hop], zmq_strerror (zmq_errno ()));
-        s_reopen (r, why);
-        s_set (r, false, why);
+    if (zmq_send (hop->sock, r->payload, r->len, 0) < 0) {
+        hop->error = qy_printf ("send to %s failed: %s", hop->front,
+                                zmq_errno () == EAGAIN ? "the hop did not take it in time" : zmq_strerror (zmq_errno ()));
+        s_reopen (r, hop->error);
+        s_set (r, false, qy_strdup (hop->error));
         free (result);
         return;
     }
@@ -192,7 +205,7 @@ static void s_ingest (s_run_t *run, s_row_t **rows, size_t n, const char *endpoi
             evs [i]->brand_id = 0;          //  ingest resolves the brand itself
             s_mark (rows [off + i], "sent to ingest");
         }
-        Qy__Ack *ack = connected ? qyctl_ingest_batch (dealer, "deadletters-replay", evs, k, 30000) : NULL;
+        Qy__Ack *ack = connected ? qyctl_ingest_batch (dealer, "deadletters-replay", evs, k, run->timeout_ms) : NULL;
         for (size_t i = 0; i < k; i++) {
             s_row_t *r = rows [off + i];
             const Qy__ItemResult *res = ack && ack->ok && i < ack->n_results ? ack->results [i] : NULL;
@@ -227,7 +240,10 @@ static const char *s_front (int argc, char **argv, const char *opt, const char *
 
 static int s_replay (int argc, char **argv)
 {
-    s_run_t run = { .brand = qyctl_arg (argc, argv, 0), .dry_run = qyctl_flag (argc, argv, "--dry-run") };
+    s_run_t run = { .brand = qyctl_arg (argc, argv, 0), .dry_run = qyctl_flag (argc, argv, "--dry-run"),
+                    .timeout_ms = atoi (qyctl_opt (argc, argv, "--timeout-ms", "10000")) };
+    if (run.timeout_ms <= 0)
+        qyctl_die ("--timeout-ms must be a positive number of milliseconds");
     bool open = qyctl_flag (argc, argv, "--open");
     if (!run.brand || (!open && !qyctl_arg (argc, argv, 1)) || (open && qyctl_arg (argc, argv, 1)))
         qyctl_die (USAGE);
@@ -263,13 +279,12 @@ static int s_replay (int argc, char **argv)
     s_row_t **to_ingest = qy_calloc ((size_t) n + 1, sizeof (s_row_t *));
     size_t ningest = 0;
     static const char *const hops [] = { "moderation", "scoring", "campaign" };
-    const char *fronts [] = {
-        s_front (argc, argv, "--moderation", "QY_MODERATION_FRONT", "tcp://127.0.0.1:5550"),
-        s_front (argc, argv, "--scoring", "QY_SCORING_FRONT", "tcp://127.0.0.1:5552"),
-        s_front (argc, argv, "--campaign", "QY_CAMPAIGN_FRONT", "tcp://127.0.0.1:5554"),
+    s_hop_t fronts [] = {
+        { s_front (argc, argv, "--moderation", "QY_MODERATION_FRONT", "tcp://127.0.0.1:5550"), NULL, NULL },
+        { s_front (argc, argv, "--scoring", "QY_SCORING_FRONT", "tcp://127.0.0.1:5552"), NULL, NULL },
+        { s_front (argc, argv, "--campaign", "QY_CAMPAIGN_FRONT", "tcp://127.0.0.1:5554"), NULL, NULL },
     };
     void *ctx = zmq_ctx_new ();
-    void *socks [3] = { NULL, NULL, NULL };
     for (int i = 0; i < n; i++) {
         s_row_t *r = &rows [i];
         r->id = PQgetvalue (res, i, 0);
@@ -294,13 +309,15 @@ static int s_replay (int argc, char **argv)
             if (hop < 0)
                 to_ingest [ningest++] = r;
             else
-                s_push (&run, r, ctx, socks, fronts, hop);
+                s_push (&run, r, ctx, &fronts [hop]);
         }
     }
     s_ingest (&run, to_ingest, ningest, s_front (argc, argv, "--ingest", "QY_INGEST_ENDPOINT", "tcp://127.0.0.1:5540"));
-    for (int h = 0; h < 3; h++)
-        if (socks [h])
-            zmq_close (socks [h]);      //  linger lets what is queued out
+    for (int h = 0; h < 3; h++) {
+        if (fronts [h].sock)
+            zmq_close (fronts [h].sock);        //  linger lets what is queued out
+        free (fronts [h].error);
+    }
     zmq_ctx_term (ctx);
     for (int i = 0; i < n; i++) {
         s_row_t *r = &rows [i];

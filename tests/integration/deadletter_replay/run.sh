@@ -68,6 +68,13 @@ it_eq "s1 untouched by other" "$(dl replays scoring s1)" 0
 it_expect dry_run
 it_eq "dry run left everything open" "$(sql "SELECT count (*) FROM dead_letters WHERE replayed_at IS NOT NULL OR replays > 0")" 0
 
+# ---- a hop that cannot be reached: nothing is marked done, the row stays open
+dead_front="tcp://127.0.0.1:$(qy_free_port)"
+rc=0; "$Q" deadletters replay acme "$s1_id" --scoring "$dead_front" --timeout-ms 500 > "$QY_RUN/unreachable.txt" || rc=$?
+it_eq "unreachable hop" "$rc $(cut -f4 "$QY_RUN/unreachable.txt" | head -1)" "1 send to $dead_front failed: the hop did not take it in time"
+it_eq "s1 open after the failed send" "$(dl "(replayed_at IS NULL)::int || ' ' || replays || ' ' || replay_result" scoring s1)" \
+    "1 1 send to $dead_front failed: the hop did not take it in time"
+
 # ---- 2. scoring, while the key is still broken: pushed, failed again, reopened
 "$Q" deadletters replay acme "$s1_id" | cut -f2- > "$QY_RUN/actual/replay_broken.txt"
 it_expect replay_broken
