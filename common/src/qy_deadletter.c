@@ -36,14 +36,15 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
     const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", service,
                               msg_id ? msg_id : "", why, hex.data };
     //  The same item again: nothing, unless an operator replayed it since,
-    //  when it failed again and its row is reopened (qyctl deadletters).
+    //  when it failed again and its row is reopened (qyctl deadletters);
+    //  a row an operator resolved stays closed.
     bool ok = qy_pg_run (pg, "deadletter",
         "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload) "
         "VALUES ($1, $2, $3, $4, $5, $6::bytea) "
         "ON CONFLICT (service, brand_code, msg_id) WHERE msg_id <> '' DO UPDATE "
         "SET reason = EXCLUDED.reason, payload = EXCLUDED.payload, brand_id = coalesce (EXCLUDED.brand_id, dead_letters.brand_id), "
         "    replayed_at = NULL, failed_again = dead_letters.failed_again + 1 "
-        "WHERE dead_letters.replayed_at IS NOT NULL", 6, params, NULL);
+        "WHERE dead_letters.replayed_at IS NOT NULL AND dead_letters.resolved_at IS NULL", 6, params, NULL);
     qy_buf_free (&hex);
     qy_metric_add (m, 1);
     qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",

@@ -1,11 +1,13 @@
 -- Dead letters are replayed once their cause is fixed (qyctl deadletters
--- replay) or closed with a reason (resolve). A row is open while
--- replayed_at is NULL. When a replayed item fails again, the service's
--- insert meets the row on its unique index and reopens it with the new
--- reason (common/src/qy_deadletter.c), so one item keeps one row.
+-- replay) or closed with a reason (resolve). A row is open while both
+-- replayed_at and resolved_at are NULL. When a replayed item fails again,
+-- the service's insert meets the row on its unique index and reopens it
+-- with the new reason (common/src/qy_deadletter.c), so one item keeps one
+-- row; a resolved row stays closed.
 ALTER TABLE dead_letters
     ADD COLUMN replays       integer NOT NULL DEFAULT 0,   -- times qyctl replayed it
-    ADD COLUMN replayed_at   timestamptz,                  -- NULL: open
+    ADD COLUMN replayed_at   timestamptz,                  -- set by a replay that went through
+    ADD COLUMN resolved_at   timestamptz,                  -- closed by an operator without a replay
     ADD COLUMN replay_result text,                         -- what the last replay or resolve did
     ADD COLUMN failed_again  integer NOT NULL DEFAULT 0;   -- times it failed again after a replay
-CREATE INDEX dead_letters_open ON dead_letters (id) WHERE replayed_at IS NULL;
+CREATE INDEX dead_letters_open ON dead_letters (id) WHERE replayed_at IS NULL AND resolved_at IS NULL;

@@ -84,7 +84,7 @@ int main (int argc, char **argv)
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     moderation_store_t *store = moderation_store_new (pg, &jo);
     moderation_restore (pg, redis);
-    moderation_restore_lifted (pg, redis);
+    bool lifted_pending = !moderation_restore_lifted (pg, redis);     //  else retried below
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
 
     void *ctx = zmq_ctx_new ();
@@ -103,6 +103,8 @@ int main (int argc, char **argv)
         qy_service_check_deps (pg, redis);
         if (qy_mono_us () >= next_restore_check) {
             moderation_restore_if_lost (pg, redis);
+            if (lifted_pending)
+                lifted_pending = !moderation_restore_lifted (pg, redis);
             next_restore_check = qy_mono_us () + 2000000;
         }
         if (!listening && qy_pg_connect (listen)) {

@@ -46,8 +46,9 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis);
 //  persistence, a failover to an empty replica): when the marker key is
 //  gone, restore again. Cheap (one EXISTS); call every few seconds.
 void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis);
-//  Drop from Redis the mutes and blocks operators lifted.
-void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis);
+//  Drop from Redis the mutes and blocks operators lifted. False when Redis
+//  or PostgreSQL failed: call again later.
+bool moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis);
 //  Resync every member blocked or unblocked in the last day, or whose mute
 //  was overturned (an operator's change whose NOTIFY no replica heard: all
 //  restarting, or the listening connection lost): Redis made to agree, and

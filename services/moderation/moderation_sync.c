@@ -212,22 +212,58 @@ bool moderation_resync_recent (qy_pg_t *pg, qy_redis_t *redis, void *actions)
 
 //  Drop from a brand's Redis block set the members among ids (a PostgreSQL
 //  array) whose block was lifted (one row per member: lifted means none in
-//  force).
-static void s_unblock_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid, const char *ids)
+//  force). False when PostgreSQL or Redis failed.
+static bool s_unblock_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid, const char *ids)
 {
     const char *p [] = { bid, ids };
     PGresult *res;
     if (!qy_pg_run (pg, "lifted blocks",
             "SELECT member_id FROM blocks WHERE brand_id = $1 AND member_id = ANY ($2::bigint[]) AND lifted_at IS NOT NULL",
             2, p, &res))
-        return;
-    for (int r = 0; r < PQntuples (res); r++) {
+        return false;
+    bool ok = true;
+    for (int r = 0; r < PQntuples (res) && ok; r++) {
         redisReply *rep = qy_redis_cmd (redis, "SREM block:{b:%s} %s", bid, PQgetvalue (res, r, 0));
+        ok = rep && rep->type != REDIS_REPLY_ERROR;
         if (rep)
             freeReplyObject (rep);
-        qy_log_info ("brand=%s member=%s block lifted while not listening: dropped from redis", bid, PQgetvalue (res, r, 0));
+        if (ok)
+            qy_log_info ("brand=%s member=%s block lifted while not listening: dropped from redis", bid, PQgetvalue (res, r, 0));
     }
     PQclear (res);
+    return ok;
+}
+
+//  One brand's block set, a thousand members at a time.
+static bool s_brand_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid)
+{
+    char cursor [32] = "0";
+    do {
+        redisReply *rep = qy_redis_cmd (redis, "SSCAN block:{b:%s} %s COUNT 1000", bid, cursor);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            if (rep)
+                freeReplyObject (rep);
+            return false;
+        }
+        qy_strlcpy (cursor, rep->element [0]->str ? rep->element [0]->str : "0", sizeof (cursor));
+        const redisReply *ms = rep->element [1];
+        bool ok = true;
+        if (ms->elements) {
+            qy_buf_t ids;
+            qy_buf_init (&ids);
+            qy_buf_puts (&ids, "{");
+            for (size_t i = 0; i < ms->elements; i++)
+                qy_buf_printf (&ids, "%s%lld", i ? "," : "", strtoll (ms->element [i]->str, NULL, 10));
+            qy_buf_puts (&ids, "}");
+            ok = s_unblock_lifted (pg, redis, bid, ids.data);
+            qy_buf_free (&ids);
+        }
+        freeReplyObject (rep);
+        qy_service_heartbeat ();
+        if (!ok)
+            return false;
+    } while (strcmp (cursor, "0") != 0);
+    return true;
 }
 
 //  Members whose mute or block an operator lifted while we were not
@@ -236,47 +272,31 @@ static void s_unblock_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid, c
 //  Blocks: only the members each brand's Redis set still holds, checked
 //  a thousand at a time, so the work follows the blocks in force, not
 //  every block ever lifted.
-void moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
+bool moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
 {
     PGresult *res;
     if (!qy_pg_run (pg, "restore lifted mutes",
             "SELECT DISTINCT brand_id, member_id FROM violations "
-            "WHERE status = 'overturned' AND mute_until > now () AND member_id IS NOT NULL", 0, NULL, &res))
-        return;
+            "WHERE status = 'overturned' AND mute_until > now () AND member_id IS NOT NULL", 0, NULL, &res)) {
+        qy_log_warn ("lifted mutes and blocks not checked yet: postgres failed; retrying");
+        return false;
+    }
     for (int r = 0; r < PQntuples (res); r++) {
         s_resync_member (pg, redis, NULL, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
         qy_service_heartbeat ();
     }
     PQclear (res);
-    if (!qy_pg_run (pg, "brands", "SELECT id FROM brands ORDER BY id", 0, NULL, &res))
-        return;
-    for (int r = 0; r < PQntuples (res); r++) {
-        const char *bid = PQgetvalue (res, r, 0);
-        char cursor [32] = "0";
-        do {
-            redisReply *rep = qy_redis_cmd (redis, "SSCAN block:{b:%s} %s COUNT 1000", bid, cursor);
-            if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-                if (rep)
-                    freeReplyObject (rep);
-                break;
-            }
-            qy_strlcpy (cursor, rep->element [0]->str ? rep->element [0]->str : "0", sizeof (cursor));
-            const redisReply *ms = rep->element [1];
-            if (ms->elements) {
-                qy_buf_t ids;
-                qy_buf_init (&ids);
-                qy_buf_puts (&ids, "{");
-                for (size_t i = 0; i < ms->elements; i++)
-                    qy_buf_printf (&ids, "%s%lld", i ? "," : "", strtoll (ms->element [i]->str, NULL, 10));
-                qy_buf_puts (&ids, "}");
-                s_unblock_lifted (pg, redis, bid, ids.data);
-                qy_buf_free (&ids);
-            }
-            freeReplyObject (rep);
-            qy_service_heartbeat ();
-        } while (strcmp (cursor, "0") != 0);
+    if (!qy_pg_run (pg, "brands", "SELECT id FROM brands ORDER BY id", 0, NULL, &res)) {
+        qy_log_warn ("lifted blocks not checked yet: postgres failed; retrying");
+        return false;
     }
+    bool ok = true;
+    for (int r = 0; r < PQntuples (res) && ok; r++)
+        ok = s_brand_lifted (pg, redis, PQgetvalue (res, r, 0));
+    if (!ok)
+        qy_log_warn ("lifted blocks not all checked: redis or postgres failed; retrying");
     PQclear (res);
+    return ok;
 }
 
 //  qy_config notifications: "TABLE:BRAND" reloads the brand's rules and

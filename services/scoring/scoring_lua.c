@@ -11,6 +11,8 @@
 //
 //  Expiry is set when a key is created (its first counter reaches 1), not
 //  on every event: it keeps the script near a dozen calls per message.
+//  A command that fails half-way un-marks the id (the event is set aside
+//  and can be replayed); what it had already added for that event stays.
 #include "scoring.h"
 
 const char *const scoring_field_names [SCORING_F__COUNT] = {
@@ -28,6 +30,10 @@ const char *scoring_count_lua =
     "  return {0, tonumber(redis.call('HGET', KEYS[4], mid) or 0), tonumber(redis.call('HGET', KEYS[2], 'msgs') or 0),\n"
     "    redis.call('HLEN', KEYS[4]), redis.call('HGET', KEYS[11], 'state') or '', unpack(f)}\n"
     "end\n"
+    //  A command failing half-way (a key of the wrong type) leaves what was
+    //  written so far; the id must not stay counted, or a replay of the
+    //  dead letter would find it "seen" and count nothing.
+    "local ok, out = pcall(function()\n"
     "local ttl, mttl = tonumber(ARGV[6]), tonumber(ARGV[20])\n"
     "local t, day, kind = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[2]\n"
     "local first_of_day = redis.call('HINCRBY', KEYS[2], 'n', 1) == 1\n"
@@ -176,4 +182,8 @@ const char *scoring_count_lua =
     "end\n"
     "local res = {1, mm, gm, redis.call('HLEN', KEYS[4]), gst or ''}\n"
     "for i = 1, #F do res[#res + 1] = cur[F[i]] or false end\n"
-    "return res\n";
+    "return res\n"
+    "end)\n"
+    "if ok then return out end\n"
+    "redis.call('SREM', KEYS[1], ARGV[1])\n"
+    "return redis.error_reply(type(out) == 'table' and out.err or tostring(out))\n";

@@ -26,6 +26,8 @@ void qyctl_die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), nor
 void qyctl_list (const char *sql, const char *brand, int argc, char **argv);
 //  Record an operator's action in audit_log (actor: $QY_OPERATOR, else $USER).
 void qyctl_audit (int64_t brand_id, const char *action, const char *type, const char *id);
+//  The same with a detail (a JSON object, NULL for none).
+void qyctl_audit_detail (int64_t brand_id, const char *action, const char *type, const char *id, const char *detail);
 
 int qyctl_migrate (int argc, char **argv);
 int qyctl_brand (int argc, char **argv);
@@ -43,7 +45,9 @@ int qyctl_report (int argc, char **argv);
 int qyctl_send (int argc, char **argv);
 //  Send one packed Batch to ingest (DEALER) and wait for its Ack: NULL,
 //  with a message on stderr, when none came back. Caller frees it.
-Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, int timeout_ms);
+//  With batch_id, Acks of other batches (late answers to an earlier call
+//  that timed out) are read and dropped until this one's comes.
+Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, const char *batch_id, int timeout_ms);
 //  The same for events, packed into one Batch.
 Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs, size_t n, int timeout_ms);
 int qyctl_replay (int argc, char **argv);

@@ -21,13 +21,19 @@ void qyctl_list (const char *sql, const char *brand, int argc, char **argv)
     PQclear (res);
 }
 
-void qyctl_audit (int64_t brand_id, const char *action, const char *type, const char *id)
+void qyctl_audit_detail (int64_t brand_id, const char *action, const char *type, const char *id, const char *detail)
 {
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *actor = getenv ("QY_OPERATOR") ? getenv ("QY_OPERATOR") : (getenv ("USER") ? getenv ("USER") : "qyctl");
-    const char *p [] = { brand_id ? bid : NULL, actor, action, type, id };
-    PQclear (qyctl_exec ("INSERT INTO audit_log (brand_id, actor, action, object_type, object_id) VALUES ($1, $2, $3, $4, $5)", 5, p));
+    const char *p [] = { brand_id ? bid : NULL, actor, action, type, id, detail ? detail : "{}" };
+    PQclear (qyctl_exec ("INSERT INTO audit_log (brand_id, actor, action, object_type, object_id, detail) "
+                         "VALUES ($1, $2, $3, $4, $5, $6::jsonb)", 6, p));
+}
+
+void qyctl_audit (int64_t brand_id, const char *action, const char *type, const char *id)
+{
+    qyctl_audit_detail (brand_id, action, type, id, NULL);
 }
 
 int qyctl_brand (int argc, char **argv)

@@ -12,12 +12,14 @@
 //                again (the gateway was down for longer than the retries).
 //
 //  Everything downstream is idempotent by message id or delivery key, so a
-//  replay that was not needed changes nothing. A row is marked replayed
-//  before anything is sent, so a failure that comes back while we are
-//  still busy reopens it (common/src/qy_deadletter.c) instead of being
-//  overwritten by our "done". What can never succeed (an undecodable frame,
-//  an event that bypassed ingest) is reported and left open; `resolve`
-//  closes it with a reason.
+//  replay that was not needed changes nothing. A row pushed onto a hop is
+//  marked replayed before it is sent, so a failure that comes back while we
+//  are still busy reopens it (common/src/qy_deadletter.c) instead of being
+//  overwritten by our "done"; ingest answers at once, so its rows are
+//  marked from the answer (an interrupted run leaves them open). What can
+//  never succeed (an undecodable frame, an event that bypassed ingest) is
+//  reported and left open; `resolve` closes it with a reason. Every attempt
+//  is in audit_log with its result.
 #include "qyctl.h"
 #include "qy/pb.h"
 #include "qy/util.h"
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define USAGE \
@@ -67,8 +70,8 @@ static void s_set (s_row_t *r, bool done, char *owned)
 static void s_mark (const s_row_t *r, const char *result)
 {
     const char *p [] = { r->id, result };
-    PQclear (qyctl_exec ("UPDATE dead_letters SET replayed_at = now (), replays = replays + 1, replay_result = $2 "
-                         "WHERE id = $1", 2, p));
+    PQclear (qyctl_exec ("UPDATE dead_letters SET replayed_at = now (), resolved_at = NULL, replays = replays + 1, "
+                         "replay_result = $2 WHERE id = $1", 2, p));
 }
 
 //  The replay did not take: the row stays open with what happened.
@@ -78,10 +81,14 @@ static void s_reopen (const s_row_t *r, const char *result)
     PQclear (qyctl_exec ("UPDATE dead_letters SET replayed_at = NULL, replay_result = $2 WHERE id = $1", 2, p));
 }
 
-static void s_close (const s_row_t *r, const char *result)
+//  Ingest refused it again (reason: its answer) or did not answer: the
+//  attempt is counted and the row stays open.
+static void s_failed (const s_row_t *r, const char *result, const char *reason)
 {
-    const char *p [] = { r->id, result };
-    PQclear (qyctl_exec ("UPDATE dead_letters SET replay_result = $2 WHERE id = $1", 2, p));
+    const char *p [] = { r->id, result, reason };
+    PQclear (qyctl_exec ("UPDATE dead_letters SET replays = replays + 1, replay_result = $2, "
+                         "failed_again = failed_again + ($3::text IS NOT NULL)::int, reason = coalesce ($3, reason) "
+                         "WHERE id = $1", 3, p));
 }
 
 //  notifier: a delivery that ran out of attempts goes back to pending, with
@@ -111,7 +118,7 @@ static void s_requeue (s_run_t *run, s_row_t *r)
             "WITH d AS (UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now (), "
             "           lease_until = NULL, last_error = 'requeued from dead letter ' || $3::text "
             "           WHERE key = $1 AND brand_id = $2 AND status = 'dead' RETURNING key) "
-            "UPDATE dead_letters SET replayed_at = now (), replays = replays + 1, replay_result = 'requeued' "
+            "UPDATE dead_letters SET replayed_at = now (), resolved_at = NULL, replays = replays + 1, replay_result = 'requeued' "
             "WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM d) RETURNING id", 3, p);
         s_set (r, PQntuples (u) == 1, qy_strdup (PQntuples (u) == 1 ? "requeued" : "not requeued: the delivery changed meanwhile"));
         PQclear (u);
@@ -195,40 +202,54 @@ static void s_ingest (s_run_t *run, s_row_t **rows, size_t n, const char *endpoi
         return;
     }
     void *ctx = zmq_ctx_new ();
-    void *dealer = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 0);
-    bool connected = qy_zmq_connect (dealer, endpoint) == 0;
+    void *dealer = NULL;
     Qy__Event *evs [S_INGEST_BATCH];
     for (size_t off = 0; off < n; off += S_INGEST_BATCH) {
         size_t k = n - off < S_INGEST_BATCH ? n - off : S_INGEST_BATCH;
         for (size_t i = 0; i < k; i++) {
             evs [i] = rows [off + i]->ev;
             evs [i]->brand_id = 0;          //  ingest resolves the brand itself
-            s_mark (rows [off + i], "sent to ingest");
         }
-        Qy__Ack *ack = connected ? qyctl_ingest_batch (dealer, "deadletters-replay", evs, k, run->timeout_ms) : NULL;
+        //  A fresh socket after a batch went unanswered: its late answer
+        //  goes nowhere (and would not match this batch's id anyway).
+        if (!dealer) {
+            dealer = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 0);
+            if (qy_zmq_connect (dealer, endpoint)) {
+                zmq_close (dealer);
+                dealer = NULL;
+            }
+        }
+        char id [64];
+        qy_snprintf (id, sizeof (id), "deadletters-replay-%ld-%zu", (long) getpid (), off);
+        Qy__Ack *ack = dealer ? qyctl_ingest_batch (dealer, id, evs, k, run->timeout_ms) : NULL;
+        if (!ack && dealer) {
+            zmq_close (dealer);
+            dealer = NULL;
+        }
         for (size_t i = 0; i < k; i++) {
             s_row_t *r = rows [off + i];
             const Qy__ItemResult *res = ack && ack->ok && i < ack->n_results ? ack->results [i] : NULL;
-            if (!res)
+            if (!res) {
                 s_set (r, false, qy_printf ("ingest did not take the batch: %s",
                                             !ack ? "no answer" : *ack->error ? ack->error : "no result for the event"));
+                s_failed (r, r->result, NULL);
+            }
             else
-            if (res->status == QY__ITEM_STATUS__ACCEPTED)
-                s_set (r, true, qy_strdup ("accepted by ingest"));
-            else
-            if (res->status == QY__ITEM_STATUS__DUPLICATE)
-                s_set (r, true, qy_strdup ("duplicate: ingest already has it"));
-            else
+            if (res->status == QY__ITEM_STATUS__REJECTED) {
                 s_set (r, false, qy_printf ("rejected again: %s", res->error));
-            if (r->done)
-                s_close (r, r->result);
-            else
-                s_reopen (r, r->result);
+                s_failed (r, r->result, res->error);
+            }
+            else {
+                s_set (r, true, qy_strdup (res->status == QY__ITEM_STATUS__ACCEPTED ? "accepted by ingest"
+                                                                                    : "duplicate: ingest already has it"));
+                s_mark (r, r->result);
+            }
         }
         if (ack)
             qy__ack__free_unpacked (ack, NULL);
     }
-    zmq_close (dealer);
+    if (dealer)
+        zmq_close (dealer);
     zmq_ctx_term (ctx);
 }
 
@@ -269,7 +290,8 @@ static int s_replay (int argc, char **argv)
     PGresult *res = qyctl_exec (
         "SELECT id, service, coalesce (msg_id, ''), reason, payload FROM dead_letters "
         "WHERE (brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
-        "  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[])) AND ($3::bigint[] IS NOT NULL OR replayed_at IS NULL) "
+        "  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[])) "
+        "  AND ($3::bigint[] IS NOT NULL OR (replayed_at IS NULL AND resolved_at IS NULL)) "
         "  AND ($4::text IS NULL OR service = $4) ORDER BY id LIMIT $5", 5, p);
     int n = PQntuples (res);
     if (!open && n < nids)
@@ -329,8 +351,15 @@ static int s_replay (int argc, char **argv)
             run.open++;
         else
             run.failed++;
-        if (r->done && !run.dry_run)
-            qyctl_audit (run.brand_id, "deadletter.replay", "dead_letter", r->id);
+        if (!run.dry_run && strncmp (r->result, "not replayable", 14) != 0) {
+            qy_buf_t d;
+            qy_buf_init (&d);
+            qy_buf_printf (&d, "{\"done\":%s,\"result\":", r->done ? "true" : "false");
+            qy_buf_json_str (&d, r->result);
+            qy_buf_puts (&d, "}");
+            qyctl_audit_detail (run.brand_id, "deadletter.replay", "dead_letter", r->id, d.data);
+            qy_buf_free (&d);
+        }
         if (r->ev)
             qy__event__free_unpacked (r->ev, NULL);
         PQfreemem (r->payload);
@@ -362,7 +391,7 @@ static int s_resolve (int argc, char **argv)
         if (strtoll (p [0], &end, 10) <= 0 || *end)
             qyctl_die ("not a dead letter id: '%s'", p [0]);
         PGresult *res = qyctl_exec (
-            "UPDATE dead_letters SET replayed_at = now (), replay_result = $4 "
+            "UPDATE dead_letters SET resolved_at = now (), replay_result = $4 "
             "WHERE id = $1 AND (brand_id = $2 OR (brand_id IS NULL AND brand_code = $3)) RETURNING id", 4, p);
         if (PQntuples (res)) {
             printf ("%s\t%s\n", p [0], result);
@@ -430,7 +459,8 @@ static int s_show (int argc, char **argv)
     const char *p [] = { id, bid, brand };
     PGresult *res = qyctl_exec (
         "SELECT id, created_at, service, coalesce (brand_code, ''), coalesce (msg_id, ''), reason, replays, failed_again, "
-        "       replayed_at IS NULL, coalesce (replay_result, ''), payload, length (payload) "
+        "       CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' ELSE 'open' END, "
+        "       coalesce (replay_result, ''), payload, length (payload) "
         "FROM dead_letters WHERE id = $1 AND (brand_id = $2 OR (brand_id IS NULL AND brand_code = $3))", 3, p);
     if (!PQntuples (res))
         qyctl_die ("%s is not a dead letter of %s", id, brand);
@@ -445,7 +475,7 @@ static int s_show (int argc, char **argv)
             qy_buf_json_str (&out, PQgetvalue (res, 0, c));
     }
     qy_buf_printf (&out, ",\"replays\":%s,\"failed_again\":%s,\"state\":\"%s\",\"last_replay\":", PQgetvalue (res, 0, 6),
-                   PQgetvalue (res, 0, 7), *PQgetvalue (res, 0, 8) == 't' ? "open" : "closed");
+                   PQgetvalue (res, 0, 7), PQgetvalue (res, 0, 8));
     qy_buf_json_str (&out, PQgetvalue (res, 0, 9));
     qy_buf_printf (&out, ",\"bytes\":%s", PQgetisnull (res, 0, 11) ? "0" : PQgetvalue (res, 0, 11));
     size_t len = 0;
@@ -479,10 +509,11 @@ int qyctl_deadletters (int argc, char **argv)
     PGresult *res = qyctl_exec (
         "SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, coalesce (msg_id, '') AS msg_id, "
         "       reason, length (payload) AS bytes, replays, "
-        "       CASE WHEN replayed_at IS NULL THEN 'open' ELSE 'closed' END AS state, coalesce (replay_result, '') AS last_replay "
+        "       CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' ELSE 'open' END AS state, "
+        "       coalesce (replay_result, '') AS last_replay "
         "FROM dead_letters "
         "WHERE ($1::bigint IS NULL OR brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
-        "  AND (NOT $4::bool OR replayed_at IS NULL) AND ($5::text IS NULL OR service = $5) "
+        "  AND (NOT $4::bool OR (replayed_at IS NULL AND resolved_at IS NULL)) AND ($5::text IS NULL OR service = $5) "
         "ORDER BY id DESC LIMIT $3", 5, p);
     qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
     PQclear (res);

@@ -95,22 +95,30 @@ static const char *s_status (Qy__ItemStatus s)
 
 //  Send one frame to ingest and wait for its Ack (NULL, with a message on
 //  stderr, when none or an undecodable one came back). Caller frees it.
-Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, int timeout_ms)
+Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, const char *batch_id, int timeout_ms)
 {
     zmq_send (dealer, data, len, 0);
-    zmq_pollitem_t item = { dealer, 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (&item, 1, timeout_ms) <= 0) {
-        fprintf (stderr, "qyctl: no answer from ingest within %d ms\n", timeout_ms);
-        return NULL;
+    int64_t deadline = qy_mono_us () + (int64_t) timeout_ms * 1000;
+    for (;;) {
+        int64_t left_ms = (deadline - qy_mono_us ()) / 1000;
+        zmq_pollitem_t item = { dealer, 0, ZMQ_POLLIN, 0 };
+        if (left_ms <= 0 || zmq_poll (&item, 1, (long) left_ms) <= 0) {
+            fprintf (stderr, "qyctl: no answer from ingest within %d ms\n", timeout_ms);
+            return NULL;
+        }
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        zmq_msg_recv (&m, dealer, 0);
+        Qy__Ack *ack = qy__ack__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
+        zmq_msg_close (&m);
+        if (!ack) {
+            fprintf (stderr, "qyctl: undecodable answer from ingest\n");
+            return NULL;
+        }
+        if (!batch_id || !strcmp (ack->batch_id, batch_id))
+            return ack;
+        qy__ack__free_unpacked (ack, NULL);     //  a late answer to an earlier batch
     }
-    zmq_msg_t m;
-    zmq_msg_init (&m);
-    zmq_msg_recv (&m, dealer, 0);
-    Qy__Ack *ack = qy__ack__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
-    zmq_msg_close (&m);
-    if (!ack)
-        fprintf (stderr, "qyctl: undecodable answer from ingest\n");
-    return ack;
 }
 
 //  Print an Ack as a JSON line and free it. Returns 0 when there was one.
@@ -153,7 +161,7 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
     size_t len = qy__batch__get_packed_size (&batch);
     uint8_t *buf = qy_malloc (len);
     qy__batch__pack (&batch, buf);
-    Qy__Ack *ack = qyctl_ingest_call (dealer, buf, len, timeout_ms);
+    Qy__Ack *ack = qyctl_ingest_call (dealer, buf, len, batch_id, timeout_ms);
     free (buf);
     return ack;
 }
@@ -209,7 +217,7 @@ int qyctl_send (int argc, char **argv)
     int rc = 0, seq = 0;
     if (qyctl_flag (argc, argv, "--garbage")) {
         static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
-        rc = s_print_ack (qyctl_ingest_call (dealer, junk, sizeof (junk), timeout));
+        rc = s_print_ack (qyctl_ingest_call (dealer, junk, sizeof (junk), NULL, timeout));
         //  An event whose msg_id and text are not UTF-8 (bytes a gateway
         //  cut in the middle of a character): rejected, and set aside.
         Qy__Event ev = QY__EVENT__INIT, *evs [1] = { &ev };
