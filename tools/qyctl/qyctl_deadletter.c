@@ -34,10 +34,10 @@
 
 #define USAGE \
     "usage: qyctl deadletters [BRAND] [--open] [--service S] [--limit N] [--format F]\n" \
-    "       qyctl deadletters show BRAND ID\n" \
+    "       qyctl deadletters show BRAND|- ID          (- : rows that name no brand)\n" \
     "       qyctl deadletters replay BRAND (ID…|--open) [--service S] [--limit N] [--dry-run]\n" \
     "             [--ingest E] [--moderation E] [--scoring E] [--campaign E] [--timeout-ms N]\n" \
-    "       qyctl deadletters resolve BRAND ID… --reason TEXT"
+    "       qyctl deadletters resolve BRAND|- ID… --reason TEXT"
 
 typedef struct {
     const char *id, *service, *msg_id, *reason;
@@ -374,6 +374,22 @@ static int s_replay (int argc, char **argv)
     return run.failed ? 1 : 0;
 }
 
+//  Whose rows: a brand's (by id, or by code for rows set aside before it
+//  existed), or with "-" the platform operator's rows that name no brand
+//  at all (undecodable frames). Returns the brand id (0 for "-").
+static int64_t s_scope (const char *brand, char *bid, size_t size, const char **code)
+{
+    if (!strcmp (brand, "-")) {
+        qy_strlcpy (bid, "0", size);
+        *code = "";
+        return 0;
+    }
+    int64_t id = qyctl_brand_id (brand);
+    qy_snprintf (bid, size, "%lld", (long long) id);
+    *code = brand;
+    return id;
+}
+
 //  Close rows that will never be replayed, with the operator's reason.
 static int s_resolve (int argc, char **argv)
 {
@@ -381,12 +397,12 @@ static int s_resolve (int argc, char **argv)
     if (!brand || !qyctl_arg (argc, argv, 1) || !reason || !*reason)
         qyctl_die (USAGE);
     char bid [24];
-    int64_t brand_id = qyctl_brand_id (brand);
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    const char *code;
+    int64_t brand_id = s_scope (brand, bid, sizeof (bid), &code);
     char *result = qy_printf ("resolved: %s", reason);
     int rc = 0;
     for (int i = 1; qyctl_arg (argc, argv, i); i++) {
-        const char *p [] = { qyctl_arg (argc, argv, i), bid, brand, result };
+        const char *p [] = { qyctl_arg (argc, argv, i), bid, code, result };
         char *end;
         if (strtoll (p [0], &end, 10) <= 0 || *end)
             qyctl_die ("not a dead letter id: '%s'", p [0]);
@@ -455,8 +471,9 @@ static int s_show (int argc, char **argv)
     if (strtoll (id, &end, 10) <= 0 || *end)
         qyctl_die ("not a dead letter id: '%s'", id);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *p [] = { id, bid, brand };
+    const char *code;
+    s_scope (brand, bid, sizeof (bid), &code);
+    const char *p [] = { id, bid, code };
     PGresult *res = qyctl_exec (
         "SELECT id, created_at, service, coalesce (brand_code, ''), coalesce (msg_id, ''), reason, replays, failed_again, "
         "       CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' ELSE 'open' END, "

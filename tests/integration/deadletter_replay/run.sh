@@ -128,6 +128,12 @@ echo "{\"brand\":\"acme\",\"msg_id\":\"bad1\",\"group\":\"room2\",\"member\":\"u
 it_eq "bad1 stays resolved" "$(dl "failed_again || ' ' || (resolved_at IS NOT NULL)::int" ingest bad1)" "1 1"
 it_eq "other cannot resolve acme's row" "$("$Q" deadletters resolve other "$(dl id moderation no-brand-id)" --reason x 2>&1 || true)" \
     "qyctl: $(dl id moderation no-brand-id) is not a dead letter of other"
+# Rows that name no brand (an undecodable frame) belong to the platform operator, under "-".
+junk_id=$(sql "SELECT id FROM dead_letters WHERE service = 'moderation' AND brand_code = ''")
+it_eq "acme cannot read the brandless row" "$("$Q" deadletters show acme "$junk_id" 2>&1 || true)" "qyctl: $junk_id is not a dead letter of acme"
+it_eq "the brandless row, read" "$("$Q" deadletters show - "$junk_id" | jq -r '.service + " " + .reason + " " + .hex')" \
+    "moderation malformed event: protobuf decode failed 0affffffff0f1203626164"
+it_eq "the brandless row, resolved" "$("$Q" deadletters resolve - "$junk_id" --reason "garbage frame" | cut -f2)" "resolved: garbage frame"
 # (how often late's events were rejected again depends on when ingest forgot the unknown brand, and
 # whether l2 got in with the stalled batch or with a later one)
 it_sql final "SELECT service, coalesce (brand_code, '') AS brand, msg_id,
