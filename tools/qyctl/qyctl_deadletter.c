@@ -58,6 +58,21 @@ typedef struct {
     int replayed, open, failed;
 } s_run_t;
 
+//  audit_log, with the result (and for a replay whether it went through).
+static void s_audit (int64_t brand_id, const char *action, const char *id, const char *done, const char *result)
+{
+    qy_buf_t d;
+    qy_buf_init (&d);
+    qy_buf_puts (&d, "{");
+    if (done)
+        qy_buf_printf (&d, "\"done\":%s,", done);
+    qy_buf_puts (&d, "\"result\":");
+    qy_buf_json_str (&d, result);
+    qy_buf_puts (&d, "}");
+    qyctl_audit_detail (brand_id, action, "dead_letter", id, d.data);
+    qy_buf_free (&d);
+}
+
 static void s_set (s_row_t *r, bool done, char *owned)
 {
     free (r->owned);
@@ -352,13 +367,7 @@ static int s_replay (int argc, char **argv)
         else
             run.failed++;
         if (!run.dry_run && strncmp (r->result, "not replayable", 14) != 0) {
-            qy_buf_t d;
-            qy_buf_init (&d);
-            qy_buf_printf (&d, "{\"done\":%s,\"result\":", r->done ? "true" : "false");
-            qy_buf_json_str (&d, r->result);
-            qy_buf_puts (&d, "}");
-            qyctl_audit_detail (run.brand_id, "deadletter.replay", "dead_letter", r->id, d.data);
-            qy_buf_free (&d);
+            s_audit (run.brand_id, "deadletter.replay", r->id, r->done ? "true" : "false", r->result);
         }
         if (r->ev)
             qy__event__free_unpacked (r->ev, NULL);
@@ -411,7 +420,7 @@ static int s_resolve (int argc, char **argv)
             "WHERE id = $1 AND (brand_id = $2 OR (brand_id IS NULL AND brand_code = $3)) RETURNING id", 4, p);
         if (PQntuples (res)) {
             printf ("%s\t%s\n", p [0], result);
-            qyctl_audit (brand_id, "deadletter.resolve", "dead_letter", p [0]);
+            s_audit (brand_id, "deadletter.resolve", p [0], NULL, result);
         }
         else {
             fprintf (stderr, "qyctl: %s is not a dead letter of %s\n", p [0], brand);
