@@ -83,8 +83,9 @@ int main (int argc, char **argv)
     qy_redis_t *redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     moderation_store_t *store = moderation_store_new (pg, &jo);
-    moderation_restore (pg, redis);
-    bool lifted_pending = !moderation_restore_lifted (pg, redis);     //  else retried below
+    //  Each is retried below (every two seconds) until it has gone through.
+    bool restore_pending = !moderation_restore (pg, redis);
+    bool lifted_pending = !moderation_restore_lifted (pg, redis);
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
 
     void *ctx = zmq_ctx_new ();
@@ -103,6 +104,8 @@ int main (int argc, char **argv)
         qy_service_check_deps (pg, redis);
         if (qy_mono_us () >= next_restore_check) {
             moderation_restore_if_lost (pg, redis);
+            if (restore_pending)
+                restore_pending = !moderation_restore (pg, redis);
             if (lifted_pending)
                 lifted_pending = !moderation_restore_lifted (pg, redis);
             next_restore_check = qy_mono_us () + 2000000;

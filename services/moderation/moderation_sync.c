@@ -161,13 +161,27 @@ void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis)
 //  Make Redis say what PostgreSQL says about one member's mute and block,
 //  after an operator overturned a violation or changed the block list; a
 //  member now blocked is removed from every group they are in (with actions).
-static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, void *actions, int64_t brand, int64_t member)
+//  Frees rep. False only when Redis was away (worth a retry); an error
+//  answer (a key written by something else) is logged and not retried.
+static bool s_reply_ok (redisReply *rep, const char *bid, const char *mid)
+{
+    if (!rep)
+        return false;
+    if (rep->type == REDIS_REPLY_ERROR)
+        qy_log_error ("brand=%s member=%s redis refused the resync: %s", bid, mid, rep->str);
+    freeReplyObject (rep);
+    return true;
+}
+
+//  False when PostgreSQL or Redis was away: call again later.
+static bool s_resync_member (qy_pg_t *pg, qy_redis_t *redis, void *actions, int64_t brand, int64_t member)
 {
     char bid [24], mid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand);
     qy_snprintf (mid, sizeof (mid), "%lld", (long long) member);
     const char *p [] = { bid, mid };
     PGresult *res;
+    bool ok = false;
     if (qy_pg_run (pg, "resync mute",
             "SELECT (extract (epoch FROM max (mute_until)) * 1000000)::bigint, "
             "       (extract (epoch FROM max (mute_until) - now ()) * 1000)::bigint FROM violations "
@@ -175,22 +189,25 @@ static void s_resync_member (qy_pg_t *pg, qy_redis_t *redis, void *actions, int6
         redisReply *rep = PQgetisnull (res, 0, 0)
             ? qy_redis_cmd (redis, "DEL mute:{b:%s}:%s", bid, mid)
             : qy_redis_cmd (redis, "SET mute:{b:%s}:%s %s PX %s", bid, mid, PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 1));
-        if (rep)
-            freeReplyObject (rep);
-        qy_log_info ("brand=%s member=%s mute resynced until_us=%s", bid, mid, PQgetisnull (res, 0, 0) ? "0" : PQgetvalue (res, 0, 0));
+        ok = s_reply_ok (rep, bid, mid);
+        qy_log_info ("brand=%s member=%s mute resynced until_us=%s ok=%d", bid, mid,
+                     PQgetisnull (res, 0, 0) ? "0" : PQgetvalue (res, 0, 0), ok);
         PQclear (res);
     }
+    //  The block whatever became of the mute: a removal must not wait on Redis.
     if (qy_pg_run (pg, "resync block", "SELECT 1 FROM blocks WHERE brand_id = $1 AND member_id = $2 AND lifted_at IS NULL",
                    2, p, &res)) {
         bool blocked = PQntuples (res) > 0;
         redisReply *rep = qy_redis_cmd (redis, "%s block:{b:%s} %s", blocked ? "SADD" : "SREM", bid, mid);
-        if (rep)
-            freeReplyObject (rep);
-        qy_log_info ("brand=%s member=%s block resynced blocked=%d", bid, mid, blocked);
+        ok = s_reply_ok (rep, bid, mid) && ok;
+        qy_log_info ("brand=%s member=%s block resynced blocked=%d ok=%d", bid, mid, blocked, ok);
         PQclear (res);
         if (blocked && actions)
-            moderation_remove_everywhere (pg, actions, brand, member, 0);
+            ok = moderation_remove_everywhere (pg, actions, brand, member, 0) && ok;
     }
+    else
+        ok = false;
+    return ok;
 }
 
 bool moderation_resync_recent (qy_pg_t *pg, qy_redis_t *redis, void *actions)
@@ -202,6 +219,8 @@ bool moderation_resync_recent (qy_pg_t *pg, qy_redis_t *redis, void *actions)
             "UNION SELECT brand_id, member_id FROM violations WHERE status = 'overturned' AND mute_until > now () "
             "   AND member_id IS NOT NULL", 0, NULL, &res))
         return false;
+    //  One member that fails is logged, not retried here (this runs on the
+    //  hot loop): the next re-LISTEN, restart or NOTIFY of it resyncs it.
     for (int r = 0; r < PQntuples (res); r++) {
         s_resync_member (pg, redis, actions, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
         qy_service_heartbeat ();
@@ -212,7 +231,8 @@ bool moderation_resync_recent (qy_pg_t *pg, qy_redis_t *redis, void *actions)
 
 //  Drop from a brand's Redis block set the members among ids (a PostgreSQL
 //  array) whose block was lifted (one row per member: lifted means none in
-//  force). False when PostgreSQL or Redis failed.
+//  force), then put back any of them another replica blocked again
+//  meanwhile. False when PostgreSQL or Redis failed.
 static bool s_unblock_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid, const char *ids)
 {
     const char *p [] = { bid, ids };
@@ -222,15 +242,37 @@ static bool s_unblock_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid, c
             2, p, &res))
         return false;
     bool ok = true;
+    qy_buf_t dropped;
+    qy_buf_init (&dropped);
+    qy_buf_puts (&dropped, "{");
     for (int r = 0; r < PQntuples (res) && ok; r++) {
         redisReply *rep = qy_redis_cmd (redis, "SREM block:{b:%s} %s", bid, PQgetvalue (res, r, 0));
         ok = rep && rep->type != REDIS_REPLY_ERROR;
         if (rep)
             freeReplyObject (rep);
-        if (ok)
+        if (ok) {
+            qy_buf_printf (&dropped, "%s%s", dropped.len > 1 ? "," : "", PQgetvalue (res, r, 0));
             qy_log_info ("brand=%s member=%s block lifted while not listening: dropped from redis", bid, PQgetvalue (res, r, 0));
+        }
     }
+    qy_buf_puts (&dropped, "}");
     PQclear (res);
+    const char *q [] = { bid, dropped.data };
+    if (dropped.len > 2 && qy_pg_run (pg, "blocked again",
+            "SELECT member_id FROM blocks WHERE brand_id = $1 AND member_id = ANY ($2::bigint[]) AND lifted_at IS NULL",
+            2, q, &res)) {
+        for (int r = 0; r < PQntuples (res); r++) {
+            redisReply *rep = qy_redis_cmd (redis, "SADD block:{b:%s} %s", bid, PQgetvalue (res, r, 0));
+            ok = rep && rep->type != REDIS_REPLY_ERROR && ok;
+            if (rep)
+                freeReplyObject (rep);
+        }
+        PQclear (res);
+    }
+    else
+    if (dropped.len > 2)
+        ok = false;
+    qy_buf_free (&dropped);
     return ok;
 }
 
@@ -240,10 +282,15 @@ static bool s_brand_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid)
     char cursor [32] = "0";
     do {
         redisReply *rep = qy_redis_cmd (redis, "SSCAN block:{b:%s} %s COUNT 1000", bid, cursor);
-        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-            if (rep)
-                freeReplyObject (rep);
-            return false;
+        if (!rep)
+            return false;       //  Redis away: the whole check again later
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            //  Not a set (a key written by something else): skip this
+            //  brand, loudly, rather than retry for ever.
+            qy_log_error ("brand=%s block set unreadable (%s): lifted blocks of this brand not checked", bid,
+                          rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply");
+            freeReplyObject (rep);
+            return true;
         }
         qy_strlcpy (cursor, rep->element [0]->str ? rep->element [0]->str : "0", sizeof (cursor));
         const redisReply *ms = rep->element [1];
@@ -281,11 +328,16 @@ bool moderation_restore_lifted (qy_pg_t *pg, qy_redis_t *redis)
         qy_log_warn ("lifted mutes and blocks not checked yet: postgres failed; retrying");
         return false;
     }
+    bool mutes_ok = true;
     for (int r = 0; r < PQntuples (res); r++) {
-        s_resync_member (pg, redis, NULL, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1));
+        mutes_ok = s_resync_member (pg, redis, NULL, qy_pg_int (res, r, 0), qy_pg_int (res, r, 1)) && mutes_ok;
         qy_service_heartbeat ();
     }
     PQclear (res);
+    if (!mutes_ok) {
+        qy_log_warn ("lifted mutes not all checked: redis or postgres failed; retrying");
+        return false;
+    }
     if (!qy_pg_run (pg, "brands", "SELECT id FROM brands ORDER BY id", 0, NULL, &res)) {
         qy_log_warn ("lifted blocks not checked yet: postgres failed; retrying");
         return false;

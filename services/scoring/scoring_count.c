@@ -33,6 +33,18 @@ static void s_standing (const scoring_settings_t *set, const scoring_count_confi
     st->member_state = (char *) scoring_state_name (s.state);
 }
 
+//  Errors that say something about Redis, not about the event: the batch
+//  is retried, nothing is set aside (a failover, a full memory, a load).
+static bool s_redis_state_error (const char *e)
+{
+    static const char *prefixes [] = { "NOSCRIPT", "LOADING", "BUSY", "OOM", "READONLY", "MISCONF", "NOREPLICAS",
+                                       "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN" };
+    for (size_t i = 0; i < sizeof (prefixes) / sizeof (prefixes [0]); i++)
+        if (strncmp (e, prefixes [i], strlen (prefixes [i])) == 0)
+            return true;
+    return false;
+}
+
 //  Append one event's script call. Returns -1 when Redis is away.
 static int s_append (const scoring_count_config_t *cfg, qy_redis_t *redis, const Qy__Event *ev,
                      const scoring_keys_t *k)
@@ -183,8 +195,7 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
             s_standing (&bs [i]->settings, cfg, evs [i], days [i], r, &st [i]);
         }
         else
-        if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) != 0
-            && strncmp (r->str, "LOADING", 7) != 0 && strncmp (r->str, "BUSY", 4) != 0) {
+        if (r->type == REDIS_REPLY_ERROR && !s_redis_state_error (r->str)) {
             //  This event itself is the trouble: set it aside, not the batch.
             qy_log_warn ("msg=%s brand=%s count script failed: %s", evs [i]->msg_id, evs [i]->brand, r->str);
             qy__standing__init (&st [i]);

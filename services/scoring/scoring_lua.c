@@ -12,7 +12,9 @@
 //  Expiry is set when a key is created (its first counter reaches 1), not
 //  on every event: it keeps the script near a dozen calls per message.
 //  A command that fails half-way un-marks the id (the event is set aside
-//  and can be replayed); what it had already added for that event stays.
+//  and can be replayed) and gives the keys it created their expiry; the
+//  counters it had already moved for that event stay moved, so after the
+//  replay that one event may count twice in them.
 #include "scoring.h"
 
 const char *const scoring_field_names [SCORING_F__COUNT] = {
@@ -33,10 +35,11 @@ const char *scoring_count_lua =
     //  A command failing half-way (a key of the wrong type) leaves what was
     //  written so far; the id must not stay counted, or a replay of the
     //  dead letter would find it "seen" and count nothing.
+    "local moved_n = false\n"
     "local ok, out = pcall(function()\n"
     "local ttl, mttl = tonumber(ARGV[6]), tonumber(ARGV[20])\n"
     "local t, day, kind = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[2]\n"
-    "local first_of_day = redis.call('HINCRBY', KEYS[2], 'n', 1) == 1\n"
+    "local first_of_day = redis.call('HINCRBY', KEYS[2], 'n', 1) == 1\n"    "moved_n = true\n"
     "local u = redis.call('HMGET', KEYS[8], unpack(F))\n"
     "local cur = {}\n"
     "for i = 1, #F do cur[F[i]] = u[i] end\n"
@@ -186,4 +189,13 @@ const char *scoring_count_lua =
     "end)\n"
     "if ok then return out end\n"
     "redis.call('SREM', KEYS[1], ARGV[1])\n"
+    //  The replay must see the day's first event as the first again (its
+    //  keys get their expiry then), and what the failed run created must
+    //  expire even if no replay comes.
+    "if moved_n then redis.pcall('HINCRBY', KEYS[2], 'n', -1) end\n"
+    "local ttl, mttl = tonumber(ARGV[6]), tonumber(ARGV[20])\n"
+    "for i = 1, 4 do redis.pcall('EXPIRE', KEYS[i], ttl, 'NX') end\n"
+    "redis.pcall('EXPIRE', KEYS[5], 3 * 86400, 'NX')\n"
+    "redis.pcall('EXPIRE', KEYS[7], ttl, 'NX')\n"
+    "for i = 8, 14 do redis.pcall('EXPIRE', KEYS[i], mttl, 'NX') end\n"
     "return redis.error_reply(type(out) == 'table' and out.err or tostring(out))\n";

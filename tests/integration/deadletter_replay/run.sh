@@ -28,12 +28,13 @@ R () { redis-cli -p "$QY_REDIS_PORT" "$@"; }
 sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
 dl () { sql "SELECT $1 FROM dead_letters WHERE service = '$2' AND msg_id = '$3'"; }
 
-# Scoring's counters of room1 for today, corrupted (a string where a hash belongs): the count
-# script fails after it has marked the message counted, and must take the mark back.
+# Scoring's active-member count of room1 for today, corrupted (a string where a HyperLogLog
+# belongs): the count script fails half-way, after it has marked the message counted and moved
+# the day's first counters; it must take the mark back, and the keys it created must still expire.
 room1=$(sql "SELECT id FROM groups WHERE code = 'room1'")
 now=$(date +%s)
 day=$(( (now + 480 * 60) / 86400 ))
-R SET "sc:g:{g:$room1}:$day" corrupted >/dev/null
+R SET "sc:a:{g:$room1}:$day" corrupted >/dev/null
 
 # ---- the failures
 cat > "$QY_RUN/events.jsonl" <<JSON
@@ -83,13 +84,17 @@ reopened () { [ "$(dl "failed_again || ' ' || (replayed_at IS NULL)::int" scorin
 it_wait "s1 reopened after failing again" reopened
 
 # ---- 2, 3, 4: the key fixed, the gateway answering: replay everything open
-R DEL "sc:g:{g:$room1}:$day" >/dev/null
+R DEL "sc:a:{g:$room1}:$day" >/dev/null
 rc=0; "$Q" deadletters replay acme --open > "$QY_RUN/replay.txt" || rc=$?
 it_eq "replay exit status (bad1 is rejected again)" "$rc" 1
 cut -f2- "$QY_RUN/replay.txt" | sort > "$QY_RUN/actual/replay_open.txt"
 it_expect replay_open
-counted () { [ "$(R SISMEMBER "sc:ids:{g:$room1}:$day" s1)$(R SISMEMBER "sc:ids:{g:$room1}:$day" s2) $(R HGET "sc:g:{g:$room1}:$day" msgs)" = "11 2" ]; }
+counted () { [ "$(R SISMEMBER "sc:ids:{g:$room1}:$day" s1)$(R SISMEMBER "sc:ids:{g:$room1}:$day" s2) $(R PFCOUNT "sc:a:{g:$room1}:$day")" = "11 2" ]; }
 it_wait "s1 and s2 counted by scoring" counted
+for k in ids g m; do
+    t=$(R TTL "sc:$k:{g:$room1}:$day")
+    [ "$t" -gt 0 ] && echo "ok   sc:$k expires" || it_fail "sc:$k of room1 does not expire (TTL $t)"
+done
 delivered () { [ "$(sql "SELECT status FROM deliveries WHERE key = 'post-1'")" = delivered ]; }
 it_wait "post-1 delivered" delivered
 it_eq "post-1 at the gateway once" "$(it_gateway_stat unique) $(it_gateway_stat duplicates)" "1 0"

@@ -113,6 +113,8 @@ QY_HTTP_PORT=$QY_HTTP_moderation1 qy_start moderation1 "$QY_BUILD/services/moder
 qy_wait_health moderation1 "$QY_HTTP_moderation1"
 it_wait "u2 removed after the restart" gw_has "block:$BID:$(member_id u2):$(q "SELECT (extract (epoch FROM created_at) * 1000000)::bigint FROM blocks WHERE brand_id = $BID AND member_id = $(member_id u2)"):$(q "SELECT id FROM groups WHERE brand_id = $BID AND code = 'room2'")"
 it_wait "bad1 unblocked in Redis after the restart" unblocked
+u2_blocked () { [ "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$BID}" "$(member_id u2)")" = 1 ]; }
+it_wait "u2 blocked in Redis after the restart (the start-up restore retried)" u2_blocked
 [ "$(grep -c 'lifted .*not .*checked.*retrying' "$QY_RUN/logs/moderation1.log")" -ge 1 ] \
     && echo "ok   lifted blocks checked again after Redis failed" || it_fail "the failed check of lifted blocks was not logged"
 
