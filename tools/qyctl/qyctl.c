@@ -75,7 +75,7 @@ bool qyctl_flag (int argc, char **argv, const char *name)
 static bool s_bare (const char *opt)
 {
     return strcmp (opt, "--garbage") == 0 || strcmp (opt, "--quiet") == 0 || strcmp (opt, "--dry-run") == 0
-        || strcmp (opt, "--open") == 0;
+        || strcmp (opt, "--open") == 0 || strcmp (opt, "--summary") == 0;
 }
 
 const char *qyctl_arg (int argc, char **argv, int n)
@@ -204,7 +204,7 @@ static const struct {
     { "demo",        qyctl_demo,        "demo load [--brand CODE] [--stores N] [--groups N] [--gateway-url U]" },
     { "violations",  qyctl_violations,  "violations BRAND [--limit N] [--format table|csv|json]" },
     { "deliveries",  qyctl_deliveries,  "deliveries BRAND [--status S] [--limit N] [--format F]" },
-    { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--open] [--service S] | show BRAND ID | replay BRAND ID…|--open | resolve BRAND ID… --reason R" },
+    { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--open] [--service S] [--summary] | show BRAND ID | replay BRAND ID…|--open | resolve BRAND ID… --reason R" },
     { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
     { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
     { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },

@@ -33,7 +33,7 @@
 #include <zmq.h>
 
 #define USAGE \
-    "usage: qyctl deadletters [BRAND] [--open] [--service S] [--limit N] [--format F]\n" \
+    "usage: qyctl deadletters [BRAND] [--open] [--service S] [--summary] [--limit N] [--format F]\n" \
     "       qyctl deadletters show BRAND|- ID          (- : rows that name no brand)\n" \
     "       qyctl deadletters replay BRAND (ID…|--open) [--service S] [--limit N] [--dry-run]\n" \
     "             [--ingest E] [--moderation E] [--scoring E] [--campaign E] [--timeout-ms N]\n" \
@@ -532,6 +532,23 @@ int qyctl_deadletters (int argc, char **argv)
     const char *p [] = { first ? bid : NULL, first, qyctl_opt (argc, argv, "--limit", "50"),
                          qyctl_flag (argc, argv, "--open") ? "t" : "f", qyctl_opt (argc, argv, "--service", NULL) };
     //  Without a brand: the platform operator's view, including unknown brands.
+    //  --summary: how many rows per service, reason and state (thousands of
+    //  one failure read as one line).
+    static const char *const state =
+        "CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' ELSE 'open' END";
+    static const char *const where =
+        "WHERE ($1::bigint IS NULL OR brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
+        "  AND (NOT $4::bool OR (replayed_at IS NULL AND resolved_at IS NULL)) AND ($5::text IS NULL OR service = $5) ";
+    if (qyctl_flag (argc, argv, "--summary")) {
+        char *sql = qy_printf ("SELECT service, reason, %s AS state, count (*) AS n, min (created_at)::timestamp(0) AS first, "
+                               "       max (created_at)::timestamp(0) AS last FROM dead_letters %s "
+                               "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT $3", state, where);
+        PGresult *res = qyctl_exec (sql, 5, p);
+        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        PQclear (res);
+        free (sql);
+        return 0;
+    }
     PGresult *res = qyctl_exec (
         "SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, coalesce (msg_id, '') AS msg_id, "
         "       reason, length (payload) AS bytes, replays, "

@@ -56,6 +56,8 @@ it_eq "post-1 dead at the gateway's two failures" "$(sql "SELECT status || ' ' |
 it_eq "s1 not marked counted" "$(R SISMEMBER "sc:ids:{g:$room1}:$day" s1)" 0
 "$Q" deadletters acme --open --format csv | cut -d, -f3,5,9 | sort > "$QY_RUN/actual/open_before.txt"
 it_expect open_before
+"$Q" deadletters acme --summary --format csv | cut -d, -f1-4 > "$QY_RUN/actual/summary_before.txt"
+it_expect summary_before
 
 # ---- 4. brand scoping: other sees and replays nothing of acme's
 it_eq "other lists nothing" "$("$Q" deadletters other --format csv | tail -n +2 | wc -l)" 0
@@ -146,6 +148,7 @@ it_sql final "SELECT service, coalesce (brand_code, '') AS brand, msg_id,
               CASE WHEN brand_code = 'late' THEN '-' ELSE (failed_again > 0)::text END AS failed_again,
               CASE WHEN msg_id = 'l2' AND replay_result LIKE 'duplicate%' THEN 'accepted by ingest' ELSE coalesce (replay_result, '') END AS last_replay
               FROM dead_letters WHERE brand_code IN ('acme', 'late') ORDER BY service, msg_id"
+it_eq "the brand report counts them by state" "$("$Q" report acme --format csv | grep -c '^scoring,count script rejected the event,replayed,2$')" 1
 # every attempt is audited with its result (late's retries vary in number: counted apart)
 it_sql audit "SELECT actor = 'ops1', action, regexp_replace (detail->>'result', '127\\.0\\.0\\.1:[0-9]+', 'HOST') AS result, count (*) FROM audit_log
               WHERE action LIKE 'deadletter.%' AND object_id NOT IN (SELECT id::text FROM dead_letters WHERE brand_code = 'late')
