@@ -44,7 +44,7 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
         "ON CONFLICT (service, brand_code, msg_id) WHERE msg_id <> '' DO UPDATE "
         "SET reason = EXCLUDED.reason, payload = EXCLUDED.payload, brand_id = coalesce (EXCLUDED.brand_id, dead_letters.brand_id), "
         "    replayed_at = NULL, failed_again = dead_letters.failed_again + 1 "
-        "WHERE dead_letters.replayed_at IS NOT NULL AND dead_letters.resolved_at IS NULL", 6, params, NULL);
+        "WHERE dead_letters.state = 'replayed'", 6, params, NULL);
     qy_buf_free (&hex);
     qy_metric_add (m, 1);
     qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",

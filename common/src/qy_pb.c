@@ -80,7 +80,7 @@ static void s_value (const ProtobufCFieldDescriptor *fd, const void *v, qy_buf_t
             if (qy_utf8_valid (s ? s : ""))
                 qy_buf_json_str (out, s ? s : "");
             else
-                s_hex (out, (const uint8_t *) s, strlen (s));
+                s_hex (out, s, strlen (s));
             break;
         }
         case PROTOBUF_C_TYPE_BYTES: {

@@ -39,7 +39,7 @@ static bool s_redis_state_error (const char *e)
 {
     static const char *prefixes [] = { "NOSCRIPT", "LOADING", "BUSY", "OOM", "READONLY", "MISCONF", "NOREPLICAS",
                                        "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN" };
-    for (size_t i = 0; i < sizeof (prefixes) / sizeof (prefixes [0]); i++)
+    for (size_t i = 0; i < QY_ARRAY_LEN (prefixes); i++)
         if (strncmp (e, prefixes [i], strlen (prefixes [i])) == 0)
             return true;
     return false;

@@ -35,11 +35,12 @@ const char *scoring_count_lua =
     //  A command failing half-way (a key of the wrong type) leaves what was
     //  written so far; the id must not stay counted, or a replay of the
     //  dead letter would find it "seen" and count nothing.
+    "local ttl, mttl = tonumber(ARGV[6]), tonumber(ARGV[20])\n"
     "local moved_n = false\n"
     "local ok, out = pcall(function()\n"
-    "local ttl, mttl = tonumber(ARGV[6]), tonumber(ARGV[20])\n"
     "local t, day, kind = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[2]\n"
-    "local first_of_day = redis.call('HINCRBY', KEYS[2], 'n', 1) == 1\n"    "moved_n = true\n"
+    "local first_of_day = redis.call('HINCRBY', KEYS[2], 'n', 1) == 1\n"
+    "moved_n = true\n"
     "local u = redis.call('HMGET', KEYS[8], unpack(F))\n"
     "local cur = {}\n"
     "for i = 1, #F do cur[F[i]] = u[i] end\n"
@@ -193,7 +194,6 @@ const char *scoring_count_lua =
     //  keys get their expiry then), and what the failed run created must
     //  expire even if no replay comes.
     "if moved_n then redis.pcall('HINCRBY', KEYS[2], 'n', -1) end\n"
-    "local ttl, mttl = tonumber(ARGV[6]), tonumber(ARGV[20])\n"
     "for i = 1, 4 do redis.pcall('EXPIRE', KEYS[i], ttl, 'NX') end\n"
     "redis.pcall('EXPIRE', KEYS[5], 3 * 86400, 'NX')\n"
     "redis.pcall('EXPIRE', KEYS[7], ttl, 'NX')\n"

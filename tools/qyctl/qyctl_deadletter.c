@@ -39,13 +39,16 @@
     "             [--ingest E] [--moderation E] [--scoring E] [--campaign E] [--timeout-ms N]\n" \
     "       qyctl deadletters resolve BRAND|- ID… --reason TEXT"
 
+//  A row is the brand's ($1 its id, $2 its code: rows set aside before the
+//  brand existed carry only the code), or with "-" one naming no brand.
+#define S_MINE "(brand_id = $1::bigint OR (brand_id IS NULL AND brand_code = $2))"
+
 typedef struct {
-    const char *id, *service, *msg_id, *reason;
+    const char *id, *service, *msg_id;
     unsigned char *payload;
     size_t len;
     Qy__Event *ev;          //  decoded, for the event routes
-    const char *result;     //  what happened (static or owned by out)
-    char *owned;
+    char *result;           //  what happened
     bool done;              //  replayed (or found already done)
 } s_row_t;
 
@@ -73,12 +76,20 @@ static void s_audit (int64_t brand_id, const char *action, const char *id, const
     qy_buf_free (&d);
 }
 
-static void s_set (s_row_t *r, bool done, char *owned)
+static void s_set (s_row_t *r, bool done, char *result)
 {
-    free (r->owned);
-    r->owned = owned;
-    r->result = owned;
+    free (r->result);
+    r->result = result;
     r->done = done;
+}
+
+//  A dead letter id from the command line (exits on anything else).
+static const char *s_id_arg (const char *a)
+{
+    char *end;
+    if (!a || strtoll (a, &end, 10) <= 0 || *end)
+        qyctl_die ("not a dead letter id: '%s'", a ? a : "");
+    return a;
 }
 
 //  Mark a row replayed before its effect is sent (see the top).
@@ -290,23 +301,16 @@ static int s_replay (int argc, char **argv)
     qy_buf_init (&ids);
     qy_buf_puts (&ids, "{");
     int nids = 0;
-    for (const char *a; (a = qyctl_arg (argc, argv, 1 + nids)); nids++) {
-        char *end;
-        if (strtoll (a, &end, 10) <= 0 || *end)
-            qyctl_die ("not a dead letter id: '%s'", a);
-        qy_buf_printf (&ids, "%s%s", nids ? "," : "", a);
-    }
+    for (const char *a; (a = qyctl_arg (argc, argv, 1 + nids)); nids++)
+        qy_buf_printf (&ids, "%s%s", nids ? "," : "", s_id_arg (a));
     qy_buf_puts (&ids, "}");
     const char *p [] = { run.bid, run.brand, open ? NULL : ids.data, qyctl_opt (argc, argv, "--service", NULL),
                          qyctl_opt (argc, argv, "--limit", "1000") };
-    //  The brand's rows, and those set aside before the brand existed
-    //  (unknown brand: only the code was known). Named rows are replayed
-    //  even when they were before; --open takes only the open ones.
+    //  Named rows are replayed even when they were before; --open takes
+    //  only the open ones.
     PGresult *res = qyctl_exec (
-        "SELECT id, service, coalesce (msg_id, ''), reason, payload FROM dead_letters "
-        "WHERE (brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
-        "  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[])) "
-        "  AND ($3::bigint[] IS NOT NULL OR (replayed_at IS NULL AND resolved_at IS NULL)) "
+        "SELECT id, service, coalesce (msg_id, ''), payload FROM dead_letters WHERE " S_MINE
+        "  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[])) AND ($3::bigint[] IS NOT NULL OR state = 'open') "
         "  AND ($4::text IS NULL OR service = $4) ORDER BY id LIMIT $5", 5, p);
     int n = PQntuples (res);
     if (!open && n < nids)
@@ -327,8 +331,7 @@ static int s_replay (int argc, char **argv)
         r->id = PQgetvalue (res, i, 0);
         r->service = PQgetvalue (res, i, 1);
         r->msg_id = PQgetvalue (res, i, 2);
-        r->reason = PQgetvalue (res, i, 3);
-        r->payload = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, i, 4), &r->len);
+        r->payload = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, i, 3), &r->len);
         int hop = -1;
         for (int h = 0; h < 3; h++)
             if (!strcmp (r->service, hops [h]))
@@ -359,20 +362,20 @@ static int s_replay (int argc, char **argv)
     for (int i = 0; i < n; i++) {
         s_row_t *r = &rows [i];
         printf ("%s\t%s\t%s\t%s\n", r->id, r->service, r->msg_id, r->result);
+        bool tried = strncmp (r->result, "not replayable", 14) != 0;
         if (r->done)
             run.replayed++;
         else
-        if (!strncmp (r->result, "not replayable", 14))
-            run.open++;
-        else
+        if (tried)
             run.failed++;
-        if (!run.dry_run && strncmp (r->result, "not replayable", 14) != 0) {
+        else
+            run.open++;
+        if (tried && !run.dry_run)
             s_audit (run.brand_id, "deadletter.replay", r->id, r->done ? "true" : "false", r->result);
-        }
         if (r->ev)
             qy__event__free_unpacked (r->ev, NULL);
         PQfreemem (r->payload);
-        free (r->owned);
+        free (r->result);
     }
     printf ("%s=%d not_replayable=%d failed=%d\n", run.dry_run ? "would_replay" : "replayed", run.replayed, run.open,
             run.failed);
@@ -383,9 +386,9 @@ static int s_replay (int argc, char **argv)
     return run.failed ? 1 : 0;
 }
 
-//  Whose rows: a brand's (by id, or by code for rows set aside before it
-//  existed), or with "-" the platform operator's rows that name no brand
-//  at all (undecodable frames). Returns the brand id (0 for "-").
+//  Whose rows (S_MINE's $1 and $2): a brand's, or with "-" the platform
+//  operator's rows that name no brand at all (undecodable frames). Returns
+//  the brand id (0 for "-").
 static int64_t s_scope (const char *brand, char *bid, size_t size, const char **code)
 {
     if (!strcmp (brand, "-")) {
@@ -411,19 +414,16 @@ static int s_resolve (int argc, char **argv)
     char *result = qy_printf ("resolved: %s", reason);
     int rc = 0;
     for (int i = 1; qyctl_arg (argc, argv, i); i++) {
-        const char *p [] = { qyctl_arg (argc, argv, i), bid, code, result };
-        char *end;
-        if (strtoll (p [0], &end, 10) <= 0 || *end)
-            qyctl_die ("not a dead letter id: '%s'", p [0]);
+        const char *p [] = { bid, code, s_id_arg (qyctl_arg (argc, argv, i)), result };
         PGresult *res = qyctl_exec (
-            "UPDATE dead_letters SET resolved_at = now (), replay_result = $4 "
-            "WHERE id = $1 AND (brand_id = $2 OR (brand_id IS NULL AND brand_code = $3)) RETURNING id", 4, p);
+            "UPDATE dead_letters SET resolved_at = now (), replay_result = $4 WHERE id = $3 AND " S_MINE " RETURNING id",
+            4, p);
         if (PQntuples (res)) {
-            printf ("%s\t%s\n", p [0], result);
-            s_audit (brand_id, "deadletter.resolve", p [0], NULL, result);
+            printf ("%s\t%s\n", p [2], result);
+            s_audit (brand_id, "deadletter.resolve", p [2], NULL, result);
         }
         else {
-            fprintf (stderr, "qyctl: %s is not a dead letter of %s\n", p [0], brand);
+            fprintf (stderr, "qyctl: %s is not a dead letter of %s\n", p [2], brand);
             rc = 1;
         }
         PQclear (res);
@@ -474,20 +474,16 @@ static void s_payload (qy_buf_t *out, const char *service, const unsigned char *
 static int s_show (int argc, char **argv)
 {
     const char *brand = qyctl_arg (argc, argv, 0), *id = qyctl_arg (argc, argv, 1);
-    char *end;
     if (!brand || !id || qyctl_arg (argc, argv, 2))
         qyctl_die (USAGE);
-    if (strtoll (id, &end, 10) <= 0 || *end)
-        qyctl_die ("not a dead letter id: '%s'", id);
     char bid [24];
     const char *code;
     s_scope (brand, bid, sizeof (bid), &code);
-    const char *p [] = { id, bid, code };
+    const char *p [] = { bid, code, s_id_arg (id) };
     PGresult *res = qyctl_exec (
         "SELECT id, created_at, service, coalesce (brand_code, ''), coalesce (msg_id, ''), reason, replays, failed_again, "
-        "       CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' ELSE 'open' END, "
-        "       coalesce (replay_result, ''), payload, length (payload) "
-        "FROM dead_letters WHERE id = $1 AND (brand_id = $2 OR (brand_id IS NULL AND brand_code = $3))", 3, p);
+        "       state, coalesce (replay_result, ''), payload, length (payload) "
+        "FROM dead_letters WHERE id = $3 AND " S_MINE, 3, p);
     if (!PQntuples (res))
         qyctl_die ("%s is not a dead letter of %s", id, brand);
     qy_buf_t out;
@@ -534,30 +530,17 @@ int qyctl_deadletters (int argc, char **argv)
     //  Without a brand: the platform operator's view, including unknown brands.
     //  --summary: how many rows per service, reason and state (thousands of
     //  one failure read as one line).
-    static const char *const state =
-        "CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' ELSE 'open' END";
     static const char *const where =
-        "WHERE ($1::bigint IS NULL OR brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
-        "  AND (NOT $4::bool OR (replayed_at IS NULL AND resolved_at IS NULL)) AND ($5::text IS NULL OR service = $5) ";
-    if (qyctl_flag (argc, argv, "--summary")) {
-        char *sql = qy_printf ("SELECT service, reason, %s AS state, count (*) AS n, min (created_at)::timestamp(0) AS first, "
-                               "       max (created_at)::timestamp(0) AS last FROM dead_letters %s "
-                               "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT $3", state, where);
-        PGresult *res = qyctl_exec (sql, 5, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
-        PQclear (res);
-        free (sql);
-        return 0;
-    }
-    PGresult *res = qyctl_exec (
-        "SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, coalesce (msg_id, '') AS msg_id, "
-        "       reason, length (payload) AS bytes, replays, "
-        "       CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' ELSE 'open' END AS state, "
-        "       coalesce (replay_result, '') AS last_replay "
-        "FROM dead_letters "
-        "WHERE ($1::bigint IS NULL OR brand_id = $1 OR (brand_id IS NULL AND brand_code = $2)) "
-        "  AND (NOT $4::bool OR (replayed_at IS NULL AND resolved_at IS NULL)) AND ($5::text IS NULL OR service = $5) "
-        "ORDER BY id DESC LIMIT $3", 5, p);
+        "WHERE ($1::bigint IS NULL OR " S_MINE ") AND (NOT $4::bool OR state = 'open') AND ($5::text IS NULL OR service = $5) ";
+    char *sql = qyctl_flag (argc, argv, "--summary")
+        ? qy_printf ("SELECT service, reason, state, count (*) AS n, min (created_at)::timestamp(0) AS first, "
+                     "       max (created_at)::timestamp(0) AS last FROM dead_letters %s "
+                     "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT $3", where)
+        : qy_printf ("SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, "
+                     "       coalesce (msg_id, '') AS msg_id, reason, length (payload) AS bytes, replays, state, "
+                     "       coalesce (replay_result, '') AS last_replay FROM dead_letters %s ORDER BY id DESC LIMIT $3", where);
+    PGresult *res = qyctl_exec (sql, 5, p);
+    free (sql);
     qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
     PQclear (res);
     return 0;

@@ -310,7 +310,7 @@ int qyctl_report (int argc, char **argv)
              "       round (avg (extract (epoch FROM delivered_at - created_at)) * 1000) AS avg_ms "
              "FROM deliveries WHERE brand_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", 1, p, fmt);
     s_query ("dead letters",
-             "SELECT service, reason, CASE WHEN resolved_at IS NOT NULL THEN 'resolved' WHEN replayed_at IS NOT NULL THEN 'replayed' "
-             "       ELSE 'open' END AS state, count (*) AS n FROM dead_letters WHERE brand_id = $1 GROUP BY 1, 2, 3 ORDER BY 4 DESC", 1, p, fmt);
+             "SELECT service, reason, state, count (*) AS n FROM dead_letters WHERE brand_id = $1 GROUP BY 1, 2, 3 ORDER BY 4 DESC",
+             1, p, fmt);
     return 0;
 }
