@@ -1,12 +1,34 @@
 #include "qy/pg.h"
 #include "qy/log.h"
 #include "qy/util.h"
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+//  Statements run a second time on a connection are prepared there and
+//  executed by name from then on: PostgreSQL parses and plans them once per
+//  connection instead of on every call (the services run the same few
+//  dozen statements millions of times). Dynamic SQL seen once costs a slot
+//  and nothing else; past S_CACHE_MAX distinct texts nothing more is
+//  prepared. It can be turned off (for a pooler in transaction
+//  mode, which cannot keep a session's prepared statements): `pg.prepare`.
+#define S_CACHE_MAX 256
+typedef struct {
+    char     *sql;
+    uint64_t  hash;
+    int       seen;         //  times run on this connection
+    int       name;         //  prepared as "qy<name>", or 0
+} s_stmt_t;
+
+static bool s_prepare_default = true;
 
 struct qy_pg_t {
     char    *dsn;
     PGconn  *conn;
+    bool     prepare;
+    s_stmt_t stmts [S_CACHE_MAX];
+    int      nstmts, names;
     bool     ok;
     int64_t  next_try_us;
     int      backoff_ms;
@@ -18,7 +40,21 @@ qy_pg_t *qy_pg_new (const char *dsn)
     qy_pg_t *self = qy_calloc (1, sizeof (*self));
     self->dsn = qy_strdup (dsn);
     self->backoff_ms = 100;
+    self->prepare = s_prepare_default;
     return self;
+}
+
+void qy_pg_prepare_default (bool on)
+{
+    s_prepare_default = on;
+}
+
+static void s_forget_statements (qy_pg_t *self)
+{
+    for (int i = 0; i < self->nstmts; i++)
+        free (self->stmts [i].sql);
+    self->nstmts = 0;
+    self->names = 0;
 }
 
 void qy_pg_destroy (qy_pg_t **self_p)
@@ -28,6 +64,7 @@ void qy_pg_destroy (qy_pg_t **self_p)
     qy_pg_t *self = *self_p;
     if (self->conn)
         PQfinish (self->conn);
+    s_forget_statements (self);
     free (self->dsn);
     free (self);
     *self_p = NULL;
@@ -42,6 +79,7 @@ static void s_down (qy_pg_t *self, const char *why)
         PQfinish (self->conn);
         self->conn = NULL;
     }
+    s_forget_statements (self);     //  they lived on that connection
     self->next_try_us = qy_mono_us () + (int64_t) self->backoff_ms * 1000;
     self->backoff_ms = self->backoff_ms * 2 > 5000 ? 5000 : self->backoff_ms * 2;
 }
@@ -84,11 +122,78 @@ PGconn *qy_pg_conn (qy_pg_t *self)
     return qy_pg_connect (self) ? self->conn : NULL;
 }
 
+//  Only plannable statements are prepared (not BEGIN, SET, LISTEN …).
+static bool s_preparable (const char *sql)
+{
+    while (isspace ((unsigned char) *sql))
+        sql++;
+    static const char *verbs [] = { "SELECT", "INSERT", "UPDATE", "DELETE", "WITH" };
+    for (size_t i = 0; i < sizeof (verbs) / sizeof (verbs [0]); i++) {
+        size_t n = strlen (verbs [i]);
+        if (strncasecmp (sql, verbs [i], n) == 0 && !isalnum ((unsigned char) sql [n]))
+            return true;
+    }
+    return false;
+}
+
+//  The statement's slot on this connection, prepared on its second run;
+//  NULL to run it unnamed.
+static s_stmt_t *s_statement (qy_pg_t *self, const char *sql, int nparams)
+{
+    if (!self->prepare || !s_preparable (sql))
+        return NULL;
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = sql; *p; p++)
+        h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+    s_stmt_t *st = NULL;
+    for (int i = 0; i < self->nstmts && !st; i++)
+        if (self->stmts [i].hash == h && strcmp (self->stmts [i].sql, sql) == 0)
+            st = &self->stmts [i];
+    if (!st) {
+        if (self->nstmts == S_CACHE_MAX)
+            return NULL;
+        st = &self->stmts [self->nstmts++];
+        *st = (s_stmt_t) { qy_strdup (sql), h, 0, 0 };
+    }
+    if (!st->name && ++st->seen >= 2) {
+        //  A fresh name each time: one dropped in a failed transaction may linger.
+        char name [16];
+        snprintf (name, sizeof (name), "qy%d", ++self->names);
+        PGresult *r = PQprepare (self->conn, name, sql, nparams, NULL);
+        if (PQresultStatus (r) == PGRES_COMMAND_OK)
+            st->name = self->names;
+        else
+            st->seen = 0;           //  refused (a syntax error, an aborted transaction): unnamed, where errors are reported
+        PQclear (r);
+    }
+    return st->name ? st : NULL;
+}
+
 PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *const *params)
 {
     if (!qy_pg_connect (self))
         return NULL;
-    PGresult *res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    s_stmt_t *st = s_statement (self, sql, nparams);
+    PGresult *res;
+    if (st) {
+        char name [16];
+        snprintf (name, sizeof (name), "qy%d", st->name);
+        res = PQexecPrepared (self->conn, name, nparams, params, NULL, NULL, 0);
+        //  A table changed under a statement whose result shape it fixed
+        //  (a migration while running): drop it and run this one unnamed.
+        if (PQresultStatus (res) == PGRES_FATAL_ERROR && strcmp (qy_pg_sqlstate (res), "0A000") == 0
+            && PQstatus (self->conn) == CONNECTION_OK) {
+            char drop [32];
+            snprintf (drop, sizeof (drop), "DEALLOCATE %s", name);
+            PQclear (PQexec (self->conn, drop));
+            st->name = 0;
+            st->seen = 0;
+            PQclear (res);
+            res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        }
+    }
+    else
+        res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (PQstatus (self->conn) != CONNECTION_OK) {
         PQclear (res);
         s_down (self, "connection lost");

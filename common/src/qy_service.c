@@ -91,6 +91,7 @@ void qy_service_start (const char *name, int argc, char **argv,
         exit (2);
     }
     qy_log_init (name, common->log_level);
+    qy_pg_prepare_default (common->pg_prepare);
     qy_config_log (opts, nopts, cfg);
 
     struct sigaction sa;

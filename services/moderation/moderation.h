@@ -216,15 +216,20 @@ typedef struct {
     //  is to be enforced under that penalty, not charged with a new strike.
     int64_t              held_mute_until_us;
     bool                 held_blocked;
+    //  Not recorded: an earlier violation of the batch muted or blocked the
+    //  member, so this message is enforced under that penalty.
+    bool                 superseded;
 } moderation_record_t;
 
-//  Record a violation inside the caller's transaction (begin … commit),
-//  serialised per member with an advisory lock so strike numbers are exact
-//  across replicas, and idempotent by (brand, msg_id). Record a batch in
-//  (brand, member) order so that two replicas never wait on each other in a
-//  cycle. Returns 0 or -1 (PostgreSQL failed: roll back and retry the batch).
-int moderation_store_record (moderation_store_t *self, const moderation_brand_t *brand,
-                             const moderation_violation_t *v, moderation_record_t *out);
+//  Record a batch's violations inside the caller's transaction (begin …
+//  commit), as if one at a time, in three statements: the members are
+//  locked (advisory locks, so strike numbers are exact across replicas),
+//  their state read, the new rows written. v is in (brand, member) order —
+//  so two replicas never wait on each other in a cycle — and every v->policy
+//  is set. Idempotent by (brand, msg_id). Returns 0 or -1 (PostgreSQL
+//  failed: roll back and retry the batch).
+int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
+                             size_t n);
 //  A replayed event is judged as things stood when it happened, not now:
 //  was the member muted (end in *mute_until_us, 0 if not) or blocked at
 //  event time t_us? Returns 0, or -1 if PostgreSQL failed.
@@ -242,9 +247,14 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
 //  recalled ("mute"), a blocked member's message or join answered with
 //  removal ("blocked") — so that replaying the message repeats it exactly.
 //  The mute's end goes into hits (not mute_until: the row is not a mute).
-//  Inside the caller's transaction; idempotent by (brand, msg_id).
-int moderation_store_enforce (moderation_store_t *self, const Qy__Event *ev, const char *category,
-                              Qy__Action action, int64_t mute_until_us);
+//  All of a batch's enforcements in one statement; idempotent by (brand, msg_id).
+typedef struct {
+    const Qy__Event *ev;
+    const char      *category;
+    Qy__Action       action;
+    int64_t          mute_until_us;
+} moderation_enforce_t;
+int moderation_store_enforce (moderation_store_t *self, const moderation_enforce_t *list, size_t n);
 int moderation_store_begin (moderation_store_t *self);
 int moderation_store_commit (moderation_store_t *self);
 void moderation_store_rollback (moderation_store_t *self);

@@ -17,6 +17,8 @@
 #include <zmq.h>
 
 static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_muted, *m_blocked_join, *m_dry, *m_behaviour;
+typedef enum { S_JUDGE, S_REDIS, S_PRIOR, S_RECORD, S_ENFORCE, S_ACT, S_SEEN, S_NPHASES } s_phase_t;
+static qy_metric_t *m_phase [S_NPHASES];
 static long s_ctx_alert_negative = 5;
 static bool s_ctx_alert_waves = true;
 
@@ -30,6 +32,14 @@ void moderation_batch_metrics (void)
     m_dry = qy_counter ("qy_moderation_dry_run_total", "verdicts where dry-run rules would have done more");
     m_behaviour = qy_counter ("qy_moderation_behaviour_hits_total", "behaviour hits (repeat, spam wave, newcomer, quiet hours)");
     m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
+    static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "enforce", "act", "seen" };
+    for (int i = 0; i < S_NPHASES; i++) {
+        char name [96];
+        qy_snprintf (name, sizeof (name), "qy_moderation_batch_microseconds_total{phase=\"%s\"}", names [i]);
+        m_phase [i] = qy_counter (name, "time spent in each phase of a batch: judging, the behaviour script's round "
+                                        "trip, replays' prior decisions, recording violations, recording enforcements, "
+                                        "acting and passing on, marking the batch finished");
+    }
 }
 
 typedef struct {
@@ -239,21 +249,18 @@ static int s_cmp_member (const void *a, const void *b)
 static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending, size_t n)
 {
     qsort (pending, n, sizeof (s_item_t *), s_cmp_member);
+    moderation_violation_t *viol = qy_calloc (n, sizeof (moderation_violation_t));
+    moderation_record_t *rec = qy_calloc (n, sizeof (moderation_record_t));
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = pending [i];
+        viol [i] = (moderation_violation_t) { it->ev, &it->judged, it->category, it->total,
+                                              it->level, it->would, it->notice, it->pol };
+    }
     while (true) {
-        bool ok = moderation_store_begin (store) == 0;
+        bool ok = moderation_store_begin (store) == 0 && moderation_store_record (store, viol, rec, n) == 0;
         for (size_t i = 0; ok && i < n; i++) {
-            s_item_t *it = pending [i];
-            //  As if one at a time: once a member is muted or blocked, their
-            //  later messages in this batch are recalled, not judged again.
-            s_item_t *prev = i ? pending [i - 1] : NULL;
-            it->superseded = prev && prev->ev->brand_id == it->ev->brand_id && prev->ev->member_id == it->ev->member_id
-                          && (prev->superseded || prev->rec.penalty.action == QY__ACTION__MUTE
-                              || prev->rec.penalty.action == QY__ACTION__BLOCK);
-            if (it->superseded)
-                continue;
-            moderation_violation_t viol = { it->ev, &it->judged, it->category, it->total,
-                                            it->level, it->would, it->notice, it->pol };
-            ok = moderation_store_record (store, it->brand, &viol, &it->rec) == 0;
+            pending [i]->rec = rec [i];
+            pending [i]->superseded = rec [i].superseded;
         }
         if (ok && moderation_store_commit (store) == 0) {
             for (size_t i = 0; i < n; i++) {
@@ -268,13 +275,18 @@ static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending,
                 qy_log_info ("msg=%s brand=%s member=%s already %s: enforced, no new strike", it->ev->msg_id,
                              it->ev->brand, it->ev->member, it->blocked ? "blocked" : "muted");
             }
+            free (viol);
+            free (rec);
             return 0;
         }
         moderation_store_rollback (store);
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         qy_service_heartbeat ();
-        if (!qy_service_running ())
+        if (!qy_service_running ()) {
+            free (viol);
+            free (rec);
             return -1;
+        }
         qy_sleep_ms (200);
     }
 }
@@ -347,8 +359,17 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
     free (notice);
 }
 
+//  Where a batch's time goes, phase by phase (µs, as a counter).
+static void s_phase (s_phase_t phase, int64_t *since)
+{
+    int64_t now = qy_mono_us ();
+    qy_metric_add (m_phase [phase], now - *since);
+    *since = now;
+}
+
 static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 {
+    int64_t t = qy_mono_us ();
     moderation_store_t *store = ctx->store;
     qy_pg_t *pg = ctx->pg;
     qy_redis_t *redis = ctx->redis;
@@ -403,6 +424,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         else
             break;
     }
+    s_phase (S_JUDGE, &t);
     //  Phase 2: replies. If Redis is away we judge content alone (logged, and /health says so).
     bool redis_ok = pipelined == (int) n;
     for (int i = 0; i < pipelined; i++) {
@@ -430,6 +452,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         freeReplyObject (r);
     }
     qy_service_set_dep (QY_DEP_REDIS, redis_ok && qy_redis_ok (redis));
+    s_phase (S_REDIS, &t);
     //  A replayed message repeats what was decided about it; one never
     //  decided meets the mute or block that held when it happened, not
     //  today's. Either way replaying what was processed changes nothing.
@@ -467,6 +490,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             it->mute_until_us = 0;
         }
     }
+    s_phase (S_PRIOR, &t);
     //  Phase 3: decide; record the batch's violations in one transaction.
     s_item_t **pending = qy_calloc (n, sizeof (s_item_t *));
     size_t npending = 0;
@@ -493,6 +517,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     free (pending);
     if (recorded)
         return;
+    s_phase (S_RECORD, &t);
     //  Phase 4: a penalty decided earlier in this batch applies to what
     //  follows; enforcement of mutes and blocks is recorded (one transaction).
     size_t nenforce = 0;
@@ -519,22 +544,24 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             it->enforce = "mute";     //  a replayed message met the mute of its time, ended since or not
         nenforce += it->enforce != NULL;
     }
-    while (nenforce) {
-        bool ok = moderation_store_begin (store) == 0;
-        for (size_t i = 0; ok && i < n; i++)
-            if (items [i].enforce)
-                ok = moderation_store_enforce (store, items [i].ev, items [i].enforce,
-                                               items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
-                                               items [i].blocked ? 0 : items [i].mute_until_us) == 0;
-        if (ok && moderation_store_commit (store) == 0)
-            break;
-        moderation_store_rollback (store);
+    moderation_enforce_t *enforce = qy_calloc (nenforce + 1, sizeof (moderation_enforce_t));
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items [i].enforce)
+            enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
+                                                      items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
+                                                      items [i].blocked ? 0 : items [i].mute_until_us };
+    while (ne && moderation_store_enforce (store, enforce, ne) != 0) {
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         qy_service_heartbeat ();
-        if (!qy_service_running ())
+        if (!qy_service_running ()) {
+            free (enforce);
             return;
+        }
         qy_sleep_ms (200);
     }
+    free (enforce);
+    s_phase (S_ENFORCE, &t);
     //  Phase 5: act and pass on, in arrival order.
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
@@ -609,26 +636,44 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         free (tr);
         qy_metric_add (m_in, 1);
     }
+    s_phase (S_ACT, &t);
     //  Finished: remember it, so a redelivery repeats this outcome instead of
-    //  judging again in a state that has moved on. One round trip per batch;
-    //  if it is lost, a redelivery falls back to the recorded violations.
+    //  judging again in a state that has moved on. One round trip per batch
+    //  (one SADD per brand and day); if it is lost, a redelivery falls back to
+    //  the recorded violations.
+    const char **argv = qy_calloc (n + 2, sizeof (char *));
+    char (*keys) [96] = qy_calloc (n, sizeof (*keys));
+    char ttl [16];
+    qy_snprintf (ttl, sizeof (ttl), "%d", MODERATION_SEEN_TTL_S);
+    for (size_t i = 0; i < n; i++)
+        moderation_seen_key (keys [i], sizeof (keys [i]), items [i].ev->brand_id, items [i].ev->event_time_us);
     int queued = 0;
     for (size_t i = 0; i < n; i++) {
-        char key [96], ttl [16];
-        moderation_seen_key (key, sizeof (key), items [i].ev->brand_id, items [i].ev->event_time_us);
-        qy_snprintf (ttl, sizeof (ttl), "%d", MODERATION_SEEN_TTL_S);
-        const char *sadd [] = { "SADD", key, items [i].ev->msg_id };
-        const char *exp [] = { "EXPIRE", key, ttl };
-        if (qy_redis_append_argv (redis, 3, sadd, NULL) || qy_redis_append_argv (redis, 3, exp, NULL))
+        if (!keys [i][0])
+            continue;      //  already in an earlier SADD
+        int argc = 0;
+        argv [argc++] = "SADD";
+        argv [argc++] = keys [i];
+        for (size_t j = i; j < n; j++)
+            if (j == i || (keys [j][0] && strcmp (keys [j], keys [i]) == 0)) {
+                argv [argc++] = items [j].ev->msg_id;
+                if (j > i)
+                    keys [j][0] = 0;
+            }
+        const char *exp [] = { "EXPIRE", keys [i], ttl };
+        if (qy_redis_append_argv (redis, argc, argv, NULL) || qy_redis_append_argv (redis, 3, exp, NULL))
             break;
         queued += 2;
     }
+    free (keys);
+    free (argv);
     for (int i = 0; i < queued; i++) {
         redisReply *r = qy_redis_get_reply (redis);
         if (!r)
             break;
         freeReplyObject (r);
     }
+    s_phase (S_SEEN, &t);
 }
 
 struct moderation_batch_t {

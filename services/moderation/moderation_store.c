@@ -415,126 +415,277 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
     qy_buf_puts (rules, "}");
 }
 
-int moderation_store_record (moderation_store_t *self, const moderation_brand_t *brand,
-                             const moderation_violation_t *v, moderation_record_t *out)
+//  A member's mute end (µs, 0 for none) and whether they are blocked at a
+//  moment: two columns, from SQL parameters holding the brand, the member
+//  and the moment in µs since the epoch.
+#define S_STATE_AT(b, m, t) \
+    "coalesce ((SELECT (extract (epoch FROM max (v.mute_until)) * 1000000)::bigint FROM violations v " \
+    "           WHERE v.brand_id = " b " AND v.member_id = " m " AND v.mute_until IS NOT NULL " \
+    "             AND v.status <> 'overturned' " \
+    "             AND v.event_time < 'epoch'::timestamptz + " t "::bigint * interval '1 microsecond' " \
+    "             AND v.mute_until > 'epoch'::timestamptz + " t "::bigint * interval '1 microsecond'), 0), " \
+    "EXISTS (SELECT 1 FROM blocks k LEFT JOIN violations v ON v.id = k.violation_id " \
+    "        WHERE k.brand_id = " b " AND k.member_id = " m " AND k.lifted_at IS NULL " \
+    "          AND coalesce (v.event_time, k.created_at) < 'epoch'::timestamptz + " t "::bigint * interval '1 microsecond')"
+
+//  An array literal's element: a number, or NULL.
+static void s_elem_int (qy_buf_t *b, bool first, bool null, long long v)
 {
-    memset (out, 0, sizeof (*out));
-    const Qy__Event *ev = v->ev;
-    char bid [24], mid [24], gid [24], t [24], days [16], score [32];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) ev->brand_id);
-    qy_snprintf (mid, sizeof (mid), "%lld", (long long) ev->member_id);
-    qy_snprintf (gid, sizeof (gid), "%lld", (long long) ev->group_id);
-    qy_snprintf (t, sizeof (t), "%lld", (long long) ev->event_time_us);
-    const moderation_policy_t *pol = v->policy ? v->policy : &brand->policy;
-    qy_snprintf (days, sizeof (days), "%d", pol->strike_days);
-    qy_snprintf (score, sizeof (score), "%.4f", v->score);
-    qy_buf_t hits, rules;
-    qy_buf_init (&hits);
-    qy_buf_init (&rules);
-    s_evidence (v, &hits, &rules);
+    if (null)
+        qy_buf_printf (b, "%sNULL", first ? "" : ",");
+    else
+        qy_buf_printf (b, "%s%lld", first ? "" : ",", v);
+}
+
+static void s_elem_text (qy_buf_t *b, bool first, const char *v)
+{
+    if (!first)
+        qy_buf_puts (b, ",");
+    if (v)
+        qy_buf_pg_array_elem (b, v);
+    else
+        qy_buf_puts (b, "NULL");
+}
+
+//  Columns passed as arrays, one element per row.
+typedef struct {
+    qy_buf_t col [16];
+    int      ncol;
+    size_t   nrows;
+} s_cols_t;
+
+static void s_cols_init (s_cols_t *c, int ncol)
+{
+    c->ncol = ncol;
+    c->nrows = 0;
+    for (int i = 0; i < ncol; i++) {
+        qy_buf_init (&c->col [i]);
+        qy_buf_puts (&c->col [i], "{");
+    }
+}
+
+static void s_cols_params (s_cols_t *c, const char **p)
+{
+    for (int i = 0; i < c->ncol; i++) {
+        qy_buf_puts (&c->col [i], "}");
+        p [i] = c->col [i].data;
+    }
+}
+
+static void s_cols_free (s_cols_t *c)
+{
+    for (int i = 0; i < c->ncol; i++)
+        qy_buf_free (&c->col [i]);
+}
+
+int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
+                             size_t n)
+{
     int rc = -1;
     PGresult *res = NULL;
-    //  One member's violations are decided one at a time, whichever replica
-    //  sees them, so strike numbers never collide.
-    const char *lp [] = { bid, mid };
-    if (!qy_pg_run (self->pg, "violation lock", "SELECT pg_advisory_xact_lock (hashtextextended ($1 || ':' || $2, 42))", 2, lp, NULL))
-        goto done;
-    const char *ep [] = { bid, ev->msg_id };
-    if (!qy_pg_run (self->pg, "violation existing",
-            "SELECT id, strike, action, (extract (epoch FROM mute_until) * 1000000)::bigint, coalesce (would_action, '') "
-            "FROM violations "
-            "WHERE brand_id = $1 AND msg_id = $2", 2, ep, &res))
-        goto done;
-    if (PQntuples (res)) {
-        out->existed = true;
-        out->violation_id = qy_pg_int (res, 0, 0);
-        out->strike = (int) qy_pg_int (res, 0, 1);
-        out->penalty.action = s_action_parse (PQgetvalue (res, 0, 2));
-        out->penalty.strike = out->strike > 0;
-        out->penalty.recall = out->strike > 0;
-        out->mute_until_us = qy_pg_int (res, 0, 3);
-        out->would_action = s_action_parse (PQgetvalue (res, 0, 4));
-        if (out->would_action == QY__ACTION__ALLOW)
-            out->would_action = QY__ACTION__ACTION_NONE;
-        PQclear (res);
-        rc = 0;
-        goto done;
-    }
-    PQclear (res);
-    //  Under the lock, the member's penalties are final: one muted or
-    //  blocked by another replica since this one checked Redis is not
-    //  charged again (a live message meets the state of now, a replayed one
-    //  the state of its time).
-    if (!v->notice) {
-        int64_t at = ev->replay ? ev->event_time_us : qy_now_us ();
-        if (moderation_store_state_at (self, ev->brand_id, ev->member_id, at, &out->held_mute_until_us,
-                                       &out->held_blocked) != 0)
-            goto done;
-        if (out->held_blocked || out->held_mute_until_us) {
-            rc = 0;
-            goto done;
+    for (size_t i = 0; i < n; i++)
+        memset (&out [i], 0, sizeof (out [i]));
+    //  1. Lock the members, in the batch's (brand, member) order, so that
+    //  two replicas never wait on each other in a cycle and strike numbers
+    //  never collide.
+    s_cols_t lk;
+    s_cols_init (&lk, 1);
+    for (size_t i = 0; i < n; i++)
+        if (!i || v [i].ev->brand_id != v [i - 1].ev->brand_id || v [i].ev->member_id != v [i - 1].ev->member_id) {
+            char key [48];
+            qy_snprintf (key, sizeof (key), "%lld:%lld", (long long) v [i].ev->brand_id, (long long) v [i].ev->member_id);
+            s_elem_text (&lk.col [0], lk.nrows++ == 0, key);
         }
-    }
-    const char *cp [] = { bid, mid, days };
-    if (!qy_pg_run (self->pg, "strikes",
-            "SELECT count (*) FROM violations WHERE brand_id = $1 AND member_id = $2 AND strike > 0 "
-            "AND status <> 'overturned' AND created_at > now () - $3::int * interval '1 day'", 3, cp, &res))
-        goto done;
-    int prior = (int) qy_pg_int (res, 0, 0);
-    PQclear (res);
-    out->penalty = moderation_penalty (pol, v->level, prior);
-    if (v->notice)
-        out->penalty = (moderation_penalty_t) { QY__ACTION__WARN, false, false, 0 };
-    //  What the dry-run rules would have done on top, if it is more.
-    const char *would = NULL;
-    if (v->would_level > v->level) {
-        moderation_penalty_t wp = moderation_penalty (pol, v->would_level, prior);
-        would = s_action_name (wp.action);
-        out->would_action = wp.action;
-    }
-    out->strike = out->penalty.strike ? prior + 1 : 0;
-    if (out->penalty.action == QY__ACTION__MUTE)
-        out->mute_until_us = qy_now_us () + (int64_t) out->penalty.mute_minutes * 60 * 1000000;
-    char strike [16], until [24];
-    qy_snprintf (strike, sizeof (strike), "%d", out->strike);
-    qy_snprintf (until, sizeof (until), "%lld", (long long) out->mute_until_us);
-    const char *text = ev->text ? ev->text : "";
-    char *excerpt = qy_utf8_prefix (text, 400);
-    const char *ip [] = { bid, gid, ev->member_id ? mid : NULL, ev->msg_id, t, v->category, score,
-                          s_action_name (out->penalty.action), rules.data, hits.data, excerpt, strike,
-                          out->mute_until_us ? until : NULL, would, v->level == JUDGE_ALLOW ? "t" : "f" };
-    bool ok = qy_pg_run (self->pg, "violation insert",
-            "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, "
-            "                        rules, hits, excerpt, strike, mute_until, would_action, dry_run) "
-            "VALUES ($1, $2, $3, $4, 'epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6, $7, $8, "
-            "        $9::text[], $10::jsonb, $11, $12, 'epoch'::timestamptz + $13::bigint * interval '1 microsecond', "
-            "        $14, $15::boolean) "
-            "RETURNING id", 15, ip, &res);
-    free (excerpt);
+    const char *lp [1];
+    s_cols_params (&lk, lp);
+    bool ok = qy_pg_run (self->pg, "violation lock",
+            "SELECT count (pg_advisory_xact_lock (hashtextextended (k, 42))) FROM unnest ($1::text[]) AS k", 1, lp, NULL);
+    s_cols_free (&lk);
     if (!ok)
-        goto done;
-    out->violation_id = qy_pg_int (res, 0, 0);
-    PQclear (res);
-    char vid [24];
-    qy_snprintf (vid, sizeof (vid), "%lld", (long long) out->violation_id);
-    if (out->penalty.action == QY__ACTION__BLOCK) {
-        const char *bp [] = { bid, mid, vid };
-        if (!qy_pg_run (self->pg, "block",
-                "INSERT INTO blocks (brand_id, member_id, reason, violation_id) VALUES ($1, $2, 'ladder', $3) "
-                "ON CONFLICT (brand_id, member_id) DO UPDATE SET lifted_at = NULL, violation_id = EXCLUDED.violation_id, "
-                "created_at = now ()", 3, bp, NULL))
-            goto done;
+        return -1;
+    //  2. Under the locks, one row per violation: its row if the message has
+    //  one already; the member's mute and block at the moment that counts (a
+    //  live message meets the state of now, a replayed one the state of its
+    //  time); their live strikes.
+    enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_NCOL };
+    s_cols_t rd;
+    s_cols_init (&rd, R_NCOL);
+    int64_t now = qy_now_us ();
+    for (size_t i = 0; i < n; i++) {
+        const Qy__Event *ev = v [i].ev;
+        s_elem_int (&rd.col [R_BRAND], !i, false, (long long) ev->brand_id);
+        s_elem_text (&rd.col [R_MSG], !i, ev->msg_id);
+        s_elem_int (&rd.col [R_MEMBER], !i, false, (long long) ev->member_id);
+        s_elem_int (&rd.col [R_AT], !i, false, (long long) (ev->replay ? ev->event_time_us : now));
+        s_elem_int (&rd.col [R_DAYS], !i, false, v [i].policy->strike_days);
     }
-    const char *ap [] = { bid, vid, s_action_name (out->penalty.action), strike, ev->msg_id };
-    if (!qy_pg_run (self->pg, "audit",
-            "INSERT INTO audit_log (brand_id, actor, action, object_type, object_id, detail) "
-            "VALUES ($1, 'moderation', $3, 'violation', $2, jsonb_build_object ('strike', $4::int, 'msg_id', $5::text))",
-            5, ap, NULL))
-        goto done;
+    const char *rp [R_NCOL];
+    s_cols_params (&rd, rp);
+    ok = qy_pg_run (self->pg, "violation existing",
+            "SELECT e.id, e.strike, e.action, e.mute_until_us, e.would, " S_STATE_AT ("u.b", "u.m", "u.t") ", "
+            "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
+            "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day') "
+            "FROM unnest ($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[]) WITH ORDINALITY "
+            "     AS u (b, msg, m, t, days, i) "
+            "LEFT JOIN LATERAL ("
+            "  SELECT id, strike, action, (extract (epoch FROM mute_until) * 1000000)::bigint AS mute_until_us, "
+            "         coalesce (would_action, '') AS would "
+            "  FROM violations WHERE brand_id = u.b AND msg_id = u.msg) e ON true "
+            "ORDER BY u.i", R_NCOL, rp, &res);
+    s_cols_free (&rd);
+    if (!ok)
+        return -1;
+    if ((size_t) PQntuples (res) != n) {
+        PQclear (res);
+        return -1;
+    }
+    //  3. Decide, as if one at a time.
+    enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
+           W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_NCOL };
+    s_cols_t wr;
+    s_cols_init (&wr, W_NCOL);
+    for (size_t i = 0; i < n; i++) {
+        const Qy__Event *ev = v [i].ev;
+        moderation_record_t *o = &out [i];
+        const moderation_record_t *prev = i ? &out [i - 1] : NULL;
+        bool same = prev && v [i - 1].ev->brand_id == ev->brand_id && v [i - 1].ev->member_id == ev->member_id;
+        //  Once a member is muted or blocked, their later messages in this
+        //  batch are recalled, not judged again.
+        o->superseded = same && (prev->superseded || prev->penalty.action == QY__ACTION__MUTE
+                                 || prev->penalty.action == QY__ACTION__BLOCK);
+        if (o->superseded)
+            continue;
+        if (!PQgetisnull (res, (int) i, 0)) {
+            o->existed = true;
+            o->violation_id = qy_pg_int (res, (int) i, 0);
+            o->strike = (int) qy_pg_int (res, (int) i, 1);
+            o->penalty.action = s_action_parse (PQgetvalue (res, (int) i, 2));
+            o->penalty.strike = o->strike > 0;
+            o->penalty.recall = o->strike > 0;
+            o->mute_until_us = qy_pg_int (res, (int) i, 3);
+            o->would_action = s_action_parse (PQgetvalue (res, (int) i, 4));
+            if (o->would_action == QY__ACTION__ALLOW)
+                o->would_action = QY__ACTION__ACTION_NONE;
+            continue;
+        }
+        //  The same message twice in one batch: the second is a replay of the first.
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            if (!out [j].superseded && !out [j].held_blocked && !out [j].held_mute_until_us
+                && v [j].ev->brand_id == ev->brand_id && strcmp (v [j].ev->msg_id, ev->msg_id) == 0) {
+                *o = out [j];
+                o->existed = true;
+                o->superseded = false;
+                dup = true;
+            }
+        if (dup)
+            continue;
+        //  One muted or blocked by another replica since this one checked
+        //  Redis is not charged again (a nickname notice is no strike).
+        if (!v [i].notice) {
+            o->held_mute_until_us = qy_pg_int (res, (int) i, 5);
+            o->held_blocked = PQgetvalue (res, (int) i, 6) [0] == 't';
+            if (o->held_blocked || o->held_mute_until_us)
+                continue;
+        }
+        //  Strikes so far: recorded ones, and this batch's earlier ones.
+        int prior = (int) qy_pg_int (res, (int) i, 7);
+        for (size_t j = i; j-- > 0 && v [j].ev->brand_id == ev->brand_id && v [j].ev->member_id == ev->member_id;)
+            prior += !out [j].existed && out [j].strike > 0;
+        const moderation_policy_t *pol = v [i].policy;
+        o->penalty = moderation_penalty (pol, v [i].level, prior);
+        if (v [i].notice)
+            o->penalty = (moderation_penalty_t) { QY__ACTION__WARN, false, false, 0 };
+        //  What the dry-run rules would have done on top, if it is more.
+        const char *would = NULL;
+        if (v [i].would_level > v [i].level) {
+            moderation_penalty_t wp = moderation_penalty (pol, v [i].would_level, prior);
+            would = s_action_name (wp.action);
+            o->would_action = wp.action;
+        }
+        o->strike = o->penalty.strike ? prior + 1 : 0;
+        if (o->penalty.action == QY__ACTION__MUTE)
+            o->mute_until_us = now + (int64_t) o->penalty.mute_minutes * 60 * 1000000;
+        qy_buf_t hits, rules;
+        qy_buf_init (&hits);
+        qy_buf_init (&rules);
+        s_evidence (&v [i], &hits, &rules);
+        char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 400);
+        char score [32];
+        qy_snprintf (score, sizeof (score), "%.4f", v [i].score);
+        bool first = wr.nrows++ == 0;
+        s_elem_int (&wr.col [W_BRAND], first, false, (long long) ev->brand_id);
+        s_elem_int (&wr.col [W_GROUP], first, false, (long long) ev->group_id);
+        s_elem_int (&wr.col [W_MEMBER], first, !ev->member_id, (long long) ev->member_id);
+        s_elem_text (&wr.col [W_MSG], first, ev->msg_id);
+        s_elem_int (&wr.col [W_TIME], first, false, (long long) ev->event_time_us);
+        s_elem_text (&wr.col [W_CATEGORY], first, v [i].category);
+        s_elem_text (&wr.col [W_SCORE], first, score);
+        s_elem_text (&wr.col [W_ACTION], first, s_action_name (o->penalty.action));
+        s_elem_text (&wr.col [W_RULES], first, rules.data);
+        s_elem_text (&wr.col [W_HITS], first, hits.data);
+        s_elem_text (&wr.col [W_EXCERPT], first, excerpt);
+        s_elem_int (&wr.col [W_STRIKE], first, false, o->strike);
+        s_elem_int (&wr.col [W_UNTIL], first, !o->mute_until_us, (long long) o->mute_until_us);
+        s_elem_text (&wr.col [W_WOULD], first, would);
+        s_elem_text (&wr.col [W_DRY], first, v [i].level == JUDGE_ALLOW ? "t" : "f");
+        free (excerpt);
+        qy_buf_free (&hits);
+        qy_buf_free (&rules);
+    }
+    PQclear (res);
+    res = NULL;
+    //  4. The new violations, the blocks they make and their audit records:
+    //  one statement.
+    const char *wp [W_NCOL];
+    s_cols_params (&wr, wp);
+    ok = !wr.nrows || qy_pg_run (self->pg, "violation insert",
+            "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
+            "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
+            "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[]) "
+            "           AS r (b, g, m, msg, t, category, score, action, rules, hits, excerpt, strike, until, would, dry)), "
+            "v AS ("
+            "  INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, "
+            "                          rules, hits, excerpt, strike, mute_until, would_action, dry_run) "
+            "  SELECT b, g, m, msg, 'epoch'::timestamptz + t * interval '1 microsecond', category, score, action, "
+            "         rules::text[], hits::jsonb, excerpt, strike, 'epoch'::timestamptz + until * interval '1 microsecond', "
+            "         would, dry FROM r "
+            "  RETURNING id, brand_id, member_id, msg_id, action, strike), "
+            "k AS ("
+            "  INSERT INTO blocks (brand_id, member_id, reason, violation_id) "
+            "  SELECT brand_id, member_id, 'ladder', id FROM v WHERE action = 'block' "
+            "  ON CONFLICT (brand_id, member_id) DO UPDATE SET lifted_at = NULL, violation_id = EXCLUDED.violation_id, "
+            "  created_at = now ()), "
+            "a AS ("
+            "  INSERT INTO audit_log (brand_id, actor, action, object_type, object_id, detail) "
+            "  SELECT brand_id, 'moderation', action, 'violation', id::text, "
+            "         jsonb_build_object ('strike', strike, 'msg_id', msg_id) FROM v) "
+            "SELECT id, brand_id, msg_id FROM v", W_NCOL, wp, &res);
+    s_cols_free (&wr);
+    if (!ok)
+        return -1;
+    //  Each new row's id, by (brand, message).
+    for (int r = 0; res && r < PQntuples (res); r++) {
+        int64_t b = qy_pg_int (res, r, 1);
+        const char *msg = PQgetvalue (res, r, 2);
+        for (size_t i = 0; i < n; i++)
+            if (!out [i].superseded && !out [i].existed && !out [i].held_blocked && !out [i].held_mute_until_us
+                && v [i].ev->brand_id == b && strcmp (v [i].ev->msg_id, msg) == 0) {
+                out [i].violation_id = qy_pg_int (res, r, 0);
+                break;
+            }
+    }
+    //  A copy of an earlier row of the batch takes its id.
+    for (size_t i = 0; i < n; i++)
+        if (out [i].existed && !out [i].violation_id)
+            for (size_t j = 0; j < i; j++)
+                if (v [j].ev->brand_id == v [i].ev->brand_id && strcmp (v [j].ev->msg_id, v [i].ev->msg_id) == 0
+                    && out [j].violation_id) {
+                    out [i].violation_id = out [j].violation_id;
+                    break;
+                }
     rc = 0;
-done:
-    qy_buf_free (&hits);
-    qy_buf_free (&rules);
+    PQclear (res);
     return rc;
 }
 
@@ -547,14 +698,7 @@ int moderation_store_state_at (moderation_store_t *self, int64_t brand_id, int64
     qy_snprintf (t, sizeof (t), "%lld", (long long) t_us);
     const char *p [] = { b, m, t };
     PGresult *res;
-    if (!qy_pg_run (self->pg, "state at",
-            "WITH at AS (SELECT 'epoch'::timestamptz + $3::bigint * interval '1 microsecond' AS t) "
-            "SELECT coalesce ((SELECT (extract (epoch FROM max (v.mute_until)) * 1000000)::bigint FROM violations v, at "
-            "                  WHERE v.brand_id = $1 AND v.member_id = $2 AND v.mute_until IS NOT NULL "
-            "                    AND v.status <> 'overturned' AND v.event_time < at.t AND v.mute_until > at.t), 0), "
-            "       EXISTS (SELECT 1 FROM blocks k LEFT JOIN violations v ON v.id = k.violation_id, at "
-            "               WHERE k.brand_id = $1 AND k.member_id = $2 AND k.lifted_at IS NULL "
-            "                 AND coalesce (v.event_time, k.created_at) < at.t)", 3, p, &res))
+    if (!qy_pg_run (self->pg, "state at", "SELECT " S_STATE_AT ("$1", "$2", "$3"), 3, p, &res))
         return -1;
     *mute_until_us = qy_pg_int (res, 0, 0);
     *blocked = PQgetvalue (res, 0, 1) [0] == 't';
@@ -590,25 +734,39 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
     return found;
 }
 
-int moderation_store_enforce (moderation_store_t *self, const Qy__Event *ev, const char *category,
-                              Qy__Action action, int64_t mute_until_us)
+int moderation_store_enforce (moderation_store_t *self, const moderation_enforce_t *list, size_t n)
 {
-    char b [24], g [24], m [24], t [24], u [24];
-    qy_snprintf (b, sizeof (b), "%lld", (long long) ev->brand_id);
-    qy_snprintf (g, sizeof (g), "%lld", (long long) ev->group_id);
-    qy_snprintf (m, sizeof (m), "%lld", (long long) ev->member_id);
-    qy_snprintf (t, sizeof (t), "%lld", (long long) ev->event_time_us);
-    qy_snprintf (u, sizeof (u), "%lld", (long long) mute_until_us);
-    const char *text = ev->text ? ev->text : "";
-    char *excerpt = qy_utf8_prefix (text, 120);
-    const char *p [] = { b, g, ev->member_id ? m : NULL, ev->msg_id, t, category, s_action_name (action), excerpt, u };
+    if (!n)
+        return 0;
+    //  One statement for the batch: a column each, as arrays.
+    enum { BRAND, GROUP, MEMBER, MSG, TIME, CATEGORY, ACTION, EXCERPT, UNTIL, NCOL };
+    s_cols_t col;
+    s_cols_init (&col, NCOL);
+    for (size_t i = 0; i < n; i++) {
+        const Qy__Event *ev = list [i].ev;
+        char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 120);
+        s_elem_int (&col.col [BRAND], !i, false, (long long) ev->brand_id);
+        s_elem_int (&col.col [GROUP], !i, false, (long long) ev->group_id);
+        s_elem_int (&col.col [MEMBER], !i, !ev->member_id, (long long) ev->member_id);
+        s_elem_text (&col.col [MSG], !i, ev->msg_id);
+        s_elem_int (&col.col [TIME], !i, false, (long long) ev->event_time_us);
+        s_elem_text (&col.col [CATEGORY], !i, list [i].category);
+        s_elem_text (&col.col [ACTION], !i, s_action_name (list [i].action));
+        s_elem_text (&col.col [EXCERPT], !i, excerpt);
+        s_elem_int (&col.col [UNTIL], !i, false, (long long) list [i].mute_until_us);
+        free (excerpt);
+    }
+    const char *p [NCOL];
+    s_cols_params (&col, p);
     bool ok = qy_pg_run (self->pg, "enforce",
         "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, "
         "                        excerpt, strike, mute_until) "
-        "VALUES ($1, $2, $3, $4, 'epoch'::timestamptz + $5::bigint * interval '1 microsecond', $6, 0, $7, '{}', "
-        "        jsonb_build_array (jsonb_build_object ('enforced', $6::text, 'mute_until_us', $9::bigint)), $8, 0, NULL) "
-        "ON CONFLICT (brand_id, msg_id) DO NOTHING", 9, p, NULL);
-    free (excerpt);
+        "SELECT b, g, m, id, 'epoch'::timestamptz + t * interval '1 microsecond', c, 0, a, '{}', "
+        "       jsonb_build_array (jsonb_build_object ('enforced', c, 'mute_until_us', u)), x, 0, NULL "
+        "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], "
+        "             $8::text[], $9::bigint[]) AS e (b, g, m, id, t, c, a, x, u) "
+        "ON CONFLICT (brand_id, msg_id) DO NOTHING", NCOL, p, NULL);
+    s_cols_free (&col);
     return ok ? 0 : -1;
 }
 

@@ -122,12 +122,26 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
     //  backlog never starves another's. A 'sending' row whose
     //  lease ran out belongs to a notifier that died mid-flight: it is taken
     //  again (the gateway dedups by Idempotency-Key).
+    //  Only each brand's first $1 due rows can be among the $1 picked, so
+    //  only those are read: the brands with pending rows are found by
+    //  skipping through deliveries_pending (one probe per brand), and each
+    //  brand's first rows in its order; a backlog costs nothing per claim.
     if (!qy_pg_run (pg, "claim",
-            "WITH due AS (SELECT key, brand_id, priority, next_attempt_at, "
+            "WITH RECURSIVE pb AS ("
+            "       (SELECT brand_id FROM deliveries WHERE status = 'pending' ORDER BY brand_id LIMIT 1) "
+            "       UNION ALL "
+            "       SELECT (SELECT d.brand_id FROM deliveries d WHERE d.status = 'pending' AND d.brand_id > pb.brand_id "
+            "               ORDER BY d.brand_id LIMIT 1) FROM pb WHERE pb.brand_id IS NOT NULL), "
+            "     cand AS (SELECT x.* FROM pb CROSS JOIN LATERAL ("
+            "                SELECT key, brand_id, priority, next_attempt_at FROM deliveries d "
+            "                WHERE d.brand_id = pb.brand_id AND d.status = 'pending' AND d.next_attempt_at <= now () "
+            "                ORDER BY d.priority, d.next_attempt_at, d.key LIMIT $1) x "
+            "              UNION ALL "
+            "              SELECT key, brand_id, priority, next_attempt_at FROM deliveries "
+            "              WHERE status = 'sending' AND lease_until < now ()), "
+            "     due AS (SELECT key, brand_id, priority, next_attempt_at, "
             "                    row_number () OVER (PARTITION BY brand_id, priority ORDER BY next_attempt_at, key) AS turn "
-            "             FROM deliveries "
-            "             WHERE (status = 'pending' AND next_attempt_at <= now ()) "
-            "                OR (status = 'sending' AND lease_until < now ())), "
+            "             FROM cand), "
             "     pick AS (SELECT key FROM due LEFT JOIN unnest ($3::bigint[], $4::bigint[]) AS s (b, t) ON s.b = due.brand_id "
             "              ORDER BY priority, turn, coalesce (s.t, 0), next_attempt_at, key LIMIT $1), "
             "     c AS (SELECT d.key FROM deliveries d JOIN pick USING (key) "

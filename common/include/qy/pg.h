@@ -10,6 +10,9 @@
 typedef struct qy_pg_t qy_pg_t;
 
 qy_pg_t *qy_pg_new (const char *dsn);
+//  Whether connections made from now on prepare the statements they run a
+//  second time (the default; the services set it from `pg.prepare`).
+void qy_pg_prepare_default (bool on);
 void qy_pg_destroy (qy_pg_t **self_p);
 //  Connect now if not connected (respecting backoff). Returns true if up.
 bool qy_pg_connect (qy_pg_t *self);

@@ -10,6 +10,7 @@
 
 typedef struct {
     char *pg_dsn;
+    bool  pg_prepare;
     char *redis_host;
     long  redis_port;
     char *http_bind;
@@ -20,6 +21,7 @@ typedef struct {
 //  Rows for the common options; put them in each service's table.
 #define QY_COMMON_OPTIONS(T) \
     { "pg.dsn",     QY_STR, offsetof (T, common.pg_dsn),     "host=127.0.0.1 port=5432 dbname=qunyun user=qunyun", 0, 0, "libpq connection string" }, \
+    { "pg.prepare", QY_BOOL, offsetof (T, common.pg_prepare), "true", 0, 0, "prepare statements run more than once per connection (false behind a pooler in transaction mode)" }, \
     { "redis.host", QY_STR, offsetof (T, common.redis_host), "127.0.0.1", 0, 0, "Redis host" }, \
     { "redis.port", QY_INT, offsetof (T, common.redis_port), "6379", 1, 65535, "Redis port" }, \
     { "http.bind",  QY_STR, offsetof (T, common.http_bind),  "0.0.0.0", 0, 0, "address of /health and /metrics" }, \

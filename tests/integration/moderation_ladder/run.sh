@@ -66,6 +66,15 @@ it_eq "blocked in Redis" "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$B
 redis-cli -p "$QY_REDIS_PORT" FLUSHALL >/dev/null
 restored () { [ "$(redis-cli -p "$QY_REDIS_PORT" SISMEMBER "block:{b:$BID}" "$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM members WHERE brand_id = $BID AND user_id = 'spam9'")")" = 1 ]; }
 it_wait "block restored after Redis lost its data" restored
+# Three ads from another member in one batch: decided as if one at a time — a warning,
+# then a 1-day mute (the batch's first strike counted), then recalled under that mute.
+for i in 0 1 2; do
+    echo "{\"brand\":\"acme\",\"msg_id\":\"burst$i\",\"group\":\"room4\",\"member\":\"spam8\",\"nickname\":\"小八\",\"kind\":\"text\",\"text\":\"${texts[$i]}\",\"event_time_us\":$(now_us)}"
+done | "$QYCTL" send - >/dev/null
+burst () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM violations WHERE brand_id = $BID AND msg_id LIKE 'burst%'")" = 3 ]; }
+it_wait "3 violations of the burst" burst
+it_sql burst "SELECT msg_id, category, action, strike, mute_until IS NOT NULL AS mute FROM violations
+              WHERE brand_id = $BID AND msg_id LIKE 'burst%' ORDER BY msg_id"
 it_eq "blocked joins metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_blocked_joins_total)" 1
 it_eq "gateway duplicates" "$(it_gateway_stat duplicates)" 0
 it_done
