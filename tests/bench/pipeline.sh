@@ -4,7 +4,8 @@
 # out, and at a fixed rate — each on a fresh set of servers. It prints
 # sustained events/s and the ingest→verdict latency (p50, p99) measured by
 # moderation from the ingest timestamp each event carries.
-#   usage: tests/bench/pipeline.sh [BUILD_DIR]   (env: BENCH_MESSAGES, BENCH_RATE)
+#   usage: tests/bench/pipeline.sh [BUILD_DIR]   (env: BENCH_MESSAGES, BENCH_RATE,
+#          BENCH_MODERATION / BENCH_SCORING: replicas, BENCH_REDIS=split: moderation on a Redis of its own)
 set -euo pipefail
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 source "$(dirname "$0")/../../tools/lib/env.sh"
@@ -14,8 +15,13 @@ RATE=${BENCH_RATE:-10000}
 s_run () {   # s_run LABEL RATE MESSAGES
     local label=$1 rate=$2 msgs=$3
     export QY_RUN; QY_RUN=$(mktemp -d /tmp/qy-bench.XXXXXX); chmod 755 "$QY_RUN"
-    trap 'qy_stop_all; rm -rf "$QY_RUN"' RETURN
-    qy_start_pg "$QY_RUN"; qy_start_redis "$QY_RUN"
+    trap 'qy_stop_all; rm -rf "$QY_RUN"; unset QY_MODERATION_REDIS_PORT' RETURN
+    qy_start_pg "$QY_RUN"
+    if [ "${BENCH_REDIS:-}" = split ]; then
+        #  Moderation's keys are its own (docs/operations.md, "One Redis per stage").
+        qy_start_redis "$QY_RUN/moderation"; export QY_MODERATION_REDIS_PORT=$QY_REDIS_PORT
+    fi
+    qy_start_redis "$QY_RUN"
     "$BUILD/tools/qyctl/qyctl" migrate >/dev/null
     local gw; gw=$(qy_free_port)
     qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$gw"
