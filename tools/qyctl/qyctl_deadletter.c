@@ -19,7 +19,10 @@
 //  marked from the answer (an interrupted run leaves them open). What can
 //  never succeed (an undecodable frame, an event that bypassed ingest) is
 //  reported and left open; `resolve` closes it with a reason. Every attempt
-//  is in audit_log with its result.
+//  is in audit_log with its result. A PostgreSQL error while a row is
+//  being updated is that row's result, not the end of the run: the report
+//  still lists every row (a row that could not be marked before its push is
+//  not pushed), and the exit status is 1.
 #include "qyctl.h"
 #include "qy/pb.h"
 #include "qy/util.h"
@@ -50,6 +53,7 @@ typedef struct {
     Qy__Event *ev;          //  decoded, for the event routes
     char *result;           //  what happened
     bool done;              //  replayed (or found already done)
+    bool unrecorded;        //  PostgreSQL refused to update the row
 } s_row_t;
 
 typedef struct {
@@ -58,7 +62,7 @@ typedef struct {
     int64_t brand_id;
     bool dry_run;
     int timeout_ms;
-    int replayed, open, failed;
+    int replayed, open, failed, unrecorded;
 } s_run_t;
 
 //  audit_log, with the result (and for a replay whether it went through).
@@ -83,6 +87,29 @@ static void s_set (s_row_t *r, bool done, char *result)
     r->done = done;
 }
 
+//  Run one of the row's updates; on a PostgreSQL error the row's result
+//  says so ("…; not recorded: ERROR") and false comes back.
+static bool s_write (s_row_t *r, const char *sql, int n, const char *const *p, PGresult **out)
+{
+    PGresult *res = PQexecParams (qyctl_pg (), sql, n, NULL, p, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus (res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = res;
+        else
+            PQclear (res);
+        return true;
+    }
+    char *error = qy_strdup (PQresultErrorMessage (res));
+    error [strcspn (error, "\n")] = 0;
+    PQclear (res);
+    char *result = qy_printf ("%s; not recorded: %s", r->result ? r->result : "nothing done", error);
+    s_set (r, r->done, result);
+    r->unrecorded = true;
+    free (error);
+    return false;
+}
+
 //  A dead letter id from the command line (exits on anything else).
 static const char *s_id_arg (const char *a)
 {
@@ -92,29 +119,30 @@ static const char *s_id_arg (const char *a)
     return a;
 }
 
-//  Mark a row replayed before its effect is sent (see the top).
-static void s_mark (const s_row_t *r, const char *result)
+//  Mark a row replayed with its result (before its effect is sent, when it
+//  is pushed: see the top).
+static bool s_mark (s_row_t *r)
 {
-    const char *p [] = { r->id, result };
-    PQclear (qyctl_exec ("UPDATE dead_letters SET replayed_at = now (), resolved_at = NULL, replays = replays + 1, "
-                         "replay_result = $2 WHERE id = $1", 2, p));
+    const char *p [] = { r->id, r->result };
+    return s_write (r, "UPDATE dead_letters SET replayed_at = now (), resolved_at = NULL, replays = replays + 1, "
+                       "replay_result = $2 WHERE id = $1", 2, p, NULL);
 }
 
 //  The replay did not take: the row stays open with what happened.
-static void s_reopen (const s_row_t *r, const char *result)
+static void s_reopen (s_row_t *r)
 {
-    const char *p [] = { r->id, result };
-    PQclear (qyctl_exec ("UPDATE dead_letters SET replayed_at = NULL, replay_result = $2 WHERE id = $1", 2, p));
+    const char *p [] = { r->id, r->result };
+    s_write (r, "UPDATE dead_letters SET replayed_at = NULL, replay_result = $2 WHERE id = $1", 2, p, NULL);
 }
 
 //  Ingest refused it again (reason: its answer) or did not answer: the
 //  attempt is counted and the row stays open.
-static void s_failed (const s_row_t *r, const char *result, const char *reason)
+static void s_failed (s_row_t *r, const char *reason)
 {
-    const char *p [] = { r->id, result, reason };
-    PQclear (qyctl_exec ("UPDATE dead_letters SET replays = replays + 1, replay_result = $2, "
-                         "failed_again = failed_again + ($3::text IS NOT NULL)::int, reason = coalesce ($3, reason) "
-                         "WHERE id = $1", 3, p));
+    const char *p [] = { r->id, r->result, reason };
+    s_write (r, "UPDATE dead_letters SET replays = replays + 1, replay_result = $2, "
+                "failed_again = failed_again + ($3::text IS NOT NULL)::int, reason = coalesce ($3, reason) "
+                "WHERE id = $1", 3, p, NULL);
 }
 
 //  notifier: a delivery that ran out of attempts goes back to pending, with
@@ -126,7 +154,10 @@ static void s_requeue (s_run_t *run, s_row_t *r)
         return;
     }
     const char *p [] = { r->msg_id, run->bid, r->id };
-    PGresult *res = qyctl_exec ("SELECT status FROM deliveries WHERE key = $1 AND brand_id = $2", 2, p);
+    PGresult *res;
+    s_set (r, false, qy_strdup ("not requeued"));
+    if (!s_write (r, "SELECT status FROM deliveries WHERE key = $1 AND brand_id = $2", 2, p, &res))
+        return;
     const char *status = PQntuples (res) ? PQgetvalue (res, 0, 0) : NULL;
     if (!status)
         s_set (r, false, qy_strdup ("not replayable: the delivery was refused at intake; the sender must send a corrected one"));
@@ -134,20 +165,22 @@ static void s_requeue (s_run_t *run, s_row_t *r)
     if (strcmp (status, "dead") != 0) {
         s_set (r, true, qy_printf ("nothing to do: the delivery is %s", status));
         if (!run->dry_run)
-            s_mark (r, r->result);
+            s_mark (r);
     }
     else
     if (run->dry_run)
         s_set (r, true, qy_strdup ("would requeue the delivery"));
     else {
-        PGresult *u = qyctl_exec (
+        PGresult *u;
+        if (s_write (r,
             "WITH d AS (UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now (), "
             "           lease_until = NULL, last_error = 'requeued from dead letter ' || $3::text "
             "           WHERE key = $1 AND brand_id = $2 AND status = 'dead' RETURNING key) "
             "UPDATE dead_letters SET replayed_at = now (), resolved_at = NULL, replays = replays + 1, replay_result = 'requeued' "
-            "WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM d) RETURNING id", 3, p);
-        s_set (r, PQntuples (u) == 1, qy_strdup (PQntuples (u) == 1 ? "requeued" : "not requeued: the delivery changed meanwhile"));
-        PQclear (u);
+            "WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM d) RETURNING id", 3, p, &u)) {
+            s_set (r, PQntuples (u) == 1, qy_strdup (PQntuples (u) == 1 ? "requeued" : "not requeued: the delivery changed meanwhile"));
+            PQclear (u);
+        }
     }
     PQclear (res);
 }
@@ -201,17 +234,20 @@ static void s_push (s_run_t *run, s_row_t *r, void *ctx, s_hop_t *hop)
         s_set (r, false, qy_printf ("not sent: %s", hop->error));
         return;
     }
-    char *result = qy_printf ("pushed to the %s hop", r->service);
-    s_mark (r, result);
+    s_set (r, false, qy_printf ("pushed to the %s hop", r->service));
+    if (!s_mark (r)) {          //  a push we could not mark is not made
+        const char *why = strstr (r->result, "not recorded: ");
+        s_set (r, false, qy_printf ("not sent: the row could not be marked: %s", why ? why + 14 : "?"));
+        return;
+    }
     if (zmq_send (hop->sock, r->payload, r->len, 0) < 0) {
         hop->error = qy_printf ("send to %s failed: %s", hop->front,
                                 zmq_errno () == EAGAIN ? "the hop did not take it in time" : zmq_strerror (zmq_errno ()));
-        s_reopen (r, hop->error);
         s_set (r, false, qy_strdup (hop->error));
-        free (result);
+        s_reopen (r);
         return;
     }
-    s_set (r, true, result);
+    r->done = true;
 }
 
 //  ingest: the events in batches over the gateway door; ingest's answer
@@ -258,17 +294,17 @@ static void s_ingest (s_run_t *run, s_row_t **rows, size_t n, const char *endpoi
             if (!res) {
                 s_set (r, false, qy_printf ("ingest did not take the batch: %s",
                                             !ack ? "no answer" : *ack->error ? ack->error : "no result for the event"));
-                s_failed (r, r->result, NULL);
+                s_failed (r, NULL);
             }
             else
             if (res->status == QY__ITEM_STATUS__REJECTED) {
                 s_set (r, false, qy_printf ("rejected again: %s", res->error));
-                s_failed (r, r->result, res->error);
+                s_failed (r, res->error);
             }
             else {
                 s_set (r, true, qy_strdup (res->status == QY__ITEM_STATUS__ACCEPTED ? "accepted by ingest"
                                                                                     : "duplicate: ingest already has it"));
-                s_mark (r, r->result);
+                s_mark (r);
             }
         }
         if (ack)
@@ -359,31 +395,39 @@ static int s_replay (int argc, char **argv)
         free (fronts [h].error);
     }
     zmq_ctx_term (ctx);
+    //  The report first, whatever PostgreSQL does next; then the audit.
     for (int i = 0; i < n; i++) {
         s_row_t *r = &rows [i];
         printf ("%s\t%s\t%s\t%s\n", r->id, r->service, r->msg_id, r->result);
-        bool tried = strncmp (r->result, "not replayable", 14) != 0;
         if (r->done)
             run.replayed++;
         else
-        if (tried)
+        if (strncmp (r->result, "not replayable", 14) != 0)
             run.failed++;
         else
             run.open++;
-        if (tried && !run.dry_run)
+        run.unrecorded += r->unrecorded;
+    }
+    printf ("%s=%d not_replayable=%d failed=%d", run.dry_run ? "would_replay" : "replayed", run.replayed, run.open,
+            run.failed);
+    if (run.unrecorded)
+        printf (" unrecorded=%d", run.unrecorded);
+    printf ("\n");
+    fflush (stdout);
+    for (int i = 0; i < n; i++) {
+        s_row_t *r = &rows [i];
+        if (strncmp (r->result, "not replayable", 14) != 0 && !run.dry_run)
             s_audit (run.brand_id, "deadletter.replay", r->id, r->done ? "true" : "false", r->result);
         if (r->ev)
             qy__event__free_unpacked (r->ev, NULL);
         PQfreemem (r->payload);
         free (r->result);
     }
-    printf ("%s=%d not_replayable=%d failed=%d\n", run.dry_run ? "would_replay" : "replayed", run.replayed, run.open,
-            run.failed);
     free (rows);
     free (to_ingest);
     PQclear (res);
     qy_buf_free (&ids);
-    return run.failed ? 1 : 0;
+    return run.failed || run.unrecorded ? 1 : 0;
 }
 
 //  Whose rows (S_MINE's $1 and $2): a brand's, or with "-" the platform

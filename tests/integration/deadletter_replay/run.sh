@@ -79,6 +79,16 @@ it_eq "unreachable hop" "$rc $(cut -f4 "$QY_RUN/unreachable.txt" | head -1)" "1 
 it_eq "s1 open after the failed send" "$(dl "(replayed_at IS NULL)::int || ' ' || replays || ' ' || replay_result" scoring s1)" \
     "1 1 send to $dead_front failed: the hop did not take it in time"
 
+# ---- PostgreSQL refuses to mark s1: s1 is not pushed, and the report is still printed whole
+sql "CREATE FUNCTION qy_test_refuse () RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'refused by the test'; END \$\$;
+     CREATE TRIGGER qy_test_refuse BEFORE UPDATE ON dead_letters FOR EACH ROW
+     WHEN (OLD.id = $s1_id AND NEW.replayed_at IS NOT NULL) EXECUTE FUNCTION qy_test_refuse ()" >/dev/null
+rc=0; "$Q" deadletters replay acme "$s1_id" > "$QY_RUN/refused.txt" 2>&1 || rc=$?
+it_eq "refused mark: status and report" "$rc $(cut -f2- "$QY_RUN/refused.txt" | tr '\n' '|')" \
+    "1 scoring	s1	not sent: the row could not be marked: ERROR:  refused by the test|replayed=0 not_replayable=0 failed=1 unrecorded=1|"
+it_eq "s1 untouched by the refused run" "$(dl "(replayed_at IS NULL)::int || ' ' || replays || ' ' || failed_again" scoring s1)" "1 1 0"
+sql "DROP TRIGGER qy_test_refuse ON dead_letters; DROP FUNCTION qy_test_refuse ()" >/dev/null
+
 # ---- 2. scoring, while the key is still broken: pushed, failed again, reopened
 "$Q" deadletters replay acme "$s1_id" | cut -f2- > "$QY_RUN/actual/replay_broken.txt"
 it_expect replay_broken
