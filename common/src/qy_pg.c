@@ -122,6 +122,20 @@ PGconn *qy_pg_conn (qy_pg_t *self)
     return qy_pg_connect (self) ? self->conn : NULL;
 }
 
+bool qy_pg_listen (qy_pg_t *self, const char *channel)
+{
+    if (!qy_pg_connect (self))
+        return false;
+    char *ident = PQescapeIdentifier (self->conn, channel, strlen (channel));
+    char sql [160];
+    snprintf (sql, sizeof (sql), "LISTEN %s", ident ? ident : "\"\"");
+    PQfreemem (ident);
+    PGresult *r = PQexec (self->conn, sql);
+    bool ok = PQresultStatus (r) == PGRES_COMMAND_OK;
+    PQclear (r);
+    return ok;
+}
+
 //  Only plannable statements are prepared (not BEGIN, SET, LISTEN …).
 static bool s_preparable (const char *sql)
 {

@@ -192,12 +192,8 @@ int main (int argc, char **argv)
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         int wait_ms = (int) ((next_run - qy_mono_us ()) / 1000);
         wait_ms = wait_ms < 1 ? 1 : wait_ms > 200 ? 200 : wait_ms;
-        if (!listening && qy_pg_connect (listen)) {
-            PGresult *r = PQexec (qy_pg_conn (listen), "LISTEN qy_config");
-            listening = PQresultStatus (r) == PGRES_COMMAND_OK;
-            PQclear (r);
-            campaign_store_invalidate (store);
-        }
+        if (!listening && (listening = qy_pg_listen (listen, "qy_config")))
+            campaign_store_invalidate (store);       //  changes may have been missed while not listening
         zmq_pollitem_t poll [2] = { { in, 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
         if (zmq_poll (poll, listening ? 2 : 1, wait_ms) <= 0)
             continue;

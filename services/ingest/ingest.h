@@ -28,6 +28,9 @@ typedef struct ingest_store_t ingest_store_t;
 
 ingest_store_t *ingest_store_new (qy_pg_t *pg);
 void ingest_store_destroy (ingest_store_t **self_p);
+//  Forget which brand codes were unknown (a brand was created: NOTIFY
+//  qy_config 'brands:ID', or notifications may have been missed).
+void ingest_store_forget_unknown (ingest_store_t *self);
 
 //  One item's outcome, parallel to the events handed in.
 typedef struct {

@@ -60,6 +60,11 @@ static void s_key (char *buf, size_t len, int64_t id, const char *s)
     qy_snprintf (buf, len, "%lld|%s", (long long) id, s);
 }
 
+void ingest_store_forget_unknown (ingest_store_t *self)
+{
+    qy_map_clear (self->brand_neg);
+}
+
 static void s_cap (qy_map_t *m)
 {
     if (qy_map_size (m) > S_CACHE_MAX)

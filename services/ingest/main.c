@@ -310,6 +310,11 @@ int main (int argc, char **argv)
     qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     ingest_store_t *store = ingest_store_new (pg);
+    //  An unknown brand code is remembered for a few seconds (a gateway
+    //  sending for a brand not created yet costs one lookup, not one per
+    //  event); a brand created meanwhile is announced on qy_config.
+    qy_pg_t *listen = qy_pg_new (cfg.common.pg_dsn);
+    bool listening = false;
 
     void *ctx = zmq_ctx_new ();
     void *router = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
@@ -343,10 +348,29 @@ int main (int argc, char **argv)
             ingest_creds_load (creds, pg);
             next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
         }
+        if (!listening && (listening = qy_pg_listen (listen, "qy_config")))
+            ingest_store_forget_unknown (store);     //  brands may have been created while not listening
         bool waiting = !s_outbox_flush (push);
-        zmq_pollitem_t items [2] = { { router, 0, ZMQ_POLLIN, 0 }, { NULL, http ? ingest_http_fd (http) : -1, ZMQ_POLLIN, 0 } };
-        if (zmq_poll (items, http ? 2 : 1, waiting ? 20 : 200) <= 0)
+        zmq_pollitem_t items [3] = { { router, 0, ZMQ_POLLIN, 0 } };
+        int nitems = 1, notes = -1;
+        if (listening) {
+            notes = nitems;
+            items [nitems++] = (zmq_pollitem_t) { NULL, PQsocket (qy_pg_conn (listen)), ZMQ_POLLIN, 0 };
+        }
+        if (http)
+            items [nitems++] = (zmq_pollitem_t) { NULL, ingest_http_fd (http), ZMQ_POLLIN, 0 };
+        if (zmq_poll (items, nitems, waiting ? 20 : 200) <= 0)
             continue;
+        if (notes > 0 && (items [notes].revents & ZMQ_POLLIN)) {
+            PGconn *conn = qy_pg_conn (listen);
+            PQconsumeInput (conn);
+            bool brands = false;
+            for (PGnotify *note; (note = PQnotifies (conn)); PQfreemem (note))
+                brands |= strncmp (note->extra, "brands:", 7) == 0;
+            if (brands)
+                ingest_store_forget_unknown (store);
+            listening = PQstatus (conn) == CONNECTION_OK;
+        }
         //  Take what is waiting, up to the transaction limits.
         int nreqs = 0;
         size_t nevents = 0;
@@ -420,6 +444,7 @@ int main (int argc, char **argv)
     zmq_close (push);
     zmq_ctx_term (ctx);
     ingest_store_destroy (&store);
+    qy_pg_destroy (&listen);
     qy_pg_destroy (&pg);
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);
     return 0;

@@ -110,12 +110,9 @@ int main (int argc, char **argv)
                 lifted_pending = !moderation_restore_lifted (pg, redis);
             next_restore_check = qy_mono_us () + 2000000;
         }
-        if (!listening && qy_pg_connect (listen)) {
-            PGresult *r = PQexec (qy_pg_conn (listen), "LISTEN qy_config");
-            listening = PQresultStatus (r) == PGRES_COMMAND_OK;
-            PQclear (r);
+        if (!listening && (listening = qy_pg_listen (listen, "qy_config"))) {
             moderation_store_invalidate (store, 0);   //  changes may have been missed while not listening
-            resync_pending = listening;
+            resync_pending = true;
         }
         if (resync_pending && moderation_resync_recent (pg, redis, actions))
             resync_pending = false;     //  else again on the next turn

@@ -18,6 +18,8 @@ void qy_pg_destroy (qy_pg_t **self_p);
 bool qy_pg_connect (qy_pg_t *self);
 bool qy_pg_ok (qy_pg_t *self);
 PGconn *qy_pg_conn (qy_pg_t *self);
+//  Connect if needed and LISTEN on channel; true when listening.
+bool qy_pg_listen (qy_pg_t *self, const char *channel);
 //  Execute with text parameters. Caller PQclear()s the result.
 PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *const *params);
 //  Execute and check: returns true when the result is COMMAND_OK or
