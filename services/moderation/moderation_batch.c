@@ -17,7 +17,7 @@
 #include <zmq.h>
 
 static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_muted, *m_blocked_join, *m_dry, *m_behaviour;
-typedef enum { S_JUDGE, S_REDIS, S_PRIOR, S_RECORD, S_ENFORCE, S_ACT, S_SEEN, S_NPHASES } s_phase_t;
+typedef enum { S_JUDGE, S_REDIS, S_PRIOR, S_RECORD, S_ACT, S_SEEN, S_NPHASES } s_phase_t;
 static qy_metric_t *m_phase [S_NPHASES];
 static long s_ctx_alert_negative = 5;
 static bool s_ctx_alert_waves = true;
@@ -32,12 +32,12 @@ void moderation_batch_metrics (void)
     m_dry = qy_counter ("qy_moderation_dry_run_total", "verdicts where dry-run rules would have done more");
     m_behaviour = qy_counter ("qy_moderation_behaviour_hits_total", "behaviour hits (repeat, spam wave, newcomer, quiet hours)");
     m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
-    static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "enforce", "act", "seen" };
+    static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "act", "seen" };
     for (int i = 0; i < S_NPHASES; i++) {
         char name [96];
         qy_snprintf (name, sizeof (name), "qy_moderation_batch_microseconds_total{phase=\"%s\"}", names [i]);
         m_phase [i] = qy_counter (name, "time spent in each phase of a batch: judging, the behaviour script's round "
-                                        "trip, replays' prior decisions, recording violations, recording enforcements, "
+                                        "trip, replays' prior decisions, recording violations and enforcements, "
                                         "acting and passing on, marking the batch finished");
     }
 }
@@ -243,52 +243,118 @@ static int s_cmp_member (const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-//  Record the batch's violations in one transaction, in member order,
-//  retrying while PostgreSQL is away: no event moves on before its verdict
-//  is durable. Returns 0, or -1 when stopping.
-static int s_record (moderation_store_t *store, qy_pg_t *pg, s_item_t **pending, size_t n)
+//  Phase 4 (pure): a penalty decided earlier in the batch applies to what
+//  follows; which items are enforced under a mute or block. Returns how many.
+static size_t s_enforcements (s_item_t *items, size_t n)
 {
-    qsort (pending, n, sizeof (s_item_t *), s_cmp_member);
-    moderation_violation_t *viol = qy_calloc (n, sizeof (moderation_violation_t));
-    moderation_record_t *rec = qy_calloc (n, sizeof (moderation_record_t));
+    size_t nenforce = 0;
     for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
+        if (it->prior || it->seen)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            s_item_t *e = &items [j];
+            if (e->ev->brand_id != ev->brand_id || e->ev->member_id != ev->member_id || e->superseded
+                || (e->level == JUDGE_ALLOW && e->would == JUDGE_ALLOW))
+                continue;
+            if (e->rec.penalty.action == QY__ACTION__BLOCK)
+                it->blocked = true;
+            else
+            if (e->rec.penalty.action == QY__ACTION__MUTE && !it->blocked)
+                it->mute_until_us = e->rec.mute_until_us;
+        }
+        if (it->blocked && (ev->kind == QY__KIND__JOIN || s_is_chat (ev->kind)))
+            it->enforce = "blocked";
+        else
+        if (s_is_chat (ev->kind) && (it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
+            it->enforce = "mute";     //  a replayed message met the mute of its time, ended since or not
+        nenforce += it->enforce != NULL;
+    }
+    return nenforce;
+}
+
+//  What recording changes in an item, to start again from after a failed attempt.
+typedef struct {
+    bool            blocked;
+    int64_t         mute_until_us;
+    judge_action_t  level, would;
+} s_before_t;
+
+//  Record the batch in one transaction: its violations in member order
+//  (pending), then the enforcements they and the members' earlier state
+//  imply. Retried while PostgreSQL is away: no event moves on before its
+//  verdict is durable. Returns 0, or -1 when stopping.
+static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, size_t n, s_item_t **pending,
+                    size_t npending)
+{
+    qsort (pending, npending, sizeof (s_item_t *), s_cmp_member);
+    moderation_violation_t *viol = qy_calloc (npending + 1, sizeof (moderation_violation_t));
+    moderation_record_t *rec = qy_calloc (npending + 1, sizeof (moderation_record_t));
+    for (size_t i = 0; i < npending; i++) {
         s_item_t *it = pending [i];
         viol [i] = (moderation_violation_t) { it->ev, &it->judged, it->category, it->total,
                                               it->level, it->would, it->notice, it->pol };
     }
+    s_before_t *before = qy_calloc (n, sizeof (s_before_t));
+    for (size_t i = 0; i < n; i++)
+        before [i] = (s_before_t) { items [i].blocked, items [i].mute_until_us, items [i].level, items [i].would };
+    moderation_enforce_t *enforce = qy_calloc (n, sizeof (moderation_enforce_t));
+    int rc = -1;
     while (true) {
-        bool ok = moderation_store_begin (store) == 0 && moderation_store_record (store, viol, rec, n) == 0;
-        for (size_t i = 0; ok && i < n; i++) {
-            pending [i]->rec = rec [i];
-            pending [i]->superseded = rec [i].superseded;
+        for (size_t i = 0; i < n; i++) {
+            s_item_t *it = &items [i];
+            it->blocked = before [i].blocked;
+            it->mute_until_us = before [i].mute_until_us;
+            it->level = before [i].level;
+            it->would = before [i].would;
+            it->held = it->superseded = false;
+            it->enforce = NULL;
         }
-        if (ok && moderation_store_commit (store) == 0) {
-            for (size_t i = 0; i < n; i++) {
-                s_item_t *it = pending [i];
-                if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
-                    continue;
-                //  Enforced under that penalty in phase 4, like a member Redis knew was muted.
-                it->blocked = it->rec.held_blocked;
-                it->mute_until_us = it->rec.held_mute_until_us;
-                it->held = true;
-                it->level = it->would = JUDGE_ALLOW;
-                qy_log_info ("msg=%s brand=%s member=%s already %s: enforced, no new strike", it->ev->msg_id,
-                             it->ev->brand, it->ev->member, it->blocked ? "blocked" : "muted");
-            }
-            free (viol);
-            free (rec);
-            return 0;
+        bool txn = npending > 0;        //  enforcements alone are one statement
+        bool ok = !txn || (moderation_store_begin (store) == 0 && moderation_store_record (store, viol, rec, npending) == 0);
+        for (size_t i = 0; ok && i < npending; i++) {
+            s_item_t *it = pending [i];
+            it->rec = rec [i];
+            it->superseded = rec [i].superseded;
+            if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
+                continue;
+            //  Already muted or blocked (another replica): enforced under that penalty, no new strike.
+            it->blocked = it->rec.held_blocked;
+            it->mute_until_us = it->rec.held_mute_until_us;
+            it->held = true;
+            it->level = it->would = JUDGE_ALLOW;
         }
-        moderation_store_rollback (store);
+        size_t ne = 0;
+        if (ok && s_enforcements (items, n)) {
+            for (size_t i = 0; i < n; i++)
+                if (items [i].enforce)
+                    enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
+                                                              items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
+                                                              items [i].blocked ? 0 : items [i].mute_until_us };
+            ok = moderation_store_enforce (store, enforce, ne) == 0;
+        }
+        if (ok && (!txn || moderation_store_commit (store) == 0)) {
+            for (size_t i = 0; i < npending; i++)
+                if (pending [i]->held)
+                    qy_log_info ("msg=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
+                                 pending [i]->ev->brand, pending [i]->ev->member, pending [i]->blocked ? "blocked" : "muted");
+            rc = 0;
+            break;
+        }
+        if (txn)
+            moderation_store_rollback (store);
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         qy_service_heartbeat ();
-        if (!qy_service_running ()) {
-            free (viol);
-            free (rec);
-            return -1;
-        }
+        if (!qy_service_running ())
+            break;
         qy_sleep_ms (200);
     }
+    free (viol);
+    free (rec);
+    free (before);
+    free (enforce);
+    return rc;
 }
 
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
@@ -491,7 +557,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
     }
     s_phase (S_PRIOR, &t);
-    //  Phase 3: decide; record the batch's violations in one transaction.
+    //  Phase 3: decide; the batch's violations and enforcements are recorded in one transaction.
     s_item_t **pending = qy_calloc (n, sizeof (s_item_t *));
     size_t npending = 0;
     for (size_t i = 0; i < n; i++) {
@@ -513,55 +579,12 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                 pending [npending++] = it;
         }
     }
-    int recorded = npending ? s_record (store, pg, pending, npending) : 0;
+    //  Phase 4, in the same transaction: what is enforced under a mute or block.
+    int stopped = s_store (store, pg, items, n, pending, npending);
     free (pending);
-    if (recorded)
+    if (stopped)
         return;
     s_phase (S_RECORD, &t);
-    //  Phase 4: a penalty decided earlier in this batch applies to what
-    //  follows; enforcement of mutes and blocks is recorded (one transaction).
-    size_t nenforce = 0;
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &items [i];
-        Qy__Event *ev = it->ev;
-        if (it->prior || it->seen)
-            continue;
-        for (size_t j = 0; j < i; j++) {
-            s_item_t *e = &items [j];
-            if (e->ev->brand_id != ev->brand_id || e->ev->member_id != ev->member_id || e->superseded
-                || (e->level == JUDGE_ALLOW && e->would == JUDGE_ALLOW))
-                continue;
-            if (e->rec.penalty.action == QY__ACTION__BLOCK)
-                it->blocked = true;
-            else
-            if (e->rec.penalty.action == QY__ACTION__MUTE && !it->blocked)
-                it->mute_until_us = e->rec.mute_until_us;
-        }
-        if (it->blocked && (ev->kind == QY__KIND__JOIN || s_is_chat (ev->kind)))
-            it->enforce = "blocked";
-        else
-        if (s_is_chat (ev->kind) && (it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
-            it->enforce = "mute";     //  a replayed message met the mute of its time, ended since or not
-        nenforce += it->enforce != NULL;
-    }
-    moderation_enforce_t *enforce = qy_calloc (nenforce + 1, sizeof (moderation_enforce_t));
-    size_t ne = 0;
-    for (size_t i = 0; i < n; i++)
-        if (items [i].enforce)
-            enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
-                                                      items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
-                                                      items [i].blocked ? 0 : items [i].mute_until_us };
-    while (ne && moderation_store_enforce (store, enforce, ne) != 0) {
-        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-        qy_service_heartbeat ();
-        if (!qy_service_running ()) {
-            free (enforce);
-            return;
-        }
-        qy_sleep_ms (200);
-    }
-    free (enforce);
-    s_phase (S_ENFORCE, &t);
     //  Phase 5: act and pass on, in arrival order.
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];

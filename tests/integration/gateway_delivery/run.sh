@@ -70,10 +70,18 @@ settled () { [ "$(pending "$1")" = 0 ]; }
     for i in $(seq 1 5); do echo "{\"key\":\"a-alert-$i\",\"brand\":\"acme\",\"kind\":\"alert\",\"text\":\"alert $i\",\"reason\":\"group.zombie\",\"source\":\"scoring\"}"; done
     for i in $(seq 1 5); do echo "{\"key\":\"a-action-$i\",\"brand\":\"acme\",\"kind\":\"action\",\"action\":\"recall\",\"member\":\"u$i\",\"source\":\"moderation\"}"; done
 } > "$QY_RUN/backlog.jsonl"
-# The gateway is paused (as for maintenance) while the backlog is recorded, so it all waits together.
-"$Q" gateway pause "http://127.0.0.1:$P_simA/v1/deliveries" 3 >/dev/null
+# The gateway is paused (as for maintenance) while the backlog is recorded. Notifier holds each
+# delivery until the pause ends, as read at that moment: their due times differ by milliseconds,
+# so the backlog is made due together (notifier stopped) before the claim order is watched.
+"$Q" gateway pause "http://127.0.0.1:$P_simA/v1/deliveries" 60 >/dev/null
 QY_NOTIFIER_HTTP_INFLIGHT=1 start_notifier
 "$Q" gateway push "$QY_RUN/backlog.jsonl" >/dev/null
+held () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE status = 'pending' AND next_attempt_at > now () + interval '30 seconds'")" = 25 ]; }
+it_wait "backlog held by the pause" held
+stop_notifier
+psql "$QY_PG_DSN" -qc "UPDATE deliveries SET next_attempt_at = now () - interval '1 second'" >/dev/null
+redis-cli -p "$QY_REDIS_PORT" --scan --pattern 'nt:pause:*' | xargs -r redis-cli -p "$QY_REDIS_PORT" DEL >/dev/null
+QY_NOTIFIER_HTTP_INFLIGHT=1 start_notifier
 it_wait "backlog delivered" settled ""
 stop_notifier
 awk '{print $4}' "$QY_RUN/simA.order" | sed -E 's/-[0-9]+$//' | uniq -c | awk '{print $2, $1}' > "$QY_RUN/actual/order.txt"
