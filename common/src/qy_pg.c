@@ -169,7 +169,8 @@ static s_stmt_t *s_statement (qy_pg_t *self, const char *sql, int nparams)
         st = &self->stmts [self->nstmts++];
         *st = (s_stmt_t) { qy_strdup (sql), h, 0, 0 };
     }
-    if (!st->name && ++st->seen >= 2) {
+    //  Not in a failed transaction: the prepare would only fail there.
+    if (!st->name && ++st->seen >= 2 && PQtransactionStatus (self->conn) != PQTRANS_INERROR) {
         //  A fresh name each time: one dropped in a failed transaction may linger.
         char name [16];
         snprintf (name, sizeof (name), "qy%d", ++self->names);
@@ -193,17 +194,23 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
         char name [16];
         snprintf (name, sizeof (name), "qy%d", st->name);
         res = PQexecPrepared (self->conn, name, nparams, params, NULL, NULL, 0);
-        //  A table changed under a statement whose result shape it fixed
-        //  (a migration while running): drop it and run this one unnamed.
-        if (PQresultStatus (res) == PGRES_FATAL_ERROR && strcmp (qy_pg_sqlstate (res), "0A000") == 0
+        //  The prepared statement no longer serves: a table changed under
+        //  a statement whose result shape it fixed (0A000, a migration while
+        //  running), or it is gone (26000: DISCARD ALL, a pooler). Forget it
+        //  and, outside a transaction, run this one unnamed; inside one the
+        //  transaction has failed and the caller retries it.
+        const char *state = qy_pg_sqlstate (res);
+        if (PQresultStatus (res) == PGRES_FATAL_ERROR && (!strcmp (state, "0A000") || !strcmp (state, "26000"))
             && PQstatus (self->conn) == CONNECTION_OK) {
-            char drop [32];
-            snprintf (drop, sizeof (drop), "DEALLOCATE %s", name);
-            PQclear (PQexec (self->conn, drop));
             st->name = 0;
             st->seen = 0;
-            PQclear (res);
-            res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+            if (PQtransactionStatus (self->conn) == PQTRANS_IDLE) {
+                char drop [32];
+                snprintf (drop, sizeof (drop), "DEALLOCATE %s", name);
+                PQclear (PQexec (self->conn, drop));     //  fails harmlessly when it is gone
+                PQclear (res);
+                res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+            }
         }
     }
     else

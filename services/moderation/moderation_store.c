@@ -588,9 +588,11 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             if (o->held_blocked || o->held_mute_until_us)
                 continue;
         }
-        //  Strikes so far: recorded ones, and this batch's earlier ones.
+        //  Strikes so far: recorded ones, and this batch's earlier ones (an
+        //  event with no member is nobody's: its strikes never add up).
         int prior = (int) qy_pg_int (res, (int) i, 7);
-        for (size_t j = i; j-- > 0 && v [j].ev->brand_id == ev->brand_id && v [j].ev->member_id == ev->member_id;)
+        for (size_t j = i; ev->member_id && j-- > 0 && v [j].ev->brand_id == ev->brand_id
+                           && v [j].ev->member_id == ev->member_id;)
             prior += !out [j].existed && out [j].strike > 0;
         const moderation_policy_t *pol = v [i].policy;
         o->penalty = moderation_penalty (pol, v [i].level, prior);
@@ -653,7 +655,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             "  RETURNING id, brand_id, member_id, msg_id, action, strike), "
             "k AS ("
             "  INSERT INTO blocks (brand_id, member_id, reason, violation_id) "
-            "  SELECT brand_id, member_id, 'ladder', id FROM v WHERE action = 'block' "
+            "  SELECT brand_id, member_id, 'ladder', id FROM v WHERE action = 'block' AND member_id IS NOT NULL "
             "  ON CONFLICT (brand_id, member_id) DO UPDATE SET lifted_at = NULL, violation_id = EXCLUDED.violation_id, "
             "  created_at = now ()), "
             "a AS ("

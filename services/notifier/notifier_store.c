@@ -125,7 +125,7 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
     //  Only each brand's first $1 due rows can be among the $1 picked, so
     //  only those are read: the brands with pending rows are found by
     //  skipping through deliveries_pending (one probe per brand), and each
-    //  brand's first rows in its order; a backlog costs nothing per claim.
+    //  brand's first rows in its order, not the whole backlog.
     if (!qy_pg_run (pg, "claim",
             "WITH RECURSIVE pb AS ("
             "       (SELECT brand_id FROM deliveries WHERE status = 'pending' ORDER BY brand_id LIMIT 1) "
