@@ -18,7 +18,7 @@ typedef struct {
     char     *sql;
     uint64_t  hash;
     int       seen;         //  times run on this connection
-    int       name;         //  prepared as "qy<name>", or 0
+    char      name [16];    //  prepared as this ("qyN"), or ""
 } s_stmt_t;
 
 static bool s_prepare_default = true;
@@ -167,21 +167,21 @@ static s_stmt_t *s_statement (qy_pg_t *self, const char *sql, int nparams)
         if (self->nstmts == S_CACHE_MAX)
             return NULL;
         st = &self->stmts [self->nstmts++];
-        *st = (s_stmt_t) { qy_strdup (sql), h, 0, 0 };
+        *st = (s_stmt_t) { qy_strdup (sql), h, 0, "" };
     }
     //  Not in a failed transaction: the prepare would only fail there.
-    if (!st->name && ++st->seen >= 2 && PQtransactionStatus (self->conn) != PQTRANS_INERROR) {
+    if (!st->name [0] && ++st->seen >= 2 && PQtransactionStatus (self->conn) != PQTRANS_INERROR) {
         //  A fresh name each time: one dropped in a failed transaction may linger.
         char name [16];
         snprintf (name, sizeof (name), "qy%d", ++self->names);
         PGresult *r = PQprepare (self->conn, name, sql, nparams, NULL);
         if (PQresultStatus (r) == PGRES_COMMAND_OK)
-            st->name = self->names;
+            memcpy (st->name, name, sizeof (name));
         else
             st->seen = 0;           //  refused (a syntax error, an aborted transaction): unnamed, where errors are reported
         PQclear (r);
     }
-    return st->name ? st : NULL;
+    return st->name [0] ? st : NULL;
 }
 
 PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *const *params)
@@ -191,9 +191,7 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
     s_stmt_t *st = s_statement (self, sql, nparams);
     PGresult *res;
     if (st) {
-        char name [16];
-        snprintf (name, sizeof (name), "qy%d", st->name);
-        res = PQexecPrepared (self->conn, name, nparams, params, NULL, NULL, 0);
+        res = PQexecPrepared (self->conn, st->name, nparams, params, NULL, NULL, 0);
         //  The prepared statement no longer serves: a table changed under
         //  a statement whose result shape it fixed (0A000, a migration while
         //  running), or it is gone (26000: DISCARD ALL, a pooler). Forget it
@@ -202,11 +200,11 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
         const char *state = qy_pg_sqlstate (res);
         if (PQresultStatus (res) == PGRES_FATAL_ERROR && (!strcmp (state, "0A000") || !strcmp (state, "26000"))
             && PQstatus (self->conn) == CONNECTION_OK) {
-            st->name = 0;
+            char drop [32];
+            snprintf (drop, sizeof (drop), "DEALLOCATE %s", st->name);
+            st->name [0] = 0;
             st->seen = 0;
             if (PQtransactionStatus (self->conn) == PQTRANS_IDLE) {
-                char drop [32];
-                snprintf (drop, sizeof (drop), "DEALLOCATE %s", name);
                 PQclear (PQexec (self->conn, drop));     //  fails harmlessly when it is gone
                 PQclear (res);
                 res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);

@@ -428,18 +428,19 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
     "        WHERE k.brand_id = " b " AND k.member_id = " m " AND k.lifted_at IS NULL " \
     "          AND coalesce (v.event_time, k.created_at) < 'epoch'::timestamptz + " t "::bigint * interval '1 microsecond')"
 
-//  An array literal's element: a number, or NULL.
-static void s_elem_int (qy_buf_t *b, bool first, bool null, long long v)
+//  An element of an array literal that starts "{": a number (or NULL), a
+//  text (or NULL).
+static void s_elem_int (qy_buf_t *b, bool null, long long v)
 {
     if (null)
-        qy_buf_printf (b, "%sNULL", first ? "" : ",");
+        qy_buf_printf (b, "%sNULL", b->len > 1 ? "," : "");
     else
-        qy_buf_printf (b, "%s%lld", first ? "" : ",", v);
+        qy_buf_printf (b, "%s%lld", b->len > 1 ? "," : "", v);
 }
 
-static void s_elem_text (qy_buf_t *b, bool first, const char *v)
+static void s_elem_text (qy_buf_t *b, const char *v)
 {
-    if (!first)
+    if (b->len > 1)
         qy_buf_puts (b, ",");
     if (v)
         qy_buf_pg_array_elem (b, v);
@@ -451,13 +452,11 @@ static void s_elem_text (qy_buf_t *b, bool first, const char *v)
 typedef struct {
     qy_buf_t col [16];
     int      ncol;
-    size_t   nrows;
 } s_cols_t;
 
 static void s_cols_init (s_cols_t *c, int ncol)
 {
     c->ncol = ncol;
-    c->nrows = 0;
     for (int i = 0; i < ncol; i++) {
         qy_buf_init (&c->col [i]);
         qy_buf_puts (&c->col [i], "{");
@@ -494,7 +493,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         if (!i || v [i].ev->brand_id != v [i - 1].ev->brand_id || v [i].ev->member_id != v [i - 1].ev->member_id) {
             char key [48];
             qy_snprintf (key, sizeof (key), "%lld:%lld", (long long) v [i].ev->brand_id, (long long) v [i].ev->member_id);
-            s_elem_text (&lk.col [0], lk.nrows++ == 0, key);
+            s_elem_text (&lk.col [0], key);
         }
     const char *lp [1];
     s_cols_params (&lk, lp);
@@ -513,11 +512,11 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     int64_t now = qy_now_us ();
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = v [i].ev;
-        s_elem_int (&rd.col [R_BRAND], !i, false, (long long) ev->brand_id);
-        s_elem_text (&rd.col [R_MSG], !i, ev->msg_id);
-        s_elem_int (&rd.col [R_MEMBER], !i, false, (long long) ev->member_id);
-        s_elem_int (&rd.col [R_AT], !i, false, (long long) (ev->replay ? ev->event_time_us : now));
-        s_elem_int (&rd.col [R_DAYS], !i, false, v [i].policy->strike_days);
+        s_elem_int (&rd.col [R_BRAND], false, (long long) ev->brand_id);
+        s_elem_text (&rd.col [R_MSG], ev->msg_id);
+        s_elem_int (&rd.col [R_MEMBER], false, (long long) ev->member_id);
+        s_elem_int (&rd.col [R_AT], false, (long long) (ev->replay ? ev->event_time_us : now));
+        s_elem_int (&rd.col [R_DAYS], false, v [i].policy->strike_days);
     }
     const char *rp [R_NCOL];
     s_cols_params (&rd, rp);
@@ -615,22 +614,21 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 400);
         char score [32];
         qy_snprintf (score, sizeof (score), "%.4f", v [i].score);
-        bool first = wr.nrows++ == 0;
-        s_elem_int (&wr.col [W_BRAND], first, false, (long long) ev->brand_id);
-        s_elem_int (&wr.col [W_GROUP], first, false, (long long) ev->group_id);
-        s_elem_int (&wr.col [W_MEMBER], first, !ev->member_id, (long long) ev->member_id);
-        s_elem_text (&wr.col [W_MSG], first, ev->msg_id);
-        s_elem_int (&wr.col [W_TIME], first, false, (long long) ev->event_time_us);
-        s_elem_text (&wr.col [W_CATEGORY], first, v [i].category);
-        s_elem_text (&wr.col [W_SCORE], first, score);
-        s_elem_text (&wr.col [W_ACTION], first, s_action_name (o->penalty.action));
-        s_elem_text (&wr.col [W_RULES], first, rules.data);
-        s_elem_text (&wr.col [W_HITS], first, hits.data);
-        s_elem_text (&wr.col [W_EXCERPT], first, excerpt);
-        s_elem_int (&wr.col [W_STRIKE], first, false, o->strike);
-        s_elem_int (&wr.col [W_UNTIL], first, !o->mute_until_us, (long long) o->mute_until_us);
-        s_elem_text (&wr.col [W_WOULD], first, would);
-        s_elem_text (&wr.col [W_DRY], first, v [i].level == JUDGE_ALLOW ? "t" : "f");
+        s_elem_int (&wr.col [W_BRAND], false, (long long) ev->brand_id);
+        s_elem_int (&wr.col [W_GROUP], false, (long long) ev->group_id);
+        s_elem_int (&wr.col [W_MEMBER], !ev->member_id, (long long) ev->member_id);
+        s_elem_text (&wr.col [W_MSG], ev->msg_id);
+        s_elem_int (&wr.col [W_TIME], false, (long long) ev->event_time_us);
+        s_elem_text (&wr.col [W_CATEGORY], v [i].category);
+        s_elem_text (&wr.col [W_SCORE], score);
+        s_elem_text (&wr.col [W_ACTION], s_action_name (o->penalty.action));
+        s_elem_text (&wr.col [W_RULES], rules.data);
+        s_elem_text (&wr.col [W_HITS], hits.data);
+        s_elem_text (&wr.col [W_EXCERPT], excerpt);
+        s_elem_int (&wr.col [W_STRIKE], false, o->strike);
+        s_elem_int (&wr.col [W_UNTIL], !o->mute_until_us, (long long) o->mute_until_us);
+        s_elem_text (&wr.col [W_WOULD], would);
+        s_elem_text (&wr.col [W_DRY], v [i].level == JUDGE_ALLOW ? "t" : "f");
         free (excerpt);
         qy_buf_free (&hits);
         qy_buf_free (&rules);
@@ -640,8 +638,9 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     //  4. The new violations, the blocks they make and their audit records:
     //  one statement.
     const char *wp [W_NCOL];
+    bool none = wr.col [0].len == 1;        //  nothing new: only "{"
     s_cols_params (&wr, wp);
-    ok = !wr.nrows || qy_pg_run (self->pg, "violation insert",
+    ok = none || qy_pg_run (self->pg, "violation insert",
             "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
             "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
             "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[]) "
@@ -747,15 +746,15 @@ int moderation_store_enforce (moderation_store_t *self, const moderation_enforce
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = list [i].ev;
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 120);
-        s_elem_int (&col.col [BRAND], !i, false, (long long) ev->brand_id);
-        s_elem_int (&col.col [GROUP], !i, false, (long long) ev->group_id);
-        s_elem_int (&col.col [MEMBER], !i, !ev->member_id, (long long) ev->member_id);
-        s_elem_text (&col.col [MSG], !i, ev->msg_id);
-        s_elem_int (&col.col [TIME], !i, false, (long long) ev->event_time_us);
-        s_elem_text (&col.col [CATEGORY], !i, list [i].category);
-        s_elem_text (&col.col [ACTION], !i, s_action_name (list [i].action));
-        s_elem_text (&col.col [EXCERPT], !i, excerpt);
-        s_elem_int (&col.col [UNTIL], !i, false, (long long) list [i].mute_until_us);
+        s_elem_int (&col.col [BRAND], false, (long long) ev->brand_id);
+        s_elem_int (&col.col [GROUP], false, (long long) ev->group_id);
+        s_elem_int (&col.col [MEMBER], !ev->member_id, (long long) ev->member_id);
+        s_elem_text (&col.col [MSG], ev->msg_id);
+        s_elem_int (&col.col [TIME], false, (long long) ev->event_time_us);
+        s_elem_text (&col.col [CATEGORY], list [i].category);
+        s_elem_text (&col.col [ACTION], s_action_name (list [i].action));
+        s_elem_text (&col.col [EXCERPT], excerpt);
+        s_elem_int (&col.col [UNTIL], false, (long long) list [i].mute_until_us);
         free (excerpt);
     }
     const char *p [NCOL];
