@@ -14,6 +14,7 @@
 //  prepared. It can be turned off (for a pooler in transaction
 //  mode, which cannot keep a session's prepared statements): `pg.prepare`.
 #define S_CACHE_MAX 256
+#define S_STALE_MAX 8
 typedef struct {
     char     *sql;
     uint64_t  hash;
@@ -29,6 +30,8 @@ struct qy_pg_t {
     bool     prepare;
     s_stmt_t stmts [S_CACHE_MAX];
     int      nstmts, names;
+    char     stale [S_STALE_MAX][16];   //  to deallocate once no transaction is open
+    int      nstale;
     bool     ok;
     int64_t  next_try_us;
     int      backoff_ms;
@@ -55,6 +58,18 @@ static void s_forget_statements (qy_pg_t *self)
         free (self->stmts [i].sql);
     self->nstmts = 0;
     self->names = 0;
+    self->nstale = 0;
+}
+
+//  Deallocate the statements a failed transaction could not, now that none
+//  is open (each fails harmlessly when it is already gone).
+static void s_drop_stale (qy_pg_t *self)
+{
+    while (self->nstale > 0 && PQtransactionStatus (self->conn) == PQTRANS_IDLE) {
+        char drop [32];
+        snprintf (drop, sizeof (drop), "DEALLOCATE %s", self->stale [--self->nstale]);
+        PQclear (PQexec (self->conn, drop));
+    }
 }
 
 void qy_pg_destroy (qy_pg_t **self_p)
@@ -188,6 +203,8 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
 {
     if (!qy_pg_connect (self))
         return NULL;
+    if (self->nstale)
+        s_drop_stale (self);
     s_stmt_t *st = s_statement (self, sql, nparams);
     PGresult *res;
     if (st) {
@@ -196,16 +213,18 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
         //  a statement whose result shape it fixed (0A000, a migration while
         //  running), or it is gone (26000: DISCARD ALL, a pooler). Forget it
         //  and, outside a transaction, run this one unnamed; inside one the
-        //  transaction has failed and the caller retries it.
+        //  transaction has failed and the caller retries it. The stale one
+        //  is deallocated once no transaction is open (past S_STALE_MAX
+        //  pending, the connection's end does it).
         const char *state = qy_pg_sqlstate (res);
         if (PQresultStatus (res) == PGRES_FATAL_ERROR && (!strcmp (state, "0A000") || !strcmp (state, "26000"))
             && PQstatus (self->conn) == CONNECTION_OK) {
-            char drop [32];
-            snprintf (drop, sizeof (drop), "DEALLOCATE %s", st->name);
+            if (self->nstale < S_STALE_MAX)
+                memcpy (self->stale [self->nstale++], st->name, sizeof (st->name));
             st->name [0] = 0;
             st->seen = 0;
             if (PQtransactionStatus (self->conn) == PQTRANS_IDLE) {
-                PQclear (PQexec (self->conn, drop));     //  fails harmlessly when it is gone
+                s_drop_stale (self);
                 PQclear (res);
                 res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
             }

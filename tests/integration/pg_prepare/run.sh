@@ -2,7 +2,9 @@
 # Prepared statements (pg.prepare, common/src/qy_pg.c): by default a service runs each statement
 # it repeats on a connection as a prepared statement (PostgreSQL logs "execute qyN"); with
 # pg.prepare = false it never prepares (only "execute <unnamed>"), for a pooler in transaction
-# mode. Ingest archives the events either way.
+# mode. Ingest archives the events either way. Then pg_recover.c: a prepared statement that stops
+# serving (a column added under it: 0A000; DISCARD ALL: 26000) costs the caller nothing outside a
+# transaction, fails only the transaction it happened in, and is deallocated afterwards.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 "$QYCTL" brand create acme "Acme" >/dev/null
@@ -44,4 +46,11 @@ send off
 stop_ingest
 it_eq "archived without" "$(archived off)" 6
 it_eq "unnamed statements only" "$(tail -n +"$((mark + 1))" "$LOG" | grep -c 'LOG:  execute qy[0-9]' || true) $([ "$(tail -n +"$((mark + 1))" "$LOG" | grep -c 'LOG:  execute <unnamed>')" -gt 0 ] && echo some || echo none)" "0 some"
+
+if "$QY_BUILD/tests/integration/qy_test_pg_recover" "$QY_PG_DSN" > "$QY_RUN/pg_recover.out" 2>&1; then
+    it_eq "stale prepared statements recovered" ok ok
+else
+    cat "$QY_RUN/pg_recover.out"
+    it_fail "stale prepared statements (pg_recover)"
+fi
 it_done
