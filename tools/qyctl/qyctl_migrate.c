@@ -1,12 +1,22 @@
 //  Numbered, forward-only migrations: NNN_name.sql applied in order, each in
 //  its own transaction, recorded in schema_migrations. An advisory lock
 //  makes concurrent runs (several replicas starting at once) safe.
+//
+//  A migration whose first line is "-- qy:no-transaction" runs outside a
+//  transaction, one statement at a time (a statement ends with ';' at the
+//  end of a line; no dollar quoting there): CREATE INDEX CONCURRENTLY builds
+//  an index without holding writes to its table, which no transaction may
+//  do. It is recorded only once every statement went through, so a failed
+//  run is run again whole: write it to be repeatable (DROP INDEX
+//  CONCURRENTLY IF EXISTS before each build also clears the invalid index a
+//  failed build leaves).
 #include "qyctl.h"
 #include "qy/util.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int s_cmp (const void *a, const void *b)
 {
@@ -28,6 +38,45 @@ static char *s_read (const char *path)
     return b.data;
 }
 
+#define S_NO_TRANSACTION "-- qy:no-transaction"
+
+//  Run sql; exits naming the migration when PostgreSQL refuses it.
+static void s_apply (const char *file, const char *sql)
+{
+    PGresult *res = PQexec (qyctl_pg (), sql);
+    if (PQresultStatus (res) != PGRES_COMMAND_OK && PQresultStatus (res) != PGRES_TUPLES_OK)
+        qyctl_die ("migration %s failed: %s", file, PQresultErrorMessage (res));
+    PQclear (res);
+}
+
+//  A no-transaction migration: each statement on its own.
+static void s_apply_each (const char *file, char *sql)
+{
+    char *start = sql;
+    for (char *line = sql; *line; ) {
+        char *end = line + strcspn (line, "\n");
+        char *last = end;
+        while (last > line && (last [-1] == ' ' || last [-1] == '\t' || last [-1] == '\r'))
+            last--;
+        bool more = *end != 0;
+        const char *text = line + strspn (line, " \t");
+        if (strncmp (text, "--", 2) != 0 && last > line && last [-1] == ';') {
+            *end = 0;
+            s_apply (file, start);
+            start = end + more;
+        }
+        line = end + more;
+    }
+    //  What follows the last ';' may only be comments and blank lines.
+    for (char *p = start; *p; ) {
+        p += strspn (p, " \t\r\n");
+        if (strncmp (p, "--", 2) == 0)
+            p += strcspn (p, "\n");
+        else if (*p)
+            qyctl_die ("migration %s: a statement does not end with ';' at the end of a line", file);
+    }
+}
+
 int qyctl_migrate (int argc, char **argv)
 {
     const char *dir = qyctl_opt (argc, argv, "--dir", getenv ("QY_MIGRATIONS_DIR"));
@@ -47,7 +96,19 @@ int qyctl_migrate (int argc, char **argv)
         }
     closedir (d);
     qsort (files, n, sizeof (char *), s_cmp);
-    PQclear (qyctl_exec ("SELECT pg_advisory_lock (7405001)", 0, NULL));
+    //  Wait for the lock by trying, not inside one long pg_advisory_lock:
+    //  a statement waiting there holds a snapshot, and the run holding the
+    //  lock would wait for it in CREATE INDEX CONCURRENTLY (a deadlock).
+    for (int tries = 0; ; tries++) {
+        PGresult *res = qyctl_exec ("SELECT pg_try_advisory_lock (7405001)", 0, NULL);
+        bool locked = strcmp (PQgetvalue (res, 0, 0), "t") == 0;
+        PQclear (res);
+        if (locked)
+            break;
+        if (tries == 0)
+            fprintf (stderr, "waiting for another qyctl migrate to finish\n");
+        usleep (200 * 1000);
+    }
     PQclear (qyctl_exec ("CREATE TABLE IF NOT EXISTS schema_migrations ("
                          " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now ())", 0, NULL));
     int applied = 0;
@@ -62,14 +123,17 @@ int qyctl_migrate (int argc, char **argv)
             continue;
         char *path = qy_printf ("%s/%s", dir, files [i]);
         char *sql = s_read (path);
-        PQclear (qyctl_exec ("BEGIN", 0, NULL));
-        res = PQexec (qyctl_pg (), sql);
-        if (PQresultStatus (res) != PGRES_COMMAND_OK && PQresultStatus (res) != PGRES_TUPLES_OK)
-            qyctl_die ("migration %s failed: %s", files [i], PQresultErrorMessage (res));
-        PQclear (res);
+        bool no_transaction = strncmp (sql, S_NO_TRANSACTION, strlen (S_NO_TRANSACTION)) == 0;
+        if (no_transaction)
+            s_apply_each (files [i], sql);
+        else {
+            PQclear (qyctl_exec ("BEGIN", 0, NULL));
+            s_apply (files [i], sql);
+        }
         PQclear (qyctl_exec ("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, p));
-        PQclear (qyctl_exec ("COMMIT", 0, NULL));
-        printf ("applied %s\n", files [i]);
+        if (!no_transaction)
+            PQclear (qyctl_exec ("COMMIT", 0, NULL));
+        printf ("applied %s%s\n", files [i], no_transaction ? " (no transaction)" : "");
         applied++;
         free (sql);
         free (path);
