@@ -44,7 +44,7 @@ static const qy_option_t s_options [] = {
     { "limit.webhook",    QY_STR, offsetof (notifier_config_t, lim_webhook), "20/60", 0, 0, "one WeCom group robot (WeCom: 20 a minute)" },
     { "limit.group",      QY_STR, offsetof (notifier_config_t, lim_group),   "60/60", 0, 0, "posts into one group" },
     { "limit.member",     QY_STR, offsetof (notifier_config_t, lim_member),  "5/60", 0, 0, "posts mentioning one member" },
-    { "wecom.pause_ms",   QY_INT, offsetof (notifier_config_t, wecom_pause_ms), "600000", 1, 86400000, "pause of a destination answering errcode 130101 / 45009" },
+    { "wecom.pause_ms",   QY_INT, offsetof (notifier_config_t, wecom_pause_ms), "600000", 1, 86400000, "pause of a destination answering errcode 130101 / 45009 (a 429's Retry-After is honoured up to 1 h, or this if longer)" },
     { "breaker.failures", QY_INT, offsetof (notifier_config_t, breaker_failures), "5", 1, 1000, "failures in a row that open an endpoint's circuit" },
     { "breaker.open_ms",  QY_INT, offsetof (notifier_config_t, breaker_open_ms), "30000", 10, 3600000, "how long an open circuit waits before a probe" },
     { "digest.min",       QY_INT, offsetof (notifier_config_t, digest_min), "3", 2, 10000, "alerts waiting for one robot that become one digest" },
@@ -76,7 +76,7 @@ static void s_parse_limits (notifier_config_t *cfg)
         }
 }
 
-static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_inflight, *m_latency, *m_bad,
+static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_lost, *m_dropped, *m_inflight, *m_latency, *m_bad,
                    *m_limited, *m_paused, *m_circuit, *m_circuits_open, *m_digested, *m_errcode;
 
 //  Deliveries answered 2xx, written in one statement per loop turn.
@@ -108,24 +108,30 @@ typedef struct {
     bool               busy;
 } s_slot_t;
 
+//  Keep the first 8 KB of the answer and stop reading there (the transfer
+//  ends with CURLE_WRITE_ERROR; its status line has been read).
+#define S_ANSWER_MAX 8192
 static size_t s_keep (char *ptr, size_t size, size_t n, void *arg)
 {
     s_slot_t *s = arg;
-    if (s->answer.len < 8192)
-        qy_buf_append (&s->answer, ptr, size * n < 8192 - s->answer.len ? size * n : 8192 - s->answer.len);
+    if (s->answer.len >= S_ANSWER_MAX)
+        return 0;
+    qy_buf_append (&s->answer, ptr, size * n < S_ANSWER_MAX - s->answer.len ? size * n : S_ANSWER_MAX - s->answer.len);
     return size * n;
 }
 
 static void s_start (CURLM *multi, s_slot_t *s, long timeout_ms)
 {
     s->easy = curl_easy_init ();
-    char h [320];
     s->headers = curl_slist_append (NULL, "Content-Type: application/json");
-    qy_snprintf (h, sizeof (h), "Idempotency-Key: %s", s->job.key);
+    //  Whole, however long (keys are checked for control characters at intake).
+    char *h = qy_printf ("Idempotency-Key: %s", s->job.key);
     s->headers = curl_slist_append (s->headers, h);
+    free (h);
     if (s->job.token && *s->job.token) {
-        qy_snprintf (h, sizeof (h), "Authorization: Bearer %s", s->job.token);
+        h = qy_printf ("Authorization: Bearer %s", s->job.token);
         s->headers = curl_slist_append (s->headers, h);
+        free (h);
     }
     s->error [0] = 0;
     curl_easy_setopt (s->easy, CURLOPT_URL, s->job.url);
@@ -142,20 +148,31 @@ static void s_start (CURLM *multi, s_slot_t *s, long timeout_ms)
     s->busy = true;
 }
 
+//  Another replica took the delivery over after this one's lease ran out;
+//  its outcome is the one that counts.
+static void s_lease_lost (const notifier_job_t *job, const char *outcome)
+{
+    qy_metric_add (m_lost, 1);
+    qy_log_warn ("delivery=%s brand=%lld lease lost: outcome %s not recorded (another replica has it) attempts=%d",
+                 job->key, (long long) job->brand_id, outcome, job->attempts);
+}
+
 static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t *s, CURLcode code, s_done_t *done)
 {
+    //  The status line counts whatever became of the body: a 2xx whose body
+    //  came too slowly or too long was still accepted (sending it again
+    //  would post it twice where the gateway cannot tell).
     long status = 0;
     curl_off_t retry_after = 0;
-    if (code == CURLE_OK) {
-        curl_easy_getinfo (s->easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo (s->easy, CURLINFO_RETRY_AFTER, &retry_after);
-    }
+    curl_easy_getinfo (s->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo (s->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    bool answered = code == CURLE_OK || status > 0;
     long errcode;
     int64_t pause_ms;
     notifier_outcome_t o = notifier_classify_response (status, s->answer.data, (long) retry_after,
                                                        cfg->wecom_pause_ms, &errcode, &pause_ms);
     char err [300];
-    if (code != CURLE_OK)
+    if (!answered)
         qy_snprintf (err, sizeof (err), "%s", s->error [0] ? s->error : curl_easy_strerror (code));
     else if (errcode)
         qy_snprintf (err, sizeof (err), "http %ld errcode %ld", status, errcode);
@@ -172,14 +189,15 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
                      (long long) s->job.brand_id, (long long) pause_ms, err);
         if (notifier_limits_pause (s_redis, s->job.url, pause_ms))
             qy_log_warn ("delivery=%s redis unavailable: pause not shared", s->job.key);
-        while (notifier_store_defer (pg, &s->job, pause_ms, err) && qy_service_running ()) {
+        int rc;
+        while ((rc = notifier_store_defer (pg, &s->job, pause_ms, err)) < 0 && qy_service_running ()) {
             qy_service_heartbeat ();
             qy_sleep_ms (500);
         }
+        if (rc == 1)
+            s_lease_lost (&s->job, "defer");
         goto release;
     }
-    //  Recording the outcome must not be lost: retry while PostgreSQL is away.
-    int rc = 0;
     if (o == NOTIFIER_DONE) {
         if (done->n == done->cap) {
             done->cap = done->cap ? done->cap * 2 : 64;
@@ -188,30 +206,31 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
         }
         done->keys [done->n] = qy_strdup (s->job.key);
         done->status [done->n++] = status;
-    }
-    else
-    do {
-        if (o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts)
-            rc = notifier_store_retry (pg, &s->job, status, err,
-                                       notifier_backoff_ms (s->job.attempts, cfg->base_ms, cfg->cap_ms, (double) rand () / RAND_MAX));
-        else
-            rc = notifier_store_dead (pg, &s->job, status, err);
-        if (rc) {
-            qy_service_heartbeat ();
-            qy_sleep_ms (500);
-        }
-    } while (rc && qy_service_running ());
-    if (o == NOTIFIER_DONE) {
         qy_metric_add (m_ok, 1);
         qy_metric_observe (m_latency, qy_now_us () - s->job.created_us);
         qy_log_debug ("delivery=%s brand=%lld delivered status=%ld attempts=%d", s->job.key, (long long) s->job.brand_id, status, s->job.attempts);
+        goto release;
     }
+    //  Recording the outcome must not be lost: retry while PostgreSQL is
+    //  away (on shutdown the lease runs out and the row is taken again).
+    bool retry = o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts;
+    int rc;
+    while ((rc = retry ? notifier_store_retry (pg, &s->job, status, err,
+                                               notifier_backoff_ms (s->job.attempts, cfg->base_ms, cfg->cap_ms,
+                                                                    (double) rand () / RAND_MAX))
+                       : notifier_store_dead (pg, &s->job, status, err)) < 0 && qy_service_running ()) {
+        qy_service_heartbeat ();
+        qy_sleep_ms (500);
+    }
+    if (rc == 1)
+        s_lease_lost (&s->job, retry ? "retry" : "dead");
     else
-    if (o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts) {
+    if (rc == 0 && retry) {
         qy_metric_add (m_retry, 1);
         qy_log_warn ("delivery=%s brand=%lld retry attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
-    else {
+    else
+    if (rc == 0) {
         qy_metric_add (m_dead, 1);
         qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
@@ -238,23 +257,25 @@ static int64_t s_admit (notifier_job_t *job, qy_map_t *spread, const char **why)
         qy_metric_add (m_circuit, 1);
         return wait;
     }
+    //  With no bucket (its limits off) the script still honours the
+    //  destination's pause (a 429, an operator's qyctl gateway pause).
     notifier_bucket_t b [4];
     int n = notifier_buckets (&s_limits, job, b);
-    if (!n)
-        return 0;
     wait = notifier_limits_take (s_redis, job->url, b, n);
     if (wait < 0) {
-        *why = "rate limiter unavailable (redis)";
         qy_service_set_dep (QY_DEP_REDIS, false);
-        notifier_breaker_report (s_breaker, job->url, true, now_ms);   //  release a probe slot
+        if (!n)
+            return 0;       //  no limit to keep; a pause we cannot see
+        *why = "rate limiter unavailable (redis)";
+        notifier_breaker_release (s_breaker, job->url);     //  not sent: a probe slot is free again
         return 1000;
     }
     qy_service_set_dep (QY_DEP_REDIS, true);
     if (wait == 0)
         return 0;
-    *why = "rate limited";
+    *why = n ? "rate limited" : "destination paused";
     qy_metric_add (m_limited, 1);
-    notifier_breaker_report (s_breaker, job->url, true, now_ms);
+    notifier_breaker_release (s_breaker, job->url);
     int64_t held = 0, step = 0;
     for (int i = 0; i < n; i++) {
         int64_t per = b [i].rate.period_ms / (b [i].rate.capacity ? b [i].rate.capacity : 1);
@@ -318,10 +339,34 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
 //  row never stops delivery.
 #define NOTIFIER_MAX_KEY 512
 
+//  A key goes into the Idempotency-Key header: no CR, LF or other control
+//  character may split or end it.
+static bool s_key_printable (const char *key)
+{
+    for (const unsigned char *p = (const unsigned char *) key; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+//  While PostgreSQL is away what is in hand waits for it; once the service
+//  is stopping, only S_GRACE_MS more (compose gives 10 s before SIGKILL).
+#define S_GRACE_MS 5000
+static bool s_keep_trying (int64_t *give_up)
+{
+    if (qy_service_running ())
+        return true;
+    int64_t now = qy_mono_us ();
+    if (!*give_up)
+        *give_up = now + S_GRACE_MS * 1000;
+    return now < *give_up;
+}
+
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
-    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_running ()) {
+    int64_t give_up = 0;
+    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && s_keep_trying (&give_up)) {
         //  Refused for what it holds (data exception, constraint, a limit)
         //  and not for the moment (a lock or statement timeout, a cancel):
         //  only then is one delivery at fault.
@@ -360,7 +405,35 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
         qy_service_heartbeat ();
         qy_sleep_ms (500);
     }
+    if (fresh < 0)
+        //  Stopping with PostgreSQL still away: say what is lost, so that
+        //  an operator replays the events that made these (qyctl replay).
+        for (size_t i = 0; i < n; i++) {
+            qy_metric_add (m_dropped, 1);
+            qy_log_error ("delivery=%s brand=%lld dropped at shutdown error=\"PostgreSQL unavailable; replay its event\" event=%s",
+                          ds [i]->key, (long long) ds [i]->brand_id, ds [i]->event_id [0] ? ds [i]->event_id : "-");
+        }
     return fresh < 0 ? 0 : fresh;
+}
+
+//  Set aside a delivery that arrived broken, waiting for PostgreSQL like
+//  a good one would.
+static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, const zmq_msg_t *m)
+{
+    char why [96];
+    qy_snprintf (why, sizeof (why), strncmp (bad ? bad : "", "key (", 5) == 0 ? "delivery field %s"
+                                     : "delivery field %s is not valid UTF-8", bad ? bad : "");
+    qy_metric_add (m_bad, 1);
+    qy_log_warn ("msg=%s delivery dead-lettered error=\"%s\"", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
+                 !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
+    int64_t give_up = 0;
+    while (qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier", d && !bad ? d->key : NULL,
+                          !d ? "malformed delivery: protobuf decode failed" : bad ? why : "delivery without key or brand_id",
+                          zmq_msg_data ((zmq_msg_t *) m), zmq_msg_size ((zmq_msg_t *) m))
+           && !qy_pg_ok (pg) && s_keep_trying (&give_up)) {
+        qy_service_heartbeat ();
+        qy_sleep_ms (500);
+    }
 }
 
 int main (int argc, char **argv)
@@ -372,6 +445,8 @@ int main (int argc, char **argv)
     m_ok = qy_counter ("qy_notifier_deliveries_total{status=\"delivered\"}", "delivery outcomes");
     m_retry = qy_counter ("qy_notifier_deliveries_total{status=\"retry\"}", "delivery outcomes");
     m_dead = qy_counter ("qy_notifier_deliveries_total{status=\"dead\"}", "delivery outcomes");
+    m_dropped = qy_counter ("qy_notifier_dropped_total", "deliveries in hand at shutdown that PostgreSQL could not record (logged with their event)");
+    m_lost = qy_counter ("qy_notifier_lease_lost_total", "outcomes not recorded: the lease ran out and another replica took the delivery");
     m_inflight = qy_gauge ("qy_notifier_inflight", "requests in flight");
     m_latency = qy_summary ("qy_notifier_delivery_seconds", "from recording to delivery");
     m_bad = qy_counter ("qy_notifier_malformed_total", "undecodable deliveries set aside");
@@ -382,6 +457,17 @@ int main (int argc, char **argv)
     m_digested = qy_counter ("qy_notifier_alerts_digested_total", "alerts folded into digests");
     m_errcode = qy_counter ("qy_notifier_wecom_errcode_total", "2xx answers carrying a non-zero WeCom errcode");
     s_parse_limits (&cfg);
+    //  A send must end well inside its lease, or another replica takes the
+    //  row while it is still out and the destination gets it twice.
+    if (cfg.timeout_ms * 2 > cfg.lease_s * 1000) {
+        qy_log_error ("bad config http.timeout_ms=%ld lease_s=%ld: the lease must be at least twice the request timeout",
+                      cfg.timeout_ms, cfg.lease_s);
+        exit (2);
+    }
+    if (cfg.digest_max < cfg.digest_min) {
+        qy_log_error ("bad config digest.max=%ld < digest.min=%ld: no digest could ever be made", cfg.digest_max, cfg.digest_min);
+        exit (2);
+    }
     s_breaker = notifier_breaker_new ((int) cfg.breaker_failures, cfg.breaker_open_ms);
     s_redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
     qy_service_needs (QY_DEP_PG);
@@ -420,18 +506,10 @@ int main (int argc, char **argv)
             const char *bad = !d ? NULL : qy_pb_bad_utf8 (&d->base);
             if (d && !bad && strlen (d->key) > NOTIFIER_MAX_KEY)
                 bad = "key (longer than 512 bytes)";
+            if (d && !bad && !s_key_printable (d->key))
+                bad = "key (control characters: it goes into an HTTP header)";
             if (!d || !d->key [0] || !d->brand_id || bad) {
-                char why [96];
-                qy_snprintf (why, sizeof (why), strncmp (bad ? bad : "", "key (", 5) == 0 ? "delivery field %s"
-                                                 : "delivery field %s is not valid UTF-8", bad ? bad : "");
-                qy_metric_add (m_bad, 1);
-                qy_log_warn ("msg=%s delivery dead-lettered error=\"%s\"", d && qy_utf8_valid (d->key) ? d->key : "-",
-                             !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
-                qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier",
-                               d && !bad ? d->key : NULL,
-                               !d ? "malformed delivery: protobuf decode failed"
-                                  : bad ? why : "delivery without key or brand_id",
-                               zmq_msg_data (&m), zmq_msg_size (&m));
+                s_set_aside (pg, d, bad, &m);
                 if (d)
                     qy__delivery__free_unpacked (d, NULL);
             }

@@ -1,7 +1,9 @@
 //  notifier: delivers what the other services decided (posts, moderation
 //  actions, alerts) to each brand's gateway by HTTP POST, exactly once per
-//  idempotency key: every delivery is first recorded in PostgreSQL, claimed
-//  with a lease, retried with backoff, and dead-lettered after the last try.
+//  idempotency key where the gateway honours the key (at least once to WeCom
+//  robots, which do not): every delivery is first recorded in PostgreSQL,
+//  claimed with a lease, retried with backoff, and dead-lettered after the
+//  last try.
 #ifndef NOTIFIER_H
 #define NOTIFIER_H
 #include <stdbool.h>
@@ -27,8 +29,10 @@ typedef enum { NOTIFIER_DONE, NOTIFIER_RETRY, NOTIFIER_FAIL, NOTIFIER_PAUSE } no
 notifier_outcome_t notifier_classify (long http_status);
 //  The same with the answer's body: a 2xx whose JSON carries a non-zero
 //  WeCom errcode is not a success. *errcode gets it (0 if none); for PAUSE
-//  *pause_ms gets how long (retry_after_s from the header if given, else
-//  the WeCom pause for errcode 130101/45009, else 1 s).
+//  *pause_ms gets how long (retry_after_s from the header if given, at most
+//  an hour or wecom_pause_ms if longer; else the WeCom pause for errcode
+//  130101/45009; else 1 s).
+#define NOTIFIER_RETRY_AFTER_MAX_MS 3600000
 notifier_outcome_t notifier_classify_response (long http_status, const char *body, long retry_after_s,
                                                int64_t wecom_pause_ms, long *errcode, int64_t *pause_ms);
 
@@ -69,7 +73,11 @@ void notifier_jobs_free (notifier_job_t *jobs, int n);
 //  Outcomes.
 //  Mark n deliveries delivered in one statement (keys[i] answered status[i]).
 int notifier_store_delivered (qy_pg_t *pg, char *const *keys, const long *status, size_t n);
+//  retry, dead and defer apply only while the row is still this claim's
+//  ('sending', the attempt claimed): 0 done, 1 the lease was lost (another
+//  replica took the row; nothing changed), -1 PostgreSQL error.
 int notifier_store_retry (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error, int64_t delay_ms);
+//  The row dead and its dead letter, in one transaction.
 int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error);
 //  Put a claimed delivery back without spending its attempt (rate limit,
 //  open circuit, paused destination): due again after delay_ms.

@@ -88,6 +88,11 @@ void notifier_breaker_report (notifier_breaker_t *self, const char *url, bool ok
     }
 }
 
+void notifier_breaker_release (notifier_breaker_t *self, const char *url)
+{
+    s_get (self, url)->probing = false;
+}
+
 int notifier_breaker_open_count (notifier_breaker_t *self, int64_t now_ms)
 {
     int n = 0;

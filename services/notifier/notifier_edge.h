@@ -56,6 +56,9 @@ void notifier_breaker_destroy (notifier_breaker_t **self_p);
 int64_t notifier_breaker_allow (notifier_breaker_t *self, const char *url, int64_t now_ms);
 //  Report the outcome of a request that allow() let through.
 void notifier_breaker_report (notifier_breaker_t *self, const char *url, bool ok, int64_t now_ms);
+//  A request allow() let through was not made after all (held by a rate
+//  limit): says nothing of the endpoint, frees the probe slot if it was one.
+void notifier_breaker_release (notifier_breaker_t *self, const char *url);
 //  Circuits open now.
 int notifier_breaker_open_count (notifier_breaker_t *self, int64_t now_ms);
 

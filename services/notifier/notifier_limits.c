@@ -67,7 +67,7 @@ int notifier_buckets (const notifier_limits_t *limits, const notifier_job_t *job
         qy_snprintf (out [n].key, sizeof (out [n].key), "nt:rl:group:{g:%lld}", (long long) job->group_id);
         out [n++].rate = limits->group;
     }
-    if (api == 0 && job->member && *job->member) {
+    if (api == 0 && job->member && *job->member && strcmp (job->member, "@all") != 0) {
         char who [300];
         qy_snprintf (who, sizeof (who), "%lld|%s", (long long) job->brand_id, job->member);
         n = s_add (out, n, limits->member, "nt:rl:%s:{m:%016llx}", "member", qy_hash64 (who, strlen (who)));

@@ -92,8 +92,12 @@ notifier_outcome_t notifier_classify_response (long http_status, const char *bod
 {
     *errcode = 0;
     *pause_ms = 0;
+    //  A Retry-After is honoured up to an hour (or wecom_pause_ms if
+    //  longer): a proxy's "come back in a year" must not stop a
+    //  destination's moderation actions for a year.
     if (http_status == 429) {
-        *pause_ms = retry_after_s > 0 ? retry_after_s * 1000 : 1000;
+        int64_t cap = wecom_pause_ms > NOTIFIER_RETRY_AFTER_MAX_MS ? wecom_pause_ms : NOTIFIER_RETRY_AFTER_MAX_MS;
+        *pause_ms = retry_after_s <= 0 ? 1000 : retry_after_s >= cap / 1000 ? cap : (int64_t) retry_after_s * 1000;
         return NOTIFIER_PAUSE;
     }
     notifier_outcome_t o = notifier_classify (http_status);

@@ -48,7 +48,9 @@ int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
         else
             qy_buf_puts (&a [2], "NULL");
         qy_buf_pg_array_elem (&a [3], d->kind);
-        qy_buf_printf (&a [4], "%d", d->priority ? (int) d->priority : 3);
+        //  An unknown priority (a newer or broken sender) is a campaign's, never ahead of actions.
+        qy_buf_printf (&a [4], "%d", d->priority >= QY__PRIORITY__P_ACTION && d->priority <= QY__PRIORITY__P_CAMPAIGN
+                                     ? (int) d->priority : QY__PRIORITY__P_CAMPAIGN);
         qy_buf_reset (&body);
         if (routes [i].url) {
             qy_buf_reset (&text);
@@ -63,8 +65,10 @@ int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
         qy_buf_pg_array_elem (&a [5], body.data);
         qy_buf_pg_array_elem (&a [6], d->source ? d->source : "");
         qy_buf_pg_array_elem (&a [7], d->event_id ? d->event_id : "");
-        //  The member a post mentions first, or an action concerns: per-member limits.
-        const char *member = strcmp (d->kind, "action") == 0 ? d->member : d->n_mentions ? d->mentions [0] : NULL;
+        //  The member a post mentions first, or an action concerns: per-member
+        //  limits. A post to everyone (@all) concerns no one member.
+        const char *member = strcmp (d->kind, "action") == 0 ? d->member
+                           : d->n_mentions && !d->at_all && strcmp (d->mentions [0], "@all") != 0 ? d->mentions [0] : NULL;
         if (member && *member)
             qy_buf_pg_array_elem (&a [9], member);
         else
@@ -226,41 +230,70 @@ int notifier_store_delivered (qy_pg_t *pg, char *const *keys, const long *status
     return ok ? 0 : -1;
 }
 
-int notifier_store_retry (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error, int64_t delay_ms)
+//  The outcomes of a send are fenced by the claim they answer: the row must
+//  still be 'sending' with the attempt this replica claimed. A replica that
+//  lost its lease (a send slower than the lease, a stalled loop) and whose
+//  row another replica took meanwhile changes nothing: neither sends the
+//  row back to pending after the other delivered it, nor dead-letters it.
+//  1 = the lease was lost.
+static int s_fenced (qy_pg_t *pg, const char *context, const char *sql, int n, const char *const *p)
 {
-    char st [16], d [24];
-    qy_snprintf (st, sizeof (st), "%ld", http_status);
-    qy_snprintf (d, sizeof (d), "%lld", (long long) delay_ms);
-    const char *p [] = { job->key, http_status ? st : NULL, error, d };
-    return qy_pg_run (pg, "retry",
-        "UPDATE deliveries SET status = 'pending', http_status = $2, last_error = $3, lease_until = NULL, "
-        "next_attempt_at = now () + $4::bigint * interval '1 millisecond' WHERE key = $1", 4, p, NULL) ? 0 : -1;
+    PGresult *res;
+    if (!qy_pg_run (pg, context, sql, n, p, &res))
+        return -1;
+    int updated = atoi (PQcmdTuples (res));
+    PQclear (res);
+    return updated ? 0 : 1;
 }
 
+int notifier_store_retry (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error, int64_t delay_ms)
+{
+    char st [16], d [24], a [16];
+    qy_snprintf (st, sizeof (st), "%ld", http_status);
+    qy_snprintf (d, sizeof (d), "%lld", (long long) delay_ms);
+    qy_snprintf (a, sizeof (a), "%d", job->attempts);
+    const char *p [] = { job->key, http_status ? st : NULL, error, d, a };
+    return s_fenced (pg, "retry",
+        "UPDATE deliveries SET status = 'pending', http_status = $2, last_error = $3, lease_until = NULL, "
+        "next_attempt_at = now () + $4::bigint * interval '1 millisecond' "
+        "WHERE key = $1 AND status = 'sending' AND attempts = $5::int", 5, p);
+}
+
+//  The row and its dead letter in one transaction: a dead letter that
+//  failed to be written is tried again with its row, not lost behind a row
+//  already marked dead.
 int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error)
 {
-    char st [16];
+    char st [16], a [16];
     qy_snprintf (st, sizeof (st), "%ld", http_status);
-    const char *p [] = { job->key, http_status ? st : NULL, error };
-    if (!qy_pg_run (pg, "dead",
-            "UPDATE deliveries SET status = 'dead', http_status = $2, last_error = $3, lease_until = NULL WHERE key = $1",
-            3, p, NULL))
+    qy_snprintf (a, sizeof (a), "%d", job->attempts);
+    const char *p [] = { job->key, http_status ? st : NULL, error, a };
+    if (!qy_pg_run (pg, "dead", "BEGIN", 0, NULL, NULL))
         return -1;
-    char *reason = qy_printf ("delivery failed after %d attempts: %s", job->attempts, error);
-    int rc = qy_deadletter (pg, job->brand_id, NULL, "notifier", job->key, reason, job->payload, strlen (job->payload));
-    free (reason);
-    return rc;
+    int rc = s_fenced (pg, "dead",
+        "UPDATE deliveries SET status = 'dead', http_status = $2, last_error = $3, lease_until = NULL "
+        "WHERE key = $1 AND status = 'sending' AND attempts = $4::int", 4, p);
+    if (rc == 0) {
+        char *reason = qy_printf ("delivery failed after %d attempts: %s", job->attempts, error);
+        rc = qy_deadletter (pg, job->brand_id, NULL, "notifier", job->key, reason, job->payload, strlen (job->payload));
+        free (reason);
+    }
+    if (rc >= 0 && qy_pg_run (pg, "dead", "COMMIT", 0, NULL, NULL))
+        return rc;
+    PQclear (qy_pg_exec (pg, "ROLLBACK", 0, NULL));
+    return -1;
 }
 
 int notifier_store_defer (qy_pg_t *pg, const notifier_job_t *job, int64_t delay_ms, const char *why)
 {
-    char d [24];
+    char d [24], a [16];
     qy_snprintf (d, sizeof (d), "%lld", (long long) delay_ms);
-    const char *p [] = { job->key, d, why };
-    return qy_pg_run (pg, "defer",
+    qy_snprintf (a, sizeof (a), "%d", job->attempts);
+    const char *p [] = { job->key, d, why, a };
+    return s_fenced (pg, "defer",
         "UPDATE deliveries SET status = 'pending', attempts = greatest (attempts - 1, 0), lease_until = NULL, "
         "last_error = $3, next_attempt_at = now () + $2::bigint * interval '1 millisecond' "
-        "WHERE key = $1 AND status = 'sending'", 3, p, NULL) ? 0 : -1;
+        "WHERE key = $1 AND status = 'sending' AND attempts = $4::int", 4, p);
 }
 
 void notifier_served_mark (notifier_served_t *self, int64_t brand_id, int64_t at)

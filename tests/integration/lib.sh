@@ -79,6 +79,21 @@ it_gateway () {
     it_wait "gateway simulator" curl -fs "http://127.0.0.1:$GW_PORT/stats"
 }
 
+# it_sim NAME [ARGS…]: one of several gateway simulators, logging to $QY_RUN/NAME.jsonl (first-seen
+# bodies) and NAME.order (arrival order); sets P_NAME to its port.
+it_sim () {
+    local name=$1; shift
+    local port; port=$(qy_free_port)
+    qy_start "$name" "$QY_BUILD/tools/gatewaysim/qy-gatewaysim" --port "$port" --log "$QY_RUN/$name.jsonl" --order "$QY_RUN/$name.order" "$@"
+    eval "P_$name=$port"
+    it_wait "$name" curl -fs "http://127.0.0.1:$port/stats"
+}
+
+# it_sim_stat PORT KEY: a count from that simulator's /stats.
+it_sim_stat () {
+    curl -fs "http://127.0.0.1:$1/stats" | jq -r ".$2 // 0"
+}
+
 # it_gateway_stat KEY: a count from the simulator's /stats ("unique", "duplicates", "by.post" …).
 it_gateway_stat () {
     curl -fs "http://127.0.0.1:$GW_PORT/stats" | jq -r ".$1 // 0"

@@ -47,6 +47,10 @@ static void test_buckets (void **state)
     //  Actions never wait on group or member courtesy limits; api.action is off here.
     notifier_job_t action = { .url = "http://gw/x", .kind = "action", .group_id = 42, .member = "u1" };
     assert_int_equal (notifier_buckets (&l, &action, b), 1);
+    //  A post to everyone (@all) concerns no one member: no shared "@all" bucket.
+    notifier_job_t all = { .url = "http://gw/x", .kind = "post", .group_id = 42, .member = "@all", .brand_id = 3 };
+    assert_int_equal (notifier_buckets (&l, &all, b), 3);
+    assert_null (strstr (b [2].key, "{m:"));
     notifier_job_t robot = { .url = "http://wecom/send?key=a", .kind = "alert", .webhook = true };
     assert_int_equal (notifier_buckets (&l, &robot, b), 1);
     assert_int_equal (b [0].rate.capacity, 20);
@@ -78,6 +82,21 @@ static void test_breaker (void **state)
     notifier_breaker_report (b, u, true, 2040);               //  probe worked: closed
     assert_true (notifier_breaker_allow (b, u, 2050) == 0);
     assert_int_equal (notifier_breaker_open_count (b, 2050), 0);
+    //  A request held back by a rate limit says nothing of the endpoint:
+    //  the failures in a row still add up to open the circuit ...
+    notifier_breaker_report (b, u, false, 3000);
+    notifier_breaker_report (b, u, false, 3000);
+    notifier_breaker_release (b, u);
+    notifier_breaker_report (b, u, false, 3010);
+    assert_true (notifier_breaker_allow (b, u, 3020) == 990);
+    //  ... and a probe held back neither closes it nor keeps its slot.
+    assert_true (notifier_breaker_allow (b, u, 4010) == 0);
+    notifier_breaker_release (b, u);
+    assert_int_equal (notifier_breaker_open_count (b, 4011), 0);
+    assert_true (notifier_breaker_allow (b, u, 4011) == 0);   //  the next one probes
+    assert_true (notifier_breaker_allow (b, u, 4012) > 0);
+    notifier_breaker_report (b, u, false, 4020);              //  and its failure opens it again
+    assert_true (notifier_breaker_allow (b, u, 4030) > 0);
     notifier_breaker_destroy (&b);
     assert_null (b);
 }
@@ -97,6 +116,11 @@ static void test_answers (void **state)
     assert_int_equal (notifier_classify_response (200, "{\"errcode\":93000}", 0, 5000, &code, &pause), NOTIFIER_FAIL);
     assert_int_equal (notifier_classify_response (429, "", 7, 5000, &code, &pause), NOTIFIER_PAUSE);
     assert_true (pause == 7000);
+    //  A Retry-After of a year is cut to an hour (or a longer wecom_pause_ms), without overflow.
+    assert_int_equal (notifier_classify_response (429, "", 31536000, 600000, &code, &pause), NOTIFIER_PAUSE);
+    assert_true (pause == 3600000);
+    assert_int_equal (notifier_classify_response (429, "", 9223372036854775807L, 7200000, &code, &pause), NOTIFIER_PAUSE);
+    assert_true (pause == 7200000);
     assert_int_equal (notifier_classify_response (503, "", 0, 5000, &code, &pause), NOTIFIER_RETRY);
     assert_int_equal (notifier_classify_response (0, NULL, 0, 5000, &code, &pause), NOTIFIER_RETRY);
     assert_int_equal (notifier_classify_response (400, "{}", 0, 5000, &code, &pause), NOTIFIER_FAIL);

@@ -5,7 +5,9 @@
 //  gateway would not post it twice), and can be told to misbehave: be slow,
 //  fail (503), answer 429 with Retry-After, hang past the caller's timeout,
 //  or answer HTTP 200 with a WeCom errcode — at a rate, or for the first N
-//  requests (deterministic, for tests). GET /stats answers the counts as
+//  requests (deterministic, for tests) — or accept a delivery and send the
+//  answer's body late (--slow-body-first N --slow-body-ms M: the status
+//  line at once, the body after M ms). GET /stats answers the counts as
 //  JSON; --log FILE writes every first-seen body as a line; --order FILE
 //  writes "seq t_ms path key" for each, in arrival order.
 #include "qy/util.h"
@@ -25,8 +27,8 @@ static struct {
     json_t *paths;         //  path → first-seen count
     long    requests, unique, duplicates, failed, unauthorized, throttled, timeouts, errcodes;
     double  fail_rate, rate_429, timeout_rate, errcode_rate;
-    long    fail_first, first_429, timeout_first, errcode_first;
-    int     delay_ms, retry_after_s, timeout_ms;
+    long    fail_first, first_429, timeout_first, errcode_first, slow_body_first;
+    int     delay_ms, retry_after_s, timeout_ms, slow_body_ms;
     long    errcode;
     const char *token;
     FILE   *log, *order;
@@ -44,6 +46,29 @@ typedef struct {
 static enum MHD_Result s_send (struct MHD_Connection *c, unsigned status, const char *body)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer (strlen (body), (void *) body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header (r, "Content-Type", "application/json");
+    enum MHD_Result rc = MHD_queue_response (c, status, r);
+    MHD_destroy_response (r);
+    return rc;
+}
+
+//  The status line and headers go out at once; the body M ms later.
+static ssize_t s_slow_read (void *cls, uint64_t pos, char *buf, size_t max)
+{
+    const char *body = cls;
+    size_t len = strlen (body);
+    if (pos >= len)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (pos == 0)
+        usleep ((useconds_t) s.slow_body_ms * 1000);
+    size_t n = len - (size_t) pos < max ? len - (size_t) pos : max;
+    memcpy (buf, body + pos, n);
+    return (ssize_t) n;
+}
+
+static enum MHD_Result s_send_slow (struct MHD_Connection *c, unsigned status, const char *body)
+{
+    struct MHD_Response *r = MHD_create_response_from_callback (strlen (body), 1024, s_slow_read, (void *) body, NULL);
     MHD_add_response_header (r, "Content-Type", "application/json");
     enum MHD_Result rc = MHD_queue_response (c, status, r);
     MHD_destroy_response (r);
@@ -197,9 +222,13 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
             fflush (s.log);
         }
     }
+    bool slow = s.slow_body_first > 0;
+    if (slow)
+        s.slow_body_first--;
     pthread_mutex_unlock (&s.lock);
     json_decref (body);
-    rc = s_send (c, 200, robot ? "{\"errcode\":0,\"errmsg\":\"ok\"}" : "{\"ok\":true}");
+    const char *ok = robot ? "{\"errcode\":0,\"errmsg\":\"ok\"}" : "{\"ok\":true}";
+    rc = slow ? s_send_slow (c, 200, ok) : s_send (c, 200, ok);
     return rc;
 }
 
@@ -246,12 +275,15 @@ int main (int argc, char **argv)
         else if (!strcmp (argv [i], "--errcode") && v) { s.errcode = atol (v); i++; }
         else if (!strcmp (argv [i], "--errcode-rate") && v) { s.errcode_rate = atof (v); i++; }
         else if (!strcmp (argv [i], "--errcode-first") && v) { s.errcode_first = atol (v); i++; }
+        else if (!strcmp (argv [i], "--slow-body-first") && v) { s.slow_body_first = atol (v); i++; }
+        else if (!strcmp (argv [i], "--slow-body-ms") && v) { s.slow_body_ms = atoi (v); i++; }
         else {
             fprintf (stderr, "usage: qy-gatewaysim [--port N] [--port-file F] [--token T] [--log FILE] [--order FILE]\n"
                              "         [--delay-ms N] [--fail-rate 0..1] [--fail-first N]\n"
                              "         [--429-rate 0..1] [--429-first N] [--retry-after S]\n"
                              "         [--timeout-rate 0..1] [--timeout-first N] [--timeout-ms N]\n"
-                             "         [--errcode N] [--errcode-rate 0..1] [--errcode-first N]\n");
+                             "         [--errcode N] [--errcode-rate 0..1] [--errcode-first N]\n"
+                             "         [--slow-body-first N] [--slow-body-ms N]\n");
             return 2;
         }
     }
