@@ -316,11 +316,13 @@ typedef struct {
 } campaign_ctx_t;
 
 //  Plan every brand's schedule, group-age and silence jobs (and check-in
-//  leaderboards) due up to now + horizon. Returns jobs created, -1 on
-//  PostgreSQL failure.
+//  leaderboards) due up to now + horizon; a silence spell gets all its
+//  steps when it is found. Returns jobs created, -1 on PostgreSQL failure.
 int campaign_plan (campaign_ctx_t *ctx);
 //  Claim the due jobs (FOR UPDATE SKIP LOCKED), check guards, send or
-//  record the block. Returns jobs handled, -1 on PostgreSQL failure.
+//  record the block, each job under its own savepoint (a failing job is
+//  retried later, the rest of the batch commits). Returns jobs claimed, -1
+//  when the batch could not be committed.
 int campaign_run (campaign_ctx_t *ctx);
 //  React to one event from scoring: joins, keywords, check-ins, contest
 //  entries, signals, purchases (reminders and conversions), opt-outs.

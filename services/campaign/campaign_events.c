@@ -104,8 +104,8 @@ static int s_fold (s_ev_t *e, const campaign_def_t *def, const campaign_group_t 
                          campaign_itoa (g0, sizeof (g0), g->id), e->ev->msg_id };
     PGresult *seen;
     if (!qy_pg_run (e->ctx->pg, "fold seen",
-            "SELECT 1 FROM campaign_jobs WHERE brand_id = $1 AND campaign_id = $2 AND group_id = $3 "
-            "AND $4 = ANY (fold_msgs) LIMIT 1", 4, q, &seen))
+            "SELECT 1 FROM campaign_jobs WHERE fold_msgs @> ARRAY [$4::text] AND cardinality (fold_msgs) > 0 "
+            "AND brand_id = $1 AND campaign_id = $2 AND group_id = $3 LIMIT 1", 4, q, &seen))
         return -1;
     bool answered = PQntuples (seen) > 0;
     PQclear (seen);
@@ -218,14 +218,29 @@ static int s_entry (s_ev_t *e, const campaign_def_t *def, const campaign_group_t
     p [5] = kv ? kv->name : "unknown";
     PGresult *res;
     //  The per-member limit counts other messages only, so a redelivered
-    //  entry is still recognised as the same one.
-    if (!qy_pg_run (e->ctx->pg, "contest entry",
+    //  entry is still recognised as the same one. Counting and inserting
+    //  happen under a lock on (campaign, member): two replicas taking two
+    //  entries of one member at once would both count the same rows and
+    //  both insert, past max_entries.
+    const char *lp [] = { cid, mid };
+    if (!qy_pg_run (e->ctx->pg, "entry begin", "BEGIN", 0, NULL, NULL))
+        return -1;
+    if (!qy_pg_run (e->ctx->pg, "entry lock",
+            "SELECT pg_advisory_xact_lock (7405033, (($1::bigint * 1000003 + $2::bigint) % 2147483647)::int)", 2, lp, NULL)
+        || !qy_pg_run (e->ctx->pg, "contest entry",
             "INSERT INTO campaign_entries (brand_id, campaign_id, group_id, member_id, msg_id, kind, text, url, at) "
             "SELECT $1, $2, $3, $4, $5, lower ($6), $7, $8, to_timestamp ($9::bigint / 1e6) "
             "WHERE (SELECT count (*) FROM campaign_entries WHERE brand_id = $1 AND campaign_id = $2 AND member_id = $4 "
             "       AND msg_id <> $5) < $10::int "
-            "ON CONFLICT (campaign_id, msg_id) DO UPDATE SET kind = EXCLUDED.kind RETURNING (xmax = 0)", 10, p, &res))
+            "ON CONFLICT (campaign_id, msg_id) DO UPDATE SET kind = EXCLUDED.kind RETURNING (xmax = 0)", 10, p, &res)) {
+        qy_pg_run (e->ctx->pg, "entry rollback", "ROLLBACK", 0, NULL, NULL);
         return -1;
+    }
+    if (!qy_pg_run (e->ctx->pg, "entry commit", "COMMIT", 0, NULL, NULL)) {
+        PQclear (res);
+        qy_pg_run (e->ctx->pg, "entry rollback", "ROLLBACK", 0, NULL, NULL);
+        return -1;
+    }
     bool taken = PQntuples (res) > 0, fresh = taken && PQgetvalue (res, 0, 0) [0] == 't';
     PQclear (res);
     if (!taken)
@@ -379,9 +394,10 @@ int campaign_on_event (campaign_ctx_t *ctx, const Qy__Event *ev)
 {
     if (ev->role == QY__ROLE__BOT)
         return 0;
-    //  Spam that moderation recalled or removed is not answered.
-    if (ev->verdict && ev->verdict->action >= QY__ACTION__RECALL)
-        return 0;
+    //  Spam that moderation recalled or removed is not answered; but a
+    //  member who asked to hear no more is heard even then (an opt-out
+    //  keyword in a message moderation took down is still their wish).
+    bool recalled = ev->verdict && ev->verdict->action >= QY__ACTION__RECALL;
     bool business = ev->kind == QY__KIND__PURCHASE || ev->kind == QY__KIND__COUPON_REDEEMED;
     bool message = s_is_message (ev->kind) && s_is_customer (ev);
     if (!business && !message && ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__SIGNAL)
@@ -393,11 +409,11 @@ int campaign_on_event (campaign_ctx_t *ctx, const Qy__Event *ev)
     e.at = ev->event_time_us ? ev->event_time_us : e.now;
     e.fresh = !ev->replay && e.now - e.at <= ctx->max_late_s * 1000000;
     int rc = 0;
-    if (business && ev->group_id)
+    if (business && ev->group_id && !recalled)
         rc = s_convert (&e);
     if (rc == 0 && message)
         rc = s_optout (&e);
-    for (size_t i = 0; i < brand->ndefs && rc == 0; i++)
+    for (size_t i = 0; i < brand->ndefs && rc == 0 && !recalled; i++)
         rc = s_def (&e, brand->defs [i]);
     campaign_groups_destroy (&e.groups);
     return rc;

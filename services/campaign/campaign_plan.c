@@ -1,5 +1,6 @@
 //  The planner: turns calendar, group-age, silence and leaderboard triggers
-//  into jobs (next-run times) in PostgreSQL, up to `horizon` ahead. Jobs are
+//  into jobs (next-run times) in PostgreSQL, up to `horizon` ahead (a
+//  silence spell, found on one day only, gets all its steps at once). Jobs are
 //  unique per (campaign, step, group, period), so planning the same window
 //  again, after a restart or from another replica, adds nothing; a try-lock
 //  just saves the second replica the work.
@@ -85,21 +86,34 @@ static int s_best_hour (s_plan_t *pl, const campaign_step_t *s, const campaign_g
     return campaign_best_hour (hist, campaign_brand_guards (pl->brand, g->id), (int) pl->ctx->best_hour_default);
 }
 
-static int s_job (s_plan_t *pl, const campaign_def_t *def, size_t step, const campaign_group_t *g,
-                  const char *period, int64_t member_id, int64_t due)
+static bool s_have (s_plan_t *pl, size_t step, const campaign_group_t *g, const char *period)
 {
-    if (due < pl->lo || due > pl->hi)
-        return 0;
     char have [128];
     int64_t seen;
     qy_snprintf (have, sizeof (have), "%zu:%lld:%s", step, (long long) g->id, period);
-    if (qy_map_get (pl->have, have, &seen))
+    return qy_map_get (pl->have, have, &seen);
+}
+
+//  Insert the job unless this round already knows it is there.
+static int s_job_insert (s_plan_t *pl, const campaign_def_t *def, size_t step, const campaign_group_t *g,
+                         const char *period, int64_t member_id, int64_t due)
+{
+    if (s_have (pl, step, g, period))
         return 0;
     campaign_job_spec_t spec = { pl->brand, def, step, g, period, member_id, due, NULL, NULL, 0, 0 };
     int rc = campaign_job_insert (pl->ctx, &spec);
     if (rc > 0)
         pl->created++;
     return rc < 0 ? -1 : 0;
+}
+
+//  A calendar step is planned by the round whose window holds its due time.
+static int s_job (s_plan_t *pl, const campaign_def_t *def, size_t step, const campaign_group_t *g,
+                  const char *period, int64_t member_id, int64_t due)
+{
+    if (due < pl->lo || due > pl->hi)
+        return 0;
+    return s_job_insert (pl, def, step, g, period, member_id, due);
 }
 
 //  Calendar, group-age and daily leaderboard steps of one group.
@@ -131,64 +145,105 @@ static int s_plan_group (s_plan_t *pl, const campaign_def_t *def, const campaign
     return 0;
 }
 
+//  One silent member: every step of the spell at once, anchored on the
+//  day the spell reached N days, the way event triggers plan theirs. The
+//  member matches on that day only, so a step planned by the horizon
+//  (day 2 of a one-day horizon) would never be planned at all.
+static int s_silent_member (s_plan_t *pl, const campaign_def_t *def, const campaign_group_t *g, int64_t mid,
+                            int32_t last_day)
+{
+    char period [64];
+    qy_snprintf (period, sizeof (period), "s:%lld:%lld", (long long) mid, (long long) last_day);
+    bool all = true;
+    for (size_t i = 0; i < def->nsteps && all; i++)
+        all = s_have (pl, i, g, period);
+    if (all)
+        return 0;       //  planned by an earlier round: no need to load the member again
+    campaign_member_t m;
+    if (campaign_member_load (pl->ctx, pl->brand->brand_id, g->id, mid, &m) < 0)
+        return -1;
+    bool match = campaign_segment_match (&def->target.members, &m);
+    campaign_member_free (&m);
+    if (!match)
+        return 0;
+    int32_t anchor = last_day + def->trigger.silence_days;
+    for (size_t i = 0; i < def->nsteps; i++) {
+        const campaign_step_t *s = &def->steps [i];
+        if (s_job_insert (pl, def, i, g, period, mid,
+                          campaign_step_due (s, anchor, pl->now, pl->brand->tz, s_best_hour (pl, s, g))) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 //  Members whose last message (or join, if they never spoke) was exactly
-//  N local days ago: one silence spell gives one period.
+//  N local days ago: one silence spell gives one period. Only the groups
+//  the campaign targets are read, a page at a time in (group, member)
+//  order, until the last page: every member of a large brand is seen each
+//  round, with memory bounded by the page.
+#define S_SILENCE_PAGE 1000
+
 static int s_plan_silence (s_plan_t *pl, const campaign_def_t *def)
 {
-    char bid [24], tz [16], day [16], n [16];
+    const campaign_group_t **targeted = qy_calloc (pl->groups->n + 1, sizeof (campaign_group_t *));
+    size_t nt = 0;
+    qy_buf_t ids;
+    qy_buf_init (&ids);
+    qy_buf_puts (&ids, "{");
+    for (size_t i = 0; i < pl->groups->n; i++)
+        if (campaign_target_group (&def->target, &pl->groups->v [i])) {
+            qy_buf_printf (&ids, "%s%lld", nt ? "," : "", (long long) pl->groups->v [i].id);
+            targeted [nt++] = &pl->groups->v [i];
+        }
+    qy_buf_puts (&ids, "}");
+    char bid [24], tz [16], day [16], n [16], after_g [24] = "0", after_m [24] = "0", page [16];
     qy_day_format (pl->today, day, sizeof (day), false);
     const char *p [] = { campaign_itoa (bid, sizeof (bid), pl->brand->brand_id), campaign_itoa (tz, sizeof (tz), pl->brand->tz),
-                         day, campaign_itoa (n, sizeof (n), def->trigger.silence_days) };
-    PGresult *res;
-    if (!qy_pg_run (pl->ctx->pg, "silent members",
-            "SELECT ms.group_id, ms.member_id, "
-            "       coalesce (max (d.day), (ms.joined_at AT TIME ZONE 'UTC' + make_interval (mins => $2::int))::date) "
-            "         - '1970-01-01'::date "
-            "FROM memberships ms LEFT JOIN daily_member_stats d ON d.brand_id = ms.brand_id AND d.group_id = ms.group_id "
-            "  AND d.member_id = ms.member_id AND d.messages > 0 "
-            "WHERE ms.brand_id = $1 AND ms.left_at IS NULL AND ms.role = 'member' "
-            "GROUP BY ms.group_id, ms.member_id, ms.joined_at "
-            "HAVING coalesce (max (d.day), (ms.joined_at AT TIME ZONE 'UTC' + make_interval (mins => $2::int))::date) "
-            "       = $3::date - $4::int "
-            "ORDER BY 1, 2 LIMIT 5000", 4, p, &res))
-        return -1;
-    int rc = 0;
-    for (int r = 0; r < PQntuples (res) && rc == 0; r++) {
-        int64_t gid = qy_pg_int (res, r, 0), mid = qy_pg_int (res, r, 1);
-        const campaign_group_t *g = NULL;
-        for (size_t i = 0; i < pl->groups->n && !g; i++)
-            if (pl->groups->v [i].id == gid)
-                g = &pl->groups->v [i];
-        if (!g || !campaign_target_group (&def->target, g))
-            continue;
-        campaign_member_t m;
-        if (campaign_member_load (pl->ctx, pl->brand->brand_id, gid, mid, &m) < 0) {
+                         day, campaign_itoa (n, sizeof (n), def->trigger.silence_days), ids.data, after_g, after_m,
+                         campaign_itoa (page, sizeof (page), S_SILENCE_PAGE) };
+    int rc = 0, rows = nt ? S_SILENCE_PAGE : 0;
+    size_t cursor = 0;          //  groups (by id) and rows (by group id) come in the same order
+    while (rc == 0 && rows == S_SILENCE_PAGE) {
+        PGresult *res;
+        if (!qy_pg_run (pl->ctx->pg, "silent members",
+                "SELECT ms.group_id, ms.member_id, x.last - '1970-01-01'::date FROM memberships ms "
+                "CROSS JOIN LATERAL (SELECT coalesce ((SELECT max (d.day) FROM daily_member_stats d "
+                "      WHERE d.group_id = ms.group_id AND d.member_id = ms.member_id AND d.brand_id = ms.brand_id "
+                "        AND d.messages > 0), "
+                "    (ms.joined_at AT TIME ZONE 'UTC' + make_interval (mins => $2::int))::date) AS last) x "
+                "WHERE ms.brand_id = $1 AND ms.group_id = ANY ($5::bigint[]) AND ms.left_at IS NULL AND ms.role = 'member' "
+                "  AND (ms.group_id, ms.member_id) > ($6::bigint, $7::bigint) AND x.last = $3::date - $4::int "
+                "ORDER BY ms.group_id, ms.member_id LIMIT $8::int", 8, p, &res)) {
             rc = -1;
             break;
         }
-        bool match = campaign_segment_match (&def->target.members, &m);
-        campaign_member_free (&m);
-        if (!match)
-            continue;
-        char period [64];
-        qy_snprintf (period, sizeof (period), "s:%lld:%lld", (long long) mid, (long long) qy_pg_int (res, r, 2));
-        for (size_t i = 0; i < def->nsteps && rc == 0; i++) {
-            const campaign_step_t *s = &def->steps [i];
-            rc = s_job (pl, def, i, g, period, mid,
-                        campaign_step_due (s, pl->today, pl->now, pl->brand->tz, s_best_hour (pl, s, g)));
+        rows = PQntuples (res);
+        for (int r = 0; r < rows && rc == 0; r++) {
+            int64_t gid = qy_pg_int (res, r, 0);
+            while (cursor < nt && targeted [cursor]->id < gid)
+                cursor++;
+            if (cursor < nt && targeted [cursor]->id == gid)
+                rc = s_silent_member (pl, def, targeted [cursor], qy_pg_int (res, r, 1), (int32_t) qy_pg_int (res, r, 2));
         }
+        if (rows) {
+            qy_snprintf (after_g, sizeof (after_g), "%s", PQgetvalue (res, rows - 1, 0));
+            qy_snprintf (after_m, sizeof (after_m), "%s", PQgetvalue (res, rows - 1, 1));
+        }
+        PQclear (res);
     }
-    PQclear (res);
+    qy_buf_free (&ids);
+    free (targeted);
     return rc;
 }
 
 static int s_plan_brand (campaign_ctx_t *ctx, const campaign_brand_t *brand, int64_t now)
 {
     s_plan_t pl = { ctx, brand, NULL, NULL, 0, false, now, now - ctx->max_late_s * 1000000,
-                    now + ctx->horizon_s * 1000000, qy_day_of (now, brand->tz), 0, qy_map_new () };
+                    now + ctx->horizon_s * 1000000, qy_day_of (now, brand->tz), 0, NULL };
     pl.groups = campaign_groups_load (ctx, brand->brand_id, 0);
     if (!pl.groups)
         return -1;
+    pl.have = qy_map_new ();
     int rc = 0;
     for (size_t i = 0; i < brand->ndefs && rc == 0; i++) {
         const campaign_def_t *def = brand->defs [i];

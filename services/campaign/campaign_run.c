@@ -4,6 +4,11 @@
 //  the post and sends it to notifier before the transaction commits. A
 //  crash between the send and the commit leaves the job pending; it is sent
 //  again with the same key and notifier drops the second copy.
+//
+//  Each job runs under its own savepoint: a job that fails (bad data, a
+//  bug, a lock timeout) is rolled back alone and retried a few times, and
+//  the rest of the batch commits. A job whose post was already handed to
+//  notifier is never cancelled.
 #include "campaign_int.h"
 #include "qy/log.h"
 #include <stdlib.h>
@@ -17,6 +22,7 @@ typedef struct {
     int64_t *mentions;
     size_t  nmentions;
     bool    promotional, at_all;
+    bool    handed;          //  the post went to notifier: whatever fails next, it is out
 } s_job_t;
 
 //  What the post will say and whom it names.
@@ -157,7 +163,13 @@ static int s_activity (campaign_ctx_t *ctx, const campaign_brand_t *b, const cam
                        const campaign_step_t *s, const s_job_t *job, int64_t now, s_content_t *c)
 {
     char bid [24], cid [24], gid [24], day [16], top [24], act [24], t [24];
-    qy_day_format (qy_day_of (now, b->tz), day, sizeof (day), false);
+    //  A leaderboard ranks the day it was planned for (its period plus the
+    //  step's day), not the day it runs: quiet hours may hold it past
+    //  midnight, or the service may run it late.
+    int32_t board_day = qy_day_of (now, b->tz), anchor;
+    if (campaign_parse_date (job->period, &anchor) == 0)
+        board_day = anchor + s->day;
+    qy_day_format (board_day, day, sizeof (day), false);
     char *arr = s_ids_array (c->ids, c->nids);
     campaign_itoa (bid, sizeof (bid), job->brand_id);
     campaign_itoa (cid, sizeof (cid), job->campaign_id);
@@ -327,7 +339,7 @@ static int s_guard_in (campaign_ctx_t *ctx, const campaign_brand_t *b, const s_j
     return 0;
 }
 
-static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaign_def_t *def, const s_job_t *job,
+static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaign_def_t *def, s_job_t *job,
                    const campaign_group_t *g, const char *text, const s_content_t *c, bool at_all, bool reply, int64_t now)
 {
     PGresult *names = c->nids ? s_names (ctx, job, c->ids, c->nids) : NULL;
@@ -372,8 +384,18 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
         PQclear (names);
         return -2;
     }
+    job->handed = true;
+    //  Contacted, for the weekly cap: whom a proactive post names and the
+    //  member it is about, named or not. Replies were asked for.
+    int64_t *who = NULL;
+    size_t nwho = 0;
+    for (size_t i = 0; !reply && !at_all && i < c->nids; i++)
+        s_ids_add (&who, &nwho, c->ids [i]);
+    if (!reply && job->member_id > 0)
+        s_ids_add (&who, &nwho, job->member_id);
     char id [24], t [24], cid [24], bid [24];
-    char *contacts = s_ids_array (c->ids, reply || at_all ? 0 : c->nids);
+    char *contacts = s_ids_array (who, nwho);
+    free (who);
     const char *p [] = { campaign_itoa (id, sizeof (id), job->id), campaign_itoa (t, sizeof (t), now), text, arr.data,
                          at_all ? "t" : "f" };
     const char *q [] = { p [0], p [1], campaign_itoa (bid, sizeof (bid), job->brand_id), contacts,
@@ -381,7 +403,7 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
     if (rc == 0 && (!s_exec (ctx, "job sent",
             "UPDATE campaign_jobs SET status = 'sent', sent_at = to_timestamp ($2::bigint / 1e6), text = $3, "
             "  sent_mentions = $4::text[], at_all = $5 WHERE id = $1", 5, p)
-        || (!reply && !at_all && c->nids && !s_exec (ctx, "job contacts",
+        || (nwho && !s_exec (ctx, "job contacts",
             "INSERT INTO campaign_contacts (brand_id, member_id, campaign_id, job_id, at) "
             "SELECT $3, x, $5, $1, to_timestamp ($2::bigint / 1e6) FROM unnest ($4::bigint[]) x WHERE x > 0 "
             "ON CONFLICT DO NOTHING", 5, q))))
@@ -399,6 +421,31 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
     return rc;
 }
 
+//  Has the member of a silence spell ("s:<member>:<last day>") spoken in
+//  the group since? The spell was found in scoring's daily roll-up, which
+//  may be a day behind, and a later step of the spell may fall due after
+//  the member came back: the archive knows. 1 yes, 0 no, -1 failed.
+static int s_spoke_since (campaign_ctx_t *ctx, const campaign_brand_t *b, const s_job_t *job, int64_t now)
+{
+    const char *last = strrchr (job->period, ':');
+    if (strncmp (job->period, "s:", 2) != 0 || !last || job->member_id <= 0)
+        return 0;
+    char bid [24], gid [24], mid [24], from [24], t [24];
+    const char *p [] = { campaign_itoa (bid, sizeof (bid), job->brand_id), campaign_itoa (gid, sizeof (gid), job->group_id),
+                         campaign_itoa (mid, sizeof (mid), job->member_id),
+                         campaign_itoa (from, sizeof (from), campaign_local_us ((int32_t) strtol (last + 1, NULL, 10) + 1, 0, b->tz)),
+                         campaign_itoa (t, sizeof (t), now) };
+    PGresult *res;
+    if (!qy_pg_run (ctx->pg, "spoke since",
+            "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.brand_id = $1 AND m.group_id = $2 AND m.member_id = $3 "
+            "  AND m.event_time >= to_timestamp ($4::bigint / 1e6) AND m.event_time <= to_timestamp ($5::bigint / 1e6) "
+            "  AND m.kind NOT IN ('join', 'leave', 'rename', 'purchase', 'coupon_redeemed', 'signal', 'revoke'))", 5, p, &res))
+        return -1;
+    int spoke = PQgetvalue (res, 0, 0) [0] == 't';
+    PQclear (res);
+    return spoke;
+}
+
 static int s_job_run (campaign_ctx_t *ctx, s_job_t *job, int64_t now)
 {
     const campaign_brand_t *b;
@@ -412,6 +459,11 @@ static int s_job_run (campaign_ctx_t *ctx, s_job_t *job, int64_t now)
         return s_close (ctx, job, "cancelled", "campaign_disabled", b->code);
     if (now - job->due > ctx->max_late_s * 1000000)
         return s_close (ctx, job, "expired", "too_late", b->code);
+    if (def->trigger.kind == CAMPAIGN_T_SILENCE) {
+        int spoke = s_spoke_since (ctx, b, job, now);
+        if (spoke != 0)
+            return spoke < 0 ? -1 : s_close (ctx, job, "cancelled", "not_silent", b->code);
+    }
     campaign_groups_t *groups = campaign_groups_load (ctx, job->brand_id, job->group_id);
     if (!groups)
         return -1;
@@ -526,6 +578,58 @@ done:
     return rc;
 }
 
+//  A job failed with PostgreSQL still there (bad data, a bug, a lock or
+//  statement timeout): only its own work is undone, back to its savepoint.
+//  A post already handed to notifier is recorded as sent (without its text
+//  or contacts) and never cancelled; otherwise the job is tried again
+//  after a pause, and cancelled (guard "error") after S_MAX_ATTEMPTS.
+//  Returns 0 (the batch goes on), or -1 when the transaction is lost.
+#define S_MAX_ATTEMPTS 3
+
+//  The message a log line is about: the triggering event, else the job.
+static const char *s_msg (const s_job_t *job)
+{
+    return job->trigger_msg ? job->trigger_msg : job->key;
+}
+
+static int s_job_failed (campaign_ctx_t *ctx, const s_job_t *job, int64_t now)
+{
+    if (!qy_pg_ok (ctx->pg) || !s_exec (ctx, "job rollback", "ROLLBACK TO SAVEPOINT job", 0, NULL))
+        return -1;
+    char id [24], t [24], max [16];
+    const char *p [] = { campaign_itoa (id, sizeof (id), job->id), campaign_itoa (t, sizeof (t), now),
+                         campaign_itoa (max, sizeof (max), S_MAX_ATTEMPTS) };
+    PGresult *res;
+    if (job->handed) {
+        if (s_exec (ctx, "job sent anyway", "UPDATE campaign_jobs SET status = 'sent', sent_at = to_timestamp ($2::bigint / 1e6), "
+                    "  guard = 'record_failed' WHERE id = $1", 2, p)) {
+            qy_log_error ("msg=%s key=%s job_id=%lld sent, but recording it failed (guard=record_failed)", s_msg (job), job->key,
+                          (long long) job->id);
+            return s_exec (ctx, "job release", "RELEASE SAVEPOINT job", 0, NULL) ? 0 : -1;
+        }
+        //  Left pending: the next pass sends it again under the same key.
+        qy_log_error ("msg=%s key=%s job_id=%lld sent, but cannot be marked sent", s_msg (job), job->key, (long long) job->id);
+        return s_exec (ctx, "job rollback", "ROLLBACK TO SAVEPOINT job", 0, NULL) ? 0 : -1;
+    }
+    if (!qy_pg_run (ctx->pg, "job retry",
+            "UPDATE campaign_jobs SET attempts = attempts + 1, "
+            "  retry_at = to_timestamp ($2::bigint / 1e6) + (attempts + 1) * interval '1 minute', "
+            "  status = CASE WHEN attempts + 1 >= $3::int THEN 'cancelled' ELSE status END, "
+            "  guard = CASE WHEN attempts + 1 >= $3::int THEN 'error' ELSE guard END "
+            "WHERE id = $1 RETURNING attempts, status", 3, p, &res))
+        return s_exec (ctx, "job rollback", "ROLLBACK TO SAVEPOINT job", 0, NULL) ? 0 : -1;
+    if (PQntuples (res) && strcmp (PQgetvalue (res, 0, 1), "cancelled") == 0) {
+        campaign_count ("qy_campaign_jobs_closed_total", "status", "cancelled", 1);
+        qy_log_error ("msg=%s key=%s job_id=%lld failed %s times and was cancelled (guard=error)", s_msg (job), job->key,
+                      (long long) job->id, PQgetvalue (res, 0, 0));
+    }
+    else
+        qy_log_warn ("msg=%s key=%s job_id=%lld failed, tried again later attempts=%s", s_msg (job), job->key,
+                     (long long) job->id, PQntuples (res) ? PQgetvalue (res, 0, 0) : "?");
+    PQclear (res);
+    return s_exec (ctx, "job release", "RELEASE SAVEPOINT job", 0, NULL) ? 0 : -1;
+}
+
 int campaign_run (campaign_ctx_t *ctx)
 {
     int64_t now = campaign_clock_now (&ctx->clock);
@@ -540,12 +644,13 @@ int campaign_run (campaign_ctx_t *ctx)
             "SELECT id, brand_id, campaign_id, step, group_id, period, member_id, variant, product, mentions::text, "
             "  (extract (epoch FROM due_at) * 1000000)::bigint, promotional, at_all, delivery_key, trigger_msg, coupon "
             "FROM campaign_jobs WHERE status = 'pending' AND due_at <= to_timestamp ($1::bigint / 1e6) "
+            "  AND (retry_at IS NULL OR retry_at <= to_timestamp ($1::bigint / 1e6)) "
             "ORDER BY group_id, due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED", 2, p, &res)) {
         s_exec (ctx, "rollback", "ROLLBACK", 0, NULL);
         return -1;
     }
     int n = PQntuples (res), rc = 0;
-    int64_t locked = 0, failed = 0;
+    int64_t locked = 0;
     for (int r = 0; r < n && rc == 0; r++) {
         s_job_t job = { 0 };
         job.id = qy_pg_int (res, r, 0);
@@ -571,8 +676,15 @@ int campaign_run (campaign_ctx_t *ctx)
                 rc = -1;
             locked = job.group_id;
         }
-        if (rc == 0 && (rc = s_job_run (ctx, &job, now)) == -1)
-            failed = job.id;
+        if (rc == 0 && !s_exec (ctx, "job savepoint", "SAVEPOINT job", 0, NULL))
+            rc = -1;
+        if (rc == 0) {
+            rc = s_job_run (ctx, &job, now);
+            if (rc == -1)
+                rc = s_job_failed (ctx, &job, now);
+            else if (!s_exec (ctx, "job release", "RELEASE SAVEPOINT job", 0, NULL))
+                rc = -1;
+        }
         free (job.mentions);
         if (rc == -2) {
             rc = 0;         //  not sent: commit what was done, stop here
@@ -581,15 +693,10 @@ int campaign_run (campaign_ctx_t *ctx)
     }
     PQclear (res);
     if (rc < 0 || !s_exec (ctx, "commit", "COMMIT", 0, NULL)) {
+        //  The connection (or the group lock) failed: nothing of the batch
+        //  is kept and the next pass claims it again. Posts already handed
+        //  over go again with the same keys; notifier drops the copies.
         s_exec (ctx, "rollback", "ROLLBACK", 0, NULL);
-        //  PostgreSQL is up, so the job itself failed (a bug or bad data):
-        //  set it aside rather than retrying the same batch for ever.
-        if (failed && qy_pg_ok (ctx->pg)) {
-            char id [24];
-            const char *fp [] = { campaign_itoa (id, sizeof (id), failed) };
-            if (s_exec (ctx, "job failed", "UPDATE campaign_jobs SET status = 'cancelled', guard = 'error' WHERE id = $1", 1, fp))
-                qy_log_error ("job_id=%lld failed and was cancelled (guard=error)", (long long) failed);
-        }
         return -1;
     }
     return n;

@@ -136,9 +136,15 @@ static int s_apply (const char *file, bool dry_run)
         const char *cid = PQgetvalue (res, 0, 0);
         //  Planned steps not yet sent follow the new definition: drop them
         //  and the planner makes them again from it (sent ones stay sent).
+        //  Kept, because the planner would not make them again: steps quiet
+        //  hours deferred (their planned time may be out of its window),
+        //  steps of a silence spell (found on its day only) and draws
+        //  already drawn (the post must name the recorded winners). Their
+        //  text follows the new definition when they run.
         const char *q [] = { s_bid (bid), cid };
-        PGresult *del = qyctl_exec ("DELETE FROM campaign_jobs WHERE brand_id = $1 AND campaign_id = $2 AND status = 'pending' "
-                                    "AND trigger_msg IS NULL", 2, q);
+        PGresult *del = qyctl_exec ("DELETE FROM campaign_jobs j WHERE j.brand_id = $1 AND j.campaign_id = $2 AND j.status = 'pending' "
+                                    "AND j.trigger_msg IS NULL AND j.deferrals = 0 AND j.period NOT LIKE 's:%' "
+                                    "AND NOT EXISTS (SELECT 1 FROM campaign_draws d WHERE d.job_id = j.id)", 2, q);
         printf ("campaign %s %s (version %s, trigger %s, %zu step%s%s)\n", defs [i]->name,
                 PQgetvalue (res, 0, 2) [0] == 't' ? "created" : "updated", PQgetvalue (res, 0, 1),
                 campaign_trigger_name (defs [i]->trigger.kind), defs [i]->nsteps, defs [i]->nsteps == 1 ? "" : "s",
@@ -254,18 +260,20 @@ int qyctl_campaign (int argc, char **argv)
         qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
         PQclear (res);
         //  SOP compliance: planned steps (not folded replies) whose time has
-        //  come, against those that went out. A step a guard blocked, or one
-        //  with nothing to post (a leaderboard without check-ins), was
-        //  rightly not sent, so it is left out of "should".
+        //  come, against those that went out. A step a guard blocked, one
+        //  with nothing to post (a leaderboard without check-ins), or a
+        //  silence step for a member who spoke again, was rightly not sent,
+        //  so it is left out of "should".
         printf ("\nSOP compliance per store\n");
         res = qyctl_exec (
             "SELECT coalesce (s.code, '-') AS store, coalesce (s.name, '') AS name, "
             "  count (*) AS due, count (*) FILTER (WHERE j.status = 'sent') AS done, "
-            "  count (*) FILTER (WHERE j.status = 'blocked' OR j.guard = 'nothing_to_post') AS excused, "
+            "  count (*) FILTER (WHERE j.status = 'blocked' OR j.guard IN ('nothing_to_post', 'not_silent')) AS excused, "
             "  count (*) FILTER (WHERE j.status IN ('pending', 'expired', 'cancelled') "
-            "                    AND j.guard IS DISTINCT FROM 'nothing_to_post') AS missed, "
+            "                    AND coalesce (j.guard, '') NOT IN ('nothing_to_post', 'not_silent')) AS missed, "
             "  coalesce (round (100.0 * count (*) FILTER (WHERE j.status = 'sent') "
-            "    / nullif (count (*) FILTER (WHERE j.status <> 'blocked' AND j.guard IS DISTINCT FROM 'nothing_to_post'), 0), 1), "
+            "    / nullif (count (*) FILTER (WHERE j.status <> 'blocked' "
+            "                                AND coalesce (j.guard, '') NOT IN ('nothing_to_post', 'not_silent')), 0), 1), "
             "    100) AS compliance_pct "
             "FROM campaign_jobs j JOIN groups g ON g.id = j.group_id AND g.brand_id = j.brand_id "
             "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = j.brand_id "

@@ -4,6 +4,8 @@
 # later that day), a group's third day, a purchase and its usage cycle (a
 # repurchase cancels the earlier reminder), a member segment by tag,
 # members silent for three days, an opt-out and the weekly contact cap.
+# Then campaign_jobs.c drives the library itself against its own database
+# (see there), and a definition applied again keeps what cannot be re-planned.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway
@@ -66,4 +68,37 @@ it_eq "sends per key over both replicas" "$(cat "$QY_RUN"/logs/campaign.log "$QY
 it_eq "sends in all" "$(cat "$QY_RUN"/logs/campaign.log "$QY_RUN"/logs/campaign2.log | grep -c 'job sent')" "$(wc -l < "$QY_RUN/posts.jsonl")"
 it_sql contacts "SELECT m.user_id, c.name FROM campaign_contacts x JOIN members m ON m.id = x.member_id JOIN campaigns c ON c.id = x.campaign_id ORDER BY 1, 2"
 it_eq "dead letters" "$(Q "SELECT count (*) FROM dead_letters WHERE service = 'campaign'")" 0
+
+# The C half (campaign_jobs.c): the library against a database of its own,
+# on a clock it sets: silence spells, a late leaderboard, the weekly cap,
+# failing jobs, an opt-out in a recalled message, a contest race.
+Q "CREATE DATABASE campaign_jobs" >/dev/null
+DB="host=127.0.0.1 port=$QY_PG_PORT dbname=campaign_jobs user=qunyun"
+QY_PG_DSN=$DB "$QYCTL" migrate >/dev/null
+if "$QY_BUILD/tests/integration/qy_test_campaign_jobs" "$DB" > "$QY_RUN/campaign_jobs.out" 2> "$QY_RUN/logs/campaign_jobs.log"; then
+    it_eq "campaign library against PostgreSQL ($(grep -c '^ok' "$QY_RUN/campaign_jobs.out") checks)" ok ok
+else
+    cat "$QY_RUN/campaign_jobs.out"; tail -20 "$QY_RUN/logs/campaign_jobs.log"
+    it_fail "campaign library against PostgreSQL (campaign_jobs)"
+fi
+
+# Applying a definition again re-plans pending planned steps, except those the
+# planner would not make again: a step quiet hours deferred, a step of a
+# silence spell, a draw already drawn (its post must name the recorded winners).
+QD () { psql "$DB" -qAtc "$1"; }
+QY_PG_DSN=$DB "$QYCTL" campaign apply "$IT_CASE/replan.json" >/dev/null
+QD "INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, member_id, due_at, deferrals, guard, delivery_key)
+    SELECT c.brand_id, c.id, x.step, g.id, x.period, 0, x.due::timestamptz, x.deferrals, x.guard, 'replan:' || x.period || ':' || x.step
+    FROM campaigns c, groups g, (VALUES ('replan', 0, '2025-12-20', '2025-12-20 20:00+08', 0, NULL),
+                                        ('replan', 1, '2025-12-20', '2025-12-20 21:00+08', 0, NULL),
+                                        ('replan', 1, '2025-12-19', '2025-12-20 08:00+08', 1, 'quiet_hours'),
+                                        ('replan-silent', 0, 's:1:20430', '2025-12-25 10:00+08', 0, NULL))
+      x (name, step, period, due, deferrals, guard)
+    WHERE c.name = x.name AND g.code = 'o1';
+    INSERT INTO campaign_draws (brand_id, job_id, campaign_id, group_id, seed, eligible, winners, drawn_at)
+    SELECT brand_id, id, campaign_id, group_id, 42, '{1}', '{1}', now () FROM campaign_jobs WHERE delivery_key = 'replan:2025-12-20:0'" >/dev/null
+QY_PG_DSN=$DB "$QYCTL" campaign apply "$IT_CASE/replan.json" > "$QY_RUN/actual/replan.txt"
+QD "SELECT c.name, j.step, j.period, coalesce (j.guard, '-'), (SELECT count (*) FROM campaign_draws d WHERE d.job_id = j.id)
+    FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id WHERE c.name LIKE 'replan%' ORDER BY 1, 2, 3" >> "$QY_RUN/actual/replan.txt"
+it_expect replan
 it_done
