@@ -9,9 +9,14 @@
 #include "qy/util.h"
 #include "qy/zmq.h"
 #include "qy/deadletter.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+//  How long a stopping service still tries to count and pass on the batch
+//  it holds (Redis away, the next hop full) before setting the rest aside.
+#define S_STOP_GRACE_US 5000000
 
 typedef struct {
     qy_common_config_t common;
@@ -42,7 +47,7 @@ static const qy_option_t s_options [] = {
     { "substantial.chars", QY_INT, offsetof (scoring_config_t, substantial_chars), "20", 1, 10000, "characters that make a text message substantial" },
 };
 
-static qy_metric_t *m_in, *m_dup, *m_rollups, *m_bad, *m_pipeline, *m_failed, *m_evals, *m_eval_time, *m_signals, *m_alerts;
+static qy_metric_t *m_in, *m_dup, *m_old, *m_unsent, *m_rollups, *m_bad, *m_pipeline, *m_failed, *m_evals, *m_eval_time, *m_signals, *m_alerts;
 
 //  Roll up what changed, then (when due) evaluate standing and health.
 static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands,
@@ -76,6 +81,81 @@ typedef struct {
     size_t      n;
 } s_taken_t;
 
+//  The time the batch in hand must be finished by: none while running, the
+//  grace once the service has been asked to stop.
+static int64_t s_deadline (void)
+{
+    static int64_t deadline = INT64_MAX;
+    if (deadline == INT64_MAX && !qy_service_running ())
+        deadline = qy_mono_us () + S_STOP_GRACE_US;
+    return deadline;
+}
+
+//  Set an event aside for an operator (replayable onto the scoring hop).
+static void s_set_aside (qy_pg_t *pg, const Qy__Event *ev, const char *reason)
+{
+    size_t len = qy__event__get_packed_size (ev);
+    uint8_t *buf = qy_malloc (len);
+    qy__event__pack (ev, buf);
+    qy_deadletter (pg, ev->brand_id, ev->brand, "scoring", ev->msg_id, reason, buf, len);
+    free (buf);
+}
+
+//  Pass an event on: while running, waiting as long as the next hop is
+//  full; once stopping, until the deadline. Returns 0, or -1 when not sent.
+static int s_forward (void *out, Qy__Event *ev)
+{
+    if (qy_service_send (out, &ev->base) == 0)
+        return 0;
+    while (qy_mono_us () < s_deadline ()) {
+        if (qy_zmq_send_pb (out, &ev->base, ZMQ_DONTWAIT) == 0)
+            return 0;
+        if (errno != EAGAIN)
+            break;
+        zmq_pollitem_t item = { out, 0, ZMQ_POLLOUT, 0 };
+        zmq_poll (&item, 1, 100);
+        qy_service_heartbeat ();
+    }
+    return -1;
+}
+
+//  Finish a counted batch: every event is passed on or set aside, stopping
+//  or not (what was counted must not vanish with the process).
+static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st, const scoring_outcome_t *outcome,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (outcome [i] == SCORING_PENDING) {
+            //  Not counted (Redis away at shutdown): the replay counts it and passes it on.
+            qy_metric_add (m_unsent, 1);
+            s_set_aside (pg, evs [i], "not counted: Redis unavailable at shutdown");
+            continue;
+        }
+        if (outcome [i] == SCORING_REJECTED) {
+            //  Set aside for an operator, and still passed on: campaign
+            //  and the rest of the chain do not depend on the count.
+            qy_metric_add (m_failed, 1);
+            s_set_aside (pg, evs [i], "count script rejected the event");
+        }
+        if (outcome [i] == SCORING_SEEN)
+            qy_metric_add (m_dup, 1);
+        if (outcome [i] == SCORING_TOO_OLD)
+            qy_metric_add (m_old, 1);
+        evs [i]->standing = &st [i];
+        int sent = s_forward (out, evs [i]);
+        evs [i]->standing = NULL;
+        if (sent == 0)
+            qy_metric_add (m_in, 1);
+        else {
+            //  Counted but not passed on: a replay finds it counted and passes it on.
+            qy_metric_add (m_unsent, 1);
+            qy_log_warn ("msg=%s brand=%s not passed on to campaign: set aside", evs [i]->msg_id, evs [i]->brand);
+            if (outcome [i] != SCORING_REJECTED)
+                s_set_aside (pg, evs [i], "not passed on: campaign hop unavailable at shutdown");
+        }
+    }
+}
+
 static void s_on_event (void *arg, Qy__Event *ev, const void *data, size_t size)
 {
     (void) data;
@@ -90,6 +170,8 @@ int main (int argc, char **argv)
     qy_service_start ("scoring", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     m_in = qy_counter ("qy_scoring_events_total", "events counted and passed on");
     m_dup = qy_counter ("qy_scoring_duplicates_total", "events seen before (counted once)");
+    m_old = qy_counter ("qy_scoring_too_old_total", "events older than the counter window (passed on, not counted)");
+    m_unsent = qy_counter ("qy_scoring_set_aside_total", "events not counted or not passed on at shutdown (dead-lettered)");
     m_rollups = qy_counter ("qy_scoring_rollups_total", "group-days written to PostgreSQL");
     m_bad = qy_counter ("qy_scoring_malformed_total", "undecodable events set aside");
     m_pipeline = qy_summary ("qy_scoring_redis_pipeline_seconds", "one Redis pipeline (one round trip for a batch)");
@@ -118,14 +200,14 @@ int main (int argc, char **argv)
         .substantial_chars = (int) cfg.substantial_chars,
     };
     scoring_eval_config_t ecfg = {
-        .half_short_s = ccfg.half_short_s, .half_long_s = ccfg.half_long_s,
+        .half_short_s = ccfg.half_short_s, .half_long_s = ccfg.half_long_s, .member_ttl_s = ccfg.member_ttl_s,
         .lease_ms = (int) (cfg.eval_ms * 9 / 10 > 100 ? cfg.eval_ms * 9 / 10 : 100),
         .event_clock = cfg.event_clock, .signals = out, .alerts = alerts,
     };
     scoring_eval_t *eval = scoring_eval_new (&ecfg, redis, pg, brands);
     Qy__Event **evs = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Event *));
     Qy__Standing *st = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Standing));
-    bool *failed = qy_calloc ((size_t) cfg.batch, sizeof (bool));
+    scoring_outcome_t *outcome = qy_calloc ((size_t) cfg.batch, sizeof (*outcome));
     int64_t next_rollup = qy_mono_us () + cfg.rollup_ms * 1000;
     int64_t next_eval = qy_mono_us () + cfg.eval_ms * 1000;
     while (qy_service_running ()) {
@@ -138,38 +220,23 @@ int main (int argc, char **argv)
         s_taken_t taken = { evs, 0 };
         qy_deadletter_drain_events (in, (size_t) cfg.batch, pg, "scoring", true, m_bad, s_on_event, &taken);
         size_t n = taken.n;
-        //  Counting must succeed before the event moves on; retrying is safe.
+        //  Counting must succeed before the event moves on; retrying is safe
+        //  (a retry sends only the events that got no answer).
         int64_t t0 = qy_mono_us ();
-        int dups = 0;
-        while (n && scoring_count_batch (&ccfg, redis, brands, evs, st, failed, n, &dups) != 0) {
+        for (size_t i = 0; i < n; i++)
+            outcome [i] = SCORING_PENDING;
+        while (n && scoring_count_batch (&ccfg, redis, brands, evs, st, outcome, n) != 0) {
             qy_redis_disconnect (redis);
             qy_service_set_dep (QY_DEP_REDIS, false);
             qy_service_heartbeat ();
-            if (!qy_service_running ())
+            if (qy_mono_us () >= s_deadline ())
                 break;
             qy_sleep_ms (200);
         }
         qy_metric_observe (m_pipeline, qy_mono_us () - t0);
-        qy_metric_add (m_dup, dups);
         qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-        for (size_t i = 0; i < n && qy_service_running (); i++) {
-            if (failed [i]) {
-                //  Set aside for an operator, and still passed on: campaign
-                //  and the rest of the chain do not depend on the count.
-                qy_metric_add (m_failed, 1);
-                size_t len = qy__event__get_packed_size (evs [i]);
-                uint8_t *buf = qy_malloc (len);
-                qy__event__pack (evs [i], buf);
-                qy_deadletter (pg, evs [i]->brand_id, evs [i]->brand, "scoring", evs [i]->msg_id,
-                               "count script rejected the event", buf, len);
-                free (buf);
-            }
-            evs [i]->standing = &st [i];
-            qy_service_send (out, &evs [i]->base);
-            evs [i]->standing = NULL;
-            qy_metric_add (m_in, 1);
-        }
+        s_finish (pg, out, evs, st, outcome, n);
         for (size_t i = 0; i < n; i++)
             qy__event__free_unpacked (evs [i], NULL);
     }
@@ -179,7 +246,7 @@ int main (int argc, char **argv)
         qy_metric_add (m_rollups, w);
     free (evs);
     free (st);
-    free (failed);
+    free (outcome);
     scoring_eval_destroy (&eval);
     zmq_close (in);
     zmq_close (out);

@@ -70,7 +70,7 @@ void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_
 //  KEYS: ids group active members authors authors_prev edges member
 //  roster uids state board channels replies (scoring_keys_t fields).
 //  ARGV: SCORING_ARGV_* below, then the mentioned user ids.
-//  Reply: {new (0|1), member msgs today, group msgs today, active members
+//  Reply: {new (1 counted, 0 seen before, 2 too old to count), member msgs today, group msgs today, active members
 //  today, group state, then the member hash's SCORING_FIELDS values in
 //  order (strings, nil as false)}. Replies received and the board are
 //  left to the evaluation, so an event's standing takes the trust level
@@ -82,12 +82,16 @@ enum {
     SCORING_ARGV_TTL, SCORING_ARGV_TIME, SCORING_ARGV_DAY, SCORING_ARGV_USER, SCORING_ARGV_REF,
     SCORING_ARGV_STAFF, SCORING_ARGV_BOT, SCORING_ARGV_CHANNEL, SCORING_ARGV_HALF_SHORT, SCORING_ARGV_HALF_LONG,
     SCORING_ARGV_WINDOW, SCORING_ARGV_POST_WINDOW, SCORING_ARGV_QUESTION, SCORING_ARGV_SUBSTANTIAL,
-    SCORING_ARGV_MEMBER_TTL, SCORING_ARGV__COUNT
+    SCORING_ARGV_MEMBER_TTL, SCORING_ARGV_OLD, SCORING_ARGV__COUNT
 };
+//  Lua: fold a group's channel cohorts older than 30 days into running
+//  totals (see scoring_lua.c). KEYS: channels. ARGV: the first day not
+//  folded. Reply: the hash's fields and values after, as HGETALL.
+extern const char *scoring_fold_lua;
 //  The member hash's fields, in the order the script returns them.
 #define SCORING_FIELDS(X) \
     X (first) X (jd) X (jt) X (jn) X (in) X (ch) X (mch) X (last) X (lt) X (days) X (streak) X (msgs) \
-    X (as) X (al) X (at) X (subs) X (ans) X (vd) X (viol) X (staff) X (st) X (tl)
+    X (as) X (al) X (at) X (subs) X (ans) X (vd) X (viol) X (staff) X (st) X (tl) X (lv) X (lu)
 enum {
 #define S_ENUM(f) SCORING_F_##f,
     SCORING_FIELDS (S_ENUM)
@@ -131,6 +135,11 @@ typedef struct {
 //  Fill m from the values of SCORING_FIELDS (NULL = absent); member_id,
 //  replies, mentions, key_rank and key_score are the caller's.
 void scoring_member_parse (scoring_member_t *m, const char *const *values);
+//  Set each member's key_rank from the group's board (member ids, most
+//  replies + mentions first): the place among the members who can be key
+//  members (in the group, not staff, admins, owners or bots); -1 for the
+//  rest and for members not on the board.
+void scoring_key_ranks (scoring_member_t *ms, size_t n, const int64_t *board, size_t nb);
 
 //  One trust level's bar (all must hold). Days are whole days.
 typedef struct {
@@ -256,7 +265,9 @@ typedef struct {
 } scoring_channel_t;
 
 //  Fold the fields of a group's sc:ch hash (name/value pairs) into per-
-//  channel figures as of today. Caller frees *out. Returns the count.
+//  channel figures as of today: the counters, the running totals of folded
+//  cohorts (C:m7 C:r7 C:m30 C:r30) and the cohorts still in the hash.
+//  Linear in n. Caller frees *out. Returns the count.
 size_t scoring_channels_fold (const char *const *names, const char *const *values, size_t n, int32_t today,
                               scoring_channel_t **out);
 
@@ -283,13 +294,18 @@ typedef struct scoring_brands_t scoring_brands_t;
 scoring_brands_t *scoring_brands_new (qy_pg_t *pg);
 void scoring_brands_destroy (scoring_brands_t **self_p);
 //  The brand (defaults for an unknown id), or NULL when PostgreSQL failed.
-//  A bad settings object is logged and its defaults kept.
+//  A bad settings object is logged and its defaults kept. The pointer stays
+//  valid until scoring_brands_destroy, however many brands come after (its
+//  contents change only when the brand is loaded again after a forget).
 const scoring_brand_t *scoring_brands_get (scoring_brands_t *self, int64_t brand_id);
 //  Reload every brand on its next use (settings may have changed).
 void scoring_brands_forget (scoring_brands_t *self);
 //  Set a brand by hand (tools and benchmarks without PostgreSQL): kept
 //  until the next scoring_brands_forget.
 void scoring_brands_put (scoring_brands_t *self, const scoring_brand_t *brand);
+//  Note an event time (unix seconds) of the brand (0: only ask); returns
+//  the latest noted for it (0 none), the "now" of its counter window.
+int64_t scoring_brands_clock (scoring_brands_t *self, int64_t brand_id, int64_t t_s);
 
 //  The state name as a static string ("" when not one of ours), so a
 //  Standing can point at it.
@@ -303,12 +319,24 @@ typedef struct {
     int    post_window_s;      //  member messages this soon after a bot post count as responses
     int    substantial_chars;
 } scoring_count_config_t;
-//  Count events[0..n) in one pipeline and fill st[i] with each one's
-//  standing after it. *dups receives how many were seen before; failed[i]
-//  is set when the script rejected that event (the caller sets it aside).
-//  Returns 0, or -1 when Redis or PostgreSQL failed (counting again is safe).
+
+//  What became of one event of a batch.
+typedef enum {
+    SCORING_PENDING,        //  no answer yet (send it, or send it again)
+    SCORING_COUNTED,
+    SCORING_SEEN,           //  counted before (a redelivery): nothing moved
+    SCORING_TOO_OLD,        //  its day is counters.ttl_days or more behind the brand's latest event: not counted
+    SCORING_REJECTED,       //  the script failed on it (the caller sets it aside)
+} scoring_outcome_t;
+//  Count the events of evs[0..n) whose out[i] is SCORING_PENDING in one
+//  pipeline; fill out[i] and st[i] (the standing after the event; empty
+//  for a rejected one) for each answered. The caller sets every out[i] to
+//  SCORING_PENDING before the first call. Returns 0 when all are answered,
+//  or -1 when Redis or PostgreSQL failed: call again with the same arrays,
+//  and only the events left pending are sent again (a rejected event's
+//  partial counts are not repeated by the retry).
 int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_brands_t *brands,
-                         Qy__Event **evs, Qy__Standing *st, bool *failed, size_t n, int *dups);
+                         Qy__Event **evs, Qy__Standing *st, scoring_outcome_t *out, size_t n);
 
 
 //  Write the roll-ups of up to max dirty group-days. Returns how many were
@@ -319,6 +347,7 @@ int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, in
 //  signals. Set up once; run every interval.
 typedef struct {
     double half_short_s, half_long_s;
+    long   member_ttl_s;      //  expiry of member and group keys (members.ttl_days)
     int    lease_ms;          //  how long one replica holds a group's evaluation
     bool   event_clock;       //  judge "now" by the brand's latest event (replays), not the wall clock
     void  *signals;           //  PUSH socket of the campaign hop

@@ -1,15 +1,22 @@
-//  Brands' time zones and scoring settings, cached.
+//  Brands' time zones and scoring settings, cached. Each brand is its own
+//  allocation, so a pointer handed out stays valid while the cache grows:
+//  a batch keeps one per event while later events bring in new brands.
 #include "scoring.h"
 #include "qy/log.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct {
+    scoring_brand_t brand;
+    bool            fresh;      //  loaded since the last scoring_brands_forget
+    int64_t         clock_s;    //  latest event time seen
+} s_entry_t;
+
 struct scoring_brands_t {
-    qy_pg_t         *pg;
-    scoring_brand_t *all;
-    bool            *fresh;
-    size_t           n, cap;
+    qy_pg_t    *pg;
+    s_entry_t **all;
+    size_t      n, cap;
 };
 
 scoring_brands_t *scoring_brands_new (qy_pg_t *pg)
@@ -23,8 +30,9 @@ void scoring_brands_destroy (scoring_brands_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    for (size_t i = 0; i < (*self_p)->n; i++)
+        free ((*self_p)->all [i]);
     free ((*self_p)->all);
-    free ((*self_p)->fresh);
     free (*self_p);
     *self_p = NULL;
 }
@@ -32,7 +40,7 @@ void scoring_brands_destroy (scoring_brands_t **self_p)
 void scoring_brands_forget (scoring_brands_t *self)
 {
     for (size_t i = 0; i < self->n; i++)
-        self->fresh [i] = false;
+        self->all [i]->fresh = false;
 }
 
 static bool s_load (scoring_brands_t *self, scoring_brand_t *b)
@@ -59,43 +67,47 @@ static bool s_load (scoring_brands_t *self, scoring_brand_t *b)
     return true;
 }
 
-static size_t s_slot (scoring_brands_t *self, int64_t brand_id)
+static s_entry_t *s_slot (scoring_brands_t *self, int64_t brand_id)
 {
-    size_t i = 0;
-    while (i < self->n && self->all [i].id != brand_id)
-        i++;
-    if (i == self->n) {
-        if (self->n == self->cap) {
-            self->cap = self->cap ? self->cap * 2 : 8;
-            self->all = qy_realloc (self->all, self->cap * sizeof (*self->all));
-            self->fresh = qy_realloc (self->fresh, self->cap * sizeof (*self->fresh));
-        }
-        memset (&self->all [i], 0, sizeof (self->all [i]));
-        self->all [i].id = brand_id;
-        self->fresh [i] = false;
-        self->n++;
+    for (size_t i = 0; i < self->n; i++)
+        if (self->all [i]->brand.id == brand_id)
+            return self->all [i];
+    if (self->n == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 8;
+        self->all = qy_realloc (self->all, self->cap * sizeof (*self->all));
     }
-    return i;
+    s_entry_t *e = qy_calloc (1, sizeof (*e));
+    e->brand.id = brand_id;
+    self->all [self->n++] = e;
+    return e;
 }
 
 void scoring_brands_put (scoring_brands_t *self, const scoring_brand_t *brand)
 {
-    size_t i = s_slot (self, brand->id);
-    self->all [i] = *brand;
-    self->fresh [i] = true;
+    s_entry_t *e = s_slot (self, brand->id);
+    e->brand = *brand;
+    e->fresh = true;
 }
 
 const scoring_brand_t *scoring_brands_get (scoring_brands_t *self, int64_t brand_id)
 {
-    size_t i = s_slot (self, brand_id);
-    if (!self->fresh [i]) {
+    s_entry_t *e = s_slot (self, brand_id);
+    if (!e->fresh) {
         if (!self->pg)
             return NULL;
-        if (!s_load (self, &self->all [i]))
+        if (!s_load (self, &e->brand))
             return NULL;
-        self->fresh [i] = true;
+        e->fresh = true;
     }
-    return &self->all [i];
+    return &e->brand;
+}
+
+int64_t scoring_brands_clock (scoring_brands_t *self, int64_t brand_id, int64_t t_s)
+{
+    s_entry_t *e = s_slot (self, brand_id);
+    if (t_s > e->clock_s)
+        e->clock_s = t_s;
+    return e->clock_s;
 }
 
 const char *scoring_state_name (const char *s)

@@ -47,7 +47,7 @@ static bool s_redis_state_error (const char *e)
 
 //  Append one event's script call. Returns -1 when Redis is away.
 static int s_append (const scoring_count_config_t *cfg, qy_redis_t *redis, const Qy__Event *ev,
-                     const scoring_keys_t *k)
+                     const scoring_keys_t *k, bool old)
 {
     static const char *kinds [] = { "msg", "join", "leave", "other" };
     char mid [24], hour [8], ttl [24], t [24], day [16], ch [24], hs [32], hl [32], win [16], pwin [16], mttl [24];
@@ -89,6 +89,7 @@ static int s_append (const scoring_count_config_t *cfg, qy_redis_t *redis, const
     a [SCORING_ARGV_QUESTION] = msg && scoring_is_question (ev->text) ? "1" : "0";
     a [SCORING_ARGV_SUBSTANTIAL] = msg && scoring_is_substantial (ev, cfg->substantial_chars) ? "1" : "0";
     a [SCORING_ARGV_MEMBER_TTL] = mttl;
+    a [SCORING_ARGV_OLD] = old ? "1" : "0";
     size_t nm = msg ? ev->n_mentions : 0;
     if (nm > 50)
         nm = 50;            //  a mass mention credits no one more than fifty times
@@ -105,21 +106,82 @@ static int s_append (const scoring_count_config_t *cfg, qy_redis_t *redis, const
     return rc;
 }
 
+//  The brands' clocks (latest event time): on first sight of a brand, what
+//  Redis remembers (sc:clock: other replicas, earlier runs), then this
+//  batch's events. An event time more than a day ahead of the wall clock
+//  (a gateway's clock gone wrong) does not move it. Returns -1 when Redis
+//  is away.
+static int s_clocks (qy_redis_t *redis, scoring_brands_t *brands, Qy__Event **evs, size_t n)
+{
+    const char **argv = qy_calloc (n + 2, sizeof (char *));
+    char (*ids) [24] = qy_calloc (n, sizeof (*ids));
+    int argc = 0;
+    argv [argc++] = "ZMSCORE";
+    argv [argc++] = "sc:clock";
+    for (size_t i = 0; i < n; i++) {
+        if (scoring_brands_clock (brands, evs [i]->brand_id, 0) != 0)
+            continue;
+        qy_snprintf (ids [i], sizeof (ids [i]), "%lld", (long long) evs [i]->brand_id);
+        bool again = false;
+        for (int a = 2; a < argc && !again; a++)
+            again = strcmp (argv [a], ids [i]) == 0;
+        if (!again)
+            argv [argc++] = ids [i];
+    }
+    int rc = 0;
+    if (argc > 2) {
+        redisReply *r = qy_redis_argv (redis, argc, argv, NULL);
+        if (!r || r->type != REDIS_REPLY_ARRAY)
+            rc = -1;
+        for (size_t a = 0; rc == 0 && a < r->elements; a++)
+            if (r->element [a]->type == REDIS_REPLY_STRING)
+                scoring_brands_clock (brands, strtoll (argv [2 + a], NULL, 10), strtoll (r->element [a]->str, NULL, 10));
+        if (r)
+            freeReplyObject (r);
+    }
+    int64_t ahead = qy_now_us () / 1000000 + 86400;
+    for (size_t i = 0; i < n; i++) {
+        int64_t t = evs [i]->event_time_us / 1000000;
+        scoring_brands_clock (brands, evs [i]->brand_id, t < ahead ? t : ahead);
+    }
+    free (ids);
+    free (argv);
+    return rc;
+}
+
+//  Whether an event's day is out of the counter window, counters.ttl_days
+//  behind the brand's latest event: its counters may have expired already,
+//  and counting it would start them again from one.
+static bool s_too_old (const scoring_count_config_t *cfg, scoring_brands_t *brands, const Qy__Event *ev,
+                       const scoring_brand_t *b, int32_t day)
+{
+    int64_t now_us = scoring_brands_clock (brands, ev->brand_id, 0) * 1000000;
+    int32_t today = qy_day_of (now_us, b->tz_offset_min);
+    int32_t window = cfg->ttl_s / 86400 > 1 ? (int32_t) (cfg->ttl_s / 86400) : 1;
+    return day <= today - window;
+}
+
 int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_brands_t *brands,
-                         Qy__Event **evs, Qy__Standing *st, bool *failed, size_t n, int *dups)
+                         Qy__Event **evs, Qy__Standing *st, scoring_outcome_t *out, size_t n)
 {
     s_count.source = scoring_count_lua;
-    *dups = 0;
     if (!n)
         return 0;
     const scoring_brand_t **bs = qy_calloc (n, sizeof (*bs));
     int32_t *days = qy_calloc (n, sizeof (*days));
+    bool *sent = qy_calloc (n, sizeof (*sent));
     qy_map_t *marks = qy_map_new ();
     qy_buf_t dirty, seen;
     qy_buf_init (&dirty);
     qy_buf_init (&seen);
     int rc = 0, extra = 0;
+    size_t appended = 0;
+    //  The brands' clocks first, so the whole batch is judged against its latest event.
+    if (s_clocks (redis, brands, evs, n))
+        rc = -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
+        if (out [i] != SCORING_PENDING)
+            continue;       //  answered by an earlier call
         bs [i] = scoring_brands_get (brands, evs [i]->brand_id);
         if (!bs [i]) {
             rc = -1;
@@ -129,10 +191,22 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
         scoring_keys (&k, evs [i]->brand_id, evs [i]->group_id, evs [i]->member_id, evs [i]->event_time_us,
                       bs [i]->tz_offset_min);
         days [i] = k.day;
-        if (s_append (cfg, redis, evs [i], &k))
+        bool old = s_too_old (cfg, brands, evs [i], bs [i], k.day);
+        if (s_append (cfg, redis, evs [i], &k, old)) {
             rc = -1;
-        //  The sets each get one member per group-day or group, not per event.
+            break;
+        }
+        sent [i] = true;
+        appended++;
         int64_t prev;
+        char bkey [32];
+        qy_snprintf (bkey, sizeof (bkey), "b%lld", (long long) evs [i]->brand_id);
+        int64_t t = evs [i]->event_time_us / 1000000;
+        if (!qy_map_get (marks, bkey, &prev) || t > prev)
+            qy_map_put (marks, bkey, t);
+        if (old)
+            continue;       //  changes no day and revives no group
+        //  The sets each get one member per group-day or group, not per event.
         if (!qy_map_get (marks, k.dirty, NULL)) {
             qy_map_put (marks, k.dirty, 1);
             qy_buf_printf (&dirty, "%s%s", dirty.len ? " " : "", k.dirty);
@@ -141,17 +215,14 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
             qy_map_put (marks, k.seen, 1);
             qy_buf_printf (&seen, "%s%s", seen.len ? " " : "", k.seen);
         }
-        char bkey [32];
-        qy_snprintf (bkey, sizeof (bkey), "b%lld", (long long) evs [i]->brand_id);
-        int64_t t = evs [i]->event_time_us / 1000000;
-        if (!qy_map_get (marks, bkey, &prev) || t > prev)
-            qy_map_put (marks, bkey, t);
     }
     //  One SADD per set and one ZADD GT per brand for the whole batch.
     if (rc == 0) {
         char *sets [2] = { dirty.data, seen.data };
         const char *names [2] = { "sc:dirty", "sc:groups" };
         for (int s = 0; s < 2 && rc == 0; s++) {
+            if (!sets [s] || !*sets [s])
+                continue;
             size_t cnt = 2, capv = 16;
             const char **argv = qy_malloc (capv * sizeof (char *));
             argv [0] = "SADD";
@@ -180,18 +251,26 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
         }
     }
     //  Read every reply that was appended, even after a failure, so none
-    //  is left to be taken for the next command's.
-    size_t appended = rc == 0 ? n : 0;
-    for (size_t i = 0; i < appended; i++) {
+    //  is left to be taken for the next command's. An event answered stays
+    //  answered: a retry sends only those left pending.
+    if (rc != 0)
+        appended = 0;       //  nothing was flushed: all stay pending
+    bool lost = false;      //  the connection broke: the replies left are gone
+    size_t old = 0, first_old = 0;
+    for (size_t i = 0; i < n && appended; i++) {
+        if (!sent [i])
+            continue;
         redisReply *r = qy_redis_get_reply (redis);
         if (!r) {
             rc = -1;
+            lost = true;
             break;
         }
-        failed [i] = false;
         if (r->type == REDIS_REPLY_ARRAY && r->elements == SCORING_REPLY_HEAD + SCORING_F__COUNT) {
-            if (r->element [0]->integer == 0)
-                (*dups)++;
+            long long answer = r->element [0]->integer;
+            out [i] = answer == 1 ? SCORING_COUNTED : answer == 2 ? SCORING_TOO_OLD : SCORING_SEEN;
+            if (out [i] == SCORING_TOO_OLD && old++ == 0)
+                first_old = i;
             s_standing (&bs [i]->settings, cfg, evs [i], days [i], r, &st [i]);
         }
         else
@@ -199,7 +278,7 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
             //  This event itself is the trouble: set it aside, not the batch.
             qy_log_warn ("msg=%s brand=%s count script failed: %s", evs [i]->msg_id, evs [i]->brand, r->str);
             qy__standing__init (&st [i]);
-            failed [i] = true;
+            out [i] = SCORING_REJECTED;
         }
         else {
             if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
@@ -208,7 +287,11 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
         }
         freeReplyObject (r);
     }
-    for (int i = 0; i < extra && appended; i++) {
+    //  One line per batch: a replay of old events would otherwise log each.
+    if (old)
+        qy_log_warn ("msg=%s brand=%s day=%d not counted: older than the counter window (%zu in the batch)",
+                     evs [first_old]->msg_id, evs [first_old]->brand, (int) days [first_old], old);
+    for (int i = 0; i < extra && appended && !lost; i++) {
         redisReply *r = qy_redis_get_reply (redis);
         if (!r) {
             rc = -1;
@@ -219,6 +302,7 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
     qy_buf_free (&dirty);
     qy_buf_free (&seen);
     qy_map_destroy (&marks);
+    free (sent);
     free (days);
     free (bs);
     return rc;

@@ -78,9 +78,6 @@ static int s_members (scoring_eval_t *self, const scoring_keys_t *k, int64_t gid
     qy_map_t *counts = qy_map_new ();
     for (size_t i = 0; i + 1 < rr->elements; i += 2)
         qy_map_put (counts, rr->element [i]->str, strtoll (rr->element [i + 1]->str, NULL, 10));
-    qy_map_t *ranks = qy_map_new ();
-    for (size_t i = 0; i + 1 < board->elements; i += 2)
-        qy_map_put (ranks, board->element [i]->str, (int64_t) i / 2);
     size_t n = roster->elements;
     scoring_member_t *ms = qy_calloc (n ? n : 1, sizeof (*ms));
     //  One pipeline for all the member hashes.
@@ -113,7 +110,6 @@ static int s_members (scoring_eval_t *self, const scoring_keys_t *k, int64_t gid
         m->replies = qy_map_get (counts, f, &v) ? v : 0;
         qy_snprintf (f, sizeof (f), "n:%s", mid);
         m->mentions = qy_map_get (counts, f, &v) ? v : 0;
-        m->key_rank = qy_map_get (ranks, mid, &v) ? v : -1;
         m->key_score = (double) (m->replies + m->mentions);
         const char *values [SCORING_F__COUNT];
         for (size_t x = 0; x < SCORING_F__COUNT; x++)
@@ -126,8 +122,13 @@ static int s_members (scoring_eval_t *self, const scoring_keys_t *k, int64_t gid
         freeReplyObject (h);
     }
     qy_map_destroy (&counts);
-    qy_map_destroy (&ranks);
     if (ok) {
+        size_t nb = board->elements / 2;
+        int64_t *ids = qy_calloc (nb + 1, sizeof (*ids));
+        for (size_t i = 0; i < nb; i++)
+            ids [i] = strtoll (board->element [2 * i]->str, NULL, 10);
+        scoring_key_ranks (ms, got, ids, nb);
+        free (ids);
         *out = ms;
         rc = (int) got;
     }
@@ -140,8 +141,8 @@ done:
     return rc;
 }
 
-//  Send a signal on the campaign hop.
-static void s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const char *name, const char *subject,
+//  Send a signal on the campaign hop. Returns 0 when sent.
+static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const char *name, const char *subject,
                       int64_t member_id, const char *user, const char *from, const char *to, double value,
                       int64_t now_s, int32_t today)
 {
@@ -175,14 +176,19 @@ static void s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const 
     ev.signal = &sig;
     ev.n_trace = 1;
     ev.trace = trace;
-    if (self->cfg.signals && qy_service_send (self->cfg.signals, &ev.base) == 0)
-        self->signals++;
+    if (!self->cfg.signals || qy_service_send (self->cfg.signals, &ev.base) != 0) {
+        qy_log_warn ("msg=%s brand=%s group=%s signal=%s not sent: tried again next round", id, g->brand_code, g->code,
+                     name);
+        return -1;
+    }
+    self->signals++;
     qy_log_info ("msg=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f", id, g->brand_code, g->code, name,
                  from && *from ? from : "-", to, value);
+    return 0;
 }
 
-//  A long-term group became a zombie: tell the operators.
-static void s_alert (scoring_eval_t *self, const scoring_group_row_t *g, const scoring_health_t *h, int32_t today)
+//  A long-term group became a zombie: tell the operators. Returns 0 when sent.
+static int s_alert (scoring_eval_t *self, const scoring_group_row_t *g, const scoring_health_t *h, int32_t today)
 {
     char key [160], sig [160];
     scoring_signal_id (sig, sizeof (sig), "group.zombie", g->group_id, 0, today);
@@ -202,10 +208,87 @@ static void s_alert (scoring_eval_t *self, const scoring_group_row_t *g, const s
     d.source = "scoring";
     d.event_id = sig;
     d.created_us = qy_now_us ();
-    if (self->cfg.alerts && qy_service_send (self->cfg.alerts, &d.base) == 0)
+    int rc = self->cfg.alerts && qy_service_send (self->cfg.alerts, &d.base) == 0 ? 0 : -1;
+    if (rc == 0) {
         self->alerts++;
-    qy_log_info ("msg=%s brand=%s group=%s alert=group.zombie health=%d", key, g->brand_code, g->code, h->health);
+        qy_log_info ("msg=%s brand=%s group=%s alert=group.zombie health=%d", key, g->brand_code, g->code, h->health);
+    }
+    else
+        qy_log_warn ("msg=%s brand=%s group=%s alert=group.zombie not sent: tried again next round", key,
+                     g->brand_code, g->code);
     free (text);
+    return rc;
+}
+
+//  HSET argv on key, and an expiry if the key has none (the HSET may have
+//  made it: a key without one would outlive the group). Returns 0 or -1.
+static int s_hset (scoring_eval_t *self, const char *key, int argc, const char **argv)
+{
+    char ttl [24];
+    qy_snprintf (ttl, sizeof (ttl), "%ld", self->cfg.member_ttl_s);
+    const char *hset [8] = { "HSET", key };
+    for (int i = 0; i < argc && i < 6; i++)
+        hset [2 + i] = argv [i];
+    const char *exp [] = { "EXPIRE", key, ttl, "NX" };
+    if (qy_redis_append_argv (self->redis, 2 + argc, hset, NULL) || qy_redis_append_argv (self->redis, 4, exp, NULL))
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        redisReply *r = qy_redis_get_reply (self->redis);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            rc = -1;
+        if (!r) {
+            qy_redis_disconnect (self->redis);
+            break;
+        }
+        freeReplyObject (r);
+    }
+    return rc;
+}
+
+//  Renew the expiry of the hashes of the members in the group, once a day:
+//  a member who stays silent is still in the group (a lurker), and must not
+//  vanish when their own last activity is members.ttl_days old. While the
+//  group itself lives (its roster is renewed by its events), so do they.
+static int s_renew (scoring_eval_t *self, int64_t gid, const scoring_member_t *ms, int n)
+{
+    char ttl [24];
+    qy_snprintf (ttl, sizeof (ttl), "%ld", self->cfg.member_ttl_s);
+    int queued = 0, rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (!ms [i].in_group)
+            continue;
+        char key [96];
+        qy_snprintf (key, sizeof (key), "sc:u:{g:%lld}:%lld", (long long) gid, (long long) ms [i].member_id);
+        const char *exp [] = { "EXPIRE", key, ttl };
+        if (qy_redis_append_argv (self->redis, 3, exp, NULL))
+            rc = -1;
+        else
+            queued++;
+    }
+    for (int i = 0; i < queued; i++) {
+        redisReply *r = qy_redis_get_reply (self->redis);
+        if (!r) {
+            qy_redis_disconnect (self->redis);
+            return -1;
+        }
+        freeReplyObject (r);
+    }
+    return rc;
+}
+
+//  The group's channel hash, its cohorts older than 30 days folded first.
+static redisReply *s_channels (scoring_eval_t *self, const scoring_keys_t *k, int32_t today)
+{
+    static qy_script_t fold = { .source = NULL };
+    fold.source = scoring_fold_lua;
+    char cut [16];
+    qy_snprintf (cut, sizeof (cut), "%d", (int) (today - 30));
+    const char *args [] = { k->channels, cut };
+    redisReply *r = qy_redis_script (self->redis, &fold, 1, 2, args, NULL);
+    if (r && r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
+        fold.sha [0] = 0;
+    return r;
 }
 
 //  Evaluate one group. Returns 1 when evaluated, 0 when skipped, -1 on failure.
@@ -235,6 +318,22 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
         freeReplyObject (c);
     }
     int32_t today = qy_day_of (now_s * 1000000, brand->tz_offset_min);
+    //  The roster lives while the group has events (members.ttl_days): once
+    //  it has expired the group has nothing left to judge. An event of the
+    //  group counted meanwhile puts it back in sc:groups with its batch.
+    redisReply *alive = qy_redis_cmd (self->redis, "EXISTS %s", k.roster);
+    if (!alive)
+        return -1;
+    bool gone = alive->type == REDIS_REPLY_INTEGER && alive->integer == 0;
+    freeReplyObject (alive);
+    if (gone) {
+        redisReply *r = qy_redis_cmd (self->redis, "SREM sc:groups %s", k.seen);
+        if (!r)
+            return -1;
+        freeReplyObject (r);
+        qy_log_info ("brand=%s group_id=%lld no longer in Redis: no longer evaluated", brand->code, (long long) gid);
+        return 0;
+    }
     scoring_group_row_t g;
     int found = scoring_store_group (self->pg, bid, gid, brand, &g);
     if (found <= 0)
@@ -252,20 +351,30 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
     }
     //  Group health from the roll-ups.
     scoring_health_t h;
+    memset (&h, 0, sizeof (h));
     int rc = scoring_store_health (self->pg, &g, today, in_group, &h);
-    redisReply *prev = rc == 0 ? qy_redis_cmd (self->redis, "HGET %s state", k.state) : NULL;
+    redisReply *prev = rc == 0 ? qy_redis_cmd (self->redis, "HMGET %s state rd", k.state) : NULL;
     char prev_state [16] = "";
-    if (prev && s_str (prev))
-        qy_strlcpy (prev_state, prev->str, sizeof (prev_state));
-    if (prev)
-        freeReplyObject (prev);
+    bool renew = false;
+    if (prev && prev->type == REDIS_REPLY_ARRAY && prev->elements == 2) {
+        if (s_str (prev->element [0]))
+            qy_strlcpy (prev_state, prev->element [0]->str, sizeof (prev_state));
+        renew = !s_str (prev->element [1]) || strtol (prev->element [1]->str, NULL, 10) != today;
+    }
     else
         rc = -1;
+    if (prev)
+        freeReplyObject (prev);
+    if (rc == 0 && renew && s_renew (self, gid, ms, n) == 0) {
+        char day [16];
+        qy_snprintf (day, sizeof (day), "%d", (int) today);
+        s_hset (self, k.state, 2, (const char *[]) { "rd", day });
+    }
     //  Channels and suggestions.
     scoring_channel_t *chs = NULL;
     size_t nch = 0;
     if (rc == 0) {
-        redisReply *ch = qy_redis_cmd (self->redis, "HGETALL %s", k.channels);
+        redisReply *ch = s_channels (self, &k, today);
         if (ch && ch->type == REDIS_REPLY_ARRAY) {
             size_t np = ch->elements / 2;
             const char **names = qy_calloc (np + 1, sizeof (char *)), **values = qy_calloc (np + 1, sizeof (char *));
@@ -286,22 +395,25 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
     scoring_suggestion_t *cap = qy_calloc (max, sizeof (*cap)), *clean = qy_calloc (max, sizeof (*clean));
     int needed = 0;
     size_t ncap = scoring_capacity_list (set, ms, st, (size_t) n, g.capacity, today, cap, max, &needed);
-    size_t nclean = scoring_cleanout_list (set, ms, st, (size_t) n, h.msgs_per_day, today, clean, max);
+    //  Without the health (PostgreSQL failed) there is no floor to judge by.
+    size_t nclean = rc == 0 ? scoring_cleanout_list (set, ms, st, (size_t) n, h.msgs_per_day, today, clean, max) : 0;
     if (rc == 0)
         rc = scoring_store_write (self->pg, &g, today, ms, st, (size_t) n, &h, chs, nch, cap, ncap, needed,
                                   clean, nclean);
-    //  Signals only once the states are durable.
+    //  Signals only once the states are durable; a state is remembered as
+    //  the one signalled only when its signal went out, so one that could
+    //  not be sent is found again next round (and carries the same id).
     if (rc == 0) {
         const char *gsig = scoring_group_signal (prev_state, h.state);
+        int sent = 0;
         if (gsig)
-            s_signal (self, &g, gsig, "group", 0, NULL, prev_state, h.state, h.health, now_s, today);
-        if (gsig && strcmp (h.state, "zombie") == 0 && strcmp (h.lifecycle, "long_term") == 0)
-            s_alert (self, &g, &h, today);
+            sent = s_signal (self, &g, gsig, "group", 0, NULL, prev_state, h.state, h.health, now_s, today);
+        if (gsig && sent == 0 && strcmp (h.state, "zombie") == 0 && strcmp (h.lifecycle, "long_term") == 0)
+            sent = s_alert (self, &g, &h, today);
         char health [16];
         qy_snprintf (health, sizeof (health), "%d", h.health);
-        redisReply *r = qy_redis_cmd (self->redis, "HSET %s state %s health %s", k.state, h.state, health);
-        if (r)
-            freeReplyObject (r);
+        if (sent == 0)
+            s_hset (self, k.state, 4, (const char *[]) { "state", h.state, "health", health });
         //  Member changes: signal, then remember the new state in the hash.
         for (int i = 0; i < n; i++) {
             if (strcmp (ms [i].state, st [i].state) == 0 && ms [i].trust_level == st [i].trust_level)
@@ -312,15 +424,14 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
                 char user [136] = "";
                 scoring_store_user (self->pg, bid, ms [i].member_id, user, sizeof (user));
                 double value = st [i].rate_baseline > 0 ? st [i].rate_recent / st [i].rate_baseline : 0;
-                s_signal (self, &g, msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value,
-                          now_s, today);
+                if (s_signal (self, &g, msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value,
+                              now_s, today) != 0)
+                    continue;
             }
             char key [96], tl [8];
             qy_snprintf (key, sizeof (key), "sc:u:{g:%lld}:%lld", (long long) gid, (long long) ms [i].member_id);
             qy_snprintf (tl, sizeof (tl), "%d", st [i].trust_level);
-            r = qy_redis_cmd (self->redis, "HSET %s st %s tl %s", key, st [i].state, tl);
-            if (r)
-                freeReplyObject (r);
+            s_hset (self, key, 4, (const char *[]) { "st", st [i].state, "tl", tl });
         }
     }
     free (cap);

@@ -9,8 +9,19 @@
 //  Reply {new, member msgs today, group msgs today, active today, group
 //        state, SCORING_FIELDS… as they are after the event}
 //
-//  Expiry is set when a key is created (its first counter reaches 1), not
-//  on every event: it keeps the script near a dozen calls per message.
+//  Expiry is set when a key is created, not on every event: it keeps the
+//  script near a dozen calls per message. Day keys are created by their
+//  first counter reaching 1; the group's long-lived keys (roster, uids,
+//  state, board, channels, replies received) get their expiry moved on by
+//  the day's first event, and EXPIRE NX whenever a write added a field
+//  (a new field may be a new key: one made after the day's first event
+//  would otherwise never expire).
+//
+//  An event whose day is older than the counter window (ARGV old = 1) is
+//  not counted: its day's counters may already have expired, and counting
+//  it would start them again from one event (the roll-up would then write
+//  that over the day, and the member's totals would take it twice). It
+//  answers the standing as a duplicate does, with new = 2.
 //  A command that fails half-way un-marks the id (the event is set aside
 //  and can be replayed) and gives the keys it created their expiry; the
 //  counters it had already moved for that event stay moved, so after the
@@ -25,13 +36,15 @@ const char *const scoring_field_names [SCORING_F__COUNT] = {
 
 const char *scoring_count_lua =
     "local F = {'first','jd','jt','jn','in','ch','mch','last','lt','days','streak','msgs','as','al','at','subs','ans',\n"
-    "  'vd','viol','staff','st','tl'}\n"
+    "  'vd','viol','staff','st','tl','lv','lu'}\n"
     "local mid = ARGV[3]\n"
-    "if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then\n"
+    "local function standing(new)\n"
     "  local f = redis.call('HMGET', KEYS[8], unpack(F))\n"
-    "  return {0, tonumber(redis.call('HGET', KEYS[4], mid) or 0), tonumber(redis.call('HGET', KEYS[2], 'msgs') or 0),\n"
+    "  return {new, tonumber(redis.call('HGET', KEYS[4], mid) or 0), tonumber(redis.call('HGET', KEYS[2], 'msgs') or 0),\n"
     "    redis.call('HLEN', KEYS[4]), redis.call('HGET', KEYS[11], 'state') or '', unpack(f)}\n"
     "end\n"
+    "if ARGV[21] == '1' then return standing(2) end\n"
+    "if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return standing(0) end\n"
     //  A command failing half-way (a key of the wrong type) leaves what was
     //  written so far; the id must not stay counted, or a replay of the
     //  dead letter would find it "seen" and count nothing.
@@ -48,38 +61,60 @@ const char *scoring_count_lua =
     "local function put(f, v) v = tostring(v); set[#set + 1] = f; set[#set + 1] = v; cur[f] = v end\n"
     "local function num(v) return tonumber(v or 0) end\n"
     "local touched = first_of_day\n"
+    //  Group keys a write added a field to (maybe created): EXPIRE NX below.
+    "local fresh = {}\n"
+    "local function grew(i, v) if v == 1 then fresh[i] = true end return v end\n"
+    //  Early leaves of a join cohort (channel c, join day jd), by how long the member stayed.
+    "local function cohort(c, jd, stayed)\n"
+    "  if stayed < 7 * 86400 then grew(13, redis.call('HINCRBY', KEYS[13], c .. ':l7:' .. jd, 1)) end\n"
+    "  if stayed < 30 * 86400 then grew(13, redis.call('HINCRBY', KEYS[13], c .. ':l30:' .. jd, 1)) end\n"
+    "end\n"
     "if not cur.first or num(cur.first) > day then\n"
     "  if not cur.first then touched = true end\n"
     "  put('first', day)\n"
-    "  redis.call('SADD', KEYS[9], mid)\n"
-    "  if ARGV[9] ~= '' then redis.call('HSET', KEYS[10], ARGV[9], mid) end\n"
+    "  grew(9, redis.call('SADD', KEYS[9], mid))\n"
+    "  if ARGV[9] ~= '' then grew(10, redis.call('HSET', KEYS[10], ARGV[9], mid)) end\n"
     "end\n"
     "if ARGV[11] == '1' and cur.staff ~= '1' then put('staff', 1) end\n"
     "local mch = cur.mch\n"
     "local mm, gm, gst\n"
+    //  Joins and leaves of a member may arrive out of order (replicas, retries):
+    //  only the latest join sets jd/jt/ch, a join puts the member in only when
+    //  later than the last leave (lv), and a leave takes them out only when
+    //  at or after the latest join. A leave no join was known for (lu = 1)
+    //  is matched to the join that arrives late, for the cohort's retention.
     "if kind == 'join' then\n"
     "  touched = true\n"
     "  redis.call('HINCRBY', KEYS[2], 'joins', 1)\n"
     "  local c, jn = ARGV[13], num(cur.jn) + 1\n"
-    "  put('jd', day); put('jt', t); put('jn', jn); put('in', 1); put('ch', c)\n"
-    "  redis.call('HINCRBY', KEYS[13], c .. ':joins', 1)\n"
-    "  redis.call('HINCRBY', KEYS[13], c .. ':j:' .. day, 1)\n"
+    "  put('jn', jn)\n"
+    "  grew(13, redis.call('HINCRBY', KEYS[13], c .. ':joins', 1))\n"
+    "  grew(13, redis.call('HINCRBY', KEYS[13], c .. ':j:' .. day, 1))\n"
+    "  if not cur.jt or t >= num(cur.jt) then\n"
+    "    put('jd', day); put('jt', t); put('ch', c)\n"
+    "    if not cur.lv or t > num(cur.lv) then\n"
+    "      put('in', 1)\n"
+    "      if cur.lu == '1' then put('lu', 0) end\n"
+    "    elseif cur.lu == '1' then\n"
+    "      cohort(c, day, num(cur.lv) - t); put('lu', 0)\n"
+    "    end\n"
+    "  end\n"
     "  if not mch then\n"
     "    mch = c\n"
     "    put('mch', c)\n"
-    "    redis.call('HINCRBY', KEYS[13], c .. ':mem', 1)\n"
-    "    if num(cur.msgs) > 0 then redis.call('HINCRBY', KEYS[13], c .. ':act', 1) end\n"
-    "    if num(cur.viol) > 0 then redis.call('HINCRBY', KEYS[13], c .. ':vm', 1) end\n"
+    "    grew(13, redis.call('HINCRBY', KEYS[13], c .. ':mem', 1))\n"
+    "    if num(cur.msgs) > 0 then grew(13, redis.call('HINCRBY', KEYS[13], c .. ':act', 1)) end\n"
+    "    if num(cur.viol) > 0 then grew(13, redis.call('HINCRBY', KEYS[13], c .. ':vm', 1)) end\n"
     "  end\n"
     "elseif kind == 'leave' then\n"
     "  touched = true\n"
     "  redis.call('HINCRBY', KEYS[2], 'leaves', 1)\n"
-    "  if cur['in'] == '1' and cur.jt and cur.ch then\n"
-    "    local stayed = t - num(cur.jt)\n"
-    "    if stayed < 7 * 86400 then redis.call('HINCRBY', KEYS[13], cur.ch .. ':l7:' .. cur.jd, 1) end\n"
-    "    if stayed < 30 * 86400 then redis.call('HINCRBY', KEYS[13], cur.ch .. ':l30:' .. cur.jd, 1) end\n"
+    "  if not cur.lv or t > num(cur.lv) then put('lv', t) end\n"
+    "  if not cur.jt or t >= num(cur.jt) then\n"
+    "    if cur['in'] == '1' and cur.jt and cur.ch then cohort(cur.ch, cur.jd, t - num(cur.jt))\n"
+    "    elseif cur['in'] ~= '0' or not cur.jt then put('lu', 1) end\n"
+    "    put('in', 0)\n"
     "  end\n"
-    "  put('in', 0)\n"
     "elseif kind == 'msg' then\n"
     "  if not cur['in'] then put('in', 1) end\n"
     "  mm = redis.call('HINCRBY', KEYS[4], mid, 1)\n"
@@ -102,7 +137,7 @@ const char *scoring_count_lua =
     "  if t > num(cur.lt) then put('lt', t) end\n"
     "  local msgs = num(cur.msgs) + 1\n"
     "  put('msgs', msgs)\n"
-    "  if msgs == 1 and mch then redis.call('HINCRBY', KEYS[13], mch .. ':act', 1) end\n"
+    "  if msgs == 1 and mch then grew(13, redis.call('HINCRBY', KEYS[13], mch .. ':act', 1)) end\n"
     //  Decay: a count halves every half-life; an event older than the
     //  last adds its own decayed weight, so the order of arrival does not matter.
     "  local at, as, al = tonumber(cur.at or t), num(cur.as), num(cur.al)\n"
@@ -130,15 +165,15 @@ const char *scoring_count_lua =
     "  local function edge(a, field)\n"
     "    if redis.call('HINCRBY', KEYS[2], 'replies', 1) == 1 then redis.call('EXPIRE', KEYS[7], ttl) end\n"
     "    redis.call('HINCRBY', KEYS[7], mid .. '>' .. a, 1)\n"
-    "    redis.call('HINCRBY', KEYS[14], field .. a, 1)\n"
-    "    redis.call('ZINCRBY', KEYS[12], 1, a)\n"
+    "    grew(14, redis.call('HINCRBY', KEYS[14], field .. a, 1))\n"
+    "    grew(12, tonumber(redis.call('ZINCRBY', KEYS[12], 1, a)))\n"
     "  end\n"
     "  local replied = false\n"
     "  if ARGV[10] ~= '' then\n"
     "    local a = redis.call('HGET', KEYS[5], ARGV[10]) or redis.call('HGET', KEYS[6], ARGV[10])\n"
     "    if a and a ~= mid then edge(a, 'r:'); replied = true end\n"
     "  end\n"
-    "  for i = 21, #ARGV do\n"
+    "  for i = 22, #ARGV do\n"
     "    local a = redis.call('HGET', KEYS[10], ARGV[i])\n"
     "    if a and a ~= mid then edge(a, 'n:'); replied = true end\n"
     "  end\n"
@@ -157,15 +192,19 @@ const char *scoring_count_lua =
     "  if t >= num(gs[2]) then\n"
     "    gset[#gset + 1] = 'lm'; gset[#gset + 1] = mid; gset[#gset + 1] = 'lt'; gset[#gset + 1] = ARGV[7]\n"
     "  end\n"
+    //  No last speaker: the state hash is new (or the evaluation's, which has its expiry).
+    "  if not gs[1] then fresh[11] = true end\n"
     "  if #gset > 0 then redis.call('HSET', KEYS[11], unpack(gset)) end\n"
     "end\n"
     "if ARGV[5] == '1' then\n"
     "  redis.call('HINCRBY', KEYS[2], 'viol', 1)\n"
     "  local v = num(cur.viol) + 1\n"
-    "  put('viol', v); put('vd', day)\n"
+    //  A violation that arrives late does not move the last one back.
+    "  put('viol', v)\n"
+    "  if not cur.vd or day > num(cur.vd) then put('vd', day) end\n"
     "  if mch then\n"
-    "    redis.call('HINCRBY', KEYS[13], mch .. ':viol', 1)\n"
-    "    if v == 1 then redis.call('HINCRBY', KEYS[13], mch .. ':vm', 1) end\n"
+    "    grew(13, redis.call('HINCRBY', KEYS[13], mch .. ':viol', 1))\n"
+    "    if v == 1 then grew(13, redis.call('HINCRBY', KEYS[13], mch .. ':vm', 1)) end\n"
     "  end\n"
     "end\n"
     "if #set > 0 then redis.call('HSET', KEYS[8], unpack(set)) end\n"
@@ -178,6 +217,8 @@ const char *scoring_count_lua =
     "  redis.call('EXPIRE', KEYS[1], ttl)\n"
     "  redis.call('EXPIRE', KEYS[2], ttl)\n"
     "  for i = 9, 14 do redis.call('EXPIRE', KEYS[i], mttl) end\n"
+    "else\n"
+    "  for i in pairs(fresh) do redis.call('EXPIRE', KEYS[i], mttl, 'NX') end\n"
     "end\n"
     "if not mm then\n"
     "  mm = tonumber(redis.call('HGET', KEYS[4], mid) or 0)\n"
@@ -199,3 +240,30 @@ const char *scoring_count_lua =
     "redis.pcall('EXPIRE', KEYS[7], ttl, 'NX')\n"
     "for i = 8, 14 do redis.pcall('EXPIRE', KEYS[i], mttl, 'NX') end\n"
     "return redis.error_reply(type(out) == 'table' and out.err or tostring(out))\n";
+
+//  Folding a group's channel cohorts: the join cohorts of days before
+//  ARGV[1] (older than 30 days: judged for both 7- and 30-day retention)
+//  are added into running totals per channel, C:m7 C:r7 C:m30 C:r30
+//  (joins matured, joins retained), and their fields deleted, so the hash
+//  keeps about a month of cohorts instead of growing with every day. All
+//  sums: a late leave or join of a folded day lands in a new field and is
+//  folded in again. KEYS 1 channels. Reply: the hash after, as HGETALL.
+const char *scoring_fold_lua =
+    "local all = redis.call('HGETALL', KEYS[1])\n"
+    "local cut = tonumber(ARGV[1])\n"
+    "local add, del = {}, {}\n"
+    "local function inc(f, v) add[f] = (add[f] or 0) + v end\n"
+    "for i = 1, #all, 2 do\n"
+    "  local c, kind, d = string.match(all[i], '^([^:]+):([jl]%d*):(%-?%d+)$')\n"
+    "  if c and tonumber(d) < cut then\n"
+    "    local v = tonumber(all[i + 1]) or 0\n"
+    "    if kind == 'j' then inc(c .. ':m7', v); inc(c .. ':r7', v); inc(c .. ':m30', v); inc(c .. ':r30', v)\n"
+    "    elseif kind == 'l7' then inc(c .. ':r7', -v)\n"
+    "    elseif kind == 'l30' then inc(c .. ':r30', -v) end\n"
+    "    del[#del + 1] = all[i]\n"
+    "  end\n"
+    "end\n"
+    "if #del == 0 then return all end\n"
+    "for f, v in pairs(add) do redis.call('HINCRBY', KEYS[1], f, v) end\n"
+    "for i = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i + 999, #del))) end\n"
+    "return redis.call('HGETALL', KEYS[1])\n";

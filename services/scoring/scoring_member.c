@@ -52,6 +52,26 @@ void scoring_member_parse (scoring_member_t *m, const char *const *v)
     m->trust_level = (int) s_int (v [SCORING_F_tl], 0);
 }
 
+void scoring_key_ranks (scoring_member_t *ms, size_t n, const int64_t *board, size_t nb)
+{
+    qy_map_t *at = qy_map_new ();
+    char key [24];
+    for (size_t i = 0; i < n; i++) {
+        ms [i].key_rank = -1;
+        qy_snprintf (key, sizeof (key), "%lld", (long long) ms [i].member_id);
+        qy_map_put (at, key, (int64_t) i);
+    }
+    //  Replies to staff, bots and members who left stay on the board (they
+    //  may come back in), but take no place among those who can be key.
+    int64_t rank = 0, i;
+    for (size_t b = 0; b < nb; b++) {
+        qy_snprintf (key, sizeof (key), "%lld", (long long) board [b]);
+        if (qy_map_get (at, key, &i) && ms [i].in_group && !ms [i].staff && ms [i].key_rank < 0)
+            ms [i].key_rank = rank++;
+    }
+    qy_map_destroy (&at);
+}
+
 double scoring_decay (double value, int64_t from_s, int64_t to_s, double half_life_s)
 {
     if (to_s <= from_s || half_life_s <= 0)
@@ -124,7 +144,10 @@ void scoring_member_standing (const scoring_settings_t *s, const scoring_member_
     if (!m->in_group)
         state = "left";
     else
-    if (m->key_rank >= 0 && m->key_rank < s->key_top && m->key_score >= s->key_min && silent < s->lurker_days)
+    //  A key member speaks: replies and mentions alone (a welcome @ to a
+    //  newcomer who never said a word) do not make one.
+    if (m->key_rank >= 0 && m->key_rank < s->key_top && m->key_score >= s->key_min && m->last_day >= 0
+        && silent < s->lurker_days)
         state = "key";
     else
     if (out->rate_baseline >= s->churn_min_rate && out->rate_recent < s->churn_ratio * out->rate_baseline)

@@ -1,5 +1,11 @@
 //  Roll-ups: the counters of dirty group-days are written to PostgreSQL as
 //  absolute values, so writing one twice (two replicas, a retry) is harmless.
+//  Each carries the day's event count n, its version: a row is replaced only
+//  by a roll-up that counted at least as many events, so a replica that read
+//  the counters before another's newer roll-up landed, or counters that had
+//  expired, never write smaller numbers over the day (the hourly and member
+//  rows follow the day's row). n only grows: a failed script that moved it
+//  takes it back, and then it equals the last roll-up's.
 #include "scoring.h"
 #include "qy/log.h"
 #include "qy/util.h"
@@ -15,8 +21,12 @@ static long long s_field (redisReply *h, const char *name)
     return 0;
 }
 
-static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, const char *dirty)
+//  Write one group-day. Returns 1 when written (or nothing to write), -1
+//  when it failed (*bad set when PostgreSQL refused the data itself:
+//  trying it again would fail again).
+static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, const char *dirty, bool *bad)
 {
+    *bad = false;
     long long bid, gid;
     int day;
     if (sscanf (dirty, "%lld:%lld:%d", &bid, &gid, &day) != 3)
@@ -30,7 +40,11 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, cons
     const scoring_brand_t *brand = scoring_brands_get (brands, bid);
     if (!brand || !h || !a || !m || h->type != REDIS_REPLY_ARRAY || m->type != REDIS_REPLY_ARRAY)
         goto done;
-    char sb [24], sg [24], sd [16], msgs [24], act [24], joins [24], leaves [24], viol [24];
+    if (s_field (h, "n") <= 0) {
+        rc = 1;             //  the counters expired (or never were): the row stands as it is
+        goto done;
+    }
+    char sb [24], sg [24], sd [16], msgs [24], act [24], joins [24], leaves [24], viol [24], events [24];
     qy_snprintf (sb, sizeof (sb), "%lld", bid);
     qy_snprintf (sg, sizeof (sg), "%lld", gid);
     qy_day_format (day, sd, sizeof (sd), false);
@@ -39,6 +53,7 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, cons
     qy_snprintf (joins, sizeof (joins), "%lld", s_field (h, "joins"));
     qy_snprintf (leaves, sizeof (leaves), "%lld", s_field (h, "leaves"));
     qy_snprintf (viol, sizeof (viol), "%lld", s_field (h, "viol"));
+    qy_snprintf (events, sizeof (events), "%lld", s_field (h, "n"));
     char more [6][24];
     static const char *const more_fields [6] = { "staff", "posts", "resp", "replies", "q", "ans" };
     for (int i = 0; i < 6; i++)
@@ -72,30 +87,46 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, cons
     qy_buf_puts (&mids, "}");
     qy_buf_puts (&mcnt, "}");
     const char *gp [] = { sb, sg, sd, msgs, act, joins, leaves, viol, hist.data,
-                          more [0], more [1], more [2], more [3], more [4], more [5] };
+                          more [0], more [1], more [2], more [3], more [4], more [5], events };
     const char *hp [] = { sb, sg, hours.data, hmsgs.data };
     const char *mp [] = { sb, sg, sd, mids.data, mcnt.data };
+    PGresult *won = NULL;
     bool ok = qy_pg_run (pg, "rollup begin", "BEGIN", 0, NULL, NULL)
         && qy_pg_run (pg, "group rollup",
             "INSERT INTO daily_group_stats (brand_id, group_id, day, messages, active_members, joins, leaves, violations, hour_hist, "
-            "  staff_messages, posts, post_replies, replies, questions, answered) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (group_id, day) DO UPDATE SET "
+            "  staff_messages, posts, post_replies, replies, questions, answered, events) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (group_id, day) DO UPDATE SET "
             "messages = EXCLUDED.messages, active_members = EXCLUDED.active_members, joins = EXCLUDED.joins, "
             "leaves = EXCLUDED.leaves, violations = EXCLUDED.violations, hour_hist = EXCLUDED.hour_hist, "
             "staff_messages = EXCLUDED.staff_messages, posts = EXCLUDED.posts, post_replies = EXCLUDED.post_replies, "
-            "replies = EXCLUDED.replies, questions = EXCLUDED.questions, answered = EXCLUDED.answered, updated_at = now () "
-            "WHERE daily_group_stats.brand_id = EXCLUDED.brand_id", 15, gp, NULL)
-        && qy_pg_run (pg, "hourly rollup",
+            "replies = EXCLUDED.replies, questions = EXCLUDED.questions, answered = EXCLUDED.answered, "
+            "events = EXCLUDED.events, updated_at = now () "
+            "WHERE daily_group_stats.brand_id = EXCLUDED.brand_id AND daily_group_stats.events <= EXCLUDED.events "
+            "RETURNING 1", 16, gp, &won);
+    //  No row back: a roll-up with more events is there already; keep it whole.
+    bool newer = ok && PQntuples (won) > 0;
+    if (won)
+        PQclear (won);
+    ok = ok
+        && (!newer || qy_pg_run (pg, "hourly rollup",
             "INSERT INTO hourly_group_stats (brand_id, group_id, hour, messages) "
             "SELECT $1, $2, to_timestamp (h), c FROM unnest ($3::bigint[], $4::bigint[]) AS x (h, c) "
             "ON CONFLICT (group_id, hour) DO UPDATE SET messages = EXCLUDED.messages, updated_at = now () "
-            "WHERE hourly_group_stats.brand_id = EXCLUDED.brand_id", 4, hp, NULL)
-        && qy_pg_run (pg, "member rollup",
+            "WHERE hourly_group_stats.brand_id = EXCLUDED.brand_id", 4, hp, NULL))
+        && (!newer || qy_pg_run (pg, "member rollup",
             "INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages) "
             "SELECT $1, $2, m, $3, c FROM unnest ($4::bigint[], $5::bigint[]) AS x (m, c) "
             "ON CONFLICT (group_id, member_id, day) DO UPDATE SET messages = EXCLUDED.messages, updated_at = now () "
-            "WHERE daily_member_stats.brand_id = EXCLUDED.brand_id", 5, mp, NULL)
+            "WHERE daily_member_stats.brand_id = EXCLUDED.brand_id", 5, mp, NULL))
         && qy_pg_run (pg, "rollup commit", "COMMIT", 0, NULL, NULL);
+    if (!ok) {
+        //  Class 22 (data) and 23 (constraint): this group-day's own fault.
+        const char *state = qy_pg_last_sqlstate (pg);
+        *bad = strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0;
+        if (*bad)
+            qy_log_error ("brand=%s day=%s roll-up refused by PostgreSQL (sqlstate %s): dropped, the others go on",
+                          brand->code, dirty, state);
+    }
     if (!ok)
         qy_pg_run (pg, "rollup rollback", "ROLLBACK", 0, NULL, NULL);
     qy_buf_free (&hist); qy_buf_free (&mids); qy_buf_free (&mcnt); qy_buf_free (&hours); qy_buf_free (&hmsgs);
@@ -114,13 +145,21 @@ int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, in
         return -1;
     int written = 0, rc = 0;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        if (rc == 0 && s_one (redis, pg, brands, r->element [i]->str) >= 0) {
+        const char *dirty = r->element [i]->str;
+        bool bad = false;
+        if (rc == 0 && s_one (redis, pg, brands, dirty, &bad) >= 0) {
             written++;
+            continue;
+        }
+        if (bad) {
+            //  PostgreSQL refuses this group-day's data (its group deleted,
+            //  a value out of range): trying again fails again, and would
+            //  hold back the others. Its counters stay in Redis until they expire.
             continue;
         }
         //  Keep it dirty for the next round.
         rc = -1;
-        redisReply *back = qy_redis_cmd (redis, "SADD sc:dirty %s", r->element [i]->str);
+        redisReply *back = qy_redis_cmd (redis, "SADD sc:dirty %s", dirty);
         if (back)
             freeReplyObject (back);
     }

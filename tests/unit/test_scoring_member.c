@@ -141,6 +141,46 @@ static void test_states (void **state)
     assert_string_equal (st.state, "left");
 }
 
+//  Key members speak: a newcomer mentioned by five welcomes, who has not
+//  said a word, is top of the board but new, not key.
+static void test_key_spoke (void **state)
+{
+    (void) state;
+    scoring_settings_t s;
+    scoring_settings_default (&s);
+    scoring_standing_t st;
+    scoring_member_t m = s_member ();   //  joined on D0, never spoke
+    m.key_rank = 0;
+    m.key_score = 5;
+    scoring_member_standing (&s, &m, (D0 + 3) * DAY, D0 + 3, 7 * DAY, 30 * DAY, &st);
+    assert_string_equal (st.state, "new");
+    m.last_day = D0 + 2;                //  spoke yesterday: now key
+    m.msgs = 1;
+    scoring_member_standing (&s, &m, (D0 + 3) * DAY, D0 + 3, 7 * DAY, 30 * DAY, &st);
+    assert_string_equal (st.state, "key");
+}
+
+//  The board ranks only who can be key: replies to staff (bots, admins)
+//  and to members who left take no place.
+static void test_key_ranks (void **state)
+{
+    (void) state;
+    scoring_member_t ms [5] = {
+        { .member_id = 1, .in_group = true, .staff = true },     //  the bot everyone answers
+        { .member_id = 2, .in_group = false },                   //  left
+        { .member_id = 3, .in_group = true },
+        { .member_id = 4, .in_group = true },
+        { .member_id = 5, .in_group = true },                    //  not on the board
+    };
+    const int64_t board [] = { 1, 2, 4, 99, 3 };                 //  99: a member whose hash expired
+    scoring_key_ranks (ms, 5, board, 5);
+    assert_int_equal (ms [0].key_rank, -1);
+    assert_int_equal (ms [1].key_rank, -1);
+    assert_int_equal (ms [3].key_rank, 0);
+    assert_int_equal (ms [2].key_rank, 1);
+    assert_int_equal (ms [4].key_rank, -1);
+}
+
 static void test_contribution (void **state)
 {
     (void) state;
@@ -210,6 +250,8 @@ int main (void)
         cmocka_unit_test (test_decay),
         cmocka_unit_test (test_trust),
         cmocka_unit_test (test_states),
+        cmocka_unit_test (test_key_spoke),
+        cmocka_unit_test (test_key_ranks),
         cmocka_unit_test (test_contribution),
         cmocka_unit_test (test_parse),
         cmocka_unit_test (test_settings),

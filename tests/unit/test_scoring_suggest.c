@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "scoring.h"
+#include "qy/util.h"
 
 #define TODAY 20100
 
@@ -125,6 +126,58 @@ static void test_channels (void **state)
     free (c);
 }
 
+//  Cohorts older than 30 days are folded into running totals in Redis
+//  (C:m7 C:r7 C:m30 C:r30): the same figures come out as before folding.
+static void test_channels_folded (void **state)
+{
+    (void) state;
+    //  test_channels' channel 5 with its day-100 cohort folded: 2 joins
+    //  matured, 1 retained, for 7 and 30 days alike.
+    const char *names [] = { "5:joins", "5:m7", "5:r7", "5:m30", "5:r30", "5:j:120" };
+    const char *values [] = { "3", "2", "1", "2", "1", "1" };
+    scoring_channel_t *c;
+    assert_int_equal (scoring_channels_fold (names, values, 6, 130, &c), 1);
+    assert_int_equal (c [0].joins, 3);
+    assert_int_equal (c [0].matured7, 3);
+    assert_int_equal (c [0].retained7, 2);
+    assert_int_equal (c [0].matured30, 2);
+    assert_int_equal (c [0].retained30, 1);
+    free (c);
+}
+
+//  A big hash (600 channels × a year of cohorts, 657,000 fields) folds in
+//  linear time: looking cohorts and channels up by scanning took minutes.
+static void test_channels_many (void **state)
+{
+    (void) state;
+    enum { CH = 600, DAYS = 365, N = CH * DAYS * 3 };
+    char **names = calloc (N, sizeof (char *));
+    const char **values = calloc (N, sizeof (char *));
+    size_t n = 0;
+    for (int ch = 0; ch < CH; ch++)
+        for (int d = 0; d < DAYS; d++) {
+            static const char *const kinds [] = { "j", "l7", "l30" };
+            static const char *const v [] = { "4", "1", "2" };
+            for (int k = 0; k < 3; k++) {
+                names [n] = qy_printf ("%d:%s:%d", ch, kinds [k], 1000 + d);
+                values [n++] = v [k];
+            }
+        }
+    int64_t t0 = qy_mono_us ();
+    scoring_channel_t *c;
+    assert_int_equal (scoring_channels_fold ((const char *const *) names, values, n, 1000 + DAYS, &c), CH);
+    assert_true (qy_mono_us () - t0 < 10 * 1000000LL);
+    assert_int_equal (c [7].matured7, 4 * (DAYS - 6));      //  ages 1 … 365: 359 of at least 7 days
+    assert_int_equal (c [7].retained7, 3 * (DAYS - 6));
+    assert_int_equal (c [7].matured30, 4 * (DAYS - 29));
+    assert_int_equal (c [7].retained30, 2 * (DAYS - 29));
+    free (c);
+    for (size_t i = 0; i < n; i++)
+        free (names [i]);
+    free (names);
+    free (values);
+}
+
 static void test_signals (void **state)
 {
     (void) state;
@@ -152,6 +205,8 @@ int main (void)
         cmocka_unit_test (test_capacity),
         cmocka_unit_test (test_cleanout),
         cmocka_unit_test (test_channels),
+        cmocka_unit_test (test_channels_folded),
+        cmocka_unit_test (test_channels_many),
         cmocka_unit_test (test_signals),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,0 +1,402 @@
+//  The scoring library against a real Redis and PostgreSQL (run.sh starts
+//  them and makes the brand and groups): the count script, the roll-up
+//  and the evaluation, each case checking what lands in Redis and
+//  PostgreSQL. Arguments: Redis port, PostgreSQL DSN, brand id, then the
+//  ids of groups g1..g8 (each case has its own group). Prints one line per
+//  check and exits 1 when any fails.
+#include "scoring.h"
+#include "qy/service.h"
+#include "qy/util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static int s_failed;
+static qy_redis_t *s_redis;
+static qy_pg_t *s_pg;
+static scoring_brands_t *s_brands;
+static int64_t s_bid;
+static scoring_count_config_t s_cfg = {
+    .ttl_s = 40 * 86400, .member_ttl_s = 400 * 86400, .half_short_s = 7 * 86400.0, .half_long_s = 30 * 86400.0,
+    .reply_window_s = 120, .post_window_s = 7200, .substantial_chars = 20,
+};
+
+static void s_check (const char *what, bool ok)
+{
+    printf ("%s: %s\n", ok ? "ok" : "FAIL", what);
+    if (!ok)
+        s_failed = 1;
+}
+
+static void s_check_int (const char *what, long long got, long long want)
+{
+    char line [256];
+    qy_snprintf (line, sizeof (line), "%s = %lld (want %lld)", what, got, want);
+    s_check (line, got == want);
+}
+
+//  An integer reply of a Redis command (a bulk string read as a number; -999 for nil).
+static long long s_redis_int (const char *fmt, const char *key, const char *arg)
+{
+    redisReply *r = arg ? qy_redis_cmd (s_redis, fmt, key, arg) : qy_redis_cmd (s_redis, fmt, key);
+    long long v = -999;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    else if (r && r->type == REDIS_REPLY_STRING)
+        v = strtoll (r->str, NULL, 10);
+    if (r)
+        freeReplyObject (r);
+    return v;
+}
+
+//  Run a command given as one line (words split at spaces).
+static void s_redis_do (const char *cmd)
+{
+    char buf [256];
+    const char *argv [16];
+    int argc = 0;
+    qy_strlcpy (buf, cmd, sizeof (buf));
+    for (char *w = strtok (buf, " "); w && argc < 16; w = strtok (NULL, " "))
+        argv [argc++] = w;
+    redisReply *r = qy_redis_argv (s_redis, argc, argv, NULL);
+    if (!r || r->type == REDIS_REPLY_ERROR)
+        printf ("setup failed: %s\n", cmd);
+    if (r)
+        freeReplyObject (r);
+}
+
+static long long s_pg_int (const char *sql)
+{
+    PGresult *res;
+    long long v = -999;
+    if (qy_pg_run (s_pg, "check", sql, 0, NULL, &res)) {
+        if (PQntuples (res))
+            v = qy_pg_int (res, 0, 0);
+        PQclear (res);
+    }
+    return v;
+}
+
+//  Events: a small pool, reset per case.
+static Qy__Event s_pool [32];
+static char s_ids [32][48], s_users [32][24];
+static size_t s_used;
+
+static Qy__Event *s_ev (int64_t bid, int64_t gid, int64_t member, Qy__Kind kind, int64_t t_s, const char *id)
+{
+    Qy__Event *ev = &s_pool [s_used];
+    qy__event__init (ev);
+    qy_strlcpy (s_ids [s_used], id, sizeof (s_ids [s_used]));
+    qy_snprintf (s_users [s_used], sizeof (s_users [s_used]), "u%lld", (long long) member);
+    ev->brand = "sc";
+    ev->brand_id = bid;
+    ev->group_id = gid;
+    ev->member_id = member;
+    ev->member = s_users [s_used];
+    ev->msg_id = s_ids [s_used];
+    ev->kind = kind;
+    ev->text = "好的";
+    ev->event_time_us = t_s * 1000000;
+    s_used++;
+    return ev;
+}
+
+//  Count evs[0..n) as the service does, once; out[i] gets each outcome.
+static int s_count (Qy__Event **evs, size_t n, scoring_outcome_t *out)
+{
+    Qy__Standing st [32];
+    for (size_t i = 0; i < n; i++)
+        out [i] = SCORING_PENDING;
+    return scoring_count_batch (&s_cfg, s_redis, s_brands, evs, st, out, n);
+}
+
+static scoring_outcome_t s_count1 (Qy__Event *ev)
+{
+    scoring_outcome_t out;
+    s_count (&ev, 1, &out);
+    return out;
+}
+
+//  1. One batch with events of twelve brands: the brand cache grows
+//  (at 8) while the batch holds the first brands' settings.
+static void s_many_brands (int64_t gid, int64_t now)
+{
+    s_used = 0;
+    Qy__Event *evs [12];
+    for (int i = 0; i < 12; i++) {
+        char id [32];
+        qy_snprintf (id, sizeof (id), "brands-%d", i);
+        evs [i] = s_ev (1000 + i, gid, 1, QY__KIND__TEXT, now, id);
+    }
+    scoring_outcome_t out [12];
+    int rc = s_count (evs, 12, out);
+    int counted = 0;
+    for (int i = 0; i < 12; i++)
+        counted += out [i] == SCORING_COUNTED;
+    s_check_int ("twelve brands in one batch: counted", rc == 0 ? counted : -1, 12);
+}
+
+//  2. An event counters.ttl_days or more behind the brand's latest event
+//  is not counted (its day's counters may have expired), one inside the
+//  window is; the roll-up never writes a day over with fewer events.
+static void s_old_events (int64_t gid, int64_t now)
+{
+    s_used = 0;
+    char key [96], mkey [96];
+    int32_t today = qy_day_of (now * 1000000, 0);
+    qy_snprintf (mkey, sizeof (mkey), "sc:u:{g:%lld}:7", (long long) gid);
+    //  The brand is live: its latest event is now (another group's, another replica's).
+    char cmd [96];
+    qy_snprintf (cmd, sizeof (cmd), "ZADD sc:clock %lld %lld", (long long) now, (long long) s_bid);
+    s_redis_do (cmd);
+    scoring_outcome_t o = s_count1 (s_ev (s_bid, gid, 7, QY__KIND__TEXT, now - 45 * 86400LL, "old-1"));
+    s_check_int ("45 days old: too old", o, SCORING_TOO_OLD);
+    qy_snprintf (key, sizeof (key), "sc:g:{g:%lld}:%d", (long long) gid, today - 45);
+    s_check_int ("45 days old: no counters made", s_redis_int ("EXISTS %s", key, NULL), 0);
+    s_check_int ("45 days old: member not counted", s_redis_int ("HGET %s %s", mkey, "msgs"), -999);
+    o = s_count1 (s_ev (s_bid, gid, 7, QY__KIND__TEXT, now - 38 * 86400LL, "old-2"));
+    s_check_int ("38 days old: counted", o, SCORING_COUNTED);
+    s_check_int ("38 days old: member counted", s_redis_int ("HGET %s %s", mkey, "msgs"), 1);
+
+    //  The roll-up: day today-3 holds 10 events in PostgreSQL; Redis has
+    //  counters of 1 event for it (restarted after expiry, or a stale read).
+    char sql [512], dirty [64];
+    qy_snprintf (sql, sizeof (sql),
+                 "INSERT INTO daily_group_stats (brand_id, group_id, day, messages, events) "
+                 "VALUES (%lld, %lld, (to_timestamp (%lld) AT TIME ZONE 'UTC')::date - 3, 10, 10)",
+                 (long long) s_bid, (long long) gid, (long long) now);
+    PQclear (qy_pg_exec (s_pg, sql, 0, NULL));
+    qy_snprintf (key, sizeof (key), "sc:g:{g:%lld}:%d", (long long) gid, today - 3);
+    redisReply *r = qy_redis_cmd (s_redis, "HSET %s n 1 msgs 1", key);
+    if (r)
+        freeReplyObject (r);
+    qy_snprintf (dirty, sizeof (dirty), "%lld:%lld:%d", (long long) s_bid, (long long) gid, today - 3);
+    r = qy_redis_cmd (s_redis, "SADD sc:dirty %s", dirty);
+    if (r)
+        freeReplyObject (r);
+    int w = scoring_rollup (s_redis, s_pg, s_brands, 200);
+    qy_snprintf (sql, sizeof (sql), "SELECT messages FROM daily_group_stats WHERE group_id = %lld "
+                 "AND day = (to_timestamp (%lld) AT TIME ZONE 'UTC')::date - 3", (long long) gid, (long long) now);
+    s_check ("roll-up ran", w >= 0);
+    s_check_int ("a roll-up of 1 event leaves the day of 10", s_pg_int (sql), 10);
+    //  More events than the row: written.
+    r = qy_redis_cmd (s_redis, "HSET %s n 12 msgs 12", key);
+    if (r)
+        freeReplyObject (r);
+    r = qy_redis_cmd (s_redis, "SADD sc:dirty %s", dirty);
+    if (r)
+        freeReplyObject (r);
+    scoring_rollup (s_redis, s_pg, s_brands, 200);
+    s_check_int ("a roll-up of 12 events replaces it", s_pg_int (sql), 12);
+}
+
+//  9. A group-day PostgreSQL refuses (its group is not there) is dropped
+//  and does not hold back the others.
+static void s_refused_rollup (int64_t gid, int64_t now)
+{
+    int32_t today = qy_day_of (now * 1000000, 0);
+    char cmd [256], bad [64], good [64];
+    qy_snprintf (bad, sizeof (bad), "%lld:%d:%d", (long long) s_bid, 999999, today);
+    qy_snprintf (good, sizeof (good), "%lld:%lld:%d", (long long) s_bid, (long long) gid, today);
+    qy_snprintf (cmd, sizeof (cmd), "HSET sc:g:{g:999999}:%d n 3 msgs 3", today);
+    s_redis_do (cmd);
+    qy_snprintf (cmd, sizeof (cmd), "HSET sc:g:{g:%lld}:%d n 4 msgs 4", (long long) gid, today);
+    s_redis_do (cmd);
+    s_redis_do ("DEL sc:dirty");
+    qy_snprintf (cmd, sizeof (cmd), "SADD sc:dirty %s %s", bad, good);
+    s_redis_do (cmd);
+    int w = scoring_rollup (s_redis, s_pg, s_brands, 200);
+    char sql [256];
+    qy_snprintf (sql, sizeof (sql), "SELECT messages FROM daily_group_stats WHERE group_id = %lld "
+                 "AND day = (to_timestamp (%lld) AT TIME ZONE 'UTC')::date", (long long) gid, (long long) now);
+    s_check_int ("the other group-day written in the same round", s_pg_int (sql), 4);
+    s_check_int ("the refused one is not kept dirty", s_redis_int ("SISMEMBER %s %s", "sc:dirty", bad), 0);
+    s_check_int ("roll-up returns the written count", w, 1);
+}
+
+//  4. Group keys made after the day's first event expire too.
+static void s_expiry (int64_t gid, int64_t now)
+{
+    s_used = 0;
+    Qy__Event *join = s_ev (s_bid, gid, 1, QY__KIND__JOIN, now - 100, "exp-1");
+    s_count1 (join);            //  the day's first event: no state hash yet
+    s_count1 (s_ev (s_bid, gid, 2, QY__KIND__TEXT, now - 90, "exp-2"));
+    Qy__Event *quote = s_ev (s_bid, gid, 1, QY__KIND__TEXT, now - 80, "exp-3");
+    quote->ref_msg_id = "exp-2";
+    s_count1 (quote);
+    const char *names [] = { "gs", "lb", "r", "mem", "uid", "ch" };
+    for (size_t i = 0; i < QY_ARRAY_LEN (names); i++) {
+        char key [96], what [64];
+        qy_snprintf (key, sizeof (key), "sc:%s:{g:%lld}", names [i], (long long) gid);
+        qy_snprintf (what, sizeof (what), "sc:%s made later in the day expires", names [i]);
+        long long ttl = s_redis_int ("TTL %s", key, NULL);
+        s_check (what, ttl > 0 && ttl <= s_cfg.member_ttl_s);
+    }
+}
+
+//  5. A leave handled before the join it ends: the member is out, and the
+//  join cohort counts the early leave.
+static void s_leave_first (int64_t gid, int64_t now)
+{
+    s_used = 0;
+    char mkey [96], chkey [96], field [48];
+    qy_snprintf (mkey, sizeof (mkey), "sc:u:{g:%lld}:5", (long long) gid);
+    qy_snprintf (chkey, sizeof (chkey), "sc:ch:{g:%lld}", (long long) gid);
+    Qy__Event *join = s_ev (s_bid, gid, 5, QY__KIND__JOIN, now - 3600, "lf-join");
+    join->channel_id = 42;
+    s_count1 (s_ev (s_bid, gid, 5, QY__KIND__LEAVE, now - 600, "lf-leave"));
+    s_count1 (join);
+    s_check_int ("leave before join: member out", s_redis_int ("HGET %s %s", mkey, "in"), 0);
+    qy_snprintf (field, sizeof (field), "42:l7:%d", qy_day_of ((now - 3600) * 1000000, 0));
+    s_check_int ("leave before join: the cohort's early leave", s_redis_int ("HGET %s %s", chkey, field), 1);
+    //  A rejoin later than the leave puts them back; an older leave then changes nothing.
+    Qy__Event *rejoin = s_ev (s_bid, gid, 5, QY__KIND__JOIN, now - 300, "lf-rejoin");
+    rejoin->channel_id = 42;
+    s_count1 (rejoin);
+    s_count1 (s_ev (s_bid, gid, 5, QY__KIND__LEAVE, now - 1200, "lf-old-leave"));
+    s_check_int ("rejoin, then an older leave: member in", s_redis_int ("HGET %s %s", mkey, "in"), 1);
+}
+
+//  11 and minor. A rejected event is not run again by the batch's retry;
+//  a late violation does not move the last one back.
+static void s_retry (int64_t gid, int64_t now)
+{
+    s_used = 0;
+    int32_t today = qy_day_of (now * 1000000, 0);
+    char key [96], cmd [160];
+    //  The authors hash of the day is a string: the script fails after counting the message.
+    qy_snprintf (cmd, sizeof (cmd), "SET sc:w:{g:%lld}:%d broken", (long long) gid, today);
+    s_redis_do (cmd);
+    Qy__Event *evs [2] = { s_ev (s_bid, gid, 1, QY__KIND__TEXT, now - 60, "rt-1"),
+                           s_ev (s_bid, gid, 2, QY__KIND__JOIN, now - 50, "rt-2") };
+    scoring_outcome_t out [2];
+    Qy__Standing st [2];
+    s_count (evs, 2, out);
+    s_check_int ("broken key: rejected", out [0], SCORING_REJECTED);
+    qy_snprintf (key, sizeof (key), "sc:g:{g:%lld}:%d", (long long) gid, today);
+    long long before = s_redis_int ("HGET %s %s", key, "msgs");
+    s_check_int ("broken key: the join counted", out [1], SCORING_COUNTED);
+    //  The batch is retried (the join got no answer, say): only that one is sent again.
+    out [1] = SCORING_PENDING;
+    scoring_count_batch (&s_cfg, s_redis, s_brands, evs, st, out, 2);
+    s_check_int ("retry: the rejected event's partial counts not repeated", s_redis_int ("HGET %s %s", key, "msgs"),
+                 before);
+    qy_snprintf (cmd, sizeof (cmd), "DEL sc:w:{g:%lld}:%d", (long long) gid, today);
+    s_redis_do (cmd);
+
+    Qy__Verdict v = QY__VERDICT__INIT;
+    v.action = QY__ACTION__WARN;
+    v.violation_id = 1;
+    Qy__Event *late = s_ev (s_bid, gid, 3, QY__KIND__TEXT, now - 40, "vd-1"),
+              *early = s_ev (s_bid, gid, 3, QY__KIND__TEXT, now - 5 * 86400, "vd-2");
+    late->verdict = early->verdict = &v;
+    s_count1 (late);
+    s_count1 (early);
+    qy_snprintf (key, sizeof (key), "sc:u:{g:%lld}:3", (long long) gid);
+    s_check_int ("an older violation keeps the last violation day", s_redis_int ("HGET %s %s", key, "vd"), today);
+}
+
+//  The evaluation: 7 (silent members renewed), 8 (old cohorts folded),
+//  4 (a state hash it makes expires; a group whose keys are gone is
+//  dropped), 12 (a state whose signal was not sent is not recorded).
+static void s_evaluation (int64_t gid, int64_t gone_gid, int64_t now, const char *endpoint)
+{
+    s_used = 0;
+    int32_t today = qy_day_of (now * 1000000, 0);
+    //  Member 8 joined 20 days ago and never spoke: a lurker to be.
+    Qy__Event *join = s_ev (s_bid, gid, 8, QY__KIND__JOIN, now - 20 * 86400, "ev-join");
+    join->channel_id = 3;
+    s_count1 (join);
+    char mkey [96], chkey [96], skey [96], cmd [256];
+    qy_snprintf (mkey, sizeof (mkey), "sc:u:{g:%lld}:8", (long long) gid);
+    qy_snprintf (chkey, sizeof (chkey), "sc:ch:{g:%lld}", (long long) gid);
+    qy_snprintf (skey, sizeof (skey), "sc:gs:{g:%lld}", (long long) gid);
+    qy_snprintf (cmd, sizeof (cmd), "EXPIRE %s 1000", mkey);       //  silent for almost members.ttl_days
+    s_redis_do (cmd);
+    //  A cohort of 60 days ago: 4 joins, 1 left within 7 days, 2 within 30.
+    qy_snprintf (cmd, sizeof (cmd), "HSET %s 3:j:%d 4 3:l7:%d 1 3:l30:%d 2", chkey, today - 60, today - 60, today - 60);
+    s_redis_do (cmd);
+    qy_snprintf (cmd, sizeof (cmd), "SADD sc:groups %lld:%lld", (long long) s_bid, (long long) gone_gid);
+    s_redis_do (cmd);
+
+    void *ctx = zmq_ctx_new ();
+    void *push = zmq_socket (ctx, ZMQ_PUSH);
+    int zero = 0;
+    zmq_setsockopt (push, ZMQ_LINGER, &zero, sizeof (zero));
+    int one = 1;
+    zmq_setsockopt (push, ZMQ_IMMEDIATE, &one, sizeof (one));    //  no queue before a peer is there
+    zmq_connect (push, endpoint);            //  nobody there: sends cannot go out
+    scoring_eval_config_t ecfg = { .half_short_s = s_cfg.half_short_s, .half_long_s = s_cfg.half_long_s,
+                                   .member_ttl_s = s_cfg.member_ttl_s, .lease_ms = 1, .signals = push,
+                                   .alerts = push };
+    scoring_eval_t *eval = scoring_eval_new (&ecfg, s_redis, s_pg, s_brands);
+    //  A stopping service whose campaign hop is full: the signal fails.
+    qy_service_request_stop ();
+    bool more;
+    int n = scoring_eval_run (eval, 10000, &more);
+    s_check ("evaluation ran", n >= 1);
+    s_check ("signal not sent: the state is not recorded",
+             s_redis_int ("HEXISTS %s %s", mkey, "st") == 0);
+    long long ttl = s_redis_int ("TTL %s", mkey, NULL);
+    s_check ("a silent member in the group is renewed", ttl > 1000);
+    s_check ("the state hash the evaluation made expires", s_redis_int ("TTL %s", skey, NULL) > 0);
+    char seen [64];
+    qy_snprintf (seen, sizeof (seen), "%lld:%lld", (long long) s_bid, (long long) gone_gid);
+    s_check_int ("a group with no keys left is no longer evaluated", s_redis_int ("SISMEMBER %s %s", "sc:groups", seen),
+                 0);
+    char field [32];
+    qy_snprintf (field, sizeof (field), "3:j:%d", today - 60);
+    s_check_int ("a cohort older than 30 days folded", s_redis_int ("HEXISTS %s %s", chkey, field), 0);
+    s_check_int ("… into the running totals", s_redis_int ("HGET %s %s", chkey, "3:m30"), 4);
+    char sql [256];
+    qy_snprintf (sql, sizeof (sql), "SELECT matured30 * 100 + retained30 FROM channel_group_stats WHERE group_id = %lld "
+                 "AND channel_id = 3", (long long) gid);
+    s_check_int ("channel retention as before folding (matured30, retained30)", s_pg_int (sql), 4 * 100 + 2);
+
+    //  The hop is there again: the signal goes out and the state is recorded.
+    void *pull = zmq_socket (ctx, ZMQ_PULL);
+    zmq_setsockopt (pull, ZMQ_LINGER, &zero, sizeof (zero));
+    zmq_bind (pull, endpoint);
+    for (int i = 0; i < 50 && s_redis_int ("HEXISTS %s %s", mkey, "st") == 0; i++) {
+        qy_sleep_ms (100);
+        qy_snprintf (cmd, sizeof (cmd), "DEL sc:lock:{g:%lld}", (long long) gid);
+        s_redis_do (cmd);
+        scoring_eval_run (eval, 10000, &more);
+    }
+    s_check ("signal sent: the state is recorded", s_redis_int ("HEXISTS %s %s", mkey, "st") == 1);
+    scoring_eval_destroy (&eval);
+    zmq_close (push);
+    zmq_close (pull);
+    zmq_ctx_term (ctx);
+}
+
+int main (int argc, char **argv)
+{
+    if (argc < 3 + 1 + 8) {
+        fprintf (stderr, "usage: scoring_counts REDIS_PORT PG_DSN BRAND_ID G1 … G8\n");
+        return 2;
+    }
+    s_redis = qy_redis_new ("127.0.0.1", atoi (argv [1]));
+    s_pg = qy_pg_new (argv [2]);
+    s_bid = atoll (argv [3]);
+    int64_t g [8];
+    for (int i = 0; i < 8; i++)
+        g [i] = atoll (argv [4 + i]);
+    s_brands = scoring_brands_new (s_pg);
+    int64_t now = qy_now_us () / 1000000;
+    s_many_brands (g [0], now);
+    s_old_events (g [1], now);
+    s_refused_rollup (g [2], now);
+    s_expiry (g [3], now);
+    s_leave_first (g [4], now);
+    s_retry (g [5], now);
+    char endpoint [64];
+    qy_snprintf (endpoint, sizeof (endpoint), "ipc:///tmp/qy-scoring-counts-%d", (int) getpid ());
+    s_evaluation (g [6], g [7], now, endpoint);
+    scoring_brands_destroy (&s_brands);
+    qy_redis_destroy (&s_redis);
+    qy_pg_destroy (&s_pg);
+    return s_failed;
+}
