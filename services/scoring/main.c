@@ -164,6 +164,47 @@ static void s_on_event (void *arg, Qy__Event *ev, const void *data, size_t size)
     taken->evs [taken->n++] = ev;
 }
 
+typedef struct {
+    const scoring_count_config_t *ccfg;
+    qy_redis_t *redis;
+    qy_pg_t *pg;
+    scoring_brands_t *brands;
+    void *in, *out;
+    Qy__Event **evs;
+    Qy__Standing *st;
+    scoring_outcome_t *outcome;
+    size_t batch;
+} s_run_t;
+
+//  Take what waits on the socket (up to a batch), count it and pass it on.
+//  Returns how many events were taken.
+static size_t s_batch (s_run_t *r)
+{
+    s_taken_t taken = { r->evs, 0 };
+    qy_deadletter_drain_events (r->in, r->batch, r->pg, "scoring", true, m_bad, s_on_event, &taken);
+    size_t n = taken.n;
+    //  Counting must succeed before the event moves on; retrying is safe
+    //  (a retry sends only the events that got no answer).
+    int64_t t0 = qy_mono_us ();
+    for (size_t i = 0; i < n; i++)
+        r->outcome [i] = SCORING_PENDING;
+    while (n && scoring_count_batch (r->ccfg, r->redis, r->brands, r->evs, r->st, r->outcome, n) != 0) {
+        qy_redis_disconnect (r->redis);
+        qy_service_set_dep (QY_DEP_REDIS, false);
+        qy_service_heartbeat ();
+        if (qy_mono_us () >= s_deadline ())
+            break;
+        qy_sleep_ms (200);
+    }
+    qy_metric_observe (m_pipeline, qy_mono_us () - t0);
+    qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (r->redis));
+    qy_service_set_dep (QY_DEP_PG, qy_pg_ok (r->pg));
+    s_finish (r->pg, r->out, r->evs, r->st, r->outcome, n);
+    for (size_t i = 0; i < n; i++)
+        qy__event__free_unpacked (r->evs [i], NULL);
+    return n;
+}
+
 int main (int argc, char **argv)
 {
     scoring_config_t cfg = { 0 };
@@ -205,9 +246,13 @@ int main (int argc, char **argv)
         .event_clock = cfg.event_clock, .signals = out, .alerts = alerts,
     };
     scoring_eval_t *eval = scoring_eval_new (&ecfg, redis, pg, brands);
-    Qy__Event **evs = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Event *));
-    Qy__Standing *st = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Standing));
-    scoring_outcome_t *outcome = qy_calloc ((size_t) cfg.batch, sizeof (*outcome));
+    s_run_t run = {
+        .ccfg = &ccfg, .redis = redis, .pg = pg, .brands = brands, .in = in, .out = out,
+        .evs = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Event *)),
+        .st = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Standing)),
+        .outcome = qy_calloc ((size_t) cfg.batch, sizeof (scoring_outcome_t)),
+        .batch = (size_t) cfg.batch,
+    };
     int64_t next_rollup = qy_mono_us () + cfg.rollup_ms * 1000;
     int64_t next_eval = qy_mono_us () + cfg.eval_ms * 1000;
     while (qy_service_running ()) {
@@ -215,38 +260,21 @@ int main (int argc, char **argv)
         qy_service_check_deps (pg, redis);
         s_periodic (&cfg, redis, pg, brands, eval, &next_rollup, &next_eval, false);
         zmq_pollitem_t item = { in, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 200) <= 0)
-            continue;
-        s_taken_t taken = { evs, 0 };
-        qy_deadletter_drain_events (in, (size_t) cfg.batch, pg, "scoring", true, m_bad, s_on_event, &taken);
-        size_t n = taken.n;
-        //  Counting must succeed before the event moves on; retrying is safe
-        //  (a retry sends only the events that got no answer).
-        int64_t t0 = qy_mono_us ();
-        for (size_t i = 0; i < n; i++)
-            outcome [i] = SCORING_PENDING;
-        while (n && scoring_count_batch (&ccfg, redis, brands, evs, st, outcome, n) != 0) {
-            qy_redis_disconnect (redis);
-            qy_service_set_dep (QY_DEP_REDIS, false);
-            qy_service_heartbeat ();
-            if (qy_mono_us () >= s_deadline ())
-                break;
-            qy_sleep_ms (200);
-        }
-        qy_metric_observe (m_pipeline, qy_mono_us () - t0);
-        qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
-        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-        s_finish (pg, out, evs, st, outcome, n);
-        for (size_t i = 0; i < n; i++)
-            qy__event__free_unpacked (evs [i], NULL);
+        if (zmq_poll (&item, 1, 200) > 0)
+            s_batch (&run);
     }
+    //  Stopping: what the bus had already handed over, queued in the
+    //  socket, is finished like a batch in hand within the grace (counted
+    //  and passed on, or set aside), not dropped with the socket.
+    while (qy_mono_us () < s_deadline () && s_batch (&run) > 0)
+        ;
     //  Last roll-up, so a clean stop leaves PostgreSQL current.
     int w;
     while ((w = scoring_rollup (redis, pg, brands, 200)) > 0)
         qy_metric_add (m_rollups, w);
-    free (evs);
-    free (st);
-    free (outcome);
+    free (run.evs);
+    free (run.st);
+    free (run.outcome);
     scoring_eval_destroy (&eval);
     zmq_close (in);
     zmq_close (out);
