@@ -10,6 +10,12 @@
 #include "qy/pg.h"
 
 #define INGEST_MAX_TEXT 65536
+//  Longest codes (store, channel, inviter, product, ref_msg_id, each
+//  mention), nicknames and urls an event may carry (bytes), and mentions.
+#define INGEST_MAX_CODE 128
+#define INGEST_MAX_NAME 256
+#define INGEST_MAX_URL 2048
+#define INGEST_MAX_MENTIONS 500
 
 //  Check one event's shape, with no I/O. Returns NULL when it is fine, or
 //  a short reason naming the field ("missing field: group"). now_us bounds

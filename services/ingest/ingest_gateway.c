@@ -106,7 +106,11 @@ int ingest_gateway_prepare (qy_pg_t *pg, int64_t brand_id, ingest_req_t *req)
             return -1;
         if (g->kind == INGEST_GOP_OWNER && g->value && !s_owner (pg, brand_id, gid, g->value))
             return -1;
-        if (g->kind == INGEST_GOP_DISMISS) {
+        bool again = false;         //  dismissed twice in one request: reconciled once
+        for (size_t k = 0; k < i && g->kind == INGEST_GOP_DISMISS && !again; k++)
+            again = req->gops [k].kind == INGEST_GOP_DISMISS && !req->items [req->gops [k].item].error
+                 && strcmp (req->gops [k].group, g->group) == 0;
+        if (g->kind == INGEST_GOP_DISMISS && !again) {
             //  A dismissed group has nobody left in it: an empty snapshot.
             ingest_snapshot_t empty = { .group = g->group, .fetched_us = g->at_us };
             if (s_reconcile (pg, brand_id, req, g->item, &empty, QY__LEAVE_REASON__LEAVE_REASON_UNSPECIFIED))
@@ -142,43 +146,49 @@ void ingest_gateway_answer (ingest_job_t *job, const ingest_result_t *results)
     ingest_req_t *req = job->req;
     qy_buf_t *b = &job->answer;
     size_t accepted = 0, duplicate = 0, rejected = 0, joins = 0, leaves = 0;
+    //  One pass over the events, tallied per item.
+    typedef struct { size_t n, dup; const char *error, *field; } tally_t;
+    tally_t *tally = qy_calloc (req->n_items ? req->n_items : 1, sizeof (tally_t));
+    for (size_t i = 0; i < req->n_items; i++) {
+        tally [i].error = req->items [i].error;
+        tally [i].field = req->items [i].field;
+    }
+    for (size_t e = 0; e < req->n_events; e++) {
+        tally_t *t = &tally [req->event_item [e]];
+        t->n++;
+        if (results [e].status == QY__ITEM_STATUS__ACCEPTED) {
+            joins += req->events [e]->kind == QY__KIND__JOIN;
+            leaves += req->events [e]->kind == QY__KIND__LEAVE;
+        }
+        else if (results [e].status == QY__ITEM_STATUS__DUPLICATE)
+            t->dup++;
+        else if (!t->error) {
+            t->error = results [e].error;
+            t->field = ingest_wecom_field (req->ep, t->error);
+        }
+    }
     qy_buf_t items;
     qy_buf_init (&items);
     for (size_t i = 0; i < req->n_items; i++) {
         ingest_item_t *it = &req->items [i];
-        const char *error = it->error, *field = it->field;
-        size_t n = 0, acc = 0, dup = 0;
-        for (size_t e = 0; e < req->n_events; e++) {
-            if (req->event_item [e] != i)
-                continue;
-            n++;
-            if (results [e].status == QY__ITEM_STATUS__ACCEPTED) {
-                acc++;
-                joins += req->events [e]->kind == QY__KIND__JOIN;
-                leaves += req->events [e]->kind == QY__KIND__LEAVE;
-            }
-            else if (results [e].status == QY__ITEM_STATUS__DUPLICATE)
-                dup++;
-            else if (!error) {
-                error = results [e].error;
-                field = ingest_wecom_field (req->ep, error);
-            }
-        }
-        const char *status = error ? "rejected" : (n && dup == n) ? "duplicate" : "accepted";
-        accepted += !error && !(n && dup == n);
-        duplicate += !error && n && dup == n;
-        rejected += error != NULL;
+        const tally_t *t = &tally [i];
+        bool all_dup = t->n && t->dup == t->n;
+        const char *status = t->error ? "rejected" : all_dup ? "duplicate" : "accepted";
+        accepted += !t->error && !all_dup;
+        duplicate += !t->error && all_dup;
+        rejected += t->error != NULL;
         qy_buf_puts (&items, i ? ",{\"id\":" : "{\"id\":");
         qy_buf_json_str (&items, it->id ? it->id : "");
-        qy_buf_printf (&items, ",\"status\":\"%s\",\"events\":%zu", status, n);
-        if (error) {
+        qy_buf_printf (&items, ",\"status\":\"%s\",\"events\":%zu", status, t->n);
+        if (t->error) {
             qy_buf_puts (&items, ",\"error\":");
-            qy_buf_json_str (&items, error);
+            qy_buf_json_str (&items, t->error);
             qy_buf_puts (&items, ",\"field\":");
-            qy_buf_json_str (&items, field ? field : "");
+            qy_buf_json_str (&items, t->field ? t->field : "");
         }
         qy_buf_puts (&items, "}");
     }
+    free (tally);
     bool all_bad = rejected && rejected == req->n_items;
     qy_buf_reset (b);
     qy_buf_printf (b, "{\"ok\":%s,\"accepted\":%zu,\"duplicate\":%zu,\"rejected\":%zu", all_bad ? "false" : "true",

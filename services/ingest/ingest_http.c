@@ -147,6 +147,15 @@ static enum MHD_Result s_complete (ingest_http_t *self, struct MHD_Connection *c
         free (job);
         return rc;
     }
+    if (!job->req && strncmp (job->envelope_error, "too many events", 15) == 0) {
+        //  Like a body too large: refused whole before it costs memory downstream.
+        qy_log_warn ("http refused status=413 gateway=%s brand=%s reason=\"%s\"", job->gateway, job->brand,
+                     job->envelope_error);
+        rc = s_error (c, 413, job->envelope_error, job->envelope_field, 0);
+        qy_buf_free (&job->answer);
+        free (job);
+        return rc;
+    }
     //  Lend the body: a bad envelope becomes a dead letter in the main loop.
     job->body = conn->body.data;
     job->len = conn->body.len;
@@ -283,15 +292,25 @@ int ingest_http_fd (ingest_http_t *self)
     return self->pipe [0];
 }
 
-size_t ingest_http_take (ingest_http_t *self, ingest_job_t **jobs, size_t max)
+size_t ingest_http_take (ingest_http_t *self, ingest_job_t **jobs, size_t max, size_t max_events)
 {
     char drain [256];
     while (read (self->pipe [0], drain, sizeof (drain)) > 0)
         ;
     pthread_mutex_lock (&self->lock);
-    size_t n = 0;
+    size_t n = 0, events = 0;
     while (n < max && self->count) {
-        jobs [n++] = self->queue [self->head];
+        ingest_job_t *job = self->queue [self->head];
+        size_t more = job->req ? job->req->n_events : 0;
+        if (n && events + more > max_events) {
+            //  Left for the next turn: wake it.
+            char one = 1;
+            if (write (self->pipe [1], &one, 1) < 0 && errno != EAGAIN)
+                qy_log_warn ("http wake pipe write failed errno=%d", errno);
+            break;
+        }
+        events += more;
+        jobs [n++] = job;
         self->head = (self->head + 1) % (size_t) self->cfg.queue;
         self->count--;
     }

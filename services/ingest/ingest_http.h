@@ -75,15 +75,21 @@ typedef struct {
     ingest_gop_t  *gops;
     size_t         n_gops;
     ingest_snapshot_t *snap;           //  INGEST_EP_SNAPSHOT only
+    bool           too_many;           //  parsing stopped: over INGEST_MAX_EVENTS
 } ingest_req_t;
 
 #define INGEST_MAX_ITEMS 5000
+//  Events one request may become (each MemChangeList entry is one); more:
+//  the request is refused whole, 413.
+#define INGEST_MAX_EVENTS 5000
 
 //  Parse body for endpoint ep on behalf of brand. now_us stands in for
 //  times the body does not give. Returns the request, or NULL with the
 //  envelope's problem in err and the field it names in field (the body is
 //  not JSON, or not the expected shape). Items with problems of their own
-//  are kept with their error set. Caller owns the result.
+//  are kept with their error set. A request that would become more than
+//  INGEST_MAX_EVENTS events is refused ("too many events …", field the
+//  list's name). Caller owns the result.
 ingest_req_t *ingest_wecom_parse (ingest_ep_t ep, const char *brand, const char *body, size_t len,
                                   int64_t now_us, char *err, size_t errlen, char *field, size_t fieldlen);
 void ingest_req_destroy (ingest_req_t **self_p);
@@ -196,8 +202,10 @@ void ingest_http_destroy (ingest_http_t **self_p);
 int ingest_http_port (ingest_http_t *self);
 //  The fd that becomes readable when jobs wait (for zmq_poll).
 int ingest_http_fd (ingest_http_t *self);
-//  Take up to max waiting jobs. They stay owned by their HTTP threads.
-size_t ingest_http_take (ingest_http_t *self, ingest_job_t **jobs, size_t max);
+//  Take up to max waiting jobs holding up to max_events events between
+//  them (always one, however many it holds). They stay owned by their HTTP
+//  threads.
+size_t ingest_http_take (ingest_http_t *self, ingest_job_t **jobs, size_t max, size_t max_events);
 //  Hand answered jobs back (each has status and answer set): marks them
 //  done and wakes their HTTP threads.
 void ingest_http_complete (ingest_http_t *self, ingest_job_t **jobs, size_t n);

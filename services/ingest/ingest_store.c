@@ -10,6 +10,7 @@
 
 #define S_CACHE_MAX 2000000      //  entries per cache before it is dropped and refilled
 #define S_NEG_TTL_US (10 * 1000000LL)
+#define S_DATA_ERROR -2             //  s_write: PostgreSQL refused what a statement of many events held
 
 struct ingest_store_t {
     qy_pg_t  *pg;
@@ -21,6 +22,7 @@ struct ingest_store_t {
     qy_map_t *channels;          //  "bid|code" → id
     qy_map_t *days;              //  day number → partition exists
     qy_map_t *memberships;       //  "gid|mid" → known to exist
+    char      refused [8];       //  SQLSTATE of the last batch refused for its data
 };
 
 ingest_store_t *ingest_store_new (qy_pg_t *pg)
@@ -55,9 +57,11 @@ void ingest_store_destroy (ingest_store_t **self_p)
     *self_p = NULL;
 }
 
-static void s_key (char *buf, size_t len, int64_t id, const char *s)
+//  "id|code", whole whatever its length: a key cut short would make long
+//  codes that share a prefix collide. Caller frees it.
+static char *s_key (int64_t id, const char *s)
 {
-    qy_snprintf (buf, len, "%lld|%s", (long long) id, s);
+    return qy_printf ("%lld|%s", (long long) id, s);
 }
 
 void ingest_store_forget_unknown (ingest_store_t *self)
@@ -97,8 +101,7 @@ static int64_t s_brand (ingest_store_t *self, const char *code, int64_t now_us)
 
 static int s_group (ingest_store_t *self, Qy__Event *ev)
 {
-    char key [200];
-    s_key (key, sizeof (key), ev->brand_id, ev->group);
+    char *key = s_key (ev->brand_id, ev->group);
     int64_t id;
     if (!qy_map_get (self->groups, key, &id)) {
         char bid [24];
@@ -109,8 +112,10 @@ static int s_group (ingest_store_t *self, Qy__Event *ev)
                 "INSERT INTO groups (brand_id, code, name, store_id) "
                 "VALUES ($1, $2, $2, (SELECT id FROM stores WHERE brand_id = $1 AND code = $3)) "
                 "ON CONFLICT (brand_id, code) DO UPDATE SET store_id = COALESCE (groups.store_id, EXCLUDED.store_id) "
-                "RETURNING id, store_id", 3, p, &res))
+                "RETURNING id, store_id", 3, p, &res)) {
+            free (key);
             return -1;
+        }
         id = qy_pg_int (res, 0, 0);
         char gk [24];
         qy_snprintf (gk, sizeof (gk), "%lld", (long long) id);
@@ -119,6 +124,7 @@ static int s_group (ingest_store_t *self, Qy__Event *ev)
         qy_map_put (self->group_store, gk, qy_pg_int (res, 0, 1));
         PQclear (res);
     }
+    free (key);
     ev->group_id = id;
     char gk [24];
     qy_snprintf (gk, sizeof (gk), "%lld", (long long) id);
@@ -132,8 +138,7 @@ static int s_channel (ingest_store_t *self, Qy__Event *ev)
 {
     if (!ev->channel || !*ev->channel)
         return 0;
-    char key [200];
-    s_key (key, sizeof (key), ev->brand_id, ev->channel);
+    char *key = s_key (ev->brand_id, ev->channel);
     int64_t id;
     if (!qy_map_get (self->channels, key, &id)) {
         char bid [24], sid [24];
@@ -143,13 +148,16 @@ static int s_channel (ingest_store_t *self, Qy__Event *ev)
         PGresult *res;
         if (!qy_pg_run (self->pg, "channel upsert",
                 "INSERT INTO channels (brand_id, code, kind, store_id) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (brand_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id", 4, p, &res))
+                "ON CONFLICT (brand_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id", 4, p, &res)) {
+            free (key);
             return -1;
+        }
         id = qy_pg_int (res, 0, 0);
         PQclear (res);
         s_cap (self->channels);
         qy_map_put (self->channels, key, id);
     }
+    free (key);
     ev->channel_id = id;
     return 0;
 }
@@ -165,11 +173,13 @@ static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const 
     for (size_t i = 0; i < n; i++) {
         if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
             continue;
-        char key [200];
-        s_key (key, sizeof (key), events [i]->brand_id, events [i]->member);
-        if (qy_map_get (self->members, key, &member_ids [i]) || qy_map_get (pending, key, NULL))
+        char *key = s_key (events [i]->brand_id, events [i]->member);
+        bool known = qy_map_get (self->members, key, &member_ids [i]) || qy_map_get (pending, key, NULL);
+        if (!known)
+            qy_map_put (pending, key, 1);
+        free (key);
+        if (known)
             continue;
-        qy_map_put (pending, key, 1);
         qy_buf_puts (&b, missing ? "," : "{");
         qy_buf_puts (&u, missing ? "," : "{");
         qy_buf_puts (&nk, missing ? "," : "{");
@@ -198,17 +208,17 @@ static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const 
         else {
             s_cap (self->members);
             for (int r = 0; r < PQntuples (res); r++) {
-                char key [200];
-                s_key (key, sizeof (key), qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
+                char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
                 qy_map_put (self->members, key, qy_pg_int (res, r, 2));
+                free (key);
             }
             PQclear (res);
             for (size_t i = 0; i < n; i++) {
                 if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
                     continue;
-                char key [200];
-                s_key (key, sizeof (key), events [i]->brand_id, events [i]->member);
+                char *key = s_key (events [i]->brand_id, events [i]->member);
                 qy_map_get (self->members, key, &member_ids [i]);
+                free (key);
             }
         }
     }
@@ -321,8 +331,52 @@ static bool s_member_event (ingest_store_t *self, const Qy__Event *ev, int64_t m
     return true;
 }
 
-int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
-                        ingest_result_t *results, int64_t now_us)
+//  Did PostgreSQL refuse the last statement for what it held (data
+//  exception, integrity constraint, program limit such as an index row too
+//  large) rather than fail for the moment (connection, server)?
+static bool s_data_error (ingest_store_t *self)
+{
+    const char *state = qy_pg_last_sqlstate (self->pg);
+    return strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0 || strncmp (state, "54", 2) == 0;
+}
+
+//  What a failed statement of steps 2-4 means for the batch (before the
+//  rollback, which clears the SQLSTATE).
+static int s_batch_failed (ingest_store_t *self)
+{
+    if (!s_data_error (self))
+        return -1;
+    qy_strlcpy (self->refused, qy_pg_last_sqlstate (self->pg), sizeof (self->refused));
+    return S_DATA_ERROR;
+}
+
+//  Reject one event with why and dead-letter it. Returns 0, or -1 when the
+//  dead letter could not be written (PostgreSQL away).
+static int s_reject (ingest_store_t *self, Qy__Event *ev, int64_t bid, ingest_result_t *result, const char *why)
+{
+    result->status = QY__ITEM_STATUS__REJECTED;
+    qy_strlcpy (result->error, why, sizeof (result->error));
+    size_t len = qy__event__get_packed_size (ev);
+    uint8_t *buf = qy_malloc (len ? len : 1);
+    qy__event__pack (ev, buf);
+    //  Text PostgreSQL would refuse stays in the raw bytes only.
+    int dl = qy_deadletter (self->pg, bid > 0 ? bid : 0, qy_utf8_valid (ev->brand) ? ev->brand : NULL, "ingest",
+                            qy_utf8_valid (ev->msg_id) ? ev->msg_id : NULL, result->error, buf, len);
+    free (buf);
+    return dl ? -1 : 0;
+}
+
+//  The reason given for an event PostgreSQL refused.
+static void s_refused (ingest_store_t *self, const char *step, char *why, size_t len)
+{
+    qy_snprintf (why, len, "refused by storage: %s failed (SQLSTATE %s)", step, qy_pg_last_sqlstate (self->pg));
+}
+
+//  One attempt at the batch. Returns 0 (committed), -1 (PostgreSQL away:
+//  nothing stored) or S_DATA_ERROR (a statement covering many events was
+//  refused for its data: nothing of steps 2-4 stored; the caller splits).
+//  An event whose own statement is refused for its data is rejected here.
+static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results, int64_t now_us)
 {
     int64_t *member_ids = qy_calloc (n, sizeof (int64_t));
     qy_map_t *seen = qy_map_new ();
@@ -347,37 +401,44 @@ int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
                 why = "unknown brand";
         }
         if (why) {
-            results [i].status = QY__ITEM_STATUS__REJECTED;
-            if (strcmp (why, "unknown brand") == 0)
-                qy_snprintf (results [i].error, sizeof (results [i].error), "unknown brand: %s", ev->brand);
-            else
-                qy_strlcpy (results [i].error, why, sizeof (results [i].error));
-            size_t len = qy__event__get_packed_size (ev);
-            uint8_t *buf = qy_malloc (len ? len : 1);
-            qy__event__pack (ev, buf);
-            //  Text PostgreSQL would refuse stays in the raw bytes only.
-            int dl = qy_deadletter (self->pg, bid > 0 ? bid : 0, qy_utf8_valid (ev->brand) ? ev->brand : NULL, "ingest",
-                                    qy_utf8_valid (ev->msg_id) ? ev->msg_id : NULL, results [i].error, buf, len);
-            free (buf);
-            if (dl)
+            char unknown [160];
+            if (strcmp (why, "unknown brand") == 0) {
+                qy_snprintf (unknown, sizeof (unknown), "unknown brand: %s", ev->brand);
+                why = unknown;
+            }
+            if (s_reject (self, ev, bid, &results [i], why))
                 goto done;
             continue;
         }
         ev->brand_id = bid;
         ev->ingest_time_us = now_us;
-        char key [200];
-        s_key (key, sizeof (key), bid, ev->msg_id);
-        if (qy_map_get (seen, key, NULL)) {
+        char *key = s_key (bid, ev->msg_id);
+        bool dup = qy_map_get (seen, key, NULL);
+        if (!dup)
+            qy_map_put (seen, key, (int64_t) i);
+        free (key);
+        if (dup) {
             results [i].status = QY__ITEM_STATUS__DUPLICATE;
             continue;
         }
-        qy_map_put (seen, key, (int64_t) i);
-        if (s_partition (self, ev->event_time_us) || s_group (self, ev) || s_channel (self, ev))
-            goto done;
+        const char *step = s_partition (self, ev->event_time_us) ? "partition"
+                         : s_group (self, ev) ? "group upsert"
+                         : s_channel (self, ev) ? "channel upsert" : NULL;
+        if (step) {
+            if (!s_data_error (self))
+                goto done;
+            //  This event's own statement was refused: the event is at fault.
+            char refused [160];
+            s_refused (self, step, refused, sizeof (refused));
+            if (s_reject (self, ev, bid, &results [i], refused))
+                goto done;
+        }
     }
     //  2. Members, in one statement for those not cached.
-    if (s_members (self, events, n, results, member_ids))
+    if (s_members (self, events, n, results, member_ids)) {
+        rc = s_batch_failed (self);
         goto done;
+    }
 
     //  3. Archive, inside one transaction with the membership changes.
     size_t rows = 0;
@@ -422,23 +483,25 @@ int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
                 "SELECT b, 'epoch'::timestamptz + t * interval '1 microsecond', m, g, s, u, k, r, x, e "
                 "FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
                 "             $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e) "
-                "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res))
+                "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res)) {
+            rc = s_batch_failed (self);
             goto done;
+        }
         //  Whatever the archive already had is a duplicate.
         qy_map_t *fresh = qy_map_new ();
         for (int r = 0; r < PQntuples (res); r++) {
-            char key [200];
-            s_key (key, sizeof (key), qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
+            char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
             qy_map_put (fresh, key, 1);
+            free (key);
         }
         PQclear (res);
         for (size_t i = 0; i < n; i++) {
             if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
                 continue;
-            char key [200];
-            s_key (key, sizeof (key), events [i]->brand_id, events [i]->msg_id);
+            char *key = s_key (events [i]->brand_id, events [i]->msg_id);
             if (!qy_map_get (fresh, key, NULL))
                 results [i].status = QY__ITEM_STATUS__DUPLICATE;
+            free (key);
         }
         qy_map_destroy (&fresh);
     }
@@ -481,10 +544,10 @@ int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
             "WHERE memberships.role = 'member' AND EXCLUDED.role <> 'member'", 4, p);
     }
     qy_buf_free (&mb); qy_buf_free (&mg); qy_buf_free (&mm); qy_buf_free (&mr);
-    if (!ok)
+    if (!ok || !qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL)) {
+        rc = s_batch_failed (self);
         goto done;
-    if (!qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL))
-        goto done;
+    }
     in_tx = false;
     rc = 0;
 done:
@@ -499,5 +562,57 @@ done:
         qy_buf_free (&a [k]);
     qy_map_destroy (&seen);
     free (member_ids);
+    return rc;
+}
+
+//  A statement covering events[0..n) was refused for what it held: find the
+//  events at fault by halves, each half in a transaction of its own; an
+//  event refused alone is rejected and dead-lettered, the others stored.
+//  Returns 0, or -1 when PostgreSQL went away meanwhile (halves already
+//  committed stay stored: their retry is answered duplicate).
+static int s_split (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results, int64_t now_us)
+{
+    //  Events already rejected were dead-lettered: leave them be.
+    size_t *idx = qy_calloc (n ? n : 1, sizeof (size_t));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (results [i].status != QY__ITEM_STATUS__REJECTED)
+            idx [m++] = i;
+    int rc = 0;
+    if (m == 1) {
+        char refused [160];
+        qy_snprintf (refused, sizeof (refused), "refused by storage (SQLSTATE %s)", self->refused);
+        Qy__Event *ev = events [idx [0]];
+        qy_log_warn ("msg=%s brand=%s refused by storage", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
+                     qy_utf8_valid (ev->brand) ? ev->brand : "(not UTF-8)");
+        rc = s_reject (self, ev, ev->brand_id, &results [idx [0]], refused);
+    }
+    Qy__Event **sub = qy_calloc (m ? m : 1, sizeof (Qy__Event *));
+    ingest_result_t *subres = qy_calloc (m ? m : 1, sizeof (ingest_result_t));
+    for (size_t half = 0; m > 1 && half < 2 && rc == 0; half++) {
+        size_t from = half ? m / 2 : 0, to = half ? m : m / 2;
+        for (size_t k = from; k < to; k++)
+            sub [k - from] = events [idx [k]];
+        rc = s_write (self, sub, to - from, subres, now_us);
+        if (rc == S_DATA_ERROR)
+            rc = s_split (self, sub, to - from, subres, now_us);
+        for (size_t k = from; rc == 0 && k < to; k++)
+            results [idx [k]] = subres [k - from];
+    }
+    free (sub);
+    free (subres);
+    free (idx);
+    return rc;
+}
+
+int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
+                        ingest_result_t *results, int64_t now_us)
+{
+    int rc = s_write (self, events, n, results, now_us);
+    if (rc == S_DATA_ERROR) {
+        qy_log_warn ("storage refused a batch for its data sqlstate=%s events=%zu; finding the events at fault",
+                     self->refused, n);
+        rc = s_split (self, events, n, results, now_us);
+    }
     return rc;
 }

@@ -48,6 +48,26 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
         return "bad field: event_time_us (before 2000)";
     if (ev->text && strlen (ev->text) > INGEST_MAX_TEXT)
         return "field too long: text (max 65536 bytes)";
+    //  Codes become keys of unique indexes (channels, stores): a value too
+    //  long for the index would fail the whole transaction, not one item.
+    static const struct { const char *name; size_t max; } s_fields [] = {
+        { "store", INGEST_MAX_CODE }, { "channel", INGEST_MAX_CODE }, { "inviter", INGEST_MAX_CODE },
+        { "product", INGEST_MAX_CODE }, { "ref_msg_id", INGEST_MAX_CODE }, { "nickname", INGEST_MAX_NAME },
+        { "url", INGEST_MAX_URL },
+    };
+    const char *values [] = { ev->store, ev->channel, ev->inviter, ev->product, ev->ref_msg_id, ev->nickname,
+                              ev->url };
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_fields); i++)
+        if (values [i] && strlen (values [i]) > s_fields [i].max) {
+            static _Thread_local char why [96];
+            qy_snprintf (why, sizeof (why), "field too long: %s (max %zu bytes)", s_fields [i].name, s_fields [i].max);
+            return why;
+        }
+    if (ev->n_mentions > INGEST_MAX_MENTIONS)
+        return "field too long: mentions (max 500 entries)";
+    for (size_t i = 0; i < ev->n_mentions; i++)
+        if (ev->mentions [i] && strlen (ev->mentions [i]) > INGEST_MAX_CODE)
+            return "field too long: mentions (max 128 bytes each)";
     if (ev->kind == QY__KIND__TEXT && s_empty (ev->text))
         return "missing field: text";
     if (ev->kind == QY__KIND__RENAME && s_empty (ev->nickname))

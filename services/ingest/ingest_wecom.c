@@ -87,6 +87,12 @@ void ingest_req_destroy (ingest_req_t **self_p)
 
 // ------------------------------------------------------------ helpers
 
+//  Whether a string is longer than max bytes (NULL is not).
+static bool s_long (const char *s, size_t max)
+{
+    return s && strnlen (s, max + 1) > max;
+}
+
 //  A non-empty string member, or NULL.
 static const char *s_str (json_t *o, const char *key)
 {
@@ -202,6 +208,11 @@ const char *ingest_wecom_field (ingest_ep_t ep, const char *reason)
         { "product",       "purchase.product",  "product" },
         { "kind",          "msgtype",           "UpdateDetail" },
         { "brand",         "brand",             "brand" },
+        { "store",         "store",             "store" },
+        { "channel",       "state",             "State" },
+        { "inviter",       "invitor",           "Invitor" },
+        { "url",           "url",               "url" },
+        { "mentions",      "mentions",          "mentions" },
     };
     const char *colon = strchr (reason, ':');
     if (!colon)
@@ -428,6 +439,22 @@ static void s_member_change (ingest_req_t *req, size_t idx, json_t *cb, json_t *
         s_item_error (it, "missing field: MemChangeList[].userid", "MemChangeList");
         return;
     }
+    //  Checked before anything is copied: each entry becomes an event of its own.
+    const char *state = json_is_object (entry) ? s_str (entry, "state") : NULL;
+    const char *inv = json_is_object (entry) ? s_str (entry, "invitor") : NULL;
+    const char *nick = json_is_object (entry) ? s_str (entry, "group_nickname") : NULL;
+    if (json_is_object (entry) && !nick)
+        nick = s_str (entry, "name");
+    if (s_long (user, INGEST_MAX_CODE)) {
+        s_item_error (it, "field too long: MemChangeList[].userid (max 128 bytes)", "MemChangeList");
+        return;
+    }
+    if (s_long (state, INGEST_MAX_CODE) || s_long (inv, INGEST_MAX_CODE) || s_long (nick, INGEST_MAX_NAME)) {
+        s_item_error (it, s_long (state, INGEST_MAX_CODE) ? "field too long: MemChangeList[].state (max 128 bytes)"
+                        : s_long (inv, INGEST_MAX_CODE) ? "field too long: MemChangeList[].invitor (max 128 bytes)"
+                        : "field too long: MemChangeList[].group_nickname (max 256 bytes)", "MemChangeList");
+        return;
+    }
     Qy__Event *ev = ingest_event_new (req->brand);
     char *id = ingest_derived_id ("cb:%s:%s:%s:%lld", chat, add ? "add" : "del", user, (long long) t_s);
     s_set (&ev->msg_id, id);
@@ -440,13 +467,10 @@ static void s_member_change (ingest_req_t *req, size_t idx, json_t *cb, json_t *
         ev->kind = QY__KIND__JOIN;
         s_int (cb, "JoinScene", &scene);
         ev->join_scene = ingest_wecom_callback_scene ((int) scene);
-        const char *state = json_is_object (entry) ? s_str (entry, "state") : NULL;
         s_set (&ev->channel, state ? state : s_str (cb, "State"));
-        const char *inv = json_is_object (entry) ? s_str (entry, "invitor") : NULL;
         s_set (&ev->inviter, inv ? inv : s_str (cb, "Invitor"));
         if (json_is_object (entry)) {
-            const char *nick = s_str (entry, "group_nickname");
-            s_set (&ev->nickname, nick ? nick : s_str (entry, "name"));
+            s_set (&ev->nickname, nick);
             int64_t type;
             if (s_int (entry, "type", &type) && type == 1)
                 ev->role = QY__ROLE__STAFF;
@@ -483,6 +507,19 @@ static void s_callback (ingest_req_t *req, json_t *cb)
         return;
     }
     if (!chat)     { s_item_error (it, "missing field: ChatId", "ChatId"); return; }
+    //  Copied into every event the callback becomes: checked once, up front.
+    static const struct { const char *key; size_t max; const char *error; } s_limits [] = {
+        { "ChatId",  INGEST_MAX_CODE, "field too long: ChatId (max 128 bytes)" },
+        { "State",   INGEST_MAX_CODE, "field too long: State (max 128 bytes)" },
+        { "Invitor", INGEST_MAX_CODE, "field too long: Invitor (max 128 bytes)" },
+        { "Owner",   INGEST_MAX_CODE, "field too long: Owner (max 128 bytes)" },
+        { "Name",    INGEST_MAX_NAME, "field too long: Name (max 256 bytes)" },
+    };
+    for (size_t k = 0; k < QY_ARRAY_LEN (s_limits); k++)
+        if (s_long (s_str (cb, s_limits [k].key), s_limits [k].max)) {
+            s_item_error (it, s_limits [k].error, s_limits [k].key);
+            return;
+        }
     if (!at_us)    { s_item_error (it, "missing field: CreateTime (unix seconds)", "CreateTime"); return; }
     if (!change)   { s_item_error (it, "missing field: ChangeType", "ChangeType"); return; }
     if (strcmp (change, "create") == 0)
@@ -511,6 +548,10 @@ static void s_callback (ingest_req_t *req, json_t *cb)
             }
             if (json_array_size (list) > INGEST_MAX_ITEMS) {
                 s_item_error (it, "field too long: MemChangeList", "MemChangeList");
+                return;
+            }
+            if (req->n_events + json_array_size (list) > INGEST_MAX_EVENTS) {
+                req->too_many = true;         //  the whole request is refused (413)
                 return;
             }
             size_t i;
@@ -693,6 +734,11 @@ ingest_req_t *ingest_wecom_parse (ingest_ep_t ep, const char *brand, const char 
                 s_message (req, item);
             else
                 s_callback (req, item);
+            if (req->too_many) {
+                s_envelope (err, errlen, field, fieldlen, "too many events in one request (max 5000)", key);
+                ingest_req_destroy (&req);
+                break;
+            }
         }
     }
 done:

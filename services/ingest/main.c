@@ -44,6 +44,8 @@ static const qy_option_t s_options [] = {
     { "gateway.creds_refresh_ms", QY_INT, offsetof (ingest_config_t, creds_refresh_ms), "5000", 100, 3600000, "how often gateway credentials are reloaded" },
 };
 
+#define S_LINGER_MS 5000          //  how long events still in the pipe to the bus may take at shutdown
+
 typedef struct {
     zmq_msg_t   frames [4];     //  routing envelope + payload
     int         nframes;
@@ -318,7 +320,12 @@ int main (int argc, char **argv)
 
     void *ctx = zmq_ctx_new ();
     void *router = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
-    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
+    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, S_LINGER_MS);
+    //  Queue only toward a connected bus: with it away, sends fail at once,
+    //  s_room says no, and gateways get busy / 429 instead of an answer for
+    //  events that would wait in a pipe and be lost at shutdown.
+    int immediate = 1;
+    zmq_setsockopt (push, ZMQ_IMMEDIATE, &immediate, sizeof (immediate));
     if (qy_zmq_bind (router, cfg.zmq_gateway) || qy_zmq_connect (push, cfg.zmq_out)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg.zmq_gateway, cfg.zmq_out);
         return 2;
@@ -417,7 +424,9 @@ int main (int argc, char **argv)
         }
         size_t njobs = 0, nanswered = 0;
         if (http) {
-            njobs = ingest_http_take (http, jobs, (size_t) cfg.max_batches);
+            //  HTTP jobs count against the same event budget (at least one is taken).
+            size_t budget = nevents < (size_t) cfg.max_events ? (size_t) cfg.max_events - nevents : 0;
+            njobs = ingest_http_take (http, jobs, (size_t) cfg.max_batches, budget);
             njobs = s_prepare_jobs (pg, push, jobs, njobs, answered, &nanswered);
         }
         s_handle (store, pg, router, push, reqs, nreqs, jobs, njobs);
@@ -442,7 +451,12 @@ int main (int argc, char **argv)
     free (answered);
     zmq_close (router);
     zmq_close (push);
+    int64_t t_term = qy_mono_us ();
     zmq_ctx_term (ctx);
+    if (qy_mono_us () - t_term >= (S_LINGER_MS - 100) * 1000LL)
+        //  ZeroMQ does not say how many: those sent last, up to zmq.hwm.
+        qy_log_warn ("events still in flight to the bus were dropped at shutdown (linger %d ms expired, up to "
+                     "zmq.hwm=%ld); archived, recover with qyctl replay", S_LINGER_MS, cfg.hwm);
     ingest_store_destroy (&store);
     qy_pg_destroy (&listen);
     qy_pg_destroy (&pg);

@@ -102,6 +102,67 @@ static void test_bad_values (void **state)
     assert_string_equal (ingest_validate (&ev, NOW), "bad field: nickname (not valid UTF-8)");
 }
 
+//  Codes go into unique indexes (channels, stores): one too long for the
+//  index must be refused here, item by item, not fail the transaction.
+static void test_long_codes (void **state)
+{
+    (void) state;
+    char *big = malloc (3001);
+    memset (big, 'c', 3000);
+    big [3000] = 0;
+    char edge [INGEST_MAX_CODE + 1];
+    memset (edge, 'e', INGEST_MAX_CODE);
+    edge [INGEST_MAX_CODE] = 0;
+    struct { const char *field; const char *want; } cases [] = {
+        { "channel", "field too long: channel (max 128 bytes)" },
+        { "store", "field too long: store (max 128 bytes)" },
+        { "inviter", "field too long: inviter (max 128 bytes)" },
+        { "product", "field too long: product (max 128 bytes)" },
+        { "ref_msg_id", "field too long: ref_msg_id (max 128 bytes)" },
+        { "nickname", "field too long: nickname (max 256 bytes)" },
+        { "mention", "field too long: mentions (max 128 bytes each)" },
+    };
+    for (size_t i = 0; i < sizeof (cases) / sizeof (cases [0]); i++) {
+        for (int round = 0; round < 2; round++) {
+            char *value = round ? big : edge;
+            Qy__Event ev = s_ok ();
+            ev.kind = QY__KIND__JOIN;
+            char *mention [1] = { value };
+            if (!strcmp (cases [i].field, "channel")) ev.channel = value;
+            if (!strcmp (cases [i].field, "store")) ev.store = value;
+            if (!strcmp (cases [i].field, "inviter")) ev.inviter = value;
+            if (!strcmp (cases [i].field, "product")) ev.product = value;
+            if (!strcmp (cases [i].field, "ref_msg_id")) ev.ref_msg_id = value;
+            if (!strcmp (cases [i].field, "nickname")) ev.nickname = value;
+            if (!strcmp (cases [i].field, "mention")) { ev.n_mentions = 1; ev.mentions = mention; }
+            if (round)
+                assert_string_equal (ingest_validate (&ev, NOW), cases [i].want);
+            else
+                assert_null (ingest_validate (&ev, NOW));        //  exactly the limit is fine
+        }
+    }
+    Qy__Event ev = s_ok ();
+    char *url = malloc (INGEST_MAX_URL + 2);
+    memset (url, 'u', INGEST_MAX_URL + 1);
+    url [INGEST_MAX_URL + 1] = 0;
+    ev.url = url;
+    assert_string_equal (ingest_validate (&ev, NOW), "field too long: url (max 2048 bytes)");
+    url [INGEST_MAX_URL] = 0;
+    assert_null (ingest_validate (&ev, NOW));
+    free (url);
+    ev = s_ok ();
+    char **many = calloc (INGEST_MAX_MENTIONS + 1, sizeof (char *));
+    for (size_t i = 0; i <= INGEST_MAX_MENTIONS; i++)
+        many [i] = "u2";
+    ev.mentions = many;
+    ev.n_mentions = INGEST_MAX_MENTIONS + 1;
+    assert_string_equal (ingest_validate (&ev, NOW), "field too long: mentions (max 500 entries)");
+    ev.n_mentions = INGEST_MAX_MENTIONS;
+    assert_null (ingest_validate (&ev, NOW));
+    free (many);
+    free (big);
+}
+
 static void test_names (void **state)
 {
     (void) state;
@@ -120,6 +181,7 @@ int main (void)
         cmocka_unit_test (test_valid),
         cmocka_unit_test (test_missing_fields),
         cmocka_unit_test (test_bad_values),
+        cmocka_unit_test (test_long_codes),
         cmocka_unit_test (test_names),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -155,6 +155,67 @@ static void test_fields_and_ids (void **state)
     free (a); free (b); free (c);
 }
 
+//  A callback's fields are copied into each event it becomes: a long State
+//  or Invitor is refused before any copy, and a request cannot become more
+//  than INGEST_MAX_EVENTS events (a small body once became 25 million).
+static void test_limits (void **state)
+{
+    (void) state;
+    char err [200], field [64];
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, "{\"events\":[{\"ChatId\":\"r1\",\"CreateTime\":1795201300,\"ChangeType\":\"update\","
+                     "\"UpdateDetail\":\"add_member\",\"State\":\"");
+    for (int i = 0; i < 3000; i++)
+        qy_buf_puts (&b, "s");
+    qy_buf_puts (&b, "\",\"MemChangeList\":[\"u1\",\"u2\"]},"
+                     "{\"ChatId\":\"r1\",\"CreateTime\":1795201301,\"ChangeType\":\"update\","
+                     "\"UpdateDetail\":\"add_member\",\"MemChangeList\":[{\"userid\":\"u3\",\"state\":\"");
+    for (int i = 0; i < 129; i++)
+        qy_buf_puts (&b, "s");
+    qy_buf_puts (&b, "\"}]},"
+                     "{\"ChatId\":\"r1\",\"CreateTime\":1795201302,\"ChangeType\":\"update\","
+                     "\"UpdateDetail\":\"add_member\",\"State\":\"qr1\",\"MemChangeList\":[\"u4\"]}]}");
+    ingest_req_t *req = s_parse (INGEST_EP_EVENTS, b.data, err, field);
+    assert_non_null (req);
+    assert_int_equal (req->n_items, 3);
+    assert_string_equal (req->items [0].error, "field too long: State (max 128 bytes)");
+    assert_string_equal (req->items [0].field, "State");
+    assert_string_equal (req->items [1].error, "field too long: MemChangeList[].state (max 128 bytes)");
+    assert_null (req->items [2].error);
+    assert_int_equal (req->n_events, 1);
+    assert_string_equal (req->events [0]->channel, "qr1");
+    ingest_req_destroy (&req);
+
+    //  Two callbacks of 2,600 entries each: 5,200 events, over the cap.
+    qy_buf_reset (&b);
+    qy_buf_puts (&b, "{\"events\":[");
+    for (int c = 0; c < 2; c++) {
+        qy_buf_printf (&b, "%s{\"ChatId\":\"r1\",\"CreateTime\":%d,\"ChangeType\":\"update\","
+                           "\"UpdateDetail\":\"add_member\",\"MemChangeList\":[", c ? "," : "", 1795201300 + c);
+        for (int i = 0; i < 2600; i++)
+            qy_buf_printf (&b, "%s\"u%d\"", i ? "," : "", i);
+        qy_buf_puts (&b, "]}");
+    }
+    qy_buf_puts (&b, "]}");
+    req = s_parse (INGEST_EP_EVENTS, b.data, err, field);
+    assert_null (req);
+    assert_string_equal (err, "too many events in one request (max 5000)");
+    assert_string_equal (field, "events");
+    //  One of them alone is fine.
+    qy_buf_reset (&b);
+    qy_buf_puts (&b, "{\"events\":[{\"ChatId\":\"r1\",\"CreateTime\":1795201300,\"ChangeType\":\"update\","
+                     "\"UpdateDetail\":\"add_member\",\"MemChangeList\":[");
+    for (int i = 0; i < 2600; i++)
+        qy_buf_printf (&b, "%s\"u%d\"", i ? "," : "", i);
+    qy_buf_puts (&b, "]}]}");
+    req = s_parse (INGEST_EP_EVENTS, b.data, err, field);
+    assert_non_null (req);
+    assert_int_equal (req->n_events, 2600);
+    ingest_req_destroy (&req);
+    qy_buf_free (&b);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -163,6 +224,7 @@ int main (void)
         cmocka_unit_test (test_snapshot),
         cmocka_unit_test (test_envelopes),
         cmocka_unit_test (test_fields_and_ids),
+        cmocka_unit_test (test_limits),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
