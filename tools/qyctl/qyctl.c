@@ -1,5 +1,6 @@
 #include "qyctl.h"
 #include "qy/util.h"
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,16 @@ void qyctl_die (const char *fmt, ...)
     fputs ("\n", stderr);
     va_end (ap);
     exit (1);
+}
+
+long qyctl_long (const char *what, const char *s, long min, long max)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = s ? strtol (s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < min || v > max)
+        qyctl_die ("%s must be a whole number from %ld to %ld, not '%s'", what, min, max, s ? s : "");
+    return v;
 }
 
 PGconn *qyctl_pg (void)
@@ -75,7 +86,8 @@ bool qyctl_flag (int argc, char **argv, const char *name)
 static bool s_bare (const char *opt)
 {
     return strcmp (opt, "--garbage") == 0 || strcmp (opt, "--quiet") == 0 || strcmp (opt, "--dry-run") == 0
-        || strcmp (opt, "--open") == 0 || strcmp (opt, "--summary") == 0;
+        || strcmp (opt, "--open") == 0 || strcmp (opt, "--summary") == 0 || strcmp (opt, "--verify") == 0
+        || strcmp (opt, "--force") == 0;
 }
 
 const char *qyctl_arg (int argc, char **argv, int n)
@@ -105,29 +117,36 @@ static int s_width (const char *s)
     return w;
 }
 
+//  One CSV field (RFC 4180): quoted when it holds a comma, a quote or a
+//  line break of either kind.
+static void s_csv_field (const char *v)
+{
+    if (!strpbrk (v, ",\"\r\n")) {
+        fputs (v, stdout);
+        return;
+    }
+    putchar ('"');
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            putchar ('"');
+        putchar (*p);
+    }
+    putchar ('"');
+}
+
 void qyctl_print (PGresult *res, const char *format)
 {
     int rows = PQntuples (res), cols = PQnfields (res);
     if (format && strcmp (format, "csv") == 0) {
-        for (int c = 0; c < cols; c++)
-            printf ("%s%s", c ? "," : "", PQfname (res, c));
+        for (int c = 0; c < cols; c++) {
+            printf ("%s", c ? "," : "");
+            s_csv_field (PQfname (res, c));
+        }
         printf ("\n");
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
-                const char *v = PQgetvalue (res, r, c);
-                bool quote = strpbrk (v, ",\"\n") != NULL;
                 printf ("%s", c ? "," : "");
-                if (!quote) {
-                    printf ("%s", v);
-                    continue;
-                }
-                putchar ('"');
-                for (const char *p = v; *p; p++) {
-                    if (*p == '"')
-                        putchar ('"');
-                    putchar (*p);
-                }
-                putchar ('"');
+                s_csv_field (PQgetvalue (res, r, c));
             }
             printf ("\n");
         }
@@ -201,7 +220,7 @@ static const struct {
     { "channel",     qyctl_channel,     "channel create BRAND CODE KIND [--store CODE] [--name N] | list BRAND" },
     { "rules",       qyctl_rules,       "rules load BRAND [--file TSV] | list BRAND | set BRAND NAME KIND CATEGORY WEIGHT PATTERN" },
     { "campaign",    qyctl_campaign,    "campaign apply FILE | list|jobs|report BRAND | welcome BRAND TEMPLATE | …  (qyctl campaign help)" },
-    { "demo",        qyctl_demo,        "demo load [--brand CODE] [--stores N] [--groups N] [--gateway-url U]" },
+    { "demo",        qyctl_demo,        "demo load [--brand CODE [--force]] [--stores N] [--groups N] [--gateway-url U]" },
     { "violations",  qyctl_violations,  "violations BRAND [--limit N] [--format table|csv|json]" },
     { "deliveries",  qyctl_deliveries,  "deliveries BRAND [--status S] [--limit N] [--format F]" },
     { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--open] [--service S] [--summary] | show BRAND ID | replay BRAND ID…|--open | resolve BRAND ID… --reason R" },

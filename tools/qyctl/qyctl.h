@@ -21,6 +21,9 @@ const char *qyctl_opt (int argc, char **argv, const char *name, const char *def)
 bool qyctl_flag (int argc, char **argv, const char *name);
 //  The n-th positional argument after the command word (skipping --opts and their values).
 const char *qyctl_arg (int argc, char **argv, int n);
+//  The integer s (a decimal number, nothing after it) within [min, max];
+//  exits 1 with a message naming what (an option or argument) otherwise.
+long qyctl_long (const char *what, const char *s, long min, long max);
 void qyctl_die (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
 //  Print the rows of a brand-scoped query ($1 is the brand id of code brand).
 void qyctl_list (const char *sql, const char *brand, int argc, char **argv);

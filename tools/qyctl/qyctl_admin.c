@@ -49,14 +49,22 @@ int qyctl_brand (int argc, char **argv)
     const char *code = qyctl_arg (argc, argv, 1), *name = qyctl_arg (argc, argv, 2);
     if (!sub || strcmp (sub, "create") != 0 || !code || !name)
         s_usage ("brand create CODE NAME [--gateway-url URL] [--token T] [--tz MINUTES] | brand list");
-    const char *p [] = { code, name, qyctl_opt (argc, argv, "--gateway-url", NULL), qyctl_opt (argc, argv, "--token", NULL),
-                         qyctl_opt (argc, argv, "--tz", "480") };
-    PGresult *res = qyctl_exec (
-        "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, "
-        "  gateway_url = coalesce (EXCLUDED.gateway_url, brands.gateway_url), "
-        "  gateway_token = coalesce (EXCLUDED.gateway_token, brands.gateway_token), tz_offset_min = EXCLUDED.tz_offset_min "
-        "RETURNING id", 5, p);
+    //  Without --tz a new brand takes the column's default and an existing
+    //  one keeps its zone (running create again must not move its days).
+    //  UTC-12:00 … UTC+14:00.
+    const char *tz = qyctl_opt (argc, argv, "--tz", NULL);
+    if (tz)
+        qyctl_long ("--tz", tz, -720, 840);
+    const char *p [] = { code, name, qyctl_opt (argc, argv, "--gateway-url", NULL), qyctl_opt (argc, argv, "--token", NULL), tz };
+#define S_BRAND_UPSERT(TZ) \
+        "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min) VALUES ($1, $2, $3, $4, " TZ ") " \
+        "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, " \
+        "  gateway_url = coalesce (EXCLUDED.gateway_url, brands.gateway_url), " \
+        "  gateway_token = coalesce (EXCLUDED.gateway_token, brands.gateway_token), " \
+        "  tz_offset_min = coalesce ($5::integer, brands.tz_offset_min) " \
+        "RETURNING id"
+    PGresult *res = qyctl_exec (tz ? S_BRAND_UPSERT ("$5::integer") : S_BRAND_UPSERT ("DEFAULT"), 5, p);
+#undef S_BRAND_UPSERT
     printf ("brand %s id=%s\n", code, PQgetvalue (res, 0, 0));
     qyctl_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
     PQclear (res);
@@ -74,11 +82,13 @@ int qyctl_region (int argc, char **argv)
     const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
         s_usage ("region create BRAND CODE NAME | region list BRAND");
+    int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid, code, name };
     PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name", 3, p));
+    qyctl_audit (brand_id, "region.upsert", "region", code);
     printf ("region %s\n", code);
     return 0;
 }
@@ -95,13 +105,15 @@ int qyctl_store (int argc, char **argv)
     const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
         s_usage ("store create BRAND CODE NAME [--region CODE] [--phone P] | store list BRAND");
+    int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid, code, name, qyctl_opt (argc, argv, "--region", NULL), qyctl_opt (argc, argv, "--phone", NULL) };
     PQclear (qyctl_exec ("INSERT INTO stores (brand_id, code, name, region_id, phone) "
                          "VALUES ($1, $2, $3, (SELECT id FROM regions WHERE brand_id = $1 AND code = $4), $5) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
                          "  region_id = coalesce (EXCLUDED.region_id, stores.region_id), phone = coalesce (EXCLUDED.phone, stores.phone)", 5, p));
+    qyctl_audit (brand_id, "store.upsert", "store", code);
     printf ("store %s\n", code);
     return 0;
 }
@@ -118,14 +130,16 @@ int qyctl_group (int argc, char **argv)
     const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
         s_usage ("group create BRAND CODE NAME [--store CODE] [--type T] [--capacity N] | group list BRAND");
+    int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid, code, name, qyctl_opt (argc, argv, "--store", NULL), qyctl_opt (argc, argv, "--type", "long_term"),
                          qyctl_opt (argc, argv, "--capacity", "500") };
     PQclear (qyctl_exec ("INSERT INTO groups (brand_id, code, name, store_id, type, capacity) "
                          "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5, $6) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
                          "  store_id = coalesce (EXCLUDED.store_id, groups.store_id), type = EXCLUDED.type, capacity = EXCLUDED.capacity", 6, p));
+    qyctl_audit (brand_id, "group.upsert", "group", code);
     printf ("group %s\n", code);
     return 0;
 }
@@ -142,13 +156,15 @@ int qyctl_channel (int argc, char **argv)
     const char *code = qyctl_arg (argc, argv, 2), *kind = qyctl_arg (argc, argv, 3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !kind)
         s_usage ("channel create BRAND CODE staff_invite|qr_poster|oa_menu|member_invite [--store CODE] [--name N] | channel list BRAND");
+    int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid, code, kind, qyctl_opt (argc, argv, "--store", NULL), qyctl_opt (argc, argv, "--name", NULL) };
     PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id, name) "
                          "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET kind = EXCLUDED.kind, "
                          "  store_id = coalesce (EXCLUDED.store_id, channels.store_id), name = coalesce (EXCLUDED.name, channels.name)", 5, p));
+    qyctl_audit (brand_id, "channel.upsert", "channel", code);
     printf ("channel %s\n", code);
     return 0;
 }
@@ -239,10 +255,18 @@ int qyctl_demo (int argc, char **argv)
 {
     const char *sub = qyctl_arg (argc, argv, 0);
     if (!sub || strcmp (sub, "load") != 0)
-        s_usage ("demo load [--brand CODE] [--stores N] [--groups N] [--gateway-url URL]");
+        s_usage ("demo load [--brand CODE [--force]] [--stores N] [--groups N] [--gateway-url URL]");
     const char *brand = qyctl_opt (argc, argv, "--brand", "demo");
-    int stores = atoi (qyctl_opt (argc, argv, "--stores", "20"));
-    int groups = atoi (qyctl_opt (argc, argv, "--groups", "3"));
+    //  The demo's stores, groups, channels and rules would be mixed into a
+    //  real brand's (and its gateway moved): only when asked for.
+    const char *cp [] = { brand };
+    PGresult *have = qyctl_exec ("SELECT 1 FROM brands WHERE code = $1", 1, cp);
+    bool exists = PQntuples (have) > 0;
+    PQclear (have);
+    if (exists && !qyctl_flag (argc, argv, "--force"))
+        qyctl_die ("brand %s exists: demo load would add its demo stores and groups to it (--force to do so)", brand);
+    int stores = (int) qyctl_long ("--stores", qyctl_opt (argc, argv, "--stores", "20"), 1, 999);
+    int groups = (int) qyctl_long ("--groups", qyctl_opt (argc, argv, "--groups", "3"), 1, 50);
     const char *url = qyctl_opt (argc, argv, "--gateway-url", NULL);
     static const struct { const char *code, *name; } regions [] = {
         { "east", "华东大区" }, { "south", "华南大区" }, { "north", "华北大区" }, { "west", "西南大区" } };

@@ -50,6 +50,14 @@ static const char *s_first_template (const campaign_def_t *def)
     return def->nsteps && def->steps [0].nvariants ? def->steps [0].variants [0].tmpl : "";
 }
 
+//  Guards change what every campaign may send: audited like the campaigns.
+static void s_audit_guards (int64_t bid, const char *scope, const char *settings)
+{
+    char *detail = qy_printf ("{\"settings\":%s}", settings);
+    qyctl_audit_detail (bid, "campaign.guards", "campaign_guards", scope, detail);
+    free (detail);
+}
+
 static int s_apply (const char *file, bool dry_run)
 {
     json_error_t jerr;
@@ -112,6 +120,7 @@ static int s_apply (const char *file, bool dry_run)
         const char *p [] = { s_bid (bid), text };
         PQclear (qyctl_exec ("INSERT INTO campaign_guards (brand_id, group_id, settings) VALUES ($1, 0, $2::jsonb) "
                              "ON CONFLICT (brand_id, group_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now ()", 2, p));
+        s_audit_guards (bid, "brand", text);
         free (text);
     }
     json_object_foreach (gg, key, v) {
@@ -121,6 +130,7 @@ static int s_apply (const char *file, bool dry_run)
         const char *p [] = { s_bid (bid), gid, text };
         PQclear (qyctl_exec ("INSERT INTO campaign_guards (brand_id, group_id, settings) VALUES ($1, $2, $3::jsonb) "
                              "ON CONFLICT (brand_id, group_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now ()", 3, p));
+        s_audit_guards (bid, key, text);
         free (text);
     }
     for (size_t i = 0; i < n; i++) {
@@ -202,6 +212,20 @@ static int s_verify_draws (int64_t bid)
     return bad ? 1 : 0;
 }
 
+//  A time as PostgreSQL reads it, except that a bare date (YYYY-MM-DD) is
+//  midnight at the brand's offset, not the session's. Caller owns it.
+static char *s_brand_time (int64_t bid, const char *value)
+{
+    const char *p [] = { s_bid (bid), value };
+    PGresult *res = qyctl_exec (
+        "SELECT CASE WHEN $2 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' "
+        "  THEN ($2::date - make_interval (mins => b.tz_offset_min)) AT TIME ZONE 'UTC' "
+        "  ELSE $2::timestamptz END FROM brands b WHERE b.id = $1", 2, p);
+    char *t = qy_strdup (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    return t;
+}
+
 int qyctl_campaign (int argc, char **argv)
 {
     const char *sub = qyctl_arg (argc, argv, 0), *a1 = qyctl_arg (argc, argv, 1), *a2 = qyctl_arg (argc, argv, 2);
@@ -230,8 +254,11 @@ int qyctl_campaign (int argc, char **argv)
         return 0;
     }
     if (strcmp (sub, "report") == 0) {
-        //  Jobs due in [--since, --until) (default: everything due until now).
-        const char *p [] = { s_bid (bid), qyctl_opt (argc, argv, "--since", "-infinity"), qyctl_opt (argc, argv, "--until", "now") };
+        //  Jobs due in [--since, --until) (default: everything due until now);
+        //  a bare date is the start of that day at the brand's offset.
+        char *since = s_brand_time (bid, qyctl_opt (argc, argv, "--since", "-infinity"));
+        char *until = s_brand_time (bid, qyctl_opt (argc, argv, "--until", "now"));
+        const char *p [] = { s_bid (bid), since, until };
         printf ("per step and variant\n");
         PGresult *res = qyctl_exec (
             "SELECT c.name AS campaign, j.step, j.variant, "
@@ -282,6 +309,8 @@ int qyctl_campaign (int argc, char **argv)
             "GROUP BY s.code, s.name ORDER BY 1", 3, p);
         qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
         PQclear (res);
+        free (since);
+        free (until);
         return 0;
     }
     if ((strcmp (sub, "enable") == 0 || strcmp (sub, "disable") == 0) && a2) {
@@ -308,6 +337,13 @@ int qyctl_campaign (int argc, char **argv)
         PQclear (qyctl_exec (strcmp (sub, "tag") == 0
             ? "INSERT INTO member_tags (brand_id, member_id, tag) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
             : "DELETE FROM member_tags WHERE brand_id = $1 AND member_id = $2 AND tag = $3", 3, p));
+        qy_buf_t d;
+        qy_buf_init (&d);
+        qy_buf_puts (&d, "{\"tag\":");
+        qy_buf_json_str (&d, a3);
+        qy_buf_puts (&d, "}");
+        qyctl_audit_detail (bid, strcmp (sub, "tag") == 0 ? "campaign.tag" : "campaign.untag", "member", a2, d.data);
+        qy_buf_free (&d);
         printf ("%s %s %s\n", a2, strcmp (sub, "tag") == 0 ? "tagged" : "untagged", a3);
         return 0;
     }

@@ -324,9 +324,7 @@ static const char *s_front (int argc, char **argv, const char *opt, const char *
 static int s_replay (int argc, char **argv)
 {
     s_run_t run = { .brand = qyctl_arg (argc, argv, 0), .dry_run = qyctl_flag (argc, argv, "--dry-run"),
-                    .timeout_ms = atoi (qyctl_opt (argc, argv, "--timeout-ms", "10000")) };
-    if (run.timeout_ms <= 0)
-        qyctl_die ("--timeout-ms must be a positive number of milliseconds");
+                    .timeout_ms = (int) qyctl_long ("--timeout-ms", qyctl_opt (argc, argv, "--timeout-ms", "10000"), 1, 3600000) };
     bool open = qyctl_flag (argc, argv, "--open");
     if (!run.brand || (!open && !qyctl_arg (argc, argv, 1)) || (open && qyctl_arg (argc, argv, 1)))
         qyctl_die (USAGE);
@@ -349,7 +347,10 @@ static int s_replay (int argc, char **argv)
         "  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[])) AND ($3::bigint[] IS NOT NULL OR state = 'open') "
         "  AND ($4::text IS NULL OR service = $4) ORDER BY id LIMIT $5", 5, p);
     int n = PQntuples (res);
-    if (!open && n < nids)
+    //  An id that is not the brand's is an error, as in show and resolve:
+    //  the others are still replayed, and the run exits 1.
+    int missing = !open && n < nids ? nids - n : 0;
+    if (missing)
         fprintf (stderr, "qyctl: %d of the %d ids are not dead letters of %s%s\n", nids - n, nids, run.brand,
                  p [3] ? " from that service" : "");
     s_row_t *rows = qy_calloc ((size_t) n + 1, sizeof (s_row_t));
@@ -427,7 +428,7 @@ static int s_replay (int argc, char **argv)
     free (to_ingest);
     PQclear (res);
     qy_buf_free (&ids);
-    return run.failed || run.unrecorded ? 1 : 0;
+    return run.failed || run.unrecorded || missing ? 1 : 0;
 }
 
 //  Whose rows (S_MINE's $1 and $2): a brand's, or with "-" the platform

@@ -1,7 +1,7 @@
 //  qyctl gateway: the edges of a brand (docs/gateway.md).
 //    gateway set BRAND URL [--token T]            where notifier delivers posts and actions
 //    gateway credential add BRAND NAME --token T | --hmac SECRET
-//    gateway credential revoke NAME | list BRAND   who may call ingest's HTTP front door
+//    gateway credential revoke BRAND NAME | list BRAND   who may call ingest's HTTP front door
 //    gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention a,b] [--mobile 138…,…]
 //    gateway alerts list BRAND                     where operator alerts go (WeCom group robots)
 //    gateway push FILE|- [--endpoint E]            JSON-lines deliveries onto the notifier hop
@@ -19,7 +19,7 @@
 
 #define S_USAGE "usage: qyctl gateway set BRAND URL [--token T]\n" \
     "       qyctl gateway credential add BRAND NAME --token T | --hmac SECRET\n" \
-    "       qyctl gateway credential revoke NAME | credential list BRAND\n" \
+    "       qyctl gateway credential revoke BRAND NAME | credential list BRAND\n" \
     "       qyctl gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention u1,u2] [--mobile m1,m2]\n" \
     "       qyctl gateway alerts list BRAND\n" \
     "       qyctl gateway push FILE|- [--endpoint tcp://HOST:PORT]\n" \
@@ -55,14 +55,23 @@ static int s_credential (int argc, char **argv)
                     qyctl_arg (argc, argv, 2), argc, argv);
         return 0;
     }
-    if (op && strcmp (op, "revoke") == 0 && qyctl_arg (argc, argv, 2)) {
-        const char *p [] = { qyctl_arg (argc, argv, 2) };
-        PGresult *res = qyctl_exec ("UPDATE gateway_credentials SET enabled = false WHERE name = $1 RETURNING brand_id", 1, p);
+    if (op && strcmp (op, "revoke") == 0) {
+        //  A name is unique across brands, but an operator acts for one brand:
+        //  another brand's credential is as unknown as a missing one.
+        const char *brand = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+        if (!brand || !name || qyctl_arg (argc, argv, 4))
+            qyctl_die (S_USAGE);
+        int64_t id = qyctl_brand_id (brand);
+        char bid [24];
+        qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+        const char *p [] = { name, bid };
+        PGresult *res = qyctl_exec ("UPDATE gateway_credentials SET enabled = false WHERE name = $1 AND brand_id = $2 "
+                                    "RETURNING 1", 2, p);
         if (PQntuples (res) == 0)
-            qyctl_die ("no credential named %s", p [0]);
-        qyctl_audit (atoll (PQgetvalue (res, 0, 0)), "gateway.credential.revoke", "gateway_credential", p [0]);
+            qyctl_die ("no credential named %s in brand %s", name, brand);
         PQclear (res);
-        printf ("credential %s revoked\n", p [0]);
+        qyctl_audit (id, "gateway.credential.revoke", "gateway_credential", name);
+        printf ("credential %s revoked\n", name);
         return 0;
     }
     const char *brand = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
@@ -76,10 +85,16 @@ static int s_credential (int argc, char **argv)
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
     //  Only the token's SHA-256 is kept; the secret of a signing gateway must be kept to verify.
     const char *p [] = { bid, name, token ? "bearer" : "hmac", token, secret };
-    PQclear (qyctl_exec ("INSERT INTO gateway_credentials (brand_id, name, kind, token_sha256, secret) "
-                         "VALUES ($1, $2, $3, encode (sha256 (convert_to ($4, 'UTF8')), 'hex'), $5) "
-                         "ON CONFLICT (name) DO UPDATE SET brand_id = EXCLUDED.brand_id, kind = EXCLUDED.kind, "
-                         "  token_sha256 = EXCLUDED.token_sha256, secret = EXCLUDED.secret, enabled = true", 5, p));
+    //  Names are unique across brands: adding again replaces the brand's own
+    //  credential (a new token, enabled again), never another brand's.
+    PGresult *res = qyctl_exec ("INSERT INTO gateway_credentials (brand_id, name, kind, token_sha256, secret) "
+                                "VALUES ($1, $2, $3, encode (sha256 (convert_to ($4, 'UTF8')), 'hex'), $5) "
+                                "ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, "
+                                "  token_sha256 = EXCLUDED.token_sha256, secret = EXCLUDED.secret, enabled = true "
+                                "WHERE gateway_credentials.brand_id = EXCLUDED.brand_id RETURNING 1", 5, p);
+    if (PQntuples (res) == 0)
+        qyctl_die ("credential name %s taken by another brand", name);
+    PQclear (res);
     qyctl_audit (id, "gateway.credential.add", "gateway_credential", name);
     printf ("credential %s (%s) for %s\n", name, token ? "bearer" : "hmac", brand);
     return 0;
@@ -246,19 +261,21 @@ static int s_push (int argc, char **argv)
 static int s_pause (int argc, char **argv)
 {
     const char *url = qyctl_arg (argc, argv, 1), *secs = qyctl_arg (argc, argv, 2);
-    if (!url || !secs || atol (secs) <= 0)
+    if (!url || !secs)
         qyctl_die (S_USAGE);
+    //  At most 30 days: a longer hold is a mistake, not maintenance.
+    long held = qyctl_long ("SECONDS", secs, 1, 30L * 86400);
     const char *host = getenv ("QY_REDIS_HOST"), *port = getenv ("QY_REDIS_PORT");
     qy_redis_t *r = qy_redis_new (host ? host : "127.0.0.1", port ? atoi (port) : 6379);
     char key [64], px [24];
     qy_snprintf (key, sizeof (key), "nt:pause:{d:%016llx}", (unsigned long long) qy_hash64 (url, strlen (url)));
-    qy_snprintf (px, sizeof (px), "%ld", atol (secs) * 1000);
+    qy_snprintf (px, sizeof (px), "%ld", held * 1000);
     redisReply *rep = qy_redis_cmd (r, "SET %s 1 PX %s", key, px);
     if (!rep || rep->type == REDIS_REPLY_ERROR)
         qyctl_die ("redis: %s", rep ? rep->str : qy_redis_errstr (r));
     freeReplyObject (rep);
     qy_redis_destroy (&r);
-    printf ("deliveries to %s held for %s s\n", url, secs);
+    printf ("deliveries to %s held for %ld s\n", url, held);
     return 0;
 }
 

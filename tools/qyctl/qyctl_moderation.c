@@ -1,7 +1,7 @@
 //  qyctl moderation: the operators' side of moderation.
 //    train | eval                      the judge's offline tools (judge_eval_cli.c)
 //    violations BRAND …                list violations
-//    confirm | overturn ID --reason R  decide one; overturn lifts the strike, its mute
+//    confirm | overturn BRAND ID --reason R  decide one; overturn lifts the strike, its mute
 //                                      and block; both teach the brand's classifier
 //    dict | allow | block BRAND …      per-brand lists (moderation_lists, blocks)
 //    policy BRAND …                    policy layers (moderation_policies)
@@ -161,22 +161,26 @@ static void s_learn (const char *bid, const char *cat, const char *text, int lab
 
 static int s_decide (int argc, char **argv, bool overturn)
 {
-    const char *id = qyctl_arg (argc, argv, 1);
-    const char *reason = qyctl_opt (argc, argv, "--reason", NULL);
-    if (!id || !reason || !*reason)
-        qyctl_die ("usage: moderation %s ID --reason TEXT [--brand CODE] [--learn no]", overturn ? "overturn" : "confirm");
+    //  The brand is required, as for every other brand's object: an id alone
+    //  could decide another brand's violation. "ID --brand CODE" (the older
+    //  form) is still taken.
     const char *brand = qyctl_opt (argc, argv, "--brand", NULL);
-    char bid [24] = "";
-    if (brand)
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    int first = brand ? 1 : 2;                  //  where the ID is
+    const char *id = qyctl_arg (argc, argv, first);
+    if (!brand)
+        brand = qyctl_arg (argc, argv, 1);
+    const char *reason = qyctl_opt (argc, argv, "--reason", NULL);
+    if (!brand || !id || qyctl_arg (argc, argv, first + 1) || !reason || !*reason)
+        qyctl_die ("usage: moderation %s BRAND ID --reason TEXT [--learn no]", overturn ? "overturn" : "confirm");
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    const char *p [] = { id, brand ? bid : NULL };
+    const char *p [] = { id, bid };
     PGresult *v = qyctl_exec ("SELECT brand_id, coalesce (member_id, 0), status, strike, action, category, msg_id, event_time, "
                               "       coalesce (excerpt, ''), mute_until > now () FROM violations "
-                              "WHERE id = $1 AND ($2::bigint IS NULL OR brand_id = $2) FOR UPDATE", 2, p);
+                              "WHERE id = $1::bigint AND brand_id = $2 FOR UPDATE", 2, p);
     if (PQntuples (v) == 0)
-        qyctl_die ("no violation %s%s%s", id, brand ? " in brand " : "", brand ? brand : "");
-    qy_strlcpy (bid, PQgetvalue (v, 0, 0), sizeof (bid));
+        qyctl_die ("no violation %s in brand %s", id, brand);
     const char *status = PQgetvalue (v, 0, 2);
     const char *want = overturn ? "overturned" : "confirmed";
     if (strcmp (status, want) == 0)
@@ -773,7 +777,7 @@ int qyctl_moderation (int argc, char **argv)
         "usage: qyctl moderation COMMAND …\n"
         "  train|eval --category ad|abuse [--model PATH] FILE…      offline classifier tools\n"
         "  violations BRAND [--status S] [--member USER] [--days N] [--limit N]\n"
-        "  confirm|overturn ID --reason TEXT [--brand CODE] [--learn no]\n"
+        "  confirm|overturn BRAND ID --reason TEXT [--learn no]\n"
         "  dict BRAND add|remove CATEGORY|exempt WORD… | dict BRAND list\n"
         "  allow BRAND add|remove domain|phone VALUE… | allow BRAND list\n"
         "  block BRAND add|remove USER [--reason R] | block BRAND list\n"

@@ -48,7 +48,10 @@ static void s_scope (s_scope_t *sc, int argc, char **argv, const char *usage)
 }
 
 //  Parameters $1 brand, $2 group code or NULL, $3 since, $4 until, $5 limit.
-#define S_WINDOW "coalesce ($3::date, current_date - 29) AND coalesce ($4::date, current_date)"
+//  Days are the brand's (brands.tz_offset_min), not the session's: by default
+//  the 30 days up to the brand's today.
+#define S_TODAY "(SELECT (now () AT TIME ZONE 'UTC' + make_interval (mins => tz_offset_min))::date FROM brands WHERE id = $1)"
+#define S_WINDOW "coalesce ($3::date, " S_TODAY " - 29) AND coalesce ($4::date, " S_TODAY ")"
 
 static void s_run (const s_scope_t *sc, const char *title, const char *sql)
 {
@@ -243,10 +246,13 @@ int qyctl_violations (int argc, char **argv)
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt (argc, argv, "--limit", "50") };
     PGresult *res = qyctl_exec (
-        "SELECT v.id, v.created_at::timestamp(0) AS at, g.code AS grp, m.user_id AS member, v.category, v.action, "
+        //  Every violation of the brand, even one whose group is gone; never
+        //  another brand's group or member (ids are only unique per table).
+        "SELECT v.id, v.created_at::timestamp(0) AS at, coalesce (g.code, '') AS grp, m.user_id AS member, v.category, v.action, "
         "       round (v.score::numeric, 2) AS score, v.strike, array_to_string (v.rules, ',') AS rules, v.status, "
         "       left (v.excerpt, 40) AS excerpt "
-        "FROM violations v JOIN groups g ON g.id = v.group_id LEFT JOIN members m ON m.id = v.member_id "
+        "FROM violations v LEFT JOIN groups g ON g.id = v.group_id AND g.brand_id = v.brand_id "
+        "LEFT JOIN members m ON m.id = v.member_id AND m.brand_id = v.brand_id "
         "WHERE v.brand_id = $1 ORDER BY v.id DESC LIMIT $2", 2, p);
     qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
     PQclear (res);

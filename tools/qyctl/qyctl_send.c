@@ -208,8 +208,9 @@ int qyctl_send (int argc, char **argv)
         printf ("{\"pushed\":2}\n");
         return 0;
     }
-    int batch = atoi (qyctl_opt (argc, argv, "--batch", "100"));
-    int timeout = atoi (qyctl_opt (argc, argv, "--timeout-ms", "10000"));
+    //  The batch is an array of that many events: a bad number must not size it.
+    int batch = (int) qyctl_long ("--batch", qyctl_opt (argc, argv, "--batch", "100"), 1, 10000);
+    int timeout = (int) qyctl_long ("--timeout-ms", qyctl_opt (argc, argv, "--timeout-ms", "10000"), 1, 3600000);
     void *ctx = zmq_ctx_new ();
     void *dealer = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 0);
     if (qy_zmq_connect (dealer, endpoint))

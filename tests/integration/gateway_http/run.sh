@@ -17,7 +17,7 @@ Q=$QYCTL
 "$Q" gateway credential add acme acme-gw --token acme-token-0123456789 >/dev/null
 "$Q" gateway credential add acme acme-signer --hmac acme-secret-0123456789 >/dev/null
 "$Q" gateway credential add acme acme-old --token old-token-0123456789abc >/dev/null
-"$Q" gateway credential revoke acme-old >/dev/null
+"$Q" gateway credential revoke acme acme-old >/dev/null
 "$Q" gateway credential add other other-gw --token other-token-0123456789 >/dev/null
 
 # Bus (the moderation hop only, nobody pulling) and ingest with small queues.

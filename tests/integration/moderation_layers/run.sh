@@ -136,7 +136,7 @@ it_eq "messages recalled because muted (metric)" "$(qy_metric "$QY_HTTP_moderati
 # 5. Overturn blk1's blocking violation: the block is lifted (blocks.lifted_at, Redis), the
 #    member joins again without being removed, and the strike count steps back.
 V_BLOCK=$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'na2'")
-"$QYCTL" moderation overturn "$V_BLOCK" --reason "误判：是在转述别人" --learn no > "$QY_RUN/actual/overturn.txt"
+"$QYCTL" moderation overturn acme "$V_BLOCK" --reason "误判：是在转述别人" --learn no > "$QY_RUN/actual/overturn.txt"
 it_expect overturn
 it_wait "blk1 unblocked in Redis" blocked 0
 it_sql blocks_lifted "SELECT m.user_id, b.reason, b.lifted_at IS NOT NULL AS lifted, v.msg_id, v.status
@@ -155,7 +155,7 @@ it_sql blocks_again "SELECT m.user_id, b.reason, b.lifted_at IS NOT NULL AS lift
                      WHERE b.brand_id = $BID"
 
 # 6. The operators' list: a confirmed one, then every filter.
-"$QYCTL" moderation confirm "$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'sa2'")" --reason "广告" --learn no > /dev/null
+"$QYCTL" moderation confirm acme "$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'sa2'")" --reason "广告" --learn no > /dev/null
 vlist () {   # vlist NAME ARGS…: the list as CSV, the event time masked
     local name=$1; shift
     "$QYCTL" moderation violations acme "$@" --format csv | sed -E 's/^([0-9]+),[0-9]{2}-[0-9]{2} [0-9:]{8},/\1,<at>,/' > "$QY_RUN/actual/$name.txt"

@@ -35,11 +35,11 @@ it_wait "a2 recalled" gw_has "mod:$BID:a2:recall"
 V1=$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'a1'")
 it_eq "a1 muted" "$(q "SELECT action FROM violations WHERE id = $V1")" mute
 # 2. Overturned: strike and mute lifted, Redis resynced by the service, the model learns.
-"$QYCTL" moderation overturn "$V1" --reason "误判：是店员转述" > "$QY_RUN/actual/overturn.txt"
+"$QYCTL" moderation overturn acme "$V1" --reason "误判：是店员转述" > "$QY_RUN/actual/overturn.txt"
 it_expect overturn
 unmuted () { [ "$(redis-cli -p "$QY_REDIS_PORT" EXISTS "mute:{b:$BID}:$(member_id u1)")" = 0 ]; }
 it_wait "mute lifted in Redis" unmuted
-"$QYCTL" moderation overturn "$V1" --reason again 2>/dev/null && it_fail "overturned twice"
+"$QYCTL" moderation overturn acme "$V1" --reason again 2>/dev/null && it_fail "overturned twice"
 send a3 room1 u1 text "大家好呀"
 it_wait "a3 judged" judged 3
 sleep 0.5
@@ -56,7 +56,7 @@ it_wait "a4 judged" judged 4
 send b1 room2 u2 text "找我拿货 微信号 hjk77777"
 it_wait "b1 judged" judged 5
 V2=$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'b1'")
-"$QYCTL" moderation confirm "$V2" --reason "广告" --learn no > /dev/null
+"$QYCTL" moderation confirm acme "$V2" --reason "广告" --learn no > /dev/null
 "$QYCTL" moderation precision acme --format csv | grep -E '^(rule|ad.wechat_id|fraud.keyword),' > "$QY_RUN/actual/precision.txt"
 it_expect precision
 # 4. Changes without a restart: a new rule, a dry-run rule, a brand word, an allowed domain.
