@@ -12,10 +12,16 @@ psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET log_statement = 'all'" -c "SELECT pg_rel
 LOG=$QY_RUN/pg/server.log
 now=$(date +%s)
 
+# A bus for ingest to pass events to (ingest takes nothing while it has no bus to send to).
+P_mf=$(qy_free_port); H_bus=$(qy_free_port)
+QY_BUS_HOPS="moderation=tcp://127.0.0.1:$P_mf>tcp://127.0.0.1:$(qy_free_port)" QY_HTTP_BIND=127.0.0.1 QY_HTTP_PORT=$H_bus \
+    qy_start bus "$QY_BUILD/services/bus/qy-bus"
+qy_wait_health bus "$H_bus"
+
 start_ingest () {
     local http; http=$(qy_free_port)
     export QY_INGEST_ENDPOINT="tcp://127.0.0.1:$(qy_free_port)"
-    QY_INGEST_ZMQ_GATEWAY=$QY_INGEST_ENDPOINT QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$(qy_free_port)" \
+    QY_INGEST_ZMQ_GATEWAY=$QY_INGEST_ENDPOINT QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$P_mf" \
         QY_INGEST_GATEWAY_HTTP=false QY_HTTP_BIND=127.0.0.1 QY_HTTP_PORT=$http qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
     qy_wait_health ingest "$http"
 }
