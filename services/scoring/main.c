@@ -17,6 +17,8 @@
 //  How long a stopping service still tries to count and pass on the batch
 //  it holds (Redis away, the next hop full) before setting the rest aside.
 #define S_STOP_GRACE_US 5000000
+//  And how long after that it goes on setting aside what is queued.
+#define S_DRAIN_US 2000000
 
 typedef struct {
     qy_common_config_t common;
@@ -188,12 +190,12 @@ static size_t s_batch (s_run_t *r)
     int64_t t0 = qy_mono_us ();
     for (size_t i = 0; i < n; i++)
         r->outcome [i] = SCORING_PENDING;
-    while (n && scoring_count_batch (r->ccfg, r->redis, r->brands, r->evs, r->st, r->outcome, n) != 0) {
+    //  Past the stopping grace nothing is tried: what is left is set aside.
+    while (n && qy_mono_us () < s_deadline ()
+           && scoring_count_batch (r->ccfg, r->redis, r->brands, r->evs, r->st, r->outcome, n) != 0) {
         qy_redis_disconnect (r->redis);
         qy_service_set_dep (QY_DEP_REDIS, false);
         qy_service_heartbeat ();
-        if (qy_mono_us () >= s_deadline ())
-            break;
         qy_sleep_ms (200);
     }
     qy_metric_observe (m_pipeline, qy_mono_us () - t0);
@@ -264,9 +266,12 @@ int main (int argc, char **argv)
             s_batch (&run);
     }
     //  Stopping: what the bus had already handed over, queued in the
-    //  socket, is finished like a batch in hand within the grace (counted
-    //  and passed on, or set aside), not dropped with the socket.
-    while (qy_mono_us () < s_deadline () && s_batch (&run) > 0)
+    //  socket, is finished like a batch in hand (counted and passed on
+    //  within the grace, or set aside), not dropped with the socket. The
+    //  batch in hand may have used the whole grace waiting for Redis: the
+    //  queue is still set aside, for up to S_DRAIN_US more.
+    int64_t drain_end = s_deadline () + S_DRAIN_US;
+    while (qy_mono_us () < drain_end && s_batch (&run) > 0)
         ;
     //  Last roll-up, so a clean stop leaves PostgreSQL current.
     int w;
