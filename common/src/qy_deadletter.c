@@ -6,6 +6,16 @@
 #include <string.h>
 #include <zmq.h>
 
+int qy_deadletter_event (qy_pg_t *pg, const Qy__Event *ev, int64_t brand_id, const char *service, const char *reason)
+{
+    size_t len = qy__event__get_packed_size (ev);
+    uint8_t *buf = qy_malloc (len ? len : 1);
+    qy__event__pack (ev, buf);
+    int rc = qy_deadletter (pg, brand_id, ev->brand, service, ev->msg_id, reason, buf, len);
+    free (buf);
+    return rc;
+}
+
 //  What goes into a text column must be UTF-8 PostgreSQL takes, and short
 //  enough for the unique index: an identifier that is not is left out (the
 //  raw bytes keep it).

@@ -115,6 +115,14 @@ bool qy_service_running (void)
     return !s_stop;
 }
 
+int64_t qy_service_stop_deadline (void)
+{
+    static int64_t deadline = INT64_MAX;
+    if (deadline == INT64_MAX && s_stop)
+        deadline = qy_mono_us () + QY_STOP_GRACE_US;
+    return deadline;
+}
+
 void qy_service_request_stop (void)
 {
     s_stop = 1;

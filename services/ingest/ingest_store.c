@@ -356,14 +356,7 @@ static int s_reject (ingest_store_t *self, Qy__Event *ev, int64_t bid, ingest_re
 {
     result->status = QY__ITEM_STATUS__REJECTED;
     qy_strlcpy (result->error, why, sizeof (result->error));
-    size_t len = qy__event__get_packed_size (ev);
-    uint8_t *buf = qy_malloc (len ? len : 1);
-    qy__event__pack (ev, buf);
-    //  Text PostgreSQL would refuse stays in the raw bytes only.
-    int dl = qy_deadletter (self->pg, bid > 0 ? bid : 0, qy_utf8_valid (ev->brand) ? ev->brand : NULL, "ingest",
-                            qy_utf8_valid (ev->msg_id) ? ev->msg_id : NULL, result->error, buf, len);
-    free (buf);
-    return dl ? -1 : 0;
+    return qy_deadletter_event (self->pg, ev, bid > 0 ? bid : 0, "ingest", result->error) ? -1 : 0;
 }
 
 //  The reason given for an event PostgreSQL refused.

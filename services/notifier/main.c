@@ -350,23 +350,16 @@ static bool s_key_printable (const char *key)
 }
 
 //  While PostgreSQL is away what is in hand waits for it; once the service
-//  is stopping, only S_GRACE_MS more (compose gives 10 s before SIGKILL).
-#define S_GRACE_MS 5000
-static bool s_keep_trying (int64_t *give_up)
+//  is stopping, only until qy_service_stop_deadline.
+static bool s_keep_trying (void)
 {
-    if (qy_service_running ())
-        return true;
-    int64_t now = qy_mono_us ();
-    if (!*give_up)
-        *give_up = now + S_GRACE_MS * 1000;
-    return now < *give_up;
+    return qy_mono_us () < qy_service_stop_deadline ();
 }
 
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
-    int64_t give_up = 0;
-    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && s_keep_trying (&give_up)) {
+    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && s_keep_trying ()) {
         //  Refused for what it holds (data exception, constraint, a limit)
         //  and not for the moment (a lock or statement timeout, a cancel):
         //  only then is one delivery at fault.
@@ -426,11 +419,10 @@ static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, co
     qy_metric_add (m_bad, 1);
     qy_log_warn ("msg=%s delivery dead-lettered error=\"%s\"", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
                  !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
-    int64_t give_up = 0;
     while (qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier", d && !bad ? d->key : NULL,
                           !d ? "malformed delivery: protobuf decode failed" : bad ? why : "delivery without key or brand_id",
                           zmq_msg_data ((zmq_msg_t *) m), zmq_msg_size ((zmq_msg_t *) m))
-           && !qy_pg_ok (pg) && s_keep_trying (&give_up)) {
+           && !qy_pg_ok (pg) && s_keep_trying ()) {
         qy_service_heartbeat ();
         qy_sleep_ms (500);
     }

@@ -14,10 +14,8 @@
 #include <string.h>
 #include <zmq.h>
 
-//  How long a stopping service still tries to count and pass on the batch
-//  it holds (Redis away, the next hop full) before setting the rest aside.
-#define S_STOP_GRACE_US 5000000
-//  And how long after that it goes on setting aside what is queued.
+//  How long after the stopping grace (qy_service_stop_deadline: counting
+//  and passing on the batch it holds) it goes on setting aside what is queued.
 #define S_DRAIN_US 2000000
 
 typedef struct {
@@ -83,33 +81,13 @@ typedef struct {
     size_t      n;
 } s_taken_t;
 
-//  The time the batch in hand must be finished by: none while running, the
-//  grace once the service has been asked to stop.
-static int64_t s_deadline (void)
-{
-    static int64_t deadline = INT64_MAX;
-    if (deadline == INT64_MAX && !qy_service_running ())
-        deadline = qy_mono_us () + S_STOP_GRACE_US;
-    return deadline;
-}
-
-//  Set an event aside for an operator (replayable onto the scoring hop).
-static void s_set_aside (qy_pg_t *pg, const Qy__Event *ev, const char *reason)
-{
-    size_t len = qy__event__get_packed_size (ev);
-    uint8_t *buf = qy_malloc (len);
-    qy__event__pack (ev, buf);
-    qy_deadletter (pg, ev->brand_id, ev->brand, "scoring", ev->msg_id, reason, buf, len);
-    free (buf);
-}
-
 //  Pass an event on: while running, waiting as long as the next hop is
 //  full; once stopping, until the deadline. Returns 0, or -1 when not sent.
 static int s_forward (void *out, Qy__Event *ev)
 {
     if (qy_service_send (out, &ev->base) == 0)
         return 0;
-    while (qy_mono_us () < s_deadline ()) {
+    while (qy_mono_us () < qy_service_stop_deadline ()) {
         if (qy_zmq_send_pb (out, &ev->base, ZMQ_DONTWAIT) == 0)
             return 0;
         if (errno != EAGAIN)
@@ -130,14 +108,14 @@ static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st,
         if (outcome [i] == SCORING_PENDING) {
             //  Not counted (Redis away at shutdown): the replay counts it and passes it on.
             qy_metric_add (m_unsent, 1);
-            s_set_aside (pg, evs [i], "not counted: Redis unavailable at shutdown");
+            qy_deadletter_event (pg, evs [i], evs [i]->brand_id, "scoring", "not counted: Redis unavailable at shutdown");
             continue;
         }
         if (outcome [i] == SCORING_REJECTED) {
             //  Set aside for an operator, and still passed on: campaign
             //  and the rest of the chain do not depend on the count.
             qy_metric_add (m_failed, 1);
-            s_set_aside (pg, evs [i], "count script rejected the event");
+            qy_deadletter_event (pg, evs [i], evs [i]->brand_id, "scoring", "count script rejected the event");
         }
         if (outcome [i] == SCORING_SEEN)
             qy_metric_add (m_dup, 1);
@@ -153,7 +131,7 @@ static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st,
             qy_metric_add (m_unsent, 1);
             qy_log_warn ("msg=%s brand=%s not passed on to campaign: set aside", evs [i]->msg_id, evs [i]->brand);
             if (outcome [i] != SCORING_REJECTED)
-                s_set_aside (pg, evs [i], "not passed on: campaign hop unavailable at shutdown");
+                qy_deadletter_event (pg, evs [i], evs [i]->brand_id, "scoring", "not passed on: campaign hop unavailable at shutdown");
         }
     }
 }
@@ -191,7 +169,7 @@ static size_t s_batch (s_run_t *r)
     for (size_t i = 0; i < n; i++)
         r->outcome [i] = SCORING_PENDING;
     //  Past the stopping grace nothing is tried: what is left is set aside.
-    while (n && qy_mono_us () < s_deadline ()
+    while (n && qy_mono_us () < qy_service_stop_deadline ()
            && scoring_count_batch (r->ccfg, r->redis, r->brands, r->evs, r->st, r->outcome, n) != 0) {
         qy_redis_disconnect (r->redis);
         qy_service_set_dep (QY_DEP_REDIS, false);
@@ -270,7 +248,7 @@ int main (int argc, char **argv)
     //  within the grace, or set aside), not dropped with the socket. The
     //  batch in hand may have used the whole grace waiting for Redis: the
     //  queue is still set aside, for up to S_DRAIN_US more.
-    int64_t drain_end = s_deadline () + S_DRAIN_US;
+    int64_t drain_end = qy_service_stop_deadline () + S_DRAIN_US;
     while (qy_mono_us () < drain_end && s_batch (&run) > 0)
         ;
     //  Last roll-up, so a clean stop leaves PostgreSQL current.

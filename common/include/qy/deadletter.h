@@ -17,6 +17,10 @@
 int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                    const char *msg_id, const char *reason, const void *payload, size_t len);
 
+//  qy_deadletter of an Event, its bytes packed here (the brand id given:
+//  the event's own may not be resolved yet).
+int qy_deadletter_event (qy_pg_t *pg, const Qy__Event *ev, int64_t brand_id, const char *service, const char *reason);
+
 //  Take up to max Events waiting on socket (without waiting) and hand each
 //  well-formed one to on_event, which owns it from then on (free it with
 //  qy__event__free_unpacked); data/size are its bytes, valid for the call.

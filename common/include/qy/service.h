@@ -38,6 +38,11 @@ void qy_service_start (const char *name, int argc, char **argv,
                        const qy_common_config_t *common);
 //  False once SIGTERM or SIGINT arrived.
 bool qy_service_running (void);
+//  While running, INT64_MAX; once asked to stop, the monotonic time (µs,
+//  qy_mono_us) by which the work in hand must be done: QY_STOP_GRACE_US
+//  after the stop was first noticed (compose kills 10 s after SIGTERM).
+#define QY_STOP_GRACE_US 5000000
+int64_t qy_service_stop_deadline (void);
 //  Ask the loop to stop (as a signal would).
 void qy_service_request_stop (void);
 //  Declare which dependencies this service needs, and report their state.
