@@ -127,6 +127,9 @@ qy_start_services () {
         local name=${e%%:*} svc=${e##*:} port; port=$(qy_free_port)
         QY_HTTP_PORT=$port qy_start "$name" "$build/services/$svc/qy-$svc"
         eval "QY_HTTP_$name=$port"
+        # The bus listens before the others connect: ingest takes nothing
+        # until it is linked (a first connect refused waits for ZeroMQ's retry).
+        [ "$name" != bus ] || qy_wait_health bus "$port" || return 1
     done
     for e in $entries; do
         local name=${e%%:*}; eval "qy_wait_health $name \$QY_HTTP_$name" || return 1

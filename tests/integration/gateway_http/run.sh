@@ -26,9 +26,10 @@ export QY_BUS_HOPS="moderation=tcp://127.0.0.1:$P_mf>tcp://127.0.0.1:$P_mb" QY_B
 export QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$P_mf" QY_INGEST_ZMQ_GATEWAY="tcp://127.0.0.1:$(qy_free_port)" QY_INGEST_ZMQ_HWM=100
 export QY_INGEST_GATEWAY_HTTP_PORT=$(qy_free_port) QY_INGEST_GATEWAY_HTTP_BIND=127.0.0.1 QY_INGEST_GATEWAY_MAX_BODY=2097152
 H_bus=$(qy_free_port); H_ingest=$(qy_free_port)
+# The bus listens first: ingest takes nothing until it is linked to it.
 QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
-QY_HTTP_PORT=$H_ingest qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
 qy_wait_health bus "$H_bus"
+QY_HTTP_PORT=$H_ingest qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
 qy_wait_health ingest "$H_ingest"
 URL="http://127.0.0.1:$QY_INGEST_GATEWAY_HTTP_PORT"
 A=(-H "Authorization: Bearer acme-token-0123456789")
