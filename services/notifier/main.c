@@ -244,24 +244,28 @@ release:
     s->busy = false;
 }
 
-//  May the job go now? Checks the endpoint's circuit and draws from its
-//  token buckets. Returns 0, or the ms it must wait. spread counts the jobs
+//  What a claim's jobs draw from their token buckets: asked of Redis for
+//  all of them in one pipeline (one round trip per claim, not per job).
+typedef struct {
+    notifier_bucket_t b [4];
+    int               n;
+    bool              circuit;  //  held by the endpoint's open circuit (wait says how long)
+    int64_t           wait;     //  else the buckets': 0 go, ms to wait, -1 Redis away
+} s_admit_t;
+
+//  May the job go now? Its circuit was asked and its buckets drawn from
+//  (a->wait). Returns 0, or the ms it must wait. spread counts the jobs
 //  already held back per bucket in this turn, so that a backlog is spaced
 //  out over the refill instead of all waking at the same instant.
-static int64_t s_admit (notifier_job_t *job, qy_map_t *spread, const char **why)
+static int64_t s_admit (notifier_job_t *job, const s_admit_t *a, qy_map_t *spread, const char **why)
 {
-    int64_t now_ms = qy_mono_us () / 1000;
-    int64_t wait = notifier_breaker_allow (s_breaker, job->url, now_ms);
-    if (wait > 0) {
+    int64_t wait = a->wait;
+    int n = a->n;
+    if (a->circuit) {
         *why = "circuit open";
         qy_metric_add (m_circuit, 1);
         return wait;
     }
-    //  With no bucket (its limits off) the script still honours the
-    //  destination's pause (a 429, an operator's qyctl gateway pause).
-    notifier_bucket_t b [4];
-    int n = notifier_buckets (&s_limits, job, b);
-    wait = notifier_limits_take (s_redis, job->url, b, n);
     if (wait < 0) {
         qy_service_set_dep (QY_DEP_REDIS, false);
         if (!n)
@@ -276,15 +280,49 @@ static int64_t s_admit (notifier_job_t *job, qy_map_t *spread, const char **why)
     *why = n ? "rate limited" : "destination paused";
     qy_metric_add (m_limited, 1);
     notifier_breaker_release (s_breaker, job->url);
+    if (!n)
+        return wait;        //  a pause: everything held waits for its end
     int64_t held = 0, step = 0;
     for (int i = 0; i < n; i++) {
-        int64_t per = b [i].rate.period_ms / (b [i].rate.capacity ? b [i].rate.capacity : 1);
+        int64_t per = a->b [i].rate.period_ms / (a->b [i].rate.capacity ? a->b [i].rate.capacity : 1);
         if (per > step)
             step = per;
     }
-    qy_map_get (spread, b [0].key, &held);
-    qy_map_put (spread, b [0].key, held + 1);
+    qy_map_get (spread, a->b [0].key, &held);
+    qy_map_put (spread, a->b [0].key, held + 1);
     return wait + held * step;
+}
+
+//  Ask each job's circuit, then draw from the buckets of those it lets
+//  through, all in one Redis pipeline. With no bucket (its limits off) the
+//  script still honours the destination's pause (a 429, an operator's
+//  qyctl gateway pause). Jobs without a URL are left alone.
+static void s_admit_all (notifier_job_t *jobs, int n, s_admit_t *adm)
+{
+    int64_t now_ms = qy_mono_us () / 1000;
+    int appended = 0;
+    bool broken = false;
+    for (int i = 0; i < n; i++) {
+        adm [i].n = 0;
+        adm [i].wait = jobs [i].url ? notifier_breaker_allow (s_breaker, jobs [i].url, now_ms) : 0;
+        adm [i].circuit = adm [i].wait > 0;
+        if (!jobs [i].url || adm [i].circuit)
+            continue;
+        adm [i].n = notifier_buckets (&s_limits, &jobs [i], adm [i].b);
+        adm [i].wait = -1;
+        if (!broken && notifier_limits_append (s_redis, jobs [i].url, adm [i].b, adm [i].n) == 0)
+            appended++;
+        else
+            broken = true;
+    }
+    for (int i = 0, k = 0; i < n && k < appended; i++) {
+        if (!jobs [i].url || adm [i].circuit)
+            continue;
+        k++;
+        adm [i].wait = notifier_limits_reply (s_redis);
+        if (adm [i].wait == -2)     //  Redis lost the script: load it, and ask again
+            adm [i].wait = notifier_limits_take (s_redis, jobs [i].url, adm [i].b, adm [i].n);
+    }
 }
 
 //  Fill free slots with due deliveries. Returns how many started.
@@ -304,6 +342,8 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
         return 0;
     int k = 0;
     qy_map_t *spread = qy_map_new ();
+    s_admit_t *adm = qy_calloc ((size_t) (n > 0 ? n : 1), sizeof (s_admit_t));
+    s_admit_all (jobs, n, adm);
     for (int i = 0; i < n; i++) {
         if (!jobs [i].url) {
             //  Nowhere to send it: no retry will help until an operator sets gateway_url.
@@ -312,7 +352,7 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
             continue;
         }
         const char *why = NULL;
-        int64_t wait = s_admit (&jobs [i], spread, &why);
+        int64_t wait = s_admit (&jobs [i], &adm [i], spread, &why);
         if (wait > 0) {
             qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=\"%s\"", jobs [i].key, (long long) jobs [i].brand_id,
                           (long long) wait, why);
@@ -327,6 +367,7 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
         s_start (multi, &slots [k], cfg->timeout_ms);
     }
     qy_map_destroy (&spread);
+    free (adm);
     notifier_jobs_free (jobs, n);
     qy_metric_set (m_circuits_open, notifier_breaker_open_count (s_breaker, qy_mono_us () / 1000));
     return n;

@@ -41,6 +41,12 @@ void notifier_pause_key (const char *url, char *buf, size_t len);
 //  is paused. Returns 0 when taken, the milliseconds to wait when not, or
 //  -1 when Redis is away.
 int64_t notifier_limits_take (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n);
+//  The same in a pipeline, for a whole claim in one round trip: append one
+//  take per job (-1 when Redis is away), then read their answers in order
+//  (as notifier_limits_take returns, or -2 when Redis lost the script:
+//  notifier_limits_take loads it again).
+int notifier_limits_append (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n);
+int64_t notifier_limits_reply (qy_redis_t *redis);
 //  Pause a destination for ms (all replicas see it).
 int notifier_limits_pause (qy_redis_t *redis, const char *url, int64_t ms);
 

@@ -108,12 +108,11 @@ static qy_script_t s_take = { .source =
     "end\n"
     "return 0\n" };
 
-int64_t notifier_limits_take (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n)
+//  KEYS and ARGV of one take; returns their count.
+static int s_args (const char *url, const notifier_bucket_t *b, int n, char pause [64], char nums [8][24],
+                   const char **args, size_t *lens)
 {
-    const char *args [1 + 4 + 8];
-    size_t lens [1 + 4 + 8];
-    char pause [64], nums [8][24];
-    notifier_pause_key (url, pause, sizeof (pause));
+    notifier_pause_key (url, pause, 64);
     int k = 0;
     args [k++] = pause;
     for (int i = 0; i < n && i < 4; i++)
@@ -126,16 +125,47 @@ int64_t notifier_limits_take (qy_redis_t *redis, const char *url, const notifier
     }
     for (int i = 0; i < k; i++)
         lens [i] = strlen (args [i]);
-    redisReply *r = qy_redis_script (redis, &s_take, 1 + (n < 4 ? n : 4), k, args, lens);
+    return k;
+}
+
+int notifier_limits_append (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n)
+{
+    const char *args [1 + 4 + 8];
+    size_t lens [1 + 4 + 8];
+    char pause [64], nums [8][24];
+    int k = s_args (url, b, n, pause, nums, args, lens);
+    return qy_redis_append_script (redis, &s_take, 1 + (n < 4 ? n : 4), k, args, lens);
+}
+
+//  A take's answer (the reply freed).
+static int64_t s_wait (redisReply *r)
+{
     if (!r)
         return -1;
     int64_t wait = -1;
     if (r->type == REDIS_REPLY_INTEGER)
         wait = r->integer;
     else
+    if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
+        wait = -2;                  //  Redis restarted: notifier_limits_take loads it again
+    else
         qy_log_warn ("rate limit script failed error=\"%s\"", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     freeReplyObject (r);
     return wait;
+}
+
+int64_t notifier_limits_reply (qy_redis_t *redis)
+{
+    return s_wait (qy_redis_get_reply (redis));
+}
+
+int64_t notifier_limits_take (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n)
+{
+    const char *args [1 + 4 + 8];
+    size_t lens [1 + 4 + 8];
+    char pause [64], nums [8][24];
+    int k = s_args (url, b, n, pause, nums, args, lens);
+    return s_wait (qy_redis_script (redis, &s_take, 1 + (n < 4 ? n : 4), k, args, lens));
 }
 
 int notifier_limits_pause (qy_redis_t *redis, const char *url, int64_t ms)

@@ -8,18 +8,8 @@
 set -euo pipefail
 BUILD=$(cd "${1:?usage: bench_campaign.sh BUILD_DIR [GROUPS]}" && pwd)
 N=${2:-2000}
-source "$(dirname "$0")/../../../tools/lib/env.sh"
-export QY_RUN; QY_RUN=$(mktemp -d /tmp/qy-bench-campaign.XXXXXX); chmod 755 "$QY_RUN"
-trap 'qy_stop_all; rm -rf "$QY_RUN"' EXIT
-QYCTL=$BUILD/tools/qyctl/qyctl
-qy_start_pg "$QY_RUN"; qy_start_redis "$QY_RUN"; "$QYCTL" migrate >/dev/null
-GW_PORT=$(qy_free_port)
-qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$GW_PORT"
-"$QYCTL" brand create bench "Bench" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
-"$QYCTL" store create bench s1 "店" >/dev/null
-psql "$QY_PG_DSN" -qc "INSERT INTO groups (brand_id, store_id, code, name, created_at)
-  SELECT b.id, s.id, 'g' || i, '群' || i, now () - interval '30 days' FROM brands b, stores s, generate_series (1, $N) i
-  WHERE b.code = 'bench' AND s.brand_id = b.id" >/dev/null
+source "$(dirname "$0")/../lib.sh"
+bench_setup campaign "$BUILD" "$N"
 # Due at 10:00 local (+08:00) today; the campaign clock starts at 09:59:50.
 L0=$(( ($(date +%s) + 8 * 3600) / 86400 * 86400 - 8 * 3600 ))
 DAY=$(date -u -d @$(( L0 + 8 * 3600 )) +%F)
