@@ -87,7 +87,7 @@ static bool s_bare (const char *opt)
 {
     return strcmp (opt, "--garbage") == 0 || strcmp (opt, "--quiet") == 0 || strcmp (opt, "--dry-run") == 0
         || strcmp (opt, "--open") == 0 || strcmp (opt, "--summary") == 0 || strcmp (opt, "--verify") == 0
-        || strcmp (opt, "--force") == 0;
+        || strcmp (opt, "--force") == 0 || strcmp (opt, "--strict") == 0;
 }
 
 const char *qyctl_arg (int argc, char **argv, int n)
@@ -227,7 +227,7 @@ static const struct {
     { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
     { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
     { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },
-    { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--garbage [--brand B] [--push E]]  send JSON-lines events to ingest" },
+    { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--strict] [--garbage [--brand B] [--push E]]  send JSON-lines events to ingest; one ack line per batch; exit 1 when ingest does not answer, 3 with --strict when it refused any event" },
     { "moderation",  qyctl_moderation,      "moderation train|eval|violations|confirm|overturn|dict|allow|block|policy|precision|backtest …  (qyctl moderation: usage)" },
 };
 

@@ -121,11 +121,13 @@ Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, const ch
     }
 }
 
-//  Print an Ack as a JSON line and free it. Returns 0 when there was one.
+//  Print an Ack as a JSON line and free it. Returns -1 when there was
+//  none, 1 when the batch or any of its events was refused, else 0.
 static int s_print_ack (Qy__Ack *ack)
 {
     if (!ack)
         return -1;
+    int refused = !ack->ok;
     qy_buf_t b;
     qy_buf_init (&b);
     qy_buf_puts (&b, "{\"batch_id\":");
@@ -137,6 +139,7 @@ static int s_print_ack (Qy__Ack *ack)
         qy_buf_printf (&b, "%s{\"msg_id\":", i ? "," : "");
         qy_buf_json_str (&b, ack->results [i]->msg_id);
         qy_buf_printf (&b, ",\"status\":\"%s\"", s_status (ack->results [i]->status));
+        refused |= ack->results [i]->status == QY__ITEM_STATUS__REJECTED;
         if (ack->results [i]->error && *ack->results [i]->error) {
             qy_buf_puts (&b, ",\"error\":");
             qy_buf_json_str (&b, ack->results [i]->error);
@@ -148,7 +151,7 @@ static int s_print_ack (Qy__Ack *ack)
     fflush (stdout);
     qy_buf_free (&b);
     qy__ack__free_unpacked (ack, NULL);
-    return 0;
+    return refused;
 }
 
 Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs, size_t n, int timeout_ms)
@@ -166,11 +169,16 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
     return ack;
 }
 
-static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeout_ms)
+//  Send a batch and print its ack. Returns 1 when ingest did not answer;
+//  *refused is set when it refused the batch or any event of it.
+static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeout_ms, bool *refused)
 {
     char id [32];
     qy_snprintf (id, sizeof (id), "send-%d", ++*seq);
-    return s_print_ack (qyctl_ingest_batch (dealer, id, evs, n, timeout_ms));
+    int rc = s_print_ack (qyctl_ingest_batch (dealer, id, evs, n, timeout_ms));
+    if (rc > 0)
+        *refused = true;
+    return rc < 0;
 }
 
 int qyctl_send (int argc, char **argv)
@@ -216,9 +224,10 @@ int qyctl_send (int argc, char **argv)
     if (qy_zmq_connect (dealer, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);
     int rc = 0, seq = 0;
+    bool refused = false;
     if (qyctl_flag (argc, argv, "--garbage")) {
         static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
-        rc = s_print_ack (qyctl_ingest_call (dealer, junk, sizeof (junk), NULL, timeout));
+        rc = s_print_ack (qyctl_ingest_call (dealer, junk, sizeof (junk), NULL, timeout)) < 0;
         //  An event whose msg_id and text are not UTF-8 (bytes a gateway
         //  cut in the middle of a character): rejected, and set aside.
         Qy__Event ev = QY__EVENT__INIT, *evs [1] = { &ev };
@@ -229,7 +238,7 @@ int qyctl_send (int argc, char **argv)
         ev.kind = QY__KIND__TEXT;
         ev.text = "cut \xe5\xa5";
         ev.event_time_us = qy_now_us ();
-        if (s_flush (dealer, evs, 1, &seq, timeout))
+        if (s_flush (dealer, evs, 1, &seq, timeout, &refused))
             rc = 1;
     }
     if (file) {
@@ -251,7 +260,7 @@ int qyctl_send (int argc, char **argv)
                 qyctl_die ("%s:%d: not a JSON object: %s", file, lineno, err.text);
             //  {"flush": true} ends the current batch early.
             if (json_is_true (json_object_get (o, "flush"))) {
-                if (n && s_flush (dealer, evs, n, &seq, timeout))
+                if (n && s_flush (dealer, evs, n, &seq, timeout, &refused))
                     rc = 1;
                 for (size_t i = 0; i < n; i++)
                     s_free_event (evs [i]);
@@ -262,14 +271,14 @@ int qyctl_send (int argc, char **argv)
             evs [n++] = s_event (o);
             json_decref (o);
             if (n == (size_t) batch) {
-                if (s_flush (dealer, evs, n, &seq, timeout))
+                if (s_flush (dealer, evs, n, &seq, timeout, &refused))
                     rc = 1;
                 for (size_t i = 0; i < n; i++)
                     s_free_event (evs [i]);
                 n = 0;
             }
         }
-        if (n && s_flush (dealer, evs, n, &seq, timeout))
+        if (n && s_flush (dealer, evs, n, &seq, timeout, &refused))
             rc = 1;
         for (size_t i = 0; i < n; i++)
             s_free_event (evs [i]);
@@ -280,5 +289,6 @@ int qyctl_send (int argc, char **argv)
     }
     zmq_close (dealer);
     zmq_ctx_term (ctx);
-    return rc;
+    //  --strict: a refusal is a failure too (scripts that must not lose an event).
+    return rc ? rc : refused && qyctl_flag (argc, argv, "--strict") ? 3 : 0;
 }

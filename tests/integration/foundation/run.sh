@@ -88,4 +88,10 @@ done
 it_eq "ingest accepted metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')" 21
 it_eq "ingest duplicate metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="duplicate"}')" 2
 it_eq "ingest rejected metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="rejected"}')" 3
+
+# send --strict: a refused event fails the command (exit 3); duplicates do not.
+rc=0; "$QYCTL" send "$IT_CASE/duplicate.jsonl" --strict > /dev/null || rc=$?
+it_eq "send --strict, duplicates only" "$rc" 0
+rc=0; grep '"bad1"' "$IT_CASE/events.jsonl" | "$QYCTL" send - --strict > /dev/null || rc=$?
+it_eq "send --strict, one refused" "$rc" 3
 it_done
