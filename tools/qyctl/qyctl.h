@@ -46,6 +46,7 @@ int qyctl_deliveries (int argc, char **argv);
 int qyctl_deadletters (int argc, char **argv);
 int qyctl_report (int argc, char **argv);
 int qyctl_send (int argc, char **argv);
+int qyctl_housekeep (int argc, char **argv);
 //  Send one packed Batch to ingest (DEALER) and wait for its Ack: NULL,
 //  with a message on stderr, when none came back. Caller frees it.
 //  With batch_id, Acks of other batches (late answers to an earlier call
