@@ -31,7 +31,7 @@ static void s_on_signal (int sig)
 static bool s_health (void *arg, qy_buf_t *out)
 {
     (void) arg;
-    static const char *names [] = { "postgres", "redis" };
+    static const char *names [] = { "postgres", "redis", "bus" };
     bool ok = true;
     qy_buf_printf (out, "{\"service\":\"%s\"", s_name);
     for (int d = 0; d < QY_DEP__COUNT; d++)

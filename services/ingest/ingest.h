@@ -17,16 +17,55 @@
 #define INGEST_MAX_URL 2048
 #define INGEST_MAX_MENTIONS 500
 
+//  Event times ingest takes: from 2000-01-01 (backfilled chat logs) to a
+//  day ahead of its own clock (a gateway's clock running ahead). Anything
+//  else is refused, so the day, partition and timestamp arithmetic of every
+//  stage only ever sees plausible times.
+#define INGEST_MIN_TIME_US (946684800LL * 1000000)
+#define INGEST_MAX_AHEAD_US (86400LL * 1000000)
+
+//  Why t_us (unix µs) is not a time ingest takes: NULL when it is, else
+//  "before 2000" or "more than a day in the future". Safe for any int64.
+const char *ingest_time_problem (int64_t t_us, int64_t now_us);
 //  Check one event's shape, with no I/O. Returns NULL when it is fine, or
 //  a short reason naming the field ("missing field: group"). now_us bounds
-//  event times: not more than a day in the future.
+//  event times (ingest_time_problem).
 const char *ingest_validate (const Qy__Event *ev, int64_t now_us);
+//  Clear what a gateway must not set because a stage of Qunyun owns it:
+//  ingest_time_us, the resolved ids (fields 30-34), verdict, standing,
+//  trace, replay, signal (40-44), and every other field numbered 30-79
+//  (moderation 50-59, scoring 60-69, campaign 70-79), known to this build
+//  or not (unknown fields are dropped). Other unknown fields (gateways'
+//  80-89) are kept. Frees what it clears (the event must come from
+//  qy__event__unpack, or be built with malloc'd members). Writes the names
+//  of the fields that were set into cleared ("replay,verdict,field 55";
+//  empty when none) and returns how many there were.
+size_t ingest_clear_downstream (Qy__Event *ev, char *cleared, size_t len);
 //  Kind and role names as stored in the archive ("text", "join", "staff").
 const char *ingest_kind_name (Qy__Kind kind);
 const char *ingest_role_name (Qy__Role role);
 const char *ingest_scene_name (Qy__JoinScene scene);
 //  Channel kind implied by a join scene (channels.kind).
 const char *ingest_channel_kind (Qy__JoinScene scene);
+
+//  The link to the bus (ingest_link.c): which endpoints of a connecting
+//  socket have a connection that finished its ZeroMQ handshake, from the
+//  socket's monitor. ingest takes nothing while it has none, and its
+//  /health says so.
+typedef struct ingest_link_t ingest_link_t;
+//  Watch sock; call before connecting it. name goes into log lines. With
+//  ctx or sock NULL nothing is watched: events come from ingest_link_event.
+ingest_link_t *ingest_link_new (void *ctx, void *sock, const char *name);
+//  Stop watching and destroy; before sock and the context are closed.
+void ingest_link_destroy (ingest_link_t **self_p);
+//  The monitor's socket, to poll for ZMQ_POLLIN (NULL when not watching).
+void *ingest_link_socket (ingest_link_t *self);
+//  Apply the events waiting, never blocking. Returns ingest_link_up.
+bool ingest_link_update (ingest_link_t *self);
+//  Apply one monitor event (ZMQ_EVENT_*) about endpoint; logs changes.
+void ingest_link_event (ingest_link_t *self, unsigned event, const char *endpoint);
+//  Is at least one connection up?
+bool ingest_link_up (ingest_link_t *self);
 
 //  The store: caches of brand, group, member and channel ids, and the
 //  batch writer. One per thread.
@@ -44,9 +83,10 @@ typedef struct {
     char           error [160];
 } ingest_result_t;
 
-//  Archive events[0..n) in one transaction. For each event fills results[i];
-//  accepted events get brand_id, group_id, store_id, channel_id and
-//  ingest_time_us filled in place. Returns 0 when the transaction
+//  Archive events[0..n) in one transaction. First clears in every event
+//  what a gateway must not set (ingest_clear_downstream). For each event
+//  fills results[i]; accepted events get brand_id, group_id, store_id,
+//  channel_id, member_id and ingest_time_us filled in place. Returns 0 when the transaction
 //  committed (results are final), -1 when PostgreSQL failed (nothing was
 //  stored; the caller answers "retry"). Rejections are dead-lettered.
 int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,

@@ -4,7 +4,11 @@
 //  queue and waits: the main loop commits it in the same transaction as
 //  ZeroMQ batches (ingest_store_write) and only then is the answer sent.
 //  A full queue is answered 429 with Retry-After at once, so memory stays
-//  bounded however fast gateways post.
+//  bounded however fast gateways post. Connections are bounded too (each
+//  holds a thread): gateway.max_conns at once, gateway.max_conns_per_ip
+//  from one address (more are closed as soon as accepted, so one slow or
+//  hostile client cannot take every slot), and one idle for
+//  gateway.conn_timeout_s is closed.
 #include "ingest_http.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -269,7 +273,8 @@ ingest_http_t *ingest_http_new (const ingest_http_config_t *cfg, ingest_creds_t 
                                      (uint16_t) cfg->port, NULL, NULL, s_handle, self,
                                      MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                      MHD_OPTION_CONNECTION_LIMIT, (unsigned) cfg->max_conns,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
+                                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) cfg->max_conns_per_ip,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) cfg->conn_timeout_s,
                                      MHD_OPTION_NOTIFY_COMPLETED, s_done, NULL,
                                      MHD_OPTION_END);
     if (!self->daemon) {

@@ -66,6 +66,7 @@ typedef struct {
 //  A parsed request. Owns everything it points to.
 typedef struct {
     ingest_ep_t    ep;
+    int64_t        now_us;             //  when it was received
     char          *brand;              //  brand code (from the credential)
     ingest_item_t *items;
     size_t         n_items;
@@ -190,7 +191,9 @@ typedef struct {
     long        port;
     long        max_body;        //  bytes; larger bodies get 413
     long        queue;           //  jobs waiting for the main loop; beyond: 429
-    long        max_conns;
+    long        max_conns;       //  connections at once
+    long        max_conns_per_ip;//  from one address (0: no limit); more are closed at once
+    long        conn_timeout_s;  //  an idle connection is closed after this
     long        window_s;        //  HMAC replay window
 } ingest_http_config_t;
 

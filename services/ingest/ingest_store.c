@@ -4,6 +4,7 @@
 #include "ingest.h"
 #include "qy/deadletter.h"
 #include "qy/log.h"
+#include "qy/metrics.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -598,9 +599,31 @@ static int s_split (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
     return rc;
 }
 
+//  The door of both front doors: what a gateway sent in fields a stage of
+//  Qunyun owns (a verdict, replay, a signal, resolved ids …) is dropped
+//  before anything else looks at the event. Said at debug level only: a
+//  gateway that always sends them must not flood the log.
+static void s_clear_downstream (Qy__Event **events, size_t n)
+{
+    static qy_metric_t *m_cleared;
+    if (!m_cleared)
+        m_cleared = qy_counter ("qy_ingest_cleared_events_total",
+                                "gateway events that carried fields owned downstream (cleared)");
+    for (size_t i = 0; i < n; i++) {
+        char cleared [160];
+        if (!ingest_clear_downstream (events [i], cleared, sizeof (cleared)))
+            continue;
+        qy_metric_add (m_cleared, 1);
+        qy_log_debug ("msg=%s brand=%s cleared fields owned downstream: %s",
+                      qy_utf8_valid (events [i]->msg_id) ? events [i]->msg_id : "(not UTF-8)",
+                      qy_utf8_valid (events [i]->brand) ? events [i]->brand : "(not UTF-8)", cleared);
+    }
+}
+
 int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
                         ingest_result_t *results, int64_t now_us)
 {
+    s_clear_downstream (events, n);
     int rc = s_write (self, events, n, results, now_us);
     if (rc == S_DATA_ERROR) {
         qy_log_warn ("storage refused a batch for its data sqlstate=%s events=%zu; finding the events at fault",

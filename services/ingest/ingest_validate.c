@@ -2,6 +2,7 @@
 #include "qy/kind.h"
 #include "qy/util.h"
 #include "qy/pb.h"
+#include <stdlib.h>
 #include <string.h>
 
 static bool s_empty (const char *s)
@@ -17,6 +18,17 @@ static bool s_is_message (Qy__Kind k)
 static bool s_is_member_event (Qy__Kind k)
 {
     return k == QY__KIND__JOIN || k == QY__KIND__LEAVE || k == QY__KIND__RENAME;
+}
+
+const char *ingest_time_problem (int64_t t_us, int64_t now_us)
+{
+    if (t_us < INGEST_MIN_TIME_US)
+        return "before 2000";
+    //  The distance ahead in unsigned arithmetic: exact for any two int64
+    //  (t_us - now_us could overflow, now_us + a day too).
+    if (t_us > now_us && (uint64_t) t_us - (uint64_t) now_us > (uint64_t) INGEST_MAX_AHEAD_US)
+        return "more than a day in the future";
+    return NULL;
 }
 
 const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
@@ -40,12 +52,14 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
         return "missing field: member";
     if (strlen (ev->member) > 128)
         return "field too long: member (max 128 bytes)";
-    if (ev->event_time_us <= 0)
+    if (ev->event_time_us == 0)
         return "missing field: event_time_us";
-    if (ev->event_time_us > now_us + 86400LL * 1000000)
-        return "bad field: event_time_us (more than a day in the future)";
-    if (ev->event_time_us < 946684800LL * 1000000)
-        return "bad field: event_time_us (before 2000)";
+    const char *when = ingest_time_problem (ev->event_time_us, now_us);
+    if (when) {
+        static _Thread_local char why [96];
+        qy_snprintf (why, sizeof (why), "bad field: event_time_us (%s)", when);
+        return why;
+    }
     if (ev->text && strlen (ev->text) > INGEST_MAX_TEXT)
         return "field too long: text (max 65536 bytes)";
     //  Codes become keys of unique indexes (channels, stores): a value too
@@ -83,6 +97,76 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
         return why;
     }
     return NULL;
+}
+
+//  Append name to the comma-separated list in out (cut short if it does
+//  not fit) and count it.
+static void s_cleared (char *out, size_t len, size_t *n, const char *name)
+{
+    size_t used = strlen (out);
+    if (used < len)
+        qy_snprintf (out + used, len - used, "%s%s", *n ? "," : "", name);
+    (*n)++;
+}
+
+//  Field numbers a gateway never owns: 30-34 resolved by ingest, 40-44
+//  added along the way, 50-79 moderation, scoring and campaign (and the
+//  numbers between them, kept for the same owners).
+static bool s_downstream_number (uint32_t id)
+{
+    return id >= 30 && id <= 79;
+}
+
+size_t ingest_clear_downstream (Qy__Event *ev, char *cleared, size_t len)
+{
+    size_t n = 0;
+    if (len)
+        cleared [0] = 0;
+    struct { const char *name; int64_t *value; } ints [] = {
+        { "ingest_time_us", &ev->ingest_time_us }, { "brand_id", &ev->brand_id }, { "group_id", &ev->group_id },
+        { "store_id", &ev->store_id }, { "channel_id", &ev->channel_id }, { "member_id", &ev->member_id },
+    };
+    for (size_t i = 0; i < QY_ARRAY_LEN (ints); i++)
+        if (*ints [i].value) {
+            *ints [i].value = 0;
+            s_cleared (cleared, len, &n, ints [i].name);
+        }
+    ProtobufCMessage **subs [] = { (ProtobufCMessage **) &ev->verdict, (ProtobufCMessage **) &ev->standing,
+                                   (ProtobufCMessage **) &ev->signal };
+    static const char *sub_names [] = { "verdict", "standing", "signal" };
+    for (size_t i = 0; i < QY_ARRAY_LEN (subs); i++)
+        if (*subs [i]) {
+            protobuf_c_message_free_unpacked (*subs [i], NULL);
+            *subs [i] = NULL;
+            s_cleared (cleared, len, &n, sub_names [i]);
+        }
+    if (ev->n_trace || ev->trace) {
+        for (size_t i = 0; i < ev->n_trace; i++)
+            qy__stamp__free_unpacked (ev->trace [i], NULL);
+        free (ev->trace);
+        ev->trace = NULL;
+        ev->n_trace = 0;
+        s_cleared (cleared, len, &n, "trace");
+    }
+    if (ev->replay) {
+        ev->replay = false;
+        s_cleared (cleared, len, &n, "replay");
+    }
+    //  Fields this build does not know would be packed on as they came.
+    size_t keep = 0;
+    for (size_t i = 0; i < ev->base.n_unknown_fields; i++) {
+        ProtobufCMessageUnknownField *f = &ev->base.unknown_fields [i];
+        if (!s_downstream_number (f->tag)) {
+            ev->base.unknown_fields [keep++] = *f;
+            continue;
+        }
+        char name [24];
+        qy_snprintf (name, sizeof (name), "field %u", (unsigned) f->tag);
+        s_cleared (cleared, len, &n, name);
+        free (f->data);
+    }
+    ev->base.n_unknown_fields = keep;
+    return n;
 }
 
 const char *ingest_kind_name (Qy__Kind kind)

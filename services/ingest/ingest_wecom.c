@@ -121,15 +121,28 @@ static bool s_int (json_t *o, const char *key, int64_t *out)
     return false;
 }
 
-//  A time in seconds (callbacks, snapshots) as unix µs; false when absent,
-//  negative or so large that µs would overflow.
-static bool s_seconds (json_t *o, const char *key, int64_t *us)
+#define S_MS 1000LL              //  µs per millisecond (msgtime)
+#define S_SECONDS 1000000LL      //  µs per second (CreateTime, fetched_at, join_time)
+
+//  A time member in units of unit µs (S_MS, S_SECONDS) as unix µs; false
+//  when absent, not an integer, or 0 (unset). A value whose µs would not
+//  fit in 64 bits is clamped, so ingest_time_problem still names it (the
+//  arithmetic downstream never sees it).
+static bool s_time (json_t *o, const char *key, int64_t unit, int64_t *us)
 {
-    int64_t s;
-    if (!s_int (o, key, &s) || s <= 0 || s > 100000000000LL)
+    int64_t v;
+    if (!s_int (o, key, &v) || v == 0)
         return false;
-    *us = s * 1000000;
+    *us = v > INT64_MAX / unit ? INT64_MAX : v < INT64_MIN / unit ? INT64_MIN : v * unit;
     return true;
+}
+
+//  "bad field: KEY (why)" when t_us is not a time ingest takes, else NULL.
+//  Caller frees it.
+static char *s_bad_time (const char *key, int64_t t_us, int64_t now_us)
+{
+    const char *why = ingest_time_problem (t_us, now_us);
+    return why ? qy_printf ("bad field: %s (%s)", key, why) : NULL;
 }
 
 static void s_set (char **field, const char *value)
@@ -385,10 +398,11 @@ static void s_message (ingest_req_t *req, json_t *m)
         return;
     }
     const char *room = s_str (m, "roomid"), *from = s_str (m, "from"), *type = s_str (m, "msgtype");
-    int64_t ms;
+    int64_t at_us;
     if (!room) { s_item_error (it, "missing field: roomid (only group messages are taken)", "roomid"); return; }
     if (!from) { s_item_error (it, "missing field: from", "from"); return; }
-    if (!s_int (m, "msgtime", &ms) || ms <= 0 || ms > 100000000000000LL) {
+    //  Its range is the event's: ingest_validate refuses it as event_time_us.
+    if (!s_time (m, "msgtime", S_MS, &at_us)) {
         s_item_error (it, "missing field: msgtime (unix milliseconds)", "msgtime");
         return;
     }
@@ -399,7 +413,7 @@ static void s_message (ingest_req_t *req, json_t *m)
     s_set (&ev->msg_id, msgid);
     s_set (&ev->group, room);
     s_set (&ev->member, from);
-    ev->event_time_us = ms * 1000;
+    ev->event_time_us = at_us;
     s_message_extras (m, ev);
     const char *field = NULL;
     const char *why = s_message_body (m, type, ev, &field);
@@ -498,8 +512,8 @@ static void s_callback (ingest_req_t *req, json_t *cb)
     const char *chat = s_str (cb, "ChatId"), *change = s_str (cb, "ChangeType"), *detail = s_str (cb, "UpdateDetail");
     const char *event = s_str (cb, "Event");
     int64_t t_s = 0, at_us = 0;
-    if (s_seconds (cb, "CreateTime", &at_us))
-        t_s = at_us / 1000000;
+    if (s_time (cb, "CreateTime", S_SECONDS, &at_us))
+        t_s = at_us / S_SECONDS;
     it->id = qy_printf ("cb:%s:%s%s%s:%lld", chat ? chat : "", change ? change : "", detail ? "/" : "",
                         detail ? detail : "", (long long) t_s);
     if (event && strcmp (event, "change_external_chat") != 0) {
@@ -521,6 +535,13 @@ static void s_callback (ingest_req_t *req, json_t *cb)
             return;
         }
     if (!at_us)    { s_item_error (it, "missing field: CreateTime (unix seconds)", "CreateTime"); return; }
+    //  Checked here, not only in the events: group changes have none.
+    char *bad = s_bad_time ("CreateTime", at_us, req->now_us);
+    if (bad) {
+        s_item_error (it, bad, "CreateTime");
+        free (bad);
+        return;
+    }
     if (!change)   { s_item_error (it, "missing field: ChangeType", "ChangeType"); return; }
     if (strcmp (change, "create") == 0)
         s_gop (req, idx, INGEST_GOP_CREATE, chat, s_str (cb, "Name"), at_us);
@@ -614,8 +635,14 @@ static ingest_snapshot_t *s_snapshot (json_t *root, int64_t now_us, char *err, s
     const char *name = s_str (chat, "name"), *owner = s_str (chat, "owner");
     snap->name = name ? qy_strdup (name) : NULL;
     snap->owner = owner ? qy_strdup (owner) : NULL;
-    if (!s_seconds (root, "fetched_at", &snap->fetched_us))
+    if (!s_time (root, "fetched_at", S_SECONDS, &snap->fetched_us))
         snap->fetched_us = now_us;
+    char *bad = s_bad_time ("fetched_at", snap->fetched_us, now_us);
+    if (bad) {
+        s_envelope (err, errlen, field, fieldlen, bad, "fetched_at");
+        free (bad);
+        goto fail;
+    }
     snap->members = qy_calloc (json_array_size (list) + 1, sizeof (ingest_snap_member_t));
     json_t *admins = json_object_get (chat, "admin_list");
     size_t i;
@@ -636,8 +663,14 @@ static ingest_snapshot_t *s_snapshot (json_t *root, int64_t now_us, char *err, s
         sm->userid = qy_strdup (user);
         int64_t v;
         sm->type = s_int (m, "type", &v) ? (int) v : 2;
-        if (!s_seconds (m, "join_time", &sm->join_time_us))
+        if (!s_time (m, "join_time", S_SECONDS, &sm->join_time_us))
             sm->join_time_us = 0;
+        else
+        if ((bad = s_bad_time ("group_chat.member_list[].join_time", sm->join_time_us, now_us))) {
+            s_envelope (err, errlen, field, fieldlen, bad, "group_chat.member_list[].join_time");
+            free (bad);
+            goto fail;
+        }
         sm->join_scene = s_int (m, "join_scene", &v) ? (int) v : 0;
         const char *inv = s_userid (json_object_get (m, "invitor"));
         sm->invitor = inv && *inv ? qy_strdup (inv) : NULL;
@@ -717,6 +750,7 @@ ingest_req_t *ingest_wecom_parse (ingest_ep_t ep, const char *brand, const char 
         goto done;
     req = qy_calloc (1, sizeof (*req));
     req->ep = ep;
+    req->now_us = now_us;
     req->brand = qy_strdup (brand ? brand : "");
     req->items = qy_calloc (key ? json_array_size (list) : 1, sizeof (ingest_item_t));
     if (ep == INGEST_EP_SNAPSHOT) {

@@ -20,11 +20,13 @@ typedef struct {
     char *zmq_gateway;
     char *zmq_out;
     long  hwm;
+    long  max_msg_bytes;
     long  max_batches;
     long  max_events;
     bool  http_on;
     char *http_bind;
-    long  http_port, http_max_body, http_queue, http_max_conns, http_window_s, creds_refresh_ms;
+    long  http_port, http_max_body, http_queue, http_max_conns, http_max_conns_per_ip, http_conn_timeout_s;
+    long  http_window_s, creds_refresh_ms;
 } ingest_config_t;
 
 static const qy_option_t s_options [] = {
@@ -32,6 +34,7 @@ static const qy_option_t s_options [] = {
     { "zmq.gateway", QY_STR, offsetof (ingest_config_t, zmq_gateway), "tcp://*:5540", 0, 0, "ROUTER endpoint gateways connect to" },
     { "zmq.out",     QY_STR, offsetof (ingest_config_t, zmq_out),     "tcp://bus:5550", 0, 0, "bus front of the moderation hop" },
     { "zmq.hwm",     QY_INT, offsetof (ingest_config_t, hwm),         "20000", 100, 10000000, "high-water mark of each socket (messages)" },
+    { "zmq.max_msg_bytes", QY_INT, offsetof (ingest_config_t, max_msg_bytes), "4194304", 1024, 1073741824, "largest frame a gateway may send on zmq.gateway (bytes); larger: ZeroMQ drops its connection unread" },
     { "batch.max_requests", QY_INT, offsetof (ingest_config_t, max_batches), "32", 1, 1024, "gateway batches committed in one transaction" },
     { "batch.max_events",   QY_INT, offsetof (ingest_config_t, max_events),  "5000", 1, 100000, "events committed in one transaction" },
     { "gateway.http",       QY_BOOL, offsetof (ingest_config_t, http_on),    "true", 0, 0, "serve the HTTP front door (docs/gateway.md)" },
@@ -40,6 +43,8 @@ static const qy_option_t s_options [] = {
     { "gateway.max_body",   QY_INT, offsetof (ingest_config_t, http_max_body), "4194304", 1024, 268435456, "largest request body (bytes); larger: 413" },
     { "gateway.queue",      QY_INT, offsetof (ingest_config_t, http_queue),  "256", 1, 100000, "HTTP requests waiting for a commit; more: 429" },
     { "gateway.max_conns",  QY_INT, offsetof (ingest_config_t, http_max_conns), "512", 1, 100000, "concurrent HTTP connections" },
+    { "gateway.max_conns_per_ip", QY_INT, offsetof (ingest_config_t, http_max_conns_per_ip), "64", 0, 100000, "concurrent HTTP connections from one address (0 = no limit); more are closed at once" },
+    { "gateway.conn_timeout_s", QY_INT, offsetof (ingest_config_t, http_conn_timeout_s), "30", 1, 3600, "an HTTP connection idle this long is closed" },
     { "gateway.replay_window_s", QY_INT, offsetof (ingest_config_t, http_window_s), "300", 1, 86400, "signed requests older or newer than this are refused" },
     { "gateway.creds_refresh_ms", QY_INT, offsetof (ingest_config_t, creds_refresh_ms), "5000", 100, 3600000, "how often gateway credentials are reloaded" },
 };
@@ -320,12 +325,19 @@ int main (int argc, char **argv)
 
     void *ctx = zmq_ctx_new ();
     void *router = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
+    //  A frame larger than this is refused while it is read: ZeroMQ drops
+    //  the connection without allocating it (a gateway gets no answer).
+    int64_t max_msg = cfg.max_msg_bytes;
+    zmq_setsockopt (router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg));
     void *push = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, S_LINGER_MS);
     //  Queue only toward a connected bus: with it away, sends fail at once,
     //  s_room says no, and gateways get busy / 429 instead of an answer for
     //  events that would wait in a pipe and be lost at shutdown.
     int immediate = 1;
     zmq_setsockopt (push, ZMQ_IMMEDIATE, &immediate, sizeof (immediate));
+    //  /health is 503 ("bus":"down") until a connection to the bus is up.
+    qy_service_needs (QY_DEP_BUS);
+    ingest_link_t *link = ingest_link_new (ctx, push, "bus");
     if (qy_zmq_bind (router, cfg.zmq_gateway) || qy_zmq_connect (push, cfg.zmq_out)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg.zmq_gateway, cfg.zmq_out);
         return 2;
@@ -337,7 +349,8 @@ int main (int argc, char **argv)
     if (cfg.http_on) {
         ingest_creds_load (creds, pg);
         ingest_http_config_t hc = { cfg.http_bind, cfg.http_port, cfg.http_max_body, cfg.http_queue,
-                                    cfg.http_max_conns, cfg.http_window_s };
+                                    cfg.http_max_conns, cfg.http_max_conns_per_ip, cfg.http_conn_timeout_s,
+                                    cfg.http_window_s };
         if (!(http = ingest_http_new (&hc, creds)))
             return 2;
         qy_log_info ("listening http=%s:%d", cfg.http_bind, ingest_http_port (http));
@@ -350,6 +363,7 @@ int main (int argc, char **argv)
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, NULL);
+        qy_service_set_dep (QY_DEP_BUS, ingest_link_update (link));
         if (http && qy_mono_us () >= next_creds) {
             //  Revoked or new credentials take effect within one refresh.
             ingest_creds_load (creds, pg);
@@ -358,8 +372,8 @@ int main (int argc, char **argv)
         if (!listening && (listening = qy_pg_listen (listen, "qy_config")))
             ingest_store_forget_unknown (store);     //  brands may have been created while not listening
         bool waiting = !s_outbox_flush (push);
-        zmq_pollitem_t items [3] = { { router, 0, ZMQ_POLLIN, 0 } };
-        int nitems = 1, notes = -1;
+        zmq_pollitem_t items [4] = { { router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (link), 0, ZMQ_POLLIN, 0 } };
+        int nitems = 2, notes = -1;
         if (listening) {
             notes = nitems;
             items [nitems++] = (zmq_pollitem_t) { NULL, PQsocket (qy_pg_conn (listen)), ZMQ_POLLIN, 0 };
@@ -449,6 +463,7 @@ int main (int argc, char **argv)
     free (reqs);
     free (jobs);
     free (answered);
+    ingest_link_destroy (&link);
     zmq_close (router);
     zmq_close (push);
     int64_t t_term = qy_mono_us ();

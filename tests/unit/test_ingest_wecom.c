@@ -132,6 +132,77 @@ static void test_envelopes (void **state)
     assert_null (ingest_wecom_parse (INGEST_EP_MESSAGES, "acme", nul, sizeof (nul) - 1, NOW, err, 200, field, 64));
 }
 
+//  Absurd times: a message's becomes its event's and is refused there with
+//  the rest of the event's checks (even past what 64-bit µs can hold); a
+//  callback's is refused on the item (its group changes carry no event);
+//  a snapshot's refuses the snapshot.
+static void test_times (void **state)
+{
+    (void) state;
+    char err [200], field [64];
+    const char *ahead = "bad field: event_time_us (more than a day in the future)";
+    const struct { const char *msgtime, *want; } msgs [] = {
+        { "-5", "bad field: event_time_us (before 2000)" }, { "253402300799000", ahead },
+        { "\"99999999999999999999\"", ahead }, { "9223372036854775807", ahead }, { "1795201200000", NULL },
+    };
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, "{\"messages\":[{\"msgid\":\"zero\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":0,\"msgtype\":\"image\"}");
+    for (size_t i = 0; i < sizeof (msgs) / sizeof (msgs [0]); i++)
+        qy_buf_printf (&b, ",{\"msgid\":\"m%zu\",\"from\":\"u1\",\"roomid\":\"r1\",\"msgtime\":%s,\"msgtype\":\"image\"}", i,
+                       msgs [i].msgtime);
+    qy_buf_puts (&b, "]}");
+    ingest_req_t *req = s_parse (INGEST_EP_MESSAGES, b.data, err, field);
+    qy_buf_free (&b);
+    assert_non_null (req);
+    assert_string_equal (req->items [0].error, "missing field: msgtime (unix milliseconds)");
+    assert_int_equal (req->n_events, 5);
+    for (size_t i = 0; i < 5; i++) {
+        const char *why = ingest_validate (req->events [i], NOW);
+        if (msgs [i].want) {
+            assert_string_equal (why, msgs [i].want);
+            assert_string_equal (ingest_wecom_field (INGEST_EP_MESSAGES, why), "msgtime");
+        }
+        else
+            assert_null (why);
+    }
+    ingest_req_destroy (&req);
+
+    req = s_parse (INGEST_EP_EVENTS,
+        "{\"events\":["
+        "{\"ChatId\":\"r1\",\"CreateTime\":-1,\"ChangeType\":\"create\",\"Name\":\"n\"},"
+        "{\"ChatId\":\"r1\",\"CreateTime\":253402300799,\"ChangeType\":\"update\",\"UpdateDetail\":\"add_member\",\"MemChangeList\":[\"u1\"]},"
+        "{\"ChatId\":\"r1\",\"CreateTime\":9223372036854775807,\"ChangeType\":\"dismiss\"},"
+        "{\"ChatId\":\"r1\",\"CreateTime\":1795201300,\"ChangeType\":\"update\",\"UpdateDetail\":\"add_member\",\"MemChangeList\":[\"u2\"]}"
+        "]}", err, field);
+    assert_non_null (req);
+    assert_string_equal (req->items [0].error, "bad field: CreateTime (before 2000)");
+    assert_string_equal (req->items [0].field, "CreateTime");
+    assert_string_equal (req->items [1].error, "bad field: CreateTime (more than a day in the future)");
+    assert_string_equal (req->items [2].error, "bad field: CreateTime (more than a day in the future)");
+    assert_null (req->items [3].error);
+    assert_int_equal (req->n_gops, 0);
+    assert_int_equal (req->n_events, 1);
+    assert_string_equal (req->events [0]->member, "u2");
+    ingest_req_destroy (&req);
+
+    assert_null (s_parse (INGEST_EP_SNAPSHOT, "{\"fetched_at\":253402300799,\"group_chat\":{\"chat_id\":\"r\","
+                                              "\"member_list\":[{\"userid\":\"u1\"}]}}", err, field));
+    assert_string_equal (err, "bad field: fetched_at (more than a day in the future)");
+    assert_string_equal (field, "fetched_at");
+    assert_null (s_parse (INGEST_EP_SNAPSHOT, "{\"fetched_at\":1795201800,\"group_chat\":{\"chat_id\":\"r\","
+                                              "\"member_list\":[{\"userid\":\"u1\",\"join_time\":-1}]}}", err, field));
+    assert_string_equal (err, "bad field: group_chat.member_list[].join_time (before 2000)");
+    assert_string_equal (field, "group_chat.member_list[].join_time");
+    //  No fetched_at: the time it arrived; no join_time: none.
+    req = s_parse (INGEST_EP_SNAPSHOT, "{\"group_chat\":{\"chat_id\":\"r\",\"member_list\":[{\"userid\":\"u1\",\"join_time\":0}]}}",
+                   err, field);
+    assert_non_null (req);
+    assert_true (req->snap->fetched_us == NOW);
+    assert_true (req->snap->members [0].join_time_us == 0);
+    ingest_req_destroy (&req);
+}
+
 static void test_fields_and_ids (void **state)
 {
     (void) state;
@@ -223,6 +294,7 @@ int main (void)
         cmocka_unit_test (test_callbacks),
         cmocka_unit_test (test_snapshot),
         cmocka_unit_test (test_envelopes),
+        cmocka_unit_test (test_times),
         cmocka_unit_test (test_fields_and_ids),
         cmocka_unit_test (test_limits),
     };

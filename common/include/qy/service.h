@@ -28,7 +28,10 @@ typedef struct {
     { "http.port",  QY_INT, offsetof (T, common.http_port),  "0", 0, 65535, "port of /health and /metrics (0 = any free)" }, \
     { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "debug, info, warn or error" }
 
-typedef enum { QY_DEP_PG, QY_DEP_REDIS, QY_DEP__COUNT } qy_dep_t;
+//  What a service needs to do its work. QY_DEP_BUS: its link to the bus
+//  (a PUSH socket connected to a hop's front), for a service that takes
+//  no work while it has none (ingest).
+typedef enum { QY_DEP_PG, QY_DEP_REDIS, QY_DEP_BUS, QY_DEP__COUNT } qy_dep_t;
 
 //  Parse argv (--config FILE), load the config table, start logging,
 //  install SIGTERM/SIGINT handlers and the HTTP endpoint. On a bad

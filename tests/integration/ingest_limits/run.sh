@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # ingest's limits and how it tells bad items from a bad moment: with the bus
 # away nothing is answered 200 (429 instead: events would wait in a pipe and
-# be lost at shutdown); codes too long for an index (a WeCom State of 3,000
+# be lost at shutdown) and /health says so (503, "bus":"down"), until the
+# link is up again; codes too long for an index (a WeCom State of 3,000
 # bytes) are refused item by item, not 503 for the whole turn; an item
 # PostgreSQL itself refuses for its data (here a CHECK the test adds, on a
 # statement of its own and inside the batch's transaction) is rejected and
 # dead-lettered while the rest is stored; a request that would become more
-# than 5,000 events is refused 413.
+# than 5,000 events is refused 413. On the ZeroMQ door (gateway_frames.c):
+# a frame over zmq.max_msg_bytes is dropped with its connection, unread,
+# and ingest goes on; what a gateway sends in fields owned downstream
+# (replay, a verdict, a signal, resolved ids, a trace, unknown fields 50-79)
+# never reaches the bus nor memberships; absurd event times are refused
+# and dead-lettered, the edges taken. On the HTTP door: one address cannot
+# hold more than gateway.max_conns_per_ip connections (others still get
+# in), and an idle one is closed after gateway.conn_timeout_s.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
@@ -17,12 +25,18 @@ P_mf=$(qy_free_port); P_mb=$(qy_free_port)
 export QY_BUS_HOPS="moderation=tcp://127.0.0.1:$P_mf>tcp://127.0.0.1:$P_mb" QY_HTTP_BIND=127.0.0.1
 export QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$P_mf" QY_INGEST_ZMQ_GATEWAY="tcp://127.0.0.1:$(qy_free_port)"
 export QY_INGEST_GATEWAY_HTTP_PORT=$(qy_free_port) QY_INGEST_GATEWAY_HTTP_BIND=127.0.0.1
+export QY_INGEST_GATEWAY_MAX_CONNS_PER_IP=4 QY_INGEST_GATEWAY_CONN_TIMEOUT_S=2
 H_bus=$(qy_free_port); H_ingest=$(qy_free_port)
 QY_HTTP_PORT=$H_ingest qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
-qy_wait_health ingest "$H_ingest" || true
 URL="http://127.0.0.1:$QY_INGEST_GATEWAY_HTTP_PORT"
 A=(-H "Authorization: Bearer acme-token-0123456789")
 it_wait "ingest http" curl -s -o /dev/null "$URL/v1/messages"
+F=$QY_BUILD/tests/integration/qy_test_gateway_frames
+GW=$QY_INGEST_ZMQ_GATEWAY
+# health: "CODE BUS STATUS" of ingest's /health
+health () { curl -s -o "$QY_RUN/health.json" -w '%{http_code}' "http://127.0.0.1:$H_ingest/health"
+            jq -r '" \(.bus) \(.status)"' "$QY_RUN/health.json"; }
+health_is () { [ "$(health)" = "$1" ]; }
 
 post () {
     local name=$1 path=$2 file=$3; shift 3
@@ -30,14 +44,17 @@ post () {
 }
 items () { jq -r '.results[] | "\(.id) \(.status) \(.events) \(.field // "-") \(.error // "")"' "$QY_RUN/actual/$1.json"; }
 
-# 1. The bus is not there yet: nothing may be answered 200 and left in a pipe.
+# 1. The bus is not there yet: nothing may be answered 200 and left in a
+# pipe, and /health says ingest is not ready, naming the bus.
 echo '{"messages":[{"msgid":"a1","from":"u1","roomid":"room1","msgtime":1795201900000,"msgtype":"text","text":{"content":"hi"}}]}' > "$QY_RUN/one.json"
 it_eq "bus away status" "$(post away /v1/messages "$QY_RUN/one.json" "${A[@]}")" 429
 it_eq "bus away stored" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE msg_id = 'a1'")" 0
+it_eq "health with the bus away" "$(health)" "503 down unhealthy"
 QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
 qy_wait_health bus "$H_bus"
 bus_up () { [ "$(post up /v1/messages "$QY_RUN/one.json" "${A[@]}")" = 200 ]; }
 it_wait "ingest to accept once the bus is up" bus_up
+it_wait "ingest healthy once linked" health_is "200 up ok"
 
 # 2. A State far too long for the channels index (54000 in PostgreSQL), next to a good callback.
 long=$(head -c 3000 /dev/urandom | base64 -w0 | head -c 3000)   # incompressible: too large for the index
@@ -72,5 +89,90 @@ jq -nc '{events: [range(0; 2) as $c | {ChatId: "room9", CreateTime: (1795201500 
     UpdateDetail: "add_member", MemChangeList: [range(0; 2600) as $i | "m\($i)"]}]}' > "$QY_RUN/many.json"
 it_eq "too many events status" "$(post many /v1/events "$QY_RUN/many.json" "${A[@]}")" 413
 it_eq "too many events error" "$(jq -r '"\(.error) \(.field)"' "$QY_RUN/actual/many.json")" "too many events in one request (max 5000) events"
+
+# 5. ZeroMQ door: a frame of exactly zmq.max_msg_bytes (4 MiB) is read (and,
+# being garbage, answered and dead-lettered); one byte more and ZeroMQ drops
+# the connection while reading it, before allocating it. Ingest goes on.
+it_eq "frame at the limit" "$("$F" frame "$GW" 4194304 10000)" "answered: malformed batch: protobuf decode failed"
+it_eq "frame over the limit" "$("$F" frame "$GW" 4194305 10000)" "disconnected"
+
+# 6. Fields owned downstream, sent by a gateway: the events are taken, and
+# what is handed on carries none of it; a channel named by id only is not
+# recorded on the membership. A second ingest, its zmq.out connected to a
+# reader in place of the bus, shows what the next hop reads.
+P_tap=$(qy_free_port); H_ingest2=$(qy_free_port); GW2="tcp://127.0.0.1:$(qy_free_port)"
+"$F" pull "tcp://127.0.0.1:$P_tap" 30000 forged-text forged-join > "$QY_RUN/actual/tap.txt" &
+tap=$!
+QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$P_tap" QY_INGEST_ZMQ_GATEWAY=$GW2 QY_INGEST_GATEWAY_HTTP=false QY_INGEST_LOG_LEVEL=debug \
+    QY_HTTP_PORT=$H_ingest2 qy_start ingest2 "$QY_BUILD/services/ingest/qy-ingest"
+qy_wait_health ingest2 "$H_ingest2"
+CH=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM channels WHERE code = 'qr-ok'")
+it_eq "forged batch" "$("$F" forged "$GW2" acme room1 "$CH")" "forged-text accepted
+forged-join accepted"
+wait $tap || true
+ids () { psql "$QY_PG_DSN" -qAtc "SELECT b.id || '/' || g.id || '/' || coalesce (g.store_id, 0) || '/0/' || m.id
+                                 FROM brands b JOIN groups g ON g.brand_id = b.id AND g.code = 'room1'
+                                 JOIN members m ON m.brand_id = b.id AND m.user_id = '$1' WHERE b.code = 'acme'"; }
+it_eq "what the next hop reads" "$(cat "$QY_RUN/actual/tap.txt")" \
+"forged-text replay=0 verdict=0 standing=0 signal=0 trace=ingest ingest_time=now ids=$(ids u1) unknown=85
+forged-join replay=0 verdict=0 standing=0 signal=0 trace=ingest ingest_time=now ids=$(ids u9) unknown="
+it_eq "forged join's channel" "$(psql "$QY_PG_DSN" -qAtc "SELECT coalesce (ms.channel_id::text, 'none') FROM memberships ms
+                                                          JOIN members m ON m.id = ms.member_id WHERE m.user_id = 'u9'")" none
+it_eq "said at debug level" "$(grep 'msg=forged-text' "$QY_RUN/logs/ingest2.log" | grep -o 'level=[a-z]* .*cleared fields.*')" \
+    "level=debug svc=ingest msg=forged-text brand=acme cleared fields owned downstream: ingest_time_us,brand_id,group_id,store_id,channel_id,member_id,verdict,standing,signal,trace,replay,field 55,field 65,field 75"
+it_eq "cleared events metric" "$(qy_metric "$H_ingest2" qy_ingest_cleared_events_total)" 2
+kill -TERM "$QY_PID_ingest2"
+
+# 7. Event times, on the door that dropped the oversized frame (it goes on
+# serving): absurd ones refused and dead-lettered with the reason; the edges
+# (2000-01-01, a gateway's clock a little under a day ahead) taken.
+"$F" times "$GW" acme room1 > "$QY_RUN/actual/times.txt"
+it_eq "absurd times" "$(cat "$QY_RUN/actual/times.txt")" "t-min rejected bad field: event_time_us (before 2000)
+t-negative rejected bad field: event_time_us (before 2000)
+t-1999 rejected bad field: event_time_us (before 2000)
+t-2000 accepted
+t-ahead accepted
+t-tomorrow rejected bad field: event_time_us (more than a day in the future)
+t-9999 rejected bad field: event_time_us (more than a day in the future)
+t-max rejected bad field: event_time_us (more than a day in the future)"
+it_eq "absurd times set aside" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM dead_letters WHERE msg_id LIKE 't-%'
+                                                          AND reason LIKE 'bad field: event_time_us (%'")" 6
+it_eq "edges archived" "$(psql "$QY_PG_DSN" -qAtc "SELECT string_agg (msg_id, ',' ORDER BY msg_id) FROM messages WHERE msg_id LIKE 't-%'")" \
+    "t-2000,t-ahead"
+jq -nc '{messages: [
+    {msgid: "h-neg", from: "u1", roomid: "room1", msgtime: -5, msgtype: "text", text: {content: "x"}},
+    {msgid: "h-9999", from: "u1", roomid: "room1", msgtime: 253402300799000, msgtype: "text", text: {content: "x"}}]}' > "$QY_RUN/times.json"
+it_eq "absurd msgtime status" "$(post times /v1/messages "$QY_RUN/times.json" "${A[@]}")" 400
+it_eq "absurd msgtime items" "$(items times)" "h-neg rejected 1 msgtime bad field: event_time_us (before 2000)
+h-9999 rejected 1 msgtime bad field: event_time_us (more than a day in the future)"
+jq -nc '{events: [{ChatId: "room7", CreateTime: 253402300799, ChangeType: "create", Name: "n"}]}' > "$QY_RUN/create.json"
+it_eq "absurd CreateTime status" "$(post create /v1/events "$QY_RUN/create.json" "${A[@]}")" 400
+it_eq "absurd CreateTime items" "$(items create)" "cb:room7:create:253402300799 rejected 0 CreateTime bad field: CreateTime (more than a day in the future)"
+it_eq "no group made" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM groups WHERE code = 'room7'")" 0
+
+# 8. HTTP door: an address holding gateway.max_conns_per_ip (4) idle
+# connections gets no fifth, while another address is served; each idle
+# one is closed after gateway.conn_timeout_s (2 s), and the address is
+# served again.
+P=$QY_INGEST_GATEWAY_HTTP_PORT
+exec 3<>"/dev/tcp/127.0.0.1/$P" 4<>"/dev/tcp/127.0.0.1/$P" 5<>"/dev/tcp/127.0.0.1/$P" 6<>"/dev/tcp/127.0.0.1/$P"
+it_eq "a fifth connection from one address" "$(post fifth /v1/messages "$QY_RUN/one.json" "${A[@]}" || true)" 000
+it_eq "another address meanwhile" "$(post other /v1/messages "$QY_RUN/one.json" "${A[@]}" --interface 127.0.0.2)" 200
+closed_by_server () { local rc=0; read -r -t 10 -u "$1" _ || rc=$?; [ "$rc" = 1 ]; }   # 1: EOF; >128: timed out
+for fd in 3 4 5 6; do
+    if closed_by_server $fd; then echo "ok   idle connection $fd closed"; else it_fail "idle connection $fd still open after 10 s"; fi
+done
+exec 3<&- 4<&- 5<&- 6<&-
+served () { [ "$(post again /v1/messages "$QY_RUN/one.json" "${A[@]}")" = 200 ]; }
+it_wait "the address served again" served
+
+# 9. The bus goes away and comes back: /health follows the link.
+kill -TERM "$QY_PID_bus"
+it_wait "ingest unhealthy without the bus" health_is "503 down unhealthy"
+it_eq "refused meanwhile" "$(post gone /v1/messages "$QY_RUN/one.json" "${A[@]}")" 429
+QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
+it_wait "ingest healthy with the bus back" health_is "200 up ok"
+it_eq "link logged" "$(grep -oE 'level=[a-z]+ svc=ingest bus link (up|down)' "$QY_RUN/logs/ingest.log" | awk '{printf "%s %s, ", $1, $NF}')" \
+    "level=info up, level=warn down, level=info up, "
 it_eq "ingest health" "$(curl -fs "http://127.0.0.1:$H_ingest/health" | jq -r .status)" ok
 it_done
