@@ -63,14 +63,14 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
     return ok ? 0 : -1;
 }
 
-size_t qy_deadletter_drain_events (void *socket, size_t max, qy_pg_t *pg, const char *service,
+size_t qy_deadletter_drain_events (qy_inlet_t *inlet, size_t max, qy_pg_t *pg, const char *service,
                                    bool need_group, qy_metric_t *bad, qy_event_fn *on_event, void *arg)
 {
     size_t taken = 0;
     while (taken < max) {
         zmq_msg_t m;
         zmq_msg_init (&m);
-        if (zmq_msg_recv (&m, socket, ZMQ_DONTWAIT) < 0) {
+        if (qy_inlet_recv (inlet, &m) < 0) {
             zmq_msg_close (&m);
             break;
         }

@@ -1,15 +1,22 @@
 //  qy-bus: the stable meeting point of every hop, so that any stage can run
-//  as many replicas with no per-replica configuration. Each hop is a
-//  zmq_proxy with a PULL front (upstream replicas connect and PUSH) and a
-//  PUSH back (downstream replicas connect and PULL; ZeroMQ spreads the work
-//  round-robin over them). High-water marks bound every queue, so a slow
-//  stage pushes back on the one before it instead of growing memory.
+//  as many replicas with no per-replica configuration. Each hop has a PULL
+//  front (upstream replicas connect and PUSH) and a ROUTER back that
+//  downstream replicas connect to with credit (qy/inlet.h): a replica says
+//  how many messages it may be sent, and the hop hands each message to a
+//  replica with credit, in turn. A message waits in the hop (and upstream)
+//  until some replica may take it, so a slow stage pushes back on the one
+//  before it instead of growing memory, and a replica that stops (goodbye:
+//  no more credit, then an answer once all it was sent is on its way)
+//  leaves nothing behind. A replica gone without a goodbye is forgotten at
+//  the first send that cannot reach it; the message goes to another.
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
+#include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -25,20 +32,165 @@ static const qy_option_t s_options [] = {
     { "hops", QY_STR, offsetof (bus_config_t, hops),
       "moderation=tcp://*:5550>tcp://*:5551;scoring=tcp://*:5552>tcp://*:5553;"
       "campaign=tcp://*:5554>tcp://*:5555;notifier=tcp://*:5556>tcp://*:5557", 0, 0,
-      "hops as name=front>back;… (front: PULL bind, back: PUSH bind)" },
+      "hops as name=front>back;… (front: PULL bind, back: ROUTER bind, replicas connect with credit)" },
     { "zmq.hwm", QY_INT, offsetof (bus_config_t, hwm), "20000", 100, 10000000, "high-water mark per socket" },
 };
+
+#define S_PEERS 256
+#define S_BURST 1024
+
+typedef struct {
+    uint8_t id [256];
+    size_t  idlen;
+    int64_t credit;
+} s_peer_t;
 
 typedef struct {
     char      name [32];
     void     *front, *back;
     pthread_t thread;
+    s_peer_t  peers [S_PEERS];
+    int       npeers, next;
+    qy_metric_t *m_sent, *m_replicas, *m_byes;
 } s_hop_t;
+
+static s_peer_t *s_peer (s_hop_t *hop, const uint8_t *id, size_t len)
+{
+    for (int i = 0; i < hop->npeers; i++)
+        if (hop->peers [i].idlen == len && memcmp (hop->peers [i].id, id, len) == 0)
+            return &hop->peers [i];
+    if (hop->npeers == S_PEERS || len > sizeof (hop->peers [0].id))
+        return NULL;
+    s_peer_t *p = &hop->peers [hop->npeers++];
+    memcpy (p->id, id, len);
+    p->idlen = len;
+    p->credit = 0;
+    return p;
+}
+
+static void s_forget (s_hop_t *hop, int i)
+{
+    hop->peers [i] = hop->peers [--hop->npeers];
+    if (hop->next >= hop->npeers)
+        hop->next = 0;
+    qy_metric_set (hop->m_replicas, hop->npeers);
+}
+
+//  A replica's word: credit, credit in all, or goodbye (answered).
+static void s_hear (s_hop_t *hop)
+{
+    zmq_msg_t id, body;
+    zmq_msg_init (&id);
+    zmq_msg_init (&body);
+    while (zmq_msg_recv (&id, hop->back, ZMQ_DONTWAIT) >= 0) {
+        if (!zmq_msg_more (&id) || zmq_msg_recv (&body, hop->back, ZMQ_DONTWAIT) < 0)
+            continue;
+        while (zmq_msg_more (&body))            //  nothing of ours has more frames
+            zmq_msg_recv (&body, hop->back, ZMQ_DONTWAIT);
+        const uint8_t *b = zmq_msg_data (&body);
+        size_t len = zmq_msg_size (&body);
+        if (len < 3 || b [0] != 'Q' || b [1] != 'Y')
+            continue;
+        s_peer_t *p = s_peer (hop, zmq_msg_data (&id), zmq_msg_size (&id));
+        if (!p)
+            continue;
+        int64_t n = len >= 7 ? (int64_t) ((uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6]) : 0;
+        if (b [2] == 'C')
+            p->credit += n;
+        else
+        if (b [2] == 'S')
+            p->credit = n;
+        else
+        if (b [2] == 'B') {
+            p->credit = 0;
+            qy_metric_add (hop->m_byes, 1);
+            qy_log_info ("hop=%s a replica said goodbye", hop->name);
+            //  After everything sent to it before: the same pipe, in order.
+            if (zmq_send (hop->back, zmq_msg_data (&id), zmq_msg_size (&id), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
+                zmq_send (hop->back, "QYA", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+                zmq_send (hop->back, "", 0, ZMQ_DONTWAIT);
+            }
+        }
+    }
+    zmq_msg_close (&id);
+    zmq_msg_close (&body);
+}
+
+//  Hand the message to the next replica with credit. Returns true when
+//  sent; false leaves it in hand (no replica may take it now).
+static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
+{
+    for (int tried = 0; tried < hop->npeers; ) {
+        int i = hop->next % hop->npeers;
+        s_peer_t *p = &hop->peers [i];
+        if (p->credit <= 0) {
+            hop->next = i + 1;
+            tried++;
+            continue;
+        }
+        if (zmq_send (hop->back, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            if (errno == EHOSTUNREACH) {            //  gone without a goodbye
+                qy_log_info ("hop=%s a replica left", hop->name);
+                s_forget (hop, i);
+            }
+            else {                                  //  its queue is full: it says its credit again when quiet
+                p->credit = 0;
+                hop->next = i + 1;
+            }
+            tried++;
+            continue;
+        }
+        zmq_msg_send (m, hop->back, 0);             //  the routing frame went: so does this one
+        p->credit--;
+        qy_metric_add (hop->m_sent, 1);
+        hop->next = i + 1;
+        return true;
+    }
+    return false;
+}
+
+static bool s_any_credit (const s_hop_t *hop)
+{
+    for (int i = 0; i < hop->npeers; i++)
+        if (hop->peers [i].credit > 0)
+            return true;
+    return false;
+}
 
 static void *s_run (void *arg)
 {
     s_hop_t *hop = arg;
-    zmq_proxy (hop->front, hop->back, NULL);     //  returns when the context is shut down
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    bool held = false;
+    for (;;) {
+        bool credit = s_any_credit (hop);
+        zmq_pollitem_t items [2] = { { hop->back, 0, ZMQ_POLLIN, 0 }, { hop->front, 0, ZMQ_POLLIN, 0 } };
+        //  The front is read only when some replica may take what comes.
+        int n = credit && !held ? 2 : 1;
+        if (zmq_poll (items, n, held && credit ? 0 : 100) < 0) {
+            if (errno == ETERM)
+                break;
+            continue;
+        }
+        if (items [0].revents & ZMQ_POLLIN) {
+            s_hear (hop);
+            qy_metric_set (hop->m_replicas, hop->npeers);
+        }
+        //  Move what the front holds while replicas may take it, up to a
+        //  burst (a poll per message would cost more than the message).
+        for (int k = 0; k < S_BURST; k++) {
+            if (!held && !(s_any_credit (hop) && (held = zmq_msg_recv (&m, hop->front, ZMQ_DONTWAIT) >= 0)))
+                break;
+            if (!s_hand (hop, &m))
+                break;
+            held = false;
+            zmq_msg_init (&m);
+        }
+    }
+    if (held)
+        qy_log_warn ("hop=%s one message in hand at shutdown not sent", hop->name);
+    zmq_msg_close (&m);
     zmq_close (hop->front);
     zmq_close (hop->back);
     return NULL;
@@ -49,7 +201,7 @@ int main (int argc, char **argv)
     bus_config_t cfg = { 0 };
     qy_service_start ("bus", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     void *ctx = zmq_ctx_new ();
-    s_hop_t hops [16];
+    s_hop_t *hops = qy_calloc (16, sizeof (s_hop_t));     //  a replica table each: not on the stack
     int nhops = 0;
     char *list = qy_strdup (cfg.hops), *save = NULL;
     for (char *h = strtok_r (list, ";", &save); h && nhops < 16; h = strtok_r (NULL, ";", &save)) {
@@ -61,8 +213,21 @@ int main (int argc, char **argv)
         *eq = 0; *gt = 0;
         s_hop_t *hop = &hops [nhops];
         qy_strlcpy (hop->name, h, sizeof (hop->name));
-        hop->front = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm, 0);
-        hop->back = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 0);
+        char *name = qy_printf ("qy_bus_sent_total{hop=\"%s\"}", hop->name);
+        hop->m_sent = qy_counter (name, "messages handed to a replica");
+        free (name);
+        name = qy_printf ("qy_bus_replicas{hop=\"%s\"}", hop->name);
+        hop->m_replicas = qy_gauge (name, "replicas the hop knows (credit given at least once, not yet gone)");
+        free (name);
+        name = qy_printf ("qy_bus_goodbyes_total{hop=\"%s\"}", hop->name);
+        hop->m_byes = qy_counter (name, "replicas that said goodbye (stopping)");
+        free (name);
+        //  The hop's queue is its front (a replica holds only its window):
+        //  twice the mark, as deep as the PUSH/PULL pipes before credit were.
+        hop->front = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm * 2, 0);
+        hop->back = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
+        int one = 1;
+        zmq_setsockopt (hop->back, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));   //  unroutable: say so, keep the message
         if (qy_zmq_bind (hop->front, eq + 1) || qy_zmq_bind (hop->back, gt + 1))
             return 2;
         qy_log_info ("hop=%s front=%s back=%s", hop->name, eq + 1, gt + 1);
@@ -79,6 +244,7 @@ int main (int argc, char **argv)
     for (int i = 0; i < nhops; i++)
         pthread_join (hops [i].thread, NULL);
     zmq_ctx_term (ctx);
+    free (hops);
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);
     return 0;
 }

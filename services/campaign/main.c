@@ -155,9 +155,9 @@ int main (int argc, char **argv)
     campaign_store_t *store = campaign_store_new (pg);
 
     void *zctx = zmq_ctx_new ();
-    void *in = qy_zmq_socket (zctx, ZMQ_PULL, (int) cfg.hwm, 0);
+    qy_inlet_t *in = qy_inlet_new (zctx, cfg.zmq_in, qy_inlet_window (512, cfg.hwm));
     void *out = qy_zmq_socket (zctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (qy_zmq_connect (in, cfg.zmq_in) || qy_zmq_connect (out, cfg.zmq_out))
+    if (!in || qy_zmq_connect (out, cfg.zmq_out))
         return 2;
     campaign_ctx_t ctx = { pg, store, { cfg.clock_offset_s * 1000000, cfg.clock_anchor_s * 1000000, cfg.clock_speed },
                            s_send, out, cfg.horizon_s, cfg.max_late_s, cfg.batch, cfg.attribution_days, cfg.best_hour };
@@ -167,7 +167,8 @@ int main (int argc, char **argv)
                  cfg.clock_offset_s, cfg.clock_speed);
     int64_t next_plan = 0, next_run = 0, next_reload = qy_mono_us () + cfg.reload_s * 1000000;
     bool listening = false;
-    while (qy_service_running ()) {
+    //  Stopping, what the bus already sent is seen before the end.
+    while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, NULL);
         int64_t mono = qy_mono_us ();
@@ -194,8 +195,8 @@ int main (int argc, char **argv)
         wait_ms = wait_ms < 1 ? 1 : wait_ms > 200 ? 200 : wait_ms;
         if (!listening && (listening = qy_pg_listen (listen, "qy_config")))
             campaign_store_invalidate (store);       //  changes may have been missed while not listening
-        zmq_pollitem_t poll [2] = { { in, 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
-        if (zmq_poll (poll, listening ? 2 : 1, wait_ms) <= 0)
+        zmq_pollitem_t poll [2] = { { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (poll, listening ? 2 : 1, wait_ms) < 0)
             continue;
         if (listening && (poll [1].revents & ZMQ_POLLIN)) {
             PGconn *c = qy_pg_conn (listen);
@@ -213,7 +214,7 @@ int main (int argc, char **argv)
         s_taken_t taken = { &ctx, out };
         qy_deadletter_drain_events (in, 512, pg, "campaign", false, m_bad, s_on_event, &taken);
     }
-    zmq_close (in);
+    qy_inlet_destroy (&in);
     zmq_close (out);
     zmq_ctx_term (zctx);
     campaign_store_destroy (&store);

@@ -89,17 +89,18 @@ int main (int argc, char **argv)
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
 
     void *ctx = zmq_ctx_new ();
-    void *in = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm, 0);
+    qy_inlet_t *in = qy_inlet_new (ctx, cfg.zmq_in, qy_inlet_window (cfg.batch, cfg.hwm));
     void *out = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
     void *actions = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (qy_zmq_connect (in, cfg.zmq_in) || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (actions, cfg.zmq_actions))
+    if (!in || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (actions, cfg.zmq_actions))
         return 2;
     moderation_batch_t *batch = moderation_batch_new ((size_t) cfg.batch);
     moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves };
     bool listening = false;
     int64_t next_restore_check = 0;
     bool resync_pending = false;        //  changes made while not listening still to apply
-    while (qy_service_running ()) {
+    //  Stopping, what the bus already sent is judged before the end.
+    while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
         if (qy_mono_us () >= next_restore_check) {
@@ -116,9 +117,9 @@ int main (int argc, char **argv)
         }
         if (resync_pending && moderation_resync_recent (pg, redis, actions))
             resync_pending = false;     //  else again on the next turn
-        zmq_pollitem_t poll [2] = { { in, 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
+        zmq_pollitem_t poll [2] = { { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
         int np = listening ? 2 : 1;
-        if (zmq_poll (poll, np, 200) <= 0)
+        if (zmq_poll (poll, np, 200) < 0)
             continue;
         if (listening && (poll [1].revents & ZMQ_POLLIN)) {
             moderation_listen (qy_pg_conn (listen), store, pg, redis, actions);
@@ -131,7 +132,7 @@ int main (int argc, char **argv)
         moderation_batch_run (batch, &mctx);
     }
     moderation_batch_destroy (&batch);
-    zmq_close (in);
+    qy_inlet_destroy (&in);
     zmq_close (out);
     zmq_close (actions);
     zmq_ctx_term (ctx);

@@ -515,23 +515,25 @@ int main (int argc, char **argv)
         qy_buf_init (&slots [i].answer);
 
     void *ctx = zmq_ctx_new ();
-    void *in = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm, 0);
-    if (qy_zmq_connect (in, cfg.zmq_in))
+    qy_inlet_t *in = qy_inlet_new (ctx, cfg.zmq_in, qy_inlet_window (cfg.batch, cfg.hwm));
+    if (!in)
         return 2;
     Qy__Delivery **ds = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Delivery *));
     int64_t next_claim = 0;
     int running = 0;
     s_done_t done = { 0 };
-    while (qy_service_running ()) {
+    //  Stopping, what the bus already sent is recorded (the goodbye:
+    //  qy/inlet.h); nothing new is claimed.
+    while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, s_redis);
-        zmq_pollitem_t item = { in, 0, ZMQ_POLLIN, 0 };
+        zmq_pollitem_t item = { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, running ? 5 : 50);
         size_t n = 0;
         while (n < (size_t) cfg.batch) {
             zmq_msg_t m;
             zmq_msg_init (&m);
-            if (zmq_msg_recv (&m, in, ZMQ_DONTWAIT) < 0) {
+            if (qy_inlet_recv (in, &m) < 0) {
                 zmq_msg_close (&m);
                 break;
             }
@@ -559,7 +561,7 @@ int main (int argc, char **argv)
                 qy__delivery__free_unpacked (ds [i], NULL);
             next_claim = 0;          //  new work: look at once
         }
-        if (qy_mono_us () >= next_claim) {
+        if (qy_service_running () && qy_mono_us () >= next_claim) {
             s_claim (&cfg, pg, multi, slots);
             next_claim = qy_mono_us () + cfg.poll_ms * 1000;
         }
@@ -617,7 +619,7 @@ int main (int argc, char **argv)
     free (ds);
     curl_multi_cleanup (multi);
     curl_global_cleanup ();
-    zmq_close (in);
+    qy_inlet_destroy (&in);
     zmq_ctx_term (ctx);
     qy_pg_destroy (&pg);
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);

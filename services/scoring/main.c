@@ -149,7 +149,8 @@ typedef struct {
     qy_redis_t *redis;
     qy_pg_t *pg;
     scoring_brands_t *brands;
-    void *in, *out;
+    qy_inlet_t *in;
+    void *out;
     Qy__Event **evs;
     Qy__Standing *st;
     scoring_outcome_t *outcome;
@@ -163,6 +164,8 @@ static size_t s_batch (s_run_t *r)
     s_taken_t taken = { r->evs, 0 };
     qy_deadletter_drain_events (r->in, r->batch, r->pg, "scoring", true, m_bad, s_on_event, &taken);
     size_t n = taken.n;
+    if (!n)
+        return 0;
     //  Counting must succeed before the event moves on; retrying is safe
     //  (a retry sends only the events that got no answer).
     int64_t t0 = qy_mono_us ();
@@ -209,10 +212,10 @@ int main (int argc, char **argv)
     scoring_brands_t *brands = scoring_brands_new (pg);
 
     void *ctx = zmq_ctx_new ();
-    void *in = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm, 0);
+    qy_inlet_t *in = qy_inlet_new (ctx, cfg.zmq_in, qy_inlet_window (cfg.batch, cfg.hwm));
     void *out = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
     void *alerts = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (qy_zmq_connect (in, cfg.zmq_in) || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (alerts, cfg.zmq_alerts))
+    if (!in || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (alerts, cfg.zmq_alerts))
         return 2;
     scoring_count_config_t ccfg = {
         .ttl_s = cfg.ttl_days * 86400, .member_ttl_s = cfg.member_ttl_days * 86400,
@@ -235,19 +238,19 @@ int main (int argc, char **argv)
     };
     int64_t next_rollup = qy_mono_us () + cfg.rollup_ms * 1000;
     int64_t next_eval = qy_mono_us () + cfg.eval_ms * 1000;
-    while (qy_service_running ()) {
+    //  Stopping, what the bus already sent is counted and passed on (the
+    //  goodbye: qy/inlet.h) within the grace.
+    while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
         s_periodic (&cfg, redis, pg, brands, eval, &next_rollup, &next_eval, false);
-        zmq_pollitem_t item = { in, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 200) > 0)
+        zmq_pollitem_t item = { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 200) >= 0)
             s_batch (&run);
     }
-    //  Stopping: what the bus had already handed over, queued in the
-    //  socket, is finished like a batch in hand (counted and passed on
-    //  within the grace, or set aside), not dropped with the socket. The
-    //  batch in hand may have used the whole grace waiting for Redis: the
-    //  queue is still set aside, for up to S_DRAIN_US more.
+    //  Past the grace (Redis or the bus away), what is still queued in the
+    //  socket is set aside, not dropped with it: the batch in hand may have
+    //  used the whole grace waiting for Redis, so for up to S_DRAIN_US more.
     int64_t drain_end = qy_service_stop_deadline () + S_DRAIN_US;
     while (qy_mono_us () < drain_end && s_batch (&run) > 0)
         ;
@@ -259,7 +262,7 @@ int main (int argc, char **argv)
     free (run.st);
     free (run.outcome);
     scoring_eval_destroy (&eval);
-    zmq_close (in);
+    qy_inlet_destroy (&in);
     zmq_close (out);
     zmq_close (alerts);
     zmq_ctx_term (ctx);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "qunyun.pb-c.h"
 #include "qy/pg.h"
+#include "qy/inlet.h"
 
 //  brand_id 0 = unknown (brand_code keeps what the sender said). A
 //  brand_code or msg_id that is not UTF-8 or longer than
@@ -21,7 +22,7 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
 //  the event's own may not be resolved yet).
 int qy_deadletter_event (qy_pg_t *pg, const Qy__Event *ev, int64_t brand_id, const char *service, const char *reason);
 
-//  Take up to max Events waiting on socket (without waiting) and hand each
+//  Take up to max Events waiting at a stage's inlet (without waiting) and hand each
 //  well-formed one to on_event, which owns it from then on (free it with
 //  qy__event__free_unpacked); data/size are its bytes, valid for the call.
 //  An event that does not decode, or lacks a brand_id, a msg_id or (with
@@ -29,7 +30,7 @@ int qy_deadletter_event (qy_pg_t *pg, const Qy__Event *ev, int64_t brand_id, con
 //  the reason and counted in bad. Returns how many messages were taken.
 struct qy_metric_t;
 typedef void (qy_event_fn) (void *arg, Qy__Event *ev, const void *data, size_t size);
-size_t qy_deadletter_drain_events (void *socket, size_t max, qy_pg_t *pg, const char *service,
+size_t qy_deadletter_drain_events (qy_inlet_t *inlet, size_t max, qy_pg_t *pg, const char *service,
                                    bool need_group, struct qy_metric_t *bad,
                                    qy_event_fn *on_event, void *arg);
 #endif

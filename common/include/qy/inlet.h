@@ -1,0 +1,42 @@
+//  A stage's end of a bus hop, with credit: the stage tells the bus how
+//  many more messages it may send (a window), and the bus sends a stage
+//  nothing beyond that. What the bus has not sent stays with the bus (and
+//  upstream) for the other replicas, so a stage that stops says goodbye,
+//  takes in what was already on its way, and leaves nothing behind: a
+//  rolling restart loses nothing. The wire (services/bus/main.c):
+//    stage → bus, one frame: "QYC" + n (4 bytes, big-endian): n more;
+//                            "QYS" + n: n in all (after a quiet second, so
+//                            that a bus that restarted learns it again);
+//                            "QYB": goodbye, send nothing more.
+//    bus → stage: a message, one frame; or two frames "QYA", "": the
+//                 goodbye is done, everything sent before has arrived.
+#ifndef QY_INLET_H
+#define QY_INLET_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <zmq.h>
+
+typedef struct qy_inlet_t qy_inlet_t;
+
+//  Connect to the hop's back (comma-separated endpoints) and grant window.
+//  NULL (logged) when an endpoint is wrong.
+qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window);
+void qy_inlet_destroy (qy_inlet_t **self_p);
+//  The socket, for zmq_poll (POLLIN).
+void *qy_inlet_socket (qy_inlet_t *self);
+//  Take one message without waiting: 0 with m filled (init'ed by the
+//  caller, as zmq_msg_recv), -1 when none is there.
+int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m);
+//  Stopping: ask for nothing more (once; later calls do nothing).
+void qy_inlet_bye (qy_inlet_t *self);
+//  After qy_inlet_bye: true once the bus answered it, i.e. everything it
+//  had sent this stage has been taken with qy_inlet_recv.
+bool qy_inlet_drained (qy_inlet_t *self);
+//  A stage's loop condition: true while the service runs; once it is
+//  stopping, says goodbye and stays true until the bus answered (all it
+//  sent has been taken) or the stop deadline passed (the bus is away).
+bool qy_inlet_serving (qy_inlet_t *self);
+//  The window a stage grants: sixteen batches (fewer starve its batches
+//  while the bus refills), at most its high-water mark.
+int qy_inlet_window (long batch, long hwm);
+#endif

@@ -1,0 +1,126 @@
+//  A stage's end of a bus hop, with credit (qy/inlet.h).
+#include "qy/inlet.h"
+#include "qy/log.h"
+#include "qy/service.h"
+#include "qy/util.h"
+#include "qy/zmq.h"
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  A quiet stage with credit left says again how much it has this often:
+//  a bus that restarted knows nothing of it.
+#define S_REFRESH_US 1000000
+
+struct qy_inlet_t {
+    void   *sock;
+    int     window;
+    int     credit;          //  what the bus may still send (granted, not received)
+    int     taken;           //  received since the last grant
+    bool    bye, drained;
+    int64_t last_rx_us, last_refresh_us;
+};
+
+static void s_tell (qy_inlet_t *self, char op, int n)
+{
+    uint8_t f [7] = { 'Q', 'Y', (uint8_t) op, (uint8_t) (n >> 24), (uint8_t) (n >> 16), (uint8_t) (n >> 8), (uint8_t) n };
+    //  A full or absent bus: the credit is said again after a quiet second.
+    if (zmq_send (self->sock, f, op == 'B' ? 3 : sizeof (f), ZMQ_DONTWAIT) < 0 && op != 'S')
+        qy_log_debug ("inlet: %c not sent: %s", op, zmq_strerror (errno));
+}
+
+qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window)
+{
+    qy_inlet_t *self = qy_calloc (1, sizeof (*self));
+    self->window = window > 4 ? window : 4;
+    self->sock = qy_zmq_socket (ctx, ZMQ_DEALER, self->window * 2, 0);
+    if (qy_zmq_connect (self->sock, endpoints)) {
+        qy_inlet_destroy (&self);
+        return NULL;
+    }
+    self->credit = self->window;
+    self->last_rx_us = self->last_refresh_us = qy_mono_us ();
+    s_tell (self, 'C', self->credit);
+    return self;
+}
+
+void qy_inlet_destroy (qy_inlet_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zmq_close ((*self_p)->sock);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void *qy_inlet_socket (qy_inlet_t *self)
+{
+    return self->sock;
+}
+
+int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
+{
+    while (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_more (m)) {
+            //  A control message from the bus: the goodbye's answer.
+            bool ack = zmq_msg_size (m) == 3 && memcmp (zmq_msg_data (m), "QYA", 3) == 0;
+            while (zmq_msg_more (m) && zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0)
+                ;
+            if (ack && self->bye)
+                self->drained = true;
+            continue;
+        }
+        self->last_rx_us = qy_mono_us ();
+        if (self->credit > 0)
+            self->credit--;
+        if (!self->bye && ++self->taken >= self->window / 4) {
+            s_tell (self, 'C', self->taken);
+            self->credit += self->taken;
+            self->taken = 0;
+        }
+        return 0;
+    }
+    int64_t now = qy_mono_us ();
+    if (!self->bye && now - self->last_rx_us >= S_REFRESH_US && now - self->last_refresh_us >= S_REFRESH_US) {
+        //  Quiet: whatever was taken is granted again, and the whole said.
+        self->credit += self->taken;
+        self->taken = 0;
+        s_tell (self, 'S', self->credit);
+        self->last_refresh_us = now;
+    }
+    return -1;
+}
+
+void qy_inlet_bye (qy_inlet_t *self)
+{
+    if (self->bye)
+        return;
+    self->bye = true;
+    s_tell (self, 'B', 0);
+}
+
+bool qy_inlet_drained (qy_inlet_t *self)
+{
+    return self->drained;
+}
+
+bool qy_inlet_serving (qy_inlet_t *self)
+{
+    if (qy_service_running ())
+        return true;
+    qy_inlet_bye (self);
+    if (self->drained)
+        return false;
+    if (qy_mono_us () < qy_service_stop_deadline ())
+        return true;
+    qy_log_warn ("inlet: the bus did not answer the goodbye before the stop deadline; what it sent since is not taken");
+    self->drained = true;       //  said once
+    return false;
+}
+
+int qy_inlet_window (long batch, long hwm)
+{
+    long w = batch * 16;
+    return (int) (w < hwm ? w : hwm);
+}

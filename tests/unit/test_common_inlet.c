@@ -1,0 +1,156 @@
+//  qy_inlet: a stage's end of a bus hop, with credit (qy/inlet.h), against
+//  a ROUTER standing in for the bus over inproc: the window granted at
+//  start, more granted as messages are taken (a quarter window at a time),
+//  nothing granted once goodbye is said, and drained only by the bus's
+//  answer, after everything sent before it.
+#include "qy/inlet.h"
+#include "qy/util.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+typedef struct {
+    void *ctx, *bus;
+    qy_inlet_t *inlet;
+    uint8_t id [256];
+    size_t idlen;
+} s_fix_t;
+
+//  What the stage said last: op ('C', 'S', 'B') and n; 0 when nothing came.
+static char s_heard (s_fix_t *f, int *n)
+{
+    zmq_pollitem_t item = { f->bus, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, 1000) <= 0)
+        return 0;
+    int len = zmq_recv (f->bus, f->id, sizeof (f->id), 0);
+    assert_true (len > 0);
+    f->idlen = (size_t) len;
+    uint8_t b [16];
+    len = zmq_recv (f->bus, b, sizeof (b), 0);
+    assert_true (len >= 3);
+    assert_memory_equal (b, "QY", 2);
+    *n = len >= 7 ? (int) ((uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6]) : 0;
+    return (char) b [2];
+}
+
+static void s_send (s_fix_t *f, const char *body)
+{
+    assert_true (zmq_send (f->bus, f->id, f->idlen, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (f->bus, body, strlen (body), 0) >= 0);
+}
+
+//  Take one message, waiting a little for it to cross; its body, or NULL.
+static char *s_take (s_fix_t *f)
+{
+    for (int i = 0; i < 100; i++) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (qy_inlet_recv (f->inlet, &m) == 0) {
+            char *body = qy_strndup (zmq_msg_data (&m), zmq_msg_size (&m));
+            zmq_msg_close (&m);
+            return body;
+        }
+        zmq_msg_close (&m);
+        qy_sleep_ms (5);
+    }
+    return NULL;
+}
+
+static int s_setup (void **state)
+{
+    s_fix_t *f = qy_calloc (1, sizeof (*f));
+    f->ctx = zmq_ctx_new ();
+    f->bus = zmq_socket (f->ctx, ZMQ_ROUTER);
+    assert_int_equal (zmq_bind (f->bus, "inproc://bus"), 0);
+    f->inlet = qy_inlet_new (f->ctx, "inproc://bus", 8);
+    assert_non_null (f->inlet);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown (void **state)
+{
+    s_fix_t *f = *state;
+    qy_inlet_destroy (&f->inlet);
+    int zero = 0;
+    zmq_setsockopt (f->bus, ZMQ_LINGER, &zero, sizeof (zero));
+    zmq_close (f->bus);
+    zmq_ctx_term (f->ctx);
+    free (f);
+    return 0;
+}
+
+static void test_credit (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');
+    assert_int_equal (n, 8);                        //  the window, at start
+    s_send (f, "m1");
+    char *body = s_take (f);
+    assert_string_equal (body, "m1");
+    free (body);
+    assert_int_equal (s_heard (f, &n), 0);          //  one taken: not yet a quarter window's worth
+    s_send (f, "m2");
+    free (s_take (f));
+    assert_int_equal (s_heard (f, &n), 'C');        //  two taken (8 / 4): granted again
+    assert_int_equal (n, 2);
+    assert_false (qy_inlet_drained (f->inlet));
+}
+
+static void test_goodbye (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');
+    s_send (f, "before");
+    qy_inlet_bye (f->inlet);
+    qy_inlet_bye (f->inlet);                        //  said once
+    assert_int_equal (s_heard (f, &n), 'B');
+    assert_int_equal (s_heard (f, &n), 0);
+    //  The answer follows what was sent before it: drained only once both are taken.
+    assert_true (zmq_send (f->bus, f->id, f->idlen, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (f->bus, "QYA", 3, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (f->bus, "", 0, 0) >= 0);
+    char *body = s_take (f);
+    assert_string_equal (body, "before");
+    free (body);
+    s_send (f, "late");                             //  a bus that broke the rule: still taken
+    body = s_take (f);
+    assert_string_equal (body, "late");
+    free (body);
+    assert_true (qy_inlet_drained (f->inlet));
+    assert_int_equal (s_heard (f, &n), 0);          //  no credit after goodbye
+}
+
+static void test_quiet_refresh (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');
+    s_send (f, "m1");
+    free (s_take (f));
+    //  Quiet for a second: the whole credit said again (a restarted bus
+    //  knows nothing of this replica), the one taken granted back.
+    qy_sleep_ms (1100);
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    assert_int_equal (qy_inlet_recv (f->inlet, &m), -1);
+    zmq_msg_close (&m);
+    assert_int_equal (s_heard (f, &n), 'S');
+    assert_int_equal (n, 8);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_credit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_goodbye, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_quiet_refresh, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
