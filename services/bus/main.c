@@ -43,6 +43,7 @@ typedef struct {
     uint8_t id [256];
     size_t  idlen;
     int64_t credit;
+    int64_t heard_us;        //  when it last said anything
 } s_peer_t;
 
 typedef struct {
@@ -54,13 +55,29 @@ typedef struct {
     qy_metric_t *m_sent, *m_replicas, *m_byes;
 } s_hop_t;
 
+static void s_forget (s_hop_t *hop, int i);
+
+//  The replica of this routing id, known from now on. With the table full,
+//  the one heard from longest ago among those without credit makes room
+//  (one killed while it had none is never sent to, so never found gone; a
+//  live one evicted is known again at its next word, and says its whole
+//  credit after a quiet second).
 static s_peer_t *s_peer (s_hop_t *hop, const uint8_t *id, size_t len)
 {
     for (int i = 0; i < hop->npeers; i++)
         if (hop->peers [i].idlen == len && memcmp (hop->peers [i].id, id, len) == 0)
             return &hop->peers [i];
-    if (hop->npeers == S_PEERS || len > sizeof (hop->peers [0].id))
+    if (len > sizeof (hop->peers [0].id))
         return NULL;
+    if (hop->npeers == S_PEERS) {
+        int oldest = -1;
+        for (int i = 0; i < hop->npeers; i++)
+            if (hop->peers [i].credit <= 0 && (oldest < 0 || hop->peers [i].heard_us < hop->peers [oldest].heard_us))
+                oldest = i;
+        if (oldest < 0)
+            return NULL;
+        s_forget (hop, oldest);
+    }
     s_peer_t *p = &hop->peers [hop->npeers++];
     memcpy (p->id, id, len);
     p->idlen = len;
@@ -94,6 +111,7 @@ static void s_hear (s_hop_t *hop)
         s_peer_t *p = s_peer (hop, zmq_msg_data (&id), zmq_msg_size (&id));
         if (!p)
             continue;
+        p->heard_us = qy_mono_us ();
         int64_t n = len >= 7 ? (int64_t) ((uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6]) : 0;
         if (b [2] == 'C')
             p->credit += n;
@@ -110,6 +128,7 @@ static void s_hear (s_hop_t *hop)
                 zmq_send (hop->back, "QYA", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
                 zmq_send (hop->back, "", 0, ZMQ_DONTWAIT);
             }
+            s_forget (hop, (int) (p - hop->peers));     //  it is going: not a replica of this hop any more
         }
     }
     zmq_msg_close (&id);

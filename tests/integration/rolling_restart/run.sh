@@ -48,4 +48,8 @@ it_wait "every join welcomed at the gateway" welcomed
 it_eq "welcomes delivered" "$(sql "SELECT count (*) FROM deliveries WHERE key LIKE 'welcome:%' AND status = 'delivered'")" "$welcomes"
 it_eq "nothing set aside" "$(sql "SELECT count (*) FROM dead_letters")" 0
 it_eq "no duplicates at the gateway" "$(it_gateway_stat duplicates)" 0
+# The bus forgets a replica that said goodbye (else its table of replicas would fill up with every
+# restart): it knows the ones that run.
+it_eq "replicas the bus knows (moderation scoring campaign notifier)" \
+    "$(for h in moderation scoring campaign notifier; do qy_metric "$QY_HTTP_bus" "qy_bus_replicas{hop=\"$h\"}"; done | xargs)" "2 2 1 1"
 it_done
