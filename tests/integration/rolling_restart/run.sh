@@ -6,7 +6,8 @@
 # bus had already sent it, and finishes it; the bus gives the rest to the others. Then every event
 # the archive holds was counted by scoring (the roll-ups' events), and every join campaign should
 # welcome was welcomed at the gateway — with no replay. (Before the bus gave credit, the queues of
-# a stopped replica were lost with it, and the counts fell short.)
+# a stopped replica were lost with it, and the counts fell short.) Last, the bus itself restarts
+# while idle: the replicas say their credit again to the new one and work goes on.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway
@@ -51,5 +52,19 @@ it_eq "no duplicates at the gateway" "$(it_gateway_stat duplicates)" 0
 # The bus forgets a replica that said goodbye (else its table of replicas would fill up with every
 # restart): it knows the ones that run.
 it_eq "replicas the bus knows (moderation scoring campaign notifier)" \
+    "$(for h in moderation scoring campaign notifier; do qy_metric "$QY_HTTP_bus" "qy_bus_replicas{hop=\"$h\"}"; done | xargs)" "2 2 1 1"
+
+# The bus itself restarts (its queues empty): every replica reconnects and, after a quiet second,
+# says its credit again to the new bus, which knew nothing of it; what is sent afterwards goes all
+# the way through.
+kill -TERM "$QY_PID_bus"
+for _ in $(seq 100); do kill -0 "$QY_PID_bus" 2>/dev/null || break; sleep 0.1; done
+QY_HTTP_PORT=$QY_HTTP_bus qy_start bus2 "$QY_BUILD/services/bus/qy-bus"
+qy_wait_health bus2 "$QY_HTTP_bus"
+"$QY_BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand demo --stores 4 --groups 2 --members 60 \
+    --messages 500 --rate 500 --seed 8 --run after-bus > "$QY_RUN/loadgen2.out" 2>&1
+archived=$(sql "SELECT count (*) FROM messages")
+it_wait "events sent after the bus restarted counted by scoring" counted
+it_eq "the new bus knows every replica" \
     "$(for h in moderation scoring campaign notifier; do qy_metric "$QY_HTTP_bus" "qy_bus_replicas{hop=\"$h\"}"; done | xargs)" "2 2 1 1"
 it_done
