@@ -2,6 +2,7 @@
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/util.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -96,4 +97,24 @@ size_t qy_deadletter_drain_events (qy_inlet_t *inlet, size_t max, qy_pg_t *pg, c
         zmq_msg_close (&m);
     }
     return taken;
+}
+
+typedef struct {
+    qy_pg_t    *pg;
+    const char *service;
+} s_rest_t;
+
+static void s_rest (void *arg, Qy__Event *ev, const void *data, size_t size)
+{
+    s_rest_t *r = arg;
+    qy_deadletter (r->pg, ev->brand_id, ev->brand, r->service, ev->msg_id, "not taken in: stopping grace over", data, size);
+    qy__event__free_unpacked (ev, NULL);
+}
+
+size_t qy_deadletter_rest (qy_inlet_t *inlet, qy_pg_t *pg, const char *service)
+{
+    if (qy_inlet_drained (inlet))
+        return 0;
+    s_rest_t r = { pg, service };
+    return qy_deadletter_drain_events (inlet, SIZE_MAX, pg, service, false, NULL, s_rest, &r);
 }

@@ -18,7 +18,7 @@ struct qy_inlet_t {
     int     window;
     int     credit;          //  what the bus may still send (granted, not received)
     int     taken;           //  received since the last grant
-    bool    bye, drained;
+    bool    bye, drained, gave_up;
     int64_t last_rx_us, last_refresh_us;
 };
 
@@ -32,6 +32,11 @@ static void s_tell (qy_inlet_t *self, char op, int n)
 
 qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window)
 {
+    //  One bus per hop: grants spread over several would never add up.
+    if (strpbrk (endpoints, ", ")) {
+        qy_log_error ("inlet: one bus endpoint per hop, not '%s'", endpoints);
+        return NULL;
+    }
     qy_inlet_t *self = qy_calloc (1, sizeof (*self));
     self->window = window > 4 ? window : 4;
     self->sock = qy_zmq_socket (ctx, ZMQ_DEALER, self->window * 2, 0);
@@ -72,8 +77,7 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
             continue;
         }
         self->last_rx_us = qy_mono_us ();
-        if (self->credit > 0)
-            self->credit--;
+        self->credit--;         //  below 0 when the bus sent more than granted (a refresh crossed a send)
         if (!self->bye && ++self->taken >= self->window / 4) {
             s_tell (self, 'C', self->taken);
             self->credit += self->taken;
@@ -86,7 +90,7 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
         //  Quiet: whatever was taken is granted again, and the whole said.
         self->credit += self->taken;
         self->taken = 0;
-        s_tell (self, 'S', self->credit);
+        s_tell (self, 'S', self->credit > 0 ? self->credit : 0);
         self->last_refresh_us = now;
     }
     return -1;
@@ -110,12 +114,12 @@ bool qy_inlet_serving (qy_inlet_t *self)
     if (qy_service_running ())
         return true;
     qy_inlet_bye (self);
-    if (self->drained)
+    if (self->drained || self->gave_up)
         return false;
     if (qy_mono_us () < qy_service_stop_deadline ())
         return true;
-    qy_log_warn ("inlet: the bus did not answer the goodbye before the stop deadline; what it sent since is not taken");
-    self->drained = true;       //  said once
+    qy_log_warn ("inlet: stopping grace over before the bus's answer to goodbye was taken (the bus away, or more sent than could be finished)");
+    self->gave_up = true;       //  said once; what is still queued: qy_deadletter_rest
     return false;
 }
 

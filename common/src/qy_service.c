@@ -164,7 +164,8 @@ int qy_service_send (void *sock, const ProtobufCMessage *msg)
         zmq_pollitem_t item = { sock, 0, ZMQ_POLLOUT, 0 };
         zmq_poll (&item, 1, 100);
         qy_service_heartbeat ();
-        if (!qy_service_running ())
+        //  Stopping, what is in hand still goes out within the grace.
+        if (!qy_service_running () && qy_mono_us () >= qy_service_stop_deadline ())
             return -1;
     }
 }

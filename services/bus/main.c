@@ -102,8 +102,8 @@ static void s_hear (s_hop_t *hop)
     while (zmq_msg_recv (&id, hop->back, ZMQ_DONTWAIT) >= 0) {
         if (!zmq_msg_more (&id) || zmq_msg_recv (&body, hop->back, ZMQ_DONTWAIT) < 0)
             continue;
-        while (zmq_msg_more (&body))            //  nothing of ours has more frames
-            zmq_msg_recv (&body, hop->back, ZMQ_DONTWAIT);
+        while (zmq_msg_more (&body) && zmq_msg_recv (&body, hop->back, ZMQ_DONTWAIT) >= 0)
+            ;                                   //  nothing of ours has more frames
         const uint8_t *b = zmq_msg_data (&body);
         size_t len = zmq_msg_size (&body);
         if (len < 3 || b [0] != 'Q' || b [1] != 'Y')

@@ -47,28 +47,37 @@ static int s_send (void *out, const Qy__Delivery *d)
     return qy_service_send (out, &d->base);
 }
 
-//  Wait for PostgreSQL: an event is never dropped because a lookup failed.
+//  While running, or stopping within the grace: wait for PostgreSQL.
+static bool s_waiting (void)
+{
+    return qy_service_running () || qy_mono_us () < qy_service_stop_deadline ();
+}
+
+//  Wait for PostgreSQL: an event is never dropped because a lookup failed
+//  (past the stopping grace, -1: the caller sets the event aside).
 #define S_RETRY(expr, pg)                                   \
     do {                                                    \
         while ((expr) < 0) {                                \
             qy_service_set_dep (QY_DEP_PG, false);          \
             qy_service_heartbeat ();                        \
-            if (!qy_service_running ())                     \
-                return;                                     \
+            if (!s_waiting ())                              \
+                return -1;                                  \
             qy_sleep_ms (500);                              \
         }                                                   \
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));      \
     } while (0)
 
-static void s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Event *ev)
+//  Queue the welcome of a join. Returns 0, or -1 when it could not be
+//  (stopping past the grace).
+static int s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Event *ev)
 {
     if (!campaign_wants_welcome (ev))
-        return;
+        return 0;
     const char *tmpl = NULL, *name = NULL, *group = NULL, *storename = NULL;
     int found;
     S_RETRY (found = campaign_store_welcome (store, ev->brand_id, &tmpl, &name), pg);
     if (!found)
-        return;
+        return 0;
     S_RETRY (campaign_store_names (store, ev->brand_id, ev->group_id, &group, &storename), pg);
     campaign_vars_t vars = { .nickname = ev->nickname && *ev->nickname ? ev->nickname : ev->member, .group = group,
                              .store = storename };
@@ -77,7 +86,7 @@ static void s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Even
     if (!text) {
         qy_metric_add (m_tmpl_err, 1);
         qy_log_error ("msg=%s brand=%s campaign=\"%s\" bad template error=\"%s\"", ev->msg_id, ev->brand, name, err);
-        return;
+        return 0;
     }
     char key [256], source [160];
     qy_snprintf (key, sizeof (key), "welcome:%lld:%s", (long long) ev->brand_id, ev->msg_id);
@@ -97,11 +106,13 @@ static void s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Even
     d.source = source;
     d.event_id = ev->msg_id;
     d.created_us = qy_now_us ();
-    if (qy_service_send (out, &d.base) == 0) {
+    int rc = qy_service_send (out, &d.base);
+    if (rc == 0) {
         qy_metric_add (m_welcome, 1);
         qy_log_debug ("msg=%s brand=%s welcome queued key=%s", ev->msg_id, ev->brand, key);
     }
     free (text);
+    return rc;
 }
 
 //  PostgreSQL away: wait and retry (nothing is dropped). PostgreSQL up but
@@ -110,7 +121,12 @@ static void s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Even
 static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void *data, size_t size)
 {
     qy_metric_add (m_in, 1);
-    s_welcome (ctx->store, ctx->pg, out, ev);
+    if (s_welcome (ctx->store, ctx->pg, out, ev) != 0) {
+        //  Replaying it queues the welcome again (one per key) and handles the event.
+        qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id,
+                       "not finished: stopping grace over (PostgreSQL or the notifier hop away)", data, size);
+        return;
+    }
     for (int failures = 0; campaign_on_event (ctx, ev) < 0; ) {
         if (qy_pg_ok (ctx->pg) && ++failures >= 3) {
             qy_metric_add (m_bad, 1);
@@ -120,8 +136,11 @@ static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void 
         }
         qy_service_set_dep (QY_DEP_PG, false);
         qy_service_heartbeat ();
-        if (!qy_service_running ())
+        if (!s_waiting ()) {
+            qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id,
+                           "not finished: stopping grace over (PostgreSQL away)", data, size);
             return;
+        }
         qy_sleep_ms (500);
     }
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (ctx->pg));
@@ -176,12 +195,13 @@ int main (int argc, char **argv)
             campaign_store_invalidate (store);
             next_reload = mono + cfg.reload_s * 1000000;
         }
-        if (mono >= next_plan) {
+        //  Stopping: only what the bus already sent is finished; no new jobs.
+        if (qy_service_running () && mono >= next_plan) {
             if (campaign_plan (&ctx) < 0)
                 qy_metric_add (m_pg_err, 1);
             next_plan = mono + cfg.plan_ms * 1000;
         }
-        if (mono >= next_run) {
+        if (qy_service_running () && mono >= next_run) {
             int n;
             //  A full batch means more are due: go on at once.
             while ((n = campaign_run (&ctx)) >= cfg.batch && qy_service_running ())
@@ -214,6 +234,7 @@ int main (int argc, char **argv)
         s_taken_t taken = { &ctx, out };
         qy_deadletter_drain_events (in, 512, pg, "campaign", false, m_bad, s_on_event, &taken);
     }
+    qy_deadletter_rest (in, pg, "campaign");     //  past the grace: set aside, not dropped
     qy_inlet_destroy (&in);
     zmq_close (out);
     zmq_ctx_term (zctx);

@@ -132,6 +132,7 @@ int main (int argc, char **argv)
         moderation_batch_run (batch, &mctx);
     }
     moderation_batch_destroy (&batch);
+    qy_deadletter_rest (in, pg, "moderation");     //  past the grace: set aside, not dropped
     qy_inlet_destroy (&in);
     zmq_close (out);
     zmq_close (actions);

@@ -6,6 +6,7 @@
 #include "moderation.h"
 #include "moderation_batch.h"
 #include "moderation_behaviour.h"
+#include "qy/deadletter.h"
 #include "qy/kind.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -65,6 +66,7 @@ typedef struct {
     bool                superseded;   //  an earlier item of the batch already muted or blocked the member
     bool                held;         //  already muted or blocked when recorded (another replica): enforce, whenever the mute ends
     bool                seen;         //  moderation finished this message before (a redelivery)
+    bool                sent;         //  passed on, with every action it made
     bool                prior;        //  decided before with a recorded outcome: repeat it
     char                prior_category [32];
     const char         *enforce;      //  "mute" or "blocked": recorded so a replay repeats it
@@ -84,6 +86,18 @@ static const char *s_role (Qy__Role r)
         case QY__ROLE__BOT:   return "bot";       //  the brand's own robot: staff, as for exemption
         default: return "member";
     }
+}
+
+//  An action or a pass-on of the item being finished could not be sent
+//  (stopping, past the grace): the event is set aside, and replaying it
+//  repeats what was decided (everything is idempotent by key).
+static bool s_lost;
+
+//  While running, or stopping within the grace: the work in hand waits
+//  for PostgreSQL and Redis; past the grace, what is left is set aside.
+static bool s_waiting (void)
+{
+    return qy_service_running () || qy_mono_us () < qy_service_stop_deadline ();
 }
 
 static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const char *suffix,
@@ -110,6 +124,8 @@ static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const c
     d.created_us = qy_now_us ();
     if (qy_service_send (out, &d.base) == 0)
         qy_metric_add (m_actions, 1);
+    else
+        s_lost = true;
 }
 
 //  An operator alert, delivered by notifier to the store's robot (group
@@ -132,6 +148,8 @@ static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand
     d.created_us = qy_now_us ();
     if (qy_service_send (out, &d.base) == 0)
         qy_metric_add (m_actions, 1);
+    else
+        s_lost = true;
 }
 
 //  Alerts a new violation may raise: a cross-group spam wave (to HQ, once
@@ -195,7 +213,8 @@ static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
     d.priority = QY__PRIORITY__P_ACTION; d.kind = "action"; d.action = QY__ACTION__WARN; d.member = ev->member;
     d.text = notice; d.reason = "muted"; d.source = "moderation"; d.event_id = ev->msg_id; d.created_us = qy_now_us ();
     d.until_us = until;
-    qy_service_send (actions, &d.base);
+    if (qy_service_send (actions, &d.base) != 0)
+        s_lost = true;
     free (notice);
     qy_metric_add (m_muted, 1);
 }
@@ -346,7 +365,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
             moderation_store_rollback (store);
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         qy_service_heartbeat ();
-        if (!qy_service_running ())
+        if (!s_waiting ())
             break;
         qy_sleep_ms (200);
     }
@@ -416,7 +435,7 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
             freeReplyObject (r);
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
         //  The block is recorded; its removals must go out now (nothing retries this message).
-        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && qy_service_running ()) {
+        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && s_waiting ()) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
             qy_sleep_ms (200);
@@ -450,14 +469,14 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         while (!(it->brand = moderation_store_brand (store, ev->brand_id))) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
-            if (!qy_service_running ())
+            if (!s_waiting ())
                 return;
             qy_sleep_ms (500);
         }
         while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id))) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
-            if (!qy_service_running ())
+            if (!s_waiting ())
                 return;
             qy_sleep_ms (500);
         }
@@ -536,7 +555,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                                                  &it->mute_until_us, &it->blocked) != 0)) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
-            if (!qy_service_running ())
+            if (!s_waiting ())
                 return;
             qy_sleep_ms (200);
         }
@@ -589,6 +608,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
+        s_lost = false;
         Qy__Verdict v = QY__VERDICT__INIT;
         v.action = QY__ACTION__ALLOW;
         v.category = "";
@@ -652,7 +672,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         tr [nold] = sp;
         ev->trace = tr;
         ev->n_trace = nold + 1;
-        qy_service_send (out, &ev->base);
+        it->sent = qy_service_send (out, &ev->base) == 0 && !s_lost;
         ev->trace = old;
         ev->n_trace = nold;
         ev->verdict = NULL;
@@ -737,9 +757,17 @@ void moderation_batch_add (moderation_batch_t *self, Qy__Event *ev)
 
 void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx)
 {
+    for (size_t i = 0; i < self->n; i++)
+        self->items [i].sent = false;
     if (self->n)
         s_batch (ctx, self->items, self->n);
-    for (size_t i = 0; i < self->n; i++)
+    for (size_t i = 0; i < self->n; i++) {
+        //  Not finished (stopping past the grace, PostgreSQL or a hop away):
+        //  set aside, for qyctl deadletters replay.
+        if (!self->items [i].sent)
+            qy_deadletter_event (ctx->pg, self->items [i].ev, self->items [i].ev->brand_id, "moderation",
+                                 "not finished: stopping grace over (PostgreSQL, Redis or the next hop away)");
         qy__event__free_unpacked (self->items [i].ev, NULL);
+    }
     self->n = 0;
 }

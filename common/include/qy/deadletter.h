@@ -30,6 +30,10 @@ int qy_deadletter_event (qy_pg_t *pg, const Qy__Event *ev, int64_t brand_id, con
 //  the reason and counted in bad. Returns how many messages were taken.
 struct qy_metric_t;
 typedef void (qy_event_fn) (void *arg, Qy__Event *ev, const void *data, size_t size);
+//  A stage stopping past its grace: whatever is still queued at its inlet
+//  is set aside as dead letters (for qyctl deadletters replay), not
+//  dropped with the socket. Returns how many.
+size_t qy_deadletter_rest (qy_inlet_t *inlet, qy_pg_t *pg, const char *service);
 size_t qy_deadletter_drain_events (qy_inlet_t *inlet, size_t max, qy_pg_t *pg, const char *service,
                                    bool need_group, struct qy_metric_t *bad,
                                    qy_event_fn *on_event, void *arg);
