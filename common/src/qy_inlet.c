@@ -116,7 +116,7 @@ bool qy_inlet_serving (qy_inlet_t *self)
     qy_inlet_bye (self);
     if (self->drained || self->gave_up)
         return false;
-    if (qy_mono_us () < qy_service_stop_deadline ())
+    if (qy_service_waiting ())
         return true;
     qy_log_warn ("inlet: stopping grace over before the bus's answer to goodbye was taken (the bus away, or more sent than could be finished)");
     self->gave_up = true;       //  said once; what is still queued: qy_deadletter_rest

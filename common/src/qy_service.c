@@ -123,6 +123,11 @@ int64_t qy_service_stop_deadline (void)
     return deadline;
 }
 
+bool qy_service_waiting (void)
+{
+    return qy_mono_us () < qy_service_stop_deadline ();
+}
+
 void qy_service_request_stop (void)
 {
     s_stop = 1;
@@ -165,7 +170,7 @@ int qy_service_send (void *sock, const ProtobufCMessage *msg)
         zmq_poll (&item, 1, 100);
         qy_service_heartbeat ();
         //  Stopping, what is in hand still goes out within the grace.
-        if (!qy_service_running () && qy_mono_us () >= qy_service_stop_deadline ())
+        if (!qy_service_waiting ())
             return -1;
     }
 }

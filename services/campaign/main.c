@@ -47,12 +47,6 @@ static int s_send (void *out, const Qy__Delivery *d)
     return qy_service_send (out, &d->base);
 }
 
-//  While running, or stopping within the grace: wait for PostgreSQL.
-static bool s_waiting (void)
-{
-    return qy_service_running () || qy_mono_us () < qy_service_stop_deadline ();
-}
-
 //  Wait for PostgreSQL: an event is never dropped because a lookup failed
 //  (past the stopping grace, -1: the caller sets the event aside).
 #define S_RETRY(expr, pg)                                   \
@@ -60,7 +54,7 @@ static bool s_waiting (void)
         while ((expr) < 0) {                                \
             qy_service_set_dep (QY_DEP_PG, false);          \
             qy_service_heartbeat ();                        \
-            if (!s_waiting ())                              \
+            if (!qy_service_waiting ())                              \
                 return -1;                                  \
             qy_sleep_ms (500);                              \
         }                                                   \
@@ -136,7 +130,7 @@ static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void 
         }
         qy_service_set_dep (QY_DEP_PG, false);
         qy_service_heartbeat ();
-        if (!s_waiting ()) {
+        if (!qy_service_waiting ()) {
             qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id,
                            "not finished: stopping grace over (PostgreSQL away)", data, size);
             return;

@@ -93,13 +93,6 @@ static const char *s_role (Qy__Role r)
 //  repeats what was decided (everything is idempotent by key).
 static bool s_lost;
 
-//  While running, or stopping within the grace: the work in hand waits
-//  for PostgreSQL and Redis; past the grace, what is left is set aside.
-static bool s_waiting (void)
-{
-    return qy_service_running () || qy_mono_us () < qy_service_stop_deadline ();
-}
-
 static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const char *suffix,
                       const char *text, int64_t until_us, const char *reason)
 {
@@ -365,7 +358,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
             moderation_store_rollback (store);
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         qy_service_heartbeat ();
-        if (!s_waiting ())
+        if (!qy_service_waiting ())
             break;
         qy_sleep_ms (200);
     }
@@ -435,7 +428,7 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
             freeReplyObject (r);
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
         //  The block is recorded; its removals must go out now (nothing retries this message).
-        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && s_waiting ()) {
+        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && qy_service_waiting ()) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
             qy_sleep_ms (200);
@@ -469,14 +462,14 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         while (!(it->brand = moderation_store_brand (store, ev->brand_id))) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
-            if (!s_waiting ())
+            if (!qy_service_waiting ())
                 return;
             qy_sleep_ms (500);
         }
         while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id))) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
-            if (!s_waiting ())
+            if (!qy_service_waiting ())
                 return;
             qy_sleep_ms (500);
         }
@@ -555,7 +548,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                                                  &it->mute_until_us, &it->blocked) != 0)) {
             qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
             qy_service_heartbeat ();
-            if (!s_waiting ())
+            if (!qy_service_waiting ())
                 return;
             qy_sleep_ms (200);
         }

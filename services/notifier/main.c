@@ -390,17 +390,11 @@ static bool s_key_printable (const char *key)
     return true;
 }
 
-//  While PostgreSQL is away what is in hand waits for it; once the service
-//  is stopping, only until qy_service_stop_deadline.
-static bool s_keep_trying (void)
-{
-    return qy_mono_us () < qy_service_stop_deadline ();
-}
 
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
-    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && s_keep_trying ()) {
+    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_waiting ()) {
         //  Refused for what it holds (data exception, constraint, a limit)
         //  and not for the moment (a lock or statement timeout, a cancel):
         //  only then is one delivery at fault.
@@ -463,7 +457,7 @@ static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, co
     while (qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier", d && !bad ? d->key : NULL,
                           !d ? "malformed delivery: protobuf decode failed" : bad ? why : "delivery without key or brand_id",
                           zmq_msg_data ((zmq_msg_t *) m), zmq_msg_size ((zmq_msg_t *) m))
-           && !qy_pg_ok (pg) && s_keep_trying ()) {
+           && !qy_pg_ok (pg) && qy_service_waiting ()) {
         qy_service_heartbeat ();
         qy_sleep_ms (500);
     }

@@ -9,7 +9,6 @@
 #include "qy/util.h"
 #include "qy/zmq.h"
 #include "qy/deadletter.h"
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -81,24 +80,6 @@ typedef struct {
     size_t      n;
 } s_taken_t;
 
-//  Pass an event on: while running, waiting as long as the next hop is
-//  full; once stopping, until the deadline. Returns 0, or -1 when not sent.
-static int s_forward (void *out, Qy__Event *ev)
-{
-    if (qy_service_send (out, &ev->base) == 0)
-        return 0;
-    while (qy_mono_us () < qy_service_stop_deadline ()) {
-        if (qy_zmq_send_pb (out, &ev->base, ZMQ_DONTWAIT) == 0)
-            return 0;
-        if (errno != EAGAIN)
-            break;
-        zmq_pollitem_t item = { out, 0, ZMQ_POLLOUT, 0 };
-        zmq_poll (&item, 1, 100);
-        qy_service_heartbeat ();
-    }
-    return -1;
-}
-
 //  Finish a counted batch: every event is passed on or set aside, stopping
 //  or not (what was counted must not vanish with the process).
 static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st, const scoring_outcome_t *outcome,
@@ -122,7 +103,7 @@ static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st,
         if (outcome [i] == SCORING_TOO_OLD)
             qy_metric_add (m_old, 1);
         evs [i]->standing = &st [i];
-        int sent = s_forward (out, evs [i]);
+        int sent = qy_service_send (out, &evs [i]->base);     //  stopping: until the deadline
         evs [i]->standing = NULL;
         if (sent == 0)
             qy_metric_add (m_in, 1);
@@ -172,7 +153,7 @@ static size_t s_batch (s_run_t *r)
     for (size_t i = 0; i < n; i++)
         r->outcome [i] = SCORING_PENDING;
     //  Past the stopping grace nothing is tried: what is left is set aside.
-    while (n && qy_mono_us () < qy_service_stop_deadline ()
+    while (n && qy_service_waiting ()
            && scoring_count_batch (r->ccfg, r->redis, r->brands, r->evs, r->st, r->outcome, n) != 0) {
         qy_redis_disconnect (r->redis);
         qy_service_set_dep (QY_DEP_REDIS, false);

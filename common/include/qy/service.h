@@ -46,6 +46,9 @@ bool qy_service_running (void);
 //  after the stop was first noticed (compose kills 10 s after SIGTERM).
 #define QY_STOP_GRACE_US 5000000
 int64_t qy_service_stop_deadline (void);
+//  Whether work in hand may still wait (for PostgreSQL, Redis, a full next
+//  hop): while running, and once stopping until the deadline.
+bool qy_service_waiting (void);
 //  Ask the loop to stop (as a signal would).
 void qy_service_request_stop (void);
 //  Declare which dependencies this service needs, and report their state.
