@@ -49,9 +49,9 @@ typedef struct {
     bool dry;
 } s_policy_t;
 
-static long s_days (int argc, char **argv, const char *opt, const char *env, const char *def)
+static long s_days (const char *opt, const char *env, const char *def)
 {
-    const char *v = qyctl_opt (argc, argv, opt, getenv (env) ? getenv (env) : def);
+    const char *v = qyctl_opt (opt, getenv (env) ? getenv (env) : def);
     return qyctl_long (opt, v, 0, 36500);
 }
 
@@ -208,17 +208,21 @@ static void s_run (const s_policy_t *pol)
 
 int qyctl_housekeep (int argc, char **argv)
 {
-    if (qyctl_arg (argc, argv, 0))
-        qyctl_die (S_USAGE);
+    (void) argc;
+    (void) argv;
+    if (qyctl_arg (0))
+        qyctl_usage_error ("these arguments do not go together");
     s_policy_t pol = {
-        .archive     = s_days (argc, argv, "--archive-days", "QY_RETENTION_ARCHIVE_DAYS", "365"),
-        .deliveries  = s_days (argc, argv, "--deliveries-days", "QY_RETENTION_DELIVERIES_DAYS", "30"),
-        .deadletters = s_days (argc, argv, "--deadletters-days", "QY_RETENTION_DEADLETTERS_DAYS", "90"),
-        .jobs        = s_days (argc, argv, "--jobs-days", "QY_RETENTION_JOBS_DAYS", "90"),
-        .stats       = s_days (argc, argv, "--stats-days", "QY_RETENTION_STATS_DAYS", "400"),
-        .dry         = qyctl_flag (argc, argv, "--dry-run"),
+        .archive     = s_days ("--archive-days", "QY_RETENTION_ARCHIVE_DAYS", "365"),
+        .deliveries  = s_days ("--deliveries-days", "QY_RETENTION_DELIVERIES_DAYS", "30"),
+        .deadletters = s_days ("--deadletters-days", "QY_RETENTION_DEADLETTERS_DAYS", "90"),
+        .jobs        = s_days ("--jobs-days", "QY_RETENTION_JOBS_DAYS", "90"),
+        .stats       = s_days ("--stats-days", "QY_RETENTION_STATS_DAYS", "400"),
+        .dry         = qyctl_flag ("dry-run"),
     };
-    long every = qyctl_long ("--every", qyctl_opt (argc, argv, "--every", "0"), 0, 7 * 86400);
+    long every = qyctl_long ("--every", qyctl_opt ("every", "0"), 0, 7 * 86400);
+    if (!pol.dry)
+        qyctl_confirm ("housekeep removes what is past its retention days (--dry-run counts it)");
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
     do {
@@ -228,3 +232,18 @@ int qyctl_housekeep (int argc, char **argv)
     } while (every && !s_stop);
     return 0;
 }
+
+static const qyctl_option_t s_housekeep_opts [] = {
+    { "dry-run",          QYCTL_FLAG,  NULL, "count what would go; change nothing (needs no --yes)" },
+    { "every",            QYCTL_VALUE, "S",  "run again every S seconds until SIGTERM" },
+    { "archive-days",     QYCTL_VALUE, "N",  "keep the message archive N days (365)" },
+    { "deliveries-days",  QYCTL_VALUE, "N",  "keep done deliveries' payloads N days (30)" },
+    { "deadletters-days", QYCTL_VALUE, "N",  "keep closed dead letters N days (90)" },
+    { "jobs-days",        QYCTL_VALUE, "N",  "keep campaign jobs over N days (90)" },
+    { "stats-days",       QYCTL_VALUE, "N",  "keep per-member daily and per-group hourly statistics N days (400)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_housekeep_commands [] = {
+    { "housekeep", "", 0, 0, s_housekeep_opts, "data retention: remove what is past its days (0 keeps forever)", QYCTL_CONFIRM },
+    { NULL }
+};

@@ -79,7 +79,9 @@ static void s_apply_each (const char *file, char *sql)
 
 int qyctl_migrate (int argc, char **argv)
 {
-    const char *dir = qyctl_opt (argc, argv, "--dir", getenv ("QY_MIGRATIONS_DIR"));
+    (void) argc;
+    (void) argv;
+    const char *dir = qyctl_opt ("dir", getenv ("QY_MIGRATIONS_DIR"));
     if (!dir)
         dir = QY_MIGRATIONS_DIR;
     DIR *d = opendir (dir);
@@ -145,3 +147,12 @@ int qyctl_migrate (int argc, char **argv)
     free (files);
     return 0;
 }
+
+static const qyctl_option_t s_migrate_opts [] = {
+    { "dir", QYCTL_VALUE, "DIR", "the migrations (default $QY_MIGRATIONS_DIR, else the source tree's)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_migrate_commands [] = {
+    { "migrate", "", 0, 0, s_migrate_opts, "apply the SQL migrations not applied yet (safe to run twice)" },
+    { NULL }
+};

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# qyctl's command line (tools/qyctl/qyctl_args.c), against a migrated database holding data
+# (services not needed). Every command and subcommand qyctl lists itself (`qyctl help --commands`,
+# so a command added later is covered) is run
+#   1. with --help: exit 0 and its usage on stdout;
+#   2. with a bogus option: exit 2, a one-line message naming the option, the usage on stderr;
+#   3. the safety defects of issue 21: `housekeep --help`, `housekeep --dryrun`,
+#      `replay BRAND --help`, `deadletters replay BRAND --open --help` act on nothing;
+#   4. usage errors: --format xml, --status bogus, a stray argument, a missing value: exit 2;
+#   5. destructive commands in a script (stdin not a terminal) without --yes: exit 2, saying so;
+# and the row count and content of every table (pg_class) are the same after all of it.
+#   6. what is not an error: --dsn after the command is used, `help COMMAND`, `--version`.
+# QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
+# still comes from this build's.
+source "$(dirname "$0")/../lib.sh"
+qy_start_pg "$QY_RUN"
+"$QYCTL" migrate >/dev/null
+QUT=${QY_QYCTL:-$QYCTL}
+sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
+
+# Data, some of it old enough for retention to remove.
+"$QYCTL" demo load --brand demo --stores 2 --groups 2 >/dev/null
+B=$(sql "SELECT id FROM brands WHERE code = 'demo'"); G=$(sql "SELECT min (id) FROM groups WHERE brand_id = $B")
+old_day=$(date -u -d '-400 days' +%F)
+sql "SELECT qy_ensure_partition ('$old_day'); SELECT qy_ensure_partition (current_date)" >/dev/null
+M=$(sql "INSERT INTO members (brand_id, user_id, nickname) VALUES ($B, 'u1', '小王') RETURNING id" | head -1)
+sql "INSERT INTO messages (brand_id, event_time, msg_id, group_id, member_id, kind, text) VALUES
+     ($B, '$old_day 12:00Z', 'm-old', $G, $M, 'text', '旧消息'), ($B, now (), 'm-new', $G, $M, 'text', '加微信 abc123')"
+sql "INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, created_at) VALUES
+     ('d-old', $B, 'post', 3, '{\"t\":1}', 'delivered', now () - interval '400 days'),
+     ('d-dead', $B, 'post', 3, '{\"t\":2}', 'dead', now () - interval '1 day')"
+sql "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload, created_at, resolved_at) VALUES
+     ($B, 'demo', 'ingest', 'dl-open', 'x', '\\x0a', now (), NULL),
+     ($B, 'demo', 'ingest', 'dl-closed', 'x', '\\x0a', now () - interval '200 days', now () - interval '100 days')"
+D=$(sql "SELECT id FROM dead_letters WHERE msg_id = 'dl-open'")
+
+# Every table's row count and content.
+state () {
+    sql "SELECT c.relname || ' ' || (xpath ('/row/n/text()', query_to_xml (format (
+             'SELECT count (*) || '' '' || md5 (coalesce (string_agg (x::text, '','' ORDER BY x::text), '''')) AS n FROM %I.%I x',
+             n.nspname, c.relname), false, true, '')))[1]::text
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+}
+state > "$QY_RUN/before.txt"
+it_eq "tables counted" "$(($(wc -l < "$QY_RUN/before.txt") > 30))" 1
+
+# run NAME ARGS…: rc, stdout and stderr of one qyctl run (stdin not a terminal), bounded in time.
+run () {
+    local name=$1; shift
+    local rc=0
+    timeout 30 "$QUT" "$@" < /dev/null > "$QY_RUN/$name.out" 2> "$QY_RUN/$name.err" || rc=$?
+    echo "$rc"
+}
+
+mapfile -t commands < <("$QYCTL" help --commands)
+it_eq "commands listed" "$((${#commands[@]} > 40))" 1
+bad_help=(); bad_bogus=()
+for c in "${commands[@]}"; do
+    read -ra words <<< "$c"
+    rc=$(run help "${words[@]}" --help)
+    [ "$rc" = 0 ] && grep -q "usage: qyctl $c" "$QY_RUN/help.out" || bad_help+=("$c:$rc")
+    rc=$(run bogus "${words[@]}" --no-such-option)
+    [ "$rc" = 2 ] && [ "$(grep -c 'no-such-option' "$QY_RUN/bogus.err")" = 1 ] && grep -q '^usage: ' "$QY_RUN/bogus.err" \
+        || bad_bogus+=("$c:$rc")
+done
+it_eq "every command with --help: exit 0, usage on stdout" "${bad_help[*]:-}" ""
+it_eq "every command with a bogus option: exit 2, named, usage on stderr" "${bad_bogus[*]:-}" ""
+
+it_eq "housekeep --help" "$(run x housekeep --help)" 0
+it_eq "housekeep --dryrun" "$(run x housekeep --dryrun)" 2
+it_eq "replay BRAND --help" "$(run x replay demo --help --endpoint tcp://127.0.0.1:9)" 0
+it_eq "deadletters replay BRAND --open --help" "$(run x deadletters replay demo --open --help)" 0
+it_eq "brand create CODE NAME --help" "$(run x brand create demo renamed --help)" 0
+
+it_eq "--format xml" "$(run x report demo --format xml)" 2
+it_eq "--format xml names the value" "$(grep -c "'xml'" "$QY_RUN/x.err")" 1
+it_eq "--status bogus" "$(run x deliveries demo --status bogus)" 2
+it_eq "a stray argument" "$(run x brand list extra)" 2
+it_eq "a missing value" "$(run x violations demo --limit)" 2
+it_eq "an unknown subcommand" "$(run x deadletters frobnicate demo x)" 2
+it_eq "an unknown command" "$(run x frobnicate)" 2
+it_eq "no command" "$(run x)" 2
+
+it_eq "housekeep in a script without --yes" "$(run x housekeep)" 2
+it_eq "… says --yes" "$(grep -c -- '--yes' "$QY_RUN/x.err")" 1
+it_eq "replay without --yes" "$(run x replay demo --endpoint tcp://127.0.0.1:9)" 2
+it_eq "deadletters replay without --yes" "$(run x deadletters replay demo "$D")" 2
+it_eq "deadletters resolve without --yes" "$(run x deadletters resolve demo "$D" --reason fixed)" 2
+
+state > "$QY_RUN/after.txt"
+if diff -u "$QY_RUN/before.txt" "$QY_RUN/after.txt"; then echo "ok   every table as it was"
+else it_fail "a table changed"; fi
+
+# What is not an error.
+it_eq "--dsn after the command is used" "$(QY_PG_DSN=host=/nonexistent "$QUT" brand list --format csv --dsn "$QY_PG_DSN" | tail -n +2 | cut -d, -f2)" demo
+it_eq "--dsn before the command is used" "$(QY_PG_DSN=host=/nonexistent "$QUT" --dsn "$QY_PG_DSN" brand list --format csv | tail -n +2 | cut -d, -f2)" demo
+it_eq "help COMMAND" "$(run x help deadletters replay)" 0
+it_eq "… prints its usage" "$(grep -c '^usage: qyctl deadletters replay' "$QY_RUN/x.out")" 1
+it_eq "help" "$(run x help)" 0
+it_eq "--help" "$(run x --help)" 0
+it_eq "--version" "$(run x --version)" 0
+it_eq "… says qyctl" "$(grep -c '^qyctl [0-9]' "$QY_RUN/x.out")" 1
+it_done
