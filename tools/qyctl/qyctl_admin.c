@@ -36,6 +36,25 @@ void qyctl_audit (int64_t brand_id, const char *action, const char *type, const 
     qyctl_audit_detail (brand_id, action, type, id, NULL);
 }
 
+//  --tz: minutes east of UTC (-720 … 840), or a zone name PostgreSQL
+//  knows (pg_timezone_names), taken at its offset now (the brand keeps
+//  minutes: a zone with summer time would need setting again).
+static void s_tz_minutes (const char *tz, char *out, size_t size)
+{
+    char *end;
+    strtol (tz, &end, 10);
+    if (*tz && (*end == 0 || strspn (tz, "+-0123456789") == strlen (tz))) {
+        qy_snprintf (out, size, "%ld", qyctl_long ("--tz", tz, -720, 840));
+        return;
+    }
+    const char *p [] = { tz };
+    PGresult *res = qyctl_exec ("SELECT (extract (epoch FROM utc_offset) / 60)::int FROM pg_timezone_names WHERE name = $1", 1, p);
+    if (!PQntuples (res))
+        qyctl_usage_error ("--tz: '%s' is neither minutes from UTC (-720 to 840) nor a zone name PostgreSQL knows", tz);
+    qy_snprintf (out, size, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+}
+
 int qyctl_brand (int argc, char **argv)
 {
     (void) argc;
@@ -49,15 +68,20 @@ int qyctl_brand (int argc, char **argv)
         return 0;
     }
     const char *code = qyctl_arg (1), *name = qyctl_arg (2);
-    if (!sub || strcmp (sub, "create") != 0 || !code || !name)
-        s_usage ("brand create CODE NAME [--gateway-url URL] [--token T] [--tz MINUTES] | brand list");
     //  Without --tz a new brand takes the column's default and an existing
     //  one keeps its zone (running create again must not move its days).
-    //  UTC-12:00 … UTC+14:00.
     const char *tz = qyctl_opt ("tz", NULL);
+    char minutes [16];
     if (tz)
-        qyctl_long ("--tz", tz, -720, 840);
-    const char *p [] = { code, name, qyctl_opt ("gateway-url", NULL), qyctl_opt ("token", NULL), tz };
+        s_tz_minutes (tz, minutes, sizeof (minutes));
+    //  An existing code is changed only when asked: a typo must not rename
+    //  another brand.
+    const char *cp [] = { code };
+    PGresult *have = qyctl_exec ("SELECT name FROM brands WHERE code = $1", 1, cp);
+    if (PQntuples (have) && !qyctl_flag ("update"))
+        qyctl_die ("brand %s exists (named \"%s\"); --update to change it", code, PQgetvalue (have, 0, 0));
+    PQclear (have);
+    const char *p [] = { code, name, qyctl_opt ("gateway-url", NULL), qyctl_opt ("token", NULL), tz ? minutes : NULL };
 #define S_BRAND_UPSERT(TZ) \
         "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min) VALUES ($1, $2, $3, $4, " TZ ") " \
         "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, " \
@@ -342,11 +366,12 @@ int qyctl_demo (int argc, char **argv)
 static const qyctl_option_t s_brand_create_opts [] = {
     { "gateway-url", QYCTL_VALUE, "URL", "where notifier delivers the brand's messages" },
     { "token",       QYCTL_VALUE, "T",   "the gateway's token" },
-    { "tz",          QYCTL_VALUE, "MIN", "the brand's offset from UTC in minutes (default 480)" },
+    { "tz",          QYCTL_VALUE, "TZ",  "the brand's zone: minutes east of UTC (480) or a name (Asia/Shanghai); default 480" },
+    { "update",      QYCTL_FLAG,  NULL,  "change the brand if its code exists (else that is refused)" },
     { NULL }
 };
 const qyctl_command_t qyctl_brand_commands [] = {
-    { "brand create", "CODE NAME", 2, 2, s_brand_create_opts, "create a brand (again: updates it)" },
+    { "brand create", "CODE NAME", 2, 2, s_brand_create_opts, "create a brand (--update: change an existing one)" },
     { "brand list", "", 0, 0, NULL, "list the brands" },
     { NULL }
 };

@@ -5,7 +5,8 @@
 #   2. a credential is revoked by its brand only;
 #   3. a violation is confirmed or overturned by its brand only;
 #   4. send --batch / --timeout-ms take a number in range;
-#   5. brand create run again keeps the brand's zone; --tz is checked;
+#   5. brand create of an existing code is refused without --update, which keeps the brand's zone;
+#      --tz takes minutes or a zone name, and is checked;
 #   6. deadletters replay of another brand's id exits 1;
 #   7. gateway pause takes a sane number of seconds; --verify takes no value;
 #   8. report windows and campaign report's dates are the brand's days;
@@ -65,14 +66,17 @@ it_eq "send --timeout-ms abc" "$(rc_err "$Q" send "$QY_RUN/one.jsonl" --endpoint
 
 # ---- 5. brand create keeps the zone it has
 "$Q" brand create east East --tz 540 >/dev/null
-"$Q" brand create east "East Co" >/dev/null
+it_eq "brand create of an existing code" "$(rc_err "$Q" brand create east "East Co")" \
+    '1 qyctl: brand east exists (named "East"); --update to change it'
+"$Q" brand create east "East Co" --update >/dev/null
+"$Q" brand create zoned Zoned --tz Asia/Kathmandu >/dev/null
 "$Q" brand create west West --tz -300 >/dev/null
 it_eq "zones" "$(sql "SELECT string_agg (code || ' ' || name || ' ' || tz_offset_min, ',' ORDER BY id) FROM brands")" \
-    "acme Acme 480,other Other 480,east East Co 540,west West -300"
-it_eq "brand create --tz 900" "$(rc_err "$Q" brand create east East --tz 900)" \
+    "acme Acme 480,other Other 480,east East Co 540,zoned Zoned 345,west West -300"
+it_eq "brand create --tz 900" "$(rc_err "$Q" brand create east East --tz 900 --update)" \
     "2 qyctl: --tz must be a whole number from -720 to 840, not '900'"
-it_eq "brand create --tz 8h" "$(rc_err "$Q" brand create east East --tz 8h)" \
-    "2 qyctl: --tz must be a whole number from -720 to 840, not '8h'"
+it_eq "brand create --tz 8h" "$(rc_err "$Q" brand create east East --tz 8h --update)" \
+    "2 qyctl: --tz: '8h' is neither minutes from UTC (-720 to 840) nor a zone name PostgreSQL knows"
 it_eq "east's zone unchanged" "$(sql "SELECT tz_offset_min FROM brands WHERE code = 'east'")" 540
 
 # ---- 6. deadletters replay: another brand's id is an error
