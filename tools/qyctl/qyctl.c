@@ -1,5 +1,7 @@
 #include "qyctl.h"
 #include "qy/util.h"
+#include <math.h>
+#include <utf8proc.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,14 +72,23 @@ int64_t qyctl_brand_id (const char *code)
     return id;
 }
 
-//  Display width: East Asian characters take two columns.
+//  Display width in terminal columns (utf8proc_charwidth: CJK 2, combining
+//  marks 0); bytes that are not UTF-8 count one column each.
 static int s_width (const char *s)
 {
     int w = 0;
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-        if ((*p & 0xC0) == 0x80)
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *) s;
+    while (*p) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate (p, -1, &cp);
+        if (n <= 0) {
+            w++;
+            p++;
             continue;
-        w += *p >= 0xE0 ? 2 : 1;
+        }
+        int cw = utf8proc_charwidth (cp);
+        w += cw > 0 ? cw : 0;
+        p += n;
     }
     return w;
 }
@@ -99,8 +110,76 @@ static void s_csv_field (const char *v)
     putchar ('"');
 }
 
+//  A value as JSON: numbers and booleans as such (PostgreSQL's types),
+//  everything else (and NaN, infinities) a string.
+static void s_json_value (qy_buf_t *b, PGresult *res, int r, int c)
+{
+    const char *v = PQgetvalue (res, r, c);
+    Oid type = PQftype (res, c);
+    enum { BOOL = 16, INT8 = 20, INT2 = 21, INT4 = 23, FLOAT4 = 700, FLOAT8 = 701, NUMERIC = 1700 };
+    if (PQgetisnull (res, r, c))
+        qy_buf_puts (b, "null");
+    else
+    if (type == BOOL)
+        qy_buf_puts (b, v [0] == 't' ? "true" : "false");
+    else
+    if ((type == INT8 || type == INT2 || type == INT4 || type == FLOAT4 || type == FLOAT8 || type == NUMERIC)
+        && isfinite (strtod (v, NULL)) && strspn (v, "-0123456789.eE+") == strlen (v))
+        qy_buf_puts (b, v);
+    else
+        qy_buf_json_str (b, v);
+}
+
+static void s_json_rows (qy_buf_t *b, PGresult *res)
+{
+    qy_buf_puts (b, "[");
+    for (int r = 0; r < PQntuples (res); r++) {
+        qy_buf_puts (b, r ? ",\n {" : "{");
+        for (int c = 0; c < PQnfields (res); c++) {
+            if (c)
+                qy_buf_puts (b, ",");
+            qy_buf_json_str (b, PQfname (res, c));
+            qy_buf_puts (b, ":");
+            s_json_value (b, res, r, c);
+        }
+        qy_buf_puts (b, "}");
+    }
+    qy_buf_puts (b, "]");
+}
+
+static int s_sections;      //  sections of the report printed so far
+
+void qyctl_section (const char *name, PGresult *res, const char *format)
+{
+    if (strcmp (format, "json") != 0) {
+        if (strcmp (format, "table") == 0)
+            printf ("\n== %s\n", name);
+        qyctl_print (res, format);
+        return;
+    }
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, s_sections++ ? ",\n " : "{");
+    qy_buf_json_str (&b, name);
+    qy_buf_puts (&b, ":");
+    s_json_rows (&b, res);
+    fputs (b.data, stdout);
+    qy_buf_free (&b);
+}
+
+void qyctl_sections_end (const char *format)
+{
+    if (strcmp (format, "json") == 0)
+        fputs (s_sections ? "}\n" : "{}\n", stdout);
+}
+
 void qyctl_print (PGresult *res, const char *format)
 {
+    static bool bom;
+    if (format && strcmp (format, "csv") == 0 && qyctl_flag ("excel") && !bom) {
+        fputs ("\xEF\xBB\xBF", stdout);        //  once, at the start of the output
+        bom = true;
+    }
     int rows = PQntuples (res), cols = PQnfields (res);
     if (format && strcmp (format, "csv") == 0) {
         for (int c = 0; c < cols; c++) {
@@ -120,22 +199,8 @@ void qyctl_print (PGresult *res, const char *format)
     if (format && strcmp (format, "json") == 0) {
         qy_buf_t b;
         qy_buf_init (&b);
-        qy_buf_puts (&b, "[");
-        for (int r = 0; r < rows; r++) {
-            qy_buf_puts (&b, r ? ",\n {" : "{");
-            for (int c = 0; c < cols; c++) {
-                if (c)
-                    qy_buf_puts (&b, ",");
-                qy_buf_json_str (&b, PQfname (res, c));
-                qy_buf_puts (&b, ":");
-                if (PQgetisnull (res, r, c))
-                    qy_buf_puts (&b, "null");
-                else
-                    qy_buf_json_str (&b, PQgetvalue (res, r, c));
-            }
-            qy_buf_puts (&b, "}");
-        }
-        qy_buf_puts (&b, "]\n");
+        s_json_rows (&b, res);
+        qy_buf_puts (&b, "\n");
         fputs (b.data, stdout);
         qy_buf_free (&b);
         return;

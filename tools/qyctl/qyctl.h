@@ -17,6 +17,11 @@ PGresult *qyctl_exec (const char *sql, int n, const char *const *params);
 //  Print a result as an aligned table, CSV or JSON (format "table"|"csv"|"json");
 //  --excel puts a UTF-8 BOM before CSV.
 void qyctl_print (PGresult *res, const char *format);
+//  One section of a report of several: in JSON all of them make one object
+//  {"name": [rows], …} (end it with qyctl_sections_end); in a table a
+//  title before each.
+void qyctl_section (const char *name, PGresult *res, const char *format);
+void qyctl_sections_end (const char *format);
 //  Brand id of a code; exits 1 with a message if unknown.
 int64_t qyctl_brand_id (const char *code);
 //  ------------------------------------------------------------ options

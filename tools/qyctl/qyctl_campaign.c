@@ -248,6 +248,20 @@ static char *s_brand_time (int64_t bid, const char *value)
     return t;
 }
 
+//  A part of campaign report: in JSON a section of one object; otherwise
+//  its title line, then the rows (the CSV keeps the title lines).
+static void s_part (const char *title, PGresult *res)
+{
+    static int parts;
+    const char *format = qyctl_opt ("format", "table");
+    if (strcmp (format, "json") == 0) {
+        qyctl_section (title, res, format);
+        return;
+    }
+    printf ("%s%s\n", parts++ ? "\n" : "", title);
+    qyctl_print (res, format);
+}
+
 int qyctl_campaign (int argc, char **argv)
 {
     (void) argc;
@@ -283,7 +297,6 @@ int qyctl_campaign (int argc, char **argv)
         char *since = s_brand_time (bid, qyctl_opt ("since", "-infinity"));
         char *until = s_brand_time (bid, qyctl_opt ("until", "now"));
         const char *p [] = { s_bid (bid), since, until };
-        printf ("per step and variant\n");
         PGresult *res = qyctl_exec (
             "SELECT c.name AS campaign, j.step, j.variant, "
             "  count (*) FILTER (WHERE j.status = 'sent') AS sent, "
@@ -302,20 +315,18 @@ int qyctl_campaign (int argc, char **argv)
             "    AND m.kind NOT IN ('join', 'leave', 'rename', 'purchase', 'coupon_redeemed', 'signal')) r ON j.status = 'sent' "
             "WHERE j.brand_id = $1 AND j.due_at >= $2::timestamptz AND j.due_at < $3::timestamptz "
             "GROUP BY c.id, c.name, j.step, j.variant ORDER BY c.name, j.step, j.variant", 3, p);
-        qyctl_print (res, qyctl_opt ("format", "table"));
+        s_part ("per step and variant", res);
         PQclear (res);
-        printf ("\nblocked steps by guard\n");
         res = qyctl_exec ("SELECT c.name AS campaign, j.guard, count (*) AS jobs FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
                           "WHERE j.brand_id = $1 AND j.status = 'blocked' AND j.due_at >= $2::timestamptz "
                           "AND j.due_at < $3::timestamptz GROUP BY 1, 2 ORDER BY 1, 2", 3, p);
-        qyctl_print (res, qyctl_opt ("format", "table"));
+        s_part ("blocked steps by guard", res);
         PQclear (res);
         //  SOP compliance: planned steps (not folded replies) whose time has
         //  come, against those that went out. A step a guard blocked, one
         //  with nothing to post (a leaderboard without check-ins), or a
         //  silence step for a member who spoke again, was rightly not sent,
         //  so it is left out of "should".
-        printf ("\nSOP compliance per store\n");
         res = qyctl_exec (
             "SELECT coalesce (s.code, '-') AS store, coalesce (s.name, '') AS name, "
             "  count (*) AS due, count (*) FILTER (WHERE j.status = 'sent') AS done, "
@@ -331,8 +342,9 @@ int qyctl_campaign (int argc, char **argv)
             "WHERE j.brand_id = $1 AND j.period !~ '^w[0-9]+$' AND j.due_at >= $2::timestamptz "
             "  AND j.due_at < least ($3::timestamptz, now ()) "
             "GROUP BY s.code, s.name ORDER BY 1", 3, p);
-        qyctl_print (res, qyctl_opt ("format", "table"));
+        s_part ("SOP compliance per store", res);
         PQclear (res);
+        qyctl_sections_end (qyctl_opt ("format", "table"));
         free (since);
         free (until);
         return 0;

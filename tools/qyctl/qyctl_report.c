@@ -10,9 +10,7 @@
 static void s_query (const char *title, const char *sql, int n, const char *const *p, const char *format)
 {
     PGresult *res = qyctl_exec (sql, n, p);
-    if (strcmp (format, "table") == 0)
-        printf ("\n== %s\n", title);
-    qyctl_print (res, format);
+    qyctl_section (title, res, format);
     PQclear (res);
 }
 
@@ -324,6 +322,7 @@ int qyctl_report (int argc, char **argv)
     s_query ("dead letters",
              "SELECT service, reason, state, count (*) AS n FROM dead_letters WHERE brand_id = $1 GROUP BY 1, 2, 3 ORDER BY 4 DESC",
              1, p, fmt);
+    qyctl_sections_end (fmt);
     return 0;
 }
 

@@ -9,7 +9,10 @@
 #   4. usage errors: --format xml, --status bogus, a stray argument, a missing value: exit 2;
 #   5. destructive commands in a script (stdin not a terminal) without --yes: exit 2, saying so;
 # and the row count and content of every table (pg_class) are the same after all of it.
-#   6. what is not an error: --dsn after the command is used, `help COMMAND`, `--version`.
+#   6. brand create of an existing code is refused (exit 1) without --update;
+#   7. what is not an error: --dsn after the command is used, `help COMMAND`, `--version`,
+#      `migrate status`; JSON numbers are numbers, a report is one object of named sections;
+#      --excel starts CSV with a BOM.
 # QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
 # still comes from this build's.
 source "$(dirname "$0")/../lib.sh"
@@ -88,11 +91,22 @@ it_eq "replay without --yes" "$(run x replay demo --endpoint tcp://127.0.0.1:9)"
 it_eq "deadletters replay without --yes" "$(run x deadletters replay demo "$D")" 2
 it_eq "deadletters resolve without --yes" "$(run x deadletters resolve demo "$D" --reason fixed)" 2
 
+it_eq "brand create of an existing code" "$(run x brand create demo dup)" 1
+it_eq "… says --update" "$(grep -c -- '--update' "$QY_RUN/x.err")" 1
+
 state > "$QY_RUN/after.txt"
 if diff -u "$QY_RUN/before.txt" "$QY_RUN/after.txt"; then echo "ok   every table as it was"
 else it_fail "a table changed"; fi
 
 # What is not an error.
+it_eq "migrate status" "$(run x migrate status)" 0
+it_eq "… nothing pending" "$(tail -1 "$QY_RUN/x.out" | grep -c ', 0 pending$')" 1
+it_eq "JSON numbers are numbers" "$("$QUT" brand list --format json | jq -r '.[0] | [(.id | type), (.tz_offset_min | type), (.code | type)] | join(",")')" \
+    "number,number,string"
+it_eq "a report in JSON is one object of named sections" \
+    "$("$QUT" report demo --format json | jq -r '[type, (.deliveries | type), (."dead letters"[0].n | type)] | join(",")')" "object,array,number"
+it_eq "--excel: CSV starts with a UTF-8 BOM" "$("$QUT" brand list --format csv --excel | head -c 3 | od -An -tx1 | tr -d ' ')" efbbbf
+it_eq "no BOM without it" "$("$QUT" brand list --format csv | head -c 2)" id
 it_eq "--dsn after the command is used" "$(QY_PG_DSN=host=/nonexistent "$QUT" brand list --format csv --dsn "$QY_PG_DSN" | tail -n +2 | cut -d, -f2)" demo
 it_eq "--dsn before the command is used" "$(QY_PG_DSN=host=/nonexistent "$QUT" --dsn "$QY_PG_DSN" brand list --format csv | tail -n +2 | cut -d, -f2)" demo
 it_eq "help COMMAND" "$(run x help deadletters replay)" 0
