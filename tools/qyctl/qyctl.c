@@ -59,6 +59,35 @@ PGresult *qyctl_exec (const char *sql, int n, const char *const *params)
     return res;
 }
 
+char *qyctl_secret (const char *name, const char *env)
+{
+    if (qyctl_opt (name, NULL))
+        qyctl_usage_error ("--%s on the command line is seen by every user (ps) and kept in shell history: "
+                           "use --%s-file FILE, --%s-file - (standard input) or $%s", name, name, name, env);
+    char opt [48];
+    qy_snprintf (opt, sizeof (opt), "%s-file", name);
+    const char *file = qyctl_opt (opt, NULL);
+    if (!file) {
+        const char *e = getenv (env);
+        return e && *e ? qy_strdup (e) : NULL;
+    }
+    FILE *f = strcmp (file, "-") ? fopen (file, "r") : stdin;
+    if (!f)
+        qyctl_die ("cannot read --%s %s: %s", opt, file, strerror (errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline (&line, &cap, f);
+    if (f != stdin)
+        fclose (f);
+    if (n > 0)
+        line [strcspn (line, "\r\n")] = 0;
+    if (n <= 0 || !*line) {
+        free (line);
+        qyctl_usage_error ("--%s %s holds no secret on its first line", opt, file);
+    }
+    return line;
+}
+
 int64_t qyctl_brand_id (const char *code)
 {
     if (!code)
@@ -411,20 +440,20 @@ static int s_help (int argc, char **argv)
     for (int i = 1; i < argc; i++)
         v [i - 1] = argv [i];
     v [argc - 1] = "--help";
-    if (!s_commands [c].specs)
-        return s_commands [c].fn (argc, v);
-    return s_run (c, argc, v, NULL, 0);
+    int rc = s_commands [c].specs ? s_run (c, argc, v, NULL, 0) : s_commands [c].fn (argc, v);
+    free (v);
+    return rc;
 }
 
 #ifndef QYCTL_VERSION
 #define QYCTL_VERSION "unknown"
 #endif
 
-int main (int argc, char **argv)
+//  Global options before the command (kept in pre for the command's
+//  parser), then the command.
+static int s_main (int argc, char **argv, char **pre)
 {
-    //  Global options before the command; kept for the command's parser.
     int i = 1;
-    char **pre = qy_calloc ((size_t) argc + 1, sizeof (char *));
     int npre = 0;
     for (; i < argc && argv [i][0] == '-' && strcmp (argv [i], "-") != 0; i++) {
         const char *a = argv [i];
@@ -466,7 +495,13 @@ int main (int argc, char **argv)
         fprintf (stderr, "qyctl: unknown command '%s' (qyctl help lists them)\n", argv [i]);
         return QYCTL_USAGE;
     }
-    int rc = s_run (c, argc - i, argv + i, pre, npre);
+    return s_run (c, argc - i, argv + i, pre, npre);
+}
+
+int main (int argc, char **argv)
+{
+    char **pre = qy_calloc ((size_t) argc + 1, sizeof (char *));
+    int rc = s_main (argc, argv, pre);
     free (pre);
     if (s_conn)
         PQfinish (s_conn);

@@ -22,6 +22,12 @@ void qyctl_print (PGresult *res, const char *format);
 //  title before each.
 void qyctl_section (const char *name, PGresult *res, const char *format);
 void qyctl_sections_end (const char *format);
+//  A secret (a token, a signing secret): the first line of --NAME-file FILE
+//  ("-": standard input), else $env, else NULL. --NAME itself (the value on
+//  the command line, which every user sees in ps) is refused, exit 2; keep
+//  it in the command's table so that the refusal says what to use. Caller
+//  frees it.
+char *qyctl_secret (const char *name, const char *env);
 //  Brand id of a code; exits 1 with a message if unknown.
 int64_t qyctl_brand_id (const char *code);
 //  ------------------------------------------------------------ options

@@ -70,6 +70,7 @@ int qyctl_brand (int argc, char **argv)
     const char *code = qyctl_arg (1), *name = qyctl_arg (2);
     //  Without --tz a new brand takes the column's default and an existing
     //  one keeps its zone (running create again must not move its days).
+    char *token = qyctl_secret ("token", "QY_GATEWAY_TOKEN");
     const char *tz = qyctl_opt ("tz", NULL);
     char minutes [16];
     if (tz)
@@ -81,7 +82,7 @@ int qyctl_brand (int argc, char **argv)
     if (PQntuples (have) && !qyctl_flag ("update"))
         qyctl_die ("brand %s exists (named \"%s\"); --update to change it", code, PQgetvalue (have, 0, 0));
     PQclear (have);
-    const char *p [] = { code, name, qyctl_opt ("gateway-url", NULL), qyctl_opt ("token", NULL), tz ? minutes : NULL };
+    const char *p [] = { code, name, qyctl_opt ("gateway-url", NULL), token, tz ? minutes : NULL };
 #define S_BRAND_UPSERT(TZ) \
         "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min) VALUES ($1, $2, $3, $4, " TZ ") " \
         "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, " \
@@ -94,6 +95,7 @@ int qyctl_brand (int argc, char **argv)
     printf ("brand %s id=%s\n", code, PQgetvalue (res, 0, 0));
     qyctl_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
     PQclear (res);
+    free (token);
     return 0;
 }
 
@@ -365,7 +367,8 @@ int qyctl_demo (int argc, char **argv)
 
 static const qyctl_option_t s_brand_create_opts [] = {
     { "gateway-url", QYCTL_VALUE, "URL", "where notifier delivers the brand's messages" },
-    { "token",       QYCTL_VALUE, "T",   "the gateway's token" },
+    { "token-file",  QYCTL_VALUE, "FILE", "the gateway's token, on FILE's first line (- : standard input; else $QY_GATEWAY_TOKEN)" },
+    { "token",       QYCTL_VALUE, "T",   "refused: a secret on the command line is seen by every user" },
     { "tz",          QYCTL_VALUE, "TZ",  "the brand's zone: minutes east of UTC (480) or a name (Asia/Shanghai); default 480" },
     { "update",      QYCTL_FLAG,  NULL,  "change the brand if its code exists (else that is refused)" },
     { NULL }
@@ -390,10 +393,9 @@ const qyctl_command_t qyctl_store_commands [] = {
     { "store list", "BRAND", 1, 1, NULL, "list the brand's stores" },
     { NULL }
 };
-static const char *const s_group_types [] = { "long_term", "temporary", NULL };
 static const qyctl_option_t s_group_opts [] = {
     { "store",    QYCTL_VALUE, "CODE", "the group's store" },
-    { "type",     QYCTL_VALUE, "T",    "the kind of group (default long_term)", s_group_types },
+    { "type",     QYCTL_VALUE, "T",    "the kind of group (long_term, temporary, or the brand's own; default long_term)" },
     { "capacity", QYCTL_VALUE, "N",    "how many members it takes (default 500)" },
     { NULL }
 };

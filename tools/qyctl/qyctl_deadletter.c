@@ -35,12 +35,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define USAGE \
-    "usage: qyctl deadletters [BRAND] [--open] [--service S] [--summary] [--limit N] [--format F]\n" \
-    "       qyctl deadletters show BRAND|- ID          (- : rows that name no brand)\n" \
-    "       qyctl deadletters replay BRAND (ID…|--open) [--service S] [--limit N] [--dry-run]\n" \
-    "             [--ingest E] [--moderation E] [--scoring E] [--campaign E] [--timeout-ms N]\n" \
-    "       qyctl deadletters resolve BRAND|- ID… --reason TEXT"
 
 //  A row is the brand's ($1 its id, $2 its code: rows set aside before the
 //  brand existed carry only the code), or with "-" one naming no brand.

@@ -1,6 +1,6 @@
 //  qyctl gateway: the edges of a brand (docs/gateway.md).
-//    gateway set BRAND URL [--token T]            where notifier delivers posts and actions
-//    gateway credential add BRAND NAME --token T | --hmac SECRET
+//    gateway set BRAND URL [--token-file F]       where notifier delivers posts and actions
+//    gateway credential add BRAND NAME --token-file F | --hmac-file F   (secrets never on the command line)
 //    gateway credential revoke BRAND NAME | list BRAND   who may call ingest's HTTP front door
 //    gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention a,b] [--mobile 138…,…]
 //    gateway alerts list BRAND                     where operator alerts go (WeCom group robots)
@@ -17,13 +17,6 @@
 #include <string.h>
 #include <zmq.h>
 
-#define S_USAGE "usage: qyctl gateway set BRAND URL [--token T]\n" \
-    "       qyctl gateway credential add BRAND NAME --token T | --hmac SECRET\n" \
-    "       qyctl gateway credential revoke BRAND NAME | credential list BRAND\n" \
-    "       qyctl gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention u1,u2] [--mobile m1,m2]\n" \
-    "       qyctl gateway alerts list BRAND\n" \
-    "       qyctl gateway push FILE|- [--endpoint tcp://HOST:PORT]\n" \
-    "       qyctl gateway pause URL SECONDS   (Redis from QY_REDIS_HOST / QY_REDIS_PORT)"
 
 static bool s_is_url (const char *url)
 {
@@ -40,9 +33,11 @@ static int s_set (void)
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
-    const char *p [] = { bid, url, qyctl_opt ("token", NULL) };
+    char *token = qyctl_secret ("token", "QY_GATEWAY_TOKEN");
+    const char *p [] = { bid, url, token };
     PQclear (qyctl_exec ("UPDATE brands SET gateway_url = $2, gateway_token = coalesce ($3, gateway_token) WHERE id = $1", 3, p));
     qyctl_audit (id, "gateway.set", "brand", brand);
+    free (token);
     printf ("gateway of %s: %s\n", brand, url);
     return 0;
 }
@@ -75,7 +70,7 @@ static int s_credential (void)
         return 0;
     }
     const char *brand = qyctl_arg (2), *name = qyctl_arg (3);
-    const char *token = qyctl_opt ("token", NULL), *secret = qyctl_opt ("hmac", NULL);
+    char *token = qyctl_secret ("token", "QY_CREDENTIAL_TOKEN"), *secret = qyctl_secret ("hmac", "QY_CREDENTIAL_HMAC");
     if (!op || strcmp (op, "add") != 0 || !brand || !name || (!token == !secret))
         qyctl_usage_error ("these arguments do not go together");
     if ((token && strlen (token) < 16) || (secret && strlen (secret) < 16))
@@ -97,6 +92,8 @@ static int s_credential (void)
     PQclear (res);
     qyctl_audit (id, "gateway.credential.add", "gateway_credential", name);
     printf ("credential %s (%s) for %s\n", name, token ? "bearer" : "hmac", brand);
+    free (token);
+    free (secret);
     return 0;
 }
 
@@ -295,12 +292,16 @@ int qyctl_gateway (int argc, char **argv)
 }
 
 static const qyctl_option_t s_set_opts [] = {
-    { "token", QYCTL_VALUE, "T", "the gateway's token" },
+    { "token-file", QYCTL_VALUE, "FILE", "the gateway's token, on FILE's first line (- : standard input; else $QY_GATEWAY_TOKEN)" },
+    { "token", QYCTL_VALUE, "T", "refused: a secret on the command line is seen by every user" },
     { NULL }
 };
 static const qyctl_option_t s_credential_opts [] = {
-    { "token", QYCTL_VALUE, "T",      "a bearer token (at least 16 characters; only its SHA-256 is kept)" },
-    { "hmac",  QYCTL_VALUE, "SECRET", "a signing secret (at least 16 characters)" },
+    { "token-file", QYCTL_VALUE, "FILE", "a bearer token (16 characters or more; only its SHA-256 is kept), on FILE's first line "
+                                         "(- : standard input; else $QY_CREDENTIAL_TOKEN)" },
+    { "hmac-file",  QYCTL_VALUE, "FILE", "a signing secret (16 characters or more) the same way (else $QY_CREDENTIAL_HMAC)" },
+    { "token", QYCTL_VALUE, "T",      "refused: a secret on the command line is seen by every user" },
+    { "hmac",  QYCTL_VALUE, "SECRET", "refused, as --token" },
     { NULL }
 };
 static const char *const s_msgtypes [] = { "text", "markdown", NULL };
@@ -317,7 +318,7 @@ static const qyctl_option_t s_push_opts [] = {
 };
 const qyctl_command_t qyctl_gateway_commands [] = {
     { "gateway set", "BRAND URL", 2, 2, s_set_opts, "where notifier delivers the brand's posts and actions" },
-    { "gateway credential add", "BRAND NAME", 2, 2, s_credential_opts, "who may call ingest's HTTP door (--token or --hmac)" },
+    { "gateway credential add", "BRAND NAME", 2, 2, s_credential_opts, "who may call ingest's HTTP door (--token-file or --hmac-file)" },
     { "gateway credential revoke", "BRAND NAME", 2, 2, NULL, "disable a credential" },
     { "gateway credential list", "BRAND", 1, 1, NULL, "the brand's credentials" },
     { "gateway alerts set", "BRAND URL", 2, 2, s_alerts_opts, "where operator alerts go (a WeCom group robot)" },

@@ -32,8 +32,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_USAGE "usage: qyctl housekeep [--dry-run] [--every SECONDS] [--archive-days N] [--deliveries-days N]\n" \
-                "                       [--deadletters-days N] [--jobs-days N] [--stats-days N]"
 #define S_BATCH "5000"
 #define S_LOCK  "7340040"           //  pg_try_advisory_lock key of the housekeeper
 

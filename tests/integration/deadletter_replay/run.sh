@@ -16,7 +16,7 @@ source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
 it_gateway --token tok --fail-first 2
-"$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token tok >/dev/null
+"$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s tok) >/dev/null
 "$Q" brand create other Other >/dev/null
 "$Q" group create acme room1 "一号群" >/dev/null
 "$Q" group create acme room2 "二号群" >/dev/null

@@ -12,7 +12,9 @@
 #   6. brand create of an existing code is refused (exit 1) without --update;
 #   7. what is not an error: --dsn after the command is used, `help COMMAND`, `--version`,
 #      `migrate status`; JSON numbers are numbers, a report is one object of named sections;
-#      --excel starts CSV with a BOM.
+#      --excel starts CSV with a BOM;
+#   8. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
+#      one from --token-file FILE, --token-file - or $QY_GATEWAY_TOKEN is taken.
 # QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
 # still comes from this build's.
 source "$(dirname "$0")/../lib.sh"
@@ -94,6 +96,10 @@ it_eq "deadletters resolve without --yes" "$(run x deadletters resolve demo "$D"
 it_eq "brand create of an existing code" "$(run x brand create demo dup)" 1
 it_eq "… says --update" "$(grep -c -- '--update' "$QY_RUN/x.err")" 1
 
+it_eq "a secret on the command line" "$(run x gateway set demo http://gw.example/v1 --token s3cret-token)" 2
+it_eq "… points at --token-file" "$(grep -c -- 'use --token-file' "$QY_RUN/x.err")" 1
+it_eq "… the same for credentials" "$(run x gateway credential add demo gw1 --hmac s3cret-0123456789abcdef)" 2
+
 state > "$QY_RUN/after.txt"
 if diff -u "$QY_RUN/before.txt" "$QY_RUN/after.txt"; then echo "ok   every table as it was"
 else it_fail "a table changed"; fi
@@ -115,4 +121,12 @@ it_eq "help" "$(run x help)" 0
 it_eq "--help" "$(run x --help)" 0
 it_eq "--version" "$(run x --version)" 0
 it_eq "… says qyctl" "$(grep -c '^qyctl [0-9]' "$QY_RUN/x.out")" 1
+# Secrets from a file, standard input or the environment.
+token () { sql "SELECT gateway_token FROM brands WHERE code = 'demo'"; }
+"$QUT" gateway set demo http://gw.example/v1 --token-file <(printf 'tok-file\n') >/dev/null
+it_eq "--token-file FILE" "$(token)" tok-file
+printf 'tok-stdin\n' | "$QUT" gateway set demo http://gw.example/v1 --token-file - >/dev/null
+it_eq "--token-file -" "$(token)" tok-stdin
+QY_GATEWAY_TOKEN=tok-env "$QUT" gateway set demo http://gw.example/v1 >/dev/null
+it_eq "\$QY_GATEWAY_TOKEN" "$(token)" tok-env
 it_done

@@ -22,12 +22,12 @@ rc_err () { local rc=0; "$@" >/dev/null 2>"$QY_RUN/err.txt" || rc=$?; echo "$rc 
 "$Q" brand create other Other >/dev/null
 
 # ---- 1. credential add: the name is acme's; other cannot take it over
-"$Q" gateway credential add acme acme-gw --token acme-token-0123456789 >/dev/null
+"$Q" gateway credential add acme acme-gw --token-file <(printf %s acme-token-0123456789) >/dev/null
 before=$(sql "SELECT brand_id || ' ' || token_sha256 FROM gateway_credentials WHERE name = 'acme-gw'")
-it_eq "other adds acme's credential name" "$(rc_err "$Q" gateway credential add other acme-gw --token other-token-0123456789)" \
+it_eq "other adds acme's credential name" "$(rc_err "$Q" gateway credential add other acme-gw --token-file <(printf %s other-token-0123456789))" \
     "1 qyctl: credential name acme-gw taken by another brand"
 it_eq "acme-gw still acme's, same token" "$(sql "SELECT brand_id || ' ' || token_sha256 FROM gateway_credentials WHERE name = 'acme-gw'")" "$before"
-it_eq "acme replaces its own token" "$(rc_err "$Q" gateway credential add acme acme-gw --hmac acme-secret-0123456789)" "0 "
+it_eq "acme replaces its own token" "$(rc_err "$Q" gateway credential add acme acme-gw --hmac-file <(printf %s acme-secret-0123456789))" "0 "
 it_eq "acme-gw now signs" "$(sql "SELECT kind || ' ' || enabled FROM gateway_credentials WHERE name = 'acme-gw'")" "hmac true"
 
 # ---- 2. credential revoke BRAND NAME
