@@ -93,11 +93,19 @@ int64_t qyctl_brand_id (const char *code)
     if (!code)
         qyctl_die ("a brand code is needed");
     const char *p [] = { code };
-    PGresult *res = qyctl_exec ("SELECT id FROM brands WHERE code = $1", 1, p);
+    PGresult *res = qyctl_exec ("SELECT id, tz_offset_min FROM brands WHERE code = $1", 1, p);
     if (PQntuples (res) == 0)
         qyctl_die ("unknown brand '%s'", code);
     int64_t id = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+    //  Times are the brand's, as its members are told them: the session
+    //  takes its offset, so timestamps print in it with the offset marked
+    //  (2026-12-06 09:30:00+08) and times typed without one are read in it.
+    int tz = atoi (PQgetvalue (res, 0, 1));
     PQclear (res);
+    char set [64];
+    qy_snprintf (set, sizeof (set), "SET TIME ZONE INTERVAL '%c%02d:%02d' HOUR TO MINUTE", tz < 0 ? '-' : '+', abs (tz) / 60,
+                 abs (tz) % 60);
+    PQclear (qyctl_exec (set, 0, NULL));
     return id;
 }
 

@@ -275,7 +275,7 @@ int qyctl_campaign (int argc, char **argv)
     if (strcmp (sub, "welcome") == 0 && a2)
         return s_welcome (a1, a2);
     if (strcmp (sub, "list") == 0) {
-        qyctl_list ("SELECT name, trigger, enabled, version, updated_at::timestamp(0) AS updated, template FROM campaigns "
+        qyctl_list ("SELECT name, trigger, enabled, version, date_trunc ('second', updated_at) AS updated, template FROM campaigns "
                     "WHERE brand_id = $1 ORDER BY id", a1);
         return 0;
     }

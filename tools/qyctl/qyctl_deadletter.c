@@ -577,10 +577,10 @@ int qyctl_deadletters (int argc, char **argv)
     static const char *const where =
         "WHERE ($1::bigint IS NULL OR " S_MINE ") AND (NOT $4::bool OR state = 'open') AND ($5::text IS NULL OR service = $5) ";
     char *sql = qyctl_flag ("summary")
-        ? qy_printf ("SELECT service, reason, state, count (*) AS n, min (created_at)::timestamp(0) AS first, "
-                     "       max (created_at)::timestamp(0) AS last FROM dead_letters %s "
+        ? qy_printf ("SELECT service, reason, state, count (*) AS n, date_trunc ('second', min (created_at)) AS first, "
+                     "       date_trunc ('second', max (created_at)) AS last FROM dead_letters %s "
                      "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT $3", where)
-        : qy_printf ("SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, "
+        : qy_printf ("SELECT id, date_trunc ('second', created_at) AS at, service, coalesce (brand_code, '') AS brand, "
                      "       coalesce (msg_id, '') AS msg_id, reason, length (payload) AS bytes, replays, state, "
                      "       coalesce (replay_result, '') AS last_replay FROM dead_letters %s ORDER BY id DESC LIMIT $3", where);
     PGresult *res = qyctl_exec (sql, 5, p);

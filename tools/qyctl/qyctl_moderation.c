@@ -267,7 +267,7 @@ static int s_violations (void)
         qyctl_die ("--limit must be a whole number >= 1, not '%s'", limit);
     const char *p [] = { bid, status, qyctl_opt ("member", NULL), days, limit };
     PGresult *res = qyctl_exec (
-        "SELECT v.id, to_char (v.event_time, 'MM-DD HH24:MI:SS') AS at, g.code AS grp, m.user_id AS member, v.category, "
+        "SELECT v.id, to_char (v.event_time, 'MM-DD HH24:MI:SS TZH:TZM') AS at, g.code AS grp, m.user_id AS member, v.category, "
         "       v.action, coalesce (v.would_action, '') AS would, v.strike, v.status, array_to_string (v.rules, ',') AS rules, "
         "       left (coalesce (v.excerpt, ''), 40) AS excerpt "
         "FROM violations v LEFT JOIN groups g ON g.id = v.group_id AND g.brand_id = v.brand_id "
@@ -294,7 +294,7 @@ static int s_list_cmd (const char *what)
     if (strcmp (sub, "list") == 0) {
         const char *p [] = { bid, dict ? "t" : "f" };
         PGresult *res = qyctl_exec ("SELECT list, category, value, coalesce (created_by, '') AS by, "
-                                    "to_char (created_at, 'YYYY-MM-DD HH24:MI') AS at FROM moderation_lists "
+                                    "to_char (created_at, 'YYYY-MM-DD HH24:MI TZH:TZM') AS at FROM moderation_lists "
                                     "WHERE brand_id = $1 AND (list IN ('keyword', 'exempt')) = $2::boolean ORDER BY 1, 2, 3", 2, p);
         qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
@@ -361,7 +361,7 @@ static int s_block (void)
     if (strcmp (sub, "list") == 0) {
         const char *p [] = { bid };
         PGresult *res = qyctl_exec ("SELECT m.user_id AS member, coalesce (m.nickname, '') AS nickname, b.reason, "
-                                    "coalesce (b.violation_id::text, '') AS violation, to_char (b.created_at, 'YYYY-MM-DD HH24:MI') AS since "
+                                    "coalesce (b.violation_id::text, '') AS violation, to_char (b.created_at, 'YYYY-MM-DD HH24:MI TZH:TZM') AS since "
                                     "FROM blocks b JOIN members m ON m.id = b.member_id AND m.brand_id = b.brand_id "
                                     "WHERE b.brand_id = $1 AND b.lifted_at IS NULL ORDER BY b.created_at", 1, p);
         qyctl_print (res, qyctl_opt ("format", "table"));

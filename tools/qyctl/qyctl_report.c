@@ -248,7 +248,7 @@ int qyctl_violations (int argc, char **argv)
     PGresult *res = qyctl_exec (
         //  Every violation of the brand, even one whose group is gone; never
         //  another brand's group or member (ids are only unique per table).
-        "SELECT v.id, v.created_at::timestamp(0) AS at, coalesce (g.code, '') AS grp, m.user_id AS member, v.category, v.action, "
+        "SELECT v.id, date_trunc ('second', v.created_at) AS at, coalesce (g.code, '') AS grp, m.user_id AS member, v.category, v.action, "
         "       round (v.score::numeric, 2) AS score, v.strike, array_to_string (v.rules, ',') AS rules, v.status, "
         "       left (v.excerpt, 40) AS excerpt "
         "FROM violations v LEFT JOIN groups g ON g.id = v.group_id AND g.brand_id = v.brand_id "
@@ -271,7 +271,7 @@ int qyctl_deliveries (int argc, char **argv)
     const char *p [] = { bid, qyctl_opt ("limit", "50"), qyctl_opt ("status", NULL) };
     PGresult *res = qyctl_exec (
         "SELECT key, kind, coalesce (payload->>'action', '') AS action, status, attempts, coalesce (http_status, 0) AS http, "
-        "       source, created_at::timestamp(0) AS at, left (coalesce (payload->>'text', ''), 40) AS text "
+        "       source, date_trunc ('second', created_at) AS at, left (coalesce (payload->>'text', ''), 40) AS text "
         "FROM deliveries WHERE brand_id = $1 AND ($3::text IS NULL OR status = $3) ORDER BY created_at DESC LIMIT $2", 3, p);
     qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);

@@ -158,7 +158,7 @@ it_sql blocks_again "SELECT m.user_id, b.reason, b.lifted_at IS NOT NULL AS lift
 "$QYCTL" moderation confirm acme "$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'sa2'")" --reason "广告" --learn no > /dev/null
 vlist () {   # vlist NAME ARGS…: the list as CSV, the event time masked
     local name=$1; shift
-    "$QYCTL" moderation violations acme "$@" --format csv | sed -E 's/^([0-9]+),[0-9]{2}-[0-9]{2} [0-9:]{8},/\1,<at>,/' > "$QY_RUN/actual/$name.txt"
+    "$QYCTL" moderation violations acme "$@" --format csv | sed -E 's/^([0-9]+),[0-9]{2}-[0-9]{2} [0-9:]{8} [+-][0-9:]{5},/\1,<at>,/' > "$QY_RUN/actual/$name.txt"
     it_expect "$name"
 }
 vlist list_all

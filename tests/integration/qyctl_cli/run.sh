@@ -13,7 +13,8 @@
 #   7. what is not an error: --dsn after the command is used, `help COMMAND`, `--version`,
 #      `migrate status`; JSON numbers are numbers, a report is one object of named sections;
 #      --excel starts CSV with a BOM;
-#   8. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
+#   8. times print in the brand's zone with the offset (UTC without a brand);
+#   9. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
 #      one from --token-file FILE, --token-file - or $QY_GATEWAY_TOKEN is taken.
 # QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
 # still comes from this build's.
@@ -121,6 +122,11 @@ it_eq "help" "$(run x help)" 0
 it_eq "--help" "$(run x --help)" 0
 it_eq "--version" "$(run x --version)" 0
 it_eq "… says qyctl" "$(grep -c '^qyctl [0-9]' "$QY_RUN/x.out")" 1
+# Times in the brand's zone, marked (demo: UTC+8); the platform view (no brand) in UTC, marked.
+it_eq "deliveries at, in the brand's zone" "$("$QUT" deliveries demo --format json | jq -r '.[0].at' | grep -cE '^[0-9-]{10} [0-9:]{8}\+08$')" 1
+it_eq "the same instant as stored" "$("$QUT" deliveries demo --format json | jq -r '.[] | select (.key == "d-dead") | .at' | xargs -I{} psql "$QY_PG_DSN" -qAtc "SELECT '{}'::timestamptz = date_trunc ('second', created_at) FROM deliveries WHERE key = 'd-dead'")" t
+it_eq "deadletters of no brand, in UTC" "$("$QUT" deadletters --format json | jq -r '.[0].at' | grep -cE '\+00$')" 1
+
 # Secrets from a file, standard input or the environment.
 token () { sql "SELECT gateway_token FROM brands WHERE code = 'demo'"; }
 "$QUT" gateway set demo http://gw.example/v1 --token-file <(printf 'tok-file\n') >/dev/null
