@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void s_usage (const char *usage)
+//  What the parser lets through but the command cannot take.
+static void s_usage (const char *command)
 {
-    qyctl_usage_error ("usage: qyctl %s", usage);
+    qyctl_usage_error ("%s: these arguments do not go together", command);
 }
 
 void qyctl_list (const char *sql, const char *brand)
@@ -111,7 +112,7 @@ int qyctl_region (int argc, char **argv)
     }
     const char *code = qyctl_arg (2), *name = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
-        s_usage ("region create BRAND CODE NAME | region list BRAND");
+        s_usage ("region");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
@@ -136,7 +137,7 @@ int qyctl_store (int argc, char **argv)
     }
     const char *code = qyctl_arg (2), *name = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
-        s_usage ("store create BRAND CODE NAME [--region CODE] [--phone P] | store list BRAND");
+        s_usage ("store");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
@@ -163,7 +164,7 @@ int qyctl_group (int argc, char **argv)
     }
     const char *code = qyctl_arg (2), *name = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
-        s_usage ("group create BRAND CODE NAME [--store CODE] [--type T] [--capacity N] | group list BRAND");
+        s_usage ("group");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
@@ -191,7 +192,7 @@ int qyctl_channel (int argc, char **argv)
     }
     const char *code = qyctl_arg (2), *kind = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !kind)
-        s_usage ("channel create BRAND CODE staff_invite|qr_poster|oa_menu|member_invite [--store CODE] [--name N] | channel list BRAND");
+        s_usage ("channel");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
@@ -285,7 +286,7 @@ int qyctl_rules (int argc, char **argv)
         printf ("rule %s set\n", r.name);
         return 0;
     }
-    s_usage ("rules load BRAND [--file TSV] | rules list BRAND | rules set BRAND NAME KIND CATEGORY WEIGHT PATTERN [--dry-run]");
+    s_usage ("rules");
     return 2;
 }
 
@@ -295,7 +296,7 @@ int qyctl_demo (int argc, char **argv)
     (void) argv;
     const char *sub = qyctl_arg (0);
     if (!sub || strcmp (sub, "load") != 0)
-        s_usage ("demo load [--brand CODE [--force]] [--stores N] [--groups N] [--gateway-url URL]");
+        s_usage ("demo");
     const char *brand = qyctl_opt ("brand", "demo");
     //  The demo's stores, groups, channels and rules would be mixed into a
     //  real brand's (and its gateway moved): only when asked for.

@@ -164,8 +164,13 @@ void qyctl_parse (const qyctl_command_t *cmd, int argc, char **argv)
             qyctl_usage_error ("unknown option %s for '%s'", argv [optind - 1], cmd->name);
         else {
             const qyctl_option_t *o = by [c - 256];
-            if (optarg && !s_allowed (o, optarg))
-                qyctl_usage_error ("--%s: '%s' is not one of the values it takes (see below)", o->name, optarg);
+            if (optarg && !s_allowed (o, optarg)) {
+                qy_buf_t known;
+                qy_buf_init (&known);
+                for (size_t i = 0; o->choices [i]; i++)
+                    qy_buf_printf (&known, "%s%s", i ? ", " : "", o->choices [i]);
+                qyctl_usage_error ("--%s: '%s' is not one of %s", o->name, optarg, known.data);
+            }
             s_parsed.given [s_parsed.ngiven++] = (s_given_t) { o, optarg };
         }
     }

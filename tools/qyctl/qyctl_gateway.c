@@ -182,7 +182,7 @@ static int s_push (void)
     const char *file = qyctl_arg (1);
     const char *endpoint = qyctl_opt ("endpoint", getenv ("QY_NOTIFIER_ENDPOINT"));
     if (!file || !endpoint)
-        qyctl_usage_error ("usage: qyctl gateway push FILE|- --endpoint tcp://HOST:PORT (or $QY_NOTIFIER_ENDPOINT)");
+        qyctl_usage_error ("gateway push needs --endpoint tcp://HOST:PORT (or $QY_NOTIFIER_ENDPOINT)");
     FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "r");
     if (!f)
         qyctl_die ("cannot read %s", file);

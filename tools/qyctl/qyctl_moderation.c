@@ -250,8 +250,7 @@ static int s_violations (void)
 {
     const char *brand = qyctl_arg (1);
     if (!brand)
-        qyctl_usage_error ("usage: moderation violations BRAND [--status open|confirmed|overturned] [--member USER] "
-                   "[--days N] [--limit N] [--format F]");
+        qyctl_usage_error ("moderation violations needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *status = qyctl_opt ("status", NULL);
@@ -355,7 +354,7 @@ static int s_block (void)
 {
     const char *brand = qyctl_arg (1), *sub = qyctl_arg (2), *user = qyctl_arg (3);
     if (!brand || !sub || (strcmp (sub, "list") && !user))
-        qyctl_usage_error ("usage: moderation block BRAND add|remove USER [--reason R] | block BRAND list");
+        qyctl_usage_error ("moderation block %s needs a USER", sub ? sub : "");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     if (strcmp (sub, "list") == 0) {
@@ -525,7 +524,7 @@ static int s_precision (void)
 {
     const char *brand = qyctl_arg (1);
     if (!brand)
-        qyctl_usage_error ("usage: moderation precision BRAND [--days N] [--format F]");
+        qyctl_usage_error ("moderation precision needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt ("days", "90") };
@@ -668,7 +667,7 @@ static int s_backtest (void)
     const char *brand = qyctl_arg (1);
     const char *days = qyctl_opt ("days", NULL);
     if (!brand || !days || atoi (days) < 1)
-        qyctl_usage_error ("usage: moderation backtest BRAND --days N [--rules TSV] [--examples N]");
+        qyctl_usage_error ("moderation backtest needs --days N (1 or more)");
     int examples = atoi (qyctl_opt ("examples", "10"));
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));

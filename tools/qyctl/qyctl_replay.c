@@ -43,7 +43,7 @@ int qyctl_replay (int argc, char **argv)
     (void) argv;
     const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_usage_error ("usage: qyctl replay BRAND [--since TIMESTAMP] [--until TIMESTAMP] [--endpoint tcp://bus:5550]");
+        qyctl_usage_error ("replay needs a BRAND");
     const char *endpoint = qyctl_opt ("endpoint", getenv ("QY_REPLAY_ENDPOINT"));
     if (!endpoint)
         endpoint = "tcp://127.0.0.1:5550";

@@ -27,7 +27,7 @@ static void s_scope (s_scope_t *sc, const char *usage)
 {
     const char *brand = qyctl_arg (1);
     if (!brand)
-        qyctl_usage_error ("usage: %s", usage);
+        qyctl_usage_error ("%s: a BRAND is needed", usage);
     qy_snprintf (sc->bid, sizeof (sc->bid), "%lld", (long long) qyctl_brand_id (brand));
     sc->group = qyctl_opt ("group", NULL);
     sc->since = qyctl_opt ("since", NULL);
@@ -64,7 +64,7 @@ static void s_run (const s_scope_t *sc, const char *title, const char *sql)
 static void s_groups (void)
 {
     s_scope_t sc;
-    s_scope (&sc, "qyctl report groups BRAND [--group CODE] [--view health|daily|speech] [--since D] [--until D] [--format F]");
+    s_scope (&sc, "report groups");
     const char *view = qyctl_opt ("view", "health");
     if (strcmp (view, "health") && strcmp (view, "daily") && strcmp (view, "speech"))
         qyctl_die ("--view must be health, daily or speech");
@@ -118,7 +118,7 @@ static void s_groups (void)
 static void s_members (void)
 {
     s_scope_t sc;
-    s_scope (&sc, "qyctl report members BRAND [--group CODE] [--state S] [--since D] [--until D] [--limit N] [--format F]");
+    s_scope (&sc, "report members");
     const char *state = qyctl_opt ("state", NULL);
     const char *p [] = { sc.bid, sc.group, sc.since, sc.until, sc.limit, state };
     PGresult *res = qyctl_exec (
@@ -143,7 +143,7 @@ static void s_members (void)
 static void s_channels (void)
 {
     s_scope_t sc;
-    s_scope (&sc, "qyctl report channels BRAND [--group CODE] [--by channel|kind] [--format F]");
+    s_scope (&sc, "report channels");
     const char *by = qyctl_opt ("by", "channel");
     if (strcmp (by, "channel") && strcmp (by, "kind"))
         qyctl_die ("--by must be channel or kind");
@@ -174,8 +174,7 @@ static void s_channels (void)
 static void s_places (bool region)
 {
     s_scope_t sc;
-    s_scope (&sc, region ? "qyctl report regions BRAND [--since D] [--until D] [--format F]"
-                                      : "qyctl report stores BRAND [--since D] [--until D] [--format F]");
+    s_scope (&sc, region ? "report regions" : "report stores");
     char *sql = qy_printf (
         "SELECT coalesce (p.code, 'none') AS %s, coalesce (p.name, '') AS name, count (DISTINCT g.id) AS groups, "
         "       coalesce (sum (w.messages), 0) AS messages, coalesce (sum (w.active), 0) AS active_member_days, "
@@ -198,7 +197,7 @@ static void s_places (bool region)
 static void s_suggestions (void)
 {
     s_scope_t sc;
-    s_scope (&sc, "qyctl report suggestions BRAND [--group CODE] [--kind capacity|cleanout] [--format F]");
+    s_scope (&sc, "report suggestions");
     const char *kind = qyctl_opt ("kind", NULL);
     const char *p [] = { sc.bid, sc.group, kind, sc.limit };
     PGresult *res = qyctl_exec (
@@ -241,7 +240,7 @@ int qyctl_violations (int argc, char **argv)
     (void) argv;
     const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_usage_error ("usage: qyctl violations BRAND [--limit N] [--format table|csv|json]");
+        qyctl_usage_error ("violations needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt ("limit", "50") };
@@ -265,7 +264,7 @@ int qyctl_deliveries (int argc, char **argv)
     (void) argv;
     const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_usage_error ("usage: qyctl deliveries BRAND [--status S] [--limit N] [--format F]");
+        qyctl_usage_error ("deliveries needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt ("limit", "50"), qyctl_opt ("status", NULL) };
@@ -284,8 +283,7 @@ int qyctl_report (int argc, char **argv)
     (void) argv;
     const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_usage_error ("usage: qyctl report BRAND [--format table|csv|json]\n"
-                   "       qyctl report groups|members|channels|stores|regions|suggestions BRAND [options]");
+        qyctl_usage_error ("report needs a BRAND");
     if (s_report_scoring ())
         return 0;
     const char *fmt = qyctl_opt ("format", "table");
