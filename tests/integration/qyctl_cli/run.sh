@@ -14,7 +14,8 @@
 #      `migrate status`; JSON numbers are numbers, a report is one object of named sections;
 #      --excel starts CSV with a BOM;
 #   8. times print in the brand's zone with the offset (UTC without a brand);
-#   9. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
+#   9. bash completion (built from the same tables) completes commands, options and values;
+#  10. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
 #      one from --token-file FILE, --token-file - or $QY_GATEWAY_TOKEN is taken.
 # QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
 # still comes from this build's.
@@ -126,6 +127,18 @@ it_eq "… says qyctl" "$(grep -c '^qyctl [0-9]' "$QY_RUN/x.out")" 1
 it_eq "deliveries at, in the brand's zone" "$("$QUT" deliveries demo --format json | jq -r '.[0].at' | grep -cE '^[0-9-]{10} [0-9:]{8}\+08$')" 1
 it_eq "the same instant as stored" "$("$QUT" deliveries demo --format json | jq -r '.[] | select (.key == "d-dead") | .at' | xargs -I{} psql "$QY_PG_DSN" -qAtc "SELECT '{}'::timestamptz = date_trunc ('second', created_at) FROM deliveries WHERE key = 'd-dead'")" t
 it_eq "deadletters of no brand, in UTC" "$("$QUT" deadletters --format json | jq -r '.[0].at' | grep -cE '\+00$')" 1
+
+# Bash completion, written by the build from the same tables.
+COMPLETION=$QY_BUILD/tools/qyctl/qyctl.bash-completion
+it_eq "the build's completion is current" "$("$QYCTL" help --completion | cmp - "$COMPLETION" && echo same)" same
+complete_line () {
+    bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _qyctl; echo "${COMPREPLY[*]}"' _ "$COMPLETION" "$@"
+}
+it_eq "completes a command" "$(complete_line qyctl deadl)" deadletters
+it_eq "completes a subcommand" "$(complete_line qyctl deadletters re)" "replay resolve"
+it_eq "completes an option" "$(complete_line qyctl deadletters replay demo --dr)" --dry-run
+it_eq "completes a value of a known set" "$(complete_line qyctl deliveries demo --limit 5 --status d)" "delivered dead digested"
+it_eq "completes a global option's value" "$(complete_line qyctl --format j)" json
 
 # Secrets from a file, standard input or the environment.
 token () { sql "SELECT gateway_token FROM brands WHERE code = 'demo'"; }
