@@ -1,12 +1,13 @@
 #include "qyctl.h"
+#include "qyctl_text.h"
 #include "qy/util.h"
 #include <math.h>
-#include <utf8proc.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static PGconn *s_conn;
 
@@ -88,6 +89,30 @@ char *qyctl_secret (const char *name, const char *env)
     return line;
 }
 
+void qyctl_progress_start (qyctl_progress_t *self, const char *what, long total)
+{
+    *self = (qyctl_progress_t) { what, total, qy_now_us (), 0, isatty (STDERR_FILENO) == 1 };
+}
+
+void qyctl_progress (qyctl_progress_t *self, long done)
+{
+    int64_t now = qy_now_us ();
+    if (!self->on || now - self->shown_us < 200000)
+        return;
+    self->shown_us = now;
+    char line [160];
+    qyctl_progress_line (line, sizeof (line), self->what, done, self->total, (double) (now - self->start_us) / 1e6);
+    fprintf (stderr, "\r\033[K%s", line);
+    fflush (stderr);
+}
+
+void qyctl_progress_end (qyctl_progress_t *self)
+{
+    if (self->on && self->shown_us)
+        fputs ("\r\033[K", stderr);
+    self->shown_us = 0;
+}
+
 int64_t qyctl_brand_id (const char *code)
 {
     if (!code)
@@ -107,27 +132,6 @@ int64_t qyctl_brand_id (const char *code)
                  abs (tz) % 60);
     PQclear (qyctl_exec (set, 0, NULL));
     return id;
-}
-
-//  Display width in terminal columns (utf8proc_charwidth: CJK 2, combining
-//  marks 0); bytes that are not UTF-8 count one column each.
-static int s_width (const char *s)
-{
-    int w = 0;
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *) s;
-    while (*p) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate (p, -1, &cp);
-        if (n <= 0) {
-            w++;
-            p++;
-            continue;
-        }
-        int cw = utf8proc_charwidth (cp);
-        w += cw > 0 ? cw : 0;
-        p += n;
-    }
-    return w;
 }
 
 //  One CSV field (RFC 4180): quoted when it holds a comma, a quote or a
@@ -244,9 +248,9 @@ void qyctl_print (PGresult *res, const char *format)
     }
     int *w = qy_calloc ((size_t) cols, sizeof (int));
     for (int c = 0; c < cols; c++) {
-        w [c] = s_width (PQfname (res, c));
+        w [c] = qyctl_width (PQfname (res, c));
         for (int r = 0; r < rows; r++) {
-            int x = s_width (PQgetvalue (res, r, c));
+            int x = qyctl_width (PQgetvalue (res, r, c));
             if (x > w [c])
                 w [c] = x > 60 ? 60 : x;
         }
@@ -263,7 +267,7 @@ void qyctl_print (PGresult *res, const char *format)
     for (int r = 0; r < rows; r++) {
         for (int c = 0; c < cols; c++) {
             const char *v = PQgetvalue (res, r, c);
-            int pad = w [c] - s_width (v);
+            int pad = w [c] - qyctl_width (v);
             printf ("%s%s", c ? "  " : "", v);
             for (int i = 0; i < pad && c + 1 < cols; i++)
                 putchar (' ');

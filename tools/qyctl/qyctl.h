@@ -28,6 +28,18 @@ void qyctl_sections_end (const char *format);
 //  it in the command's table so that the refusal says what to use. Caller
 //  frees it.
 char *qyctl_secret (const char *name, const char *env);
+//  A progress line for long jobs, on a terminal only (stderr a tty): it
+//  updates in place (done / total, rate, time left) at most five times a
+//  second and is wiped at the end; in scripts nothing is printed.
+typedef struct {
+    const char *what;
+    long total;                 //  0: not known
+    int64_t start_us, shown_us;
+    bool on;
+} qyctl_progress_t;
+void qyctl_progress_start (qyctl_progress_t *self, const char *what, long total);
+void qyctl_progress (qyctl_progress_t *self, long done);
+void qyctl_progress_end (qyctl_progress_t *self);
 //  Brand id of a code; exits 1 with a message if unknown.
 int64_t qyctl_brand_id (const char *code);
 //  ------------------------------------------------------------ options

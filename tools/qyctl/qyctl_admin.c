@@ -325,7 +325,10 @@ int qyctl_demo (int argc, char **argv)
         const char *p [] = { bid, regions [r].code, regions [r].name };
         PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", 3, p));
     }
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "demo stores", stores);
     for (int s = 1; s <= stores; s++) {
+        qyctl_progress (&progress, s - 1);
         char code [16], name [96], phone [32];
         qy_snprintf (code, sizeof (code), "s%02d", s);
         qy_snprintf (name, sizeof (name), "%s%d号店", cities [(s - 1) % 20], (s - 1) / 20 + 1);
@@ -353,6 +356,7 @@ int qyctl_demo (int argc, char **argv)
                                  "ON CONFLICT (brand_id, code) DO NOTHING", 4, cp));
         }
     }
+    qyctl_progress_end (&progress);
     const char *oa [] = { bid, "oa-menu", "oa_menu", NULL };
     PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, oa));
     const char *mi [] = { bid, "member-invite", "member_invite", NULL };

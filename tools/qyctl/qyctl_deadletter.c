@@ -359,7 +359,10 @@ static int s_replay (void)
         { s_front ("--campaign", "QY_CAMPAIGN_FRONT", "tcp://127.0.0.1:5554"), NULL, NULL },
     };
     void *ctx = zmq_ctx_new ();
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "deadletters replay", n);
     for (int i = 0; i < n; i++) {
+        qyctl_progress (&progress, i);
         s_row_t *r = &rows [i];
         r->id = PQgetvalue (res, i, 0);
         r->service = PQgetvalue (res, i, 1);
@@ -385,6 +388,7 @@ static int s_replay (void)
                 s_push (&run, r, ctx, &fronts [hop]);
         }
     }
+    qyctl_progress_end (&progress);
     s_ingest (&run, to_ingest, ningest, s_front ("--ingest", "QY_INGEST_ENDPOINT", "tcp://127.0.0.1:5540"));
     for (int h = 0; h < 3; h++) {
         if (fronts [h].sock)

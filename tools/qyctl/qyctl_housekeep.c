@@ -78,10 +78,13 @@ static long s_keyset (const s_policy_t *pol, const char *table, const char *pk, 
                            pk, table, pk, pk, change);
     char *cursor = qy_strdup (start);
     long total = 0;
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, table, 0);
     while (!s_stop) {
         const char *p [] = { cutoff, cursor };
         PGresult *res = s_step (pol, sql, 2, p);
         total += atol (PQgetvalue (res, 0, 0));
+        qyctl_progress (&progress, total);
         bool more = !PQgetisnull (res, 0, 1);
         free (cursor);
         cursor = qy_strdup (PQgetvalue (res, 0, 1));
@@ -89,6 +92,7 @@ static long s_keyset (const s_policy_t *pol, const char *table, const char *pk, 
         if (!more)
             break;
     }
+    qyctl_progress_end (&progress);
     free (cursor);
     free (sql);
     return total;
@@ -110,14 +114,18 @@ static long s_batches (const s_policy_t *pol, const char *table, const char *con
     char *sql = qy_printf ("WITH c AS (DELETE FROM %s WHERE ctid = ANY (ARRAY (SELECT ctid FROM %s WHERE %s LIMIT " S_BATCH
                            ")) RETURNING 1) SELECT count (*) FROM c", table, table, cond);
     long total = 0;
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, table, 0);
     while (!s_stop) {
         PGresult *res = qyctl_exec (sql, 1, p);
         long n = atol (PQgetvalue (res, 0, 0));
         PQclear (res);
         total += n;
+        qyctl_progress (&progress, total);
         if (n < atol (S_BATCH))
             break;
     }
+    qyctl_progress_end (&progress);
     free (sql);
     return total;
 }

@@ -703,7 +703,10 @@ static int s_backtest (void)
     size_t ncounts = 0;
     int shown = 0;
     judge_result_t ra, rb;
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "backtest messages", 0);
     while (true) {
+        qyctl_progress (&progress, total);
         res = qyctl_exec ("FETCH 5000 FROM qy_bt", 0, NULL);
         int rows = PQntuples (res);
         for (int r = 0; r < rows; r++) {
@@ -728,6 +731,7 @@ static int s_backtest (void)
         if (rows == 0)
             break;
     }
+    qyctl_progress_end (&progress);
     PQclear (qyctl_exec ("CLOSE qy_bt", 0, NULL));
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
     qsort (counts, ncounts, sizeof (*counts), s_cmp_rule);

@@ -70,7 +70,10 @@ int qyctl_replay (int argc, char **argv)
     if (qy_zmq_connect (push, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);
     int n = PQntuples (res);
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "replay", n);
     for (int r = 0; r < n; r++) {
+        qyctl_progress (&progress, r);
         Qy__Event ev = QY__EVENT__INIT;
         ev.brand = (char *) brand;
         ev.brand_id = brand_id;
@@ -118,6 +121,7 @@ int qyctl_replay (int argc, char **argv)
         free (ms);
         json_decref (extra);
     }
+    qyctl_progress_end (&progress);
     PQclear (res);
     zmq_close (push);          //  linger flushes what is queued
     zmq_ctx_term (ctx);

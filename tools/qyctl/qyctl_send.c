@@ -248,6 +248,9 @@ int qyctl_send (int argc, char **argv)
         if (!f)
             qyctl_die ("cannot read %s", file);
         Qy__Event **evs = qy_calloc ((size_t) batch, sizeof (Qy__Event *));
+        qyctl_progress_t progress;
+        qyctl_progress_start (&progress, "send events", 0);
+        long events = 0;
         size_t n = 0;
         char *line = NULL;
         size_t cap = 0;
@@ -272,6 +275,7 @@ int qyctl_send (int argc, char **argv)
             }
             evs [n++] = s_event (o);
             json_decref (o);
+            qyctl_progress (&progress, ++events);
             if (n == (size_t) batch) {
                 if (s_flush (dealer, evs, n, &seq, timeout, &refused))
                     rc = 1;
@@ -284,6 +288,7 @@ int qyctl_send (int argc, char **argv)
             rc = 1;
         for (size_t i = 0; i < n; i++)
             s_free_event (evs [i]);
+        qyctl_progress_end (&progress);
         free (evs);
         free (line);
         if (f != stdin)

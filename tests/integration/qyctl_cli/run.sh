@@ -8,6 +8,7 @@
 #      `replay BRAND --help`, `deadletters replay BRAND --open --help` act on nothing;
 #   4. usage errors: --format xml, --status bogus, a stray argument, a missing value: exit 2;
 #   5. destructive commands in a script (stdin not a terminal) without --yes: exit 2, saying so;
+#      on a terminal they ask, and "n" does nothing; progress lines on a terminal only;
 # and the row count and content of every table (pg_class) are the same after all of it.
 #   6. brand create of an existing code is refused (exit 1) without --update;
 #   7. what is not an error: --dsn after the command is used, `help COMMAND`, `--version`,
@@ -94,6 +95,15 @@ it_eq "… says --yes" "$(grep -c -- '--yes' "$QY_RUN/x.err")" 1
 it_eq "replay without --yes" "$(run x replay demo --endpoint tcp://127.0.0.1:9)" 2
 it_eq "deadletters replay without --yes" "$(run x deadletters replay demo "$D")" 2
 it_eq "deadletters resolve without --yes" "$(run x deadletters resolve demo "$D" --reason fixed)" 2
+
+# On a terminal (script(1) gives one) they ask; "n" does nothing, exit 1.
+rc=0; printf 'n\n' | script -qec "$QUT housekeep" /dev/null > "$QY_RUN/tty.out" || rc=$?
+it_eq "housekeep on a terminal, answered n" "$rc" 1
+it_eq "… asked" "$(grep -c 'Go ahead? \[y/N\]' "$QY_RUN/tty.out")" 1
+# Progress: a line on a terminal, nothing in a script.
+script -qec "$QUT deadletters replay demo --open --dry-run" /dev/null > "$QY_RUN/tty.out"
+it_eq "progress on a terminal" "$(grep -c 'deadletters replay: 0/1 (0%)' "$QY_RUN/tty.out")" 1
+it_eq "no progress in a script" "$(run x deadletters replay demo --open --dry-run; cat "$QY_RUN/x.err")" 0
 
 it_eq "brand create of an existing code" "$(run x brand create demo dup)" 1
 it_eq "… says --update" "$(grep -c -- '--update' "$QY_RUN/x.err")" 1
