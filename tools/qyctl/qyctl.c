@@ -305,6 +305,7 @@ static const struct {
     { "housekeep",   qyctl_housekeep,   "data retention", qyctl_housekeep_commands },
     { "send",        qyctl_send,        "send JSON-lines events to ingest", qyctl_send_commands },
     { "moderation",  qyctl_moderation,  "the operators' side of moderation", qyctl_moderation_commands },
+    { "member",      qyctl_member,      "a member's profile", qyctl_member_commands },
 };
 
 static void s_list_specs (const qyctl_command_t *specs, FILE *f)

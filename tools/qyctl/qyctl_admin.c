@@ -156,6 +156,8 @@ int qyctl_group (int argc, char **argv)
     (void) argc;
     (void) argv;
     const char *sub = qyctl_arg (0), *brand = qyctl_arg (1);
+    if (sub && strcmp (sub, "show") == 0)
+        return qyctl_group_show ();
     if (sub && brand && strcmp (sub, "list") == 0) {
         qyctl_list ("SELECT g.code, g.name, coalesce (s.code, '') AS store, g.type, g.capacity, "
                 "(SELECT count (*) FROM memberships m WHERE m.group_id = g.id AND m.left_at IS NULL) AS members "
@@ -407,6 +409,7 @@ static const qyctl_option_t s_group_opts [] = {
 const qyctl_command_t qyctl_group_commands [] = {
     { "group create", "BRAND CODE NAME", 3, 3, s_group_opts, "create or update a group" },
     { "group list", "BRAND", 1, 1, NULL, "list the brand's groups" },
+    { "group show", "BRAND CODE", 2, 2, qyctl_show_opts, "a group's profile: health, members, top speakers, a sparkline of activity" },
     { NULL }
 };
 static const qyctl_option_t s_channel_opts [] = {

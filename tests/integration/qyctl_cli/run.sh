@@ -15,8 +15,9 @@
 #      `migrate status`; JSON numbers are numbers, a report is one object of named sections;
 #      --excel starts CSV with a BOM;
 #   8. times print in the brand's zone with the offset (UTC without a brand);
-#   9. bash completion (built from the same tables) completes commands, options and values;
-#  10. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
+#   9. member show / group show: a profile with a sparkline of activity (JSON: numbers);
+#  10. bash completion (built from the same tables) completes commands, options and values;
+#  11. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
 #      one from --token-file FILE, --token-file - or $QY_GATEWAY_TOKEN is taken.
 # QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
 # still comes from this build's.
@@ -41,6 +42,9 @@ sql "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, pa
      ($B, 'demo', 'ingest', 'dl-open', 'x', '\\x0a', now (), NULL),
      ($B, 'demo', 'ingest', 'dl-closed', 'x', '\\x0a', now () - interval '200 days', now () - interval '100 days')"
 D=$(sql "SELECT id FROM dead_letters WHERE msg_id = 'dl-open'")
+sql "INSERT INTO memberships (brand_id, group_id, member_id, joined_at) VALUES ($B, $G, $M, now () - interval '5 days');
+     INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages)
+         SELECT $B, $G, $M, (now () AT TIME ZONE 'UTC' + interval '8 hours')::date - i, i FROM generate_series (0, 9) i" >/dev/null
 
 # Every table's row count and content.
 state () {
@@ -149,6 +153,15 @@ it_eq "completes a subcommand" "$(complete_line qyctl deadletters re)" "replay r
 it_eq "completes an option" "$(complete_line qyctl deadletters replay demo --dr)" --dry-run
 it_eq "completes a value of a known set" "$(complete_line qyctl deliveries demo --limit 5 --status d)" "delivered dead digested"
 it_eq "completes a global option's value" "$(complete_line qyctl --format j)" json
+
+# Profiles with a sparkline of activity.
+it_eq "member show" "$(run x member show demo u1 --days 14)" 0
+it_eq "… its sparkline, oldest first (the brand's days)" "$(grep -c '▁▁▁▁█▇▆▆▅▄▄▃▂▁  total 45, most 9 on' "$QY_RUN/x.out")" 1
+it_eq "member show in JSON" "$("$QUT" member show demo u1 --format json | jq -c '[.member[0].member, .member[0].violations, (.activity | length), .activity[-2].messages, .groups[0].role]')" \
+    '["u1",0,30,1,"member"]'
+it_eq "group show" "$(run x group show demo "$(sql "SELECT code FROM groups WHERE id = $G")")" 0
+it_eq "… its top speaker" "$(grep -cE '^u1 +小王 +45$' "$QY_RUN/x.out")" 1
+it_eq "an unknown member" "$(run x member show demo nobody)" 1
 
 # Secrets from a file, standard input or the environment.
 token () { sql "SELECT gateway_token FROM brands WHERE code = 'demo'"; }
