@@ -1,23 +1,30 @@
 #include "qyctl.h"
+#include "qyctl_text.h"
 #include "qy/util.h"
+#include <math.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static PGconn *s_conn;
-static const char *s_dsn;
+
+void qyctl_vsay (const char *fmt, va_list ap)
+{
+    fputs ("qyctl: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputs ("\n", stderr);
+}
 
 void qyctl_die (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    fputs ("qyctl: ", stderr);
-    vfprintf (stderr, fmt, ap);
-    fputs ("\n", stderr);
+    qyctl_vsay (fmt, ap);
     va_end (ap);
-    exit (1);
+    exit (QYCTL_FAILED);
 }
 
 long qyctl_long (const char *what, const char *s, long min, long max)
@@ -26,7 +33,7 @@ long qyctl_long (const char *what, const char *s, long min, long max)
     errno = 0;
     long v = s ? strtol (s, &end, 10) : 0;
     if (!s || !*s || *end || errno || v < min || v > max)
-        qyctl_die ("%s must be a whole number from %ld to %ld, not '%s'", what, min, max, s ? s : "");
+        qyctl_usage_error ("%s must be a whole number from %ld to %ld, not '%s'", what, min, max, s ? s : "");
     return v;
 }
 
@@ -34,7 +41,7 @@ PGconn *qyctl_pg (void)
 {
     if (s_conn)
         return s_conn;
-    const char *dsn = s_dsn ? s_dsn : getenv ("QY_PG_DSN");
+    const char *dsn = qyctl_opt ("dsn", getenv ("QY_PG_DSN"));
     if (!dsn)
         dsn = "host=127.0.0.1 port=5432 dbname=qunyun user=qunyun";
     s_conn = PQconnectdb (dsn);
@@ -53,68 +60,78 @@ PGresult *qyctl_exec (const char *sql, int n, const char *const *params)
     return res;
 }
 
+char *qyctl_secret (const char *name, const char *env)
+{
+    if (qyctl_opt (name, NULL))
+        qyctl_usage_error ("--%s on the command line is seen by every user (ps) and kept in shell history: "
+                           "use --%s-file FILE, --%s-file - (standard input) or $%s", name, name, name, env);
+    char opt [48];
+    qy_snprintf (opt, sizeof (opt), "%s-file", name);
+    const char *file = qyctl_opt (opt, NULL);
+    if (!file) {
+        const char *e = getenv (env);
+        return e && *e ? qy_strdup (e) : NULL;
+    }
+    FILE *f = strcmp (file, "-") ? fopen (file, "r") : stdin;
+    if (!f)
+        qyctl_die ("cannot read --%s %s: %s", opt, file, strerror (errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline (&line, &cap, f);
+    if (f != stdin)
+        fclose (f);
+    if (n > 0)
+        line [strcspn (line, "\r\n")] = 0;
+    if (n <= 0 || !*line) {
+        free (line);
+        qyctl_usage_error ("--%s %s holds no secret on its first line", opt, file);
+    }
+    return line;
+}
+
+void qyctl_progress_start (qyctl_progress_t *self, const char *what, long total)
+{
+    *self = (qyctl_progress_t) { what, total, qy_now_us (), 0, isatty (STDERR_FILENO) == 1 };
+}
+
+void qyctl_progress (qyctl_progress_t *self, long done)
+{
+    int64_t now = qy_now_us ();
+    if (!self->on || now - self->shown_us < 200000)
+        return;
+    self->shown_us = now;
+    char line [160];
+    qyctl_progress_line (line, sizeof (line), self->what, done, self->total, (double) (now - self->start_us) / 1e6);
+    fprintf (stderr, "\r\033[K%s", line);
+    fflush (stderr);
+}
+
+void qyctl_progress_end (qyctl_progress_t *self)
+{
+    if (self->on && self->shown_us)
+        fputs ("\r\033[K", stderr);
+    self->shown_us = 0;
+}
+
 int64_t qyctl_brand_id (const char *code)
 {
     if (!code)
         qyctl_die ("a brand code is needed");
     const char *p [] = { code };
-    PGresult *res = qyctl_exec ("SELECT id FROM brands WHERE code = $1", 1, p);
+    PGresult *res = qyctl_exec ("SELECT id, tz_offset_min FROM brands WHERE code = $1", 1, p);
     if (PQntuples (res) == 0)
         qyctl_die ("unknown brand '%s'", code);
     int64_t id = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+    //  Times are the brand's, as its members are told them: the session
+    //  takes its offset, so timestamps print in it with the offset marked
+    //  (2026-12-06 09:30:00+08) and times typed without one are read in it.
+    int tz = atoi (PQgetvalue (res, 0, 1));
     PQclear (res);
+    char set [64];
+    qy_snprintf (set, sizeof (set), "SET TIME ZONE INTERVAL '%c%02d:%02d' HOUR TO MINUTE", tz < 0 ? '-' : '+', abs (tz) / 60,
+                 abs (tz) % 60);
+    PQclear (qyctl_exec (set, 0, NULL));
     return id;
-}
-
-const char *qyctl_opt (int argc, char **argv, const char *name, const char *def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp (argv [i], name) == 0)
-            return argv [i + 1];
-    return def;
-}
-
-bool qyctl_flag (int argc, char **argv, const char *name)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp (argv [i], name) == 0)
-            return true;
-    return false;
-}
-
-//  Options that take no value; every other --option takes one.
-static bool s_bare (const char *opt)
-{
-    return strcmp (opt, "--garbage") == 0 || strcmp (opt, "--quiet") == 0 || strcmp (opt, "--dry-run") == 0
-        || strcmp (opt, "--open") == 0 || strcmp (opt, "--summary") == 0 || strcmp (opt, "--verify") == 0
-        || strcmp (opt, "--force") == 0 || strcmp (opt, "--strict") == 0;
-}
-
-const char *qyctl_arg (int argc, char **argv, int n)
-{
-    int k = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strncmp (argv [i], "--", 2) == 0) {
-            if (!s_bare (argv [i]))
-                i++;
-            continue;
-        }
-        if (k++ == n)
-            return argv [i];
-    }
-    return NULL;
-}
-
-//  Display width: East Asian characters take two columns.
-static int s_width (const char *s)
-{
-    int w = 0;
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-        if ((*p & 0xC0) == 0x80)
-            continue;
-        w += *p >= 0xE0 ? 2 : 1;
-    }
-    return w;
 }
 
 //  One CSV field (RFC 4180): quoted when it holds a comma, a quote or a
@@ -134,8 +151,76 @@ static void s_csv_field (const char *v)
     putchar ('"');
 }
 
+//  A value as JSON: numbers and booleans as such (PostgreSQL's types),
+//  everything else (and NaN, infinities) a string.
+static void s_json_value (qy_buf_t *b, PGresult *res, int r, int c)
+{
+    const char *v = PQgetvalue (res, r, c);
+    Oid type = PQftype (res, c);
+    enum { BOOL = 16, INT8 = 20, INT2 = 21, INT4 = 23, FLOAT4 = 700, FLOAT8 = 701, NUMERIC = 1700 };
+    if (PQgetisnull (res, r, c))
+        qy_buf_puts (b, "null");
+    else
+    if (type == BOOL)
+        qy_buf_puts (b, v [0] == 't' ? "true" : "false");
+    else
+    if ((type == INT8 || type == INT2 || type == INT4 || type == FLOAT4 || type == FLOAT8 || type == NUMERIC)
+        && isfinite (strtod (v, NULL)) && strspn (v, "-0123456789.eE+") == strlen (v))
+        qy_buf_puts (b, v);
+    else
+        qy_buf_json_str (b, v);
+}
+
+static void s_json_rows (qy_buf_t *b, PGresult *res)
+{
+    qy_buf_puts (b, "[");
+    for (int r = 0; r < PQntuples (res); r++) {
+        qy_buf_puts (b, r ? ",\n {" : "{");
+        for (int c = 0; c < PQnfields (res); c++) {
+            if (c)
+                qy_buf_puts (b, ",");
+            qy_buf_json_str (b, PQfname (res, c));
+            qy_buf_puts (b, ":");
+            s_json_value (b, res, r, c);
+        }
+        qy_buf_puts (b, "}");
+    }
+    qy_buf_puts (b, "]");
+}
+
+static int s_sections;      //  sections of the report printed so far
+
+void qyctl_section (const char *name, PGresult *res, const char *format)
+{
+    if (strcmp (format, "json") != 0) {
+        if (strcmp (format, "table") == 0)
+            printf ("\n== %s\n", name);
+        qyctl_print (res, format);
+        return;
+    }
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, s_sections++ ? ",\n " : "{");
+    qy_buf_json_str (&b, name);
+    qy_buf_puts (&b, ":");
+    s_json_rows (&b, res);
+    fputs (b.data, stdout);
+    qy_buf_free (&b);
+}
+
+void qyctl_sections_end (const char *format)
+{
+    if (strcmp (format, "json") == 0)
+        fputs (s_sections ? "}\n" : "{}\n", stdout);
+}
+
 void qyctl_print (PGresult *res, const char *format)
 {
+    static bool bom;
+    if (format && strcmp (format, "csv") == 0 && qyctl_flag ("excel") && !bom) {
+        fputs ("\xEF\xBB\xBF", stdout);        //  once, at the start of the output
+        bom = true;
+    }
     int rows = PQntuples (res), cols = PQnfields (res);
     if (format && strcmp (format, "csv") == 0) {
         for (int c = 0; c < cols; c++) {
@@ -155,31 +240,17 @@ void qyctl_print (PGresult *res, const char *format)
     if (format && strcmp (format, "json") == 0) {
         qy_buf_t b;
         qy_buf_init (&b);
-        qy_buf_puts (&b, "[");
-        for (int r = 0; r < rows; r++) {
-            qy_buf_puts (&b, r ? ",\n {" : "{");
-            for (int c = 0; c < cols; c++) {
-                if (c)
-                    qy_buf_puts (&b, ",");
-                qy_buf_json_str (&b, PQfname (res, c));
-                qy_buf_puts (&b, ":");
-                if (PQgetisnull (res, r, c))
-                    qy_buf_puts (&b, "null");
-                else
-                    qy_buf_json_str (&b, PQgetvalue (res, r, c));
-            }
-            qy_buf_puts (&b, "}");
-        }
-        qy_buf_puts (&b, "]\n");
+        s_json_rows (&b, res);
+        qy_buf_puts (&b, "\n");
         fputs (b.data, stdout);
         qy_buf_free (&b);
         return;
     }
     int *w = qy_calloc ((size_t) cols, sizeof (int));
     for (int c = 0; c < cols; c++) {
-        w [c] = s_width (PQfname (res, c));
+        w [c] = qyctl_width (PQfname (res, c));
         for (int r = 0; r < rows; r++) {
-            int x = s_width (PQgetvalue (res, r, c));
+            int x = qyctl_width (PQgetvalue (res, r, c));
             if (x > w [c])
                 w [c] = x > 60 ? 60 : x;
         }
@@ -196,7 +267,7 @@ void qyctl_print (PGresult *res, const char *format)
     for (int r = 0; r < rows; r++) {
         for (int c = 0; c < cols; c++) {
             const char *v = PQgetvalue (res, r, c);
-            int pad = w [c] - s_width (v);
+            int pad = w [c] - qyctl_width (v);
             printf ("%s%s", c ? "  " : "", v);
             for (int i = 0; i < pad && c + 1 < cols; i++)
                 putchar (' ');
@@ -207,49 +278,326 @@ void qyctl_print (PGresult *res, const char *format)
     free (w);
 }
 
+
+//  The commands. specs: the command's parsing tables (qyctl.h); a command
+//  without them parses its own argv (getopt_long, as the house rules say).
 static const struct {
     const char *name;
     int (*fn) (int, char **);
     const char *help;
+    const qyctl_command_t *specs;
 } s_commands [] = {
-    { "migrate",     qyctl_migrate,     "migrate [--dir DIR]                       apply SQL migrations (safe to run twice)" },
-    { "brand",       qyctl_brand,       "brand create CODE NAME [--gateway-url U] [--token T] [--tz MIN] | list" },
-    { "region",      qyctl_region,      "region create BRAND CODE NAME | list BRAND" },
-    { "store",       qyctl_store,       "store create BRAND CODE NAME [--region CODE] [--phone P] | list BRAND" },
-    { "group",       qyctl_group,       "group create BRAND CODE NAME [--store CODE] [--type T] [--capacity N] | list BRAND" },
-    { "channel",     qyctl_channel,     "channel create BRAND CODE KIND [--store CODE] [--name N] | list BRAND" },
-    { "rules",       qyctl_rules,       "rules load BRAND [--file TSV] | list BRAND | set BRAND NAME KIND CATEGORY WEIGHT PATTERN" },
-    { "campaign",    qyctl_campaign,    "campaign apply FILE | list|jobs|report BRAND | welcome BRAND TEMPLATE | …  (qyctl campaign help)" },
-    { "demo",        qyctl_demo,        "demo load [--brand CODE [--force]] [--stores N] [--groups N] [--gateway-url U]" },
-    { "violations",  qyctl_violations,  "violations BRAND [--limit N] [--format table|csv|json]" },
-    { "deliveries",  qyctl_deliveries,  "deliveries BRAND [--status S] [--limit N] [--format F]" },
-    { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--open] [--service S] [--summary] | show BRAND ID | replay BRAND ID…|--open | resolve BRAND ID… --reason R" },
-    { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
-    { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
-    { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },
-    { "housekeep",   qyctl_housekeep,   "housekeep [--dry-run] [--every S] [--archive-days N] [--deliveries-days N] [--deadletters-days N] [--jobs-days N] [--stats-days N]  retention (0 keeps forever)" },
-    { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--strict] [--garbage [--brand B] [--push E]]  send JSON-lines events to ingest; one ack line per batch; exit 1 when ingest does not answer, 3 with --strict when it refused any event" },
-    { "moderation",  qyctl_moderation,      "moderation train|eval|violations|confirm|overturn|dict|allow|block|policy|precision|backtest …  (qyctl moderation: usage)" },
+    { "migrate",     qyctl_migrate,     "apply SQL migrations (safe to run twice)", qyctl_migrate_commands },
+    { "brand",       qyctl_brand,       "brands", qyctl_brand_commands },
+    { "region",      qyctl_region,      "a brand's regions", qyctl_region_commands },
+    { "store",       qyctl_store,       "a brand's stores", qyctl_store_commands },
+    { "group",       qyctl_group,       "a brand's groups", qyctl_group_commands },
+    { "channel",     qyctl_channel,     "a brand's join channels", qyctl_channel_commands },
+    { "rules",       qyctl_rules,       "moderation rules", qyctl_rules_commands },
+    { "campaign",    qyctl_campaign,    "campaigns (SOPs)", qyctl_campaign_commands },
+    { "demo",        qyctl_demo,        "the demo brand", qyctl_demo_commands },
+    { "violations",  qyctl_violations,  "a brand's violations", qyctl_violations_commands },
+    { "deliveries",  qyctl_deliveries,  "a brand's deliveries", qyctl_deliveries_commands },
+    { "deadletters", qyctl_deadletters, "what the services set aside", qyctl_deadletters_commands },
+    { "report",      qyctl_report,      "reports", qyctl_report_commands },
+    { "gateway",     qyctl_gateway,     "a brand's gateways and alert routes", qyctl_gateway_commands },
+    { "replay",      qyctl_replay,      "re-send archived events into the chain", qyctl_replay_commands },
+    { "housekeep",   qyctl_housekeep,   "data retention", qyctl_housekeep_commands },
+    { "send",        qyctl_send,        "send JSON-lines events to ingest", qyctl_send_commands },
+    { "moderation",  qyctl_moderation,  "the operators' side of moderation", qyctl_moderation_commands },
+    { "member",      qyctl_member,      "a member's profile", qyctl_member_commands },
 };
+
+static void s_list_specs (const qyctl_command_t *specs, FILE *f)
+{
+    for (const qyctl_command_t *c = specs; c->name; c++) {
+        char *left = qy_printf ("%s%s%s", c->name, *c->args ? " " : "", c->args);
+        fprintf (f, "  %-44s %s\n", left, c->help);
+        free (left);
+    }
+}
+
+static void s_top_usage (FILE *f)
+{
+    fprintf (f, "usage: qyctl [--dsn DSN] [--format table|csv|json] COMMAND [ARGS] [OPTIONS]\n"
+                "       qyctl help [COMMAND [SUBCOMMAND]] | qyctl help --commands | qyctl help --completion (bash)\n"
+                "       qyctl --version\n\n");
+    for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
+        if (s_commands [c].specs)
+            s_list_specs (s_commands [c].specs, f);
+        else
+            fprintf (f, "  %-44s %s\n", s_commands [c].name, s_commands [c].help);
+    fprintf (f, "\n`qyctl COMMAND --help` shows a command's options; --help never does anything else.\n"
+                "DSN defaults to $QY_PG_DSN. Exit status: 0 done, 1 failed, 2 usage error (nothing done),\n"
+                "3 partly done (send --strict: ingest refused some events).\n");
+}
+
+//  Every command and subcommand, one a line: what `help --commands` prints
+//  (the tests run each with --help and with a bogus option).
+static void s_all_commands (void)
+{
+    for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
+        if (s_commands [c].specs)
+            for (const qyctl_command_t *k = s_commands [c].specs; k->name; k++)
+                printf ("%s\n", k->name);
+        else
+            printf ("%s\n", s_commands [c].name);
+}
+
+//  The bash completion script, from the same tables as the parser (the
+//  build writes it to qyctl.bash-completion): commands and subcommands,
+//  each one's options, the values of options with a known set, files for
+//  FILE arguments. Commands without tables complete their name only.
+static void s_completion (void)
+{
+    printf ("# bash completion for qyctl: generated by `qyctl help --completion` from its option tables.\n"
+            "_qyctl_specs=(\n");
+    for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
+        if (s_commands [c].specs)
+            for (const qyctl_command_t *k = s_commands [c].specs; k->name; k++)
+                printf ("  '%s'\n", k->name);
+        else
+            printf ("  '%s'\n", s_commands [c].name);
+    printf ("  'help')\ndeclare -gA _qyctl_opts=(\n");
+    qy_buf_t valued, choices;
+    qy_buf_init (&valued);
+    qy_buf_init (&choices);
+    qy_buf_puts (&valued, " --dsn --format ");
+    qy_buf_puts (&choices, "  ['--format']='table csv json'\n");
+    for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
+        for (const qyctl_command_t *k = s_commands [c].specs; k && k->name; k++) {
+            printf ("  ['%s']='%s", k->name, k->flags & QYCTL_CONFIRM ? "--yes" : "");
+            for (const qyctl_option_t *o = k->options; o && o->name; o++) {
+                printf (" --%s", o->name);
+                char *word = qy_printf (" --%s ", o->name);
+                if (o->kind == QYCTL_VALUE && !strstr (valued.data, word))
+                    qy_buf_printf (&valued, "--%s ", o->name);
+                free (word);
+                if (o->choices) {
+                    qy_buf_printf (&choices, "  ['%s --%s']='", k->name, o->name);
+                    for (size_t i = 0; o->choices [i]; i++)
+                        qy_buf_printf (&choices, "%s%s", i ? " " : "", o->choices [i]);
+                    qy_buf_puts (&choices, "'\n");
+                }
+            }
+            printf ("%s'\n", strstr (k->args, "FILE") ? " FILE" : "");
+        }
+    printf (")\ndeclare -gA _qyctl_choices=(\n%s)\n_qyctl_valued='%s'\n", choices.data, valued.data);
+    qy_buf_free (&valued);
+    qy_buf_free (&choices);
+    fputs ("_qyctl () {\n"
+           "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i w s spec='' n=0 next=''\n"
+           "    local -a words=() sw\n"
+           "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+           "        w=${COMP_WORDS[i]}\n"
+           "        if [[ $w == -* ]]; then [[ $_qyctl_valued == *\" $w \"* ]] && ((i++)); continue; fi\n"
+           "        words+=(\"$w\")\n"
+           "    done\n"
+           "    for s in \"${_qyctl_specs[@]}\"; do\n"
+           "        read -ra sw <<< \"$s\"\n"
+           "        ((${#sw[@]} <= ${#words[@]} && ${#sw[@]} > n)) || continue\n"
+           "        [[ \"${words[*]:0:${#sw[@]}}\" == \"$s\" ]] && { spec=$s; n=${#sw[@]}; }\n"
+           "    done\n"
+           "    if [[ $prev == -* && $_qyctl_valued == *\" $prev \"* ]]; then\n"
+           "        s=${_qyctl_choices[\"$spec $prev\"]:-${_qyctl_choices[$prev]:-}}\n"
+           "        if [[ -n $s ]]; then COMPREPLY=($(compgen -W \"$s\" -- \"$cur\")); else COMPREPLY=($(compgen -f -- \"$cur\")); fi\n"
+           "        return\n"
+           "    fi\n"
+           "    if [[ $cur == -* ]]; then\n"
+           "        s=${_qyctl_opts[$spec]:-}\n"
+           "        COMPREPLY=($(compgen -W \"${s//FILE/} --dsn --format --excel --help\" -- \"$cur\"))\n"
+           "        return\n"
+           "    fi\n"
+           "    for s in \"${_qyctl_specs[@]}\"; do\n"
+           "        read -ra sw <<< \"$s\"\n"
+           "        ((${#sw[@]} > ${#words[@]})) || continue\n"
+           "        [[ ${#words[@]} == 0 || \"${sw[*]:0:${#words[@]}}\" == \"${words[*]}\" ]] || continue\n"
+           "        [[ \"$next \" == *\" ${sw[${#words[@]}]} \"* ]] || next+=\" ${sw[${#words[@]}]}\"\n"
+           "    done\n"
+           "    if [[ -n $next ]]; then COMPREPLY=($(compgen -W \"$next\" -- \"$cur\"));\n"
+           "    elif [[ ${_qyctl_opts[$spec]:-} == *FILE* ]]; then COMPREPLY=($(compgen -f -- \"$cur\")); fi\n"
+           "}\n"
+           "complete -F _qyctl qyctl\n", stdout);
+}
+
+//  How many of words match the words of spec after its first (0 when one differs, -1 none).
+static int s_match (const char *spec, char **words, int n)
+{
+    const char *w = strchr (spec, ' ');
+    int k = 0;
+    while (w) {
+        const char *end = strchr (w + 1, ' ');
+        size_t len = end ? (size_t) (end - w - 1) : strlen (w + 1);
+        if (k >= n || strlen (words [k]) != len || strncmp (words [k], w + 1, len) != 0)
+            return -1;
+        k++;
+        w = end;
+    }
+    return k;
+}
+
+static bool s_help_word (const char *w)
+{
+    return !strcmp (w, "--help") || !strcmp (w, "-h");
+}
+
+//  The spec that argv (after the command word) names: the one whose words
+//  match most. *used: how many words it took.
+static const qyctl_command_t *s_spec (const qyctl_command_t *specs, char **words, int n, int *used)
+{
+    const qyctl_command_t *best = NULL;
+    *used = -1;
+    for (const qyctl_command_t *c = specs; c->name; c++) {
+        int k = s_match (c->name, words, n);
+        if (k > *used) {
+            *used = k;
+            best = c;
+        }
+    }
+    return best;
+}
+
+//  Runs one command with the options given before it (pre, npre).
+static int s_run (size_t c, int argc, char **argv, char **pre, int npre)
+{
+    if (!s_commands [c].specs)
+        return s_commands [c].fn (argc, argv);
+    int used;
+    const qyctl_command_t *spec = s_spec (s_commands [c].specs, argv + 1, argc - 1, &used);
+    bool help = false;
+    for (int i = 1; i < argc && strcmp (argv [i], "--"); i++)
+        help = help || s_help_word (argv [i]);
+    for (int i = 0; i < npre; i++)
+        help = help || s_help_word (pre [i]);
+    bool family = s_commands [c].specs [1].name != NULL;
+    if (!spec || (help && used == 0 && family)) {
+        FILE *f = help ? stdout : stderr;
+        if (!help)
+            fprintf (stderr, argc > 1 && *argv [1] != '-' ? "qyctl: unknown subcommand '%s' of %s\n" : "qyctl: %s needs a subcommand\n",
+                     argc > 1 && *argv [1] != '-' ? argv [1] : s_commands [c].name, s_commands [c].name);
+        if (spec && help)
+            qyctl_print_usage (spec, f);
+        fprintf (f, "%s: %s\n", s_commands [c].name, s_commands [c].help);
+        s_list_specs (s_commands [c].specs, f);
+        fprintf (f, "(qyctl %s SUBCOMMAND --help for its options)\n", s_commands [c].name);
+        return help ? QYCTL_OK : QYCTL_USAGE;
+    }
+    //  The parser sees the global options given before the command too.
+    int n = 0;
+    char **pv = qy_calloc ((size_t) (argc + npre) + 1, sizeof (char *));
+    pv [n++] = argv [0];
+    for (int i = 0; i < npre; i++)
+        pv [n++] = pre [i];
+    for (int i = 1 + used; i < argc; i++)
+        pv [n++] = argv [i];
+    qyctl_parse (spec, n, pv);
+    free (pv);
+    char **cv = qy_calloc ((size_t) qyctl_nargs () + 2, sizeof (char *));
+    cv [0] = argv [0];
+    for (int i = 0; i < qyctl_nargs (); i++)
+        cv [i + 1] = (char *) qyctl_arg (i);
+    int rc = s_commands [c].fn (qyctl_nargs () + 1, cv);
+    free (cv);
+    return rc;
+}
+
+static size_t s_find (const char *name)
+{
+    size_t c = 0;
+    while (c < QY_ARRAY_LEN (s_commands) && strcmp (name, s_commands [c].name) != 0)
+        c++;
+    return c;
+}
+
+//  qyctl help [--commands | COMMAND [SUBCOMMAND…]]
+static int s_help (int argc, char **argv)
+{
+    if (argc < 2) {
+        s_top_usage (stdout);
+        return QYCTL_OK;
+    }
+    if (!strcmp (argv [1], "--commands") && argc == 2) {
+        s_all_commands ();
+        return QYCTL_OK;
+    }
+    if (!strcmp (argv [1], "--completion") && argc == 2) {
+        s_completion ();
+        return QYCTL_OK;
+    }
+    size_t c = s_find (argv [1]);
+    if (c == QY_ARRAY_LEN (s_commands)) {
+        fprintf (stderr, "qyctl: no command '%s' (qyctl help lists them)\n", argv [1]);
+        return QYCTL_USAGE;
+    }
+    //  As `qyctl COMMAND … --help`.
+    char **v = qy_calloc ((size_t) argc + 1, sizeof (char *));
+    for (int i = 1; i < argc; i++)
+        v [i - 1] = argv [i];
+    v [argc - 1] = "--help";
+    int rc = s_commands [c].specs ? s_run (c, argc, v, NULL, 0) : s_commands [c].fn (argc, v);
+    free (v);
+    return rc;
+}
+
+#ifndef QYCTL_VERSION
+#define QYCTL_VERSION "unknown"
+#endif
+
+//  Global options before the command (kept in pre for the command's
+//  parser), then the command.
+static int s_main (int argc, char **argv, char **pre)
+{
+    int i = 1;
+    int npre = 0;
+    for (; i < argc && argv [i][0] == '-' && strcmp (argv [i], "-") != 0; i++) {
+        const char *a = argv [i];
+        if (s_help_word (a)) {
+            s_top_usage (stdout);
+            return QYCTL_OK;
+        }
+        if (!strcmp (a, "--version")) {
+#ifdef QYCTL_COMMIT
+            printf ("qyctl %s (commit %s)\n", QYCTL_VERSION, QYCTL_COMMIT);
+#else
+            printf ("qyctl %s\n", QYCTL_VERSION);
+#endif
+            return QYCTL_OK;
+        }
+        bool valued = !strcmp (a, "--dsn") || !strcmp (a, "--format");
+        if (!valued && strncmp (a, "--dsn=", 6) && strncmp (a, "--format=", 9) && strcmp (a, "--excel")) {
+            fprintf (stderr, "qyctl: unknown option %s before the command\n", a);
+            s_top_usage (stderr);
+            return QYCTL_USAGE;
+        }
+        pre [npre++] = argv [i];
+        if (valued) {
+            if (i + 1 >= argc) {
+                fprintf (stderr, "qyctl: %s needs a value\n", a);
+                return QYCTL_USAGE;
+            }
+            pre [npre++] = argv [++i];
+        }
+    }
+    if (i >= argc) {
+        s_top_usage (stderr);
+        return QYCTL_USAGE;
+    }
+    if (!strcmp (argv [i], "help"))
+        return s_help (argc - i, argv + i);
+    size_t c = s_find (argv [i]);
+    if (c == QY_ARRAY_LEN (s_commands)) {
+        fprintf (stderr, "qyctl: unknown command '%s' (qyctl help lists them)\n", argv [i]);
+        return QYCTL_USAGE;
+    }
+    return s_run (c, argc - i, argv + i, pre, npre);
+}
 
 int main (int argc, char **argv)
 {
-    int i = 1;
-    for (; i + 1 < argc && strcmp (argv [i], "--dsn") == 0; i += 2)
-        s_dsn = argv [i + 1];
-    if (i >= argc || strcmp (argv [i], "--help") == 0 || strcmp (argv [i], "help") == 0) {
-        printf ("usage: qyctl [--dsn DSN] COMMAND …   (DSN defaults to $QY_PG_DSN)\n\n");
-        for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
-            printf ("  %s\n", s_commands [c].help);
-        return i >= argc ? 2 : 0;
-    }
-    for (size_t c = 0; c < QY_ARRAY_LEN (s_commands); c++)
-        if (strcmp (argv [i], s_commands [c].name) == 0) {
-            int rc = s_commands [c].fn (argc - i, argv + i);
-            if (s_conn)
-                PQfinish (s_conn);
-            return rc;
-        }
-    fprintf (stderr, "qyctl: unknown command '%s' (try qyctl --help)\n", argv [i]);
-    return 2;
+    char **pre = qy_calloc ((size_t) argc + 1, sizeof (char *));
+    int rc = s_main (argc, argv, pre);
+    free (pre);
+    if (s_conn)
+        PQfinish (s_conn);
+    return rc;
 }

@@ -6,18 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void s_usage (const char *usage)
+//  What the parser lets through but the command cannot take.
+static void s_usage (const char *command)
 {
-    qyctl_die ("usage: qyctl %s", usage);
+    qyctl_usage_error ("%s: these arguments do not go together", command);
 }
 
-void qyctl_list (const char *sql, const char *brand, int argc, char **argv)
+void qyctl_list (const char *sql, const char *brand)
 {
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *p [] = { bid };
     PGresult *res = qyctl_exec (sql, 1, p);
-    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);
 }
 
@@ -36,26 +37,53 @@ void qyctl_audit (int64_t brand_id, const char *action, const char *type, const 
     qyctl_audit_detail (brand_id, action, type, id, NULL);
 }
 
+//  --tz: minutes east of UTC (-720 … 840), or a zone name PostgreSQL
+//  knows (pg_timezone_names), taken at its offset now (the brand keeps
+//  minutes: a zone with summer time would need setting again).
+static void s_tz_minutes (const char *tz, char *out, size_t size)
+{
+    char *end;
+    strtol (tz, &end, 10);
+    if (*tz && (*end == 0 || strspn (tz, "+-0123456789") == strlen (tz))) {
+        qy_snprintf (out, size, "%ld", qyctl_long ("--tz", tz, -720, 840));
+        return;
+    }
+    const char *p [] = { tz };
+    PGresult *res = qyctl_exec ("SELECT (extract (epoch FROM utc_offset) / 60)::int FROM pg_timezone_names WHERE name = $1", 1, p);
+    if (!PQntuples (res))
+        qyctl_usage_error ("--tz: '%s' is neither minutes from UTC (-720 to 840) nor a zone name PostgreSQL knows", tz);
+    qy_snprintf (out, size, "%s", PQgetvalue (res, 0, 0));
+    PQclear (res);
+}
+
 int qyctl_brand (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0);
     if (sub && strcmp (sub, "list") == 0) {
         PGresult *res = qyctl_exec ("SELECT id, code, name, tz_offset_min, coalesce (gateway_url, '') AS gateway_url, created_at::date "
                                     "FROM brands ORDER BY id", 0, NULL);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
         return 0;
     }
-    const char *code = qyctl_arg (argc, argv, 1), *name = qyctl_arg (argc, argv, 2);
-    if (!sub || strcmp (sub, "create") != 0 || !code || !name)
-        s_usage ("brand create CODE NAME [--gateway-url URL] [--token T] [--tz MINUTES] | brand list");
+    const char *code = qyctl_arg (1), *name = qyctl_arg (2);
     //  Without --tz a new brand takes the column's default and an existing
     //  one keeps its zone (running create again must not move its days).
-    //  UTC-12:00 … UTC+14:00.
-    const char *tz = qyctl_opt (argc, argv, "--tz", NULL);
+    char *token = qyctl_secret ("token", "QY_GATEWAY_TOKEN");
+    const char *tz = qyctl_opt ("tz", NULL);
+    char minutes [16];
     if (tz)
-        qyctl_long ("--tz", tz, -720, 840);
-    const char *p [] = { code, name, qyctl_opt (argc, argv, "--gateway-url", NULL), qyctl_opt (argc, argv, "--token", NULL), tz };
+        s_tz_minutes (tz, minutes, sizeof (minutes));
+    //  An existing code is changed only when asked: a typo must not rename
+    //  another brand.
+    const char *cp [] = { code };
+    PGresult *have = qyctl_exec ("SELECT name FROM brands WHERE code = $1", 1, cp);
+    if (PQntuples (have) && !qyctl_flag ("update"))
+        qyctl_die ("brand %s exists (named \"%s\"); --update to change it", code, PQgetvalue (have, 0, 0));
+    PQclear (have);
+    const char *p [] = { code, name, qyctl_opt ("gateway-url", NULL), token, tz ? minutes : NULL };
 #define S_BRAND_UPSERT(TZ) \
         "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min) VALUES ($1, $2, $3, $4, " TZ ") " \
         "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, " \
@@ -68,20 +96,23 @@ int qyctl_brand (int argc, char **argv)
     printf ("brand %s id=%s\n", code, PQgetvalue (res, 0, 0));
     qyctl_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
     PQclear (res);
+    free (token);
     return 0;
 }
 
 int qyctl_region (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0), *brand = qyctl_arg (1);
     if (sub && brand && strcmp (sub, "list") == 0) {
         qyctl_list ("SELECT r.code, r.name, count (s.id) AS stores FROM regions r LEFT JOIN stores s ON s.region_id = r.id "
-                "WHERE r.brand_id = $1 GROUP BY r.id ORDER BY r.code", brand, argc, argv);
+                "WHERE r.brand_id = $1 GROUP BY r.id ORDER BY r.code", brand);
         return 0;
     }
-    const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+    const char *code = qyctl_arg (2), *name = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
-        s_usage ("region create BRAND CODE NAME | region list BRAND");
+        s_usage ("region");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
@@ -95,20 +126,22 @@ int qyctl_region (int argc, char **argv)
 
 int qyctl_store (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0), *brand = qyctl_arg (1);
     if (sub && brand && strcmp (sub, "list") == 0) {
         qyctl_list ("SELECT s.code, s.name, coalesce (r.code, '') AS region, count (g.id) AS groups FROM stores s "
                 "LEFT JOIN regions r ON r.id = s.region_id LEFT JOIN groups g ON g.store_id = s.id "
-                "WHERE s.brand_id = $1 GROUP BY s.id, r.code ORDER BY s.code", brand, argc, argv);
+                "WHERE s.brand_id = $1 GROUP BY s.id, r.code ORDER BY s.code", brand);
         return 0;
     }
-    const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+    const char *code = qyctl_arg (2), *name = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
-        s_usage ("store create BRAND CODE NAME [--region CODE] [--phone P] | store list BRAND");
+        s_usage ("store");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
-    const char *p [] = { bid, code, name, qyctl_opt (argc, argv, "--region", NULL), qyctl_opt (argc, argv, "--phone", NULL) };
+    const char *p [] = { bid, code, name, qyctl_opt ("region", NULL), qyctl_opt ("phone", NULL) };
     PQclear (qyctl_exec ("INSERT INTO stores (brand_id, code, name, region_id, phone) "
                          "VALUES ($1, $2, $3, (SELECT id FROM regions WHERE brand_id = $1 AND code = $4), $5) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
@@ -120,21 +153,25 @@ int qyctl_store (int argc, char **argv)
 
 int qyctl_group (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0), *brand = qyctl_arg (1);
+    if (sub && strcmp (sub, "show") == 0)
+        return qyctl_group_show ();
     if (sub && brand && strcmp (sub, "list") == 0) {
         qyctl_list ("SELECT g.code, g.name, coalesce (s.code, '') AS store, g.type, g.capacity, "
                 "(SELECT count (*) FROM memberships m WHERE m.group_id = g.id AND m.left_at IS NULL) AS members "
-                "FROM groups g LEFT JOIN stores s ON s.id = g.store_id WHERE g.brand_id = $1 ORDER BY g.code", brand, argc, argv);
+                "FROM groups g LEFT JOIN stores s ON s.id = g.store_id WHERE g.brand_id = $1 ORDER BY g.code", brand);
         return 0;
     }
-    const char *code = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
+    const char *code = qyctl_arg (2), *name = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !name)
-        s_usage ("group create BRAND CODE NAME [--store CODE] [--type T] [--capacity N] | group list BRAND");
+        s_usage ("group");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
-    const char *p [] = { bid, code, name, qyctl_opt (argc, argv, "--store", NULL), qyctl_opt (argc, argv, "--type", "long_term"),
-                         qyctl_opt (argc, argv, "--capacity", "500") };
+    const char *p [] = { bid, code, name, qyctl_opt ("store", NULL), qyctl_opt ("type", "long_term"),
+                         qyctl_opt ("capacity", "500") };
     PQclear (qyctl_exec ("INSERT INTO groups (brand_id, code, name, store_id, type, capacity) "
                          "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5, $6) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
@@ -146,20 +183,22 @@ int qyctl_group (int argc, char **argv)
 
 int qyctl_channel (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0), *brand = qyctl_arg (1);
     if (sub && brand && strcmp (sub, "list") == 0) {
         qyctl_list ("SELECT c.code, c.kind, coalesce (c.name, '') AS name, coalesce (s.code, '') AS store, "
                 "(SELECT count (*) FROM memberships m WHERE m.channel_id = c.id) AS joins "
-                "FROM channels c LEFT JOIN stores s ON s.id = c.store_id WHERE c.brand_id = $1 ORDER BY c.code", brand, argc, argv);
+                "FROM channels c LEFT JOIN stores s ON s.id = c.store_id WHERE c.brand_id = $1 ORDER BY c.code", brand);
         return 0;
     }
-    const char *code = qyctl_arg (argc, argv, 2), *kind = qyctl_arg (argc, argv, 3);
+    const char *code = qyctl_arg (2), *kind = qyctl_arg (3);
     if (!sub || strcmp (sub, "create") != 0 || !brand || !code || !kind)
-        s_usage ("channel create BRAND CODE staff_invite|qr_poster|oa_menu|member_invite [--store CODE] [--name N] | channel list BRAND");
+        s_usage ("channel");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
-    const char *p [] = { bid, code, kind, qyctl_opt (argc, argv, "--store", NULL), qyctl_opt (argc, argv, "--name", NULL) };
+    const char *p [] = { bid, code, kind, qyctl_opt ("store", NULL), qyctl_opt ("name", NULL) };
     PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id, name) "
                          "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET kind = EXCLUDED.kind, "
@@ -217,24 +256,26 @@ static void s_rules_default (int64_t brand_id, const char *file)
 
 int qyctl_rules (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *brand = qyctl_arg (argc, argv, 1);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0), *brand = qyctl_arg (1);
     if (sub && brand && strcmp (sub, "list") == 0) {
         qyctl_list ("SELECT name, kind, category, weight, dry_run, enabled, left (replace (pattern, E'\\n', ' | '), 50) AS pattern "
-                "FROM rules WHERE brand_id = $1 ORDER BY name", brand, argc, argv);
+                "FROM rules WHERE brand_id = $1 ORDER BY name", brand);
         return 0;
     }
     if (sub && brand && strcmp (sub, "load") == 0) {
         int64_t id = qyctl_brand_id (brand);
-        s_rules_default (id, qyctl_opt (argc, argv, "--file", NULL));
-        qyctl_audit (id, "rules.load", "rules", qyctl_opt (argc, argv, "--file", "default"));
+        s_rules_default (id, qyctl_opt ("file", NULL));
+        qyctl_audit (id, "rules.load", "rules", qyctl_opt ("file", "default"));
         return 0;
     }
-    if (sub && brand && strcmp (sub, "set") == 0 && qyctl_arg (argc, argv, 6)) {
+    if (sub && brand && strcmp (sub, "set") == 0 && qyctl_arg (6)) {
         int64_t id = qyctl_brand_id (brand);
         char bid [24];
         qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
-        judge_rule_row_t r = { qyctl_arg (argc, argv, 2), qyctl_arg (argc, argv, 3), qyctl_arg (argc, argv, 4),
-                               qyctl_arg (argc, argv, 6), atof (qyctl_arg (argc, argv, 5)), qyctl_flag (argc, argv, "--dry-run") };
+        judge_rule_row_t r = { qyctl_arg (2), qyctl_arg (3), qyctl_arg (4),
+                               qyctl_arg (6), atof (qyctl_arg (5)), qyctl_flag ("dry-run") };
         if (strcmp (r.kind, "flood") != 0) {
             char err [256];
             judge_t *j = judge_new (&r, 1, NULL, err, sizeof (err));
@@ -247,27 +288,29 @@ int qyctl_rules (int argc, char **argv)
         printf ("rule %s set\n", r.name);
         return 0;
     }
-    s_usage ("rules load BRAND [--file TSV] | rules list BRAND | rules set BRAND NAME KIND CATEGORY WEIGHT PATTERN [--dry-run]");
+    s_usage ("rules");
     return 2;
 }
 
 int qyctl_demo (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0);
     if (!sub || strcmp (sub, "load") != 0)
-        s_usage ("demo load [--brand CODE [--force]] [--stores N] [--groups N] [--gateway-url URL]");
-    const char *brand = qyctl_opt (argc, argv, "--brand", "demo");
+        s_usage ("demo");
+    const char *brand = qyctl_opt ("brand", "demo");
     //  The demo's stores, groups, channels and rules would be mixed into a
     //  real brand's (and its gateway moved): only when asked for.
     const char *cp [] = { brand };
     PGresult *have = qyctl_exec ("SELECT 1 FROM brands WHERE code = $1", 1, cp);
     bool exists = PQntuples (have) > 0;
     PQclear (have);
-    if (exists && !qyctl_flag (argc, argv, "--force"))
+    if (exists && !qyctl_flag ("force"))
         qyctl_die ("brand %s exists: demo load would add its demo stores and groups to it (--force to do so)", brand);
-    int stores = (int) qyctl_long ("--stores", qyctl_opt (argc, argv, "--stores", "20"), 1, 999);
-    int groups = (int) qyctl_long ("--groups", qyctl_opt (argc, argv, "--groups", "3"), 1, 50);
-    const char *url = qyctl_opt (argc, argv, "--gateway-url", NULL);
+    int stores = (int) qyctl_long ("--stores", qyctl_opt ("stores", "20"), 1, 999);
+    int groups = (int) qyctl_long ("--groups", qyctl_opt ("groups", "3"), 1, 50);
+    const char *url = qyctl_opt ("gateway-url", NULL);
     static const struct { const char *code, *name; } regions [] = {
         { "east", "华东大区" }, { "south", "华南大区" }, { "north", "华北大区" }, { "west", "西南大区" } };
     static const char *cities [] = { "上海", "杭州", "南京", "苏州", "广州", "深圳", "厦门", "福州", "北京", "天津",
@@ -284,7 +327,10 @@ int qyctl_demo (int argc, char **argv)
         const char *p [] = { bid, regions [r].code, regions [r].name };
         PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", 3, p));
     }
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "demo stores", stores);
     for (int s = 1; s <= stores; s++) {
+        qyctl_progress (&progress, s - 1);
         char code [16], name [96], phone [32];
         qy_snprintf (code, sizeof (code), "s%02d", s);
         qy_snprintf (name, sizeof (name), "%s%d号店", cities [(s - 1) % 20], (s - 1) / 20 + 1);
@@ -312,6 +358,7 @@ int qyctl_demo (int argc, char **argv)
                                  "ON CONFLICT (brand_id, code) DO NOTHING", 4, cp));
         }
     }
+    qyctl_progress_end (&progress);
     const char *oa [] = { bid, "oa-menu", "oa_menu", NULL };
     PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", 4, oa));
     const char *mi [] = { bid, "member-invite", "member_invite", NULL };
@@ -324,3 +371,81 @@ int qyctl_demo (int argc, char **argv)
     printf ("demo brand %s: %d stores, %d groups, 4 regions, %d channels\n", brand, stores, stores * groups, stores * 2 + 2);
     return 0;
 }
+
+static const qyctl_option_t s_brand_create_opts [] = {
+    { "gateway-url", QYCTL_VALUE, "URL", "where notifier delivers the brand's messages" },
+    { "token-file",  QYCTL_VALUE, "FILE", "the gateway's token, on FILE's first line (- : standard input; else $QY_GATEWAY_TOKEN)" },
+    { "token",       QYCTL_VALUE, "T",   "refused: a secret on the command line is seen by every user" },
+    { "tz",          QYCTL_VALUE, "TZ",  "the brand's zone: minutes east of UTC (480) or a name (Asia/Shanghai); default 480" },
+    { "update",      QYCTL_FLAG,  NULL,  "change the brand if its code exists (else that is refused)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_brand_commands [] = {
+    { "brand create", "CODE NAME", 2, 2, s_brand_create_opts, "create a brand (--update: change an existing one)" },
+    { "brand list", "", 0, 0, NULL, "list the brands" },
+    { NULL }
+};
+const qyctl_command_t qyctl_region_commands [] = {
+    { "region create", "BRAND CODE NAME", 3, 3, NULL, "create or rename a region" },
+    { "region list", "BRAND", 1, 1, NULL, "list the brand's regions" },
+    { NULL }
+};
+static const qyctl_option_t s_store_opts [] = {
+    { "region", QYCTL_VALUE, "CODE", "the store's region" },
+    { "phone",  QYCTL_VALUE, "P",    "the store's phone number" },
+    { NULL }
+};
+const qyctl_command_t qyctl_store_commands [] = {
+    { "store create", "BRAND CODE NAME", 3, 3, s_store_opts, "create or update a store" },
+    { "store list", "BRAND", 1, 1, NULL, "list the brand's stores" },
+    { NULL }
+};
+static const qyctl_option_t s_group_opts [] = {
+    { "store",    QYCTL_VALUE, "CODE", "the group's store" },
+    { "type",     QYCTL_VALUE, "T",    "the kind of group (long_term, temporary, or the brand's own; default long_term)" },
+    { "capacity", QYCTL_VALUE, "N",    "how many members it takes (default 500)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_group_commands [] = {
+    { "group create", "BRAND CODE NAME", 3, 3, s_group_opts, "create or update a group" },
+    { "group list", "BRAND", 1, 1, NULL, "list the brand's groups" },
+    { "group show", "BRAND CODE", 2, 2, qyctl_show_opts, "a group's profile: health, members, top speakers, a sparkline of activity" },
+    { NULL }
+};
+static const qyctl_option_t s_channel_opts [] = {
+    { "store", QYCTL_VALUE, "CODE", "the channel's store" },
+    { "name",  QYCTL_VALUE, "N",    "what people call it" },
+    { NULL }
+};
+const qyctl_command_t qyctl_channel_commands [] = {
+    { "channel create", "BRAND CODE staff_invite|qr_poster|oa_menu|member_invite", 3, 3, s_channel_opts,
+      "create or update a join channel" },
+    { "channel list", "BRAND", 1, 1, NULL, "list the brand's channels" },
+    { NULL }
+};
+static const qyctl_option_t s_rules_load_opts [] = {
+    { "file", QYCTL_VALUE, "TSV", "rules from this file (default: the shipped set and flood 10/60)" },
+    { NULL }
+};
+static const qyctl_option_t s_rules_set_opts [] = {
+    { "dry-run", QYCTL_FLAG, NULL, "the rule records what it would do and does nothing" },
+    { NULL }
+};
+const qyctl_command_t qyctl_rules_commands [] = {
+    { "rules load", "BRAND", 1, 1, s_rules_load_opts, "load a rule set (checked whole before any is stored)" },
+    { "rules list", "BRAND", 1, 1, NULL, "list the brand's rules" },
+    { "rules set", "BRAND NAME KIND CATEGORY WEIGHT PATTERN", 6, 6, s_rules_set_opts, "set one rule" },
+    { NULL }
+};
+static const qyctl_option_t s_demo_opts [] = {
+    { "brand",       QYCTL_VALUE, "CODE", "the demo brand's code (default demo)" },
+    { "force",       QYCTL_FLAG,  NULL,   "add the demo's stores and groups to an existing brand" },
+    { "stores",      QYCTL_VALUE, "N",    "stores (default 20)" },
+    { "groups",      QYCTL_VALUE, "N",    "groups per store (default 3)" },
+    { "gateway-url", QYCTL_VALUE, "URL",  "where notifier delivers the demo's messages" },
+    { NULL }
+};
+const qyctl_command_t qyctl_demo_commands [] = {
+    { "demo load", "", 0, 0, s_demo_opts, "create the demo brand: regions, stores, groups, channels, rules" },
+    { NULL }
+};

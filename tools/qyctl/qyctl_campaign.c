@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_usage =
-    "campaign apply FILE [--dry-run] | list BRAND | jobs BRAND [--status S] [--limit N]\n"
-    "       | report BRAND [--since T] [--until T] [--format F]\n"
-    "       | enable|disable BRAND NAME | optout|optin BRAND USER | tag|untag BRAND USER TAG\n"
-    "       | checkins BRAND NAME | entries BRAND NAME | draws BRAND [--verify] | welcome BRAND TEMPLATE";
-
 static const char *s_bid (int64_t id)
 {
     static char buf [24];
@@ -56,6 +50,33 @@ static void s_audit_guards (int64_t bid, const char *scope, const char *settings
     char *detail = qy_printf ("{\"settings\":%s}", settings);
     qyctl_audit_detail (bid, "campaign.guards", "campaign_guards", scope, detail);
     free (detail);
+}
+
+//  Applying over planned steps not yet sent re-plans them (see s_apply):
+//  asked for, as any change to what is about to go out.
+static void s_confirm_replan (int64_t bid, campaign_def_t **defs, size_t n)
+{
+    qy_buf_t names;
+    qy_buf_init (&names);
+    qy_buf_puts (&names, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            qy_buf_puts (&names, ",");
+        qy_buf_pg_array_elem (&names, defs [i]->name);
+    }
+    qy_buf_puts (&names, "}");
+    const char *p [] = { s_bid (bid), names.data };
+    PGresult *res = qyctl_exec ("SELECT count (*) FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
+                                "WHERE j.brand_id = $1 AND c.name = ANY ($2::text[]) AND j.status = 'pending'", 2, p);
+    long pending = atol (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    qy_buf_free (&names);
+    if (pending) {
+        char what [160];
+        qy_snprintf (what, sizeof (what), "campaign apply changes campaigns with %ld planned step%s not yet sent", pending,
+                     pending == 1 ? "" : "s");
+        qyctl_confirm (what);
+    }
 }
 
 static int s_apply (const char *file, bool dry_run)
@@ -114,6 +135,7 @@ static int s_apply (const char *file, bool dry_run)
         printf ("%s: ok, %zu campaign%s (nothing written)\n", file, n, n == 1 ? "" : "s");
         goto done;
     }
+    s_confirm_replan (bid, defs, n);
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     if (guards) {
         char *text = json_dumps (guards, JSON_COMPACT | JSON_SORT_KEYS);
@@ -226,40 +248,55 @@ static char *s_brand_time (int64_t bid, const char *value)
     return t;
 }
 
+//  A part of campaign report: in JSON a section of one object; otherwise
+//  its title line, then the rows (the CSV keeps the title lines).
+static void s_part (const char *title, PGresult *res)
+{
+    static int parts;
+    const char *format = qyctl_opt ("format", "table");
+    if (strcmp (format, "json") == 0) {
+        qyctl_section (title, res, format);
+        return;
+    }
+    printf ("%s%s\n", parts++ ? "\n" : "", title);
+    qyctl_print (res, format);
+}
+
 int qyctl_campaign (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0), *a1 = qyctl_arg (argc, argv, 1), *a2 = qyctl_arg (argc, argv, 2);
-    const char *a3 = qyctl_arg (argc, argv, 3);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0), *a1 = qyctl_arg (1), *a2 = qyctl_arg (2);
+    const char *a3 = qyctl_arg (3);
     if (!sub || !a1)
-        qyctl_die ("usage: qyctl %s", s_usage);
+        qyctl_usage_error ("these arguments do not go together");
     if (strcmp (sub, "apply") == 0)
-        return s_apply (a1, qyctl_flag (argc, argv, "--dry-run"));
+        return s_apply (a1, qyctl_flag ("dry-run"));
     if (strcmp (sub, "welcome") == 0 && a2)
         return s_welcome (a1, a2);
     if (strcmp (sub, "list") == 0) {
-        qyctl_list ("SELECT name, trigger, enabled, version, updated_at::timestamp(0) AS updated, template FROM campaigns "
-                    "WHERE brand_id = $1 ORDER BY id", a1, argc, argv);
+        qyctl_list ("SELECT name, trigger, enabled, version, date_trunc ('second', updated_at) AS updated, template FROM campaigns "
+                    "WHERE brand_id = $1 ORDER BY id", a1);
         return 0;
     }
     int64_t bid = qyctl_brand_id (a1);
     if (strcmp (sub, "jobs") == 0) {
-        const char *p [] = { s_bid (bid), qyctl_opt (argc, argv, "--status", NULL), qyctl_opt (argc, argv, "--limit", "100") };
+        const char *p [] = { s_bid (bid), qyctl_opt ("status", NULL), qyctl_opt ("limit", "100") };
         PGresult *res = qyctl_exec (
             "SELECT c.name AS campaign, j.step, j.variant, g.code AS grp, j.period, j.due_at, j.status, coalesce (j.guard, '') AS guard, "
             "  j.sent_at, j.delivery_key AS key FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
             "JOIN groups g ON g.id = j.group_id WHERE j.brand_id = $1 AND ($2::text IS NULL OR j.status = $2) "
             "ORDER BY j.due_at, j.id LIMIT $3::int", 3, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
         return 0;
     }
     if (strcmp (sub, "report") == 0) {
         //  Jobs due in [--since, --until) (default: everything due until now);
         //  a bare date is the start of that day at the brand's offset.
-        char *since = s_brand_time (bid, qyctl_opt (argc, argv, "--since", "-infinity"));
-        char *until = s_brand_time (bid, qyctl_opt (argc, argv, "--until", "now"));
+        char *since = s_brand_time (bid, qyctl_opt ("since", "-infinity"));
+        char *until = s_brand_time (bid, qyctl_opt ("until", "now"));
         const char *p [] = { s_bid (bid), since, until };
-        printf ("per step and variant\n");
         PGresult *res = qyctl_exec (
             "SELECT c.name AS campaign, j.step, j.variant, "
             "  count (*) FILTER (WHERE j.status = 'sent') AS sent, "
@@ -278,20 +315,18 @@ int qyctl_campaign (int argc, char **argv)
             "    AND m.kind NOT IN ('join', 'leave', 'rename', 'purchase', 'coupon_redeemed', 'signal')) r ON j.status = 'sent' "
             "WHERE j.brand_id = $1 AND j.due_at >= $2::timestamptz AND j.due_at < $3::timestamptz "
             "GROUP BY c.id, c.name, j.step, j.variant ORDER BY c.name, j.step, j.variant", 3, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        s_part ("per step and variant", res);
         PQclear (res);
-        printf ("\nblocked steps by guard\n");
         res = qyctl_exec ("SELECT c.name AS campaign, j.guard, count (*) AS jobs FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
                           "WHERE j.brand_id = $1 AND j.status = 'blocked' AND j.due_at >= $2::timestamptz "
                           "AND j.due_at < $3::timestamptz GROUP BY 1, 2 ORDER BY 1, 2", 3, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        s_part ("blocked steps by guard", res);
         PQclear (res);
         //  SOP compliance: planned steps (not folded replies) whose time has
         //  come, against those that went out. A step a guard blocked, one
         //  with nothing to post (a leaderboard without check-ins), or a
         //  silence step for a member who spoke again, was rightly not sent,
         //  so it is left out of "should".
-        printf ("\nSOP compliance per store\n");
         res = qyctl_exec (
             "SELECT coalesce (s.code, '-') AS store, coalesce (s.name, '') AS name, "
             "  count (*) AS due, count (*) FILTER (WHERE j.status = 'sent') AS done, "
@@ -307,8 +342,9 @@ int qyctl_campaign (int argc, char **argv)
             "WHERE j.brand_id = $1 AND j.period !~ '^w[0-9]+$' AND j.due_at >= $2::timestamptz "
             "  AND j.due_at < least ($3::timestamptz, now ()) "
             "GROUP BY s.code, s.name ORDER BY 1", 3, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        s_part ("SOP compliance per store", res);
         PQclear (res);
+        qyctl_sections_end (qyctl_opt ("format", "table"));
         free (since);
         free (until);
         return 0;
@@ -357,19 +393,57 @@ int qyctl_campaign (int argc, char **argv)
             : "SELECT g.code AS grp, m.user_id, x.msg_id, x.kind, coalesce (x.text, '') AS text, coalesce (x.url, '') AS url, x.at "
               "FROM campaign_entries x JOIN campaigns c ON c.id = x.campaign_id JOIN groups g ON g.id = x.group_id "
               "JOIN members m ON m.id = x.member_id WHERE x.brand_id = $1 AND c.name = $2 ORDER BY x.at, x.msg_id", 2, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
         return 0;
     }
     if (strcmp (sub, "draws") == 0) {
-        if (qyctl_flag (argc, argv, "--verify"))
+        if (qyctl_flag ("verify"))
             return s_verify_draws (bid);
         qyctl_list ("SELECT c.name AS campaign, g.code AS grp, x.job_id, x.seed, cardinality (x.eligible) AS eligible, "
                     "  (SELECT string_agg (m.user_id, ',' ORDER BY array_position (x.winners, m.id)) FROM members m "
                     "   WHERE m.brand_id = x.brand_id AND m.id = ANY (x.winners)) AS winners, x.drawn_at "
                     "FROM campaign_draws x JOIN campaigns c ON c.id = x.campaign_id JOIN groups g ON g.id = x.group_id "
-                    "WHERE x.brand_id = $1 ORDER BY x.job_id", a1, argc, argv);
+                    "WHERE x.brand_id = $1 ORDER BY x.job_id", a1);
         return 0;
     }
-    qyctl_die ("usage: qyctl %s", s_usage);
+    qyctl_usage_error ("these arguments do not go together");
 }
+
+static const qyctl_option_t s_apply_opts [] = {
+    { "dry-run", QYCTL_FLAG, NULL, "check the file whole; write nothing" },
+    { NULL }
+};
+static const char *const s_job_states [] = { "pending", "sent", "blocked", "expired", "cancelled", NULL };
+static const qyctl_option_t s_jobs_opts [] = {
+    { "status", QYCTL_VALUE, "S", "only jobs in that state", s_job_states },
+    { "limit",  QYCTL_VALUE, "N", "rows to show (default 100)" },
+    { NULL }
+};
+static const qyctl_option_t s_report_opts [] = {
+    { "since", QYCTL_VALUE, "T", "jobs due from T (a bare date: the brand's midnight)" },
+    { "until", QYCTL_VALUE, "T", "jobs due before T (default now)" },
+    { NULL }
+};
+static const qyctl_option_t s_draws_opts [] = {
+    { "verify", QYCTL_FLAG, NULL, "re-run every draw from its seed and say whether it matches" },
+    { NULL }
+};
+const qyctl_command_t qyctl_campaign_commands [] = {
+    { "campaign apply", "FILE", 1, 1, s_apply_opts,
+      "check a definition file with the service's parser, then write it (re-plans pending steps)", QYCTL_CONFIRM },
+    { "campaign list", "BRAND", 1, 1, NULL, "the brand's campaigns" },
+    { "campaign jobs", "BRAND", 1, 1, s_jobs_opts, "planned and done steps" },
+    { "campaign report", "BRAND", 1, 1, s_report_opts, "per step and variant, blocked steps, SOP compliance per store" },
+    { "campaign enable", "BRAND NAME", 2, 2, NULL, "enable a campaign" },
+    { "campaign disable", "BRAND NAME", 2, 2, NULL, "disable a campaign" },
+    { "campaign optout", "BRAND USER", 2, 2, NULL, "the member gets no campaign messages" },
+    { "campaign optin", "BRAND USER", 2, 2, NULL, "undo optout" },
+    { "campaign tag", "BRAND USER TAG", 3, 3, NULL, "tag a member" },
+    { "campaign untag", "BRAND USER TAG", 3, 3, NULL, "remove a member's tag" },
+    { "campaign checkins", "BRAND NAME", 2, 2, NULL, "a check-in campaign's check-ins" },
+    { "campaign entries", "BRAND NAME", 2, 2, NULL, "a contest's entries" },
+    { "campaign draws", "BRAND", 1, 1, s_draws_opts, "the brand's lucky draws" },
+    { "campaign welcome", "BRAND TEMPLATE", 2, 2, NULL, "set the welcome message" },
+    { NULL }
+};

@@ -35,12 +35,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define USAGE \
-    "usage: qyctl deadletters [BRAND] [--open] [--service S] [--summary] [--limit N] [--format F]\n" \
-    "       qyctl deadletters show BRAND|- ID          (- : rows that name no brand)\n" \
-    "       qyctl deadletters replay BRAND (ID…|--open) [--service S] [--limit N] [--dry-run]\n" \
-    "             [--ingest E] [--moderation E] [--scoring E] [--campaign E] [--timeout-ms N]\n" \
-    "       qyctl deadletters resolve BRAND|- ID… --reason TEXT"
 
 //  A row is the brand's ($1 its id, $2 its code: rows set aside before the
 //  brand existed carry only the code), or with "-" one naming no brand.
@@ -315,19 +309,21 @@ static void s_ingest (s_run_t *run, s_row_t **rows, size_t n, const char *endpoi
     zmq_ctx_term (ctx);
 }
 
-static const char *s_front (int argc, char **argv, const char *opt, const char *env, const char *def)
+static const char *s_front (const char *opt, const char *env, const char *def)
 {
-    const char *v = qyctl_opt (argc, argv, opt, getenv (env));
+    const char *v = qyctl_opt (opt, getenv (env));
     return v ? v : def;
 }
 
-static int s_replay (int argc, char **argv)
+static int s_replay (void)
 {
-    s_run_t run = { .brand = qyctl_arg (argc, argv, 0), .dry_run = qyctl_flag (argc, argv, "--dry-run"),
-                    .timeout_ms = (int) qyctl_long ("--timeout-ms", qyctl_opt (argc, argv, "--timeout-ms", "10000"), 1, 3600000) };
-    bool open = qyctl_flag (argc, argv, "--open");
-    if (!run.brand || (!open && !qyctl_arg (argc, argv, 1)) || (open && qyctl_arg (argc, argv, 1)))
-        qyctl_die (USAGE);
+    s_run_t run = { .brand = qyctl_arg (1), .dry_run = qyctl_flag ("dry-run"),
+                    .timeout_ms = (int) qyctl_long ("--timeout-ms", qyctl_opt ("timeout-ms", "10000"), 1, 3600000) };
+    bool open = qyctl_flag ("open");
+    if (!run.brand || (!open && !qyctl_arg (2)) || (open && qyctl_arg (2)))
+        qyctl_usage_error ("these arguments do not go together");
+    if (!run.dry_run)
+        qyctl_confirm ("deadletters replay puts these dead letters back into the chain (--dry-run says what it would do)");
     run.brand_id = qyctl_brand_id (run.brand);
     qy_snprintf (run.bid, sizeof (run.bid), "%lld", (long long) run.brand_id);
     //  The ids as a PostgreSQL array; each must be a number.
@@ -335,11 +331,11 @@ static int s_replay (int argc, char **argv)
     qy_buf_init (&ids);
     qy_buf_puts (&ids, "{");
     int nids = 0;
-    for (const char *a; (a = qyctl_arg (argc, argv, 1 + nids)); nids++)
+    for (const char *a; (a = qyctl_arg (2 + nids)); nids++)
         qy_buf_printf (&ids, "%s%s", nids ? "," : "", s_id_arg (a));
     qy_buf_puts (&ids, "}");
-    const char *p [] = { run.bid, run.brand, open ? NULL : ids.data, qyctl_opt (argc, argv, "--service", NULL),
-                         qyctl_opt (argc, argv, "--limit", "1000") };
+    const char *p [] = { run.bid, run.brand, open ? NULL : ids.data, qyctl_opt ("service", NULL),
+                         qyctl_opt ("limit", "1000") };
     //  Named rows are replayed even when they were before; --open takes
     //  only the open ones.
     PGresult *res = qyctl_exec (
@@ -358,12 +354,15 @@ static int s_replay (int argc, char **argv)
     size_t ningest = 0;
     static const char *const hops [] = { "moderation", "scoring", "campaign" };
     s_hop_t fronts [] = {
-        { s_front (argc, argv, "--moderation", "QY_MODERATION_FRONT", "tcp://127.0.0.1:5550"), NULL, NULL },
-        { s_front (argc, argv, "--scoring", "QY_SCORING_FRONT", "tcp://127.0.0.1:5552"), NULL, NULL },
-        { s_front (argc, argv, "--campaign", "QY_CAMPAIGN_FRONT", "tcp://127.0.0.1:5554"), NULL, NULL },
+        { s_front ("--moderation", "QY_MODERATION_FRONT", "tcp://127.0.0.1:5550"), NULL, NULL },
+        { s_front ("--scoring", "QY_SCORING_FRONT", "tcp://127.0.0.1:5552"), NULL, NULL },
+        { s_front ("--campaign", "QY_CAMPAIGN_FRONT", "tcp://127.0.0.1:5554"), NULL, NULL },
     };
     void *ctx = zmq_ctx_new ();
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "deadletters replay", n);
     for (int i = 0; i < n; i++) {
+        qyctl_progress (&progress, i);
         s_row_t *r = &rows [i];
         r->id = PQgetvalue (res, i, 0);
         r->service = PQgetvalue (res, i, 1);
@@ -389,7 +388,8 @@ static int s_replay (int argc, char **argv)
                 s_push (&run, r, ctx, &fronts [hop]);
         }
     }
-    s_ingest (&run, to_ingest, ningest, s_front (argc, argv, "--ingest", "QY_INGEST_ENDPOINT", "tcp://127.0.0.1:5540"));
+    qyctl_progress_end (&progress);
+    s_ingest (&run, to_ingest, ningest, s_front ("--ingest", "QY_INGEST_ENDPOINT", "tcp://127.0.0.1:5540"));
     for (int h = 0; h < 3; h++) {
         if (fronts [h].sock)
             zmq_close (fronts [h].sock);        //  linger lets what is queued out
@@ -448,18 +448,19 @@ static int64_t s_scope (const char *brand, char *bid, size_t size, const char **
 }
 
 //  Close rows that will never be replayed, with the operator's reason.
-static int s_resolve (int argc, char **argv)
+static int s_resolve (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 0), *reason = qyctl_opt (argc, argv, "--reason", NULL);
-    if (!brand || !qyctl_arg (argc, argv, 1) || !reason || !*reason)
-        qyctl_die (USAGE);
+    const char *brand = qyctl_arg (1), *reason = qyctl_opt ("reason", NULL);
+    if (!brand || !qyctl_arg (2) || !reason || !*reason)
+        qyctl_usage_error ("these arguments do not go together");
     char bid [24];
     const char *code;
     int64_t brand_id = s_scope (brand, bid, sizeof (bid), &code);
+    qyctl_confirm ("deadletters resolve closes these dead letters for good");
     char *result = qy_printf ("resolved: %s", reason);
     int rc = 0;
-    for (int i = 1; qyctl_arg (argc, argv, i); i++) {
-        const char *p [] = { bid, code, s_id_arg (qyctl_arg (argc, argv, i)), result };
+    for (int i = 2; qyctl_arg (i); i++) {
+        const char *p [] = { bid, code, s_id_arg (qyctl_arg (i)), result };
         PGresult *res = qyctl_exec (
             "UPDATE dead_letters SET resolved_at = now (), replay_result = $4 WHERE id = $3 AND " S_MINE " RETURNING id",
             4, p);
@@ -516,11 +517,11 @@ static void s_payload (qy_buf_t *out, const char *service, const unsigned char *
 }
 
 //  One row, whole, as JSON.
-static int s_show (int argc, char **argv)
+static int s_show (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 0), *id = qyctl_arg (argc, argv, 1);
-    if (!brand || !id || qyctl_arg (argc, argv, 2))
-        qyctl_die (USAGE);
+    const char *brand = qyctl_arg (1), *id = qyctl_arg (2);
+    if (!brand || !id || qyctl_arg (3))
+        qyctl_usage_error ("these arguments do not go together");
     char bid [24];
     const char *code;
     s_scope (brand, bid, sizeof (bid), &code);
@@ -558,35 +559,69 @@ static int s_show (int argc, char **argv)
 
 int qyctl_deadletters (int argc, char **argv)
 {
-    const char *first = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *first = qyctl_arg (0);
     if (first && !strcmp (first, "replay"))
-        return s_replay (argc - 1, argv + 1);
+        return s_replay ();
     if (first && !strcmp (first, "resolve"))
-        return s_resolve (argc - 1, argv + 1);
+        return s_resolve ();
     if (first && !strcmp (first, "show"))
-        return s_show (argc - 1, argv + 1);
-    if (first && (!strcmp (first, "help") || qyctl_arg (argc, argv, 1)))
-        qyctl_die (USAGE);
+        return s_show ();
+    if (first && (!strcmp (first, "help") || qyctl_arg (1)))
+        qyctl_usage_error ("these arguments do not go together");
     char bid [24] = "";
     if (first)
         qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (first));
-    const char *p [] = { first ? bid : NULL, first, qyctl_opt (argc, argv, "--limit", "50"),
-                         qyctl_flag (argc, argv, "--open") ? "t" : "f", qyctl_opt (argc, argv, "--service", NULL) };
+    const char *p [] = { first ? bid : NULL, first, qyctl_opt ("limit", "50"),
+                         qyctl_flag ("open") ? "t" : "f", qyctl_opt ("service", NULL) };
     //  Without a brand: the platform operator's view, including unknown brands.
     //  --summary: how many rows per service, reason and state (thousands of
     //  one failure read as one line).
     static const char *const where =
         "WHERE ($1::bigint IS NULL OR " S_MINE ") AND (NOT $4::bool OR state = 'open') AND ($5::text IS NULL OR service = $5) ";
-    char *sql = qyctl_flag (argc, argv, "--summary")
-        ? qy_printf ("SELECT service, reason, state, count (*) AS n, min (created_at)::timestamp(0) AS first, "
-                     "       max (created_at)::timestamp(0) AS last FROM dead_letters %s "
+    char *sql = qyctl_flag ("summary")
+        ? qy_printf ("SELECT service, reason, state, count (*) AS n, date_trunc ('second', min (created_at)) AS first, "
+                     "       date_trunc ('second', max (created_at)) AS last FROM dead_letters %s "
                      "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3 LIMIT $3", where)
-        : qy_printf ("SELECT id, created_at::timestamp(0) AS at, service, coalesce (brand_code, '') AS brand, "
+        : qy_printf ("SELECT id, date_trunc ('second', created_at) AS at, service, coalesce (brand_code, '') AS brand, "
                      "       coalesce (msg_id, '') AS msg_id, reason, length (payload) AS bytes, replays, state, "
                      "       coalesce (replay_result, '') AS last_replay FROM dead_letters %s ORDER BY id DESC LIMIT $3", where);
     PGresult *res = qyctl_exec (sql, 5, p);
     free (sql);
-    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);
     return 0;
 }
+
+static const qyctl_option_t s_list_opts [] = {
+    { "open",    QYCTL_FLAG,  NULL, "only the open ones" },
+    { "service", QYCTL_VALUE, "S",  "only that service's" },
+    { "summary", QYCTL_FLAG,  NULL, "how many per service, reason and state" },
+    { "limit",   QYCTL_VALUE, "N",  "rows to show (default 50)" },
+    { NULL }
+};
+static const qyctl_option_t s_replay_opts [] = {
+    { "open",       QYCTL_FLAG,  NULL, "every open dead letter of the brand (instead of IDs)" },
+    { "service",    QYCTL_VALUE, "S",  "only that service's" },
+    { "limit",      QYCTL_VALUE, "N",  "at most N rows (default 1000)" },
+    { "dry-run",    QYCTL_FLAG,  NULL, "say what would be done; do nothing (needs no --yes)" },
+    { "ingest",     QYCTL_VALUE, "E",  "ingest's door (default $QY_INGEST_ENDPOINT, tcp://127.0.0.1:5540)" },
+    { "moderation", QYCTL_VALUE, "E",  "the moderation hop's front (default $QY_MODERATION_FRONT)" },
+    { "scoring",    QYCTL_VALUE, "E",  "the scoring hop's front (default $QY_SCORING_FRONT)" },
+    { "campaign",   QYCTL_VALUE, "E",  "the campaign hop's front (default $QY_CAMPAIGN_FRONT)" },
+    { "timeout-ms", QYCTL_VALUE, "N",  "how long a send or an answer may take (default 10000)" },
+    { NULL }
+};
+static const qyctl_option_t s_resolve_opts [] = {
+    { "reason", QYCTL_VALUE, "TEXT", "why they will never be replayed (required)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_deadletters_commands [] = {
+    { "deadletters", "[BRAND]", 0, 1, s_list_opts, "list what the services set aside (no brand: every brand's)" },
+    { "deadletters show", "BRAND|- ID", 2, 2, NULL, "one dead letter whole, as JSON (- : rows naming no brand)" },
+    { "deadletters replay", "BRAND ID…|--open", 1, -1, s_replay_opts, "put dead letters back through the door they were refused at",
+      QYCTL_CONFIRM },
+    { "deadletters resolve", "BRAND|- ID…", 2, -1, s_resolve_opts, "close dead letters that will never be replayed", QYCTL_CONFIRM },
+    { NULL }
+};

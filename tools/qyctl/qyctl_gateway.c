@@ -1,6 +1,6 @@
 //  qyctl gateway: the edges of a brand (docs/gateway.md).
-//    gateway set BRAND URL [--token T]            where notifier delivers posts and actions
-//    gateway credential add BRAND NAME --token T | --hmac SECRET
+//    gateway set BRAND URL [--token-file F]       where notifier delivers posts and actions
+//    gateway credential add BRAND NAME --token-file F | --hmac-file F   (secrets never on the command line)
 //    gateway credential revoke BRAND NAME | list BRAND   who may call ingest's HTTP front door
 //    gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention a,b] [--mobile 138…,…]
 //    gateway alerts list BRAND                     where operator alerts go (WeCom group robots)
@@ -17,50 +17,45 @@
 #include <string.h>
 #include <zmq.h>
 
-#define S_USAGE "usage: qyctl gateway set BRAND URL [--token T]\n" \
-    "       qyctl gateway credential add BRAND NAME --token T | --hmac SECRET\n" \
-    "       qyctl gateway credential revoke BRAND NAME | credential list BRAND\n" \
-    "       qyctl gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention u1,u2] [--mobile m1,m2]\n" \
-    "       qyctl gateway alerts list BRAND\n" \
-    "       qyctl gateway push FILE|- [--endpoint tcp://HOST:PORT]\n" \
-    "       qyctl gateway pause URL SECONDS   (Redis from QY_REDIS_HOST / QY_REDIS_PORT)"
 
 static bool s_is_url (const char *url)
 {
     return strncmp (url, "http://", 7) == 0 || strncmp (url, "https://", 8) == 0;
 }
 
-static int s_set (int argc, char **argv)
+static int s_set (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 1), *url = qyctl_arg (argc, argv, 2);
+    const char *brand = qyctl_arg (1), *url = qyctl_arg (2);
     if (!brand || !url)
-        qyctl_die (S_USAGE);
+        qyctl_usage_error ("these arguments do not go together");
     if (!s_is_url (url))
         qyctl_die ("gateway URL must start with http:// or https://");
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
-    const char *p [] = { bid, url, qyctl_opt (argc, argv, "--token", NULL) };
+    char *token = qyctl_secret ("token", "QY_GATEWAY_TOKEN");
+    const char *p [] = { bid, url, token };
     PQclear (qyctl_exec ("UPDATE brands SET gateway_url = $2, gateway_token = coalesce ($3, gateway_token) WHERE id = $1", 3, p));
     qyctl_audit (id, "gateway.set", "brand", brand);
+    free (token);
     printf ("gateway of %s: %s\n", brand, url);
     return 0;
 }
 
-static int s_credential (int argc, char **argv)
+static int s_credential (void)
 {
-    const char *op = qyctl_arg (argc, argv, 1);
-    if (op && strcmp (op, "list") == 0 && qyctl_arg (argc, argv, 2)) {
+    const char *op = qyctl_arg (1);
+    if (op && strcmp (op, "list") == 0 && qyctl_arg (2)) {
         qyctl_list ("SELECT name, kind, enabled, created_at FROM gateway_credentials WHERE brand_id = $1 ORDER BY name",
-                    qyctl_arg (argc, argv, 2), argc, argv);
+                    qyctl_arg (2));
         return 0;
     }
     if (op && strcmp (op, "revoke") == 0) {
         //  A name is unique across brands, but an operator acts for one brand:
         //  another brand's credential is as unknown as a missing one.
-        const char *brand = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
-        if (!brand || !name || qyctl_arg (argc, argv, 4))
-            qyctl_die (S_USAGE);
+        const char *brand = qyctl_arg (2), *name = qyctl_arg (3);
+        if (!brand || !name || qyctl_arg (4))
+            qyctl_usage_error ("these arguments do not go together");
         int64_t id = qyctl_brand_id (brand);
         char bid [24];
         qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
@@ -74,10 +69,10 @@ static int s_credential (int argc, char **argv)
         printf ("credential %s revoked\n", name);
         return 0;
     }
-    const char *brand = qyctl_arg (argc, argv, 2), *name = qyctl_arg (argc, argv, 3);
-    const char *token = qyctl_opt (argc, argv, "--token", NULL), *secret = qyctl_opt (argc, argv, "--hmac", NULL);
+    const char *brand = qyctl_arg (2), *name = qyctl_arg (3);
+    char *token = qyctl_secret ("token", "QY_CREDENTIAL_TOKEN"), *secret = qyctl_secret ("hmac", "QY_CREDENTIAL_HMAC");
     if (!op || strcmp (op, "add") != 0 || !brand || !name || (!token == !secret))
-        qyctl_die (S_USAGE);
+        qyctl_usage_error ("these arguments do not go together");
     if ((token && strlen (token) < 16) || (secret && strlen (secret) < 16))
         qyctl_die ("a token or secret must be at least 16 characters");
     int64_t id = qyctl_brand_id (brand);
@@ -97,6 +92,8 @@ static int s_credential (int argc, char **argv)
     PQclear (res);
     qyctl_audit (id, "gateway.credential.add", "gateway_credential", name);
     printf ("credential %s (%s) for %s\n", name, token ? "bearer" : "hmac", brand);
+    free (token);
+    free (secret);
     return 0;
 }
 
@@ -118,29 +115,29 @@ static char *s_pg_list (const char *csv)
     return b.data;
 }
 
-static int s_alerts (int argc, char **argv)
+static int s_alerts (void)
 {
-    const char *op = qyctl_arg (argc, argv, 1), *brand = qyctl_arg (argc, argv, 2);
+    const char *op = qyctl_arg (1), *brand = qyctl_arg (2);
     if (op && brand && strcmp (op, "list") == 0) {
         qyctl_list ("SELECT coalesce (s.code, 'HQ') AS store, r.webhook_url, r.msgtype, r.mentioned_list, r.mentioned_mobile_list "
                     "FROM alert_routes r LEFT JOIN stores s ON s.id = r.store_id AND s.brand_id = r.brand_id "
-                    "WHERE r.brand_id = $1 ORDER BY s.code NULLS FIRST", brand, argc, argv);
+                    "WHERE r.brand_id = $1 ORDER BY s.code NULLS FIRST", brand);
         return 0;
     }
-    const char *url = qyctl_arg (argc, argv, 3);
+    const char *url = qyctl_arg (3);
     if (!op || strcmp (op, "set") != 0 || !brand || !url)
-        qyctl_die (S_USAGE);
+        qyctl_usage_error ("these arguments do not go together");
     if (!s_is_url (url))
         qyctl_die ("webhook URL must start with http:// or https://");
-    const char *type = qyctl_opt (argc, argv, "--msgtype", "markdown");
+    const char *type = qyctl_opt ("msgtype", "markdown");
     if (strcmp (type, "text") != 0 && strcmp (type, "markdown") != 0)
         qyctl_die ("--msgtype is text or markdown");
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
-    const char *store = qyctl_opt (argc, argv, "--store", NULL);
-    char *mentions = s_pg_list (qyctl_opt (argc, argv, "--mention", NULL));
-    char *mobiles = s_pg_list (qyctl_opt (argc, argv, "--mobile", NULL));
+    const char *store = qyctl_opt ("store", NULL);
+    char *mentions = s_pg_list (qyctl_opt ("mention", NULL));
+    char *mobiles = s_pg_list (qyctl_opt ("mobile", NULL));
     if (store) {
         const char *sp [] = { bid, store };
         PGresult *res = qyctl_exec ("SELECT 1 FROM stores WHERE brand_id = $1 AND code = $2", 2, sp);
@@ -180,12 +177,12 @@ static const char *s_jstr (json_t *o, const char *k)
 //  Push JSON-lines deliveries onto the notifier hop, as moderation, scoring
 //  and campaign do: {"key","brand","kind","group","text","mentions",
 //  "action","member","reason","source","priority"}.
-static int s_push (int argc, char **argv)
+static int s_push (void)
 {
-    const char *file = qyctl_arg (argc, argv, 1);
-    const char *endpoint = qyctl_opt (argc, argv, "--endpoint", getenv ("QY_NOTIFIER_ENDPOINT"));
+    const char *file = qyctl_arg (1);
+    const char *endpoint = qyctl_opt ("endpoint", getenv ("QY_NOTIFIER_ENDPOINT"));
     if (!file || !endpoint)
-        qyctl_die ("usage: qyctl gateway push FILE|- --endpoint tcp://HOST:PORT (or $QY_NOTIFIER_ENDPOINT)");
+        qyctl_usage_error ("gateway push needs --endpoint tcp://HOST:PORT (or $QY_NOTIFIER_ENDPOINT)");
     FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "r");
     if (!f)
         qyctl_die ("cannot read %s", file);
@@ -258,11 +255,11 @@ static int s_push (int argc, char **argv)
 
 //  The same key notifier_pause_key() builds: notifier holds every delivery
 //  to the URL while it exists, without spending attempts.
-static int s_pause (int argc, char **argv)
+static int s_pause (void)
 {
-    const char *url = qyctl_arg (argc, argv, 1), *secs = qyctl_arg (argc, argv, 2);
+    const char *url = qyctl_arg (1), *secs = qyctl_arg (2);
     if (!url || !secs)
-        qyctl_die (S_USAGE);
+        qyctl_usage_error ("these arguments do not go together");
     //  At most 30 days: a longer hold is a mistake, not maintenance.
     long held = qyctl_long ("SECONDS", secs, 1, 30L * 86400);
     const char *host = getenv ("QY_REDIS_HOST"), *port = getenv ("QY_REDIS_PORT");
@@ -281,13 +278,52 @@ static int s_pause (int argc, char **argv)
 
 int qyctl_gateway (int argc, char **argv)
 {
-    const char *sub = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0);
     if (!sub)
-        qyctl_die (S_USAGE);
-    if (strcmp (sub, "set") == 0)        return s_set (argc, argv);
-    if (strcmp (sub, "credential") == 0) return s_credential (argc, argv);
-    if (strcmp (sub, "alerts") == 0)     return s_alerts (argc, argv);
-    if (strcmp (sub, "push") == 0)       return s_push (argc, argv);
-    if (strcmp (sub, "pause") == 0)      return s_pause (argc, argv);
-    qyctl_die (S_USAGE);
+        qyctl_usage_error ("these arguments do not go together");
+    if (strcmp (sub, "set") == 0)        return s_set ();
+    if (strcmp (sub, "credential") == 0) return s_credential ();
+    if (strcmp (sub, "alerts") == 0)     return s_alerts ();
+    if (strcmp (sub, "push") == 0)       return s_push ();
+    if (strcmp (sub, "pause") == 0)      return s_pause ();
+    qyctl_usage_error ("these arguments do not go together");
 }
+
+static const qyctl_option_t s_set_opts [] = {
+    { "token-file", QYCTL_VALUE, "FILE", "the gateway's token, on FILE's first line (- : standard input; else $QY_GATEWAY_TOKEN)" },
+    { "token", QYCTL_VALUE, "T", "refused: a secret on the command line is seen by every user" },
+    { NULL }
+};
+static const qyctl_option_t s_credential_opts [] = {
+    { "token-file", QYCTL_VALUE, "FILE", "a bearer token (16 characters or more; only its SHA-256 is kept), on FILE's first line "
+                                         "(- : standard input; else $QY_CREDENTIAL_TOKEN)" },
+    { "hmac-file",  QYCTL_VALUE, "FILE", "a signing secret (16 characters or more) the same way (else $QY_CREDENTIAL_HMAC)" },
+    { "token", QYCTL_VALUE, "T",      "refused: a secret on the command line is seen by every user" },
+    { "hmac",  QYCTL_VALUE, "SECRET", "refused, as --token" },
+    { NULL }
+};
+static const char *const s_msgtypes [] = { "text", "markdown", NULL };
+static const qyctl_option_t s_alerts_opts [] = {
+    { "store",   QYCTL_VALUE, "CODE", "the store's route (default: HQ's)" },
+    { "msgtype", QYCTL_VALUE, "T",    "the robot message type (default markdown)", s_msgtypes },
+    { "mention", QYCTL_VALUE, "U,U",  "user ids to @" },
+    { "mobile",  QYCTL_VALUE, "M,M",  "mobile numbers to @" },
+    { NULL }
+};
+static const qyctl_option_t s_push_opts [] = {
+    { "endpoint", QYCTL_VALUE, "E", "the notifier hop (default $QY_NOTIFIER_ENDPOINT)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_gateway_commands [] = {
+    { "gateway set", "BRAND URL", 2, 2, s_set_opts, "where notifier delivers the brand's posts and actions" },
+    { "gateway credential add", "BRAND NAME", 2, 2, s_credential_opts, "who may call ingest's HTTP door (--token-file or --hmac-file)" },
+    { "gateway credential revoke", "BRAND NAME", 2, 2, NULL, "disable a credential" },
+    { "gateway credential list", "BRAND", 1, 1, NULL, "the brand's credentials" },
+    { "gateway alerts set", "BRAND URL", 2, 2, s_alerts_opts, "where operator alerts go (a WeCom group robot)" },
+    { "gateway alerts list", "BRAND", 1, 1, NULL, "the brand's alert routes" },
+    { "gateway push", "FILE|-", 1, 1, s_push_opts, "push JSON-lines deliveries onto the notifier hop" },
+    { "gateway pause", "URL SECONDS", 2, 2, NULL, "hold deliveries to a destination (Redis: $QY_REDIS_HOST, $QY_REDIS_PORT)" },
+    { NULL }
+};

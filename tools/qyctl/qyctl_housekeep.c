@@ -32,8 +32,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_USAGE "usage: qyctl housekeep [--dry-run] [--every SECONDS] [--archive-days N] [--deliveries-days N]\n" \
-                "                       [--deadletters-days N] [--jobs-days N] [--stats-days N]"
 #define S_BATCH "5000"
 #define S_LOCK  "7340040"           //  pg_try_advisory_lock key of the housekeeper
 
@@ -49,9 +47,9 @@ typedef struct {
     bool dry;
 } s_policy_t;
 
-static long s_days (int argc, char **argv, const char *opt, const char *env, const char *def)
+static long s_days (const char *opt, const char *env, const char *def)
 {
-    const char *v = qyctl_opt (argc, argv, opt, getenv (env) ? getenv (env) : def);
+    const char *v = qyctl_opt (opt, getenv (env) ? getenv (env) : def);
     return qyctl_long (opt, v, 0, 36500);
 }
 
@@ -80,10 +78,13 @@ static long s_keyset (const s_policy_t *pol, const char *table, const char *pk, 
                            pk, table, pk, pk, change);
     char *cursor = qy_strdup (start);
     long total = 0;
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, table, 0);
     while (!s_stop) {
         const char *p [] = { cutoff, cursor };
         PGresult *res = s_step (pol, sql, 2, p);
         total += atol (PQgetvalue (res, 0, 0));
+        qyctl_progress (&progress, total);
         bool more = !PQgetisnull (res, 0, 1);
         free (cursor);
         cursor = qy_strdup (PQgetvalue (res, 0, 1));
@@ -91,6 +92,7 @@ static long s_keyset (const s_policy_t *pol, const char *table, const char *pk, 
         if (!more)
             break;
     }
+    qyctl_progress_end (&progress);
     free (cursor);
     free (sql);
     return total;
@@ -112,14 +114,18 @@ static long s_batches (const s_policy_t *pol, const char *table, const char *con
     char *sql = qy_printf ("WITH c AS (DELETE FROM %s WHERE ctid = ANY (ARRAY (SELECT ctid FROM %s WHERE %s LIMIT " S_BATCH
                            ")) RETURNING 1) SELECT count (*) FROM c", table, table, cond);
     long total = 0;
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, table, 0);
     while (!s_stop) {
         PGresult *res = qyctl_exec (sql, 1, p);
         long n = atol (PQgetvalue (res, 0, 0));
         PQclear (res);
         total += n;
+        qyctl_progress (&progress, total);
         if (n < atol (S_BATCH))
             break;
     }
+    qyctl_progress_end (&progress);
     free (sql);
     return total;
 }
@@ -208,17 +214,21 @@ static void s_run (const s_policy_t *pol)
 
 int qyctl_housekeep (int argc, char **argv)
 {
-    if (qyctl_arg (argc, argv, 0))
-        qyctl_die (S_USAGE);
+    (void) argc;
+    (void) argv;
+    if (qyctl_arg (0))
+        qyctl_usage_error ("these arguments do not go together");
     s_policy_t pol = {
-        .archive     = s_days (argc, argv, "--archive-days", "QY_RETENTION_ARCHIVE_DAYS", "365"),
-        .deliveries  = s_days (argc, argv, "--deliveries-days", "QY_RETENTION_DELIVERIES_DAYS", "30"),
-        .deadletters = s_days (argc, argv, "--deadletters-days", "QY_RETENTION_DEADLETTERS_DAYS", "90"),
-        .jobs        = s_days (argc, argv, "--jobs-days", "QY_RETENTION_JOBS_DAYS", "90"),
-        .stats       = s_days (argc, argv, "--stats-days", "QY_RETENTION_STATS_DAYS", "400"),
-        .dry         = qyctl_flag (argc, argv, "--dry-run"),
+        .archive     = s_days ("--archive-days", "QY_RETENTION_ARCHIVE_DAYS", "365"),
+        .deliveries  = s_days ("--deliveries-days", "QY_RETENTION_DELIVERIES_DAYS", "30"),
+        .deadletters = s_days ("--deadletters-days", "QY_RETENTION_DEADLETTERS_DAYS", "90"),
+        .jobs        = s_days ("--jobs-days", "QY_RETENTION_JOBS_DAYS", "90"),
+        .stats       = s_days ("--stats-days", "QY_RETENTION_STATS_DAYS", "400"),
+        .dry         = qyctl_flag ("dry-run"),
     };
-    long every = qyctl_long ("--every", qyctl_opt (argc, argv, "--every", "0"), 0, 7 * 86400);
+    long every = qyctl_long ("--every", qyctl_opt ("every", "0"), 0, 7 * 86400);
+    if (!pol.dry)
+        qyctl_confirm ("housekeep removes what is past its retention days (--dry-run counts it)");
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
     do {
@@ -228,3 +238,18 @@ int qyctl_housekeep (int argc, char **argv)
     } while (every && !s_stop);
     return 0;
 }
+
+static const qyctl_option_t s_housekeep_opts [] = {
+    { "dry-run",          QYCTL_FLAG,  NULL, "count what would go; change nothing (needs no --yes)" },
+    { "every",            QYCTL_VALUE, "S",  "run again every S seconds until SIGTERM" },
+    { "archive-days",     QYCTL_VALUE, "N",  "keep the message archive N days (365)" },
+    { "deliveries-days",  QYCTL_VALUE, "N",  "keep done deliveries' payloads N days (30)" },
+    { "deadletters-days", QYCTL_VALUE, "N",  "keep closed dead letters N days (90)" },
+    { "jobs-days",        QYCTL_VALUE, "N",  "keep campaign jobs over N days (90)" },
+    { "stats-days",       QYCTL_VALUE, "N",  "keep per-member daily and per-group hourly statistics N days (400)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_housekeep_commands [] = {
+    { "housekeep", "", 0, 0, s_housekeep_opts, "data retention: remove what is past its days (0 keeps forever)", QYCTL_CONFIRM },
+    { NULL }
+};

@@ -77,9 +77,11 @@ static void s_apply_each (const char *file, char *sql)
     }
 }
 
-int qyctl_migrate (int argc, char **argv)
+//  The migration files of the folder (--dir, $QY_MIGRATIONS_DIR, else
+//  the source tree's), sorted. Caller frees them.
+static char **s_files (size_t *count, const char **dir_out)
 {
-    const char *dir = qyctl_opt (argc, argv, "--dir", getenv ("QY_MIGRATIONS_DIR"));
+    const char *dir = qyctl_opt ("dir", getenv ("QY_MIGRATIONS_DIR"));
     if (!dir)
         dir = QY_MIGRATIONS_DIR;
     DIR *d = opendir (dir);
@@ -96,6 +98,62 @@ int qyctl_migrate (int argc, char **argv)
         }
     closedir (d);
     qsort (files, n, sizeof (char *), s_cmp);
+    *count = n;
+    *dir_out = dir;
+    return files;
+}
+
+//  migrate status: each migration, applied (when) or pending; and those
+//  recorded whose file is not in the folder.
+static int s_status (void)
+{
+    const char *dir;
+    size_t n;
+    char **files = s_files (&n, &dir);
+    qy_buf_t arr;
+    qy_buf_init (&arr);
+    qy_buf_puts (&arr, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            qy_buf_puts (&arr, ",");
+        qy_buf_pg_array_elem (&arr, files [i]);
+    }
+    qy_buf_puts (&arr, "}");
+    PGresult *have = qyctl_exec ("SELECT to_regclass ('schema_migrations') IS NOT NULL", 0, NULL);
+    bool table = PQgetvalue (have, 0, 0) [0] == 't';
+    PQclear (have);
+    const char *p [] = { arr.data };
+    PGresult *res = qyctl_exec (table
+        ? "SELECT coalesce (f.name, m.name) AS migration, CASE WHEN f.name IS NULL THEN 'applied, file missing' "
+          "  WHEN m.version IS NULL THEN 'pending' ELSE 'applied' END AS state, date_trunc ('second', m.applied_at) AS applied_at "
+          "FROM unnest ($1::text[]) f (name) FULL JOIN schema_migrations m ON m.version = split_part (f.name, '_', 1)::int "
+          "ORDER BY coalesce (m.version, split_part (f.name, '_', 1)::int)"
+        : "SELECT f.name AS migration, 'pending' AS state, NULL::timestamptz AS applied_at FROM unnest ($1::text[]) f (name) ORDER BY 1",
+        1, p);
+    int pending = 0;
+    for (int r = 0; r < PQntuples (res); r++)
+        pending += strcmp (PQgetvalue (res, r, 1), "pending") == 0;
+    const char *format = qyctl_opt ("format", "table");
+    qyctl_print (res, format);
+    if (strcmp (format, "table") == 0)
+        printf ("migrations in %s: %zu, %d pending\n", dir, n, pending);
+    PQclear (res);
+    qy_buf_free (&arr);
+    for (size_t i = 0; i < n; i++)
+        free (files [i]);
+    free (files);
+    return 0;
+}
+
+int qyctl_migrate (int argc, char **argv)
+{
+    (void) argc;
+    (void) argv;
+    if (qyctl_arg (0))
+        return s_status ();
+    const char *dir;
+    size_t n;
+    char **files = s_files (&n, &dir);
     //  Wait for the lock by trying, not inside one long pg_advisory_lock:
     //  a statement waiting there holds a snapshot, and the run holding the
     //  lock would wait for it in CREATE INDEX CONCURRENTLY (a deadlock).
@@ -145,3 +203,13 @@ int qyctl_migrate (int argc, char **argv)
     free (files);
     return 0;
 }
+
+static const qyctl_option_t s_migrate_opts [] = {
+    { "dir", QYCTL_VALUE, "DIR", "the migrations (default $QY_MIGRATIONS_DIR, else the source tree's)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_migrate_commands [] = {
+    { "migrate", "", 0, 0, s_migrate_opts, "apply the SQL migrations not applied yet (safe to run twice)" },
+    { "migrate status", "", 0, 0, s_migrate_opts, "each migration, applied (when) or pending" },
+    { NULL }
+};

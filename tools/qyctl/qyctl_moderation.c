@@ -159,19 +159,19 @@ static void s_learn (const char *bid, const char *cat, const char *text, int lab
 
 //  ------------------------------------------------------------ decisions
 
-static int s_decide (int argc, char **argv, bool overturn)
+static int s_decide (bool overturn)
 {
     //  The brand is required, as for every other brand's object: an id alone
     //  could decide another brand's violation. "ID --brand CODE" (the older
     //  form) is still taken.
-    const char *brand = qyctl_opt (argc, argv, "--brand", NULL);
+    const char *brand = qyctl_opt ("brand", NULL);
     int first = brand ? 1 : 2;                  //  where the ID is
-    const char *id = qyctl_arg (argc, argv, first);
+    const char *id = qyctl_arg (first);
     if (!brand)
-        brand = qyctl_arg (argc, argv, 1);
-    const char *reason = qyctl_opt (argc, argv, "--reason", NULL);
-    if (!brand || !id || qyctl_arg (argc, argv, first + 1) || !reason || !*reason)
-        qyctl_die ("usage: moderation %s BRAND ID --reason TEXT [--learn no]", overturn ? "overturn" : "confirm");
+        brand = qyctl_arg (1);
+    const char *reason = qyctl_opt ("reason", NULL);
+    if (!brand || !id || qyctl_arg (first + 1) || !reason || !*reason)
+        qyctl_usage_error ("moderation %s needs a BRAND, an ID and --reason TEXT", overturn ? "overturn" : "confirm");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
@@ -228,7 +228,7 @@ static int s_decide (int argc, char **argv, bool overturn)
     //  Teach the classifier with the message as it was sent (the archive),
     //  or the excerpt kept with the violation.
     const char *cat = s_model_of (category);
-    if (cat && strcmp (qyctl_opt (argc, argv, "--learn", "yes"), "no") != 0) {
+    if (cat && strcmp (qyctl_opt ("learn", "yes"), "no") != 0) {
         const char *mp [] = { bid, PQgetvalue (v, 0, 6), PQgetvalue (v, 0, 7) };
         PGresult *m = qyctl_exec ("SELECT text FROM messages WHERE brand_id = $1 AND msg_id = $2 AND event_time = $3::timestamptz",
                                   3, mp);
@@ -246,16 +246,15 @@ static int s_decide (int argc, char **argv, bool overturn)
     return 0;
 }
 
-static int s_violations (int argc, char **argv)
+static int s_violations (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 1);
+    const char *brand = qyctl_arg (1);
     if (!brand)
-        qyctl_die ("usage: moderation violations BRAND [--status open|confirmed|overturned] [--member USER] "
-                   "[--days N] [--limit N] [--format F]");
+        qyctl_usage_error ("moderation violations needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *status = qyctl_opt (argc, argv, "--status", NULL);
-    const char *days = qyctl_opt (argc, argv, "--days", "30"), *limit = qyctl_opt (argc, argv, "--limit", "50");
+    const char *status = qyctl_opt ("status", NULL);
+    const char *days = qyctl_opt ("days", "30"), *limit = qyctl_opt ("limit", "50");
     if (status && strcmp (status, "open") && strcmp (status, "confirmed") && strcmp (status, "overturned"))
         qyctl_die ("--status must be open, confirmed or overturned, not '%s'", status);
     char *end;
@@ -265,9 +264,9 @@ static int s_violations (int argc, char **argv)
     long l = strtol (limit, &end, 10);
     if (*end || l < 1 || l > 1000000)
         qyctl_die ("--limit must be a whole number >= 1, not '%s'", limit);
-    const char *p [] = { bid, status, qyctl_opt (argc, argv, "--member", NULL), days, limit };
+    const char *p [] = { bid, status, qyctl_opt ("member", NULL), days, limit };
     PGresult *res = qyctl_exec (
-        "SELECT v.id, to_char (v.event_time, 'MM-DD HH24:MI:SS') AS at, g.code AS grp, m.user_id AS member, v.category, "
+        "SELECT v.id, to_char (v.event_time, 'MM-DD HH24:MI:SS TZH:TZM') AS at, g.code AS grp, m.user_id AS member, v.category, "
         "       v.action, coalesce (v.would_action, '') AS would, v.strike, v.status, array_to_string (v.rules, ',') AS rules, "
         "       left (coalesce (v.excerpt, ''), 40) AS excerpt "
         "FROM violations v LEFT JOIN groups g ON g.id = v.group_id AND g.brand_id = v.brand_id "
@@ -275,18 +274,18 @@ static int s_violations (int argc, char **argv)
         "WHERE v.brand_id = $1 AND ($2::text IS NULL OR v.status = $2) AND ($3::text IS NULL OR m.user_id = $3) "
         "  AND v.created_at > now () - $4::int * interval '1 day' "
         "ORDER BY v.id DESC LIMIT $5::int", 5, p);
-    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);
     return 0;
 }
 
 //  ------------------------------------------------------------ lists
 
-static int s_list_cmd (int argc, char **argv, const char *what)
+static int s_list_cmd (const char *what)
 {
-    const char *brand = qyctl_arg (argc, argv, 1), *sub = qyctl_arg (argc, argv, 2);
+    const char *brand = qyctl_arg (1), *sub = qyctl_arg (2);
     bool dict = strcmp (what, "dict") == 0;
-    if (!brand || !sub || (strcmp (sub, "list") && !qyctl_arg (argc, argv, 4)))
+    if (!brand || !sub || (strcmp (sub, "list") && !qyctl_arg (4)))
         qyctl_die (dict ? "usage: moderation dict BRAND add|remove CATEGORY|exempt WORD… | dict BRAND list"
                         : "usage: moderation allow BRAND add|remove domain|phone VALUE… | allow BRAND list");
     char bid [24];
@@ -294,16 +293,16 @@ static int s_list_cmd (int argc, char **argv, const char *what)
     if (strcmp (sub, "list") == 0) {
         const char *p [] = { bid, dict ? "t" : "f" };
         PGresult *res = qyctl_exec ("SELECT list, category, value, coalesce (created_by, '') AS by, "
-                                    "to_char (created_at, 'YYYY-MM-DD HH24:MI') AS at FROM moderation_lists "
+                                    "to_char (created_at, 'YYYY-MM-DD HH24:MI TZH:TZM') AS at FROM moderation_lists "
                                     "WHERE brand_id = $1 AND (list IN ('keyword', 'exempt')) = $2::boolean ORDER BY 1, 2, 3", 2, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
         return 0;
     }
     bool add = strcmp (sub, "add") == 0;
     if (!add && strcmp (sub, "remove"))
         qyctl_die ("%s: expected add, remove or list, got '%s'", what, sub);
-    const char *kind = qyctl_arg (argc, argv, 3);
+    const char *kind = qyctl_arg (3);
     const char *list, *category = "";
     if (dict && strcmp (kind, "exempt") == 0)
         list = "exempt";
@@ -322,8 +321,8 @@ static int s_list_cmd (int argc, char **argv, const char *what)
         qyctl_die ("allow: expected domain or phone, got '%s'", kind);
     int changed = 0;
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    for (int i = 4; qyctl_arg (argc, argv, i); i++) {
-        const char *value = qyctl_arg (argc, argv, i);
+    for (int i = 4; qyctl_arg (i); i++) {
+        const char *value = qyctl_arg (i);
         if (!*value || strchr (value, '\n'))
             qyctl_die ("%s: empty or multi-line value", what);
         const char *p [] = { bid, list, category, value, s_actor () };
@@ -351,27 +350,27 @@ static int s_list_cmd (int argc, char **argv, const char *what)
     return 0;
 }
 
-static int s_block (int argc, char **argv)
+static int s_block (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 1), *sub = qyctl_arg (argc, argv, 2), *user = qyctl_arg (argc, argv, 3);
+    const char *brand = qyctl_arg (1), *sub = qyctl_arg (2), *user = qyctl_arg (3);
     if (!brand || !sub || (strcmp (sub, "list") && !user))
-        qyctl_die ("usage: moderation block BRAND add|remove USER [--reason R] | block BRAND list");
+        qyctl_usage_error ("moderation block %s needs a USER", sub ? sub : "");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     if (strcmp (sub, "list") == 0) {
         const char *p [] = { bid };
         PGresult *res = qyctl_exec ("SELECT m.user_id AS member, coalesce (m.nickname, '') AS nickname, b.reason, "
-                                    "coalesce (b.violation_id::text, '') AS violation, to_char (b.created_at, 'YYYY-MM-DD HH24:MI') AS since "
+                                    "coalesce (b.violation_id::text, '') AS violation, to_char (b.created_at, 'YYYY-MM-DD HH24:MI TZH:TZM') AS since "
                                     "FROM blocks b JOIN members m ON m.id = b.member_id AND m.brand_id = b.brand_id "
                                     "WHERE b.brand_id = $1 AND b.lifted_at IS NULL ORDER BY b.created_at", 1, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
         return 0;
     }
     bool add = strcmp (sub, "add") == 0;
     if (!add && strcmp (sub, "remove"))
         qyctl_die ("block: expected add, remove or list, got '%s'", sub);
-    const char *reason = qyctl_opt (argc, argv, "--reason", add ? "operator" : "lifted by operator");
+    const char *reason = qyctl_opt ("reason", add ? "operator" : "lifted by operator");
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     //  A member may be blocked before ever being seen (a known spammer's id).
     const char *mp [] = { bid, user };
@@ -475,9 +474,9 @@ static void s_policy_check (const char *bid, const char *scope, const char *key,
     free (cur);
 }
 
-static int s_policy (int argc, char **argv)
+static int s_policy (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 1), *sub = qyctl_arg (argc, argv, 2);
+    const char *brand = qyctl_arg (1), *sub = qyctl_arg (2);
     if (!brand || !sub)
         qyctl_die ("usage: moderation policy BRAND list | set SCOPE KEY JSON | unset SCOPE KEY   "
                    "(SCOPE brand|region|store|group_type|group; KEY - for brand)");
@@ -488,17 +487,17 @@ static int s_policy (int argc, char **argv)
         PGresult *res = qyctl_exec ("SELECT scope, scope_key AS key, settings::text, coalesce (updated_by, '') AS by "
                                     "FROM moderation_policies WHERE brand_id = $1 "
                                     "ORDER BY array_position (ARRAY['brand','region','store','group_type','group'], scope), scope_key", 1, p);
-        qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+        qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
         return 0;
     }
-    const char *scope = qyctl_arg (argc, argv, 3), *key = qyctl_arg (argc, argv, 4);
+    const char *scope = qyctl_arg (3), *key = qyctl_arg (4);
     if (!scope || !key)
         qyctl_die ("policy %s: SCOPE and KEY needed", sub);
     if (strcmp (key, "-") == 0)
         key = "";
     bool set = strcmp (sub, "set") == 0;
-    const char *json = set ? qyctl_arg (argc, argv, 5) : NULL;
+    const char *json = set ? qyctl_arg (5) : NULL;
     if (set && !json)
         qyctl_die ("policy rejected: no JSON given");
     s_policy_check (bid, scope, key, set ? json : NULL);
@@ -521,14 +520,14 @@ static int s_policy (int argc, char **argv)
     return 0;
 }
 
-static int s_precision (int argc, char **argv)
+static int s_precision (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 1);
+    const char *brand = qyctl_arg (1);
     if (!brand)
-        qyctl_die ("usage: moderation precision BRAND [--days N] [--format F]");
+        qyctl_usage_error ("moderation precision needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *p [] = { bid, qyctl_opt (argc, argv, "--days", "90") };
+    const char *p [] = { bid, qyctl_opt ("days", "90") };
     PGresult *res = qyctl_exec (
         //  dry_run: hits where the rule itself ran dry (in a live violation too).
         "SELECT r AS rule, count (*) AS hits, "
@@ -542,7 +541,7 @@ static int s_precision (int argc, char **argv)
         "FROM violations v, unnest (v.rules) r "
         "WHERE v.brand_id = $1 AND v.created_at > now () - $2::int * interval '1 day' "
         "GROUP BY r ORDER BY r", 2, p);
-    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);
     return 0;
 }
@@ -663,13 +662,13 @@ static int s_cmp_rule (const void *a, const void *b)
     return strcmp (((const s_rule_count_t *) a)->rule, ((const s_rule_count_t *) b)->rule);
 }
 
-static int s_backtest (int argc, char **argv)
+static int s_backtest (void)
 {
-    const char *brand = qyctl_arg (argc, argv, 1);
-    const char *days = qyctl_opt (argc, argv, "--days", NULL);
+    const char *brand = qyctl_arg (1);
+    const char *days = qyctl_opt ("days", NULL);
     if (!brand || !days || atoi (days) < 1)
-        qyctl_die ("usage: moderation backtest BRAND --days N [--rules TSV] [--examples N]");
-    int examples = atoi (qyctl_opt (argc, argv, "--examples", "10"));
+        qyctl_usage_error ("moderation backtest needs --days N (1 or more)");
+    int examples = atoi (qyctl_opt ("examples", "10"));
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     //  The brand-level policy: defaults, brands.settings, the brand layer.
@@ -687,7 +686,7 @@ static int s_backtest (int argc, char **argv)
     PQclear (res);
     size_t na, nb;
     judge_rule_row_t *now_rows = s_brand_rows (bid, NULL, &pol, &na);
-    const char *tsv = qyctl_opt (argc, argv, "--rules", NULL);
+    const char *tsv = qyctl_opt ("rules", NULL);
     judge_rule_row_t *new_rows = s_brand_rows (bid, tsv, NULL, &nb);
     judge_t *ja = s_backtest_judge (bid, now_rows, na, "current");
     judge_t *jb = s_backtest_judge (bid, new_rows, nb, "proposed");
@@ -704,7 +703,10 @@ static int s_backtest (int argc, char **argv)
     size_t ncounts = 0;
     int shown = 0;
     judge_result_t ra, rb;
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "backtest messages", 0);
     while (true) {
+        qyctl_progress (&progress, total);
         res = qyctl_exec ("FETCH 5000 FROM qy_bt", 0, NULL);
         int rows = PQntuples (res);
         for (int r = 0; r < rows; r++) {
@@ -729,6 +731,7 @@ static int s_backtest (int argc, char **argv)
         if (rows == 0)
             break;
     }
+    qyctl_progress_end (&progress);
     PQclear (qyctl_exec ("CLOSE qy_bt", 0, NULL));
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
     qsort (counts, ncounts, sizeof (*counts), s_cmp_rule);
@@ -755,24 +758,27 @@ static int s_backtest (int argc, char **argv)
 int qyctl_moderation (int argc, char **argv)
 {
     const char *sub = argc >= 2 ? argv [1] : "";
-    if (strcmp (sub, "train") == 0)
-        return judge_cli_train (argc - 1, argv + 1);
-    if (strcmp (sub, "eval") == 0)
-        return judge_cli_eval (argc - 1, argv + 1);
+    if (strcmp (sub, "train") == 0 || strcmp (sub, "eval") == 0) {
+        int n;
+        char **v = qyctl_passthrough (sub, &n);
+        int rc = strcmp (sub, "train") == 0 ? judge_cli_train (n, v) : judge_cli_eval (n, v);
+        free (v);
+        return rc;
+    }
     if (strcmp (sub, "violations") == 0)
-        return s_violations (argc, argv);
+        return s_violations ();
     if (strcmp (sub, "confirm") == 0 || strcmp (sub, "overturn") == 0)
-        return s_decide (argc, argv, strcmp (sub, "overturn") == 0);
+        return s_decide (strcmp (sub, "overturn") == 0);
     if (strcmp (sub, "dict") == 0 || strcmp (sub, "allow") == 0)
-        return s_list_cmd (argc, argv, sub);
+        return s_list_cmd (sub);
     if (strcmp (sub, "block") == 0)
-        return s_block (argc, argv);
+        return s_block ();
     if (strcmp (sub, "policy") == 0)
-        return s_policy (argc, argv);
+        return s_policy ();
     if (strcmp (sub, "precision") == 0)
-        return s_precision (argc, argv);
+        return s_precision ();
     if (strcmp (sub, "backtest") == 0)
-        return s_backtest (argc, argv);
+        return s_backtest ();
     fprintf (stderr,
         "usage: qyctl moderation COMMAND …\n"
         "  train|eval --category ad|abuse [--model PATH] FILE…      offline classifier tools\n"
@@ -786,3 +792,67 @@ int qyctl_moderation (int argc, char **argv)
         "  backtest BRAND --days N [--rules TSV] [--examples N]\n");
     return 2;
 }
+
+static const char *const s_categories [] = { "ad", "abuse", NULL };
+//  judge_cli_train / judge_cli_eval's options (judge_eval_cli.c): checked
+//  here first, so that --help and a wrong option never reach them.
+static const qyctl_option_t s_judge_opts [] = {
+    { "category",        QYCTL_VALUE, "C",    "the model to train or evaluate (required)", s_categories },
+    { "model",           QYCTL_VALUE, "PATH", "the model file (default: the shipped one)" },
+    { "rules",           QYCTL_VALUE, "TSV",  "the rule set (default: the shipped one)" },
+    { "split",           QYCTL_VALUE, "K/N",  "hold out part K of N" },
+    { "holdout-every",   QYCTL_VALUE, "N",    "hold out every N-th example" },
+    { "bits",            QYCTL_VALUE, "B",    "feature hash bits (train)" },
+    { "epochs",          QYCTL_VALUE, "E",    "passes over the data (train)" },
+    { "negatives",       QYCTL_VALUE, "FILE", "more negative examples (train; may be repeated)" },
+    { "negative-weight", QYCTL_VALUE, "W",    "their weight in (0, 1] (train)" },
+    { "unbalanced",      QYCTL_FLAG,  NULL,   "do not balance the classes (train)" },
+    { "evade",           QYCTL_VALUE, "SEED", "disguise the texts as spammers do (eval)" },
+    { "errors",          QYCTL_VALUE, "N",    "show N mistakes (eval)" },
+    { "dump",            QYCTL_VALUE, "TSV",  "write every verdict (eval)" },
+    { NULL }
+};
+static const char *const s_statuses [] = { "open", "confirmed", "overturned", NULL };
+static const qyctl_option_t s_violations_opts [] = {
+    { "status", QYCTL_VALUE, "S",    "only violations in that state", s_statuses },
+    { "member", QYCTL_VALUE, "USER", "only that member's" },
+    { "days",   QYCTL_VALUE, "N",    "of the last N days (default 30)" },
+    { "limit",  QYCTL_VALUE, "N",    "rows to show (default 50)" },
+    { NULL }
+};
+static const char *const s_yes_no [] = { "yes", "no", NULL };
+static const qyctl_option_t s_decide_opts [] = {
+    { "reason", QYCTL_VALUE, "TEXT", "why (required)" },
+    { "learn",  QYCTL_VALUE, "yes|no", "teach the brand's classifier (default yes)", s_yes_no },
+    { "brand",  QYCTL_VALUE, "CODE", "the brand, in the older form: ID --brand CODE" },
+    { NULL }
+};
+static const qyctl_option_t s_block_opts [] = {
+    { "reason", QYCTL_VALUE, "TEXT", "why" },
+    { NULL }
+};
+static const qyctl_option_t s_days_opts [] = {
+    { "days", QYCTL_VALUE, "N", "of the last N days (default 90)" },
+    { NULL }
+};
+static const qyctl_option_t s_backtest_opts [] = {
+    { "days",     QYCTL_VALUE, "N",   "the archive of the last N days (required)" },
+    { "rules",    QYCTL_VALUE, "TSV", "the proposed rule set (default: the current one)" },
+    { "examples", QYCTL_VALUE, "N",   "changed verdicts to show (default 10)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_moderation_commands [] = {
+    { "moderation train", "FILE…", 1, -1, s_judge_opts, "train a classifier offline" },
+    { "moderation eval", "FILE…", 1, -1, s_judge_opts, "evaluate a classifier offline" },
+    { "moderation violations", "BRAND", 1, 1, s_violations_opts, "list violations" },
+    { "moderation confirm", "BRAND ID", 1, 2, s_decide_opts, "confirm a violation (teaches the brand's classifier)" },
+    { "moderation overturn", "BRAND ID", 1, 2, s_decide_opts, "overturn a violation: lifts its strike, mute and block" },
+    { "moderation dict", "BRAND add|remove CATEGORY|exempt WORD… | BRAND list", 2, -1, NULL, "the brand's keywords" },
+    { "moderation allow", "BRAND add|remove domain|phone VALUE… | BRAND list", 2, -1, NULL, "the brand's allowed domains and phones" },
+    { "moderation block", "BRAND add|remove USER | BRAND list", 2, 3, s_block_opts, "block a member in every group" },
+    { "moderation policy", "BRAND list | BRAND set SCOPE KEY JSON | BRAND unset SCOPE KEY", 2, 5, NULL,
+      "policy layers (SCOPE brand|region|store|group_type|group; KEY - for brand)" },
+    { "moderation precision", "BRAND", 1, 1, s_days_opts, "per-rule precision from operators' decisions" },
+    { "moderation backtest", "BRAND", 1, 1, s_backtest_opts, "replay the archive through a proposed rule set" },
+    { NULL }
+};

@@ -39,16 +39,22 @@ static const char *s_get (json_t *extra, const char *key)
 
 int qyctl_replay (int argc, char **argv)
 {
-    const char *brand = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_die ("usage: qyctl replay BRAND [--since TIMESTAMP] [--until TIMESTAMP] [--endpoint tcp://bus:5550]");
-    const char *endpoint = qyctl_opt (argc, argv, "--endpoint", getenv ("QY_REPLAY_ENDPOINT"));
+        qyctl_usage_error ("replay needs a BRAND");
+    const char *endpoint = qyctl_opt ("endpoint", getenv ("QY_REPLAY_ENDPOINT"));
     if (!endpoint)
         endpoint = "tcp://127.0.0.1:5550";
+    char *what = qy_printf ("replay re-sends %s's archived events from %s to %s into %s", brand,
+                            qyctl_opt ("since", "the start"), qyctl_opt ("until", "the end"), endpoint);
+    qyctl_confirm (what);
+    free (what);
     char bid [24];
     int64_t brand_id = qyctl_brand_id (brand);
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
-    const char *p [] = { bid, qyctl_opt (argc, argv, "--since", "-infinity"), qyctl_opt (argc, argv, "--until", "infinity") };
+    const char *p [] = { bid, qyctl_opt ("since", "-infinity"), qyctl_opt ("until", "infinity") };
     PGresult *res = qyctl_exec (
         "SELECT m.msg_id, (extract (epoch FROM m.event_time) * 1000000)::bigint, (extract (epoch FROM m.ingest_time) * 1000000)::bigint, "
         "       g.code, coalesce (s.code, ''), coalesce (mb.user_id, ''), coalesce (mb.nickname, ''), m.kind, coalesce (m.role, 'member'), "
@@ -64,7 +70,10 @@ int qyctl_replay (int argc, char **argv)
     if (qy_zmq_connect (push, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);
     int n = PQntuples (res);
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "replay", n);
     for (int r = 0; r < n; r++) {
+        qyctl_progress (&progress, r);
         Qy__Event ev = QY__EVENT__INIT;
         ev.brand = (char *) brand;
         ev.brand_id = brand_id;
@@ -112,9 +121,21 @@ int qyctl_replay (int argc, char **argv)
         free (ms);
         json_decref (extra);
     }
+    qyctl_progress_end (&progress);
     PQclear (res);
     zmq_close (push);          //  linger flushes what is queued
     zmq_ctx_term (ctx);
     printf ("replayed %d events of %s into %s\n", n, brand, endpoint);
     return 0;
 }
+
+static const qyctl_option_t s_replay_opts [] = {
+    { "since",    QYCTL_VALUE, "TIME", "from this time (default: the archive's start)" },
+    { "until",    QYCTL_VALUE, "TIME", "to this time, not included (default: the end)" },
+    { "endpoint", QYCTL_VALUE, "E",    "the bus's moderation front (default $QY_REPLAY_ENDPOINT, tcp://127.0.0.1:5550)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_replay_commands [] = {
+    { "replay", "BRAND", 1, 1, s_replay_opts, "re-send the brand's archived events into the chain", QYCTL_CONFIRM },
+    { NULL }
+};

@@ -10,9 +10,7 @@
 static void s_query (const char *title, const char *sql, int n, const char *const *p, const char *format)
 {
     PGresult *res = qyctl_exec (sql, n, p);
-    if (strcmp (format, "table") == 0)
-        printf ("\n== %s\n", title);
-    qyctl_print (res, format);
+    qyctl_section (title, res, format);
     PQclear (res);
 }
 
@@ -25,17 +23,17 @@ typedef struct {
     const char *group, *since, *until, *format, *limit;
 } s_scope_t;
 
-static void s_scope (s_scope_t *sc, int argc, char **argv, const char *usage)
+static void s_scope (s_scope_t *sc, const char *usage)
 {
-    const char *brand = qyctl_arg (argc, argv, 1);
+    const char *brand = qyctl_arg (1);
     if (!brand)
-        qyctl_die ("usage: %s", usage);
+        qyctl_usage_error ("%s: a BRAND is needed", usage);
     qy_snprintf (sc->bid, sizeof (sc->bid), "%lld", (long long) qyctl_brand_id (brand));
-    sc->group = qyctl_opt (argc, argv, "--group", NULL);
-    sc->since = qyctl_opt (argc, argv, "--since", NULL);
-    sc->until = qyctl_opt (argc, argv, "--until", NULL);
-    sc->format = qyctl_opt (argc, argv, "--format", "table");
-    sc->limit = qyctl_opt (argc, argv, "--limit", "1000000");
+    sc->group = qyctl_opt ("group", NULL);
+    sc->since = qyctl_opt ("since", NULL);
+    sc->until = qyctl_opt ("until", NULL);
+    sc->format = qyctl_opt ("format", "table");
+    sc->limit = qyctl_opt ("limit", "1000000");
     if (strcmp (sc->format, "table") && strcmp (sc->format, "csv") && strcmp (sc->format, "json"))
         qyctl_die ("--format must be table, csv or json");
     if (sc->group) {
@@ -63,11 +61,11 @@ static void s_run (const s_scope_t *sc, const char *title, const char *sql)
     PQclear (res);
 }
 
-static void s_groups (int argc, char **argv)
+static void s_groups (void)
 {
     s_scope_t sc;
-    s_scope (&sc, argc, argv, "qyctl report groups BRAND [--group CODE] [--view health|daily|speech] [--since D] [--until D] [--format F]");
-    const char *view = qyctl_opt (argc, argv, "--view", "health");
+    s_scope (&sc, "report groups");
+    const char *view = qyctl_opt ("view", "health");
     if (strcmp (view, "health") && strcmp (view, "daily") && strcmp (view, "speech"))
         qyctl_die ("--view must be health, daily or speech");
     if (strcmp (view, "daily") == 0) {
@@ -117,11 +115,11 @@ static void s_groups (int argc, char **argv)
         "WHERE g.brand_id = $1 AND ($2::text IS NULL OR g.code = $2) ORDER BY health DESC, g.code LIMIT $5");
 }
 
-static void s_members (int argc, char **argv)
+static void s_members (void)
 {
     s_scope_t sc;
-    s_scope (&sc, argc, argv, "qyctl report members BRAND [--group CODE] [--state S] [--since D] [--until D] [--limit N] [--format F]");
-    const char *state = qyctl_opt (argc, argv, "--state", NULL);
+    s_scope (&sc, "report members");
+    const char *state = qyctl_opt ("state", NULL);
     const char *p [] = { sc.bid, sc.group, sc.since, sc.until, sc.limit, state };
     PGresult *res = qyctl_exec (
         "SELECT g.code AS grp, m.user_id AS member, coalesce (m.nickname, '') AS nickname, ms.in_group, ms.staff, ms.state, "
@@ -142,11 +140,11 @@ static void s_members (int argc, char **argv)
     PQclear (res);
 }
 
-static void s_channels (int argc, char **argv)
+static void s_channels (void)
 {
     s_scope_t sc;
-    s_scope (&sc, argc, argv, "qyctl report channels BRAND [--group CODE] [--by channel|kind] [--format F]");
-    const char *by = qyctl_opt (argc, argv, "--by", "channel");
+    s_scope (&sc, "report channels");
+    const char *by = qyctl_opt ("by", "channel");
     if (strcmp (by, "channel") && strcmp (by, "kind"))
         qyctl_die ("--by must be channel or kind");
     bool kind = strcmp (by, "kind") == 0;
@@ -173,11 +171,10 @@ static void s_channels (int argc, char **argv)
     free (sql);
 }
 
-static void s_places (int argc, char **argv, bool region)
+static void s_places (bool region)
 {
     s_scope_t sc;
-    s_scope (&sc, argc, argv, region ? "qyctl report regions BRAND [--since D] [--until D] [--format F]"
-                                      : "qyctl report stores BRAND [--since D] [--until D] [--format F]");
+    s_scope (&sc, region ? "report regions" : "report stores");
     char *sql = qy_printf (
         "SELECT coalesce (p.code, 'none') AS %s, coalesce (p.name, '') AS name, count (DISTINCT g.id) AS groups, "
         "       coalesce (sum (w.messages), 0) AS messages, coalesce (sum (w.active), 0) AS active_member_days, "
@@ -197,11 +194,11 @@ static void s_places (int argc, char **argv, bool region)
     free (sql);
 }
 
-static void s_suggestions (int argc, char **argv)
+static void s_suggestions (void)
 {
     s_scope_t sc;
-    s_scope (&sc, argc, argv, "qyctl report suggestions BRAND [--group CODE] [--kind capacity|cleanout] [--format F]");
-    const char *kind = qyctl_opt (argc, argv, "--kind", NULL);
+    s_scope (&sc, "report suggestions");
+    const char *kind = qyctl_opt ("kind", NULL);
     const char *p [] = { sc.bid, sc.group, kind, sc.limit };
     PGresult *res = qyctl_exec (
         "SELECT g.code AS grp, s.kind, s.rank, m.user_id AS member, coalesce (m.nickname, '') AS nickname, "
@@ -216,75 +213,80 @@ static void s_suggestions (int argc, char **argv)
     PQclear (res);
 }
 
-static bool s_report_scoring (int argc, char **argv)
+static bool s_report_scoring (void)
 {
-    const char *sub = qyctl_arg (argc, argv, 0);
+    const char *sub = qyctl_arg (0);
     static const char *const subs [] = { "groups", "members", "channels", "stores", "regions", "suggestions" };
     size_t i = 0;
     while (i < QY_ARRAY_LEN (subs) && strcmp (sub, subs [i]) != 0)
         i++;
     //  "report groups" with no brand after it: "groups" is the brand.
-    if (i == QY_ARRAY_LEN (subs) || !qyctl_arg (argc, argv, 1))
+    if (i == QY_ARRAY_LEN (subs) || !qyctl_arg (1))
         return false;
     switch (i) {
-        case 0: s_groups (argc, argv); break;
-        case 1: s_members (argc, argv); break;
-        case 2: s_channels (argc, argv); break;
-        case 3: s_places (argc, argv, false); break;
-        case 4: s_places (argc, argv, true); break;
-        default: s_suggestions (argc, argv); break;
+        case 0: s_groups (); break;
+        case 1: s_members (); break;
+        case 2: s_channels (); break;
+        case 3: s_places (false); break;
+        case 4: s_places (true); break;
+        default: s_suggestions (); break;
     }
     return true;
 }
 
 int qyctl_violations (int argc, char **argv)
 {
-    const char *brand = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_die ("usage: qyctl violations BRAND [--limit N] [--format table|csv|json]");
+        qyctl_usage_error ("violations needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *p [] = { bid, qyctl_opt (argc, argv, "--limit", "50") };
+    const char *p [] = { bid, qyctl_opt ("limit", "50") };
     PGresult *res = qyctl_exec (
         //  Every violation of the brand, even one whose group is gone; never
         //  another brand's group or member (ids are only unique per table).
-        "SELECT v.id, v.created_at::timestamp(0) AS at, coalesce (g.code, '') AS grp, m.user_id AS member, v.category, v.action, "
+        "SELECT v.id, date_trunc ('second', v.created_at) AS at, coalesce (g.code, '') AS grp, m.user_id AS member, v.category, v.action, "
         "       round (v.score::numeric, 2) AS score, v.strike, array_to_string (v.rules, ',') AS rules, v.status, "
         "       left (v.excerpt, 40) AS excerpt "
         "FROM violations v LEFT JOIN groups g ON g.id = v.group_id AND g.brand_id = v.brand_id "
         "LEFT JOIN members m ON m.id = v.member_id AND m.brand_id = v.brand_id "
         "WHERE v.brand_id = $1 ORDER BY v.id DESC LIMIT $2", 2, p);
-    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);
     return 0;
 }
 
 int qyctl_deliveries (int argc, char **argv)
 {
-    const char *brand = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_die ("usage: qyctl deliveries BRAND [--status S] [--limit N] [--format F]");
+        qyctl_usage_error ("deliveries needs a BRAND");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *p [] = { bid, qyctl_opt (argc, argv, "--limit", "50"), qyctl_opt (argc, argv, "--status", NULL) };
+    const char *p [] = { bid, qyctl_opt ("limit", "50"), qyctl_opt ("status", NULL) };
     PGresult *res = qyctl_exec (
         "SELECT key, kind, coalesce (payload->>'action', '') AS action, status, attempts, coalesce (http_status, 0) AS http, "
-        "       source, created_at::timestamp(0) AS at, left (coalesce (payload->>'text', ''), 40) AS text "
+        "       source, date_trunc ('second', created_at) AS at, left (coalesce (payload->>'text', ''), 40) AS text "
         "FROM deliveries WHERE brand_id = $1 AND ($3::text IS NULL OR status = $3) ORDER BY created_at DESC LIMIT $2", 3, p);
-    qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
+    qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);
     return 0;
 }
 
 int qyctl_report (int argc, char **argv)
 {
-    const char *brand = qyctl_arg (argc, argv, 0);
+    (void) argc;
+    (void) argv;
+    const char *brand = qyctl_arg (0);
     if (!brand)
-        qyctl_die ("usage: qyctl report BRAND [--format table|csv|json]\n"
-                   "       qyctl report groups|members|channels|stores|regions|suggestions BRAND [options]");
-    if (s_report_scoring (argc, argv))
+        qyctl_usage_error ("report needs a BRAND");
+    if (s_report_scoring ())
         return 0;
-    const char *fmt = qyctl_opt (argc, argv, "--format", "table");
+    const char *fmt = qyctl_opt ("format", "table");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *p [] = { bid };
@@ -318,5 +320,62 @@ int qyctl_report (int argc, char **argv)
     s_query ("dead letters",
              "SELECT service, reason, state, count (*) AS n FROM dead_letters WHERE brand_id = $1 GROUP BY 1, 2, 3 ORDER BY 4 DESC",
              1, p, fmt);
+    qyctl_sections_end (fmt);
     return 0;
 }
+
+static const qyctl_option_t s_limit_opts [] = {
+    { "limit", QYCTL_VALUE, "N", "rows to show (default 50)" },
+    { NULL }
+};
+static const char *const s_delivery_states [] = { "pending", "sending", "delivered", "dead", "digested", NULL };
+static const qyctl_option_t s_deliveries_opts [] = {
+    { "status", QYCTL_VALUE, "S", "only deliveries in that state", s_delivery_states },
+    { "limit",  QYCTL_VALUE, "N", "rows to show (default 50)" },
+    { NULL }
+};
+#define S_WINDOW_OPTS \
+    { "group", QYCTL_VALUE, "CODE", "only that group" }, \
+    { "since", QYCTL_VALUE, "D", "from day D (default: 29 days before the brand's today)" }, \
+    { "until", QYCTL_VALUE, "D", "to day D (default: the brand's today)" }, \
+    { "limit", QYCTL_VALUE, "N", "at most N rows" }
+static const char *const s_views [] = { "health", "daily", "speech", NULL };
+static const qyctl_option_t s_groups_opts [] = {
+    S_WINDOW_OPTS, { "view", QYCTL_VALUE, "V", "what to show (default health)", s_views }, { NULL }
+};
+static const qyctl_option_t s_members_opts [] = {
+    S_WINDOW_OPTS, { "state", QYCTL_VALUE, "S", "only members in that state (lurker, core …)" }, { NULL }
+};
+static const char *const s_bys [] = { "channel", "kind", NULL };
+static const qyctl_option_t s_channels_opts [] = {
+    { "group", QYCTL_VALUE, "CODE", "only that group" },
+    { "limit", QYCTL_VALUE, "N", "at most N rows" },
+    { "by", QYCTL_VALUE, "B", "per channel or per kind of channel (default channel)", s_bys },
+    { NULL }
+};
+static const qyctl_option_t s_places_opts [] = { S_WINDOW_OPTS, { NULL } };
+static const char *const s_suggestion_kinds [] = { "capacity", "cleanout", NULL };
+static const qyctl_option_t s_suggestions_opts [] = {
+    { "group", QYCTL_VALUE, "CODE", "only that group" },
+    { "limit", QYCTL_VALUE, "N", "at most N rows" },
+    { "kind", QYCTL_VALUE, "K", "only that kind", s_suggestion_kinds },
+    { NULL }
+};
+const qyctl_command_t qyctl_report_commands [] = {
+    { "report", "BRAND", 1, 1, NULL, "activity, moderation and delivery summary" },
+    { "report groups", "BRAND", 1, 1, s_groups_opts, "group health and activity" },
+    { "report members", "BRAND", 1, 1, s_members_opts, "members' scores and activity" },
+    { "report channels", "BRAND", 1, 1, s_channels_opts, "join channels' quality" },
+    { "report stores", "BRAND", 1, 1, s_places_opts, "activity per store" },
+    { "report regions", "BRAND", 1, 1, s_places_opts, "activity per region" },
+    { "report suggestions", "BRAND", 1, 1, s_suggestions_opts, "members to let go (full groups, clean-outs)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_violations_commands [] = {
+    { "violations", "BRAND", 1, 1, s_limit_opts, "the brand's newest violations" },
+    { NULL }
+};
+const qyctl_command_t qyctl_deliveries_commands [] = {
+    { "deliveries", "BRAND", 1, 1, s_deliveries_opts, "the brand's newest deliveries" },
+    { NULL }
+};

@@ -183,17 +183,19 @@ static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeo
 
 int qyctl_send (int argc, char **argv)
 {
-    const char *file = qyctl_arg (argc, argv, 0);
-    const char *endpoint = qyctl_opt (argc, argv, "--endpoint", getenv ("QY_INGEST_ENDPOINT"));
+    (void) argc;
+    (void) argv;
+    const char *file = qyctl_arg (0);
+    const char *endpoint = qyctl_opt ("endpoint", getenv ("QY_INGEST_ENDPOINT"));
     if (!endpoint)
         endpoint = "tcp://127.0.0.1:5540";
     //  --garbage --push E: what a misbehaving internal sender would push
     //  straight onto a bus hop (no ingest, no ack): an undecodable frame
     //  and an Event without brand_id. The service behind must dead-letter
     //  both and go on.
-    const char *push = qyctl_opt (argc, argv, "--push", NULL);
+    const char *push = qyctl_opt ("push", NULL);
     if (push) {
-        if (!qyctl_flag (argc, argv, "--garbage"))
+        if (!qyctl_flag ("garbage"))
             qyctl_die ("--push only sends --garbage");
         void *pctx = zmq_ctx_new ();
         void *sock = qy_zmq_socket (pctx, ZMQ_PUSH, 1000, 2000);
@@ -217,21 +219,21 @@ int qyctl_send (int argc, char **argv)
         return 0;
     }
     //  The batch is an array of that many events: a bad number must not size it.
-    int batch = (int) qyctl_long ("--batch", qyctl_opt (argc, argv, "--batch", "100"), 1, 10000);
-    int timeout = (int) qyctl_long ("--timeout-ms", qyctl_opt (argc, argv, "--timeout-ms", "10000"), 1, 3600000);
+    int batch = (int) qyctl_long ("--batch", qyctl_opt ("batch", "100"), 1, 10000);
+    int timeout = (int) qyctl_long ("--timeout-ms", qyctl_opt ("timeout-ms", "10000"), 1, 3600000);
     void *ctx = zmq_ctx_new ();
     void *dealer = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 0);
     if (qy_zmq_connect (dealer, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);
     int rc = 0, seq = 0;
     bool refused = false;
-    if (qyctl_flag (argc, argv, "--garbage")) {
+    if (qyctl_flag ("garbage")) {
         static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
         rc = s_print_ack (qyctl_ingest_call (dealer, junk, sizeof (junk), NULL, timeout)) < 0;
         //  An event whose msg_id and text are not UTF-8 (bytes a gateway
         //  cut in the middle of a character): rejected, and set aside.
         Qy__Event ev = QY__EVENT__INIT, *evs [1] = { &ev };
-        ev.brand = (char *) qyctl_opt (argc, argv, "--brand", "acme");
+        ev.brand = (char *) qyctl_opt ("brand", "acme");
         ev.msg_id = "garbage-\xe5\xa5";
         ev.group = "room1";
         ev.member = "u1";
@@ -246,6 +248,9 @@ int qyctl_send (int argc, char **argv)
         if (!f)
             qyctl_die ("cannot read %s", file);
         Qy__Event **evs = qy_calloc ((size_t) batch, sizeof (Qy__Event *));
+        qyctl_progress_t progress;
+        qyctl_progress_start (&progress, "send events", 0);
+        long events = 0;
         size_t n = 0;
         char *line = NULL;
         size_t cap = 0;
@@ -270,6 +275,7 @@ int qyctl_send (int argc, char **argv)
             }
             evs [n++] = s_event (o);
             json_decref (o);
+            qyctl_progress (&progress, ++events);
             if (n == (size_t) batch) {
                 if (s_flush (dealer, evs, n, &seq, timeout, &refused))
                     rc = 1;
@@ -282,6 +288,7 @@ int qyctl_send (int argc, char **argv)
             rc = 1;
         for (size_t i = 0; i < n; i++)
             s_free_event (evs [i]);
+        qyctl_progress_end (&progress);
         free (evs);
         free (line);
         if (f != stdin)
@@ -290,5 +297,20 @@ int qyctl_send (int argc, char **argv)
     zmq_close (dealer);
     zmq_ctx_term (ctx);
     //  --strict: a refusal is a failure too (scripts that must not lose an event).
-    return rc ? rc : refused && qyctl_flag (argc, argv, "--strict") ? 3 : 0;
+    return rc ? rc : refused && qyctl_flag ("strict") ? 3 : 0;
 }
+
+static const qyctl_option_t s_send_opts [] = {
+    { "endpoint",   QYCTL_VALUE, "E",  "ingest's gateway door (default $QY_INGEST_ENDPOINT, tcp://127.0.0.1:5540)" },
+    { "batch",      QYCTL_VALUE, "N",  "events per batch (default 100)" },
+    { "timeout-ms", QYCTL_VALUE, "N",  "how long to wait for each Ack (default 10000)" },
+    { "strict",     QYCTL_FLAG,  NULL, "exit 3 when ingest refused any event" },
+    { "garbage",    QYCTL_FLAG,  NULL, "send an undecodable frame and a broken event (tests)" },
+    { "brand",      QYCTL_VALUE, "B",  "the brand of --garbage's event (default acme)" },
+    { "push",       QYCTL_VALUE, "E",  "push --garbage straight onto a bus hop instead" },
+    { NULL }
+};
+const qyctl_command_t qyctl_send_commands [] = {
+    { "send", "[FILE|-]", 0, 1, s_send_opts, "send JSON-lines events to ingest; one Ack line per batch" },
+    { NULL }
+};

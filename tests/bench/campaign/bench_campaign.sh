@@ -18,7 +18,7 @@ cat > "$QY_RUN/def.json" <<JSON
   "campaigns": [ { "name": "bench", "trigger": { "type": "schedule", "dates": ["$DAY"] },
                    "steps": [ { "at": "10:00", "template": "{group}：早上好" } ] } ] }
 JSON
-"$QYCTL" campaign apply "$QY_RUN/def.json" >/dev/null
+"$QYCTL" campaign apply "$QY_RUN/def.json" --yes >/dev/null
 START=$(date +%s)
 export QY_CAMPAIGN_CLOCK_OFFSET_S=$(( L0 + 10 * 3600 - 10 - START ))
 export QY_CAMPAIGN_PLAN_INTERVAL_MS=1000 QY_CAMPAIGN_RUN_INTERVAL_MS=100

@@ -39,7 +39,7 @@ sed 's/"best_time": true, "promotional"/"best_time": true, "at": "09:00", "promo
 it_eq "bad definition refused" "$("$QYCTL" campaign apply "$QY_RUN/bad.json" 2>&1)" \
     'qyctl: '"$QY_RUN"'/bad.json: campaigns[0]: campaign "daily-sop": steps[1]: "at" and "best_time" exclude each other'
 it_eq "nothing written" "$(Q "SELECT count (*) FROM campaigns")" 0
-"$QYCTL" campaign apply "$IT_CASE/sop.json" > "$QY_RUN/actual/apply.txt"
+"$QYCTL" campaign apply "$IT_CASE/sop.json" --yes > "$QY_RUN/actual/apply.txt"
 it_expect apply
 
 # The campaign clock: 07:50 local at ANCHOR (six seconds from now), 1200× the wall.

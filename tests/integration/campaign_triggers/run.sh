@@ -28,7 +28,7 @@ Q "INSERT INTO members (brand_id, user_id, nickname) SELECT b.id, u, n FROM bran
 "$QYCTL" campaign tag acme u6 vip >/dev/null
 "$QYCTL" campaign optout acme u6 >/dev/null
 (cd "$IT_CASE" && "$QYCTL" campaign apply triggers.json --dry-run) > "$QY_RUN/actual/apply.txt"
-"$QYCTL" campaign apply "$IT_CASE/triggers.json" >> "$QY_RUN/actual/apply.txt"
+"$QYCTL" campaign apply "$IT_CASE/triggers.json" --yes >> "$QY_RUN/actual/apply.txt"
 it_expect apply
 
 # The campaign clock: 09:00 local four seconds from now, 600× the wall.
@@ -86,7 +86,7 @@ fi
 # planner would not make again: a step quiet hours deferred, a step of a
 # silence spell, a draw already drawn (its post must name the recorded winners).
 QD () { psql "$DB" -qAtc "$1"; }
-QY_PG_DSN=$DB "$QYCTL" campaign apply "$IT_CASE/replan.json" >/dev/null
+QY_PG_DSN=$DB "$QYCTL" campaign apply "$IT_CASE/replan.json" --yes >/dev/null
 QD "INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, member_id, due_at, deferrals, guard, delivery_key)
     SELECT c.brand_id, c.id, x.step, g.id, x.period, 0, x.due::timestamptz, x.deferrals, x.guard, 'replan:' || x.period || ':' || x.step
     FROM campaigns c, groups g, (VALUES ('replan', 0, '2025-12-20', '2025-12-20 20:00+08', 0, NULL),
@@ -97,7 +97,7 @@ QD "INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, me
     WHERE c.name = x.name AND g.code = 'o1';
     INSERT INTO campaign_draws (brand_id, job_id, campaign_id, group_id, seed, eligible, winners, drawn_at)
     SELECT brand_id, id, campaign_id, group_id, 42, '{1}', '{1}', now () FROM campaign_jobs WHERE delivery_key = 'replan:2025-12-20:0'" >/dev/null
-QY_PG_DSN=$DB "$QYCTL" campaign apply "$IT_CASE/replan.json" > "$QY_RUN/actual/replan.txt"
+QY_PG_DSN=$DB "$QYCTL" campaign apply "$IT_CASE/replan.json" --yes > "$QY_RUN/actual/replan.txt"
 QD "SELECT c.name, j.step, j.period, coalesce (j.guard, '-'), (SELECT count (*) FROM campaign_draws d WHERE d.job_id = j.id)
     FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id WHERE c.name LIKE 'replan%' ORDER BY 1, 2, 3" >> "$QY_RUN/actual/replan.txt"
 it_expect replan

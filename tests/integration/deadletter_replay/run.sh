@@ -16,7 +16,7 @@ source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
 it_gateway --token tok --fail-first 2
-"$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token tok >/dev/null
+"$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s tok) >/dev/null
 "$Q" brand create other Other >/dev/null
 "$Q" group create acme room1 "一号群" >/dev/null
 "$Q" group create acme room2 "二号群" >/dev/null
@@ -61,9 +61,9 @@ it_expect summary_before
 
 # ---- 4. brand scoping: other sees and replays nothing of acme's
 it_eq "other lists nothing" "$("$Q" deadletters other --format csv | tail -n +2 | wc -l)" 0
-it_eq "other replays nothing" "$("$Q" deadletters replay other --open | tail -1)" "replayed=0 not_replayable=0 failed=0"
+it_eq "other replays nothing" "$("$Q" deadletters replay other --open --yes | tail -1)" "replayed=0 not_replayable=0 failed=0"
 s1_id=$(dl id scoring s1)
-it_eq "other cannot name acme's row" "$("$Q" deadletters replay other "$s1_id" 2>&1 | head -1)" \
+it_eq "other cannot name acme's row" "$("$Q" deadletters replay other "$s1_id" --yes 2>&1 | head -1)" \
     "qyctl: 1 of the 1 ids are not dead letters of other"
 it_eq "s1 untouched by other" "$(dl replays scoring s1)" 0
 
@@ -74,7 +74,7 @@ it_eq "dry run left everything open" "$(sql "SELECT count (*) FROM dead_letters 
 
 # ---- a hop that cannot be reached: nothing is marked done, the row stays open
 dead_front="tcp://127.0.0.1:$(qy_free_port)"
-rc=0; "$Q" deadletters replay acme "$s1_id" --scoring "$dead_front" --timeout-ms 500 > "$QY_RUN/unreachable.txt" || rc=$?
+rc=0; "$Q" deadletters replay acme "$s1_id" --yes --scoring "$dead_front" --timeout-ms 500 > "$QY_RUN/unreachable.txt" || rc=$?
 it_eq "unreachable hop" "$rc $(cut -f4 "$QY_RUN/unreachable.txt" | head -1)" "1 send to $dead_front failed: the hop did not take it in time"
 it_eq "s1 open after the failed send" "$(dl "(replayed_at IS NULL)::int || ' ' || replays || ' ' || replay_result" scoring s1)" \
     "1 1 send to $dead_front failed: the hop did not take it in time"
@@ -83,21 +83,21 @@ it_eq "s1 open after the failed send" "$(dl "(replayed_at IS NULL)::int || ' ' |
 sql "CREATE FUNCTION qy_test_refuse () RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION 'refused by the test'; END \$\$;
      CREATE TRIGGER qy_test_refuse BEFORE UPDATE ON dead_letters FOR EACH ROW
      WHEN (OLD.id = $s1_id AND NEW.replayed_at IS NOT NULL) EXECUTE FUNCTION qy_test_refuse ()" >/dev/null
-rc=0; "$Q" deadletters replay acme "$s1_id" > "$QY_RUN/refused.txt" 2>&1 || rc=$?
+rc=0; "$Q" deadletters replay acme "$s1_id" --yes > "$QY_RUN/refused.txt" 2>&1 || rc=$?
 it_eq "refused mark: status and report" "$rc $(cut -f2- "$QY_RUN/refused.txt" | tr '\n' '|')" \
     "1 scoring	s1	not sent: the row could not be marked: ERROR:  refused by the test|replayed=0 not_replayable=0 failed=1 unrecorded=1|"
 it_eq "s1 untouched by the refused run" "$(dl "(replayed_at IS NULL)::int || ' ' || replays || ' ' || failed_again" scoring s1)" "1 1 0"
 sql "DROP TRIGGER qy_test_refuse ON dead_letters; DROP FUNCTION qy_test_refuse ()" >/dev/null
 
 # ---- 2. scoring, while the key is still broken: pushed, failed again, reopened
-"$Q" deadletters replay acme "$s1_id" | cut -f2- > "$QY_RUN/actual/replay_broken.txt"
+"$Q" deadletters replay acme "$s1_id" --yes | cut -f2- > "$QY_RUN/actual/replay_broken.txt"
 it_expect replay_broken
 reopened () { [ "$(dl "failed_again || ' ' || (replayed_at IS NULL)::int" scoring s1)" = "1 1" ]; }
 it_wait "s1 reopened after failing again" reopened
 
 # ---- 2, 3, 4: the key fixed, the gateway answering: replay everything open
 R DEL "sc:a:{g:$room1}:$day" >/dev/null
-rc=0; "$Q" deadletters replay acme --open > "$QY_RUN/replay.txt" || rc=$?
+rc=0; "$Q" deadletters replay acme --open --yes > "$QY_RUN/replay.txt" || rc=$?
 it_eq "replay exit status (bad1 is rejected again)" "$rc" 1
 cut -f2- "$QY_RUN/replay.txt" | sort > "$QY_RUN/actual/replay_open.txt"
 it_expect replay_open
@@ -118,17 +118,17 @@ sed -n 1p "$QY_RUN/events.jsonl" | "$Q" send - >/dev/null
 # Ingest stalled (stopped): no answer within the timeout, so nothing is marked done and the attempt
 # is counted; the rows stay open for the next run.
 kill -STOP "$QY_PID_ingest"
-rc=0; "$Q" deadletters replay late --open --timeout-ms 1000 > "$QY_RUN/stalled.txt" 2>/dev/null || rc=$?
+rc=0; "$Q" deadletters replay late --open --yes --timeout-ms 1000 > "$QY_RUN/stalled.txt" 2>/dev/null || rc=$?
 kill -CONT "$QY_PID_ingest"
 cut -f2- "$QY_RUN/stalled.txt" > "$QY_RUN/actual/stalled.txt"
 it_expect stalled
 it_eq "late's rows open after the stall" "$rc $(sql "SELECT string_agg (replays || ' ' || (replayed_at IS NULL)::int, ',') FROM dead_letters WHERE brand_code = 'late'")" "1 1 1,1 1"
 it_eq "late's events accepted at the first replay after the stall" \
-    "$("$Q" deadletters replay late --open | cut -f2- | sort | tr '\n' '|')" \
+    "$("$Q" deadletters replay late --open --yes | cut -f2- | sort | tr '\n' '|')" \
     "ingest	l1	accepted by ingest|ingest	l2	accepted by ingest|replayed=2 not_replayable=0 failed=0|"
 it_eq "late's events archived" "$(sql "SELECT string_agg (m.msg_id, ' ' ORDER BY m.msg_id) FROM messages m JOIN brands b ON b.id = m.brand_id WHERE b.code = 'late'")" "l1 l2"
 l1_id=$(dl id ingest l1)
-it_eq "replaying l1 again" "$("$Q" deadletters replay late "$l1_id" | cut -f2-)" "$(printf 'ingest\tl1\tduplicate: ingest already has it\nreplayed=1 not_replayable=0 failed=0')"
+it_eq "replaying l1 again" "$("$Q" deadletters replay late "$l1_id" --yes | cut -f2-)" "$(printf 'ingest\tl1\tduplicate: ingest already has it\nreplayed=1 not_replayable=0 failed=0')"
 it_eq "late's events archived once" "$(sql "SELECT count (*) FROM messages m JOIN brands b ON b.id = m.brand_id WHERE b.code = 'late'")" 2
 
 # ---- what stays open: read it whole, correct it and send it again, then close the row with a reason
@@ -139,20 +139,20 @@ bad_id=$(dl id ingest bad1)
 it_expect show
 it_eq "other cannot read acme's row" "$("$Q" deadletters show other "$bad_id" 2>&1 || true)" "qyctl: $bad_id is not a dead letter of other"
 it_eq "bad1 corrected and sent again" "$("$Q" deadletters show acme "$bad_id" | jq -c '.event | .text = "已更正"' | "$Q" send - | jq -r '.results[] | "\(.msg_id) \(.status)"')" "bad1 accepted"
-it_eq "resolve bad1" "$(QY_OPERATOR=ops1 "$Q" deadletters resolve acme "$bad_id" --reason "corrected and sent again" | cut -f2)" \
+it_eq "resolve bad1" "$(QY_OPERATOR=ops1 "$Q" deadletters resolve acme "$bad_id" --yes --reason "corrected and sent again" | cut -f2)" \
     "resolved: corrected and sent again"
 # The gateway sends the same bad item again: refused again, the resolved row stays as it is.
 echo "{\"brand\":\"acme\",\"msg_id\":\"bad1\",\"group\":\"room2\",\"member\":\"u3\",\"kind\":\"text\",\"text\":\"\",\"event_time_us\":${now}000002}" \
     | "$Q" send - > /dev/null
 it_eq "bad1 stays resolved" "$(dl "failed_again || ' ' || (resolved_at IS NOT NULL)::int" ingest bad1)" "1 1"
-it_eq "other cannot resolve acme's row" "$("$Q" deadletters resolve other "$(dl id moderation no-brand-id)" --reason x 2>&1 || true)" \
+it_eq "other cannot resolve acme's row" "$("$Q" deadletters resolve other "$(dl id moderation no-brand-id)" --yes --reason x 2>&1 || true)" \
     "qyctl: $(dl id moderation no-brand-id) is not a dead letter of other"
 # Rows that name no brand (an undecodable frame) belong to the platform operator, under "-".
 junk_id=$(sql "SELECT id FROM dead_letters WHERE service = 'moderation' AND brand_code = ''")
 it_eq "acme cannot read the brandless row" "$("$Q" deadletters show acme "$junk_id" 2>&1 || true)" "qyctl: $junk_id is not a dead letter of acme"
 it_eq "the brandless row, read" "$("$Q" deadletters show - "$junk_id" | jq -r '.service + " " + .reason + " " + .hex')" \
     "moderation malformed event: protobuf decode failed 0affffffff0f1203626164"
-it_eq "the brandless row, resolved" "$("$Q" deadletters resolve - "$junk_id" --reason "garbage frame" | cut -f2)" "resolved: garbage frame"
+it_eq "the brandless row, resolved" "$("$Q" deadletters resolve - "$junk_id" --yes --reason "garbage frame" | cut -f2)" "resolved: garbage frame"
 # (how often late's events were rejected again depends on when ingest forgot the unknown brand, and
 # whether l2 got in with the stalled batch or with a later one)
 it_sql final "SELECT service, coalesce (brand_code, '') AS brand, msg_id,

@@ -19,10 +19,10 @@ it_sim simF --token tok-f --fail-rate 0.25 --429-rate 0.1 --timeout-rate 0.05 --
 it_sim simR --errcode-first 1 --errcode 130101
 it_sim simB --fail-first 6
 
-"$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$P_simA/v1/deliveries" --token tok-a >/dev/null
-"$Q" brand create beta Beta --gateway-url "http://127.0.0.1:$P_simA/v1/deliveries" --token tok-a >/dev/null
-"$Q" brand create gamma Gamma --gateway-url "http://127.0.0.1:$P_simF/v1/deliveries" --token tok-f >/dev/null
-"$Q" brand create delta Delta --gateway-url "http://127.0.0.1:$P_simA/v1/deliveries" --token tok-a >/dev/null
+"$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$P_simA/v1/deliveries" --token-file <(printf %s tok-a) >/dev/null
+"$Q" brand create beta Beta --gateway-url "http://127.0.0.1:$P_simA/v1/deliveries" --token-file <(printf %s tok-a) >/dev/null
+"$Q" brand create gamma Gamma --gateway-url "http://127.0.0.1:$P_simF/v1/deliveries" --token-file <(printf %s tok-f) >/dev/null
+"$Q" brand create delta Delta --gateway-url "http://127.0.0.1:$P_simA/v1/deliveries" --token-file <(printf %s tok-a) >/dev/null
 "$Q" brand create eps Eps --gateway-url "http://127.0.0.1:$P_simB/v1/deliveries" >/dev/null
 "$Q" group create acme busy "Busy" >/dev/null
 "$Q" store create delta s1 "一号店" >/dev/null

@@ -14,11 +14,11 @@ Q=$QYCTL
 "$Q" store create acme s1 "一号店" >/dev/null
 "$Q" group create acme room1 "一号店会员群" --store s1 >/dev/null
 "$Q" channel create acme s1-qr qr_poster --store s1 >/dev/null
-"$Q" gateway credential add acme acme-gw --token acme-token-0123456789 >/dev/null
-"$Q" gateway credential add acme acme-signer --hmac acme-secret-0123456789 >/dev/null
-"$Q" gateway credential add acme acme-old --token old-token-0123456789abc >/dev/null
+"$Q" gateway credential add acme acme-gw --token-file <(printf %s acme-token-0123456789) >/dev/null
+"$Q" gateway credential add acme acme-signer --hmac-file <(printf %s acme-secret-0123456789) >/dev/null
+"$Q" gateway credential add acme acme-old --token-file <(printf %s old-token-0123456789abc) >/dev/null
 "$Q" gateway credential revoke acme acme-old >/dev/null
-"$Q" gateway credential add other other-gw --token other-token-0123456789 >/dev/null
+"$Q" gateway credential add other other-gw --token-file <(printf %s other-token-0123456789) >/dev/null
 
 # Bus (the moderation hop only, nobody pulling) and ingest with small queues.
 P_mf=$(qy_free_port); P_mb=$(qy_free_port)

@@ -19,7 +19,7 @@ source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
 "$Q" brand create acme "Acme" >/dev/null
-"$Q" gateway credential add acme acme-gw --token acme-token-0123456789 >/dev/null
+"$Q" gateway credential add acme acme-gw --token-file <(printf %s acme-token-0123456789) >/dev/null
 
 P_mf=$(qy_free_port); P_mb=$(qy_free_port)
 export QY_BUS_HOPS="moderation=tcp://127.0.0.1:$P_mf>tcp://127.0.0.1:$P_mb" QY_HTTP_BIND=127.0.0.1

@@ -23,7 +23,7 @@ source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
 GW_URL="http://127.0.0.1:$GW_PORT/v1/deliveries"
-"$QYCTL" brand create acme "Acme" --gateway-url "$GW_URL" --token gw >/dev/null
+"$QYCTL" brand create acme "Acme" --gateway-url "$GW_URL" --token-file <(printf %s gw) >/dev/null
 "$QYCTL" region create acme north "北区" >/dev/null
 "$QYCTL" region create acme south "南区" >/dev/null
 "$QYCTL" store create acme s1 "一号店" --region south >/dev/null
@@ -46,7 +46,7 @@ for g in room1 room2 room3; do "$QYCTL" group create acme $g "群 $g" --store s1
 "$QYCTL" moderation policy acme set region north '{"ladder":"warn,remove"}' >/dev/null
 "$QYCTL" moderation policy acme set group club1 '{"nickname":"昵称-城市"}' >/dev/null
 # A second brand whose brand layer judges staff everywhere.
-"$QYCTL" brand create beta "Beta" --gateway-url "$GW_URL" --token gw >/dev/null
+"$QYCTL" brand create beta "Beta" --gateway-url "$GW_URL" --token-file <(printf %s gw) >/dev/null
 "$QYCTL" store create beta b1 "一号店" >/dev/null
 "$QYCTL" group create beta bg1 "群 bg1" --store b1 >/dev/null
 "$QYCTL" rules load beta >/dev/null
@@ -54,7 +54,7 @@ for g in room1 room2 room3; do "$QYCTL" group create acme $g "群 $g" --store s1
 # A third brand whose store layer only applies on top of its region's: recall 4.0 is above the
 # brand's mute (2.0) but below the region's (5.0). qyctl checks it where it applies and takes it;
 # the service must too (an ad there is only sent to review).
-"$QYCTL" brand create gamma "Gamma" --gateway-url "$GW_URL" --token gw >/dev/null
+"$QYCTL" brand create gamma "Gamma" --gateway-url "$GW_URL" --token-file <(printf %s gw) >/dev/null
 "$QYCTL" region create gamma gn "北区" >/dev/null
 "$QYCTL" store create gamma gs "北店" --region gn >/dev/null
 "$QYCTL" group create gamma gg1 "群 gg1" --store gs >/dev/null
@@ -158,7 +158,7 @@ it_sql blocks_again "SELECT m.user_id, b.reason, b.lifted_at IS NOT NULL AS lift
 "$QYCTL" moderation confirm acme "$(q "SELECT id FROM violations WHERE brand_id = $BID AND msg_id = 'sa2'")" --reason "广告" --learn no > /dev/null
 vlist () {   # vlist NAME ARGS…: the list as CSV, the event time masked
     local name=$1; shift
-    "$QYCTL" moderation violations acme "$@" --format csv | sed -E 's/^([0-9]+),[0-9]{2}-[0-9]{2} [0-9:]{8},/\1,<at>,/' > "$QY_RUN/actual/$name.txt"
+    "$QYCTL" moderation violations acme "$@" --format csv | sed -E 's/^([0-9]+),[0-9]{2}-[0-9]{2} [0-9:]{8} [+-][0-9:]{5},/\1,<at>,/' > "$QY_RUN/actual/$name.txt"
     it_expect "$name"
 }
 vlist list_all

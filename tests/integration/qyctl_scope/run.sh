@@ -5,7 +5,8 @@
 #   2. a credential is revoked by its brand only;
 #   3. a violation is confirmed or overturned by its brand only;
 #   4. send --batch / --timeout-ms take a number in range;
-#   5. brand create run again keeps the brand's zone; --tz is checked;
+#   5. brand create of an existing code is refused without --update, which keeps the brand's zone;
+#      --tz takes minutes or a zone name, and is checked;
 #   6. deadletters replay of another brand's id exits 1;
 #   7. gateway pause takes a sane number of seconds; --verify takes no value;
 #   8. report windows and campaign report's dates are the brand's days;
@@ -21,16 +22,16 @@ rc_err () { local rc=0; "$@" >/dev/null 2>"$QY_RUN/err.txt" || rc=$?; echo "$rc 
 "$Q" brand create other Other >/dev/null
 
 # ---- 1. credential add: the name is acme's; other cannot take it over
-"$Q" gateway credential add acme acme-gw --token acme-token-0123456789 >/dev/null
+"$Q" gateway credential add acme acme-gw --token-file <(printf %s acme-token-0123456789) >/dev/null
 before=$(sql "SELECT brand_id || ' ' || token_sha256 FROM gateway_credentials WHERE name = 'acme-gw'")
-it_eq "other adds acme's credential name" "$(rc_err "$Q" gateway credential add other acme-gw --token other-token-0123456789)" \
+it_eq "other adds acme's credential name" "$(rc_err "$Q" gateway credential add other acme-gw --token-file <(printf %s other-token-0123456789))" \
     "1 qyctl: credential name acme-gw taken by another brand"
 it_eq "acme-gw still acme's, same token" "$(sql "SELECT brand_id || ' ' || token_sha256 FROM gateway_credentials WHERE name = 'acme-gw'")" "$before"
-it_eq "acme replaces its own token" "$(rc_err "$Q" gateway credential add acme acme-gw --hmac acme-secret-0123456789)" "0 "
+it_eq "acme replaces its own token" "$(rc_err "$Q" gateway credential add acme acme-gw --hmac-file <(printf %s acme-secret-0123456789))" "0 "
 it_eq "acme-gw now signs" "$(sql "SELECT kind || ' ' || enabled FROM gateway_credentials WHERE name = 'acme-gw'")" "hmac true"
 
 # ---- 2. credential revoke BRAND NAME
-it_eq "revoke without a brand" "$(rc_err "$Q" gateway credential revoke acme-gw | cut -c1-19)" "1 qyctl: usage: qyc"
+it_eq "revoke without a brand" "$(rc_err "$Q" gateway credential revoke acme-gw | cut -c1-19)" "2 qyctl: 'gateway c"
 it_eq "other revokes acme's credential" "$(rc_err "$Q" gateway credential revoke other acme-gw)" \
     "1 qyctl: no credential named acme-gw in brand other"
 it_eq "acme-gw still enabled" "$(sql "SELECT enabled FROM gateway_credentials WHERE name = 'acme-gw'")" t
@@ -44,7 +45,7 @@ acme_id=$(sql "SELECT id FROM brands WHERE code = 'acme'")
 V=$(sql "INSERT INTO violations (brand_id, group_id, msg_id, event_time, category, score, action, rules, hits)
          VALUES ($acme_id, 1, 'v1', now (), 'ad', 0.9, 'review', '{ad.test}', '[]') RETURNING id" | head -1)
 it_eq "overturn without a brand" "$(rc_err "$Q" moderation overturn "$V" --reason x --learn no)" \
-    "1 qyctl: usage: moderation overturn BRAND ID --reason TEXT [--learn no]"
+    "2 qyctl: moderation overturn needs a BRAND, an ID and --reason TEXT"
 it_eq "other overturns acme's violation" "$(rc_err "$Q" moderation overturn other "$V" --reason x --learn no)" \
     "1 qyctl: no violation $V in brand other"
 it_eq "other confirms it (--brand)" "$(rc_err "$Q" moderation confirm "$V" --brand other --reason x --learn no)" \
@@ -58,33 +59,36 @@ echo '{"brand":"acme","msg_id":"s1","group":"room1","member":"u1","kind":"text",
 dead="tcp://127.0.0.1:$(qy_free_port)"
 for b in 0 abc -3 100000; do
     it_eq "send --batch $b" "$(rc_err "$Q" send "$QY_RUN/one.jsonl" --endpoint "$dead" --batch "$b" --timeout-ms 200)" \
-        "1 qyctl: --batch must be a whole number from 1 to 10000, not '$b'"
+        "2 qyctl: --batch must be a whole number from 1 to 10000, not '$b'"
 done
 it_eq "send --timeout-ms abc" "$(rc_err "$Q" send "$QY_RUN/one.jsonl" --endpoint "$dead" --timeout-ms abc)" \
-    "1 qyctl: --timeout-ms must be a whole number from 1 to 3600000, not 'abc'"
+    "2 qyctl: --timeout-ms must be a whole number from 1 to 3600000, not 'abc'"
 
 # ---- 5. brand create keeps the zone it has
 "$Q" brand create east East --tz 540 >/dev/null
-"$Q" brand create east "East Co" >/dev/null
+it_eq "brand create of an existing code" "$(rc_err "$Q" brand create east "East Co")" \
+    '1 qyctl: brand east exists (named "East"); --update to change it'
+"$Q" brand create east "East Co" --update >/dev/null
+"$Q" brand create zoned Zoned --tz Asia/Kathmandu >/dev/null
 "$Q" brand create west West --tz -300 >/dev/null
 it_eq "zones" "$(sql "SELECT string_agg (code || ' ' || name || ' ' || tz_offset_min, ',' ORDER BY id) FROM brands")" \
-    "acme Acme 480,other Other 480,east East Co 540,west West -300"
-it_eq "brand create --tz 900" "$(rc_err "$Q" brand create east East --tz 900)" \
-    "1 qyctl: --tz must be a whole number from -720 to 840, not '900'"
-it_eq "brand create --tz 8h" "$(rc_err "$Q" brand create east East --tz 8h)" \
-    "1 qyctl: --tz must be a whole number from -720 to 840, not '8h'"
+    "acme Acme 480,other Other 480,east East Co 540,zoned Zoned 345,west West -300"
+it_eq "brand create --tz 900" "$(rc_err "$Q" brand create east East --tz 900 --update)" \
+    "2 qyctl: --tz must be a whole number from -720 to 840, not '900'"
+it_eq "brand create --tz 8h" "$(rc_err "$Q" brand create east East --tz 8h --update)" \
+    "2 qyctl: --tz: '8h' is neither minutes from UTC (-720 to 840) nor a zone name PostgreSQL knows"
 it_eq "east's zone unchanged" "$(sql "SELECT tz_offset_min FROM brands WHERE code = 'east'")" 540
 
 # ---- 6. deadletters replay: another brand's id is an error
 D=$(sql "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason)
          VALUES ($acme_id, 'acme', 'scoring', 'd1', 'test') RETURNING id" | head -1)
-it_eq "other replays acme's row" "$(rc_err "$Q" deadletters replay other "$D")" \
+it_eq "other replays acme's row" "$(rc_err "$Q" deadletters replay other "$D" --yes)" \
     "1 qyctl: 1 of the 1 ids are not dead letters of other"
 it_eq "acme's row untouched" "$(sql "SELECT replays || ' ' || state FROM dead_letters WHERE id = $D")" "0 open"
 
 # ---- 7. gateway pause; a bare --verify
 it_eq "pause for 10^17 s" "$(rc_err "$Q" gateway pause http://gw.example/v1 100000000000000000)" \
-    "1 qyctl: SECONDS must be a whole number from 1 to 2592000, not '100000000000000000'"
+    "2 qyctl: SECONDS must be a whole number from 1 to 2592000, not '100000000000000000'"
 it_eq "pause for 5 s" "$("$Q" gateway pause http://gw.example/v1 5 2>/dev/null)" "deliveries to http://gw.example/v1 held for 5 s"
 it_eq "one pause key, held 5 s" "$(redis-cli -p "$QY_REDIS_PORT" --scan --pattern 'nt:pause:*' | while read -r k; do
     redis-cli -p "$QY_REDIS_PORT" PTTL "$k"; done | awk '{ n++; ok += ($1 > 0 && $1 <= 5000) } END { print n, ok }')" "1 1"
@@ -130,7 +134,7 @@ sql "INSERT INTO members (brand_id, user_id) VALUES ($acme_id, 'u1')" >/dev/null
 "$Q" campaign tag acme u1 vip >/dev/null
 "$Q" campaign untag acme u1 vip >/dev/null
 echo '{"brand": "acme", "guards": {"promo_per_day": 2}, "group_guards": {"room1": {"promo_per_day": 1}}, "campaigns": []}' > "$QY_RUN/sop.json"
-"$Q" campaign apply "$QY_RUN/sop.json" >/dev/null
+"$Q" campaign apply "$QY_RUN/sop.json" --yes >/dev/null
 it_sql audit "SELECT action, object_type, object_id, detail FROM audit_log
               WHERE brand_id = $acme_id AND action !~ '^(brand|gateway|violation|deadletter)\.' ORDER BY id"
 it_eq "demo load --brand acme" "$(rc_err "$Q" demo load --brand acme --stores 2 --groups 1)" \

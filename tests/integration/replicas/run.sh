@@ -63,7 +63,7 @@ snapshot () {
 }
 before=$(snapshot)
 psql "$QY_PG_DSN" -qAtc "SELECT key FROM deliveries ORDER BY 1" > "$QY_RUN/keys_before"
-"$QYCTL" replay rep --endpoint "tcp://127.0.0.1:$QY_P_mf"
+"$QYCTL" replay rep --yes --endpoint "tcp://127.0.0.1:$QY_P_mf"
 replayed () { [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge $((2 * accepted)) ]; }
 it_wait "the replay to pass through" replayed
 sleep 2
