@@ -320,9 +320,13 @@ static void s_admit_all (notifier_job_t *jobs, int n, s_admit_t *adm)
             continue;
         k++;
         adm [i].wait = notifier_limits_reply (s_redis);
-        if (adm [i].wait == -2)     //  Redis lost the script: load it, and ask again
-            adm [i].wait = notifier_limits_take (s_redis, jobs [i].url, adm [i].b, adm [i].n);
     }
+    //  Redis lost the script (flushed): load it and ask again, only now that
+    //  every reply of the pipeline has been read (a command sent before
+    //  would have taken an earlier job's reply for its own).
+    for (int i = 0; i < n; i++)
+        if (adm [i].wait == -2)
+            adm [i].wait = notifier_limits_take (s_redis, jobs [i].url, adm [i].b, adm [i].n);
 }
 
 //  Fill free slots with due deliveries. Returns how many started.
