@@ -8,13 +8,7 @@
 # PostgreSQL is away and goes on when it is back: every event ingest acknowledged is archived
 # once and passes every stage to campaign, and nothing is set aside.
 source "$(dirname "$0")/../lib.sh"
-it_servers
-it_gateway
-"$QYCTL" demo load --brand demo --stores 4 --groups 2 --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
-export QY_SCORING_ROLLUP_INTERVAL_MS=300
-export QY_NOTIFIER_LIMIT_GATEWAY=600000/60 QY_NOTIFIER_LIMIT_API_POST=600000/60 QY_NOTIFIER_LIMIT_API_ALERT=6000/60 \
-       QY_NOTIFIER_LIMIT_GROUP=30000/60 QY_NOTIFIER_LIMIT_MEMBER=3000/60
-qy_start_services "$QY_BUILD" 2 2
+it_demo_chain 2 2
 services="bus ingest notifier campaign scoring1 scoring2 moderation1 moderation2"
 "$QY_BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand demo --stores 4 --groups 2 --members 60 \
     --messages 12000 --rate 2000 --seed 11 > "$QY_RUN/loadgen.out" 2>&1 &
