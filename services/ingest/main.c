@@ -338,7 +338,7 @@ static size_t s_prepare_jobs (qy_pg_t *pg, void *push, ingest_job_t **jobs, size
         if (!job->req) {
             qy_metric_add (m_malformed, 1);
             char *reason = qy_printf ("bad request: %s", job->envelope_error);
-            if (qy_deadletter (pg, job->brand_id, job->brand, "ingest", NULL, reason, job->body, job->len) == 0)
+            if (qy_deadletter_refused (pg, job->brand_id, job->brand, "ingest", reason, job->body, job->len) == 0)
                 ingest_gateway_error (job, 400, job->envelope_error, job->envelope_field, 0);
             else
                 ingest_gateway_error (job, 503, "storage unavailable: retry", "", 1);
@@ -481,7 +481,7 @@ int main (int argc, char **argv)
             req->batch = qy__batch__unpack (NULL, zmq_msg_size (payload), zmq_msg_data (payload));
             if (!req->batch) {
                 qy_metric_add (m_malformed, 1);
-                qy_deadletter (pg, 0, NULL, "ingest", NULL, "malformed batch: protobuf decode failed",
+                qy_deadletter_refused (pg, 0, NULL, "ingest", "malformed batch: protobuf decode failed",
                                zmq_msg_data (payload), zmq_msg_size (payload));
                 s_reply_error (router, req, "", "malformed batch: protobuf decode failed", 0);
             }
