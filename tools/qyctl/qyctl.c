@@ -226,7 +226,7 @@ static const struct {
     { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--open] [--service S] [--summary] | show BRAND ID | replay BRAND ID…|--open | resolve BRAND ID… --reason R" },
     { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
     { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
-    { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },
+    { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--ingested-since T] [--ingested-until T] [--endpoint E]  re-send archived events into the chain" },
     { "housekeep",   qyctl_housekeep,   "housekeep [--dry-run] [--every S] [--archive-days N] [--deliveries-days N] [--deadletters-days N] [--jobs-days N] [--stats-days N]  retention (0 keeps forever)" },
     { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--strict] [--garbage [--brand B] [--push E]]  send JSON-lines events to ingest; one ack line per batch; exit 1 when ingest does not answer, 3 with --strict when it refused any event" },
     { "moderation",  qyctl_moderation,      "moderation train|eval|violations|confirm|overturn|dict|allow|block|policy|precision|backtest …  (qyctl moderation: usage)" },

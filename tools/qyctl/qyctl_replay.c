@@ -16,18 +16,25 @@ int qyctl_replay (int argc, char **argv)
 {
     const char *brand = qyctl_arg (argc, argv, 0);
     if (!brand)
-        qyctl_die ("usage: qyctl replay BRAND [--since TIMESTAMP] [--until TIMESTAMP] [--endpoint tcp://bus:5550]");
+        qyctl_die ("usage: qyctl replay BRAND [--since TIMESTAMP] [--until TIMESTAMP] [--ingested-since TIMESTAMP] "
+                   "[--ingested-until TIMESTAMP] [--endpoint tcp://bus:5550]");
     const char *endpoint = qyctl_opt (argc, argv, "--endpoint", getenv ("QY_REPLAY_ENDPOINT"));
     if (!endpoint)
         endpoint = "tcp://127.0.0.1:5550";
     char bid [24];
     int64_t brand_id = qyctl_brand_id (brand);
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
-    const char *p [] = { bid, qyctl_opt (argc, argv, "--since", "-infinity"), qyctl_opt (argc, argv, "--until", "infinity") };
+    //  --since/--until: the events' own time (msgtime); --ingested-*: when
+    //  ingest accepted them, which is what a crash's time says (a gateway
+    //  sends events of hours ago after an outage of its own).
+    const char *p [] = { bid, qyctl_opt (argc, argv, "--since", "-infinity"), qyctl_opt (argc, argv, "--until", "infinity"),
+                         qyctl_opt (argc, argv, "--ingested-since", "-infinity"),
+                         qyctl_opt (argc, argv, "--ingested-until", "infinity") };
     PGresult *res = qyctl_exec (
         QY_ARCHIVE_COLUMNS QY_ARCHIVE_FROM
         "WHERE m.brand_id = $1 AND m.event_time >= $2::timestamptz AND m.event_time < $3::timestamptz "
-        "ORDER BY m.event_time, m.msg_id", 3, p);
+        "  AND m.ingest_time >= $4::timestamptz AND m.ingest_time < $5::timestamptz "
+        "ORDER BY m.event_time, m.msg_id", 5, p);
     void *ctx = zmq_ctx_new ();
     void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 20000, 30000);
     if (qy_zmq_connect (push, endpoint))
