@@ -135,5 +135,7 @@ size_t qy_deadletter_rest (qy_inlet_t *inlet, qy_pg_t *pg, const char *service)
     if (qy_inlet_drained (inlet))
         return 0;
     s_rest_t r = { pg, service };
-    return qy_deadletter_drain_events (inlet, SIZE_MAX, pg, service, false, NULL, s_rest, &r);
+    size_t n = qy_deadletter_drain_events (inlet, SIZE_MAX, pg, service, false, NULL, s_rest, &r);
+    qy_inlet_done (inlet);          //  set aside: no longer owed
+    return n;
 }

@@ -559,6 +559,7 @@ int main (int argc, char **argv)
                 qy__delivery__free_unpacked (ds [i], NULL);
             next_claim = 0;          //  new work: look at once
         }
+        qy_inlet_done (in);          //  stored (or set aside): no longer owed
         if (qy_service_running () && qy_mono_us () >= next_claim) {
             s_claim (&cfg, pg, multi, slots);
             next_claim = qy_mono_us () + cfg.poll_ms * 1000;

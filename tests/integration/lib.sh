@@ -116,3 +116,15 @@ it_demo_chain () {
            QY_NOTIFIER_LIMIT_GROUP=30000/60 QY_NOTIFIER_LIMIT_MEMBER=3000/60
     qy_start_services "$QY_BUILD" "$1" "$2"
 }
+
+# it_welcomed_once: wait until every member's join (less those moderation removed: a blocked
+# member) got its welcome delivered, and check it: one each.
+it_welcomed_once () {
+    local want
+    want=$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages m WHERE m.kind = 'join' AND coalesce (m.role, 'member') = 'member'
+        AND NOT EXISTS (SELECT 1 FROM violations v WHERE v.brand_id = m.brand_id AND v.msg_id = m.msg_id AND v.action = 'remove')")
+    it_welcomes () { psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE key LIKE 'welcome:%' AND status = 'delivered'"; }
+    it_welcomes_are () { [ "$(it_welcomes)" = "$1" ]; }
+    it_wait "every join welcomed at the gateway" it_welcomes_are "$want"
+    it_eq "welcomes delivered" "$(it_welcomes)" "$want"
+}

@@ -36,11 +36,7 @@ counted () { [ "$(sql "SELECT coalesce (sum (events), 0) FROM daily_group_stats"
 it_wait "every archived event counted by scoring" counted
 it_eq "events counted" "$(sql "SELECT coalesce (sum (events), 0) FROM daily_group_stats")" "$archived"
 # Joins of members, less those moderation removed (a blocked member): each gets one welcome.
-welcomes=$(sql "SELECT count (*) FROM messages m WHERE m.kind = 'join' AND coalesce (m.role, 'member') = 'member'
-                AND NOT EXISTS (SELECT 1 FROM violations v WHERE v.brand_id = m.brand_id AND v.msg_id = m.msg_id AND v.action = 'remove')")
-welcomed () { [ "$(sql "SELECT count (*) FROM deliveries WHERE key LIKE 'welcome:%' AND status = 'delivered'")" = "$welcomes" ]; }
-it_wait "every join welcomed at the gateway" welcomed
-it_eq "welcomes delivered" "$(sql "SELECT count (*) FROM deliveries WHERE key LIKE 'welcome:%' AND status = 'delivered'")" "$welcomes"
+it_welcomed_once
 it_eq "nothing set aside" "$(sql "SELECT count (*) FROM dead_letters")" 0
 it_eq "no duplicates at the gateway" "$(it_gateway_stat duplicates)" 0
 # The bus forgets a replica that said goodbye (else its table of replicas would fill up with every
