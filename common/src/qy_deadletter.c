@@ -25,14 +25,17 @@ static const char *s_ident (const char *s)
     return s && strlen (s) <= QY_DEADLETTER_MAX_ID && qy_utf8_valid (s) ? s : NULL;
 }
 
-int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
-                   const char *msg_id, const char *reason, const void *payload, size_t len)
+//  Set aside: the first keep bytes of payload, its size and SHA-256
+//  (computed by PostgreSQL); closed at once when refused.
+static int s_store (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service, const char *msg_id,
+                    const char *reason, const void *payload, size_t len, size_t keep, bool refused)
 {
     static qy_metric_t *m;
     if (!m)
         m = qy_counter ("qy_dead_letters_total", "messages set aside as dead letters");
-    char bid [24];
+    char bid [24], klen [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_snprintf (klen, sizeof (klen), "%zu", keep);
     //  bytea in hex text form: \x0a1b…
     qy_buf_t hex;
     qy_buf_init (&hex);
@@ -45,23 +48,39 @@ int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const 
     for (size_t n = strlen (why); n && !qy_utf8_valid (why); )
         why [--n] = 0;
     const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", service,
-                              msg_id ? msg_id : "", why, hex.data };
+                              msg_id ? msg_id : "", why, hex.data, klen, refused ? "t" : "f" };
     //  The same item again: nothing, unless an operator replayed it since,
     //  when it failed again and its row is reopened (qyctl deadletters);
     //  a row an operator resolved stays closed.
     bool ok = qy_pg_run (pg, "deadletter",
-        "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload) "
-        "VALUES ($1, $2, $3, $4, $5, $6::bytea) "
+        "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload, payload_bytes, payload_sha256, "
+        "                          resolved_at, replay_result) "
+        "SELECT $1, $2, $3, $4, $5, substring (p FROM 1 FOR $7::int), length (p), sha256 (p), "
+        "       CASE WHEN $8::bool THEN now () END, CASE WHEN $8::bool THEN 'refused request: kept for diagnosis, nothing to replay' END "
+        "FROM (SELECT $6::bytea AS p) x "
         "ON CONFLICT (service, brand_code, msg_id) WHERE msg_id <> '' DO UPDATE "
-        "SET reason = EXCLUDED.reason, payload = EXCLUDED.payload, brand_id = coalesce (EXCLUDED.brand_id, dead_letters.brand_id), "
+        "SET reason = EXCLUDED.reason, payload = EXCLUDED.payload, payload_bytes = EXCLUDED.payload_bytes, "
+        "    payload_sha256 = EXCLUDED.payload_sha256, brand_id = coalesce (EXCLUDED.brand_id, dead_letters.brand_id), "
         "    replayed_at = NULL, failed_again = dead_letters.failed_again + 1 "
-        "WHERE dead_letters.state = 'replayed'", 6, params, NULL);
+        "WHERE dead_letters.state = 'replayed'", 8, params, NULL);
     qy_buf_free (&hex);
     qy_metric_add (m, 1);
-    qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" stored=%s", msg_id ? msg_id : "",
-                 brand_code ? brand_code : "", why, ok ? "yes" : "no");
+    qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" bytes=%zu kept=%zu stored=%s", msg_id ? msg_id : "",
+                 brand_code ? brand_code : "", why, len, len < keep ? len : keep, ok ? "yes" : "no");
     free (why);
     return ok ? 0 : -1;
+}
+
+int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
+                   const char *msg_id, const char *reason, const void *payload, size_t len)
+{
+    return s_store (pg, brand_id, brand_code, service, msg_id, reason, payload, len, QY_DEADLETTER_MAX_PAYLOAD, false);
+}
+
+int qy_deadletter_refused (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
+                           const char *reason, const void *body, size_t len)
+{
+    return s_store (pg, brand_id, brand_code, service, NULL, reason, body, len, QY_DEADLETTER_MAX_REFUSED, true);
 }
 
 size_t qy_deadletter_drain_events (qy_inlet_t *inlet, size_t max, qy_pg_t *pg, const char *service,
@@ -116,5 +135,7 @@ size_t qy_deadletter_rest (qy_inlet_t *inlet, qy_pg_t *pg, const char *service)
     if (qy_inlet_drained (inlet))
         return 0;
     s_rest_t r = { pg, service };
-    return qy_deadletter_drain_events (inlet, SIZE_MAX, pg, service, false, NULL, s_rest, &r);
+    size_t n = qy_deadletter_drain_events (inlet, SIZE_MAX, pg, service, false, NULL, s_rest, &r);
+    qy_inlet_done (inlet);          //  set aside: no longer owed
+    return n;
 }

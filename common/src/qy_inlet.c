@@ -20,7 +20,21 @@ struct qy_inlet_t {
     int     taken;           //  received since the last grant
     bool    bye, drained, gave_up;
     int64_t last_rx_us, last_refresh_us;
+    //  Owed work (docs/architecture.md): the bus's epoch and number of the
+    //  last message taken, and whether its "done" is still to be said.
+    uint8_t last [12];
+    bool    undone;
 };
+
+//  ZeroMQ's heartbeats on the link to the bus: a bus or link gone silent
+//  is cut (and reconnected) within the timeout.
+void qy_inlet_heartbeats (void *sock, int timeout_ms)
+{
+    int ivl = 1000;
+    zmq_setsockopt (sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof (ivl));
+    zmq_setsockopt (sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout_ms, sizeof (timeout_ms));
+    zmq_setsockopt (sock, ZMQ_HEARTBEAT_TTL, &timeout_ms, sizeof (timeout_ms));
+}
 
 static void s_tell (qy_inlet_t *self, char op, int n)
 {
@@ -40,6 +54,7 @@ qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window)
     qy_inlet_t *self = qy_calloc (1, sizeof (*self));
     self->window = window > 4 ? window : 4;
     self->sock = qy_zmq_socket (ctx, ZMQ_DEALER, self->window * 2, 0);
+    qy_inlet_heartbeats (self->sock, QY_INLET_TIMEOUT_MS);
     if (qy_zmq_connect (self->sock, endpoints)) {
         qy_inlet_destroy (&self);
         return NULL;
@@ -54,6 +69,10 @@ void qy_inlet_destroy (qy_inlet_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    //  The last "done" should reach the bus (else what it names is sent
+    //  to another replica again: harmless, but work).
+    int linger = 1000;
+    zmq_setsockopt ((*self_p)->sock, ZMQ_LINGER, &linger, sizeof (linger));
     zmq_close ((*self_p)->sock);
     free (*self_p);
     *self_p = NULL;
@@ -67,8 +86,16 @@ void *qy_inlet_socket (qy_inlet_t *self)
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
 {
     while (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_more (m) && zmq_msg_size (m) == 15 && memcmp (zmq_msg_data (m), "QYN", 3) == 0) {
+            //  A numbered message: its number, then its payload (same message: all frames are there).
+            memcpy (self->last, (uint8_t *) zmq_msg_data (m) + 3, sizeof (self->last));
+            self->undone = true;
+            if (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) < 0 || zmq_msg_more (m))
+                continue;
+        }
+        else
         if (zmq_msg_more (m)) {
-            //  A control message from the bus: the goodbye's answer.
+            //  A control message from the bus: the goodbye's answer, or a probe.
             bool ack = zmq_msg_size (m) == 3 && memcmp (zmq_msg_data (m), "QYA", 3) == 0;
             while (zmq_msg_more (m) && zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0)
                 ;
@@ -94,6 +121,17 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
         self->last_refresh_us = now;
     }
     return -1;
+}
+
+void qy_inlet_done (qy_inlet_t *self)
+{
+    if (!self->undone)
+        return;
+    uint8_t f [15] = { 'Q', 'Y', 'D' };
+    memcpy (f + 3, self->last, sizeof (self->last));
+    //  Not sent (the bus away or full): said with the next one, which covers it.
+    if (zmq_send (self->sock, f, sizeof (f), ZMQ_DONTWAIT) == (int) sizeof (f))
+        self->undone = false;
 }
 
 void qy_inlet_bye (qy_inlet_t *self)

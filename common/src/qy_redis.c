@@ -2,6 +2,8 @@
 #include "qy/log.h"
 #include "qy/util.h"
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +15,31 @@ struct qy_redis_t {
     char          errstr [256];
     int64_t       next_try_us;   //  backoff: don't hammer a dead server
     int           backoff_ms;
+    uint64_t      conn;          //  this connection's number (scripts loaded on it)
+    //  Replies owed by the server, in order: true for our own SCRIPT LOADs,
+    //  which qy_redis_get_reply reads and drops for the caller.
+    bool         *owed;
+    size_t        head, nowed, cap;
 };
+
+//  Connections of the process, numbered so a script knows whether the
+//  connection it was loaded on is the one in use (a restart loses scripts).
+static _Atomic uint64_t s_connections;
+
+static void s_owe (qy_redis_t *self, bool internal)
+{
+    if (self->nowed == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 64;
+        bool *owed = qy_calloc (cap, sizeof (bool));
+        for (size_t i = 0; i < self->nowed; i++)
+            owed [i] = self->owed [(self->head + i) % self->cap];
+        free (self->owed);
+        self->owed = owed;
+        self->cap = cap;
+        self->head = 0;
+    }
+    self->owed [(self->head + self->nowed++) % self->cap] = internal;
+}
 
 qy_redis_t *qy_redis_new (const char *host, int port)
 {
@@ -31,6 +57,7 @@ void qy_redis_destroy (qy_redis_t **self_p)
     qy_redis_t *self = *self_p;
     if (self->ctx)
         redisFree (self->ctx);
+    free (self->owed);
     free (self->host);
     free (self);
     *self_p = NULL;
@@ -52,6 +79,22 @@ void qy_redis_disconnect (qy_redis_t *self)
         redisFree (self->ctx);
         self->ctx = NULL;
     }
+    self->nowed = self->head = 0;      //  those replies went with the connection
+}
+
+size_t qy_redis_unread (const qy_redis_t *self)
+{
+    return self->nowed;
+}
+
+//  A command outside the pipeline while pipelined replies are unread would
+//  take one of theirs for its own: the pipeline is dropped with its connection.
+static void s_no_interleave (qy_redis_t *self)
+{
+    if (!self->nowed)
+        return;
+    qy_log_warn ("redis pipeline dropped with its connection: %zu replies unread", self->nowed);
+    qy_redis_disconnect (self);
 }
 
 static void s_fail (qy_redis_t *self, const char *what)
@@ -61,10 +104,7 @@ static void s_fail (qy_redis_t *self, const char *what)
     if (self->ok)
         qy_log_warn ("redis unavailable host=%s port=%d error=\"%s\"", self->host, self->port, self->errstr);
     self->ok = false;
-    if (self->ctx) {
-        redisFree (self->ctx);
-        self->ctx = NULL;
-    }
+    qy_redis_disconnect (self);
     self->next_try_us = qy_mono_us () + (int64_t) self->backoff_ms * 1000;
     self->backoff_ms = self->backoff_ms * 2 > 5000 ? 5000 : self->backoff_ms * 2;
 }
@@ -82,6 +122,7 @@ static bool s_connect (qy_redis_t *self)
         return false;
     }
     redisSetTimeout (self->ctx, tv);
+    self->conn = ++s_connections;
     if (!self->ok)
         qy_log_info ("redis connected host=%s port=%d", self->host, self->port);
     self->ok = true;
@@ -91,6 +132,7 @@ static bool s_connect (qy_redis_t *self)
 
 redisReply *qy_redis_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen)
 {
+    s_no_interleave (self);
     if (!s_connect (self))
         return NULL;
     redisReply *r = redisCommandArgv (self->ctx, argc, argv, argvlen);
@@ -101,6 +143,7 @@ redisReply *qy_redis_argv (qy_redis_t *self, int argc, const char **argv, const 
 
 redisReply *qy_redis_cmd (qy_redis_t *self, const char *fmt, ...)
 {
+    s_no_interleave (self);
     if (!s_connect (self))
         return NULL;
     va_list ap;
@@ -112,7 +155,7 @@ redisReply *qy_redis_cmd (qy_redis_t *self, const char *fmt, ...)
     return r;
 }
 
-int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen)
+static int s_append (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen, bool internal)
 {
     if (!s_connect (self))
         return -1;
@@ -120,19 +163,36 @@ int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const s
         s_fail (self, "append");
         return -1;
     }
+    s_owe (self, internal);
     return 0;
+}
+
+int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen)
+{
+    return s_append (self, argc, argv, argvlen, false);
 }
 
 redisReply *qy_redis_get_reply (qy_redis_t *self)
 {
-    if (!self->ctx)
-        return NULL;
-    void *r = NULL;
-    if (redisGetReply (self->ctx, &r) != REDIS_OK) {
-        s_fail (self, "reply");
-        return NULL;
+    //  Nothing owed (never appended, or the connection and its pipeline
+    //  were dropped): no reply will come, so none is waited for.
+    while (self->ctx && self->nowed) {
+        void *r = NULL;
+        if (redisGetReply (self->ctx, &r) != REDIS_OK) {
+            s_fail (self, "reply");
+            return NULL;
+        }
+        bool internal = self->owed [self->head];
+        self->head = (self->head + 1) % self->cap;
+        self->nowed--;
+        if (!internal)
+            return r;
+        redisReply *load = r;
+        if (load->type != REDIS_REPLY_STRING)
+            qy_log_error ("redis script load failed: %s", load->type == REDIS_REPLY_ERROR ? load->str : "bad reply");
+        freeReplyObject (load);
     }
-    return r;
+    return NULL;
 }
 
 int qy_redis_load_script (qy_redis_t *self, qy_script_t *script)
@@ -168,15 +228,48 @@ static int s_build (qy_script_t *script, int nkeys, int nargs, const char **args
     return nargs + 3;
 }
 
+//  Make sure script is loaded on this connection before its EVALSHA is
+//  appended (a restarted Redis has lost it). With nothing unread it is
+//  loaded now; with replies unread its SCRIPT LOAD goes into the pipeline,
+//  ahead of the EVALSHA, and its reply is read and dropped by
+//  qy_redis_get_reply. Returns 0, 1 when the SHA is not known yet and the
+//  pipeline is busy (the caller sends EVAL with the source), or -1.
+static int s_ready (qy_redis_t *self, qy_script_t *script)
+{
+    if (!s_connect (self))
+        return -1;
+    if (script->sha [0] && script->conn == self->conn)
+        return 0;
+    if (!self->nowed) {
+        if (qy_redis_load_script (self, script))
+            return -1;
+    }
+    else
+    if (!script->sha [0])
+        return 1;
+    else {
+        const char *argv [] = { "SCRIPT", "LOAD", script->source };
+        if (s_append (self, 3, argv, NULL, true))
+            return -1;
+    }
+    script->conn = self->conn;
+    return 0;
+}
+
 int qy_redis_append_script (qy_redis_t *self, qy_script_t *script, int nkeys,
                             int nargs, const char **args, const size_t *arglens)
 {
-    if (!script->sha [0] && qy_redis_load_script (self, script))
+    int ready = s_ready (self, script);
+    if (ready < 0)
         return -1;
     const char **argv;
     size_t *argvlen;
     char nk [16];
     int argc = s_build (script, nkeys, nargs, args, arglens, &argv, &argvlen, nk);
+    if (ready == 1) {
+        argv [0] = "EVAL"; argvlen [0] = 4;
+        argv [1] = script->source; argvlen [1] = strlen (script->source);
+    }
     int rc = qy_redis_append_argv (self, argc, argv, argvlen);
     free (argv);
     free (argvlen);
@@ -186,8 +279,9 @@ int qy_redis_append_script (qy_redis_t *self, qy_script_t *script, int nkeys,
 redisReply *qy_redis_script (qy_redis_t *self, qy_script_t *script, int nkeys,
                              int nargs, const char **args, const size_t *arglens)
 {
+    s_no_interleave (self);
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!script->sha [0] && qy_redis_load_script (self, script))
+        if (s_ready (self, script))
             return NULL;
         const char **argv;
         size_t *argvlen;

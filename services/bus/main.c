@@ -7,8 +7,11 @@
 //  until some replica may take it, so a slow stage pushes back on the one
 //  before it instead of growing memory, and a replica that stops (goodbye:
 //  no more credit, then an answer once all it was sent is on its way)
-//  leaves nothing behind. A replica gone without a goodbye is forgotten at
-//  the first send that cannot reach it; the message goes to another.
+//  leaves nothing behind. What a replica was sent stays owed until it says
+//  done; a replica gone without a goodbye (found at a send or a probe
+//  that cannot reach it) is forgotten and what it owed goes to another
+//  (docs/architecture.md, "Owed work").
+#include "qy/inlet.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -19,12 +22,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <zmq.h>
 
 typedef struct {
     qy_common_config_t common;
     char *hops;
     long  hwm;
+    long  replica_timeout_ms;
 } bus_config_t;
 
 static const qy_option_t s_options [] = {
@@ -34,16 +39,79 @@ static const qy_option_t s_options [] = {
       "campaign=tcp://*:5554>tcp://*:5555;notifier=tcp://*:5556>tcp://*:5557", 0, 0,
       "hops as name=front>back;… (front: PULL bind, back: ROUTER bind, replicas connect with credit)" },
     { "zmq.hwm", QY_INT, offsetof (bus_config_t, hwm), "20000", 100, 10000000, "high-water mark per socket" },
+    { "replica_timeout_ms", QY_INT, offsetof (bus_config_t, replica_timeout_ms), "5000", 1000, 600000,
+      "a replica's link silent this long (ZeroMQ heartbeats every second) is cut: what it owed goes to another" },
 };
 
 #define S_PEERS 256
 #define S_BURST 1024
 
+//  Messages in order, by reference (zmq_msg_copy shares the bytes): what
+//  a replica owes, or what waits to be handed out again.
 typedef struct {
-    uint8_t id [256];
-    size_t  idlen;
-    int64_t credit;
-    int64_t heard_us;        //  when it last said anything
+    zmq_msg_t *msg;
+    uint64_t  *seq;
+    size_t     head, n, cap;
+} s_fifo_t;
+
+static void s_fifo_push (s_fifo_t *f, zmq_msg_t *m, uint64_t seq)
+{
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        zmq_msg_t *msg = qy_calloc (cap, sizeof (zmq_msg_t));
+        uint64_t *sq = qy_calloc (cap, sizeof (uint64_t));
+        for (size_t i = 0; i < f->n; i++) {
+            zmq_msg_init (&msg [i]);
+            zmq_msg_move (&msg [i], &f->msg [(f->head + i) % f->cap]);
+            zmq_msg_close (&f->msg [(f->head + i) % f->cap]);
+            sq [i] = f->seq [(f->head + i) % f->cap];
+        }
+        free (f->msg);
+        free (f->seq);
+        f->msg = msg;
+        f->seq = sq;
+        f->cap = cap;
+        f->head = 0;
+    }
+    size_t at = (f->head + f->n++) % f->cap;
+    zmq_msg_init (&f->msg [at]);
+    zmq_msg_move (&f->msg [at], m);
+    f->seq [at] = seq;
+}
+
+//  Take the oldest into m (init'ed by the caller). False when empty.
+static bool s_fifo_pop (s_fifo_t *f, zmq_msg_t *m, uint64_t *seq)
+{
+    if (!f->n)
+        return false;
+    zmq_msg_move (m, &f->msg [f->head]);
+    zmq_msg_close (&f->msg [f->head]);
+    if (seq)
+        *seq = f->seq [f->head];
+    f->head = (f->head + 1) % f->cap;
+    f->n--;
+    return true;
+}
+
+static void s_fifo_free (s_fifo_t *f)
+{
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    while (s_fifo_pop (f, &m, NULL))
+        zmq_msg_close (&m);
+    zmq_msg_close (&m);
+    free (f->msg);
+    free (f->seq);
+    memset (f, 0, sizeof (*f));
+}
+
+typedef struct {
+    uint8_t  id [256];
+    size_t   idlen;
+    int64_t  credit;
+    int64_t  heard_us;       //  when it last said anything
+    bool     leaving;        //  said goodbye: known only until it owes nothing
+    s_fifo_t owed;           //  sent to it, not yet said done
 } s_peer_t;
 
 typedef struct {
@@ -52,7 +120,11 @@ typedef struct {
     pthread_t thread;
     s_peer_t  peers [S_PEERS];
     int       npeers, next;
-    qy_metric_t *m_sent, *m_replicas, *m_byes;
+    uint32_t  epoch;         //  this bus's run: a "done" of another run is not ours
+    uint64_t  seq;           //  number of the last message sent
+    s_fifo_t  again;         //  owed by replicas found dead: handed out before the front
+    int64_t   next_probe_us;
+    qy_metric_t *m_sent, *m_replicas, *m_byes, *m_again, *m_owed;
 } s_hop_t;
 
 static void s_forget (s_hop_t *hop, int i);
@@ -79,18 +151,80 @@ static s_peer_t *s_peer (s_hop_t *hop, const uint8_t *id, size_t len)
         s_forget (hop, oldest);
     }
     s_peer_t *p = &hop->peers [hop->npeers++];
+    memset (p, 0, sizeof (*p));         //  the slot may hold a forgotten replica's copy
     memcpy (p->id, id, len);
     p->idlen = len;
-    p->credit = 0;
     return p;
 }
 
+//  Replicas that take work (not leaving), and what all of them owe.
+static void s_gauges (s_hop_t *hop)
+{
+    int64_t live = 0, owed = 0;
+    for (int i = 0; i < hop->npeers; i++) {
+        live += !hop->peers [i].leaving;
+        owed += (int64_t) hop->peers [i].owed.n;
+    }
+    qy_metric_set (hop->m_replicas, live);
+    qy_metric_set (hop->m_owed, owed);
+}
+
+//  Forget replica i; what it still owed is handed out again, first.
 static void s_forget (s_hop_t *hop, int i)
 {
+    s_peer_t *p = &hop->peers [i];
+    if (p->owed.n) {
+        qy_log_warn ("hop=%s a replica gone with work owed: handed to another count=%zu", hop->name, p->owed.n);
+        qy_metric_add (hop->m_again, (int64_t) p->owed.n);
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        uint64_t seq;
+        while (s_fifo_pop (&p->owed, &m, &seq))
+            s_fifo_push (&hop->again, &m, seq);
+        zmq_msg_close (&m);
+    }
+    s_fifo_free (&p->owed);
     hop->peers [i] = hop->peers [--hop->npeers];
     if (hop->next >= hop->npeers)
         hop->next = 0;
-    qy_metric_set (hop->m_replicas, hop->npeers);
+    s_gauges (hop);
+}
+
+//  "Done up to seq": the replica's owed work up to it is durable.
+static void s_done (s_hop_t *hop, int i, const uint8_t *b)
+{
+    s_peer_t *p = &hop->peers [i];
+    uint32_t epoch = (uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6];
+    uint64_t upto = 0;
+    for (int k = 0; k < 8; k++)
+        upto = upto << 8 | b [7 + k];
+    if (epoch != hop->epoch)
+        return;         //  of a bus that ran before this one
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    while (p->owed.n && p->owed.seq [p->owed.head] <= upto && s_fifo_pop (&p->owed, &m, NULL))
+        zmq_msg_close (&m);
+    zmq_msg_close (&m);
+    if (p->leaving && !p->owed.n)
+        s_forget (hop, i);
+}
+
+//  Is replica i still there? A probe it cannot be sent means its
+//  connection is gone (the process died, or heartbeats cut a silent link).
+static void s_probe (s_hop_t *hop)
+{
+    for (int i = hop->npeers - 1; i >= 0; i--) {
+        s_peer_t *p = &hop->peers [i];
+        if (!p->owed.n)
+            continue;
+        if (zmq_send (hop->back, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            if (errno == EHOSTUNREACH)
+                s_forget (hop, i);
+            continue;
+        }
+        zmq_send (hop->back, "QYP", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send (hop->back, "", 0, ZMQ_DONTWAIT);
+    }
 }
 
 //  A replica's word: credit, credit in all, or goodbye (answered).
@@ -113,6 +247,12 @@ static void s_hear (s_hop_t *hop)
             continue;
         p->heard_us = qy_mono_us ();
         int64_t n = len >= 7 ? (int64_t) ((uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6]) : 0;
+        if (b [2] == 'D' && len == 15)
+            s_done (hop, (int) (p - hop->peers), b);
+        else
+        if (p->leaving)
+            ;                   //  credit from a replica that said goodbye: none
+        else
         if (b [2] == 'C')
             p->credit += n;
         else
@@ -128,7 +268,10 @@ static void s_hear (s_hop_t *hop)
                 zmq_send (hop->back, "QYA", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
                 zmq_send (hop->back, "", 0, ZMQ_DONTWAIT);
             }
-            s_forget (hop, (int) (p - hop->peers));     //  it is going: not a replica of this hop any more
+            //  It is going: no replica of this hop any more, known until it owes nothing.
+            p->leaving = true;
+            if (!p->owed.n)
+                s_forget (hop, (int) (p - hop->peers));
         }
     }
     zmq_msg_close (&id);
@@ -142,7 +285,7 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
     for (int tried = 0; tried < hop->npeers; ) {
         int i = hop->next % hop->npeers;
         s_peer_t *p = &hop->peers [i];
-        if (p->credit <= 0) {
+        if (p->credit <= 0 || p->leaving) {
             hop->next = i + 1;
             tried++;
             continue;
@@ -159,7 +302,19 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
             tried++;
             continue;
         }
-        zmq_msg_send (m, hop->back, 0);             //  the routing frame went: so does this one
+        //  The routing frame went: so do the number and the message, kept as owed.
+        uint8_t head [15] = { 'Q', 'Y', 'N', (uint8_t) (hop->epoch >> 24), (uint8_t) (hop->epoch >> 16),
+                              (uint8_t) (hop->epoch >> 8), (uint8_t) hop->epoch };
+        uint64_t seq = ++hop->seq;
+        for (int k = 0; k < 8; k++)
+            head [7 + k] = (uint8_t) (seq >> (56 - 8 * k));
+        zmq_send (hop->back, head, sizeof (head), ZMQ_SNDMORE);
+        zmq_msg_t keep;
+        zmq_msg_init (&keep);
+        zmq_msg_copy (&keep, m);
+        zmq_msg_send (m, hop->back, 0);
+        s_fifo_push (&p->owed, &keep, seq);
+        zmq_msg_close (&keep);
         p->credit--;
         qy_metric_add (hop->m_sent, 1);
         hop->next = i + 1;
@@ -171,9 +326,15 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
 static bool s_any_credit (const s_hop_t *hop)
 {
     for (int i = 0; i < hop->npeers; i++)
-        if (hop->peers [i].credit > 0)
+        if (hop->peers [i].credit > 0 && !hop->peers [i].leaving)
             return true;
     return false;
+}
+
+//  The next message to hand out: owed by a dead replica first, then the front.
+static bool s_next (s_hop_t *hop, zmq_msg_t *m)
+{
+    return s_fifo_pop (&hop->again, m, NULL) || zmq_msg_recv (m, hop->front, ZMQ_DONTWAIT) >= 0;
 }
 
 static void *s_run (void *arg)
@@ -192,14 +353,17 @@ static void *s_run (void *arg)
                 break;
             continue;
         }
-        if (items [0].revents & ZMQ_POLLIN) {
+        if (items [0].revents & ZMQ_POLLIN)
             s_hear (hop);
-            qy_metric_set (hop->m_replicas, hop->npeers);
+        if (qy_mono_us () >= hop->next_probe_us) {
+            s_probe (hop);
+            hop->next_probe_us = qy_mono_us () + 1000000;
         }
+        s_gauges (hop);
         //  Move what the front holds while replicas may take it, up to a
         //  burst (a poll per message would cost more than the message).
         for (int k = 0; k < S_BURST; k++) {
-            if (!held && !(s_any_credit (hop) && (held = zmq_msg_recv (&m, hop->front, ZMQ_DONTWAIT) >= 0)))
+            if (!held && !(s_any_credit (hop) && (held = s_next (hop, &m))))
                 break;
             if (!s_hand (hop, &m))
                 break;
@@ -210,9 +374,23 @@ static void *s_run (void *arg)
     if (held)
         qy_log_warn ("hop=%s one message in hand at shutdown not sent", hop->name);
     zmq_msg_close (&m);
+    for (int i = 0; i < hop->npeers; i++)
+        s_fifo_free (&hop->peers [i].owed);
+    if (hop->again.n)
+        qy_log_warn ("hop=%s owed by replicas gone, not handed out again at shutdown count=%zu", hop->name, hop->again.n);
+    s_fifo_free (&hop->again);
     zmq_close (hop->front);
     zmq_close (hop->back);
     return NULL;
+}
+
+//  One of the hop's metrics, labelled with its name.
+static qy_metric_t *s_hop_metric (s_hop_t *hop, const char *metric, bool gauge, const char *help)
+{
+    char *name = qy_printf ("%s{hop=\"%s\"}", metric, hop->name);
+    qy_metric_t *m = gauge ? qy_gauge (name, help) : qy_counter (name, help);
+    free (name);
+    return m;
 }
 
 int main (int argc, char **argv)
@@ -232,19 +410,21 @@ int main (int argc, char **argv)
         *eq = 0; *gt = 0;
         s_hop_t *hop = &hops [nhops];
         qy_strlcpy (hop->name, h, sizeof (hop->name));
-        char *name = qy_printf ("qy_bus_sent_total{hop=\"%s\"}", hop->name);
-        hop->m_sent = qy_counter (name, "messages handed to a replica");
-        free (name);
-        name = qy_printf ("qy_bus_replicas{hop=\"%s\"}", hop->name);
-        hop->m_replicas = qy_gauge (name, "replicas the hop knows (credit given at least once, not yet gone)");
-        free (name);
-        name = qy_printf ("qy_bus_goodbyes_total{hop=\"%s\"}", hop->name);
-        hop->m_byes = qy_counter (name, "replicas that said goodbye (stopping)");
-        free (name);
+        hop->m_sent = s_hop_metric (hop, "qy_bus_sent_total", false, "messages handed to a replica");
+        hop->m_replicas = s_hop_metric (hop, "qy_bus_replicas", true,
+                                        "replicas the hop knows (credit given at least once, not yet gone)");
+        hop->m_byes = s_hop_metric (hop, "qy_bus_goodbyes_total", false, "replicas that said goodbye (stopping)");
+        hop->m_again = s_hop_metric (hop, "qy_bus_redelivered_total", false,
+                                     "messages a replica owed when it was found gone, handed to another");
+        hop->m_owed = s_hop_metric (hop, "qy_bus_owed", true, "messages sent to replicas and not yet said done");
+        //  Random, so that a "done" said to a bus that ran before never matches.
+        if (getrandom (&hop->epoch, sizeof (hop->epoch), 0) != (ssize_t) sizeof (hop->epoch))
+            hop->epoch = (uint32_t) qy_now_us ();
         //  The hop's queue is its front (a replica holds only its window):
         //  twice the mark, as deep as the PUSH/PULL pipes before credit were.
         hop->front = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm * 2, 0);
         hop->back = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
+        qy_inlet_heartbeats (hop->back, (int) cfg.replica_timeout_ms);
         int one = 1;
         zmq_setsockopt (hop->back, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));   //  unroutable: say so, keep the message
         if (qy_zmq_bind (hop->front, eq + 1) || qy_zmq_bind (hop->back, gt + 1))

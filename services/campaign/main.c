@@ -227,6 +227,7 @@ int main (int argc, char **argv)
         }
         s_taken_t taken = { &ctx, out };
         qy_deadletter_drain_events (in, 512, pg, "campaign", false, m_bad, s_on_event, &taken);
+        qy_inlet_done (in);         //  handled, or set aside: no longer owed
     }
     qy_deadletter_rest (in, pg, "campaign");     //  past the grace: set aside, not dropped
     qy_inlet_destroy (&in);

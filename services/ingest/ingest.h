@@ -91,4 +91,19 @@ typedef struct {
 //  stored; the caller answers "retry"). Rejections are dead-lettered.
 int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
                         ingest_result_t *results, int64_t now_us);
+
+//  Handed on (ingest_handon.c): which archived events went to the bus.
+typedef struct ingest_handon_t ingest_handon_t;
+ingest_handon_t *ingest_handon_new (qy_pg_t *pg);
+//  Records the marks still waiting, then destroys; sets *self_p to NULL.
+void ingest_handon_destroy (ingest_handon_t **self_p);
+//  The event went to the bus: it is marked handed on at the next flush.
+void ingest_handon_sent (ingest_handon_t *self, int64_t brand_id, const char *msg_id);
+//  Record the marks in one statement. Returns 0, or -1 when PostgreSQL
+//  failed (the marks are dropped: those events are re-sent later).
+int ingest_handon_flush (ingest_handon_t *self);
+//  Up to limit archived events not handed on for grace_s seconds, oldest
+//  first, as rows of QY_ARCHIVE_COLUMNS (qy/archive.h); caller PQclears.
+//  NULL when PostgreSQL failed.
+PGresult *ingest_handon_owed (ingest_handon_t *self, long grace_s, long limit);
 #endif

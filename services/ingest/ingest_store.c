@@ -473,10 +473,16 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
             p [k] = a [k].data;
         PGresult *res;
         if (!qy_pg_run (self->pg, "archive",
+                //  New is what message_ids did not hold: the same message id
+                //  re-sent with another event time is a duplicate too.
+                "WITH v AS (SELECT b, 'epoch'::timestamptz + t * interval '1 microsecond' AS t, m, g, s, u, k, r, x, e "
+                "           FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
+                "                        $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e)), "
+                "ids AS (INSERT INTO message_ids (brand_id, msg_id, event_time) SELECT b, m, t FROM v "
+                "        ON CONFLICT DO NOTHING RETURNING brand_id, msg_id, event_time) "
                 "INSERT INTO messages (brand_id, event_time, msg_id, group_id, store_id, member_id, kind, role, text, extra) "
-                "SELECT b, 'epoch'::timestamptz + t * interval '1 microsecond', m, g, s, u, k, r, x, e "
-                "FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
-                "             $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e) "
+                "SELECT v.b, v.t, v.m, v.g, v.s, v.u, v.k, v.r, v.x, v.e FROM v "
+                "JOIN ids ON ids.brand_id = v.b AND ids.msg_id = v.m AND ids.event_time = v.t "
                 "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res)) {
             rc = s_batch_failed (self);
             goto done;

@@ -10,6 +10,7 @@
 #include "qy/util.h"
 #include "qy/zmq.h"
 #include "qy/deadletter.h"
+#include "qy/archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ typedef struct {
     char *http_bind;
     long  http_port, http_max_body, http_queue, http_max_conns, http_max_conns_per_ip, http_conn_timeout_s;
     long  http_window_s, creds_refresh_ms;
+    long  resend_grace_s, resend_interval_ms, resend_max;
 } ingest_config_t;
 
 static const qy_option_t s_options [] = {
@@ -46,6 +48,9 @@ static const qy_option_t s_options [] = {
     { "gateway.max_conns_per_ip", QY_INT, offsetof (ingest_config_t, http_max_conns_per_ip), "64", 0, 100000, "concurrent HTTP connections from one address (0 = no limit); more are closed at once" },
     { "gateway.conn_timeout_s", QY_INT, offsetof (ingest_config_t, http_conn_timeout_s), "30", 1, 3600, "an HTTP connection idle this long is closed" },
     { "gateway.replay_window_s", QY_INT, offsetof (ingest_config_t, http_window_s), "300", 1, 86400, "signed requests older or newer than this are refused" },
+    { "resend.grace_s", QY_INT, offsetof (ingest_config_t, resend_grace_s), "10", 1, 86400, "an archived event not handed on to the bus this long after its commit is re-sent from the archive (ingest died between its commit and its send)" },
+    { "resend.interval_ms", QY_INT, offsetof (ingest_config_t, resend_interval_ms), "2000", 100, 3600000, "how often the archive is searched for events not handed on" },
+    { "resend.max", QY_INT, offsetof (ingest_config_t, resend_max), "2000", 1, 100000, "events re-sent from the archive per search" },
     { "gateway.creds_refresh_ms", QY_INT, offsetof (ingest_config_t, creds_refresh_ms), "5000", 100, 3600000, "how often gateway credentials are reloaded" },
 };
 
@@ -59,7 +64,7 @@ typedef struct {
 } s_request_t;
 
 static qy_metric_t *m_accepted, *m_duplicate, *m_rejected, *m_batches, *m_malformed, *m_busy,
-                   *m_retry, *m_commit, *m_http_busy;
+                   *m_retry, *m_commit, *m_http_busy, *m_resent;
 
 static void s_metrics (void)
 {
@@ -72,19 +77,25 @@ static void s_metrics (void)
     m_retry     = qy_counter ("qy_ingest_storage_retry_total", "batches answered retry because PostgreSQL failed");
     m_commit    = qy_summary ("qy_ingest_commit_seconds", "time to archive one transaction");
     m_http_busy = qy_counter ("qy_ingest_http_busy_total", "HTTP requests refused 429 because moderation is behind");
+    m_resent    = qy_counter ("qy_ingest_resent_total", "archived events re-sent because they were not handed on "
+                                                        "(ingest died between its commit and its send)");
 }
+
 
 //  Accepted events that did not fit into the moderation hop yet. They are
 //  durable already, so holding them is safe; while any wait here, new
 //  batches are refused (busy / 429), so this never holds more than one
 //  turn's events: backpressure reaches the gateway instead of memory.
 typedef struct {
-    void  **data;
-    size_t *len;
-    size_t  n, head, cap;
+    void    **data;
+    size_t   *len;
+    int64_t  *bid;             //  brand and message id, to mark it handed on once sent
+    char    **mid;
+    size_t    n, head, cap;
 } s_outbox_t;
 
 static s_outbox_t s_outbox;
+static ingest_handon_t *s_handon;
 
 static void s_outbox_add (const Qy__Event *ev)
 {
@@ -92,16 +103,30 @@ static void s_outbox_add (const Qy__Event *ev)
         s_outbox.cap = s_outbox.cap ? s_outbox.cap * 2 : 256;
         s_outbox.data = qy_realloc (s_outbox.data, s_outbox.cap * sizeof (void *));
         s_outbox.len = qy_realloc (s_outbox.len, s_outbox.cap * sizeof (size_t));
+        s_outbox.bid = qy_realloc (s_outbox.bid, s_outbox.cap * sizeof (int64_t));
+        s_outbox.mid = qy_realloc (s_outbox.mid, s_outbox.cap * sizeof (char *));
     }
     size_t len = qy__event__get_packed_size (ev);
     s_outbox.data [s_outbox.n] = qy_malloc (len ? len : 1);
     qy__event__pack (ev, s_outbox.data [s_outbox.n]);
+    s_outbox.bid [s_outbox.n] = ev->brand_id;
+    s_outbox.mid [s_outbox.n] = qy_strdup (ev->msg_id);
     s_outbox.len [s_outbox.n++] = len;
 }
+
 
 static bool s_outbox_busy (void)
 {
     return s_outbox.head < s_outbox.n;
+}
+
+//  Hand an archived event on to the bus, or to the outbox when it is full.
+static void s_forward (void *push, Qy__Event *ev)
+{
+    if (s_outbox_busy () || qy_zmq_send_pb (push, &ev->base, ZMQ_DONTWAIT) != 0)
+        s_outbox_add (ev);
+    else
+        ingest_handon_sent (s_handon, ev->brand_id, ev->msg_id);
 }
 
 //  Send what waits, without blocking. Returns true when all went.
@@ -111,7 +136,9 @@ static bool s_outbox_flush (void *push)
         size_t i = s_outbox.head;
         if (zmq_send (push, s_outbox.data [i], s_outbox.len [i], ZMQ_DONTWAIT) < 0)
             return false;
+        ingest_handon_sent (s_handon, s_outbox.bid [i], s_outbox.mid [i]);
         free (s_outbox.data [i]);
+        free (s_outbox.mid [i]);
         s_outbox.head++;
     }
     s_outbox.n = s_outbox.head = 0;
@@ -121,12 +148,16 @@ static bool s_outbox_flush (void *push)
 static void s_outbox_free (void)
 {
     if (s_outbox.head < s_outbox.n)
-        qy_log_warn ("events not forwarded at shutdown count=%zu; archived, recover with qyctl replay",
-                     s_outbox.n - s_outbox.head);
-    for (size_t i = s_outbox.head; i < s_outbox.n; i++)
+        qy_log_warn ("events not forwarded at shutdown count=%zu; archived and not marked handed on: "
+                     "re-sent from the archive by ingest", s_outbox.n - s_outbox.head);
+    for (size_t i = s_outbox.head; i < s_outbox.n; i++) {
         free (s_outbox.data [i]);
+        free (s_outbox.mid [i]);
+    }
     free (s_outbox.data);
     free (s_outbox.len);
+    free (s_outbox.bid);
+    free (s_outbox.mid);
 }
 
 //  Is there room downstream for a new batch?
@@ -136,6 +167,31 @@ static bool s_room (void *push)
         return false;
     zmq_pollitem_t out = { push, 0, ZMQ_POLLOUT, 0 };
     return zmq_poll (&out, 1, 0) > 0;
+}
+
+//  Re-send archived events not handed on within the grace, while the bus
+//  takes them. Returns how many.
+static int s_resend (ingest_config_t *cfg, void *push)
+{
+    if (!s_room (push))
+        return 0;
+    PGresult *res = ingest_handon_owed (s_handon, cfg->resend_grace_s, cfg->resend_max);
+    int n = res ? PQntuples (res) : 0;
+    for (int r = 0; r < n; r++) {
+        Qy__Event ev;
+        qy_archive_hold_t hold;
+        qy_archive_event (res, r, &ev, &hold);
+        s_forward (push, &ev);
+        qy_archive_release (&hold);
+    }
+    if (n) {
+        qy_metric_add (m_resent, n);
+        qy_log_warn ("msg=%s brand=%s archived events not handed on, re-sent from the archive count=%d",
+                     PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 14), n);
+    }
+    if (res)
+        PQclear (res);
+    return n;
 }
 
 //  Count an item's outcome and log a rejection.
@@ -260,8 +316,7 @@ static void s_handle (ingest_store_t *store, qy_pg_t *pg, void *router, void *pu
             stamp.at_us = events [i]->ingest_time_us;
             events [i]->n_trace = 1;
             events [i]->trace = &sp;
-            if (s_outbox_busy () || qy_zmq_send_pb (push, &events [i]->base, ZMQ_DONTWAIT) != 0)
-                s_outbox_add (events [i]);
+            s_forward (push, events [i]);
             events [i]->n_trace = 0;
             events [i]->trace = NULL;
         }
@@ -283,7 +338,7 @@ static size_t s_prepare_jobs (qy_pg_t *pg, void *push, ingest_job_t **jobs, size
         if (!job->req) {
             qy_metric_add (m_malformed, 1);
             char *reason = qy_printf ("bad request: %s", job->envelope_error);
-            if (qy_deadletter (pg, job->brand_id, job->brand, "ingest", NULL, reason, job->body, job->len) == 0)
+            if (qy_deadletter_refused (pg, job->brand_id, job->brand, "ingest", reason, job->body, job->len) == 0)
                 ingest_gateway_error (job, 400, job->envelope_error, job->envelope_field, 0);
             else
                 ingest_gateway_error (job, 503, "storage unavailable: retry", "", 1);
@@ -357,6 +412,8 @@ int main (int argc, char **argv)
     }
     int64_t next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
 
+    s_handon = ingest_handon_new (pg);
+    int64_t next_resend = 0;        //  at once: what a crash left behind goes first
     s_request_t *reqs = qy_calloc ((size_t) cfg.max_batches, sizeof (s_request_t));
     ingest_job_t **jobs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
     ingest_job_t **answered = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
@@ -372,6 +429,11 @@ int main (int argc, char **argv)
         if (!listening && (listening = qy_pg_listen (listen, "qy_config")))
             ingest_store_forget_unknown (store);     //  brands may have been created while not listening
         bool waiting = !s_outbox_flush (push);
+        if (qy_mono_us () >= next_resend && ingest_link_up (link)) {
+            s_resend (&cfg, push);
+            next_resend = qy_mono_us () + cfg.resend_interval_ms * 1000;
+        }
+        ingest_handon_flush (s_handon);
         zmq_pollitem_t items [4] = { { router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (link), 0, ZMQ_POLLIN, 0 } };
         int nitems = 2, notes = -1;
         if (listening) {
@@ -419,7 +481,7 @@ int main (int argc, char **argv)
             req->batch = qy__batch__unpack (NULL, zmq_msg_size (payload), zmq_msg_data (payload));
             if (!req->batch) {
                 qy_metric_add (m_malformed, 1);
-                qy_deadletter (pg, 0, NULL, "ingest", NULL, "malformed batch: protobuf decode failed",
+                qy_deadletter_refused (pg, 0, NULL, "ingest", "malformed batch: protobuf decode failed",
                                zmq_msg_data (payload), zmq_msg_size (payload));
                 s_reply_error (router, req, "", "malformed batch: protobuf decode failed", 0);
             }
@@ -444,6 +506,7 @@ int main (int argc, char **argv)
             njobs = s_prepare_jobs (pg, push, jobs, njobs, answered, &nanswered);
         }
         s_handle (store, pg, router, push, reqs, nreqs, jobs, njobs);
+        ingest_handon_flush (s_handon);
         if (http) {
             ingest_http_complete (http, answered, nanswered);
             ingest_http_complete (http, jobs, njobs);
@@ -460,6 +523,7 @@ int main (int argc, char **argv)
     for (int64_t until = qy_mono_us () + 3000000; !s_outbox_flush (push) && qy_mono_us () < until; )
         qy_sleep_ms (20);
     s_outbox_free ();
+    ingest_handon_destroy (&s_handon);
     free (reqs);
     free (jobs);
     free (answered);

@@ -130,6 +130,7 @@ int main (int argc, char **argv)
                && qy_deadletter_drain_events (in, 1, pg, "moderation", false, m_bad, s_on_event, batch))
             ;
         moderation_batch_run (batch, &mctx);
+        qy_inlet_done (in);         //  judged, recorded and passed on, or set aside: no longer owed
     }
     moderation_batch_destroy (&batch);
     qy_deadletter_rest (in, pg, "moderation");     //  past the grace: set aside, not dropped

@@ -455,7 +455,10 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     s_ctx_alert_negative = ctx->alert_negative;
     s_ctx_alert_waves = ctx->alert_waves;
     //  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, Redis calls.
+    //  Every item gets its brand and policy even when Redis fails part way:
+    //  the later phases decide every item of the batch.
     int pipelined = 0;
+    bool appending = true;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
@@ -496,11 +499,12 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         moderation_check_args_t ca;
         moderation_check_args (&ca, pol, ev->brand_id, ev->group_id, ev->store_id, ev->member_id, ev->msg_id,
                                ev->event_time_us, kind, it->count, it->has_content, it->hash);
-        if (qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS, MODERATION_CHECK_NARGS,
-                                    ca.args, NULL) == 0)
+        //  Replies are read in order, so once an append fails none follows.
+        if (appending && qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS,
+                                                 MODERATION_CHECK_NARGS, ca.args, NULL) == 0)
             pipelined++;
         else
-            break;
+            appending = false;
     }
     s_phase (S_JUDGE, &t);
     //  Phase 2: replies. If Redis is away we judge content alone (logged, and /health says so).

@@ -320,9 +320,13 @@ static void s_admit_all (notifier_job_t *jobs, int n, s_admit_t *adm)
             continue;
         k++;
         adm [i].wait = notifier_limits_reply (s_redis);
-        if (adm [i].wait == -2)     //  Redis lost the script: load it, and ask again
-            adm [i].wait = notifier_limits_take (s_redis, jobs [i].url, adm [i].b, adm [i].n);
     }
+    //  Redis lost the script (flushed): load it and ask again, only now that
+    //  every reply of the pipeline has been read (a command sent before
+    //  would have taken an earlier job's reply for its own).
+    for (int i = 0; i < n; i++)
+        if (adm [i].wait == -2)
+            adm [i].wait = notifier_limits_take (s_redis, jobs [i].url, adm [i].b, adm [i].n);
 }
 
 //  Fill free slots with due deliveries. Returns how many started.
@@ -555,6 +559,7 @@ int main (int argc, char **argv)
                 qy__delivery__free_unpacked (ds [i], NULL);
             next_claim = 0;          //  new work: look at once
         }
+        qy_inlet_done (in);          //  stored (or set aside): no longer owed
         if (qy_service_running () && qy_mono_us () >= next_claim) {
             s_claim (&cfg, pg, multi, slots);
             next_claim = qy_mono_us () + cfg.poll_ms * 1000;

@@ -145,8 +145,10 @@ static size_t s_batch (s_run_t *r)
     s_taken_t taken = { r->evs, 0 };
     qy_deadletter_drain_events (r->in, r->batch, r->pg, "scoring", true, m_bad, s_on_event, &taken);
     size_t n = taken.n;
-    if (!n)
+    if (!n) {
+        qy_inlet_done (r->in);      //  what was taken was set aside
         return 0;
+    }
     //  Counting must succeed before the event moves on; retrying is safe
     //  (a retry sends only the events that got no answer).
     int64_t t0 = qy_mono_us ();
@@ -164,6 +166,7 @@ static size_t s_batch (s_run_t *r)
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (r->redis));
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (r->pg));
     s_finish (r->pg, r->out, r->evs, r->st, r->outcome, n);
+    qy_inlet_done (r->in);          //  counted and passed on, or set aside: no longer owed
     for (size_t i = 0; i < n; i++)
         qy__event__free_unpacked (r->evs [i], NULL);
     return n;

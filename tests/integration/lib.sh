@@ -103,3 +103,28 @@ it_done () {
     if [ "$IT_FAILED" != 0 ]; then echo "integration case $IT_NAME: FAILED"; exit 1; fi
     echo "integration case $IT_NAME: passed"
 }
+
+# it_demo_chain MODS SCORINGS: PostgreSQL, Redis, a gateway simulator, the demo brand and every
+# service (MODS moderation and SCORINGS scoring replicas), with the gateway's limits high enough
+# for 2,000 events a second.
+it_demo_chain () {
+    it_servers
+    it_gateway
+    "$QYCTL" demo load --brand demo --stores 4 --groups 2 --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
+    export QY_SCORING_ROLLUP_INTERVAL_MS=300
+    export QY_NOTIFIER_LIMIT_GATEWAY=600000/60 QY_NOTIFIER_LIMIT_API_POST=600000/60 QY_NOTIFIER_LIMIT_API_ALERT=6000/60 \
+           QY_NOTIFIER_LIMIT_GROUP=30000/60 QY_NOTIFIER_LIMIT_MEMBER=3000/60
+    qy_start_services "$QY_BUILD" "$1" "$2"
+}
+
+# it_welcomed_once: wait until every member's join (less those moderation removed: a blocked
+# member) got its welcome delivered, and check it: one each.
+it_welcomed_once () {
+    local want
+    want=$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages m WHERE m.kind = 'join' AND coalesce (m.role, 'member') = 'member'
+        AND NOT EXISTS (SELECT 1 FROM violations v WHERE v.brand_id = m.brand_id AND v.msg_id = m.msg_id AND v.action = 'remove')")
+    it_welcomes () { psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE key LIKE 'welcome:%' AND status = 'delivered'"; }
+    it_welcomes_are () { [ "$(it_welcomes)" = "$1" ]; }
+    it_wait "every join welcomed at the gateway" it_welcomes_are "$want"
+    it_eq "welcomes delivered" "$(it_welcomes)" "$want"
+}

@@ -2,7 +2,8 @@
 //  a ROUTER standing in for the bus over inproc: the window granted at
 //  start, more granted as messages are taken (a quarter window at a time),
 //  nothing granted once goodbye is said, and drained only by the bus's
-//  answer, after everything sent before it.
+//  answer, after everything sent before it; numbered messages and "done"
+//  (owed work).
 #include "qy/inlet.h"
 #include "qy/util.h"
 #include <setjmp.h>
@@ -145,12 +146,59 @@ static void test_quiet_refresh (void **state)
     assert_int_equal (n, 8);
 }
 
+//  A numbered message as the bus sends it: "QYN" + epoch + number, then the body.
+static void s_send_numbered (s_fix_t *f, uint32_t epoch, uint64_t seq, const char *body)
+{
+    uint8_t head [15] = { 'Q', 'Y', 'N', (uint8_t) (epoch >> 24), (uint8_t) (epoch >> 16), (uint8_t) (epoch >> 8),
+                          (uint8_t) epoch };
+    for (int k = 0; k < 8; k++)
+        head [7 + k] = (uint8_t) (seq >> (56 - 8 * k));
+    assert_true (zmq_send (f->bus, f->id, f->idlen, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (f->bus, head, sizeof (head), ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (f->bus, body, strlen (body), 0) >= 0);
+}
+
+//  Owed work: the body of a numbered message is what the stage takes (a
+//  probe is not); "done" names the epoch and number of the last taken,
+//  is said once, and nothing before anything was taken.
+static void test_done (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_heard (f, &n), 0);          //  nothing taken: nothing to say
+    s_send_numbered (f, 0xA1B2C3D4u, 41, "m41");
+    assert_true (zmq_send (f->bus, f->id, f->idlen, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (f->bus, "QYP", 3, ZMQ_SNDMORE) >= 0);     //  a probe between them
+    assert_true (zmq_send (f->bus, "", 0, 0) >= 0);
+    s_send_numbered (f, 0xA1B2C3D4u, 42, "m42");
+    char *body = s_take (f);
+    assert_string_equal (body, "m41");
+    free (body);
+    body = s_take (f);
+    assert_string_equal (body, "m42");
+    free (body);
+    assert_int_equal (s_heard (f, &n), 'C');        //  two taken: a quarter window granted
+    qy_inlet_done (f->inlet);
+    zmq_pollitem_t item = { f->bus, 0, ZMQ_POLLIN, 0 };
+    assert_true (zmq_poll (&item, 1, 1000) > 0);
+    uint8_t id [256], b [32];
+    assert_true (zmq_recv (f->bus, id, sizeof (id), 0) > 0);
+    assert_int_equal (zmq_recv (f->bus, b, sizeof (b), 0), 15);
+    static const uint8_t want [15] = { 'Q', 'Y', 'D', 0xA1, 0xB2, 0xC3, 0xD4, 0, 0, 0, 0, 0, 0, 0, 42 };
+    assert_memory_equal (b, want, sizeof (want));
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_heard (f, &n), 0);          //  said once
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_credit, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_goodbye, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_refresh, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_done, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

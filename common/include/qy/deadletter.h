@@ -14,9 +14,19 @@
 //  brand_code or msg_id that is not UTF-8 or longer than
 //  QY_DEADLETTER_MAX_ID bytes is not stored as text (the payload keeps it).
 #define QY_DEADLETTER_MAX_ID 256
+//  At most QY_DEADLETTER_MAX_PAYLOAD bytes of the payload are kept, with
+//  its size and SHA-256 (an event always fits: ingest bounds its fields).
+#define QY_DEADLETTER_MAX_PAYLOAD 262144
 //  Returns 0, or -1 if PostgreSQL could not take it (logged).
 int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                    const char *msg_id, const char *reason, const void *payload, size_t len);
+//  A request refused whole (answered 400: the sender knows): its first
+//  QY_DEADLETTER_MAX_REFUSED bytes, size and SHA-256 are kept for
+//  diagnosis, and the row is closed at once (nothing to replay), so
+//  retention removes it.
+#define QY_DEADLETTER_MAX_REFUSED 4096
+int qy_deadletter_refused (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
+                           const char *reason, const void *body, size_t len);
 
 //  qy_deadletter of an Event, its bytes packed here (the brand id given:
 //  the event's own may not be resolved yet).

@@ -8,8 +8,16 @@
 //                            "QYS" + n: n in all (after a quiet second, so
 //                            that a bus that restarted learns it again);
 //                            "QYB": goodbye, send nothing more.
-//    bus → stage: a message, one frame; or two frames "QYA", "": the
-//                 goodbye is done, everything sent before has arrived.
+//                            "QYD" + epoch (4) + number (8): everything
+//                            up to that message is finished (durable).
+//    bus → stage: a message, two frames: "QYN" + the bus's epoch (4 bytes)
+//                 + its number (8), then the payload (one frame, as sent
+//                 by ingest: accepted too); or two frames "QYA", "": the
+//                 goodbye is done, everything sent before has arrived; or
+//                 "QYP", "": a probe (is the replica still there?).
+//  What the bus sent a replica stays owed until the replica says it is
+//  done; a replica that dies gets its owed work handed to another
+//  (docs/architecture.md, "Owed work").
 #ifndef QY_INLET_H
 #define QY_INLET_H
 #include <stdbool.h>
@@ -27,6 +35,13 @@ void *qy_inlet_socket (qy_inlet_t *self);
 //  Take one message without waiting: 0 with m filled (init'ed by the
 //  caller, as zmq_msg_recv), -1 when none is there.
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m);
+//  Everything taken so far is finished: its effects are durable, it was
+//  passed on or set aside. Call it with nothing in hand (after a batch).
+void qy_inlet_done (qy_inlet_t *self);
+//  How long a silent link lasts before ZeroMQ cuts it (heartbeats every
+//  second, both ends).
+#define QY_INLET_TIMEOUT_MS 5000
+void qy_inlet_heartbeats (void *sock, int timeout_ms);
 //  Stopping: ask for nothing more (once; later calls do nothing).
 void qy_inlet_bye (qy_inlet_t *self);
 //  After qy_inlet_bye: true once the bus answered it, i.e. everything it

@@ -4,6 +4,8 @@
 #ifndef QY_REDIS_H
 #define QY_REDIS_H
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <hiredis/hiredis.h>
 
 typedef struct qy_redis_t qy_redis_t;
@@ -23,16 +25,24 @@ void qy_redis_disconnect (qy_redis_t *self);
 redisReply *qy_redis_cmd (qy_redis_t *self, const char *fmt, ...);
 redisReply *qy_redis_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen);
 //  Pipelining: append commands, then read one reply per appended command.
-//  qy_redis_append returns -1 when Redis cannot be reached.
+//  qy_redis_append returns -1 when Redis cannot be reached. A command sent
+//  outside the pipeline while its replies are unread drops the pipeline
+//  with the connection (never interleaved); qy_redis_get_reply returns NULL
+//  once nothing is owed, and never waits for a reply that will not come.
 int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen);
 redisReply *qy_redis_get_reply (qy_redis_t *self);
+//  Replies appended and not read yet.
+size_t qy_redis_unread (const qy_redis_t *self);
 
 //  A Lua script run by SHA and reloaded on NOSCRIPT.
 typedef struct {
     const char *source;
     char        sha [41];
+    uint64_t    conn;       //  the connection it is known loaded on
 } qy_script_t;
-//  Append EVALSHA for script to the pipeline (loading it first if needed).
+//  Append EVALSHA for script to the pipeline. A script not loaded on this
+//  connection yet (a new one after a restart) is loaded first: now if the
+//  pipeline is empty, else by a SCRIPT LOAD ahead of it in the pipeline.
 int qy_redis_append_script (qy_redis_t *self, qy_script_t *script, int nkeys,
                             int nargs, const char **args, const size_t *arglens);
 //  Run a script and return its reply (NULL when Redis is away).

@@ -95,6 +95,10 @@ it_eq "too many events error" "$(jq -r '"\(.error) \(.field)"' "$QY_RUN/actual/m
 # the connection while reading it, before allocating it. Ingest goes on.
 it_eq "frame at the limit" "$("$F" frame "$GW" 4194304 10000)" "answered: malformed batch: protobuf decode failed"
 it_eq "frame over the limit" "$("$F" frame "$GW" 4194305 10000)" "disconnected"
+# The refused frame is kept as a 4 KiB prefix with its size and SHA-256, closed at once (the
+# gateway was answered): three refused 1.5 MB requests used to add 4.7 MB for ever.
+it_eq "refused frame: prefix, size, hash, closed" "$(psql "$QY_PG_DSN" -qAtc "SELECT length (payload) || ' ' || payload_bytes
+    || ' ' || length (payload_sha256) || ' ' || state FROM dead_letters WHERE reason LIKE 'malformed batch%'")" "4096 4194304 32 resolved"
 
 # 6. Fields owned downstream, sent by a gateway: the events are taken, and
 # what is handed on carries none of it; a channel named by id only is not

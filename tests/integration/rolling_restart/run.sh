@@ -9,13 +9,7 @@
 # a stopped replica were lost with it, and the counts fell short.) Last, the bus itself restarts
 # while idle: the replicas say their credit again to the new one and work goes on.
 source "$(dirname "$0")/../lib.sh"
-it_servers
-it_gateway
-"$QYCTL" demo load --brand demo --stores 4 --groups 2 --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
-export QY_SCORING_ROLLUP_INTERVAL_MS=300
-export QY_NOTIFIER_LIMIT_GATEWAY=600000/60 QY_NOTIFIER_LIMIT_API_POST=600000/60 QY_NOTIFIER_LIMIT_API_ALERT=6000/60 \
-       QY_NOTIFIER_LIMIT_GROUP=30000/60 QY_NOTIFIER_LIMIT_MEMBER=3000/60
-qy_start_services "$QY_BUILD" 2 2
+it_demo_chain 2 2
 "$QY_BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand demo --stores 4 --groups 2 --members 60 \
     --messages 16000 --rate 2000 --seed 7 > "$QY_RUN/loadgen.out" 2>&1 &
 loadgen=$!
@@ -42,11 +36,7 @@ counted () { [ "$(sql "SELECT coalesce (sum (events), 0) FROM daily_group_stats"
 it_wait "every archived event counted by scoring" counted
 it_eq "events counted" "$(sql "SELECT coalesce (sum (events), 0) FROM daily_group_stats")" "$archived"
 # Joins of members, less those moderation removed (a blocked member): each gets one welcome.
-welcomes=$(sql "SELECT count (*) FROM messages m WHERE m.kind = 'join' AND coalesce (m.role, 'member') = 'member'
-                AND NOT EXISTS (SELECT 1 FROM violations v WHERE v.brand_id = m.brand_id AND v.msg_id = m.msg_id AND v.action = 'remove')")
-welcomed () { [ "$(sql "SELECT count (*) FROM deliveries WHERE key LIKE 'welcome:%' AND status = 'delivered'")" = "$welcomes" ]; }
-it_wait "every join welcomed at the gateway" welcomed
-it_eq "welcomes delivered" "$(sql "SELECT count (*) FROM deliveries WHERE key LIKE 'welcome:%' AND status = 'delivered'")" "$welcomes"
+it_welcomed_once
 it_eq "nothing set aside" "$(sql "SELECT count (*) FROM dead_letters")" 0
 it_eq "no duplicates at the gateway" "$(it_gateway_stat duplicates)" 0
 # The bus forgets a replica that said goodbye (else its table of replicas would fill up with every

@@ -1,0 +1,85 @@
+//  What ingest archived but has not handed on to the chain yet. An event
+//  is marked handed on (message_ids.handed_on) once it went to the bus;
+//  one killed between its commit and its send stays unmarked, and ingest
+//  (this replica or another, after a restart) re-sends it from the archive
+//  once it is older than the grace. No operator and no --since: a crash
+//  at any point leaves either a mark or an event to re-send. Sending twice
+//  is safe, every stage being idempotent by (brand, message id); losing a
+//  mark (PostgreSQL away) only means one more re-send.
+#include "ingest.h"
+#include "qy/archive.h"
+#include "qy/log.h"
+#include "qy/util.h"
+#include <stdlib.h>
+
+struct ingest_handon_t {
+    qy_pg_t *pg;
+    qy_buf_t bids, mids;      //  PostgreSQL arrays of what was sent and not marked yet
+    size_t   n;
+};
+
+ingest_handon_t *ingest_handon_new (qy_pg_t *pg)
+{
+    ingest_handon_t *self = qy_calloc (1, sizeof (*self));
+    self->pg = pg;
+    qy_buf_init (&self->bids);
+    qy_buf_init (&self->mids);
+    return self;
+}
+
+void ingest_handon_destroy (ingest_handon_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ingest_handon_t *self = *self_p;
+    ingest_handon_flush (self);
+    qy_buf_free (&self->bids);
+    qy_buf_free (&self->mids);
+    free (self);
+    *self_p = NULL;
+}
+
+void ingest_handon_sent (ingest_handon_t *self, int64_t brand_id, const char *msg_id)
+{
+    const char *sep = self->n ? "," : "{";
+    qy_buf_puts (&self->bids, sep);
+    qy_buf_puts (&self->mids, sep);
+    qy_buf_printf (&self->bids, "%lld", (long long) brand_id);
+    qy_buf_pg_array_elem (&self->mids, msg_id);
+    self->n++;
+}
+
+int ingest_handon_flush (ingest_handon_t *self)
+{
+    if (!self->n)
+        return 0;
+    qy_buf_puts (&self->bids, "}");
+    qy_buf_puts (&self->mids, "}");
+    const char *p [] = { self->bids.data, self->mids.data };
+    bool ok = qy_pg_run (self->pg, "handed on",
+        "UPDATE message_ids i SET handed_on = true FROM unnest ($1::bigint[], $2::text[]) AS v (b, m) "
+        "WHERE i.brand_id = v.b AND i.msg_id = v.m AND NOT i.handed_on", 2, p, NULL);
+    if (!ok)
+        qy_log_warn ("handed-on marks not recorded events=%zu: they will be re-sent (harmless)", self->n);
+    qy_buf_reset (&self->bids);
+    qy_buf_reset (&self->mids);
+    self->n = 0;
+    return ok ? 0 : -1;
+}
+
+PGresult *ingest_handon_owed (ingest_handon_t *self, long grace_s, long limit)
+{
+    char grace [24], lim [24];
+    qy_snprintf (grace, sizeof (grace), "%ld", grace_s);
+    qy_snprintf (lim, sizeof (lim), "%ld", limit);
+    const char *p [] = { grace, lim };
+    PGresult *res = NULL;
+    if (!qy_pg_run (self->pg, "owed events",
+            QY_ARCHIVE_COLUMNS QY_ARCHIVE_FROM
+            "JOIN (SELECT brand_id, msg_id, event_time FROM message_ids WHERE NOT handed_on "
+            "      AND ingest_time < now () - $1::bigint * interval '1 second' ORDER BY ingest_time LIMIT $2::bigint) i "
+            "  ON m.brand_id = i.brand_id AND m.msg_id = i.msg_id AND m.event_time = i.event_time "
+            "ORDER BY m.ingest_time, m.event_time", 2, p, &res))
+        return NULL;
+    return res;
+}
