@@ -51,6 +51,7 @@ typedef struct {
     bool                judged_ok;
     bool                count;           //  the sender's behaviour is counted
     bool                has_content;     //  long enough to count repeats and waves
+    bool                waiting;         //  only asks whether anyone is there: not counted as behaviour
     uint64_t            hash;            //  of the normalized content
     moderation_counts_t counts;
     int64_t             mute_until_us;   //  0: not muted
@@ -484,6 +485,8 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             //  Staff repeat announcements across groups: never a wave.
             it->has_content = it->judged_ok && !staff
                            && moderation_content_hash (it->judged.normalized, it->judged.normalized_len, pol->min_chars, &it->hash);
+            //  A customer asking whether anyone is there is waiting, not flooding.
+            it->waiting = it->judged_ok && moderation_waiting_ping (it->judged.normalized, it->judged.normalized_len);
             //  The normalized text pointer is only valid until the next call.
             it->judged.normalized = NULL;
             if (!it->judged_ok) {
@@ -495,7 +498,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         const char *kind = s_is_chat (ev->kind) ? "chat" : ev->kind == QY__KIND__JOIN ? "join" : "other";
         moderation_check_args_t ca;
         moderation_check_args (&ca, pol, ev->brand_id, ev->group_id, ev->store_id, ev->member_id, ev->msg_id,
-                               ev->event_time_us, kind, it->count, it->has_content, it->hash);
+                               ev->event_time_us, kind, it->count && !it->waiting, it->has_content, it->hash);
         if (qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS, MODERATION_CHECK_NARGS,
                                     ca.args, NULL) == 0)
             pipelined++;
