@@ -667,7 +667,9 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         s_elem_text (&wr.col [W_WOULD], would);
         s_elem_text (&wr.col [W_DRY], v [i].level == JUDGE_ALLOW ? "t" : "f");
         s_elem_text (&wr.col [W_KIND], moderation_kind_name (kind));
-        double prio = moderation_review_priority (kind, o->penalty.action, v [i].score, v [i].level == JUDGE_ALLOW);
+        //  Behaviour charged on the content ladder (a spammer's flooding) is weighed as content.
+        moderation_kind_t charged = o->penalty.strike ? MODERATION_CONTENT : kind;
+        double prio = moderation_review_priority (charged, o->penalty.action, v [i].score, v [i].level == JUDGE_ALLOW);
         qy_snprintf (score, sizeof (score), "%.4f", prio);
         s_elem_text (&wr.col [W_PRIO], isnan (prio) ? NULL : score);
         free (excerpt);

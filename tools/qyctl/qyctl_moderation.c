@@ -250,14 +250,15 @@ static int s_violations (int argc, char **argv)
 {
     const char *brand = qyctl_arg (argc, argv, 1);
     if (!brand)
-        qyctl_die ("usage: moderation violations BRAND [--status open|confirmed|overturned] [--member USER] "
+        qyctl_die ("usage: moderation violations BRAND [--status open|confirmed|overturned|enforced] [--member USER] "
                    "[--days N] [--limit N] [--format F]");
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *status = qyctl_opt (argc, argv, "--status", NULL);
     const char *days = qyctl_opt (argc, argv, "--days", "30"), *limit = qyctl_opt (argc, argv, "--limit", "50");
-    if (status && strcmp (status, "open") && strcmp (status, "confirmed") && strcmp (status, "overturned"))
-        qyctl_die ("--status must be open, confirmed or overturned, not '%s'", status);
+    if (status && strcmp (status, "open") && strcmp (status, "confirmed") && strcmp (status, "overturned")
+        && strcmp (status, "enforced"))
+        qyctl_die ("--status must be open, confirmed, overturned or enforced, not '%s'", status);
     char *end;
     long d = strtol (days, &end, 10);
     if (*end || d < 1 || d > 36500)
@@ -761,6 +762,8 @@ int qyctl_moderation (int argc, char **argv)
         return judge_cli_eval (argc - 1, argv + 1);
     if (strcmp (sub, "violations") == 0)
         return s_violations (argc, argv);
+    if (strcmp (sub, "list") == 0)
+        return qyctl_moderation_list (argc - 1, argv + 1);
     if (strcmp (sub, "confirm") == 0 || strcmp (sub, "overturn") == 0)
         return s_decide (argc, argv, strcmp (sub, "overturn") == 0);
     if (strcmp (sub, "dict") == 0 || strcmp (sub, "allow") == 0)
@@ -777,6 +780,7 @@ int qyctl_moderation (int argc, char **argv)
         "usage: qyctl moderation COMMAND …\n"
         "  train|eval --category ad|abuse [--model PATH] FILE…      offline classifier tools\n"
         "  violations BRAND [--status S] [--member USER] [--days N] [--limit N]\n"
+        "  list BRAND [--limit N] [--format F]                   the review queue, highest risk first\n"
         "  confirm|overturn BRAND ID --reason TEXT [--learn no]\n"
         "  dict BRAND add|remove CATEGORY|exempt WORD… | dict BRAND list\n"
         "  allow BRAND add|remove domain|phone VALUE… | allow BRAND list\n"

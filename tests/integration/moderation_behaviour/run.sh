@@ -98,6 +98,8 @@ ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK]
     ev j2 room2 new2 join ""
     ev j3 room3 new3 join ""
     ev p3 room3 new3 text "我的电话 13712345678"
+    # new3 muted: a message of theirs is recalled as an enforcement record, not a new open violation
+    ev p4 room1 new3 text "为什么撤回我的消息"
     # quiet hours all day in groups of type night
     ev q1 night1 m3 text "大家晚上好呀"
     # nickname format of club1, on join
@@ -129,15 +131,20 @@ ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK]
 } > "$QY_RUN/events.jsonl"
 "$QYCTL" send "$QY_RUN/events.jsonl" --batch 7 > /dev/null
 BID=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")
-done_all () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE brand_id = $BID")" = 53 ] \
-              && [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 53 ]; }
-it_wait "53 events judged" done_all
+done_all () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE brand_id = $BID")" = 54 ] \
+              && [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 54 ]; }
+it_wait "54 events judged" done_all
 sleep 1
-it_sql violations "SELECT v.msg_id, m.user_id, v.category, v.kind, v.action, v.strike,
+it_sql violations "SELECT v.msg_id, m.user_id, v.category, v.kind, v.action, v.strike, v.status,
                    (SELECT string_agg (r, ',' ORDER BY r) FROM unnest (v.rules) r WHERE r LIKE 'behaviour.%' OR r LIKE 'format.%' OR r = 'ad.phone') AS rules
                    FROM violations v JOIN members m ON m.id = v.member_id WHERE v.brand_id = $BID ORDER BY v.msg_id"
+# The review queue: only what a person should look at, highest risk first (no enforcement record,
+# no behaviour reminder or slow-down, no confident warning).
+"$QYCTL" moderation list acme --format csv | cut -d, -f2-6,8- > "$QY_RUN/actual/queue.txt"
+it_expect queue
 jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/gateway.jsonl" \
-    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/; s/^(alert:[a-z]+:[0-9]+:[0-9a-f]+):[0-9]+/\1:<window>/' \
+    | sed -E 's/[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}/<until>/; s/^(alert:[a-z]+:[0-9]+:[0-9a-f]+):[0-9]+/\1:<window>/;
+             s/^(mute-notice:[0-9]+:[0-9]+):[0-9]+/\1:<until>/' \
     | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
 grep -q 'policy scope=brand ignored' "$QY_RUN/logs/moderation1.log" && echo "ok   bad brand layer ignored, loudly" \
