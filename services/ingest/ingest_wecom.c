@@ -368,6 +368,15 @@ static const char *s_message_body (json_t *m, const char *type, Qy__Event *ev, c
         S_NEED (code, "coupon_redeemed.code");
         s_set (&ev->product, code);
     }
+    else if (strcmp (type, "report") == 0) {
+        //  not WeCom's: a member's report (举报) from the gateway's own menu;
+        //  the member reported is in mentions (moderation.md, "Members' reports")
+        ev->kind = QY__KIND__REPORT;
+        if (body) {
+            s_set (&ev->ref_msg_id, s_str (body, "msgid"));
+            s_set (&ev->text, s_str (body, "reason"));
+        }
+    }
     else {
         *field = "msgtype";
         return "unsupported msgtype";

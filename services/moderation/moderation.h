@@ -214,6 +214,30 @@ char *moderation_behaviour_notice (const moderation_penalty_t *pen, const char *
 //  waiting for an answer, not flooding: never counted as behaviour. Pure.
 bool moderation_waiting_ping (const char *norm, size_t len);
 
+//  ------------------------------------------------- members' reports (举报)
+//  (moderation_report.c). A report: a gateway event of kind report, a reply
+//  to a message whose strict text says 举报, or an @ of the brand's account
+//  (a staff or bot member of the group) with 举报.
+typedef struct {
+    bool        is_report;
+    bool        from_event;       //  kind report: a report whatever it names
+    const char *reported_msg;     //  ref_msg_id (borrowed from the event), NULL: none named
+    const char *reason;           //  poaching, fraud, gambling, porn, abuse, ad, other (static)
+} moderation_report_t;
+//  Is the event a report candidate? norm is its strict text. Pure.
+bool moderation_report_detect (const Qy__Event *ev, const char *norm, size_t len, moderation_report_t *out);
+//  Keep only the hits of a report's own text that are real identifiers (a
+//  phone number, a WeChat or QQ id, a link), and settle r again. Pure.
+void moderation_report_strip (judge_result_t *r, const char *text);
+//  The reason a report's strict text gives (private poaching 私加 first). Pure.
+const char *moderation_report_reason (const char *norm, size_t len);
+//  What a report adds to the reported message's place in the queue. Pure.
+double moderation_report_weight (int trust_level, bool against_staff, int false_reports);
+//  Record a report and weigh the reported message in the review queue (a
+//  flag row when it has none). Idempotent by the report's message id.
+//  Returns 0, or -1 when PostgreSQL failed (retry).
+int moderation_report_record (qy_pg_t *pg, const Qy__Event *ev, const moderation_report_t *rep);
+
 //  The one reminder a muted member gets when they speak. Caller owns it.
 char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_offset_min);
 

@@ -52,6 +52,7 @@ typedef struct {
     bool                count;           //  the sender's behaviour is counted
     bool                has_content;     //  long enough to count repeats and waves
     bool                waiting;         //  only asks whether anyone is there: not counted as behaviour
+    moderation_report_t report;          //  a member's report (举报)
     uint64_t            hash;            //  of the normalized content
     moderation_counts_t counts;
     int64_t             mute_until_us;   //  0: not muted
@@ -370,6 +371,22 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
     return rc;
 }
 
+//  Members' reports (举报) into the review queue before anything moves on,
+//  retried while PostgreSQL is away. False when stopping.
+static bool s_reports (qy_pg_t *pg, s_item_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        while (items [i].report.is_report && !items [i].seen
+               && moderation_report_record (pg, items [i].ev, &items [i].report) != 0) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_waiting ())
+                return false;
+            qy_sleep_ms (200);
+        }
+    return true;
+}
+
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
 static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
 {
@@ -487,12 +504,19 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                            && moderation_content_hash (it->judged.normalized, it->judged.normalized_len, pol->min_chars, &it->hash);
             //  A customer asking whether anyone is there is waiting, not flooding.
             it->waiting = it->judged_ok && moderation_waiting_ping (it->judged.normalized, it->judged.normalized_len);
+            if (it->judged_ok && moderation_report_detect (ev, it->judged.normalized, it->judged.normalized_len, &it->report))
+                moderation_report_strip (&it->judged, ev->text);
             //  The normalized text pointer is only valid until the next call.
             it->judged.normalized = NULL;
             if (!it->judged_ok) {
                 memset (&it->judged, 0, sizeof (it->judged));
                 it->judged.top = QY_CAT__COUNT;
             }
+        }
+        if (ev->kind == QY__KIND__REPORT) {
+            size_t len;
+            const char *norm = judge_normalize (it->brand->judge, ev->text ? ev->text : "", ev->text ? strlen (ev->text) : 0, &len);
+            moderation_report_detect (ev, norm, len, &it->report);
         }
         it->count = !(staff && pol->exempt_staff) && ev->member_id;
         const char *kind = s_is_chat (ev->kind) ? "chat" : ev->kind == QY__KIND__JOIN ? "join" : "other";
@@ -597,7 +621,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     //  Phase 4, in the same transaction: what is enforced under a mute or block.
     int stopped = s_store (store, pg, items, n, pending, npending);
     free (pending);
-    if (stopped)
+    if (stopped || !s_reports (pg, items, n))
         return;
     s_phase (S_RECORD, &t);
     //  Phase 5: act and pass on, in arrival order.

@@ -159,6 +159,31 @@ static void s_learn (const char *bid, const char *cat, const char *text, int lab
 
 //  ------------------------------------------------------------ decisions
 
+//  The members' reports of a violation decided: found true or false (a
+//  reporter's false reports weigh their later ones down; nobody is
+//  punished for one). A confirmed report of private poaching (私加) counts
+//  on the reported member's content ladder: its flag row becomes a content
+//  strike (numbered after the member's live strikes of the last 90 days).
+//  Returns that strike number, or 0.
+static int s_decide_reports (const char *id, const char *bid, bool overturn)
+{
+    const char *p [] = { id, bid, overturn ? "false" : "confirmed" };
+    PQclear (qyctl_exec ("UPDATE moderation_reports SET status = $3 WHERE violation_id = $1::bigint AND brand_id = $2::bigint",
+                         3, p));
+    if (overturn)
+        return 0;
+    PGresult *r = qyctl_exec (
+        "UPDATE violations v SET kind = 'content', category = CASE v.kind WHEN 'flag' THEN 'ad' ELSE v.category END, "
+        "  strike = 1 + (SELECT count (*) FROM violations w WHERE w.brand_id = v.brand_id AND w.member_id = v.member_id "
+        "                AND w.strike > 0 AND w.status <> 'overturned' AND w.created_at > now () - interval '90 days') "
+        "WHERE v.id = $1::bigint AND v.brand_id = $2::bigint AND v.strike = 0 AND v.member_id IS NOT NULL "
+        "  AND EXISTS (SELECT 1 FROM moderation_reports r WHERE r.violation_id = v.id AND r.reason = 'poaching') "
+        "RETURNING v.strike", 2, p);
+    int strike = PQntuples (r) ? atoi (PQgetvalue (r, 0, 0)) : 0;
+    PQclear (r);
+    return strike;
+}
+
 static int s_decide (int argc, char **argv, bool overturn)
 {
     //  The brand is required, as for every other brand's object: an id alone
@@ -194,6 +219,7 @@ static int s_decide (int argc, char **argv, bool overturn)
     PQclear (qyctl_exec ("UPDATE violations SET status = $3, decided_by = $4, decided_at = now (), decision_reason = $5 "
                          "WHERE id = $1 AND brand_id = $2", 5, up));
     bool lifted_block = false, lifted_mute = false;
+    int charged = s_decide_reports (id, bid, overturn);
     if (overturn) {
         //  The strike is lifted by the status (strikes count only what is not
         //  overturned); the block it caused is lifted here, the mute by the
@@ -223,8 +249,11 @@ static int s_decide (int argc, char **argv, bool overturn)
     s_audit (bid, overturn ? "violation.overturn" : "violation.confirm", "violation", id, d.data);
     qy_buf_free (&d);
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
-    printf ("violation %s %s%s%s%s\n", id, want, overturn && strike ? " (strike lifted)" : "",
+    printf ("violation %s %s%s%s%s", id, want, overturn && strike ? " (strike lifted)" : "",
             lifted_mute ? " (mute lifted)" : "", lifted_block ? " (block lifted)" : "");
+    if (charged)
+        printf (" (reported private poaching: strike %d)", charged);
+    printf ("\n");
     //  Teach the classifier with the message as it was sent (the archive),
     //  or the excerpt kept with the violation.
     const char *cat = s_model_of (category);
