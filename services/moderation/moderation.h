@@ -238,6 +238,27 @@ double moderation_report_weight (int trust_level, bool against_staff, int false_
 //  Returns 0, or -1 when PostgreSQL failed (retry).
 int moderation_report_record (qy_pg_t *pg, const Qy__Event *ev, const moderation_report_t *rep);
 
+//  ------------------------------------------------------- impersonation
+//  (moderation_identity.c). A name a nickname may claim: kind "brand",
+//  "store" or "staff"; name as written, norm its strict form.
+typedef struct {
+    const char *kind;
+    const char *name;
+    const char *norm;
+    size_t      len;
+} moderation_name_t;
+//  Does the strict-normalized nickname claim a staff title (店长, 客服, 官方,
+//  管理员 …, or their pinyin), the brand's or the store's name (contained),
+//  or a staff member's name (equal, or contained when 3+ characters)?
+//  Returns what it claims (static or names[i].name), or NULL. Pure.
+const char *moderation_impersonation (const char *nick, size_t len, const moderation_name_t *names, size_t n);
+//  Check a join's or rename's nickname (a member who is staff nowhere in
+//  the brand) against the brand, the group's store and the brand's staff,
+//  all in the judge's strict normalization; when it claims one, flag the
+//  member for review once per event (a 'flag' row, category impersonation).
+//  Returns 1 (claim filled), 0 (claims nothing), -1 (PostgreSQL failed).
+int moderation_impersonation_flag (qy_pg_t *pg, judge_t *judge, const Qy__Event *ev, char *claim, size_t claimlen);
+
 //  The one reminder a muted member gets when they speak. Caller owns it.
 char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_offset_min);
 

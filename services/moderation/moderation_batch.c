@@ -387,6 +387,39 @@ static bool s_reports (qy_pg_t *pg, s_item_t *items, size_t n)
     return true;
 }
 
+//  A member joining or renaming to a nickname that claims a staff title or
+//  the brand: flagged for review, and the group's owner alerted (through
+//  the store's robot), once per event. False when stopping.
+static bool s_impersonators (qy_pg_t *pg, void *actions, s_item_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
+        if ((ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__RENAME) || it->seen || !ev->member_id
+            || !ev->nickname || !*ev->nickname || (ev->role != QY__ROLE__MEMBER && ev->role != QY__ROLE__ROLE_UNSPECIFIED)
+            || it->blocked)
+            continue;
+        char claim [128];
+        int found;
+        while ((found = moderation_impersonation_flag (pg, it->brand->judge, ev, claim, sizeof (claim))) < 0) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_waiting ())
+                return false;
+            qy_sleep_ms (200);
+        }
+        if (!found)
+            continue;
+        char key [192];
+        qy_snprintf (key, sizeof (key), "alert:impersonation:%lld:%s", (long long) ev->brand_id, ev->msg_id);
+        char *text = qy_printf ("群 %s 的成员 %s %s昵称为「%s」，疑似冒充「%s」。请群主核实，并提醒群成员谨防受骗。", ev->group,
+                                ev->member, ev->kind == QY__KIND__RENAME ? "改" : "入群时", ev->nickname, claim);
+        s_alert (actions, ev, key, false, text, "impersonation");
+        free (text);
+    }
+    return true;
+}
+
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
 static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
 {
@@ -621,7 +654,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     //  Phase 4, in the same transaction: what is enforced under a mute or block.
     int stopped = s_store (store, pg, items, n, pending, npending);
     free (pending);
-    if (stopped || !s_reports (pg, items, n))
+    if (stopped || !s_reports (pg, items, n) || !s_impersonators (pg, actions, items, n))
         return;
     s_phase (S_RECORD, &t);
     //  Phase 5: act and pass on, in arrival order.

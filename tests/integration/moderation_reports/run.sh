@@ -7,6 +7,10 @@
 # "举报" naming nothing, or an @ of another member alone, is no report.
 # A confirmed report of private poaching (私加) is a strike on the reported
 # member's content ladder: their next ad is their second strike (a mute).
+# Impersonation: members joining or renaming to a nickname that claims a
+# staff title, the brand or a staff member's name (spaced, full-width,
+# traditional) are flagged for review and the group's owner alerted; an
+# ordinary nickname and a staff member's own title are not.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
@@ -22,10 +26,10 @@ BID=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")
 q () { psql "$QY_PG_DSN" -qAtc "$1"; }
 n=0
 t0=$(( $(date +%s%N) / 1000 ))
-ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [REF] [MENTIONS-JSON]
+ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [REF] [MENTIONS-JSON] [NICKNAME]
     n=$((n + 1))
     printf '{"brand":"acme","msg_id":"%s","group":"%s","member":"%s","nickname":"%s","kind":"%s","text":"%s","role":"%s","ref_msg_id":"%s","mentions":%s,"event_time_us":%d}\n' \
-        "$1" "$2" "$3" "$3" "$4" "$5" "${6:-member}" "${7:-}" "${8:-[]}" $((t0 + n * 1000))
+        "$1" "$2" "$3" "${9:-$3}" "$4" "$5" "${6:-member}" "${7:-}" "${8:-[]}" $((t0 + n * 1000))
 }
 judged () { [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge "$1" ]; }
 send () { "$QYCTL" send "$1" > /dev/null; }
@@ -91,6 +95,27 @@ it_expect confirm
 send "$QY_RUN/later.jsonl"
 it_wait "later events judged" judged 23
 sleep 1
+{
+    ev i1 room1 x1 join "" member "" '[]' "ＡＣＭＥ 客 服"
+    ev i2 room1 x2 join "" member "" '[]' "花花"
+    ev i3 room1 x2 rename "" member "" '[]' "店長"
+    ev i4 room2 x3 join "" member "" '[]' "staff1"
+    ev i5 room2 x4 join "" member "" '[]' "小红-上海"
+} > "$QY_RUN/names.jsonl"
+send "$QY_RUN/names.jsonl"
+it_wait "nicknames judged" judged 28
+# staff renaming to a title is no impersonation (sent alone: the staff name above stays as it was)
+ev i6 room1 staff1 rename "" staff "" '[]' "店长小李" > "$QY_RUN/staff.jsonl"
+send "$QY_RUN/staff.jsonl"
+it_wait "staff rename judged" judged 29
+flagged () { [ "$(q "SELECT count (*) FROM violations WHERE brand_id = $BID AND category = 'impersonation'")" -ge 3 ]; }
+it_wait "three impersonators flagged" flagged
+sleep 1
+it_sql impersonation "SELECT v.msg_id, m.user_id, v.kind, v.action, v.strike, v.hits->0->>'claims' AS claims, v.excerpt
+                      FROM violations v JOIN members m ON m.id = v.member_id
+                      WHERE v.brand_id = $BID AND v.category = 'impersonation' ORDER BY v.msg_id"
+jq -r 'select(.kind == "alert") | "\(.key) \(.text)"' "$QY_RUN/gateway.jsonl" | sort > "$QY_RUN/actual/alerts.txt"
+it_expect alerts
 it_sql later "SELECT r.msg_id, round (r.weight::numeric, 2), r.status FROM moderation_reports r
               WHERE r.brand_id = $BID AND r.msg_id IN ('rep7', 'rep8') ORDER BY r.msg_id"
 it_sql ladder "SELECT v.msg_id, v.kind, v.category, v.action, v.strike, v.status FROM violations v JOIN members m ON m.id = v.member_id
