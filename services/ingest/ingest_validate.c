@@ -67,10 +67,10 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
     static const struct { const char *name; size_t max; } s_fields [] = {
         { "store", INGEST_MAX_CODE }, { "channel", INGEST_MAX_CODE }, { "inviter", INGEST_MAX_CODE },
         { "product", INGEST_MAX_CODE }, { "ref_msg_id", INGEST_MAX_CODE }, { "nickname", INGEST_MAX_NAME },
-        { "url", INGEST_MAX_URL },
+        { "url", INGEST_MAX_URL }, { "unionid", INGEST_MAX_CODE }, { "phone", INGEST_MAX_CODE },
     };
     const char *values [] = { ev->store, ev->channel, ev->inviter, ev->product, ev->ref_msg_id, ev->nickname,
-                              ev->url };
+                              ev->url, ev->unionid, ev->phone };
     for (size_t i = 0; i < QY_ARRAY_LEN (s_fields); i++)
         if (values [i] && strlen (values [i]) > s_fields [i].max) {
             static _Thread_local char why [96];

@@ -248,6 +248,8 @@ static void s_message_extras (json_t *m, Qy__Event *ev)
 {
     s_set (&ev->nickname, s_str (m, "nickname"));
     s_set (&ev->store, s_str (m, "store"));
+    s_set (&ev->unionid, s_str (m, "unionid"));     //  linked accounts (moderation)
+    s_set (&ev->phone, s_str (m, "phone"));
     ev->role = s_role_name (s_str (m, "role"));
     json_t *mentions = json_object_get (m, "mentions");
     if (json_is_array (mentions) && json_array_size (mentions)) {

@@ -197,7 +197,12 @@ typedef struct {
     int  prior_strikes;      //  live content strikes within strike_days
     int  prior_behaviour;    //  behaviour reminders and slow-downs within behaviour_window_h
     bool content_recent;     //  a live content strike within behaviour_link_days
+    int  linked_strikes;     //  live content strikes of the member's linked accounts (same unionid or phone)
 } moderation_history_t;
+//  The keys that link a member's accounts: "u:HASH" of the unionid and
+//  "p:HASH" of the phone (its last 11 digits, at least 7), comma-separated;
+//  "" when the event carries neither. Pure.
+void moderation_link_keys (const char *unionid, const char *phone, char *buf, size_t len);
 //  The penalty for a violation of kind at level: content (or behaviour of
 //  a member with recent content strikes) through moderation_penalty;
 //  behaviour through reminders, then slow-downs. Pure.

@@ -170,17 +170,22 @@ static void s_hit (judge_result_t *r, const char *rule, qy_category_t cat, doubl
     h->dry_run = dry_run;
 }
 
-bool moderation_wave (const moderation_policy_t *p, const moderation_counts_t *c, const judge_result_t *r,
-                      bool contact, bool newcomer)
+//  Many members saying the same thing is ordinary in a brand with many
+//  groups ("上次的优惠券过期了怎么办"): the coordinated-accounts test needs
+//  the content itself to carry a signal (any counted hit, even one too
+//  weak for review alone).
+static bool s_coordinated (const moderation_policy_t *p, const moderation_counts_t *c, const judge_result_t *r)
 {
-    //  Many members saying the same thing is ordinary in a brand with many
-    //  groups ("上次的优惠券过期了怎么办"): the coordinated-accounts test needs
-    //  the content itself to carry a signal (any counted hit, even one too
-    //  weak for review alone).
     bool signal = false;
     for (size_t i = 0; i < r->nhits; i++)
         signal |= !r->hits [i].dry_run && r->hits [i].weight > 0;
-    if (p->wave_members > 0 && c->wave_members >= p->wave_members && signal)
+    return p->wave_members > 0 && c->wave_members >= p->wave_members && signal;
+}
+
+bool moderation_wave (const moderation_policy_t *p, const moderation_counts_t *c, const judge_result_t *r,
+                      bool contact, bool newcomer)
+{
+    if (s_coordinated (p, c, r))
         return true;
     if (p->wave_groups <= 0 || c->wave_groups < p->wave_groups)
         return false;
@@ -209,8 +214,13 @@ void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_c
     for (size_t i = 0; i < r->nhits && !contact; i++)
         if (r->hits [i].contact && !r->hits [i].dry_run)
             contact = &r->hits [i];
+    //  The same violating text from several accounts new to the groups:
+    //  one sender's accounts, punished more heavily than one account.
+    bool multi = newcomer && s_coordinated (p, c, r);
     if (moderation_wave (p, c, r, contact != NULL, newcomer))
         s_hit (r, "behaviour.spam_wave", QY_CAT_SPAM_WAVE, p->wave_weight, false);
+    if (multi)
+        s_hit (r, "behaviour.multi_account", QY_CAT_SPAM_WAVE, p->wave_weight, false);
     if (newcomer && contact) {
         //  The contact detail already counts; the newcomer rule raises the
         //  total to at least its weight (1.0: recall; 2.0 in a wave: mute).

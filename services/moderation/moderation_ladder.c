@@ -43,8 +43,10 @@ moderation_penalty_t moderation_ladder (const moderation_policy_t *p, moderation
     //  A member who also posts ads is not a customer in a hurry: their
     //  flooding is charged as they are.
     bool linked = p->behaviour_link_days > 0 && h->content_recent;
+    //  Strikes of the member's linked accounts (the same unionid or phone)
+    //  count as theirs: abuse through several accounts is punished more.
     if (kind == MODERATION_CONTENT || linked || level < JUDGE_RECALL)
-        return moderation_penalty (p, level, h->prior_strikes);
+        return moderation_penalty (p, level, h->prior_strikes + h->linked_strikes);
     moderation_penalty_t pen = { QY__ACTION__WARN, false, false, 0, true, NULL };
     if (h->prior_behaviour < p->behaviour_reminders)
         return pen;                     //  a reminder: nothing recalled, nothing counted against them
@@ -98,6 +100,29 @@ char *moderation_behaviour_notice (const moderation_penalty_t *pen, const char *
     if (pen->recall)
         return qy_printf ("@%s %s，这条消息已撤回，不计入违规。", who, why);
     return qy_printf ("@%s 温馨提示：%s，谢谢配合～", who, why);
+}
+
+void moderation_link_keys (const char *unionid, const char *phone, char *buf, size_t len)
+{
+    //  Hashed, not stored: the keys only need to be equal for one person.
+    //  A phone keeps its last eleven digits (+86, spaces and dashes go).
+    char digits [32];
+    size_t nd = 0;
+    for (const char *s = phone; s && *s; s++)
+        if (*s >= '0' && *s <= '9') {
+            if (nd == sizeof (digits) - 1)
+                memmove (digits, digits + 1, --nd);
+            digits [nd++] = *s;
+        }
+    const char *tail = nd > 11 ? digits + nd - 11 : digits;
+    size_t ntail = nd > 11 ? 11 : nd;
+    buf [0] = 0;
+    if (unionid && *unionid)
+        qy_snprintf (buf, len, "u:%016llx", (unsigned long long) qy_hash64 (unionid, strlen (unionid)));
+    if (ntail >= 7) {
+        size_t used = strlen (buf);
+        qy_snprintf (buf + used, len - used, "%sp:%016llx", used ? "," : "", (unsigned long long) qy_hash64 (tail, ntail));
+    }
 }
 
 //  Strict normalized text is letters, digits and CJK only, so a ping is a

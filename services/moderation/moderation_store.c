@@ -488,6 +488,27 @@ static moderation_penalty_t s_recorded_penalty (const char *action, int strike, 
     return pen;
 }
 
+//  Strikes this batch already gave to other accounts linked to row i's
+//  sender (a key in common: the same unionid or phone).
+static int s_linked_in_batch (const moderation_violation_t *v, const moderation_record_t *out, size_t i)
+{
+    char mine [96], theirs [96];
+    moderation_link_keys (v [i].ev->unionid, v [i].ev->phone, mine, sizeof (mine));
+    int linked = 0;
+    for (size_t j = 0; *mine && j < i; j++) {
+        if (out [j].existed || out [j].strike <= 0 || v [j].ev->member_id == v [i].ev->member_id
+            || v [j].ev->brand_id != v [i].ev->brand_id)
+            continue;
+        moderation_link_keys (v [j].ev->unionid, v [j].ev->phone, theirs, sizeof (theirs));
+        bool common = false;
+        char *save = NULL;
+        for (char *k = strtok_r (theirs, ",", &save); k && !common; k = strtok_r (NULL, ",", &save))
+            common = strstr (mine, k) != NULL;
+        linked += common;
+    }
+    return linked;
+}
+
 //  A member's history for the ladders: what PostgreSQL holds (row i of the
 //  read statement: strikes, behaviour steps, a recent content strike) and
 //  this batch's earlier rows of the same member (an event with no member
@@ -499,6 +520,8 @@ static void s_history (const moderation_violation_t *v, const moderation_record_
     h->prior_strikes = (int) qy_pg_int (res, (int) i, 7);
     h->prior_behaviour = (int) qy_pg_int (res, (int) i, 8);
     h->content_recent = PQgetvalue (res, (int) i, 9) [0] == 't';
+    h->linked_strikes = (int) qy_pg_int (res, (int) i, 11);
+    h->linked_strikes += s_linked_in_batch (v, out, i);
     for (size_t j = i; ev->member_id && j-- > 0 && v [j].ev->brand_id == ev->brand_id
                        && v [j].ev->member_id == ev->member_id;) {
         if (out [j].existed || out [j].superseded)
@@ -538,7 +561,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     //  one already; the member's mute and block at the moment that counts (a
     //  live message meets the state of now, a replayed one the state of its
     //  time); their live strikes.
-    enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_WINDOW, R_LINK, R_NCOL };
+    enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_WINDOW, R_LINK, R_KEYS, R_NCOL };
     s_cols_t rd;
     s_cols_init (&rd, R_NCOL);
     int64_t now = qy_now_us ();
@@ -551,6 +574,9 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         s_elem_int (&rd.col [R_DAYS], false, v [i].policy->strike_days);
         s_elem_int (&rd.col [R_WINDOW], false, v [i].policy->behaviour_window_h);
         s_elem_int (&rd.col [R_LINK], false, v [i].policy->behaviour_link_days);
+        char keys [96];
+        moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
+        s_elem_text (&rd.col [R_KEYS], keys);
     }
     const char *rp [R_NCOL];
     s_cols_params (&rd, rp);
@@ -563,9 +589,13 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             "          AND created_at > now () - u.win * interval '1 hour'), "
             "       EXISTS (SELECT 1 FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
             "          AND kind = 'content' AND status <> 'overturned' AND created_at > now () - u.link * interval '1 day'), "
-            "       e.kind "
-            "FROM unnest ($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::int[], $7::int[]) "
-            "     WITH ORDINALITY AS u (b, msg, m, t, days, win, link, i) "
+            "       e.kind, "
+            "       CASE WHEN u.keys = '' THEN 0 ELSE "
+            "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id <> u.m AND strike > 0 "
+            "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day' "
+            "          AND link_keys && string_to_array (u.keys, ',')) END "
+            "FROM unnest ($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::int[], $7::int[], "
+            "             $8::text[]) WITH ORDINALITY AS u (b, msg, m, t, days, win, link, keys, i) "
             "LEFT JOIN LATERAL ("
             "  SELECT id, strike, action, (extract (epoch FROM mute_until) * 1000000)::bigint AS mute_until_us, "
             "         coalesce (would_action, '') AS would, kind "
@@ -580,7 +610,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     }
     //  3. Decide, as if one at a time.
     enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
-           W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_KIND, W_PRIO, W_NCOL };
+           W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_KIND, W_PRIO, W_KEYS, W_NCOL };
     s_cols_t wr;
     s_cols_init (&wr, W_NCOL);
     for (size_t i = 0; i < n; i++) {
@@ -672,6 +702,9 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         double prio = moderation_review_priority (charged, o->penalty.action, v [i].score, v [i].level == JUDGE_ALLOW);
         qy_snprintf (score, sizeof (score), "%.4f", prio);
         s_elem_text (&wr.col [W_PRIO], isnan (prio) ? NULL : score);
+        char keys [96];
+        moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
+        s_elem_text (&wr.col [W_KEYS], keys);
         free (excerpt);
         qy_buf_free (&hits);
         qy_buf_free (&rules);
@@ -687,16 +720,16 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
             "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
             "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[], $16::text[], "
-            "                                 $17::real[]) "
+            "                                 $17::real[], $18::text[]) "
             "           AS r (b, g, m, msg, t, category, score, action, rules, hits, excerpt, strike, until, would, dry, "
-            "                 kind, prio)), "
+            "                 kind, prio, keys)), "
             "v AS ("
             "  INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, "
             "                          rules, hits, excerpt, strike, mute_until, would_action, dry_run, kind, "
-            "                          review_priority) "
+            "                          review_priority, link_keys) "
             "  SELECT b, g, m, msg, 'epoch'::timestamptz + t * interval '1 microsecond', category, score, action, "
             "         rules::text[], hits::jsonb, excerpt, strike, 'epoch'::timestamptz + until * interval '1 microsecond', "
-            "         would, dry, kind, prio FROM r "
+            "         would, dry, kind, prio, string_to_array (nullif (keys, ''), ',') FROM r "
             "  RETURNING id, brand_id, member_id, msg_id, action, strike), "
             "k AS ("
             "  INSERT INTO blocks (brand_id, member_id, reason, violation_id) "

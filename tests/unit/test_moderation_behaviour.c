@@ -93,6 +93,21 @@ static void test_repeat_and_wave (void **state)
     moderation_behaviour_hits (&p, &c, 3600LL * 1000000, 480, &r);
     assert_non_null (s_find (&r, "behaviour.spam_wave"));
     c.joined_ms = 0;
+    //  Five accounts new to the groups with the same weak cue: a wave, and
+    //  one sender's several accounts (heavier); five old accounts: a wave only.
+    r = s_empty ();
+    c = (moderation_counts_t) { .wave_groups = 1, .wave_members = 5, .joined_ms = 1 };
+    s_add (&r, "ad.contact_weak", QY_CAT_AD, 0.1, 0, 1);
+    moderation_behaviour_hits (&p, &c, 3600LL * 1000000, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    assert_non_null (s_find (&r, "behaviour.multi_account"));
+    r = s_empty ();
+    c.joined_ms = 0;
+    s_add (&r, "ad.contact_weak", QY_CAT_AD, 0.1, 0, 1);
+    moderation_behaviour_hits (&p, &c, 3600LL * 1000000, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    assert_null (s_find (&r, "behaviour.multi_account"));
+    c = (moderation_counts_t) { .wave_groups = 3, .wave_members = 4, .wave_stores = 1 };
     //  The stores' evidence can be switched off.
     moderation_policy_t p2 = p;
     p2.wave_stores = 0;

@@ -102,6 +102,37 @@ static void test_content_ladder (void **state)
     assert_false (pen.strike);
 }
 
+//  Abuse through several accounts: the strikes of the member's linked
+//  accounts (same unionid or phone) count as theirs.
+static void test_linked_accounts (void **state)
+{
+    (void) state;
+    moderation_policy_t p;
+    moderation_policy_default (&p);
+    moderation_history_t h = { .prior_strikes = 0, .linked_strikes = 1 };
+    moderation_penalty_t pen = moderation_ladder (&p, MODERATION_CONTENT, JUDGE_RECALL, &h);
+    assert_int_equal (pen.action, QY__ACTION__MUTE);
+    assert_int_equal (pen.mute_minutes, 1440);
+    h.linked_strikes = 0;
+    assert_int_equal (moderation_ladder (&p, MODERATION_CONTENT, JUDGE_RECALL, &h).action, QY__ACTION__WARN);
+    h.linked_strikes = 4;
+    assert_int_equal (moderation_ladder (&p, MODERATION_CONTENT, JUDGE_RECALL, &h).action, QY__ACTION__BLOCK);
+    //  A customer's behaviour is not made heavier by another account's strikes.
+    h = (moderation_history_t) { .linked_strikes = 4 };
+    assert_int_equal (moderation_ladder (&p, MODERATION_BEHAVIOUR, JUDGE_RECALL, &h).action, QY__ACTION__WARN);
+    //  The keys: hashed, the phone by its last 11 digits, "" for neither.
+    char a [96], b [96];
+    moderation_link_keys ("oU-1", "+86 138-0013-8000", a, sizeof (a));
+    moderation_link_keys (NULL, "13800138000", b, sizeof (b));
+    assert_non_null (strstr (a, "u:"));
+    assert_non_null (strstr (a, b));           //  the same phone, however written
+    assert_null (strstr (a, "13800138000"));   //  never the number itself
+    moderation_link_keys ("", "123", b, sizeof (b));
+    assert_string_equal (b, "");
+    moderation_link_keys ("oU-1", NULL, b, sizeof (b));
+    assert_int_equal (strncmp (a, b, strlen (b)), 0);
+}
+
 static void test_review_priority (void **state)
 {
     (void) state;
@@ -186,6 +217,7 @@ int main (void)
         cmocka_unit_test (test_kind),
         cmocka_unit_test (test_behaviour_never_removes),
         cmocka_unit_test (test_content_ladder),
+        cmocka_unit_test (test_linked_accounts),
         cmocka_unit_test (test_review_priority),
         cmocka_unit_test (test_waiting_ping),
         cmocka_unit_test (test_behaviour_notice),

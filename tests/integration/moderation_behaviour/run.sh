@@ -49,10 +49,10 @@ qy_start_services "$QY_BUILD"
 
 t0=$(( $(date +%s%N) / 1000 ))
 n=0
-ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK]
+ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK] [UNIONID]
     n=$((n + 1))
-    printf '{"brand":"acme","msg_id":"%s","group":"%s","member":"%s","nickname":"%s","kind":"%s","text":"%s","role":"%s","join_scene":"qr_scan","event_time_us":%d}\n' \
-        "$1" "$2" "$3" "${7:-$3}" "$4" "$5" "${6:-member}" $((t0 + n * 1000))
+    printf '{"brand":"acme","msg_id":"%s","group":"%s","member":"%s","nickname":"%s","kind":"%s","text":"%s","role":"%s","unionid":"%s","join_scene":"qr_scan","event_time_us":%d}\n' \
+        "$1" "$2" "$3" "${7:-$3}" "$4" "$5" "${6:-member}" "${8:-}" $((t0 + n * 1000))
 }
 {
     # ordinary chat: the same line from five members is no wave
@@ -122,6 +122,18 @@ ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK]
     ev sp3 far1 sp1 text "今天的活动大家都参加了吗"
     ev sp4 far1 sp1 text "今天的活动大家都参加了吗"
     ev sp5 far1 sp1 text "今天的活动大家都参加了吗"
+    # linked accounts: la1 (a newcomer's phone number, strike 1: a warning), then la2, another
+    # account of the same WeChat user (same unionid): its first strike is the ladder's second step
+    ev j10 far1 la1 join ""
+    ev la1 far1 la1 text "我的电话 13512345678" member "" oU-same-person
+    ev j11 far1 la2 join ""
+    ev la2 far1 la2 text "我的电话 13512345679" member "" oU-same-person
+    # five accounts new to the groups post the same weak cue within minutes: the fifth completes a
+    # coordinated wave of new accounts, punished more heavily (a mute) than c5's (a warning)
+    for k in 1 2 3 4 5; do
+        ev "jn$k" "$( [ $((k % 2)) = 1 ] && echo club1 || echo far1 )" "na$k" join "" member "新人-上海"
+        ev "nw$k" "$( [ $((k % 2)) = 1 ] && echo club1 || echo far1 )" "na$k" text "这家店福利超多大家快来，有意者私聊" member "新人-上海"
+    done
     # a surge of abuse in room4: five members, five different lines; the fifth alerts the store once
     ev a1 room4 an1 text "你滚出去"
     ev a2 room4 an2 text "滚出去吧你"
@@ -131,9 +143,9 @@ ev () {   # ev MSG GROUP MEMBER KIND TEXT [ROLE] [NICK]
 } > "$QY_RUN/events.jsonl"
 "$QYCTL" send "$QY_RUN/events.jsonl" --batch 7 > /dev/null
 BID=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")
-done_all () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE brand_id = $BID")" = 54 ] \
-              && [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 54 ]; }
-it_wait "54 events judged" done_all
+done_all () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE brand_id = $BID")" = 68 ] \
+              && [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 68 ]; }
+it_wait "68 events judged" done_all
 sleep 1
 it_sql violations "SELECT v.msg_id, m.user_id, v.category, v.kind, v.action, v.strike, v.status,
                    (SELECT string_agg (r, ',' ORDER BY r) FROM unnest (v.rules) r WHERE r LIKE 'behaviour.%' OR r LIKE 'format.%' OR r = 'ad.phone') AS rules
@@ -149,7 +161,7 @@ jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/ga
 it_expect gateway
 grep -q 'policy scope=brand ignored' "$QY_RUN/logs/moderation1.log" && echo "ok   bad brand layer ignored, loudly" \
     || it_fail "no log line for the bad brand layer"
-it_eq "behaviour hits metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_behaviour_hits_total)" 9
+it_eq "behaviour hits metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_behaviour_hits_total)" 18
 # Redis keys are tagged by brand and expire.
 ttl=$(redis-cli -p "$QY_REDIS_PORT" --scan --pattern "sw:{b:$BID}:*" | head -1 | xargs -r redis-cli -p "$QY_REDIS_PORT" PTTL)
 [ "${ttl:-0}" -gt 0 ] && echo "ok   wave keys expire" || it_fail "wave key without expiry ($ttl)"
