@@ -46,7 +46,7 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
     if (strlen (ev->group) > 128)
         return "field too long: group (max 128 bytes)";
     if (!s_is_message (ev->kind) && !s_is_member_event (ev->kind) && ev->kind != QY__KIND__PURCHASE
-        && ev->kind != QY__KIND__COUPON_REDEEMED)
+        && ev->kind != QY__KIND__COUPON_REDEEMED && ev->kind != QY__KIND__REPORT)
         return "bad field: kind (unknown kind)";
     if (s_empty (ev->member))
         return "missing field: member";
@@ -67,10 +67,10 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
     static const struct { const char *name; size_t max; } s_fields [] = {
         { "store", INGEST_MAX_CODE }, { "channel", INGEST_MAX_CODE }, { "inviter", INGEST_MAX_CODE },
         { "product", INGEST_MAX_CODE }, { "ref_msg_id", INGEST_MAX_CODE }, { "nickname", INGEST_MAX_NAME },
-        { "url", INGEST_MAX_URL },
+        { "url", INGEST_MAX_URL }, { "unionid", INGEST_MAX_CODE }, { "phone", INGEST_MAX_CODE },
     };
     const char *values [] = { ev->store, ev->channel, ev->inviter, ev->product, ev->ref_msg_id, ev->nickname,
-                              ev->url };
+                              ev->url, ev->unionid, ev->phone };
     for (size_t i = 0; i < QY_ARRAY_LEN (s_fields); i++)
         if (values [i] && strlen (values [i]) > s_fields [i].max) {
             static _Thread_local char why [96];
@@ -86,6 +86,8 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
         return "missing field: text";
     if (ev->kind == QY__KIND__RENAME && s_empty (ev->nickname))
         return "missing field: nickname";
+    if (ev->kind == QY__KIND__REPORT && s_empty (ev->ref_msg_id) && ev->n_mentions == 0)
+        return "missing field: ref_msg_id (a report names a message, or a member in mentions)";
     if (ev->kind == QY__KIND__REVOKE && s_empty (ev->ref_msg_id))
         return "missing field: ref_msg_id";
     if (ev->kind == QY__KIND__PURCHASE && s_empty (ev->product))

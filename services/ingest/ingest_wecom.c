@@ -248,6 +248,8 @@ static void s_message_extras (json_t *m, Qy__Event *ev)
 {
     s_set (&ev->nickname, s_str (m, "nickname"));
     s_set (&ev->store, s_str (m, "store"));
+    s_set (&ev->unionid, s_str (m, "unionid"));     //  linked accounts (moderation)
+    s_set (&ev->phone, s_str (m, "phone"));
     ev->role = s_role_name (s_str (m, "role"));
     json_t *mentions = json_object_get (m, "mentions");
     if (json_is_array (mentions) && json_array_size (mentions)) {
@@ -367,6 +369,15 @@ static const char *s_message_body (json_t *m, const char *type, Qy__Event *ev, c
         const char *code = body ? s_str (body, "code") : NULL;
         S_NEED (code, "coupon_redeemed.code");
         s_set (&ev->product, code);
+    }
+    else if (strcmp (type, "report") == 0) {
+        //  not WeCom's: a member's report (举报) from the gateway's own menu;
+        //  the member reported is in mentions (moderation.md, "Members' reports")
+        ev->kind = QY__KIND__REPORT;
+        if (body) {
+            s_set (&ev->ref_msg_id, s_str (body, "msgid"));
+            s_set (&ev->text, s_str (body, "reason"));
+        }
     }
     else {
         *field = "msgtype";

@@ -49,6 +49,11 @@ typedef struct {
     int                wave_members;
     int                wave_window_s;
     double             wave_weight;
+    //  one member's copies in wave_groups groups are a wave only with
+    //  evidence of promotion: a contact detail or an ad-like score at least
+    //  the review threshold, a member new to the group, or groups of at
+    //  least wave_stores stores within the window (0: that evidence is off)
+    int                wave_stores;
     //  newcomers: a link or contact detail in the first newcomer_hours after
     //  joining the group raises the total to at least newcomer_weight
     //  (0 hours: off)
@@ -67,6 +72,17 @@ typedef struct {
     int                quiet_from;
     int                quiet_to;
     double             quiet_weight;
+    //  the behaviour ladder (flood, repeats, quiet hours, @all): the first
+    //  behaviour_reminders violations within behaviour_window_h hours are
+    //  friendly reminders, later ones a slow-down of behaviour_slow_minutes
+    //  (the member's messages recalled meanwhile; 0: only the excess message
+    //  recalled). Never a removal or block. Charged to the content ladder
+    //  instead only while the member has a content strike within
+    //  behaviour_link_days days (0: never).
+    int                behaviour_reminders;
+    int                behaviour_slow_minutes;
+    int                behaviour_window_h;
+    int                behaviour_link_days;
     //  nickname format of the group, checked on join and rename ("" = none)
     char               nickname [128];
     moderation_override_t overrides [MODERATION_MAX_OVERRIDES];
@@ -102,6 +118,7 @@ typedef struct {
     long    repeat;          //  copies of this content by the member in the group
     long    wave_groups;     //  groups where the member posted this content
     long    wave_members;    //  members who posted this content across the brand
+    long    wave_stores;     //  stores whose groups the member posted this content in
     int64_t joined_ms;       //  when the member joined the group (0: unknown or long ago)
     bool    join_wave;       //  a join wave is on in the group's store
 } moderation_counts_t;
@@ -110,6 +127,13 @@ typedef struct {
 //  quiet hours) that counts and time call for to r. Pure.
 void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_counts_t *c,
                                 int64_t event_time_us, int tz_offset_min, judge_result_t *r);
+//  Is this content a spam wave? Coordinated accounts (wave_members with a
+//  hit of the content's own), or one member in wave_groups groups with
+//  evidence of promotion: contact (a live contact detail), an ad-like score
+//  at least the review threshold, newcomer (new to the group), or groups
+//  of wave_stores stores. Pure.
+bool moderation_wave (const moderation_policy_t *p, const moderation_counts_t *c, const judge_result_t *r,
+                      bool contact, bool newcomer);
 //  Apply the policy's rule overrides to r's hits (drop disabled, reweigh,
 //  dry-run) and recompute score, total and top. Returns the total with the
 //  dry-run rules counted as live ones (what the rules would have done).
@@ -144,6 +168,8 @@ typedef struct {
     bool       recall;       //  recall the message
     bool       strike;       //  counts as a strike on the ladder
     int        mute_minutes;
+    bool       behaviour;    //  a step of the behaviour ladder: a reminder or a slow-down, no strike
+    const char *rule;        //  the behaviour rule it answers (for the notice); may be NULL
 } moderation_penalty_t;
 
 //  Map the decided level and the member's prior strikes to a penalty. Pure.
@@ -155,6 +181,89 @@ judge_action_t moderation_level (const moderation_policy_t *p, double judge_tota
 //  Caller owns the result.
 char *moderation_notice (const moderation_penalty_t *pen, const char *nickname,
                          const char *category, int strike, int64_t until_us, int tz_offset_min);
+//  ------------------------------------------------------- the two ladders
+//  (moderation_ladder.c, pure). Content violations climb the penalty
+//  ladder; behaviour gets reminders, then slow-downs, never removal.
+typedef enum { MODERATION_CONTENT, MODERATION_BEHAVIOUR } moderation_kind_t;
+//  The kind of a violation's category: content for ad, fraud, gambling,
+//  porn, abuse and spam_wave; behaviour for anything else (flood, format).
+moderation_kind_t moderation_kind (const char *category);
+const char *moderation_kind_name (moderation_kind_t kind);
+//  The behaviour rule that weighs most among r's live hits (flood or
+//  format category), for the notice; NULL if none.
+const char *moderation_behaviour_rule (const judge_result_t *r);
+//  A member's history as the ladders need it, read under their lock.
+typedef struct {
+    int  prior_strikes;      //  live content strikes within strike_days
+    int  prior_behaviour;    //  behaviour reminders and slow-downs within behaviour_window_h
+    bool content_recent;     //  a live content strike within behaviour_link_days
+    int  linked_strikes;     //  live content strikes of the member's linked accounts (same unionid or phone)
+} moderation_history_t;
+//  The keys that link a member's accounts: "u:HASH" of the unionid and
+//  "p:HASH" of the phone (its last 11 digits, at least 7), comma-separated;
+//  "" when the event carries neither. Pure.
+void moderation_link_keys (const char *unionid, const char *phone, char *buf, size_t len);
+//  The penalty for a violation of kind at level: content (or behaviour of
+//  a member with recent content strikes) through moderation_penalty;
+//  behaviour through reminders, then slow-downs. Pure.
+moderation_penalty_t moderation_ladder (const moderation_policy_t *p, moderation_kind_t kind, judge_action_t level,
+                                        const moderation_history_t *h);
+//  Where a new violation stands in the review queue (higher first), or NAN
+//  when no person needs to look at it. Pure.
+double moderation_review_priority (moderation_kind_t kind, Qy__Action action, double score, bool dry_run_only);
+//  The notice of a behaviour step (pen->behaviour): why, and until when
+//  (when: local time text) for a slow-down. Caller owns it.
+char *moderation_behaviour_notice (const moderation_penalty_t *pen, const char *who, const char *when);
+//  Is this strict normalized text only a customer asking whether anyone is
+//  there ("有人吗", "在吗在吗", "你好请问有人在吗")? Such a customer is
+//  waiting for an answer, not flooding: never counted as behaviour. Pure.
+bool moderation_waiting_ping (const char *norm, size_t len);
+
+//  ------------------------------------------------- members' reports (举报)
+//  (moderation_report.c). A report: a gateway event of kind report, a reply
+//  to a message whose strict text says 举报, or an @ of the brand's account
+//  (a staff or bot member of the group) with 举报.
+typedef struct {
+    bool        is_report;
+    bool        from_event;       //  kind report: a report whatever it names
+    const char *reported_msg;     //  ref_msg_id (borrowed from the event), NULL: none named
+    const char *reason;           //  poaching, fraud, gambling, porn, abuse, ad, other (static)
+} moderation_report_t;
+//  Is the event a report candidate? norm is its strict text. Pure.
+bool moderation_report_detect (const Qy__Event *ev, const char *norm, size_t len, moderation_report_t *out);
+//  Keep only the hits of a report's own text that are real identifiers (a
+//  phone number, a WeChat or QQ id, a link), and settle r again. Pure.
+void moderation_report_strip (judge_result_t *r, const char *text);
+//  The reason a report's strict text gives (private poaching 私加 first). Pure.
+const char *moderation_report_reason (const char *norm, size_t len);
+//  What a report adds to the reported message's place in the queue. Pure.
+double moderation_report_weight (int trust_level, bool against_staff, int false_reports);
+//  Record a report and weigh the reported message in the review queue (a
+//  flag row when it has none). Idempotent by the report's message id.
+//  Returns 0, or -1 when PostgreSQL failed (retry).
+int moderation_report_record (qy_pg_t *pg, const Qy__Event *ev, const moderation_report_t *rep);
+
+//  ------------------------------------------------------- impersonation
+//  (moderation_identity.c). A name a nickname may claim: kind "brand",
+//  "store" or "staff"; name as written, norm its strict form.
+typedef struct {
+    const char *kind;
+    const char *name;
+    const char *norm;
+    size_t      len;
+} moderation_name_t;
+//  Does the strict-normalized nickname claim a staff title (店长, 客服, 官方,
+//  管理员 …, or their pinyin), the brand's or the store's name (contained),
+//  or a staff member's name (equal, or contained when 3+ characters)?
+//  Returns what it claims (static or names[i].name), or NULL. Pure.
+const char *moderation_impersonation (const char *nick, size_t len, const moderation_name_t *names, size_t n);
+//  Check a join's or rename's nickname (a member who is staff nowhere in
+//  the brand) against the brand, the group's store and the brand's staff,
+//  all in the judge's strict normalization; when it claims one, flag the
+//  member for review once per event (a 'flag' row, category impersonation).
+//  Returns 1 (claim filled), 0 (claims nothing), -1 (PostgreSQL failed).
+int moderation_impersonation_flag (qy_pg_t *pg, judge_t *judge, const Qy__Event *ev, char *claim, size_t claimlen);
+
 //  The one reminder a muted member gets when they speak. Caller owns it.
 char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_offset_min);
 

@@ -51,6 +51,8 @@ typedef struct {
     bool                judged_ok;
     bool                count;           //  the sender's behaviour is counted
     bool                has_content;     //  long enough to count repeats and waves
+    bool                waiting;         //  only asks whether anyone is there: not counted as behaviour
+    moderation_report_t report;          //  a member's report (举报)
     uint64_t            hash;            //  of the normalized content
     moderation_counts_t counts;
     int64_t             mute_until_us;   //  0: not muted
@@ -369,6 +371,55 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
     return rc;
 }
 
+//  Members' reports (举报) into the review queue before anything moves on,
+//  retried while PostgreSQL is away. False when stopping.
+static bool s_reports (qy_pg_t *pg, s_item_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        while (items [i].report.is_report && !items [i].seen
+               && moderation_report_record (pg, items [i].ev, &items [i].report) != 0) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_waiting ())
+                return false;
+            qy_sleep_ms (200);
+        }
+    return true;
+}
+
+//  A member joining or renaming to a nickname that claims a staff title or
+//  the brand: flagged for review, and the group's owner alerted (through
+//  the store's robot), once per event. False when stopping.
+static bool s_impersonators (qy_pg_t *pg, void *actions, s_item_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
+        if ((ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__RENAME) || it->seen || !ev->member_id
+            || !ev->nickname || !*ev->nickname || (ev->role != QY__ROLE__MEMBER && ev->role != QY__ROLE__ROLE_UNSPECIFIED)
+            || it->blocked)
+            continue;
+        char claim [128];
+        int found;
+        while ((found = moderation_impersonation_flag (pg, it->brand->judge, ev, claim, sizeof (claim))) < 0) {
+            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+            qy_service_heartbeat ();
+            if (!qy_service_waiting ())
+                return false;
+            qy_sleep_ms (200);
+        }
+        if (!found)
+            continue;
+        char key [192];
+        qy_snprintf (key, sizeof (key), "alert:impersonation:%lld:%s", (long long) ev->brand_id, ev->msg_id);
+        char *text = qy_printf ("群 %s 的成员 %s %s昵称为「%s」，疑似冒充「%s」。请群主核实，并提醒群成员谨防受骗。", ev->group,
+                                ev->member, ev->kind == QY__KIND__RENAME ? "改" : "入群时", ev->nickname, claim);
+        s_alert (actions, ev, key, false, text, "impersonation");
+        free (text);
+    }
+    return true;
+}
+
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
 static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
 {
@@ -487,6 +538,10 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             //  Staff repeat announcements across groups: never a wave.
             it->has_content = it->judged_ok && !staff
                            && moderation_content_hash (it->judged.normalized, it->judged.normalized_len, pol->min_chars, &it->hash);
+            //  A customer asking whether anyone is there is waiting, not flooding.
+            it->waiting = it->judged_ok && moderation_waiting_ping (it->judged.normalized, it->judged.normalized_len);
+            if (it->judged_ok && moderation_report_detect (ev, it->judged.normalized, it->judged.normalized_len, &it->report))
+                moderation_report_strip (&it->judged, ev->text);
             //  The normalized text pointer is only valid until the next call.
             it->judged.normalized = NULL;
             if (!it->judged_ok) {
@@ -494,11 +549,16 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                 it->judged.top = QY_CAT__COUNT;
             }
         }
+        if (ev->kind == QY__KIND__REPORT) {
+            size_t len;
+            const char *norm = judge_normalize (it->brand->judge, ev->text ? ev->text : "", ev->text ? strlen (ev->text) : 0, &len);
+            moderation_report_detect (ev, norm, len, &it->report);
+        }
         it->count = !(staff && pol->exempt_staff) && ev->member_id;
         const char *kind = s_is_chat (ev->kind) ? "chat" : ev->kind == QY__KIND__JOIN ? "join" : "other";
         moderation_check_args_t ca;
         moderation_check_args (&ca, pol, ev->brand_id, ev->group_id, ev->store_id, ev->member_id, ev->msg_id,
-                               ev->event_time_us, kind, it->count, it->has_content, it->hash);
+                               ev->event_time_us, kind, it->count && !it->waiting, it->has_content, it->hash);
         //  Replies are read in order, so once an append fails none follows.
         if (appending && qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS,
                                                  MODERATION_CHECK_NARGS, ca.args, NULL) == 0)
@@ -598,7 +658,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     //  Phase 4, in the same transaction: what is enforced under a mute or block.
     int stopped = s_store (store, pg, items, n, pending, npending);
     free (pending);
-    if (stopped)
+    if (stopped || !s_reports (pg, items, n) || !s_impersonators (pg, actions, items, n))
         return;
     s_phase (S_RECORD, &t);
     //  Phase 5: act and pass on, in arrival order.

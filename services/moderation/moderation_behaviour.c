@@ -13,7 +13,7 @@
 //    2 mute            mute:{b:B}:M        its end, unix µs
 //    3 block set       block:{b:B}         member ids
 //    4 repeat zset     rp:{b:B}:G:M:H      msg ids of content H by time
-//    5 wave zset       sw:{b:B}:H          "G:M" of content H by last time
+//    5 wave zset       sw:{b:B}:H          "G:M:S" of content H by last time (S: store, or g<G>)
 //    6 joined          jn:{b:B}:G:M        join time ms, expires after the newcomer window
 //    7 join-wave zset  jw:{b:B}:S          join msg ids by time (S: store, or g<G>)
 //    8 join-wave flag  jwf:{b:B}:S         set while a join wave lasts
@@ -21,15 +21,16 @@
 //  ARGV: 1 msg id, 2 event time ms, 3 kind (chat|join|other), 4 member id,
 //    5 group id, 6 flood window ms, 7 repeat window ms, 8 wave window ms
 //    (0: not counted), 9 newcomer key lifetime ms, 10 join-wave window ms,
-//    11 join-wave joins, 12 join-wave hold ms.
+//    11 join-wave joins, 12 join-wave hold ms, 13 the group's store (S).
 //  Reply: {flood, mute end µs, blocked, repeat, wave groups of this member,
-//    wave members, joined ms, join wave on, seen before}.
+//    wave members, joined ms, join wave on, seen before, wave stores of
+//    this member}.
 //  Counts are sets of message ids (or of group:member), so a redelivered
 //  event is counted once. Every key expires; the wave set is capped.
 qy_script_t moderation_check_script = { .source =
     "local t = tonumber(ARGV[2])\n"
     "local kind = ARGV[3]\n"
-    "local n, rep, wg, wm, joined, jwa = 0, 0, 0, 0, 0, 0\n"
+    "local n, rep, wg, wm, ws, joined, jwa = 0, 0, 0, 0, 0, 0, 0\n"
     "if kind == 'chat' then\n"
     "  local w = tonumber(ARGV[6])\n"
     "  if w > 0 then\n"
@@ -47,18 +48,21 @@ qy_script_t moderation_check_script = { .source =
     "  end\n"
     "  local ww = tonumber(ARGV[8])\n"
     "  if ww > 0 then\n"
-    "    local me = ARGV[5] .. ':' .. ARGV[4]\n"
+    "    local me = ARGV[5] .. ':' .. ARGV[4] .. ':' .. ARGV[13]\n"
     "    local old = tonumber(redis.call('ZSCORE', KEYS[5], me) or 0)\n"
     "    if t > old then redis.call('ZADD', KEYS[5], t, me) end\n"
     "    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', t - ww * 2)\n"
     "    if redis.call('ZCARD', KEYS[5]) > 2000 then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -2001) end\n"
     "    redis.call('PEXPIRE', KEYS[5], ww * 2)\n"
-    "    local seen = {}\n"
+    "    local seen, stores = {}, {}\n"
     "    for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], t - ww + 1, t + ww)) do\n"
-    "      local g, m = string.match(e, '^(%d+):(%d+)$')\n"
+    "      local g, m, s = string.match(e, '^(%d+):(%d+):(.+)$')\n"
     "      if m then\n"
     "        if not seen[m] then seen[m] = true; wm = wm + 1 end\n"
-    "        if m == ARGV[4] then wg = wg + 1 end\n"
+    "        if m == ARGV[4] then\n"
+    "          wg = wg + 1\n"
+    "          if not stores[s] then stores[s] = true; ws = ws + 1 end\n"
+    "        end\n"
     "      end\n"
     "    end\n"
     "  end\n"
@@ -80,7 +84,7 @@ qy_script_t moderation_check_script = { .source =
     "local mute_end = tonumber(redis.call('GET', KEYS[2]) or 0)\n"
     "local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])\n"
     "local seen = redis.call('SISMEMBER', KEYS[9], ARGV[1])\n"
-    "return {n, mute_end, blocked, rep, wg, wm, joined, jwa, seen}\n" };
+    "return {n, mute_end, blocked, rep, wg, wm, joined, jwa, seen, ws}\n" };
 
 void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, int64_t brand_id,
                             int64_t group_id, int64_t store_id, int64_t member_id, const char *msg_id,
@@ -100,6 +104,8 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
     else
         qy_snprintf (a->buf [6], sizeof (a->buf [6]), "jw:{b:%lld}:g%lld", b, g);
     qy_snprintf (a->buf [7], sizeof (a->buf [7]), "jwf:%s", a->buf [6] + 3);
+    //  The wave's store tag: the part of the join-wave key after the brand.
+    qy_strlcpy (a->buf [19], strchr (a->buf [6], '}') + 2, sizeof (a->buf [19]));
     moderation_seen_key (a->buf [18], sizeof (a->buf [18]), brand_id, event_time_us);
     bool chat = strcmp (kind, "chat") == 0;
     long flood = chat && count && p->flood_rule [0] ? (long) p->flood_window_s * 1000 : 0;
@@ -120,7 +126,7 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
     const char *args [MODERATION_CHECK_NARGS] = {
         a->buf [0], a->buf [1], a->buf [2], a->buf [3], a->buf [4], a->buf [5], a->buf [6], a->buf [7], a->buf [18],
         msg_id, a->buf [8], kind, a->buf [9], a->buf [10], a->buf [11], a->buf [12], a->buf [13],
-        a->buf [14], a->buf [15], a->buf [16], a->buf [17] };
+        a->buf [14], a->buf [15], a->buf [16], a->buf [17], a->buf [19] };
     memcpy (a->args, args, sizeof (args));
 }
 
@@ -132,9 +138,9 @@ void moderation_seen_key (char *buf, size_t len, int64_t brand_id, int64_t event
 int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t *mute_end_us, bool *blocked,
                             bool *seen)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 9)
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 10)
         return -1;
-    for (size_t i = 0; i < 9; i++)
+    for (size_t i = 0; i < 10; i++)
         if (r->element [i]->type != REDIS_REPLY_INTEGER)
             return -1;
     c->flood = (long) r->element [0]->integer;
@@ -146,6 +152,7 @@ int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t
     c->joined_ms = r->element [6]->integer;
     c->join_wave = r->element [7]->integer == 1;
     *seen = r->element [8]->integer == 1;
+    c->wave_stores = (long) r->element [9]->integer;
     return 0;
 }
 
@@ -163,6 +170,34 @@ static void s_hit (judge_result_t *r, const char *rule, qy_category_t cat, doubl
     h->dry_run = dry_run;
 }
 
+//  Many members saying the same thing is ordinary in a brand with many
+//  groups ("上次的优惠券过期了怎么办"): the coordinated-accounts test needs
+//  the content itself to carry a signal (any counted hit, even one too
+//  weak for review alone).
+static bool s_coordinated (const moderation_policy_t *p, const moderation_counts_t *c, const judge_result_t *r)
+{
+    bool signal = false;
+    for (size_t i = 0; i < r->nhits; i++)
+        signal |= !r->hits [i].dry_run && r->hits [i].weight > 0;
+    return p->wave_members > 0 && c->wave_members >= p->wave_members && signal;
+}
+
+bool moderation_wave (const moderation_policy_t *p, const moderation_counts_t *c, const judge_result_t *r,
+                      bool contact, bool newcomer)
+{
+    if (s_coordinated (p, c, r))
+        return true;
+    if (p->wave_groups <= 0 || c->wave_groups < p->wave_groups)
+        return false;
+    //  One member's text in the groups they belong to is a customer
+    //  repeating a remark, unless something says promotion: a contact
+    //  detail, an ad-like score worth a review, a member new to the group,
+    //  or groups of many stores within minutes.
+    double promo = r->score [QY_CAT_AD] + r->score [QY_CAT_FRAUD] + r->score [QY_CAT_GAMBLING] + r->score [QY_CAT_PORN];
+    return contact || promo >= p->thresholds.review || newcomer
+        || (p->wave_stores > 0 && c->wave_stores >= p->wave_stores);
+}
+
 void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_counts_t *c,
                                 int64_t event_time_us, int tz_offset_min, judge_result_t *r)
 {
@@ -170,29 +205,27 @@ void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_c
         s_hit (r, p->flood_rule, QY_CAT_FLOOD, p->flood_weight, p->flood_dry_run);
     if (p->repeat_max > 0 && c->repeat > p->repeat_max)
         s_hit (r, "behaviour.repeat", QY_CAT_FLOOD, p->repeat_weight, false);
-    //  Many members saying the same thing is ordinary in a brand with many
-    //  groups ("上次的优惠券过期了怎么办"): the coordinated-accounts test needs
-    //  the content itself to carry a signal (any counted hit, even one too
-    //  weak for review alone). One member cross-posting to k groups does not.
-    bool signal = false;
-    for (size_t i = 0; i < r->nhits; i++)
-        signal |= !r->hits [i].dry_run && r->hits [i].weight > 0;
-    if ((p->wave_groups > 0 && c->wave_groups >= p->wave_groups)
-        || (p->wave_members > 0 && c->wave_members >= p->wave_members && signal))
-        s_hit (r, "behaviour.spam_wave", QY_CAT_SPAM_WAVE, p->wave_weight, false);
     //  A newcomer's link or contact detail: stricter while a join wave lasts.
     int hours = c->join_wave && p->join_wave_joins > 0 ? p->join_wave_hours : p->newcomer_hours;
     double weight = c->join_wave && p->join_wave_joins > 0 ? p->join_wave_weight : p->newcomer_weight;
     int64_t age_ms = event_time_us / 1000 - c->joined_ms;
-    if (hours > 0 && c->joined_ms > 0 && age_ms < (int64_t) hours * 3600 * 1000) {
-        const judge_hit_t *contact = NULL;
-        for (size_t i = 0; i < r->nhits && !contact; i++)
-            if (r->hits [i].contact && !r->hits [i].dry_run)
-                contact = &r->hits [i];
+    bool newcomer = hours > 0 && c->joined_ms > 0 && age_ms < (int64_t) hours * 3600 * 1000;
+    const judge_hit_t *contact = NULL;
+    for (size_t i = 0; i < r->nhits && !contact; i++)
+        if (r->hits [i].contact && !r->hits [i].dry_run)
+            contact = &r->hits [i];
+    //  The same violating text from several accounts new to the groups:
+    //  one sender's accounts, punished more heavily than one account.
+    bool multi = newcomer && s_coordinated (p, c, r);
+    if (moderation_wave (p, c, r, contact != NULL, newcomer))
+        s_hit (r, "behaviour.spam_wave", QY_CAT_SPAM_WAVE, p->wave_weight, false);
+    if (multi)
+        s_hit (r, "behaviour.multi_account", QY_CAT_SPAM_WAVE, p->wave_weight, false);
+    if (newcomer && contact) {
         //  The contact detail already counts; the newcomer rule raises the
         //  total to at least its weight (1.0: recall; 2.0 in a wave: mute).
         double top_up = weight - r->total;
-        if (contact && top_up > 0)
+        if (top_up > 0)
             s_hit (r, c->join_wave ? "behaviour.newcomer_wave" : "behaviour.newcomer", contact->category, top_up, false);
     }
     if (p->quiet_from != p->quiet_to) {

@@ -5,13 +5,13 @@
 #include "moderation.h"
 
 #define MODERATION_CHECK_NKEYS 9
-#define MODERATION_CHECK_NARGS 21
+#define MODERATION_CHECK_NARGS 22
 
 extern qy_script_t moderation_check_script;
 
 //  Arguments of one script call; args points into buf.
 typedef struct {
-    char        buf [19][96];
+    char        buf [20][96];
     const char *args [MODERATION_CHECK_NARGS];
 } moderation_check_args_t;
 

@@ -23,6 +23,11 @@ void moderation_policy_default (moderation_policy_t *p)
     p->wave_members = 5;
     p->wave_window_s = 600;
     p->wave_weight = 1.0;
+    p->wave_stores = 3;
+    p->behaviour_reminders = 1;
+    p->behaviour_slow_minutes = 10;
+    p->behaviour_window_h = 24;
+    p->behaviour_link_days = 7;
     p->newcomer_hours = 24;
     p->newcomer_weight = 1.0;
     p->join_wave_joins = 30;
@@ -115,11 +120,24 @@ static int s_minutes (json_t *v)
     return h * 60 + m;
 }
 
+//  The behaviour ladder's section: reminders, then slow-downs.
+static int s_behaviour_ladder (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
+{
+    static const char *const ladder [] = { "reminders", "slow_minutes", "window_h", "link_days", NULL };
+    json_t *o;
+    int rc = s_section (m, "behaviour", ladder, &o, err, errlen);
+    rc |= s_int (o, "reminders", 0, 100, &p->behaviour_reminders, "behaviour", err, errlen);
+    rc |= s_int (o, "slow_minutes", 0, 1440, &p->behaviour_slow_minutes, "behaviour", err, errlen);
+    rc |= s_int (o, "window_h", 1, 24 * 90, &p->behaviour_window_h, "behaviour", err, errlen);
+    rc |= s_int (o, "link_days", 0, 3650, &p->behaviour_link_days, "behaviour", err, errlen);
+    return rc ? -1 : 0;
+}
+
 static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
 {
     int rc = 0;
     static const char *const repeat [] = { "max", "window_s", "weight", "min_chars", NULL };
-    static const char *const wave [] = { "groups", "members", "window_s", "weight", "min_chars", NULL };
+    static const char *const wave [] = { "groups", "members", "window_s", "weight", "min_chars", "stores", NULL };
     static const char *const newcomer [] = { "hours", "weight", NULL };
     static const char *const join_wave [] = { "joins", "window_s", "hold_s", "hours", "weight", NULL };
     json_t *o;
@@ -134,6 +152,7 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
     rc |= s_int (o, "window_s", 1, 86400, &p->wave_window_s, "spam_wave", err, errlen);
     rc |= s_num (o, "weight", -10, 10, &p->wave_weight, "spam_wave", err, errlen);
     rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "spam_wave", err, errlen);
+    rc |= s_int (o, "stores", 0, 1000, &p->wave_stores, "spam_wave", err, errlen);
     rc |= s_section (m, "newcomer", newcomer, &o, err, errlen);
     rc |= s_int (o, "hours", 0, 24 * 365, &p->newcomer_hours, "newcomer", err, errlen);
     rc |= s_num (o, "weight", -10, 10, &p->newcomer_weight, "newcomer", err, errlen);
@@ -274,7 +293,7 @@ static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, b
     }
     static const char *const keys [] = { "review", "recall", "mute", "remove", "ladder", "exempt_staff", "strike_days",
                                          "repeat", "spam_wave", "newcomer", "join_wave", "quiet", "nickname", "rules",
-                                         NULL };
+                                         "behaviour", NULL };
     int rc = own ? s_keys (m, keys, "", err, errlen) : 0;
     struct { const char *key; double *field; } nums [] = {
         { "review", &p->thresholds.review }, { "recall", &p->thresholds.recall },
@@ -311,7 +330,7 @@ static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, b
     else
     if (sd)
         p->strike_days = (int) json_integer_value (sd);
-    if (s_behaviour (p, m, err, errlen))
+    if (s_behaviour (p, m, err, errlen) || s_behaviour_ladder (p, m, err, errlen))
         rc = -1;
     json_decref (root);
     return rc;
@@ -346,7 +365,7 @@ judge_action_t moderation_level (const moderation_policy_t *p, double judge_tota
 
 moderation_penalty_t moderation_penalty (const moderation_policy_t *p, judge_action_t level, int prior_strikes)
 {
-    moderation_penalty_t pen = { QY__ACTION__ALLOW, false, false, 0 };
+    moderation_penalty_t pen = { QY__ACTION__ALLOW, false, false, 0, false, NULL };
     if (level == JUDGE_ALLOW)
         return pen;
     if (level == JUDGE_REVIEW) {
@@ -410,6 +429,11 @@ char *moderation_notice (const moderation_penalty_t *pen, const char *nickname,
 {
     const char *who = nickname && *nickname ? nickname : "群成员";
     const char *deed = s_deed (category);
+    if (pen->behaviour) {
+        char when [32];
+        s_when (until_us, tz_offset_min, when, sizeof (when));
+        return moderation_behaviour_notice (pen, who, when);
+    }
     if (pen->action == QY__ACTION__WARN)
         return qy_printf ("@%s 本群禁止%s，消息已撤回。这是第%d次提醒，再犯将被禁言。", who, deed, strike);
     if (pen->action == QY__ACTION__MUTE) {

@@ -3,6 +3,7 @@
 #include "moderation.h"
 #include "qy/log.h"
 #include "qy/util.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -450,7 +451,7 @@ static void s_elem_text (qy_buf_t *b, const char *v)
 
 //  Columns passed as arrays, one element per row.
 typedef struct {
-    qy_buf_t col [16];
+    qy_buf_t col [20];
     int      ncol;
 } s_cols_t;
 
@@ -475,6 +476,60 @@ static void s_cols_free (s_cols_t *c)
 {
     for (int i = 0; i < c->ncol; i++)
         qy_buf_free (&c->col [i]);
+}
+
+//  The penalty a recorded row stands for, to repeat it on a replay: a
+//  strike was recalled; so was a behaviour slow-down (no strike).
+static moderation_penalty_t s_recorded_penalty (const char *action, int strike, const char *kind)
+{
+    moderation_penalty_t pen = { s_action_parse (action), strike > 0, strike > 0, 0, false, NULL };
+    pen.behaviour = strcmp (kind, "behaviour") == 0 && strike == 0;
+    pen.recall |= pen.behaviour && pen.action == QY__ACTION__MUTE;
+    return pen;
+}
+
+//  Strikes this batch already gave to other accounts linked to row i's
+//  sender (a key in common: the same unionid or phone).
+static int s_linked_in_batch (const moderation_violation_t *v, const moderation_record_t *out, size_t i)
+{
+    char mine [96], theirs [96];
+    moderation_link_keys (v [i].ev->unionid, v [i].ev->phone, mine, sizeof (mine));
+    int linked = 0;
+    for (size_t j = 0; *mine && j < i; j++) {
+        if (out [j].existed || out [j].strike <= 0 || v [j].ev->member_id == v [i].ev->member_id
+            || v [j].ev->brand_id != v [i].ev->brand_id)
+            continue;
+        moderation_link_keys (v [j].ev->unionid, v [j].ev->phone, theirs, sizeof (theirs));
+        bool common = false;
+        char *save = NULL;
+        for (char *k = strtok_r (theirs, ",", &save); k && !common; k = strtok_r (NULL, ",", &save))
+            common = strstr (mine, k) != NULL;
+        linked += common;
+    }
+    return linked;
+}
+
+//  A member's history for the ladders: what PostgreSQL holds (row i of the
+//  read statement: strikes, behaviour steps, a recent content strike) and
+//  this batch's earlier rows of the same member (an event with no member
+//  is nobody's: its strikes never add up).
+static void s_history (const moderation_violation_t *v, const moderation_record_t *out, const PGresult *res,
+                       size_t i, moderation_history_t *h)
+{
+    const Qy__Event *ev = v [i].ev;
+    h->prior_strikes = (int) qy_pg_int (res, (int) i, 7);
+    h->prior_behaviour = (int) qy_pg_int (res, (int) i, 8);
+    h->content_recent = PQgetvalue (res, (int) i, 9) [0] == 't';
+    h->linked_strikes = (int) qy_pg_int (res, (int) i, 11);
+    h->linked_strikes += s_linked_in_batch (v, out, i);
+    for (size_t j = i; ev->member_id && j-- > 0 && v [j].ev->brand_id == ev->brand_id
+                       && v [j].ev->member_id == ev->member_id;) {
+        if (out [j].existed || out [j].superseded)
+            continue;
+        h->prior_strikes += out [j].strike > 0;
+        h->prior_behaviour += out [j].penalty.behaviour;
+        h->content_recent |= out [j].strike > 0 && moderation_kind (v [j].category) == MODERATION_CONTENT;
+    }
 }
 
 int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
@@ -506,7 +561,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     //  one already; the member's mute and block at the moment that counts (a
     //  live message meets the state of now, a replayed one the state of its
     //  time); their live strikes.
-    enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_NCOL };
+    enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_WINDOW, R_LINK, R_KEYS, R_NCOL };
     s_cols_t rd;
     s_cols_init (&rd, R_NCOL);
     int64_t now = qy_now_us ();
@@ -517,18 +572,33 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         s_elem_int (&rd.col [R_MEMBER], false, (long long) ev->member_id);
         s_elem_int (&rd.col [R_AT], false, (long long) (ev->replay ? ev->event_time_us : now));
         s_elem_int (&rd.col [R_DAYS], false, v [i].policy->strike_days);
+        s_elem_int (&rd.col [R_WINDOW], false, v [i].policy->behaviour_window_h);
+        s_elem_int (&rd.col [R_LINK], false, v [i].policy->behaviour_link_days);
+        char keys [96];
+        moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
+        s_elem_text (&rd.col [R_KEYS], keys);
     }
     const char *rp [R_NCOL];
     s_cols_params (&rd, rp);
     ok = qy_pg_run (self->pg, "violation existing",
             "SELECT e.id, e.strike, e.action, e.mute_until_us, e.would, " S_STATE_AT ("u.b", "u.m", "u.t") ", "
             "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
-            "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day') "
-            "FROM unnest ($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[]) WITH ORDINALITY "
-            "     AS u (b, msg, m, t, days, i) "
+            "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day'), "
+            "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id = u.m AND kind = 'behaviour' "
+            "          AND action IN ('warn', 'recall', 'mute') AND status <> 'overturned' "
+            "          AND created_at > now () - u.win * interval '1 hour'), "
+            "       EXISTS (SELECT 1 FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
+            "          AND kind = 'content' AND status <> 'overturned' AND created_at > now () - u.link * interval '1 day'), "
+            "       e.kind, "
+            "       CASE WHEN u.keys = '' THEN 0 ELSE "
+            "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id <> u.m AND strike > 0 "
+            "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day' "
+            "          AND link_keys && string_to_array (u.keys, ',')) END "
+            "FROM unnest ($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::int[], $7::int[], "
+            "             $8::text[]) WITH ORDINALITY AS u (b, msg, m, t, days, win, link, keys, i) "
             "LEFT JOIN LATERAL ("
             "  SELECT id, strike, action, (extract (epoch FROM mute_until) * 1000000)::bigint AS mute_until_us, "
-            "         coalesce (would_action, '') AS would "
+            "         coalesce (would_action, '') AS would, kind "
             "  FROM violations WHERE brand_id = u.b AND msg_id = u.msg) e ON true "
             "ORDER BY u.i", R_NCOL, rp, &res);
     s_cols_free (&rd);
@@ -540,7 +610,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     }
     //  3. Decide, as if one at a time.
     enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
-           W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_NCOL };
+           W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_KIND, W_PRIO, W_KEYS, W_NCOL };
     s_cols_t wr;
     s_cols_init (&wr, W_NCOL);
     for (size_t i = 0; i < n; i++) {
@@ -558,9 +628,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             o->existed = true;
             o->violation_id = qy_pg_int (res, (int) i, 0);
             o->strike = (int) qy_pg_int (res, (int) i, 1);
-            o->penalty.action = s_action_parse (PQgetvalue (res, (int) i, 2));
-            o->penalty.strike = o->strike > 0;
-            o->penalty.recall = o->strike > 0;
+            o->penalty = s_recorded_penalty (PQgetvalue (res, (int) i, 2), o->strike, PQgetvalue (res, (int) i, 10));
             o->mute_until_us = qy_pg_int (res, (int) i, 3);
             o->would_action = s_action_parse (PQgetvalue (res, (int) i, 4));
             if (o->would_action == QY__ACTION__ALLOW)
@@ -587,20 +655,19 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             if (o->held_blocked || o->held_mute_until_us)
                 continue;
         }
-        //  Strikes so far: recorded ones, and this batch's earlier ones (an
-        //  event with no member is nobody's: its strikes never add up).
-        int prior = (int) qy_pg_int (res, (int) i, 7);
-        for (size_t j = i; ev->member_id && j-- > 0 && v [j].ev->brand_id == ev->brand_id
-                           && v [j].ev->member_id == ev->member_id;)
-            prior += !out [j].existed && out [j].strike > 0;
+        moderation_history_t hist;
+        s_history (v, out, res, i, &hist);
+        int prior = hist.prior_strikes;
         const moderation_policy_t *pol = v [i].policy;
-        o->penalty = moderation_penalty (pol, v [i].level, prior);
+        moderation_kind_t kind = moderation_kind (v [i].category);
+        o->penalty = moderation_ladder (pol, kind, v [i].level, &hist);
+        o->penalty.rule = moderation_behaviour_rule (v [i].judged);
         if (v [i].notice)
-            o->penalty = (moderation_penalty_t) { QY__ACTION__WARN, false, false, 0 };
+            o->penalty = (moderation_penalty_t) { QY__ACTION__WARN, false, false, 0, false, NULL };
         //  What the dry-run rules would have done on top, if it is more.
         const char *would = NULL;
         if (v [i].would_level > v [i].level) {
-            moderation_penalty_t wp = moderation_penalty (pol, v [i].would_level, prior);
+            moderation_penalty_t wp = moderation_ladder (pol, kind, v [i].would_level, &hist);
             would = s_action_name (wp.action);
             o->would_action = wp.action;
         }
@@ -629,6 +696,15 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         s_elem_int (&wr.col [W_UNTIL], !o->mute_until_us, (long long) o->mute_until_us);
         s_elem_text (&wr.col [W_WOULD], would);
         s_elem_text (&wr.col [W_DRY], v [i].level == JUDGE_ALLOW ? "t" : "f");
+        s_elem_text (&wr.col [W_KIND], moderation_kind_name (kind));
+        //  Behaviour charged on the content ladder (a spammer's flooding) is weighed as content.
+        moderation_kind_t charged = o->penalty.strike ? MODERATION_CONTENT : kind;
+        double prio = moderation_review_priority (charged, o->penalty.action, v [i].score, v [i].level == JUDGE_ALLOW);
+        qy_snprintf (score, sizeof (score), "%.4f", prio);
+        s_elem_text (&wr.col [W_PRIO], isnan (prio) ? NULL : score);
+        char keys [96];
+        moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
+        s_elem_text (&wr.col [W_KEYS], keys);
         free (excerpt);
         qy_buf_free (&hits);
         qy_buf_free (&rules);
@@ -643,14 +719,17 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     ok = none || qy_pg_run (self->pg, "violation insert",
             "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
             "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
-            "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[]) "
-            "           AS r (b, g, m, msg, t, category, score, action, rules, hits, excerpt, strike, until, would, dry)), "
+            "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[], $16::text[], "
+            "                                 $17::real[], $18::text[]) "
+            "           AS r (b, g, m, msg, t, category, score, action, rules, hits, excerpt, strike, until, would, dry, "
+            "                 kind, prio, keys)), "
             "v AS ("
             "  INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, "
-            "                          rules, hits, excerpt, strike, mute_until, would_action, dry_run) "
+            "                          rules, hits, excerpt, strike, mute_until, would_action, dry_run, kind, "
+            "                          review_priority, link_keys) "
             "  SELECT b, g, m, msg, 'epoch'::timestamptz + t * interval '1 microsecond', category, score, action, "
             "         rules::text[], hits::jsonb, excerpt, strike, 'epoch'::timestamptz + until * interval '1 microsecond', "
-            "         would, dry FROM r "
+            "         would, dry, kind, prio, string_to_array (nullif (keys, ''), ',') FROM r "
             "  RETURNING id, brand_id, member_id, msg_id, action, strike), "
             "k AS ("
             "  INSERT INTO blocks (brand_id, member_id, reason, violation_id) "
@@ -715,7 +794,7 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
     PGresult *res;
     if (!qy_pg_run (self->pg, "prior",
             "SELECT id, category, action, strike, coalesce ((extract (epoch FROM mute_until) * 1000000)::bigint, "
-            "                                            (hits->0->>'mute_until_us')::bigint, 0) "
+            "                                            (hits->0->>'mute_until_us')::bigint, 0), kind "
             "FROM violations WHERE brand_id = $1 AND msg_id = $2", 2, p, &res))
         return -1;
     int found = PQntuples (res) > 0;
@@ -725,10 +804,8 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
         qy_strlcpy (out->category, PQgetvalue (res, 0, 1), sizeof (out->category));
         out->rec.existed = true;
         out->rec.violation_id = out->violation_id;
-        out->rec.penalty.action = s_action_parse (PQgetvalue (res, 0, 2));
         out->rec.strike = (int) qy_pg_int (res, 0, 3);
-        out->rec.penalty.strike = out->rec.strike > 0;
-        out->rec.penalty.recall = out->rec.strike > 0;
+        out->rec.penalty = s_recorded_penalty (PQgetvalue (res, 0, 2), out->rec.strike, PQgetvalue (res, 0, 5));
         out->rec.mute_until_us = qy_pg_int (res, 0, 4);
     }
     PQclear (res);
@@ -761,9 +838,10 @@ int moderation_store_enforce (moderation_store_t *self, const moderation_enforce
     s_cols_params (&col, p);
     bool ok = qy_pg_run (self->pg, "enforce",
         "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, "
-        "                        excerpt, strike, mute_until) "
+        "                        excerpt, strike, mute_until, kind, status) "
         "SELECT b, g, m, id, 'epoch'::timestamptz + t * interval '1 microsecond', c, 0, a, '{}', "
-        "       jsonb_build_array (jsonb_build_object ('enforced', c, 'mute_until_us', u)), x, 0, NULL "
+        "       jsonb_build_array (jsonb_build_object ('enforced', c, 'mute_until_us', u)), x, 0, NULL, "
+        "       'enforcement', 'enforced' "
         "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], "
         "             $8::text[], $9::bigint[]) AS e (b, g, m, id, t, c, a, x, u) "
         "ON CONFLICT (brand_id, msg_id) DO NOTHING", NCOL, p, NULL);

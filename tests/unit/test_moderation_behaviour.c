@@ -57,16 +57,64 @@ static void test_repeat_and_wave (void **state)
     assert_non_null (s_find (&r, "behaviour.repeat"));
     moderation_score (&p, &r);
     assert_int_equal (judge_decide (&p.thresholds, r.total), JUDGE_RECALL);
-    //  A wave: one member in 3 groups, or 5 members across the brand.
+    //  One member's remark in the 3 groups of their store is a customer
+    //  repeating themselves, not a wave.
     r = s_empty ();
-    c = (moderation_counts_t) { .wave_groups = 2, .wave_members = 4 };
+    c = (moderation_counts_t) { .wave_groups = 2, .wave_members = 4, .wave_stores = 1 };
     moderation_behaviour_hits (&p, &c, 0, 480, &r);
     assert_int_equal (r.nhits, 0);
     c.wave_groups = 3;
     moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_null (s_find (&r, "behaviour.spam_wave"));
+    //  A wave with evidence of promotion: groups of 3 stores within minutes,
+    c.wave_stores = 3;
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
     assert_non_null (s_find (&r, "behaviour.spam_wave"));
     moderation_score (&p, &r);
     assert_int_equal (r.top, QY_CAT_SPAM_WAVE);
+    //  a contact detail (however weak),
+    r = s_empty ();
+    c.wave_stores = 1;
+    s_add (&r, "ad.wechat_id", QY_CAT_AD, 0.3, 0, 1);
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    //  an ad-like score worth a review (no contact),
+    r = s_empty ();
+    s_add (&r, "ad.classifier", QY_CAT_AD, 0.6, 0, 0);
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    r = s_empty ();
+    s_add (&r, "ad.classifier", QY_CAT_AD, 0.3, 0, 0);
+    moderation_behaviour_hits (&p, &c, 0, 480, &r);
+    assert_null (s_find (&r, "behaviour.spam_wave"));
+    //  or a member new to the group (joined an hour ago).
+    r = s_empty ();
+    c.joined_ms = 1;
+    moderation_behaviour_hits (&p, &c, 3600LL * 1000000, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    c.joined_ms = 0;
+    //  Five accounts new to the groups with the same weak cue: a wave, and
+    //  one sender's several accounts (heavier); five old accounts: a wave only.
+    r = s_empty ();
+    c = (moderation_counts_t) { .wave_groups = 1, .wave_members = 5, .joined_ms = 1 };
+    s_add (&r, "ad.contact_weak", QY_CAT_AD, 0.1, 0, 1);
+    moderation_behaviour_hits (&p, &c, 3600LL * 1000000, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    assert_non_null (s_find (&r, "behaviour.multi_account"));
+    r = s_empty ();
+    c.joined_ms = 0;
+    s_add (&r, "ad.contact_weak", QY_CAT_AD, 0.1, 0, 1);
+    moderation_behaviour_hits (&p, &c, 3600LL * 1000000, 480, &r);
+    assert_non_null (s_find (&r, "behaviour.spam_wave"));
+    assert_null (s_find (&r, "behaviour.multi_account"));
+    c = (moderation_counts_t) { .wave_groups = 3, .wave_members = 4, .wave_stores = 1 };
+    //  The stores' evidence can be switched off.
+    moderation_policy_t p2 = p;
+    p2.wave_stores = 0;
+    r = s_empty ();
+    c.wave_stores = 9;
+    moderation_behaviour_hits (&p2, &c, 0, 480, &r);
+    assert_null (s_find (&r, "behaviour.spam_wave"));
     //  Five members with the same ordinary line: not a wave; with a weak
     //  contact phrase (review needs two of them): a wave.
     r = s_empty ();
@@ -324,11 +372,13 @@ static void test_script_args (void **state)
     assert_string_equal (a.args [15], "600000");      //  repeat window
     assert_string_equal (a.args [16], "600000");      //  wave window
     assert_string_equal (a.args [17], "259200000");   //  joined key lives 72 h (the join-wave window)
+    assert_string_equal (a.args [21], "3");           //  the group's store, for the wave's stores
     //  Without content (too short), neither repeats nor waves are counted.
     moderation_check_args (&a, &p, 7, 12, 0, 99, "m2", 0, "chat", true, false, 0);
     assert_string_equal (a.args [15], "0");
     assert_string_equal (a.args [16], "0");
     assert_string_equal (a.args [6], "jw:{b:7}:g12");
+    assert_string_equal (a.args [21], "g12");         //  no store: the group is its own
     uint64_t h;
     assert_false (moderation_content_hash ("你好", strlen ("你好"), 6, &h));
     assert_true (moderation_content_hash ("加我领取优惠券", strlen ("加我领取优惠券"), 6, &h));

@@ -87,13 +87,13 @@ static void test_ladder (void **state)
 static void test_notice (void **state)
 {
     (void) state;
-    moderation_penalty_t warn = { QY__ACTION__WARN, true, true, 0 };
+    moderation_penalty_t warn = { QY__ACTION__WARN, true, true, 0, false, NULL };
     char *t = moderation_notice (&warn, "小红", "ad", 1, 0, 480);
     assert_non_null (strstr (t, "@小红"));
     assert_non_null (strstr (t, "广告"));
     assert_non_null (strstr (t, "第1次"));
     free (t);
-    moderation_penalty_t mute = { QY__ACTION__MUTE, true, true, 1440 };
+    moderation_penalty_t mute = { QY__ACTION__MUTE, true, true, 1440, false, NULL };
     //  Until 2026-11-24 07:30 China time.
     t = moderation_notice (&mute, "", "flood", 2, 1795476600LL * 1000000, 480);
     assert_non_null (strstr (t, "@群成员"));

@@ -171,5 +171,6 @@ Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, const ch
 Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs, size_t n, int timeout_ms);
 int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);
+int qyctl_moderation_list (void);
 int qyctl_gateway (int argc, char **argv);
 #endif

@@ -159,6 +159,31 @@ static void s_learn (const char *bid, const char *cat, const char *text, int lab
 
 //  ------------------------------------------------------------ decisions
 
+//  The members' reports of a violation decided: found true or false (a
+//  reporter's false reports weigh their later ones down; nobody is
+//  punished for one). A confirmed report of private poaching (私加) counts
+//  on the reported member's content ladder: its flag row becomes a content
+//  strike (numbered after the member's live strikes of the last 90 days).
+//  Returns that strike number, or 0.
+static int s_decide_reports (const char *id, const char *bid, bool overturn)
+{
+    const char *p [] = { id, bid, overturn ? "false" : "confirmed" };
+    PQclear (qyctl_exec ("UPDATE moderation_reports SET status = $3 WHERE violation_id = $1::bigint AND brand_id = $2::bigint",
+                         3, p));
+    if (overturn)
+        return 0;
+    PGresult *r = qyctl_exec (
+        "UPDATE violations v SET kind = 'content', category = CASE v.kind WHEN 'flag' THEN 'ad' ELSE v.category END, "
+        "  strike = 1 + (SELECT count (*) FROM violations w WHERE w.brand_id = v.brand_id AND w.member_id = v.member_id "
+        "                AND w.strike > 0 AND w.status <> 'overturned' AND w.created_at > now () - interval '90 days') "
+        "WHERE v.id = $1::bigint AND v.brand_id = $2::bigint AND v.strike = 0 AND v.member_id IS NOT NULL "
+        "  AND EXISTS (SELECT 1 FROM moderation_reports r WHERE r.violation_id = v.id AND r.reason = 'poaching') "
+        "RETURNING v.strike", 2, p);
+    int strike = PQntuples (r) ? atoi (PQgetvalue (r, 0, 0)) : 0;
+    PQclear (r);
+    return strike;
+}
+
 static int s_decide (bool overturn)
 {
     //  The brand is required, as for every other brand's object: an id alone
@@ -194,6 +219,7 @@ static int s_decide (bool overturn)
     PQclear (qyctl_exec ("UPDATE violations SET status = $3, decided_by = $4, decided_at = now (), decision_reason = $5 "
                          "WHERE id = $1 AND brand_id = $2", 5, up));
     bool lifted_block = false, lifted_mute = false;
+    int charged = s_decide_reports (id, bid, overturn);
     if (overturn) {
         //  The strike is lifted by the status (strikes count only what is not
         //  overturned); the block it caused is lifted here, the mute by the
@@ -223,8 +249,11 @@ static int s_decide (bool overturn)
     s_audit (bid, overturn ? "violation.overturn" : "violation.confirm", "violation", id, d.data);
     qy_buf_free (&d);
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
-    printf ("violation %s %s%s%s%s\n", id, want, overturn && strike ? " (strike lifted)" : "",
+    printf ("violation %s %s%s%s%s", id, want, overturn && strike ? " (strike lifted)" : "",
             lifted_mute ? " (mute lifted)" : "", lifted_block ? " (block lifted)" : "");
+    if (charged)
+        printf (" (reported private poaching: strike %d)", charged);
+    printf ("\n");
     //  Teach the classifier with the message as it was sent (the archive),
     //  or the excerpt kept with the violation.
     const char *cat = s_model_of (category);
@@ -255,9 +284,7 @@ static int s_violations (void)
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     const char *status = qyctl_opt ("status", NULL);
     const char *days = qyctl_opt ("days", "30"), *limit = qyctl_opt ("limit", "50");
-    if (status && strcmp (status, "open") && strcmp (status, "confirmed") && strcmp (status, "overturned"))
-        qyctl_die ("--status must be open, confirmed or overturned, not '%s'", status);
-    char *end;
+        char *end;
     long d = strtol (days, &end, 10);
     if (*end || d < 1 || d > 36500)
         qyctl_die ("--days must be a whole number of days >= 1, not '%s'", days);
@@ -767,6 +794,8 @@ int qyctl_moderation (int argc, char **argv)
     }
     if (strcmp (sub, "violations") == 0)
         return s_violations ();
+    if (strcmp (sub, "list") == 0)
+        return qyctl_moderation_list ();
     if (strcmp (sub, "confirm") == 0 || strcmp (sub, "overturn") == 0)
         return s_decide (strcmp (sub, "overturn") == 0);
     if (strcmp (sub, "dict") == 0 || strcmp (sub, "allow") == 0)
@@ -783,6 +812,7 @@ int qyctl_moderation (int argc, char **argv)
         "usage: qyctl moderation COMMAND …\n"
         "  train|eval --category ad|abuse [--model PATH] FILE…      offline classifier tools\n"
         "  violations BRAND [--status S] [--member USER] [--days N] [--limit N]\n"
+        "  list BRAND [--limit N] [--format F]                   the review queue, highest risk first\n"
         "  confirm|overturn BRAND ID --reason TEXT [--learn no]\n"
         "  dict BRAND add|remove CATEGORY|exempt WORD… | dict BRAND list\n"
         "  allow BRAND add|remove domain|phone VALUE… | allow BRAND list\n"
@@ -812,11 +842,15 @@ static const qyctl_option_t s_judge_opts [] = {
     { "dump",            QYCTL_VALUE, "TSV",  "write every verdict (eval)" },
     { NULL }
 };
-static const char *const s_statuses [] = { "open", "confirmed", "overturned", NULL };
+static const char *const s_statuses [] = { "open", "confirmed", "overturned", "enforced", NULL };
 static const qyctl_option_t s_violations_opts [] = {
     { "status", QYCTL_VALUE, "S",    "only violations in that state", s_statuses },
     { "member", QYCTL_VALUE, "USER", "only that member's" },
     { "days",   QYCTL_VALUE, "N",    "of the last N days (default 30)" },
+    { "limit",  QYCTL_VALUE, "N",    "rows to show (default 50)" },
+    { NULL }
+};
+static const qyctl_option_t s_list_opts [] = {
     { "limit",  QYCTL_VALUE, "N",    "rows to show (default 50)" },
     { NULL }
 };
@@ -845,6 +879,7 @@ const qyctl_command_t qyctl_moderation_commands [] = {
     { "moderation train", "FILE…", 1, -1, s_judge_opts, "train a classifier offline" },
     { "moderation eval", "FILE…", 1, -1, s_judge_opts, "evaluate a classifier offline" },
     { "moderation violations", "BRAND", 1, 1, s_violations_opts, "list violations" },
+    { "moderation list", "BRAND", 1, 1, s_list_opts, "the review queue: open decisions for a person, highest risk first" },
     { "moderation confirm", "BRAND ID", 1, 2, s_decide_opts, "confirm a violation (teaches the brand's classifier)" },
     { "moderation overturn", "BRAND ID", 1, 2, s_decide_opts, "overturn a violation: lifts its strike, mute and block" },
     { "moderation dict", "BRAND add|remove CATEGORY|exempt WORD… | BRAND list", 2, -1, NULL, "the brand's keywords" },

@@ -48,6 +48,8 @@ static Qy__Event *s_event (json_t *o)
     ev->channel = s_str (o, "channel");
     ev->inviter = s_str (o, "inviter");
     ev->product = s_str (o, "product");
+    ev->unionid = s_str (o, "unionid");
+    ev->phone = s_str (o, "phone");
     json_t *v;
     if ((v = json_object_get (o, "kind")) && json_is_string (v))
         ev->kind = s_enum (&qy__kind__descriptor, json_string_value (v));
