@@ -100,10 +100,13 @@ static void
 s_assert_clean (const char *text)
 {
     judge_result_t *r = s_eval (text);
-    if (r->nhits) {
-        fprintf (stderr, "unexpected hit %s on ordinary chat: %s\n", r->hits [0].rule, text);
-        fail ();
-    }
+    //  A complaint's topic (an order "还没到") is no violation: it never
+    //  adds to the total
+    for (size_t h = 0; h < r->nhits; h++)
+        if (r->hits [h].category != QY_CAT_COMPLAINT) {
+            fprintf (stderr, "unexpected hit %s on ordinary chat: %s\n", r->hits [h].rule, text);
+            fail ();
+        }
     assert_true (r->total == 0);
     assert_int_equal (r->top, QY_CAT__COUNT);
 }
