@@ -44,6 +44,8 @@ struct _judge_t {
     judge_result_t     *out;
     size_t              evidence;   //  out->hits [0, evidence): the rules' hits
                                     //  before the classifiers' own
+    int                 disguised;  //  a contact detail was written in disguise
+    size_t              disguise_start, disguise_end;   //  its original span
 };
 
 static const char *s_category_names [QY_CAT__COUNT] = {
@@ -215,6 +217,7 @@ s_add_hit (judge_t *self, const judge_rule_t *rule, size_t start, size_t end)
     hit->end = end;
     hit->contact = rule->kind == JUDGE_KIND_URL || rule->kind == JUDGE_KIND_PHONE
                 || rule->kind == JUDGE_KIND_QQ || rule->kind == JUDGE_KIND_WECHAT_ID
+                || rule->kind == JUDGE_KIND_DISGUISE
                 || rule->kind == JUDGE_KIND_CONTACT_PHRASE || rule->kind == JUDGE_KIND_MSGTYPE;
     //  What a negative weight of the category may cancel: contact details;
     //  a model's own opinion (the abuse model hears hostility in a
@@ -223,8 +226,45 @@ s_add_hit (judge_t *self, const judge_rule_t *rule, size_t start, size_t end)
     //  complaint model is sure it is no complaint
     hit->cancelable = rule->kind == JUDGE_KIND_PHONE || rule->kind == JUDGE_KIND_QQ
                    || rule->kind == JUDGE_KIND_WECHAT_ID || rule->kind == JUDGE_KIND_CONTACT_PHRASE
+                   || rule->kind == JUDGE_KIND_DISGUISE
                    || (rule->kind == JUDGE_KIND_CLASSIFIER && rule->weight > 0)
                    || (rule->category == QY_CAT_COMPLAINT && rule->weight > 0);
+}
+
+//  Is a contact detail written in disguise? Someone giving their number
+//  in plain digits may be a customer; one who spells it in Chinese
+//  numerals (一三八…), full-width or circled characters, or puts it after
+//  a homophone of 微 (薇 威 徽 溦 维信 v信) or vx/wx, is dodging a filter.
+//  Phone and QQ: any non-ASCII character inside the number. WeChat ID: a
+//  cue other than 微/微信/weixin/wechat, or a non-ASCII, non-Han character
+//  (the cue and fillers are Han).
+static int
+s_disguised (const judge_t *self, judge_kind_t kind, size_t ss, size_t os, size_t oe)
+{
+    const unsigned char *o = (const unsigned char *) self->in->text;
+    if (kind == JUDGE_KIND_PHONE || kind == JUDGE_KIND_QQ) {
+        for (size_t i = os; i < oe; i++)
+            if (o [i] >= 0x80)
+                return 1;
+        return 0;
+    }
+    const char *t = self->norm.text + ss;
+    size_t left = self->norm.len - ss;
+    static const char *plain [] = { "微信", "微", "weixin", "wechat", "wei" };
+    int cue_plain = 0;
+    for (size_t k = 0; k < sizeof (plain) / sizeof (plain [0]) && !cue_plain; k++)
+        cue_plain = left >= strlen (plain [k]) && memcmp (t, plain [k], strlen (plain [k])) == 0;
+    if (!cue_plain)
+        return 1;
+    for (size_t i = os; i < oe; ) {
+        uint32_t cp;
+        size_t n = judge_utf8_decode (o + i, oe - i, &cp);
+        i += n ? n : 1;
+        if (cp >= 0x80 && !(cp >= 0x4E00 && cp <= 0x9FFF) && !(cp >= 0x3000 && cp <= 0x303F)
+        &&  !(cp >= 0xFF01 && cp <= 0xFF0F) && cp != 0xFF1A)
+            return 1;
+    }
+    return 0;
 }
 
 static void
@@ -236,7 +276,16 @@ s_on_found (void *arg, const judge_match_t *m)
         judge_norm_light_span (&self->norm, m->start, m->end, &os, &oe);
     else
         judge_norm_span (&self->norm, m->start, m->end, &os, &oe);
-    s_add_hit (self, judge_rules_get (self->rules, m->rule), os, oe);
+    const judge_rule_t *rule = judge_rules_get (self->rules, m->rule);
+    s_add_hit (self, rule, os, oe);
+    if (!self->disguised && !m->light && !rule->dry_run
+    &&  (rule->kind == JUDGE_KIND_PHONE || rule->kind == JUDGE_KIND_QQ
+         || rule->kind == JUDGE_KIND_WECHAT_ID)
+    &&  s_disguised (self, rule->kind, m->start, os, oe)) {
+        self->disguised = 1;
+        self->disguise_start = os;
+        self->disguise_end = oe;
+    }
 }
 
 //  The classifiers' features of the message being judged: n-grams of its
@@ -266,6 +315,7 @@ s_scan (judge_t *self, const judge_input_t *in, int staff, size_t len)
 {
     judge_result_t *out = self->out;
 
+    self->disguised = 0;
     judge_rules_scan (self->rules, &self->norm, !staff, s_on_found, self);
 
     const char *msgtype = in->msgtype ? in->msgtype : "text";
@@ -278,6 +328,9 @@ s_scan (judge_t *self, const judge_input_t *in, int staff, size_t len)
                     break;
                 }
         }
+        else
+        if (rule->kind == JUDGE_KIND_DISGUISE && self->disguised)
+            s_add_hit (self, rule, self->disguise_start, self->disguise_end);
         else
         if (rule->kind == JUDGE_KIND_AT_ALL && in->at_all) {
             //  Already reported from the text? Then once is enough.

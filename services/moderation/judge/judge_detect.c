@@ -48,7 +48,7 @@ struct _judge_rules_t {
 
 static const char *s_kind_names [JUDGE_KIND__COUNT] = {
     "url", "phone", "qq", "wechat_id", "contact_phrase", "keyword", "regex", "msgtype",
-    "at_all", "classifier", "guard"
+    "at_all", "classifier", "guard", "disguise"
 };
 
 judge_kind_t

@@ -29,6 +29,8 @@ typedef enum {
     JUDGE_KIND_CLASSIFIER,
     JUDGE_KIND_GUARD,           //  after every other rule: "CATEGORY:THRESHOLD"
                                 //  hits when that category scored so much
+    JUDGE_KIND_DISGUISE,        //  a phone, QQ or WeChat ID hit written in
+                                //  disguise (Chinese numerals, full-width, a homophone cue)
     JUDGE_KIND__COUNT
 } judge_kind_t;
 
