@@ -572,6 +572,31 @@ test_disguised_wechat_family (void **state)
     s_assert_no_hit ("weixin12345678", "ad.contact_disguised");
 }
 
+//  Issue 20 §4: a complaint is scored in its own category and never adds
+//  to the total, so it can never punish; its topics name what it is about
+static void
+test_complaint_never_punishes (void **state)
+{
+    (void) state;
+    const char *complaints [] = {
+        "刚买的裤子洗一次就掉色，质量太差了，我要投诉", "快递太慢了，等了五天还没到，太失望了",
+        "申请退款三天了没人处理", "刚买就降价了，说好的保价呢，太坑人了", "店员态度很差，再也不来了",
+    };
+    const char *topics [] = { "complaint.quality", "complaint.delivery", "complaint.refund",
+                              "complaint.price", "complaint.service" };
+    for (size_t i = 0; i < sizeof (complaints) / sizeof (complaints [0]); i++) {
+        judge_result_t *r = s_eval (complaints [i]);
+        if (r->score [QY_CAT_COMPLAINT] < 0.5 || !s_hit (r, topics [i])) {
+            fprintf (stderr, "expected a complaint (%s): %s\n", topics [i], complaints [i]);
+            fail ();
+        }
+        assert_true (r->total == 0);
+        assert_int_equal (r->top, QY_CAT__COUNT);
+    }
+    assert_true (s_eval ("这款洗发水有货吗？谢谢")->score [QY_CAT_COMPLAINT] < 0.5);
+    assert_string_equal (judge_category_name (QY_CAT_COMPLAINT), "complaint");
+}
+
 int
 main (void)
 {
@@ -594,6 +619,7 @@ main (void)
         cmocka_unit_test (test_rules_tsv),
         cmocka_unit_test (test_hits_capacity),
         cmocka_unit_test (test_disguised_phone_family),
+        cmocka_unit_test (test_complaint_never_punishes),
         cmocka_unit_test (test_disguised_wechat_family),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
