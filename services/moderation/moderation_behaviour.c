@@ -175,8 +175,8 @@ void moderation_behaviour_hits (const moderation_policy_t *p, const moderation_c
     //  the content itself to carry a signal (any counted hit, even one too
     //  weak for review alone). One member cross-posting to k groups does not.
     bool signal = false;
-    for (size_t i = 0; i < r->nhits; i++)
-        signal |= !r->hits [i].dry_run && r->hits [i].weight > 0;
+    for (size_t i = 0; i < r->nhits; i++)       //  a complaint's words are no promotion
+        signal |= !r->hits [i].dry_run && r->hits [i].weight > 0 && r->hits [i].category != QY_CAT_COMPLAINT;
     if ((p->wave_groups > 0 && c->wave_groups >= p->wave_groups)
         || (p->wave_members > 0 && c->wave_members >= p->wave_members && signal))
         s_hit (r, "behaviour.spam_wave", QY_CAT_SPAM_WAVE, p->wave_weight, false);
