@@ -16,6 +16,23 @@ it_gateway --token gw
 for g in room1 room2 room3; do "$QYCTL" group create acme $g "群 $g" --store s1 >/dev/null; done
 "$QYCTL" group create acme club1 "会员群" --store s2 >/dev/null
 "$QYCTL" rules load acme >/dev/null
+# Migration 080 gives a brand that loaded the default rules before them the new rules (and
+# leaves a brand's own alone): brand "old" is made to look like such a brand, and migrated again.
+"$QYCTL" brand create old "Old" >/dev/null
+"$QYCTL" rules load old >/dev/null
+OLD=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'old'")
+psql "$QY_PG_DSN" -qc "DELETE FROM rules WHERE brand_id = $OLD AND (name LIKE 'complaint.%' OR name IN ('ad.contact_disguised', 'abuse.complaint_guard'));
+                       UPDATE rules SET weight = -1.0 WHERE brand_id = $OLD AND name = 'ad.classifier_clear';
+                       INSERT INTO rules (brand_id, name, kind, category, weight, pattern) VALUES ($OLD, 'complaint.price', 'keyword', 'complaint', 0.1, '贵')"
+psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/../../../deploy/migrations/080_complaint_rules.sql"
+it_sql migrated "SELECT name, kind, weight, length (pattern) > 0 AS words FROM rules WHERE brand_id = $OLD
+                 AND (name LIKE 'complaint.%' OR name IN ('ad.contact_disguised', 'abuse.complaint_guard', 'ad.classifier_clear'))
+                 ORDER BY name"
+# ... with the very words of the default rule set (default_rules.tsv, loaded into acme)
+ACME=$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")
+it_eq "migrated rules as in default_rules.tsv" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM rules a JOIN rules o USING (name)
+    WHERE a.brand_id = $ACME AND o.brand_id = $OLD AND o.name <> 'complaint.price'
+    AND (a.pattern, a.weight, a.kind, a.category) IS DISTINCT FROM (o.pattern, o.weight, o.kind, o.category)")" 0
 export QY_MODERATION_ALERT_COMPLAINTS_PER_HOUR_BRAND=4
 qy_start_services "$QY_BUILD"
 
