@@ -652,7 +652,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             const char *topic = ev->role <= QY__ROLE__MEMBER && !it->prior && !it->seen && !ev->replay
                               ? moderation_complaint_topic (&it->judged, &it->pol->thresholds) : NULL;
             if (topic) {
-                moderation_complaint_escalate (redis, actions, ev, topic, ctx->complaints_store,
+                moderation_complaint_escalate (pg, redis, actions, ev, topic, ctx->complaints_store,
                                                ctx->complaints_brand);
                 if (!*v.category)
                     v.category = "complaint";

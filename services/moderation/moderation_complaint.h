@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include "judge.h"
 #include "qunyun.pb-c.h"
+#include "qy/pg.h"
 #include "qy/redis.h"
 
 //  Pure: the topic of a complaint, or NULL when the judgement is none (its
@@ -19,10 +20,16 @@ const char *moderation_complaint_topic (const judge_result_t *r, const judge_thr
 void moderation_complaint_counter (char *buf, size_t size, int64_t brand_id, bool store,
                                    int64_t store_id, int64_t group_id, int64_t event_time_us);
 
+//  Pure: the products text names, from a list of everyday product words
+//  (洗发水, 面霜, 裤子, 手机, 牛奶 …), as a PostgreSQL array literal into
+//  buf ("{}" for none; at most 8).
+void moderation_complaint_products (const char *text, char *buf, size_t size);
+
 //  Escalate a member's complaint: an alert to the group's store (once per
-//  message), and a complaint_surge alert when the store's count in the
-//  hour reaches per_store or the brand's reaches per_brand (0: off).
-void moderation_complaint_escalate (qy_redis_t *redis, void *actions, const Qy__Event *ev,
+//  message), a row in complaints (the voice-of-customer summary), and a
+//  complaint_surge alert when the store's count in the hour reaches
+//  per_store or the brand's reaches per_brand (0: off).
+void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *actions, const Qy__Event *ev,
                                     const char *topic, long per_store, long per_brand);
 
 //  INCR a windowed counter and let it live ttl_s seconds; its new value,

@@ -76,11 +76,27 @@ static void test_counters (void **state)
     assert_string_equal (b, "cmp:{b:7}:490272");
 }
 
+static void test_products (void **state)
+{
+    (void) state;
+    char buf [256];
+    moderation_complaint_products ("这款洗发水和护发素都是假货", buf, sizeof (buf));
+    assert_string_equal (buf, "{洗发水,护发素}");
+    moderation_complaint_products ("快递太慢了", buf, sizeof (buf));
+    assert_string_equal (buf, "{}");
+    moderation_complaint_products (NULL, buf, sizeof (buf));
+    assert_string_equal (buf, "{}");
+    //  A buffer too small for the next product stops before it, well formed
+    moderation_complaint_products ("手机和耳机都坏了", buf, 12);
+    assert_string_equal (buf, "{手机}");
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_topics),
         cmocka_unit_test (test_counters),
+        cmocka_unit_test (test_products),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

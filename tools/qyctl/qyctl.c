@@ -225,6 +225,7 @@ static const struct {
     { "deliveries",  qyctl_deliveries,  "deliveries BRAND [--status S] [--limit N] [--format F]" },
     { "deadletters", qyctl_deadletters, "deadletters [BRAND] [--open] [--service S] [--summary] | show BRAND ID | replay BRAND ID…|--open | resolve BRAND ID… --reason R" },
     { "report",      qyctl_report,      "report BRAND [--format F]                 activity, moderation and delivery summary" },
+    { "voc",         qyctl_voc,         "voc BRAND [--days N] [--store CODE] [--top N] [--format F]  customers' complaints: top topics and products named" },
     { "gateway",     qyctl_gateway,     "gateway set BRAND URL [--token T]                where notifier delivers the brand's messages" },
     { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },
     { "housekeep",   qyctl_housekeep,   "housekeep [--dry-run] [--every S] [--archive-days N] [--deliveries-days N] [--deadletters-days N] [--jobs-days N] [--stats-days N]  retention (0 keeps forever)" },

@@ -6,7 +6,8 @@
 # a store's complaints in an hour reach alert.complaints_per_hour_store (3)
 # and the brand's reach alert.complaints_per_hour_brand (4 here). Ordinary
 # chat raises nothing, a staff member's words are no complaint, and an
-# insult in a complaint is still judged.
+# insult in a complaint is still judged. Each complaint is kept for the
+# weekly voice-of-customer summary (qyctl voc).
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
@@ -64,4 +65,10 @@ it_sql violations "SELECT v.msg_id, v.category, v.action, v.strike FROM violatio
 jq -r '"\(.key) \(.action // "-") \(.text // "")"' "$QY_RUN/gateway.jsonl" \
     | sed -E 's/:[0-9]{6,} /:<hour> /; s/:s[0-9]+:/:s<store>:/' | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
+# The weekly voice-of-customer summary: the brand, then each store; topics and products named
+"$QYCTL" voc acme --format csv > "$QY_RUN/actual/voc.txt"
+"$QYCTL" voc acme --store s2 --days 1 --top 1 --format csv >> "$QY_RUN/actual/voc.txt"
+it_expect voc
+"$QYCTL" voc acme --bogus 2>/dev/null && it_fail "voc accepted an unknown option"
+it_eq "voc --help exits 0" "$("$QYCTL" voc --help >/dev/null; echo $?)" 0
 it_done
