@@ -22,6 +22,7 @@ typedef struct {
     char *opencc;
     long  alert_negative;
     bool  alert_waves;
+    long  complaints_store, complaints_brand;
 } moderation_config_t;
 
 static const qy_option_t s_options [] = {
@@ -37,6 +38,10 @@ static const qy_option_t s_options [] = {
       "abuse violations in one group within an hour that alert the store's staff (0: off)" },
     { "alert.spam_waves", QY_BOOL, offsetof (moderation_config_t, alert_waves), "true", 0, 0,
       "alert HQ when a cross-group spam wave is caught" },
+    { "alert.complaints_per_hour_store", QY_INT, offsetof (moderation_config_t, complaints_store), "3", 0, 100000,
+      "customer complaints in one store within an hour that raise complaint_surge to the store (0: off)" },
+    { "alert.complaints_per_hour_brand", QY_INT, offsetof (moderation_config_t, complaints_brand), "10", 0, 100000,
+      "customer complaints in the brand within an hour that raise complaint_surge to HQ (0: off)" },
 };
 
 static qy_metric_t *m_bad;
@@ -95,7 +100,8 @@ int main (int argc, char **argv)
     if (!in || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (actions, cfg.zmq_actions))
         return 2;
     moderation_batch_t *batch = moderation_batch_new ((size_t) cfg.batch);
-    moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves };
+    moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves,
+                              cfg.complaints_store, cfg.complaints_brand };
     bool listening = false;
     int64_t next_restore_check = 0;
     bool resync_pending = false;        //  changes made while not listening still to apply

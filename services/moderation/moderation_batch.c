@@ -6,6 +6,7 @@
 #include "moderation.h"
 #include "moderation_batch.h"
 #include "moderation_behaviour.h"
+#include "moderation_complaint.h"
 #include "qy/deadletter.h"
 #include "qy/kind.h"
 #include "qy/log.h"
@@ -147,6 +148,12 @@ static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand
         s_lost = true;
 }
 
+void moderation_alert (void *out, const Qy__Event *ev, const char *key, bool brand_wide, const char *text,
+                       const char *reason)
+{
+    s_alert (out, ev, key, brand_wide, text, reason);
+}
+
 //  Alerts a new violation may raise: a cross-group spam wave (to HQ, once
 //  per content and window), and a surge of abuse in one group (to its store,
 //  once per group and hour, when the count reaches the threshold).
@@ -173,13 +180,7 @@ static void s_alerts (qy_redis_t *redis, void *actions, s_item_t *it)
     long long hour = (long long) (ev->event_time_us / 3600000000LL);
     char counter [128];
     qy_snprintf (counter, sizeof (counter), "neg:{b:%lld}:%lld:%lld", (long long) ev->brand_id, (long long) ev->group_id, hour);
-    redisReply *r = qy_redis_cmd (redis, "INCR %s", counter);
-    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-    if (r)
-        freeReplyObject (r);
-    r = qy_redis_cmd (redis, "EXPIRE %s 7200", counter);
-    if (r)
-        freeReplyObject (r);
+    long long n = moderation_window_incr (redis, counter, 7200);
     if (n != s_ctx_alert_negative)
         return;
     qy_snprintf (key, sizeof (key), "alert:negative:%lld:%lld:%lld", (long long) ev->brand_id, (long long) ev->group_id, hour);
@@ -710,6 +711,16 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             v.hits = hp;
             if (it->prior || it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
                 s_apply (pg, redis, actions, it, &v);
+            //  A member's complaint: no penalty (the judge keeps it out of the
+            //  total), an alert to the store, counted for complaint_surge.
+            const char *topic = ev->role <= QY__ROLE__MEMBER && !it->prior && !it->seen && !ev->replay
+                              ? moderation_complaint_topic (&it->judged, &it->pol->thresholds) : NULL;
+            if (topic) {
+                moderation_complaint_escalate (pg, redis, actions, ev, topic, ctx->complaints_store,
+                                               ctx->complaints_brand);
+                if (!*v.category)
+                    v.category = "complaint";
+            }
             for (size_t h = 0; h < it->judged.nhits; h++)
                 if (strncmp (it->judged.hits [h].rule, "behaviour.", 10) == 0)
                     qy_metric_add (m_behaviour, 1);

@@ -14,6 +14,8 @@ typedef struct {
     void               *actions;         //  PUSH to the notifier hop
     long                alert_negative;  //  abuse violations per group-hour that alert the store (0: off)
     bool                alert_waves;     //  alert HQ on cross-group spam waves
+    long                complaints_store;   //  complaints per store-hour that raise complaint_surge (0: off)
+    long                complaints_brand;   //  complaints per brand-hour that raise complaint_surge (0: off)
 } moderation_ctx_t;
 
 //  Register the service's metrics (once, at start-up).

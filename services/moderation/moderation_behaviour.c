@@ -177,8 +177,8 @@ static void s_hit (judge_result_t *r, const char *rule, qy_category_t cat, doubl
 static bool s_coordinated (const moderation_policy_t *p, const moderation_counts_t *c, const judge_result_t *r)
 {
     bool signal = false;
-    for (size_t i = 0; i < r->nhits; i++)
-        signal |= !r->hits [i].dry_run && r->hits [i].weight > 0;
+    for (size_t i = 0; i < r->nhits; i++)       //  a complaint's words are no promotion
+        signal |= !r->hits [i].dry_run && r->hits [i].weight > 0 && r->hits [i].category != QY_CAT_COMPLAINT;
     return p->wave_members > 0 && c->wave_members >= p->wave_members && signal;
 }
 

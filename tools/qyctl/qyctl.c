@@ -300,6 +300,7 @@ static const struct {
     { "deliveries",  qyctl_deliveries,  "a brand's deliveries", qyctl_deliveries_commands },
     { "deadletters", qyctl_deadletters, "what the services set aside", qyctl_deadletters_commands },
     { "report",      qyctl_report,      "reports", qyctl_report_commands },
+    { "voc",         qyctl_voc,         "voice of the customer: complaints", qyctl_voc_commands },
     { "gateway",     qyctl_gateway,     "a brand's gateways and alert routes", qyctl_gateway_commands },
     { "replay",      qyctl_replay,      "re-send archived events into the chain", qyctl_replay_commands },
     { "housekeep",   qyctl_housekeep,   "data retention", qyctl_housekeep_commands },

@@ -823,7 +823,7 @@ int qyctl_moderation (int argc, char **argv)
     return 2;
 }
 
-static const char *const s_categories [] = { "ad", "abuse", NULL };
+static const char *const s_categories [] = { "ad", "abuse", "complaint", NULL };
 //  judge_cli_train / judge_cli_eval's options (judge_eval_cli.c): checked
 //  here first, so that --help and a wrong option never reach them.
 static const qyctl_option_t s_judge_opts [] = {

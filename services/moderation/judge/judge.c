@@ -22,8 +22,8 @@
 #define QY_JUDGE_MODEL_DIR "/usr/share/qunyun/models"
 #endif
 
-enum { S_MODEL_AD, S_MODEL_ABUSE, S_MODELS };
-static const char *s_model_names [S_MODELS] = { "ad", "abuse" };
+enum { S_MODEL_AD, S_MODEL_ABUSE, S_MODEL_COMPLAINT, S_MODELS };
+static const char *s_model_names [S_MODELS] = { "ad", "abuse", "complaint" };
 
 struct _judge_t {
     judge_normalizer_t *normalizer;
@@ -44,10 +44,12 @@ struct _judge_t {
     judge_result_t     *out;
     size_t              evidence;   //  out->hits [0, evidence): the rules' hits
                                     //  before the classifiers' own
+    int                 disguised;  //  a contact detail was written in disguise
+    size_t              disguise_start, disguise_end;   //  its original span
 };
 
 static const char *s_category_names [QY_CAT__COUNT] = {
-    "ad", "fraud", "gambling", "porn", "abuse", "flood", "spam_wave", "format"
+    "ad", "fraud", "gambling", "porn", "abuse", "flood", "spam_wave", "format", "complaint"
 };
 
 const char *
@@ -92,7 +94,7 @@ judge_new (const judge_rule_row_t *rows, size_t n, const judge_options_t *opts,
     self->rules = judge_rules_new (rows, n, self->normalizer, err, errlen);
     if (!self->rules)
         goto fail;
-    const char *paths [S_MODELS] = { opts->ad_model_path, opts->abuse_model_path };
+    const char *paths [S_MODELS] = { opts->ad_model_path, opts->abuse_model_path, NULL };
     for (int m = 0; m < S_MODELS; m++) {
         if (!paths [m])
             continue;
@@ -109,7 +111,7 @@ judge_new (const judge_rule_row_t *rows, size_t n, const judge_options_t *opts,
         int m = s_model_index (rule->model);
         self->rule_model [r] = m;
         if (m < 0) {
-            judge_errf (err, errlen, "rule %s: no classifier category '%s' (ad, abuse)",
+            judge_errf (err, errlen, "rule %s: no classifier category '%s' (ad, abuse, complaint)",
                         rule->name, rule->model);
             goto fail;
         }
@@ -215,9 +217,54 @@ s_add_hit (judge_t *self, const judge_rule_t *rule, size_t start, size_t end)
     hit->end = end;
     hit->contact = rule->kind == JUDGE_KIND_URL || rule->kind == JUDGE_KIND_PHONE
                 || rule->kind == JUDGE_KIND_QQ || rule->kind == JUDGE_KIND_WECHAT_ID
+                || rule->kind == JUDGE_KIND_DISGUISE
                 || rule->kind == JUDGE_KIND_CONTACT_PHRASE || rule->kind == JUDGE_KIND_MSGTYPE;
+    //  What a negative weight of the category may cancel: contact details;
+    //  a model's own opinion (the abuse model hears hostility in a
+    //  customer's complaint about a parcel: the dictionary of insults
+    //  still counts in full); and every complaint word, where a brand's
+    //  complaint model is sure it is no complaint
     hit->cancelable = rule->kind == JUDGE_KIND_PHONE || rule->kind == JUDGE_KIND_QQ
-                   || rule->kind == JUDGE_KIND_WECHAT_ID || rule->kind == JUDGE_KIND_CONTACT_PHRASE;
+                   || rule->kind == JUDGE_KIND_WECHAT_ID || rule->kind == JUDGE_KIND_CONTACT_PHRASE
+                   || rule->kind == JUDGE_KIND_DISGUISE
+                   || (rule->kind == JUDGE_KIND_CLASSIFIER && rule->weight > 0)
+                   || (rule->category == QY_CAT_COMPLAINT && rule->weight > 0);
+}
+
+//  Is a contact detail written in disguise? Someone giving their number
+//  in plain digits may be a customer; one who spells it in Chinese
+//  numerals (一三八…), full-width or circled characters, or puts it after
+//  a homophone of 微 (薇 威 徽 溦 维信 v信) or vx/wx, is dodging a filter.
+//  Phone and QQ: any non-ASCII character inside the number. WeChat ID: a
+//  cue other than 微/微信/weixin/wechat, or a non-ASCII, non-Han character
+//  (the cue and fillers are Han).
+static int
+s_disguised (const judge_t *self, judge_kind_t kind, size_t ss, size_t os, size_t oe)
+{
+    const unsigned char *o = (const unsigned char *) self->in->text;
+    if (kind == JUDGE_KIND_PHONE || kind == JUDGE_KIND_QQ) {
+        for (size_t i = os; i < oe; i++)
+            if (o [i] >= 0x80)
+                return 1;
+        return 0;
+    }
+    const char *t = self->norm.text + ss;
+    size_t left = self->norm.len - ss;
+    static const char *plain [] = { "微信", "微", "weixin", "wechat", "wei" };
+    int cue_plain = 0;
+    for (size_t k = 0; k < sizeof (plain) / sizeof (plain [0]) && !cue_plain; k++)
+        cue_plain = left >= strlen (plain [k]) && memcmp (t, plain [k], strlen (plain [k])) == 0;
+    if (!cue_plain)
+        return 1;
+    for (size_t i = os; i < oe; ) {
+        uint32_t cp;
+        size_t n = judge_utf8_decode (o + i, oe - i, &cp);
+        i += n ? n : 1;
+        if (cp >= 0x80 && !(cp >= 0x4E00 && cp <= 0x9FFF) && !(cp >= 0x3000 && cp <= 0x303F)
+        &&  !(cp >= 0xFF01 && cp <= 0xFF0F) && cp != 0xFF1A)
+            return 1;
+    }
+    return 0;
 }
 
 static void
@@ -229,7 +276,16 @@ s_on_found (void *arg, const judge_match_t *m)
         judge_norm_light_span (&self->norm, m->start, m->end, &os, &oe);
     else
         judge_norm_span (&self->norm, m->start, m->end, &os, &oe);
-    s_add_hit (self, judge_rules_get (self->rules, m->rule), os, oe);
+    const judge_rule_t *rule = judge_rules_get (self->rules, m->rule);
+    s_add_hit (self, rule, os, oe);
+    if (!self->disguised && !m->light && !rule->dry_run
+    &&  (rule->kind == JUDGE_KIND_PHONE || rule->kind == JUDGE_KIND_QQ
+         || rule->kind == JUDGE_KIND_WECHAT_ID)
+    &&  s_disguised (self, rule->kind, m->start, os, oe)) {
+        self->disguised = 1;
+        self->disguise_start = os;
+        self->disguise_end = oe;
+    }
 }
 
 //  The classifiers' features of the message being judged: n-grams of its
@@ -252,6 +308,64 @@ s_is_staff (const char *role)
                  || strcmp (role, "owner") == 0 || strcmp (role, "bot") == 0);
 }
 
+//  Every rule but the classifiers and guards: the text detectors, and
+//  the rules on what the gateway reports rather than on the text
+static void
+s_scan (judge_t *self, const judge_input_t *in, int staff, size_t len)
+{
+    judge_result_t *out = self->out;
+
+    self->disguised = 0;
+    judge_rules_scan (self->rules, &self->norm, !staff, s_on_found, self);
+
+    const char *msgtype = in->msgtype ? in->msgtype : "text";
+    for (size_t r = 0; r < judge_rules_count (self->rules) && !staff; r++) {
+        const judge_rule_t *rule = judge_rules_get (self->rules, r);
+        if (rule->kind == JUDGE_KIND_MSGTYPE) {
+            for (size_t k = 0; k < rule->nlist; k++)
+                if (strcmp (rule->list [k], msgtype) == 0) {
+                    s_add_hit (self, rule, 0, len);
+                    break;
+                }
+        }
+        else
+        if (rule->kind == JUDGE_KIND_DISGUISE && self->disguised)
+            s_add_hit (self, rule, self->disguise_start, self->disguise_end);
+        else
+        if (rule->kind == JUDGE_KIND_AT_ALL && in->at_all) {
+            //  Already reported from the text? Then once is enough.
+            int seen = 0;
+            for (size_t h = 0; h < out->nhits; h++)
+                seen |= out->hits [h].rule == rule->name;
+            if (!seen)
+                s_add_hit (self, rule, 0, 0);
+        }
+    }
+}
+
+//  Guards last, on the settled scores: a guard hits when the category
+//  of its pattern scored at least its threshold (abuse.complaint_guard:
+//  the model's sense of hostility does not count against a complaint)
+static void
+s_guards (judge_t *self)
+{
+    judge_result_t *out = self->out;
+    judge_result_settle (out);
+    int added = 0;
+    for (size_t r = 0; r < judge_rules_count (self->rules); r++) {
+        const judge_rule_t *rule = judge_rules_get (self->rules, r);
+        if (rule->kind != JUDGE_KIND_GUARD)
+            continue;
+        qy_category_t cat = judge_category_parse (rule->model);
+        if (out->score [cat] >= rule->threshold - 1e-9) {
+            s_add_hit (self, rule, 0, self->in_len);
+            added = 1;
+        }
+    }
+    if (added)
+        judge_result_settle (out);
+}
+
 int
 judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
 {
@@ -269,7 +383,7 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
     memset (out->score, 0, sizeof (out->score));
     out->total = 0;
     out->top = QY_CAT__COUNT;
-    out->p_ad = out->p_abuse = -1;
+    out->p_ad = out->p_abuse = out->p_complaint = -1;
     self->in = in;
     self->in_len = len;
     self->out = out;
@@ -280,33 +394,10 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
     int staff = s_is_staff (in->role);
     if (staff && in->exempt_staff)
         return 0;
-
-    judge_rules_scan (self->rules, &self->norm, !staff, s_on_found, self);
-
-    //  Rules on what the gateway reports rather than on the text
-    const char *msgtype = in->msgtype ? in->msgtype : "text";
-    for (size_t r = 0; r < judge_rules_count (self->rules) && !staff; r++) {
-        const judge_rule_t *rule = judge_rules_get (self->rules, r);
-        if (rule->kind == JUDGE_KIND_MSGTYPE) {
-            for (size_t k = 0; k < rule->nlist; k++)
-                if (strcmp (rule->list [k], msgtype) == 0) {
-                    s_add_hit (self, rule, 0, len);
-                    break;
-                }
-        }
-        else
-        if (rule->kind == JUDGE_KIND_AT_ALL && in->at_all) {
-            //  Already reported from the text? Then once is enough.
-            int seen = 0;
-            for (size_t h = 0; h < out->nhits; h++)
-                seen |= out->hits [h].rule == rule->name;
-            if (!seen)
-                s_add_hit (self, rule, 0, 0);
-        }
-    }
+    s_scan (self, in, staff, len);
     //  The classifiers last: every other rule's hit is evidence for them
     self->evidence = out->nhits;
-    double p [S_MODELS] = { -1, -1 };
+    double p [S_MODELS] = { -1, -1, -1 };
     int extracted = 0;
     for (size_t r = 0; r < judge_rules_count (self->rules); r++) {
         const judge_rule_t *rule = judge_rules_get (self->rules, r);
@@ -326,9 +417,10 @@ judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out)
         if (rule->below ? p [m] < rule->threshold : p [m] >= rule->threshold)
             s_add_hit (self, rule, 0, len);
     }
-    judge_result_settle (out);
+    s_guards (self);
     out->p_ad = p [S_MODEL_AD];
     out->p_abuse = p [S_MODEL_ABUSE];
+    out->p_complaint = p [S_MODEL_COMPLAINT];
     return 0;
 }
 
@@ -375,6 +467,10 @@ judge_result_settle (judge_result_t *r)
     for (int c = 0; c < QY_CAT__COUNT; c++) {
         if (r->score [c] < 0)
             r->score [c] = 0;
+        //  A complaint asks for a person, never for a penalty: it is
+        //  reported in its own score and never adds to the total
+        if (c == QY_CAT_COMPLAINT)
+            continue;
         r->total += r->score [c];
         if (r->score [c] > best) {
             best = r->score [c];
@@ -409,6 +505,25 @@ judge_learn (judge_t *self, const char *category, const char *text, int label)
     judge_classifier_learn_features (self->model [m], &self->features, label);
     self->in = NULL;
     self->out = NULL;
+    s_build_pair (self);
+    return 0;
+}
+
+int
+judge_load_model (judge_t *self, const char *category, const char *path,
+                  char *err, size_t errlen)
+{
+    int m = s_model_index (category);
+    if (m < 0 || !path) {
+        judge_errf (err, errlen, "no classifier category '%s' (ad, abuse, complaint)",
+                    category ? category : "");
+        return -1;
+    }
+    judge_classifier_t *model = judge_classifier_load (path, err, errlen);
+    if (!model)
+        return -1;
+    judge_classifier_destroy (&self->model [m]);
+    self->model [m] = model;
     s_build_pair (self);
     return 0;
 }

@@ -37,6 +37,7 @@ typedef enum {
     QY_CAT_FLOOD,
     QY_CAT_SPAM_WAVE,
     QY_CAT_FORMAT,
+    QY_CAT_COMPLAINT,       //  a customer's complaint: never punished, escalated
     QY_CAT__COUNT
 } qy_category_t;
 #endif
@@ -52,7 +53,8 @@ typedef struct {
     const char *name;       //  unique rule name, e.g. "ad.wechat_id"
     const char *kind;       //  url | phone | qq | wechat_id | contact_phrase |
                             //  keyword | regex | msgtype | at_all | classifier
-    const char *category;   //  ad, fraud, gambling, porn, abuse, flood, spam_wave, format
+    const char *category;   //  ad, fraud, gambling, porn, abuse, flood, spam_wave, format,
+                            //  complaint
     const char *pattern;    //  kind-specific, see docs/moderation-judge.md
     double      weight;     //  score contributed when the rule matches
     int         dry_run;    //  1: record the hit, do not count it
@@ -109,14 +111,17 @@ typedef struct {
     size_t        nhits;
     size_t        hits_dropped;     //  hits beyond JUDGE_MAX_HITS: scored, not listed
     double        score [QY_CAT__COUNT];    //  non-dry-run weights only
-    double        total;
-    qy_category_t top;              //  highest score; QY_CAT__COUNT if total == 0
+    double        total;            //  every category but complaint
+    qy_category_t top;              //  highest score but complaint; QY_CAT__COUNT if total == 0
     double        p_ad;             //  classifier probabilities, -1 if no model
     double        p_abuse;
+    double        p_complaint;
     const char   *normalized;       //  strict normalized text, valid until the
     size_t        normalized_len;   //  next judge_eval or judge_destroy
 } judge_result_t;
 
+//  A complaint (score [QY_CAT_COMPLAINT] >= review) is reported, never
+//  added to total: it asks for a person, not a penalty.
 //  Judge one message. Fills *out. Returns 0, or -1 if in is malformed
 //  (NULL text with non-zero length).
 int judge_eval (judge_t *self, const judge_input_t *in, judge_result_t *out);
@@ -141,6 +146,13 @@ const char *judge_normalize (judge_t *self, const char *text, size_t len, size_t
 //  belongs to category ("ad" or "abuse"), 0 overturns. Returns -1 if the
 //  judge has no model for that category.
 int judge_learn (judge_t *self, const char *category, const char *text, int label);
+
+//  Load (or replace) the judge's model for category ("ad", "abuse",
+//  "complaint": a brand's own complaint model, `train --category
+//  complaint`) from path. Returns 0, or -1 and a reason in err; the judge
+//  keeps its previous model then.
+int judge_load_model (judge_t *self, const char *category, const char *path,
+                      char *err, size_t errlen);
 
 //  Save the judge's model for category to path. Returns 0 or -1.
 int judge_save_model (judge_t *self, const char *category, const char *path);

@@ -48,7 +48,7 @@ struct _judge_rules_t {
 
 static const char *s_kind_names [JUDGE_KIND__COUNT] = {
     "url", "phone", "qq", "wechat_id", "contact_phrase", "keyword", "regex", "msgtype",
-    "at_all", "classifier"
+    "at_all", "classifier", "guard", "disguise"
 };
 
 judge_kind_t
@@ -291,6 +291,7 @@ judge_rules_new (const judge_rule_row_t *rows, size_t n, const judge_normalizer_
                     goto done;
                 }
                 break;
+            case JUDGE_KIND_GUARD:
             case JUDGE_KIND_CLASSIFIER: {
                 //  "ad:0.5" or "ad" (threshold 0.5): hit when p >= 0.5;
                 //  "ad:<0.2": hit when the model is confident it is not
@@ -314,6 +315,12 @@ judge_rules_new (const judge_rule_row_t *rows, size_t n, const judge_normalizer_
                 }
                 memcpy (rule->model, pattern, cl);
                 rule->model [cl] = 0;
+                if (rule->kind == JUDGE_KIND_GUARD
+                &&  (rule->below || judge_category_parse (rule->model) == QY_CAT__COUNT)) {
+                    judge_errf (err, errlen, "rule %s: guard pattern must be CATEGORY:THRESHOLD "
+                                "(a score, not a probability), got '%s'", row->name, pattern);
+                    goto done;
+                }
                 break;
             }
             default:

@@ -27,6 +27,10 @@ typedef enum {
     JUDGE_KIND_MSGTYPE,
     JUDGE_KIND_AT_ALL,
     JUDGE_KIND_CLASSIFIER,
+    JUDGE_KIND_GUARD,           //  after every other rule: "CATEGORY:THRESHOLD"
+                                //  hits when that category scored so much
+    JUDGE_KIND_DISGUISE,        //  a phone, QQ or WeChat ID hit written in
+                                //  disguise (Chinese numerals, full-width, a homophone cue)
     JUDGE_KIND__COUNT
 } judge_kind_t;
 
@@ -38,7 +42,7 @@ typedef struct {
     int           dry_run;
     char        **list;         //  url allow-list, phone allow-list, msgtypes, @all tokens
     size_t        nlist;
-    char          model [16];   //  classifier: model category
+    char          model [16];   //  classifier: model category; guard: category
     double        threshold;    //  classifier: minimum probability
     int           below;        //  classifier: hit when p < threshold instead
     int           all_at;       //  at_all: every token starts with '@' (fast reject)

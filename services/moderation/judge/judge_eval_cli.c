@@ -1,14 +1,16 @@
 /*  =========================================================================
     judge_eval_cli.c - `qyctl moderation train|eval` (and `qy-judge`).
 
-      train --category ad|abuse [--model PATH] [--rules TSV]
+      train --category ad|abuse|complaint [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--bits B] [--epochs E]
             [--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...
-      eval  --category ad|abuse [--model PATH] [--rules TSV]
+      eval  --category ad|abuse|complaint [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--evade SEED] [--errors N]
             [--dump TSV] FILE...
 
-    Files are `label<TAB>text` with a header line, 1 = positive. With
+    Files are `label<TAB>text` with a header line, 1 = positive, or the
+    customer reviews' `negative<TAB>source<TAB>category<TAB>text` (header
+    `negative…`; a negative review is label 1). With
     --split K/N, row i of each file (0-based, header excluded) belongs to
     the evaluation part when i % N == K; train skips exactly those rows and
     eval reads only them, so a model is never evaluated on what it learned.
@@ -69,11 +71,11 @@ static int
 s_usage (const char *cmd)
 {
     if (strcmp (cmd, "train") == 0)
-        fprintf (stderr, "usage: train --category ad|abuse [--model PATH] [--rules TSV] "
+        fprintf (stderr, "usage: train --category ad|abuse|complaint [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--bits B] [--epochs E] "
                  "[--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...\n");
     else
-        fprintf (stderr, "usage: eval --category ad|abuse [--model PATH] [--rules TSV] "
+        fprintf (stderr, "usage: eval --category ad|abuse|complaint [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] [--dump TSV] FILE...\n");
     return 2;
 }
@@ -151,8 +153,9 @@ s_parse_args (int argc, char **argv, s_args_t *a)
         else
             a->files [a->nfiles++] = argv [i];
     }
-    if (!a->category || (strcmp (a->category, "ad") && strcmp (a->category, "abuse"))) {
-        fprintf (stderr, "--category must be ad or abuse\n");
+    if (!a->category || (strcmp (a->category, "ad") && strcmp (a->category, "abuse")
+                         && strcmp (a->category, "complaint"))) {
+        fprintf (stderr, "--category must be ad, abuse or complaint\n");
         return -1;
     }
     if (a->nfiles == 0) {
@@ -179,17 +182,26 @@ s_read_rows (const char *path, const s_args_t *a, int want_eval, int negative, s
     size_t cap = 0;
     ssize_t got;
     long index = -1;
+    int reviews = 0;
     while ((got = getline (&line, &cap, file)) >= 0) {
         size_t len = (size_t) got;
         while (len && (line [len - 1] == '\n' || line [len - 1] == '\r'))
             line [--len] = 0;
         if (index == -1) {
             index = 0;
-            if (strncmp (line, "label", 5) == 0)
+            //  The customer reviews' header names four columns; their
+            //  text is the last one
+            reviews = strncmp (line, "negative\t", 9) == 0;
+            if (reviews || strncmp (line, "label", 5) == 0)
                 continue;       //  header line
         }
         if (len < 2 || (line [0] != '0' && line [0] != '1') || line [1] != '\t')
             continue;           //  not a data row
+        size_t skip = 2;
+        if (reviews) {
+            const char *last = strrchr (line, '\t');
+            skip = (size_t) (last - line) + 1;
+        }
         long i = index++;
         if (a->split_n && !negative) {
             int in_eval = i % a->split_n == a->split_k;
@@ -202,8 +214,8 @@ s_read_rows (const char *path, const s_args_t *a, int want_eval, int negative, s
         }
         s_row_t *row = rows->rows + rows->n++;
         row->label = !negative && line [0] == '1';
-        row->len = len - 2;
-        row->text = judge_strndup (line + 2, row->len);
+        row->len = len - skip;
+        row->text = judge_strndup (line + skip, row->len);
     }
     free (line);
     fclose (file);
@@ -357,6 +369,8 @@ s_side (const judge_result_t *r, const char *category)
     if (strcmp (category, "ad") == 0)
         return r->score [QY_CAT_AD] + r->score [QY_CAT_FRAUD] + r->score [QY_CAT_GAMBLING]
              + r->score [QY_CAT_PORN];
+    if (strcmp (category, "complaint") == 0)
+        return r->score [QY_CAT_COMPLAINT];
     return r->score [QY_CAT_ABUSE];
 }
 
@@ -367,6 +381,10 @@ judge_cli_eval (int argc, char **argv)
     int rc = judge_cli_eval_metrics (argc, argv, &m);
     if (rc == 0) {
         printf ("rows=%zu tp=%zu fp=%zu fn=%zu tn=%zu\n", m.rows, m.tp, m.fp, m.fn, m.tn);
+        //  Share flagged of all rows and of each label (of the customer
+        //  reviews: complaining and happy customers)
+        printf ("flagged=%.4f flagged_label1=%.4f flagged_label0=%.4f\n",
+                m.rows ? (double) (m.tp + m.fp) / (double) m.rows : 0, m.recall, m.fpr);
         printf ("precision=%.4f recall=%.4f f1=%.4f fpr=%.4f msgs_per_s=%.0f\n",
                 m.precision, m.recall, m.f1, m.fpr, m.msgs_per_s);
     }
@@ -385,7 +403,7 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
     }
     int rc = 1;
     char err [256] = "";
-    char paths [2][1024];
+    char paths [3][1024];
     judge_rule_row_t *loaded = NULL;
     size_t nrows = 0;
     const judge_rule_row_t *rules;
@@ -400,9 +418,9 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
 
     //  Models: --model for the evaluated category, the default path for
     //  the other one (used if it exists: the whole judge runs).
-    const char *cats [2] = { "ad", "abuse" };
-    const char *model_path [2] = { NULL, NULL };
-    for (int m = 0; m < 2; m++) {
+    const char *cats [3] = { "ad", "abuse", "complaint" };
+    const char *model_path [3] = { NULL, NULL, NULL };
+    for (int m = 0; m < 3; m++) {
         if (strcmp (cats [m], a.category) == 0 && a.model)
             model_path [m] = a.model;
         else
@@ -413,13 +431,14 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
                 model_path [m] = paths [m];
             }
             else
-            if (strcmp (cats [m], a.category) == 0)
+            if (strcmp (cats [m], a.category) == 0 && m < 2)
                 fprintf (stderr, "warning: no %s model at %s, rules only\n", cats [m], paths [m]);
         }
     }
     judge_options_t opts = { NULL, model_path [0], model_path [1] };
     judge = judge_new (rules, nrows, &opts, err, sizeof (err));
-    if (!judge) {
+    if (!judge || (model_path [2] && judge_load_model (judge, "complaint", model_path [2],
+                                                       err, sizeof (err)))) {
         fprintf (stderr, "%s\n", err);
         goto done;
     }
@@ -462,8 +481,8 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
         else                              tn++;
         if (flagged != row->label && shown < a.errors) {
             shown++;
-            fprintf (stderr, "%s p_ad=%.3f p_abuse=%.3f score=%.2f", row->label ? "FN" : "FP",
-                     result.p_ad, result.p_abuse, result.total);
+            fprintf (stderr, "%s p_ad=%.3f p_abuse=%.3f p_complaint=%.3f score=%.2f",
+                     row->label ? "FN" : "FP", result.p_ad, result.p_abuse, result.p_complaint, side);
             for (size_t h = 0; h < result.nhits; h++)
                 fprintf (stderr, " %s", result.hits [h].rule);
             fprintf (stderr, "\t%.*s\n", (int) len, text);

@@ -24,6 +24,16 @@
 #include "judge_eval.h"
 
 static char s_data [1024];
+
+//  Data missing: a skip on a developer's machine, a failure in CI, where
+//  the shared data must be present (a quality floor that silently stops
+//  being measured protects nothing)
+#define S_MISSING() do {                                                   \
+        const char *ci_ = getenv ("CI");                                   \
+        if (ci_ && strcmp (ci_, "true") == 0)                              \
+            fail_msg ("shared data missing under CI=true (QY_SHARED_DATA)"); \
+        skip ();                                                           \
+    } while (0)
 static char s_model [64];
 static char s_rules [64];
 
@@ -108,7 +118,7 @@ test_game_chat_and_evasion (void **state)
     char game [1100];
     if (!s_file (game, sizeof (game), "ads/game_chat_ads.dev.tsv")) {
         printf ("skipped: %s not found (set QY_SHARED_DATA)\n", game);
-        skip ();
+        S_MISSING ();
     }
     char *files [] = { game };
     s_train ("ad", "20", files, 1);
@@ -137,7 +147,7 @@ test_qq_group (void **state)
     char qq [1100];
     if (!s_file (qq, sizeof (qq), "ads/qq_group_ads.dev.tsv")) {
         printf ("skipped: %s not found\n", qq);
-        skip ();
+        S_MISSING ();
     }
     char *files [] = { qq };
     s_train ("ad", "18", files, 1);
@@ -158,7 +168,7 @@ test_sms_spam_recall (void **state)
     ||  !s_file (qq, sizeof (qq), "ads/qq_group_ads.dev.tsv")
     ||  !s_file (sms, sizeof (sms), "ads/sms_spam.dev.tsv")) {
         printf ("skipped: ads data not found\n");
-        skip ();
+        S_MISSING ();
     }
     //  All SMS rows are spam: negatives come from the chat sets. Digits are
     //  masked as 'x' there, so this also checks that detection does not
@@ -183,12 +193,12 @@ test_cold_abuse (void **state)
     char cold [1100];
     if (!s_file (cold, sizeof (cold), "abuse/cold.dev.tsv")) {
         printf ("skipped: %s not found\n", cold);
-        skip ();
+        S_MISSING ();
     }
     char *files [] = { cold };
     s_train ("abuse", "18", files, 1);
     judge_metrics_t m = s_eval ("abuse", cold, NULL, NULL);
-    //  Measured 0.873
+    //  Measured 0.873 (COLD alone, split 0/5)
     assert_true (m.f1 >= 0.85);
 }
 
@@ -215,7 +225,7 @@ test_negative_weight (void **state)
     char qq [1100], cold [1100];
     if (!s_file (qq, sizeof (qq), "ads/qq_group_ads.dev.tsv") || !s_file (cold, sizeof (cold), "abuse/cold.dev.tsv")) {
         printf ("skipped: data not found\n");
-        skip ();
+        S_MISSING ();
     }
     char *full [] = { "train", "--category", "ad", "--model", s_model, "--negatives", cold, "--negative-weight", "1", qq };
     assert_int_equal (judge_cli_train (10, full), 0);
@@ -233,11 +243,62 @@ test_negative_weight (void **state)
     assert_int_not_equal (judge_cli_train (10, full), 0);
 }
 
+//  Issue 20 §9 and §4: the customer reviews (no licence: evaluation only)
+//  with the shipped models and default rules. None is an ad or abuse of
+//  a person; half are complaints.
+static judge_metrics_t
+s_eval_shipped (const char *category, const char *model, const char *file)
+{
+    char *argv [16] = { "eval", "--category", (char *) category, "--split", "0/5" };
+    int argc = 5;
+    if (model) {
+        argv [argc++] = "--model";
+        argv [argc++] = (char *) model;
+    }
+    argv [argc++] = (char *) file;
+    judge_metrics_t m;
+    assert_int_equal (judge_cli_eval_metrics (argc, argv, &m), 0);
+    printf ("customer reviews %-10s %s flagged=%.4f negatives=%.4f positives=%.4f "
+            "precision=%.4f recall=%.4f f1=%.4f\n", category, model ? "trained" : "shipped",
+            (double) (m.tp + m.fp) / (double) m.rows, m.recall, m.fpr, m.precision, m.recall, m.f1);
+    return m;
+}
+
+static void
+test_customer_reviews (void **state)
+{
+    (void) state;
+    char reviews [1100];
+    if (!s_file (reviews, sizeof (reviews), "customer/customer_reviews.dev.tsv")) {
+        printf ("skipped: %s not found\n", reviews);
+        S_MISSING ();
+    }
+    //  Measured: ad 0.85 % of all rows (0.94 % before), abuse 1.60 %
+    //  (4.90 %), of negative reviews 2.87 % (9.11 %)
+    judge_metrics_t ad = s_eval_shipped ("ad", NULL, reviews);
+    assert_int_equal (ad.rows, 11949);
+    assert_true ((double) (ad.tp + ad.fp) / (double) ad.rows <= 0.0095);
+    judge_metrics_t abuse = s_eval_shipped ("abuse", NULL, reviews);
+    assert_true ((double) (abuse.tp + abuse.fp) / (double) abuse.rows <= 0.017);
+    assert_true (abuse.recall <= 0.031);
+    //  The shipped complaint default (dictionaries, no model): precise,
+    //  with a low recall (measured 0.900 / 0.438, F1 0.589)
+    judge_metrics_t shipped = s_eval_shipped ("complaint", NULL, reviews);
+    assert_true (shipped.precision >= 0.89);
+    assert_true (shipped.recall >= 0.43);
+    //  A brand's own model trained on 4/5 (measured F1 0.930)
+    char *files [] = { reviews };
+    s_train ("complaint", "20", files, 1);
+    judge_metrics_t trained = s_eval_shipped ("complaint", s_model, reviews);
+    assert_true (trained.f1 >= 0.92);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_game_chat_and_evasion),
+        cmocka_unit_test (test_customer_reviews),
         cmocka_unit_test (test_qq_group),
         cmocka_unit_test (test_sms_spam_recall),
         cmocka_unit_test (test_cold_abuse),
