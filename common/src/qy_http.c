@@ -157,12 +157,14 @@ qy_http_t *qy_http_new (const char *bind_addr, int port, qy_health_fn *health, v
         free (self);
         return NULL;
     }
+    //  A pool of threads only for a router (MHD warns about a pool of one).
     self->daemon = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                      (uint16_t) port, NULL, NULL, s_handle, self,
                                      MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
                                      MHD_OPTION_NOTIFY_COMPLETED, s_done, NULL,
-                                     MHD_OPTION_THREAD_POOL_SIZE, s_router ? (unsigned) (s_router_threads ? s_router_threads : 1) : 1u,
+                                     s_router && s_router_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+                                     (unsigned) s_router_threads,
                                      MHD_OPTION_END);
     if (!self->daemon) {
         qy_log_error ("http listen failed addr=%s port=%d", bind_addr, port);
