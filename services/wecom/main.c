@@ -18,6 +18,8 @@ typedef struct {
     char *api_base, *master_key_file, *ingest_url;
     long  api_timeout_ms, api_pause_ms, window_s, deadletter_max;
     long  forward_batch, poll_ms, sends_every_s, sends_batch;
+    char *sdk_path;
+    long  archive_poll_ms, archive_limit, archive_timeout_s;
 } wecom_config_t;
 
 static const qy_option_t s_options [] = {
@@ -33,6 +35,10 @@ static const qy_option_t s_options [] = {
     { "forward.poll_ms",  QY_INT, offsetof (wecom_config_t, poll_ms), "100", 10, 60000, "how often kept callbacks are looked for" },
     { "sends.every_s",    QY_INT, offsetof (wecom_config_t, sends_every_s), "60", 1, 86400, "how often a pending mass send's outcome is read back" },
     { "sends.batch",      QY_INT, offsetof (wecom_config_t, sends_batch), "50", 1, 1000, "mass sends checked per turn" },
+    { "archive.sdk_path", QY_STR, offsetof (wecom_config_t, sdk_path), "", 0, 0, "the Finance SDK (libWeWorkFinanceSdk_C.so), loaded with dlopen; empty: no chat archive" },
+    { "archive.poll_ms",  QY_INT, offsetof (wecom_config_t, archive_poll_ms), "1000", 10, 3600000, "pause between archive pulls once caught up (the archive's delay is this plus WeCom's own)" },
+    { "archive.limit",    QY_INT, offsetof (wecom_config_t, archive_limit), "1000", 1, 1000, "messages per GetChatData (WeCom: at most 1000)" },
+    { "archive.timeout_s", QY_INT, offsetof (wecom_config_t, archive_timeout_s), "10", 1, 600, "GetChatData's timeout" },
 };
 
 int main (int argc, char **argv)
@@ -66,7 +72,13 @@ int main (int argc, char **argv)
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
     wecom_ctx_t *ctx = wecom_ctx_new (&env, cfg.common.pg_dsn, cfg.common.redis_host, (int) cfg.common.redis_port);
-    int64_t next_sends = 0;
+    wecom_sdk_t *sdk = NULL;
+    if (*cfg.sdk_path && !(sdk = wecom_sdk_open (cfg.sdk_path, err, sizeof (err)))) {
+        qy_log_error ("%s", err);
+        return 2;
+    }
+    wecom_archive_t *archive = sdk ? wecom_archive_new (sdk, cfg.archive_limit, cfg.archive_timeout_s) : NULL;
+    int64_t next_sends = 0, next_archive = 0;
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (ctx->pg, ctx->redis);
@@ -75,12 +87,21 @@ int main (int argc, char **argv)
             wecom_poll_sends (ctx, (int) cfg.sends_batch, cfg.sends_every_s);
             next_sends = qy_mono_us () + 1000000;
         }
+        //  A full batch means more is waiting: pull again at once.
+        if (archive && qy_mono_us () >= next_archive) {
+            long got = wecom_archive_pull (archive, ctx);
+            next_archive = got >= cfg.archive_limit ? 0 : qy_mono_us () + cfg.archive_poll_ms * 1000;
+            if (got >= cfg.archive_limit)
+                continue;
+        }
         if (n < (int) cfg.forward_batch)
             qy_sleep_ms ((int) cfg.poll_ms);
     }
     qy_log_info ("stopping");
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);
     wecom_ctx_destroy (&ctx);
+    wecom_archive_destroy (&archive);
+    wecom_sdk_close (&sdk);
     xmlCleanupParser ();
     curl_global_cleanup ();
     return 0;

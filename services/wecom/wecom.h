@@ -179,5 +179,27 @@ unsigned wecom_deliver (wecom_ctx_t *ctx, const char *code, const char *auth, co
                         const char *body, size_t len, qy_buf_t *out);
 //  Read back the outcome of up to max pending sends into wecom_sends. Returns how many were checked.
 int wecom_poll_sends (wecom_ctx_t *ctx, int max, long every_s);
+//  POST body to ingest's path with the brand's credential: the HTTP
+//  status, 0 when ingest did not answer.
+long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body);
 //  Forward up to max kept callbacks to ingest. Returns how many were handled.
 int wecom_forward (wecom_ctx_t *ctx, int max);
+
+// ------------------------------------------------------------- archive
+
+//  The vendor's Finance SDK, loaded with dlopen (it is never linked).
+typedef struct wecom_sdk_t wecom_sdk_t;
+//  NULL with err set when the library or one of its functions is missing.
+wecom_sdk_t *wecom_sdk_open (const char *path, char *err, size_t errlen);
+void wecom_sdk_close (wecom_sdk_t **self_p);
+//  The random key of one message: encrypt_random_key (base64) decrypted
+//  with the brand's RSA private key (PEM), PKCS#1 v1.5. Caller frees it.
+char *wecom_archive_key (const char *pem, const char *encrypted_b64);
+
+typedef struct wecom_archive_t wecom_archive_t;
+wecom_archive_t *wecom_archive_new (wecom_sdk_t *sdk, long limit, long timeout_s);
+void wecom_archive_destroy (wecom_archive_t **self_p);
+//  One pull for every brand with an archive key: from its cursor, up to
+//  limit messages, into ingest's /v1/messages; the cursor moves only past
+//  what ingest answered for. Returns the messages handed over, -1 on error.
+long wecom_archive_pull (wecom_archive_t *self, wecom_ctx_t *ctx);

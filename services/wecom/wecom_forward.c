@@ -21,8 +21,7 @@ static size_t s_sink (char *ptr, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-//  POST body to ingest's path with the brand's credential: the status, 0 when unreachable.
-static long s_ingest (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body)
+long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body)
 {
     char *url = qy_printf ("%s%s", ctx->env->ingest_url, path), *auth = qy_printf ("Authorization: Bearer %s", b->ingest_token);
     char *payload = json_dumps (body, JSON_COMPACT);
@@ -70,12 +69,12 @@ static s_outcome_t s_chat (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *cb,
     }
     json_t *item = wecom_map_callback (cb, group);
     json_t *body = json_pack ("{s:[o]}", "events", item);
-    long st = s_ingest (ctx, b, "/v1/events", body);
+    long st = wecom_ingest_post (ctx, b, "/v1/events", body);
     json_decref (body);
     s_outcome_t out = st == 200 ? S_DONE : st == 400 ? S_REJECTED : S_RETRY;
     if (out != S_RETRY && group) {
         json_t *snap = wecom_map_snapshot (group, qy_now_us () / 1000000);
-        long ss = s_ingest (ctx, b, "/v1/groups/snapshot", snap);
+        long ss = wecom_ingest_post (ctx, b, "/v1/groups/snapshot", snap);
         json_decref (snap);
         if (ss != 200 && ss != 400)
             out = S_RETRY;          //  the events again are duplicates: harmless
