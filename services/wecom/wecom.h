@@ -180,8 +180,9 @@ unsigned wecom_deliver (wecom_ctx_t *ctx, const char *code, const char *auth, co
 //  Read back the outcome of up to max pending sends into wecom_sends. Returns how many were checked.
 int wecom_poll_sends (wecom_ctx_t *ctx, int max, long every_s);
 //  POST body to ingest's path with the brand's credential: the HTTP
-//  status, 0 when ingest did not answer.
-long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body);
+//  status, 0 when ingest did not answer; *answer (when given) its JSON
+//  answer or NULL (caller json_decrefs).
+long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body, json_t **answer);
 //  Forward up to max kept callbacks to ingest. Returns how many were handled.
 int wecom_forward (wecom_ctx_t *ctx, int max);
 

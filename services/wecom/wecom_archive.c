@@ -239,7 +239,7 @@ static long s_brand (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_
     }
     long n = (long) json_array_size (list), out = 0;
     json_t *body = json_pack ("{s:o}", "messages", list);
-    long st = n ? wecom_ingest_post (ctx, b, "/v1/messages", body) : 200;
+    long st = n ? wecom_ingest_post (ctx, b, "/v1/messages", body, NULL) : 200;
     json_decref (body);
     //  200: taken (each item accepted, duplicate or rejected and dead-lettered by ingest); 400: all rejected, dead-lettered.
     if (st == 200 || st == 400) {

@@ -335,14 +335,17 @@ static int s_cmp (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-//  --load: n add_member callbacks at rate a second, each a new nonce; latencies printed.
-static int s_load (long n, long rate, const char *chat)
+//  --load: n add_member callbacks at rate a second (S_LOAD_THREADS senders,
+//  each its share on schedule, so one slow answer does not hold the rest),
+//  each a new nonce; latencies printed.
+#define S_LOAD_THREADS 8
+typedef struct { long n, rate, first; const char *chat; double *ms; long ok; int64_t t0; } s_load_t;
+
+static void *s_loader (void *arg)
 {
-    double *ms = qy_calloc ((size_t) n, sizeof (double));
-    long ok = 0;
-    int64_t t0 = qy_mono_us ();
-    for (long i = 0; i < n; i++) {
-        int64_t due = t0 + i * 1000000 / rate;
+    s_load_t *l = arg;
+    for (long i = l->first; i < l->n; i += S_LOAD_THREADS) {
+        int64_t due = l->t0 + i * 1000000 / l->rate;
         while (qy_mono_us () < due)
             usleep (200);
         char ts [24], nonce [32];
@@ -352,9 +355,27 @@ static int s_load (long n, long rate, const char *chat)
             "<CreateTime>%s</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_chat]]></Event>"
             "<ChatId><![CDATA[%s]]></ChatId><ChangeType><![CDATA[update]]></ChangeType><UpdateDetail><![CDATA[add_member]]></UpdateDetail>"
             "<JoinScene>3</JoinScene><MemChangeCnt>1</MemChangeCnt><MemChangeList><Item><![CDATA[wmLoad%ld]]></Item></MemChangeList></xml>",
-            s.corp, ts, chat, i);
-        ok += s_callback (xml, ts, nonce, NULL, &ms [i]) == 200;
+            s.corp, ts, l->chat, i);
+        l->ok += s_callback (xml, ts, nonce, NULL, &l->ms [i]) == 200;
         free (xml);
+    }
+    return NULL;
+}
+
+static int s_load (long n, long rate, const char *chat)
+{
+    double *ms = qy_calloc ((size_t) n, sizeof (double));
+    s_load_t l [S_LOAD_THREADS];
+    pthread_t th [S_LOAD_THREADS];
+    int64_t t0 = qy_mono_us ();
+    long ok = 0;
+    for (int k = 0; k < S_LOAD_THREADS; k++) {
+        l [k] = (s_load_t) { n, rate, k, chat, ms, 0, t0 };
+        pthread_create (&th [k], NULL, s_loader, &l [k]);
+    }
+    for (int k = 0; k < S_LOAD_THREADS; k++) {
+        pthread_join (th [k], NULL);
+        ok += l [k].ok;
     }
     double secs = (double) (qy_mono_us () - t0) / 1e6;
     qsort (ms, (size_t) n, sizeof (double), s_cmp);
