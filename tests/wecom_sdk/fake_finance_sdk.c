@@ -181,3 +181,15 @@ int DecryptData (const char *encrypt_key, const char *encrypt_msg, Slice_t *msg)
     free (plain);
     return len >= 0 ? 0 : 10003;
 }
+
+//  The library's state goes with it when the connector unloads it.
+__attribute__ ((destructor)) static void s_unload (void)
+{
+    if (s_enc_keys)
+        for (long i = 0; i < s_count / s_key_every + 2; i++)
+            free (s_enc_keys [i]);
+    free (s_enc_keys);
+    EVP_PKEY_free (s_pub);
+    s_enc_keys = NULL;
+    s_pub = NULL;
+}
