@@ -6,6 +6,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+static qy_http_route_fn *s_router;
+static void   *s_router_arg;
+static size_t  s_router_max_body;
+static unsigned s_router_threads;
+
+struct qy_http_req_t {
+    struct MHD_Connection *conn;
+    const char *method, *url;
+    qy_buf_t    body;
+    bool        too_large;
+};
+
+void qy_http_set_router (qy_http_route_fn *fn, void *arg, size_t max_body, unsigned threads)
+{
+    s_router = fn;
+    s_router_arg = arg;
+    s_router_max_body = max_body;
+    s_router_threads = threads;
+}
+
+const char *qy_http_method (const qy_http_req_t *req) { return req->method; }
+const char *qy_http_url (const qy_http_req_t *req)    { return req->url; }
+const char *qy_http_body (const qy_http_req_t *req, size_t *len)
+{
+    *len = req->body.len;
+    return req->body.data ? req->body.data : "";
+}
+const char *qy_http_query (const qy_http_req_t *req, const char *key)
+{
+    return MHD_lookup_connection_value (req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+const char *qy_http_header (const qy_http_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value (req->conn, MHD_HEADER_KIND, name);
+}
+
 struct qy_http_t {
     struct MHD_Daemon *daemon;
     qy_health_fn      *health;
@@ -23,12 +59,63 @@ static enum MHD_Result s_reply (struct MHD_Connection *conn, unsigned status,
     return rc;
 }
 
+//  A routed request: read the body (bounded), then hand it to the router.
+static enum MHD_Result s_route (struct MHD_Connection *conn, const char *url, const char *method,
+                                const char *upload, size_t *upload_size, void **con_cls)
+{
+    qy_http_req_t *req = *con_cls;
+    if (!req) {
+        req = qy_calloc (1, sizeof (*req));
+        req->conn = conn;
+        req->method = method;
+        req->url = url;
+        qy_buf_init (&req->body);
+        *con_cls = req;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (req->body.len + *upload_size > s_router_max_body)
+            req->too_large = true;
+        else
+            qy_buf_append (&req->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    qy_buf_t out;
+    qy_buf_init (&out);
+    unsigned status;
+    const char *type = "application/json";
+    if (req->too_large) {
+        qy_buf_puts (&out, "{\"error\":\"body too large\"}\n");
+        status = MHD_HTTP_CONTENT_TOO_LARGE;
+    }
+    else
+        status = s_router (s_router_arg, req, &out, &type);
+    enum MHD_Result rc = s_reply (conn, status, type, &out);
+    qy_buf_free (&out);
+    return rc;
+}
+
+static void s_done (void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void) cls; (void) conn; (void) toe;
+    qy_http_req_t *req = *con_cls;
+    if (req) {
+        qy_buf_free (&req->body);
+        free (req);
+        *con_cls = NULL;
+    }
+}
+
 static enum MHD_Result s_handle (void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
 {
-    (void) version; (void) upload; (void) upload_size; (void) con_cls;
+    (void) version;
     qy_http_t *self = cls;
+    bool own = strcmp (url, "/metrics") == 0 || strcmp (url, "/health") == 0;
+    if (s_router && !own)
+        return s_route (conn, url, method, upload, upload_size, con_cls);
     qy_buf_t body;
     qy_buf_init (&body);
     enum MHD_Result rc;
@@ -70,10 +157,14 @@ qy_http_t *qy_http_new (const char *bind_addr, int port, qy_health_fn *health, v
         free (self);
         return NULL;
     }
+    //  A pool of threads only for a router (MHD warns about a pool of one).
     self->daemon = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                      (uint16_t) port, NULL, NULL, s_handle, self,
                                      MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
+                                     MHD_OPTION_NOTIFY_COMPLETED, s_done, NULL,
+                                     s_router && s_router_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+                                     (unsigned) s_router_threads,
                                      MHD_OPTION_END);
     if (!self->daemon) {
         qy_log_error ("http listen failed addr=%s port=%d", bind_addr, port);

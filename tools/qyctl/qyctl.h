@@ -174,4 +174,5 @@ int qyctl_moderation (int argc, char **argv);
 int qyctl_moderation_list (void);
 int qyctl_gateway (int argc, char **argv);
 int qyctl_voc (int argc, char **argv);
+int qyctl_wecom (int argc, char **argv);
 #endif
