@@ -57,4 +57,7 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
 int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);
 int qyctl_gateway (int argc, char **argv);
+int qyctl_tasks (int argc, char **argv);
+//  The staff task sections of a report (brand id, window of dates or NULL).
+void qyctl_tasks_report (const char *bid, const char *since, const char *until, const char *format);
 #endif
