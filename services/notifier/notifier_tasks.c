@@ -197,7 +197,8 @@ int notifier_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, bool *keep)
 
 //  Each statement closes the tasks one kind of evidence proves done. They
 //  touch only open rows, so replicas running them at once close each task
-//  once (the second finds it closed).
+//  once (the second finds it closed). WeCom's callbacks carry whole
+//  seconds: archive evidence counts from the second its cause happened.
 static const struct { const char *name, *sql; } s_closers [] = {
     //  The connector read the mass send's result: sent (done) or failed.
     { "task close sends",
@@ -219,7 +220,7 @@ static const struct { const char *name, *sql; } s_closers [] = {
       "  close_evidence = 'message ' || e.msg_id || ' from the owner', next_at = now () "
       "FROM (SELECT t2.id, x.msg_id, x.event_time FROM staff_tasks t2 "
       "      JOIN LATERAL (SELECT m.msg_id, m.event_time FROM messages m JOIN members o ON o.id = m.member_id "
-      "                    WHERE m.brand_id = t2.brand_id AND m.group_id = t2.group_id AND m.event_time >= t2.created_at "
+      "                    WHERE m.brand_id = t2.brand_id AND m.group_id = t2.group_id AND m.event_time >= date_trunc ('second', t2.created_at) "
       "                      AND o.brand_id = t2.brand_id AND o.user_id = t2.owner_userid "
       "                      AND m.kind NOT IN ('join', 'leave', 'rename', 'revoke', 'purchase', 'coupon_redeemed') "
       "                    ORDER BY m.event_time LIMIT 1) x ON true "
@@ -235,7 +236,7 @@ static const struct { const char *name, *sql; } s_closers [] = {
       "      JOIN LATERAL (SELECT m.msg_id, m.event_time FROM messages m "
       "                    WHERE m.brand_id = t2.brand_id AND m.group_id = t2.group_id AND m.member_id = t2.member_id "
       "                      AND m.kind = 'leave' AND m.extra->>'leave_reason' = 'removed' "
-      "                      AND m.event_time >= coalesce (least (t2.evidence_at, t2.created_at), t2.created_at) "
+      "                      AND m.event_time >= date_trunc ('second', least (t2.evidence_at, t2.created_at)) "
       "                    ORDER BY m.event_time LIMIT 1) x ON true "
       "      WHERE t2.state IN " S_OPEN " AND t2.kind = 'remove' AND t2.member_id IS NOT NULL) e "
       "WHERE t.id = e.id AND t.state IN " S_OPEN },
@@ -247,7 +248,7 @@ static const struct { const char *name, *sql; } s_closers [] = {
       "      JOIN LATERAL (SELECT m.msg_id, m.event_time FROM messages m "
       "                    WHERE m.brand_id = t2.brand_id AND m.group_id = t2.group_id AND m.kind = 'revoke' "
       "                      AND m.extra->>'ref_msg_id' = t2.target_msg_id "
-      "                      AND m.event_time >= coalesce (least (t2.evidence_at, t2.created_at), t2.created_at) "
+      "                      AND m.event_time >= date_trunc ('second', least (t2.evidence_at, t2.created_at)) "
       "                    ORDER BY m.event_time LIMIT 1) x ON true "
       "      WHERE t2.state IN " S_OPEN " AND t2.kind = 'recall_warn' AND t2.target_msg_id IS NOT NULL) e "
       "WHERE t.id = e.id AND t.state IN " S_OPEN },
