@@ -301,21 +301,15 @@ int qyctl_campaign (int argc, char **argv)
             "  coalesce (round (100.0 * count (*) FILTER (WHERE j.status = 'sent') "
             "    / nullif (count (*) FILTER (WHERE j.status <> 'blocked' "
             "                                AND coalesce (j.guard, '') NOT IN ('nothing_to_post', 'not_silent')), 0), 1), "
-            "    100) AS compliance_pct, "
-            //  Official brands: our attempt is a mass send that staff must
-            //  confirm; only a send WeCom reports sent counts (docs/tasks.md).
-            "  count (t.id) AS need_staff, count (*) FILTER (WHERE w.status = 'sent') AS staff_sent, "
-            "  count (t.id) FILTER (WHERE t.state IN ('expired', 'cancelled')) AS staff_missed, "
-            "  coalesce (round (100.0 * count (*) FILTER (WHERE w.status = 'sent') / nullif (count (t.id), 0), 1)::text, '') AS staff_pct "
+            "    100) AS compliance_pct "
             "FROM campaign_jobs j JOIN groups g ON g.id = j.group_id AND g.brand_id = j.brand_id "
             "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = j.brand_id "
-            "LEFT JOIN staff_tasks t ON t.brand_id = j.brand_id AND t.source_key = j.delivery_key "
-            "LEFT JOIN wecom_sends w ON w.brand_id = j.brand_id AND w.delivery_key = j.delivery_key "
             "WHERE j.brand_id = $1 AND j.period !~ '^w[0-9]+$' AND j.due_at >= $2::timestamptz "
             "  AND j.due_at < least ($3::timestamptz, now ()) "
             "GROUP BY s.code, s.name ORDER BY 1", 3, p);
         qyctl_print (res, qyctl_opt (argc, argv, "--format", "table"));
         PQclear (res);
+        qyctl_tasks_compliance (p, qyctl_opt (argc, argv, "--format", "table"));
         free (since);
         free (until);
         return 0;

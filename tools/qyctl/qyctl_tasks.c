@@ -260,9 +260,17 @@ static int s_managers (const s_args_t *a, const char *bid, int64_t brand_id)
     "t.brand_id = $1 AND t.created_at >= coalesce ($2::date, current_date - 29) " \
     "AND t.created_at < coalesce ($3::date, current_date) + 1"
 
-void qyctl_tasks_report (const char *bid, const char *since, const char *until, const char *format)
+void qyctl_tasks_report (const char *bid, const char *since, const char *until, const char *format, bool always)
 {
     const char *p [] = { bid, since, until };
+    if (!always) {
+        //  A brand that never had a task (a gateway brand) reads as before.
+        PGresult *res = qyctl_exec ("SELECT 1 FROM staff_tasks WHERE brand_id = $1 LIMIT 1", 1, p);
+        bool any = PQntuples (res) > 0;
+        PQclear (res);
+        if (!any)
+            return;
+    }
     bool table = strcmp (format, "table") == 0;
     if (table)
         printf ("\n== staff tasks per store\n");
@@ -310,6 +318,33 @@ int qyctl_tasks (int argc, char **argv)
         return s_reassign (&a, bid, brand_id);
     if (strcmp (sub, "managers") == 0)
         return s_managers (&a, bid, brand_id);
-    qyctl_tasks_report (bid, a.since, a.until, a.format);
+    qyctl_tasks_report (bid, a.since, a.until, a.format, true);
     return 0;
+}
+
+//  Our attempt on the official API is a mass send its owner must confirm:
+//  only a send WeCom reports sent counts as staff's, shown beside ours
+//  (the jobs campaign sent). Same jobs as campaign report's compliance.
+void qyctl_tasks_compliance (const char *const *p, const char *format)
+{
+    PGresult *res = qyctl_exec ("SELECT 1 FROM brand_edges WHERE brand_id = $1 AND capability = 'official'", 1, p);
+    bool official = PQntuples (res) == 1;
+    PQclear (res);
+    if (!official)
+        return;
+    printf ("\nSOP compliance per store: posts staff sent (WeCom's official API)\n");
+    s_print (qyctl_exec (
+        "SELECT coalesce (s.code, '-') AS store, coalesce (s.name, '') AS name, "
+        "  count (*) FILTER (WHERE j.status = 'sent') AS we_sent, count (t.id) AS need_staff, "
+        "  count (*) FILTER (WHERE w.status = 'sent') AS staff_sent, "
+        "  count (t.id) FILTER (WHERE t.state IN " S_OPEN_STATES ") AS waiting, "
+        "  count (t.id) FILTER (WHERE t.state IN ('expired', 'cancelled')) AS staff_missed, "
+        "  coalesce (round (100.0 * count (*) FILTER (WHERE w.status = 'sent') / nullif (count (t.id), 0), 1)::text, '') AS staff_pct "
+        "FROM campaign_jobs j JOIN groups g ON g.id = j.group_id AND g.brand_id = j.brand_id "
+        "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = j.brand_id "
+        "LEFT JOIN staff_tasks t ON t.brand_id = j.brand_id AND t.source_key = j.delivery_key "
+        "LEFT JOIN wecom_sends w ON w.brand_id = j.brand_id AND w.delivery_key = j.delivery_key "
+        "WHERE j.brand_id = $1 AND j.period !~ '^w[0-9]+$' AND j.due_at >= $2::timestamptz "
+        "  AND j.due_at < least ($3::timestamptz, now ()) "
+        "GROUP BY s.code, s.name ORDER BY 1", 3, p), format);
 }

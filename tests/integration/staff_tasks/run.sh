@@ -150,6 +150,7 @@ gate_actions () { [ "$(jq -r 'select(.brand == "gate" and .kind == "action") | .
 it_wait "the gateway brand's recall and removal" gate_actions
 sleep 1
 it_eq "gateway brand tasks" "$(Q "SELECT count (*) FROM staff_tasks t JOIN brands b ON b.id = t.brand_id WHERE b.code = 'gate'")" 0
+it_eq "gateway brand's report without task sections" "$("$QYCTL" report gate | grep -c 'staff tasks' || true)" 0
 it_eq "official brand actions at the edge" "$(jq -r 'select(.brand == "offi" and .kind == "action") | .key' "$QY_RUN/gateway.jsonl" | wc -l)" 0
 it_eq "gateway duplicates" "$(it_gateway_stat duplicates)" 0
 it_done
