@@ -254,18 +254,36 @@ static const struct { const char *name, *sql; } s_closers [] = {
       "WHERE t.id = e.id AND t.state IN " S_OPEN },
 };
 
+//  One replica at a time looks for evidence (a transaction-scoped advisory
+//  lock; the others skip it this pass): two closers locking the same rows
+//  in different orders could deadlock each other.
+
 static int64_t s_close (qy_pg_t *pg)
 {
+    PGresult *res;
+    if (!qy_pg_run (pg, "task begin", "BEGIN", 0, NULL, NULL))
+        return -1;
+    if (!qy_pg_run (pg, "task close lock", "SELECT pg_try_advisory_xact_lock (7405065, 1)", 0, NULL, &res)) {
+        qy_pg_run (pg, "task rollback", "ROLLBACK", 0, NULL, NULL);
+        return -1;
+    }
+    bool mine = PQgetvalue (res, 0, 0) [0] == 't';
+    PQclear (res);
     int64_t closed = 0;
-    for (size_t i = 0; i < QY_ARRAY_LEN (s_closers); i++) {
-        PGresult *res;
-        if (!qy_pg_run (pg, s_closers [i].name, s_closers [i].sql, 0, NULL, &res))
+    for (size_t i = 0; mine && i < QY_ARRAY_LEN (s_closers); i++) {
+        if (!qy_pg_run (pg, s_closers [i].name, s_closers [i].sql, 0, NULL, &res)) {
+            qy_pg_run (pg, "task rollback", "ROLLBACK", 0, NULL, NULL);
             return -1;
+        }
         int n = atoi (PQcmdTuples (res));
         PQclear (res);
         if (n > 0)
             qy_log_info ("tasks closed=%d evidence=\"%s\"", n, s_closers [i].name + strlen ("task close "));
         closed += n;
+    }
+    if (!qy_pg_run (pg, "task commit", "COMMIT", 0, NULL, NULL)) {
+        qy_pg_run (pg, "task rollback", "ROLLBACK", 0, NULL, NULL);
+        return -1;
     }
     return closed;
 }

@@ -17,6 +17,7 @@
 #      marked done with a note.
 #   3. A gateway brand: the same ad is recalled and removed by its gateway,
 #      no task (as before).
+# Two notifier replicas run the loop side by side: every notice once.
 # Time is driven by short per-brand deadlines (settings.tasks), not sleeps.
 source "$(dirname "$0")/../lib.sh"
 it_servers
@@ -51,6 +52,10 @@ export QY_CAMPAIGN_CLOCK_OFFSET_S=$(( L0 + 10 * 3600 + 29 * 60 + 48 - $(date +%s
 export QY_CAMPAIGN_RUN_INTERVAL_MS=100 QY_CAMPAIGN_PLAN_INTERVAL_MS=300 QY_CAMPAIGN_PLAN_HORIZON_S=43200
 export QY_NOTIFIER_TASKS_POLL_MS=200 QY_NOTIFIER_POLL_MS=50 QY_NOTIFIER_CONSOLE_BASE_URL=http://console.test/
 qy_start_services "$QY_BUILD"
+# A second notifier replica: the loop must step and close each task once, whichever replica does it.
+QY_HTTP_notifier2=$(qy_free_port)
+QY_HTTP_PORT=$QY_HTTP_notifier2 qy_start notifier2 "$QY_BUILD/services/notifier/qy-notifier"
+qy_wait_health notifier2 "$QY_HTTP_notifier2"
 
 post () { curl -fsS -H "Authorization: Bearer tok-offi-0123456789abcdef" -H 'Content-Type: application/json' --data-binary "$2" "$QY_INGEST_HTTP$1" >/dev/null; }
 now=$(date +%s)
@@ -125,6 +130,9 @@ it_eq "reassigned notice to" "$(jq -r "select(.key == \"task:$TB:1:notify\") | .
 it_eq "done twice refused" "$("$QYCTL" tasks done offi "$TB" --note again 2>&1 >/dev/null; echo "rc=$?")" \
     "qyctl: task $TB is not open in brand offi (qyctl tasks show offi $TB)
 rc=1"
+it_eq "show names the evidence" "$("$QYCTL" tasks show offi "$TR" | grep -E '^(state|close_evidence) ' | sed -E 's/ +/ /; s/:[0-9]+ removed/:<t> removed/')" \
+    "state done
+close_evidence leave cb:g1:del:spam9:<t> removed by admin"
 it_eq "by note" "$(Q "SELECT state || ' ' || closed_by || ' ' || note FROM staff_tasks WHERE id = $TB")" "done_by_note staff7 已在手机上移出"
 
 # ---- 1 (cont.). g2's post: handed over, reminded, escalated to the store manager, the region, expired.
@@ -133,6 +141,7 @@ for step in notify remind manager region; do
     jq -r "select(.key == \"task:$T2:0:$step\") | \"\(.step) \(.touser) \(.title)\"" "$QY_RUN/gateway.jsonl"
 done > "$QY_RUN/actual/ladder.txt"
 it_expect ladder
+it_eq "g2's notices, once each" "$(Q "SELECT count (*) FROM deliveries WHERE key LIKE 'task:$T2:%'")/$(jq -r "select(.key | startswith(\"task:$T2:\")) | .key" "$QY_RUN/gateway.jsonl" | wc -l)" 4/4
 it_eq "escalation names the owner" "$(jq -r "select(.key == \"task:$T2:0:manager\") | .text" "$QY_RUN/gateway.jsonl" | grep -c '群主 李店员 未在截止时间前完成')" 1
 "$QYCTL" campaign report offi --format csv | sed -n '/^SOP compliance per store/,$p' > "$QY_RUN/actual/compliance.txt"
 it_expect compliance
