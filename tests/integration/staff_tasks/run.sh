@@ -30,6 +30,8 @@ Q () { psql "$QY_PG_DSN" -qAtc "$1"; }
 "$QYCTL" store create offi s2 "二号店" --region east >/dev/null
 "$QYCTL" group create offi g1 "一号店会员群" --store s1 >/dev/null
 "$QYCTL" group create offi g2 "二号店会员群" --store s2 >/dev/null
+"$QYCTL" store create offi s3 "三号店" >/dev/null
+"$QYCTL" group create offi g3 "三号店新群" --store s3 >/dev/null
 "$QYCTL" group create gate h1 "Gate 群" >/dev/null
 "$QYCTL" rules load offi >/dev/null
 "$QYCTL" rules load gate >/dev/null
@@ -134,6 +136,17 @@ it_eq "show names the evidence" "$("$QYCTL" tasks show offi "$TR" | grep -E '^(s
     "state done
 close_evidence leave cb:g1:del:spam9:<t> removed by admin"
 it_eq "by note" "$(Q "SELECT state || ' ' || closed_by || ' ' || note FROM staff_tasks WHERE id = $TB")" "done_by_note staff7 已在手机上移出"
+
+# A group nobody is known to own, in a store with no manager and no region: the task goes to HQ
+# as an ordinary alert (the brand's alert route, here its edge), never nowhere.
+echo "{\"brand\":\"offi\",\"msg_id\":\"ad3\",\"group\":\"g3\",\"member\":\"spam8\",\"nickname\":\"小八\",\"kind\":\"text\",\"text\":\"加我微信 xyz98765 有优惠\",\"event_time_us\":$(( $(date +%s%N) / 1000 ))}" \
+    | "$QYCTL" send - >/dev/null
+T3=
+hq_task () { T3=$(Q "SELECT t.id FROM staff_tasks t JOIN groups g ON g.id = t.group_id WHERE g.code = 'g3' AND t.kind = 'remove' AND t.level = 'hq'"); [ -n "$T3" ]; }
+it_wait "the unowned group's task at HQ" hq_task
+it_wait "its notice at the edge" notice "$T3" 0 notify
+it_eq "HQ notice" "$(jq -r "select(.key == \"task:$T3:0:notify\") | [.kind, .touser // \"-\", (.text | split(\"\n\") | .[0:3] | join(\"|\"))] | join(\" \")" "$QY_RUN/gateway.jsonl")" \
+    "alert - 请将成员移出群聊|群：三号店新群（三号店）|成员：小八"
 
 # ---- 1 (cont.). g2's post: handed over, reminded, escalated to the store manager, the region, expired.
 it_wait "g2's post task expired" closed "$K2" expired
