@@ -14,16 +14,18 @@ CREATE TABLE IF NOT EXISTS brand_edges (brand_id bigint PRIMARY KEY REFERENCES b
 -- the count of posts staff actually sent. Shared with the connector.
 CREATE TABLE IF NOT EXISTS wecom_sends (brand_id bigint NOT NULL REFERENCES brands (id) ON DELETE CASCADE, delivery_key text NOT NULL, msgid text NOT NULL, chat_id text NOT NULL, owner_userid text NOT NULL, status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'not_sent', 'failed')), sent_at timestamptz, checked_at timestamptz, PRIMARY KEY (brand_id, delivery_key));
 
-CREATE OR REPLACE FUNCTION qy_wecom_sends_notify () RETURNS trigger LANGUAGE plpgsql AS $$
+-- Exactly the text of the connector's 060: whichever runs last leaves the
+-- same function and trigger.
+CREATE OR REPLACE FUNCTION wecom_sends_notify () RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
         PERFORM pg_notify ('qy_wecom_sends', NEW.brand_id::text);
     END IF;
-    RETURN NULL;
-END $$;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS wecom_sends_notify ON wecom_sends;
-CREATE TRIGGER wecom_sends_notify AFTER INSERT OR UPDATE ON wecom_sends
-    FOR EACH ROW EXECUTE FUNCTION qy_wecom_sends_notify ();
+CREATE TRIGGER wecom_sends_notify AFTER INSERT OR UPDATE OF status ON wecom_sends
+    FOR EACH ROW EXECUTE FUNCTION wecom_sends_notify ();
 
 -- Who a task escalates to: the store's manager, then the region's (WeCom
 -- user ids and the names notices use).
