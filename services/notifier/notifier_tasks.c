@@ -70,7 +70,7 @@ static void s_row_of (const Qy__Delivery *d, tasks_kind_t kind, s_row_t *row)
         row->source_key = qy_printf ("mod:%lld:%s:%s:%s", (long long) d->brand_id, ev, row->group,
                                      notifier_tasks_kind_name (kind));
     row->member = d->member ? d->member : "";
-    row->content = kind == TASKS_K_RECALL_WARN && d->text ? d->text : "";
+    row->content = d->text ? d->text : "";      //  the warning, or the notice of the removal
     row->target = d->action == QY__ACTION__RECALL && d->target_msg_id ? d->target_msg_id : "";
     row->until_us = d->action == QY__ACTION__MUTE ? d->until_us : 0;
 }

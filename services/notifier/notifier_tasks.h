@@ -28,8 +28,9 @@ tasks_cap_t notifier_tasks_cap (const char *capability);
 //  Which deliveries an edge can carry. A gateway carries everything. The
 //  official API carries alerts (message/send) and welcomes (the group welcome
 //  template, sent by WeCom itself); a post goes out as add_msg_template AND
-//  needs its owner's confirmation (both); recall, mute, warn and remove are
-//  a person's work (task). *kind says which task.
+//  needs its owner's confirmation (both), and so does a warning (its text
+//  offered as a mass send, and part of the recall_warn task); recall, mute
+//  and remove are a person's work only (task). *kind says which task.
 tasks_route_t notifier_tasks_route (tasks_cap_t cap, const Qy__Delivery *d, tasks_kind_t *kind);
 const char *notifier_tasks_kind_name (tasks_kind_t kind);
 tasks_kind_t notifier_tasks_kind_of (const char *name);

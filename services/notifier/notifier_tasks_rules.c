@@ -33,9 +33,13 @@ tasks_route_t notifier_tasks_route (tasks_cap_t cap, const Qy__Delivery *d, task
         switch (d->action) {
             case QY__ACTION__RECALL:
             case QY__ACTION__MUTE:
-            case QY__ACTION__WARN:
                 *kind = TASKS_K_RECALL_WARN;
                 return TASKS_TASK;
+            case QY__ACTION__WARN:
+                //  A warning is a post: the connector offers it as a mass send
+                //  the owner confirms, and it is part of the person's task.
+                *kind = TASKS_K_RECALL_WARN;
+                return TASKS_BOTH;
             case QY__ACTION__REMOVE:
             case QY__ACTION__BLOCK:
                 *kind = TASKS_K_REMOVE;
@@ -157,7 +161,7 @@ void notifier_tasks_notice (const tasks_notice_t *n, qy_buf_t *title, qy_buf_t *
     }
     if (n->content && *n->content) {
         char *cut = qy_utf8_prefix (n->content, 600);
-        qy_buf_printf (text, n->kind == TASKS_K_RECALL_WARN ? "\n提醒内容：%s" : "\n内容：%s", cut);
+        qy_buf_printf (text, n->kind == TASKS_K_RECALL_WARN || n->kind == TASKS_K_REMOVE ? "\n提醒内容：%s" : "\n内容：%s", cut);
         free (cut);
     }
     if (n->step >= TASKS_STEP_MANAGER && n->owner_name && *n->owner_name)

@@ -38,13 +38,17 @@ static void test_route (void **state)
     //  Official: what WeCom forbids is a person's work, never sent.
     struct { Qy__Action a; tasks_kind_t k; } act [] = {
         { QY__ACTION__RECALL, TASKS_K_RECALL_WARN }, { QY__ACTION__MUTE, TASKS_K_RECALL_WARN },
-        { QY__ACTION__WARN, TASKS_K_RECALL_WARN }, { QY__ACTION__REMOVE, TASKS_K_REMOVE }, { QY__ACTION__BLOCK, TASKS_K_REMOVE },
+        { QY__ACTION__REMOVE, TASKS_K_REMOVE }, { QY__ACTION__BLOCK, TASKS_K_REMOVE },
     };
     for (size_t i = 0; i < QY_ARRAY_LEN (act); i++) {
         Qy__Delivery d = s_delivery ("action", act [i].a, "mod:1:m:x");
         assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &d, &k), TASKS_TASK);
         assert_int_equal (k, act [i].k);
     }
+    //  A warning is a post WeCom can offer as a mass send, and part of the task.
+    Qy__Delivery warn = s_delivery ("action", QY__ACTION__WARN, "mod:1:m:warn");
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &warn, &k), TASKS_BOTH);
+    assert_int_equal (k, TASKS_K_RECALL_WARN);
     Qy__Delivery none = s_delivery ("action", QY__ACTION__ALLOW, "k");
     assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &none, &k), TASKS_DELIVER);
     //  Alerts go out (message/send); welcomes are WeCom's own template.
