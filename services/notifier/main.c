@@ -3,6 +3,7 @@
 //  libcurl's multi interface, retrying with backoff and jitter.
 #include "notifier.h"
 #include "notifier_edge.h"
+#include "notifier_tasks.h"
 #include "qy/redis.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -22,6 +23,8 @@ typedef struct {
     long  hwm, batch, inflight, attempts, base_ms, cap_ms, timeout_ms, lease_s, poll_ms;
     char *lim_gateway, *lim_post, *lim_action, *lim_alert, *lim_webhook, *lim_group, *lim_member;
     long  wecom_pause_ms, breaker_failures, breaker_open_ms, digest_min, digest_max;
+    long  tasks_poll_ms, tasks_batch;
+    char *console_url;
 } notifier_config_t;
 
 static const qy_option_t s_options [] = {
@@ -49,6 +52,9 @@ static const qy_option_t s_options [] = {
     { "breaker.open_ms",  QY_INT, offsetof (notifier_config_t, breaker_open_ms), "30000", 10, 3600000, "how long an open circuit waits before a probe" },
     { "digest.min",       QY_INT, offsetof (notifier_config_t, digest_min), "3", 2, 10000, "alerts waiting for one robot that become one digest" },
     { "digest.max",       QY_INT, offsetof (notifier_config_t, digest_max), "50", 2, 10000, "most alerts in one digest" },
+    { "tasks.poll_ms",    QY_INT, offsetof (notifier_config_t, tasks_poll_ms), "1000", 50, 600000, "how often staff tasks are closed on evidence and moved along their ladder (docs/tasks.md)" },
+    { "tasks.batch",      QY_INT, offsetof (notifier_config_t, tasks_batch), "200", 1, 10000, "staff tasks stepped per pass" },
+    { "console.base_url", QY_STR, offsetof (notifier_config_t, console_url), "", 0, 0, "the operators' console: task notices link to <base_url>/tasks/<id> (empty: no link)" },
 };
 
 static notifier_limits_t s_limits;
@@ -76,6 +82,7 @@ static void s_parse_limits (notifier_config_t *cfg)
         }
 }
 
+static qy_metric_t *m_tasks_new, *m_tasks_closed, *m_tasks_steps, *m_tasks_expired;
 static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_lost, *m_dropped, *m_inflight, *m_latency, *m_bad,
                    *m_limited, *m_paused, *m_circuit, *m_circuits_open, *m_digested, *m_errcode;
 
@@ -395,6 +402,24 @@ static bool s_key_printable (const char *key)
 }
 
 
+//  Official brands' deliveries the edge cannot carry become staff tasks
+//  first (docs/tasks.md); those not to be sent at all are left out of ds.
+//  Returns the new n, or -1 when PostgreSQL failed (retry the whole batch:
+//  tasks and deliveries are both idempotent by key).
+static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delivery **rest)
+{
+    bool *keep = qy_calloc (n ? n : 1, sizeof (bool));
+    int rc = notifier_tasks_intake (pg, ds, n, keep);
+    size_t k = 0;
+    for (size_t i = 0; rc >= 0 && i < n; i++)
+        if (keep [i])
+            rest [k++] = ds [i];
+    free (keep);
+    if (rc > 0)
+        qy_metric_add (m_tasks_new, rc);
+    return rc < 0 ? -1 : (long) k;
+}
+
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
@@ -448,6 +473,23 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
     return fresh < 0 ? 0 : fresh;
 }
 
+static int s_store_routed (qy_pg_t *pg, Qy__Delivery **all, size_t n_all)
+{
+    Qy__Delivery **ds = qy_calloc (n_all ? n_all : 1, sizeof (Qy__Delivery *));
+    long kept;
+    while ((kept = s_tasks_intake (pg, all, n_all, ds)) < 0 && qy_service_waiting ()) {
+        qy_service_set_dep (QY_DEP_PG, false);
+        qy_service_heartbeat ();
+        qy_sleep_ms (500);
+    }
+    size_t n = kept < 0 ? n_all : (size_t) kept;
+    if (kept < 0)
+        memcpy (ds, all, n_all * sizeof (Qy__Delivery *));
+    int fresh = n ? s_store (pg, ds, n) : 0;
+    free (ds);
+    return fresh;
+}
+
 //  Set aside a delivery that arrived broken, waiting for PostgreSQL like
 //  a good one would.
 static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, const zmq_msg_t *m)
@@ -465,6 +507,17 @@ static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, co
         qy_service_heartbeat ();
         qy_sleep_ms (500);
     }
+}
+
+//  One pass of the staff task loop; its notices are claimed like any delivery.
+static void s_tasks_pass (notifier_config_t *cfg, qy_pg_t *pg)
+{
+    tasks_pass_t pass;
+    if (notifier_tasks_pass (pg, cfg->console_url, (int) cfg->tasks_batch, &pass) < 0)
+        return;      //  logged by qy_pg_run; the next pass tries again
+    qy_metric_add (m_tasks_closed, pass.closed);
+    qy_metric_add (m_tasks_steps, pass.steps);
+    qy_metric_add (m_tasks_expired, pass.expired);
 }
 
 int main (int argc, char **argv)
@@ -487,6 +540,10 @@ int main (int argc, char **argv)
     m_circuits_open = qy_gauge ("qy_notifier_circuits_open", "endpoints whose circuit is open");
     m_digested = qy_counter ("qy_notifier_alerts_digested_total", "alerts folded into digests");
     m_errcode = qy_counter ("qy_notifier_wecom_errcode_total", "2xx answers carrying a non-zero WeCom errcode");
+    m_tasks_new = qy_counter ("qy_notifier_tasks_total{event=\"recorded\"}", "staff tasks (docs/tasks.md)");
+    m_tasks_closed = qy_counter ("qy_notifier_tasks_total{event=\"closed\"}", "staff tasks (docs/tasks.md)");
+    m_tasks_steps = qy_counter ("qy_notifier_tasks_total{event=\"notice\"}", "staff tasks (docs/tasks.md)");
+    m_tasks_expired = qy_counter ("qy_notifier_tasks_total{event=\"expired\"}", "staff tasks (docs/tasks.md)");
     s_parse_limits (&cfg);
     //  A send must end well inside its lease, or another replica takes the
     //  row while it is still out and the destination gets it twice.
@@ -517,7 +574,7 @@ int main (int argc, char **argv)
     if (!in)
         return 2;
     Qy__Delivery **ds = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Delivery *));
-    int64_t next_claim = 0;
+    int64_t next_claim = 0, next_tasks = 0;
     int running = 0;
     s_done_t done = { 0 };
     //  Stopping, what the bus already sent is recorded (the goodbye:
@@ -551,7 +608,7 @@ int main (int argc, char **argv)
             zmq_msg_close (&m);
         }
         if (n) {
-            int fresh = s_store (pg, ds, n);
+            int fresh = s_store_routed (pg, ds, n);
             qy_metric_add (m_in, (int64_t) n);
             if (fresh > 0)
                 qy_metric_add (m_new, fresh);
@@ -560,6 +617,10 @@ int main (int argc, char **argv)
             next_claim = 0;          //  new work: look at once
         }
         qy_inlet_done (in);          //  stored (or set aside): no longer owed
+        if (qy_service_running () && qy_mono_us () >= next_tasks) {
+            s_tasks_pass (&cfg, pg);
+            next_tasks = qy_mono_us () + cfg.tasks_poll_ms * 1000;
+        }
         if (qy_service_running () && qy_mono_us () >= next_claim) {
             s_claim (&cfg, pg, multi, slots);
             next_claim = qy_mono_us () + cfg.poll_ms * 1000;

@@ -175,4 +175,11 @@ int qyctl_moderation_list (void);
 int qyctl_gateway (int argc, char **argv);
 int qyctl_voc (int argc, char **argv);
 int qyctl_wecom (int argc, char **argv);
+int qyctl_tasks (int argc, char **argv);
+//  The staff task sections of a report (brand id, window of dates or NULL);
+//  unless always, only for a brand that has tasks.
+void qyctl_tasks_report (const char *bid, const char *since, const char *until, const char *format, bool always);
+//  For a brand on WeCom's official API, SOP compliance as staff sent it
+//  (p: brand id, since, until as campaign report reads them); nothing otherwise.
+void qyctl_tasks_compliance (const char *const *p, const char *format);
 #endif

@@ -344,6 +344,7 @@ int qyctl_campaign (int argc, char **argv)
             "GROUP BY s.code, s.name ORDER BY 1", 3, p);
         s_part ("SOP compliance per store", res);
         PQclear (res);
+        qyctl_tasks_compliance (p, qyctl_opt ("format", "table"));
         qyctl_sections_end (qyctl_opt ("format", "table"));
         free (since);
         free (until);

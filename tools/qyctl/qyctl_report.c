@@ -317,6 +317,7 @@ int qyctl_report (int argc, char **argv)
              "SELECT kind, coalesce (payload->>'action', split_part (source, ':', 2)) AS what, status, count (*) AS n, "
              "       round (avg (extract (epoch FROM delivered_at - created_at)) * 1000) AS avg_ms "
              "FROM deliveries WHERE brand_id = $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", 1, p, fmt);
+    qyctl_tasks_report (bid, NULL, NULL, fmt, false);
     s_query ("dead letters",
              "SELECT service, reason, state, count (*) AS n FROM dead_letters WHERE brand_id = $1 GROUP BY 1, 2, 3 ORDER BY 4 DESC",
              1, p, fmt);

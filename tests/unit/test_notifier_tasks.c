@@ -1,0 +1,201 @@
+//  The staff task loop's decisions: what an edge carries by capability,
+//  the reminder and escalation ladder (defaults, per-brand settings, catch-up
+//  after a pause), and what a notice says.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "notifier_tasks.h"
+
+static Qy__Delivery s_delivery (const char *kind, Qy__Action action, const char *key)
+{
+    Qy__Delivery d = QY__DELIVERY__INIT;
+    d.kind = (char *) kind;
+    d.action = action;
+    d.key = (char *) key;
+    return d;
+}
+
+static void test_route (void **state)
+{
+    (void) state;
+    tasks_kind_t k;
+    //  A gateway carries everything, as today.
+    const char *kinds [] = { "post", "action", "alert" };
+    for (size_t i = 0; i < 3; i++)
+        for (int a = QY__ACTION__ACTION_NONE; a <= QY__ACTION__BLOCK; a++) {
+            Qy__Delivery d = s_delivery (kinds [i], (Qy__Action) a, "k");
+            assert_int_equal (notifier_tasks_route (TASKS_CAP_GATEWAY, &d, &k), TASKS_DELIVER);
+            assert_int_equal (k, TASKS_K_NONE);
+        }
+    assert_int_equal (notifier_tasks_cap ("official"), TASKS_CAP_OFFICIAL);
+    assert_int_equal (notifier_tasks_cap ("gateway"), TASKS_CAP_GATEWAY);
+    assert_int_equal (notifier_tasks_cap (NULL), TASKS_CAP_GATEWAY);
+    assert_int_equal (notifier_tasks_cap ("Official"), TASKS_CAP_GATEWAY);
+    //  Official: what WeCom forbids is a person's work, never sent.
+    struct { Qy__Action a; tasks_kind_t k; } act [] = {
+        { QY__ACTION__RECALL, TASKS_K_RECALL_WARN }, { QY__ACTION__MUTE, TASKS_K_RECALL_WARN },
+        { QY__ACTION__REMOVE, TASKS_K_REMOVE }, { QY__ACTION__BLOCK, TASKS_K_REMOVE },
+    };
+    for (size_t i = 0; i < QY_ARRAY_LEN (act); i++) {
+        Qy__Delivery d = s_delivery ("action", act [i].a, "mod:1:m:x");
+        assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &d, &k), TASKS_TASK);
+        assert_int_equal (k, act [i].k);
+    }
+    //  A warning is a post WeCom can offer as a mass send, and part of the task.
+    Qy__Delivery warn = s_delivery ("action", QY__ACTION__WARN, "mod:1:m:warn");
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &warn, &k), TASKS_BOTH);
+    assert_int_equal (k, TASKS_K_RECALL_WARN);
+    Qy__Delivery none = s_delivery ("action", QY__ACTION__ALLOW, "k");
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &none, &k), TASKS_DELIVER);
+    //  Alerts go out (message/send); welcomes are WeCom's own template.
+    Qy__Delivery alert = s_delivery ("alert", QY__ACTION__ACTION_NONE, "alert:1");
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &alert, &k), TASKS_DELIVER);
+    Qy__Delivery welcome = s_delivery ("post", QY__ACTION__ACTION_NONE, "welcome:3:m1");
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &welcome, &k), TASKS_DELIVER);
+    //  A post goes out as add_msg_template and its owner must confirm it.
+    Qy__Delivery post = s_delivery ("post", QY__ACTION__ACTION_NONE, "sop:1");
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &post, &k), TASKS_BOTH);
+    assert_int_equal (k, TASKS_K_POST);
+    char *one [] = { "wmA" }, *all [] = { "@all" };
+    post.n_mentions = 1;
+    post.mentions = one;
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &post, &k), TASKS_BOTH);
+    assert_int_equal (k, TASKS_K_ANSWER);
+    post.mentions = all;
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &post, &k), TASKS_BOTH);
+    assert_int_equal (k, TASKS_K_POST);
+    post.mentions = one;
+    post.at_all = true;
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &post, &k), TASKS_BOTH);
+    assert_int_equal (k, TASKS_K_POST);
+    Qy__Delivery odd = s_delivery ("telegram", QY__ACTION__ACTION_NONE, "k");
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &odd, &k), TASKS_DELIVER);
+    for (int kind = TASKS_K_POST; kind <= TASKS_K_RECALL_WARN; kind++)
+        assert_int_equal (notifier_tasks_kind_of (notifier_tasks_kind_name ((tasks_kind_t) kind)), kind);
+    assert_int_equal (notifier_tasks_kind_of ("nope"), TASKS_K_NONE);
+}
+
+#define S 1000000LL
+
+static void test_ladder (void **state)
+{
+    (void) state;
+    tasks_ladder_t l = { 100, 0, 50, 200, 1000 };
+    int64_t c = 1000 * S, next;
+    //  Handed over first, whatever the time.
+    assert_int_equal (notifier_tasks_next (&l, 0, c, c, &next), TASKS_STEP_NOTIFY);
+    assert_true (next == c + 100 * S);
+    assert_int_equal (notifier_tasks_next (&l, 0, c, c + 5000 * S, &next), TASKS_STEP_NOTIFY);
+    //  Before the deadline nothing; at it the reminder.
+    assert_int_equal (notifier_tasks_next (&l, 1, c, c + 99 * S, &next), TASKS_STEP_NONE);
+    assert_true (next == c + 100 * S);
+    assert_int_equal (notifier_tasks_next (&l, 1, c, c + 100 * S, &next), TASKS_STEP_REMIND);
+    assert_true (next == c + 150 * S);
+    assert_int_equal (notifier_tasks_next (&l, 2, c, c + 149 * S, &next), TASKS_STEP_NONE);
+    assert_int_equal (notifier_tasks_next (&l, 2, c, c + 150 * S, &next), TASKS_STEP_MANAGER);
+    assert_true (next == c + 300 * S);
+    assert_int_equal (notifier_tasks_next (&l, 3, c, c + 300 * S, &next), TASKS_STEP_REGION);
+    assert_true (next == c + 1100 * S);
+    assert_int_equal (notifier_tasks_next (&l, 4, c, c + 1100 * S, &next), TASKS_STEP_EXPIRE);
+    assert_true (next == INT64_MAX);
+    //  A loop that was down takes the furthest step due, not every one missed.
+    assert_int_equal (notifier_tasks_next (&l, 1, c, c + 400 * S, &next), TASKS_STEP_REGION);
+    assert_true (next == c + 1100 * S);
+    assert_int_equal (notifier_tasks_next (&l, 1, c, c + 5000 * S, &next), TASKS_STEP_EXPIRE);
+    //  Steps at the same moment: the furthest.
+    tasks_ladder_t flat = { 10, 0, 0, 0, 0 };
+    assert_int_equal (notifier_tasks_next (&flat, 1, c, c + 10 * S, &next), TASKS_STEP_EXPIRE);
+    assert_int_equal (notifier_tasks_next (&flat, 1, c, c + 9 * S, &next), TASKS_STEP_NONE);
+    assert_true (next == c + 10 * S);
+    //  Defaults: removal more urgent than a post, each in order.
+    for (int k = TASKS_K_POST; k <= TASKS_K_RECALL_WARN; k++) {
+        tasks_ladder_t d = notifier_tasks_ladder_default ((tasks_kind_t) k);
+        assert_true (d.deadline_s > 0 && d.remind_s <= d.manager_s && d.manager_s <= d.region_s && d.region_s <= d.expire_s);
+    }
+    assert_true (notifier_tasks_ladder_default (TASKS_K_REMOVE).deadline_s < notifier_tasks_ladder_default (TASKS_K_POST).deadline_s);
+}
+
+static void test_ladder_settings (void **state)
+{
+    (void) state;
+    char err [160];
+    tasks_ladder_t l;
+    json_t *s = json_loads ("{\"tasks\": {\"remove\": {\"deadline_s\": 5, \"manager_s\": 3, \"region_s\": 6, \"expire_s\": 9}}}", 0, NULL);
+    assert_int_equal (notifier_tasks_ladder_parse (s, TASKS_K_REMOVE, &l, err, sizeof (err)), 0);
+    assert_true (l.deadline_s == 5 && l.remind_s == 0 && l.manager_s == 3 && l.region_s == 6 && l.expire_s == 9);
+    //  Another kind keeps its defaults.
+    assert_int_equal (notifier_tasks_ladder_parse (s, TASKS_K_POST, &l, err, sizeof (err)), 0);
+    assert_true (l.deadline_s == notifier_tasks_ladder_default (TASKS_K_POST).deadline_s);
+    json_decref (s);
+    assert_int_equal (notifier_tasks_ladder_parse (NULL, TASKS_K_POST, &l, err, sizeof (err)), 0);
+    const char *bad [] = {
+        "{\"tasks\": {\"post\": {\"deadline_s\": \"10\"}}}",
+        "{\"tasks\": {\"post\": {\"deadline_s\": -1}}}",
+        "{\"tasks\": {\"post\": {\"deadline_s\": 1.5}}}",
+        "{\"tasks\": {\"post\": {\"deadline_s\": 99999999}}}",
+        "{\"tasks\": {\"post\": {\"manager_s\": 10, \"region_s\": 5}}}",
+        "{\"tasks\": {\"post\": {\"remind_s\": 90000}}}",
+    };
+    for (size_t i = 0; i < QY_ARRAY_LEN (bad); i++) {
+        s = json_loads (bad [i], 0, NULL);
+        assert_non_null (s);
+        err [0] = 0;
+        assert_int_equal (notifier_tasks_ladder_parse (s, TASKS_K_POST, &l, err, sizeof (err)), -1);
+        assert_non_null (strstr (err, "tasks.post"));
+        json_decref (s);
+    }
+}
+
+static void test_notice (void **state)
+{
+    (void) state;
+    qy_buf_t title, text, url;
+    qy_buf_init (&title);
+    qy_buf_init (&text);
+    qy_buf_init (&url);
+    tasks_notice_t n = { .id = 42, .kind = TASKS_K_REMOVE, .step = TASKS_STEP_NOTIFY, .group_name = "一号店会员群",
+                         .store_name = "一号店", .member_name = "小广", .owner_name = "王店员", .content = "",
+                         .evidence = "加我微信 abc12345 有优惠", .reason = "ad", .base_url = "https://console.example/",
+                         .due_us = 1763600400LL * S, .tz_offset_min = 480 };
+    notifier_tasks_notice (&n, &title, &text, &url);
+    assert_string_equal (title.data, "请将成员移出群聊");
+    assert_non_null (strstr (text.data, "群：一号店会员群（一号店）"));
+    assert_non_null (strstr (text.data, "成员：小广"));
+    assert_non_null (strstr (text.data, "消息：加我微信 abc12345 有优惠"));
+    assert_non_null (strstr (text.data, "截止：11-20 09:00"));
+    assert_non_null (strstr (text.data, "任务 #42"));
+    assert_null (strstr (text.data, "王店员"));         //  the owner is named only when escalated
+    assert_string_equal (url.data, "https://console.example/tasks/42");
+    qy_buf_reset (&title);
+    qy_buf_reset (&text);
+    qy_buf_reset (&url);
+    n.step = TASKS_STEP_MANAGER;
+    n.base_url = "";
+    n.kind = TASKS_K_POST;
+    n.content = "早上好！";
+    n.member_name = "";
+    notifier_tasks_notice (&n, &title, &text, &url);
+    assert_string_equal (title.data, "【升级·店长】请确认群发");
+    assert_non_null (strstr (text.data, "内容：早上好！"));
+    assert_non_null (strstr (text.data, "群主 王店员 未在截止时间前完成"));
+    assert_null (strstr (text.data, "成员："));
+    assert_int_equal (url.len, 0);
+    qy_buf_free (&title);
+    qy_buf_free (&text);
+    qy_buf_free (&url);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_route),
+        cmocka_unit_test (test_ladder),
+        cmocka_unit_test (test_ladder_settings),
+        cmocka_unit_test (test_notice),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
