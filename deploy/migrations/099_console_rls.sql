@@ -91,7 +91,7 @@ GRANT EXECUTE ON FUNCTION qy_scope_store_ids (), qy_scope_group_ids () TO qy_con
 -- The standard policy on one table. how: 'brand' (the brand alone: the
 -- brand's configuration, visible to every role of the brand), 'store',
 -- 'group', 'member' or 'region' (col holds that object's id; narrower roles
--- see a row only through it; a NULL there is seen by whole-brand roles
+-- see a row only through it, a region also through its stores; a NULL there is seen by whole-brand roles
 -- only). brand_col names the brand column (brands itself: id). The scope
 -- functions are wrapped in (SELECT …) so each runs once per statement,
 -- not once per row.
@@ -105,7 +105,8 @@ BEGIN
         WHEN 'brand'  THEN 'true'
         WHEN 'store'  THEN format ('%I = ANY ((SELECT qy_scope_store_ids ())::bigint[])', col)
         WHEN 'group'  THEN format ('%I = ANY ((SELECT qy_scope_group_ids ())::bigint[])', col)
-        WHEN 'region' THEN format ('%I = (SELECT qy_scope_region ())', col)
+        WHEN 'region' THEN format ('(%I = (SELECT qy_scope_region ()) OR %I IN (SELECT region_id FROM stores '
+                                   'WHERE id = ANY ((SELECT qy_scope_store_ids ())::bigint[])))', col, col)
         WHEN 'member' THEN format ('EXISTS (SELECT 1 FROM memberships qy_m WHERE qy_m.brand_id = %s.%I '
                                    'AND qy_m.member_id = %s.%I AND qy_m.group_id = ANY ((SELECT qy_scope_group_ids ())::bigint[]))',
                                    tbl, brand_col, tbl, col)

@@ -229,6 +229,7 @@ static const struct {
     { "replay",      qyctl_replay,      "replay BRAND [--since T] [--until T] [--endpoint E]  re-send archived events into the chain" },
     { "housekeep",   qyctl_housekeep,   "housekeep [--dry-run] [--every S] [--archive-days N] [--deliveries-days N] [--deadletters-days N] [--jobs-days N] [--stats-days N]  retention (0 keeps forever)" },
     { "send",        qyctl_send,        "send FILE|- [--endpoint E] [--batch N] [--strict] [--garbage [--brand B] [--push E]]  send JSON-lines events to ingest; one ack line per batch; exit 1 when ingest does not answer, 3 with --strict when it refused any event" },
+    { "user",        qyctl_user,        "user create BRAND LOGIN --role hq|region|store|reviewer [--region C] [--store C] | passwd | disable | list | token | revoke  (qyctl user --help)" },
     { "moderation",  qyctl_moderation,      "moderation train|eval|violations|confirm|overturn|dict|allow|block|policy|precision|backtest …  (qyctl moderation: usage)" },
 };
 

@@ -57,4 +57,5 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
 int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);
 int qyctl_gateway (int argc, char **argv);
+int qyctl_user (int argc, char **argv);
 #endif

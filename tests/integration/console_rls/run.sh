@@ -60,6 +60,7 @@ it_eq "store: members" "$(as "$STORE" "SELECT user_id FROM members;")" u1
 it_eq "store: violations" "$(as "$STORE" "SELECT msg_id FROM violations;")" m-room1
 it_eq "store: day stats view" "$(as "$STORE" "SELECT count (*) || ':' || sum (messages) FROM store_daily_stats;")" 1:10
 it_eq "store: brand row" "$(as "$STORE" "SELECT code FROM brands;")" acme
+it_eq "store: its store's region only" "$(as "$STORE" "SELECT code FROM regions;")" north
 it_eq "store: a WHERE naming another store's group" "$(as "$STORE" "SELECT count (*) FROM groups WHERE code = 'room3';")" 0
 # A store_ids setting naming another brand's store gives nothing of it.
 O1=$(q "SELECT id FROM stores WHERE code = 'o1'")
