@@ -104,19 +104,25 @@ bool console_auth_scope (console_req_t *r)
     if (!res)
         return false;
     const console_principal_t *w = &r->who;
-    char brand [24] = "", region [24] = "", stores [24] = "";
+    const char *role = console_role_name (w->role);
     if (w->role == CONSOLE_ADMIN) {
         PQclear (console_sql (r, "SELECT set_config ('qy.admin', 'on', true)", 0, NULL));
         if (!s_admin_brand (r))
             return false;
+        //  An admin who named a brand is scoped as that brand's HQ.
+        if (w->brand_id) {
+            PQclear (console_sql (r, "SELECT set_config ('qy.admin', '', true)", 0, NULL));
+            role = "hq";
+        }
     }
+    char brand [24] = "", region [24] = "", stores [24] = "";
     if (w->brand_id)
         qy_snprintf (brand, sizeof (brand), "%lld", (long long) w->brand_id);
     if (w->region_id)
         qy_snprintf (region, sizeof (region), "%lld", (long long) w->region_id);
     if (w->store_id)
         qy_snprintf (stores, sizeof (stores), "%lld", (long long) w->store_id);
-    const char *p [] = { brand, console_role_name (w->role), region, stores };
+    const char *p [] = { brand, role, region, stores };
     res = console_sql (r, "SELECT set_config ('qy.brand_id', $1, true), set_config ('qy.role', $2, true), "
                        "set_config ('qy.region_id', $3, true), set_config ('qy.store_ids', $4, true)", 4, p);
     PQclear (res);

@@ -479,7 +479,7 @@ struct MHD_Daemon *console_http_start (const console_config_t *cfg, console_db_t
         qy_log_error ("bad console.bind addr=%s", cfg->bind);
         return NULL;
     }
-    struct MHD_Daemon *d = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+    struct MHD_Daemon *d = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
                                              (uint16_t) cfg->port, NULL, NULL, s_handle, &s_proto,
                                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned) cfg->threads,

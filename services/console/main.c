@@ -80,7 +80,7 @@ int main (int argc, char **argv)
     MHD_quiesce_daemon (d);
     MHD_stop_daemon (d);
     console_db_destroy (&db);
-    qy_log_info ("console stopped");
+    qy_log_info ("requests drained, stopping");
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);
     return 0;
 }
