@@ -261,7 +261,7 @@ void console_auth_me (console_req_t *r)
     qy_snprintf (uid, sizeof (uid), "%lld", (long long) r->who.user_id);
     const char *p [] = { uid, r->who.csrf, console_role_name (r->who.role) };
     console_sql_json (r, "user",
-        "SELECT json_build_object ('login', u.login, 'role', $3::text, 'csrf', nullif ($2, ''), "
+        "SELECT json_build_object ('authenticated', true, 'login', u.login, 'role', $3::text, 'csrf', nullif ($2, ''), "
         "  'brand', b.code, 'brand_name', b.name, 'region', g.code, 'region_name', g.name, "
         "  'store', s.code, 'store_name', s.name) "
         "FROM console_users u LEFT JOIN brands b ON b.id = u.brand_id LEFT JOIN regions g ON g.id = u.region_id "

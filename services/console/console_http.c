@@ -238,6 +238,11 @@ static void s_api_route (console_req_t *r)
         return;
     }
     if (!console_auth_lookup (r)) {
+        //  The pages ask first whether they hold a session: not an error.
+        if (route->fn == console_auth_me) {
+            console_reply (r, 200, "{\"authenticated\":false}");
+            return;
+        }
         console_error (r, 401, "log in first (POST /api/v1/session) or send an API token");
         return;
     }

@@ -16,42 +16,12 @@
 #   7. security headers; SIGTERM; the console refuses a role that
 #      bypasses row-level security.
 source "$(dirname "$0")/../lib.sh"
-it_servers
-q () { psql "$QY_PG_DSN" -qAtc "$1"; }
-Q=$QYCTL
-"$Q" brand create acme "Acme" >/dev/null
-"$Q" brand create other "Other" >/dev/null
-"$Q" region create acme north "北区" >/dev/null
-"$Q" region create acme south "南区" >/dev/null
-"$Q" store create acme s1 "一号店" --region north >/dev/null
-"$Q" store create acme s2 "二号店" --region north >/dev/null
-"$Q" store create acme s3 "三号店" --region south >/dev/null
-"$Q" store create other o1 "别家店" >/dev/null
-for g in 1 2 3; do "$Q" group create acme room$g "群$g" --store s$g >/dev/null; done
-"$Q" group create other oroom "别家群" --store o1 >/dev/null
-"$Q" rules load acme >/dev/null
-psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/seed.sql" >/dev/null
-PW=correct-horse-1
-for u in "acme hq1 hq" "acme reg1 region --region north" "acme st1 store --store s1" "acme rev1 reviewer --store s1" \
-         "other ohq hq" "- root admin"; do
-    set -- $u
-    echo "$PW" | "$Q" user create "$1" "$2" --role "$3" "${@:4}" >/dev/null
-done
+source "$IT_CASE/setup.sh"
 it_eq "password from argv refused" "$("$Q" user create acme eve --role hq --password x 2>&1 | head -1)" "qyctl user: unknown option --password"
 
-# The console as qy_console (the deployment gives it LOGIN and a password).
-q "ALTER ROLE qy_console LOGIN" >/dev/null
-CON_DSN="host=127.0.0.1 port=$QY_PG_PORT dbname=qunyun user=qy_console"
 rc=0; QY_CONSOLE_PG_DSN="$QY_PG_DSN" QY_CONSOLE_CONSOLE_PORT=0 timeout 10 "$QY_BUILD/services/console/qy-console" \
     >"$QY_RUN/owner.log" 2>&1 || rc=$?
 it_eq "refuses the owner role" "$rc $(grep -c 'bypasses row-level security' "$QY_RUN/owner.log")" "2 1"
-start_console () {   # start_console NAME → sets PORT_<NAME>
-    local port; port=$(qy_free_port)
-    QY_CONSOLE_PG_DSN="$CON_DSN" QY_CONSOLE_CONSOLE_PORT=$port QY_CONSOLE_CONSOLE_BIND=127.0.0.1 QY_HTTP_PORT=0 \
-    QY_CONSOLE_LOGIN_ADDRESS_THRESHOLD=10 qy_start "$1" "$QY_BUILD/services/console/qy-console"
-    qy_wait_health "$1" "$port"
-    eval "PORT_$1=$port"
-}
 start_console console1
 start_console console2
 U="http://127.0.0.1:$PORT_console1"
