@@ -58,29 +58,32 @@ int main (int argc, char **argv)
 {
     console_config_t cfg = { 0 };
     qy_service_start ("console", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
-    if (sodium_init () < 0) {
-        qy_log_error ("libsodium failed to initialise");
-        return 2;
-    }
-    if (!s_role_ok (cfg.common.pg_dsn))
-        return 2;
-    qy_service_needs (QY_DEP_PG);
-    console_db_t *db = console_db_new (cfg.common.pg_dsn, (int) cfg.pool);
+    int rc = 2;
+    console_db_t *db = NULL;
+    struct MHD_Daemon *d = NULL;
     int port = 0;
-    struct MHD_Daemon *d = console_http_start (&cfg, db, &port);
-    if (!d)
-        return 2;
-    qy_log_info ("console listening port=%d static=%s", port, cfg.static_dir);
-    while (qy_service_running ()) {
-        qy_service_heartbeat ();
-        qy_service_set_dep (QY_DEP_PG, console_db_up (db));
-        qy_sleep_ms (500);
+    if (sodium_init () < 0)
+        qy_log_error ("libsodium failed to initialise");
+    else
+    if (s_role_ok (cfg.common.pg_dsn)) {
+        qy_service_needs (QY_DEP_PG);
+        db = console_db_new (cfg.common.pg_dsn, (int) cfg.pool);
+        d = console_http_start (&cfg, db, &port);
     }
-    //  Stop taking connections, let the requests in hand finish.
-    MHD_quiesce_daemon (d);
-    MHD_stop_daemon (d);
+    if (d) {
+        qy_log_info ("console listening port=%d static=%s", port, cfg.static_dir);
+        while (qy_service_running ()) {
+            qy_service_heartbeat ();
+            qy_service_set_dep (QY_DEP_PG, console_db_up (db));
+            qy_sleep_ms (500);
+        }
+        //  Stop taking connections, let the requests in hand finish.
+        MHD_quiesce_daemon (d);
+        MHD_stop_daemon (d);
+        qy_log_info ("requests drained, stopping");
+        rc = 0;
+    }
     console_db_destroy (&db);
-    qy_log_info ("requests drained, stopping");
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);
-    return 0;
+    return rc;
 }
