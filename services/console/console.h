@@ -22,6 +22,7 @@ typedef struct {
     char  *static_dir;
     char  *chartjs;
     bool   secure_cookie;
+    char  *proxy;
     long   session_ttl_s;
     long   body_max;
     long   login_threshold;

@@ -398,6 +398,17 @@ static void s_client_addr (console_req_t *r)
     else
     if (sa->sa_family == AF_INET6)
         inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, r->addr, sizeof (r->addr));
+    //  Behind the reverse proxy every request comes from it: the client is
+    //  the last address it appended to X-Forwarded-For.
+    const char *xff = MHD_lookup_connection_value (r->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (*r->cfg->proxy && strcmp (r->addr, r->cfg->proxy) == 0 && xff) {
+        const char *last = strrchr (xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ')
+            last++;
+        if (*last && strlen (last) < sizeof (r->addr) && strspn (last, "0123456789abcdefABCDEF.:") == strlen (last))
+            qy_strlcpy (r->addr, last, sizeof (r->addr));
+    }
 }
 
 static enum MHD_Result s_handle (void *cls, struct MHD_Connection *conn, const char *url, const char *method,

@@ -17,9 +17,10 @@ static const qy_option_t s_options [] = {
     { "console.port",     QY_INT,  offsetof (console_config_t, port),       "8090", 0, 65535, "port of the API and pages (0 = any free)" },
     { "console.threads",  QY_INT,  offsetof (console_config_t, threads),    "4", 1, 256, "HTTP worker threads" },
     { "console.pool",     QY_INT,  offsetof (console_config_t, pool),       "8", 1, 256, "PostgreSQL connections (as qy_console)" },
-    { "console.static_dir", QY_STR, offsetof (console_config_t, static_dir), QY_CONSOLE_STATIC_DIR, 0, 0, "folder of the pages (HTML, CSS, ES modules)" },
+    { "console.static_dir", QY_STR, offsetof (console_config_t, static_dir), "", 0, 0, "folder of the pages (HTML, CSS, ES modules); empty: the build's services/console/static (the image sets /usr/share/qunyun/console)" },
     { "console.chartjs",  QY_STR,  offsetof (console_config_t, chartjs),    "/usr/share/javascript/chart.js", 0, 0, "Chart.js folder (Debian libjs-chart.js), served at /vendor/chart.js/" },
     { "console.secure_cookie", QY_BOOL, offsetof (console_config_t, secure_cookie), "false", 0, 0, "mark the session cookie Secure and send HSTS (behind TLS)" },
+    { "console.proxy",    QY_STR,  offsetof (console_config_t, proxy),      "", 0, 0, "address of the TLS reverse proxy in front: its X-Forwarded-For names the client (login limits per address)" },
     { "session.ttl_s",    QY_INT,  offsetof (console_config_t, session_ttl_s), "28800", 60, 2592000, "a session's life" },
     { "http.body_max",    QY_INT,  offsetof (console_config_t, body_max),   "65536", 1024, 16777216, "largest request body (413 above)" },
     { "login.threshold",  QY_INT,  offsetof (console_config_t, login_threshold), "5", 1, 1000, "failed logins of one login before it is locked" },
@@ -62,6 +63,10 @@ int main (int argc, char **argv)
     console_db_t *db = NULL;
     struct MHD_Daemon *d = NULL;
     int port = 0;
+    if (!*cfg.static_dir) {
+        free (cfg.static_dir);
+        cfg.static_dir = qy_strdup (QY_CONSOLE_STATIC_DIR);
+    }
     if (sodium_init () < 0)
         qy_log_error ("libsodium failed to initialise");
     else

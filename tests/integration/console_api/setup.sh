@@ -30,7 +30,7 @@ CON_DSN="host=127.0.0.1 port=$QY_PG_PORT dbname=qunyun user=qy_console"
 start_console () {   # start_console NAME → sets PORT_<NAME>
     local port; port=$(qy_free_port)
     QY_CONSOLE_PG_DSN="$CON_DSN" QY_CONSOLE_CONSOLE_PORT=$port QY_CONSOLE_CONSOLE_BIND=127.0.0.1 QY_HTTP_PORT=0 \
-    QY_CONSOLE_LOGIN_ADDRESS_THRESHOLD=10 qy_start "$1" "$QY_BUILD/services/console/qy-console"
+    QY_CONSOLE_LOGIN_ADDRESS_THRESHOLD=10 QY_CONSOLE_CONSOLE_PROXY=127.0.0.1 qy_start "$1" "$QY_BUILD/services/console/qy-console"
     qy_wait_health "$1" "$port"
     eval "PORT_$1=$port"
 }
