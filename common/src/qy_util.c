@@ -359,3 +359,12 @@ char *qy_utf8_prefix (const char *s, size_t max)
             n--;
     return qy_strndup (s, n);
 }
+
+bool qy_buf_read_stream (qy_buf_t *b, FILE *f)
+{
+    char chunk [65536];
+    size_t n;
+    while ((n = fread (chunk, 1, sizeof (chunk), f)) > 0)
+        qy_buf_append (b, chunk, n);
+    return !ferror (f);
+}

@@ -306,6 +306,7 @@ static const struct {
     { "housekeep",   qyctl_housekeep,   "data retention", qyctl_housekeep_commands },
     { "send",        qyctl_send,        "send JSON-lines events to ingest", qyctl_send_commands },
     { "moderation",  qyctl_moderation,  "the operators' side of moderation", qyctl_moderation_commands },
+    { "user",        qyctl_user,        "user create|list|disable|token … BRAND: the console's people (qyctl user --help)", NULL },
     { "tasks",       qyctl_tasks,       "tasks list|show|done|reassign|managers|report BRAND …: staff tasks (qyctl tasks --help)", NULL },
     { "wecom",       qyctl_wecom,       "wecom set BRAND …: a brand's WeCom settings (qyctl wecom --help)", NULL },
     { "member",      qyctl_member,      "a member's profile", qyctl_member_commands },

@@ -182,4 +182,5 @@ void qyctl_tasks_report (const char *bid, const char *since, const char *until, 
 //  For a brand on WeCom's official API, SOP compliance as staff sent it
 //  (p: brand id, since, until as campaign report reads them); nothing otherwise.
 void qyctl_tasks_compliance (const char *const *p, const char *format);
+int qyctl_user (int argc, char **argv);
 #endif

@@ -12,6 +12,7 @@
 #include "qyctl.h"
 #include "judge.h"
 #include "moderation.h"
+#include "moderation_decide.h"
 #include "qy/util.h"
 #include <errno.h>
 #include <stdio.h>
@@ -38,151 +39,7 @@ static void s_notify (const char *payload)
     PQclear (qyctl_exec ("SELECT pg_notify ('qy_config', $1)", 1, p));
 }
 
-static char *s_read_all (FILE *f, size_t *len)
-{
-    qy_buf_t b;
-    qy_buf_init (&b);
-    char chunk [65536];
-    size_t n;
-    while ((n = fread (chunk, 1, sizeof (chunk), f)) > 0)
-        qy_buf_append (&b, chunk, n);
-    *len = b.len;
-    return b.data;
-}
-
-//  ------------------------------------------------------------ learning
-
-//  Which model an operator's decision on a violation of category teaches.
-static const char *s_model_of (const char *category)
-{
-    if (strcmp (category, "abuse") == 0)
-        return "abuse";
-    if (strcmp (category, "ad") == 0 || strcmp (category, "fraud") == 0 || strcmp (category, "gambling") == 0
-        || strcmp (category, "porn") == 0 || strcmp (category, "spam_wave") == 0)
-        return "ad";
-    return NULL;            //  flood, format: behaviour, nothing for a text model to learn
-}
-
-static judge_rule_row_t *s_brand_rows (const char *bid, const char *tsv, moderation_policy_t *pol, size_t *n_out);
-
-//  Teach the brand's model for cat one labelled text and store the result as
-//  a new version in moderation_models (the service reloads on its NOTIFY).
-//  Serialised per brand and category so two decisions never lose one another.
-//  The brand's newest model of category cat, learned from its operators,
-//  written to a private temporary file (path; the caller unlinks it), with
-//  how many decisions it learned. Leaves path empty when the brand has none.
-static void s_brand_model (const char *bid, const char *cat, char *path, size_t len, long long *examples)
-{
-    const char *p [] = { bid, cat };
-    PGresult *res = qyctl_exec ("SELECT model, examples FROM moderation_models WHERE brand_id = $1 AND category = $2 "
-                                "ORDER BY id DESC LIMIT 1", 2, p);
-    path [0] = 0;
-    if (PQntuples (res)) {
-        size_t n;
-        unsigned char *bytes = PQunescapeBytea ((const unsigned char *) PQgetvalue (res, 0, 0), &n);
-        if (examples)
-            *examples = strtoll (PQgetvalue (res, 0, 1), NULL, 10);
-        const char *tmp = getenv ("TMPDIR") && *getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-        qy_snprintf (path, len, "%s/qyctl-model-XXXXXX", tmp);
-        int fd = mkstemp (path);
-        if (fd < 0 || !bytes || write (fd, bytes, n) != (ssize_t) n)
-            qyctl_die ("cannot write %s: %s", path, strerror (errno));
-        close (fd);
-        PQfreemem (bytes);
-    }
-    PQclear (res);
-}
-
-static void s_learn (const char *bid, const char *cat, const char *text, int label, const char *reason)
-{
-    PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    const char *lp [] = { bid, cat };
-    PQclear (qyctl_exec ("SELECT pg_advisory_xact_lock (hashtextextended ('qy_model:' || $1 || ':' || $2, 7))", 2, lp));
-    char in [256] = "", out [256];
-    const char *tmp = getenv ("TMPDIR") && *getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
-    long long examples = 0;
-    s_brand_model (bid, cat, in, sizeof (in), &examples);
-    PGresult *res;
-    char shipped [1024];
-    judge_model_default_path (cat, shipped, sizeof (shipped));
-    const char *path = in [0] ? in : shipped;
-    judge_options_t o = { NULL, strcmp (cat, "ad") == 0 ? path : NULL, strcmp (cat, "abuse") == 0 ? path : NULL };
-    char err [256];
-    //  The model learns from the rules' hits as well as the text (judge_learn),
-    //  so it is taught under the brand's own rules, as the service judges.
-    size_t nrows = 0, ndef = 0;
-    judge_rule_row_t *rows = s_brand_rows (bid, NULL, NULL, &nrows);
-    judge_t *j = nrows ? judge_new (rows, nrows, &o, err, sizeof (err)) : NULL;
-    if (!j) {
-        if (nrows)
-            fprintf (stderr, "qyctl: the brand's rules do not load (%s); learning under the default rules\n", err);
-        const judge_rule_row_t *def = judge_default_rules (&ndef);
-        j = judge_new (def, ndef, &o, err, sizeof (err));
-    }
-    moderation_rows_free (&rows, nrows);
-    if (in [0])
-        unlink (in);
-    if (!j)
-        qyctl_die ("cannot load the %s model: %s", cat, err);
-    qy_snprintf (out, sizeof (out), "%s/qyctl-model-XXXXXX", tmp);
-    int fd = mkstemp (out);
-    if (fd < 0)
-        qyctl_die ("cannot create %s: %s", out, strerror (errno));
-    close (fd);
-    if (judge_learn (j, cat, text, label) || judge_save_model (j, cat, out))
-        qyctl_die ("cannot update the %s model", cat);
-    judge_destroy (&j);
-    FILE *f = fopen (out, "rb");
-    if (!f)
-        qyctl_die ("cannot read %s", out);
-    size_t len;
-    char *bytes = s_read_all (f, &len);
-    fclose (f);
-    unlink (out);
-    char ex [24];
-    qy_snprintf (ex, sizeof (ex), "%lld", examples + 1);
-    const char *ip [] = { bid, cat, bytes, ex, reason, s_actor () };
-    int lens [] = { 0, 0, (int) len, 0, 0, 0 };
-    int formats [] = { 0, 0, 1, 0, 0, 0 };
-    res = PQexecParams (qyctl_pg (), "INSERT INTO moderation_models (brand_id, category, model, examples, reason, created_by) "
-                        "VALUES ($1, $2, $3::bytea, $4, $5, $6) RETURNING id", 6, NULL, ip, lens, formats, 0);
-    if (PQresultStatus (res) != PGRES_TUPLES_OK)
-        qyctl_die ("%s", PQresultErrorMessage (res));
-    printf ("model %s version %s (%lld decisions learned)\n", cat, PQgetvalue (res, 0, 0), examples + 1);
-    PQclear (res);
-    free (bytes);
-    //  Keep the ten newest versions (rollback material), drop the rest.
-    PQclear (qyctl_exec ("DELETE FROM moderation_models WHERE brand_id = $1 AND category = $2 AND id NOT IN "
-                         "(SELECT id FROM moderation_models WHERE brand_id = $1 AND category = $2 ORDER BY id DESC LIMIT 10)", 2, lp));
-    PQclear (qyctl_exec ("COMMIT", 0, NULL));
-}
-
 //  ------------------------------------------------------------ decisions
-
-//  The members' reports of a violation decided: found true or false (a
-//  reporter's false reports weigh their later ones down; nobody is
-//  punished for one). A confirmed report of private poaching (私加) counts
-//  on the reported member's content ladder: its flag row becomes a content
-//  strike (numbered after the member's live strikes of the last 90 days).
-//  Returns that strike number, or 0.
-static int s_decide_reports (const char *id, const char *bid, bool overturn)
-{
-    const char *p [] = { id, bid, overturn ? "false" : "confirmed" };
-    PQclear (qyctl_exec ("UPDATE moderation_reports SET status = $3 WHERE violation_id = $1::bigint AND brand_id = $2::bigint",
-                         3, p));
-    if (overturn)
-        return 0;
-    PGresult *r = qyctl_exec (
-        "UPDATE violations v SET kind = 'content', category = CASE v.kind WHEN 'flag' THEN 'ad' ELSE v.category END, "
-        "  strike = 1 + (SELECT count (*) FROM violations w WHERE w.brand_id = v.brand_id AND w.member_id = v.member_id "
-        "                AND w.strike > 0 AND w.status <> 'overturned' AND w.created_at > now () - interval '90 days') "
-        "WHERE v.id = $1::bigint AND v.brand_id = $2::bigint AND v.strike = 0 AND v.member_id IS NOT NULL "
-        "  AND EXISTS (SELECT 1 FROM moderation_reports r WHERE r.violation_id = v.id AND r.reason = 'poaching') "
-        "RETURNING v.strike", 2, p);
-    int strike = PQntuples (r) ? atoi (PQgetvalue (r, 0, 0)) : 0;
-    PQclear (r);
-    return strike;
-}
 
 static int s_decide (bool overturn)
 {
@@ -197,81 +54,30 @@ static int s_decide (bool overturn)
     const char *reason = qyctl_opt ("reason", NULL);
     if (!brand || !id || qyctl_arg (first + 1) || !reason || !*reason)
         qyctl_usage_error ("moderation %s needs a BRAND, an ID and --reason TEXT", overturn ? "overturn" : "confirm");
-    char bid [24];
+    char bid [24], err [512];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qyctl_long ("ID", id, 1, INT64_MAX);
+    //  The decision and what it teaches, in one transaction
+    //  (services/moderation/moderation_decide.c, shared with the console).
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    const char *p [] = { id, bid };
-    PGresult *v = qyctl_exec ("SELECT brand_id, coalesce (member_id, 0), status, strike, action, category, msg_id, event_time, "
-                              "       coalesce (excerpt, ''), mute_until > now () FROM violations "
-                              "WHERE id = $1::bigint AND brand_id = $2 FOR UPDATE", 2, p);
-    if (PQntuples (v) == 0)
-        qyctl_die ("no violation %s in brand %s", id, brand);
-    const char *status = PQgetvalue (v, 0, 2);
+    moderation_decision_t d;
+    bool learn = strcmp (qyctl_opt ("learn", "yes"), "no") != 0;
+    moderation_decide_rc_t rc = moderation_decide (qyctl_pg (), bid, id, overturn, s_actor (), reason, learn, &d, err, sizeof (err));
     const char *want = overturn ? "overturned" : "confirmed";
-    if (strcmp (status, want) == 0)
+    if (rc == MODERATION_NOT_FOUND)
+        qyctl_die ("no violation %s in brand %s", id, brand);
+    if (rc == MODERATION_ALREADY)
         qyctl_die ("violation %s is already %s", id, want);
-    char *member = qy_strdup (PQgetvalue (v, 0, 1));
-    char *category = qy_strdup (PQgetvalue (v, 0, 5));
-    char *action = qy_strdup (PQgetvalue (v, 0, 4));
-    int strike = atoi (PQgetvalue (v, 0, 3));
-    bool muting = PQgetvalue (v, 0, 9) [0] == 't';
-    const char *up [] = { id, bid, want, s_actor (), reason };
-    PQclear (qyctl_exec ("UPDATE violations SET status = $3, decided_by = $4, decided_at = now (), decision_reason = $5 "
-                         "WHERE id = $1 AND brand_id = $2", 5, up));
-    bool lifted_block = false, lifted_mute = false;
-    int charged = s_decide_reports (id, bid, overturn);
-    if (overturn) {
-        //  The strike is lifted by the status (strikes count only what is not
-        //  overturned); the block it caused is lifted here, the mute by the
-        //  service when it resyncs the member from PostgreSQL.
-        const char *bp [] = { bid, member, id };
-        PGresult *b = qyctl_exec ("UPDATE blocks SET lifted_at = now () WHERE brand_id = $1 AND member_id = $2 "
-                                  "AND violation_id = $3 AND lifted_at IS NULL RETURNING 1", 3, bp);
-        lifted_block = PQntuples (b) > 0;
-        PQclear (b);
-        if (muting) {
-            const char *mp [] = { bid, member };
-            PGresult *m = qyctl_exec ("SELECT 1 FROM violations WHERE brand_id = $1 AND member_id = $2 AND mute_until > now () "
-                                      "AND status <> 'overturned'", 2, mp);
-            lifted_mute = PQntuples (m) == 0;
-            PQclear (m);
-        }
-        char note [96];
-        qy_snprintf (note, sizeof (note), "moderation_member:%s:%s", bid, member);
-        s_notify (note);
-    }
-    qy_buf_t d;
-    qy_buf_init (&d);
-    qy_buf_puts (&d, "{\"reason\":");
-    qy_buf_json_str (&d, reason);
-    qy_buf_printf (&d, ",\"previous\":\"%s\",\"action\":\"%s\",\"strike\":%d,\"lifted_mute\":%s,\"lifted_block\":%s}",
-                   status, action, strike, lifted_mute ? "true" : "false", lifted_block ? "true" : "false");
-    s_audit (bid, overturn ? "violation.overturn" : "violation.confirm", "violation", id, d.data);
-    qy_buf_free (&d);
+    if (rc != MODERATION_DECIDED)
+        qyctl_die ("%s", err);
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
-    printf ("violation %s %s%s%s%s", id, want, overturn && strike ? " (strike lifted)" : "",
-            lifted_mute ? " (mute lifted)" : "", lifted_block ? " (block lifted)" : "");
-    if (charged)
-        printf (" (reported private poaching: strike %d)", charged);
+    printf ("violation %s %s%s%s%s", id, want, overturn && d.strike ? " (strike lifted)" : "",
+            d.lifted_mute ? " (mute lifted)" : "", d.lifted_block ? " (block lifted)" : "");
+    if (d.charged)
+        printf (" (reported private poaching: strike %d)", d.charged);
     printf ("\n");
-    //  Teach the classifier with the message as it was sent (the archive),
-    //  or the excerpt kept with the violation.
-    const char *cat = s_model_of (category);
-    if (cat && strcmp (qyctl_opt ("learn", "yes"), "no") != 0) {
-        const char *mp [] = { bid, PQgetvalue (v, 0, 6), PQgetvalue (v, 0, 7) };
-        PGresult *m = qyctl_exec ("SELECT text FROM messages WHERE brand_id = $1 AND msg_id = $2 AND event_time = $3::timestamptz",
-                                  3, mp);
-        const char *text = PQntuples (m) && *PQgetvalue (m, 0, 0) ? PQgetvalue (m, 0, 0) : PQgetvalue (v, 0, 8);
-        char why [96];
-        qy_snprintf (why, sizeof (why), "%s violation %s", overturn ? "overturn" : "confirm", id);
-        if (*text)
-            s_learn (bid, cat, text, overturn ? 0 : 1, why);
-        PQclear (m);
-    }
-    PQclear (v);
-    free (member);
-    free (category);
-    free (action);
+    if (d.model [0])
+        printf ("model %s version %lld (%lld decisions learned)\n", d.model, d.model_version, d.examples);
     return 0;
 }
 
@@ -578,49 +384,16 @@ static int s_precision (void)
 //  A brand's rule rows as the service builds them (rules + lists), or a TSV's.
 static judge_rule_row_t *s_brand_rows (const char *bid, const char *tsv, moderation_policy_t *pol, size_t *n_out)
 {
-    const char *p [] = { bid };
-    judge_rule_row_t *rows;
     size_t n = 0;
     judge_rule_row_t *owned = NULL;
-    PGresult *rr = NULL;
     char err [256];
-    if (tsv) {
-        owned = judge_rules_load_tsv (tsv, &n, err, sizeof (err));
-        if (!owned)
-            qyctl_die ("rules %s: %s", tsv, err);
-        rows = qy_calloc (n + 1, sizeof (*rows));
-        memcpy (rows, owned, n * sizeof (*rows));
-    }
-    else {
-        rr = qyctl_exec ("SELECT name, kind, category, pattern, weight, dry_run FROM rules WHERE brand_id = $1 AND enabled ORDER BY name", 1, p);
-        n = (size_t) PQntuples (rr);
-        rows = qy_calloc (n + 1, sizeof (*rows));
-        for (size_t i = 0; i < n; i++)
-            rows [i] = (judge_rule_row_t) { PQgetvalue (rr, (int) i, 0), PQgetvalue (rr, (int) i, 1), PQgetvalue (rr, (int) i, 2),
-                                            PQgetvalue (rr, (int) i, 3), strtod (PQgetvalue (rr, (int) i, 4), NULL),
-                                            PQgetvalue (rr, (int) i, 5) [0] == 't' };
-    }
-    //  Flood rules are behaviour, counted live in Redis: not replayable offline.
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp (rows [i].kind, "flood"))
-            rows [k++] = rows [i];
-        else
-        if (pol)
-            moderation_policy_flood_rule (pol, &rows [i], err, sizeof (err));
-    PGresult *lr = qyctl_exec ("SELECT list, category, value FROM moderation_lists WHERE brand_id = $1", 1, p);
-    size_t nl = (size_t) PQntuples (lr);
-    moderation_list_row_t *lists = qy_calloc (nl + 1, sizeof (*lists));
-    for (size_t i = 0; i < nl; i++)
-        lists [i] = (moderation_list_row_t) { PQgetvalue (lr, (int) i, 0), PQgetvalue (lr, (int) i, 1), PQgetvalue (lr, (int) i, 2) };
-    judge_rule_row_t *merged = moderation_rows_merge (rows, k, lists, nl, n_out);
-    free (lists);
-    PQclear (lr);
-    free (rows);
-    if (rr)
-        PQclear (rr);
+    if (tsv && !(owned = judge_rules_load_tsv (tsv, &n, err, sizeof (err))))
+        qyctl_die ("rules %s: %s", tsv, err);
+    judge_rule_row_t *merged = moderation_brand_rows (qyctl_pg (), bid, owned, n, pol, n_out, err, sizeof (err));
     if (owned)
         judge_rules_free (&owned, n);
+    if (!merged)
+        qyctl_die ("%s", err);
     return merged;
 }
 
@@ -629,8 +402,9 @@ static judge_rule_row_t *s_brand_rows (const char *bid, const char *tsv, moderat
 static judge_t *s_backtest_judge (const char *bid, judge_rule_row_t *rows, size_t n, const char *what)
 {
     char ad [1024], abuse [1024], err [256];
-    s_brand_model (bid, "ad", ad, sizeof (ad), NULL);
-    s_brand_model (bid, "abuse", abuse, sizeof (abuse), NULL);
+    if (moderation_brand_model (qyctl_pg (), bid, "ad", ad, sizeof (ad), NULL, err, sizeof (err))
+        || moderation_brand_model (qyctl_pg (), bid, "abuse", abuse, sizeof (abuse), NULL, err, sizeof (err)))
+        qyctl_die ("%s", err);
     bool own_ad = ad [0], own_abuse = abuse [0];
     if (!own_ad)
         judge_model_default_path ("ad", ad, sizeof (ad));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #define QY_ARRAY_LEN(a) (sizeof (a) / sizeof ((a)[0]))
 
@@ -49,6 +50,9 @@ void qy_buf_json_str (qy_buf_t *b, const char *s);
 //  Append len bytes as lower-case hex digits.
 void qy_buf_hex (qy_buf_t *b, const void *data, size_t len);
 
+//  Append everything left in f (a file opened for reading, binary). Returns
+//  false on a read error.
+bool qy_buf_read_stream (qy_buf_t *b, FILE *f);
 //  FNV-1a 64-bit hash.
 uint64_t qy_hash64 (const void *data, size_t len);
 

@@ -1,0 +1,63 @@
+// Labels in Chinese (zh-CN) with English available; the choice is kept
+// in localStorage.
+const labels = {
+  'zh-CN': {
+    title: '群运控制台', login: '账号', password: '密码', sign_in: '登录', logout: '退出',
+    overview: '总览', groups: '社群', search: '会话存档', queue: '审核队列', audit: '审计日志',
+    deadletters: '死信', deliveries: '投递', campaigns: '活动', channels: '渠道', rules: '规则', tokens: 'API 令牌',
+    messages: '消息', active: '活跃成员', joins: '入群', leaves: '退群', violations: '违规', open_reviews: '待审核',
+    pending_jobs: '待执行任务', today: '今日', yesterday: '昨日', trend: '趋势', days: '天',
+    states: '社群健康状态', growing: '增长', healthy: '健康', declining: '衰退', zombie: '僵尸',
+    stores_ranked: '门店排名', store: '门店', region: '区域', state: '状态', tag: '标签', type: '类型',
+    size: '成员数', health: '健康分', sop: 'SOP 执行率', alerts: '当前预警', code: '编号', name: '名称',
+    positioning: '定位', tags: '标签', capacity: '容量', activity: '日均消息', filter: '筛选', export: '导出 CSV',
+    next: '下一页', prev: '上一页', total: '共', save: '保存', members: '成员', standing: '成员分层',
+    suggestions: '一进一出 / 清理建议', channel_mix: '渠道构成', recent_messages: '最近消息', posts: '活动推送',
+    health_parts: '健康分构成', member: '成员', group: '社群', text: '内容', kind: '消息类型', from: '开始', to: '结束',
+    find: '搜索', no_results: '没有结果', confirm: '确认违规', overturn: '推翻（误判）', reason: '理由',
+    select_all: '全选', history: '历史', scores: '规则得分', evidence: '证据', decided: '已处理',
+    trust: '信任等级', contribution: '贡献', joined: '入群时间', role: '角色', strikes: '警告次数',
+    muted_until: '禁言至', block: '封禁', opted_out: '退订', groups_of: '所在社群', campaign_interactions: '活动互动',
+    shortcuts: '快捷键：j/k 上下，x 选择，c 确认，o 推翻', resolve: '关闭', action: '动作', actor: '操作人', at: '时间',
+    object: '对象', service: '服务', status: '状态', retention7: '7 日留存', spoke: '发言', violators: '违规人数',
+    enabled: '启用', weight: '权重', pattern: '模式', dry_run: '试运行', category: '类别', score: '得分',
+    loading: '加载中…', reason_required: '请填写理由', none: '无', lang: 'EN'
+  },
+  en: {
+    title: 'Qunyun console', login: 'Login', password: 'Password', sign_in: 'Sign in', logout: 'Log out',
+    overview: 'Overview', groups: 'Groups', search: 'Archive', queue: 'Review queue', audit: 'Audit log',
+    deadletters: 'Dead letters', deliveries: 'Deliveries', campaigns: 'Campaigns', channels: 'Channels', rules: 'Rules', tokens: 'API tokens',
+    messages: 'Messages', active: 'Active members', joins: 'Joins', leaves: 'Leaves', violations: 'Violations', open_reviews: 'Open reviews',
+    pending_jobs: 'Overdue jobs', today: 'Today', yesterday: 'Yesterday', trend: 'Trend', days: 'days',
+    states: 'Groups by health', growing: 'Growing', healthy: 'Healthy', declining: 'Declining', zombie: 'Zombie',
+    stores_ranked: 'Stores ranked', store: 'Store', region: 'Region', state: 'State', tag: 'Tag', type: 'Type',
+    size: 'Members', health: 'Health', sop: 'SOP compliance', alerts: 'Current alerts', code: 'Code', name: 'Name',
+    positioning: 'Positioning', tags: 'Tags', capacity: 'Capacity', activity: 'Msgs/day', filter: 'Filter', export: 'Export CSV',
+    next: 'Next', prev: 'Previous', total: 'Total', save: 'Save', members: 'Members', standing: 'Member standing',
+    suggestions: 'One-in-one-out / clean-out', channel_mix: 'Channel mix', recent_messages: 'Recent messages', posts: 'Campaign posts',
+    health_parts: 'Health measures', member: 'Member', group: 'Group', text: 'Text', kind: 'Type', from: 'From', to: 'To',
+    find: 'Search', no_results: 'No results', confirm: 'Confirm', overturn: 'Overturn', reason: 'Reason',
+    select_all: 'Select all', history: 'History', scores: 'Rule scores', evidence: 'Evidence', decided: 'Decided',
+    trust: 'Trust', contribution: 'Contribution', joined: 'Joined', role: 'Role', strikes: 'Strikes',
+    muted_until: 'Muted until', block: 'Block', opted_out: 'Opted out', groups_of: 'Groups', campaign_interactions: 'Campaign interactions',
+    shortcuts: 'Keys: j/k move, x select, c confirm, o overturn', resolve: 'Close', action: 'Action', actor: 'Actor', at: 'At',
+    object: 'Object', service: 'Service', status: 'Status', retention7: '7-day retention', spoke: 'Spoke', violators: 'Violators',
+    enabled: 'Enabled', weight: 'Weight', pattern: 'Pattern', dry_run: 'Dry run', category: 'Category', score: 'Score',
+    loading: 'Loading…', reason_required: 'A reason is required', none: 'none', lang: '中文'
+  }
+};
+
+let lang = localStorage.getItem('qy.lang') === 'en' ? 'en' : 'zh-CN';
+
+export const t = (key) => labels[lang][key] ?? key;
+export const currentLang = () => lang;
+export function toggleLang () {
+  lang = lang === 'en' ? 'zh-CN' : 'en';
+  localStorage.setItem('qy.lang', lang);
+  document.documentElement.lang = lang;
+}
+export function applyStatic () {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('lang').textContent = t('lang');
+}

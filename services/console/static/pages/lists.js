@@ -1,0 +1,43 @@
+// The operators' lists: channels (quality), campaigns, rules, deliveries,
+// dead letters (closed with a reason) and the audit log.
+import { get, api } from '../api.js';
+import { t } from '../i18n.js';
+import { h, table, fmt } from '../dom.js';
+import { barChart } from '../charts.js';
+import { showError } from '../app.js';
+
+const columns = {
+  channels: ['channel', 'kind', 'joins', 'members', 'spoke', 'violators', 'retention7', 'retention30'],
+  campaigns: ['name', 'trigger', 'enabled', 'version', 'updated_at', 'jobs', 'conversions'],
+  rules: ['name', 'kind', 'category', 'pattern', 'weight', 'dry_run', 'enabled'],
+  deliveries: ['created_at', 'key', 'kind', 'group', 'status', 'attempts', 'http_status', 'last_error'],
+  deadletters: ['id', 'created_at', 'service', 'brand_code', 'msg_id', 'reason', 'state', 'replays', 'bytes'],
+  audit: ['at', 'actor', 'action', 'object_type', 'object_id', 'detail']
+};
+
+function resolveButton (d) {
+  return h('button', { class: 'secondary', onclick: async (ev) => {
+    const reason = prompt(t('reason'));
+    if (!reason) return;
+    try {
+      await api('POST', `/deadletters/${d.id}/resolve`, { reason });
+      ev.target.replaceWith('resolved');
+    } catch (e) { showError(e); }
+  } }, t('resolve'));
+}
+
+export async function listPage (main, what) {
+  const data = await get('/' + what);
+  const cols = columns[what].map((k) => ({ key: k, label: t(k) === k ? k : t(k),
+    render: (r) => typeof r[k] === 'object' && r[k] !== null && !Array.isArray(r[k]) ? JSON.stringify(r[k]) : fmt(r[k]) }));
+  if (what === 'deadletters') cols.push({ key: 'resolve', label: '', render: (d) => d.state === 'open' ? resolveButton(d) : '' });
+  const chart = what === 'channels' ? h('canvas', { id: 'channels-chart' }) : null;
+  main.replaceChildren(h('h2', {}, t(what)), chart ? h('div', { class: 'panel' }, h('div', { class: 'chart' }, chart)) : '',
+    table(cols, data.items));
+  if (chart) {
+    barChart(chart, data.items.map((c) => c.channel), [
+      { label: t('joins'), data: data.items.map((c) => c.joins) },
+      { label: t('retention7'), data: data.items.map((c) => Math.round((c.retention7 || 0) * 100)) },
+      { label: t('violators'), data: data.items.map((c) => c.violators) }]);
+  }
+}

@@ -1,0 +1,99 @@
+// The console in a real browser: Debian's chromium (never a downloaded
+// one) driven by playwright-core. A store user logs in, sees only their
+// groups, opens a group profile whose chart has drawn, searches the
+// archive for a Chinese phrase, and confirms a flagged message from the
+// review queue. Screenshots go to $SHOTS; any console error or page error
+// fails the test, and each step checks text that proves the data arrived.
+//   CONSOLE_URL LOGIN PASSWORD SHOTS PROFILE (a fresh --user-data-dir)
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+
+const { CONSOLE_URL, LOGIN, PASSWORD, SHOTS, PROFILE } = process.env;
+const errors = [];
+let passed = 0;
+const ok = (what) => { passed++; console.log(`ok   ${what}`); };
+
+const context = await chromium.launchPersistentContext(PROFILE, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+         '--disable-sync', '--no-first-run'],
+  viewport: { width: 1400, height: 1000 },
+  locale: 'zh-CN'
+});
+const page = context.pages()[0] || await context.newPage();
+page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
+// Nothing may leave the console's own origin (no CDN, no outside font).
+page.on('request', (r) => { if (!r.url().startsWith(CONSOLE_URL)) errors.push(`outside request: ${r.url()}`); });
+page.setDefaultTimeout(15000);
+
+try {
+  // 1. Log in.
+  await page.goto(CONSOLE_URL + '/');
+  await page.fill('input[name=login]', LOGIN);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#top:not([hidden]) #who');
+  assert.match(await page.textContent('#who'), new RegExp(`${LOGIN} · 一号店`));
+  ok('logged in as the store user of 一号店');
+  await page.waitForSelector('#trend-chart[data-drawn="true"]');
+  assert.match(await page.textContent('[data-card=messages] .value'), /^\d+$/);
+  await page.screenshot({ path: `${SHOTS}/1-overview.png`, fullPage: true });
+  ok('overview drawn');
+
+  // 2. Only their groups.
+  await page.goto(CONSOLE_URL + '/#/groups');
+  await page.waitForSelector('#groups-table tbody tr');
+  const codes = await page.$$eval('#groups-table tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(codes, ['room1']);
+  assert.match(await page.textContent('#groups-table'), /群1/);
+  assert.match(await page.textContent('.pager'), /共 1/);
+  await page.screenshot({ path: `${SHOTS}/2-groups.png`, fullPage: true });
+  ok('groups list holds only room1');
+
+  // 3. The group's profile, its chart drawn.
+  await page.click('#groups-table a[href="#/group/room1"]');
+  await page.waitForSelector('#group-chart[data-drawn="true"]');
+  assert.match(await page.textContent('#group-health'), /^\d+$/);
+  assert.match(await page.textContent('#main'), /会员u1/);
+  await page.screenshot({ path: `${SHOTS}/3-group.png`, fullPage: true });
+  ok('group profile with a drawn chart');
+
+  // 4. Archive search for a Chinese phrase.
+  await page.goto(CONSOLE_URL + '/#/search');
+  await page.fill('#search-form input[name=q]', '优惠券');
+  await page.click('#search-form button[type=submit]');
+  await page.waitForSelector('#search-results mark');
+  const marks = await page.$$eval('#search-results mark', (ms) => ms.map((m) => m.textContent));
+  assert.ok(marks.length >= 1 && marks.every((m) => m === '优惠券'), `marks: ${marks}`);
+  const groups = await page.$$eval('#search-results tbody tr td:nth-child(2)', (tds) => [...new Set(tds.map((td) => td.textContent))]);
+  assert.deepEqual(groups, ['群1']);
+  await page.click('#search-results a.result');
+  await page.waitForSelector('#message-view h3');
+  await page.screenshot({ path: `${SHOTS}/4-search.png`, fullPage: true });
+  ok(`archive search: ${marks.length} hits of 优惠券, all in 群1`);
+
+  // 5. Confirm the flagged message from the queue.
+  await page.goto(CONSOLE_URL + '/#/queue');
+  await page.waitForSelector('#queue-table tbody tr');
+  const row = page.locator('#queue-table tbody tr', { has: page.locator('mark.evidence', { hasText: 'wx88776655' }) });
+  await row.locator('input.pick').check();
+  await page.fill('#decision-reason', '确认广告');
+  await page.click('#confirm-btn');
+  await page.waitForSelector('#decision-result:has-text("confirmed")');
+  assert.equal((await row.locator('.queue-status').textContent()).trim(), 'confirmed');
+  await page.screenshot({ path: `${SHOTS}/5-queue.png`, fullPage: true });
+  ok('flagged message confirmed from the queue');
+
+  assert.deepEqual(errors, [], 'the page logged errors');
+  ok('no console errors, no request outside the console');
+  console.log(`${passed} passed, 0 failed`);
+} catch (e) {
+  await page.screenshot({ path: `${SHOTS}/failure.png`, fullPage: true }).catch(() => {});
+  console.error('FAIL:', e.message, errors);
+  console.log(`${passed} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  await context.close();
+}

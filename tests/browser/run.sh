@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The console in a real browser (console.test.mjs): Debian's chromium,
+# playwright-core pinned by package-lock.json (npm ci; no browser is ever
+# downloaded). The same brands, users and archive as the console_api case.
+# Screenshots are kept in BUILD/browser-shots.
+source "$(dirname "$0")/../integration/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+# Debian's npm conflicts with a nodejs that ships its own; install it only when missing.
+command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+[ -x /usr/bin/chromium ] || { echo "FAIL: /usr/bin/chromium missing (QY_PACKAGES has it: run qy_install_deps)"; exit 1; }
+(cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+source "$HERE/../integration/console_api/setup.sh"
+start_console console
+SHOTS=$QY_BUILD/browser-shots
+rm -rf "$SHOTS"; mkdir -p "$SHOTS" "$QY_RUN/profile"
+CONSOLE_URL="http://127.0.0.1:$PORT_console" LOGIN=st1 PASSWORD=$PW SHOTS=$SHOTS PROFILE=$QY_RUN/profile \
+    node "$HERE/console.test.mjs" || it_fail "browser steps"
+it_eq "confirmed in PostgreSQL by the store user" "$(q "SELECT status || ' ' || decided_by || ' ' || decision_reason FROM violations WHERE msg_id = 'ad1'")" \
+    "confirmed console:st1 确认广告"
+it_eq "screenshots" "$(ls "$SHOTS" | grep -c '^[1-5]-.*\.png$')" 5

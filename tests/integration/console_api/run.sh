@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# The console's HTTP API (services/console, docs/api.md) against a real
+# PostgreSQL, connected as qy_console:
+#   1. every endpoint for every role (expected/matrix.txt): the 401s, the
+#      404s of another store's group, member, message and violation, the
+#      403s of a mutation outside the role, a reviewer's queue-only world;
+#   2. what each role sees (groups lists by scope, CSV with a BOM);
+#   3. login limits (lockout per login and per address), CSRF, sessions
+#      shared by two replicas, logout;
+#   4. API tokens: role-scoped, revocable, expiring, never shown again;
+#   5. bad input: malformed JSON, a huge body, invalid UTF-8 → clear JSON
+#      error, and the service still up;
+#   6. an overturn lifts the strike and the mute and teaches the model as
+#      qyctl does; archive search finds a Chinese phrase, highlights it and
+#      is audited; tags and positioning are set and audited;
+#   7. security headers; SIGTERM; the console refuses a role that
+#      bypasses row-level security.
+source "$(dirname "$0")/../lib.sh"
+source "$IT_CASE/setup.sh"
+it_eq "password from argv refused" "$("$Q" user create acme eve --role hq --password x 2>&1 | head -1)" "qyctl user: unknown option --password"
+
+rc=0; QY_CONSOLE_PG_DSN="$QY_PG_DSN" QY_CONSOLE_CONSOLE_PORT=0 timeout 10 "$QY_BUILD/services/console/qy-console" \
+    >"$QY_RUN/owner.log" 2>&1 || rc=$?
+it_eq "refuses the owner role" "$rc $(grep -c 'bypasses row-level security' "$QY_RUN/owner.log")" "2 1"
+start_console console1
+start_console console2
+U="http://127.0.0.1:$PORT_console1"
+
+# login USER [PORT]: a cookie jar per user, its CSRF token in $QY_RUN/USER.csrf
+login () {
+    curl -s -c "$QY_RUN/$1.jar" -H 'Content-Type: application/json' -d "{\"login\":\"$1\",\"password\":\"$PW\"}" \
+        "$U/api/v1/session" | jq -r '.csrf // empty' > "$QY_RUN/$1.csrf"
+    [ -s "$QY_RUN/$1.csrf" ]
+}
+# api USER METHOD PATH [BODY]: prints the status, then the body, on one line each
+api () {
+    local user=$1 method=$2 path=$3 body=${4:-}
+    local args=(-s -o "$QY_RUN/body" -w '%{http_code}' -X "$method" -b "$QY_RUN/$user.jar")
+    [ "$method" = GET ] || args+=(-H "X-CSRF-Token: $(cat "$QY_RUN/$user.csrf")" -H 'Content-Type: application/json')
+    [ -n "$body" ] && args+=(--data-binary "$body")
+    curl "${args[@]}" "$U$path"; echo; cat "$QY_RUN/body"
+}
+body () { api "$@" | tail -n +2; }
+status () { api "$@" | head -1; }
+items () { api "$1" GET "$2" | tail -n +2 | jq -r '[.items[] | .code] | join(",")'; }
+
+it_eq "no session: 401" "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/v1/groups")" 401
+for u in root hq1 reg1 st1 rev1 ohq; do login $u || it_fail "login $u"; done
+
+# ---- 2. what each scope sees
+it_eq "hq sees the brand's groups" "$(items hq1 /api/v1/groups)" room1,room2,room3
+it_eq "region sees its region's" "$(items reg1 /api/v1/groups)" room1,room2
+it_eq "store sees its own" "$(items st1 /api/v1/groups)" room1
+it_eq "other brand sees its own" "$(items ohq /api/v1/groups)" oroom
+it_eq "admin sees every brand" "$(items root '/api/v1/groups?sort=code')" oroom,room1,room2,room3
+it_eq "admin as one brand" "$(items root '/api/v1/groups?brand=other')" oroom
+it_eq "filter and sort" "$(items hq1 '/api/v1/groups?state=healthy&sort=-code')" room2,room1
+it_eq "pages" "$(api hq1 GET '/api/v1/groups?limit=2' | tail -n +2 | jq -c '[.next, .total, (.items | length)]')" '["2",3,2]'
+it_eq "bad sort" "$(api hq1 GET '/api/v1/groups?sort=password' | tail -n +2 | jq -r .error)" \
+    "bad parameter sort: want code, name, store, health, size, state, type, activity or created (- for descending)"
+curl -s -b "$QY_RUN/st1.jar" "$U/api/v1/groups.csv" > "$QY_RUN/groups.csv"
+it_eq "CSV starts with a BOM" "$(head -c 3 "$QY_RUN/groups.csv" | od -An -tx1 | tr -d ' ')" efbbbf
+it_eq "CSV: Chinese header, the store's group" "$(tail -c +4 "$QY_RUN/groups.csv" | cut -d, -f1-3 | tr -d '\r' | paste -sd'|')" "群编号,群名称,门店|room1,群1,s1"
+
+# ---- 1. every endpoint for every role
+ROOM1_MSG=$(curl -s -b "$QY_RUN/hq1.jar" "$U/api/v1/search?group=room1&limit=1" | jq -r '.items[0].id')
+ROOM3_MSG=$(curl -s -b "$QY_RUN/hq1.jar" "$U/api/v1/search?group=room3&limit=1" | jq -r '.items[0].id')
+V1=$(q "SELECT id FROM violations WHERE msg_id = 'room1-m2'")
+V3=$(q "SELECT id FROM violations WHERE msg_id = 'room3-m2'")
+DL=$(q "SELECT id FROM dead_letters LIMIT 1")
+ENDPOINTS="GET:/api/v1/session GET:/api/v1/overview GET:/api/v1/stores GET:/api/v1/groups GET:/api/v1/groups.csv
+GET:/api/v1/groups/room1 GET:/api/v1/groups/room1/profile GET:/api/v1/groups/room3 GET:/api/v1/groups/room3/profile
+GET:/api/v1/members/u1 GET:/api/v1/members/u3 GET:/api/v1/search?q=优惠券 GET:/api/v1/messages/$ROOM1_MSG
+GET:/api/v1/messages/$ROOM3_MSG GET:/api/v1/queue GET:/api/v1/campaigns GET:/api/v1/channels GET:/api/v1/rules
+GET:/api/v1/deliveries GET:/api/v1/deadletters GET:/api/v1/audit GET:/api/v1/tokens GET:/api/v1/nothing
+PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#$V1 POST:/api/v1/queue/decide#$V3
+POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1"
+: > "$QY_RUN/actual/matrix.txt"
+for e in $ENDPOINTS; do
+    method=${e%%:*}; path=${e#*:}; vid=${path#*#}; path=${path%%#*}
+    line=$(printf '%-7s %-28s' "$method" "$(echo "$path" | sed "s|$ROOM1_MSG|ROOM1_MSG|; s|$ROOM3_MSG|ROOM3_MSG|; s|/$DL/|/DL/|")")
+    for u in root hq1 reg1 st1 rev1 ohq; do
+        body=""
+        case $path in
+            */groups/*) body='{"tags":["新品"]}' ;;
+            */decide) body="{\"ids\":[$vid],\"decision\":\"confirm\",\"reason\":\"matrix\"}"
+                      q "UPDATE violations SET status = 'open' WHERE id = $vid" ;;
+            */resolve) body='{"reason":"matrix"}'; q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
+        esac
+        p=$path; [ "$u" = root ] && p="$path$([ "${path#*\?}" = "$path" ] && echo '?' || echo '&')brand=acme"
+        line="$line $(printf '%-4s' "$(status $u "$method" "$p" "$body")")"
+    done
+    echo "$line" | sed 's/ *$//' >> "$QY_RUN/actual/matrix.txt"
+done
+it_expect matrix
+
+# ---- 3. CSRF, sessions across replicas, logout
+csrf_status () { curl -s -o /dev/null -w '%{http_code}' -X PATCH -b "$QY_RUN/hq1.jar" "$@" -d '{"positioning":"福利"}' "$U/api/v1/groups/room1"; }
+it_eq "mutation without CSRF token" "$(csrf_status)" 403
+it_eq "mutation with a wrong CSRF token" "$(csrf_status -H 'X-CSRF-Token: 0000')" 403
+it_eq "mutation with the token" "$(csrf_status -H "X-CSRF-Token: $(cat "$QY_RUN/hq1.csrf")")" 200
+it_eq "positioning set" "$(q "SELECT positioning || ' ' || array_to_string (tags, ',') FROM groups WHERE code = 'room1'")" "福利 新品"
+it_eq "audited with the user" "$(q "SELECT actor || ' ' || (detail ->> 'positioning') FROM audit_log WHERE action = 'group.update' ORDER BY id DESC LIMIT 1")" "console:hq1 福利"
+it_eq "the session works on the other replica" "$(curl -s -b "$QY_RUN/st1.jar" "http://127.0.0.1:$PORT_console2/api/v1/groups" | jq -r '.items[0].code')" room1
+login reg1
+api reg1 DELETE /api/v1/session >/dev/null
+it_eq "after logout" "$(status reg1 GET /api/v1/groups)" 401
+headers=$(curl -s -D - -o /dev/null -c /dev/null -H 'Content-Type: application/json' -d "{\"login\":\"reg1\",\"password\":\"$PW\"}" "$U/api/v1/session")
+echo "$headers" | grep -i '^set-cookie:' | grep -q 'HttpOnly; SameSite=Strict' && echo "ok   cookie HttpOnly, SameSite=Strict" || it_fail "cookie flags: $headers"
+csp=$(curl -s -D - -o /dev/null "$U/" | grep -i '^content-security-policy:')
+echo "$csp" | grep -q "script-src 'self';" && ! echo "$csp" | grep -q unsafe && echo "ok   CSP without inline script" || it_fail "CSP: $csp"
+it_eq "nosniff" "$(curl -s -D - -o /dev/null "$U/api/v1/groups" | grep -ci '^x-content-type-options: nosniff')" 1
+
+# ---- 4. API tokens
+tok=$(api hq1 POST /api/v1/tokens '{"name":"bi","days":7}' | tail -n +2)
+T=$(echo "$tok" | jq -r .token); TID=$(echo "$tok" | jq -r .id)
+bearer () { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "${@:2}"; }
+it_eq "token reads groups" "$(curl -s -H "Authorization: Bearer $T" "$U/api/v1/groups" | jq -r '.items | length')" 3
+it_eq "token mutates without a CSRF token" "$(bearer "$T" -X PATCH -d '{"tags":["api"]}' "$U/api/v1/groups/room2")" 200
+it_eq "token kept hashed" "$(q "SELECT count (*) FROM console_tokens WHERE token_sha256 = encode (sha256 ('$T'), 'hex')") $(q "SELECT count (*) FROM console_tokens WHERE token_sha256 = '$T'")" "1 0"
+it_eq "the list never shows a token" "$(api hq1 GET /api/v1/tokens | tail -n +2 | jq -r '.items[0] | has("token")')" false
+it_eq "a token makes no tokens" "$(bearer "$T" -X POST -d '{"name":"x"}' "$U/api/v1/tokens")" 403
+rtok=$(api hq1 POST /api/v1/tokens '{"name":"review-bot","role":"reviewer"}' | tail -n +2 | jq -r .token)
+it_eq "reviewer token: groups" "$(bearer "$rtok" "$U/api/v1/groups")" 403
+it_eq "reviewer token: queue" "$(bearer "$rtok" "$U/api/v1/queue")" 200
+it_eq "store user cannot mint an hq token" "$(status st1 POST /api/v1/tokens '{"name":"x","role":"hq"}')" 403
+api hq1 DELETE "/api/v1/tokens/$TID" >/dev/null
+it_eq "revoked token" "$(bearer "$T" "$U/api/v1/groups")" 401
+q "UPDATE console_tokens SET expires_at = now () - interval '1 second' WHERE name = 'review-bot'" >/dev/null
+it_eq "expired token" "$(bearer "$rtok" "$U/api/v1/queue")" 401
+ctok=$("$Q" user token st1 --name cli --days 1 | awk '{print $2}')
+it_eq "qyctl user token" "$(curl -s -H "Authorization: Bearer $ctok" "$U/api/v1/groups" | jq -r '.items[0].code')" room1
+
+# ---- 5. bad input: a clear JSON error each time, the service stays up
+# err CURL-ARGS…: "STATUS ERROR" up to the error's first colon
+err () {
+    local code; code=$(curl -s -o "$QY_RUN/err.json" -w '%{http_code}' -b "$QY_RUN/hq1.jar" -H "X-CSRF-Token: $(cat "$QY_RUN/hq1.csrf")" "$@")
+    echo "$code $(jq -r .error "$QY_RUN/err.json" | cut -d: -f1)"
+}
+it_eq "malformed JSON" "$(err -X PATCH -d '{"tags":[' "$U/api/v1/groups/room1")" "400 malformed JSON at line 1 column 9"
+it_eq "not an object" "$(err -X PATCH -d '[1]' "$U/api/v1/groups/room1")" "400 the body must be a JSON object"
+head -c 200000 /dev/zero | tr '\0' 'a' > "$QY_RUN/huge"
+it_eq "huge body" "$(err -X PATCH --data-binary @"$QY_RUN/huge" "$U/api/v1/groups/room1")" "413 request body over 65536 bytes"
+printf '{"tags":["\xff\xfe"]}' > "$QY_RUN/bad-utf8"
+it_eq "invalid UTF-8 in JSON" "$(err -X PATCH --data-binary @"$QY_RUN/bad-utf8" "$U/api/v1/groups/room1")" "400 malformed JSON at line 1 column 10"
+it_eq "invalid UTF-8 in the query" "$(err "$U/api/v1/search?q=%FF%FE")" "400 the URL or a query parameter is not valid UTF-8"
+it_eq "wrong types" "$(err -X PATCH -d '{"tags":[1,2]}' "$U/api/v1/groups/room1")" "400 tags"
+it_eq "bad date" "$(err "$U/api/v1/search?from=yesterday-ish")" "400 bad parameter"
+it_eq "bad token id" "$(err -X DELETE "$U/api/v1/tokens/abc")" "400 bad parameter"
+it_eq "still healthy" "$(curl -s -o /dev/null -w '%{http_code}' "$U/health")" 200
+
+# ---- 6. overturn through the queue, as qyctl does; search; audit
+VAD=$(q "SELECT id FROM violations WHERE msg_id = 'ad1'")
+queue_ad=$(api st1 GET /api/v1/queue | tail -n +2 | jq -c ".items[] | select(.id == $VAD) | [.segments[] | select(.hit) | .t]")
+it_eq "queue: the evidence span" "$queue_ad" '["wx88776655"]'
+res=$(api st1 POST /api/v1/queue/decide "{\"ids\":[$VAD],\"decision\":\"overturn\",\"reason\":\"误判：店员转述\"}" | tail -n +2)
+it_eq "overturned, strike and mute lifted, model taught" "$(echo "$res" | jq -c '.items[0] | [.result, .strike_lifted, .lifted_mute, .model, (.model_version > 0)]')" '["overturned",true,true,"ad",true]'
+it_eq "violation row" "$(q "SELECT status || ' ' || decided_by || ' ' || decision_reason FROM violations WHERE id = $VAD")" "overturned console:st1 误判：店员转述"
+it_eq "model version written" "$(q "SELECT count (*) || ' ' || max (examples) || ' ' || max (created_by) FROM moderation_models")" "1 1 console:st1"
+it_eq "audited as qyctl audits" "$(q "SELECT actor || ' ' || (detail ->> 'lifted_mute') FROM audit_log WHERE action = 'violation.overturn'")" "console:st1 true"
+it_eq "overturned twice" "$(api st1 POST /api/v1/queue/decide "{\"ids\":[$VAD],\"decision\":\"overturn\",\"reason\":\"again\"}" | tail -n +2 | jq -r '.items[0].result')" already
+hits=$(api st1 GET "/api/v1/search?q=优惠券" | tail -n +2)
+it_eq "store search: its own group's hits" "$(echo "$hits" | jq -r '[.items[].group] | unique | join(",")')" room1
+it_eq "the phrase highlighted" "$(echo "$hits" | jq -r '[.items[0].segments[] | select(.hit) | .t] | join(",")')" 优惠券
+it_eq "hq search: every store" "$(api hq1 GET "/api/v1/search?q=优惠券" | tail -n +2 | jq -r '[.items[].group] | unique | join(",")')" room1,room2,room3
+it_eq "search audited" "$(q "SELECT actor || ' ' || (detail ->> 'q') || ' ' || (detail ->> 'hits') FROM audit_log WHERE action = 'archive.search' AND actor = 'console:st1' ORDER BY id DESC LIMIT 1")" "console:st1 优惠券 2"
+n0=$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor = 'console:st1'")
+it_eq "open a message" "$(body st1 GET "/api/v1/messages/$ROOM1_MSG" | jq -r '.group + " " + .user_id')" "room1 u1"
+it_eq "message opened audited" "$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor = 'console:st1'")" "$((n0 + 1))"
+it_eq "overview" "$(api hq1 GET '/api/v1/overview?days=7' | tail -n +2 | jq -c '[(.trend | length), .states.healthy, .states.zombie, .cards.today.messages, (.alerts | length)]')" '[7,2,1,30,1]'
+it_eq "group profile" "$(api st1 GET /api/v1/groups/room1/profile | tail -n +2 | jq -c '[(.days | length), .members[0].user_id, (.messages | length) > 0, .standing.key]')" '[30,"u1",true,1]'
+it_eq "member profile" "$(api st1 GET /api/v1/members/u1 | tail -n +2 | jq -c '[.groups[0].code, (.violations | length), .strikes]')" '["room1",6,0]'
+
+# ---- 3. login limits (last: they lock this address)
+wrong () { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{\"login\":\"$1\",\"password\":\"${2:-wrong-password}\"}" "$U/api/v1/session"; }
+codes=""; for _ in 1 2 3 4 5 6; do codes="$codes$(wrong hq1) "; done
+it_eq "five failures, then locked" "$codes" "401 401 401 401 401 429 "
+it_eq "locked even with the right password" "$(wrong hq1 "$PW")" 429
+it_eq "another login from the same address" "$(wrong ohq "$PW")" 200
+codes=""; for i in 1 2 3 4 5 6; do codes="$codes$(wrong nobody$i) "; done   # 5 + 5 failures
+it_eq "the address locked after 10 failures" "$codes" "401 401 401 401 401 429 "
+it_eq "the address locked for every login" "$(wrong ohq "$PW")" 429
+# Behind the reverse proxy (console.proxy = 127.0.0.1) X-Forwarded-For names the client.
+it_eq "another client behind the proxy" "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 192.0.2.7' \
+    -H 'Content-Type: application/json' -d "{\"login\":\"ohq\",\"password\":\"$PW\"}" "$U/api/v1/session")" 200
+it_eq "lockout in the log" "$(grep -c 'login locked key=addr:127.0.0.1' "$QY_RUN/logs/console1.log" "$QY_RUN/logs/console2.log" | awk -F: '{s += $2} END {print (s >= 1)}')" 1
+
+# ---- 7. SIGTERM
+kill -TERM "$QY_PID_console2"
+for _ in $(seq 50); do kill -0 "$QY_PID_console2" 2>/dev/null || break; sleep 0.1; done
+it_eq "stopped on SIGTERM" "$(kill -0 "$QY_PID_console2" 2>/dev/null && echo running || echo stopped) $(grep -c 'requests drained' "$QY_RUN/logs/console2.log")" "stopped 1"

@@ -1,0 +1,39 @@
+-- Two brands: acme (regions north: s1, s2; south: s3; a group per store)
+-- and other (o1, oroom). Members u1..u3 talk in room1..room3; x1 in oroom.
+-- The archive, violations (flood: decided without learning; one ad with a
+-- mute and evidence spans), roll-ups, states, an alert and a dead letter.
+SELECT qy_ensure_partition (current_date);
+SELECT qy_ensure_partition (current_date - 1);
+INSERT INTO members (brand_id, user_id, nickname)
+    SELECT b.id, u, '会员' || u FROM brands b, unnest (ARRAY['u1', 'u2', 'u3']) u WHERE b.code = 'acme'
+    UNION ALL SELECT id, 'x1', '别人' FROM brands WHERE code = 'other';
+INSERT INTO memberships (brand_id, group_id, member_id, joined_at)
+    SELECT g.brand_id, g.id, m.id, now () - interval '10 days' FROM groups g JOIN members m ON m.brand_id = g.brand_id
+    AND (substr (g.code, 5) = substr (m.user_id, 2) OR (g.code = 'oroom' AND m.user_id = 'x1'));
+INSERT INTO messages (brand_id, event_time, msg_id, group_id, store_id, member_id, kind, text)
+    SELECT ms.brand_id, now () - (k || ' minutes')::interval, g.code || '-m' || k, g.id, g.store_id, ms.member_id, 'text',
+           CASE WHEN k = 1 THEN g.name || '今天领优惠券了吗' ELSE g.name || '的第' || k || '条消息' END
+    FROM memberships ms JOIN groups g ON g.id = ms.group_id, generate_series (1, 5) k;
+INSERT INTO messages (brand_id, event_time, msg_id, group_id, store_id, member_id, kind, text)
+    SELECT ms.brand_id, date_trunc ('minute', now ()) - interval '1 hour', 'ad1', g.id, g.store_id, ms.member_id, 'text',
+           '加我微信 wx88776655 领优惠券'
+    FROM memberships ms JOIN groups g ON g.id = ms.group_id WHERE g.code = 'room1';
+INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, excerpt, strike, mute_until)
+    SELECT brand_id, group_id, member_id, msg_id, event_time, 'ad', 1.2, 'mute', '{ad.wechat_id}',
+           '[{"rule":"ad.wechat_id","category":"ad","weight":1.2,"dry_run":false,"start":13,"end":23,"text":"wx88776655"}]',
+           text, 1, now () + interval '1 day'
+    FROM messages WHERE msg_id = 'ad1';
+INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, excerpt)
+    SELECT brand_id, group_id, member_id, msg_id, event_time, 'flood', 1, 'review', '{flood.burst}', '[]', text
+    FROM messages WHERE msg_id LIKE '%-m%';
+INSERT INTO daily_group_stats (brand_id, group_id, day, messages, active_members, joins, leaves, violations)
+    SELECT g.brand_id, g.id, (now () + interval '8 hours')::date - d, 10 + d, 3, 1, 0, d % 2
+    FROM groups g, generate_series (0, 89) d;
+INSERT INTO group_states (brand_id, group_id, state, health, lifecycle)
+    SELECT brand_id, id, CASE WHEN code = 'room3' THEN 'zombie' ELSE 'healthy' END, 60 + id::int % 30, 'long_term' FROM groups;
+INSERT INTO member_states (brand_id, group_id, member_id, trust_level, state, activity, contribution)
+    SELECT brand_id, group_id, member_id, 2, 'key', 1.5, 3.0 FROM memberships;
+INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload)
+    SELECT 'alert-1', id, NULL, 'alert', 2, '{"text":{"content":"刷屏预警"}}' FROM brands WHERE code = 'acme';
+INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload)
+    SELECT id, code, 'ingest', 'bad-1', 'unpack failed', '\x00' FROM brands WHERE code = 'acme';
