@@ -8,13 +8,16 @@ QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev prot
  libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libutf8proc-dev libopencc-dev opencc
  libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
  libssl-dev openssl clang libclang-rt-14-dev"
+# Only for the image test (tests/image/run.sh): a container build with no daemon.
+QY_IMAGE_PACKAGES="buildah podman debootstrap"
 
 qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# Install the Debian packages that are missing (needs root on a fresh machine).
+# Install the Debian packages that are missing (needs root on a fresh machine):
+# QY_PACKAGES, or the list given.
 qy_install_deps () {
     local missing=""
-    for p in $QY_PACKAGES; do
+    for p in ${1:-$QY_PACKAGES}; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
     done
     [ -z "$missing" ] && return 0
@@ -125,7 +128,7 @@ qy_start_services () {
     for i in $(seq "$mods"); do entries="$entries moderation$i:moderation"; done
     for e in $entries; do
         local name=${e%%:*} svc=${e##*:} port; port=$(qy_free_port)
-        QY_HTTP_PORT=$port qy_start "$name" "$build/services/$svc/qy-$svc"
+        QY_HTTP_PORT=$port qy_start "$name" ${QY_SERVICE_EXEC:-} "$build/services/$svc/qy-$svc"   # QY_SERVICE_EXEC: e.g. run it from the image
         eval "QY_HTTP_$name=$port"
         # The bus listens before the others connect: ingest takes nothing
         # until it is linked (a first connect refused waits for ZeroMQ's retry).
