@@ -7,7 +7,7 @@ QY_ROOT=${QY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
  libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libutf8proc-dev libopencc-dev opencc
  libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
- libssl-dev openssl clang libclang-rt-14-dev"
+ libssl-dev openssl clang libclang-rt-14-dev prometheus haproxy"
 # Only for the image test (tests/image/run.sh): a container build with no daemon.
 QY_IMAGE_PACKAGES="buildah podman debootstrap"
 
@@ -143,6 +143,29 @@ qy_start_services () {
 qy_metric () {
     local port=$1 name=$2
     curl -fs "http://127.0.0.1:$port/metrics" | awk -v n="$name" '$1 == n || index($1, n"{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+}
+
+# qy_metric_quantile PORT NAME Q: quantile Q (0..1) of histogram NAME in seconds,
+# summed over its label sets and interpolated within a bucket as Prometheus's
+# histogram_quantile does (so no finer than the buckets, QY_METRIC_BUCKETS_S).
+qy_metric_quantile () {
+    curl -fs "http://127.0.0.1:$1/metrics" | awk -v n="$2_bucket{" -v q="$3" '
+        index($1, n) == 1 && match($1, /le="[^"]+"/) {
+            le = substr($1, RSTART + 4, RLENGTH - 5)
+            if (!(le in c)) les[++k] = le
+            c[le] += $2
+        }
+        END {
+            total = c["+Inf"]; if (!total) { print 0; exit }
+            rank = q * total; lo = 0; below = 0
+            for (i = 1; i <= k; i++) {
+                if (c[les[i]] >= rank) {
+                    if (les[i] == "+Inf") { print lo; exit }
+                    printf "%.6f\n", lo + (les[i] - lo) * (rank - below) / (c[les[i]] - below); exit
+                }
+                lo = les[i]; below = c[les[i]]
+            }
+        }'
 }
 
 # Stop everything recorded in $QY_RUN/pids, newest first: services with
