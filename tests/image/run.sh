@@ -25,6 +25,7 @@ locked () { ( flock -w 1800 9 || { echo "another image test holds $cache/lock"; 
 export QYI_BUILDAH="buildah --root $cache/storage --runroot $cache/run --storage-driver overlay"
 base=docker.io/library/debian:12-slim
 image=localhost/qunyun:image-test-$$
+commit=$(git -C "$QY_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 lap () { qy_log "image: $1 ($((SECONDS - t0)) s so far)"; }
 
 # The base: Debian 12 minbase from the mirror, with bookworm's updates and
@@ -71,7 +72,7 @@ build () {
     make_base || return 1
     bud --target build-deps -t localhost/qunyun-build-deps:cache &&
     bud --target runtime-deps -t localhost/qunyun-runtime-deps:cache &&
-    bud -t "$image"
+    bud -t "$image" --build-arg QY_COMMIT="$commit"
 }
 bud () { $QYI_BUILDAH bud --isolation chroot --layers --pull=never -f "$QY_ROOT/deploy/Dockerfile" "$@" "$QY_ROOT"; }
 # Stop the programs run from the image newest first, as qy_stop_all would,
@@ -152,9 +153,13 @@ it_eq "counted: room1 messages" "$(psql "$QY_PG_DSN" -qAtc "SELECT messages FROM
 it_eq "delivered" "$(it_gateway_stat unique)" 13
 it_eq "delivered twice" "$(it_gateway_stat duplicates)" 0
 it_eq "deliveries marked delivered" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE status = 'delivered'")" 13
+# Each program's probes and metrics, as compose and Prometheus see them:
+# ready, the commit built in, /metrics accepted by promtool.
 for s in bus ingest moderation1 scoring1 campaign notifier; do
     eval "port=\$QY_HTTP_$s"
-    it_eq "$s health" "$(curl -fs "http://127.0.0.1:$port/health" | jq -r .status)" ok
+    it_eq "$s readyz" "$(curl -fs "http://127.0.0.1:$port/readyz" | jq -r .status)" ok
+    it_eq "$s commit" "$(curl -fs "http://127.0.0.1:$port/health" | jq -r .commit)" "$commit"
+    lint=$(curl -fs "http://127.0.0.1:$port/metrics" | promtool check metrics 2>&1) && it_eq "$s metrics lint" ok ok || it_fail "$s /metrics: $lint"
 done
 
 # SIGTERM reaches each program in the image and it stops within 15 s.
