@@ -83,6 +83,39 @@ static char *s_trim (char *s)
     return s;
 }
 
+int qy_config_env (const char *name, char *buf, size_t buflen, const char **value, char *err, size_t errlen)
+{
+    char fname [192];
+    qy_snprintf (fname, sizeof (fname), "%s_FILE", name);
+    const char *path = getenv (fname);
+    *value = getenv (name);
+    if (*value && path) {
+        qy_snprintf (err, errlen, "config: both %s and %s are set (give one)", name, fname);
+        return -1;
+    }
+    if (!path)
+        return 0;
+    //  The value is the file's contents, less the line end an editor or
+    //  `echo` leaves; a file too big for buf is an error, not cut short.
+    FILE *f = fopen (path, "r");
+    if (!f) {
+        qy_snprintf (err, errlen, "config %s: %s: %s", fname, path, strerror (errno));
+        return -1;
+    }
+    size_t n = fread (buf, 1, buflen, f);
+    bool bad = ferror (f) || n == buflen;
+    fclose (f);
+    if (bad) {
+        qy_snprintf (err, errlen, "config %s: %s: unreadable or longer than %zu bytes", fname, path, buflen - 1);
+        return -1;
+    }
+    while (n > 0 && (buf [n - 1] == '\n' || buf [n - 1] == '\r'))
+        n--;
+    buf [n] = 0;
+    *value = buf;
+    return 0;
+}
+
 int qy_config_load (const char *service, const qy_option_t *opts, size_t n,
                     void *cfg, const char *file, char *err, size_t errlen)
 {
@@ -125,18 +158,25 @@ int qy_config_load (const char *service, const qy_option_t *opts, size_t n,
     }
     char upper [64];
     qy_snprintf (upper, sizeof (upper), "%s", service);
-    for (size_t i = 0; i < n; i++) {
-        char name [160];
-        s_env_name (name, sizeof (name), NULL, opts [i].name);
-        const char *v = getenv (name);
-        if (v && s_set (&opts [i], cfg, v, name, err, errlen))
-            return -1;
-        s_env_name (name, sizeof (name), upper, opts [i].name);
-        v = getenv (name);
-        if (v && s_set (&opts [i], cfg, v, name, err, errlen))
-            return -1;
+    char *buf = qy_malloc (QY_CONFIG_FILE_MAX);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        //  QY_<KEY> then QY_<SERVICE>_<KEY>, each or its _FILE twin.
+        for (int scoped = 0; scoped < 2 && rc == 0; scoped++) {
+            char name [160], from [176];
+            s_env_name (name, sizeof (name), scoped ? upper : NULL, opts [i].name);
+            const char *v;
+            if (qy_config_env (name, buf, QY_CONFIG_FILE_MAX, &v, err, errlen))
+                rc = -1;
+            else
+            if (v) {
+                qy_snprintf (from, sizeof (from), "%s%s", name, v == buf ? "_FILE" : "");
+                rc = s_set (&opts [i], cfg, v, from, err, errlen);
+            }
+        }
     }
-    return 0;
+    free (buf);
+    return rc;
 }
 
 void qy_config_free (const qy_option_t *opts, size_t n, void *cfg)

@@ -129,8 +129,9 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *conn, const c
         rc = s_reply (conn, MHD_HTTP_OK, "text/plain; version=0.0.4", &body);
     }
     else
-    if (strcmp (url, "/health") == 0) {
-        bool ok = self->health ? self->health (self->arg, &body) : true;
+    if (strcmp (url, "/health") == 0 || strcmp (url, "/readyz") == 0 || strcmp (url, "/livez") == 0) {
+        qy_probe_t probe = strcmp (url, "/livez") == 0 ? QY_PROBE_LIVE : QY_PROBE_READY;
+        bool ok = self->health ? self->health (self->arg, probe, &body) : true;
         if (!body.len)
             qy_buf_puts (&body, ok ? "{\"status\":\"ok\"}\n" : "{\"status\":\"unhealthy\"}\n");
         rc = s_reply (conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", &body);

@@ -28,23 +28,31 @@ static void s_on_signal (int sig)
     s_stop = 1;
 }
 
-static bool s_health (void *arg, qy_buf_t *out)
+//  /livez: the main loop has turned within 30 s (a stuck loop is the one
+//  thing a restart cures). /readyz and /health: that, every dependency the
+//  service declared up, and not stopping; with the build and the uptime.
+static bool s_health (void *arg, qy_probe_t probe, qy_buf_t *out)
 {
     (void) arg;
     static const char *names [] = { "postgres", "redis", "bus" };
-    bool ok = true;
-    qy_buf_printf (out, "{\"service\":\"%s\"", s_name);
+    int64_t age = qy_mono_us () - atomic_load (&s_beat_us);
+    bool alive = age < 30 * 1000000LL;
+    const char *loop = alive ? "running" : "stalled";
+    if (probe == QY_PROBE_LIVE) {
+        qy_buf_printf (out, "{\"service\":\"%s\",\"loop\":\"%s\",\"status\":\"%s\"}\n", s_name, loop, alive ? "ok" : "stalled");
+        return alive;
+    }
+    bool ok = alive && !s_stop;
+    qy_buf_printf (out, "{\"service\":\"%s\",\"version\":\"%s\",\"commit\":\"%s\",\"uptime_s\":%.0f",
+                   s_name, qy_build_version (), qy_build_commit (), qy_uptime_s ());
     for (int d = 0; d < QY_DEP__COUNT; d++)
         if (atomic_load (&s_needs [d])) {
             bool up = atomic_load (&s_up [d]);
             ok = ok && up;
             qy_buf_printf (out, ",\"%s\":\"%s\"", names [d], up ? "up" : "down");
         }
-    int64_t age = qy_mono_us () - atomic_load (&s_beat_us);
-    bool alive = age < 30 * 1000000LL;
-    ok = ok && alive && !s_stop;
-    qy_buf_printf (out, ",\"loop\":\"%s\",\"status\":\"%s\"}\n",
-                   alive ? "running" : "stalled", ok ? "ok" : "unhealthy");
+    qy_buf_printf (out, ",\"loop\":\"%s\",\"stopping\":%s,\"status\":\"%s\"}\n",
+                   loop, s_stop ? "true" : "false", ok ? "ok" : "unhealthy");
     return ok;
 }
 

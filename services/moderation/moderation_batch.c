@@ -37,8 +37,8 @@ void moderation_batch_metrics (void)
     static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "act", "seen" };
     for (int i = 0; i < S_NPHASES; i++) {
         char name [96];
-        qy_snprintf (name, sizeof (name), "qy_moderation_batch_microseconds_total{phase=\"%s\"}", names [i]);
-        m_phase [i] = qy_counter (name, "time spent in each phase of a batch: judging, the behaviour script's round "
+        qy_snprintf (name, sizeof (name), "qy_moderation_batch_seconds_total{phase=\"%s\"}", names [i]);
+        m_phase [i] = qy_counter_us (name, "time spent in each phase of a batch: judging, the behaviour script's round "
                                         "trip, replays' prior decisions, recording violations and enforcements, "
                                         "acting and passing on, marking the batch finished");
     }

@@ -186,8 +186,8 @@ int main (int argc, char **argv)
     m_failed = qy_counter ("qy_scoring_rejected_total", "events the count script rejected (dead-lettered)");
     m_evals = qy_counter ("qy_scoring_evaluations_total", "group evaluations written");
     m_eval_time = qy_summary ("qy_scoring_evaluation_seconds", "one stretch of evaluation (at most eval.budget_ms)");
-    m_signals = qy_gauge ("qy_scoring_signals_sent", "state-change signals sent to campaign since start");
-    m_alerts = qy_gauge ("qy_scoring_alerts_sent", "operator alerts sent to notifier since start");
+    m_signals = qy_counter ("qy_scoring_signals_sent_total", "state-change signals sent to campaign since start");
+    m_alerts = qy_counter ("qy_scoring_alerts_sent_total", "operator alerts sent to notifier since start");
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
     qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);

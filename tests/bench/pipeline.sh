@@ -36,10 +36,9 @@ s_run () {   # s_run LABEL RATE MESSAGES
         [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$accepted" ] && break; sleep 0.1
     done
     t1=$(date +%s.%N)
-    local q; q=$(curl -fs "http://127.0.0.1:$QY_HTTP_moderation1/metrics")
-    local p50 p99
-    p50=$(awk -F'[ "]' '/^qy_ingest_to_verdict_seconds\{quantile="0.5"\}/ {print $4 * 1000}' <<<"$q")
-    p99=$(awk -F'[ "]' '/^qy_ingest_to_verdict_seconds\{quantile="0.99"\}/ {print $4 * 1000}' <<<"$q")
+    local p50 p99    # from the histogram's buckets (interpolated, as histogram_quantile)
+    p50=$(awk -v s="$(qy_metric_quantile "$QY_HTTP_moderation1" qy_ingest_to_verdict_seconds 0.5)" 'BEGIN {print s * 1000}')
+    p99=$(awk -v s="$(qy_metric_quantile "$QY_HTTP_moderation1" qy_ingest_to_verdict_seconds 0.99)" 'BEGIN {print s * 1000}')
     local ingest_rate; ingest_rate=$(sed -E 's/.* = ([0-9]+) events\/s.*/\1/' <<<"$out")
     awk -v l="$label" -v a="$accepted" -v t="$(echo "$t1 - $t0" | bc -l)" -v i="$ingest_rate" -v p50="$p50" -v p99="$p99" -v r="$rate" \
         'BEGIN { printf "%-9s offered=%s ev/s  accepted=%d  ingest=%d ev/s  end-to-end sustained=%.0f ev/s  ingest→verdict p50=%.2f ms p99=%.2f ms\n", l, (r == 0 ? "max" : r), a, i, a / t, p50, p99 }'

@@ -2,7 +2,7 @@
 # Where the pipeline's time goes: one flat-out run of the pipeline benchmark's
 # workload on fresh servers, printing
 #   - each stage's events counter once a second (the stage that lags sets the pace),
-#   - moderation's time per batch phase (qy_moderation_batch_microseconds_total),
+#   - moderation's time per batch phase (qy_moderation_batch_seconds_total),
 #   - Redis CPU per command and script (INFO commandstats),
 #   - PostgreSQL time per statement (pg_stat_statements, loaded for this run only).
 #   usage: tests/bench/pipeline_profile.sh [BUILD_DIR] [MESSAGES]   (default 100000)
@@ -50,7 +50,7 @@ printf '\n%d events end to end in %.1f s\n' "$accepted" "$(echo "$(date +%s.%N) 
 
 echo; echo "moderation, time per batch phase (s):"
 curl -fs "http://127.0.0.1:$QY_HTTP_moderation1/metrics" \
-    | awk -F'[{}" ]+' '/^qy_moderation_batch_microseconds_total/ { printf "  %-8s %6.2f\n", $3, $4 / 1e6 }'
+    | awk -F'[{}" ]+' '/^qy_moderation_batch_seconds_total/ { printf "  %-8s %6.2f\n", $3, $4 }'
 for p in "${redis_ports[@]}"; do
 echo; echo "Redis :$p$([ "$p" = "${QY_MODERATION_REDIS_PORT:-}" ] && echo " (moderation's)"), CPU per command (top 12):"
 redis-cli -p "$p" INFO commandstats | tr -d '\r' | awk -F'[:,=]' '/^cmdstat_/ {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include "qy/config.h"
 
@@ -27,6 +28,25 @@ static const qy_option_t opts [] = {
 static void s_clear_env (void)
 {
     unsetenv ("QY_DB_HOST"); unsetenv ("QY_SVC_DB_HOST"); unsetenv ("QY_SVC_DB_PORT"); unsetenv ("QY_RATIO");
+    unsetenv ("QY_DB_HOST_FILE"); unsetenv ("QY_SVC_DB_HOST_FILE"); unsetenv ("QY_SVC_DB_PORT_FILE");
+}
+
+//  The configuration is refused with a message holding both strings.
+static void s_refused (cfg_t *c, const char *a, const char *b)
+{
+    char err [256];
+    assert_int_equal (qy_config_load ("SVC", opts, N, c, NULL, err, sizeof (err)), -1);
+    assert_non_null (strstr (err, a));
+    assert_non_null (strstr (err, b));
+}
+
+//  Replace the file's contents.
+static void s_write (const char *path, const char *contents, size_t len)
+{
+    int fd = open (path, O_WRONLY | O_TRUNC);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, contents, len), (ssize_t) len);
+    close (fd);
 }
 
 static void test_defaults (void **state)
@@ -77,12 +97,9 @@ static void test_errors (void **state)
     cfg_t c = { 0 };
     char err [256];
     setenv ("QY_SVC_DB_PORT", "70000", 1);
-    assert_int_equal (qy_config_load ("SVC", opts, N, &c, NULL, err, sizeof (err)), -1);
-    assert_non_null (strstr (err, "db.port"));
-    assert_non_null (strstr (err, "out of range"));
+    s_refused (&c, "db.port", "out of range");
     setenv ("QY_SVC_DB_PORT", "12x", 1);
-    assert_int_equal (qy_config_load ("SVC", opts, N, &c, NULL, err, sizeof (err)), -1);
-    assert_non_null (strstr (err, "bad value"));
+    s_refused (&c, "QY_SVC_DB_PORT", "bad value");
     unsetenv ("QY_SVC_DB_PORT");
     setenv ("QY_RATIO", "1.5", 1);
     assert_int_equal (qy_config_load ("SVC", opts, N, &c, NULL, err, sizeof (err)), -1);
@@ -100,12 +117,60 @@ static void test_errors (void **state)
     qy_config_free (opts, N, &c);
 }
 
+//  QY_..._FILE: the value read from a file (a compose secret), less its
+//  line end; the per-service twin still wins; both a variable and its
+//  _FILE twin, a missing file or one too long are errors naming the file.
+static void test_file_variables (void **state)
+{
+    (void) state;
+    s_clear_env ();
+    char shared [] = "/tmp/qy_config_secretXXXXXX", scoped [] = "/tmp/qy_config_secretXXXXXX";
+    close (mkstemp (shared));
+    close (mkstemp (scoped));
+    s_write (shared, "host=db password=s3cret\n", 24);
+    s_write (scoped, "6543", 4);
+    setenv ("QY_DB_HOST_FILE", shared, 1);
+    setenv ("QY_SVC_DB_PORT_FILE", scoped, 1);
+    cfg_t c = { 0 };
+    char err [256];
+    assert_int_equal (qy_config_load ("SVC", opts, N, &c, NULL, err, sizeof (err)), 0);
+    assert_string_equal (c.host, "host=db password=s3cret");
+    assert_int_equal (c.port, 6543);
+    setenv ("QY_SVC_DB_HOST", "svchost", 1);
+    assert_int_equal (qy_config_load ("SVC", opts, N, &c, NULL, err, sizeof (err)), 0);
+    assert_string_equal (c.host, "svchost");
+    setenv ("QY_SVC_DB_HOST_FILE", shared, 1);
+    s_refused (&c, "QY_SVC_DB_HOST_FILE", "both");
+    unsetenv ("QY_SVC_DB_HOST"); unsetenv ("QY_SVC_DB_HOST_FILE");
+    s_write (scoped, "12x\n", 4);
+    setenv ("QY_SVC_DB_PORT_FILE", scoped, 1);
+    s_refused (&c, "QY_SVC_DB_PORT_FILE", "bad value");
+    setenv ("QY_SVC_DB_PORT_FILE", "/nonexistent/secret", 1);
+    s_refused (&c, "QY_SVC_DB_PORT_FILE", "/nonexistent/secret");
+    unsetenv ("QY_SVC_DB_PORT_FILE");
+    char *big = malloc (QY_CONFIG_FILE_MAX + 10);
+    memset (big, 'x', QY_CONFIG_FILE_MAX + 10);
+    s_write (scoped, big, QY_CONFIG_FILE_MAX + 10);
+    free (big);
+    setenv ("QY_DB_HOST_FILE", scoped, 1);
+    s_refused (&c, "QY_DB_HOST_FILE", "longer than");
+    const char *v;
+    unsetenv ("QY_DB_HOST_FILE");
+    assert_int_equal (qy_config_env ("QY_DB_HOST", err, sizeof (err), &v, err, sizeof (err)), 0);
+    assert_null (v);
+    qy_config_free (opts, N, &c);
+    unlink (shared);
+    unlink (scoped);
+    s_clear_env ();
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_defaults),
         cmocka_unit_test (test_file_then_env),
         cmocka_unit_test (test_errors),
+        cmocka_unit_test (test_file_variables),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -8,14 +8,17 @@ QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev prot
  libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libutf8proc-dev libopencc-dev opencc
  libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
  libssl-dev openssl clang libclang-rt-14-dev libxml2-dev xxd
- libsodium-dev libjs-chart.js chromium fonts-wqy-microhei nodejs"
+ libsodium-dev libjs-chart.js chromium fonts-wqy-microhei nodejs prometheus haproxy"
+# Only for the image test (tests/image/run.sh): a container build with no daemon.
+QY_IMAGE_PACKAGES="buildah podman debootstrap"
 
 qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# Install the Debian packages that are missing (needs root on a fresh machine).
+# Install the Debian packages that are missing (needs root on a fresh machine):
+# QY_PACKAGES, or the list given.
 qy_install_deps () {
     local missing=""
-    for p in $QY_PACKAGES; do
+    for p in ${1:-$QY_PACKAGES}; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
     done
     [ -z "$missing" ] && return 0
@@ -126,7 +129,7 @@ qy_start_services () {
     for i in $(seq "$mods"); do entries="$entries moderation$i:moderation"; done
     for e in $entries; do
         local name=${e%%:*} svc=${e##*:} port; port=$(qy_free_port)
-        QY_HTTP_PORT=$port qy_start "$name" "$build/services/$svc/qy-$svc"
+        QY_HTTP_PORT=$port qy_start "$name" ${QY_SERVICE_EXEC:-} "$build/services/$svc/qy-$svc"   # QY_SERVICE_EXEC: e.g. run it from the image
         eval "QY_HTTP_$name=$port"
         # The bus listens before the others connect: ingest takes nothing
         # until it is linked (a first connect refused waits for ZeroMQ's retry).
@@ -141,6 +144,29 @@ qy_start_services () {
 qy_metric () {
     local port=$1 name=$2
     curl -fs "http://127.0.0.1:$port/metrics" | awk -v n="$name" '$1 == n || index($1, n"{") == 1 { s += $2 } END { printf "%.0f\n", s }'
+}
+
+# qy_metric_quantile PORT NAME Q: quantile Q (0..1) of histogram NAME in seconds,
+# summed over its label sets and interpolated within a bucket as Prometheus's
+# histogram_quantile does (so no finer than the buckets, QY_METRIC_BUCKETS_S).
+qy_metric_quantile () {
+    curl -fs "http://127.0.0.1:$1/metrics" | awk -v n="$2_bucket{" -v q="$3" '
+        index($1, n) == 1 && match($1, /le="[^"]+"/) {
+            le = substr($1, RSTART + 4, RLENGTH - 5)
+            if (!(le in c)) les[++k] = le
+            c[le] += $2
+        }
+        END {
+            total = c["+Inf"]; if (!total) { print 0; exit }
+            rank = q * total; lo = 0; below = 0
+            for (i = 1; i <= k; i++) {
+                if (c[les[i]] >= rank) {
+                    if (les[i] == "+Inf") { print lo; exit }
+                    printf "%.6f\n", lo + (les[i] - lo) * (rank - below) / (c[les[i]] - below); exit
+                }
+                lo = les[i]; below = c[les[i]]
+            }
+        }'
 }
 
 # Stop everything recorded in $QY_RUN/pids, newest first: services with

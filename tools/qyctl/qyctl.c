@@ -1,5 +1,6 @@
 #include "qyctl.h"
 #include "qyctl_text.h"
+#include "qy/config.h"
 #include "qy/util.h"
 #include <math.h>
 #include <errno.h>
@@ -41,7 +42,12 @@ PGconn *qyctl_pg (void)
 {
     if (s_conn)
         return s_conn;
-    const char *dsn = qyctl_opt ("dsn", getenv ("QY_PG_DSN"));
+    static char dsn_file [QY_CONFIG_FILE_MAX];   //  QY_PG_DSN_FILE: the DSN (with its password) kept in a secret file
+    const char *dsn = qyctl_opt ("dsn", NULL), *env = NULL;
+    char err [512];
+    if (!dsn && qy_config_env ("QY_PG_DSN", dsn_file, sizeof (dsn_file), &env, err, sizeof (err)))
+        qyctl_die ("%s", err);
+    dsn = dsn ? dsn : env;
     if (!dsn)
         dsn = "host=127.0.0.1 port=5432 dbname=qunyun user=qunyun";
     s_conn = PQconnectdb (dsn);

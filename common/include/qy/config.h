@@ -4,6 +4,9 @@
 //  (`key = value` lines, # comments), the environment variable QY_<KEY>
 //  (shared by all services, e.g. QY_PG_DSN) and QY_<SERVICE>_<KEY>
 //  (e.g. QY_MODERATION_FLOOD_WINDOW_S). Dots in keys become underscores.
+//  Each variable has a twin with _FILE appended (QY_PG_DSN_FILE) naming a
+//  file that holds the value, for secrets mounted by compose or an
+//  orchestrator rather than written into the environment.
 #ifndef QY_CONFIG_H
 #define QY_CONFIG_H
 #include <stddef.h>
@@ -24,6 +27,12 @@ typedef struct {
 //  or -1 with a message in err naming the option and the bad value.
 int qy_config_load (const char *service, const qy_option_t *opts, size_t n,
                     void *cfg, const char *file, char *err, size_t errlen);
+//  Set *value to environment variable name, or to the contents of the file
+//  named by name_FILE (less its final line end, at most buflen - 1 bytes,
+//  copied into buf), or NULL if neither is set. Returns 0, or -1 with a
+//  message in err if both are set or the file cannot be read or is too long.
+#define QY_CONFIG_FILE_MAX 8192
+int qy_config_env (const char *name, char *buf, size_t buflen, const char **value, char *err, size_t errlen);
 //  Free the strings qy_config_load allocated.
 void qy_config_free (const qy_option_t *opts, size_t n, void *cfg);
 //  Log every option's effective value at info level (secrets masked).

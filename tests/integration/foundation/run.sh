@@ -85,6 +85,16 @@ for s in bus ingest moderation1 scoring1 campaign notifier; do
     eval "port=\$QY_HTTP_$s"
     it_eq "$s health" "$(curl -fs "http://127.0.0.1:$port/health" | jq -r .status)" ok
 done
+# /livez (the loop turns) and /readyz (dependencies up) answer 200; /health
+# is readyz with the build and uptime; every /metrics passes Prometheus's
+# own linter (promtool check metrics) after this traffic.
+for s in bus ingest moderation1 scoring1 campaign notifier; do
+    eval "port=\$QY_HTTP_$s"
+    it_eq "$s livez" "$(curl -fs "http://127.0.0.1:$port/livez" | jq -r .status)" ok
+    it_eq "$s readyz" "$(curl -fs "http://127.0.0.1:$port/readyz" | jq -r .status)" ok
+    it_eq "$s health names its version" "$(curl -fs "http://127.0.0.1:$port/health" | jq -r '.version != null and .commit != null and .uptime_s >= 0')" true
+    lint=$(curl -fs "http://127.0.0.1:$port/metrics" | promtool check metrics 2>&1) && it_eq "$s metrics lint" ok ok || it_fail "$s /metrics: $lint"
+done
 it_eq "ingest accepted metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')" 21
 it_eq "ingest duplicate metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="duplicate"}')" 2
 it_eq "ingest rejected metric" "$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="rejected"}')" 3

@@ -79,7 +79,7 @@ grep -o 'msg=sig:[^ ]*' "$QY_RUN/logs/scoring1.log" | cut -d= -f2 | awk -F: -v O
     NR == FNR { n[$0 ~ /^g/ ? "g" : "m", substr ($0, 3, index (substr ($0, 3), " ") - 1)] = substr ($0, index (substr ($0, 3), " ") + 3); next }
     { $3 = n["g", $3]; if ($4 != 0) $4 = n["m", $4]; print }' "$QY_RUN/names.txt" - | sort > "$QY_RUN/actual/signals.txt"
 it_expect signals
-it_eq "signals metric" "$(qy_metric "$QY_HTTP_scoring1" qy_scoring_signals_sent)" 5
+it_eq "signals metric" "$(qy_metric "$QY_HTTP_scoring1" qy_scoring_signals_sent_total)" 5
 alerted () { [ "$(q "SELECT count (*) FROM deliveries WHERE brand_id = $BID AND kind = 'alert' AND key = 'alert:group.zombie:$G2:0:20261001'")" = 1 ]; }
 it_wait "the zombie alert at notifier" alerted
 it_done

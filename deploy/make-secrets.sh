@@ -1,0 +1,21 @@
+#!/bin/sh
+# Make the secrets docker-compose.yml reads (once, before the first `up`):
+#   secrets/pg_password  PostgreSQL's password (POSTGRES_PASSWORD_FILE)
+#   secrets/pg_dsn       the services' DSN with it (QY_PG_DSN_FILE)
+# Run from the repository root. An existing secret is kept (delete both
+# files to make new ones; PostgreSQL keeps the password it was first given).
+# The folder is the owner's alone; the files are readable by every user
+# because compose mounts them as they are and the services run as uid 10001.
+set -eu
+dir=${1:-secrets}
+mkdir -p "$dir"
+chmod 700 "$dir"
+if [ -s "$dir/pg_password" ]; then
+    echo "$dir/pg_password exists: kept"
+else
+    pw=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+    printf '%s' "$pw" > "$dir/pg_password"
+    printf 'host=postgres port=5432 dbname=qunyun user=qunyun password=%s' "$pw" > "$dir/pg_dsn"
+    chmod 444 "$dir/pg_password" "$dir/pg_dsn"
+    echo "made $dir/pg_password and $dir/pg_dsn"
+fi
