@@ -306,6 +306,7 @@ static const struct {
     { "send",        qyctl_send,        "send JSON-lines events to ingest", qyctl_send_commands },
     { "moderation",  qyctl_moderation,  "the operators' side of moderation", qyctl_moderation_commands },
     { "member",      qyctl_member,      "a member's profile", qyctl_member_commands },
+    { "status",      qyctl_status,      "services and work waiting", qyctl_status_commands },
 };
 
 static void s_list_specs (const qyctl_command_t *specs, FILE *f)

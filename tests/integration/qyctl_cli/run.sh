@@ -17,7 +17,9 @@
 #   8. times print in the brand's zone with the offset (UTC without a brand);
 #   9. member show / group show: a profile with a sparkline of activity (JSON: numbers);
 #  10. bash completion (built from the same tables) completes commands, options and values;
-#  11. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
+#  11. status: a service's replicas through /health and /metrics (the bus, started alone), one
+#      that does not answer (exit 1), work waiting from PostgreSQL;
+#  12. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
 #      one from --token-file FILE, --token-file - or $QY_GATEWAY_TOKEN is taken.
 # QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
 # still comes from this build's.
@@ -162,6 +164,18 @@ it_eq "member show in JSON" "$("$QUT" member show demo u1 --format json | jq -c 
 it_eq "group show" "$(run x group show demo "$(sql "SELECT code FROM groups WHERE id = $G")")" 0
 it_eq "… its top speaker" "$(grep -cE '^u1 +小王 +45$' "$QY_RUN/x.out")" 1
 it_eq "an unknown member" "$(run x member show demo nobody)" 1
+
+# status: the bus (started alone) answers, a closed port does not; work waiting from PostgreSQL.
+hop () { echo "tcp://127.0.0.1:$(qy_free_port)>tcp://127.0.0.1:$(qy_free_port)"; }
+BUS_HTTP=$(qy_free_port); CLOSED=$(qy_free_port)
+QY_BUS_HOPS="moderation=$(hop);scoring=$(hop);campaign=$(hop);notifier=$(hop)" QY_HTTP_BIND=127.0.0.1 QY_HTTP_PORT=$BUS_HTTP \
+    qy_start bus "$QY_BUILD/services/bus/qy-bus"
+qy_wait_health bus "$BUS_HTTP"
+it_eq "status, one service down" "$(run x status --services "bus=http://127.0.0.1:$BUS_HTTP,gone=http://127.0.0.1:$CLOSED")" 1
+it_eq "… says how many are healthy" "$(cat "$QY_RUN/x.err")" "qyctl: 1 of 2 replicas healthy"
+it_eq "status of the bus alone, JSON" "$("$QUT" status --services "bus=http://127.0.0.1:$BUS_HTTP" --format json \
+    | jq -c '[.services[0].health, (.services[0].gauges | test("qy_bus_replicas")), ."work waiting"[0].dead_letters_open, ."work waiting"[0].deliveries_pending]')" \
+    '["ok",true,1,0]'
 
 # Secrets from a file, standard input or the environment.
 token () { sql "SELECT gateway_token FROM brands WHERE code = 'demo'"; }
