@@ -151,6 +151,32 @@ static void s_csv_field (const char *v)
     putchar ('"');
 }
 
+void qyctl_csv_row (const char *const *fields, int n)
+{
+    static bool bom;
+    if (qyctl_flag ("excel") && !bom) {
+        fputs ("\xEF\xBB\xBF", stdout);       //  once, at the start of the output
+        bom = true;
+    }
+    if (n < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            putchar (',');
+        s_csv_field (fields [i] ? fields [i] : "");
+    }
+    putchar ('\n');
+}
+
+PGresult *qyctl_json_table (const char *json_rows, const char *columns)
+{
+    char *sql = qy_printf ("SELECT * FROM jsonb_to_recordset ($1::jsonb) AS x (%s)", columns);
+    const char *p [] = { json_rows };
+    PGresult *res = qyctl_exec (sql, 1, p);
+    free (sql);
+    return res;
+}
+
 //  A value as JSON: numbers and booleans as such (PostgreSQL's types),
 //  everything else (and NaN, infinities) a string.
 static void s_json_value (qy_buf_t *b, PGresult *res, int r, int c)
@@ -216,11 +242,8 @@ void qyctl_sections_end (const char *format)
 
 void qyctl_print (PGresult *res, const char *format)
 {
-    static bool bom;
-    if (format && strcmp (format, "csv") == 0 && qyctl_flag ("excel") && !bom) {
-        fputs ("\xEF\xBB\xBF", stdout);        //  once, at the start of the output
-        bom = true;
-    }
+    if (format && strcmp (format, "csv") == 0)
+        qyctl_csv_row (NULL, -1);              //  the BOM alone (--excel), once
     int rows = PQntuples (res), cols = PQnfields (res);
     if (format && strcmp (format, "csv") == 0) {
         for (int c = 0; c < cols; c++) {

@@ -17,6 +17,12 @@ PGresult *qyctl_exec (const char *sql, int n, const char *const *params);
 //  Print a result as an aligned table, CSV or JSON (format "table"|"csv"|"json");
 //  --excel puts a UTF-8 BOM before CSV.
 void qyctl_print (PGresult *res, const char *format);
+//  One CSV row (RFC 4180), after the UTF-8 BOM once when --excel is given;
+//  n < 0: only that BOM.
+void qyctl_csv_row (const char *const *fields, int n);
+//  Rows built in C as a JSON array of objects, typed by columns ("id bigint,
+//  name text", jsonb_to_recordset), to print with qyctl_print. Caller PQclears.
+PGresult *qyctl_json_table (const char *json_rows, const char *columns);
 //  One section of a report of several: in JSON all of them make one object
 //  {"name": [rows], …} (end it with qyctl_sections_end); in a table a
 //  title before each.

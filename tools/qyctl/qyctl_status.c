@@ -169,10 +169,7 @@ static int s_status (void)
     char bid [24] = "";
     if (brand)
         qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    const char *p [] = { rows.data };
-    PGresult *res = qyctl_exec ("SELECT x->>'service' AS service, x->>'replica' AS replica, x->>'health' AS health, "
-                                "(x->>'http')::int AS http, x->>'detail' AS detail, x->>'gauges' AS gauges "
-                                "FROM jsonb_array_elements ($1::jsonb) x", 1, p);
+    PGresult *res = qyctl_json_table (rows.data, "service text, replica text, health text, http int, detail text, gauges text");
     qyctl_section ("services", res, format);
     PQclear (res);
     const char *q [] = { brand ? bid : NULL };

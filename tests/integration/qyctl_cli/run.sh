@@ -111,6 +111,13 @@ script -qec "$QUT deadletters replay demo --open --dry-run" /dev/null > "$QY_RUN
 it_eq "progress on a terminal" "$(grep -c 'deadletters replay: 0/1 (0%)' "$QY_RUN/tty.out")" 1
 it_eq "no progress in a script" "$(run x deadletters replay demo --open --dry-run; cat "$QY_RUN/x.err")" 0
 
+# --format on what is not a query: a replay's report, a retention pass.
+it_eq "deadletters replay --dry-run --format json" \
+    "$("$QUT" deadletters replay demo --open --dry-run --format json | jq -c '[(.rows | length), .rows[0].id, .summary.dry_run, .summary.not_replayable]')" \
+    "[1,$D,true,1]"
+it_eq "housekeep --dry-run --format csv" "$("$QUT" housekeep --dry-run --format csv | head -1 | cut -d, -f1-3)" "dry_run,archive_partitions,archive_rows"
+it_eq "… counts the old partition" "$("$QUT" housekeep --dry-run --format json | jq '.archive_partitions')" 1
+
 it_eq "brand create of an existing code" "$(run x brand create demo dup)" 1
 it_eq "… says --update" "$(grep -c -- '--update' "$QY_RUN/x.err")" 1
 
