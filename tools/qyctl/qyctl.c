@@ -484,8 +484,17 @@ static const qyctl_command_t *s_spec (const qyctl_command_t *specs, char **words
 //  Runs one command with the options given before it (pre, npre).
 static int s_run (size_t c, int argc, char **argv, char **pre, int npre)
 {
-    if (!s_commands [c].specs)
+    if (!s_commands [c].specs) {
+        //  A command parsing its own argv still gets the global options
+        //  given before it (--dsn for qyctl_pg).
+        static const qyctl_command_t globals_only = { "", "", 0, 0, NULL, "" };
+        char **gv = qy_calloc ((size_t) npre + 2, sizeof (char *));
+        gv [0] = argv [0];
+        memcpy (gv + 1, pre, sizeof (char *) * (size_t) npre);
+        qyctl_parse (&globals_only, npre + 1, gv);
+        free (gv);
         return s_commands [c].fn (argc, argv);
+    }
     int used;
     const qyctl_command_t *spec = s_spec (s_commands [c].specs, argv + 1, argc - 1, &used);
     bool help = false;
