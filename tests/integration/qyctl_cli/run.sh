@@ -44,6 +44,10 @@ sql "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, pa
      ($B, 'demo', 'ingest', 'dl-open', 'x', '\\x0a', now (), NULL),
      ($B, 'demo', 'ingest', 'dl-closed', 'x', '\\x0a', now () - interval '200 days', now () - interval '100 days')"
 D=$(sql "SELECT id FROM dead_letters WHERE msg_id = 'dl-open'")
+sql "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, strike, hits) VALUES
+     ($B, $G, $M, 'v1', now (), 'ad', 1, 'recall', '{ad.wechat_id,ad.link}', 1, '[]'),
+     ($B, $G, $M, 'v2', now (), 'ad', 1, 'warn', '{ad.link}', 1, '[]'),
+     ($B, $G, $M, 'v3', now (), 'mute', 0, 'recall', '{}', 0, '[]')" >/dev/null
 sql "INSERT INTO memberships (brand_id, group_id, member_id, joined_at) VALUES ($B, $G, $M, now () - interval '5 days');
      INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages)
          SELECT $B, $G, $M, (now () AT TIME ZONE 'UTC' + interval '8 hours')::date - i, i FROM generate_series (0, 9) i" >/dev/null
@@ -136,6 +140,9 @@ it_eq "JSON numbers are numbers" "$("$QUT" brand list --format json | jq -r '.[0
     "number,number,string"
 it_eq "a report in JSON is one object of named sections" \
     "$("$QUT" report demo --format json | jq -r '[type, (.deliveries | type), (."dead letters"[0].n | type)] | join(",")')" "object,array,number"
+it_eq "the report's violations by rule and by action add up to the same" \
+    "$("$QUT" report demo --format json | jq -c '[to_entries[] | select (.key | test ("^violations by")) | .value[] | select (.rule == "total" or .action == "total") | .violations]')" \
+    "[3,3]"
 it_eq "--excel: CSV starts with a UTF-8 BOM" "$("$QUT" brand list --format csv --excel | head -c 3 | od -An -tx1 | tr -d ' ')" efbbbf
 it_eq "no BOM without it" "$("$QUT" brand list --format csv | head -c 2)" id
 it_eq "--dsn after the command is used" "$(QY_PG_DSN=host=/nonexistent "$QUT" brand list --format csv --dsn "$QY_PG_DSN" | tail -n +2 | cut -d, -f2)" demo
@@ -167,7 +174,7 @@ it_eq "completes a global option's value" "$(complete_line qyctl --format j)" js
 it_eq "member show" "$(run x member show demo u1 --days 14)" 0
 it_eq "… its sparkline, oldest first (the brand's days)" "$(grep -c '▁▁▁▁█▇▆▆▅▄▄▃▂▁  total 45, most 9 on' "$QY_RUN/x.out")" 1
 it_eq "member show in JSON" "$("$QUT" member show demo u1 --format json | jq -c '[.member[0].member, .member[0].violations, (.activity | length), .activity[-2].messages, .groups[0].role]')" \
-    '["u1",0,30,1,"member"]'
+    '["u1",3,30,1,"member"]'
 it_eq "group show" "$(run x group show demo "$(sql "SELECT code FROM groups WHERE id = $G")")" 0
 it_eq "… its top speaker" "$(grep -cE '^u1 +小王 +45$' "$QY_RUN/x.out")" 1
 it_eq "an unknown member" "$(run x member show demo nobody)" 1
