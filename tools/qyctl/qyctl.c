@@ -168,6 +168,38 @@ void qyctl_csv_row (const char *const *fields, int n)
     putchar ('\n');
 }
 
+void qyctl_ack (const char *const *pairs, const char *fmt, ...)
+{
+    if (strcmp (qyctl_opt ("format", "table"), "json") != 0) {
+        va_list ap;
+        va_start (ap, fmt);
+        vprintf (fmt, ap);
+        va_end (ap);
+        putchar ('\n');
+        return;
+    }
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, "{");
+    for (size_t i = 0; pairs [i]; i += 2) {
+        const char *v = pairs [i + 1];
+        qy_buf_puts (&b, i ? "," : "");
+        qy_buf_json_str (&b, pairs [i]);
+        qy_buf_puts (&b, ":");
+        bool number = v && *v && strspn (v + (*v == '-'), "0123456789") == strlen (v + (*v == '-')) && v [*v == '-'];
+        if (!v)
+            qy_buf_puts (&b, "null");
+        else
+        if (number || !strcmp (v, "true") || !strcmp (v, "false"))
+            qy_buf_puts (&b, v);
+        else
+            qy_buf_json_str (&b, v);
+    }
+    qy_buf_puts (&b, "}\n");
+    fputs (b.data, stdout);
+    qy_buf_free (&b);
+}
+
 PGresult *qyctl_json_table (const char *json_rows, const char *columns)
 {
     char *sql = qy_printf ("SELECT * FROM jsonb_to_recordset ($1::jsonb) AS x (%s)", columns);

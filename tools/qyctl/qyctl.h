@@ -17,6 +17,10 @@ PGresult *qyctl_exec (const char *sql, int n, const char *const *params);
 //  Print a result as an aligned table, CSV or JSON (format "table"|"csv"|"json");
 //  --excel puts a UTF-8 BOM before CSV.
 void qyctl_print (PGresult *res, const char *format);
+//  What a command that changed one thing did: the line (fmt) or, with
+//  --format json, one object of pairs (key, value, …, NULL; digits print
+//  as a number, true/false as a boolean, NULL as null).
+void qyctl_ack (const char *const *pairs, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 //  One CSV row (RFC 4180), after the UTF-8 BOM once when --excel is given;
 //  n < 0: only that BOM.
 void qyctl_csv_row (const char *const *fields, int n);

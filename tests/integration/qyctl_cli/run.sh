@@ -191,6 +191,10 @@ it_eq "status of the bus alone, JSON" "$("$QUT" status --services "bus=http://12
     | jq -c '[.services[0].health, (.services[0].gauges | test("qy_bus_replicas")), ."work waiting"[0].dead_letters_open, ."work waiting"[0].deliveries_pending]')" \
     '["ok",true,1,0]'
 
+# What a change did, as JSON.
+it_eq "brand create --format json" "$("$QUT" brand create newb "New 新" --format json | jq -c '[.brand, (.id | type)]')" '["newb","number"]'
+it_eq "campaign optout --format json" "$("$QUT" campaign optout demo u1 --format json | jq -c .)" '{"member":"u1","opted_out":true}'
+
 # Secrets from a file, standard input or the environment.
 token () { sql "SELECT gateway_token FROM brands WHERE code = 'demo'"; }
 "$QUT" gateway set demo http://gw.example/v1 --token-file <(printf 'tok-file\n') >/dev/null
