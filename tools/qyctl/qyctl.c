@@ -157,6 +157,64 @@ static void s_csv_field (const char *v)
     putchar ('"');
 }
 
+void qyctl_csv_row (const char *const *fields, int n)
+{
+    static bool bom;
+    if (qyctl_flag ("excel") && !bom) {
+        fputs ("\xEF\xBB\xBF", stdout);       //  once, at the start of the output
+        bom = true;
+    }
+    if (n < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            putchar (',');
+        s_csv_field (fields [i] ? fields [i] : "");
+    }
+    putchar ('\n');
+}
+
+void qyctl_ack (const char *const *pairs, const char *fmt, ...)
+{
+    if (strcmp (qyctl_opt ("format", "table"), "json") != 0) {
+        va_list ap;
+        va_start (ap, fmt);
+        vprintf (fmt, ap);
+        va_end (ap);
+        putchar ('\n');
+        return;
+    }
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, "{");
+    for (size_t i = 0; pairs [i]; i += 2) {
+        const char *v = pairs [i + 1];
+        qy_buf_puts (&b, i ? "," : "");
+        qy_buf_json_str (&b, pairs [i]);
+        qy_buf_puts (&b, ":");
+        bool number = v && *v && strspn (v + (*v == '-'), "0123456789") == strlen (v + (*v == '-')) && v [*v == '-'];
+        if (!v)
+            qy_buf_puts (&b, "null");
+        else
+        if (number || !strcmp (v, "true") || !strcmp (v, "false"))
+            qy_buf_puts (&b, v);
+        else
+            qy_buf_json_str (&b, v);
+    }
+    qy_buf_puts (&b, "}\n");
+    fputs (b.data, stdout);
+    qy_buf_free (&b);
+}
+
+PGresult *qyctl_json_table (const char *json_rows, const char *columns)
+{
+    char *sql = qy_printf ("SELECT * FROM jsonb_to_recordset ($1::jsonb) AS x (%s)", columns);
+    const char *p [] = { json_rows };
+    PGresult *res = qyctl_exec (sql, 1, p);
+    free (sql);
+    return res;
+}
+
 //  A value as JSON: numbers and booleans as such (PostgreSQL's types),
 //  everything else (and NaN, infinities) a string.
 static void s_json_value (qy_buf_t *b, PGresult *res, int r, int c)
@@ -222,11 +280,8 @@ void qyctl_sections_end (const char *format)
 
 void qyctl_print (PGresult *res, const char *format)
 {
-    static bool bom;
-    if (format && strcmp (format, "csv") == 0 && qyctl_flag ("excel") && !bom) {
-        fputs ("\xEF\xBB\xBF", stdout);        //  once, at the start of the output
-        bom = true;
-    }
+    if (format && strcmp (format, "csv") == 0)
+        qyctl_csv_row (NULL, -1);              //  the BOM alone (--excel), once
     int rows = PQntuples (res), cols = PQnfields (res);
     if (format && strcmp (format, "csv") == 0) {
         for (int c = 0; c < cols; c++) {
@@ -316,6 +371,7 @@ static const struct {
     { "tasks",       qyctl_tasks,       "tasks list|show|done|reassign|managers|report BRAND …: staff tasks (qyctl tasks --help)", NULL },
     { "wecom",       qyctl_wecom,       "wecom set BRAND …: a brand's WeCom settings (qyctl wecom --help)", NULL },
     { "member",      qyctl_member,      "a member's profile", qyctl_member_commands },
+    { "status",      qyctl_status,      "services and work waiting", qyctl_status_commands },
 };
 
 static void s_list_specs (const qyctl_command_t *specs, FILE *f)
@@ -470,8 +526,17 @@ static const qyctl_command_t *s_spec (const qyctl_command_t *specs, char **words
 //  Runs one command with the options given before it (pre, npre).
 static int s_run (size_t c, int argc, char **argv, char **pre, int npre)
 {
-    if (!s_commands [c].specs)
+    if (!s_commands [c].specs) {
+        //  A command parsing its own argv still gets the global options
+        //  given before it (--dsn for qyctl_pg).
+        static const qyctl_command_t globals_only = { "", "", 0, 0, NULL, "" };
+        char **gv = qy_calloc ((size_t) npre + 2, sizeof (char *));
+        gv [0] = argv [0];
+        memcpy (gv + 1, pre, sizeof (char *) * (size_t) npre);
+        qyctl_parse (&globals_only, npre + 1, gv);
+        free (gv);
         return s_commands [c].fn (argc, argv);
+    }
     int used;
     const qyctl_command_t *spec = s_spec (s_commands [c].specs, argv + 1, argc - 1, &used);
     bool help = false;

@@ -17,6 +17,16 @@ PGresult *qyctl_exec (const char *sql, int n, const char *const *params);
 //  Print a result as an aligned table, CSV or JSON (format "table"|"csv"|"json");
 //  --excel puts a UTF-8 BOM before CSV.
 void qyctl_print (PGresult *res, const char *format);
+//  What a command that changed one thing did: the line (fmt) or, with
+//  --format json, one object of pairs (key, value, …, NULL; digits print
+//  as a number, true/false as a boolean, NULL as null).
+void qyctl_ack (const char *const *pairs, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+//  One CSV row (RFC 4180), after the UTF-8 BOM once when --excel is given;
+//  n < 0: only that BOM.
+void qyctl_csv_row (const char *const *fields, int n);
+//  Rows built in C as a JSON array of objects, typed by columns ("id bigint,
+//  name text", jsonb_to_recordset), to print with qyctl_print. Caller PQclears.
+PGresult *qyctl_json_table (const char *json_rows, const char *columns);
 //  One section of a report of several: in JSON all of them make one object
 //  {"name": [rows], …} (end it with qyctl_sections_end); in a table a
 //  title before each.
@@ -141,10 +151,12 @@ extern const qyctl_command_t qyctl_migrate_commands [], qyctl_brand_commands [],
     qyctl_store_commands [], qyctl_group_commands [], qyctl_channel_commands [], qyctl_rules_commands [],
     qyctl_campaign_commands [], qyctl_demo_commands [], qyctl_violations_commands [], qyctl_deliveries_commands [],
     qyctl_deadletters_commands [], qyctl_report_commands [], qyctl_gateway_commands [], qyctl_replay_commands [],
-    qyctl_housekeep_commands [], qyctl_send_commands [], qyctl_moderation_commands [], qyctl_member_commands [], qyctl_voc_commands [];
+    qyctl_housekeep_commands [], qyctl_send_commands [], qyctl_moderation_commands [], qyctl_member_commands [], qyctl_voc_commands [],
+    qyctl_status_commands [];
 //  --days of member show and group show (qyctl_profile.c).
 extern const qyctl_option_t qyctl_show_opts [];
 int qyctl_member (int argc, char **argv);
+int qyctl_status (int argc, char **argv);
 int qyctl_group_show (void);
 
 int qyctl_migrate (int argc, char **argv);

@@ -93,7 +93,7 @@ int qyctl_brand (int argc, char **argv)
         "RETURNING id"
     PGresult *res = qyctl_exec (tz ? S_BRAND_UPSERT ("$5::integer") : S_BRAND_UPSERT ("DEFAULT"), 5, p);
 #undef S_BRAND_UPSERT
-    printf ("brand %s id=%s\n", code, PQgetvalue (res, 0, 0));
+    qyctl_ack ((const char *[]) { "brand", code, "id", PQgetvalue (res, 0, 0), NULL }, "brand %s id=%s", code, PQgetvalue (res, 0, 0));
     qyctl_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
     PQclear (res);
     free (token);
@@ -120,7 +120,7 @@ int qyctl_region (int argc, char **argv)
     PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name", 3, p));
     qyctl_audit (brand_id, "region.upsert", "region", code);
-    printf ("region %s\n", code);
+    qyctl_ack ((const char *[]) { "region", code, NULL }, "region %s", code);
     return 0;
 }
 
@@ -147,7 +147,7 @@ int qyctl_store (int argc, char **argv)
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
                          "  region_id = coalesce (EXCLUDED.region_id, stores.region_id), phone = coalesce (EXCLUDED.phone, stores.phone)", 5, p));
     qyctl_audit (brand_id, "store.upsert", "store", code);
-    printf ("store %s\n", code);
+    qyctl_ack ((const char *[]) { "store", code, NULL }, "store %s", code);
     return 0;
 }
 
@@ -177,7 +177,7 @@ int qyctl_group (int argc, char **argv)
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name, "
                          "  store_id = coalesce (EXCLUDED.store_id, groups.store_id), type = EXCLUDED.type, capacity = EXCLUDED.capacity", 6, p));
     qyctl_audit (brand_id, "group.upsert", "group", code);
-    printf ("group %s\n", code);
+    qyctl_ack ((const char *[]) { "group", code, NULL }, "group %s", code);
     return 0;
 }
 
@@ -204,7 +204,7 @@ int qyctl_channel (int argc, char **argv)
                          "ON CONFLICT (brand_id, code) DO UPDATE SET kind = EXCLUDED.kind, "
                          "  store_id = coalesce (EXCLUDED.store_id, channels.store_id), name = coalesce (EXCLUDED.name, channels.name)", 5, p));
     qyctl_audit (brand_id, "channel.upsert", "channel", code);
-    printf ("channel %s\n", code);
+    qyctl_ack ((const char *[]) { "channel", code, NULL }, "channel %s", code);
     return 0;
 }
 
@@ -285,7 +285,7 @@ int qyctl_rules (int argc, char **argv)
         }
         s_rule_upsert (bid, &r);
         qyctl_audit (id, "rules.set", "rule", r.name);
-        printf ("rule %s set\n", r.name);
+        qyctl_ack ((const char *[]) { "rule", r.name, "set", "true", NULL }, "rule %s set", r.name);
         return 0;
     }
     s_usage ("rules");

@@ -23,7 +23,7 @@ static int s_welcome (const char *brand, const char *tmpl)
                          "ON CONFLICT (brand_id, name) DO UPDATE SET template = EXCLUDED.template, enabled = true, "
                          "updated_at = now ()", 2, p));
     qyctl_audit (id, "campaign.welcome", "campaign", "welcome");
-    printf ("welcome template set\n");
+    qyctl_ack ((const char *[]) { "campaign", "welcome", "set", "true", NULL }, "welcome template set");
     return 0;
 }
 
@@ -357,7 +357,7 @@ int qyctl_campaign (int argc, char **argv)
             qyctl_die ("unknown campaign '%s'", a2);
         PQclear (res);
         qyctl_audit (bid, sub [0] == 'e' ? "campaign.enable" : "campaign.disable", "campaign", a2);
-        printf ("campaign %s %sd\n", a2, sub);
+        qyctl_ack ((const char *[]) { "campaign", a2, "enabled", sub [0] == 'e' ? "true" : "false", NULL }, "campaign %s %sd", a2, sub);
         return 0;
     }
     if ((strcmp (sub, "optout") == 0 || strcmp (sub, "optin") == 0) && a2) {
@@ -366,7 +366,8 @@ int qyctl_campaign (int argc, char **argv)
             ? "INSERT INTO campaign_optouts (brand_id, member_id, source) VALUES ($1, $2, 'operator') ON CONFLICT DO NOTHING"
             : "DELETE FROM campaign_optouts WHERE brand_id = $1 AND member_id = $2", 2, p));
         qyctl_audit (bid, strcmp (sub, "optout") == 0 ? "campaign.optout" : "campaign.optin", "member", a2);
-        printf ("%s %s\n", a2, strcmp (sub, "optout") == 0 ? "opted out" : "opted in");
+        qyctl_ack ((const char *[]) { "member", a2, "opted_out", strcmp (sub, "optout") == 0 ? "true" : "false", NULL }, "%s %s", a2,
+                   strcmp (sub, "optout") == 0 ? "opted out" : "opted in");
         return 0;
     }
     if ((strcmp (sub, "tag") == 0 || strcmp (sub, "untag") == 0) && a2 && a3) {
@@ -381,7 +382,8 @@ int qyctl_campaign (int argc, char **argv)
         qy_buf_puts (&d, "}");
         qyctl_audit_detail (bid, strcmp (sub, "tag") == 0 ? "campaign.tag" : "campaign.untag", "member", a2, d.data);
         qy_buf_free (&d);
-        printf ("%s %s %s\n", a2, strcmp (sub, "tag") == 0 ? "tagged" : "untagged", a3);
+        qyctl_ack ((const char *[]) { "member", a2, "tag", a3, "tagged", strcmp (sub, "tag") == 0 ? "true" : "false", NULL }, "%s %s %s", a2,
+                   strcmp (sub, "tag") == 0 ? "tagged" : "untagged", a3);
         return 0;
     }
     if ((strcmp (sub, "checkins") == 0 || strcmp (sub, "entries") == 0) && a2) {

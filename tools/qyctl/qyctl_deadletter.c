@@ -315,6 +315,57 @@ static const char *s_front (const char *opt, const char *env, const char *def)
     return v ? v : def;
 }
 
+//  What the replay did with each row, and the counts: tab-separated lines
+//  and a summary line (the default), --format csv (the rows), or --format
+//  json ({"rows": […], "summary": {…}}). Built here, not by PostgreSQL:
+//  the report comes out whatever state the connection is in.
+static void s_report (const s_run_t *run, const s_row_t *rows, int n)
+{
+    const char *format = qyctl_opt ("format", "table");
+    bool csv = strcmp (format, "csv") == 0, json = strcmp (format, "json") == 0;
+    qy_buf_t out;
+    qy_buf_init (&out);
+    if (csv) {
+        const char *head [] = { "id", "service", "msg_id", "done", "result" };
+        qyctl_csv_row (head, 5);
+    }
+    qy_buf_puts (&out, json ? "{\"rows\":[" : "");
+    for (int i = 0; i < n; i++) {
+        const s_row_t *r = &rows [i];
+        if (csv) {
+            const char *f [] = { r->id, r->service, r->msg_id, r->done ? "true" : "false", r->result };
+            qyctl_csv_row (f, 5);
+        }
+        else
+        if (json) {
+            qy_buf_printf (&out, "%s{\"id\":%s,\"service\":", i ? "," : "", r->id);
+            qy_buf_json_str (&out, r->service);
+            qy_buf_puts (&out, ",\"msg_id\":");
+            qy_buf_json_str (&out, r->msg_id);
+            qy_buf_printf (&out, ",\"done\":%s,\"result\":", r->done ? "true" : "false");
+            qy_buf_json_str (&out, r->result);
+            qy_buf_puts (&out, "}");
+        }
+        else
+            printf ("%s\t%s\t%s\t%s\n", r->id, r->service, r->msg_id, r->result);
+    }
+    if (json)
+        qy_buf_printf (&out, "],\"summary\":{\"dry_run\":%s,\"%s\":%d,\"not_replayable\":%d,\"failed\":%d,\"unrecorded\":%d}}\n",
+                       run->dry_run ? "true" : "false", run->dry_run ? "would_replay" : "replayed", run->replayed, run->open,
+                       run->failed, run->unrecorded);
+    else
+    if (!csv) {
+        qy_buf_printf (&out, "%s=%d not_replayable=%d failed=%d", run->dry_run ? "would_replay" : "replayed", run->replayed,
+                       run->open, run->failed);
+        if (run->unrecorded)
+            qy_buf_printf (&out, " unrecorded=%d", run->unrecorded);
+        qy_buf_puts (&out, "\n");
+    }
+    fputs (out.data ? out.data : "", stdout);
+    fflush (stdout);
+    qy_buf_free (&out);
+}
+
 static int s_replay (void)
 {
     s_run_t run = { .brand = qyctl_arg (1), .dry_run = qyctl_flag ("dry-run"),
@@ -399,7 +450,6 @@ static int s_replay (void)
     //  The report first, whatever PostgreSQL does next; then the audit.
     for (int i = 0; i < n; i++) {
         s_row_t *r = &rows [i];
-        printf ("%s\t%s\t%s\t%s\n", r->id, r->service, r->msg_id, r->result);
         if (r->done)
             run.replayed++;
         else
@@ -409,12 +459,7 @@ static int s_replay (void)
             run.open++;
         run.unrecorded += r->unrecorded;
     }
-    printf ("%s=%d not_replayable=%d failed=%d", run.dry_run ? "would_replay" : "replayed", run.replayed, run.open,
-            run.failed);
-    if (run.unrecorded)
-        printf (" unrecorded=%d", run.unrecorded);
-    printf ("\n");
-    fflush (stdout);
+    s_report (&run, rows, n);
     for (int i = 0; i < n; i++) {
         s_row_t *r = &rows [i];
         if (strncmp (r->result, "not replayable", 14) != 0 && !run.dry_run)

@@ -38,7 +38,7 @@ static int s_set (void)
     PQclear (qyctl_exec ("UPDATE brands SET gateway_url = $2, gateway_token = coalesce ($3, gateway_token) WHERE id = $1", 3, p));
     qyctl_audit (id, "gateway.set", "brand", brand);
     free (token);
-    printf ("gateway of %s: %s\n", brand, url);
+    qyctl_ack ((const char *[]) { "brand", brand, "gateway_url", url, NULL }, "gateway of %s: %s", brand, url);
     return 0;
 }
 
@@ -66,7 +66,7 @@ static int s_credential (void)
             qyctl_die ("no credential named %s in brand %s", name, brand);
         PQclear (res);
         qyctl_audit (id, "gateway.credential.revoke", "gateway_credential", name);
-        printf ("credential %s revoked\n", name);
+        qyctl_ack ((const char *[]) { "credential", name, "revoked", "true", NULL }, "credential %s revoked", name);
         return 0;
     }
     const char *brand = qyctl_arg (2), *name = qyctl_arg (3);
@@ -91,7 +91,8 @@ static int s_credential (void)
         qyctl_die ("credential name %s taken by another brand", name);
     PQclear (res);
     qyctl_audit (id, "gateway.credential.add", "gateway_credential", name);
-    printf ("credential %s (%s) for %s\n", name, token ? "bearer" : "hmac", brand);
+    qyctl_ack ((const char *[]) { "credential", name, "kind", token ? "bearer" : "hmac", "brand", brand, NULL },
+              "credential %s (%s) for %s", name, token ? "bearer" : "hmac", brand);
     free (token);
     free (secret);
     return 0;
@@ -152,7 +153,8 @@ static int s_alerts (void)
                          "  msgtype = EXCLUDED.msgtype, mentioned_list = EXCLUDED.mentioned_list, "
                          "  mentioned_mobile_list = EXCLUDED.mentioned_mobile_list, updated_at = now ()", 6, p));
     qyctl_audit (id, "gateway.alerts.set", "alert_route", store ? store : "HQ");
-    printf ("alerts of %s %s: %s\n", brand, store ? store : "HQ", url);
+    qyctl_ack ((const char *[]) { "brand", brand, "store", store ? store : "HQ", "webhook_url", url, NULL },
+              "alerts of %s %s: %s", brand, store ? store : "HQ", url);
     free (mentions);
     free (mobiles);
     return 0;

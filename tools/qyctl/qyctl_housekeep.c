@@ -142,6 +142,25 @@ static void s_cutoff (long days, char *buf, size_t len)
     PQclear (res);
 }
 
+//  What a run did: the JSON line (the compose housekeeper's log), or with
+//  --format table|csv those figures as a table.
+static void s_report (const char *detail)
+{
+    const char *format = qyctl_opt ("format", NULL);
+    if (!format || strcmp (format, "json") == 0)
+        printf ("%s\n", detail);
+    else {
+        char *rows = qy_printf ("[%s]", detail);
+        PGresult *res = qyctl_json_table (rows, "dry_run bool, archive_partitions bigint, archive_rows bigint, delivery_payloads bigint, "
+                                          "delivery_tombstones bigint, dead_letters bigint, campaign_jobs bigint, "
+                                          "member_day_stats bigint, group_hour_stats bigint, interrupted bool");
+        qyctl_print (res, format);
+        PQclear (res);
+        free (rows);
+    }
+    fflush (stdout);
+}
+
 static void s_run (const s_policy_t *pol)
 {
     PGresult *res = qyctl_exec ("SELECT pg_try_advisory_lock (" S_LOCK ")", 0, NULL);
@@ -204,8 +223,7 @@ static void s_run (const s_policy_t *pol)
                               "\"member_day_stats\":%ld,\"group_hour_stats\":%ld,\"interrupted\":%s}",
                               pol->dry ? "true" : "false", partitions, archived_rows, cleared, tombstones, letters, jobs,
                               member_days, hours, s_stop ? "true" : "false");
-    printf ("%s\n", detail);
-    fflush (stdout);
+    s_report (detail);
     if (!pol->dry)
         qyctl_audit_detail (0, "housekeep", "retention", NULL, detail);
     free (detail);

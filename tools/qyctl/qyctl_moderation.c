@@ -463,13 +463,58 @@ static int s_cmp_rule (const void *a, const void *b)
     return strcmp (((const s_rule_count_t *) a)->rule, ((const s_rule_count_t *) b)->rule);
 }
 
+//  The backtest's findings as text: per rule, then the verdicts that change.
+static void s_backtest_text (const s_rule_count_t *counts, size_t ncounts, long matrix [5][5], long total, long changed,
+                             const char *days, const char *tsv)
+{
+    printf ("\n%-28s %10s %10s %8s\n", "rule", "hits_now", "proposed", "delta");
+    for (size_t i = 0; i < ncounts; i++)
+        printf ("%-28s %10ld %10ld %+8ld\n", counts [i].rule, counts [i].now, counts [i].proposed,
+                counts [i].proposed - counts [i].now);
+    printf ("\nverdict changes (now -> proposed):\n");
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++)
+            if (a != b && matrix [a][b])
+                printf ("  %s -> %s: %ld\n", judge_action_name ((judge_action_t) a), judge_action_name ((judge_action_t) b), matrix [a][b]);
+    printf ("messages=%ld changed=%ld days=%s rules=%s\n", total, changed, days, tsv ? tsv : "current");
+}
+
+//  The same as one JSON object: {"changed": [examples], "rules": […],
+//  "verdict_changes": […], "summary": {…}}, numbers as numbers.
+static void s_backtest_json (const qy_buf_t *changes, const s_rule_count_t *counts, size_t ncounts, long matrix [5][5],
+                             long total, long changed, const char *days, const char *tsv)
+{
+    qy_buf_t out;
+    qy_buf_init (&out);
+    qy_buf_printf (&out, "{\"changed\":[%s],\"rules\":[", changes->len ? changes->data : "");
+    for (size_t i = 0; i < ncounts; i++) {
+        qy_buf_puts (&out, i ? ",{\"rule\":" : "{\"rule\":");
+        qy_buf_json_str (&out, counts [i].rule);
+        qy_buf_printf (&out, ",\"hits_now\":%ld,\"proposed\":%ld,\"delta\":%ld}", counts [i].now, counts [i].proposed,
+                       counts [i].proposed - counts [i].now);
+    }
+    qy_buf_puts (&out, "],\"verdict_changes\":[");
+    int k = 0;
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 5; b++)
+            if (a != b && matrix [a][b])
+                qy_buf_printf (&out, "%s{\"now\":\"%s\",\"proposed\":\"%s\",\"messages\":%ld}", k++ ? "," : "",
+                               judge_action_name ((judge_action_t) a), judge_action_name ((judge_action_t) b), matrix [a][b]);
+    qy_buf_printf (&out, "],\"summary\":{\"messages\":%ld,\"changed\":%ld,\"days\":%d,\"rules\":", total, changed, atoi (days));
+    qy_buf_json_str (&out, tsv ? tsv : "current");
+    qy_buf_puts (&out, "}}\n");
+    fputs (out.data, stdout);
+    qy_buf_free (&out);
+}
+
 static int s_backtest (void)
 {
     const char *brand = qyctl_arg (1);
     const char *days = qyctl_opt ("days", NULL);
-    if (!brand || !days || atoi (days) < 1)
+    if (!brand || !days)
         qyctl_usage_error ("moderation backtest needs --days N (1 or more)");
-    int examples = atoi (qyctl_opt ("examples", "10"));
+    qyctl_long ("--days", days, 1, 36500);
+    int examples = (int) qyctl_long ("--examples", qyctl_opt ("examples", "10"), 0, 100000);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
     //  The brand-level policy: defaults, brands.settings, the brand layer.
@@ -504,6 +549,9 @@ static int s_backtest (void)
     size_t ncounts = 0;
     int shown = 0;
     judge_result_t ra, rb;
+    bool json = strcmp (qyctl_opt ("format", "table"), "json") == 0;
+    qy_buf_t changes;               //  --format json: the examples
+    qy_buf_init (&changes);
     qyctl_progress_t progress;
     qyctl_progress_start (&progress, "backtest messages", 0);
     while (true) {
@@ -523,7 +571,16 @@ static int s_backtest (void)
                 changed++;
                 if (shown++ < examples) {
                     char *cut = qy_utf8_prefix (text, 60);
-                    printf ("changed %s: %s -> %s  %s\n", PQgetvalue (res, r, 0), judge_action_name (a), judge_action_name (b), cut);
+                    if (json) {
+                        qy_buf_puts (&changes, changes.len ? ",{\"msg_id\":" : "{\"msg_id\":");
+                        qy_buf_json_str (&changes, PQgetvalue (res, r, 0));
+                        qy_buf_printf (&changes, ",\"now\":\"%s\",\"proposed\":\"%s\",\"text\":", judge_action_name (a),
+                                       judge_action_name (b));
+                        qy_buf_json_str (&changes, cut);
+                        qy_buf_puts (&changes, "}");
+                    }
+                    else
+                        printf ("changed %s: %s -> %s  %s\n", PQgetvalue (res, r, 0), judge_action_name (a), judge_action_name (b), cut);
                     free (cut);
                 }
             }
@@ -536,19 +593,14 @@ static int s_backtest (void)
     PQclear (qyctl_exec ("CLOSE qy_bt", 0, NULL));
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
     qsort (counts, ncounts, sizeof (*counts), s_cmp_rule);
-    printf ("\n%-28s %10s %10s %8s\n", "rule", "hits_now", "proposed", "delta");
-    for (size_t i = 0; i < ncounts; i++) {
-        printf ("%-28s %10ld %10ld %+8ld\n", counts [i].rule, counts [i].now, counts [i].proposed,
-                counts [i].proposed - counts [i].now);
+    if (json)
+        s_backtest_json (&changes, counts, ncounts, matrix, total, changed, days, tsv);
+    else
+        s_backtest_text (counts, ncounts, matrix, total, changed, days, tsv);
+    for (size_t i = 0; i < ncounts; i++)
         free (counts [i].rule);
-    }
     free (counts);
-    printf ("\nverdict changes (now -> proposed):\n");
-    for (int a = 0; a < 5; a++)
-        for (int b = 0; b < 5; b++)
-            if (a != b && matrix [a][b])
-                printf ("  %s -> %s: %ld\n", judge_action_name ((judge_action_t) a), judge_action_name ((judge_action_t) b), matrix [a][b]);
-    printf ("messages=%ld changed=%ld days=%s rules=%s\n", total, changed, days, tsv ? tsv : "current");
+    qy_buf_free (&changes);
     judge_destroy (&ja);
     judge_destroy (&jb);
     moderation_rows_free (&now_rows, na);

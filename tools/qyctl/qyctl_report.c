@@ -299,12 +299,23 @@ int qyctl_report (int argc, char **argv)
     s_query ("joins by channel kind",
              "SELECT coalesce (c.kind, 'none') AS channel_kind, count (*) AS joins FROM memberships m "
              "LEFT JOIN channels c ON c.id = m.channel_id WHERE m.brand_id = $1 AND m.joined_at IS NOT NULL GROUP BY 1 ORDER BY 2 DESC", 1, p, fmt);
-    s_query ("violations by rule",
-             "SELECT r AS rule, count (*) AS violations FROM violations v, unnest (v.rules) AS r "
+    //  The two violation tables add up to the same total: each violation
+    //  once, under its first rule, or (no rule) as what was enforced on a
+    //  member already muted or blocked (their messages are recalled
+    //  without a rule). Every rule a violation hit is in "rule hits".
+    s_query ("violations by rule (each once, under its first rule; \"enforced\": messages of members muted or blocked)",
+             "SELECT * FROM (SELECT coalesce (v.rules [1], 'enforced: ' || v.category) AS rule, count (*) AS violations "
+             "  FROM violations v WHERE v.brand_id = $1 GROUP BY 1 "
+             "  UNION ALL SELECT 'total', count (*) FROM violations WHERE brand_id = $1) x "
+             "ORDER BY rule = 'total', violations DESC, rule", 1, p, fmt);
+    s_query ("violations by action (the same total)",
+             "SELECT * FROM (SELECT action, count (*) AS violations, count (DISTINCT member_id) AS members FROM violations "
+             "  WHERE brand_id = $1 GROUP BY action "
+             "  UNION ALL SELECT 'total', count (*), count (DISTINCT member_id) FROM violations WHERE brand_id = $1) x "
+             "ORDER BY action = 'total', violations DESC, action", 1, p, fmt);
+    s_query ("rule hits (a violation may hit several rules)",
+             "SELECT r AS rule, count (*) AS hits FROM violations v, unnest (v.rules) AS r "
              "WHERE v.brand_id = $1 GROUP BY r ORDER BY 2 DESC, 1", 1, p, fmt);
-    s_query ("violations by action",
-             "SELECT action, count (*) AS violations, count (DISTINCT member_id) AS members FROM violations "
-             "WHERE brand_id = $1 GROUP BY action ORDER BY 2 DESC", 1, p, fmt);
     s_query ("most active groups (messages counted by scoring)",
              "SELECT g.code AS grp, g.name, coalesce (sum (d.messages), 0) AS messages, coalesce (max (d.active_members), 0) AS peak_active "
              "FROM groups g LEFT JOIN daily_group_stats d ON d.group_id = g.id AND d.brand_id = $1 "

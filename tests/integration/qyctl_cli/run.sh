@@ -17,7 +17,9 @@
 #   8. times print in the brand's zone with the offset (UTC without a brand);
 #   9. member show / group show: a profile with a sparkline of activity (JSON: numbers);
 #  10. bash completion (built from the same tables) completes commands, options and values;
-#  11. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
+#  11. status: a service's replicas through /health and /metrics (the bus, started alone), one
+#      that does not answer (exit 1), work waiting from PostgreSQL;
+#  12. a secret given on the command line (--token, --hmac) is refused, pointing at --token-file;
 #      one from --token-file FILE, --token-file - or $QY_GATEWAY_TOKEN is taken.
 # QY_QYCTL=PATH runs the cases against another qyctl (an older build); the list of commands
 # still comes from this build's.
@@ -42,6 +44,10 @@ sql "INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, pa
      ($B, 'demo', 'ingest', 'dl-open', 'x', '\\x0a', now (), NULL),
      ($B, 'demo', 'ingest', 'dl-closed', 'x', '\\x0a', now () - interval '200 days', now () - interval '100 days')"
 D=$(sql "SELECT id FROM dead_letters WHERE msg_id = 'dl-open'")
+sql "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, strike, hits) VALUES
+     ($B, $G, $M, 'v1', now (), 'ad', 1, 'recall', '{ad.wechat_id,ad.link}', 1, '[]'),
+     ($B, $G, $M, 'v2', now (), 'ad', 1, 'warn', '{ad.link}', 1, '[]'),
+     ($B, $G, $M, 'v3', now (), 'mute', 0, 'recall', '{}', 0, '[]')" >/dev/null
 sql "INSERT INTO memberships (brand_id, group_id, member_id, joined_at) VALUES ($B, $G, $M, now () - interval '5 days');
      INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages)
          SELECT $B, $G, $M, (now () AT TIME ZONE 'UTC' + interval '8 hours')::date - i, i FROM generate_series (0, 9) i" >/dev/null
@@ -109,6 +115,13 @@ script -qec "$QUT deadletters replay demo --open --dry-run" /dev/null > "$QY_RUN
 it_eq "progress on a terminal" "$(grep -c 'deadletters replay: 0/1 (0%)' "$QY_RUN/tty.out")" 1
 it_eq "no progress in a script" "$(run x deadletters replay demo --open --dry-run; cat "$QY_RUN/x.err")" 0
 
+# --format on what is not a query: a replay's report, a retention pass.
+it_eq "deadletters replay --dry-run --format json" \
+    "$("$QUT" deadletters replay demo --open --dry-run --format json | jq -c '[(.rows | length), .rows[0].id, .summary.dry_run, .summary.not_replayable]')" \
+    "[1,$D,true,1]"
+it_eq "housekeep --dry-run --format csv" "$("$QUT" housekeep --dry-run --format csv | head -1 | cut -d, -f1-3)" "dry_run,archive_partitions,archive_rows"
+it_eq "… counts the old partition" "$("$QUT" housekeep --dry-run --format json | jq '.archive_partitions')" 1
+
 it_eq "brand create of an existing code" "$(run x brand create demo dup)" 1
 it_eq "… says --update" "$(grep -c -- '--update' "$QY_RUN/x.err")" 1
 
@@ -127,6 +140,9 @@ it_eq "JSON numbers are numbers" "$("$QUT" brand list --format json | jq -r '.[0
     "number,number,string"
 it_eq "a report in JSON is one object of named sections" \
     "$("$QUT" report demo --format json | jq -r '[type, (.deliveries | type), (."dead letters"[0].n | type)] | join(",")')" "object,array,number"
+it_eq "the report's violations by rule and by action add up to the same" \
+    "$("$QUT" report demo --format json | jq -c '[to_entries[] | select (.key | test ("^violations by")) | .value[] | select (.rule == "total" or .action == "total") | .violations]')" \
+    "[3,3]"
 it_eq "--excel: CSV starts with a UTF-8 BOM" "$("$QUT" brand list --format csv --excel | head -c 3 | od -An -tx1 | tr -d ' ')" efbbbf
 it_eq "no BOM without it" "$("$QUT" brand list --format csv | head -c 2)" id
 it_eq "--dsn after the command is used" "$(QY_PG_DSN=host=/nonexistent "$QUT" brand list --format csv --dsn "$QY_PG_DSN" | tail -n +2 | cut -d, -f2)" demo
@@ -158,10 +174,26 @@ it_eq "completes a global option's value" "$(complete_line qyctl --format j)" js
 it_eq "member show" "$(run x member show demo u1 --days 14)" 0
 it_eq "… its sparkline, oldest first (the brand's days)" "$(grep -c '▁▁▁▁█▇▆▆▅▄▄▃▂▁  total 45, most 9 on' "$QY_RUN/x.out")" 1
 it_eq "member show in JSON" "$("$QUT" member show demo u1 --format json | jq -c '[.member[0].member, .member[0].violations, (.activity | length), .activity[-2].messages, .groups[0].role]')" \
-    '["u1",0,30,1,"member"]'
+    '["u1",3,30,1,"member"]'
 it_eq "group show" "$(run x group show demo "$(sql "SELECT code FROM groups WHERE id = $G")")" 0
 it_eq "… its top speaker" "$(grep -cE '^u1 +小王 +45$' "$QY_RUN/x.out")" 1
 it_eq "an unknown member" "$(run x member show demo nobody)" 1
+
+# status: the bus (started alone) answers, a closed port does not; work waiting from PostgreSQL.
+hop () { echo "tcp://127.0.0.1:$(qy_free_port)>tcp://127.0.0.1:$(qy_free_port)"; }
+BUS_HTTP=$(qy_free_port); CLOSED=$(qy_free_port)
+QY_BUS_HOPS="moderation=$(hop);scoring=$(hop);campaign=$(hop);notifier=$(hop)" QY_HTTP_BIND=127.0.0.1 QY_HTTP_PORT=$BUS_HTTP \
+    qy_start bus "$QY_BUILD/services/bus/qy-bus"
+qy_wait_health bus "$BUS_HTTP"
+it_eq "status, one service down" "$(run x status --services "bus=http://127.0.0.1:$BUS_HTTP,gone=http://127.0.0.1:$CLOSED")" 1
+it_eq "… says how many are healthy" "$(cat "$QY_RUN/x.err")" "qyctl: 1 of 2 replicas healthy"
+it_eq "status of the bus alone, JSON" "$("$QUT" status --services "bus=http://127.0.0.1:$BUS_HTTP" --format json \
+    | jq -c '[.services[0].health, (.services[0].gauges | test("qy_bus_replicas")), ."work waiting"[0].dead_letters_open, ."work waiting"[0].deliveries_pending]')" \
+    '["ok",true,1,0]'
+
+# What a change did, as JSON.
+it_eq "brand create --format json" "$("$QUT" brand create newb "New 新" --format json | jq -c '[.brand, (.id | type)]')" '["newb","number"]'
+it_eq "campaign optout --format json" "$("$QUT" campaign optout demo u1 --format json | jq -c .)" '{"member":"u1","opted_out":true}'
 
 # Secrets from a file, standard input or the environment.
 token () { sql "SELECT gateway_token FROM brands WHERE code = 'demo'"; }
