@@ -9,7 +9,9 @@
 //  answer's body late (--slow-body-first N --slow-body-ms M: the status
 //  line at once, the body after M ms). GET /stats answers the counts as
 //  JSON; --log FILE writes every first-seen body as a line; --order FILE
-//  writes "seq t_ms path key" for each, in arrival order.
+//  writes "seq t_ms path key" for each, in arrival order. GET (or HEAD)
+//  /v1/deliveries/KEY is the send-result API notifier asks after a crash:
+//  200 when a delivery of that key arrived, 404 when not.
 #include "qy/util.h"
 #include <jansson.h>
 #include <microhttpd.h>
@@ -25,7 +27,7 @@ static struct {
     json_t *by;            //  "kind/action" → count
     json_t *keys;          //  key → times seen
     json_t *paths;         //  path → first-seen count
-    long    requests, unique, duplicates, failed, unauthorized, throttled, timeouts, errcodes;
+    long    requests, unique, duplicates, failed, unauthorized, throttled, timeouts, errcodes, asked;
     double  fail_rate, rate_429, timeout_rate, errcode_rate;
     long    fail_first, first_429, timeout_first, errcode_first, slow_body_first;
     int     delay_ms, retry_after_s, timeout_ms, slow_body_ms;
@@ -99,6 +101,7 @@ static char *s_stats (void)
     json_object_set_new (o, "throttled", json_integer (s.throttled));
     json_object_set_new (o, "timeouts", json_integer (s.timeouts));
     json_object_set_new (o, "errcodes", json_integer (s.errcodes));
+    json_object_set_new (o, "asked", json_integer (s.asked));
     json_object_set (o, "by", s.by);
     json_object_set (o, "paths", s.paths);
     char *text = json_dumps (o, JSON_SORT_KEYS | JSON_COMPACT);
@@ -110,7 +113,15 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
                                  const char *version, const char *data, size_t *size, void **ctx)
 {
     (void) cls; (void) version;
-    if (strcmp (method, "GET") == 0) {
+    if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0) {
+        if (strncmp (url, "/v1/deliveries/", 15) == 0) {
+            //  The send-result API (docs/gateway.md): did a delivery of this key arrive?
+            pthread_mutex_lock (&s.lock);
+            bool have = json_object_get (s.keys, url + 15) != NULL;
+            s.asked++;
+            pthread_mutex_unlock (&s.lock);
+            return have ? s_send (c, 200, "{\"received\":true}") : s_send (c, 404, "{\"received\":false}");
+        }
         if (strcmp (url, "/stats") != 0)
             return s_send (c, 404, "{\"error\":\"not found\"}");
         pthread_mutex_lock (&s.lock);
