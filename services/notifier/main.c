@@ -122,7 +122,9 @@ static size_t s_keep (char *ptr, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-//  A delivery a notifier was sending when it died may have arrived. Before
+//  A delivery a notifier was sending when it died, or whose last attempt
+//  got no answer (a timeout: the gateway may have taken it), may have
+//  arrived. Before
 //  sending it again, ask the gateway (GET {gateway_url}/{key}, docs/
 //  gateway.md): 200 {"received":true}, it has it; 404 {"received":false},
 //  it has not. A robot webhook cannot be asked, nor a gateway that answers
@@ -165,7 +167,7 @@ static bool s_arrived (const notifier_job_t *job, long timeout_ms)
     //  Only the API's own answer counts: a 404 of a gateway without it says nothing.
     int says = status == 200 && json_is_true (received) ? 1 : status == 404 && json_is_false (received) ? 0 : -1;
     qy_metric_add (says == 1 ? m_asked_have : says == 0 ? m_asked_not : m_asked_unknown, 1);
-    qy_log_warn ("delivery=%s brand=%lld in flight when a notifier died: the gateway says %s", job->key,
+    qy_log_warn ("delivery=%s brand=%lld in doubt (a notifier died sending it, or no answer came): the gateway says %s", job->key,
                  (long long) job->brand_id, says == 1 ? "it arrived, not sent again"
                                             : says == 0 ? "it did not arrive, sending" : "nothing (cannot tell), sending again");
     json_decref (answer);
@@ -420,7 +422,7 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
             notifier_store_defer (pg, &jobs [i], wait, why);   //  if this fails the lease runs out and it is taken again
             continue;
         }
-        if (s_arrived (&jobs [i], cfg->timeout_ms)) {
+        if (s_arrived (&jobs [i], cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000)) {
             char *key = jobs [i].key;
             long ok = 200;
             if (notifier_store_delivered (pg, &key, &ok, 1) == 0)

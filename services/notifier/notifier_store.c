@@ -158,7 +158,8 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
             "RETURNING d.key, d.brand_id, d.payload::text, d.attempts, coalesce (d.dest_url, b.gateway_url), "
             "          CASE WHEN d.dest_url IS NULL THEN b.gateway_token END, "
             "          (extract (epoch FROM d.created_at) * 1000000)::bigint, d.priority, d.kind, "
-            "          coalesce (d.group_id, 0), coalesce (d.member, ''), d.dest_url IS NOT NULL, c.was = 'sending'", 4, p, &res)) {
+            "          coalesce (d.group_id, 0), coalesce (d.member, ''), d.dest_url IS NOT NULL, "
+            "          c.was = 'sending' OR (d.attempts > 1 AND d.http_status IS NULL AND d.last_error IS NOT NULL)", 4, p, &res)) {
         qy_buf_free (&sb);
         qy_buf_free (&st);
         return -1;
