@@ -13,6 +13,7 @@
 #include "qy/pb.h"
 #include "qy/deadletter.h"
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -83,6 +84,7 @@ static void s_parse_limits (notifier_config_t *cfg)
 }
 
 static qy_metric_t *m_tasks_new, *m_tasks_closed, *m_tasks_steps, *m_tasks_expired;
+static qy_metric_t *m_asked_have, *m_asked_not, *m_asked_unknown;
 static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_lost, *m_dropped, *m_inflight, *m_latency, *m_bad,
                    *m_limited, *m_paused, *m_circuit, *m_circuits_open, *m_digested, *m_errcode;
 
@@ -125,6 +127,63 @@ static size_t s_keep (char *ptr, size_t size, size_t n, void *arg)
         return 0;
     qy_buf_append (&s->answer, ptr, size * n < S_ANSWER_MAX - s->answer.len ? size * n : S_ANSWER_MAX - s->answer.len);
     return size * n;
+}
+
+//  A delivery a notifier was sending when it died, or whose last attempt
+//  got no answer (a timeout: the gateway may have taken it), may have
+//  arrived. Before
+//  sending it again, ask the gateway (GET {gateway_url}/{key}, docs/
+//  gateway.md): 200 {"received":true}, it has it; 404 {"received":false},
+//  it has not. A robot webhook cannot be asked, nor a gateway that answers
+//  anything else: those are sent again (the window docs/operations.md
+//  describes). Returns true when it arrived.
+static size_t s_collect (char *ptr, size_t size, size_t n, void *arg)
+{
+    qy_buf_t *b = arg;
+    if (b->len < 4096)
+        qy_buf_append (b, ptr, size * n);
+    return size * n;
+}
+
+static bool s_arrived (const notifier_job_t *job, long timeout_ms)
+{
+    if (!job->in_doubt || job->webhook || !job->url)
+        return false;
+    CURL *easy = curl_easy_init ();
+    char *esc = curl_easy_escape (easy, job->key, 0);
+    char *url = qy_printf ("%s/%s", job->url, esc);
+    struct curl_slist *headers = NULL;
+    if (job->token && *job->token) {
+        char *h = qy_printf ("Authorization: Bearer %s", job->token);
+        headers = curl_slist_append (NULL, h);
+        free (h);
+    }
+    qy_buf_t body;
+    qy_buf_init (&body);
+    curl_easy_setopt (easy, CURLOPT_URL, url);
+    curl_easy_setopt (easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt (easy, CURLOPT_WRITEDATA, &body);
+    long status = 0;
+    if (curl_easy_perform (easy) == CURLE_OK)
+        curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+    json_t *answer = status ? json_loads (body.data ? body.data : "", 0, NULL) : NULL;
+    json_t *received = answer ? json_object_get (answer, "received") : NULL;
+    //  Only the API's own answer counts: a 404 of a gateway without it says nothing.
+    int says = status == 200 && json_is_true (received) ? 1 : status == 404 && json_is_false (received) ? 0 : -1;
+    qy_metric_add (says == 1 ? m_asked_have : says == 0 ? m_asked_not : m_asked_unknown, 1);
+    qy_log_warn ("delivery=%s brand=%lld in doubt (a notifier died sending it, or no answer came): the gateway says %s", job->key,
+                 (long long) job->brand_id, says == 1 ? "it arrived, not sent again"
+                                            : says == 0 ? "it did not arrive, sending" : "nothing (cannot tell), sending again");
+    json_decref (answer);
+    qy_buf_free (&body);
+    curl_slist_free_all (headers);
+    free (url);
+    curl_free (esc);
+    curl_easy_cleanup (easy);
+    return says == 1;
 }
 
 static void s_start (CURLM *multi, s_slot_t *s, long timeout_ms)
@@ -370,6 +429,13 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
             notifier_store_defer (pg, &jobs [i], wait, why);   //  if this fails the lease runs out and it is taken again
             continue;
         }
+        if (s_arrived (&jobs [i], cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000)) {
+            char *key = jobs [i].key;
+            long ok = 200;
+            if (notifier_store_delivered (pg, &key, &ok, 1) == 0)
+                qy_metric_add (m_ok, 1);        //  if not recorded, the lease runs out and it is asked again
+            continue;
+        }
         notifier_served_mark (&s_served, jobs [i].brand_id, ++s_serve_clock);
         while (slots [k].busy)
             k++;
@@ -530,6 +596,12 @@ int main (int argc, char **argv)
     m_retry = qy_counter ("qy_notifier_deliveries_total{status=\"retry\"}", "delivery outcomes");
     m_dead = qy_counter ("qy_notifier_deliveries_total{status=\"dead\"}", "delivery outcomes");
     m_dropped = qy_counter ("qy_notifier_dropped_total", "deliveries in hand at shutdown that PostgreSQL could not record (logged with their event)");
+    m_asked_have = qy_counter ("qy_notifier_asked_total{answer=\"arrived\"}", "deliveries in flight when a notifier died: "
+                               "the gateway asked before sending again");
+    m_asked_not = qy_counter ("qy_notifier_asked_total{answer=\"not_arrived\"}", "deliveries in flight when a notifier died: "
+                              "the gateway asked before sending again");
+    m_asked_unknown = qy_counter ("qy_notifier_asked_total{answer=\"unknown\"}", "deliveries in flight when a notifier died: "
+                                  "the gateway asked before sending again");
     m_lost = qy_counter ("qy_notifier_lease_lost_total", "outcomes not recorded: the lease ran out and another replica took the delivery");
     m_inflight = qy_gauge ("qy_notifier_inflight", "requests in flight");
     m_latency = qy_summary ("qy_notifier_delivery_seconds", "from recording to delivery");

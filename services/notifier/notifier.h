@@ -54,6 +54,8 @@ typedef struct {
     int64_t group_id;
     char   *member;     //  the member it concerns ("" if none)
     bool    webhook;    //  url is an alert route's robot webhook, not the brand's gateway
+    bool    in_doubt;   //  it may have arrived: taken from a notifier that died while sending it,
+                        //  or its last attempt got no answer (a timeout)
 } notifier_job_t;
 
 //  When this process last claimed for each brand (a counter, not a clock):

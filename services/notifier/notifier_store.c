@@ -148,7 +148,7 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
             "             FROM cand), "
             "     pick AS (SELECT key FROM due LEFT JOIN unnest ($3::bigint[], $4::bigint[]) AS s (b, t) ON s.b = due.brand_id "
             "              ORDER BY priority, turn, coalesce (s.t, 0), next_attempt_at, key LIMIT $1), "
-            "     c AS (SELECT d.key FROM deliveries d JOIN pick USING (key) "
+            "     c AS (SELECT d.key, d.status AS was FROM deliveries d JOIN pick USING (key) "
             "           WHERE (d.status = 'pending' AND d.next_attempt_at <= now ()) "
             "              OR (d.status = 'sending' AND d.lease_until < now ()) "
             "           FOR UPDATE OF d SKIP LOCKED) "
@@ -158,7 +158,8 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
             "RETURNING d.key, d.brand_id, d.payload::text, d.attempts, coalesce (d.dest_url, b.gateway_url), "
             "          CASE WHEN d.dest_url IS NULL THEN b.gateway_token END, "
             "          (extract (epoch FROM d.created_at) * 1000000)::bigint, d.priority, d.kind, "
-            "          coalesce (d.group_id, 0), coalesce (d.member, ''), d.dest_url IS NOT NULL", 4, p, &res)) {
+            "          coalesce (d.group_id, 0), coalesce (d.member, ''), d.dest_url IS NOT NULL, "
+            "          c.was = 'sending' OR (d.attempts > 1 AND d.http_status IS NULL AND d.last_error IS NOT NULL)", 4, p, &res)) {
         qy_buf_free (&sb);
         qy_buf_free (&st);
         return -1;
@@ -181,6 +182,7 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
         j->group_id = qy_pg_int (res, r, 9);
         j->member = qy_strdup (PQgetvalue (res, r, 10));
         j->webhook = PQgetvalue (res, r, 11) [0] == 't';
+        j->in_doubt = PQgetvalue (res, r, 12) [0] == 't';
     }
     PQclear (res);
     return n;

@@ -109,6 +109,11 @@ it_done () {
 # for 2,000 events a second.
 it_demo_chain () {
     it_servers
+    it_demo_services "$@"
+}
+
+# it_demo_services MODS SCORINGS: it_demo_chain with PostgreSQL and Redis already up.
+it_demo_services () {
     it_gateway
     "$QYCTL" demo load --brand demo --stores 4 --groups 2 --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
     export QY_SCORING_ROLLUP_INTERVAL_MS=300

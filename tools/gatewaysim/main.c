@@ -7,9 +7,12 @@
 //  or answer HTTP 200 with a WeCom errcode — at a rate, or for the first N
 //  requests (deterministic, for tests) — or accept a delivery and send the
 //  answer's body late (--slow-body-first N --slow-body-ms M: the status
-//  line at once, the body after M ms). GET /stats answers the counts as
+//  line at once, the body after M ms), or take a delivery and answer only
+//  after the caller gave up (--late-first N --late-ms M). GET /stats answers the counts as
 //  JSON; --log FILE writes every first-seen body as a line; --order FILE
-//  writes "seq t_ms path key" for each, in arrival order.
+//  writes "seq t_ms path key" for each, in arrival order. GET (or HEAD)
+//  /v1/deliveries/KEY is the send-result API notifier asks after a crash:
+//  200 when a delivery of that key arrived, 404 when not.
 #include "qy/util.h"
 #include <jansson.h>
 #include <microhttpd.h>
@@ -25,10 +28,10 @@ static struct {
     json_t *by;            //  "kind/action" → count
     json_t *keys;          //  key → times seen
     json_t *paths;         //  path → first-seen count
-    long    requests, unique, duplicates, failed, unauthorized, throttled, timeouts, errcodes;
+    long    requests, unique, duplicates, failed, unauthorized, throttled, timeouts, errcodes, asked;
     double  fail_rate, rate_429, timeout_rate, errcode_rate;
-    long    fail_first, first_429, timeout_first, errcode_first, slow_body_first;
-    int     delay_ms, retry_after_s, timeout_ms, slow_body_ms;
+    long    fail_first, first_429, timeout_first, errcode_first, slow_body_first, late_first;
+    int     delay_ms, retry_after_s, timeout_ms, slow_body_ms, late_ms;
     long    errcode;
     const char *token;
     FILE   *log, *order;
@@ -99,6 +102,7 @@ static char *s_stats (void)
     json_object_set_new (o, "throttled", json_integer (s.throttled));
     json_object_set_new (o, "timeouts", json_integer (s.timeouts));
     json_object_set_new (o, "errcodes", json_integer (s.errcodes));
+    json_object_set_new (o, "asked", json_integer (s.asked));
     json_object_set (o, "by", s.by);
     json_object_set (o, "paths", s.paths);
     char *text = json_dumps (o, JSON_SORT_KEYS | JSON_COMPACT);
@@ -110,7 +114,15 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
                                  const char *version, const char *data, size_t *size, void **ctx)
 {
     (void) cls; (void) version;
-    if (strcmp (method, "GET") == 0) {
+    if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0) {
+        if (strncmp (url, "/v1/deliveries/", 15) == 0) {
+            //  The send-result API (docs/gateway.md): did a delivery of this key arrive?
+            pthread_mutex_lock (&s.lock);
+            bool have = json_object_get (s.keys, url + 15) != NULL;
+            s.asked++;
+            pthread_mutex_unlock (&s.lock);
+            return have ? s_send (c, 200, "{\"received\":true}") : s_send (c, 404, "{\"received\":false}");
+        }
         if (strcmp (url, "/stats") != 0)
             return s_send (c, 404, "{\"error\":\"not found\"}");
         pthread_mutex_lock (&s.lock);
@@ -225,7 +237,13 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
     bool slow = s.slow_body_first > 0;
     if (slow)
         s.slow_body_first--;
+    //  Taken, and answered only after the caller gave up (its answer lost).
+    bool late = s.late_first > 0;
+    if (late)
+        s.late_first--;
     pthread_mutex_unlock (&s.lock);
+    if (late)
+        usleep ((useconds_t) s.late_ms * 1000);
     json_decref (body);
     const char *ok = robot ? "{\"errcode\":0,\"errmsg\":\"ok\"}" : "{\"ok\":true}";
     rc = slow ? s_send_slow (c, 200, ok) : s_send (c, 200, ok);
@@ -277,13 +295,15 @@ int main (int argc, char **argv)
         else if (!strcmp (argv [i], "--errcode-first") && v) { s.errcode_first = atol (v); i++; }
         else if (!strcmp (argv [i], "--slow-body-first") && v) { s.slow_body_first = atol (v); i++; }
         else if (!strcmp (argv [i], "--slow-body-ms") && v) { s.slow_body_ms = atoi (v); i++; }
+        else if (!strcmp (argv [i], "--late-first") && v) { s.late_first = atol (v); i++; }
+        else if (!strcmp (argv [i], "--late-ms") && v) { s.late_ms = atoi (v); i++; }
         else {
             fprintf (stderr, "usage: qy-gatewaysim [--port N] [--port-file F] [--token T] [--log FILE] [--order FILE]\n"
                              "         [--delay-ms N] [--fail-rate 0..1] [--fail-first N]\n"
                              "         [--429-rate 0..1] [--429-first N] [--retry-after S]\n"
                              "         [--timeout-rate 0..1] [--timeout-first N] [--timeout-ms N]\n"
                              "         [--errcode N] [--errcode-rate 0..1] [--errcode-first N]\n"
-                             "         [--slow-body-first N] [--slow-body-ms N]\n");
+                             "         [--slow-body-first N] [--slow-body-ms N] [--late-first N] [--late-ms N]\n");
             return 2;
         }
     }

@@ -5,6 +5,7 @@
 #include "sim.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,9 @@
 
 typedef struct {
     size_t first, n;       //  slice of the event array
-    int64_t sent_us;
+    int64_t sent_us;       //  0: not waiting for an answer
     int     tries;
+    bool    answered;      //  a later answer (to a re-send) is not counted again
 } s_batch_t;
 
 static const char *s_opt (int argc, char **argv, const char *name, const char *def)
@@ -43,7 +45,8 @@ int main (int argc, char **argv)
     if (argc > 1 && strcmp (argv [1], "--help") == 0) {
         printf ("usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
                 "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
-                "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n");
+                "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
+                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE]\n");
         return 0;
     }
     sim_config_t cfg = {
@@ -66,6 +69,8 @@ int main (int argc, char **argv)
     int batch = atoi (s_opt (argc, argv, "--batch", "200"));
     int window = atoi (s_opt (argc, argv, "--window", "8"));
     int day_offset = atoi (s_opt (argc, argv, "--day-offset", "-1"));
+    int64_t resend_us = atoll (s_opt (argc, argv, "--resend-ms", "5000")) * 1000;
+    const char *ids_path = s_opt (argc, argv, "--ids", NULL);
     //  The simulated day starts at local midnight (+08:00) day_offset days from today.
     int64_t now = qy_now_us ();
     cfg.day_start_us = ((int64_t) (qy_day_of (now, 480) + day_offset) * 86400 - 480 * 60) * 1000000LL;
@@ -100,9 +105,21 @@ int main (int argc, char **argv)
     size_t nretry = 0;
     int64_t t0 = qy_mono_us ();
     double sent_events = 0;
-    int64_t last_ack = t0;
+    int64_t last_ack = t0, next_scan = t0;
+    long resent = 0;
     while (done < nb) {
         int64_t tnow = qy_mono_us ();
+        //  A batch with no answer (ingest died with it, or the answer was
+        //  lost) is sent again, as a real gateway does: ingest answers
+        //  what it stored before as duplicate.
+        if (resend_us > 0 && tnow >= next_scan) {
+            for (size_t b = 0; b < next; b++)
+                if (!batches [b].answered && batches [b].sent_us && tnow - batches [b].sent_us > resend_us) {
+                    s_send (dealer, evs, &batches [b], (int) b);
+                    resent++;
+                }
+            next_scan = tnow + 500000;
+        }
         //  Fill the window: retries due first, then new batches within the rate.
         while (inflight < window) {
             int pick = -1;
@@ -142,7 +159,12 @@ int main (int argc, char **argv)
         if (!ack)
             continue;
         int idx = atoi (ack->batch_id);
+        if (idx < 0 || (size_t) idx >= nb || batches [idx].answered || !batches [idx].sent_us) {
+            qy__ack__free_unpacked (ack, NULL);     //  the answer to a re-send of what was answered
+            continue;
+        }
         inflight--;
+        batches [idx].sent_us = 0;
         if (!ack->ok) {
             //  Busy or storage trouble: nothing was stored, send again later.
             busy += ack->retry_after_ms > 0;
@@ -161,13 +183,21 @@ int main (int argc, char **argv)
                 duplicate += s == QY__ITEM_STATUS__DUPLICATE;
                 rejected += s == QY__ITEM_STATUS__REJECTED;
             }
+            batches [idx].answered = true;
             done++;
         }
         qy__ack__free_unpacked (ack, NULL);
     }
     double secs = (double) (qy_mono_us () - t0) / 1e6;
     printf ("loadgen: sent events=%zu batches=%zu in %.2f s = %.0f events/s; ingest answered accepted=%ld duplicate=%ld "
-            "rejected=%ld busy_retries=%ld retries=%ld\n", n, nb, secs, (double) n / secs, accepted, duplicate, rejected, busy, retries);
+            "rejected=%ld busy_retries=%ld retries=%ld resent=%ld\n", n, nb, secs, (double) n / secs, accepted, duplicate,
+            rejected, busy, retries, resent);
+    //  The message ids sent, one a line: what an independent check expects in the archive.
+    FILE *ids = ids_path ? fopen (ids_path, "w") : NULL;
+    for (size_t i = 0; ids && i < n; i++)
+        fprintf (ids, "%s\n", evs [i]->msg_id);
+    if (ids)
+        fclose (ids);
     free (retry_queue);
     free (retry_at);
     free (batches);

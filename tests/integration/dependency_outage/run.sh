@@ -11,7 +11,7 @@ source "$(dirname "$0")/../lib.sh"
 it_demo_chain 2 2
 services="bus ingest notifier campaign scoring1 scoring2 moderation1 moderation2"
 "$QY_BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand demo --stores 4 --groups 2 --members 60 \
-    --messages 12000 --rate 2000 --seed 11 > "$QY_RUN/loadgen.out" 2>&1 &
+    --messages 12000 --rate 2000 --seed 11 --dup-rate 0 --ids "$QY_RUN/sent.ids" > "$QY_RUN/loadgen.out" 2>&1 &
 loadgen=$!
 
 redis_restart () {
@@ -38,9 +38,13 @@ for s in $services; do
 done
 [ "$IT_FAILED" = 0 ] && echo "ok   no service crashed"
 sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
-accepted=$(sed -n 's/.*accepted=\([0-9]*\).*/\1/p' "$QY_RUN/loadgen.out")
-it_eq "archived = acknowledged (accepted by ingest)" "$(sql "SELECT count (*) FROM messages")" "$accepted"
-it_eq "archived once per message id" "$(sql "SELECT count (*) - count (DISTINCT (brand_id, msg_id)) FROM messages")" 0
+# Every id was acknowledged (the load generator finished). A commit cut by the immediate stop
+# may have gone through although ingest saw it fail: its retry is answered duplicate, so the
+# archive is compared with the ids sent, not with the count answered accepted.
+sort -u "$QY_RUN/sent.ids" > "$QY_RUN/sent.sorted"
+sql "SELECT msg_id FROM messages" | sort > "$QY_RUN/archived"
+it_eq "every id sent archived, once" "$(comm -3 "$QY_RUN/sent.sorted" "$QY_RUN/archived" | wc -l) $(uniq -d "$QY_RUN/archived" | wc -l)" "0 0"
+accepted=$(wc -l < "$QY_RUN/sent.sorted")
 through () { [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$accepted" ]; }
 it_wait "every event through to campaign" through
 judged=$(( $(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total) + $(qy_metric "$QY_HTTP_moderation2" qy_moderation_events_total) ))
