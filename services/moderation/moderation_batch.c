@@ -420,6 +420,31 @@ static bool s_impersonators (qy_pg_t *pg, void *actions, s_item_t *items, size_t
     return true;
 }
 
+//  Customers' questions and the staff messages that answer them, for the
+//  unanswered-customer alerts and the reply-time reports. False when stopping.
+static bool s_questions (qy_pg_t *pg, s_item_t *items, size_t n)
+{
+    const Qy__Event **evs = qy_calloc (n + 1, sizeof (Qy__Event *));
+    bool *asks = qy_calloc (n + 1, sizeof (bool));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!items [i].seen && !items [i].blocked) {
+            evs [k] = items [i].ev;
+            asks [k++] = moderation_question (items [i].ev, items [i].waiting);
+        }
+    bool ok = true;
+    while (moderation_questions_note (pg, evs, asks, k) != 0) {
+        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
+        qy_service_heartbeat ();
+        if (!(ok = qy_service_waiting ()))
+            break;
+        qy_sleep_ms (200);
+    }
+    free (evs);
+    free (asks);
+    return ok;
+}
+
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
 static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
 {
@@ -654,7 +679,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     //  Phase 4, in the same transaction: what is enforced under a mute or block.
     int stopped = s_store (store, pg, items, n, pending, npending);
     free (pending);
-    if (stopped || !s_reports (pg, items, n) || !s_impersonators (pg, actions, items, n))
+    if (stopped || !s_reports (pg, items, n) || !s_impersonators (pg, actions, items, n) || !s_questions (pg, items, n))
         return;
     s_phase (S_RECORD, &t);
     //  Phase 5: act and pass on, in arrival order.

@@ -57,5 +57,6 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
 int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);
 int qyctl_moderation_list (int argc, char **argv);
+int qyctl_moderation_replies (int argc, char **argv);
 int qyctl_gateway (int argc, char **argv);
 #endif

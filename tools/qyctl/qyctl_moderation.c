@@ -793,6 +793,8 @@ int qyctl_moderation (int argc, char **argv)
         return s_violations (argc, argv);
     if (strcmp (sub, "list") == 0)
         return qyctl_moderation_list (argc - 1, argv + 1);
+    if (strcmp (sub, "replies") == 0)
+        return qyctl_moderation_replies (argc - 1, argv + 1);
     if (strcmp (sub, "confirm") == 0 || strcmp (sub, "overturn") == 0)
         return s_decide (argc, argv, strcmp (sub, "overturn") == 0);
     if (strcmp (sub, "dict") == 0 || strcmp (sub, "allow") == 0)
@@ -810,6 +812,7 @@ int qyctl_moderation (int argc, char **argv)
         "  train|eval --category ad|abuse [--model PATH] FILE…      offline classifier tools\n"
         "  violations BRAND [--status S] [--member USER] [--days N] [--limit N]\n"
         "  list BRAND [--limit N] [--format F]                   the review queue, highest risk first\n"
+        "  replies BRAND [--days N] [--format F]                 staff reply times and unanswered questions\n"
         "  confirm|overturn BRAND ID --reason TEXT [--learn no]\n"
         "  dict BRAND add|remove CATEGORY|exempt WORD… | dict BRAND list\n"
         "  allow BRAND add|remove domain|phone VALUE… | allow BRAND list\n"
