@@ -407,4 +407,19 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
 //  answer.escalate_s: once each across replicas. Call every few seconds.
 void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions);
 
+//  ----------------------------------------------------------------- people
+//  (moderation_people.c). What a batch owes the people in it besides
+//  judgement, for each event not finished before: its report recorded,
+//  its nickname checked on join or rename (judge: the brand's, for the
+//  normalization; NULL: not checked), its question or staff answer noted.
+typedef struct {
+    const Qy__Event           *ev;
+    judge_t                   *judge;
+    const moderation_report_t *report;       //  may be NULL
+    bool                       waiting;      //  a waiting ping (a question)
+    bool                       skip;         //  finished before, or a blocked member's
+} moderation_person_t;
+//  Retries while PostgreSQL is away; false when stopping.
+bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_t *people, size_t n);
+
 #endif
