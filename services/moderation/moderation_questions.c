@@ -66,13 +66,14 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
         qy_buf_init (&col [c]);
         qy_buf_puts (&col [c], "{");
     }
-    size_t rows = 0;
+    size_t rows = 0, answers = 0;
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = evs [i];
         bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER;
         if (!asks [i] && !(staff && ev->member_id && ev->kind >= QY__KIND__TEXT && ev->kind <= QY__KIND__QRCODE))
             continue;
         const char *sep = rows++ ? "," : "";
+        answers += staff && !asks [i];
         qy_buf_printf (&col [0], "%s%lld", sep, (long long) ev->brand_id);
         qy_buf_printf (&col [1], "%s%lld", sep, (long long) ev->group_id);
         qy_buf_printf (&col [2], "%s%lld", sep, (long long) ev->store_id);
@@ -90,16 +91,18 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
     //  A member's first open question in a group stands for the ones that
     //  follow ("在吗" again and again is one waiting customer); a staff
     //  message answers every open question asked before it in its group.
-    bool ok = rows == 0
-        || (qy_pg_run (pg, "questions asked",
+    //  (Each statement only when the batch has rows for it: most batches have neither.)
+    bool ok = rows == answers
+        || qy_pg_run (pg, "questions asked",
                 "INSERT INTO moderation_questions (brand_id, group_id, store_id, member_id, msg_id, asked_at) "
                 "SELECT DISTINCT ON (b, g, m) b, g, nullif (s, 0), m, msg, 'epoch'::timestamptz + t * interval '1 microsecond' "
                 "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::boolean[]) "
                 "     AS e (b, g, s, m, msg, t, staff) "
                 "WHERE NOT staff AND NOT EXISTS (SELECT 1 FROM moderation_questions o WHERE o.brand_id = b AND o.group_id = g "
                 "  AND o.member_id = m AND o.answered_at IS NULL AND o.asked_at > 'epoch'::timestamptz + (t - 86400000000) * interval '1 microsecond') "
-                "ORDER BY b, g, m, t ON CONFLICT (brand_id, msg_id) DO NOTHING", 7, p, NULL)
-            && qy_pg_run (pg, "questions answered",
+                "ORDER BY b, g, m, t ON CONFLICT (brand_id, msg_id) DO NOTHING", 7, p, NULL);
+    ok = ok && (answers == 0
+        || qy_pg_run (pg, "questions answered",
                 "UPDATE moderation_questions q SET answered_at = a.at, answered_by = a.m "
                 "FROM (SELECT DISTINCT ON (b, g) b, g, m, 'epoch'::timestamptz + t * interval '1 microsecond' AS at "
                 "      FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], "
