@@ -115,6 +115,7 @@ int main (int argc, char **argv)
                 restore_pending = !moderation_restore (pg, redis);
             if (lifted_pending)
                 lifted_pending = !moderation_restore_lifted (pg, redis);
+            moderation_questions_sweep (store, pg, actions);
             next_restore_check = qy_mono_us () + 2000000;
         }
         if (!listening && (listening = qy_pg_listen (listen, "qy_config"))) {

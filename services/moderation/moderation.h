@@ -83,6 +83,14 @@ typedef struct {
     int                behaviour_slow_minutes;
     int                behaviour_window_h;
     int                behaviour_link_days;
+    //  unanswered customers: a customer's question with no staff message
+    //  in the group answer_after_s seconds later, while the brand-local time
+    //  is within [answer_from, answer_to) (minutes of the day), alerts the
+    //  group's store; answer_escalate_s after it was asked, HQ (0: off)
+    int                answer_after_s;
+    int                answer_escalate_s;
+    int                answer_from;
+    int                answer_to;
     //  nickname format of the group, checked on join and rename ("" = none)
     char               nickname [128];
     moderation_override_t overrides [MODERATION_MAX_OVERRIDES];
@@ -367,4 +375,51 @@ int moderation_store_enforce (moderation_store_t *self, const moderation_enforce
 int moderation_store_begin (moderation_store_t *self);
 int moderation_store_commit (moderation_store_t *self);
 void moderation_store_rollback (moderation_store_t *self);
+//  --------------------------------------------------- unanswered customers
+//  (moderation_questions.c). Does a customer ask something: a member's text
+//  that is a question (scoring_is_question), or a waiting ping? Pure.
+bool moderation_question (const Qy__Event *ev, bool waiting);
+//  Is t within the policy's business hours (answer.from–to, brand-local)? Pure.
+bool moderation_open_hours (const moderation_policy_t *p, int64_t t_us, int tz_offset_min);
+typedef enum { MODERATION_DUE_NONE, MODERATION_DUE_ALERT, MODERATION_DUE_ESCALATE } moderation_due_t;
+//  What an open question asked at asked_us calls for now: the store's alert
+//  after answer.after_s, HQ's after answer.escalate_s (once alerted); only
+//  in business hours. Pure.
+moderation_due_t moderation_question_due (const moderation_policy_t *p, int64_t asked_us, bool alerted, int64_t now_us,
+                                          int tz_offset_min);
+//  An operator alert to notifier: to the group's store robot (group set),
+//  or HQ's (group_id 0). The key makes it once only. Returns 0 or -1.
+typedef struct {
+    const char *key;
+    const char *brand;
+    int64_t     brand_id;
+    const char *group;
+    int64_t     group_id;
+    const char *text;
+    const char *reason;
+    const char *event_id;
+} moderation_alert_t;
+int moderation_alert (void *out, const moderation_alert_t *a);
+//  Record the batch's customer questions (asks[i]) and the staff messages
+//  that answer them, in two statements. Returns 0, or -1 (retry).
+int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const bool *asks, size_t n);
+//  Alert the store about questions waiting past answer.after_s, HQ past
+//  answer.escalate_s: once each across replicas. Call every few seconds.
+void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions);
+
+//  ----------------------------------------------------------------- people
+//  (moderation_people.c). What a batch owes the people in it besides
+//  judgement, for each event not finished before: its report recorded,
+//  its nickname checked on join or rename (judge: the brand's, for the
+//  normalization; NULL: not checked), its question or staff answer noted.
+typedef struct {
+    const Qy__Event           *ev;
+    judge_t                   *judge;
+    const moderation_report_t *report;       //  may be NULL
+    bool                       waiting;      //  a waiting ping (a question)
+    bool                       skip;         //  finished before, or a blocked member's
+} moderation_person_t;
+//  Retries while PostgreSQL is away; false when stopping.
+bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_t *people, size_t n);
+
 #endif

@@ -148,7 +148,7 @@ static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand
         s_lost = true;
 }
 
-void moderation_alert (void *out, const Qy__Event *ev, const char *key, bool brand_wide, const char *text,
+void moderation_alert_event (void *out, const Qy__Event *ev, const char *key, bool brand_wide, const char *text,
                        const char *reason)
 {
     s_alert (out, ev, key, brand_wide, text, reason);
@@ -372,53 +372,17 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
     return rc;
 }
 
-//  Members' reports (举报) into the review queue before anything moves on,
-//  retried while PostgreSQL is away. False when stopping.
-static bool s_reports (qy_pg_t *pg, s_item_t *items, size_t n)
+//  Reports, impersonating nicknames, customers' questions: what the batch
+//  owes the people in it (moderation_people.c). False when stopping.
+static bool s_people (qy_pg_t *pg, void *actions, s_item_t *items, size_t n)
 {
+    moderation_person_t *people = qy_calloc (n + 1, sizeof (moderation_person_t));
     for (size_t i = 0; i < n; i++)
-        while (items [i].report.is_report && !items [i].seen
-               && moderation_report_record (pg, items [i].ev, &items [i].report) != 0) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
-                return false;
-            qy_sleep_ms (200);
-        }
-    return true;
-}
-
-//  A member joining or renaming to a nickname that claims a staff title or
-//  the brand: flagged for review, and the group's owner alerted (through
-//  the store's robot), once per event. False when stopping.
-static bool s_impersonators (qy_pg_t *pg, void *actions, s_item_t *items, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &items [i];
-        Qy__Event *ev = it->ev;
-        if ((ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__RENAME) || it->seen || !ev->member_id
-            || !ev->nickname || !*ev->nickname || (ev->role != QY__ROLE__MEMBER && ev->role != QY__ROLE__ROLE_UNSPECIFIED)
-            || it->blocked)
-            continue;
-        char claim [128];
-        int found;
-        while ((found = moderation_impersonation_flag (pg, it->brand->judge, ev, claim, sizeof (claim))) < 0) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
-                return false;
-            qy_sleep_ms (200);
-        }
-        if (!found)
-            continue;
-        char key [192];
-        qy_snprintf (key, sizeof (key), "alert:impersonation:%lld:%s", (long long) ev->brand_id, ev->msg_id);
-        char *text = qy_printf ("群 %s 的成员 %s %s昵称为「%s」，疑似冒充「%s」。请群主核实，并提醒群成员谨防受骗。", ev->group,
-                                ev->member, ev->kind == QY__KIND__RENAME ? "改" : "入群时", ev->nickname, claim);
-        s_alert (actions, ev, key, false, text, "impersonation");
-        free (text);
-    }
-    return true;
+        people [i] = (moderation_person_t) { items [i].ev, items [i].brand ? items [i].brand->judge : NULL,
+                                             &items [i].report, items [i].waiting, items [i].seen || items [i].blocked };
+    bool ok = moderation_people_run (pg, actions, people, n);
+    free (people);
+    return ok;
 }
 
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
@@ -659,7 +623,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     //  Phase 4, in the same transaction: what is enforced under a mute or block.
     int stopped = s_store (store, pg, items, n, pending, npending);
     free (pending);
-    if (stopped || !s_reports (pg, items, n) || !s_impersonators (pg, actions, items, n))
+    if (stopped || !s_people (pg, actions, items, n))
         return;
     s_phase (S_RECORD, &t);
     //  Phase 5: act and pass on, in arrival order.

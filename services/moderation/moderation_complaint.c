@@ -111,7 +111,7 @@ void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *action
     char *text = qy_printf ("顾客投诉（%s）：群 %s，成员 %s（%s）：%s 请店长跟进回复，不要处罚顾客。",
                             topic, ev->group, who, ev->member, excerpt);
     qy_snprintf (key, sizeof (key), "alert:complaint:%lld:%s", (long long) ev->brand_id, ev->msg_id);
-    moderation_alert (actions, ev, key, false, text, "complaint");
+    moderation_alert_event (actions, ev, key, false, text, "complaint");
     free (text);
     free (excerpt);
     long long hour = (long long) (ev->event_time_us / 3600000000LL);
@@ -123,7 +123,7 @@ void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *action
         text = qy_printf ("群 %s 所在门店一小时内收到 %lld 条顾客投诉（最新：%s），请店长关注。", ev->group, n, topic);
         qy_snprintf (key, sizeof (key), "alert:complaint_surge:%lld:%s%lld:%lld", (long long) ev->brand_id,
                      ev->store_id ? "s" : "g", (long long) (ev->store_id ? ev->store_id : ev->group_id), hour);
-        moderation_alert (actions, ev, key, false, text, "complaint_surge");
+        moderation_alert_event (actions, ev, key, false, text, "complaint_surge");
         free (text);
     }
     moderation_complaint_counter (counter, sizeof (counter), ev->brand_id, false, 0, 0, ev->event_time_us);
@@ -131,7 +131,7 @@ void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *action
     if (per_brand > 0 && n == per_brand) {
         text = qy_printf ("品牌一小时内收到 %lld 条顾客投诉（最新：%s，群 %s），请总部关注。", n, topic, ev->group);
         qy_snprintf (key, sizeof (key), "alert:complaint_surge:%lld:brand:%lld", (long long) ev->brand_id, hour);
-        moderation_alert (actions, ev, key, true, text, "complaint_surge");
+        moderation_alert_event (actions, ev, key, true, text, "complaint_surge");
         free (text);
     }
 }

@@ -36,8 +36,8 @@ void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *action
 //  or 0 if Redis failed (no surge alert then).
 long long moderation_window_incr (qy_redis_t *redis, const char *key, int ttl_s);
 
-//  moderation_batch.c: an operator alert to the group's store (brand_wide
+//  moderation_batch.c: an operator alert about event ev to the group's store (brand_wide
 //  false) or to HQ, once per key.
-void moderation_alert (void *out, const Qy__Event *ev, const char *key, bool brand_wide,
+void moderation_alert_event (void *out, const Qy__Event *ev, const char *key, bool brand_wide,
                        const char *text, const char *reason);
 #endif

@@ -28,6 +28,10 @@ void moderation_policy_default (moderation_policy_t *p)
     p->behaviour_slow_minutes = 10;
     p->behaviour_window_h = 24;
     p->behaviour_link_days = 7;
+    p->answer_after_s = 600;
+    p->answer_escalate_s = 1800;
+    p->answer_from = 9 * 60;
+    p->answer_to = 21 * 60;
     p->newcomer_hours = 24;
     p->newcomer_weight = 1.0;
     p->join_wave_joins = 30;
@@ -120,7 +124,8 @@ static int s_minutes (json_t *v)
     return h * 60 + m;
 }
 
-//  The behaviour ladder's section: reminders, then slow-downs.
+//  The behaviour ladder's section (reminders, then slow-downs) and the
+//  unanswered customers' (how long, in which hours).
 static int s_behaviour_ladder (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
 {
     static const char *const ladder [] = { "reminders", "slow_minutes", "window_h", "link_days", NULL };
@@ -130,6 +135,19 @@ static int s_behaviour_ladder (moderation_policy_t *p, json_t *m, char *err, siz
     rc |= s_int (o, "slow_minutes", 0, 1440, &p->behaviour_slow_minutes, "behaviour", err, errlen);
     rc |= s_int (o, "window_h", 1, 24 * 90, &p->behaviour_window_h, "behaviour", err, errlen);
     rc |= s_int (o, "link_days", 0, 3650, &p->behaviour_link_days, "behaviour", err, errlen);
+    static const char *const answer [] = { "after_s", "escalate_s", "from", "to", NULL };
+    rc |= s_section (m, "answer", answer, &o, err, errlen);
+    rc |= s_int (o, "after_s", 0, 86400, &p->answer_after_s, "answer", err, errlen);
+    rc |= s_int (o, "escalate_s", 0, 86400, &p->answer_escalate_s, "answer", err, errlen);
+    json_t *from = o ? json_object_get (o, "from") : NULL, *to = o ? json_object_get (o, "to") : NULL;
+    if ((from && s_minutes (from) < 0) || (to && s_minutes (to) < 0)) {
+        qy_snprintf (err, errlen, "settings: answer.from and answer.to must be \"HH:MM\"");
+        rc = -1;
+    }
+    else {
+        p->answer_from = from ? s_minutes (from) : p->answer_from;
+        p->answer_to = to ? s_minutes (to) : p->answer_to;
+    }
     return rc ? -1 : 0;
 }
 
@@ -293,7 +311,7 @@ static int s_apply_json (moderation_policy_t *p, const char *json, bool layer, b
     }
     static const char *const keys [] = { "review", "recall", "mute", "remove", "ladder", "exempt_staff", "strike_days",
                                          "repeat", "spam_wave", "newcomer", "join_wave", "quiet", "nickname", "rules",
-                                         "behaviour", NULL };
+                                         "behaviour", "answer", NULL };
     int rc = own ? s_keys (m, keys, "", err, errlen) : 0;
     struct { const char *key; double *field; } nums [] = {
         { "review", &p->thresholds.review }, { "recall", &p->thresholds.recall },

@@ -184,6 +184,7 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
 int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);
 int qyctl_moderation_list (void);
+int qyctl_moderation_replies (void);
 int qyctl_gateway (int argc, char **argv);
 int qyctl_voc (int argc, char **argv);
 int qyctl_wecom (int argc, char **argv);

@@ -622,6 +622,8 @@ int qyctl_moderation (int argc, char **argv)
         return s_violations ();
     if (strcmp (sub, "list") == 0)
         return qyctl_moderation_list ();
+    if (strcmp (sub, "replies") == 0)
+        return qyctl_moderation_replies ();
     if (strcmp (sub, "confirm") == 0 || strcmp (sub, "overturn") == 0)
         return s_decide (strcmp (sub, "overturn") == 0);
     if (strcmp (sub, "dict") == 0 || strcmp (sub, "allow") == 0)
@@ -639,6 +641,7 @@ int qyctl_moderation (int argc, char **argv)
         "  train|eval --category ad|abuse [--model PATH] FILE…      offline classifier tools\n"
         "  violations BRAND [--status S] [--member USER] [--days N] [--limit N]\n"
         "  list BRAND [--limit N] [--format F]                   the review queue, highest risk first\n"
+        "  replies BRAND [--days N] [--format F]                 staff reply times and unanswered questions\n"
         "  confirm|overturn BRAND ID --reason TEXT [--learn no]\n"
         "  dict BRAND add|remove CATEGORY|exempt WORD… | dict BRAND list\n"
         "  allow BRAND add|remove domain|phone VALUE… | allow BRAND list\n"
@@ -680,6 +683,10 @@ static const qyctl_option_t s_list_opts [] = {
     { "limit",  QYCTL_VALUE, "N",    "rows to show (default 50)" },
     { NULL }
 };
+static const qyctl_option_t s_replies_opts [] = {
+    { "days",   QYCTL_VALUE, "N",    "questions of the last N days (default 7)" },
+    { NULL }
+};
 static const char *const s_yes_no [] = { "yes", "no", NULL };
 static const qyctl_option_t s_decide_opts [] = {
     { "reason", QYCTL_VALUE, "TEXT", "why (required)" },
@@ -706,6 +713,7 @@ const qyctl_command_t qyctl_moderation_commands [] = {
     { "moderation eval", "FILE…", 1, -1, s_judge_opts, "evaluate a classifier offline" },
     { "moderation violations", "BRAND", 1, 1, s_violations_opts, "list violations" },
     { "moderation list", "BRAND", 1, 1, s_list_opts, "the review queue: open decisions for a person, highest risk first" },
+    { "moderation replies", "BRAND", 1, 1, s_replies_opts, "staff reply times to customers' questions per store and staff member" },
     { "moderation confirm", "BRAND ID", 1, 2, s_decide_opts, "confirm a violation (teaches the brand's classifier)" },
     { "moderation overturn", "BRAND ID", 1, 2, s_decide_opts, "overturn a violation: lifts its strike, mute and block" },
     { "moderation dict", "BRAND add|remove CATEGORY|exempt WORD… | BRAND list", 2, -1, NULL, "the brand's keywords" },

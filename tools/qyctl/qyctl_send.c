@@ -81,7 +81,7 @@ static Qy__Event *s_event (json_t *o)
 static void s_free_event (Qy__Event *ev)
 {
     char **strs [] = { &ev->brand, &ev->msg_id, &ev->group, &ev->store, &ev->member, &ev->nickname, &ev->text,
-                       &ev->url, &ev->ref_msg_id, &ev->channel, &ev->inviter, &ev->product };
+                       &ev->url, &ev->ref_msg_id, &ev->channel, &ev->inviter, &ev->product, &ev->unionid, &ev->phone };
     for (size_t i = 0; i < QY_ARRAY_LEN (strs); i++)
         free (*strs [i]);
     for (size_t i = 0; i < ev->n_mentions; i++)

@@ -4,7 +4,8 @@
 # groups, one member's content in the groups of three stores, a newcomer's
 # phone number, a join wave making newcomers' rules stricter in one store (a
 # store-level policy layer), quiet hours on a group type, the nickname format
-# of one group on join. Customers are not punished: a remark in the three
+# of one group on join; a group type configuring its own behaviour ladder
+# (no reminder, a five-minute slow-down). Customers are not punished: a remark in the three
 # groups of their store is no wave, a customer asking "有人在吗" again and
 # again is waiting, and a repeated question gets a friendly reminder, then a
 # short slow-down, never a strike. A spammer (a newcomer's phone number)
@@ -24,7 +25,8 @@ for g in room1 room2 room3 room4; do "$QYCTL" group create acme $g "群 $g" --st
 "$QYCTL" rules load acme >/dev/null
 "$QYCTL" moderation policy acme set store s1 - '{"join_wave":{"joins":3,"window_s":600}}' 2>/dev/null && it_fail "a store layer needs a key"
 "$QYCTL" moderation policy acme set store s1 '{"join_wave":{"joins":3,"window_s":600}}' >/dev/null
-"$QYCTL" moderation policy acme set group_type night '{"quiet":{"from":"00:00","to":"24:00"}}' >/dev/null
+# quiet hours all day in night groups, whose type also skips the reminder: a five-minute slow-down at once
+"$QYCTL" moderation policy acme set group_type night '{"quiet":{"from":"00:00","to":"24:00"},"behaviour":{"reminders":0,"slow_minutes":5}}' >/dev/null
 "$QYCTL" moderation policy acme set group club1 '{"nickname":"昵称-城市"}' >/dev/null
 "$QYCTL" moderation policy acme set group club1 '{"nickname":"re:["}' 2>/dev/null && it_fail "a bad nickname format was accepted"
 # abuse words for the negative-surge alert (five in a group within an hour alert its store)
