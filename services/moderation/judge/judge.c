@@ -297,7 +297,7 @@ s_features (judge_t *self)
     judge_features_extract (self->norm.text, self->norm.len, &self->features);
     const judge_result_t *out = self->out;
     for (size_t h = 0; h < self->evidence && h < out->nhits; h++)
-        if (!out->hits [h].dry_run)
+        if (!out->hits [h].dry_run && out->hits [h].category != QY_CAT_COMPLAINT)
             judge_features_add_evidence (&self->features, out->hits [h].rule, (size_t) -1);
 }
 
