@@ -88,6 +88,17 @@ int main (int argc, char **argv)
     qy_redis_t *redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     moderation_store_t *store = moderation_store_new (pg, &jo);
+    //  A complaint model is optional (none ships: complaints are judged by
+    //  the dictionaries); one in the model directory is used.
+    char complaint_model [1024] = "";
+    if (cfg.model_dir [0])
+        qy_snprintf (complaint_model, sizeof (complaint_model), "%s/complaint.model", cfg.model_dir);
+    else
+        judge_model_default_path ("complaint", complaint_model, sizeof (complaint_model));
+    if (access (complaint_model, R_OK) == 0) {
+        moderation_store_complaint_model (store, complaint_model);
+        qy_log_info ("models complaint=%s", complaint_model);
+    }
     //  Each is retried below (every two seconds) until it has gone through.
     bool restore_pending = !moderation_restore (pg, redis);
     bool lifted_pending = !moderation_restore_lifted (pg, redis);

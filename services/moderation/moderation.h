@@ -296,6 +296,8 @@ typedef struct moderation_brand_t {
 typedef struct moderation_store_t moderation_store_t;
 
 moderation_store_t *moderation_store_new (qy_pg_t *pg, const judge_options_t *judge_opts);
+//  The complaint model every brand's judge loads (NULL or "": none).
+void moderation_store_complaint_model (moderation_store_t *self, const char *path);
 //  The policy for a group of the brand, resolved through its region, store,
 //  type and own layers (the brand's policy when none applies). NULL only
 //  when PostgreSQL is away. Valid until the brand is invalidated.

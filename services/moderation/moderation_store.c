@@ -11,6 +11,7 @@
 struct moderation_store_t {
     qy_pg_t              *pg;
     judge_options_t       judge_opts;
+    char                  complaint_model [1024];   //  "": rules only
     moderation_brand_t  **brands;
     size_t                nbrands;
 };
@@ -38,6 +39,11 @@ moderation_store_t *moderation_store_new (qy_pg_t *pg, const judge_options_t *ju
     if (judge_opts)
         self->judge_opts = *judge_opts;
     return self;
+}
+
+void moderation_store_complaint_model (moderation_store_t *self, const char *path)
+{
+    qy_strlcpy (self->complaint_model, path ? path : "", sizeof (self->complaint_model));
 }
 
 static void s_brand_free (moderation_brand_t **b_p)
@@ -259,6 +265,13 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
         }
         b->degraded = true;
     }
+    //  A complaint model (trained with `qyctl moderation train --category
+    //  complaint`) decides complaints where present; without it, or if it
+    //  does not load, the complaint dictionaries do.
+    char cerr [256];
+    if (b->judge && self->complaint_model [0]
+        && judge_load_model (b->judge, "complaint", self->complaint_model, cerr, sizeof (cerr)))
+        qy_log_error ("brand=%s complaint model rejected, using the dictionaries error=\"%s\"", bid, cerr);
     moderation_rows_free (&merged, nmerged);
     free (rows);
     PQclear (rr);

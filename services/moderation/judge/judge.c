@@ -235,18 +235,25 @@ s_add_hit (judge_t *self, const judge_rule_t *rule, size_t start, size_t end)
 //  in plain digits may be a customer; one who spells it in Chinese
 //  numerals (一三八…), full-width or circled characters, or puts it after
 //  a homophone of 微 (薇 威 徽 溦 维信 v信) or vx/wx, is dodging a filter.
-//  Phone and QQ: any non-ASCII character inside the number. WeChat ID: a
-//  cue other than 微/微信/weixin/wechat, or a non-ASCII, non-Han character
-//  (the cue and fillers are Han).
+//  Phone and QQ: two or more non-ASCII characters inside the number (from
+//  its first digit: a QQ hit's span starts at its cue, 群号 or 扣; one
+//  alone is rather a word the numeral rule took in, 12345678 一起). WeChat ID:
+//  a cue other than 微/微信/weixin/wechat, or a non-ASCII, non-Han
+//  character (the cue and fillers are Han).
 static int
-s_disguised (const judge_t *self, judge_kind_t kind, size_t ss, size_t os, size_t oe)
+s_disguised (const judge_t *self, judge_kind_t kind, size_t ss, size_t se, size_t os, size_t oe)
 {
     const unsigned char *o = (const unsigned char *) self->in->text;
     if (kind == JUDGE_KIND_PHONE || kind == JUDGE_KIND_QQ) {
+        while (ss < se && !(self->norm.text [ss] >= '0' && self->norm.text [ss] <= '9'))
+            ss++;
+        if (ss == se)
+            return 0;
+        judge_norm_span (&self->norm, ss, se, &os, &oe);
+        int foreign = 0;
         for (size_t i = os; i < oe; i++)
-            if (o [i] >= 0x80)
-                return 1;
-        return 0;
+            foreign += o [i] >= 0xC0;       //  lead bytes: one per character
+        return foreign >= 2;
     }
     const char *t = self->norm.text + ss;
     size_t left = self->norm.len - ss;
@@ -281,7 +288,7 @@ s_on_found (void *arg, const judge_match_t *m)
     if (!self->disguised && !m->light && !rule->dry_run
     &&  (rule->kind == JUDGE_KIND_PHONE || rule->kind == JUDGE_KIND_QQ
          || rule->kind == JUDGE_KIND_WECHAT_ID)
-    &&  s_disguised (self, rule->kind, m->start, os, oe)) {
+    &&  s_disguised (self, rule->kind, m->start, m->end, os, oe)) {
         self->disguised = 1;
         self->disguise_start = os;
         self->disguise_end = oe;
@@ -297,7 +304,7 @@ s_features (judge_t *self)
     judge_features_extract (self->norm.text, self->norm.len, &self->features);
     const judge_result_t *out = self->out;
     for (size_t h = 0; h < self->evidence && h < out->nhits; h++)
-        if (!out->hits [h].dry_run)
+        if (!out->hits [h].dry_run && out->hits [h].category != QY_CAT_COMPLAINT)
             judge_features_add_evidence (&self->features, out->hits [h].rule, (size_t) -1);
 }
 
@@ -522,6 +529,12 @@ judge_load_model (judge_t *self, const char *category, const char *path,
     judge_classifier_t *model = judge_classifier_load (path, err, errlen);
     if (!model)
         return -1;
+    if (strcmp (judge_classifier_category (model), category) != 0) {
+        judge_errf (err, errlen, "%s holds a %s model, not %s", path,
+                    judge_classifier_category (model), category);
+        judge_classifier_destroy (&model);
+        return -1;
+    }
     judge_classifier_destroy (&self->model [m]);
     self->model [m] = model;
     s_build_pair (self);

@@ -316,7 +316,8 @@ judge_cli_train (int argc, char **argv)
         size_t at = 0;
         evidence [0] = 0;
         for (size_t h = 0; h < result.nhits; h++)
-            if (!result.hits [h].dry_run && at + strlen (result.hits [h].rule) + 2 < sizeof (evidence))
+            if (!result.hits [h].dry_run && result.hits [h].category != QY_CAT_COMPLAINT
+            &&  at + strlen (result.hits [h].rule) + 2 < sizeof (evidence))
                 at += (size_t) snprintf (evidence + at, sizeof (evidence) - at, "%s%s",
                                          at ? "," : "", result.hits [h].rule);
         ex [i].label = rows.rows [i].label;

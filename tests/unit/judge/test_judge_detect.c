@@ -539,6 +539,27 @@ test_disguised_phone_family (void **state)
     s_assert_no_hit ("我的手机号 138-0013-8000 麻烦发货前联系", "ad.contact_disguised");
     s_assert_no_hit ("买二送一，一起来三个人", "ad.contact_disguised");
     s_assert_no_hit ("二〇二四年三月一日到货", "ad.contact_disguised");
+    //  A QQ number's cue (群号, 扣) is no disguise, nor one numeral the
+    //  numeral rule took into a plain number (12345678 一起 → 123456781)
+    s_assert_no_hit ("群号 87654321 进群", "ad.contact_disguised");
+    s_assert_no_hit ("扣 12345678 一起玩", "ad.contact_disguised");
+    s_assert_disguised ("加v 138❤0013❤8000", 1);
+    s_assert_disguised ("扣扣：一二三四五六七八九", 0);
+}
+
+//  A complaint model is loaded by category, and only a model of that category
+static void
+test_load_model (void **state)
+{
+    (void) state;
+    char path [1024], err [256] = "";
+    assert_int_equal (judge_model_default_path ("ad", path, sizeof (path)), 0);
+    assert_int_equal (judge_load_model (s_judge, "complaint", path, err, sizeof (err)), -1);
+    assert_non_null (strstr (err, "not complaint"));
+    assert_int_equal (judge_load_model (s_judge, "nonsense", path, err, sizeof (err)), -1);
+    assert_int_equal (judge_load_model (s_judge, "complaint", "/nonexistent.model", err, sizeof (err)), -1);
+    //  Still judging with the rules alone
+    assert_true (s_eval ("快递太慢了，无语")->p_complaint < 0);
 }
 
 static void
@@ -620,6 +641,7 @@ main (void)
         cmocka_unit_test (test_hits_capacity),
         cmocka_unit_test (test_disguised_phone_family),
         cmocka_unit_test (test_complaint_never_punishes),
+        cmocka_unit_test (test_load_model),
         cmocka_unit_test (test_disguised_wechat_family),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
