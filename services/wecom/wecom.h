@@ -107,8 +107,9 @@ typedef enum {
 wecom_api_t *wecom_api_new (const char *base, qy_redis_t *redis, int timeout_ms, int pause_ms);
 void wecom_api_destroy (wecom_api_t **self_p);
 //  A token for (corp, secret): from Redis, else fetched by one replica
-//  while the others wait for it. NULL when WeCom cannot be reached.
-char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, bool refresh);
+//  while the others wait for it; never stale (the one WeCom just refused,
+//  or NULL). NULL when WeCom cannot be reached. Caller frees it.
+char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, const char *stale);
 //  POST body (or GET when NULL) to path?access_token=…; on 40014/42001/
 //  40001 the token is refreshed once and the call retried. *answer is
 //  set (caller json_decrefs) unless DOWN.

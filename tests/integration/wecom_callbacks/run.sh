@@ -7,7 +7,8 @@
 # the same callback sent twice to each replica kept and handled once;
 # joins reaching ingest with the channel and name from groupchat/get, a
 # removal as "removed"; a token that expires mid-run refreshed once; then
-# the outbound door: a post as a mass send whose confirmation lands in
+# the outbound door (two replicas refreshing an expired token at once
+# fetch one between them): a post as a mass send whose confirmation lands in
 # wecom_sends, an alert as a text card naming the group, a welcome as a
 # template with WeCom's nickname placeholder, a removal refused 422.
 source "$(dirname "$0")/../lib.sh"
@@ -149,6 +150,18 @@ it_eq "alert names the group and member" "$(curl -fs -X POST "http://127.0.0.1:$
 小王 发了广告"
 it_eq "welcome" "$(dl wel:1 '{"key":"camp:1:j:cb:wrA:add:wmX:1","brand":"acme","group":"wrA","kind":"post","text":"欢迎wmX加入","mentions":["wmX"],"source":"campaign:welcome:0"}')" 200
 it_eq "welcome template" "$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq -r '.templates[0].text.content')" "欢迎%NICKNAME%加入"
+# The token expires while both replicas call at once: one gettoken between them (single flight).
+before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken)
+sim expire '{}' >/dev/null
+curls=()
+for w in "$W1" "$W2" "$W1" "$W2"; do
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$w/wecom/acme/deliver" -H "Authorization: Bearer deliver-token-0123456789" \
+        --data-binary '{"key":"al:c","brand":"acme","kind":"alert","touser":"zhang","text":"x"}' >> "$QY_RUN/concurrent" &
+    curls+=($!)
+done
+wait "${curls[@]}"     # not a bare wait: the services are background jobs too
+it_eq "concurrent calls after expiry" "$(sort "$QY_RUN/concurrent" | uniq -c | tr -s ' ')" " 4 200"
+it_eq "one gettoken for both replicas" "$(( $(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken) - before ))" 1
 sim errcode '{"errcode":45009,"count":1}' >/dev/null
 it_eq "busy passed on" "$(dl sop:2 '{"key":"sop:2","brand":"acme","group":"wrA","kind":"post","text":"x"}')/$(jq -c .errcode "$QY_RUN/dl.answer")" "200/45009"
 it_done
