@@ -27,6 +27,12 @@ openssl rand -hex 32 > "$QY_RUN/master.key"
 printf '%s\n' "$TOKEN" > "$QY_RUN/token"; printf '%s\n' "$KEY43" > "$QY_RUN/aes"; printf 'app-secret\n' > "$QY_RUN/secret"
 printf 'contact-secret\n' > "$QY_RUN/contact"
 export QY_WECOM_MASTER_KEY_FILE=$QY_RUN/master.key
+# The command line: --help before any connection; an unknown option or a stray argument exits 2.
+rc () { "$@" >/dev/null 2>&1 && echo 0 || echo $?; }
+it_eq "qyctl wecom set --help, exits" "$(rc "$Q" --dsn "host=/nonexistent" wecom set --help)" 0
+it_eq "qyctl wecom set --bogus" "$(rc "$Q" wecom set acme --bogus x)" 2
+it_eq "qyctl wecom set stray argument" "$(rc "$Q" wecom set acme extra --corp-id x)" 2
+it_eq "qyctl wecom set --capability bad" "$(rc "$Q" wecom set acme --corp-id x --agent-id 1 --token-file a --aes-key-file b --secret-file c --capability maybe)" 2
 "$Q" wecom set acme --corp-id $CORP --agent-id 1000002 --token-file "$QY_RUN/token" --aes-key-file "$QY_RUN/aes" \
     --secret-file "$QY_RUN/secret" --contact-secret-file "$QY_RUN/contact" --capability official >/dev/null
 it_eq "no plain secret in wecom_brands" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_brands WHERE row_to_json(wecom_brands)::text ~ '(cbToken123|contact-secret|app-secret|$KEY43)'")" 0
