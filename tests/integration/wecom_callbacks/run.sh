@@ -103,6 +103,11 @@ ts=$(date +%s); sig=$("$V" sign "$TOKEN" "$ts" nbad "AAAA")
 it_eq "malformed body" "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'this is not xml' \
     "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=$sig&timestamp=$ts&nonce=nbad")" 400
 it_eq "dead letter of the malformed body" "$(psql "$QY_PG_DSN" -qAt -c "SELECT service, convert_from (payload, 'UTF8') FROM dead_letters WHERE service = 'wecom'")" "wecom|this is not xml"
+it_eq "signed, decrypts, not XML inside" "$(cb "$W1" "plain text, not xml")" 400
+it_eq "signed, decrypts, XML without Event" "$(cb "$W1" "<xml><ChatId>wrA</ChatId></xml>")" 400
+it_eq "their dead letters" "$(psql "$QY_PG_DSN" -qAt -c "SELECT reason FROM dead_letters WHERE service = 'wecom' ORDER BY id")" "body is not XML with an Encrypt element
+decrypted body is not XML
+decrypted XML has no Event"
 it_eq "refusals counted" "$(qy_metric "$W1" 'qy_wecom_callbacks_total{status="forged"}')" 3
 
 # 3. The same callback twice at each replica: answered success four times, kept once.
