@@ -115,6 +115,11 @@ mk "$JOIN" "$(date +%s)" twice1
 s1=$(resend "$W1"); s2=$(resend "$W1"); s3=$(resend "$W2"); s4=$(resend "$W2")
 it_eq "same callback answers" "$s1 $s2 $s3 $s4 $(cat "$QY_RUN/cb.answer")" "200 200 200 200 success"
 it_eq "kept once" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE nonce = 'twice1'")" 1
+it_eq "three duplicates counted" "$(( $(qy_metric "$W1" 'qy_wecom_callbacks_total{status="duplicate"}') + $(qy_metric "$W2" 'qy_wecom_callbacks_total{status="duplicate"}') ))" 3
+# Redis loses its nonce cache: the table's unique key still keeps it once.
+redis-cli -p "$QY_REDIS_PORT" FLUSHALL >/dev/null
+it_eq "again after Redis lost the cache" "$(resend "$W2")" 200
+it_eq "still kept once" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE nonce = 'twice1'")" 1
 it_wait "the join forwarded" sh -c "psql '$QY_PG_DSN' -qAt -c \"SELECT status FROM wecom_callbacks WHERE nonce = 'twice1'\" | grep -qx done"
 
 # 4. A removal by an admin, and a leave.
