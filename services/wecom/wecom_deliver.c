@@ -48,7 +48,7 @@ static json_t *s_group (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *ch
     return a;
 }
 
-static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, const char *key, qy_buf_t *out)
+static unsigned s_post_locked (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, const char *key, qy_buf_t *out)
 {
     const char *chat = json_string_value (json_object_get (d, "group")), *text = json_string_value (json_object_get (d, "text"));
     if (!chat || !*chat || !text || !*text)
@@ -110,6 +110,26 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, con
         st = s_api_fail (out, rc == WECOM_API_OK ? WECOM_API_ERRCODE : rc, a);
     json_decref (a);
     json_decref (group);
+    return st;
+}
+
+//  One replica at a time per delivery key (a session advisory lock): two
+//  at once would each create a mass send for the owner to confirm.
+static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, const char *key, qy_buf_t *out)
+{
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) b->brand_id);
+    const char *p [] = { bid, key };
+    PGresult *res = NULL;
+    if (!qy_pg_run (ctx->pg, "wecom send lock", "SELECT pg_try_advisory_lock (hashtextextended ($1 || ':' || $2, 0))",
+                    2, p, &res))
+        return s_json (out, 503, "error", "storage unavailable");
+    bool mine = strcmp (PQgetvalue (res, 0, 0), "t") == 0;
+    PQclear (res);
+    if (!mine)
+        return s_json (out, 503, "error", "being delivered by another replica");
+    unsigned st = s_post_locked (ctx, b, d, key, out);
+    qy_pg_run (ctx->pg, "wecom send unlock", "SELECT pg_advisory_unlock (hashtextextended ($1 || ':' || $2, 0))", 2, p, NULL);
     return st;
 }
 

@@ -131,11 +131,11 @@ it_sql memberships "SELECT mb.user_id, ms.role, coalesce (ms.nickname, ''), coal
                     ORDER BY mb.user_id"
 
 # 5. The token expires mid-run: refreshed once, the callback still forwarded.
-before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken)
+before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["contact-secret"]')
 sim expire '{}' >/dev/null
 it_eq "after expiry" "$(cb "$W1" "$(chat_xml add_member JoinScene 0 wmZ)")" 200
 it_wait "forwarded after the expiry" sh -c "psql '$QY_PG_DSN' -qAt -c \"SELECT count(*) FROM wecom_callbacks WHERE status = 'done'\" | grep -qx 3"
-after=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken)
+after=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["contact-secret"]')
 it_eq "one refresh for the expiry" "$((after - before))" 1
 it_eq "refresh counted" "$(( $(qy_metric "$W1" qy_wecom_token_refreshes_total) + $(qy_metric "$W2" qy_wecom_token_refreshes_total) ))" 1
 
@@ -166,8 +166,18 @@ it_eq "alert names the group and member" "$(curl -fs -X POST "http://127.0.0.1:$
 小王 发了广告"
 it_eq "welcome" "$(dl wel:1 '{"key":"camp:1:j:cb:wrA:add:wmX:1","brand":"acme","group":"wrA","kind":"post","text":"欢迎wmX加入","mentions":["wmX"],"source":"campaign:welcome:0"}')" 200
 it_eq "welcome template" "$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq -r '.templates[0].text.content')" "欢迎%NICKNAME%加入"
-# The token expires while both replicas call at once: one gettoken between them (single flight).
-before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken)
+# The same post at both replicas at once: one mass send (the other answers the same msgid, or 503 and notifier retries).
+curls=()
+for w in "$W1" "$W2"; do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$w/wecom/acme/deliver" -H "Authorization: Bearer deliver-token-0123456789" \
+        -H "Idempotency-Key: sop:3" --data-binary '{"key":"sop:3","brand":"acme","group":"wrA","kind":"post","text":"同时"}' &
+    curls+=($!)
+done
+wait "${curls[@]}"
+it_eq "one mass send for one key at two replicas" "$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '[.sends[] | select (.text.content == "同时")] | length')" 1
+# The token expires while both replicas call at once: one gettoken between them (single flight)
+# for the application's secret (message/send); the send poller refreshes the contact secret's.
+before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["app-secret"]')
 sim expire '{}' >/dev/null
 curls=()
 for w in "$W1" "$W2" "$W1" "$W2"; do
@@ -177,7 +187,7 @@ for w in "$W1" "$W2" "$W1" "$W2"; do
 done
 wait "${curls[@]}"     # not a bare wait: the services are background jobs too
 it_eq "concurrent calls after expiry" "$(sort "$QY_RUN/concurrent" | uniq -c | tr -s ' ')" " 4 200"
-it_eq "one gettoken for both replicas" "$(( $(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken) - before ))" 1
+it_eq "one gettoken for both replicas" "$(( $(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["app-secret"]') - before ))" 1
 sim errcode '{"errcode":45009,"count":1}' >/dev/null
 it_eq "busy passed on" "$(dl sop:2 '{"key":"sop:2","brand":"acme","group":"wrA","kind":"post","text":"x"}')/$(jq -c .errcode "$QY_RUN/dl.answer")" "200/45009"
 it_done
