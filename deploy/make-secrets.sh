@@ -2,6 +2,8 @@
 # Make the secrets docker-compose.yml reads (once, before the first `up`):
 #   secrets/pg_password  PostgreSQL's password (POSTGRES_PASSWORD_FILE)
 #   secrets/pg_dsn       the services' DSN with it (QY_PG_DSN_FILE)
+#   secrets/wecom.key    the master key the WeCom connector and `qyctl wecom
+#                        set` seal brands' WeCom secrets with (64 hex digits)
 # Run from the repository root. An existing secret is kept (delete both
 # files to make new ones; PostgreSQL keeps the password it was first given).
 # The folder is the owner's alone; the files are readable by every user
@@ -18,4 +20,11 @@ else
     printf 'host=postgres port=5432 dbname=qunyun user=qunyun password=%s' "$pw" > "$dir/pg_dsn"
     chmod 444 "$dir/pg_password" "$dir/pg_dsn"
     echo "made $dir/pg_password and $dir/pg_dsn"
+fi
+if [ -s "$dir/wecom.key" ]; then
+    echo "$dir/wecom.key exists: kept (a new key would make every sealed secret unreadable)"
+else
+    od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$dir/wecom.key"
+    chmod 444 "$dir/wecom.key"
+    echo "made $dir/wecom.key"
 fi

@@ -90,6 +90,23 @@ json_t *wecom_map_snapshot (json_t *groupchat, int64_t fetched_at_s);
 //  A decrypted archive message → a /v1/messages item, or NULL with why
 //  set when it is not a group message ingest takes (1:1 chats, switch).
 json_t *wecom_map_archive (json_t *msg, const char **why);
+//  A member's name in groupchat/get's answer (group nickname, else name), or NULL.
+const char *wecom_member_name (json_t *groupchat, const char *userid);
+//  text with the delivery's member ids (mentions, member) replaced by their
+//  names from the group, or by placeholder (WeCom's %NICKNAME%) when given:
+//  never greet a member by id. Caller frees it.
+char *wecom_greet_names (json_t *groupchat, json_t *delivery, const char *text, const char *placeholder);
+//  What WeCom's API can do with one of notifier's deliveries.
+typedef enum {
+    WECOM_WAY_BAD,             //  not a delivery we know
+    WECOM_WAY_MASS_SEND,       //  post, warn: add_msg_template, the owner confirms
+    WECOM_WAY_WELCOME,         //  a join's welcome: the group welcome template
+    WECOM_WAY_APP_MESSAGE,     //  alert, task, notice: message/send text card
+    WECOM_WAY_NOT_PERMITTED,   //  recall, mute, remove: 422, a staff task
+} wecom_way_t;
+wecom_way_t wecom_deliver_way (json_t *delivery);
+//  get_groupmsg_task's status as wecom_sends has it ("sent", "not_sent"), NULL while pending.
+const char *wecom_send_status (long status);
 //  Whether a callback is one ingest has a door for (change_external_chat).
 bool wecom_is_chat_event (json_t *cb);
 
@@ -107,8 +124,9 @@ typedef enum {
 wecom_api_t *wecom_api_new (const char *base, qy_redis_t *redis, int timeout_ms, int pause_ms);
 void wecom_api_destroy (wecom_api_t **self_p);
 //  A token for (corp, secret): from Redis, else fetched by one replica
-//  while the others wait for it. NULL when WeCom cannot be reached.
-char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, bool refresh);
+//  while the others wait for it; never stale (the one WeCom just refused,
+//  or NULL). NULL when WeCom cannot be reached. Caller frees it.
+char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, const char *stale);
 //  POST body (or GET when NULL) to path?access_token=…; on 40014/42001/
 //  40001 the token is refreshed once and the call retried. *answer is
 //  set (caller json_decrefs) unless DOWN.

@@ -144,10 +144,21 @@ static char *s_fetch (wecom_api_t *self, const char *corp, const char *secret, c
     return out;
 }
 
-char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, bool refresh)
+//  The cached token unless it is the stale one WeCom just refused.
+static char *s_cached (wecom_api_t *self, const char *key, const char *stale)
+{
+    char *tok = s_get (self, key);
+    if (tok && stale && strcmp (tok, stale) == 0) {
+        free (tok);
+        tok = NULL;
+    }
+    return tok;
+}
+
+char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, const char *stale)
 {
     char *key = s_key ("tok", corp, secret), *lock = s_key ("toklock", corp, secret);
-    char *tok = refresh ? NULL : s_get (self, key);
+    char *tok = s_cached (self, key, stale);
     int64_t deadline = qy_mono_us () + (int64_t) self->timeout_ms * 2000;
     while (!tok && qy_mono_us () < deadline) {
         redisReply *r = qy_redis_cmd (self->redis, "SET %s 1 NX PX %d", lock, S_LOCK_MS);
@@ -156,8 +167,11 @@ char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, 
         if (r)
             freeReplyObject (r);
         if (mine || !reached) {
+            //  Another replica may have finished between our look and our lock.
+            tok = reached ? s_cached (self, key, stale) : NULL;
             //  Redis away: fetch alone rather than stop (WeCom tolerates it).
-            tok = s_fetch (self, corp, secret, key);
+            if (!tok)
+                tok = s_fetch (self, corp, secret, key);
             if (mine) {
                 r = qy_redis_cmd (self->redis, "DEL %s", lock);
                 if (r)
@@ -165,12 +179,8 @@ char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, 
             }
             break;
         }
-        qy_sleep_ms (S_WAIT_STEP_MS);
-        tok = s_get (self, key);
-        if (tok && refresh) {
-            //  Another replica's refresh: take it unless it is the one that failed.
-            break;
-        }
+        qy_sleep_ms (S_WAIT_STEP_MS);        //  single flight: wait for the replica fetching
+        tok = s_cached (self, key, stale);
     }
     free (key);
     free (lock);
@@ -198,8 +208,11 @@ wecom_api_rc_t wecom_api_call (wecom_api_t *self, const char *corp, const char *
         *answer = json_pack ("{s:i, s:s}", "errcode", 45009, "errmsg", "paused by qy-wecom");
         return WECOM_API_BUSY;
     }
+    char *stale = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        char *tok = wecom_api_token (self, corp, secret, attempt > 0);
+        char *tok = wecom_api_token (self, corp, secret, stale);
+        free (stale);
+        stale = NULL;
         if (!tok)
             return WECOM_API_DOWN;
         char *url = qy_printf ("%s%s%saccess_token=%s", self->base, path, strchr (path, '?') ? "&" : "?", tok);
@@ -218,7 +231,7 @@ wecom_api_rc_t wecom_api_call (wecom_api_t *self, const char *corp, const char *
             if (r)
                 freeReplyObject (r);
             free (key);
-            free (tok);
+            stale = tok;
             json_decref (a);
             continue;
         }

@@ -64,20 +64,23 @@ static bool s_fresh (const char *ts, long window_s)
     return t >= now - window_s && t <= now + window_s;
 }
 
-//  true when this (signature, nonce) is new (claimed in Redis for the window).
-static bool s_first (wecom_ctx_t *ctx, int64_t brand, const char *sig, const char *nonce)
+//  Whether this (signature, nonce) was kept already, by the Redis cache
+//  shared by the replicas (false when Redis is away: the table decides).
+static bool s_seen (wecom_ctx_t *ctx, int64_t brand, const char *sig, const char *nonce)
 {
-    redisReply *r = qy_redis_cmd (ctx->redis, "SET qy:wecom:nonce:%lld:%s:%s 1 NX EX %ld", (long long) brand,
-                                  sig, nonce, ctx->env->window_s * 2);
-    bool first = !r || r->type == REDIS_REPLY_STATUS;     //  Redis away: the table's key decides
+    redisReply *r = qy_redis_cmd (ctx->redis, "EXISTS qy:wecom:nonce:%lld:%s:%s", (long long) brand, sig, nonce);
+    bool seen = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     if (r)
         freeReplyObject (r);
-    return first;
+    return seen;
 }
 
-static void s_forget (wecom_ctx_t *ctx, int64_t brand, const char *sig, const char *nonce)
+//  Remember it once it is durable (never before: a crash in between
+//  would answer WeCom's retry of a callback that was never kept).
+static void s_remember (wecom_ctx_t *ctx, int64_t brand, const char *sig, const char *nonce)
 {
-    redisReply *r = qy_redis_cmd (ctx->redis, "DEL qy:wecom:nonce:%lld:%s:%s", (long long) brand, sig, nonce);
+    redisReply *r = qy_redis_cmd (ctx->redis, "SET qy:wecom:nonce:%lld:%s:%s 1 EX %ld", (long long) brand, sig, nonce,
+                                  ctx->env->window_s * 2);
     if (r)
         freeReplyObject (r);
 }
@@ -122,23 +125,24 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const unsigned
         return s_malformed (ctx, b, ev ? "decrypted XML has no Event" : "decrypted body is not XML", body, len, out);
     }
     unsigned status = 200;
-    if (!s_first (ctx, b->brand_id, sig, nonce))
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) b->brand_id);
+    const char *p [] = { bid, sig, nonce, event, xml };
+    PGresult *res = NULL;
+    if (s_seen (ctx, b->brand_id, sig, nonce))
         qy_metric_add (m_dup, 1);
+    //  The table's unique key decides when two replicas (or Redis away) both take it.
+    else if (qy_pg_run (ctx->pg, "wecom keep callback",
+                        "INSERT INTO wecom_callbacks (brand_id, signature, nonce, event, xml) VALUES ($1, $2, $3, $4, $5) "
+                        "ON CONFLICT DO NOTHING RETURNING 1", 5, p, &res)) {
+        qy_metric_add (PQntuples (res) ? m_ok : m_dup, 1);
+        PQclear (res);
+        s_remember (ctx, b->brand_id, sig, nonce);
+        qy_log_debug ("wecom callback kept brand=%s event=%s nonce=%s", b->code, event, nonce);
+    }
     else {
-        char bid [24];
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) b->brand_id);
-        const char *p [] = { bid, sig, nonce, event, xml };
-        if (qy_pg_run (ctx->pg, "wecom keep callback",
-                       "INSERT INTO wecom_callbacks (brand_id, signature, nonce, event, xml) VALUES ($1, $2, $3, $4, $5) "
-                       "ON CONFLICT DO NOTHING", 5, p, NULL)) {
-            qy_metric_add (m_ok, 1);
-            qy_log_debug ("wecom callback kept brand=%s event=%s nonce=%s", b->code, event, nonce);
-        }
-        else {
-            s_forget (ctx, b->brand_id, sig, nonce);   //  WeCom retries: that one must be taken
-            qy_metric_add (m_unavail, 1);
-            status = s_error (out, 503, "storage unavailable");
-        }
+        qy_metric_add (m_unavail, 1);        //  WeCom retries: that one is taken
+        status = s_error (out, 503, "storage unavailable");
     }
     json_decref (ev);
     free (xml);

@@ -48,51 +48,7 @@ static json_t *s_group (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *ch
     return a;
 }
 
-//  A member's name in the group snapshot: group nickname, else name, else NULL.
-static const char *s_name (json_t *group, const char *userid)
-{
-    size_t i;
-    json_t *m;
-    json_array_foreach (json_object_get (json_object_get (group, "group_chat"), "member_list"), i, m)
-        if (userid && strcmp (json_string_value (json_object_get (m, "userid")) ?: "", userid) == 0) {
-            const char *n = json_string_value (json_object_get (m, "group_nickname"));
-            return n && *n ? n : json_string_value (json_object_get (m, "name"));
-        }
-    return NULL;
-}
-
-//  Member ids in text replaced by their names (WeCom's join callback has
-//  no nickname, so a template rendered the id): never greet "wmXXXX".
-static char *s_names (json_t *group, json_t *d, const char *text, const char *placeholder)
-{
-    char *s = qy_strdup (text);
-    size_t i;
-    json_t *u;
-    json_t *ids = json_array ();
-    json_array_extend (ids, json_object_get (d, "mentions"));
-    if (json_is_string (json_object_get (d, "member")))
-        json_array_append (ids, json_object_get (d, "member"));
-    json_array_foreach (ids, i, u) {
-        const char *id = json_string_value (u);
-        const char *name = placeholder ? placeholder : s_name (group, id);
-        char *at;
-        while (id && *id && name && (at = strstr (s, id))) {
-            char *n = qy_printf ("%.*s%s%s", (int) (at - s), s, name, at + strlen (id));
-            free (s);
-            s = n;
-        }
-    }
-    json_decref (ids);
-    return s;
-}
-
-static bool s_is_welcome (json_t *d)
-{
-    const char *src = json_string_value (json_object_get (d, "source")), *key = json_string_value (json_object_get (d, "key"));
-    return (src && strncmp (src, "welcome", 7) == 0) || (key && strstr (key, ":j:"));
-}
-
-static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, const char *key, qy_buf_t *out)
+static unsigned s_post_locked (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, const char *key, qy_buf_t *out)
 {
     const char *chat = json_string_value (json_object_get (d, "group")), *text = json_string_value (json_object_get (d, "text"));
     if (!chat || !*chat || !text || !*text)
@@ -118,8 +74,8 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, con
         json_decref (group);
         return st;
     }
-    bool welcome = s_is_welcome (d);
-    char *named = s_names (group, d, text, welcome ? "%NICKNAME%" : NULL);
+    bool welcome = wecom_deliver_way (d) == WECOM_WAY_WELCOME;
+    char *named = wecom_greet_names (group, d, text, welcome ? "%NICKNAME%" : NULL);
     json_t *a = NULL;
     if (welcome) {
         //  WeCom sends the group welcome itself, naming the member.
@@ -157,6 +113,26 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, con
     return st;
 }
 
+//  One replica at a time per delivery key (a session advisory lock): two
+//  at once would each create a mass send for the owner to confirm.
+static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, const char *key, qy_buf_t *out)
+{
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) b->brand_id);
+    const char *p [] = { bid, key };
+    PGresult *res = NULL;
+    if (!qy_pg_run (ctx->pg, "wecom send lock", "SELECT pg_try_advisory_lock (hashtextextended ($1 || ':' || $2, 0))",
+                    2, p, &res))
+        return s_json (out, 503, "error", "storage unavailable");
+    bool mine = strcmp (PQgetvalue (res, 0, 0), "t") == 0;
+    PQclear (res);
+    if (!mine)
+        return s_json (out, 503, "error", "being delivered by another replica");
+    unsigned st = s_post_locked (ctx, b, d, key, out);
+    qy_pg_run (ctx->pg, "wecom send unlock", "SELECT pg_advisory_unlock (hashtextextended ($1 || ':' || $2, 0))", 2, p, NULL);
+    return st;
+}
+
 //  An alert or a notice to staff: a text card to the group's owner naming the group.
 static unsigned s_alert (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, const char *key, qy_buf_t *out)
 {
@@ -167,7 +143,7 @@ static unsigned s_alert (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, co
     json_t *gc = json_object_get (group, "group_chat");
     if (!touser)
         touser = json_string_value (json_object_get (gc, "owner"));
-    char *named = s_names (group, d, text ? text : "", NULL);
+    char *named = wecom_greet_names (group, d, text ? text : "", NULL);
     const char *gname = json_string_value (json_object_get (gc, "name"));
     char *desc = qy_printf ("%s%s%s", gname ? "群: " : "", gname ? gname : "", named);
     if (gname) {
@@ -201,24 +177,30 @@ unsigned wecom_deliver (wecom_ctx_t *ctx, const char *code, const char *auth, co
     const char *kind = json_string_value (json_object_get (d, "kind"));
     const char *action = json_string_value (json_object_get (d, "action"));
     const char *key = idem && *idem ? idem : json_string_value (json_object_get (d, "key"));
+    //  Lengths first: CRYPTO_memcmp reads both for the token's length.
     bool authed = auth && strncmp (auth, "Bearer ", 7) == 0 && *b->gateway_token
-               && CRYPTO_memcmp (auth + 7, b->gateway_token, strlen (b->gateway_token)) == 0
-               && strlen (auth + 7) == strlen (b->gateway_token);
+               && strlen (auth + 7) == strlen (b->gateway_token)
+               && CRYPTO_memcmp (auth + 7, b->gateway_token, strlen (b->gateway_token)) == 0;
     if (!authed)
         st = s_json (out, 401, "error", "bad bearer token");
     else if (!json_is_object (d) || !kind || !key)
         st = s_json (out, 400, "error", "body must be a delivery with kind and key");
-    else if (strcmp (kind, "post") == 0 || (strcmp (kind, "action") == 0 && action && strcmp (action, "warn") == 0))
-        st = s_post (ctx, b, d, key, out);
-    else if (strcmp (kind, "alert") == 0 || strcmp (kind, "task") == 0 || strcmp (kind, "notice") == 0)
-        st = s_alert (ctx, b, d, key, out);
-    else if (strcmp (kind, "action") == 0) {
-        //  recall, mute, remove: no WeCom API does these to a customer group.
-        qy_log_info ("msg=%s brand=%s action=%s not permitted by WeCom", key, b->code, action ? action : "");
-        st = s_json (out, 422, "error", "not_permitted");
+    else switch (wecom_deliver_way (d)) {
+        case WECOM_WAY_MASS_SEND:
+        case WECOM_WAY_WELCOME:
+            st = s_post (ctx, b, d, key, out);
+            break;
+        case WECOM_WAY_APP_MESSAGE:
+            st = s_alert (ctx, b, d, key, out);
+            break;
+        case WECOM_WAY_NOT_PERMITTED:
+            //  recall, mute, remove: no WeCom API does these to a customer group.
+            qy_log_info ("msg=%s brand=%s action=%s not permitted by WeCom", key, b->code, action ? action : "");
+            st = s_json (out, 422, "error", "not_permitted");
+            break;
+        default:
+            st = s_json (out, 400, "error", "unknown kind");
     }
-    else
-        st = s_json (out, 400, "error", "unknown kind");
     json_decref (d);
     wecom_brand_destroy (&b);
     return st;
@@ -239,9 +221,7 @@ static const char *s_outcome (wecom_ctx_t *ctx, const wecom_brand_t *b, const ch
             const char *u = json_string_value (json_object_get (t, "userid"));
             if (!u || strcmp (u, owner) != 0)
                 continue;
-            long s = (long) json_integer_value (json_object_get (t, "status"));
-            //  0 not yet, 1 sent, 2 not a friend, 3 already had a mass send that day
-            status = s == 1 ? "sent" : s == 2 || s == 3 ? "not_sent" : NULL;
+            status = wecom_send_status ((long) json_integer_value (json_object_get (t, "status")));
             *sent_at = (int64_t) json_integer_value (json_object_get (t, "send_time"));
         }
     else if (rc == WECOM_API_ERRCODE)

@@ -139,3 +139,73 @@ json_t *wecom_map_archive (json_t *msg, const char **why)
     //  The archive's revoke is action "recall" with msgtype revoke: ingest takes both.
     return out;
 }
+
+const char *wecom_member_name (json_t *groupchat, const char *userid)
+{
+    json_t *m = userid ? s_member (groupchat, userid) : NULL;
+    const char *n = json_string_value (json_object_get (m, "group_nickname"));
+    if (!n || !*n)
+        n = json_string_value (json_object_get (m, "name"));
+    return n && *n ? n : NULL;
+}
+
+//  text with every occurrence of id replaced by name (scanning on past
+//  each replacement, so a name holding the id cannot loop). Caller frees.
+static char *s_replace (const char *text, const char *id, const char *name)
+{
+    qy_buf_t b;
+    qy_buf_init (&b);
+    size_t idlen = strlen (id);
+    const char *at, *p = text;
+    while ((at = strstr (p, id))) {
+        qy_buf_append (&b, p, (size_t) (at - p));
+        qy_buf_puts (&b, name);
+        p = at + idlen;
+    }
+    qy_buf_puts (&b, p);
+    return b.data;
+}
+
+char *wecom_greet_names (json_t *groupchat, json_t *delivery, const char *text, const char *placeholder)
+{
+    char *s = qy_strdup (text ? text : "");
+    json_t *ids = json_array (), *u;
+    json_array_extend (ids, json_object_get (delivery, "mentions"));
+    if (json_is_string (json_object_get (delivery, "member")))
+        json_array_append (ids, json_object_get (delivery, "member"));
+    size_t i;
+    json_array_foreach (ids, i, u) {
+        const char *id = json_string_value (u);
+        const char *name = placeholder ? placeholder : wecom_member_name (groupchat, id);
+        if (!id || !*id || !name)
+            continue;
+        char *n = s_replace (s, id, name);
+        free (s);
+        s = n;
+    }
+    json_decref (ids);
+    return s;
+}
+
+wecom_way_t wecom_deliver_way (json_t *d)
+{
+    const char *kind = json_string_value (json_object_get (d, "kind"));
+    const char *action = json_string_value (json_object_get (d, "action"));
+    const char *src = json_string_value (json_object_get (d, "source")), *key = json_string_value (json_object_get (d, "key"));
+    if (!kind)
+        return WECOM_WAY_BAD;
+    if (strcmp (kind, "post") == 0)
+        //  A welcome: campaign's join-triggered posts (period "j:<join msg id>").
+        return (src && strncmp (src, "welcome", 7) == 0) || (key && strstr (key, ":j:")) ? WECOM_WAY_WELCOME : WECOM_WAY_MASS_SEND;
+    if (strcmp (kind, "action") == 0)
+        return action && strcmp (action, "warn") == 0 ? WECOM_WAY_MASS_SEND : WECOM_WAY_NOT_PERMITTED;
+    if (strcmp (kind, "alert") == 0 || strcmp (kind, "task") == 0 || strcmp (kind, "notice") == 0)
+        return WECOM_WAY_APP_MESSAGE;
+    return WECOM_WAY_BAD;
+}
+
+const char *wecom_send_status (long status)
+{
+    //  get_groupmsg_task: 0 not sent yet, 1 sent, 2 not a friend any more, 3 the customer already had a mass send
+    return status == 1 ? "sent" : status == 2 || status == 3 ? "not_sent" : NULL;
+}

@@ -46,7 +46,7 @@ cmd = " ".join(svcs["redis"].get("command", []))
 need("--appendonly yes" in cmd, "redis: AOF not on")
 need(re.search(r"--appendfsync (everysec|always)", cmd), "redis: AOF fsync policy not stated")
 proxy_ports = svcs["gateway-proxy"].get("ports", [])
-need(len(proxy_ports) == 1, "gateway-proxy: one published port expected")
+need(len(proxy_ports) == 2, "gateway-proxy: two published ports expected (gateways, WeCom callbacks)")
 if bad:
     print("docker-compose.yml:\n  " + "\n  ".join(bad)); sys.exit(1)
 print(f"docker-compose.yml: valid, {len(svcs)} services; health on /readyz, restart, secrets, ports, "

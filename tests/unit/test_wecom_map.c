@@ -158,6 +158,68 @@ static void test_errcodes (void **state)
     assert_false (wecom_errcode_token (45009));
 }
 
+static json_t *s_json (const char *text)
+{
+    json_t *o = json_loads (text, 0, NULL);
+    assert_non_null (o);
+    return o;
+}
+
+//  Welcomes and notices name members, never by id; a name holding the id cannot loop.
+static void test_names (void **state)
+{
+    (void) state;
+    json_t *g = s_json ("{\"group_chat\":{\"member_list\":[{\"userid\":\"wmX\",\"group_nickname\":\"小王\"},"
+                        "{\"userid\":\"wmY\",\"name\":\"阿李\"},{\"userid\":\"wmZ\",\"group_nickname\":\"wmZ的号wmZ\"},{\"userid\":\"wmN\"}]}}");
+    assert_string_equal (wecom_member_name (g, "wmX"), "小王");
+    assert_string_equal (wecom_member_name (g, "wmY"), "阿李");
+    assert_null (wecom_member_name (g, "wmN"));
+    assert_null (wecom_member_name (g, "nobody"));
+    json_t *d = s_json ("{\"mentions\":[\"wmX\",\"wmZ\",\"wmN\"],\"member\":\"wmY\"}");
+    char *t = wecom_greet_names (g, d, "欢迎wmX和wmY加入, wmX!", NULL);
+    assert_string_equal (t, "欢迎小王和阿李加入, 小王!");
+    free (t);
+    t = wecom_greet_names (g, d, "wmZ 你好 wmZ", NULL);
+    assert_string_equal (t, "wmZ的号wmZ 你好 wmZ的号wmZ");
+    free (t);
+    t = wecom_greet_names (g, d, "hi wmN", NULL);          //  no name known: left as it is
+    assert_string_equal (t, "hi wmN");
+    free (t);
+    t = wecom_greet_names (g, d, "欢迎wmX加入", "%NICKNAME%");
+    assert_string_equal (t, "欢迎%NICKNAME%加入");
+    free (t);
+    json_decref (d);
+    json_decref (g);
+}
+
+static void test_deliver_way (void **state)
+{
+    (void) state;
+    static const struct { const char *d; wecom_way_t way; } rows [] = {
+        { "{\"kind\":\"post\",\"key\":\"camp:3:0:2026-12-06\",\"source\":\"campaign:sop:0\"}", WECOM_WAY_MASS_SEND },
+        { "{\"kind\":\"post\",\"key\":\"camp:1:j:cb:wrA:add:wmX:1\"}", WECOM_WAY_WELCOME },
+        { "{\"kind\":\"post\",\"key\":\"k\",\"source\":\"welcome\"}", WECOM_WAY_WELCOME },
+        { "{\"kind\":\"action\",\"action\":\"warn\"}", WECOM_WAY_MASS_SEND },
+        { "{\"kind\":\"action\",\"action\":\"recall\"}", WECOM_WAY_NOT_PERMITTED },
+        { "{\"kind\":\"action\",\"action\":\"mute\"}", WECOM_WAY_NOT_PERMITTED },
+        { "{\"kind\":\"action\",\"action\":\"remove\"}", WECOM_WAY_NOT_PERMITTED },
+        { "{\"kind\":\"action\"}", WECOM_WAY_NOT_PERMITTED },
+        { "{\"kind\":\"alert\"}", WECOM_WAY_APP_MESSAGE },
+        { "{\"kind\":\"task\"}", WECOM_WAY_APP_MESSAGE },
+        { "{\"kind\":\"bogus\"}", WECOM_WAY_BAD },
+        { "{}", WECOM_WAY_BAD },
+    };
+    for (size_t i = 0; i < QY_ARRAY_LEN (rows); i++) {
+        json_t *d = s_json (rows [i].d);
+        assert_int_equal (wecom_deliver_way (d), rows [i].way);
+        json_decref (d);
+    }
+    assert_null (wecom_send_status (0));
+    assert_string_equal (wecom_send_status (1), "sent");
+    assert_string_equal (wecom_send_status (2), "not_sent");
+    assert_string_equal (wecom_send_status (3), "not_sent");
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -166,6 +228,8 @@ int main (void)
         cmocka_unit_test (test_xml_bad),
         cmocka_unit_test (test_archive),
         cmocka_unit_test (test_errcodes),
+        cmocka_unit_test (test_names),
+        cmocka_unit_test (test_deliver_way),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -7,18 +7,21 @@
 //  with the brand's; DecryptData reverses this library's own content
 //  encryption (AES-256-CBC under SHA-256 of the key), as the vendor's does
 //  its own. msgtime is QY_FAKESDK_T0_MS + seq, so a message pulled again
-//  is the same message.
+//  is the same message. With QY_FAKESDK_RATE (messages a second) the
+//  archive grows in real time instead: message seq is sent at
+//  T0 + seq / RATE and served only from then on (the archive's delay).
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct { char *buf; int len; } Slice_t;
 typedef struct { char corp [128]; } WeWorkFinanceSdk_t;
 
-static long s_count, s_key_every;
+static long s_count, s_key_every, s_rate;
 static long long s_t0_ms;
 static const char *s_room;
 static EVP_PKEY *s_pub;
@@ -65,6 +68,7 @@ int Init (WeWorkFinanceSdk_t *sdk, const char *corpid, const char *secret)
     s_key_every = getenv ("QY_FAKESDK_KEY_EVERY") ? atol (getenv ("QY_FAKESDK_KEY_EVERY")) : 100;
     s_t0_ms = getenv ("QY_FAKESDK_T0_MS") ? atoll (getenv ("QY_FAKESDK_T0_MS")) : 1795201200000LL;
     s_room = getenv ("QY_FAKESDK_ROOM") ? getenv ("QY_FAKESDK_ROOM") : "wrA";
+    s_rate = getenv ("QY_FAKESDK_RATE") ? atol (getenv ("QY_FAKESDK_RATE")) : 0;
     if (s_key_every < 1)
         s_key_every = 1;
     s_enc_keys = calloc ((size_t) (s_count / s_key_every + 2), sizeof (char *));
@@ -120,7 +124,7 @@ static int s_message (long seq, char *buf, size_t len)
     static const char *types [] = { "text", "image", "link", "weapp", "card", "revoke", "voice", "video", "file",
                                     "emotion", "redpacket", "mixed" };
     const char *t = types [seq % 12];
-    long long at = s_t0_ms + seq;
+    long long at = s_rate > 0 ? s_t0_ms + seq * 1000 / s_rate : s_t0_ms + seq;
     char body [512];
     if (!strcmp (t, "text"))           snprintf (body, sizeof (body), "\"text\":{\"content\":\"消息 %ld\"}", seq);
     else if (!strcmp (t, "link"))      snprintf (body, sizeof (body), "\"link\":{\"title\":\"t%ld\",\"link_url\":\"https://e.x/%ld\"}", seq, seq);
@@ -147,7 +151,15 @@ int GetChatData (WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned int l
     size_t cap = 4096 + (size_t) limit * 2048, n = 0;
     char *json = malloc (cap);
     n += (size_t) snprintf (json, cap, "{\"errcode\":0,\"errmsg\":\"ok\",\"chatdata\":[");
-    for (unsigned long long s = seq + 1; s <= seq + limit && (long) s <= s_count; s++) {
+    long avail = s_count;
+    if (s_rate > 0) {
+        struct timespec ts;
+        clock_gettime (CLOCK_REALTIME, &ts);
+        long long now_ms = (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        long sent = now_ms < s_t0_ms ? 0 : (long) ((now_ms - s_t0_ms) * s_rate / 1000);
+        avail = sent < s_count ? sent : s_count;
+    }
+    for (unsigned long long s = seq + 1; s <= seq + limit && (long) s <= avail; s++) {
         char msg [1024];
         int mlen = s_message ((long) s, msg, sizeof (msg));
         long idx = (long) s / s_key_every;

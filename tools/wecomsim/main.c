@@ -35,6 +35,7 @@ static struct {
     json_t *templates;     //  welcome templates
     json_t *calls;         //  path → count
     json_t *errs;          //  [{errcode, count, path}]
+    json_t *by_secret;     //  corpsecret → gettoken calls
     long    token_ttl, rate_limit, gettoken, seq;
     int64_t rate_second;
     long    rate_count;
@@ -90,6 +91,9 @@ static json_t *s_gettoken (struct MHD_Connection *c)
     qy_buf_hex (&t, r, sizeof (r));
     json_object_set_new (s.tokens, t.data, json_integer (s_now () + s.token_ttl));
     s.gettoken++;
+    const char *secret = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "corpsecret");
+    secret = secret ? secret : "";
+    json_object_set_new (s.by_secret, secret, json_integer (json_integer_value (json_object_get (s.by_secret, secret)) + 1));
     json_t *out = json_pack ("{s:i, s:s, s:s, s:i}", "errcode", 0, "errmsg", "ok", "access_token", t.data, "expires_in", (int) s.token_ttl);
     qy_buf_free (&t);
     return out;
@@ -259,7 +263,7 @@ static json_t *s_control (const char *url, json_t *q)
                              json_integer (json_is_integer (json_object_get (q, "confirm_after_s"))
                                            ? json_integer_value (json_object_get (q, "confirm_after_s")) : -1));
     else if (strcmp (url, "/sim/stats") == 0)
-        return json_pack ("{s:i, s:O, s:O, s:O, s:O, s:i}", "gettoken", (int) s.gettoken, "calls", s.calls,
+        return json_pack ("{s:i, s:O, s:O, s:O, s:O, s:O, s:i}", "gettoken", (int) s.gettoken, "gettoken_by_secret", s.by_secret, "calls", s.calls,
                           "messages", s.messages, "templates", s.templates, "sends", s.sends, "tokens", (int) json_object_size (s.tokens));
     else
         return NULL;
@@ -392,7 +396,7 @@ int main (int argc, char **argv)
     const char *port_file = NULL, *chat = "wrLoad";
     pthread_mutex_init (&s.lock, NULL);
     s.groups = json_object (); s.tokens = json_object (); s.sends = json_object (); s.staff = json_object ();
-    s.messages = json_array (); s.templates = json_array (); s.calls = json_object (); s.errs = json_array ();
+    s.messages = json_array (); s.templates = json_array (); s.calls = json_object (); s.errs = json_array (); s.by_secret = json_object ();
     s.token_ttl = 7200;
     s.corp = "wwSimCorp";
     for (int i = 1; i < argc; i++) {
@@ -439,7 +443,7 @@ int main (int argc, char **argv)
     while (!s_stop)
         usleep (100000);
     MHD_stop_daemon (d);
-    json_t *all [] = { s.groups, s.tokens, s.sends, s.staff, s.messages, s.templates, s.calls, s.errs };
+    json_t *all [] = { s.groups, s.tokens, s.sends, s.staff, s.messages, s.templates, s.calls, s.errs, s.by_secret };
     for (size_t i = 0; i < QY_ARRAY_LEN (all); i++)
         json_decref (all [i]);
     curl_global_cleanup ();

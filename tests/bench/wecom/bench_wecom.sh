@@ -6,7 +6,10 @@
 #     long the forwarding to ingest took to catch up;
 #  2. the chat archive into ingest: the stand-in Finance SDK serves ARCHIVE
 #     messages; messages a second from start to the cursor at the end
-#     (target ≥ 5,000/s).
+#     (target ≥ 5,000/s);
+#  3. the archive's delay: the stand-in's archive grows at LIVE_RATE a
+#     second for LIVE_S seconds; qy_wecom_archive_delay_seconds (msgtime to
+#     hand-over) with archive.poll_ms at its default (1 s).
 #   usage: tests/bench/wecom/bench_wecom.sh [BUILD_DIR] [CALLBACKS] [RATE] [ARCHIVE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -52,3 +55,13 @@ QY_HTTP_PORT=$W qy_start wecom_archive "$build/services/wecom/qy-wecom"
 until [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (max (seq), 0) FROM wecom_archive_cursor")" -ge "$ARCHIVE" ]; do sleep 0.1; done
 secs=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "archive: $ARCHIVE messages into ingest in $secs s = $(echo "$ARCHIVE / $secs" | bc) messages/s (RSA keys: one per 100 messages, as the stand-in serves them)"
+kill -TERM "$QY_PID_wecom_archive"; while kill -0 "$QY_PID_wecom_archive" 2>/dev/null; do sleep 0.1; done
+
+LIVE_RATE=${LIVE_RATE:-200}; LIVE_S=${LIVE_S:-20}
+echo "== archive delay: $LIVE_RATE messages/s for $LIVE_S s, archive.poll_ms 1000"
+psql "$QY_PG_DSN" -qc "UPDATE wecom_archive_cursor SET seq = 0" >/dev/null
+export QY_FAKESDK_RATE=$LIVE_RATE QY_FAKESDK_COUNT=$((LIVE_RATE * LIVE_S)) QY_FAKESDK_ROOM=g1 QY_FAKESDK_T0_MS=$(( $(date +%s%3N) + 2000 ))
+unset QY_WECOM_ARCHIVE_POLL_MS
+QY_HTTP_PORT=$W qy_start wecom_live "$build/services/wecom/qy-wecom"
+until [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (max (seq), 0) FROM wecom_archive_cursor")" -ge $((LIVE_RATE * LIVE_S)) ]; do sleep 0.2; done
+curl -fs "http://127.0.0.1:$W/metrics" | awk '/^qy_wecom_archive_delay_seconds\{quantile="0.(5|99)"\}/ { printf "delay %s %s s\n", $1, $2 }'

@@ -7,7 +7,8 @@
 # the same callback sent twice to each replica kept and handled once;
 # joins reaching ingest with the channel and name from groupchat/get, a
 # removal as "removed"; a token that expires mid-run refreshed once; then
-# the outbound door: a post as a mass send whose confirmation lands in
+# the outbound door (two replicas refreshing an expired token at once
+# fetch one between them): a post as a mass send whose confirmation lands in
 # wecom_sends, an alert as a text card naming the group, a welcome as a
 # template with WeCom's nickname placeholder, a removal refused 422.
 source "$(dirname "$0")/../lib.sh"
@@ -26,6 +27,12 @@ openssl rand -hex 32 > "$QY_RUN/master.key"
 printf '%s\n' "$TOKEN" > "$QY_RUN/token"; printf '%s\n' "$KEY43" > "$QY_RUN/aes"; printf 'app-secret\n' > "$QY_RUN/secret"
 printf 'contact-secret\n' > "$QY_RUN/contact"
 export QY_WECOM_MASTER_KEY_FILE=$QY_RUN/master.key
+# The command line: --help before any connection; an unknown option or a stray argument exits 2.
+rc () { "$@" >/dev/null 2>&1 && echo 0 || echo $?; }
+it_eq "qyctl wecom set --help, exits" "$(rc "$Q" --dsn "host=/nonexistent" wecom set --help)" 0
+it_eq "qyctl wecom set --bogus" "$(rc "$Q" wecom set acme --bogus x)" 2
+it_eq "qyctl wecom set stray argument" "$(rc "$Q" wecom set acme extra --corp-id x)" 2
+it_eq "qyctl wecom set --capability bad" "$(rc "$Q" wecom set acme --corp-id x --agent-id 1 --token-file a --aes-key-file b --secret-file c --capability maybe)" 2
 "$Q" wecom set acme --corp-id $CORP --agent-id 1000002 --token-file "$QY_RUN/token" --aes-key-file "$QY_RUN/aes" \
     --secret-file "$QY_RUN/secret" --contact-secret-file "$QY_RUN/contact" --capability official >/dev/null
 it_eq "no plain secret in wecom_brands" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_brands WHERE row_to_json(wecom_brands)::text ~ '(cbToken123|contact-secret|app-secret|$KEY43)'")" 0
@@ -96,6 +103,11 @@ ts=$(date +%s); sig=$("$V" sign "$TOKEN" "$ts" nbad "AAAA")
 it_eq "malformed body" "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'this is not xml' \
     "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=$sig&timestamp=$ts&nonce=nbad")" 400
 it_eq "dead letter of the malformed body" "$(psql "$QY_PG_DSN" -qAt -c "SELECT service, convert_from (payload, 'UTF8') FROM dead_letters WHERE service = 'wecom'")" "wecom|this is not xml"
+it_eq "signed, decrypts, not XML inside" "$(cb "$W1" "plain text, not xml")" 400
+it_eq "signed, decrypts, XML without Event" "$(cb "$W1" "<xml><ChatId>wrA</ChatId></xml>")" 400
+it_eq "their dead letters" "$(psql "$QY_PG_DSN" -qAt -c "SELECT reason FROM dead_letters WHERE service = 'wecom' ORDER BY id")" "body is not XML with an Encrypt element
+decrypted body is not XML
+decrypted XML has no Event"
 it_eq "refusals counted" "$(qy_metric "$W1" 'qy_wecom_callbacks_total{status="forged"}')" 3
 
 # 3. The same callback twice at each replica: answered success four times, kept once.
@@ -103,6 +115,11 @@ mk "$JOIN" "$(date +%s)" twice1
 s1=$(resend "$W1"); s2=$(resend "$W1"); s3=$(resend "$W2"); s4=$(resend "$W2")
 it_eq "same callback answers" "$s1 $s2 $s3 $s4 $(cat "$QY_RUN/cb.answer")" "200 200 200 200 success"
 it_eq "kept once" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE nonce = 'twice1'")" 1
+it_eq "three duplicates counted" "$(( $(qy_metric "$W1" 'qy_wecom_callbacks_total{status="duplicate"}') + $(qy_metric "$W2" 'qy_wecom_callbacks_total{status="duplicate"}') ))" 3
+# Redis loses its nonce cache: the table's unique key still keeps it once.
+redis-cli -p "$QY_REDIS_PORT" FLUSHALL >/dev/null
+it_eq "again after Redis lost the cache" "$(resend "$W2")" 200
+it_eq "still kept once" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE nonce = 'twice1'")" 1
 it_wait "the join forwarded" sh -c "psql '$QY_PG_DSN' -qAt -c \"SELECT status FROM wecom_callbacks WHERE nonce = 'twice1'\" | grep -qx done"
 
 # 4. A removal by an admin, and a leave.
@@ -114,11 +131,11 @@ it_sql memberships "SELECT mb.user_id, ms.role, coalesce (ms.nickname, ''), coal
                     ORDER BY mb.user_id"
 
 # 5. The token expires mid-run: refreshed once, the callback still forwarded.
-before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken)
+before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["contact-secret"]')
 sim expire '{}' >/dev/null
 it_eq "after expiry" "$(cb "$W1" "$(chat_xml add_member JoinScene 0 wmZ)")" 200
 it_wait "forwarded after the expiry" sh -c "psql '$QY_PG_DSN' -qAt -c \"SELECT count(*) FROM wecom_callbacks WHERE status = 'done'\" | grep -qx 3"
-after=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq .gettoken)
+after=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["contact-secret"]')
 it_eq "one refresh for the expiry" "$((after - before))" 1
 it_eq "refresh counted" "$(( $(qy_metric "$W1" qy_wecom_token_refreshes_total) + $(qy_metric "$W2" qy_wecom_token_refreshes_total) ))" 1
 
@@ -149,6 +166,28 @@ it_eq "alert names the group and member" "$(curl -fs -X POST "http://127.0.0.1:$
 小王 发了广告"
 it_eq "welcome" "$(dl wel:1 '{"key":"camp:1:j:cb:wrA:add:wmX:1","brand":"acme","group":"wrA","kind":"post","text":"欢迎wmX加入","mentions":["wmX"],"source":"campaign:welcome:0"}')" 200
 it_eq "welcome template" "$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq -r '.templates[0].text.content')" "欢迎%NICKNAME%加入"
+# The same post at both replicas at once: one mass send (the other answers the same msgid, or 503 and notifier retries).
+curls=()
+for w in "$W1" "$W2"; do
+    curl -s -o /dev/null -X POST "http://127.0.0.1:$w/wecom/acme/deliver" -H "Authorization: Bearer deliver-token-0123456789" \
+        -H "Idempotency-Key: sop:3" --data-binary '{"key":"sop:3","brand":"acme","group":"wrA","kind":"post","text":"同时"}' &
+    curls+=($!)
+done
+wait "${curls[@]}"
+it_eq "one mass send for one key at two replicas" "$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '[.sends[] | select (.text.content == "同时")] | length')" 1
+# The token expires while both replicas call at once: one gettoken between them (single flight)
+# for the application's secret (message/send); the send poller refreshes the contact secret's.
+before=$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["app-secret"]')
+sim expire '{}' >/dev/null
+curls=()
+for w in "$W1" "$W2" "$W1" "$W2"; do
+    curl -s -o /dev/null -w '%{http_code}\n' -X POST "http://127.0.0.1:$w/wecom/acme/deliver" -H "Authorization: Bearer deliver-token-0123456789" \
+        --data-binary '{"key":"al:c","brand":"acme","kind":"alert","touser":"zhang","text":"x"}' >> "$QY_RUN/concurrent" &
+    curls+=($!)
+done
+wait "${curls[@]}"     # not a bare wait: the services are background jobs too
+it_eq "concurrent calls after expiry" "$(sort "$QY_RUN/concurrent" | uniq -c | tr -s ' ')" " 4 200"
+it_eq "one gettoken for both replicas" "$(( $(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq '.gettoken_by_secret["app-secret"]') - before ))" 1
 sim errcode '{"errcode":45009,"count":1}' >/dev/null
 it_eq "busy passed on" "$(dl sop:2 '{"key":"sop:2","brand":"acme","group":"wrA","kind":"post","text":"x"}')/$(jq -c .errcode "$QY_RUN/dl.answer")" "200/45009"
 it_done
