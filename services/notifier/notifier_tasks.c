@@ -529,10 +529,31 @@ struct notifier_tasks_loop_t {
     tasks_metrics_t m;
 };
 
+//  The connector NOTIFYs qy_wecom_sends when a send's status changes: look
+//  for evidence at the next pass rather than at the next evidence_ms. Returns true
+//  when one came. *heard is the connection that LISTENs (a reconnect loses it).
+static bool s_heard (qy_pg_t *pg, PGconn **heard)
+{
+    PGconn *c = qy_pg_conn (pg);
+    if (!c || PQstatus (c) != CONNECTION_OK)
+        return false;
+    if (c != *heard) {
+        if (!qy_pg_listen (pg, "qy_wecom_sends"))
+            return false;
+        *heard = c;
+    }
+    bool any = false;
+    PQconsumeInput (c);
+    for (PGnotify *n; (n = PQnotifies (c)); PQfreemem (n))
+        any = true;
+    return any;
+}
+
 static void *s_run (void *arg)
 {
     notifier_tasks_loop_t *self = arg;
     qy_pg_t *pg = qy_pg_new (self->dsn);
+    PGconn *heard = NULL;
     int64_t next_evidence = 0;
     while (!atomic_load (&self->stop)) {
         int64_t t0 = qy_mono_us ();
@@ -547,8 +568,11 @@ static void *s_run (void *arg)
             if (evidence)
                 next_evidence = t0 + (int64_t) self->evidence_ms * 1000;
         }
-        for (int64_t until = t0 + (int64_t) self->poll_ms * 1000; !atomic_load (&self->stop) && qy_mono_us () < until; )
+        for (int64_t until = t0 + (int64_t) self->poll_ms * 1000; !atomic_load (&self->stop) && qy_mono_us () < until; ) {
+            if (s_heard (pg, &heard))
+                next_evidence = 0;          //  at the next pass: at most once a poll
             qy_sleep_ms (20);
+        }
     }
     qy_pg_destroy (&pg);
     return NULL;
