@@ -83,7 +83,6 @@ static void s_parse_limits (notifier_config_t *cfg)
         }
 }
 
-static qy_metric_t *m_tasks_new;
 static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_lost, *m_dropped, *m_inflight, *m_latency, *m_bad,
                    *m_limited, *m_paused, *m_circuit, *m_circuits_open, *m_digested, *m_errcode;
 
@@ -403,6 +402,7 @@ static bool s_key_printable (const char *key)
 //  first (docs/tasks.md); those not to be sent at all are left out of ds.
 //  Returns the new n, or -1 when PostgreSQL failed (retry the whole batch:
 //  tasks and deliveries are both idempotent by key).
+static qy_metric_t *m_tasks_new;
 static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delivery **rest)
 {
     bool *keep = qy_calloc (n ? n : 1, sizeof (bool));
