@@ -57,20 +57,13 @@ static void s_row_of (const Qy__Delivery *d, tasks_kind_t kind, s_row_t *row)
     row->group = d->group ? d->group : "";
     row->reason = d->reason ? d->reason : "";
     row->event_id = d->event_id ? d->event_id : "";
+    row->source_key = notifier_tasks_source_key (d, kind);
     if (kind == TASKS_K_POST || kind == TASKS_K_ANSWER) {
-        row->source_key = qy_strdup (d->key);
         row->delivery_key = d->key;
         row->content = d->text ? d->text : "";
         row->member = kind == TASKS_K_ANSWER ? d->mentions [0] : "";
         return;
     }
-    const char *ev = *row->event_id ? row->event_id : d->key;
-    if (d->group_id)
-        row->source_key = qy_printf ("mod:%lld:%s:%lld:%s", (long long) d->brand_id, ev, (long long) d->group_id,
-                                     notifier_tasks_kind_name (kind));
-    else
-        row->source_key = qy_printf ("mod:%lld:%s:%s:%s", (long long) d->brand_id, ev, row->group,
-                                     notifier_tasks_kind_name (kind));
     row->member = d->member ? d->member : "";
     row->content = d->text ? d->text : "";      //  the warning, or the notice of the removal
     row->target = d->action == QY__ACTION__RECALL && d->target_msg_id ? d->target_msg_id : "";

@@ -34,6 +34,11 @@ tasks_cap_t notifier_tasks_cap (const char *capability);
 //  and remove are a person's work only (task). *kind says which task.
 tasks_route_t notifier_tasks_route (tasks_cap_t cap, const Qy__Delivery *d, tasks_kind_t *kind);
 const char *notifier_tasks_kind_name (tasks_kind_t kind);
+//  What makes a task once only (staff_tasks.source_key): a post's delivery
+//  key; for moderation "mod:<brand>:<message>:<group>:<kind>", so the recall,
+//  warning and mute of one message in one group are one task, and a block's
+//  removals from several groups one each. Caller frees.
+char *notifier_tasks_source_key (const Qy__Delivery *d, tasks_kind_t kind);
 tasks_kind_t notifier_tasks_kind_of (const char *name);
 
 //  The reminder and escalation ladder of one task kind, in seconds: the
