@@ -24,7 +24,7 @@ typedef struct {
     long  hwm, batch, inflight, attempts, base_ms, cap_ms, timeout_ms, lease_s, poll_ms;
     char *lim_gateway, *lim_post, *lim_action, *lim_alert, *lim_webhook, *lim_group, *lim_member;
     long  wecom_pause_ms, breaker_failures, breaker_open_ms, digest_min, digest_max;
-    long  tasks_poll_ms, tasks_batch;
+    long  tasks_poll_ms, tasks_evidence_ms, tasks_batch;
     char *console_url;
 } notifier_config_t;
 
@@ -53,7 +53,8 @@ static const qy_option_t s_options [] = {
     { "breaker.open_ms",  QY_INT, offsetof (notifier_config_t, breaker_open_ms), "30000", 10, 3600000, "how long an open circuit waits before a probe" },
     { "digest.min",       QY_INT, offsetof (notifier_config_t, digest_min), "3", 2, 10000, "alerts waiting for one robot that become one digest" },
     { "digest.max",       QY_INT, offsetof (notifier_config_t, digest_max), "50", 2, 10000, "most alerts in one digest" },
-    { "tasks.poll_ms",    QY_INT, offsetof (notifier_config_t, tasks_poll_ms), "1000", 50, 600000, "how often staff tasks are closed on evidence and moved along their ladder (docs/tasks.md)" },
+    { "tasks.poll_ms",    QY_INT, offsetof (notifier_config_t, tasks_poll_ms), "1000", 50, 600000, "how often staff tasks move along their ladder (docs/tasks.md; its own thread and connection)" },
+    { "tasks.evidence_ms", QY_INT, offsetof (notifier_config_t, tasks_evidence_ms), "5000", 50, 600000, "how often open staff tasks are checked for evidence (wecom_sends, the archive)" },
     { "tasks.batch",      QY_INT, offsetof (notifier_config_t, tasks_batch), "200", 1, 10000, "staff tasks stepped per pass" },
     { "console.base_url", QY_STR, offsetof (notifier_config_t, console_url), "", 0, 0, "the operators' console: task notices link to <base_url>/tasks/<id> (empty: no link)" },
 };
@@ -83,7 +84,6 @@ static void s_parse_limits (notifier_config_t *cfg)
         }
 }
 
-static qy_metric_t *m_tasks_new, *m_tasks_closed, *m_tasks_steps, *m_tasks_expired;
 static qy_metric_t *m_asked_have, *m_asked_not, *m_asked_unknown;
 static qy_metric_t *m_in, *m_new, *m_ok, *m_retry, *m_dead, *m_lost, *m_dropped, *m_inflight, *m_latency, *m_bad,
                    *m_limited, *m_paused, *m_circuit, *m_circuits_open, *m_digested, *m_errcode;
@@ -472,6 +472,7 @@ static bool s_key_printable (const char *key)
 //  first (docs/tasks.md); those not to be sent at all are left out of ds.
 //  Returns the new n, or -1 when PostgreSQL failed (retry the whole batch:
 //  tasks and deliveries are both idempotent by key).
+static qy_metric_t *m_tasks_new;
 static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delivery **rest)
 {
     bool *keep = qy_calloc (n ? n : 1, sizeof (bool));
@@ -575,17 +576,6 @@ static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, co
     }
 }
 
-//  One pass of the staff task loop; its notices are claimed like any delivery.
-static void s_tasks_pass (notifier_config_t *cfg, qy_pg_t *pg)
-{
-    tasks_pass_t pass;
-    if (notifier_tasks_pass (pg, cfg->console_url, (int) cfg->tasks_batch, &pass) < 0)
-        return;      //  logged by qy_pg_run; the next pass tries again
-    qy_metric_add (m_tasks_closed, pass.closed);
-    qy_metric_add (m_tasks_steps, pass.steps);
-    qy_metric_add (m_tasks_expired, pass.expired);
-}
-
 int main (int argc, char **argv)
 {
     notifier_config_t cfg = { 0 };
@@ -613,9 +603,12 @@ int main (int argc, char **argv)
     m_digested = qy_counter ("qy_notifier_alerts_digested_total", "alerts folded into digests");
     m_errcode = qy_counter ("qy_notifier_wecom_errcode_total", "2xx answers carrying a non-zero WeCom errcode");
     m_tasks_new = qy_counter ("qy_notifier_tasks_total{event=\"recorded\"}", "staff tasks (docs/tasks.md)");
-    m_tasks_closed = qy_counter ("qy_notifier_tasks_total{event=\"closed\"}", "staff tasks (docs/tasks.md)");
-    m_tasks_steps = qy_counter ("qy_notifier_tasks_total{event=\"notice\"}", "staff tasks (docs/tasks.md)");
-    m_tasks_expired = qy_counter ("qy_notifier_tasks_total{event=\"expired\"}", "staff tasks (docs/tasks.md)");
+    tasks_metrics_t tm = {
+        .closed = qy_counter ("qy_notifier_tasks_total{event=\"closed\"}", "staff tasks (docs/tasks.md)"),
+        .steps = qy_counter ("qy_notifier_tasks_total{event=\"notice\"}", "staff tasks (docs/tasks.md)"),
+        .expired = qy_counter ("qy_notifier_tasks_total{event=\"expired\"}", "staff tasks (docs/tasks.md)"),
+        .pass = qy_summary ("qy_notifier_tasks_pass_seconds", "one pass of the staff task loop (evidence if due, then the ladder)"),
+    };
     s_parse_limits (&cfg);
     //  A send must end well inside its lease, or another replica takes the
     //  row while it is still out and the destination gets it twice.
@@ -646,7 +639,9 @@ int main (int argc, char **argv)
     if (!in)
         return 2;
     Qy__Delivery **ds = qy_calloc ((size_t) cfg.batch, sizeof (Qy__Delivery *));
-    int64_t next_claim = 0, next_tasks = 0;
+    int64_t next_claim = 0;
+    notifier_tasks_loop_t *tasks = notifier_tasks_start (cfg.common.pg_dsn, cfg.console_url, (int) cfg.tasks_batch,
+                                                         (int) cfg.tasks_poll_ms, (int) cfg.tasks_evidence_ms, tm);
     int running = 0;
     s_done_t done = { 0 };
     //  Stopping, what the bus already sent is recorded (the goodbye:
@@ -689,10 +684,6 @@ int main (int argc, char **argv)
             next_claim = 0;          //  new work: look at once
         }
         qy_inlet_done (in);          //  stored (or set aside): no longer owed
-        if (qy_service_running () && qy_mono_us () >= next_tasks) {
-            s_tasks_pass (&cfg, pg);
-            next_tasks = qy_mono_us () + cfg.tasks_poll_ms * 1000;
-        }
         if (qy_service_running () && qy_mono_us () >= next_claim) {
             s_claim (&cfg, pg, multi, slots);
             next_claim = qy_mono_us () + cfg.poll_ms * 1000;
@@ -717,6 +708,7 @@ int main (int argc, char **argv)
         if (running)
             curl_multi_poll (multi, NULL, 0, 5, NULL);
     }
+    notifier_tasks_stop (&tasks);
     //  Let requests in flight finish (bounded by their timeout); whatever is
     //  left keeps its lease and is taken again after restart.
     int64_t deadline = qy_mono_us () + 5000000;

@@ -4,6 +4,8 @@
 #include "notifier_tasks.h"
 #include "notifier.h"
 #include "qy/log.h"
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,20 +57,13 @@ static void s_row_of (const Qy__Delivery *d, tasks_kind_t kind, s_row_t *row)
     row->group = d->group ? d->group : "";
     row->reason = d->reason ? d->reason : "";
     row->event_id = d->event_id ? d->event_id : "";
+    row->source_key = notifier_tasks_source_key (d, kind);
     if (kind == TASKS_K_POST || kind == TASKS_K_ANSWER) {
-        row->source_key = qy_strdup (d->key);
         row->delivery_key = d->key;
         row->content = d->text ? d->text : "";
         row->member = kind == TASKS_K_ANSWER ? d->mentions [0] : "";
         return;
     }
-    const char *ev = *row->event_id ? row->event_id : d->key;
-    if (d->group_id)
-        row->source_key = qy_printf ("mod:%lld:%s:%lld:%s", (long long) d->brand_id, ev, (long long) d->group_id,
-                                     notifier_tasks_kind_name (kind));
-    else
-        row->source_key = qy_printf ("mod:%lld:%s:%s:%s", (long long) d->brand_id, ev, row->group,
-                                     notifier_tasks_kind_name (kind));
     row->member = d->member ? d->member : "";
     row->content = d->text ? d->text : "";      //  the warning, or the notice of the removal
     row->target = d->action == QY__ACTION__RECALL && d->target_msg_id ? d->target_msg_id : "";
@@ -214,44 +209,48 @@ static const struct { const char *name, *sql; } s_closers [] = {
       "FROM deliveries d WHERE t.state IN " S_OPEN " AND t.kind IN ('post', 'answer') "
       "AND d.key = t.delivery_key AND d.status = 'dead'" },
     //  The archive shows the owner writing in the group after the task was
-    //  made (the post, the answer, or the warning given by hand).
+    //  made (the post, the answer, or the warning given by hand). One look
+    //  per group and owner: their latest message since the oldest such task.
     { "task close posted",
+      "WITH p AS (SELECT t.brand_id, t.group_id, t.owner_userid, min (t.created_at) AS since FROM staff_tasks t "
+      "           WHERE t.state IN " S_OPEN " AND t.owner_userid IS NOT NULL "
+      "             AND (t.kind IN ('post', 'answer') OR (t.kind = 'recall_warn' AND t.target_msg_id IS NULL)) "
+      "           GROUP BY 1, 2, 3), "
+      "e AS (SELECT p.brand_id, p.group_id, p.owner_userid, x.msg_id, x.event_time FROM p "
+      "      JOIN members o ON o.brand_id = p.brand_id AND o.user_id = p.owner_userid "
+      "      JOIN LATERAL (SELECT m.msg_id, m.event_time FROM messages m "
+      "                    WHERE m.brand_id = p.brand_id AND m.group_id = p.group_id AND m.member_id = o.id "
+      "                      AND m.event_time >= date_trunc ('second', p.since) "
+      "                      AND m.kind NOT IN ('join', 'leave', 'rename', 'revoke', 'purchase', 'coupon_redeemed') "
+      "                    ORDER BY m.event_time DESC LIMIT 1) x ON true) "
       "UPDATE staff_tasks t SET state = 'done', closed_at = e.event_time, closed_by = 'archive', "
       "  close_evidence = 'message ' || e.msg_id || ' from the owner', next_at = now () "
-      "FROM (SELECT t2.id, x.msg_id, x.event_time FROM staff_tasks t2 "
-      "      JOIN LATERAL (SELECT m.msg_id, m.event_time FROM messages m JOIN members o ON o.id = m.member_id "
-      "                    WHERE m.brand_id = t2.brand_id AND m.group_id = t2.group_id AND m.event_time >= date_trunc ('second', t2.created_at) "
-      "                      AND o.brand_id = t2.brand_id AND o.user_id = t2.owner_userid "
-      "                      AND m.kind NOT IN ('join', 'leave', 'rename', 'revoke', 'purchase', 'coupon_redeemed') "
-      "                    ORDER BY m.event_time LIMIT 1) x ON true "
-      "      WHERE t2.state IN " S_OPEN " AND t2.owner_userid IS NOT NULL "
-      "        AND (t2.kind IN ('post', 'answer') OR (t2.kind = 'recall_warn' AND t2.target_msg_id IS NULL))) e "
-      "WHERE t.id = e.id AND t.state IN " S_OPEN },
+      "FROM e WHERE t.brand_id = e.brand_id AND t.group_id = e.group_id AND t.owner_userid = e.owner_userid "
+      "  AND t.state IN " S_OPEN " AND e.event_time >= date_trunc ('second', t.created_at) "
+      "  AND (t.kind IN ('post', 'answer') OR (t.kind = 'recall_warn' AND t.target_msg_id IS NULL))" },
     //  The member was removed by an admin from that group after the offence
-    //  (WeCom's del_member with QuitScene 1 → a leave 'removed').
+    //  (WeCom's del_member with QuitScene 1 → a leave 'removed'): the
+    //  membership says so (one key look-up), the archive names the leave.
     { "task close removed",
-      "UPDATE staff_tasks t SET state = 'done', closed_at = e.event_time, closed_by = 'archive', "
-      "  close_evidence = 'leave ' || e.msg_id || ' removed by admin', next_at = now () "
-      "FROM (SELECT t2.id, x.msg_id, x.event_time FROM staff_tasks t2 "
-      "      JOIN LATERAL (SELECT m.msg_id, m.event_time FROM messages m "
-      "                    WHERE m.brand_id = t2.brand_id AND m.group_id = t2.group_id AND m.member_id = t2.member_id "
-      "                      AND m.kind = 'leave' AND m.extra->>'leave_reason' = 'removed' "
-      "                      AND m.event_time >= date_trunc ('second', least (t2.evidence_at, t2.created_at)) "
-      "                    ORDER BY m.event_time LIMIT 1) x ON true "
-      "      WHERE t2.state IN " S_OPEN " AND t2.kind = 'remove' AND t2.member_id IS NOT NULL) e "
-      "WHERE t.id = e.id AND t.state IN " S_OPEN },
+      "UPDATE staff_tasks t SET state = 'done', closed_at = ms.left_at, closed_by = 'archive', "
+      "  close_evidence = 'leave ' || coalesce ((SELECT m.msg_id FROM messages m WHERE m.brand_id = t.brand_id "
+      "      AND m.group_id = t.group_id AND m.event_time = ms.left_at AND m.member_id = t.member_id AND m.kind = 'leave' LIMIT 1), '') "
+      "    || ' removed by admin', next_at = now () "
+      "FROM memberships ms WHERE t.state IN " S_OPEN " AND t.kind = 'remove' "
+      "  AND ms.group_id = t.group_id AND ms.member_id = t.member_id AND ms.leave_reason = 'removed' "
+      "  AND ms.left_at >= date_trunc ('second', least (t.evidence_at, t.created_at))" },
     //  The offending message was recalled (a revoke of it in the archive).
+    //  One look per group at its revokes since its oldest such task.
     { "task close recalled",
-      "UPDATE staff_tasks t SET state = 'done', closed_at = e.event_time, closed_by = 'archive', "
-      "  close_evidence = 'revoke ' || e.msg_id || ' of ' || t.target_msg_id, next_at = now () "
-      "FROM (SELECT t2.id, x.msg_id, x.event_time FROM staff_tasks t2 "
-      "      JOIN LATERAL (SELECT m.msg_id, m.event_time FROM messages m "
-      "                    WHERE m.brand_id = t2.brand_id AND m.group_id = t2.group_id AND m.kind = 'revoke' "
-      "                      AND m.extra->>'ref_msg_id' = t2.target_msg_id "
-      "                      AND m.event_time >= date_trunc ('second', least (t2.evidence_at, t2.created_at)) "
-      "                    ORDER BY m.event_time LIMIT 1) x ON true "
-      "      WHERE t2.state IN " S_OPEN " AND t2.kind = 'recall_warn' AND t2.target_msg_id IS NOT NULL) e "
-      "WHERE t.id = e.id AND t.state IN " S_OPEN },
+      "WITH g AS (SELECT brand_id, group_id, min (least (evidence_at, created_at)) AS since FROM staff_tasks "
+      "           WHERE state IN " S_OPEN " AND kind = 'recall_warn' AND target_msg_id IS NOT NULL GROUP BY 1, 2), "
+      "r AS (SELECT m.brand_id, m.group_id, m.msg_id, m.event_time, m.extra->>'ref_msg_id' AS ref FROM g "
+      "      JOIN messages m ON m.brand_id = g.brand_id AND m.group_id = g.group_id "
+      "       AND m.event_time >= date_trunc ('second', g.since) AND m.kind = 'revoke') "
+      "UPDATE staff_tasks t SET state = 'done', closed_at = r.event_time, closed_by = 'archive', "
+      "  close_evidence = 'revoke ' || r.msg_id || ' of ' || t.target_msg_id, next_at = now () "
+      "FROM r WHERE t.brand_id = r.brand_id AND t.group_id = r.group_id AND t.target_msg_id = r.ref "
+      "  AND t.kind = 'recall_warn' AND t.state IN " S_OPEN },
 };
 
 //  One replica at a time looks for evidence (a transaction-scoped advisory
@@ -483,10 +482,10 @@ static bool s_step (qy_pg_t *pg, PGresult *res, int r, const char *base_url, int
     return true;
 }
 
-int notifier_tasks_pass (qy_pg_t *pg, const char *base_url, int max, tasks_pass_t *out)
+int notifier_tasks_pass (qy_pg_t *pg, const char *base_url, int max, bool evidence, tasks_pass_t *out)
 {
     memset (out, 0, sizeof (*out));
-    int64_t closed = s_close (pg);
+    int64_t closed = evidence ? s_close (pg) : 0;
     if (closed < 0)
         return -1;
     out->closed = closed;
@@ -511,4 +510,94 @@ int notifier_tasks_pass (qy_pg_t *pg, const char *base_url, int max, tasks_pass_
         return -1;
     }
     return (int) (out->closed + out->steps + out->expired);
+}
+
+//  ------------------------------------------------------------ the thread
+
+struct notifier_tasks_loop_t {
+    pthread_t       thread;
+    atomic_bool     stop;
+    char           *dsn, *base_url;
+    int             max, poll_ms, evidence_ms;
+    tasks_metrics_t m;
+};
+
+//  The connector NOTIFYs qy_wecom_sends when a send's status changes: look
+//  for evidence at the next pass rather than at the next evidence_ms. Returns true
+//  when one came. *heard is the connection that LISTENs (a reconnect loses it).
+static bool s_heard (qy_pg_t *pg, PGconn **heard)
+{
+    PGconn *c = qy_pg_conn (pg);
+    if (!c || PQstatus (c) != CONNECTION_OK)
+        return false;
+    if (c != *heard) {
+        if (!qy_pg_listen (pg, "qy_wecom_sends"))
+            return false;
+        *heard = c;
+    }
+    bool any = false;
+    PQconsumeInput (c);
+    for (PGnotify *n; (n = PQnotifies (c)); PQfreemem (n))
+        any = true;
+    return any;
+}
+
+static void *s_run (void *arg)
+{
+    notifier_tasks_loop_t *self = arg;
+    qy_pg_t *pg = qy_pg_new (self->dsn);
+    PGconn *heard = NULL;
+    int64_t next_evidence = 0;
+    while (!atomic_load (&self->stop)) {
+        int64_t t0 = qy_mono_us ();
+        bool evidence = t0 >= next_evidence;
+        tasks_pass_t pass;
+        //  A failure is logged by qy_pg_run; the next pass tries again (qy_pg reconnects).
+        if (qy_pg_connect (pg) && notifier_tasks_pass (pg, self->base_url, self->max, evidence, &pass) >= 0) {
+            qy_metric_observe (self->m.pass, qy_mono_us () - t0);
+            qy_metric_add (self->m.closed, pass.closed);
+            qy_metric_add (self->m.steps, pass.steps);
+            qy_metric_add (self->m.expired, pass.expired);
+            if (evidence)
+                next_evidence = t0 + (int64_t) self->evidence_ms * 1000;
+        }
+        for (int64_t until = t0 + (int64_t) self->poll_ms * 1000; !atomic_load (&self->stop) && qy_mono_us () < until; ) {
+            if (s_heard (pg, &heard))
+                next_evidence = 0;          //  at the next pass: at most once a poll
+            qy_sleep_ms (20);
+        }
+    }
+    qy_pg_destroy (&pg);
+    return NULL;
+}
+
+notifier_tasks_loop_t *notifier_tasks_start (const char *dsn, const char *base_url, int max, int poll_ms, int evidence_ms,
+                                             tasks_metrics_t metrics)
+{
+    notifier_tasks_loop_t *self = qy_calloc (1, sizeof (*self));
+    self->dsn = qy_strdup (dsn);
+    self->base_url = qy_strdup (base_url ? base_url : "");
+    self->max = max;
+    self->poll_ms = poll_ms;
+    self->evidence_ms = evidence_ms;
+    self->m = metrics;
+    atomic_init (&self->stop, false);
+    if (pthread_create (&self->thread, NULL, s_run, self) != 0) {
+        qy_log_error ("cannot start the staff task loop's thread");
+        abort ();
+    }
+    return self;
+}
+
+void notifier_tasks_stop (notifier_tasks_loop_t **self_p)
+{
+    notifier_tasks_loop_t *self = *self_p;
+    if (!self)
+        return;
+    atomic_store (&self->stop, true);
+    pthread_join (self->thread, NULL);
+    free (self->dsn);
+    free (self->base_url);
+    free (self);
+    *self_p = NULL;
 }

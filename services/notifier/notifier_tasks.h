@@ -14,6 +14,7 @@
 #include "qunyun.pb-c.h"
 #include "qy/pg.h"
 #include "qy/util.h"
+#include "qy/metrics.h"
 
 //  ------------------------------------------------------------ decisions
 
@@ -33,6 +34,11 @@ tasks_cap_t notifier_tasks_cap (const char *capability);
 //  and remove are a person's work only (task). *kind says which task.
 tasks_route_t notifier_tasks_route (tasks_cap_t cap, const Qy__Delivery *d, tasks_kind_t *kind);
 const char *notifier_tasks_kind_name (tasks_kind_t kind);
+//  What makes a task once only (staff_tasks.source_key): a post's delivery
+//  key; for moderation "mod:<brand>:<message>:<group>:<kind>", so the recall,
+//  warning and mute of one message in one group are one task, and a block's
+//  removals from several groups one each. Caller frees.
+char *notifier_tasks_source_key (const Qy__Delivery *d, tasks_kind_t kind);
 tasks_kind_t notifier_tasks_kind_of (const char *name);
 
 //  The reminder and escalation ladder of one task kind, in seconds: the
@@ -94,5 +100,19 @@ int notifier_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, bool *keep)
 typedef struct {
     int64_t closed, steps, expired;
 } tasks_pass_t;
-int notifier_tasks_pass (qy_pg_t *pg, const char *base_url, int max, tasks_pass_t *out);
+//  evidence: look for evidence in this pass (it costs more than the ladder).
+int notifier_tasks_pass (qy_pg_t *pg, const char *base_url, int max, bool evidence, tasks_pass_t *out);
+
+//  The loop runs in a thread of its own on its own PostgreSQL connection,
+//  so intake and deliveries never wait on it: the ladder every poll_ms, the
+//  evidence every evidence_ms.
+typedef struct {
+    qy_metric_t *closed, *steps, *expired, *pass;
+} tasks_metrics_t;
+typedef struct notifier_tasks_loop_t notifier_tasks_loop_t;
+//  Start it (base_url is copied). Never NULL.
+notifier_tasks_loop_t *notifier_tasks_start (const char *dsn, const char *base_url, int max, int poll_ms, int evidence_ms,
+                                             tasks_metrics_t metrics);
+//  Stop it (the pass under way finishes), join it and set *self_p to NULL.
+void notifier_tasks_stop (notifier_tasks_loop_t **self_p);
 #endif

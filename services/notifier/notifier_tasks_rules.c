@@ -65,6 +65,16 @@ tasks_kind_t notifier_tasks_kind_of (const char *name)
     return TASKS_K_NONE;
 }
 
+char *notifier_tasks_source_key (const Qy__Delivery *d, tasks_kind_t kind)
+{
+    if (kind == TASKS_K_POST || kind == TASKS_K_ANSWER)
+        return qy_strdup (d->key);
+    const char *ev = d->event_id && *d->event_id ? d->event_id : d->key;
+    if (d->group_id)
+        return qy_printf ("mod:%lld:%s:%lld:%s", (long long) d->brand_id, ev, (long long) d->group_id, notifier_tasks_kind_name (kind));
+    return qy_printf ("mod:%lld:%s:%s:%s", (long long) d->brand_id, ev, d->group ? d->group : "", notifier_tasks_kind_name (kind));
+}
+
 //  A spammer stays in the group until someone removes them: that is the
 //  most urgent; a recall is possible only for a while; a post has a day.
 tasks_ladder_t notifier_tasks_ladder_default (tasks_kind_t kind)

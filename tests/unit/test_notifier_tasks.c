@@ -79,6 +79,44 @@ static void test_route (void **state)
     assert_int_equal (notifier_tasks_kind_of ("nope"), TASKS_K_NONE);
 }
 
+static void test_source_key (void **state)
+{
+    (void) state;
+    //  The recall, warning and mute of one message in one group: one task.
+    Qy__Delivery r = s_delivery ("action", QY__ACTION__RECALL, "mod:3:m9:recall");
+    r.brand_id = 3;
+    r.group_id = 12;
+    r.event_id = "m9";
+    Qy__Delivery w = r, mu = r;
+    w.key = "mod:3:m9:warn";
+    mu.key = "mute-notice:3:44:1795476600000000";
+    char *a = notifier_tasks_source_key (&r, TASKS_K_RECALL_WARN), *b = notifier_tasks_source_key (&w, TASKS_K_RECALL_WARN),
+         *c = notifier_tasks_source_key (&mu, TASKS_K_RECALL_WARN), *d = notifier_tasks_source_key (&r, TASKS_K_REMOVE);
+    assert_string_equal (a, "mod:3:m9:12:recall_warn");
+    assert_string_equal (b, a);
+    assert_string_equal (c, a);
+    assert_string_equal (d, "mod:3:m9:12:remove");
+    //  A block's removal from another group is that group's task.
+    Qy__Delivery other = s_delivery ("action", QY__ACTION__REMOVE, "block:3:44:1795:13");
+    other.brand_id = 3;
+    other.group_id = 13;
+    other.event_id = "block:3:44:1795:13";
+    char *e = notifier_tasks_source_key (&other, TASKS_K_REMOVE);
+    assert_string_equal (e, "mod:3:block:3:44:1795:13:13:remove");
+    //  No group id (a hand-pushed delivery): the group code; no event: the key.
+    Qy__Delivery bare = s_delivery ("action", QY__ACTION__REMOVE, "k1");
+    bare.brand_id = 3;
+    bare.group = "wrX";
+    bare.event_id = "";
+    char *f = notifier_tasks_source_key (&bare, TASKS_K_REMOVE);
+    assert_string_equal (f, "mod:3:k1:wrX:remove");
+    //  A post is its own delivery.
+    Qy__Delivery post = s_delivery ("post", QY__ACTION__ACTION_NONE, "camp:1:0:2:2025-11-20");
+    char *g = notifier_tasks_source_key (&post, TASKS_K_POST);
+    assert_string_equal (g, "camp:1:0:2:2025-11-20");
+    free (a); free (b); free (c); free (d); free (e); free (f); free (g);
+}
+
 #define S 1000000LL
 
 static void test_ladder (void **state)
@@ -193,6 +231,7 @@ int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_route),
+        cmocka_unit_test (test_source_key),
         cmocka_unit_test (test_ladder),
         cmocka_unit_test (test_ladder_settings),
         cmocka_unit_test (test_notice),

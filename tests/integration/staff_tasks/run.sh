@@ -52,7 +52,7 @@ Q "UPDATE brands SET settings = '{\"moderation\": {\"ladder\": \"remove\"},
 L0=1763568000
 export QY_CAMPAIGN_CLOCK_OFFSET_S=$(( L0 + 10 * 3600 + 29 * 60 + 48 - $(date +%s) ))
 export QY_CAMPAIGN_RUN_INTERVAL_MS=100 QY_CAMPAIGN_PLAN_INTERVAL_MS=300 QY_CAMPAIGN_PLAN_HORIZON_S=43200
-export QY_NOTIFIER_TASKS_POLL_MS=200 QY_NOTIFIER_POLL_MS=50 QY_NOTIFIER_CONSOLE_BASE_URL=http://console.test/
+export QY_NOTIFIER_TASKS_POLL_MS=200 QY_NOTIFIER_TASKS_EVIDENCE_MS=200 QY_NOTIFIER_POLL_MS=50 QY_NOTIFIER_CONSOLE_BASE_URL=http://console.test/
 qy_start_services "$QY_BUILD"
 # A second notifier replica: the loop must step and close each task once, whichever replica does it.
 QY_HTTP_notifier2=$(qy_free_port)
