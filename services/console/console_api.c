@@ -297,37 +297,47 @@ void console_api_member (console_req_t *r)
 
 //  ------------------------------------------------------------ overview
 
+//  The overview's statement. %s is a restatement of the scope for the
+//  planner (the policies decide the rows either way): a narrow scope's
+//  groups lead into the (group_id, day) key, a brand into (brand_id, day);
+//  behind the policies' OR it would read the whole brand's days.
+static const char *s_overview_sql =
+    "WITH t AS (SELECT " TODAY " AS today), "
+    "d AS (SELECT day, sum (messages) AS messages, sum (active_members) AS active, sum (joins) AS joins, "
+    "  sum (leaves) AS leaves, sum (violations) AS violations FROM daily_group_stats "
+    "  WHERE day > (SELECT today FROM t) - $1::int %s GROUP BY day), "
+    "sop AS (SELECT g.store_id, count (*) FILTER (WHERE j.status = 'sent') AS sent, count (*) AS due "
+    "  FROM campaign_jobs j JOIN groups g ON g.id = j.group_id WHERE j.due_at > now () - interval '30 days' "
+    "  AND j.due_at <= now () AND j.status <> 'pending' GROUP BY g.store_id) "
+    "SELECT json_build_object ("
+    " 'today', (SELECT today FROM t), 'days', $1::int, "
+    " 'cards', json_build_object ('today', (SELECT to_json (d) FROM d, t WHERE d.day = t.today), "
+    "   'yesterday', (SELECT to_json (d) FROM d, t WHERE d.day = t.today - 1), "
+    "   'open_reviews', (SELECT count (*) FROM violations WHERE status = 'open'), "
+    "   'new_reviews_today', (SELECT count (*) FROM violations WHERE status = 'open' AND created_at >= (SELECT today FROM t)), "
+    "   'pending_jobs', (SELECT count (*) FROM campaign_jobs WHERE status = 'pending' AND due_at < now ())), "
+    " 'trend', (SELECT coalesce (json_agg (d ORDER BY day), '[]') FROM d), "
+    " 'states', (SELECT coalesce (json_object_agg (state, n), '{}') FROM (SELECT state, count (*) AS n FROM group_states GROUP BY state) s), "
+    " 'stores', (SELECT coalesce (json_agg (x ORDER BY x.health DESC NULLS LAST, x.code), '[]') FROM ("
+    "   SELECT s.code, s.name, count (g.id) AS groups, round (avg (gs.health), 1) AS health, "
+    "     round (100.0 * max (sop.sent) / nullif (max (sop.due), 0), 1) AS sop_compliance "
+    "   FROM stores s LEFT JOIN groups g ON g.store_id = s.id LEFT JOIN group_states gs ON gs.group_id = g.id "
+    "   LEFT JOIN sop ON sop.store_id = s.id GROUP BY s.id) x), "
+    " 'alerts', (SELECT coalesce (json_agg (a ORDER BY a.created_at DESC), '[]') FROM (SELECT created_at, status, source, "
+    "   coalesce (payload #>> '{markdown,content}', payload #>> '{text,content}', payload ->> 'text', '') AS text "
+    "   FROM deliveries WHERE kind = 'alert' AND created_at > now () - interval '7 days' ORDER BY created_at DESC LIMIT 20) a)"
+    ")";
+
 void console_api_overview (console_req_t *r)
 {
     char d [24];
     if (!console_days_arg (r, 30, 90, d))
         return;
-    console_sql_json (r, "overview",
-        "WITH t AS (SELECT " TODAY " AS today), "
-        "d AS (SELECT day, sum (messages) AS messages, sum (active_members) AS active, sum (joins) AS joins, "
-        "  sum (leaves) AS leaves, sum (violations) AS violations FROM daily_group_stats, t "
-        "  WHERE day > t.today - $1::int GROUP BY day), "
-        "sop AS (SELECT g.store_id, count (*) FILTER (WHERE j.status = 'sent') AS sent, count (*) AS due "
-        "  FROM campaign_jobs j JOIN groups g ON g.id = j.group_id WHERE j.due_at > now () - interval '30 days' "
-        "  AND j.due_at <= now () AND j.status <> 'pending' GROUP BY g.store_id) "
-        "SELECT json_build_object ("
-        " 'today', (SELECT today FROM t), 'days', $1::int, "
-        " 'cards', json_build_object ('today', (SELECT to_json (d) FROM d, t WHERE d.day = t.today), "
-        "   'yesterday', (SELECT to_json (d) FROM d, t WHERE d.day = t.today - 1), "
-        "   'open_reviews', (SELECT count (*) FROM violations WHERE status = 'open'), "
-        "   'new_reviews_today', (SELECT count (*) FROM violations WHERE status = 'open' AND created_at >= (SELECT today FROM t)), "
-        "   'pending_jobs', (SELECT count (*) FROM campaign_jobs WHERE status = 'pending' AND due_at < now ())), "
-        " 'trend', (SELECT coalesce (json_agg (d ORDER BY day), '[]') FROM d), "
-        " 'states', (SELECT coalesce (json_object_agg (state, n), '{}') FROM (SELECT state, count (*) AS n FROM group_states GROUP BY state) s), "
-        " 'stores', (SELECT coalesce (json_agg (x ORDER BY x.health DESC NULLS LAST, x.code), '[]') FROM ("
-        "   SELECT s.code, s.name, count (g.id) AS groups, round (avg (gs.health), 1) AS health, "
-        "     round (100.0 * max (sop.sent) / nullif (max (sop.due), 0), 1) AS sop_compliance "
-        "   FROM stores s LEFT JOIN groups g ON g.store_id = s.id LEFT JOIN group_states gs ON gs.group_id = g.id "
-        "   LEFT JOIN sop ON sop.store_id = s.id GROUP BY s.id) x), "
-        " 'alerts', (SELECT coalesce (json_agg (a ORDER BY a.created_at DESC), '[]') FROM (SELECT created_at, status, source, "
-        "   coalesce (payload #>> '{markdown,content}', payload #>> '{text,content}', payload ->> 'text', '') AS text "
-        "   FROM deliveries WHERE kind = 'alert' AND created_at > now () - interval '7 days' ORDER BY created_at DESC LIMIT 20) a)"
-        ")", 1, (const char *[]) { d });
+    const char *hint = r->who.region_id || r->who.store_id ? "AND group_id = ANY (qy_scope_group_ids ())"
+                     : r->who.brand_id ? "AND brand_id = qy_scope_brand ()" : "";
+    char *sql = qy_printf (s_overview_sql, hint);
+    console_sql_json (r, "overview", sql, 1, (const char *[]) { d });
+    free (sql);
 }
 
 //  ------------------------------------------------------------ campaigns, channels
