@@ -42,4 +42,4 @@ INSERT INTO messages (brand_id, event_time, msg_id, group_id, member_id, kind, t
 \timing on
 CREATE INDEX messages_text_trgm ON messages USING gin (text gin_trgm_ops);
 \timing off
-ANALYZE;
+VACUUM ANALYZE;   -- what autovacuum would have done by then (visibility map, statistics)

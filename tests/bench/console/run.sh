@@ -32,9 +32,15 @@ HQ=$("$QYCTL" user token bench-hq --name bench | awk '{print $2}')
 ST=$("$QYCTL" user token bench-store --name bench | awk '{print $2}')
 q "ALTER ROLE qy_console LOGIN" >/dev/null
 PORT=$(qy_free_port)
+# Every figure is taken without the overview cache (overview.cache_s = 0),
+# but the two marked cached, from a second console with the default.
 QY_CONSOLE_PG_DSN="host=127.0.0.1 port=$QY_PG_PORT dbname=qunyun user=qy_console" QY_CONSOLE_CONSOLE_PORT=$PORT \
-    QY_CONSOLE_CONSOLE_BIND=127.0.0.1 QY_HTTP_PORT=0 qy_start console "$QY_BUILD/services/console/qy-console"
+    QY_CONSOLE_CONSOLE_BIND=127.0.0.1 QY_HTTP_PORT=0 QY_CONSOLE_OVERVIEW_CACHE_S=0 qy_start console "$QY_BUILD/services/console/qy-console"
 qy_wait_health console "$PORT"
+PORT2=$(qy_free_port)
+QY_CONSOLE_PG_DSN="host=127.0.0.1 port=$QY_PG_PORT dbname=qunyun user=qy_console" QY_CONSOLE_CONSOLE_PORT=$PORT2 \
+    QY_CONSOLE_CONSOLE_BIND=127.0.0.1 QY_HTTP_PORT=0 qy_start cached "$QY_BUILD/services/console/qy-console"
+qy_wait_health cached "$PORT2"
 U="http://127.0.0.1:$PORT/api/v1"
 
 # bench NAME TOKEN PATH…: R requests cycling over the paths, one connection.
@@ -55,6 +61,9 @@ echo "console benchmark: 3,000 groups, 90 days of roll-ups, $N archived messages
 bench "overview, 30 days (hq)" "$HQ" "/overview?days=30"
 bench "overview, 90 days (hq)" "$HQ" "/overview?days=90"
 bench "overview, 30 days (store)" "$ST" "/overview?days=30"
+U="http://127.0.0.1:$PORT2/api/v1"
+bench "overview, 30 and 90 days (hq, cached)" "$HQ" "/overview?days=30" "/overview?days=90"
+U="http://127.0.0.1:$PORT/api/v1"
 bench "groups list, first page (hq)" "$HQ" "/groups"
 bench "groups list, filtered, by health (hq)" "$HQ" "/groups?state=healthy&sort=-health&limit=50" "/groups?region=r3&sort=size" "/groups?tag=vip&min_health=50&sort=-activity"
 bench "groups list, page 40 (hq)" "$HQ" "/groups?after=2000"
