@@ -29,7 +29,7 @@ INSERT INTO memberships (brand_id, group_id, member_id, joined_at)
 SELECT qy_ensure_partition ((current_date - d)::date) FROM generate_series (0, 31) d \g /dev/null
 DROP INDEX messages_text_trgm;
 INSERT INTO messages (brand_id, event_time, msg_id, group_id, member_id, kind, text)
-    SELECT :b, now () - (i % 2592000) * interval '1 second' - (i % 997) * interval '1 ms', 'm' || i, ms.group_id, ms.member_id, 'text',
+    SELECT :b, now () - ((i::bigint * 2592000) / :n) * interval '1 second' - (i % 997) * interval '1 ms', 'm' || i, ms.group_id, ms.member_id, 'text',
            w[1 + (i * 7) % 50] || w[1 + (i * 13) % 50] || w[1 + (i * 31) % 50]
            || CASE WHEN i % 3 = 0 THEN w[1 + (i * 17) % 50] ELSE '' END
            || CASE WHEN i % 2000 = 0 THEN '限量礼盒' ELSE '' END

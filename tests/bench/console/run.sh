@@ -74,10 +74,10 @@ bench "search by member (hq)" "$HQ" "/search?member=u123" "/search?member=u4567"
 echo "plan of the statement qy_archive_search (098) runs for a 3-character search as HQ:"
 psql "$QY_PG_DSN" -qAt -c "BEGIN" -c "SELECT set_config ('qy.brand_id', '$B', true), set_config ('qy.role', 'hq', true)" \
     -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT m.* FROM messages m WHERE m.event_time >= now () - interval '30 days'
-        AND m.event_time < now () + interval '1 day' AND ((SELECT qy_scope_admin ()) OR (m.brand_id = (SELECT qy_scope_brand ())
-        AND ((SELECT qy_scope_whole_brand ()) OR m.group_id = ANY ((SELECT qy_scope_group_ids ())::bigint[]))))
-        AND m.text LIKE '%限量礼盒%' ORDER BY m.event_time DESC, m.msg_id LIMIT 51" -c "COMMIT" \
-    | grep -E 'Bitmap Index Scan|Seq Scan on messages|Execution' | sort | uniq -c | sed 's/^/  /'
+        AND m.event_time < now () + interval '1 day' AND m.brand_id = $B AND m.text LIKE '%限量礼盒%'
+        ORDER BY m.event_time DESC, m.msg_id LIMIT 51" -c "COMMIT" \
+    | grep -E 'Bitmap Index Scan|Seq Scan on messages|Execution' | sed -E 's/messages_[0-9]{8}/messages_DAY/g; s/ m_[0-9]+ / /; s/rows=[0-9]+/rows=N/; s/[0-9.]+ ms/… ms/' \
+    | sort | uniq -c | sed 's/^ */  /; s/  *-> */ × /'
 idx=$(q "SELECT count (*) FROM messages WHERE text LIKE '%限量礼盒%'")
 seq=$(psql "$QY_PG_DSN" -qAt -c "SET enable_bitmapscan = off" -c "SET enable_indexscan = off" -c "SELECT count (*) FROM messages WHERE text LIKE '%限量礼盒%'")
 echo "  '限量礼盒' found by the index: $idx, by a sequential scan: $seq"
