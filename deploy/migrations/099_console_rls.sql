@@ -9,7 +9,9 @@
 --   qy.role       hq, region, store or reviewer
 --   qy.region_id  the region of a region user (or reviewer)
 --   qy.store_ids  comma-separated store ids of a store user (or reviewer)
--- With nothing set, every policy is false: no rows at all.
+-- With nothing set, every policy is false: no rows at all. The scope
+-- functions are PARALLEL SAFE (settings reach parallel workers): otherwise
+-- every statement under a policy would run without parallel workers.
 --
 -- The five pipeline services and qyctl connect as the tables' owner, which
 -- policies do not bind (RLS is enabled, not forced): they work across
@@ -33,16 +35,16 @@ END $$;
 
 -- ------------------------------------------------------------ the scope
 
-CREATE FUNCTION qy_scope_admin () RETURNS boolean LANGUAGE sql STABLE AS $$
+CREATE FUNCTION qy_scope_admin () RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce (current_setting ('qy.admin', true), '') = 'on'
 $$;
 
-CREATE FUNCTION qy_scope_brand () RETURNS bigint LANGUAGE sql STABLE AS $$
+CREATE FUNCTION qy_scope_brand () RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT nullif (current_setting ('qy.brand_id', true), '')::bigint
 $$;
 
 -- hq sees its whole brand; so does a reviewer given neither region nor store.
-CREATE FUNCTION qy_scope_whole_brand () RETURNS boolean LANGUAGE sql STABLE AS $$
+CREATE FUNCTION qy_scope_whole_brand () RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT qy_scope_admin ()
         OR (qy_scope_brand () IS NOT NULL
             AND (current_setting ('qy.role', true) = 'hq'
@@ -51,14 +53,14 @@ CREATE FUNCTION qy_scope_whole_brand () RETURNS boolean LANGUAGE sql STABLE AS $
                      AND coalesce (current_setting ('qy.store_ids', true), '') = '')))
 $$;
 
-CREATE FUNCTION qy_scope_region () RETURNS bigint LANGUAGE sql STABLE AS $$
+CREATE FUNCTION qy_scope_region () RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT nullif (current_setting ('qy.region_id', true), '')::bigint
 $$;
 
 -- The stores of the scope: the listed ones, else the region's. SECURITY
 -- DEFINER: it reads stores past their own policy (a policy on stores that
 -- read stores would recurse); it only ever returns stores of the brand set.
-CREATE FUNCTION qy_scope_store_ids () RETURNS bigint[] LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE FUNCTION qy_scope_store_ids () RETURNS bigint[] LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
 DECLARE
     listed text := coalesce (current_setting ('qy.store_ids', true), '');
@@ -77,7 +79,7 @@ BEGIN
 END $$;
 
 -- The groups of those stores (same reason for SECURITY DEFINER).
-CREATE FUNCTION qy_scope_group_ids () RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+CREATE FUNCTION qy_scope_group_ids () RETURNS bigint[] LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 SET search_path = public, pg_temp AS $$
     SELECT coalesce (array_agg (id), '{}') FROM groups
     WHERE brand_id = qy_scope_brand () AND store_id = ANY (qy_scope_store_ids ())

@@ -31,6 +31,7 @@ typedef struct {
     long   lockout_cap_s;
     long   search_days;
     long   export_max;
+    long   overview_cache_s;
 } console_config_t;
 
 //  ------------------------------------------------------------ roles

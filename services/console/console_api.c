@@ -3,6 +3,7 @@
 //  row-level security decides which rows exist, so a group of another
 //  store is simply not found (404). The JSON is built by PostgreSQL.
 #include "console_int.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -297,37 +298,100 @@ void console_api_member (console_req_t *r)
 
 //  ------------------------------------------------------------ overview
 
+//  The overview's statement. %s is a restatement of the scope for the
+//  planner (the policies decide the rows either way): a narrow scope's
+//  groups lead into the (group_id, day) key, a brand into (brand_id, day);
+//  behind the policies' OR it would read the whole brand's days.
+static const char *s_overview_sql =
+    "WITH t AS (SELECT " TODAY " AS today), "
+    "d AS (SELECT day, sum (messages) AS messages, sum (active_members) AS active, sum (joins) AS joins, "
+    "  sum (leaves) AS leaves, sum (violations) AS violations FROM daily_group_stats "
+    "  WHERE day > (SELECT today FROM t) - $1::int %s GROUP BY day), "
+    "sop AS (SELECT g.store_id, count (*) FILTER (WHERE j.status = 'sent') AS sent, count (*) AS due "
+    "  FROM campaign_jobs j JOIN groups g ON g.id = j.group_id WHERE j.due_at > now () - interval '30 days' "
+    "  AND j.due_at <= now () AND j.status <> 'pending' GROUP BY g.store_id) "
+    "SELECT json_build_object ("
+    " 'today', (SELECT today FROM t), 'days', $1::int, "
+    " 'cards', json_build_object ('today', (SELECT to_json (d) FROM d, t WHERE d.day = t.today), "
+    "   'yesterday', (SELECT to_json (d) FROM d, t WHERE d.day = t.today - 1), "
+    "   'open_reviews', (SELECT count (*) FROM violations WHERE status = 'open'), "
+    "   'new_reviews_today', (SELECT count (*) FROM violations WHERE status = 'open' AND created_at >= (SELECT today FROM t)), "
+    "   'pending_jobs', (SELECT count (*) FROM campaign_jobs WHERE status = 'pending' AND due_at < now ())), "
+    " 'trend', (SELECT coalesce (json_agg (d ORDER BY day), '[]') FROM d), "
+    " 'states', (SELECT coalesce (json_object_agg (state, n), '{}') FROM (SELECT state, count (*) AS n FROM group_states GROUP BY state) s), "
+    " 'stores', (SELECT coalesce (json_agg (x ORDER BY x.health DESC NULLS LAST, x.code), '[]') FROM ("
+    "   SELECT s.code, s.name, count (g.id) AS groups, round (avg (gs.health), 1) AS health, "
+    "     round (100.0 * max (sop.sent) / nullif (max (sop.due), 0), 1) AS sop_compliance "
+    "   FROM stores s LEFT JOIN groups g ON g.store_id = s.id LEFT JOIN group_states gs ON gs.group_id = g.id "
+    "   LEFT JOIN sop ON sop.store_id = s.id GROUP BY s.id) x), "
+    " 'alerts', (SELECT coalesce (json_agg (a ORDER BY a.created_at DESC), '[]') FROM (SELECT created_at, status, source, "
+    "   coalesce (payload #>> '{markdown,content}', payload #>> '{text,content}', payload ->> 'text', '') AS text "
+    "   FROM deliveries WHERE kind = 'alert' AND created_at > now () - interval '7 days' ORDER BY created_at DESC LIMIT 20) a)"
+    ")";
+
+//  An overview sums every group-day of its scope and range (270,000 rows
+//  for 3,000 groups over 90 days): each replica keeps an answer for
+//  overview.cache_s per scope and range, as many users of one scope open
+//  the same dashboard and the roll-ups change only on scoring's interval.
+typedef struct {
+    char    key [96];
+    int64_t until;
+    char   *json;
+} s_cached_t;
+static s_cached_t s_cache [64];
+static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool s_cache_get (const char *key, console_req_t *r)
+{
+    bool hit = false;
+    pthread_mutex_lock (&s_cache_lock);
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_cache) && !hit; i++)
+        if (s_cache [i].json && strcmp (s_cache [i].key, key) == 0 && s_cache [i].until > qy_mono_us ()) {
+            console_reply (r, 200, s_cache [i].json);
+            hit = true;
+        }
+    pthread_mutex_unlock (&s_cache_lock);
+    return hit;
+}
+
+//  Keep json under key in the entry that expires first.
+static void s_cache_put (const char *key, const char *json, long ttl_s)
+{
+    pthread_mutex_lock (&s_cache_lock);
+    size_t victim = 0;
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_cache); i++)
+        if (strcmp (s_cache [i].key, key) == 0 || s_cache [i].until < s_cache [victim].until) {
+            victim = i;
+            if (strcmp (s_cache [i].key, key) == 0)
+                break;
+        }
+    free (s_cache [victim].json);
+    qy_strlcpy (s_cache [victim].key, key, sizeof (s_cache [victim].key));
+    s_cache [victim].json = qy_strdup (json);
+    s_cache [victim].until = qy_mono_us () + ttl_s * 1000000;
+    pthread_mutex_unlock (&s_cache_lock);
+}
+
 void console_api_overview (console_req_t *r)
 {
-    char d [24];
+    char d [24], key [96];
     if (!console_days_arg (r, 30, 90, d))
         return;
-    console_sql_json (r, "overview",
-        "WITH t AS (SELECT " TODAY " AS today), "
-        "d AS (SELECT day, sum (messages) AS messages, sum (active_members) AS active, sum (joins) AS joins, "
-        "  sum (leaves) AS leaves, sum (violations) AS violations FROM daily_group_stats, t "
-        "  WHERE day > t.today - $1::int GROUP BY day), "
-        "sop AS (SELECT g.store_id, count (*) FILTER (WHERE j.status = 'sent') AS sent, count (*) AS due "
-        "  FROM campaign_jobs j JOIN groups g ON g.id = j.group_id WHERE j.due_at > now () - interval '30 days' "
-        "  AND j.due_at <= now () AND j.status <> 'pending' GROUP BY g.store_id) "
-        "SELECT json_build_object ("
-        " 'today', (SELECT today FROM t), 'days', $1::int, "
-        " 'cards', json_build_object ('today', (SELECT to_json (d) FROM d, t WHERE d.day = t.today), "
-        "   'yesterday', (SELECT to_json (d) FROM d, t WHERE d.day = t.today - 1), "
-        "   'open_reviews', (SELECT count (*) FROM violations WHERE status = 'open'), "
-        "   'new_reviews_today', (SELECT count (*) FROM violations WHERE status = 'open' AND created_at >= (SELECT today FROM t)), "
-        "   'pending_jobs', (SELECT count (*) FROM campaign_jobs WHERE status = 'pending' AND due_at < now ())), "
-        " 'trend', (SELECT coalesce (json_agg (d ORDER BY day), '[]') FROM d), "
-        " 'states', (SELECT coalesce (json_object_agg (state, n), '{}') FROM (SELECT state, count (*) AS n FROM group_states GROUP BY state) s), "
-        " 'stores', (SELECT coalesce (json_agg (x ORDER BY x.health DESC NULLS LAST, x.code), '[]') FROM ("
-        "   SELECT s.code, s.name, count (g.id) AS groups, round (avg (gs.health), 1) AS health, "
-        "     round (100.0 * max (sop.sent) / nullif (max (sop.due), 0), 1) AS sop_compliance "
-        "   FROM stores s LEFT JOIN groups g ON g.store_id = s.id LEFT JOIN group_states gs ON gs.group_id = g.id "
-        "   LEFT JOIN sop ON sop.store_id = s.id GROUP BY s.id) x), "
-        " 'alerts', (SELECT coalesce (json_agg (a ORDER BY a.created_at DESC), '[]') FROM (SELECT created_at, status, source, "
-        "   coalesce (payload #>> '{markdown,content}', payload #>> '{text,content}', payload ->> 'text', '') AS text "
-        "   FROM deliveries WHERE kind = 'alert' AND created_at > now () - interval '7 days' ORDER BY created_at DESC LIMIT 20) a)"
-        ")", 1, (const char *[]) { d });
+    const console_principal_t *w = &r->who;
+    qy_snprintf (key, sizeof (key), "%d:%lld:%lld:%lld:%s", (int) w->role, (long long) w->brand_id,
+                 (long long) w->region_id, (long long) w->store_id, d);
+    if (r->cfg->overview_cache_s && s_cache_get (key, r))
+        return;
+    const char *hint = w->region_id || w->store_id ? "AND group_id = ANY (qy_scope_group_ids ())"
+                     : w->brand_id ? "AND brand_id = qy_scope_brand ()" : "";
+    char *sql = qy_printf (s_overview_sql, hint);
+    console_sql_json (r, "overview", sql, 1, (const char *[]) { d });
+    free (sql);
+    if (r->cfg->overview_cache_s && r->status == 200) {
+        char *json = qy_strndup (r->out.data, r->out.len - 1);      //  without the newline console_reply adds
+        s_cache_put (key, json, r->cfg->overview_cache_s);
+        free (json);
+    }
 }
 
 //  ------------------------------------------------------------ campaigns, channels

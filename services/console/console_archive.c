@@ -27,39 +27,25 @@ typedef struct {
     long        limit, offset;
 } s_search_t;
 
+//  The search runs through qy_archive_search (migration 098), which applies
+//  the scope itself so that the trigram index serves the pattern.
 static void s_search_sql (const s_search_t *s, qy_buf_t *sql, const char **p, int *n, const char *like, const char *days)
 {
-    p [(*n)++] = s->from;
-    p [(*n)++] = s->to;
-    p [(*n)++] = days;
+    char lim [24], off [24];
+    qy_snprintf (lim, sizeof (lim), "%ld", s->limit + 1);
+    qy_snprintf (off, sizeof (off), "%ld", s->offset);
+    const char *v [] = { like, s->from, s->to, days, s->member, s->group, s->store, s->kind };
+    for (size_t i = 0; i < QY_ARRAY_LEN (v); i++)
+        p [(*n)++] = v [i];
+    p [(*n)++] = qy_strdup (lim);
+    p [(*n)++] = qy_strdup (off);
     qy_buf_puts (sql,
         "SELECT (extract (epoch FROM m.event_time) * 1000000)::bigint, m.msg_id, m.event_time, g.code, g.name, s.code, "
         "  mb.user_id, mb.nickname, m.kind, coalesce (m.text, '') "
-        "FROM messages m JOIN groups g ON g.id = m.group_id LEFT JOIN stores s ON s.id = g.store_id "
-        "LEFT JOIN members mb ON mb.id = m.member_id "
-        "WHERE m.event_time >= coalesce ($1::timestamptz, now () - make_interval (days => $3::int)) "
-        "  AND m.event_time < coalesce ($2::timestamptz, now () + interval '1 day')");
-    if (like) {
-        p [(*n)++] = like;
-        qy_buf_printf (sql, " AND m.text LIKE $%d", *n);
-    }
-    if (s->member) {
-        p [(*n)++] = s->member;
-        qy_buf_printf (sql, " AND m.member_id IN (SELECT id FROM members WHERE user_id = $%d)", *n);
-    }
-    if (s->group) {
-        p [(*n)++] = s->group;
-        qy_buf_printf (sql, " AND m.group_id IN (SELECT id FROM groups WHERE code = $%d)", *n);
-    }
-    if (s->store) {
-        p [(*n)++] = s->store;
-        qy_buf_printf (sql, " AND g.store_id IN (SELECT id FROM stores WHERE code = $%d)", *n);
-    }
-    if (s->kind) {
-        p [(*n)++] = s->kind;
-        qy_buf_printf (sql, " AND m.kind = $%d", *n);
-    }
-    qy_buf_printf (sql, " ORDER BY m.event_time DESC, m.msg_id LIMIT %ld OFFSET %ld", s->limit + 1, s->offset);
+        "FROM qy_archive_search ($1, coalesce ($2::timestamptz, now () - make_interval (days => $4::int)), "
+        "  coalesce ($3::timestamptz, now () + interval '1 day'), $5, $6, $7, $8, $9::int, $10::int) m "
+        "JOIN groups g ON g.id = m.group_id LEFT JOIN stores s ON s.id = g.store_id "
+        "LEFT JOIN members mb ON mb.id = m.member_id ORDER BY m.event_time DESC, m.msg_id");
 }
 
 static void s_search_items (console_req_t *r, PGresult *res, const s_search_t *s)
@@ -121,6 +107,8 @@ void console_api_search (console_req_t *r)
     PGresult *res = console_sql (r, sql.data, n, p);
     qy_buf_free (&sql);
     free (like);
+    free ((char *) p [8]);
+    free ((char *) p [9]);
     if (!res)
         return;
     s_search_items (r, res, &s);

@@ -5,6 +5,7 @@
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,7 +251,7 @@ static void s_api_route (console_req_t *r)
     //  must also prove it comes from the console's own pages.
     if (s_mutation (r->method) && !r->who.via_token) {
         const char *t = MHD_lookup_connection_value (r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-        if (!t || strlen (t) != strlen (r->who.csrf) || strcmp (t, r->who.csrf)) {
+        if (!t || strlen (t) != strlen (r->who.csrf) || sodium_memcmp (t, r->who.csrf, strlen (t))) {
             console_error (r, 403, "missing or wrong X-CSRF-Token");
             return;
         }

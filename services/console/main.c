@@ -28,6 +28,7 @@ static const qy_option_t s_options [] = {
     { "login.lockout_s",  QY_INT,  offsetof (console_config_t, lockout_base_s), "30", 1, 86400, "first lockout; doubles with each further failure" },
     { "login.lockout_max_s", QY_INT, offsetof (console_config_t, lockout_cap_s), "900", 1, 604800, "longest lockout" },
     { "search.days",      QY_INT,  offsetof (console_config_t, search_days), "30", 1, 3650, "archive search's default time range" },
+    { "overview.cache_s", QY_INT,  offsetof (console_config_t, overview_cache_s), "60", 0, 3600, "seconds a replica reuses an overview per scope and range (0: never; the roll-ups change on scoring's interval)" },
     { "export.max",       QY_INT,  offsetof (console_config_t, export_max), "50000", 1, 1000000, "most rows in a CSV export" },
 };
 

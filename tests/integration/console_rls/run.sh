@@ -3,6 +3,7 @@
 # connected as the console's own role qy_console: with no scope set it sees
 # no rows at all; with a store scope only that store's rows, even for a
 # query with no WHERE clause; a region, hq and platform-admin scope see
+# theirs, and so does the archive search function (098);
 # theirs; writes outside the scope change nothing or are refused; the
 # partitions and the gateway secrets are out of reach; the roll-up views
 # obey the policies too. The owner (the pipeline services' role) sees all.
@@ -84,6 +85,13 @@ out=$(as "$HQ" "SELECT count (*) FROM messages_$(date -u +%Y%m%d);")
 echo "$out" | grep -q "permission denied" && echo "ok   partition read directly: denied" || it_fail "partition: $out"
 out=$(as "$HQ" "SELECT count (*) FROM gateway_credentials;")
 echo "$out" | grep -q "permission denied" && echo "ok   gateway secrets: denied" || it_fail "gateway_credentials: $out"
+# The archive search function (098) applies the same scope itself.
+SEARCH="SELECT string_agg (msg_id, ',' ORDER BY msg_id) FROM qy_archive_search (NULL, now () - interval '1 day', now () + interval '1 day', NULL, NULL, NULL, NULL, 100, 0);"
+it_eq "search, no scope" "$(as "" "$SEARCH")" ""
+it_eq "search, store scope" "$(as "$STORE" "$SEARCH")" m-room1
+it_eq "search, region scope" "$(as "$REGION" "$SEARCH")" m-room1,m-room2
+it_eq "search, hq" "$(as "$HQ" "$SEARCH")" m-room1,m-room2,m-room3
+it_eq "search, store scope, another store's group named" "$(as "$STORE" "SELECT count (*) FROM qy_archive_search ('%你好%', now () - interval '1 day', now () + interval '1 day', NULL, 'room3', NULL, NULL, 100, 0);")" 0
 # 6. Every brand-carrying table has the policy (a table a later migration
 # adds without qy_rls_cover fails here).
 it_eq "brand tables without a policy" "$(q "SELECT coalesce (string_agg (c.relname, ','), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
