@@ -11,7 +11,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 command -v docker-compose >/dev/null || { echo "docker-compose is not installed"; exit 1; }
 command -v haproxy >/dev/null || { echo "haproxy is not installed (QY_PACKAGES)"; exit 1; }
-out=$(mktemp); trap 'rm -f "$out"' EXIT
+out=$(mktemp); sec=$(mktemp -d); trap 'rm -rf "$out" "$sec"' EXIT
+# deploy/make-secrets.sh makes the two secrets the file names: a password,
+# and a DSN holding that same password; a second run keeps them.
+sh "$root/deploy/make-secrets.sh" "$sec/secrets" >/dev/null
+pw=$(cat "$sec/secrets/pg_password")
+[ "${#pw}" -ge 32 ] || { echo "make-secrets.sh: password too short"; exit 1; }
+[ "$(cat "$sec/secrets/pg_dsn")" = "host=postgres port=5432 dbname=qunyun user=qunyun password=$pw" ] \
+    || { echo "make-secrets.sh: pg_dsn does not hold pg_password"; exit 1; }
+sh "$root/deploy/make-secrets.sh" "$sec/secrets" >/dev/null
+[ "$(cat "$sec/secrets/pg_password")" = "$pw" ] || { echo "make-secrets.sh: a second run changed the password"; exit 1; }
+[ "$(stat -c %a "$sec/secrets")" = 700 ] || { echo "make-secrets.sh: the folder is open to others"; exit 1; }
 (cd "$root" && docker-compose --profile monitoring -f docker-compose.yml config) > "$out"
 haproxy -c -q -f "$root/deploy/haproxy.cfg" || { echo "deploy/haproxy.cfg is not valid"; exit 1; }
 command -v promtool >/dev/null || { echo "promtool is not installed (QY_PACKAGES: prometheus)"; exit 1; }
