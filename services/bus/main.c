@@ -52,7 +52,7 @@ typedef struct {
     pthread_t thread;
     s_peer_t  peers [S_PEERS];
     int       npeers, next;
-    qy_metric_t *m_sent, *m_replicas, *m_byes;
+    qy_metric_t *m_sent, *m_replicas, *m_byes, *m_credit;
 } s_hop_t;
 
 static void s_forget (s_hop_t *hop, int i);
@@ -168,6 +168,16 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
     return false;
 }
 
+//  What the hop's replicas may still be sent, in all: 0 while they are
+//  full (the hop holds what comes, and pushes back upstream).
+static int64_t s_credit (const s_hop_t *hop)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < hop->npeers; i++)
+        sum += hop->peers [i].credit > 0 ? hop->peers [i].credit : 0;
+    return sum;
+}
+
 static bool s_any_credit (const s_hop_t *hop)
 {
     for (int i = 0; i < hop->npeers; i++)
@@ -206,6 +216,7 @@ static void *s_run (void *arg)
             held = false;
             zmq_msg_init (&m);
         }
+        qy_metric_set (hop->m_credit, s_credit (hop));
     }
     if (held)
         qy_log_warn ("hop=%s one message in hand at shutdown not sent", hop->name);
@@ -240,6 +251,9 @@ int main (int argc, char **argv)
         free (name);
         name = qy_printf ("qy_bus_goodbyes_total{hop=\"%s\"}", hop->name);
         hop->m_byes = qy_counter (name, "replicas that said goodbye (stopping)");
+        free (name);
+        name = qy_printf ("qy_bus_credit{hop=\"%s\"}", hop->name);
+        hop->m_credit = qy_gauge (name, "messages the hop's replicas may still be sent (0: all full, the hop holds back)");
         free (name);
         //  The hop's queue is its front (a replica holds only its window):
         //  twice the mark, as deep as the PUSH/PULL pipes before credit were.
