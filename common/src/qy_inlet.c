@@ -1,6 +1,7 @@
 //  A stage's end of a bus hop, with credit (qy/inlet.h).
 #include "qy/inlet.h"
 #include "qy/log.h"
+#include "qy/metrics.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -24,6 +25,7 @@ struct qy_inlet_t {
     //  last message taken, and whether its "done" is still to be said.
     uint8_t last [12];
     bool    undone;
+    qy_metric_t *m_credit;   //  qy_inlet_credit: 0 while the stage has all it may take
 };
 
 //  ZeroMQ's heartbeats on the link to the bus: a bus or link gone silent
@@ -60,6 +62,8 @@ qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window)
         return NULL;
     }
     self->credit = self->window;
+    self->m_credit = qy_gauge ("qy_inlet_credit", "messages the bus may still send this stage (granted, not received)");
+    qy_metric_set (self->m_credit, self->credit);
     self->last_rx_us = self->last_refresh_us = qy_mono_us ();
     s_tell (self, 'C', self->credit);
     return self;
@@ -110,6 +114,7 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
             self->credit += self->taken;
             self->taken = 0;
         }
+        qy_metric_set (self->m_credit, self->credit);
         return 0;
     }
     int64_t now = qy_mono_us ();
@@ -118,6 +123,7 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
         self->credit += self->taken;
         self->taken = 0;
         s_tell (self, 'S', self->credit > 0 ? self->credit : 0);
+        qy_metric_set (self->m_credit, self->credit);
         self->last_refresh_us = now;
     }
     return -1;

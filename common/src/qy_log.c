@@ -28,11 +28,35 @@ qy_log_level_t qy_log_level (void)
     return s_level;
 }
 
+//  Copy the formatted fact into dst, control characters escaped (\n, \r,
+//  \t, \xNN), so a value holding a line break (a gateway's text, a
+//  PostgreSQL error) can never split one record into two lines or forge
+//  one. Returns the length written; cuts at a whole escape.
+static size_t s_escape_controls (char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *) src; *p; p++) {
+        char esc [5] = { (char) *p, 0 };
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            qy_snprintf (esc, sizeof (esc), "\\%c", *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+        else
+        if (*p < 0x20 || *p == 0x7f)
+            qy_snprintf (esc, sizeof (esc), "\\x%02x", *p);
+        size_t len = strlen (esc);
+        if (n + len >= cap)
+            break;
+        memcpy (dst + n, esc, len);
+        n += len;
+    }
+    dst [n] = 0;
+    return n;
+}
+
 void qy_log (qy_log_level_t level, const char *fmt, ...)
 {
     if (level < s_level)
         return;
-    char line [2048];
+    char line [2048], fact [2048];
     int64_t now = qy_now_us ();
     time_t t = (time_t) (now / 1000000);
     struct tm tm;
@@ -42,11 +66,10 @@ void qy_log (qy_log_level_t level, const char *fmt, ...)
                       (int) (now / 1000 % 1000), s_names [level], s_service);
     va_list ap;
     va_start (ap, fmt);
-    int m = vsnprintf (line + n, sizeof (line) - n, fmt, ap);
+    if (vsnprintf (fact, sizeof (fact), fmt, ap) < 0)
+        fact [0] = 0;
     va_end (ap);
-    if (m < 0)
-        m = 0;
-    n = n + (size_t) m < sizeof (line) - 2 ? n + (size_t) m : sizeof (line) - 2;
+    n += s_escape_controls (line + n, sizeof (line) - n - 1, fact);
     line [n++] = '\n';
     line [n] = 0;
     fputs (line, stderr);

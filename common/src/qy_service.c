@@ -18,6 +18,10 @@
 static volatile sig_atomic_t s_stop;
 static atomic_int s_needs [QY_DEP__COUNT];
 static atomic_int s_up [QY_DEP__COUNT];
+static const char *s_dep_names [] = { "postgres", "redis", "bus" };
+//  qy_dependency_up{dependency} and qy_dependency_down_total{dependency}:
+//  what /readyz says, for dashboards; registered by qy_service_needs.
+static qy_metric_t *s_dep_up [QY_DEP__COUNT], *s_dep_down [QY_DEP__COUNT];
 static atomic_llong s_beat_us;
 static qy_http_t *s_http;
 static const char *s_name;
@@ -34,7 +38,6 @@ static void s_on_signal (int sig)
 static bool s_health (void *arg, qy_probe_t probe, qy_buf_t *out)
 {
     (void) arg;
-    static const char *names [] = { "postgres", "redis", "bus" };
     int64_t age = qy_mono_us () - atomic_load (&s_beat_us);
     bool alive = age < 30 * 1000000LL;
     const char *loop = alive ? "running" : "stalled";
@@ -49,7 +52,7 @@ static bool s_health (void *arg, qy_probe_t probe, qy_buf_t *out)
         if (atomic_load (&s_needs [d])) {
             bool up = atomic_load (&s_up [d]);
             ok = ok && up;
-            qy_buf_printf (out, ",\"%s\":\"%s\"", names [d], up ? "up" : "down");
+            qy_buf_printf (out, ",\"%s\":\"%s\"", s_dep_names [d], up ? "up" : "down");
         }
     qy_buf_printf (out, ",\"loop\":\"%s\",\"stopping\":%s,\"status\":\"%s\"}\n",
                    loop, s_stop ? "true" : "false", ok ? "ok" : "unhealthy");
@@ -143,12 +146,22 @@ void qy_service_request_stop (void)
 
 void qy_service_needs (qy_dep_t dep)
 {
+    char name [80];
+    qy_snprintf (name, sizeof (name), "qy_dependency_up{dependency=\"%s\"}", s_dep_names [dep]);
+    s_dep_up [dep] = qy_gauge (name, "1 while a dependency the service needs is up (as /readyz says)");
+    qy_metric_set (s_dep_up [dep], atomic_load (&s_up [dep]));
+    qy_snprintf (name, sizeof (name), "qy_dependency_down_total{dependency=\"%s\"}", s_dep_names [dep]);
+    s_dep_down [dep] = qy_counter (name, "times a dependency was found down after being up");
     atomic_store (&s_needs [dep], 1);
 }
 
 void qy_service_set_dep (qy_dep_t dep, bool up)
 {
-    atomic_store (&s_up [dep], up ? 1 : 0);
+    int was = atomic_exchange (&s_up [dep], up ? 1 : 0);
+    if (s_dep_up [dep])
+        qy_metric_set (s_dep_up [dep], up);
+    if (was && !up && s_dep_down [dep])
+        qy_metric_add (s_dep_down [dep], 1);
 }
 
 void qy_service_heartbeat (void)

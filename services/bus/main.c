@@ -124,7 +124,7 @@ typedef struct {
     uint64_t  seq;           //  number of the last message sent
     s_fifo_t  again;         //  owed by replicas found dead: handed out before the front
     int64_t   next_probe_us;
-    qy_metric_t *m_sent, *m_replicas, *m_byes, *m_again, *m_owed;
+    qy_metric_t *m_sent, *m_replicas, *m_byes, *m_again, *m_owed, *m_credit;
 } s_hop_t;
 
 static void s_forget (s_hop_t *hop, int i);
@@ -323,6 +323,16 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
     return false;
 }
 
+//  What the hop's replicas may still be sent, in all: 0 while they are
+//  full (the hop holds what comes, and pushes back upstream).
+static int64_t s_credit (const s_hop_t *hop)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < hop->npeers; i++)
+        sum += hop->peers [i].credit > 0 ? hop->peers [i].credit : 0;
+    return sum;
+}
+
 static bool s_any_credit (const s_hop_t *hop)
 {
     for (int i = 0; i < hop->npeers; i++)
@@ -370,6 +380,7 @@ static void *s_run (void *arg)
             held = false;
             zmq_msg_init (&m);
         }
+        qy_metric_set (hop->m_credit, s_credit (hop));
     }
     if (held)
         qy_log_warn ("hop=%s one message in hand at shutdown not sent", hop->name);
@@ -417,6 +428,8 @@ int main (int argc, char **argv)
         hop->m_again = s_hop_metric (hop, "qy_bus_redelivered_total", false,
                                      "messages a replica owed when it was found gone, handed to another");
         hop->m_owed = s_hop_metric (hop, "qy_bus_owed", true, "messages sent to replicas and not yet said done");
+        hop->m_credit = s_hop_metric (hop, "qy_bus_credit", true,
+                                      "messages the hop's replicas may still be sent (0: all full, the hop holds back)");
         //  Random, so that a "done" said to a bus that ran before never matches.
         if (getrandom (&hop->epoch, sizeof (hop->epoch), 0) != (ssize_t) sizeof (hop->epoch))
             hop->epoch = (uint32_t) qy_now_us ();

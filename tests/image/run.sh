@@ -72,7 +72,8 @@ build () {
     make_base || return 1
     bud --target build-deps -t localhost/qunyun-build-deps:cache &&
     bud --target runtime-deps -t localhost/qunyun-runtime-deps:cache &&
-    bud -t "$image" --build-arg QY_COMMIT="$commit"
+    bud -t "$image" --build-arg QY_COMMIT="$commit" &&
+    bud --target build -t "$image-build" --build-arg QY_COMMIT="$commit"   # from the cache: the sources as sent
 }
 bud () { $QYI_BUILDAH bud --isolation chroot --layers --pull=never -f "$QY_ROOT/deploy/Dockerfile" "$@" "$QY_ROOT"; }
 # Stop the programs run from the image newest first, as qy_stop_all would,
@@ -93,7 +94,7 @@ image_stop () {
 }
 unbuild () {
     $QYI_BUILDAH rm "$QYI_CTR" || true
-    $QYI_BUILDAH rmi "$image" || true
+    $QYI_BUILDAH rmi "$image" "$image-build" || true
     $QYI_BUILDAH rmi --prune || true    # what a changed Dockerfile or source left behind
 }
 image_cleanup () {
@@ -107,6 +108,13 @@ locked build > "$QY_RUN/bud.log" 2>&1 || { tail -40 "$QY_RUN/bud.log"; it_fail "
 lap "image built"
 export QYI_CTR
 QYI_CTR=$($QYI_BUILDAH from --pull=never --name "qy-image-test-$$" "$image")
+
+# .dockerignore keeps build output, the demo's data and .git out of the
+# context (this checkout has build/ at least: the test runs from it).
+ctx=$($QYI_BUILDAH from --pull=never "$image-build")
+$QYI_BUILDAH run --isolation chroot "$ctx" -- sh -c 'cd /src && ls -d build* .qydata .git secrets 2>/dev/null; true' > "$QY_RUN/context.txt"
+$QYI_BUILDAH rm "$ctx" >/dev/null
+it_eq "build output, .qydata, .git or secrets in the context" "$(tr '\n' ' ' < "$QY_RUN/context.txt")" ""
 
 # Every program links: no library missing from the runtime stage.
 in_image sh -c 'for b in /usr/local/bin/*; do echo "== $b"; ldd "$b"; done' > "$QY_RUN/ldd.txt"

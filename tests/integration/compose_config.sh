@@ -4,17 +4,32 @@
 # restart policies on Redis and PostgreSQL; secrets from files, never
 # inline; no published port but the gateways' proxy (ingest scales behind
 # it); log rotation and resource limits everywhere; Redis's AOF with its
-# fsync policy. The proxy's configuration is checked with haproxy -c.
+# fsync policy; Prometheus in the monitoring profile, finding every
+# service's replicas through compose's DNS. The proxy's configuration is
+# checked with haproxy -c, Prometheus's with promtool check config.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 command -v docker-compose >/dev/null || { echo "docker-compose is not installed"; exit 1; }
 command -v haproxy >/dev/null || { echo "haproxy is not installed (QY_PACKAGES)"; exit 1; }
-out=$(mktemp); trap 'rm -f "$out"' EXIT
-(cd "$root" && docker-compose -f docker-compose.yml config) > "$out"
+out=$(mktemp); sec=$(mktemp -d); trap 'rm -rf "$out" "$sec"' EXIT
+# deploy/make-secrets.sh makes the two secrets the file names: a password,
+# and a DSN holding that same password; a second run keeps them.
+sh "$root/deploy/make-secrets.sh" "$sec/secrets" >/dev/null
+pw=$(cat "$sec/secrets/pg_password")
+[ "${#pw}" -ge 32 ] || { echo "make-secrets.sh: password too short"; exit 1; }
+[ "$(cat "$sec/secrets/pg_dsn")" = "host=postgres port=5432 dbname=qunyun user=qunyun password=$pw" ] \
+    || { echo "make-secrets.sh: pg_dsn does not hold pg_password"; exit 1; }
+sh "$root/deploy/make-secrets.sh" "$sec/secrets" >/dev/null
+[ "$(cat "$sec/secrets/pg_password")" = "$pw" ] || { echo "make-secrets.sh: a second run changed the password"; exit 1; }
+[ "$(stat -c %a "$sec/secrets")" = 700 ] || { echo "make-secrets.sh: the folder is open to others"; exit 1; }
+(cd "$root" && docker-compose --profile monitoring -f docker-compose.yml config) > "$out"
 haproxy -c -q -f "$root/deploy/haproxy.cfg" || { echo "deploy/haproxy.cfg is not valid"; exit 1; }
-python3 - "$out" <<'PY'
+command -v promtool >/dev/null || { echo "promtool is not installed (QY_PACKAGES: prometheus)"; exit 1; }
+promtool check config "$root/deploy/prometheus.yml" >/dev/null || { echo "deploy/prometheus.yml is not valid"; exit 1; }
+python3 - "$out" "$root/deploy/prometheus.yml" <<'PY'
 import re, sys, yaml
 cfg = yaml.safe_load(open(sys.argv[1]))
+prom = yaml.safe_load(open(sys.argv[2]))
 svcs = cfg["services"]
 bad = []
 def need(cond, what):
@@ -45,10 +60,18 @@ for sec in cfg.get("secrets", {}).values():
 cmd = " ".join(svcs["redis"].get("command", []))
 need("--appendonly yes" in cmd, "redis: AOF not on")
 need(re.search(r"--appendfsync (everysec|always)", cmd), "redis: AOF fsync policy not stated")
+# The monitoring profile: Prometheus only when asked for, scraping every
+# service (all replicas, through compose's DNS) on the port they serve.
+need(svcs.get("prometheus", {}).get("profiles") == ["monitoring"], "prometheus: not in the monitoring profile")
+sd = [c for job in prom.get("scrape_configs", []) for c in job.get("dns_sd_configs", [])]
+named = {n for c in sd for n in c.get("names", [])}
+want = {s for s in svcs if " ".join(svcs[s].get("healthcheck", {}).get("test", [])).find("/readyz") >= 0}
+need(want <= named, f"prometheus.yml: not scraped: {sorted(want - named)}")
+need(all(str(c.get("port")) == svcs["bus"]["environment"]["QY_HTTP_PORT"] for c in sd), "prometheus.yml: port is not QY_HTTP_PORT")
 proxy_ports = svcs["gateway-proxy"].get("ports", [])
 need(len(proxy_ports) == 2, "gateway-proxy: two published ports expected (gateways, WeCom callbacks)")
 if bad:
     print("docker-compose.yml:\n  " + "\n  ".join(bad)); sys.exit(1)
 print(f"docker-compose.yml: valid, {len(svcs)} services; health on /readyz, restart, secrets, ports, "
-      "log rotation, limits and Redis AOF as required; deploy/haproxy.cfg valid")
+      "log rotation, limits and Redis AOF as required; deploy/haproxy.cfg and deploy/prometheus.yml valid")
 PY
