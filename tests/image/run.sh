@@ -130,8 +130,11 @@ qy_start_redis "$QY_RUN"
 it_eq "migrate from the image" "$(in_image qyctl migrate | tail -1)" \
     "migrations: $(ls "$QY_ROOT"/deploy/migrations/*.sql | wc -l) applied, $(ls "$QY_ROOT"/deploy/migrations/*.sql | wc -l) total"
 it_gateway --token gw-secret
-in_image qyctl brand create acme "Acme 美妆" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw-secret >/dev/null
-in_image qyctl brand create other "Other" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw-secret >/dev/null
+# The gateway's token from the environment (in_image passes QY_* on), never argv.
+export QY_GATEWAY_TOKEN=gw-secret
+in_image qyctl brand create acme "Acme 美妆" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
+in_image qyctl brand create other "Other" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
+unset QY_GATEWAY_TOKEN
 in_image qyctl store create acme s1 "一号店" >/dev/null
 in_image qyctl group create acme room1 "一号店会员群" --store s1 >/dev/null
 in_image qyctl group create acme room2 "一号店福利群" --store s1 >/dev/null

@@ -368,8 +368,8 @@ static const struct {
     { "send",        qyctl_send,        "send JSON-lines events to ingest", qyctl_send_commands },
     { "moderation",  qyctl_moderation,  "the operators' side of moderation", qyctl_moderation_commands },
     { "user",        qyctl_user,        "user create|list|disable|token … BRAND: the console's people (qyctl user --help)", NULL },
-    { "tasks",       qyctl_tasks,       "tasks list|show|done|reassign|managers|report BRAND …: staff tasks (qyctl tasks --help)", NULL },
-    { "wecom",       qyctl_wecom,       "wecom set BRAND …: a brand's WeCom settings (qyctl wecom --help)", NULL },
+    { "tasks",       qyctl_tasks,       "staff tasks on WeCom's official API", qyctl_tasks_commands },
+    { "wecom",       qyctl_wecom,       "brands on WeCom's official API", qyctl_wecom_commands },
     { "member",      qyctl_member,      "a member's profile", qyctl_member_commands },
     { "status",      qyctl_status,      "services and work waiting", qyctl_status_commands },
 };

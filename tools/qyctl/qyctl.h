@@ -152,7 +152,7 @@ extern const qyctl_command_t qyctl_migrate_commands [], qyctl_brand_commands [],
     qyctl_campaign_commands [], qyctl_demo_commands [], qyctl_violations_commands [], qyctl_deliveries_commands [],
     qyctl_deadletters_commands [], qyctl_report_commands [], qyctl_gateway_commands [], qyctl_replay_commands [],
     qyctl_housekeep_commands [], qyctl_send_commands [], qyctl_moderation_commands [], qyctl_member_commands [], qyctl_voc_commands [],
-    qyctl_status_commands [];
+    qyctl_status_commands [], qyctl_wecom_commands [], qyctl_tasks_commands [], qyctl_user_commands [];
 //  --days of member show and group show (qyctl_profile.c).
 extern const qyctl_option_t qyctl_show_opts [];
 int qyctl_member (int argc, char **argv);

@@ -22,8 +22,9 @@ int qyctl_replay (int argc, char **argv)
     const char *endpoint = qyctl_opt ("endpoint", getenv ("QY_REPLAY_ENDPOINT"));
     if (!endpoint)
         endpoint = "tcp://127.0.0.1:5550";
-    char *what = qy_printf ("replay re-sends %s's archived events from %s to %s into %s", brand,
-                            qyctl_opt ("since", "the start"), qyctl_opt ("until", "the end"), endpoint);
+    char *what = qy_printf ("replay re-sends %s's archived events of times %s to %s, ingested %s to %s, into %s", brand,
+                            qyctl_opt ("since", "the start"), qyctl_opt ("until", "the end"),
+                            qyctl_opt ("ingested-since", "from the start"), qyctl_opt ("ingested-until", "the end"), endpoint);
     qyctl_confirm (what);
     free (what);
     char bid [24];

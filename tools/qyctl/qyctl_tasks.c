@@ -3,20 +3,9 @@
 //  and completion reports per store and per staff member.
 #include "qyctl.h"
 #include "qy/util.h"
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *s_usage =
-    "usage: qyctl tasks list BRAND [--state open|closed|all|STATE] [--kind K] [--store CODE] [--assignee U] [--limit N] [--format F]\n"
-    "       qyctl tasks show BRAND ID [--format F]\n"
-    "       qyctl tasks done BRAND ID --note TEXT [--by USERID]\n"
-    "       qyctl tasks reassign BRAND ID --to USERID [--name NAME]\n"
-    "       qyctl tasks managers BRAND (--store CODE | --region CODE) --userid U [--name NAME]\n"
-    "       qyctl tasks report BRAND [--since DATE] [--until DATE] [--format F]\n"
-    "  F is table, csv or json; kinds: post, answer, remove, recall_warn;\n"
-    "  states: open, reminded, escalated, done, done_by_note, expired, cancelled";
 
 typedef struct {
     const char *state, *kind, *store, *region, *assignee, *limit, *format, *note, *by, *to, *name, *userid, *since, *until;
@@ -24,80 +13,34 @@ typedef struct {
     int npos;
 } s_args_t;
 
-//  Parse argv (argv[0] "tasks") with getopt_long. --help prints usage and
-//  exits 0; an unknown option, a missing value or a stray argument exits 2.
-static void s_parse (int argc, char **argv, s_args_t *a)
+//  The options and words qyctl parsed from qyctl_tasks_commands (before
+//  anything connected: unknown options, missing values, values outside
+//  their sets and wrong argument counts were refused there, exit 2).
+static void s_parse (s_args_t *a)
 {
-    static const struct option opts [] = {
-        { "state", required_argument, NULL, 's' }, { "kind", required_argument, NULL, 'k' },
-        { "store", required_argument, NULL, 'S' }, { "region", required_argument, NULL, 'R' },
-        { "assignee", required_argument, NULL, 'a' }, { "limit", required_argument, NULL, 'l' },
-        { "format", required_argument, NULL, 'f' }, { "note", required_argument, NULL, 'n' },
-        { "by", required_argument, NULL, 'b' }, { "to", required_argument, NULL, 't' },
-        { "name", required_argument, NULL, 'N' }, { "userid", required_argument, NULL, 'u' },
-        { "since", required_argument, NULL, 'F' }, { "until", required_argument, NULL, 'U' },
-        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-    };
     memset (a, 0, sizeof (*a));
-    a->format = "table";
-    a->limit = "100";
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long (argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-            case 's': a->state = optarg; break;
-            case 'k': a->kind = optarg; break;
-            case 'S': a->store = optarg; break;
-            case 'R': a->region = optarg; break;
-            case 'a': a->assignee = optarg; break;
-            case 'l': a->limit = optarg; break;
-            case 'f': a->format = optarg; break;
-            case 'n': a->note = optarg; break;
-            case 'b': a->by = optarg; break;
-            case 't': a->to = optarg; break;
-            case 'N': a->name = optarg; break;
-            case 'u': a->userid = optarg; break;
-            case 'F': a->since = optarg; break;
-            case 'U': a->until = optarg; break;
-            case 'h': printf ("%s\n", s_usage); exit (0);
-            case ':': fprintf (stderr, "qyctl tasks: option %s needs a value\n%s\n", argv [optind - 1], s_usage); exit (2);
-            default:  fprintf (stderr, "qyctl tasks: unknown option %s\n%s\n", argv [optind - 1], s_usage); exit (2);
-        }
-    }
-    for (int i = optind; i < argc; i++) {
-        if (a->npos == (int) QY_ARRAY_LEN (a->pos)) {
-            fprintf (stderr, "qyctl tasks: unexpected argument '%s'\n%s\n", argv [i], s_usage);
-            exit (2);
-        }
-        a->pos [a->npos++] = argv [i];
-    }
-}
-
-//  The positional arguments a subcommand takes (its word, BRAND, maybe ID):
-//  fewer or more is a usage error, before any connection.
-static void s_want (const s_args_t *a, int n)
-{
-    if (a->npos < n) {
-        fprintf (stderr, "qyctl tasks %s: missing argument\n%s\n", a->pos [0], s_usage);
-        exit (2);
-    }
-    if (a->npos > n) {
-        fprintf (stderr, "qyctl tasks %s: unexpected argument '%s'\n%s\n", a->pos [0], a->pos [n], s_usage);
-        exit (2);
-    }
-    if (strcmp (a->format, "table") && strcmp (a->format, "csv") && strcmp (a->format, "json")) {
-        fprintf (stderr, "qyctl tasks: --format must be table, csv or json\n%s\n", s_usage);
-        exit (2);
-    }
+    a->state = qyctl_opt ("state", NULL);
+    a->kind = qyctl_opt ("kind", NULL);
+    a->store = qyctl_opt ("store", NULL);
+    a->region = qyctl_opt ("region", NULL);
+    a->assignee = qyctl_opt ("assignee", NULL);
+    a->limit = qyctl_opt ("limit", "100");
+    a->format = qyctl_opt ("format", "table");
+    a->note = qyctl_opt ("note", NULL);
+    a->by = qyctl_opt ("by", NULL);
+    a->to = qyctl_opt ("to", NULL);
+    a->name = qyctl_opt ("name", NULL);
+    a->userid = qyctl_opt ("userid", NULL);
+    a->since = qyctl_opt ("since", NULL);
+    a->until = qyctl_opt ("until", NULL);
+    while (a->npos < (int) QY_ARRAY_LEN (a->pos) && qyctl_arg (a->npos))
+        a->pos [a->npos] = qyctl_arg (a->npos), a->npos++;
 }
 
 static void s_need (const char *value, const char *what)
 {
-    if (!value || !*value) {
-        fprintf (stderr, "qyctl tasks: %s is required\n%s\n", what, s_usage);
-        exit (2);
-    }
+    if (!value || !*value)
+        qyctl_usage_error ("%s is required", what);
 }
 
 static void s_print (PGresult *res, const char *format)
@@ -231,10 +174,8 @@ static int s_reassign (const s_args_t *a, const char *bid, int64_t brand_id)
 
 static int s_managers (const s_args_t *a, const char *bid, int64_t brand_id)
 {
-    if (!!a->store == !!a->region) {
-        fprintf (stderr, "qyctl tasks managers: give exactly one of --store or --region\n%s\n", s_usage);
-        exit (2);
-    }
+    if (!!a->store == !!a->region)
+        qyctl_usage_error ("tasks managers: give exactly one of --store or --region");
     const char *p [] = { bid, a->store ? a->store : a->region, a->userid, a->name };
     PGresult *res = qyctl_exec (a->store
         ? "UPDATE stores SET manager_userid = $3, manager_name = $4 WHERE brand_id = $1 AND code = $2 RETURNING id"
@@ -291,16 +232,11 @@ void qyctl_tasks_report (const char *bid, const char *since, const char *until, 
 
 int qyctl_tasks (int argc, char **argv)
 {
+    (void) argc;
+    (void) argv;
     s_args_t a;
-    s_parse (argc, argv, &a);
-    const char *sub = a.npos ? a.pos [0] : "";
-    int want = strcmp (sub, "show") == 0 || strcmp (sub, "done") == 0 || strcmp (sub, "reassign") == 0 ? 3
-             : strcmp (sub, "list") == 0 || strcmp (sub, "managers") == 0 || strcmp (sub, "report") == 0 ? 2 : 0;
-    if (!want) {
-        fprintf (stderr, "qyctl tasks: %s\n%s\n", *sub ? "unknown subcommand" : "missing subcommand", s_usage);
-        return 2;
-    }
-    s_want (&a, want);
+    s_parse (&a);
+    const char *sub = a.pos [0];
     if (strcmp (sub, "done") == 0)
         s_need (a.note, "--note");
     if (strcmp (sub, "reassign") == 0)
@@ -358,3 +294,46 @@ void qyctl_tasks_compliance (const char *const *p, const char *format)
     printf ("\n%s\n", title);
     s_print (res, format);
 }
+
+static const char *const s_kinds [] = { "post", "answer", "remove", "recall_warn", NULL };
+static const char *const s_states [] = { "open", "closed", "all", "reminded", "escalated", "done", "done_by_note",
+                                         "expired", "cancelled", NULL };
+static const qyctl_option_t s_list_opts [] = {
+    { "state",    QYCTL_VALUE, "S",    "open (default: open, reminded, escalated), closed, all, or one state", s_states },
+    { "kind",     QYCTL_VALUE, "K",    "only tasks of that kind", s_kinds },
+    { "store",    QYCTL_VALUE, "CODE", "only that store's" },
+    { "assignee", QYCTL_VALUE, "U",    "only those assigned to that WeCom userid" },
+    { "limit",    QYCTL_VALUE, "N",    "rows to show (default 100)" },
+    { NULL }
+};
+static const qyctl_option_t s_done_opts [] = {
+    { "note", QYCTL_VALUE, "TEXT",   "what was done (required; recorded as done_by_note)" },
+    { "by",   QYCTL_VALUE, "USERID", "who did it (default: the assignee)" },
+    { NULL }
+};
+static const qyctl_option_t s_reassign_opts [] = {
+    { "to",   QYCTL_VALUE, "USERID", "the staff member's WeCom userid (required)" },
+    { "name", QYCTL_VALUE, "NAME",   "their name, for the notice" },
+    { NULL }
+};
+static const qyctl_option_t s_managers_opts [] = {
+    { "store",  QYCTL_VALUE, "CODE",   "the store whose manager this is" },
+    { "region", QYCTL_VALUE, "CODE",   "the region whose manager this is" },
+    { "userid", QYCTL_VALUE, "USERID", "the manager's WeCom userid (required)" },
+    { "name",   QYCTL_VALUE, "NAME",   "their name" },
+    { NULL }
+};
+static const qyctl_option_t s_report_opts [] = {
+    { "since", QYCTL_VALUE, "DATE", "from this day (default: 29 days ago)" },
+    { "until", QYCTL_VALUE, "DATE", "to this day, included (default: today)" },
+    { NULL }
+};
+const qyctl_command_t qyctl_tasks_commands [] = {
+    { "tasks list", "BRAND", 1, 1, s_list_opts, "staff tasks (docs/tasks.md)" },
+    { "tasks show", "BRAND ID", 2, 2, NULL, "one task with its evidence and notices" },
+    { "tasks done", "BRAND ID", 2, 2, s_done_opts, "close a task by a staff member's word, with a note" },
+    { "tasks reassign", "BRAND ID", 2, 2, s_reassign_opts, "hand a task to another staff member (notified at once)" },
+    { "tasks managers", "BRAND", 1, 1, s_managers_opts, "set the store or region manager tasks escalate to" },
+    { "tasks report", "BRAND", 1, 1, s_report_opts, "completion and time to complete per store and staff member" },
+    { NULL }
+};

@@ -8,26 +8,11 @@
 #include "qyctl.h"
 #include "wecom.h"
 #include "qy/util.h"
-#include <getopt.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define S_USAGE \
-    "usage: qyctl wecom set BRAND --corp-id ID --agent-id N --token-file F --aes-key-file F --secret-file F\n" \
-    "                 [--contact-secret-file F] [--archive-key-file F] [--archive-secret-file F]\n" \
-    "                 [--capability official|gateway]\n" \
-    "  secrets are sealed with the key in $QY_WECOM_MASTER_KEY_FILE (64 hex digits)\n"
-
-static int s_usage_error (const char *fmt, const char *arg)
-{
-    fprintf (stderr, "qyctl wecom: ");
-    fprintf (stderr, fmt, arg);
-    fprintf (stderr, "\n%s", S_USAGE);
-    return 2;
-}
 
 //  A secret file's content without the trailing line break. Exits on error.
 static char *s_read (const char *path, size_t max)
@@ -59,41 +44,22 @@ static char *s_sealed (const unsigned char mk [32], const char *path, size_t max
     return sealed;
 }
 
-enum { O_CORP = 1, O_AGENT, O_TOKEN, O_AES, O_SECRET, O_CONTACT, O_ARCHIVE, O_ARCHIVE_SECRET, O_CAP, O_HELP };
+enum { O_CORP = 1, O_AGENT, O_TOKEN, O_AES, O_SECRET, O_CONTACT, O_ARCHIVE, O_ARCHIVE_SECRET, O_CAP, O_N };
 
-static int s_set (int argc, char **argv)
+//  The options in O_ order (parsed by qyctl from qyctl_wecom_commands).
+static const char *const s_names [O_N] = {
+    NULL, "corp-id", "agent-id", "token-file", "aes-key-file", "secret-file", "contact-secret-file",
+    "archive-key-file", "archive-secret-file", "capability"
+};
+
+static int s_set (void)
 {
-    static const struct option opts [] = {
-        { "corp-id", required_argument, NULL, O_CORP }, { "agent-id", required_argument, NULL, O_AGENT },
-        { "token-file", required_argument, NULL, O_TOKEN }, { "aes-key-file", required_argument, NULL, O_AES },
-        { "secret-file", required_argument, NULL, O_SECRET }, { "contact-secret-file", required_argument, NULL, O_CONTACT },
-        { "archive-key-file", required_argument, NULL, O_ARCHIVE },
-        { "archive-secret-file", required_argument, NULL, O_ARCHIVE_SECRET },
-        { "capability", required_argument, NULL, O_CAP }, { "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
-    };
-    const char *v [O_HELP] = { NULL };
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long (argc, argv, ":", opts, NULL)) != -1) {
-        if (c == O_HELP) {
-            fputs (S_USAGE, stdout);
-            return 0;
-        }
-        if (c == ':')
-            return s_usage_error ("option needs a value: %s", argv [optind - 1]);
-        if (c == '?')
-            return s_usage_error ("unknown option: %s", argv [optind - 1]);
-        v [c] = optarg;
-    }
-    if (optind + 1 != argc)
-        return s_usage_error (optind >= argc ? "a brand code is needed%s" : "unexpected argument: %s",
-                              optind >= argc ? "" : argv [optind + 1 < argc ? optind + 1 : optind]);
-    const char *brand = argv [optind];
+    const char *v [O_N] = { NULL };
+    for (int o = O_CORP; o < O_N; o++)
+        v [o] = qyctl_opt (s_names [o], NULL);
+    const char *brand = qyctl_arg (1);
     if (!v [O_CORP] || !v [O_AGENT] || !v [O_TOKEN] || !v [O_AES] || !v [O_SECRET])
-        return s_usage_error ("missing %s", "--corp-id, --agent-id, --token-file, --aes-key-file or --secret-file");
-    if (v [O_CAP] && strcmp (v [O_CAP], "official") != 0 && strcmp (v [O_CAP], "gateway") != 0)
-        return s_usage_error ("--capability must be official or gateway, not '%s'", v [O_CAP]);
+        qyctl_usage_error ("wecom set needs --corp-id, --agent-id, --token-file, --aes-key-file and --secret-file");
     long agent = qyctl_long ("--agent-id", v [O_AGENT], 0, 2147483647L);
     char err [256];
     unsigned char mk [32];
@@ -157,12 +123,26 @@ static int s_set (int argc, char **argv)
 
 int qyctl_wecom (int argc, char **argv)
 {
-    if (argc >= 2 && strcmp (argv [1], "set") == 0)
-        return s_set (argc - 1, argv + 1);
-    if (argc >= 2 && (strcmp (argv [1], "--help") == 0 || strcmp (argv [1], "help") == 0)) {
-        fputs (S_USAGE, stdout);
-        return 0;
-    }
-    fprintf (stderr, "qyctl wecom: %s\n%s", argc >= 2 ? "unknown subcommand" : "a subcommand is needed", S_USAGE);
-    return 2;
+    (void) argc;
+    (void) argv;
+    return s_set ();              //  "wecom set", the only subcommand
 }
+
+static const char *const s_caps [] = { "official", "gateway", NULL };
+static const qyctl_option_t s_set_opts [] = {
+    { "corp-id",             QYCTL_VALUE, "ID",   "the corp id (企业ID; required)" },
+    { "agent-id",            QYCTL_VALUE, "N",    "the application's AgentId (required)" },
+    { "token-file",          QYCTL_VALUE, "FILE", "the callback Token (required)" },
+    { "aes-key-file",        QYCTL_VALUE, "FILE", "the callback EncodingAESKey, 43 characters (required)" },
+    { "secret-file",         QYCTL_VALUE, "FILE", "the application's Secret (required)" },
+    { "contact-secret-file", QYCTL_VALUE, "FILE", "the customer-contact Secret" },
+    { "archive-key-file",    QYCTL_VALUE, "FILE", "the chat archive's RSA private key (PEM)" },
+    { "archive-secret-file", QYCTL_VALUE, "FILE", "the chat archive's Secret" },
+    { "capability",          QYCTL_VALUE, "C",    "what the brand's edge can do: official (WeCom's API) or gateway", s_caps },
+    { NULL }
+};
+const qyctl_command_t qyctl_wecom_commands [] = {
+    { "wecom set", "BRAND", 1, 1, s_set_opts,
+      "a brand's WeCom settings; secrets are read from files and sealed with $QY_WECOM_MASTER_KEY_FILE's key" },
+    { NULL }
+};

@@ -11,7 +11,7 @@
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
-"$QYCTL" brand create acme "Acme" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw >/dev/null
+"$QYCTL" brand create acme "Acme" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s gw) >/dev/null
 "$QYCTL" store create acme s1 "一号店" >/dev/null
 "$QYCTL" store create acme s2 "二号店" >/dev/null
 for g in room1 room2 room3; do "$QYCTL" group create acme $g "群 $g" --store s1 >/dev/null; done

@@ -14,7 +14,7 @@
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
-"$QYCTL" brand create acme "Acme" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw >/dev/null
+"$QYCTL" brand create acme "Acme" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s gw) >/dev/null
 "$QYCTL" store create acme s1 "一号店" >/dev/null
 "$QYCTL" group create acme room1 "一号群" --store s1 >/dev/null
 "$QYCTL" group create acme room2 "二号群" --store s1 >/dev/null

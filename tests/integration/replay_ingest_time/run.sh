@@ -22,12 +22,12 @@ state () { sql "SELECT (SELECT coalesce (sum (events), 0) FROM daily_group_stats
                        (SELECT count (*) FROM deliveries)"; }
 before_state=$(state)
 it_eq "--since the crash (event time) selects nothing" \
-    "$("$QYCTL" replay demo --since "$crash" --endpoint "tcp://127.0.0.1:$QY_P_mf")" "replayed 0 events of demo into tcp://127.0.0.1:$QY_P_mf"
+    "$("$QYCTL" replay demo --yes --since "$crash" --endpoint "tcp://127.0.0.1:$QY_P_mf")" "replayed 0 events of demo into tcp://127.0.0.1:$QY_P_mf"
 it_eq "--ingested-since the crash selects what came after it" \
-    "$("$QYCTL" replay demo --ingested-since "$crash" --endpoint "tcp://127.0.0.1:$QY_P_mf")" \
+    "$("$QYCTL" replay demo --yes --ingested-since "$crash" --endpoint "tcp://127.0.0.1:$QY_P_mf")" \
     "replayed $after events of demo into tcp://127.0.0.1:$QY_P_mf"
 it_eq "--ingested-until the crash selects what came before it" \
-    "$("$QYCTL" replay demo --ingested-until "$crash" --endpoint "tcp://127.0.0.1:$QY_P_mf" | cut -d' ' -f2)" \
+    "$("$QYCTL" replay demo --yes --ingested-until "$crash" --endpoint "tcp://127.0.0.1:$QY_P_mf" | cut -d' ' -f2)" \
     "$(sql "SELECT count (*) FROM messages WHERE msg_id LIKE 'demo-before-%'")"
 through () { [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$(( $(sql "SELECT count (*) FROM messages") * 2 ))" ]; }
 it_wait "the replays through the chain" through

@@ -23,8 +23,8 @@ source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
 Q () { psql "$QY_PG_DSN" -qAtc "$1"; }
-"$QYCTL" brand create offi "Offi 官方" --gateway-url "http://127.0.0.1:$GW_PORT/wecom/offi/deliver" --token gw >/dev/null
-"$QYCTL" brand create gate "Gate" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token gw >/dev/null
+"$QYCTL" brand create offi "Offi 官方" --gateway-url "http://127.0.0.1:$GW_PORT/wecom/offi/deliver" --token-file <(printf %s gw) >/dev/null
+"$QYCTL" brand create gate "Gate" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s gw) >/dev/null
 "$QYCTL" region create offi east "华东" >/dev/null
 "$QYCTL" store create offi s1 "一号店" --region east >/dev/null
 "$QYCTL" store create offi s2 "二号店" --region east >/dev/null
@@ -46,7 +46,7 @@ Q "INSERT INTO brand_edges (brand_id, capability) SELECT id, 'official' FROM bra
 Q "UPDATE brands SET settings = '{\"moderation\": {\"ladder\": \"remove\"},
      \"tasks\": {\"post\": {\"deadline_s\": 3, \"remind_s\": 0, \"manager_s\": 2, \"region_s\": 4, \"expire_s\": 8}}}'" >/dev/null
 "$QYCTL" campaign apply "$IT_CASE/sop.json" >/dev/null
-"$QYCTL" gateway credential add offi offi-gw --token tok-offi-0123456789abcdef >/dev/null
+"$QYCTL" gateway credential add offi offi-gw --token-file <(printf %s tok-offi-0123456789abcdef) >/dev/null
 
 # The campaign clock reads 2025-11-20 10:29:48 (+08:00) as the services start: the step is due 12 s later.
 L0=1763568000
@@ -158,7 +158,7 @@ it_eq "g2's notices, once each" "$(Q "SELECT count (*) FROM deliveries WHERE key
 it_eq "escalation names the owner" "$(jq -r "select(.key == \"task:$T2:0:manager\") | .text" "$QY_RUN/gateway.jsonl" | grep -c '群主 李店员 未在截止时间前完成')" 1
 "$QYCTL" campaign report offi --format csv | sed -n '/^SOP compliance per store/,$p' > "$QY_RUN/actual/compliance.txt"
 it_expect compliance
-"$QYCTL" tasks report offi --format json | jq -c '.[] | {store, staff, name, kind, tasks, done, by_note, open, expired, escalated, completion_pct}
+"$QYCTL" tasks report offi --format json | jq -c '.[][] | {store, staff, name, kind, tasks, done, by_note, open, expired, escalated, completion_pct}
     | with_entries(select(.value != null))' > "$QY_RUN/actual/tasks_report.txt"
 it_expect tasks_report
 "$QYCTL" tasks list offi --state all --format csv | cut -d, -f2-8 | { read -r h; echo "$h"; LC_ALL=C sort; } > "$QY_RUN/actual/list.txt"

@@ -19,7 +19,7 @@ V="$IT_CASE/../../lib/wecom_vector.sh"
 "$Q" store create acme s1 "一号店" >/dev/null
 "$Q" group create acme wrA "一号店会员群" --store s1 >/dev/null
 "$Q" channel create acme s1-qr qr_poster --store s1 >/dev/null
-"$Q" gateway set acme "http://unused" --token deliver-token-0123456789 >/dev/null
+"$Q" gateway set acme "http://unused" --token-file <(printf %s deliver-token-0123456789) >/dev/null
 
 # Secrets in files, sealed with the master key.
 KEY43=$("$V" key); CORP=wwSimCorp; TOKEN=cbToken123
