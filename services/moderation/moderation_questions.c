@@ -150,7 +150,9 @@ static void s_raise (qy_pg_t *pg, void *actions, PGresult *res, int r, moderatio
 void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions)
 {
     PGresult *res;
-    //  Open questions of the last day, oldest first; the text from the archive.
+    //  Open questions of the last day that arrived fresh (within five
+    //  minutes of being asked: a backfill or a replay is history, not a
+    //  customer waiting now), oldest first; the text from the archive.
     if (!qy_pg_run (pg, "questions due",
             "SELECT q.id, q.brand_id, q.group_id, g.code, q.alerted_at IS NOT NULL, m.user_id, "
             "       (extract (epoch FROM q.asked_at) * 1000000)::bigint, q.msg_id, "
@@ -159,6 +161,7 @@ void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *a
             "FROM moderation_questions q JOIN groups g ON g.id = q.group_id JOIN brands b ON b.id = q.brand_id "
             "JOIN members m ON m.id = q.member_id "
             "WHERE q.answered_at IS NULL AND q.escalated_at IS NULL AND q.asked_at > now () - interval '1 day' "
+            "  AND q.arrived_at < q.asked_at + interval '5 minutes' "
             "ORDER BY q.asked_at LIMIT 500", 0, NULL, &res))
         return;
     int64_t now = qy_now_us ();

@@ -2,7 +2,8 @@
 # Unanswered customers through the running services: a customer's question
 # that a staff message answers is timed; one asking "在吗" again and again is
 # one waiting customer, not flooding: left unanswered past answer.after_s it
-# alerts the group's store, past answer.escalate_s HQ, once each. The reply
+# alerts the group's store, past answer.escalate_s HQ, once each; one that
+# arrived long after it was asked alerts nobody. The reply
 # times per store and staff member (median, p90) and the share unanswered.
 source "$(dirname "$0")/../lib.sh"
 it_servers
@@ -11,6 +12,7 @@ it_gateway --token gw
 "$QYCTL" store create acme s1 "一号店" >/dev/null
 "$QYCTL" group create acme room1 "一号群" --store s1 >/dev/null
 "$QYCTL" group create acme room2 "二号群" --store s1 >/dev/null
+"$QYCTL" group create acme room3 "三号群" --store s1 >/dev/null
 "$QYCTL" rules load acme >/dev/null
 "$QYCTL" rules set acme flood.member flood flood 1.0 5/60 >/dev/null
 # business hours all day, so that the case runs at any hour; short waits
@@ -25,6 +27,8 @@ ev () {   # ev MSG GROUP MEMBER TEXT SECONDS-AGO [ROLE]
         "$1" "$2" "$3" "$3" "$4" "${6:-member}" $((now - $5 * 1000000))
 }
 {
+    # a question asked twenty minutes before it reached us (a backfill): history, never alerted
+    ev old1 room3 u9 "这个怎么用呢" 1200
     ev q1 room1 u1 "请问这款面霜还有货吗？" 120
     ev n1 room1 u3 "今天天气真好" 115
     ev a1 room1 staff1 "有的亲，下单就发" 90 staff
