@@ -364,7 +364,12 @@ s_guards (judge_t *self)
         if (rule->kind != JUDGE_KIND_GUARD)
             continue;
         qy_category_t cat = judge_category_parse (rule->model);
-        if (out->score [cat] >= rule->threshold - 1e-9) {
+        //  Listed only where it cancels something (a model's opinion)
+        int cancels = 0;
+        for (size_t h = 0; h < out->nhits && !cancels; h++)
+            cancels = out->hits [h].category == rule->category && out->hits [h].cancelable
+                   && out->hits [h].weight > 0 && !out->hits [h].dry_run;
+        if (cancels && out->score [cat] >= rule->threshold - 1e-9) {
             s_add_hit (self, rule, 0, self->in_len);
             added = 1;
         }

@@ -17,7 +17,7 @@ it_gateway --token gw
 for g in room1 room2 room3; do "$QYCTL" group create acme $g "群 $g" --store s1 >/dev/null; done
 "$QYCTL" group create acme club1 "会员群" --store s2 >/dev/null
 "$QYCTL" rules load acme >/dev/null
-# Migration 080 gives a brand that loaded the default rules before them the new rules (and
+# Migrations 080 and 082 give a brand that loaded the default rules before them the new rules (and
 # leaves a brand's own alone): brand "old" is made to look like such a brand, and migrated again.
 "$QYCTL" brand create old "Old" >/dev/null
 "$QYCTL" rules load old >/dev/null
@@ -26,6 +26,7 @@ psql "$QY_PG_DSN" -qc "DELETE FROM rules WHERE brand_id = $OLD AND (name LIKE 'c
                        UPDATE rules SET weight = -1.0 WHERE brand_id = $OLD AND name = 'ad.classifier_clear';
                        INSERT INTO rules (brand_id, name, kind, category, weight, pattern) VALUES ($OLD, 'complaint.price', 'keyword', 'complaint', 0.1, '贵')"
 psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/../../../deploy/migrations/080_complaint_rules.sql"
+psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/../../../deploy/migrations/082_complaint_context.sql"
 it_sql migrated "SELECT name, kind, weight, length (pattern) > 0 AS words FROM rules WHERE brand_id = $OLD
                  AND (name LIKE 'complaint.%' OR name IN ('ad.contact_disguised', 'abuse.complaint_guard', 'ad.classifier_clear'))
                  ORDER BY name"
