@@ -5,7 +5,7 @@
 # answer after 5 s, as a gateway does). Every 5–15 s (seeded: QY_CHAOS_SEED, printed) one of
 # ingest, the bus, any replica of any stage (two of moderation and scoring), notifier, Redis
 # (kill -9, restarted from its append-only file, appendfsync always) or PostgreSQL (stop -m
-# immediate) goes down, and comes back 1–5 s later. Then the chain drains and is checked with
+# immediate) goes down, and comes back 1–5 s later (QY_CHAOS_VICTIMS="bus redis" narrows the choice). Then the chain drains and is checked with
 # counts computed from the archive, Redis's own sets and the gateway simulator, never from the
 # services' counters:
 #   archived   every id the load generator sent is in the archive, once;
@@ -74,7 +74,8 @@ up () {
                QY_HTTP_PORT=$port qy_start "$1" "$QY_BUILD/services/$svc/qy-$svc" ;;
     esac
 }
-victims=(ingest bus moderation1 moderation2 scoring1 scoring2 campaign notifier redis pg)
+# QY_CHAOS_VICTIMS narrows the choice (to look at one kind of failure).
+read -r -a victims <<< "${QY_CHAOS_VICTIMS:-ingest bus moderation1 moderation2 scoring1 scoring2 campaign notifier redis pg}"
 RANDOM=$SEED        #  here: starting the services drew from RANDOM (free ports)
 kills=0
 start=$(date +%s)
