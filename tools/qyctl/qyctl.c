@@ -174,36 +174,89 @@ void qyctl_csv_row (const char *const *fields, int n)
     putchar ('\n');
 }
 
-void qyctl_ack (const char *const *pairs, const char *fmt, ...)
+//  pairs (key, value, …, NULL) as the members of a JSON object: digits
+//  as a number, true/false as a boolean, NULL as null, else a string.
+static void s_pairs_json (qy_buf_t *b, const char *const *pairs)
 {
-    if (strcmp (qyctl_opt ("format", "table"), "json") != 0) {
-        va_list ap;
-        va_start (ap, fmt);
+    for (size_t i = 0; pairs && pairs [i]; i += 2) {
+        const char *v = pairs [i + 1];
+        qy_buf_puts (b, b->len && b->data [b->len - 1] != '{' ? "," : "");
+        qy_buf_json_str (b, pairs [i]);
+        qy_buf_puts (b, ":");
+        bool number = v && *v && strspn (v + (*v == '-'), "0123456789") == strlen (v + (*v == '-')) && v [*v == '-'];
+        if (!v)
+            qy_buf_puts (b, "null");
+        else
+        if (number || !strcmp (v, "true") || !strcmp (v, "false"))
+            qy_buf_puts (b, v);
+        else
+            qy_buf_json_str (b, v);
+    }
+}
+
+static bool s_json (void)
+{
+    return strcmp (qyctl_opt ("format", "table"), "json") == 0;
+}
+
+static qy_buf_t s_items;            //  qyctl_item's objects so far (JSON)
+
+//  qyctl_ack (item false) and qyctl_item: the line, or the pairs as a JSON
+//  object printed now or kept for qyctl_items_end.
+static void s_vack (bool item, const char *const *pairs, const char *fmt, va_list ap)
+{
+    if (!s_json ()) {
         vprintf (fmt, ap);
-        va_end (ap);
         putchar ('\n');
+        fflush (stdout);
         return;
     }
+    qy_buf_t one;
+    qy_buf_init (&one);
+    qy_buf_puts (&one, "{");
+    s_pairs_json (&one, pairs);
+    qy_buf_puts (&one, "}");
+    if (item) {
+        if (!s_items.data)
+            qy_buf_init (&s_items);
+        qy_buf_printf (&s_items, "%s%s", s_items.len ? "," : "", one.data);
+    }
+    else
+        printf ("%s\n", one.data);
+    qy_buf_free (&one);
+}
+
+void qyctl_ack (const char *const *pairs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_vack (false, pairs, fmt, ap);
+    va_end (ap);
+}
+
+void qyctl_item (const char *const *pairs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_vack (true, pairs, fmt, ap);
+    va_end (ap);
+}
+
+bool qyctl_items_end (const char *name, const char *const *pairs)
+{
+    if (!s_json ())
+        return false;
     qy_buf_t b;
     qy_buf_init (&b);
     qy_buf_puts (&b, "{");
-    for (size_t i = 0; pairs [i]; i += 2) {
-        const char *v = pairs [i + 1];
-        qy_buf_puts (&b, i ? "," : "");
-        qy_buf_json_str (&b, pairs [i]);
-        qy_buf_puts (&b, ":");
-        bool number = v && *v && strspn (v + (*v == '-'), "0123456789") == strlen (v + (*v == '-')) && v [*v == '-'];
-        if (!v)
-            qy_buf_puts (&b, "null");
-        else
-        if (number || !strcmp (v, "true") || !strcmp (v, "false"))
-            qy_buf_puts (&b, v);
-        else
-            qy_buf_json_str (&b, v);
-    }
+    qy_buf_json_str (&b, name);
+    qy_buf_printf (&b, ":[%s]", s_items.len ? s_items.data : "");
+    s_pairs_json (&b, pairs);
     qy_buf_puts (&b, "}\n");
     fputs (b.data, stdout);
     qy_buf_free (&b);
+    qy_buf_free (&s_items);
+    return true;
 }
 
 PGresult *qyctl_json_table (const char *json_rows, const char *columns)

@@ -21,6 +21,11 @@ void qyctl_print (PGresult *res, const char *format);
 //  --format json, one object of pairs (key, value, …, NULL; digits print
 //  as a number, true/false as a boolean, NULL as null).
 void qyctl_ack (const char *const *pairs, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+//  A report of items, one line each (fmt); with --format json one object
+//  {name: [the items' objects], the summary pairs…} that qyctl_items_end
+//  prints (it returns false, printing nothing, otherwise).
+void qyctl_item (const char *const *pairs, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+bool qyctl_items_end (const char *name, const char *const *pairs);
 //  One CSV row (RFC 4180), after the UTF-8 BOM once when --excel is given;
 //  n < 0: only that BOM.
 void qyctl_csv_row (const char *const *fields, int n);

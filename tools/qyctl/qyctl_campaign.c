@@ -132,7 +132,10 @@ static int s_apply (const char *file, bool dry_run)
                 qyctl_die ("%s: campaign \"%s\" is defined twice", file, defs [i]->name);
     }
     if (dry_run) {
-        printf ("%s: ok, %zu campaign%s (nothing written)\n", file, n, n == 1 ? "" : "s");
+        char nc [16];
+        qy_snprintf (nc, sizeof (nc), "%zu", n);
+        qyctl_ack ((const char *[]) { "file", file, "ok", "true", "campaigns", nc, "written", "false", NULL },
+                   "%s: ok, %s campaign%s (nothing written)", file, nc, n == 1 ? "" : "s");
         goto done;
     }
     s_confirm_replan (bid, defs, n);
@@ -177,16 +180,22 @@ static int s_apply (const char *file, bool dry_run)
         PGresult *del = qyctl_exec ("DELETE FROM campaign_jobs j WHERE j.brand_id = $1 AND j.campaign_id = $2 AND j.status = 'pending' "
                                     "AND j.trigger_msg IS NULL AND j.deferrals = 0 AND j.period NOT LIKE 's:%' "
                                     "AND NOT EXISTS (SELECT 1 FROM campaign_draws d WHERE d.job_id = j.id)", 2, q);
-        printf ("campaign %s %s (version %s, trigger %s, %zu step%s%s)\n", defs [i]->name,
-                PQgetvalue (res, 0, 2) [0] == 't' ? "created" : "updated", PQgetvalue (res, 0, 1),
-                campaign_trigger_name (defs [i]->trigger.kind), defs [i]->nsteps, defs [i]->nsteps == 1 ? "" : "s",
-                atoi (PQcmdTuples (del)) ? ", pending planned steps re-planned" : "");
+        char steps [16];
+        qy_snprintf (steps, sizeof (steps), "%zu", defs [i]->nsteps);
+        bool created = PQgetvalue (res, 0, 2) [0] == 't', replanned = atoi (PQcmdTuples (del)) > 0;
+        qyctl_item ((const char *[]) { "campaign", defs [i]->name, "created", created ? "true" : "false",
+                                       "version", PQgetvalue (res, 0, 1), "trigger", campaign_trigger_name (defs [i]->trigger.kind),
+                                       "steps", steps, "replanned", replanned ? "true" : "false", NULL },
+                    "campaign %s %s (version %s, trigger %s, %s step%s%s)", defs [i]->name, created ? "created" : "updated",
+                    PQgetvalue (res, 0, 1), campaign_trigger_name (defs [i]->trigger.kind), steps, defs [i]->nsteps == 1 ? "" : "s",
+                    replanned ? ", pending planned steps re-planned" : "");
         qyctl_audit (bid, "campaign.apply", "campaign", defs [i]->name);
         PQclear (del);
         PQclear (res);
         free (text);
     }
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
+    qyctl_items_end ("campaigns", (const char *[]) { "file", file, NULL });
 done:
     for (size_t i = 0; i < n; i++)
         campaign_def_destroy (&defs [i]);
@@ -226,11 +235,19 @@ static int s_verify_draws (int64_t bid)
                 want [nw++] = strtoll (s, &s, 10), s--;
         size_t k = campaign_draw (ids, n, strtoull (PQgetvalue (res, r, 1), NULL, 10), nw, got);
         bool same = k == nw && memcmp (got, want, sizeof (int64_t) * k) == 0;
-        printf ("draw job %s: seed %s, %zu eligible, %zu winners: %s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
-                n, nw, same ? "verified" : "MISMATCH");
+        char ne [24], nwin [24];
+        qy_snprintf (ne, sizeof (ne), "%zu", n);
+        qy_snprintf (nwin, sizeof (nwin), "%zu", nw);
+        qyctl_item ((const char *[]) { "job", PQgetvalue (res, r, 0), "seed", PQgetvalue (res, r, 1), "eligible", ne,
+                                       "winners", nwin, "verified", same ? "true" : "false", NULL },
+                    "draw job %s: seed %s, %s eligible, %s winners: %s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
+                    ne, nwin, same ? "verified" : "MISMATCH");
         bad += !same;
     }
     PQclear (res);
+    char nb [16];
+    qy_snprintf (nb, sizeof (nb), "%d", bad);
+    qyctl_items_end ("draws", (const char *[]) { "mismatches", nb, NULL });
     return bad ? 1 : 0;
 }
 

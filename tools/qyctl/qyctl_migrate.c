@@ -191,13 +191,18 @@ int qyctl_migrate (int argc, char **argv)
         PQclear (qyctl_exec ("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2, p));
         if (!no_transaction)
             PQclear (qyctl_exec ("COMMIT", 0, NULL));
-        printf ("applied %s%s\n", files [i], no_transaction ? " (no transaction)" : "");
+        qyctl_item ((const char *[]) { "migration", files [i], "transaction", no_transaction ? "false" : "true", NULL },
+                    "applied %s%s", files [i], no_transaction ? " (no transaction)" : "");
         applied++;
         free (sql);
         free (path);
     }
     PQclear (qyctl_exec ("SELECT pg_advisory_unlock (7405001)", 0, NULL));
-    printf ("migrations: %d applied, %zu total\n", applied, n);
+    char na [16], nt [16];
+    qy_snprintf (na, sizeof (na), "%d", applied);
+    qy_snprintf (nt, sizeof (nt), "%zu", n);
+    if (!qyctl_items_end ("applied", (const char *[]) { "total", nt, NULL }))
+        printf ("migrations: %s applied, %s total\n", na, nt);
     for (size_t i = 0; i < n; i++)
         free (files [i]);
     free (files);

@@ -134,6 +134,7 @@ if diff -u "$QY_RUN/before.txt" "$QY_RUN/after.txt"; then echo "ok   every table
 else it_fail "a table changed"; fi
 
 # What is not an error.
+it_eq "migrate, nothing to apply, in JSON" "$("$QUT" migrate --format json | jq -c '[(.applied | length), (.total > 10)]')" "[0,true]"
 it_eq "migrate status" "$(run x migrate status)" 0
 it_eq "… nothing pending" "$(tail -1 "$QY_RUN/x.out" | grep -c ', 0 pending$')" 1
 it_eq "JSON numbers are numbers" "$("$QUT" brand list --format json | jq -r '.[0] | [(.id | type), (.tz_offset_min | type), (.code | type)] | join(",")')" \
