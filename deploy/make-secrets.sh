@@ -2,6 +2,8 @@
 # Make the secrets docker-compose.yml reads (once, before the first `up`):
 #   secrets/pg_password  PostgreSQL's password (POSTGRES_PASSWORD_FILE)
 #   secrets/pg_dsn       the services' DSN with it (QY_PG_DSN_FILE)
+#   secrets/console_db_password, secrets/console_dsn: the console's role
+#                        (qy_console, bound by row-level security) and its DSN
 #   secrets/wecom.key    the master key the WeCom connector and `qyctl wecom
 #                        set` seal brands' WeCom secrets with (64 hex digits)
 # Run from the repository root. An existing secret is kept (delete both
@@ -27,4 +29,13 @@ else
     od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$dir/wecom.key"
     chmod 444 "$dir/wecom.key"
     echo "made $dir/wecom.key"
+fi
+if [ -s "$dir/console_db_password" ]; then
+    echo "$dir/console_db_password exists: kept"
+else
+    pw=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+    printf '%s' "$pw" > "$dir/console_db_password"
+    printf 'host=postgres port=5432 dbname=qunyun user=qy_console password=%s' "$pw" > "$dir/console_dsn"
+    chmod 444 "$dir/console_db_password" "$dir/console_dsn"
+    echo "made $dir/console_db_password and $dir/console_dsn"
 fi

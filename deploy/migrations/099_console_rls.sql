@@ -87,6 +87,9 @@ $$;
 
 REVOKE ALL ON FUNCTION qy_scope_store_ids (), qy_scope_group_ids () FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION qy_scope_store_ids (), qy_scope_group_ids () TO qy_console;
+-- The archive search of 098 reads as the owner: the console's alone.
+REVOKE ALL ON FUNCTION qy_archive_search (text, timestamptz, timestamptz, text, text, text, text, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION qy_archive_search (text, timestamptz, timestamptz, text, text, text, text, integer, integer) TO qy_console;
 
 -- ------------------------------------------------------------ the policies
 

@@ -307,9 +307,14 @@ static const char *s_overview_sql =
     "d AS (SELECT day, sum (messages) AS messages, sum (active_members) AS active, sum (joins) AS joins, "
     "  sum (leaves) AS leaves, sum (violations) AS violations FROM daily_group_stats "
     "  WHERE day > (SELECT today FROM t) - $1::int %s GROUP BY day), "
-    "sop AS (SELECT g.store_id, count (*) FILTER (WHERE j.status = 'sent') AS sent, count (*) AS due "
-    "  FROM campaign_jobs j JOIN groups g ON g.id = j.group_id WHERE j.due_at > now () - interval '30 days' "
-    "  AND j.due_at <= now () AND j.status <> 'pending' GROUP BY g.store_id) "
+    //  SOP compliance as `qyctl campaign report` counts it: planned steps
+    //  (not weekly folds) due in the last 30 days that went out, against
+    //  those that should have (a step a guard blocked, or one with nothing
+    //  to post, was rightly not sent).
+    "sop AS (SELECT g.store_id, count (*) FILTER (WHERE j.status = 'sent') AS sent, "
+    "  count (*) FILTER (WHERE j.status <> 'blocked' AND coalesce (j.guard, '') NOT IN ('nothing_to_post', 'not_silent')) AS due "
+    "  FROM campaign_jobs j JOIN groups g ON g.id = j.group_id WHERE j.period !~ '^w[0-9]+$' "
+    "  AND j.due_at > now () - interval '30 days' AND j.due_at <= now () GROUP BY g.store_id) "
     "SELECT json_build_object ("
     " 'today', (SELECT today FROM t), 'days', $1::int, "
     " 'cards', json_build_object ('today', (SELECT to_json (d) FROM d, t WHERE d.day = t.today), "

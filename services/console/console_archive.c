@@ -382,6 +382,10 @@ void console_api_deliveries (console_req_t *r)
 void console_api_rules (console_req_t *r)
 {
     console_sql_json (r, "rules",
-        "SELECT json_build_object ('items', coalesce (json_agg (x ORDER BY x.name), '[]')) FROM ("
-        " SELECT name, kind, category, pattern, weight, dry_run, enabled, updated_at FROM rules) x", 0, NULL);
+        "SELECT json_build_object ('items', (SELECT coalesce (json_agg (x ORDER BY x.name), '[]') FROM ("
+        "   SELECT name, kind, category, pattern, weight, dry_run, enabled, updated_at FROM rules) x), "
+        " 'lists', (SELECT coalesce (json_agg (l ORDER BY l.list, l.category, l.value), '[]') FROM ("
+        "   SELECT list, category, value, created_by, created_at FROM moderation_lists) l), "
+        " 'policies', (SELECT coalesce (json_agg (p ORDER BY p.scope, p.scope_key), '[]') FROM ("
+        "   SELECT scope, scope_key, settings, updated_by, updated_at FROM moderation_policies) p))", 0, NULL);
 }

@@ -48,8 +48,9 @@ for name, s in svcs.items():
     for k, v in (s.get("environment") or {}).items():
         need(not re.search(r"password\s*=", str(v), re.I), f"{name}: {k} holds a password inline")
         need(not re.search(r"PASSWORD$|TOKEN$|SECRET$|_DSN$", k), f"{name}: {k} set inline (use {k}_FILE and secrets:)")
-    # Published ports: only the gateways' proxy, whose door is authenticated.
-    need(name == "gateway-proxy" or not s.get("ports"), f"{name}: publishes {s.get('ports')}")
+    # Published ports: only the gateways' proxy, whose doors are authenticated
+    # (signed requests, WeCom's signature), and the console (sessions, tokens).
+    need(name in ("gateway-proxy", "console") or not s.get("ports"), f"{name}: publishes {s.get('ports')}")
 env = svcs["postgres"].get("environment", {})
 need(env.get("POSTGRES_PASSWORD_FILE", "").startswith("/run/secrets/"), "postgres: password not from a secret")
 for s in "migrate bus ingest moderation scoring campaign notifier housekeeper".split():

@@ -28,7 +28,7 @@ export function table (columns, rows, opts = {}) {
 export function fmt (v) {
   if (v === null || v === undefined) return '–';
   if (Array.isArray(v)) return v.join(', ');
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) return v.replace('T', ' ').slice(0, 19);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:/.test(v)) return v.replace('T', ' ').slice(0, 19);
   return String(v);
 }
 

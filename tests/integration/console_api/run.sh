@@ -168,6 +168,10 @@ n0=$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor 
 it_eq "open a message" "$(body st1 GET "/api/v1/messages/$ROOM1_MSG" | jq -r '.group + " " + .user_id')" "room1 u1"
 it_eq "message opened audited" "$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor = 'console:st1'")" "$((n0 + 1))"
 it_eq "overview" "$(api hq1 GET '/api/v1/overview?days=7' | tail -n +2 | jq -c '[(.trend | length), .states.healthy, .states.zombie, .cards.today.messages, (.alerts | length)]')" '[7,2,1,30,1]'
+it_eq "SOP compliance of s1 (2 sent of 3 due, 1 excused)" "$(body hq1 GET '/api/v1/overview?days=7' | jq -r '.stores[] | select(.code == "s1") | .sop_compliance')" 66.7
+it_eq "campaign posts in the group profile" "$(body st1 GET /api/v1/groups/room1/profile | jq -r '[.posts[].text] | join(",")')" "早安,早安"
+"$Q" moderation dict acme add ad 代购 >/dev/null
+it_eq "rules with lists and policies" "$(body hq1 GET /api/v1/rules | jq -c '[(.items | length > 10), .lists[0].value, (.policies | length)]')" '[true,"代购",0]'
 it_eq "overviews kept per scope (cache)" "$(body st1 GET /api/v1/overview | jq '.stores | length') $(body hq1 GET /api/v1/overview | jq '.stores | length') $(body st1 GET /api/v1/overview | jq '.stores | length')" "1 3 1"
 it_eq "group profile" "$(api st1 GET /api/v1/groups/room1/profile | tail -n +2 | jq -c '[(.days | length), .members[0].user_id, (.messages | length) > 0, .standing.key]')" '[30,"u1",true,1]'
 it_eq "member profile" "$(api st1 GET /api/v1/members/u1 | tail -n +2 | jq -c '[.groups[0].code, (.violations | length), .strikes]')" '["room1",6,0]'

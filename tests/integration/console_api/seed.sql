@@ -37,3 +37,11 @@ INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload)
     SELECT 'alert-1', id, NULL, 'alert', 2, '{"text":{"content":"刷屏预警"}}' FROM brands WHERE code = 'acme';
 INSERT INTO dead_letters (brand_id, brand_code, service, msg_id, reason, payload)
     SELECT id, code, 'ingest', 'bad-1', 'unpack failed', '\x00' FROM brands WHERE code = 'acme';
+-- A campaign's steps in room1 (store s1) over the last days: two sent, one
+-- blocked by a guard (excused), one expired (missed): SOP 2 / 3.
+INSERT INTO campaigns (brand_id, name, trigger, template) SELECT id, 'daily', 'schedule', '早安' FROM brands WHERE code = 'acme';
+INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, due_at, status, guard, delivery_key, text, sent_at)
+    SELECT c.brand_id, c.id, 1, g.id, 'd' || k, now () - k * interval '1 day',
+           (ARRAY['sent', 'sent', 'blocked', 'expired'])[k], CASE WHEN k = 3 THEN 'quiet_hours' END,
+           'cj-' || k, '早安', CASE WHEN k <= 2 THEN now () - k * interval '1 day' END
+    FROM campaigns c JOIN groups g ON g.brand_id = c.brand_id AND g.code = 'room1', generate_series (1, 4) k WHERE c.name = 'daily';

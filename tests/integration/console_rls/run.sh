@@ -92,6 +92,9 @@ it_eq "search, store scope" "$(as "$STORE" "$SEARCH")" m-room1
 it_eq "search, region scope" "$(as "$REGION" "$SEARCH")" m-room1,m-room2
 it_eq "search, hq" "$(as "$HQ" "$SEARCH")" m-room1,m-room2,m-room3
 it_eq "search, store scope, another store's group named" "$(as "$STORE" "SELECT count (*) FROM qy_archive_search ('%你好%', now () - interval '1 day', now () + interval '1 day', NULL, 'room3', NULL, NULL, 100, 0);")" 0
+q "CREATE ROLE someone_else LOGIN" >/dev/null
+out=$(psql "host=127.0.0.1 port=$QY_PG_PORT dbname=qunyun user=someone_else" -qAt -c "SET qy.admin = 'on'" -c "$SEARCH" 2>&1 || true)
+echo "$out" | grep -q "permission denied for function qy_archive_search" && echo "ok   search function: the console's alone" || it_fail "another role searched: $out"
 # 6. Every brand-carrying table has the policy (a table a later migration
 # adds without qy_rls_cover fails here).
 it_eq "brand tables without a policy" "$(q "SELECT coalesce (string_agg (c.relname, ','), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

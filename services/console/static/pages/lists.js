@@ -32,8 +32,12 @@ export async function listPage (main, what) {
     render: (r) => typeof r[k] === 'object' && r[k] !== null && !Array.isArray(r[k]) ? JSON.stringify(r[k]) : fmt(r[k]) }));
   if (what === 'deadletters') cols.push({ key: 'resolve', label: '', render: (d) => d.state === 'open' ? resolveButton(d) : '' });
   const chart = what === 'channels' ? h('canvas', { id: 'channels-chart' }) : null;
+  const extra = what === 'rules' ? [
+    h('h3', {}, 'lists'), table(['list', 'category', 'value', 'created_by', 'created_at'].map((k) => ({ key: k, label: k })), data.lists),
+    h('h3', {}, 'policies'), table([{ key: 'scope', label: 'scope' }, { key: 'scope_key', label: 'key' },
+      { key: 'settings', label: 'settings', render: (p) => JSON.stringify(p.settings) }, { key: 'updated_at', label: t('at') }], data.policies)] : [];
   main.replaceChildren(h('h2', {}, t(what)), chart ? h('div', { class: 'panel' }, h('div', { class: 'chart' }, chart)) : '',
-    table(cols, data.items));
+    table(cols, data.items), ...extra);
   if (chart) {
     barChart(chart, data.items.map((c) => c.channel), [
       { label: t('joins'), data: data.items.map((c) => c.joins) },
