@@ -420,7 +420,7 @@ static const struct {
     { "housekeep",   qyctl_housekeep,   "data retention", qyctl_housekeep_commands },
     { "send",        qyctl_send,        "send JSON-lines events to ingest", qyctl_send_commands },
     { "moderation",  qyctl_moderation,  "the operators' side of moderation", qyctl_moderation_commands },
-    { "user",        qyctl_user,        "user create|list|disable|token … BRAND: the console's people (qyctl user --help)", NULL },
+    { "user",        qyctl_user,        "the console's people", qyctl_user_commands },
     { "tasks",       qyctl_tasks,       "staff tasks on WeCom's official API", qyctl_tasks_commands },
     { "wecom",       qyctl_wecom,       "brands on WeCom's official API", qyctl_wecom_commands },
     { "member",      qyctl_member,      "a member's profile", qyctl_member_commands },

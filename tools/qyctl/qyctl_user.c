@@ -11,28 +11,16 @@
 #include "qyctl.h"
 #include "console.h"
 #include "qy/util.h"
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *s_usage =
-    "usage: qyctl user create BRAND LOGIN --role hq|region|store|reviewer [--region CODE] [--store CODE]\n"
-    "       qyctl user create - LOGIN --role admin\n"
-    "       qyctl user passwd LOGIN\n"
-    "       qyctl user disable|enable LOGIN\n"
-    "       qyctl user list BRAND|-\n"
-    "       qyctl user token LOGIN --name NAME [--days N] [--role ROLE]\n"
-    "       qyctl user revoke TOKEN_ID\n"
-    "The password is read from standard input (one line, at least 8 characters).\n";
-
+//  A usage error found after parsing: message, usage, exit 2 (nothing done).
 static int s_bad (const char *fmt, const char *what)
 {
-    fprintf (stderr, "qyctl user: ");
-    fprintf (stderr, fmt, what);
-    fprintf (stderr, "\n%s", s_usage);
-    return 2;
+    char *msg = qy_printf (fmt, what);
+    qyctl_usage_error ("user: %s", msg);
 }
 
 typedef struct {
@@ -41,38 +29,19 @@ typedef struct {
     const char *args [3];
 } s_opts_t;
 
-//  Parse argv (argv[0] is the subcommand); 0, 1 for --help (printed), 2 on error.
-static int s_parse (int argc, char **argv, s_opts_t *o, int want_args)
+//  The options and arguments qyctl parsed from qyctl_user_commands
+//  (unknown options, missing values and wrong counts were refused there).
+static void s_parse (s_opts_t *o)
 {
-    static const struct option longs [] = {
-        { "role", required_argument, NULL, 'r' }, { "region", required_argument, NULL, 'g' },
-        { "store", required_argument, NULL, 's' }, { "name", required_argument, NULL, 'n' },
-        { "days", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
-    };
     memset (o, 0, sizeof (*o));
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long (argc, argv, ":h", longs, NULL)) != -1) {
-        switch (c) {
-            case 'r': o->role = optarg; break;
-            case 'g': o->region = optarg; break;
-            case 's': o->store = optarg; break;
-            case 'n': o->name = optarg; break;
-            case 'd': o->days = optarg; break;
-            case 'h': fputs (s_usage, stdout); return 1;
-            case ':': return s_bad ("option %s needs a value", argv [optind - 1]);
-            default:  return s_bad ("unknown option %s", argv [optind - 1]);
-        }
-    }
-    for (; optind < argc; optind++) {
-        if (o->nargs == want_args)
-            return s_bad ("unexpected argument '%s'", argv [optind]);
-        o->args [o->nargs++] = argv [optind];
-    }
-    if (o->nargs < want_args)
-        return s_bad ("%s needs more arguments", argv [0]);
-    return 0;
+    o->role = qyctl_opt ("role", NULL);
+    o->region = qyctl_opt ("region", NULL);
+    o->store = qyctl_opt ("store", NULL);
+    o->name = qyctl_opt ("name", NULL);
+    o->days = qyctl_opt ("days", NULL);
+    //  qyctl_arg (0) is the subcommand's word.
+    while (o->nargs < (int) QY_ARRAY_LEN (o->args) && qyctl_arg (o->nargs + 1))
+        o->args [o->nargs] = qyctl_arg (o->nargs + 1), o->nargs++;
 }
 
 //  The password from standard input, checked and hashed.
@@ -171,24 +140,11 @@ static int s_token (s_opts_t *o)
 
 int qyctl_user (int argc, char **argv)
 {
-    const char *sub = argc >= 2 ? argv [1] : "";
-    if (strcmp (sub, "--help") == 0 || strcmp (sub, "-h") == 0 || strcmp (sub, "help") == 0) {
-        fputs (s_usage, stdout);
-        return 0;
-    }
-    static const struct { const char *name; int args; } subs [] = {
-        { "create", 2 }, { "passwd", 1 }, { "disable", 1 }, { "enable", 1 }, { "list", 1 }, { "token", 1 }, { "revoke", 1 },
-    };
-    int want = -1;
-    for (size_t i = 0; i < QY_ARRAY_LEN (subs); i++)
-        if (strcmp (sub, subs [i].name) == 0)
-            want = subs [i].args;
-    if (want < 0)
-        return s_bad ("unknown subcommand '%s'", sub);
+    (void) argc;
+    (void) argv;
+    const char *sub = qyctl_arg (0);
     s_opts_t o;
-    int rc = s_parse (argc - 1, argv + 1, &o, want);
-    if (rc)
-        return rc == 1 ? 0 : rc;
+    s_parse (&o);
     if (sodium_init () < 0)
         qyctl_die ("libsodium failed to initialise");
     if (strcmp (sub, "create") == 0)
@@ -227,7 +183,31 @@ int qyctl_user (int argc, char **argv)
     PGresult *res = qyctl_exec ("SELECT u.login, u.role, r.code AS region, s.code AS store, u.disabled, u.created_at "
                                 "FROM console_users u LEFT JOIN brands b ON b.id = u.brand_id LEFT JOIN regions r ON r.id = u.region_id "
                                 "LEFT JOIN stores s ON s.id = u.store_id WHERE b.code IS NOT DISTINCT FROM $1 ORDER BY u.login", 1, p);
-    qyctl_print (res, "table");
+    qyctl_print (res, qyctl_opt ("format", "table"));
     PQclear (res);
     return 0;
 }
+
+static const char *const s_roles [] = { "hq", "region", "store", "reviewer", "admin", NULL };
+static const qyctl_option_t s_create_opts [] = {
+    { "role",   QYCTL_VALUE, "ROLE", "hq, region, store, reviewer (with BRAND) or admin (BRAND -); required", s_roles },
+    { "region", QYCTL_VALUE, "CODE", "a region manager's region" },
+    { "store",  QYCTL_VALUE, "CODE", "a store user's (or a reviewer's) store" },
+    { NULL }
+};
+static const qyctl_option_t s_token_opts [] = {
+    { "name", QYCTL_VALUE, "NAME", "what the token is for (required)" },
+    { "days", QYCTL_VALUE, "N",    "how long it lives (default 30, at most 365)" },
+    { "role", QYCTL_VALUE, "ROLE", "the user's own role (default) or reviewer", s_roles },
+    { NULL }
+};
+const qyctl_command_t qyctl_user_commands [] = {
+    { "user create", "BRAND|- LOGIN", 2, 2, s_create_opts, "a console user; the password is read from standard input" },
+    { "user passwd", "LOGIN", 1, 1, NULL, "a new password, read from standard input" },
+    { "user disable", "LOGIN", 1, 1, NULL, "no more logins; the user's sessions end" },
+    { "user enable", "LOGIN", 1, 1, NULL, "logins again" },
+    { "user list", "BRAND|-", 1, 1, NULL, "a brand's console users (- : platform admins)" },
+    { "user token", "LOGIN", 1, 1, s_token_opts, "an API token for integrations, hashed, expiring (shown once)" },
+    { "user revoke", "TOKEN_ID", 1, 1, NULL, "revoke an API token" },
+    { NULL }
+};

@@ -17,7 +17,7 @@
 #      bypasses row-level security.
 source "$(dirname "$0")/../lib.sh"
 source "$IT_CASE/setup.sh"
-it_eq "password from argv refused" "$("$Q" user create acme eve --role hq --password x 2>&1 | head -1)" "qyctl user: unknown option --password"
+it_eq "password from argv refused" "$("$Q" user create acme eve --role hq --password x 2>&1 | head -1)" "qyctl: unknown option --password for 'user create'"
 
 rc=0; QY_CONSOLE_PG_DSN="$QY_PG_DSN" QY_CONSOLE_CONSOLE_PORT=0 timeout 10 "$QY_BUILD/services/console/qy-console" \
     >"$QY_RUN/owner.log" 2>&1 || rc=$?
