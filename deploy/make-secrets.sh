@@ -2,6 +2,9 @@
 # Make the secrets docker-compose.yml reads (once, before the first `up`):
 #   secrets/pg_password  PostgreSQL's password (POSTGRES_PASSWORD_FILE)
 #   secrets/pg_dsn       the services' DSN with it (QY_PG_DSN_FILE)
+#   secrets/grafana_admin_password, secrets/grafana_pg_password
+#                        Grafana's admin login and its read-only role's
+#                        password (profile monitoring)
 # Run from the repository root. An existing secret is kept (delete both
 # files to make new ones; PostgreSQL keeps the password it was first given).
 # The folder is the owner's alone; the files are readable by every user
@@ -19,3 +22,12 @@ else
     chmod 444 "$dir/pg_password" "$dir/pg_dsn"
     echo "made $dir/pg_password and $dir/pg_dsn"
 fi
+for f in grafana_admin_password grafana_pg_password; do
+    if [ -s "$dir/$f" ]; then
+        echo "$dir/$f exists: kept"
+    else
+        od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$dir/$f"
+        chmod 444 "$dir/$f"
+        echo "made $dir/$f"
+    fi
+done
