@@ -46,6 +46,14 @@ QY_GRAFANA_PG_PASSWORD_FILE=$QY_RUN/grafana_pg_password PGHOST=127.0.0.1 PGPORT=
     sh "$ROOT/deploy/grafana/set-role-password.sh" > /dev/null || it_fail "set-role-password.sh"
 it_eq "qy_grafana may log in, with a password" \
     "$(psql "$QY_PG_DSN" -qAtc "SELECT rolcanlogin, rolpassword IS NOT NULL, rolsuper, rolcreaterole FROM pg_authid WHERE rolname = 'qy_grafana'")" "t|t|f|f"
+# The role's SCRAM verifier is the one of the secret file's password.
+scram_ok=$(psql "$QY_PG_DSN" -qAtc "SELECT rolpassword FROM pg_authid WHERE rolname = 'qy_grafana'" | python3 -c '
+import base64, hashlib, hmac, re, sys
+m = re.match(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)", sys.stdin.read().strip())
+salted = hashlib.pbkdf2_hmac("sha256", sys.argv[1].encode(), base64.b64decode(m[2]), int(m[1]))
+stored = hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()
+print(bool(m) and base64.b64encode(stored).decode() == m[3])' "$(cat "$QY_RUN/grafana_pg_password")")
+it_eq "qy_grafana's password is the secret's" "$scram_ok" True
 GDSN="host=127.0.0.1 port=$QY_PG_PORT dbname=qunyun user=qy_grafana"
 mkdir -p "$QY_RUN/sql"
 python3 "$IT_CASE/check.py" sql "$DASH" "$QY_RUN/sql" "$ROOT/docs/dashboards.md" || it_fail "dashboards' SQL (above)"
