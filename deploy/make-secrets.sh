@@ -2,9 +2,10 @@
 # Make the secrets docker-compose.yml reads (once, before the first `up`):
 #   secrets/pg_password  PostgreSQL's password (POSTGRES_PASSWORD_FILE)
 #   secrets/pg_dsn       the services' DSN with it (QY_PG_DSN_FILE)
-#   secrets/grafana_admin_password, secrets/grafana_pg_password
-#                        Grafana's admin login and its read-only role's
-#                        password (profile monitoring)
+#   secrets/grafana_admin_password, secrets/grafana_pg_password,
+#   secrets/pg_monitor_password
+#                        Grafana's admin login, its read-only role's and
+#                        PostgreSQL's exporter's passwords (profile monitoring)
 # Run from the repository root. An existing secret is kept (delete both
 # files to make new ones; PostgreSQL keeps the password it was first given).
 # The folder is the owner's alone; the files are readable by every user
@@ -22,7 +23,7 @@ else
     chmod 444 "$dir/pg_password" "$dir/pg_dsn"
     echo "made $dir/pg_password and $dir/pg_dsn"
 fi
-for f in grafana_admin_password grafana_pg_password; do
+for f in grafana_admin_password grafana_pg_password pg_monitor_password; do
     if [ -s "$dir/$f" ]; then
         echo "$dir/$f exists: kept"
     else

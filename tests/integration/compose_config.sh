@@ -22,7 +22,7 @@ pw=$(cat "$sec/secrets/pg_password")
     || { echo "make-secrets.sh: pg_dsn does not hold pg_password"; exit 1; }
 sh "$root/deploy/make-secrets.sh" "$sec/secrets" >/dev/null
 [ "$(cat "$sec/secrets/pg_password")" = "$pw" ] || { echo "make-secrets.sh: a second run changed the password"; exit 1; }
-for f in grafana_admin_password grafana_pg_password; do
+for f in grafana_admin_password grafana_pg_password pg_monitor_password; do
     [ "$(wc -c < "$sec/secrets/$f")" -ge 32 ] || { echo "make-secrets.sh: $f missing or short"; exit 1; }
 done
 [ "$(stat -c %a "$sec/secrets")" = 700 ] || { echo "make-secrets.sh: the folder is open to others"; exit 1; }
@@ -92,6 +92,16 @@ pgds = [d for d in ds if d["type"] == "postgres"]
 need(len(pgds) == 1 and pgds[0].get("user") == "qy_grafana", "grafana: the PostgreSQL source is not the role qy_grafana")
 need(all(d.get("secureJsonData", {}).get("password", "").startswith("$__file{/run/secrets/") for d in pgds),
      "grafana: the PostgreSQL password not from a secret file")
+# The exporters: in the profile, pinned, scraped; PostgreSQL's as
+# qy_monitor with its password from a secret.
+for x, port in (("redis-exporter", 9121), ("postgres-exporter", 9187)):
+    need(svcs.get(x, {}).get("profiles") == ["monitoring"], f"{x}: not in the monitoring profile")
+    need(re.search(r":v\d+\.\d+\.\d+$", svcs.get(x, {}).get("image", "")), f"{x}: image not pinned to a version")
+    need(any(t == f"{x}:{port}" for j in prom["scrape_configs"] for c in j.get("static_configs", []) for t in c["targets"]),
+         f"prometheus.yml: {x} not scraped")
+pex = svcs.get("postgres-exporter", {}).get("environment", {})
+need(pex.get("DATA_SOURCE_USER") == "qy_monitor" and pex.get("DATA_SOURCE_PASS_FILE", "").startswith("/run/secrets/"),
+     "postgres-exporter: not qy_monitor with its password from a secret")
 proxy_ports = svcs["gateway-proxy"].get("ports", [])
 need(len(proxy_ports) == 1, "gateway-proxy: one published port expected")
 if bad:

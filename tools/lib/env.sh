@@ -7,7 +7,8 @@ QY_ROOT=${QY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
  libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libutf8proc-dev libopencc-dev opencc
  libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
- libssl-dev openssl clang libclang-rt-14-dev prometheus haproxy"
+ libssl-dev openssl clang libclang-rt-14-dev prometheus haproxy
+ prometheus-redis-exporter prometheus-postgres-exporter"
 # Only for the image test (tests/image/run.sh): a container build with no daemon.
 QY_IMAGE_PACKAGES="buildah podman debootstrap"
 

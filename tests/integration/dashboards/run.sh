@@ -2,8 +2,8 @@
 # The Grafana dashboards (deploy/grafana, issue 21 §3) against a real run:
 # after the foundation's traffic every dashboard file is valid JSON (jq);
 # every PromQL expression parses (promtool check rules) and names only
-# metrics and labels the bus and the five services really export (their
-# /metrics scraped now); every SQL query (panels and the brand variable,
+# metrics and labels the bus, the five services and Redis's and
+# PostgreSQL's exporters really export (their /metrics scraped now); every SQL query (panels and the brand variable,
 # Grafana's macros substituted) runs on the migrated database as the
 # read-only role qy_grafana, after deploy/grafana/set-role-password.sh gave
 # it its login; the brand-health queries find the brand's rows; the role
@@ -14,6 +14,9 @@ source "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$IT_CASE/../../.." && pwd)
 DASH=$ROOT/deploy/grafana/dashboards
 command -v promtool >/dev/null || { echo "promtool is not installed (QY_PACKAGES: prometheus)"; exit 1; }
+for x in prometheus-redis-exporter prometheus-postgres-exporter; do
+    command -v $x >/dev/null || { echo "$x is not installed (QY_PACKAGES)"; exit 1; }
+done
 for f in "$DASH"/*.json; do jq -e 'type == "object" and (.panels | length > 0)' "$f" >/dev/null || it_fail "$f: not valid JSON or no panels"; done
 it_eq "dashboards" "$(ls "$DASH"/*.json | wc -l)" 5
 
@@ -31,11 +34,26 @@ it_wait "13 deliveries at the gateway" gw_done
 rolled () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT (SELECT count (*) FROM daily_group_stats) * (SELECT count (*) FROM group_health) * (SELECT count (*) FROM group_states)")" -ge 1 ]; }
 it_wait "a roll-up and an evaluation" rolled
 
+# Redis's and PostgreSQL's exporters, as compose runs them (PostgreSQL's as
+# qy_monitor, given its login by the same script), for the board of both.
+printf '%s' "monitor-test-password" > "$QY_RUN/pg_monitor_password"
+PGHOST=127.0.0.1 PGPORT=$QY_PG_PORT PGUSER=qunyun PGDATABASE=qunyun \
+    sh "$ROOT/deploy/grafana/set-role-password.sh" qy_monitor "$QY_RUN/pg_monitor_password" > /dev/null || it_fail "set-role-password.sh qy_monitor"
+P_rx=$(qy_free_port); P_px=$(qy_free_port)
+qy_start redis-exporter prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$QY_REDIS_PORT" -web.listen-address "127.0.0.1:$P_rx"
+DATA_SOURCE_URI="127.0.0.1:$QY_PG_PORT/qunyun?sslmode=disable" DATA_SOURCE_USER=qy_monitor DATA_SOURCE_PASS_FILE=$QY_RUN/pg_monitor_password \
+    qy_start postgres-exporter prometheus-postgres-exporter --web.listen-address "127.0.0.1:$P_px"
+it_wait "redis exporter" curl -fs "http://127.0.0.1:$P_rx/metrics"
+it_wait "postgres exporter" curl -fs "http://127.0.0.1:$P_px/metrics"
+it_eq "the exporters reach Redis and PostgreSQL" \
+    "$(curl -fs "http://127.0.0.1:$P_rx/metrics" | grep -c '^redis_up 1') $(curl -fs "http://127.0.0.1:$P_px/metrics" | grep -c '^pg_up 1')" "1 1"
+
 # PromQL: against what every service exports now.
 for s in bus ingest moderation1 scoring1 campaign notifier; do
     eval "port=\$QY_HTTP_$s"
     curl -fs "http://127.0.0.1:$port/metrics"
 done > "$QY_RUN/scrape.txt"
+curl -fs "http://127.0.0.1:$P_rx/metrics" "http://127.0.0.1:$P_px/metrics" >> "$QY_RUN/scrape.txt"
 python3 "$IT_CASE/check.py" promql "$DASH" "$QY_RUN/scrape.txt" "$QY_RUN/rules.yml" "$ROOT/docs/operations.md" "$ROOT/docs/dashboards.md" \
     || it_fail "dashboards' PromQL (above)"
 promtool check rules "$QY_RUN/rules.yml" > "$QY_RUN/promtool.txt" 2>&1 || { cat "$QY_RUN/promtool.txt"; it_fail "promtool check rules: the dashboards' PromQL does not parse"; }
