@@ -56,6 +56,11 @@ done > "$QY_RUN/scrape.txt"
 curl -fs "http://127.0.0.1:$P_rx/metrics" "http://127.0.0.1:$P_px/metrics" >> "$QY_RUN/scrape.txt"
 python3 "$IT_CASE/check.py" promql "$DASH" "$QY_RUN/scrape.txt" "$QY_RUN/rules.yml" "$ROOT/docs/operations.md" "$ROOT/docs/dashboards.md" \
     || it_fail "dashboards' PromQL (above)"
+# The check has teeth: a panel naming a metric or a label nobody exports fails it.
+mkdir -p "$QY_RUN/bad"; cp "$DASH"/*.json "$QY_RUN/bad/"
+jq '.panels[0].targets[0].expr = "sum by (hopp) (qy_bus_credits)"' "$DASH/queues.json" > "$QY_RUN/bad/queues.json"
+bad=$(python3 "$IT_CASE/check.py" promql "$QY_RUN/bad" "$QY_RUN/scrape.txt" "$QY_RUN/bad.yml" "$ROOT/docs/operations.md" "$ROOT/docs/dashboards.md" || true)
+it_eq "an unknown metric and label are caught" "$(printf '%s\n' "$bad" | grep -c 'qy_bus_credits is exported by no service\|label hopp is on no exported series')" 2
 promtool check rules "$QY_RUN/rules.yml" > "$QY_RUN/promtool.txt" 2>&1 || { cat "$QY_RUN/promtool.txt"; it_fail "promtool check rules: the dashboards' PromQL does not parse"; }
 
 # SQL: as the read-only role, logged in through the script compose runs.
