@@ -6,6 +6,10 @@
 #                        (qy_console, bound by row-level security) and its DSN
 #   secrets/wecom.key    the master key the WeCom connector and `qyctl wecom
 #                        set` seal brands' WeCom secrets with (64 hex digits)
+#   secrets/grafana_admin_password, secrets/grafana_pg_password,
+#   secrets/pg_monitor_password
+#                        Grafana's admin login, its read-only role's and
+#                        PostgreSQL's exporter's passwords (profile monitoring)
 # Run from the repository root. An existing secret is kept (delete both
 # files to make new ones; PostgreSQL keeps the password it was first given).
 # The folder is the owner's alone; the files are readable by every user
@@ -39,3 +43,12 @@ else
     chmod 444 "$dir/console_db_password" "$dir/console_dsn"
     echo "made $dir/console_db_password and $dir/console_dsn"
 fi
+for f in grafana_admin_password grafana_pg_password pg_monitor_password; do
+    if [ -s "$dir/$f" ]; then
+        echo "$dir/$f exists: kept"
+    else
+        od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$dir/$f"
+        chmod 444 "$dir/$f"
+        echo "made $dir/$f"
+    fi
+done
