@@ -209,14 +209,13 @@ static void s_done (s_hop_t *hop, int i, const uint8_t *b)
         s_forget (hop, i);
 }
 
-//  Is replica i still there? A probe it cannot be sent means its
-//  connection is gone (the process died, or heartbeats cut a silent link).
+//  Is each replica still there? A probe it cannot be sent means its
+//  connection is gone (the process died, or heartbeats cut a silent link):
+//  what it owed goes to another, and an idle one is not counted any more.
 static void s_probe (s_hop_t *hop)
 {
     for (int i = hop->npeers - 1; i >= 0; i--) {
         s_peer_t *p = &hop->peers [i];
-        if (!p->owed.n)
-            continue;
         if (zmq_send (hop->back, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
             if (errno == EHOSTUNREACH)
                 s_forget (hop, i);

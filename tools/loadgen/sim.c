@@ -250,7 +250,9 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
     qsort (evs, n, sizeof (Qy__Event *), s_cmp);
     //  Gateways re-send: a few events go twice with the same id.
     size_t base = n;
-    evs = qy_realloc (evs, (n + (size_t) (base * cfg->dup_rate) + 8) * sizeof (Qy__Event *));
+    //  Room for every event twice: how many are drawn is random, and an
+    //  allowance of the expected count plus a few overflowed (ASan, 40,000 events).
+    evs = qy_realloc (evs, (2 * base + 8) * sizeof (Qy__Event *));
     for (size_t i = 0; i < base; i++)
         if (s_uniform () < cfg->dup_rate) {
             Qy__Event *d = qy_calloc (1, sizeof (*d));
