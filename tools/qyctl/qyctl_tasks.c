@@ -2,6 +2,7 @@
 //  list, show, done (with a note), reassign, the managers tasks escalate to,
 //  and completion reports per store and per staff member.
 #include "qyctl.h"
+#include "qy/tasks_report.h"
 #include "qy/util.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ static void s_section (const char *title, PGresult *res, const char *format)
     PQclear (res);
 }
 
-#define S_OPEN_STATES "('open', 'reminded', 'escalated')"
+#define S_OPEN_STATES QY_TASKS_OPEN_STATES
 
 static int s_list (const s_args_t *a, const char *bid)
 {
@@ -189,25 +190,6 @@ static int s_managers (const s_args_t *a, const char *bid, int64_t brand_id)
     return 0;
 }
 
-//  Completion per store and per staff member (the group's owner, who was
-//  asked first): how many, how many done on evidence or by note, still
-//  open, expired, escalated, and the time to complete (median and p90).
-#define S_TASK_STATS \
-    "count (*) AS tasks, count (*) FILTER (WHERE t.state = 'done') AS done, " \
-    "count (*) FILTER (WHERE t.state = 'done_by_note') AS by_note, " \
-    "count (*) FILTER (WHERE t.state IN " S_OPEN_STATES ") AS open, " \
-    "count (*) FILTER (WHERE t.state = 'expired') AS expired, count (*) FILTER (WHERE t.state = 'cancelled') AS cancelled, " \
-    "count (*) FILTER (WHERE t.escalated_at IS NOT NULL) AS escalated, " \
-    "coalesce (round (100.0 * count (*) FILTER (WHERE t.state IN ('done', 'done_by_note')) " \
-    "  / nullif (count (*) FILTER (WHERE t.state <> 'cancelled'), 0), 1), 100) AS completion_pct, " \
-    "coalesce (round ((percentile_cont (0.5) WITHIN GROUP (ORDER BY extract (epoch FROM t.closed_at - t.created_at)) " \
-    "  FILTER (WHERE t.state IN ('done', 'done_by_note')))::numeric / 60, 1)::text, '') AS median_min, " \
-    "coalesce (round ((percentile_cont (0.9) WITHIN GROUP (ORDER BY extract (epoch FROM t.closed_at - t.created_at)) " \
-    "  FILTER (WHERE t.state IN ('done', 'done_by_note')))::numeric / 60, 1)::text, '') AS p90_min "
-#define S_TASK_WINDOW \
-    "t.brand_id = $1 AND t.created_at >= coalesce ($2::date, current_date - 29) " \
-    "AND t.created_at < coalesce ($3::date, current_date) + 1"
-
 void qyctl_tasks_report (const char *bid, const char *since, const char *until, const char *format, bool always)
 {
     const char *p [] = { bid, since, until };
@@ -219,15 +201,8 @@ void qyctl_tasks_report (const char *bid, const char *since, const char *until, 
         if (!any)
             return;
     }
-    s_section ("staff tasks per store", qyctl_exec ("SELECT coalesce (s.code, '-') AS store, coalesce (s.name, '') AS name, t.kind, " S_TASK_STATS
-                         "FROM staff_tasks t LEFT JOIN stores s ON s.id = t.store_id WHERE " S_TASK_WINDOW " "
-                         "GROUP BY s.code, s.name, t.kind ORDER BY 1, 3", 3, p), format);
-    s_section ("staff tasks per staff member (group owner)", qyctl_exec ("SELECT coalesce (t.owner_userid, '-') AS staff, "
-                         "  coalesce ((SELECT coalesce (o.nickname, m.nickname) FROM members m "
-                         "             LEFT JOIN memberships o ON o.member_id = m.id AND o.role = 'owner' "
-                         "             WHERE m.brand_id = t.brand_id AND m.user_id = t.owner_userid "
-                         "             ORDER BY o.nickname IS NULL LIMIT 1), '') AS name, " S_TASK_STATS
-                         "FROM staff_tasks t WHERE " S_TASK_WINDOW " GROUP BY t.brand_id, t.owner_userid ORDER BY 1", 3, p), format);
+    s_section ("staff tasks per store", qyctl_exec (QY_TASKS_PER_STORE_SQL, 3, p), format);
+    s_section ("staff tasks per staff member (group owner)", qyctl_exec (QY_TASKS_PER_STAFF_SQL, 3, p), format);
 }
 
 int qyctl_tasks (int argc, char **argv)
