@@ -172,6 +172,10 @@ static const console_route_t s_routes [] = {
     { "GET",    "deadletters",          CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletters },
     { "POST",   "deadletters/*/resolve", CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletter_resolve },
     { "GET",    "audit",                CONSOLE_ADMIN | CONSOLE_HQ, console_api_audit },
+    { "GET",    "tasks",                CONSOLE_STAFF, console_api_tasks },
+    { "GET",    "tasks/*",              CONSOLE_STAFF, console_api_task },
+    { "GET",    "tasks/report",         CONSOLE_STAFF, console_api_tasks_report },   //  after tasks/*: the last match wins
+    { "POST",   "tasks/*/done",         CONSOLE_STAFF, console_api_task_done },
 };
 
 //  Does the request's path match pattern ("groups/*/profile")?
@@ -331,7 +335,9 @@ static void s_static (console_req_t *r)
     if (strcmp (r->method, "GET") && strcmp (r->method, "HEAD"))
         console_error (r, 405, "method not allowed");
     else
-    if (strcmp (u, "/") == 0)
+    if (strcmp (u, "/") == 0 || (strncmp (u, "/tasks/", 7) == 0 && u [7] && strspn (u + 7, "0123456789") == strlen (u + 7)))
+        //  The task loop's notices link to /tasks/<id> (docs/tasks.md): the
+        //  pages open that task.
         ok = s_file (r, r->cfg->static_dir, "/index.html");
     else
     if (console_static_path_ok (u) && strncmp (u, "/static/", 8) == 0)

@@ -2,7 +2,8 @@
 // one) driven by playwright-core. A store user logs in, sees only their
 // groups, opens a group profile whose chart has drawn, searches the
 // archive for a Chinese phrase, and confirms a flagged message from the
-// review queue. Screenshots go to $SHOTS; any console error or page error
+// review queue, then opens a staff task from its notice link and closes
+// it with a note. Screenshots go to $SHOTS; any console error or page error
 // fails the test, and each step checks text that proves the data arrived.
 //   CONSOLE_URL LOGIN PASSWORD SHOTS PROFILE (a fresh --user-data-dir)
 import { chromium } from 'playwright-core';
@@ -85,6 +86,19 @@ try {
   assert.equal((await row.locator('.queue-status').textContent()).trim(), 'confirmed');
   await page.screenshot({ path: `${SHOTS}/5-queue.png`, fullPage: true });
   ok('flagged message confirmed from the queue');
+
+  // 6. A task notice's link (/tasks/<id>): the task with its evidence,
+  // closed by hand with a note.
+  await page.goto(CONSOLE_URL + '/tasks/101');
+  await page.waitForSelector('#task-message');
+  assert.match(await page.textContent('h2'), /任务 #101 · 撤回并提醒/);
+  assert.match(await page.textContent('#task-message'), /wx88776655/);
+  await page.fill('#done-note', '已在手机上撤回');
+  await page.click('#main form button[type=submit]');
+  await page.waitForSelector('#task-state:has-text("done_by_note")');
+  assert.match(await page.textContent('#task-close_evidence'), /note: 已在手机上撤回/);
+  await page.screenshot({ path: `${SHOTS}/6-task.png`, fullPage: true });
+  ok('task 101 opened from its notice link and closed with a note');
 
   assert.deepEqual(errors, [], 'the page logged errors');
   ok('no console errors, no request outside the console');

@@ -17,4 +17,6 @@ CONSOLE_URL="http://127.0.0.1:$PORT_console" LOGIN=st1 PASSWORD=$PW SHOTS=$SHOTS
     node "$HERE/console.test.mjs" || it_fail "browser steps"
 it_eq "confirmed in PostgreSQL by the store user" "$(q "SELECT status || ' ' || decided_by || ' ' || decision_reason FROM violations WHERE msg_id = 'ad1'")" \
     "confirmed console:st1 确认广告"
-it_eq "screenshots" "$(ls "$SHOTS" | grep -c '^[1-5]-.*\.png$')" 5
+it_eq "task closed by the store user" "$(q "SELECT state || ' ' || closed_by || ' ' || note FROM staff_tasks WHERE id = 101")" \
+    "done_by_note console:st1 已在手机上撤回"
+it_eq "screenshots" "$(ls "$SHOTS" | grep -c '^[1-6]-.*\.png$')" 6

@@ -11,6 +11,7 @@ import { memberPage } from './pages/member.js';
 import { searchPage } from './pages/search.js';
 import { queuePage } from './pages/queue.js';
 import { listPage } from './pages/lists.js';
+import { tasksPage, taskPage } from './pages/tasks.js';
 
 let me = null;
 
@@ -19,6 +20,7 @@ const pages = [
   { path: 'groups', label: 'groups', roles: ['admin', 'hq', 'region', 'store'], render: groupsPage },
   { path: 'search', label: 'search', roles: ['admin', 'hq', 'region', 'store'], render: searchPage },
   { path: 'queue', label: 'queue', roles: ['admin', 'hq', 'region', 'store', 'reviewer'], render: queuePage },
+  { path: 'tasks', label: 'tasks', roles: ['admin', 'hq', 'region', 'store'], render: tasksPage },
   { path: 'channels', label: 'channels', roles: ['admin', 'hq', 'region', 'store'], render: (m) => listPage(m, 'channels') },
   { path: 'campaigns', label: 'campaigns', roles: ['admin', 'hq', 'region'], render: (m) => listPage(m, 'campaigns') },
   { path: 'rules', label: 'rules', roles: ['admin', 'hq'], render: (m) => listPage(m, 'rules') },
@@ -28,7 +30,8 @@ const pages = [
 ];
 const detail = [
   { prefix: 'group/', render: groupPage },
-  { prefix: 'member/', render: memberPage }
+  { prefix: 'member/', render: memberPage },
+  { prefix: 'task/', render: taskPage }
 ];
 
 function allowed () { return pages.filter((p) => p.roles.includes(me.role)); }
@@ -77,6 +80,9 @@ function showLogin () {
 }
 
 async function start () {
+  // The task loop's notices link to /tasks/<id> (docs/tasks.md).
+  const task = location.pathname.match(/^\/tasks\/(\d+)$/);
+  if (task) history.replaceState(null, '', '/#/task/' + task[1]);
   try {
     me = await get('/session');
     if (!me.authenticated) return showLogin();

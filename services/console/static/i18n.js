@@ -21,6 +21,11 @@ const labels = {
     shortcuts: '快捷键：j/k 上下，x 选择，c 确认，o 推翻', resolve: '关闭', action: '动作', actor: '操作人', at: '时间',
     object: '对象', service: '服务', status: '状态', retention7: '7 日留存', spoke: '发言', violators: '违规人数',
     enabled: '启用', weight: '权重', pattern: '模式', dry_run: '试运行', category: '类别', score: '得分',
+    tasks: '员工任务', task: '任务', created_at: '创建时间', task_open: '待处理', task_overdue: '已逾期', task_done: '已完成', task_closed: '已关闭',
+    task_all: '全部', task_report: '完成情况（门店 / 员工）', kind_post: '群发确认', kind_answer: '回复客户', kind_remove: '移出群聊',
+    kind_recall_warn: '撤回并提醒', assignee: '负责人', due_at: '截止', closed_at: '关闭时间', close_evidence: '完成依据',
+    note: '备注（做了什么）', mark_done: '标记为已完成', notices: '通知', touser: '接收人', delivered_at: '送达时间',
+    completion_pct: '完成率 %', median_min: '中位用时（分）', p90_min: 'P90 用时（分）', by_note: '备注完成',
     loading: '加载中…', reason_required: '请填写理由', none: '无', lang: 'EN'
   },
   en: {
@@ -43,6 +48,12 @@ const labels = {
     shortcuts: 'Keys: j/k move, x select, c confirm, o overturn', resolve: 'Close', action: 'Action', actor: 'Actor', at: 'At',
     object: 'Object', service: 'Service', status: 'Status', retention7: '7-day retention', spoke: 'Spoke', violators: 'Violators',
     enabled: 'Enabled', weight: 'Weight', pattern: 'Pattern', dry_run: 'Dry run', category: 'Category', score: 'Score',
+    tasks: 'Staff tasks', task: 'Task', created_at: 'Created', task_open: 'Open', task_overdue: 'Overdue', task_done: 'Done', task_closed: 'Closed',
+    task_all: 'All', task_report: 'Completion (stores / staff)', kind_post: 'Confirm mass send', kind_answer: 'Answer',
+    kind_remove: 'Remove from group', kind_recall_warn: 'Recall and warn', assignee: 'Assignee', due_at: 'Due',
+    closed_at: 'Closed', close_evidence: 'Evidence', note: 'Note (what was done)', mark_done: 'Mark done', notices: 'Notices',
+    touser: 'To', delivered_at: 'Delivered', completion_pct: 'Completion %', median_min: 'Median (min)', p90_min: 'P90 (min)',
+    by_note: 'By note',
     loading: 'Loading…', reason_required: 'A reason is required', none: 'none', lang: '中文'
   }
 };

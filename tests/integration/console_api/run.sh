@@ -74,7 +74,9 @@ GET:/api/v1/members/u1 GET:/api/v1/members/u3 GET:/api/v1/search?q=优惠券 GET
 GET:/api/v1/messages/$ROOM3_MSG GET:/api/v1/queue GET:/api/v1/campaigns GET:/api/v1/channels GET:/api/v1/rules
 GET:/api/v1/deliveries GET:/api/v1/deadletters GET:/api/v1/audit GET:/api/v1/tokens GET:/api/v1/nothing
 PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#$V1 POST:/api/v1/queue/decide#$V3
-POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1"
+POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1
+GET:/api/v1/tasks GET:/api/v1/tasks/101 GET:/api/v1/tasks/103 GET:/api/v1/tasks/report
+POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done"
 : > "$QY_RUN/actual/matrix.txt"
 for e in $ENDPOINTS; do
     method=${e%%:*}; path=${e#*:}; vid=${path#*#}; path=${path%%#*}
@@ -86,6 +88,7 @@ for e in $ENDPOINTS; do
             */decide) body="{\"ids\":[$vid],\"decision\":\"confirm\",\"reason\":\"matrix\"}"
                       q "UPDATE violations SET status = 'open' WHERE id = $vid" ;;
             */resolve) body='{"reason":"matrix"}'; q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
+            */done) body='{"note":"matrix"}'; q "UPDATE staff_tasks SET state = 'open', closed_at = NULL WHERE id IN (101, 103)" ;;
         esac
         p=$path; [ "$u" = root ] && p="$path$([ "${path#*\?}" = "$path" ] && echo '?' || echo '&')brand=acme"
         line="$line $(printf '%-4s' "$(status $u "$method" "$p" "$body")")"
@@ -93,6 +96,34 @@ for e in $ENDPOINTS; do
     echo "$line" | sed 's/ *$//' >> "$QY_RUN/actual/matrix.txt"
 done
 it_expect matrix
+
+# ---- staff tasks: lists by scope and state, evidence, done by note, the report
+ids () { body "$1" GET "$2" | jq -r '[.items[].id] | join(",")'; }
+it_eq "tasks: the store's, every state" "$(ids st1 '/api/v1/tasks?state=all')" 102,101
+it_eq "tasks: hq's open ones" "$(ids hq1 /api/v1/tasks)" 103,101
+it_eq "tasks: overdue" "$(ids hq1 '/api/v1/tasks?state=overdue') $(body hq1 GET '/api/v1/tasks?state=overdue' | jq -r '.items[0].overdue')" "101 true"
+it_eq "tasks: done" "$(ids hq1 '/api/v1/tasks?state=done')" 102
+it_eq "tasks: by store, by assignee, by kind" "$(ids hq1 '/api/v1/tasks?store=s3&state=all') $(ids hq1 '/api/v1/tasks?assignee=boss1&state=all') $(ids hq1 '/api/v1/tasks?kind=post&state=all')" "103 102,101 102"
+it_eq "tasks: pages" "$(body hq1 GET '/api/v1/tasks?state=all&limit=2' | jq -c '[.total, .next, (.items | length)]') $(ids hq1 '/api/v1/tasks?state=all&limit=2&after=2')" '[3,"2",2] 101'
+it_eq "tasks: bad state" "$(api hq1 GET '/api/v1/tasks?state=lost' | jq -rs '"\(.[0]) \(.[1].error)"')" "400 bad parameter state: want open, overdue, done, closed, all or one task state"
+it_eq "tasks: bad limit" "$(status hq1 GET '/api/v1/tasks?limit=0')" 400
+t101=$(body st1 GET /api/v1/tasks/101)
+it_eq "task: its violation and message" "$(echo "$t101" | jq -r '[.kind, .group, .store, .violation.category, .message.msg_id, .message.text] | join(" ")')" "recall_warn room1 s1 ad ad1 加我微信 wx88776655 领优惠券"
+it_eq "task: the message opens in the archive" "$(body st1 GET "/api/v1/messages/$(echo "$t101" | jq -r .message.id)" | jq -r .msg_id)" ad1
+it_eq "task: a post's campaign step" "$(body st1 GET /api/v1/tasks/102 | jq -r '[.campaign_step.campaign, .campaign_step.status, .close_evidence] | join(" ")')" "daily sent wecom_sends sent msgid=m1"
+it_eq "task: bad id" "$(status st1 GET /api/v1/tasks/abc)" 400
+it_eq "done: a note is required" "$(api st1 POST /api/v1/tasks/101/done '{"note":""}' | jq -rs '"\(.[0]) \(.[1].error)"')" '400 send {"note": "what was done"} (1–1000 bytes)'
+it_eq "done by note" "$(body st1 POST /api/v1/tasks/101/done '{"note":"已在手机上撤回"}' | jq -c .)" '{"id":101,"state":"done_by_note"}'
+it_eq "done by note: the row" "$(q "SELECT state || ' ' || closed_by || ' ' || note || ' ' || close_evidence || ' ' || (closed_at IS NOT NULL) FROM staff_tasks WHERE id = 101")" "done_by_note console:st1 已在手机上撤回 note: 已在手机上撤回 true"
+it_eq "done by note: audited" "$(q "SELECT actor || ' ' || object_id || ' ' || (detail ->> 'note') FROM audit_log WHERE action = 'task.done_by_note' ORDER BY id DESC LIMIT 1")" "console:st1 101 已在手机上撤回"
+it_eq "done twice" "$(api st1 POST /api/v1/tasks/101/done '{"note":"again"}' | jq -rs '"\(.[0]) \(.[1].error)"')" "409 task 101 is done_by_note, not open"
+it_eq "done: not found" "$(status st1 POST /api/v1/tasks/99999/done '{"note":"x"}')" 404
+"$Q" tasks report acme --format json > "$QY_RUN/tasks-report.json"
+norm () { jq -S -c '[.[] | with_entries(.value |= tostring)]'; }
+it_eq "report: qyctl's figures per store" "$(body hq1 GET /api/v1/tasks/report | jq .stores | norm)" "$(jq '."staff tasks per store"' "$QY_RUN/tasks-report.json" | norm)"
+it_eq "report: qyctl's figures per staff member" "$(body hq1 GET /api/v1/tasks/report | jq .staff | norm)" "$(jq '."staff tasks per staff member (group owner)"' "$QY_RUN/tasks-report.json" | norm)"
+it_eq "report: the store's own" "$(body st1 GET /api/v1/tasks/report | jq -c '[.stores[] | [.store, .kind, .tasks, .completion_pct]]')" '[["s1","post",1,100],["s1","recall_warn",1,100]]'
+it_eq "the notices' link opens the pages" "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$U/tasks/101")" "200 text/html; charset=utf-8"
 
 # ---- 3. CSRF, sessions across replicas, logout
 csrf_status () { curl -s -o /dev/null -w '%{http_code}' -X PATCH -b "$QY_RUN/hq1.jar" "$@" -d '{"positioning":"福利"}' "$U/api/v1/groups/room1"; }

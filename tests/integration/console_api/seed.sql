@@ -45,3 +45,21 @@ INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, due_at
            (ARRAY['sent', 'sent', 'blocked', 'expired'])[k], CASE WHEN k = 3 THEN 'quiet_hours' END,
            'cj-' || k, '早安', CASE WHEN k <= 2 THEN now () - k * interval '1 day' END
     FROM campaigns c JOIN groups g ON g.brand_id = c.brand_id AND g.code = 'room1', generate_series (1, 4) k WHERE c.name = 'daily';
+-- Staff tasks (docs/tasks.md): 101 the ad's recall in room1, overdue;
+-- 102 a post in room1 done on evidence 10 minutes after; 103 a removal in
+-- room3 (store s3, region south), not yet due.
+INSERT INTO staff_tasks (id, brand_id, source_key, kind, group_id, store_id, member_id, violation_id, evidence_msg_id,
+                         evidence_text, evidence_at, reason, owner_userid, assignee, due_at, created_at)
+    SELECT 101, v.brand_id, 'mod:ad1', 'recall_warn', v.group_id, g.store_id, v.member_id, v.id, v.msg_id, v.excerpt,
+           v.event_time, 'ad', 'boss1', 'boss1', now () - interval '1 hour', now () - interval '2 hours'
+    FROM violations v JOIN groups g ON g.id = v.group_id WHERE v.msg_id = 'ad1';
+INSERT INTO staff_tasks (id, brand_id, source_key, kind, group_id, store_id, campaign_job_id, delivery_key, content,
+                         owner_userid, assignee, state, created_at, closed_at, closed_by, close_evidence)
+    SELECT 102, j.brand_id, j.delivery_key, 'post', j.group_id, g.store_id, j.id, j.delivery_key, j.text, 'boss1', 'boss1',
+           'done', now () - interval '1 hour', now () - interval '50 minutes', 'wecom', 'wecom_sends sent msgid=m1'
+    FROM campaign_jobs j JOIN groups g ON g.id = j.group_id WHERE j.delivery_key = 'cj-1';
+INSERT INTO staff_tasks (id, brand_id, source_key, kind, group_id, store_id, member_id, member_user, owner_userid,
+                         assignee, due_at)
+    SELECT 103, g.brand_id, 'mod:room3-m2', 'remove', g.id, g.store_id, m.id, m.user_id, 'boss3', 'boss3', now () + interval '1 hour'
+    FROM groups g JOIN members m ON m.brand_id = g.brand_id AND m.user_id = 'u3' WHERE g.code = 'room3';
+SELECT setval ('staff_tasks_id_seq', 1000);

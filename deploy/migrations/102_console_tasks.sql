@@ -1,0 +1,5 @@
+-- The console closes a staff task by hand as `qyctl tasks done` does
+-- (docs/tasks.md): state done_by_note, when, by whom, the note, and the
+-- note as the close evidence. staff_tasks is already under its row-level
+-- policy (099), so a store user can close only its own groups' tasks.
+GRANT UPDATE (state, closed_at, closed_by, note, close_evidence) ON staff_tasks TO qy_console;
