@@ -13,6 +13,7 @@
 #include "judge.h"
 #include "moderation.h"
 #include "moderation_decide.h"
+#include "moderation_backtest.h"
 #include "qy/util.h"
 #include <errno.h>
 #include <stdio.h>
@@ -381,132 +382,32 @@ static int s_precision (void)
 
 //  ------------------------------------------------------------ backtest
 
-//  A brand's rule rows as the service builds them (rules + lists), or a TSV's.
-static judge_rule_row_t *s_brand_rows (const char *bid, const char *tsv, moderation_policy_t *pol, size_t *n_out)
+static void s_progress (void *ctx, long done)
 {
-    size_t n = 0;
-    judge_rule_row_t *owned = NULL;
-    char err [256];
-    if (tsv && !(owned = judge_rules_load_tsv (tsv, &n, err, sizeof (err))))
-        qyctl_die ("rules %s: %s", tsv, err);
-    judge_rule_row_t *merged = moderation_brand_rows (qyctl_pg (), bid, owned, n, pol, n_out, err, sizeof (err));
-    if (owned)
-        judge_rules_free (&owned, n);
-    if (!merged)
-        qyctl_die ("%s", err);
-    return merged;
+    qyctl_progress (ctx, done);
 }
 
-//  A judge as the service builds it for the brand: the rule set, and the
-//  brand's learned models where it has them, else the shipped ones.
-static judge_t *s_backtest_judge (const char *bid, judge_rule_row_t *rows, size_t n, const char *what)
+//  The findings as text: the changed examples, per rule, then the verdicts that change.
+static void s_backtest_text (const moderation_backtest_t *bt, const char *days, const char *tsv)
 {
-    char ad [1024], abuse [1024], err [256];
-    if (moderation_brand_model (qyctl_pg (), bid, "ad", ad, sizeof (ad), NULL, err, sizeof (err))
-        || moderation_brand_model (qyctl_pg (), bid, "abuse", abuse, sizeof (abuse), NULL, err, sizeof (err)))
-        qyctl_die ("%s", err);
-    bool own_ad = ad [0], own_abuse = abuse [0];
-    if (!own_ad)
-        judge_model_default_path ("ad", ad, sizeof (ad));
-    if (!own_abuse)
-        judge_model_default_path ("abuse", abuse, sizeof (abuse));
-    judge_options_t o = { NULL, access (ad, R_OK) == 0 ? ad : NULL, access (abuse, R_OK) == 0 ? abuse : NULL };
-    judge_t *j = judge_new (rows, n, &o, err, sizeof (err));
-    if (own_ad)
-        unlink (ad);
-    if (own_abuse)
-        unlink (abuse);
-    if (!j)
-        qyctl_die ("%s rule set rejected: %s", what, err);
-    return j;
-}
-
-//  Judge one archived message with one judge; hits kept in *r.
-static judge_action_t s_backtest_one (judge_t *j, const moderation_policy_t *pol, const char *text, const char *kind,
-                                      const char *role, bool at_all, judge_result_t *r)
-{
-    judge_input_t in = { text, (size_t) -1, kind, role, pol->exempt_staff, at_all };
-    bool staff = strcmp (role, "member") != 0;
-    memset (r, 0, sizeof (*r));
-    r->top = QY_CAT__COUNT;
-    if (!(staff && pol->exempt_staff) && judge_eval (j, &in, r) != 0)
-        return JUDGE_ALLOW;
-    moderation_score (pol, r);
-    return judge_decide (&pol->thresholds, r->total);
-}
-
-typedef struct {
-    char *rule;
-    long  now, proposed;
-} s_rule_count_t;
-
-static void s_count (s_rule_count_t **counts, size_t *n, const judge_result_t *r, bool proposed)
-{
-    for (size_t h = 0; h < r->nhits; h++) {
-        size_t i = 0;
-        while (i < *n && strcmp ((*counts) [i].rule, r->hits [h].rule))
-            i++;
-        if (i == *n) {
-            *counts = qy_realloc (*counts, sizeof (s_rule_count_t) * (*n + 1));
-            (*counts) [i] = (s_rule_count_t) { qy_strdup (r->hits [h].rule), 0, 0 };
-            (*n)++;
-        }
-        if (proposed)
-            (*counts) [i].proposed++;
-        else
-            (*counts) [i].now++;
-    }
-}
-
-static int s_cmp_rule (const void *a, const void *b)
-{
-    return strcmp (((const s_rule_count_t *) a)->rule, ((const s_rule_count_t *) b)->rule);
-}
-
-//  The backtest's findings as text: per rule, then the verdicts that change.
-static void s_backtest_text (const s_rule_count_t *counts, size_t ncounts, long matrix [5][5], long total, long changed,
-                             const char *days, const char *tsv)
-{
+    for (size_t i = 0; i < bt->nchanges; i++)
+        printf ("changed %s: %s -> %s  %s\n", bt->changes [i].msg_id, judge_action_name (bt->changes [i].now),
+                judge_action_name (bt->changes [i].proposed), bt->changes [i].text);
     printf ("\n%-28s %10s %10s %8s\n", "rule", "hits_now", "proposed", "delta");
-    for (size_t i = 0; i < ncounts; i++)
-        printf ("%-28s %10ld %10ld %+8ld\n", counts [i].rule, counts [i].now, counts [i].proposed,
-                counts [i].proposed - counts [i].now);
+    for (size_t i = 0; i < bt->nrules; i++)
+        printf ("%-28s %10ld %10ld %+8ld\n", bt->rules [i].rule, bt->rules [i].now, bt->rules [i].proposed,
+                bt->rules [i].proposed - bt->rules [i].now);
     printf ("\nverdict changes (now -> proposed):\n");
     for (int a = 0; a < 5; a++)
         for (int b = 0; b < 5; b++)
-            if (a != b && matrix [a][b])
-                printf ("  %s -> %s: %ld\n", judge_action_name ((judge_action_t) a), judge_action_name ((judge_action_t) b), matrix [a][b]);
-    printf ("messages=%ld changed=%ld days=%s rules=%s\n", total, changed, days, tsv ? tsv : "current");
+            if (a != b && bt->matrix [a][b])
+                printf ("  %s -> %s: %ld\n", judge_action_name ((judge_action_t) a), judge_action_name ((judge_action_t) b),
+                        bt->matrix [a][b]);
+    printf ("messages=%ld changed=%ld days=%s rules=%s\n", bt->total, bt->changed, days, tsv ? tsv : "current");
 }
 
-//  The same as one JSON object: {"changed": [examples], "rules": […],
-//  "verdict_changes": […], "summary": {…}}, numbers as numbers.
-static void s_backtest_json (const qy_buf_t *changes, const s_rule_count_t *counts, size_t ncounts, long matrix [5][5],
-                             long total, long changed, const char *days, const char *tsv)
-{
-    qy_buf_t out;
-    qy_buf_init (&out);
-    qy_buf_printf (&out, "{\"changed\":[%s],\"rules\":[", changes->len ? changes->data : "");
-    for (size_t i = 0; i < ncounts; i++) {
-        qy_buf_puts (&out, i ? ",{\"rule\":" : "{\"rule\":");
-        qy_buf_json_str (&out, counts [i].rule);
-        qy_buf_printf (&out, ",\"hits_now\":%ld,\"proposed\":%ld,\"delta\":%ld}", counts [i].now, counts [i].proposed,
-                       counts [i].proposed - counts [i].now);
-    }
-    qy_buf_puts (&out, "],\"verdict_changes\":[");
-    int k = 0;
-    for (int a = 0; a < 5; a++)
-        for (int b = 0; b < 5; b++)
-            if (a != b && matrix [a][b])
-                qy_buf_printf (&out, "%s{\"now\":\"%s\",\"proposed\":\"%s\",\"messages\":%ld}", k++ ? "," : "",
-                               judge_action_name ((judge_action_t) a), judge_action_name ((judge_action_t) b), matrix [a][b]);
-    qy_buf_printf (&out, "],\"summary\":{\"messages\":%ld,\"changed\":%ld,\"days\":%d,\"rules\":", total, changed, atoi (days));
-    qy_buf_json_str (&out, tsv ? tsv : "current");
-    qy_buf_puts (&out, "}}\n");
-    fputs (out.data, stdout);
-    qy_buf_free (&out);
-}
-
+//  moderation_backtest (services/moderation/moderation_backtest.c), shared
+//  with the console's rules dry-run.
 static int s_backtest (void)
 {
     const char *brand = qyctl_arg (1);
@@ -515,96 +416,36 @@ static int s_backtest (void)
         qyctl_usage_error ("moderation backtest needs --days N (1 or more)");
     qyctl_long ("--days", days, 1, 36500);
     int examples = (int) qyctl_long ("--examples", qyctl_opt ("examples", "10"), 0, 100000);
-    char bid [24];
+    char bid [24], err [512];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
-    //  The brand-level policy: defaults, brands.settings, the brand layer.
-    moderation_policy_t pol;
-    moderation_policy_default (&pol);
-    char err [256];
-    const char *bp [] = { bid };
-    PGresult *res = qyctl_exec ("SELECT b.settings::text, coalesce (p.settings::text, '{}') FROM brands b "
-                                "LEFT JOIN moderation_policies p ON p.brand_id = b.id AND p.scope = 'brand' WHERE b.id = $1", 1, bp);
-    //  What does not apply is ignored, as the service does, and said.
-    if (moderation_policy_apply_settings (&pol, PQgetvalue (res, 0, 0), err, sizeof (err)))
-        fprintf (stderr, "qyctl: the brand's settings are ignored, as by the service: %s\n", err);
-    if (moderation_policy_apply_json (&pol, PQgetvalue (res, 0, 1), err, sizeof (err)))
-        fprintf (stderr, "qyctl: the brand's policy layer is ignored, as by the service: %s\n", err);
-    PQclear (res);
-    size_t na, nb;
-    judge_rule_row_t *now_rows = s_brand_rows (bid, NULL, &pol, &na);
     const char *tsv = qyctl_opt ("rules", NULL);
-    judge_rule_row_t *new_rows = s_brand_rows (bid, tsv, NULL, &nb);
-    judge_t *ja = s_backtest_judge (bid, now_rows, na, "current");
-    judge_t *jb = s_backtest_judge (bid, new_rows, nb, "proposed");
-    //  The archive, a page at a time: chat messages of the last N days.
-    PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    const char *cp [] = { bid, days };
-    PQclear (qyctl_exec ("DECLARE qy_bt NO SCROLL CURSOR FOR SELECT msg_id, kind, coalesce (role, 'member'), coalesce (text, ''), "
-                         "       coalesce (extra->'at_all' = 'true'::jsonb, false) FROM messages "
-                         "WHERE brand_id = $1 AND event_time > now () - $2::int * interval '1 day' "
-                         "  AND kind IN ('text','image','link','weapp','card','redpacket','file','voice','video','emotion','qrcode') "
-                         "ORDER BY event_time, msg_id", 2, cp));
-    long total = 0, changed = 0, matrix [5][5] = { { 0 } };
-    s_rule_count_t *counts = NULL;
-    size_t ncounts = 0;
-    int shown = 0;
-    judge_result_t ra, rb;
-    bool json = strcmp (qyctl_opt ("format", "table"), "json") == 0;
-    qy_buf_t changes;               //  --format json: the examples
-    qy_buf_init (&changes);
+    size_t n = 0;
+    judge_rule_row_t *proposed = NULL;
+    if (tsv && !(proposed = judge_rules_load_tsv (tsv, &n, err, sizeof (err))))
+        qyctl_die ("rules %s: %s", tsv, err);
+    moderation_backtest_t bt;
     qyctl_progress_t progress;
     qyctl_progress_start (&progress, "backtest messages", 0);
-    while (true) {
-        qyctl_progress (&progress, total);
-        res = qyctl_exec ("FETCH 5000 FROM qy_bt", 0, NULL);
-        int rows = PQntuples (res);
-        for (int r = 0; r < rows; r++) {
-            const char *text = PQgetvalue (res, r, 3), *kind = PQgetvalue (res, r, 1), *role = PQgetvalue (res, r, 2);
-            bool at_all = PQgetvalue (res, r, 4) [0] == 't';
-            judge_action_t a = s_backtest_one (ja, &pol, text, kind, role, at_all, &ra);
-            s_count (&counts, &ncounts, &ra, false);
-            judge_action_t b = s_backtest_one (jb, &pol, text, kind, role, at_all, &rb);
-            s_count (&counts, &ncounts, &rb, true);
-            matrix [a][b]++;
-            total++;
-            if (a != b) {
-                changed++;
-                if (shown++ < examples) {
-                    char *cut = qy_utf8_prefix (text, 60);
-                    if (json) {
-                        qy_buf_puts (&changes, changes.len ? ",{\"msg_id\":" : "{\"msg_id\":");
-                        qy_buf_json_str (&changes, PQgetvalue (res, r, 0));
-                        qy_buf_printf (&changes, ",\"now\":\"%s\",\"proposed\":\"%s\",\"text\":", judge_action_name (a),
-                                       judge_action_name (b));
-                        qy_buf_json_str (&changes, cut);
-                        qy_buf_puts (&changes, "}");
-                    }
-                    else
-                        printf ("changed %s: %s -> %s  %s\n", PQgetvalue (res, r, 0), judge_action_name (a), judge_action_name (b), cut);
-                    free (cut);
-                }
-            }
-        }
-        PQclear (res);
-        if (rows == 0)
-            break;
-    }
+    PQclear (qyctl_exec ("BEGIN", 0, NULL));
+    int rc = moderation_backtest (qyctl_pg (), bid, days, proposed, n, examples, s_progress, &progress, &bt, err, sizeof (err));
     qyctl_progress_end (&progress);
-    PQclear (qyctl_exec ("CLOSE qy_bt", 0, NULL));
+    if (proposed)
+        judge_rules_free (&proposed, n);
+    if (bt.warning)
+        fprintf (stderr, "qyctl: %s\n", bt.warning);
+    if (rc)
+        qyctl_die ("%s", err);
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
-    qsort (counts, ncounts, sizeof (*counts), s_cmp_rule);
-    if (json)
-        s_backtest_json (&changes, counts, ncounts, matrix, total, changed, days, tsv);
+    if (strcmp (qyctl_opt ("format", "table"), "json") == 0) {
+        qy_buf_t out;
+        qy_buf_init (&out);
+        moderation_backtest_json (&bt, days, tsv ? tsv : "current", &out);
+        fputs (out.data, stdout);
+        qy_buf_free (&out);
+    }
     else
-        s_backtest_text (counts, ncounts, matrix, total, changed, days, tsv);
-    for (size_t i = 0; i < ncounts; i++)
-        free (counts [i].rule);
-    free (counts);
-    qy_buf_free (&changes);
-    judge_destroy (&ja);
-    judge_destroy (&jb);
-    moderation_rows_free (&now_rows, na);
-    moderation_rows_free (&new_rows, nb);
+        s_backtest_text (&bt, days, tsv);
+    moderation_backtest_free (&bt);
     return 0;
 }
 
