@@ -6,6 +6,7 @@
 //  audit log, dead letters, deliveries and rules.
 #include "console_int.h"
 #include "moderation_decide.h"
+#include "moderation_backtest.h"
 #include "qy/log.h"
 #include <stdlib.h>
 #include <string.h>
@@ -388,4 +389,50 @@ void console_api_rules (console_req_t *r)
         "   SELECT list, category, value, created_by, created_at FROM moderation_lists) l), "
         " 'policies', (SELECT coalesce (json_agg (p ORDER BY p.scope, p.scope_key), '[]') FROM ("
         "   SELECT scope, scope_key, settings, updated_by, updated_at FROM moderation_policies) p))", 0, NULL);
+}
+
+//  A proposed rule set tried on the archive before it is saved: what
+//  `qyctl moderation backtest` runs (moderation_backtest), over the days
+//  asked, on the user's scope. Nothing is changed; the run is audited.
+void console_api_rules_backtest (console_req_t *r)
+{
+    const char *tsv = json_string_value (json_object_get (r->json, "rules"));
+    json_t *jd = json_object_get (r->json, "days"), *je = json_object_get (r->json, "examples");
+    long days = jd ? (long) json_integer_value (jd) : 7, examples = je ? (long) json_integer_value (je) : 20;
+    if (!tsv || !*tsv || (jd && !json_is_integer (jd)) || (je && !json_is_integer (je)) || days < 1 || days > 90
+        || examples < 0 || examples > 200) {
+        console_error (r, 400, "send {\"rules\": \"the proposed rule set as TSV (qyctl moderation backtest --rules)\", "
+                               "\"days\": 1–90 (7), \"examples\": 0–200 (20)}");
+        return;
+    }
+    const char *bid = console_brand (r);
+    if (!bid)
+        return;
+    char b [24], d [24], err [512];
+    qy_strlcpy (b, bid, sizeof (b));
+    qy_snprintf (d, sizeof (d), "%ld", days);
+    size_t n = 0;
+    judge_rule_row_t *rows = judge_rules_parse_tsv (tsv, strlen (tsv), &n, err, sizeof (err));
+    if (!rows) {
+        console_error (r, 400, "rules: %s", err);
+        return;
+    }
+    moderation_backtest_t bt;
+    int rc = moderation_backtest (r->pg, b, d, rows, n, (int) examples, NULL, NULL, &bt, err, sizeof (err));
+    judge_rules_free (&rows, n);
+    if (bt.warning)
+        qy_log_warn ("backtest brand=%s: %s", b, bt.warning);
+    if (rc)
+        console_error (r, strstr (err, "rule set rejected") ? 400 : 500, "%s", err);
+    else {
+        qy_buf_t out;
+        qy_buf_init (&out);
+        moderation_backtest_json (&bt, d, "proposed", &out);
+        char detail [160];
+        qy_snprintf (detail, sizeof (detail), "{\"days\":%ld,\"messages\":%ld,\"changed\":%ld}", days, bt.total, bt.changed);
+        if (console_audit (r, b, "rules.backtest", "rules", NULL, detail))
+            console_reply (r, 200, out.data);
+        qy_buf_free (&out);
+    }
+    moderation_backtest_free (&bt);
 }

@@ -168,6 +168,7 @@ static const console_route_t s_routes [] = {
     { "GET",    "campaigns",            CONSOLE_ADMIN | CONSOLE_HQ | CONSOLE_REGION, console_api_campaigns },
     { "GET",    "channels",             CONSOLE_STAFF, console_api_channels },
     { "GET",    "rules",                CONSOLE_ADMIN | CONSOLE_HQ, console_api_rules },
+    { "POST",   "rules/backtest",       CONSOLE_ADMIN | CONSOLE_HQ, console_api_rules_backtest },
     { "GET",    "deliveries",           CONSOLE_ADMIN | CONSOLE_HQ, console_api_deliveries },
     { "GET",    "deadletters",          CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletters },
     { "POST",   "deadletters/*/resolve", CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletter_resolve },

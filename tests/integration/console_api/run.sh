@@ -76,7 +76,7 @@ GET:/api/v1/deliveries GET:/api/v1/deadletters GET:/api/v1/audit GET:/api/v1/tok
 PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#$V1 POST:/api/v1/queue/decide#$V3
 POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1
 GET:/api/v1/tasks GET:/api/v1/tasks/101 GET:/api/v1/tasks/103 GET:/api/v1/tasks/report
-POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done"
+POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest"
 : > "$QY_RUN/actual/matrix.txt"
 for e in $ENDPOINTS; do
     method=${e%%:*}; path=${e#*:}; vid=${path#*#}; path=${path%%#*}
@@ -88,6 +88,7 @@ for e in $ENDPOINTS; do
             */decide) body="{\"ids\":[$vid],\"decision\":\"confirm\",\"reason\":\"matrix\"}"
                       q "UPDATE violations SET status = 'open' WHERE id = $vid" ;;
             */resolve) body='{"reason":"matrix"}'; q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
+            */backtest) body=$(jq -Rsc '{rules: ., days: 1}' "$QY_ROOT/services/moderation/judge/default_rules.tsv") ;;
             */done) body='{"note":"matrix"}'; q "UPDATE staff_tasks SET state = 'open', closed_at = NULL WHERE id IN (101, 103)" ;;
         esac
         p=$path; [ "$u" = root ] && p="$path$([ "${path#*\?}" = "$path" ] && echo '?' || echo '&')brand=acme"
@@ -124,6 +125,17 @@ it_eq "report: qyctl's figures per store" "$(body hq1 GET /api/v1/tasks/report |
 it_eq "report: qyctl's figures per staff member" "$(body hq1 GET /api/v1/tasks/report | jq .staff | norm)" "$(jq '."staff tasks per staff member (group owner)"' "$QY_RUN/tasks-report.json" | norm)"
 it_eq "report: the store's own" "$(body st1 GET /api/v1/tasks/report | jq -c '[.stores[] | [.store, .kind, .tasks, .completion_pct]]')" '[["s1","post",1,100],["s1","recall_warn",1,100]]'
 it_eq "the notices' link opens the pages" "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$U/tasks/101")" "200 text/html; charset=utf-8"
+
+# ---- rules: a proposed rule set tried on the archive, as qyctl moderation backtest does
+grep -v '^ad.wechat_id' "$QY_ROOT/services/moderation/judge/default_rules.tsv" > "$QY_RUN/proposed.tsv"
+bt=$(body hq1 POST /api/v1/rules/backtest "$(jq -Rsc '{rules: ., days: 1, examples: 5}' "$QY_RUN/proposed.tsv")")
+"$Q" moderation backtest acme --days 1 --rules "$QY_RUN/proposed.tsv" --examples 5 --format json > "$QY_RUN/backtest.json"
+it_eq "backtest: the WeChat id no longer flagged" "$(echo "$bt" | jq -c '[.rules[] | select(.rule == "ad.wechat_id") | .hits_now, .proposed] + [.changed[0].msg_id]')" '[1,0,"ad1"]'
+it_eq "backtest: qyctl's figures" "$(echo "$bt" | jq -c '[.rules, .verdict_changes, .changed, .summary.messages]')" \
+    "$(jq -c '[.rules, .verdict_changes, .changed, .summary.messages]' "$QY_RUN/backtest.json")"
+it_eq "backtest: audited with the user" "$(q "SELECT (detail ->> 'messages') || ' ' || actor FROM audit_log WHERE action = 'rules.backtest' AND actor = 'console:hq1' ORDER BY id DESC LIMIT 1")" "$(echo "$bt" | jq -r .summary.messages) console:hq1"
+it_eq "backtest: a bad rule row" "$(api hq1 POST /api/v1/rules/backtest '{"rules":"only-a-name\n"}' | jq -rs '"\(.[0]) \(.[1].error | split(":")[0])"')" "400 rules"
+it_eq "backtest: no rules" "$(status hq1 POST /api/v1/rules/backtest '{"days":3}') $(status hq1 POST /api/v1/rules/backtest '{"rules":"x","days":400}')" "400 400"
 
 # ---- 3. CSRF, sessions across replicas, logout
 csrf_status () { curl -s -o /dev/null -w '%{http_code}' -X PATCH -b "$QY_RUN/hq1.jar" "$@" -d '{"positioning":"福利"}' "$U/api/v1/groups/room1"; }
