@@ -3,6 +3,7 @@
 //  single row changes, then writes it in one transaction.
 #include "qyctl.h"
 #include "campaign.h"
+#include "campaign_file.h"
 #include "qy/util.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,52 +86,19 @@ static int s_apply (const char *file, bool dry_run)
     json_t *root = json_load_file (file, 0, &jerr);
     if (!root)
         qyctl_die ("%s:%d: %s", file, jerr.line, jerr.text);
-    static const char *keys [] = { "brand", "guards", "group_guards", "campaigns", NULL };
-    const char *key;
-    json_t *v;
-    json_object_foreach (root, key, v) {
-        bool ok = false;
-        for (size_t i = 0; keys [i]; i++)
-            ok = ok || strcmp (keys [i], key) == 0;
-        if (!ok)
-            qyctl_die ("%s: unknown key \"%s\" (brand, guards, group_guards, campaigns)", file, key);
-    }
-    const char *brand = json_string_value (json_object_get (root, "brand"));
-    if (!brand)
-        qyctl_die ("%s: \"brand\" (the brand code) is required", file);
-    int64_t bid = qyctl_brand_id (brand);
-    char err [320];
-    campaign_guards_t g;
-    campaign_guards_default (&g);
-    json_t *guards = json_object_get (root, "guards");
-    if (guards && campaign_guards_apply (&g, guards, err, sizeof (err)) < 0)
+    //  The whole document first, with the service's parsers (campaign_file.c,
+    //  shared with the console), then the brand and groups it names.
+    char err [400];
+    campaign_file_t f;
+    if (campaign_file_check (root, &f, err, sizeof (err)))
         qyctl_die ("%s: %s", file, err);
-    json_t *kw = json_object_get (guards, "optout_keywords");
-    if (kw && !json_is_array (kw))
-        qyctl_die ("%s: guards.optout_keywords: must be a list of strings", file);
-    json_t *gg = json_object_get (root, "group_guards");
-    if (gg && !json_is_object (gg))
-        qyctl_die ("%s: group_guards: must map group codes to guard settings", file);
-    json_object_foreach (gg, key, v) {
-        campaign_guards_t o = g;
-        if (campaign_guards_apply (&o, v, err, sizeof (err)) < 0)
-            qyctl_die ("%s: group_guards.%s: %s", file, key, err);
-        if (json_object_get (v, "optout_keywords"))
-            qyctl_die ("%s: group_guards.%s: optout_keywords are brand-wide", file, key);
+    int64_t bid = qyctl_brand_id (f.brand);
+    json_t *guards = f.guards, *gg = f.group_guards, *camps = f.campaigns, *v;
+    const char *key;
+    json_object_foreach (gg, key, v)
         s_group_id (bid, key);
-    }
-    json_t *camps = json_object_get (root, "campaigns");
-    if (camps && !json_is_array (camps))
-        qyctl_die ("%s: campaigns: must be a list", file);
-    size_t n = json_array_size (camps);
-    campaign_def_t **defs = qy_calloc (n + 1, sizeof (campaign_def_t *));
-    for (size_t i = 0; i < n; i++) {
-        if (!(defs [i] = campaign_def_parse (json_array_get (camps, i), err, sizeof (err))))
-            qyctl_die ("%s: campaigns[%zu]: %s", file, i, err);
-        for (size_t k = 0; k < i; k++)
-            if (strcmp (defs [k]->name, defs [i]->name) == 0)
-                qyctl_die ("%s: campaign \"%s\" is defined twice", file, defs [i]->name);
-    }
+    campaign_def_t **defs = f.defs;
+    size_t n = f.n;
     if (dry_run) {
         char nc [16];
         qy_snprintf (nc, sizeof (nc), "%zu", n);
@@ -197,9 +165,7 @@ static int s_apply (const char *file, bool dry_run)
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
     qyctl_items_end ("campaigns", (const char *[]) { "file", file, NULL });
 done:
-    for (size_t i = 0; i < n; i++)
-        campaign_def_destroy (&defs [i]);
-    free (defs);
+    campaign_file_free (&f);
     json_decref (root);
     return 0;
 }
