@@ -3,3 +3,6 @@
 -- note as the close evidence. staff_tasks is already under its row-level
 -- policy (099), so a store user can close only its own groups' tasks.
 GRANT UPDATE (state, closed_at, closed_by, note, close_evidence) ON staff_tasks TO qy_console;
+-- A campaign paused or resumed from the console, as `qyctl campaign
+-- disable|enable` does (campaigns is under its brand policy).
+GRANT UPDATE (enabled, updated_at) ON campaigns TO qy_console;

@@ -68,6 +68,9 @@ ROOM3_MSG=$(curl -s -b "$QY_RUN/hq1.jar" "$U/api/v1/search?group=room3&limit=1" 
 V1=$(q "SELECT id FROM violations WHERE msg_id = 'room1-m2'")
 V3=$(q "SELECT id FROM violations WHERE msg_id = 'room3-m2'")
 DL=$(q "SELECT id FROM dead_letters LIMIT 1")
+CAMPAIGN_DOC='{"brand":"acme","group_guards":{"room1":{"quiet_start":"12:00","quiet_end":"13:00"}},
+  "campaigns":[{"name":"daily-sop","trigger":{"type":"schedule","dates":["2025-11-20"]},
+                "steps":[{"at":"08:00","template":"早上好"},{"best_time":true,"promotional":true,"template":"限时福利"}]}]}'
 ENDPOINTS="GET:/api/v1/session GET:/api/v1/overview GET:/api/v1/stores GET:/api/v1/groups GET:/api/v1/groups.csv
 GET:/api/v1/groups/room1 GET:/api/v1/groups/room1/profile GET:/api/v1/groups/room3 GET:/api/v1/groups/room3/profile
 GET:/api/v1/members/u1 GET:/api/v1/members/u3 GET:/api/v1/search?q=优惠券 GET:/api/v1/messages/$ROOM1_MSG
@@ -76,7 +79,8 @@ GET:/api/v1/deliveries GET:/api/v1/deadletters GET:/api/v1/audit GET:/api/v1/tok
 PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#$V1 POST:/api/v1/queue/decide#$V3
 POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1
 GET:/api/v1/tasks GET:/api/v1/tasks/101 GET:/api/v1/tasks/103 GET:/api/v1/tasks/report
-POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest"
+POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest
+POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause"
 : > "$QY_RUN/actual/matrix.txt"
 for e in $ENDPOINTS; do
     method=${e%%:*}; path=${e#*:}; vid=${path#*#}; path=${path%%#*}
@@ -88,6 +92,8 @@ for e in $ENDPOINTS; do
             */decide) body="{\"ids\":[$vid],\"decision\":\"confirm\",\"reason\":\"matrix\"}"
                       q "UPDATE violations SET status = 'open' WHERE id = $vid" ;;
             */resolve) body='{"reason":"matrix"}'; q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
+            */validate) body="$CAMPAIGN_DOC" ;;
+            */pause) body='{}' ;;
             */backtest) body=$(jq -Rsc '{rules: ., days: 1}' "$QY_ROOT/services/moderation/judge/default_rules.tsv") ;;
             */done) body='{"note":"matrix"}'; q "UPDATE staff_tasks SET state = 'open', closed_at = NULL WHERE id IN (101, 103)" ;;
         esac
@@ -136,6 +142,25 @@ it_eq "backtest: qyctl's figures" "$(echo "$bt" | jq -c '[.rules, .verdict_chang
 it_eq "backtest: audited with the user" "$(q "SELECT (detail ->> 'messages') || ' ' || actor FROM audit_log WHERE action = 'rules.backtest' AND actor = 'console:hq1' ORDER BY id DESC LIMIT 1")" "$(echo "$bt" | jq -r .summary.messages) console:hq1"
 it_eq "backtest: a bad rule row" "$(api hq1 POST /api/v1/rules/backtest '{"rules":"only-a-name\n"}' | jq -rs '"\(.[0]) \(.[1].error | split(":")[0])"')" "400 rules"
 it_eq "backtest: no rules" "$(status hq1 POST /api/v1/rules/backtest '{"days":3}') $(status hq1 POST /api/v1/rules/backtest '{"rules":"x","days":400}')" "400 400"
+
+# ---- campaigns: a definition checked whole as qyctl campaign apply --dry-run does; pause, resume
+it_eq "campaign definition checked" "$(body hq1 POST /api/v1/campaigns/validate "$CAMPAIGN_DOC" | jq -c .)" \
+    '{"ok":true,"written":false,"campaigns":[{"name":"daily-sop","trigger":"schedule","steps":2,"enabled":true}]}'
+echo "$CAMPAIGN_DOC" | jq -c '.campaigns[0].steps[1].at = "09:00"' > "$QY_RUN/bad-campaign.json"
+cerr () { api hq1 POST /api/v1/campaigns/validate "$1" | jq -rs '"\(.[0]) \(.[1].error)"'; }
+it_eq "campaign: the parser's error, as qyctl says it" "$(cerr "$(cat "$QY_RUN/bad-campaign.json")")" \
+    "400 $("$Q" campaign apply "$QY_RUN/bad-campaign.json" --dry-run 2>&1 | sed "s|^qyctl: $QY_RUN/bad-campaign.json: ||")"
+it_eq "campaign: unknown key" "$(cerr '{"brand":"acme","campaign":[]}')" '400 unknown key "campaign" (brand, guards, group_guards, campaigns)'
+it_eq "campaign: another brand" "$(cerr '{"brand":"other"}')" '400 brand: "other" is not the brand this console user works in (acme)'
+it_eq "campaign: a group not in the brand" "$(cerr '{"brand":"acme","group_guards":{"oroom":{}}}')" "400 group_guards.oroom: no such group"
+it_eq "campaign: defined twice" "$(cerr "$(echo "$CAMPAIGN_DOC" | jq -c '.campaigns += .campaigns')")" '400 campaign "daily-sop" is defined twice'
+it_eq "campaign: nothing written" "$(q "SELECT count (*) FROM campaigns WHERE name = 'daily-sop'")" 0
+it_eq "campaign paused" "$(body hq1 POST /api/v1/campaigns/daily/pause '{}' | jq -c .) $(q "SELECT enabled FROM campaigns WHERE name = 'daily'")" '{"name":"daily","enabled":false} f'
+it_eq "campaign resumed" "$(body hq1 POST /api/v1/campaigns/daily/resume '{}' | jq -r .enabled) $(q "SELECT enabled FROM campaigns WHERE name = 'daily'")" "true t"
+it_eq "campaign pause audited" "$(q "SELECT string_agg (x, ',' ORDER BY id) FROM (SELECT id, action || ' ' || object_id AS x FROM audit_log
+                                 WHERE actor = 'console:hq1' AND action LIKE 'campaign.%able' ORDER BY id DESC LIMIT 2) l")" \
+    "campaign.disable daily,campaign.enable daily"
+it_eq "campaign: unknown" "$(status hq1 POST /api/v1/campaigns/nothing/pause '{}')" 404
 
 # ---- 3. CSRF, sessions across replicas, logout
 csrf_status () { curl -s -o /dev/null -w '%{http_code}' -X PATCH -b "$QY_RUN/hq1.jar" "$@" -d '{"positioning":"福利"}' "$U/api/v1/groups/room1"; }
