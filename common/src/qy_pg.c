@@ -283,3 +283,15 @@ int64_t qy_pg_int (const PGresult *res, int r, int c)
         return 0;
     return strtoll (PQgetvalue (res, r, c), NULL, 10);
 }
+
+PGresult *qy_pg_conn_exec (PGconn *conn, const char *sql, int nparams, const char *const *params, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams (conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus (res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    qy_snprintf (err, errlen, "%s", PQresultErrorMessage (res));
+    err [strcspn (err, "\n")] = 0;
+    PQclear (res);
+    return NULL;
+}

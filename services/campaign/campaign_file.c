@@ -1,5 +1,6 @@
 //  A playbook document checked whole (campaign_file.h).
 #include "campaign_file.h"
+#include "qy/pg.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,97 @@ void campaign_file_free (campaign_file_t *f)
     free (f->defs);
     f->defs = NULL;
     f->n = 0;
+}
+
+//  The document's campaign names as a PostgreSQL array.
+static void s_names (const campaign_file_t *f, qy_buf_t *names)
+{
+    qy_buf_puts (names, "{");
+    for (size_t i = 0; i < f->n; i++) {
+        if (i)
+            qy_buf_puts (names, ",");
+        qy_buf_pg_array_elem (names, f->defs [i]->name);
+    }
+    qy_buf_puts (names, "}");
+}
+
+long campaign_file_pending (PGconn *conn, const char *bid, const campaign_file_t *f, char *err, size_t errlen)
+{
+    qy_buf_t names;
+    qy_buf_init (&names);
+    s_names (f, &names);
+    const char *p [] = { bid, names.data };
+    PGresult *res = qy_pg_conn_exec (conn, "SELECT count (*) FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
+                                  "WHERE j.brand_id = $1::bigint AND c.name = ANY ($2::text[]) AND j.status = 'pending'", 2, p, err, errlen);
+    qy_buf_free (&names);
+    long pending = res ? atol (PQgetvalue (res, 0, 0)) : -1;
+    PQclear (res);
+    return pending;
+}
+
+static int s_guard_row (PGconn *conn, const char *bid, const char *code, json_t *settings, const campaign_apply_cb_t *cb,
+                        char *err, size_t errlen)
+{
+    char *text = json_dumps (settings, JSON_COMPACT | JSON_SORT_KEYS);
+    const char *p [] = { bid, code, text };
+    PGresult *res = qy_pg_conn_exec (conn,
+        "INSERT INTO campaign_guards (brand_id, group_id, settings) "
+        "SELECT $1::bigint, coalesce ((SELECT id FROM groups WHERE brand_id = $1::bigint AND code = $2), CASE WHEN $2 IS NULL THEN 0 END), "
+        "  $3::jsonb "
+        "ON CONFLICT (brand_id, group_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now ()", 3, p, err, errlen);
+    if (res && cb && cb->guards)
+        cb->guards (cb->ctx, code ? code : "brand", text);
+    PQclear (res);
+    free (text);
+    return res ? 0 : -1;
+}
+
+//  One campaign: upserted, then its planned steps not yet sent dropped so
+//  the planner makes them again from the new definition (sent ones stay
+//  sent). Kept, because the planner would not make them again: steps quiet
+//  hours deferred (their planned time may be out of its window), steps of
+//  a silence spell (found on its day only) and draws already drawn (the
+//  post must name the recorded winners). Their text follows the new
+//  definition when they run.
+static int s_campaign (PGconn *conn, const char *bid, const campaign_def_t *def, json_t *obj, const campaign_apply_cb_t *cb,
+                       char *err, size_t errlen)
+{
+    char *text = json_dumps (obj, JSON_COMPACT | JSON_SORT_KEYS);
+    //  The first template, for `campaign list`.
+    const char *tmpl = def->nsteps && def->steps [0].nvariants ? def->steps [0].variants [0].tmpl : "";
+    const char *p [] = { bid, def->name, campaign_trigger_name (def->trigger.kind), tmpl, text, def->enabled ? "t" : "f" };
+    PGresult *res = qy_pg_conn_exec (conn,
+        "INSERT INTO campaigns (brand_id, name, trigger, template, definition, enabled) VALUES ($1, $2, $3, $4, $5::jsonb, $6) "
+        "ON CONFLICT (brand_id, name) DO UPDATE SET trigger = EXCLUDED.trigger, template = EXCLUDED.template, "
+        "  definition = EXCLUDED.definition, enabled = EXCLUDED.enabled, updated_at = now (), "
+        "  version = campaigns.version + (campaigns.definition IS DISTINCT FROM EXCLUDED.definition)::int "
+        "RETURNING id, version, (xmax = 0)", 6, p, err, errlen);
+    free (text);
+    if (!res)
+        return -1;
+    const char *q [] = { bid, PQgetvalue (res, 0, 0) };
+    PGresult *del = qy_pg_conn_exec (conn, "DELETE FROM campaign_jobs j WHERE j.brand_id = $1 AND j.campaign_id = $2 AND j.status = 'pending' "
+                                  "AND j.trigger_msg IS NULL AND j.deferrals = 0 AND j.period NOT LIKE 's:%' "
+                                  "AND NOT EXISTS (SELECT 1 FROM campaign_draws d WHERE d.job_id = j.id)", 2, q, err, errlen);
+    if (del && cb && cb->campaign)
+        cb->campaign (cb->ctx, def, PQgetvalue (res, 0, 2) [0] == 't', PQgetvalue (res, 0, 1), atoi (PQcmdTuples (del)) > 0);
+    PQclear (del);
+    PQclear (res);
+    return del ? 0 : -1;
+}
+
+int campaign_file_apply (PGconn *conn, const char *bid, const campaign_file_t *f, const campaign_apply_cb_t *cb,
+                         char *err, size_t errlen)
+{
+    if (f->guards && s_guard_row (conn, bid, NULL, f->guards, cb, err, errlen))
+        return -1;
+    const char *key;
+    json_t *v;
+    json_object_foreach (f->group_guards, key, v)
+        if (s_guard_row (conn, bid, key, v, cb, err, errlen))
+            return -1;
+    for (size_t i = 0; i < f->n; i++)
+        if (s_campaign (conn, bid, f->defs [i], json_array_get (f->campaigns, i), cb, err, errlen))
+            return -1;
+    return 0;
 }

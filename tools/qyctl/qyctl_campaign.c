@@ -39,12 +39,6 @@ static int64_t s_group_id (int64_t brand_id, const char *code)
     return id;
 }
 
-//  The first template of a definition, for `campaign list`.
-static const char *s_first_template (const campaign_def_t *def)
-{
-    return def->nsteps && def->steps [0].nvariants ? def->steps [0].variants [0].tmpl : "";
-}
-
 //  Guards change what every campaign may send: audited like the campaigns.
 static void s_audit_guards (int64_t bid, const char *scope, const char *settings)
 {
@@ -55,29 +49,36 @@ static void s_audit_guards (int64_t bid, const char *scope, const char *settings
 
 //  Applying over planned steps not yet sent re-plans them (see s_apply):
 //  asked for, as any change to what is about to go out.
-static void s_confirm_replan (int64_t bid, campaign_def_t **defs, size_t n)
+static void s_confirm_replan (int64_t bid, const campaign_file_t *f)
 {
-    qy_buf_t names;
-    qy_buf_init (&names);
-    qy_buf_puts (&names, "{");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            qy_buf_puts (&names, ",");
-        qy_buf_pg_array_elem (&names, defs [i]->name);
-    }
-    qy_buf_puts (&names, "}");
-    const char *p [] = { s_bid (bid), names.data };
-    PGresult *res = qyctl_exec ("SELECT count (*) FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
-                                "WHERE j.brand_id = $1 AND c.name = ANY ($2::text[]) AND j.status = 'pending'", 2, p);
-    long pending = atol (PQgetvalue (res, 0, 0));
-    PQclear (res);
-    qy_buf_free (&names);
+    char err [400];
+    long pending = campaign_file_pending (qyctl_pg (), s_bid (bid), f, err, sizeof (err));
+    if (pending < 0)
+        qyctl_die ("%s", err);
     if (pending) {
         char what [160];
         qy_snprintf (what, sizeof (what), "campaign apply changes campaigns with %ld planned step%s not yet sent", pending,
                      pending == 1 ? "" : "s");
         qyctl_confirm (what);
     }
+}
+
+static void s_applied_guards (void *ctx, const char *scope, const char *settings)
+{
+    s_audit_guards (*(int64_t *) ctx, scope, settings);
+}
+
+static void s_applied (void *ctx, const campaign_def_t *def, bool created, const char *version, bool replanned)
+{
+    char steps [16];
+    qy_snprintf (steps, sizeof (steps), "%zu", def->nsteps);
+    qyctl_item ((const char *[]) { "campaign", def->name, "created", created ? "true" : "false",
+                                   "version", version, "trigger", campaign_trigger_name (def->trigger.kind),
+                                   "steps", steps, "replanned", replanned ? "true" : "false", NULL },
+                "campaign %s %s (version %s, trigger %s, %s step%s%s)", def->name, created ? "created" : "updated",
+                version, campaign_trigger_name (def->trigger.kind), steps, def->nsteps == 1 ? "" : "s",
+                replanned ? ", pending planned steps re-planned" : "");
+    qyctl_audit (*(int64_t *) ctx, "campaign.apply", "campaign", def->name);
 }
 
 static int s_apply (const char *file, bool dry_run)
@@ -93,11 +94,10 @@ static int s_apply (const char *file, bool dry_run)
     if (campaign_file_check (root, &f, err, sizeof (err)))
         qyctl_die ("%s: %s", file, err);
     int64_t bid = qyctl_brand_id (f.brand);
-    json_t *guards = f.guards, *gg = f.group_guards, *camps = f.campaigns, *v;
+    json_t *v;
     const char *key;
-    json_object_foreach (gg, key, v)
+    json_object_foreach (f.group_guards, key, v)
         s_group_id (bid, key);
-    campaign_def_t **defs = f.defs;
     size_t n = f.n;
     if (dry_run) {
         char nc [16];
@@ -106,62 +106,11 @@ static int s_apply (const char *file, bool dry_run)
                    "%s: ok, %s campaign%s (nothing written)", file, nc, n == 1 ? "" : "s");
         goto done;
     }
-    s_confirm_replan (bid, defs, n);
+    s_confirm_replan (bid, &f);
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    if (guards) {
-        char *text = json_dumps (guards, JSON_COMPACT | JSON_SORT_KEYS);
-        const char *p [] = { s_bid (bid), text };
-        PQclear (qyctl_exec ("INSERT INTO campaign_guards (brand_id, group_id, settings) VALUES ($1, 0, $2::jsonb) "
-                             "ON CONFLICT (brand_id, group_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now ()", 2, p));
-        s_audit_guards (bid, "brand", text);
-        free (text);
-    }
-    json_object_foreach (gg, key, v) {
-        char gid [24];
-        qy_snprintf (gid, sizeof (gid), "%lld", (long long) s_group_id (bid, key));
-        char *text = json_dumps (v, JSON_COMPACT | JSON_SORT_KEYS);
-        const char *p [] = { s_bid (bid), gid, text };
-        PQclear (qyctl_exec ("INSERT INTO campaign_guards (brand_id, group_id, settings) VALUES ($1, $2, $3::jsonb) "
-                             "ON CONFLICT (brand_id, group_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now ()", 3, p));
-        s_audit_guards (bid, key, text);
-        free (text);
-    }
-    for (size_t i = 0; i < n; i++) {
-        char *text = json_dumps (json_array_get (camps, i), JSON_COMPACT | JSON_SORT_KEYS);
-        const char *p [] = { s_bid (bid), defs [i]->name, campaign_trigger_name (defs [i]->trigger.kind),
-                             s_first_template (defs [i]), text, defs [i]->enabled ? "t" : "f" };
-        PGresult *res = qyctl_exec (
-            "INSERT INTO campaigns (brand_id, name, trigger, template, definition, enabled) VALUES ($1, $2, $3, $4, $5::jsonb, $6) "
-            "ON CONFLICT (brand_id, name) DO UPDATE SET trigger = EXCLUDED.trigger, template = EXCLUDED.template, "
-            "  definition = EXCLUDED.definition, enabled = EXCLUDED.enabled, updated_at = now (), "
-            "  version = campaigns.version + (campaigns.definition IS DISTINCT FROM EXCLUDED.definition)::int "
-            "RETURNING id, version, (xmax = 0)", 6, p);
-        const char *cid = PQgetvalue (res, 0, 0);
-        //  Planned steps not yet sent follow the new definition: drop them
-        //  and the planner makes them again from it (sent ones stay sent).
-        //  Kept, because the planner would not make them again: steps quiet
-        //  hours deferred (their planned time may be out of its window),
-        //  steps of a silence spell (found on its day only) and draws
-        //  already drawn (the post must name the recorded winners). Their
-        //  text follows the new definition when they run.
-        const char *q [] = { s_bid (bid), cid };
-        PGresult *del = qyctl_exec ("DELETE FROM campaign_jobs j WHERE j.brand_id = $1 AND j.campaign_id = $2 AND j.status = 'pending' "
-                                    "AND j.trigger_msg IS NULL AND j.deferrals = 0 AND j.period NOT LIKE 's:%' "
-                                    "AND NOT EXISTS (SELECT 1 FROM campaign_draws d WHERE d.job_id = j.id)", 2, q);
-        char steps [16];
-        qy_snprintf (steps, sizeof (steps), "%zu", defs [i]->nsteps);
-        bool created = PQgetvalue (res, 0, 2) [0] == 't', replanned = atoi (PQcmdTuples (del)) > 0;
-        qyctl_item ((const char *[]) { "campaign", defs [i]->name, "created", created ? "true" : "false",
-                                       "version", PQgetvalue (res, 0, 1), "trigger", campaign_trigger_name (defs [i]->trigger.kind),
-                                       "steps", steps, "replanned", replanned ? "true" : "false", NULL },
-                    "campaign %s %s (version %s, trigger %s, %s step%s%s)", defs [i]->name, created ? "created" : "updated",
-                    PQgetvalue (res, 0, 1), campaign_trigger_name (defs [i]->trigger.kind), steps, defs [i]->nsteps == 1 ? "" : "s",
-                    replanned ? ", pending planned steps re-planned" : "");
-        qyctl_audit (bid, "campaign.apply", "campaign", defs [i]->name);
-        PQclear (del);
-        PQclear (res);
-        free (text);
-    }
+    campaign_apply_cb_t cb = { s_applied_guards, s_applied, &bid };
+    if (campaign_file_apply (qyctl_pg (), s_bid (bid), &f, &cb, err, sizeof (err)))
+        qyctl_die ("%s", err);
     PQclear (qyctl_exec ("COMMIT", 0, NULL));
     qyctl_items_end ("campaigns", (const char *[]) { "file", file, NULL });
 done:

@@ -33,6 +33,10 @@ const char *qy_pg_sqlstate (const PGresult *res);
 //  last one succeeded or never reached it): class 22 (data) and 23
 //  (constraint) mean the input is at fault, others the moment.
 const char *qy_pg_last_sqlstate (const qy_pg_t *self);
+//  Execute with text parameters on a bare connection (a caller's, inside
+//  its transaction): the result when COMMAND_OK or TUPLES_OK, else NULL
+//  with PostgreSQL's message (its first line) in err.
+PGresult *qy_pg_conn_exec (PGconn *conn, const char *sql, int nparams, const char *const *params, char *err, size_t errlen);
 //  Integer value of row r column c (0 for NULL).
 int64_t qy_pg_int (const PGresult *res, int r, int c);
 #endif
