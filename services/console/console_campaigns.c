@@ -1,7 +1,7 @@
 //  Campaigns (SOP playbooks, docs/campaign.md) from the console: a
-//  definition uploaded and checked whole with the parsers `qyctl campaign
-//  apply --dry-run` runs (campaign_file.c), and a campaign paused or
-//  resumed as `qyctl campaign disable|enable` does.
+//  definition uploaded, checked whole and applied with the code `qyctl
+//  campaign apply [--dry-run]` runs (campaign_file.c), and a campaign
+//  paused or resumed as `qyctl campaign disable|enable` does.
 #include "console_int.h"
 #include "campaign_file.h"
 #include <stdlib.h>
@@ -34,40 +34,110 @@ static bool s_names_ok (console_req_t *r, const char *bid, const campaign_file_t
     return ok;
 }
 
-//  The body is the definition document itself; nothing is written.
-void console_api_campaign_validate (console_req_t *r)
+//  The body (the definition document) checked whole, its brand and groups
+//  the user's; false when not (replied). b gets the brand id.
+static bool s_check (console_req_t *r, campaign_file_t *f, char b [24])
 {
     char err [400];
-    campaign_file_t f;
     if (!r->json) {
         console_error (r, 400, "send the definition: {\"brand\", \"guards\", \"group_guards\", \"campaigns\": […]}");
-        return;
+        return false;
     }
-    if (campaign_file_check (r->json, &f, err, sizeof (err))) {
+    if (campaign_file_check (r->json, f, err, sizeof (err))) {
         console_error (r, 400, "%s", err);
-        return;
+        return false;
     }
     const char *bid = console_brand (r);
-    char b [24];
     if (bid)
-        qy_strlcpy (b, bid, sizeof (b));
-    if (bid && s_names_ok (r, b, &f)) {
-        qy_buf_t out;
-        qy_buf_init (&out);
-        qy_buf_puts (&out, "{\"ok\":true,\"written\":false,\"campaigns\":[");
-        for (size_t i = 0; i < f.n; i++) {
-            qy_buf_puts (&out, i ? ",{\"name\":" : "{\"name\":");
-            qy_buf_json_str (&out, f.defs [i]->name);
-            qy_buf_printf (&out, ",\"trigger\":\"%s\",\"steps\":%zu,\"enabled\":%s}", campaign_trigger_name (f.defs [i]->trigger.kind),
-                           f.defs [i]->nsteps, f.defs [i]->enabled ? "true" : "false");
-        }
-        qy_buf_puts (&out, "]}");
-        char detail [64];
-        qy_snprintf (detail, sizeof (detail), "{\"campaigns\":%zu}", f.n);
-        if (console_audit (r, b, "campaign.validate", "campaign", NULL, detail))
-            console_reply (r, 200, out.data);
-        qy_buf_free (&out);
+        qy_strlcpy (b, bid, 24);
+    if (bid && s_names_ok (r, b, f))
+        return true;
+    campaign_file_free (f);
+    return false;
+}
+
+//  Nothing is written.
+void console_api_campaign_validate (console_req_t *r)
+{
+    campaign_file_t f;
+    char b [24];
+    if (!s_check (r, &f, b))
+        return;
+    qy_buf_t out;
+    qy_buf_init (&out);
+    qy_buf_puts (&out, "{\"ok\":true,\"written\":false,\"campaigns\":[");
+    for (size_t i = 0; i < f.n; i++) {
+        qy_buf_puts (&out, i ? ",{\"name\":" : "{\"name\":");
+        qy_buf_json_str (&out, f.defs [i]->name);
+        qy_buf_printf (&out, ",\"trigger\":\"%s\",\"steps\":%zu,\"enabled\":%s}", campaign_trigger_name (f.defs [i]->trigger.kind),
+                       f.defs [i]->nsteps, f.defs [i]->enabled ? "true" : "false");
     }
+    qy_buf_puts (&out, "]}");
+    char detail [64];
+    qy_snprintf (detail, sizeof (detail), "{\"campaigns\":%zu}", f.n);
+    if (console_audit (r, b, "campaign.validate", "campaign", NULL, detail))
+        console_reply (r, 200, out.data);
+    qy_buf_free (&out);
+    campaign_file_free (&f);
+}
+
+typedef struct {
+    console_req_t *r;
+    const char    *bid;
+    qy_buf_t       out;
+    bool           ok;
+} s_apply_t;
+
+//  Audited as qyctl audits them: campaign.guards with the settings.
+static void s_applied_guards (void *ctx, const char *scope, const char *settings)
+{
+    s_apply_t *a = ctx;
+    char *detail = qy_printf ("{\"settings\":%s}", settings);
+    a->ok = a->ok && console_audit (a->r, a->bid, "campaign.guards", "campaign_guards", scope, detail);
+    free (detail);
+}
+
+static void s_applied (void *ctx, const campaign_def_t *def, bool created, const char *version, bool replanned)
+{
+    s_apply_t *a = ctx;
+    qy_buf_puts (&a->out, a->out.data [a->out.len - 1] == '[' ? "{\"campaign\":" : ",{\"campaign\":");
+    qy_buf_json_str (&a->out, def->name);
+    qy_buf_printf (&a->out, ",\"created\":%s,\"version\":%s,\"trigger\":\"%s\",\"steps\":%zu,\"replanned\":%s}",
+                   created ? "true" : "false", version, campaign_trigger_name (def->trigger.kind), def->nsteps,
+                   replanned ? "true" : "false");
+    a->ok = a->ok && console_audit (a->r, a->bid, "campaign.apply", "campaign", def->name, NULL);
+}
+
+//  Written as `qyctl campaign apply` writes it (campaign_file_apply), in
+//  the request's transaction. Re-planning steps not yet sent must be
+//  asked for (?replan=yes), as qyctl asks on a terminal.
+void console_api_campaign_apply (console_req_t *r)
+{
+    campaign_file_t f;
+    char b [24], err [400];
+    if (!s_check (r, &f, b))
+        return;
+    const char *replan = console_arg (r, "replan");
+    long pending = campaign_file_pending (r->pg, b, &f, err, sizeof (err));
+    s_apply_t a = { r, b, { 0 }, true };
+    qy_buf_init (&a.out);
+    qy_buf_puts (&a.out, "{\"campaigns\":[");
+    campaign_apply_cb_t cb = { s_applied_guards, s_applied, &a };
+    if (pending < 0)
+        console_error (r, 500, "%s", err);
+    else
+    if (pending > 0 && !(replan && strcmp (replan, "yes") == 0))
+        console_error (r, 409, "these campaigns have %ld planned step%s not yet sent, which applying re-plans: send ?replan=yes",
+                       pending, pending == 1 ? "" : "s");
+    else
+    if (campaign_file_apply (r->pg, b, &f, &cb, err, sizeof (err)))
+        console_error (r, 500, "%s", err);
+    else
+    if (a.ok) {
+        qy_buf_puts (&a.out, "]}");
+        console_reply (r, 200, a.out.data);
+    }
+    qy_buf_free (&a.out);
     campaign_file_free (&f);
 }
 

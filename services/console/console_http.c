@@ -167,6 +167,7 @@ static const console_route_t s_routes [] = {
     { "POST",   "queue/decide",         CONSOLE_ANY,   console_api_decide },
     { "GET",    "campaigns",            CONSOLE_ADMIN | CONSOLE_HQ | CONSOLE_REGION, console_api_campaigns },
     { "POST",   "campaigns/validate",   CONSOLE_ADMIN | CONSOLE_HQ, console_api_campaign_validate },
+    { "POST",   "campaigns/apply",      CONSOLE_ADMIN | CONSOLE_HQ, console_api_campaign_apply },
     { "POST",   "campaigns/*/pause",    CONSOLE_ADMIN | CONSOLE_HQ, console_api_campaign_pause },
     { "POST",   "campaigns/*/resume",   CONSOLE_ADMIN | CONSOLE_HQ, console_api_campaign_resume },
     { "GET",    "channels",             CONSOLE_STAFF, console_api_channels },

@@ -110,6 +110,7 @@ void console_api_deadletter_resolve (console_req_t *r);
 void console_api_deliveries (console_req_t *r);
 void console_api_campaigns (console_req_t *r);
 void console_api_campaign_validate (console_req_t *r);
+void console_api_campaign_apply (console_req_t *r);
 void console_api_campaign_pause (console_req_t *r);
 void console_api_campaign_resume (console_req_t *r);
 void console_api_channels (console_req_t *r);

@@ -80,7 +80,7 @@ PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#
 POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1
 GET:/api/v1/tasks GET:/api/v1/tasks/101 GET:/api/v1/tasks/103 GET:/api/v1/tasks/report
 POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest
-POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause"
+POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause POST:/api/v1/campaigns/apply"
 : > "$QY_RUN/actual/matrix.txt"
 for e in $ENDPOINTS; do
     method=${e%%:*}; path=${e#*:}; vid=${path#*#}; path=${path%%#*}
@@ -92,7 +92,7 @@ for e in $ENDPOINTS; do
             */decide) body="{\"ids\":[$vid],\"decision\":\"confirm\",\"reason\":\"matrix\"}"
                       q "UPDATE violations SET status = 'open' WHERE id = $vid" ;;
             */resolve) body='{"reason":"matrix"}'; q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
-            */validate) body="$CAMPAIGN_DOC" ;;
+            */validate|*/apply) body="$CAMPAIGN_DOC" ;;
             */pause) body='{}' ;;
             */backtest) body=$(jq -Rsc '{rules: ., days: 1}' "$QY_ROOT/services/moderation/judge/default_rules.tsv") ;;
             */done) body='{"note":"matrix"}'; q "UPDATE staff_tasks SET state = 'open', closed_at = NULL WHERE id IN (101, 103)" ;;
@@ -154,7 +154,21 @@ it_eq "campaign: unknown key" "$(cerr '{"brand":"acme","campaign":[]}')" '400 un
 it_eq "campaign: another brand" "$(cerr '{"brand":"other"}')" '400 brand: "other" is not the brand this console user works in (acme)'
 it_eq "campaign: a group not in the brand" "$(cerr '{"brand":"acme","group_guards":{"oroom":{}}}')" "400 group_guards.oroom: no such group"
 it_eq "campaign: defined twice" "$(cerr "$(echo "$CAMPAIGN_DOC" | jq -c '.campaigns += .campaigns')")" '400 campaign "daily-sop" is defined twice'
-it_eq "campaign: nothing written" "$(q "SELECT count (*) FROM campaigns WHERE name = 'daily-sop'")" 0
+body hq1 POST /api/v1/campaigns/validate "$(echo "$CAMPAIGN_DOC" | jq -c '.campaigns[0].name = "only-checked"')" >/dev/null
+it_eq "campaign: nothing written" "$(q "SELECT count (*) FROM campaigns WHERE name = 'only-checked'")" 0
+# Applied as qyctl campaign apply writes it (the matrix above applied it already once per role allowed).
+it_eq "campaign applied" "$(q "SELECT enabled::text || ' ' || version || ' ' || trigger FROM campaigns WHERE name = 'daily-sop'") $(q "SELECT g.code || ' ' || (c.settings ->> 'quiet_start') FROM campaign_guards c JOIN groups g ON g.id = c.group_id")" \
+    "true 1 schedule room1 12:00"
+it_eq "campaign apply audited" "$(q "SELECT count (*) FROM audit_log WHERE action = 'campaign.apply' AND actor IN ('console:hq1', 'console:root') AND object_id = 'daily-sop'") $(q "SELECT count (*) FROM audit_log WHERE action = 'campaign.guards' AND actor = 'console:hq1' AND object_id = 'room1'")" "2 1"
+q "INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, due_at, status, delivery_key, text)
+   SELECT c.brand_id, c.id, 1, g.id, 'd9', now () + interval '1 day', 'pending', 'cj-pending', '早上好'
+   FROM campaigns c JOIN groups g ON g.brand_id = c.brand_id AND g.code = 'room1' WHERE c.name = 'daily-sop'"
+CHANGED=$(echo "$CAMPAIGN_DOC" | jq -c '.campaigns[0].steps[0].template = "早上好！"')
+it_eq "re-planning must be asked for" "$(api hq1 POST /api/v1/campaigns/apply "$CHANGED" | jq -rs '"\(.[0]) \(.[1].error)"')" \
+    "409 these campaigns have 1 planned step not yet sent, which applying re-plans: send ?replan=yes"
+it_eq "applied with replan=yes" "$(body hq1 POST '/api/v1/campaigns/apply?replan=yes' "$CHANGED" | jq -c '.campaigns[0] | [.created, .version, .replanned]') $(q "SELECT count (*) FROM campaign_jobs WHERE delivery_key = 'cj-pending'")" \
+    '[false,2,true] 0'
+it_eq "campaign apply: a bad definition writes nothing" "$(status hq1 POST /api/v1/campaigns/apply "$(cat "$QY_RUN/bad-campaign.json")") $(q "SELECT version FROM campaigns WHERE name = 'daily-sop'")" "400 2"
 it_eq "campaign paused" "$(body hq1 POST /api/v1/campaigns/daily/pause '{}' | jq -c .) $(q "SELECT enabled FROM campaigns WHERE name = 'daily'")" '{"name":"daily","enabled":false} f'
 it_eq "campaign resumed" "$(body hq1 POST /api/v1/campaigns/daily/resume '{}' | jq -r .enabled) $(q "SELECT enabled FROM campaigns WHERE name = 'daily'")" "true t"
 it_eq "campaign pause audited" "$(q "SELECT string_agg (x, ',' ORDER BY id) FROM (SELECT id, action || ' ' || object_id AS x FROM audit_log
