@@ -195,8 +195,11 @@ wecom_way_t wecom_deliver_way (json_t *d)
     if (!kind)
         return WECOM_WAY_BAD;
     if (strcmp (kind, "post") == 0)
-        //  A welcome: campaign's join-triggered posts (period "j:<join msg id>").
-        return (src && strncmp (src, "welcome", 7) == 0) || (key && strstr (key, ":j:")) ? WECOM_WAY_WELCOME : WECOM_WAY_MASS_SEND;
+        //  A welcome: campaign's welcome on join (key "welcome:<brand>:<join
+        //  msg id>", services/campaign/main.c) or a join-triggered post
+        //  (period "j:<join msg id>").
+        return (src && strncmp (src, "welcome", 7) == 0) || (key && (strncmp (key, "welcome:", 8) == 0 || strstr (key, ":j:")))
+               ? WECOM_WAY_WELCOME : WECOM_WAY_MASS_SEND;
     if (strcmp (kind, "action") == 0)
         return action && strcmp (action, "warn") == 0 ? WECOM_WAY_MASS_SEND : WECOM_WAY_NOT_PERMITTED;
     if (strcmp (kind, "alert") == 0 || strcmp (kind, "task") == 0 || strcmp (kind, "notice") == 0)

@@ -199,6 +199,7 @@ static void test_deliver_way (void **state)
         { "{\"kind\":\"post\",\"key\":\"camp:3:0:2026-12-06\",\"source\":\"campaign:sop:0\"}", WECOM_WAY_MASS_SEND },
         { "{\"kind\":\"post\",\"key\":\"camp:1:j:cb:wrA:add:wmX:1\"}", WECOM_WAY_WELCOME },
         { "{\"kind\":\"post\",\"key\":\"k\",\"source\":\"welcome\"}", WECOM_WAY_WELCOME },
+        { "{\"kind\":\"post\",\"key\":\"welcome:7:cb:wrA:add:wmX:1\",\"source\":\"campaign:welcome\"}", WECOM_WAY_WELCOME },
         { "{\"kind\":\"action\",\"action\":\"warn\"}", WECOM_WAY_MASS_SEND },
         { "{\"kind\":\"action\",\"action\":\"recall\"}", WECOM_WAY_NOT_PERMITTED },
         { "{\"kind\":\"action\",\"action\":\"mute\"}", WECOM_WAY_NOT_PERMITTED },
