@@ -93,8 +93,9 @@ json_t *wecom_map_archive (json_t *msg, const char **why);
 //  A member's name in groupchat/get's answer (group nickname, else name), or NULL.
 const char *wecom_member_name (json_t *groupchat, const char *userid);
 //  text with the delivery's member ids (mentions, member) replaced by their
-//  names from the group, or by placeholder (WeCom's %NICKNAME%) when given:
-//  never greet a member by id. Caller frees it.
+//  names from the group, or by placeholder (WeCom's %NICKNAME%) when given,
+//  which replaces their names too (a template names no one member): never
+//  greet a member by id. Caller frees it.
 char *wecom_greet_names (json_t *groupchat, json_t *delivery, const char *text, const char *placeholder);
 //  What WeCom's API can do with one of notifier's deliveries.
 typedef enum {

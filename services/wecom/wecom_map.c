@@ -176,12 +176,21 @@ char *wecom_greet_names (json_t *groupchat, json_t *delivery, const char *text, 
     size_t i;
     json_array_foreach (ids, i, u) {
         const char *id = json_string_value (u);
-        const char *name = placeholder ? placeholder : wecom_member_name (groupchat, id);
+        const char *known = id ? wecom_member_name (groupchat, id) : NULL;
+        const char *name = placeholder ? placeholder : known;
         if (!id || !*id || !name)
             continue;
         char *n = s_replace (s, id, name);
         free (s);
         s = n;
+        //  Campaign renders a welcome with the joiner's name (the snapshot's,
+        //  as ingest stored it): a template WeCom sends to every later
+        //  joiner must hold the placeholder instead.
+        if (placeholder && known) {
+            n = s_replace (s, known, placeholder);
+            free (s);
+            s = n;
+        }
     }
     json_decref (ids);
     return s;

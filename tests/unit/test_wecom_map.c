@@ -188,6 +188,9 @@ static void test_names (void **state)
     t = wecom_greet_names (g, d, "欢迎wmX加入", "%NICKNAME%");
     assert_string_equal (t, "欢迎%NICKNAME%加入");
     free (t);
+    t = wecom_greet_names (g, d, "欢迎小王加入", "%NICKNAME%");     //  as campaign renders {nickname}
+    assert_string_equal (t, "欢迎%NICKNAME%加入");
+    free (t);
     json_decref (d);
     json_decref (g);
 }
