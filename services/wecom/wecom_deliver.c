@@ -145,14 +145,14 @@ static unsigned s_alert (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, co
         touser = json_string_value (json_object_get (gc, "owner"));
     char *named = wecom_greet_names (group, d, text ? text : "", NULL);
     const char *gname = json_string_value (json_object_get (gc, "name"));
-    char *desc = qy_printf ("%s%s%s", gname ? "群: " : "", gname ? gname : "", named);
-    if (gname) {
-        free (desc);
-        desc = qy_printf ("群: %s\n%s", gname, named);
-    }
+    //  A staff-task notice brings its own title, and its text names the
+    //  group and store already: no second group line.
+    const char *title = json_string_value (json_object_get (d, "title"));
+    bool titled = title && *title;
+    char *desc = gname && !titled ? qy_printf ("群: %s\n%s", gname, named) : qy_strdup (named);
     const char *url = json_string_value (json_object_get (d, "url"));
     json_t *q = json_pack ("{s:s, s:s, s:i, s:{s:s, s:s, s:s, s:s}}", "touser", touser ? touser : "@all", "msgtype", "textcard",
-                           "agentid", (int) b->agent_id, "textcard", "title", "[群运] 请处理",
+                           "agentid", (int) b->agent_id, "textcard", "title", titled ? title : "[群运] 请处理",
                            "description", desc, "url", url ? url : "https://work.weixin.qq.com", "btntxt", "详情");
     json_t *a = NULL;
     rc = wecom_api_call (ctx->api, b->corp_id, b->secret, "/cgi-bin/message/send", q, &a);
