@@ -106,7 +106,10 @@ typedef enum {
     WECOM_WAY_NOT_PERMITTED,   //  recall, mute, remove: 422, a staff task
 } wecom_way_t;
 wecom_way_t wecom_deliver_way (json_t *delivery);
-//  get_groupmsg_task's status as wecom_sends has it ("sent", "not_sent"), NULL while pending.
+//  Whether get_groupmsg_task's status says the member sent the mass send (2).
+bool wecom_task_sent (long status);
+//  get_groupmsg_send_result's status for one chat as wecom_sends has it
+//  ("sent", "not_sent"), NULL while pending.
 const char *wecom_send_status (long status);
 //  Whether a callback is one ingest has a door for (change_external_chat).
 bool wecom_is_chat_event (json_t *cb);

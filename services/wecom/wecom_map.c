@@ -216,8 +216,14 @@ wecom_way_t wecom_deliver_way (json_t *d)
     return WECOM_WAY_BAD;
 }
 
+bool wecom_task_sent (long status)
+{
+    //  get_groupmsg_task: 0 the member has not sent it yet, 2 sent.
+    return status == 2;
+}
+
 const char *wecom_send_status (long status)
 {
-    //  get_groupmsg_task: 0 not sent yet, 1 sent, 2 not a friend any more, 3 the customer already had a mass send
+    //  get_groupmsg_send_result: 0 not sent yet, 1 sent, 2 not a friend any more, 3 over the receive limit
     return status == 1 ? "sent" : status == 2 || status == 3 ? "not_sent" : NULL;
 }

@@ -218,6 +218,9 @@ static void test_deliver_way (void **state)
         assert_int_equal (wecom_deliver_way (d), rows [i].way);
         json_decref (d);
     }
+    assert_false (wecom_task_sent (0));
+    assert_true (wecom_task_sent (2));          //  WeCom's "sent" in get_groupmsg_task
+    assert_false (wecom_task_sent (1));
     assert_null (wecom_send_status (0));
     assert_string_equal (wecom_send_status (1), "sent");
     assert_string_equal (wecom_send_status (2), "not_sent");
