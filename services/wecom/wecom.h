@@ -93,8 +93,9 @@ json_t *wecom_map_archive (json_t *msg, const char **why);
 //  A member's name in groupchat/get's answer (group nickname, else name), or NULL.
 const char *wecom_member_name (json_t *groupchat, const char *userid);
 //  text with the delivery's member ids (mentions, member) replaced by their
-//  names from the group, or by placeholder (WeCom's %NICKNAME%) when given:
-//  never greet a member by id. Caller frees it.
+//  names from the group, or by placeholder (WeCom's %NICKNAME%) when given,
+//  which replaces their names too (a template names no one member): never
+//  greet a member by id. Caller frees it.
 char *wecom_greet_names (json_t *groupchat, json_t *delivery, const char *text, const char *placeholder);
 //  What WeCom's API can do with one of notifier's deliveries.
 typedef enum {
@@ -105,7 +106,10 @@ typedef enum {
     WECOM_WAY_NOT_PERMITTED,   //  recall, mute, remove: 422, a staff task
 } wecom_way_t;
 wecom_way_t wecom_deliver_way (json_t *delivery);
-//  get_groupmsg_task's status as wecom_sends has it ("sent", "not_sent"), NULL while pending.
+//  Whether get_groupmsg_task's status says the member sent the mass send (2).
+bool wecom_task_sent (long status);
+//  get_groupmsg_send_result's status for one chat as wecom_sends has it
+//  ("sent", "not_sent"), NULL while pending.
 const char *wecom_send_status (long status);
 //  Whether a callback is one ingest has a door for (change_external_chat).
 bool wecom_is_chat_event (json_t *cb);

@@ -145,14 +145,14 @@ static unsigned s_alert (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *d, co
         touser = json_string_value (json_object_get (gc, "owner"));
     char *named = wecom_greet_names (group, d, text ? text : "", NULL);
     const char *gname = json_string_value (json_object_get (gc, "name"));
-    char *desc = qy_printf ("%s%s%s", gname ? "群: " : "", gname ? gname : "", named);
-    if (gname) {
-        free (desc);
-        desc = qy_printf ("群: %s\n%s", gname, named);
-    }
+    //  A staff-task notice brings its own title, and its text names the
+    //  group and store already: no second group line.
+    const char *title = json_string_value (json_object_get (d, "title"));
+    bool titled = title && *title;
+    char *desc = gname && !titled ? qy_printf ("群: %s\n%s", gname, named) : qy_strdup (named);
     const char *url = json_string_value (json_object_get (d, "url"));
     json_t *q = json_pack ("{s:s, s:s, s:i, s:{s:s, s:s, s:s, s:s}}", "touser", touser ? touser : "@all", "msgtype", "textcard",
-                           "agentid", (int) b->agent_id, "textcard", "title", "[群运] 请处理",
+                           "agentid", (int) b->agent_id, "textcard", "title", titled ? title : "[群运] 请处理",
                            "description", desc, "url", url ? url : "https://work.weixin.qq.com", "btntxt", "详情");
     json_t *a = NULL;
     rc = wecom_api_call (ctx->api, b->corp_id, b->secret, "/cgi-bin/message/send", q, &a);
@@ -206,28 +206,53 @@ unsigned wecom_deliver (wecom_ctx_t *ctx, const char *code, const char *auth, co
     return st;
 }
 
-//  One pending send: its owner's task (get_groupmsg_task) says sent or not.
-static const char *s_outcome (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *msgid, const char *owner, int64_t *sent_at)
+//  The owner's per-chat result of a mass send they sent
+//  (get_groupmsg_send_result): "sent", "not_sent", "failed" or NULL.
+static const char *s_chat_result (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *msgid, const char *owner,
+                                  const char *chat, int64_t *sent_at)
+{
+    json_t *q = json_pack ("{s:s, s:s, s:i}", "msgid", msgid, "userid", owner, "limit", 1000), *a = NULL;
+    wecom_api_rc_t rc = wecom_api_call (ctx->api, b->corp_id, wecom_brand_contact_secret (b),
+                                        "/cgi-bin/externalcontact/get_groupmsg_send_result", q, &a);
+    json_decref (q);
+    const char *status = rc == WECOM_API_ERRCODE ? "failed" : NULL;
+    size_t i;
+    json_t *t;
+    if (rc == WECOM_API_OK)
+        json_array_foreach (json_object_get (a, "send_list"), i, t) {
+            const char *c = json_string_value (json_object_get (t, "chat_id"));
+            if (!c || strcmp (c, chat) != 0)
+                continue;
+            status = wecom_send_status ((long) json_integer_value (json_object_get (t, "status")));
+            *sent_at = (int64_t) json_integer_value (json_object_get (t, "send_time"));
+        }
+    json_decref (a);
+    return status;
+}
+
+//  One pending send: the owner's task (get_groupmsg_task) says whether they
+//  sent it; once they did, the chat's own result says whether it arrived
+//  (WeCom refuses a group over its receive limit).
+static const char *s_outcome (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *msgid, const char *owner,
+                              const char *chat, int64_t *sent_at)
 {
     json_t *q = json_pack ("{s:s, s:i}", "msgid", msgid, "limit", 1000), *a = NULL;
     wecom_api_rc_t rc = wecom_api_call (ctx->api, b->corp_id, wecom_brand_contact_secret (b),
                                         "/cgi-bin/externalcontact/get_groupmsg_task", q, &a);
     json_decref (q);
-    const char *status = NULL;
+    bool sent = false;
     size_t i;
     json_t *t;
     if (rc == WECOM_API_OK)
         json_array_foreach (json_object_get (a, "task_list"), i, t) {
             const char *u = json_string_value (json_object_get (t, "userid"));
-            if (!u || strcmp (u, owner) != 0)
-                continue;
-            status = wecom_send_status ((long) json_integer_value (json_object_get (t, "status")));
-            *sent_at = (int64_t) json_integer_value (json_object_get (t, "send_time"));
+            if (u && strcmp (u, owner) == 0)
+                sent = wecom_task_sent ((long) json_integer_value (json_object_get (t, "status")));
         }
-    else if (rc == WECOM_API_ERRCODE)
-        status = "failed";
     json_decref (a);
-    return status;
+    if (rc == WECOM_API_ERRCODE)
+        return "failed";
+    return sent ? s_chat_result (ctx, b, msgid, owner, chat, sent_at) : NULL;
 }
 
 int wecom_poll_sends (wecom_ctx_t *ctx, int max, long every_s)
@@ -243,7 +268,7 @@ int wecom_poll_sends (wecom_ctx_t *ctx, int max, long every_s)
                     "  WHERE status = 'pending' AND (checked_at IS NULL OR checked_at < now () - make_interval (secs => $2::int)) "
                     "  ORDER BY checked_at NULLS FIRST LIMIT $1 FOR UPDATE SKIP LOCKED) d "
                     "WHERE s.brand_id = d.brand_id AND s.delivery_key = d.delivery_key "
-                    "RETURNING s.brand_id, s.delivery_key, s.msgid, s.owner_userid", 2, p, &res))
+                    "RETURNING s.brand_id, s.delivery_key, s.msgid, s.owner_userid, s.chat_id", 2, p, &res))
         return -1;
     int n = PQntuples (res);
     for (int i = 0; i < n; i++) {
@@ -251,7 +276,7 @@ int wecom_poll_sends (wecom_ctx_t *ctx, int max, long every_s)
         if (!b)
             continue;
         int64_t sent_at = 0;
-        const char *status = s_outcome (ctx, b, PQgetvalue (res, i, 2), PQgetvalue (res, i, 3), &sent_at);
+        const char *status = s_outcome (ctx, b, PQgetvalue (res, i, 2), PQgetvalue (res, i, 3), PQgetvalue (res, i, 4), &sent_at);
         if (status) {
             char at [24];
             qy_snprintf (at, sizeof (at), "%lld", (long long) sent_at);

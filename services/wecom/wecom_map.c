@@ -176,12 +176,21 @@ char *wecom_greet_names (json_t *groupchat, json_t *delivery, const char *text, 
     size_t i;
     json_array_foreach (ids, i, u) {
         const char *id = json_string_value (u);
-        const char *name = placeholder ? placeholder : wecom_member_name (groupchat, id);
+        const char *known = id ? wecom_member_name (groupchat, id) : NULL;
+        const char *name = placeholder ? placeholder : known;
         if (!id || !*id || !name)
             continue;
         char *n = s_replace (s, id, name);
         free (s);
         s = n;
+        //  Campaign renders a welcome with the joiner's name (the snapshot's,
+        //  as ingest stored it): a template WeCom sends to every later
+        //  joiner must hold the placeholder instead.
+        if (placeholder && known) {
+            n = s_replace (s, known, placeholder);
+            free (s);
+            s = n;
+        }
     }
     json_decref (ids);
     return s;
@@ -195,8 +204,11 @@ wecom_way_t wecom_deliver_way (json_t *d)
     if (!kind)
         return WECOM_WAY_BAD;
     if (strcmp (kind, "post") == 0)
-        //  A welcome: campaign's join-triggered posts (period "j:<join msg id>").
-        return (src && strncmp (src, "welcome", 7) == 0) || (key && strstr (key, ":j:")) ? WECOM_WAY_WELCOME : WECOM_WAY_MASS_SEND;
+        //  A welcome: campaign's welcome on join (key "welcome:<brand>:<join
+        //  msg id>", services/campaign/main.c) or a join-triggered post
+        //  (period "j:<join msg id>").
+        return (src && strncmp (src, "welcome", 7) == 0) || (key && (strncmp (key, "welcome:", 8) == 0 || strstr (key, ":j:")))
+               ? WECOM_WAY_WELCOME : WECOM_WAY_MASS_SEND;
     if (strcmp (kind, "action") == 0)
         return action && strcmp (action, "warn") == 0 ? WECOM_WAY_MASS_SEND : WECOM_WAY_NOT_PERMITTED;
     if (strcmp (kind, "alert") == 0 || strcmp (kind, "task") == 0 || strcmp (kind, "notice") == 0)
@@ -204,8 +216,14 @@ wecom_way_t wecom_deliver_way (json_t *d)
     return WECOM_WAY_BAD;
 }
 
+bool wecom_task_sent (long status)
+{
+    //  get_groupmsg_task: 0 the member has not sent it yet, 2 sent.
+    return status == 2;
+}
+
 const char *wecom_send_status (long status)
 {
-    //  get_groupmsg_task: 0 not sent yet, 1 sent, 2 not a friend any more, 3 the customer already had a mass send
+    //  get_groupmsg_send_result: 0 not sent yet, 1 sent, 2 not a friend any more, 3 over the receive limit
     return status == 1 ? "sent" : status == 2 || status == 3 ? "not_sent" : NULL;
 }

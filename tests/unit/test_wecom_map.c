@@ -188,6 +188,9 @@ static void test_names (void **state)
     t = wecom_greet_names (g, d, "欢迎wmX加入", "%NICKNAME%");
     assert_string_equal (t, "欢迎%NICKNAME%加入");
     free (t);
+    t = wecom_greet_names (g, d, "欢迎小王加入", "%NICKNAME%");     //  as campaign renders {nickname}
+    assert_string_equal (t, "欢迎%NICKNAME%加入");
+    free (t);
     json_decref (d);
     json_decref (g);
 }
@@ -199,6 +202,7 @@ static void test_deliver_way (void **state)
         { "{\"kind\":\"post\",\"key\":\"camp:3:0:2026-12-06\",\"source\":\"campaign:sop:0\"}", WECOM_WAY_MASS_SEND },
         { "{\"kind\":\"post\",\"key\":\"camp:1:j:cb:wrA:add:wmX:1\"}", WECOM_WAY_WELCOME },
         { "{\"kind\":\"post\",\"key\":\"k\",\"source\":\"welcome\"}", WECOM_WAY_WELCOME },
+        { "{\"kind\":\"post\",\"key\":\"welcome:7:cb:wrA:add:wmX:1\",\"source\":\"campaign:welcome\"}", WECOM_WAY_WELCOME },
         { "{\"kind\":\"action\",\"action\":\"warn\"}", WECOM_WAY_MASS_SEND },
         { "{\"kind\":\"action\",\"action\":\"recall\"}", WECOM_WAY_NOT_PERMITTED },
         { "{\"kind\":\"action\",\"action\":\"mute\"}", WECOM_WAY_NOT_PERMITTED },
@@ -214,6 +218,9 @@ static void test_deliver_way (void **state)
         assert_int_equal (wecom_deliver_way (d), rows [i].way);
         json_decref (d);
     }
+    assert_false (wecom_task_sent (0));
+    assert_true (wecom_task_sent (2));          //  WeCom's "sent" in get_groupmsg_task
+    assert_false (wecom_task_sent (1));
     assert_null (wecom_send_status (0));
     assert_string_equal (wecom_send_status (1), "sent");
     assert_string_equal (wecom_send_status (2), "not_sent");

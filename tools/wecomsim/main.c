@@ -4,7 +4,8 @@
 //  POST /sim/expire), externalcontact/groupchat/list and /get (groups set
 //  with POST /sim/group), add_msg_template, get_groupmsg_list_v2,
 //  get_groupmsg_task, get_groupmsg_send_result (each sender confirms a mass
-//  send after the delay POST /sim/staff gives them, or never),
+//  send after the delay POST /sim/staff gives them, or never; "chat_status"
+//  there: their chats' send result once sent, default 1),
 //  group_welcome_template/add and message/send (kept: GET /sim/stats).
 //  Misbehaviour: --rate-limit N calls a second then errcode 45009; POST
 //  /sim/errcode {"errcode":E,"count":N[,"path":P]} answers E to the next N.
@@ -31,6 +32,7 @@ static struct {
     json_t *tokens;        //  token → expiry (unix s)
     json_t *sends;         //  msgid → {sender, chat_ids, created}
     json_t *staff;         //  userid → seconds to confirm (-1 never)
+    json_t *results;       //  userid → get_groupmsg_send_result status of their chats once sent (default 1)
     json_t *messages;      //  message/send bodies
     json_t *templates;     //  welcome templates
     json_t *calls;         //  path → count
@@ -144,9 +146,14 @@ static json_t *s_api (const char *path, json_t *q)
         long at;
         int st = s_status (send, &at);
         const char *sender = json_string_value (json_object_get (send, "sender"));
+        //  As WeCom: the member's task is 0 not sent, 2 sent; each chat's result
+        //  0 not sent, 1 sent, 2 not a friend, 3 over the receive limit.
         if (strstr (path, "get_groupmsg_task"))
             return json_pack ("{s:i, s:s, s:s, s:[{s:s, s:i, s:I}]}", "errcode", 0, "errmsg", "ok", "next_cursor", "",
-                              "task_list", "userid", sender, "status", st, "send_time", (json_int_t) (st ? at : 0));
+                              "task_list", "userid", sender, "status", st ? 2 : 0, "send_time", (json_int_t) (st ? at : 0));
+        json_t *r = json_object_get (s.results, sender ? sender : "");
+        if (st && r)
+            st = (int) json_integer_value (r);
         json_t *list = json_array (), *chat;
         size_t i;
         json_array_foreach (json_object_get (send, "chat_ids"), i, chat)
@@ -258,10 +265,13 @@ static json_t *s_control (const char *url, json_t *q)
     }
     else if (strcmp (url, "/sim/errcode") == 0)
         json_array_append (s.errs, q);
-    else if (strcmp (url, "/sim/staff") == 0)
-        json_object_set_new (s.staff, json_string_value (json_object_get (q, "userid")) ?: "",
-                             json_integer (json_is_integer (json_object_get (q, "confirm_after_s"))
-                                           ? json_integer_value (json_object_get (q, "confirm_after_s")) : -1));
+    else if (strcmp (url, "/sim/staff") == 0) {
+        const char *u = json_string_value (json_object_get (q, "userid")) ?: "";
+        json_object_set_new (s.staff, u, json_integer (json_is_integer (json_object_get (q, "confirm_after_s"))
+                                                       ? json_integer_value (json_object_get (q, "confirm_after_s")) : -1));
+        if (json_is_integer (json_object_get (q, "chat_status")))
+            json_object_set (s.results, u, json_object_get (q, "chat_status"));
+    }
     else if (strcmp (url, "/sim/stats") == 0)
         return json_pack ("{s:i, s:O, s:O, s:O, s:O, s:O, s:i}", "gettoken", (int) s.gettoken, "gettoken_by_secret", s.by_secret, "calls", s.calls,
                           "messages", s.messages, "templates", s.templates, "sends", s.sends, "tokens", (int) json_object_size (s.tokens));
@@ -395,7 +405,7 @@ int main (int argc, char **argv)
     long load = 0, rate = 100;
     const char *port_file = NULL, *chat = "wrLoad";
     pthread_mutex_init (&s.lock, NULL);
-    s.groups = json_object (); s.tokens = json_object (); s.sends = json_object (); s.staff = json_object ();
+    s.groups = json_object (); s.tokens = json_object (); s.sends = json_object (); s.staff = json_object (); s.results = json_object ();
     s.messages = json_array (); s.templates = json_array (); s.calls = json_object (); s.errs = json_array (); s.by_secret = json_object ();
     s.token_ttl = 7200;
     s.corp = "wwSimCorp";
@@ -443,7 +453,7 @@ int main (int argc, char **argv)
     while (!s_stop)
         usleep (100000);
     MHD_stop_daemon (d);
-    json_t *all [] = { s.groups, s.tokens, s.sends, s.staff, s.messages, s.templates, s.calls, s.errs, s.by_secret };
+    json_t *all [] = { s.groups, s.tokens, s.sends, s.staff, s.results, s.messages, s.templates, s.calls, s.errs, s.by_secret };
     for (size_t i = 0; i < QY_ARRAY_LEN (all); i++)
         json_decref (all [i]);
     curl_global_cleanup ();

@@ -47,7 +47,7 @@ it_sql ad_evidence "SELECT h->>'text' FROM violations v, jsonb_array_elements (v
 it_sql deliveries "SELECT regexp_replace (key, '^(mute-notice:[0-9]+:[0-9]+):[0-9]+$', '\\1:<until>'), kind, coalesce (payload->>'action', '-'), status, attempts FROM deliveries ORDER BY key"
 dead_done () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM dead_letters")" -ge 9 ]; }
 it_wait "9 dead letters" dead_done
-it_sql dead_letters "SELECT service, coalesce (brand_code, ''), coalesce (msg_id, ''), reason FROM dead_letters ORDER BY service, msg_id, coalesce (brand_code, ''), reason"
+it_sql dead_letters "SELECT service, coalesce (brand_code, ''), coalesce (msg_id, ''), reason FROM dead_letters ORDER BY 1, 3, 2, 4"
 it_sql rollup "SELECT g.code, d.messages, d.active_members, d.joins, d.leaves, d.violations, d.hour_hist[11] AS at_10h
                FROM daily_group_stats d JOIN groups g ON g.id = d.group_id ORDER BY g.brand_id, g.code"
 it_sql audit "SELECT actor, action, object_type, detail->>'msg_id' AS msg, detail->>'strike' AS strike FROM audit_log WHERE actor = 'moderation' ORDER BY msg"

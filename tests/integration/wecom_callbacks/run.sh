@@ -159,6 +159,11 @@ it_eq "post again: same msgid" "$(dl sop:1 '{"key":"sop:1","brand":"acme","group
 it_eq "one mass send" "$(curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats" | jq -c '[.sends[] | {sender, chat_ids}]')" '[{"sender":"zhang","chat_ids":["wrA"]}]'
 it_wait "the owner's confirmation read back" sh -c "psql '$QY_PG_DSN' -qAt -c \"SELECT status FROM wecom_sends\" | grep -qx sent"
 it_eq "wecom_sends" "$(psql "$QY_PG_DSN" -qAt -c "SELECT delivery_key, chat_id, owner_userid, status, sent_at IS NOT NULL FROM wecom_sends")" "sop:1|wrA|zhang|sent|t"
+# An owner who sends, to a group over WeCom's receive limit: their task says sent (2), the chat's result 3.
+sim group '{"chat_id":"wrB","name":"二号群","owner":"li","admin_list":[],"member_list":[{"userid":"li","type":1,"join_time":1795140000,"join_scene":1}]}' >/dev/null
+sim staff '{"userid":"li","confirm_after_s":0,"chat_status":3}' >/dev/null
+it_eq "post to a group over its limit" "$(dl sop:4 '{"key":"sop:4","brand":"acme","group":"wrB","kind":"post","text":"超限"}')" 200
+it_wait "its chat's result read back" sh -c "psql '$QY_PG_DSN' -qAt -c \"SELECT status FROM wecom_sends WHERE delivery_key = 'sop:4'\" | grep -qx not_sent"
 it_eq "remove refused" "$(dl mod:1 '{"key":"mod:1","brand":"acme","group":"wrA","kind":"action","action":"remove","member":"wmX"}')/$(cat "$QY_RUN/dl.answer")" '422/{"error":"not_permitted"}'
 it_eq "bad token" "$(dl x '{"key":"x","kind":"post"}' nope)" 401
 it_eq "alert" "$(dl al:1 '{"key":"al:1","brand":"acme","group":"wrA","kind":"alert","member":"wmX","text":"wmX 发了广告","source":"moderation"}')" 200
