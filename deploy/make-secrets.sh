@@ -18,36 +18,31 @@ set -eu
 dir=${1:-secrets}
 mkdir -p "$dir"
 chmod 700 "$dir"
-if [ -s "$dir/pg_password" ]; then
-    echo "$dir/pg_password exists: kept"
-else
-    pw=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-    printf '%s' "$pw" > "$dir/pg_password"
-    printf 'host=postgres port=5432 dbname=qunyun user=qunyun password=%s' "$pw" > "$dir/pg_dsn"
-    chmod 444 "$dir/pg_password" "$dir/pg_dsn"
-    echo "made $dir/pg_password and $dir/pg_dsn"
-fi
+# rand BYTES: that many random bytes as hex.
+rand () { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+# password_and_dsn NAME DSN USER: a password in NAME and a DSN holding it in DSN.
+password_and_dsn () {
+    if [ -s "$dir/$1" ]; then echo "$dir/$1 exists: kept"; return; fi
+    pw=$(rand 24)
+    printf '%s' "$pw" > "$dir/$1"
+    printf 'host=postgres port=5432 dbname=qunyun user=%s password=%s' "$3" "$pw" > "$dir/$2"
+    chmod 444 "$dir/$1" "$dir/$2"
+    echo "made $dir/$1 and $dir/$2"
+}
+password_and_dsn pg_password pg_dsn qunyun
+password_and_dsn console_db_password console_dsn qy_console
 if [ -s "$dir/wecom.key" ]; then
     echo "$dir/wecom.key exists: kept (a new key would make every sealed secret unreadable)"
 else
-    od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$dir/wecom.key"
+    rand 32 > "$dir/wecom.key"
     chmod 444 "$dir/wecom.key"
     echo "made $dir/wecom.key"
-fi
-if [ -s "$dir/console_db_password" ]; then
-    echo "$dir/console_db_password exists: kept"
-else
-    pw=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-    printf '%s' "$pw" > "$dir/console_db_password"
-    printf 'host=postgres port=5432 dbname=qunyun user=qy_console password=%s' "$pw" > "$dir/console_dsn"
-    chmod 444 "$dir/console_db_password" "$dir/console_dsn"
-    echo "made $dir/console_db_password and $dir/console_dsn"
 fi
 for f in grafana_admin_password grafana_pg_password pg_monitor_password; do
     if [ -s "$dir/$f" ]; then
         echo "$dir/$f exists: kept"
     else
-        od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$dir/$f"
+        rand 24 > "$dir/$f"
         chmod 444 "$dir/$f"
         echo "made $dir/$f"
     fi
