@@ -1,6 +1,7 @@
 //  qyctl housekeep: data retention (docs/operations.md, "Retention").
 //    housekeep [--dry-run] [--every SECONDS] [--archive-days N] [--deliveries-days N]
 //              [--deadletters-days N] [--jobs-days N] [--stats-days N]
+//              [--complaints-days N] [--questions-days N] [--tasks-days N]
 //
 //  What the services write and never read again after a while is removed,
 //  in small batches so that the services go on meanwhile:
@@ -17,9 +18,12 @@
 //      g) stay, they are what keeps a group from getting the step again;
 //    * per-member daily and per-group hourly statistics older than
 //      stats-days (daily group statistics, violations and the audit log are
-//      kept: the ladder and the reports read them).
+//      kept: the ladder and the reports read them);
+//    * customers' complaints (their excerpt is a customer's words) and
+//      questions older than complaints-days / questions-days, and staff
+//      tasks closed longer than tasks-days; open tasks stay until closed.
 //  0 days keeps that kind forever. Defaults come from QY_RETENTION_<KIND>_DAYS,
-//  else 365, 30, 90, 90 and 400. Runs under an advisory lock: a second
+//  else 365, 30, 90, 90, 400, 400, 400 and 400. Runs under an advisory lock: a second
 //  housekeeper waits for its next turn. --dry-run counts what would go and
 //  changes nothing. --every runs again after that many seconds until
 //  SIGTERM (the compose file's housekeeper). Each run is written to the
@@ -43,7 +47,7 @@ static void s_on_signal (int sig)
 }
 
 typedef struct {
-    long archive, deliveries, deadletters, jobs, stats;
+    long archive, deliveries, deadletters, jobs, stats, complaints, questions, tasks;
     bool dry;
 } s_policy_t;
 
@@ -153,7 +157,8 @@ static void s_report (const char *detail)
         char *rows = qy_printf ("[%s]", detail);
         PGresult *res = qyctl_json_table (rows, "dry_run bool, archive_partitions bigint, archive_rows bigint, delivery_payloads bigint, "
                                           "delivery_tombstones bigint, dead_letters bigint, campaign_jobs bigint, "
-                                          "member_day_stats bigint, group_hour_stats bigint, interrupted bool");
+                                          "member_day_stats bigint, group_hour_stats bigint, complaints bigint, "
+                                          "questions bigint, staff_tasks bigint, interrupted bool");
         qyctl_print (res, format);
         PQclear (res);
         free (rows);
@@ -173,6 +178,7 @@ static void s_run (const s_policy_t *pol)
     }
     char cut [64];
     long partitions = 0, archived_rows = 0, cleared = 0, tombstones = 0, letters = 0, jobs = 0, member_days = 0, hours = 0;
+    long complaints = 0, questions = 0, tasks = 0;
     if (pol->archive) {
         s_cutoff (pol->archive, cut, sizeof (cut));
         const char *p [] = { cut };
@@ -206,6 +212,12 @@ static void s_run (const s_policy_t *pol)
         { pol->jobs, "campaign_jobs", "id", "0",
           "DELETE FROM campaign_jobs x USING b WHERE x.id = b.pk AND x.status <> 'pending' AND x.period <> 'g' "
           "AND x.due_at < $1::timestamptz RETURNING 1", &jobs },
+        { pol->questions, "moderation_questions", "id", "0",
+          "DELETE FROM moderation_questions x USING b WHERE x.id = b.pk AND x.asked_at < $1::timestamptz RETURNING 1",
+          &questions },
+        { pol->tasks, "staff_tasks", "id", "0",
+          "DELETE FROM staff_tasks x USING b WHERE x.id = b.pk AND x.closed_at < $1::timestamptz "
+          "AND x.state NOT IN ('open', 'reminded', 'escalated') RETURNING 1", &tasks },
     };
     for (size_t k = 0; k < QY_ARRAY_LEN (passes) && !s_stop; k++)
         if (passes [k].days) {
@@ -218,11 +230,16 @@ static void s_run (const s_policy_t *pol)
         if (!s_stop)
             hours = s_batches (pol, "hourly_group_stats", "hour < $1::timestamptz", cut);
     }
+    if (pol->complaints && !s_stop) {
+        s_cutoff (pol->complaints, cut, sizeof (cut));
+        complaints = s_batches (pol, "complaints", "event_time < $1::timestamptz", cut);
+    }
     char *detail = qy_printf ("{\"dry_run\":%s,\"archive_partitions\":%ld,\"archive_rows\":%ld,\"delivery_payloads\":%ld,"
                               "\"delivery_tombstones\":%ld,\"dead_letters\":%ld,\"campaign_jobs\":%ld,"
-                              "\"member_day_stats\":%ld,\"group_hour_stats\":%ld,\"interrupted\":%s}",
+                              "\"member_day_stats\":%ld,\"group_hour_stats\":%ld,\"complaints\":%ld,"
+                              "\"questions\":%ld,\"staff_tasks\":%ld,\"interrupted\":%s}",
                               pol->dry ? "true" : "false", partitions, archived_rows, cleared, tombstones, letters, jobs,
-                              member_days, hours, s_stop ? "true" : "false");
+                              member_days, hours, complaints, questions, tasks, s_stop ? "true" : "false");
     s_report (detail);
     if (!pol->dry)
         qyctl_audit_detail (0, "housekeep", "retention", NULL, detail);
@@ -242,6 +259,9 @@ int qyctl_housekeep (int argc, char **argv)
         .deadletters = s_days ("--deadletters-days", "QY_RETENTION_DEADLETTERS_DAYS", "90"),
         .jobs        = s_days ("--jobs-days", "QY_RETENTION_JOBS_DAYS", "90"),
         .stats       = s_days ("--stats-days", "QY_RETENTION_STATS_DAYS", "400"),
+        .complaints  = s_days ("--complaints-days", "QY_RETENTION_COMPLAINTS_DAYS", "400"),
+        .questions   = s_days ("--questions-days", "QY_RETENTION_QUESTIONS_DAYS", "400"),
+        .tasks       = s_days ("--tasks-days", "QY_RETENTION_TASKS_DAYS", "400"),
         .dry         = qyctl_flag ("dry-run"),
     };
     long every = qyctl_long ("--every", qyctl_opt ("every", "0"), 0, 7 * 86400);
@@ -265,6 +285,9 @@ static const qyctl_option_t s_housekeep_opts [] = {
     { "deadletters-days", QYCTL_VALUE, "N",  "keep closed dead letters N days (90)" },
     { "jobs-days",        QYCTL_VALUE, "N",  "keep campaign jobs over N days (90)" },
     { "stats-days",       QYCTL_VALUE, "N",  "keep per-member daily and per-group hourly statistics N days (400)" },
+    { "complaints-days",  QYCTL_VALUE, "N",  "keep customers' complaints N days (400)" },
+    { "questions-days",   QYCTL_VALUE, "N",  "keep customers' questions and their answers N days (400)" },
+    { "tasks-days",       QYCTL_VALUE, "N",  "keep staff tasks closed N days (400)" },
     { NULL }
 };
 const qyctl_command_t qyctl_housekeep_commands [] = {

@@ -4,7 +4,8 @@
 #   2. a run drops the archive's day partitions past archive-days, empties the payload of
 #      deliveries done past deliveries-days (12,000 of them: more than one batch) and deletes
 #      those past archive-days, deletes closed dead letters, campaign jobs over (with their
-#      contacts, but never a once-per-group job) and old per-member / per-hour statistics;
+#      contacts, but never a once-per-group job), old per-member / per-hour statistics,
+#      old complaints and questions and staff tasks closed long ago (never an open one);
 #      what is pending, open or recent stays; the run is in the audit log;
 #   3. a second run finds nothing; a housekeeper finding another at work does nothing;
 #   4. --every runs until SIGTERM and then exits 0.
@@ -47,6 +48,15 @@ sql "INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, message
      ($B, $G, $M, current_date - 500, 1), ($B, $G, $M, current_date - 10, 2)"
 sql "INSERT INTO hourly_group_stats (brand_id, group_id, hour, messages) VALUES
      ($B, $G, now () - interval '500 days', 1), ($B, $G, now () - interval '10 days', 2)"
+# customers' complaints and questions, staff tasks: old, recent, and old but still open
+sql "INSERT INTO complaints (brand_id, msg_id, group_id, topic, excerpt, event_time) VALUES
+     ($B, 'c-old', $G, '质量', 'x', now () - interval '500 days'), ($B, 'c-new', $G, '质量', 'y', now () - interval '10 days')"
+sql "INSERT INTO moderation_questions (brand_id, group_id, member_id, msg_id, asked_at) VALUES
+     ($B, $G, $M, 'q-old', now () - interval '500 days'), ($B, $G, $M, 'q-new', now () - interval '10 days')"
+sql "INSERT INTO staff_tasks (brand_id, source_key, kind, group_id, state, created_at, closed_at) VALUES
+     ($B, 't-old', 'answer', $G, 'done', now () - interval '500 days', now () - interval '500 days'),
+     ($B, 't-new', 'answer', $G, 'done', now () - interval '10 days', now () - interval '10 days'),
+     ($B, 't-open', 'answer', $G, 'escalated', now () - interval '500 days', NULL)"
 
 state () {
     sql "SELECT (SELECT count (*) FROM messages) || ' ' ||
@@ -54,19 +64,22 @@ state () {
                 (SELECT string_agg (msg_id, ',' ORDER BY msg_id) FROM dead_letters) || ' ' ||
                 (SELECT string_agg (delivery_key, ',' ORDER BY delivery_key) FROM campaign_jobs) || ' ' ||
                 (SELECT count (*) FROM campaign_contacts) || ' ' ||
-                (SELECT count (*) FROM daily_member_stats) || ' ' || (SELECT count (*) FROM hourly_group_stats)"
+                (SELECT count (*) FROM daily_member_stats) || ' ' || (SELECT count (*) FROM hourly_group_stats) || ' ' ||
+                (SELECT string_agg (msg_id, ',' ORDER BY msg_id) FROM complaints) || ' ' ||
+                (SELECT string_agg (msg_id, ',' ORDER BY msg_id) FROM moderation_questions) || ' ' ||
+                (SELECT string_agg (source_key, ',' ORDER BY source_key) FROM staff_tasks)"
 }
 before=$(state)
-it_eq "the rows made" "$before" "2 12005 12006 dl-open,dl-replayed,dl-resolved j-new,j-old,j-once,j-pend 2 2 2"
-counts () { jq -c '[.archive_partitions, .delivery_payloads, .delivery_tombstones, .dead_letters, .campaign_jobs, .member_day_stats, .group_hour_stats]'; }
+it_eq "the rows made" "$before" "2 12005 12006 dl-open,dl-replayed,dl-resolved j-new,j-old,j-once,j-pend 2 2 2 c-new,c-old q-new,q-old t-new,t-old,t-open"
+counts () { jq -c '[.archive_partitions, .delivery_payloads, .delivery_tombstones, .dead_letters, .campaign_jobs, .member_day_stats, .group_hour_stats, .complaints, .questions, .staff_tasks]'; }
 
 # 1. dry run
-it_eq "dry run counts" "$("$Q" housekeep --dry-run | counts)" "[1,12002,1,1,1,1,1]"
+it_eq "dry run counts" "$("$Q" housekeep --dry-run | counts)" "[1,12002,1,1,1,1,1,1,1,1]"
 it_eq "dry run changed nothing" "$(state)" "$before"
 
 # 2. the run
-it_eq "run counts" "$("$Q" housekeep --yes | counts)" "[1,12002,1,1,1,1,1]"
-it_eq "after the run" "$(state)" "1 3 12005 dl-open,dl-replayed j-new,j-once,j-pend 1 1 1"
+it_eq "run counts" "$("$Q" housekeep --yes | counts)" "[1,12002,1,1,1,1,1,1,1,1]"
+it_eq "after the run" "$(state)" "1 3 12005 dl-open,dl-replayed j-new,j-once,j-pend 1 1 1 c-new q-new t-new,t-open"
 it_eq "what stays whole" "$(sql "SELECT string_agg (key || ':' || payload::text, ' ' ORDER BY key) FROM deliveries WHERE key LIKE 'd-%'")" \
     'd-dead40:{} d-done1:{"t": 4} d-done40:{} d-pend40:{"t": 3} d-pend400:{"t": 6}'
 it_eq "errors emptied too" "$(sql "SELECT count (*) FROM deliveries WHERE last_error IS NOT NULL")" 0
@@ -74,7 +87,7 @@ it_eq "the archive keeps its recent days" "$(sql "SELECT msg_id FROM messages")"
 it_eq "audited" "$(sql "SELECT actor <> '' AND object_type = 'retention' AND (detail->>'delivery_payloads')::int = 12002 FROM audit_log WHERE action = 'housekeep'")" t
 
 # 3. nothing left; another at work
-it_eq "second run" "$("$Q" housekeep --yes | counts)" "[0,0,0,0,0,0,0]"
+it_eq "second run" "$("$Q" housekeep --yes | counts)" "[0,0,0,0,0,0,0,0,0,0]"
 psql "$QY_PG_DSN" -qAtc "SELECT pg_advisory_lock (7340040); SELECT pg_sleep (4)" >/dev/null &
 holder=$!
 held () { [ "$(sql "SELECT count (*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7340040 AND granted")" = 1 ]; }
