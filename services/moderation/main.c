@@ -3,6 +3,7 @@
 //  sends actions to notifier and passes every event on to scoring.
 #include "moderation.h"
 #include "moderation_batch.h"
+#include "moderation_complaint.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -127,6 +128,7 @@ int main (int argc, char **argv)
             if (lifted_pending)
                 lifted_pending = !moderation_restore_lifted (pg, redis);
             moderation_questions_sweep (store, pg, actions);
+            moderation_complaints_sweep (store, pg, actions);
             next_restore_check = qy_mono_us () + 2000000;
         }
         if (!listening && (listening = qy_pg_listen (listen, "qy_config"))) {

@@ -400,6 +400,7 @@ typedef struct {
     const char *text;
     const char *reason;
     const char *event_id;
+    const char *member;         //  the customer it is about (gateway user id), or NULL: an answer task names them
 } moderation_alert_t;
 int moderation_alert (void *out, const moderation_alert_t *a);
 //  Record the batch's customer questions (asks[i]) and the staff messages

@@ -82,8 +82,10 @@ long long moderation_window_incr (qy_redis_t *redis, const char *key, int ttl_s)
     return n;
 }
 
-//  The complaint's row for the summary; a failure is logged (the alert is
-//  out already, and the message itself is archived with the others).
+//  The complaint's row for the summary and its tracking; a failure is
+//  logged (the alert is out already, and the message itself is archived
+//  with the others). A staff message already in the archive after it (in
+//  its own batch, or one moderation has not reached) has answered it.
 static void s_record (qy_pg_t *pg, const Qy__Event *ev, const char *topic, const char *excerpt)
 {
     char brand [24], store [24], group [24], member [24], at [24], products [512];
@@ -95,9 +97,17 @@ static void s_record (qy_pg_t *pg, const Qy__Event *ev, const char *topic, const
     moderation_complaint_products (ev->text, products, sizeof (products));
     const char *p [] = { brand, ev->msg_id, ev->store_id ? store : NULL, ev->group_id ? group : NULL,
                          ev->member_id ? member : NULL, topic, products, excerpt, at };
-    if (!qy_pg_run (pg, "complaint", "INSERT INTO complaints (brand_id, msg_id, store_id, group_id, member_id, topic, "
-                    "products, excerpt, event_time) VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, "
-                    "to_timestamp ($9::bigint / 1e6)) ON CONFLICT DO NOTHING", 9, p, NULL))
+    if (!qy_pg_run (pg, "complaint",
+            "INSERT INTO complaints (brand_id, msg_id, store_id, group_id, member_id, topic, products, excerpt, event_time, "
+            "                        answered_at, answered_by, resolved_at, resolution) "
+            "SELECT $1, $2, $3, $4, $5, $6, $7::text[], $8, e.t, a.event_time, a.member_id, a.event_time, "
+            "       CASE WHEN a.event_time IS NOT NULL THEN 'staff_reply' END "
+            "FROM (SELECT 'epoch'::timestamptz + $9::bigint * interval '1 microsecond' AS t) e "
+            "LEFT JOIN LATERAL (SELECT m.event_time, m.member_id FROM messages m WHERE m.brand_id = $1 AND m.group_id = $4 "
+            "    AND m.event_time >= e.t AND m.event_time < e.t + interval '1 day' AND m.role IN ('staff', 'admin', 'owner') "
+            "    AND m.kind NOT IN ('join', 'leave', 'rename', 'revoke', 'purchase', 'coupon_redeemed') "
+            "    ORDER BY m.event_time LIMIT 1) a ON true "
+            "ON CONFLICT DO NOTHING", 9, p, NULL))
         qy_log_warn ("msg=%s brand=%s complaint not recorded for the summary", ev->msg_id, ev->brand);
 }
 
@@ -111,7 +121,11 @@ void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *action
     char *text = qy_printf ("顾客投诉（%s）：群 %s，成员 %s（%s）：%s 请店长跟进回复，不要处罚顾客。",
                             topic, ev->group, who, ev->member, excerpt);
     qy_snprintf (key, sizeof (key), "alert:complaint:%lld:%s", (long long) ev->brand_id, ev->msg_id);
-    moderation_alert_event (actions, ev, key, false, text, "complaint");
+    //  It names the member: on the official edge it becomes the owner's
+    //  task to answer them (notifier_tasks_route).
+    moderation_alert_t a = { key, ev->brand, ev->brand_id, ev->group, ev->group_id, text, "complaint", ev->msg_id,
+                             ev->member };
+    moderation_alert (actions, &a);
     free (text);
     free (excerpt);
     long long hour = (long long) (ev->event_time_us / 3600000000LL);
@@ -134,4 +148,55 @@ void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *action
         moderation_alert_event (actions, ev, key, true, text, "complaint_surge");
         free (text);
     }
+}
+
+//  Escalate one complaint to HQ (once, whichever replica gets there first).
+static void s_escalate (qy_pg_t *pg, void *actions, PGresult *res, int r)
+{
+    const char *p [] = { PQgetvalue (res, r, 0), PQgetvalue (res, r, 1) };
+    PGresult *mark;
+    if (!qy_pg_run (pg, "complaint escalate", "UPDATE complaints SET escalated_at = now () WHERE brand_id = $1 "
+                    "AND msg_id = $2 AND escalated_at IS NULL RETURNING 1", 2, p, &mark))
+        return;
+    bool mine = PQntuples (mark) > 0;
+    PQclear (mark);
+    if (!mine)
+        return;
+    const char *msg = PQgetvalue (res, r, 1), *group = PQgetvalue (res, r, 5), *member = PQgetvalue (res, r, 6);
+    long long waited = (qy_now_us () - qy_pg_int (res, r, 3)) / 60000000;
+    char key [200];
+    qy_snprintf (key, sizeof (key), "alert:complaint:%s:%s:hq", PQgetvalue (res, r, 0), msg);
+    char *text = qy_printf ("升级提醒：群 %s 的顾客 %s 的投诉（%s）已 %lld 分钟无人回复处理（门店已提醒）：%s", group, member,
+                            PQgetvalue (res, r, 7), waited, PQgetvalue (res, r, 8));
+    moderation_alert_t a = { key, PQgetvalue (res, r, 4), qy_pg_int (res, r, 0), "", 0, text, "complaint", msg, member };
+    if (moderation_alert (actions, &a) == 0)
+        qy_log_info ("msg=%s brand=%s member=%s complaint unresolved after %lld min: escalated", msg, a.brand, member, waited);
+    free (text);
+}
+
+void moderation_complaints_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions)
+{
+    PGresult *res;
+    //  Complaints of the last day still open and not yet escalated, that
+    //  arrived fresh (a backfill or a replay is history), oldest first.
+    if (!qy_pg_run (pg, "complaints due",
+            "SELECT c.brand_id, c.msg_id, c.group_id, (extract (epoch FROM c.event_time) * 1000000)::bigint, b.code, "
+            "       coalesce (g.code, ''), coalesce (m.user_id, ''), c.topic, c.excerpt "
+            "FROM complaints c JOIN brands b ON b.id = c.brand_id LEFT JOIN groups g ON g.id = c.group_id "
+            "LEFT JOIN members m ON m.id = c.member_id "
+            "WHERE c.resolved_at IS NULL AND c.escalated_at IS NULL AND c.event_time > now () - interval '1 day' "
+            "  AND c.arrived_at < c.event_time + interval '5 minutes' "
+            "ORDER BY c.event_time LIMIT 500", 0, NULL, &res))
+        return;
+    int64_t now = qy_now_us ();
+    for (int r = 0; r < PQntuples (res); r++) {
+        moderation_brand_t *brand = moderation_store_brand (store, qy_pg_int (res, r, 0));
+        const moderation_policy_t *pol = brand ? moderation_store_policy (store, brand, qy_pg_int (res, r, 2)) : NULL;
+        //  The store was told at once: as for a waiting question, still
+        //  open answer.escalate_s later (in business hours) HQ is told.
+        if (pol && moderation_question_due (pol, qy_pg_int (res, r, 3), true, now, brand->tz_offset_min)
+                   == MODERATION_DUE_ESCALATE)
+            s_escalate (pg, actions, res, r);
+    }
+    PQclear (res);
 }

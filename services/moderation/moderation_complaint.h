@@ -7,6 +7,7 @@
 #include "qunyun.pb-c.h"
 #include "qy/pg.h"
 #include "qy/redis.h"
+#include "moderation.h"
 
 //  Pure: the topic of a complaint, or NULL when the judgement is none (its
 //  complaint score below the review threshold). The first topic rule hit
@@ -31,6 +32,11 @@ void moderation_complaint_products (const char *text, char *buf, size_t size);
 //  per_store or the brand's reaches per_brand (0: off).
 void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *actions, const Qy__Event *ev,
                                     const char *topic, long per_store, long per_brand);
+
+//  Complaints still open answer.escalate_s after they were made (in the
+//  group's business hours) are escalated to HQ once each. Called with the
+//  questions' sweep (moderation_questions_sweep).
+void moderation_complaints_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions);
 
 //  INCR a windowed counter and let it live ttl_s seconds; its new value,
 //  or 0 if Redis failed (no surge alert then).

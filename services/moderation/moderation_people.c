@@ -40,7 +40,8 @@ static bool s_impersonator (qy_pg_t *pg, void *actions, const moderation_person_
     qy_snprintf (key, sizeof (key), "alert:impersonation:%lld:%s", (long long) ev->brand_id, ev->msg_id);
     char *text = qy_printf ("群 %s 的成员 %s %s昵称为「%s」，疑似冒充「%s」。请群主核实，并提醒群成员谨防受骗。", ev->group,
                             ev->member, ev->kind == QY__KIND__RENAME ? "改" : "入群时", ev->nickname, claim);
-    moderation_alert_t a = { key, ev->brand, ev->brand_id, ev->group, ev->group_id, text, "impersonation", ev->msg_id };
+    moderation_alert_t a = { key, ev->brand, ev->brand_id, ev->group, ev->group_id, text, "impersonation", ev->msg_id,
+                             ev->member };
     int rc = moderation_alert (actions, &a);
     free (text);
     return rc == 0;

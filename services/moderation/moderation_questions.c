@@ -54,6 +54,7 @@ int moderation_alert (void *out, const moderation_alert_t *a)
     d.reason = (char *) a->reason;
     d.source = "moderation";
     d.event_id = (char *) a->event_id;
+    d.member = (char *) a->member;
     d.created_us = qy_now_us ();
     return qy_service_send (out, &d.base);
 }
@@ -101,12 +102,20 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
                 "WHERE NOT staff AND NOT EXISTS (SELECT 1 FROM moderation_questions o WHERE o.brand_id = b AND o.group_id = g "
                 "  AND o.member_id = m AND o.answered_at IS NULL AND o.asked_at > 'epoch'::timestamptz + (t - 86400000000) * interval '1 microsecond') "
                 "ORDER BY b, g, m, t ON CONFLICT (brand_id, msg_id) DO NOTHING", 7, p, NULL);
+    //  The same staff message answers the customers' open complaints there
+    //  (one complaint answered in a later batch; one answered in its own
+    //  batch or before moderation saw it is found in the archive when it is
+    //  recorded: moderation_complaint.c).
     ok = ok && (answers == 0
         || qy_pg_run (pg, "questions answered",
-                "UPDATE moderation_questions q SET answered_at = a.at, answered_by = a.m "
-                "FROM (SELECT DISTINCT ON (b, g) b, g, m, 'epoch'::timestamptz + t * interval '1 microsecond' AS at "
+                "WITH a AS (SELECT DISTINCT ON (b, g) b, g, m, 'epoch'::timestamptz + t * interval '1 microsecond' AS at "
                 "      FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], "
-                "                   $7::boolean[]) AS e (b, g, s, m, msg, t, staff) WHERE staff ORDER BY b, g, t) a "
+                "                   $7::boolean[]) AS e (b, g, s, m, msg, t, staff) WHERE staff ORDER BY b, g, t), "
+                "c AS (UPDATE complaints c SET answered_at = a.at, answered_by = a.m, resolved_at = a.at, "
+                "             resolution = 'staff_reply' FROM a "
+                "      WHERE c.brand_id = a.b AND c.group_id = a.g AND c.resolved_at IS NULL AND c.event_time <= a.at "
+                "        AND c.event_time > a.at - interval '1 day') "
+                "UPDATE moderation_questions q SET answered_at = a.at, answered_by = a.m FROM a "
                 "WHERE q.brand_id = a.b AND q.group_id = a.g AND q.answered_at IS NULL AND q.asked_at <= a.at "
                 "  AND q.asked_at > a.at - interval '1 day'", 7, p, NULL));
     for (int c = 0; c < 7; c++)
@@ -140,7 +149,7 @@ static void s_raise (qy_pg_t *pg, void *actions, PGresult *res, int r, moderatio
               : qy_printf ("升级提醒：群 %s 的顾客 %s 的提问已等待 %lld 分钟仍无人回复（门店已提醒）：%s", group, member, waited, text);
     moderation_alert_t a = { key, PQgetvalue (res, r, 9), qy_pg_int (res, r, 1),
                              due == MODERATION_DUE_ALERT ? group : "", due == MODERATION_DUE_ALERT ? qy_pg_int (res, r, 2) : 0,
-                             msg, "unanswered", PQgetvalue (res, r, 7) };
+                             msg, "unanswered", PQgetvalue (res, r, 7), member };
     if (moderation_alert (actions, &a) == 0)
         qy_log_info ("msg=%s brand=%s member=%s unanswered %s after %lld min", a.event_id, a.brand, member,
                      due == MODERATION_DUE_ALERT ? "alerted" : "escalated", waited);

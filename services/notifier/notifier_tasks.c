@@ -58,6 +58,13 @@ static void s_row_of (const Qy__Delivery *d, tasks_kind_t kind, s_row_t *row)
     row->reason = d->reason ? d->reason : "";
     row->event_id = d->event_id ? d->event_id : "";
     row->source_key = notifier_tasks_source_key (d, kind);
+    if (kind == TASKS_K_ANSWER && d->kind && strcmp (d->kind, "alert") == 0) {
+        //  A customer to answer (a complaint, a question left waiting): no
+        //  post of ours to confirm; the evidence is their message.
+        row->content = d->text ? d->text : "";
+        row->member = d->member ? d->member : "";
+        return;
+    }
     if (kind == TASKS_K_POST || kind == TASKS_K_ANSWER) {
         row->delivery_key = d->key;
         row->content = d->text ? d->text : "";
@@ -239,6 +246,18 @@ static const struct { const char *name, *sql; } s_closers [] = {
       "FROM memberships ms WHERE t.state IN " S_OPEN " AND t.kind = 'remove' "
       "  AND ms.group_id = t.group_id AND ms.member_id = t.member_id AND ms.leave_reason = 'removed' "
       "  AND ms.left_at >= date_trunc ('second', least (t.evidence_at, t.created_at))" },
+    //  The customer's complaint or question was answered by a staff member
+    //  (moderation saw their message in the group after it).
+    { "task close complaint answered",
+      "UPDATE staff_tasks t SET state = 'done', closed_at = c.answered_at, closed_by = 'archive', "
+      "  close_evidence = 'answered by staff member ' || c.answered_by, next_at = now () "
+      "FROM complaints c WHERE t.state IN " S_OPEN " AND t.kind = 'answer' AND t.reason = 'complaint' "
+      "  AND c.brand_id = t.brand_id AND c.msg_id = t.evidence_msg_id AND c.answered_at IS NOT NULL" },
+    { "task close question answered",
+      "UPDATE staff_tasks t SET state = 'done', closed_at = q.answered_at, closed_by = 'archive', "
+      "  close_evidence = 'answered by staff member ' || q.answered_by, next_at = now () "
+      "FROM moderation_questions q WHERE t.state IN " S_OPEN " AND t.kind = 'answer' AND t.reason = 'unanswered' "
+      "  AND q.brand_id = t.brand_id AND q.msg_id = t.evidence_msg_id AND q.answered_at IS NOT NULL" },
     //  The offending message was recalled (a revoke of it in the archive).
     //  One look per group at its revokes since its oldest such task.
     { "task close recalled",

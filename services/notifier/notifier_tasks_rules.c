@@ -29,6 +29,16 @@ tasks_route_t notifier_tasks_route (tasks_cap_t cap, const Qy__Delivery *d, task
         *kind = one ? TASKS_K_ANSWER : TASKS_K_POST;
         return TASKS_BOTH;
     }
+    //  A complaint or a waiting customer in a group is the owner's to
+    //  answer: a task (its notice is the hand-over), closed when staff reply.
+    //  Brand-wide alerts (escalations to HQ) stay alerts.
+    if (strcmp (d->kind, "alert") == 0) {
+        bool answer = d->reason && (strcmp (d->reason, "complaint") == 0 || strcmp (d->reason, "unanswered") == 0);
+        if (!answer || (!d->group_id && !(d->group && *d->group)))
+            return TASKS_DELIVER;
+        *kind = TASKS_K_ANSWER;
+        return TASKS_TASK;
+    }
     if (strcmp (d->kind, "action") == 0)
         switch (d->action) {
             case QY__ACTION__RECALL:
@@ -143,8 +153,13 @@ const char *notifier_tasks_step_name (tasks_step_t step)
     return step >= TASKS_STEP_NONE && step <= TASKS_STEP_EXPIRE ? names [step] : "none";
 }
 
-static const char *s_title (tasks_kind_t kind)
+static const char *s_title (tasks_kind_t kind, const char *reason)
 {
+    //  A customer to answer is no mass send to confirm.
+    if (kind == TASKS_K_ANSWER && reason && strcmp (reason, "complaint") == 0)
+        return "请回复并处理顾客投诉";
+    if (kind == TASKS_K_ANSWER && reason && strcmp (reason, "unanswered") == 0)
+        return "请回复等待中的顾客";
     switch (kind) {
         case TASKS_K_REMOVE:      return "请将成员移出群聊";
         case TASKS_K_RECALL_WARN: return "请撤回违规消息并提醒成员";
@@ -156,7 +171,7 @@ static const char *s_title (tasks_kind_t kind)
 void notifier_tasks_notice (const tasks_notice_t *n, qy_buf_t *title, qy_buf_t *text, qy_buf_t *url)
 {
     static const char *prefix [] = { "", "", "【提醒】", "【升级·店长】", "【升级·区域】", "【已过期】" };
-    qy_buf_printf (title, "%s%s", prefix [n->step <= TASKS_STEP_EXPIRE ? n->step : 0], s_title (n->kind));
+    qy_buf_printf (title, "%s%s", prefix [n->step <= TASKS_STEP_EXPIRE ? n->step : 0], s_title (n->kind, n->reason));
     qy_buf_printf (text, "群：%s", n->group_name && *n->group_name ? n->group_name : "（未知群）");
     if (n->store_name && *n->store_name)
         qy_buf_printf (text, "（%s）", n->store_name);

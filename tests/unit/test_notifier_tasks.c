@@ -54,6 +54,26 @@ static void test_route (void **state)
     //  Alerts go out (message/send); welcomes are WeCom's own template.
     Qy__Delivery alert = s_delivery ("alert", QY__ACTION__ACTION_NONE, "alert:1");
     assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &alert, &k), TASKS_DELIVER);
+    //  ... but a customer's complaint or waiting question in a group is the
+    //  owner's to answer: a task only (its notice is the hand-over); an
+    //  escalation to HQ (no group) stays an alert, and so does any other reason.
+    const char *answer [] = { "complaint", "unanswered" };
+    for (size_t i = 0; i < 2; i++) {
+        Qy__Delivery a = s_delivery ("alert", QY__ACTION__ACTION_NONE, "alert:complaint:1:m");
+        a.reason = (char *) answer [i];
+        a.group_id = 7;
+        assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &a, &k), TASKS_TASK);
+        assert_int_equal (k, TASKS_K_ANSWER);
+        assert_int_equal (notifier_tasks_route (TASKS_CAP_GATEWAY, &a, &k), TASKS_DELIVER);
+        a.group_id = 0;
+        a.group = "";
+        assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &a, &k), TASKS_DELIVER);
+        a.group = "wrA";
+        assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &a, &k), TASKS_TASK);
+    }
+    alert.reason = "complaint_surge";
+    alert.group_id = 7;
+    assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &alert, &k), TASKS_DELIVER);
     Qy__Delivery welcome = s_delivery ("post", QY__ACTION__ACTION_NONE, "welcome:3:m1");
     assert_int_equal (notifier_tasks_route (TASKS_CAP_OFFICIAL, &welcome, &k), TASKS_DELIVER);
     //  A post goes out as add_msg_template and its owner must confirm it.
@@ -222,6 +242,18 @@ static void test_notice (void **state)
     assert_non_null (strstr (text.data, "群主 王店员 未在截止时间前完成"));
     assert_null (strstr (text.data, "成员："));
     assert_int_equal (url.len, 0);
+    //  A customer to answer is not a mass send to confirm.
+    const char *reasons [][2] = { { "complaint", "请回复并处理顾客投诉" }, { "unanswered", "请回复等待中的顾客" },
+                                  { "", "请确认群发（回复客户）" } };
+    for (size_t i = 0; i < QY_ARRAY_LEN (reasons); i++) {
+        qy_buf_reset (&title);
+        qy_buf_reset (&text);
+        n.step = TASKS_STEP_NOTIFY;
+        n.kind = TASKS_K_ANSWER;
+        n.reason = reasons [i][0];
+        notifier_tasks_notice (&n, &title, &text, &url);
+        assert_string_equal (title.data, reasons [i][1]);
+    }
     qy_buf_free (&title);
     qy_buf_free (&text);
     qy_buf_free (&url);

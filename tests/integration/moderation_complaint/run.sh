@@ -7,7 +7,8 @@
 # and the brand's reach alert.complaints_per_hour_brand (4 here). Ordinary
 # chat raises nothing, a staff member's words are no complaint, and an
 # insult in a complaint is still judged. Each complaint is kept for the
-# weekly voice-of-customer summary (qyctl voc).
+# weekly voice-of-customer summary (qyctl voc), where club1's complaint shows
+# resolved: staff1's message after it in club1 answered it.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
