@@ -78,7 +78,7 @@ static int s_rank (const char *scope)
     return -1;
 }
 
-//  The newest model of a brand for category ("ad", "abuse") written to a
+//  The newest model of a brand for category ("ad", "abuse", "complaint") written to a
 //  private temporary file for the judge to load (it reads it whole at
 //  judge_new; the caller unlinks it). Returns 0 with path filled, 1 when
 //  the brand has no model of its own, -1 on error.
@@ -265,13 +265,22 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
         }
         b->degraded = true;
     }
-    //  A complaint model (trained with `qyctl moderation train --category
-    //  complaint`) decides complaints where present; without it, or if it
-    //  does not load, the complaint dictionaries do.
-    char cerr [256];
-    if (b->judge && self->complaint_model [0]
-        && judge_load_model (b->judge, "complaint", self->complaint_model, cerr, sizeof (cerr)))
-        qy_log_error ("brand=%s complaint model rejected, using the dictionaries error=\"%s\"", bid, cerr);
+    //  A complaint model decides complaints where present: the brand's own
+    //  (`qyctl moderation train --category complaint --brand B`), else the
+    //  deployment's (model.dir); without one, or if it does not load, the
+    //  complaint dictionaries do.
+    char cerr [256], own [1024];
+    int64_t cv = 0;
+    int crc = b->judge ? s_model_file (self, bid, "complaint", own, sizeof (own), &cv) : 1;
+    const char *cpath = crc == 0 ? own : self->complaint_model;
+    if (b->judge && cpath [0] && judge_load_model (b->judge, "complaint", cpath, cerr, sizeof (cerr)))
+        qy_log_error ("brand=%s complaint model %s rejected, using the dictionaries error=\"%s\"", bid,
+                      crc == 0 ? "(the brand's own)" : cpath, cerr);
+    else
+    if (crc == 0)
+        qy_log_info ("brand=%s complaint model: the brand's own, version %lld", bid, (long long) cv);
+    if (crc == 0)
+        unlink (own);
     moderation_rows_free (&merged, nmerged);
     free (rows);
     PQclear (rr);

@@ -449,13 +449,93 @@ static int s_backtest (void)
     return 0;
 }
 
+//  The model file at path stored as brand's newest version of category
+//  (the services load it on the NOTIFY, in place of the deployment's
+//  model); the ten newest versions are kept. Returns the version.
+static long long s_store_model (int64_t brand_id, const char *category, const char *path, const char *from)
+{
+    FILE *f = fopen (path, "rb");
+    qy_buf_t bytes, hex;
+    qy_buf_init (&bytes);
+    qy_buf_init (&hex);
+    bool ok = f && qy_buf_read_stream (&bytes, f) && bytes.len > 0;
+    if (f)
+        fclose (f);
+    if (!ok)
+        qyctl_die ("the trained model %s cannot be read", path);
+    qy_buf_puts (&hex, "\\x");      //  bytea's hex form
+    qy_buf_hex (&hex, bytes.data, bytes.len);
+    qy_buf_free (&bytes);
+    char bid [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    char *reason = qy_printf ("trained from %s", from);
+    const char *p [] = { bid, category, hex.data, reason, s_actor () };
+    PGresult *res = qyctl_exec ("INSERT INTO moderation_models (brand_id, category, model, examples, reason, created_by) "
+                                "VALUES ($1, $2, $3::bytea, 0, $4, $5) RETURNING id", 5, p);
+    long long version = atoll (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    PQclear (qyctl_exec ("DELETE FROM moderation_models WHERE brand_id = $1 AND category = $2 AND id NOT IN "
+                         "(SELECT id FROM moderation_models WHERE brand_id = $1 AND category = $2 ORDER BY id DESC LIMIT 10)",
+                         2, p));
+    free (reason);
+    qy_buf_free (&hex);
+    return version;
+}
+
+//  train --brand B: trained as offline (the same options), into a private
+//  file, then stored as the brand's own model of that category.
+static int s_train_brand (int n, char **v)
+{
+    if (qyctl_opt ("model", NULL))
+        qyctl_usage_error ("--brand stores the model in PostgreSQL: --model does not go with it");
+    const char *tmp = getenv ("TMPDIR");
+    char path [1024];
+    qy_snprintf (path, sizeof (path), "%s/qy-train-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp (path);
+    if (fd < 0)
+        qyctl_die ("cannot make a temporary file in %s: %s", tmp && *tmp ? tmp : "/tmp", strerror (errno));
+    close (fd);
+    //  The options without --brand, and --model the temporary file.
+    char **w = qy_calloc ((size_t) n + 3, sizeof (char *));
+    int m = 0;
+    w [m++] = v [0];
+    w [m++] = "--model";
+    w [m++] = path;
+    for (int i = 1; i < n; i++)
+        if (strcmp (v [i], "--brand") == 0)
+            i++;
+        else
+            w [m++] = v [i];
+    int64_t brand_id = qyctl_brand_id (qyctl_opt ("brand", NULL));
+    int rc = judge_cli_train (m, w);
+    free (w);
+    if (rc == 0) {
+        const char *category = qyctl_opt ("category", "");
+        qy_buf_t files;         //  what it was trained from, for the version's reason
+        qy_buf_init (&files);
+        for (int i = 1; qyctl_arg (i); i++)
+            qy_buf_printf (&files, "%s%s", i > 1 ? " " : "", qyctl_arg (i));
+        long long version = s_store_model (brand_id, category, path, files.data ? files.data : "");
+        qy_buf_free (&files);
+        char id [32];
+        qy_snprintf (id, sizeof (id), "%lld", version);
+        qyctl_audit (brand_id, "model.train", "moderation_model", id);
+        printf ("model %s version %lld stored for brand %s\n", category, version, qyctl_opt ("brand", ""));
+    }
+    unlink (path);
+    return rc;
+}
+
 int qyctl_moderation (int argc, char **argv)
 {
     const char *sub = argc >= 2 ? argv [1] : "";
     if (strcmp (sub, "train") == 0 || strcmp (sub, "eval") == 0) {
         int n;
         char **v = qyctl_passthrough (sub, &n);
-        int rc = strcmp (sub, "train") == 0 ? judge_cli_train (n, v) : judge_cli_eval (n, v);
+        bool train = strcmp (sub, "train") == 0;
+        if (!train && qyctl_opt ("brand", NULL))
+            qyctl_usage_error ("--brand goes with train only");
+        int rc = train && qyctl_opt ("brand", NULL) ? s_train_brand (n, v) : train ? judge_cli_train (n, v) : judge_cli_eval (n, v);
         free (v);
         return rc;
     }
@@ -479,7 +559,8 @@ int qyctl_moderation (int argc, char **argv)
         return s_backtest ();
     fprintf (stderr,
         "usage: qyctl moderation COMMAND …\n"
-        "  train|eval --category ad|abuse [--model PATH] FILE…      offline classifier tools\n"
+        "  train|eval --category ad|abuse|complaint [--model PATH] FILE…  offline classifier tools\n"
+        "  train --category C --brand BRAND FILE…                 train the brand's own model (stored, loaded)\n"
         "  violations BRAND [--status S] [--member USER] [--days N] [--limit N]\n"
         "  list BRAND [--limit N] [--format F]                   the review queue, highest risk first\n"
         "  replies BRAND [--days N] [--format F]                 staff reply times and unanswered questions\n"
@@ -510,6 +591,7 @@ static const qyctl_option_t s_judge_opts [] = {
     { "evade",           QYCTL_VALUE, "SEED", "disguise the texts as spammers do (eval)" },
     { "errors",          QYCTL_VALUE, "N",    "show N mistakes (eval)" },
     { "dump",            QYCTL_VALUE, "TSV",  "write every verdict (eval)" },
+    { "brand",           QYCTL_VALUE, "CODE", "store the trained model as the brand's own (train)" },
     { NULL }
 };
 static const char *const s_statuses [] = { "open", "confirmed", "overturned", "enforced", NULL };

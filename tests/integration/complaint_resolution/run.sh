@@ -5,7 +5,9 @@
 #      once answer.escalate_s later; the weekly summary (qyctl voc) shows resolved, open, escalated;
 #   2. official brand: a complaint becomes the group owner's "answer" task (never a bare alert);
 #      a staff reply closes it on evidence; another closed by hand with a note resolves its
-#      complaint as such.
+#      complaint as such;
+#   3. a brand trains its own complaint model (qyctl moderation train --category complaint --brand),
+#      stored in PostgreSQL and loaded by moderation in place of the deployment's.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_gateway --token gw
@@ -85,4 +87,19 @@ it_sql offi "SELECT c.msg_id, coalesce (c.resolution, '-') AS resolution, t.stat
              FROM complaints c JOIN staff_tasks t ON t.brand_id = c.brand_id AND t.evidence_msg_id = c.msg_id
              WHERE c.brand_id = $OFFI ORDER BY c.msg_id"
 
+# 3. the brand's own complaint model
+rc=0; "$QYCTL" moderation train --category complaint --brand acme --model /tmp/x.model "$IT_CASE/../../data/customer_chat.tsv" \
+    >/dev/null 2>&1 || rc=$?
+it_eq "--brand with --model refused" "$rc" 2
+rc=0; "$QYCTL" moderation eval --category complaint --brand acme "$IT_CASE/../../data/customer_chat.tsv" >/dev/null 2>&1 || rc=$?
+it_eq "eval --brand refused" "$rc" 2
+it_eq "train --brand" "$("$QYCTL" moderation train --category complaint --brand acme "$IT_CASE/../../data/customer_chat.tsv" | tail -1)" \
+    "model complaint version $(q "SELECT last_value FROM moderation_models_id_seq") stored for brand acme"
+it_eq "stored as acme's" "$(q "SELECT category || ' ' || reason FROM moderation_models WHERE brand_id = $ACME")" \
+    "complaint trained from $IT_CASE/../../data/customer_chat.tsv"
+now=$(( $(date +%s%N) / 1000 ))
+ev acme m1 room1 u5 "今天有什么活动吗" 0 > "$QY_RUN/e.jsonl"
+loaded () { grep -q "brand=$ACME complaint model: the brand's own" "$QY_RUN/logs/moderation1.log"; }
+"$QYCTL" send "$QY_RUN/e.jsonl" >/dev/null
+it_wait "moderation loaded acme's own complaint model" loaded
 it_done
