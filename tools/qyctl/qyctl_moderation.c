@@ -11,6 +11,7 @@
 //  NOTIFY qy_config (see docs/moderation.md).
 #include "qyctl.h"
 #include "judge.h"
+#include "judge_eval.h"
 #include "moderation.h"
 #include "moderation_decide.h"
 #include "moderation_backtest.h"

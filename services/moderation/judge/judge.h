@@ -199,12 +199,6 @@ judge_ladder_step_t judge_ladder_step (const judge_ladder_t *ladder, int prior_s
 int judge_ladder_parse (const char *text, judge_ladder_t *out);
 const char *judge_step_name (judge_step_kind_t kind);
 
-//  ---------------------------------------------------------------------
-//  Offline entry points dispatched by `qyctl moderation train|eval`
-//  (argv[0] is "train" or "eval"). Return a process exit code.
-int judge_cli_train (int argc, char **argv);
-int judge_cli_eval (int argc, char **argv);
-
 #ifdef __cplusplus
 }
 #endif
