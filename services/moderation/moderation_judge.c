@@ -64,12 +64,12 @@ int moderation_judge_build (const char *bid, const judge_rule_row_t *rows, size_
     if (!out->judge) {
         //  A brand is never left unmoderated, nor the pipeline stopped,
         //  because its rules do not load: the built-in rules, loudly.
+        //  Its models, step by step as above, still apply to them.
         qy_log_error ("brand=%s rules rejected, running the built-in default rules error=\"%s\"", bid, err);
         size_t nd;
         const judge_rule_row_t *def = judge_default_rules (&nd);
-        out->judge = s_new (def, nd, spec->opencc_config, NULL, NULL, err, errlen);
+        out->judge = s_with_rows (bid, def, nd, spec, out, err, errlen);
         out->default_rules = out->degraded = true;
-        out->own_used [0] = out->own_used [1] = false;
         if (!out->judge)
             return -1;
     }

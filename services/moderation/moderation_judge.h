@@ -30,8 +30,9 @@ typedef struct {
 //  Build the judge of brand bid (for the logs) from rows. The brand's
 //  own models, else the shipped ones; a learned model that does not load
 //  falls back to the shipped one, rows that do not compile to no models,
-//  then (unless strict) to the built-in rules, as for rows NULL: a brand
-//  is never left unmoderated. Returns 0, or -1 with a reason in err.
+//  then (unless strict) to the built-in rules with the models tried the
+//  same way, as for rows NULL: a brand is never left unmoderated.
+//  Returns 0, or -1 with a reason in err.
 int moderation_judge_build (const char *bid, const judge_rule_row_t *rows, size_t n,
                             const moderation_judge_spec_t *spec, moderation_judge_built_t *out,
                             char *err, size_t errlen);

@@ -93,7 +93,10 @@ static void test_broken_rules (void **state)
     //  The service: the built-in rules, loudly, never no judge.
     moderation_judge_built_t b = s_build (&spec, s_broken, 1);
     assert_true (b.default_rules && b.degraded);
-    assert_true (s_eval (b.judge, "加我微信 abc12345 有优惠").total > 0);
+    judge_result_t r = s_eval (b.judge, "加我微信 abc12345 有优惠");
+    assert_true (r.total > 0);
+    assert_true (r.p_ad >= 0);     //  with the models still
+
     judge_destroy (&b.judge);
     //  Rows NULL (the brand's set is unusable): the same.
     b = s_build (&spec, NULL, 0);
