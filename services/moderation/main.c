@@ -4,6 +4,7 @@
 #include "moderation.h"
 #include "moderation_batch.h"
 #include "moderation_complaint.h"
+#include "moderation_judge.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -64,19 +65,11 @@ int main (int argc, char **argv)
     qy_service_needs (QY_DEP_REDIS);
 
     char ad_model [1024] = "", abuse_model [1024] = "";
-    if (cfg.model_dir [0]) {
-        qy_snprintf (ad_model, sizeof (ad_model), "%s/ad.model", cfg.model_dir);
-        qy_snprintf (abuse_model, sizeof (abuse_model), "%s/abuse.model", cfg.model_dir);
-    }
-    else {
-        judge_model_default_path ("ad", ad_model, sizeof (ad_model));
-        judge_model_default_path ("abuse", abuse_model, sizeof (abuse_model));
-    }
+    const char *ad_path = moderation_judge_model_path (cfg.model_dir, "ad", ad_model, sizeof (ad_model));
+    const char *abuse_path = moderation_judge_model_path (cfg.model_dir, "abuse", abuse_model, sizeof (abuse_model));
     //  A missing model is not fatal: the rules still run; the classifier
     //  rules of a brand then never hit, and /metrics says the model is absent.
     qy_metric_t *m_models = qy_gauge ("qy_moderation_models_loaded", "classifier models found at start-up (ad, abuse)");
-    const char *ad_path = access (ad_model, R_OK) == 0 ? ad_model : NULL;
-    const char *abuse_path = access (abuse_model, R_OK) == 0 ? abuse_model : NULL;
     if (!ad_path || !abuse_path)
         qy_log_error ("classifier model missing ad=%s abuse=%s: running without it", ad_path ? "ok" : ad_model,
                       abuse_path ? "ok" : abuse_model);
@@ -92,11 +85,7 @@ int main (int argc, char **argv)
     //  A complaint model is optional (none ships: complaints are judged by
     //  the dictionaries); one in the model directory is used.
     char complaint_model [1024] = "";
-    if (cfg.model_dir [0])
-        qy_snprintf (complaint_model, sizeof (complaint_model), "%s/complaint.model", cfg.model_dir);
-    else
-        judge_model_default_path ("complaint", complaint_model, sizeof (complaint_model));
-    if (access (complaint_model, R_OK) == 0) {
+    if (moderation_judge_model_path (cfg.model_dir, "complaint", complaint_model, sizeof (complaint_model))) {
         moderation_store_complaint_model (store, complaint_model);
         qy_log_info ("models complaint=%s", complaint_model);
     }

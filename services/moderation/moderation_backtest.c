@@ -4,6 +4,7 @@
 #include "moderation_backtest.h"
 #include "moderation.h"
 #include "moderation_decide.h"
+#include "moderation_judge.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,29 +37,32 @@ static int s_policy (PGconn *conn, const char *bid, moderation_policy_t *pol, mo
     return 0;
 }
 
-//  A judge as the service builds it for the brand: the rule set, and the
-//  brand's learned models where it has them, else the shipped ones.
+//  A judge as the service builds it for the brand (moderation_judge_build):
+//  the rule set, and the brand's learned models where it has them, else
+//  the shipped ones. A rule set that does not compile is an error here.
 static judge_t *s_judge (PGconn *conn, const char *bid, judge_rule_row_t *rows, size_t n, const char *what,
                          char *err, size_t errlen)
 {
-    char ad [1024], abuse [1024], why [256];
-    if (moderation_brand_model (conn, bid, "ad", ad, sizeof (ad), NULL, err, errlen)
-        || moderation_brand_model (conn, bid, "abuse", abuse, sizeof (abuse), NULL, err, errlen))
-        return NULL;
-    bool own_ad = ad [0], own_abuse = abuse [0];
-    if (!own_ad)
-        judge_model_default_path ("ad", ad, sizeof (ad));
-    if (!own_abuse)
-        judge_model_default_path ("abuse", abuse, sizeof (abuse));
-    judge_options_t o = { NULL, access (ad, R_OK) == 0 ? ad : NULL, access (abuse, R_OK) == 0 ? abuse : NULL };
-    judge_t *j = judge_new (rows, n, &o, why, sizeof (why));
-    if (own_ad)
-        unlink (ad);
-    if (own_abuse)
-        unlink (abuse);
-    if (!j)
+    char own [MODERATION_MODELS][1024], shipped [MODERATION_MODELS][1024], complaint [1024], why [256];
+    const char *cats [MODERATION_MODELS] = { "ad", "abuse" };
+    moderation_judge_spec_t spec = { .strict = true };
+    for (int m = 0; m < MODERATION_MODELS; m++) {
+        if (moderation_brand_model (conn, bid, cats [m], own [m], sizeof (own [m]), NULL, err, errlen)) {
+            if (m && own [0][0])
+                unlink (own [0]);
+            return NULL;
+        }
+        spec.own [m] = own [m][0] ? own [m] : NULL;
+        spec.shipped [m] = moderation_judge_model_path (NULL, cats [m], shipped [m], sizeof (shipped [m]));
+    }
+    spec.complaint = moderation_judge_model_path (NULL, "complaint", complaint, sizeof (complaint));
+    moderation_judge_built_t built;
+    if (moderation_judge_build (bid, rows, n, &spec, &built, why, sizeof (why)))
         qy_snprintf (err, errlen, "%s rule set rejected: %s", what, why);
-    return j;
+    for (int m = 0; m < MODERATION_MODELS; m++)
+        if (spec.own [m])
+            unlink (own [m]);
+    return built.judge;
 }
 
 //  Judge one archived message with one judge; hits kept in *r.

@@ -2,6 +2,7 @@
 //  moderation_decide.h). Moved here from qyctl so the console's review
 //  queue runs exactly what `qyctl moderation overturn` runs.
 #include "moderation_decide.h"
+#include "moderation_judge.h"
 #include "qy/util.h"
 #include <errno.h>
 #include <stdio.h>
@@ -118,23 +119,31 @@ int moderation_brand_model (PGconn *conn, const char *bid, const char *cat, char
     return rc;
 }
 
-//  A judge of the brand's rules with the model to teach loaded from path.
-static judge_t *s_learning_judge (PGconn *conn, const char *bid, const char *cat, const char *path, char *err, size_t errlen)
+//  A judge of the brand's rules (moderation_judge_build, as the service
+//  builds it) with the model to teach: the brand's own (own, may be NULL),
+//  else the shipped one.
+static judge_t *s_learning_judge (PGconn *conn, const char *bid, const char *cat, const char *own,
+                                  const char *shipped, char *err, size_t errlen)
 {
-    judge_options_t o = { NULL, strcmp (cat, "ad") == 0 ? path : NULL, strcmp (cat, "abuse") == 0 ? path : NULL };
     //  The model learns from the rules' hits as well as the text (judge_learn),
     //  so it is taught under the brand's own rules, as the service judges.
-    size_t nrows = 0, ndef = 0;
+    size_t nrows = 0;
     judge_rule_row_t *rows = moderation_brand_rows (conn, bid, NULL, 0, NULL, &nrows, err, errlen);
     if (!rows)
         return NULL;
-    judge_t *j = nrows ? judge_new (rows, nrows, &o, err, errlen) : NULL;
-    moderation_rows_free (&rows, nrows);
-    if (!j) {
-        const judge_rule_row_t *def = judge_default_rules (&ndef);
-        j = judge_new (def, ndef, &o, err, errlen);
+    moderation_judge_spec_t spec = { 0 };
+    int m = strcmp (cat, "ad") == 0 ? MODERATION_MODEL_AD : strcmp (cat, "abuse") == 0 ? MODERATION_MODEL_ABUSE : -1;
+    if (m >= 0) {
+        spec.own [m] = own;
+        spec.shipped [m] = shipped;
     }
-    return j;
+    //  A brand with no rules of its own is taught under the built-in ones.
+    size_t nuse = nrows;
+    const judge_rule_row_t *use = nrows ? rows : judge_default_rules (&nuse);
+    moderation_judge_built_t built;
+    moderation_judge_build (bid, use, nuse, &spec, &built, err, errlen);
+    moderation_rows_free (&rows, nrows);
+    return built.judge;
 }
 
 //  The taught model's bytes (from a temporary file), NULL on error.
@@ -184,7 +193,7 @@ static int s_learn (PGconn *conn, const char *bid, const char *cat, const char *
     if (moderation_brand_model (conn, bid, cat, in, sizeof (in), &examples, err, errlen))
         return -1;
     judge_model_default_path (cat, shipped, sizeof (shipped));
-    judge_t *j = s_learning_judge (conn, bid, cat, in [0] ? in : shipped, err, errlen);
+    judge_t *j = s_learning_judge (conn, bid, cat, in [0] ? in : NULL, shipped, err, errlen);
     if (in [0])
         unlink (in);
     if (!j)

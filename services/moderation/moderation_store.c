@@ -1,6 +1,7 @@
 //  The PostgreSQL half of moderation: brand rule sets and policies, and
 //  the recording of violations with exact, idempotent strike counting.
 #include "moderation.h"
+#include "moderation_judge.h"
 #include "qy/log.h"
 #include "qy/util.h"
 #include <math.h>
@@ -227,60 +228,37 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     judge_rule_row_t *merged = moderation_rows_merge (rows, nrows, lists, nl, &nmerged);
     free (lists);
     //  The brand's own models (learned from its operators), else the shipped ones.
-    judge_options_t opts = self->judge_opts;
-    char paths [2][1024] = { "", "" };
-    const char *cats [2] = { "ad", "abuse" };
-    for (int m = 0; m < 2 && ok; m++) {
-        int rc = s_model_file (self, bid, cats [m], paths [m], sizeof (paths [m]), &b->model_version [m]);
-        if (rc == 0 && m == 0)
-            opts.ad_model_path = paths [m];
-        if (rc == 0 && m == 1)
-            opts.abuse_model_path = paths [m];
-        if (rc != 0)
-            paths [m][0] = 0;
-    }
-    if (ok)
-        b->judge = judge_new (merged, nmerged, &opts, err, sizeof (err));
-    if (!b->judge && ok && (paths [0][0] || paths [1][0])) {
-        qy_log_error ("brand=%s learned model rejected, using the shipped one error=\"%s\"", bid, err);
-        b->model_version [0] = b->model_version [1] = 0;
-        b->judge = judge_new (merged, nmerged, &self->judge_opts, err, sizeof (err));
-    }
-    for (int m = 0; m < 2; m++)
-        if (paths [m][0])
-            unlink (paths [m]);
-    //  A brand is never left unmoderated, nor the pipeline stopped, because
-    //  its rules or a model do not load: fall back step by step, loudly.
-    if (!b->judge) {
-        qy_log_error ("brand=%s rules rejected, falling back error=\"%s\"", bid, err);
-        judge_options_t bare = { self->judge_opts.opencc_config, NULL, NULL };
-        if (ok)
-            b->judge = judge_new (merged, nmerged, &bare, err, sizeof (err));
-        if (!b->judge) {
-            size_t nd;
-            const judge_rule_row_t *def = judge_default_rules (&nd);
-            moderation_policy_default (&b->policy);
-            b->judge = judge_new (def, nd, &bare, err, sizeof (err));
-            qy_log_error ("brand=%s running the built-in default rules until its own load", bid);
-        }
-        b->degraded = true;
-    }
-    //  A complaint model decides complaints where present: the brand's own
-    //  (`qyctl moderation train --category complaint --brand B`), else the
-    //  deployment's (model.dir); without one, or if it does not load, the
-    //  complaint dictionaries do.
-    char cerr [256], own [1024];
+    moderation_judge_spec_t spec = { self->judge_opts.opencc_config,
+                                     { self->judge_opts.ad_model_path, self->judge_opts.abuse_model_path },
+                                     { NULL, NULL }, self->complaint_model [0] ? self->complaint_model : NULL, false };
+    char paths [MODERATION_MODELS][1024] = { "", "" };
+    const char *cats [MODERATION_MODELS] = { "ad", "abuse" };
+    for (int m = 0; m < MODERATION_MODELS && ok; m++)
+        if (s_model_file (self, bid, cats [m], paths [m], sizeof (paths [m]), &b->model_version [m]) == 0)
+            spec.own [m] = paths [m];
+    //  The complaint model: the brand's own (`qyctl moderation train
+    //  --category complaint --brand B`), else the deployment's (model.dir).
+    char cpaths [1024];
     int64_t cv = 0;
-    int crc = b->judge ? s_model_file (self, bid, "complaint", own, sizeof (own), &cv) : 1;
-    const char *cpath = crc == 0 ? own : self->complaint_model;
-    if (b->judge && cpath [0] && judge_load_model (b->judge, "complaint", cpath, cerr, sizeof (cerr)))
-        qy_log_error ("brand=%s complaint model %s rejected, using the dictionaries error=\"%s\"", bid,
-                      crc == 0 ? "(the brand's own)" : cpath, cerr);
-    else
-    if (crc == 0)
+    bool own_complaint = ok && s_model_file (self, bid, "complaint", cpaths, sizeof (cpaths), &cv) == 0;
+    if (own_complaint) {
+        spec.complaint = cpaths;
         qy_log_info ("brand=%s complaint model: the brand's own, version %lld", bid, (long long) cv);
-    if (crc == 0)
-        unlink (own);
+    }
+    moderation_judge_built_t built;
+    moderation_judge_build (bid, ok ? merged : NULL, nmerged, &spec, &built, err, sizeof (err));
+    b->judge = built.judge;
+    for (int m = 0; m < MODERATION_MODELS; m++) {
+        if (spec.own [m])
+            unlink (paths [m]);
+        if (!built.own_used [m])
+            b->model_version [m] = 0;
+    }
+    if (own_complaint)
+        unlink (cpaths);
+    if (built.default_rules)
+        moderation_policy_default (&b->policy);
+    b->degraded = b->degraded || built.degraded;
     moderation_rows_free (&merged, nmerged);
     free (rows);
     PQclear (rr);

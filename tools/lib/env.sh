@@ -9,7 +9,8 @@ QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev prot
  libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
  libssl-dev openssl clang libclang-rt-14-dev libxml2-dev xxd
  libsodium-dev libjs-chart.js chromium fonts-wqy-microhei nodejs prometheus haproxy
- prometheus-redis-exporter prometheus-postgres-exporter"
+ prometheus-redis-exporter prometheus-postgres-exporter
+ python3-sklearn"
 # Only for the image test (tests/image/run.sh): a container build with no daemon.
 QY_IMAGE_PACKAGES="buildah podman debootstrap"
 

@@ -11,6 +11,7 @@
 //  NOTIFY qy_config (see docs/moderation.md).
 #include "qyctl.h"
 #include "judge.h"
+#include "judge_eval.h"
 #include "moderation.h"
 #include "moderation_decide.h"
 #include "moderation_backtest.h"
@@ -585,6 +586,7 @@ static const qyctl_option_t s_judge_opts [] = {
     { "holdout-every",   QYCTL_VALUE, "N",    "hold out every N-th example" },
     { "bits",            QYCTL_VALUE, "B",    "feature hash bits (train)" },
     { "epochs",          QYCTL_VALUE, "E",    "passes over the data (train)" },
+    { "svm",             QYCTL_VALUE, "C",    "train a linear SVM of this C, calibrated (train)" },
     { "negatives",       QYCTL_VALUE, "FILE", "more negative examples (train; may be repeated)" },
     { "negative-weight", QYCTL_VALUE, "W",    "their weight in (0, 1] (train)" },
     { "unbalanced",      QYCTL_FLAG,  NULL,   "do not balance the classes (train)" },

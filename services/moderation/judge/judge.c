@@ -48,32 +48,11 @@ struct _judge_t {
     size_t              disguise_start, disguise_end;   //  its original span
 };
 
-static const char *s_category_names [QY_CAT__COUNT] = {
-    "ad", "fraud", "gambling", "porn", "abuse", "flood", "spam_wave", "format", "complaint"
-};
-
-const char *
-judge_category_name (qy_category_t cat)
-{
-    return (unsigned) cat < QY_CAT__COUNT ? s_category_names [cat] : "none";
-}
-
-qy_category_t
-judge_category_parse (const char *name)
-{
-    for (int c = 0; c < QY_CAT__COUNT; c++)
-        if (name && strcmp (name, s_category_names [c]) == 0)
-            return (qy_category_t) c;
-    return QY_CAT__COUNT;
-}
-
 static int
 s_model_index (const char *category)
 {
-    for (int m = 0; m < S_MODELS; m++)
-        if (category && strcmp (category, s_model_names [m]) == 0)
-            return m;
-    return -1;
+    int m = judge_name_find (s_model_names, S_MODELS, category);
+    return m < S_MODELS ? m : -1;
 }
 
 static void s_build_pair (judge_t *self);

@@ -20,45 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "judge_types.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-//  Categories of a rule, a hit and a score. Behavioural categories (flood,
-//  spam_wave) are counted by the service; rules may still name them.
-#ifndef QY_CATEGORY_DEFINED
-#define QY_CATEGORY_DEFINED
-typedef enum {
-    QY_CAT_AD,
-    QY_CAT_FRAUD,
-    QY_CAT_GAMBLING,
-    QY_CAT_PORN,
-    QY_CAT_ABUSE,
-    QY_CAT_FLOOD,
-    QY_CAT_SPAM_WAVE,
-    QY_CAT_FORMAT,
-    QY_CAT_COMPLAINT,       //  a customer's complaint: never punished, escalated
-    QY_CAT__COUNT
-} qy_category_t;
-#endif
-
-//  "ad", "fraud", ... ; "none" for QY_CAT__COUNT.
-const char *judge_category_name (qy_category_t cat);
-//  Parse a category name; returns QY_CAT__COUNT if unknown.
-qy_category_t judge_category_parse (const char *name);
-
-//  One rule as stored in PostgreSQL (table rules) or in default_rules.tsv.
-//  The judge copies everything it needs; rows may be freed after judge_new.
-typedef struct {
-    const char *name;       //  unique rule name, e.g. "ad.wechat_id"
-    const char *kind;       //  url | phone | qq | wechat_id | contact_phrase |
-                            //  keyword | regex | msgtype | at_all | classifier
-    const char *category;   //  ad, fraud, gambling, porn, abuse, flood, spam_wave, format,
-                            //  complaint
-    const char *pattern;    //  kind-specific, see docs/moderation-judge.md
-    double      weight;     //  score contributed when the rule matches
-    int         dry_run;    //  1: record the hit, do not count it
-} judge_rule_row_t;
 
 typedef struct {
     const char *opencc_config;      //  NULL: /usr/share/opencc/t2s.json; "": no t2s
@@ -232,12 +198,6 @@ judge_ladder_step_t judge_ladder_step (const judge_ladder_t *ladder, int prior_s
 //  Parse "warn,mute:1440,mute:10080,mute:21600,remove". Returns 0 or -1.
 int judge_ladder_parse (const char *text, judge_ladder_t *out);
 const char *judge_step_name (judge_step_kind_t kind);
-
-//  ---------------------------------------------------------------------
-//  Offline entry points dispatched by `qyctl moderation train|eval`
-//  (argv[0] is "train" or "eval"). Return a process exit code.
-int judge_cli_train (int argc, char **argv);
-int judge_cli_eval (int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -75,6 +75,13 @@ void judge_classifier_destroy (judge_classifier_t **self_p);
 judge_classifier_t *judge_classifier_train (const char *category, const judge_example_t *ex,
                                             size_t n, const judge_train_opts_t *opts);
 
+//  The same model trained as a linear SVM (squared hinge loss, C per
+//  example: C times its weight; default 0.5), then calibrated into
+//  probabilities (Platt). opts: bits and seed; epochs = the solver's
+//  maximum passes (default 50). Caller owns result.
+judge_classifier_t *judge_classifier_train_svm (const char *category, const judge_example_t *ex,
+                                                size_t n, const judge_train_opts_t *opts, double C);
+
 //  Versioned binary file, see docs/moderation-judge.md. 0 or -1 + err.
 int judge_classifier_save (const judge_classifier_t *self, const char *path,
                            char *err, size_t errlen);

@@ -54,10 +54,7 @@ static const char *s_kind_names [JUDGE_KIND__COUNT] = {
 judge_kind_t
 judge_kind_parse (const char *name)
 {
-    for (int k = 0; k < JUDGE_KIND__COUNT; k++)
-        if (name && strcmp (name, s_kind_names [k]) == 0)
-            return (judge_kind_t) k;
-    return JUDGE_KIND__COUNT;
+    return (judge_kind_t) judge_name_find (s_kind_names, JUDGE_KIND__COUNT, name);
 }
 
 //  Contact phrases used when a contact_phrase rule has no pattern: the

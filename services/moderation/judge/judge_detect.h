@@ -13,7 +13,7 @@
 #ifndef QY_JUDGE_DETECT_H_INCLUDED
 #define QY_JUDGE_DETECT_H_INCLUDED
 
-#include "judge.h"
+#include "judge_types.h"
 #include "judge_normalize.h"
 
 typedef enum {

@@ -2,7 +2,7 @@
     judge_eval_cli.c - `qyctl moderation train|eval` (and `qy-judge`).
 
       train --category ad|abuse|complaint [--model PATH] [--rules TSV]
-            [--split K/N | --holdout-every N] [--bits B] [--epochs E]
+            [--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C]
             [--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...
       eval  --category ad|abuse|complaint [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--evade SEED] [--errors N]
@@ -48,6 +48,7 @@ typedef struct {
     int         unbalanced;     //  train: every row weighs 1, whatever its file
     int         bits;
     int         epochs;
+    double      svm_c;          //  train: > 0, a linear SVM of this C (else log loss)
     char      **files;
     int         nfiles;
     char      **negatives;      //  train: files whose every row is a negative
@@ -72,7 +73,7 @@ s_usage (const char *cmd)
 {
     if (strcmp (cmd, "train") == 0)
         fprintf (stderr, "usage: train --category ad|abuse|complaint [--model PATH] [--rules TSV] "
-                 "[--split K/N | --holdout-every N] [--bits B] [--epochs E] "
+                 "[--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C] "
                  "[--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...\n");
     else
         fprintf (stderr, "usage: eval --category ad|abuse|complaint [--model PATH] [--rules TSV] "
@@ -134,6 +135,14 @@ s_parse_args (int argc, char **argv, s_args_t *a)
         else
         if (strcmp (opt, "--epochs") == 0 && val)
             a->epochs = atoi (argv [++i]);
+        else
+        if (strcmp (opt, "--svm") == 0 && val) {
+            a->svm_c = atof (argv [++i]);
+            if (!(a->svm_c > 0)) {
+                fprintf (stderr, "--svm wants C > 0\n");
+                return -1;
+            }
+        }
         else
         if (strcmp (opt, "--negatives") == 0 && val)
             a->negatives [a->nnegatives++] = argv [++i];
@@ -340,7 +349,8 @@ judge_cli_train (int argc, char **argv)
         a.bits = rows.n >= 20000 ? 20 : 18;
     judge_train_opts_t opts = { a.bits, a.epochs, 0, -1, 0 };
     double t0 = s_now ();
-    judge_classifier_t *clf = judge_classifier_train (a.category, ex, rows.n, &opts);
+    judge_classifier_t *clf = a.svm_c > 0 ? judge_classifier_train_svm (a.category, ex, rows.n, &opts, a.svm_c)
+                                          : judge_classifier_train (a.category, ex, rows.n, &opts);
     double secs = s_now () - t0;
     if (judge_classifier_save (clf, a.model, err, sizeof (err)))
         fprintf (stderr, "%s\n", err);

@@ -81,6 +81,18 @@ judge_errf (char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+//  Index of name in names [0, n), or n when it is not there (or NULL):
+//  every name table of the judge (categories, rule kinds, models) is
+//  looked up this way.
+static inline int
+judge_name_find (const char *const *names, int n, const char *name)
+{
+    int i = 0;
+    while (i < n && !(name && strcmp (name, names [i]) == 0))
+        i++;
+    return i;
+}
+
 //  Decode one UTF-8 code point from s[0..len). Returns the number of bytes
 //  consumed (>= 1) and stores the code point, or 0xFFFD for a malformed
 //  sequence (consuming one byte, so decoding always makes progress).

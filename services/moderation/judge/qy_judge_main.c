@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "judge.h"
+#include "judge_eval.h"
 
 int
 main (int argc, char **argv)

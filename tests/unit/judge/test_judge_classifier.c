@@ -251,11 +251,44 @@ test_overturn_under_default_rules (void **state)
     judge_destroy (&judge);
 }
 
+//  The SVM trainer: the same model file and prediction, calibrated into
+//  probabilities; a row's weight is its share of C, so of two rows that
+//  contradict each other the heavier one wins.
+static void
+test_train_svm (void **state)
+{
+    (void) state;
+    judge_example_t ex [18];
+    for (int i = 0; i < 8; i++) {
+        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL, 0 };
+        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL, 0 };
+    }
+    const char *both = "需要的找我";
+    ex [16] = (judge_example_t) { 1, both, strlen (both), NULL, 8.0f };
+    ex [17] = (judge_example_t) { 0, both, strlen (both), NULL, 0.5f };
+    judge_train_opts_t opts = { 16, 0, 0, -1, 7 };
+    judge_classifier_t *c = judge_classifier_train_svm ("ad", ex, 18, &opts, 0.5);
+    assert_string_equal (judge_classifier_category (c), "ad");
+    for (int i = 0; i < 8; i++) {
+        assert_true (s_p (c, s_ads [i]) > 0.5);
+        assert_true (s_p (c, s_normal [i]) < 0.5);
+    }
+    assert_true (s_p (c, both) > 0.5);
+    judge_classifier_destroy (&c);
+    ex [16].weight = 0.5f;
+    ex [17].weight = 8.0f;
+    c = judge_classifier_train_svm ("ad", ex, 18, &opts, 0.5);
+    assert_true (s_p (c, both) < 0.5);
+    assert_true (s_p (c, "出元宝加q98765432") > s_p (c, "今天去哪里玩"));
+    judge_classifier_destroy (&c);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_train_separates),
+        cmocka_unit_test (test_train_svm),
         cmocka_unit_test (test_evidence),
         cmocka_unit_test (test_save_load_round_trip),
         cmocka_unit_test (test_online_learning),

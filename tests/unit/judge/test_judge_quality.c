@@ -77,15 +77,26 @@ s_teardown (void **state)
     return 0;
 }
 
+//  svm: NULL for the log-loss trainer, else the C of `--svm C`
 static void
-s_train (const char *category, const char *bits, char **files, int nfiles)
+s_train_with (const char *category, const char *bits, const char *svm, char **files, int nfiles)
 {
     char *argv [16] = { "train", "--category", (char *) category, "--model", s_model,
                         "--bits", (char *) bits, "--split", "0/5" };
     int argc = 9;
+    if (svm) {
+        argv [argc++] = "--svm";
+        argv [argc++] = (char *) svm;
+    }
     for (int i = 0; i < nfiles; i++)
         argv [argc++] = files [i];
     assert_int_equal (judge_cli_train (argc, argv), 0);
+}
+
+static void
+s_train (const char *category, const char *bits, char **files, int nfiles)
+{
+    s_train_with (category, bits, NULL, files, nfiles);
 }
 
 static judge_metrics_t
@@ -138,6 +149,12 @@ test_game_chat_and_evasion (void **state)
     assert_true (clf.f1 >= 0.91);
     assert_true (plain.f1 >= 0.91);
     assert_true (plain.recall >= 0.93);
+    //  The SVM trainer (--svm 1): measured 0.9246 against 0.9177 (the
+    //  linear SVM of scikit-learn on the raw text: 0.9299, judge_vs_svm)
+    s_train_with ("ad", "20", "1", files, 1);
+    judge_metrics_t svm = s_eval ("ad", game, NULL, NULL);
+    assert_true (svm.f1 >= 0.92);
+    assert_true (svm.f1 > plain.f1);
 }
 
 static void
@@ -200,6 +217,18 @@ test_cold_abuse (void **state)
     judge_metrics_t m = s_eval ("abuse", cold, NULL, NULL);
     //  Measured 0.873 (COLD alone, split 0/5)
     assert_true (m.f1 >= 0.85);
+    //  The shipped recipe (QQ chat and the hand-written customer lines as
+    //  negatives), trained as the shipped abuse.model is (--svm 0.5):
+    //  measured 0.8719 (0.8604 with the log loss)
+    char qq [1100], chat [1100];
+    snprintf (chat, sizeof (chat), "%s/tests/data/customer_chat.tsv", QY_SOURCE_DIR);
+    if (!s_file (qq, sizeof (qq), "ads/qq_group_ads.dev.tsv"))
+        S_MISSING ();
+    char *argv [] = { "train", "--category", "abuse", "--model", s_model, "--split", "0/5", "--svm", "0.5",
+                      "--negatives", qq, "--negatives", chat, cold };
+    assert_int_equal (judge_cli_train (14, argv), 0);
+    judge_metrics_t shipped = s_eval ("abuse", cold, NULL, NULL);
+    assert_true (shipped.f1 >= 0.865);
 }
 
 //  --negative-weight W scales what a --negatives file weighs: the models
@@ -273,14 +302,15 @@ test_customer_reviews (void **state)
         printf ("skipped: %s not found\n", reviews);
         S_MISSING ();
     }
-    //  Measured: ad 0.74 % of all rows (0.94 % before), abuse 0.98 %
-    //  (4.90 %), of negative reviews 1.61 % (9.11 %)
+    //  Measured: ad 0.74 % of all rows (0.94 % before), abuse 0.91 %
+    //  (4.90 % before issue 20, 0.98 % with the log-loss abuse.model), of
+    //  negative reviews 1.44 % (9.11 %, 1.61 %)
     judge_metrics_t ad = s_eval_shipped ("ad", NULL, reviews);
     assert_int_equal (ad.rows, 11949);
     assert_true ((double) (ad.tp + ad.fp) / (double) ad.rows <= 0.0080);
     judge_metrics_t abuse = s_eval_shipped ("abuse", NULL, reviews);
-    assert_true ((double) (abuse.tp + abuse.fp) / (double) abuse.rows <= 0.0105);
-    assert_true (abuse.recall <= 0.0175);
+    assert_true ((double) (abuse.tp + abuse.fp) / (double) abuse.rows <= 0.0095);
+    assert_true (abuse.recall <= 0.0155);
     //  The shipped complaint default (dictionaries, no model): precise,
     //  with a low recall (measured 0.920 / 0.389, F1 0.547)
     judge_metrics_t shipped = s_eval_shipped ("complaint", NULL, reviews);
