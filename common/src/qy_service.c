@@ -72,14 +72,16 @@ void qy_service_start (const char *name, int argc, char **argv,
         if (strcmp (argv [i], "--options") == 0) {
             //  Machine-readable: key <TAB> default <TAB> meaning (tools/gen-config-doc).
             for (size_t k = 0; k < nopts; k++)
-                printf ("%s\t%s\t%s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "");
+                printf ("%s\t%s\t%s%s%s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "",
+                        opts [k].choices ? "; one of " : "", opts [k].choices ? opts [k].choices : "");
             exit (0);
         }
         else
         if (strcmp (argv [i], "--help") == 0) {
             printf ("usage: %s [--config FILE] [--options]\n\noptions (file key, or env QY_<KEY> / QY_%s_<KEY>):\n", argv [0], name);
             for (size_t k = 0; k < nopts; k++)
-                printf ("  %-24s default %-28s %s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "");
+                printf ("  %-24s default %-28s %s%s%s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "",
+                        opts [k].choices ? "; one of " : "", opts [k].choices ? opts [k].choices : "");
             exit (0);
         }
         else {

@@ -26,7 +26,7 @@ typedef struct {
     { "redis.port", QY_INT, offsetof (T, common.redis_port), "6379", 1, 65535, "Redis port" }, \
     { "http.bind",  QY_STR, offsetof (T, common.http_bind),  "0.0.0.0", 0, 0, "address of /health and /metrics" }, \
     { "http.port",  QY_INT, offsetof (T, common.http_port),  "0", 0, 65535, "port of /health and /metrics (0 = any free)" }, \
-    { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "debug, info, warn or error" }
+    { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "lowest level logged", .choices = "debug|info|warn|error" }
 
 //  What a service needs to do its work. QY_DEP_BUS: its link to the bus
 //  (a PUSH socket connected to a hop's front), for a service that takes
