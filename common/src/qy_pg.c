@@ -271,6 +271,17 @@ const char *qy_pg_last_sqlstate (const qy_pg_t *self)
     return self->sqlstate;
 }
 
+bool qy_pg_input_at_fault (const char *sqlstate)
+{
+    static const char *s_classes [] = { "22", "23", "54" };
+    if (!sqlstate || strlen (sqlstate) != 5)
+        return false;
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_classes); i++)
+        if (strncmp (sqlstate, s_classes [i], 2) == 0)
+            return true;
+    return false;
+}
+
 const char *qy_pg_sqlstate (const PGresult *res)
 {
     const char *s = res ? PQresultErrorField (res, PG_DIAG_SQLSTATE) : NULL;

@@ -4,6 +4,7 @@
 #include "console_int.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
+#include "qy/pg.h"
 #include <arpa/inet.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -43,7 +44,7 @@ PGresult *console_sql (console_req_t *r, const char *sql, int n, const char *con
     char msg [256];
     qy_snprintf (msg, sizeof (msg), "%s", PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY) ?
                  PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage (r->pg));
-    if (state && strncmp (state, "22", 2) == 0)
+    if (qy_pg_input_at_fault (state))
         console_error (r, 400, "bad parameter: %s", msg);
     else
         console_error (r, 500, "database error: %s", msg);

@@ -337,8 +337,7 @@ static bool s_member_event (ingest_store_t *self, const Qy__Event *ev, int64_t m
 //  large) rather than fail for the moment (connection, server)?
 static bool s_data_error (ingest_store_t *self)
 {
-    const char *state = qy_pg_last_sqlstate (self->pg);
-    return strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0 || strncmp (state, "54", 2) == 0;
+    return qy_pg_input_at_fault (qy_pg_last_sqlstate (self->pg));
 }
 
 //  What a failed statement of steps 2-4 means for the batch (before the

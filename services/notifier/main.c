@@ -494,9 +494,7 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
         //  Refused for what it holds (data exception, constraint, a limit)
         //  and not for the moment (a lock or statement timeout, a cancel):
         //  only then is one delivery at fault.
-        const char *state = qy_pg_last_sqlstate (pg);
-        bool bad_input = qy_pg_ok (pg) && (strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0
-                                           || strncmp (state, "54", 2) == 0);
+        bool bad_input = qy_pg_ok (pg) && qy_pg_input_at_fault (qy_pg_last_sqlstate (pg));
         if (bad_input && n > 1) {
             fresh = 0;
             for (size_t i = 0; i < n; i++)
