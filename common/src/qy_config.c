@@ -230,7 +230,7 @@ void qy_config_log (const qy_option_t *opts, size_t n, const void *cfg)
                    || strstr (opts [i].name, "secret") || strstr (opts [i].name, "dsn");
         switch (opts [i].type) {
             case QY_STR:
-                qy_log_info ("config %s=\"%s\"", opts [i].name, secret ? "***" : *(char *const *) field);
+                qy_log_info ("config %s=%s", opts [i].name, secret ? "***" : *(char *const *) field);
                 break;
             case QY_INT:  qy_log_info ("config %s=%ld", opts [i].name, *(const long *) field); break;
             case QY_DBL:  qy_log_info ("config %s=%g", opts [i].name, *(const double *) field); break;

@@ -99,11 +99,13 @@ void qy_service_start (const char *name, int argc, char **argv,
     if (!file)
         file = getenv (envname);
     char err [512];
+    qy_log_init (name, NULL);
     if (qy_config_load (upper, opts, nopts, cfg, file, err, sizeof (err))) {
-        fprintf (stderr, "level=error svc=%s msg=\"bad configuration\" error=\"%s\"\n", name, err);
+        qy_log_error ("bad configuration error=%s", err);
         exit (2);
     }
     qy_log_init (name, common->log_level);
+    qy_log_set_format (common->log_format);
     qy_pg_prepare_default (common->pg_prepare);
     qy_config_log (opts, nopts, cfg);
 

@@ -79,7 +79,7 @@ static int s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Event
     char *text = campaign_render (tmpl, &vars, err, sizeof (err));
     if (!text) {
         qy_metric_add (m_tmpl_err, 1);
-        qy_log_error ("msg=%s brand=%s campaign=\"%s\" bad template error=\"%s\"", ev->msg_id, ev->brand, name, err);
+        qy_log_error ("msg_id=%s brand=%s campaign=%s bad template error=%s", ev->msg_id, ev->brand, name, err);
         return 0;
     }
     char key [256], source [160];
@@ -103,7 +103,7 @@ static int s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Event
     int rc = qy_service_send (out, &d.base);
     if (rc == 0) {
         qy_metric_add (m_welcome, 1);
-        qy_log_debug ("msg=%s brand=%s welcome queued key=%s", ev->msg_id, ev->brand, key);
+        qy_log_debug ("msg_id=%s brand=%s welcome queued key=%s", ev->msg_id, ev->brand, key);
     }
     free (text);
     return rc;
@@ -124,7 +124,7 @@ static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void 
     for (int failures = 0; campaign_on_event (ctx, ev) < 0; ) {
         if (qy_pg_ok (ctx->pg) && ++failures >= 3) {
             qy_metric_add (m_bad, 1);
-            qy_log_error ("msg=%s brand=%s campaign event failed, set aside", ev->msg_id, ev->brand);
+            qy_log_error ("msg_id=%s brand=%s campaign event failed, set aside", ev->msg_id, ev->brand);
             qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id, "campaign: event failed", data, size);
             return;
         }

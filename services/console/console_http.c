@@ -31,7 +31,7 @@ void console_error (console_req_t *r, unsigned status, const char *fmt, ...)
     r->type = "application/json";
     r->failed = true;
     if (status >= 500)
-        qy_log_error ("request failed method=%s path=%s status=%u error=\"%s\"", r->method, r->url, status, msg);
+        qy_log_error ("request failed method=%s path=%s status=%u error=%s", r->method, r->url, status, msg);
 }
 
 PGresult *console_sql (console_req_t *r, const char *sql, int n, const char *const *p)

@@ -77,7 +77,7 @@ int main (int argc, char **argv)
     const char *ad_path = access (ad_model, R_OK) == 0 ? ad_model : NULL;
     const char *abuse_path = access (abuse_model, R_OK) == 0 ? abuse_model : NULL;
     if (!ad_path || !abuse_path)
-        qy_log_error ("classifier model missing ad=%s abuse=%s: running without it", ad_path ? "ok" : ad_model,
+        qy_log_error ("classifier model missing, running without it ad=%s abuse=%s", ad_path ? "ok" : ad_model,
                       abuse_path ? "ok" : abuse_model);
     qy_metric_set (m_models, (ad_path != NULL) + (abuse_path != NULL));
     judge_options_t jo = { cfg.opencc, ad_path, abuse_path };

@@ -352,7 +352,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
         if (ok && (!txn || moderation_store_commit (store) == 0)) {
             for (size_t i = 0; i < npending; i++)
                 if (pending [i]->held)
-                    qy_log_info ("msg=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
+                    qy_log_info ("msg_id=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
                                  pending [i]->ev->brand, pending [i]->ev->member, pending [i]->blocked ? "blocked" : "muted");
             rc = 0;
             break;
@@ -399,10 +399,11 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
         v->would_action = rec->would_action;
         qy_metric_add (m_dry, 1);
     }
-    qy_log_info ("msg=%s brand=%s member=%s action=%s level=%s category=%s score=%.2f strike=%d violation=%lld%s",
+    qy_log_info ("member judged msg_id=%s brand=%s member=%s action=%s penalty=%s category=%s score=%.2f strike=%d "
+                 "violation=%lld replay=%d",
                  ev->msg_id, ev->brand, ev->member, protobuf_c_enum_descriptor_get_value (&qy__action__descriptor, v->action)->name,
                  judge_action_name (it->level), it->category, it->total, rec->strike, (long long) rec->violation_id,
-                 rec->existed ? " replay=1" : "");
+                 rec->existed ? 1 : 0);
     if (rec->penalty.action == QY__ACTION__REVIEW || rec->penalty.action == QY__ACTION__ALLOW)
         return;
     if (!rec->existed)
@@ -542,7 +543,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
         if (moderation_check_reply (r, &items [i].counts, &items [i].mute_until_us, &items [i].blocked, &items [i].seen) == 0) {
             if (items [i].counts.repeat || items [i].counts.wave_members)
-                qy_log_debug ("msg=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", items [i].ev->msg_id,
+                qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", items [i].ev->msg_id,
                               items [i].ev->brand, items [i].counts.repeat, items [i].counts.wave_groups,
                               items [i].counts.wave_members);
         }
@@ -553,7 +554,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
         else
         if (r->type == REDIS_REPLY_ERROR) {
-            qy_log_warn ("msg=%s brand=%s behaviour script failed error=\"%s\"", items [i].ev->msg_id, items [i].ev->brand, r->str);
+            qy_log_warn ("msg_id=%s brand=%s behaviour script failed error=%s", items [i].ev->msg_id, items [i].ev->brand, r->str);
             redis_ok = false;
         }
         freeReplyObject (r);
@@ -640,7 +641,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             v.category = "blocked";
             s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
             qy_metric_add (m_blocked_join, 1);
-            qy_log_info ("msg=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
+            qy_log_info ("msg_id=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
         }
         else
         if (s_is_chat (ev->kind) && it->blocked) {

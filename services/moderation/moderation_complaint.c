@@ -98,7 +98,7 @@ static void s_record (qy_pg_t *pg, const Qy__Event *ev, const char *topic, const
     if (!qy_pg_run (pg, "complaint", "INSERT INTO complaints (brand_id, msg_id, store_id, group_id, member_id, topic, "
                     "products, excerpt, event_time) VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, "
                     "to_timestamp ($9::bigint / 1e6)) ON CONFLICT DO NOTHING", 9, p, NULL))
-        qy_log_warn ("msg=%s brand=%s complaint not recorded for the summary", ev->msg_id, ev->brand);
+        qy_log_warn ("msg_id=%s brand=%s complaint not recorded for the summary", ev->msg_id, ev->brand);
 }
 
 void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *actions, const Qy__Event *ev,

@@ -180,7 +180,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     //  Settings or a layer that do not apply are ignored, loudly: the rest
     //  of the brand's policy and all of its rules still hold.
     if (moderation_policy_apply_settings (&b->policy, PQgetvalue (br, 0, 2), lerr, sizeof (lerr))) {
-        qy_log_error ("brand=%s settings ignored error=\"%s\"", bid, lerr);
+        qy_log_error ("brand=%s settings ignored error=%s", bid, lerr);
         b->degraded = true;
     }
     //  Layers: the brand's applies now, the others per group.
@@ -188,7 +188,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     for (int r = 0; r < PQntuples (pr); r++) {
         int rank = s_rank (PQgetvalue (pr, r, 0));
         if (rank == 0 && moderation_policy_apply_json (&b->policy, PQgetvalue (pr, r, 2), lerr, sizeof (lerr))) {
-            qy_log_error ("brand=%s policy scope=brand ignored error=\"%s\"", bid, lerr);
+            qy_log_error ("brand=%s policy scope=brand ignored error=%s", bid, lerr);
             b->degraded = true;
         }
         else
@@ -198,7 +198,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
             //  so it is kept, and a group where it fails skips it, loudly.
             moderation_policy_t probe = b->policy;
             if (moderation_policy_apply_json (&probe, PQgetvalue (pr, r, 2), lerr, sizeof (lerr)))
-                qy_log_warn ("brand=%s policy scope=%s key=%s does not apply on the brand policy alone error=\"%s\"",
+                qy_log_warn ("brand=%s policy scope=%s key=%s does not apply on the brand policy alone error=%s",
                              bid, PQgetvalue (pr, r, 0), PQgetvalue (pr, r, 1), lerr);
             moderation_layer_t *l = &b->layers [b->nlayers++];
             l->rank = rank;
@@ -242,7 +242,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     if (ok)
         b->judge = judge_new (merged, nmerged, &opts, err, sizeof (err));
     if (!b->judge && ok && (paths [0][0] || paths [1][0])) {
-        qy_log_error ("brand=%s learned model rejected, using the shipped one error=\"%s\"", bid, err);
+        qy_log_error ("brand=%s learned model rejected, using the shipped one error=%s", bid, err);
         b->model_version [0] = b->model_version [1] = 0;
         b->judge = judge_new (merged, nmerged, &self->judge_opts, err, sizeof (err));
     }
@@ -252,7 +252,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     //  A brand is never left unmoderated, nor the pipeline stopped, because
     //  its rules or a model do not load: fall back step by step, loudly.
     if (!b->judge) {
-        qy_log_error ("brand=%s rules rejected, falling back error=\"%s\"", bid, err);
+        qy_log_error ("brand=%s rules rejected, falling back error=%s", bid, err);
         judge_options_t bare = { self->judge_opts.opencc_config, NULL, NULL };
         if (ok)
             b->judge = judge_new (merged, nmerged, &bare, err, sizeof (err));
@@ -271,7 +271,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     char cerr [256];
     if (b->judge && self->complaint_model [0]
         && judge_load_model (b->judge, "complaint", self->complaint_model, cerr, sizeof (cerr)))
-        qy_log_error ("brand=%s complaint model rejected, using the dictionaries error=\"%s\"", bid, cerr);
+        qy_log_error ("brand=%s complaint model rejected, using the dictionaries error=%s", bid, cerr);
     moderation_rows_free (&merged, nmerged);
     free (rows);
     PQclear (rr);
@@ -279,7 +279,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     PQclear (lr);
     PQclear (pr);
     if (!b->judge) {
-        qy_log_error ("brand=%s no rule set could be built error=\"%s\"", bid, err);
+        qy_log_error ("brand=%s no rule set could be built error=%s", bid, err);
         s_brand_free (&b);
         return NULL;
     }
@@ -325,7 +325,7 @@ const moderation_policy_t *moderation_store_policy (moderation_store_t *self, mo
                 }
                 char err [256];
                 if (moderation_policy_apply_json (pol, layer->settings, err, sizeof (err))) {
-                    qy_log_error ("brand=%lld group=%lld policy scope=%d key=%s ignored for this group error=\"%s\"",
+                    qy_log_error ("brand=%lld group=%lld policy scope=%d key=%s ignored for this group error=%s",
                                   (long long) brand->id, (long long) group_id, rank, layer->key, err);
                     brand->degraded = true;
                 }

@@ -251,7 +251,7 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
     if (o == NOTIFIER_PAUSE) {
         //  Told to slow down: the destination waits (all replicas), this delivery keeps its attempt.
         qy_metric_add (m_paused, 1);
-        qy_log_warn ("delivery=%s brand=%lld destination paused ms=%lld error=\"%s\"", s->job.key,
+        qy_log_warn ("delivery=%s brand=%lld destination paused ms=%lld error=%s", s->job.key,
                      (long long) s->job.brand_id, (long long) pause_ms, err);
         if (notifier_limits_pause (s_redis, s->job.url, pause_ms))
             qy_log_warn ("delivery=%s redis unavailable: pause not shared", s->job.key);
@@ -293,12 +293,12 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
     else
     if (rc == 0 && retry) {
         qy_metric_add (m_retry, 1);
-        qy_log_warn ("delivery=%s brand=%lld retry attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
+        qy_log_warn ("delivery=%s brand=%lld retry attempts=%d error=%s", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
     else
     if (rc == 0) {
         qy_metric_add (m_dead, 1);
-        qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
+        qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=%s", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
 release:
     curl_multi_remove_handle (multi, s->easy);
@@ -424,7 +424,7 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
         const char *why = NULL;
         int64_t wait = s_admit (&jobs [i], &adm [i], spread, &why);
         if (wait > 0) {
-            qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=\"%s\"", jobs [i].key, (long long) jobs [i].brand_id,
+            qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=%s", jobs [i].key, (long long) jobs [i].brand_id,
                           (long long) wait, why);
             notifier_store_defer (pg, &jobs [i], wait, why);   //  if this fails the lease runs out and it is taken again
             continue;
@@ -512,13 +512,13 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
             free (raw);
             if (dl == 0) {
                 qy_metric_add (m_bad, 1);
-                qy_log_warn ("msg=%s delivery dead-lettered error=\"refused by PostgreSQL\"", ds [0]->key);
+                qy_log_warn ("msg_id=%s delivery dead-lettered error=\"refused by PostgreSQL\"", ds [0]->key);
                 return 0;
             }
             if (qy_pg_ok (pg)) {
                 //  Not even as a dead letter: never wedge every brand's delivery on one row.
                 qy_metric_add (m_bad, 1);
-                qy_log_error ("msg=%s delivery dropped error=\"refused by PostgreSQL, also as a dead letter\"",
+                qy_log_error ("msg_id=%s delivery dropped error=\"refused by PostgreSQL, also as a dead letter\"",
                               qy_utf8_valid (ds [0]->key) && strlen (ds [0]->key) < 200 ? ds [0]->key : "-");
                 return 0;
             }
@@ -563,7 +563,7 @@ static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, co
     qy_snprintf (why, sizeof (why), strncmp (bad ? bad : "", "key (", 5) == 0 ? "delivery field %s"
                                      : "delivery field %s is not valid UTF-8", bad ? bad : "");
     qy_metric_add (m_bad, 1);
-    qy_log_warn ("msg=%s delivery dead-lettered error=\"%s\"", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
+    qy_log_warn ("msg_id=%s delivery dead-lettered error=%s", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
                  !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
     while (qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier", d && !bad ? d->key : NULL,
                           !d ? "malformed delivery: protobuf decode failed" : bad ? why : "delivery without key or brand_id",
@@ -611,12 +611,12 @@ int main (int argc, char **argv)
     //  A send must end well inside its lease, or another replica takes the
     //  row while it is still out and the destination gets it twice.
     if (cfg.timeout_ms * 2 > cfg.lease_s * 1000) {
-        qy_log_error ("bad config http.timeout_ms=%ld lease_s=%ld: the lease must be at least twice the request timeout",
+        qy_log_error ("bad config: the lease must be at least twice the request timeout http.timeout_ms=%ld lease_s=%ld",
                       cfg.timeout_ms, cfg.lease_s);
         exit (2);
     }
     if (cfg.digest_max < cfg.digest_min) {
-        qy_log_error ("bad config digest.max=%ld < digest.min=%ld: no digest could ever be made", cfg.digest_max, cfg.digest_min);
+        qy_log_error ("bad config: digest.max is below digest.min, no digest could ever be made digest.max=%ld digest.min=%ld", cfg.digest_max, cfg.digest_min);
         exit (2);
     }
     s_breaker = notifier_breaker_new ((int) cfg.breaker_failures, cfg.breaker_open_ms);

@@ -158,7 +158,7 @@ static int64_t s_wait (redisReply *r)
     if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
         wait = -2;                  //  Redis restarted: notifier_limits_take loads it again
     else
-        qy_log_warn ("rate limit script failed error=\"%s\"", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        qy_log_warn ("rate limit script failed error=%s", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     freeReplyObject (r);
     return wait;
 }

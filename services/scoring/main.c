@@ -110,7 +110,7 @@ static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st,
         else {
             //  Counted but not passed on: a replay finds it counted and passes it on.
             qy_metric_add (m_unsent, 1);
-            qy_log_warn ("msg=%s brand=%s not passed on to campaign: set aside", evs [i]->msg_id, evs [i]->brand);
+            qy_log_warn ("msg_id=%s brand=%s not passed on to campaign: set aside", evs [i]->msg_id, evs [i]->brand);
             if (outcome [i] != SCORING_REJECTED)
                 qy_deadletter_event (pg, evs [i], evs [i]->brand_id, "scoring", "not passed on: campaign hop unavailable at shutdown");
         }

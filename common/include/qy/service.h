@@ -16,6 +16,7 @@ typedef struct {
     char *http_bind;
     long  http_port;
     char *log_level;
+    char *log_format;
 } qy_common_config_t;
 
 //  Rows for the common options; put them in each service's table.
@@ -26,7 +27,8 @@ typedef struct {
     { "redis.port", QY_INT, offsetof (T, common.redis_port), "6379", 1, 65535, "Redis port" }, \
     { "http.bind",  QY_STR, offsetof (T, common.http_bind),  "0.0.0.0", 0, 0, "address of /health and /metrics" }, \
     { "http.port",  QY_INT, offsetof (T, common.http_port),  "0", 0, 65535, "port of /health and /metrics (0 = any free)" }, \
-    { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "lowest level logged", .choices = "debug|info|warn|error" }
+    { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "lowest level logged", .choices = "debug|info|warn|error" }, \
+    { "log.format", QY_STR, offsetof (T, common.log_format), "logfmt", 0, 0, "one record per line as key=value pairs (logfmt) or as a JSON object with the same keys", .choices = "logfmt|json" }
 
 //  What a service needs to do its work. QY_DEP_BUS: its link to the bus
 //  (a PUSH socket connected to a hop's front), for a service that takes
