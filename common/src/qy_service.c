@@ -7,6 +7,7 @@
 #include "qy/redis.h"
 #include "qy/metrics.h"
 #include <errno.h>
+#include <limits.h>
 #include <unistd.h>
 #include <zmq.h>
 #include <signal.h>
@@ -198,6 +199,27 @@ int qy_service_send (void *sock, const ProtobufCMessage *msg)
         if (!qy_service_waiting ())
             return -1;
     }
+}
+
+int qy_wait_delay_ms (int tries)
+{
+    int ms = QY_WAIT_FIRST_MS;
+    for (int i = 1; i < tries && ms < QY_WAIT_MAX_MS; i++)
+        ms *= 2;
+    return ms < QY_WAIT_MAX_MS ? ms : QY_WAIT_MAX_MS;
+}
+
+bool qy_service_wait (qy_wait_t *w, qy_dep_t dep, bool up)
+{
+    if (dep < QY_DEP__COUNT)
+        qy_service_set_dep (dep, up);
+    qy_service_heartbeat ();
+    if (w->at_stop ? !qy_service_running () : !qy_service_waiting ())
+        return false;
+    if (w->tries < INT_MAX)
+        w->tries++;
+    qy_sleep_ms (qy_wait_delay_ms (w->tries));
+    return true;
 }
 
 void qy_service_check_deps (qy_pg_t *pg, qy_redis_t *redis)

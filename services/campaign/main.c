@@ -51,13 +51,10 @@ static int s_send (void *out, const Qy__Delivery *d)
 //  (past the stopping grace, -1: the caller sets the event aside).
 #define S_RETRY(expr, pg)                                   \
     do {                                                    \
-        while ((expr) < 0) {                                \
-            qy_service_set_dep (QY_DEP_PG, false);          \
-            qy_service_heartbeat ();                        \
-            if (!qy_service_waiting ())                              \
+        qy_wait_t wait_ = { 0 };                            \
+        while ((expr) < 0)                                  \
+            if (!qy_service_wait (&wait_, QY_DEP_PG, false)) \
                 return -1;                                  \
-            qy_sleep_ms (500);                              \
-        }                                                   \
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));      \
     } while (0)
 
@@ -121,6 +118,7 @@ static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void 
                        "not finished: stopping grace over (PostgreSQL or the notifier hop away)", data, size);
         return;
     }
+    qy_wait_t wait = { 0 };
     for (int failures = 0; campaign_on_event (ctx, ev) < 0; ) {
         if (qy_pg_ok (ctx->pg) && ++failures >= 3) {
             qy_metric_add (m_bad, 1);
@@ -128,14 +126,11 @@ static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void 
             qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id, "campaign: event failed", data, size);
             return;
         }
-        qy_service_set_dep (QY_DEP_PG, false);
-        qy_service_heartbeat ();
-        if (!qy_service_waiting ()) {
+        if (!qy_service_wait (&wait, QY_DEP_PG, false)) {
             qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id,
                            "not finished: stopping grace over (PostgreSQL away)", data, size);
             return;
         }
-        qy_sleep_ms (500);
     }
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (ctx->pg));
 }

@@ -316,6 +316,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
         before [i] = (s_before_t) { items [i].blocked, items [i].mute_until_us, items [i].level, items [i].would };
     moderation_enforce_t *enforce = qy_calloc (n, sizeof (moderation_enforce_t));
     int rc = -1;
+    qy_wait_t wait = { 0 };
     while (true) {
         for (size_t i = 0; i < n; i++) {
             s_item_t *it = &items [i];
@@ -359,11 +360,8 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
         }
         if (txn)
             moderation_store_rollback (store);
-        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-        qy_service_heartbeat ();
-        if (!qy_service_waiting ())
+        if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
             break;
-        qy_sleep_ms (200);
     }
     free (viol);
     free (rec);
@@ -445,11 +443,10 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
             freeReplyObject (r);
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
         //  The block is recorded; its removals must go out now (nothing retries this message).
-        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && qy_service_waiting ()) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            qy_sleep_ms (200);
-        }
+        qy_wait_t wait = { 0 };
+        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id)
+               && qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
+            ;
     }
     free (notice);
 }
@@ -479,20 +476,13 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
-        while (!(it->brand = moderation_store_brand (store, ev->brand_id))) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
+        qy_wait_t wait = { 0 };
+        while (!(it->brand = moderation_store_brand (store, ev->brand_id)))
+            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
                 return;
-            qy_sleep_ms (500);
-        }
-        while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id))) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
+        while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id)))
+            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
                 return;
-            qy_sleep_ms (500);
-        }
         const moderation_policy_t *pol = it->pol;
         bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER
                   || ev->role == QY__ROLE__BOT;
@@ -572,15 +562,13 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             continue;
         moderation_prior_t prior;
         int found;
+        qy_wait_t wait = { 0 };
         while ((found = moderation_store_prior (store, it->ev->brand_id, it->ev->msg_id, &prior)) < 0
                || (!found && !it->seen && (it->blocked || it->mute_until_us)
                    && moderation_store_state_at (store, it->ev->brand_id, it->ev->member_id, it->ev->event_time_us,
                                                  &it->mute_until_us, &it->blocked) != 0)) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
+            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
                 return;
-            qy_sleep_ms (200);
         }
         if (found) {
             it->prior = true;

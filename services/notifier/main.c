@@ -97,12 +97,12 @@ typedef struct {
 
 static void s_done_flush (qy_pg_t *pg, s_done_t *done)
 {
-    while (done->n && notifier_store_delivered (pg, done->keys, done->status, done->n) != 0) {
-        qy_service_heartbeat ();
-        if (!qy_service_running ())
-            break;       //  the leases run out and the rows are sent again: the gateway dedups by key
-        qy_sleep_ms (500);
-    }
+    //  Given up when asked to stop: the leases run out and the rows are
+    //  sent again, which the gateway dedups by key.
+    qy_wait_t wait = { .at_stop = true };
+    while (done->n && notifier_store_delivered (pg, done->keys, done->status, done->n) != 0
+           && qy_service_wait (&wait, QY_DEP__COUNT, false))
+        ;
     for (size_t i = 0; i < done->n; i++)
         free (done->keys [i]);
     done->n = 0;
@@ -256,10 +256,9 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
         if (notifier_limits_pause (s_redis, s->job.url, pause_ms))
             qy_log_warn ("delivery=%s redis unavailable: pause not shared", s->job.key);
         int rc;
-        while ((rc = notifier_store_defer (pg, &s->job, pause_ms, err)) < 0 && qy_service_running ()) {
-            qy_service_heartbeat ();
-            qy_sleep_ms (500);
-        }
+        qy_wait_t wait = { .at_stop = true };
+        while ((rc = notifier_store_defer (pg, &s->job, pause_ms, err)) < 0 && qy_service_wait (&wait, QY_DEP__COUNT, false))
+            ;
         if (rc == 1)
             s_lease_lost (&s->job, "defer");
         goto release;
@@ -281,13 +280,13 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
     //  away (on shutdown the lease runs out and the row is taken again).
     bool retry = o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts;
     int rc;
+    qy_wait_t wait = { .at_stop = true };
     while ((rc = retry ? notifier_store_retry (pg, &s->job, status, err,
                                                notifier_backoff_ms (s->job.attempts, cfg->base_ms, cfg->cap_ms,
                                                                     (double) rand () / RAND_MAX))
-                       : notifier_store_dead (pg, &s->job, status, err)) < 0 && qy_service_running ()) {
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
-    }
+                       : notifier_store_dead (pg, &s->job, status, err)) < 0
+           && qy_service_wait (&wait, QY_DEP__COUNT, false))
+        ;
     if (rc == 1)
         s_lease_lost (&s->job, retry ? "retry" : "dead");
     else
@@ -490,6 +489,7 @@ static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delive
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
+    qy_wait_t wait = { 0 };
     while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_waiting ()) {
         //  Refused for what it holds (data exception, constraint, a limit)
         //  and not for the moment (a lock or statement timeout, a cancel):
@@ -523,9 +523,8 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
                 return 0;
             }
         }
-        qy_service_set_dep (QY_DEP_PG, false);
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
+        if (!qy_service_wait (&wait, QY_DEP_PG, false))
+            break;
     }
     if (fresh < 0)
         //  Stopping with PostgreSQL still away: say what is lost, so that
@@ -542,11 +541,9 @@ static int s_store_routed (qy_pg_t *pg, Qy__Delivery **all, size_t n_all)
 {
     Qy__Delivery **ds = qy_calloc (n_all ? n_all : 1, sizeof (Qy__Delivery *));
     long kept;
-    while ((kept = s_tasks_intake (pg, all, n_all, ds)) < 0 && qy_service_waiting ()) {
-        qy_service_set_dep (QY_DEP_PG, false);
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
-    }
+    qy_wait_t wait = { 0 };
+    while ((kept = s_tasks_intake (pg, all, n_all, ds)) < 0 && qy_service_wait (&wait, QY_DEP_PG, false))
+        ;
     size_t n = kept < 0 ? n_all : (size_t) kept;
     if (kept < 0)
         memcpy (ds, all, n_all * sizeof (Qy__Delivery *));
@@ -563,15 +560,14 @@ static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, co
     qy_snprintf (why, sizeof (why), strncmp (bad ? bad : "", "key (", 5) == 0 ? "delivery field %s"
                                      : "delivery field %s is not valid UTF-8", bad ? bad : "");
     qy_metric_add (m_bad, 1);
+    qy_wait_t wait = { 0 };
     qy_log_warn ("msg_id=%s delivery dead-lettered error=%s", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
                  !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
     while (qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier", d && !bad ? d->key : NULL,
                           !d ? "malformed delivery: protobuf decode failed" : bad ? why : "delivery without key or brand_id",
                           zmq_msg_data ((zmq_msg_t *) m), zmq_msg_size ((zmq_msg_t *) m))
-           && !qy_pg_ok (pg) && qy_service_waiting ()) {
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
-    }
+           && !qy_pg_ok (pg) && qy_service_wait (&wait, QY_DEP__COUNT, false))
+        ;
 }
 
 int main (int argc, char **argv)

@@ -56,6 +56,26 @@ void qy_service_request_stop (void);
 //  Declare which dependencies this service needs, and report their state.
 void qy_service_needs (qy_dep_t dep);
 void qy_service_set_dep (qy_dep_t dep, bool up);
+//  Waiting out a dependency that failed (PostgreSQL, Redis): every loop
+//  that tries again uses this one schedule. The pause grows from
+//  QY_WAIT_FIRST_MS, doubling, to QY_WAIT_MAX_MS: a blip costs a tenth of a
+//  second, an outage is not hammered, and a recovered server is back in
+//  use within half a second. Start each wait with a zeroed qy_wait_t;
+//  .at_stop gives up as soon as the service is asked to stop, rather than
+//  at the end of its grace (for work whose lease lets another replica
+//  redo it).
+#define QY_WAIT_FIRST_MS 100
+#define QY_WAIT_MAX_MS   500
+typedef struct {
+    int  tries;                 //  failed tries so far
+    bool at_stop;
+} qy_wait_t;
+//  The pause after the given number of failed tries (1 or more). Pure.
+int qy_wait_delay_ms (int tries);
+//  One try failed: report dep up or down (QY_DEP__COUNT: report nothing),
+//  beat the heart, and if the service may still wait, sleep the next
+//  pause. Returns true to try again, false to give up (stopping).
+bool qy_service_wait (qy_wait_t *w, qy_dep_t dep, bool up);
 //  Ping PostgreSQL and Redis (either may be NULL) at most once a second and
 //  report them, so /health is true even while no work arrives.
 struct qy_pg_t;
