@@ -219,7 +219,7 @@ int campaign_store_brand (campaign_store_t *self, int64_t brand_id, const campai
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid };
     PGresult *rb, *rg, *rc;
-    if (!qy_pg_run (self->pg, "campaign brand", "SELECT code, tz_offset_min FROM brands WHERE id = $1", 1, p, &rb))
+    if (!qy_pg_run (self->pg, "campaign brand", "SELECT code, qy_tz_offset_min (tz_name, tz_offset_min) FROM brands WHERE id = $1", 1, p, &rb))
         return -1;
     if (!qy_pg_run (self->pg, "campaign guards",
             "SELECT group_id, settings::text FROM campaign_guards WHERE brand_id = $1 ORDER BY group_id", 1, p, &rg)) {

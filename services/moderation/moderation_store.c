@@ -144,7 +144,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid };
     PGresult *br, *rr, *lr, *pr;
-    if (!qy_pg_run (self->pg, "brand load", "SELECT code, tz_offset_min, settings::text FROM brands WHERE id = $1", 1, p, &br))
+    if (!qy_pg_run (self->pg, "brand load", "SELECT code, qy_tz_offset_min (tz_name, tz_offset_min), settings::text FROM brands WHERE id = $1", 1, p, &br))
         return NULL;
     if (PQntuples (br) == 0) {
         qy_log_error ("brand=%s not found", bid);

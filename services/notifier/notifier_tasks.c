@@ -298,7 +298,7 @@ enum { C_ID, C_BRAND, C_KIND, C_STAGE, C_CREATED, C_HANDOVERS, C_SETTINGS, C_TZ,
 //  first), the group's owner now, and the managers above.
 static const char *s_due_sql =
     "SELECT t.id, t.brand_id, t.kind, t.stage, (extract (epoch FROM t.created_at) * 1000000)::bigint, t.handovers, "
-    "  coalesce (b.settings, '{}')::text, b.tz_offset_min, b.code, coalesce (t.group_id, 0), coalesce (g.code, ''), "
+    "  coalesce (b.settings, '{}')::text, qy_tz_offset_min (b.tz_name, b.tz_offset_min), b.code, coalesce (t.group_id, 0), coalesce (g.code, ''), "
     "  coalesce (g.name, ''), coalesce (s.name, ''), "
     "  coalesce (ms.nickname, m.nickname, t.member_user, ''), coalesce (own.user_id, ''), "
     "  coalesce (own.gnick, own.nickname, own.user_id, ''), coalesce (s.manager_userid, ''), "
