@@ -7,6 +7,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool qy_config_choice_ok (const char *choices, const char *value)
+{
+    size_t len = strlen (value);
+    for (const char *p = choices; p && *p; ) {
+        const char *bar = strchr (p, '|');
+        size_t n = bar ? (size_t) (bar - p) : strlen (p);
+        if (n == len && strncmp (p, value, n) == 0)
+            return true;
+        p = bar ? bar + 1 : NULL;
+    }
+    return false;
+}
+
+//  The row's own rule for a string: one of its choices, or its check.
+//  A refusal names the key, the value, what is allowed and where the value
+//  came from, so the one line at start says all an operator needs.
+static int s_refused (const qy_option_t *o, const char *value, const char *from,
+                      char *err, size_t errlen)
+{
+    char why [256] = "";
+    if (o->choices && !qy_config_choice_ok (o->choices, value))
+        qy_snprintf (why, sizeof (why), "one of %s", o->choices);
+    else
+    if (o->check && o->check (value, why, sizeof (why)) && !*why)
+        qy_snprintf (why, sizeof (why), "a valid value");
+    if (!*why)
+        return 0;
+    qy_snprintf (err, errlen, "config %s: bad value '%s' (from %s): expected %s", o->name, value, from, why);
+    return -1;
+}
+
 static int s_set (const qy_option_t *o, void *cfg, const char *value, const char *from,
                   char *err, size_t errlen)
 {
@@ -15,6 +46,8 @@ static int s_set (const qy_option_t *o, void *cfg, const char *value, const char
     errno = 0;
     switch (o->type) {
         case QY_STR:
+            if (s_refused (o, value, from, err, errlen))
+                return -1;
             free (*(char **) field);
             *(char **) field = qy_strdup (value);
             return 0;
@@ -197,7 +230,7 @@ void qy_config_log (const qy_option_t *opts, size_t n, const void *cfg)
                    || strstr (opts [i].name, "secret") || strstr (opts [i].name, "dsn");
         switch (opts [i].type) {
             case QY_STR:
-                qy_log_info ("config %s=\"%s\"", opts [i].name, secret ? "***" : *(char *const *) field);
+                qy_log_info ("config %s=%s", opts [i].name, secret ? "***" : *(char *const *) field);
                 break;
             case QY_INT:  qy_log_info ("config %s=%ld", opts [i].name, *(const long *) field); break;
             case QY_DBL:  qy_log_info ("config %s=%g", opts [i].name, *(const double *) field); break;

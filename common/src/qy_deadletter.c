@@ -65,7 +65,7 @@ static int s_store (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const
         "WHERE dead_letters.state = 'replayed'", 8, params, NULL);
     qy_buf_free (&hex);
     qy_metric_add (m, 1);
-    qy_log_warn ("dead letter msg=%s brand=%s reason=\"%s\" bytes=%zu kept=%zu stored=%s", msg_id ? msg_id : "",
+    qy_log_warn ("dead letter msg_id=%s brand=%s reason=%s bytes=%zu kept=%zu stored=%s", msg_id ? msg_id : "",
                  brand_code ? brand_code : "", why, len, len < keep ? len : keep, ok ? "yes" : "no");
     free (why);
     return ok ? 0 : -1;

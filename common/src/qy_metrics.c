@@ -1,4 +1,5 @@
 #include "qy/metrics.h"
+#include "qy/log.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <math.h>
@@ -120,7 +121,7 @@ static qy_metric_t *s_register (const char *name, const char *help, s_type_t typ
             return &s_metrics [i];
         }
     if (n == S_MAX_METRICS) {
-        fprintf (stderr, "level=error msg=\"too many metrics\"\n");
+        qy_log_error ("too many metrics max=%d", S_MAX_METRICS);
         abort ();
     }
     qy_metric_t *m = &s_metrics [n];
@@ -132,7 +133,7 @@ static qy_metric_t *s_register (const char *name, const char *help, s_type_t typ
         const char *close = strrchr (brace, '}');
         m->labels = s_render_labels (brace + 1, close && close > brace ? close : brace + strlen (brace));
         if (!m->labels)
-            fprintf (stderr, "level=warn msg=\"metric labels malformed, rendered without\" metric=\"%s\"\n", name);
+            qy_log_warn ("metric labels malformed, rendered without metric=%s", name);
     }
     m->help = qy_strdup (help);
     m->type = type;

@@ -88,7 +88,7 @@ void qy_pg_destroy (qy_pg_t **self_p)
 static void s_down (qy_pg_t *self, const char *why)
 {
     if (self->ok)
-        qy_log_warn ("postgres unavailable error=\"%s\"", why);
+        qy_log_warn ("postgres unavailable error=%s", why);
     self->ok = false;
     if (self->conn) {
         PQfinish (self->conn);
@@ -115,7 +115,7 @@ bool qy_pg_connect (qy_pg_t *self)
             if (*p == '\n' || *p == '"')
                 *p = ' ';
         if (!self->ok && self->backoff_ms == 100)
-            qy_log_warn ("postgres connect failed error=\"%s\"", why);
+            qy_log_warn ("postgres connect failed error=%s", why);
         s_down (self, why);
         return false;
     }
@@ -255,7 +255,7 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
         for (char *p = why; *p; p++)
             if (*p == '\n' || *p == '"')
                 *p = ' ';
-        qy_log_error ("postgres error context=%s sqlstate=%s error=\"%s\"", context, qy_pg_sqlstate (r), why);
+        qy_log_error ("postgres error context=%s sqlstate=%s error=%s", context, qy_pg_sqlstate (r), why);
         PQclear (r);
         return false;
     }
@@ -269,6 +269,17 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
 const char *qy_pg_last_sqlstate (const qy_pg_t *self)
 {
     return self->sqlstate;
+}
+
+bool qy_pg_input_at_fault (const char *sqlstate)
+{
+    static const char *s_classes [] = { "22", "23", "54" };
+    if (!sqlstate || strlen (sqlstate) != 5)
+        return false;
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_classes); i++)
+        if (strncmp (sqlstate, s_classes [i], 2) == 0)
+            return true;
+    return false;
 }
 
 const char *qy_pg_sqlstate (const PGresult *res)

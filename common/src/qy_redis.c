@@ -102,7 +102,7 @@ static void s_fail (qy_redis_t *self, const char *what)
     qy_snprintf (self->errstr, sizeof (self->errstr), "%s: %s", what,
                  self->ctx && self->ctx->err ? self->ctx->errstr : "connection failed");
     if (self->ok)
-        qy_log_warn ("redis unavailable host=%s port=%d error=\"%s\"", self->host, self->port, self->errstr);
+        qy_log_warn ("redis unavailable host=%s port=%d error=%s", self->host, self->port, self->errstr);
     self->ok = false;
     qy_redis_disconnect (self);
     self->next_try_us = qy_mono_us () + (int64_t) self->backoff_ms * 1000;

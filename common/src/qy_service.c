@@ -7,6 +7,7 @@
 #include "qy/redis.h"
 #include "qy/metrics.h"
 #include <errno.h>
+#include <limits.h>
 #include <unistd.h>
 #include <zmq.h>
 #include <signal.h>
@@ -72,14 +73,16 @@ void qy_service_start (const char *name, int argc, char **argv,
         if (strcmp (argv [i], "--options") == 0) {
             //  Machine-readable: key <TAB> default <TAB> meaning (tools/gen-config-doc).
             for (size_t k = 0; k < nopts; k++)
-                printf ("%s\t%s\t%s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "");
+                printf ("%s\t%s\t%s%s%s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "",
+                        opts [k].choices ? "; one of " : "", opts [k].choices ? opts [k].choices : "");
             exit (0);
         }
         else
         if (strcmp (argv [i], "--help") == 0) {
             printf ("usage: %s [--config FILE] [--options]\n\noptions (file key, or env QY_<KEY> / QY_%s_<KEY>):\n", argv [0], name);
             for (size_t k = 0; k < nopts; k++)
-                printf ("  %-24s default %-28s %s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "");
+                printf ("  %-24s default %-28s %s%s%s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "",
+                        opts [k].choices ? "; one of " : "", opts [k].choices ? opts [k].choices : "");
             exit (0);
         }
         else {
@@ -97,11 +100,13 @@ void qy_service_start (const char *name, int argc, char **argv,
     if (!file)
         file = getenv (envname);
     char err [512];
+    qy_log_init (name, NULL);
     if (qy_config_load (upper, opts, nopts, cfg, file, err, sizeof (err))) {
-        fprintf (stderr, "level=error svc=%s msg=\"bad configuration\" error=\"%s\"\n", name, err);
+        qy_log_error ("bad configuration error=%s", err);
         exit (2);
     }
     qy_log_init (name, common->log_level);
+    qy_log_set_format (common->log_format);
     qy_pg_prepare_default (common->pg_prepare);
     qy_config_log (opts, nopts, cfg);
 
@@ -194,6 +199,27 @@ int qy_service_send (void *sock, const ProtobufCMessage *msg)
         if (!qy_service_waiting ())
             return -1;
     }
+}
+
+int qy_wait_delay_ms (int tries)
+{
+    int ms = QY_WAIT_FIRST_MS;
+    for (int i = 1; i < tries && ms < QY_WAIT_MAX_MS; i++)
+        ms *= 2;
+    return ms < QY_WAIT_MAX_MS ? ms : QY_WAIT_MAX_MS;
+}
+
+bool qy_service_wait (qy_wait_t *w, qy_dep_t dep, bool up)
+{
+    if (dep < QY_DEP__COUNT)
+        qy_service_set_dep (dep, up);
+    qy_service_heartbeat ();
+    if (w->at_stop ? !qy_service_running () : !qy_service_waiting ())
+        return false;
+    if (w->tries < INT_MAX)
+        w->tries++;
+    qy_sleep_ms (qy_wait_delay_ms (w->tries));
+    return true;
 }
 
 void qy_service_check_deps (qy_pg_t *pg, qy_redis_t *redis)

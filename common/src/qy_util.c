@@ -1,4 +1,5 @@
 #include "qy/util.h"
+#include "qy/log.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ void qy_sleep_ms (int ms)
 //  dying loudly beats limping on with half-built state.
 static void s_oom (size_t size)
 {
-    fprintf (stderr, "level=error msg=\"out of memory\" bytes=%zu\n", size);
+    qy_log_error ("out of memory bytes=%zu", size);
     abort ();
 }
 

@@ -441,7 +441,7 @@ int main (int argc, char **argv)
         zmq_setsockopt (hop->back, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));   //  unroutable: say so, keep the message
         if (qy_zmq_bind (hop->front, eq + 1) || qy_zmq_bind (hop->back, gt + 1))
             return 2;
-        qy_log_info ("hop=%s front=%s back=%s", hop->name, eq + 1, gt + 1);
+        qy_log_info ("hop configured hop=%s front=%s back=%s", hop->name, eq + 1, gt + 1);
         nhops++;
     }
     free (list);

@@ -196,7 +196,7 @@ static int s_checkin (s_ev_t *e, const campaign_def_t *def, const campaign_group
     }
     else {
         campaign_count ("qy_campaign_checkins_total", NULL, NULL, 1);
-        qy_log_info ("msg=%s brand=%s campaign=%s checkin member_id=%lld streak=%d", ev->msg_id, e->brand->code,
+        qy_log_info ("msg_id=%s brand=%s campaign=%s checkin member_id=%lld streak=%d", ev->msg_id, e->brand->code,
                      def->name, (long long) ev->member_id, streak);
     }
     return s_fold (e, def, g, ev->member_id);
@@ -247,7 +247,7 @@ static int s_entry (s_ev_t *e, const campaign_def_t *def, const campaign_group_t
         return 0;
     if (fresh) {
         campaign_count ("qy_campaign_entries_total", NULL, NULL, 1);
-        qy_log_info ("msg=%s brand=%s campaign=%s contest entry member_id=%lld", ev->msg_id, e->brand->code, def->name,
+        qy_log_info ("msg_id=%s brand=%s campaign=%s contest entry member_id=%lld", ev->msg_id, e->brand->code, def->name,
                      (long long) ev->member_id);
     }
     return s_fold (e, def, g, ev->member_id);
@@ -279,7 +279,7 @@ static int s_convert (s_ev_t *e)
         return -1;
     if (PQntuples (res)) {
         campaign_count ("qy_campaign_conversions_total", "kind", p [2], 1);
-        qy_log_info ("msg=%s brand=%s conversion kind=%s campaign_id=%s step=%s", ev->msg_id, e->brand->code, p [2],
+        qy_log_info ("msg_id=%s brand=%s conversion kind=%s campaign_id=%s step=%s", ev->msg_id, e->brand->code, p [2],
                      PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 1));
     }
     PQclear (res);
@@ -309,7 +309,7 @@ static int s_optout (s_ev_t *e)
         return -1;
     if (PQntuples (res)) {
         campaign_count ("qy_campaign_optouts_total", NULL, NULL, 1);
-        qy_log_info ("msg=%s brand=%s member_id=%lld opted out of campaigns", ev->msg_id, e->brand->code, (long long) ev->member_id);
+        qy_log_info ("msg_id=%s brand=%s member_id=%lld opted out of campaigns", ev->msg_id, e->brand->code, (long long) ev->member_id);
     }
     PQclear (res);
     return 0;

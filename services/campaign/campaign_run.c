@@ -89,7 +89,7 @@ static int s_close (campaign_ctx_t *ctx, const s_job_t *job, const char *status,
         return -1;
     campaign_count (strcmp (status, "blocked") == 0 ? "qy_campaign_jobs_blocked_total" : "qy_campaign_jobs_closed_total",
                     strcmp (status, "blocked") == 0 ? "guard" : "status", strcmp (status, "blocked") == 0 ? guard : status, 1);
-    qy_log_info ("msg=%s brand=%s key=%s job %s guard=%s", job->trigger_msg ? job->trigger_msg : job->key, code,
+    qy_log_info ("msg_id=%s brand=%s key=%s job %s guard=%s", job->trigger_msg ? job->trigger_msg : job->key, code,
                  job->key, status, guard ? guard : "-");
     return 0;
 }
@@ -410,9 +410,9 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
         rc = -1;
     else if (rc == 0) {
         campaign_count ("qy_campaign_jobs_sent_total", NULL, NULL, 1);
-        qy_log_info ("msg=%s brand=%s key=%s job sent campaign=%s step=%zu variant=%s mentions=%zu%s",
+        qy_log_info ("msg_id=%s brand=%s key=%s job sent campaign=%s step=%zu variant=%s mentions=%zu promotional=%d",
                      job->trigger_msg ? job->trigger_msg : job->key, b->code, job->key, def->name, job->step,
-                     *job->variant ? job->variant : "-", nm, s->promotional ? " promotional" : "");
+                     *job->variant ? job->variant : "-", nm, s->promotional ? 1 : 0);
     }
     free (contacts);
     free (mentions);
@@ -497,7 +497,7 @@ static int s_job_run (campaign_ctx_t *ctx, s_job_t *job, int64_t now)
         rc = s_exec (ctx, "job defer", "UPDATE campaign_jobs SET due_at = to_timestamp ($2::bigint / 1e6), guard = $3, "
                      "deferrals = deferrals + 1 WHERE id = $1", 3, p) ? 0 : -1;
         campaign_count ("qy_campaign_jobs_deferred_total", "guard", guard, 1);
-        qy_log_info ("msg=%s brand=%s key=%s job deferred guard=%s minutes=%d", job->trigger_msg ? job->trigger_msg : job->key,
+        qy_log_info ("msg_id=%s brand=%s key=%s job deferred guard=%s minutes=%d", job->trigger_msg ? job->trigger_msg : job->key,
                      b->code, job->key, guard, defer);
         goto done;
     }
@@ -541,7 +541,7 @@ static int s_job_run (campaign_ctx_t *ctx, s_job_t *job, int64_t now)
     char err [160];
     char *text = campaign_render (var->tmpl, &vars, err, sizeof (err));
     if (!text) {
-        qy_log_error ("brand=%s key=%s bad template error=\"%s\"", b->code, job->key, err);
+        qy_log_error ("brand=%s key=%s bad template error=%s", b->code, job->key, err);
         rc = s_close (ctx, job, "cancelled", "template_error", b->code);
         goto done;
     }
@@ -603,12 +603,12 @@ static int s_job_failed (campaign_ctx_t *ctx, const s_job_t *job, int64_t now)
     if (job->handed) {
         if (s_exec (ctx, "job sent anyway", "UPDATE campaign_jobs SET status = 'sent', sent_at = to_timestamp ($2::bigint / 1e6), "
                     "  guard = 'record_failed' WHERE id = $1", 2, p)) {
-            qy_log_error ("msg=%s key=%s job_id=%lld sent, but recording it failed (guard=record_failed)", s_msg (job), job->key,
+            qy_log_error ("msg_id=%s key=%s job_id=%lld sent, but recording it failed (guard=record_failed)", s_msg (job), job->key,
                           (long long) job->id);
             return s_exec (ctx, "job release", "RELEASE SAVEPOINT job", 0, NULL) ? 0 : -1;
         }
         //  Left pending: the next pass sends it again under the same key.
-        qy_log_error ("msg=%s key=%s job_id=%lld sent, but cannot be marked sent", s_msg (job), job->key, (long long) job->id);
+        qy_log_error ("msg_id=%s key=%s job_id=%lld sent, but cannot be marked sent", s_msg (job), job->key, (long long) job->id);
         return s_exec (ctx, "job rollback", "ROLLBACK TO SAVEPOINT job", 0, NULL) ? 0 : -1;
     }
     if (!qy_pg_run (ctx->pg, "job retry",
@@ -620,11 +620,11 @@ static int s_job_failed (campaign_ctx_t *ctx, const s_job_t *job, int64_t now)
         return s_exec (ctx, "job rollback", "ROLLBACK TO SAVEPOINT job", 0, NULL) ? 0 : -1;
     if (PQntuples (res) && strcmp (PQgetvalue (res, 0, 1), "cancelled") == 0) {
         campaign_count ("qy_campaign_jobs_closed_total", "status", "cancelled", 1);
-        qy_log_error ("msg=%s key=%s job_id=%lld failed %s times and was cancelled (guard=error)", s_msg (job), job->key,
+        qy_log_error ("msg_id=%s key=%s job_id=%lld failed %s times and was cancelled (guard=error)", s_msg (job), job->key,
                       (long long) job->id, PQgetvalue (res, 0, 0));
     }
     else
-        qy_log_warn ("msg=%s key=%s job_id=%lld failed, tried again later attempts=%s", s_msg (job), job->key,
+        qy_log_warn ("msg_id=%s key=%s job_id=%lld failed, tried again later attempts=%s", s_msg (job), job->key,
                      (long long) job->id, PQntuples (res) ? PQgetvalue (res, 0, 0) : "?");
     PQclear (res);
     return s_exec (ctx, "job release", "RELEASE SAVEPOINT job", 0, NULL) ? 0 : -1;

@@ -176,7 +176,7 @@ static void s_load_guards (campaign_brand_t *b, PGresult *res)
             brand_settings = json_loads (PQgetvalue (res, r, 1), 0, NULL);
     char err [160];
     if (brand_settings && campaign_guards_apply (&b->guards, brand_settings, err, sizeof (err)) < 0)
-        qy_log_error ("brand=%s campaign guards ignored error=\"%s\"", b->code, err);
+        qy_log_error ("brand=%s campaign guards ignored error=%s", b->code, err);
     json_t *kw = json_object_get (brand_settings, "optout_keywords");
     if (json_is_array (kw)) {
         size_t i;
@@ -202,7 +202,7 @@ static void s_load_guards (campaign_brand_t *b, PGresult *res)
         ov->group_id = qy_pg_int (res, r, 0);
         ov->guards = b->guards;
         if (!o || campaign_guards_apply (&ov->guards, o, err, sizeof (err)) < 0)
-            qy_log_error ("brand=%s group_id=%lld campaign guard override ignored error=\"%s\"", b->code,
+            qy_log_error ("brand=%s group_id=%lld campaign guard override ignored error=%s", b->code,
                           (long long) ov->group_id, o ? err : "not JSON");
         json_decref (o);
     }
@@ -219,7 +219,7 @@ int campaign_store_brand (campaign_store_t *self, int64_t brand_id, const campai
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid };
     PGresult *rb, *rg, *rc;
-    if (!qy_pg_run (self->pg, "campaign brand", "SELECT code, tz_offset_min FROM brands WHERE id = $1", 1, p, &rb))
+    if (!qy_pg_run (self->pg, "campaign brand", "SELECT code, qy_tz_offset_min (tz_name, tz_offset_min) FROM brands WHERE id = $1", 1, p, &rb))
         return -1;
     if (!qy_pg_run (self->pg, "campaign guards",
             "SELECT group_id, settings::text FROM campaign_guards WHERE brand_id = $1 ORDER BY group_id", 1, p, &rg)) {
@@ -244,7 +244,7 @@ int campaign_store_brand (campaign_store_t *self, int64_t brand_id, const campai
         campaign_def_t *def = o ? campaign_def_parse (o, err, sizeof (err)) : NULL;
         json_decref (o);
         if (!def) {
-            qy_log_error ("brand=%s campaign=\"%s\" definition skipped error=\"%s\"", b->code,
+            qy_log_error ("brand=%s campaign=%s definition skipped error=%s", b->code,
                           PQgetvalue (rc, r, 1), o ? err : "not JSON");
             continue;
         }

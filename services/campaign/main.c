@@ -51,13 +51,10 @@ static int s_send (void *out, const Qy__Delivery *d)
 //  (past the stopping grace, -1: the caller sets the event aside).
 #define S_RETRY(expr, pg)                                   \
     do {                                                    \
-        while ((expr) < 0) {                                \
-            qy_service_set_dep (QY_DEP_PG, false);          \
-            qy_service_heartbeat ();                        \
-            if (!qy_service_waiting ())                              \
+        qy_wait_t wait_ = { 0 };                            \
+        while ((expr) < 0)                                  \
+            if (!qy_service_wait (&wait_, QY_DEP_PG, false)) \
                 return -1;                                  \
-            qy_sleep_ms (500);                              \
-        }                                                   \
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));      \
     } while (0)
 
@@ -79,7 +76,7 @@ static int s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Event
     char *text = campaign_render (tmpl, &vars, err, sizeof (err));
     if (!text) {
         qy_metric_add (m_tmpl_err, 1);
-        qy_log_error ("msg=%s brand=%s campaign=\"%s\" bad template error=\"%s\"", ev->msg_id, ev->brand, name, err);
+        qy_log_error ("msg_id=%s brand=%s campaign=%s bad template error=%s", ev->msg_id, ev->brand, name, err);
         return 0;
     }
     char key [256], source [160];
@@ -103,7 +100,7 @@ static int s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Event
     int rc = qy_service_send (out, &d.base);
     if (rc == 0) {
         qy_metric_add (m_welcome, 1);
-        qy_log_debug ("msg=%s brand=%s welcome queued key=%s", ev->msg_id, ev->brand, key);
+        qy_log_debug ("msg_id=%s brand=%s welcome queued key=%s", ev->msg_id, ev->brand, key);
     }
     free (text);
     return rc;
@@ -121,21 +118,19 @@ static void s_handle (campaign_ctx_t *ctx, void *out, Qy__Event *ev, const void 
                        "not finished: stopping grace over (PostgreSQL or the notifier hop away)", data, size);
         return;
     }
+    qy_wait_t wait = { 0 };
     for (int failures = 0; campaign_on_event (ctx, ev) < 0; ) {
         if (qy_pg_ok (ctx->pg) && ++failures >= 3) {
             qy_metric_add (m_bad, 1);
-            qy_log_error ("msg=%s brand=%s campaign event failed, set aside", ev->msg_id, ev->brand);
+            qy_log_error ("msg_id=%s brand=%s campaign event failed, set aside", ev->msg_id, ev->brand);
             qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id, "campaign: event failed", data, size);
             return;
         }
-        qy_service_set_dep (QY_DEP_PG, false);
-        qy_service_heartbeat ();
-        if (!qy_service_waiting ()) {
+        if (!qy_service_wait (&wait, QY_DEP_PG, false)) {
             qy_deadletter (ctx->pg, ev->brand_id, ev->brand, "campaign", ev->msg_id,
                            "not finished: stopping grace over (PostgreSQL away)", data, size);
             return;
         }
-        qy_sleep_ms (500);
     }
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (ctx->pg));
 }

@@ -9,7 +9,7 @@
 
 //  The brand's "today" (its time zone), for the scope's brand (+08:00 when
 //  an admin looks across brands).
-#define TODAY "(now () + make_interval (mins => coalesce ((SELECT tz_offset_min FROM brands WHERE id = qy_scope_brand ()), 480)))::date"
+#define TODAY "(now () + make_interval (mins => coalesce ((SELECT qy_tz_offset_min (tz_name, tz_offset_min) FROM brands WHERE id = qy_scope_brand ()), 480)))::date"
 
 //  ------------------------------------------------------------ groups
 

@@ -263,7 +263,7 @@ static void s_decide_one (console_req_t *r, const char *bid, const char *id, boo
     const char *result = rc == MODERATION_DECIDED ? (overturn ? "overturned" : "confirmed")
                        : rc == MODERATION_NOT_FOUND ? "not_found" : rc == MODERATION_ALREADY ? "already" : "error";
     if (rc == MODERATION_DECIDE_ERROR) {
-        qy_log_error ("decision failed violation=%s brand=%s error=\"%s\"", id, bid, err);
+        qy_log_error ("decision failed violation=%s brand=%s error=%s", id, bid, err);
         PQclear (console_sql (r, "ROLLBACK TO SAVEPOINT qy_decide", 0, NULL));
     }
     else
@@ -421,7 +421,7 @@ void console_api_rules_backtest (console_req_t *r)
     int rc = moderation_backtest (r->pg, b, d, rows, n, (int) examples, NULL, NULL, &bt, err, sizeof (err));
     judge_rules_free (&rows, n);
     if (bt.warning)
-        qy_log_warn ("backtest brand=%s: %s", b, bt.warning);
+        qy_log_warn ("backtest warning brand=%s warning=%s", b, bt.warning);
     if (rc)
         console_error (r, strstr (err, "rule set rejected") ? 400 : 500, "%s", err);
     else {

@@ -55,7 +55,7 @@ static PGconn *s_connect (console_db_t *self, int i)
         PQfinish (c);
     c = self->conns [i] = PQconnectdb (self->dsn);
     if (PQstatus (c) != CONNECTION_OK) {
-        qy_log_warn ("postgres connect failed error=\"%s\"", PQerrorMessage (c));
+        qy_log_warn ("postgres connect failed error=%s", PQerrorMessage (c));
         return NULL;
     }
     PQclear (PQexec (c, "SET application_name = 'qy-console'"));

@@ -4,6 +4,7 @@
 #include "console_int.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
+#include "qy/pg.h"
 #include <arpa/inet.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -30,7 +31,7 @@ void console_error (console_req_t *r, unsigned status, const char *fmt, ...)
     r->type = "application/json";
     r->failed = true;
     if (status >= 500)
-        qy_log_error ("request failed method=%s path=%s status=%u error=\"%s\"", r->method, r->url, status, msg);
+        qy_log_error ("request failed method=%s path=%s status=%u error=%s", r->method, r->url, status, msg);
 }
 
 PGresult *console_sql (console_req_t *r, const char *sql, int n, const char *const *p)
@@ -43,7 +44,7 @@ PGresult *console_sql (console_req_t *r, const char *sql, int n, const char *con
     char msg [256];
     qy_snprintf (msg, sizeof (msg), "%s", PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY) ?
                  PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage (r->pg));
-    if (state && strncmp (state, "22", 2) == 0)
+    if (qy_pg_input_at_fault (state))
         console_error (r, 400, "bad parameter: %s", msg);
     else
         console_error (r, 500, "database error: %s", msg);

@@ -39,7 +39,7 @@ static bool s_role_ok (const char *dsn)
     PGconn *c = PQconnectdb (dsn);
     bool ok = false;
     if (PQstatus (c) != CONNECTION_OK)
-        qy_log_warn ("postgres not reachable at start error=\"%s\"", PQerrorMessage (c));
+        qy_log_warn ("postgres not reachable at start error=%s", PQerrorMessage (c));
     else {
         PGresult *res = PQexec (c, "SELECT current_user, rolsuper OR rolbypassrls OR pg_has_role (current_user, "
                                 "(SELECT relowner FROM pg_class WHERE oid = 'groups'::regclass), 'USAGE') "

@@ -60,7 +60,7 @@ int ingest_handon_flush (ingest_handon_t *self)
         "UPDATE message_ids i SET handed_on = true FROM unnest ($1::bigint[], $2::text[]) AS v (b, m) "
         "WHERE i.brand_id = v.b AND i.msg_id = v.m AND NOT i.handed_on", 2, p, NULL);
     if (!ok)
-        qy_log_warn ("handed-on marks not recorded events=%zu: they will be re-sent (harmless)", self->n);
+        qy_log_warn ("handed-on marks not recorded, the events will be re-sent (harmless) events=%zu", self->n);
     qy_buf_reset (&self->bids);
     qy_buf_reset (&self->mids);
     self->n = 0;

@@ -87,8 +87,8 @@ void ingest_link_event (ingest_link_t *self, unsigned event, const char *endpoin
     }
     else {
         self->up--;
-        qy_log_warn ("%s link down endpoint=%s links=%zu%s", self->name, endpoint, self->up,
-                     self->up ? "" : ": gateways are answered busy until it is back");
+        qy_log_warn ("%s link down%s endpoint=%s links=%zu", self->name,
+                     self->up ? "" : ": gateways are answered busy until it is back", endpoint, self->up);
     }
 }
 

@@ -337,8 +337,7 @@ static bool s_member_event (ingest_store_t *self, const Qy__Event *ev, int64_t m
 //  large) rather than fail for the moment (connection, server)?
 static bool s_data_error (ingest_store_t *self)
 {
-    const char *state = qy_pg_last_sqlstate (self->pg);
-    return strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0 || strncmp (state, "54", 2) == 0;
+    return qy_pg_input_at_fault (qy_pg_last_sqlstate (self->pg));
 }
 
 //  What a failed statement of steps 2-4 means for the batch (before the
@@ -583,7 +582,7 @@ static int s_split (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
         char refused [160];
         qy_snprintf (refused, sizeof (refused), "refused by storage (SQLSTATE %s)", self->refused);
         Qy__Event *ev = events [idx [0]];
-        qy_log_warn ("msg=%s brand=%s refused by storage", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
+        qy_log_warn ("msg_id=%s brand=%s refused by storage", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
                      qy_utf8_valid (ev->brand) ? ev->brand : "(not UTF-8)");
         rc = s_reject (self, ev, ev->brand_id, &results [idx [0]], refused);
     }
@@ -620,7 +619,7 @@ static void s_clear_downstream (Qy__Event **events, size_t n)
         if (!ingest_clear_downstream (events [i], cleared, sizeof (cleared)))
             continue;
         qy_metric_add (m_cleared, 1);
-        qy_log_debug ("msg=%s brand=%s cleared fields owned downstream: %s",
+        qy_log_debug ("msg_id=%s brand=%s cleared fields owned downstream: %s",
                       qy_utf8_valid (events [i]->msg_id) ? events [i]->msg_id : "(not UTF-8)",
                       qy_utf8_valid (events [i]->brand) ? events [i]->brand : "(not UTF-8)", cleared);
     }
@@ -632,7 +631,7 @@ int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
     s_clear_downstream (events, n);
     int rc = s_write (self, events, n, results, now_us);
     if (rc == S_DATA_ERROR) {
-        qy_log_warn ("storage refused a batch for its data sqlstate=%s events=%zu; finding the events at fault",
+        qy_log_warn ("storage refused a batch for its data, finding the events at fault sqlstate=%s events=%zu",
                      self->refused, n);
         rc = s_split (self, events, n, results, now_us);
     }

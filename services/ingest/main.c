@@ -148,8 +148,8 @@ static bool s_outbox_flush (void *push)
 static void s_outbox_free (void)
 {
     if (s_outbox.head < s_outbox.n)
-        qy_log_warn ("events not forwarded at shutdown count=%zu; archived and not marked handed on: "
-                     "re-sent from the archive by ingest", s_outbox.n - s_outbox.head);
+        qy_log_warn ("events not forwarded at shutdown; archived and not marked handed on: "
+                     "re-sent from the archive by ingest count=%zu", s_outbox.n - s_outbox.head);
     for (size_t i = s_outbox.head; i < s_outbox.n; i++) {
         free (s_outbox.data [i]);
         free (s_outbox.mid [i]);
@@ -186,7 +186,7 @@ static int s_resend (ingest_config_t *cfg, void *push)
     }
     if (n) {
         qy_metric_add (m_resent, n);
-        qy_log_warn ("msg=%s brand=%s archived events not handed on, re-sent from the archive count=%d",
+        qy_log_warn ("msg_id=%s brand=%s archived events not handed on, re-sent from the archive count=%d",
                      PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 14), n);
     }
     if (res)
@@ -204,7 +204,7 @@ static void s_outcome (const Qy__Event *ev, const ingest_result_t *res)
         qy_metric_add (m_duplicate, 1);
     else {
         qy_metric_add (m_rejected, 1);
-        qy_log_info ("msg=%s brand=%s rejected error=\"%s\"", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
+        qy_log_info ("msg_id=%s brand=%s rejected error=%s", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
                      qy_utf8_valid (ev->brand) ? ev->brand : "(not UTF-8)", res->error);
     }
 }
@@ -534,8 +534,8 @@ int main (int argc, char **argv)
     zmq_ctx_term (ctx);
     if (qy_mono_us () - t_term >= (S_LINGER_MS - 100) * 1000LL)
         //  ZeroMQ does not say how many: those sent last, up to zmq.hwm.
-        qy_log_warn ("events still in flight to the bus were dropped at shutdown (linger %d ms expired, up to "
-                     "zmq.hwm=%ld); archived, recover with qyctl replay", S_LINGER_MS, cfg.hwm);
+        qy_log_warn ("events still in flight to the bus were dropped at shutdown (linger expired); "
+                     "archived, recover with qyctl replay linger_ms=%d up_to=%ld", S_LINGER_MS, cfg.hwm);
     ingest_store_destroy (&store);
     qy_pg_destroy (&listen);
     qy_pg_destroy (&pg);

@@ -71,7 +71,7 @@ int main (int argc, char **argv)
     //  rules of a brand then never hit, and /metrics says the model is absent.
     qy_metric_t *m_models = qy_gauge ("qy_moderation_models_loaded", "classifier models found at start-up (ad, abuse)");
     if (!ad_path || !abuse_path)
-        qy_log_error ("classifier model missing ad=%s abuse=%s: running without it", ad_path ? "ok" : ad_model,
+        qy_log_error ("classifier model missing, running without it ad=%s abuse=%s", ad_path ? "ok" : ad_model,
                       abuse_path ? "ok" : abuse_model);
     qy_metric_set (m_models, (ad_path != NULL) + (abuse_path != NULL));
     judge_options_t jo = { cfg.opencc, ad_path, abuse_path };

@@ -316,6 +316,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
         before [i] = (s_before_t) { items [i].blocked, items [i].mute_until_us, items [i].level, items [i].would };
     moderation_enforce_t *enforce = qy_calloc (n, sizeof (moderation_enforce_t));
     int rc = -1;
+    qy_wait_t wait = { 0 };
     while (true) {
         for (size_t i = 0; i < n; i++) {
             s_item_t *it = &items [i];
@@ -352,18 +353,15 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
         if (ok && (!txn || moderation_store_commit (store) == 0)) {
             for (size_t i = 0; i < npending; i++)
                 if (pending [i]->held)
-                    qy_log_info ("msg=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
+                    qy_log_info ("msg_id=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
                                  pending [i]->ev->brand, pending [i]->ev->member, pending [i]->blocked ? "blocked" : "muted");
             rc = 0;
             break;
         }
         if (txn)
             moderation_store_rollback (store);
-        qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-        qy_service_heartbeat ();
-        if (!qy_service_waiting ())
+        if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
             break;
-        qy_sleep_ms (200);
     }
     free (viol);
     free (rec);
@@ -399,10 +397,11 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
         v->would_action = rec->would_action;
         qy_metric_add (m_dry, 1);
     }
-    qy_log_info ("msg=%s brand=%s member=%s action=%s level=%s category=%s score=%.2f strike=%d violation=%lld%s",
+    qy_log_info ("member judged msg_id=%s brand=%s member=%s action=%s penalty=%s category=%s score=%.2f strike=%d "
+                 "violation=%lld replay=%d",
                  ev->msg_id, ev->brand, ev->member, protobuf_c_enum_descriptor_get_value (&qy__action__descriptor, v->action)->name,
                  judge_action_name (it->level), it->category, it->total, rec->strike, (long long) rec->violation_id,
-                 rec->existed ? " replay=1" : "");
+                 rec->existed ? 1 : 0);
     if (rec->penalty.action == QY__ACTION__REVIEW || rec->penalty.action == QY__ACTION__ALLOW)
         return;
     if (!rec->existed)
@@ -444,11 +443,10 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
             freeReplyObject (r);
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
         //  The block is recorded; its removals must go out now (nothing retries this message).
-        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && qy_service_waiting ()) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            qy_sleep_ms (200);
-        }
+        qy_wait_t wait = { 0 };
+        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id)
+               && qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
+            ;
     }
     free (notice);
 }
@@ -478,20 +476,13 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
-        while (!(it->brand = moderation_store_brand (store, ev->brand_id))) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
+        qy_wait_t wait = { 0 };
+        while (!(it->brand = moderation_store_brand (store, ev->brand_id)))
+            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
                 return;
-            qy_sleep_ms (500);
-        }
-        while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id))) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
+        while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id)))
+            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
                 return;
-            qy_sleep_ms (500);
-        }
         const moderation_policy_t *pol = it->pol;
         bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER
                   || ev->role == QY__ROLE__BOT;
@@ -542,7 +533,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
         if (moderation_check_reply (r, &items [i].counts, &items [i].mute_until_us, &items [i].blocked, &items [i].seen) == 0) {
             if (items [i].counts.repeat || items [i].counts.wave_members)
-                qy_log_debug ("msg=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", items [i].ev->msg_id,
+                qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", items [i].ev->msg_id,
                               items [i].ev->brand, items [i].counts.repeat, items [i].counts.wave_groups,
                               items [i].counts.wave_members);
         }
@@ -553,7 +544,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
         else
         if (r->type == REDIS_REPLY_ERROR) {
-            qy_log_warn ("msg=%s brand=%s behaviour script failed error=\"%s\"", items [i].ev->msg_id, items [i].ev->brand, r->str);
+            qy_log_warn ("msg_id=%s brand=%s behaviour script failed error=%s", items [i].ev->msg_id, items [i].ev->brand, r->str);
             redis_ok = false;
         }
         freeReplyObject (r);
@@ -571,15 +562,13 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             continue;
         moderation_prior_t prior;
         int found;
+        qy_wait_t wait = { 0 };
         while ((found = moderation_store_prior (store, it->ev->brand_id, it->ev->msg_id, &prior)) < 0
                || (!found && !it->seen && (it->blocked || it->mute_until_us)
                    && moderation_store_state_at (store, it->ev->brand_id, it->ev->member_id, it->ev->event_time_us,
                                                  &it->mute_until_us, &it->blocked) != 0)) {
-            qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-            qy_service_heartbeat ();
-            if (!qy_service_waiting ())
+            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
                 return;
-            qy_sleep_ms (200);
         }
         if (found) {
             it->prior = true;
@@ -640,7 +629,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             v.category = "blocked";
             s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
             qy_metric_add (m_blocked_join, 1);
-            qy_log_info ("msg=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
+            qy_log_info ("msg_id=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
         }
         else
         if (s_is_chat (ev->kind) && it->blocked) {

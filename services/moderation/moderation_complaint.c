@@ -108,7 +108,7 @@ static void s_record (qy_pg_t *pg, const Qy__Event *ev, const char *topic, const
             "    AND m.kind NOT IN ('join', 'leave', 'rename', 'revoke', 'purchase', 'coupon_redeemed') "
             "    ORDER BY m.event_time LIMIT 1) a ON true "
             "ON CONFLICT DO NOTHING", 9, p, NULL))
-        qy_log_warn ("msg=%s brand=%s complaint not recorded for the summary", ev->msg_id, ev->brand);
+        qy_log_warn ("msg_id=%s brand=%s complaint not recorded for the summary", ev->msg_id, ev->brand);
 }
 
 void moderation_complaint_escalate (qy_pg_t *pg, qy_redis_t *redis, void *actions, const Qy__Event *ev,
@@ -170,7 +170,7 @@ static void s_escalate (qy_pg_t *pg, void *actions, PGresult *res, int r)
                             PQgetvalue (res, r, 7), waited, PQgetvalue (res, r, 8));
     moderation_alert_t a = { key, PQgetvalue (res, r, 4), qy_pg_int (res, r, 0), "", 0, text, "complaint", msg, member };
     if (moderation_alert (actions, &a) == 0)
-        qy_log_info ("msg=%s brand=%s member=%s complaint unresolved after %lld min: escalated", msg, a.brand, member, waited);
+        qy_log_info ("msg_id=%s brand=%s member=%s complaint unresolved after %lld min: escalated", msg, a.brand, member, waited);
     free (text);
 }
 

@@ -117,7 +117,7 @@ int moderation_impersonation_flag (qy_pg_t *pg, judge_t *judge, const Qy__Event 
     int fresh = PQntuples (res) > 0;
     PQclear (res);
     if (fresh)
-        qy_log_info ("msg=%s brand=%s member=%s nickname=\"%s\" claims=\"%s\" impersonation flagged", ev->msg_id,
+        qy_log_info ("msg_id=%s brand=%s member=%s nickname=%s claims=%s impersonation flagged", ev->msg_id,
                      ev->brand, ev->member, ev->nickname ? ev->nickname : "", claim);
     return 1;       //  flagged now or by an earlier delivery: the alert's key makes it once
 

@@ -38,7 +38,7 @@ static judge_t *s_with_rows (const char *bid, const judge_rule_row_t *rows, size
     }
     judge_t *j = s_new (rows, n, s->opencc_config, m [0], m [1], err, errlen);
     if (!j && own) {
-        qy_log_error ("brand=%s learned model rejected, using the shipped one error=\"%s\"", bid, err);
+        qy_log_error ("brand=%s learned model rejected, using the shipped one error=%s", bid, err);
         out->own_used [0] = out->own_used [1] = false;
         j = s_new (rows, n, s->opencc_config, s->shipped [0], s->shipped [1], err, errlen);
     }
@@ -46,7 +46,7 @@ static judge_t *s_with_rows (const char *bid, const judge_rule_row_t *rows, size
         char why [256];
         j = s_new (rows, n, s->opencc_config, NULL, NULL, why, sizeof (why));
         if (j) {
-            qy_log_error ("brand=%s shipped model rejected, running without it error=\"%s\"", bid, err);
+            qy_log_error ("brand=%s shipped model rejected, running without it error=%s", bid, err);
             out->degraded = true;
         }
     }
@@ -65,7 +65,7 @@ int moderation_judge_build (const char *bid, const judge_rule_row_t *rows, size_
         //  A brand is never left unmoderated, nor the pipeline stopped,
         //  because its rules do not load: the built-in rules, loudly.
         //  Its models, step by step as above, still apply to them.
-        qy_log_error ("brand=%s rules rejected, running the built-in default rules error=\"%s\"", bid, err);
+        qy_log_error ("brand=%s rules rejected, running the built-in default rules error=%s", bid, err);
         size_t nd;
         const judge_rule_row_t *def = judge_default_rules (&nd);
         out->judge = s_with_rows (bid, def, nd, spec, out, err, errlen);
@@ -78,6 +78,6 @@ int moderation_judge_build (const char *bid, const judge_rule_row_t *rows, size_
     //  load, the complaint dictionaries do.
     char cerr [256];
     if (spec->complaint && judge_load_model (out->judge, "complaint", spec->complaint, cerr, sizeof (cerr)))
-        qy_log_error ("brand=%s complaint model rejected, using the dictionaries error=\"%s\"", bid, cerr);
+        qy_log_error ("brand=%s complaint model rejected, using the dictionaries error=%s", bid, cerr);
     return 0;
 }

@@ -10,14 +10,9 @@
 #include <string.h>
 
 //  PostgreSQL failed: wait a little, unless stopping. False when stopping.
-static bool s_wait (qy_pg_t *pg)
+static bool s_wait (qy_pg_t *pg, qy_wait_t *wait)
 {
-    qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-    qy_service_heartbeat ();
-    if (!qy_service_waiting ())
-        return false;
-    qy_sleep_ms (200);
-    return true;
+    return qy_service_wait (wait, QY_DEP_PG, qy_pg_ok (pg));
 }
 
 //  A member joining or renaming to a nickname that claims a staff title or
@@ -31,8 +26,9 @@ static bool s_impersonator (qy_pg_t *pg, void *actions, const moderation_person_
         return true;
     char claim [128];
     int found;
+    qy_wait_t wait = { 0 };
     while ((found = moderation_impersonation_flag (pg, p->judge, ev, claim, sizeof (claim))) < 0)
-        if (!s_wait (pg))
+        if (!s_wait (pg, &wait))
             return false;
     if (!found)
         return true;
@@ -53,18 +49,19 @@ bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_
     bool *asks = qy_calloc (n + 1, sizeof (bool));
     size_t k = 0;
     bool ok = true;
+    qy_wait_t wait = { 0 };
     for (size_t i = 0; ok && i < n; i++) {
         const moderation_person_t *p = &people [i];
         if (p->skip)
             continue;
         while (ok && p->report && p->report->is_report && moderation_report_record (pg, p->ev, p->report) != 0)
-            ok = s_wait (pg);
+            ok = s_wait (pg, &wait);
         ok = ok && s_impersonator (pg, actions, p);
         evs [k] = p->ev;
         asks [k++] = moderation_question (p->ev, p->waiting);
     }
     while (ok && moderation_questions_note (pg, evs, asks, k) != 0)
-        ok = s_wait (pg);
+        ok = s_wait (pg, &wait);
     free (evs);
     free (asks);
     return ok;

@@ -151,7 +151,7 @@ static void s_raise (qy_pg_t *pg, void *actions, PGresult *res, int r, moderatio
                              due == MODERATION_DUE_ALERT ? group : "", due == MODERATION_DUE_ALERT ? qy_pg_int (res, r, 2) : 0,
                              msg, "unanswered", PQgetvalue (res, r, 7), member };
     if (moderation_alert (actions, &a) == 0)
-        qy_log_info ("msg=%s brand=%s member=%s unanswered %s after %lld min", a.event_id, a.brand, member,
+        qy_log_info ("msg_id=%s brand=%s member=%s unanswered %s after %lld min", a.event_id, a.brand, member,
                      due == MODERATION_DUE_ALERT ? "alerted" : "escalated", waited);
     free (msg);
 }

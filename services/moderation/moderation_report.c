@@ -190,7 +190,7 @@ int moderation_report_record (qy_pg_t *pg, const Qy__Event *ev, const moderation
                           *reported_text ? reported_text : (ev->text ? ev->text : "") };
     ok = qy_pg_run (pg, "report record", S_RECORD, 14, rp, NULL);
     if (ok)
-        qy_log_info ("msg=%s brand=%s member=%s report reason=%s reported=%s weight=%.2f trust=%d against_staff=%d "
+        qy_log_info ("msg_id=%s brand=%s member=%s report reason=%s reported=%s weight=%.2f trust=%d against_staff=%d "
                      "false_reports=%d", ev->msg_id, ev->brand, ev->member, rep->reason, queued, weight, trust,
                      against_staff, false_reports);
     free (reported_text);

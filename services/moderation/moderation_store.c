@@ -145,7 +145,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
     const char *p [] = { bid };
     PGresult *br, *rr, *lr, *pr;
-    if (!qy_pg_run (self->pg, "brand load", "SELECT code, tz_offset_min, settings::text FROM brands WHERE id = $1", 1, p, &br))
+    if (!qy_pg_run (self->pg, "brand load", "SELECT code, qy_tz_offset_min (tz_name, tz_offset_min), settings::text FROM brands WHERE id = $1", 1, p, &br))
         return NULL;
     if (PQntuples (br) == 0) {
         qy_log_error ("brand=%s not found", bid);
@@ -181,7 +181,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     //  Settings or a layer that do not apply are ignored, loudly: the rest
     //  of the brand's policy and all of its rules still hold.
     if (moderation_policy_apply_settings (&b->policy, PQgetvalue (br, 0, 2), lerr, sizeof (lerr))) {
-        qy_log_error ("brand=%s settings ignored error=\"%s\"", bid, lerr);
+        qy_log_error ("brand=%s settings ignored error=%s", bid, lerr);
         b->degraded = true;
     }
     //  Layers: the brand's applies now, the others per group.
@@ -189,7 +189,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     for (int r = 0; r < PQntuples (pr); r++) {
         int rank = s_rank (PQgetvalue (pr, r, 0));
         if (rank == 0 && moderation_policy_apply_json (&b->policy, PQgetvalue (pr, r, 2), lerr, sizeof (lerr))) {
-            qy_log_error ("brand=%s policy scope=brand ignored error=\"%s\"", bid, lerr);
+            qy_log_error ("brand=%s policy scope=brand ignored error=%s", bid, lerr);
             b->degraded = true;
         }
         else
@@ -199,7 +199,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
             //  so it is kept, and a group where it fails skips it, loudly.
             moderation_policy_t probe = b->policy;
             if (moderation_policy_apply_json (&probe, PQgetvalue (pr, r, 2), lerr, sizeof (lerr)))
-                qy_log_warn ("brand=%s policy scope=%s key=%s does not apply on the brand policy alone error=\"%s\"",
+                qy_log_warn ("brand=%s policy scope=%s key=%s does not apply on the brand policy alone error=%s",
                              bid, PQgetvalue (pr, r, 0), PQgetvalue (pr, r, 1), lerr);
             moderation_layer_t *l = &b->layers [b->nlayers++];
             l->rank = rank;
@@ -266,7 +266,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     PQclear (lr);
     PQclear (pr);
     if (!b->judge) {
-        qy_log_error ("brand=%s no rule set could be built error=\"%s\"", bid, err);
+        qy_log_error ("brand=%s no rule set could be built error=%s", bid, err);
         s_brand_free (&b);
         return NULL;
     }
@@ -312,7 +312,7 @@ const moderation_policy_t *moderation_store_policy (moderation_store_t *self, mo
                 }
                 char err [256];
                 if (moderation_policy_apply_json (pol, layer->settings, err, sizeof (err))) {
-                    qy_log_error ("brand=%lld group=%lld policy scope=%d key=%s ignored for this group error=\"%s\"",
+                    qy_log_error ("brand=%lld group=%lld policy scope=%d key=%s ignored for this group error=%s",
                                   (long long) brand->id, (long long) group_id, rank, layer->key, err);
                     brand->degraded = true;
                 }

@@ -41,13 +41,13 @@ static const qy_option_t s_options [] = {
     { "lease_s",       QY_INT, offsetof (notifier_config_t, lease_s),  "60", 5, 3600, "a claimed delivery's lease" },
     { "poll_ms",       QY_INT, offsetof (notifier_config_t, poll_ms),  "200", 10, 60000, "how often due retries are looked for" },
     //  Rates are "N/S" (N per S seconds; S may end in m or h) or "off".
-    { "limit.gateway",    QY_STR, offsetof (notifier_config_t, lim_gateway), "6000/60", 0, 0, "all requests to one brand gateway" },
-    { "limit.api.post",   QY_STR, offsetof (notifier_config_t, lim_post),    "3000/60", 0, 0, "posts to one brand gateway" },
-    { "limit.api.action", QY_STR, offsetof (notifier_config_t, lim_action),  "off", 0, 0, "moderation actions to one brand gateway" },
-    { "limit.api.alert",  QY_STR, offsetof (notifier_config_t, lim_alert),   "60/60", 0, 0, "alerts to a brand gateway (no robot route)" },
-    { "limit.webhook",    QY_STR, offsetof (notifier_config_t, lim_webhook), "20/60", 0, 0, "one WeCom group robot (WeCom: 20 a minute)" },
-    { "limit.group",      QY_STR, offsetof (notifier_config_t, lim_group),   "60/60", 0, 0, "posts into one group" },
-    { "limit.member",     QY_STR, offsetof (notifier_config_t, lim_member),  "5/60", 0, 0, "posts mentioning one member" },
+    { "limit.gateway",    QY_STR, offsetof (notifier_config_t, lim_gateway), "6000/60", 0, 0, "all requests to one brand gateway", .check = notifier_rate_check },
+    { "limit.api.post",   QY_STR, offsetof (notifier_config_t, lim_post),    "3000/60", 0, 0, "posts to one brand gateway", .check = notifier_rate_check },
+    { "limit.api.action", QY_STR, offsetof (notifier_config_t, lim_action),  "off", 0, 0, "moderation actions to one brand gateway", .check = notifier_rate_check },
+    { "limit.api.alert",  QY_STR, offsetof (notifier_config_t, lim_alert),   "60/60", 0, 0, "alerts to a brand gateway (no robot route)", .check = notifier_rate_check },
+    { "limit.webhook",    QY_STR, offsetof (notifier_config_t, lim_webhook), "20/60", 0, 0, "one WeCom group robot (WeCom: 20 a minute)", .check = notifier_rate_check },
+    { "limit.group",      QY_STR, offsetof (notifier_config_t, lim_group),   "60/60", 0, 0, "posts into one group", .check = notifier_rate_check },
+    { "limit.member",     QY_STR, offsetof (notifier_config_t, lim_member),  "5/60", 0, 0, "posts mentioning one member", .check = notifier_rate_check },
     { "wecom.pause_ms",   QY_INT, offsetof (notifier_config_t, wecom_pause_ms), "600000", 1, 86400000, "pause of a destination answering errcode 130101 / 45009 (a 429's Retry-After is honoured up to 1 h, or this if longer)" },
     { "breaker.failures", QY_INT, offsetof (notifier_config_t, breaker_failures), "5", 1, 1000, "failures in a row that open an endpoint's circuit" },
     { "breaker.open_ms",  QY_INT, offsetof (notifier_config_t, breaker_open_ms), "30000", 10, 3600000, "how long an open circuit waits before a probe" },
@@ -97,12 +97,12 @@ typedef struct {
 
 static void s_done_flush (qy_pg_t *pg, s_done_t *done)
 {
-    while (done->n && notifier_store_delivered (pg, done->keys, done->status, done->n) != 0) {
-        qy_service_heartbeat ();
-        if (!qy_service_running ())
-            break;       //  the leases run out and the rows are sent again: the gateway dedups by key
-        qy_sleep_ms (500);
-    }
+    //  Given up when asked to stop: the leases run out and the rows are
+    //  sent again, which the gateway dedups by key.
+    qy_wait_t wait = { .at_stop = true };
+    while (done->n && notifier_store_delivered (pg, done->keys, done->status, done->n) != 0
+           && qy_service_wait (&wait, QY_DEP__COUNT, false))
+        ;
     for (size_t i = 0; i < done->n; i++)
         free (done->keys [i]);
     done->n = 0;
@@ -251,15 +251,14 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
     if (o == NOTIFIER_PAUSE) {
         //  Told to slow down: the destination waits (all replicas), this delivery keeps its attempt.
         qy_metric_add (m_paused, 1);
-        qy_log_warn ("delivery=%s brand=%lld destination paused ms=%lld error=\"%s\"", s->job.key,
+        qy_log_warn ("delivery=%s brand=%lld destination paused ms=%lld error=%s", s->job.key,
                      (long long) s->job.brand_id, (long long) pause_ms, err);
         if (notifier_limits_pause (s_redis, s->job.url, pause_ms))
             qy_log_warn ("delivery=%s redis unavailable: pause not shared", s->job.key);
         int rc;
-        while ((rc = notifier_store_defer (pg, &s->job, pause_ms, err)) < 0 && qy_service_running ()) {
-            qy_service_heartbeat ();
-            qy_sleep_ms (500);
-        }
+        qy_wait_t wait = { .at_stop = true };
+        while ((rc = notifier_store_defer (pg, &s->job, pause_ms, err)) < 0 && qy_service_wait (&wait, QY_DEP__COUNT, false))
+            ;
         if (rc == 1)
             s_lease_lost (&s->job, "defer");
         goto release;
@@ -281,24 +280,24 @@ static void s_finish (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_
     //  away (on shutdown the lease runs out and the row is taken again).
     bool retry = o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts;
     int rc;
+    qy_wait_t wait = { .at_stop = true };
     while ((rc = retry ? notifier_store_retry (pg, &s->job, status, err,
                                                notifier_backoff_ms (s->job.attempts, cfg->base_ms, cfg->cap_ms,
                                                                     (double) rand () / RAND_MAX))
-                       : notifier_store_dead (pg, &s->job, status, err)) < 0 && qy_service_running ()) {
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
-    }
+                       : notifier_store_dead (pg, &s->job, status, err)) < 0
+           && qy_service_wait (&wait, QY_DEP__COUNT, false))
+        ;
     if (rc == 1)
         s_lease_lost (&s->job, retry ? "retry" : "dead");
     else
     if (rc == 0 && retry) {
         qy_metric_add (m_retry, 1);
-        qy_log_warn ("delivery=%s brand=%lld retry attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
+        qy_log_warn ("delivery=%s brand=%lld retry attempts=%d error=%s", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
     else
     if (rc == 0) {
         qy_metric_add (m_dead, 1);
-        qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=\"%s\"", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
+        qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=%s", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
 release:
     curl_multi_remove_handle (multi, s->easy);
@@ -424,7 +423,7 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
         const char *why = NULL;
         int64_t wait = s_admit (&jobs [i], &adm [i], spread, &why);
         if (wait > 0) {
-            qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=\"%s\"", jobs [i].key, (long long) jobs [i].brand_id,
+            qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=%s", jobs [i].key, (long long) jobs [i].brand_id,
                           (long long) wait, why);
             notifier_store_defer (pg, &jobs [i], wait, why);   //  if this fails the lease runs out and it is taken again
             continue;
@@ -490,13 +489,12 @@ static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delive
 static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
     int fresh;
+    qy_wait_t wait = { 0 };
     while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_waiting ()) {
         //  Refused for what it holds (data exception, constraint, a limit)
         //  and not for the moment (a lock or statement timeout, a cancel):
         //  only then is one delivery at fault.
-        const char *state = qy_pg_last_sqlstate (pg);
-        bool bad_input = qy_pg_ok (pg) && (strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0
-                                           || strncmp (state, "54", 2) == 0);
+        bool bad_input = qy_pg_ok (pg) && qy_pg_input_at_fault (qy_pg_last_sqlstate (pg));
         if (bad_input && n > 1) {
             fresh = 0;
             for (size_t i = 0; i < n; i++)
@@ -514,20 +512,19 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
             free (raw);
             if (dl == 0) {
                 qy_metric_add (m_bad, 1);
-                qy_log_warn ("msg=%s delivery dead-lettered error=\"refused by PostgreSQL\"", ds [0]->key);
+                qy_log_warn ("msg_id=%s delivery dead-lettered error=\"refused by PostgreSQL\"", ds [0]->key);
                 return 0;
             }
             if (qy_pg_ok (pg)) {
                 //  Not even as a dead letter: never wedge every brand's delivery on one row.
                 qy_metric_add (m_bad, 1);
-                qy_log_error ("msg=%s delivery dropped error=\"refused by PostgreSQL, also as a dead letter\"",
+                qy_log_error ("msg_id=%s delivery dropped error=\"refused by PostgreSQL, also as a dead letter\"",
                               qy_utf8_valid (ds [0]->key) && strlen (ds [0]->key) < 200 ? ds [0]->key : "-");
                 return 0;
             }
         }
-        qy_service_set_dep (QY_DEP_PG, false);
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
+        if (!qy_service_wait (&wait, QY_DEP_PG, false))
+            break;
     }
     if (fresh < 0)
         //  Stopping with PostgreSQL still away: say what is lost, so that
@@ -544,11 +541,9 @@ static int s_store_routed (qy_pg_t *pg, Qy__Delivery **all, size_t n_all)
 {
     Qy__Delivery **ds = qy_calloc (n_all ? n_all : 1, sizeof (Qy__Delivery *));
     long kept;
-    while ((kept = s_tasks_intake (pg, all, n_all, ds)) < 0 && qy_service_waiting ()) {
-        qy_service_set_dep (QY_DEP_PG, false);
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
-    }
+    qy_wait_t wait = { 0 };
+    while ((kept = s_tasks_intake (pg, all, n_all, ds)) < 0 && qy_service_wait (&wait, QY_DEP_PG, false))
+        ;
     size_t n = kept < 0 ? n_all : (size_t) kept;
     if (kept < 0)
         memcpy (ds, all, n_all * sizeof (Qy__Delivery *));
@@ -565,15 +560,14 @@ static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, co
     qy_snprintf (why, sizeof (why), strncmp (bad ? bad : "", "key (", 5) == 0 ? "delivery field %s"
                                      : "delivery field %s is not valid UTF-8", bad ? bad : "");
     qy_metric_add (m_bad, 1);
-    qy_log_warn ("msg=%s delivery dead-lettered error=\"%s\"", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
+    qy_wait_t wait = { 0 };
+    qy_log_warn ("msg_id=%s delivery dead-lettered error=%s", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
                  !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
     while (qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier", d && !bad ? d->key : NULL,
                           !d ? "malformed delivery: protobuf decode failed" : bad ? why : "delivery without key or brand_id",
                           zmq_msg_data ((zmq_msg_t *) m), zmq_msg_size ((zmq_msg_t *) m))
-           && !qy_pg_ok (pg) && qy_service_waiting ()) {
-        qy_service_heartbeat ();
-        qy_sleep_ms (500);
-    }
+           && !qy_pg_ok (pg) && qy_service_wait (&wait, QY_DEP__COUNT, false))
+        ;
 }
 
 int main (int argc, char **argv)
@@ -613,12 +607,12 @@ int main (int argc, char **argv)
     //  A send must end well inside its lease, or another replica takes the
     //  row while it is still out and the destination gets it twice.
     if (cfg.timeout_ms * 2 > cfg.lease_s * 1000) {
-        qy_log_error ("bad config http.timeout_ms=%ld lease_s=%ld: the lease must be at least twice the request timeout",
+        qy_log_error ("bad config: the lease must be at least twice the request timeout http.timeout_ms=%ld lease_s=%ld",
                       cfg.timeout_ms, cfg.lease_s);
         exit (2);
     }
     if (cfg.digest_max < cfg.digest_min) {
-        qy_log_error ("bad config digest.max=%ld < digest.min=%ld: no digest could ever be made", cfg.digest_max, cfg.digest_min);
+        qy_log_error ("bad config: digest.max is below digest.min, no digest could ever be made digest.max=%ld digest.min=%ld", cfg.digest_max, cfg.digest_min);
         exit (2);
     }
     s_breaker = notifier_breaker_new ((int) cfg.breaker_failures, cfg.breaker_open_ms);

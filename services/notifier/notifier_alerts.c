@@ -253,7 +253,7 @@ static int s_digest_one (qy_pg_t *pg, const char *brand_id, const char *url, int
     if (!ok)
         qy_pg_run (pg, "digest rollback", "ROLLBACK", 0, NULL, NULL);
     else
-        qy_log_info ("digest=%s brand=%s alerts=%d", key, brand_id, n);
+        qy_log_info ("alerts folded into a digest digest=%s brand=%s alerts=%d", key, brand_id, n);
     free (texts);
     PQclear (res);
     qy_buf_free (&keys);

@@ -18,6 +18,9 @@ typedef struct {
 //  Parse "N/S" (N per S seconds), "N/Sm" (minutes), "N/Sh" (hours) or
 //  "off". Returns 0, or -1 if malformed.
 int notifier_rate_parse (const char *spec, notifier_rate_t *rate);
+//  The limit.* config rows' check (qy_option_t.check): 0, or -1 with
+//  what a rate looks like in why.
+int notifier_rate_check (const char *spec, char *why, size_t whylen);
 
 typedef struct {
     notifier_rate_t gateway;      //  all requests to one brand gateway

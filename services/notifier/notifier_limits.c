@@ -35,6 +35,15 @@ int notifier_rate_parse (const char *spec, notifier_rate_t *rate)
     return rate->period_ms > 0 ? 0 : -1;
 }
 
+int notifier_rate_check (const char *spec, char *why, size_t whylen)
+{
+    notifier_rate_t rate;
+    if (notifier_rate_parse (spec, &rate) == 0)
+        return 0;
+    qy_snprintf (why, whylen, "N/S (N per S seconds; S may end in m or h, e.g. 20/60, 5/1m) or off");
+    return -1;
+}
+
 void notifier_pause_key (const char *url, char *buf, size_t len)
 {
     qy_snprintf (buf, len, "nt:pause:{d:%016llx}", (unsigned long long) qy_hash64 (url, strlen (url)));
@@ -149,7 +158,7 @@ static int64_t s_wait (redisReply *r)
     if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
         wait = -2;                  //  Redis restarted: notifier_limits_take loads it again
     else
-        qy_log_warn ("rate limit script failed error=\"%s\"", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        qy_log_warn ("rate limit script failed error=%s", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
     freeReplyObject (r);
     return wait;
 }

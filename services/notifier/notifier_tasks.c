@@ -180,8 +180,8 @@ int notifier_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, bool *keep)
             continue;
         }
         qy_map_put (at, rows [nr].source_key, (int64_t) nr);
-        qy_log_info ("delivery=%s brand=%lld task kind=%s source=%s%s", ds [i]->key, (long long) ds [i]->brand_id,
-                     notifier_tasks_kind_name (kind), rows [nr].source_key, keep [i] ? " (also sent)" : " (not sent: official edge)");
+        qy_log_info ("task opened delivery=%s brand=%lld kind=%s source=%s sent=%s", ds [i]->key, (long long) ds [i]->brand_id,
+                     notifier_tasks_kind_name (kind), rows [nr].source_key, keep [i] ? "also" : "no: official edge");
         nr++;
     }
     int rc = nr == 0 ? 0 : s_insert (pg, rows, nr) ? (int) nr : -1;
@@ -296,7 +296,7 @@ static int64_t s_close (qy_pg_t *pg)
         int n = atoi (PQcmdTuples (res));
         PQclear (res);
         if (n > 0)
-            qy_log_info ("tasks closed=%d evidence=\"%s\"", n, s_closers [i].name + strlen ("task close "));
+            qy_log_info ("tasks closed=%d evidence=%s", n, s_closers [i].name + strlen ("task close "));
         closed += n;
     }
     if (!qy_pg_run (pg, "task commit", "COMMIT", 0, NULL, NULL)) {
@@ -317,7 +317,7 @@ enum { C_ID, C_BRAND, C_KIND, C_STAGE, C_CREATED, C_HANDOVERS, C_SETTINGS, C_TZ,
 //  first), the group's owner now, and the managers above.
 static const char *s_due_sql =
     "SELECT t.id, t.brand_id, t.kind, t.stage, (extract (epoch FROM t.created_at) * 1000000)::bigint, t.handovers, "
-    "  coalesce (b.settings, '{}')::text, b.tz_offset_min, b.code, coalesce (t.group_id, 0), coalesce (g.code, ''), "
+    "  coalesce (b.settings, '{}')::text, qy_tz_offset_min (b.tz_name, b.tz_offset_min), b.code, coalesce (t.group_id, 0), coalesce (g.code, ''), "
     "  coalesce (g.name, ''), coalesce (s.name, ''), "
     "  coalesce (ms.nickname, m.nickname, t.member_user, ''), coalesce (own.user_id, ''), "
     "  coalesce (own.gnick, own.nickname, own.user_id, ''), coalesce (s.manager_userid, ''), "
@@ -446,7 +446,7 @@ static bool s_step (qy_pg_t *pg, PGresult *res, int r, const char *base_url, int
     tasks_ladder_t ladder;
     char err [160];
     if (notifier_tasks_ladder_parse (settings, kind, &ladder, err, sizeof (err))) {
-        qy_log_warn ("task=%s brand=%s bad ladder, defaults used error=\"%s\"", PQgetvalue (res, r, C_ID),
+        qy_log_warn ("task=%s brand=%s bad ladder, defaults used error=%s", PQgetvalue (res, r, C_ID),
                      PQgetvalue (res, r, C_BCODE), err);
         ladder = notifier_tasks_ladder_default (kind);
     }
@@ -493,7 +493,7 @@ static bool s_step (qy_pg_t *pg, PGresult *res, int r, const char *base_url, int
             out->expired++;
         }
         else {
-            qy_log_info ("task=%s brand=%s kind=%s step=%s to=%s level=%s", PQgetvalue (res, r, C_ID), PQgetvalue (res, r, C_BCODE),
+            qy_log_info ("task moved up its ladder task=%s brand=%s kind=%s step=%s to=%s staff_level=%s", PQgetvalue (res, r, C_ID), PQgetvalue (res, r, C_BCODE),
                          PQgetvalue (res, r, C_KIND), notifier_tasks_step_name (step), *who ? who : "-", level);
             out->steps++;
         }

@@ -110,7 +110,7 @@ static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st,
         else {
             //  Counted but not passed on: a replay finds it counted and passes it on.
             qy_metric_add (m_unsent, 1);
-            qy_log_warn ("msg=%s brand=%s not passed on to campaign: set aside", evs [i]->msg_id, evs [i]->brand);
+            qy_log_warn ("msg_id=%s brand=%s not passed on to campaign: set aside", evs [i]->msg_id, evs [i]->brand);
             if (outcome [i] != SCORING_REJECTED)
                 qy_deadletter_event (pg, evs [i], evs [i]->brand_id, "scoring", "not passed on: campaign hop unavailable at shutdown");
         }
@@ -155,12 +155,12 @@ static size_t s_batch (s_run_t *r)
     for (size_t i = 0; i < n; i++)
         r->outcome [i] = SCORING_PENDING;
     //  Past the stopping grace nothing is tried: what is left is set aside.
+    qy_wait_t wait = { 0 };
     while (n && qy_service_waiting ()
            && scoring_count_batch (r->ccfg, r->redis, r->brands, r->evs, r->st, r->outcome, n) != 0) {
         qy_redis_disconnect (r->redis);
-        qy_service_set_dep (QY_DEP_REDIS, false);
-        qy_service_heartbeat ();
-        qy_sleep_ms (200);
+        if (!qy_service_wait (&wait, QY_DEP_REDIS, false))
+            break;
     }
     qy_metric_observe (m_pipeline, qy_mono_us () - t0);
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (r->redis));

@@ -50,7 +50,7 @@ static bool s_load (scoring_brands_t *self, scoring_brand_t *b)
     const char *p [] = { id };
     PGresult *res;
     if (!qy_pg_run (self->pg, "brand settings",
-                    "SELECT tz_offset_min, code, settings->'scoring' FROM brands WHERE id = $1", 1, p, &res))
+                    "SELECT qy_tz_offset_min (tz_name, tz_offset_min), code, settings->'scoring' FROM brands WHERE id = $1", 1, p, &res))
         return false;
     scoring_settings_default (&b->settings);
     b->tz_offset_min = 480;

@@ -276,7 +276,7 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
         else
         if (r->type == REDIS_REPLY_ERROR && !s_redis_state_error (r->str)) {
             //  This event itself is the trouble: set it aside, not the batch.
-            qy_log_warn ("msg=%s brand=%s count script failed: %s", evs [i]->msg_id, evs [i]->brand, r->str);
+            qy_log_warn ("msg_id=%s brand=%s count script failed: %s", evs [i]->msg_id, evs [i]->brand, r->str);
             qy__standing__init (&st [i]);
             out [i] = SCORING_REJECTED;
         }
@@ -289,7 +289,7 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
     }
     //  One line per batch: a replay of old events would otherwise log each.
     if (old)
-        qy_log_warn ("msg=%s brand=%s day=%d not counted: older than the counter window (%zu in the batch)",
+        qy_log_warn ("msg_id=%s brand=%s day=%d not counted: older than the counter window (%zu in the batch)",
                      evs [first_old]->msg_id, evs [first_old]->brand, (int) days [first_old], old);
     for (int i = 0; i < extra && appended && !lost; i++) {
         redisReply *r = qy_redis_get_reply (redis);

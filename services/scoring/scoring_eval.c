@@ -177,12 +177,12 @@ static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const c
     ev.n_trace = 1;
     ev.trace = trace;
     if (!self->cfg.signals || qy_service_send (self->cfg.signals, &ev.base) != 0) {
-        qy_log_warn ("msg=%s brand=%s group=%s signal=%s not sent: tried again next round", id, g->brand_code, g->code,
+        qy_log_warn ("msg_id=%s brand=%s group=%s signal=%s not sent: tried again next round", id, g->brand_code, g->code,
                      name);
         return -1;
     }
     self->signals++;
-    qy_log_info ("msg=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f", id, g->brand_code, g->code, name,
+    qy_log_info ("signal changed msg_id=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f", id, g->brand_code, g->code, name,
                  from && *from ? from : "-", to, value);
     return 0;
 }
@@ -211,10 +211,10 @@ static int s_alert (scoring_eval_t *self, const scoring_group_row_t *g, const sc
     int rc = self->cfg.alerts && qy_service_send (self->cfg.alerts, &d.base) == 0 ? 0 : -1;
     if (rc == 0) {
         self->alerts++;
-        qy_log_info ("msg=%s brand=%s group=%s alert=group.zombie health=%d", key, g->brand_code, g->code, h->health);
+        qy_log_info ("alert raised msg_id=%s brand=%s group=%s alert=group.zombie health=%d", key, g->brand_code, g->code, h->health);
     }
     else
-        qy_log_warn ("msg=%s brand=%s group=%s alert=group.zombie not sent: tried again next round", key,
+        qy_log_warn ("msg_id=%s brand=%s group=%s alert=group.zombie not sent: tried again next round", key,
                      g->brand_code, g->code);
     free (text);
     return rc;

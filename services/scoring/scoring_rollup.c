@@ -120,9 +120,9 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, cons
             "WHERE daily_member_stats.brand_id = EXCLUDED.brand_id", 5, mp, NULL))
         && qy_pg_run (pg, "rollup commit", "COMMIT", 0, NULL, NULL);
     if (!ok) {
-        //  Class 22 (data) and 23 (constraint): this group-day's own fault.
+        //  Refused for what it held: this group-day's own fault.
         const char *state = qy_pg_last_sqlstate (pg);
-        *bad = strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0;
+        *bad = qy_pg_input_at_fault (state);
         if (*bad)
             qy_log_error ("brand=%s day=%s roll-up refused by PostgreSQL (sqlstate %s): dropped, the others go on",
                           brand->code, dirty, state);

@@ -56,7 +56,7 @@ int main (int argc, char **argv)
     qy_service_start ("wecom", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     char err [256];
     if (wecom_master_key_load (cfg.master_key_file, env.master, err, sizeof (err))) {
-        qy_log_error ("%s", err);
+        qy_log_error ("cannot load the master key error=%s", err);
         return 2;
     }
     env.api_base = cfg.api_base;
@@ -74,7 +74,7 @@ int main (int argc, char **argv)
     wecom_ctx_t *ctx = wecom_ctx_new (&env, cfg.common.pg_dsn, cfg.common.redis_host, (int) cfg.common.redis_port);
     wecom_sdk_t *sdk = NULL;
     if (*cfg.sdk_path && !(sdk = wecom_sdk_open (cfg.sdk_path, err, sizeof (err)))) {
-        qy_log_error ("%s", err);
+        qy_log_error ("cannot open the chat archive SDK error=%s", err);
         return 2;
     }
     wecom_archive_t *archive = sdk ? wecom_archive_new (sdk, cfg.archive_limit, cfg.archive_timeout_s) : NULL;

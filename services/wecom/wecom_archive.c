@@ -254,7 +254,7 @@ static long s_brand (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_
         qy_metric_add (m_pulled, n);
     }
     else {
-        qy_log_warn ("brand=%s archive batch not taken by ingest status=%ld seq=%lld: pulled again", b->code, st, seq);
+        qy_log_warn ("archive batch not taken by ingest, pulled again brand=%s status=%ld seq=%lld", b->code, st, seq);
         out = -1;
     }
     json_decref (a);

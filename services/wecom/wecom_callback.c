@@ -48,7 +48,7 @@ static unsigned s_malformed (wecom_ctx_t *ctx, const wecom_brand_t *b, const cha
 {
     qy_metric_add (m_bad, 1);
     size_t keep = len < (size_t) ctx->env->deadletter_max ? len : (size_t) ctx->env->deadletter_max;
-    qy_log_warn ("wecom callback malformed brand=%s reason=\"%s\" bytes=%zu", b->code, why, len);
+    qy_log_warn ("wecom callback malformed brand=%s reason=%s bytes=%zu", b->code, why, len);
     qy_deadletter (ctx->pg, b->brand_id, b->code, "wecom", "", why, body, keep);
     return s_error (out, 400, why);
 }

@@ -104,7 +104,7 @@ static unsigned s_post_locked (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t 
             st = s_json (out, 200, "msgid", msgid);
         else
             st = s_json (out, 503, "error", "storage unavailable");
-        qy_log_info ("msg=%s brand=%s mass send created msgid=%s chat=%s sender=%s", key, b->code, msgid, chat, owner);
+        qy_log_info ("msg_id=%s brand=%s mass send created msgid=%s chat=%s sender=%s", key, b->code, msgid, chat, owner);
     }
     else
         st = s_api_fail (out, rc == WECOM_API_OK ? WECOM_API_ERRCODE : rc, a);
@@ -195,7 +195,7 @@ unsigned wecom_deliver (wecom_ctx_t *ctx, const char *code, const char *auth, co
             break;
         case WECOM_WAY_NOT_PERMITTED:
             //  recall, mute, remove: no WeCom API does these to a customer group.
-            qy_log_info ("msg=%s brand=%s action=%s not permitted by WeCom", key, b->code, action ? action : "");
+            qy_log_info ("msg_id=%s brand=%s action=%s not permitted by WeCom", key, b->code, action ? action : "");
             st = s_json (out, 422, "error", "not_permitted");
             break;
         default:
@@ -284,7 +284,7 @@ int wecom_poll_sends (wecom_ctx_t *ctx, int max, long every_s)
             qy_pg_run (ctx->pg, "wecom send outcome",
                        "UPDATE wecom_sends SET status = $3, sent_at = CASE WHEN $4::bigint > 0 THEN to_timestamp ($4::bigint) END "
                        "WHERE brand_id = $1 AND delivery_key = $2", 4, q, NULL);
-            qy_log_info ("msg=%s brand=%s mass send %s msgid=%s", PQgetvalue (res, i, 1), b->code, status, PQgetvalue (res, i, 2));
+            qy_log_info ("msg_id=%s brand=%s mass send %s msgid=%s", PQgetvalue (res, i, 1), b->code, status, PQgetvalue (res, i, 2));
         }
         wecom_brand_destroy (&b);
     }

@@ -79,7 +79,7 @@ static json_t *s_group (wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *groups
         return NULL;
     }
     if (rc == WECOM_API_ERRCODE) {
-        qy_log_warn ("brand=%s chat=%s groupchat/get errcode=%lld: forwarded without the snapshot", b->code, chat,
+        qy_log_warn ("groupchat/get refused, forwarded without the snapshot brand=%s chat=%s errcode=%lld", b->code, chat,
                      (long long) json_integer_value (json_object_get (a, "errcode")));
         json_decref (a);
         a = json_null ();
@@ -178,7 +178,7 @@ static void s_mark (wecom_ctx_t *ctx, s_row_t *r)
     qy_metric_add (!r->status ? m_retry : strcmp (r->status, "done") == 0 ? m_done
                    : strcmp (r->status, "kept") == 0 ? m_kept : m_rejected, 1);
     if (!r->status)
-        qy_log_warn ("wecom callback id=%s forward put off reason=\"%s\"", r->id, r->error ? r->error : "");
+        qy_log_warn ("wecom callback id=%s forward put off reason=%s", r->id, r->error ? r->error : "");
 }
 
 int wecom_forward (wecom_ctx_t *ctx, int max)

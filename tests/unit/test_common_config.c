@@ -164,6 +164,66 @@ static void test_file_variables (void **state)
     s_clear_env ();
 }
 
+//  Rows that declare their allowed values or carry a check.
+typedef struct {
+    char *level;
+    char *rate;
+} enum_cfg_t;
+
+static int s_even_length (const char *value, char *why, size_t whylen)
+{
+    if (strlen (value) % 2 == 0)
+        return 0;
+    snprintf (why, whylen, "an even number of characters");
+    return -1;
+}
+
+static const qy_option_t enum_opts [] = {
+    { "log.level", QY_STR, offsetof (enum_cfg_t, level), "info", 0, 0, NULL, .choices = "debug|info|warn|error" },
+    { "rate",      QY_STR, offsetof (enum_cfg_t, rate),  "ab",   0, 0, NULL, .check = s_even_length },
+};
+
+static int s_enum_load (enum_cfg_t *c, char *err, size_t errlen)
+{
+    return qy_config_load ("SVC", enum_opts, 2, c, NULL, err, errlen);
+}
+
+static void test_choices_and_checks (void **state)
+{
+    (void) state;
+    enum_cfg_t c = { 0 };
+    char err [256];
+    unsetenv ("QY_LOG_LEVEL"); unsetenv ("QY_RATE");
+    assert_int_equal (s_enum_load (&c, err, sizeof (err)), 0);
+    assert_string_equal (c.level, "info");
+    setenv ("QY_SVC_LOG_LEVEL", "warn", 1);
+    setenv ("QY_RATE", "abcd", 1);
+    assert_int_equal (s_enum_load (&c, err, sizeof (err)), 0);
+    assert_string_equal (c.level, "warn");
+    assert_string_equal (c.rate, "abcd");
+    //  A near miss (a prefix, another case) is refused, with one line
+    //  naming the key, the value, where it came from and what is allowed.
+    const char *bad [] = { "verbose", "war", "WARN", "" };
+    for (size_t i = 0; i < 4; i++) {
+        setenv ("QY_SVC_LOG_LEVEL", bad [i], 1);
+        assert_int_equal (s_enum_load (&c, err, sizeof (err)), -1);
+        char want [128];
+        snprintf (want, sizeof (want), "config log.level: bad value '%s' (from QY_SVC_LOG_LEVEL): expected one of debug|info|warn|error", bad [i]);
+        assert_string_equal (err, want);
+        assert_null (strchr (err, '\n'));
+    }
+    unsetenv ("QY_SVC_LOG_LEVEL");
+    setenv ("QY_RATE", "abc", 1);
+    assert_int_equal (s_enum_load (&c, err, sizeof (err)), -1);
+    assert_string_equal (err, "config rate: bad value 'abc' (from QY_RATE): expected an even number of characters");
+    unsetenv ("QY_RATE");
+    qy_config_free (enum_opts, 2, &c);
+    assert_true (qy_config_choice_ok ("a|bc|d", "bc"));
+    assert_true (qy_config_choice_ok ("a|bc|d", "d"));
+    assert_false (qy_config_choice_ok ("a|bc|d", "b"));
+    assert_false (qy_config_choice_ok ("a|bc|d", "a|bc"));
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -171,6 +231,7 @@ int main (void)
         cmocka_unit_test (test_file_then_env),
         cmocka_unit_test (test_errors),
         cmocka_unit_test (test_file_variables),
+        cmocka_unit_test (test_choices_and_checks),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

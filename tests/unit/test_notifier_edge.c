@@ -25,6 +25,12 @@ static void test_rates (void **state)
     assert_int_equal (notifier_rate_parse ("20", &r), -1);
     assert_int_equal (notifier_rate_parse ("20/x", &r), -1);
     assert_int_equal (notifier_rate_parse ("-1/60", &r), -1);
+    //  The config rows' check agrees with the parser and says what fits.
+    char why [128] = "";
+    assert_int_equal (notifier_rate_check ("5/1m", why, sizeof (why)), 0);
+    assert_string_equal (why, "");
+    assert_int_equal (notifier_rate_check ("20/x", why, sizeof (why)), -1);
+    assert_non_null (strstr (why, "N/S"));
 }
 
 static void test_buckets (void **state)

@@ -46,7 +46,7 @@ int main (int argc, char **argv)
         printf ("usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
                 "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
                 "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
-                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE]\n");
+                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n");
         return 0;
     }
     sim_config_t cfg = {
@@ -71,6 +71,7 @@ int main (int argc, char **argv)
     int day_offset = atoi (s_opt (argc, argv, "--day-offset", "-1"));
     int64_t resend_us = atoll (s_opt (argc, argv, "--resend-ms", "5000")) * 1000;
     const char *ids_path = s_opt (argc, argv, "--ids", NULL);
+    const char *truth_path = s_opt (argc, argv, "--truth", NULL);
     //  The simulated day starts at local midnight (+08:00) day_offset days from today.
     int64_t now = qy_now_us ();
     cfg.day_start_us = ((int64_t) (qy_day_of (now, 480) + day_offset) * 86400 - 480 * 60) * 1000000LL;
@@ -198,6 +199,13 @@ int main (int argc, char **argv)
         fprintf (ids, "%s\n", evs [i]->msg_id);
     if (ids)
         fclose (ids);
+    //  What each message was meant to be (sim_truth), one "msg_id<TAB>kind"
+    //  a line: what the demo's report compares moderation's verdicts with.
+    FILE *truth = truth_path ? fopen (truth_path, "w") : NULL;
+    for (size_t i = 0; truth && i < n; i++)
+        fprintf (truth, "%s\t%s\n", evs [i]->msg_id, sim_truth (evs [i]));
+    if (truth)
+        fclose (truth);
     free (retry_queue);
     free (retry_at);
     free (batches);

@@ -41,6 +41,7 @@ static const char *s_staff [] = {
     "各位亲，今晚8点直播间有专属福利，记得来哦", "本周新品已到店，欢迎到店试用，门店电话 %s",
     "会员日全场9折，积分双倍", "签到打卡第%d天，坚持的姐妹有惊喜", "有问题可以随时@我，门店电话 %s",
 };
+static const char *s_flood [] = { "有人吗有人吗", "顶顶顶" };
 static const char *s_ads [] = {
     "兼职刷单日结，一单一结，加V：%s", "低价代购大牌，vx %s 私聊", "想赚钱的滴滴我，薇信 %s",
     "高仿一比一，需要的加微 %s", "网赚项目日入500，+V %s", "菠菜平台注册送88，联系 1%010ld",
@@ -237,7 +238,7 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
             int64_t t = s_time_in_day (cfg);
             for (int i = 0; i < 15; i++) {
                 Qy__Event *ev = s_event (cfg, store, group, &members [m], QY__KIND__TEXT, t + (int64_t) i * 2000000, &seq);
-                ev->text = qy_strdup (i % 2 ? "顶顶顶" : "有人吗有人吗");
+                ev->text = qy_strdup (s_flood [i % 2]);
                 evs [n++] = ev;
                 c->flood_msgs++;
             }
@@ -270,6 +271,33 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
     free (gmsgs);
     *n_out = n;
     return evs;
+}
+
+//  Whether text was made from template fmt: the same up to its first
+//  conversion (every ad template has one, after a fixed opening).
+static bool s_from_template (const char *text, const char *fmt)
+{
+    size_t fixed = strcspn (fmt, "%");
+    return fixed > 0 && strncmp (text, fmt, fixed) == 0;
+}
+
+const char *sim_truth (const Qy__Event *ev)
+{
+    if (ev->kind == QY__KIND__JOIN)
+        return "join";
+    if (ev->kind == QY__KIND__LEAVE)
+        return "leave";
+    if (ev->kind != QY__KIND__TEXT || !ev->text)
+        return "other";
+    if (ev->role == QY__ROLE__STAFF)
+        return "staff";
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_ads); i++)
+        if (s_from_template (ev->text, s_ads [i]))
+            return "ad";
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_flood); i++)
+        if (strcmp (ev->text, s_flood [i]) == 0)
+            return "flood";
+    return "chat";
 }
 
 void sim_free (Qy__Event **events, size_t n)

@@ -25,4 +25,9 @@ typedef struct {
 //  at the end. Caller owns the array and frees it with sim_free.
 Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n, sim_counts_t *counts);
 void sim_free (Qy__Event **events, size_t n);
+//  What the simulation meant an event to be, for comparing with what the
+//  chain made of it: "ad" (a spammer's ad), "flood" (a flooder's burst),
+//  "staff" (the store's own posts), "chat" (an ordinary member's message),
+//  "join", "leave" or "other".
+const char *sim_truth (const Qy__Event *ev);
 #endif

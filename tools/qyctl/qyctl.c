@@ -124,14 +124,22 @@ int64_t qyctl_brand_id (const char *code)
     if (!code)
         qyctl_die ("a brand code is needed");
     const char *p [] = { code };
-    PGresult *res = qyctl_exec ("SELECT id, tz_offset_min FROM brands WHERE code = $1", 1, p);
+    PGresult *res = qyctl_exec ("SELECT id, tz_offset_min, tz_name FROM brands WHERE code = $1", 1, p);
     if (PQntuples (res) == 0)
         qyctl_die ("unknown brand '%s'", code);
     int64_t id = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
     //  Times are the brand's, as its members are told them: the session
     //  takes its offset, so timestamps print in it with the offset marked
     //  (2026-12-06 09:30:00+08) and times typed without one are read in it.
+    //  A named zone is the session's own, so each time prints at the
+    //  offset it had then (summer or winter).
     int tz = atoi (PQgetvalue (res, 0, 1));
+    if (!PQgetisnull (res, 0, 2)) {
+        const char *zp [] = { PQgetvalue (res, 0, 2) };
+        PQclear (qyctl_exec ("SELECT set_config ('TimeZone', $1, false)", 1, zp));
+        PQclear (res);
+        return id;
+    }
     PQclear (res);
     char set [64];
     qy_snprintf (set, sizeof (set), "SET TIME ZONE INTERVAL '%c%02d:%02d' HOUR TO MINUTE", tz < 0 ? '-' : '+', abs (tz) / 60,

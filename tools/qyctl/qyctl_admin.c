@@ -37,23 +37,25 @@ void qyctl_audit (int64_t brand_id, const char *action, const char *type, const 
     qyctl_audit_detail (brand_id, action, type, id, NULL);
 }
 
-//  --tz: minutes east of UTC (-720 … 840), or a zone name PostgreSQL
-//  knows (pg_timezone_names), taken at its offset now (the brand keeps
-//  minutes: a zone with summer time would need setting again).
-static void s_tz_minutes (const char *tz, char *out, size_t size)
+//  --tz: minutes east of UTC (-720 … 840), a fixed offset, into minutes;
+//  or a zone name PostgreSQL knows (pg_timezone_names), kept as the name
+//  so that the brand's offset follows the zone's summer time (migration
+//  117, qy_tz_offset_min). Exactly one of minutes and zone is set.
+static void s_tz (const char *tz, char *minutes, size_t size, const char **zone)
 {
     char *end;
     strtol (tz, &end, 10);
+    *zone = NULL;
     if (*tz && (*end == 0 || strspn (tz, "+-0123456789") == strlen (tz))) {
-        qy_snprintf (out, size, "%ld", qyctl_long ("--tz", tz, -720, 840));
+        qy_snprintf (minutes, size, "%ld", qyctl_long ("--tz", tz, -720, 840));
         return;
     }
     const char *p [] = { tz };
-    PGresult *res = qyctl_exec ("SELECT (extract (epoch FROM utc_offset) / 60)::int FROM pg_timezone_names WHERE name = $1", 1, p);
+    PGresult *res = qyctl_exec ("SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, p);
     if (!PQntuples (res))
         qyctl_usage_error ("--tz: '%s' is neither minutes from UTC (-720 to 840) nor a zone name PostgreSQL knows", tz);
-    qy_snprintf (out, size, "%s", PQgetvalue (res, 0, 0));
     PQclear (res);
+    *zone = tz;
 }
 
 int qyctl_brand (int argc, char **argv)
@@ -62,7 +64,8 @@ int qyctl_brand (int argc, char **argv)
     (void) argv;
     const char *sub = qyctl_arg (0);
     if (sub && strcmp (sub, "list") == 0) {
-        PGresult *res = qyctl_exec ("SELECT id, code, name, tz_offset_min, coalesce (gateway_url, '') AS gateway_url, created_at::date "
+        PGresult *res = qyctl_exec ("SELECT id, code, name, qy_tz_offset_min (tz_name, tz_offset_min) AS tz_offset_min, "
+                                    "coalesce (tz_name, '') AS tz_name, coalesce (gateway_url, '') AS gateway_url, created_at::date "
                                     "FROM brands ORDER BY id", 0, NULL);
         qyctl_print (res, qyctl_opt ("format", "table"));
         PQclear (res);
@@ -74,8 +77,9 @@ int qyctl_brand (int argc, char **argv)
     char *token = qyctl_secret ("token", "QY_GATEWAY_TOKEN");
     const char *tz = qyctl_opt ("tz", NULL);
     char minutes [16];
+    const char *zone = NULL;
     if (tz)
-        s_tz_minutes (tz, minutes, sizeof (minutes));
+        s_tz (tz, minutes, sizeof (minutes), &zone);
     //  An existing code is changed only when asked: a typo must not rename
     //  another brand.
     const char *cp [] = { code };
@@ -83,15 +87,19 @@ int qyctl_brand (int argc, char **argv)
     if (PQntuples (have) && !qyctl_flag ("update"))
         qyctl_die ("brand %s exists (named \"%s\"); --update to change it", code, PQgetvalue (have, 0, 0));
     PQclear (have);
-    const char *p [] = { code, name, qyctl_opt ("gateway-url", NULL), token, tz ? minutes : NULL };
+    const char *p [] = { code, name, qyctl_opt ("gateway-url", NULL), token, tz && !zone ? minutes : NULL, zone,
+                         tz ? "true" : "false" };
+    //  A zone given replaces the one the brand had, name or minutes.
 #define S_BRAND_UPSERT(TZ) \
-        "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min) VALUES ($1, $2, $3, $4, " TZ ") " \
+        "INSERT INTO brands (code, name, gateway_url, gateway_token, tz_offset_min, tz_name) " \
+        "VALUES ($1, $2, $3, $4, " TZ ", $6::text) " \
         "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, " \
         "  gateway_url = coalesce (EXCLUDED.gateway_url, brands.gateway_url), " \
         "  gateway_token = coalesce (EXCLUDED.gateway_token, brands.gateway_token), " \
-        "  tz_offset_min = coalesce ($5::integer, brands.tz_offset_min) " \
+        "  tz_offset_min = CASE WHEN $7::boolean THEN coalesce ($5::integer, EXCLUDED.tz_offset_min) ELSE brands.tz_offset_min END, " \
+        "  tz_name = CASE WHEN $7::boolean THEN EXCLUDED.tz_name ELSE brands.tz_name END " \
         "RETURNING id"
-    PGresult *res = qyctl_exec (tz ? S_BRAND_UPSERT ("$5::integer") : S_BRAND_UPSERT ("DEFAULT"), 5, p);
+    PGresult *res = qyctl_exec (tz && !zone ? S_BRAND_UPSERT ("$5::integer") : S_BRAND_UPSERT ("DEFAULT"), 7, p);
 #undef S_BRAND_UPSERT
     qyctl_ack ((const char *[]) { "brand", code, "id", PQgetvalue (res, 0, 0), NULL }, "brand %s id=%s", code, PQgetvalue (res, 0, 0));
     qyctl_audit (strtoll (PQgetvalue (res, 0, 0), NULL, 10), "brand.upsert", "brand", code);
@@ -376,7 +384,7 @@ static const qyctl_option_t s_brand_create_opts [] = {
     { "gateway-url", QYCTL_VALUE, "URL", "where notifier delivers the brand's messages" },
     { "token-file",  QYCTL_VALUE, "FILE", "the gateway's token, on FILE's first line (- : standard input; else $QY_GATEWAY_TOKEN)" },
     { "token",       QYCTL_VALUE, "T",   "refused: a secret on the command line is seen by every user" },
-    { "tz",          QYCTL_VALUE, "TZ",  "the brand's zone: minutes east of UTC (480) or a name (Asia/Shanghai); default 480" },
+    { "tz",          QYCTL_VALUE, "TZ",  "the brand's zone: minutes east of UTC (480), a fixed offset, or a zone name (America/New_York), which follows its summer time; default 480" },
     { "update",      QYCTL_FLAG,  NULL,  "change the brand if its code exists (else that is refused)" },
     { NULL }
 };

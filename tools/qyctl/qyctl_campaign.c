@@ -173,7 +173,7 @@ static char *s_brand_time (int64_t bid, const char *value)
     const char *p [] = { s_bid (bid), value };
     PGresult *res = qyctl_exec (
         "SELECT CASE WHEN $2 ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' "
-        "  THEN ($2::date - make_interval (mins => b.tz_offset_min)) AT TIME ZONE 'UTC' "
+        "  THEN ($2::date - make_interval (mins => qy_tz_offset_min (b.tz_name, b.tz_offset_min, $2::date))) AT TIME ZONE 'UTC' "
         "  ELSE $2::timestamptz END FROM brands b WHERE b.id = $1", 2, p);
     char *t = qy_strdup (PQgetvalue (res, 0, 0));
     PQclear (res);

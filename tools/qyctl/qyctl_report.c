@@ -46,9 +46,9 @@ static void s_scope (s_scope_t *sc, const char *usage)
 }
 
 //  Parameters $1 brand, $2 group code or NULL, $3 since, $4 until, $5 limit.
-//  Days are the brand's (brands.tz_offset_min), not the session's: by default
+//  Days are the brand's (its zone, qy_tz_offset_min), not the session's: by default
 //  the 30 days up to the brand's today.
-#define S_TODAY "(SELECT (now () AT TIME ZONE 'UTC' + make_interval (mins => tz_offset_min))::date FROM brands WHERE id = $1)"
+#define S_TODAY "(SELECT (now () AT TIME ZONE 'UTC' + make_interval (mins => qy_tz_offset_min (tz_name, tz_offset_min)))::date FROM brands WHERE id = $1)"
 #define S_WINDOW "coalesce ($3::date, " S_TODAY " - 29) AND coalesce ($4::date, " S_TODAY ")"
 
 static void s_run (const s_scope_t *sc, const char *title, const char *sql)

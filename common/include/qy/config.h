@@ -21,7 +21,17 @@ typedef struct {
     const char   *def;
     double        min, max;    //  bounds for numbers; both 0 means unbounded
     const char   *help;
+    //  Optional, for QY_STR rows (give them by name: .choices = "a|b"):
+    //  the allowed values, '|'-separated, or a check that returns 0, or -1
+    //  with what is allowed in why. A value refused either way stops the
+    //  service at start with one line naming the key, the value and why.
+    const char   *choices;
+    int         (*check) (const char *value, char *why, size_t whylen);
 } qy_option_t;
+
+//  Whether value is one of choices ("a|b|c"). Exposed for tools that take
+//  the same sets on their command line.
+bool qy_config_choice_ok (const char *choices, const char *value);
 
 //  Fill cfg from defaults, file (may be NULL) and environment. Returns 0,
 //  or -1 with a message in err naming the option and the bad value.

@@ -33,6 +33,13 @@ const char *qy_pg_sqlstate (const PGresult *res);
 //  last one succeeded or never reached it): class 22 (data) and 23
 //  (constraint) mean the input is at fault, others the moment.
 const char *qy_pg_last_sqlstate (const qy_pg_t *self);
+//  Whether PostgreSQL refused a statement for what it held, so sending it
+//  again can never succeed (set the row aside, answer 400), rather than
+//  for the moment (connection, lock or statement timeout, cancel,
+//  serialization: try again). At fault: class 22 data exception, 23
+//  integrity constraint, 54 program limit (an index row too large).
+//  sqlstate may be NULL or "" (no answer from the server: not at fault).
+bool qy_pg_input_at_fault (const char *sqlstate);
 //  Execute with text parameters on a bare connection (a caller's, inside
 //  its transaction): the result when COMMAND_OK or TUPLES_OK, else NULL
 //  with PostgreSQL's message (its first line) in err.

@@ -16,6 +16,7 @@ typedef struct {
     char *http_bind;
     long  http_port;
     char *log_level;
+    char *log_format;
 } qy_common_config_t;
 
 //  Rows for the common options; put them in each service's table.
@@ -26,7 +27,8 @@ typedef struct {
     { "redis.port", QY_INT, offsetof (T, common.redis_port), "6379", 1, 65535, "Redis port" }, \
     { "http.bind",  QY_STR, offsetof (T, common.http_bind),  "0.0.0.0", 0, 0, "address of /health and /metrics" }, \
     { "http.port",  QY_INT, offsetof (T, common.http_port),  "0", 0, 65535, "port of /health and /metrics (0 = any free)" }, \
-    { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "debug, info, warn or error" }
+    { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "lowest level logged", .choices = "debug|info|warn|error" }, \
+    { "log.format", QY_STR, offsetof (T, common.log_format), "logfmt", 0, 0, "one record per line as key=value pairs (logfmt) or as a JSON object with the same keys", .choices = "logfmt|json" }
 
 //  What a service needs to do its work. QY_DEP_BUS: its link to the bus
 //  (a PUSH socket connected to a hop's front), for a service that takes
@@ -54,6 +56,26 @@ void qy_service_request_stop (void);
 //  Declare which dependencies this service needs, and report their state.
 void qy_service_needs (qy_dep_t dep);
 void qy_service_set_dep (qy_dep_t dep, bool up);
+//  Waiting out a dependency that failed (PostgreSQL, Redis): every loop
+//  that tries again uses this one schedule. The pause grows from
+//  QY_WAIT_FIRST_MS, doubling, to QY_WAIT_MAX_MS: a blip costs a tenth of a
+//  second, an outage is not hammered, and a recovered server is back in
+//  use within half a second. Start each wait with a zeroed qy_wait_t;
+//  .at_stop gives up as soon as the service is asked to stop, rather than
+//  at the end of its grace (for work whose lease lets another replica
+//  redo it).
+#define QY_WAIT_FIRST_MS 100
+#define QY_WAIT_MAX_MS   500
+typedef struct {
+    int  tries;                 //  failed tries so far
+    bool at_stop;
+} qy_wait_t;
+//  The pause after the given number of failed tries (1 or more). Pure.
+int qy_wait_delay_ms (int tries);
+//  One try failed: report dep up or down (QY_DEP__COUNT: report nothing),
+//  beat the heart, and if the service may still wait, sleep the next
+//  pause. Returns true to try again, false to give up (stopping).
+bool qy_service_wait (qy_wait_t *w, qy_dep_t dep, bool up);
 //  Ping PostgreSQL and Redis (either may be NULL) at most once a second and
 //  report them, so /health is true even while no work arrives.
 struct qy_pg_t;

@@ -104,8 +104,8 @@ late=$(join "$QY_RUN/sent.txt" "$QY_RUN/due.txt" | awk '{ d = ($2 - $3) / 1e6; i
 it_eq "posts at their times" "${late:-all on time}" "all on time"
 it_eq "posts joined to jobs" "$(join "$QY_RUN/sent.txt" "$QY_RUN/due.txt" | wc -l)" "$(wc -l < "$QY_RUN/sent.txt")"
 # Nothing sent twice across the restart: one "job sent" line per key in both runs' log.
-it_eq "sends per key across the restart" "$(grep -o 'key=camp:[^ ]* job sent' "$QY_RUN/logs/campaign.log" | sort | uniq -c | awk '$1 != 1' | wc -l)" 0
-it_eq "sends in all" "$(grep -c 'job sent' "$QY_RUN/logs/campaign.log")" "$(wc -l < "$QY_RUN/posts.jsonl")"
+it_eq "sends per key across the restart" "$( grep 'msg="job sent"' "$QY_RUN/logs/campaign.log" | grep -o ' key=camp:[^ ]*' | sort | uniq -c | awk '$1 != 1' | wc -l)" 0
+it_eq "sends in all" "$(grep -c 'msg="job sent"' "$QY_RUN/logs/campaign.log")" "$(wc -l < "$QY_RUN/posts.jsonl")"
 
 # The lottery: two winners among the active, unpenalized members of g1
 # (u4 posted an ad and has a violation; the bot is not a member), and the

@@ -64,8 +64,8 @@ jq -r '"\(.key | gsub("[0-9]{5,}"; "<day>")) \(.mentions // [] | join(",")) \(.t
 it_expect gateway
 it_eq "gateway duplicates" "$(it_gateway_stat duplicates)" 0
 # Two replicas: every send in exactly one of the two logs.
-it_eq "sends per key over both replicas" "$(cat "$QY_RUN"/logs/campaign.log "$QY_RUN"/logs/campaign2.log | grep -o 'key=camp:[^ ]* job sent' | sort | uniq -c | awk '$1 != 1' | wc -l)" 0
-it_eq "sends in all" "$(cat "$QY_RUN"/logs/campaign.log "$QY_RUN"/logs/campaign2.log | grep -c 'job sent')" "$(wc -l < "$QY_RUN/posts.jsonl")"
+it_eq "sends per key over both replicas" "$(cat "$QY_RUN"/logs/campaign.log "$QY_RUN"/logs/campaign2.log | grep 'msg="job sent"' | grep -o ' key=camp:[^ ]*' | sort | uniq -c | awk '$1 != 1' | wc -l)" 0
+it_eq "sends in all" "$(cat "$QY_RUN"/logs/campaign.log "$QY_RUN"/logs/campaign2.log | grep -c 'msg="job sent"')" "$(wc -l < "$QY_RUN/posts.jsonl")"
 it_sql contacts "SELECT m.user_id, c.name FROM campaign_contacts x JOIN members m ON m.id = x.member_id JOIN campaigns c ON c.id = x.campaign_id ORDER BY 1, 2"
 it_eq "dead letters" "$(Q "SELECT count (*) FROM dead_letters WHERE service = 'campaign'")" 0
 

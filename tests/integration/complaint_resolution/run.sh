@@ -99,7 +99,7 @@ it_eq "stored as acme's" "$(q "SELECT category || ' ' || reason FROM moderation_
     "complaint trained from $IT_CASE/../../data/customer_chat.tsv"
 now=$(( $(date +%s%N) / 1000 ))
 ev acme m1 room1 u5 "今天有什么活动吗" 0 > "$QY_RUN/e.jsonl"
-loaded () { grep -q "brand=$ACME complaint model: the brand's own" "$QY_RUN/logs/moderation1.log"; }
+loaded () { grep "complaint model: the brand's own" "$QY_RUN/logs/moderation1.log" | grep -q "brand=$ACME\b"; }
 "$QYCTL" send "$QY_RUN/e.jsonl" >/dev/null
 it_wait "moderation loaded acme's own complaint model" loaded
 it_done

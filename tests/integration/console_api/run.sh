@@ -270,7 +270,7 @@ it_eq "the address locked for every login" "$(wrong ohq "$PW")" 429
 # Behind the reverse proxy (console.proxy = 127.0.0.1) X-Forwarded-For names the client.
 it_eq "another client behind the proxy" "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 192.0.2.7' \
     -H 'Content-Type: application/json' -d "{\"login\":\"ohq\",\"password\":\"$PW\"}" "$U/api/v1/session")" 200
-it_eq "lockout in the log" "$(grep -c 'login locked key=addr:127.0.0.1' "$QY_RUN/logs/console1.log" "$QY_RUN/logs/console2.log" | awk -F: '{s += $2} END {print (s >= 1)}')" 1
+it_eq "lockout in the log" "$(grep -c 'msg="login locked" key=addr:127.0.0.1' "$QY_RUN/logs/console1.log" "$QY_RUN/logs/console2.log" | awk -F: '{s += $2} END {print (s >= 1)}')" 1
 
 # ---- 7. SIGTERM
 kill -TERM "$QY_PID_console2"

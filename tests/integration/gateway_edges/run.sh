@@ -44,7 +44,7 @@ echo '{"key":"lease-1","brand":"lima","kind":"post","text":"hello","source":"cam
 sending () { [ "$(row lease-1)" = "sending 1" ]; }
 it_wait "lease-1 out" sending
 psql "$QY_PG_DSN" -qc "UPDATE deliveries SET attempts = attempts + 1 WHERE key = 'lease-1'" >/dev/null   # another replica's claim
-lost () { grep -q 'delivery=lease-1 .*lease lost: outcome retry not recorded' "$LOG"; }
+lost () { grep 'msg="lease lost: outcome retry not recorded' "$LOG" | grep -q ' delivery=lease-1 '; }
 it_wait "the stale outcome dropped" lost
 it_eq "the row is still the other claim's" "$(row lease-1)" "sending 2"
 delivered () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT status FROM deliveries WHERE key = '$1'")" = delivered ]; }

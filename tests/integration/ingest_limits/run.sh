@@ -122,8 +122,8 @@ it_eq "what the next hop reads" "$(cat "$QY_RUN/actual/tap.txt")" \
 forged-join replay=0 verdict=0 standing=0 signal=0 trace=ingest ingest_time=now ids=$(ids u9) unknown="
 it_eq "forged join's channel" "$(psql "$QY_PG_DSN" -qAtc "SELECT coalesce (ms.channel_id::text, 'none') FROM memberships ms
                                                           JOIN members m ON m.id = ms.member_id WHERE m.user_id = 'u9'")" none
-it_eq "said at debug level" "$(grep 'msg=forged-text' "$QY_RUN/logs/ingest2.log" | grep -o 'level=[a-z]* .*cleared fields.*')" \
-    "level=debug svc=ingest msg=forged-text brand=acme cleared fields owned downstream: ingest_time_us,brand_id,group_id,store_id,channel_id,member_id,verdict,standing,signal,trace,replay,field 55,field 65,field 75"
+it_eq "said at debug level" "$(grep 'msg_id=forged-text' "$QY_RUN/logs/ingest2.log" | grep -o 'level=[a-z]* .*cleared fields.*')" \
+    "level=debug svc=ingest msg=\"cleared fields owned downstream: ingest_time_us,brand_id,group_id,store_id,channel_id,member_id,verdict,standing,signal,trace,replay,field 55,field 65,field 75\" msg_id=forged-text brand=acme"
 it_eq "cleared events metric" "$(qy_metric "$H_ingest2" qy_ingest_cleared_events_total)" 2
 kill -TERM "$QY_PID_ingest2"
 
@@ -176,7 +176,7 @@ it_wait "ingest unhealthy without the bus" health_is "503 down unhealthy"
 it_eq "refused meanwhile" "$(post gone /v1/messages "$QY_RUN/one.json" "${A[@]}")" 429
 QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
 it_wait "ingest healthy with the bus back" health_is "200 up ok"
-it_eq "link logged" "$(grep -oE 'level=[a-z]+ svc=ingest bus link (up|down)' "$QY_RUN/logs/ingest.log" | awk '{printf "%s %s, ", $1, $NF}')" \
+it_eq "link logged" "$(grep -oE 'level=[a-z]+ svc=ingest msg="bus link (up|down)' "$QY_RUN/logs/ingest.log" | awk '{printf "%s %s, ", $1, $NF}')" \
     "level=info up, level=warn down, level=info up, "
 it_eq "ingest health" "$(curl -fs "http://127.0.0.1:$H_ingest/health" | jq -r .status)" ok
 it_done

@@ -40,7 +40,7 @@ it_eq "re-sent by ingest (metric)" "$(qy_metric "$QY_HTTP_ingest" qy_ingest_rese
 it_eq "nothing left owed" "$(sql "SELECT count (*) FROM message_ids WHERE NOT handed_on")" 0
 judged () { [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge $((first + 200)) ]; }
 it_wait "the 200 judged" judged
-grep -q 'level=warn.*archived events not handed on, re-sent from the archive count=200' "$QY_RUN/logs/ingest.log" \
+grep -q 'level=warn.*msg="archived events not handed on, re-sent from the archive" .* count=200' "$QY_RUN/logs/ingest.log" \
     && echo "ok   logged" || it_fail "no log line for the re-send"
 
 # 3. kill -9 under load, restart

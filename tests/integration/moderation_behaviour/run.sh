@@ -161,7 +161,7 @@ jq -r '"\(.key) \(.action // "-") \(.member // "-") \(.text // "")"' "$QY_RUN/ga
              s/^(mute-notice:[0-9]+:[0-9]+):[0-9]+/\1:<until>/' \
     | sort > "$QY_RUN/actual/gateway.txt"
 it_expect gateway
-grep -q 'policy scope=brand ignored' "$QY_RUN/logs/moderation1.log" && echo "ok   bad brand layer ignored, loudly" \
+grep 'msg="policy ignored"' "$QY_RUN/logs/moderation1.log" | grep -q ' scope=brand ' && echo "ok   bad brand layer ignored, loudly" \
     || it_fail "no log line for the bad brand layer"
 it_eq "behaviour hits metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_behaviour_hits_total)" 18
 # Redis keys are tagged by brand and expire.

@@ -75,7 +75,7 @@ W=(--since 2026-09-01 --until 2026-10-31 --format csv)
 # (ids shown as codes: sig:NAME:GROUP:MEMBER:DAY)
 q "SELECT 'g ' || id || ' ' || code FROM groups WHERE brand_id = $BID UNION ALL
    SELECT 'm ' || id || ' ' || user_id FROM members WHERE brand_id = $BID" > "$QY_RUN/names.txt"
-grep -o 'msg=sig:[^ ]*' "$QY_RUN/logs/scoring1.log" | cut -d= -f2 | awk -F: -v OFS=: '
+grep -o 'msg_id=sig:[^ ]*' "$QY_RUN/logs/scoring1.log" | cut -d= -f2 | awk -F: -v OFS=: '
     NR == FNR { n[$0 ~ /^g/ ? "g" : "m", substr ($0, 3, index (substr ($0, 3), " ") - 1)] = substr ($0, index (substr ($0, 3), " ") + 3); next }
     { $3 = n["g", $3]; if ($4 != 0) $4 = n["m", $4]; print }' "$QY_RUN/names.txt" - | sort > "$QY_RUN/actual/signals.txt"
 it_expect signals

@@ -1,0 +1,53 @@
+//  qy_service_wait: the one schedule every wait for a failed dependency
+//  follows, and when it gives up.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <limits.h>
+#include <stdint.h>
+#include "qy/service.h"
+#include "qy/util.h"
+
+static void test_schedule (void **state)
+{
+    (void) state;
+    //  Doubling from the first pause to the cap, then the cap for ever.
+    int want [] = { 100, 200, 400, 500, 500, 500 };
+    for (int tries = 1; tries <= 6; tries++)
+        assert_int_equal (qy_wait_delay_ms (tries), want [tries - 1]);
+    assert_int_equal (qy_wait_delay_ms (1), QY_WAIT_FIRST_MS);
+    assert_int_equal (qy_wait_delay_ms (1000), QY_WAIT_MAX_MS);
+    assert_int_equal (qy_wait_delay_ms (INT_MAX), QY_WAIT_MAX_MS);
+    assert_int_equal (qy_wait_delay_ms (0), QY_WAIT_FIRST_MS);
+}
+
+static void test_wait_sleeps_then_gives_up (void **state)
+{
+    (void) state;
+    qy_wait_t w = { 0 }, at_stop = { .at_stop = true };
+    int64_t t0 = qy_mono_us ();
+    assert_true (qy_service_wait (&w, QY_DEP_PG, false));
+    assert_true (qy_service_wait (&w, QY_DEP_PG, false));
+    int64_t slept = qy_mono_us () - t0;
+    assert_int_equal (w.tries, 2);
+    assert_true (slept >= 300000 && slept < 2000000);      //  100 + 200 ms
+    //  Asked to stop: work whose lease lets another replica redo it gives
+    //  up at once; the rest may still wait within the grace.
+    qy_service_request_stop ();
+    t0 = qy_mono_us ();
+    assert_false (qy_service_wait (&at_stop, QY_DEP__COUNT, false));
+    assert_int_equal (at_stop.tries, 0);
+    assert_true (qy_mono_us () - t0 < 50000);
+    assert_true (qy_service_wait (&w, QY_DEP_PG, false));
+    assert_int_equal (w.tries, 3);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_schedule),
+        cmocka_unit_test (test_wait_sleeps_then_gives_up),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
