@@ -11,7 +11,8 @@
 //  /sim/errcode {"errcode":E,"count":N[,"path":P]} answers E to the next N.
 //  Callbacks: POST /sim/callback {"xml":…[,"timestamp":T,"nonce":N,"repeat":K]}
 //  encrypts and signs with --cb-token/--cb-aes-key/--corp, POSTs it to
-//  --callback-url K times and answers the connector's statuses.
+//  --callback-url K times (the same bytes, as WeCom retries) and answers
+//  the connector's statuses.
 //  --load N --rate R (with the callback options): send N add_member
 //  callbacks at R a second and print the answer latencies (benchmarks).
 #include "wecom.h"
@@ -20,6 +21,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +212,13 @@ static long s_callback (const char *xml, const char *ts, const char *nonce, qy_b
     unsigned char key [32], rnd [16];
     if (!s.cb_url || wecom_aes_key (s.cb_aes, key))
         return -1;
-    RAND_bytes (rnd, sizeof (rnd));
+    //  The 16 "random" bytes follow from what is sent, so a repeat (the same
+    //  xml, timestamp and nonce) is the same bytes, as WeCom's retries are.
+    char *seed = qy_printf ("%s|%s|%s", ts, nonce, xml);
+    unsigned char digest [SHA256_DIGEST_LENGTH];
+    SHA256 ((const unsigned char *) seed, strlen (seed), digest);
+    memcpy (rnd, digest, sizeof (rnd));
+    free (seed);
     char *enc = wecom_encrypt (key, rnd, xml, strlen (xml), s.corp), sig [41];
     wecom_signature (s.cb_token, ts, nonce, enc, sig);
     char *body = qy_printf ("<xml><ToUserName><![CDATA[%s]]></ToUserName><AgentID><![CDATA[]]></AgentID>"
