@@ -111,8 +111,11 @@ bool wecom_task_sent (long status);
 //  get_groupmsg_send_result's status for one chat as wecom_sends has it
 //  ("sent", "not_sent"), NULL while pending.
 const char *wecom_send_status (long status);
-//  Whether a callback is one ingest has a door for (change_external_chat).
+//  Whether a callback is a group change (change_external_chat).
 bool wecom_is_chat_event (json_t *cb);
+//  Whether a callback is a 1:1 contact change (change_external_contact):
+//  forwarded as it is, ingest stores it (docs/wecom.md).
+bool wecom_is_contact_event (json_t *cb);
 
 // ----------------------------------------------------------------- api
 

@@ -3,7 +3,8 @@
 //  twice at once; ingest's ids make a second handling a duplicate anyway.
 //  A chat change first reads the group (groupchat/get): its answer fills
 //  in what the callback lacks (who joined, by which channel, under which
-//  name) and is reconciled through ingest's snapshot door.
+//  name) and is reconciled through ingest's snapshot door. A contact
+//  change (change_external_contact) goes to ingest as it is.
 #include "wecom.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -98,8 +99,14 @@ static void s_prepare (wecom_ctx_t *ctx, const wecom_brand_t *b, s_row_t *r, jso
         r->error = qy_strdup (err);
         return;
     }
+    if (wecom_is_contact_event (cb)) {
+        //  A 1:1 contact concerns no group: no read, ingest takes WeCom's fields as they are.
+        r->item = (long) json_array_size (items);
+        json_array_append_new (items, cb);
+        return;
+    }
     if (!wecom_is_chat_event (cb)) {
-        r->status = "kept";        //  change_external_contact: 1:1 contacts, no ingest door (docs/wecom.md)
+        r->status = "kept";        //  tag changes and the like: no ingest door (docs/wecom.md)
         json_decref (cb);
         return;
     }
@@ -186,7 +193,7 @@ int wecom_forward (wecom_ctx_t *ctx, int max)
     if (!m_done) {
         m_done = qy_counter ("qy_wecom_forwarded_total{status=\"done\"}", "callbacks handed to ingest");
         m_rejected = qy_counter ("qy_wecom_forwarded_total{status=\"rejected\"}", "callbacks ingest refused (dead letter there)");
-        m_kept = qy_counter ("qy_wecom_forwarded_total{status=\"kept\"}", "callbacks kept with no ingest door (contacts)");
+        m_kept = qy_counter ("qy_wecom_forwarded_total{status=\"kept\"}", "callbacks kept with no ingest door (tags, other events)");
         m_retry = qy_counter ("qy_wecom_forward_retries_total", "forwards put off (WeCom or ingest unavailable)");
     }
     char lim [16];

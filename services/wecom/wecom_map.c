@@ -11,6 +11,12 @@ bool wecom_is_chat_event (json_t *cb)
     return ev && strcmp (ev, "change_external_chat") == 0;
 }
 
+bool wecom_is_contact_event (json_t *cb)
+{
+    const char *ev = json_string_value (json_object_get (cb, "Event"));
+    return ev && strcmp (ev, "change_external_contact") == 0;
+}
+
 static json_t *s_member (json_t *groupchat, const char *userid)
 {
     json_t *chat = json_object_get (groupchat, "group_chat");

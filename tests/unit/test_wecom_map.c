@@ -100,6 +100,7 @@ static void test_xml_bad (void **state)
     json_decref (o);
     json_t *c = s_xml ("<xml><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]></ChangeType></xml>");
     assert_false (wecom_is_chat_event (c));
+    assert_true (wecom_is_contact_event (c));
     json_decref (c);
     const char *outer = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><AgentID><![CDATA[1]]></AgentID><Encrypt><![CDATA[abc+/=]]></Encrypt></xml>";
     char *enc = wecom_xml_encrypt (outer, strlen (outer));
