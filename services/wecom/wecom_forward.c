@@ -25,12 +25,21 @@ static size_t s_keep (char *ptr, size_t size, size_t n, void *arg)
 
 long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body, json_t **answer)
 {
-    char *url = qy_printf ("%s%s", ctx->env->ingest_url, path), *auth = qy_printf ("Authorization: Bearer %s", b->ingest_token);
     char *payload = json_dumps (body, JSON_COMPACT);
+    long status = wecom_ingest_post_text (ctx, b, path, payload, strlen (payload), answer);
+    free (payload);
+    return status;
+}
+
+long wecom_ingest_post_text (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, const char *payload, size_t len,
+                             json_t **answer)
+{
+    char *url = qy_printf ("%s%s", ctx->env->ingest_url, path), *auth = qy_printf ("Authorization: Bearer %s", b->ingest_token);
     struct curl_slist *h = curl_slist_append (curl_slist_append (NULL, "Content-Type: application/json"), auth);
     CURL *easy = curl_easy_init ();
     curl_easy_setopt (easy, CURLOPT_URL, url);
     curl_easy_setopt (easy, CURLOPT_POSTFIELDS, payload);
+    curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, ctx->env->api_timeout_ms);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
@@ -49,7 +58,6 @@ long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *pa
     memset (auth, 0, strlen (auth));      //  it holds the credential
     free (auth);
     free (url);
-    free (payload);
     return status;
 }
 
