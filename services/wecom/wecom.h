@@ -89,6 +89,8 @@ json_t *wecom_map_callback (json_t *cb, json_t *groupchat);
 json_t *wecom_map_snapshot (json_t *groupchat, int64_t fetched_at_s);
 //  A decrypted archive message → a /v1/messages item, or NULL with why
 //  set when it is not a group message ingest takes (1:1 chats, switch).
+//  Every type but mixed is taken as it is: the result is msg itself
+//  (a new reference), so the caller may send the text it parsed msg from.
 json_t *wecom_map_archive (json_t *msg, const char **why);
 //  A member's name in groupchat/get's answer (group nickname, else name), or NULL.
 const char *wecom_member_name (json_t *groupchat, const char *userid);

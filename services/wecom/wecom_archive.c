@@ -241,16 +241,14 @@ static void s_post_flush (s_post_t *p, wecom_ctx_t *ctx, const wecom_brand_t *b)
     p->items = 0;
 }
 
-static void s_post_add (s_post_t *p, wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *item)
+//  One item, as JSON text (len bytes).
+static void s_post_add (s_post_t *p, wecom_ctx_t *ctx, const wecom_brand_t *b, const char *text, size_t len)
 {
-    char *text = json_dumps (item, JSON_COMPACT);
-    size_t len = strlen (text);
     if (p->items && (p->items >= S_POST_ITEMS || p->body.len + len + 2 > S_POST_BYTES))
         s_post_flush (p, ctx, b);
     qy_buf_puts (&p->body, p->items ? "," : "{\"messages\":[");
     qy_buf_append (&p->body, text, len);
     p->items++;
-    free (text);
 }
 
 //  One chatdata entry → a /v1/messages item added to p (or skipped/dead-lettered).
@@ -264,8 +262,8 @@ static void s_entry (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_
     json_t *msg = NULL;
     if (key && enc_msg && self->sdk->decrypt_data (key, enc_msg, slice) == 0)
         msg = json_loadb (self->sdk->content (slice), (size_t) self->sdk->slice_len (slice), 0, NULL);
-    self->sdk->free_slice (slice);
     if (!json_is_object (msg)) {
+        self->sdk->free_slice (slice);
         qy_metric_add (m_bad, 1);
         char *raw = json_dumps (e, JSON_COMPACT);
         qy_deadletter (ctx->pg, b->brand_id, b->code, "wecom", msgid ? msgid : "",
@@ -280,11 +278,18 @@ static void s_entry (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_
         json_int_t at_ms = json_integer_value (json_object_get (item, "msgtime"));
         if (at_ms > 0)
             qy_metric_observe (m_delay, qy_now_us () - (int64_t) at_ms * 1000);
-        s_post_add (p, ctx, b, item);
+        if (item == msg)        //  as it is: the text it came as (parsed, so JSON), not dumped again
+            s_post_add (p, ctx, b, self->sdk->content (slice), (size_t) self->sdk->slice_len (slice));
+        else {
+            char *text = json_dumps (item, JSON_COMPACT);
+            s_post_add (p, ctx, b, text, strlen (text));
+            free (text);
+        }
         json_decref (item);
     }
     else
         qy_metric_add (m_skipped, 1);
+    self->sdk->free_slice (slice);
     json_decref (msg);
 }
 
