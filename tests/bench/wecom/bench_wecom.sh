@@ -46,7 +46,7 @@ echo "== callbacks: $CALLBACKS at $RATE/s"
 t0=$(date +%s.%N)
 while [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE status = 'pending'")" != 0 ]; do sleep 0.2; done
 echo "forwarded to ingest: all $(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE status = 'done'") done $(echo "$(date +%s.%N) - $t0" | bc) s after the last answer"
-echo "server-side answer time: p99 $(curl -fs "http://127.0.0.1:$W/metrics" | awk '/^qy_wecom_callback_seconds\{quantile="0.99"\}/ {print $2}') s"
+echo "server-side answer time: p99 $(qy_metric_quantile "$W" qy_wecom_callback_seconds 0.99) s (from the histogram's buckets)"
 kill -TERM "$QY_PID_wecom"; while kill -0 "$QY_PID_wecom" 2>/dev/null; do sleep 0.1; done
 
 echo "== archive: $ARCHIVE messages"
@@ -81,4 +81,4 @@ export QY_FAKESDK_RATE=$LIVE_RATE QY_FAKESDK_COUNT=$((LIVE_RATE * LIVE_S)) QY_FA
 unset QY_WECOM_ARCHIVE_POLL_MS
 QY_HTTP_PORT=$W qy_start wecom_live "$build/services/wecom/qy-wecom"
 until [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (max (seq), 0) FROM wecom_archive_cursor")" -ge $((LIVE_RATE * LIVE_S)) ]; do sleep 0.2; done
-curl -fs "http://127.0.0.1:$W/metrics" | awk '/^qy_wecom_archive_delay_seconds\{quantile="0.(5|99)"\}/ { printf "delay %s %s s\n", $1, $2 }'
+echo "delay msgtime → ingest: p50 $(qy_metric_quantile "$W" qy_wecom_archive_delay_seconds 0.5) s, p99 $(qy_metric_quantile "$W" qy_wecom_archive_delay_seconds 0.99) s"
