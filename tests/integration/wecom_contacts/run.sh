@@ -6,8 +6,9 @@
 # contact_events and contacts. Checked: every change lands with its staff,
 # customer, channel (State) and time; who deleted whom; a callback WeCom
 # retries (same nonce) kept once, the same event sent again (new nonce)
-# stored once and answered duplicate; the churn metric; the member's
-# profile in qyctl; the tables under the console's row-level policy.
+# forwarded but stored and counted once; events out of order; the churn
+# metric (promtool-clean); the member's profile in qyctl; the tables under
+# the console's row-level policy.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
@@ -77,6 +78,9 @@ wang|wmZ|-|30|f|40|staff|DELETE_BY_TRANSFER
 zhang|wmX|s1-qr|0|f|50|customer|-"
 it_eq "churn counted" "$(qy_metric "$H_ingest" 'qy_ingest_contacts_total{change="deleted_by_customer"}')" 1
 it_eq "all changes counted" "$(qy_metric "$H_ingest" qy_ingest_contacts_total)" 7
+for port in "$H_ingest" "$W"; do      # the new families pass Prometheus's own linter
+    lint=$(curl -fs "http://127.0.0.1:$port/metrics" | promtool check metrics 2>&1) && it_eq "metrics lint $port" ok ok || it_fail "/metrics at $port: $lint"
+done
 
 # 2. The same event again under a new nonce (a second delivery, not a retry): kept, forwarded, stored once.
 it_eq "the add again" "$(send "$ADD" add2)" "[200]"
