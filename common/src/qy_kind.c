@@ -12,7 +12,7 @@ static const struct {
     { QY__KIND__EMOTION, "emotion" },     { QY__KIND__REVOKE, "revoke" },     { QY__KIND__QRCODE, "qrcode" },
     { QY__KIND__JOIN, "join" },           { QY__KIND__LEAVE, "leave" },       { QY__KIND__RENAME, "rename" },
     { QY__KIND__PURCHASE, "purchase" },   { QY__KIND__COUPON_REDEEMED, "coupon_redeemed" },
-    { QY__KIND__SIGNAL, "signal" },       { QY__KIND__REPORT, "report" },
+    { QY__KIND__SIGNAL, "signal" },       { QY__KIND__REPORT, "report" },       { QY__KIND__CONTACT, "contact" },
 };
 
 const char *qy_kind_name (Qy__Kind kind)

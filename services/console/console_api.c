@@ -292,7 +292,9 @@ void console_api_member (console_req_t *r)
         "   'conversions', (SELECT count (*) FROM campaign_conversions WHERE brand_id = m.brand_id AND member_id = m.id), "
         "   'opted_out', (SELECT json_build_object ('source', source, 'at', created_at) FROM campaign_optouts "
         "     WHERE brand_id = m.brand_id AND member_id = m.id)), "
-        " 'tags', (SELECT coalesce (json_agg (tag ORDER BY tag), '[]') FROM member_tags WHERE brand_id = m.brand_id AND member_id = m.id)"
+        " 'tags', (SELECT coalesce (json_agg (tag ORDER BY tag), '[]') FROM member_tags WHERE brand_id = m.brand_id AND member_id = m.id), "
+        " 'contacts', (SELECT coalesce (json_agg (json_build_object ('staff', staff, 'added_at', added_at, 'deleted_at', deleted_at, "
+        "   'deleted_by', deleted_by) ORDER BY staff), '[]') FROM contacts WHERE brand_id = m.brand_id AND member_id = m.id)"
         ") FROM m", 1, (const char *[]) { r->seg [1] });
 }
 

@@ -6,8 +6,13 @@
 #include "ingest_http.h"
 #include "qy/deadletter.h"
 #include "qy/log.h"
+#include "qy/metrics.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+//  Contact events stored, by change (ContactChange 1..6).
+static qy_metric_t *m_contacts [QY__CONTACT_CHANGE__CONTACT_TRANSFER_FAILED];
 
 static void s_id (char *buf, size_t len, int64_t id)
 {
@@ -84,6 +89,93 @@ static int s_reconcile (qy_pg_t *pg, int64_t brand_id, ingest_req_t *req, size_t
     return 0;
 }
 
+//  The contacts row a change adds up to, whatever order WeCom's events
+//  arrive in: an add newer than the deletion begins the contact again; a
+//  deletion counts only if it is not older than the add; an older add
+//  (a retry, or out of order) only moves added_at back.
+#define S_CONTACT_SQL \
+    "WITH m AS (INSERT INTO members (brand_id, user_id, first_seen_at) VALUES ($1::bigint, $4::text, $8::timestamptz) " \
+    "           ON CONFLICT (brand_id, user_id) DO UPDATE SET user_id = EXCLUDED.user_id RETURNING id), " \
+    "ch AS (INSERT INTO channels (brand_id, code) SELECT $1, $5::text WHERE $5 IS NOT NULL " \
+    "       ON CONFLICT (brand_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id), " \
+    "ev AS (INSERT INTO contact_events (brand_id, event_id, member_id, staff, change, channel_id, detail, at) " \
+    "       SELECT $1, $2::text, m.id, $3::text, $6::text, (SELECT id FROM ch), $7::text, $8 FROM m ON CONFLICT DO NOTHING " \
+    "       RETURNING member_id, channel_id), " \
+    "c AS (INSERT INTO contacts AS c (brand_id, staff, member_id, channel_id, added_at, half, deleted_at, deleted_by, detail, changed_at) " \
+    "      SELECT $1, $3, ev.member_id, ev.channel_id, " \
+    "             CASE WHEN $6 IN ('added', 'half_added') THEN $8::timestamptz END, $6 = 'half_added', " \
+    "             CASE WHEN $6 LIKE 'deleted_by_%' THEN $8::timestamptz END, " \
+    "             CASE $6 WHEN 'deleted_by_staff' THEN 'staff' WHEN 'deleted_by_customer' THEN 'customer' END, " \
+    "             CASE WHEN $6 = 'deleted_by_staff' THEN $7 END, $8 " \
+    "      FROM ev WHERE $6 <> 'transfer_failed' " \
+    "      ON CONFLICT (brand_id, staff, member_id) DO UPDATE SET " \
+    "        channel_id = CASE WHEN EXCLUDED.added_at > c.deleted_at THEN EXCLUDED.channel_id " \
+    "                          ELSE coalesce (c.channel_id, EXCLUDED.channel_id) END, " \
+    "        added_at = CASE WHEN EXCLUDED.added_at > c.deleted_at THEN EXCLUDED.added_at " \
+    "                        ELSE coalesce (least (c.added_at, EXCLUDED.added_at), c.added_at, EXCLUDED.added_at) END, " \
+    "        half = CASE WHEN EXCLUDED.added_at IS NULL THEN c.half " \
+    "                    WHEN EXCLUDED.added_at > c.deleted_at THEN EXCLUDED.half ELSE c.half AND EXCLUDED.half END, " \
+    "        deleted_at = CASE WHEN EXCLUDED.added_at > c.deleted_at THEN NULL " \
+    "                          WHEN EXCLUDED.deleted_at >= coalesce (c.added_at, '-infinity') " \
+    "                           AND EXCLUDED.deleted_at >= coalesce (c.deleted_at, '-infinity') THEN EXCLUDED.deleted_at " \
+    "                          ELSE c.deleted_at END, " \
+    "        deleted_by = CASE WHEN EXCLUDED.added_at > c.deleted_at THEN NULL " \
+    "                          WHEN EXCLUDED.deleted_at >= coalesce (c.added_at, '-infinity') " \
+    "                           AND EXCLUDED.deleted_at >= coalesce (c.deleted_at, '-infinity') THEN EXCLUDED.deleted_by " \
+    "                          ELSE c.deleted_by END, " \
+    "        detail = CASE WHEN EXCLUDED.added_at > c.deleted_at THEN NULL " \
+    "                      WHEN EXCLUDED.deleted_at >= coalesce (c.deleted_at, '-infinity') " \
+    "                       AND EXCLUDED.deleted_at >= coalesce (c.added_at, '-infinity') THEN EXCLUDED.detail ELSE c.detail END, " \
+    "        changed_at = greatest (c.changed_at, EXCLUDED.changed_at) RETURNING 1) " \
+    "SELECT count(*) FROM ev"
+
+//  Store one CONTACT event (contact_events, and contacts unless a transfer
+//  failure) in one statement. *fresh: false when (brand, event id) was
+//  stored before. Returns 0, or -1 when PostgreSQL failed.
+static int s_contact_store (qy_pg_t *pg, int64_t brand_id, const Qy__Event *ev, bool *fresh)
+{
+    char bid [24], at [48];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    time_t secs = (time_t) (ev->event_time_us / 1000000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    size_t n = strftime (at, sizeof (at), "%Y-%m-%d %H:%M:%S", &tm);
+    qy_snprintf (at + n, sizeof (at) - n, ".%06lld+00", (long long) (ev->event_time_us % 1000000));
+    const char *p [] = { bid, ev->msg_id, ev->staff, ev->member, ev->channel && *ev->channel ? ev->channel : NULL,
+                         ingest_contact_change_name (ev->contact_change), ev->text && *ev->text ? ev->text : NULL, at };
+    PGresult *res;
+    if (!qy_pg_run (pg, "contact", S_CONTACT_SQL, 8, p, &res))
+        return -1;
+    *fresh = qy_pg_int (res, 0, 0) > 0;
+    PQclear (res);
+    return 0;
+}
+
+//  Store the request's contact events; one seen before answers duplicate.
+static int s_contacts (qy_pg_t *pg, int64_t brand_id, ingest_req_t *req)
+{
+    if (!m_contacts [0])
+        for (size_t k = 0; k < QY_ARRAY_LEN (m_contacts); k++) {
+            const char *name = ingest_contact_change_name ((Qy__ContactChange) (k + 1));
+            char *metric = qy_printf ("qy_ingest_contacts_total{change=\"%s\"}", name);
+            m_contacts [k] = qy_counter (metric, "WeCom contact events stored (deleted_by_customer: churn)");
+            free (metric);
+        }
+    for (size_t i = 0; i < req->n_contacts; i++) {
+        const Qy__Event *ev = req->contacts [i];
+        bool fresh = false;
+        if (s_contact_store (pg, brand_id, ev, &fresh))
+            return -1;
+        req->items [req->contact_item [i]].duplicate = !fresh;
+        if (!fresh)
+            continue;
+        qy_metric_add (m_contacts [ev->contact_change - 1], 1);
+        qy_log_info ("contact msg_id=%s brand=%s change=%s staff=%s member=%s", ev->msg_id, req->brand,
+                     ingest_contact_change_name (ev->contact_change), ev->staff, ev->member);
+    }
+    return 0;
+}
+
 int ingest_gateway_prepare (qy_pg_t *pg, int64_t brand_id, ingest_req_t *req)
 {
     for (size_t i = 0; i < req->n_items; i++) {
@@ -119,6 +211,8 @@ int ingest_gateway_prepare (qy_pg_t *pg, int64_t brand_id, ingest_req_t *req)
         qy_log_info ("group change brand=%s group=%s change=%d value=%s", req->brand, g->group, (int) g->kind,
                      g->value ? g->value : "-");
     }
+    if (s_contacts (pg, brand_id, req))
+        return -1;
     if (req->snap) {
         if (!s_group (pg, brand_id, req->snap->group, req->snap->name))
             return -1;
@@ -172,7 +266,7 @@ void ingest_gateway_answer (ingest_job_t *job, const ingest_result_t *results)
     for (size_t i = 0; i < req->n_items; i++) {
         ingest_item_t *it = &req->items [i];
         const tally_t *t = &tally [i];
-        bool all_dup = t->n && t->dup == t->n;
+        bool all_dup = (t->n && t->dup == t->n) || it->duplicate;
         const char *status = t->error ? "rejected" : all_dup ? "duplicate" : "accepted";
         accepted += !t->error && !all_dup;
         duplicate += !t->error && all_dup;

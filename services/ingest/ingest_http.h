@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "ingest.h"
 #include "qy/pg.h"
 #include "qy/util.h"
@@ -19,7 +20,7 @@
 
 typedef enum {
     INGEST_EP_MESSAGES,      //  POST /v1/messages: chat-archive messages
-    INGEST_EP_EVENTS,        //  POST /v1/events: change_external_chat callbacks
+    INGEST_EP_EVENTS,        //  POST /v1/events: change_external_chat and _contact callbacks
     INGEST_EP_SNAPSHOT,      //  POST /v1/groups/snapshot: groupchat/get result
     INGEST_EP__COUNT
 } ingest_ep_t;
@@ -30,6 +31,7 @@ typedef struct {
     char    *error;          //  NULL, or why the item itself is unusable
     char    *field;          //  the field the error names (WeCom's name)
     char    *raw;            //  the item's JSON, kept for a dead letter when it is rejected
+    bool     duplicate;      //  a contact event already stored (its answer: duplicate)
 } ingest_item_t;
 
 //  A group-level change from a callback, applied before the events.
@@ -75,6 +77,9 @@ typedef struct {
     size_t         n_events, cap_events;
     ingest_gop_t  *gops;
     size_t         n_gops;
+    Qy__Event    **contacts;           //  kind CONTACT: stored by ingest_gateway_prepare, not sent on
+    size_t        *contact_item;       //  the item each came from
+    size_t         n_contacts;
     ingest_snapshot_t *snap;           //  INGEST_EP_SNAPSHOT only
     bool           too_many;           //  parsing stopped: over INGEST_MAX_EVENTS
 } ingest_req_t;
@@ -110,6 +115,18 @@ const char *ingest_wecom_field (ingest_ep_t ep, const char *reason);
 //  snapshot's join_scene (1, 2 invite, 3 QR).
 Qy__JoinScene ingest_wecom_callback_scene (int scene);
 Qy__JoinScene ingest_wecom_snapshot_scene (int scene, bool invited_by_staff);
+
+// ----------------------------------------------------------- contacts
+//  ingest_wecom_contact.c: WeCom's change_external_contact callbacks.
+
+//  ChangeType → the change (CONTACT_CHANGE_UNSPECIFIED when unknown).
+Qy__ContactChange ingest_contact_change (const char *change_type);
+//  As stored (contact_events.change): added, edited, half_added,
+//  deleted_by_staff, deleted_by_customer, transfer_failed; NULL when unknown.
+const char *ingest_contact_change_name (Qy__ContactChange change);
+//  One change_external_contact callback (item idx of req, WeCom's names)
+//  → a CONTACT event in req->contacts, or the item's error. Pure.
+void ingest_wecom_contact (ingest_req_t *req, size_t idx, json_t *cb);
 
 // -------------------------------------------------------------- auth
 

@@ -65,6 +65,10 @@ void ingest_req_destroy (ingest_req_t **self_p)
         qy__event__free_unpacked (self->events [i], NULL);
     free (self->events);
     free (self->event_item);
+    for (size_t i = 0; i < self->n_contacts; i++)
+        qy__event__free_unpacked (self->contacts [i], NULL);
+    free (self->contacts);
+    free (self->contact_item);
     for (size_t i = 0; i < self->n_gops; i++) {
         free (self->gops [i].group);
         free (self->gops [i].value);
@@ -522,13 +526,17 @@ static void s_callback (ingest_req_t *req, json_t *cb)
     }
     const char *chat = s_str (cb, "ChatId"), *change = s_str (cb, "ChangeType"), *detail = s_str (cb, "UpdateDetail");
     const char *event = s_str (cb, "Event");
+    if (event && strcmp (event, "change_external_contact") == 0) {
+        ingest_wecom_contact (req, idx, cb);
+        return;
+    }
     int64_t t_s = 0, at_us = 0;
     if (s_time (cb, "CreateTime", S_SECONDS, &at_us))
         t_s = at_us / S_SECONDS;
     it->id = qy_printf ("cb:%s:%s%s%s:%lld", chat ? chat : "", change ? change : "", detail ? "/" : "",
                         detail ? detail : "", (long long) t_s);
     if (event && strcmp (event, "change_external_chat") != 0) {
-        s_item_error (it, "unsupported Event (only change_external_chat)", "Event");
+        s_item_error (it, "unsupported Event (change_external_chat or change_external_contact)", "Event");
         return;
     }
     if (!chat)     { s_item_error (it, "missing field: ChatId", "ChatId"); return; }

@@ -19,7 +19,7 @@ typedef struct {
     long  api_timeout_ms, api_pause_ms, window_s, deadletter_max;
     long  forward_batch, poll_ms, sends_every_s, sends_batch;
     char *sdk_path;
-    long  archive_poll_ms, archive_limit, archive_timeout_s;
+    long  archive_poll_ms, archive_limit, archive_batch, archive_timeout_s;
 } wecom_config_t;
 
 static const qy_option_t s_options [] = {
@@ -38,6 +38,7 @@ static const qy_option_t s_options [] = {
     { "archive.sdk_path", QY_STR, offsetof (wecom_config_t, sdk_path), "", 0, 0, "the Finance SDK (libWeWorkFinanceSdk_C.so), loaded with dlopen; empty: no chat archive" },
     { "archive.poll_ms",  QY_INT, offsetof (wecom_config_t, archive_poll_ms), "1000", 10, 3600000, "pause between archive pulls once caught up (the archive's delay is this plus WeCom's own)" },
     { "archive.limit",    QY_INT, offsetof (wecom_config_t, archive_limit), "1000", 1, 1000, "messages per GetChatData (WeCom: at most 1000)" },
+    { "archive.batch",    QY_INT, offsetof (wecom_config_t, archive_batch), "5000", 1, 100000, "messages per hand-over to ingest: GetChatData calls under one cursor move" },
     { "archive.timeout_s", QY_INT, offsetof (wecom_config_t, archive_timeout_s), "10", 1, 600, "GetChatData's timeout" },
 };
 
@@ -77,7 +78,7 @@ int main (int argc, char **argv)
         qy_log_error ("cannot open the chat archive SDK error=%s", err);
         return 2;
     }
-    wecom_archive_t *archive = sdk ? wecom_archive_new (sdk, cfg.archive_limit, cfg.archive_timeout_s) : NULL;
+    wecom_archive_t *archive = sdk ? wecom_archive_new (sdk, cfg.archive_limit, cfg.archive_batch, cfg.archive_timeout_s) : NULL;
     int64_t next_sends = 0, next_archive = 0;
     while (qy_service_running ()) {
         qy_service_heartbeat ();
@@ -90,8 +91,8 @@ int main (int argc, char **argv)
         //  A full batch means more is waiting: pull again at once.
         if (archive && qy_mono_us () >= next_archive) {
             long got = wecom_archive_pull (archive, ctx);
-            next_archive = got >= cfg.archive_limit ? 0 : qy_mono_us () + cfg.archive_poll_ms * 1000;
-            if (got >= cfg.archive_limit)
+            next_archive = got >= cfg.archive_batch ? 0 : qy_mono_us () + cfg.archive_poll_ms * 1000;
+            if (got >= cfg.archive_batch)
                 continue;
         }
         if (n < (int) cfg.forward_batch)

@@ -89,6 +89,8 @@ json_t *wecom_map_callback (json_t *cb, json_t *groupchat);
 json_t *wecom_map_snapshot (json_t *groupchat, int64_t fetched_at_s);
 //  A decrypted archive message → a /v1/messages item, or NULL with why
 //  set when it is not a group message ingest takes (1:1 chats, switch).
+//  Every type but mixed is taken as it is: the result is msg itself
+//  (a new reference), so the caller may send the text it parsed msg from.
 json_t *wecom_map_archive (json_t *msg, const char **why);
 //  A member's name in groupchat/get's answer (group nickname, else name), or NULL.
 const char *wecom_member_name (json_t *groupchat, const char *userid);
@@ -111,8 +113,11 @@ bool wecom_task_sent (long status);
 //  get_groupmsg_send_result's status for one chat as wecom_sends has it
 //  ("sent", "not_sent"), NULL while pending.
 const char *wecom_send_status (long status);
-//  Whether a callback is one ingest has a door for (change_external_chat).
+//  Whether a callback is a group change (change_external_chat).
 bool wecom_is_chat_event (json_t *cb);
+//  Whether a callback is a 1:1 contact change (change_external_contact):
+//  forwarded as it is, ingest stores it (docs/wecom.md).
+bool wecom_is_contact_event (json_t *cb);
 
 // ----------------------------------------------------------------- api
 
@@ -205,6 +210,9 @@ int wecom_poll_sends (wecom_ctx_t *ctx, int max, long every_s);
 //  status, 0 when ingest did not answer; *answer (when given) its JSON
 //  answer or NULL (caller json_decrefs).
 long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body, json_t **answer);
+//  The same with the body as JSON text already (len bytes).
+long wecom_ingest_post_text (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, const char *payload, size_t len,
+                             json_t **answer);
 //  Forward up to max kept callbacks to ingest. Returns how many were handled.
 int wecom_forward (wecom_ctx_t *ctx, int max);
 
@@ -215,14 +223,14 @@ typedef struct wecom_sdk_t wecom_sdk_t;
 //  NULL with err set when the library or one of its functions is missing.
 wecom_sdk_t *wecom_sdk_open (const char *path, char *err, size_t errlen);
 void wecom_sdk_close (wecom_sdk_t **self_p);
-//  The random key of one message: encrypt_random_key (base64) decrypted
-//  with the brand's RSA private key (PEM), PKCS#1 v1.5. Caller frees it.
-char *wecom_archive_key (const char *pem, const char *encrypted_b64);
 
 typedef struct wecom_archive_t wecom_archive_t;
-wecom_archive_t *wecom_archive_new (wecom_sdk_t *sdk, long limit, long timeout_s);
+//  limit: messages per GetChatData (WeCom: ≤ 1000); batch: messages per
+//  hand-over (several GetChatData calls under one cursor move).
+wecom_archive_t *wecom_archive_new (wecom_sdk_t *sdk, long limit, long batch, long timeout_s);
 void wecom_archive_destroy (wecom_archive_t **self_p);
 //  One pull for every brand with an archive key: from its cursor, up to
-//  limit messages, into ingest's /v1/messages; the cursor moves only past
-//  what ingest answered for. Returns the messages handed over, -1 on error.
+//  batch messages, into ingest's /v1/messages; the cursor moves only past
+//  what ingest answered for. Returns the archive entries pulled (batch or
+//  more: some brand has more waiting), -1 on error.
 long wecom_archive_pull (wecom_archive_t *self, wecom_ctx_t *ctx);

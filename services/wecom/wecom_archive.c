@@ -2,11 +2,14 @@
 //  library loaded with dlopen from archive.sdk_path. Per brand with an
 //  archive key: GetChatData from the cursor; each message's random key
 //  decrypted with the brand's RSA private key (OpenSSL, PKCS#1 v1.5), then
-//  DecryptData; group messages handed to ingest's /v1/messages in one
-//  request. The cursor (wecom_archive_cursor) moves in the same
-//  transaction that holds its row locked (one replica pulls a brand at a
-//  time) and only past what ingest answered for: after a crash the last
-//  batch is pulled again and ingest answers its messages as duplicates.
+//  DecryptData; group messages handed to ingest's /v1/messages. Several
+//  GetChatData calls (up to archive.batch messages) make one hand-over:
+//  as few requests as ingest's limits allow and one cursor move, so the
+//  round trips and commits a message costs are shared by thousands. The
+//  cursor (wecom_archive_cursor) moves in the same transaction that holds
+//  its row locked (one replica pulls a brand at a time) and only past what
+//  ingest answered for: after a crash the last hand-over is pulled again
+//  and ingest answers its messages as duplicates.
 #include "wecom.h"
 #include "qy/deadletter.h"
 #include "qy/log.h"
@@ -68,11 +71,19 @@ void wecom_sdk_close (wecom_sdk_t **self_p)
     *self_p = NULL;
 }
 
-char *wecom_archive_key (const char *pem, const char *encrypted_b64)
+//  A brand's archive private key (PEM), parsed. NULL when it is not one.
+static EVP_PKEY *s_pkey_parse (const char *pem)
 {
     BIO *bio = BIO_new_mem_buf (pem, -1);
     EVP_PKEY *key = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
     BIO_free (bio);
+    ERR_clear_error ();
+    return key;
+}
+
+//  encrypt_random_key (base64) decrypted with key, PKCS#1 v1.5. Caller frees it.
+static char *s_rsa_decrypt (EVP_PKEY *key, const char *encrypted_b64)
+{
     size_t n = strlen (encrypted_b64);
     unsigned char *raw = qy_malloc (n / 4 * 3 + 3);
     long rawlen = wecom_b64_decode (encrypted_b64, raw);
@@ -91,7 +102,6 @@ char *wecom_archive_key (const char *pem, const char *encrypted_b64)
     }
     ERR_clear_error ();
     EVP_PKEY_CTX_free (ctx);
-    EVP_PKEY_free (key);
     free (raw);
     return out;
 }
@@ -101,24 +111,34 @@ char *wecom_archive_key (const char *pem, const char *encrypted_b64)
 #define S_KEYS 256
 typedef struct { char *enc, *key; } s_key_t;
 
+//  What is kept per brand: the SDK handle (Init binds it to a corp and
+//  secret) and the private key parsed once, with the PEM it came from (a
+//  new key set with qyctl is parsed again). Parsing and the RSA blinding
+//  set-up of a fresh key cost more than a decryption with OpenSSL 3.
+typedef struct {
+    int64_t   brand_id;
+    void     *handle;
+    char     *pem;
+    EVP_PKEY *pkey;
+} s_brand_t;
+
 struct wecom_archive_t {
     wecom_sdk_t *sdk;
-    long         limit, timeout_s;
+    long         limit, batch, timeout_s;
     s_key_t      keys [S_KEYS];
     size_t       next_key;
-    //  One SDK handle per brand (Init binds it to a corp and secret).
-    int64_t     *brand_ids;
-    void       **handles;
-    size_t       n_handles;
+    s_brand_t   *brands;
+    size_t       n_brands;
 };
 
 static qy_metric_t *m_pulled, *m_skipped, *m_bad, *m_delay, *m_batches;
 
-wecom_archive_t *wecom_archive_new (wecom_sdk_t *sdk, long limit, long timeout_s)
+wecom_archive_t *wecom_archive_new (wecom_sdk_t *sdk, long limit, long batch, long timeout_s)
 {
     wecom_archive_t *self = qy_calloc (1, sizeof (*self));
     self->sdk = sdk;
     self->limit = limit;
+    self->batch = batch;
     self->timeout_s = timeout_s;
     m_pulled = qy_counter ("qy_wecom_archive_messages_total", "archive messages handed to ingest");
     m_skipped = qy_counter ("qy_wecom_archive_skipped_total", "archive messages not for ingest (1:1 chats, switch notices)");
@@ -137,20 +157,22 @@ void wecom_archive_destroy (wecom_archive_t **self_p)
         free (self->keys [i].enc);
         free (self->keys [i].key);
     }
-    for (size_t i = 0; i < self->n_handles; i++)
-        self->sdk->destroy_sdk (self->handles [i]);
-    free (self->handles);
-    free (self->brand_ids);
+    for (size_t i = 0; i < self->n_brands; i++) {
+        self->sdk->destroy_sdk (self->brands [i].handle);
+        free (self->brands [i].pem);
+        EVP_PKEY_free (self->brands [i].pkey);
+    }
+    free (self->brands);
     free (self);
     *self_p = NULL;
 }
 
-static const char *s_key (wecom_archive_t *self, const char *pem, const char *enc)
+static const char *s_key (wecom_archive_t *self, s_brand_t *sb, const char *enc)
 {
     for (size_t i = 0; i < S_KEYS; i++)
         if (self->keys [i].enc && strcmp (self->keys [i].enc, enc) == 0)
             return self->keys [i].key;
-    char *key = wecom_archive_key (pem, enc);
+    char *key = s_rsa_decrypt (sb->pkey, enc);
     if (!key)
         return NULL;
     s_key_t *slot = &self->keys [self->next_key++ % S_KEYS];
@@ -161,38 +183,87 @@ static const char *s_key (wecom_archive_t *self, const char *pem, const char *en
     return key;
 }
 
-static void *s_handle (wecom_archive_t *self, const wecom_brand_t *b)
+//  The brand's SDK handle and key, made on first use. NULL when the SDK
+//  refuses Init.
+static s_brand_t *s_brand_state (wecom_archive_t *self, const wecom_brand_t *b)
 {
-    for (size_t i = 0; i < self->n_handles; i++)
-        if (self->brand_ids [i] == b->brand_id)
-            return self->handles [i];
-    void *h = self->sdk->new_sdk ();
-    int rc = self->sdk->init (h, b->corp_id, b->archive_secret);
-    if (rc != 0) {
-        qy_log_error ("brand=%s the Finance SDK refused Init rc=%d (corp id or archive secret)", b->code, rc);
-        self->sdk->destroy_sdk (h);
-        return NULL;
+    s_brand_t *sb = NULL;
+    for (size_t i = 0; i < self->n_brands && !sb; i++)
+        if (self->brands [i].brand_id == b->brand_id)
+            sb = &self->brands [i];
+    if (!sb) {
+        void *h = self->sdk->new_sdk ();
+        int rc = self->sdk->init (h, b->corp_id, b->archive_secret);
+        if (rc != 0) {
+            qy_log_error ("brand=%s the Finance SDK refused Init rc=%d (corp id or archive secret)", b->code, rc);
+            self->sdk->destroy_sdk (h);
+            return NULL;
+        }
+        self->brands = qy_realloc (self->brands, (self->n_brands + 1) * sizeof (s_brand_t));
+        sb = &self->brands [self->n_brands++];
+        *sb = (s_brand_t) { b->brand_id, h, NULL, NULL };
     }
-    self->brand_ids = qy_realloc (self->brand_ids, (self->n_handles + 1) * sizeof (int64_t));
-    self->handles = qy_realloc (self->handles, (self->n_handles + 1) * sizeof (void *));
-    self->brand_ids [self->n_handles] = b->brand_id;
-    self->handles [self->n_handles++] = h;
-    return h;
+    if (!sb->pem || strcmp (sb->pem, b->archive_key) != 0) {
+        free (sb->pem);
+        EVP_PKEY_free (sb->pkey);
+        sb->pem = qy_strdup (b->archive_key);
+        sb->pkey = s_pkey_parse (b->archive_key);      //  NULL: every key is then a dead letter, as before
+    }
+    return sb;
 }
 
-//  One chatdata entry → a /v1/messages item appended to list (or skipped/dead-lettered).
-static void s_entry (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_t *b, json_t *e, json_t *list)
+//  A /v1/messages request being filled: its items as JSON text, sent when
+//  it reaches ingest's limits (S_POST_ITEMS items, S_POST_BYTES bytes: under
+//  gateway.max_body's default of 4 MiB, whatever the messages hold).
+#define S_POST_ITEMS 5000
+#define S_POST_BYTES (1024 * 1024)
+typedef struct {
+    qy_buf_t body;
+    long     items;
+    bool     failed;            //  ingest did not take one: nothing more is sent
+} s_post_t;
+
+//  Send what p holds. 200: taken (each item accepted, duplicate or rejected
+//  and dead-lettered by ingest); 400: all rejected, dead-lettered.
+static void s_post_flush (s_post_t *p, wecom_ctx_t *ctx, const wecom_brand_t *b)
+{
+    if (!p->items || p->failed)
+        return;
+    qy_buf_puts (&p->body, "]}");
+    long st = wecom_ingest_post_text (ctx, b, "/v1/messages", p->body.data, p->body.len, NULL);
+    if (st == 200 || st == 400)
+        qy_metric_add (m_pulled, p->items);
+    else {
+        qy_log_warn ("brand=%s archive batch not taken by ingest, pulled again status=%ld", b->code, st);
+        p->failed = true;
+    }
+    qy_buf_reset (&p->body);
+    p->items = 0;
+}
+
+//  One item, as JSON text (len bytes).
+static void s_post_add (s_post_t *p, wecom_ctx_t *ctx, const wecom_brand_t *b, const char *text, size_t len)
+{
+    if (p->items && (p->items >= S_POST_ITEMS || p->body.len + len + 2 > S_POST_BYTES))
+        s_post_flush (p, ctx, b);
+    qy_buf_puts (&p->body, p->items ? "," : "{\"messages\":[");
+    qy_buf_append (&p->body, text, len);
+    p->items++;
+}
+
+//  One chatdata entry → a /v1/messages item added to p (or skipped/dead-lettered).
+static void s_entry (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_t *b, s_brand_t *sb, json_t *e, s_post_t *p)
 {
     const char *enc_key = json_string_value (json_object_get (e, "encrypt_random_key"));
     const char *enc_msg = json_string_value (json_object_get (e, "encrypt_chat_msg"));
     const char *msgid = json_string_value (json_object_get (e, "msgid"));
-    const char *key = enc_key ? s_key (self, b->archive_key, enc_key) : NULL;
+    const char *key = enc_key ? s_key (self, sb, enc_key) : NULL;
     s_slice_t *slice = self->sdk->new_slice ();
     json_t *msg = NULL;
     if (key && enc_msg && self->sdk->decrypt_data (key, enc_msg, slice) == 0)
         msg = json_loadb (self->sdk->content (slice), (size_t) self->sdk->slice_len (slice), 0, NULL);
-    self->sdk->free_slice (slice);
     if (!json_is_object (msg)) {
+        self->sdk->free_slice (slice);
         qy_metric_add (m_bad, 1);
         char *raw = json_dumps (e, JSON_COMPACT);
         qy_deadletter (ctx->pg, b->brand_id, b->code, "wecom", msgid ? msgid : "",
@@ -207,21 +278,27 @@ static void s_entry (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_
         json_int_t at_ms = json_integer_value (json_object_get (item, "msgtime"));
         if (at_ms > 0)
             qy_metric_observe (m_delay, qy_now_us () - (int64_t) at_ms * 1000);
-        json_array_append_new (list, item);
+        if (item == msg)        //  as it is: the text it came as (parsed, so JSON), not dumped again
+            s_post_add (p, ctx, b, self->sdk->content (slice), (size_t) self->sdk->slice_len (slice));
+        else {
+            char *text = json_dumps (item, JSON_COMPACT);
+            s_post_add (p, ctx, b, text, strlen (text));
+            free (text);
+        }
+        json_decref (item);
     }
     else
         qy_metric_add (m_skipped, 1);
+    self->sdk->free_slice (slice);
     json_decref (msg);
 }
 
-//  One brand's pull, in the transaction that holds its cursor row.
-static long s_brand (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_t *b, long long seq)
+//  One GetChatData from *seq: its entries added to p, *seq moved to the
+//  last. Returns how many entries it gave, -1 when it failed.
+static long s_fetch (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_t *b, s_brand_t *sb, long long *seq, s_post_t *p)
 {
-    void *h = s_handle (self, b);
-    if (!h)
-        return -1;
     s_slice_t *slice = self->sdk->new_slice ();
-    int rc = self->sdk->get_chat_data (h, (unsigned long long) seq, (unsigned) self->limit, NULL, NULL, (int) self->timeout_s, slice);
+    int rc = self->sdk->get_chat_data (sb->handle, (unsigned long long) *seq, (unsigned) self->limit, NULL, NULL, (int) self->timeout_s, slice);
     json_t *a = rc == 0 ? json_loadb (self->sdk->content (slice), (size_t) self->sdk->slice_len (slice), 0, NULL) : NULL;
     self->sdk->free_slice (slice);
     if (!a || json_integer_value (json_object_get (a, "errcode")) != 0) {
@@ -229,36 +306,47 @@ static long s_brand (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_
         json_decref (a);
         return -1;
     }
-    json_t *data = json_object_get (a, "chatdata"), *e, *list = json_array ();
+    json_t *data = json_object_get (a, "chatdata"), *e;
     size_t i;
-    long long last = seq;
     json_array_foreach (data, i, e) {
-        s_entry (self, ctx, b, e, list);
+        s_entry (self, ctx, b, sb, e, p);
         long long s = (long long) json_integer_value (json_object_get (e, "seq"));
-        last = s > last ? s : last;
+        *seq = s > *seq ? s : *seq;
     }
-    long n = (long) json_array_size (list), out = 0;
-    json_t *body = json_pack ("{s:o}", "messages", list);
-    long st = n ? wecom_ingest_post (ctx, b, "/v1/messages", body, NULL) : 200;
-    json_decref (body);
-    //  200: taken (each item accepted, duplicate or rejected and dead-lettered by ingest); 400: all rejected, dead-lettered.
-    if (st == 200 || st == 400) {
-        char bid [24], sq [24];
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) b->brand_id);
-        qy_snprintf (sq, sizeof (sq), "%lld", last);
-        const char *p [] = { bid, sq };
-        out = qy_pg_run (ctx->pg, "wecom archive cursor", "UPDATE wecom_archive_cursor SET seq = $2, updated_at = now () "
-                         "WHERE brand_id = $1", 2, p, NULL) ? (long) json_array_size (data) : -1;
-        if (json_array_size (data))
-            qy_metric_add (m_batches, 1);
-        qy_metric_add (m_pulled, n);
-    }
-    else {
-        qy_log_warn ("archive batch not taken by ingest, pulled again brand=%s status=%ld seq=%lld", b->code, st, seq);
-        out = -1;
-    }
+    long n = (long) json_array_size (data);
+    if (n)
+        qy_metric_add (m_batches, 1);
     json_decref (a);
-    return out;
+    return n;
+}
+
+//  One brand's pull, in the transaction that holds its cursor row:
+//  GetChatData until batch entries or the archive's end, then the cursor
+//  moved past them once ingest took them all.
+static long s_brand (wecom_archive_t *self, wecom_ctx_t *ctx, const wecom_brand_t *b, long long seq)
+{
+    s_brand_t *sb = s_brand_state (self, b);
+    if (!sb)
+        return -1;
+    s_post_t p = { .items = 0 };
+    qy_buf_init (&p.body);
+    long long last = seq;
+    long total = 0, n = 0;
+    while (total < self->batch && !p.failed && (n = s_fetch (self, ctx, b, sb, &last, &p)) >= 0) {
+        total += n;
+        if (n < self->limit)
+            break;                  //  the archive's end, for now
+    }
+    s_post_flush (&p, ctx, b);
+    qy_buf_free (&p.body);
+    if (p.failed || (total == 0 && last == seq))
+        return p.failed || n < 0 ? -1 : 0;
+    char bid [24], sq [24];
+    qy_snprintf (bid, sizeof (bid), "%lld", (long long) b->brand_id);
+    qy_snprintf (sq, sizeof (sq), "%lld", last);
+    const char *q [] = { bid, sq };
+    return qy_pg_run (ctx->pg, "wecom archive cursor", "UPDATE wecom_archive_cursor SET seq = $2, updated_at = now () "
+                      "WHERE brand_id = $1", 2, q, NULL) ? total : -1;
 }
 
 long wecom_archive_pull (wecom_archive_t *self, wecom_ctx_t *ctx)

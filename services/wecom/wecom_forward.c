@@ -3,7 +3,8 @@
 //  twice at once; ingest's ids make a second handling a duplicate anyway.
 //  A chat change first reads the group (groupchat/get): its answer fills
 //  in what the callback lacks (who joined, by which channel, under which
-//  name) and is reconciled through ingest's snapshot door.
+//  name) and is reconciled through ingest's snapshot door. A contact
+//  change (change_external_contact) goes to ingest as it is.
 #include "wecom.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -24,12 +25,21 @@ static size_t s_keep (char *ptr, size_t size, size_t n, void *arg)
 
 long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, json_t *body, json_t **answer)
 {
-    char *url = qy_printf ("%s%s", ctx->env->ingest_url, path), *auth = qy_printf ("Authorization: Bearer %s", b->ingest_token);
     char *payload = json_dumps (body, JSON_COMPACT);
+    long status = wecom_ingest_post_text (ctx, b, path, payload, strlen (payload), answer);
+    free (payload);
+    return status;
+}
+
+long wecom_ingest_post_text (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *path, const char *payload, size_t len,
+                             json_t **answer)
+{
+    char *url = qy_printf ("%s%s", ctx->env->ingest_url, path), *auth = qy_printf ("Authorization: Bearer %s", b->ingest_token);
     struct curl_slist *h = curl_slist_append (curl_slist_append (NULL, "Content-Type: application/json"), auth);
     CURL *easy = curl_easy_init ();
     curl_easy_setopt (easy, CURLOPT_URL, url);
     curl_easy_setopt (easy, CURLOPT_POSTFIELDS, payload);
+    curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, ctx->env->api_timeout_ms);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
@@ -48,7 +58,6 @@ long wecom_ingest_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const char *pa
     memset (auth, 0, strlen (auth));      //  it holds the credential
     free (auth);
     free (url);
-    free (payload);
     return status;
 }
 
@@ -98,8 +107,14 @@ static void s_prepare (wecom_ctx_t *ctx, const wecom_brand_t *b, s_row_t *r, jso
         r->error = qy_strdup (err);
         return;
     }
+    if (wecom_is_contact_event (cb)) {
+        //  A 1:1 contact concerns no group: no read, ingest takes WeCom's fields as they are.
+        r->item = (long) json_array_size (items);
+        json_array_append_new (items, cb);
+        return;
+    }
     if (!wecom_is_chat_event (cb)) {
-        r->status = "kept";        //  change_external_contact: 1:1 contacts, no ingest door (docs/wecom.md)
+        r->status = "kept";        //  tag changes and the like: no ingest door (docs/wecom.md)
         json_decref (cb);
         return;
     }
@@ -186,7 +201,7 @@ int wecom_forward (wecom_ctx_t *ctx, int max)
     if (!m_done) {
         m_done = qy_counter ("qy_wecom_forwarded_total{status=\"done\"}", "callbacks handed to ingest");
         m_rejected = qy_counter ("qy_wecom_forwarded_total{status=\"rejected\"}", "callbacks ingest refused (dead letter there)");
-        m_kept = qy_counter ("qy_wecom_forwarded_total{status=\"kept\"}", "callbacks kept with no ingest door (contacts)");
+        m_kept = qy_counter ("qy_wecom_forwarded_total{status=\"kept\"}", "callbacks kept with no ingest door (tags, other events)");
         m_retry = qy_counter ("qy_wecom_forward_retries_total", "forwards put off (WeCom or ingest unavailable)");
     }
     char lim [16];

@@ -11,6 +11,12 @@ bool wecom_is_chat_event (json_t *cb)
     return ev && strcmp (ev, "change_external_chat") == 0;
 }
 
+bool wecom_is_contact_event (json_t *cb)
+{
+    const char *ev = json_string_value (json_object_get (cb, "Event"));
+    return ev && strcmp (ev, "change_external_contact") == 0;
+}
+
 static json_t *s_member (json_t *groupchat, const char *userid)
 {
     json_t *chat = json_object_get (groupchat, "group_chat");
@@ -129,14 +135,14 @@ json_t *wecom_map_archive (json_t *msg, const char **why)
         *why = "not a group chat";     //  1:1 chats are not Qunyun's
         return NULL;
     }
-    json_t *out = json_deep_copy (msg);
-    if (type && strcmp (type, "mixed") == 0) {
-        json_t *m = s_mixed (msg);
-        json_object_update (out, m);
-        json_object_del (out, "mixed");
-        json_decref (m);
-    }
-    //  The archive's revoke is action "recall" with msgtype revoke: ingest takes both.
+    //  The archive's revoke is action "recall" with msgtype revoke: ingest
+    //  takes both, and every other type as it is: msg itself (no copy).
+    if (!type || strcmp (type, "mixed") != 0)
+        return json_incref (msg);
+    json_t *out = json_deep_copy (msg), *m = s_mixed (msg);
+    json_object_update (out, m);
+    json_object_del (out, "mixed");
+    json_decref (m);
     return out;
 }
 

@@ -1,4 +1,5 @@
-//  libFuzzer target: the HTTP front door's JSON parsing (ingest_wecom.c),
+//  libFuzzer target: the HTTP front door's JSON parsing (ingest_wecom.c,
+//  ingest_wecom_contact.c),
 //  with whatever it accepts run through validation and, for snapshots,
 //  reconciliation against a few known memberships. The first byte picks
 //  the endpoint (messages, events, snapshot); the rest is the body.
@@ -31,6 +32,12 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < req->n_items; i++)
         if (req->items [i].error && !req->items [i].field)
+            abort ();
+    //  A contact event (ingest_wecom_contact.c) names its item, a change and both people.
+    for (size_t i = 0; i < req->n_contacts; i++)
+        if (req->contact_item [i] >= req->n_items || req->contacts [i]->kind != QY__KIND__CONTACT
+        ||  !ingest_contact_change_name (req->contacts [i]->contact_change)
+        ||  !*req->contacts [i]->staff || !*req->contacts [i]->member)
             abort ();
     if (req->snap) {
         ingest_known_t known [] = { { "u1", 0, 0 }, { "u2", 1795140000000000LL, 0 },

@@ -89,6 +89,23 @@ it_sim () {
     it_wait "$name" curl -fs "http://127.0.0.1:$port/stats"
 }
 
+# it_ingest_http: the bus (one moderation hop, nobody behind it) and ingest
+# with its HTTP door on QY_INGEST_GATEWAY_HTTP_PORT, as the edges that post
+# to it need; sets H_bus and H_ingest. High-water marks: QY_BUS_ZMQ_HWM and
+# QY_INGEST_ZMQ_HWM when the caller exports them.
+it_ingest_http () {
+    local mf mb; mf=$(qy_free_port); mb=$(qy_free_port)
+    export QY_BUS_HOPS="moderation=tcp://127.0.0.1:$mf>tcp://127.0.0.1:$mb" QY_HTTP_BIND=127.0.0.1
+    export QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$mf" QY_INGEST_ZMQ_GATEWAY="tcp://127.0.0.1:$(qy_free_port)"
+    export QY_INGEST_GATEWAY_HTTP_PORT; QY_INGEST_GATEWAY_HTTP_PORT=$(qy_free_port)
+    export QY_INGEST_GATEWAY_HTTP_BIND=127.0.0.1
+    H_bus=$(qy_free_port); H_ingest=$(qy_free_port)
+    QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
+    qy_wait_health bus "$H_bus"
+    QY_HTTP_PORT=$H_ingest qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
+    qy_wait_health ingest "$H_ingest"
+}
+
 # it_sim_stat PORT KEY: a count from that simulator's /stats.
 it_sim_stat () {
     curl -fs "http://127.0.0.1:$1/stats" | jq -r ".$2 // 0"

@@ -287,11 +287,59 @@ static void test_limits (void **state)
     qy_buf_free (&b);
 }
 
+//  change_external_contact: each ChangeType becomes a CONTACT event (not a
+//  chat event: ingest stores it and sends nothing on), or a named error.
+static void test_contacts (void **state)
+{
+    (void) state;
+    assert_int_equal (ingest_contact_change ("del_follow_user"), QY__CONTACT_CHANGE__CONTACT_DELETED_BY_CUSTOMER);
+    assert_int_equal (ingest_contact_change ("del_external_contact"), QY__CONTACT_CHANGE__CONTACT_DELETED_BY_STAFF);
+    assert_int_equal (ingest_contact_change ("add_half_external_contact"), QY__CONTACT_CHANGE__CONTACT_HALF_ADDED);
+    assert_int_equal (ingest_contact_change ("change_external_chat"), QY__CONTACT_CHANGE__CONTACT_CHANGE_UNSPECIFIED);
+    assert_int_equal (ingest_contact_change (NULL), QY__CONTACT_CHANGE__CONTACT_CHANGE_UNSPECIFIED);
+    assert_string_equal (ingest_contact_change_name (QY__CONTACT_CHANGE__CONTACT_DELETED_BY_CUSTOMER), "deleted_by_customer");
+    assert_string_equal (ingest_contact_change_name (QY__CONTACT_CHANGE__CONTACT_TRANSFER_FAILED), "transfer_failed");
+    assert_null (ingest_contact_change_name (QY__CONTACT_CHANGE__CONTACT_CHANGE_UNSPECIFIED));
+    char err [200], field [64];
+    ingest_req_t *req = s_parse (INGEST_EP_EVENTS,
+        "{\"events\":["
+        "{\"Event\":\"change_external_contact\",\"ChangeType\":\"add_external_contact\",\"UserID\":\"zhang\",\"ExternalUserID\":\"wmX\",\"State\":\"qr1\",\"CreateTime\":1795201300},"
+        "{\"Event\":\"change_external_contact\",\"ChangeType\":\"del_external_contact\",\"UserID\":\"zhang\",\"ExternalUserID\":\"wmX\",\"Source\":\"DELETE_BY_TRANSFER\",\"CreateTime\":\"1795201310\"},"
+        "{\"Event\":\"change_external_contact\",\"ChangeType\":\"transfer_fail\",\"UserID\":\"li\",\"ExternalUserID\":\"wmY\",\"FailReason\":\"customer_refused\",\"CreateTime\":1795201320},"
+        "{\"Event\":\"change_external_contact\",\"ChangeType\":\"add_external_contact\",\"ExternalUserID\":\"wmX\",\"CreateTime\":1795201300},"
+        "{\"Event\":\"change_external_contact\",\"ChangeType\":\"tag_changed\",\"UserID\":\"z\",\"ExternalUserID\":\"wmX\",\"CreateTime\":1795201300},"
+        "{\"Event\":\"change_external_contact\",\"ChangeType\":\"del_follow_user\",\"UserID\":\"z\",\"ExternalUserID\":\"wmX\"},"
+        "{\"Event\":\"change_external_contact\",\"ChangeType\":\"del_follow_user\",\"UserID\":\"z\",\"ExternalUserID\":\"wmX\",\"CreateTime\":1795401300}"
+        "]}", err, field);
+    assert_non_null (req);
+    assert_int_equal (req->n_events, 0);
+    assert_int_equal (req->n_contacts, 3);
+    Qy__Event *a = req->contacts [0];
+    assert_int_equal (a->kind, QY__KIND__CONTACT);
+    assert_int_equal (a->contact_change, QY__CONTACT_CHANGE__CONTACT_ADDED);
+    assert_string_equal (a->msg_id, "ct:add_external_contact:zhang:wmX:1795201300");
+    assert_string_equal (req->items [0].id, a->msg_id);
+    assert_string_equal (a->staff, "zhang");
+    assert_string_equal (a->member, "wmX");
+    assert_string_equal (a->channel, "qr1");
+    assert_int_equal (a->event_time_us, 1795201300LL * 1000000);
+    assert_string_equal (req->contacts [1]->text, "DELETE_BY_TRANSFER");
+    assert_int_equal (req->contacts [1]->event_time_us, 1795201310LL * 1000000);
+    assert_string_equal (req->contacts [2]->text, "customer_refused");
+    assert_int_equal (req->contact_item [2], 2);
+    assert_string_equal (req->items [3].error, "missing field: UserID");
+    assert_string_equal (req->items [4].field, "ChangeType");
+    assert_string_equal (req->items [5].field, "CreateTime");
+    assert_string_equal (req->items [6].error, "bad field: CreateTime");      //  two days ahead
+    ingest_req_destroy (&req);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_messages),
         cmocka_unit_test (test_callbacks),
+        cmocka_unit_test (test_contacts),
         cmocka_unit_test (test_snapshot),
         cmocka_unit_test (test_envelopes),
         cmocka_unit_test (test_times),

@@ -100,6 +100,7 @@ static void test_xml_bad (void **state)
     json_decref (o);
     json_t *c = s_xml ("<xml><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]></ChangeType></xml>");
     assert_false (wecom_is_chat_event (c));
+    assert_true (wecom_is_contact_event (c));
     json_decref (c);
     const char *outer = "<xml><ToUserName><![CDATA[ww1]]></ToUserName><AgentID><![CDATA[1]]></AgentID><Encrypt><![CDATA[abc+/=]]></Encrypt></xml>";
     char *enc = wecom_xml_encrypt (outer, strlen (outer));
@@ -121,7 +122,7 @@ static void test_archive (void **state)
                                "roomid", "wrA", "msgtime", (json_int_t) 1795201200000, "msgtype", types [i], types [i]);
         const char *why = NULL;
         json_t *o = wecom_map_archive (m, &why);
-        assert_non_null (o);
+        assert_ptr_equal (o, m);               //  as it is: no copy
         assert_string_equal (s_str (o, "msgtype"), types [i]);
         assert_string_equal (s_str (o, "roomid"), "wrA");
         json_decref (o);
@@ -135,6 +136,7 @@ static void test_archive (void **state)
     assert_string_equal (s_str (o, "msgtype"), "text");
     assert_string_equal (s_str (json_object_get (o, "text"), "content"), "加我\nvx123");
     assert_null (json_object_get (o, "mixed"));
+    assert_non_null (json_object_get (mixed, "mixed"));     //  the message itself untouched
     json_decref (o);
     json_decref (mixed);
     json_t *one = json_loads ("{\"msgid\":\"m3\",\"from\":\"wmA\",\"tolist\":[\"zhang\"],\"msgtime\":1,\"msgtype\":\"text\"}", 0, NULL);

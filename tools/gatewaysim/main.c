@@ -13,11 +13,11 @@
 //  writes "seq t_ms path key" for each, in arrival order. GET (or HEAD)
 //  /v1/deliveries/KEY is the send-result API notifier asks after a crash:
 //  200 when a delivery of that key arrived, 404 when not.
+#include "qy/sim.h"
 #include "qy/util.h"
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,22 +38,6 @@ static struct {
     unsigned seed;
     int64_t t0;
 } s;
-
-static volatile sig_atomic_t s_stop;
-static void s_on_signal (int sig) { (void) sig; s_stop = 1; }
-
-typedef struct {
-    qy_buf_t body;
-} s_req_t;
-
-static enum MHD_Result s_send (struct MHD_Connection *c, unsigned status, const char *body)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer (strlen (body), (void *) body, MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header (r, "Content-Type", "application/json");
-    enum MHD_Result rc = MHD_queue_response (c, status, r);
-    MHD_destroy_response (r);
-    return rc;
-}
 
 //  The status line and headers go out at once; the body M ms later.
 static ssize_t s_slow_read (void *cls, uint64_t pos, char *buf, size_t max)
@@ -110,10 +94,9 @@ static char *s_stats (void)
     return text;
 }
 
-static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                 const char *version, const char *data, size_t *size, void **ctx)
+static enum MHD_Result s_handle (struct MHD_Connection *c, const char *url, const char *method,
+                                 const char *data, size_t size)
 {
-    (void) cls; (void) version;
     if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0) {
         if (strncmp (url, "/v1/deliveries/", 15) == 0) {
             //  The send-result API (docs/gateway.md): did a delivery of this key arrive?
@@ -121,31 +104,19 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
             bool have = json_object_get (s.keys, url + 15) != NULL;
             s.asked++;
             pthread_mutex_unlock (&s.lock);
-            return have ? s_send (c, 200, "{\"received\":true}") : s_send (c, 404, "{\"received\":false}");
+            return have ? qy_sim_send (c, 200, "{\"received\":true}") : qy_sim_send (c, 404, "{\"received\":false}");
         }
         if (strcmp (url, "/stats") != 0)
-            return s_send (c, 404, "{\"error\":\"not found\"}");
+            return qy_sim_send (c, 404, "{\"error\":\"not found\"}");
         pthread_mutex_lock (&s.lock);
         char *text = s_stats ();
         pthread_mutex_unlock (&s.lock);
-        enum MHD_Result rc = s_send (c, 200, text);
+        enum MHD_Result rc = qy_sim_send (c, 200, text);
         free (text);
         return rc;
     }
     if (strcmp (method, "POST") != 0)
-        return s_send (c, 405, "{\"error\":\"method not allowed\"}");
-    s_req_t *req = *ctx;
-    if (!req) {
-        req = qy_calloc (1, sizeof (*req));
-        qy_buf_init (&req->body);
-        *ctx = req;
-        return MHD_YES;
-    }
-    if (*size) {
-        qy_buf_append (&req->body, data, *size);
-        *size = 0;
-        return MHD_YES;
-    }
+        return qy_sim_send (c, 405, "{\"error\":\"method not allowed\"}");
     if (s.delay_ms)
         usleep ((useconds_t) s.delay_ms * 1000);
     const char *auth = MHD_lookup_connection_value (c, MHD_HEADER_KIND, "Authorization");
@@ -162,7 +133,7 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
         s.timeouts++;
         pthread_mutex_unlock (&s.lock);
         usleep ((useconds_t) s.timeout_ms * 1000);
-        return s_send (c, 504, "{\"error\":\"simulated timeout\"}");
+        return qy_sim_send (c, 504, "{\"error\":\"simulated timeout\"}");
     }
     if (s.first_429 > 0 || (s.rate_429 > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.rate_429)) {
         if (s.first_429 > 0)
@@ -179,28 +150,28 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
         pthread_mutex_unlock (&s.lock);
         char body [96];
         qy_snprintf (body, sizeof (body), "{\"errcode\":%ld,\"errmsg\":\"simulated\"}", s.errcode);
-        return s_send (c, 200, body);
+        return qy_sim_send (c, 200, body);
     }
     char want [256];
     qy_snprintf (want, sizeof (want), "Bearer %s", s.token ? s.token : "");
     if (s.token && !robot && (!auth || strcmp (auth, want) != 0)) {
         s.unauthorized++;
         pthread_mutex_unlock (&s.lock);
-        return s_send (c, 401, "{\"error\":\"bad token\"}");
+        return qy_sim_send (c, 401, "{\"error\":\"bad token\"}");
     }
     if (s.fail_first > 0 || (s.fail_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.fail_rate)) {
         if (s.fail_first > 0)
             s.fail_first--;
         s.failed++;
         pthread_mutex_unlock (&s.lock);
-        return s_send (c, 503, "{\"error\":\"simulated failure\"}");
+        return qy_sim_send (c, 503, "{\"error\":\"simulated failure\"}");
     }
     json_error_t err;
-    json_t *body = json_loads (req->body.data, 0, &err);
+    json_t *body = json_loadb (data, size, 0, &err);
     if (!body || !key) {
         pthread_mutex_unlock (&s.lock);
         json_decref (body);
-        return s_send (c, 400, "{\"error\":\"body must be JSON and Idempotency-Key is required\"}");
+        return qy_sim_send (c, 400, "{\"error\":\"body must be JSON and Idempotency-Key is required\"}");
     }
     json_t *seen = json_object_get (s.keys, key);
     if (seen) {
@@ -230,7 +201,7 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
         json_t *n = json_object_get (s.by, what);
         json_object_set_new (s.by, what, json_integer (n ? json_integer_value (n) + 1 : 1));
         if (s.log) {
-            fprintf (s.log, "%s\n", req->body.data);
+            fprintf (s.log, "%s\n", data);
             fflush (s.log);
         }
     }
@@ -246,19 +217,8 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
         usleep ((useconds_t) s.late_ms * 1000);
     json_decref (body);
     const char *ok = robot ? "{\"errcode\":0,\"errmsg\":\"ok\"}" : "{\"ok\":true}";
-    rc = slow ? s_send_slow (c, 200, ok) : s_send (c, 200, ok);
+    rc = slow ? s_send_slow (c, 200, ok) : qy_sim_send (c, 200, ok);
     return rc;
-}
-
-static void s_done (void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
-{
-    (void) cls; (void) c; (void) toe;
-    s_req_t *req = *ctx;
-    if (req) {
-        qy_buf_free (&req->body);
-        free (req);
-        *ctx = NULL;
-    }
 }
 
 int main (int argc, char **argv)
@@ -307,29 +267,8 @@ int main (int argc, char **argv)
             return 2;
         }
     }
-    struct MHD_Daemon *d = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                                             (uint16_t) port, NULL, NULL, s_handle, NULL,
-                                             MHD_OPTION_NOTIFY_COMPLETED, s_done, NULL, MHD_OPTION_END);
-    if (!d) {
-        fprintf (stderr, "qy-gatewaysim: cannot listen on port %d\n", port);
+    if (qy_sim_serve ("qy-gatewaysim", port, port_file, s_handle))
         return 1;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info (d, MHD_DAEMON_INFO_BIND_PORT);
-    port = info->port;
-    printf ("listening port=%d\n", port);
-    fflush (stdout);
-    if (port_file) {
-        FILE *f = fopen (port_file, "w");
-        if (f) {
-            fprintf (f, "%d\n", port);
-            fclose (f);
-        }
-    }
-    signal (SIGTERM, s_on_signal);
-    signal (SIGINT, s_on_signal);
-    while (!s_stop)
-        usleep (100000);
-    MHD_stop_daemon (d);
     char *text = s_stats ();
     printf ("%s\n", text);
     free (text);

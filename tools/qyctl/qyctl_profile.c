@@ -110,7 +110,12 @@ static int s_member_show (void)
         "  EXISTS (SELECT 1 FROM blocks b WHERE b.brand_id = $1 AND b.member_id = m.id AND b.lifted_at IS NULL) AS blocked, "
         "  EXISTS (SELECT 1 FROM campaign_optouts o WHERE o.brand_id = $1 AND o.member_id = m.id) AS opted_out, "
         "  coalesce ((SELECT string_agg (t.tag, ',' ORDER BY t.tag) FROM member_tags t "
-        "             WHERE t.brand_id = $1 AND t.member_id = m.id), '') AS tags "
+        "             WHERE t.brand_id = $1 AND t.member_id = m.id), '') AS tags, "
+        //  WeCom's 1:1 contacts (docs/wecom.md): whom they have, and whom they deleted (churn).
+        "  coalesce ((SELECT string_agg (c.staff, ',' ORDER BY c.staff) FROM contacts c "
+        "             WHERE c.brand_id = $1 AND c.member_id = m.id AND c.deleted_at IS NULL), '') AS contact_of, "
+        "  coalesce ((SELECT string_agg (c.staff || ' ' || to_char (c.deleted_at, 'YYYY-MM-DD'), ',' ORDER BY c.staff) FROM contacts c "
+        "             WHERE c.brand_id = $1 AND c.member_id = m.id AND c.deleted_by = 'customer'), '') AS deleted_staff "
         "FROM members m WHERE m.brand_id = $1 AND m.id = $2 AND $3::int > 0", 3, q);
     PGresult *act = qyctl_exec (
         "SELECT d::date AS day, coalesce ((SELECT sum (s.messages) FROM daily_member_stats s "

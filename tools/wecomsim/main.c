@@ -11,16 +11,18 @@
 //  /sim/errcode {"errcode":E,"count":N[,"path":P]} answers E to the next N.
 //  Callbacks: POST /sim/callback {"xml":…[,"timestamp":T,"nonce":N,"repeat":K]}
 //  encrypts and signs with --cb-token/--cb-aes-key/--corp, POSTs it to
-//  --callback-url K times and answers the connector's statuses.
+//  --callback-url K times (the same bytes, as WeCom retries) and answers
+//  the connector's statuses.
 //  --load N --rate R (with the callback options): send N add_member
 //  callbacks at R a second and print the answer latencies (benchmarks).
 #include "wecom.h"
+#include "qy/sim.h"
 #include <curl/curl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,17 +46,12 @@ static struct {
     const char *cb_url, *cb_token, *cb_aes, *corp;
 } s;
 
-static volatile sig_atomic_t s_stop;
-static void s_on_signal (int sig) { (void) sig; s_stop = 1; }
-
 static enum MHD_Result s_send (struct MHD_Connection *c, unsigned status, json_t *body)
 {
     char *text = json_dumps (body, JSON_COMPACT);
     json_decref (body);
-    struct MHD_Response *r = MHD_create_response_from_buffer (strlen (text), text, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header (r, "Content-Type", "application/json");
-    enum MHD_Result rc = MHD_queue_response (c, status, r);
-    MHD_destroy_response (r);
+    enum MHD_Result rc = qy_sim_send (c, status, text);
+    free (text);
     return rc;
 }
 
@@ -215,7 +212,13 @@ static long s_callback (const char *xml, const char *ts, const char *nonce, qy_b
     unsigned char key [32], rnd [16];
     if (!s.cb_url || wecom_aes_key (s.cb_aes, key))
         return -1;
-    RAND_bytes (rnd, sizeof (rnd));
+    //  The 16 "random" bytes follow from what is sent, so a repeat (the same
+    //  xml, timestamp and nonce) is the same bytes, as WeCom's retries are.
+    char *seed = qy_printf ("%s|%s|%s", ts, nonce, xml);
+    unsigned char digest [SHA256_DIGEST_LENGTH];
+    SHA256 ((const unsigned char *) seed, strlen (seed), digest);
+    memcpy (rnd, digest, sizeof (rnd));
+    free (seed);
     char *enc = wecom_encrypt (key, rnd, xml, strlen (xml), s.corp), sig [41];
     wecom_signature (s.cb_token, ts, nonce, enc, sig);
     char *body = qy_printf ("<xml><ToUserName><![CDATA[%s]]></ToUserName><AgentID><![CDATA[]]></AgentID>"
@@ -280,25 +283,10 @@ static json_t *s_control (const char *url, json_t *q)
     return s_err (0, "ok");
 }
 
-typedef struct { qy_buf_t body; } s_req_t;
-
-static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                 const char *version, const char *upload, size_t *upload_size, void **ctx)
+static enum MHD_Result s_handle (struct MHD_Connection *c, const char *url, const char *method,
+                                 const char *body, size_t len)
 {
-    (void) cls; (void) version;
-    s_req_t *req = *ctx;
-    if (!req) {
-        req = qy_calloc (1, sizeof (*req));
-        qy_buf_init (&req->body);
-        *ctx = req;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        qy_buf_append (&req->body, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    json_t *q = req->body.len ? json_loadb (req->body.data, req->body.len, 0, NULL) : json_object ();
+    json_t *q = len ? json_loadb (body, len, 0, NULL) : json_object ();
     if (!q)
         return s_send (c, 200, s_err (47001, "data format error"));
     if (strcmp (url, "/sim/callback") == 0) {
@@ -330,17 +318,6 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *c, const char
     json_decref (q);
     (void) method;
     return out ? s_send (c, 200, out) : s_send (c, 404, s_err (404, "not found"));
-}
-
-static void s_done (void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
-{
-    (void) cls; (void) c; (void) toe;
-    s_req_t *req = *ctx;
-    if (req) {
-        qy_buf_free (&req->body);
-        free (req);
-        *ctx = NULL;
-    }
 }
 
 static int s_cmp (const void *a, const void *b)
@@ -431,31 +408,10 @@ int main (int argc, char **argv)
     curl_global_init (CURL_GLOBAL_DEFAULT);
     if (load > 0)
         return s_load (load, rate > 0 ? rate : 100, chat);
-    struct MHD_Daemon *d = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-                                             (uint16_t) port, NULL, NULL, s_handle, NULL,
-                                             MHD_OPTION_NOTIFY_COMPLETED, s_done, NULL, MHD_OPTION_END);
-    if (!d) {
-        fprintf (stderr, "qy-wecomsim: cannot listen on port %d\n", port);
-        return 1;
-    }
-    port = MHD_get_daemon_info (d, MHD_DAEMON_INFO_BIND_PORT)->port;
-    printf ("listening port=%d\n", port);
-    fflush (stdout);
-    if (port_file) {
-        FILE *f = fopen (port_file, "w");
-        if (f) {
-            fprintf (f, "%d\n", port);
-            fclose (f);
-        }
-    }
-    signal (SIGTERM, s_on_signal);
-    signal (SIGINT, s_on_signal);
-    while (!s_stop)
-        usleep (100000);
-    MHD_stop_daemon (d);
+    int rc = qy_sim_serve ("qy-wecomsim", port, port_file, s_handle);
     json_t *all [] = { s.groups, s.tokens, s.sends, s.staff, s.results, s.messages, s.templates, s.calls, s.errs, s.by_secret };
     for (size_t i = 0; i < QY_ARRAY_LEN (all); i++)
         json_decref (all [i]);
     curl_global_cleanup ();
-    return 0;
+    return rc;
 }

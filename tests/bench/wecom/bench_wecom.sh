@@ -6,7 +6,9 @@
 #     long the forwarding to ingest took to catch up;
 #  2. the chat archive into ingest: the stand-in Finance SDK serves ARCHIVE
 #     messages; messages a second from start to the cursor at the end
-#     (target ≥ 5,000/s);
+#     (target ≥ 5,000/s), and the CPU seconds qy-wecom and ingest spent per
+#     1,000 messages (utime + stime from /proc/PID/stat: what a loaded
+#     machine does not distort, unlike the rate), and PostgreSQL's;
 #  3. the archive's delay: the stand-in's archive grows at LIVE_RATE a
 #     second for LIVE_S seconds; qy_wecom_archive_delay_seconds (msgtime to
 #     hand-over) with archive.poll_ms at its default (1 s).
@@ -44,17 +46,32 @@ echo "== callbacks: $CALLBACKS at $RATE/s"
 t0=$(date +%s.%N)
 while [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE status = 'pending'")" != 0 ]; do sleep 0.2; done
 echo "forwarded to ingest: all $(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM wecom_callbacks WHERE status = 'done'") done $(echo "$(date +%s.%N) - $t0" | bc) s after the last answer"
-echo "server-side answer time: p99 $(curl -fs "http://127.0.0.1:$W/metrics" | awk '/^qy_wecom_callback_seconds\{quantile="0.99"\}/ {print $2}') s"
+echo "server-side answer time: p99 $(qy_metric_quantile "$W" qy_wecom_callback_seconds 0.99) s (from the histogram's buckets)"
 kill -TERM "$QY_PID_wecom"; while kill -0 "$QY_PID_wecom" 2>/dev/null; do sleep 0.1; done
 
 echo "== archive: $ARCHIVE messages"
 export QY_WECOM_ARCHIVE_SDK_PATH="$build/tests/wecom_sdk/libWeWorkFinanceSdk_C.so" QY_FAKESDK_PUBKEY=$QY_RUN/archive.pub
 export QY_FAKESDK_COUNT=$ARCHIVE QY_FAKESDK_ROOM=g1 QY_FAKESDK_T0_MS=$(( ($(date +%s) - 600) * 1000 ))
+# cpu PID: CPU seconds the process has used (utime + stime, fields 14 and 15; its name has no spaces).
+cpu () { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# pg_cpu: PostgreSQL's, the postmaster with the children it reaped (16, 17) and those alive.
+pg_cpu () {
+    local pm; pm=$(head -1 "$QY_RUN/pg/postmaster.pid")
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+      for c in $(cat "/proc/$pm/task/$pm/children"); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; done
+    } | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f\n", s / hz }'
+}
+ingest_cpu0=$(cpu "$QY_PID_ingest"); pg_cpu0=$(pg_cpu)
 t0=$(date +%s.%N)
 QY_HTTP_PORT=$W qy_start wecom_archive "$build/services/wecom/qy-wecom"
 until [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (max (seq), 0) FROM wecom_archive_cursor")" -ge "$ARCHIVE" ]; do sleep 0.1; done
 secs=$(echo "$(date +%s.%N) - $t0" | bc)
+# ingest hands the last batch to the bus after its answer: wait until its messages are all archived.
+until [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM messages WHERE msg_id LIKE 'fake-%'")" -ge "$ARCHIVE" ]; do sleep 0.1; done
+wecom_cpu=$(cpu "$QY_PID_wecom_archive"); ingest_cpu=$(echo "$(cpu "$QY_PID_ingest") - $ingest_cpu0" | bc)
+pg_cpu1=$(echo "$(pg_cpu) - $pg_cpu0" | bc)
 echo "archive: $ARCHIVE messages into ingest in $secs s = $(echo "$ARCHIVE / $secs" | bc) messages/s (RSA keys: one per 100 messages, as the stand-in serves them)"
+echo "archive CPU per 1,000 messages: qy-wecom $(echo "scale=3; $wecom_cpu * 1000 / $ARCHIVE" | bc) s, ingest $(echo "scale=3; $ingest_cpu * 1000 / $ARCHIVE" | bc) s (qy-wecom ${wecom_cpu} s with its start-up, ingest ${ingest_cpu} s); PostgreSQL $(echo "scale=3; $pg_cpu1 * 1000 / $ARCHIVE" | bc) s (with the polling psql's)"
 kill -TERM "$QY_PID_wecom_archive"; while kill -0 "$QY_PID_wecom_archive" 2>/dev/null; do sleep 0.1; done
 
 LIVE_RATE=${LIVE_RATE:-200}; LIVE_S=${LIVE_S:-20}
@@ -64,4 +81,4 @@ export QY_FAKESDK_RATE=$LIVE_RATE QY_FAKESDK_COUNT=$((LIVE_RATE * LIVE_S)) QY_FA
 unset QY_WECOM_ARCHIVE_POLL_MS
 QY_HTTP_PORT=$W qy_start wecom_live "$build/services/wecom/qy-wecom"
 until [ "$(psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (max (seq), 0) FROM wecom_archive_cursor")" -ge $((LIVE_RATE * LIVE_S)) ]; do sleep 0.2; done
-curl -fs "http://127.0.0.1:$W/metrics" | awk '/^qy_wecom_archive_delay_seconds\{quantile="0.(5|99)"\}/ { printf "delay %s %s s\n", $1, $2 }'
+echo "delay msgtime → ingest: p50 $(qy_metric_quantile "$W" qy_wecom_archive_delay_seconds 0.5) s, p99 $(qy_metric_quantile "$W" qy_wecom_archive_delay_seconds 0.99) s"

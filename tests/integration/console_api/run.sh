@@ -257,6 +257,11 @@ it_eq "rules with lists and policies" "$(body hq1 GET /api/v1/rules | jq -c '[(.
 it_eq "overviews kept per scope (cache)" "$(body st1 GET /api/v1/overview | jq '.stores | length') $(body hq1 GET /api/v1/overview | jq '.stores | length') $(body st1 GET /api/v1/overview | jq '.stores | length')" "1 3 1"
 it_eq "group profile" "$(api st1 GET /api/v1/groups/room1/profile | tail -n +2 | jq -c '[(.days | length), .members[0].user_id, (.messages | length) > 0, .standing.key]')" '[30,"u1",true,1]'
 it_eq "member profile" "$(api st1 GET /api/v1/members/u1 | tail -n +2 | jq -c '[.groups[0].code, (.violations | length), .strikes]')" '["room1",6,0]'
+# WeCom 1:1 contacts (docs/wecom.md) on the profile, through the store's row-level policy.
+q "INSERT INTO contacts (brand_id, staff, member_id, added_at, deleted_at, deleted_by, changed_at)
+   SELECT m.brand_id, 'zhang', m.id, now () - interval '2 days', now () - interval '1 day', 'customer', now ()
+   FROM members m JOIN brands b ON b.id = m.brand_id AND b.code = 'acme' WHERE m.user_id = 'u1'" >/dev/null
+it_eq "member profile: contacts" "$(api st1 GET /api/v1/members/u1 | tail -n +2 | jq -c '[.contacts[] | [.staff, .deleted_by]]')" '[["zhang","customer"]]'
 
 # ---- 3. login limits (last: they lock this address)
 wrong () { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{\"login\":\"$1\",\"password\":\"${2:-wrong-password}\"}" "$U/api/v1/session"; }

@@ -20,15 +20,8 @@ export QY_WECOM_MASTER_KEY_FILE=$QY_RUN/master.key
 "$Q" wecom set acme --corp-id wwSimCorp --agent-id 1 --token-file "$QY_RUN/token" --aes-key-file "$QY_RUN/aes" \
     --secret-file "$QY_RUN/secret" --archive-key-file "$QY_RUN/archive.pem" --archive-secret-file "$QY_RUN/asecret" >/dev/null
 
-P_mf=$(qy_free_port); P_mb=$(qy_free_port)
-export QY_BUS_HOPS="moderation=tcp://127.0.0.1:$P_mf>tcp://127.0.0.1:$P_mb" QY_HTTP_BIND=127.0.0.1 QY_BUS_ZMQ_HWM=200000
-export QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$P_mf" QY_INGEST_ZMQ_GATEWAY="tcp://127.0.0.1:$(qy_free_port)" QY_INGEST_ZMQ_HWM=200000
-export QY_INGEST_GATEWAY_HTTP_PORT=$(qy_free_port) QY_INGEST_GATEWAY_HTTP_BIND=127.0.0.1
-H_bus=$(qy_free_port); H_ingest=$(qy_free_port)
-QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
-qy_wait_health bus "$H_bus"
-QY_HTTP_PORT=$H_ingest qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
-qy_wait_health ingest "$H_ingest"
+export QY_BUS_ZMQ_HWM=200000 QY_INGEST_ZMQ_HWM=200000
+it_ingest_http
 
 export QY_WECOM_INGEST_URL="http://127.0.0.1:$QY_INGEST_GATEWAY_HTTP_PORT" QY_WECOM_API_BASE="http://127.0.0.1:1"
 export QY_WECOM_ARCHIVE_SDK_PATH="$QY_BUILD/tests/wecom_sdk/libWeWorkFinanceSdk_C.so" QY_WECOM_ARCHIVE_POLL_MS=100

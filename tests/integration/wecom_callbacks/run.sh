@@ -39,15 +39,7 @@ it_eq "no plain secret in wecom_brands" "$(psql "$QY_PG_DSN" -qAt -c "SELECT cou
 it_eq "capability" "$(psql "$QY_PG_DSN" -qAt -c "SELECT capability FROM brand_edges")" official
 
 # Bus and ingest (as in gateway_http), the simulator, two connector replicas.
-P_mf=$(qy_free_port); P_mb=$(qy_free_port)
-export QY_BUS_HOPS="moderation=tcp://127.0.0.1:$P_mf>tcp://127.0.0.1:$P_mb" QY_HTTP_BIND=127.0.0.1
-export QY_INGEST_ZMQ_OUT="tcp://127.0.0.1:$P_mf" QY_INGEST_ZMQ_GATEWAY="tcp://127.0.0.1:$(qy_free_port)"
-export QY_INGEST_GATEWAY_HTTP_PORT=$(qy_free_port) QY_INGEST_GATEWAY_HTTP_BIND=127.0.0.1
-H_bus=$(qy_free_port); H_ingest=$(qy_free_port)
-QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
-qy_wait_health bus "$H_bus"
-QY_HTTP_PORT=$H_ingest qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
-qy_wait_health ingest "$H_ingest"
+it_ingest_http
 SIM=$(qy_free_port)
 qy_start wecomsim "$QY_BUILD/tools/wecomsim/qy-wecomsim" --port "$SIM" --corp $CORP
 it_wait "wecom simulator" curl -fs -X POST "http://127.0.0.1:$SIM/sim/stats"
