@@ -176,6 +176,7 @@ static const console_route_t s_routes [] = {
     { "GET",    "deliveries",           CONSOLE_ADMIN | CONSOLE_HQ, console_api_deliveries },
     { "GET",    "deadletters",          CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletters },
     { "POST",   "deadletters/*/resolve", CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletter_resolve },
+    { "POST",   "deadletters/*/replay", CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletter_replay },
     { "GET",    "audit",                CONSOLE_ADMIN | CONSOLE_HQ, console_api_audit },
     { "GET",    "tasks",                CONSOLE_STAFF, console_api_tasks },
     { "GET",    "tasks/*",              CONSOLE_STAFF, console_api_task },

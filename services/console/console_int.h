@@ -107,6 +107,7 @@ void console_api_stores (console_req_t *r);
 void console_api_audit (console_req_t *r);
 void console_api_deadletters (console_req_t *r);
 void console_api_deadletter_resolve (console_req_t *r);
+void console_api_deadletter_replay (console_req_t *r);
 void console_api_deliveries (console_req_t *r);
 void console_api_campaigns (console_req_t *r);
 void console_api_campaign_validate (console_req_t *r);

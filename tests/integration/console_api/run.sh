@@ -77,7 +77,7 @@ GET:/api/v1/members/u1 GET:/api/v1/members/u3 GET:/api/v1/search?q=优惠券 GET
 GET:/api/v1/messages/$ROOM3_MSG GET:/api/v1/queue GET:/api/v1/campaigns GET:/api/v1/channels GET:/api/v1/rules
 GET:/api/v1/deliveries GET:/api/v1/deadletters GET:/api/v1/audit GET:/api/v1/tokens GET:/api/v1/nothing
 PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#$V1 POST:/api/v1/queue/decide#$V3
-POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1
+POST:/api/v1/deadletters/$DL/resolve POST:/api/v1/deadletters/$DL/replay DELETE:/api/v1/groups/room1
 GET:/api/v1/tasks GET:/api/v1/tasks/101 GET:/api/v1/tasks/103 GET:/api/v1/tasks/report
 POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest
 POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause POST:/api/v1/campaigns/apply"
@@ -92,6 +92,7 @@ for e in $ENDPOINTS; do
             */decide) body="{\"ids\":[$vid],\"decision\":\"confirm\",\"reason\":\"matrix\"}"
                       q "UPDATE violations SET status = 'open' WHERE id = $vid" ;;
             */resolve) body='{"reason":"matrix"}'; q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
+            */replay) q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
             */validate|*/apply) body="$CAMPAIGN_DOC" ;;
             */pause) body='{}' ;;
             */backtest) body=$(jq -Rsc '{rules: ., days: 1}' "$QY_ROOT/services/moderation/judge/default_rules.tsv") ;;

@@ -1,5 +1,5 @@
 // The operators' lists: channels (quality), campaigns, rules, deliveries,
-// dead letters (closed with a reason) and the audit log.
+// dead letters (replayed, or closed with a reason) and the audit log.
 import { get, api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, table, fmt } from '../dom.js';
@@ -26,11 +26,27 @@ function resolveButton (d) {
   } }, t('resolve'));
 }
 
+// Put a dead letter back through the door it was refused at (as qyctl
+// deadletters replay); the row's result column says what happened.
+function replayButton (d) {
+  return h('button', { class: 'replay', onclick: async (ev) => {
+    const cell = ev.target.parentNode;
+    try {
+      const r = await api('POST', `/deadletters/${d.id}/replay`);
+      cell.replaceChildren(h('span', { class: r.done ? 'ok' : 'muted' }, r.result));
+    } catch (e) { showError(e); }
+  } }, t('replay'));
+}
+
 export async function listPage (main, what) {
   const data = await get('/' + what);
   const cols = columns[what].map((k) => ({ key: k, label: t(k) === k ? k : t(k),
     render: (r) => typeof r[k] === 'object' && r[k] !== null && !Array.isArray(r[k]) ? JSON.stringify(r[k]) : fmt(r[k]) }));
-  if (what === 'deadletters') cols.push({ key: 'resolve', label: '', render: (d) => d.state === 'open' ? resolveButton(d) : '' });
+  if (what === 'deadletters') {
+    cols.push({ key: 'replay_result', label: t('result'), render: (d) => fmt(d.replay_result) });
+    cols.push({ key: 'replay', label: '', render: (d) => d.state !== 'resolved' ? replayButton(d) : '' });
+    cols.push({ key: 'resolve', label: '', render: (d) => d.state !== 'resolved' ? resolveButton(d) : '' });
+  }
   const chart = what === 'channels' ? h('canvas', { id: 'channels-chart' }) : null;
   const extra = what === 'rules' ? [
     h('h3', {}, 'lists'), table(['list', 'category', 'value', 'created_by', 'created_at'].map((k) => ({ key: k, label: k })), data.lists),
