@@ -173,6 +173,7 @@ static const console_route_t s_routes [] = {
     { "GET",    "channels",             CONSOLE_STAFF, console_api_channels },
     { "GET",    "rules",                CONSOLE_ADMIN | CONSOLE_HQ, console_api_rules },
     { "POST",   "rules/backtest",       CONSOLE_ADMIN | CONSOLE_HQ, console_api_rules_backtest },
+    { "POST",   "rules",                CONSOLE_ADMIN | CONSOLE_HQ, console_api_rules_save },
     { "GET",    "deliveries",           CONSOLE_ADMIN | CONSOLE_HQ, console_api_deliveries },
     { "GET",    "deadletters",          CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletters },
     { "POST",   "deadletters/*/resolve", CONSOLE_ADMIN | CONSOLE_HQ, console_api_deadletter_resolve },

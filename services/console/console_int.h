@@ -117,6 +117,7 @@ void console_api_campaign_resume (console_req_t *r);
 void console_api_channels (console_req_t *r);
 void console_api_rules (console_req_t *r);
 void console_api_rules_backtest (console_req_t *r);
+void console_api_rules_save (console_req_t *r);
 void console_api_tasks (console_req_t *r);
 void console_api_task (console_req_t *r);
 void console_api_task_done (console_req_t *r);
