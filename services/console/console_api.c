@@ -405,7 +405,7 @@ void console_api_campaigns (console_req_t *r)
 {
     console_sql_json (r, "campaigns",
         "SELECT json_build_object ('items', coalesce (json_agg (x ORDER BY x.name), '[]')) FROM ("
-        " SELECT c.name, c.trigger, c.enabled, c.version, c.updated_at, "
+        " SELECT c.name, c.trigger, c.enabled, c.version, c.updated_at, c.definition, "
         "  (SELECT json_object_agg (status, n) FROM (SELECT status, count (*) AS n FROM campaign_jobs j "
         "    WHERE j.brand_id = c.brand_id AND j.campaign_id = c.id GROUP BY status) s) AS jobs, "
         "  (SELECT count (*) FROM campaign_conversions v WHERE v.brand_id = c.brand_id AND v.campaign_id = c.id) AS conversions "

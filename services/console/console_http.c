@@ -170,6 +170,7 @@ static const console_route_t s_routes [] = {
     { "POST",   "campaigns/apply",      CONSOLE_ADMIN | CONSOLE_HQ, console_api_campaign_apply },
     { "POST",   "campaigns/*/pause",    CONSOLE_ADMIN | CONSOLE_HQ, console_api_campaign_pause },
     { "POST",   "campaigns/*/resume",   CONSOLE_ADMIN | CONSOLE_HQ, console_api_campaign_resume },
+    { "GET",    "campaigns/report",     CONSOLE_ADMIN | CONSOLE_HQ | CONSOLE_REGION, console_api_campaign_report },
     { "GET",    "channels",             CONSOLE_STAFF, console_api_channels },
     { "GET",    "rules",                CONSOLE_ADMIN | CONSOLE_HQ, console_api_rules },
     { "POST",   "rules/backtest",       CONSOLE_ADMIN | CONSOLE_HQ, console_api_rules_backtest },

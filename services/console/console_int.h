@@ -114,6 +114,7 @@ void console_api_campaign_validate (console_req_t *r);
 void console_api_campaign_apply (console_req_t *r);
 void console_api_campaign_pause (console_req_t *r);
 void console_api_campaign_resume (console_req_t *r);
+void console_api_campaign_report (console_req_t *r);
 void console_api_channels (console_req_t *r);
 void console_api_rules (console_req_t *r);
 void console_api_rules_backtest (console_req_t *r);

@@ -80,7 +80,8 @@ PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#
 POST:/api/v1/deadletters/$DL/resolve POST:/api/v1/deadletters/$DL/replay DELETE:/api/v1/groups/room1
 GET:/api/v1/tasks GET:/api/v1/tasks/101 GET:/api/v1/tasks/103 GET:/api/v1/tasks/report
 POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest POST:/api/v1/rules
-POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause POST:/api/v1/campaigns/apply"
+POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause POST:/api/v1/campaigns/apply
+GET:/api/v1/campaigns/report"
 : > "$QY_RUN/actual/matrix.txt"
 for e in $ENDPOINTS; do
     method=${e%%:*}; path=${e#*:}; vid=${path#*#}; path=${path%%#*}
@@ -273,6 +274,19 @@ it_eq "rules with lists and policies" "$(body hq1 GET /api/v1/rules | jq -c '[(.
 it_eq "overviews kept per scope (cache)" "$(body st1 GET /api/v1/overview | jq '.stores | length') $(body hq1 GET /api/v1/overview | jq '.stores | length') $(body st1 GET /api/v1/overview | jq '.stores | length')" "1 3 1"
 it_eq "group profile" "$(api st1 GET /api/v1/groups/room1/profile | tail -n +2 | jq -c '[(.days | length), .members[0].user_id, (.messages | length) > 0, .standing.key]')" '[30,"u1",true,1]'
 it_eq "member profile" "$(api st1 GET /api/v1/members/u1 | tail -n +2 | jq -c '[.groups[0].code, (.violations | length), .strikes]')" '["room1",6,0]'
+
+# ---- campaign measurement: a member's reply 20 minutes after the post of cj-1 and a purchase
+# credited to it; per step and variant, and SOP compliance per store, as qyctl campaign report
+psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/measure.sql" >/dev/null
+rep=$(body hq1 GET '/api/v1/campaigns/report?days=30')
+it_eq "report: per step and variant" "$(echo "$rep" | jq -c '[.steps[] | select(.campaign == "daily") | .sent, .blocked, .replies_1h, .conversions, .revenue_cents]')" '[2,1,1,1,1990]'
+it_eq "report: SOP per store" "$(echo "$rep" | jq -c '[.stores[] | [.store, .due, .done, .excused, .missed, .compliance_pct]]')" '[["s1",4,2,1,1,66.7]]'
+"$Q" campaign report acme --since "$(date -u -d '30 days ago' +%F)" --format json > "$QY_RUN/campaign-report.json"
+norm='[.[] | [.campaign, .step, .variant, .sent, .delivered, .blocked, .replies_1h, .conversions, .revenue_cents] | map(tostring)]'
+it_eq "report: qyctl's figures" "$(echo "$rep" | jq -c ".steps | $norm")" "$(jq -c ".[\"per step and variant\"] | $norm" "$QY_RUN/campaign-report.json")"
+login reg1 || it_fail "login reg1 again"
+it_eq "report: a region sees its stores, a store user none" "$(body reg1 GET /api/v1/campaigns/report | jq -c '[.stores[].store]') $(status st1 GET /api/v1/campaigns/report) $(status hq1 GET '/api/v1/campaigns/report?days=0')" '["s1"] 403 400'
+it_eq "report: another brand sees nothing of acme's" "$(body ohq GET /api/v1/campaigns/report | jq -c '[.steps, .stores]')" '[[],[]]'
 
 # ---- 3. login limits (last: they lock this address)
 wrong () { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{\"login\":\"$1\",\"password\":\"${2:-wrong-password}\"}" "$U/api/v1/session"; }

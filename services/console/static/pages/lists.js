@@ -8,7 +8,6 @@ import { showError } from '../app.js';
 
 const columns = {
   channels: ['channel', 'kind', 'joins', 'members', 'spoke', 'violators', 'retention7', 'retention30'],
-  campaigns: ['name', 'trigger', 'enabled', 'version', 'updated_at', 'jobs', 'conversions'],
   deliveries: ['created_at', 'key', 'kind', 'group', 'status', 'attempts', 'http_status', 'last_error'],
   deadletters: ['id', 'created_at', 'service', 'brand_code', 'msg_id', 'reason', 'state', 'replays', 'bytes'],
   audit: ['at', 'actor', 'action', 'object_type', 'object_id', 'detail']
