@@ -167,6 +167,15 @@ void console_api_group_profile (console_req_t *r)
         "     'joins', x.joins, 'leaves', x.leaves, 'violations', x.violations, 'staff', x.staff_messages, 'replies', x.replies, "
         "     'answered', x.answered, 'questions', x.questions) ORDER BY x.day), '[]') "
         "   FROM daily_group_stats x WHERE x.group_id = g.id AND x.day > " TODAY " - $2::int), "
+        //  The health score and its parts as of each day's last evaluation
+        //  (group_health_days, kept by migration 115's trigger).
+        " 'health', (SELECT coalesce (json_agg (json_build_object ('day', x.day, 'health', x.health, 'state', x.state, "
+        "     'members', x.members, 'dau', x.dau, 'wau', x.wau, 'mau', x.mau, 'active_ratio', round (x.active_ratio::numeric, 4), "
+        "     'msgs_per_day', round (x.msgs_per_day::numeric, 2), 'top3_share', round (x.top3_share::numeric, 4), "
+        "     'gini', round (x.gini::numeric, 4), 'self_activation', round (x.self_activation::numeric, 4), "
+        "     'growth_rate', round (x.growth_rate::numeric, 4), 'leave_rate', round (x.leave_rate::numeric, 4), "
+        "     'violation_rate', round (x.violation_rate::numeric, 4), 'post_response', round (x.post_response::numeric, 3)) "
+        "     ORDER BY x.day), '[]') FROM group_health_days x WHERE x.group_id = g.id AND x.day > " TODAY " - $2::int), "
         " 'standing', (SELECT coalesce (json_object_agg (state, n), '{}') FROM (SELECT state, count (*) AS n FROM member_states "
         "   WHERE group_id = g.id GROUP BY state) s), "
         " 'members', (SELECT coalesce (json_agg (m), '[]') FROM (SELECT mb.user_id, coalesce (ms.nickname, mb.nickname) AS nickname, "

@@ -67,10 +67,11 @@ try {
   // 3. The group's profile, its chart drawn.
   await page.click('#groups-table a[href="#/group/room1"]');
   await page.waitForSelector('#group-chart[data-drawn="true"]');
+  await page.waitForSelector('#health-chart[data-drawn="true"]');
   assert.match(await page.textContent('#group-health'), /^\d+$/);
   assert.match(await page.textContent('#main'), /会员u1/);
   await page.screenshot({ path: `${SHOTS}/3-group.png`, fullPage: true });
-  ok('group profile with a drawn chart');
+  ok('group profile with its drawn charts (activity, health by day)');
 
   // 4. Archive search for a Chinese phrase.
   await page.goto(CONSOLE_URL + '/#/search');

@@ -10,7 +10,7 @@ command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq --no
 [ -x /usr/bin/chromium ] || { echo "FAIL: /usr/bin/chromium missing (QY_PACKAGES has it: run qy_install_deps)"; exit 1; }
 (cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 source "$HERE/../integration/console_api/setup.sh"
-psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$HERE/../integration/console_api/measure.sql" >/dev/null
+psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$HERE/../integration/console_api/extra.sql" >/dev/null
 start_console console
 SHOTS=$QY_BUILD/browser-shots
 rm -rf "$SHOTS"; mkdir -p "$SHOTS" "$QY_RUN/profile"

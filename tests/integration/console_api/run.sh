@@ -275,9 +275,13 @@ it_eq "overviews kept per scope (cache)" "$(body st1 GET /api/v1/overview | jq '
 it_eq "group profile" "$(api st1 GET /api/v1/groups/room1/profile | tail -n +2 | jq -c '[(.days | length), .members[0].user_id, (.messages | length) > 0, .standing.key]')" '[30,"u1",true,1]'
 it_eq "member profile" "$(api st1 GET /api/v1/members/u1 | tail -n +2 | jq -c '[.groups[0].code, (.violations | length), .strikes]')" '["room1",6,0]'
 
-# ---- campaign measurement: a member's reply 20 minutes after the post of cj-1 and a purchase
-# credited to it; per step and variant, and SOP compliance per store, as qyctl campaign report
-psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/measure.sql" >/dev/null
+# ---- the health history of room1 (three days), and campaign measurement: a member's reply 20
+# minutes after the post of cj-1 and a purchase credited to it; per step and variant, and SOP
+# compliance per store, as qyctl campaign report
+psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/extra.sql" >/dev/null
+it_eq "group profile: the health score and its parts by day" \
+    "$(body hq1 GET '/api/v1/groups/room1/profile?days=7' | jq -c '[.health[] | [.health, .active_ratio, .state]]')" '[[60,0.5,"healthy"],[65,0.6,"healthy"],[70,0.7,"healthy"]]'
+it_eq "group profile: the window" "$(body hq1 GET '/api/v1/groups/room1/profile?days=2' | jq -c '[.health[].health]')" '[65,70]'
 rep=$(body hq1 GET '/api/v1/campaigns/report?days=30')
 it_eq "report: per step and variant" "$(echo "$rep" | jq -c '[.steps[] | select(.campaign == "daily") | .sent, .blocked, .replies_1h, .conversions, .revenue_cents]')" '[2,1,1,1,1990]'
 it_eq "report: SOP per store" "$(echo "$rep" | jq -c '[.stores[] | [.store, .due, .done, .excused, .missed, .compliance_pct]]')" '[["s1",4,2,1,1,66.7]]'
