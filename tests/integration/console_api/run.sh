@@ -267,6 +267,10 @@ n0=$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor 
 it_eq "open a message" "$(body st1 GET "/api/v1/messages/$ROOM1_MSG" | jq -r '.group + " " + .user_id')" "room1 u1"
 it_eq "message opened audited" "$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor = 'console:st1'")" "$((n0 + 1))"
 it_eq "overview" "$(api hq1 GET '/api/v1/overview?days=7' | tail -n +2 | jq -c '[(.trend | length), .states.healthy, .states.zombie, .cards.today.messages, (.alerts | length)]')" '[7,2,1,30,1]'
+login reg1 || it_fail "login reg1 again"
+it_eq "overview trend of a store: its groups' roll-ups (store-day totals)" \
+    "$(body st1 GET '/api/v1/overview?days=7' | jq -c '[.trend[].messages] | add') $(body reg1 GET '/api/v1/overview?days=7' | jq -c '[.trend[].messages] | add')" \
+    "$(q "SELECT sum (messages) FROM daily_group_stats d JOIN groups g ON g.id = d.group_id WHERE g.code = 'room1' AND d.day > (now () + interval '8 hours')::date - 7") $(q "SELECT sum (messages) FROM daily_group_stats d JOIN groups g ON g.id = d.group_id WHERE g.code IN ('room1', 'room2') AND d.day > (now () + interval '8 hours')::date - 7")"
 it_eq "SOP compliance of s1 (2 sent of 3 due, 1 excused)" "$(body hq1 GET '/api/v1/overview?days=7' | jq -r '.stores[] | select(.code == "s1") | .sop_compliance')" 66.7
 it_eq "campaign posts in the group profile" "$(body st1 GET /api/v1/groups/room1/profile | jq -r '[.posts[].text] | join(",")')" "早安,早安"
 "$Q" moderation dict acme add ad 代购 >/dev/null
@@ -288,7 +292,6 @@ it_eq "report: SOP per store" "$(echo "$rep" | jq -c '[.stores[] | [.store, .due
 "$Q" campaign report acme --since "$(date -u -d '30 days ago' +%F)" --format json > "$QY_RUN/campaign-report.json"
 norm='[.[] | [.campaign, .step, .variant, .sent, .delivered, .blocked, .replies_1h, .conversions, .revenue_cents] | map(tostring)]'
 it_eq "report: qyctl's figures" "$(echo "$rep" | jq -c ".steps | $norm")" "$(jq -c ".[\"per step and variant\"] | $norm" "$QY_RUN/campaign-report.json")"
-login reg1 || it_fail "login reg1 again"
 it_eq "report: a region sees its stores, a store user none" "$(body reg1 GET /api/v1/campaigns/report | jq -c '[.stores[].store]') $(status st1 GET /api/v1/campaigns/report) $(status hq1 GET '/api/v1/campaigns/report?days=0')" '["s1"] 403 400'
 it_eq "report: another brand sees nothing of acme's" "$(body ohq GET /api/v1/campaigns/report | jq -c '[.steps, .stores]')" '[[],[]]'
 
