@@ -77,43 +77,56 @@ CREATE TABLE store_day_totals (
 CREATE UNIQUE INDEX store_day_totals_key ON store_day_totals (brand_id, (coalesce (store_id, 0)), day);
 CREATE INDEX store_day_totals_store ON store_day_totals (store_id, day);
 
--- The statement adding the rows of src (a query giving brand_id,
--- store_id, day and the five sums, signed) to the totals: one upsert per
--- store-day, in key order (two writers lock the rows they share in the
--- same order: no deadlock). Run with EXECUTE where src's tables are seen
--- (a trigger's transition tables are, in its own function).
-CREATE FUNCTION qy_store_day_sql (src text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT format ('INSERT INTO store_day_totals AS t (brand_id, store_id, day, messages, active_members, joins, leaves, violations) '
-        'SELECT x.brand_id, x.store_id, x.day, sum (x.messages), sum (x.active_members), sum (x.joins), sum (x.leaves), '
-        '       sum (x.violations) FROM (%s) x (brand_id, store_id, day, messages, active_members, joins, leaves, violations) '
-        'GROUP BY x.brand_id, x.store_id, x.day ORDER BY x.brand_id, coalesce (x.store_id, 0), x.day '
-        'ON CONFLICT (brand_id, (coalesce (store_id, 0)), day) DO UPDATE SET '
-        '  messages = t.messages + EXCLUDED.messages, active_members = t.active_members + EXCLUDED.active_members, '
-        '  joins = t.joins + EXCLUDED.joins, leaves = t.leaves + EXCLUDED.leaves, violations = t.violations + EXCLUDED.violations',
-        src)
-$$;
-
--- The rows of a roll-up table (or transition table) t, with their group's
--- store, counted with sign (+ or -).
-CREATE FUNCTION qy_store_day_rows (t text, sign text, cond text DEFAULT 'true') RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT format ('SELECT r.brand_id, g.store_id, r.day, %1$s r.messages, %1$s r.active_members, %1$s r.joins, '
-                   '%1$s r.leaves, %1$s r.violations FROM %2$s r JOIN groups g ON g.id = r.group_id WHERE %3$s', sign, t, cond)
-$$;
+-- Add rows (brand, store, day and the five sums, signed; as arrays, one
+-- element a row) to the totals: one upsert per store-day, in key order
+-- (two writers lock the rows they share in the same order: no deadlock).
+-- PL/pgSQL with static statements, so their plans are kept per session:
+-- a roll-up pays one planned upsert, not a planning.
+CREATE FUNCTION qy_store_day_add (b bigint[], s bigint[], d date[], m bigint[], a bigint[], j bigint[], l bigint[],
+                                  v bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO store_day_totals AS t (brand_id, store_id, day, messages, active_members, joins, leaves, violations)
+    SELECT x.b, x.s, x.d, sum (x.m), sum (x.a), sum (x.j), sum (x.l), sum (x.v)
+    FROM unnest (b, s, d, m, a, j, l, v) AS x (b, s, d, m, a, j, l, v)
+    GROUP BY x.b, x.s, x.d ORDER BY x.b, coalesce (x.s, 0), x.d
+    ON CONFLICT (brand_id, (coalesce (store_id, 0)), day) DO UPDATE SET
+        messages = t.messages + EXCLUDED.messages, active_members = t.active_members + EXCLUDED.active_members,
+        joins = t.joins + EXCLUDED.joins, leaves = t.leaves + EXCLUDED.leaves, violations = t.violations + EXCLUDED.violations;
+END $$;
 
 -- Statement triggers with transition tables: a bulk write (a backfill,
 -- housekeep's retention) costs one upsert per store-day, not one per row.
+-- Each branch reads only the transition tables its event has.
 CREATE FUNCTION qy_store_day_totals () RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    b bigint[]; s bigint[]; d date[]; m bigint[]; a bigint[]; j bigint[]; l bigint[]; v bigint[];
 BEGIN
-    EXECUTE qy_store_day_sql (CASE TG_OP
-        WHEN 'INSERT' THEN qy_store_day_rows ('qy_new', '+')
-        WHEN 'UPDATE' THEN qy_store_day_rows ('qy_new', '+') || ' UNION ALL ' || qy_store_day_rows ('qy_old', '-')
-        ELSE qy_store_day_rows ('qy_old', '-') END);
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg (r.brand_id), array_agg (g.store_id), array_agg (r.day), array_agg (r.messages),
+               array_agg (r.active_members), array_agg (r.joins), array_agg (r.leaves), array_agg (r.violations)
+        INTO b, s, d, m, a, j, l, v FROM qy_new r JOIN groups g ON g.id = r.group_id;
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT array_agg (r.brand_id), array_agg (g.store_id), array_agg (r.day), array_agg (r.messages),
+               array_agg (r.active_members), array_agg (r.joins), array_agg (r.leaves), array_agg (r.violations)
+        INTO b, s, d, m, a, j, l, v FROM (
+            SELECT brand_id, group_id, day, messages, active_members, joins, leaves, violations FROM qy_new
+            UNION ALL
+            SELECT brand_id, group_id, day, -messages, -active_members, -joins, -leaves, -violations FROM qy_old) r
+        JOIN groups g ON g.id = r.group_id;
+    ELSE
+        SELECT array_agg (r.brand_id), array_agg (g.store_id), array_agg (r.day), array_agg (-r.messages),
+               array_agg (-r.active_members), array_agg (-r.joins), array_agg (-r.leaves), array_agg (-r.violations)
+        INTO b, s, d, m, a, j, l, v FROM qy_old r JOIN groups g ON g.id = r.group_id;
+    END IF;
+    IF b IS NOT NULL THEN
+        PERFORM qy_store_day_add (b, s, d, m, a, j, l, v);
+    END IF;
     RETURN NULL;
 END $$;
 
-DO $$ BEGIN
-    EXECUTE qy_store_day_sql (qy_store_day_rows ('daily_group_stats', '+'));
-END $$;
+SELECT qy_store_day_add (array_agg (r.brand_id), array_agg (g.store_id), array_agg (r.day), array_agg (r.messages),
+                         array_agg (r.active_members), array_agg (r.joins), array_agg (r.leaves), array_agg (r.violations))
+FROM daily_group_stats r JOIN groups g ON g.id = r.group_id;
 CREATE TRIGGER store_day_totals_insert AFTER INSERT ON daily_group_stats
     REFERENCING NEW TABLE AS qy_new FOR EACH STATEMENT EXECUTE FUNCTION qy_store_day_totals ();
 CREATE TRIGGER store_day_totals_update AFTER UPDATE ON daily_group_stats
@@ -122,13 +135,16 @@ CREATE TRIGGER store_day_totals_delete AFTER DELETE ON daily_group_stats
     REFERENCING OLD TABLE AS qy_old FOR EACH STATEMENT EXECUTE FUNCTION qy_store_day_totals ();
 
 -- A group moved to another store: its days move with it (taken from the
--- old store as it was, added to the new one).
+-- old store, added to the new one).
 CREATE FUNCTION qy_store_day_move () RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE qy_store_day_sql (
-        replace (qy_store_day_rows ('daily_group_stats', '-', 'r.group_id = ' || NEW.id), 'g.store_id',
-                 coalesce (OLD.store_id::text, 'NULL::bigint'))
-        || ' UNION ALL ' || qy_store_day_rows ('daily_group_stats', '+', 'r.group_id = ' || NEW.id));
+    PERFORM qy_store_day_add (array_agg (r.brand_id), array_agg (r.store_id), array_agg (r.day), array_agg (r.messages),
+                              array_agg (r.active_members), array_agg (r.joins), array_agg (r.leaves), array_agg (r.violations))
+    FROM (SELECT brand_id, OLD.store_id AS store_id, day, -messages AS messages, -active_members AS active_members,
+                 -joins AS joins, -leaves AS leaves, -violations AS violations FROM daily_group_stats WHERE group_id = NEW.id
+          UNION ALL
+          SELECT brand_id, NEW.store_id, day, messages, active_members, joins, leaves, violations
+          FROM daily_group_stats WHERE group_id = NEW.id) r;
     RETURN NULL;
 END $$;
 CREATE TRIGGER store_day_move AFTER UPDATE OF store_id ON groups
