@@ -139,3 +139,23 @@ size_t qy_deadletter_rest (qy_inlet_t *inlet, qy_pg_t *pg, const char *service)
     qy_inlet_done (inlet);          //  set aside: no longer owed
     return n;
 }
+
+const char *qy_deadletter_replay_problem (const Qy__Event *ev, const void *payload, size_t len, const char *msg_id,
+                                          const char *service, const char *brand, int64_t brand_id)
+{
+    if (!ev && len && ((const unsigned char *) payload) [0] == '{')
+        return "not replayable: an item of an HTTP gateway request; the gateway must send it again";
+    if (!ev)
+        return "not replayable: the payload is not an event";
+    if (!msg_id || !*msg_id || strcmp (ev->msg_id, msg_id) != 0)
+        return "not replayable: the payload does not carry the row's msg_id";
+    if (strcmp (ev->brand, brand) != 0)
+        return "not replayable: the event names another brand";
+    if (strcmp (service, "ingest") == 0)
+        return NULL;
+    if (ev->brand_id != brand_id)
+        return "not replayable: the event did not come through ingest (no brand_id); send it to ingest";
+    if (strcmp (service, "scoring") == 0 && !ev->group_id)
+        return "not replayable: the event has no group_id";
+    return NULL;
+}

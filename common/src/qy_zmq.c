@@ -1,5 +1,6 @@
 #include "qy/zmq.h"
 #include "qy/log.h"
+#include "qunyun.pb-c.h"
 #include "qy/util.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -72,4 +73,23 @@ char *qy_zmq_last_endpoint (void *sock, char *buf, size_t len)
     if (zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, buf, &l) != 0 && len)
         buf [0] = 0;
     return buf;
+}
+
+Qy__Ack *qy_zmq_ack_wait (void *dealer, const char *batch_id, int timeout_ms)
+{
+    int64_t deadline = qy_mono_us () + (int64_t) timeout_ms * 1000;
+    for (;;) {
+        int64_t left_ms = (deadline - qy_mono_us ()) / 1000;
+        zmq_pollitem_t item = { dealer, 0, ZMQ_POLLIN, 0 };
+        if (left_ms <= 0 || zmq_poll (&item, 1, (long) left_ms) <= 0)
+            return NULL;
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        zmq_msg_recv (&m, dealer, 0);
+        Qy__Ack *ack = qy__ack__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
+        zmq_msg_close (&m);
+        if (!ack || !batch_id || strcmp (ack->batch_id, batch_id) == 0)
+            return ack;
+        qy__ack__free_unpacked (ack, NULL);     //  a late answer to an earlier batch
+    }
 }

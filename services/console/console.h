@@ -32,6 +32,11 @@ typedef struct {
     long   search_days;
     long   export_max;
     long   overview_cache_s;
+    char  *replay_ingest;
+    char  *replay_moderation;
+    char  *replay_scoring;
+    char  *replay_campaign;
+    long   replay_timeout_ms;
 } console_config_t;
 
 //  ------------------------------------------------------------ roles

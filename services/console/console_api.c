@@ -167,6 +167,15 @@ void console_api_group_profile (console_req_t *r)
         "     'joins', x.joins, 'leaves', x.leaves, 'violations', x.violations, 'staff', x.staff_messages, 'replies', x.replies, "
         "     'answered', x.answered, 'questions', x.questions) ORDER BY x.day), '[]') "
         "   FROM daily_group_stats x WHERE x.group_id = g.id AND x.day > " TODAY " - $2::int), "
+        //  The health score and its parts as of each day's last evaluation
+        //  (group_health_days, kept by migration 115's trigger).
+        " 'health', (SELECT coalesce (json_agg (json_build_object ('day', x.day, 'health', x.health, 'state', x.state, "
+        "     'members', x.members, 'dau', x.dau, 'wau', x.wau, 'mau', x.mau, 'active_ratio', round (x.active_ratio::numeric, 4), "
+        "     'msgs_per_day', round (x.msgs_per_day::numeric, 2), 'top3_share', round (x.top3_share::numeric, 4), "
+        "     'gini', round (x.gini::numeric, 4), 'self_activation', round (x.self_activation::numeric, 4), "
+        "     'growth_rate', round (x.growth_rate::numeric, 4), 'leave_rate', round (x.leave_rate::numeric, 4), "
+        "     'violation_rate', round (x.violation_rate::numeric, 4), 'post_response', round (x.post_response::numeric, 3)) "
+        "     ORDER BY x.day), '[]') FROM group_health_days x WHERE x.group_id = g.id AND x.day > " TODAY " - $2::int), "
         " 'standing', (SELECT coalesce (json_object_agg (state, n), '{}') FROM (SELECT state, count (*) AS n FROM member_states "
         "   WHERE group_id = g.id GROUP BY state) s), "
         " 'members', (SELECT coalesce (json_agg (m), '[]') FROM (SELECT mb.user_id, coalesce (ms.nickname, mb.nickname) AS nickname, "
@@ -300,14 +309,17 @@ void console_api_member (console_req_t *r)
 
 //  ------------------------------------------------------------ overview
 
-//  The overview's statement. %s is a restatement of the scope for the
-//  planner (the policies decide the rows either way): a narrow scope's
-//  groups lead into the (group_id, day) key, a brand into (brand_id, day);
-//  behind the policies' OR it would read the whole brand's days.
+//  The overview's statement. The trend sums store_day_totals (the day
+//  roll-ups summed per store and day by migration 115's triggers): 100
+//  stores × 90 days instead of 3,000 groups × 90 days. %s is a
+//  restatement of the scope for the planner (the policies decide the rows
+//  either way): a narrow scope's stores lead into the (store_id, day)
+//  index, a brand into (brand_id, …); behind the policies' OR it would
+//  read the whole brand's days.
 static const char *s_overview_sql =
     "WITH t AS (SELECT " TODAY " AS today), "
     "d AS (SELECT day, sum (messages) AS messages, sum (active_members) AS active, sum (joins) AS joins, "
-    "  sum (leaves) AS leaves, sum (violations) AS violations FROM daily_group_stats "
+    "  sum (leaves) AS leaves, sum (violations) AS violations FROM store_day_totals "
     "  WHERE day > (SELECT today FROM t) - $1::int %s GROUP BY day), "
     //  SOP compliance as `qyctl campaign report` counts it: planned steps
     //  (not weekly folds) due in the last 30 days that went out, against
@@ -336,10 +348,10 @@ static const char *s_overview_sql =
     "   FROM deliveries WHERE kind = 'alert' AND created_at > now () - interval '7 days' ORDER BY created_at DESC LIMIT 20) a)"
     ")";
 
-//  An overview sums every group-day of its scope and range (270,000 rows
-//  for 3,000 groups over 90 days): each replica keeps an answer for
-//  overview.cache_s per scope and range, as many users of one scope open
-//  the same dashboard and the roll-ups change only on scoring's interval.
+//  An overview reads every store-day and every group of its scope: each
+//  replica keeps an answer for overview.cache_s per scope and range, as
+//  many users of one scope open the same dashboard and the roll-ups change
+//  only on scoring's interval.
 typedef struct {
     char    key [96];
     int64_t until;
@@ -389,7 +401,7 @@ void console_api_overview (console_req_t *r)
                  (long long) w->region_id, (long long) w->store_id, d);
     if (r->cfg->overview_cache_s && s_cache_get (key, r))
         return;
-    const char *hint = w->region_id || w->store_id ? "AND group_id = ANY (qy_scope_group_ids ())"
+    const char *hint = w->region_id || w->store_id ? "AND store_id = ANY (qy_scope_store_ids ())"
                      : w->brand_id ? "AND brand_id = qy_scope_brand ()" : "";
     char *sql = qy_printf (s_overview_sql, hint);
     console_sql_json (r, "overview", sql, 1, (const char *[]) { d });
@@ -407,7 +419,7 @@ void console_api_campaigns (console_req_t *r)
 {
     console_sql_json (r, "campaigns",
         "SELECT json_build_object ('items', coalesce (json_agg (x ORDER BY x.name), '[]')) FROM ("
-        " SELECT c.name, c.trigger, c.enabled, c.version, c.updated_at, "
+        " SELECT c.name, c.trigger, c.enabled, c.version, c.updated_at, c.definition, "
         "  (SELECT json_object_agg (status, n) FROM (SELECT status, count (*) AS n FROM campaign_jobs j "
         "    WHERE j.brand_id = c.brand_id AND j.campaign_id = c.id GROUP BY status) s) AS jobs, "
         "  (SELECT count (*) FROM campaign_conversions v WHERE v.brand_id = c.brand_id AND v.campaign_id = c.id) AS conversions "

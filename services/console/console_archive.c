@@ -436,3 +436,61 @@ void console_api_rules_backtest (console_req_t *r)
     }
     moderation_backtest_free (&bt);
 }
+
+//  Save a rule set as `qyctl rules load --file` does: checked whole by the
+//  judge (flood limits are counted by moderation, not judged) before any
+//  row is stored, then each upserted by name and enabled; rules not named
+//  keep what they had. The moderation replicas pick the rows up as they
+//  do qyctl's. Audited with the names saved.
+void console_api_rules_save (console_req_t *r)
+{
+    const char *tsv = json_string_value (json_object_get (r->json, "rules"));
+    if (!tsv || !*tsv) {
+        console_error (r, 400, "send {\"rules\": \"the rule set as TSV (name, kind, category, weight, pattern, dry_run)\"}");
+        return;
+    }
+    const char *bid = console_brand (r);
+    if (!bid)
+        return;
+    char b [24], err [512];
+    qy_strlcpy (b, bid, sizeof (b));
+    size_t n = 0, nj = 0;
+    judge_rule_row_t *rows = judge_rules_parse_tsv (tsv, strlen (tsv), &n, err, sizeof (err));
+    if (!rows) {
+        console_error (r, 400, "rules: %s", err);
+        return;
+    }
+    judge_rule_row_t *judged = qy_calloc (n + 1, sizeof (judge_rule_row_t));
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (rows [i].kind, "flood") != 0)
+            judged [nj++] = rows [i];
+    judge_t *j = nj ? judge_new (judged, nj, NULL, err, sizeof (err)) : NULL;
+    free (judged);
+    if (nj && !j)
+        console_error (r, 400, "rule set rejected: %s", err);
+    judge_destroy (&j);
+    json_t *names = json_array ();
+    for (size_t i = 0; i < n && !r->status; i++) {
+        char w [32];
+        qy_snprintf (w, sizeof (w), "%g", rows [i].weight);
+        const char *p [] = { b, rows [i].name, rows [i].kind, rows [i].category, rows [i].pattern ? rows [i].pattern : "", w,
+                             rows [i].dry_run ? "true" : "false" };
+        PQclear (console_sql (r, "INSERT INTO rules (brand_id, name, kind, category, pattern, weight, dry_run) "
+                              "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (brand_id, name) DO UPDATE SET "
+                              "kind = EXCLUDED.kind, category = EXCLUDED.category, pattern = EXCLUDED.pattern, "
+                              "weight = EXCLUDED.weight, dry_run = EXCLUDED.dry_run, enabled = true, updated_at = now ()", 7, p));
+        json_array_append_new (names, json_string (rows [i].name));
+    }
+    judge_rules_free (&rows, n);
+    if (!r->status) {
+        char *list = json_dumps (names, JSON_COMPACT);
+        char *detail = qy_printf ("{\"rules\":%s}", list);
+        char *reply = qy_printf ("{\"saved\":%zu,\"rules\":%s}", json_array_size (names), list);
+        if (console_audit (r, b, "rules.save", "rules", NULL, detail))
+            console_reply (r, 200, reply);
+        free (list);
+        free (detail);
+        free (reply);
+    }
+    json_decref (names);
+}

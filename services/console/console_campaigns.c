@@ -4,8 +4,10 @@
 //  paused or resumed as `qyctl campaign disable|enable` does.
 #include "console_int.h"
 #include "campaign_file.h"
+#include "qy/campaign_report.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 //  The brand and groups the document names must be the user's: false
 //  (and a 400) otherwise.
@@ -177,4 +179,28 @@ void console_api_campaign_pause (console_req_t *r)
 void console_api_campaign_resume (console_req_t *r)
 {
     s_enable (r, true);
+}
+
+//  Measurement per step and variant (replies within an hour of a post,
+//  conversions), steps blocked by guard, and SOP compliance per store:
+//  `qyctl campaign report`'s figures (the same SQL, qy/campaign_report.h)
+//  for the jobs due in the last days= days (30), on the user's scope.
+void console_api_campaign_report (console_req_t *r)
+{
+    char d [24], since [40];
+    if (!console_days_arg (r, 30, 400, d))
+        return;
+    const char *bid = console_brand (r);
+    if (!bid)
+        return;
+    time_t t = time (NULL) - (time_t) atol (d) * 86400;
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (since, sizeof (since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *p [] = { bid, since, "now" };
+    console_sql_json (r, "campaign report",
+        "SELECT json_build_object ("
+        " 'steps', (SELECT coalesce (json_agg (x), '[]') FROM (" QY_CAMPAIGN_STEPS_SQL ") x), "
+        " 'blocked', (SELECT coalesce (json_agg (x), '[]') FROM (" QY_CAMPAIGN_BLOCKED_SQL ") x), "
+        " 'stores', (SELECT coalesce (json_agg (x), '[]') FROM (" QY_CAMPAIGN_SOP_SQL ") x))", 3, p);
 }

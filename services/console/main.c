@@ -29,6 +29,11 @@ static const qy_option_t s_options [] = {
     { "login.lockout_max_s", QY_INT, offsetof (console_config_t, lockout_cap_s), "900", 1, 604800, "longest lockout" },
     { "search.days",      QY_INT,  offsetof (console_config_t, search_days), "30", 1, 3650, "archive search's default time range" },
     { "overview.cache_s", QY_INT,  offsetof (console_config_t, overview_cache_s), "60", 0, 3600, "seconds a replica reuses an overview per scope and range (0: never; the roll-ups change on scoring's interval)" },
+    { "replay.ingest",    QY_STR,  offsetof (console_config_t, replay_ingest), "tcp://ingest:5540", 0, 0, "ingest's door, where a replayed dead letter of ingest goes (as qyctl's --ingest)" },
+    { "replay.moderation", QY_STR, offsetof (console_config_t, replay_moderation), "tcp://bus:5550", 0, 0, "the moderation hop's front, where a replayed dead letter of moderation goes" },
+    { "replay.scoring",   QY_STR,  offsetof (console_config_t, replay_scoring), "tcp://bus:5552", 0, 0, "the scoring hop's front, where a replayed dead letter of scoring goes" },
+    { "replay.campaign",  QY_STR,  offsetof (console_config_t, replay_campaign), "tcp://bus:5554", 0, 0, "the campaign hop's front, where a replayed dead letter of campaign goes" },
+    { "replay.timeout_ms", QY_INT, offsetof (console_config_t, replay_timeout_ms), "5000", 100, 60000, "how long a replay's send, or ingest's answer, may take" },
     { "export.max",       QY_INT,  offsetof (console_config_t, export_max), "50000", 1, 1000000, "most rows in a CSV export" },
 };
 

@@ -2,6 +2,7 @@
 //  definition file with the service's own parser (campaign_lib) before a
 //  single row changes, then writes it in one transaction.
 #include "qyctl.h"
+#include "qy/campaign_report.h"
 #include "campaign.h"
 #include "campaign_file.h"
 #include "qy/util.h"
@@ -229,51 +230,13 @@ int qyctl_campaign (int argc, char **argv)
         char *since = s_brand_time (bid, qyctl_opt ("since", "-infinity"));
         char *until = s_brand_time (bid, qyctl_opt ("until", "now"));
         const char *p [] = { s_bid (bid), since, until };
-        PGresult *res = qyctl_exec (
-            "SELECT c.name AS campaign, j.step, j.variant, "
-            "  count (*) FILTER (WHERE j.status = 'sent') AS sent, "
-            "  count (*) FILTER (WHERE d.status = 'delivered') AS delivered, "
-            "  count (*) FILTER (WHERE j.status = 'blocked') AS blocked, "
-            "  coalesce (sum (r.n), 0) AS replies_1h, "
-            "  (SELECT count (*) FROM campaign_conversions v WHERE v.brand_id = $1 AND v.campaign_id = c.id "
-            "     AND v.step = j.step AND v.variant = j.variant) AS conversions, "
-            "  (SELECT coalesce (sum (amount_cents), 0) FROM campaign_conversions v WHERE v.brand_id = $1 AND v.campaign_id = c.id "
-            "     AND v.step = j.step AND v.variant = j.variant) AS revenue_cents "
-            "FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id AND c.brand_id = j.brand_id "
-            "LEFT JOIN deliveries d ON d.key = j.delivery_key AND d.brand_id = j.brand_id "
-            "LEFT JOIN LATERAL (SELECT count (*) AS n FROM messages m WHERE m.brand_id = j.brand_id AND m.group_id = j.group_id "
-            "    AND m.event_time > j.sent_at AND m.event_time <= j.sent_at + interval '1 hour' "
-            "    AND coalesce (m.role, 'member') = 'member' "
-            "    AND m.kind NOT IN ('join', 'leave', 'rename', 'purchase', 'coupon_redeemed', 'signal')) r ON j.status = 'sent' "
-            "WHERE j.brand_id = $1 AND j.due_at >= $2::timestamptz AND j.due_at < $3::timestamptz "
-            "GROUP BY c.id, c.name, j.step, j.variant ORDER BY c.name, j.step, j.variant", 3, p);
+        PGresult *res = qyctl_exec (QY_CAMPAIGN_STEPS_SQL, 3, p);
         s_part ("per step and variant", res);
         PQclear (res);
-        res = qyctl_exec ("SELECT c.name AS campaign, j.guard, count (*) AS jobs FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
-                          "WHERE j.brand_id = $1 AND j.status = 'blocked' AND j.due_at >= $2::timestamptz "
-                          "AND j.due_at < $3::timestamptz GROUP BY 1, 2 ORDER BY 1, 2", 3, p);
+        res = qyctl_exec (QY_CAMPAIGN_BLOCKED_SQL, 3, p);
         s_part ("blocked steps by guard", res);
         PQclear (res);
-        //  SOP compliance: planned steps (not folded replies) whose time has
-        //  come, against those that went out. A step a guard blocked, one
-        //  with nothing to post (a leaderboard without check-ins), or a
-        //  silence step for a member who spoke again, was rightly not sent,
-        //  so it is left out of "should".
-        res = qyctl_exec (
-            "SELECT coalesce (s.code, '-') AS store, coalesce (s.name, '') AS name, "
-            "  count (*) AS due, count (*) FILTER (WHERE j.status = 'sent') AS done, "
-            "  count (*) FILTER (WHERE j.status = 'blocked' OR j.guard IN ('nothing_to_post', 'not_silent')) AS excused, "
-            "  count (*) FILTER (WHERE j.status IN ('pending', 'expired', 'cancelled') "
-            "                    AND coalesce (j.guard, '') NOT IN ('nothing_to_post', 'not_silent')) AS missed, "
-            "  coalesce (round (100.0 * count (*) FILTER (WHERE j.status = 'sent') "
-            "    / nullif (count (*) FILTER (WHERE j.status <> 'blocked' "
-            "                                AND coalesce (j.guard, '') NOT IN ('nothing_to_post', 'not_silent')), 0), 1), "
-            "    100) AS compliance_pct "
-            "FROM campaign_jobs j JOIN groups g ON g.id = j.group_id AND g.brand_id = j.brand_id "
-            "LEFT JOIN stores s ON s.id = g.store_id AND s.brand_id = j.brand_id "
-            "WHERE j.brand_id = $1 AND j.period !~ '^w[0-9]+$' AND j.due_at >= $2::timestamptz "
-            "  AND j.due_at < least ($3::timestamptz, now ()) "
-            "GROUP BY s.code, s.name ORDER BY 1", 3, p);
+        res = qyctl_exec (QY_CAMPAIGN_SOP_SQL, 3, p);
         s_part ("SOP compliance per store", res);
         PQclear (res);
         qyctl_tasks_compliance (p, qyctl_opt ("format", "table"));

@@ -24,6 +24,7 @@
 //  still lists every row (a row that could not be marked before its push is
 //  not pushed), and the exit status is 1.
 #include "qyctl.h"
+#include "qy/deadletter.h"
 #include "qy/pb.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -179,25 +180,13 @@ static void s_requeue (s_run_t *run, s_row_t *r)
     PQclear (res);
 }
 
-//  The event routes: decode and check that the event is what the row says.
+//  The event routes: decode and check that the event is what the row says
+//  (the same questions the console asks, common/src/qy_deadletter.c).
 static const char *s_event_problem (s_run_t *run, s_row_t *r, bool via_ingest)
 {
     r->ev = r->len ? qy__event__unpack (NULL, r->len, r->payload) : NULL;
-    if (!r->ev && r->len && r->payload [0] == '{')
-        return "not replayable: an item of an HTTP gateway request; the gateway must send it again";
-    if (!r->ev)
-        return "not replayable: the payload is not an event";
-    if (!*r->msg_id || strcmp (r->ev->msg_id, r->msg_id) != 0)
-        return "not replayable: the payload does not carry the row's msg_id";
-    if (strcmp (r->ev->brand, run->brand) != 0)
-        return "not replayable: the event names another brand";
-    if (via_ingest)
-        return NULL;
-    if (r->ev->brand_id != run->brand_id)
-        return "not replayable: the event did not come through ingest (no brand_id); send it to ingest";
-    if (strcmp (r->service, "scoring") == 0 && !r->ev->group_id)
-        return "not replayable: the event has no group_id";
-    return NULL;
+    return qy_deadletter_replay_problem (r->ev, r->payload, r->len, r->msg_id, via_ingest ? "ingest" : r->service,
+                                         run->brand, run->brand_id);
 }
 
 //  One bus hop we push to. IMMEDIATE: nothing is queued for a hop that is

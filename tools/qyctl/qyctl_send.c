@@ -100,27 +100,10 @@ static const char *s_status (Qy__ItemStatus s)
 Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, const char *batch_id, int timeout_ms)
 {
     zmq_send (dealer, data, len, 0);
-    int64_t deadline = qy_mono_us () + (int64_t) timeout_ms * 1000;
-    for (;;) {
-        int64_t left_ms = (deadline - qy_mono_us ()) / 1000;
-        zmq_pollitem_t item = { dealer, 0, ZMQ_POLLIN, 0 };
-        if (left_ms <= 0 || zmq_poll (&item, 1, (long) left_ms) <= 0) {
-            fprintf (stderr, "qyctl: no answer from ingest within %d ms\n", timeout_ms);
-            return NULL;
-        }
-        zmq_msg_t m;
-        zmq_msg_init (&m);
-        zmq_msg_recv (&m, dealer, 0);
-        Qy__Ack *ack = qy__ack__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
-        zmq_msg_close (&m);
-        if (!ack) {
-            fprintf (stderr, "qyctl: undecodable answer from ingest\n");
-            return NULL;
-        }
-        if (!batch_id || !strcmp (ack->batch_id, batch_id))
-            return ack;
-        qy__ack__free_unpacked (ack, NULL);     //  a late answer to an earlier batch
-    }
+    Qy__Ack *ack = qy_zmq_ack_wait (dealer, batch_id, timeout_ms);
+    if (!ack)
+        fprintf (stderr, "qyctl: no answer from ingest within %d ms\n", timeout_ms);
+    return ack;
 }
 
 //  Print an Ack as a JSON line and free it. Returns -1 when there was

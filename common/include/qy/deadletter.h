@@ -47,4 +47,11 @@ size_t qy_deadletter_rest (qy_inlet_t *inlet, qy_pg_t *pg, const char *service);
 size_t qy_deadletter_drain_events (qy_inlet_t *inlet, size_t max, qy_pg_t *pg, const char *service,
                                    bool need_group, struct qy_metric_t *bad,
                                    qy_event_fn *on_event, void *arg);
+//  Why a dead-lettered event cannot be replayed through the door of
+//  service ("ingest", or a bus hop: "moderation", "scoring", "campaign"),
+//  or NULL when it can. ev is the payload decoded (NULL when it did not
+//  decode), msg_id the row's, brand and brand_id the brand replaying it.
+//  qyctl deadletters replay and the console ask the same questions. Pure.
+const char *qy_deadletter_replay_problem (const Qy__Event *ev, const void *payload, size_t len, const char *msg_id,
+                                          const char *service, const char *brand, int64_t brand_id);
 #endif

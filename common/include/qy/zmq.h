@@ -19,4 +19,10 @@ int qy_zmq_send_pb (void *sock, const ProtobufCMessage *msg, int flags);
 //  The endpoint a socket actually bound (for tcp://*:0 style binds).
 //  Writes into buf; returns buf.
 char *qy_zmq_last_endpoint (void *sock, char *buf, size_t len);
+//  Wait on a DEALER for ingest's Ack of the batch batch_id (NULL: the
+//  first that comes), skipping late answers to earlier batches. NULL when
+//  none came within timeout_ms or it did not decode. Caller frees it with
+//  qy__ack__free_unpacked.
+struct Qy__Ack;
+struct Qy__Ack *qy_zmq_ack_wait (void *dealer, const char *batch_id, int timeout_ms);
 #endif

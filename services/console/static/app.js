@@ -11,6 +11,8 @@ import { memberPage } from './pages/member.js';
 import { searchPage } from './pages/search.js';
 import { queuePage } from './pages/queue.js';
 import { listPage } from './pages/lists.js';
+import { rulesPage } from './pages/rules.js';
+import { campaignsPage } from './pages/campaigns.js';
 import { tasksPage, taskPage } from './pages/tasks.js';
 
 let me = null;
@@ -22,8 +24,8 @@ const pages = [
   { path: 'queue', label: 'queue', roles: ['admin', 'hq', 'region', 'store', 'reviewer'], render: queuePage },
   { path: 'tasks', label: 'tasks', roles: ['admin', 'hq', 'region', 'store'], render: tasksPage },
   { path: 'channels', label: 'channels', roles: ['admin', 'hq', 'region', 'store'], render: (m) => listPage(m, 'channels') },
-  { path: 'campaigns', label: 'campaigns', roles: ['admin', 'hq', 'region'], render: (m) => listPage(m, 'campaigns') },
-  { path: 'rules', label: 'rules', roles: ['admin', 'hq'], render: (m) => listPage(m, 'rules') },
+  { path: 'campaigns', label: 'campaigns', roles: ['admin', 'hq', 'region'], render: campaignsPage },
+  { path: 'rules', label: 'rules', roles: ['admin', 'hq'], render: rulesPage },
   { path: 'deliveries', label: 'deliveries', roles: ['admin', 'hq'], render: (m) => listPage(m, 'deliveries') },
   { path: 'deadletters', label: 'deadletters', roles: ['admin', 'hq'], render: (m) => listPage(m, 'deadletters') },
   { path: 'audit', label: 'audit', roles: ['admin', 'hq'], render: (m) => listPage(m, 'audit') }

@@ -77,10 +77,11 @@ GET:/api/v1/members/u1 GET:/api/v1/members/u3 GET:/api/v1/search?q=优惠券 GET
 GET:/api/v1/messages/$ROOM3_MSG GET:/api/v1/queue GET:/api/v1/campaigns GET:/api/v1/channels GET:/api/v1/rules
 GET:/api/v1/deliveries GET:/api/v1/deadletters GET:/api/v1/audit GET:/api/v1/tokens GET:/api/v1/nothing
 PATCH:/api/v1/groups/room1 PATCH:/api/v1/groups/room3 POST:/api/v1/queue/decide#$V1 POST:/api/v1/queue/decide#$V3
-POST:/api/v1/deadletters/$DL/resolve DELETE:/api/v1/groups/room1
+POST:/api/v1/deadletters/$DL/resolve POST:/api/v1/deadletters/$DL/replay DELETE:/api/v1/groups/room1
 GET:/api/v1/tasks GET:/api/v1/tasks/101 GET:/api/v1/tasks/103 GET:/api/v1/tasks/report
-POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest
-POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause POST:/api/v1/campaigns/apply"
+POST:/api/v1/tasks/101/done POST:/api/v1/tasks/103/done POST:/api/v1/rules/backtest POST:/api/v1/rules
+POST:/api/v1/campaigns/validate POST:/api/v1/campaigns/daily/pause POST:/api/v1/campaigns/apply
+GET:/api/v1/campaigns/report"
 : > "$QY_RUN/actual/matrix.txt"
 for e in $ENDPOINTS; do
     method=${e%%:*}; path=${e#*:}; vid=${path#*#}; path=${path%%#*}
@@ -92,9 +93,11 @@ for e in $ENDPOINTS; do
             */decide) body="{\"ids\":[$vid],\"decision\":\"confirm\",\"reason\":\"matrix\"}"
                       q "UPDATE violations SET status = 'open' WHERE id = $vid" ;;
             */resolve) body='{"reason":"matrix"}'; q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
+            */replay) q "UPDATE dead_letters SET resolved_at = NULL WHERE id = $DL" ;;
             */validate|*/apply) body="$CAMPAIGN_DOC" ;;
             */pause) body='{}' ;;
             */backtest) body=$(jq -Rsc '{rules: ., days: 1}' "$QY_ROOT/services/moderation/judge/default_rules.tsv") ;;
+            */rules) body=$(grep -E '^(name|ad.trade)\b' "$QY_ROOT/services/moderation/judge/default_rules.tsv" | jq -Rsc '{rules: .}') ;;
             */done) body='{"note":"matrix"}'; q "UPDATE staff_tasks SET state = 'open', closed_at = NULL WHERE id IN (101, 103)" ;;
         esac
         p=$path; [ "$u" = root ] && p="$path$([ "${path#*\?}" = "$path" ] && echo '?' || echo '&')brand=acme"
@@ -142,6 +145,20 @@ it_eq "backtest: qyctl's figures" "$(echo "$bt" | jq -c '[.rules, .verdict_chang
 it_eq "backtest: audited with the user" "$(q "SELECT (detail ->> 'messages') || ' ' || actor FROM audit_log WHERE action = 'rules.backtest' AND actor = 'console:hq1' ORDER BY id DESC LIMIT 1")" "$(echo "$bt" | jq -r .summary.messages) console:hq1"
 it_eq "backtest: a bad rule row" "$(api hq1 POST /api/v1/rules/backtest '{"rules":"only-a-name\n"}' | jq -rs '"\(.[0]) \(.[1].error | split(":")[0])"')" "400 rules"
 it_eq "backtest: no rules" "$(status hq1 POST /api/v1/rules/backtest '{"days":3}') $(status hq1 POST /api/v1/rules/backtest '{"rules":"x","days":400}')" "400 400"
+
+# ---- rules saved after the backtest, as qyctl rules load --file stores them: a weight and a
+# dictionary entry changed; checked whole first (nothing stored when a row is wrong); audited
+printf 'name\tkind\tcategory\tweight\tpattern\n' > "$QY_RUN/save.tsv"
+grep '^ad.trade' "$QY_ROOT/services/moderation/judge/default_rules.tsv" | awk -F'\t' -v OFS='\t' '{$4 = "0.75"; $5 = $5 "\\n代购"; print}' >> "$QY_RUN/save.tsv"
+saved=$(body hq1 POST /api/v1/rules "$(jq -Rsc '{rules: .}' "$QY_RUN/save.tsv")")
+it_eq "rules saved" "$(echo "$saved" | jq -c .)" '{"saved":1,"rules":["ad.trade"]}'
+it_eq "the rule as saved" "$(q "SELECT weight || ' ' || (pattern LIKE E'%\\n代购') FROM rules r JOIN brands b ON b.id = r.brand_id WHERE b.code = 'acme' AND r.name = 'ad.trade'")" "0.75 true"
+it_eq "the other brand's rule untouched" "$(q "SELECT weight FROM rules r JOIN brands b ON b.id = r.brand_id WHERE b.code = 'other' AND r.name = 'ad.trade'")" 0.25
+it_eq "rules save audited" "$(q "SELECT actor || ' ' || (detail ->> 'rules') FROM audit_log WHERE action = 'rules.save' ORDER BY id DESC LIMIT 1")" 'console:hq1 ["ad.trade"]'
+printf 'name\tkind\tcategory\tweight\tpattern\nad.trade\tkeyword\tad\t0.1\tx\nbad.one\tregex\tad\t1\t(unclosed\n' > "$QY_RUN/bad.tsv"
+it_eq "a rule set the judge rejects: 400, nothing stored" "$(status hq1 POST /api/v1/rules "$(jq -Rsc '{rules: .}' "$QY_RUN/bad.tsv")") $(q "SELECT weight FROM rules r JOIN brands b ON b.id = r.brand_id WHERE b.code = 'acme' AND r.name = 'ad.trade'")" "400 0.75"
+it_eq "rules save: a bad row, no rules" "$(status hq1 POST /api/v1/rules '{"rules":"only-a-name\n"}') $(status hq1 POST /api/v1/rules '{}')" "400 400"
+it_eq "rules save: no CSRF token" "$(curl -s -o /dev/null -w '%{http_code}' -b "$QY_RUN/hq1.jar" -H 'Content-Type: application/json' -d '{"rules":"x"}' "$U/api/v1/rules")" 403
 
 # ---- campaigns: a definition checked whole as qyctl campaign apply --dry-run does; pause, resume
 it_eq "campaign definition checked" "$(body hq1 POST /api/v1/campaigns/validate "$CAMPAIGN_DOC" | jq -c .)" \
@@ -250,6 +267,10 @@ n0=$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor 
 it_eq "open a message" "$(body st1 GET "/api/v1/messages/$ROOM1_MSG" | jq -r '.group + " " + .user_id')" "room1 u1"
 it_eq "message opened audited" "$(q "SELECT count (*) FROM audit_log WHERE action = 'archive.open' AND actor = 'console:st1'")" "$((n0 + 1))"
 it_eq "overview" "$(api hq1 GET '/api/v1/overview?days=7' | tail -n +2 | jq -c '[(.trend | length), .states.healthy, .states.zombie, .cards.today.messages, (.alerts | length)]')" '[7,2,1,30,1]'
+login reg1 || it_fail "login reg1 again"
+it_eq "overview trend of a store: its groups' roll-ups (store-day totals)" \
+    "$(body st1 GET '/api/v1/overview?days=7' | jq -c '[.trend[].messages] | add') $(body reg1 GET '/api/v1/overview?days=7' | jq -c '[.trend[].messages] | add')" \
+    "$(q "SELECT sum (messages) FROM daily_group_stats d JOIN groups g ON g.id = d.group_id WHERE g.code = 'room1' AND d.day > (now () + interval '8 hours')::date - 7") $(q "SELECT sum (messages) FROM daily_group_stats d JOIN groups g ON g.id = d.group_id WHERE g.code IN ('room1', 'room2') AND d.day > (now () + interval '8 hours')::date - 7")"
 it_eq "SOP compliance of s1 (2 sent of 3 due, 1 excused)" "$(body hq1 GET '/api/v1/overview?days=7' | jq -r '.stores[] | select(.code == "s1") | .sop_compliance')" 66.7
 it_eq "campaign posts in the group profile" "$(body st1 GET /api/v1/groups/room1/profile | jq -r '[.posts[].text] | join(",")')" "早安,早安"
 "$Q" moderation dict acme add ad 代购 >/dev/null
@@ -262,6 +283,22 @@ q "INSERT INTO contacts (brand_id, staff, member_id, added_at, deleted_at, delet
    SELECT m.brand_id, 'zhang', m.id, now () - interval '2 days', now () - interval '1 day', 'customer', now ()
    FROM members m JOIN brands b ON b.id = m.brand_id AND b.code = 'acme' WHERE m.user_id = 'u1'" >/dev/null
 it_eq "member profile: contacts" "$(api st1 GET /api/v1/members/u1 | tail -n +2 | jq -c '[.contacts[] | [.staff, .deleted_by]]')" '[["zhang","customer"]]'
+
+# ---- the health history of room1 (three days), and campaign measurement: a member's reply 20
+# minutes after the post of cj-1 and a purchase credited to it; per step and variant, and SOP
+# compliance per store, as qyctl campaign report
+psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$IT_CASE/extra.sql" >/dev/null
+it_eq "group profile: the health score and its parts by day" \
+    "$(body hq1 GET '/api/v1/groups/room1/profile?days=7' | jq -c '[.health[] | [.health, .active_ratio, .state]]')" '[[60,0.5,"healthy"],[65,0.6,"healthy"],[70,0.7,"healthy"]]'
+it_eq "group profile: the window" "$(body hq1 GET '/api/v1/groups/room1/profile?days=2' | jq -c '[.health[].health]')" '[65,70]'
+rep=$(body hq1 GET '/api/v1/campaigns/report?days=30')
+it_eq "report: per step and variant" "$(echo "$rep" | jq -c '[.steps[] | select(.campaign == "daily") | .sent, .blocked, .replies_1h, .conversions, .revenue_cents]')" '[2,1,1,1,1990]'
+it_eq "report: SOP per store" "$(echo "$rep" | jq -c '[.stores[] | [.store, .due, .done, .excused, .missed, .compliance_pct]]')" '[["s1",4,2,1,1,66.7]]'
+"$Q" campaign report acme --since "$(date -u -d '30 days ago' +%F)" --format json > "$QY_RUN/campaign-report.json"
+norm='[.[] | [.campaign, .step, .variant, .sent, .delivered, .blocked, .replies_1h, .conversions, .revenue_cents] | map(tostring)]'
+it_eq "report: qyctl's figures" "$(echo "$rep" | jq -c ".steps | $norm")" "$(jq -c ".[\"per step and variant\"] | $norm" "$QY_RUN/campaign-report.json")"
+it_eq "report: a region sees its stores, a store user none" "$(body reg1 GET /api/v1/campaigns/report | jq -c '[.stores[].store]') $(status st1 GET /api/v1/campaigns/report) $(status hq1 GET '/api/v1/campaigns/report?days=0')" '["s1"] 403 400'
+it_eq "report: another brand sees nothing of acme's" "$(body ohq GET /api/v1/campaigns/report | jq -c '[.steps, .stores]')" '[[],[]]'
 
 # ---- 3. login limits (last: they lock this address)
 wrong () { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{\"login\":\"$1\",\"password\":\"${2:-wrong-password}\"}" "$U/api/v1/session"; }

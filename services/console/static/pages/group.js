@@ -25,6 +25,7 @@ function editor (g) {
 export async function groupPage (main, code) {
   const [g, p] = await Promise.all([get('/groups/' + encodeURIComponent(code)), get('/groups/' + encodeURIComponent(code) + '/profile' + qs({ days: 90 }))]);
   const chart = h('canvas', { id: 'group-chart' }), mix = h('canvas', { id: 'channel-chart' });
+  const healthChart = h('canvas', { id: 'health-chart' });
   const measures = g.measures ? Object.entries(g.measures).filter(([k]) => !['day', 'updated_at'].includes(k)) : [];
   main.replaceChildren(
     h('h2', {}, `${g.name} (${g.code})`),
@@ -32,6 +33,8 @@ export async function groupPage (main, code) {
       g.state ? h('span', { class: 'state-' + g.state }, t(g.state)) : '–', ` · ${t('health')}: `, h('strong', { id: 'group-health' }, fmt(g.health)),
       ` · ${t('capacity')}: ${g.capacity}`),
     ['admin', 'hq', 'region'].includes(currentRole()) ? editor(g) : h('p', {}, `${t('tags')}: `, g.tags.map((x) => h('span', { class: 'tag' }, x)), ` · ${t('positioning')}: ${g.positioning || '–'}`),
+    h('div', { class: 'panel' }, h('h3', {}, t('health_history')), p.health.length
+      ? h('div', { class: 'chart' }, healthChart) : h('p', { class: 'muted', id: 'health-none' }, t('none'))),
     h('div', { class: 'panel' }, h('h3', {}, t('trend')), h('div', { class: 'chart' }, chart)),
     h('div', { class: 'grid2' },
       h('div', { class: 'panel' }, h('h3', {}, t('health_parts')), measures.length
@@ -55,5 +58,11 @@ export async function groupPage (main, code) {
     h('div', { class: 'panel' }, h('h3', {}, t('posts')),
       table([{ key: 'sent_at', label: t('at') }, { key: 'campaign', label: t('campaigns') }, { key: 'variant', label: 'variant' }, { key: 'text', label: t('text') }], p.posts)));
   lineChart(chart, p.days.map((d) => d.day), ['messages', 'active', 'joins', 'leaves', 'violations'].map((k) => ({ label: t(k), data: p.days.map((d) => d[k]) })));
+  // The score (0–100) beside its parts as percentages, one point a day.
+  if (p.health.length) {
+    lineChart(healthChart, p.health.map((d) => d.day), [{ label: t('health'), data: p.health.map((d) => d.health) },
+      ...['active_ratio', 'self_activation', 'top3_share', 'growth_rate', 'leave_rate'].map((k) =>
+        ({ label: t(k) + ' %', data: p.health.map((d) => Math.round(d[k] * 1000) / 10) }))]);
+  }
   doughnut(mix, p.channels.map((c) => c.channel), p.channels.map((c) => c.joins));
 }

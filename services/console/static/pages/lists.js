@@ -1,5 +1,5 @@
-// The operators' lists: channels (quality), campaigns, rules, deliveries,
-// dead letters (closed with a reason) and the audit log.
+// The operators' lists: channels (quality), deliveries,
+// dead letters (replayed, or closed with a reason) and the audit log.
 import { get, api } from '../api.js';
 import { t } from '../i18n.js';
 import { h, table, fmt } from '../dom.js';
@@ -8,8 +8,6 @@ import { showError } from '../app.js';
 
 const columns = {
   channels: ['channel', 'kind', 'joins', 'members', 'spoke', 'violators', 'retention7', 'retention30'],
-  campaigns: ['name', 'trigger', 'enabled', 'version', 'updated_at', 'jobs', 'conversions'],
-  rules: ['name', 'kind', 'category', 'pattern', 'weight', 'dry_run', 'enabled'],
   deliveries: ['created_at', 'key', 'kind', 'group', 'status', 'attempts', 'http_status', 'last_error'],
   deadletters: ['id', 'created_at', 'service', 'brand_code', 'msg_id', 'reason', 'state', 'replays', 'bytes'],
   audit: ['at', 'actor', 'action', 'object_type', 'object_id', 'detail']
@@ -26,18 +24,30 @@ function resolveButton (d) {
   } }, t('resolve'));
 }
 
+// Put a dead letter back through the door it was refused at (as qyctl
+// deadletters replay); the row's result column says what happened.
+function replayButton (d) {
+  return h('button', { class: 'replay', onclick: async (ev) => {
+    const cell = ev.target.parentNode;
+    try {
+      const r = await api('POST', `/deadletters/${d.id}/replay`);
+      cell.replaceChildren(h('span', { class: r.done ? 'ok' : 'muted' }, r.result));
+    } catch (e) { showError(e); }
+  } }, t('replay'));
+}
+
 export async function listPage (main, what) {
   const data = await get('/' + what);
   const cols = columns[what].map((k) => ({ key: k, label: t(k) === k ? k : t(k),
     render: (r) => typeof r[k] === 'object' && r[k] !== null && !Array.isArray(r[k]) ? JSON.stringify(r[k]) : fmt(r[k]) }));
-  if (what === 'deadletters') cols.push({ key: 'resolve', label: '', render: (d) => d.state === 'open' ? resolveButton(d) : '' });
+  if (what === 'deadletters') {
+    cols.push({ key: 'replay_result', label: t('result'), render: (d) => fmt(d.replay_result) });
+    cols.push({ key: 'replay', label: '', render: (d) => d.state !== 'resolved' ? replayButton(d) : '' });
+    cols.push({ key: 'resolve', label: '', render: (d) => d.state !== 'resolved' ? resolveButton(d) : '' });
+  }
   const chart = what === 'channels' ? h('canvas', { id: 'channels-chart' }) : null;
-  const extra = what === 'rules' ? [
-    h('h3', {}, 'lists'), table(['list', 'category', 'value', 'created_by', 'created_at'].map((k) => ({ key: k, label: k })), data.lists),
-    h('h3', {}, 'policies'), table([{ key: 'scope', label: 'scope' }, { key: 'scope_key', label: 'key' },
-      { key: 'settings', label: 'settings', render: (p) => JSON.stringify(p.settings) }, { key: 'updated_at', label: t('at') }], data.policies)] : [];
   main.replaceChildren(h('h2', {}, t(what)), chart ? h('div', { class: 'panel' }, h('div', { class: 'chart' }, chart)) : '',
-    table(cols, data.items), ...extra);
+    table(cols, data.items));
   if (chart) {
     barChart(chart, data.items.map((c) => c.channel), [
       { label: t('joins'), data: data.items.map((c) => c.joins) },
