@@ -6,7 +6,8 @@
 //  so a captured request cannot be replayed later; inside the window a
 //  replay is harmless because every item is idempotent by its id.
 //  The main loop reloads the credentials; HTTP threads read them.
-#include "ingest_http.h"
+#include "ingest_auth.h"
+#include "qy/util.h"
 #include "qy/log.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -10,6 +10,9 @@
 //  hostile client cannot take every slot), and one idle for
 //  gateway.conn_timeout_s is closed.
 #include "ingest_http.h"
+#include "ingest_gateway.h"
+#include "ingest_wecom.h"
+#include <pthread.h>
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include <arpa/inet.h>

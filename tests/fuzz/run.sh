@@ -18,7 +18,7 @@ mkdir -p "$work/corpus" "$artifacts"
 [ -f "$build/proto/qunyun.pb-c.c" ] || cmake --build "$build" --target qy_proto >/dev/null
 clang -g -O1 -std=gnu17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$root/services/ingest" -I"$root/common/include" -I"$build/proto" \
-    "$here/fuzz_ingest_wecom.c" "$root/services/ingest/ingest_wecom.c" "$root/services/ingest/ingest_reconcile.c" \
+    "$here/fuzz_ingest_wecom.c" "$root/services/ingest/ingest_wecom.c" "$root/services/ingest/ingest_req.c" "$root/services/ingest/ingest_reconcile.c" \
     "$root/services/ingest/ingest_validate.c" "$root/common/src/qy_kind.c" "$root/common/src/qy_util.c" "$root/common/src/qy_pb.c" "$build/proto/qunyun.pb-c.c" \
     $(pkg-config --cflags --libs jansson libprotobuf-c libpq libutf8proc) -lm -o "$work/fuzz_ingest_wecom"
 "$work/fuzz_ingest_wecom" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=1024 \

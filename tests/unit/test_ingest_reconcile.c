@@ -6,7 +6,9 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ingest_http.h"
+#include "ingest_auth.h"
+#include "ingest_reconcile.h"
+#include "ingest_wecom.h"
 
 #define T(s) ((int64_t) (s) * 1000000)
 
