@@ -4,6 +4,8 @@
 //  so memory stays bounded and the gateway retries.
 #include "ingest_door.h"
 #include "qy/deadletter.h"
+#include "qy/log.h"
+#include "qy/util.h"
 #include "qy/zmq.h"
 #include <string.h>
 
@@ -53,6 +55,46 @@ static bool s_receive (void *router, ingest_door_req_t *req)
     return got;
 }
 
+void ingest_door_zap (ingest_turn_t *t, void *zap)
+{
+    ingest_zap_t z;
+    while (t->keys && ingest_zap_answer (zap, t->keys, &z) == 0) {
+        if (z.verdict == INGEST_KEY_OK) {
+            qy_log_debug ("gateway connection admitted gateway_key=%s address=%s", z.name, z.address);
+            continue;
+        }
+        bool revoked = z.verdict == INGEST_KEY_REVOKED;
+        qy_metric_add (revoked ? t->m->refused_revoked : t->m->refused_unknown, 1);
+        //  The public key is no secret: it lets an operator find the gateway.
+        qy_log_warn ("gateway connection refused: %s CURVE key address=%s public_key=%s%s%s",
+                     revoked ? "revoked" : "unknown", z.address, z.public_key[0] ? z.public_key : "(none)",
+                     z.name [0] ? " gateway_key=" : "", z.name);
+    }
+}
+
+//  With CURVE: is the batch refused by its connection's key? Then it was
+//  dead-lettered and answered.
+static bool s_key_refused (ingest_turn_t *t, ingest_door_req_t *req, zmq_msg_t *payload)
+{
+    if (!t->keys)
+        return false;
+    const char *uid = zmq_msg_gets (payload, "User-Id");
+    const ingest_key_t *key = ingest_keys_by_name (t->keys, uid);
+    char why [320];
+    const char *problem = ingest_keys_batch_problem (key, req->batch, why, sizeof (why));
+    if (!problem)
+        return false;
+    qy_metric_add (!key ? t->m->refused_unknown : !key->enabled ? t->m->refused_revoked : t->m->refused_brand, 1);
+    qy_log_warn ("batch=%s brand=%s gateway_key=%s refused error=\"%s\"", qy_utf8_valid (req->batch->batch_id)
+                 ? req->batch->batch_id : "(not UTF-8)", key ? key->brand : "", uid ? uid : "", problem);
+    qy_deadletter_refused (t->pg, key ? key->brand_id : 0, key ? key->brand : NULL, "ingest", problem,
+                           zmq_msg_data (payload), zmq_msg_size (payload));
+    ingest_door_reply_error (t->router, req, req->batch->batch_id, problem, 0);
+    qy__batch__free_unpacked (req->batch, NULL);
+    req->batch = NULL;
+    return true;
+}
+
 int ingest_door_take (ingest_turn_t *t, ingest_door_req_t *reqs, int max, size_t max_events, size_t *nevents)
 {
     int nreqs = 0;
@@ -69,6 +111,9 @@ int ingest_door_take (ingest_turn_t *t, ingest_door_req_t *reqs, int max, size_t
                                    zmq_msg_data (payload), zmq_msg_size (payload));
             ingest_door_reply_error (t->router, req, "", "malformed batch: protobuf decode failed", 0);
         }
+        else
+        if (s_key_refused (t, req, payload))
+            continue;
         else
         if (!ingest_outbox_room (t->outbox)) {
             //  Moderation is behind: refuse before storing, so memory stays bounded.

@@ -23,6 +23,12 @@ void ingest_metrics_init (ingest_metrics_t *m)
     m->http_busy = qy_counter ("qy_ingest_http_busy_total", "HTTP requests refused 429 because moderation is behind");
     m->resent    = qy_counter ("qy_ingest_resent_total", "archived events re-sent because they were not handed on "
                                                         "(ingest died between its commit and its send)");
+    m->refused_unknown = qy_counter ("qy_ingest_gateway_refused_total{reason=\"unknown_key\"}",
+                                     "ZeroMQ gateway connections and batches refused by CURVE key");
+    m->refused_revoked = qy_counter ("qy_ingest_gateway_refused_total{reason=\"revoked_key\"}",
+                                     "ZeroMQ gateway connections and batches refused by CURVE key");
+    m->refused_brand   = qy_counter ("qy_ingest_gateway_refused_total{reason=\"other_brand\"}",
+                                     "ZeroMQ gateway connections and batches refused by CURVE key");
 }
 
 //  Count an item's outcome and log a rejection.

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include "ingest.h"
 #include "ingest_http.h"
+#include "ingest_keys.h"
 #include "ingest_outbox.h"
 #include "qy/metrics.h"
 #include "qy/pg.h"
@@ -13,7 +14,7 @@
 //  ingest's counters, registered once by ingest_metrics_init.
 typedef struct {
     qy_metric_t *accepted, *duplicate, *rejected, *batches, *malformed, *busy, *retry, *commit, *http_busy,
-                *resent;
+                *resent, *refused_unknown, *refused_revoked, *refused_brand;
 } ingest_metrics_t;
 void ingest_metrics_init (ingest_metrics_t *m);
 
@@ -23,6 +24,7 @@ typedef struct {
     qy_pg_t         *pg;
     void            *router;         //  the ZeroMQ door's socket, for answers
     ingest_outbox_t *outbox;
+    const ingest_keys_t *keys;       //  the door's CURVE keys; NULL: a plain door
     const ingest_metrics_t *m;
 } ingest_turn_t;
 

@@ -12,6 +12,7 @@
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
+#include "qy/zmq_curve.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 typedef struct {
     qy_common_config_t common;
     char *zmq_gateway;
+    char *curve_secret;
     char *zmq_out;
     long  hwm;
     long  max_msg_bytes;
@@ -35,6 +37,7 @@ typedef struct {
 static const qy_option_t s_options [] = {
     QY_COMMON_OPTIONS (ingest_config_t),
     { "zmq.gateway", QY_STR, offsetof (ingest_config_t, zmq_gateway), "tcp://*:5540", 0, 0, "ROUTER endpoint gateways connect to" },
+    { "gateway.curve_secret_key", QY_STR, offsetof (ingest_config_t, curve_secret), "", 0, 0, "ingest's CURVE secret key (Z85, 40 characters; set it with _FILE). Set: the ZeroMQ door takes only gateways whose key `qyctl gatekey create` made, each for its own brand; empty: a plain door (development)" },
     { "zmq.out",     QY_STR, offsetof (ingest_config_t, zmq_out),     "tcp://bus:5550", 0, 0, "bus front of the moderation hop" },
     { "zmq.hwm",     QY_INT, offsetof (ingest_config_t, hwm),         "20000", 100, 10000000, "high-water mark of each socket (messages)" },
     { "zmq.max_msg_bytes", QY_INT, offsetof (ingest_config_t, max_msg_bytes), "4194304", 1024, 1073741824, "largest frame a gateway may send on zmq.gateway (bytes); larger: ZeroMQ drops its connection unread" },
@@ -60,8 +63,28 @@ static const qy_option_t s_options [] = {
 //  The sockets: the gateways' ROUTER and the PUSH to the bus.
 typedef struct {
     void *ctx, *router, *push;
+    void *zap;                  //  the ZAP handler's REP (CURVE only)
     ingest_link_t *link;
 } s_sockets_t;
+
+//  With a secret key the door is a CURVE server whose clients the ZAP
+//  handler (this loop, ingest_door_zap) admits by their key; the handler
+//  is bound before the door so no handshake passes without it.
+static int s_curve_open (const ingest_config_t *cfg, s_sockets_t *z)
+{
+    if (!cfg->curve_secret [0])
+        return 0;
+    char err [160], public [QY_CURVE_KEY_LEN + 1];
+    z->zap = qy_zmq_socket (z->ctx, ZMQ_REP, 1000, 0);
+    if (zmq_bind (z->zap, QY_ZAP_ENDPOINT) != 0
+    ||  qy_zmq_curve_server (z->router, cfg->curve_secret, "gateway", err, sizeof (err)) != 0) {
+        qy_log_error ("cannot make the gateway door a CURVE server: %s", z->zap ? err : "ZAP handler");
+        return -1;
+    }
+    qy_zmq_curve_public (cfg->curve_secret, public);
+    qy_log_info ("gateway door uses CURVE public_key=%s", public);
+    return 0;
+}
 
 static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
 {
@@ -80,6 +103,8 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
     //  /health is 503 ("bus":"down") until a connection to the bus is up.
     qy_service_needs (QY_DEP_BUS);
     z->link = ingest_link_new (z->ctx, z->push, "bus");
+    if (s_curve_open (cfg, z))
+        return -1;
     if (qy_zmq_bind (z->router, cfg->zmq_gateway) || qy_zmq_connect (z->push, cfg->zmq_out)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg->zmq_gateway, cfg->zmq_out);
         return -1;
@@ -92,6 +117,8 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
 static void s_sockets_close (const ingest_config_t *cfg, s_sockets_t *z)
 {
     ingest_link_destroy (&z->link);
+    if (z->zap)
+        zmq_close (z->zap);
     zmq_close (z->router);
     zmq_close (z->push);
     int64_t t_term = qy_mono_us ();
@@ -142,6 +169,7 @@ typedef struct {
     qy_pg_t         *listen;
     bool             listening;
     ingest_creds_t  *creds;
+    ingest_keys_t   *keys;          //  CURVE only
     ingest_http_t   *http;
     ingest_handon_t *handon;
     int64_t          next_creds, next_resend;
@@ -157,9 +185,12 @@ static bool s_before (s_loop_t *l)
     qy_service_heartbeat ();
     qy_service_check_deps (l->turn.pg, NULL);
     qy_service_set_dep (QY_DEP_BUS, ingest_link_update (l->z.link));
-    if (l->http && qy_mono_us () >= l->next_creds) {
-        //  Revoked or new credentials take effect within one refresh.
-        ingest_creds_load (l->creds, l->turn.pg);
+    if ((l->http || l->keys) && qy_mono_us () >= l->next_creds) {
+        //  Revoked or new credentials and keys take effect within one refresh.
+        if (l->http)
+            ingest_creds_load (l->creds, l->turn.pg);
+        if (l->keys)
+            ingest_keys_load (l->keys, l->turn.pg);
         l->next_creds = qy_mono_us () + cfg->creds_refresh_ms * 1000;
     }
     if (!l->listening && (l->listening = qy_pg_listen (l->listen, "qy_config")))
@@ -179,8 +210,10 @@ static void s_turn (s_loop_t *l)
 {
     const ingest_config_t *cfg = l->cfg;
     bool waiting = s_before (l);
-    zmq_pollitem_t items [4] = { { l->z.router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (l->z.link), 0, ZMQ_POLLIN, 0 } };
+    zmq_pollitem_t items [5] = { { l->z.router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (l->z.link), 0, ZMQ_POLLIN, 0 } };
     int nitems = 2, notes = -1;
+    if (l->z.zap)
+        items [nitems++] = (zmq_pollitem_t) { l->z.zap, 0, ZMQ_POLLIN, 0 };
     if (l->listening) {
         notes = nitems;
         items [nitems++] = (zmq_pollitem_t) { NULL, PQsocket (qy_pg_conn (l->listen)), ZMQ_POLLIN, 0 };
@@ -191,6 +224,8 @@ static void s_turn (s_loop_t *l)
         return;
     if (notes > 0 && (items [notes].revents & ZMQ_POLLIN))
         s_notes (l->listen, l->turn.store, &l->listening);
+    if (l->z.zap)
+        ingest_door_zap (&l->turn, l->z.zap);
     size_t nevents = 0;
     int nreqs = ingest_door_take (&l->turn, l->reqs, (int) cfg->max_batches, (size_t) cfg->max_events, &nevents);
     size_t njobs = 0, nanswered = 0;
@@ -221,6 +256,11 @@ int main (int argc, char **argv)
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (l.turn.pg));
     l.turn.store = ingest_store_new (l.turn.pg);
     l.listen = qy_pg_new (cfg.common.pg_dsn);
+    if (cfg.curve_secret [0]) {
+        l.keys = ingest_keys_new ();
+        ingest_keys_load (l.keys, l.turn.pg);
+        l.turn.keys = l.keys;
+    }
     if (s_sockets_open (&cfg, &l.z))
         return 2;
     l.turn.router = l.z.router;
@@ -240,6 +280,7 @@ int main (int argc, char **argv)
         s_turn (&l);
     ingest_http_destroy (&l.http);
     ingest_creds_destroy (&l.creds);
+    ingest_keys_destroy (&l.keys);
     for (int64_t until = qy_mono_us () + 3000000; !ingest_outbox_flush (l.turn.outbox) && qy_mono_us () < until; )
         qy_sleep_ms (20);
     ingest_outbox_destroy (&l.turn.outbox);

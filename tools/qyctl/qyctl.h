@@ -158,6 +158,7 @@ extern const qyctl_command_t qyctl_migrate_commands [], qyctl_brand_commands [],
     qyctl_deadletters_commands [], qyctl_report_commands [], qyctl_gateway_commands [], qyctl_replay_commands [],
     qyctl_housekeep_commands [], qyctl_send_commands [], qyctl_moderation_commands [], qyctl_member_commands [], qyctl_voc_commands [],
     qyctl_status_commands [], qyctl_wecom_commands [], qyctl_tasks_commands [], qyctl_user_commands [];
+extern const qyctl_command_t qyctl_gatekey_commands [];   //  qyctl_gatekey.c
 //  --days of member show and group show (qyctl_profile.c).
 extern const qyctl_option_t qyctl_show_opts [];
 int qyctl_member (int argc, char **argv);
@@ -191,6 +192,7 @@ int qyctl_moderation (int argc, char **argv);
 int qyctl_moderation_list (void);
 int qyctl_moderation_replies (void);
 int qyctl_gateway (int argc, char **argv);
+int qyctl_gatekey (int argc, char **argv);
 int qyctl_voc (int argc, char **argv);
 int qyctl_wecom (int argc, char **argv);
 int qyctl_tasks (int argc, char **argv);
