@@ -75,7 +75,7 @@ char *wecom_archive_key (const char *pem, const char *encrypted_b64)
     BIO_free (bio);
     size_t n = strlen (encrypted_b64);
     unsigned char *raw = qy_malloc (n / 4 * 3 + 3);
-    long rawlen = wecom_b64_decode (encrypted_b64, raw);
+    long rawlen = qy_b64_decode (encrypted_b64, raw);
     char *out = NULL;
     EVP_PKEY_CTX *ctx = key && rawlen > 0 ? EVP_PKEY_CTX_new (key, NULL) : NULL;
     size_t outlen = 0;
