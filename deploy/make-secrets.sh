@@ -6,6 +6,8 @@
 #                        (qy_console, bound by row-level security) and its DSN
 #   secrets/wecom.key    the master key the WeCom connector and `qyctl wecom
 #                        set` seal brands' WeCom secrets with (64 hex digits)
+#   secrets/gateway.key  the master key ingest and `qyctl gateway credential`
+#                        seal gateways' HMAC secrets with (64 hex digits)
 #   secrets/ingest_curve.key  ingest's CURVE secret key for its ZeroMQ door
 #                        (Z85; its public key: `qyctl gatekey public`)
 #   secrets/grafana_admin_password, secrets/grafana_pg_password,
@@ -33,13 +35,15 @@ password_and_dsn () {
 }
 password_and_dsn pg_password pg_dsn qunyun
 password_and_dsn console_db_password console_dsn qy_console
-if [ -s "$dir/wecom.key" ]; then
-    echo "$dir/wecom.key exists: kept (a new key would make every sealed secret unreadable)"
-else
-    rand 32 > "$dir/wecom.key"
-    chmod 444 "$dir/wecom.key"
-    echo "made $dir/wecom.key"
-fi
+for f in wecom.key gateway.key; do
+    if [ -s "$dir/$f" ]; then
+        echo "$dir/$f exists: kept (a new key would make every sealed secret unreadable)"
+    else
+        rand 32 > "$dir/$f"
+        chmod 444 "$dir/$f"
+        echo "made $dir/$f"
+    fi
+done
 # curve_secret: a CURVE secret key in Z85 (any 32 random bytes are one).
 curve_secret () {
     od -An -N32 -tu1 /dev/urandom | awk '

@@ -13,6 +13,8 @@
 #include "qy/util.h"
 #include "qy/zmq.h"
 #include "qy/zmq_curve.h"
+#include "qy/seal.h"
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ typedef struct {
     qy_common_config_t common;
     char *zmq_gateway;
     char *curve_secret;
+    char *master_key_file;
     char *zmq_out;
     long  hwm;
     long  max_msg_bytes;
@@ -55,6 +58,7 @@ static const qy_option_t s_options [] = {
     { "resend.grace_s", QY_INT, offsetof (ingest_config_t, resend_grace_s), "10", 1, 86400, "an archived event not handed on to the bus this long after its commit is re-sent from the archive (ingest died between its commit and its send)" },
     { "resend.interval_ms", QY_INT, offsetof (ingest_config_t, resend_interval_ms), "2000", 100, 3600000, "how often the archive is searched for events not handed on" },
     { "resend.max", QY_INT, offsetof (ingest_config_t, resend_max), "2000", 1, 100000, "events re-sent from the archive per search" },
+    { "gateway.master_key_file", QY_STR, offsetof (ingest_config_t, master_key_file), "", 0, 0, "file holding the master key (64 hex digits) HMAC secrets of gateway credentials are sealed under; the same as qyctl's $QY_INGEST_GATEWAY_MASTER_KEY_FILE. Set: secrets still in plain rows are sealed in place at the next reload; empty (development): sealed secrets cannot be used" },
     { "gateway.creds_refresh_ms", QY_INT, offsetof (ingest_config_t, creds_refresh_ms), "5000", 100, 3600000, "how often gateway credentials are reloaded" },
 };
 
@@ -149,6 +153,17 @@ static ingest_http_t *s_http_open (const ingest_config_t *cfg, ingest_creds_t *c
     *failed = false;
     if (!cfg->http_on)
         return NULL;
+    if (cfg->master_key_file [0]) {
+        unsigned char mk [32];
+        char err [200];
+        if (qy_master_key_load (cfg->master_key_file, mk, err, sizeof (err))) {
+            qy_log_error ("gateway.master_key_file: %s", err);
+            *failed = true;
+            return NULL;
+        }
+        ingest_creds_set_master (creds, mk);
+        OPENSSL_cleanse (mk, sizeof (mk));
+    }
     ingest_creds_load (creds, pg);
     ingest_http_config_t hc = { cfg->http_bind, cfg->http_port, cfg->http_max_body, cfg->http_queue,
                                 cfg->http_max_conns, cfg->http_max_conns_per_ip, cfg->http_conn_timeout_s,

@@ -159,6 +159,12 @@ extern const qyctl_command_t qyctl_migrate_commands [], qyctl_brand_commands [],
     qyctl_housekeep_commands [], qyctl_send_commands [], qyctl_moderation_commands [], qyctl_member_commands [], qyctl_voc_commands [],
     qyctl_status_commands [], qyctl_wecom_commands [], qyctl_tasks_commands [], qyctl_user_commands [];
 extern const qyctl_command_t qyctl_gatekey_commands [];   //  qyctl_gatekey.c
+//  qyctl_gatecred.c: a gateway's signing secret sealed under the master key
+//  ($QY_INGEST_GATEWAY_MASTER_KEY_FILE); NULL when that is not set. Caller
+//  frees it. And `gateway credential rotate`, with its options.
+char *qyctl_seal_gateway_secret (const char *plain);
+int qyctl_gateway_credential_rotate (void);
+extern const qyctl_option_t qyctl_gatecred_rotate_opts [];
 //  --days of member show and group show (qyctl_profile.c).
 extern const qyctl_option_t qyctl_show_opts [];
 int qyctl_member (int argc, char **argv);
