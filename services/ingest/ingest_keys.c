@@ -103,64 +103,22 @@ const char *ingest_keys_batch_problem (const ingest_key_t *key, const Qy__Batch 
     return NULL;
 }
 
-//  Read the frames of one request (RFC 27): version, request id, domain,
-//  address, routing id, mechanism, credentials. Returns how many were read
-//  (at most max; the rest are dropped), 0 when none was waiting.
-static int s_frames (void *zap, zmq_msg_t *frames, int max)
-{
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t part;
-        zmq_msg_init (&part);
-        if (zmq_msg_recv (&part, zap, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&part);
-            break;
-        }
-        more = zmq_msg_more (&part);
-        if (n < max)
-            frames [n++] = part;
-        else
-            zmq_msg_close (&part);
-    }
-    return n;
-}
-
-static void s_send (void *zap, const char *s, size_t len, bool more)
-{
-    zmq_send (zap, s, len, more ? ZMQ_SNDMORE : 0);
-}
-
 int ingest_zap_answer (void *zap, const ingest_keys_t *keys, ingest_zap_t *out)
 {
     memset (out, 0, sizeof (*out));
-    zmq_msg_t f [7];
-    int n = s_frames (zap, f, 7);
-    if (n == 0)
+    qy_zap_request_t req;
+    if (qy_zap_recv (zap, &req))
         return -1;
     out->answered = true;
     out->verdict = INGEST_KEY_UNKNOWN;
     const ingest_key_t *key = NULL;
-    if (n == 7 && zmq_msg_size (&f [5]) == 5 && memcmp (zmq_msg_data (&f [5]), "CURVE", 5) == 0
-    &&  zmq_msg_size (&f [6]) == 32) {
-        zmq_z85_encode (out->public_key, zmq_msg_data (&f [6]), 32);
-        out->verdict = ingest_keys_admit (keys, out->public_key, &key);
-    }
-    if (n >= 4)
-        qy_snprintf (out->address, sizeof (out->address), "%.*s", (int) zmq_msg_size (&f [3]),
-                     (const char *) zmq_msg_data (&f [3]));
+    if (req.curve)
+        out->verdict = ingest_keys_admit (keys, req.public_key, &key);
+    qy_strlcpy (out->address, req.address, sizeof (out->address));
+    qy_strlcpy (out->public_key, req.public_key, sizeof (out->public_key));
     if (key)
         qy_strlcpy (out->name, key->name, sizeof (out->name));
     bool ok = out->verdict == INGEST_KEY_OK;
-    s_send (zap, "1.0", 3, true);
-    if (n >= 2)
-        zmq_send (zap, zmq_msg_data (&f [1]), zmq_msg_size (&f [1]), ZMQ_SNDMORE);
-    else
-        s_send (zap, "", 0, true);
-    s_send (zap, ok ? "200" : "400", 3, true);
-    s_send (zap, ok ? "OK" : "unknown or revoked key", ok ? 2 : 22, true);
-    s_send (zap, ok ? key->name : "", ok ? strlen (key->name) : 0, true);
-    s_send (zap, "", 0, false);
-    for (int i = 0; i < n; i++)
-        zmq_msg_close (&f [i]);
+    qy_zap_reply (zap, &req, ok, ok ? key->name : NULL);
     return 0;
 }

@@ -107,7 +107,7 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
     //  /health is 503 ("bus":"down") until a connection to the bus is up.
     qy_service_needs (QY_DEP_BUS);
     z->link = ingest_link_new (z->ctx, z->push, "bus");
-    if (s_curve_open (cfg, z))
+    if (s_curve_open (cfg, z) || qy_zmq_curve_hop (z->push, false))
         return -1;
     if (qy_zmq_bind (z->router, cfg->zmq_gateway) || qy_zmq_connect (z->push, cfg->zmq_out)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg->zmq_gateway, cfg->zmq_out);
