@@ -9,6 +9,7 @@
 //  a new file (mode 0600) for the gateway, or to standard output when
 //  asked with --stdout, and nowhere else.
 #include "qyctl.h"
+#include "qy/config.h"
 #include "qy/util.h"
 #include "qy/zmq_curve.h"
 #include <errno.h>
@@ -105,6 +106,22 @@ static int s_public (void)
         qyctl_die ("not a CURVE secret key (40 characters of Z85)");
     printf ("%s\n", public);
     return 0;
+}
+
+void qyctl_hop_curve (void *sock)
+{
+    char server [QY_CONFIG_FILE_MAX], secret [QY_CONFIG_FILE_MAX], err [200];
+    const char *sv = NULL, *sk = NULL;
+    if (qy_config_env ("QY_ZMQ_CURVE_SERVER_KEY", server, sizeof (server), &sv, err, sizeof (err))
+    ||  qy_config_env ("QY_ZMQ_CURVE_SECRET_KEY", secret, sizeof (secret), &sk, err, sizeof (err)))
+        qyctl_die ("%s", err);
+    if (!sv || !*sv)
+        return;                     //  plain hops
+    if (!sk || !*sk)
+        qyctl_die ("CURVE hops ($QY_ZMQ_CURVE_SERVER_KEY) need qyctl's own key: $QY_ZMQ_CURVE_SECRET_KEY_FILE");
+    if (qy_zmq_curve_client (sock, sv, sk, err, sizeof (err)))
+        qyctl_die ("CURVE on the hops: %s", err);
+    explicit_bzero (secret, sizeof (secret));
 }
 
 static int s_revoke (void)

@@ -5,7 +5,7 @@
 # knows the bus's public key and has its own pair. The foundation's events
 # go through it and come out as they do on plain hops (its violations and
 # deliveries, compared with foundation/expected). A plain client pushing
-# onto a hop gets nothing in; a moderation replica whose key the bus does
+# onto a hop gets nothing in, qyctl with its listed key does; a moderation replica whose key the bus does
 # not list is refused and counted, and never takes work.
 source "$(dirname "$0")/../lib.sh"
 it_servers
@@ -15,7 +15,7 @@ K=$QY_RUN/keys; mkdir -p "$K"
 pair () { "$QYCTL" gatekey keypair --secret-file "$K/$1.key" | awk '{print $NF}'; }
 BUS_PUBLIC=$(pair bus)
 clients=""
-for s in ingest moderation scoring campaign notifier; do clients="$clients${clients:+,}$(pair "$s")"; done
+for s in ingest moderation scoring campaign notifier qyctl; do clients="$clients${clients:+,}$(pair "$s")"; done
 pair stranger >/dev/null
 export QY_ZMQ_CURVE_SERVER_KEY=$BUS_PUBLIC QY_BUS_ZMQ_CURVE_CLIENTS=$clients QY_BUS_ZMQ_CURVE_SECRET_KEY_FILE=$K/bus.key
 for s in ingest moderation scoring campaign notifier; do
@@ -36,7 +36,7 @@ grep -q "hop connection refused: CURVE key not in zmq.curve_clients" "$QY_RUN/lo
 "$QYCTL" send "$IT_CASE/../foundation/events.jsonl" --batch 50 > "$QY_RUN/acks.jsonl"
 "$QYCTL" send "$IT_CASE/../foundation/duplicate.jsonl" > /dev/null
 # A plain client pushing onto the moderation hop: the handshake fails, nothing arrives.
-"$QYCTL" send --garbage --push "tcp://127.0.0.1:$QY_P_mf" > /dev/null
+env -u QY_ZMQ_CURVE_SERVER_KEY "$QYCTL" send --garbage --push "tcp://127.0.0.1:$QY_P_mf" > /dev/null
 gw_done () { [ "$(it_gateway_stat unique)" -ge 6 ]; }
 it_wait "6 deliveries at the gateway" gw_done
 sleep 1
@@ -49,5 +49,10 @@ diff -u "$F/violations.txt" "$QY_RUN/actual/violations.txt" && echo "ok   violat
 psql "$QY_PG_DSN" -qAF ' | ' -c "SELECT regexp_replace (key, '^(mute-notice:[0-9]+:[0-9]+):[0-9]+\$', '\\1:<until>'), kind, coalesce (payload->>'action', '-'), status, attempts FROM deliveries ORDER BY key" > "$QY_RUN/actual/deliveries.txt"
 diff -u "$F/deliveries.txt" "$QY_RUN/actual/deliveries.txt" && echo "ok   deliveries as on plain hops" || it_fail "deliveries differ from foundation's"
 it_eq "the plain push got nothing in" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM dead_letters WHERE msg_id = 'no-brand-id'")" 0
+# qyctl with its own listed key pushes onto a hop (replay, deadletters replay, send --push).
+it_eq "qyctl without its key on CURVE hops" "$("$QYCTL" send --garbage --push "tcp://127.0.0.1:$QY_P_mf" >/dev/null 2>&1; echo $?)" 1
+QY_ZMQ_CURVE_SECRET_KEY_FILE=$K/qyctl.key "$QYCTL" send --garbage --push "tcp://127.0.0.1:$QY_P_mf" > /dev/null
+keyed_push () { [ "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM dead_letters WHERE msg_id = 'no-brand-id'")" -ge 1 ]; }
+it_wait "qyctl's keyed push to arrive" keyed_push
 it_eq "the stranger took no work" "$(qy_metric "$H_stranger" qy_moderation_events_total)" 0
 it_done
