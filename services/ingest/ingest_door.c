@@ -55,9 +55,28 @@ static bool s_receive (void *router, ingest_door_req_t *req)
     return got;
 }
 
+//  A gateway retrying with a bad key reconnects every second or so, a
+//  scanner much faster: refusals are counted each, logged at most once a
+//  second with how many went unlogged since, so the log stays bounded.
+static bool s_log_now (unsigned *unlogged)
+{
+    static int64_t last_us;
+    static unsigned skipped;
+    int64_t now = qy_mono_us ();
+    if (last_us && now - last_us < 1000000) {
+        skipped++;
+        return false;
+    }
+    last_us = now;
+    *unlogged = skipped;
+    skipped = 0;
+    return true;
+}
+
 void ingest_door_zap (ingest_turn_t *t, void *zap)
 {
     ingest_zap_t z;
+    unsigned unlogged;
     while (t->keys && ingest_zap_answer (zap, t->keys, &z) == 0) {
         if (z.verdict == INGEST_KEY_OK) {
             qy_log_debug ("gateway connection admitted gateway_key=%s address=%s", z.name, z.address);
@@ -66,9 +85,10 @@ void ingest_door_zap (ingest_turn_t *t, void *zap)
         bool revoked = z.verdict == INGEST_KEY_REVOKED;
         qy_metric_add (revoked ? t->m->refused_revoked : t->m->refused_unknown, 1);
         //  The public key is no secret: it lets an operator find the gateway.
-        qy_log_warn ("gateway connection refused: %s CURVE key address=%s public_key=%s%s%s",
-                     revoked ? "revoked" : "unknown", z.address, z.public_key[0] ? z.public_key : "(none)",
-                     z.name [0] ? " gateway_key=" : "", z.name);
+        if (s_log_now (&unlogged))
+            qy_log_warn ("gateway connection refused: %s CURVE key address=%s public_key=%s%s%s unlogged_before=%u",
+                         revoked ? "revoked" : "unknown", z.address, z.public_key [0] ? z.public_key : "(none)",
+                         z.name [0] ? " gateway_key=" : "", z.name, unlogged);
     }
 }
 
