@@ -16,7 +16,8 @@ i=$root/services/ingest; c=$root/common/src
 case $target in
     ingest_wecom) corpus=wecom; sources=("$i/ingest_wecom.c" "$i/ingest_req.c" "$i/ingest_reconcile.c" "$i/ingest_validate.c")
                   libs="jansson libprotobuf-c libpq libutf8proc" ;;
-    ingest_batch) corpus=batch; sources=("$i/ingest_keys.c" "$i/ingest_validate.c" "$c/qy_pg.c" "$c/qy_log.c")
+    ingest_batch) corpus=batch; sources=("$i/ingest_keys.c" "$i/ingest_validate.c" "$c/qy_pg.c" "$c/qy_log.c"
+                                          "$c/qy_zmq_curve.c" "$c/qy_metrics.c")
                   libs="libzmq libprotobuf-c libpq libutf8proc" ;;
     *) echo "usage: run.sh BUILD_DIR [SECONDS] [ingest_wecom|ingest_batch]"; exit 2 ;;
 esac
