@@ -1,4 +1,5 @@
 //  A stage's end of a bus hop, with credit (qy/inlet.h).
+#include "qy/zmq_curve.h"
 #include "qy/inlet.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -57,7 +58,7 @@ qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window)
     self->window = window > 4 ? window : 4;
     self->sock = qy_zmq_socket (ctx, ZMQ_DEALER, self->window * 2, 0);
     qy_inlet_heartbeats (self->sock, QY_INLET_TIMEOUT_MS);
-    if (qy_zmq_connect (self->sock, endpoints)) {
+    if (qy_zmq_curve_hop (self->sock, false) || qy_zmq_connect (self->sock, endpoints)) {
         qy_inlet_destroy (&self);
         return NULL;
     }

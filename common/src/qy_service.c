@@ -1,4 +1,5 @@
 #include "qy/service.h"
+#include "qy/zmq_curve.h"
 #include "qy/http.h"
 #include "qy/log.h"
 #include "qy/util.h"
@@ -109,6 +110,7 @@ void qy_service_start (const char *name, int argc, char **argv,
     qy_log_set_format (common->log_format);
     qy_pg_prepare_default (common->pg_prepare);
     qy_config_log (opts, nopts, cfg);
+    qy_zmq_curve_hops (common->zmq_curve_server_key, common->zmq_curve_secret_key, common->zmq_curve_clients);
 
     struct sigaction sa;
     memset (&sa, 0, sizeof (sa));

@@ -11,6 +11,7 @@
 //  done; a replica gone without a goodbye (found at a send or a probe
 //  that cannot reach it) is forgotten and what it owed goes to another
 //  (docs/architecture.md, "Owed work").
+#include "qy/zmq_curve.h"
 #include "qy/inlet.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -408,6 +409,8 @@ int main (int argc, char **argv)
     bus_config_t cfg = { 0 };
     qy_service_start ("bus", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     void *ctx = zmq_ctx_new ();
+    if (qy_zmq_curve_hop_zap_start (ctx))       //  CURVE hops with zmq.curve_clients: before any bind
+        return 2;
     s_hop_t *hops = qy_calloc (16, sizeof (s_hop_t));     //  a replica table each: not on the stack
     int nhops = 0;
     char *list = qy_strdup (cfg.hops), *save = NULL;
@@ -439,7 +442,8 @@ int main (int argc, char **argv)
         qy_inlet_heartbeats (hop->back, (int) cfg.replica_timeout_ms);
         int one = 1;
         zmq_setsockopt (hop->back, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));   //  unroutable: say so, keep the message
-        if (qy_zmq_bind (hop->front, eq + 1) || qy_zmq_bind (hop->back, gt + 1))
+        if (qy_zmq_curve_hop (hop->front, true) || qy_zmq_curve_hop (hop->back, true)
+            || qy_zmq_bind (hop->front, eq + 1) || qy_zmq_bind (hop->back, gt + 1))
             return 2;
         qy_log_info ("hop configured hop=%s front=%s back=%s", hop->name, eq + 1, gt + 1);
         nhops++;
@@ -454,6 +458,7 @@ int main (int argc, char **argv)
     zmq_ctx_shutdown (ctx);
     for (int i = 0; i < nhops; i++)
         pthread_join (hops [i].thread, NULL);
+    qy_zmq_curve_hop_zap_stop ();
     zmq_ctx_term (ctx);
     free (hops);
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);

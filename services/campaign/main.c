@@ -3,6 +3,7 @@
 //  jobs that fall due. Output goes to notifier as Delivery messages whose
 //  key makes them idempotent. The logic lives in campaign_lib.
 #include "campaign.h"
+#include "qy/zmq_curve.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -165,7 +166,7 @@ int main (int argc, char **argv)
     void *zctx = zmq_ctx_new ();
     qy_inlet_t *in = qy_inlet_new (zctx, cfg.zmq_in, qy_inlet_window (512, cfg.hwm));
     void *out = qy_zmq_socket (zctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (!in || qy_zmq_connect (out, cfg.zmq_out))
+    if (!in || qy_zmq_curve_hop (out, false) || qy_zmq_connect (out, cfg.zmq_out))
         return 2;
     campaign_ctx_t ctx = { pg, store, { cfg.clock_offset_s * 1000000, cfg.clock_anchor_s * 1000000, cfg.clock_speed },
                            s_send, out, cfg.horizon_s, cfg.max_late_s, cfg.batch, cfg.attribution_days, cfg.best_hour };

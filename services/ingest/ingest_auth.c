@@ -6,8 +6,16 @@
 //  so a captured request cannot be replayed later; inside the window a
 //  replay is harmless because every item is idempotent by its id.
 //  The main loop reloads the credentials; HTTP threads read them.
-#include "ingest_http.h"
+//
+//  HMAC secrets must be kept to verify signatures, so they are kept sealed
+//  (AES-256-GCM under the master key, which PostgreSQL never sees) and
+//  unsealed here only. Rotation keeps the previous token or secret next to
+//  the new one until prev_not_after: a gateway switches within the
+//  overlap, and anything signed with the old one after it is refused.
+#include "ingest_auth.h"
+#include "qy/util.h"
 #include "qy/log.h"
+#include "qy/seal.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -25,6 +33,9 @@ typedef struct {
     char   *token_sha256;
     char   *secret;
     bool    enabled;
+    char   *prev_token_sha256;
+    char   *prev_secret;
+    int64_t prev_not_after_us;
 } s_cred_t;
 
 struct ingest_creds_t {
@@ -32,6 +43,9 @@ struct ingest_creds_t {
     s_cred_t *creds;
     size_t    n, cap;
     bool      loaded;
+    bool      has_master;
+    unsigned char master [32];
+    size_t    unusable;           //  sealed secrets that would not unseal, at the last load
 };
 
 ingest_creds_t *ingest_creds_new (void)
@@ -41,13 +55,23 @@ ingest_creds_t *ingest_creds_new (void)
     return self;
 }
 
+//  Wipe and free a secret.
+static void s_forget (char *secret)
+{
+    if (secret)
+        OPENSSL_cleanse (secret, strlen (secret));
+    free (secret);
+}
+
 static void s_free_all (s_cred_t *creds, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free (creds [i].name);
         free (creds [i].brand);
         free (creds [i].token_sha256);
-        free (creds [i].secret);
+        s_forget (creds [i].secret);
+        free (creds [i].prev_token_sha256);
+        s_forget (creds [i].prev_secret);
     }
     free (creds);
 }
@@ -59,50 +83,119 @@ void ingest_creds_destroy (ingest_creds_t **self_p)
     ingest_creds_t *self = *self_p;
     s_free_all (self->creds, self->n);
     pthread_rwlock_destroy (&self->lock);
+    OPENSSL_cleanse (self->master, sizeof (self->master));
     free (self);
     *self_p = NULL;
 }
 
-static void s_fill (s_cred_t *c, const char *name, int64_t brand_id, const char *brand, const char *kind,
-                    const char *token_sha256, const char *secret, bool enabled)
+static char *s_dup (const char *s)
 {
-    c->name = qy_strdup (name);
-    c->brand_id = brand_id;
-    c->brand = qy_strdup (brand);
-    c->hmac = strcmp (kind, "hmac") == 0;
-    c->token_sha256 = token_sha256 ? qy_strdup (token_sha256) : NULL;
-    c->secret = secret ? qy_strdup (secret) : NULL;
-    c->enabled = enabled;
+    return s ? qy_strdup (s) : NULL;
 }
 
-void ingest_creds_add (ingest_creds_t *self, const char *name, int64_t brand_id, const char *brand,
-                       const char *kind, const char *token_sha256, const char *secret, bool enabled)
+static void s_fill (s_cred_t *c, const ingest_cred_row_t *row)
+{
+    c->name = qy_strdup (row->name);
+    c->brand_id = row->brand_id;
+    c->brand = qy_strdup (row->brand);
+    c->hmac = strcmp (row->kind, "hmac") == 0;
+    c->token_sha256 = s_dup (row->token_sha256);
+    c->secret = s_dup (row->secret);
+    c->enabled = row->enabled;
+    c->prev_token_sha256 = s_dup (row->prev_token_sha256);
+    c->prev_secret = s_dup (row->prev_secret);
+    c->prev_not_after_us = row->prev_not_after_us;
+}
+
+void ingest_creds_add (ingest_creds_t *self, const ingest_cred_row_t *row)
 {
     pthread_rwlock_wrlock (&self->lock);
     if (self->n == self->cap) {
         self->cap = self->cap ? self->cap * 2 : 8;
         self->creds = qy_realloc (self->creds, self->cap * sizeof (s_cred_t));
     }
-    s_fill (&self->creds [self->n++], name, brand_id, brand, kind, token_sha256, secret, enabled);
+    s_fill (&self->creds [self->n++], row);
     self->loaded = true;
     pthread_rwlock_unlock (&self->lock);
 }
 
-int ingest_creds_load (ingest_creds_t *self, qy_pg_t *pg)
+void ingest_creds_set_master (ingest_creds_t *self, const unsigned char key [32])
+{
+    self->has_master = key != NULL;
+    if (key)
+        memcpy (self->master, key, sizeof (self->master));
+}
+
+//  Seal in place the HMAC secrets still in plain rows, so none stays
+//  readable in PostgreSQL. Only the row whose plain secret is still the
+//  one read is changed (another replica may have sealed it meanwhile).
+static void s_seal_plain (ingest_creds_t *self, qy_pg_t *pg)
 {
     PGresult *res;
-    if (!qy_pg_run (pg, "credentials",
-            "SELECT c.name, c.brand_id, b.code, c.kind, c.token_sha256, c.secret, c.enabled "
-            "FROM gateway_credentials c JOIN brands b ON b.id = c.brand_id", 0, NULL, &res))
-        return -1;
+    if (!self->has_master || !qy_pg_run (pg, "credentials to seal",
+            "SELECT id, secret FROM gateway_credentials WHERE secret IS NOT NULL", 0, NULL, &res))
+        return;
+    for (int r = 0; r < PQntuples (res); r++) {
+        const char *plain = PQgetvalue (res, r, 1);
+        char *sealed = qy_seal (self->master, plain, strlen (plain));
+        const char *p [] = { PQgetvalue (res, r, 0), sealed, plain };
+        qy_pg_run (pg, "seal credential", "UPDATE gateway_credentials SET secret_sealed = $2, secret = NULL "
+                   "WHERE id = $1 AND secret = $3", 3, p, NULL);
+        free (sealed);
+    }
+    if (PQntuples (res))
+        qy_log_info ("gateway credentials sealed in place count=%d", PQntuples (res));
+    PQclear (res);
+}
+
+//  A sealed secret unsealed (NULL when none, or when it will not unseal:
+//  counted in *unusable).
+static char *s_unseal (ingest_creds_t *self, PGresult *res, int r, int c, size_t *unusable)
+{
+    if (PQgetisnull (res, r, c))
+        return NULL;
+    char *plain = self->has_master ? qy_unseal (self->master, PQgetvalue (res, r, c)) : NULL;
+    if (!plain)
+        (*unusable)++;
+    return plain;
+}
+
+static const char *s_opt (PGresult *res, int r, int c)
+{
+    return PQgetisnull (res, r, c) ? NULL : PQgetvalue (res, r, c);
+}
+
+//  The rows as the cache holds them. Caller frees with s_free_all.
+static s_cred_t *s_read (ingest_creds_t *self, PGresult *res, size_t *unusable)
+{
     size_t n = (size_t) PQntuples (res);
     s_cred_t *creds = qy_calloc (n ? n : 1, sizeof (s_cred_t));
-    for (size_t r = 0; r < n; r++) {
-        int i = (int) r;
-        s_fill (&creds [r], PQgetvalue (res, i, 0), qy_pg_int (res, i, 1), PQgetvalue (res, i, 2),
-                PQgetvalue (res, i, 3), PQgetisnull (res, i, 4) ? NULL : PQgetvalue (res, i, 4),
-                PQgetisnull (res, i, 5) ? NULL : PQgetvalue (res, i, 5), PQgetvalue (res, i, 6) [0] == 't');
+    for (int r = 0; r < (int) n; r++) {
+        char *secret = s_unseal (self, res, r, 7, unusable), *prev = s_unseal (self, res, r, 9, unusable);
+        ingest_cred_row_t row = {
+            PQgetvalue (res, r, 0), qy_pg_int (res, r, 1), PQgetvalue (res, r, 2), PQgetvalue (res, r, 3),
+            s_opt (res, r, 4), secret ? secret : s_opt (res, r, 5), PQgetvalue (res, r, 6) [0] == 't',
+            s_opt (res, r, 8), prev, qy_pg_int (res, r, 10)
+        };
+        s_fill (&creds [r], &row);
+        s_forget (secret);
+        s_forget (prev);
     }
+    return creds;
+}
+
+int ingest_creds_load (ingest_creds_t *self, qy_pg_t *pg)
+{
+    s_seal_plain (self, pg);
+    PGresult *res;
+    if (!qy_pg_run (pg, "credentials",
+            "SELECT c.name, c.brand_id, b.code, c.kind, c.token_sha256, c.secret, c.enabled, c.secret_sealed, "
+            "  c.prev_token_sha256, c.prev_secret_sealed, "
+            "  (extract (epoch FROM c.prev_not_after) * 1000000)::bigint "
+            "FROM gateway_credentials c JOIN brands b ON b.id = c.brand_id", 0, NULL, &res))
+        return -1;
+    size_t n = (size_t) PQntuples (res), unusable = 0;
+    s_cred_t *creds = s_read (self, res, &unusable);
     PQclear (res);
     pthread_rwlock_wrlock (&self->lock);
     s_cred_t *old = self->creds;
@@ -115,6 +208,11 @@ int ingest_creds_load (ingest_creds_t *self, qy_pg_t *pg)
     s_free_all (old, old_n);
     if (first)
         qy_log_info ("gateway credentials loaded count=%zu", n);
+    if (unusable != self->unusable)
+        qy_log_error ("gateway HMAC secrets that cannot be unsealed count=%zu (%s); their gateways are refused 401",
+                      unusable, self->has_master ? "sealed under another master key, or altered"
+                                                 : "gateway.master_key_file is not set");
+    self->unusable = unusable;
     return 0;
 }
 
@@ -173,69 +271,104 @@ static bool s_equal (const char *a, const char *b)
     return la == lb && CRYPTO_memcmp (a, b, la) == 0;
 }
 
-static int s_refuse (int status, char *why, size_t whylen, const char *reason)
+static int s_refuse (int status, ingest_auth_result_t *out, const char *reason)
 {
-    qy_strlcpy (why, reason, whylen);
+    qy_strlcpy (out->why, reason, sizeof (out->why));
     return status;
 }
 
-int ingest_creds_check (ingest_creds_t *self, const ingest_auth_headers_t *h, const char *body, size_t len,
-                        int64_t now_us, long window_s, char *brand, size_t brandlen, int64_t *brand_id,
-                        char *gateway, size_t gatewaylen, char *why, size_t whylen)
+//  Does the signature header hold HMAC-SHA256(secret, timestamp "." body)?
+static bool s_signed_by (const char *secret, const ingest_auth_request_t *req)
 {
-    char want [65];
-    bool bearer = h->authorization && strncasecmp (h->authorization, "Bearer ", 7) == 0;
-    if (!bearer && !(h->gateway && h->signature))
-        return s_refuse (401, why, whylen, "missing credentials: Authorization: Bearer, or X-Qy-Gateway with X-Qy-Signature");
-    if (!bearer) {
-        if (!h->timestamp)
-            return s_refuse (401, why, whylen, "missing header: X-Qy-Timestamp");
-        char *end;
-        long long ts = strtoll (h->timestamp, &end, 10);
-        if (!*h->timestamp || *end)
-            return s_refuse (401, why, whylen, "bad header: X-Qy-Timestamp (unix seconds)");
-        long long skew = now_us / 1000000 - ts;
-        if (skew > window_s || skew < -window_s)
-            return s_refuse (401, why, whylen, "stale request: X-Qy-Timestamp outside the replay window");
+    if (!secret)
+        return false;
+    char sig [65], given [80];
+    ingest_hmac_hex (secret, req->headers->timestamp, req->body, req->len, sig);
+    const char *s = req->headers->signature;
+    if (strncmp (s, "sha256=", 7) == 0)
+        s += 7;
+    qy_strlcpy (given, s, sizeof (given));
+    for (char *p = given; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char) (*p - 'A' + 'a');
+    return s_equal (sig, given);
+}
+
+typedef enum { S_NO, S_CURRENT, S_PREVIOUS } s_match_t;
+
+//  Is this credential the request's, by its current or its previous token
+//  or secret? want: the bearer token's SHA-256 (NULL for a signed request).
+static s_match_t s_match (const s_cred_t *c, const ingest_auth_request_t *req, const char *want)
+{
+    if (want) {
+        if (c->hmac)
+            return S_NO;
+        if (c->token_sha256 && s_equal (c->token_sha256, want))
+            return S_CURRENT;
+        return c->prev_token_sha256 && s_equal (c->prev_token_sha256, want) ? S_PREVIOUS : S_NO;
     }
-    else
+    if (!c->hmac || strcmp (c->name, req->headers->gateway) != 0)
+        return S_NO;
+    if (s_signed_by (c->secret, req))
+        return S_CURRENT;
+    return s_signed_by (c->prev_secret, req) ? S_PREVIOUS : S_NO;
+}
+
+//  The headers' own problem (none: NULL); for a bearer token its SHA-256
+//  goes to want.
+static const char *s_headers (const ingest_auth_request_t *req, bool *bearer, char want [65])
+{
+    const ingest_auth_headers_t *h = req->headers;
+    *bearer = h->authorization && strncasecmp (h->authorization, "Bearer ", 7) == 0;
+    if (*bearer) {
         ingest_sha256_hex (h->authorization + 7, strlen (h->authorization + 7), want);
-    int rc = 401;
-    qy_strlcpy (why, bearer ? "unknown token" : "unknown gateway or bad signature", whylen);
+        return NULL;
+    }
+    if (!(h->gateway && h->signature))
+        return "missing credentials: Authorization: Bearer, or X-Qy-Gateway with X-Qy-Signature";
+    if (!h->timestamp)
+        return "missing header: X-Qy-Timestamp";
+    char *end;
+    long long ts = strtoll (h->timestamp, &end, 10);
+    if (!*h->timestamp || *end)
+        return "bad header: X-Qy-Timestamp (unix seconds)";
+    long long skew = req->now_us / 1000000 - ts;
+    if (skew > req->window_s || skew < -req->window_s)
+        return "stale request: X-Qy-Timestamp outside the replay window";
+    return NULL;
+}
+
+//  What a matching credential answers.
+static int s_verdict (const s_cred_t *c, s_match_t m, const ingest_auth_request_t *req, ingest_auth_result_t *out)
+{
+    if (!c->enabled)
+        return s_refuse (403, out, "credential revoked");
+    if (m == S_PREVIOUS && req->now_us >= c->prev_not_after_us)
+        return s_refuse (401, out, "credential rotated: the previous token or secret expired");
+    qy_strlcpy (out->brand, c->brand, sizeof (out->brand));
+    out->brand_id = c->brand_id;
+    qy_strlcpy (out->gateway, c->name, sizeof (out->gateway));
+    out->previous = m == S_PREVIOUS;
+    out->why [0] = 0;
+    return INGEST_AUTH_OK;
+}
+
+int ingest_creds_check (ingest_creds_t *self, const ingest_auth_request_t *req, ingest_auth_result_t *out)
+{
+    memset (out, 0, sizeof (*out));
+    char want [65];
+    bool bearer;
+    const char *problem = s_headers (req, &bearer, want);
+    if (problem)
+        return s_refuse (401, out, problem);
+    int rc = s_refuse (401, out, bearer ? "unknown token" : "unknown gateway or bad signature");
     pthread_rwlock_rdlock (&self->lock);
     for (size_t i = 0; i < self->n; i++) {
-        s_cred_t *c = &self->creds [i];
-        bool match;
-        if (bearer)
-            match = !c->hmac && c->token_sha256 && s_equal (c->token_sha256, want);
-        else {
-            if (!c->hmac || strcmp (c->name, h->gateway) != 0 || !c->secret)
-                continue;
-            char sig [65], given [80];
-            ingest_hmac_hex (c->secret, h->timestamp, body, len, sig);
-            const char *s = h->signature;
-            if (strncmp (s, "sha256=", 7) == 0)
-                s += 7;
-            qy_strlcpy (given, s, sizeof (given));
-            for (char *p = given; *p; p++)
-                if (*p >= 'A' && *p <= 'F')
-                    *p = (char) (*p - 'A' + 'a');
-            match = s_equal (sig, given);
+        s_match_t m = s_match (&self->creds [i], req, bearer ? want : NULL);
+        if (m != S_NO) {
+            rc = s_verdict (&self->creds [i], m, req, out);
+            break;
         }
-        if (!match)
-            continue;
-        if (!c->enabled) {
-            rc = 403;
-            qy_strlcpy (why, "credential revoked", whylen);
-        }
-        else {
-            rc = INGEST_AUTH_OK;
-            qy_strlcpy (brand, c->brand, brandlen);
-            *brand_id = c->brand_id;
-            qy_strlcpy (gateway, c->name, gatewaylen);
-            why [0] = 0;
-        }
-        break;
     }
     pthread_rwlock_unlock (&self->lock);
     return rc;

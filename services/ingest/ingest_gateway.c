@@ -3,7 +3,9 @@
 //  and reconcile snapshots; after it committed, write the answer with one
 //  result per item. Everything here runs on the main loop's thread and
 //  PostgreSQL connection.
-#include "ingest_http.h"
+#include "ingest_gateway.h"
+#include "ingest_reconcile.h"
+#include "ingest_wecom.h"
 #include "qy/deadletter.h"
 #include "qy/log.h"
 #include "qy/metrics.h"

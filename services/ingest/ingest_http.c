@@ -10,6 +10,9 @@
 //  hostile client cannot take every slot), and one idle for
 //  gateway.conn_timeout_s is closed.
 #include "ingest_http.h"
+#include "ingest_gateway.h"
+#include "ingest_wecom.h"
+#include <pthread.h>
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include <arpa/inet.h>
@@ -42,7 +45,7 @@ typedef struct {
 } s_conn_t;
 
 static qy_metric_t *m_status [600];
-static qy_metric_t *m_auth_fail, *m_queue_full;
+static qy_metric_t *m_auth_fail, *m_auth_previous, *m_queue_full;
 
 static void s_count (unsigned status)
 {
@@ -126,11 +129,11 @@ static enum MHD_Result s_complete (ingest_http_t *self, struct MHD_Connection *c
         return s_error (c, 503, "credentials not loaded yet (PostgreSQL unavailable): retry", "", 1);
     ingest_job_t *job = qy_calloc (1, sizeof (*job));
     qy_buf_init (&job->answer);
-    char why [160];
     int64_t now = qy_now_us ();
-    int auth = ingest_creds_check (self->creds, &h, conn->body.data, conn->body.len, now, self->cfg.window_s,
-                                   job->brand, sizeof (job->brand), &job->brand_id,
-                                   job->gateway, sizeof (job->gateway), why, sizeof (why));
+    ingest_auth_request_t areq = { &h, conn->body.data, conn->body.len, now, self->cfg.window_s };
+    ingest_auth_result_t who;
+    int auth = ingest_creds_check (self->creds, &areq, &who);
+    const char *why = who.why;
     enum MHD_Result rc;
     if (auth != INGEST_AUTH_OK) {
         qy_metric_add (m_auth_fail, 1);
@@ -140,6 +143,11 @@ static enum MHD_Result s_complete (ingest_http_t *self, struct MHD_Connection *c
         free (job);
         return rc;
     }
+    qy_strlcpy (job->brand, who.brand, sizeof (job->brand));
+    job->brand_id = who.brand_id;
+    qy_strlcpy (job->gateway, who.gateway, sizeof (job->gateway));
+    if (who.previous)
+        qy_metric_add (m_auth_previous, 1);
     job->req = ingest_wecom_parse (conn->ep, job->brand, conn->body.data, conn->body.len, now,
                                    job->envelope_error, sizeof (job->envelope_error),
                                    job->envelope_field, sizeof (job->envelope_field));
@@ -246,6 +254,8 @@ ingest_http_t *ingest_http_new (const ingest_http_config_t *cfg, ingest_creds_t 
         m_status [codes [i]] = qy_counter (name, "HTTP front door requests by answer");
     }
     m_auth_fail = qy_counter ("qy_ingest_http_auth_failures_total", "requests refused 401 or 403");
+    m_auth_previous = qy_counter ("qy_ingest_http_auth_previous_total", "requests taken on a rotated credential's "
+                                  "previous token or secret, within its overlap (gateways yet to switch)");
     m_queue_full = qy_counter ("qy_ingest_http_queue_full_total", "requests refused 429 because the queue was full");
 
     ingest_http_t *self = qy_calloc (1, sizeof (*self));

@@ -10,7 +10,9 @@
 //  the member and the join (stint) it ends. Sending the same snapshot again
 //  finds nothing to do; were the same snapshot in one batch twice, the
 //  writer drops the second copy as a duplicate id.
-#include "ingest_http.h"
+#include "ingest_reconcile.h"
+#include "ingest_wecom.h"
+#include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
 

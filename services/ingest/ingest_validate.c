@@ -155,10 +155,13 @@ size_t ingest_clear_downstream (Qy__Event *ev, char *cleared, size_t len)
         s_cleared (cleared, len, &n, "replay");
     }
     //  Fields this build does not know would be packed on as they came.
+    //  Field number 0 is none: protobuf-c reads it as an unknown field,
+    //  but the next hop's decoder refuses the whole event (found by
+    //  tests/fuzz/fuzz_ingest_batch.c), so it is dropped like the others.
     size_t keep = 0;
     for (size_t i = 0; i < ev->base.n_unknown_fields; i++) {
         ProtobufCMessageUnknownField *f = &ev->base.unknown_fields [i];
-        if (!s_downstream_number (f->tag)) {
+        if (f->tag != 0 && !s_downstream_number (f->tag)) {
             ev->base.unknown_fields [keep++] = *f;
             continue;
         }

@@ -3,7 +3,7 @@
 //  no group, so nothing downstream of ingest takes them: ingest stores
 //  them (contacts, contact_events: ingest_gateway.c) and does not send
 //  them on. Pure: the fuzz target reaches it through ingest_wecom_parse.
-#include "ingest_http.h"
+#include "ingest_wecom.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,16 +1,20 @@
-//  qy-ingest: gateways send Batch over ZeroMQ (DEALER → our ROUTER) or
+//  qy-ingest: gateways send Batch over ZeroMQ (the door, ingest_door.c) or
 //  WeCom-shaped JSON over HTTP (ingest_http.c); both land in the same
-//  transaction, are answered only after it committed, and the accepted
-//  events are pushed to moderation through the bus.
+//  transaction (the turn, ingest_turn.c), are answered only after it
+//  committed, and the accepted events are pushed to moderation through the
+//  bus (the outbox, ingest_outbox.c). This file: config, sockets, the loop.
 #include "ingest.h"
+#include "ingest_door.h"
 #include "ingest_http.h"
+#include "ingest_outbox.h"
+#include "ingest_turn.h"
 #include "qy/log.h"
-#include "qy/metrics.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
-#include "qy/deadletter.h"
-#include "qy/archive.h"
+#include "qy/zmq_curve.h"
+#include "qy/seal.h"
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,8 @@
 typedef struct {
     qy_common_config_t common;
     char *zmq_gateway;
+    char *curve_secret;
+    char *master_key_file;
     char *zmq_out;
     long  hwm;
     long  max_msg_bytes;
@@ -34,6 +40,7 @@ typedef struct {
 static const qy_option_t s_options [] = {
     QY_COMMON_OPTIONS (ingest_config_t),
     { "zmq.gateway", QY_STR, offsetof (ingest_config_t, zmq_gateway), "tcp://*:5540", 0, 0, "ROUTER endpoint gateways connect to" },
+    { "gateway.curve_secret_key", QY_STR, offsetof (ingest_config_t, curve_secret), "", 0, 0, "ingest's CURVE secret key (Z85, 40 characters; set it with _FILE). Set: the ZeroMQ door takes only gateways whose key `qyctl gatekey create` made, each for its own brand; empty: a plain door (development)" },
     { "zmq.out",     QY_STR, offsetof (ingest_config_t, zmq_out),     "tcp://bus:5550", 0, 0, "bus front of the moderation hop" },
     { "zmq.hwm",     QY_INT, offsetof (ingest_config_t, hwm),         "20000", 100, 10000000, "high-water mark of each socket (messages)" },
     { "zmq.max_msg_bytes", QY_INT, offsetof (ingest_config_t, max_msg_bytes), "4194304", 1024, 1073741824, "largest frame a gateway may send on zmq.gateway (bytes); larger: ZeroMQ drops its connection unread" },
@@ -51,494 +58,255 @@ static const qy_option_t s_options [] = {
     { "resend.grace_s", QY_INT, offsetof (ingest_config_t, resend_grace_s), "10", 1, 86400, "an archived event not handed on to the bus this long after its commit is re-sent from the archive (ingest died between its commit and its send)" },
     { "resend.interval_ms", QY_INT, offsetof (ingest_config_t, resend_interval_ms), "2000", 100, 3600000, "how often the archive is searched for events not handed on" },
     { "resend.max", QY_INT, offsetof (ingest_config_t, resend_max), "2000", 1, 100000, "events re-sent from the archive per search" },
+    { "gateway.master_key_file", QY_STR, offsetof (ingest_config_t, master_key_file), "", 0, 0, "file holding the master key (64 hex digits) HMAC secrets of gateway credentials are sealed under; the same as qyctl's $QY_INGEST_GATEWAY_MASTER_KEY_FILE. Set: secrets still in plain rows are sealed in place at the next reload; empty (development): sealed secrets cannot be used" },
     { "gateway.creds_refresh_ms", QY_INT, offsetof (ingest_config_t, creds_refresh_ms), "5000", 100, 3600000, "how often gateway credentials are reloaded" },
 };
 
 #define S_LINGER_MS 5000          //  how long events still in the pipe to the bus may take at shutdown
 
+//  The sockets: the gateways' ROUTER and the PUSH to the bus.
 typedef struct {
-    zmq_msg_t   frames [4];     //  routing envelope + payload
-    int         nframes;
-    Qy__Batch  *batch;
-    size_t      first;          //  index of its first event in the joint array
-} s_request_t;
+    void *ctx, *router, *push;
+    void *zap;                  //  the ZAP handler's REP (CURVE only)
+    ingest_link_t *link;
+} s_sockets_t;
 
-static qy_metric_t *m_accepted, *m_duplicate, *m_rejected, *m_batches, *m_malformed, *m_busy,
-                   *m_retry, *m_commit, *m_http_busy, *m_resent;
-
-static void s_metrics (void)
+//  With a secret key the door is a CURVE server whose clients the ZAP
+//  handler (this loop, ingest_door_zap) admits by their key; the handler
+//  is bound before the door so no handshake passes without it.
+static int s_curve_open (const ingest_config_t *cfg, s_sockets_t *z)
 {
-    m_accepted  = qy_counter ("qy_ingest_events_total{status=\"accepted\"}", "events by outcome");
-    m_duplicate = qy_counter ("qy_ingest_events_total{status=\"duplicate\"}", "events by outcome");
-    m_rejected  = qy_counter ("qy_ingest_events_total{status=\"rejected\"}", "events by outcome");
-    m_batches   = qy_counter ("qy_ingest_batches_total", "gateway batches answered");
-    m_malformed = qy_counter ("qy_ingest_malformed_batches_total", "batches that could not be decoded");
-    m_busy      = qy_counter ("qy_ingest_busy_total", "batches refused with retry_after because moderation is behind");
-    m_retry     = qy_counter ("qy_ingest_storage_retry_total", "batches answered retry because PostgreSQL failed");
-    m_commit    = qy_summary ("qy_ingest_commit_seconds", "time to archive one transaction");
-    m_http_busy = qy_counter ("qy_ingest_http_busy_total", "HTTP requests refused 429 because moderation is behind");
-    m_resent    = qy_counter ("qy_ingest_resent_total", "archived events re-sent because they were not handed on "
-                                                        "(ingest died between its commit and its send)");
-}
-
-
-//  Accepted events that did not fit into the moderation hop yet. They are
-//  durable already, so holding them is safe; while any wait here, new
-//  batches are refused (busy / 429), so this never holds more than one
-//  turn's events: backpressure reaches the gateway instead of memory.
-typedef struct {
-    void    **data;
-    size_t   *len;
-    int64_t  *bid;             //  brand and message id, to mark it handed on once sent
-    char    **mid;
-    size_t    n, head, cap;
-} s_outbox_t;
-
-static s_outbox_t s_outbox;
-static ingest_handon_t *s_handon;
-
-static void s_outbox_add (const Qy__Event *ev)
-{
-    if (s_outbox.n == s_outbox.cap) {
-        s_outbox.cap = s_outbox.cap ? s_outbox.cap * 2 : 256;
-        s_outbox.data = qy_realloc (s_outbox.data, s_outbox.cap * sizeof (void *));
-        s_outbox.len = qy_realloc (s_outbox.len, s_outbox.cap * sizeof (size_t));
-        s_outbox.bid = qy_realloc (s_outbox.bid, s_outbox.cap * sizeof (int64_t));
-        s_outbox.mid = qy_realloc (s_outbox.mid, s_outbox.cap * sizeof (char *));
-    }
-    size_t len = qy__event__get_packed_size (ev);
-    s_outbox.data [s_outbox.n] = qy_malloc (len ? len : 1);
-    qy__event__pack (ev, s_outbox.data [s_outbox.n]);
-    s_outbox.bid [s_outbox.n] = ev->brand_id;
-    s_outbox.mid [s_outbox.n] = qy_strdup (ev->msg_id);
-    s_outbox.len [s_outbox.n++] = len;
-}
-
-
-static bool s_outbox_busy (void)
-{
-    return s_outbox.head < s_outbox.n;
-}
-
-//  Hand an archived event on to the bus, or to the outbox when it is full.
-static void s_forward (void *push, Qy__Event *ev)
-{
-    if (s_outbox_busy () || qy_zmq_send_pb (push, &ev->base, ZMQ_DONTWAIT) != 0)
-        s_outbox_add (ev);
-    else
-        ingest_handon_sent (s_handon, ev->brand_id, ev->msg_id);
-}
-
-//  Send what waits, without blocking. Returns true when all went.
-static bool s_outbox_flush (void *push)
-{
-    while (s_outbox.head < s_outbox.n) {
-        size_t i = s_outbox.head;
-        if (zmq_send (push, s_outbox.data [i], s_outbox.len [i], ZMQ_DONTWAIT) < 0)
-            return false;
-        ingest_handon_sent (s_handon, s_outbox.bid [i], s_outbox.mid [i]);
-        free (s_outbox.data [i]);
-        free (s_outbox.mid [i]);
-        s_outbox.head++;
-    }
-    s_outbox.n = s_outbox.head = 0;
-    return true;
-}
-
-static void s_outbox_free (void)
-{
-    if (s_outbox.head < s_outbox.n)
-        qy_log_warn ("events not forwarded at shutdown; archived and not marked handed on: "
-                     "re-sent from the archive by ingest count=%zu", s_outbox.n - s_outbox.head);
-    for (size_t i = s_outbox.head; i < s_outbox.n; i++) {
-        free (s_outbox.data [i]);
-        free (s_outbox.mid [i]);
-    }
-    free (s_outbox.data);
-    free (s_outbox.len);
-    free (s_outbox.bid);
-    free (s_outbox.mid);
-}
-
-//  Is there room downstream for a new batch?
-static bool s_room (void *push)
-{
-    if (s_outbox_busy ())
-        return false;
-    zmq_pollitem_t out = { push, 0, ZMQ_POLLOUT, 0 };
-    return zmq_poll (&out, 1, 0) > 0;
-}
-
-//  Re-send archived events not handed on within the grace, while the bus
-//  takes them. Returns how many.
-static int s_resend (ingest_config_t *cfg, void *push)
-{
-    if (!s_room (push))
+    if (!cfg->curve_secret [0])
         return 0;
-    PGresult *res = ingest_handon_owed (s_handon, cfg->resend_grace_s, cfg->resend_max);
-    int n = res ? PQntuples (res) : 0;
-    for (int r = 0; r < n; r++) {
-        Qy__Event ev;
-        qy_archive_hold_t hold;
-        qy_archive_event (res, r, &ev, &hold);
-        s_forward (push, &ev);
-        qy_archive_release (&hold);
+    char err [160], public [QY_CURVE_KEY_LEN + 1];
+    z->zap = qy_zmq_socket (z->ctx, ZMQ_REP, 1000, 0);
+    if (zmq_bind (z->zap, QY_ZAP_ENDPOINT) != 0
+    ||  qy_zmq_curve_server (z->router, cfg->curve_secret, "gateway", err, sizeof (err)) != 0) {
+        qy_log_error ("cannot make the gateway door a CURVE server: %s", z->zap ? err : "ZAP handler");
+        return -1;
     }
-    if (n) {
-        qy_metric_add (m_resent, n);
-        qy_log_warn ("msg_id=%s brand=%s archived events not handed on, re-sent from the archive count=%d",
-                     PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 14), n);
-    }
-    if (res)
-        PQclear (res);
-    return n;
+    qy_zmq_curve_public (cfg->curve_secret, public);
+    qy_log_info ("gateway door uses CURVE public_key=%s", public);
+    return 0;
 }
 
-//  Count an item's outcome and log a rejection.
-static void s_outcome (const Qy__Event *ev, const ingest_result_t *res)
+static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
 {
-    if (res->status == QY__ITEM_STATUS__ACCEPTED)
-        qy_metric_add (m_accepted, 1);
+    z->ctx = zmq_ctx_new ();
+    z->router = qy_zmq_socket (z->ctx, ZMQ_ROUTER, (int) cfg->hwm, 0);
+    //  A frame larger than this is refused while it is read: ZeroMQ drops
+    //  the connection without allocating it (a gateway gets no answer).
+    int64_t max_msg = cfg->max_msg_bytes;
+    zmq_setsockopt (z->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg));
+    z->push = qy_zmq_socket (z->ctx, ZMQ_PUSH, (int) cfg->hwm, S_LINGER_MS);
+    //  Queue only toward a connected bus: with it away, sends fail at once,
+    //  the outbox says no room, and gateways get busy / 429 instead of an
+    //  answer for events that would wait in a pipe and be lost at shutdown.
+    int immediate = 1;
+    zmq_setsockopt (z->push, ZMQ_IMMEDIATE, &immediate, sizeof (immediate));
+    //  /health is 503 ("bus":"down") until a connection to the bus is up.
+    qy_service_needs (QY_DEP_BUS);
+    z->link = ingest_link_new (z->ctx, z->push, "bus");
+    if (s_curve_open (cfg, z) || qy_zmq_curve_hop (z->push, false))
+        return -1;
+    if (qy_zmq_bind (z->router, cfg->zmq_gateway) || qy_zmq_connect (z->push, cfg->zmq_out)) {
+        qy_log_error ("cannot open sockets gateway=%s out=%s", cfg->zmq_gateway, cfg->zmq_out);
+        return -1;
+    }
+    char ep [256];
+    qy_log_info ("listening gateway=%s", qy_zmq_last_endpoint (z->router, ep, sizeof (ep)));
+    return 0;
+}
+
+static void s_sockets_close (const ingest_config_t *cfg, s_sockets_t *z)
+{
+    ingest_link_destroy (&z->link);
+    if (z->zap)
+        zmq_close (z->zap);
+    zmq_close (z->router);
+    zmq_close (z->push);
+    int64_t t_term = qy_mono_us ();
+    zmq_ctx_term (z->ctx);
+    if (qy_mono_us () - t_term >= (S_LINGER_MS - 100) * 1000LL)
+        //  ZeroMQ does not say how many: those sent last, up to zmq.hwm.
+        qy_log_warn ("events still in flight to the bus were dropped at shutdown (linger expired); "
+                     "archived, recover with qyctl replay linger_ms=%d up_to=%ld", S_LINGER_MS, cfg->hwm);
+}
+
+//  An unknown brand code is remembered for a few seconds (a gateway
+//  sending for a brand not created yet costs one lookup, not one per
+//  event); a brand created meanwhile is announced on qy_config.
+static void s_notes (qy_pg_t *listen, ingest_store_t *store, bool *listening)
+{
+    PGconn *conn = qy_pg_conn (listen);
+    PQconsumeInput (conn);
+    bool brands = false;
+    for (PGnotify *note; (note = PQnotifies (conn)); PQfreemem (note))
+        brands |= strncmp (note->extra, "brands:", 7) == 0;
+    if (brands)
+        ingest_store_forget_unknown (store);
+    *listening = PQstatus (conn) == CONNECTION_OK;
+}
+
+static ingest_http_t *s_http_open (const ingest_config_t *cfg, ingest_creds_t *creds, qy_pg_t *pg, bool *failed)
+{
+    *failed = false;
+    if (!cfg->http_on)
+        return NULL;
+    if (cfg->master_key_file [0]) {
+        unsigned char mk [32];
+        char err [200];
+        if (qy_master_key_load (cfg->master_key_file, mk, err, sizeof (err))) {
+            qy_log_error ("gateway.master_key_file: %s", err);
+            *failed = true;
+            return NULL;
+        }
+        ingest_creds_set_master (creds, mk);
+        OPENSSL_cleanse (mk, sizeof (mk));
+    }
+    ingest_creds_load (creds, pg);
+    ingest_http_config_t hc = { cfg->http_bind, cfg->http_port, cfg->http_max_body, cfg->http_queue,
+                                cfg->http_max_conns, cfg->http_max_conns_per_ip, cfg->http_conn_timeout_s,
+                                cfg->http_window_s };
+    ingest_http_t *http = ingest_http_new (&hc, creds);
+    if (!http)
+        *failed = true;
     else
-    if (res->status == QY__ITEM_STATUS__DUPLICATE)
-        qy_metric_add (m_duplicate, 1);
-    else {
-        qy_metric_add (m_rejected, 1);
-        qy_log_info ("msg_id=%s brand=%s rejected error=%s", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
-                     qy_utf8_valid (ev->brand) ? ev->brand : "(not UTF-8)", res->error);
-    }
+        qy_log_info ("listening http=%s:%d", cfg->http_bind, ingest_http_port (http));
+    return http;
 }
 
-static void s_reply (void *router, s_request_t *req, const Qy__Ack *ack)
+//  Everything the loop holds between turns.
+typedef struct {
+    const ingest_config_t *cfg;
+    ingest_turn_t    turn;
+    s_sockets_t      z;
+    qy_pg_t         *listen;
+    bool             listening;
+    ingest_creds_t  *creds;
+    ingest_keys_t   *keys;          //  CURVE only
+    ingest_http_t   *http;
+    ingest_handon_t *handon;
+    int64_t          next_creds, next_resend;
+    ingest_door_req_t *reqs;
+    ingest_job_t   **jobs, **answered;
+} s_loop_t;
+
+//  Housekeeping before a turn: health, credentials, notifications, the
+//  outbox and re-sends. Returns true while events wait in the outbox.
+static bool s_before (s_loop_t *l)
 {
-    for (int f = 0; f < req->nframes - 1; f++) {
-        zmq_msg_t copy;
-        zmq_msg_init (&copy);
-        zmq_msg_copy (&copy, &req->frames [f]);
-        zmq_msg_send (&copy, router, ZMQ_SNDMORE);
+    const ingest_config_t *cfg = l->cfg;
+    qy_service_heartbeat ();
+    qy_service_check_deps (l->turn.pg, NULL);
+    qy_service_set_dep (QY_DEP_BUS, ingest_link_update (l->z.link));
+    if ((l->http || l->keys) && qy_mono_us () >= l->next_creds) {
+        //  Revoked or new credentials and keys take effect within one refresh.
+        if (l->http)
+            ingest_creds_load (l->creds, l->turn.pg);
+        if (l->keys)
+            ingest_keys_load (l->keys, l->turn.pg);
+        l->next_creds = qy_mono_us () + cfg->creds_refresh_ms * 1000;
     }
-    //  ROUTER drops replies to peers that went away: nothing blocks here.
-    qy_zmq_send_pb (router, &ack->base, 0);
+    if (!l->listening && (l->listening = qy_pg_listen (l->listen, "qy_config")))
+        ingest_store_forget_unknown (l->turn.store);     //  brands may have been created while not listening
+    bool waiting = !ingest_outbox_flush (l->turn.outbox);
+    if (qy_mono_us () >= l->next_resend && ingest_link_up (l->z.link)) {
+        qy_metric_add (l->turn.m->resent, ingest_outbox_resend (l->turn.outbox, cfg->resend_grace_s,
+                                                                cfg->resend_max));
+        l->next_resend = qy_mono_us () + cfg->resend_interval_ms * 1000;
+    }
+    ingest_handon_flush (l->handon);
+    return waiting;
 }
 
-static void s_reply_error (void *router, s_request_t *req, const char *batch_id, const char *error, uint32_t retry_ms)
+//  One turn: wait for work, take it up to the transaction limits, write.
+static void s_turn (s_loop_t *l)
 {
-    Qy__Ack ack = QY__ACK__INIT;
-    ack.batch_id = (char *) (batch_id ? batch_id : "");
-    ack.ok = false;
-    ack.error = (char *) error;
-    ack.retry_after_ms = retry_ms;
-    s_reply (router, req, &ack);
-}
-
-//  ZeroMQ batches reqs[0..nreqs) and HTTP jobs[0..njobs) (those with a
-//  request to write) are archived in one transaction and answered.
-static void s_handle (ingest_store_t *store, qy_pg_t *pg, void *router, void *push,
-                      s_request_t *reqs, int nreqs, ingest_job_t **jobs, size_t njobs)
-{
-    size_t total = 0;
-    for (int r = 0; r < nreqs; r++)
-        total += reqs [r].batch ? reqs [r].batch->n_events : 0;
-    for (size_t j = 0; j < njobs; j++)
-        total += jobs [j]->req->n_events;
-    Qy__Event **events = qy_calloc (total ? total : 1, sizeof (Qy__Event *));
-    ingest_result_t *results = qy_calloc (total ? total : 1, sizeof (ingest_result_t));
-    size_t *job_first = qy_calloc (njobs ? njobs : 1, sizeof (size_t));
-    size_t k = 0;
-    for (int r = 0; r < nreqs; r++) {
-        reqs [r].first = k;
-        for (size_t i = 0; reqs [r].batch && i < reqs [r].batch->n_events; i++)
-            events [k++] = reqs [r].batch->events [i];
+    const ingest_config_t *cfg = l->cfg;
+    bool waiting = s_before (l);
+    zmq_pollitem_t items [5] = { { l->z.router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (l->z.link), 0, ZMQ_POLLIN, 0 } };
+    int nitems = 2, notes = -1;
+    if (l->z.zap)
+        items [nitems++] = (zmq_pollitem_t) { l->z.zap, 0, ZMQ_POLLIN, 0 };
+    if (l->listening) {
+        notes = nitems;
+        items [nitems++] = (zmq_pollitem_t) { NULL, PQsocket (qy_pg_conn (l->listen)), ZMQ_POLLIN, 0 };
     }
-    for (size_t j = 0; j < njobs; j++) {
-        job_first [j] = k;
-        for (size_t i = 0; i < jobs [j]->req->n_events; i++)
-            events [k++] = jobs [j]->req->events [i];
+    if (l->http)
+        items [nitems++] = (zmq_pollitem_t) { NULL, ingest_http_fd (l->http), ZMQ_POLLIN, 0 };
+    if (zmq_poll (items, nitems, waiting ? 20 : 200) <= 0)
+        return;
+    if (notes > 0 && (items [notes].revents & ZMQ_POLLIN))
+        s_notes (l->listen, l->turn.store, &l->listening);
+    if (l->z.zap)
+        ingest_door_zap (&l->turn, l->z.zap);
+    size_t nevents = 0;
+    int nreqs = ingest_door_take (&l->turn, l->reqs, (int) cfg->max_batches, (size_t) cfg->max_events, &nevents);
+    size_t njobs = 0, nanswered = 0;
+    if (l->http) {
+        //  HTTP jobs count against the same event budget (at least one is taken).
+        size_t budget = nevents < (size_t) cfg->max_events ? (size_t) cfg->max_events - nevents : 0;
+        njobs = ingest_http_take (l->http, l->jobs, (size_t) cfg->max_batches, budget);
+        njobs = ingest_turn_prepare_jobs (&l->turn, l->jobs, njobs, l->answered, &nanswered);
     }
-    int64_t t0 = qy_mono_us (), now = qy_now_us ();
-    int rc = total ? ingest_store_write (store, events, total, results, now) : 0;
-    qy_metric_observe (m_commit, qy_mono_us () - t0);
-    qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-    for (size_t j = 0; j < njobs; j++) {
-        ingest_job_t *job = jobs [j];
-        if (rc) {
-            qy_metric_add (m_retry, 1);
-            qy_log_warn ("gateway=%s brand=%s storage failed, asked gateway to retry events=%zu", job->gateway,
-                         job->brand, job->req->n_events);
-            ingest_gateway_error (job, 503, "storage unavailable, nothing stored: retry", "", 1);
-            continue;
-        }
-        for (size_t i = 0; i < job->req->n_events; i++)
-            s_outcome (job->req->events [i], &results [job_first [j] + i]);
-        ingest_gateway_answer (job, &results [job_first [j]]);
-        qy_metric_add (m_batches, 1);
+    ingest_turn_handle (&l->turn, l->reqs, nreqs, l->jobs, njobs);
+    ingest_handon_flush (l->handon);
+    if (l->http) {
+        ingest_http_complete (l->http, l->answered, nanswered);
+        ingest_http_complete (l->http, l->jobs, njobs);
     }
-    for (int r = 0; r < nreqs; r++) {
-        s_request_t *req = &reqs [r];
-        if (!req->batch)
-            continue;
-        if (rc) {
-            qy_metric_add (m_retry, 1);
-            qy_log_warn ("batch=%s storage failed, asked gateway to retry events=%zu", req->batch->batch_id, req->batch->n_events);
-            s_reply_error (router, req, req->batch->batch_id, "storage unavailable, nothing stored: retry", 1000);
-            continue;
-        }
-        Qy__Ack ack = QY__ACK__INIT;
-        ack.batch_id = req->batch->batch_id;
-        ack.ok = true;
-        size_t n = req->batch->n_events;
-        Qy__ItemResult *items = qy_calloc (n ? n : 1, sizeof (Qy__ItemResult));
-        Qy__ItemResult **ptrs = qy_calloc (n ? n : 1, sizeof (Qy__ItemResult *));
-        for (size_t i = 0; i < n; i++) {
-            ingest_result_t *res = &results [req->first + i];
-            qy__item_result__init (&items [i]);
-            items [i].msg_id = events [req->first + i]->msg_id;
-            items [i].status = res->status;
-            items [i].error = res->error;
-            ptrs [i] = &items [i];
-            s_outcome (events [req->first + i], res);
-        }
-        ack.n_results = n;
-        ack.results = ptrs;
-        s_reply (router, req, &ack);
-        qy_metric_add (m_batches, 1);
-        free (items);
-        free (ptrs);
-    }
-    //  Accepted and durable: hand on to moderation, never blocking the loop
-    //  (what does not fit waits in the outbox and holds new batches back).
-    if (rc == 0)
-        for (size_t i = 0; i < total; i++) {
-            if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
-                continue;
-            Qy__Stamp stamp = QY__STAMP__INIT, *sp = &stamp;
-            stamp.stage = "ingest";
-            stamp.at_us = events [i]->ingest_time_us;
-            events [i]->n_trace = 1;
-            events [i]->trace = &sp;
-            s_forward (push, events [i]);
-            events [i]->n_trace = 0;
-            events [i]->trace = NULL;
-        }
-    free (events);
-    free (results);
-    free (job_first);
-}
-
-//  Sort the HTTP jobs taken this turn: a bad envelope is dead-lettered and
-//  answered 400; a job is refused 429 while moderation is behind, 503 when
-//  PostgreSQL fails; the rest are moved to the front of jobs to be written.
-//  Returns how many are to be written.
-static size_t s_prepare_jobs (qy_pg_t *pg, void *push, ingest_job_t **jobs, size_t n, ingest_job_t **answered,
-                              size_t *nanswered)
-{
-    size_t keep = 0;
-    for (size_t j = 0; j < n; j++) {
-        ingest_job_t *job = jobs [j];
-        if (!job->req) {
-            qy_metric_add (m_malformed, 1);
-            char *reason = qy_printf ("bad request: %s", job->envelope_error);
-            if (qy_deadletter_refused (pg, job->brand_id, job->brand, "ingest", reason, job->body, job->len) == 0)
-                ingest_gateway_error (job, 400, job->envelope_error, job->envelope_field, 0);
-            else
-                ingest_gateway_error (job, 503, "storage unavailable: retry", "", 1);
-            free (reason);
-            answered [(*nanswered)++] = job;
-            continue;
-        }
-        if (!s_room (push)) {
-            qy_metric_add (m_http_busy, 1);
-            ingest_gateway_error (job, 429, "busy: moderation is behind, retry later", "", 1);
-            answered [(*nanswered)++] = job;
-            continue;
-        }
-        if (ingest_gateway_prepare (pg, job->brand_id, job->req)) {
-            qy_metric_add (m_retry, 1);
-            ingest_gateway_error (job, 503, "storage unavailable, nothing stored: retry", "", 1);
-            answered [(*nanswered)++] = job;
-            continue;
-        }
-        jobs [keep++] = job;
-    }
-    return keep;
+    ingest_door_release (l->reqs, nreqs);
 }
 
 int main (int argc, char **argv)
 {
     ingest_config_t cfg = { 0 };
     qy_service_start ("ingest", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
-    s_metrics ();
+    ingest_metrics_t metrics;
+    ingest_metrics_init (&metrics);
+    s_loop_t l = { .cfg = &cfg, .turn.m = &metrics };
     qy_service_needs (QY_DEP_PG);
-    qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
-    qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
-    ingest_store_t *store = ingest_store_new (pg);
-    //  An unknown brand code is remembered for a few seconds (a gateway
-    //  sending for a brand not created yet costs one lookup, not one per
-    //  event); a brand created meanwhile is announced on qy_config.
-    qy_pg_t *listen = qy_pg_new (cfg.common.pg_dsn);
-    bool listening = false;
-
-    void *ctx = zmq_ctx_new ();
-    void *router = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
-    //  A frame larger than this is refused while it is read: ZeroMQ drops
-    //  the connection without allocating it (a gateway gets no answer).
-    int64_t max_msg = cfg.max_msg_bytes;
-    zmq_setsockopt (router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg));
-    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, S_LINGER_MS);
-    //  Queue only toward a connected bus: with it away, sends fail at once,
-    //  s_room says no, and gateways get busy / 429 instead of an answer for
-    //  events that would wait in a pipe and be lost at shutdown.
-    int immediate = 1;
-    zmq_setsockopt (push, ZMQ_IMMEDIATE, &immediate, sizeof (immediate));
-    //  /health is 503 ("bus":"down") until a connection to the bus is up.
-    qy_service_needs (QY_DEP_BUS);
-    ingest_link_t *link = ingest_link_new (ctx, push, "bus");
-    if (qy_zmq_bind (router, cfg.zmq_gateway) || qy_zmq_connect (push, cfg.zmq_out)) {
-        qy_log_error ("cannot open sockets gateway=%s out=%s", cfg.zmq_gateway, cfg.zmq_out);
+    l.turn.pg = qy_pg_new (cfg.common.pg_dsn);
+    qy_service_set_dep (QY_DEP_PG, qy_pg_connect (l.turn.pg));
+    l.turn.store = ingest_store_new (l.turn.pg);
+    l.listen = qy_pg_new (cfg.common.pg_dsn);
+    if (cfg.curve_secret [0]) {
+        l.keys = ingest_keys_new ();
+        ingest_keys_load (l.keys, l.turn.pg);
+        l.turn.keys = l.keys;
+    }
+    if (s_sockets_open (&cfg, &l.z))
         return 2;
-    }
-    char ep [256];
-    qy_log_info ("listening gateway=%s", qy_zmq_last_endpoint (router, ep, sizeof (ep)));
-    ingest_creds_t *creds = ingest_creds_new ();
-    ingest_http_t *http = NULL;
-    if (cfg.http_on) {
-        ingest_creds_load (creds, pg);
-        ingest_http_config_t hc = { cfg.http_bind, cfg.http_port, cfg.http_max_body, cfg.http_queue,
-                                    cfg.http_max_conns, cfg.http_max_conns_per_ip, cfg.http_conn_timeout_s,
-                                    cfg.http_window_s };
-        if (!(http = ingest_http_new (&hc, creds)))
-            return 2;
-        qy_log_info ("listening http=%s:%d", cfg.http_bind, ingest_http_port (http));
-    }
-    int64_t next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
-
-    s_handon = ingest_handon_new (pg);
-    int64_t next_resend = 0;        //  at once: what a crash left behind goes first
-    s_request_t *reqs = qy_calloc ((size_t) cfg.max_batches, sizeof (s_request_t));
-    ingest_job_t **jobs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
-    ingest_job_t **answered = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
-    while (qy_service_running ()) {
-        qy_service_heartbeat ();
-        qy_service_check_deps (pg, NULL);
-        qy_service_set_dep (QY_DEP_BUS, ingest_link_update (link));
-        if (http && qy_mono_us () >= next_creds) {
-            //  Revoked or new credentials take effect within one refresh.
-            ingest_creds_load (creds, pg);
-            next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
-        }
-        if (!listening && (listening = qy_pg_listen (listen, "qy_config")))
-            ingest_store_forget_unknown (store);     //  brands may have been created while not listening
-        bool waiting = !s_outbox_flush (push);
-        if (qy_mono_us () >= next_resend && ingest_link_up (link)) {
-            s_resend (&cfg, push);
-            next_resend = qy_mono_us () + cfg.resend_interval_ms * 1000;
-        }
-        ingest_handon_flush (s_handon);
-        zmq_pollitem_t items [4] = { { router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (link), 0, ZMQ_POLLIN, 0 } };
-        int nitems = 2, notes = -1;
-        if (listening) {
-            notes = nitems;
-            items [nitems++] = (zmq_pollitem_t) { NULL, PQsocket (qy_pg_conn (listen)), ZMQ_POLLIN, 0 };
-        }
-        if (http)
-            items [nitems++] = (zmq_pollitem_t) { NULL, ingest_http_fd (http), ZMQ_POLLIN, 0 };
-        if (zmq_poll (items, nitems, waiting ? 20 : 200) <= 0)
-            continue;
-        if (notes > 0 && (items [notes].revents & ZMQ_POLLIN)) {
-            PGconn *conn = qy_pg_conn (listen);
-            PQconsumeInput (conn);
-            bool brands = false;
-            for (PGnotify *note; (note = PQnotifies (conn)); PQfreemem (note))
-                brands |= strncmp (note->extra, "brands:", 7) == 0;
-            if (brands)
-                ingest_store_forget_unknown (store);
-            listening = PQstatus (conn) == CONNECTION_OK;
-        }
-        //  Take what is waiting, up to the transaction limits.
-        int nreqs = 0;
-        size_t nevents = 0;
-        while (nreqs < cfg.max_batches && nevents < (size_t) cfg.max_events) {
-            s_request_t *req = &reqs [nreqs];
-            memset (req, 0, sizeof (*req));
-            int more = 1, got = 0;
-            while (more) {
-                zmq_msg_t *f = &req->frames [req->nframes < 4 ? req->nframes : 3];
-                if (req->nframes >= 4)
-                    zmq_msg_close (f);       //  keep only the envelope's first frames and the last
-                zmq_msg_init (f);
-                if (zmq_msg_recv (f, router, ZMQ_DONTWAIT) < 0) {
-                    zmq_msg_close (f);
-                    break;
-                }
-                got = 1;
-                if (req->nframes < 4)
-                    req->nframes++;
-                more = zmq_msg_more (f);
-            }
-            if (!got)
-                break;
-            zmq_msg_t *payload = &req->frames [req->nframes - 1];
-            req->batch = qy__batch__unpack (NULL, zmq_msg_size (payload), zmq_msg_data (payload));
-            if (!req->batch) {
-                qy_metric_add (m_malformed, 1);
-                qy_deadletter_refused (pg, 0, NULL, "ingest", "malformed batch: protobuf decode failed",
-                               zmq_msg_data (payload), zmq_msg_size (payload));
-                s_reply_error (router, req, "", "malformed batch: protobuf decode failed", 0);
-            }
-            else {
-                if (!s_room (push)) {
-                    //  Moderation is behind: refuse before storing, so memory stays bounded.
-                    qy_metric_add (m_busy, 1);
-                    s_reply_error (router, req, req->batch->batch_id, "busy: retry later", 200);
-                    qy__batch__free_unpacked (req->batch, NULL);
-                    req->batch = NULL;
-                }
-                else
-                    nevents += req->batch->n_events;
-            }
-            nreqs++;
-        }
-        size_t njobs = 0, nanswered = 0;
-        if (http) {
-            //  HTTP jobs count against the same event budget (at least one is taken).
-            size_t budget = nevents < (size_t) cfg.max_events ? (size_t) cfg.max_events - nevents : 0;
-            njobs = ingest_http_take (http, jobs, (size_t) cfg.max_batches, budget);
-            njobs = s_prepare_jobs (pg, push, jobs, njobs, answered, &nanswered);
-        }
-        s_handle (store, pg, router, push, reqs, nreqs, jobs, njobs);
-        ingest_handon_flush (s_handon);
-        if (http) {
-            ingest_http_complete (http, answered, nanswered);
-            ingest_http_complete (http, jobs, njobs);
-        }
-        for (int r = 0; r < nreqs; r++) {
-            if (reqs [r].batch)
-                qy__batch__free_unpacked (reqs [r].batch, NULL);
-            for (int f = 0; f < reqs [r].nframes; f++)
-                zmq_msg_close (&reqs [r].frames [f]);
-        }
-    }
-    ingest_http_destroy (&http);
-    ingest_creds_destroy (&creds);
-    for (int64_t until = qy_mono_us () + 3000000; !s_outbox_flush (push) && qy_mono_us () < until; )
+    l.turn.router = l.z.router;
+    l.creds = ingest_creds_new ();
+    bool failed;
+    l.http = s_http_open (&cfg, l.creds, l.turn.pg, &failed);
+    if (failed)
+        return 2;
+    l.next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
+    l.handon = ingest_handon_new (l.turn.pg);
+    l.turn.outbox = ingest_outbox_new (l.z.push, l.handon);
+    l.next_resend = 0;        //  at once: what a crash left behind goes first
+    l.reqs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_door_req_t));
+    l.jobs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
+    l.answered = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
+    while (qy_service_running ())
+        s_turn (&l);
+    ingest_http_destroy (&l.http);
+    ingest_creds_destroy (&l.creds);
+    ingest_keys_destroy (&l.keys);
+    for (int64_t until = qy_mono_us () + 3000000; !ingest_outbox_flush (l.turn.outbox) && qy_mono_us () < until; )
         qy_sleep_ms (20);
-    s_outbox_free ();
-    ingest_handon_destroy (&s_handon);
-    free (reqs);
-    free (jobs);
-    free (answered);
-    ingest_link_destroy (&link);
-    zmq_close (router);
-    zmq_close (push);
-    int64_t t_term = qy_mono_us ();
-    zmq_ctx_term (ctx);
-    if (qy_mono_us () - t_term >= (S_LINGER_MS - 100) * 1000LL)
-        //  ZeroMQ does not say how many: those sent last, up to zmq.hwm.
-        qy_log_warn ("events still in flight to the bus were dropped at shutdown (linger expired); "
-                     "archived, recover with qyctl replay linger_ms=%d up_to=%ld", S_LINGER_MS, cfg.hwm);
-    ingest_store_destroy (&store);
-    qy_pg_destroy (&listen);
-    qy_pg_destroy (&pg);
+    ingest_outbox_destroy (&l.turn.outbox);
+    ingest_handon_destroy (&l.handon);
+    free (l.reqs);
+    free (l.jobs);
+    free (l.answered);
+    s_sockets_close (&cfg, &l.z);
+    ingest_store_destroy (&l.turn.store);
+    qy_pg_destroy (&l.listen);
+    qy_pg_destroy (&l.turn.pg);
     qy_service_stop (s_options, QY_ARRAY_LEN (s_options), &cfg);
     return 0;
 }

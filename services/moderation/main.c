@@ -5,6 +5,7 @@
 #include "moderation_batch.h"
 #include "moderation_complaint.h"
 #include "moderation_judge.h"
+#include "qy/zmq_curve.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -98,7 +99,8 @@ int main (int argc, char **argv)
     qy_inlet_t *in = qy_inlet_new (ctx, cfg.zmq_in, qy_inlet_window (cfg.batch, cfg.hwm));
     void *out = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
     void *actions = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (!in || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (actions, cfg.zmq_actions))
+    if (!in || qy_zmq_curve_hop (out, false) || qy_zmq_curve_hop (actions, false)
+        || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (actions, cfg.zmq_actions))
         return 2;
     moderation_batch_t *batch = moderation_batch_new ((size_t) cfg.batch);
     moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves,

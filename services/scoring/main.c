@@ -3,6 +3,7 @@
 //  on to campaign, rolls the counters up to PostgreSQL, and every interval
 //  evaluates standing and health and sends state changes on as signals.
 #include "scoring.h"
+#include "qy/zmq_curve.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -199,7 +200,8 @@ int main (int argc, char **argv)
     qy_inlet_t *in = qy_inlet_new (ctx, cfg.zmq_in, qy_inlet_window (cfg.batch, cfg.hwm));
     void *out = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
     void *alerts = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (!in || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (alerts, cfg.zmq_alerts))
+    if (!in || qy_zmq_curve_hop (out, false) || qy_zmq_curve_hop (alerts, false)
+        || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (alerts, cfg.zmq_alerts))
         return 2;
     scoring_count_config_t ccfg = {
         .ttl_s = cfg.ttl_days * 86400, .member_ttl_s = cfg.member_ttl_days * 86400,

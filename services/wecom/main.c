@@ -56,7 +56,7 @@ int main (int argc, char **argv)
     qy_http_set_router (wecom_route, &router, S_MAX_BODY, S_HTTP_THREADS);
     qy_service_start ("wecom", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     char err [256];
-    if (wecom_master_key_load (cfg.master_key_file, env.master, err, sizeof (err))) {
+    if (qy_master_key_load (cfg.master_key_file, env.master, err, sizeof (err))) {
         qy_log_error ("cannot load the master key error=%s", err);
         return 2;
     }

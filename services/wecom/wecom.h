@@ -3,7 +3,6 @@
 //  /v1/groups/snapshot; the chat archive (Finance SDK) → /v1/messages;
 //  notifier's deliveries for an official brand → WeCom's APIs.
 //    wecom_crypto.c   signature, AES-256-CBC, PKCS#7, base64 (pure)
-//    wecom_seal.c     secrets sealed under the master key (AES-256-GCM)
 //    wecom_xml.c      callback XML → WeCom-named JSON (libxml2, pure)
 //    wecom_map.c      callbacks, snapshots and archive messages → ingest's shapes (pure)
 //    wecom_api.c      WeCom's HTTP API: tokens cached in Redis, single flight, retries
@@ -21,6 +20,7 @@
 #include <jansson.h>
 #include "qy/pg.h"
 #include "qy/redis.h"
+#include "qy/seal.h"
 #include "qy/util.h"
 
 // -------------------------------------------------------------- crypto
@@ -28,11 +28,6 @@
 //  msg_signature: hex SHA1 of the four strings sorted and concatenated.
 void wecom_signature (const char *token, const char *timestamp, const char *nonce,
                       const char *encrypt, char out [41]);
-//  Base64 decode (standard alphabet, padding required). Returns the
-//  length, or -1 when s is not base64. out must hold 3 * strlen (s) / 4.
-long wecom_b64_decode (const char *s, unsigned char *out);
-//  Caller owns the result.
-char *wecom_b64_encode (const void *data, size_t len);
 //  The AES key of an EncodingAESKey (43 characters). -1 when malformed.
 int wecom_aes_key (const char *encoding_aes_key, unsigned char key [32]);
 //  Bytes of PKCS#7 padding WeCom adds to len bytes (1..32).
@@ -57,15 +52,6 @@ wecom_rc_t wecom_decrypt (const unsigned char key [32], const char *b64, const c
 //  leading bytes. Caller owns the base64 result.
 char *wecom_encrypt (const unsigned char key [32], const unsigned char random [16],
                      const char *msg, size_t len, const char *receive_id);
-
-// ---------------------------------------------------------------- seal
-
-//  The master key: a file holding 64 hex digits (openssl rand -hex 32).
-int wecom_master_key_load (const char *path, unsigned char key [32], char *err, size_t errlen);
-//  AES-256-GCM: base64 (nonce 12 || ciphertext || tag 16). Caller owns it.
-char *wecom_seal (const unsigned char mk [32], const void *plain, size_t len);
-//  NULL when sealed was altered or sealed under another key. Caller owns it.
-char *wecom_unseal (const unsigned char mk [32], const char *sealed);
 
 // ----------------------------------------------------------------- xml
 

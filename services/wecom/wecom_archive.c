@@ -86,7 +86,7 @@ static char *s_rsa_decrypt (EVP_PKEY *key, const char *encrypted_b64)
 {
     size_t n = strlen (encrypted_b64);
     unsigned char *raw = qy_malloc (n / 4 * 3 + 3);
-    long rawlen = wecom_b64_decode (encrypted_b64, raw);
+    long rawlen = qy_b64_decode (encrypted_b64, raw);
     char *out = NULL;
     EVP_PKEY_CTX *ctx = key && rawlen > 0 ? EVP_PKEY_CTX_new (key, NULL) : NULL;
     size_t outlen = 0;

@@ -32,31 +32,6 @@ void wecom_signature (const char *token, const char *timestamp, const char *nonc
         qy_snprintf (out + 2 * i, 3, "%02x", md [i]);
 }
 
-long wecom_b64_decode (const char *s, unsigned char *out)
-{
-    size_t n = strlen (s);
-    if (n % 4)
-        return -1;
-    if (n == 0)
-        return 0;
-    int len = EVP_DecodeBlock (out, (const unsigned char *) s, (int) n);
-    if (len < 0)
-        return -1;
-    //  EVP_DecodeBlock counts the padding's bytes as data.
-    if (s [n - 1] == '=')
-        len--;
-    if (s [n - 2] == '=')
-        len--;
-    return len;
-}
-
-char *wecom_b64_encode (const void *data, size_t len)
-{
-    char *out = qy_malloc (4 * ((len + 2) / 3) + 1);
-    EVP_EncodeBlock ((unsigned char *) out, data, (int) len);
-    return out;
-}
-
 int wecom_aes_key (const char *encoding_aes_key, unsigned char key [32])
 {
     if (!encoding_aes_key || strlen (encoding_aes_key) != 43)
@@ -64,7 +39,7 @@ int wecom_aes_key (const char *encoding_aes_key, unsigned char key [32])
     char padded [45];
     qy_snprintf (padded, sizeof (padded), "%s=", encoding_aes_key);
     unsigned char buf [33];
-    if (wecom_b64_decode (padded, buf) != 32)
+    if (qy_b64_decode (padded, buf) != 32)
         return -1;
     memcpy (key, buf, 32);
     return 0;
@@ -113,7 +88,7 @@ wecom_rc_t wecom_decrypt (const unsigned char key [32], const char *b64, const c
     size_t n = strlen (b64);
     unsigned char *raw = qy_malloc (n / 4 * 3 + 3), *plain = qy_malloc (n / 4 * 3 + 3);
     wecom_rc_t rc = WECOM_BAD_BASE64;
-    long rawlen = wecom_b64_decode (b64, raw);
+    long rawlen = qy_b64_decode (b64, raw);
     if (rawlen < 32 || rawlen % 16 || s_cipher (false, key, raw, (size_t) rawlen, plain))
         goto done;
     long body = wecom_pkcs7_unpad (plain, (size_t) rawlen);
@@ -153,7 +128,7 @@ char *wecom_encrypt (const unsigned char key [32], const unsigned char random [1
     memset (plain + body, (int) pad, pad);
     char *out = NULL;
     if (s_cipher (true, key, plain, body + pad, enc) == 0)
-        out = wecom_b64_encode (enc, body + pad);
+        out = qy_b64_encode (enc, body + pad);
     free (plain);
     free (enc);
     return out;

@@ -1,4 +1,4 @@
-//  Per-brand settings (table wecom_brands, secrets sealed: wecom_seal.c)
+//  Per-brand settings (table wecom_brands, secrets sealed: common/src/qy_seal.c)
 //  and the per-thread context.
 #include "wecom.h"
 #include "qy/log.h"
@@ -88,7 +88,7 @@ wecom_brand_t *wecom_brand_load (qy_pg_t *pg, const unsigned char mk [32], const
     for (int i = 0; i < 7; i++) {
         if (PQgetisnull (res, 0, 4 + i))
             continue;
-        *slots [i] = wecom_unseal (mk, PQgetvalue (res, 0, 4 + i));
+        *slots [i] = qy_unseal (mk, PQgetvalue (res, 0, 4 + i));
         bad |= !*slots [i];
     }
     b->official = strcmp (PQgetvalue (res, 0, 11), "t") == 0;

@@ -5,7 +5,8 @@
 //  the endpoint (messages, events, snapshot); the rest is the body.
 //  Built and run by run.sh (ctest fuzz_ingest_wecom); the seed corpus is
 //  corpus/wecom/.
-#include "ingest_http.h"
+#include "ingest_reconcile.h"
+#include "ingest_wecom.h"
 #include <stdint.h>
 #include <stdlib.h>
 

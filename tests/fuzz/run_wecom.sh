@@ -17,7 +17,7 @@ mkdir -p "$work/corpus" "$artifacts"
 w=$root/services/wecom
 clang -g -O1 -std=gnu17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$w" -I"$root/common/include" -I"$build/proto" \
-    "$here/fuzz_wecom_callback.c" "$w/wecom_crypto.c" "$w/wecom_xml.c" "$w/wecom_map.c" "$root/common/src/qy_util.c" \
+    "$here/fuzz_wecom_callback.c" "$w/wecom_crypto.c" "$w/wecom_xml.c" "$w/wecom_map.c" "$root/common/src/qy_seal.c" "$root/common/src/qy_util.c" "$root/common/src/qy_log.c" \
     $(pkg-config --cflags --libs jansson libxml-2.0 libcrypto libpq hiredis libprotobuf-c libutf8proc) -lm -o "$work/fuzz_wecom_callback"
 "$work/fuzz_wecom_callback" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=1024 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 "$work/corpus" "$here/corpus/wecom_callback" 2>&1 | tail -25

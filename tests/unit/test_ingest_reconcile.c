@@ -1,12 +1,13 @@
-//  ingest_reconcile and ingest_auth: snapshots against memberships exactly
-//  once; bearer tokens and HMAC signatures with a replay window.
+//  ingest_reconcile: snapshots against memberships exactly once (the
+//  credentials' tests are in test_ingest_auth.c).
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ingest_http.h"
+#include "ingest_reconcile.h"
+#include "ingest_wecom.h"
 
 #define T(s) ((int64_t) (s) * 1000000)
 
@@ -60,55 +61,10 @@ static void test_reconcile (void **state)
     ingest_req_destroy (&req);
 }
 
-static void test_auth (void **state)
-{
-    (void) state;
-    char hex [65];
-    ingest_hmac_hex ("secret-secret-secret", "1700000000", "{\"a\":1}", 7, hex);
-    assert_string_equal (hex, "fa345d5b654e6667128855e14a4938c54b5b813699e6b72c5c4f501aa493ba92");
-    ingest_sha256_hex ("tok-0123456789abcdef", 20, hex);
-    assert_string_equal (hex, "6db3068996ff396f601ae0dcf903f6a970c685767d75e325d0cd88103779f2f0");
-
-    ingest_creds_t *c = ingest_creds_new ();
-    assert_false (ingest_creds_loaded (c));
-    ingest_creds_add (c, "gw", 7, "acme", "bearer", hex, NULL, true);
-    ingest_creds_add (c, "old", 7, "acme", "bearer", "00", NULL, false);
-    ingest_creds_add (c, "signer", 8, "beta", "hmac", NULL, "secret-secret-secret", true);
-    char brand [64], gw [64], why [160];
-    int64_t bid = 0, now = T (1700000100);
-    const char *body = "{\"a\":1}";
-    ingest_auth_headers_t h = { "Bearer tok-0123456789abcdef", NULL, NULL, NULL };
-    assert_int_equal (ingest_creds_check (c, &h, body, 7, now, 300, brand, 64, &bid, gw, 64, why, 160), 0);
-    assert_string_equal (brand, "acme");
-    assert_int_equal (bid, 7);
-    h.authorization = "Bearer wrong";
-    assert_int_equal (ingest_creds_check (c, &h, body, 7, now, 300, brand, 64, &bid, gw, 64, why, 160), 401);
-    h.authorization = NULL;
-    assert_int_equal (ingest_creds_check (c, &h, body, 7, now, 300, brand, 64, &bid, gw, 64, why, 160), 401);
-    char sig [80];
-    snprintf (sig, sizeof (sig), "sha256=%s", "fa345d5b654e6667128855e14a4938c54b5b813699e6b72c5c4f501aa493ba92");
-    ingest_auth_headers_t s = { NULL, "signer", "1700000000", sig };
-    assert_int_equal (ingest_creds_check (c, &s, body, 7, now, 300, brand, 64, &bid, gw, 64, why, 160), 0);
-    assert_string_equal (brand, "beta");
-    assert_string_equal (gw, "signer");
-    //  Another body under the same signature, or outside the window.
-    assert_int_equal (ingest_creds_check (c, &s, "{\"a\":2}", 7, now, 300, brand, 64, &bid, gw, 64, why, 160), 401);
-    assert_int_equal (ingest_creds_check (c, &s, body, 7, T (1700000400), 300, brand, 64, &bid, gw, 64, why, 160), 401);
-    assert_non_null (strstr (why, "replay window"));
-    //  A revoked credential is 403.
-    ingest_sha256_hex ("revoked-token-0123", 18, hex);
-    ingest_creds_add (c, "rev", 7, "acme", "bearer", hex, NULL, false);
-    h.authorization = "Bearer revoked-token-0123";
-    assert_int_equal (ingest_creds_check (c, &h, body, 7, now, 300, brand, 64, &bid, gw, 64, why, 160), 403);
-    ingest_creds_destroy (&c);
-    assert_null (c);
-}
-
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_reconcile),
-        cmocka_unit_test (test_auth),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

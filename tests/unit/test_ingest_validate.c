@@ -249,6 +249,31 @@ static Qy__Event *s_forged (void)
     return out;
 }
 
+//  A field numbered 0 (what protobuf-c takes as unknown from an overlong
+//  key, 80 00) must not be packed on: the next hop could not
+//  decode the event. Found by tests/fuzz/fuzz_ingest_batch.c.
+static void test_clear_field_zero (void **state)
+{
+    (void) state;
+    static const uint8_t wire [] = { 0x0a, 0x04, 'a', 'c', 'm', 'e', 0x12, 0x02, 'm', '1', 0x80, 0x00, 0x01 };
+    Qy__Event *ev = qy__event__unpack (NULL, sizeof (wire), wire);
+    assert_non_null (ev);
+    assert_int_equal (ev->base.n_unknown_fields, 1);
+    assert_int_equal (ev->base.unknown_fields [0].tag, 0);
+    char cleared [200];
+    assert_int_equal (ingest_clear_downstream (ev, cleared, sizeof (cleared)), 1);
+    assert_string_equal (cleared, "field 0");
+    size_t len = qy__event__get_packed_size (ev);
+    uint8_t *buf = malloc (len);
+    qy__event__pack (ev, buf);
+    Qy__Event *again = qy__event__unpack (NULL, len, buf);
+    free (buf);
+    assert_non_null (again);
+    assert_string_equal (again->msg_id, "m1");
+    qy__event__free_unpacked (again, NULL);
+    qy__event__free_unpacked (ev, NULL);
+}
+
 static void test_clear_downstream (void **state)
 {
     (void) state;
@@ -336,6 +361,7 @@ int main (void)
         cmocka_unit_test (test_long_codes),
         cmocka_unit_test (test_event_time_bounds),
         cmocka_unit_test (test_clear_downstream),
+        cmocka_unit_test (test_clear_field_zero),
         cmocka_unit_test (test_clear_covers_proto),
         cmocka_unit_test (test_names),
     };

@@ -5,7 +5,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ingest_http.h"
+#include "ingest_wecom.h"
+#include "qy/util.h"
 
 #define NOW (1795201800LL * 1000000)
 

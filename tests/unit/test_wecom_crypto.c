@@ -148,14 +148,14 @@ static void test_seal (void **state)
     unsigned char mk [32], other [32];
     memset (mk, 7, sizeof (mk));
     memset (other, 8, sizeof (other));
-    char *s = wecom_seal (mk, "secret!", 7);
+    char *s = qy_seal (mk, "secret!", 7);
     assert_null (strstr (s, "secret"));
-    char *p = wecom_unseal (mk, s);
+    char *p = qy_unseal (mk, s);
     assert_string_equal (p, "secret!");
     free (p);
-    assert_null (wecom_unseal (other, s));
+    assert_null (qy_unseal (other, s));
     s [5] = s [5] == 'A' ? 'B' : 'A';
-    assert_null (wecom_unseal (mk, s));
+    assert_null (qy_unseal (mk, s));
     free (s);
 }
 

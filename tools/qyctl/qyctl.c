@@ -424,6 +424,7 @@ static const struct {
     { "report",      qyctl_report,      "reports", qyctl_report_commands },
     { "voc",         qyctl_voc,         "voice of the customer: complaints", qyctl_voc_commands },
     { "gateway",     qyctl_gateway,     "a brand's gateways and alert routes", qyctl_gateway_commands },
+    { "gatekey",     qyctl_gatekey,     "CURVE keys of gateways on the ZeroMQ door", qyctl_gatekey_commands },
     { "replay",      qyctl_replay,      "re-send archived events into the chain", qyctl_replay_commands },
     { "housekeep",   qyctl_housekeep,   "data retention", qyctl_housekeep_commands },
     { "send",        qyctl_send,        "send JSON-lines events to ingest", qyctl_send_commands },

@@ -158,6 +158,17 @@ extern const qyctl_command_t qyctl_migrate_commands [], qyctl_brand_commands [],
     qyctl_deadletters_commands [], qyctl_report_commands [], qyctl_gateway_commands [], qyctl_replay_commands [],
     qyctl_housekeep_commands [], qyctl_send_commands [], qyctl_moderation_commands [], qyctl_member_commands [], qyctl_voc_commands [],
     qyctl_status_commands [], qyctl_wecom_commands [], qyctl_tasks_commands [], qyctl_user_commands [];
+extern const qyctl_command_t qyctl_gatekey_commands [];   //  qyctl_gatekey.c
+//  A socket qyctl pushes onto a bus hop with: a CURVE client when the hops
+//  use CURVE ($QY_ZMQ_CURVE_SERVER_KEY, and qyctl's own secret key in
+//  $QY_ZMQ_CURVE_SECRET_KEY[_FILE]); nothing on plain hops. Before connect.
+void qyctl_hop_curve (void *sock);
+//  qyctl_gatecred.c: a gateway's signing secret sealed under the master key
+//  ($QY_INGEST_GATEWAY_MASTER_KEY_FILE); NULL when that is not set. Caller
+//  frees it. And `gateway credential rotate`, with its options.
+char *qyctl_seal_gateway_secret (const char *plain);
+int qyctl_gateway_credential_rotate (void);
+extern const qyctl_option_t qyctl_gatecred_rotate_opts [];
 //  --days of member show and group show (qyctl_profile.c).
 extern const qyctl_option_t qyctl_show_opts [];
 int qyctl_member (int argc, char **argv);
@@ -191,6 +202,7 @@ int qyctl_moderation (int argc, char **argv);
 int qyctl_moderation_list (void);
 int qyctl_moderation_replies (void);
 int qyctl_gateway (int argc, char **argv);
+int qyctl_gatekey (int argc, char **argv);
 int qyctl_voc (int argc, char **argv);
 int qyctl_wecom (int argc, char **argv);
 int qyctl_tasks (int argc, char **argv);

@@ -2,6 +2,7 @@
 //    gateway set BRAND URL [--token-file F]       where notifier delivers posts and actions
 //    gateway credential add BRAND NAME --token-file F | --hmac-file F   (secrets never on the command line)
 //    gateway credential revoke BRAND NAME | list BRAND   who may call ingest's HTTP front door
+//    gateway credential rotate BRAND NAME …         qyctl_gatecred.c
 //    gateway alerts set BRAND URL [--store CODE] [--msgtype text|markdown] [--mention a,b] [--mobile 138…,…]
 //    gateway alerts list BRAND                     where operator alerts go (WeCom group robots)
 //    gateway push FILE|- [--endpoint E]            JSON-lines deliveries onto the notifier hop
@@ -45,8 +46,12 @@ static int s_set (void)
 static int s_credential (void)
 {
     const char *op = qyctl_arg (1);
+    if (op && strcmp (op, "rotate") == 0)
+        return qyctl_gateway_credential_rotate ();
     if (op && strcmp (op, "list") == 0 && qyctl_arg (2)) {
-        qyctl_list ("SELECT name, kind, enabled, created_at FROM gateway_credentials WHERE brand_id = $1 ORDER BY name",
+        qyctl_list ("SELECT name, kind, enabled, created_at, rotated_at, prev_not_after, "
+                    "  kind = 'hmac' AND secret IS NOT NULL AS plain_secret "
+                    "FROM gateway_credentials WHERE brand_id = $1 ORDER BY name",
                     qyctl_arg (2));
         return 0;
     }
@@ -78,15 +83,21 @@ static int s_credential (void)
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
-    //  Only the token's SHA-256 is kept; the secret of a signing gateway must be kept to verify.
-    const char *p [] = { bid, name, token ? "bearer" : "hmac", token, secret };
+    //  Only the token's SHA-256 is kept; the secret of a signing gateway must
+    //  be kept to verify: sealed under the master key when qyctl has it
+    //  (else plain, and ingest seals it in place when it has the key).
+    char *sealed = secret ? qyctl_seal_gateway_secret (secret) : NULL;
+    const char *p [] = { bid, name, token ? "bearer" : "hmac", token, sealed ? NULL : secret, sealed };
     //  Names are unique across brands: adding again replaces the brand's own
-    //  credential (a new token, enabled again), never another brand's.
-    PGresult *res = qyctl_exec ("INSERT INTO gateway_credentials (brand_id, name, kind, token_sha256, secret) "
-                                "VALUES ($1, $2, $3, encode (sha256 (convert_to ($4, 'UTF8')), 'hex'), $5) "
+    //  credential (a new token, enabled again, no previous one), never another brand's.
+    PGresult *res = qyctl_exec ("INSERT INTO gateway_credentials (brand_id, name, kind, token_sha256, secret, secret_sealed) "
+                                "VALUES ($1, $2, $3, encode (sha256 (convert_to ($4, 'UTF8')), 'hex'), $5, $6) "
                                 "ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, "
-                                "  token_sha256 = EXCLUDED.token_sha256, secret = EXCLUDED.secret, enabled = true "
-                                "WHERE gateway_credentials.brand_id = EXCLUDED.brand_id RETURNING 1", 5, p);
+                                "  token_sha256 = EXCLUDED.token_sha256, secret = EXCLUDED.secret, "
+                                "  secret_sealed = EXCLUDED.secret_sealed, enabled = true, prev_token_sha256 = NULL, "
+                                "  prev_secret_sealed = NULL, prev_not_after = NULL "
+                                "WHERE gateway_credentials.brand_id = EXCLUDED.brand_id RETURNING 1", 6, p);
+    free (sealed);
     if (PQntuples (res) == 0)
         qyctl_die ("credential name %s taken by another brand", name);
     PQclear (res);
@@ -190,6 +201,7 @@ static int s_push (void)
         qyctl_die ("cannot read %s", file);
     void *ctx = zmq_ctx_new ();
     void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 100000, 10000);
+    qyctl_hop_curve (push);
     if (qy_zmq_connect (push, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);
     char *line = NULL;
@@ -323,6 +335,7 @@ const qyctl_command_t qyctl_gateway_commands [] = {
     { "gateway credential add", "BRAND NAME", 2, 2, s_credential_opts, "who may call ingest's HTTP door (--token-file or --hmac-file)" },
     { "gateway credential revoke", "BRAND NAME", 2, 2, NULL, "disable a credential" },
     { "gateway credential list", "BRAND", 1, 1, NULL, "the brand's credentials" },
+    { "gateway credential rotate", "BRAND NAME", 2, 2, qyctl_gatecred_rotate_opts, "a new token or secret; the previous one valid for --overlap-hours" },
     { "gateway alerts set", "BRAND URL", 2, 2, s_alerts_opts, "where operator alerts go (a WeCom group robot)" },
     { "gateway alerts list", "BRAND", 1, 1, NULL, "the brand's alert routes" },
     { "gateway push", "FILE|-", 1, 1, s_push_opts, "push JSON-lines deliveries onto the notifier hop" },

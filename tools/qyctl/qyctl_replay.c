@@ -43,6 +43,7 @@ int qyctl_replay (int argc, char **argv)
         "ORDER BY m.event_time, m.msg_id", 5, p);
     void *ctx = zmq_ctx_new ();
     void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 20000, 30000);
+    qyctl_hop_curve (push);
     if (qy_zmq_connect (push, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);
     int n = PQntuples (res);

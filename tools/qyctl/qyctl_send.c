@@ -4,6 +4,7 @@
 //  "join_scene" and "leave_reason" take lower-case names; "t" is seconds
 //  relative to now (event_time_us wins if given).
 #include "qyctl.h"
+#include "qy/zmq_curve.h"
 #include "qunyun.pb-c.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -166,6 +167,24 @@ static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeo
     return rc < 0;
 }
 
+//  A door with CURVE: this gateway's secret key (from qyctl gatekey create)
+//  and ingest's public key.
+static void s_curve (void *dealer)
+{
+    char *secret = qyctl_secret ("curve-secret", "QY_GATEWAY_CURVE_SECRET");
+    const char *server = qyctl_opt ("server-key", getenv ("QY_INGEST_PUBLIC_KEY"));
+    if (!secret)
+        return;
+    char err [160];
+    int rc = server ? qy_zmq_curve_client (dealer, server, secret, err, sizeof (err)) : -1;
+    explicit_bzero (secret, strlen (secret));
+    free (secret);
+    if (!server)
+        qyctl_die ("--curve-secret-file needs ingest's public key: --server-key or $QY_INGEST_PUBLIC_KEY");
+    if (rc)
+        qyctl_die ("%s", err);
+}
+
 int qyctl_send (int argc, char **argv)
 {
     (void) argc;
@@ -184,6 +203,7 @@ int qyctl_send (int argc, char **argv)
             qyctl_die ("--push only sends --garbage");
         void *pctx = zmq_ctx_new ();
         void *sock = qy_zmq_socket (pctx, ZMQ_PUSH, 1000, 2000);
+        qyctl_hop_curve (sock);
         if (qy_zmq_connect (sock, push))
             qyctl_die ("cannot connect to %s", push);
         static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
@@ -208,6 +228,7 @@ int qyctl_send (int argc, char **argv)
     int timeout = (int) qyctl_long ("--timeout-ms", qyctl_opt ("timeout-ms", "10000"), 1, 3600000);
     void *ctx = zmq_ctx_new ();
     void *dealer = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 0);
+    s_curve (dealer);
     if (qy_zmq_connect (dealer, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);
     int rc = 0, seq = 0;
@@ -293,6 +314,10 @@ static const qyctl_option_t s_send_opts [] = {
     { "garbage",    QYCTL_FLAG,  NULL, "send an undecodable frame and a broken event (tests)" },
     { "brand",      QYCTL_VALUE, "B",  "the brand of --garbage's event (default acme)" },
     { "push",       QYCTL_VALUE, "E",  "push --garbage straight onto a bus hop instead" },
+    { "curve-secret-file", QYCTL_VALUE, "FILE", "a door with CURVE: the gateway's secret key (qyctl gatekey create), "
+                                                "on FILE's first line (else $QY_GATEWAY_CURVE_SECRET)" },
+    { "curve-secret", QYCTL_VALUE, "K", "refused: a secret on the command line is seen by every user" },
+    { "server-key", QYCTL_VALUE, "K",  "ingest's CURVE public key (default $QY_INGEST_PUBLIC_KEY)" },
     { NULL }
 };
 const qyctl_command_t qyctl_send_commands [] = {

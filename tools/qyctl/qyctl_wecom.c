@@ -38,7 +38,7 @@ static char *s_sealed (const unsigned char mk [32], const char *path, size_t max
     if (!path)
         return NULL;
     char *plain = s_read (path, max);
-    char *sealed = wecom_seal (mk, plain, strlen (plain));
+    char *sealed = qy_seal (mk, plain, strlen (plain));
     OPENSSL_cleanse (plain, strlen (plain));
     free (plain);
     return sealed;
@@ -63,7 +63,7 @@ static int s_set (void)
     long agent = qyctl_long ("--agent-id", v [O_AGENT], 0, 2147483647L);
     char err [256];
     unsigned char mk [32];
-    if (wecom_master_key_load (getenv ("QY_WECOM_MASTER_KEY_FILE"), mk, err, sizeof (err)))
+    if (qy_master_key_load (getenv ("QY_WECOM_MASTER_KEY_FILE"), mk, err, sizeof (err)))
         qyctl_die ("%s (set QY_WECOM_MASTER_KEY_FILE)", err);
     char *aes = s_read (v [O_AES], 64);
     unsigned char key [32];
@@ -84,7 +84,7 @@ static int s_set (void)
     qy_snprintf (aid, sizeof (aid), "%ld", agent);
     char *sealed [] = { s_sealed (mk, v [O_TOKEN], 256), s_sealed (mk, v [O_AES], 64), s_sealed (mk, v [O_SECRET], 512),
                         s_sealed (mk, v [O_CONTACT], 512), s_sealed (mk, v [O_ARCHIVE], 16384),
-                        s_sealed (mk, v [O_ARCHIVE_SECRET], 512), wecom_seal (mk, tok.data, tok.len) };
+                        s_sealed (mk, v [O_ARCHIVE_SECRET], 512), qy_seal (mk, tok.data, tok.len) };
     char *cred = qy_printf ("wecom-%s", brand);
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     const char *p [] = { bid, v [O_CORP], aid, sealed [0], sealed [1], sealed [2], sealed [3], sealed [4], sealed [5], sealed [6] };

@@ -17,6 +17,9 @@ typedef struct {
     long  http_port;
     char *log_level;
     char *log_format;
+    char *zmq_curve_server_key;      //  CURVE on the hops (qy/zmq_curve.h)
+    char *zmq_curve_secret_key;
+    char *zmq_curve_clients;
 } qy_common_config_t;
 
 //  Rows for the common options; put them in each service's table.
@@ -28,7 +31,10 @@ typedef struct {
     { "http.bind",  QY_STR, offsetof (T, common.http_bind),  "0.0.0.0", 0, 0, "address of /health and /metrics" }, \
     { "http.port",  QY_INT, offsetof (T, common.http_port),  "0", 0, 65535, "port of /health and /metrics (0 = any free)" }, \
     { "log.level",  QY_STR, offsetof (T, common.log_level),  "info", 0, 0, "lowest level logged", .choices = "debug|info|warn|error" }, \
-    { "log.format", QY_STR, offsetof (T, common.log_format), "logfmt", 0, 0, "one record per line as key=value pairs (logfmt) or as a JSON object with the same keys", .choices = "logfmt|json" }
+    { "log.format", QY_STR, offsetof (T, common.log_format), "logfmt", 0, 0, "one record per line as key=value pairs (logfmt) or as a JSON object with the same keys", .choices = "logfmt|json" }, \
+    { "zmq.curve_server_key", QY_STR, offsetof (T, common.zmq_curve_server_key), "", 0, 0, "the bus's CURVE public key (Z85): set, this service's sockets to the bus are CURVE clients (hops across hosts; docs/operations.md)" }, \
+    { "zmq.curve_secret_key", QY_STR, offsetof (T, common.zmq_curve_secret_key), "", 0, 0, "this process's own CURVE secret key on the hops (Z85; set it with _FILE): the bus's server key, a service's client key" }, \
+    { "zmq.curve_clients", QY_STR, offsetof (T, common.zmq_curve_clients), "", 0, 0, "bus only: the services' CURVE public keys allowed on the hops (comma-separated); empty: any client knowing the bus's public key" }
 
 //  What a service needs to do its work. QY_DEP_BUS: its link to the bus
 //  (a PUSH socket connected to a hop's front), for a service that takes

@@ -1,7 +1,10 @@
 //  Secrets at rest: sealed with AES-256-GCM under a master key that lives
-//  outside PostgreSQL (a file only the connector and qyctl read), so a
-//  dump of the database holds no usable WeCom secret.
-#include "wecom.h"
+//  outside PostgreSQL (a file only the services and qyctl that need it
+//  read), so a dump of the database holds no usable secret. Moved here
+//  from the WeCom connector so ingest seals gateways' HMAC secrets alike.
+#include "qy/seal.h"
+#include "qy/util.h"
+#include <openssl/crypto.h>
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -12,7 +15,33 @@
 #define S_NONCE 12
 #define S_TAG 16
 
-int wecom_master_key_load (const char *path, unsigned char key [32], char *err, size_t errlen)
+long qy_b64_decode (const char *s, unsigned char *out)
+{
+    size_t n = strlen (s);
+    if (n % 4)
+        return -1;
+    if (n == 0)
+        return 0;
+    int len = EVP_DecodeBlock (out, (const unsigned char *) s, (int) n);
+    if (len < 0)
+        return -1;
+    //  EVP_DecodeBlock counts the padding's bytes as data.
+    if (s [n - 1] == '=')
+        len--;
+    if (s [n - 2] == '=')
+        len--;
+    return len;
+}
+
+char *qy_b64_encode (const void *data, size_t len)
+{
+    char *out = qy_malloc (4 * ((len + 2) / 3) + 1);
+    EVP_EncodeBlock ((unsigned char *) out, data, (int) len);
+    return out;
+}
+
+
+int qy_master_key_load (const char *path, unsigned char key [32], char *err, size_t errlen)
 {
     FILE *f = path && *path ? fopen (path, "r") : NULL;
     if (!f) {
@@ -38,7 +67,7 @@ int wecom_master_key_load (const char *path, unsigned char key [32], char *err, 
     return -1;
 }
 
-char *wecom_seal (const unsigned char mk [32], const void *plain, size_t len)
+char *qy_seal (const unsigned char mk [32], const void *plain, size_t len)
 {
     unsigned char *buf = qy_malloc (S_NONCE + len + S_TAG);
     if (RAND_bytes (buf, S_NONCE) != 1)
@@ -51,18 +80,18 @@ char *wecom_seal (const unsigned char mk [32], const void *plain, size_t len)
     ||  !EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_GET_TAG, S_TAG, buf + S_NONCE + len))
         abort ();
     EVP_CIPHER_CTX_free (ctx);
-    char *out = wecom_b64_encode (buf, S_NONCE + len + S_TAG);
+    char *out = qy_b64_encode (buf, S_NONCE + len + S_TAG);
     OPENSSL_cleanse (buf, S_NONCE + len + S_TAG);
     free (buf);
     return out;
 }
 
-char *wecom_unseal (const unsigned char mk [32], const char *sealed)
+char *qy_unseal (const unsigned char mk [32], const char *sealed)
 {
     if (!sealed)
         return NULL;
     unsigned char *buf = qy_malloc (strlen (sealed) / 4 * 3 + 3);
-    long n = wecom_b64_decode (sealed, buf);
+    long n = qy_b64_decode (sealed, buf);
     char *out = NULL;
     if (n >= S_NONCE + S_TAG) {
         size_t len = (size_t) n - S_NONCE - S_TAG;

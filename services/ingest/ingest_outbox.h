@@ -1,0 +1,26 @@
+//  The outbox (ingest_outbox.c): accepted events on their way to the bus.
+//  Those that do not fit into the moderation hop wait here; while any
+//  wait, new batches are refused (busy / 429), so this never holds more
+//  than one turn's events: backpressure reaches the gateway, not memory.
+#ifndef INGEST_OUTBOX_H
+#define INGEST_OUTBOX_H
+#include <stdbool.h>
+#include "ingest.h"
+
+typedef struct ingest_outbox_t ingest_outbox_t;
+//  An outbox sending on push (a PUSH socket to the bus) and marking what
+//  went in handon. Both are borrowed and must outlive it.
+ingest_outbox_t *ingest_outbox_new (void *push, ingest_handon_t *handon);
+//  Drop what still waits (logged: archived and not marked handed on, so
+//  it is re-sent from the archive) and destroy; sets *self_p to NULL.
+void ingest_outbox_destroy (ingest_outbox_t **self_p);
+//  Hand an archived event on to the bus, or keep a copy when it is full.
+void ingest_outbox_forward (ingest_outbox_t *self, const Qy__Event *ev);
+//  Send what waits, without blocking. Returns true when all went.
+bool ingest_outbox_flush (ingest_outbox_t *self);
+//  Is there room downstream for a new batch?
+bool ingest_outbox_room (ingest_outbox_t *self);
+//  Re-send up to max archived events not handed on within grace_s, while
+//  the bus takes them. Returns how many.
+int ingest_outbox_resend (ingest_outbox_t *self, long grace_s, long max);
+#endif
