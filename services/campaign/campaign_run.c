@@ -61,17 +61,6 @@ static void s_ids_parse (const char *text, int64_t **ids, size_t *n)
     }
 }
 
-static char *s_ids_array (const int64_t *ids, size_t n)
-{
-    qy_buf_t b;
-    qy_buf_init (&b);
-    qy_buf_puts (&b, "{");
-    for (size_t i = 0; i < n; i++)
-        qy_buf_printf (&b, "%s%lld", i ? "," : "", (long long) ids [i]);
-    qy_buf_puts (&b, "}");
-    return b.data;
-}
-
 static bool s_exec (campaign_ctx_t *ctx, const char *what, const char *sql, int n, const char *const *p)
 {
     PGresult *res;
@@ -84,7 +73,7 @@ static bool s_exec (campaign_ctx_t *ctx, const char *what, const char *sql, int 
 static int s_close (campaign_ctx_t *ctx, const s_job_t *job, const char *status, const char *guard, const char *code)
 {
     char id [24];
-    const char *p [] = { campaign_itoa (id, sizeof (id), job->id), status, guard };
+    const char *p [] = { qy_pg_i64 (id, job->id), status, guard };
     if (!s_exec (ctx, "job close", "UPDATE campaign_jobs SET status = $2, guard = $3 WHERE id = $1", 3, p))
         return -1;
     campaign_count (strcmp (status, "blocked") == 0 ? "qy_campaign_jobs_blocked_total" : "qy_campaign_jobs_closed_total",
@@ -98,14 +87,14 @@ static int s_close (campaign_ctx_t *ctx, const s_job_t *job, const char *status,
 static PGresult *s_names (campaign_ctx_t *ctx, const s_job_t *job, const int64_t *ids, size_t n)
 {
     char bid [24], gid [24];
-    char *arr = s_ids_array (ids, n);
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), job->brand_id), campaign_itoa (gid, sizeof (gid), job->group_id), arr };
+    qy_pg_cols_t arr;
+    const char *p [] = { qy_pg_i64 (bid, job->brand_id), qy_pg_i64 (gid, job->group_id), qy_pg_cols_ints (&arr, ids, n) };
     PGresult *res = NULL;
     qy_pg_run (ctx->pg, "member names",
         "SELECT m.id, m.user_id, coalesce (nullif (ms.nickname, ''), nullif (m.nickname, ''), m.user_id) "
         "FROM members m LEFT JOIN memberships ms ON ms.member_id = m.id AND ms.group_id = $2 AND ms.brand_id = $1 "
         "WHERE m.brand_id = $1 AND m.id = ANY ($3::bigint[]) ORDER BY array_position ($3::bigint[], m.id)", 3, p, &res);
-    free (arr);
+    qy_pg_cols_free (&arr);
     return res;
 }
 
@@ -116,9 +105,9 @@ static int s_segment (campaign_ctx_t *ctx, const campaign_brand_t *b, const camp
 {
     bool states = campaign_store_has_states (ctx->store);
     char bid [24], gid [24], cid [24], t [24], j [24];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), job->brand_id), campaign_itoa (gid, sizeof (gid), job->group_id),
-                         campaign_itoa (cid, sizeof (cid), job->campaign_id), campaign_itoa (t, sizeof (t), now),
-                         campaign_itoa (j, sizeof (j), cap) };
+    const char *p [] = { qy_pg_i64 (bid, job->brand_id), qy_pg_i64 (gid, job->group_id),
+                         qy_pg_i64 (cid, job->campaign_id), qy_pg_i64 (t, now),
+                         qy_pg_i64 (j, cap) };
     char sql [1400];
     qy_snprintf (sql, sizeof (sql),
         "SELECT ms.member_id, %s, (SELECT coalesce (json_agg (tag ORDER BY tag), '[]')::text FROM member_tags t "
@@ -170,13 +159,14 @@ static int s_activity (campaign_ctx_t *ctx, const campaign_brand_t *b, const cam
     if (campaign_parse_date (job->period, &anchor) == 0)
         board_day = anchor + s->day;
     qy_day_format (board_day, day, sizeof (day), false);
-    char *arr = s_ids_array (c->ids, c->nids);
-    campaign_itoa (bid, sizeof (bid), job->brand_id);
-    campaign_itoa (cid, sizeof (cid), job->campaign_id);
-    campaign_itoa (gid, sizeof (gid), job->group_id);
-    campaign_itoa (top, sizeof (top), s->top);
-    campaign_itoa (act, sizeof (act), s->active_days);
-    campaign_itoa (t, sizeof (t), now);
+    qy_pg_cols_t ids;
+    const char *arr = qy_pg_cols_ints (&ids, c->ids, c->nids);
+    qy_pg_i64 (bid, job->brand_id);
+    qy_pg_i64 (cid, job->campaign_id);
+    qy_pg_i64 (gid, job->group_id);
+    qy_pg_i64 (top, s->top);
+    qy_pg_i64 (act, s->active_days);
+    qy_pg_i64 (t, now);
     PGresult *res = NULL;
     int rc = 0;
     if (s->kind == CAMPAIGN_S_ACK && def->trigger.kind == CAMPAIGN_T_CHECKIN) {
@@ -217,7 +207,7 @@ static int s_activity (campaign_ctx_t *ctx, const campaign_brand_t *b, const cam
             "  AND NOT EXISTS (SELECT 1 FROM campaign_optouts o WHERE o.brand_id = $1 AND o.member_id = ms.member_id) "
             "ORDER BY 1", 4, p, &res);
     }
-    free (arr);
+    qy_pg_cols_free (&ids);
     if (rc < 0)
         return -1;
     if (s->kind == CAMPAIGN_S_ACK && def->trigger.kind == CAMPAIGN_T_CHECKIN) {
@@ -260,7 +250,7 @@ static int s_activity (campaign_ctx_t *ctx, const campaign_brand_t *b, const cam
         c->ids = NULL;
         c->nids = 0;
         char id [24];
-        const char *dp [] = { bid, campaign_itoa (id, sizeof (id), job->id) };
+        const char *dp [] = { bid, qy_pg_i64 (id, job->id) };
         PGresult *drawn;
         if (s_list_rows (ctx, "draw done", "SELECT seed::text, winners::text FROM campaign_draws WHERE brand_id = $1 AND job_id = $2",
                          2, dp, &drawn) < 0) {
@@ -315,11 +305,11 @@ static int s_guard_in (campaign_ctx_t *ctx, const campaign_brand_t *b, const s_j
 {
     int32_t today = qy_day_of (now, b->tz);
     char bid [24], gid [24], mid [24], cid [24], lo [24], hi [24], t [24];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), job->brand_id), campaign_itoa (gid, sizeof (gid), job->group_id),
-                         campaign_itoa (mid, sizeof (mid), job->member_id), campaign_itoa (cid, sizeof (cid), job->campaign_id),
-                         campaign_itoa (lo, sizeof (lo), campaign_local_us (today, 0, b->tz)),
-                         campaign_itoa (hi, sizeof (hi), campaign_local_us (today + 1, 0, b->tz)),
-                         campaign_itoa (t, sizeof (t), now) };
+    const char *p [] = { qy_pg_i64 (bid, job->brand_id), qy_pg_i64 (gid, job->group_id),
+                         qy_pg_i64 (mid, job->member_id), qy_pg_i64 (cid, job->campaign_id),
+                         qy_pg_i64 (lo, campaign_local_us (today, 0, b->tz)),
+                         qy_pg_i64 (hi, campaign_local_us (today + 1, 0, b->tz)),
+                         qy_pg_i64 (t, now) };
     PGresult *res;
     if (!qy_pg_run (ctx->pg, "guard counts",
             "SELECT count (*) FILTER (WHERE promotional), count (*) FILTER (WHERE at_all), "
@@ -347,16 +337,13 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
         return -1;
     size_t nm = at_all ? 1 : (names ? (size_t) PQntuples (names) : 0);
     char **mentions = qy_calloc (nm + 1, sizeof (char *));
-    qy_buf_t arr;
-    qy_buf_init (&arr);
-    qy_buf_puts (&arr, "{");
+    qy_pg_cols_t arr;
+    qy_pg_cols_init (&arr, 1);
     for (size_t i = 0; i < nm; i++) {
         mentions [i] = at_all ? "@all" : PQgetvalue (names, (int) i, 1);
-        if (i)
-            qy_buf_puts (&arr, ",");
-        qy_buf_pg_array_elem (&arr, mentions [i]);
+        qy_pg_cols_row (&arr);
+        qy_pg_cols_text (&arr, 0, mentions [i]);
     }
-    qy_buf_puts (&arr, "}");
     char source [160], gcode [128];
     const campaign_step_t *s = &def->steps [job->step];
     qy_snprintf (source, sizeof (source), "campaign:%s:%zu%s%s", def->name, job->step, *job->variant ? ":" : "", job->variant);
@@ -380,7 +367,7 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
     if (rc != 0) {
         //  Stopping (or the socket failed): the job stays pending for later.
         free (mentions);
-        qy_buf_free (&arr);
+        qy_pg_cols_free (&arr);
         PQclear (names);
         return -2;
     }
@@ -394,12 +381,13 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
     if (!reply && job->member_id > 0)
         s_ids_add (&who, &nwho, job->member_id);
     char id [24], t [24], cid [24], bid [24];
-    char *contacts = s_ids_array (who, nwho);
+    qy_pg_cols_t contacts;
+    qy_pg_cols_ints (&contacts, who, nwho);
     free (who);
-    const char *p [] = { campaign_itoa (id, sizeof (id), job->id), campaign_itoa (t, sizeof (t), now), text, arr.data,
-                         at_all ? "t" : "f" };
-    const char *q [] = { p [0], p [1], campaign_itoa (bid, sizeof (bid), job->brand_id), contacts,
-                         campaign_itoa (cid, sizeof (cid), job->campaign_id) };
+    const char *p [] = { qy_pg_i64 (id, job->id), qy_pg_i64 (t, now), text,
+                         qy_pg_cols_array (&arr, 0), at_all ? "t" : "f" };
+    const char *q [] = { p [0], p [1], qy_pg_i64 (bid, job->brand_id), qy_pg_cols_array (&contacts, 0),
+                         qy_pg_i64 (cid, job->campaign_id) };
     if (rc == 0 && (!s_exec (ctx, "job sent",
             "UPDATE campaign_jobs SET status = 'sent', sent_at = to_timestamp ($2::bigint / 1e6), text = $3, "
             "  sent_mentions = $4::text[], at_all = $5 WHERE id = $1", 5, p)
@@ -414,9 +402,9 @@ static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaig
                      job->trigger_msg ? job->trigger_msg : job->key, b->code, job->key, def->name, job->step,
                      *job->variant ? job->variant : "-", nm, s->promotional ? " promotional" : "");
     }
-    free (contacts);
+    qy_pg_cols_free (&contacts);
     free (mentions);
-    qy_buf_free (&arr);
+    qy_pg_cols_free (&arr);
     PQclear (names);
     return rc;
 }
@@ -431,10 +419,10 @@ static int s_spoke_since (campaign_ctx_t *ctx, const campaign_brand_t *b, const 
     if (strncmp (job->period, "s:", 2) != 0 || !last || job->member_id <= 0)
         return 0;
     char bid [24], gid [24], mid [24], from [24], t [24];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), job->brand_id), campaign_itoa (gid, sizeof (gid), job->group_id),
-                         campaign_itoa (mid, sizeof (mid), job->member_id),
-                         campaign_itoa (from, sizeof (from), campaign_local_us ((int32_t) strtol (last + 1, NULL, 10) + 1, 0, b->tz)),
-                         campaign_itoa (t, sizeof (t), now) };
+    const char *p [] = { qy_pg_i64 (bid, job->brand_id), qy_pg_i64 (gid, job->group_id),
+                         qy_pg_i64 (mid, job->member_id),
+                         qy_pg_i64 (from, campaign_local_us ((int32_t) strtol (last + 1, NULL, 10) + 1, 0, b->tz)),
+                         qy_pg_i64 (t, now) };
     PGresult *res;
     if (!qy_pg_run (ctx->pg, "spoke since",
             "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.brand_id = $1 AND m.group_id = $2 AND m.member_id = $3 "
@@ -493,7 +481,7 @@ static int s_job_run (campaign_ctx_t *ctx, s_job_t *job, int64_t now)
     if (v == CAMPAIGN_DEFER) {
         char id [24], due [24];
         int64_t until = (now / 60000000 + defer) * 60000000;
-        const char *p [] = { campaign_itoa (id, sizeof (id), job->id), campaign_itoa (due, sizeof (due), until), guard };
+        const char *p [] = { qy_pg_i64 (id, job->id), qy_pg_i64 (due, until), guard };
         rc = s_exec (ctx, "job defer", "UPDATE campaign_jobs SET due_at = to_timestamp ($2::bigint / 1e6), guard = $3, "
                      "deferrals = deferrals + 1 WHERE id = $1", 3, p) ? 0 : -1;
         campaign_count ("qy_campaign_jobs_deferred_total", "guard", guard, 1);
@@ -551,11 +539,12 @@ static int s_job_run (campaign_ctx_t *ctx, s_job_t *job, int64_t now)
     //  posts the recorded result.
     if (s->kind == CAMPAIGN_S_DRAW && !c.drawn) {
         char id [24], bid [24], cid [24], gid [24], seed [24], t [24];
-        char *el = s_ids_array (c.eligible, c.neligible), *win = s_ids_array (c.ids, c.nids);
+        qy_pg_cols_t el, win;
         qy_snprintf (seed, sizeof (seed), "%llu", (unsigned long long) c.seed);
-        const char *p [] = { campaign_itoa (bid, sizeof (bid), job->brand_id), campaign_itoa (id, sizeof (id), job->id),
-                             campaign_itoa (cid, sizeof (cid), job->campaign_id), campaign_itoa (gid, sizeof (gid), job->group_id),
-                             seed, el, win, campaign_itoa (t, sizeof (t), now) };
+        const char *p [] = { qy_pg_i64 (bid, job->brand_id), qy_pg_i64 (id, job->id),
+                             qy_pg_i64 (cid, job->campaign_id), qy_pg_i64 (gid, job->group_id),
+                             seed, qy_pg_cols_ints (&el, c.eligible, c.neligible),
+                             qy_pg_cols_ints (&win, c.ids, c.nids), qy_pg_i64 (t, now) };
         //  A redone draw (the job came back after a crash) keeps the first result.
         if (!s_exec (ctx, "draw", "INSERT INTO campaign_draws (brand_id, job_id, campaign_id, group_id, seed, eligible, winners, drawn_at) "
                      "VALUES ($1, $2, $3, $4, $5::numeric, $6::bigint[], $7::bigint[], to_timestamp ($8::bigint / 1e6))",
@@ -564,8 +553,8 @@ static int s_job_run (campaign_ctx_t *ctx, s_job_t *job, int64_t now)
         else
             qy_log_info ("brand=%s key=%s lottery drawn seed=%s eligible=%zu winners=%zu", b->code, job->key, seed,
                          c.neligible, c.nids);
-        free (el);
-        free (win);
+        qy_pg_cols_free (&el);
+        qy_pg_cols_free (&win);
         free (text);
         goto done;
     }
@@ -596,9 +585,9 @@ static int s_job_failed (campaign_ctx_t *ctx, const s_job_t *job, int64_t now)
 {
     if (!qy_pg_ok (ctx->pg) || !s_exec (ctx, "job rollback", "ROLLBACK TO SAVEPOINT job", 0, NULL))
         return -1;
-    char id [24], t [24], max [16];
-    const char *p [] = { campaign_itoa (id, sizeof (id), job->id), campaign_itoa (t, sizeof (t), now),
-                         campaign_itoa (max, sizeof (max), S_MAX_ATTEMPTS) };
+    char id [24], t [24], max [QY_PG_I64_LEN];
+    const char *p [] = { qy_pg_i64 (id, job->id), qy_pg_i64 (t, now),
+                         qy_pg_i64 (max, S_MAX_ATTEMPTS) };
     PGresult *res;
     if (job->handed) {
         if (s_exec (ctx, "job sent anyway", "UPDATE campaign_jobs SET status = 'sent', sent_at = to_timestamp ($2::bigint / 1e6), "
@@ -634,7 +623,7 @@ int campaign_run (campaign_ctx_t *ctx)
 {
     int64_t now = campaign_clock_now (&ctx->clock);
     char t [24], lim [24];
-    const char *p [] = { campaign_itoa (t, sizeof (t), now), campaign_itoa (lim, sizeof (lim), ctx->batch) };
+    const char *p [] = { qy_pg_i64 (t, now), qy_pg_i64 (lim, ctx->batch) };
     if (!s_exec (ctx, "begin", "BEGIN", 0, NULL))
         return -1;
     PGresult *res;
@@ -671,7 +660,7 @@ int campaign_run (campaign_ctx_t *ctx)
         job.coupon = PQgetisnull (res, r, 15) ? NULL : PQgetvalue (res, r, 15);
         if (job.group_id != locked) {
             char gid [24];
-            const char *lp [] = { campaign_itoa (gid, sizeof (gid), job.group_id) };
+            const char *lp [] = { qy_pg_i64 (gid, job.group_id) };
             if (!s_exec (ctx, "group lock", "SELECT pg_advisory_xact_lock (7405031, ($1::bigint % 2147483647)::int)", 1, lp))
                 rc = -1;
             locked = job.group_id;
