@@ -5,10 +5,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "moderation.h"
 #include "moderation_behaviour.h"
+#include "qy/util.h"
 
 static const judge_hit_t *s_find (const judge_result_t *r, const char *rule)
 {
@@ -384,6 +386,44 @@ static void test_script_args (void **state)
     assert_true (moderation_content_hash ("加我领取优惠券", strlen ("加我领取优惠券"), 6, &h));
 }
 
+//  The scripts are embedded from their .lua files at build time: the code
+//  byte for byte, without the lines that are only a "--" comment (so a
+//  comment edit never changes a script's SHA1).
+static void s_embedded (const char *file, const char *embedded)
+{
+    char path [512];
+    snprintf (path, sizeof (path), "%s/services/moderation/%s", QY_SOURCE_DIR, file);
+    FILE *f = fopen (path, "rb");
+    assert_non_null (f);
+    qy_buf_t b;
+    qy_buf_init (&b);
+    assert_true (qy_buf_read_stream (&b, f));
+    fclose (f);
+    assert_true (strncmp (b.data, "--", 2) == 0);      //  each file has a header
+    qy_buf_t code;
+    qy_buf_init (&code);
+    for (const char *line = b.data; *line; ) {
+        const char *end = strchr (line, '\n');
+        size_t len = end ? (size_t) (end - line) + 1 : strlen (line);
+        if (strncmp (line + strspn (line, " \t"), "--", 2) != 0)
+            qy_buf_append (&code, line, len);
+        line += len;
+    }
+    assert_true (code.len > 0);
+    assert_string_equal (embedded, code.data);
+    qy_buf_free (&code);
+    qy_buf_free (&b);
+}
+
+static void test_scripts_embedded (void **state)
+{
+    (void) state;
+    extern const char moderation_check_lua [], moderation_mute_lengthen_lua [];
+    s_embedded ("moderation_check.lua", moderation_check_lua);
+    s_embedded ("moderation_mute_lengthen.lua", moderation_mute_lengthen_lua);
+    assert_ptr_equal (moderation_check_script.source, moderation_check_lua);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -393,6 +433,7 @@ int main (void)
         cmocka_unit_test (test_layers_and_overrides),
         cmocka_unit_test (test_rows_merge),
         cmocka_unit_test (test_script_args),
+        cmocka_unit_test (test_scripts_embedded),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
