@@ -8,6 +8,7 @@
 //  keyword replies and check-in / contest acknowledgements gather the
 //  members of a window into a single pending job that names them all.
 #include "campaign_int.h"
+#include "qy/event.h"
 #include "qy/log.h"
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,6 @@ typedef struct {
     int64_t at;                      //  when it happened (event time, else now)
     bool    fresh;                   //  recent enough to answer
 } s_ev_t;
-
-static bool s_is_message (Qy__Kind k)
-{
-    return k >= QY__KIND__TEXT && k <= QY__KIND__QRCODE && k != QY__KIND__REVOKE;
-}
-
-static bool s_is_customer (const Qy__Event *ev)
-{
-    return ev->role == QY__ROLE__MEMBER || ev->role == QY__ROLE__ROLE_UNSPECIFIED;
-}
 
 static const campaign_group_t *s_group (s_ev_t *e, int64_t group_id)
 {
@@ -335,7 +326,7 @@ static int s_def (s_ev_t *e, const campaign_def_t *def)
             return 0;
     }
     else if (campaign_trigger_listens (def)) {
-        if (!s_is_message (ev->kind) || !s_is_customer (ev) || !campaign_keyword_match (&def->trigger.keywords, ev->text))
+        if (!qy_event_is_chat (ev->kind) || !qy_role_is_member (ev->role) || !campaign_keyword_match (&def->trigger.keywords, ev->text))
             return 0;
     }
     else
@@ -399,7 +390,7 @@ int campaign_on_event (campaign_ctx_t *ctx, const Qy__Event *ev)
     //  keyword in a message moderation took down is still their wish).
     bool recalled = ev->verdict && ev->verdict->action >= QY__ACTION__RECALL;
     bool business = ev->kind == QY__KIND__PURCHASE || ev->kind == QY__KIND__COUPON_REDEEMED;
-    bool message = s_is_message (ev->kind) && s_is_customer (ev);
+    bool message = qy_event_is_chat (ev->kind) && qy_role_is_member (ev->role);
     if (!business && !message && ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__SIGNAL)
         return 0;
     const campaign_brand_t *brand;

@@ -5,6 +5,7 @@
 //  answer.escalate_s. Decisions are pure; the rest is PostgreSQL and alerts.
 #include "moderation.h"
 #include "scoring.h"
+#include "qy/event.h"
 #include "qy/log.h"
 #include "qy/service.h"
 #include "qy/util.h"
@@ -13,8 +14,7 @@
 
 bool moderation_question (const Qy__Event *ev, bool waiting)
 {
-    bool member = ev->role == QY__ROLE__MEMBER || ev->role == QY__ROLE__ROLE_UNSPECIFIED;
-    return member && ev->member_id && ev->kind == QY__KIND__TEXT && (waiting || scoring_is_question (ev->text));
+    return qy_role_is_member (ev->role) && ev->member_id && ev->kind == QY__KIND__TEXT && (waiting || scoring_is_question (ev->text));
 }
 
 bool moderation_open_hours (const moderation_policy_t *p, int64_t t_us, int tz_offset_min)
@@ -66,8 +66,8 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
     size_t answers = 0;
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = evs [i];
-        bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER;
-        if (!asks [i] && !(staff && ev->member_id && ev->kind >= QY__KIND__TEXT && ev->kind <= QY__KIND__QRCODE))
+        bool staff = qy_role_is_staff (ev->role);
+        if (!asks [i] && !(staff && ev->member_id && qy_event_is_message (ev->kind)))
             continue;
         answers += staff && !asks [i];
         qy_pg_cols_row (&cols);

@@ -8,6 +8,7 @@
 //  replica that dies between sending and recording costs nothing.
 #include "scoring.h"
 #include "scoring_eval_store.h"
+#include "qy/event.h"
 #include "qy/log.h"
 #include "qy/service.h"
 #include "qy/util.h"
@@ -157,15 +158,13 @@ static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const c
     sig.to_state = (char *) to;
     sig.value = value;
     sig.at_us = now_s * 1000000;
-    Qy__Stamp stamp = QY__STAMP__INIT;
-    stamp.stage = "scoring";
-    stamp.at_us = qy_now_us ();
-    Qy__Stamp *trace [] = { &stamp };
     Qy__Event ev = QY__EVENT__INIT;
+    qy_event_stamp_t stamp;
+    qy_event_stamp (&ev, &stamp, "scoring", qy_now_us ());
     ev.brand = (char *) g->brand_code;
     ev.msg_id = id;
     ev.event_time_us = now_s * 1000000;
-    ev.ingest_time_us = stamp.at_us;
+    ev.ingest_time_us = stamp.stamp.at_us;
     ev.group = (char *) g->code;
     ev.member = (char *) (user ? user : "");
     ev.kind = QY__KIND__SIGNAL;
@@ -174,9 +173,9 @@ static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const c
     ev.store_id = g->store_id;
     ev.member_id = member_id;
     ev.signal = &sig;
-    ev.n_trace = 1;
-    ev.trace = trace;
-    if (!self->cfg.signals || qy_service_send (self->cfg.signals, &ev.base) != 0) {
+    bool sent = self->cfg.signals && qy_service_send (self->cfg.signals, &ev.base) == 0;
+    qy_event_unstamp (&ev, &stamp);
+    if (!sent) {
         qy_log_warn ("msg=%s brand=%s group=%s signal=%s not sent: tried again next round", id, g->brand_code, g->code,
                      name);
         return -1;
