@@ -493,10 +493,9 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             moderation_report_detect (ev, norm, len, &it->report);
         }
         it->count = !(staff && pol->exempt_staff) && ev->member_id;
-        const char *kind = qy_event_is_chat (ev->kind) ? "chat" : ev->kind == QY__KIND__JOIN ? "join" : "other";
         moderation_check_args_t ca;
-        moderation_check_args (&ca, pol, ev->brand_id, ev->group_id, ev->store_id, ev->member_id, ev->msg_id,
-                               ev->event_time_us, kind, it->count && !it->waiting, it->has_content, it->hash);
+        moderation_check_in_t in = { ev, it->count && !it->waiting, it->has_content, it->hash };
+        moderation_check_args (&ca, pol, &in);
         //  Replies are read in order, so once an append fails none follows.
         if (appending && qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS,
                                                  MODERATION_CHECK_NARGS, ca.args, NULL) == 0)

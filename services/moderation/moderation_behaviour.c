@@ -3,6 +3,7 @@
 //  I/O here and is run by main.c; everything else is pure and unit-tested.
 #include "moderation.h"
 #include "moderation_behaviour.h"
+#include "qy/event.h"
 #include "qy/util.h"
 #include <math.h>
 #include <stdio.h>
@@ -12,13 +13,19 @@
 extern const char moderation_check_lua [];
 qy_script_t moderation_check_script = { .source = moderation_check_lua };
 
-void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, int64_t brand_id,
-                            int64_t group_id, int64_t store_id, int64_t member_id, const char *msg_id,
-                            int64_t event_time_us, const char *kind, bool count, bool has_content,
-                            uint64_t content_hash)
+const char *moderation_check_kind (Qy__Kind kind)
 {
-    long long b = (long long) brand_id, g = (long long) group_id, m = (long long) member_id;
-    unsigned long long h = (unsigned long long) content_hash;
+    return qy_event_is_chat (kind) ? "chat" : kind == QY__KIND__JOIN ? "join" : "other";
+}
+
+void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, const moderation_check_in_t *in)
+{
+    const Qy__Event *ev = in->ev;
+    int64_t store_id = ev->store_id, event_time_us = ev->event_time_us;
+    long long b = (long long) ev->brand_id, g = (long long) ev->group_id, m = (long long) ev->member_id;
+    unsigned long long h = (unsigned long long) in->content_hash;
+    const char *kind = moderation_check_kind (ev->kind);
+    bool count = in->count, has_content = in->has_content;
     qy_snprintf (a->buf [0], sizeof (a->buf [0]), "fl:{b:%lld}:%lld:%lld", b, g, m);
     qy_snprintf (a->buf [1], sizeof (a->buf [1]), "mute:{b:%lld}:%lld", b, m);
     qy_snprintf (a->buf [2], sizeof (a->buf [2]), "block:{b:%lld}", b);
@@ -32,7 +39,7 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
     qy_snprintf (a->buf [7], sizeof (a->buf [7]), "jwf:%s", a->buf [6] + 3);
     //  The wave's store tag: the part of the join-wave key after the brand.
     qy_strlcpy (a->buf [19], strchr (a->buf [6], '}') + 2, sizeof (a->buf [19]));
-    moderation_seen_key (a->buf [18], sizeof (a->buf [18]), brand_id, event_time_us);
+    moderation_seen_key (a->buf [18], sizeof (a->buf [18]), ev->brand_id, event_time_us);
     bool chat = strcmp (kind, "chat") == 0;
     long flood = chat && count && p->flood_rule [0] ? (long) p->flood_window_s * 1000 : 0;
     long repeat = chat && count && has_content && p->repeat_max > 0 ? (long) p->repeat_window_s * 1000 : 0;
@@ -51,7 +58,7 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
     qy_snprintf (a->buf [17], sizeof (a->buf [17]), "%ld", (long) p->join_wave_hold_s * 1000);
     const char *args [MODERATION_CHECK_NARGS] = {
         a->buf [0], a->buf [1], a->buf [2], a->buf [3], a->buf [4], a->buf [5], a->buf [6], a->buf [7], a->buf [18],
-        msg_id, a->buf [8], kind, a->buf [9], a->buf [10], a->buf [11], a->buf [12], a->buf [13],
+        ev->msg_id, a->buf [8], kind, a->buf [9], a->buf [10], a->buf [11], a->buf [12], a->buf [13],
         a->buf [14], a->buf [15], a->buf [16], a->buf [17], a->buf [19] };
     memcpy (a->args, args, sizeof (args));
 }

@@ -142,16 +142,28 @@ done:
     return rc;
 }
 
+//  A signal: a member's or the group's state moved.
+typedef struct {
+    const char *name;           //  "member.lurker", "group.declining", …
+    const char *subject;        //  "member" or "group"
+    int64_t     member_id;      //  0 for the group
+    const char *user;           //  the member's user id (NULL for the group)
+    const char *from, *to;      //  the states
+    double      value;
+} s_signal_t;
+
 //  Send a signal on the campaign hop. Returns 0 when sent.
-static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const char *name, const char *subject,
-                      int64_t member_id, const char *user, const char *from, const char *to, double value,
-                      int64_t now_s, int32_t today)
+static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const s_signal_t *sg, int64_t now_s,
+                     int32_t today)
 {
+    const char *name = sg->name, *user = sg->user, *from = sg->from, *to = sg->to;
+    int64_t member_id = sg->member_id;
+    double value = sg->value;
     char id [160];
     scoring_signal_id (id, sizeof (id), name, g->group_id, member_id, today);
     Qy__Signal sig = QY__SIGNAL__INIT;
     sig.name = (char *) name;
-    sig.subject = (char *) subject;
+    sig.subject = (char *) sg->subject;
     sig.member_id = member_id;
     sig.group_id = g->group_id;
     sig.from_state = (char *) (from ? from : "");
@@ -406,7 +418,8 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
         const char *gsig = scoring_group_signal (prev_state, h.state);
         int sent = 0;
         if (gsig)
-            sent = s_signal (self, &g, gsig, "group", 0, NULL, prev_state, h.state, h.health, now_s, today);
+            sent = s_signal (self, &g, &(s_signal_t) { gsig, "group", 0, NULL, prev_state, h.state, h.health },
+                             now_s, today);
         if (gsig && sent == 0 && strcmp (h.state, "zombie") == 0 && strcmp (h.lifecycle, "long_term") == 0)
             sent = s_alert (self, &g, &h, today);
         char health [16];
@@ -423,8 +436,8 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
                 char user [136] = "";
                 scoring_store_user (self->pg, bid, ms [i].member_id, user, sizeof (user));
                 double value = st [i].rate_baseline > 0 ? st [i].rate_recent / st [i].rate_baseline : 0;
-                if (s_signal (self, &g, msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value,
-                              now_s, today) != 0)
+                s_signal_t sg = { msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value };
+                if (s_signal (self, &g, &sg, now_s, today) != 0)
                     continue;
             }
             char key [96], tl [8];

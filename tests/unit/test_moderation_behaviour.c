@@ -359,7 +359,16 @@ static void test_script_args (void **state)
     moderation_policy_t p;
     moderation_policy_default (&p);
     moderation_check_args_t a;
-    moderation_check_args (&a, &p, 7, 12, 3, 99, "m1", 1763604000123456LL, "chat", true, true, 0xabcULL);
+    Qy__Event ev = QY__EVENT__INIT;
+    ev.brand_id = 7;
+    ev.group_id = 12;
+    ev.store_id = 3;
+    ev.member_id = 99;
+    ev.msg_id = "m1";
+    ev.event_time_us = 1763604000123456LL;
+    ev.kind = QY__KIND__TEXT;
+    moderation_check_in_t in = { &ev, true, true, 0xabcULL };
+    moderation_check_args (&a, &p, &in);
     assert_string_equal (a.args [0], "fl:{b:7}:12:99");
     assert_string_equal (a.args [3], "rp:{b:7}:12:99:0000000000000abc");
     assert_string_equal (a.args [4], "sw:{b:7}:0000000000000abc");
@@ -376,11 +385,20 @@ static void test_script_args (void **state)
     assert_string_equal (a.args [17], "259200000");   //  joined key lives 72 h (the join-wave window)
     assert_string_equal (a.args [21], "3");           //  the group's store, for the wave's stores
     //  Without content (too short), neither repeats nor waves are counted.
-    moderation_check_args (&a, &p, 7, 12, 0, 99, "m2", 0, "chat", true, false, 0);
+    ev.store_id = 0;
+    ev.msg_id = "m2";
+    ev.event_time_us = 0;
+    in = (moderation_check_in_t) { &ev, true, false, 0 };
+    moderation_check_args (&a, &p, &in);
     assert_string_equal (a.args [15], "0");
     assert_string_equal (a.args [16], "0");
     assert_string_equal (a.args [6], "jw:{b:7}:g12");
     assert_string_equal (a.args [21], "g12");         //  no store: the group is its own
+    //  The script's kinds: a recall is no chat; a join is a join.
+    assert_string_equal (moderation_check_kind (QY__KIND__IMAGE), "chat");
+    assert_string_equal (moderation_check_kind (QY__KIND__REVOKE), "other");
+    assert_string_equal (moderation_check_kind (QY__KIND__JOIN), "join");
+    assert_string_equal (moderation_check_kind (QY__KIND__LEAVE), "other");
     uint64_t h;
     assert_false (moderation_content_hash ("你好", strlen ("你好"), 6, &h));
     assert_true (moderation_content_hash ("加我领取优惠券", strlen ("加我领取优惠券"), 6, &h));
