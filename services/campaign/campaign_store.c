@@ -1,4 +1,4 @@
-#include "campaign.h"
+#include "campaign_store.h"
 #include "qy/log.h"
 #include "qy/util.h"
 #include <stdlib.h>
