@@ -65,9 +65,27 @@ static int s_guard_in (campaign_ctx_t *ctx, const campaign_brand_t *b, const cam
     return 0;
 }
 
-static int s_send (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaign_def_t *def, campaign_job_t *job,
-                   const campaign_group_t *g, const char *text, const campaign_content_t *c, bool at_all, bool reply, int64_t now)
+//  A post ready to go: the job, where it goes and what it says.
+typedef struct {
+    const campaign_brand_t   *brand;
+    const campaign_def_t     *def;
+    campaign_job_t           *job;
+    const campaign_group_t   *group;
+    const char               *text;
+    const campaign_content_t *content;
+    bool                      at_all;
+    bool                      reply;      //  answers members (folded replies, acks): nobody counts as contacted
+} s_post_t;
+
+static int s_send (campaign_ctx_t *ctx, const s_post_t *post, int64_t now)
 {
+    const campaign_brand_t *b = post->brand;
+    const campaign_def_t *def = post->def;
+    campaign_job_t *job = post->job;
+    const campaign_group_t *g = post->group;
+    const char *text = post->text;
+    const campaign_content_t *c = post->content;
+    bool at_all = post->at_all, reply = post->reply;
     PGresult *names = c->nids ? campaign_step_names (ctx, job, c->ids, c->nids) : NULL;
     if (c->nids && !names)
         return -1;
@@ -295,7 +313,7 @@ static int s_job_run (campaign_ctx_t *ctx, campaign_job_t *job, int64_t now)
         goto done;
     }
     if (rc == 0)
-        rc = s_send (ctx, b, def, job, g, text, &c, at_all, reply, now);
+        rc = s_send (ctx, &(s_post_t) { b, def, job, g, text, &c, at_all, reply }, now);
     free (text);
 done:
     campaign_content_free (&c);
