@@ -418,7 +418,8 @@ void console_api_rules_backtest (console_req_t *r)
         return;
     }
     moderation_backtest_t bt;
-    int rc = moderation_backtest (r->pg, b, d, rows, n, (int) examples, NULL, NULL, &bt, err, sizeof (err));
+    moderation_backtest_in_t in = { .bid = b, .days = d, .proposed = rows, .nproposed = n, .examples = (int) examples };
+    int rc = moderation_backtest (r->pg, &in, &bt, err, sizeof (err));
     judge_rules_free (&rows, n);
     if (bt.warning)
         qy_log_warn ("backtest brand=%s: %s", b, bt.warning);

@@ -428,7 +428,9 @@ static int s_backtest (void)
     qyctl_progress_t progress;
     qyctl_progress_start (&progress, "backtest messages", 0);
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    int rc = moderation_backtest (qyctl_pg (), bid, days, proposed, n, examples, s_progress, &progress, &bt, err, sizeof (err));
+    moderation_backtest_in_t in = { .bid = bid, .days = days, .proposed = proposed, .nproposed = n, .examples = examples,
+                                    .progress = s_progress, .ctx = &progress };
+    int rc = moderation_backtest (qyctl_pg (), &in, &bt, err, sizeof (err));
     qyctl_progress_end (&progress);
     if (proposed)
         judge_rules_free (&proposed, n);
