@@ -64,7 +64,8 @@ static int s_decide (bool overturn)
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     moderation_decision_t d;
     bool learn = strcmp (qyctl_opt ("learn", "yes"), "no") != 0;
-    moderation_decide_rc_t rc = moderation_decide (qyctl_pg (), bid, id, overturn, s_actor (), reason, learn, &d, err, sizeof (err));
+    moderation_decide_in_t in = { bid, id, overturn, s_actor (), reason, learn };
+    moderation_decide_rc_t rc = moderation_decide (qyctl_pg (), &in, &d, err, sizeof (err));
     const char *want = overturn ? "overturned" : "confirmed";
     if (rc == MODERATION_NOT_FOUND)
         qyctl_die ("no violation %s in brand %s", id, brand);
