@@ -2,7 +2,7 @@
 //  *when* (schedules, due times, quiet hours, "today" for the guards) reads
 //  time through here, so tests can move it: a fixed offset, or a clock that
 //  runs faster than the wall (an SOP day in a few seconds).
-#include "campaign.h"
+#include "campaign_def.h"
 #include "qy/util.h"
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 //  Campaign definitions: one JSON object per campaign (docs/campaign.md),
 //  checked strictly when applied, so a typo in a key or a template is an
 //  error at HQ's desk and never a silent no-op in ten thousand groups.
-#include "campaign.h"
+#include "campaign_def.h"
 #include "qy/util.h"
 #include <stdarg.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
 //  keyword replies and check-in / contest acknowledgements gather the
 //  members of a window into a single pending job that names them all.
 #include "campaign_int.h"
+#include "qy/event.h"
 #include "qy/log.h"
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,6 @@ typedef struct {
     int64_t at;                      //  when it happened (event time, else now)
     bool    fresh;                   //  recent enough to answer
 } s_ev_t;
-
-static bool s_is_message (Qy__Kind k)
-{
-    return k >= QY__KIND__TEXT && k <= QY__KIND__QRCODE && k != QY__KIND__REVOKE;
-}
-
-static bool s_is_customer (const Qy__Event *ev)
-{
-    return ev->role == QY__ROLE__MEMBER || ev->role == QY__ROLE__ROLE_UNSPECIFIED;
-}
 
 static const campaign_group_t *s_group (s_ev_t *e, int64_t group_id)
 {
@@ -62,7 +53,7 @@ static int s_best_hour (s_ev_t *e, const campaign_step_t *s, const campaign_grou
         return 0;
     char bid [24], gid [24], day [16];
     qy_day_format (qy_day_of (e->now, e->brand->tz), day, sizeof (day), false);
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), e->brand->brand_id), campaign_itoa (gid, sizeof (gid), g->id), day };
+    const char *p [] = { qy_pg_i64 (bid, e->brand->brand_id), qy_pg_i64 (gid, g->id), day };
     PGresult *res;
     int64_t hist [24] = { 0 };
     if (qy_pg_run (e->ctx->pg, "best hour",
@@ -100,8 +91,8 @@ static int s_fold (s_ev_t *e, const campaign_def_t *def, const campaign_group_t 
     if (!e->fresh)
         return 0;       //  a replayed or stale message is not answered now
     char b0 [24], c0 [24], g0 [24];
-    const char *q [] = { campaign_itoa (b0, sizeof (b0), e->brand->brand_id), campaign_itoa (c0, sizeof (c0), def->id),
-                         campaign_itoa (g0, sizeof (g0), g->id), e->ev->msg_id };
+    const char *q [] = { qy_pg_i64 (b0, e->brand->brand_id), qy_pg_i64 (c0, def->id),
+                         qy_pg_i64 (g0, g->id), e->ev->msg_id };
     PGresult *seen;
     if (!qy_pg_run (e->ctx->pg, "fold seen",
             "SELECT 1 FROM campaign_jobs WHERE fold_msgs @> ARRAY [$4::text] AND cardinality (fold_msgs) > 0 "
@@ -115,8 +106,8 @@ static int s_fold (s_ev_t *e, const campaign_def_t *def, const campaign_group_t 
         if (def->steps [i].kind == CAMPAIGN_S_LEADERBOARD)
             continue;
         char bid [24], cid [24], st [24], gid [24], period [48];
-        const char *p [] = { campaign_itoa (bid, sizeof (bid), e->brand->brand_id), campaign_itoa (cid, sizeof (cid), def->id),
-                             campaign_itoa (st, sizeof (st), (int64_t) i), campaign_itoa (gid, sizeof (gid), g->id) };
+        const char *p [] = { qy_pg_i64 (bid, e->brand->brand_id), qy_pg_i64 (cid, def->id),
+                             qy_pg_i64 (st, (int64_t) i), qy_pg_i64 (gid, g->id) };
         PGresult *res;
         //  One window per campaign and group even with several replicas:
         //  looking for the open window and joining or opening it happen
@@ -161,8 +152,8 @@ static int s_checkin (s_ev_t *e, const campaign_def_t *def, const campaign_group
     int32_t today = qy_day_of (e->at, e->brand->tz);
     char bid [24], cid [24], gid [24], mid [24], day [16];
     qy_day_format (today, day, sizeof (day), false);
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), ev->brand_id), campaign_itoa (cid, sizeof (cid), def->id),
-                         campaign_itoa (gid, sizeof (gid), g->id), campaign_itoa (mid, sizeof (mid), ev->member_id), day };
+    const char *p [] = { qy_pg_i64 (bid, ev->brand_id), qy_pg_i64 (cid, def->id),
+                         qy_pg_i64 (gid, g->id), qy_pg_i64 (mid, ev->member_id), day };
     PGresult *res;
     if (!qy_pg_run (e->ctx->pg, "last checkin",
             "SELECT day - '1970-01-01'::date, streak FROM campaign_checkins WHERE brand_id = $1 AND campaign_id = $2 "
@@ -171,10 +162,10 @@ static int s_checkin (s_ev_t *e, const campaign_def_t *def, const campaign_group
     int32_t last = PQntuples (res) ? (int32_t) qy_pg_int (res, 0, 0) : CAMPAIGN_NO_DAY;
     int streak = campaign_checkin_streak (last, PQntuples (res) ? (int) qy_pg_int (res, 0, 1) : 0, today);
     PQclear (res);
-    char st [16], pt [16], t [24];
-    const char *q [] = { p [0], p [1], p [2], p [3], p [4], campaign_itoa (st, sizeof (st), streak),
-                         campaign_itoa (pt, sizeof (pt), campaign_checkin_points (&def->trigger, streak)), ev->msg_id,
-                         campaign_itoa (t, sizeof (t), e->at) };
+    char st [QY_PG_I64_LEN], pt [QY_PG_I64_LEN], t [24];
+    const char *q [] = { p [0], p [1], p [2], p [3], p [4], qy_pg_i64 (st, streak),
+                         qy_pg_i64 (pt, campaign_checkin_points (&def->trigger, streak)), ev->msg_id,
+                         qy_pg_i64 (t, e->at) };
     if (!qy_pg_run (e->ctx->pg, "checkin",
             "INSERT INTO campaign_checkins (brand_id, campaign_id, group_id, member_id, day, streak, points, msg_id, at) "
             "VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8, to_timestamp ($9::bigint / 1e6)) "
@@ -209,11 +200,11 @@ static int s_entry (s_ev_t *e, const campaign_def_t *def, const campaign_group_t
     if ((def->trigger.from_day != CAMPAIGN_NO_DAY && today < def->trigger.from_day)
         || (def->trigger.until_day != CAMPAIGN_NO_DAY && today > def->trigger.until_day))
         return 0;
-    char bid [24], cid [24], gid [24], mid [24], t [24], max [16];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), ev->brand_id), campaign_itoa (cid, sizeof (cid), def->id),
-                         campaign_itoa (gid, sizeof (gid), g->id), campaign_itoa (mid, sizeof (mid), ev->member_id),
+    char bid [24], cid [24], gid [24], mid [24], t [24], max [QY_PG_I64_LEN];
+    const char *p [] = { qy_pg_i64 (bid, ev->brand_id), qy_pg_i64 (cid, def->id),
+                         qy_pg_i64 (gid, g->id), qy_pg_i64 (mid, ev->member_id),
                          ev->msg_id, NULL, ev->text, ev->url,
-                         campaign_itoa (t, sizeof (t), e->at), campaign_itoa (max, sizeof (max), def->trigger.max_entries) };
+                         qy_pg_i64 (t, e->at), qy_pg_i64 (max, def->trigger.max_entries) };
     const ProtobufCEnumValue *kv = protobuf_c_enum_descriptor_get_value (&qy__kind__descriptor, ev->kind);
     p [5] = kv ? kv->name : "unknown";
     PGresult *res;
@@ -260,11 +251,11 @@ static int s_convert (s_ev_t *e)
 {
     const Qy__Event *ev = e->ev;
     bool coupon = ev->kind == QY__KIND__COUPON_REDEEMED;
-    char bid [24], gid [24], mid [24], amt [24], t [24], days [16];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), ev->brand_id), ev->msg_id, coupon ? "coupon_redeemed" : "purchase",
-                         ev->product, campaign_itoa (amt, sizeof (amt), ev->amount_cents),
-                         campaign_itoa (gid, sizeof (gid), ev->group_id), ev->member_id ? campaign_itoa (mid, sizeof (mid), ev->member_id) : NULL,
-                         campaign_itoa (t, sizeof (t), e->at), campaign_itoa (days, sizeof (days), e->ctx->attribution_days) };
+    char bid [24], gid [24], mid [24], amt [24], t [24], days [QY_PG_I64_LEN];
+    const char *p [] = { qy_pg_i64 (bid, ev->brand_id), ev->msg_id, coupon ? "coupon_redeemed" : "purchase",
+                         ev->product, qy_pg_i64 (amt, ev->amount_cents),
+                         qy_pg_i64 (gid, ev->group_id), ev->member_id ? qy_pg_i64 (mid, ev->member_id) : NULL,
+                         qy_pg_i64 (t, e->at), qy_pg_i64 (days, e->ctx->attribution_days) };
     PGresult *res;
     if (!qy_pg_run (e->ctx->pg, "conversion",
             "INSERT INTO campaign_conversions (brand_id, msg_id, kind, product, amount_cents, group_id, member_id, job_id, "
@@ -301,7 +292,7 @@ static int s_optout (s_ev_t *e)
     if (!hit || !ev->member_id)
         return 0;
     char bid [24], mid [24];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), ev->brand_id), campaign_itoa (mid, sizeof (mid), ev->member_id), ev->msg_id };
+    const char *p [] = { qy_pg_i64 (bid, ev->brand_id), qy_pg_i64 (mid, ev->member_id), ev->msg_id };
     PGresult *res;
     if (!qy_pg_run (e->ctx->pg, "optout",
             "INSERT INTO campaign_optouts (brand_id, member_id, source) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1",
@@ -335,7 +326,7 @@ static int s_def (s_ev_t *e, const campaign_def_t *def)
             return 0;
     }
     else if (campaign_trigger_listens (def)) {
-        if (!s_is_message (ev->kind) || !s_is_customer (ev) || !campaign_keyword_match (&def->trigger.keywords, ev->text))
+        if (!qy_event_is_chat (ev->kind) || !qy_role_is_member (ev->role) || !campaign_keyword_match (&def->trigger.keywords, ev->text))
             return 0;
     }
     else
@@ -367,8 +358,8 @@ static int s_def (s_ev_t *e, const campaign_def_t *def)
             //  arrival, so two purchases handled at once by two replicas
             //  still leave only the latest reminder.
             char bid [24], cid [24], mid [24];
-            const char *p [] = { campaign_itoa (bid, sizeof (bid), ev->brand_id), campaign_itoa (cid, sizeof (cid), def->id),
-                                 campaign_itoa (mid, sizeof (mid), member_id), ev->product };
+            const char *p [] = { qy_pg_i64 (bid, ev->brand_id), qy_pg_i64 (cid, def->id),
+                                 qy_pg_i64 (mid, member_id), ev->product };
             PGresult *res;
             if (!qy_pg_run (e->ctx->pg, "repurchased",
                     "UPDATE campaign_jobs j SET status = 'cancelled', guard = 'repurchased' WHERE j.brand_id = $1 "
@@ -399,7 +390,7 @@ int campaign_on_event (campaign_ctx_t *ctx, const Qy__Event *ev)
     //  keyword in a message moderation took down is still their wish).
     bool recalled = ev->verdict && ev->verdict->action >= QY__ACTION__RECALL;
     bool business = ev->kind == QY__KIND__PURCHASE || ev->kind == QY__KIND__COUPON_REDEEMED;
-    bool message = s_is_message (ev->kind) && s_is_customer (ev);
+    bool message = qy_event_is_chat (ev->kind) && qy_role_is_member (ev->role);
     if (!business && !message && ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__SIGNAL)
         return 0;
     const campaign_brand_t *brand;

@@ -109,26 +109,23 @@ void campaign_file_free (campaign_file_t *f)
 }
 
 //  The document's campaign names as a PostgreSQL array.
-static void s_names (const campaign_file_t *f, qy_buf_t *names)
+static const char *s_names (const campaign_file_t *f, qy_pg_cols_t *names)
 {
-    qy_buf_puts (names, "{");
+    qy_pg_cols_init (names, 1);
     for (size_t i = 0; i < f->n; i++) {
-        if (i)
-            qy_buf_puts (names, ",");
-        qy_buf_pg_array_elem (names, f->defs [i]->name);
+        qy_pg_cols_row (names);
+        qy_pg_cols_text (names, 0, f->defs [i]->name);
     }
-    qy_buf_puts (names, "}");
+    return qy_pg_cols_array (names, 0);
 }
 
 long campaign_file_pending (PGconn *conn, const char *bid, const campaign_file_t *f, char *err, size_t errlen)
 {
-    qy_buf_t names;
-    qy_buf_init (&names);
-    s_names (f, &names);
-    const char *p [] = { bid, names.data };
+    qy_pg_cols_t names;
+    const char *p [] = { bid, s_names (f, &names) };
     PGresult *res = qy_pg_conn_exec (conn, "SELECT count (*) FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
                                   "WHERE j.brand_id = $1::bigint AND c.name = ANY ($2::text[]) AND j.status = 'pending'", 2, p, err, errlen);
-    qy_buf_free (&names);
+    qy_pg_cols_free (&names);
     long pending = res ? atol (PQgetvalue (res, 0, 0)) : -1;
     PQclear (res);
     return pending;

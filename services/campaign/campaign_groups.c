@@ -6,12 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *campaign_itoa (char *buf, size_t len, int64_t v)
-{
-    qy_snprintf (buf, len, "%lld", (long long) v);
-    return buf;
-}
-
 void campaign_count (const char *name, const char *label, const char *value, int64_t by)
 {
     char full [160];
@@ -31,7 +25,7 @@ static const char *s_keep (campaign_groups_t *self, const char *s)
 campaign_groups_t *campaign_groups_load (campaign_ctx_t *ctx, int64_t brand_id, int64_t group_id)
 {
     char bid [24], gid [24];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), brand_id), campaign_itoa (gid, sizeof (gid), group_id) };
+    const char *p [] = { qy_pg_i64 (bid, brand_id), qy_pg_i64 (gid, group_id) };
     bool states = campaign_store_has_states (ctx->store);
     char sql [1024];
     qy_snprintf (sql, sizeof (sql),
@@ -103,13 +97,13 @@ int campaign_job_insert (campaign_ctx_t *ctx, const campaign_job_spec_t *spec)
     char key [256], bid [24], cid [24], step [24], gid [24], mid [24], due [24], fold [24], at [24];
     campaign_job_key (key, sizeof (key), spec->def->id, spec->step, spec->group->id, spec->period);
     const char *p [] = {
-        campaign_itoa (bid, sizeof (bid), spec->brand->brand_id), campaign_itoa (cid, sizeof (cid), spec->def->id),
-        campaign_itoa (step, sizeof (step), (int64_t) spec->step), campaign_itoa (gid, sizeof (gid), spec->group->id),
-        spec->period, campaign_itoa (mid, sizeof (mid), spec->member_id), s->variants [v].name,
-        spec->product, spec->fold_member > 0 ? campaign_itoa (fold, sizeof (fold), spec->fold_member) : NULL,
-        campaign_itoa (due, sizeof (due), spec->due_us), s->promotional ? "t" : "f",
+        qy_pg_i64 (bid, spec->brand->brand_id), qy_pg_i64 (cid, spec->def->id),
+        qy_pg_i64 (step, (int64_t) spec->step), qy_pg_i64 (gid, spec->group->id),
+        spec->period, qy_pg_i64 (mid, spec->member_id), s->variants [v].name,
+        spec->product, spec->fold_member > 0 ? qy_pg_i64 (fold, spec->fold_member) : NULL,
+        qy_pg_i64 (due, spec->due_us), s->promotional ? "t" : "f",
         s->mention == CAMPAIGN_M_ALL ? "t" : "f", key, spec->trigger_msg, s->coupon,
-        spec->trigger_us ? campaign_itoa (at, sizeof (at), spec->trigger_us) : NULL,
+        spec->trigger_us ? qy_pg_i64 (at, spec->trigger_us) : NULL,
     };
     PGresult *res;
     if (!qy_pg_run (ctx->pg, "campaign job",
@@ -142,8 +136,8 @@ int campaign_member_load (campaign_ctx_t *ctx, int64_t brand_id, int64_t group_i
     memset (m, 0, sizeof (*m));
     m->trust = -1;
     char bid [24], gid [24], mid [24];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), brand_id), campaign_itoa (gid, sizeof (gid), group_id),
-                         campaign_itoa (mid, sizeof (mid), member_id) };
+    const char *p [] = { qy_pg_i64 (bid, brand_id), qy_pg_i64 (gid, group_id),
+                         qy_pg_i64 (mid, member_id) };
     bool states = campaign_store_has_states (ctx->store);
     char sql [512];
     qy_snprintf (sql, sizeof (sql),

@@ -2,7 +2,7 @@
 //  checked when a job falls due, in a fixed order, and the first that
 //  objects is recorded on the job, so an operator can see why a step did
 //  not go out ("new_group", "promo_per_day" …).
-#include "campaign.h"
+#include "campaign_def.h"
 #include "qy/util.h"
 #include <string.h>
 

@@ -45,8 +45,6 @@ int campaign_member_load (campaign_ctx_t *ctx, int64_t brand_id, int64_t group_i
                           campaign_member_t *m);
 void campaign_member_free (campaign_member_t *m);
 
-//  Decimal text of an int64 into buf (for query parameters).
-const char *campaign_itoa (char *buf, size_t len, int64_t v);
 //  Counts a metric with a label value.
 void campaign_count (const char *name, const char *label, const char *value, int64_t by);
 #endif

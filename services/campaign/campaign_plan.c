@@ -33,8 +33,8 @@ static int s_load_have (s_plan_t *pl, const campaign_def_t *def)
 {
     qy_map_clear (pl->have);
     char bid [24], cid [24], lo [24];
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), pl->brand->brand_id), campaign_itoa (cid, sizeof (cid), def->id),
-                         campaign_itoa (lo, sizeof (lo), pl->lo - 86400LL * 1000000) };
+    const char *p [] = { qy_pg_i64 (bid, pl->brand->brand_id), qy_pg_i64 (cid, def->id),
+                         qy_pg_i64 (lo, pl->lo - 86400LL * 1000000) };
     PGresult *res;
     if (!qy_pg_run (pl->ctx->pg, "planned jobs",
             "SELECT step || ':' || group_id || ':' || period FROM campaign_jobs WHERE brand_id = $1 AND campaign_id = $2 "
@@ -53,7 +53,7 @@ static int s_load_hists (s_plan_t *pl)
         return 0;
     char bid [24], day [16];
     qy_day_format (pl->today, day, sizeof (day), false);
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), pl->brand->brand_id), day };
+    const char *p [] = { qy_pg_i64 (bid, pl->brand->brand_id), day };
     PGresult *res;
     if (!qy_pg_run (pl->ctx->pg, "best hour",
             "SELECT d.group_id, h.i, coalesce (sum (d.hour_hist [h.i]), 0)::bigint "
@@ -187,20 +187,20 @@ static int s_plan_silence (s_plan_t *pl, const campaign_def_t *def)
 {
     const campaign_group_t **targeted = qy_calloc (pl->groups->n + 1, sizeof (campaign_group_t *));
     size_t nt = 0;
-    qy_buf_t ids;
-    qy_buf_init (&ids);
-    qy_buf_puts (&ids, "{");
+    qy_pg_cols_t ids;
+    qy_pg_cols_init (&ids, 1);
     for (size_t i = 0; i < pl->groups->n; i++)
         if (campaign_target_group (&def->target, &pl->groups->v [i])) {
-            qy_buf_printf (&ids, "%s%lld", nt ? "," : "", (long long) pl->groups->v [i].id);
+            qy_pg_cols_row (&ids);
+            qy_pg_cols_int (&ids, 0, pl->groups->v [i].id);
             targeted [nt++] = &pl->groups->v [i];
         }
-    qy_buf_puts (&ids, "}");
-    char bid [24], tz [16], day [16], n [16], after_g [24] = "0", after_m [24] = "0", page [16];
+    char bid [QY_PG_I64_LEN], tz [QY_PG_I64_LEN], day [16], n [QY_PG_I64_LEN], after_g [24] = "0", after_m [24] = "0";
+    char page [QY_PG_I64_LEN];
     qy_day_format (pl->today, day, sizeof (day), false);
-    const char *p [] = { campaign_itoa (bid, sizeof (bid), pl->brand->brand_id), campaign_itoa (tz, sizeof (tz), pl->brand->tz),
-                         day, campaign_itoa (n, sizeof (n), def->trigger.silence_days), ids.data, after_g, after_m,
-                         campaign_itoa (page, sizeof (page), S_SILENCE_PAGE) };
+    const char *p [] = { qy_pg_i64 (bid, pl->brand->brand_id), qy_pg_i64 (tz, pl->brand->tz),
+                         day, qy_pg_i64 (n, def->trigger.silence_days), qy_pg_cols_array (&ids, 0), after_g, after_m,
+                         qy_pg_i64 (page, S_SILENCE_PAGE) };
     int rc = 0, rows = nt ? S_SILENCE_PAGE : 0;
     size_t cursor = 0;          //  groups (by id) and rows (by group id) come in the same order
     while (rc == 0 && rows == S_SILENCE_PAGE) {
@@ -231,7 +231,7 @@ static int s_plan_silence (s_plan_t *pl, const campaign_def_t *def)
         }
         PQclear (res);
     }
-    qy_buf_free (&ids);
+    qy_pg_cols_free (&ids);
     free (targeted);
     return rc;
 }

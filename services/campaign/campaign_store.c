@@ -1,4 +1,4 @@
-#include "campaign.h"
+#include "campaign_store.h"
 #include "qy/log.h"
 #include "qy/util.h"
 #include <stdlib.h>
@@ -90,7 +90,7 @@ int campaign_store_welcome (campaign_store_t *self, int64_t brand_id, const char
             return self->welcomes [i].found ? 1 : 0;
         }
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     const char *p [] = { bid };
     PGresult *res;
     if (!qy_pg_run (self->pg, "welcome template",
@@ -120,8 +120,8 @@ int campaign_store_names (campaign_store_t *self, int64_t brand_id, int64_t grou
         return 0;
     }
     char bid [24], gid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
-    qy_snprintf (gid, sizeof (gid), "%lld", (long long) group_id);
+    qy_pg_i64 (bid, brand_id);
+    qy_pg_i64 (gid, group_id);
     const char *p [] = { bid, gid };
     PGresult *res;
     if (!qy_pg_run (self->pg, "group names",
@@ -216,7 +216,7 @@ int campaign_store_brand (campaign_store_t *self, int64_t brand_id, const campai
             return 0;
         }
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     const char *p [] = { bid };
     PGresult *rb, *rg, *rc;
     if (!qy_pg_run (self->pg, "campaign brand", "SELECT code, qy_tz_offset_min (tz_name, tz_offset_min) FROM brands WHERE id = $1", 1, p, &rb))

@@ -1,7 +1,7 @@
 //  Which groups and members a campaign reaches, which variant a group
 //  gets, when a step falls due, and the arithmetic of the activities
 //  (streaks, points, draws). Pure functions.
-#include "campaign.h"
+#include "campaign_def.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 #include "campaign.h"
+#include "qy/event.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ char *campaign_render (const char *tmpl, const campaign_vars_t *vars, char *err,
 bool campaign_wants_welcome (const Qy__Event *ev)
 {
     //  Staff joining their own store's group are not customers to welcome.
-    if (ev->kind != QY__KIND__JOIN || (ev->role != QY__ROLE__MEMBER && ev->role != QY__ROLE__ROLE_UNSPECIFIED))
+    if (ev->kind != QY__KIND__JOIN || !qy_role_is_member (ev->role))
         return false;
     if (ev->verdict && ev->verdict->action >= QY__ACTION__REMOVE)
         return false;

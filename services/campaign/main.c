@@ -4,6 +4,7 @@
 //  key makes them idempotent. The logic lives in campaign_lib.
 #include "campaign.h"
 #include "qy/zmq_curve.h"
+#include "qy/event.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -84,20 +85,11 @@ static int s_welcome (campaign_store_t *store, qy_pg_t *pg, void *out, Qy__Event
     qy_snprintf (key, sizeof (key), "welcome:%lld:%s", (long long) ev->brand_id, ev->msg_id);
     qy_snprintf (source, sizeof (source), "campaign:%s", name);
     char *mentions [] = { ev->member };
-    Qy__Delivery d = QY__DELIVERY__INIT;
-    d.key = key;
-    d.brand = ev->brand;
-    d.brand_id = ev->brand_id;
-    d.group_id = ev->group_id;
-    d.group = ev->group;
-    d.priority = QY__PRIORITY__P_CAMPAIGN;
-    d.kind = "post";
+    Qy__Delivery d;
+    qy_event_delivery (&d, ev, key, "post", QY__PRIORITY__P_CAMPAIGN, source);
     d.text = text;
     d.n_mentions = 1;
     d.mentions = mentions;
-    d.source = source;
-    d.event_id = ev->msg_id;
-    d.created_us = qy_now_us ();
     int rc = qy_service_send (out, &d.base);
     if (rc == 0) {
         qy_metric_add (m_welcome, 1);

@@ -259,7 +259,8 @@ static void s_decide_one (console_req_t *r, const char *bid, const char *id, boo
     moderation_decision_t d;
     char err [512];
     PQclear (console_sql (r, "SAVEPOINT qy_decide", 0, NULL));
-    moderation_decide_rc_t rc = moderation_decide (r->pg, bid, id, overturn, actor, reason, true, &d, err, sizeof (err));
+    moderation_decide_in_t in = { bid, id, overturn, actor, reason, true };
+    moderation_decide_rc_t rc = moderation_decide (r->pg, &in, &d, err, sizeof (err));
     const char *result = rc == MODERATION_DECIDED ? (overturn ? "overturned" : "confirmed")
                        : rc == MODERATION_NOT_FOUND ? "not_found" : rc == MODERATION_ALREADY ? "already" : "error";
     if (rc == MODERATION_DECIDE_ERROR) {
@@ -418,7 +419,8 @@ void console_api_rules_backtest (console_req_t *r)
         return;
     }
     moderation_backtest_t bt;
-    int rc = moderation_backtest (r->pg, b, d, rows, n, (int) examples, NULL, NULL, &bt, err, sizeof (err));
+    moderation_backtest_in_t in = { .bid = b, .days = d, .proposed = rows, .nproposed = n, .examples = (int) examples };
+    int rc = moderation_backtest (r->pg, &in, &bt, err, sizeof (err));
     judge_rules_free (&rows, n);
     if (bt.warning)
         qy_log_warn ("backtest warning brand=%s warning=%s", b, bt.warning);

@@ -1,4 +1,5 @@
 #include "ingest.h"
+#include "qy/event.h"
 #include "qy/kind.h"
 #include "qy/util.h"
 #include "qy/pb.h"
@@ -8,11 +9,6 @@
 static bool s_empty (const char *s)
 {
     return !s || !*s;
-}
-
-static bool s_is_message (Qy__Kind k)
-{
-    return (k >= QY__KIND__TEXT && k <= QY__KIND__QRCODE);
 }
 
 static bool s_is_member_event (Qy__Kind k)
@@ -45,7 +41,7 @@ const char *ingest_validate (const Qy__Event *ev, int64_t now_us)
         return "missing field: group";
     if (strlen (ev->group) > 128)
         return "field too long: group (max 128 bytes)";
-    if (!s_is_message (ev->kind) && !s_is_member_event (ev->kind) && ev->kind != QY__KIND__PURCHASE
+    if (!qy_event_is_message (ev->kind) && !s_is_member_event (ev->kind) && ev->kind != QY__KIND__PURCHASE
         && ev->kind != QY__KIND__COUPON_REDEEMED && ev->kind != QY__KIND__REPORT)
         return "bad field: kind (unknown kind)";
     if (s_empty (ev->member))
@@ -181,13 +177,7 @@ const char *ingest_kind_name (Qy__Kind kind)
 
 const char *ingest_role_name (Qy__Role role)
 {
-    switch (role) {
-        case QY__ROLE__STAFF: return "staff";
-        case QY__ROLE__ADMIN: return "admin";
-        case QY__ROLE__OWNER: return "owner";
-        case QY__ROLE__BOT:   return "bot";
-        default:              return "member";
-    }
+    return qy_role_name (role);
 }
 
 const char *ingest_scene_name (Qy__JoinScene scene)

@@ -182,9 +182,6 @@ typedef struct {
 
 //  Map the decided level and the member's prior strikes to a penalty. Pure.
 moderation_penalty_t moderation_penalty (const moderation_policy_t *p, judge_action_t level, int prior_strikes);
-//  Level for a total score, counting the flood hit when count exceeds the limit.
-judge_action_t moderation_level (const moderation_policy_t *p, double judge_total,
-                                 long flood_count, double *total_out);
 //  The text sent to a group when a member is warned, muted or removed.
 //  Caller owns the result.
 char *moderation_notice (const moderation_penalty_t *pen, const char *nickname,

@@ -124,10 +124,10 @@ static void s_page (moderation_backtest_t *bt, PGresult *res, judge_t *ja, judge
 }
 
 //  The archive, a page at a time: chat messages of the last N days.
-static int s_scan (PGconn *conn, const char *bid, const char *days, judge_t *ja, judge_t *jb, const moderation_policy_t *pol,
-                   int examples, moderation_bt_progress_fn *progress, void *ctx, moderation_backtest_t *bt, char *err, size_t errlen)
+static int s_scan (PGconn *conn, const moderation_backtest_in_t *in, judge_t *ja, judge_t *jb, const moderation_policy_t *pol,
+                   moderation_backtest_t *bt, char *err, size_t errlen)
 {
-    const char *cp [] = { bid, days };
+    const char *cp [] = { in->bid, in->days };
     PGresult *res = PQexecParams (conn, "DECLARE qy_bt NO SCROLL CURSOR FOR SELECT msg_id, kind, coalesce (role, 'member'), "
                                   "  coalesce (text, ''), coalesce (extra->'at_all' = 'true'::jsonb, false) FROM messages "
                                   "WHERE brand_id = $1 AND event_time > now () - $2::int * interval '1 day' "
@@ -135,13 +135,13 @@ static int s_scan (PGconn *conn, const char *bid, const char *days, judge_t *ja,
                                   "ORDER BY event_time, msg_id", 2, NULL, cp, NULL, NULL, 0);
     bool ok = PQresultStatus (res) == PGRES_COMMAND_OK;
     while (ok) {
-        if (progress)
-            progress (ctx, bt->total);
+        if (in->progress)
+            in->progress (in->ctx, bt->total);
         PQclear (res);
         res = PQexec (conn, "FETCH 5000 FROM qy_bt");
         if (!(ok = PQresultStatus (res) == PGRES_TUPLES_OK) || PQntuples (res) == 0)
             break;
-        s_page (bt, res, ja, jb, pol, examples);
+        s_page (bt, res, ja, jb, pol, in->examples);
     }
     if (!ok)
         qy_snprintf (err, errlen, "archive: %s", PQresultErrorMessage (res));
@@ -154,20 +154,21 @@ static int s_scan (PGconn *conn, const char *bid, const char *days, judge_t *ja,
     return ok ? 0 : -1;
 }
 
-int moderation_backtest (PGconn *conn, const char *bid, const char *days, const judge_rule_row_t *proposed,
-                         size_t nproposed, int examples, moderation_bt_progress_fn *progress, void *ctx,
-                         moderation_backtest_t *out, char *err, size_t errlen)
+int moderation_backtest (PGconn *conn, const moderation_backtest_in_t *in, moderation_backtest_t *out, char *err,
+                         size_t errlen)
 {
+    const char *bid = in->bid;
     memset (out, 0, sizeof (*out));
     moderation_policy_t pol;
     if (s_policy (conn, bid, &pol, out, err, errlen))
         return -1;
     size_t na = 0, nb = 0;
     judge_rule_row_t *now_rows = moderation_brand_rows (conn, bid, NULL, 0, &pol, &na, err, errlen);
-    judge_rule_row_t *new_rows = now_rows ? moderation_brand_rows (conn, bid, proposed, nproposed, NULL, &nb, err, errlen) : NULL;
+    judge_rule_row_t *new_rows = now_rows ? moderation_brand_rows (conn, bid, in->proposed, in->nproposed, NULL, &nb,
+                                                                   err, errlen) : NULL;
     judge_t *ja = new_rows ? s_judge (conn, bid, now_rows, na, "current", err, errlen) : NULL;
     judge_t *jb = ja ? s_judge (conn, bid, new_rows, nb, "proposed", err, errlen) : NULL;
-    int rc = jb ? s_scan (conn, bid, days, ja, jb, &pol, examples, progress, ctx, out, err, errlen) : -1;
+    int rc = jb ? s_scan (conn, in, ja, jb, &pol, out, err, errlen) : -1;
     judge_destroy (&ja);
     judge_destroy (&jb);
     moderation_rows_free (&now_rows, na);

@@ -38,13 +38,23 @@ typedef struct {
 //  Called every page of 5,000 messages with the count so far.
 typedef void (moderation_bt_progress_fn) (void *ctx, long done);
 
-//  Run the backtest of brand bid (decimal) over days (decimal, 1–36500)
-//  with proposed rule rows (NULL: the current ones again), keeping up to
-//  examples changed messages. 0, or -1 with err (an SQL error, or a rule
-//  set the judge rejects: "proposed rule set rejected: …").
-int moderation_backtest (PGconn *conn, const char *bid, const char *days, const judge_rule_row_t *proposed,
-                         size_t nproposed, int examples, moderation_bt_progress_fn *progress, void *ctx,
-                         moderation_backtest_t *out, char *err, size_t errlen);
+//  What a backtest is asked: brand bid (decimal) over days (decimal,
+//  1–36500) with proposed rule rows (NULL: the current ones again), keeping
+//  up to examples changed messages; progress (may be NULL) gets ctx.
+typedef struct {
+    const char             *bid;
+    const char             *days;
+    const judge_rule_row_t *proposed;
+    size_t                  nproposed;
+    int                     examples;
+    moderation_bt_progress_fn *progress;
+    void                   *ctx;
+} moderation_backtest_in_t;
+
+//  Run the backtest. 0, or -1 with err (an SQL error, or a rule set the
+//  judge rejects: "proposed rule set rejected: …").
+int moderation_backtest (PGconn *conn, const moderation_backtest_in_t *in, moderation_backtest_t *out, char *err,
+                         size_t errlen);
 
 //  The findings as one JSON object: {"changed": [examples], "rules": […],
 //  "verdict_changes": […], "summary": {"messages", "changed", "days", "rules": rules_name}}.

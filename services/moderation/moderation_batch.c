@@ -8,6 +8,7 @@
 #include "moderation_behaviour.h"
 #include "moderation_complaint.h"
 #include "qy/deadletter.h"
+#include "qy/event.h"
 #include "qy/kind.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -75,22 +76,6 @@ typedef struct {
     const char         *enforce;      //  "mute" or "blocked": recorded so a replay repeats it
 } s_item_t;
 
-static bool s_is_chat (Qy__Kind k)
-{
-    return k >= QY__KIND__TEXT && k <= QY__KIND__QRCODE && k != QY__KIND__REVOKE;
-}
-
-static const char *s_role (Qy__Role r)
-{
-    switch (r) {
-        case QY__ROLE__STAFF: return "staff";
-        case QY__ROLE__ADMIN: return "admin";
-        case QY__ROLE__OWNER: return "owner";
-        case QY__ROLE__BOT:   return "bot";       //  the brand's own robot: staff, as for exemption
-        default: return "member";
-    }
-}
-
 //  An action or a pass-on of the item being finished could not be sent
 //  (stopping, past the grace): the event is set aside, and replaying it
 //  repeats what was decided (everything is idempotent by key).
@@ -99,25 +84,16 @@ static bool s_lost;
 static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const char *suffix,
                       const char *text, int64_t until_us, const char *reason)
 {
-    Qy__Delivery d = QY__DELIVERY__INIT;
     char key [256];
     qy_snprintf (key, sizeof (key), "mod:%lld:%s:%s", (long long) ev->brand_id, ev->msg_id, suffix);
-    d.key = key;
-    d.brand = ev->brand;
-    d.brand_id = ev->brand_id;
-    d.group_id = ev->group_id;
-    d.group = ev->group;
-    d.priority = QY__PRIORITY__P_ACTION;
-    d.kind = "action";
+    Qy__Delivery d;
+    qy_event_delivery (&d, ev, key, "action", QY__PRIORITY__P_ACTION, "moderation");
     d.action = action;
     d.member = ev->member;
     d.target_msg_id = action == QY__ACTION__RECALL ? ev->msg_id : "";
     d.until_us = until_us;
     d.text = (char *) (text ? text : "");
     d.reason = (char *) (reason ? reason : "");
-    d.source = "moderation";
-    d.event_id = ev->msg_id;
-    d.created_us = qy_now_us ();
     if (qy_service_send (out, &d.base) == 0)
         qy_metric_add (m_actions, 1);
     else
@@ -129,19 +105,14 @@ static void s_action (void *out, const Qy__Event *ev, Qy__Action action, const c
 static void s_alert (void *out, const Qy__Event *ev, const char *key, bool brand_wide, const char *text,
                      const char *reason)
 {
-    Qy__Delivery d = QY__DELIVERY__INIT;
-    d.key = (char *) key;
-    d.brand = ev->brand;
-    d.brand_id = ev->brand_id;
-    d.group_id = brand_wide ? 0 : ev->group_id;
-    d.group = brand_wide ? "" : ev->group;
-    d.priority = QY__PRIORITY__P_ALERT;
-    d.kind = "alert";
+    Qy__Delivery d;
+    qy_event_delivery (&d, ev, key, "alert", QY__PRIORITY__P_ALERT, "moderation");
+    if (brand_wide) {
+        d.group_id = 0;
+        d.group = "";
+    }
     d.text = (char *) text;
     d.reason = (char *) reason;
-    d.source = "moderation";
-    d.event_id = ev->msg_id;
-    d.created_us = qy_now_us ();
     if (qy_service_send (out, &d.base) == 0)
         qy_metric_add (m_actions, 1);
     else
@@ -200,14 +171,16 @@ static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
     s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, "muted");
     //  One notice per mute, in whichever group the member writes first: the
     //  key names the mute (member and its end, in µs), not the group.
-    Qy__Delivery d = QY__DELIVERY__INIT;
     char key [256];
     qy_snprintf (key, sizeof (key), "mute-notice:%lld:%lld:%lld", (long long) ev->brand_id,
                  (long long) ev->member_id, (long long) until);
     char *notice = moderation_mute_reminder (ev->nickname, until, it->brand->tz_offset_min);
-    d.key = key; d.brand = ev->brand; d.brand_id = ev->brand_id; d.group_id = ev->group_id; d.group = ev->group;
-    d.priority = QY__PRIORITY__P_ACTION; d.kind = "action"; d.action = QY__ACTION__WARN; d.member = ev->member;
-    d.text = notice; d.reason = "muted"; d.source = "moderation"; d.event_id = ev->msg_id; d.created_us = qy_now_us ();
+    Qy__Delivery d;
+    qy_event_delivery (&d, ev, key, "action", QY__PRIORITY__P_ACTION, "moderation");
+    d.action = QY__ACTION__WARN;
+    d.member = ev->member;
+    d.text = notice;
+    d.reason = "muted";
     d.until_us = until;
     if (qy_service_send (actions, &d.base) != 0)
         s_lost = true;
@@ -231,7 +204,7 @@ static void s_decide (s_item_t *it)
         h->category = QY_CAT_FORMAT;
         it->notice = true;
     }
-    double would = s_is_chat (ev->kind) && it->count
+    double would = qy_event_is_chat (ev->kind) && it->count
                  ? moderation_group_score (pol, &it->counts, ev->event_time_us, it->brand->tz_offset_min, r)
                  : moderation_score (pol, r);
     it->total = r->total;
@@ -279,10 +252,10 @@ static size_t s_enforcements (s_item_t *items, size_t n)
             if (e->rec.penalty.action == QY__ACTION__MUTE && !it->blocked)
                 it->mute_until_us = e->rec.mute_until_us;
         }
-        if (it->blocked && (ev->kind == QY__KIND__JOIN || s_is_chat (ev->kind)))
+        if (it->blocked && (ev->kind == QY__KIND__JOIN || qy_event_is_chat (ev->kind)))
             it->enforce = "blocked";
         else
-        if (s_is_chat (ev->kind) && (it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
+        if (qy_event_is_chat (ev->kind) && (it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
             it->enforce = "mute";     //  a replayed message met the mute of its time, ended since or not
         nenforce += it->enforce != NULL;
     }
@@ -484,11 +457,11 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
                 return;
         const moderation_policy_t *pol = it->pol;
-        bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER
-                  || ev->role == QY__ROLE__BOT;
+        //  The brand's own robot is exempt as staff are.
+        bool staff = qy_role_is_brand (ev->role);
         it->judged.top = QY_CAT__COUNT;
-        if (s_is_chat (ev->kind) && !(staff && pol->exempt_staff)) {
-            judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, qy_kind_name (ev->kind), s_role (ev->role),
+        if (qy_event_is_chat (ev->kind) && !(staff && pol->exempt_staff)) {
+            judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, qy_kind_name (ev->kind), qy_role_name (ev->role),
                                  pol->exempt_staff, ev->at_all };
             it->judged_ok = judge_eval (it->brand->judge, &in, &it->judged) == 0;
             //  Staff repeat announcements across groups: never a wave.
@@ -511,10 +484,9 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             moderation_report_detect (ev, norm, len, &it->report);
         }
         it->count = !(staff && pol->exempt_staff) && ev->member_id;
-        const char *kind = s_is_chat (ev->kind) ? "chat" : ev->kind == QY__KIND__JOIN ? "join" : "other";
         moderation_check_args_t ca;
-        moderation_check_args (&ca, pol, ev->brand_id, ev->group_id, ev->store_id, ev->member_id, ev->msg_id,
-                               ev->event_time_us, kind, it->count && !it->waiting, it->has_content, it->hash);
+        moderation_check_in_t in = { ev, it->count && !it->waiting, it->has_content, it->hash };
+        moderation_check_args (&ca, pol, &in);
         //  Replies are read in order, so once an append fails none follows.
         if (appending && qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS,
                                                  MODERATION_CHECK_NARGS, ca.args, NULL) == 0)
@@ -603,7 +575,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
         if (it->seen)
             continue;
-        if (!it->blocked && !(s_is_chat (it->ev->kind) && it->mute_until_us > qy_now_us ())) {
+        if (!it->blocked && !(qy_event_is_chat (it->ev->kind) && it->mute_until_us > qy_now_us ())) {
             s_decide (it);
             if (it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
                 pending [npending++] = it;
@@ -632,7 +604,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             qy_log_info ("msg_id=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
         }
         else
-        if (s_is_chat (ev->kind) && it->blocked) {
+        if (qy_event_is_chat (ev->kind) && it->blocked) {
             //  The gateway has not removed a blocked member yet: recall, and remove from this group once.
             v.action = QY__ACTION__REMOVE;
             v.category = "blocked";
@@ -646,7 +618,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             ev->msg_id = saved;
         }
         else
-        if (s_is_chat (ev->kind) && (it->prior || it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
+        if (qy_event_is_chat (ev->kind) && (it->prior || it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
             s_muted (actions, it, &v);
         else {
             v.score = it->total;
@@ -682,22 +654,11 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         if (ev->ingest_time_us)
             qy_metric_observe (m_latency, now - ev->ingest_time_us);
         ev->verdict = &v;
-        Qy__Stamp stamp = QY__STAMP__INIT, *sp = &stamp;
-        stamp.stage = "moderation";
-        stamp.at_us = now;
-        Qy__Stamp **old = ev->trace;
-        size_t nold = ev->n_trace;
-        Qy__Stamp **tr = qy_calloc (nold + 1, sizeof (Qy__Stamp *));
-        if (nold)
-            memcpy (tr, old, nold * sizeof (Qy__Stamp *));
-        tr [nold] = sp;
-        ev->trace = tr;
-        ev->n_trace = nold + 1;
+        qy_event_stamp_t stamp;
+        qy_event_stamp (ev, &stamp, "moderation", now);
         it->sent = qy_service_send (out, &ev->base) == 0 && !s_lost;
-        ev->trace = old;
-        ev->n_trace = nold;
+        qy_event_unstamp (ev, &stamp);
         ev->verdict = NULL;
-        free (tr);
         qy_metric_add (m_in, 1);
     }
     s_phase (S_ACT, &t);

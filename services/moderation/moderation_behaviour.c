@@ -3,96 +3,29 @@
 //  I/O here and is run by main.c; everything else is pure and unit-tested.
 #include "moderation.h"
 #include "moderation_behaviour.h"
+#include "qy/event.h"
 #include "qy/util.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-//  KEYS (all tagged by brand, so one slot):
-//    1 flood zset      fl:{b:B}:G:M        msg ids by time
-//    2 mute            mute:{b:B}:M        its end, unix µs
-//    3 block set       block:{b:B}         member ids
-//    4 repeat zset     rp:{b:B}:G:M:H      msg ids of content H by time
-//    5 wave zset       sw:{b:B}:H          "G:M:S" of content H by last time (S: store, or g<G>)
-//    6 joined          jn:{b:B}:G:M        join time ms, expires after the newcomer window
-//    7 join-wave zset  jw:{b:B}:S          join msg ids by time (S: store, or g<G>)
-//    8 join-wave flag  jwf:{b:B}:S         set while a join wave lasts
-//    9 seen set        md:ids:{b:B}:D      msg ids finished (moderation_seen_key)
-//  ARGV: 1 msg id, 2 event time ms, 3 kind (chat|join|other), 4 member id,
-//    5 group id, 6 flood window ms, 7 repeat window ms, 8 wave window ms
-//    (0: not counted), 9 newcomer key lifetime ms, 10 join-wave window ms,
-//    11 join-wave joins, 12 join-wave hold ms, 13 the group's store (S).
-//  Reply: {flood, mute end µs, blocked, repeat, wave groups of this member,
-//    wave members, joined ms, join wave on, seen before, wave stores of
-//    this member}.
-//  Counts are sets of message ids (or of group:member), so a redelivered
-//  event is counted once. Every key expires; the wave set is capped.
-qy_script_t moderation_check_script = { .source =
-    "local t = tonumber(ARGV[2])\n"
-    "local kind = ARGV[3]\n"
-    "local n, rep, wg, wm, ws, joined, jwa = 0, 0, 0, 0, 0, 0, 0\n"
-    "if kind == 'chat' then\n"
-    "  local w = tonumber(ARGV[6])\n"
-    "  if w > 0 then\n"
-    "    redis.call('ZADD', KEYS[1], t, ARGV[1])\n"
-    "    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - w * 4)\n"
-    "    n = redis.call('ZCOUNT', KEYS[1], t - w + 1, t)\n"
-    "    redis.call('PEXPIRE', KEYS[1], w * 4)\n"
-    "  end\n"
-    "  local rw = tonumber(ARGV[7])\n"
-    "  if rw > 0 then\n"
-    "    redis.call('ZADD', KEYS[4], t, ARGV[1])\n"
-    "    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', t - rw * 2)\n"
-    "    rep = redis.call('ZCOUNT', KEYS[4], t - rw + 1, t)\n"
-    "    redis.call('PEXPIRE', KEYS[4], rw * 2)\n"
-    "  end\n"
-    "  local ww = tonumber(ARGV[8])\n"
-    "  if ww > 0 then\n"
-    "    local me = ARGV[5] .. ':' .. ARGV[4] .. ':' .. ARGV[13]\n"
-    "    local old = tonumber(redis.call('ZSCORE', KEYS[5], me) or 0)\n"
-    "    if t > old then redis.call('ZADD', KEYS[5], t, me) end\n"
-    "    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', t - ww * 2)\n"
-    "    if redis.call('ZCARD', KEYS[5]) > 2000 then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -2001) end\n"
-    "    redis.call('PEXPIRE', KEYS[5], ww * 2)\n"
-    "    local seen, stores = {}, {}\n"
-    "    for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], t - ww + 1, t + ww)) do\n"
-    "      local g, m, s = string.match(e, '^(%d+):(%d+):(.+)$')\n"
-    "      if m then\n"
-    "        if not seen[m] then seen[m] = true; wm = wm + 1 end\n"
-    "        if m == ARGV[4] then\n"
-    "          wg = wg + 1\n"
-    "          if not stores[s] then stores[s] = true; ws = ws + 1 end\n"
-    "        end\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "  joined = tonumber(redis.call('GET', KEYS[6]) or 0)\n"
-    "elseif kind == 'join' then\n"
-    "  local life = tonumber(ARGV[9])\n"
-    "  if life > 0 then redis.call('SET', KEYS[6], t, 'PX', life) end\n"
-    "  local jw = tonumber(ARGV[10])\n"
-    "  if jw > 0 then\n"
-    "    redis.call('ZADD', KEYS[7], t, ARGV[1])\n"
-    "    redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', t - jw * 2)\n"
-    "    redis.call('PEXPIRE', KEYS[7], jw * 2)\n"
-    "    if redis.call('ZCOUNT', KEYS[7], t - jw + 1, t) >= tonumber(ARGV[11]) then\n"
-    "      redis.call('SET', KEYS[8], t, 'PX', tonumber(ARGV[12]))\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "jwa = redis.call('EXISTS', KEYS[8])\n"
-    "local mute_end = tonumber(redis.call('GET', KEYS[2]) or 0)\n"
-    "local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])\n"
-    "local seen = redis.call('SISMEMBER', KEYS[9], ARGV[1])\n"
-    "return {n, mute_end, blocked, rep, wg, wm, joined, jwa, seen, ws}\n" };
+//  The script, its KEYS, ARGV and reply: moderation_check.lua (embedded).
+extern const char moderation_check_lua [];
+qy_script_t moderation_check_script = { .source = moderation_check_lua };
 
-void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, int64_t brand_id,
-                            int64_t group_id, int64_t store_id, int64_t member_id, const char *msg_id,
-                            int64_t event_time_us, const char *kind, bool count, bool has_content,
-                            uint64_t content_hash)
+const char *moderation_check_kind (Qy__Kind kind)
 {
-    long long b = (long long) brand_id, g = (long long) group_id, m = (long long) member_id;
-    unsigned long long h = (unsigned long long) content_hash;
+    return qy_event_is_chat (kind) ? "chat" : kind == QY__KIND__JOIN ? "join" : "other";
+}
+
+void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, const moderation_check_in_t *in)
+{
+    const Qy__Event *ev = in->ev;
+    int64_t store_id = ev->store_id, event_time_us = ev->event_time_us;
+    long long b = (long long) ev->brand_id, g = (long long) ev->group_id, m = (long long) ev->member_id;
+    unsigned long long h = (unsigned long long) in->content_hash;
+    const char *kind = moderation_check_kind (ev->kind);
+    bool count = in->count, has_content = in->has_content;
     qy_snprintf (a->buf [0], sizeof (a->buf [0]), "fl:{b:%lld}:%lld:%lld", b, g, m);
     qy_snprintf (a->buf [1], sizeof (a->buf [1]), "mute:{b:%lld}:%lld", b, m);
     qy_snprintf (a->buf [2], sizeof (a->buf [2]), "block:{b:%lld}", b);
@@ -106,7 +39,7 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
     qy_snprintf (a->buf [7], sizeof (a->buf [7]), "jwf:%s", a->buf [6] + 3);
     //  The wave's store tag: the part of the join-wave key after the brand.
     qy_strlcpy (a->buf [19], strchr (a->buf [6], '}') + 2, sizeof (a->buf [19]));
-    moderation_seen_key (a->buf [18], sizeof (a->buf [18]), brand_id, event_time_us);
+    moderation_seen_key (a->buf [18], sizeof (a->buf [18]), ev->brand_id, event_time_us);
     bool chat = strcmp (kind, "chat") == 0;
     long flood = chat && count && p->flood_rule [0] ? (long) p->flood_window_s * 1000 : 0;
     long repeat = chat && count && has_content && p->repeat_max > 0 ? (long) p->repeat_window_s * 1000 : 0;
@@ -125,7 +58,7 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
     qy_snprintf (a->buf [17], sizeof (a->buf [17]), "%ld", (long) p->join_wave_hold_s * 1000);
     const char *args [MODERATION_CHECK_NARGS] = {
         a->buf [0], a->buf [1], a->buf [2], a->buf [3], a->buf [4], a->buf [5], a->buf [6], a->buf [7], a->buf [18],
-        msg_id, a->buf [8], kind, a->buf [9], a->buf [10], a->buf [11], a->buf [12], a->buf [13],
+        ev->msg_id, a->buf [8], kind, a->buf [9], a->buf [10], a->buf [11], a->buf [12], a->buf [13],
         a->buf [14], a->buf [15], a->buf [16], a->buf [17], a->buf [19] };
     memcpy (a->args, args, sizeof (args));
 }

@@ -15,12 +15,19 @@ typedef struct {
     const char *args [MODERATION_CHECK_NARGS];
 } moderation_check_args_t;
 
-//  kind: "chat", "join" or "other". count: the sender's behaviour is counted
-//  (a member, or staff when not exempt). has_content: content_hash is set.
-void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, int64_t brand_id,
-                            int64_t group_id, int64_t store_id, int64_t member_id, const char *msg_id,
-                            int64_t event_time_us, const char *kind, bool count, bool has_content,
-                            uint64_t content_hash);
+//  What one script call is about: the event (its brand, group, store,
+//  member, message id, time and kind) and what the batch made of it.
+typedef struct {
+    const Qy__Event *ev;
+    bool             count;          //  the sender's behaviour is counted (a member, or staff when not exempt)
+    bool             has_content;    //  content_hash is set
+    uint64_t         content_hash;
+} moderation_check_in_t;
+
+//  The script's kind of an event: "chat", "join" or "other".
+const char *moderation_check_kind (Qy__Kind kind);
+//  Fill a with the script's KEYS and ARGV for in under policy p. Pure.
+void moderation_check_args (moderation_check_args_t *a, const moderation_policy_t *p, const moderation_check_in_t *in);
 //  Parse the script's reply. Returns 0, or -1 if it is not the expected array.
 //  *seen: the message was processed before (see moderation_seen_key).
 int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t *mute_end_us, bool *blocked,

@@ -301,10 +301,11 @@ static int s_audit (PGconn *conn, const char *bid, bool overturn, const char *id
     return ok ? 0 : -1;
 }
 
-moderation_decide_rc_t moderation_decide (PGconn *conn, const char *bid, const char *id, bool overturn,
-                                          const char *actor, const char *reason, bool learn,
-                                          moderation_decision_t *out, char *err, size_t errlen)
+moderation_decide_rc_t moderation_decide (PGconn *conn, const moderation_decide_in_t *in, moderation_decision_t *out,
+                                          char *err, size_t errlen)
 {
+    const char *bid = in->bid, *id = in->id, *actor = in->actor, *reason = in->reason;
+    bool overturn = in->overturn, learn = in->learn;
     memset (out, 0, sizeof (*out));
     const char *p [] = { id, bid };
     PGresult *v = s_exec (conn, "SELECT brand_id, coalesce (member_id, 0), status, strike, action, category, msg_id, event_time, "

@@ -31,13 +31,23 @@ typedef struct {
     long long examples;              //  decisions that model has learned
 } moderation_decision_t;
 
-//  Decide violation id of brand bid (decimal strings): set its status, lift
-//  the block it caused (overturn), notify the service to resync the member,
-//  audit it as actor with reason, and when learn, teach the brand's model
-//  of its category with the archived text (label 1 confirm, 0 overturn).
-moderation_decide_rc_t moderation_decide (PGconn *conn, const char *bid, const char *id, bool overturn,
-                                          const char *actor, const char *reason, bool learn,
-                                          moderation_decision_t *out, char *err, size_t errlen);
+//  A decision asked for: violation id of brand bid (decimal strings),
+//  confirmed or overturned by actor with reason; learn: teach the model.
+typedef struct {
+    const char *bid;
+    const char *id;
+    bool        overturn;
+    const char *actor;
+    const char *reason;
+    bool        learn;
+} moderation_decide_in_t;
+
+//  Decide: set the violation's status, lift the block it caused
+//  (overturn), notify the service to resync the member, audit it, and when
+//  learn, teach the brand's model of its category with the archived text
+//  (label 1 confirm, 0 overturn).
+moderation_decide_rc_t moderation_decide (PGconn *conn, const moderation_decide_in_t *in, moderation_decision_t *out,
+                                          char *err, size_t errlen);
 
 //  The brand's rule rows as the service loads them: its enabled rules (or
 //  the proposed rows instead, when given), flood rules left out (behaviour,

@@ -4,6 +4,7 @@
 //  its violations are recorded and before anything moves on; each step is
 //  idempotent by message id and retried while PostgreSQL is away.
 #include "moderation.h"
+#include "qy/event.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static bool s_impersonator (qy_pg_t *pg, void *actions, const moderation_person_
 {
     const Qy__Event *ev = p->ev;
     if ((ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__RENAME) || !p->judge || !ev->member_id || !ev->nickname
-        || !*ev->nickname || (ev->role != QY__ROLE__MEMBER && ev->role != QY__ROLE__ROLE_UNSPECIFIED))
+        || !*ev->nickname || !qy_role_is_member (ev->role))
         return true;
     char claim [128];
     int found;

@@ -370,17 +370,6 @@ int moderation_policy_flood_rule (moderation_policy_t *p, const judge_rule_row_t
     return 0;
 }
 
-judge_action_t moderation_level (const moderation_policy_t *p, double judge_total,
-                                 long flood_count, double *total_out)
-{
-    double total = judge_total;
-    if (p->flood_rule [0] && !p->flood_dry_run && flood_count > p->flood_max)
-        total += p->flood_weight;
-    if (total_out)
-        *total_out = total;
-    return judge_decide (&p->thresholds, total);
-}
-
 moderation_penalty_t moderation_penalty (const moderation_policy_t *p, judge_action_t level, int prior_strikes)
 {
     moderation_penalty_t pen = { QY__ACTION__ALLOW, false, false, 0, false, NULL };

@@ -5,6 +5,7 @@
 //  answer.escalate_s. Decisions are pure; the rest is PostgreSQL and alerts.
 #include "moderation.h"
 #include "scoring.h"
+#include "qy/event.h"
 #include "qy/log.h"
 #include "qy/service.h"
 #include "qy/util.h"
@@ -13,8 +14,7 @@
 
 bool moderation_question (const Qy__Event *ev, bool waiting)
 {
-    bool member = ev->role == QY__ROLE__MEMBER || ev->role == QY__ROLE__ROLE_UNSPECIFIED;
-    return member && ev->member_id && ev->kind == QY__KIND__TEXT && (waiting || scoring_is_question (ev->text));
+    return qy_role_is_member (ev->role) && ev->member_id && ev->kind == QY__KIND__TEXT && (waiting || scoring_is_question (ev->text));
 }
 
 bool moderation_open_hours (const moderation_policy_t *p, int64_t t_us, int tz_offset_min)
@@ -61,34 +61,28 @@ int moderation_alert (void *out, const moderation_alert_t *a)
 
 int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const bool *asks, size_t n)
 {
-    //  One element per event that asks or that staff wrote, as arrays.
-    qy_buf_t col [7];
-    for (int c = 0; c < 7; c++) {
-        qy_buf_init (&col [c]);
-        qy_buf_puts (&col [c], "{");
-    }
-    size_t rows = 0, answers = 0;
+    //  One row per event that asks or that staff wrote.
+    qy_pg_cols_t cols;
+    qy_pg_cols_init (&cols, 7);
+    size_t answers = 0;
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = evs [i];
-        bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER;
-        if (!asks [i] && !(staff && ev->member_id && ev->kind >= QY__KIND__TEXT && ev->kind <= QY__KIND__QRCODE))
+        bool staff = qy_role_is_staff (ev->role);
+        if (!asks [i] && !(staff && ev->member_id && qy_event_is_message (ev->kind)))
             continue;
-        const char *sep = rows++ ? "," : "";
         answers += staff && !asks [i];
-        qy_buf_printf (&col [0], "%s%lld", sep, (long long) ev->brand_id);
-        qy_buf_printf (&col [1], "%s%lld", sep, (long long) ev->group_id);
-        qy_buf_printf (&col [2], "%s%lld", sep, (long long) ev->store_id);
-        qy_buf_printf (&col [3], "%s%lld", sep, (long long) ev->member_id);
-        qy_buf_printf (&col [4], "%s", sep);
-        qy_buf_pg_array_elem (&col [4], ev->msg_id);
-        qy_buf_printf (&col [5], "%s%lld", sep, (long long) ev->event_time_us);
-        qy_buf_printf (&col [6], "%s%s", sep, staff ? "t" : "f");
+        qy_pg_cols_row (&cols);
+        qy_pg_cols_int (&cols, 0, ev->brand_id);
+        qy_pg_cols_int (&cols, 1, ev->group_id);
+        qy_pg_cols_int (&cols, 2, ev->store_id);
+        qy_pg_cols_int (&cols, 3, ev->member_id);
+        qy_pg_cols_text (&cols, 4, ev->msg_id);
+        qy_pg_cols_int (&cols, 5, ev->event_time_us);
+        qy_pg_cols_bool (&cols, 6, staff);
     }
+    size_t rows = cols.nrows;
     const char *p [7];
-    for (int c = 0; c < 7; c++) {
-        qy_buf_puts (&col [c], "}");
-        p [c] = col [c].data;
-    }
+    qy_pg_cols_params (&cols, p);
     //  A member's first open question in a group stands for the ones that
     //  follow ("在吗" again and again is one waiting customer); a staff
     //  message answers every open question asked before it in its group.
@@ -118,8 +112,7 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
                 "UPDATE moderation_questions q SET answered_at = a.at, answered_by = a.m FROM a "
                 "WHERE q.brand_id = a.b AND q.group_id = a.g AND q.answered_at IS NULL AND q.asked_at <= a.at "
                 "  AND q.asked_at > a.at - interval '1 day'", 7, p, NULL));
-    for (int c = 0; c < 7; c++)
-        qy_buf_free (&col [c]);
+    qy_pg_cols_free (&cols);
     return ok ? 0 : -1;
 }
 

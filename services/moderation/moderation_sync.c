@@ -14,11 +14,11 @@
 
 //  Set a member's mute end (µs) in Redis for px ms, unless a later end is
 //  there already (another replica's longer mute stays).
-#define S_MUTE_LENGTHEN "if tonumber (redis.call ('GET', KEYS[1]) or '0') < tonumber (ARGV[1]) then " \
-                        "return redis.call ('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0"
+//  The script: moderation_mute_lengthen.lua (embedded).
+extern const char moderation_mute_lengthen_lua [];
 redisReply *moderation_mute_lengthen (qy_redis_t *redis, const char *key, const char *until_us, const char *px)
 {
-    return qy_redis_cmd (redis, "EVAL %s 1 %s %s %s", S_MUTE_LENGTHEN, key, until_us, px);
+    return qy_redis_cmd (redis, "EVAL %s 1 %s %s %s", moderation_mute_lengthen_lua, key, until_us, px);
 }
 
 //  Remove a blocked member from every group of the brand they are still
@@ -121,7 +121,7 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
         for (int r = 0; r < PQntuples (res) && ok; r++) {
             char key [96];
             qy_snprintf (key, sizeof (key), "mute:{b:%s}:%s", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
-            const char *argv [] = { "EVAL", S_MUTE_LENGTHEN, "1", key, PQgetvalue (res, r, 3), PQgetvalue (res, r, 2) };
+            const char *argv [] = { "EVAL", moderation_mute_lengthen_lua, "1", key, PQgetvalue (res, r, 3), PQgetvalue (res, r, 2) };
             ok = s_queue (redis, 6, argv, &queued);
         }
         PQclear (res);

@@ -309,89 +309,39 @@ release:
     s->busy = false;
 }
 
-//  What a claim's jobs draw from their token buckets: asked of Redis for
-//  all of them in one pipeline (one round trip per claim, not per job).
-typedef struct {
-    notifier_bucket_t b [4];
-    int               n;
-    bool              circuit;  //  held by the endpoint's open circuit (wait says how long)
-    int64_t           wait;     //  else the buckets': 0 go, ms to wait, -1 Redis away
-} s_admit_t;
-
-//  May the job go now? Its circuit was asked and its buckets drawn from
-//  (a->wait). Returns 0, or the ms it must wait. spread counts the jobs
-//  already held back per bucket in this turn, so that a backlog is spaced
-//  out over the refill instead of all waking at the same instant.
-static int64_t s_admit (notifier_job_t *job, const s_admit_t *a, qy_map_t *spread, const char **why)
+//  Record the outcome of every request that has finished. Returns true
+//  when one had.
+static bool s_completed (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_done_t *done)
 {
-    int64_t wait = a->wait;
-    int n = a->n;
-    if (a->circuit) {
-        *why = "circuit open";
-        qy_metric_add (m_circuit, 1);
-        return wait;
-    }
-    if (wait < 0) {
-        qy_service_set_dep (QY_DEP_REDIS, false);
-        if (!n)
-            return 0;       //  no limit to keep; a pause we cannot see
-        *why = "rate limiter unavailable (redis)";
-        notifier_breaker_release (s_breaker, job->url);     //  not sent: a probe slot is free again
-        return 1000;
-    }
-    qy_service_set_dep (QY_DEP_REDIS, true);
-    if (wait == 0)
-        return 0;
-    *why = n ? "rate limited" : "destination paused";
-    qy_metric_add (m_limited, 1);
-    notifier_breaker_release (s_breaker, job->url);
-    if (!n)
-        return wait;        //  a pause: everything held waits for its end
-    int64_t held = 0, step = 0;
-    for (int i = 0; i < n; i++) {
-        int64_t per = a->b [i].rate.period_ms / (a->b [i].rate.capacity ? a->b [i].rate.capacity : 1);
-        if (per > step)
-            step = per;
-    }
-    qy_map_get (spread, a->b [0].key, &held);
-    qy_map_put (spread, a->b [0].key, held + 1);
-    return wait + held * step;
+    CURLMsg *msg;
+    int left;
+    bool finished = false;
+    while ((msg = curl_multi_info_read (multi, &left)))
+        if (msg->msg == CURLMSG_DONE) {
+            s_slot_t *s;
+            curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &s);
+            s_finish (cfg, pg, multi, s, msg->data.result, done);
+            finished = true;
+        }
+    return finished;
 }
 
-//  Ask each job's circuit, then draw from the buckets of those it lets
-//  through, all in one Redis pipeline. With no bucket (its limits off) the
-//  script still honours the destination's pause (a 429, an operator's
-//  qyctl gateway pause). Jobs without a URL are left alone.
-static void s_admit_all (notifier_job_t *jobs, int n, s_admit_t *adm)
+//  Whether the job may go now (notifier_admit), with what that says of
+//  Redis, the metrics, and a probe slot given back when it is held.
+static int64_t s_admit (notifier_job_t *job, const notifier_admit_t *a, qy_map_t *spread, const char **why)
 {
-    int64_t now_ms = qy_mono_us () / 1000;
-    int appended = 0;
-    bool broken = false;
-    for (int i = 0; i < n; i++) {
-        adm [i].n = 0;
-        adm [i].wait = jobs [i].url ? notifier_breaker_allow (s_breaker, jobs [i].url, now_ms) : 0;
-        adm [i].circuit = adm [i].wait > 0;
-        if (!jobs [i].url || adm [i].circuit)
-            continue;
-        adm [i].n = notifier_buckets (&s_limits, &jobs [i], adm [i].b);
-        adm [i].wait = -1;
-        if (!broken && notifier_limits_append (s_redis, jobs [i].url, adm [i].b, adm [i].n) == 0)
-            appended++;
-        else
-            broken = true;
-    }
-    for (int i = 0, k = 0; i < n && k < appended; i++) {
-        if (!jobs [i].url || adm [i].circuit)
-            continue;
-        k++;
-        adm [i].wait = notifier_limits_reply (s_redis);
-    }
-    //  Redis lost the script (flushed): load it and ask again, only now that
-    //  every reply of the pipeline has been read (a command sent before
-    //  would have taken an earlier job's reply for its own).
-    for (int i = 0; i < n; i++)
-        if (adm [i].wait == -2)
-            adm [i].wait = notifier_limits_take (s_redis, jobs [i].url, adm [i].b, adm [i].n);
+    notifier_hold_t hold;
+    int64_t wait = notifier_admit (a, spread, &hold);
+    *why = notifier_hold_text (hold);
+    if (!a->circuit)
+        qy_service_set_dep (QY_DEP_REDIS, a->wait >= 0);
+    if (hold == NOTIFIER_HELD_CIRCUIT)
+        qy_metric_add (m_circuit, 1);
+    if (hold == NOTIFIER_HELD_RATE || hold == NOTIFIER_HELD_PAUSE)
+        qy_metric_add (m_limited, 1);
+    if (hold == NOTIFIER_HELD_NO_REDIS || hold == NOTIFIER_HELD_RATE || hold == NOTIFIER_HELD_PAUSE)
+        notifier_breaker_release (s_breaker, job->url);     //  not sent: a probe slot is free again
+    return wait;
 }
 
 //  Fill free slots with due deliveries. Returns how many started.
@@ -411,8 +361,8 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
         return 0;
     int k = 0;
     qy_map_t *spread = qy_map_new ();
-    s_admit_t *adm = qy_calloc ((size_t) (n > 0 ? n : 1), sizeof (s_admit_t));
-    s_admit_all (jobs, n, adm);
+    notifier_admit_t *adm = qy_calloc ((size_t) (n > 0 ? n : 1), sizeof (notifier_admit_t));
+    notifier_admit_all (&s_limits, s_breaker, s_redis, jobs, n, adm);
     for (int i = 0; i < n; i++) {
         if (!jobs [i].url) {
             //  Nowhere to send it: no retry will help until an operator sets gateway_url.
@@ -420,7 +370,7 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
             qy_metric_add (m_dead, 1);
             continue;
         }
-        const char *why = NULL;
+        const char *why;
         int64_t wait = s_admit (&jobs [i], &adm [i], spread, &why);
         if (wait > 0) {
             qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=%s", jobs [i].key, (long long) jobs [i].brand_id,
@@ -449,127 +399,6 @@ static int s_claim (notifier_config_t *cfg, qy_pg_t *pg, CURLM *multi, s_slot_t 
     return n;
 }
 
-//  Record a batch of deliveries. When PostgreSQL is down or busy (a
-//  timeout, a cancel), wait and retry: nothing accepted is dropped. When it
-//  refuses the batch for its data, one delivery is bad: record them one by
-//  one and dead-letter each one PostgreSQL will not take, so a single bad
-//  row never stops delivery.
-#define NOTIFIER_MAX_KEY 512
-
-//  A key goes into the Idempotency-Key header: no CR, LF or other control
-//  character may split or end it.
-static bool s_key_printable (const char *key)
-{
-    for (const unsigned char *p = (const unsigned char *) key; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
-
-
-//  Official brands' deliveries the edge cannot carry become staff tasks
-//  first (docs/tasks.md); those not to be sent at all are left out of ds.
-//  Returns the new n, or -1 when PostgreSQL failed (retry the whole batch:
-//  tasks and deliveries are both idempotent by key).
-static qy_metric_t *m_tasks_new;
-static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delivery **rest)
-{
-    bool *keep = qy_calloc (n ? n : 1, sizeof (bool));
-    int rc = notifier_tasks_intake (pg, ds, n, keep);
-    size_t k = 0;
-    for (size_t i = 0; rc >= 0 && i < n; i++)
-        if (keep [i])
-            rest [k++] = ds [i];
-    free (keep);
-    if (rc > 0)
-        qy_metric_add (m_tasks_new, rc);
-    return rc < 0 ? -1 : (long) k;
-}
-
-static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
-{
-    int fresh;
-    qy_wait_t wait = { 0 };
-    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_waiting ()) {
-        //  Refused for what it holds (data exception, constraint, a limit)
-        //  and not for the moment (a lock or statement timeout, a cancel):
-        //  only then is one delivery at fault.
-        bool bad_input = qy_pg_ok (pg) && qy_pg_input_at_fault (qy_pg_last_sqlstate (pg));
-        if (bad_input && n > 1) {
-            fresh = 0;
-            for (size_t i = 0; i < n; i++)
-                fresh += s_store (pg, &ds [i], 1);
-            return fresh;
-        }
-        if (bad_input) {
-            size_t len = protobuf_c_message_get_packed_size (&ds [0]->base);
-            uint8_t *raw = qy_malloc (len ? len : 1);
-            protobuf_c_message_pack (&ds [0]->base, raw);
-            const char *why = "delivery refused by PostgreSQL (see the log for the error)";
-            int dl = qy_deadletter (pg, ds [0]->brand_id, ds [0]->brand, "notifier", ds [0]->key, why, raw, len);
-            if (dl && qy_pg_ok (pg))     //  perhaps the brand_id itself: set aside as an unknown brand
-                dl = qy_deadletter (pg, 0, ds [0]->brand, "notifier", ds [0]->key, why, raw, len);
-            free (raw);
-            if (dl == 0) {
-                qy_metric_add (m_bad, 1);
-                qy_log_warn ("msg_id=%s delivery dead-lettered error=\"refused by PostgreSQL\"", ds [0]->key);
-                return 0;
-            }
-            if (qy_pg_ok (pg)) {
-                //  Not even as a dead letter: never wedge every brand's delivery on one row.
-                qy_metric_add (m_bad, 1);
-                qy_log_error ("msg_id=%s delivery dropped error=\"refused by PostgreSQL, also as a dead letter\"",
-                              qy_utf8_valid (ds [0]->key) && strlen (ds [0]->key) < 200 ? ds [0]->key : "-");
-                return 0;
-            }
-        }
-        if (!qy_service_wait (&wait, QY_DEP_PG, false))
-            break;
-    }
-    if (fresh < 0)
-        //  Stopping with PostgreSQL still away: say what is lost, so that
-        //  an operator replays the events that made these (qyctl replay).
-        for (size_t i = 0; i < n; i++) {
-            qy_metric_add (m_dropped, 1);
-            qy_log_error ("delivery=%s brand=%lld dropped at shutdown error=\"PostgreSQL unavailable; replay its event\" event=%s",
-                          ds [i]->key, (long long) ds [i]->brand_id, ds [i]->event_id [0] ? ds [i]->event_id : "-");
-        }
-    return fresh < 0 ? 0 : fresh;
-}
-
-static int s_store_routed (qy_pg_t *pg, Qy__Delivery **all, size_t n_all)
-{
-    Qy__Delivery **ds = qy_calloc (n_all ? n_all : 1, sizeof (Qy__Delivery *));
-    long kept;
-    qy_wait_t wait = { 0 };
-    while ((kept = s_tasks_intake (pg, all, n_all, ds)) < 0 && qy_service_wait (&wait, QY_DEP_PG, false))
-        ;
-    size_t n = kept < 0 ? n_all : (size_t) kept;
-    if (kept < 0)
-        memcpy (ds, all, n_all * sizeof (Qy__Delivery *));
-    int fresh = n ? s_store (pg, ds, n) : 0;
-    free (ds);
-    return fresh;
-}
-
-//  Set aside a delivery that arrived broken, waiting for PostgreSQL like
-//  a good one would.
-static void s_set_aside (qy_pg_t *pg, const Qy__Delivery *d, const char *bad, const zmq_msg_t *m)
-{
-    char why [96];
-    qy_snprintf (why, sizeof (why), strncmp (bad ? bad : "", "key (", 5) == 0 ? "delivery field %s"
-                                     : "delivery field %s is not valid UTF-8", bad ? bad : "");
-    qy_metric_add (m_bad, 1);
-    qy_wait_t wait = { 0 };
-    qy_log_warn ("msg_id=%s delivery dead-lettered error=%s", d && qy_utf8_valid (d->key) && !bad ? d->key : "-",
-                 !d ? "protobuf decode failed" : bad ? why : "no key or brand_id");
-    while (qy_deadletter (pg, d ? d->brand_id : 0, d && !bad ? d->brand : NULL, "notifier", d && !bad ? d->key : NULL,
-                          !d ? "malformed delivery: protobuf decode failed" : bad ? why : "delivery without key or brand_id",
-                          zmq_msg_data ((zmq_msg_t *) m), zmq_msg_size ((zmq_msg_t *) m))
-           && !qy_pg_ok (pg) && qy_service_wait (&wait, QY_DEP__COUNT, false))
-        ;
-}
-
 int main (int argc, char **argv)
 {
     notifier_config_t cfg = { 0 };
@@ -596,7 +425,10 @@ int main (int argc, char **argv)
     m_circuits_open = qy_gauge ("qy_notifier_circuits_open", "endpoints whose circuit is open");
     m_digested = qy_counter ("qy_notifier_alerts_digested_total", "alerts folded into digests");
     m_errcode = qy_counter ("qy_notifier_wecom_errcode_total", "2xx answers carrying a non-zero WeCom errcode");
-    m_tasks_new = qy_counter ("qy_notifier_tasks_total{event=\"recorded\"}", "staff tasks (docs/tasks.md)");
+    notifier_intake_metrics_t intake = {
+        .malformed = m_bad, .dropped = m_dropped,
+        .tasks_new = qy_counter ("qy_notifier_tasks_total{event=\"recorded\"}", "staff tasks (docs/tasks.md)"),
+    };
     tasks_metrics_t tm = {
         .closed = qy_counter ("qy_notifier_tasks_total{event=\"closed\"}", "staff tasks (docs/tasks.md)"),
         .steps = qy_counter ("qy_notifier_tasks_total{event=\"notice\"}", "staff tasks (docs/tasks.md)"),
@@ -653,23 +485,13 @@ int main (int argc, char **argv)
                 zmq_msg_close (&m);
                 break;
             }
-            Qy__Delivery *d = qy__delivery__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
-            const char *bad = !d ? NULL : qy_pb_bad_utf8 (&d->base);
-            if (d && !bad && strlen (d->key) > NOTIFIER_MAX_KEY)
-                bad = "key (longer than 512 bytes)";
-            if (d && !bad && !s_key_printable (d->key))
-                bad = "key (control characters: it goes into an HTTP header)";
-            if (!d || !d->key [0] || !d->brand_id || bad) {
-                s_set_aside (pg, d, bad, &m);
-                if (d)
-                    qy__delivery__free_unpacked (d, NULL);
-            }
-            else
+            Qy__Delivery *d = notifier_intake_decode (pg, &m, &intake);
+            if (d)
                 ds [n++] = d;
             zmq_msg_close (&m);
         }
         if (n) {
-            int fresh = s_store_routed (pg, ds, n);
+            int fresh = notifier_intake_store (pg, ds, n, &intake);
             qy_metric_add (m_in, (int64_t) n);
             if (fresh > 0)
                 qy_metric_add (m_new, fresh);
@@ -684,17 +506,7 @@ int main (int argc, char **argv)
         }
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         curl_multi_perform (multi, &running);
-        CURLMsg *msg;
-        int left;
-        bool finished = false;
-        while ((msg = curl_multi_info_read (multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                s_slot_t *s;
-                curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &s);
-                s_finish (&cfg, pg, multi, s, msg->data.result, &done);
-                finished = true;
-            }
-        if (finished) {
+        if (s_completed (&cfg, pg, multi, &done)) {
             s_done_flush (pg, &done);
             next_claim = 0;
         }
@@ -708,14 +520,7 @@ int main (int argc, char **argv)
     int64_t deadline = qy_mono_us () + 5000000;
     while (running && qy_mono_us () < deadline) {
         curl_multi_perform (multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read (multi, &left)))
-            if (msg->msg == CURLMSG_DONE) {
-                s_slot_t *s;
-                curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &s);
-                s_finish (&cfg, pg, multi, s, msg->data.result, &done);
-            }
+        s_completed (&cfg, pg, multi, &done);
         curl_multi_poll (multi, NULL, 0, 20, NULL);
     }
     s_done_flush (pg, &done);

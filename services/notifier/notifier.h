@@ -11,6 +11,8 @@
 #include "qunyun.pb-c.h"
 #include "qy/pg.h"
 #include "qy/util.h"
+#include "qy/metrics.h"
+#include <zmq.h>
 
 //  The JSON body posted to the gateway for d (docs/gateway.md).
 void notifier_payload (const Qy__Delivery *d, qy_buf_t *out);
@@ -86,4 +88,21 @@ int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_statu
 int notifier_store_defer (qy_pg_t *pg, const notifier_job_t *job, int64_t delay_ms, const char *why);
 //  Free the strings of one job and zero it.
 void notifier_job_clear (notifier_job_t *job);
+
+// ------------------------------------------------------------- intake
+//  (notifier_intake.c) Deliveries from the bus: checked, recorded, set
+//  aside when broken. Waits for PostgreSQL while the service is up:
+//  nothing accepted is dropped (at shutdown what is left is logged).
+#define NOTIFIER_MAX_KEY 512
+typedef struct {
+    qy_metric_t *malformed;     //  set aside as dead letters (or dropped, logged)
+    qy_metric_t *dropped;       //  in hand at shutdown, not recorded
+    qy_metric_t *tasks_new;     //  staff tasks recorded
+} notifier_intake_metrics_t;
+//  Decode and check one frame: the delivery (caller frees it), or NULL when
+//  it was broken and has been set aside.
+Qy__Delivery *notifier_intake_decode (qy_pg_t *pg, const zmq_msg_t *m, const notifier_intake_metrics_t *mx);
+//  Record a batch: official brands' deliveries the edge cannot carry become
+//  staff tasks first, the rest are inserted. Returns how many were new.
+int notifier_intake_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_intake_metrics_t *mx);
 #endif

@@ -152,18 +152,17 @@ static char **s_strings (const char *json, size_t *n)
 
 int notifier_routes_lookup (qy_pg_t *pg, Qy__Delivery **ds, size_t n, notifier_route_t *routes)
 {
-    qy_buf_t b, g, w;
-    qy_buf_init (&b); qy_buf_init (&g); qy_buf_init (&w);
-    qy_buf_puts (&b, "{"); qy_buf_puts (&g, "{"); qy_buf_puts (&w, "{");
+    qy_pg_cols_t cols;
+    qy_pg_cols_init (&cols, 3);
     for (size_t i = 0; i < n; i++) {
         memset (&routes [i], 0, sizeof (routes [i]));
-        const char *sep = i ? "," : "";
-        qy_buf_printf (&b, "%s%lld", sep, (long long) ds [i]->brand_id);
-        qy_buf_printf (&g, "%s%lld", sep, (long long) ds [i]->group_id);
-        qy_buf_printf (&w, "%s%s", sep, notifier_alert_brand_wide (ds [i]) ? "t" : "f");
+        qy_pg_cols_row (&cols);
+        qy_pg_cols_int (&cols, 0, ds [i]->brand_id);
+        qy_pg_cols_int (&cols, 1, ds [i]->group_id);
+        qy_pg_cols_bool (&cols, 2, notifier_alert_brand_wide (ds [i]));
     }
-    qy_buf_puts (&b, "}"); qy_buf_puts (&g, "}"); qy_buf_puts (&w, "}");
-    const char *p [] = { b.data, g.data, w.data };
+    const char *p [3];
+    qy_pg_cols_params (&cols, p);
     PGresult *res;
     //  The store's route for a group's alert, else HQ's (store_id NULL).
     bool ok = qy_pg_run (pg, "alert routes",
@@ -175,7 +174,7 @@ int notifier_routes_lookup (qy_pg_t *pg, Qy__Delivery **ds, size_t n, notifier_r
         "                   AND (r.store_id IS NULL OR (NOT x.wide AND r.store_id = gr.store_id)) "
         "                   ORDER BY r.store_id NULLS LAST LIMIT 1) r ON true "
         "ORDER BY x.i", 3, p, &res);
-    qy_buf_free (&b); qy_buf_free (&g); qy_buf_free (&w);
+    qy_pg_cols_free (&cols);
     if (!ok)
         return -1;
     for (int r = 0; r < PQntuples (res); r++) {
@@ -218,20 +217,19 @@ static int s_digest_one (qy_pg_t *pg, const char *brand_id, const char *url, int
         return 0;
     }
     const char **texts = qy_calloc ((size_t) n, sizeof (char *));
-    qy_buf_t keys, body;
-    qy_buf_init (&keys); qy_buf_init (&body);
-    qy_buf_puts (&keys, "{");
+    qy_pg_cols_t keys;
+    qy_pg_cols_init (&keys, 1);
+    qy_buf_t body;
+    qy_buf_init (&body);
     uint64_t h = 1469598103934665603ULL;
     for (int r = 0; r < n; r++) {
         const char *k = PQgetvalue (res, r, 0);
         texts [r] = PQgetvalue (res, r, 1);
-        if (r)
-            qy_buf_puts (&keys, ",");
-        qy_buf_pg_array_elem (&keys, k);
+        qy_pg_cols_row (&keys);
+        qy_pg_cols_text (&keys, 0, k);
         h ^= qy_hash64 (k, strlen (k));
         h *= 1099511628211ULL;
     }
-    qy_buf_puts (&keys, "}");
     notifier_route_t route = { 0 };
     route.markdown = strcmp (PQgetvalue (res, 0, 2), "markdown") == 0;
     route.mentioned = s_strings (PQgetvalue (res, 0, 3), &route.n_mentioned);
@@ -242,7 +240,7 @@ static int s_digest_one (qy_pg_t *pg, const char *brand_id, const char *url, int
     char key [80];
     qy_snprintf (key, sizeof (key), "digest:%s:%016llx", brand_id, (unsigned long long) h);
     const char *q [] = { key, brand_id, body.data, url };
-    const char *f [] = { key, brand_id, keys.data };
+    const char *f [] = { key, brand_id, qy_pg_cols_array (&keys, 0) };
     bool ok = qy_pg_run (pg, "digest insert",
             "INSERT INTO deliveries (key, brand_id, kind, priority, payload, source, dest_url, digest_key) "
             "VALUES ($1, $2, 'alert', 2, $3::jsonb, 'notifier:digest', $4, $1) ON CONFLICT (key) DO NOTHING", 4, q, NULL)
@@ -256,7 +254,7 @@ static int s_digest_one (qy_pg_t *pg, const char *brand_id, const char *url, int
         qy_log_info ("alerts folded into a digest digest=%s brand=%s alerts=%d", key, brand_id, n);
     free (texts);
     PQclear (res);
-    qy_buf_free (&keys);
+    qy_pg_cols_free (&keys);
     qy_buf_free (&body);
     return ok ? n : -1;
 }

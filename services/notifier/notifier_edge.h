@@ -71,6 +71,41 @@ void notifier_breaker_release (notifier_breaker_t *self, const char *url);
 //  Circuits open now.
 int notifier_breaker_open_count (notifier_breaker_t *self, int64_t now_ms);
 
+// ---------------------------------------------------------- admission
+
+//  What a claim's jobs draw from their token buckets: asked of Redis for
+//  all of them in one pipeline (one round trip per claim, not per job).
+typedef struct {
+    notifier_bucket_t b [4];
+    int               n;
+    bool              circuit;  //  held by the endpoint's open circuit (wait says how long)
+    int64_t           wait;     //  else the buckets': 0 go, ms to wait, -1 Redis away
+} notifier_admit_t;
+
+//  Why a job is held back.
+typedef enum {
+    NOTIFIER_GO,                //  not held
+    NOTIFIER_HELD_CIRCUIT,      //  the endpoint's circuit is open
+    NOTIFIER_HELD_NO_REDIS,     //  it has limits to keep and Redis cannot be asked
+    NOTIFIER_HELD_RATE,         //  a bucket is empty
+    NOTIFIER_HELD_PAUSE,        //  the destination is paused (no bucket of its own)
+} notifier_hold_t;
+//  Operators' words for why ("rate limited"); "" for NOTIFIER_GO.
+const char *notifier_hold_text (notifier_hold_t why);
+
+//  May the job go now, given what its circuit and its buckets said (a)?
+//  Returns 0, or the ms it must wait, and why. spread counts the jobs
+//  already held back per bucket in this turn, so that a backlog is spaced
+//  out over the refill instead of all waking at the same instant. Pure
+//  (spread is the caller's).
+int64_t notifier_admit (const notifier_admit_t *a, qy_map_t *spread, notifier_hold_t *why);
+//  Ask each job's circuit, then draw from the buckets of those it lets
+//  through, all in one Redis pipeline. With no bucket (its limits off) the
+//  script still honours the destination's pause (a 429, an operator's
+//  qyctl gateway pause). Jobs without a URL are left alone.
+void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *breaker, qy_redis_t *redis,
+                         notifier_job_t *jobs, int n, notifier_admit_t *adm);
+
 // ------------------------------------------------------------- alerts
 
 //  Where an alert goes: a robot webhook with its format and mentions.

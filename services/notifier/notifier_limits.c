@@ -84,38 +84,10 @@ int notifier_buckets (const notifier_limits_t *limits, const notifier_job_t *job
     return n;
 }
 
-//  KEYS[1]: the destination's pause key; KEYS[2..]: token buckets (hashes
-//  with fields t = milli-tokens, ts = last refill, ms).
-//  ARGV[2k-1], ARGV[2k]: capacity and period (ms) of bucket k.
-//  Reply: 0 when one token was taken from every bucket; otherwise the ms
-//  until that could succeed (nothing taken). Time is Redis's own clock so
-//  that replicas with skewed clocks share one notion of "now".
-static qy_script_t s_take = { .source =
-    "local t = redis.call ('TIME')\n"
-    "local now = tonumber (t[1]) * 1000 + math.floor (tonumber (t[2]) / 1000)\n"
-    "local pause = redis.call ('PTTL', KEYS[1])\n"
-    "if pause > 0 then return pause end\n"
-    "local wait, have = 0, {}\n"
-    "for i = 2, #KEYS do\n"
-    "  local cap = tonumber (ARGV[2 * i - 3]) * 1000\n"
-    "  local period = tonumber (ARGV[2 * i - 2])\n"
-    "  local b = redis.call ('HMGET', KEYS[i], 't', 'ts')\n"
-    "  local tokens = tonumber (b[1]) or cap\n"
-    "  local ts = tonumber (b[2]) or now\n"
-    "  if now > ts then tokens = math.min (cap, tokens + math.floor ((now - ts) * cap / period)) end\n"
-    "  if tokens < 1000 then\n"
-    "    local w = math.ceil ((1000 - tokens) * period / cap)\n"
-    "    if w > wait then wait = w end\n"
-    "  end\n"
-    "  have[i] = tokens\n"
-    "end\n"
-    "if wait > 0 then return wait end\n"
-    "for i = 2, #KEYS do\n"
-    "  local period = tonumber (ARGV[2 * i - 2])\n"
-    "  redis.call ('HSET', KEYS[i], 't', have[i] - 1000, 'ts', now)\n"
-    "  redis.call ('PEXPIRE', KEYS[i], period * 2)\n"
-    "end\n"
-    "return 0\n" };
+//  Take a token from every bucket of a send, or say how long to wait:
+//  notifier_take.lua (embedded) has its KEYS, ARGV and reply.
+extern const char notifier_take_lua [];
+static qy_script_t s_take = { .source = notifier_take_lua };
 
 //  KEYS and ARGV of one take; returns their count.
 static int s_args (const char *url, const notifier_bucket_t *b, int n, char pause [64], char nums [8][24],

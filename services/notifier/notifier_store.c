@@ -28,57 +28,44 @@ int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
         routes [alert_at [a]] = by_alert [a];          //  moved
     free (by_alert);
 
-    qy_buf_t a [10];
-    for (int k = 0; k < 10; k++) {
-        qy_buf_init (&a [k]);
-        qy_buf_puts (&a [k], "{");
-    }
+    qy_pg_cols_t a;
+    qy_pg_cols_init (&a, 10);
     qy_buf_t body, text;
     qy_buf_init (&body);
     qy_buf_init (&text);
     for (size_t i = 0; i < n; i++) {
         const Qy__Delivery *d = ds [i];
-        const char *sep = i ? "," : "";
-        for (int k = 0; k < 10; k++)
-            qy_buf_puts (&a [k], sep);
-        qy_buf_pg_array_elem (&a [0], d->key);
-        qy_buf_printf (&a [1], "%lld", (long long) d->brand_id);
+        qy_pg_cols_row (&a);
+        qy_pg_cols_text (&a, 0, d->key);
+        qy_pg_cols_int (&a, 1, d->brand_id);
         if (d->group_id)
-            qy_buf_printf (&a [2], "%lld", (long long) d->group_id);
+            qy_pg_cols_int (&a, 2, d->group_id);
         else
-            qy_buf_puts (&a [2], "NULL");
-        qy_buf_pg_array_elem (&a [3], d->kind);
+            qy_pg_cols_null (&a, 2);
+        qy_pg_cols_text (&a, 3, d->kind);
         //  An unknown priority (a newer or broken sender) is a campaign's, never ahead of actions.
-        qy_buf_printf (&a [4], "%d", d->priority >= QY__PRIORITY__P_ACTION && d->priority <= QY__PRIORITY__P_CAMPAIGN
-                                     ? (int) d->priority : QY__PRIORITY__P_CAMPAIGN);
+        qy_pg_cols_int (&a, 4, d->priority >= QY__PRIORITY__P_ACTION && d->priority <= QY__PRIORITY__P_CAMPAIGN
+                               ? (int) d->priority : QY__PRIORITY__P_CAMPAIGN);
         qy_buf_reset (&body);
         if (routes [i].url) {
             qy_buf_reset (&text);
             notifier_alert_text (d, routes [i].markdown, &text);
             notifier_robot_payload (&routes [i], text.data, &body);
-            qy_buf_pg_array_elem (&a [8], routes [i].url);
         }
-        else {
+        else
             notifier_payload (d, &body);
-            qy_buf_puts (&a [8], "NULL");
-        }
-        qy_buf_pg_array_elem (&a [5], body.data);
-        qy_buf_pg_array_elem (&a [6], d->source ? d->source : "");
-        qy_buf_pg_array_elem (&a [7], d->event_id ? d->event_id : "");
+        qy_pg_cols_text (&a, 8, routes [i].url);
+        qy_pg_cols_text (&a, 5, body.data);
+        qy_pg_cols_text (&a, 6, d->source ? d->source : "");
+        qy_pg_cols_text (&a, 7, d->event_id ? d->event_id : "");
         //  The member a post mentions first, or an action concerns: per-member
         //  limits. A post to everyone (@all) concerns no one member.
         const char *member = strcmp (d->kind, "action") == 0 ? d->member
                            : d->n_mentions && !d->at_all && strcmp (d->mentions [0], "@all") != 0 ? d->mentions [0] : NULL;
-        if (member && *member)
-            qy_buf_pg_array_elem (&a [9], member);
-        else
-            qy_buf_puts (&a [9], "NULL");
+        qy_pg_cols_text (&a, 9, member && *member ? member : NULL);
     }
-    for (int k = 0; k < 10; k++)
-        qy_buf_puts (&a [k], "}");
     const char *p [10];
-    for (int k = 0; k < 10; k++)
-        p [k] = a [k].data;
+    qy_pg_cols_params (&a, p);
     PGresult *res;
     if (qy_pg_run (pg, "delivery insert",
             "INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload, source, event_id, dest_url, member) "
@@ -89,8 +76,7 @@ int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
         rc = atoi (PQcmdTuples (res));
         PQclear (res);
     }
-    for (int k = 0; k < 10; k++)
-        qy_buf_free (&a [k]);
+    qy_pg_cols_free (&a);
     qy_buf_free (&body);
     qy_buf_free (&text);
 out:
@@ -107,18 +93,15 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
     char m [16], l [16];
     qy_snprintf (m, sizeof (m), "%d", max);
     qy_snprintf (l, sizeof (l), "%d", lease_s);
-    qy_buf_t sb, st;
-    qy_buf_init (&sb);
-    qy_buf_init (&st);
-    qy_buf_puts (&sb, "{");
-    qy_buf_puts (&st, "{");
+    qy_pg_cols_t sv;
+    qy_pg_cols_init (&sv, 2);
     for (size_t i = 0; served && i < served->n; i++) {
-        qy_buf_printf (&sb, "%s%lld", i ? "," : "", (long long) served->brand [i]);
-        qy_buf_printf (&st, "%s%lld", i ? "," : "", (long long) served->at [i]);
+        qy_pg_cols_row (&sv);
+        qy_pg_cols_int (&sv, 0, served->brand [i]);
+        qy_pg_cols_int (&sv, 1, served->at [i]);
     }
-    qy_buf_puts (&sb, "}");
-    qy_buf_puts (&st, "}");
-    const char *p [] = { m, l, sb.data, st.data };
+    const char *p [4] = { m, l };
+    qy_pg_cols_params (&sv, p + 2);
     PGresult *res;
     //  Most urgent priority first; within a priority, brands take turns
     //  (the n-th due delivery of every brand before the n+1-th of any, and
@@ -160,12 +143,10 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
             "          (extract (epoch FROM d.created_at) * 1000000)::bigint, d.priority, d.kind, "
             "          coalesce (d.group_id, 0), coalesce (d.member, ''), d.dest_url IS NOT NULL, "
             "          c.was = 'sending' OR (d.attempts > 1 AND d.http_status IS NULL AND d.last_error IS NOT NULL)", 4, p, &res)) {
-        qy_buf_free (&sb);
-        qy_buf_free (&st);
+        qy_pg_cols_free (&sv);
         return -1;
     }
-    qy_buf_free (&sb);
-    qy_buf_free (&st);
+    qy_pg_cols_free (&sv);
     int n = PQntuples (res);
     *jobs = qy_calloc ((size_t) (n ? n : 1), sizeof (notifier_job_t));
     for (int r = 0; r < n; r++) {
@@ -208,27 +189,19 @@ void notifier_jobs_free (notifier_job_t *jobs, int n)
 
 int notifier_store_delivered (qy_pg_t *pg, char *const *keys, const long *status, size_t n)
 {
-    qy_buf_t k, st;
-    qy_buf_init (&k);
-    qy_buf_init (&st);
-    qy_buf_puts (&k, "{");
-    qy_buf_puts (&st, "{");
+    qy_pg_cols_t cols;
+    qy_pg_cols_init (&cols, 2);
     for (size_t i = 0; i < n; i++) {
-        if (i) {
-            qy_buf_puts (&k, ",");
-            qy_buf_puts (&st, ",");
-        }
-        qy_buf_pg_array_elem (&k, keys [i]);
-        qy_buf_printf (&st, "%ld", status [i]);
+        qy_pg_cols_row (&cols);
+        qy_pg_cols_text (&cols, 0, keys [i]);
+        qy_pg_cols_int (&cols, 1, status [i]);
     }
-    qy_buf_puts (&k, "}");
-    qy_buf_puts (&st, "}");
-    const char *p [] = { k.data, st.data };
+    const char *p [2];
+    qy_pg_cols_params (&cols, p);
     bool ok = qy_pg_run (pg, "delivered",
         "UPDATE deliveries d SET status = 'delivered', delivered_at = now (), http_status = x.s, lease_until = NULL, "
         "last_error = NULL FROM unnest ($1::text[], $2::int[]) AS x (k, s) WHERE d.key = x.k", 2, p, NULL);
-    qy_buf_free (&k);
-    qy_buf_free (&st);
+    qy_pg_cols_free (&cols);
     return ok ? 0 : -1;
 }
 
@@ -250,9 +223,9 @@ static int s_fenced (qy_pg_t *pg, const char *context, const char *sql, int n, c
 
 int notifier_store_retry (qy_pg_t *pg, const notifier_job_t *job, long http_status, const char *error, int64_t delay_ms)
 {
-    char st [16], d [24], a [16];
+    char st [16], d [QY_PG_I64_LEN], a [16];
     qy_snprintf (st, sizeof (st), "%ld", http_status);
-    qy_snprintf (d, sizeof (d), "%lld", (long long) delay_ms);
+    qy_pg_i64 (d, delay_ms);
     qy_snprintf (a, sizeof (a), "%d", job->attempts);
     const char *p [] = { job->key, http_status ? st : NULL, error, d, a };
     return s_fenced (pg, "retry",
@@ -288,8 +261,8 @@ int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_statu
 
 int notifier_store_defer (qy_pg_t *pg, const notifier_job_t *job, int64_t delay_ms, const char *why)
 {
-    char d [24], a [16];
-    qy_snprintf (d, sizeof (d), "%lld", (long long) delay_ms);
+    char d [QY_PG_I64_LEN], a [16];
+    qy_pg_i64 (d, delay_ms);
     qy_snprintf (a, sizeof (a), "%d", job->attempts);
     const char *p [] = { job->key, d, why, a };
     return s_fenced (pg, "defer",

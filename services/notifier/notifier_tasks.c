@@ -25,17 +25,18 @@ typedef struct {
 //  NULL if PostgreSQL failed; an empty map when none is.
 static qy_map_t *s_official (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
 {
-    qy_buf_t ids;
-    qy_buf_init (&ids);
-    qy_buf_puts (&ids, "{");
-    for (size_t i = 0; i < n; i++)
-        qy_buf_printf (&ids, "%s%lld", i ? "," : "", (long long) ds [i]->brand_id);
-    qy_buf_puts (&ids, "}");
-    const char *p [] = { ids.data };
+    qy_pg_cols_t ids;
+    qy_pg_cols_init (&ids, 1);
+    for (size_t i = 0; i < n; i++) {
+        qy_pg_cols_row (&ids);
+        qy_pg_cols_int (&ids, 0, ds [i]->brand_id);
+    }
+    const char *p [1];
+    qy_pg_cols_params (&ids, p);
     PGresult *res;
     bool ok = qy_pg_run (pg, "task edges", "SELECT brand_id FROM brand_edges WHERE capability = 'official' "
                          "AND brand_id = ANY ($1::bigint[])", 1, p, &res);
-    qy_buf_free (&ids);
+    qy_pg_cols_free (&ids);
     if (!ok)
         return NULL;
     qy_map_t *official = qy_map_new ();
@@ -90,34 +91,26 @@ static void s_merge (s_row_t *into, const s_row_t *row)
 #define S_COLS 12
 static bool s_insert (qy_pg_t *pg, const s_row_t *rows, size_t n)
 {
-    qy_buf_t a [S_COLS];
-    for (int k = 0; k < S_COLS; k++) {
-        qy_buf_init (&a [k]);
-        qy_buf_puts (&a [k], "{");
-    }
+    qy_pg_cols_t a;
+    qy_pg_cols_init (&a, S_COLS);
     for (size_t i = 0; i < n; i++) {
         const s_row_t *r = &rows [i];
-        const char *sep = i ? "," : "";
-        for (int k = 0; k < S_COLS; k++)
-            qy_buf_puts (&a [k], sep);
-        qy_buf_printf (&a [0], "%lld", (long long) r->brand_id);
-        qy_buf_pg_array_elem (&a [1], r->source_key);
-        qy_buf_pg_array_elem (&a [2], notifier_tasks_kind_name (r->kind));
-        qy_buf_printf (&a [3], "%lld", (long long) r->group_id);
-        qy_buf_pg_array_elem (&a [4], r->group);
-        qy_buf_pg_array_elem (&a [5], r->member);
-        qy_buf_pg_array_elem (&a [6], r->content);
-        qy_buf_pg_array_elem (&a [7], r->target);
-        qy_buf_printf (&a [8], "%lld", (long long) r->until_us);
-        qy_buf_pg_array_elem (&a [9], r->reason);
-        qy_buf_pg_array_elem (&a [10], r->delivery_key);
-        qy_buf_pg_array_elem (&a [11], r->event_id);
+        qy_pg_cols_row (&a);
+        qy_pg_cols_int (&a, 0, r->brand_id);
+        qy_pg_cols_text (&a, 1, r->source_key);
+        qy_pg_cols_text (&a, 2, notifier_tasks_kind_name (r->kind));
+        qy_pg_cols_int (&a, 3, r->group_id);
+        qy_pg_cols_text (&a, 4, r->group);
+        qy_pg_cols_text (&a, 5, r->member);
+        qy_pg_cols_text (&a, 6, r->content);
+        qy_pg_cols_text (&a, 7, r->target);
+        qy_pg_cols_int (&a, 8, r->until_us);
+        qy_pg_cols_text (&a, 9, r->reason);
+        qy_pg_cols_text (&a, 10, r->delivery_key);
+        qy_pg_cols_text (&a, 11, r->event_id);
     }
     const char *p [S_COLS];
-    for (int k = 0; k < S_COLS; k++) {
-        qy_buf_puts (&a [k], "}");
-        p [k] = a [k].data;
-    }
+    qy_pg_cols_params (&a, p);
     //  The group by id (or by code when the producer gave none), the member
     //  by user id, a post's SOP job, and the violation that is the evidence:
     //  the message's own, or for a removal the block's.
@@ -144,8 +137,7 @@ static bool s_insert (qy_pg_t *pg, const s_row_t *rows, size_t n)
         "  content = coalesce (staff_tasks.content, EXCLUDED.content), "
         "  mute_until = greatest (staff_tasks.mute_until, EXCLUDED.mute_until) "
         "WHERE staff_tasks.state IN ('open', 'reminded', 'escalated')", S_COLS, p, NULL);
-    for (int k = 0; k < S_COLS; k++)
-        qy_buf_free (&a [k]);
+    qy_pg_cols_free (&a);
     return ok;
 }
 
@@ -461,10 +453,10 @@ static bool s_step (qy_pg_t *pg, PGresult *res, int r, const char *base_url, int
         if (!s_notice (pg, res, r, step, who, base_url, due))
             return false;
     }
-    char st [8], nx [24], du [24];
+    char st [8], nx [QY_PG_I64_LEN], du [QY_PG_I64_LEN];
     qy_snprintf (st, sizeof (st), "%d", step != TASKS_STEP_NONE ? (int) step : stage);
-    qy_snprintf (nx, sizeof (nx), "%lld", (long long) (next == INT64_MAX ? now_us + 86400000000LL * 365 : next));
-    qy_snprintf (du, sizeof (du), "%lld", (long long) due);
+    qy_pg_i64 (nx, next == INT64_MAX ? now_us + 86400000000LL * 365 : next);
+    qy_pg_i64 (du, due);
     const char *state = step == TASKS_STEP_EXPIRE ? "expired" : step == TASKS_STEP_REMIND ? "reminded"
                       : step >= TASKS_STEP_MANAGER ? "escalated" : NULL;
     const char *p [] = { PQgetvalue (res, r, C_ID), st, nx, notifier_tasks_step_name (step), state, who, name, level,

@@ -76,7 +76,7 @@ void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_
 //  left to the evaluation, so an event's standing takes the trust level
 //  and key status of the last evaluation (see scoring_event_standing).
 #define SCORING_REPLY_HEAD 5
-extern const char *scoring_count_lua;
+extern const char scoring_count_lua [];         //  scoring_count.lua (embedded)
 enum {
     SCORING_ARGV_MSG_ID, SCORING_ARGV_KIND, SCORING_ARGV_MEMBER, SCORING_ARGV_HOUR, SCORING_ARGV_VIOLATION,
     SCORING_ARGV_TTL, SCORING_ARGV_TIME, SCORING_ARGV_DAY, SCORING_ARGV_USER, SCORING_ARGV_REF,
@@ -85,9 +85,9 @@ enum {
     SCORING_ARGV_MEMBER_TTL, SCORING_ARGV_OLD, SCORING_ARGV__COUNT
 };
 //  Lua: fold a group's channel cohorts older than 30 days into running
-//  totals (see scoring_lua.c). KEYS: channels. ARGV: the first day not
+//  totals (see scoring_fold.lua). KEYS: channels. ARGV: the first day not
 //  folded. Reply: the hash's fields and values after, as HGETALL.
-extern const char *scoring_fold_lua;
+extern const char scoring_fold_lua [];          //  scoring_fold.lua (embedded)
 //  The member hash's fields, in the order the script returns them.
 #define SCORING_FIELDS(X) \
     X (first) X (jd) X (jt) X (jn) X (in) X (ch) X (mch) X (last) X (lt) X (days) X (streak) X (msgs) \

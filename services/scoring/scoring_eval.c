@@ -8,6 +8,7 @@
 //  replica that dies between sending and recording costs nothing.
 #include "scoring.h"
 #include "scoring_eval_store.h"
+#include "qy/event.h"
 #include "qy/log.h"
 #include "qy/service.h"
 #include "qy/util.h"
@@ -141,31 +142,41 @@ done:
     return rc;
 }
 
+//  A signal: a member's or the group's state moved.
+typedef struct {
+    const char *name;           //  "member.lurker", "group.declining", …
+    const char *subject;        //  "member" or "group"
+    int64_t     member_id;      //  0 for the group
+    const char *user;           //  the member's user id (NULL for the group)
+    const char *from, *to;      //  the states
+    double      value;
+} s_signal_t;
+
 //  Send a signal on the campaign hop. Returns 0 when sent.
-static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const char *name, const char *subject,
-                      int64_t member_id, const char *user, const char *from, const char *to, double value,
-                      int64_t now_s, int32_t today)
+static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const s_signal_t *sg, int64_t now_s,
+                     int32_t today)
 {
+    const char *name = sg->name, *user = sg->user, *from = sg->from, *to = sg->to;
+    int64_t member_id = sg->member_id;
+    double value = sg->value;
     char id [160];
     scoring_signal_id (id, sizeof (id), name, g->group_id, member_id, today);
     Qy__Signal sig = QY__SIGNAL__INIT;
     sig.name = (char *) name;
-    sig.subject = (char *) subject;
+    sig.subject = (char *) sg->subject;
     sig.member_id = member_id;
     sig.group_id = g->group_id;
     sig.from_state = (char *) (from ? from : "");
     sig.to_state = (char *) to;
     sig.value = value;
     sig.at_us = now_s * 1000000;
-    Qy__Stamp stamp = QY__STAMP__INIT;
-    stamp.stage = "scoring";
-    stamp.at_us = qy_now_us ();
-    Qy__Stamp *trace [] = { &stamp };
     Qy__Event ev = QY__EVENT__INIT;
+    qy_event_stamp_t stamp;
+    qy_event_stamp (&ev, &stamp, "scoring", qy_now_us ());
     ev.brand = (char *) g->brand_code;
     ev.msg_id = id;
     ev.event_time_us = now_s * 1000000;
-    ev.ingest_time_us = stamp.at_us;
+    ev.ingest_time_us = stamp.stamp.at_us;
     ev.group = (char *) g->code;
     ev.member = (char *) (user ? user : "");
     ev.kind = QY__KIND__SIGNAL;
@@ -174,9 +185,9 @@ static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const c
     ev.store_id = g->store_id;
     ev.member_id = member_id;
     ev.signal = &sig;
-    ev.n_trace = 1;
-    ev.trace = trace;
-    if (!self->cfg.signals || qy_service_send (self->cfg.signals, &ev.base) != 0) {
+    bool sent = self->cfg.signals && qy_service_send (self->cfg.signals, &ev.base) == 0;
+    qy_event_unstamp (&ev, &stamp);
+    if (!sent) {
         qy_log_warn ("msg_id=%s brand=%s group=%s signal=%s not sent: tried again next round", id, g->brand_code, g->code,
                      name);
         return -1;
@@ -407,7 +418,8 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
         const char *gsig = scoring_group_signal (prev_state, h.state);
         int sent = 0;
         if (gsig)
-            sent = s_signal (self, &g, gsig, "group", 0, NULL, prev_state, h.state, h.health, now_s, today);
+            sent = s_signal (self, &g, &(s_signal_t) { gsig, "group", 0, NULL, prev_state, h.state, h.health },
+                             now_s, today);
         if (gsig && sent == 0 && strcmp (h.state, "zombie") == 0 && strcmp (h.lifecycle, "long_term") == 0)
             sent = s_alert (self, &g, &h, today);
         char health [16];
@@ -424,8 +436,8 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
                 char user [136] = "";
                 scoring_store_user (self->pg, bid, ms [i].member_id, user, sizeof (user));
                 double value = st [i].rate_baseline > 0 ? st [i].rate_recent / st [i].rate_baseline : 0;
-                if (s_signal (self, &g, msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value,
-                              now_s, today) != 0)
+                s_signal_t sg = { msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value };
+                if (s_signal (self, &g, &sg, now_s, today) != 0)
                     continue;
             }
             char key [96], tl [8];

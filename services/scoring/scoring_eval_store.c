@@ -5,17 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void s_id (char *buf, size_t len, int64_t v)
-{
-    qy_snprintf (buf, len, "%lld", (long long) v);
-}
-
 int scoring_store_group (qy_pg_t *pg, int64_t brand_id, int64_t group_id, const scoring_brand_t *brand,
                          scoring_group_row_t *g)
 {
-    char b [24], gi [24];
-    s_id (b, sizeof (b), brand_id);
-    s_id (gi, sizeof (gi), group_id);
+    char b [QY_PG_I64_LEN], gi [QY_PG_I64_LEN];
+    qy_pg_i64 (b, brand_id);
+    qy_pg_i64 (gi, group_id);
     const char *p [] = { b, gi };
     PGresult *res;
     if (!qy_pg_run (pg, "group meta",
@@ -41,9 +36,9 @@ int scoring_store_group (qy_pg_t *pg, int64_t brand_id, int64_t group_id, const 
 int scoring_store_health (qy_pg_t *pg, const scoring_group_row_t *g, int32_t today, int64_t members,
                           scoring_health_t *h)
 {
-    char b [24], gi [24], d [16];
-    s_id (b, sizeof (b), g->brand_id);
-    s_id (gi, sizeof (gi), g->group_id);
+    char b [QY_PG_I64_LEN], gi [QY_PG_I64_LEN], d [16];
+    qy_pg_i64 (b, g->brand_id);
+    qy_pg_i64 (gi, g->group_id);
     qy_day_format (today, d, sizeof (d), false);
     const char *p [] = { b, gi, d };
     scoring_group_input_t in;
@@ -107,69 +102,61 @@ done:
     return rc;
 }
 
-//  Arrays for unnest, one buffer per column.
+//  The columns of member_scores' unnest.
 enum { C_MID, C_IN, C_STAFF, C_TL, C_STATE, C_MSGS, C_DAYS, C_STREAK, C_FIRST, C_JOINED, C_LAST, C_RR, C_MENT,
        C_ANS, C_VIOL, C_ACT, C_BASE, C_CONTRIB, C_CH, C__COUNT };
 
-static void s_day_elem (qy_buf_t *b, int32_t day)
+static void s_day_elem (qy_pg_cols_t *cols, size_t c, int32_t day)
 {
     if (day < 0)
-        qy_buf_puts (b, "NULL");
+        qy_pg_cols_null (cols, c);
     else {
         char d [16];
         qy_day_format (day, d, sizeof (d), false);
-        qy_buf_puts (b, d);
+        qy_pg_cols_printf (cols, c, "%s", d);
     }
 }
 
 static bool s_members (qy_pg_t *pg, const char *b, const char *gi, const scoring_member_t *ms,
                        const scoring_standing_t *st, size_t n)
 {
-    qy_buf_t c [C__COUNT], gone;
-    for (int i = 0; i < C__COUNT; i++) {
-        qy_buf_init (&c [i]);
-        qy_buf_puts (&c [i], "{");
-    }
-    qy_buf_init (&gone);
-    qy_buf_puts (&gone, "{");
+    qy_pg_cols_t c, gone;
+    qy_pg_cols_init (&c, C__COUNT);
+    qy_pg_cols_init (&gone, 1);
     for (size_t i = 0; i < n; i++) {
         const scoring_member_t *m = &ms [i];
-        const char *sep = i ? "," : "";
-        for (int x = 0; x < C__COUNT; x++)
-            qy_buf_puts (&c [x], sep);
-        qy_buf_printf (&c [C_MID], "%lld", (long long) m->member_id);
-        qy_buf_puts (&c [C_IN], m->in_group ? "t" : "f");
-        qy_buf_puts (&c [C_STAFF], m->staff ? "t" : "f");
-        qy_buf_printf (&c [C_TL], "%d", st [i].trust_level);
-        qy_buf_puts (&c [C_STATE], st [i].state);
-        qy_buf_printf (&c [C_MSGS], "%lld", (long long) m->msgs);
-        qy_buf_printf (&c [C_DAYS], "%lld", (long long) m->days);
-        qy_buf_printf (&c [C_STREAK], "%lld", (long long) m->streak);
-        s_day_elem (&c [C_FIRST], m->first_day);
-        s_day_elem (&c [C_JOINED], m->join_day);
-        s_day_elem (&c [C_LAST], m->last_day);
-        qy_buf_printf (&c [C_RR], "%lld", (long long) m->replies);
-        qy_buf_printf (&c [C_MENT], "%lld", (long long) m->mentions);
-        qy_buf_printf (&c [C_ANS], "%lld", (long long) m->answered);
-        qy_buf_printf (&c [C_VIOL], "%lld", (long long) m->violations);
-        qy_buf_printf (&c [C_ACT], "%.6f", st [i].activity);
-        qy_buf_printf (&c [C_BASE], "%.6f", st [i].baseline);
-        qy_buf_printf (&c [C_CONTRIB], "%.3f", st [i].contribution);
+        qy_pg_cols_row (&c);
+        qy_pg_cols_int (&c, C_MID, m->member_id);
+        qy_pg_cols_bool (&c, C_IN, m->in_group);
+        qy_pg_cols_bool (&c, C_STAFF, m->staff);
+        qy_pg_cols_int (&c, C_TL, st [i].trust_level);
+        qy_pg_cols_printf (&c, C_STATE, "%s", st [i].state);
+        qy_pg_cols_int (&c, C_MSGS, m->msgs);
+        qy_pg_cols_int (&c, C_DAYS, m->days);
+        qy_pg_cols_int (&c, C_STREAK, m->streak);
+        s_day_elem (&c, C_FIRST, m->first_day);
+        s_day_elem (&c, C_JOINED, m->join_day);
+        s_day_elem (&c, C_LAST, m->last_day);
+        qy_pg_cols_int (&c, C_RR, m->replies);
+        qy_pg_cols_int (&c, C_MENT, m->mentions);
+        qy_pg_cols_int (&c, C_ANS, m->answered);
+        qy_pg_cols_int (&c, C_VIOL, m->violations);
+        qy_pg_cols_printf (&c, C_ACT, "%.6f", st [i].activity);
+        qy_pg_cols_printf (&c, C_BASE, "%.6f", st [i].baseline);
+        qy_pg_cols_printf (&c, C_CONTRIB, "%.3f", st [i].contribution);
         if (m->joins > 0)
-            qy_buf_printf (&c [C_CH], "%lld", (long long) m->channel_id);
+            qy_pg_cols_int (&c, C_CH, m->channel_id);
         else
-            qy_buf_puts (&c [C_CH], "NULL");
-        if (!m->in_group)
-            qy_buf_printf (&gone, "%s%lld", gone.len > 1 ? "," : "", (long long) m->member_id);
+            qy_pg_cols_null (&c, C_CH);
+        if (!m->in_group) {
+            qy_pg_cols_row (&gone);
+            qy_pg_cols_int (&gone, 0, m->member_id);
+        }
     }
-    for (int i = 0; i < C__COUNT; i++)
-        qy_buf_puts (&c [i], "}");
-    qy_buf_puts (&gone, "}");
     const char *p [2 + C__COUNT];
     p [0] = b;
     p [1] = gi;
-    for (int i = 0; i < C__COUNT; i++)
-        p [2 + i] = c [i].data;
+    qy_pg_cols_params (&c, p + 2);
     //  Only members of this brand are written (the join checks it).
     bool ok = qy_pg_run (pg, "member scores",
         "INSERT INTO member_scores (brand_id, group_id, member_id, in_group, staff, trust_level, state, messages, active_days, "
@@ -199,14 +186,13 @@ static bool s_members (qy_pg_t *pg, const char *b, const char *gi, const scoring
         "ON CONFLICT (group_id, member_id) DO UPDATE SET trust_level = EXCLUDED.trust_level, state = EXCLUDED.state, "
         "  activity = EXCLUDED.activity, contribution = EXCLUDED.contribution, updated_at = now () "
         "WHERE member_states.brand_id = EXCLUDED.brand_id", 8,
-        (const char *[]) { b, gi, c [C_MID].data, c [C_IN].data, c [C_TL].data, c [C_STATE].data, c [C_ACT].data,
-                           c [C_CONTRIB].data }, NULL)
+        (const char *[]) { b, gi, p [2 + C_MID], p [2 + C_IN], p [2 + C_TL], p [2 + C_STATE], p [2 + C_ACT],
+                           p [2 + C_CONTRIB] }, NULL)
         && qy_pg_run (pg, "member states gone",
         "DELETE FROM member_states WHERE brand_id = $1 AND group_id = $2 AND member_id = ANY ($3::bigint[])", 3,
-        (const char *[]) { b, gi, gone.data }, NULL);
-    for (int i = 0; i < C__COUNT; i++)
-        qy_buf_free (&c [i]);
-    qy_buf_free (&gone);
+        (const char *[]) { b, gi, qy_pg_cols_array (&gone, 0) }, NULL);
+    qy_pg_cols_free (&c);
+    qy_pg_cols_free (&gone);
     return ok;
 }
 
@@ -217,7 +203,7 @@ static bool s_health (qy_pg_t *pg, const char *b, const char *gi, const char *da
     double dbls [] = { h->active_ratio, h->msgs_per_day, h->top3_share, h->gini, h->self_activation, h->growth_rate,
                        h->leave_rate, h->violation_rate, h->post_response };
     for (int i = 0; i < 4; i++)
-        qy_snprintf (v [i], sizeof (v [i]), "%lld", (long long) ints [i]);
+        qy_pg_i64 (v [i], ints [i]);
     for (int i = 0; i < 9; i++)
         qy_snprintf (v [4 + i], sizeof (v [4 + i]), "%.6f", dbls [i]);
     qy_snprintf (v [13], sizeof (v [13]), "%d", h->health);
@@ -245,21 +231,17 @@ static bool s_channels (qy_pg_t *pg, const char *b, const char *gi, const scorin
 {
     if (!n)
         return true;
-    qy_buf_t c [10];
-    for (int i = 0; i < 10; i++) {
-        qy_buf_init (&c [i]);
-        qy_buf_puts (&c [i], "{");
-    }
+    qy_pg_cols_t c;
+    qy_pg_cols_init (&c, 10);
     for (size_t i = 0; i < n; i++) {
         int64_t v [10] = { chs [i].channel_id, chs [i].joins, chs [i].members, chs [i].spoke, chs [i].violators,
                            chs [i].violations, chs [i].matured7, chs [i].retained7, chs [i].matured30, chs [i].retained30 };
-        for (int x = 0; x < 10; x++)
-            qy_buf_printf (&c [x], "%s%lld", i ? "," : "", (long long) v [x]);
+        qy_pg_cols_row (&c);
+        for (size_t x = 0; x < 10; x++)
+            qy_pg_cols_int (&c, x, v [x]);
     }
-    for (int i = 0; i < 10; i++)
-        qy_buf_puts (&c [i], "}");
-    const char *p [] = { b, gi, c [0].data, c [1].data, c [2].data, c [3].data, c [4].data, c [5].data, c [6].data,
-                         c [7].data, c [8].data, c [9].data };
+    const char *p [12] = { b, gi };
+    qy_pg_cols_params (&c, p + 2);
     bool ok = qy_pg_run (pg, "channel stats",
         "INSERT INTO channel_group_stats (brand_id, group_id, channel_id, joins, members, spoke, violators, violations, "
         "  matured7, retained7, matured30, retained30, updated_at) "
@@ -270,8 +252,7 @@ static bool s_channels (qy_pg_t *pg, const char *b, const char *gi, const scorin
         "  matured7 = EXCLUDED.matured7, retained7 = EXCLUDED.retained7, matured30 = EXCLUDED.matured30, "
         "  retained30 = EXCLUDED.retained30, updated_at = now () WHERE channel_group_stats.brand_id = EXCLUDED.brand_id",
         12, p, NULL);
-    for (int i = 0; i < 10; i++)
-        qy_buf_free (&c [i]);
+    qy_pg_cols_free (&c);
     return ok;
 }
 
@@ -280,34 +261,25 @@ static bool s_suggestions (qy_pg_t *pg, const char *b, const char *gi, const cha
 {
     if (!n)
         return true;
-    qy_buf_t mid, score, reason;
-    qy_buf_init (&mid);
-    qy_buf_init (&score);
-    qy_buf_init (&reason);
-    qy_buf_puts (&mid, "{");
-    qy_buf_puts (&score, "{");
-    qy_buf_puts (&reason, "{");
+    qy_pg_cols_t c;
+    qy_pg_cols_init (&c, 3);
     for (size_t i = 0; i < n; i++) {
-        qy_buf_printf (&mid, "%s%lld", i ? "," : "", (long long) s [i].member_id);
-        qy_buf_printf (&score, "%s%.4f", i ? "," : "", s [i].score);
-        if (i)
-            qy_buf_puts (&reason, ",");
-        qy_buf_pg_array_elem (&reason, s [i].reason);
+        qy_pg_cols_row (&c);
+        qy_pg_cols_int (&c, 0, s [i].member_id);
+        qy_pg_cols_printf (&c, 1, "%.4f", s [i].score);
+        qy_pg_cols_text (&c, 2, s [i].reason);
     }
-    qy_buf_puts (&mid, "}");
-    qy_buf_puts (&score, "}");
-    qy_buf_puts (&reason, "}");
+    const char *cols [3];
+    qy_pg_cols_params (&c, cols);
     char nd [16];
     qy_snprintf (nd, sizeof (nd), "%d", needed);
-    const char *p [] = { b, gi, kind, mid.data, score.data, reason.data, nd };
+    const char *p [] = { b, gi, kind, cols [0], cols [1], cols [2], nd };
     bool ok = qy_pg_run (pg, "suggestions",
         "INSERT INTO member_suggestions (brand_id, group_id, kind, rank, member_id, score, reason, needed) "
         "SELECT $1, $2, $3, x.r, x.m, x.s, x.why, $7 "
         "FROM unnest ($4::bigint[], $5::float8[], $6::text[]) WITH ORDINALITY AS x (m, s, why, r) "
         "JOIN members mb ON mb.id = x.m AND mb.brand_id = $1", 7, p, NULL);
-    qy_buf_free (&mid);
-    qy_buf_free (&score);
-    qy_buf_free (&reason);
+    qy_pg_cols_free (&c);
     return ok;
 }
 
@@ -317,9 +289,9 @@ int scoring_store_write (qy_pg_t *pg, const scoring_group_row_t *g, int32_t toda
                          const scoring_suggestion_t *cap, size_t ncap, int needed,
                          const scoring_suggestion_t *clean, size_t nclean)
 {
-    char b [24], gi [24], d [16];
-    s_id (b, sizeof (b), g->brand_id);
-    s_id (gi, sizeof (gi), g->group_id);
+    char b [QY_PG_I64_LEN], gi [QY_PG_I64_LEN], d [16];
+    qy_pg_i64 (b, g->brand_id);
+    qy_pg_i64 (gi, g->group_id);
     qy_day_format (today, d, sizeof (d), false);
     const char *p [] = { b, gi };
     char cleaned [16];
@@ -341,9 +313,9 @@ int scoring_store_write (qy_pg_t *pg, const scoring_group_row_t *g, int32_t toda
 
 void scoring_store_user (qy_pg_t *pg, int64_t brand_id, int64_t member_id, char *buf, size_t len)
 {
-    char b [24], m [24];
-    s_id (b, sizeof (b), brand_id);
-    s_id (m, sizeof (m), member_id);
+    char b [QY_PG_I64_LEN], m [QY_PG_I64_LEN];
+    qy_pg_i64 (b, brand_id);
+    qy_pg_i64 (m, member_id);
     const char *p [] = { b, m };
     PGresult *res;
     buf [0] = 0;

@@ -1,5 +1,6 @@
 //  What an event counts as, and where its counters live.
 #include "scoring.h"
+#include "qy/event.h"
 #include "qy/util.h"
 #include <string.h>
 
@@ -9,7 +10,7 @@ scoring_kind_t scoring_kind (const Qy__Event *ev)
         return SCORING_JOIN;
     if (ev->kind == QY__KIND__LEAVE)
         return SCORING_LEAVE;
-    if (ev->kind >= QY__KIND__TEXT && ev->kind <= QY__KIND__QRCODE && ev->kind != QY__KIND__REVOKE)
+    if (qy_event_is_chat (ev->kind))
         return SCORING_MSG;
     return SCORING_OTHER;
 }
@@ -21,8 +22,7 @@ bool scoring_is_violation (const Qy__Event *ev)
 
 bool scoring_is_staff (const Qy__Event *ev)
 {
-    return ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER
-        || ev->role == QY__ROLE__BOT;
+    return qy_role_is_brand (ev->role);
 }
 
 //  True when s[0..len) ends with suffix.

@@ -44,52 +44,53 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, cons
         rc = 1;             //  the counters expired (or never were): the row stands as it is
         goto done;
     }
-    char sb [24], sg [24], sd [16], msgs [24], act [24], joins [24], leaves [24], viol [24], events [24];
-    qy_snprintf (sb, sizeof (sb), "%lld", bid);
-    qy_snprintf (sg, sizeof (sg), "%lld", gid);
+    char sb [QY_PG_I64_LEN], sg [QY_PG_I64_LEN], sd [16], msgs [QY_PG_I64_LEN], act [QY_PG_I64_LEN];
+    char joins [QY_PG_I64_LEN], leaves [QY_PG_I64_LEN], viol [QY_PG_I64_LEN], events [QY_PG_I64_LEN];
+    qy_pg_i64 (sb, bid);
+    qy_pg_i64 (sg, gid);
     qy_day_format (day, sd, sizeof (sd), false);
-    qy_snprintf (msgs, sizeof (msgs), "%lld", s_field (h, "msgs"));
-    qy_snprintf (act, sizeof (act), "%lld", a->integer);
-    qy_snprintf (joins, sizeof (joins), "%lld", s_field (h, "joins"));
-    qy_snprintf (leaves, sizeof (leaves), "%lld", s_field (h, "leaves"));
-    qy_snprintf (viol, sizeof (viol), "%lld", s_field (h, "viol"));
-    qy_snprintf (events, sizeof (events), "%lld", s_field (h, "n"));
-    char more [6][24];
+    qy_pg_i64 (msgs, s_field (h, "msgs"));
+    qy_pg_i64 (act, a->integer);
+    qy_pg_i64 (joins, s_field (h, "joins"));
+    qy_pg_i64 (leaves, s_field (h, "leaves"));
+    qy_pg_i64 (viol, s_field (h, "viol"));
+    qy_pg_i64 (events, s_field (h, "n"));
+    char more [6][QY_PG_I64_LEN];
     static const char *const more_fields [6] = { "staff", "posts", "resp", "replies", "q", "ans" };
     for (int i = 0; i < 6; i++)
-        qy_snprintf (more [i], sizeof (more [i]), "%lld", s_field (h, more_fields [i]));
-    qy_buf_t hist, mids, mcnt, hours, hmsgs;
-    qy_buf_init (&hist); qy_buf_init (&mids); qy_buf_init (&mcnt); qy_buf_init (&hours); qy_buf_init (&hmsgs);
-    qy_buf_puts (&hist, "{");
-    qy_buf_puts (&hours, "{");
-    qy_buf_puts (&hmsgs, "{");
+        qy_pg_i64 (more [i], s_field (h, more_fields [i]));
+    //  The day's 24 hours as one array; the hours with messages and the
+    //  members who spoke as rows.
+    qy_pg_cols_t hist, hours, members;
+    qy_pg_cols_init (&hist, 1);
+    qy_pg_cols_init (&hours, 2);
+    qy_pg_cols_init (&members, 2);
     //  The local day starts at day × 86400 − offset in unix seconds.
     int64_t day_start = (int64_t) day * 86400 - (int64_t) brand->tz_offset_min * 60;
     for (int hr = 0; hr < 24; hr++) {
         char f [8];
         qy_snprintf (f, sizeof (f), "h%d", hr);
         long long c = s_field (h, f);
-        qy_buf_printf (&hist, "%s%lld", hr ? "," : "", c);
+        qy_pg_cols_row (&hist);
+        qy_pg_cols_int (&hist, 0, c);
         if (c) {
-            qy_buf_printf (&hours, "%s%lld", hours.len > 1 ? "," : "", (long long) (day_start + hr * 3600));
-            qy_buf_printf (&hmsgs, "%s%lld", hmsgs.len > 1 ? "," : "", c);
+            qy_pg_cols_row (&hours);
+            qy_pg_cols_int (&hours, 0, day_start + hr * 3600);
+            qy_pg_cols_int (&hours, 1, c);
         }
     }
-    qy_buf_puts (&hist, "}");
-    qy_buf_puts (&hours, "}");
-    qy_buf_puts (&hmsgs, "}");
-    qy_buf_puts (&mids, "{");
-    qy_buf_puts (&mcnt, "{");
+    //  Redis's member ids and counts are integers already: passed as they are.
     for (size_t i = 0; i + 1 < m->elements; i += 2) {
-        qy_buf_printf (&mids, "%s%s", i ? "," : "", m->element [i]->str);
-        qy_buf_printf (&mcnt, "%s%s", i ? "," : "", m->element [i + 1]->str);
+        qy_pg_cols_row (&members);
+        qy_pg_cols_printf (&members, 0, "%s", m->element [i]->str);
+        qy_pg_cols_printf (&members, 1, "%s", m->element [i + 1]->str);
     }
-    qy_buf_puts (&mids, "}");
-    qy_buf_puts (&mcnt, "}");
-    const char *gp [] = { sb, sg, sd, msgs, act, joins, leaves, viol, hist.data,
+    const char *gp [] = { sb, sg, sd, msgs, act, joins, leaves, viol, qy_pg_cols_array (&hist, 0),
                           more [0], more [1], more [2], more [3], more [4], more [5], events };
-    const char *hp [] = { sb, sg, hours.data, hmsgs.data };
-    const char *mp [] = { sb, sg, sd, mids.data, mcnt.data };
+    const char *hp [4] = { sb, sg };
+    qy_pg_cols_params (&hours, hp + 2);
+    const char *mp [5] = { sb, sg, sd };
+    qy_pg_cols_params (&members, mp + 3);
     PGresult *won = NULL;
     bool ok = qy_pg_run (pg, "rollup begin", "BEGIN", 0, NULL, NULL)
         && qy_pg_run (pg, "group rollup",
@@ -129,7 +130,9 @@ static int s_one (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, cons
     }
     if (!ok)
         qy_pg_run (pg, "rollup rollback", "ROLLBACK", 0, NULL, NULL);
-    qy_buf_free (&hist); qy_buf_free (&mids); qy_buf_free (&mcnt); qy_buf_free (&hours); qy_buf_free (&hmsgs);
+    qy_pg_cols_free (&hist);
+    qy_pg_cols_free (&hours);
+    qy_pg_cols_free (&members);
     rc = ok ? 1 : -1;
 done:
     if (h) freeReplyObject (h);

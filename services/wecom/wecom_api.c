@@ -187,9 +187,10 @@ char *wecom_api_token (wecom_api_t *self, const char *corp, const char *secret, 
     return tok;
 }
 
-//  Drop the cached token if it is still the one WeCom refused.
-static qy_script_t s_drop = { .source =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0" };
+//  Drop the cached token if it is still the one WeCom refused:
+//  wecom_drop_token.lua (embedded).
+extern const char wecom_drop_token_lua [];
+static qy_script_t s_drop = { .source = wecom_drop_token_lua };
 
 static bool s_paused (wecom_api_t *self, const char *corp)
 {

@@ -1,9 +1,12 @@
-//  qy_pg_input_at_fault: which refusals mean the input can never be stored
-//  (set aside, 400) and which mean the moment (try again).
+//  qy_pg's pure parts: the refusals that are the input's fault (set aside,
+//  400) or the moment's (try again), the int64 parameter and the bulk
+//  columns for unnest.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdint.h>
+#include <string.h>
 #include "qy/pg.h"
 
 static void test_input_at_fault (void **state)
@@ -40,10 +43,72 @@ static void test_input_at_fault (void **state)
     assert_false (qy_pg_input_at_fault (NULL));
 }
 
+static void test_i64 (void **state)
+{
+    (void) state;
+    char b [QY_PG_I64_LEN];
+    assert_string_equal (qy_pg_i64 (b, 0), "0");
+    assert_string_equal (qy_pg_i64 (b, 1234567890123), "1234567890123");
+    assert_string_equal (qy_pg_i64 (b, INT64_MIN), "-9223372036854775808");
+    assert_string_equal (qy_pg_i64 (b, INT64_MAX), "9223372036854775807");
+    assert_ptr_equal (qy_pg_i64 (b, 7), b);
+}
+
+static void test_cols (void **state)
+{
+    (void) state;
+    qy_pg_cols_t cols;
+    qy_pg_cols_init (&cols, 5);
+    //  Columns filled out of order still line up row by row.
+    qy_pg_cols_row (&cols);
+    qy_pg_cols_text (&cols, 1, "say \"hi\" \\o/");
+    qy_pg_cols_int (&cols, 0, -5);
+    qy_pg_cols_bool (&cols, 2, true);
+    qy_pg_cols_printf (&cols, 3, "%.2f", 1.5);
+    qy_pg_cols_null (&cols, 4);
+    qy_pg_cols_row (&cols);
+    qy_pg_cols_int (&cols, 0, 9007199254740993);
+    qy_pg_cols_text (&cols, 1, NULL);
+    qy_pg_cols_bool (&cols, 2, false);
+    qy_pg_cols_printf (&cols, 3, "%s", "2026-12-06");
+    qy_pg_cols_text (&cols, 4, "NULL");
+    const char *p [5];
+    qy_pg_cols_params (&cols, p);
+    assert_string_equal (p [0], "{-5,9007199254740993}");
+    assert_string_equal (p [1], "{\"say \\\"hi\\\" \\\\o/\",NULL}");
+    assert_string_equal (p [2], "{t,f}");
+    assert_string_equal (p [3], "{1.50,2026-12-06}");
+    //  The word NULL as text is quoted, so it stays a word.
+    assert_string_equal (p [4], "{NULL,\"NULL\"}");
+    assert_int_equal (cols.nrows, 2);
+    //  Closing twice closes once.
+    assert_string_equal (qy_pg_cols_array (&cols, 0), "{-5,9007199254740993}");
+    qy_pg_cols_free (&cols);
+    qy_pg_cols_free (&cols);
+}
+
+static void test_cols_empty (void **state)
+{
+    (void) state;
+    qy_pg_cols_t cols;
+    qy_pg_cols_init (&cols, 2);
+    assert_string_equal (qy_pg_cols_array (&cols, 1), "{}");
+    assert_int_equal (cols.nrows, 0);
+    qy_pg_cols_free (&cols);
+    int64_t ids [] = { 3, -1, 40000000000 };
+    assert_string_equal (qy_pg_cols_ints (&cols, ids, 3), "{3,-1,40000000000}");
+    qy_pg_cols_free (&cols);
+    assert_string_equal (qy_pg_cols_ints (&cols, ids, 0), "{}");
+    qy_pg_cols_free (&cols);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_input_at_fault),
+        cmocka_unit_test (test_i64),
+        cmocka_unit_test (test_cols),
+        cmocka_unit_test (test_cols_empty),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -5,10 +5,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "moderation.h"
 #include "moderation_behaviour.h"
+#include "qy/util.h"
 
 static const judge_hit_t *s_find (const judge_result_t *r, const char *rule)
 {
@@ -357,7 +359,16 @@ static void test_script_args (void **state)
     moderation_policy_t p;
     moderation_policy_default (&p);
     moderation_check_args_t a;
-    moderation_check_args (&a, &p, 7, 12, 3, 99, "m1", 1763604000123456LL, "chat", true, true, 0xabcULL);
+    Qy__Event ev = QY__EVENT__INIT;
+    ev.brand_id = 7;
+    ev.group_id = 12;
+    ev.store_id = 3;
+    ev.member_id = 99;
+    ev.msg_id = "m1";
+    ev.event_time_us = 1763604000123456LL;
+    ev.kind = QY__KIND__TEXT;
+    moderation_check_in_t in = { &ev, true, true, 0xabcULL };
+    moderation_check_args (&a, &p, &in);
     assert_string_equal (a.args [0], "fl:{b:7}:12:99");
     assert_string_equal (a.args [3], "rp:{b:7}:12:99:0000000000000abc");
     assert_string_equal (a.args [4], "sw:{b:7}:0000000000000abc");
@@ -374,14 +385,61 @@ static void test_script_args (void **state)
     assert_string_equal (a.args [17], "259200000");   //  joined key lives 72 h (the join-wave window)
     assert_string_equal (a.args [21], "3");           //  the group's store, for the wave's stores
     //  Without content (too short), neither repeats nor waves are counted.
-    moderation_check_args (&a, &p, 7, 12, 0, 99, "m2", 0, "chat", true, false, 0);
+    ev.store_id = 0;
+    ev.msg_id = "m2";
+    ev.event_time_us = 0;
+    in = (moderation_check_in_t) { &ev, true, false, 0 };
+    moderation_check_args (&a, &p, &in);
     assert_string_equal (a.args [15], "0");
     assert_string_equal (a.args [16], "0");
     assert_string_equal (a.args [6], "jw:{b:7}:g12");
     assert_string_equal (a.args [21], "g12");         //  no store: the group is its own
+    //  The script's kinds: a recall is no chat; a join is a join.
+    assert_string_equal (moderation_check_kind (QY__KIND__IMAGE), "chat");
+    assert_string_equal (moderation_check_kind (QY__KIND__REVOKE), "other");
+    assert_string_equal (moderation_check_kind (QY__KIND__JOIN), "join");
+    assert_string_equal (moderation_check_kind (QY__KIND__LEAVE), "other");
     uint64_t h;
     assert_false (moderation_content_hash ("你好", strlen ("你好"), 6, &h));
     assert_true (moderation_content_hash ("加我领取优惠券", strlen ("加我领取优惠券"), 6, &h));
+}
+
+//  The scripts are embedded from their .lua files at build time: the code
+//  byte for byte, without the lines that are only a "--" comment (so a
+//  comment edit never changes a script's SHA1).
+static void s_embedded (const char *file, const char *embedded)
+{
+    char path [512];
+    snprintf (path, sizeof (path), "%s/services/moderation/%s", QY_SOURCE_DIR, file);
+    FILE *f = fopen (path, "rb");
+    assert_non_null (f);
+    qy_buf_t b;
+    qy_buf_init (&b);
+    assert_true (qy_buf_read_stream (&b, f));
+    fclose (f);
+    assert_true (strncmp (b.data, "--", 2) == 0);      //  each file has a header
+    qy_buf_t code;
+    qy_buf_init (&code);
+    for (const char *line = b.data; *line; ) {
+        const char *end = strchr (line, '\n');
+        size_t len = end ? (size_t) (end - line) + 1 : strlen (line);
+        if (strncmp (line + strspn (line, " \t"), "--", 2) != 0)
+            qy_buf_append (&code, line, len);
+        line += len;
+    }
+    assert_true (code.len > 0);
+    assert_string_equal (embedded, code.data);
+    qy_buf_free (&code);
+    qy_buf_free (&b);
+}
+
+static void test_scripts_embedded (void **state)
+{
+    (void) state;
+    extern const char moderation_check_lua [], moderation_mute_lengthen_lua [];
+    s_embedded ("moderation_check.lua", moderation_check_lua);
+    s_embedded ("moderation_mute_lengthen.lua", moderation_mute_lengthen_lua);
+    assert_ptr_equal (moderation_check_script.source, moderation_check_lua);
 }
 
 int main (void)
@@ -393,6 +451,7 @@ int main (void)
         cmocka_unit_test (test_layers_and_overrides),
         cmocka_unit_test (test_rows_merge),
         cmocka_unit_test (test_script_args),
+        cmocka_unit_test (test_scripts_embedded),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -41,17 +41,17 @@ static void test_flood (void **state)
     assert_int_equal (moderation_policy_flood_rule (&p, &bad, err, sizeof (err)), -1);
     judge_rule_row_t row = { "flood.member", "flood", "flood", "5/60", 1.0, 0 };
     assert_int_equal (moderation_policy_flood_rule (&p, &row, err, sizeof (err)), 0);
-    double total;
-    //  Five in a minute is allowed, the sixth is flooding (weight 1.0 = recall).
-    assert_int_equal (moderation_level (&p, 0, 5, &total), JUDGE_ALLOW);
-    assert_int_equal (moderation_level (&p, 0, 6, &total), JUDGE_RECALL);
-    assert_true (total == 1.0);
-    //  Flooding adds to what the judge found.
-    assert_int_equal (moderation_level (&p, 1.2, 6, &total), JUDGE_MUTE);
-    //  A dry-run flood rule never counts.
+    assert_string_equal (p.flood_rule, "flood.member");
+    assert_int_equal (p.flood_max, 5);
+    assert_int_equal (p.flood_window_s, 60);
+    assert_true (p.flood_weight == 1.0);
+    assert_false (p.flood_dry_run);
+    //  A window longer than a day is refused.
+    judge_rule_row_t day = { "flood.x", "flood", "flood", "5/86401", 1.0, 0 };
+    assert_int_equal (moderation_policy_flood_rule (&p, &day, err, sizeof (err)), -1);
     row.dry_run = 1;
-    moderation_policy_flood_rule (&p, &row, err, sizeof (err));
-    assert_int_equal (moderation_level (&p, 0, 60, &total), JUDGE_ALLOW);
+    assert_int_equal (moderation_policy_flood_rule (&p, &row, err, sizeof (err)), 0);
+    assert_true (p.flood_dry_run);
 }
 
 static void test_ladder (void **state)

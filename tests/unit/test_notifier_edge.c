@@ -196,6 +196,46 @@ static void test_alerts (void **state)
     qy_buf_free (&t); qy_buf_free (&b); qy_buf_free (&big);
 }
 
+static void test_admit (void **state)
+{
+    (void) state;
+    qy_map_t *spread = qy_map_new ();
+    notifier_hold_t why;
+    //  An open circuit holds the job for as long as it stays open.
+    notifier_admit_t a = { .circuit = true, .wait = 700 };
+    assert_int_equal (notifier_admit (&a, spread, &why), 700);
+    assert_int_equal (why, NOTIFIER_HELD_CIRCUIT);
+    assert_string_equal (notifier_hold_text (why), "circuit open");
+    //  Tokens taken: go.
+    a = (notifier_admit_t) { .n = 1, .wait = 0 };
+    assert_int_equal (notifier_admit (&a, spread, &why), 0);
+    assert_int_equal (why, NOTIFIER_GO);
+    //  Redis away: with limits to keep, wait a second; without, go.
+    a = (notifier_admit_t) { .n = 1, .wait = -1 };
+    assert_int_equal (notifier_admit (&a, spread, &why), 1000);
+    assert_int_equal (why, NOTIFIER_HELD_NO_REDIS);
+    a = (notifier_admit_t) { .n = 0, .wait = -1 };
+    assert_int_equal (notifier_admit (&a, spread, &why), 0);
+    assert_int_equal (why, NOTIFIER_GO);
+    //  A paused destination: everything waits for the pause's end.
+    a = (notifier_admit_t) { .n = 0, .wait = 5000 };
+    assert_int_equal (notifier_admit (&a, spread, &why), 5000);
+    assert_int_equal (why, NOTIFIER_HELD_PAUSE);
+    assert_int_equal (notifier_admit (&a, spread, &why), 5000);
+    //  Rate limited: each job held on the same bucket waits one refill step
+    //  (the slowest bucket's period / capacity) longer than the one before.
+    a = (notifier_admit_t) { .n = 2, .wait = 100 };
+    qy_strlcpy (a.b [0].key, "nt:rl:gw", sizeof (a.b [0].key));
+    a.b [0].rate = (notifier_rate_t) { .capacity = 10, .period_ms = 1000 };
+    a.b [1].rate = (notifier_rate_t) { .capacity = 20, .period_ms = 60000 };
+    assert_int_equal (notifier_admit (&a, spread, &why), 100);
+    assert_int_equal (why, NOTIFIER_HELD_RATE);
+    assert_string_equal (notifier_hold_text (why), "rate limited");
+    assert_int_equal (notifier_admit (&a, spread, &why), 100 + 3000);
+    assert_int_equal (notifier_admit (&a, spread, &why), 100 + 6000);
+    qy_map_destroy (&spread);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -204,6 +244,7 @@ int main (void)
         cmocka_unit_test (test_breaker),
         cmocka_unit_test (test_answers),
         cmocka_unit_test (test_alerts),
+        cmocka_unit_test (test_admit),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 //  Brands and their hierarchy, rules and campaigns; the demo brand.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "judge.h"
 #include "qy/util.h"
 #include <stdio.h>
@@ -15,7 +16,7 @@ static void s_usage (const char *command)
 void qyctl_list (const char *sql, const char *brand)
 {
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *p [] = { bid };
     PGresult *res = qyctl_exec (sql, 1, p);
     qyctl_print (res, qyctl_opt ("format", "table"));
@@ -25,7 +26,7 @@ void qyctl_list (const char *sql, const char *brand)
 void qyctl_audit_detail (int64_t brand_id, const char *action, const char *type, const char *id, const char *detail)
 {
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     const char *actor = getenv ("QY_OPERATOR") ? getenv ("QY_OPERATOR") : (getenv ("USER") ? getenv ("USER") : "qyctl");
     const char *p [] = { brand_id ? bid : NULL, actor, action, type, id, detail ? detail : "{}" };
     PQclear (qyctl_exec ("INSERT INTO audit_log (brand_id, actor, action, object_type, object_id, detail) "
@@ -123,7 +124,7 @@ int qyctl_region (int argc, char **argv)
         s_usage ("region");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     const char *p [] = { bid, code, name };
     PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) "
                          "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name", 3, p));
@@ -148,7 +149,7 @@ int qyctl_store (int argc, char **argv)
         s_usage ("store");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     const char *p [] = { bid, code, name, qyctl_opt ("region", NULL), qyctl_opt ("phone", NULL) };
     PQclear (qyctl_exec ("INSERT INTO stores (brand_id, code, name, region_id, phone) "
                          "VALUES ($1, $2, $3, (SELECT id FROM regions WHERE brand_id = $1 AND code = $4), $5) "
@@ -177,7 +178,7 @@ int qyctl_group (int argc, char **argv)
         s_usage ("group");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     const char *p [] = { bid, code, name, qyctl_opt ("store", NULL), qyctl_opt ("type", "long_term"),
                          qyctl_opt ("capacity", "500") };
     PQclear (qyctl_exec ("INSERT INTO groups (brand_id, code, name, store_id, type, capacity) "
@@ -205,7 +206,7 @@ int qyctl_channel (int argc, char **argv)
         s_usage ("channel");
     int64_t brand_id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     const char *p [] = { bid, code, kind, qyctl_opt ("store", NULL), qyctl_opt ("name", NULL) };
     PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id, name) "
                          "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5) "
@@ -233,7 +234,7 @@ static const judge_rule_row_t s_flood_default = { "flood.member", "flood", "floo
 static void s_rules_default (int64_t brand_id, const char *file)
 {
     char bid [24], err [256];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     size_t n = 0;
     judge_rule_row_t *owned = NULL;
     const judge_rule_row_t *rows;
@@ -281,7 +282,7 @@ int qyctl_rules (int argc, char **argv)
     if (sub && brand && strcmp (sub, "set") == 0 && qyctl_arg (6)) {
         int64_t id = qyctl_brand_id (brand);
         char bid [24];
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+        qy_pg_i64 (bid, id);
         judge_rule_row_t r = { qyctl_arg (2), qyctl_arg (3), qyctl_arg (4),
                                qyctl_arg (6), atof (qyctl_arg (5)), qyctl_flag ("dry-run") };
         if (strcmp (r.kind, "flood") != 0) {

@@ -3,6 +3,7 @@
 //  single row changes, then writes it in one transaction.
 #include "qyctl.h"
 #include "qy/campaign_report.h"
+#include "qy/pg.h"
 #include "campaign.h"
 #include "campaign_file.h"
 #include "qy/util.h"
@@ -13,7 +14,7 @@
 static const char *s_bid (int64_t id)
 {
     static char buf [24];
-    qy_snprintf (buf, sizeof (buf), "%lld", (long long) id);
+    qy_pg_i64 (buf, id);
     return buf;
 }
 

@@ -25,6 +25,7 @@
 //  not pushed), and the exit status is 1.
 #include "qyctl.h"
 #include "qy/deadletter.h"
+#include "qy/pg.h"
 #include "qy/pb.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -366,16 +367,16 @@ static int s_replay (void)
     if (!run.dry_run)
         qyctl_confirm ("deadletters replay puts these dead letters back into the chain (--dry-run says what it would do)");
     run.brand_id = qyctl_brand_id (run.brand);
-    qy_snprintf (run.bid, sizeof (run.bid), "%lld", (long long) run.brand_id);
+    qy_pg_i64 (run.bid, run.brand_id);
     //  The ids as a PostgreSQL array; each must be a number.
-    qy_buf_t ids;
-    qy_buf_init (&ids);
-    qy_buf_puts (&ids, "{");
+    qy_pg_cols_t ids;
+    qy_pg_cols_init (&ids, 1);
     int nids = 0;
-    for (const char *a; (a = qyctl_arg (2 + nids)); nids++)
-        qy_buf_printf (&ids, "%s%s", nids ? "," : "", s_id_arg (a));
-    qy_buf_puts (&ids, "}");
-    const char *p [] = { run.bid, run.brand, open ? NULL : ids.data, qyctl_opt ("service", NULL),
+    for (const char *a; (a = qyctl_arg (2 + nids)); nids++) {
+        qy_pg_cols_row (&ids);
+        qy_pg_cols_printf (&ids, 0, "%s", s_id_arg (a));
+    }
+    const char *p [] = { run.bid, run.brand, open ? NULL : qy_pg_cols_array (&ids, 0), qyctl_opt ("service", NULL),
                          qyctl_opt ("limit", "1000") };
     //  Named rows are replayed even when they were before; --open takes
     //  only the open ones.
@@ -462,7 +463,7 @@ static int s_replay (void)
     free (rows);
     free (to_ingest);
     PQclear (res);
-    qy_buf_free (&ids);
+    qy_pg_cols_free (&ids);
     return run.failed || run.unrecorded || missing ? 1 : 0;
 }
 
@@ -607,7 +608,7 @@ int qyctl_deadletters (int argc, char **argv)
         qyctl_usage_error ("these arguments do not go together");
     char bid [24] = "";
     if (first)
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (first));
+        qy_pg_i64 (bid, qyctl_brand_id (first));
     const char *p [] = { first ? bid : NULL, first, qyctl_opt ("limit", "50"),
                          qyctl_flag ("open") ? "t" : "f", qyctl_opt ("service", NULL) };
     //  Without a brand: the platform operator's view, including unknown brands.

@@ -8,6 +8,7 @@
 //    gateway push FILE|- [--endpoint E]            JSON-lines deliveries onto the notifier hop
 //    gateway pause URL SECONDS                     hold deliveries to a destination (maintenance)
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qy/util.h"
 #include "qy/redis.h"
 #include "qy/zmq.h"
@@ -33,7 +34,7 @@ static int s_set (void)
         qyctl_die ("gateway URL must start with http:// or https://");
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+    qy_pg_i64 (bid, id);
     char *token = qyctl_secret ("token", "QY_GATEWAY_TOKEN");
     const char *p [] = { bid, url, token };
     PQclear (qyctl_exec ("UPDATE brands SET gateway_url = $2, gateway_token = coalesce ($3, gateway_token) WHERE id = $1", 3, p));
@@ -63,7 +64,7 @@ static int s_credential (void)
             qyctl_usage_error ("these arguments do not go together");
         int64_t id = qyctl_brand_id (brand);
         char bid [24];
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+        qy_pg_i64 (bid, id);
         const char *p [] = { name, bid };
         PGresult *res = qyctl_exec ("UPDATE gateway_credentials SET enabled = false WHERE name = $1 AND brand_id = $2 "
                                     "RETURNING 1", 2, p);
@@ -82,7 +83,7 @@ static int s_credential (void)
         qyctl_die ("a token or secret must be at least 16 characters");
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+    qy_pg_i64 (bid, id);
     //  Only the token's SHA-256 is kept; the secret of a signing gateway must
     //  be kept to verify: sealed under the master key when qyctl has it
     //  (else plain, and ingest seals it in place when it has the key).
@@ -109,22 +110,18 @@ static int s_credential (void)
     return 0;
 }
 
-//  "a,b" → {"a","b"} (PostgreSQL array text). Caller owns it.
-static char *s_pg_list (const char *csv)
+//  "a,b" → {"a","b"} (PostgreSQL array text), held by list until
+//  qy_pg_cols_free.
+static const char *s_pg_list (qy_pg_cols_t *list, const char *csv)
 {
-    qy_buf_t b;
-    qy_buf_init (&b);
-    qy_buf_puts (&b, "{");
+    qy_pg_cols_init (list, 1);
     char *copy = qy_strdup (csv ? csv : ""), *save = NULL;
-    int n = 0;
     for (char *t = strtok_r (copy, ",", &save); t; t = strtok_r (NULL, ",", &save)) {
-        if (n++)
-            qy_buf_puts (&b, ",");
-        qy_buf_pg_array_elem (&b, t);
+        qy_pg_cols_row (list);
+        qy_pg_cols_text (list, 0, t);
     }
-    qy_buf_puts (&b, "}");
     free (copy);
-    return b.data;
+    return qy_pg_cols_array (list, 0);
 }
 
 static int s_alerts (void)
@@ -146,10 +143,11 @@ static int s_alerts (void)
         qyctl_die ("--msgtype is text or markdown");
     int64_t id = qyctl_brand_id (brand);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+    qy_pg_i64 (bid, id);
     const char *store = qyctl_opt ("store", NULL);
-    char *mentions = s_pg_list (qyctl_opt ("mention", NULL));
-    char *mobiles = s_pg_list (qyctl_opt ("mobile", NULL));
+    qy_pg_cols_t mention_list, mobile_list;
+    const char *mentions = s_pg_list (&mention_list, qyctl_opt ("mention", NULL));
+    const char *mobiles = s_pg_list (&mobile_list, qyctl_opt ("mobile", NULL));
     if (store) {
         const char *sp [] = { bid, store };
         PGresult *res = qyctl_exec ("SELECT 1 FROM stores WHERE brand_id = $1 AND code = $2", 2, sp);
@@ -166,8 +164,8 @@ static int s_alerts (void)
     qyctl_audit (id, "gateway.alerts.set", "alert_route", store ? store : "HQ");
     qyctl_ack ((const char *[]) { "brand", brand, "store", store ? store : "HQ", "webhook_url", url, NULL },
               "alerts of %s %s: %s", brand, store ? store : "HQ", url);
-    free (mentions);
-    free (mobiles);
+    qy_pg_cols_free (&mention_list);
+    qy_pg_cols_free (&mobile_list);
     return 0;
 }
 
@@ -220,7 +218,7 @@ static int s_push (void)
         int64_t bid = qyctl_brand_id (brand), gid = 0;
         if (*group) {
             char b [24];
-            qy_snprintf (b, sizeof (b), "%lld", (long long) bid);
+            qy_pg_i64 (b, bid);
             const char *p [] = { b, group };
             PGresult *res = qyctl_exec ("SELECT id FROM groups WHERE brand_id = $1 AND code = $2", 2, p);
             gid = PQntuples (res) ? atoll (PQgetvalue (res, 0, 0)) : 0;

@@ -11,6 +11,7 @@
 //  CONCURRENTLY IF EXISTS before each build also clears the invalid index a
 //  failed build leaves).
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qy/util.h"
 #include <dirent.h>
 #include <stdio.h>
@@ -110,19 +111,16 @@ static int s_status (void)
     const char *dir;
     size_t n;
     char **files = s_files (&n, &dir);
-    qy_buf_t arr;
-    qy_buf_init (&arr);
-    qy_buf_puts (&arr, "{");
+    qy_pg_cols_t arr;
+    qy_pg_cols_init (&arr, 1);
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            qy_buf_puts (&arr, ",");
-        qy_buf_pg_array_elem (&arr, files [i]);
+        qy_pg_cols_row (&arr);
+        qy_pg_cols_text (&arr, 0, files [i]);
     }
-    qy_buf_puts (&arr, "}");
     PGresult *have = qyctl_exec ("SELECT to_regclass ('schema_migrations') IS NOT NULL", 0, NULL);
     bool table = PQgetvalue (have, 0, 0) [0] == 't';
     PQclear (have);
-    const char *p [] = { arr.data };
+    const char *p [] = { qy_pg_cols_array (&arr, 0) };
     PGresult *res = qyctl_exec (table
         ? "SELECT coalesce (f.name, m.name) AS migration, CASE WHEN f.name IS NULL THEN 'applied, file missing' "
           "  WHEN m.version IS NULL THEN 'pending' ELSE 'applied' END AS state, date_trunc ('second', m.applied_at) AS applied_at "
@@ -138,7 +136,7 @@ static int s_status (void)
     if (strcmp (format, "table") == 0)
         printf ("migrations in %s: %zu, %d pending\n", dir, n, pending);
     PQclear (res);
-    qy_buf_free (&arr);
+    qy_pg_cols_free (&arr);
     for (size_t i = 0; i < n; i++)
         free (files [i]);
     free (files);

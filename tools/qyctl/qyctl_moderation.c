@@ -10,6 +10,7 @@
 //  Every change is written to audit_log; the service picks it up through
 //  NOTIFY qy_config (see docs/moderation.md).
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "judge.h"
 #include "judge_eval.h"
 #include "moderation.h"
@@ -57,14 +58,15 @@ static int s_decide (bool overturn)
     if (!brand || !id || qyctl_arg (first + 1) || !reason || !*reason)
         qyctl_usage_error ("moderation %s needs a BRAND, an ID and --reason TEXT", overturn ? "overturn" : "confirm");
     char bid [24], err [512];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     qyctl_long ("ID", id, 1, INT64_MAX);
     //  The decision and what it teaches, in one transaction
     //  (services/moderation/moderation_decide.c, shared with the console).
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     moderation_decision_t d;
     bool learn = strcmp (qyctl_opt ("learn", "yes"), "no") != 0;
-    moderation_decide_rc_t rc = moderation_decide (qyctl_pg (), bid, id, overturn, s_actor (), reason, learn, &d, err, sizeof (err));
+    moderation_decide_in_t in = { bid, id, overturn, s_actor (), reason, learn };
+    moderation_decide_rc_t rc = moderation_decide (qyctl_pg (), &in, &d, err, sizeof (err));
     const char *want = overturn ? "overturned" : "confirmed";
     if (rc == MODERATION_NOT_FOUND)
         qyctl_die ("no violation %s in brand %s", id, brand);
@@ -89,7 +91,7 @@ static int s_violations (void)
     if (!brand)
         qyctl_usage_error ("moderation violations needs a BRAND");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *status = qyctl_opt ("status", NULL);
     const char *days = qyctl_opt ("days", "30"), *limit = qyctl_opt ("limit", "50");
         char *end;
@@ -124,7 +126,7 @@ static int s_list_cmd (const char *what)
         qyctl_die (dict ? "usage: moderation dict BRAND add|remove CATEGORY|exempt WORD… | dict BRAND list"
                         : "usage: moderation allow BRAND add|remove domain|phone VALUE… | allow BRAND list");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     if (strcmp (sub, "list") == 0) {
         const char *p [] = { bid, dict ? "t" : "f" };
         PGresult *res = qyctl_exec ("SELECT list, category, value, coalesce (created_by, '') AS by, "
@@ -191,7 +193,7 @@ static int s_block (void)
     if (!brand || !sub || (strcmp (sub, "list") && !user))
         qyctl_usage_error ("moderation block %s needs a USER", sub ? sub : "");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     if (strcmp (sub, "list") == 0) {
         const char *p [] = { bid };
         PGresult *res = qyctl_exec ("SELECT m.user_id AS member, coalesce (m.nickname, '') AS nickname, b.reason, "
@@ -316,7 +318,7 @@ static int s_policy (void)
         qyctl_die ("usage: moderation policy BRAND list | set SCOPE KEY JSON | unset SCOPE KEY   "
                    "(SCOPE brand|region|store|group_type|group; KEY - for brand)");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     if (strcmp (sub, "list") == 0) {
         const char *p [] = { bid };
         PGresult *res = qyctl_exec ("SELECT scope, scope_key AS key, settings::text, coalesce (updated_by, '') AS by "
@@ -361,7 +363,7 @@ static int s_precision (void)
     if (!brand)
         qyctl_usage_error ("moderation precision needs a BRAND");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt ("days", "90") };
     PGresult *res = qyctl_exec (
         //  dry_run: hits where the rule itself ran dry (in a live violation too).
@@ -418,7 +420,7 @@ static int s_backtest (void)
     qyctl_long ("--days", days, 1, 36500);
     int examples = (int) qyctl_long ("--examples", qyctl_opt ("examples", "10"), 0, 100000);
     char bid [24], err [512];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *tsv = qyctl_opt ("rules", NULL);
     size_t n = 0;
     judge_rule_row_t *proposed = NULL;
@@ -428,7 +430,9 @@ static int s_backtest (void)
     qyctl_progress_t progress;
     qyctl_progress_start (&progress, "backtest messages", 0);
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
-    int rc = moderation_backtest (qyctl_pg (), bid, days, proposed, n, examples, s_progress, &progress, &bt, err, sizeof (err));
+    moderation_backtest_in_t in = { .bid = bid, .days = days, .proposed = proposed, .nproposed = n, .examples = examples,
+                                    .progress = s_progress, .ctx = &progress };
+    int rc = moderation_backtest (qyctl_pg (), &in, &bt, err, sizeof (err));
     qyctl_progress_end (&progress);
     if (proposed)
         judge_rules_free (&proposed, n);

@@ -11,6 +11,7 @@
 //      staff member of the store: questions, answered, median and p90
 //      reply time in seconds, and (per store) the share left unanswered.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qy/util.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ int qyctl_moderation_list (void)
     const char *limit = qyctl_opt ("limit", "50"), *format = qyctl_opt ("format", "table"), *brand = qyctl_arg (1);
     char lim [24], bid [24];
     qy_snprintf (lim, sizeof (lim), "%ld", qyctl_long ("--limit", limit, 1, 100000));
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *p [] = { bid, lim };
     PGresult *res = qyctl_exec (
         "SELECT q.id, round (q.priority::numeric, 2) AS priority, q.kind, q.category, q.action, q.reports, "
@@ -40,7 +41,7 @@ int qyctl_moderation_replies (void)
     const char *days = qyctl_opt ("days", "7"), *format = qyctl_opt ("format", "table"), *brand = qyctl_arg (1);
     char d [24], bid [24];
     qy_snprintf (d, sizeof (d), "%ld", qyctl_long ("--days", days, 1, 3650));
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *p [] = { bid, d };
     PGresult *res = qyctl_exec (
         "SELECT coalesce (s.code, '-') AS store, "

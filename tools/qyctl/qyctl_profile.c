@@ -3,6 +3,7 @@
 //  brand's days). In JSON one object with a member per part (the activity
 //  as days and numbers); in CSV the parts one after the other.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qyctl_text.h"
 #include "qy/util.h"
 #include <stdio.h>
@@ -64,7 +65,7 @@ static void s_subject (s_subject_t *x, const char *noun, const char *sql)
     const char *brand = qyctl_arg (1), *code = qyctl_arg (2);
     long days = qyctl_long ("--days", qyctl_opt ("days", "30"), 1, 400);
     x->format = qyctl_opt ("format", "table");
-    qy_snprintf (x->bid, sizeof (x->bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (x->bid, qyctl_brand_id (brand));
     qy_snprintf (x->days, sizeof (x->days), "%ld", days);
     const char *p [] = { x->bid, code };
     PGresult *res = qyctl_exec (sql, 2, p);

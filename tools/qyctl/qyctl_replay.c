@@ -3,6 +3,7 @@
 //  Every effect downstream is idempotent by event id, so replaying what was
 //  already processed changes nothing; the events carry replay = true.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qunyun.pb-c.h"
 #include "qy/archive.h"
 #include "qy/util.h"
@@ -29,7 +30,7 @@ int qyctl_replay (int argc, char **argv)
     free (what);
     char bid [24];
     int64_t brand_id = qyctl_brand_id (brand);
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     //  --since/--until: the events' own time (msgtime); --ingested-*: when
     //  ingest accepted them, which is what a crash's time says (a gateway
     //  sends events of hours ago after an outage of its own).

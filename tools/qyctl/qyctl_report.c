@@ -2,6 +2,7 @@
 //  letters are in qyctl_deadletter.c), and scoring's reports on groups,
 //  members, channels, stores and regions. Every query is scoped to one brand.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qy/util.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ static void s_scope (s_scope_t *sc, const char *usage)
     const char *brand = qyctl_arg (1);
     if (!brand)
         qyctl_usage_error ("%s: a BRAND is needed", usage);
-    qy_snprintf (sc->bid, sizeof (sc->bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (sc->bid, qyctl_brand_id (brand));
     sc->group = qyctl_opt ("group", NULL);
     sc->since = qyctl_opt ("since", NULL);
     sc->until = qyctl_opt ("until", NULL);
@@ -242,7 +243,7 @@ int qyctl_violations (int argc, char **argv)
     if (!brand)
         qyctl_usage_error ("violations needs a BRAND");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt ("limit", "50") };
     PGresult *res = qyctl_exec (
         //  Every violation of the brand, even one whose group is gone; never
@@ -266,7 +267,7 @@ int qyctl_deliveries (int argc, char **argv)
     if (!brand)
         qyctl_usage_error ("deliveries needs a BRAND");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *p [] = { bid, qyctl_opt ("limit", "50"), qyctl_opt ("status", NULL) };
     PGresult *res = qyctl_exec (
         "SELECT key, kind, coalesce (payload->>'action', '') AS action, status, attempts, coalesce (http_status, 0) AS http, "
@@ -288,7 +289,7 @@ int qyctl_report (int argc, char **argv)
         return 0;
     const char *fmt = qyctl_opt ("format", "table");
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+    qy_pg_i64 (bid, qyctl_brand_id (brand));
     const char *p [] = { bid };
     s_query ("events archived, by kind",
              "SELECT kind, count (*) AS events FROM messages WHERE brand_id = $1 GROUP BY kind ORDER BY 2 DESC", 1, p, fmt);

@@ -11,6 +11,7 @@
 //  the last day, campaign steps overdue. Exit 1 when a replica does not
 //  answer healthy (or none is found).
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qy/util.h"
 #include <curl/curl.h>
 #include <netdb.h>
@@ -168,7 +169,7 @@ static int s_status (void)
     qy_buf_puts (&rows, "]");
     char bid [24] = "";
     if (brand)
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+        qy_pg_i64 (bid, qyctl_brand_id (brand));
     PGresult *res = qyctl_json_table (rows.data, "service text, replica text, health text, http int, detail text, gauges text");
     qyctl_section ("services", res, format);
     PQclear (res);

@@ -2,6 +2,7 @@
 //  list, show, done (with a note), reassign, the managers tasks escalate to,
 //  and completion reports per store and per staff member.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "qy/tasks_report.h"
 #include "qy/util.h"
 #include <stdio.h>
@@ -220,7 +221,7 @@ int qyctl_tasks (int argc, char **argv)
         s_need (a.userid, "--userid");
     int64_t brand_id = qyctl_brand_id (a.pos [1]);
     char bid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) brand_id);
+    qy_pg_i64 (bid, brand_id);
     if (strcmp (sub, "list") == 0)
         return s_list (&a, bid);
     if (strcmp (sub, "show") == 0)

@@ -9,6 +9,7 @@
 //  Passwords are read from standard input (one line), never from argv,
 //  where any user of the machine could read them; stored as argon2id.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "console.h"
 #include "qy/util.h"
 #include <sodium.h>
@@ -72,7 +73,7 @@ static int s_create (s_opts_t *o)
         return s_bad ("--role %s takes no --region or --store", o->role);
     char bid [24] = "";
     if (role != CONSOLE_ADMIN)
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (brand));
+        qy_pg_i64 (bid, qyctl_brand_id (brand));
     char hash [crypto_pwhash_STRBYTES];
     s_password_hash (hash);
     const char *p [] = { bid [0] ? bid : NULL, login, o->role, o->region, o->store, hash };

@@ -7,6 +7,7 @@
 //  complaints) and tracks it to its resolution.
 //    voc BRAND [--days N] [--store CODE] [--top N] [--format table|csv|json]
 #include "qyctl.h"
+#include "qy/pg.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ int qyctl_voc (int argc, char **argv)
     qyctl_long ("--days", days, 1, 3660);
     qyctl_long ("--top", top, 1, 100);
     char bid [24];
-    snprintf (bid, sizeof (bid), "%lld", (long long) qyctl_brand_id (qyctl_arg (0)));
+    qy_pg_i64 (bid, qyctl_brand_id (qyctl_arg (0)));
     const char *p [] = { bid, days, store, top };
     PGresult *res = qyctl_exec (s_sql, 4, p);
     qyctl_print (res, format);

@@ -6,6 +6,7 @@
 //  with the master key ($QY_WECOM_MASTER_KEY_FILE) and only then stored.
 //  The connector's own credential at ingest (wecom-<brand>) is made here too.
 #include "qyctl.h"
+#include "qy/pg.h"
 #include "wecom.h"
 #include "qy/util.h"
 #include <openssl/crypto.h>
@@ -80,7 +81,7 @@ static int s_set (void)
     qy_buf_hex (&tok, rnd, sizeof (rnd));
     int64_t id = qyctl_brand_id (brand);
     char bid [24], aid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) id);
+    qy_pg_i64 (bid, id);
     qy_snprintf (aid, sizeof (aid), "%ld", agent);
     char *sealed [] = { s_sealed (mk, v [O_TOKEN], 256), s_sealed (mk, v [O_AES], 64), s_sealed (mk, v [O_SECRET], 512),
                         s_sealed (mk, v [O_CONTACT], 512), s_sealed (mk, v [O_ARCHIVE], 16384),

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <libpq-fe.h>
+#include "qy/util.h"
 
 typedef struct qy_pg_t qy_pg_t;
 
@@ -46,4 +47,45 @@ bool qy_pg_input_at_fault (const char *sqlstate);
 PGresult *qy_pg_conn_exec (PGconn *conn, const char *sql, int nparams, const char *const *params, char *err, size_t errlen);
 //  Integer value of row r column c (0 for NULL).
 int64_t qy_pg_int (const PGresult *res, int r, int c);
+
+//  ------------------------------------------------------ text parameters
+//  Room for an int64 written as a text parameter, sign and NUL included.
+enum { QY_PG_I64_LEN = 24 };
+//  Write v in decimal into buf and return buf, so a parameter list reads
+//  `const char *p [] = { qy_pg_i64 (b, brand_id), … }`.
+const char *qy_pg_i64 (char buf [static QY_PG_I64_LEN], int64_t v);
+
+//  ------------------------------------------- bulk columns for unnest
+//  A batch written with one statement: each column is one PostgreSQL array
+//  literal, passed as a parameter of `INSERT … SELECT … FROM unnest
+//  ($1::bigint[], $2::text[], …)`. Start each row with qy_pg_cols_row, then
+//  give every column exactly one value (in any order); qy_pg_cols_params
+//  closes the arrays. Memory aborts on exhaustion, like qy_buf.
+typedef struct {
+    size_t    ncols;
+    size_t    nrows;
+    bool      closed;
+    qy_buf_t *col;
+} qy_pg_cols_t;
+
+void qy_pg_cols_init (qy_pg_cols_t *self, size_t ncols);
+//  Free the columns; safe to call twice.
+void qy_pg_cols_free (qy_pg_cols_t *self);
+void qy_pg_cols_row (qy_pg_cols_t *self);
+void qy_pg_cols_int (qy_pg_cols_t *self, size_t c, int64_t v);
+void qy_pg_cols_bool (qy_pg_cols_t *self, size_t c, bool v);
+//  A text element, quoted and escaped; NULL writes SQL NULL.
+void qy_pg_cols_text (qy_pg_cols_t *self, size_t c, const char *s);
+void qy_pg_cols_null (qy_pg_cols_t *self, size_t c);
+//  An element written as is (numbers with a chosen precision, dates):
+//  the caller makes sure it needs no quoting.
+void qy_pg_cols_printf (qy_pg_cols_t *self, size_t c, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+//  Close the arrays (once; no rows may follow) and store column c's text in
+//  params [c]. The texts live until qy_pg_cols_free.
+void qy_pg_cols_params (qy_pg_cols_t *self, const char **params);
+//  Close the arrays and return column c's text.
+const char *qy_pg_cols_array (qy_pg_cols_t *self, size_t c);
+//  Initialise self as one bigint[] of v [0 .. n-1] and return its text (a
+//  list of ids for `= ANY ($1::bigint[])`); qy_pg_cols_free releases it.
+const char *qy_pg_cols_ints (qy_pg_cols_t *self, const int64_t *v, size_t n);
 #endif

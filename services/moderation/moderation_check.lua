@@ -1,0 +1,77 @@
+-- moderation_check: what Redis counts per event (moderation_behaviour.c).
+-- KEYS (all tagged by brand, so one slot):
+--   1 flood zset      fl:{b:B}:G:M        msg ids by time
+--   2 mute            mute:{b:B}:M        its end, unix µs
+--   3 block set       block:{b:B}         member ids
+--   4 repeat zset     rp:{b:B}:G:M:H      msg ids of content H by time
+--   5 wave zset       sw:{b:B}:H          "G:M:S" of content H by last time (S: store, or g<G>)
+--   6 joined          jn:{b:B}:G:M        join time ms, expires after the newcomer window
+--   7 join-wave zset  jw:{b:B}:S          join msg ids by time (S: store, or g<G>)
+--   8 join-wave flag  jwf:{b:B}:S         set while a join wave lasts
+--   9 seen set        md:ids:{b:B}:D      msg ids finished (moderation_seen_key)
+-- ARGV: 1 msg id, 2 event time ms, 3 kind (chat|join|other), 4 member id,
+--   5 group id, 6 flood window ms, 7 repeat window ms, 8 wave window ms
+--   (0: not counted), 9 newcomer key lifetime ms, 10 join-wave window ms,
+--   11 join-wave joins, 12 join-wave hold ms, 13 the group's store (S).
+-- Reply: {flood, mute end µs, blocked, repeat, wave groups of this member,
+--   wave members, joined ms, join wave on, seen before, wave stores of
+--   this member}.
+-- Counts are sets of message ids (or of group:member), so a redelivered
+-- event is counted once. Every key expires; the wave set is capped.
+local t = tonumber(ARGV[2])
+local kind = ARGV[3]
+local n, rep, wg, wm, ws, joined, jwa = 0, 0, 0, 0, 0, 0, 0
+if kind == 'chat' then
+  local w = tonumber(ARGV[6])
+  if w > 0 then
+    redis.call('ZADD', KEYS[1], t, ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - w * 4)
+    n = redis.call('ZCOUNT', KEYS[1], t - w + 1, t)
+    redis.call('PEXPIRE', KEYS[1], w * 4)
+  end
+  local rw = tonumber(ARGV[7])
+  if rw > 0 then
+    redis.call('ZADD', KEYS[4], t, ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', t - rw * 2)
+    rep = redis.call('ZCOUNT', KEYS[4], t - rw + 1, t)
+    redis.call('PEXPIRE', KEYS[4], rw * 2)
+  end
+  local ww = tonumber(ARGV[8])
+  if ww > 0 then
+    local me = ARGV[5] .. ':' .. ARGV[4] .. ':' .. ARGV[13]
+    local old = tonumber(redis.call('ZSCORE', KEYS[5], me) or 0)
+    if t > old then redis.call('ZADD', KEYS[5], t, me) end
+    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', t - ww * 2)
+    if redis.call('ZCARD', KEYS[5]) > 2000 then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -2001) end
+    redis.call('PEXPIRE', KEYS[5], ww * 2)
+    local seen, stores = {}, {}
+    for _, e in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], t - ww + 1, t + ww)) do
+      local g, m, s = string.match(e, '^(%d+):(%d+):(.+)$')
+      if m then
+        if not seen[m] then seen[m] = true; wm = wm + 1 end
+        if m == ARGV[4] then
+          wg = wg + 1
+          if not stores[s] then stores[s] = true; ws = ws + 1 end
+        end
+      end
+    end
+  end
+  joined = tonumber(redis.call('GET', KEYS[6]) or 0)
+elseif kind == 'join' then
+  local life = tonumber(ARGV[9])
+  if life > 0 then redis.call('SET', KEYS[6], t, 'PX', life) end
+  local jw = tonumber(ARGV[10])
+  if jw > 0 then
+    redis.call('ZADD', KEYS[7], t, ARGV[1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', t - jw * 2)
+    redis.call('PEXPIRE', KEYS[7], jw * 2)
+    if redis.call('ZCOUNT', KEYS[7], t - jw + 1, t) >= tonumber(ARGV[11]) then
+      redis.call('SET', KEYS[8], t, 'PX', tonumber(ARGV[12]))
+    end
+  end
+end
+jwa = redis.call('EXISTS', KEYS[8])
+local mute_end = tonumber(redis.call('GET', KEYS[2]) or 0)
+local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])
+local seen = redis.call('SISMEMBER', KEYS[9], ARGV[1])
+return {n, mute_end, blocked, rep, wg, wm, joined, jwa, seen, ws}

@@ -1,0 +1,79 @@
+//  Admission: whether a claimed delivery may go now, from its endpoint's
+//  circuit and its token buckets (see notifier_edge.h).
+#include "notifier_edge.h"
+#include "qy/util.h"
+
+const char *notifier_hold_text (notifier_hold_t why)
+{
+    switch (why) {
+        case NOTIFIER_HELD_CIRCUIT:  return "circuit open";
+        case NOTIFIER_HELD_NO_REDIS: return "rate limiter unavailable (redis)";
+        case NOTIFIER_HELD_RATE:     return "rate limited";
+        case NOTIFIER_HELD_PAUSE:    return "destination paused";
+        default:                     return "";
+    }
+}
+
+int64_t notifier_admit (const notifier_admit_t *a, qy_map_t *spread, notifier_hold_t *why)
+{
+    int64_t wait = a->wait;
+    int n = a->n;
+    *why = NOTIFIER_GO;
+    if (a->circuit) {
+        *why = NOTIFIER_HELD_CIRCUIT;
+        return wait;
+    }
+    if (wait < 0) {
+        if (!n)
+            return 0;       //  no limit to keep; a pause we cannot see
+        *why = NOTIFIER_HELD_NO_REDIS;
+        return 1000;
+    }
+    if (wait == 0)
+        return 0;
+    *why = n ? NOTIFIER_HELD_RATE : NOTIFIER_HELD_PAUSE;
+    if (!n)
+        return wait;        //  a pause: everything held waits for its end
+    int64_t held = 0, step = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t per = a->b [i].rate.period_ms / (a->b [i].rate.capacity ? a->b [i].rate.capacity : 1);
+        if (per > step)
+            step = per;
+    }
+    qy_map_get (spread, a->b [0].key, &held);
+    qy_map_put (spread, a->b [0].key, held + 1);
+    return wait + held * step;
+}
+
+void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *breaker, qy_redis_t *redis,
+                         notifier_job_t *jobs, int n, notifier_admit_t *adm)
+{
+    int64_t now_ms = qy_mono_us () / 1000;
+    int appended = 0;
+    bool broken = false;
+    for (int i = 0; i < n; i++) {
+        adm [i].n = 0;
+        adm [i].wait = jobs [i].url ? notifier_breaker_allow (breaker, jobs [i].url, now_ms) : 0;
+        adm [i].circuit = adm [i].wait > 0;
+        if (!jobs [i].url || adm [i].circuit)
+            continue;
+        adm [i].n = notifier_buckets (limits, &jobs [i], adm [i].b);
+        adm [i].wait = -1;
+        if (!broken && notifier_limits_append (redis, jobs [i].url, adm [i].b, adm [i].n) == 0)
+            appended++;
+        else
+            broken = true;
+    }
+    for (int i = 0, k = 0; i < n && k < appended; i++) {
+        if (!jobs [i].url || adm [i].circuit)
+            continue;
+        k++;
+        adm [i].wait = notifier_limits_reply (redis);
+    }
+    //  Redis lost the script (flushed): load it and ask again, only now that
+    //  every reply of the pipeline has been read (a command sent before
+    //  would have taken an earlier job's reply for its own).
+    for (int i = 0; i < n; i++)
+        if (adm [i].wait == -2)
+            adm [i].wait = notifier_limits_take (redis, jobs [i].url, adm [i].b, adm [i].n);
+}
