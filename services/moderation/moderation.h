@@ -265,12 +265,22 @@ typedef struct {
 //  or a staff member's name (equal, or contained when 3+ characters)?
 //  Returns what it claims (static or names[i].name), or NULL. Pure.
 const char *moderation_impersonation (const char *nick, size_t len, const moderation_name_t *names, size_t n);
-//  Check a join's or rename's nickname (a member who is staff nowhere in
-//  the brand) against the brand, the group's store and the brand's staff,
-//  all in the judge's strict normalization; when it claims one, flag the
-//  member for review once per event (a 'flag' row, category impersonation).
-//  Returns 1 (claim filled), 0 (claims nothing), -1 (PostgreSQL failed).
-int moderation_impersonation_flag (qy_pg_t *pg, judge_t *judge, const Qy__Event *ev, char *claim, size_t claimlen);
+//  A join's or rename's nickname to check, and what it claims.
+typedef struct {
+    const Qy__Event *ev;
+    judge_t         *judge;         //  its brand's
+    char             claim [128];   //  set when found
+    bool             found;
+} moderation_claim_t;
+//  Check a batch's joins' and renames' nicknames (of members who are staff
+//  nowhere in their brand) against their brand, their group's store and
+//  their brand's staff, all in the judge's strict normalization, in one
+//  round trip: sets each found and claim. Returns 0, or -1 when
+//  PostgreSQL failed (retry).
+int moderation_impersonation_check (qy_pg_t *pg, moderation_claim_t *claims, size_t n);
+//  Flag a found claim's member for review once per event (a 'flag' row,
+//  category impersonation). Returns 0, or -1 when PostgreSQL failed.
+int moderation_impersonation_flag (qy_pg_t *pg, const moderation_claim_t *claim);
 
 //  The one reminder a muted member gets when they speak. Caller owns it.
 char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_offset_min);
