@@ -350,6 +350,32 @@ typedef struct {
     bool                 superseded;
 } moderation_record_t;
 
+//  What PostgreSQL holds about a violation's message and member, read
+//  under the member's lock by moderation_store_record.
+typedef struct {
+    bool        recorded;            //  the message has a violation row already; then its:
+    int64_t     id;
+    int         strike;
+    const char *action, *would, *kind;
+    int64_t     mute_until_us;
+    //  The member's mute (its end, 0: none) and block at the moment that
+    //  counts: now for a live message, its time for a replayed one.
+    int64_t     held_mute_until_us;
+    bool        held_blocked;
+    moderation_history_t history;    //  PostgreSQL's alone (not the batch's earlier rows)
+} moderation_known_t;
+
+//  Decide a batch's violations as if they came one at a time: v in
+//  (brand, member) order, known [i] what PostgreSQL holds for v [i]. A
+//  member muted or blocked earlier in the batch supersedes their later
+//  rows; a message already recorded, or twice in the batch, repeats its
+//  outcome (existed); a member muted or blocked by another replica is held,
+//  not charged; else the ladder with PostgreSQL's history plus the batch's
+//  earlier rows of the member and of their linked accounts. A new mute
+//  ends mute_minutes after now_us. Fills out [0..n). Pure.
+void moderation_strikes_decide (const moderation_violation_t *v, const moderation_known_t *known, size_t n,
+                                int64_t now_us, moderation_record_t *out);
+
 //  Record a batch's violations inside the caller's transaction (begin …
 //  commit), as if one at a time, in three statements: the members are
 //  locked (advisory locks, so strike numbers are exact across replicas),
