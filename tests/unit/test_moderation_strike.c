@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "moderation.h"
+#include "qy/util.h"
 
 #define S_NOW 1700000000000000LL
 
@@ -25,7 +26,7 @@ static int s_setup (void **state)
 //  category and level alike; nothing known in PostgreSQL.
 typedef struct {
     Qy__Event              ev [4];
-    char                   msg [4][16];
+    char                   msg [4][24];
     moderation_violation_t v [4];
     moderation_known_t     known [4];
     moderation_record_t    out [4];
@@ -38,7 +39,7 @@ static void s_case (s_case_t *c, const int64_t *member, size_t n, const char *ca
         qy__event__init (&c->ev [i]);
         c->ev [i].brand_id = 1;
         c->ev [i].member_id = member [i];
-        snprintf (c->msg [i], sizeof (c->msg [i]), "m%zu", i);
+        qy_snprintf (c->msg [i], sizeof (c->msg [i]), "m%zu", i);
         c->ev [i].msg_id = c->msg [i];
         c->ev [i].event_time_us = S_NOW;
         c->v [i] = (moderation_violation_t) { &c->ev [i], NULL, category, 1.0, level, level, false, &s_pol };
