@@ -445,6 +445,10 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
 //  answer.escalate_s: once each across replicas. Call every few seconds.
 void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions);
 
+//  PostgreSQL failed: say so (health), keep the heartbeat, wait ms,
+//  unless stopping. False when stopping (past the grace).
+bool moderation_pg_wait (qy_pg_t *pg, int ms);
+
 //  ----------------------------------------------------------------- people
 //  (moderation_people.c). What a batch owes the people in it besides
 //  judgement, for each event not finished before: its report recorded,

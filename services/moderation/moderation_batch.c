@@ -289,8 +289,7 @@ static size_t s_enforcements (s_item_t *items, size_t n)
     return nenforce;
 }
 
-//  PostgreSQL failed: say so, wait ms, unless stopping. False when stopping.
-static bool s_wait (qy_pg_t *pg, int ms)
+bool moderation_pg_wait (qy_pg_t *pg, int ms)
 {
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
     qy_service_heartbeat ();
@@ -370,7 +369,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
         }
         if (txn)
             moderation_store_rollback (store);
-        if (!s_wait (pg, 200))
+        if (!moderation_pg_wait (pg, 200))
             break;
     }
     free (viol);
@@ -452,7 +451,7 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
             freeReplyObject (r);
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
         //  The block is recorded; its removals must go out now (nothing retries this message).
-        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && s_wait (pg, 200))
+        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && moderation_pg_wait (pg, 200))
             ;
     }
     free (notice);
@@ -509,10 +508,10 @@ static int s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
         while (!(it->brand = moderation_store_brand (ctx->store, ev->brand_id)))
-            if (!s_wait (ctx->pg, 500))
+            if (!moderation_pg_wait (ctx->pg, 500))
                 return -1;
         while (!(it->pol = moderation_store_policy (ctx->store, it->brand, ev->group_id)))
-            if (!s_wait (ctx->pg, 500))
+            if (!moderation_pg_wait (ctx->pg, 500))
                 return -1;
         bool staff = ev->role == QY__ROLE__STAFF || ev->role == QY__ROLE__ADMIN || ev->role == QY__ROLE__OWNER
                   || ev->role == QY__ROLE__BOT;
@@ -584,7 +583,7 @@ static bool s_priors (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, s
                || (!found && !it->seen && (it->blocked || it->mute_until_us)
                    && moderation_store_state_at (store, ev->brand_id, ev->member_id, ev->event_time_us,
                                                  &it->mute_until_us, &it->blocked) != 0))
-            if (!s_wait (pg, 200))
+            if (!moderation_pg_wait (pg, 200))
                 return false;
         if (found) {
             it->prior = true;

@@ -9,17 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  PostgreSQL failed: wait a little, unless stopping. False when stopping.
-static bool s_wait (qy_pg_t *pg)
-{
-    qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-    qy_service_heartbeat ();
-    if (!qy_service_waiting ())
-        return false;
-    qy_sleep_ms (200);
-    return true;
-}
-
 //  Does the event name a member (not staff) by a nickname that may claim something?
 static bool s_names_member (const moderation_person_t *p)
 {
@@ -41,12 +30,12 @@ static bool s_impersonators (qy_pg_t *pg, void *actions, const moderation_person
             c [k++] = (moderation_claim_t) { .ev = people [i].ev, .judge = people [i].judge };
     bool ok = true;
     while (ok && moderation_impersonation_check (pg, c, k) != 0)
-        ok = s_wait (pg);
+        ok = moderation_pg_wait (pg, 200);
     for (size_t i = 0; ok && i < k; i++) {
         if (!c [i].found)
             continue;
         while (ok && moderation_impersonation_flag (pg, &c [i]) != 0)
-            ok = s_wait (pg);
+            ok = moderation_pg_wait (pg, 200);
         const Qy__Event *ev = c [i].ev;
         char key [192];
         qy_snprintf (key, sizeof (key), "alert:impersonation:%lld:%s", (long long) ev->brand_id, ev->msg_id);
@@ -71,13 +60,13 @@ bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_
         if (p->skip)
             continue;
         while (ok && p->report && p->report->is_report && moderation_report_record (pg, p->ev, p->report) != 0)
-            ok = s_wait (pg);
+            ok = moderation_pg_wait (pg, 200);
         evs [k] = p->ev;
         asks [k++] = moderation_question (p->ev, p->waiting);
     }
     ok = ok && s_impersonators (pg, actions, people, n);
     while (ok && moderation_questions_note (pg, evs, asks, k) != 0)
-        ok = s_wait (pg);
+        ok = moderation_pg_wait (pg, 200);
     free (evs);
     free (asks);
     return ok;
