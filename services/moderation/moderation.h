@@ -9,6 +9,7 @@
 #include "qunyun.pb-c.h"
 #include "qy/pg.h"
 #include "qy/redis.h"
+#include "qy/service.h"
 
 //  A per-rule override from a policy layer ("rules": {"ad.phone": {...}}).
 //  Unset fields: weight NAN, dry_run and enabled -1.
@@ -262,12 +263,22 @@ typedef struct {
 //  or a staff member's name (equal, or contained when 3+ characters)?
 //  Returns what it claims (static or names[i].name), or NULL. Pure.
 const char *moderation_impersonation (const char *nick, size_t len, const moderation_name_t *names, size_t n);
-//  Check a join's or rename's nickname (a member who is staff nowhere in
-//  the brand) against the brand, the group's store and the brand's staff,
-//  all in the judge's strict normalization; when it claims one, flag the
-//  member for review once per event (a 'flag' row, category impersonation).
-//  Returns 1 (claim filled), 0 (claims nothing), -1 (PostgreSQL failed).
-int moderation_impersonation_flag (qy_pg_t *pg, judge_t *judge, const Qy__Event *ev, char *claim, size_t claimlen);
+//  A join's or rename's nickname to check, and what it claims.
+typedef struct {
+    const Qy__Event *ev;
+    judge_t         *judge;         //  its brand's
+    char             claim [128];   //  set when found
+    bool             found;
+} moderation_claim_t;
+//  Check a batch's joins' and renames' nicknames (of members who are staff
+//  nowhere in their brand) against their brand, their group's store and
+//  their brand's staff, all in the judge's strict normalization, in one
+//  round trip: sets each found and claim. Returns 0, or -1 when
+//  PostgreSQL failed (retry).
+int moderation_impersonation_check (qy_pg_t *pg, moderation_claim_t *claims, size_t n);
+//  Flag a found claim's member for review once per event (a 'flag' row,
+//  category impersonation). Returns 0, or -1 when PostgreSQL failed.
+int moderation_impersonation_flag (qy_pg_t *pg, const moderation_claim_t *claim);
 
 //  The one reminder a muted member gets when they speak. Caller owns it.
 char *moderation_mute_reminder (const char *nickname, int64_t until_us, int tz_offset_min);
@@ -336,6 +347,32 @@ typedef struct {
     //  member, so this message is enforced under that penalty.
     bool                 superseded;
 } moderation_record_t;
+
+//  What PostgreSQL holds about a violation's message and member, read
+//  under the member's lock by moderation_store_record.
+typedef struct {
+    bool        recorded;            //  the message has a violation row already; then its:
+    int64_t     id;
+    int         strike;
+    const char *action, *would, *kind;
+    int64_t     mute_until_us;
+    //  The member's mute (its end, 0: none) and block at the moment that
+    //  counts: now for a live message, its time for a replayed one.
+    int64_t     held_mute_until_us;
+    bool        held_blocked;
+    moderation_history_t history;    //  PostgreSQL's alone (not the batch's earlier rows)
+} moderation_known_t;
+
+//  Decide a batch's violations as if they came one at a time: v in
+//  (brand, member) order, known [i] what PostgreSQL holds for v [i]. A
+//  member muted or blocked earlier in the batch supersedes their later
+//  rows; a message already recorded, or twice in the batch, repeats its
+//  outcome (existed); a member muted or blocked by another replica is held,
+//  not charged; else the ladder with PostgreSQL's history plus the batch's
+//  earlier rows of the member and of their linked accounts. A new mute
+//  ends mute_minutes after now_us. Fills out [0..n). Pure.
+void moderation_strikes_decide (const moderation_violation_t *v, const moderation_known_t *known, size_t n,
+                                int64_t now_us, moderation_record_t *out);
 
 //  Record a batch's violations inside the caller's transaction (begin …
 //  commit), as if one at a time, in three statements: the members are
@@ -406,6 +443,11 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
 //  Alert the store about questions waiting past answer.after_s, HQ past
 //  answer.escalate_s: once each across replicas. Call every few seconds.
 void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions);
+
+//  PostgreSQL failed: say so (health), keep the heartbeat, wait the next
+//  step of wait's schedule (qy_service_wait; start each retry loop with a
+//  zeroed qy_wait_t), unless stopping. False when stopping (past the grace).
+bool moderation_pg_wait (qy_pg_t *pg, qy_wait_t *wait);
 
 //  ----------------------------------------------------------------- people
 //  (moderation_people.c). What a batch owes the people in it besides

@@ -262,6 +262,11 @@ static size_t s_enforcements (s_item_t *items, size_t n)
     return nenforce;
 }
 
+bool moderation_pg_wait (qy_pg_t *pg, qy_wait_t *wait)
+{
+    return qy_service_wait (wait, QY_DEP_PG, qy_pg_ok (pg));
+}
+
 //  What recording changes in an item, to start again from after a failed attempt.
 typedef struct {
     bool            blocked;
@@ -333,7 +338,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
         }
         if (txn)
             moderation_store_rollback (store);
-        if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
+        if (!moderation_pg_wait (pg, &wait))
             break;
     }
     free (viol);
@@ -417,8 +422,7 @@ static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it
         s_action (actions, ev, QY__ACTION__REMOVE, "remove", notice, 0, it->category);
         //  The block is recorded; its removals must go out now (nothing retries this message).
         qy_wait_t wait = { 0 };
-        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id)
-               && qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
+        while (!moderation_remove_everywhere (pg, actions, ev->brand_id, ev->member_id, ev->group_id) && moderation_pg_wait (pg, &wait))
             ;
     }
     free (notice);
@@ -432,70 +436,77 @@ static void s_phase (s_phase_t phase, int64_t *since)
     *since = now;
 }
 
-static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+//  Judge an item's content (chat only, staff exempt by policy): hits,
+//  content hash for repeats and waves, a waiting ping, a report.
+static void s_judge_content (s_item_t *it, bool staff)
 {
-    int64_t t = qy_mono_us ();
-    moderation_store_t *store = ctx->store;
-    qy_pg_t *pg = ctx->pg;
-    qy_redis_t *redis = ctx->redis;
-    void *out = ctx->out, *actions = ctx->actions;
-    s_ctx_alert_negative = ctx->alert_negative;
-    s_ctx_alert_waves = ctx->alert_waves;
-    //  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, Redis calls.
-    //  Every item gets its brand and policy even when Redis fails part way:
-    //  the later phases decide every item of the batch.
+    Qy__Event *ev = it->ev;
+    const moderation_policy_t *pol = it->pol;
+    if (qy_event_is_chat (ev->kind) && !(staff && pol->exempt_staff)) {
+        judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, qy_kind_name (ev->kind), qy_role_name (ev->role),
+                             pol->exempt_staff, ev->at_all };
+        it->judged_ok = judge_eval (it->brand->judge, &in, &it->judged) == 0;
+        //  Staff repeat announcements across groups: never a wave.
+        it->has_content = it->judged_ok && !staff
+                       && moderation_content_hash (it->judged.normalized, it->judged.normalized_len, pol->min_chars, &it->hash);
+        //  A customer asking whether anyone is there is waiting, not flooding.
+        it->waiting = it->judged_ok && moderation_waiting_ping (it->judged.normalized, it->judged.normalized_len);
+        if (it->judged_ok && moderation_report_detect (ev, it->judged.normalized, it->judged.normalized_len, &it->report))
+            moderation_report_strip (&it->judged, ev->text);
+        //  The normalized text pointer is only valid until the next call.
+        it->judged.normalized = NULL;
+        if (!it->judged_ok) {
+            memset (&it->judged, 0, sizeof (it->judged));
+            it->judged.top = QY_CAT__COUNT;
+        }
+    }
+    if (ev->kind == QY__KIND__REPORT) {
+        size_t len;
+        const char *norm = judge_normalize (it->brand->judge, ev->text ? ev->text : "", ev->text ? strlen (ev->text) : 0, &len);
+        moderation_report_detect (ev, norm, len, &it->report);
+    }
+}
+
+//  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, the
+//  behaviour script's calls appended to one pipeline. Every item gets its
+//  brand and policy even when Redis fails part way: the later phases
+//  decide every item of the batch. Returns the calls appended, or -1 when stopping.
+static int s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+{
     int pipelined = 0;
     bool appending = true;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
         qy_wait_t wait = { 0 };
-        while (!(it->brand = moderation_store_brand (store, ev->brand_id)))
-            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
-                return;
-        while (!(it->pol = moderation_store_policy (store, it->brand, ev->group_id)))
-            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
-                return;
-        const moderation_policy_t *pol = it->pol;
+        while (!(it->brand = moderation_store_brand (ctx->store, ev->brand_id)))
+            if (!moderation_pg_wait (ctx->pg, &wait))
+                return -1;
+        while (!(it->pol = moderation_store_policy (ctx->store, it->brand, ev->group_id)))
+            if (!moderation_pg_wait (ctx->pg, &wait))
+                return -1;
         //  The brand's own robot is exempt as staff are.
         bool staff = qy_role_is_brand (ev->role);
         it->judged.top = QY_CAT__COUNT;
-        if (qy_event_is_chat (ev->kind) && !(staff && pol->exempt_staff)) {
-            judge_input_t in = { ev->text ? ev->text : "", (size_t) -1, qy_kind_name (ev->kind), qy_role_name (ev->role),
-                                 pol->exempt_staff, ev->at_all };
-            it->judged_ok = judge_eval (it->brand->judge, &in, &it->judged) == 0;
-            //  Staff repeat announcements across groups: never a wave.
-            it->has_content = it->judged_ok && !staff
-                           && moderation_content_hash (it->judged.normalized, it->judged.normalized_len, pol->min_chars, &it->hash);
-            //  A customer asking whether anyone is there is waiting, not flooding.
-            it->waiting = it->judged_ok && moderation_waiting_ping (it->judged.normalized, it->judged.normalized_len);
-            if (it->judged_ok && moderation_report_detect (ev, it->judged.normalized, it->judged.normalized_len, &it->report))
-                moderation_report_strip (&it->judged, ev->text);
-            //  The normalized text pointer is only valid until the next call.
-            it->judged.normalized = NULL;
-            if (!it->judged_ok) {
-                memset (&it->judged, 0, sizeof (it->judged));
-                it->judged.top = QY_CAT__COUNT;
-            }
-        }
-        if (ev->kind == QY__KIND__REPORT) {
-            size_t len;
-            const char *norm = judge_normalize (it->brand->judge, ev->text ? ev->text : "", ev->text ? strlen (ev->text) : 0, &len);
-            moderation_report_detect (ev, norm, len, &it->report);
-        }
-        it->count = !(staff && pol->exempt_staff) && ev->member_id;
+        s_judge_content (it, staff);
+        it->count = !(staff && it->pol->exempt_staff) && ev->member_id;
         moderation_check_args_t ca;
         moderation_check_in_t in = { ev, it->count && !it->waiting, it->has_content, it->hash };
-        moderation_check_args (&ca, pol, &in);
+        moderation_check_args (&ca, it->pol, &in);
         //  Replies are read in order, so once an append fails none follows.
-        if (appending && qy_redis_append_script (redis, &moderation_check_script, MODERATION_CHECK_NKEYS,
+        if (appending && qy_redis_append_script (ctx->redis, &moderation_check_script, MODERATION_CHECK_NKEYS,
                                                  MODERATION_CHECK_NARGS, ca.args, NULL) == 0)
             pipelined++;
         else
             appending = false;
     }
-    s_phase (S_JUDGE, &t);
-    //  Phase 2: replies. If Redis is away we judge content alone (logged, and /health says so).
+    return pipelined;
+}
+
+//  Phase 2: the script's replies, in order. If Redis is away the batch is
+//  judged on content alone (logged, and /health says so).
+static void s_replies (qy_redis_t *redis, s_item_t *items, size_t n, int pipelined)
+{
     bool redis_ok = pipelined == (int) n;
     for (int i = 0; i < pipelined; i++) {
         redisReply *r = qy_redis_get_reply (redis);
@@ -503,11 +514,11 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             redis_ok = false;
             break;
         }
-        if (moderation_check_reply (r, &items [i].counts, &items [i].mute_until_us, &items [i].blocked, &items [i].seen) == 0) {
-            if (items [i].counts.repeat || items [i].counts.wave_members)
-                qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", items [i].ev->msg_id,
-                              items [i].ev->brand, items [i].counts.repeat, items [i].counts.wave_groups,
-                              items [i].counts.wave_members);
+        s_item_t *it = &items [i];
+        if (moderation_check_reply (r, &it->counts, &it->mute_until_us, &it->blocked, &it->seen) == 0) {
+            if (it->counts.repeat || it->counts.wave_members)
+                qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", it->ev->msg_id,
+                              it->ev->brand, it->counts.repeat, it->counts.wave_groups, it->counts.wave_members);
         }
         else
         if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0) {
@@ -516,32 +527,36 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         }
         else
         if (r->type == REDIS_REPLY_ERROR) {
-            qy_log_warn ("msg_id=%s brand=%s behaviour script failed error=%s", items [i].ev->msg_id, items [i].ev->brand, r->str);
+            qy_log_warn ("msg_id=%s brand=%s behaviour script failed error=%s", it->ev->msg_id, it->ev->brand, r->str);
             redis_ok = false;
         }
         freeReplyObject (r);
     }
     qy_service_set_dep (QY_DEP_REDIS, redis_ok && qy_redis_ok (redis));
-    s_phase (S_REDIS, &t);
-    //  A replayed message repeats what was decided about it; one never
-    //  decided meets the mute or block that held when it happened, not
-    //  today's. Either way replaying what was processed changes nothing.
+}
+
+//  A replayed message repeats what was decided about it; one never
+//  decided meets the mute or block that held when it happened, not
+//  today's. Either way replaying what was processed changes nothing.
+//  False when stopping.
+static bool s_priors (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
+        Qy__Event *ev = it->ev;
         it->prior = false;
         it->enforce = NULL;
-        if (!it->ev->replay && !it->seen)
+        if (!ev->replay && !it->seen)
             continue;
         moderation_prior_t prior;
         int found;
         qy_wait_t wait = { 0 };
-        while ((found = moderation_store_prior (store, it->ev->brand_id, it->ev->msg_id, &prior)) < 0
+        while ((found = moderation_store_prior (store, ev->brand_id, ev->msg_id, &prior)) < 0
                || (!found && !it->seen && (it->blocked || it->mute_until_us)
-                   && moderation_store_state_at (store, it->ev->brand_id, it->ev->member_id, it->ev->event_time_us,
-                                                 &it->mute_until_us, &it->blocked) != 0)) {
-            if (!qy_service_wait (&wait, QY_DEP_PG, qy_pg_ok (pg)))
-                return;
-        }
+                   && moderation_store_state_at (store, ev->brand_id, ev->member_id, ev->event_time_us,
+                                                 &it->mute_until_us, &it->blocked) != 0))
+            if (!moderation_pg_wait (pg, &wait))
+                return false;
         if (found) {
             it->prior = true;
             it->rec = prior.rec;
@@ -558,9 +573,13 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             it->mute_until_us = 0;
         }
     }
-    s_phase (S_PRIOR, &t);
-    //  Phase 3: decide; the batch's violations and enforcements are recorded in one transaction.
-    s_item_t **pending = qy_calloc (n, sizeof (s_item_t *));
+    return true;
+}
+
+//  Phase 3 (pure): decide each item that is new, neither muted nor
+//  blocked; those with a violation go to pending. Returns how many.
+static size_t s_pending (s_item_t *items, size_t n, s_item_t **pending)
+{
     size_t npending = 0;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
@@ -581,13 +600,96 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                 pending [npending++] = it;
         }
     }
-    //  Phase 4, in the same transaction: what is enforced under a mute or block.
-    int stopped = s_store (store, pg, items, n, pending, npending);
-    free (pending);
-    if (stopped || !s_people (pg, actions, items, n))
+    return npending;
+}
+
+//  A blocked member's join or message: removed (and the message recalled).
+static void s_blocked (void *actions, Qy__Event *ev, Qy__Verdict *v)
+{
+    v->action = QY__ACTION__REMOVE;
+    v->category = "blocked";
+    if (ev->kind == QY__KIND__JOIN) {
+        s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
+        qy_metric_add (m_blocked_join, 1);
+        qy_log_info ("msg_id=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
         return;
-    s_phase (S_RECORD, &t);
-    //  Phase 5: act and pass on, in arrival order.
+    }
+    //  The gateway has not removed a blocked member yet: recall, and remove from this group once.
+    s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, "blocked");
+    char *saved = ev->msg_id;
+    char once [160];      //  once an hour while they still talk (the removal may have failed)
+    qy_snprintf (once, sizeof (once), "blocked-%lld-%lld-%lld", (long long) ev->group_id, (long long) ev->member_id,
+                 (long long) (ev->event_time_us / 3600000000LL));
+    ev->msg_id = once;
+    s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
+    ev->msg_id = saved;
+}
+
+//  An item neither blocked nor muted: its hits in the verdict, its
+//  violation applied, a complaint escalated. hits and hp hold the verdict's hits.
+static void s_judged (const moderation_ctx_t *ctx, s_item_t *it, Qy__Verdict *v, Qy__Hit *hits, Qy__Hit **hp)
+{
+    Qy__Event *ev = it->ev;
+    v->score = it->total;
+    for (size_t h = 0; h < it->judged.nhits; h++) {
+        qy__hit__init (&hits [h]);
+        hits [h].rule = (char *) it->judged.hits [h].rule;
+        hits [h].category = (char *) judge_category_name (it->judged.hits [h].category);
+        hits [h].weight = it->judged.hits [h].weight;
+        hits [h].dry_run = it->judged.hits [h].dry_run;
+        hits [h].span_start = (uint32_t) it->judged.hits [h].start;
+        hits [h].span_end = (uint32_t) it->judged.hits [h].end;
+        hp [h] = &hits [h];
+        v->n_hits++;
+    }
+    v->hits = hp;
+    if (it->prior || it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
+        s_apply (ctx->pg, ctx->redis, ctx->actions, it, v);
+    //  A member's complaint: no penalty (the judge keeps it out of the
+    //  total), an alert to the store, counted for complaint_surge.
+    const char *topic = ev->role <= QY__ROLE__MEMBER && !it->prior && !it->seen && !ev->replay
+                      ? moderation_complaint_topic (&it->judged, &it->pol->thresholds) : NULL;
+    if (topic) {
+        moderation_complaint_escalate (ctx->pg, ctx->redis, ctx->actions, ev, topic, ctx->complaints_store,
+                                       ctx->complaints_brand);
+        if (!*v->category)
+            v->category = "complaint";
+    }
+    for (size_t h = 0; h < it->judged.nhits; h++)
+        if (strncmp (it->judged.hits [h].rule, "behaviour.", 10) == 0)
+            qy_metric_add (m_behaviour, 1);
+}
+
+//  Pass the event on to scoring with its verdict and moderation's stamp.
+static void s_pass_on (void *out, s_item_t *it, Qy__Verdict *v)
+{
+    Qy__Event *ev = it->ev;
+    int64_t now = qy_now_us ();
+    if (ev->ingest_time_us)
+        qy_metric_observe (m_latency, now - ev->ingest_time_us);
+    ev->verdict = v;
+    Qy__Stamp stamp = QY__STAMP__INIT, *sp = &stamp;
+    stamp.stage = "moderation";
+    stamp.at_us = now;
+    Qy__Stamp **old = ev->trace;
+    size_t nold = ev->n_trace;
+    Qy__Stamp **tr = qy_calloc (nold + 1, sizeof (Qy__Stamp *));
+    if (nold)
+        memcpy (tr, old, nold * sizeof (Qy__Stamp *));
+    tr [nold] = sp;
+    ev->trace = tr;
+    ev->n_trace = nold + 1;
+    it->sent = qy_service_send (out, &ev->base) == 0 && !s_lost;
+    ev->trace = old;
+    ev->n_trace = nold;
+    ev->verdict = NULL;
+    free (tr);
+    qy_metric_add (m_in, 1);
+}
+
+//  Phase 5: act and pass on, in arrival order.
+static void s_act (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
@@ -596,76 +698,23 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         v.action = QY__ACTION__ALLOW;
         v.category = "";
         Qy__Hit hits [JUDGE_MAX_HITS], *hp [JUDGE_MAX_HITS];
-        if (ev->kind == QY__KIND__JOIN && it->blocked) {
-            v.action = QY__ACTION__REMOVE;
-            v.category = "blocked";
-            s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
-            qy_metric_add (m_blocked_join, 1);
-            qy_log_info ("msg_id=%s brand=%s member=%s blocked member joined, removing", ev->msg_id, ev->brand, ev->member);
-        }
-        else
-        if (qy_event_is_chat (ev->kind) && it->blocked) {
-            //  The gateway has not removed a blocked member yet: recall, and remove from this group once.
-            v.action = QY__ACTION__REMOVE;
-            v.category = "blocked";
-            s_action (actions, ev, QY__ACTION__RECALL, "recall", NULL, 0, "blocked");
-            char *saved = ev->msg_id;
-            char once [160];      //  once an hour while they still talk (the removal may have failed)
-            qy_snprintf (once, sizeof (once), "blocked-%lld-%lld-%lld", (long long) ev->group_id, (long long) ev->member_id,
-                         (long long) (ev->event_time_us / 3600000000LL));
-            ev->msg_id = once;
-            s_action (actions, ev, QY__ACTION__REMOVE, "remove", "", 0, "blocked");
-            ev->msg_id = saved;
-        }
+        if (it->blocked && (ev->kind == QY__KIND__JOIN || qy_event_is_chat (ev->kind)))
+            s_blocked (ctx->actions, ev, &v);
         else
         if (qy_event_is_chat (ev->kind) && (it->prior || it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
-            s_muted (actions, it, &v);
-        else {
-            v.score = it->total;
-            for (size_t h = 0; h < it->judged.nhits; h++) {
-                    qy__hit__init (&hits [h]);
-                    hits [h].rule = (char *) it->judged.hits [h].rule;
-                    hits [h].category = (char *) judge_category_name (it->judged.hits [h].category);
-                    hits [h].weight = it->judged.hits [h].weight;
-                    hits [h].dry_run = it->judged.hits [h].dry_run;
-                    hits [h].span_start = (uint32_t) it->judged.hits [h].start;
-                    hits [h].span_end = (uint32_t) it->judged.hits [h].end;
-                    hp [h] = &hits [h];
-                    v.n_hits++;
-                }
-            v.hits = hp;
-            if (it->prior || it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
-                s_apply (pg, redis, actions, it, &v);
-            //  A member's complaint: no penalty (the judge keeps it out of the
-            //  total), an alert to the store, counted for complaint_surge.
-            const char *topic = ev->role <= QY__ROLE__MEMBER && !it->prior && !it->seen && !ev->replay
-                              ? moderation_complaint_topic (&it->judged, &it->pol->thresholds) : NULL;
-            if (topic) {
-                moderation_complaint_escalate (pg, redis, actions, ev, topic, ctx->complaints_store,
-                                               ctx->complaints_brand);
-                if (!*v.category)
-                    v.category = "complaint";
-            }
-            for (size_t h = 0; h < it->judged.nhits; h++)
-                if (strncmp (it->judged.hits [h].rule, "behaviour.", 10) == 0)
-                    qy_metric_add (m_behaviour, 1);
-        }
-        int64_t now = qy_now_us ();
-        if (ev->ingest_time_us)
-            qy_metric_observe (m_latency, now - ev->ingest_time_us);
-        ev->verdict = &v;
-        qy_event_stamp_t stamp;
-        qy_event_stamp (ev, &stamp, "moderation", now);
-        it->sent = qy_service_send (out, &ev->base) == 0 && !s_lost;
-        qy_event_unstamp (ev, &stamp);
-        ev->verdict = NULL;
-        qy_metric_add (m_in, 1);
+            s_muted (ctx->actions, it, &v);
+        else
+            s_judged (ctx, it, &v, hits, hp);
+        s_pass_on (ctx->out, it, &v);
     }
-    s_phase (S_ACT, &t);
-    //  Finished: remember it, so a redelivery repeats this outcome instead of
-    //  judging again in a state that has moved on. One round trip per batch
-    //  (one SADD per brand and day); if it is lost, a redelivery falls back to
-    //  the recorded violations.
+}
+
+//  Finished: remember it, so a redelivery repeats this outcome instead of
+//  judging again in a state that has moved on. One round trip per batch
+//  (one SADD per brand and day); if it is lost, a redelivery falls back to
+//  the recorded violations.
+static void s_mark_seen (qy_redis_t *redis, s_item_t *items, size_t n)
+{
     const char **argv = qy_calloc (n + 2, sizeof (char *));
     char (*keys) [96] = qy_calloc (n, sizeof (*keys));
     char ttl [16];
@@ -698,6 +747,36 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
             break;
         freeReplyObject (r);
     }
+}
+
+//  One batch, phase by phase (each phase's time in m_phase).
+static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+{
+    int64_t t = qy_mono_us ();
+    s_ctx_alert_negative = ctx->alert_negative;
+    s_ctx_alert_waves = ctx->alert_waves;
+    int pipelined = s_judge (ctx, items, n);
+    if (pipelined < 0)
+        return;
+    s_phase (S_JUDGE, &t);
+    s_replies (ctx->redis, items, n, pipelined);
+    s_phase (S_REDIS, &t);
+    if (!s_priors (ctx->store, ctx->pg, items, n))
+        return;
+    s_phase (S_PRIOR, &t);
+    //  Decide; the batch's violations and, in the same transaction, what
+    //  is enforced under a mute or block are recorded; then what the batch
+    //  owes the people in it.
+    s_item_t **pending = qy_calloc (n, sizeof (s_item_t *));
+    size_t npending = s_pending (items, n, pending);
+    int stopped = s_store (ctx->store, ctx->pg, items, n, pending, npending);
+    free (pending);
+    if (stopped || !s_people (ctx->pg, ctx->actions, items, n))
+        return;
+    s_phase (S_RECORD, &t);
+    s_act (ctx, items, n);
+    s_phase (S_ACT, &t);
+    s_mark_seen (ctx->redis, items, n);
     s_phase (S_SEEN, &t);
 }
 

@@ -10,38 +10,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  PostgreSQL failed: wait a little, unless stopping. False when stopping.
-static bool s_wait (qy_pg_t *pg, qy_wait_t *wait)
-{
-    return qy_service_wait (wait, QY_DEP_PG, qy_pg_ok (pg));
-}
-
-//  A member joining or renaming to a nickname that claims a staff title or
-//  the brand: flagged, and the group's owner alerted (through the store's
-//  robot). False when stopping.
-static bool s_impersonator (qy_pg_t *pg, void *actions, const moderation_person_t *p)
+//  Does the event name a member (not staff) by a nickname that may claim something?
+static bool s_names_member (const moderation_person_t *p)
 {
     const Qy__Event *ev = p->ev;
-    if ((ev->kind != QY__KIND__JOIN && ev->kind != QY__KIND__RENAME) || !p->judge || !ev->member_id || !ev->nickname
-        || !*ev->nickname || !qy_role_is_member (ev->role))
-        return true;
-    char claim [128];
-    int found;
+    return (ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__RENAME) && p->judge && ev->member_id && ev->nickname
+        && *ev->nickname && qy_role_is_member (ev->role);
+}
+
+//  Members joining or renaming to a nickname that claims a staff title or
+//  the brand: flagged, and the group's owner alerted (through the store's
+//  robot). The batch's nicknames are checked in one round trip. False
+//  when stopping.
+static bool s_impersonators (qy_pg_t *pg, void *actions, const moderation_person_t *people, size_t n)
+{
+    moderation_claim_t *c = qy_calloc (n + 1, sizeof (moderation_claim_t));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!people [i].skip && s_names_member (&people [i]))
+            c [k++] = (moderation_claim_t) { .ev = people [i].ev, .judge = people [i].judge };
+    bool ok = true;
     qy_wait_t wait = { 0 };
-    while ((found = moderation_impersonation_flag (pg, p->judge, ev, claim, sizeof (claim))) < 0)
-        if (!s_wait (pg, &wait))
-            return false;
-    if (!found)
-        return true;
-    char key [192];
-    qy_snprintf (key, sizeof (key), "alert:impersonation:%lld:%s", (long long) ev->brand_id, ev->msg_id);
-    char *text = qy_printf ("群 %s 的成员 %s %s昵称为「%s」，疑似冒充「%s」。请群主核实，并提醒群成员谨防受骗。", ev->group,
-                            ev->member, ev->kind == QY__KIND__RENAME ? "改" : "入群时", ev->nickname, claim);
-    moderation_alert_t a = { key, ev->brand, ev->brand_id, ev->group, ev->group_id, text, "impersonation", ev->msg_id,
-                             ev->member };
-    int rc = moderation_alert (actions, &a);
-    free (text);
-    return rc == 0;
+    while (ok && moderation_impersonation_check (pg, c, k) != 0)
+        ok = moderation_pg_wait (pg, &wait);
+    for (size_t i = 0; ok && i < k; i++) {
+        if (!c [i].found)
+            continue;
+        while (ok && moderation_impersonation_flag (pg, &c [i]) != 0)
+            ok = moderation_pg_wait (pg, &wait);
+        const Qy__Event *ev = c [i].ev;
+        char key [192];
+        qy_snprintf (key, sizeof (key), "alert:impersonation:%lld:%s", (long long) ev->brand_id, ev->msg_id);
+        char *text = qy_printf ("群 %s 的成员 %s %s昵称为「%s」，疑似冒充「%s」。请群主核实，并提醒群成员谨防受骗。", ev->group,
+                                ev->member, ev->kind == QY__KIND__RENAME ? "改" : "入群时", ev->nickname, c [i].claim);
+        moderation_alert_t a = { key, ev->brand, ev->brand_id, ev->group, ev->group_id, text, "impersonation", ev->msg_id,
+                                 ev->member };
+        ok = ok && moderation_alert (actions, &a) == 0;
+        free (text);
+    }
+    free (c);
+    return ok;
 }
 
 bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_t *people, size_t n)
@@ -56,13 +64,13 @@ bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_
         if (p->skip)
             continue;
         while (ok && p->report && p->report->is_report && moderation_report_record (pg, p->ev, p->report) != 0)
-            ok = s_wait (pg, &wait);
-        ok = ok && s_impersonator (pg, actions, p);
+            ok = moderation_pg_wait (pg, &wait);
         evs [k] = p->ev;
         asks [k++] = moderation_question (p->ev, p->waiting);
     }
+    ok = ok && s_impersonators (pg, actions, people, n);
     while (ok && moderation_questions_note (pg, evs, asks, k) != 0)
-        ok = s_wait (pg, &wait);
+        ok = moderation_pg_wait (pg, &wait);
     free (evs);
     free (asks);
     return ok;

@@ -509,18 +509,14 @@ static int s_linked_in_batch (const moderation_violation_t *v, const moderation_
     return linked;
 }
 
-//  A member's history for the ladders: what PostgreSQL holds (row i of the
-//  read statement: strikes, behaviour steps, a recent content strike) and
+//  A member's history for the ladders: what PostgreSQL holds (known) and
 //  this batch's earlier rows of the same member (an event with no member
 //  is nobody's: its strikes never add up).
-static void s_history (const moderation_violation_t *v, const moderation_record_t *out, const PGresult *res,
+static void s_history (const moderation_violation_t *v, const moderation_known_t *known, const moderation_record_t *out,
                        size_t i, moderation_history_t *h)
 {
     const Qy__Event *ev = v [i].ev;
-    h->prior_strikes = (int) qy_pg_int (res, (int) i, 7);
-    h->prior_behaviour = (int) qy_pg_int (res, (int) i, 8);
-    h->content_recent = PQgetvalue (res, (int) i, 9) [0] == 't';
-    h->linked_strikes = (int) qy_pg_int (res, (int) i, 11);
+    *h = known [i].history;
     h->linked_strikes += s_linked_in_batch (v, out, i);
     for (size_t j = i; ev->member_id && j-- > 0 && v [j].ev->brand_id == ev->brand_id
                        && v [j].ev->member_id == ev->member_id;) {
@@ -530,6 +526,99 @@ static void s_history (const moderation_violation_t *v, const moderation_record_
         h->prior_behaviour += out [j].penalty.behaviour;
         h->content_recent |= out [j].strike > 0 && moderation_kind (v [j].category) == MODERATION_CONTENT;
     }
+}
+
+//  Row i already recorded (a replay): its outcome, repeated.
+static void s_recorded (const moderation_known_t *k, moderation_record_t *o)
+{
+    o->existed = true;
+    o->violation_id = k->id;
+    o->strike = k->strike;
+    o->penalty = s_recorded_penalty (k->action, k->strike, k->kind);
+    o->mute_until_us = k->mute_until_us;
+    o->would_action = s_action_parse (k->would);
+    if (o->would_action == QY__ACTION__ALLOW)
+        o->would_action = QY__ACTION__ACTION_NONE;
+}
+
+//  The same message earlier in the batch: row i is a replay of it.
+static bool s_copy_in_batch (const moderation_violation_t *v, moderation_record_t *out, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (!out [j].superseded && !out [j].held_blocked && !out [j].held_mute_until_us
+            && v [j].ev->brand_id == v [i].ev->brand_id && strcmp (v [j].ev->msg_id, v [i].ev->msg_id) == 0) {
+            out [i] = out [j];
+            out [i].existed = true;
+            out [i].superseded = false;
+            return true;
+        }
+    return false;
+}
+
+void moderation_strikes_decide (const moderation_violation_t *v, const moderation_known_t *known, size_t n,
+                                int64_t now_us, moderation_record_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Qy__Event *ev = v [i].ev;
+        moderation_record_t *o = &out [i];
+        memset (o, 0, sizeof (*o));
+        const moderation_record_t *prev = i ? &out [i - 1] : NULL;
+        bool same = prev && v [i - 1].ev->brand_id == ev->brand_id && v [i - 1].ev->member_id == ev->member_id;
+        //  Once a member is muted or blocked, their later messages in this
+        //  batch are recalled, not judged again.
+        o->superseded = same && (prev->superseded || prev->penalty.action == QY__ACTION__MUTE
+                                 || prev->penalty.action == QY__ACTION__BLOCK);
+        if (o->superseded)
+            continue;
+        if (known [i].recorded) {
+            s_recorded (&known [i], o);
+            continue;
+        }
+        if (s_copy_in_batch (v, out, i))
+            continue;
+        //  One muted or blocked by another replica since this one checked
+        //  Redis is not charged again (a nickname notice is no strike).
+        if (!v [i].notice && (known [i].held_blocked || known [i].held_mute_until_us)) {
+            o->held_mute_until_us = known [i].held_mute_until_us;
+            o->held_blocked = known [i].held_blocked;
+            continue;
+        }
+        moderation_history_t hist;
+        s_history (v, known, out, i, &hist);
+        const moderation_policy_t *pol = v [i].policy;
+        moderation_kind_t kind = moderation_kind (v [i].category);
+        o->penalty = moderation_ladder (pol, kind, v [i].level, &hist);
+        o->penalty.rule = moderation_behaviour_rule (v [i].judged);
+        if (v [i].notice)
+            o->penalty = (moderation_penalty_t) { QY__ACTION__WARN, false, false, 0, false, NULL };
+        //  What the dry-run rules would have done on top, if it is more.
+        if (v [i].would_level > v [i].level)
+            o->would_action = moderation_ladder (pol, kind, v [i].would_level, &hist).action;
+        o->strike = o->penalty.strike ? hist.prior_strikes + 1 : 0;
+        if (o->penalty.action == QY__ACTION__MUTE)
+            o->mute_until_us = now_us + (int64_t) o->penalty.mute_minutes * 60 * 1000000;
+    }
+}
+
+//  What the read statement of moderation_store_record says about row i.
+static void s_known (const PGresult *res, int i, moderation_known_t *k)
+{
+    memset (k, 0, sizeof (*k));
+    k->recorded = !PQgetisnull (res, i, 0);
+    if (k->recorded) {
+        k->id = qy_pg_int (res, i, 0);
+        k->strike = (int) qy_pg_int (res, i, 1);
+        k->action = PQgetvalue (res, i, 2);
+        k->mute_until_us = qy_pg_int (res, i, 3);
+        k->would = PQgetvalue (res, i, 4);
+        k->kind = PQgetvalue (res, i, 10);
+    }
+    k->held_mute_until_us = qy_pg_int (res, i, 5);
+    k->held_blocked = PQgetvalue (res, i, 6) [0] == 't';
+    k->history.prior_strikes = (int) qy_pg_int (res, i, 7);
+    k->history.prior_behaviour = (int) qy_pg_int (res, i, 8);
+    k->history.content_recent = PQgetvalue (res, i, 9) [0] == 't';
+    k->history.linked_strikes = (int) qy_pg_int (res, i, 11);
 }
 
 int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
@@ -608,7 +697,12 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         PQclear (res);
         return -1;
     }
-    //  3. Decide, as if one at a time.
+    //  3. Decide, as if one at a time (pure); then the new rows' columns.
+    moderation_known_t *known = qy_calloc (n + 1, sizeof (moderation_known_t));
+    for (size_t i = 0; i < n; i++)
+        s_known (res, (int) i, &known [i]);
+    moderation_strikes_decide (v, known, n, now, out);
+    free (known);
     enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
            W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_KIND, W_PRIO, W_KEYS, W_NCOL };
     s_cols_t wr;
@@ -616,64 +710,10 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = v [i].ev;
         moderation_record_t *o = &out [i];
-        const moderation_record_t *prev = i ? &out [i - 1] : NULL;
-        bool same = prev && v [i - 1].ev->brand_id == ev->brand_id && v [i - 1].ev->member_id == ev->member_id;
-        //  Once a member is muted or blocked, their later messages in this
-        //  batch are recalled, not judged again.
-        o->superseded = same && (prev->superseded || prev->penalty.action == QY__ACTION__MUTE
-                                 || prev->penalty.action == QY__ACTION__BLOCK);
-        if (o->superseded)
+        if (o->superseded || o->existed || o->held_blocked || o->held_mute_until_us)
             continue;
-        if (!PQgetisnull (res, (int) i, 0)) {
-            o->existed = true;
-            o->violation_id = qy_pg_int (res, (int) i, 0);
-            o->strike = (int) qy_pg_int (res, (int) i, 1);
-            o->penalty = s_recorded_penalty (PQgetvalue (res, (int) i, 2), o->strike, PQgetvalue (res, (int) i, 10));
-            o->mute_until_us = qy_pg_int (res, (int) i, 3);
-            o->would_action = s_action_parse (PQgetvalue (res, (int) i, 4));
-            if (o->would_action == QY__ACTION__ALLOW)
-                o->would_action = QY__ACTION__ACTION_NONE;
-            continue;
-        }
-        //  The same message twice in one batch: the second is a replay of the first.
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            if (!out [j].superseded && !out [j].held_blocked && !out [j].held_mute_until_us
-                && v [j].ev->brand_id == ev->brand_id && strcmp (v [j].ev->msg_id, ev->msg_id) == 0) {
-                *o = out [j];
-                o->existed = true;
-                o->superseded = false;
-                dup = true;
-            }
-        if (dup)
-            continue;
-        //  One muted or blocked by another replica since this one checked
-        //  Redis is not charged again (a nickname notice is no strike).
-        if (!v [i].notice) {
-            o->held_mute_until_us = qy_pg_int (res, (int) i, 5);
-            o->held_blocked = PQgetvalue (res, (int) i, 6) [0] == 't';
-            if (o->held_blocked || o->held_mute_until_us)
-                continue;
-        }
-        moderation_history_t hist;
-        s_history (v, out, res, i, &hist);
-        int prior = hist.prior_strikes;
-        const moderation_policy_t *pol = v [i].policy;
         moderation_kind_t kind = moderation_kind (v [i].category);
-        o->penalty = moderation_ladder (pol, kind, v [i].level, &hist);
-        o->penalty.rule = moderation_behaviour_rule (v [i].judged);
-        if (v [i].notice)
-            o->penalty = (moderation_penalty_t) { QY__ACTION__WARN, false, false, 0, false, NULL };
-        //  What the dry-run rules would have done on top, if it is more.
-        const char *would = NULL;
-        if (v [i].would_level > v [i].level) {
-            moderation_penalty_t wp = moderation_ladder (pol, kind, v [i].would_level, &hist);
-            would = s_action_name (wp.action);
-            o->would_action = wp.action;
-        }
-        o->strike = o->penalty.strike ? prior + 1 : 0;
-        if (o->penalty.action == QY__ACTION__MUTE)
-            o->mute_until_us = now + (int64_t) o->penalty.mute_minutes * 60 * 1000000;
+        const char *would = v [i].would_level > v [i].level ? s_action_name (o->would_action) : NULL;
         qy_buf_t hits, rules;
         qy_buf_init (&hits);
         qy_buf_init (&rules);

@@ -328,6 +328,33 @@ typedef enum {
     SCORING_TOO_OLD,        //  its day is counters.ttl_days or more behind the brand's latest event: not counted
     SCORING_REJECTED,       //  the script failed on it (the caller sets it aside)
 } scoring_outcome_t;
+//  A batch's counting worked out without Redis: which events go to the
+//  script (pending ones), with their keys and whether they are out of the
+//  counter window; the members of sc:dirty and sc:groups, once each (none
+//  from an old event); each brand's latest event time (ZADD GT sc:clock).
+typedef struct {
+    size_t n, nsend;
+    const scoring_brand_t **brand;   //  per event (NULL: not sent)
+    scoring_keys_t *keys;            //  per event sent
+    bool          *send, *old;       //  per event
+    const char   **dirty, **seen;    //  point into keys
+    size_t         ndirty, nseen;
+    int64_t       *clock_brand, *clock_s;
+    size_t         nclocks;
+} scoring_plan_t;
+//  Plan the events of evs [0..n) whose out [i] is SCORING_PENDING; the
+//  brands' clocks are noted already (a batch is judged against its latest
+//  event). Returns 0 (free with scoring_count_plan_free), or -1 when a
+//  brand could not be loaded (PostgreSQL away; nothing to free).
+int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
+                        const scoring_outcome_t *out, size_t n, scoring_plan_t *plan);
+void scoring_count_plan_free (scoring_plan_t *plan);
+//  What the script's reply r for ev means: counted, seen before, too old
+//  (st filled with the member's standing, today its day), rejected (the
+//  event itself is the trouble: st empty), or SCORING_PENDING when Redis
+//  is the trouble (NOSCRIPT, LOADING, a failover …: retry the batch).
+scoring_outcome_t scoring_count_reply (const scoring_settings_t *set, const scoring_count_config_t *cfg,
+                                       const Qy__Event *ev, int32_t today, const redisReply *r, Qy__Standing *st);
 //  Count the events of evs[0..n) whose out[i] is SCORING_PENDING in one
 //  pipeline; fill out[i] and st[i] (the standing after the event; empty
 //  for a rejected one) for each answered. The caller sets every out[i] to

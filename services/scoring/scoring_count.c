@@ -1,6 +1,8 @@
 //  Counting a batch: one script call per event and a handful of set
 //  updates, all in one pipeline (one round trip for the batch), then the
 //  standing of each event's member worked out from the script's reply.
+//  What is sent (scoring_count_plan) and what a reply means
+//  (scoring_count_reply) are worked out without Redis.
 #include "scoring.h"
 #include "qy/log.h"
 #include "qy/util.h"
@@ -11,7 +13,7 @@ static qy_script_t s_count = { .source = NULL };
 
 //  Parse the script's reply into the event's Standing.
 static void s_standing (const scoring_settings_t *set, const scoring_count_config_t *cfg, const Qy__Event *ev,
-                        int32_t today, redisReply *r, Qy__Standing *st)
+                        int32_t today, const redisReply *r, Qy__Standing *st)
 {
     qy__standing__init (st);
     st->member_msgs_today = r->element [1]->integer;
@@ -43,6 +45,23 @@ static bool s_redis_state_error (const char *e)
         if (strncmp (e, prefixes [i], strlen (prefixes [i])) == 0)
             return true;
     return false;
+}
+
+scoring_outcome_t scoring_count_reply (const scoring_settings_t *set, const scoring_count_config_t *cfg,
+                                       const Qy__Event *ev, int32_t today, const redisReply *r, Qy__Standing *st)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == SCORING_REPLY_HEAD + SCORING_F__COUNT) {
+        long long answer = r->element [0]->integer;
+        s_standing (set, cfg, ev, today, r, st);
+        return answer == 1 ? SCORING_COUNTED : answer == 2 ? SCORING_TOO_OLD : SCORING_SEEN;
+    }
+    if (r->type == REDIS_REPLY_ERROR && !s_redis_state_error (r->str)) {
+        //  This event itself is the trouble: set it aside, not the batch.
+        qy_log_warn ("msg_id=%s brand=%s count script failed: %s", ev->msg_id, ev->brand, r->str);
+        qy__standing__init (st);
+        return SCORING_REJECTED;
+    }
+    return SCORING_PENDING;
 }
 
 //  Append one event's script call. Returns -1 when Redis is away.
@@ -161,126 +180,134 @@ static bool s_too_old (const scoring_count_config_t *cfg, scoring_brands_t *bran
     return day <= today - window;
 }
 
-int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_brands_t *brands,
-                         Qy__Event **evs, Qy__Standing *st, scoring_outcome_t *out, size_t n)
+//  Note a brand's event time in the plan's clocks (the latest kept).
+static void s_plan_clock (scoring_plan_t *p, int64_t brand_id, int64_t t)
 {
-    s_count.source = scoring_count_lua;
-    if (!n)
-        return 0;
-    const scoring_brand_t **bs = qy_calloc (n, sizeof (*bs));
-    int32_t *days = qy_calloc (n, sizeof (*days));
-    bool *sent = qy_calloc (n, sizeof (*sent));
+    for (size_t c = 0; c < p->nclocks; c++)
+        if (p->clock_brand [c] == brand_id) {
+            if (t > p->clock_s [c])
+                p->clock_s [c] = t;
+            return;
+        }
+    p->clock_brand [p->nclocks] = brand_id;
+    p->clock_s [p->nclocks++] = t;
+}
+
+int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
+                        const scoring_outcome_t *out, size_t n, scoring_plan_t *p)
+{
+    memset (p, 0, sizeof (*p));
+    p->n = n;
+    p->brand = qy_calloc (n + 1, sizeof (*p->brand));
+    p->keys = qy_calloc (n + 1, sizeof (*p->keys));
+    p->send = qy_calloc (n + 1, sizeof (*p->send));
+    p->old = qy_calloc (n + 1, sizeof (*p->old));
+    p->dirty = qy_calloc (n + 1, sizeof (*p->dirty));
+    p->seen = qy_calloc (n + 1, sizeof (*p->seen));
+    p->clock_brand = qy_calloc (n + 1, sizeof (*p->clock_brand));
+    p->clock_s = qy_calloc (n + 1, sizeof (*p->clock_s));
     qy_map_t *marks = qy_map_new ();
-    qy_buf_t dirty, seen;
-    qy_buf_init (&dirty);
-    qy_buf_init (&seen);
-    int rc = 0, extra = 0;
-    size_t appended = 0;
-    //  The brands' clocks first, so the whole batch is judged against its latest event.
-    if (s_clocks (redis, brands, evs, n))
-        rc = -1;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
         if (out [i] != SCORING_PENDING)
             continue;       //  answered by an earlier call
-        bs [i] = scoring_brands_get (brands, evs [i]->brand_id);
-        if (!bs [i]) {
+        const Qy__Event *ev = evs [i];
+        if (!(p->brand [i] = scoring_brands_get (brands, ev->brand_id))) {
             rc = -1;
             break;
         }
-        scoring_keys_t k;
-        scoring_keys (&k, evs [i]->brand_id, evs [i]->group_id, evs [i]->member_id, evs [i]->event_time_us,
-                      bs [i]->tz_offset_min);
-        days [i] = k.day;
-        bool old = s_too_old (cfg, brands, evs [i], bs [i], k.day);
-        if (s_append (cfg, redis, evs [i], &k, old)) {
-            rc = -1;
-            break;
-        }
-        sent [i] = true;
-        appended++;
-        int64_t prev;
-        char bkey [32];
-        qy_snprintf (bkey, sizeof (bkey), "b%lld", (long long) evs [i]->brand_id);
-        int64_t t = evs [i]->event_time_us / 1000000;
-        if (!qy_map_get (marks, bkey, &prev) || t > prev)
-            qy_map_put (marks, bkey, t);
-        if (old)
+        scoring_keys_t *k = &p->keys [i];
+        scoring_keys (k, ev->brand_id, ev->group_id, ev->member_id, ev->event_time_us, p->brand [i]->tz_offset_min);
+        p->old [i] = s_too_old (cfg, brands, ev, p->brand [i], k->day);
+        p->send [i] = true;
+        p->nsend++;
+        s_plan_clock (p, ev->brand_id, ev->event_time_us / 1000000);
+        if (p->old [i])
             continue;       //  changes no day and revives no group
         //  The sets each get one member per group-day or group, not per event.
-        if (!qy_map_get (marks, k.dirty, NULL)) {
-            qy_map_put (marks, k.dirty, 1);
-            qy_buf_printf (&dirty, "%s%s", dirty.len ? " " : "", k.dirty);
+        if (!qy_map_get (marks, k->dirty, NULL)) {
+            qy_map_put (marks, k->dirty, 1);
+            p->dirty [p->ndirty++] = k->dirty;
         }
-        if (!qy_map_get (marks, k.seen, NULL)) {
-            qy_map_put (marks, k.seen, 1);
-            qy_buf_printf (&seen, "%s%s", seen.len ? " " : "", k.seen);
-        }
-    }
-    //  One SADD per set and one ZADD GT per brand for the whole batch.
-    if (rc == 0) {
-        char *sets [2] = { dirty.data, seen.data };
-        const char *names [2] = { "sc:dirty", "sc:groups" };
-        for (int s = 0; s < 2 && rc == 0; s++) {
-            if (!sets [s] || !*sets [s])
-                continue;
-            size_t cnt = 2, capv = 16;
-            const char **argv = qy_malloc (capv * sizeof (char *));
-            argv [0] = "SADD";
-            argv [1] = names [s];
-            for (char *tok = strtok (sets [s], " "); tok; tok = strtok (NULL, " ")) {
-                if (cnt == capv)
-                    argv = qy_realloc (argv, (capv *= 2) * sizeof (char *));
-                argv [cnt++] = tok;
-            }
-            rc = qy_redis_append_argv (redis, (int) cnt, argv, NULL);
-            free (argv);
-            extra++;
-        }
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            char bkey [32], t [24], bid [24];
-            qy_snprintf (bkey, sizeof (bkey), "b%lld", (long long) evs [i]->brand_id);
-            int64_t v;
-            if (!qy_map_get (marks, bkey, &v) || v < 0)
-                continue;
-            qy_map_put (marks, bkey, -1);       //  once per brand
-            qy_snprintf (t, sizeof (t), "%lld", (long long) v);
-            qy_snprintf (bid, sizeof (bid), "%lld", (long long) evs [i]->brand_id);
-            const char *argv [] = { "ZADD", "sc:clock", "GT", t, bid };
-            rc = qy_redis_append_argv (redis, 5, argv, NULL);
-            extra++;
+        if (!qy_map_get (marks, k->seen, NULL)) {
+            qy_map_put (marks, k->seen, 1);
+            p->seen [p->nseen++] = k->seen;
         }
     }
-    //  Read every reply that was appended, even after a failure, so none
-    //  is left to be taken for the next command's. An event answered stays
-    //  answered: a retry sends only those left pending.
-    if (rc != 0)
-        appended = 0;       //  nothing was flushed: all stay pending
-    bool lost = false;      //  the connection broke: the replies left are gone
+    qy_map_destroy (&marks);
+    if (rc)
+        scoring_count_plan_free (p);
+    return rc;
+}
+
+void scoring_count_plan_free (scoring_plan_t *p)
+{
+    free (p->brand);
+    free (p->keys);
+    free (p->send);
+    free (p->old);
+    free (p->dirty);
+    free (p->seen);
+    free (p->clock_brand);
+    free (p->clock_s);
+    memset (p, 0, sizeof (*p));
+}
+
+//  Append a plan's commands: the script per event sent, one SADD per set
+//  and one ZADD GT per brand. Returns how many commands besides the
+//  scripts, or -1 when Redis is away.
+static int s_append_plan (const scoring_count_config_t *cfg, qy_redis_t *redis, Qy__Event **evs,
+                          const scoring_plan_t *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->send [i] && s_append (cfg, redis, evs [i], &p->keys [i], p->old [i]))
+            return -1;
+    int extra = 0;
+    const char **argv = qy_calloc (p->n + 3, sizeof (char *));
+    const char *const *sets [2] = { p->dirty, p->seen };
+    size_t counts [2] = { p->ndirty, p->nseen };
+    const char *names [2] = { "sc:dirty", "sc:groups" };
+    int rc = 0;
+    for (int s = 0; s < 2 && rc == 0; s++) {
+        if (!counts [s])
+            continue;
+        argv [0] = "SADD";
+        argv [1] = names [s];
+        memcpy (argv + 2, sets [s], counts [s] * sizeof (char *));
+        rc = qy_redis_append_argv (redis, (int) (2 + counts [s]), argv, NULL);
+        extra++;
+    }
+    free (argv);
+    for (size_t c = 0; c < p->nclocks && rc == 0; c++) {
+        char t [24], bid [24];
+        qy_snprintf (t, sizeof (t), "%lld", (long long) p->clock_s [c]);
+        qy_snprintf (bid, sizeof (bid), "%lld", (long long) p->clock_brand [c]);
+        const char *zadd [] = { "ZADD", "sc:clock", "GT", t, bid };
+        rc = qy_redis_append_argv (redis, 5, zadd, NULL);
+        extra++;
+    }
+    return rc ? -1 : extra;
+}
+
+//  Read the scripts' replies in order: each event answered, or the batch
+//  to retry (Redis the trouble, or the connection broken: *lost).
+static int s_read_replies (const scoring_count_config_t *cfg, qy_redis_t *redis, Qy__Event **evs,
+                           const scoring_plan_t *p, Qy__Standing *st, scoring_outcome_t *out, bool *lost)
+{
+    int rc = 0;
     size_t old = 0, first_old = 0;
-    for (size_t i = 0; i < n && appended; i++) {
-        if (!sent [i])
+    for (size_t i = 0; i < p->n; i++) {
+        if (!p->send [i])
             continue;
         redisReply *r = qy_redis_get_reply (redis);
         if (!r) {
-            rc = -1;
-            lost = true;
-            break;
+            *lost = true;
+            return -1;
         }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == SCORING_REPLY_HEAD + SCORING_F__COUNT) {
-            long long answer = r->element [0]->integer;
-            out [i] = answer == 1 ? SCORING_COUNTED : answer == 2 ? SCORING_TOO_OLD : SCORING_SEEN;
-            if (out [i] == SCORING_TOO_OLD && old++ == 0)
-                first_old = i;
-            s_standing (&bs [i]->settings, cfg, evs [i], days [i], r, &st [i]);
-        }
-        else
-        if (r->type == REDIS_REPLY_ERROR && !s_redis_state_error (r->str)) {
-            //  This event itself is the trouble: set it aside, not the batch.
-            qy_log_warn ("msg_id=%s brand=%s count script failed: %s", evs [i]->msg_id, evs [i]->brand, r->str);
-            qy__standing__init (&st [i]);
-            out [i] = SCORING_REJECTED;
-        }
-        else {
+        out [i] = scoring_count_reply (&p->brand [i]->settings, cfg, evs [i], p->keys [i].day, r, &st [i]);
+        if (out [i] == SCORING_TOO_OLD && old++ == 0)
+            first_old = i;
+        if (out [i] == SCORING_PENDING) {
             if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
                 s_count.sha [0] = 0;
             rc = -1;
@@ -290,8 +317,30 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
     //  One line per batch: a replay of old events would otherwise log each.
     if (old)
         qy_log_warn ("msg_id=%s brand=%s day=%d not counted: older than the counter window (%zu in the batch)",
-                     evs [first_old]->msg_id, evs [first_old]->brand, (int) days [first_old], old);
-    for (int i = 0; i < extra && appended && !lost; i++) {
+                     evs [first_old]->msg_id, evs [first_old]->brand, (int) p->keys [first_old].day, old);
+    return rc;
+}
+
+int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_brands_t *brands,
+                         Qy__Event **evs, Qy__Standing *st, scoring_outcome_t *out, size_t n)
+{
+    s_count.source = scoring_count_lua;
+    if (!n)
+        return 0;
+    //  The brands' clocks first, so the whole batch is judged against its latest event.
+    scoring_plan_t plan;
+    if (s_clocks (redis, brands, evs, n) || scoring_count_plan (cfg, brands, evs, out, n, &plan))
+        return -1;
+    //  Read every reply that was appended, even after a failure, so none
+    //  is left to be taken for the next command's. An event answered stays
+    //  answered: a retry sends only those left pending.
+    int extra = s_append_plan (cfg, redis, evs, &plan);
+    int rc = extra < 0 ? -1 : 0;        //  nothing was flushed: all stay pending
+    bool flushed = rc == 0 && plan.nsend;
+    bool lost = false;                  //  the connection broke: the replies left are gone
+    if (flushed && s_read_replies (cfg, redis, evs, &plan, st, out, &lost))
+        rc = -1;
+    for (int i = 0; flushed && !lost && i < extra; i++) {
         redisReply *r = qy_redis_get_reply (redis);
         if (!r) {
             rc = -1;
@@ -299,11 +348,6 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
         }
         freeReplyObject (r);
     }
-    qy_buf_free (&dirty);
-    qy_buf_free (&seen);
-    qy_map_destroy (&marks);
-    free (sent);
-    free (days);
-    free (bs);
+    scoring_count_plan_free (&plan);
     return rc;
 }

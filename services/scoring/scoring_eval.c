@@ -408,9 +408,9 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
     size_t ncap = scoring_capacity_list (set, ms, st, (size_t) n, g.capacity, today, cap, max, &needed);
     //  Without the health (PostgreSQL failed) there is no floor to judge by.
     size_t nclean = rc == 0 ? scoring_cleanout_list (set, ms, st, (size_t) n, h.msgs_per_day, today, clean, max) : 0;
+    scoring_evaluation_t e = { &g, today, ms, st, (size_t) n, &h, chs, nch, cap, ncap, needed, clean, nclean };
     if (rc == 0)
-        rc = scoring_store_write (self->pg, &g, today, ms, st, (size_t) n, &h, chs, nch, cap, ncap, needed,
-                                  clean, nclean);
+        rc = scoring_store_write (self->pg, &e);
     //  Signals only once the states are durable; a state is remembered as
     //  the one signalled only when its signal went out, so one that could
     //  not be sent is found again next round (and carries the same id).

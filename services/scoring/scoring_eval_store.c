@@ -283,26 +283,21 @@ static bool s_suggestions (qy_pg_t *pg, const char *b, const char *gi, const cha
     return ok;
 }
 
-int scoring_store_write (qy_pg_t *pg, const scoring_group_row_t *g, int32_t today,
-                         const scoring_member_t *ms, const scoring_standing_t *st, size_t n,
-                         const scoring_health_t *h, const scoring_channel_t *chs, size_t nch,
-                         const scoring_suggestion_t *cap, size_t ncap, int needed,
-                         const scoring_suggestion_t *clean, size_t nclean)
+int scoring_store_write (qy_pg_t *pg, const scoring_evaluation_t *e)
 {
+    const scoring_group_row_t *g = e->group;
     char b [QY_PG_I64_LEN], gi [QY_PG_I64_LEN], d [16];
     qy_pg_i64 (b, g->brand_id);
     qy_pg_i64 (gi, g->group_id);
-    qy_day_format (today, d, sizeof (d), false);
+    qy_day_format (e->today, d, sizeof (d), false);
     const char *p [] = { b, gi };
-    char cleaned [16];
-    qy_snprintf (cleaned, sizeof (cleaned), "%zu", nclean);
     bool ok = qy_pg_run (pg, "evaluation begin", "BEGIN", 0, NULL, NULL)
-        && s_members (pg, b, gi, ms, st, n)
-        && s_health (pg, b, gi, d, h)
-        && s_channels (pg, b, gi, chs, nch)
+        && s_members (pg, b, gi, e->members, e->standings, e->nmembers)
+        && s_health (pg, b, gi, d, e->health)
+        && s_channels (pg, b, gi, e->channels, e->nchannels)
         && qy_pg_run (pg, "suggestions clear", "DELETE FROM member_suggestions WHERE brand_id = $1 AND group_id = $2", 2, p, NULL)
-        && s_suggestions (pg, b, gi, "capacity", cap, ncap, needed)
-        && s_suggestions (pg, b, gi, "cleanout", clean, nclean, (int) nclean)
+        && s_suggestions (pg, b, gi, "capacity", e->capacity, e->ncapacity, e->needed)
+        && s_suggestions (pg, b, gi, "cleanout", e->cleanout, e->ncleanout, (int) e->ncleanout)
         && qy_pg_run (pg, "evaluation commit", "COMMIT", 0, NULL, NULL);
     if (!ok) {
         qy_pg_run (pg, "evaluation rollback", "ROLLBACK", 0, NULL, NULL);

@@ -4,13 +4,15 @@
 #   - each stage's events counter once a second (the stage that lags sets the pace),
 #   - moderation's time per batch phase (qy_moderation_batch_seconds_total),
 #   - Redis CPU per command and script (INFO commandstats),
-#   - PostgreSQL time per statement (pg_stat_statements, loaded for this run only).
+#   - PostgreSQL time per statement (pg_stat_statements, loaded for this run only),
+#   - what the stores cost per event (pipeline_costs.sh).
 #   usage: tests/bench/pipeline_profile.sh [BUILD_DIR] [MESSAGES]   (default 100000)
 #          env BENCH_REDIS=split: moderation on a Redis of its own (its commands listed apart)
 set -euo pipefail
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 MESSAGES=${2:-100000}
 source "$(dirname "$0")/../../tools/lib/env.sh"
+source "$(dirname "$0")/pipeline_costs.sh"
 export QY_RUN; QY_RUN=$(mktemp -d /tmp/qy-profile.XXXXXX); chmod 755 "$QY_RUN"
 trap 'qy_stop_all; rm -rf "$QY_RUN"' EXIT
 qy_start_pg "$QY_RUN"
@@ -19,16 +21,13 @@ if [ "${BENCH_REDIS:-}" = split ]; then
     qy_start_redis "$QY_RUN/moderation"; export QY_MODERATION_REDIS_PORT=$QY_REDIS_PORT; redis_ports+=("$QY_REDIS_PORT")
 fi
 qy_start_redis "$QY_RUN"; redis_ports+=("$QY_REDIS_PORT")
-psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-qy_as_pg "$(qy_pg_bin)/pg_ctl" -D "$QY_RUN/pg" -w restart >/dev/null
-psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+costs_enable
 "$BUILD/tools/qyctl/qyctl" migrate >/dev/null
 gw=$(qy_free_port)
 qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$gw"
 "$BUILD/tools/qyctl/qyctl" demo load --brand bench --stores 20 --groups 3 --gateway-url "http://127.0.0.1:$gw/v1/deliveries" >/dev/null
 qy_start_services "$BUILD" 1 1
-for p in "${redis_ports[@]}"; do redis-cli -p "$p" CONFIG RESETSTAT >/dev/null; done
-psql "$QY_PG_DSN" -qAtc "SELECT pg_stat_statements_reset ()" >/dev/null
+costs_start "${redis_ports[@]}"
 
 counters () {
     printf 't=%6.1fs ingest=%s moderation=%s scoring=%s campaign=%s due_deliveries=%s\n' "$(echo "$(date +%s.%N) - $t0" | bc -l)" \
@@ -47,6 +46,8 @@ for _ in $(seq 3000); do
 done
 kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
 printf '\n%d events end to end in %.1f s\n' "$accepted" "$(echo "$(date +%s.%N) - $t0" | bc -l)"
+echo "store cost per event:"
+costs_print "$accepted" "${redis_ports[@]}"
 
 echo; echo "moderation, time per batch phase (s):"
 curl -fs "http://127.0.0.1:$QY_HTTP_moderation1/metrics" \

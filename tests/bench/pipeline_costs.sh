@@ -1,0 +1,44 @@
+# What the stores cost per event in a pipeline run (sourced by pipeline.sh
+# and pipeline_profile.sh; issue 19's third target):
+#   costs_enable              after qy_start_pg: pg_stat_statements loaded (PostgreSQL restarted once)
+#   costs_start PORT…         before the load: zero Redis's commandstats and pg_stat_statements, note Redis's CPU
+#   costs_print EVENTS PORT…  after it: one line per Redis, then PostgreSQL's, each divided by EVENTS
+# Redis CPU is the server's own (INFO cpu, user + system, every thread), so
+# it includes what commandstats does not see (the network, Lua's set-up);
+# commandstats' times are wall-clock and swell when the CPU is shared, so
+# only its counts are used.
+# PostgreSQL time is pg_stat_statements' execution time of every statement
+# (planning and the wait for a CPU excluded): a floor of what it costs.
+costs_enable () {
+    psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    qy_as_pg "$(qy_pg_bin)/pg_ctl" -D "$QY_RUN/pg" -w restart >/dev/null
+    psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+}
+
+s_costs_redis_cpu () {
+    redis-cli -p "$1" INFO cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { printf "%.6f\n", s }'
+}
+
+declare -A COSTS_CPU0
+costs_start () {
+    local p
+    for p in "$@"; do
+        redis-cli -p "$p" CONFIG RESETSTAT >/dev/null
+        COSTS_CPU0[$p]=$(s_costs_redis_cpu "$p")
+    done
+    psql "$QY_PG_DSN" -qAtc "SELECT pg_stat_statements_reset ()" >/dev/null
+}
+
+costs_print () {
+    local events=$1 p; shift
+    for p in "$@"; do
+        local cpu; cpu=$(s_costs_redis_cpu "$p")
+        redis-cli -p "$p" INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v e="$events" -v p="$p" \
+            -v cpu="$(echo "($cpu - ${COSTS_CPU0[$p]}) * 1000000" | bc -l)" '
+            /^cmdstat_/ { calls += $3; if ($1 ~ /^cmdstat_(eval|evalsha|fcall)$/) lua += $3 }
+            END { printf "  redis :%s  CPU %.1f us/event  %.2f commands/event (scripts\x27 own included)  %.2f script calls/event\n",
+                         p, cpu / e, calls / e, lua / e }'
+    done
+    psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (sum (total_exec_time), 0) * 1000, coalesce (sum (calls), 0) FROM pg_stat_statements" \
+        | awk -F'|' -v e="$events" '{ printf "  postgresql  %.1f us/event executing  %.3f statements/event\n", $1 / e, $2 / e }'
+}

@@ -1,0 +1,153 @@
+//  scoring_count: what a batch sends to Redis (scoring_count_plan) and what
+//  the script's replies mean (scoring_count_reply), without Redis.
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include "scoring.h"
+#include "qy/util.h"
+
+#define S_DAY_S 86400LL
+#define S_T0 1700000000LL       //  2023-11-14, 22:13 UTC: the next day in UTC+8
+
+static const scoring_count_config_t s_cfg = { .ttl_s = 2 * S_DAY_S, .member_ttl_s = 30 * S_DAY_S,
+                                              .half_short_s = 3 * S_DAY_S, .half_long_s = 30 * S_DAY_S,
+                                              .reply_window_s = 600, .post_window_s = 1800, .substantial_chars = 10 };
+
+static scoring_brands_t *s_brands (void)
+{
+    scoring_brands_t *brands = scoring_brands_new (NULL);
+    scoring_brand_t b = { .id = 1, .tz_offset_min = 480 };
+    qy_snprintf (b.code, sizeof (b.code), "b1");
+    scoring_settings_default (&b.settings);
+    scoring_brands_put (brands, &b);
+    return brands;
+}
+
+static void s_event (Qy__Event *ev, int64_t brand, int64_t group, int64_t member, int64_t t_s)
+{
+    qy__event__init (ev);
+    ev->brand_id = brand;
+    ev->group_id = group;
+    ev->member_id = member;
+    ev->event_time_us = t_s * 1000000;
+    ev->msg_id = "m";
+    ev->brand = "b1";
+}
+
+//  Two groups, one day: each set gets a group-day or group once; an event
+//  older than the counter window is sent (the script says so) but marks
+//  no day; one answered before is not sent again; the brand's clock is
+//  its latest event.
+static void test_plan (void **state)
+{
+    (void) state;
+    scoring_brands_t *brands = s_brands ();
+    Qy__Event ev [5], *evs [5];
+    s_event (&ev [0], 1, 10, 100, S_T0);
+    s_event (&ev [1], 1, 10, 101, S_T0 + 60);
+    s_event (&ev [2], 1, 11, 100, S_T0 + 120);
+    s_event (&ev [3], 1, 10, 100, S_T0 - 5 * S_DAY_S);
+    s_event (&ev [4], 1, 12, 100, S_T0 + 900);
+    for (int i = 0; i < 5; i++)
+        evs [i] = &ev [i];
+    scoring_brands_clock (brands, 1, S_T0 + 120);
+    scoring_outcome_t out [5] = { SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_COUNTED };
+    scoring_plan_t p;
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, &p), 0);
+    assert_int_equal (p.nsend, 4);
+    assert_true (p.send [0] && p.send [1] && p.send [2] && p.send [3]);
+    assert_false (p.send [4]);
+    assert_false (p.old [0] || p.old [1] || p.old [2]);
+    assert_true (p.old [3]);
+    int32_t day = p.keys [0].day;
+    assert_int_equal (day, (int32_t) ((S_T0 + 8 * 3600) / S_DAY_S));
+    assert_int_equal (p.ndirty, 2);
+    char want [64];
+    qy_snprintf (want, sizeof (want), "1:10:%d", (int) day);
+    assert_string_equal (p.dirty [0], want);
+    qy_snprintf (want, sizeof (want), "1:11:%d", (int) day);
+    assert_string_equal (p.dirty [1], want);
+    assert_int_equal (p.nseen, 2);
+    assert_string_equal (p.seen [0], "1:10");
+    assert_string_equal (p.seen [1], "1:11");
+    assert_int_equal (p.nclocks, 1);
+    assert_true (p.clock_brand [0] == 1 && p.clock_s [0] == S_T0 + 120);
+    scoring_count_plan_free (&p);
+    //  A brand that cannot be loaded (no PostgreSQL here): nothing planned.
+    s_event (&ev [4], 2, 12, 100, S_T0);
+    out [4] = SCORING_PENDING;
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, &p), -1);
+    scoring_brands_destroy (&brands);
+}
+
+//  A script reply: {answer, member msgs, group msgs, active, group state, fields…}.
+typedef struct {
+    redisReply  top, el [SCORING_REPLY_HEAD + SCORING_F__COUNT];
+    redisReply *els [SCORING_REPLY_HEAD + SCORING_F__COUNT];
+} s_reply_t;
+
+static void s_reply (s_reply_t *r, long long answer)
+{
+    memset (r, 0, sizeof (*r));
+    r->top.type = REDIS_REPLY_ARRAY;
+    r->top.elements = SCORING_REPLY_HEAD + SCORING_F__COUNT;
+    r->top.element = r->els;
+    for (size_t i = 0; i < r->top.elements; i++) {
+        r->els [i] = &r->el [i];
+        r->el [i].type = REDIS_REPLY_NIL;
+    }
+    long long head [4] = { answer, 5, 40, 12 };
+    for (int i = 0; i < 4; i++) {
+        r->el [i].type = REDIS_REPLY_INTEGER;
+        r->el [i].integer = head [i];
+    }
+    r->el [4].type = REDIS_REPLY_STRING;
+    r->el [4].str = "healthy";
+    r->el [4].len = 7;
+}
+
+static void test_reply (void **state)
+{
+    (void) state;
+    scoring_settings_t set;
+    scoring_settings_default (&set);
+    Qy__Event ev;
+    s_event (&ev, 1, 10, 100, S_T0);
+    Qy__Standing st;
+    s_reply_t r;
+    s_reply (&r, 1);
+    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_COUNTED);
+    assert_int_equal (st.member_msgs_today, 5);
+    assert_int_equal (st.group_msgs_today, 40);
+    assert_int_equal (st.group_active_today, 12);
+    assert_string_equal (st.group_state, "healthy");
+    assert_non_null (st.member_state);
+    s_reply (&r, 0);
+    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_SEEN);
+    s_reply (&r, 2);
+    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_TOO_OLD);
+    //  A reply of another shape: the script is not ours; retry, set nothing aside.
+    r.top.elements--;
+    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_PENDING);
+    //  The event is the trouble: set aside, its standing empty; Redis is: retry.
+    redisReply err = { .type = REDIS_REPLY_ERROR, .str = "ERR user_script:12: bad argument" };
+    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_REJECTED);
+    assert_int_equal (st.member_msgs_today, 0);
+    const char *retry [] = { "NOSCRIPT No matching script", "LOADING Redis is loading", "READONLY replica",
+                             "CLUSTERDOWN The cluster is down", "OOM command not allowed" };
+    for (size_t i = 0; i < sizeof (retry) / sizeof (retry [0]); i++) {
+        err.str = (char *) retry [i];
+        assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_PENDING);
+    }
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_plan),
+        cmocka_unit_test (test_reply),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
