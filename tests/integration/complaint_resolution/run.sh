@@ -93,6 +93,10 @@ rc=0; "$QYCTL" moderation train --category complaint --brand acme --model /tmp/x
 it_eq "--brand with --model refused" "$rc" 2
 rc=0; "$QYCTL" moderation eval --category complaint --brand acme "$IT_CASE/../../data/customer_chat.tsv" >/dev/null 2>&1 || rc=$?
 it_eq "eval --brand refused" "$rc" 2
+mkdir -p "$QY_RUN/tmp"
+rc=0; TMPDIR=$QY_RUN/tmp "$QYCTL" moderation train --category complaint --brand nosuch "$IT_CASE/../../data/customer_chat.tsv" \
+    >/dev/null 2>&1 || rc=$?
+it_eq "train --brand of an unknown brand fails, leaving no temporary file" "$rc $(ls "$QY_RUN/tmp" | wc -l)" "1 0"
 it_eq "train --brand" "$("$QYCTL" moderation train --category complaint --brand acme "$IT_CASE/../../data/customer_chat.tsv" | tail -1)" \
     "model complaint version $(q "SELECT last_value FROM moderation_models_id_seq") stored for brand acme"
 it_eq "stored as acme's" "$(q "SELECT category || ' ' || reason FROM moderation_models WHERE brand_id = $ACME")" \
