@@ -83,7 +83,7 @@ it_wait "c4's task closed by the staff reply" closed
 T5=$(q "SELECT id FROM staff_tasks WHERE brand_id = $OFFI AND evidence_msg_id = 'c5'")
 "$QYCTL" tasks done offi "$T5" --note "电话联系顾客，已安排换货" --by staff7 >/dev/null
 it_sql offi "SELECT c.msg_id, coalesce (c.resolution, '-') AS resolution, t.state, t.closed_by,
-                    t.close_evidence LIKE 'answered by staff member %' AS by_reply
+                    t.close_evidence = 'answered by staff member staff9' AS by_reply
              FROM complaints c JOIN staff_tasks t ON t.brand_id = c.brand_id AND t.evidence_msg_id = c.msg_id
              WHERE c.brand_id = $OFFI ORDER BY c.msg_id"
 
