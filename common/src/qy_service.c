@@ -67,6 +67,12 @@ void qy_service_start (const char *name, int argc, char **argv,
 {
     s_name = name;
     const char *file = NULL;
+    //  Environment names are upper case (QY_MODERATION_FLOOD_WINDOW_S): --help says them so.
+    char upper [32];
+    size_t n = 0;
+    for (; name [n] && n + 1 < sizeof (upper); n++)
+        upper [n] = (char) (name [n] >= 'a' && name [n] <= 'z' ? name [n] - 32 : name [n]);
+    upper [n] = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp (argv [i], "--config") == 0 && i + 1 < argc)
             file = argv [++i];
@@ -80,7 +86,7 @@ void qy_service_start (const char *name, int argc, char **argv,
         }
         else
         if (strcmp (argv [i], "--help") == 0) {
-            printf ("usage: %s [--config FILE] [--options]\n\noptions (file key, or env QY_<KEY> / QY_%s_<KEY>):\n", argv [0], name);
+            printf ("usage: %s [--config FILE] [--options]\n\noptions (file key, or env QY_<KEY> / QY_%s_<KEY>):\n", argv [0], upper);
             for (size_t k = 0; k < nopts; k++)
                 printf ("  %-24s default %-28s %s%s%s\n", opts [k].name, opts [k].def, opts [k].help ? opts [k].help : "",
                         opts [k].choices ? "; one of " : "", opts [k].choices ? opts [k].choices : "");
@@ -91,11 +97,6 @@ void qy_service_start (const char *name, int argc, char **argv,
             exit (2);
         }
     }
-    char upper [32];
-    size_t n = 0;
-    for (; name [n] && n + 1 < sizeof (upper); n++)
-        upper [n] = (char) (name [n] >= 'a' && name [n] <= 'z' ? name [n] - 32 : name [n]);
-    upper [n] = 0;
     char envname [64];
     qy_snprintf (envname, sizeof (envname), "QY_%s_CONFIG", upper);
     if (!file)

@@ -239,15 +239,18 @@ static const struct { const char *name, *sql; } s_closers [] = {
       "  AND ms.group_id = t.group_id AND ms.member_id = t.member_id AND ms.leave_reason = 'removed' "
       "  AND ms.left_at >= date_trunc ('second', least (t.evidence_at, t.created_at))" },
     //  The customer's complaint or question was answered by a staff member
-    //  (moderation saw their message in the group after it).
+    //  (moderation saw their message in the group after it), named by their
+    //  user id as the console and qyctl show people, not members.id.
     { "task close complaint answered",
       "UPDATE staff_tasks t SET state = 'done', closed_at = c.answered_at, closed_by = 'archive', "
-      "  close_evidence = 'answered by staff member ' || c.answered_by, next_at = now () "
+      "  close_evidence = 'answered by staff member ' || coalesce ((SELECT m.user_id FROM members m WHERE m.id = c.answered_by), "
+      "                                                  c.answered_by::text), next_at = now () "
       "FROM complaints c WHERE t.state IN " S_OPEN " AND t.kind = 'answer' AND t.reason = 'complaint' "
       "  AND c.brand_id = t.brand_id AND c.msg_id = t.evidence_msg_id AND c.answered_at IS NOT NULL" },
     { "task close question answered",
       "UPDATE staff_tasks t SET state = 'done', closed_at = q.answered_at, closed_by = 'archive', "
-      "  close_evidence = 'answered by staff member ' || q.answered_by, next_at = now () "
+      "  close_evidence = 'answered by staff member ' || coalesce ((SELECT m.user_id FROM members m WHERE m.id = q.answered_by), "
+      "                                                  q.answered_by::text), next_at = now () "
       "FROM moderation_questions q WHERE t.state IN " S_OPEN " AND t.kind = 'answer' AND t.reason = 'unanswered' "
       "  AND q.brand_id = t.brand_id AND q.msg_id = t.evidence_msg_id AND q.answered_at IS NOT NULL" },
     //  The offending message was recalled (a revoke of it in the archive).

@@ -440,7 +440,9 @@ static void s_list_specs (const qyctl_command_t *specs, FILE *f)
 {
     for (const qyctl_command_t *c = specs; c->name; c++) {
         char *left = qy_printf ("%s%s%s", c->name, *c->args ? " " : "", c->args);
-        fprintf (f, "  %-44s %s\n", left, c->help);
+        //  Padded by columns on screen, not bytes: "FILE…" is one column wider, not three.
+        int pad = 44 - qyctl_width (left);
+        fprintf (f, "  %s%*s %s\n", left, pad > 0 ? pad : 0, "", c->help);
         free (left);
     }
 }

@@ -385,7 +385,7 @@ static const qyctl_option_t s_brand_create_opts [] = {
     { "gateway-url", QYCTL_VALUE, "URL", "where notifier delivers the brand's messages" },
     { "token-file",  QYCTL_VALUE, "FILE", "the gateway's token, on FILE's first line (- : standard input; else $QY_GATEWAY_TOKEN)" },
     { "token",       QYCTL_VALUE, "T",   "refused: a secret on the command line is seen by every user" },
-    { "tz",          QYCTL_VALUE, "TZ",  "the brand's zone: minutes east of UTC (480), a fixed offset, or a zone name (America/New_York), which follows its summer time; default 480" },
+    { "tz",          QYCTL_VALUE, "TZ",  "the brand's zone: a zone name (Europe/Berlin), which follows its summer time, or a fixed offset as minutes east of UTC (480 for +08:00); default 480" },
     { "update",      QYCTL_FLAG,  NULL,  "change the brand if its code exists (else that is refused)" },
     { NULL }
 };

@@ -493,6 +493,8 @@ static int s_train_brand (int n, char **v)
 {
     if (qyctl_opt ("model", NULL))
         qyctl_usage_error ("--brand stores the model in PostgreSQL: --model does not go with it");
+    //  Before the temporary file: an unknown brand ends qyctl, and would leave it behind.
+    int64_t brand_id = qyctl_brand_id (qyctl_opt ("brand", NULL));
     const char *tmp = getenv ("TMPDIR");
     char path [1024];
     qy_snprintf (path, sizeof (path), "%s/qy-train-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -511,7 +513,6 @@ static int s_train_brand (int n, char **v)
             i++;
         else
             w [m++] = v [i];
-    int64_t brand_id = qyctl_brand_id (qyctl_opt ("brand", NULL));
     int rc = judge_cli_train (m, w);
     free (w);
     if (rc == 0) {

@@ -173,6 +173,6 @@ const qyctl_option_t qyctl_show_opts [] = {
     { NULL }
 };
 const qyctl_command_t qyctl_member_commands [] = {
-    { "member show", "BRAND USER", 2, 2, qyctl_show_opts, "a member's profile: groups, scores, violations, a sparkline of activity" },
+    { "member show", "BRAND USER", 2, 2, qyctl_show_opts, "a member's profile: groups, scores, violations, WeCom contacts, a sparkline of activity" },
     { NULL }
 };

@@ -49,6 +49,14 @@ int qyctl_voc (int argc, char **argv)
     qyctl_long ("--top", top, 1, 100);
     char bid [24];
     qy_pg_i64 (bid, qyctl_brand_id (qyctl_arg (0)));
+    if (store) {
+        //  A mistyped store would read as a store without complaints.
+        const char *sp [] = { bid, store };
+        PGresult *res = qyctl_exec ("SELECT 1 FROM stores WHERE brand_id = $1 AND code = $2", 2, sp);
+        if (PQntuples (res) == 0)
+            qyctl_die ("unknown store %s of %s", store, qyctl_arg (0));
+        PQclear (res);
+    }
     const char *p [] = { bid, days, store, top };
     PGresult *res = qyctl_exec (s_sql, 4, p);
     qyctl_print (res, format);

@@ -83,7 +83,7 @@ it_wait "c4's task closed by the staff reply" closed
 T5=$(q "SELECT id FROM staff_tasks WHERE brand_id = $OFFI AND evidence_msg_id = 'c5'")
 "$QYCTL" tasks done offi "$T5" --note "电话联系顾客，已安排换货" --by staff7 >/dev/null
 it_sql offi "SELECT c.msg_id, coalesce (c.resolution, '-') AS resolution, t.state, t.closed_by,
-                    t.close_evidence LIKE 'answered by staff member %' AS by_reply
+                    t.close_evidence = 'answered by staff member staff9' AS by_reply
              FROM complaints c JOIN staff_tasks t ON t.brand_id = c.brand_id AND t.evidence_msg_id = c.msg_id
              WHERE c.brand_id = $OFFI ORDER BY c.msg_id"
 
@@ -93,6 +93,10 @@ rc=0; "$QYCTL" moderation train --category complaint --brand acme --model /tmp/x
 it_eq "--brand with --model refused" "$rc" 2
 rc=0; "$QYCTL" moderation eval --category complaint --brand acme "$IT_CASE/../../data/customer_chat.tsv" >/dev/null 2>&1 || rc=$?
 it_eq "eval --brand refused" "$rc" 2
+mkdir -p "$QY_RUN/tmp"
+rc=0; TMPDIR=$QY_RUN/tmp "$QYCTL" moderation train --category complaint --brand nosuch "$IT_CASE/../../data/customer_chat.tsv" \
+    >/dev/null 2>&1 || rc=$?
+it_eq "train --brand of an unknown brand fails, leaving no temporary file" "$rc $(ls "$QY_RUN/tmp" | wc -l)" "1 0"
 it_eq "train --brand" "$("$QYCTL" moderation train --category complaint --brand acme "$IT_CASE/../../data/customer_chat.tsv" | tail -1)" \
     "model complaint version $(q "SELECT last_value FROM moderation_models_id_seq") stored for brand acme"
 it_eq "stored as acme's" "$(q "SELECT category || ' ' || reason FROM moderation_models WHERE brand_id = $ACME")" \

@@ -4,6 +4,8 @@
 # what lands in PostgreSQL, in Redis and at the gateway.
 source "$(dirname "$0")/../lib.sh"
 it_servers
+"$QY_BUILD/services/moderation/qy-moderation" --help | grep -q 'env QY_<KEY> / QY_MODERATION_<KEY>' \
+    || it_fail "a service's --help names its environment variables as they are read (upper case)"
 it_eq "migrate a second time" "$("$QYCTL" migrate | tail -1 | cut -d, -f1)" "migrations: 0 applied"
 it_gateway --token gw-secret
 source "$IT_CASE/setup.sh"

@@ -82,5 +82,6 @@ grep -q "models complaint=$QY_RUN/models/complaint.model" "$QY_RUN/logs/moderati
 "$QYCTL" voc acme --store s2 --days 1 --top 1 --format csv >> "$QY_RUN/actual/voc.txt"
 it_expect voc
 "$QYCTL" voc acme --bogus 2>/dev/null && it_fail "voc accepted an unknown option"
+"$QYCTL" voc acme --store nosuch >/dev/null 2>&1 && it_fail "voc accepted an unknown store"
 it_eq "voc --help exits 0" "$("$QYCTL" voc --help >/dev/null; echo $?)" 0
 it_done
