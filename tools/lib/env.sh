@@ -101,8 +101,10 @@ qy_start_redis_cluster () {
     for _ in 1 2 3 4 5 6; do
         port=$(qy_free_port); ports+=("$port"); addrs+=("127.0.0.1:$port")
         mkdir -p "$dir/rc/$port"
+        # The cluster bus on a free port of its own (by default port + 10000,
+        # which may be taken).
         redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/rc/$port" --save "" --appendonly no \
-            --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+            --cluster-enabled yes --cluster-port "$(qy_free_port)" --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
             --daemonize yes --pidfile "$dir/rc/$port/redis.pid" --logfile "$dir/rc/$port/redis.log" >/dev/null
         echo "pidfile $dir/rc/$port/redis.pid" >> "$QY_RUN/pids"
     done

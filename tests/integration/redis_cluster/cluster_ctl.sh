@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # cluster_ctl.sh SLOT move|ask|stable|kill: act on the master that serves SLOT in
-# the cluster of QY_REDIS_CLUSTER_PORTS (started by qy_start_redis_cluster
-# in $QY_RUN). move: hand the (empty) slot to another master (clients then
+# the cluster of QY_REDIS_CLUSTER_PORTS (qy_start_redis_cluster). move: hand the (empty) slot to another master (clients then
 # meet MOVED); ask: mark it migrating to another master (ASK); kill: kill -9
 # the master and wait until its replica serves the slot; stable: end a
 # migration.
@@ -26,7 +25,7 @@ case $what in
     # Back to no migration (a slot importing on a node is one that node
     # never hands to a replica that took over).
     stable) for p in $(masters | awk '{ print $2 }'); do redis-cli -p "$p" cluster setslot "$slot" stable >/dev/null; done ;;
-    kill) kill -9 "$(cat "$QY_RUN/rc/$src_port/redis.pid")"
+    kill) kill -9 "$(redis-cli -p "$src_port" info server | tr -d '\r' | awk -F: '$1 == "process_id" { print $2 }')"
           for _ in $(seq 150); do
               read -r now _ < <(owner || true) || true
               [ -n "${now:-}" ] && [ "$now" != "$src_id" ] && exit 0
