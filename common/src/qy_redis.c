@@ -1,4 +1,5 @@
 #include "qy/redis.h"
+#include "qy_redis_cluster.h"
 #include "qy/log.h"
 #include "qy/util.h"
 #include <stdarg.h>
@@ -20,6 +21,10 @@ struct qy_redis_t {
     //  which qy_redis_get_reply reads and drops for the caller.
     bool         *owed;
     size_t        head, nowed, cap;
+    //  Told at first connect: a server answering CLUSTER SLOTS with a map
+    //  is a Redis Cluster, and every call goes to the cluster mode.
+    bool          mode_known;
+    qy_cluster_t *cluster;
 };
 
 //  Connections of the process, numbered so a script knows whether the
@@ -28,16 +33,7 @@ static _Atomic uint64_t s_connections;
 
 static void s_owe (qy_redis_t *self, bool internal)
 {
-    if (self->nowed == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 64;
-        bool *owed = qy_calloc (cap, sizeof (bool));
-        for (size_t i = 0; i < self->nowed; i++)
-            owed [i] = self->owed [(self->head + i) % self->cap];
-        free (self->owed);
-        self->owed = owed;
-        self->cap = cap;
-        self->head = 0;
-    }
+    qy_redis_ring_grow ((void **) &self->owed, sizeof (bool), &self->head, self->nowed, &self->cap);
     self->owed [(self->head + self->nowed++) % self->cap] = internal;
 }
 
@@ -57,6 +53,7 @@ void qy_redis_destroy (qy_redis_t **self_p)
     qy_redis_t *self = *self_p;
     if (self->ctx)
         redisFree (self->ctx);
+    qy_cluster_destroy (&self->cluster);
     free (self->owed);
     free (self->host);
     free (self);
@@ -65,16 +62,18 @@ void qy_redis_destroy (qy_redis_t **self_p)
 
 bool qy_redis_ok (qy_redis_t *self)
 {
-    return self->ok;
+    return self->cluster ? qy_cluster_ok (self->cluster) : self->ok;
 }
 
 const char *qy_redis_errstr (qy_redis_t *self)
 {
-    return self->errstr;
+    return self->cluster ? qy_cluster_errstr (self->cluster) : self->errstr;
 }
 
 void qy_redis_disconnect (qy_redis_t *self)
 {
+    if (self->cluster)
+        qy_cluster_disconnect (self->cluster);
     if (self->ctx) {
         redisFree (self->ctx);
         self->ctx = NULL;
@@ -84,13 +83,15 @@ void qy_redis_disconnect (qy_redis_t *self)
 
 size_t qy_redis_unread (const qy_redis_t *self)
 {
-    return self->nowed;
+    return self->cluster ? qy_cluster_unread (self->cluster) : self->nowed;
 }
 
 //  A command outside the pipeline while pipelined replies are unread would
 //  take one of theirs for its own: the pipeline is dropped with its connection.
 static void s_no_interleave (qy_redis_t *self)
 {
+    if (self->cluster)
+        qy_cluster_drop_pipeline (self->cluster);
     if (!self->nowed)
         return;
     qy_log_warn ("redis pipeline dropped with its connection: %zu replies unread", self->nowed);
@@ -109,6 +110,38 @@ static void s_fail (qy_redis_t *self, const char *what)
     self->backoff_ms = self->backoff_ms * 2 > 5000 ? 5000 : self->backoff_ms * 2;
 }
 
+//  Ask the server just connected whether it is a cluster (once per
+//  process). Returns true when it is not usable as a single Redis: a
+//  cluster (self->cluster is set and the seed connection closed) or a
+//  failure.
+static bool s_detect (qy_redis_t *self)
+{
+    redisReply *r = redisCommand (self->ctx, "CLUSTER SLOTS");
+    if (!r) {
+        s_fail (self, "cluster slots");
+        return true;
+    }
+    self->mode_known = true;
+    //  An error ("cluster support disabled"): a single Redis, used as before.
+    if (r->type == REDIS_REPLY_ARRAY) {
+        self->cluster = qy_cluster_new (self->host, self->port, r);
+        redisFree (self->ctx);
+        self->ctx = NULL;
+    }
+    freeReplyObject (r);
+    return self->cluster != NULL;
+}
+
+static bool s_connect (qy_redis_t *self);
+
+//  True when calls go to the cluster mode (known at the first connect).
+static bool s_cluster (qy_redis_t *self)
+{
+    if (!self->mode_known)
+        s_connect (self);
+    return self->cluster != NULL;
+}
+
 static bool s_connect (qy_redis_t *self)
 {
     if (self->ctx)
@@ -122,6 +155,8 @@ static bool s_connect (qy_redis_t *self)
         return false;
     }
     redisSetTimeout (self->ctx, tv);
+    if (!self->mode_known && s_detect (self))
+        return false;
     self->conn = ++s_connections;
     if (!self->ok)
         qy_log_info ("redis connected host=%s port=%d", self->host, self->port);
@@ -130,8 +165,23 @@ static bool s_connect (qy_redis_t *self)
     return true;
 }
 
+//  Format once to RESP: the cluster mode reads the key from these bytes
+//  and keeps them to re-send on a redirect.
+static char *s_format_argv (int argc, const char **argv, const size_t *argvlen, size_t *len)
+{
+    char *cmd;
+    long long n = redisFormatCommandArgv (&cmd, argc, argv, argvlen);
+    *len = n > 0 ? (size_t) n : 0;
+    return n > 0 ? cmd : NULL;
+}
+
 redisReply *qy_redis_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen)
 {
+    if (s_cluster (self)) {
+        size_t len;
+        char *cmd = s_format_argv (argc, argv, argvlen, &len);
+        return cmd ? qy_cluster_command (self->cluster, cmd, len) : NULL;
+    }
     s_no_interleave (self);
     if (!s_connect (self))
         return NULL;
@@ -143,10 +193,17 @@ redisReply *qy_redis_argv (qy_redis_t *self, int argc, const char **argv, const 
 
 redisReply *qy_redis_cmd (qy_redis_t *self, const char *fmt, ...)
 {
+    va_list ap;
+    if (s_cluster (self)) {
+        char *cmd;
+        va_start (ap, fmt);
+        int len = redisvFormatCommand (&cmd, fmt, ap);
+        va_end (ap);
+        return len > 0 ? qy_cluster_command (self->cluster, cmd, (size_t) len) : NULL;
+    }
     s_no_interleave (self);
     if (!s_connect (self))
         return NULL;
-    va_list ap;
     va_start (ap, fmt);
     redisReply *r = redisvCommand (self->ctx, fmt, ap);
     va_end (ap);
@@ -169,11 +226,18 @@ static int s_append (qy_redis_t *self, int argc, const char **argv, const size_t
 
 int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen)
 {
+    if (s_cluster (self)) {
+        size_t len;
+        char *cmd = s_format_argv (argc, argv, argvlen, &len);
+        return cmd ? qy_cluster_append (self->cluster, cmd, len) : -1;
+    }
     return s_append (self, argc, argv, argvlen, false);
 }
 
 redisReply *qy_redis_get_reply (qy_redis_t *self)
 {
+    if (self->cluster)
+        return qy_cluster_get_reply (self->cluster);
     //  Nothing owed (never appended, or the connection and its pipeline
     //  were dropped): no reply will come, so none is waited for.
     while (self->ctx && self->nowed) {
@@ -187,29 +251,33 @@ redisReply *qy_redis_get_reply (qy_redis_t *self)
         self->nowed--;
         if (!internal)
             return r;
-        redisReply *load = r;
-        if (load->type != REDIS_REPLY_STRING)
-            qy_log_error ("redis script load failed: %s", load->type == REDIS_REPLY_ERROR ? load->str : "bad reply");
-        freeReplyObject (load);
+        qy_redis_sha_reply (NULL, r);
     }
     return NULL;
 }
 
-int qy_redis_load_script (qy_redis_t *self, qy_script_t *script)
+int qy_redis_sha_reply (qy_script_t *script, redisReply *r)
 {
-    redisReply *r = qy_redis_cmd (self, "SCRIPT LOAD %s", script->source);
-    if (!r)
-        return -1;
     int rc = -1;
     if (r->type == REDIS_REPLY_STRING && r->len == 40) {
-        memcpy (script->sha, r->str, 40);
-        script->sha [40] = 0;
+        if (script) {
+            memcpy (script->sha, r->str, 40);
+            script->sha [40] = 0;
+        }
         rc = 0;
     }
     else
         qy_log_error ("redis script load failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
     freeReplyObject (r);
     return rc;
+}
+
+int qy_redis_load_script (qy_redis_t *self, qy_script_t *script)
+{
+    if (s_cluster (self))
+        return qy_cluster_load_script (self->cluster, script);
+    redisReply *r = qy_redis_cmd (self, "SCRIPT LOAD %s", script->source);
+    return r ? qy_redis_sha_reply (script, r) : -1;
 }
 
 static int s_build (qy_script_t *script, int nkeys, int nargs, const char **args,
@@ -234,8 +302,11 @@ static int s_build (qy_script_t *script, int nkeys, int nargs, const char **args
 //  ahead of the EVALSHA, and its reply is read and dropped by
 //  qy_redis_get_reply. Returns 0, 1 when the SHA is not known yet and the
 //  pipeline is busy (the caller sends EVAL with the source), or -1.
-static int s_ready (qy_redis_t *self, qy_script_t *script)
+static int s_ready (qy_redis_t *self, qy_script_t *script, int nkeys, const char **args, const size_t *arglens)
 {
+    if (s_cluster (self))
+        return qy_cluster_script_ready (self->cluster, script, nkeys > 0 ? args [0] : NULL,
+                                        nkeys > 0 ? (arglens ? arglens [0] : strlen (args [0])) : 0);
     if (!s_connect (self))
         return -1;
     if (script->sha [0] && script->conn == self->conn)
@@ -259,7 +330,7 @@ static int s_ready (qy_redis_t *self, qy_script_t *script)
 int qy_redis_append_script (qy_redis_t *self, qy_script_t *script, int nkeys,
                             int nargs, const char **args, const size_t *arglens)
 {
-    int ready = s_ready (self, script);
+    int ready = s_ready (self, script, nkeys, args, arglens);
     if (ready < 0)
         return -1;
     const char **argv;
@@ -281,7 +352,7 @@ redisReply *qy_redis_script (qy_redis_t *self, qy_script_t *script, int nkeys,
 {
     s_no_interleave (self);
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (s_ready (self, script))
+        if (s_ready (self, script, nkeys, args, arglens))
             return NULL;
         const char **argv;
         size_t *argvlen;

@@ -3,8 +3,10 @@
 //  belongs to (its destination, the API, the group, the member), all or
 //  none in one Lua script; a destination that told us to slow down (HTTP
 //  429, WeCom errcode 130101) is paused by a key with a TTL that the same
-//  script honours. Keys carry hash tags ({d:…}, {g:…}, {m:…}) so they can
-//  be sharded behind a Redis proxy.
+//  script honours. Every key of one take carries its destination's hash
+//  tag ({d:…}): the script's keys must share one slot on a Redis Cluster,
+//  so the group and member buckets are kept per destination (a group's
+//  posts all go to its brand's gateway, so that is one bucket still).
 #include "notifier_edge.h"
 #include "qy/log.h"
 #include <stdlib.h>
@@ -73,13 +75,16 @@ int notifier_buckets (const notifier_limits_t *limits, const notifier_job_t *job
     //  Per group and per member only for posts: a moderation action on a
     //  flooding spammer must never wait behind a courtesy limit.
     if (api == 0 && job->group_id && limits->group.capacity) {
-        qy_snprintf (out [n].key, sizeof (out [n].key), "nt:rl:group:{g:%lld}", (long long) job->group_id);
+        qy_snprintf (out [n].key, sizeof (out [n].key), "nt:rl:group:{d:%016llx}:%lld", (unsigned long long) dest,
+                     (long long) job->group_id);
         out [n++].rate = limits->group;
     }
-    if (api == 0 && job->member && *job->member && strcmp (job->member, "@all") != 0) {
+    if (api == 0 && job->member && *job->member && strcmp (job->member, "@all") != 0 && limits->member.capacity) {
         char who [300];
         qy_snprintf (who, sizeof (who), "%lld|%s", (long long) job->brand_id, job->member);
-        n = s_add (out, n, limits->member, "nt:rl:%s:{m:%016llx}", "member", qy_hash64 (who, strlen (who)));
+        qy_snprintf (out [n].key, sizeof (out [n].key), "nt:rl:member:{d:%016llx}:%016llx", (unsigned long long) dest,
+                     (unsigned long long) qy_hash64 (who, strlen (who)));
+        out [n++].rate = limits->member;
     }
     return n;
 }

@@ -7,13 +7,32 @@
 # stores cost per event (tests/bench/pipeline_costs.sh: Redis CPU and
 # commands, script calls, PostgreSQL execution time and statements).
 #   usage: tests/bench/pipeline.sh [BUILD_DIR]   (env: BENCH_MESSAGES, BENCH_RATE,
-#          BENCH_MODERATION / BENCH_SCORING: replicas, BENCH_REDIS=split: moderation on a Redis of its own)
+#          BENCH_MODERATION / BENCH_SCORING: replicas, BENCH_REDIS=split: moderation on a Redis of its own,
+#          BENCH_REDIS=cluster: a Redis Cluster of 3 masters with a replica each)
 set -euo pipefail
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 source "$(dirname "$0")/../../tools/lib/env.sh"
 source "$(dirname "$0")/pipeline_costs.sh"
 MESSAGES=${BENCH_MESSAGES:-200000}
 RATE=${BENCH_RATE:-10000}
+
+# CPU per event of each stage (process_cpu_seconds_total), of Redis (INFO cpu, every node) and of
+# PostgreSQL (its live processes), for the capacity model (docs/scaling.md).
+s_cpu () {
+    local events=$1 line="" name port cpu redis=0 pg
+    for name in bus ingest moderation1 scoring1 campaign notifier; do
+        eval "port=\${QY_HTTP_$name:-}"; [ -n "$port" ] || continue
+        cpu=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "process_cpu_seconds_total" { print $2 }')
+        line="$line ${name%1}=$(awk -v c="$cpu" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }')"
+    done
+    for port in ${QY_REDIS_CLUSTER_PORTS:-$QY_REDIS_PORT}; do
+        cpu=$(redis-cli -p "$port" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { print s + 0 }')
+        redis=$(awk -v a="$redis" -v b="$cpu" 'BEGIN { print a + b }')
+    done
+    pg=$(ps -o cputimes= -p "$(pgrep -d, -f "postgres.*$QY_RUN/pg" || echo 1)" --ppid "$(head -1 "$QY_RUN/pg/postmaster.pid")" 2>/dev/null \
+         | awk '{ s += $1 } END { print s + 0 }')
+    echo "          CPU µs per event:$line redis=$(awk -v c="$redis" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') postgres=$(awk -v c="$pg" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') (live processes)"
+}
 
 s_run () {   # s_run LABEL RATE MESSAGES
     local label=$1 rate=$2 msgs=$3
@@ -26,7 +45,12 @@ s_run () {   # s_run LABEL RATE MESSAGES
         #  Moderation's keys are its own (docs/operations.md, "One Redis per stage").
         qy_start_redis "$QY_RUN/moderation"; export QY_MODERATION_REDIS_PORT=$QY_REDIS_PORT; redis_ports+=("$QY_REDIS_PORT")
     fi
-    qy_start_redis "$QY_RUN"; redis_ports+=("$QY_REDIS_PORT")
+    if [ "${BENCH_REDIS:-}" = cluster ]; then
+        qy_start_redis_cluster "$QY_RUN"    #  3 masters + 3 replicas, services pointed at one (docs/scaling.md)
+        read -r -a redis_ports <<< "$QY_REDIS_CLUSTER_PORTS"
+    else
+        qy_start_redis "$QY_RUN"; redis_ports+=("$QY_REDIS_PORT")
+    fi
     "$BUILD/tools/qyctl/qyctl" migrate >/dev/null
     local gw; gw=$(qy_free_port)
     qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$gw"
@@ -42,6 +66,7 @@ s_run () {   # s_run LABEL RATE MESSAGES
         [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$accepted" ] && break; sleep 0.1
     done
     t1=$(date +%s.%N)
+    s_cpu "$accepted"
     local p50 p99    # from the histogram's buckets (interpolated, as histogram_quantile)
     p50=$(awk -v s="$(qy_metric_quantile "$QY_HTTP_moderation1" qy_ingest_to_verdict_seconds 0.5)" 'BEGIN {print s * 1000}')
     p99=$(awk -v s="$(qy_metric_quantile "$QY_HTTP_moderation1" qy_ingest_to_verdict_seconds 0.99)" 'BEGIN {print s * 1000}')

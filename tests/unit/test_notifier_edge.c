@@ -8,6 +8,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "notifier_edge.h"
+#include "qy/redis_slot.h"
 
 static void test_rates (void **state)
 {
@@ -47,16 +48,22 @@ static void test_buckets (void **state)
     notifier_bucket_t b [4];
     int n = notifier_buckets (&l, &post, b);
     assert_int_equal (n, 4);
-    assert_non_null (strstr (b [0].key, "{d:"));
-    assert_string_equal (b [2].key, "nt:rl:group:{g:42}");
-    assert_non_null (strstr (b [3].key, "{m:"));
+    //  One take's keys share its destination's hash tag: one slot on a Redis Cluster.
+    const char *tag = strstr (b [0].key, "{d:");
+    assert_non_null (tag);
+    for (int i = 0; i < n; i++)
+        assert_int_equal (qy_redis_keyslot (b [i].key, strlen (b [i].key)), qy_redis_keyslot (tag, 20));
+    assert_non_null (strstr (b [2].key, "nt:rl:group:"));
+    assert_non_null (strstr (b [2].key, ":42"));
+    assert_non_null (strstr (b [3].key, "nt:rl:member:"));
+    assert_string_not_equal (b [2].key, b [3].key);
     //  Actions never wait on group or member courtesy limits; api.action is off here.
     notifier_job_t action = { .url = "http://gw/x", .kind = "action", .group_id = 42, .member = "u1" };
     assert_int_equal (notifier_buckets (&l, &action, b), 1);
     //  A post to everyone (@all) concerns no one member: no shared "@all" bucket.
     notifier_job_t all = { .url = "http://gw/x", .kind = "post", .group_id = 42, .member = "@all", .brand_id = 3 };
     assert_int_equal (notifier_buckets (&l, &all, b), 3);
-    assert_null (strstr (b [2].key, "{m:"));
+    assert_null (strstr (b [2].key, "member"));
     notifier_job_t robot = { .url = "http://wecom/send?key=a", .kind = "alert", .webhook = true };
     assert_int_equal (notifier_buckets (&l, &robot, b), 1);
     assert_int_equal (b [0].rate.capacity, 20);

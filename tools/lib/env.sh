@@ -93,6 +93,42 @@ qy_start_redis () {
     export QY_REDIS_HOST=127.0.0.1 QY_REDIS_PORT
 }
 
+# qy_start_redis_cluster DIR: a Redis Cluster of 3 masters, each with one
+# replica, in DIR/rc/PORT on free ports (node timeout 1 s, so a failover
+# takes a few seconds). Sets QY_REDIS_CLUSTER_PORTS (the six ports, masters
+# first) and points QY_REDIS_HOST/QY_REDIS_PORT at the first master.
+qy_start_redis_cluster () {
+    local dir=$1 port ports=() addrs=()
+    for _ in 1 2 3 4 5 6; do
+        port=$(qy_free_port); ports+=("$port"); addrs+=("127.0.0.1:$port")
+        mkdir -p "$dir/rc/$port"
+        # The cluster bus on a free port of its own (by default port + 10000,
+        # which may be taken).
+        redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/rc/$port" --save "" --appendonly no \
+            --cluster-enabled yes --cluster-port "$(qy_free_port)" --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+            --daemonize yes --pidfile "$dir/rc/$port/redis.pid" --logfile "$dir/rc/$port/redis.log" >/dev/null
+        echo "pidfile $dir/rc/$port/redis.pid" >> "$QY_RUN/pids"
+    done
+    for port in "${ports[@]}"; do
+        for _ in $(seq 50); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+    done
+    redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >"$dir/rc/create.log" 2>&1 || return 1
+    # Ready when every node sees the cluster whole and every replica has its
+    # master's data (a replica that never synced cannot take over).
+    local up
+    for _ in $(seq 200); do
+        up=0
+        for port in "${ports[@]}"; do
+            redis-cli -p "$port" cluster info | grep -q 'cluster_state:ok' || continue
+            redis-cli -p "$port" info replication | grep -qE 'role:master|master_link_status:up' && up=$((up + 1))
+        done
+        [ "$(for port in "${ports[@]}"; do redis-cli -p "$port" info replication; done | grep -c 'master_link_status:up')" = 3 ] \
+            && [ "$up" = 6 ] && break
+        sleep 0.1
+    done
+    export QY_REDIS_CLUSTER_PORTS="${ports[*]}" QY_REDIS_HOST=127.0.0.1 QY_REDIS_PORT=${ports[0]}
+}
+
 # qy_start NAME CMD…: start a process in the background with its log in $QY_RUN/logs/NAME.log
 qy_start () {
     local name=$1; shift

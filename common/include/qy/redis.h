@@ -1,6 +1,13 @@
 //  A Redis connection that reconnects with backoff. Errors stay in the
 //  connection (ok / errstr) in the manner of hiredis; a command that fails
 //  because Redis is away returns NULL and the next call tries again.
+//  host:port may be any node of a Redis Cluster: the first connect asks it
+//  CLUSTER SLOTS, and from then on commands go to the master of their key's
+//  slot (MOVED and ASK followed), a pipeline is split per node with its
+//  replies returned in append order, and scripts are loaded on the node
+//  that runs them. A cluster that is failing over (no master for a slot,
+//  CLUSTERDOWN) counts as Redis away. Every multi-key command and script
+//  must keep its keys in one slot ({hash tag}).
 #ifndef QY_REDIS_H
 #define QY_REDIS_H
 #include <stdbool.h>
