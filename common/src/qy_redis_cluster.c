@@ -114,7 +114,7 @@ static void s_fail (qy_cluster_t *self, int idx, const char *what)
     qy_snprintf (self->errstr, sizeof (self->errstr), "%s: %s (%s:%d)", what,
                  n->ctx && n->ctx->err ? n->ctx->errstr : "connection failed", n->host, n->port);
     if (n->ok)
-        qy_log_warn ("redis unavailable host=%s port=%d error=\"%s\"", n->host, n->port, self->errstr);
+        qy_log_warn ("redis unavailable host=%s port=%d error=%s", n->host, n->port, self->errstr);
     n->ok = false;
     self->ok = false;
     self->stale = true;           //  a failover may have moved its slots
