@@ -6,6 +6,7 @@
 #include "ingest_http.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
+#include "qy/outlet.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -97,6 +98,57 @@ typedef struct {
 static s_outbox_t s_outbox;
 static ingest_handon_t *s_handon;
 
+//  Sent, not yet acknowledged by the bus: marked handed on only once the
+//  bus says the event is finished downstream (qy/outlet.h), so a bus that
+//  dies with it leaves it unmarked (and the outlet sends it again).
+typedef struct {
+    uint64_t *seq;
+    int64_t  *bid;
+    char    **mid;
+    size_t    head, n, cap;
+} s_unacked_t;
+
+static s_unacked_t s_unacked;
+//  The link to the bus is up (its socket's monitor): with it down nothing
+//  new is taken (busy / 429), though what the outlet holds is safe.
+static bool s_bus_up;
+
+static void s_unacked_add (uint64_t seq, int64_t bid, const char *mid)
+{
+    if (s_unacked.n == s_unacked.cap) {
+        s_unacked.cap = s_unacked.cap ? s_unacked.cap * 2 : 1024;
+        s_unacked.seq = qy_realloc (s_unacked.seq, s_unacked.cap * sizeof (uint64_t));
+        s_unacked.bid = qy_realloc (s_unacked.bid, s_unacked.cap * sizeof (int64_t));
+        s_unacked.mid = qy_realloc (s_unacked.mid, s_unacked.cap * sizeof (char *));
+    }
+    s_unacked.seq [s_unacked.n] = seq;
+    s_unacked.bid [s_unacked.n] = bid;
+    s_unacked.mid [s_unacked.n++] = qy_strdup (mid);
+}
+
+//  Mark handed on what the bus acknowledged (everything numbered below
+//  qy_outlet_acked), oldest first.
+static void s_unacked_settle (qy_outlet_t *push)
+{
+    qy_outlet_poll (push);
+    uint64_t acked = qy_outlet_acked (push);
+    while (s_unacked.head < s_unacked.n && s_unacked.seq [s_unacked.head] < acked) {
+        ingest_handon_sent (s_handon, s_unacked.bid [s_unacked.head], s_unacked.mid [s_unacked.head]);
+        free (s_unacked.mid [s_unacked.head++]);
+    }
+    if (s_unacked.head == s_unacked.n)
+        s_unacked.head = s_unacked.n = 0;
+    else
+    if (s_unacked.head > s_unacked.cap / 2) {
+        size_t left = s_unacked.n - s_unacked.head;
+        memmove (s_unacked.seq, s_unacked.seq + s_unacked.head, left * sizeof (uint64_t));
+        memmove (s_unacked.bid, s_unacked.bid + s_unacked.head, left * sizeof (int64_t));
+        memmove (s_unacked.mid, s_unacked.mid + s_unacked.head, left * sizeof (char *));
+        s_unacked.head = 0;
+        s_unacked.n = left;
+    }
+}
+
 static void s_outbox_add (const Qy__Event *ev)
 {
     if (s_outbox.n == s_outbox.cap) {
@@ -123,10 +175,11 @@ static bool s_outbox_busy (void)
 //  Hand an archived event on to the bus, or to the outbox when it is full.
 static void s_forward (void *push, Qy__Event *ev)
 {
-    if (s_outbox_busy () || qy_zmq_send_pb (push, &ev->base, ZMQ_DONTWAIT) != 0)
+    uint64_t seq = s_outbox_busy () ? 0 : qy_outlet_send_pb (push, &ev->base);
+    if (!seq)
         s_outbox_add (ev);
     else
-        ingest_handon_sent (s_handon, ev->brand_id, ev->msg_id);
+        s_unacked_add (seq, ev->brand_id, ev->msg_id);
 }
 
 //  Send what waits, without blocking. Returns true when all went.
@@ -134,9 +187,10 @@ static bool s_outbox_flush (void *push)
 {
     while (s_outbox.head < s_outbox.n) {
         size_t i = s_outbox.head;
-        if (zmq_send (push, s_outbox.data [i], s_outbox.len [i], ZMQ_DONTWAIT) < 0)
+        uint64_t seq = qy_outlet_send (push, s_outbox.data [i], s_outbox.len [i]);
+        if (!seq)
             return false;
-        ingest_handon_sent (s_handon, s_outbox.bid [i], s_outbox.mid [i]);
+        s_unacked_add (seq, s_outbox.bid [i], s_outbox.mid [i]);
         free (s_outbox.data [i]);
         free (s_outbox.mid [i]);
         s_outbox.head++;
@@ -163,10 +217,7 @@ static void s_outbox_free (void)
 //  Is there room downstream for a new batch?
 static bool s_room (void *push)
 {
-    if (s_outbox_busy ())
-        return false;
-    zmq_pollitem_t out = { push, 0, ZMQ_POLLOUT, 0 };
-    return zmq_poll (&out, 1, 0) > 0;
+    return !s_outbox_busy () && s_bus_up && qy_outlet_room (push);
 }
 
 //  Re-send archived events not handed on within the grace, while the bus
@@ -384,16 +435,14 @@ int main (int argc, char **argv)
     //  the connection without allocating it (a gateway gets no answer).
     int64_t max_msg = cfg.max_msg_bytes;
     zmq_setsockopt (router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg));
-    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, S_LINGER_MS);
-    //  Queue only toward a connected bus: with it away, sends fail at once,
-    //  s_room says no, and gateways get busy / 429 instead of an answer for
-    //  events that would wait in a pipe and be lost at shutdown.
-    int immediate = 1;
-    zmq_setsockopt (push, ZMQ_IMMEDIATE, &immediate, sizeof (immediate));
+    //  Sends nothing before the bus said its epoch, keeps what it sent until
+    //  acknowledged: with the bus away, s_room says no and gateways get
+    //  busy / 429; a bus that dies gets what it held sent again.
+    qy_outlet_t *push = qy_outlet_new (ctx, cfg.zmq_out, qy_outlet_window (cfg.hwm), "moderation");
     //  /health is 503 ("bus":"down") until a connection to the bus is up.
     qy_service_needs (QY_DEP_BUS);
-    ingest_link_t *link = ingest_link_new (ctx, push, "bus");
-    if (qy_zmq_bind (router, cfg.zmq_gateway) || qy_zmq_connect (push, cfg.zmq_out)) {
+    ingest_link_t *link = push ? ingest_link_new (ctx, qy_outlet_socket (push), "bus") : NULL;
+    if (!push || qy_zmq_bind (router, cfg.zmq_gateway)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg.zmq_gateway, cfg.zmq_out);
         return 2;
     }
@@ -420,7 +469,8 @@ int main (int argc, char **argv)
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, NULL);
-        qy_service_set_dep (QY_DEP_BUS, ingest_link_update (link));
+        s_bus_up = ingest_link_update (link);
+        qy_service_set_dep (QY_DEP_BUS, s_bus_up);
         if (http && qy_mono_us () >= next_creds) {
             //  Revoked or new credentials take effect within one refresh.
             ingest_creds_load (creds, pg);
@@ -428,14 +478,16 @@ int main (int argc, char **argv)
         }
         if (!listening && (listening = qy_pg_listen (listen, "qy_config")))
             ingest_store_forget_unknown (store);     //  brands may have been created while not listening
+        s_unacked_settle (push);
         bool waiting = !s_outbox_flush (push);
         if (qy_mono_us () >= next_resend && ingest_link_up (link)) {
             s_resend (&cfg, push);
             next_resend = qy_mono_us () + cfg.resend_interval_ms * 1000;
         }
         ingest_handon_flush (s_handon);
-        zmq_pollitem_t items [4] = { { router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (link), 0, ZMQ_POLLIN, 0 } };
-        int nitems = 2, notes = -1;
+        zmq_pollitem_t items [5] = { { router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (link), 0, ZMQ_POLLIN, 0 },
+                                     { qy_outlet_socket (push), 0, ZMQ_POLLIN, 0 } };
+        int nitems = 3, notes = -1;
         if (listening) {
             notes = nitems;
             items [nitems++] = (zmq_pollitem_t) { NULL, PQsocket (qy_pg_conn (listen)), ZMQ_POLLIN, 0 };
@@ -520,16 +572,27 @@ int main (int argc, char **argv)
     }
     ingest_http_destroy (&http);
     ingest_creds_destroy (&creds);
-    for (int64_t until = qy_mono_us () + 3000000; !s_outbox_flush (push) && qy_mono_us () < until; )
-        qy_sleep_ms (20);
+    //  What was sent is marked once acknowledged; what is not by then stays
+    //  unmarked and is re-sent from the archive (by this ingest or another).
+    for (int64_t until = qy_mono_us () + 3000000; qy_mono_us () < until; qy_sleep_ms (20)) {
+        s_unacked_settle (push);
+        if (s_outbox_flush (push) && !qy_outlet_pending (push))
+            break;
+    }
+    s_unacked_settle (push);
     s_outbox_free ();
+    for (size_t i = s_unacked.head; i < s_unacked.n; i++)
+        free (s_unacked.mid [i]);
+    free (s_unacked.seq);
+    free (s_unacked.bid);
+    free (s_unacked.mid);
     ingest_handon_destroy (&s_handon);
     free (reqs);
     free (jobs);
     free (answered);
     ingest_link_destroy (&link);
     zmq_close (router);
-    zmq_close (push);
+    qy_outlet_destroy (&push);
     int64_t t_term = qy_mono_us ();
     zmq_ctx_term (ctx);
     if (qy_mono_us () - t_term >= (S_LINGER_MS - 100) * 1000LL)
