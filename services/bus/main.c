@@ -1,6 +1,8 @@
 //  qy-bus: the stable meeting point of every hop, so that any stage can run
-//  as many replicas with no per-replica configuration. Each hop has a PULL
-//  front (upstream replicas connect and PUSH) and a ROUTER back that
+//  as many replicas with no per-replica configuration. Each hop has a ROUTER
+//  front (upstream outlets connect: qy/outlet.h; what a replica said done is
+//  acknowledged to the outlet that sent it, and an outlet sends again what a
+//  bus of another epoch held, so a killed bus loses nothing) and a ROUTER back that
 //  downstream replicas connect to with credit (qy/inlet.h): a replica says
 //  how many messages it may be sent, and the hop hands each message to a
 //  replica with credit, in turn. A message waits in the hop (and upstream)
@@ -37,7 +39,7 @@ static const qy_option_t s_options [] = {
     { "hops", QY_STR, offsetof (bus_config_t, hops),
       "moderation=tcp://*:5550>tcp://*:5551;scoring=tcp://*:5552>tcp://*:5553;"
       "campaign=tcp://*:5554>tcp://*:5555;notifier=tcp://*:5556>tcp://*:5557", 0, 0,
-      "hops as name=front>back;… (front: PULL bind, back: ROUTER bind, replicas connect with credit)" },
+      "hops as name=front>back;… (front: ROUTER bind, senders connect with acknowledgement; back: ROUTER bind, replicas connect with credit)" },
     { "zmq.hwm", QY_INT, offsetof (bus_config_t, hwm), "20000", 100, 10000000, "high-water mark per socket" },
     { "replica_timeout_ms", QY_INT, offsetof (bus_config_t, replica_timeout_ms), "5000", 1000, 600000,
       "a replica's link silent this long (ZeroMQ heartbeats every second) is cut: what it owed goes to another" },
