@@ -139,6 +139,11 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
         qy_metric_set (self->m_credit, self->credit);
         return 0;
     }
+    //  Nothing waiting: the outlets take their acknowledgements and say
+    //  hello even while the stage sends nothing (a restarted bus is
+    //  noticed, and what it lost sent again, without waiting for traffic).
+    for (int i = 0; i < self->noutlets; i++)
+        qy_outlet_poll (self->outlets [i]);
     int64_t now = qy_mono_us ();
     if (!self->bye && now - self->last_rx_us >= S_REFRESH_US && now - self->last_refresh_us >= S_REFRESH_US) {
         //  Quiet: whatever was taken is granted again, and the whole said.
