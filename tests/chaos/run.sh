@@ -37,7 +37,8 @@ sleep 0.5
 redis_up () {
     redis-server --port "$QY_REDIS_PORT" --bind 127.0.0.1 --dir "$QY_RUN/redis" --save "" --appendonly yes \
         --appendfsync always --daemonize yes --pidfile "$QY_RUN/redis/redis.pid" --logfile "$QY_RUN/redis/redis.log" >/dev/null
-    for _ in $(seq 100); do redis-cli -p "$QY_REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
+    # Reloading the append-only file of a long run takes a while (PING answers LOADING meanwhile).
+    for _ in $(seq 1200); do redis-cli -p "$QY_REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
     echo "chaos: Redis did not come back"; return 1
 }
 pg_up () {
