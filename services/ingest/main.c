@@ -109,6 +109,22 @@ typedef struct {
 } s_unacked_t;
 
 static s_unacked_t s_unacked;
+//  "brand:msg" → 1 while in s_unacked (0 once acknowledged), so the
+//  archive's re-send skips what this ingest still has in flight: with the
+//  chain behind, acknowledgements take longer than resend.grace_s, and
+//  sending those again would only add to the backlog.
+static qy_map_t *s_inflight_ids;
+
+//  Whether the event is in flight here; put: record 1 (sent) or 0 (acknowledged) first.
+static bool s_inflight (int64_t bid, const char *mid, const int64_t *put)
+{
+    char key [300];
+    int64_t v = 0;
+    qy_snprintf (key, sizeof (key), "%lld:%s", (long long) bid, mid);
+    if (put)
+        qy_map_put (s_inflight_ids, key, *put);
+    return qy_map_get (s_inflight_ids, key, &v) && v;
+}
 //  The link to the bus is up (its socket's monitor): with it down nothing
 //  new is taken (busy / 429), though what the outlet holds is safe.
 static bool s_bus_up;
@@ -124,6 +140,7 @@ static void s_unacked_add (uint64_t seq, int64_t bid, const char *mid)
     s_unacked.seq [s_unacked.n] = seq;
     s_unacked.bid [s_unacked.n] = bid;
     s_unacked.mid [s_unacked.n++] = qy_strdup (mid);
+    s_inflight (bid, mid, &(int64_t) { 1 });
 }
 
 //  Mark handed on what the bus acknowledged (everything numbered below
@@ -134,7 +151,14 @@ static void s_unacked_settle (qy_outlet_t *push)
     uint64_t acked = qy_outlet_acked (push);
     while (s_unacked.head < s_unacked.n && s_unacked.seq [s_unacked.head] < acked) {
         ingest_handon_sent (s_handon, s_unacked.bid [s_unacked.head], s_unacked.mid [s_unacked.head]);
+        s_inflight (s_unacked.bid [s_unacked.head], s_unacked.mid [s_unacked.head], &(int64_t) { 0 });
         free (s_unacked.mid [s_unacked.head++]);
+    }
+    //  The map keeps acknowledged keys (no delete): start it again from what is in flight.
+    if (qy_map_size (s_inflight_ids) > 4 * (s_unacked.n - s_unacked.head) + 4096) {
+        qy_map_clear (s_inflight_ids);
+        for (size_t i = s_unacked.head; i < s_unacked.n; i++)
+            s_inflight (s_unacked.bid [i], s_unacked.mid [i], &(int64_t) { 1 });
     }
     if (s_unacked.head == s_unacked.n)
         s_unacked.head = s_unacked.n = 0;
@@ -227,12 +251,15 @@ static int s_resend (ingest_config_t *cfg, void *push)
     if (!s_room (push))
         return 0;
     PGresult *res = ingest_handon_owed (s_handon, cfg->resend_grace_s, cfg->resend_max);
-    int n = res ? PQntuples (res) : 0;
-    for (int r = 0; r < n; r++) {
+    int rows = res ? PQntuples (res) : 0, n = 0;
+    for (int r = 0; r < rows; r++) {
         Qy__Event ev;
         qy_archive_hold_t hold;
         qy_archive_event (res, r, &ev, &hold);
-        s_forward (push, &ev);
+        if (!s_inflight (ev.brand_id, ev.msg_id, NULL)) {
+            s_forward (push, &ev);
+            n++;
+        }
         qy_archive_release (&hold);
     }
     if (n) {
@@ -462,6 +489,7 @@ int main (int argc, char **argv)
     int64_t next_creds = qy_mono_us () + cfg.creds_refresh_ms * 1000;
 
     s_handon = ingest_handon_new (pg);
+    s_inflight_ids = qy_map_new ();
     int64_t next_resend = 0;        //  at once: what a crash left behind goes first
     s_request_t *reqs = qy_calloc ((size_t) cfg.max_batches, sizeof (s_request_t));
     ingest_job_t **jobs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
@@ -586,6 +614,7 @@ int main (int argc, char **argv)
     free (s_unacked.seq);
     free (s_unacked.bid);
     free (s_unacked.mid);
+    qy_map_destroy (&s_inflight_ids);
     ingest_handon_destroy (&s_handon);
     free (reqs);
     free (jobs);
