@@ -3,6 +3,7 @@
 #include "qy/inlet.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
+#include "qy/outlet.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -10,6 +11,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define S_OUTLETS 4
+#define S_DONES   64
+
+//  A "done" waiting for what the stage passed on before it to be
+//  acknowledged downstream: the bus's number of the last message taken,
+//  and each outlet's next number at the time.
+typedef struct {
+    uint8_t  last [12];
+    uint64_t mark [S_OUTLETS];
+} s_done_t;
 
 //  A quiet stage with credit left says again how much it has this often:
 //  a bus that restarted knows nothing of it.
@@ -26,8 +38,16 @@ struct qy_inlet_t {
     //  last message taken, and whether its "done" is still to be said.
     uint8_t last [12];
     bool    undone;
+    //  Outlets whose acknowledgements a "done" waits for, and the dones
+    //  waiting (oldest first; a later one covers an earlier one).
+    qy_outlet_t *outlets [S_OUTLETS];
+    int      noutlets;
+    s_done_t dones [S_DONES];
+    int      ndones;
     qy_metric_t *m_credit;   //  qy_inlet_credit: 0 while the stage has all it may take
 };
+
+static void s_say_done (qy_inlet_t *self);
 
 //  ZeroMQ's heartbeats on the link to the bus: a bus or link gone silent
 //  is cut (and reconnected) within the timeout.
@@ -90,6 +110,8 @@ void *qy_inlet_socket (qy_inlet_t *self)
 
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
 {
+    if (self->ndones)
+        s_say_done (self);
     while (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0) {
         if (zmq_msg_more (m) && zmq_msg_size (m) == 15 && memcmp (zmq_msg_data (m), "QYN", 3) == 0) {
             //  A numbered message: its number, then its payload (same message: all frames are there).
@@ -118,6 +140,11 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
         qy_metric_set (self->m_credit, self->credit);
         return 0;
     }
+    //  Nothing waiting: the outlets take their acknowledgements and say
+    //  hello even while the stage sends nothing (a restarted bus is
+    //  noticed, and what it lost sent again, without waiting for traffic).
+    for (int i = 0; i < self->noutlets; i++)
+        qy_outlet_poll (self->outlets [i]);
     int64_t now = qy_mono_us ();
     if (!self->bye && now - self->last_rx_us >= S_REFRESH_US && now - self->last_refresh_us >= S_REFRESH_US) {
         //  Quiet: whatever was taken is granted again, and the whole said.
@@ -130,15 +157,56 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
     return -1;
 }
 
-void qy_inlet_done (qy_inlet_t *self)
+void qy_inlet_after (qy_inlet_t *self, qy_outlet_t *out)
 {
-    if (!self->undone)
+    if (out && self->noutlets < S_OUTLETS)
+        self->outlets [self->noutlets++] = out;
+}
+
+//  Say the newest "done" whose passed-on messages are all acknowledged.
+static void s_say_done (qy_inlet_t *self)
+{
+    for (int i = 0; i < self->noutlets; i++)
+        qy_outlet_poll (self->outlets [i]);
+    int ready = 0;
+    while (ready < self->ndones) {
+        bool acked = true;
+        for (int i = 0; i < self->noutlets; i++)
+            acked = acked && qy_outlet_acked (self->outlets [i]) >= self->dones [ready].mark [i];
+        if (!acked)
+            break;
+        ready++;
+    }
+    if (!ready)
         return;
     uint8_t f [15] = { 'Q', 'Y', 'D' };
-    memcpy (f + 3, self->last, sizeof (self->last));
+    memcpy (f + 3, self->dones [ready - 1].last, sizeof (self->dones [0].last));
     //  Not sent (the bus away or full): said with the next one, which covers it.
-    if (zmq_send (self->sock, f, sizeof (f), ZMQ_DONTWAIT) == (int) sizeof (f))
+    if (zmq_send (self->sock, f, sizeof (f), ZMQ_DONTWAIT) != (int) sizeof (f))
+        return;
+    memmove (self->dones, self->dones + ready, (size_t) (self->ndones - ready) * sizeof (s_done_t));
+    self->ndones -= ready;
+}
+
+void qy_inlet_done (qy_inlet_t *self)
+{
+    if (self->undone) {
+        //  Full: the newest waits with the marks of now, which cover the older ones.
+        s_done_t *d = &self->dones [self->ndones < S_DONES ? self->ndones++ : S_DONES - 1];
+        memcpy (d->last, self->last, sizeof (d->last));
+        for (int i = 0; i < self->noutlets; i++)
+            d->mark [i] = qy_outlet_next (self->outlets [i]);
         self->undone = false;
+    }
+    if (self->ndones)
+        s_say_done (self);
+}
+
+bool qy_inlet_finished (qy_inlet_t *self)
+{
+    if (self->ndones)
+        s_say_done (self);
+    return !self->undone && !self->ndones;
 }
 
 void qy_inlet_bye (qy_inlet_t *self)
@@ -159,7 +227,8 @@ bool qy_inlet_serving (qy_inlet_t *self)
     if (qy_service_running ())
         return true;
     qy_inlet_bye (self);
-    if (self->drained || self->gave_up)
+    //  Drained, and every "done" said (what it passed on acknowledged).
+    if ((self->drained && qy_inlet_finished (self)) || self->gave_up)
         return false;
     if (qy_service_waiting ())
         return true;

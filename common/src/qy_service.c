@@ -7,6 +7,7 @@
 #include "qy/pg.h"
 #include "qy/redis.h"
 #include "qy/metrics.h"
+#include "qy/outlet.h"
 #include <errno.h>
 #include <limits.h>
 #include <unistd.h>
@@ -184,19 +185,21 @@ void qy_service_stop (const qy_option_t *opts, size_t nopts, void *cfg)
     qy_config_free (opts, nopts, cfg);
 }
 
-int qy_service_send (void *sock, const ProtobufCMessage *msg)
+int qy_service_send (qy_outlet_t *out, const ProtobufCMessage *msg)
 {
     static qy_metric_t *waits;
     if (!waits)
         waits = qy_counter ("qy_send_waits_total", "times a send waited for a full downstream queue");
     while (true) {
-        if (qy_zmq_send_pb (sock, msg, ZMQ_DONTWAIT) == 0)
+        qy_outlet_poll (out);
+        if (qy_outlet_send_pb (out, msg))
             return 0;
         if (errno != EAGAIN)
             return -1;
         qy_metric_add (waits, 1);
-        zmq_pollitem_t item = { sock, 0, ZMQ_POLLOUT, 0 };
-        zmq_poll (&item, 1, 100);
+        //  The window is full (or the bus unknown yet): acknowledgements free it.
+        zmq_pollitem_t item = { qy_outlet_socket (out), 0, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, 20);
         qy_service_heartbeat ();
         //  Stopping, what is in hand still goes out within the grace.
         if (!qy_service_waiting ())

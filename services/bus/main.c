@@ -1,6 +1,8 @@
 //  qy-bus: the stable meeting point of every hop, so that any stage can run
-//  as many replicas with no per-replica configuration. Each hop has a PULL
-//  front (upstream replicas connect and PUSH) and a ROUTER back that
+//  as many replicas with no per-replica configuration. Each hop has a ROUTER
+//  front (upstream outlets connect: qy/outlet.h; what a replica said done is
+//  acknowledged to the outlet that sent it, and an outlet sends again what a
+//  bus of another epoch held, so a killed bus loses nothing) and a ROUTER back that
 //  downstream replicas connect to with credit (qy/inlet.h): a replica says
 //  how many messages it may be sent, and the hop hands each message to a
 //  replica with credit, in turn. A message waits in the hop (and upstream)
@@ -38,7 +40,7 @@ static const qy_option_t s_options [] = {
     { "hops", QY_STR, offsetof (bus_config_t, hops),
       "moderation=tcp://*:5550>tcp://*:5551;scoring=tcp://*:5552>tcp://*:5553;"
       "campaign=tcp://*:5554>tcp://*:5555;notifier=tcp://*:5556>tcp://*:5557", 0, 0,
-      "hops as name=front>back;… (front: PULL bind, back: ROUTER bind, replicas connect with credit)" },
+      "hops as name=front>back;… (front: ROUTER bind, senders connect with acknowledgement; back: ROUTER bind, replicas connect with credit)" },
     { "zmq.hwm", QY_INT, offsetof (bus_config_t, hwm), "20000", 100, 10000000, "high-water mark per socket" },
     { "replica_timeout_ms", QY_INT, offsetof (bus_config_t, replica_timeout_ms), "5000", 1000, 600000,
       "a replica's link silent this long (ZeroMQ heartbeats every second) is cut: what it owed goes to another" },
@@ -47,20 +49,31 @@ static const qy_option_t s_options [] = {
 #define S_PEERS 256
 #define S_BURST 1024
 
+//  Where a message came from: the sender's slot in the hop's table (with
+//  the slot's generation, so a slot reused by another sender is never
+//  acknowledged to) and the sender's own number. slot -1: a sender that
+//  wants no acknowledgement (a plain DEALER: qyctl replay).
+typedef struct {
+    uint64_t seq;            //  the hop's number, as sent to a replica
+    uint64_t sseq;
+    int32_t  slot;
+    uint32_t gen;
+} s_meta_t;
+
 //  Messages in order, by reference (zmq_msg_copy shares the bytes): what
 //  a replica owes, or what waits to be handed out again.
 typedef struct {
     zmq_msg_t *msg;
-    uint64_t  *seq;
+    s_meta_t  *seq;
     size_t     head, n, cap;
 } s_fifo_t;
 
-static void s_fifo_push (s_fifo_t *f, zmq_msg_t *m, uint64_t seq)
+static void s_fifo_push (s_fifo_t *f, zmq_msg_t *m, s_meta_t seq)
 {
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 64;
         zmq_msg_t *msg = qy_calloc (cap, sizeof (zmq_msg_t));
-        uint64_t *sq = qy_calloc (cap, sizeof (uint64_t));
+        s_meta_t *sq = qy_calloc (cap, sizeof (s_meta_t));
         for (size_t i = 0; i < f->n; i++) {
             zmq_msg_init (&msg [i]);
             zmq_msg_move (&msg [i], &f->msg [(f->head + i) % f->cap]);
@@ -81,7 +94,7 @@ static void s_fifo_push (s_fifo_t *f, zmq_msg_t *m, uint64_t seq)
 }
 
 //  Take the oldest into m (init'ed by the caller). False when empty.
-static bool s_fifo_pop (s_fifo_t *f, zmq_msg_t *m, uint64_t *seq)
+static bool s_fifo_pop (s_fifo_t *f, zmq_msg_t *m, s_meta_t *seq)
 {
     if (!f->n)
         return false;
@@ -115,6 +128,19 @@ typedef struct {
     s_fifo_t owed;           //  sent to it, not yet said done
 } s_peer_t;
 
+#define S_SENDERS 256
+
+//  An upstream outlet (qy/outlet.h): what of its messages is done, to be
+//  acknowledged to it.
+typedef struct {
+    uint8_t  id [256];
+    size_t   idlen;
+    uint32_t gen;            //  bumped when the slot is given to another sender
+    int64_t  held;           //  its messages in the hop (queued or owed)
+    int64_t  heard_us;
+    qy_buf_t acks;           //  "QYK" + epoch, then numbers to say
+} s_sender_t;
+
 typedef struct {
     char      name [32];
     void     *front, *back;
@@ -123,9 +149,15 @@ typedef struct {
     int       npeers, next;
     uint32_t  epoch;         //  this bus's run: a "done" of another run is not ours
     uint64_t  seq;           //  number of the last message sent
-    s_fifo_t  again;         //  owed by replicas found dead: handed out before the front
+    s_fifo_t  again;         //  owed by replicas found dead: handed out before the queue
+    s_fifo_t  queue;         //  taken from the front, waiting for a replica with credit
+    size_t    queue_max;
+    s_sender_t senders [S_SENDERS];
+    int       nsenders;
+    s_meta_t  hand;          //  where the message in hand came from
     int64_t   next_probe_us;
-    qy_metric_t *m_sent, *m_replicas, *m_byes, *m_again, *m_owed, *m_credit;
+    int       nacks;         //  senders with acknowledgements to say
+    qy_metric_t *m_sent, *m_replicas, *m_byes, *m_again, *m_owed, *m_credit, *m_acked;
 } s_hop_t;
 
 static void s_forget (s_hop_t *hop, int i);
@@ -179,7 +211,7 @@ static void s_forget (s_hop_t *hop, int i)
         qy_metric_add (hop->m_again, (int64_t) p->owed.n);
         zmq_msg_t m;
         zmq_msg_init (&m);
-        uint64_t seq;
+        s_meta_t seq;
         while (s_fifo_pop (&p->owed, &m, &seq))
             s_fifo_push (&hop->again, &m, seq);
         zmq_msg_close (&m);
@@ -189,6 +221,83 @@ static void s_forget (s_hop_t *hop, int i)
     if (hop->next >= hop->npeers)
         hop->next = 0;
     s_gauges (hop);
+}
+
+//  The sender of this routing id (its slot), known from now on; -1 when
+//  the table is full of senders whose messages are still in the hop. A
+//  slot given to another sender gets a new generation, so nothing of the
+//  former one is ever acknowledged to the new one.
+static int s_sender (s_hop_t *hop, const uint8_t *id, size_t len)
+{
+    for (int i = 0; i < hop->nsenders; i++)
+        if (hop->senders [i].idlen == len && memcmp (hop->senders [i].id, id, len) == 0)
+            return i;
+    if (len > sizeof (hop->senders [0].id))
+        return -1;
+    int at = hop->nsenders < S_SENDERS ? hop->nsenders++ : -1;
+    for (int i = 0; at < 0 && i < S_SENDERS; i++)
+        if (hop->senders [i].held <= 0)
+            at = i;
+    if (at < 0)
+        return -1;
+    s_sender_t *x = &hop->senders [at];
+    if (!x->acks.data)
+        qy_buf_init (&x->acks);
+    if (x->acks.len)
+        hop->nacks--;
+    qy_buf_reset (&x->acks);
+    memcpy (x->id, id, len);
+    x->idlen = len;
+    x->gen++;
+    x->held = 0;
+    return at;
+}
+
+//  Message of meta is done downstream: acknowledge it to its sender (with
+//  the others, at the end of the turn).
+static void s_ack_later (s_hop_t *hop, s_meta_t meta)
+{
+    if (meta.slot < 0 || hop->senders [meta.slot].gen != meta.gen)
+        return;
+    s_sender_t *x = &hop->senders [meta.slot];
+    x->held--;
+    if (!x->acks.len) {
+        uint8_t head [7] = { 'Q', 'Y', 'K', (uint8_t) (hop->epoch >> 24), (uint8_t) (hop->epoch >> 16),
+                             (uint8_t) (hop->epoch >> 8), (uint8_t) hop->epoch };
+        qy_buf_append (&x->acks, head, sizeof (head));
+        hop->nacks++;
+    }
+    uint8_t n [8];
+    for (int k = 0; k < 8; k++)
+        n [k] = (uint8_t) (meta.sseq >> (56 - 8 * k));
+    qy_buf_append (&x->acks, n, sizeof (n));
+    qy_metric_add (hop->m_acked, 1);
+}
+
+//  Say the acknowledgements. One that cannot go (the sender's pipe full,
+//  or it is reconnecting) is kept for the next turn: a sender only sends
+//  again what a bus of another epoch holds, so a lost one is never made up.
+static void s_ack_flush (s_hop_t *hop)
+{
+    for (int i = 0; hop->nacks && i < hop->nsenders; i++) {
+        s_sender_t *x = &hop->senders [i];
+        if (!x->acks.len)
+            continue;
+        if (zmq_send (hop->front, x->id, x->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            continue;
+        zmq_send (hop->front, x->acks.data, x->acks.len, 0);
+        qy_buf_reset (&x->acks);
+        hop->nacks--;
+    }
+}
+
+//  "Which bus is this?": the epoch, so a sender knows a restart.
+static void s_hello (s_hop_t *hop, zmq_msg_t *id)
+{
+    uint8_t e [7] = { 'Q', 'Y', 'E', (uint8_t) (hop->epoch >> 24), (uint8_t) (hop->epoch >> 16),
+                      (uint8_t) (hop->epoch >> 8), (uint8_t) hop->epoch };
+    if (zmq_send (hop->front, zmq_msg_data (id), zmq_msg_size (id), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send (hop->front, e, sizeof (e), 0);
 }
 
 //  "Done up to seq": the replica's owed work up to it is durable.
@@ -203,8 +312,11 @@ static void s_done (s_hop_t *hop, int i, const uint8_t *b)
         return;         //  of a bus that ran before this one
     zmq_msg_t m;
     zmq_msg_init (&m);
-    while (p->owed.n && p->owed.seq [p->owed.head] <= upto && s_fifo_pop (&p->owed, &m, NULL))
+    s_meta_t meta;
+    while (p->owed.n && p->owed.seq [p->owed.head].seq <= upto && s_fifo_pop (&p->owed, &m, &meta)) {
         zmq_msg_close (&m);
+        s_ack_later (hop, meta);
+    }
     zmq_msg_close (&m);
     if (p->leaving && !p->owed.n)
         s_forget (hop, i);
@@ -313,7 +425,8 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
         zmq_msg_init (&keep);
         zmq_msg_copy (&keep, m);
         zmq_msg_send (m, hop->back, 0);
-        s_fifo_push (&p->owed, &keep, seq);
+        hop->hand.seq = seq;
+        s_fifo_push (&p->owed, &keep, hop->hand);
         zmq_msg_close (&keep);
         p->credit--;
         qy_metric_add (hop->m_sent, 1);
@@ -341,10 +454,79 @@ static bool s_any_credit (const s_hop_t *hop)
     return false;
 }
 
-//  The next message to hand out: owed by a dead replica first, then the front.
+//  Skip the rest of a message of more frames than ours.
+static void s_skip (void *sock, zmq_msg_t *m)
+{
+    while (zmq_msg_more (m) && zmq_msg_recv (m, sock, ZMQ_DONTWAIT) >= 0)
+        ;
+}
+
+//  The next message from the front into m, with where it came from in
+//  meta; hellos are answered on the way. An outlet's message is
+//  [id] ["QYM" + number] [payload]; a plain DEALER's (qyctl) [id] [payload]
+//  wants no acknowledgement.
+static bool s_take (s_hop_t *hop, zmq_msg_t *m, s_meta_t *meta)
+{
+    zmq_msg_t id;
+    zmq_msg_init (&id);
+    bool got = false;
+    while (!got && zmq_msg_recv (&id, hop->front, ZMQ_DONTWAIT) >= 0) {
+        if (!zmq_msg_more (&id) || zmq_msg_recv (m, hop->front, ZMQ_DONTWAIT) < 0)
+            continue;
+        const uint8_t *b = zmq_msg_data (m);
+        size_t len = zmq_msg_size (m);
+        *meta = (s_meta_t) { .slot = -1 };
+        if (!zmq_msg_more (m) && len == 3 && memcmp (b, "QYH", 3) == 0) {
+            s_hello (hop, &id);
+            continue;
+        }
+        if (zmq_msg_more (m) && len == 11 && memcmp (b, "QYM", 3) == 0) {
+            uint64_t sseq = 0;
+            for (int k = 0; k < 8; k++)
+                sseq = sseq << 8 | b [3 + k];
+            if (zmq_msg_recv (m, hop->front, ZMQ_DONTWAIT) < 0)
+                continue;
+            if (zmq_msg_more (m)) {
+                s_skip (hop->front, m);
+                continue;
+            }
+            int slot = s_sender (hop, zmq_msg_data (&id), zmq_msg_size (&id));
+            if (slot < 0)
+                qy_log_error ("hop=%s unfinished: sender table full, a message taken without acknowledgement "
+                              "(its sender reports it unfinished)", hop->name);
+            else {
+                *meta = (s_meta_t) { 0, sseq, slot, hop->senders [slot].gen };
+                hop->senders [slot].held++;
+                hop->senders [slot].heard_us = qy_mono_us ();
+            }
+            got = true;
+            continue;
+        }
+        if (zmq_msg_more (m)) {
+            s_skip (hop->front, m);
+            continue;
+        }
+        got = true;
+    }
+    zmq_msg_close (&id);
+    return got;
+}
+
+//  Take what the front holds into the hop's queue, up to a burst.
+static void s_fill (s_hop_t *hop)
+{
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    s_meta_t meta;
+    for (int k = 0; k < S_BURST && hop->queue.n < hop->queue_max && s_take (hop, &m, &meta); k++)
+        s_fifo_push (&hop->queue, &m, meta);
+    zmq_msg_close (&m);
+}
+
+//  The next message to hand out: owed by a dead replica first, then the queue.
 static bool s_next (s_hop_t *hop, zmq_msg_t *m)
 {
-    return s_fifo_pop (&hop->again, m, NULL) || zmq_msg_recv (m, hop->front, ZMQ_DONTWAIT) >= 0;
+    return s_fifo_pop (&hop->again, m, &hop->hand) || s_fifo_pop (&hop->queue, m, &hop->hand);
 }
 
 static void *s_run (void *arg)
@@ -356,40 +538,55 @@ static void *s_run (void *arg)
     for (;;) {
         bool credit = s_any_credit (hop);
         zmq_pollitem_t items [2] = { { hop->back, 0, ZMQ_POLLIN, 0 }, { hop->front, 0, ZMQ_POLLIN, 0 } };
-        //  The front is read only when some replica may take what comes.
-        int n = credit && !held ? 2 : 1;
-        if (zmq_poll (items, n, held && credit ? 0 : 100) < 0) {
+        //  The front is read while the hop's queue has room, credit or not:
+        //  an outlet's unacknowledged messages are bounded by its window,
+        //  and hellos are answered at once (a sender learns the epoch with
+        //  no replica there yet). Past the bound (a plain DEALER has no
+        //  window) the front waits, and its pipes push back.
+        int n = hop->queue.n < hop->queue_max ? 2 : 1;
+        bool ready = credit && (held || hop->again.n || hop->queue.n);
+        if (zmq_poll (items, n, ready ? 0 : 100) < 0) {
             if (errno == ETERM)
                 break;
             continue;
         }
         if (items [0].revents & ZMQ_POLLIN)
             s_hear (hop);
+        if (n == 2 && (items [1].revents & ZMQ_POLLIN))
+            s_fill (hop);
         if (qy_mono_us () >= hop->next_probe_us) {
             s_probe (hop);
             hop->next_probe_us = qy_mono_us () + 1000000;
         }
         s_gauges (hop);
-        //  Move what the front holds while replicas may take it, up to a
+        //  Hand out what the hop holds while replicas may take it, up to a
         //  burst (a poll per message would cost more than the message).
         for (int k = 0; k < S_BURST; k++) {
-            if (!held && !(s_any_credit (hop) && (held = s_next (hop, &m))))
+            if (!held && !(held = s_next (hop, &m)))
                 break;
-            if (!s_hand (hop, &m))
+            if (!s_any_credit (hop) || !s_hand (hop, &m))
                 break;
             held = false;
             zmq_msg_init (&m);
         }
+        s_ack_flush (hop);
         qy_metric_set (hop->m_credit, s_credit (hop));
     }
-    if (held)
-        qy_log_warn ("hop=%s one message in hand at shutdown not sent", hop->name);
+    //  What the hop holds at shutdown is not acknowledged: its senders send
+    //  it again to the next bus (a plain DEALER's, qyctl's, is not kept).
+    size_t owed = hop->again.n + hop->queue.n + held;
+    for (int i = 0; i < hop->npeers; i++)
+        owed += hop->peers [i].owed.n;
+    if (owed)
+        qy_log_info ("hop=%s stopping with messages not finished downstream, their senders send them again count=%zu",
+                     hop->name, owed);
     zmq_msg_close (&m);
     for (int i = 0; i < hop->npeers; i++)
         s_fifo_free (&hop->peers [i].owed);
-    if (hop->again.n)
-        qy_log_warn ("hop=%s owed by replicas gone, not handed out again at shutdown count=%zu", hop->name, hop->again.n);
     s_fifo_free (&hop->again);
+    s_fifo_free (&hop->queue);
+    for (int i = 0; i < hop->nsenders; i++)
+        qy_buf_free (&hop->senders [i].acks);
     zmq_close (hop->front);
     zmq_close (hop->back);
     return NULL;
@@ -432,16 +629,24 @@ int main (int argc, char **argv)
         hop->m_owed = s_hop_metric (hop, "qy_bus_owed", true, "messages sent to replicas and not yet said done");
         hop->m_credit = s_hop_metric (hop, "qy_bus_credit", true,
                                       "messages the hop's replicas may still be sent (0: all full, the hop holds back)");
+        hop->m_acked = s_hop_metric (hop, "qy_bus_acked_total", false,
+                                     "messages acknowledged to their sender (a replica said them done)");
         //  Random, so that a "done" said to a bus that ran before never matches.
         if (getrandom (&hop->epoch, sizeof (hop->epoch), 0) != (ssize_t) sizeof (hop->epoch))
             hop->epoch = (uint32_t) qy_now_us ();
-        //  The hop's queue is its front (a replica holds only its window):
-        //  twice the mark, as deep as the PUSH/PULL pipes before credit were.
-        hop->front = qy_zmq_socket (ctx, ZMQ_PULL, (int) cfg.hwm * 2, 0);
+        //  The hop's queue (a replica holds only its window): twice the mark,
+        //  as deep as the PUSH/PULL pipes before credit were.
+        hop->front = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
+        hop->queue_max = (size_t) cfg.hwm * 2;
         hop->back = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
         qy_inlet_heartbeats (hop->back, (int) cfg.replica_timeout_ms);
         int one = 1;
         zmq_setsockopt (hop->back, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));   //  unroutable: say so, keep the message
+        //  The front: an acknowledgement that cannot go now is kept, and a
+        //  sender reconnecting under its routing id takes its place.
+        qy_inlet_heartbeats (hop->front, (int) cfg.replica_timeout_ms);
+        zmq_setsockopt (hop->front, ZMQ_ROUTER_MANDATORY, &one, sizeof (one));
+        zmq_setsockopt (hop->front, ZMQ_ROUTER_HANDOVER, &one, sizeof (one));
         if (qy_zmq_curve_hop (hop->front, true) || qy_zmq_curve_hop (hop->back, true)
             || qy_zmq_bind (hop->front, eq + 1) || qy_zmq_bind (hop->back, gt + 1))
             return 2;

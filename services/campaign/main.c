@@ -6,7 +6,9 @@
 #include "qy/zmq_curve.h"
 #include "qy/event.h"
 #include "qy/log.h"
+#include "qy/inlet.h"
 #include "qy/metrics.h"
+#include "qy/outlet.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -157,9 +159,11 @@ int main (int argc, char **argv)
 
     void *zctx = zmq_ctx_new ();
     qy_inlet_t *in = qy_inlet_new (zctx, cfg.zmq_in, qy_inlet_window (512, cfg.hwm));
-    void *out = qy_zmq_socket (zctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (!in || qy_zmq_curve_hop (out, false) || qy_zmq_connect (out, cfg.zmq_out))
+    qy_outlet_t *out = qy_outlet_new (zctx, cfg.zmq_out, qy_outlet_window (cfg.hwm), "notifier");
+    if (!in || !out)
         return 2;
+    //  What was taken is done (owed no more) once the deliveries it made are acknowledged.
+    qy_inlet_after (in, out);
     campaign_ctx_t ctx = { pg, store, { cfg.clock_offset_s * 1000000, cfg.clock_anchor_s * 1000000, cfg.clock_speed },
                            s_send, out, cfg.horizon_s, cfg.max_late_s, cfg.batch, cfg.attribution_days, cfg.best_hour };
     if (cfg.clock_speed > 1 && !ctx.clock.anchor_us)
@@ -219,7 +223,7 @@ int main (int argc, char **argv)
     }
     qy_deadletter_rest (in, pg, "campaign");     //  past the grace: set aside, not dropped
     qy_inlet_destroy (&in);
-    zmq_close (out);
+    qy_outlet_destroy (&out);
     zmq_ctx_term (zctx);
     campaign_store_destroy (&store);
     qy_pg_destroy (&listen);

@@ -114,7 +114,7 @@ static void *s_socket (int type, const char *endpoint, int timeout_ms)
 //  A bus hop: marked, then pushed; a failed push reopens the row.
 static void s_push (console_req_t *r, s_row_t *row, const char *front)
 {
-    void *sock = s_socket (ZMQ_PUSH, front, (int) r->cfg->replay_timeout_ms);
+    void *sock = s_socket (ZMQ_DEALER, front, (int) r->cfg->replay_timeout_ms);
     if (!sock) {
         s_set (row, false, qy_printf ("not sent: cannot connect to %s", front));
         s_failed (r, row, false, NULL);

@@ -1,7 +1,6 @@
-//  ingest's link to the bus, as its socket's monitor tells it. The PUSH
-//  socket toward the bus is ZMQ_IMMEDIATE: it queues nothing until a
-//  connection has finished its handshake, so until then every batch is
-//  refused busy (429). Whether the socket can send says nothing here (it
+//  ingest's link to the bus, as its socket's monitor tells it (the
+//  outlet's DEALER, qy/outlet.h). Until a connection has finished its
+//  handshake every batch is refused busy (429). Whether the socket can send says nothing here (it
 //  cannot while the link is down, nor while moderation is behind, which is
 //  backpressure, not ill health); the handshakes and disconnections do.
 #include "ingest.h"

@@ -1,30 +1,120 @@
 //  Accepted events that did not fit into the moderation hop yet. They are
 //  durable already, so holding them is safe; ingest_outbox_room says no
-//  while any wait, so new batches are refused until they went.
+//  while any wait, so new batches are refused until they went. What went
+//  is marked handed on only once the bus acknowledges it (finished
+//  downstream, qy/outlet.h): a bus that dies with it leaves it unmarked,
+//  and the outlet sends it again.
 #include "ingest_outbox.h"
 #include "qy/archive.h"
 #include "qy/log.h"
 #include "qy/util.h"
-#include "qy/zmq.h"
 #include <stdlib.h>
-#include <zmq.h>
+#include <string.h>
+
+//  Sent, not yet acknowledged by the bus, in sending order.
+typedef struct {
+    uint64_t *seq;
+    int64_t  *bid;
+    char    **mid;
+    size_t    head, n, cap;
+} s_unacked_t;
 
 struct ingest_outbox_t {
-    void     *push;
+    qy_outlet_t *push;
     ingest_handon_t *handon;
     void    **data;
     size_t   *len;
-    int64_t  *bid;             //  brand and message id, to mark it handed on once sent
+    int64_t  *bid;             //  brand and message id, to mark it handed on once acknowledged
     char    **mid;
     size_t    n, head, cap;
+    s_unacked_t unacked;
+    //  "brand:msg" → 1 while unacknowledged (0 once acknowledged), so the
+    //  archive's re-send skips what this ingest still has in flight: with
+    //  the chain behind, acknowledgements take longer than resend.grace_s,
+    //  and sending those again would only add to the backlog.
+    qy_map_t *inflight;
+    bool      bus_up;
 };
 
-ingest_outbox_t *ingest_outbox_new (void *push, ingest_handon_t *handon)
+ingest_outbox_t *ingest_outbox_new (qy_outlet_t *push, ingest_handon_t *handon)
 {
     ingest_outbox_t *self = qy_calloc (1, sizeof (*self));
     self->push = push;
     self->handon = handon;
+    self->inflight = qy_map_new ();
     return self;
+}
+
+void ingest_outbox_bus_up (ingest_outbox_t *self, bool up)
+{
+    self->bus_up = up;
+}
+
+//  Whether the event is in flight here; put: record 1 (sent) or 0 (acknowledged) first.
+static bool s_inflight (ingest_outbox_t *self, int64_t bid, const char *mid, const int64_t *put)
+{
+    char key [300];
+    int64_t v = 0;
+    qy_snprintf (key, sizeof (key), "%lld:%s", (long long) bid, mid);
+    if (put)
+        qy_map_put (self->inflight, key, *put);
+    return qy_map_get (self->inflight, key, &v) && v;
+}
+
+static void s_unacked_add (ingest_outbox_t *self, uint64_t seq, int64_t bid, const char *mid)
+{
+    s_unacked_t *u = &self->unacked;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 1024;
+        u->seq = qy_realloc (u->seq, u->cap * sizeof (uint64_t));
+        u->bid = qy_realloc (u->bid, u->cap * sizeof (int64_t));
+        u->mid = qy_realloc (u->mid, u->cap * sizeof (char *));
+    }
+    u->seq [u->n] = seq;
+    u->bid [u->n] = bid;
+    u->mid [u->n++] = qy_strdup (mid);
+    s_inflight (self, bid, mid, &(int64_t) { 1 });
+}
+
+//  The map keeps acknowledged keys (no delete): start it again from what
+//  is in flight when it grows; compact the list once half of it is done.
+static void s_unacked_compact (ingest_outbox_t *self)
+{
+    s_unacked_t *u = &self->unacked;
+    if (qy_map_size (self->inflight) > 4 * (u->n - u->head) + 4096) {
+        qy_map_clear (self->inflight);
+        for (size_t i = u->head; i < u->n; i++)
+            s_inflight (self, u->bid [i], u->mid [i], &(int64_t) { 1 });
+    }
+    if (u->head == u->n)
+        u->head = u->n = 0;
+    else
+    if (u->head > u->cap / 2) {
+        size_t left = u->n - u->head;
+        memmove (u->seq, u->seq + u->head, left * sizeof (uint64_t));
+        memmove (u->bid, u->bid + u->head, left * sizeof (int64_t));
+        memmove (u->mid, u->mid + u->head, left * sizeof (char *));
+        u->head = 0;
+        u->n = left;
+    }
+}
+
+void ingest_outbox_settle (ingest_outbox_t *self)
+{
+    s_unacked_t *u = &self->unacked;
+    qy_outlet_poll (self->push);
+    uint64_t acked = qy_outlet_acked (self->push);
+    while (u->head < u->n && u->seq [u->head] < acked) {
+        ingest_handon_sent (self->handon, u->bid [u->head], u->mid [u->head]);
+        s_inflight (self, u->bid [u->head], u->mid [u->head], &(int64_t) { 0 });
+        free (u->mid [u->head++]);
+    }
+    s_unacked_compact (self);
+}
+
+bool ingest_outbox_pending (const ingest_outbox_t *self)
+{
+    return self->head < self->n || qy_outlet_pending (self->push);
 }
 
 static void s_add (ingest_outbox_t *self, const Qy__Event *ev)
@@ -51,19 +141,21 @@ static bool s_busy (ingest_outbox_t *self)
 
 void ingest_outbox_forward (ingest_outbox_t *self, const Qy__Event *ev)
 {
-    if (s_busy (self) || qy_zmq_send_pb (self->push, &ev->base, ZMQ_DONTWAIT) != 0)
+    uint64_t seq = s_busy (self) ? 0 : qy_outlet_send_pb (self->push, &ev->base);
+    if (!seq)
         s_add (self, ev);
     else
-        ingest_handon_sent (self->handon, ev->brand_id, ev->msg_id);
+        s_unacked_add (self, seq, ev->brand_id, ev->msg_id);
 }
 
 bool ingest_outbox_flush (ingest_outbox_t *self)
 {
     while (self->head < self->n) {
         size_t i = self->head;
-        if (zmq_send (self->push, self->data [i], self->len [i], ZMQ_DONTWAIT) < 0)
+        uint64_t seq = qy_outlet_send (self->push, self->data [i], self->len [i]);
+        if (!seq)
             return false;
-        ingest_handon_sent (self->handon, self->bid [i], self->mid [i]);
+        s_unacked_add (self, seq, self->bid [i], self->mid [i]);
         free (self->data [i]);
         free (self->mid [i]);
         self->head++;
@@ -88,16 +180,19 @@ void ingest_outbox_destroy (ingest_outbox_t **self_p)
     free (self->len);
     free (self->bid);
     free (self->mid);
+    for (size_t i = self->unacked.head; i < self->unacked.n; i++)
+        free (self->unacked.mid [i]);
+    free (self->unacked.seq);
+    free (self->unacked.bid);
+    free (self->unacked.mid);
+    qy_map_destroy (&self->inflight);
     free (self);
     *self_p = NULL;
 }
 
 bool ingest_outbox_room (ingest_outbox_t *self)
 {
-    if (s_busy (self))
-        return false;
-    zmq_pollitem_t out = { self->push, 0, ZMQ_POLLOUT, 0 };
-    return zmq_poll (&out, 1, 0) > 0;
+    return !s_busy (self) && self->bus_up && qy_outlet_room (self->push);
 }
 
 int ingest_outbox_resend (ingest_outbox_t *self, long grace_s, long max)
@@ -105,12 +200,15 @@ int ingest_outbox_resend (ingest_outbox_t *self, long grace_s, long max)
     if (!ingest_outbox_room (self))
         return 0;
     PGresult *res = ingest_handon_owed (self->handon, grace_s, max);
-    int n = res ? PQntuples (res) : 0;
-    for (int r = 0; r < n; r++) {
+    int rows = res ? PQntuples (res) : 0, n = 0;
+    for (int r = 0; r < rows; r++) {
         Qy__Event ev;
         qy_archive_hold_t hold;
         qy_archive_event (res, r, &ev, &hold);
-        ingest_outbox_forward (self, &ev);
+        if (!s_inflight (self, ev.brand_id, ev.msg_id, NULL)) {
+            ingest_outbox_forward (self, &ev);
+            n++;
+        }
         qy_archive_release (&hold);
     }
     if (n)

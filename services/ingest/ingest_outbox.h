@@ -6,11 +6,19 @@
 #define INGEST_OUTBOX_H
 #include <stdbool.h>
 #include "ingest.h"
+#include "qy/outlet.h"
 
 typedef struct ingest_outbox_t ingest_outbox_t;
-//  An outbox sending on push (a PUSH socket to the bus) and marking what
-//  went in handon. Both are borrowed and must outlive it.
-ingest_outbox_t *ingest_outbox_new (void *push, ingest_handon_t *handon);
+//  An outbox sending on push (the outlet to the bus) and marking in handon
+//  what the bus acknowledged. Both are borrowed and must outlive it.
+ingest_outbox_t *ingest_outbox_new (qy_outlet_t *push, ingest_handon_t *handon);
+//  The link to the bus is up (its socket's monitor): with it down nothing
+//  new is taken (busy / 429), though what the outlet holds is safe.
+void ingest_outbox_bus_up (ingest_outbox_t *self, bool up);
+//  Mark handed on what the bus acknowledged, oldest first.
+void ingest_outbox_settle (ingest_outbox_t *self);
+//  Events waiting here or sent and not acknowledged yet.
+bool ingest_outbox_pending (const ingest_outbox_t *self);
 //  Drop what still waits (logged: archived and not marked handed on, so
 //  it is re-sent from the archive) and destroy; sets *self_p to NULL.
 void ingest_outbox_destroy (ingest_outbox_t **self_p);
@@ -20,7 +28,7 @@ void ingest_outbox_forward (ingest_outbox_t *self, const Qy__Event *ev);
 bool ingest_outbox_flush (ingest_outbox_t *self);
 //  Is there room downstream for a new batch?
 bool ingest_outbox_room (ingest_outbox_t *self);
-//  Re-send up to max archived events not handed on within grace_s, while
-//  the bus takes them. Returns how many.
+//  Re-send up to max archived events not handed on within grace_s (and not
+//  still in flight from here), while the bus takes them. Returns how many.
 int ingest_outbox_resend (ingest_outbox_t *self, long grace_s, long max);
 #endif

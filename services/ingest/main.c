@@ -64,9 +64,10 @@ static const qy_option_t s_options [] = {
 
 #define S_LINGER_MS 5000          //  how long events still in the pipe to the bus may take at shutdown
 
-//  The sockets: the gateways' ROUTER and the PUSH to the bus.
+//  The sockets: the gateways' ROUTER and the outlet to the bus.
 typedef struct {
-    void *ctx, *router, *push;
+    void *ctx, *router;
+    qy_outlet_t *push;
     void *zap;                  //  the ZAP handler's REP (CURVE only)
     ingest_link_t *link;
 } s_sockets_t;
@@ -98,18 +99,17 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
     //  the connection without allocating it (a gateway gets no answer).
     int64_t max_msg = cfg->max_msg_bytes;
     zmq_setsockopt (z->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg));
-    z->push = qy_zmq_socket (z->ctx, ZMQ_PUSH, (int) cfg->hwm, S_LINGER_MS);
-    //  Queue only toward a connected bus: with it away, sends fail at once,
-    //  the outbox says no room, and gateways get busy / 429 instead of an
-    //  answer for events that would wait in a pipe and be lost at shutdown.
-    int immediate = 1;
-    zmq_setsockopt (z->push, ZMQ_IMMEDIATE, &immediate, sizeof (immediate));
+    //  Sends nothing before the bus said its epoch, keeps what it sent until
+    //  acknowledged (CURVE on the hop when configured): with the bus away,
+    //  the outbox says no room and gateways get busy / 429; a bus that dies
+    //  gets what it held sent again.
+    z->push = qy_outlet_new (z->ctx, cfg->zmq_out, qy_outlet_window (cfg->hwm), "moderation");
     //  /health is 503 ("bus":"down") until a connection to the bus is up.
     qy_service_needs (QY_DEP_BUS);
-    z->link = ingest_link_new (z->ctx, z->push, "bus");
-    if (s_curve_open (cfg, z) || qy_zmq_curve_hop (z->push, false))
+    z->link = z->push ? ingest_link_new (z->ctx, qy_outlet_socket (z->push), "bus") : NULL;
+    if (!z->push || s_curve_open (cfg, z))
         return -1;
-    if (qy_zmq_bind (z->router, cfg->zmq_gateway) || qy_zmq_connect (z->push, cfg->zmq_out)) {
+    if (qy_zmq_bind (z->router, cfg->zmq_gateway)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg->zmq_gateway, cfg->zmq_out);
         return -1;
     }
@@ -124,7 +124,7 @@ static void s_sockets_close (const ingest_config_t *cfg, s_sockets_t *z)
     if (z->zap)
         zmq_close (z->zap);
     zmq_close (z->router);
-    zmq_close (z->push);
+    qy_outlet_destroy (&z->push);
     int64_t t_term = qy_mono_us ();
     zmq_ctx_term (z->ctx);
     if (qy_mono_us () - t_term >= (S_LINGER_MS - 100) * 1000LL)
@@ -199,7 +199,9 @@ static bool s_before (s_loop_t *l)
     const ingest_config_t *cfg = l->cfg;
     qy_service_heartbeat ();
     qy_service_check_deps (l->turn.pg, NULL);
-    qy_service_set_dep (QY_DEP_BUS, ingest_link_update (l->z.link));
+    bool bus_up = ingest_link_update (l->z.link);
+    qy_service_set_dep (QY_DEP_BUS, bus_up);
+    ingest_outbox_bus_up (l->turn.outbox, bus_up);
     if ((l->http || l->keys) && qy_mono_us () >= l->next_creds) {
         //  Revoked or new credentials and keys take effect within one refresh.
         if (l->http)
@@ -210,6 +212,7 @@ static bool s_before (s_loop_t *l)
     }
     if (!l->listening && (l->listening = qy_pg_listen (l->listen, "qy_config")))
         ingest_store_forget_unknown (l->turn.store);     //  brands may have been created while not listening
+    ingest_outbox_settle (l->turn.outbox);
     bool waiting = !ingest_outbox_flush (l->turn.outbox);
     if (qy_mono_us () >= l->next_resend && ingest_link_up (l->z.link)) {
         qy_metric_add (l->turn.m->resent, ingest_outbox_resend (l->turn.outbox, cfg->resend_grace_s,
@@ -225,8 +228,9 @@ static void s_turn (s_loop_t *l)
 {
     const ingest_config_t *cfg = l->cfg;
     bool waiting = s_before (l);
-    zmq_pollitem_t items [5] = { { l->z.router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (l->z.link), 0, ZMQ_POLLIN, 0 } };
-    int nitems = 2, notes = -1;
+    zmq_pollitem_t items [6] = { { l->z.router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (l->z.link), 0, ZMQ_POLLIN, 0 },
+                                 { qy_outlet_socket (l->z.push), 0, ZMQ_POLLIN, 0 } };
+    int nitems = 3, notes = -1;
     if (l->z.zap)
         items [nitems++] = (zmq_pollitem_t) { l->z.zap, 0, ZMQ_POLLIN, 0 };
     if (l->listening) {
@@ -296,8 +300,14 @@ int main (int argc, char **argv)
     ingest_http_destroy (&l.http);
     ingest_creds_destroy (&l.creds);
     ingest_keys_destroy (&l.keys);
-    for (int64_t until = qy_mono_us () + 3000000; !ingest_outbox_flush (l.turn.outbox) && qy_mono_us () < until; )
-        qy_sleep_ms (20);
+    //  What was sent is marked once acknowledged; what is not by then stays
+    //  unmarked and is re-sent from the archive (by this ingest or another).
+    for (int64_t until = qy_mono_us () + 3000000; qy_mono_us () < until; qy_sleep_ms (20)) {
+        ingest_outbox_settle (l.turn.outbox);
+        if (ingest_outbox_flush (l.turn.outbox) && !ingest_outbox_pending (l.turn.outbox))
+            break;
+    }
+    ingest_outbox_settle (l.turn.outbox);
     ingest_outbox_destroy (&l.turn.outbox);
     ingest_handon_destroy (&l.handon);
     free (l.reqs);

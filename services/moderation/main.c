@@ -7,7 +7,9 @@
 #include "moderation_judge.h"
 #include "qy/zmq_curve.h"
 #include "qy/log.h"
+#include "qy/inlet.h"
 #include "qy/metrics.h"
+#include "qy/outlet.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -97,11 +99,13 @@ int main (int argc, char **argv)
 
     void *ctx = zmq_ctx_new ();
     qy_inlet_t *in = qy_inlet_new (ctx, cfg.zmq_in, qy_inlet_window (cfg.batch, cfg.hwm));
-    void *out = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    void *actions = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (!in || qy_zmq_curve_hop (out, false) || qy_zmq_curve_hop (actions, false)
-        || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (actions, cfg.zmq_actions))
+    qy_outlet_t *out = qy_outlet_new (ctx, cfg.zmq_out, qy_outlet_window (cfg.hwm), "scoring");
+    qy_outlet_t *actions = qy_outlet_new (ctx, cfg.zmq_actions, qy_outlet_window (cfg.hwm), "notifier");
+    if (!in || !out || !actions)
         return 2;
+    //  A batch is done (owed no more) once what it passed on is acknowledged.
+    qy_inlet_after (in, out);
+    qy_inlet_after (in, actions);
     moderation_batch_t *batch = moderation_batch_new ((size_t) cfg.batch);
     moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves,
                               cfg.complaints_store, cfg.complaints_brand };
@@ -146,8 +150,8 @@ int main (int argc, char **argv)
     moderation_batch_destroy (&batch);
     qy_deadletter_rest (in, pg, "moderation");     //  past the grace: set aside, not dropped
     qy_inlet_destroy (&in);
-    zmq_close (out);
-    zmq_close (actions);
+    qy_outlet_destroy (&out);
+    qy_outlet_destroy (&actions);
     zmq_ctx_term (ctx);
     moderation_store_destroy (&store);
     qy_redis_destroy (&redis);

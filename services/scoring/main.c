@@ -6,6 +6,7 @@
 #include "qy/zmq_curve.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
+#include "qy/outlet.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -198,11 +199,12 @@ int main (int argc, char **argv)
 
     void *ctx = zmq_ctx_new ();
     qy_inlet_t *in = qy_inlet_new (ctx, cfg.zmq_in, qy_inlet_window (cfg.batch, cfg.hwm));
-    void *out = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    void *alerts = qy_zmq_socket (ctx, ZMQ_PUSH, (int) cfg.hwm, 5000);
-    if (!in || qy_zmq_curve_hop (out, false) || qy_zmq_curve_hop (alerts, false)
-        || qy_zmq_connect (out, cfg.zmq_out) || qy_zmq_connect (alerts, cfg.zmq_alerts))
+    qy_outlet_t *out = qy_outlet_new (ctx, cfg.zmq_out, qy_outlet_window (cfg.hwm), "campaign");
+    qy_outlet_t *alerts = qy_outlet_new (ctx, cfg.zmq_alerts, qy_outlet_window (cfg.hwm), "notifier");
+    if (!in || !out || !alerts)
         return 2;
+    //  A batch is done (owed no more) once the events it passed on are acknowledged.
+    qy_inlet_after (in, out);
     scoring_count_config_t ccfg = {
         .ttl_s = cfg.ttl_days * 86400, .member_ttl_s = cfg.member_ttl_days * 86400,
         .half_short_s = cfg.half_short_days * 86400, .half_long_s = cfg.half_long_days * 86400,
@@ -249,8 +251,8 @@ int main (int argc, char **argv)
     free (run.outcome);
     scoring_eval_destroy (&eval);
     qy_inlet_destroy (&in);
-    zmq_close (out);
-    zmq_close (alerts);
+    qy_outlet_destroy (&out);
+    qy_outlet_destroy (&alerts);
     zmq_ctx_term (ctx);
     scoring_brands_destroy (&brands);
     qy_redis_destroy (&redis);

@@ -15,6 +15,8 @@
 #   welcomed   every member's join (less those moderation removed) welcomed at the gateway;
 #   doubled    the archive holding an id twice, a group-day counted above the archive, or the
 #              gateway receiving a delivery key twice.
+# Then what the services reported unfinished (error lines naming it, qy_outlet_unfinished): a loss
+# found above with nothing reported fails the run by itself (loss must be visible).
 # Prints kills=K lost=L doubled=D and exits non-zero unless both are 0.
 set -euo pipefail
 SECS=${1:?usage: tests/chaos/run.sh SECONDS [BUILD_DIR]}
@@ -35,7 +37,8 @@ sleep 0.5
 redis_up () {
     redis-server --port "$QY_REDIS_PORT" --bind 127.0.0.1 --dir "$QY_RUN/redis" --save "" --appendonly yes \
         --appendfsync always --daemonize yes --pidfile "$QY_RUN/redis/redis.pid" --logfile "$QY_RUN/redis/redis.log" >/dev/null
-    for _ in $(seq 100); do redis-cli -p "$QY_REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
+    # Reloading the append-only file of a long run takes a while (PING answers LOADING meanwhile).
+    for _ in $(seq 1200); do redis-cli -p "$QY_REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.1; done
     echo "chaos: Redis did not come back"; return 1
 }
 pg_up () {
@@ -86,7 +89,7 @@ while :; do
     v=${victims[$(( RANDOM % ${#victims[@]} ))]}
     out=$(( 1 + RANDOM % 5 ))
     echo "chaos: t=$(( $(date +%s) - start ))s down=$v for=${out}s"
-    down "$v"; kills=$((kills + 1))
+    down "$v"; kills=$((kills + 1)); echo "$v" >> "$QY_RUN/kills"
     sleep "$out"
     up "$v"
 done
@@ -135,5 +138,17 @@ doubled=$(( doubled_archive + doubled_count + gw_dup ))
 for f in "$QY_RUN"/logs/*.log; do
     grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >/dev/null 2>&1 && echo "chaos: sanitizer report in $f"
 done
+# Visible loss: what the services said they left unfinished (error lines, which outlive a
+# restart, and the outlets' metrics now). Loss found above that nothing reported fails the run
+# on its own account: a loss must never be silent.
+reported=$(cat "$QY_RUN"/logs/*.log | grep -cE 'level=error.*(unfinished|lost)' || true)
+for v in ingest moderation1 moderation2 scoring1 scoring2 campaign; do
+    eval "port=\$QY_HTTP_$v"
+    reported=$(( reported + $(qy_metric "$port" qy_outlet_unfinished 2>/dev/null || echo 0) ))
+done
+echo "chaos: reported unfinished=$reported (error lines and qy_outlet_unfinished)"
+unreported=0
+if [ "$lost" != 0 ] && [ "$reported" = 0 ]; then echo "chaos: loss the services did not report"; unreported=1; fi
+echo "chaos: kills by kind: $( [ -f "$QY_RUN/kills" ] && sort "$QY_RUN/kills" | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')"
 echo "kills=$kills lost=$lost doubled=$doubled"
-[ "$lost" = 0 ] && [ "$doubled" = 0 ] && [ "$loadgen_rc" = 0 ]
+[ "$lost" = 0 ] && [ "$doubled" = 0 ] && [ "$loadgen_rc" = 0 ] && [ "$unreported" = 0 ]

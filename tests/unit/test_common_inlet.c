@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "bus_stub.h"
 
 typedef struct {
     void *ctx, *bus;
@@ -24,16 +25,10 @@ typedef struct {
 //  What the stage said last: op ('C', 'S', 'B') and n; 0 when nothing came.
 static char s_heard (s_fix_t *f, int *n)
 {
-    zmq_pollitem_t item = { f->bus, 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (&item, 1, 1000) <= 0)
-        return 0;
-    int len = zmq_recv (f->bus, f->id, sizeof (f->id), 0);
-    assert_true (len > 0);
-    f->idlen = (size_t) len;
     uint8_t b [16];
-    len = zmq_recv (f->bus, b, sizeof (b), 0);
-    assert_true (len >= 3);
-    assert_memory_equal (b, "QY", 2);
+    int len = s_stub_heard (f->bus, f->id, sizeof (f->id), &f->idlen, b, sizeof (b), 1000);
+    if (!len)
+        return 0;
     *n = len >= 7 ? (int) ((uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6]) : 0;
     return (char) b [2];
 }

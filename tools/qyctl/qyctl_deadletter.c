@@ -208,7 +208,7 @@ static void s_push (s_run_t *run, s_row_t *r, void *ctx, s_hop_t *hop)
     }
     if (!hop->sock && !hop->error) {
         int on = 1;
-        hop->sock = qy_zmq_socket (ctx, ZMQ_PUSH, 1000, 30000);
+        hop->sock = qy_zmq_socket (ctx, ZMQ_DEALER, 1000, 30000);
         qyctl_hop_curve (hop->sock);
         zmq_setsockopt (hop->sock, ZMQ_IMMEDIATE, &on, sizeof (on));
         zmq_setsockopt (hop->sock, ZMQ_SNDTIMEO, &run->timeout_ms, sizeof (run->timeout_ms));

@@ -198,7 +198,7 @@ static int s_push (void)
     if (!f)
         qyctl_die ("cannot read %s", file);
     void *ctx = zmq_ctx_new ();
-    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 100000, 10000);
+    void *push = qy_zmq_socket (ctx, ZMQ_DEALER, 100000, 10000);
     qyctl_hop_curve (push);
     if (qy_zmq_connect (push, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);

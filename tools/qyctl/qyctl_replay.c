@@ -43,7 +43,7 @@ int qyctl_replay (int argc, char **argv)
         "  AND m.ingest_time >= $4::timestamptz AND m.ingest_time < $5::timestamptz "
         "ORDER BY m.event_time, m.msg_id", 5, p);
     void *ctx = zmq_ctx_new ();
-    void *push = qy_zmq_socket (ctx, ZMQ_PUSH, 20000, 30000);
+    void *push = qy_zmq_socket (ctx, ZMQ_DEALER, 20000, 30000);
     qyctl_hop_curve (push);
     if (qy_zmq_connect (push, endpoint))
         qyctl_die ("cannot connect to %s", endpoint);

@@ -202,7 +202,7 @@ int qyctl_send (int argc, char **argv)
         if (!qyctl_flag ("garbage"))
             qyctl_die ("--push only sends --garbage");
         void *pctx = zmq_ctx_new ();
-        void *sock = qy_zmq_socket (pctx, ZMQ_PUSH, 1000, 2000);
+        void *sock = qy_zmq_socket (pctx, ZMQ_DEALER, 1000, 2000);
         qyctl_hop_curve (sock);
         if (qy_zmq_connect (sock, push))
             qyctl_die ("cannot connect to %s", push);

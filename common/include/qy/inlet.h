@@ -37,7 +37,17 @@ void *qy_inlet_socket (qy_inlet_t *self);
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m);
 //  Everything taken so far is finished: its effects are durable, it was
 //  passed on or set aside. Call it with nothing in hand (after a batch).
+//  The bus hears it once everything passed on before it on the outlets
+//  named with qy_inlet_after is acknowledged (durable downstream), so the
+//  hop acknowledges its own sender only then: a "done" said (and an
+//  acknowledgement) means durable to the end of the chain.
 void qy_inlet_done (qy_inlet_t *self);
+//  Tie the "done" to an outlet's acknowledgements (up to four outlets).
+typedef struct qy_outlet_t qy_outlet_t;
+void qy_inlet_after (qy_inlet_t *self, qy_outlet_t *out);
+//  True when every "done" was said to the bus (nothing waits for an
+//  acknowledgement): a stopping stage waits for it within its grace.
+bool qy_inlet_finished (qy_inlet_t *self);
 //  How long a silent link lasts before ZeroMQ cuts it (heartbeats every
 //  second, both ends).
 #define QY_INLET_TIMEOUT_MS 5000

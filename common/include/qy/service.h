@@ -90,10 +90,11 @@ void qy_service_check_deps (struct qy_pg_t *pg, struct qy_redis_t *redis);
 //  Call from the main loop at least every few seconds; /health turns 503
 //  if the loop has not beaten for 30 s (a stuck loop is not healthy).
 void qy_service_heartbeat (void);
-//  Send msg on a PUSH socket, waiting for room while the service runs (the
-//  bounded queue downstream is full: that is backpressure, not an error).
-//  Returns 0, or -1 when stopping or on a socket error.
-int qy_service_send (void *sock, const ProtobufCMessage *msg);
+//  Send msg on a bus outlet (qy/outlet.h), waiting for room while the
+//  service runs (its window of unacknowledged messages is full: that is
+//  backpressure, not an error). Returns 0, or -1 when stopping.
+typedef struct qy_outlet_t qy_outlet_t;
+int qy_service_send (qy_outlet_t *out, const ProtobufCMessage *msg);
 //  Stop the HTTP endpoint and free the config.
 void qy_service_stop (const qy_option_t *opts, size_t nopts, void *cfg);
 #endif

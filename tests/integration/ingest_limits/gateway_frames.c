@@ -21,6 +21,7 @@
 #include "qunyun.pb-c.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
+#include "qy/outlet.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,18 @@ static ProtobufCMessage *s_recv_pb (void *sock, const ProtobufCMessageDescriptor
     ProtobufCMessage *msg = protobuf_c_message_unpack (d, NULL, zmq_msg_size (&m), zmq_msg_data (&m));
     zmq_msg_close (&m);
     return msg;
+}
+
+//  One event from ingest's outlet, as the bus's front would take it.
+static Qy__Event *s_tap_event (void *router, int timeout_ms)
+{
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    Qy__Event *ev = NULL;
+    if (qy_outlet_tap (router, &m, timeout_ms) == 0)
+        ev = qy__event__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
+    zmq_msg_close (&m);
+    return ev;
 }
 
 static const char *s_status (Qy__ItemStatus s)
@@ -195,11 +208,11 @@ static int s_frame (const char *endpoint, size_t bytes, int timeout_ms)
 static int s_pull (const char *endpoint, int timeout_ms, char **ids, int n)
 {
     void *ctx = zmq_ctx_new ();
-    void *pull = s_socket (ctx, ZMQ_PULL, endpoint, true);
+    void *pull = s_socket (ctx, ZMQ_ROUTER, endpoint, true);       //  as the bus's front
     int left = n;
     int64_t until = qy_mono_us () + (int64_t) timeout_ms * 1000, now = qy_now_us ();
     while (left > 0 && qy_mono_us () < until) {
-        Qy__Event *ev = (Qy__Event *) s_recv_pb (pull, &qy__event__descriptor, 100);
+        Qy__Event *ev = s_tap_event (pull, 100);
         int want = -1;
         for (int i = 0; ev && i < n; i++)
             if (ids [i] && strcmp (ids [i], ev->msg_id) == 0)

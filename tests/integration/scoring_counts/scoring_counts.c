@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "qy/outlet.h"
 #include <zmq.h>
 
 static int s_failed;
@@ -322,12 +323,9 @@ static void s_evaluation (int64_t gid, int64_t gone_gid, int64_t now, const char
     s_redis_do (cmd);
 
     void *ctx = zmq_ctx_new ();
-    void *push = zmq_socket (ctx, ZMQ_PUSH);
+    //  Nobody there: the outlet never learns the bus's epoch, sends cannot go out.
+    qy_outlet_t *push = qy_outlet_new (ctx, endpoint, 100, "campaign");
     int zero = 0;
-    zmq_setsockopt (push, ZMQ_LINGER, &zero, sizeof (zero));
-    int one = 1;
-    zmq_setsockopt (push, ZMQ_IMMEDIATE, &one, sizeof (one));    //  no queue before a peer is there
-    zmq_connect (push, endpoint);            //  nobody there: sends cannot go out
     scoring_eval_config_t ecfg = { .half_short_s = s_cfg.half_short_s, .half_long_s = s_cfg.half_long_s,
                                    .member_ttl_s = s_cfg.member_ttl_s, .lease_ms = 1, .signals = push,
                                    .alerts = push };
@@ -356,18 +354,21 @@ static void s_evaluation (int64_t gid, int64_t gone_gid, int64_t now, const char
     s_check_int ("channel retention as before folding (matured30, retained30)", s_pg_int (sql), 4 * 100 + 2);
 
     //  The hop is there again: the signal goes out and the state is recorded.
-    void *pull = zmq_socket (ctx, ZMQ_PULL);
+    void *pull = zmq_socket (ctx, ZMQ_ROUTER);          //  as the bus's front: says its epoch, acknowledges
     zmq_setsockopt (pull, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_bind (pull, endpoint);
     for (int i = 0; i < 50 && s_redis_int ("HEXISTS %s %s", mkey, "st") == 0; i++) {
-        qy_sleep_ms (100);
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        qy_outlet_tap (pull, &m, 100);
+        zmq_msg_close (&m);
         qy_snprintf (cmd, sizeof (cmd), "DEL sc:lock:{g:%lld}", (long long) gid);
         s_redis_do (cmd);
         scoring_eval_run (eval, 10000, &more);
     }
     s_check ("signal sent: the state is recorded", s_redis_int ("HEXISTS %s %s", mkey, "st") == 1);
     scoring_eval_destroy (&eval);
-    zmq_close (push);
+    qy_outlet_destroy (&push);
     zmq_close (pull);
     zmq_ctx_term (ctx);
 }

@@ -1,0 +1,66 @@
+//  A stage's sending end of a bus hop, with acknowledgement: what the
+//  stage sends stays kept (by reference) until the bus says a downstream
+//  replica finished it (its effects durable, and what it passed on
+//  acknowledged in turn), and is sent again when the bus restarted since
+//  (a new epoch). A bus killed with what it held loses nothing. The
+//  window of unacknowledged messages is bounded: a full window is
+//  backpressure (qy_service_send waits). The wire (services/bus/main.c):
+//    stage → bus: "QYH": hello (every second: which bus is this?);
+//                 a message, two frames: "QYM" + its number (8 bytes,
+//                 big-endian, this outlet's own), then the payload.
+//    bus → stage: "QYE" + epoch (4): the bus's epoch, answering hello;
+//                 "QYK" + epoch (4) + numbers (8 each): these are done.
+//  The outlet sends nothing before it knows the bus's epoch; a message
+//  sent under an epoch that is no longer the bus's is sent again (at
+//  least once: every stage is idempotent by (brand, message id)).
+#ifndef QY_OUTLET_H
+#define QY_OUTLET_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+#include <zmq.h>
+
+typedef struct qy_outlet_t qy_outlet_t;
+
+//  Connect to the hop's front (one endpoint) with a window of messages
+//  unacknowledged at most. name labels its metrics (the hop, "moderation").
+//  NULL (logged) when the endpoint is wrong.
+qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const char *name);
+//  Close; what is still unacknowledged is counted and logged (its sender
+//  re-sends it from its own durable record: ingest's archive, or the bus's
+//  owed work of the stage that did not say done).
+void qy_outlet_destroy (qy_outlet_t **self_p);
+//  The socket, for zmq_poll (POLLIN: acknowledgements).
+void *qy_outlet_socket (qy_outlet_t *self);
+//  Pack msg and send it, kept until acknowledged. Returns its number
+//  (> 0), or 0 with errno EAGAIN when the window or the socket is full or
+//  the bus's epoch is not known yet (call qy_outlet_poll, wait, retry).
+uint64_t qy_outlet_send_pb (qy_outlet_t *self, const ProtobufCMessage *msg);
+//  Same, for bytes already packed (copied).
+uint64_t qy_outlet_send (qy_outlet_t *self, const void *data, size_t len);
+//  Take what the bus said (acknowledgements, its epoch), say hello once a
+//  second, and send again what a restarted bus lost. Never waits.
+void qy_outlet_poll (qy_outlet_t *self);
+//  Every message numbered below this is acknowledged (the next number
+//  when nothing is outstanding).
+uint64_t qy_outlet_acked (const qy_outlet_t *self);
+//  The number the next message will get.
+uint64_t qy_outlet_next (const qy_outlet_t *self);
+//  Whether a message may be sent now: the bus's epoch known, the window
+//  not full.
+bool qy_outlet_room (const qy_outlet_t *self);
+//  Messages sent and not yet acknowledged.
+size_t qy_outlet_pending (const qy_outlet_t *self);
+//  An outlet's window: what the chain may hold between this stage and the
+//  end of the chain (the acknowledgement comes back only from there).
+int qy_outlet_window (long hwm);
+//  A stand-in for a bus's front, for tests and taps: wait up to
+//  timeout_ms for one message on a bound ROUTER that outlets connect to,
+//  answering hellos (epoch 1) and acknowledging the message at once.
+//  0 with m filled (init'ed by the caller), -1 when none came.
+int qy_outlet_tap (void *router, zmq_msg_t *m, int timeout_ms);
+//  A message unacknowledged this long is reported unfinished (an error
+//  line and qy_outlet_unfinished).
+#define QY_OUTLET_UNFINISHED_US 60000000
+#endif

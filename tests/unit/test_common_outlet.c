@@ -1,0 +1,220 @@
+//  qy_outlet: a stage's sending end of a bus hop, with acknowledgement
+//  (qy/outlet.h), against a ROUTER standing in for the bus's front over
+//  inproc: nothing sent before the bus said its epoch; messages numbered
+//  and kept until acknowledged (in any order); a full window refused; a
+//  new epoch (the bus restarted) gets everything unacknowledged sent
+//  again, and nothing acknowledged; and a stage's "done" (qy_inlet_done)
+//  said to the bus only once what it passed on is acknowledged.
+#include "qy/inlet.h"
+#include "qy/outlet.h"
+#include "qy/util.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "bus_stub.h"
+
+typedef struct {
+    void *ctx, *bus;
+    qy_outlet_t *out;
+    uint8_t id [256];
+    size_t idlen;
+} s_fix_t;
+
+//  What the outlet said next: 'H' (hello) or 'M' with its number and body.
+static char s_heard (s_fix_t *f, uint64_t *seq, char *body, size_t size)
+{
+    uint8_t b [16];
+    int len = s_stub_heard (f->bus, f->id, sizeof (f->id), &f->idlen, b, sizeof (b), 500);
+    if (!len)
+        return 0;
+    if (b [2] == 'M') {
+        assert_int_equal (len, 11);
+        *seq = 0;
+        for (int k = 0; k < 8; k++)
+            *seq = *seq << 8 | b [3 + k];
+        int n = zmq_recv (f->bus, body, size - 1, 0);
+        assert_true (n >= 0);
+        body [n] = 0;
+    }
+    return (char) b [2];
+}
+
+//  The next message, skipping hellos; its number.
+static uint64_t s_message (s_fix_t *f, char *body, size_t size)
+{
+    uint64_t seq = 0;
+    for (char op; (op = s_heard (f, &seq, body, size)); )
+        if (op == 'M')
+            return seq;
+    return 0;
+}
+
+//  Say op ('E' epoch, 'K' acknowledgements) with the given numbers.
+static void s_say (s_fix_t *f, char op, uint32_t epoch, const uint64_t *seqs, size_t n)
+{
+    uint8_t b [7 + 8 * 8] = { 'Q', 'Y', (uint8_t) op, (uint8_t) (epoch >> 24), (uint8_t) (epoch >> 16),
+                              (uint8_t) (epoch >> 8), (uint8_t) epoch };
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 8; k++)
+            b [7 + 8 * i + k] = (uint8_t) (seqs [i] >> (56 - 8 * k));
+    assert_true (zmq_send (f->bus, f->id, f->idlen, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (f->bus, b, 7 + 8 * n, 0) >= 0);
+    for (int i = 0; i < 20; i++) {      //  let it cross
+        qy_sleep_ms (2);
+        qy_outlet_poll (f->out);
+    }
+}
+
+static uint64_t s_send (s_fix_t *f, const char *body)
+{
+    return qy_outlet_send (f->out, body, strlen (body));
+}
+
+static int s_setup (void **state)
+{
+    s_fix_t *f = qy_calloc (1, sizeof (*f));
+    f->ctx = zmq_ctx_new ();
+    f->bus = zmq_socket (f->ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt (f->bus, ZMQ_LINGER, &zero, sizeof (zero));
+    assert_int_equal (zmq_bind (f->bus, "inproc://front"), 0);
+    f->out = qy_outlet_new (f->ctx, "inproc://front", 4, "test");
+    assert_non_null (f->out);
+    uint64_t seq;
+    char body [64];
+    assert_int_equal (s_heard (f, &seq, body, sizeof (body)), 'H');     //  hello at once
+    *state = f;
+    return 0;
+}
+
+static int s_teardown (void **state)
+{
+    s_fix_t *f = *state;
+    qy_outlet_destroy (&f->out);
+    zmq_close (f->bus);
+    zmq_ctx_term (f->ctx);
+    free (f);
+    return 0;
+}
+
+static void test_epoch_first (void **state)
+{
+    s_fix_t *f = *state;
+    assert_false (qy_outlet_room (f->out));
+    assert_int_equal (s_send (f, "early"), 0);             //  which bus? not known yet
+    s_say (f, 'E', 7, NULL, 0);
+    assert_true (qy_outlet_room (f->out));
+    assert_int_equal (s_send (f, "a"), 1);
+    char body [64];
+    assert_int_equal (s_message (f, body, sizeof (body)), 1);
+    assert_string_equal (body, "a");
+}
+
+static void test_window_and_acks (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    //  The window is sixteen at least (qy_outlet_new rounds 4 up).
+    for (int i = 1; i <= 16; i++)
+        assert_int_equal (s_send (f, "m"), (uint64_t) i);
+    assert_false (qy_outlet_room (f->out));
+    assert_int_equal (s_send (f, "over"), 0);
+    assert_int_equal (qy_outlet_pending (f->out), 16);
+    //  Out of order: 2 and 3 done, 1 not: nothing below 1 released yet.
+    uint64_t two [] = { 2, 3 };
+    s_say (f, 'K', 7, two, 2);
+    assert_int_equal (qy_outlet_acked (f->out), 1);
+    assert_int_equal (qy_outlet_pending (f->out), 14);
+    assert_false (qy_outlet_room (f->out));                 //  the window is counted from the oldest
+    uint64_t one [] = { 1 };
+    s_say (f, 'K', 7, one, 1);
+    assert_int_equal (qy_outlet_acked (f->out), 4);
+    assert_true (qy_outlet_room (f->out));
+    assert_int_equal (s_send (f, "next"), 17);
+}
+
+static void test_new_epoch_resends (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    assert_int_equal (s_send (f, "a"), 1);
+    assert_int_equal (s_send (f, "b"), 2);
+    assert_int_equal (s_send (f, "c"), 3);
+    char body [64];
+    for (uint64_t i = 1; i <= 3; i++)
+        assert_int_equal (s_message (f, body, sizeof (body)), i);
+    uint64_t two [] = { 2 };
+    s_say (f, 'K', 7, two, 1);
+    //  The bus restarted (epoch 8): 1 and 3, not 2, come again, in order.
+    s_say (f, 'E', 8, NULL, 0);
+    assert_int_equal (s_message (f, body, sizeof (body)), 1);
+    assert_string_equal (body, "a");
+    assert_int_equal (s_message (f, body, sizeof (body)), 3);
+    assert_string_equal (body, "c");
+    assert_int_equal (s_message (f, body, sizeof (body)), 0);    //  nothing more
+    //  The same epoch again sends nothing again.
+    s_say (f, 'E', 8, NULL, 0);
+    assert_int_equal (s_message (f, body, sizeof (body)), 0);
+    uint64_t rest [] = { 1, 3 };
+    s_say (f, 'K', 8, rest, 2);
+    assert_int_equal (qy_outlet_pending (f->out), 0);
+    assert_int_equal (qy_outlet_acked (f->out), 4);
+}
+
+//  An inlet's "done" waits for what the stage passed on.
+static void test_done_after_ack (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    void *back = zmq_socket (f->ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt (back, ZMQ_LINGER, &zero, sizeof (zero));
+    assert_int_equal (zmq_bind (back, "inproc://back"), 0);
+    qy_inlet_t *in = qy_inlet_new (f->ctx, "inproc://back", 8);
+    qy_inlet_after (in, f->out);
+    uint8_t rid [256], b [16];
+    int idlen = zmq_recv (back, rid, sizeof (rid), 0);      //  its credit
+    assert_true (idlen > 0);
+    assert_true (zmq_recv (back, b, sizeof (b), 0) >= 3);
+    uint8_t head [15] = { 'Q', 'Y', 'N', 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 5 };
+    assert_true (zmq_send (back, rid, (size_t) idlen, ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (back, head, sizeof (head), ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (back, "work", 4, 0) >= 0);
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    int rc = -1;
+    for (int i = 0; i < 100 && rc < 0; i++, qy_sleep_ms (2))
+        rc = qy_inlet_recv (in, &m);
+    assert_int_equal (rc, 0);
+    zmq_msg_close (&m);
+    assert_int_equal (s_send (f, "passed on"), 1);
+    qy_inlet_done (in);
+    assert_false (qy_inlet_finished (in));
+    zmq_pollitem_t item = { back, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&item, 1, 50), 0);          //  no "done" yet
+    uint64_t one [] = { 1 };
+    s_say (f, 'K', 7, one, 1);
+    assert_true (qy_inlet_finished (in));
+    assert_int_equal (zmq_poll (&item, 1, 500), 1);
+    assert_true (zmq_recv (back, rid, sizeof (rid), 0) > 0);
+    assert_int_equal (zmq_recv (back, b, sizeof (b), 0), 15);
+    assert_memory_equal (b, "QYD", 3);
+    assert_memory_equal (b + 3, head + 3, 12);
+    qy_inlet_destroy (&in);
+    zmq_close (back);
+}
+
+int main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_epoch_first, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_window_and_acks, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_new_epoch_resends, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_done_after_ack, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
