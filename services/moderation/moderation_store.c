@@ -375,6 +375,22 @@ static void s_cancelled (const judge_result_t *r, bool live, bool out [QY_CAT__C
         out [c] = negative [c] < 0 && contact [c] + negative [c] <= 0;
 }
 
+//  Start a violation row: columns 0-4 are the event's brand, group, member
+//  (NULL when unknown), message id and time, in both statements that write
+//  violations.
+static void s_violation_row (qy_pg_cols_t *cols, const Qy__Event *ev)
+{
+    qy_pg_cols_row (cols);
+    qy_pg_cols_int (cols, 0, ev->brand_id);
+    qy_pg_cols_int (cols, 1, ev->group_id);
+    if (ev->member_id)
+        qy_pg_cols_int (cols, 2, ev->member_id);
+    else
+        qy_pg_cols_null (cols, 2);
+    qy_pg_cols_text (cols, 3, ev->msg_id);
+    qy_pg_cols_int (cols, 4, ev->event_time_us);
+}
+
 //  hits as JSON, and as a PostgreSQL array the names of the rules that
 //  counted towards the score, or as dry-run rules would have: what the
 //  violation is charged with, and whose precision operators' decisions
@@ -674,15 +690,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 400);
         char score [32];
         qy_snprintf (score, sizeof (score), "%.4f", v [i].score);
-        qy_pg_cols_row (&wr);
-        qy_pg_cols_int (&wr, W_BRAND, ev->brand_id);
-        qy_pg_cols_int (&wr, W_GROUP, ev->group_id);
-        if (!ev->member_id)
-            qy_pg_cols_null (&wr, W_MEMBER);
-        else
-            qy_pg_cols_int (&wr, W_MEMBER, ev->member_id);
-        qy_pg_cols_text (&wr, W_MSG, ev->msg_id);
-        qy_pg_cols_int (&wr, W_TIME, ev->event_time_us);
+        s_violation_row (&wr, ev);
         qy_pg_cols_text (&wr, W_CATEGORY, v [i].category);
         qy_pg_cols_text (&wr, W_SCORE, score);
         qy_pg_cols_text (&wr, W_ACTION, s_action_name (o->penalty.action));
@@ -823,15 +831,7 @@ int moderation_store_enforce (moderation_store_t *self, const moderation_enforce
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = list [i].ev;
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 120);
-        qy_pg_cols_row (&col);
-        qy_pg_cols_int (&col, BRAND, ev->brand_id);
-        qy_pg_cols_int (&col, GROUP, ev->group_id);
-        if (!ev->member_id)
-            qy_pg_cols_null (&col, MEMBER);
-        else
-            qy_pg_cols_int (&col, MEMBER, ev->member_id);
-        qy_pg_cols_text (&col, MSG, ev->msg_id);
-        qy_pg_cols_int (&col, TIME, ev->event_time_us);
+        s_violation_row (&col, ev);
         qy_pg_cols_text (&col, CATEGORY, list [i].category);
         qy_pg_cols_text (&col, ACTION, s_action_name (list [i].action));
         qy_pg_cols_text (&col, EXCERPT, excerpt);
