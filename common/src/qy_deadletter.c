@@ -25,11 +25,23 @@ static const char *s_ident (const char *s)
     return s && strlen (s) <= QY_DEADLETTER_MAX_ID && qy_utf8_valid (s) ? s : NULL;
 }
 
+//  One item to set aside, as the public functions were given it.
+typedef struct {
+    int64_t     brand_id;
+    const char *brand_code, *service, *msg_id, *reason;
+    const void *payload;
+    size_t      len;
+    size_t      keep;       //  bytes of payload kept
+    bool        refused;    //  a refused request: closed at once, nothing to replay
+} s_letter_t;
+
 //  Set aside: the first keep bytes of payload, its size and SHA-256
 //  (computed by PostgreSQL); closed at once when refused.
-static int s_store (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service, const char *msg_id,
-                    const char *reason, const void *payload, size_t len, size_t keep, bool refused)
+static int s_store (qy_pg_t *pg, const s_letter_t *l)
 {
+    int64_t brand_id = l->brand_id;
+    size_t len = l->len, keep = l->keep;
+    bool refused = l->refused;
     static qy_metric_t *m;
     if (!m)
         m = qy_counter ("qy_dead_letters_total", "messages set aside as dead letters");
@@ -40,14 +52,13 @@ static int s_store (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const
     qy_buf_t hex;
     qy_buf_init (&hex);
     qy_buf_puts (&hex, "\\x");
-    qy_buf_hex (&hex, payload, len);
-    brand_code = s_ident (brand_code);
-    msg_id = s_ident (msg_id);
+    qy_buf_hex (&hex, l->payload, len);
+    const char *brand_code = s_ident (l->brand_code), *msg_id = s_ident (l->msg_id);
     //  A reason quoting what was sent may end in a cut character: drop it.
-    char *why = qy_utf8_prefix (reason ? reason : "", 1000);
+    char *why = qy_utf8_prefix (l->reason ? l->reason : "", 1000);
     for (size_t n = strlen (why); n && !qy_utf8_valid (why); )
         why [--n] = 0;
-    const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", service,
+    const char *params [] = { brand_id ? bid : NULL, brand_code ? brand_code : "", l->service,
                               msg_id ? msg_id : "", why, hex.data, klen, refused ? "t" : "f" };
     //  The same item again: nothing, unless an operator replayed it since,
     //  when it failed again and its row is reopened (qyctl deadletters);
@@ -74,13 +85,15 @@ static int s_store (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const
 int qy_deadletter (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                    const char *msg_id, const char *reason, const void *payload, size_t len)
 {
-    return s_store (pg, brand_id, brand_code, service, msg_id, reason, payload, len, QY_DEADLETTER_MAX_PAYLOAD, false);
+    s_letter_t l = { brand_id, brand_code, service, msg_id, reason, payload, len, QY_DEADLETTER_MAX_PAYLOAD, false };
+    return s_store (pg, &l);
 }
 
 int qy_deadletter_refused (qy_pg_t *pg, int64_t brand_id, const char *brand_code, const char *service,
                            const char *reason, const void *body, size_t len)
 {
-    return s_store (pg, brand_id, brand_code, service, NULL, reason, body, len, QY_DEADLETTER_MAX_REFUSED, true);
+    s_letter_t l = { brand_id, brand_code, service, NULL, reason, body, len, QY_DEADLETTER_MAX_REFUSED, true };
+    return s_store (pg, &l);
 }
 
 size_t qy_deadletter_drain_events (qy_inlet_t *inlet, size_t max, qy_pg_t *pg, const char *service,

@@ -14,16 +14,14 @@
 
 struct ingest_handon_t {
     qy_pg_t *pg;
-    qy_buf_t bids, mids;      //  PostgreSQL arrays of what was sent and not marked yet
-    size_t   n;
+    qy_pg_cols_t sent;        //  (brand id, msg id) sent and not marked yet
 };
 
 ingest_handon_t *ingest_handon_new (qy_pg_t *pg)
 {
     ingest_handon_t *self = qy_calloc (1, sizeof (*self));
     self->pg = pg;
-    qy_buf_init (&self->bids);
-    qy_buf_init (&self->mids);
+    qy_pg_cols_init (&self->sent, 2);
     return self;
 }
 
@@ -33,37 +31,31 @@ void ingest_handon_destroy (ingest_handon_t **self_p)
         return;
     ingest_handon_t *self = *self_p;
     ingest_handon_flush (self);
-    qy_buf_free (&self->bids);
-    qy_buf_free (&self->mids);
+    qy_pg_cols_free (&self->sent);
     free (self);
     *self_p = NULL;
 }
 
 void ingest_handon_sent (ingest_handon_t *self, int64_t brand_id, const char *msg_id)
 {
-    const char *sep = self->n ? "," : "{";
-    qy_buf_puts (&self->bids, sep);
-    qy_buf_puts (&self->mids, sep);
-    qy_buf_printf (&self->bids, "%lld", (long long) brand_id);
-    qy_buf_pg_array_elem (&self->mids, msg_id);
-    self->n++;
+    qy_pg_cols_row (&self->sent);
+    qy_pg_cols_int (&self->sent, 0, brand_id);
+    qy_pg_cols_text (&self->sent, 1, msg_id);
 }
 
 int ingest_handon_flush (ingest_handon_t *self)
 {
-    if (!self->n)
+    if (!self->sent.nrows)
         return 0;
-    qy_buf_puts (&self->bids, "}");
-    qy_buf_puts (&self->mids, "}");
-    const char *p [] = { self->bids.data, self->mids.data };
+    const char *p [2];
+    qy_pg_cols_params (&self->sent, p);
     bool ok = qy_pg_run (self->pg, "handed on",
         "UPDATE message_ids i SET handed_on = true FROM unnest ($1::bigint[], $2::text[]) AS v (b, m) "
         "WHERE i.brand_id = v.b AND i.msg_id = v.m AND NOT i.handed_on", 2, p, NULL);
     if (!ok)
-        qy_log_warn ("handed-on marks not recorded, the events will be re-sent (harmless) events=%zu", self->n);
-    qy_buf_reset (&self->bids);
-    qy_buf_reset (&self->mids);
-    self->n = 0;
+        qy_log_warn ("handed-on marks not recorded, the events will be re-sent (harmless) events=%zu", self->sent.nrows);
+    qy_pg_cols_free (&self->sent);
+    qy_pg_cols_init (&self->sent, 2);
     return ok ? 0 : -1;
 }
 

@@ -167,8 +167,8 @@ static int s_channel (ingest_store_t *self, Qy__Event *ev)
 static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
                       int64_t *member_ids)
 {
-    qy_buf_t b, u, nk, t;
-    qy_buf_init (&b); qy_buf_init (&u); qy_buf_init (&nk); qy_buf_init (&t);
+    qy_pg_cols_t cols;
+    qy_pg_cols_init (&cols, 4);
     qy_map_t *pending = qy_map_new ();
     size_t missing = 0;
     for (size_t i = 0; i < n; i++) {
@@ -181,23 +181,17 @@ static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const 
         free (key);
         if (known)
             continue;
-        qy_buf_puts (&b, missing ? "," : "{");
-        qy_buf_puts (&u, missing ? "," : "{");
-        qy_buf_puts (&nk, missing ? "," : "{");
-        qy_buf_puts (&t, missing ? "," : "{");
-        qy_buf_printf (&b, "%lld", (long long) events [i]->brand_id);
-        qy_buf_pg_array_elem (&u, events [i]->member);
-        if (events [i]->nickname && *events [i]->nickname)
-            qy_buf_pg_array_elem (&nk, events [i]->nickname);
-        else
-            qy_buf_puts (&nk, "NULL");
-        qy_buf_printf (&t, "%lld", (long long) events [i]->event_time_us);
+        qy_pg_cols_row (&cols);
+        qy_pg_cols_int (&cols, 0, events [i]->brand_id);
+        qy_pg_cols_text (&cols, 1, events [i]->member);
+        qy_pg_cols_text (&cols, 2, events [i]->nickname && *events [i]->nickname ? events [i]->nickname : NULL);
+        qy_pg_cols_int (&cols, 3, events [i]->event_time_us);
         missing++;
     }
     int rc = 0;
     if (missing) {
-        qy_buf_puts (&b, "}"); qy_buf_puts (&u, "}"); qy_buf_puts (&nk, "}"); qy_buf_puts (&t, "}");
-        const char *p [] = { b.data, u.data, nk.data, t.data };
+        const char *p [4];
+        qy_pg_cols_params (&cols, p);
         PGresult *res;
         if (!qy_pg_run (self->pg, "member upsert",
                 "INSERT INTO members (brand_id, user_id, nickname, first_seen_at) "
@@ -224,7 +218,7 @@ static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const 
         }
     }
     qy_map_destroy (&pending);
-    qy_buf_free (&b); qy_buf_free (&u); qy_buf_free (&nk); qy_buf_free (&t);
+    qy_pg_cols_free (&cols);
     return rc;
 }
 
@@ -243,7 +237,8 @@ static int s_partition (ingest_store_t *self, int64_t t_us)
     return 0;
 }
 
-static void s_extra (qy_buf_t *out, const Qy__Event *ev)
+//  Column c of cols gets ev's extra fields as a JSON object, or NULL when it has none.
+static void s_extra (qy_pg_cols_t *cols, size_t c, const Qy__Event *ev)
 {
     qy_buf_t j;
     qy_buf_init (&j);
@@ -272,12 +267,9 @@ static void s_extra (qy_buf_t *out, const Qy__Event *ev)
         }
         qy_buf_puts (&j, "]");
     }
-    if (j.len) {
+    if (j.len)
         qy_buf_puts (&j, "}");
-        qy_buf_pg_array_elem (out, j.data);
-    }
-    else
-        qy_buf_puts (out, "NULL");
+    qy_pg_cols_text (cols, c, j.len ? j.data : NULL);
     qy_buf_free (&j);
 }
 
@@ -373,9 +365,8 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
 {
     int64_t *member_ids = qy_calloc (n, sizeof (int64_t));
     qy_map_t *seen = qy_map_new ();
-    qy_buf_t a [10];
-    for (int k = 0; k < 10; k++)
-        qy_buf_init (&a [k]);
+    qy_pg_cols_t a;
+    qy_pg_cols_init (&a, 10);
     int rc = -1;
     bool in_tx = false;
 
@@ -440,36 +431,28 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
             continue;
         Qy__Event *ev = events [i];
         ev->member_id = member_ids [i];
-        const char *sep = rows ? "," : "{";
-        for (int k = 0; k < 10; k++)
-            qy_buf_puts (&a [k], sep);
-        qy_buf_printf (&a [0], "%lld", (long long) ev->brand_id);
-        qy_buf_printf (&a [1], "%lld", (long long) ev->event_time_us);
-        qy_buf_pg_array_elem (&a [2], ev->msg_id);
-        qy_buf_printf (&a [3], "%lld", (long long) ev->group_id);
+        qy_pg_cols_row (&a);
+        qy_pg_cols_int (&a, 0, ev->brand_id);
+        qy_pg_cols_int (&a, 1, ev->event_time_us);
+        qy_pg_cols_text (&a, 2, ev->msg_id);
+        qy_pg_cols_int (&a, 3, ev->group_id);
         if (ev->store_id)
-            qy_buf_printf (&a [4], "%lld", (long long) ev->store_id);
+            qy_pg_cols_int (&a, 4, ev->store_id);
         else
-            qy_buf_puts (&a [4], "NULL");
-        qy_buf_printf (&a [5], "%lld", (long long) member_ids [i]);
-        qy_buf_puts (&a [6], ingest_kind_name (ev->kind));
-        qy_buf_puts (&a [7], ingest_role_name (ev->role));
-        if (ev->text && *ev->text)
-            qy_buf_pg_array_elem (&a [8], ev->text);
-        else
-            qy_buf_puts (&a [8], "NULL");
-        s_extra (&a [9], ev);
+            qy_pg_cols_null (&a, 4);
+        qy_pg_cols_int (&a, 5, member_ids [i]);
+        qy_pg_cols_text (&a, 6, ingest_kind_name (ev->kind));
+        qy_pg_cols_text (&a, 7, ingest_role_name (ev->role));
+        qy_pg_cols_text (&a, 8, ev->text && *ev->text ? ev->text : NULL);
+        s_extra (&a, 9, ev);
         rows++;
     }
     if (!qy_pg_run (self->pg, "begin", "BEGIN", 0, NULL, NULL))
         goto done;
     in_tx = true;
     if (rows) {
-        for (int k = 0; k < 10; k++)
-            qy_buf_puts (&a [k], "}");
         const char *p [10];
-        for (int k = 0; k < 10; k++)
-            p [k] = a [k].data;
+        qy_pg_cols_params (&a, p);
         PGresult *res;
         if (!qy_pg_run (self->pg, "archive",
                 //  New is what message_ids did not hold: the same message id
@@ -505,8 +488,8 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
         qy_map_destroy (&fresh);
     }
     //  4. Membership changes of the new events.
-    qy_buf_t mb, mg, mm, mr;
-    qy_buf_init (&mb); qy_buf_init (&mg); qy_buf_init (&mm); qy_buf_init (&mr);
+    qy_pg_cols_t m;
+    qy_pg_cols_init (&m, 4);
     size_t implicit = 0;
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
@@ -522,27 +505,26 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
         else
         if (!qy_map_get (self->memberships, key, NULL)) {
             //  Talking without a reported join: the member is in the group.
-            const char *sep = implicit ? "," : "{";
-            qy_buf_puts (&mb, sep); qy_buf_puts (&mg, sep); qy_buf_puts (&mm, sep); qy_buf_puts (&mr, sep);
-            qy_buf_printf (&mb, "%lld", (long long) ev->brand_id);
-            qy_buf_printf (&mg, "%lld", (long long) ev->group_id);
-            qy_buf_printf (&mm, "%lld", (long long) member_ids [i]);
-            qy_buf_puts (&mr, ingest_role_name (ev->role));
+            qy_pg_cols_row (&m);
+            qy_pg_cols_int (&m, 0, ev->brand_id);
+            qy_pg_cols_int (&m, 1, ev->group_id);
+            qy_pg_cols_int (&m, 2, member_ids [i]);
+            qy_pg_cols_text (&m, 3, ingest_role_name (ev->role));
             s_cap (self->memberships);
             qy_map_put (self->memberships, key, 1);
             implicit++;
         }
     }
     if (ok && implicit) {
-        qy_buf_puts (&mb, "}"); qy_buf_puts (&mg, "}"); qy_buf_puts (&mm, "}"); qy_buf_puts (&mr, "}");
-        const char *p [] = { mb.data, mg.data, mm.data, mr.data };
+        const char *p [4];
+        qy_pg_cols_params (&m, p);
         ok = s_exec (self, "implicit membership",
             "INSERT INTO memberships (brand_id, group_id, member_id, role) "
             "SELECT DISTINCT ON (g, m) b, g, m, r FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS x (b, g, m, r) "
             "ON CONFLICT (group_id, member_id) DO UPDATE SET role = EXCLUDED.role "
             "WHERE memberships.role = 'member' AND EXCLUDED.role <> 'member'", 4, p);
     }
-    qy_buf_free (&mb); qy_buf_free (&mg); qy_buf_free (&mm); qy_buf_free (&mr);
+    qy_pg_cols_free (&m);
     if (!ok || !qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL)) {
         rc = s_batch_failed (self);
         goto done;
@@ -557,8 +539,7 @@ done:
         //  failed transaction so the retry writes them again.
         qy_map_clear (self->memberships);
     }
-    for (int k = 0; k < 10; k++)
-        qy_buf_free (&a [k]);
+    qy_pg_cols_free (&a);
     qy_map_destroy (&seen);
     free (member_ids);
     return rc;

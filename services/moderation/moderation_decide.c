@@ -178,13 +178,21 @@ static char *s_taught_bytes (judge_t *j, const char *cat, const char *text, int 
     return bytes;
 }
 
+//  One labelled text for a brand's model (an operator's decision).
+typedef struct {
+    const char *bid, *cat;      //  the brand's model for this category
+    const char *text;
+    int         label;          //  1 the text is a violation, 0 it is not
+    const char *reason, *actor; //  recorded with the new version
+} s_lesson_t;
+
 //  Teach the brand's model for cat one labelled text and store the result
 //  as a new version in moderation_models (the service reloads on its
 //  NOTIFY). Serialised per brand and category so two decisions never lose
 //  one another.
-static int s_learn (PGconn *conn, const char *bid, const char *cat, const char *text, int label, const char *reason,
-                    const char *actor, moderation_decision_t *out, char *err, size_t errlen)
+static int s_learn (PGconn *conn, const s_lesson_t *l, moderation_decision_t *out, char *err, size_t errlen)
 {
+    const char *bid = l->bid, *cat = l->cat;
     const char *lp [] = { bid, cat };
     if (!s_run (conn, "SELECT pg_advisory_xact_lock (hashtextextended ('qy_model:' || $1 || ':' || $2, 7))", 2, lp, err, errlen))
         return -1;
@@ -199,13 +207,13 @@ static int s_learn (PGconn *conn, const char *bid, const char *cat, const char *
     if (!j)
         return -1;
     size_t len = 0;
-    char *bytes = s_taught_bytes (j, cat, text, label, &len, err, errlen);
+    char *bytes = s_taught_bytes (j, cat, l->text, l->label, &len, err, errlen);
     judge_destroy (&j);
     if (!bytes)
         return -1;
     char ex [24];
     qy_snprintf (ex, sizeof (ex), "%lld", examples + 1);
-    const char *ip [] = { bid, cat, bytes, ex, reason, actor };
+    const char *ip [] = { bid, cat, bytes, ex, l->reason, l->actor };
     int lens [] = { 0, 0, (int) len, 0, 0, 0 };
     int formats [] = { 0, 0, 1, 0, 0, 0 };
     PGresult *res = PQexecParams (conn, "INSERT INTO moderation_models (brand_id, category, model, examples, reason, created_by) "
@@ -347,7 +355,8 @@ moderation_decide_rc_t moderation_decide (PGconn *conn, const moderation_decide_
             const char *text = PQntuples (m) && *PQgetvalue (m, 0, 0) ? PQgetvalue (m, 0, 0) : PQgetvalue (v, 0, 8);
             char why [96];
             qy_snprintf (why, sizeof (why), "%s violation %s", overturn ? "overturn" : "confirm", id);
-            if (*text && s_learn (conn, bid, cat, text, overturn ? 0 : 1, why, actor, out, err, errlen))
+            s_lesson_t lesson = { bid, cat, text, overturn ? 0 : 1, why, actor };
+            if (*text && s_learn (conn, &lesson, out, err, errlen))
                 rc = MODERATION_DECIDE_ERROR;
             PQclear (m);
         }

@@ -375,6 +375,22 @@ static void s_cancelled (const judge_result_t *r, bool live, bool out [QY_CAT__C
         out [c] = negative [c] < 0 && contact [c] + negative [c] <= 0;
 }
 
+//  Start a violation row: columns 0-4 are the event's brand, group, member
+//  (NULL when unknown), message id and time, in both statements that write
+//  violations.
+static void s_violation_row (qy_pg_cols_t *cols, const Qy__Event *ev)
+{
+    qy_pg_cols_row (cols);
+    qy_pg_cols_int (cols, 0, ev->brand_id);
+    qy_pg_cols_int (cols, 1, ev->group_id);
+    if (ev->member_id)
+        qy_pg_cols_int (cols, 2, ev->member_id);
+    else
+        qy_pg_cols_null (cols, 2);
+    qy_pg_cols_text (cols, 3, ev->msg_id);
+    qy_pg_cols_int (cols, 4, ev->event_time_us);
+}
+
 //  hits as JSON, and as a PostgreSQL array the names of the rules that
 //  counted towards the score, or as dry-run rules would have: what the
 //  violation is charged with, and whose precision operators' decisions
@@ -428,55 +444,6 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
     "EXISTS (SELECT 1 FROM blocks k LEFT JOIN violations v ON v.id = k.violation_id " \
     "        WHERE k.brand_id = " b " AND k.member_id = " m " AND k.lifted_at IS NULL " \
     "          AND coalesce (v.event_time, k.created_at) < 'epoch'::timestamptz + " t "::bigint * interval '1 microsecond')"
-
-//  An element of an array literal that starts "{": a number (or NULL), a
-//  text (or NULL).
-static void s_elem_int (qy_buf_t *b, bool null, long long v)
-{
-    if (null)
-        qy_buf_printf (b, "%sNULL", b->len > 1 ? "," : "");
-    else
-        qy_buf_printf (b, "%s%lld", b->len > 1 ? "," : "", v);
-}
-
-static void s_elem_text (qy_buf_t *b, const char *v)
-{
-    if (b->len > 1)
-        qy_buf_puts (b, ",");
-    if (v)
-        qy_buf_pg_array_elem (b, v);
-    else
-        qy_buf_puts (b, "NULL");
-}
-
-//  Columns passed as arrays, one element per row.
-typedef struct {
-    qy_buf_t col [20];
-    int      ncol;
-} s_cols_t;
-
-static void s_cols_init (s_cols_t *c, int ncol)
-{
-    c->ncol = ncol;
-    for (int i = 0; i < ncol; i++) {
-        qy_buf_init (&c->col [i]);
-        qy_buf_puts (&c->col [i], "{");
-    }
-}
-
-static void s_cols_params (s_cols_t *c, const char **p)
-{
-    for (int i = 0; i < c->ncol; i++) {
-        qy_buf_puts (&c->col [i], "}");
-        p [i] = c->col [i].data;
-    }
-}
-
-static void s_cols_free (s_cols_t *c)
-{
-    for (int i = 0; i < c->ncol; i++)
-        qy_buf_free (&c->col [i]);
-}
 
 //  The penalty a recorded row stands for, to repeat it on a replay: a
 //  strike was recalled; so was a behaviour slow-down (no strike).
@@ -631,19 +598,20 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     //  1. Lock the members, in the batch's (brand, member) order, so that
     //  two replicas never wait on each other in a cycle and strike numbers
     //  never collide.
-    s_cols_t lk;
-    s_cols_init (&lk, 1);
+    qy_pg_cols_t lk;
+    qy_pg_cols_init (&lk, 1);
     for (size_t i = 0; i < n; i++)
         if (!i || v [i].ev->brand_id != v [i - 1].ev->brand_id || v [i].ev->member_id != v [i - 1].ev->member_id) {
             char key [48];
             qy_snprintf (key, sizeof (key), "%lld:%lld", (long long) v [i].ev->brand_id, (long long) v [i].ev->member_id);
-            s_elem_text (&lk.col [0], key);
+            qy_pg_cols_row (&lk);
+            qy_pg_cols_text (&lk, 0, key);
         }
     const char *lp [1];
-    s_cols_params (&lk, lp);
+    qy_pg_cols_params (&lk, lp);
     bool ok = qy_pg_run (self->pg, "violation lock",
             "SELECT count (pg_advisory_xact_lock (hashtextextended (k, 42))) FROM unnest ($1::text[]) AS k", 1, lp, NULL);
-    s_cols_free (&lk);
+    qy_pg_cols_free (&lk);
     if (!ok)
         return -1;
     //  2. Under the locks, one row per violation: its row if the message has
@@ -651,24 +619,25 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     //  live message meets the state of now, a replayed one the state of its
     //  time); their live strikes.
     enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_WINDOW, R_LINK, R_KEYS, R_NCOL };
-    s_cols_t rd;
-    s_cols_init (&rd, R_NCOL);
+    qy_pg_cols_t rd;
+    qy_pg_cols_init (&rd, R_NCOL);
     int64_t now = qy_now_us ();
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = v [i].ev;
-        s_elem_int (&rd.col [R_BRAND], false, (long long) ev->brand_id);
-        s_elem_text (&rd.col [R_MSG], ev->msg_id);
-        s_elem_int (&rd.col [R_MEMBER], false, (long long) ev->member_id);
-        s_elem_int (&rd.col [R_AT], false, (long long) (ev->replay ? ev->event_time_us : now));
-        s_elem_int (&rd.col [R_DAYS], false, v [i].policy->strike_days);
-        s_elem_int (&rd.col [R_WINDOW], false, v [i].policy->behaviour_window_h);
-        s_elem_int (&rd.col [R_LINK], false, v [i].policy->behaviour_link_days);
+        qy_pg_cols_row (&rd);
+        qy_pg_cols_int (&rd, R_BRAND, ev->brand_id);
+        qy_pg_cols_text (&rd, R_MSG, ev->msg_id);
+        qy_pg_cols_int (&rd, R_MEMBER, ev->member_id);
+        qy_pg_cols_int (&rd, R_AT, ev->replay ? ev->event_time_us : now);
+        qy_pg_cols_int (&rd, R_DAYS, v [i].policy->strike_days);
+        qy_pg_cols_int (&rd, R_WINDOW, v [i].policy->behaviour_window_h);
+        qy_pg_cols_int (&rd, R_LINK, v [i].policy->behaviour_link_days);
         char keys [96];
         moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
-        s_elem_text (&rd.col [R_KEYS], keys);
+        qy_pg_cols_text (&rd, R_KEYS, keys);
     }
     const char *rp [R_NCOL];
-    s_cols_params (&rd, rp);
+    qy_pg_cols_params (&rd, rp);
     ok = qy_pg_run (self->pg, "violation existing",
             "SELECT e.id, e.strike, e.action, e.mute_until_us, e.would, " S_STATE_AT ("u.b", "u.m", "u.t") ", "
             "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
@@ -690,7 +659,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             "         coalesce (would_action, '') AS would, kind "
             "  FROM violations WHERE brand_id = u.b AND msg_id = u.msg) e ON true "
             "ORDER BY u.i", R_NCOL, rp, &res);
-    s_cols_free (&rd);
+    qy_pg_cols_free (&rd);
     if (!ok)
         return -1;
     if ((size_t) PQntuples (res) != n) {
@@ -705,8 +674,8 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     free (known);
     enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
            W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_KIND, W_PRIO, W_KEYS, W_NCOL };
-    s_cols_t wr;
-    s_cols_init (&wr, W_NCOL);
+    qy_pg_cols_t wr;
+    qy_pg_cols_init (&wr, W_NCOL);
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = v [i].ev;
         moderation_record_t *o = &out [i];
@@ -721,30 +690,29 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 400);
         char score [32];
         qy_snprintf (score, sizeof (score), "%.4f", v [i].score);
-        s_elem_int (&wr.col [W_BRAND], false, (long long) ev->brand_id);
-        s_elem_int (&wr.col [W_GROUP], false, (long long) ev->group_id);
-        s_elem_int (&wr.col [W_MEMBER], !ev->member_id, (long long) ev->member_id);
-        s_elem_text (&wr.col [W_MSG], ev->msg_id);
-        s_elem_int (&wr.col [W_TIME], false, (long long) ev->event_time_us);
-        s_elem_text (&wr.col [W_CATEGORY], v [i].category);
-        s_elem_text (&wr.col [W_SCORE], score);
-        s_elem_text (&wr.col [W_ACTION], s_action_name (o->penalty.action));
-        s_elem_text (&wr.col [W_RULES], rules.data);
-        s_elem_text (&wr.col [W_HITS], hits.data);
-        s_elem_text (&wr.col [W_EXCERPT], excerpt);
-        s_elem_int (&wr.col [W_STRIKE], false, o->strike);
-        s_elem_int (&wr.col [W_UNTIL], !o->mute_until_us, (long long) o->mute_until_us);
-        s_elem_text (&wr.col [W_WOULD], would);
-        s_elem_text (&wr.col [W_DRY], v [i].level == JUDGE_ALLOW ? "t" : "f");
-        s_elem_text (&wr.col [W_KIND], moderation_kind_name (kind));
+        s_violation_row (&wr, ev);
+        qy_pg_cols_text (&wr, W_CATEGORY, v [i].category);
+        qy_pg_cols_text (&wr, W_SCORE, score);
+        qy_pg_cols_text (&wr, W_ACTION, s_action_name (o->penalty.action));
+        qy_pg_cols_text (&wr, W_RULES, rules.data);
+        qy_pg_cols_text (&wr, W_HITS, hits.data);
+        qy_pg_cols_text (&wr, W_EXCERPT, excerpt);
+        qy_pg_cols_int (&wr, W_STRIKE, o->strike);
+        if (!o->mute_until_us)
+            qy_pg_cols_null (&wr, W_UNTIL);
+        else
+            qy_pg_cols_int (&wr, W_UNTIL, o->mute_until_us);
+        qy_pg_cols_text (&wr, W_WOULD, would);
+        qy_pg_cols_text (&wr, W_DRY, v [i].level == JUDGE_ALLOW ? "t" : "f");
+        qy_pg_cols_text (&wr, W_KIND, moderation_kind_name (kind));
         //  Behaviour charged on the content ladder (a spammer's flooding) is weighed as content.
         moderation_kind_t charged = o->penalty.strike ? MODERATION_CONTENT : kind;
         double prio = moderation_review_priority (charged, o->penalty.action, v [i].score, v [i].level == JUDGE_ALLOW);
         qy_snprintf (score, sizeof (score), "%.4f", prio);
-        s_elem_text (&wr.col [W_PRIO], isnan (prio) ? NULL : score);
+        qy_pg_cols_text (&wr, W_PRIO, isnan (prio) ? NULL : score);
         char keys [96];
         moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
-        s_elem_text (&wr.col [W_KEYS], keys);
+        qy_pg_cols_text (&wr, W_KEYS, keys);
         free (excerpt);
         qy_buf_free (&hits);
         qy_buf_free (&rules);
@@ -754,8 +722,8 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     //  4. The new violations, the blocks they make and their audit records:
     //  one statement.
     const char *wp [W_NCOL];
-    bool none = wr.col [0].len == 1;        //  nothing new: only "{"
-    s_cols_params (&wr, wp);
+    bool none = !wr.nrows;        //  nothing new
+    qy_pg_cols_params (&wr, wp);
     ok = none || qy_pg_run (self->pg, "violation insert",
             "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
             "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
@@ -781,7 +749,7 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             "  SELECT brand_id, 'moderation', action, 'violation', id::text, "
             "         jsonb_build_object ('strike', strike, 'msg_id', msg_id) FROM v) "
             "SELECT id, brand_id, msg_id FROM v", W_NCOL, wp, &res);
-    s_cols_free (&wr);
+    qy_pg_cols_free (&wr);
     if (!ok)
         return -1;
     //  Each new row's id, by (brand, message).
@@ -858,24 +826,20 @@ int moderation_store_enforce (moderation_store_t *self, const moderation_enforce
         return 0;
     //  One statement for the batch: a column each, as arrays.
     enum { BRAND, GROUP, MEMBER, MSG, TIME, CATEGORY, ACTION, EXCERPT, UNTIL, NCOL };
-    s_cols_t col;
-    s_cols_init (&col, NCOL);
+    qy_pg_cols_t col;
+    qy_pg_cols_init (&col, NCOL);
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = list [i].ev;
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 120);
-        s_elem_int (&col.col [BRAND], false, (long long) ev->brand_id);
-        s_elem_int (&col.col [GROUP], false, (long long) ev->group_id);
-        s_elem_int (&col.col [MEMBER], !ev->member_id, (long long) ev->member_id);
-        s_elem_text (&col.col [MSG], ev->msg_id);
-        s_elem_int (&col.col [TIME], false, (long long) ev->event_time_us);
-        s_elem_text (&col.col [CATEGORY], list [i].category);
-        s_elem_text (&col.col [ACTION], s_action_name (list [i].action));
-        s_elem_text (&col.col [EXCERPT], excerpt);
-        s_elem_int (&col.col [UNTIL], false, (long long) list [i].mute_until_us);
+        s_violation_row (&col, ev);
+        qy_pg_cols_text (&col, CATEGORY, list [i].category);
+        qy_pg_cols_text (&col, ACTION, s_action_name (list [i].action));
+        qy_pg_cols_text (&col, EXCERPT, excerpt);
+        qy_pg_cols_int (&col, UNTIL, list [i].mute_until_us);
         free (excerpt);
     }
     const char *p [NCOL];
-    s_cols_params (&col, p);
+    qy_pg_cols_params (&col, p);
     bool ok = qy_pg_run (self->pg, "enforce",
         "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, "
         "                        excerpt, strike, mute_until, kind, status) "
@@ -885,7 +849,7 @@ int moderation_store_enforce (moderation_store_t *self, const moderation_enforce
         "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], "
         "             $8::text[], $9::bigint[]) AS e (b, g, m, id, t, c, a, x, u) "
         "ON CONFLICT (brand_id, msg_id) DO NOTHING", NCOL, p, NULL);
-    s_cols_free (&col);
+    qy_pg_cols_free (&col);
     return ok ? 0 : -1;
 }
 

@@ -242,23 +242,22 @@ static bool s_unblock_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid, c
             2, p, &res))
         return false;
     bool ok = true;
-    qy_buf_t dropped;
-    qy_buf_init (&dropped);
-    qy_buf_puts (&dropped, "{");
+    qy_pg_cols_t dropped;
+    qy_pg_cols_init (&dropped, 1);
     for (int r = 0; r < PQntuples (res) && ok; r++) {
         redisReply *rep = qy_redis_cmd (redis, "SREM block:{b:%s} %s", bid, PQgetvalue (res, r, 0));
         ok = rep && rep->type != REDIS_REPLY_ERROR;
         if (rep)
             freeReplyObject (rep);
         if (ok) {
-            qy_buf_printf (&dropped, "%s%s", dropped.len > 1 ? "," : "", PQgetvalue (res, r, 0));
+            qy_pg_cols_row (&dropped);
+            qy_pg_cols_int (&dropped, 0, qy_pg_int (res, r, 0));
             qy_log_info ("brand=%s member=%s block lifted while not listening: dropped from redis", bid, PQgetvalue (res, r, 0));
         }
     }
-    qy_buf_puts (&dropped, "}");
     PQclear (res);
-    const char *q [] = { bid, dropped.data };
-    if (dropped.len > 2 && qy_pg_run (pg, "blocked again",
+    const char *q [] = { bid, qy_pg_cols_array (&dropped, 0) };
+    if (dropped.nrows && qy_pg_run (pg, "blocked again",
             "SELECT member_id FROM blocks WHERE brand_id = $1 AND member_id = ANY ($2::bigint[]) AND lifted_at IS NULL",
             2, q, &res)) {
         for (int r = 0; r < PQntuples (res); r++) {
@@ -270,9 +269,9 @@ static bool s_unblock_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid, c
         PQclear (res);
     }
     else
-    if (dropped.len > 2)
+    if (dropped.nrows)
         ok = false;
-    qy_buf_free (&dropped);
+    qy_pg_cols_free (&dropped);
     return ok;
 }
 
@@ -296,14 +295,14 @@ static bool s_brand_lifted (qy_pg_t *pg, qy_redis_t *redis, const char *bid)
         const redisReply *ms = rep->element [1];
         bool ok = true;
         if (ms->elements) {
-            qy_buf_t ids;
-            qy_buf_init (&ids);
-            qy_buf_puts (&ids, "{");
-            for (size_t i = 0; i < ms->elements; i++)
-                qy_buf_printf (&ids, "%s%lld", i ? "," : "", strtoll (ms->element [i]->str, NULL, 10));
-            qy_buf_puts (&ids, "}");
-            ok = s_unblock_lifted (pg, redis, bid, ids.data);
-            qy_buf_free (&ids);
+            qy_pg_cols_t ids;
+            qy_pg_cols_init (&ids, 1);
+            for (size_t i = 0; i < ms->elements; i++) {
+                qy_pg_cols_row (&ids);
+                qy_pg_cols_int (&ids, 0, strtoll (ms->element [i]->str, NULL, 10));
+            }
+            ok = s_unblock_lifted (pg, redis, bid, qy_pg_cols_array (&ids, 0));
+            qy_pg_cols_free (&ids);
         }
         freeReplyObject (rep);
         qy_service_heartbeat ();

@@ -182,11 +182,17 @@ typedef struct {
 struct qy_http_req_t;
 unsigned wecom_route (void *arg, struct qy_http_req_t *req, qy_buf_t *out, const char **type);
 
+//  One request to /wecom/<code>/callback: WeCom's query parameters are
+//  NULL when absent; body is borrowed.
+typedef struct {
+    const char *code, *method;
+    const char *sig, *ts, *nonce, *echostr;     //  msg_signature, timestamp, nonce, echostr
+    const char *body;
+    size_t      len;
+} wecom_callback_req_t;
 //  The callback's answer, given its parts (no I/O but the nonce cache and
 //  the table in ctx). Fills out and returns the HTTP status.
-unsigned wecom_callback (wecom_ctx_t *ctx, const char *code, const char *method,
-                         const char *sig, const char *ts, const char *nonce, const char *echostr,
-                         const char *body, size_t len, qy_buf_t *out);
+unsigned wecom_callback (wecom_ctx_t *ctx, const wecom_callback_req_t *req, qy_buf_t *out);
 //  notifier's delivery (docs/gateway.md "Out") → WeCom's API. Fills out, returns the status.
 unsigned wecom_deliver (wecom_ctx_t *ctx, const char *code, const char *auth, const char *idem,
                         const char *body, size_t len, qy_buf_t *out);

@@ -85,9 +85,11 @@ static void s_remember (wecom_ctx_t *ctx, int64_t brand, const char *sig, const 
         freeReplyObject (r);
 }
 
-static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const unsigned char key [32], const char *sig,
-                        const char *ts, const char *nonce, const char *body, size_t len, qy_buf_t *out)
+static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const unsigned char key [32],
+                        const wecom_callback_req_t *req, qy_buf_t *out)
 {
+    const char *sig = req->sig, *ts = req->ts, *nonce = req->nonce, *body = req->body;
+    size_t len = req->len;
     char *enc = wecom_xml_encrypt (body, len);
     if (!enc)
         return s_malformed (ctx, b, "body is not XML with an Encrypt element", body, len, out);
@@ -151,12 +153,11 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const unsigned
     return status;
 }
 
-unsigned wecom_callback (wecom_ctx_t *ctx, const char *code, const char *method,
-                         const char *sig, const char *ts, const char *nonce, const char *echostr,
-                         const char *body, size_t len, qy_buf_t *out)
+unsigned wecom_callback (wecom_ctx_t *ctx, const wecom_callback_req_t *req, qy_buf_t *out)
 {
+    const char *method = req->method, *sig = req->sig, *ts = req->ts, *nonce = req->nonce, *echostr = req->echostr;
     s_metrics ();
-    wecom_brand_t *b = wecom_brand_load (ctx->pg, ctx->env->master, code, 0);
+    wecom_brand_t *b = wecom_brand_load (ctx->pg, ctx->env->master, req->code, 0);
     if (!b)
         return s_error (out, qy_pg_ok (ctx->pg) ? 404 : 503, qy_pg_ok (ctx->pg) ? "unknown brand" : "storage unavailable");
     unsigned char key [32];
@@ -189,7 +190,7 @@ unsigned wecom_callback (wecom_ctx_t *ctx, const char *code, const char *method,
     }
     else
     if (strcmp (method, "POST") == 0)
-        status = s_post (ctx, b, key, sig, ts, nonce, body, len, out);
+        status = s_post (ctx, b, key, req, out);
     else
         status = s_error (out, 405, "method not allowed");
     wecom_brand_destroy (&b);
@@ -231,8 +232,12 @@ unsigned wecom_route (void *arg, struct qy_http_req_t *req, qy_buf_t *out, const
     const char *body = qy_http_body (req, &len);
     unsigned status;
     if (strcmp (what, "callback") == 0) {
-        status = wecom_callback (s_ctx, code, method, qy_http_query (req, "msg_signature"), qy_http_query (req, "timestamp"),
-                                 qy_http_query (req, "nonce"), qy_http_query (req, "echostr"), body, len, out);
+        wecom_callback_req_t cb = {
+            .code = code, .method = method, .body = body, .len = len,
+            .sig = qy_http_query (req, "msg_signature"), .ts = qy_http_query (req, "timestamp"),
+            .nonce = qy_http_query (req, "nonce"), .echostr = qy_http_query (req, "echostr"),
+        };
+        status = wecom_callback (s_ctx, &cb, out);
         *type = "text/plain; charset=utf-8";
         qy_metric_observe (m_latency, qy_mono_us () - t0);
     }
