@@ -30,7 +30,7 @@ mkdir -p "$work/corpus" "$artifacts"
 [ -f "$build/proto/qunyun.pb-c.c" ] || cmake --build "$build" --target qy_proto >/dev/null
 clang -g -O1 -std=gnu17 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$root/services/ingest" -I"$root/common/include" -I"$build/proto" \
-    "$here/fuzz_$target.c" "${sources[@]}" "$c/qy_kind.c" "$c/qy_util.c" "$c/qy_pb.c" "$build/proto/qunyun.pb-c.c" \
+    "$here/fuzz_$target.c" "${sources[@]}" "$c/qy_kind.c" "$c/qy_event.c" "$c/qy_util.c" "$c/qy_pb.c" "$build/proto/qunyun.pb-c.c" \
     $(pkg-config --cflags --libs $libs) -lm -o "$work/fuzz_$target"
 "$work/fuzz_$target" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=1024 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 "$work/corpus" "$here/corpus/$corpus" 2>&1 | tail -25
