@@ -141,7 +141,9 @@ qy_start () {
 # Wait until a service answers 200 on /health (port in $2).
 qy_wait_health () {
     local name=$1 port=$2
-    for _ in $(seq 100); do
+    #  Up to 30 s: a service under ASan on a loaded 2-core CI machine may
+    #  take over 10 s to connect to PostgreSQL and link to the bus.
+    for _ in $(seq 300); do
         curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
