@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "bus_stub.h"
+#include "fake_bus.h"
 
 typedef struct {
     void *ctx, *bus;
@@ -26,7 +26,7 @@ typedef struct {
 static char s_heard (s_fix_t *f, int *n)
 {
     uint8_t b [16];
-    int len = s_stub_heard (f->bus, f->id, sizeof (f->id), &f->idlen, b, sizeof (b), 1000);
+    int len = s_bus_heard (f->bus, f->id, sizeof (f->id), &f->idlen, b, sizeof (b), 1000);
     if (!len)
         return 0;
     *n = len >= 7 ? (int) ((uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6]) : 0;

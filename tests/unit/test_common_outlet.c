@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "bus_stub.h"
+#include "fake_bus.h"
 
 typedef struct {
     void *ctx, *bus;
@@ -28,7 +28,7 @@ typedef struct {
 static char s_heard (s_fix_t *f, uint64_t *seq, char *body, size_t size)
 {
     uint8_t b [16];
-    int len = s_stub_heard (f->bus, f->id, sizeof (f->id), &f->idlen, b, sizeof (b), 500);
+    int len = s_bus_heard (f->bus, f->id, sizeof (f->id), &f->idlen, b, sizeof (b), 500);
     if (!len)
         return 0;
     if (b [2] == 'M') {
