@@ -40,13 +40,8 @@ static qy_metric_t *s_metric (const char *metric, const char *name, bool gauge, 
     return m;
 }
 
-qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const char *name)
+qy_outlet_t *qy_outlet_open (void *ctx, int window, const char *name)
 {
-    //  One bus per hop: acknowledgements of several would never add up.
-    if (strpbrk (endpoint, ", ")) {
-        qy_log_error ("outlet: one bus endpoint per hop, not '%s'", endpoint);
-        return NULL;
-    }
     qy_outlet_t *self = qy_calloc (1, sizeof (*self));
     qy_strlcpy (self->name, name, sizeof (self->name));
     self->cap = window > 16 ? (size_t) window : 16;
@@ -66,11 +61,6 @@ qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const c
     id [0] |= 0x80;
     zmq_setsockopt (self->sock, ZMQ_ROUTING_ID, id, sizeof (id));
     qy_inlet_heartbeats (self->sock, QY_INLET_TIMEOUT_MS);
-    //  CURVE on the hops when configured (qy/zmq_curve.h), as the inlet.
-    if (qy_zmq_curve_hop (self->sock, false) || qy_zmq_connect (self->sock, endpoint)) {
-        qy_outlet_destroy (&self);
-        return NULL;
-    }
     self->m_unacked = s_metric ("qy_outlet_unacked", name, true, "messages sent to the bus and not yet acknowledged (finished downstream)");
     self->m_resent = s_metric ("qy_outlet_resent_total", name, false, "messages sent again because the bus restarted (a new epoch)");
     self->m_restarts = s_metric ("qy_outlet_bus_restarts_total", name, false, "times the bus was found with a new epoch");
@@ -78,7 +68,28 @@ qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const c
                                    "messages unacknowledged for more than 60 s (nonzero: the chain is stuck or losing work)");
     self->m_lost = s_metric ("qy_outlet_lost_total", name, false,
                              "messages unacknowledged when the outlet closed (re-sent from the sender's own record, or lost)");
+    return self;
+}
+
+int qy_outlet_connect (qy_outlet_t *self, const char *endpoint)
+{
+    //  One bus per hop: acknowledgements of several would never add up.
+    if (strpbrk (endpoint, ", ")) {
+        qy_log_error ("outlet: one bus endpoint per hop, not '%s'", endpoint);
+        return -1;
+    }
+    //  CURVE on the hops when configured (qy/zmq_curve.h), as the inlet.
+    if (qy_zmq_curve_hop (self->sock, false) || qy_zmq_connect (self->sock, endpoint))
+        return -1;
     qy_outlet_poll (self);
+    return 0;
+}
+
+qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const char *name)
+{
+    qy_outlet_t *self = qy_outlet_open (ctx, window, name);
+    if (qy_outlet_connect (self, endpoint))
+        qy_outlet_destroy (&self);
     return self;
 }
 

@@ -103,11 +103,13 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
     //  acknowledged (CURVE on the hop when configured): with the bus away,
     //  the outbox says no room and gateways get busy / 429; a bus that dies
     //  gets what it held sent again.
-    z->push = qy_outlet_new (z->ctx, cfg->zmq_out, qy_outlet_window (cfg->hwm), "moderation");
+    z->push = qy_outlet_open (z->ctx, qy_outlet_window (cfg->hwm), "moderation");
     //  /health is 503 ("bus":"down") until a connection to the bus is up.
+    //  The monitor is attached before connecting, or a quick handshake
+    //  goes unseen and ingest is never ready.
     qy_service_needs (QY_DEP_BUS);
-    z->link = z->push ? ingest_link_new (z->ctx, qy_outlet_socket (z->push), "bus") : NULL;
-    if (!z->push || s_curve_open (cfg, z))
+    z->link = ingest_link_new (z->ctx, qy_outlet_socket (z->push), "bus");
+    if (qy_outlet_connect (z->push, cfg->zmq_out) || s_curve_open (cfg, z))
         return -1;
     if (qy_zmq_bind (z->router, cfg->zmq_gateway)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg->zmq_gateway, cfg->zmq_out);

@@ -27,6 +27,12 @@ typedef struct qy_outlet_t qy_outlet_t;
 //  unacknowledged at most. name labels its metrics (the hop, "moderation").
 //  NULL (logged) when the endpoint is wrong.
 qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const char *name);
+//  The same in two steps, for a caller that watches the socket (a
+//  zmq_socket_monitor) before it connects: a monitor attached after
+//  zmq_connect can miss the handshake of a bus already listening, and a
+//  link that looks down for ever. qy_outlet_connect: 0, or -1 (logged).
+qy_outlet_t *qy_outlet_open (void *ctx, int window, const char *name);
+int qy_outlet_connect (qy_outlet_t *self, const char *endpoint);
 //  Close; what is still unacknowledged is counted and logged (its sender
 //  re-sends it from its own durable record: ingest's archive, or the bus's
 //  owed work of the stage that did not say done).
