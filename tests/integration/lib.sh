@@ -139,6 +139,33 @@ it_demo_services () {
     qy_start_services "$QY_BUILD" "$1" "$2"
 }
 
+# it_replay_chain "QYCTL ARGS"…: the set-up of the dead-letter replay cases: brands acme (its
+# gateway failing twice, then taking token "tok") and other, then each qyctl command given (acme's
+# stores and groups: "group create acme room1 一号群"; words split on blanks),
+# notifier retrying twice quickly, every service started; R (redis-cli), sql and dl (a column of
+# a dead letter: dl COLUMN SERVICE MSG_ID) defined; acme's room1 active-member count of today
+# corrupted in Redis (a string where a HyperLogLog belongs), so scoring's count fails on it.
+it_replay_chain () {
+    it_servers
+    it_gateway --token tok --fail-first 2
+    "$QYCTL" brand create acme Acme --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s tok) >/dev/null
+    "$QYCTL" brand create other Other >/dev/null
+    local c; for c in "$@"; do
+        # shellcheck disable=SC2086  # a command's words, split on purpose
+        "$QYCTL" $c >/dev/null
+    done
+    export QY_NOTIFIER_RETRY_ATTEMPTS=2 QY_NOTIFIER_RETRY_BASE_MS=100 QY_NOTIFIER_RETRY_CAP_MS=200 QY_NOTIFIER_BREAKER_FAILURES=100
+    export QY_NOTIFIER_POLL_MS=50
+    qy_start_services "$QY_BUILD"
+    R () { redis-cli -p "$QY_REDIS_PORT" "$@"; }
+    sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
+    dl () { sql "SELECT $1 FROM dead_letters WHERE service = '$2' AND msg_id = '$3'"; }
+    room1=$(sql "SELECT id FROM groups WHERE code = 'room1'")
+    now=$(date +%s)
+    day=$(( (now + 480 * 60) / 86400 ))
+    R SET "sc:a:{g:$room1}:$day" corrupted >/dev/null
+}
+
 # it_welcomed_once: wait until every member's join (less those moderation removed: a blocked
 # member) got its welcome delivered, and check it: one each.
 it_welcomed_once () {

@@ -15,24 +15,8 @@
 #   5. roles: a store user is 403, another brand's HQ 404 (its row does not
 #      exist for it), no CSRF token 403; every attempt is audited.
 source "$(dirname "$0")/../lib.sh"
-it_servers
+it_replay_chain "store create acme s1 一号店" "group create acme room1 一号群 --store s1"
 Q=$QYCTL
-it_gateway --token tok --fail-first 2
-"$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s tok) >/dev/null
-"$Q" brand create other Other >/dev/null
-"$Q" store create acme s1 "一号店" >/dev/null
-"$Q" group create acme room1 "一号群" --store s1 >/dev/null
-export QY_NOTIFIER_RETRY_ATTEMPTS=2 QY_NOTIFIER_RETRY_BASE_MS=100 QY_NOTIFIER_RETRY_CAP_MS=200 QY_NOTIFIER_BREAKER_FAILURES=100
-export QY_NOTIFIER_POLL_MS=50
-qy_start_services "$QY_BUILD"
-R () { redis-cli -p "$QY_REDIS_PORT" "$@"; }
-sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
-dl () { sql "SELECT $1 FROM dead_letters WHERE service = '$2' AND msg_id = '$3'"; }
-
-room1=$(sql "SELECT id FROM groups WHERE code = 'room1'")
-now=$(date +%s)
-day=$(( (now + 480 * 60) / 86400 ))
-R SET "sc:a:{g:$room1}:$day" corrupted >/dev/null
 cat > "$QY_RUN/events.jsonl" <<JSON
 {"brand":"late","msg_id":"l1","group":"late-room","member":"u1","kind":"text","text":"大家好","event_time_us":${now}000000}
 {"brand":"acme","msg_id":"s1","group":"room1","member":"u4","kind":"text","text":"今天的活动几点开始","event_time_us":${now}000003}
