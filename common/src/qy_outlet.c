@@ -29,6 +29,9 @@ struct qy_outlet_t {
     size_t     stale;            //  unacknowledged, sent under another epoch
     int64_t    hello_us;
     bool       unfinished;       //  said once per spell
+    void      *monitor;          //  PAIR reading the socket's handshakes and disconnections
+    bool       linked;           //  a connection to the bus has finished its handshake
+    bool       rejoin;           //  the link broke and came back: the bus's next epoch says whether it is the same bus
     qy_metric_t *m_unacked, *m_resent, *m_unfinished, *m_lost, *m_restarts;
 };
 
@@ -38,6 +41,22 @@ static qy_metric_t *s_metric (const char *metric, const char *name, bool gauge, 
     qy_metric_t *m = gauge ? qy_gauge (full, help) : qy_counter (full, help);
     free (full);
     return m;
+}
+
+//  Watch the socket's handshakes and disconnections, before it connects
+//  (a monitor attached later can miss the first handshake).
+static void s_monitor_open (qy_outlet_t *self, void *ctx)
+{
+    char addr [64];
+    qy_snprintf (addr, sizeof (addr), "inproc://qy-outlet-%p", (void *) self);
+    if (zmq_socket_monitor (self->sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0
+        || !(self->monitor = zmq_socket (ctx, ZMQ_PAIR))
+        || zmq_connect (self->monitor, addr) != 0) {
+        qy_log_error ("hop=%s outlet cannot monitor its socket: %s", self->name, zmq_strerror (zmq_errno ()));
+        abort ();
+    }
+    int linger = 0;
+    zmq_setsockopt (self->monitor, ZMQ_LINGER, &linger, sizeof (linger));
 }
 
 qy_outlet_t *qy_outlet_open (void *ctx, int window, const char *name)
@@ -61,6 +80,7 @@ qy_outlet_t *qy_outlet_open (void *ctx, int window, const char *name)
     id [0] |= 0x80;
     zmq_setsockopt (self->sock, ZMQ_ROUTING_ID, id, sizeof (id));
     qy_inlet_heartbeats (self->sock, QY_INLET_TIMEOUT_MS);
+    s_monitor_open (self, ctx);
     self->m_unacked = s_metric ("qy_outlet_unacked", name, true, "messages sent to the bus and not yet acknowledged (finished downstream)");
     self->m_resent = s_metric ("qy_outlet_resent_total", name, false, "messages sent again because the bus restarted (a new epoch)");
     self->m_restarts = s_metric ("qy_outlet_bus_restarts_total", name, false, "times the bus was found with a new epoch");
@@ -108,6 +128,8 @@ void qy_outlet_destroy (qy_outlet_t **self_p)
     for (uint64_t s = self->low; s < self->next; s++)
         if (!self->acked [s % self->cap])
             zmq_msg_close (&self->msg [s % self->cap]);
+    zmq_socket_monitor (self->sock, NULL, 0);
+    zmq_close (self->monitor);
     zmq_close (self->sock);
     free (self->msg);
     free (self->sent_epoch);
@@ -190,11 +212,32 @@ uint64_t qy_outlet_send (qy_outlet_t *self, const void *data, size_t len)
     return s_send_msg (self, &m);
 }
 
-//  The bus said its epoch: a new one (restarted) loses what the old held.
-static void s_epoch (qy_outlet_t *self, uint32_t epoch)
+//  The same bus after the link broke: what went down with the connection
+//  (in the kernel's buffers, or the bus's socket) is never acknowledged,
+//  so everything unacknowledged is sent again, as if the bus had
+//  restarted. Some of it arrived: a stage is idempotent by message id.
+static void s_rejoined (qy_outlet_t *self)
 {
-    if (self->known && epoch == self->epoch)
+    self->rejoin = false;
+    size_t n = qy_outlet_pending (self);
+    if (!n)
         return;
+    qy_log_warn ("hop=%s the link to the bus broke: sending again what it had not acknowledged count=%zu",
+                 self->name, n);
+    for (uint64_t s = self->low; s < self->next; s++)
+        self->sent_epoch [s % self->cap] = self->epoch + 1;      //  as if under another epoch
+    self->stale = n;
+}
+
+//  The bus said its epoch: a new one (restarted) loses what the old held.
+static void s_epoch (qy_outlet_t *self, uint32_t epoch, bool hello)
+{
+    if (self->known && epoch == self->epoch) {
+        if (self->rejoin && hello)
+            s_rejoined (self);
+        return;
+    }
+    self->rejoin = false;
     if (self->known) {
         qy_metric_add (self->m_restarts, 1);
         qy_log_warn ("hop=%s the bus restarted: sending again what it had not acknowledged count=%zu",
@@ -252,8 +295,42 @@ static void s_check_unfinished (qy_outlet_t *self, int64_t now)
     self->unfinished = late > 0;
 }
 
+//  The monitor's events: two frames each, 16-bit event and 32-bit value,
+//  then the endpoint. One bus endpoint per outlet: a flag says it all.
+static void s_link_events (qy_outlet_t *self)
+{
+    zmq_msg_t head, where;
+    zmq_msg_init (&head);
+    zmq_msg_init (&where);
+    while (zmq_msg_recv (&head, self->monitor, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_more (&head))
+            zmq_msg_recv (&where, self->monitor, 0);
+        uint16_t event = 0;
+        if (zmq_msg_size (&head) >= sizeof (event))
+            memcpy (&event, zmq_msg_data (&head), sizeof (event));
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !self->linked) {
+            self->linked = true;
+            qy_log_info ("hop=%s link to the bus up endpoint=%.*s", self->name,
+                         (int) zmq_msg_size (&where), (const char *) zmq_msg_data (&where));
+            if (self->rejoin)
+                self->hello_us = 0;         //  ask which bus this is, now
+        }
+        else
+        if (event == ZMQ_EVENT_DISCONNECTED && self->linked) {
+            //  (a connection that never finished its handshake going away changes nothing)
+            self->linked = false;
+            self->rejoin = self->known;
+            qy_log_warn ("hop=%s link to the bus down endpoint=%.*s", self->name,
+                         (int) zmq_msg_size (&where), (const char *) zmq_msg_data (&where));
+        }
+    }
+    zmq_msg_close (&head);
+    zmq_msg_close (&where);
+}
+
 void qy_outlet_poll (qy_outlet_t *self)
 {
+    s_link_events (self);
     zmq_msg_t m;
     zmq_msg_init (&m);
     while (zmq_msg_recv (&m, self->sock, ZMQ_DONTWAIT) >= 0) {
@@ -261,7 +338,7 @@ void qy_outlet_poll (qy_outlet_t *self)
         size_t len = zmq_msg_size (&m);
         if (len < 7 || b [0] != 'Q' || b [1] != 'Y' || (b [2] != 'E' && b [2] != 'K'))
             continue;
-        s_epoch (self, (uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6]);
+        s_epoch (self, (uint32_t) b [3] << 24 | (uint32_t) b [4] << 16 | (uint32_t) b [5] << 8 | b [6], b [2] == 'E');
         for (size_t at = 7; b [2] == 'K' && at + 8 <= len; at += 8) {
             uint64_t seq = 0;
             for (int k = 0; k < 8; k++)
@@ -279,6 +356,16 @@ void qy_outlet_poll (qy_outlet_t *self)
         s_check_unfinished (self, now);
     }
     qy_metric_set (self->m_unacked, (int64_t) (self->next - self->low));
+}
+
+bool qy_outlet_linked (const qy_outlet_t *self)
+{
+    return self->linked;
+}
+
+void *qy_outlet_link_socket (qy_outlet_t *self)
+{
+    return self->monitor;
 }
 
 uint64_t qy_outlet_acked (const qy_outlet_t *self)

@@ -48,25 +48,6 @@ const char *ingest_scene_name (Qy__JoinScene scene);
 //  Channel kind implied by a join scene (channels.kind).
 const char *ingest_channel_kind (Qy__JoinScene scene);
 
-//  The link to the bus (ingest_link.c): which endpoints of a connecting
-//  socket have a connection that finished its ZeroMQ handshake, from the
-//  socket's monitor. ingest takes nothing while it has none, and its
-//  /health says so.
-typedef struct ingest_link_t ingest_link_t;
-//  Watch sock; call before connecting it. name goes into log lines. With
-//  ctx or sock NULL nothing is watched: events come from ingest_link_event.
-ingest_link_t *ingest_link_new (void *ctx, void *sock, const char *name);
-//  Stop watching and destroy; before sock and the context are closed.
-void ingest_link_destroy (ingest_link_t **self_p);
-//  The monitor's socket, to poll for ZMQ_POLLIN (NULL when not watching).
-void *ingest_link_socket (ingest_link_t *self);
-//  Apply the events waiting, never blocking. Returns ingest_link_up.
-bool ingest_link_update (ingest_link_t *self);
-//  Apply one monitor event (ZMQ_EVENT_*) about endpoint; logs changes.
-void ingest_link_event (ingest_link_t *self, unsigned event, const char *endpoint);
-//  Is at least one connection up?
-bool ingest_link_up (ingest_link_t *self);
-
 //  The store: caches of brand, group, member and channel ids, and the
 //  batch writer. One per thread.
 typedef struct ingest_store_t ingest_store_t;

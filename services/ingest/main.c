@@ -69,7 +69,7 @@ typedef struct {
     void *ctx, *router;
     qy_outlet_t *push;
     void *zap;                  //  the ZAP handler's REP (CURVE only)
-    ingest_link_t *link;
+    bool bus_up;                //  the outlet's link, as last said
 } s_sockets_t;
 
 //  With a secret key the door is a CURVE server whose clients the ZAP
@@ -103,13 +103,10 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
     //  acknowledged (CURVE on the hop when configured): with the bus away,
     //  the outbox says no room and gateways get busy / 429; a bus that dies
     //  gets what it held sent again.
-    z->push = qy_outlet_open (z->ctx, qy_outlet_window (cfg->hwm), "moderation");
+    z->push = qy_outlet_new (z->ctx, cfg->zmq_out, qy_outlet_window (cfg->hwm), "moderation");
     //  /health is 503 ("bus":"down") until a connection to the bus is up.
-    //  The monitor is attached before connecting, or a quick handshake
-    //  goes unseen and ingest is never ready.
     qy_service_needs (QY_DEP_BUS);
-    z->link = ingest_link_new (z->ctx, qy_outlet_socket (z->push), "bus");
-    if (qy_outlet_connect (z->push, cfg->zmq_out) || s_curve_open (cfg, z))
+    if (!z->push || s_curve_open (cfg, z))
         return -1;
     if (qy_zmq_bind (z->router, cfg->zmq_gateway)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg->zmq_gateway, cfg->zmq_out);
@@ -122,7 +119,6 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
 
 static void s_sockets_close (const ingest_config_t *cfg, s_sockets_t *z)
 {
-    ingest_link_destroy (&z->link);
     if (z->zap)
         zmq_close (z->zap);
     zmq_close (z->router);
@@ -201,7 +197,11 @@ static bool s_before (s_loop_t *l)
     const ingest_config_t *cfg = l->cfg;
     qy_service_heartbeat ();
     qy_service_check_deps (l->turn.pg, NULL);
-    bool bus_up = ingest_link_update (l->z.link);
+    qy_outlet_poll (l->z.push);
+    bool bus_up = qy_outlet_linked (l->z.push);
+    if (l->z.bus_up && !bus_up)
+        qy_log_warn ("no link to the bus: gateways are answered busy until it is back");
+    l->z.bus_up = bus_up;
     qy_service_set_dep (QY_DEP_BUS, bus_up);
     ingest_outbox_bus_up (l->turn.outbox, bus_up);
     if ((l->http || l->keys) && qy_mono_us () >= l->next_creds) {
@@ -216,7 +216,7 @@ static bool s_before (s_loop_t *l)
         ingest_store_forget_unknown (l->turn.store);     //  brands may have been created while not listening
     ingest_outbox_settle (l->turn.outbox);
     bool waiting = !ingest_outbox_flush (l->turn.outbox);
-    if (qy_mono_us () >= l->next_resend && ingest_link_up (l->z.link)) {
+    if (qy_mono_us () >= l->next_resend && bus_up) {
         qy_metric_add (l->turn.m->resent, ingest_outbox_resend (l->turn.outbox, cfg->resend_grace_s,
                                                                 cfg->resend_max));
         l->next_resend = qy_mono_us () + cfg->resend_interval_ms * 1000;
@@ -230,7 +230,7 @@ static void s_turn (s_loop_t *l)
 {
     const ingest_config_t *cfg = l->cfg;
     bool waiting = s_before (l);
-    zmq_pollitem_t items [6] = { { l->z.router, 0, ZMQ_POLLIN, 0 }, { ingest_link_socket (l->z.link), 0, ZMQ_POLLIN, 0 },
+    zmq_pollitem_t items [6] = { { l->z.router, 0, ZMQ_POLLIN, 0 }, { qy_outlet_link_socket (l->z.push), 0, ZMQ_POLLIN, 0 },
                                  { qy_outlet_socket (l->z.push), 0, ZMQ_POLLIN, 0 } };
     int nitems = 3, notes = -1;
     if (l->z.zap)

@@ -11,8 +11,10 @@
 //    bus → stage: "QYE" + epoch (4): the bus's epoch, answering hello;
 //                 "QYK" + epoch (4) + numbers (8 each): these are done.
 //  The outlet sends nothing before it knows the bus's epoch; a message
-//  sent under an epoch that is no longer the bus's is sent again (at
-//  least once: every stage is idempotent by (brand, message id)).
+//  sent under an epoch that is no longer the bus's is sent again, and so
+//  is everything unacknowledged when the link broke and came back to the
+//  same bus (what the connection held is gone): at least once, every
+//  stage is idempotent by (brand, message id).
 #ifndef QY_OUTLET_H
 #define QY_OUTLET_H
 #include <stdbool.h>
@@ -27,12 +29,17 @@ typedef struct qy_outlet_t qy_outlet_t;
 //  unacknowledged at most. name labels its metrics (the hop, "moderation").
 //  NULL (logged) when the endpoint is wrong.
 qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const char *name);
-//  The same in two steps, for a caller that watches the socket (a
-//  zmq_socket_monitor) before it connects: a monitor attached after
-//  zmq_connect can miss the handshake of a bus already listening, and a
-//  link that looks down for ever. qy_outlet_connect: 0, or -1 (logged).
+//  The same in two steps (the socket may be set up in between).
+//  qy_outlet_connect: 0, or -1 (logged).
 qy_outlet_t *qy_outlet_open (void *ctx, int window, const char *name);
 int qy_outlet_connect (qy_outlet_t *self, const char *endpoint);
+//  Whether a connection to the bus has finished its handshake and not
+//  gone away, as of the last qy_outlet_poll (the socket's monitor,
+//  attached before connecting). Down and up are logged.
+bool qy_outlet_linked (const qy_outlet_t *self);
+//  The monitor's socket, for zmq_poll (POLLIN: the link changed; call
+//  qy_outlet_poll).
+void *qy_outlet_link_socket (qy_outlet_t *self);
 //  Close; what is still unacknowledged is counted and logged (its sender
 //  re-sends it from its own durable record: ingest's archive, or the bus's
 //  owed work of the stage that did not say done).
