@@ -592,8 +592,6 @@ static const qyctl_option_t s_judge_opts [] = {
     { "bits",            QYCTL_VALUE, "B",    "feature hash bits (train)" },
     { "epochs",          QYCTL_VALUE, "E",    "passes over the data (train)" },
     { "svm",             QYCTL_VALUE, "C",    "train a linear SVM of this C, calibrated (train)" },
-    { "blend",           QYCTL_VALUE, "A",    "A x the log-loss model + (1 - A) x the SVM (train)" },
-    { "logit-shift",     QYCTL_VALUE, "D",    "add D in [-5, 5] to the model's logit (train)" },
     { "negatives",       QYCTL_VALUE, "FILE", "more negative examples (train; may be repeated)" },
     { "negative-weight", QYCTL_VALUE, "W",    "their weight in (0, 1] (train)" },
     { "unbalanced",      QYCTL_FLAG,  NULL,   "do not balance the classes (train)" },

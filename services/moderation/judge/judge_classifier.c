@@ -598,23 +598,6 @@ judge_classifier_train_svm (const char *category, const judge_example_t *ex, siz
     return self;
 }
 
-//  Why a blend: on a small set (QQ group chat, 1,915 rows) the log loss
-//  keeps recall and the calibrated SVM keeps ordinary shop talk it never
-//  saw below threshold; their average in the logit does both (§9 of
-//  docs/moderation-judge.md).
-int
-judge_classifier_blend (judge_classifier_t *self, const judge_classifier_t *other,
-                        double alpha, double shift)
-{
-    if (self->bits != other->bits)
-        return -1;
-    size_t size = (size_t) 1 << self->bits;
-    for (size_t j = 0; j < size; j++)
-        self->w [j] = (float) (alpha * self->w [j] + (1 - alpha) * other->w [j]);
-    self->bias = (float) (alpha * self->bias + (1 - alpha) * other->bias + shift);
-    return 0;
-}
-
 //  --------------------------------------------------------------------------
 //  File format (little-endian), documented in docs/moderation-judge.md:
 //    "QYJM" u32 version u32 bits u32 featureset char[16] category

@@ -82,14 +82,6 @@ judge_classifier_t *judge_classifier_train (const char *category, const judge_ex
 judge_classifier_t *judge_classifier_train_svm (const char *category, const judge_example_t *ex,
                                                 size_t n, const judge_train_opts_t *opts, double C);
 
-//  Average two models of the same category and size into self, in the
-//  logit: self = alpha * self + (1 - alpha) * other (0 < alpha < 1), then
-//  add shift to the bias (where the rules' thresholds fall on it). Still
-//  one logistic model: same file, prediction and online learning.
-//  Returns 0, or -1 if the sizes differ.
-int judge_classifier_blend (judge_classifier_t *self, const judge_classifier_t *other,
-                            double alpha, double shift);
-
 //  Versioned binary file, see docs/moderation-judge.md. 0 or -1 + err.
 int judge_classifier_save (const judge_classifier_t *self, const char *path,
                            char *err, size_t errlen);

@@ -3,8 +3,7 @@
 
       train --category ad|abuse|complaint [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C]
-            [--negatives FILE]... [--negative-weight W] [--unbalanced]
-            [--blend A] [--logit-shift D] FILE...
+            [--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...
       eval  --category ad|abuse|complaint [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--evade SEED] [--errors N]
             [--dump TSV] FILE...
@@ -50,8 +49,6 @@ typedef struct {
     int         bits;
     int         epochs;
     double      svm_c;          //  train: > 0, a linear SVM of this C (else log loss)
-    double      blend;          //  train: > 0, A x log loss + (1 - A) x SVM (C = svm_c or 1)
-    double      logit_shift;    //  train: added to the model's bias
     char      **files;
     int         nfiles;
     char      **negatives;      //  train: files whose every row is a negative
@@ -77,8 +74,7 @@ s_usage (const char *cmd)
     if (strcmp (cmd, "train") == 0)
         fprintf (stderr, "usage: train --category ad|abuse|complaint [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C] "
-                 "[--negatives FILE]... [--negative-weight W] [--unbalanced] "
-                 "[--blend A] [--logit-shift D] FILE...\n");
+                 "[--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...\n");
     else
         fprintf (stderr, "usage: eval --category ad|abuse|complaint [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] [--dump TSV] FILE...\n");
@@ -144,22 +140,6 @@ s_parse_args (int argc, char **argv, s_args_t *a)
             a->svm_c = atof (argv [++i]);
             if (!(a->svm_c > 0)) {
                 fprintf (stderr, "--svm wants C > 0\n");
-                return -1;
-            }
-        }
-        else
-        if (strcmp (opt, "--blend") == 0 && val) {
-            a->blend = atof (argv [++i]);
-            if (!(a->blend > 0 && a->blend < 1)) {
-                fprintf (stderr, "--blend wants a number in (0, 1)\n");
-                return -1;
-            }
-        }
-        else
-        if (strcmp (opt, "--logit-shift") == 0 && val) {
-            a->logit_shift = atof (argv [++i]);
-            if (!(a->logit_shift >= -5 && a->logit_shift <= 5)) {
-                fprintf (stderr, "--logit-shift wants a number in [-5, 5]\n");
                 return -1;
             }
         }
@@ -288,31 +268,6 @@ s_now (void)
     return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
 }
 
-//  The model of the trainer asked for: log loss, linear SVM (--svm C),
-//  or their blend (--blend A: both on the same rows, averaged in the
-//  logit); then --logit-shift. Caller owns result.
-static judge_classifier_t *
-s_train_model (const s_args_t *a, const judge_example_t *ex, size_t n, const judge_train_opts_t *opts)
-{
-    judge_classifier_t *clf;
-    if (a->blend > 0) {
-        clf = judge_classifier_train (a->category, ex, n, opts);
-        //  The SVM's epochs are its solver's passes: its own default
-        judge_train_opts_t svm_opts = *opts;
-        svm_opts.epochs = 0;
-        judge_classifier_t *svm = judge_classifier_train_svm (a->category, ex, n, &svm_opts,
-                                                             a->svm_c > 0 ? a->svm_c : 1.0);
-        judge_classifier_blend (clf, svm, a->blend, 0);
-        judge_classifier_destroy (&svm);
-    }
-    else
-        clf = a->svm_c > 0 ? judge_classifier_train_svm (a->category, ex, n, opts, a->svm_c)
-                           : judge_classifier_train (a->category, ex, n, opts);
-    if (a->logit_shift != 0)
-        judge_classifier_blend (clf, clf, 1.0, a->logit_shift);
-    return clf;
-}
-
 int
 judge_cli_train (int argc, char **argv)
 {
@@ -394,7 +349,8 @@ judge_cli_train (int argc, char **argv)
         a.bits = rows.n >= 20000 ? 20 : 18;
     judge_train_opts_t opts = { a.bits, a.epochs, 0, -1, 0 };
     double t0 = s_now ();
-    judge_classifier_t *clf = s_train_model (&a, ex, rows.n, &opts);
+    judge_classifier_t *clf = a.svm_c > 0 ? judge_classifier_train_svm (a.category, ex, rows.n, &opts, a.svm_c)
+                                          : judge_classifier_train (a.category, ex, rows.n, &opts);
     double secs = s_now () - t0;
     if (judge_classifier_save (clf, a.model, err, sizeof (err)))
         fprintf (stderr, "%s\n", err);

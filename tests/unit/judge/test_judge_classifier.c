@@ -13,11 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <math.h>
-
 #include "judge.h"
 #include "judge_classifier.h"
-#include "judge_eval.h"
 
 //  Strict normalized texts (what the judge feeds the classifier)
 static const char *s_ads [] = {
@@ -29,21 +26,14 @@ static const char *s_normal [] = {
     "谢谢大家", "快递到了没有", "这个颜色好看", "晚上吃什么",
 };
 
-//  The 8 ads and 8 normal texts above as examples, into ex [0..15]
-static void
-s_examples (judge_example_t *ex)
-{
-    for (int i = 0; i < 8; i++) {
-        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL, 0 };
-        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL, 0 };
-    }
-}
-
 static judge_classifier_t *
 s_train (void)
 {
     judge_example_t ex [16];
-    s_examples (ex);
+    for (int i = 0; i < 8; i++) {
+        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL, 0 };
+        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL, 0 };
+    }
     judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
     return judge_classifier_train ("ad", ex, 16, &opts);
 }
@@ -269,7 +259,10 @@ test_train_svm (void **state)
 {
     (void) state;
     judge_example_t ex [18];
-    s_examples (ex);
+    for (int i = 0; i < 8; i++) {
+        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL, 0 };
+        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL, 0 };
+    }
     const char *both = "需要的找我";
     ex [16] = (judge_example_t) { 1, both, strlen (both), NULL, 8.0f };
     ex [17] = (judge_example_t) { 0, both, strlen (both), NULL, 0.5f };
@@ -290,59 +283,12 @@ test_train_svm (void **state)
     judge_classifier_destroy (&c);
 }
 
-static double
-s_logit (double p)
-{
-    return log (p / (1 - p));
-}
-
-//  A blend is the average of two models in the logit, plus a shift, and
-//  stays one logistic model; `train --blend A` and `--logit-shift D`
-//  refuse values outside (0, 1) and [-5, 5] before reading anything.
-static void
-test_blend (void **state)
-{
-    (void) state;
-    judge_example_t ex [16];
-    s_examples (ex);
-    judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
-    judge_classifier_t *log_loss = judge_classifier_train ("ad", ex, 16, &opts);
-    judge_classifier_t *blend = judge_classifier_train ("ad", ex, 16, &opts);
-    opts.epochs = 0;
-    judge_classifier_t *svm = judge_classifier_train_svm ("ad", ex, 16, &opts, 1.0);
-    assert_int_equal (judge_classifier_blend (blend, svm, 0.25, 1.0), 0);
-    const char *texts [] = { "出售元宝需要的私聊", "这个面霜好用吗", "出元宝加q98765432" };
-    for (int i = 0; i < 3; i++) {
-        double want = 0.25 * s_logit (s_p (log_loss, texts [i]))
-                    + 0.75 * s_logit (s_p (svm, texts [i])) + 1.0;
-        assert_true (fabs (s_logit (s_p (blend, texts [i])) - want) < 1e-3);
-    }
-    judge_classifier_t *small = judge_classifier_new ("ad", 12);
-    assert_int_equal (judge_classifier_blend (blend, small, 0.5, 0), -1);
-    judge_classifier_destroy (&small);
-    judge_classifier_destroy (&svm);
-    judge_classifier_destroy (&blend);
-    judge_classifier_destroy (&log_loss);
-
-    char *argv [] = { "train", "--category", "ad", "--model", "/nonexistent/m", "--blend", "0.5",
-                      "--logit-shift", "1", "/nonexistent/data.tsv" };
-    assert_int_equal (judge_cli_train (10, argv), 1);      //  options fine, no file
-    argv [6] = "1";
-    assert_int_equal (judge_cli_train (10, argv), 2);
-    argv [6] = "0";
-    assert_int_equal (judge_cli_train (10, argv), 2);
-    argv [6] = "0.5";
-    argv [8] = "6";
-    assert_int_equal (judge_cli_train (10, argv), 2);
-}
-
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_train_separates),
         cmocka_unit_test (test_train_svm),
-        cmocka_unit_test (test_blend),
         cmocka_unit_test (test_evidence),
         cmocka_unit_test (test_save_load_round_trip),
         cmocka_unit_test (test_online_learning),
