@@ -4,9 +4,10 @@
     a file, evaluate the whole judge on the other 1/5 (never on trained
     rows), with and without the evasion rewriter.
 
-    The floors asserted here are the numbers measured when this was
-    written (docs/moderation-judge.md) minus a small margin, so a change
-    that breaks normalization, a detector or the classifier fails here.
+    The floors (and ceilings) asserted here are the numbers measured
+    (docs/moderation-judge.md) to their last printed digit: training is
+    deterministic, so a change that breaks normalization, a detector or
+    the classifier, or makes a figure of issue 20 worse, fails here.
     Timing is printed by eval but never asserted.
     =========================================================================
 */
@@ -143,17 +144,18 @@ test_game_chat_and_evasion (void **state)
     assert_true (evaded.f1 >= plain.f1 - 0.02);
     assert_true (clf_evaded.recall >= clf.recall - 0.02);
     assert_true (clf_evaded.f1 >= clf.f1 - 0.02);
-    //  Floors (measured: classifier alone 0.924, whole judge 0.918: the
-    //  model trained on this set cancels the contact details it labels as
-    //  normal; 0.827 before the judge learned that)
-    assert_true (clf.f1 >= 0.91);
-    assert_true (plain.f1 >= 0.91);
-    assert_true (plain.recall >= 0.93);
+    //  Floors at what is measured (classifier alone 0.9235, whole judge
+    //  0.9177: the model trained on this set cancels the contact details
+    //  it labels as normal; 0.827 before the judge learned that).
+    //  Training is deterministic: a drop here is a change, not noise.
+    assert_true (clf.f1 >= 0.923);
+    assert_true (plain.f1 >= 0.917);
+    assert_true (plain.recall >= 0.946);
     //  The SVM trainer (--svm 1): measured 0.9246 against 0.9177 (the
     //  linear SVM of scikit-learn on the raw text: 0.9299, judge_vs_svm)
     s_train_with ("ad", "20", "1", files, 1);
     judge_metrics_t svm = s_eval ("ad", game, NULL, NULL);
-    assert_true (svm.f1 >= 0.92);
+    assert_true (svm.f1 >= 0.924);
     assert_true (svm.f1 > plain.f1);
 }
 
@@ -170,8 +172,8 @@ test_qq_group (void **state)
     s_train ("ad", "18", files, 1);
     judge_metrics_t plain = s_eval ("ad", qq, NULL, NULL);
     judge_metrics_t evaded = s_eval ("ad", qq, NULL, "7");
-    //  Measured 0.889 (target 0.85; scikit-learn reference: 0.644)
-    assert_true (plain.f1 >= 0.85);
+    //  Measured 0.8889 (target 0.85; scikit-learn reference: 0.644)
+    assert_true (plain.f1 >= 0.888);
     assert_true (plain.fpr <= 0.02);
     assert_true (evaded.f1 >= plain.f1 - 0.03);
 }
@@ -196,11 +198,11 @@ test_sms_spam_recall (void **state)
     judge_metrics_t m = s_eval ("ad", sms, NULL, NULL);
     assert_int_equal (m.rows, 1600);
     //  Measured 0.993 (target 0.99; 0.989 with every row weighing 1)
-    assert_true (m.recall >= 0.99);
+    assert_true (m.recall >= 0.993);
     //  The same model on QQ group chat: the game chat set teaches it that
     //  contact details are ordinary talk. Measured 0.80 (0.72 unbalanced)
     judge_metrics_t q = s_eval ("ad", qq, NULL, NULL);
-    assert_true (q.f1 >= 0.75);
+    assert_true (q.f1 >= 0.799);
 }
 
 static void
@@ -215,8 +217,8 @@ test_cold_abuse (void **state)
     char *files [] = { cold };
     s_train ("abuse", "18", files, 1);
     judge_metrics_t m = s_eval ("abuse", cold, NULL, NULL);
-    //  Measured 0.873 (COLD alone, split 0/5)
-    assert_true (m.f1 >= 0.85);
+    //  Measured 0.8628 (COLD alone, split 0/5, log loss)
+    assert_true (m.f1 >= 0.862);
     //  The shipped recipe (QQ chat and the hand-written customer lines as
     //  negatives), trained as the shipped abuse.model is (--svm 0.5):
     //  measured 0.8719 (0.8604 with the log loss)
@@ -228,7 +230,7 @@ test_cold_abuse (void **state)
                       "--negatives", qq, "--negatives", chat, cold };
     assert_int_equal (judge_cli_train (14, argv), 0);
     judge_metrics_t shipped = s_eval ("abuse", cold, NULL, NULL);
-    assert_true (shipped.f1 >= 0.865);
+    assert_true (shipped.f1 >= 0.871);
 }
 
 //  --negative-weight W scales what a --negatives file weighs: the models
@@ -275,11 +277,16 @@ test_negative_weight (void **state)
 //  Issue 20 §9 and §4: the customer reviews (no licence: evaluation only)
 //  with the shipped models and default rules. None is an ad or abuse of
 //  a person; half are complaints.
+//  split: "K/N", or NULL for all rows
 static judge_metrics_t
-s_eval_shipped (const char *category, const char *model, const char *file)
+s_eval_shipped (const char *category, const char *model, const char *file, const char *split)
 {
-    char *argv [16] = { "eval", "--category", (char *) category, "--split", "0/5" };
-    int argc = 5;
+    char *argv [16] = { "eval", "--category", (char *) category };
+    int argc = 3;
+    if (split) {
+        argv [argc++] = "--split";
+        argv [argc++] = (char *) split;
+    }
     if (model) {
         argv [argc++] = "--model";
         argv [argc++] = (char *) model;
@@ -287,8 +294,8 @@ s_eval_shipped (const char *category, const char *model, const char *file)
     argv [argc++] = (char *) file;
     judge_metrics_t m;
     assert_int_equal (judge_cli_eval_metrics (argc, argv, &m), 0);
-    printf ("customer reviews %-10s %s flagged=%.4f negatives=%.4f positives=%.4f "
-            "precision=%.4f recall=%.4f f1=%.4f\n", category, model ? "trained" : "shipped",
+    printf ("%-26s %-10s %s flagged=%.4f flagged_label1=%.4f flagged_label0=%.4f "
+            "precision=%.4f recall=%.4f f1=%.4f\n", strrchr (file, '/') + 1, category, model ? "trained" : "shipped",
             (double) (m.tp + m.fp) / (double) m.rows, m.recall, m.fpr, m.precision, m.recall, m.f1);
     return m;
 }
@@ -305,22 +312,70 @@ test_customer_reviews (void **state)
     //  Measured: ad 0.74 % of all rows (0.94 % before), abuse 0.91 %
     //  (4.90 % before issue 20, 0.98 % with the log-loss abuse.model), of
     //  negative reviews 1.44 % (9.11 %, 1.61 %)
-    judge_metrics_t ad = s_eval_shipped ("ad", NULL, reviews);
+    judge_metrics_t ad = s_eval_shipped ("ad", NULL, reviews, "0/5");
     assert_int_equal (ad.rows, 11949);
-    assert_true ((double) (ad.tp + ad.fp) / (double) ad.rows <= 0.0080);
-    judge_metrics_t abuse = s_eval_shipped ("abuse", NULL, reviews);
-    assert_true ((double) (abuse.tp + abuse.fp) / (double) abuse.rows <= 0.0095);
-    assert_true (abuse.recall <= 0.0155);
+    assert_true ((double) (ad.tp + ad.fp) / (double) ad.rows <= 0.0075);
+    judge_metrics_t abuse = s_eval_shipped ("abuse", NULL, reviews, "0/5");
+    assert_true ((double) (abuse.tp + abuse.fp) / (double) abuse.rows <= 0.0092);
+    assert_true (abuse.recall <= 0.0145);
+    //  Happy customers flagged: 0.35 % (0.30 % with the log-loss model,
+    //  whose share of all rows is 0.98 %); complaining minus happy 1.09
+    //  points (target under 0.5)
+    assert_true (abuse.fpr <= 0.0036);
+    assert_true (abuse.recall - abuse.fpr <= 0.0110);
     //  The shipped complaint default (dictionaries, no model): precise,
     //  with a low recall (measured 0.920 / 0.389, F1 0.547)
-    judge_metrics_t shipped = s_eval_shipped ("complaint", NULL, reviews);
-    assert_true (shipped.precision >= 0.91);
-    assert_true (shipped.recall >= 0.38);
+    judge_metrics_t shipped = s_eval_shipped ("complaint", NULL, reviews, "0/5");
+    assert_true (shipped.precision >= 0.919);
+    assert_true (shipped.recall >= 0.388);
     //  A brand's own model trained on 4/5 (measured F1 0.930)
     char *files [] = { reviews };
     s_train ("complaint", "20", files, 1);
-    judge_metrics_t trained = s_eval_shipped ("complaint", s_model, reviews);
-    assert_true (trained.f1 >= 0.92);
+    judge_metrics_t trained = s_eval_shipped ("complaint", s_model, reviews, "0/5");
+    assert_true (trained.f1 >= 0.930);
+}
+
+//  Issue 20 §10: the 5,040 ordinary customer lines the load generator
+//  builds (tools/judge/loadgen_lines.py reads them out of
+//  tools/loadgen/sim.c) judged by the shipped models and default rules:
+//  the share sent to review. And what the shipped ad model recalls of
+//  the ads sets it was not trained on (all rows), so that a model that
+//  quiets the customers by missing ads fails here.
+static void
+test_customer_chat_lines (void **state)
+{
+    (void) state;
+    char lines [] = "/tmp/loadgen_lines_XXXXXX";
+    int fd = mkstemp (lines);
+    assert_true (fd >= 0);
+    close (fd);
+    char cmd [2048];
+    snprintf (cmd, sizeof (cmd), "/usr/bin/python3 %s/tools/judge/loadgen_lines.py > %s",
+              QY_SOURCE_DIR, lines);
+    int rc = system (cmd);
+    if (rc != 0) {
+        unlink (lines);
+        printf ("skipped: %s failed (python3 missing?)\n", cmd);
+        S_MISSING ();
+    }
+    judge_metrics_t ad = s_eval_shipped ("ad", NULL, lines, NULL);
+    judge_metrics_t abuse = s_eval_shipped ("abuse", NULL, lines, NULL);
+    unlink (lines);
+    assert_int_equal (ad.rows, 5040);
+    //  Measured 2.22 % (112 lines, all through the ad model alone); abuse 0
+    assert_true (ad.fp <= 112);
+    assert_int_equal (abuse.fp, 0);
+    char game [1100], sms [1100];
+    if (!s_file (game, sizeof (game), "ads/game_chat_ads.dev.tsv")
+    ||  !s_file (sms, sizeof (sms), "ads/sms_spam.dev.tsv")) {
+        printf ("skipped: ads data not found\n");
+        S_MISSING ();
+    }
+    //  Measured 0.6311 and 0.5168 (the shipped model learned QQ chat only)
+    judge_metrics_t g = s_eval_shipped ("ad", NULL, game, NULL);
+    judge_metrics_t m = s_eval_shipped ("ad", NULL, sms, NULL);
+    assert_true (g.recall >= 0.631);
+    assert_true (m.recall >= 0.516);
 }
 
 int
@@ -329,6 +384,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_game_chat_and_evasion),
         cmocka_unit_test (test_customer_reviews),
+        cmocka_unit_test (test_customer_chat_lines),
         cmocka_unit_test (test_qq_group),
         cmocka_unit_test (test_sms_spam_recall),
         cmocka_unit_test (test_cold_abuse),
