@@ -230,34 +230,17 @@ static void s_plan_clock (scoring_plan_t *p, int64_t brand_id, int64_t t)
     p->clock_s [p->nclocks++] = t;
 }
 
-//  One call per group: its events in batch order, the groups in the
-//  order they first appear.
+//  One call per group (its keys' hash tag): its events in batch order,
+//  the groups in the order they first appear.
 static void s_plan_calls (scoring_plan_t *p)
 {
+    const char **tags = qy_calloc (p->n + 1, sizeof (*tags));
+    for (size_t i = 0; i < p->n; i++)
+        tags [i] = p->send [i] ? p->keys [i].roster : NULL;
     p->order = qy_calloc (p->n + 1, sizeof (*p->order));
     p->call_start = qy_calloc (p->n + 2, sizeof (*p->call_start));
-    size_t *call = qy_calloc (p->n + 1, sizeof (*call));
-    size_t *filled = qy_calloc (p->n + 1, sizeof (*filled));
-    qy_map_t *calls = qy_map_new ();
-    for (size_t i = 0; i < p->n; i++) {
-        if (!p->send [i])
-            continue;
-        int64_t c;
-        if (!qy_map_get (calls, p->keys [i].roster, &c)) {
-            c = (int64_t) p->ncalls++;
-            qy_map_put (calls, p->keys [i].roster, c);
-        }
-        call [i] = (size_t) c;
-        p->call_start [c + 1]++;
-    }
-    for (size_t c = 0; c < p->ncalls; c++)
-        p->call_start [c + 1] += p->call_start [c];
-    for (size_t i = 0; i < p->n; i++)
-        if (p->send [i])
-            p->order [p->call_start [call [i]] + filled [call [i]]++] = i;
-    qy_map_destroy (&calls);
-    free (filled);
-    free (call);
+    p->ncalls = qy_group_by_key (tags, p->n, p->order, p->call_start);
+    free (tags);
 }
 
 int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
