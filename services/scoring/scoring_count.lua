@@ -39,12 +39,27 @@
 -- replay that one event may count twice in them.
 local F = {'first','jd','jt','jn','in','ch','mch','last','lt','days','streak','msgs','as','al','at','subs','ans',
   'vd','viol','staff','st','tl','lv','lu'}
+-- What this call has read of the group state hash and of each day's
+-- active count, kept up to date with its own writes: the call is atomic,
+-- so nothing else changes them meanwhile, and the group's events after
+-- the first need not read them again.
+local GS = {lm = 1, lt = 2, qm = 3, qt = 4, pt = 5}
+local gstates, actives = {}, {}
+local function group_state(key)
+  if not gstates[key] then gstates[key] = redis.call('HMGET', key, 'lm', 'lt', 'qm', 'qt', 'pt', 'state') end
+  return gstates[key]
+end
+local function active(key)
+  if not actives[key] then actives[key] = redis.call('HLEN', key) end
+  return actives[key]
+end
+
 local function count(KEYS, ARGV)
   local mid = ARGV[3]
   local function standing(new)
     local f = redis.call('HMGET', KEYS[8], unpack(F))
     return {new, tonumber(redis.call('HGET', KEYS[4], mid) or 0), tonumber(redis.call('HGET', KEYS[2], 'msgs') or 0),
-      redis.call('HLEN', KEYS[4]), redis.call('HGET', KEYS[11], 'state') or '', unpack(f)}
+      active(KEYS[4]), group_state(KEYS[11])[6] or '', unpack(f)}
   end
   if ARGV[21] == '1' then return standing(2) end
   if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return standing(0) end
@@ -121,6 +136,7 @@ local function count(KEYS, ARGV)
   elseif kind == 'msg' then
     if not cur['in'] then put('in', 1) end
     mm = redis.call('HINCRBY', KEYS[4], mid, 1)
+    if mm == 1 and actives[KEYS[4]] then actives[KEYS[4]] = actives[KEYS[4]] + 1 end
     gm = redis.call('HINCRBY', KEYS[2], 'msgs', 1)
     redis.call('HINCRBY', KEYS[2], 'h' .. ARGV[4], 1)
     redis.call('PFADD', KEYS[3], mid)
@@ -153,7 +169,7 @@ local function count(KEYS, ARGV)
     put('as', as); put('al', al); put('at', at)
     if ARGV[19] == '1' then put('subs', num(cur.subs) + 1) end
     if ARGV[11] == '1' then redis.call('HINCRBY', KEYS[2], 'staff', 1) end
-    local gs = redis.call('HMGET', KEYS[11], 'lm', 'lt', 'qm', 'qt', 'pt', 'state')
+    local gs = group_state(KEYS[11])
     gst = gs[6]
     local gset = {}
     local window, pwin = tonumber(ARGV[16]), tonumber(ARGV[17])
@@ -187,6 +203,7 @@ local function count(KEYS, ARGV)
       put('ans', num(cur.ans) + 1)
       redis.call('HINCRBY', KEYS[2], 'ans', 1)
       redis.call('HDEL', KEYS[11], 'qm')
+      gs[3] = false
     end
     if ARGV[18] == '1' then
       redis.call('HINCRBY', KEYS[2], 'q', 1)
@@ -197,7 +214,10 @@ local function count(KEYS, ARGV)
     end
     -- No last speaker: the state hash is new (or the evaluation's, which has its expiry).
     if not gs[1] then fresh[11] = true end
-    if #gset > 0 then redis.call('HSET', KEYS[11], unpack(gset)) end
+    if #gset > 0 then
+      redis.call('HSET', KEYS[11], unpack(gset))
+      for i = 1, #gset, 2 do gs[GS[gset[i]]] = gset[i + 1] end
+    end
   end
   if ARGV[5] == '1' then
     redis.call('HINCRBY', KEYS[2], 'viol', 1)
@@ -226,9 +246,9 @@ local function count(KEYS, ARGV)
   if not mm then
     mm = tonumber(redis.call('HGET', KEYS[4], mid) or 0)
     gm = tonumber(redis.call('HGET', KEYS[2], 'msgs') or 0)
-    gst = redis.call('HGET', KEYS[11], 'state')
+    gst = group_state(KEYS[11])[6]
   end
-  local res = {1, mm, gm, redis.call('HLEN', KEYS[4]), gst or ''}
+  local res = {1, mm, gm, active(KEYS[4]), gst or ''}
   for i = 1, #F do res[#res + 1] = cur[F[i]] or false end
   return res
   end)
