@@ -467,9 +467,10 @@ static void s_judge_content (s_item_t *it, bool staff)
     }
 }
 
-//  The behaviour script's calls of a batch: one per brand (its keys' hash
-//  tag), its events in batch order, so a group's are counted in message
-//  order.
+//  The behaviour script's calls of a batch: one for the batch on a single
+//  Redis, one per brand (its keys' hash tag, so its slot) on a Redis
+//  Cluster; a call's events in batch order, so a group's are counted in
+//  message order.
 typedef struct {
     moderation_check_args_t *args;      //  per item
     size_t *order, *start, ncalls;
@@ -502,14 +503,14 @@ static bool s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_c
     return true;
 }
 
-//  Append the behaviour script's calls, one per brand: each its events'
-//  KEYS, then their ARGV. Replies are read in order, so once an append
-//  fails none follows.
+//  Append the behaviour script's calls: each its events' KEYS, then their
+//  ARGV. Replies are read in order, so once an append fails none follows.
 static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
 {
     const char **tags = qy_calloc (n + 1, sizeof (*tags));
+    bool cluster = qy_redis_is_cluster (redis);
     for (size_t i = 0; i < n; i++)
-        tags [i] = ch->args [i].args [2];       //  block:{b:B}, one per brand
+        tags [i] = cluster ? ch->args [i].args [2] : "";       //  block:{b:B}: one per brand
     ch->ncalls = qy_group_by_key (tags, n, ch->order, ch->start);
     free (tags);
     const size_t nk = MODERATION_CHECK_NKEYS, na = MODERATION_CHECK_NARGS - MODERATION_CHECK_NKEYS;

@@ -1,5 +1,6 @@
 -- moderation_check: what Redis counts per event (moderation_behaviour.c),
--- for a batch's events of one brand in one call, not one call per event.
+-- for a batch's events in one call (one per brand on a Redis Cluster),
+-- not one call per event.
 -- The events are counted one after another in the order given (the
 -- batch's), each exactly as it would be alone, so a group's decisions
 -- come in message order. Per event, 9 KEYS and 13 ARGV as below; inside

@@ -343,18 +343,20 @@ typedef struct {
     size_t         ndirty, nseen;
     int64_t       *clock_brand, *clock_s;
     size_t         nclocks;
-    //  One script call per group (its keys share a hash tag, so a slot):
-    //  call c counts the events order [call_start [c] .. call_start [c + 1])
-    //  in batch order; calls in the order their groups first appear.
+    //  One script call per group (its keys share a hash tag, so a slot) on
+    //  a Redis Cluster, one for the batch on a single Redis: call c counts
+    //  the events order [call_start [c] .. call_start [c + 1]) in batch
+    //  order; calls in the order their groups first appear.
     size_t        *order, *call_start;
     size_t         ncalls;
 } scoring_plan_t;
 //  Plan the events of evs [0..n) whose out [i] is SCORING_PENDING; the
 //  brands' clocks are noted already (a batch is judged against its latest
-//  event). Returns 0 (free with scoring_count_plan_free), or -1 when a
-//  brand could not be loaded (PostgreSQL away; nothing to free).
+//  event); cluster: Redis is a Redis Cluster (a call per group). Returns
+//  0 (free with scoring_count_plan_free), or -1 when a brand could not be
+//  loaded (PostgreSQL away; nothing to free).
 int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
-                        const scoring_outcome_t *out, size_t n, scoring_plan_t *plan);
+                        const scoring_outcome_t *out, size_t n, bool cluster, scoring_plan_t *plan);
 void scoring_count_plan_free (scoring_plan_t *plan);
 //  What the script's reply r for ev means: counted, seen before, too old
 //  (st filled with the member's standing, today its day), rejected (the

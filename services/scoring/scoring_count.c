@@ -1,5 +1,5 @@
-//  Counting a batch: one script call per group (its events in batch
-//  order) and a handful of set updates, all in one pipeline (one round
+//  Counting a batch: one script call (per group on a Redis Cluster; its
+//  events in batch order) and a handful of set updates, all in one pipeline (one round
 //  trip for the batch), then the standing of each event's member worked
 //  out from the script's reply.
 //  What is sent (scoring_count_plan) and what a reply means
@@ -230,13 +230,14 @@ static void s_plan_clock (scoring_plan_t *p, int64_t brand_id, int64_t t)
     p->clock_s [p->nclocks++] = t;
 }
 
-//  One call per group (its keys' hash tag): its events in batch order,
-//  the groups in the order they first appear.
-static void s_plan_calls (scoring_plan_t *p)
+//  On a Redis Cluster one call per group (its keys' hash tag, so its
+//  slot), its events in batch order, the groups in the order they first
+//  appear; on a single Redis one call for the batch.
+static void s_plan_calls (scoring_plan_t *p, bool cluster)
 {
     const char **tags = qy_calloc (p->n + 1, sizeof (*tags));
     for (size_t i = 0; i < p->n; i++)
-        tags [i] = p->send [i] ? p->keys [i].roster : NULL;
+        tags [i] = !p->send [i] ? NULL : cluster ? p->keys [i].roster : "";
     p->order = qy_calloc (p->n + 1, sizeof (*p->order));
     p->call_start = qy_calloc (p->n + 2, sizeof (*p->call_start));
     p->ncalls = qy_group_by_key (tags, p->n, p->order, p->call_start);
@@ -244,7 +245,7 @@ static void s_plan_calls (scoring_plan_t *p)
 }
 
 int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
-                        const scoring_outcome_t *out, size_t n, scoring_plan_t *p)
+                        const scoring_outcome_t *out, size_t n, bool cluster, scoring_plan_t *p)
 {
     memset (p, 0, sizeof (*p));
     p->n = n;
@@ -288,7 +289,7 @@ int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *bra
     if (rc)
         scoring_count_plan_free (p);
     else
-        s_plan_calls (p);
+        s_plan_calls (p, cluster);
     return rc;
 }
 
@@ -415,7 +416,8 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
         return 0;
     //  The brands' clocks first, so the whole batch is judged against its latest event.
     scoring_plan_t plan;
-    if (s_clocks (redis, brands, evs, n) || scoring_count_plan (cfg, brands, evs, out, n, &plan))
+    if (s_clocks (redis, brands, evs, n)
+        || scoring_count_plan (cfg, brands, evs, out, n, qy_redis_is_cluster (redis), &plan))
         return -1;
     //  Read every reply that was appended, even after a failure, so none
     //  is left to be taken for the next command's. An event answered stays

@@ -1,10 +1,10 @@
 -- scoring_count: counting a batch of one group's events (scoring_count.c
 -- runs it).
 --
--- One call per group and batch, not per event: a script call's own cost
--- (the call, the field table, the reply) is then paid once for the
--- group's events of the batch. Every key carries the group's hash tag, so
--- one call's keys share a Redis Cluster slot. The events are counted one
+-- One call per batch (per group and batch on a Redis Cluster), not per
+-- event: a script call's own cost (the call, the field table, the reply)
+-- is then paid once for the batch's events. Every key carries the
+-- group's hash tag, so on a cluster one call's keys share a slot. The events are counted one
 -- after another in the order given, each exactly as it would be alone.
 -- Counting is idempotent by message id: the id set of the group-day
 -- answers "seen" and nothing else moves.
@@ -39,10 +39,10 @@
 -- replay that one event may count twice in them.
 local F = {'first','jd','jt','jn','in','ch','mch','last','lt','days','streak','msgs','as','al','at','subs','ans',
   'vd','viol','staff','st','tl','lv','lu'}
--- What this call has read of the group state hash and of each day's
+-- What this call has read of each group's state hash and each day's
 -- active count, kept up to date with its own writes: the call is atomic,
--- so nothing else changes them meanwhile, and the group's events after
--- the first need not read them again.
+-- so nothing else changes them meanwhile, and a group's events after
+-- its first need not read them again.
 local GS = {lm = 1, lt = 2, qm = 3, qt = 4, pt = 5}
 local gstates, actives = {}, {}
 local function group_state(key)

@@ -61,7 +61,7 @@ static void test_plan (void **state)
     scoring_brands_clock (brands, 1, S_T0 + 120);
     scoring_outcome_t out [5] = { SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_COUNTED };
     scoring_plan_t p;
-    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, &p), 0);
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, true, &p), 0);
     assert_int_equal (p.nsend, 4);
     assert_true (p.send [0] && p.send [1] && p.send [2] && p.send [3]);
     assert_false (p.send [4]);
@@ -80,8 +80,9 @@ static void test_plan (void **state)
     assert_string_equal (p.seen [1], "1:11");
     assert_int_equal (p.nclocks, 1);
     assert_true (p.clock_brand [0] == 1 && p.clock_s [0] == S_T0 + 120);
-    //  One script call per group, its events in batch order (the old one
-    //  too: it answers in its group's call); the answered one in none.
+    //  On a Redis Cluster one script call per group, its events in batch
+    //  order (the old one too: it answers in its group's call); the
+    //  answered one in none.
     assert_int_equal (p.ncalls, 2);
     assert_int_equal (p.call_start [0], 0);
     assert_int_equal (p.call_start [1], 3);
@@ -91,10 +92,17 @@ static void test_plan (void **state)
     assert_int_equal (p.order [2], 3);
     assert_int_equal (p.order [3], 2);
     scoring_count_plan_free (&p);
+    //  A single Redis takes keys of any slot: one call, in batch order.
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, false, &p), 0);
+    assert_int_equal (p.ncalls, 1);
+    assert_int_equal (p.call_start [1], 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal (p.order [i], i);
+    scoring_count_plan_free (&p);
     //  A brand that cannot be loaded (no PostgreSQL here): nothing planned.
     s_event (&ev [4], 2, 12, 100, S_T0);
     out [4] = SCORING_PENDING;
-    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, &p), -1);
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, true, &p), -1);
     scoring_brands_destroy (&brands);
 }
 
@@ -171,7 +179,7 @@ static void test_call_reply (void **state)
     s_events (ev, evs, rows, 4);
     scoring_outcome_t out [4] = { SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_PENDING };
     scoring_plan_t p;
-    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 4, &p), 0);
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 4, true, &p), 0);
     assert_int_equal (p.ncalls, 2);
     //  Group 10's call: events 0, 2, 3 answered counted, seen, rejected.
     s_reply_t counted, seen;

@@ -81,8 +81,8 @@ static long long s_pg_int (const char *sql)
 }
 
 //  Events: a small pool, reset per case.
-static Qy__Event s_pool [32];
-static char s_ids [32][48], s_users [32][24];
+static Qy__Event s_pool [48];
+static char s_ids [48][48], s_users [48][24];
 static size_t s_used;
 
 static Qy__Event *s_ev (int64_t bid, int64_t gid, int64_t member, Qy__Kind kind, int64_t t_s, const char *id)
@@ -415,8 +415,9 @@ static void s_dump (int64_t gid, int32_t day, const char *const *members, qy_buf
 //  13. A batch counts exactly as its events one at a time: the same
 //  events (questions and answers, quotes, mentions, a join, a leave, a bot
 //  post and the responses to it, a violation, an id twice) in group a one
-//  per call and in group b in one call leave the same keys and standings.
-static void s_batched (int64_t ga, int64_t gb, int64_t now)
+//  per call, and in groups b and c interleaved in one batch (on a single
+//  Redis one call for both groups) leave the same keys and standings.
+static void s_batched (int64_t ga, int64_t gb, int64_t gc, int64_t now)
 {
     static const struct { int64_t member; Qy__Kind kind; int ref, mention; const char *text; } script [] = {
         { 1, QY__KIND__TEXT, -1, 0, "这个活动什么时候开始？" }, { 2, QY__KIND__TEXT, 0, 0, "明天上午十点开始，记得早点来排队哦" },
@@ -430,14 +431,14 @@ static void s_batched (int64_t ga, int64_t gb, int64_t now)
     v.action = QY__ACTION__WARN;
     v.violation_id = 1;
     s_used = 0;
-    Qy__Event *evs [2][16];
-    for (int g = 0; g < 2; g++)
+    Qy__Event *evs [3][16];
+    for (int g = 0; g < 3; g++)
         for (size_t i = 0; i < n; i++) {
             char id [48];
             //  The 7th repeats the 5th's id: a redelivery inside the batch.
             //  The same ids in both groups (ids are counted per group).
             qy_snprintf (id, sizeof (id), "bt-%zu", i == 6 ? 4 : i);
-            Qy__Event *ev = evs [g][i] = s_ev (s_bid, g ? gb : ga, script [i].member, script [i].kind,
+            Qy__Event *ev = evs [g][i] = s_ev (s_bid, g == 0 ? ga : g == 1 ? gb : gc, script [i].member, script [i].kind,
                                                 now - 600 + (int64_t) i * 10, id);
             ev->text = (char *) script [i].text;
             ev->channel_id = script [i].kind == QY__KIND__JOIN ? 7 : 0;
@@ -447,19 +448,23 @@ static void s_batched (int64_t ga, int64_t gb, int64_t now)
             ev->mentions = &mention [script [i].mention];
             ev->verdict = i == 10 ? &v : NULL;
         }
-    Qy__Standing st [2][16];
-    scoring_outcome_t out [2][16], again [16];
+    Qy__Standing st [2][16], stbc [32];
+    scoring_outcome_t out [2][16], outbc [32], again [32];
+    Qy__Event *bc [32];
     for (size_t i = 0; i < n; i++) {
-        out [0][i] = out [1][i] = SCORING_PENDING;
+        out [0][i] = outbc [2 * i] = outbc [2 * i + 1] = SCORING_PENDING;
         scoring_count_batch (&s_cfg, s_redis, s_brands, &evs [0][i], &st [0][i], &out [0][i], 1);
+        bc [2 * i] = evs [1][i];
+        bc [2 * i + 1] = evs [2][i];
     }
-    scoring_count_batch (&s_cfg, s_redis, s_brands, evs [1], st [1], out [1], n);
-    s_count (evs [1], n, again);
+    scoring_count_batch (&s_cfg, s_redis, s_brands, bc, stbc, outbc, 2 * n);
+    s_count (bc, 2 * n, again);
     bool counted = true, standing = true;
-    for (size_t i = 0; i < n; i++) {
-        counted = counted && out [0][i] == (i == 6 ? SCORING_SEEN : SCORING_COUNTED) && out [1][i] == out [0][i]
+    for (size_t i = 0; i < 2 * n; i++) {
+        size_t k = i / 2;
+        counted = counted && out [0][k] == (k == 6 ? SCORING_SEEN : SCORING_COUNTED) && outbc [i] == out [0][k]
                && again [i] == SCORING_SEEN;
-        const Qy__Standing *x = &st [0][i], *y = &st [1][i];
+        const Qy__Standing *x = &st [0][k], *y = &stbc [i];
         standing = standing && x->member_msgs_today == y->member_msgs_today
                 && x->group_msgs_today == y->group_msgs_today && x->group_active_today == y->group_active_today
                 && x->trust_level == y->trust_level && strcmp (x->group_state, y->group_state) == 0
@@ -468,17 +473,21 @@ static void s_batched (int64_t ga, int64_t gb, int64_t now)
     s_check ("batched: each event counted once, the one repeated seen; all seen when sent again", counted);
     s_check ("batched: each event's standing as when counted one at a time", standing);
     const char *members [] = { "1", "2", "3", "4", "5", "9", NULL };
-    qy_buf_t a, b;
+    qy_buf_t a, b, c;
     qy_buf_init (&a);
     qy_buf_init (&b);
+    qy_buf_init (&c);
     int32_t day = qy_day_of (now * 1000000, 0);
     s_dump (ga, day, members, &a);
     s_dump (gb, day, members, &b);
-    s_check ("batched: every key as when counted one at a time", a.len > 200 && strcmp (a.data, b.data) == 0);
-    if (strcmp (a.data, b.data) != 0)
-        printf ("one at a time:\n%s\nbatched:\n%s\n", a.data, b.data);
+    s_dump (gc, day, members, &c);
+    bool same = a.len > 200 && strcmp (a.data, b.data) == 0 && strcmp (a.data, c.data) == 0;
+    s_check ("batched: every key of both groups as when counted one at a time", same);
+    if (!same)
+        printf ("one at a time:\n%s\nbatched:\n%s\n%s\n", a.data, b.data, c.data);
     qy_buf_free (&a);
     qy_buf_free (&b);
+    qy_buf_free (&c);
 }
 
 int main (int argc, char **argv)
@@ -505,7 +514,7 @@ int main (int argc, char **argv)
     qy_snprintf (endpoint, sizeof (endpoint), "ipc:///tmp/qy-scoring-counts-%d", (int) getpid ());
     s_evaluation (g [6], g [7], now, endpoint);
     //  Two groups of their own (Redis only: never rolled up here).
-    s_batched (g [7] + 1000001, g [7] + 1000002, now);
+    s_batched (g [7] + 1000001, g [7] + 1000002, g [7] + 1000003, now);
     scoring_brands_destroy (&s_brands);
     qy_redis_destroy (&s_redis);
     qy_pg_destroy (&s_pg);
