@@ -1,7 +1,7 @@
 //  The moderation service's work on one batch of events, with its I/O:
-//  brand rules, the judgement, one pipelined Redis script call per brand,
-//  the batch's violations in one transaction, actions to notifier, the
-//  verdict passed on to scoring. main.c only reads the config, opens the
+//  brand rules, the judgement, one Redis script call per batch (per brand
+//  on a Redis Cluster, the calls pipelined), the batch's violations in one
+//  transaction, actions to notifier, the verdict passed on to scoring. main.c only reads the config, opens the
 //  sockets and runs the loop.
 #include "moderation.h"
 #include "moderation_batch.h"

@@ -37,11 +37,13 @@ static void s_standing (const scoring_settings_t *set, const scoring_count_confi
 }
 
 //  Errors that say something about Redis, not about the event: the batch
-//  is retried, nothing is set aside (a failover, a full memory, a load).
+//  is retried, nothing is set aside (a failover, a full memory, a load; a
+//  call's keys in several slots, which only a cluster met before its mode
+//  was known could answer).
 static bool s_redis_state_error (const char *e)
 {
     static const char *prefixes [] = { "NOSCRIPT", "LOADING", "BUSY", "OOM", "READONLY", "MISCONF", "NOREPLICAS",
-                                       "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN" };
+                                       "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "CROSSSLOT" };
     for (size_t i = 0; i < QY_ARRAY_LEN (prefixes); i++)
         if (strncmp (e, prefixes [i], strlen (prefixes [i])) == 0)
             return true;

@@ -160,7 +160,8 @@ static void test_reply (void **state)
     assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_REJECTED);
     assert_int_equal (st.member_msgs_today, 0);
     const char *retry [] = { "NOSCRIPT No matching script", "LOADING Redis is loading", "READONLY replica",
-                             "CLUSTERDOWN The cluster is down", "OOM command not allowed" };
+                             "CLUSTERDOWN The cluster is down", "OOM command not allowed",
+                             "CROSSSLOT Keys in request don't hash to the same slot" };
     for (size_t i = 0; i < sizeof (retry) / sizeof (retry [0]); i++) {
         err.str = (char *) retry [i];
         assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_PENDING);
