@@ -142,6 +142,11 @@ static bool s_cluster (qy_redis_t *self)
     return self->cluster != NULL;
 }
 
+bool qy_redis_is_cluster (qy_redis_t *self)
+{
+    return s_cluster (self);
+}
+
 static bool s_connect (qy_redis_t *self)
 {
     if (self->ctx)

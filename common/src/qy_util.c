@@ -302,6 +302,35 @@ void qy_map_put (qy_map_t *self, const char *key, int64_t value)
     self->values [i] = value;
 }
 
+size_t qy_group_by_key (const char *const *keys, size_t n, size_t *order, size_t *start)
+{
+    size_t *group = qy_calloc (n + 1, sizeof (*group)), *filled = qy_calloc (n + 1, sizeof (*filled));
+    qy_map_t *groups = qy_map_new ();
+    size_t ngroups = 0;
+    start [0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!keys [i])
+            continue;
+        int64_t g;
+        if (!qy_map_get (groups, keys [i], &g)) {
+            g = (int64_t) ngroups++;
+            qy_map_put (groups, keys [i], g);
+            start [g + 1] = 0;
+        }
+        group [i] = (size_t) g;
+        start [g + 1]++;
+    }
+    for (size_t g = 0; g < ngroups; g++)
+        start [g + 1] += start [g];
+    for (size_t i = 0; i < n; i++)
+        if (keys [i])
+            order [start [group [i]] + filled [group [i]]++] = i;
+    qy_map_destroy (&groups);
+    free (filled);
+    free (group);
+    return ngroups;
+}
+
 size_t qy_map_size (qy_map_t *self)
 {
     return self->size;

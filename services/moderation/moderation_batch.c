@@ -1,7 +1,7 @@
 //  The moderation service's work on one batch of events, with its I/O:
-//  brand rules, the judgement, one pipelined Redis script call per event,
-//  the batch's violations in one transaction, actions to notifier, the
-//  verdict passed on to scoring. main.c only reads the config, opens the
+//  brand rules, the judgement, one Redis script call per batch (per brand
+//  on a Redis Cluster, the calls pipelined), the batch's violations in one
+//  transaction, actions to notifier, the verdict passed on to scoring. main.c only reads the config, opens the
 //  sockets and runs the loop.
 #include "moderation.h"
 #include "moderation_batch.h"
@@ -467,67 +467,95 @@ static void s_judge_content (s_item_t *it, bool staff)
     }
 }
 
+//  The behaviour script's calls of a batch: one for the batch on a single
+//  Redis, one per brand (its keys' hash tag, so its slot) on a Redis
+//  Cluster; a call's events in batch order, so a group's are counted in
+//  message order.
+typedef struct {
+    moderation_check_args_t *args;      //  per item
+    size_t *order, *start, ncalls;
+    size_t  appended;                   //  calls in the pipeline
+} s_checks_t;
+
 //  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, the
-//  behaviour script's calls appended to one pipeline. Every item gets its
-//  brand and policy even when Redis fails part way: the later phases
-//  decide every item of the batch. Returns the calls appended, or -1 when stopping.
-static int s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+//  behaviour script's arguments. Every item gets its brand and policy:
+//  the later phases decide every item of the batch. False when stopping.
+static bool s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_checks_t *ch)
 {
-    int pipelined = 0;
-    bool appending = true;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
         qy_wait_t wait = { 0 };
         while (!(it->brand = moderation_store_brand (ctx->store, ev->brand_id)))
             if (!moderation_pg_wait (ctx->pg, &wait))
-                return -1;
+                return false;
         while (!(it->pol = moderation_store_policy (ctx->store, it->brand, ev->group_id)))
             if (!moderation_pg_wait (ctx->pg, &wait))
-                return -1;
+                return false;
         //  The brand's own robot is exempt as staff are.
         bool staff = qy_role_is_brand (ev->role);
         it->judged.top = QY_CAT__COUNT;
         s_judge_content (it, staff);
         it->count = !(staff && it->pol->exempt_staff) && ev->member_id;
-        moderation_check_args_t ca;
         moderation_check_in_t in = { ev, it->count && !it->waiting, it->has_content, it->hash };
-        moderation_check_args (&ca, it->pol, &in);
-        //  Replies are read in order, so once an append fails none follows.
-        if (appending && qy_redis_append_script (ctx->redis, &moderation_check_script, MODERATION_CHECK_NKEYS,
-                                                 MODERATION_CHECK_NARGS, ca.args, NULL) == 0)
-            pipelined++;
-        else
-            appending = false;
+        moderation_check_args (&ch->args [i], it->pol, &in);
     }
-    return pipelined;
+    return true;
+}
+
+//  Append the behaviour script's calls: each its events' KEYS, then their
+//  ARGV. Replies are read in order, so once an append fails none follows.
+static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
+{
+    const char **tags = qy_calloc (n + 1, sizeof (*tags));
+    bool cluster = qy_redis_is_cluster (redis);
+    for (size_t i = 0; i < n; i++)
+        tags [i] = cluster ? ch->args [i].args [2] : "";       //  block:{b:B}: one per brand
+    ch->ncalls = qy_group_by_key (tags, n, ch->order, ch->start);
+    free (tags);
+    const size_t nk = MODERATION_CHECK_NKEYS, na = MODERATION_CHECK_NARGS - MODERATION_CHECK_NKEYS;
+    const char **argv = qy_calloc (n * MODERATION_CHECK_NARGS + 1, sizeof (*argv));
+    for (ch->appended = 0; ch->appended < ch->ncalls; ch->appended++) {
+        size_t first = ch->start [ch->appended], ne = ch->start [ch->appended + 1] - first;
+        for (size_t j = 0; j < ne; j++) {
+            const char *const *a = ch->args [ch->order [first + j]].args;
+            memcpy (argv + j * nk, a, nk * sizeof (*argv));
+            memcpy (argv + ne * nk + j * na, a + nk, na * sizeof (*argv));
+        }
+        if (qy_redis_append_script (redis, &moderation_check_script, (int) (ne * nk),
+                                    (int) (ne * MODERATION_CHECK_NARGS), argv, NULL) != 0)
+            break;
+    }
+    free (argv);
 }
 
 //  Phase 2: the script's replies, in order. If Redis is away the batch is
 //  judged on content alone (logged, and /health says so).
-static void s_replies (qy_redis_t *redis, s_item_t *items, size_t n, int pipelined)
+static void s_replies (qy_redis_t *redis, s_item_t *items, const s_checks_t *ch)
 {
-    bool redis_ok = pipelined == (int) n;
-    for (int i = 0; i < pipelined; i++) {
+    bool redis_ok = ch->appended == ch->ncalls;
+    for (size_t c = 0; c < ch->appended; c++) {
         redisReply *r = qy_redis_get_reply (redis);
         if (!r) {
             redis_ok = false;
             break;
         }
-        s_item_t *it = &items [i];
-        if (moderation_check_reply (r, &it->counts, &it->mute_until_us, &it->blocked, &it->seen) == 0) {
-            if (it->counts.repeat || it->counts.wave_members)
-                qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld", it->ev->msg_id,
-                              it->ev->brand, it->counts.repeat, it->counts.wave_groups, it->counts.wave_members);
-        }
-        else
-        if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0) {
-            moderation_check_script.sha [0] = 0;    //  reload for the next batch; this one counts without Redis
-            redis_ok = false;
-        }
-        else
-        if (r->type == REDIS_REPLY_ERROR) {
-            qy_log_warn ("msg_id=%s brand=%s behaviour script failed error=%s", it->ev->msg_id, it->ev->brand, r->str);
+        size_t first = ch->start [c], ne = ch->start [c + 1] - first;
+        for (size_t j = 0; j < ne; j++) {
+            s_item_t *it = &items [ch->order [first + j]];
+            const char *err = moderation_check_call_error (r, j);
+            if (moderation_check_call_reply (r, j, ne, &it->counts, &it->mute_until_us, &it->blocked, &it->seen) == 0) {
+                if (it->counts.repeat || it->counts.wave_members)
+                    qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld",
+                                  it->ev->msg_id, it->ev->brand, it->counts.repeat, it->counts.wave_groups,
+                                  it->counts.wave_members);
+                continue;
+            }
+            if (err && strncmp (err, "NOSCRIPT", 8) == 0)
+                moderation_check_script.sha [0] = 0;    //  reload for the next batch; this one counts without Redis
+            else
+            if (err)
+                qy_log_warn ("msg_id=%s brand=%s behaviour script failed error=%s", it->ev->msg_id, it->ev->brand, err);
             redis_ok = false;
         }
         freeReplyObject (r);
@@ -755,12 +783,20 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     int64_t t = qy_mono_us ();
     s_ctx_alert_negative = ctx->alert_negative;
     s_ctx_alert_waves = ctx->alert_waves;
-    int pipelined = s_judge (ctx, items, n);
-    if (pipelined < 0)
+    s_checks_t ch = { .args = qy_malloc (n * sizeof (moderation_check_args_t)),
+                      .order = qy_calloc (n + 1, sizeof (size_t)), .start = qy_calloc (n + 1, sizeof (size_t)) };
+    bool judged = s_judge (ctx, items, n, &ch);
+    if (judged) {
+        s_append_checks (ctx->redis, n, &ch);
+        s_phase (S_JUDGE, &t);
+        s_replies (ctx->redis, items, &ch);
+        s_phase (S_REDIS, &t);
+    }
+    free (ch.args);
+    free (ch.order);
+    free (ch.start);
+    if (!judged)
         return;
-    s_phase (S_JUDGE, &t);
-    s_replies (ctx->redis, items, n, pipelined);
-    s_phase (S_REDIS, &t);
     if (!s_priors (ctx->store, ctx->pg, items, n))
         return;
     s_phase (S_PRIOR, &t);

@@ -1,5 +1,5 @@
-//  Behaviour: what Redis counts per event (one script call per event,
-//  pipelined per batch) and the hits it turns into. The script is the only
+//  Behaviour: what Redis counts per event (one script call per brand and
+//  batch, the calls pipelined) and the hits it turns into. The script is the only
 //  I/O here and is run by main.c; everything else is pure and unit-tested.
 #include "moderation.h"
 #include "moderation_behaviour.h"
@@ -87,6 +87,23 @@ int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t
     *seen = r->element [8]->integer == 1;
     c->wave_stores = (long) r->element [9]->integer;
     return 0;
+}
+
+int moderation_check_call_reply (const redisReply *r, size_t j, size_t ne, moderation_counts_t *c,
+                                 int64_t *mute_end_us, bool *blocked, bool *seen)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != ne || j >= ne)
+        return -1;
+    return moderation_check_reply (r->element [j], c, mute_end_us, blocked, seen);
+}
+
+const char *moderation_check_call_error (const redisReply *r, size_t j)
+{
+    if (r && r->type == REDIS_REPLY_ERROR)
+        return r->str;
+    if (r && r->type == REDIS_REPLY_ARRAY && j < r->elements && r->element [j]->type == REDIS_REPLY_ERROR)
+        return r->element [j]->str;
+    return NULL;
 }
 
 static void s_hit (judge_result_t *r, const char *rule, qy_category_t cat, double weight, bool dry_run)

@@ -32,6 +32,15 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
 //  *seen: the message was processed before (see moderation_seen_key).
 int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t *mute_end_us, bool *blocked,
                             bool *seen);
+//  The j-th event's part of the reply r of a call made for ne events (one
+//  call per brand and batch), parsed as moderation_check_reply does.
+//  Returns -1 if r is not one part per event or that part is not the
+//  expected array (an error: the event's own trouble).
+int moderation_check_call_reply (const redisReply *r, size_t j, size_t ne, moderation_counts_t *c,
+                                 int64_t *mute_end_us, bool *blocked, bool *seen);
+//  The error a call's reply r holds for its j-th event (the call's own, or
+//  the event's part), or NULL.
+const char *moderation_check_call_error (const redisReply *r, size_t j);
 //  The set of message ids moderation has finished, per brand and UTC day of
 //  the event: a message found there was decided already, and is never
 //  judged or enforced again (its recorded violation, if any, is repeated).

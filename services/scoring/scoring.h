@@ -66,11 +66,13 @@ void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_
 
 //  ------------------------------------------------------- the script
 
-//  Lua: count one event once and return the member's standing fields.
-//  KEYS: ids group active members authors authors_prev edges member
-//  roster uids state board channels replies (scoring_keys_t fields).
-//  ARGV: SCORING_ARGV_* below, then the mentioned user ids.
-//  Reply: {new (1 counted, 0 seen before, 2 too old to count), member msgs today, group msgs today, active members
+//  Lua: count a batch's events of one group (one call per group and
+//  batch), each once, and return each member's standing fields.
+//  KEYS, per event: ids group active members authors authors_prev edges
+//  member roster uids state board channels replies (scoring_keys_t fields).
+//  ARGV, per event: how many arguments follow for it, then SCORING_ARGV_*
+//  below, then the mentioned user ids.
+//  Reply: one per event, in order, each an error (that event set aside) or {new (1 counted, 0 seen before, 2 too old to count), member msgs today, group msgs today, active members
 //  today, group state, then the member hash's SCORING_FIELDS values in
 //  order (strings, nil as false)}. Replies received and the board are
 //  left to the evaluation, so an event's standing takes the trust level
@@ -341,13 +343,20 @@ typedef struct {
     size_t         ndirty, nseen;
     int64_t       *clock_brand, *clock_s;
     size_t         nclocks;
+    //  One script call per group (its keys share a hash tag, so a slot) on
+    //  a Redis Cluster, one for the batch on a single Redis: call c counts
+    //  the events order [call_start [c] .. call_start [c + 1]) in batch
+    //  order; calls in the order their groups first appear.
+    size_t        *order, *call_start;
+    size_t         ncalls;
 } scoring_plan_t;
 //  Plan the events of evs [0..n) whose out [i] is SCORING_PENDING; the
 //  brands' clocks are noted already (a batch is judged against its latest
-//  event). Returns 0 (free with scoring_count_plan_free), or -1 when a
-//  brand could not be loaded (PostgreSQL away; nothing to free).
+//  event); cluster: Redis is a Redis Cluster (a call per group). Returns
+//  0 (free with scoring_count_plan_free), or -1 when a brand could not be
+//  loaded (PostgreSQL away; nothing to free).
 int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
-                        const scoring_outcome_t *out, size_t n, scoring_plan_t *plan);
+                        const scoring_outcome_t *out, size_t n, bool cluster, scoring_plan_t *plan);
 void scoring_count_plan_free (scoring_plan_t *plan);
 //  What the script's reply r for ev means: counted, seen before, too old
 //  (st filled with the member's standing, today its day), rejected (the
@@ -355,8 +364,14 @@ void scoring_count_plan_free (scoring_plan_t *plan);
 //  is the trouble (NOSCRIPT, LOADING, a failover …: retry the batch).
 scoring_outcome_t scoring_count_reply (const scoring_settings_t *set, const scoring_count_config_t *cfg,
                                        const Qy__Event *ev, int32_t today, const redisReply *r, Qy__Standing *st);
+//  What call c's reply r means for each of its events: out and st filled
+//  as scoring_count_reply does for each event's part of r (an error for
+//  the whole call stands for each event). Returns how many are left
+//  SCORING_PENDING (Redis the trouble, or a reply not of our script).
+size_t scoring_count_call_reply (const scoring_count_config_t *cfg, const scoring_plan_t *p, size_t c,
+                                 Qy__Event **evs, const redisReply *r, Qy__Standing *st, scoring_outcome_t *out);
 //  Count the events of evs[0..n) whose out[i] is SCORING_PENDING in one
-//  pipeline; fill out[i] and st[i] (the standing after the event; empty
+//  pipeline, one script call per group; fill out[i] and st[i] (the standing after the event; empty
 //  for a rejected one) for each answered. The caller sets every out[i] to
 //  SCORING_PENDING before the first call. Returns 0 when all are answered,
 //  or -1 when Redis or PostgreSQL failed: call again with the same arrays,

@@ -1,6 +1,7 @@
-//  Counting a batch: one script call per event and a handful of set
-//  updates, all in one pipeline (one round trip for the batch), then the
-//  standing of each event's member worked out from the script's reply.
+//  Counting a batch: one script call (per group on a Redis Cluster; its
+//  events in batch order) and a handful of set updates, all in one pipeline (one round
+//  trip for the batch), then the standing of each event's member worked
+//  out from the script's reply.
 //  What is sent (scoring_count_plan) and what a reply means
 //  (scoring_count_reply) are worked out without Redis.
 #include "scoring.h"
@@ -36,11 +37,13 @@ static void s_standing (const scoring_settings_t *set, const scoring_count_confi
 }
 
 //  Errors that say something about Redis, not about the event: the batch
-//  is retried, nothing is set aside (a failover, a full memory, a load).
+//  is retried, nothing is set aside (a failover, a full memory, a load; a
+//  call's keys in several slots, which only a cluster met before its mode
+//  was known could answer).
 static bool s_redis_state_error (const char *e)
 {
     static const char *prefixes [] = { "NOSCRIPT", "LOADING", "BUSY", "OOM", "READONLY", "MISCONF", "NOREPLICAS",
-                                       "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN" };
+                                       "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "CROSSSLOT" };
     for (size_t i = 0; i < QY_ARRAY_LEN (prefixes); i++)
         if (strncmp (e, prefixes [i], strlen (prefixes [i])) == 0)
             return true;
@@ -64,64 +67,100 @@ scoring_outcome_t scoring_count_reply (const scoring_settings_t *set, const scor
     return SCORING_PENDING;
 }
 
-//  Append one event's script call. Returns -1 when Redis is away.
-static int s_append (const scoring_count_config_t *cfg, qy_redis_t *redis, const Qy__Event *ev,
-                     const scoring_keys_t *k, bool old)
+//  The arguments every event of a batch shares, as strings.
+typedef struct {
+    char ttl [24], hs [32], hl [32], win [16], pwin [16], mttl [24];
+} s_shared_t;
+
+//  One event's own arguments, as strings its call points into.
+typedef struct {
+    char n [8], mid [24], hour [8], t [24], day [16], ch [24];
+} s_own_t;
+
+static void s_shared (const scoring_count_config_t *cfg, s_shared_t *sh)
+{
+    qy_snprintf (sh->ttl, sizeof (sh->ttl), "%ld", cfg->ttl_s);
+    qy_snprintf (sh->hs, sizeof (sh->hs), "%.0f", cfg->half_short_s);
+    qy_snprintf (sh->hl, sizeof (sh->hl), "%.0f", cfg->half_long_s);
+    qy_snprintf (sh->win, sizeof (sh->win), "%d", cfg->reply_window_s);
+    qy_snprintf (sh->pwin, sizeof (sh->pwin), "%d", cfg->post_window_s);
+    qy_snprintf (sh->mttl, sizeof (sh->mttl), "%ld", cfg->member_ttl_s);
+}
+
+//  The mentions an event credits: a mass mention credits no one more
+//  than fifty times.
+static size_t s_mentions (const Qy__Event *ev)
+{
+    if (scoring_kind (ev) != SCORING_MSG)
+        return 0;
+    return ev->n_mentions > 50 ? 50 : ev->n_mentions;
+}
+
+//  Write one event's arguments to a: how many follow, SCORING_ARGV_*, then
+//  its mentions. Returns how many were written.
+static size_t s_event_args (const scoring_count_config_t *cfg, const s_shared_t *sh, const Qy__Event *ev,
+                            const scoring_keys_t *k, bool old, s_own_t *o, const char **a)
 {
     static const char *kinds [] = { "msg", "join", "leave", "other" };
-    char mid [24], hour [8], ttl [24], t [24], day [16], ch [24], hs [32], hl [32], win [16], pwin [16], mttl [24];
-    qy_snprintf (mid, sizeof (mid), "%lld", (long long) ev->member_id);
-    qy_snprintf (hour, sizeof (hour), "%d", k->hour);
-    qy_snprintf (ttl, sizeof (ttl), "%ld", cfg->ttl_s);
-    qy_snprintf (t, sizeof (t), "%lld", (long long) (ev->event_time_us / 1000000));
-    qy_snprintf (day, sizeof (day), "%d", k->day);
-    qy_snprintf (ch, sizeof (ch), "%lld", (long long) ev->channel_id);
-    qy_snprintf (hs, sizeof (hs), "%.0f", cfg->half_short_s);
-    qy_snprintf (hl, sizeof (hl), "%.0f", cfg->half_long_s);
-    qy_snprintf (win, sizeof (win), "%d", cfg->reply_window_s);
-    qy_snprintf (pwin, sizeof (pwin), "%d", cfg->post_window_s);
-    qy_snprintf (mttl, sizeof (mttl), "%ld", cfg->member_ttl_s);
+    qy_snprintf (o->mid, sizeof (o->mid), "%lld", (long long) ev->member_id);
+    qy_snprintf (o->hour, sizeof (o->hour), "%d", k->hour);
+    qy_snprintf (o->t, sizeof (o->t), "%lld", (long long) (ev->event_time_us / 1000000));
+    qy_snprintf (o->day, sizeof (o->day), "%d", k->day);
+    qy_snprintf (o->ch, sizeof (o->ch), "%lld", (long long) ev->channel_id);
     scoring_kind_t kind = scoring_kind (ev);
     bool msg = kind == SCORING_MSG;
-    const char *fixed [14 + SCORING_ARGV__COUNT] = {
-        k->ids, k->group, k->active, k->members, k->authors, k->authors_prev, k->edges,
-        k->member, k->roster, k->uids, k->state, k->board, k->channels, k->replies,
-    };
-    const char **a = fixed + 14;
-    a [SCORING_ARGV_MSG_ID] = ev->msg_id;
-    a [SCORING_ARGV_KIND] = kinds [kind];
-    a [SCORING_ARGV_MEMBER] = mid;
-    a [SCORING_ARGV_HOUR] = hour;
-    a [SCORING_ARGV_VIOLATION] = scoring_is_violation (ev) ? "1" : "0";
-    a [SCORING_ARGV_TTL] = ttl;
-    a [SCORING_ARGV_TIME] = t;
-    a [SCORING_ARGV_DAY] = day;
-    a [SCORING_ARGV_USER] = ev->member ? ev->member : "";
-    a [SCORING_ARGV_REF] = msg && ev->ref_msg_id ? ev->ref_msg_id : "";
-    a [SCORING_ARGV_STAFF] = scoring_is_staff (ev) ? "1" : "0";
-    a [SCORING_ARGV_BOT] = ev->role == QY__ROLE__BOT ? "1" : "0";
-    a [SCORING_ARGV_CHANNEL] = ch;
-    a [SCORING_ARGV_HALF_SHORT] = hs;
-    a [SCORING_ARGV_HALF_LONG] = hl;
-    a [SCORING_ARGV_WINDOW] = win;
-    a [SCORING_ARGV_POST_WINDOW] = pwin;
-    a [SCORING_ARGV_QUESTION] = msg && scoring_is_question (ev->text) ? "1" : "0";
-    a [SCORING_ARGV_SUBSTANTIAL] = msg && scoring_is_substantial (ev, cfg->substantial_chars) ? "1" : "0";
-    a [SCORING_ARGV_MEMBER_TTL] = mttl;
-    a [SCORING_ARGV_OLD] = old ? "1" : "0";
-    size_t nm = msg ? ev->n_mentions : 0;
-    if (nm > 50)
-        nm = 50;            //  a mass mention credits no one more than fifty times
-    const char **args = fixed;
-    if (nm) {
-        args = qy_malloc ((14 + SCORING_ARGV__COUNT + nm) * sizeof (char *));
-        memcpy (args, fixed, sizeof (fixed));
-        for (size_t i = 0; i < nm; i++)
-            args [14 + SCORING_ARGV__COUNT + i] = ev->mentions [i] ? ev->mentions [i] : "";
+    size_t nm = s_mentions (ev);
+    qy_snprintf (o->n, sizeof (o->n), "%zu", SCORING_ARGV__COUNT + nm);
+    a [0] = o->n;
+    const char **v = a + 1;
+    v [SCORING_ARGV_MSG_ID] = ev->msg_id;
+    v [SCORING_ARGV_KIND] = kinds [kind];
+    v [SCORING_ARGV_MEMBER] = o->mid;
+    v [SCORING_ARGV_HOUR] = o->hour;
+    v [SCORING_ARGV_VIOLATION] = scoring_is_violation (ev) ? "1" : "0";
+    v [SCORING_ARGV_TTL] = sh->ttl;
+    v [SCORING_ARGV_TIME] = o->t;
+    v [SCORING_ARGV_DAY] = o->day;
+    v [SCORING_ARGV_USER] = ev->member ? ev->member : "";
+    v [SCORING_ARGV_REF] = msg && ev->ref_msg_id ? ev->ref_msg_id : "";
+    v [SCORING_ARGV_STAFF] = scoring_is_staff (ev) ? "1" : "0";
+    v [SCORING_ARGV_BOT] = ev->role == QY__ROLE__BOT ? "1" : "0";
+    v [SCORING_ARGV_CHANNEL] = o->ch;
+    v [SCORING_ARGV_HALF_SHORT] = sh->hs;
+    v [SCORING_ARGV_HALF_LONG] = sh->hl;
+    v [SCORING_ARGV_WINDOW] = sh->win;
+    v [SCORING_ARGV_POST_WINDOW] = sh->pwin;
+    v [SCORING_ARGV_QUESTION] = msg && scoring_is_question (ev->text) ? "1" : "0";
+    v [SCORING_ARGV_SUBSTANTIAL] = msg && scoring_is_substantial (ev, cfg->substantial_chars) ? "1" : "0";
+    v [SCORING_ARGV_MEMBER_TTL] = sh->mttl;
+    v [SCORING_ARGV_OLD] = old ? "1" : "0";
+    for (size_t i = 0; i < nm; i++)
+        v [SCORING_ARGV__COUNT + i] = ev->mentions [i] ? ev->mentions [i] : "";
+    return 1 + SCORING_ARGV__COUNT + nm;
+}
+
+//  Append call c of the plan: its events' keys, then their arguments.
+//  Returns -1 when Redis is away.
+static int s_append_call (const scoring_count_config_t *cfg, const s_shared_t *sh, qy_redis_t *redis,
+                          Qy__Event **evs, const scoring_plan_t *p, size_t c)
+{
+    size_t first = p->call_start [c], ne = p->call_start [c + 1] - first, total = 14 * ne;
+    for (size_t j = 0; j < ne; j++)
+        total += 1 + SCORING_ARGV__COUNT + s_mentions (evs [p->order [first + j]]);
+    const char **argv = qy_calloc (total, sizeof (char *));
+    s_own_t *own = qy_calloc (ne, sizeof (s_own_t));
+    size_t a = 14 * ne;
+    for (size_t j = 0; j < ne; j++) {
+        size_t i = p->order [first + j];
+        const scoring_keys_t *k = &p->keys [i];
+        const char *keys [14] = { k->ids, k->group, k->active, k->members, k->authors, k->authors_prev, k->edges,
+                                  k->member, k->roster, k->uids, k->state, k->board, k->channels, k->replies };
+        memcpy (argv + 14 * j, keys, sizeof (keys));
+        a += s_event_args (cfg, sh, evs [i], k, p->old [i], &own [j], argv + a);
     }
-    int rc = qy_redis_append_script (redis, &s_count, 14, (int) (14 + SCORING_ARGV__COUNT + nm), args, NULL);
-    if (args != fixed)
-        free (args);
+    int rc = qy_redis_append_script (redis, &s_count, (int) (14 * ne), (int) total, argv, NULL);
+    free (own);
+    free (argv);
     return rc;
 }
 
@@ -193,8 +232,22 @@ static void s_plan_clock (scoring_plan_t *p, int64_t brand_id, int64_t t)
     p->clock_s [p->nclocks++] = t;
 }
 
+//  On a Redis Cluster one call per group (its keys' hash tag, so its
+//  slot), its events in batch order, the groups in the order they first
+//  appear; on a single Redis one call for the batch.
+static void s_plan_calls (scoring_plan_t *p, bool cluster)
+{
+    const char **tags = qy_calloc (p->n + 1, sizeof (*tags));
+    for (size_t i = 0; i < p->n; i++)
+        tags [i] = !p->send [i] ? NULL : cluster ? p->keys [i].roster : "";
+    p->order = qy_calloc (p->n + 1, sizeof (*p->order));
+    p->call_start = qy_calloc (p->n + 2, sizeof (*p->call_start));
+    p->ncalls = qy_group_by_key (tags, p->n, p->order, p->call_start);
+    free (tags);
+}
+
 int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
-                        const scoring_outcome_t *out, size_t n, scoring_plan_t *p)
+                        const scoring_outcome_t *out, size_t n, bool cluster, scoring_plan_t *p)
 {
     memset (p, 0, sizeof (*p));
     p->n = n;
@@ -237,6 +290,8 @@ int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *bra
     qy_map_destroy (&marks);
     if (rc)
         scoring_count_plan_free (p);
+    else
+        s_plan_calls (p, cluster);
     return rc;
 }
 
@@ -250,17 +305,21 @@ void scoring_count_plan_free (scoring_plan_t *p)
     free (p->seen);
     free (p->clock_brand);
     free (p->clock_s);
+    free (p->order);
+    free (p->call_start);
     memset (p, 0, sizeof (*p));
 }
 
-//  Append a plan's commands: the script per event sent, one SADD per set
-//  and one ZADD GT per brand. Returns how many commands besides the
-//  scripts, or -1 when Redis is away.
+//  Append a plan's commands: the script per group, one SADD per set and
+//  one ZADD GT per brand. Returns how many commands besides the scripts,
+//  or -1 when Redis is away.
 static int s_append_plan (const scoring_count_config_t *cfg, qy_redis_t *redis, Qy__Event **evs,
                           const scoring_plan_t *p)
 {
-    for (size_t i = 0; i < p->n; i++)
-        if (p->send [i] && s_append (cfg, redis, evs [i], &p->keys [i], p->old [i]))
+    s_shared_t sh;
+    s_shared (cfg, &sh);
+    for (size_t c = 0; c < p->ncalls; c++)
+        if (s_append_call (cfg, &sh, redis, evs, p, c))
             return -1;
     int extra = 0;
     const char **argv = qy_calloc (p->n + 3, sizeof (char *));
@@ -289,32 +348,62 @@ static int s_append_plan (const scoring_count_config_t *cfg, qy_redis_t *redis, 
     return rc ? -1 : extra;
 }
 
-//  Read the scripts' replies in order: each event answered, or the batch
+size_t scoring_count_call_reply (const scoring_count_config_t *cfg, const scoring_plan_t *p, size_t c,
+                                 Qy__Event **evs, const redisReply *r, Qy__Standing *st, scoring_outcome_t *out)
+{
+    size_t first = p->call_start [c], ne = p->call_start [c + 1] - first, pending = 0;
+    //  One reply per event, or one error for the whole call; an array of
+    //  another length is not our script's: all retried.
+    bool each = r->type == REDIS_REPLY_ARRAY && r->elements == ne;
+    for (size_t j = 0; j < ne; j++) {
+        size_t i = p->order [first + j];
+        if (each || r->type == REDIS_REPLY_ERROR)
+            out [i] = scoring_count_reply (&p->brand [i]->settings, cfg, evs [i], p->keys [i].day,
+                                           each ? r->element [j] : r, &st [i]);
+        else
+            out [i] = SCORING_PENDING;
+        if (out [i] == SCORING_PENDING)
+            pending++;
+    }
+    return pending;
+}
+
+//  Whether a call's reply (or one of its events') says the script is not
+//  loaded on its node.
+static bool s_noscript (const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR)
+        return strncmp (r->str, "NOSCRIPT", 8) == 0;
+    for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++)
+        if (r->element [j]->type == REDIS_REPLY_ERROR && strncmp (r->element [j]->str, "NOSCRIPT", 8) == 0)
+            return true;
+    return false;
+}
+
+//  Read the calls' replies in order: each event answered, or the batch
 //  to retry (Redis the trouble, or the connection broken: *lost).
 static int s_read_replies (const scoring_count_config_t *cfg, qy_redis_t *redis, Qy__Event **evs,
                            const scoring_plan_t *p, Qy__Standing *st, scoring_outcome_t *out, bool *lost)
 {
     int rc = 0;
-    size_t old = 0, first_old = 0;
-    for (size_t i = 0; i < p->n; i++) {
-        if (!p->send [i])
-            continue;
+    for (size_t c = 0; c < p->ncalls; c++) {
         redisReply *r = qy_redis_get_reply (redis);
         if (!r) {
             *lost = true;
             return -1;
         }
-        out [i] = scoring_count_reply (&p->brand [i]->settings, cfg, evs [i], p->keys [i].day, r, &st [i]);
-        if (out [i] == SCORING_TOO_OLD && old++ == 0)
-            first_old = i;
-        if (out [i] == SCORING_PENDING) {
-            if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
+        if (scoring_count_call_reply (cfg, p, c, evs, r, st, out)) {
+            if (s_noscript (r))
                 s_count.sha [0] = 0;
             rc = -1;
         }
         freeReplyObject (r);
     }
     //  One line per batch: a replay of old events would otherwise log each.
+    size_t old = 0, first_old = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->send [i] && out [i] == SCORING_TOO_OLD && old++ == 0)
+            first_old = i;
     if (old)
         qy_log_warn ("msg_id=%s brand=%s day=%d not counted: older than the counter window (%zu in the batch)",
                      evs [first_old]->msg_id, evs [first_old]->brand, (int) p->keys [first_old].day, old);
@@ -329,7 +418,8 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
         return 0;
     //  The brands' clocks first, so the whole batch is judged against its latest event.
     scoring_plan_t plan;
-    if (s_clocks (redis, brands, evs, n) || scoring_count_plan (cfg, brands, evs, out, n, &plan))
+    if (s_clocks (redis, brands, evs, n)
+        || scoring_count_plan (cfg, brands, evs, out, n, qy_redis_is_cluster (redis), &plan))
         return -1;
     //  Read every reply that was appended, even after a failure, so none
     //  is left to be taken for the next command's. An event answered stays

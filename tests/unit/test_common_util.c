@@ -83,6 +83,23 @@ static void test_strings (void **state)
 }
 
 //  UTF-8: what is well formed, and cutting text without splitting a character.
+//  Items grouped by key in order of first appearance, each group's in
+//  their own order; an item without a key is left out.
+static void test_group_by_key (void **state)
+{
+    (void) state;
+    const char *keys [6] = { "{g:1}", "{g:2}", NULL, "{g:1}", "{g:3}", "{g:2}" };
+    size_t order [6], start [7];
+    assert_int_equal (qy_group_by_key (keys, 6, order, start), 3);
+    size_t want_start [4] = { 0, 2, 4, 5 }, want_order [5] = { 0, 3, 1, 5, 4 };
+    for (int g = 0; g < 4; g++)
+        assert_int_equal (start [g], want_start [g]);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal (order [i], want_order [i]);
+    assert_int_equal (qy_group_by_key (keys + 2, 1, order, start), 0);
+    assert_int_equal (start [0], 0);
+}
+
 static void test_utf8 (void **state)
 {
     (void) state;
@@ -114,6 +131,7 @@ int main (void)
         cmocka_unit_test (test_days),
         cmocka_unit_test (test_strings),
         cmocka_unit_test (test_utf8),
+        cmocka_unit_test (test_group_by_key),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -404,6 +404,34 @@ static void test_script_args (void **state)
     assert_true (moderation_content_hash ("加我领取优惠券", strlen ("加我领取优惠券"), 6, &h));
 }
 
+//  One call per brand and batch: each event's part of the reply in order;
+//  one event's error is its own; a reply of another length, or an error
+//  for the whole call, leaves every event without counts.
+static void test_call_reply (void **state)
+{
+    (void) state;
+    redisReply ints [10], *part [10], one = { .type = REDIS_REPLY_ARRAY, .elements = 10, .element = part };
+    for (int i = 0; i < 10; i++) {
+        ints [i] = (redisReply) { .type = REDIS_REPLY_INTEGER, .integer = i == 0 ? 4 : i == 8 ? 1 : 0 };
+        part [i] = &ints [i];
+    }
+    redisReply bad = { .type = REDIS_REPLY_ERROR, .str = "WRONGTYPE Operation against a key" };
+    redisReply *parts [2] = { &bad, &one }, call = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = parts };
+    moderation_counts_t c = { 0 };
+    int64_t mute = 0;
+    bool blocked = false, seen = false;
+    assert_int_equal (moderation_check_call_reply (&call, 1, 2, &c, &mute, &blocked, &seen), 0);
+    assert_int_equal (c.flood, 4);
+    assert_true (seen);
+    assert_null (moderation_check_call_error (&call, 1));
+    assert_int_equal (moderation_check_call_reply (&call, 0, 2, &c, &mute, &blocked, &seen), -1);
+    assert_string_equal (moderation_check_call_error (&call, 0), bad.str);
+    assert_int_equal (moderation_check_call_reply (&call, 1, 3, &c, &mute, &blocked, &seen), -1);
+    redisReply noscript = { .type = REDIS_REPLY_ERROR, .str = "NOSCRIPT No matching script" };
+    assert_int_equal (moderation_check_call_reply (&noscript, 0, 1, &c, &mute, &blocked, &seen), -1);
+    assert_string_equal (moderation_check_call_error (&noscript, 0), noscript.str);
+}
+
 //  The scripts are embedded from their .lua files at build time: the code
 //  byte for byte, without the lines that are only a "--" comment (so a
 //  comment edit never changes a script's SHA1).
@@ -451,6 +479,7 @@ int main (void)
         cmocka_unit_test (test_layers_and_overrides),
         cmocka_unit_test (test_rows_merge),
         cmocka_unit_test (test_script_args),
+        cmocka_unit_test (test_call_reply),
         cmocka_unit_test (test_scripts_embedded),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,5 +1,6 @@
-//  scoring_count: what a batch sends to Redis (scoring_count_plan) and what
-//  the script's replies mean (scoring_count_reply), without Redis.
+//  scoring_count: what a batch sends to Redis (scoring_count_plan: one call
+//  per group) and what the script's replies mean (scoring_count_reply,
+//  scoring_count_call_reply), without Redis.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -36,6 +37,15 @@ static void s_event (Qy__Event *ev, int64_t brand, int64_t group, int64_t member
     ev->brand = "b1";
 }
 
+//  Events of brand 1 from rows {group, member, seconds after S_T0}.
+static void s_events (Qy__Event *ev, Qy__Event **evs, const int64_t (*rows) [3], int n)
+{
+    for (int i = 0; i < n; i++) {
+        s_event (&ev [i], 1, rows [i][0], rows [i][1], S_T0 + rows [i][2]);
+        evs [i] = &ev [i];
+    }
+}
+
 //  Two groups, one day: each set gets a group-day or group once; an event
 //  older than the counter window is sent (the script says so) but marks
 //  no day; one answered before is not sent again; the brand's clock is
@@ -45,17 +55,13 @@ static void test_plan (void **state)
     (void) state;
     scoring_brands_t *brands = s_brands ();
     Qy__Event ev [5], *evs [5];
-    s_event (&ev [0], 1, 10, 100, S_T0);
-    s_event (&ev [1], 1, 10, 101, S_T0 + 60);
-    s_event (&ev [2], 1, 11, 100, S_T0 + 120);
-    s_event (&ev [3], 1, 10, 100, S_T0 - 5 * S_DAY_S);
-    s_event (&ev [4], 1, 12, 100, S_T0 + 900);
-    for (int i = 0; i < 5; i++)
-        evs [i] = &ev [i];
+    const int64_t rows [5][3] = { { 10, 100, 0 }, { 10, 101, 60 }, { 11, 100, 120 }, { 10, 100, -5 * S_DAY_S },
+                                  { 12, 100, 900 } };
+    s_events (ev, evs, rows, 5);
     scoring_brands_clock (brands, 1, S_T0 + 120);
     scoring_outcome_t out [5] = { SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_COUNTED };
     scoring_plan_t p;
-    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, &p), 0);
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, true, &p), 0);
     assert_int_equal (p.nsend, 4);
     assert_true (p.send [0] && p.send [1] && p.send [2] && p.send [3]);
     assert_false (p.send [4]);
@@ -74,11 +80,29 @@ static void test_plan (void **state)
     assert_string_equal (p.seen [1], "1:11");
     assert_int_equal (p.nclocks, 1);
     assert_true (p.clock_brand [0] == 1 && p.clock_s [0] == S_T0 + 120);
+    //  On a Redis Cluster one script call per group, its events in batch
+    //  order (the old one too: it answers in its group's call); the
+    //  answered one in none.
+    assert_int_equal (p.ncalls, 2);
+    assert_int_equal (p.call_start [0], 0);
+    assert_int_equal (p.call_start [1], 3);
+    assert_int_equal (p.call_start [2], 4);
+    assert_int_equal (p.order [0], 0);
+    assert_int_equal (p.order [1], 1);
+    assert_int_equal (p.order [2], 3);
+    assert_int_equal (p.order [3], 2);
+    scoring_count_plan_free (&p);
+    //  A single Redis takes keys of any slot: one call, in batch order.
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, false, &p), 0);
+    assert_int_equal (p.ncalls, 1);
+    assert_int_equal (p.call_start [1], 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal (p.order [i], i);
     scoring_count_plan_free (&p);
     //  A brand that cannot be loaded (no PostgreSQL here): nothing planned.
     s_event (&ev [4], 2, 12, 100, S_T0);
     out [4] = SCORING_PENDING;
-    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, &p), -1);
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 5, true, &p), -1);
     scoring_brands_destroy (&brands);
 }
 
@@ -136,11 +160,57 @@ static void test_reply (void **state)
     assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_REJECTED);
     assert_int_equal (st.member_msgs_today, 0);
     const char *retry [] = { "NOSCRIPT No matching script", "LOADING Redis is loading", "READONLY replica",
-                             "CLUSTERDOWN The cluster is down", "OOM command not allowed" };
+                             "CLUSTERDOWN The cluster is down", "OOM command not allowed",
+                             "CROSSSLOT Keys in request don't hash to the same slot" };
     for (size_t i = 0; i < sizeof (retry) / sizeof (retry [0]); i++) {
         err.str = (char *) retry [i];
         assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_PENDING);
     }
+}
+
+//  A call's reply: one part per event in the call's order, an event's
+//  error setting aside that event only; an error for the whole call
+//  stands for each event; an array of another length is retried.
+static void test_call_reply (void **state)
+{
+    (void) state;
+    scoring_brands_t *brands = s_brands ();
+    Qy__Event ev [4], *evs [4];
+    const int64_t rows [4][3] = { { 10, 100, 0 }, { 11, 100, 60 }, { 10, 101, 120 }, { 10, 102, 180 } };
+    s_events (ev, evs, rows, 4);
+    scoring_outcome_t out [4] = { SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_PENDING };
+    scoring_plan_t p;
+    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 4, true, &p), 0);
+    assert_int_equal (p.ncalls, 2);
+    //  Group 10's call: events 0, 2, 3 answered counted, seen, rejected.
+    s_reply_t counted, seen;
+    s_reply (&counted, 1);
+    s_reply (&seen, 0);
+    counted.el [1].integer = 7;
+    redisReply bad = { .type = REDIS_REPLY_ERROR, .str = "WRONGTYPE Operation against a key" };
+    redisReply *parts [3] = { &counted.top, &seen.top, &bad };
+    redisReply top = { .type = REDIS_REPLY_ARRAY, .elements = 3, .element = parts };
+    Qy__Standing st [4];
+    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 0, evs, &top, st, out), 0);
+    assert_int_equal (out [0], SCORING_COUNTED);
+    assert_int_equal (st [0].member_msgs_today, 7);
+    assert_int_equal (out [2], SCORING_SEEN);
+    assert_int_equal (st [2].member_msgs_today, 5);
+    assert_int_equal (out [3], SCORING_REJECTED);
+    assert_int_equal (out [1], SCORING_PENDING);
+    //  Group 11's call: its only event got a reply of two parts: retried.
+    top.elements = 2;
+    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 1, evs, &top, st, out), 1);
+    assert_int_equal (out [1], SCORING_PENDING);
+    //  The whole call failed: Redis the trouble (retried) or the call (set aside).
+    redisReply err = { .type = REDIS_REPLY_ERROR, .str = "NOSCRIPT No matching script" };
+    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 0, evs, &err, st, out), 3);
+    assert_true (out [0] == SCORING_PENDING && out [2] == SCORING_PENDING && out [3] == SCORING_PENDING);
+    err.str = "ERR user_script:1: bad argument";
+    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 0, evs, &err, st, out), 0);
+    assert_true (out [0] == SCORING_REJECTED && out [2] == SCORING_REJECTED && out [3] == SCORING_REJECTED);
+    scoring_count_plan_free (&p);
+    scoring_brands_destroy (&brands);
 }
 
 int main (void)
@@ -148,6 +218,7 @@ int main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_plan),
         cmocka_unit_test (test_reply),
+        cmocka_unit_test (test_call_reply),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

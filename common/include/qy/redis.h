@@ -20,6 +20,10 @@ typedef struct qy_redis_t qy_redis_t;
 //  Create a connection to host:port. Connects lazily. Caller owns it.
 qy_redis_t *qy_redis_new (const char *host, int port);
 void qy_redis_destroy (qy_redis_t **self_p);
+//  True when host:port is a Redis Cluster (asks at the first connect):
+//  then each script call's keys must share a slot; a single Redis takes a
+//  call with keys of any slots.
+bool qy_redis_is_cluster (qy_redis_t *self);
 //  True when the last command reached Redis.
 bool qy_redis_ok (qy_redis_t *self);
 const char *qy_redis_errstr (qy_redis_t *self);

@@ -64,6 +64,12 @@ bool qy_map_get (qy_map_t *self, const char *key, int64_t *value);
 void qy_map_put (qy_map_t *self, const char *key, int64_t value);
 size_t qy_map_size (qy_map_t *self);
 void qy_map_clear (qy_map_t *self);
+//  Group items 0..n-1 by keys [i] (NULL: the item is left out), e.g. a
+//  batch's Redis calls by hash tag: group g holds the items
+//  order [start [g] .. start [g + 1]) in their own order, the groups in
+//  the order of their first item. order has room for n, start for n + 1.
+//  Returns the number of groups.
+size_t qy_group_by_key (const char *const *keys, size_t n, size_t *order, size_t *start);
 
 //  True when s is well-formed UTF-8 (what PostgreSQL and JSON accept).
 bool qy_utf8_valid (const char *s);

@@ -3,8 +3,8 @@
 //  leaves) through scoring_count_batch, exactly as the service does (one
 //  pipeline per batch), then counts it all again to show that a redelivered
 //  event changes nothing. Prints events/s, µs per event, round trips per
-//  event, and Redis commands per event (INFO stats, script-inner calls
-//  included).
+//  event, Redis commands per event (INFO stats, script-inner calls
+//  included), script calls per event and Redis's own CPU per event.
 //    usage: bench_scoring [--port P] [--events N] [--groups G] [--members M] [--batch B]
 #include "scoring.h"
 #include "qy/util.h"
@@ -20,18 +20,47 @@ static const char *s_opt (int argc, char **argv, const char *name, const char *d
     return def;
 }
 
-static long long s_commands (qy_redis_t *redis)
+//  A figure from INFO section: the sum of the named fields, or of the
+//  calls of the named commandstats rows ("cmdstat_evalsha:" → its calls=);
+//  each name ends with its colon, so "cmdstat_eval:" is not "cmdstat_evalsha:".
+static double s_info (qy_redis_t *redis, const char *section, const char *const *names, size_t nnames)
 {
-    redisReply *r = qy_redis_cmd (redis, "INFO stats");
-    long long n = -1;
+    redisReply *r = qy_redis_cmd (redis, "INFO %s", section);
+    double sum = -1;
     if (r && r->type == REDIS_REPLY_STRING) {
-        const char *p = strstr (r->str, "total_commands_processed:");
-        if (p)
-            n = atoll (p + strlen ("total_commands_processed:"));
+        sum = 0;
+        for (size_t i = 0; i < nnames; i++) {
+            const char *p = strstr (r->str, names [i]);
+            if (!p)
+                continue;
+            p += strlen (names [i]);
+            if (strncmp (p, "calls=", 6) == 0)
+                p += 6;
+            sum += atof (p);
+        }
     }
     if (r)
         freeReplyObject (r);
-    return n;
+    return sum;
+}
+
+static long long s_commands (qy_redis_t *redis)
+{
+    const char *f [] = { "total_commands_processed:" };
+    return (long long) s_info (redis, "stats", f, 1);
+}
+
+//  Redis's own CPU (user + system, seconds) and the script calls so far.
+static double s_cpu (qy_redis_t *redis)
+{
+    const char *f [] = { "used_cpu_sys:", "used_cpu_user:" };
+    return s_info (redis, "cpu", f, 2);
+}
+
+static double s_scripts (qy_redis_t *redis)
+{
+    const char *f [] = { "cmdstat_evalsha:", "cmdstat_eval:", "cmdstat_fcall:" };
+    return s_info (redis, "commandstats", f, 3);
 }
 
 int main (int argc, char **argv)
@@ -87,6 +116,10 @@ int main (int argc, char **argv)
     scoring_outcome_t *out = qy_calloc ((size_t) batch, sizeof (*out));
     int rc = 0;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        redisReply *reset = qy_redis_cmd (redis, "CONFIG RESETSTAT");
+        if (reset)
+            freeReplyObject (reset);
+        double cpu0 = s_cpu (redis);
         long long c0 = s_commands (redis);
         int64_t start = qy_mono_us ();
         long dups = 0, trips = 0;
@@ -112,11 +145,13 @@ int main (int argc, char **argv)
         }
         double secs = (double) (qy_mono_us () - start) / 1e6;
         long long c1 = s_commands (redis);
+        double cpu1 = s_cpu (redis), scripts = s_scripts (redis);
         //  The INFO call itself is one command.
         printf ("%s: %ld events in %.2f s = %.0f events/s, %.1f µs/event, %.4f round trips/event, "
-                "%.1f Redis commands/event, %ld counted before\n",
+                "%.1f Redis commands/event, %.4f script calls/event, Redis CPU %.1f µs/event, %ld counted before\n",
                 pass ? "redelivered" : "first pass", n, secs, (double) n / secs, secs * 1e6 / (double) n,
-                (double) trips / (double) n, (double) (c1 - c0 - 1) / (double) n, dups);
+                (double) trips / (double) n, (double) (c1 - c0 - 1) / (double) n, scripts / (double) n,
+                (cpu1 - cpu0) * 1e6 / (double) n, dups);
         if (pass == 1 && dups != n) {
             fprintf (stderr, "bench_scoring: a redelivered event was counted again (%ld of %ld seen)\n", dups, n);
             rc = 1;
