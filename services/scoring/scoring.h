@@ -413,4 +413,10 @@ void scoring_rebuild_destroy (scoring_rebuild_t **self_p);
 //  page. True while a rebuild is under way here.
 bool scoring_rebuild_step (scoring_rebuild_t *self);
 bool scoring_rebuild_running (const scoring_rebuild_t *self);
+//  Pure. The first second (unix) of the last `days` local days of a brand
+//  at offset tz_offset_min, today included.
+int64_t scoring_rebuild_from_s (int64_t now_us, int tz_offset_min, int days);
+//  Pure. The verdict of an archived event from its recorded violation:
+//  its id and action as the enum's name ("WARN"; unknown: ALLOW).
+void scoring_rebuild_verdict (Qy__Verdict *v, int64_t violation_id, const char *action);
 #endif

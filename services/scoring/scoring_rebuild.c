@@ -45,6 +45,20 @@ struct scoring_rebuild_t {
 
 static qy_metric_t *m_events, *m_runs, *m_running;
 
+int64_t scoring_rebuild_from_s (int64_t now_us, int tz_offset_min, int days)
+{
+    int32_t today = qy_day_of (now_us, tz_offset_min);
+    return ((int64_t) today - (days > 1 ? days : 1) + 1) * 86400 - (int64_t) tz_offset_min * 60;
+}
+
+void scoring_rebuild_verdict (Qy__Verdict *v, int64_t violation_id, const char *action)
+{
+    qy__verdict__init (v);
+    v->violation_id = violation_id;
+    const ProtobufCEnumValue *a = protobuf_c_enum_descriptor_get_value_by_name (&qy__action__descriptor, action);
+    v->action = a ? (Qy__Action) a->value : QY__ACTION__ALLOW;
+}
+
 scoring_rebuild_t *scoring_rebuild_new (const scoring_rebuild_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg,
                                         scoring_brands_t *brands)
 {
@@ -159,13 +173,8 @@ static void s_event (scoring_rebuild_t *self, PGresult *res, int r)
     self->out [r] = SCORING_PENDING;
     if (PQgetisnull (res, r, 27))
         return;
-    Qy__Verdict *v = &self->verdicts [r];
-    qy__verdict__init (v);
-    v->violation_id = qy_pg_int (res, r, 27);
-    const ProtobufCEnumValue *a = protobuf_c_enum_descriptor_get_value_by_name (&qy__action__descriptor,
-                                                                                PQgetvalue (res, r, 28));
-    v->action = a ? (Qy__Action) a->value : QY__ACTION__ALLOW;
-    ev->verdict = v;
+    scoring_rebuild_verdict (&self->verdicts [r], qy_pg_int (res, r, 27), PQgetvalue (res, r, 28));
+    ev->verdict = &self->verdicts [r];
 }
 
 //  Enforcement under a mute or block (strike 0, no violation id in the
@@ -202,8 +211,7 @@ static bool s_page (scoring_rebuild_t *self)
     const scoring_brand_t *b = scoring_brands_get (self->brands, self->brand_ids [self->at]);
     if (!b)
         return false;
-    int32_t today = qy_day_of (qy_now_us (), b->tz_offset_min);
-    int64_t from = ((int64_t) today - self->cfg.days + 1) * 86400 - (int64_t) b->tz_offset_min * 60;
+    int64_t from = scoring_rebuild_from_s (qy_now_us (), b->tz_offset_min, self->cfg.days);
     char bid [QY_PG_I64_LEN], sfrom [QY_PG_I64_LEN], limit [QY_PG_I64_LEN];
     const char *p [] = { qy_pg_i64 (bid, b->id), qy_pg_i64 (sfrom, from), self->after_time, self->after_id,
                          qy_pg_i64 (limit, self->cfg.page) };

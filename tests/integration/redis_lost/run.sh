@@ -32,13 +32,17 @@ B_ID=$(sql "SELECT id FROM members WHERE brand_id = $BID AND user_id = 'rl_b'")
 loadgen=$!
 sleep 3
 # A new, empty Redis on the same port: the old one goes without saving, nothing is kept on disk.
+run_id () { redis-cli -p "$QY_REDIS_PORT" info server | tr -d '\r' | sed -n 's/^run_id://p'; }
+old_run=$(run_id)
 redis-cli -p "$QY_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 for _ in $(seq 50); do redis-cli -p "$QY_REDIS_PORT" ping >/dev/null 2>&1 || break; sleep 0.1; done
 rm -f "$QY_RUN"/redis/*.rdb "$QY_RUN"/redis/*.aof
 redis-server --port "$QY_REDIS_PORT" --bind 127.0.0.1 --dir "$QY_RUN/redis" --save "" --appendonly no \
     --daemonize yes --pidfile "$QY_RUN/redis/redis.pid" --logfile "$QY_RUN/redis/redis.log" >/dev/null
 it_wait "the new Redis up" redis-cli -p "$QY_REDIS_PORT" ping
-it_eq "the new Redis is empty" "$(redis-cli -p "$QY_REDIS_PORT" dbsize)" 0
+[ "$(run_id)" != "$old_run" ] || it_fail "Redis was not replaced"
+it_eq "keys the new Redis loaded at start" \
+    "$(redis-cli -p "$QY_REDIS_PORT" info persistence | tr -d '\r' | sed -n 's/^rdb_last_load_keys_loaded://p')" 0
 echo "ok   Redis replaced by an empty instance while the load runs"
 wait "$loadgen" || it_fail "the load generator failed: $(tail -2 "$QY_RUN/loadgen.out")"
 
