@@ -52,8 +52,9 @@ static const qy_option_t s_options [] = {
 static qy_metric_t *m_in, *m_dup, *m_old, *m_unsent, *m_rollups, *m_bad, *m_pipeline, *m_failed, *m_evals, *m_eval_time, *m_signals, *m_alerts;
 
 //  Roll up what changed, then (when due) evaluate standing and health.
-//  While the counters are rebuilt from the archive (hold_eval), standing
-//  and health are not evaluated: they would be judged on part of the day.
+//  While the counters are rebuilt from the archive (hold_eval: on any
+//  replica), standing and health are not evaluated: they would be judged
+//  on part of the day.
 static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands,
                         scoring_eval_t *eval, int64_t *next_rollup, int64_t *next_eval, bool force, bool hold_eval)
 {
@@ -237,10 +238,10 @@ int main (int argc, char **argv)
     while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
-        bool rebuilding = scoring_rebuild_step (rebuild);
-        s_periodic (&cfg, redis, pg, brands, eval, &next_rollup, &next_eval, false, rebuilding);
+        bool partial = scoring_rebuild_step (rebuild);
+        s_periodic (&cfg, redis, pg, brands, eval, &next_rollup, &next_eval, false, partial);
         zmq_pollitem_t item = { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, rebuilding ? 0 : 200) >= 0)
+        if (zmq_poll (&item, 1, scoring_rebuild_running (rebuild) ? 0 : 200) >= 0)
             s_batch (&run);
     }
     //  Past the grace (Redis or the bus away), what is still queued in the

@@ -410,8 +410,10 @@ scoring_rebuild_t *scoring_rebuild_new (const scoring_rebuild_config_t *cfg, qy_
 void scoring_rebuild_destroy (scoring_rebuild_t **self_p);
 //  Call from the main loop between batches: idle, checks the marker every
 //  two seconds and claims a rebuild when it is gone; rebuilding, counts one
-//  page. True while a rebuild is under way here.
+//  page. True while the counters are incomplete (a rebuild under way, here
+//  or on another replica).
 bool scoring_rebuild_step (scoring_rebuild_t *self);
+//  True while this replica rebuilds.
 bool scoring_rebuild_running (const scoring_rebuild_t *self);
 //  Pure. The first second (unix) of the last `days` local days of a brand
 //  at offset tz_offset_min, today included.

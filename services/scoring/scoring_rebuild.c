@@ -28,6 +28,7 @@ struct scoring_rebuild_t {
     qy_pg_t *pg;
     scoring_brands_t *brands;
     bool running;
+    bool elsewhere;         //  the marker gone, another replica rebuilding
     int64_t next_check;
     char owner [64];
     //  The rebuild under way: the brands, the one being read, its cursor.
@@ -150,6 +151,7 @@ static void s_check (scoring_rebuild_t *self)
     if (qy_mono_us () < self->next_check)
         return;
     self->next_check = qy_mono_us () + S_CHECK_US;
+    self->elsewhere = false;
     if (s_int (qy_redis_cmd (self->redis, "EXISTS %s", SCORING_RESTORED_KEY)) != 0)
         return;         //  there, or Redis away (the batch path reports that)
     char px [16];
@@ -160,6 +162,8 @@ static void s_check (scoring_rebuild_t *self)
         freeReplyObject (r);
     if (mine)
         s_begin (self);
+    else
+        self->elsewhere = true;
 }
 
 //  The event of an archived row, with the verdict moderation recorded for
@@ -275,7 +279,7 @@ bool scoring_rebuild_step (scoring_rebuild_t *self)
 {
     if (!self->running) {
         s_check (self);
-        return self->running;
+        return self->running || self->elsewhere;
     }
     if (qy_mono_us () < self->next_check)
         return true;    //  PostgreSQL or Redis failed a moment ago
