@@ -139,11 +139,25 @@ static bool s_restore_finished (qy_pg_t *pg, qy_redis_t *redis, int *queued)
     return true;
 }
 
+//  Whether Redis lost moderation's state: no marker (or no answer: the
+//  restore then fails on its own and is tried again).
+static bool s_marker_gone (qy_redis_t *redis)
+{
+    redisReply *r = qy_redis_cmd (redis, "EXISTS %s", MODERATION_RESTORED_KEY);
+    bool there = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject (r);
+    return !there;
+}
+
 bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
 {
     PGresult *res;
     bool ok = true;
     int queued = 0;
+    //  The finished marks only when Redis lost them: a restart with the
+    //  marker there need not read eight days of violations again.
+    bool lost = s_marker_gone (redis);
     if (qy_pg_run (pg, "restore blocks", "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL", 0, NULL, &res)) {
         for (int r = 0; r < PQntuples (res) && ok; r++) {
             char key [64];
@@ -170,7 +184,7 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
     }
     else
         ok = false;
-    ok = ok && s_restore_finished (pg, redis, &queued);
+    ok = ok && (!lost || s_restore_finished (pg, redis, &queued));
     if (ok)
         ok = s_drain (redis, queued);
     else
