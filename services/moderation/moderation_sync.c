@@ -4,6 +4,7 @@
 //  removal of a blocked member from every group they are in.
 #include "moderation.h"
 #include "moderation_batch.h"
+#include "moderation_behaviour.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/service.h"
@@ -97,11 +98,66 @@ static bool s_queue (qy_redis_t *redis, int argc, const char **argv, int *queued
     return s_drain (redis, S_RESTORE_CHUNK);
 }
 
+//  The finished marks (md:ids) of the messages PostgreSQL says were judged
+//  (a violation of any kind, enforcement included) within the marks'
+//  lifetime, a thousand rows at a time by id: a redelivery of one repeats
+//  what was recorded. Allowed messages leave no row: their marks cannot
+//  come back (docs/operations.md says what follows).
+static bool s_restore_finished (qy_pg_t *pg, qy_redis_t *redis, int *queued)
+{
+    char last [QY_PG_I64_LEN] = "0", ttl [16], days [16];
+    qy_snprintf (ttl, sizeof (ttl), "%d", MODERATION_SEEN_TTL_S);
+    qy_snprintf (days, sizeof (days), "%d", MODERATION_SEEN_TTL_S / 86400);
+    long long restored = 0;
+    for (;;) {
+        const char *p [] = { last, days };
+        PGresult *res;
+        if (!qy_pg_run (pg, "restore finished",
+                "SELECT id, brand_id, msg_id, (extract (epoch FROM event_time) * 1000000)::bigint FROM violations "
+                "WHERE id > $1 AND event_time > now () - make_interval (days => $2::int) ORDER BY id LIMIT 1000",
+                2, p, &res))
+            return false;
+        int n = PQntuples (res);
+        bool ok = true;
+        for (int r = 0; r < n && ok; r++) {
+            char key [96];
+            moderation_seen_key (key, sizeof (key), qy_pg_int (res, r, 1), qy_pg_int (res, r, 3));
+            const char *sadd [] = { "SADD", key, PQgetvalue (res, r, 2) };
+            const char *exp [] = { "EXPIRE", key, ttl };
+            ok = s_queue (redis, 3, sadd, queued) && s_queue (redis, 3, exp, queued);
+        }
+        if (n)
+            qy_strlcpy (last, PQgetvalue (res, n - 1, 0), sizeof (last));
+        PQclear (res);
+        restored += n;
+        if (!ok)
+            return false;
+        if (n < 1000)
+            break;
+    }
+    qy_log_info ("finished marks restored from violations messages=%lld", restored);
+    return true;
+}
+
+//  Whether Redis lost moderation's state: no marker (or no answer: the
+//  restore then fails on its own and is tried again).
+static bool s_marker_gone (qy_redis_t *redis)
+{
+    redisReply *r = qy_redis_cmd (redis, "EXISTS %s", MODERATION_RESTORED_KEY);
+    bool there = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject (r);
+    return !there;
+}
+
 bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
 {
     PGresult *res;
     bool ok = true;
     int queued = 0;
+    //  The finished marks only when Redis lost them: a restart with the
+    //  marker there need not read eight days of violations again.
+    bool lost = s_marker_gone (redis);
     if (qy_pg_run (pg, "restore blocks", "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL", 0, NULL, &res)) {
         for (int r = 0; r < PQntuples (res) && ok; r++) {
             char key [64];
@@ -128,6 +184,7 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
     }
     else
         ok = false;
+    ok = ok && (!lost || s_restore_finished (pg, redis, &queued));
     if (ok)
         ok = s_drain (redis, queued);
     else
@@ -150,11 +207,12 @@ void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis)
         freeReplyObject (r);
     if (!lost)
         return;
-    qy_log_warn ("redis has lost moderation state (no %s): restoring mutes and blocks from postgres", MODERATION_RESTORED_KEY);
+    qy_log_warn ("redis has lost moderation state (no %s): restoring mutes, blocks and finished marks from postgres",
+                 MODERATION_RESTORED_KEY);
     if (moderation_restore (pg, redis)) {
         //  An operator may have lifted one while the rows were read: say so again.
         moderation_resync_recent (pg, redis, NULL);
-        qy_log_info ("mutes and blocks restored into redis");
+        qy_log_info ("mutes, blocks and finished marks restored into redis");
     }
 }
 

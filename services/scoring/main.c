@@ -23,7 +23,7 @@ typedef struct {
     qy_common_config_t common;
     char  *zmq_in, *zmq_out, *zmq_alerts;
     long   hwm, batch, rollup_ms, ttl_days, member_ttl_days, eval_ms, eval_budget_ms, reply_window_s, post_window_s,
-           substantial_chars;
+           substantial_chars, rebuild_days;
     double half_short_days, half_long_days;
     bool   event_clock;
 } scoring_config_t;
@@ -45,14 +45,18 @@ static const qy_option_t s_options [] = {
     { "baseline.half_life_days", QY_DBL, offsetof (scoring_config_t, half_long_days), "30", 0.01, 3650, "half-life of a member's baseline activity" },
     { "reply.window_s", QY_INT, offsetof (scoring_config_t, reply_window_s), "120", 0, 86400, "a message this soon after another member's counts as an answer to it" },
     { "post.window_s", QY_INT, offsetof (scoring_config_t, post_window_s), "7200", 0, 604800, "member messages this soon after a bot post count as responses" },
+    { "rebuild.days", QY_INT, offsetof (scoring_config_t, rebuild_days), "2", 1, 400, "local days (today included) counted again from the archive when Redis lost the counters" },
     { "substantial.chars", QY_INT, offsetof (scoring_config_t, substantial_chars), "20", 1, 10000, "characters that make a text message substantial" },
 };
 
 static qy_metric_t *m_in, *m_dup, *m_old, *m_unsent, *m_rollups, *m_bad, *m_pipeline, *m_failed, *m_evals, *m_eval_time, *m_signals, *m_alerts;
 
 //  Roll up what changed, then (when due) evaluate standing and health.
+//  While the counters are rebuilt from the archive (hold_eval: on any
+//  replica), standing and health are not evaluated: they would be judged
+//  on part of the day.
 static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands,
-                        scoring_eval_t *eval, int64_t *next_rollup, int64_t *next_eval, bool force)
+                        scoring_eval_t *eval, int64_t *next_rollup, int64_t *next_eval, bool force, bool hold_eval)
 {
     int64_t now = qy_mono_us ();
     if (!force && now < *next_rollup)
@@ -61,7 +65,7 @@ static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, s
     while ((w = scoring_rollup (redis, pg, brands, 200)) > 0)
         qy_metric_add (m_rollups, w);
     *next_rollup = qy_mono_us () + cfg->rollup_ms * 1000;
-    if (!force && now < *next_eval)
+    if (hold_eval || (!force && now < *next_eval))
         return;
     int64_t t0 = qy_mono_us ();
     bool more = false;
@@ -224,6 +228,9 @@ int main (int argc, char **argv)
         .outcome = qy_calloc ((size_t) cfg.batch, sizeof (scoring_outcome_t)),
         .batch = (size_t) cfg.batch,
     };
+    //  Redis lost entirely: the current days counted again from the archive, a page between batches.
+    scoring_rebuild_config_t rcfg = { .count = &ccfg, .days = (int) cfg.rebuild_days, .page = cfg.batch };
+    scoring_rebuild_t *rebuild = scoring_rebuild_new (&rcfg, redis, pg, brands);
     int64_t next_rollup = qy_mono_us () + cfg.rollup_ms * 1000;
     int64_t next_eval = qy_mono_us () + cfg.eval_ms * 1000;
     //  Stopping, what the bus already sent is counted and passed on (the
@@ -231,9 +238,10 @@ int main (int argc, char **argv)
     while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
-        s_periodic (&cfg, redis, pg, brands, eval, &next_rollup, &next_eval, false);
+        bool partial = scoring_rebuild_step (rebuild);
+        s_periodic (&cfg, redis, pg, brands, eval, &next_rollup, &next_eval, false, partial);
         zmq_pollitem_t item = { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 200) >= 0)
+        if (zmq_poll (&item, 1, scoring_rebuild_running (rebuild) ? 0 : 200) >= 0)
             s_batch (&run);
     }
     //  Past the grace (Redis or the bus away), what is still queued in the
@@ -249,6 +257,7 @@ int main (int argc, char **argv)
     free (run.evs);
     free (run.st);
     free (run.outcome);
+    scoring_rebuild_destroy (&rebuild);
     scoring_eval_destroy (&eval);
     qy_inlet_destroy (&in);
     qy_outlet_destroy (&out);

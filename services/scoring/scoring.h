@@ -407,4 +407,33 @@ int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more);
 //  Signals and alerts sent since start (for metrics).
 int64_t scoring_eval_signals (scoring_eval_t *self);
 int64_t scoring_eval_alerts (scoring_eval_t *self);
+//  Redis lost entirely: the current days counted again from the archive
+//  (scoring_rebuild.c). The marker says scoring's counters are whole; its
+//  absence (a new, empty Redis) starts a rebuild, claimed by one replica
+//  at a time through the lock key.
+#define SCORING_RESTORED_KEY "qy:scoring:restored"
+#define SCORING_REBUILD_LOCK_KEY "qy:scoring:rebuilding"
+typedef struct {
+    const scoring_count_config_t *count;
+    int  days;                  //  the brand's local days counted again, today included
+    long page;                  //  archived events read and counted per step
+} scoring_rebuild_config_t;
+typedef struct scoring_rebuild_t scoring_rebuild_t;
+//  Borrows redis, pg and brands; caller owns the result.
+scoring_rebuild_t *scoring_rebuild_new (const scoring_rebuild_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg,
+                                        scoring_brands_t *brands);
+void scoring_rebuild_destroy (scoring_rebuild_t **self_p);
+//  Call from the main loop between batches: idle, checks the marker every
+//  two seconds and claims a rebuild when it is gone; rebuilding, counts one
+//  page. True while the counters are incomplete (a rebuild under way, here
+//  or on another replica).
+bool scoring_rebuild_step (scoring_rebuild_t *self);
+//  True while this replica rebuilds.
+bool scoring_rebuild_running (const scoring_rebuild_t *self);
+//  Pure. The first second (unix) of the last `days` local days of a brand
+//  at offset tz_offset_min, today included.
+int64_t scoring_rebuild_from_s (int64_t now_us, int tz_offset_min, int days);
+//  Pure. The verdict of an archived event from its recorded violation:
+//  its id and action as the enum's name ("WARN"; unknown: ALLOW).
+void scoring_rebuild_verdict (Qy__Verdict *v, int64_t violation_id, const char *action);
 #endif
