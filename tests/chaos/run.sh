@@ -57,7 +57,7 @@ export QY_NOTIFIER_LIMIT_GATEWAY=600000/60 QY_NOTIFIER_LIMIT_API_POST=600000/60 
 qy_start_services "$QY_BUILD" 2 2
 
 "$QY_BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand demo --stores 4 --groups 2 --members 60 \
-    --messages $(( SECS * 1900 )) --rate 2000 --dup-rate 0 --seed "$SEED" --run "chaos$SEED" --resend-ms 5000 \
+    --messages $(( SECS * 2000 )) --rate 2000 --seconds "$SECS" --dup-rate 0 --seed "$SEED" --run "chaos$SEED" --resend-ms 5000 \
     --ids "$QY_RUN/sent.ids" > "$QY_RUN/loadgen.out" 2>&1 &
 loadgen=$!
 

@@ -46,7 +46,8 @@ int main (int argc, char **argv)
         printf ("usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
                 "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
                 "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
-                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n");
+                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n"
+                "                  [--seconds S (no new batch after S seconds: what was sent is finished, and --ids lists it)]\n");
         return 0;
     }
     sim_config_t cfg = {
@@ -71,6 +72,7 @@ int main (int argc, char **argv)
     int day_offset = atoi (s_opt (argc, argv, "--day-offset", "-1"));
     int64_t resend_us = atoll (s_opt (argc, argv, "--resend-ms", "5000")) * 1000;
     const char *ids_path = s_opt (argc, argv, "--ids", NULL);
+    int64_t until_us = atoll (s_opt (argc, argv, "--seconds", "0")) * 1000000;
     const char *truth_path = s_opt (argc, argv, "--truth", NULL);
     //  The simulated day starts at local midnight (+08:00) day_offset days from today.
     int64_t now = qy_now_us ();
@@ -83,6 +85,7 @@ int main (int argc, char **argv)
     size_t n;
     sim_counts_t counts;
     Qy__Event **evs = sim_generate (&cfg, &n, &counts);
+    size_t generated = n;           //  n: those sent, once --seconds cut the run short
     size_t nb = (n + (size_t) batch - 1) / (size_t) batch;
     s_batch_t *batches = qy_calloc (nb ? nb : 1, sizeof (s_batch_t));
     for (size_t i = 0; i < nb; i++) {
@@ -110,6 +113,13 @@ int main (int argc, char **argv)
     long resent = 0;
     while (done < nb) {
         int64_t tnow = qy_mono_us ();
+        //  Out of time: the batches not started are dropped from the run.
+        if (until_us > 0 && tnow - t0 >= until_us && next < nb) {
+            nb = next;
+            n = nb ? batches [nb - 1].first + batches [nb - 1].n : 0;
+            if (done >= nb)
+                break;
+        }
         //  A batch with no answer (ingest died with it, or the answer was
         //  lost) is sent again, as a real gateway does: ingest answers
         //  what it stored before as duplicate.
@@ -209,7 +219,7 @@ int main (int argc, char **argv)
     free (retry_queue);
     free (retry_at);
     free (batches);
-    sim_free (evs, n);
+    sim_free (evs, generated);
     zmq_close (dealer);
     zmq_ctx_term (ctx);
     return rejected ? 3 : 0;
