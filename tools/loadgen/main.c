@@ -46,7 +46,8 @@ int main (int argc, char **argv)
         printf ("usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
                 "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
                 "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
-                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n");
+                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n"
+                "                  [--day-groups R (joins, leaves, staff posts and floods as R groups make them, spread over all)]\n");
         return 0;
     }
     sim_config_t cfg = {
@@ -55,6 +56,7 @@ int main (int argc, char **argv)
         .groups = atoi (s_opt (argc, argv, "--groups", "3")),
         .members = atoi (s_opt (argc, argv, "--members", "150")),
         .messages = atol (s_opt (argc, argv, "--messages", "100000")),
+        .day_groups = atoi (s_opt (argc, argv, "--day-groups", "0")),
         .ad_rate = atof (s_opt (argc, argv, "--ad-rate", "0.03")),
         .flooder_rate = atof (s_opt (argc, argv, "--flooder-rate", "0.01")),
         .leave_rate = atof (s_opt (argc, argv, "--leave-rate", "0.05")),
@@ -75,8 +77,10 @@ int main (int argc, char **argv)
     //  The simulated day starts at local midnight (+08:00) day_offset days from today.
     int64_t now = qy_now_us ();
     cfg.day_start_us = ((int64_t) (qy_day_of (now, 480) + day_offset) * 86400 - 480 * 60) * 1000000LL;
-    if (cfg.stores < 1 || cfg.groups < 1 || cfg.members < 2 || batch < 1 || window < 1) {
-        fprintf (stderr, "qy-loadgen: stores, groups, batch and window must be ≥ 1 and members ≥ 2\n");
+    if (cfg.stores < 1 || cfg.groups < 1 || cfg.members < 2 || batch < 1 || window < 1 || cfg.day_groups < 0
+        || (long long) cfg.stores * cfg.groups > 10000000) {
+        fprintf (stderr, "qy-loadgen: stores, groups, batch and window must be ≥ 1, members ≥ 2, day-groups ≥ 0, "
+                 "stores × groups ≤ 10,000,000\n");
         return 2;
     }
 
