@@ -40,9 +40,9 @@ s_cpu () {
 
 # Memory at the end of a run, for docs/scaling.md: each service's resident set
 # (process_resident_memory_bytes from its /metrics) and its peak (VmHWM), Redis's
-# used_memory (every node), PostgreSQL's shared_buffers and its processes' private
-# memory (RssAnon summed: shared pages would be counted once per process).
-s_memory () {
+# used_memory (every Redis given: split and cluster included), PostgreSQL's shared_buffers
+# and its processes' private memory (RssAnon summed: shared pages would be counted once per process).
+s_memory () {   # s_memory REDIS_PORT…
     local line="" name port pid rss peak redis=0 pg_anon
     for name in bus ingest $(compgen -v QY_HTTP_moderation) $(compgen -v QY_HTTP_scoring) campaign notifier; do
         name=${name#QY_HTTP_}; eval "port=\${QY_HTTP_$name:-} pid=\${QY_PID_$name:-}"; [ -n "$port" ] || continue
@@ -50,7 +50,7 @@ s_memory () {
         peak=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || true)
         line="$line $name=${rss:-?}(peak ${peak:-?})"
     done
-    for port in ${QY_REDIS_CLUSTER_PORTS:-$QY_REDIS_PORT}; do
+    for port in "$@"; do
         redis=$(( redis + $(redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }') ))
     done
     pg_anon=$(for pid in $(pgrep -f "postgres.*$QY_RUN/pg") $(pgrep -P "$(head -1 "$QY_RUN/pg/postmaster.pid")"); do
@@ -99,7 +99,7 @@ s_run () {   # s_run LABEL RATE MESSAGES
     awk -v l="$label" -v a="$accepted" -v t="$(echo "$t1 - $t0" | bc -l)" -v i="$ingest_rate" -v p50="$p50" -v p99="$p99" -v r="$rate" \
         'BEGIN { printf "%-9s offered=%s ev/s  accepted=%d  ingest=%d ev/s  end-to-end sustained=%.0f ev/s  ingest→verdict p50=%.2f ms p99=%.2f ms\n", l, (r == 0 ? "max" : r), a, i, a / t, p50, p99 }'
     costs_print "$accepted" "${redis_ports[@]}"
-    s_memory
+    s_memory "${redis_ports[@]}"
 }
 
 echo "pipeline benchmark: $(nproc) cores, $MESSAGES chat messages per run (plus joins, floods, duplicates)"
