@@ -40,16 +40,47 @@ static void s_send (void *dealer, Qy__Event **evs, s_batch_t *b, int idx)
     b->tries++;
 }
 
+//  Every option takes a value. A tool never acts on an option it does not
+//  know: a mistyped --day-groups would quietly generate another day.
+static const char *s_options [] = { "--endpoint", "--brand", "--stores", "--groups", "--members", "--messages",
+    "--rate", "--batch", "--window", "--ad-rate", "--flooder-rate", "--leave-rate", "--dup-rate", "--seed", "--run",
+    "--day-offset", "--resend-ms", "--ids", "--truth", "--day-groups", NULL };
+
+static void s_usage (FILE *out)
+{
+    fprintf (out, "usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
+                     "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
+                     "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
+                     "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n"
+                     "                  [--day-groups R (joins, leaves, staff posts and floods as R groups make them, spread over all)]\n");
+}
+
+//  0 to go on, else the exit code: 0 after --help, 2 for what is not understood.
+static int s_args_check (int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp (argv [i], "--help") == 0) {
+            s_usage (stdout);
+            return -1;
+        }
+    for (int i = 1; i < argc; i += 2) {
+        size_t k = 0;
+        while (s_options [k] && strcmp (s_options [k], argv [i]) != 0)
+            k++;
+        if (!s_options [k] || i + 1 >= argc) {
+            fprintf (stderr, "qy-loadgen: %s %s\n", s_options [k] ? "no value for" : "unknown option", argv [i]);
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    return 0;
+}
+
 int main (int argc, char **argv)
 {
-    if (argc > 1 && strcmp (argv [1], "--help") == 0) {
-        printf ("usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
-                "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
-                "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
-                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n"
-                "                  [--day-groups R (joins, leaves, staff posts and floods as R groups make them, spread over all)]\n");
-        return 0;
-    }
+    int check = s_args_check (argc, argv);
+    if (check)
+        return check < 0 ? 0 : check;
     sim_config_t cfg = {
         .brand = s_opt (argc, argv, "--brand", "demo"),
         .stores = atoi (s_opt (argc, argv, "--stores", "20")),
