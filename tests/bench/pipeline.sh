@@ -8,13 +8,17 @@
 # commands, script calls, PostgreSQL execution time and statements).
 #   usage: tests/bench/pipeline.sh [BUILD_DIR]   (env: BENCH_MESSAGES, BENCH_RATE,
 #          BENCH_MODERATION / BENCH_SCORING: replicas, BENCH_REDIS=split: moderation on a Redis of its own,
-#          BENCH_REDIS=cluster: a Redis Cluster of 3 masters with a replica each)
+#          BENCH_REDIS=cluster: a Redis Cluster of 3 masters with a replica each,
+#          BENCH_STORES / BENCH_GROUPS (per store) / BENCH_MEMBERS (per group): the brand's layout, default 20 × 3 × 120,
+#          BENCH_DAY_GROUPS=R: joins, staff posts and floods as R groups make them (qy-loadgen --day-groups))
+# After each run it prints every service's resident memory, Redis's and PostgreSQL's.
 set -euo pipefail
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 source "$(dirname "$0")/../../tools/lib/env.sh"
 source "$(dirname "$0")/pipeline_costs.sh"
 MESSAGES=${BENCH_MESSAGES:-200000}
 RATE=${BENCH_RATE:-10000}
+N_STORES=${BENCH_STORES:-20} N_GROUPS=${BENCH_GROUPS:-3} N_MEMBERS=${BENCH_MEMBERS:-120}   # groups per store, members per group
 
 # CPU per event of each stage (process_cpu_seconds_total), of Redis (INFO cpu, every node) and of
 # PostgreSQL (its live processes), for the capacity model (docs/scaling.md).
@@ -32,6 +36,27 @@ s_cpu () {
     pg=$(ps -o cputimes= -p "$(pgrep -d, -f "postgres.*$QY_RUN/pg" || echo 1)" --ppid "$(head -1 "$QY_RUN/pg/postmaster.pid")" 2>/dev/null \
          | awk '{ s += $1 } END { print s + 0 }')
     echo "          CPU µs per event:$line redis=$(awk -v c="$redis" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') postgres=$(awk -v c="$pg" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') (live processes)"
+}
+
+# Memory at the end of a run, for docs/scaling.md: each service's resident set
+# (process_resident_memory_bytes from its /metrics) and its peak (VmHWM), Redis's
+# used_memory (every Redis given: split and cluster included), PostgreSQL's shared_buffers
+# and its processes' private memory (RssAnon summed: shared pages would be counted once per process).
+s_memory () {   # s_memory REDIS_PORT…
+    local line="" name port pid rss peak redis=0 pg_anon
+    for name in bus ingest $(compgen -v QY_HTTP_moderation) $(compgen -v QY_HTTP_scoring) campaign notifier; do
+        name=${name#QY_HTTP_}; eval "port=\${QY_HTTP_$name:-} pid=\${QY_PID_$name:-}"; [ -n "$port" ] || continue
+        rss=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "process_resident_memory_bytes" { printf "%.1f", $2 / 1048576 }')
+        peak=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || true)
+        line="$line $name=${rss:-?}(peak ${peak:-?})"
+    done
+    for port in "$@"; do
+        redis=$(( redis + $(redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }') ))
+    done
+    pg_anon=$(for pid in $(pgrep -f "postgres.*$QY_RUN/pg") $(pgrep -P "$(head -1 "$QY_RUN/pg/postmaster.pid")"); do
+                  awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null; done | sort -u | awk '{ s += $1 } END { printf "%.1f", s / 1024 }')
+    echo "          resident MB (peak):$line  load average $(cut -d" " -f1-3 /proc/loadavg)"
+    echo "          redis used_memory=$(awk -v b="$redis" 'BEGIN { printf "%.1f", b / 1048576 }') MB  postgres shared_buffers=$(psql "$QY_PG_DSN" -qAtc 'SHOW shared_buffers') private=$pg_anon MB"
 }
 
 s_run () {   # s_run LABEL RATE MESSAGES
@@ -54,13 +79,13 @@ s_run () {   # s_run LABEL RATE MESSAGES
     "$BUILD/tools/qyctl/qyctl" migrate >/dev/null
     local gw; gw=$(qy_free_port)
     qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$gw"
-    "$BUILD/tools/qyctl/qyctl" demo load --brand bench --stores 20 --groups 3 --gateway-url "http://127.0.0.1:$gw/v1/deliveries" >/dev/null
+    "$BUILD/tools/qyctl/qyctl" demo load --brand bench --stores "$N_STORES" --groups "$N_GROUPS" --gateway-url "http://127.0.0.1:$gw/v1/deliveries" >/dev/null
     qy_start_services "$BUILD" "${BENCH_MODERATION:-1}" "${BENCH_SCORING:-1}"
     local t0 t1 out accepted
     costs_start "${redis_ports[@]}"
     t0=$(date +%s.%N)
-    out=$("$BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand bench --stores 20 --groups 3 \
-          --members 120 --messages "$msgs" --rate "$rate" --batch 200 --window 8 --run "$label" | tail -1)
+    out=$("$BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand bench --stores "$N_STORES" --groups "$N_GROUPS" \
+          --members "$N_MEMBERS" ${BENCH_DAY_GROUPS:+--day-groups "$BENCH_DAY_GROUPS"} --messages "$msgs" --rate "$rate" --batch 200 --window 8 --run "$label" | tail -1)
     accepted=$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')
     for _ in $(seq 3000); do
         [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$accepted" ] && break; sleep 0.1
@@ -74,8 +99,10 @@ s_run () {   # s_run LABEL RATE MESSAGES
     awk -v l="$label" -v a="$accepted" -v t="$(echo "$t1 - $t0" | bc -l)" -v i="$ingest_rate" -v p50="$p50" -v p99="$p99" -v r="$rate" \
         'BEGIN { printf "%-9s offered=%s ev/s  accepted=%d  ingest=%d ev/s  end-to-end sustained=%.0f ev/s  ingest→verdict p50=%.2f ms p99=%.2f ms\n", l, (r == 0 ? "max" : r), a, i, a / t, p50, p99 }'
     costs_print "$accepted" "${redis_ports[@]}"
+    s_memory "${redis_ports[@]}"
 }
 
 echo "pipeline benchmark: $(nproc) cores, $MESSAGES chat messages per run (plus joins, floods, duplicates)"
+echo "layout: $N_STORES stores × $N_GROUPS groups × $N_MEMBERS members${BENCH_DAY_GROUPS:+, the day of $BENCH_DAY_GROUPS groups}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 s_run flat-out 0 "$MESSAGES"
 s_run "rate-$RATE" "$RATE" "$((RATE * 10))"

@@ -40,22 +40,55 @@ static void s_send (void *dealer, Qy__Event **evs, s_batch_t *b, int idx)
     b->tries++;
 }
 
+//  Every option takes a value. A tool never acts on an option it does not
+//  know: a mistyped --day-groups would quietly generate another day.
+static const char *s_options [] = { "--endpoint", "--brand", "--stores", "--groups", "--members", "--messages",
+    "--rate", "--batch", "--window", "--ad-rate", "--flooder-rate", "--leave-rate", "--dup-rate", "--seed", "--run",
+    "--day-offset", "--resend-ms", "--ids", "--truth", "--day-groups", "--seconds", NULL };
+
+static void s_usage (FILE *out)
+{
+    fprintf (out, "usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
+                     "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
+                     "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
+                     "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n"
+                     "                  [--day-groups R (joins, leaves, staff posts and floods as R groups make them, spread over all)]\n"
+                     "                  [--seconds S (no new batch after S seconds: what was sent is finished, and --ids lists it)]\n");
+}
+
+//  0 to go on, else the exit code: 0 after --help, 2 for what is not understood.
+static int s_args_check (int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp (argv [i], "--help") == 0) {
+            s_usage (stdout);
+            return -1;
+        }
+    for (int i = 1; i < argc; i += 2) {
+        size_t k = 0;
+        while (s_options [k] && strcmp (s_options [k], argv [i]) != 0)
+            k++;
+        if (!s_options [k] || i + 1 >= argc) {
+            fprintf (stderr, "qy-loadgen: %s %s\n", s_options [k] ? "no value for" : "unknown option", argv [i]);
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    return 0;
+}
+
 int main (int argc, char **argv)
 {
-    if (argc > 1 && strcmp (argv [1], "--help") == 0) {
-        printf ("usage: qy-loadgen [--endpoint E] [--brand B] [--stores S] [--groups G] [--members M]\n"
-                "                  [--messages N] [--rate EV_PER_S (0 = flat out)] [--batch N] [--window N]\n"
-                "                  [--ad-rate P] [--flooder-rate P] [--leave-rate P] [--dup-rate P] [--seed N] [--run ID] [--day-offset D]\n"
-                "                  [--resend-ms MS (a batch with no answer is sent again, as a gateway does)] [--ids FILE] [--truth FILE]\n"
-                "                  [--seconds S (no new batch after S seconds: what was sent is finished, and --ids lists it)]\n");
-        return 0;
-    }
+    int check = s_args_check (argc, argv);
+    if (check)
+        return check < 0 ? 0 : check;
     sim_config_t cfg = {
         .brand = s_opt (argc, argv, "--brand", "demo"),
         .stores = atoi (s_opt (argc, argv, "--stores", "20")),
         .groups = atoi (s_opt (argc, argv, "--groups", "3")),
         .members = atoi (s_opt (argc, argv, "--members", "150")),
         .messages = atol (s_opt (argc, argv, "--messages", "100000")),
+        .day_groups = atoi (s_opt (argc, argv, "--day-groups", "0")),
         .ad_rate = atof (s_opt (argc, argv, "--ad-rate", "0.03")),
         .flooder_rate = atof (s_opt (argc, argv, "--flooder-rate", "0.01")),
         .leave_rate = atof (s_opt (argc, argv, "--leave-rate", "0.05")),
@@ -77,8 +110,10 @@ int main (int argc, char **argv)
     //  The simulated day starts at local midnight (+08:00) day_offset days from today.
     int64_t now = qy_now_us ();
     cfg.day_start_us = ((int64_t) (qy_day_of (now, 480) + day_offset) * 86400 - 480 * 60) * 1000000LL;
-    if (cfg.stores < 1 || cfg.groups < 1 || cfg.members < 2 || batch < 1 || window < 1) {
-        fprintf (stderr, "qy-loadgen: stores, groups, batch and window must be ≥ 1 and members ≥ 2\n");
+    if (cfg.stores < 1 || cfg.groups < 1 || cfg.members < 2 || batch < 1 || window < 1 || cfg.day_groups < 0
+        || (long long) cfg.stores * cfg.groups > 10000000) {
+        fprintf (stderr, "qy-loadgen: stores, groups, batch and window must be ≥ 1, members ≥ 2, day-groups ≥ 0, "
+                 "stores × groups ≤ 10,000,000\n");
         return 2;
     }
 

@@ -112,33 +112,57 @@ static int64_t s_time_in_day (const sim_config_t *cfg)
     return cfg->day_start_us + ((int64_t) h * 3600 + s_below (3600)) * 1000000LL + s_below (1000000);
 }
 
+//  Messages per group, drawn once. Groups differ: a Zipf tail, so some
+//  are busy and some nearly dead. Each message's group is found by binary
+//  search in the cumulative weights (a scan would cost messages × groups);
+//  they are summed in the order the scan summed them, so a seed still
+//  gives the very same groups. Caller owns the array.
+static long *s_messages_per_group (long messages, int ngroups)
+{
+    double *cum = qy_calloc ((size_t) ngroups, sizeof (double));
+    double total = 0;
+    for (int g = 0; g < ngroups; g++)
+        cum [g] = total += 1.0 / pow ((double) ((g * 7919) % ngroups + 1), 0.8);
+    long *gmsgs = qy_calloc ((size_t) ngroups, sizeof (long));
+    for (long i = 0; i < messages; i++) {
+        double r = s_uniform () * total;
+        //  The first group whose cumulative weight exceeds r; the last
+        //  group takes whatever rounding leaves over.
+        int lo = 0, hi = ngroups - 1;
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (r < cum [mid])
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        gmsgs [lo]++;
+    }
+    free (cum);
+    return gmsgs;
+}
+
+//  Whether one of a group's own events (a join, a staff post, a flood
+//  burst) happens in the simulated day: always at p = 1, without a draw.
+static bool s_today (double p)
+{
+    return p >= 1.0 || s_uniform () < p;
+}
+
 Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *c)
 {
     s_state = 0x9E3779B97F4A7C15ULL ^ cfg->seed;
     memset (c, 0, sizeof (*c));
     int ngroups = cfg->stores * cfg->groups;
-    size_t cap = (size_t) cfg->messages * 2 + (size_t) ngroups * cfg->members * 3 + 1024;
+    //  Below 1 only when asked: at 1 no draw is made, so a day without
+    //  day_groups is the very day it was before the option existed.
+    double today = cfg->day_groups > 0 && cfg->day_groups < ngroups ? (double) cfg->day_groups / ngroups : 1.0;
+    size_t cap = (size_t) cfg->messages * 2 + (size_t) (ngroups * today) * (size_t) cfg->members * 3 + 1024;
     Qy__Event **evs = qy_calloc (cap, sizeof (Qy__Event *));
     size_t n = 0;
     long seq = 0;
     s_member_t *members = qy_calloc ((size_t) cfg->members, sizeof (s_member_t));
-    double *gweight = qy_calloc ((size_t) ngroups, sizeof (double));
-    double gtotal = 0;
-    //  Groups differ too: a Zipf tail, so some groups are busy and some are nearly dead.
-    for (int g = 0; g < ngroups; g++)
-        gtotal += gweight [g] = 1.0 / pow ((double) ((g * 7919) % ngroups + 1), 0.8);
-    //  Messages per group, drawn once.
-    long *gmsgs = qy_calloc ((size_t) ngroups, sizeof (long));
-    for (long i = 0; i < cfg->messages; i++) {
-        double r = s_uniform () * gtotal, acc = 0;
-        int g = 0;
-        for (; g < ngroups - 1; g++) {
-            acc += gweight [g];
-            if (r < acc)
-                break;
-        }
-        gmsgs [g]++;
-    }
+    long *gmsgs = s_messages_per_group (cfg->messages, ngroups);
     static const char *channels [] = { "staff", "qr", "oa-menu", "member-invite" };
     static const Qy__JoinScene scenes [] = { QY__JOIN_SCENE__STAFF_INVITE, QY__JOIN_SCENE__QR_SCAN,
                                               QY__JOIN_SCENE__OA_MENU, QY__JOIN_SCENE__MEMBER_INVITE };
@@ -163,6 +187,8 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
             mm->flooder = m > 0 && s_uniform () < cfg->flooder_rate;
             mm->spammer = m > 0 && !mm->flooder && s_uniform () < 0.03;
             wtotal += mm->weight;
+            if (!s_today (today))
+                continue;          //  joined before the day
             //  Join: most early in the day, through one of the channels.
             int64_t t = cfg->day_start_us + (int64_t) (s_uniform () * s_uniform () * 86000) * 1000000LL;
             Qy__Event *ev = s_event (cfg, store, group, mm, QY__KIND__JOIN, t, &seq);
@@ -223,6 +249,8 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
         }
         //  The store's staff posts a few times a day.
         for (int i = 0; i < 3; i++) {
+            if (!s_today (today))
+                continue;
             Qy__Event *ev = s_event (cfg, store, group, &members [0], QY__KIND__TEXT,
                                      cfg->day_start_us + (int64_t) (10 + 5 * i) * 3600 * 1000000LL, &seq);
             char phone [24];
@@ -233,7 +261,7 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
         }
         //  Flooders: a burst of 15 messages in 30 seconds.
         for (int m = 1; m < cfg->members; m++) {
-            if (!members [m].flooder)
+            if (!members [m].flooder || !s_today (today))
                 continue;
             int64_t t = s_time_in_day (cfg);
             for (int i = 0; i < 15; i++) {
@@ -267,7 +295,6 @@ Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *
             c->duplicates++;
         }
     free (members);
-    free (gweight);
     free (gmsgs);
     *n_out = n;
     return evs;

@@ -1,6 +1,14 @@
 //  The simulated brand: S stores × G groups × M members, a day of joins,
 //  chat with a heavy tail and an evening peak, ads with contact tricks,
 //  floods, leaves and duplicates. Deterministic for a seed.
+//
+//  Chat is a fixed number of messages whatever the layout, but joins,
+//  leaves, staff posts and flood bursts come per group and per member.
+//  day_groups keeps them at what day_groups groups would make, spread over
+//  all groups: each of those per-group events happens today with
+//  probability day_groups / (stores × groups), and the other members had
+//  joined before the day. So a brand of 100,000 groups with day_groups 60
+//  has the 60-group day's mix, only spread over more groups.
 #ifndef LOADGEN_SIM_H
 #define LOADGEN_SIM_H
 #include <stddef.h>
@@ -12,6 +20,7 @@ typedef struct {
     const char *run;                     //  prefix of message ids, so runs never collide
     int     stores, groups, members;     //  members per group
     long    messages;                    //  chat messages in the day (besides joins, leaves, floods)
+    int     day_groups;                  //  0: every group's joins, staff posts and floods; else as many as this many groups make
     double  ad_rate, flooder_rate, leave_rate, dup_rate;
     int64_t day_start_us;                //  first instant of the simulated day
     unsigned seed;

@@ -301,6 +301,73 @@ int qyctl_rules (int argc, char **argv)
     return 2;
 }
 
+//  Stores written per statement by demo load: 10,000 stores (100,000
+//  groups) row by row took a round trip per row.
+#define S_DEMO_BATCH 500
+static const struct { const char *code, *name; } s_demo_regions [] = {
+    { "east", "华东大区" }, { "south", "华南大区" }, { "north", "华北大区" }, { "west", "西南大区" } };
+
+//  Demo stores first..last (codes s01, s02, …), each with its groups and
+//  its two channels: three statements for the lot.
+static void s_demo_stores (const char *bid, const char *brand, int first, int last, int groups)
+{
+    static const char *cities [] = { "上海", "杭州", "南京", "苏州", "广州", "深圳", "厦门", "福州", "北京", "天津",
+                                     "济南", "青岛", "成都", "重庆", "昆明", "贵阳", "武汉", "长沙", "西安", "郑州" };
+    qy_pg_cols_t st, gr, ch;
+    qy_pg_cols_init (&st, 4);
+    qy_pg_cols_init (&gr, 4);
+    qy_pg_cols_init (&ch, 3);
+    for (int s = first; s <= last; s++) {
+        char code [16], name [96], phone [32];
+        qy_snprintf (code, sizeof (code), "s%02d", s);
+        qy_snprintf (phone, sizeof (phone), "021-6%07d", 1000000 + s);
+        qy_snprintf (name, sizeof (name), "%s%d号店", cities [(s - 1) % 20], (s - 1) / 20 + 1);
+        qy_pg_cols_row (&st);
+        qy_pg_cols_text (&st, 0, code);
+        qy_pg_cols_text (&st, 1, name);
+        qy_pg_cols_text (&st, 2, s_demo_regions [((s - 1) % 20) / 5].code);
+        qy_pg_cols_text (&st, 3, phone);
+        for (int g = 1; g <= groups; g++) {
+            qy_pg_cols_row (&gr);
+            char gcode [64], gname [160];
+            qy_snprintf (gcode, sizeof (gcode), "%s-%s-g%d", brand, code, g);
+            qy_snprintf (gname, sizeof (gname), "%s会员%d群", name, g);
+            qy_pg_cols_text (&gr, 0, gcode);
+            qy_pg_cols_text (&gr, 1, gname);
+            qy_pg_cols_text (&gr, 2, code);
+            qy_pg_cols_text (&gr, 3, g == groups && groups > 2 ? "temporary" : "long_term");
+        }
+        static const char *kinds [] = { "staff_invite", "qr_poster" };
+        for (int k = 0; k < 2; k++) {
+            qy_pg_cols_row (&ch);
+            char ccode [48];
+            qy_snprintf (ccode, sizeof (ccode), "%s-%s", code, k ? "qr" : "staff");
+            qy_pg_cols_text (&ch, 0, ccode);
+            qy_pg_cols_text (&ch, 1, kinds [k]);
+            qy_pg_cols_text (&ch, 2, code);
+        }
+    }
+    const char *p [5] = { bid };
+    qy_pg_cols_params (&st, p + 1);
+    PQclear (qyctl_exec ("INSERT INTO stores (brand_id, code, name, region_id, phone) "
+                         "SELECT $1::bigint, c, n, (SELECT id FROM regions WHERE brand_id = $1 AND code = r), ph "
+                         "FROM unnest ($2::text[], $3::text[], $4::text[], $5::text[]) AS s (c, n, r, ph) "
+                         "ON CONFLICT (brand_id, code) DO NOTHING", 5, p));
+    qy_pg_cols_params (&gr, p + 1);
+    PQclear (qyctl_exec ("INSERT INTO groups (brand_id, code, name, store_id, type) "
+                         "SELECT $1::bigint, c, n, (SELECT id FROM stores WHERE brand_id = $1 AND code = s), t "
+                         "FROM unnest ($2::text[], $3::text[], $4::text[], $5::text[]) AS g (c, n, s, t) "
+                         "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name", 5, p));
+    qy_pg_cols_params (&ch, p + 1);
+    PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id) "
+                         "SELECT $1::bigint, c, k, (SELECT id FROM stores WHERE brand_id = $1 AND code = s) "
+                         "FROM unnest ($2::text[], $3::text[], $4::text[]) AS ch (c, k, s) "
+                         "ON CONFLICT (brand_id, code) DO NOTHING", 4, p));
+    qy_pg_cols_free (&st);
+    qy_pg_cols_free (&gr);
+    qy_pg_cols_free (&ch);
+}
+
 int qyctl_demo (int argc, char **argv)
 {
     (void) argc;
@@ -317,13 +384,9 @@ int qyctl_demo (int argc, char **argv)
     PQclear (have);
     if (exists && !qyctl_flag ("force"))
         qyctl_die ("brand %s exists: demo load would add its demo stores and groups to it (--force to do so)", brand);
-    int stores = (int) qyctl_long ("--stores", qyctl_opt ("stores", "20"), 1, 999);
+    int stores = (int) qyctl_long ("--stores", qyctl_opt ("stores", "20"), 1, 10000);
     int groups = (int) qyctl_long ("--groups", qyctl_opt ("groups", "3"), 1, 50);
     const char *url = qyctl_opt ("gateway-url", NULL);
-    static const struct { const char *code, *name; } regions [] = {
-        { "east", "华东大区" }, { "south", "华南大区" }, { "north", "华北大区" }, { "west", "西南大区" } };
-    static const char *cities [] = { "上海", "杭州", "南京", "苏州", "广州", "深圳", "厦门", "福州", "北京", "天津",
-                                     "济南", "青岛", "成都", "重庆", "昆明", "贵阳", "武汉", "长沙", "西安", "郑州" };
     PQclear (qyctl_exec ("BEGIN", 0, NULL));
     const char *bp [] = { brand, "演示美妆", url };
     PGresult *res = qyctl_exec ("INSERT INTO brands (code, name, gateway_url) VALUES ($1, $2, $3) "
@@ -332,40 +395,15 @@ int qyctl_demo (int argc, char **argv)
     char bid [24];
     qy_snprintf (bid, sizeof (bid), "%s", PQgetvalue (res, 0, 0));
     PQclear (res);
-    for (size_t r = 0; r < QY_ARRAY_LEN (regions); r++) {
-        const char *p [] = { bid, regions [r].code, regions [r].name };
+    for (size_t r = 0; r < QY_ARRAY_LEN (s_demo_regions); r++) {
+        const char *p [] = { bid, s_demo_regions [r].code, s_demo_regions [r].name };
         PQclear (qyctl_exec ("INSERT INTO regions (brand_id, code, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", 3, p));
     }
     qyctl_progress_t progress;
     qyctl_progress_start (&progress, "demo stores", stores);
-    for (int s = 1; s <= stores; s++) {
+    for (int s = 1; s <= stores; s += S_DEMO_BATCH) {
         qyctl_progress (&progress, s - 1);
-        char code [16], name [96], phone [32];
-        qy_snprintf (code, sizeof (code), "s%02d", s);
-        qy_snprintf (name, sizeof (name), "%s%d号店", cities [(s - 1) % 20], (s - 1) / 20 + 1);
-        qy_snprintf (phone, sizeof (phone), "021-6%07d", 1000000 + s);
-        const char *p [] = { bid, code, name, regions [((s - 1) % 20) / 5].code, phone };
-        PQclear (qyctl_exec ("INSERT INTO stores (brand_id, code, name, region_id, phone) "
-                             "VALUES ($1, $2, $3, (SELECT id FROM regions WHERE brand_id = $1 AND code = $4), $5) "
-                             "ON CONFLICT (brand_id, code) DO NOTHING", 5, p));
-        for (int g = 1; g <= groups; g++) {
-            char gcode [32], gname [128];
-            qy_snprintf (gcode, sizeof (gcode), "%s-%s-g%d", brand, code, g);
-            qy_snprintf (gname, sizeof (gname), "%s会员%d群", name, g);
-            const char *gp [] = { bid, gcode, gname, code, g == groups && groups > 2 ? "temporary" : "long_term" };
-            PQclear (qyctl_exec ("INSERT INTO groups (brand_id, code, name, store_id, type) "
-                                 "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4), $5) "
-                                 "ON CONFLICT (brand_id, code) DO UPDATE SET name = EXCLUDED.name", 5, gp));
-        }
-        static const char *kinds [] = { "staff_invite", "qr_poster" };
-        for (int k = 0; k < 2; k++) {
-            char ccode [48];
-            qy_snprintf (ccode, sizeof (ccode), "%s-%s", code, k ? "qr" : "staff");
-            const char *cp [] = { bid, ccode, kinds [k], code };
-            PQclear (qyctl_exec ("INSERT INTO channels (brand_id, code, kind, store_id) "
-                                 "VALUES ($1, $2, $3, (SELECT id FROM stores WHERE brand_id = $1 AND code = $4)) "
-                                 "ON CONFLICT (brand_id, code) DO NOTHING", 4, cp));
-        }
+        s_demo_stores (bid, brand, s, s + S_DEMO_BATCH - 1 < stores ? s + S_DEMO_BATCH - 1 : stores, groups);
     }
     qyctl_progress_end (&progress);
     const char *oa [] = { bid, "oa-menu", "oa_menu", NULL };
@@ -449,7 +487,7 @@ const qyctl_command_t qyctl_rules_commands [] = {
 static const qyctl_option_t s_demo_opts [] = {
     { "brand",       QYCTL_VALUE, "CODE", "the demo brand's code (default demo)" },
     { "force",       QYCTL_FLAG,  NULL,   "add the demo's stores and groups to an existing brand" },
-    { "stores",      QYCTL_VALUE, "N",    "stores (default 20)" },
+    { "stores",      QYCTL_VALUE, "N",    "stores (default 20, at most 10,000)" },
     { "groups",      QYCTL_VALUE, "N",    "groups per store (default 3)" },
     { "gateway-url", QYCTL_VALUE, "URL",  "where notifier delivers the demo's messages" },
     { NULL }
