@@ -120,6 +120,10 @@ static int s_group (ingest_store_t *self, Qy__Event *ev)
         id = qy_pg_int (res, 0, 0);
         char gk [24];
         qy_snprintf (gk, sizeof (gk), "%lld", (long long) id);
+        //  group_store is filled with groups and dropped with it: on its own
+        //  it would grow by one entry per group ever seen.
+        if (qy_map_size (self->groups) > S_CACHE_MAX)
+            qy_map_clear (self->group_store);
         s_cap (self->groups);
         qy_map_put (self->groups, key, id);
         qy_map_put (self->group_store, gk, qy_pg_int (res, 0, 1));
