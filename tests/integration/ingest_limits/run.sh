@@ -176,7 +176,7 @@ it_wait "ingest unhealthy without the bus" health_is "503 down unhealthy"
 it_eq "refused meanwhile" "$(post gone /v1/messages "$QY_RUN/one.json" "${A[@]}")" 429
 QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
 it_wait "ingest healthy with the bus back" health_is "200 up ok"
-it_eq "link logged" "$(grep -oE 'level=[a-z]+ svc=ingest msg="bus link (up|down)' "$QY_RUN/logs/ingest.log" | awk '{printf "%s %s, ", $1, $NF}')" \
+it_eq "link logged" "$(grep -oE 'level=[a-z]+ svc=ingest msg="link to the bus (up|down)' "$QY_RUN/logs/ingest.log" | awk '{printf "%s %s, ", $1, $NF}')" \
     "level=info up, level=warn down, level=info up, "
 it_eq "ingest health" "$(curl -fs "http://127.0.0.1:$H_ingest/health" | jq -r .status)" ok
 it_done
