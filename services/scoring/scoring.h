@@ -381,8 +381,21 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
                          Qy__Event **evs, Qy__Standing *st, scoring_outcome_t *out, size_t n);
 
 
-//  Write the roll-ups of up to max dirty group-days. Returns how many were
-//  written, or -1 if Redis or PostgreSQL failed (the dirty marks are kept).
+//  A dirty mark "brand:group:day" of the roll-ups, parsed.
+typedef struct {
+    int64_t     brand_id, group_id;
+    int32_t     day;            //  the brand's local day (days since 1970-01-01)
+    const char *mark;           //  the mark it was read from (borrowed)
+} scoring_rollup_key_t;
+//  Pure. Which group-days one roll-up writes, from the marks[0..n) it
+//  took: malformed marks dropped, each (group, day) once, sorted by group
+//  and day (the order its rows are locked in, the same on every replica).
+//  keys has room for n. Returns how many.
+size_t scoring_rollup_plan (const char *const *marks, size_t n, scoring_rollup_key_t *keys);
+//  Write the roll-ups of up to max dirty group-days: their counters read in
+//  one Redis pipeline, one statement per table in one transaction. Returns
+//  how many were written, or -1 if Redis or PostgreSQL failed (the dirty
+//  marks of what was not written are kept).
 int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, int max);
 
 //  The evaluation: member standing, group health, channels, suggestions,

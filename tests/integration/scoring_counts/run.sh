@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The scoring library's Redis and PostgreSQL sides, case by case
 # (scoring_counts.c): a batch of many brands; events older than the counter
-# window; roll-ups that never write a day over with fewer events and never
+# window; roll-ups that write a round of group-days with one statement per
+# table, never write a day over with fewer events and never
 # let one refused group-day hold back the others; expiry of group keys made
 # late in a day; a leave handled before its join; a batch retry that does
 # not run a rejected event again; the evaluation renewing silent members,

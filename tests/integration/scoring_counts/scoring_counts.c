@@ -193,6 +193,62 @@ static void s_old_events (int64_t gid, int64_t now)
     s_check_int ("a roll-up of 12 events replaces it", s_pg_int (sql), 12);
 }
 
+//  8b. One roll-up writes a whole round of group-days (one statement per
+//  table): every day, its hours and its members land with their own values,
+//  a day stored with more events keeps its rows whole, and the round takes
+//  more marks than one call's max (the rest on the next call).
+static void s_round_rollup (int64_t gid, int64_t now)
+{
+    int32_t today = qy_day_of (now * 1000000, 0);
+    enum { DAYS = 7, FIRST = 20 };      //  days today-20 .. today-14
+    char sql [512], cmd [256];
+    qy_snprintf (sql, sizeof (sql), "INSERT INTO members (brand_id, user_id) VALUES (%lld, 'round-u') RETURNING id",
+                 (long long) s_bid);
+    long long mid = s_pg_int (sql);
+    //  The stale one: today-17 holds 100 events and 50 messages by the member.
+    qy_snprintf (sql, sizeof (sql),
+                 "WITH d AS (INSERT INTO daily_group_stats (brand_id, group_id, day, messages, events) "
+                 "  VALUES (%lld, %lld, DATE '1970-01-01' + %d, 50, 100) RETURNING 1) "
+                 "INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages) "
+                 "VALUES (%lld, %lld, %lld, DATE '1970-01-01' + %d, 50)",
+                 (long long) s_bid, (long long) gid, today - 17, (long long) s_bid, (long long) gid, mid, today - 17);
+    PQclear (qy_pg_exec (s_pg, sql, 0, NULL));
+    s_redis_do ("DEL sc:dirty");
+    for (int i = 0; i < DAYS; i++) {
+        int day = today - FIRST + i;
+        qy_snprintf (cmd, sizeof (cmd), "HSET sc:g:{g:%lld}:%d n %d msgs %d h10 %d", (long long) gid, day, i + 1, i + 1, i + 1);
+        s_redis_do (cmd);
+        qy_snprintf (cmd, sizeof (cmd), "HSET sc:m:{g:%lld}:%d %lld %d", (long long) gid, day, mid, i + 1);
+        s_redis_do (cmd);
+        qy_snprintf (cmd, sizeof (cmd), "SADD sc:dirty %lld:%lld:%d", (long long) s_bid, (long long) gid, day);
+        s_redis_do (cmd);
+    }
+    int w1 = scoring_rollup (s_redis, s_pg, s_brands, 4);
+    int w2 = scoring_rollup (s_redis, s_pg, s_brands, 4);
+    s_check_int ("a round: four group-days, then the other three", (long long) w1 * 10 + w2, 43);
+    s_check_int ("a round: nothing left dirty", s_redis_int ("SCARD %s", "sc:dirty", NULL), 0);
+    qy_snprintf (sql, sizeof (sql),
+                 "SELECT sum ((d.day - DATE '1970-01-01' - %d + 1) * 1000000 + d.messages * 10000 + d.events * 100 "
+                 "  + d.hour_hist [11] * 1000 + coalesce (m.messages, 0)) FROM daily_group_stats d "
+                 "LEFT JOIN daily_member_stats m USING (group_id, day) WHERE d.group_id = %lld AND d.day <> DATE '1970-01-01' + %d "
+                 "AND d.day < DATE '1970-01-01' + %d", today - FIRST, (long long) gid, today - 17, today - FIRST + DAYS);
+    //  Days 1..7 but the stale 4th: each day i with i messages, i events,
+    //  i in hour 10 and i member messages.
+    long long want = 0;
+    for (int i = 1; i <= DAYS; i++)
+        if (i != 4)
+            want += i * 1000000LL + i * 10000LL + i * 1000LL + i * 100LL + i;
+    s_check_int ("a round: each day's messages, events, hours and member messages", s_pg_int (sql), want);
+    qy_snprintf (sql, sizeof (sql), "SELECT sum (messages) * 100 + count (*) FROM hourly_group_stats WHERE group_id = %lld "
+                 "AND hour < to_timestamp (%lld) AND extract (hour FROM hour AT TIME ZONE 'UTC') = 10",
+                 (long long) gid, (long long) (today - FIRST + DAYS) * 86400);
+    s_check_int ("a round: each day's hour 10, the stale day's not written", s_pg_int (sql), (1 + 2 + 3 + 5 + 6 + 7) * 100 + 6);
+    qy_snprintf (sql, sizeof (sql), "SELECT d.messages * 1000 + d.events * 10 + m.messages / 10 FROM daily_group_stats d "
+                 "JOIN daily_member_stats m USING (group_id, day) WHERE d.group_id = %lld AND d.day = DATE '1970-01-01' + %d",
+                 (long long) gid, today - 17);
+    s_check_int ("a round: the day stored with more events kept whole", s_pg_int (sql), 50 * 1000 + 100 * 10 + 5);
+}
+
 //  9. A group-day PostgreSQL refuses (its group is not there) is dropped
 //  and does not hold back the others.
 static void s_refused_rollup (int64_t gid, int64_t now)
@@ -507,6 +563,7 @@ int main (int argc, char **argv)
     s_many_brands (g [0], now);
     s_old_events (g [1], now);
     s_refused_rollup (g [2], now);
+    s_round_rollup (g [2], now);
     s_expiry (g [3], now);
     s_leave_first (g [4], now);
     s_retry (g [5], now);
