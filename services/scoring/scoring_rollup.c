@@ -289,6 +289,34 @@ static int s_write_all (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t 
     return rc;
 }
 
+//  Mark the groups of the group-days written (idx[0..n) but those in
+//  back[0..nback)) for the evaluation's next round: their counts changed.
+static void s_mark_changed (qy_redis_t *redis, const scoring_rollup_key_t *keys, const size_t *idx, size_t n,
+                            const size_t *back, size_t nback)
+{
+    char (*marks)[2 * QY_PG_I64_LEN] = qy_calloc (n + 1, sizeof (*marks));
+    const char **argv = qy_calloc (n + 2, sizeof (*argv));
+    int argc = 2;
+    argv [0] = "SADD";
+    argv [1] = SCORING_EVAL_QUEUE_KEY;
+    for (size_t j = 0; j < n; j++) {
+        bool kept = false;
+        for (size_t b = 0; b < nback && !kept; b++)
+            kept = back [b] == idx [j];
+        if (kept)
+            continue;
+        qy_snprintf (marks [j], sizeof (marks [j]), "%lld:%lld", (long long) keys [idx [j]].brand_id,
+                     (long long) keys [idx [j]].group_id);
+        argv [argc++] = marks [j];
+    }
+    //  Lost with Redis at worst: the evaluation's full sweep finds the group.
+    redisReply *r = argc > 2 ? qy_redis_argv (redis, argc, argv, NULL) : NULL;
+    if (r)
+        freeReplyObject (r);
+    free (argv);
+    free (marks);
+}
+
 int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, int max)
 {
     redisReply *r = qy_redis_cmd (redis, "SPOP sc:dirty %d", max);
@@ -318,6 +346,7 @@ int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, in
     if (s_write_all (pg, keys, items, todo, ntodo, back, &nback, &refused) < 0)
         rc = -1;
     s_keep_dirty (redis, keys, back, nback);
+    s_mark_changed (redis, keys, todo, ntodo, back, nback);
     for (size_t i = 0; i < k; i++)
         for (int c = 0; c < S_READS; c++)
             if (items [i].r [c])

@@ -227,6 +227,9 @@ static void s_round_rollup (int64_t gid, int64_t now)
     int w2 = scoring_rollup (s_redis, s_pg, s_brands, 4);
     s_check_int ("a round: four group-days, then the other three", (long long) w1 * 10 + w2, 43);
     s_check_int ("a round: nothing left dirty", s_redis_int ("SCARD %s", "sc:dirty", NULL), 0);
+    char mark [64];
+    qy_snprintf (mark, sizeof (mark), "%lld:%lld", (long long) s_bid, (long long) gid);
+    s_check_int ("a round: its group marked for the evaluation", s_redis_int ("SISMEMBER %s %s", SCORING_EVAL_QUEUE_KEY, mark), 1);
     qy_snprintf (sql, sizeof (sql),
                  "SELECT sum ((d.day - DATE '1970-01-01' - %d + 1) * 1000000 + d.messages * 10000 + d.events * 100 "
                  "  + d.hour_hist [11] * 1000 + coalesce (m.messages, 0)) FROM daily_group_stats d "
@@ -429,6 +432,45 @@ static void s_evaluation (int64_t gid, int64_t gone_gid, int64_t now, const char
     zmq_ctx_term (ctx);
 }
 
+//  Changed-only rounds: after the first round (a sweep of every group), a
+//  round evaluates only the groups the roll-up marked, and a sweep again
+//  every sweep_every rounds.
+static void s_changed_only (int64_t gid, const char *endpoint)
+{
+    void *ctx = zmq_ctx_new ();
+    qy_outlet_t *push = qy_outlet_new (ctx, endpoint, 100, "campaign");
+    scoring_eval_config_t ecfg = { .half_short_s = s_cfg.half_short_s, .half_long_s = s_cfg.half_long_s,
+                                   .member_ttl_s = s_cfg.member_ttl_s, .lease_ms = 1, .sweep_every = 3,
+                                   .signals = push, .alerts = push };
+    scoring_eval_t *eval = scoring_eval_new (&ecfg, s_redis, s_pg, s_brands);
+    char mark [64], cmd [160];
+    qy_snprintf (mark, sizeof (mark), "%lld:%lld", (long long) s_bid, (long long) gid);
+    qy_snprintf (cmd, sizeof (cmd), "SADD %s %s", SCORING_EVAL_QUEUE_KEY, mark);
+    s_redis_do (cmd);
+    int got [4] = { 0 };
+    bool more;
+    for (int round = 0; round < 4; round++) {
+        if (round == 2)
+            s_redis_do (cmd);       //  the roll-up wrote the group's counts
+        qy_snprintf (mark, sizeof (mark), "DEL sc:lock:{g:%lld}", (long long) gid);
+        s_redis_do (mark);
+        int n = 0;
+        do {
+            int x = scoring_eval_run (eval, 10000, &more);
+            n += x > 0 ? x : 0;
+        } while (more);
+        got [round] = n;
+    }
+    s_check ("changed-only: the first round sweeps every group", got [0] >= 1);
+    s_check_int ("changed-only: a round with no change evaluates nothing", got [1], 0);
+    s_check_int ("changed-only: a round evaluates the group marked", got [2], 1);
+    s_check ("changed-only: the third round after a sweep sweeps again", got [3] >= 1);
+    s_check_int ("changed-only: the marks are taken", s_redis_int ("SCARD %s", SCORING_EVAL_QUEUE_KEY, NULL), 0);
+    scoring_eval_destroy (&eval);
+    qy_outlet_destroy (&push);
+    zmq_ctx_term (ctx);
+}
+
 //  One key's content as a line: its name with the group's tag as {g:G},
 //  then a set's members (sorted), or a hash's fields and values, or a
 //  sorted set's members and scores.
@@ -570,6 +612,7 @@ int main (int argc, char **argv)
     char endpoint [64];
     qy_snprintf (endpoint, sizeof (endpoint), "ipc:///tmp/qy-scoring-counts-%d", (int) getpid ());
     s_evaluation (g [6], g [7], now, endpoint);
+    s_changed_only (g [6], endpoint);
     //  Two groups of their own (Redis only: never rolled up here).
     s_batched (g [7] + 1000001, g [7] + 1000002, g [7] + 1000003, now);
     scoring_brands_destroy (&s_brands);
