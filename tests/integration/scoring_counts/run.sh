@@ -7,7 +7,8 @@
 # late in a day; a leave handled before its join; a batch retry that does
 # not run a rejected event again; the evaluation renewing silent members,
 # folding old join cohorts, dropping groups whose keys are gone, and
-# recording a state only once its signal went out.
+# recording a state only once its signal went out; rounds that evaluate
+# only the groups the roll-up marked, with a full sweep every few rounds.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 "$QYCTL" brand create sc "Scoring" --tz 0 >/dev/null
