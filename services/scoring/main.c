@@ -22,7 +22,7 @@
 typedef struct {
     qy_common_config_t common;
     char  *zmq_in, *zmq_out, *zmq_alerts;
-    long   hwm, batch, rollup_ms, ttl_days, member_ttl_days, eval_ms, eval_budget_ms, reply_window_s, post_window_s,
+    long   hwm, batch, rollup_ms, ttl_days, member_ttl_days, eval_ms, eval_sweep_every, eval_budget_ms, reply_window_s, post_window_s,
            substantial_chars, rebuild_days;
     double half_short_days, half_long_days;
     bool   event_clock;
@@ -39,6 +39,7 @@ static const qy_option_t s_options [] = {
     { "counters.ttl_days", QY_INT, offsetof (scoring_config_t, ttl_days), "40", 2, 400, "how long day counters stay in Redis" },
     { "members.ttl_days", QY_INT, offsetof (scoring_config_t, member_ttl_days), "400", 30, 3650, "how long a silent member's or group's standing stays in Redis" },
     { "eval.interval_ms", QY_INT, offsetof (scoring_config_t, eval_ms), "60000", 100, 86400000, "how often member standing and group health are evaluated" },
+    { "eval.sweep_every", QY_INT, offsetof (scoring_config_t, eval_sweep_every), "10", 1, 10000, "every how many evaluation rounds all groups are evaluated, not only those whose counts changed (states that follow from time passing)" },
     { "eval.budget_ms", QY_INT, offsetof (scoring_config_t, eval_budget_ms), "500", 10, 600000, "longest stretch of evaluation before counting resumes" },
     { "eval.event_clock", QY_BOOL, offsetof (scoring_config_t, event_clock), "false", 0, 0, "judge by the brand's latest event time instead of the wall clock (replays)" },
     { "activity.half_life_days", QY_DBL, offsetof (scoring_config_t, half_short_days), "7", 0.01, 365, "half-life of a member's recent activity" },
@@ -218,6 +219,7 @@ int main (int argc, char **argv)
     scoring_eval_config_t ecfg = {
         .half_short_s = ccfg.half_short_s, .half_long_s = ccfg.half_long_s, .member_ttl_s = ccfg.member_ttl_s,
         .lease_ms = (int) (cfg.eval_ms * 9 / 10 > 100 ? cfg.eval_ms * 9 / 10 : 100),
+        .sweep_every = (int) cfg.eval_sweep_every,
         .event_clock = cfg.event_clock, .signals = out, .alerts = alerts,
     };
     scoring_eval_t *eval = scoring_eval_new (&ecfg, redis, pg, brands);

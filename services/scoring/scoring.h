@@ -381,8 +381,21 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
                          Qy__Event **evs, Qy__Standing *st, scoring_outcome_t *out, size_t n);
 
 
-//  Write the roll-ups of up to max dirty group-days. Returns how many were
-//  written, or -1 if Redis or PostgreSQL failed (the dirty marks are kept).
+//  A dirty mark "brand:group:day" of the roll-ups, parsed.
+typedef struct {
+    int64_t     brand_id, group_id;
+    int32_t     day;            //  the brand's local day (days since 1970-01-01)
+    const char *mark;           //  the mark it was read from (borrowed)
+} scoring_rollup_key_t;
+//  Pure. Which group-days one roll-up writes, from the marks[0..n) it
+//  took: malformed marks dropped, each (group, day) once, sorted by group
+//  and day (the order its rows are locked in, the same on every replica).
+//  keys has room for n. Returns how many.
+size_t scoring_rollup_plan (const char *const *marks, size_t n, scoring_rollup_key_t *keys);
+//  Write the roll-ups of up to max dirty group-days: their counters read in
+//  one Redis pipeline, one statement per table in one transaction. Returns
+//  how many were written, or -1 if Redis or PostgreSQL failed (the dirty
+//  marks of what was not written are kept).
 int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, int max);
 
 //  The evaluation: member standing, group health, channels, suggestions,
@@ -391,6 +404,7 @@ typedef struct {
     double half_short_s, half_long_s;
     long   member_ttl_s;      //  expiry of member and group keys (members.ttl_days)
     int    lease_ms;          //  how long one replica holds a group's evaluation
+    int    sweep_every;       //  every how many rounds all groups are evaluated (0, 1: every round)
     bool   event_clock;       //  judge "now" by the brand's latest event (replays), not the wall clock
     void  *signals;           //  PUSH socket of the campaign hop
     void  *alerts;            //  PUSH socket of the notifier hop
@@ -399,11 +413,17 @@ typedef struct scoring_eval_t scoring_eval_t;
 scoring_eval_t *scoring_eval_new (const scoring_eval_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg,
                                   scoring_brands_t *brands);
 void scoring_eval_destroy (scoring_eval_t **self_p);
-//  Evaluate the groups seen, for at most about budget_ms; *more is set
+//  Evaluate the groups that changed (and, every cfg.sweep_every rounds,
+//  all groups seen), for at most about budget_ms; *more is set
 //  when the round is not finished (call again soon: it continues where it
 //  stopped). Returns groups evaluated, or -1 on a Redis or PostgreSQL
 //  failure (what failed is tried again on the next call).
 int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more);
+//  The groups a roll-up wrote ("B:G"), for the evaluation's next round.
+#define SCORING_EVAL_QUEUE_KEY "sc:evq"
+//  Pure. Whether the round after `rounds` finished ones walks every group
+//  (the first always does: after a start nothing is known of what changed).
+bool scoring_eval_sweep_due (int64_t rounds, int sweep_every);
 //  Signals and alerts sent since start (for metrics).
 int64_t scoring_eval_signals (scoring_eval_t *self);
 int64_t scoring_eval_alerts (scoring_eval_t *self);

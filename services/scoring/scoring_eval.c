@@ -25,7 +25,14 @@ struct scoring_eval_t {
     int64_t           signals, alerts;
     char              owner [64];
     char              cursor [32];    //  SSCAN position in sc:groups ("0" = start of a round)
+    int64_t           rounds;         //  rounds finished (a sweep every sweep_every)
+    bool              sweeping;       //  the round under way walks every group
 };
+
+bool scoring_eval_sweep_due (int64_t rounds, int sweep_every)
+{
+    return sweep_every <= 1 || rounds % sweep_every == 0;
+}
 
 scoring_eval_t *scoring_eval_new (const scoring_eval_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg,
                                   scoring_brands_t *brands)
@@ -454,16 +461,70 @@ static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
     return rc == 0 ? 1 : -1;
 }
 
-int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more)
+//  Evaluate the group of a mark "B:G". Returns as s_group; 0 for a mark not ours.
+static int s_mark (scoring_eval_t *self, const char *mark)
 {
-    //  A round walks sc:groups with SSCAN and stops when its time is up, so
-    //  counting never waits long behind the evaluation of many groups; the
-    //  next call continues where this one stopped.
-    *more = false;
-    if (strcmp (self->cursor, "0") == 0)
-        scoring_brands_forget (self->brands);
-    int64_t deadline = qy_mono_us () + (int64_t) budget_ms * 1000;
+    long long bid, gid;
+    if (sscanf (mark, "%lld:%lld", &bid, &gid) != 2)
+        return 0;
+    int x = s_group (self, bid, gid);
+    qy_service_heartbeat ();
+    return x;
+}
+
+//  The groups whose counters changed since they were last evaluated: the
+//  roll-up marks each group it wrote in sc:evq, taken here 50 at a time
+//  until none is left (true) or the time is up (false). Returns groups
+//  evaluated, or -1 (the marks not evaluated are put back).
+static int s_changed (scoring_eval_t *self, int64_t deadline, bool *drained)
+{
     int done = 0;
+    *drained = false;
+    do {
+        redisReply *r = qy_redis_cmd (self->redis, "SPOP %s 50", SCORING_EVAL_QUEUE_KEY);
+        if (!r || r->type != REDIS_REPLY_ARRAY) {
+            if (r)
+                freeReplyObject (r);
+            return -1;
+        }
+        size_t n = r->elements, i = 0;
+        int rc = 0;
+        for (; i < n && rc == 0; i++) {
+            int x = s_mark (self, r->element [i]->str);
+            rc = x < 0 ? -1 : 0;
+            done += x > 0 ? x : 0;
+        }
+        if (rc) {
+            const char **argv = qy_calloc (n - i + 3, sizeof (*argv));
+            argv [0] = "SADD";
+            argv [1] = SCORING_EVAL_QUEUE_KEY;
+            for (size_t j = i - 1; j < n; j++)
+                argv [2 + j - (i - 1)] = r->element [j]->str;
+            redisReply *back = qy_redis_argv (self->redis, (int) (n - i + 3), argv, NULL);
+            if (back)
+                freeReplyObject (back);
+            free (argv);
+        }
+        freeReplyObject (r);
+        if (rc)
+            return -1;
+        if (n == 0) {
+            *drained = true;
+            return done;
+        }
+    } while (qy_mono_us () < deadline && qy_service_running ());
+    return done;
+}
+
+//  A full sweep: every group counted within members.ttl_days, for what
+//  depends on time passing and not on new events (a group going quiet or
+//  zombie, members turning lurker or churn risk, cohorts maturing, the
+//  daily renewal of silent members' keys). Walks sc:groups with SSCAN and
+//  stops when its time is up; the next call continues where it stopped.
+static int s_sweep (scoring_eval_t *self, int64_t deadline, bool *finished)
+{
+    int done = 0;
+    *finished = false;
     do {
         redisReply *r = qy_redis_cmd (self->redis, "SSCAN sc:groups %s COUNT 50", self->cursor);
         if (!r)
@@ -475,15 +536,9 @@ int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more)
         int rc = 0;
         redisReply *list = r->element [1];
         for (size_t i = 0; i < list->elements && rc == 0; i++) {
-            long long bid, gid;
-            if (sscanf (list->element [i]->str, "%lld:%lld", &bid, &gid) != 2)
-                continue;
-            int x = s_group (self, bid, gid);
-            qy_service_heartbeat ();
-            if (x < 0)
-                rc = -1;
-            else
-                done += x;
+            int x = s_mark (self, list->element [i]->str);
+            rc = x < 0 ? -1 : 0;
+            done += x > 0 ? x : 0;
         }
         if (rc == 0)
             qy_strlcpy (self->cursor, r->element [0]->str, sizeof (self->cursor));
@@ -491,6 +546,37 @@ int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more)
         if (rc)
             return -1;          //  this page is evaluated again next time
     } while (strcmp (self->cursor, "0") != 0 && qy_mono_us () < deadline && qy_service_running ());
-    *more = strcmp (self->cursor, "0") != 0;
+    *finished = strcmp (self->cursor, "0") == 0;
+    return done;
+}
+
+int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more)
+{
+    //  A round evaluates the groups that changed since they were last
+    //  evaluated, and every sweep_every rounds all of them; it stops when
+    //  its time is up, so counting never waits long behind the evaluation
+    //  of many groups, and the next call continues where this one stopped.
+    *more = false;
+    int64_t deadline = qy_mono_us () + (int64_t) budget_ms * 1000;
+    if (!self->sweeping && strcmp (self->cursor, "0") == 0) {
+        scoring_brands_forget (self->brands);
+        self->sweeping = scoring_eval_sweep_due (self->rounds, self->cfg.sweep_every);
+        if (self->sweeping) {
+            //  The sweep evaluates every group after the changes marked so far.
+            redisReply *r = qy_redis_cmd (self->redis, "DEL %s", SCORING_EVAL_QUEUE_KEY);
+            if (!r)
+                return -1;
+            freeReplyObject (r);
+        }
+    }
+    bool finished = false;
+    int done = self->sweeping ? s_sweep (self, deadline, &finished) : s_changed (self, deadline, &finished);
+    if (done < 0)
+        return -1;
+    if (finished) {
+        self->rounds++;
+        self->sweeping = false;
+    }
+    *more = !finished;
     return done;
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The scoring library's Redis and PostgreSQL sides, case by case
 # (scoring_counts.c): a batch of many brands; events older than the counter
-# window; roll-ups that never write a day over with fewer events and never
+# window; roll-ups that write a round of group-days with one statement per
+# table, never write a day over with fewer events and never
 # let one refused group-day hold back the others; expiry of group keys made
 # late in a day; a leave handled before its join; a batch retry that does
 # not run a rejected event again; the evaluation renewing silent members,
 # folding old join cohorts, dropping groups whose keys are gone, and
-# recording a state only once its signal went out.
+# recording a state only once its signal went out; rounds that evaluate
+# only the groups the roll-up marked, with a full sweep every few rounds.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 "$QYCTL" brand create sc "Scoring" --tz 0 >/dev/null

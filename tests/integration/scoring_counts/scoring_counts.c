@@ -193,6 +193,65 @@ static void s_old_events (int64_t gid, int64_t now)
     s_check_int ("a roll-up of 12 events replaces it", s_pg_int (sql), 12);
 }
 
+//  8b. One roll-up writes a whole round of group-days (one statement per
+//  table): every day, its hours and its members land with their own values,
+//  a day stored with more events keeps its rows whole, and the round takes
+//  more marks than one call's max (the rest on the next call).
+static void s_round_rollup (int64_t gid, int64_t now)
+{
+    int32_t today = qy_day_of (now * 1000000, 0);
+    enum { DAYS = 7, FIRST = 20 };      //  days today-20 .. today-14
+    char sql [512], cmd [256];
+    qy_snprintf (sql, sizeof (sql), "INSERT INTO members (brand_id, user_id) VALUES (%lld, 'round-u') RETURNING id",
+                 (long long) s_bid);
+    long long mid = s_pg_int (sql);
+    //  The stale one: today-17 holds 100 events and 50 messages by the member.
+    qy_snprintf (sql, sizeof (sql),
+                 "WITH d AS (INSERT INTO daily_group_stats (brand_id, group_id, day, messages, events) "
+                 "  VALUES (%lld, %lld, DATE '1970-01-01' + %d, 50, 100) RETURNING 1) "
+                 "INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages) "
+                 "VALUES (%lld, %lld, %lld, DATE '1970-01-01' + %d, 50)",
+                 (long long) s_bid, (long long) gid, today - 17, (long long) s_bid, (long long) gid, mid, today - 17);
+    PQclear (qy_pg_exec (s_pg, sql, 0, NULL));
+    s_redis_do ("DEL sc:dirty");
+    for (int i = 0; i < DAYS; i++) {
+        int day = today - FIRST + i;
+        qy_snprintf (cmd, sizeof (cmd), "HSET sc:g:{g:%lld}:%d n %d msgs %d h10 %d", (long long) gid, day, i + 1, i + 1, i + 1);
+        s_redis_do (cmd);
+        qy_snprintf (cmd, sizeof (cmd), "HSET sc:m:{g:%lld}:%d %lld %d", (long long) gid, day, mid, i + 1);
+        s_redis_do (cmd);
+        qy_snprintf (cmd, sizeof (cmd), "SADD sc:dirty %lld:%lld:%d", (long long) s_bid, (long long) gid, day);
+        s_redis_do (cmd);
+    }
+    int w1 = scoring_rollup (s_redis, s_pg, s_brands, 4);
+    int w2 = scoring_rollup (s_redis, s_pg, s_brands, 4);
+    s_check_int ("a round: four group-days, then the other three", (long long) w1 * 10 + w2, 43);
+    s_check_int ("a round: nothing left dirty", s_redis_int ("SCARD %s", "sc:dirty", NULL), 0);
+    char mark [64];
+    qy_snprintf (mark, sizeof (mark), "%lld:%lld", (long long) s_bid, (long long) gid);
+    s_check_int ("a round: its group marked for the evaluation", s_redis_int ("SISMEMBER %s %s", SCORING_EVAL_QUEUE_KEY, mark), 1);
+    qy_snprintf (sql, sizeof (sql),
+                 "SELECT sum ((d.day - DATE '1970-01-01' - %d + 1) * 1000000 + d.messages * 10000 + d.events * 100 "
+                 "  + d.hour_hist [11] * 1000 + coalesce (m.messages, 0)) FROM daily_group_stats d "
+                 "LEFT JOIN daily_member_stats m USING (group_id, day) WHERE d.group_id = %lld AND d.day <> DATE '1970-01-01' + %d "
+                 "AND d.day < DATE '1970-01-01' + %d", today - FIRST, (long long) gid, today - 17, today - FIRST + DAYS);
+    //  Days 1..7 but the stale 4th: each day i with i messages, i events,
+    //  i in hour 10 and i member messages.
+    long long want = 0;
+    for (int i = 1; i <= DAYS; i++)
+        if (i != 4)
+            want += i * 1000000LL + i * 10000LL + i * 1000LL + i * 100LL + i;
+    s_check_int ("a round: each day's messages, events, hours and member messages", s_pg_int (sql), want);
+    qy_snprintf (sql, sizeof (sql), "SELECT sum (messages) * 100 + count (*) FROM hourly_group_stats WHERE group_id = %lld "
+                 "AND hour < to_timestamp (%lld) AND extract (hour FROM hour AT TIME ZONE 'UTC') = 10",
+                 (long long) gid, (long long) (today - FIRST + DAYS) * 86400);
+    s_check_int ("a round: each day's hour 10, the stale day's not written", s_pg_int (sql), (1 + 2 + 3 + 5 + 6 + 7) * 100 + 6);
+    qy_snprintf (sql, sizeof (sql), "SELECT d.messages * 1000 + d.events * 10 + m.messages / 10 FROM daily_group_stats d "
+                 "JOIN daily_member_stats m USING (group_id, day) WHERE d.group_id = %lld AND d.day = DATE '1970-01-01' + %d",
+                 (long long) gid, today - 17);
+    s_check_int ("a round: the day stored with more events kept whole", s_pg_int (sql), 50 * 1000 + 100 * 10 + 5);
+}
+
 //  9. A group-day PostgreSQL refuses (its group is not there) is dropped
 //  and does not hold back the others.
 static void s_refused_rollup (int64_t gid, int64_t now)
@@ -373,6 +432,45 @@ static void s_evaluation (int64_t gid, int64_t gone_gid, int64_t now, const char
     zmq_ctx_term (ctx);
 }
 
+//  Changed-only rounds: after the first round (a sweep of every group), a
+//  round evaluates only the groups the roll-up marked, and a sweep again
+//  every sweep_every rounds.
+static void s_changed_only (int64_t gid, const char *endpoint)
+{
+    void *ctx = zmq_ctx_new ();
+    qy_outlet_t *push = qy_outlet_new (ctx, endpoint, 100, "campaign");
+    scoring_eval_config_t ecfg = { .half_short_s = s_cfg.half_short_s, .half_long_s = s_cfg.half_long_s,
+                                   .member_ttl_s = s_cfg.member_ttl_s, .lease_ms = 1, .sweep_every = 3,
+                                   .signals = push, .alerts = push };
+    scoring_eval_t *eval = scoring_eval_new (&ecfg, s_redis, s_pg, s_brands);
+    char mark [64], cmd [160];
+    qy_snprintf (mark, sizeof (mark), "%lld:%lld", (long long) s_bid, (long long) gid);
+    qy_snprintf (cmd, sizeof (cmd), "SADD %s %s", SCORING_EVAL_QUEUE_KEY, mark);
+    s_redis_do (cmd);
+    int got [4] = { 0 };
+    bool more;
+    for (int round = 0; round < 4; round++) {
+        if (round == 2)
+            s_redis_do (cmd);       //  the roll-up wrote the group's counts
+        qy_snprintf (mark, sizeof (mark), "DEL sc:lock:{g:%lld}", (long long) gid);
+        s_redis_do (mark);
+        int n = 0;
+        do {
+            int x = scoring_eval_run (eval, 10000, &more);
+            n += x > 0 ? x : 0;
+        } while (more);
+        got [round] = n;
+    }
+    s_check ("changed-only: the first round sweeps every group", got [0] >= 1);
+    s_check_int ("changed-only: a round with no change evaluates nothing", got [1], 0);
+    s_check_int ("changed-only: a round evaluates the group marked", got [2], 1);
+    s_check ("changed-only: the third round after a sweep sweeps again", got [3] >= 1);
+    s_check_int ("changed-only: the marks are taken", s_redis_int ("SCARD %s", SCORING_EVAL_QUEUE_KEY, NULL), 0);
+    scoring_eval_destroy (&eval);
+    qy_outlet_destroy (&push);
+    zmq_ctx_term (ctx);
+}
+
 //  One key's content as a line: its name with the group's tag as {g:G},
 //  then a set's members (sorted), or a hash's fields and values, or a
 //  sorted set's members and scores.
@@ -507,12 +605,14 @@ int main (int argc, char **argv)
     s_many_brands (g [0], now);
     s_old_events (g [1], now);
     s_refused_rollup (g [2], now);
+    s_round_rollup (g [2], now);
     s_expiry (g [3], now);
     s_leave_first (g [4], now);
     s_retry (g [5], now);
     char endpoint [64];
     qy_snprintf (endpoint, sizeof (endpoint), "ipc:///tmp/qy-scoring-counts-%d", (int) getpid ());
     s_evaluation (g [6], g [7], now, endpoint);
+    s_changed_only (g [6], endpoint);
     //  Two groups of their own (Redis only: never rolled up here).
     s_batched (g [7] + 1000001, g [7] + 1000002, g [7] + 1000003, now);
     scoring_brands_destroy (&s_brands);
