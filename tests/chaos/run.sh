@@ -97,16 +97,19 @@ loadgen_rc=0; wait "$loadgen" || loadgen_rc=$?
 cat "$QY_RUN/loadgen.out"
 
 sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
-# Drained: the figures below stop moving for 15 s (at most 5 minutes).
+# Drained: the figures below stop moving for 15 s and no delivery is still open (pending or
+# sending: one in doubt after a notifier kill waits for its lease), at most 10 minutes.
 figures () { sql "SELECT (SELECT count (*) FROM messages), (SELECT coalesce (sum (events), 0) FROM daily_group_stats),
-                         (SELECT count (*) FROM deliveries WHERE status = 'delivered')"; }
+                         (SELECT count (*) FROM deliveries WHERE status = 'delivered'),
+                         (SELECT count (*) FROM deliveries WHERE status IN ('pending', 'sending'))"; }
 last=""; still=0
-for _ in $(seq 300); do
+for _ in $(seq 600); do
     now=$(figures 2>/dev/null || echo down)
     if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0; last=$now; fi
-    [ "$still" -lt 15 ] || break
+    [ "$still" -lt 15 ] || [ "${now##*|}" != 0 ] || break
     sleep 1
 done
+echo "chaos: drained: archived|counted|delivered|open deliveries = $now"
 
 sort -u "$QY_RUN/sent.ids" > "$QY_RUN/sent.sorted"
 sql "SELECT msg_id FROM messages WHERE msg_id LIKE 'demo-chaos$SEED-%'" | sort > "$QY_RUN/archived.all"
@@ -129,6 +132,13 @@ sql "SELECT 'welcome:' || m.brand_id || ':' || m.msg_id FROM messages m WHERE m.
      WHERE v.brand_id = m.brand_id AND v.msg_id = m.msg_id AND v.action = 'remove')" | sort -u > "$QY_RUN/joins"
 awk '{ print $4 }' "$QY_RUN/gateway.order" | grep '^welcome:' | sort -u > "$QY_RUN/welcomed" || true
 lost_welcome=$(comm -23 "$QY_RUN/joins" "$QY_RUN/welcomed" | wc -l)
+if [ "$lost_welcome" != 0 ]; then
+    # Where the missing welcomes stopped: a delivery row (its status) or none (campaign never queued it).
+    comm -23 "$QY_RUN/joins" "$QY_RUN/welcomed" > "$QY_RUN/unwelcomed"
+    sql "CREATE TEMP TABLE w (key text); COPY w FROM STDIN; SELECT coalesce (d.status, 'no delivery'), count (*)
+         FROM w LEFT JOIN deliveries d ON d.key = w.key GROUP BY 1 ORDER BY 1" < "$QY_RUN/unwelcomed" \
+        | sed 's/^/chaos: welcomes missing: /'
+fi
 gw_dup=$(curl -fs "http://127.0.0.1:$GW_PORT/stats" | jq -r '.duplicates // 0')
 echo "chaos: sent=$(wc -l < "$QY_RUN/sent.sorted") archived=$(wc -l < "$QY_RUN/archived") loadgen_rc=$loadgen_rc"
 echo "chaos: lost archive=$lost_archive judged=$lost_judged counted=$lost_count welcomed=$lost_welcome;" \
