@@ -238,33 +238,34 @@ static int s_write (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t *ite
     return bad ? -2 : -1;
 }
 
-//  Put the marks of keys idx[0..n) back in the dirty set for the next round.
-static void s_keep_dirty (qy_redis_t *redis, const scoring_rollup_key_t *keys, const size_t *idx, size_t n)
+//  Put the marks of the keys flagged again[0..k) back in the dirty set for
+//  the next round.
+static void s_keep_dirty (qy_redis_t *redis, const scoring_rollup_key_t *keys, const bool *again, size_t k)
 {
-    if (n == 0)
-        return;
-    const char **argv = qy_calloc (n + 2, sizeof (*argv));
+    const char **argv = qy_calloc (k + 2, sizeof (*argv));
+    int argc = 2;
     argv [0] = "SADD";
     argv [1] = "sc:dirty";
-    for (size_t j = 0; j < n; j++)
-        argv [2 + j] = keys [idx [j]].mark;
-    redisReply *r = qy_redis_argv (redis, (int) (n + 2), argv, NULL);
+    for (size_t i = 0; i < k; i++)
+        if (again [i])
+            argv [argc++] = keys [i].mark;
+    redisReply *r = argc > 2 ? qy_redis_argv (redis, argc, argv, NULL) : NULL;
     if (r)
         freeReplyObject (r);
     free (argv);
 }
 
-//  Write the group-days to write (idx[0..n)); the ones to keep dirty go to
-//  back (room for n), *refused counts the ones dropped. Returns -1 when
-//  any failed for the moment.
+//  Write the group-days idx[0..n); those to keep dirty are flagged in
+//  again (indexed like keys), *refused counts the ones dropped. Returns -1
+//  when any failed for the moment.
 static int s_write_all (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t *items, const size_t *idx, size_t n,
-                        size_t *back, size_t *nback, size_t *refused)
+                        bool *again, size_t *refused)
 {
     char state [6];
     int w = n ? s_write (pg, keys, items, idx, n, state) : 0;
     if (w == -1) {
-        memcpy (back + *nback, idx, n * sizeof (*idx));
-        *nback += n;
+        for (size_t j = 0; j < n; j++)
+            again [idx [j]] = true;
         return -1;
     }
     if (w == 0)
@@ -282,17 +283,17 @@ static int s_write_all (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t 
             (*refused)++;
         }
         else if (one == -1) {
-            back [(*nback)++] = idx [j];
+            again [idx [j]] = true;
             rc = -1;
         }
     }
     return rc;
 }
 
-//  Mark the groups of the group-days written (idx[0..n) but those in
-//  back[0..nback)) for the evaluation's next round: their counts changed.
+//  Mark the groups of the group-days written (idx[0..n) but those flagged
+//  again) for the evaluation's next round: their counts changed.
 static void s_mark_changed (qy_redis_t *redis, const scoring_rollup_key_t *keys, const size_t *idx, size_t n,
-                            const size_t *back, size_t nback)
+                            const bool *again)
 {
     char (*marks)[2 * QY_PG_I64_LEN] = qy_calloc (n + 1, sizeof (*marks));
     const char **argv = qy_calloc (n + 2, sizeof (*argv));
@@ -300,10 +301,7 @@ static void s_mark_changed (qy_redis_t *redis, const scoring_rollup_key_t *keys,
     argv [0] = "SADD";
     argv [1] = SCORING_EVAL_QUEUE_KEY;
     for (size_t j = 0; j < n; j++) {
-        bool kept = false;
-        for (size_t b = 0; b < nback && !kept; b++)
-            kept = back [b] == idx [j];
-        if (kept)
+        if (again [idx [j]])
             continue;
         qy_snprintf (marks [j], sizeof (marks [j]), "%lld:%lld", (long long) keys [idx [j]].brand_id,
                      (long long) keys [idx [j]].group_id);
@@ -329,31 +327,32 @@ int scoring_rollup (qy_redis_t *redis, qy_pg_t *pg, scoring_brands_t *brands, in
     scoring_rollup_key_t *keys = qy_calloc (n + 1, sizeof (*keys));
     size_t k = scoring_rollup_plan (marks, n, keys);
     s_item_t *items = qy_calloc (k + 1, sizeof (*items));
-    size_t *todo = qy_calloc (k + 1, sizeof (*todo)), *back = qy_calloc (k + 1, sizeof (*back));
-    size_t ntodo = 0, nback = 0, refused = 0;
+    size_t *ready = qy_calloc (k + 1, sizeof (*ready));     //  counted: to be written
+    bool *again = qy_calloc (k + 1, sizeof (*again));       //  to stay dirty for the next round
+    size_t nready = 0, refused = 0;
     int rc = 0;
     bool read = s_read (redis, keys, items, k) == 0;
     for (size_t i = 0; i < k; i++) {
         items [i].brand = read ? scoring_brands_get (brands, keys [i].brand_id) : NULL;
         if (!items [i].brand) {
-            back [nback++] = i;     //  Redis, or PostgreSQL reading the brand, failed
+            again [i] = true;       //  Redis, or PostgreSQL reading the brand, failed
             rc = -1;
         }
         else if (s_field (items [i].r [0], "n") > 0)
-            todo [ntodo++] = i;
+            ready [nready++] = i;
         //  else the counters expired (or never were): the row stands as it is
     }
-    if (s_write_all (pg, keys, items, todo, ntodo, back, &nback, &refused) < 0)
+    if (s_write_all (pg, keys, items, ready, nready, again, &refused) < 0)
         rc = -1;
-    s_keep_dirty (redis, keys, back, nback);
-    s_mark_changed (redis, keys, todo, ntodo, back, nback);
+    s_keep_dirty (redis, keys, again, k);
+    s_mark_changed (redis, keys, ready, nready, again);
     for (size_t i = 0; i < k; i++)
         for (int c = 0; c < S_READS; c++)
             if (items [i].r [c])
                 freeReplyObject (items [i].r [c]);
     free (items);
-    free (todo);
-    free (back);
+    free (ready);
+    free (again);
     free (keys);
     free (marks);
     freeReplyObject (r);
