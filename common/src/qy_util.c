@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <errno.h>
 #include <utf8proc.h>
 
@@ -26,6 +27,13 @@ void qy_sleep_ms (int ms)
     struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
     while (nanosleep (&ts, &ts) == -1 && errno == EINTR)
         ;
+}
+
+void qy_process_owner (char *buf, size_t size)
+{
+    char host [40] = "";
+    gethostname (host, sizeof (host) - 1);
+    qy_snprintf (buf, size, "%s:%ld", host, (long) getpid ());
 }
 
 //  Out of memory is not something a service can recover from sensibly;

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct scoring_eval_t {
     scoring_eval_config_t cfg;
@@ -42,9 +41,7 @@ scoring_eval_t *scoring_eval_new (const scoring_eval_config_t *cfg, qy_redis_t *
     self->redis = redis;
     self->pg = pg;
     self->brands = brands;
-    char host [32] = "";
-    gethostname (host, sizeof (host) - 1);
-    qy_snprintf (self->owner, sizeof (self->owner), "%s:%d", host, (int) getpid ());
+    qy_process_owner (self->owner, sizeof (self->owner));
     qy_strlcpy (self->cursor, "0", sizeof (self->cursor));
     return self;
 }

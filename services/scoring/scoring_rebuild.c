@@ -13,7 +13,6 @@
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 //  How long a rebuilder's claim lasts without a page counted: another
 //  replica takes over (and starts again: counting twice is harmless) once
@@ -68,9 +67,7 @@ scoring_rebuild_t *scoring_rebuild_new (const scoring_rebuild_config_t *cfg, qy_
     self->redis = redis;
     self->pg = pg;
     self->brands = brands;
-    char host [40] = "";
-    gethostname (host, sizeof (host) - 1);
-    qy_snprintf (self->owner, sizeof (self->owner), "%s:%ld", host, (long) getpid ());
+    qy_process_owner (self->owner, sizeof (self->owner));
     size_t n = cfg->page > 0 ? (size_t) cfg->page : 1;
     self->evs = qy_calloc (n, sizeof (Qy__Event));
     self->pevs = qy_calloc (n, sizeof (Qy__Event *));

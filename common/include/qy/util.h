@@ -16,6 +16,9 @@ int64_t qy_now_us (void);
 //  Monotonic clock, microseconds.
 int64_t qy_mono_us (void);
 void qy_sleep_ms (int ms);
+//  "host:pid" into buf: who holds a lease or lock shared by replicas that
+//  may run on several machines.
+void qy_process_owner (char *buf, size_t size);
 
 void *qy_malloc (size_t size);
 void *qy_calloc (size_t n, size_t size);
