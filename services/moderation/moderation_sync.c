@@ -139,15 +139,15 @@ static bool s_restore_finished (qy_pg_t *pg, qy_redis_t *redis, int *queued)
     return true;
 }
 
-//  Whether Redis lost moderation's state: no marker (or no answer: the
-//  restore then fails on its own and is tried again).
-static bool s_marker_gone (qy_redis_t *redis)
+//  The marker that says Redis holds moderation's restored state: 1 there,
+//  0 gone (Redis lost it), -1 no answer.
+static int s_marker (qy_redis_t *redis)
 {
     redisReply *r = qy_redis_cmd (redis, "EXISTS %s", MODERATION_RESTORED_KEY);
-    bool there = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    int there = r && r->type == REDIS_REPLY_INTEGER ? r->integer == 1 : -1;
     if (r)
         freeReplyObject (r);
-    return !there;
+    return there;
 }
 
 bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
@@ -156,8 +156,9 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
     bool ok = true;
     int queued = 0;
     //  The finished marks only when Redis lost them: a restart with the
-    //  marker there need not read eight days of violations again.
-    bool lost = s_marker_gone (redis);
+    //  marker there need not read eight days of violations again (no
+    //  answer: read them; the restore then fails on its own and is retried).
+    bool lost = s_marker (redis) != 1;
     if (qy_pg_run (pg, "restore blocks", "SELECT brand_id, member_id FROM blocks WHERE lifted_at IS NULL", 0, NULL, &res)) {
         for (int r = 0; r < PQntuples (res) && ok; r++) {
             char key [64];
@@ -201,12 +202,8 @@ bool moderation_restore (qy_pg_t *pg, qy_redis_t *redis)
 
 void moderation_restore_if_lost (qy_pg_t *pg, qy_redis_t *redis)
 {
-    redisReply *r = qy_redis_cmd (redis, "EXISTS %s", MODERATION_RESTORED_KEY);
-    bool lost = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
-    if (r)
-        freeReplyObject (r);
-    if (!lost)
-        return;
+    if (s_marker (redis) != 0)
+        return;                 //  there, or no answer to tell
     qy_log_warn ("redis has lost moderation state (no %s): restoring mutes, blocks and finished marks from postgres",
                  MODERATION_RESTORED_KEY);
     if (moderation_restore (pg, redis)) {
