@@ -139,26 +139,30 @@ static size_t s_event_args (const scoring_count_config_t *cfg, const s_shared_t 
     return 1 + SCORING_ARGV__COUNT + nm;
 }
 
+//  The keys each event's part of a call takes (scoring_count.lua reads them
+//  in this order, S_NKEYS at a time).
+#define S_NKEYS 14
+
 //  Append call c of the plan: its events' keys, then their arguments.
 //  Returns -1 when Redis is away.
 static int s_append_call (const scoring_count_config_t *cfg, const s_shared_t *sh, qy_redis_t *redis,
                           Qy__Event **evs, const scoring_plan_t *p, size_t c)
 {
-    size_t first = p->call_start [c], ne = p->call_start [c + 1] - first, total = 14 * ne;
+    size_t first = p->call_start [c], ne = p->call_start [c + 1] - first, total = S_NKEYS * ne;
     for (size_t j = 0; j < ne; j++)
         total += 1 + SCORING_ARGV__COUNT + s_mentions (evs [p->order [first + j]]);
     const char **argv = qy_calloc (total, sizeof (char *));
     s_own_t *own = qy_calloc (ne, sizeof (s_own_t));
-    size_t a = 14 * ne;
+    size_t a = S_NKEYS * ne;
     for (size_t j = 0; j < ne; j++) {
         size_t i = p->order [first + j];
         const scoring_keys_t *k = &p->keys [i];
-        const char *keys [14] = { k->ids, k->group, k->active, k->members, k->authors, k->authors_prev, k->edges,
+        const char *keys [S_NKEYS] = { k->ids, k->group, k->active, k->members, k->authors, k->authors_prev, k->edges,
                                   k->member, k->roster, k->uids, k->state, k->board, k->channels, k->replies };
-        memcpy (argv + 14 * j, keys, sizeof (keys));
+        memcpy (argv + S_NKEYS * j, keys, sizeof (keys));
         a += s_event_args (cfg, sh, evs [i], k, p->old [i], &own [j], argv + a);
     }
-    int rc = qy_redis_append_script (redis, &s_count, (int) (14 * ne), (int) total, argv, NULL);
+    int rc = qy_redis_append_script (redis, &s_count, (int) (S_NKEYS * ne), (int) total, argv, NULL);
     free (own);
     free (argv);
     return rc;
