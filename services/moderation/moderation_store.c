@@ -588,16 +588,18 @@ static void s_known (const PGresult *res, int i, moderation_known_t *k)
     k->history.linked_strikes = (int) qy_pg_int (res, i, 11);
 }
 
-int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
-                             size_t n)
+//  Nothing new to write for o: a copy of an earlier row, already recorded,
+//  or enforced under a penalty decided before it.
+static bool s_recorded_elsewhere (const moderation_record_t *o)
 {
-    int rc = -1;
-    PGresult *res = NULL;
-    for (size_t i = 0; i < n; i++)
-        memset (&out [i], 0, sizeof (out [i]));
-    //  1. Lock the members, in the batch's (brand, member) order, so that
-    //  two replicas never wait on each other in a cycle and strike numbers
-    //  never collide.
+    return o->superseded || o->existed || o->held_blocked || o->held_mute_until_us;
+}
+
+//  1. Locks the batch's members, in its (brand, member) order, so that two
+//  replicas never wait on each other in a cycle and strike numbers never
+//  collide.
+static bool s_lock_members (moderation_store_t *self, const moderation_violation_t *v, size_t n)
+{
     qy_pg_cols_t lk;
     qy_pg_cols_init (&lk, 1);
     for (size_t i = 0; i < n; i++)
@@ -612,16 +614,18 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     bool ok = qy_pg_run (self->pg, "violation lock",
             "SELECT count (pg_advisory_xact_lock (hashtextextended (k, 42))) FROM unnest ($1::text[]) AS k", 1, lp, NULL);
     qy_pg_cols_free (&lk);
-    if (!ok)
-        return -1;
-    //  2. Under the locks, one row per violation: its row if the message has
-    //  one already; the member's mute and block at the moment that counts (a
-    //  live message meets the state of now, a replayed one the state of its
-    //  time); their live strikes.
+    return ok;
+}
+
+//  2. Under the locks, one row per violation: its row if the message has
+//  one already; the member's mute and block at the moment that counts (a
+//  live message meets the state of now, a replayed one the state of its
+//  time); their live strikes. NULL on failure.
+static PGresult *s_read_existing (moderation_store_t *self, const moderation_violation_t *v, size_t n, int64_t now)
+{
     enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_WINDOW, R_LINK, R_KEYS, R_NCOL };
     qy_pg_cols_t rd;
     qy_pg_cols_init (&rd, R_NCOL);
-    int64_t now = qy_now_us ();
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = v [i].ev;
         qy_pg_cols_row (&rd);
@@ -638,7 +642,8 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
     }
     const char *rp [R_NCOL];
     qy_pg_cols_params (&rd, rp);
-    ok = qy_pg_run (self->pg, "violation existing",
+    PGresult *res = NULL;
+    bool ok = qy_pg_run (self->pg, "violation existing",
             "SELECT e.id, e.strike, e.action, e.mute_until_us, e.would, " S_STATE_AT ("u.b", "u.m", "u.t") ", "
             "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
             "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day'), "
@@ -660,71 +665,75 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             "  FROM violations WHERE brand_id = u.b AND msg_id = u.msg) e ON true "
             "ORDER BY u.i", R_NCOL, rp, &res);
     qy_pg_cols_free (&rd);
-    if (!ok)
-        return -1;
-    if ((size_t) PQntuples (res) != n) {
-        PQclear (res);
-        return -1;
-    }
-    //  3. Decide, as if one at a time (pure); then the new rows' columns.
-    moderation_known_t *known = qy_calloc (n + 1, sizeof (moderation_known_t));
-    for (size_t i = 0; i < n; i++)
-        s_known (res, (int) i, &known [i]);
-    moderation_strikes_decide (v, known, n, now, out);
-    free (known);
-    enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
-           W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_KIND, W_PRIO, W_KEYS, W_NCOL };
+    if (ok && (size_t) PQntuples (res) == n)
+        return res;
+    PQclear (res);
+    return NULL;
+}
+
+enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
+       W_STRIKE, W_UNTIL, W_WOULD, W_DRY, W_KIND, W_PRIO, W_KEYS, W_NCOL };
+
+//  3. The columns of one new violation row, as decided in o.
+static void s_new_row (qy_pg_cols_t *wr, const moderation_violation_t *v, const moderation_record_t *o)
+{
+    const Qy__Event *ev = v->ev;
+    moderation_kind_t kind = moderation_kind (v->category);
+    const char *would = v->would_level > v->level ? s_action_name (o->would_action) : NULL;
+    qy_buf_t hits, rules;
+    qy_buf_init (&hits);
+    qy_buf_init (&rules);
+    s_evidence (v, &hits, &rules);
+    char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 400);
+    char score [32];
+    qy_snprintf (score, sizeof (score), "%.4f", v->score);
+    s_violation_row (wr, ev);
+    qy_pg_cols_text (wr, W_CATEGORY, v->category);
+    qy_pg_cols_text (wr, W_SCORE, score);
+    qy_pg_cols_text (wr, W_ACTION, s_action_name (o->penalty.action));
+    qy_pg_cols_text (wr, W_RULES, rules.data);
+    qy_pg_cols_text (wr, W_HITS, hits.data);
+    qy_pg_cols_text (wr, W_EXCERPT, excerpt);
+    qy_pg_cols_int (wr, W_STRIKE, o->strike);
+    if (!o->mute_until_us)
+        qy_pg_cols_null (wr, W_UNTIL);
+    else
+        qy_pg_cols_int (wr, W_UNTIL, o->mute_until_us);
+    qy_pg_cols_text (wr, W_WOULD, would);
+    qy_pg_cols_text (wr, W_DRY, v->level == JUDGE_ALLOW ? "t" : "f");
+    qy_pg_cols_text (wr, W_KIND, moderation_kind_name (kind));
+    //  Behaviour charged on the content ladder (a spammer's flooding) is weighed as content.
+    moderation_kind_t charged = o->penalty.strike ? MODERATION_CONTENT : kind;
+    double prio = moderation_review_priority (charged, o->penalty.action, v->score, v->level == JUDGE_ALLOW);
+    qy_snprintf (score, sizeof (score), "%.4f", prio);
+    qy_pg_cols_text (wr, W_PRIO, isnan (prio) ? NULL : score);
+    char keys [96];
+    moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
+    qy_pg_cols_text (wr, W_KEYS, keys);
+    free (excerpt);
+    qy_buf_free (&hits);
+    qy_buf_free (&rules);
+}
+
+//  4. The new violations, the blocks they make and their audit records in
+//  one statement; each new row's id into out, by (brand, message). A copy of
+//  an earlier row of the batch takes its id.
+static bool s_insert_new (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
+                          size_t n)
+{
     qy_pg_cols_t wr;
     qy_pg_cols_init (&wr, W_NCOL);
-    for (size_t i = 0; i < n; i++) {
-        const Qy__Event *ev = v [i].ev;
-        moderation_record_t *o = &out [i];
-        if (o->superseded || o->existed || o->held_blocked || o->held_mute_until_us)
-            continue;
-        moderation_kind_t kind = moderation_kind (v [i].category);
-        const char *would = v [i].would_level > v [i].level ? s_action_name (o->would_action) : NULL;
-        qy_buf_t hits, rules;
-        qy_buf_init (&hits);
-        qy_buf_init (&rules);
-        s_evidence (&v [i], &hits, &rules);
-        char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 400);
-        char score [32];
-        qy_snprintf (score, sizeof (score), "%.4f", v [i].score);
-        s_violation_row (&wr, ev);
-        qy_pg_cols_text (&wr, W_CATEGORY, v [i].category);
-        qy_pg_cols_text (&wr, W_SCORE, score);
-        qy_pg_cols_text (&wr, W_ACTION, s_action_name (o->penalty.action));
-        qy_pg_cols_text (&wr, W_RULES, rules.data);
-        qy_pg_cols_text (&wr, W_HITS, hits.data);
-        qy_pg_cols_text (&wr, W_EXCERPT, excerpt);
-        qy_pg_cols_int (&wr, W_STRIKE, o->strike);
-        if (!o->mute_until_us)
-            qy_pg_cols_null (&wr, W_UNTIL);
-        else
-            qy_pg_cols_int (&wr, W_UNTIL, o->mute_until_us);
-        qy_pg_cols_text (&wr, W_WOULD, would);
-        qy_pg_cols_text (&wr, W_DRY, v [i].level == JUDGE_ALLOW ? "t" : "f");
-        qy_pg_cols_text (&wr, W_KIND, moderation_kind_name (kind));
-        //  Behaviour charged on the content ladder (a spammer's flooding) is weighed as content.
-        moderation_kind_t charged = o->penalty.strike ? MODERATION_CONTENT : kind;
-        double prio = moderation_review_priority (charged, o->penalty.action, v [i].score, v [i].level == JUDGE_ALLOW);
-        qy_snprintf (score, sizeof (score), "%.4f", prio);
-        qy_pg_cols_text (&wr, W_PRIO, isnan (prio) ? NULL : score);
-        char keys [96];
-        moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
-        qy_pg_cols_text (&wr, W_KEYS, keys);
-        free (excerpt);
-        qy_buf_free (&hits);
-        qy_buf_free (&rules);
+    for (size_t i = 0; i < n; i++)
+        if (!s_recorded_elsewhere (&out [i]))
+            s_new_row (&wr, &v [i], &out [i]);
+    if (!wr.nrows) {            //  nothing new
+        qy_pg_cols_free (&wr);
+        return true;
     }
-    PQclear (res);
-    res = NULL;
-    //  4. The new violations, the blocks they make and their audit records:
-    //  one statement.
     const char *wp [W_NCOL];
-    bool none = !wr.nrows;        //  nothing new
     qy_pg_cols_params (&wr, wp);
-    ok = none || qy_pg_run (self->pg, "violation insert",
+    PGresult *res = NULL;
+    bool ok = qy_pg_run (self->pg, "violation insert",
             "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
             "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
             "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[], $16::text[], "
@@ -751,19 +760,17 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
             "SELECT id, brand_id, msg_id FROM v", W_NCOL, wp, &res);
     qy_pg_cols_free (&wr);
     if (!ok)
-        return -1;
-    //  Each new row's id, by (brand, message).
-    for (int r = 0; res && r < PQntuples (res); r++) {
+        return false;
+    for (int r = 0; r < PQntuples (res); r++) {
         int64_t b = qy_pg_int (res, r, 1);
         const char *msg = PQgetvalue (res, r, 2);
         for (size_t i = 0; i < n; i++)
-            if (!out [i].superseded && !out [i].existed && !out [i].held_blocked && !out [i].held_mute_until_us
-                && v [i].ev->brand_id == b && strcmp (v [i].ev->msg_id, msg) == 0) {
+            if (!s_recorded_elsewhere (&out [i]) && v [i].ev->brand_id == b && strcmp (v [i].ev->msg_id, msg) == 0) {
                 out [i].violation_id = qy_pg_int (res, r, 0);
                 break;
             }
     }
-    //  A copy of an earlier row of the batch takes its id.
+    PQclear (res);
     for (size_t i = 0; i < n; i++)
         if (out [i].existed && !out [i].violation_id)
             for (size_t j = 0; j < i; j++)
@@ -772,9 +779,29 @@ int moderation_store_record (moderation_store_t *self, const moderation_violatio
                     out [i].violation_id = out [j].violation_id;
                     break;
                 }
-    rc = 0;
+    return true;
+}
+
+int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        memset (&out [i], 0, sizeof (out [i]));
+    if (!s_lock_members (self, v, n))
+        return -1;
+    int64_t now = qy_now_us ();
+    PGresult *res = s_read_existing (self, v, n, now);
+    if (!res)
+        return -1;
+    //  Decided as if one at a time (pure). known points into res, and the
+    //  decisions copy what they keep.
+    moderation_known_t *known = qy_calloc (n + 1, sizeof (moderation_known_t));
+    for (size_t i = 0; i < n; i++)
+        s_known (res, (int) i, &known [i]);
+    moderation_strikes_decide (v, known, n, now, out);
+    free (known);
     PQclear (res);
-    return rc;
+    return s_insert_new (self, v, out, n) ? 0 : -1;
 }
 
 int moderation_store_state_at (moderation_store_t *self, int64_t brand_id, int64_t member_id, int64_t t_us,
