@@ -139,6 +139,100 @@ void moderation_store_destroy (moderation_store_t **self_p)
     *self_p = NULL;
 }
 
+//  The brand's policy layers: the brand's own applies now, the others are
+//  kept for the groups they name.
+static void s_load_layers (moderation_brand_t *b, const char *bid, const PGresult *pr)
+{
+    char lerr [256];
+    b->layers = qy_calloc ((size_t) PQntuples (pr) + 1, sizeof (moderation_layer_t));
+    for (int r = 0; r < PQntuples (pr); r++) {
+        int rank = s_rank (PQgetvalue (pr, r, 0));
+        if (rank == 0 && moderation_policy_apply_json (&b->policy, PQgetvalue (pr, r, 2), lerr, sizeof (lerr))) {
+            qy_log_error ("brand=%s policy scope=brand ignored error=%s", bid, lerr);
+            b->degraded = true;
+        }
+        else
+        if (rank > 0) {
+            //  Said now when it does not apply on the brand's policy alone;
+            //  it may still on a group's lower layers (qyctl checks those),
+            //  so it is kept, and a group where it fails skips it, loudly.
+            moderation_policy_t probe = b->policy;
+            if (moderation_policy_apply_json (&probe, PQgetvalue (pr, r, 2), lerr, sizeof (lerr)))
+                qy_log_warn ("brand=%s policy scope=%s key=%s does not apply on the brand policy alone error=%s",
+                             bid, PQgetvalue (pr, r, 0), PQgetvalue (pr, r, 1), lerr);
+            moderation_layer_t *l = &b->layers [b->nlayers++];
+            l->rank = rank;
+            l->key = qy_strdup (PQgetvalue (pr, r, 1));
+            l->settings = qy_strdup (PQgetvalue (pr, r, 2));
+        }
+    }
+}
+
+//  The brand's judge: its content rules, dictionaries, exemptions and
+//  allow-lists merged, and its own models where it has them. Flood rules
+//  go to the policy instead (counted in Redis). b->judge stays NULL when no
+//  rule set could be built (err says why).
+static void s_load_judge (moderation_store_t *self, moderation_brand_t *b, const char *bid, const PGresult *rr,
+                          const PGresult *lr, size_t *nrules, char *err, size_t errlen)
+{
+    bool ok = true;
+    int n = PQntuples (rr);
+    judge_rule_row_t *rows = qy_calloc ((size_t) n + 1, sizeof (judge_rule_row_t));
+    size_t nrows = 0;
+    for (int r = 0; r < n && ok; r++) {
+        judge_rule_row_t row = {
+            PQgetvalue (rr, r, 0), PQgetvalue (rr, r, 1), PQgetvalue (rr, r, 2), PQgetvalue (rr, r, 3),
+            strtod (PQgetvalue (rr, r, 4), NULL), PQgetvalue (rr, r, 5) [0] == 't' };
+        //  Behaviour rules are counted here, in Redis; the judge sees content rules.
+        if (strcmp (row.kind, "flood") == 0)
+            ok = moderation_policy_flood_rule (&b->policy, &row, err, errlen) == 0;
+        else
+            rows [nrows++] = row;
+    }
+    //  The brand's dictionaries, exemptions and allow-lists.
+    size_t nl = (size_t) PQntuples (lr), nmerged = 0;
+    moderation_list_row_t *lists = qy_calloc (nl + 1, sizeof (moderation_list_row_t));
+    for (size_t r = 0; r < nl; r++)
+        lists [r] = (moderation_list_row_t) { PQgetvalue (lr, (int) r, 0), PQgetvalue (lr, (int) r, 1), PQgetvalue (lr, (int) r, 2) };
+    judge_rule_row_t *merged = moderation_rows_merge (rows, nrows, lists, nl, &nmerged);
+    free (lists);
+    //  The brand's own models (learned from its operators), else the shipped ones.
+    moderation_judge_spec_t spec = { self->judge_opts.opencc_config,
+                                     { self->judge_opts.ad_model_path, self->judge_opts.abuse_model_path },
+                                     { NULL, NULL }, self->complaint_model [0] ? self->complaint_model : NULL, false };
+    char paths [MODERATION_MODELS][1024] = { "", "" };
+    const char *cats [MODERATION_MODELS] = { "ad", "abuse" };
+    for (int m = 0; m < MODERATION_MODELS && ok; m++)
+        if (s_model_file (self, bid, cats [m], paths [m], sizeof (paths [m]), &b->model_version [m]) == 0)
+            spec.own [m] = paths [m];
+    //  The complaint model: the brand's own (`qyctl moderation train
+    //  --category complaint --brand B`), else the deployment's (model.dir).
+    char cpaths [1024];
+    int64_t cv = 0;
+    bool own_complaint = ok && s_model_file (self, bid, "complaint", cpaths, sizeof (cpaths), &cv) == 0;
+    if (own_complaint) {
+        spec.complaint = cpaths;
+        qy_log_info ("brand=%s complaint model: the brand's own, version %lld", bid, (long long) cv);
+    }
+    moderation_judge_built_t built;
+    moderation_judge_build (bid, ok ? merged : NULL, nmerged, &spec, &built, err, errlen);
+    b->judge = built.judge;
+    for (int m = 0; m < MODERATION_MODELS; m++) {
+        if (spec.own [m])
+            unlink (paths [m]);
+        if (!built.own_used [m])
+            b->model_version [m] = 0;
+    }
+    if (own_complaint)
+        unlink (cpaths);
+    if (built.default_rules)
+        moderation_policy_default (&b->policy);
+    b->degraded = b->degraded || built.degraded;
+    moderation_rows_free (&merged, nmerged);
+    free (rows);
+    *nrules = nmerged;
+}
+
 static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
 {
     char bid [24];
@@ -177,90 +271,15 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     b->tz_offset_min = (int) qy_pg_int (br, 0, 1);
     moderation_policy_default (&b->policy);
     char err [256] = "", lerr [256];
-    bool ok = true;
     //  Settings or a layer that do not apply are ignored, loudly: the rest
     //  of the brand's policy and all of its rules still hold.
     if (moderation_policy_apply_settings (&b->policy, PQgetvalue (br, 0, 2), lerr, sizeof (lerr))) {
         qy_log_error ("brand=%s settings ignored error=%s", bid, lerr);
         b->degraded = true;
     }
-    //  Layers: the brand's applies now, the others per group.
-    b->layers = qy_calloc ((size_t) PQntuples (pr) + 1, sizeof (moderation_layer_t));
-    for (int r = 0; r < PQntuples (pr); r++) {
-        int rank = s_rank (PQgetvalue (pr, r, 0));
-        if (rank == 0 && moderation_policy_apply_json (&b->policy, PQgetvalue (pr, r, 2), lerr, sizeof (lerr))) {
-            qy_log_error ("brand=%s policy scope=brand ignored error=%s", bid, lerr);
-            b->degraded = true;
-        }
-        else
-        if (rank > 0) {
-            //  Said now when it does not apply on the brand's policy alone;
-            //  it may still on a group's lower layers (qyctl checks those),
-            //  so it is kept, and a group where it fails skips it, loudly.
-            moderation_policy_t probe = b->policy;
-            if (moderation_policy_apply_json (&probe, PQgetvalue (pr, r, 2), lerr, sizeof (lerr)))
-                qy_log_warn ("brand=%s policy scope=%s key=%s does not apply on the brand policy alone error=%s",
-                             bid, PQgetvalue (pr, r, 0), PQgetvalue (pr, r, 1), lerr);
-            moderation_layer_t *l = &b->layers [b->nlayers++];
-            l->rank = rank;
-            l->key = qy_strdup (PQgetvalue (pr, r, 1));
-            l->settings = qy_strdup (PQgetvalue (pr, r, 2));
-        }
-    }
-    int n = PQntuples (rr);
-    judge_rule_row_t *rows = qy_calloc ((size_t) n + 1, sizeof (judge_rule_row_t));
-    size_t nrows = 0;
-    for (int r = 0; r < n && ok; r++) {
-        judge_rule_row_t row = {
-            PQgetvalue (rr, r, 0), PQgetvalue (rr, r, 1), PQgetvalue (rr, r, 2), PQgetvalue (rr, r, 3),
-            strtod (PQgetvalue (rr, r, 4), NULL), PQgetvalue (rr, r, 5) [0] == 't' };
-        //  Behaviour rules are counted here, in Redis; the judge sees content rules.
-        if (strcmp (row.kind, "flood") == 0)
-            ok = moderation_policy_flood_rule (&b->policy, &row, err, sizeof (err)) == 0;
-        else
-            rows [nrows++] = row;
-    }
-    //  The brand's dictionaries, exemptions and allow-lists.
-    size_t nl = (size_t) PQntuples (lr), nmerged = 0;
-    moderation_list_row_t *lists = qy_calloc (nl + 1, sizeof (moderation_list_row_t));
-    for (size_t r = 0; r < nl; r++)
-        lists [r] = (moderation_list_row_t) { PQgetvalue (lr, (int) r, 0), PQgetvalue (lr, (int) r, 1), PQgetvalue (lr, (int) r, 2) };
-    judge_rule_row_t *merged = moderation_rows_merge (rows, nrows, lists, nl, &nmerged);
-    free (lists);
-    //  The brand's own models (learned from its operators), else the shipped ones.
-    moderation_judge_spec_t spec = { self->judge_opts.opencc_config,
-                                     { self->judge_opts.ad_model_path, self->judge_opts.abuse_model_path },
-                                     { NULL, NULL }, self->complaint_model [0] ? self->complaint_model : NULL, false };
-    char paths [MODERATION_MODELS][1024] = { "", "" };
-    const char *cats [MODERATION_MODELS] = { "ad", "abuse" };
-    for (int m = 0; m < MODERATION_MODELS && ok; m++)
-        if (s_model_file (self, bid, cats [m], paths [m], sizeof (paths [m]), &b->model_version [m]) == 0)
-            spec.own [m] = paths [m];
-    //  The complaint model: the brand's own (`qyctl moderation train
-    //  --category complaint --brand B`), else the deployment's (model.dir).
-    char cpaths [1024];
-    int64_t cv = 0;
-    bool own_complaint = ok && s_model_file (self, bid, "complaint", cpaths, sizeof (cpaths), &cv) == 0;
-    if (own_complaint) {
-        spec.complaint = cpaths;
-        qy_log_info ("brand=%s complaint model: the brand's own, version %lld", bid, (long long) cv);
-    }
-    moderation_judge_built_t built;
-    moderation_judge_build (bid, ok ? merged : NULL, nmerged, &spec, &built, err, sizeof (err));
-    b->judge = built.judge;
-    for (int m = 0; m < MODERATION_MODELS; m++) {
-        if (spec.own [m])
-            unlink (paths [m]);
-        if (!built.own_used [m])
-            b->model_version [m] = 0;
-    }
-    if (own_complaint)
-        unlink (cpaths);
-    if (built.default_rules)
-        moderation_policy_default (&b->policy);
-    b->degraded = b->degraded || built.degraded;
-    moderation_rows_free (&merged, nmerged);
-    free (rows);
+    s_load_layers (b, bid, pr);
+    size_t nrules = 0, nl = (size_t) PQntuples (lr);
+    s_load_judge (self, b, bid, rr, lr, &nrules, err, sizeof (err));
     PQclear (rr);
     PQclear (br);
     PQclear (lr);
@@ -272,7 +291,7 @@ static moderation_brand_t *s_load (moderation_store_t *self, int64_t brand_id)
     }
     b->groups = qy_calloc (1, sizeof (s_groups_t));
     qy_log_info ("brand=%s code=%s rules=%zu lists=%zu layers=%zu flood=%d/%ds model_ad=%lld model_abuse=%lld loaded", bid,
-                 b->code, nmerged, nl, b->nlayers, b->policy.flood_max, b->policy.flood_window_s,
+                 b->code, nrules, nl, b->nlayers, b->policy.flood_max, b->policy.flood_window_s,
                  (long long) b->model_version [0], (long long) b->model_version [1]);
     return b;
 }
