@@ -1,6 +1,7 @@
 //  qy-moderation: pulls events from the bus, judges them, counts behaviour
-//  in Redis (one pipelined script call per event), records violations,
-//  sends actions to notifier and passes every event on to scoring.
+//  in Redis (one script call per batch, per brand on a Cluster), records
+//  violations, sends actions to notifier and passes every event on to
+//  scoring.
 #include "moderation.h"
 #include "moderation_batch.h"
 #include "moderation_complaint.h"
@@ -58,6 +59,46 @@ static void s_on_event (void *batch, Qy__Event *ev, const void *data, size_t siz
     moderation_batch_add ((moderation_batch_t *) batch, ev);
 }
 
+//  The shipped classifier models, looked up in model.dir. A missing model
+//  is not fatal: the rules still run; the classifier rules of a brand then
+//  never hit, and /metrics says the model is absent.
+static void s_models (const moderation_config_t *cfg, judge_options_t *jo, char *ad_model, char *abuse_model,
+                      size_t size)
+{
+    jo->ad_model_path = moderation_judge_model_path (cfg->model_dir, "ad", ad_model, size);
+    jo->abuse_model_path = moderation_judge_model_path (cfg->model_dir, "abuse", abuse_model, size);
+    qy_metric_t *m_models = qy_gauge ("qy_moderation_models_loaded", "classifier models found at start-up (ad, abuse)");
+    if (!jo->ad_model_path || !jo->abuse_model_path)
+        qy_log_error ("classifier model missing, running without it ad=%s abuse=%s",
+                      jo->ad_model_path ? "ok" : ad_model, jo->abuse_model_path ? "ok" : abuse_model);
+    qy_metric_set (m_models, (jo->ad_model_path != NULL) + (jo->abuse_model_path != NULL));
+    qy_log_info ("models ad=%s abuse=%s", jo->ad_model_path ? jo->ad_model_path : "none",
+                 jo->abuse_model_path ? jo->abuse_model_path : "none");
+}
+
+//  What moderation looks after every two seconds between batches: Redis
+//  state lost and restored, the restores still owed, and the unanswered
+//  questions and complaints that are due a reminder.
+typedef struct {
+    int64_t next_us;
+    bool    restore_pending, lifted_pending;
+} s_chores_t;
+
+static void s_chores (s_chores_t *c, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis,
+                      qy_outlet_t *actions)
+{
+    if (qy_mono_us () < c->next_us)
+        return;
+    moderation_restore_if_lost (pg, redis);
+    if (c->restore_pending)
+        c->restore_pending = !moderation_restore (pg, redis);
+    if (c->lifted_pending)
+        c->lifted_pending = !moderation_restore_lifted (pg, redis);
+    moderation_questions_sweep (store, pg, actions);
+    moderation_complaints_sweep (store, pg, actions);
+    c->next_us = qy_mono_us () + 2000000;
+}
+
 int main (int argc, char **argv)
 {
     moderation_config_t cfg = { 0 };
@@ -68,17 +109,8 @@ int main (int argc, char **argv)
     qy_service_needs (QY_DEP_REDIS);
 
     char ad_model [1024] = "", abuse_model [1024] = "";
-    const char *ad_path = moderation_judge_model_path (cfg.model_dir, "ad", ad_model, sizeof (ad_model));
-    const char *abuse_path = moderation_judge_model_path (cfg.model_dir, "abuse", abuse_model, sizeof (abuse_model));
-    //  A missing model is not fatal: the rules still run; the classifier
-    //  rules of a brand then never hit, and /metrics says the model is absent.
-    qy_metric_t *m_models = qy_gauge ("qy_moderation_models_loaded", "classifier models found at start-up (ad, abuse)");
-    if (!ad_path || !abuse_path)
-        qy_log_error ("classifier model missing, running without it ad=%s abuse=%s", ad_path ? "ok" : ad_model,
-                      abuse_path ? "ok" : abuse_model);
-    qy_metric_set (m_models, (ad_path != NULL) + (abuse_path != NULL));
-    judge_options_t jo = { cfg.opencc, ad_path, abuse_path };
-    qy_log_info ("models ad=%s abuse=%s", ad_path ? ad_path : "none", abuse_path ? abuse_path : "none");
+    judge_options_t jo = { cfg.opencc, NULL, NULL };
+    s_models (&cfg, &jo, ad_model, abuse_model, sizeof (ad_model));
 
     qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
     qy_pg_t *listen = qy_pg_new (cfg.common.pg_dsn);
@@ -92,9 +124,8 @@ int main (int argc, char **argv)
         moderation_store_complaint_model (store, complaint_model);
         qy_log_info ("models complaint=%s", complaint_model);
     }
-    //  Each is retried below (every two seconds) until it has gone through.
-    bool restore_pending = !moderation_restore (pg, redis);
-    bool lifted_pending = !moderation_restore_lifted (pg, redis);
+    //  Each is retried by s_chores until it has gone through.
+    s_chores_t chores = { 0, !moderation_restore (pg, redis), !moderation_restore_lifted (pg, redis) };
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
 
     void *ctx = zmq_ctx_new ();
@@ -110,22 +141,12 @@ int main (int argc, char **argv)
     moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves,
                               cfg.complaints_store, cfg.complaints_brand };
     bool listening = false;
-    int64_t next_restore_check = 0;
     bool resync_pending = false;        //  changes made while not listening still to apply
     //  Stopping, what the bus already sent is judged before the end.
     while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
-        if (qy_mono_us () >= next_restore_check) {
-            moderation_restore_if_lost (pg, redis);
-            if (restore_pending)
-                restore_pending = !moderation_restore (pg, redis);
-            if (lifted_pending)
-                lifted_pending = !moderation_restore_lifted (pg, redis);
-            moderation_questions_sweep (store, pg, actions);
-            moderation_complaints_sweep (store, pg, actions);
-            next_restore_check = qy_mono_us () + 2000000;
-        }
+        s_chores (&chores, store, pg, redis, actions);
         if (!listening && (listening = qy_pg_listen (listen, "qy_config"))) {
             moderation_store_invalidate (store, 0);   //  changes may have been missed while not listening
             resync_pending = true;
