@@ -151,36 +151,11 @@ static int s_behaviour_ladder (moderation_policy_t *p, json_t *m, char *err, siz
     return rc ? -1 : 0;
 }
 
-static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
+//  quiet: {"from", "to", "weight"} as local "HH:MM", or null for none.
+static int s_quiet (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
 {
     int rc = 0;
-    static const char *const repeat [] = { "max", "window_s", "weight", "min_chars", NULL };
-    static const char *const wave [] = { "groups", "members", "window_s", "weight", "min_chars", "stores", NULL };
-    static const char *const newcomer [] = { "hours", "weight", NULL };
-    static const char *const join_wave [] = { "joins", "window_s", "hold_s", "hours", "weight", NULL };
-    json_t *o;
-    rc |= s_section (m, "repeat", repeat, &o, err, errlen);
-    rc |= s_int (o, "max", 0, 1000, &p->repeat_max, "repeat", err, errlen);
-    rc |= s_int (o, "window_s", 1, 86400, &p->repeat_window_s, "repeat", err, errlen);
-    rc |= s_num (o, "weight", -10, 10, &p->repeat_weight, "repeat", err, errlen);
-    rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "repeat", err, errlen);
-    rc |= s_section (m, "spam_wave", wave, &o, err, errlen);
-    rc |= s_int (o, "groups", 0, 1000, &p->wave_groups, "spam_wave", err, errlen);
-    rc |= s_int (o, "members", 0, 100000, &p->wave_members, "spam_wave", err, errlen);
-    rc |= s_int (o, "window_s", 1, 86400, &p->wave_window_s, "spam_wave", err, errlen);
-    rc |= s_num (o, "weight", -10, 10, &p->wave_weight, "spam_wave", err, errlen);
-    rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "spam_wave", err, errlen);
-    rc |= s_int (o, "stores", 0, 1000, &p->wave_stores, "spam_wave", err, errlen);
-    rc |= s_section (m, "newcomer", newcomer, &o, err, errlen);
-    rc |= s_int (o, "hours", 0, 24 * 365, &p->newcomer_hours, "newcomer", err, errlen);
-    rc |= s_num (o, "weight", -10, 10, &p->newcomer_weight, "newcomer", err, errlen);
-    rc |= s_section (m, "join_wave", join_wave, &o, err, errlen);
-    rc |= s_int (o, "joins", 0, 100000, &p->join_wave_joins, "join_wave", err, errlen);
-    rc |= s_int (o, "window_s", 1, 86400, &p->join_wave_window_s, "join_wave", err, errlen);
-    rc |= s_int (o, "hold_s", 1, 7 * 86400, &p->join_wave_hold_s, "join_wave", err, errlen);
-    rc |= s_int (o, "hours", 0, 24 * 365, &p->join_wave_hours, "join_wave", err, errlen);
-    rc |= s_num (o, "weight", -10, 10, &p->join_wave_weight, "join_wave", err, errlen);
-    o = json_object_get (m, "quiet");
+    json_t *o = json_object_get (m, "quiet");
     if (o && json_is_null (o))
         p->quiet_from = p->quiet_to = 0;
     else
@@ -205,6 +180,13 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
         if (!json_object_get (o, "weight") && p->quiet_weight == 0)
             p->quiet_weight = 1.0;
     }
+    return rc ? -1 : 0;
+}
+
+//  nickname: the group's nickname format, or null for none.
+static int s_nickname (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
+{
+    int rc = 0;
     json_t *nick = json_object_get (m, "nickname");
     if (nick && json_is_null (nick))
         p->nickname [0] = 0;
@@ -217,6 +199,13 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
     else
     if (nick)
         qy_strlcpy (p->nickname, json_string_value (nick), sizeof (p->nickname));
+    return rc ? -1 : 0;
+}
+
+//  rules: per-rule overrides of weight, dry run and enabled, by rule name.
+static int s_overrides (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
+{
+    int rc = 0;
     json_t *rules = json_object_get (m, "rules");
     if (rules && !json_is_object (rules)) {
         qy_snprintf (err, errlen, "settings: rules must be an object of rule name → {weight, dry_run, enabled}");
@@ -253,6 +242,41 @@ static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t err
         rc |= s_bool (ov, "dry_run", &o2->dry_run, where, err, errlen);
         rc |= s_bool (ov, "enabled", &o2->enabled, where, err, errlen);
     }
+    return rc ? -1 : 0;
+}
+
+static int s_behaviour (moderation_policy_t *p, json_t *m, char *err, size_t errlen)
+{
+    int rc = 0;
+    static const char *const repeat [] = { "max", "window_s", "weight", "min_chars", NULL };
+    static const char *const wave [] = { "groups", "members", "window_s", "weight", "min_chars", "stores", NULL };
+    static const char *const newcomer [] = { "hours", "weight", NULL };
+    static const char *const join_wave [] = { "joins", "window_s", "hold_s", "hours", "weight", NULL };
+    json_t *o;
+    rc |= s_section (m, "repeat", repeat, &o, err, errlen);
+    rc |= s_int (o, "max", 0, 1000, &p->repeat_max, "repeat", err, errlen);
+    rc |= s_int (o, "window_s", 1, 86400, &p->repeat_window_s, "repeat", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->repeat_weight, "repeat", err, errlen);
+    rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "repeat", err, errlen);
+    rc |= s_section (m, "spam_wave", wave, &o, err, errlen);
+    rc |= s_int (o, "groups", 0, 1000, &p->wave_groups, "spam_wave", err, errlen);
+    rc |= s_int (o, "members", 0, 100000, &p->wave_members, "spam_wave", err, errlen);
+    rc |= s_int (o, "window_s", 1, 86400, &p->wave_window_s, "spam_wave", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->wave_weight, "spam_wave", err, errlen);
+    rc |= s_int (o, "min_chars", 1, 1000, &p->min_chars, "spam_wave", err, errlen);
+    rc |= s_int (o, "stores", 0, 1000, &p->wave_stores, "spam_wave", err, errlen);
+    rc |= s_section (m, "newcomer", newcomer, &o, err, errlen);
+    rc |= s_int (o, "hours", 0, 24 * 365, &p->newcomer_hours, "newcomer", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->newcomer_weight, "newcomer", err, errlen);
+    rc |= s_section (m, "join_wave", join_wave, &o, err, errlen);
+    rc |= s_int (o, "joins", 0, 100000, &p->join_wave_joins, "join_wave", err, errlen);
+    rc |= s_int (o, "window_s", 1, 86400, &p->join_wave_window_s, "join_wave", err, errlen);
+    rc |= s_int (o, "hold_s", 1, 7 * 86400, &p->join_wave_hold_s, "join_wave", err, errlen);
+    rc |= s_int (o, "hours", 0, 24 * 365, &p->join_wave_hours, "join_wave", err, errlen);
+    rc |= s_num (o, "weight", -10, 10, &p->join_wave_weight, "join_wave", err, errlen);
+    rc |= s_quiet (p, m, err, errlen);
+    rc |= s_nickname (p, m, err, errlen);
+    rc |= s_overrides (p, m, err, errlen);
     return rc ? -1 : 0;
 }
 
