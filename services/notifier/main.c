@@ -76,6 +76,50 @@ static void s_parse_limits (notifier_config_t *cfg, notifier_limits_t *limits)
         }
 }
 
+//  Timing options that contradict each other stop the start.
+static void s_check_timing (const notifier_config_t *cfg)
+{
+    //  A send must end well inside its lease, or another replica takes the
+    //  row while it is still out and the destination gets it twice.
+    if (cfg->timeout_ms * 2 > cfg->lease_s * 1000) {
+        qy_log_error ("bad config: the lease must be at least twice the request timeout http.timeout_ms=%ld lease_s=%ld",
+                      cfg->timeout_ms, cfg->lease_s);
+        exit (2);
+    }
+    if (cfg->digest_max < cfg->digest_min) {
+        qy_log_error ("bad config: digest.max is below digest.min, no digest could ever be made digest.max=%ld digest.min=%ld", cfg->digest_max, cfg->digest_min);
+        exit (2);
+    }
+}
+
+//  Records what the bus has sent, up to a batch: true when there was any.
+static bool s_intake (qy_inlet_t *in, qy_pg_t *pg, Qy__Delivery **ds, size_t batch, notifier_intake_metrics_t *intake,
+                      qy_metric_t *m_in, qy_metric_t *m_new)
+{
+    size_t n = 0;
+    while (n < batch) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (qy_inlet_recv (in, &m) < 0) {
+            zmq_msg_close (&m);
+            break;
+        }
+        Qy__Delivery *d = notifier_intake_decode (pg, &m, intake);
+        if (d)
+            ds [n++] = d;
+        zmq_msg_close (&m);
+    }
+    if (!n)
+        return false;
+    int fresh = notifier_intake_store (pg, ds, n, intake);
+    qy_metric_add (m_in, (int64_t) n);
+    if (fresh > 0)
+        qy_metric_add (m_new, fresh);
+    for (size_t i = 0; i < n; i++)
+        qy__delivery__free_unpacked (ds [i], NULL);
+    return true;
+}
+
 int main (int argc, char **argv)
 {
     notifier_config_t cfg = { 0 };
@@ -95,17 +139,7 @@ int main (int argc, char **argv)
     };
     notifier_limits_t limits = { 0 };
     s_parse_limits (&cfg, &limits);
-    //  A send must end well inside its lease, or another replica takes the
-    //  row while it is still out and the destination gets it twice.
-    if (cfg.timeout_ms * 2 > cfg.lease_s * 1000) {
-        qy_log_error ("bad config: the lease must be at least twice the request timeout http.timeout_ms=%ld lease_s=%ld",
-                      cfg.timeout_ms, cfg.lease_s);
-        exit (2);
-    }
-    if (cfg.digest_max < cfg.digest_min) {
-        qy_log_error ("bad config: digest.max is below digest.min, no digest could ever be made digest.max=%ld digest.min=%ld", cfg.digest_max, cfg.digest_min);
-        exit (2);
-    }
+    s_check_timing (&cfg);
     qy_redis_t *redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
@@ -135,28 +169,8 @@ int main (int argc, char **argv)
         qy_service_check_deps (pg, redis);
         zmq_pollitem_t item = { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, notifier_dispatch_running (dispatch) ? 5 : 50);
-        size_t n = 0;
-        while (n < (size_t) cfg.batch) {
-            zmq_msg_t m;
-            zmq_msg_init (&m);
-            if (qy_inlet_recv (in, &m) < 0) {
-                zmq_msg_close (&m);
-                break;
-            }
-            Qy__Delivery *d = notifier_intake_decode (pg, &m, &intake);
-            if (d)
-                ds [n++] = d;
-            zmq_msg_close (&m);
-        }
-        if (n) {
-            int fresh = notifier_intake_store (pg, ds, n, &intake);
-            qy_metric_add (m_in, (int64_t) n);
-            if (fresh > 0)
-                qy_metric_add (m_new, fresh);
-            for (size_t i = 0; i < n; i++)
-                qy__delivery__free_unpacked (ds [i], NULL);
+        if (s_intake (in, pg, ds, (size_t) cfg.batch, &intake, m_in, m_new))
             next_claim = 0;          //  new work: look at once
-        }
         qy_inlet_done (in);          //  stored (or set aside): no longer owed
         if (qy_service_running () && qy_mono_us () >= next_claim) {
             notifier_dispatch_claim (dispatch, pg);
