@@ -188,6 +188,132 @@ static int s_spoke_since (campaign_ctx_t *ctx, const campaign_brand_t *b, const 
     return spoke;
 }
 
+//  The guards hold the job: it is due again after `defer` minutes.
+static int s_defer (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaign_job_t *job, const char *guard,
+                    int defer, int64_t now)
+{
+    char id [24], due [24];
+    int64_t until = (now / 60000000 + defer) * 60000000;
+    const char *p [] = { qy_pg_i64 (id, job->id), qy_pg_i64 (due, until), guard };
+    int rc = s_exec (ctx, "job defer", "UPDATE campaign_jobs SET due_at = to_timestamp ($2::bigint / 1e6), guard = $3, "
+                     "deferrals = deferrals + 1 WHERE id = $1", 3, p) ? 0 : -1;
+    campaign_count ("qy_campaign_jobs_deferred_total", "guard", guard, 1);
+    qy_log_info ("msg_id=%s brand=%s key=%s job deferred guard=%s minutes=%d", job->trigger_msg ? job->trigger_msg : job->key,
+                 b->code, job->key, guard, defer);
+    return rc;
+}
+
+//  Whom the post names: the job's mentions and its member, their
+//  nicknames joined into c->nickname.
+static int s_mention_names (campaign_ctx_t *ctx, const campaign_job_t *job, campaign_content_t *c)
+{
+    for (size_t i = 0; i < job->nmentions; i++)
+        campaign_ids_add (&c->ids, &c->nids, job->mentions [i]);
+    if (job->member_id > 0)
+        campaign_ids_add (&c->ids, &c->nids, job->member_id);
+    if (!c->nids)
+        return 0;
+    PGresult *names = campaign_step_names (ctx, job, c->ids, c->nids);
+    if (!names)
+        return -1;
+    qy_buf_t nick;
+    qy_buf_init (&nick);
+    for (int r = 0; r < PQntuples (names); r++)
+        qy_buf_printf (&nick, "%s%s", r ? "、" : "", PQgetvalue (names, r, 2));
+    c->nickname = nick.data;
+    PQclear (names);
+    return 0;
+}
+
+//  A draw is committed on its own before its post goes out, so the
+//  winners announced are always the winners recorded, even if the service
+//  dies between the two: the job stays due and the next pass posts the
+//  recorded result. A redone draw (the job came back after a crash) keeps
+//  the first result.
+static int s_record_draw (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaign_job_t *job,
+                          const campaign_content_t *c, int64_t now)
+{
+    char id [24], bid [24], cid [24], gid [24], seed [24], t [24];
+    qy_pg_cols_t el, win;
+    qy_snprintf (seed, sizeof (seed), "%llu", (unsigned long long) c->seed);
+    const char *p [] = { qy_pg_i64 (bid, job->brand_id), qy_pg_i64 (id, job->id),
+                         qy_pg_i64 (cid, job->campaign_id), qy_pg_i64 (gid, job->group_id),
+                         seed, qy_pg_cols_ints (&el, c->eligible, c->neligible),
+                         qy_pg_cols_ints (&win, c->ids, c->nids), qy_pg_i64 (t, now) };
+    int rc = 0;
+    if (!s_exec (ctx, "draw", "INSERT INTO campaign_draws (brand_id, job_id, campaign_id, group_id, seed, eligible, winners, drawn_at) "
+                 "VALUES ($1, $2, $3, $4, $5::numeric, $6::bigint[], $7::bigint[], to_timestamp ($8::bigint / 1e6))",
+                 8, p))
+        rc = -1;
+    else
+        qy_log_info ("brand=%s key=%s lottery drawn seed=%s eligible=%zu winners=%zu", b->code, job->key, seed,
+                     c->neligible, c->nids);
+    qy_pg_cols_free (&el);
+    qy_pg_cols_free (&win);
+    return rc;
+}
+
+//  The job's step in its group: the guards, whom and what it names, the
+//  text, then the post (or, for a new draw, the draw's record first).
+static int s_job_step (campaign_ctx_t *ctx, const campaign_brand_t *b, const campaign_def_t *def,
+                       campaign_job_t *job, const campaign_group_t *g, int64_t now)
+{
+    const campaign_step_t *s = &def->steps [job->step];
+    bool reply = def->trigger.kind == CAMPAIGN_T_KEYWORD || s->kind == CAMPAIGN_S_ACK;
+    bool at_all = s->mention == CAMPAIGN_M_ALL;
+    campaign_guard_in_t in = { s->promotional, at_all, reply, job->member_id > 0, false, 0, 0, 0, 0, 0 };
+    const campaign_guards_t *gg = campaign_brand_guards (b, g->id);
+    if (s_guard_in (ctx, b, job, g, now, &in) < 0)
+        return -1;
+    const char *guard = NULL;
+    int defer = 0;
+    campaign_verdict_t v = campaign_guard_check (gg, &in, &guard, &defer);
+    if (v == CAMPAIGN_BLOCK)
+        return s_close (ctx, job, "blocked", guard, b->code);
+    if (v == CAMPAIGN_DEFER)
+        return s_defer (ctx, b, job, guard, defer, now);
+    int rc = 0;
+    char *text = NULL;
+    campaign_content_t c = { 0 };
+    qy_buf_init (&c.list);
+    if ((rc = s_mention_names (ctx, job, &c)) < 0)
+        goto done;
+    if (s->mention != CAMPAIGN_M_SUBJECT && s->kind == CAMPAIGN_S_POST) {
+        free (c.ids);
+        c.ids = NULL;
+        c.nids = 0;
+    }
+    if (s->mention == CAMPAIGN_M_SEGMENT && (rc = campaign_step_segment (ctx, s, job, now, gg->member_per_week, &c)) < 0)
+        goto done;
+    if (s->kind != CAMPAIGN_S_POST && (rc = campaign_step_activity (ctx, b, def, s, job, now, &c)) < 0)
+        goto done;
+    if (c.empty) {
+        rc = s_close (ctx, job, "cancelled", "nothing_to_post", b->code);
+        goto done;
+    }
+    const campaign_variant_t *var = &s->variants [0];
+    for (size_t i = 0; i < s->nvariants; i++)
+        if (strcmp (s->variants [i].name, job->variant) == 0)
+            var = &s->variants [i];
+    campaign_vars_t vars = { c.nickname, g->name, g->store_name, job->product, job->coupon,
+                             c.list.data, *c.count ? c.count : NULL };
+    char err [160];
+    text = campaign_render (var->tmpl, &vars, err, sizeof (err));
+    if (!text) {
+        qy_log_error ("brand=%s key=%s bad template error=%s", b->code, job->key, err);
+        rc = s_close (ctx, job, "cancelled", "template_error", b->code);
+    }
+    else
+    if (s->kind == CAMPAIGN_S_DRAW && !c.drawn)
+        rc = s_record_draw (ctx, b, job, &c, now);
+    else
+        rc = s_send (ctx, &(s_post_t) { b, def, job, g, text, &c, at_all, reply }, now);
+done:
+    free (text);
+    campaign_content_free (&c);
+    return rc;
+}
+
 static int s_job_run (campaign_ctx_t *ctx, campaign_job_t *job, int64_t now)
 {
     const campaign_brand_t *b;
@@ -209,114 +335,8 @@ static int s_job_run (campaign_ctx_t *ctx, campaign_job_t *job, int64_t now)
     campaign_groups_t *groups = campaign_groups_load (ctx, job->brand_id, job->group_id);
     if (!groups)
         return -1;
-    int rc = 0;
-    campaign_content_t c = { 0 };
-    qy_buf_init (&c.list);
-    const campaign_step_t *s = &def->steps [job->step];
-    bool reply = def->trigger.kind == CAMPAIGN_T_KEYWORD || s->kind == CAMPAIGN_S_ACK;
-    bool at_all = s->mention == CAMPAIGN_M_ALL;
-    campaign_guard_in_t in = { s->promotional, at_all, reply, job->member_id > 0, false, 0, 0, 0, 0, 0 };
-    const char *guard = NULL;
-    int defer = 0;
-    campaign_verdict_t v;
-    if (!groups->n) {
-        rc = s_close (ctx, job, "cancelled", "group_missing", b->code);
-        goto done;
-    }
-    const campaign_group_t *g = &groups->v [0];
-    const campaign_guards_t *gg = campaign_brand_guards (b, g->id);
-    if ((rc = s_guard_in (ctx, b, job, g, now, &in)) < 0)
-        goto done;
-    v = campaign_guard_check (gg, &in, &guard, &defer);
-    if (v == CAMPAIGN_BLOCK) {
-        rc = s_close (ctx, job, "blocked", guard, b->code);
-        goto done;
-    }
-    if (v == CAMPAIGN_DEFER) {
-        char id [24], due [24];
-        int64_t until = (now / 60000000 + defer) * 60000000;
-        const char *p [] = { qy_pg_i64 (id, job->id), qy_pg_i64 (due, until), guard };
-        rc = s_exec (ctx, "job defer", "UPDATE campaign_jobs SET due_at = to_timestamp ($2::bigint / 1e6), guard = $3, "
-                     "deferrals = deferrals + 1 WHERE id = $1", 3, p) ? 0 : -1;
-        campaign_count ("qy_campaign_jobs_deferred_total", "guard", guard, 1);
-        qy_log_info ("msg_id=%s brand=%s key=%s job deferred guard=%s minutes=%d", job->trigger_msg ? job->trigger_msg : job->key,
-                     b->code, job->key, guard, defer);
-        goto done;
-    }
-    //  Whom the post names.
-    for (size_t i = 0; i < job->nmentions; i++)
-        campaign_ids_add (&c.ids, &c.nids, job->mentions [i]);
-    if (job->member_id > 0)
-        campaign_ids_add (&c.ids, &c.nids, job->member_id);
-    if (c.nids) {
-        PGresult *names = campaign_step_names (ctx, job, c.ids, c.nids);
-        if (!names) {
-            rc = -1;
-            goto done;
-        }
-        qy_buf_t nick;
-        qy_buf_init (&nick);
-        for (int r = 0; r < PQntuples (names); r++)
-            qy_buf_printf (&nick, "%s%s", r ? "、" : "", PQgetvalue (names, r, 2));
-        c.nickname = nick.data;
-        PQclear (names);
-    }
-    if (s->mention != CAMPAIGN_M_SUBJECT && s->kind == CAMPAIGN_S_POST) {
-        free (c.ids);
-        c.ids = NULL;
-        c.nids = 0;
-    }
-    if (s->mention == CAMPAIGN_M_SEGMENT && (rc = campaign_step_segment (ctx, s, job, now, gg->member_per_week, &c)) < 0)
-        goto done;
-    if (s->kind != CAMPAIGN_S_POST && (rc = campaign_step_activity (ctx, b, def, s, job, now, &c)) < 0)
-        goto done;
-    if (c.empty) {
-        rc = s_close (ctx, job, "cancelled", "nothing_to_post", b->code);
-        goto done;
-    }
-    const campaign_variant_t *var = &s->variants [0];
-    for (size_t i = 0; i < s->nvariants; i++)
-        if (strcmp (s->variants [i].name, job->variant) == 0)
-            var = &s->variants [i];
-    campaign_vars_t vars = { c.nickname, g->name, g->store_name, job->product, job->coupon,
-                             c.list.data, *c.count ? c.count : NULL };
-    char err [160];
-    char *text = campaign_render (var->tmpl, &vars, err, sizeof (err));
-    if (!text) {
-        qy_log_error ("brand=%s key=%s bad template error=%s", b->code, job->key, err);
-        rc = s_close (ctx, job, "cancelled", "template_error", b->code);
-        goto done;
-    }
-    //  A draw is committed on its own before its post goes out, so the
-    //  winners announced are always the winners recorded, even if the
-    //  service dies between the two: the job stays due and the next pass
-    //  posts the recorded result.
-    if (s->kind == CAMPAIGN_S_DRAW && !c.drawn) {
-        char id [24], bid [24], cid [24], gid [24], seed [24], t [24];
-        qy_pg_cols_t el, win;
-        qy_snprintf (seed, sizeof (seed), "%llu", (unsigned long long) c.seed);
-        const char *p [] = { qy_pg_i64 (bid, job->brand_id), qy_pg_i64 (id, job->id),
-                             qy_pg_i64 (cid, job->campaign_id), qy_pg_i64 (gid, job->group_id),
-                             seed, qy_pg_cols_ints (&el, c.eligible, c.neligible),
-                             qy_pg_cols_ints (&win, c.ids, c.nids), qy_pg_i64 (t, now) };
-        //  A redone draw (the job came back after a crash) keeps the first result.
-        if (!s_exec (ctx, "draw", "INSERT INTO campaign_draws (brand_id, job_id, campaign_id, group_id, seed, eligible, winners, drawn_at) "
-                     "VALUES ($1, $2, $3, $4, $5::numeric, $6::bigint[], $7::bigint[], to_timestamp ($8::bigint / 1e6))",
-                     8, p))
-            rc = -1;
-        else
-            qy_log_info ("brand=%s key=%s lottery drawn seed=%s eligible=%zu winners=%zu", b->code, job->key, seed,
-                         c.neligible, c.nids);
-        qy_pg_cols_free (&el);
-        qy_pg_cols_free (&win);
-        free (text);
-        goto done;
-    }
-    if (rc == 0)
-        rc = s_send (ctx, &(s_post_t) { b, def, job, g, text, &c, at_all, reply }, now);
-    free (text);
-done:
-    campaign_content_free (&c);
+    int rc = groups->n ? s_job_step (ctx, b, def, job, &groups->v [0], now)
+                       : s_close (ctx, job, "cancelled", "group_missing", b->code);
     campaign_groups_destroy (&groups);
     return rc;
 }
