@@ -177,6 +177,71 @@ bool campaign_trigger_listens (const campaign_def_t *def)
         || def->trigger.kind == CAMPAIGN_T_CONTEST;
 }
 
+//  A schedule trigger: daily, on weekdays, on dates or every N days from
+//  a first day, within from … until.
+static void s_schedule (s_ctx_t *c, json_t *obj, campaign_trigger_t *t)
+{
+    if (s_bool (c, obj, "daily", "trigger", false))
+        t->weekdays = 0xFE;
+    json_t *w = json_object_get (obj, "weekdays");
+    size_t k;
+    json_t *v;
+    if (w && !json_is_array (w))
+        s_fail (c, "trigger.weekdays: must be a list of 1 (Monday) … 7 (Sunday)");
+    json_array_foreach (w, k, v) {
+        if (!json_is_integer (v) || json_integer_value (v) < 1 || json_integer_value (v) > 7)
+            s_fail (c, "trigger.weekdays[%zu]: must be 1 (Monday) … 7 (Sunday)", k);
+        else
+            t->weekdays |= 1 << json_integer_value (v);
+    }
+    json_t *d = json_object_get (obj, "dates");
+    if (d && !json_is_array (d))
+        s_fail (c, "trigger.dates: must be a list of YYYY-MM-DD");
+    json_array_foreach (d, k, v) {
+        int32_t day;
+        if (!json_is_string (v) || campaign_parse_date (json_string_value (v), &day) < 0) {
+            s_fail (c, "trigger.dates[%zu]: must be a date YYYY-MM-DD", k);
+            continue;
+        }
+        t->dates = qy_realloc (t->dates, sizeof (int32_t) * (t->ndates + 1));
+        t->dates [t->ndates++] = day;
+    }
+    t->every_days = s_int (c, obj, "every_days", "trigger", 0, 1, 366);
+    t->from_day = s_date (c, obj, "from", "trigger");
+    t->until_day = s_date (c, obj, "until", "trigger");
+    if (t->every_days && t->from_day == CAMPAIGN_NO_DAY)
+        s_fail (c, "trigger.every_days: needs \"from\" (the first day)");
+    if (!t->weekdays && !t->ndates && !t->every_days)
+        s_fail (c, "trigger: a schedule needs \"daily\", \"weekdays\", \"dates\" or \"every_days\"");
+}
+
+//  A purchase trigger: product codes (or "*") to their usage cycles, and
+//  how long before a cycle ends the member is reminded.
+static void s_purchase (s_ctx_t *c, json_t *obj, campaign_trigger_t *t)
+{
+    json_t *p = json_object_get (obj, "products");
+    if (!json_is_object (p) || !json_object_size (p)) {
+        s_fail (c, "trigger.products: must map product codes (or \"*\") to usage cycles in days");
+        return;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach (p, key, v) {
+        if (!json_is_integer (v) || json_integer_value (v) < 1 || json_integer_value (v) > 3650) {
+            s_fail (c, "trigger.products.%s: must be a usage cycle in days (1 … 3650)", key);
+            continue;
+        }
+        t->products.v = qy_realloc (t->products.v, sizeof (char *) * (t->products.n + 1));
+        t->cycles = qy_realloc (t->cycles, sizeof (int) * (t->products.n + 1));
+        t->cycles [t->products.n] = (int) json_integer_value (v);
+        t->products.v [t->products.n++] = qy_strdup (key);
+    }
+    t->remind_before = s_int (c, obj, "remind_before_days", "trigger", 3, 0, 365);
+    for (size_t k = 0; k < t->products.n; k++)
+        if (t->cycles [k] <= t->remind_before)
+            s_fail (c, "trigger.products.%s: the cycle must be longer than remind_before_days", t->products.v [k]);
+}
+
 static void s_trigger (s_ctx_t *c, json_t *obj, campaign_trigger_t *t)
 {
     t->from_day = t->until_day = CAMPAIGN_NO_DAY;
@@ -202,42 +267,10 @@ static void s_trigger (s_ctx_t *c, json_t *obj, campaign_trigger_t *t)
     static const char *k_checkin [] = { "type", "keywords", "fold_s", "points", "streak_bonus", "max_bonus", NULL };
     static const char *k_contest [] = { "type", "keywords", "fold_s", "from", "until", "max_entries", NULL };
     switch (t->kind) {
-        case CAMPAIGN_T_SCHEDULE: {
+        case CAMPAIGN_T_SCHEDULE:
             s_keys (c, obj, "trigger", k_schedule);
-            if (s_bool (c, obj, "daily", "trigger", false))
-                t->weekdays = 0xFE;
-            json_t *w = json_object_get (obj, "weekdays");
-            size_t k;
-            json_t *v;
-            if (w && !json_is_array (w))
-                s_fail (c, "trigger.weekdays: must be a list of 1 (Monday) … 7 (Sunday)");
-            json_array_foreach (w, k, v) {
-                if (!json_is_integer (v) || json_integer_value (v) < 1 || json_integer_value (v) > 7)
-                    s_fail (c, "trigger.weekdays[%zu]: must be 1 (Monday) … 7 (Sunday)", k);
-                else
-                    t->weekdays |= 1 << json_integer_value (v);
-            }
-            json_t *d = json_object_get (obj, "dates");
-            if (d && !json_is_array (d))
-                s_fail (c, "trigger.dates: must be a list of YYYY-MM-DD");
-            json_array_foreach (d, k, v) {
-                int32_t day;
-                if (!json_is_string (v) || campaign_parse_date (json_string_value (v), &day) < 0) {
-                    s_fail (c, "trigger.dates[%zu]: must be a date YYYY-MM-DD", k);
-                    continue;
-                }
-                t->dates = qy_realloc (t->dates, sizeof (int32_t) * (t->ndates + 1));
-                t->dates [t->ndates++] = day;
-            }
-            t->every_days = s_int (c, obj, "every_days", "trigger", 0, 1, 366);
-            t->from_day = s_date (c, obj, "from", "trigger");
-            t->until_day = s_date (c, obj, "until", "trigger");
-            if (t->every_days && t->from_day == CAMPAIGN_NO_DAY)
-                s_fail (c, "trigger.every_days: needs \"from\" (the first day)");
-            if (!t->weekdays && !t->ndates && !t->every_days)
-                s_fail (c, "trigger: a schedule needs \"daily\", \"weekdays\", \"dates\" or \"every_days\"");
+            s_schedule (c, obj, t);
             break;
-        }
         case CAMPAIGN_T_GROUP_AGE:
         case CAMPAIGN_T_JOIN:
             s_keys (c, obj, "trigger", k_plain);
@@ -274,31 +307,10 @@ static void s_trigger (s_ctx_t *c, json_t *obj, campaign_trigger_t *t)
                 t->until_day = s_date (c, obj, "until", "trigger");
             }
             break;
-        case CAMPAIGN_T_PURCHASE: {
+        case CAMPAIGN_T_PURCHASE:
             s_keys (c, obj, "trigger", k_purchase);
-            json_t *p = json_object_get (obj, "products");
-            if (!json_is_object (p) || !json_object_size (p)) {
-                s_fail (c, "trigger.products: must map product codes (or \"*\") to usage cycles in days");
-                break;
-            }
-            const char *key;
-            json_t *v;
-            json_object_foreach (p, key, v) {
-                if (!json_is_integer (v) || json_integer_value (v) < 1 || json_integer_value (v) > 3650) {
-                    s_fail (c, "trigger.products.%s: must be a usage cycle in days (1 … 3650)", key);
-                    continue;
-                }
-                t->products.v = qy_realloc (t->products.v, sizeof (char *) * (t->products.n + 1));
-                t->cycles = qy_realloc (t->cycles, sizeof (int) * (t->products.n + 1));
-                t->cycles [t->products.n] = (int) json_integer_value (v);
-                t->products.v [t->products.n++] = qy_strdup (key);
-            }
-            t->remind_before = s_int (c, obj, "remind_before_days", "trigger", 3, 0, 365);
-            for (size_t k = 0; k < t->products.n; k++)
-                if (t->cycles [k] <= t->remind_before)
-                    s_fail (c, "trigger.products.%s: the cycle must be longer than remind_before_days", t->products.v [k]);
+            s_purchase (c, obj, t);
             break;
-        }
     }
 }
 
@@ -322,37 +334,9 @@ static void s_check_template (s_ctx_t *c, const char *tmpl, const char *where, b
         s_fail (c, "%s: {list} and {count} are only for ack, leaderboard and draw steps", where);
 }
 
-static void s_step (s_ctx_t *c, json_t *obj, size_t idx, const campaign_trigger_t *t, campaign_step_t *s)
+//  A step's text: one template, or 2 to 8 weighted variants.
+static void s_step_texts (s_ctx_t *c, json_t *obj, const char *where, campaign_step_t *s)
 {
-    char where [32];
-    qy_snprintf (where, sizeof (where), "steps[%zu]", idx);
-    s->at_min = -1;
-    s->mention_segment.trust_min = s->mention_segment.trust_max = -1;
-    if (!json_is_object (obj)) {
-        s_fail (c, "%s: must be an object", where);
-        return;
-    }
-    static const char *keys [] = { "kind", "day", "at", "best_time", "promotional", "coupon", "template", "variants",
-                                   "mention", "top", "winners", "active_days", NULL };
-    s_keys (c, obj, where, keys);
-    const char *kind = s_str (c, obj, "kind", where);
-    size_t k = 0;
-    while (kind && k < QY_ARRAY_LEN (s_step_kinds) && strcmp (kind, s_step_kinds [k].name) != 0)
-        k++;
-    if (kind && k == QY_ARRAY_LEN (s_step_kinds))
-        s_fail (c, "%s.kind: must be post, ack, leaderboard or draw", where);
-    s->kind = kind && k < QY_ARRAY_LEN (s_step_kinds) ? s_step_kinds [k].kind : CAMPAIGN_S_POST;
-    s->day = s_int (c, obj, "day", where, 0, 0, 3650);
-    const char *at = s_str (c, obj, "at", where);
-    if (at && (s->at_min = campaign_parse_hhmm (at)) < 0)
-        s_fail (c, "%s.at: \"%s\" is not a time of day (HH:MM)", where, at);
-    s->best_time = s_bool (c, obj, "best_time", where, false);
-    s->promotional = s_bool (c, obj, "promotional", where, false);
-    const char *coupon = s_str (c, obj, "coupon", where);
-    s->coupon = coupon ? qy_strdup (coupon) : NULL;
-    s->top = s_int (c, obj, "top", where, 10, 1, 100);
-    s->winners = s_int (c, obj, "winners", where, 1, 1, 500);
-    s->active_days = s_int (c, obj, "active_days", where, 7, 1, 90);
     bool gathers = s->kind != CAMPAIGN_S_POST;
     const char *tmpl = s_str (c, obj, "template", where);
     json_t *variants = json_object_get (obj, "variants");
@@ -395,6 +379,13 @@ static void s_step (s_ctx_t *c, json_t *obj, size_t idx, const campaign_trigger_
                 s_check_template (c, vt, vw, gathers);
         }
     }
+}
+
+//  Whom a step names: by default the member it is about where it gathers
+//  or answers one; "subject", "all", "none" or a segment when said.
+static void s_step_mention (s_ctx_t *c, json_t *obj, const char *where, const campaign_trigger_t *t,
+                            campaign_step_t *s)
+{
     json_t *m = json_object_get (obj, "mention");
     bool has_subject = t->kind != CAMPAIGN_T_SCHEDULE && t->kind != CAMPAIGN_T_GROUP_AGE
                     && !(t->kind == CAMPAIGN_T_SIGNAL && strncmp (t->signal ? t->signal : "", "group.", 6) == 0);
@@ -423,10 +414,11 @@ static void s_step (s_ctx_t *c, json_t *obj, size_t idx, const campaign_trigger_
     }
     else if (m)
         s_fail (c, "%s.mention: must be \"subject\", \"all\", \"none\" or {\"segment\": …, \"limit\": N}", where);
-    if (s->kind != CAMPAIGN_S_POST && s->mention != CAMPAIGN_M_SUBJECT && s->kind != CAMPAIGN_S_LEADERBOARD)
-        s_fail (c, "%s.mention: %s steps mention the members they gather", where, kind);
+}
 
-    //  Which step kinds and timings each trigger can run.
+//  Which step kinds and timings each trigger can run.
+static void s_step_fits (s_ctx_t *c, const char *where, const campaign_trigger_t *t, const campaign_step_t *s)
+{
     bool timed = s->at_min >= 0 || s->best_time;
     bool scheduled = t->kind == CAMPAIGN_T_SCHEDULE || t->kind == CAMPAIGN_T_GROUP_AGE;
     bool folded = t->kind == CAMPAIGN_T_KEYWORD || s->kind == CAMPAIGN_S_ACK;
@@ -444,6 +436,44 @@ static void s_step (s_ctx_t *c, json_t *obj, size_t idx, const campaign_trigger_
         s_fail (c, "%s: a draw runs on a schedule or group_age trigger", where);
     if ((t->kind == CAMPAIGN_T_CHECKIN || t->kind == CAMPAIGN_T_CONTEST) && s->kind == CAMPAIGN_S_POST)
         s_fail (c, "%s: %s triggers run ack and leaderboard steps", where, campaign_trigger_name (t->kind));
+}
+
+static void s_step (s_ctx_t *c, json_t *obj, size_t idx, const campaign_trigger_t *t, campaign_step_t *s)
+{
+    char where [32];
+    qy_snprintf (where, sizeof (where), "steps[%zu]", idx);
+    s->at_min = -1;
+    s->mention_segment.trust_min = s->mention_segment.trust_max = -1;
+    if (!json_is_object (obj)) {
+        s_fail (c, "%s: must be an object", where);
+        return;
+    }
+    static const char *keys [] = { "kind", "day", "at", "best_time", "promotional", "coupon", "template", "variants",
+                                   "mention", "top", "winners", "active_days", NULL };
+    s_keys (c, obj, where, keys);
+    const char *kind = s_str (c, obj, "kind", where);
+    size_t k = 0;
+    while (kind && k < QY_ARRAY_LEN (s_step_kinds) && strcmp (kind, s_step_kinds [k].name) != 0)
+        k++;
+    if (kind && k == QY_ARRAY_LEN (s_step_kinds))
+        s_fail (c, "%s.kind: must be post, ack, leaderboard or draw", where);
+    s->kind = kind && k < QY_ARRAY_LEN (s_step_kinds) ? s_step_kinds [k].kind : CAMPAIGN_S_POST;
+    s->day = s_int (c, obj, "day", where, 0, 0, 3650);
+    const char *at = s_str (c, obj, "at", where);
+    if (at && (s->at_min = campaign_parse_hhmm (at)) < 0)
+        s_fail (c, "%s.at: \"%s\" is not a time of day (HH:MM)", where, at);
+    s->best_time = s_bool (c, obj, "best_time", where, false);
+    s->promotional = s_bool (c, obj, "promotional", where, false);
+    const char *coupon = s_str (c, obj, "coupon", where);
+    s->coupon = coupon ? qy_strdup (coupon) : NULL;
+    s->top = s_int (c, obj, "top", where, 10, 1, 100);
+    s->winners = s_int (c, obj, "winners", where, 1, 1, 500);
+    s->active_days = s_int (c, obj, "active_days", where, 7, 1, 90);
+    s_step_texts (c, obj, where, s);
+    s_step_mention (c, obj, where, t, s);
+    if (s->kind != CAMPAIGN_S_POST && s->mention != CAMPAIGN_M_SUBJECT && s->kind != CAMPAIGN_S_LEADERBOARD)
+        s_fail (c, "%s.mention: %s steps mention the members they gather", where, kind);
+    s_step_fits (c, where, t, s);
 }
 
 campaign_def_t *campaign_def_parse (json_t *obj, char *err, size_t errlen)
