@@ -94,27 +94,120 @@ static char *s_stats (void)
     return text;
 }
 
+//  GET and HEAD: the send-result API (docs/gateway.md: did a delivery of
+//  this key arrive?) and /stats.
+static enum MHD_Result s_handle_get (struct MHD_Connection *c, const char *url)
+{
+    if (strncmp (url, "/v1/deliveries/", 15) == 0) {
+        pthread_mutex_lock (&s.lock);
+        bool have = json_object_get (s.keys, url + 15) != NULL;
+        s.asked++;
+        pthread_mutex_unlock (&s.lock);
+        return have ? qy_sim_send (c, 200, "{\"received\":true}") : qy_sim_send (c, 404, "{\"received\":false}");
+    }
+    if (strcmp (url, "/stats") != 0)
+        return qy_sim_send (c, 404, "{\"error\":\"not found\"}");
+    pthread_mutex_lock (&s.lock);
+    char *text = s_stats ();
+    pthread_mutex_unlock (&s.lock);
+    enum MHD_Result rc = qy_sim_send (c, 200, text);
+    free (text);
+    return rc;
+}
+
+//  Whether an injected fault hits this request: the first *first requests,
+//  then each with probability rate. Called with the lock held.
+static bool s_fault_due (long *first, double rate)
+{
+    if (*first > 0) {
+        (*first)--;
+        return true;
+    }
+    return rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < rate;
+}
+
+//  The faults a POST may meet before it is looked at, in order: a hang
+//  past the caller's timeout, 429, WeCom's error code in a 200, a bad
+//  token, 503. Called with the lock held, which a fault releases: true
+//  when one answered (*rc).
+static bool s_post_fault (struct MHD_Connection *c, bool robot, const char *auth, enum MHD_Result *rc)
+{
+    char body [96], want [256];
+    if (s_fault_due (&s.timeout_first, s.timeout_rate)) {
+        //  Hang past the caller's timeout; then answer as a gateway that gave up (nothing done).
+        s.timeouts++;
+        pthread_mutex_unlock (&s.lock);
+        usleep ((useconds_t) s.timeout_ms * 1000);
+        *rc = qy_sim_send (c, 504, "{\"error\":\"simulated timeout\"}");
+        return true;
+    }
+    if (s_fault_due (&s.first_429, s.rate_429)) {
+        s.throttled++;
+        pthread_mutex_unlock (&s.lock);
+        *rc = s_send_retry (c, s.retry_after_s);
+        return true;
+    }
+    if (s_fault_due (&s.errcode_first, s.errcode_rate)) {
+        //  WeCom's way: HTTP 200 and an error code in the body.
+        s.errcodes++;
+        pthread_mutex_unlock (&s.lock);
+        qy_snprintf (body, sizeof (body), "{\"errcode\":%ld,\"errmsg\":\"simulated\"}", s.errcode);
+        *rc = qy_sim_send (c, 200, body);
+        return true;
+    }
+    qy_snprintf (want, sizeof (want), "Bearer %s", s.token ? s.token : "");
+    if (s.token && !robot && (!auth || strcmp (auth, want) != 0)) {
+        s.unauthorized++;
+        pthread_mutex_unlock (&s.lock);
+        *rc = qy_sim_send (c, 401, "{\"error\":\"bad token\"}");
+        return true;
+    }
+    if (s_fault_due (&s.fail_first, s.fail_rate)) {
+        s.failed++;
+        pthread_mutex_unlock (&s.lock);
+        *rc = qy_sim_send (c, 503, "{\"error\":\"simulated failure\"}");
+        return true;
+    }
+    return false;
+}
+
+//  A delivery seen for the first time: counted by kind and path, and
+//  written to the order and body logs when asked. Called with the lock held.
+static void s_record_new (struct MHD_Connection *c, const char *url, const char *key, bool robot, json_t *body,
+                          const char *data)
+{
+    s.unique++;
+    json_object_set_new (s.keys, key, json_integer (1));
+    char what [128];
+    const char *kind = json_string_value (json_object_get (body, "kind"));
+    const char *action = json_string_value (json_object_get (body, "action"));
+    if (robot) {
+        kind = "robot";
+        action = json_string_value (json_object_get (body, "msgtype"));
+    }
+    qy_snprintf (what, sizeof (what), "%s%s%s", kind ? kind : "?", action ? "/" : "", action ? action : "");
+    char where [300];
+    const char *rkey = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "key");
+    qy_snprintf (where, sizeof (where), "%s%s%s", url, rkey ? "?key=" : "", rkey ? rkey : "");
+    json_t *pn = json_object_get (s.paths, where);
+    json_object_set_new (s.paths, where, json_integer (pn ? json_integer_value (pn) + 1 : 1));
+    if (s.order) {
+        fprintf (s.order, "%ld %lld %s %s\n", s.unique, (long long) ((qy_now_us () - s.t0) / 1000), where, key);
+        fflush (s.order);
+    }
+    json_t *n = json_object_get (s.by, what);
+    json_object_set_new (s.by, what, json_integer (n ? json_integer_value (n) + 1 : 1));
+    if (s.log) {
+        fprintf (s.log, "%s\n", data);
+        fflush (s.log);
+    }
+}
+
 static enum MHD_Result s_handle (struct MHD_Connection *c, const char *url, const char *method,
                                  const char *data, size_t size)
 {
-    if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0) {
-        if (strncmp (url, "/v1/deliveries/", 15) == 0) {
-            //  The send-result API (docs/gateway.md): did a delivery of this key arrive?
-            pthread_mutex_lock (&s.lock);
-            bool have = json_object_get (s.keys, url + 15) != NULL;
-            s.asked++;
-            pthread_mutex_unlock (&s.lock);
-            return have ? qy_sim_send (c, 200, "{\"received\":true}") : qy_sim_send (c, 404, "{\"received\":false}");
-        }
-        if (strcmp (url, "/stats") != 0)
-            return qy_sim_send (c, 404, "{\"error\":\"not found\"}");
-        pthread_mutex_lock (&s.lock);
-        char *text = s_stats ();
-        pthread_mutex_unlock (&s.lock);
-        enum MHD_Result rc = qy_sim_send (c, 200, text);
-        free (text);
-        return rc;
-    }
+    if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
+        return s_handle_get (c, url);
     if (strcmp (method, "POST") != 0)
         return qy_sim_send (c, 405, "{\"error\":\"method not allowed\"}");
     if (s.delay_ms)
@@ -126,46 +219,8 @@ static enum MHD_Result s_handle (struct MHD_Connection *c, const char *url, cons
     pthread_mutex_lock (&s.lock);
     s.requests++;
     enum MHD_Result rc;
-    if ((s.timeout_first > 0 || (s.timeout_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.timeout_rate))) {
-        //  Hang past the caller's timeout; then answer as a gateway that gave up (nothing done).
-        if (s.timeout_first > 0)
-            s.timeout_first--;
-        s.timeouts++;
-        pthread_mutex_unlock (&s.lock);
-        usleep ((useconds_t) s.timeout_ms * 1000);
-        return qy_sim_send (c, 504, "{\"error\":\"simulated timeout\"}");
-    }
-    if (s.first_429 > 0 || (s.rate_429 > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.rate_429)) {
-        if (s.first_429 > 0)
-            s.first_429--;
-        s.throttled++;
-        pthread_mutex_unlock (&s.lock);
-        return s_send_retry (c, s.retry_after_s);
-    }
-    if (s.errcode_first > 0 || (s.errcode_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.errcode_rate)) {
-        //  WeCom's way: HTTP 200 and an error code in the body.
-        if (s.errcode_first > 0)
-            s.errcode_first--;
-        s.errcodes++;
-        pthread_mutex_unlock (&s.lock);
-        char body [96];
-        qy_snprintf (body, sizeof (body), "{\"errcode\":%ld,\"errmsg\":\"simulated\"}", s.errcode);
-        return qy_sim_send (c, 200, body);
-    }
-    char want [256];
-    qy_snprintf (want, sizeof (want), "Bearer %s", s.token ? s.token : "");
-    if (s.token && !robot && (!auth || strcmp (auth, want) != 0)) {
-        s.unauthorized++;
-        pthread_mutex_unlock (&s.lock);
-        return qy_sim_send (c, 401, "{\"error\":\"bad token\"}");
-    }
-    if (s.fail_first > 0 || (s.fail_rate > 0 && (double) rand_r (&s.seed) / RAND_MAX < s.fail_rate)) {
-        if (s.fail_first > 0)
-            s.fail_first--;
-        s.failed++;
-        pthread_mutex_unlock (&s.lock);
-        return qy_sim_send (c, 503, "{\"error\":\"simulated failure\"}");
-    }
+    if (s_post_fault (c, robot, auth, &rc))
+        return rc;
     json_error_t err;
     json_t *body = json_loadb (data, size, 0, &err);
     if (!body || !key) {
@@ -178,33 +233,8 @@ static enum MHD_Result s_handle (struct MHD_Connection *c, const char *url, cons
         s.duplicates++;
         json_object_set_new (s.keys, key, json_integer (json_integer_value (seen) + 1));
     }
-    else {
-        s.unique++;
-        json_object_set_new (s.keys, key, json_integer (1));
-        char what [128];
-        const char *kind = json_string_value (json_object_get (body, "kind"));
-        const char *action = json_string_value (json_object_get (body, "action"));
-        if (robot) {
-            kind = "robot";
-            action = json_string_value (json_object_get (body, "msgtype"));
-        }
-        qy_snprintf (what, sizeof (what), "%s%s%s", kind ? kind : "?", action ? "/" : "", action ? action : "");
-        char where [300];
-        const char *rkey = MHD_lookup_connection_value (c, MHD_GET_ARGUMENT_KIND, "key");
-        qy_snprintf (where, sizeof (where), "%s%s%s", url, rkey ? "?key=" : "", rkey ? rkey : "");
-        json_t *pn = json_object_get (s.paths, where);
-        json_object_set_new (s.paths, where, json_integer (pn ? json_integer_value (pn) + 1 : 1));
-        if (s.order) {
-            fprintf (s.order, "%ld %lld %s %s\n", s.unique, (long long) ((qy_now_us () - s.t0) / 1000), where, key);
-            fflush (s.order);
-        }
-        json_t *n = json_object_get (s.by, what);
-        json_object_set_new (s.by, what, json_integer (n ? json_integer_value (n) + 1 : 1));
-        if (s.log) {
-            fprintf (s.log, "%s\n", data);
-            fflush (s.log);
-        }
-    }
+    else
+        s_record_new (c, url, key, robot, body, data);
     bool slow = s.slow_body_first > 0;
     if (slow)
         s.slow_body_first--;
@@ -217,8 +247,7 @@ static enum MHD_Result s_handle (struct MHD_Connection *c, const char *url, cons
         usleep ((useconds_t) s.late_ms * 1000);
     json_decref (body);
     const char *ok = robot ? "{\"errcode\":0,\"errmsg\":\"ok\"}" : "{\"ok\":true}";
-    rc = slow ? s_send_slow (c, 200, ok) : qy_sim_send (c, 200, ok);
-    return rc;
+    return slow ? s_send_slow (c, 200, ok) : qy_sim_send (c, 200, ok);
 }
 
 int main (int argc, char **argv)
