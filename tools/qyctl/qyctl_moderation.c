@@ -592,6 +592,7 @@ static const qyctl_option_t s_judge_opts [] = {
     { "bits",            QYCTL_VALUE, "B",    "feature hash bits (train)" },
     { "epochs",          QYCTL_VALUE, "E",    "passes over the data (train)" },
     { "svm",             QYCTL_VALUE, "C",    "train a linear SVM of this C, calibrated (train)" },
+    { "nb",              QYCTL_VALUE, "BETA", "the SVM as NBSVM, interpolation BETA (train)" },
     { "negatives",       QYCTL_VALUE, "FILE", "more negative examples (train; may be repeated)" },
     { "negative-weight", QYCTL_VALUE, "W",    "their weight in (0, 1] (train)" },
     { "unbalanced",      QYCTL_FLAG,  NULL,   "do not balance the classes (train)" },

@@ -322,6 +322,7 @@ typedef struct {
     float    *value;
     uint32_t *idx;
     size_t    n;
+    const double *scale;    //  NBSVM: every entry times scale [idx] (NULL: 1)
 } s_sparse_t;
 
 static void
@@ -334,6 +335,7 @@ s_sparse_build (s_sparse_t *s, const judge_example_t *ex, size_t n, int bits)
     s->value = (float *) judge_malloc ((n ? n : 1) * sizeof (float));
     s->idx = (uint32_t *) judge_malloc (cap * sizeof (uint32_t));
     s->n = n;
+    s->scale = NULL;
     judge_features_t f;
     judge_features_init (&f);
     for (size_t i = 0; i < n; i++) {
@@ -367,7 +369,8 @@ s_sparse_free (s_sparse_t *s)
 static inline double
 s_val (const s_sparse_t *s, size_t i, size_t k)
 {
-    return k < s->evidence [i] ? s->value [i] : JUDGE_EVIDENCE_VALUE;
+    double v = k < s->evidence [i] ? s->value [i] : JUDGE_EVIDENCE_VALUE;
+    return s->scale ? v * s->scale [s->idx [k]] : v;
 }
 
 //  Fisher-Yates, deterministic per seed
@@ -571,18 +574,84 @@ s_platt (const double *margin, const judge_example_t *ex, size_t n, double *a_ou
     *c_out = c;
 }
 
+//  NBSVM (Wang and Manning 2012, "Baselines and Bigrams"): the log-count
+//  ratio of every table entry, r = log ((p / |p|1) / (q / |q|1)), p and q
+//  the weighted counts of the examples holding it among the positives and
+//  the negatives, plus 1 (alpha). Binarized: an entry counts once per
+//  example. Entries no example holds get 0 (they carry no evidence, and
+//  the constant log (|q|1 / |p|1) would move every unseen n-gram).
+//  Returns the number of entries seen.
+static size_t
+s_nb_ratios (const s_sparse_t *s, const judge_example_t *ex, size_t size, double *r)
+{
+    double *p = (double *) judge_calloc (size, sizeof (double));
+    double *q = (double *) judge_calloc (size, sizeof (double));
+    unsigned char *seen = (unsigned char *) judge_calloc (size, 1);
+    for (size_t i = 0; i < s->n; i++) {
+        double wt = ex [i].weight > 0 ? ex [i].weight : 1.0;
+        double *count = ex [i].label ? p : q;
+        for (size_t k = s->first [i]; k < s->first [i + 1]; k++)
+            if (!(seen [s->idx [k]] & 2)) {         //  once per example
+                seen [s->idx [k]] = 3;
+                count [s->idx [k]] += wt;
+            }
+        for (size_t k = s->first [i]; k < s->first [i + 1]; k++)
+            seen [s->idx [k]] = 1;
+    }
+    size_t vocab = 0;
+    double psum = 0, qsum = 0;
+    for (size_t j = 0; j < size; j++)
+        if (seen [j]) {
+            vocab++;
+            psum += p [j] + 1;
+            qsum += q [j] + 1;
+        }
+    for (size_t j = 0; j < size; j++)
+        r [j] = seen [j] ? log (((p [j] + 1) / psum) / ((q [j] + 1) / qsum)) : 0;
+    free (seen);
+    free (q);
+    free (p);
+    return vocab;
+}
+
+//  NBSVM's interpolation w' = (1 - beta) mean |w| + beta w (the mean over
+//  the entries seen in training), then the ratios folded into the weights
+//  (w'_j r_j: unseen entries stay 0), so the model scores plain features
+//  like any other.
+static void
+s_nb_fold (double *w, const double *r, size_t size, size_t vocab, double beta)
+{
+    double l1 = 0;
+    for (size_t j = 0; j < size; j++)
+        l1 += fabs (w [j]);
+    double mean = vocab ? l1 / (double) vocab : 0;
+    for (size_t j = 0; j < size; j++)
+        w [j] = ((1 - beta) * mean + beta * w [j]) * r [j];
+}
+
 judge_classifier_t *
 judge_classifier_train_svm (const char *category, const judge_example_t *ex, size_t n,
                             const judge_train_opts_t *opts, double C)
 {
     int bits = opts && opts->bits ? opts->bits : 18;
     int epochs = opts && opts->epochs ? opts->epochs : 50;
+    double beta = opts ? opts->nb_beta : 0;
     judge_classifier_t *self = judge_classifier_new (category, bits);
     s_sparse_t s;
     s_sparse_build (&s, ex, n, self->bits);
-    size_t size = (size_t) 1 << self->bits;
+    size_t size = (size_t) 1 << self->bits, vocab = 0;
+    double *r = NULL;
+    if (beta > 0) {
+        r = (double *) judge_malloc (size * sizeof (double));
+        vocab = s_nb_ratios (&s, ex, size, r);
+        s.scale = r;
+    }
     double *w = (double *) judge_calloc (size, sizeof (double)), b = 0;
     s_svm_solve (&s, ex, C > 0 ? C : 0.5, epochs, opts && opts->seed ? opts->seed : 1, w, &b);
+    if (r) {
+        s_nb_fold (w, r, size, vocab, beta);
+        s.scale = NULL;                 //  the margins below on plain features
+    }
     double *margin = (double *) judge_malloc ((n ? n : 1) * sizeof (double));
     for (size_t i = 0; i < n; i++)
         margin [i] = s_dot (&s, i, w) + b;
@@ -594,6 +663,7 @@ judge_classifier_train_svm (const char *category, const judge_example_t *ex, siz
     self->examples = n;
     free (margin);
     free (w);
+    free (r);
     s_sparse_free (&s);
     return self;
 }

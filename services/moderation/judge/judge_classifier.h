@@ -53,6 +53,8 @@ typedef struct {
     double   lr;            //  AdaGrad base learning rate, default 0.5
     double   l2;            //  L2 penalty per update, default 1e-6
     uint64_t seed;          //  shuffling seed, default 1
+    double   nb_beta;       //  SVM only: > 0, NBSVM (naive-Bayes scaled
+                            //  features, interpolation beta); 0: plain
 } judge_train_opts_t;
 
 #define JUDGE_MODEL_MAGIC   "QYJM"
@@ -78,7 +80,9 @@ judge_classifier_t *judge_classifier_train (const char *category, const judge_ex
 //  The same model trained as a linear SVM (squared hinge loss, C per
 //  example: C times its weight; default 0.5), then calibrated into
 //  probabilities (Platt). opts: bits and seed; epochs = the solver's
-//  maximum passes (default 50). Caller owns result.
+//  maximum passes (default 50); nb_beta > 0 trains it as NBSVM (every
+//  feature scaled by its log-count ratio, folded into the weights, so the
+//  model file and prediction stay the same). Caller owns result.
 judge_classifier_t *judge_classifier_train_svm (const char *category, const judge_example_t *ex,
                                                 size_t n, const judge_train_opts_t *opts, double C);
 

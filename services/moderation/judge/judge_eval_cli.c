@@ -2,7 +2,7 @@
     judge_eval_cli.c - `qyctl moderation train|eval` (and `qy-judge`).
 
       train --category ad|abuse|complaint [--model PATH] [--rules TSV]
-            [--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C]
+            [--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C [--nb BETA]]
             [--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...
       eval  --category ad|abuse|complaint [--model PATH] [--rules TSV]
             [--split K/N | --holdout-every N] [--evade SEED] [--errors N]
@@ -49,6 +49,7 @@ typedef struct {
     int         bits;
     int         epochs;
     double      svm_c;          //  train: > 0, a linear SVM of this C (else log loss)
+    double      nb_beta;        //  train: > 0, the SVM as NBSVM with this interpolation
     char      **files;
     int         nfiles;
     char      **negatives;      //  train: files whose every row is a negative
@@ -73,12 +74,23 @@ s_usage (const char *cmd)
 {
     if (strcmp (cmd, "train") == 0)
         fprintf (stderr, "usage: train --category ad|abuse|complaint [--model PATH] [--rules TSV] "
-                 "[--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C] "
+                 "[--split K/N | --holdout-every N] [--bits B] [--epochs E] [--svm C [--nb BETA]] "
                  "[--negatives FILE]... [--negative-weight W] [--unbalanced] FILE...\n");
     else
         fprintf (stderr, "usage: eval --category ad|abuse|complaint [--model PATH] [--rules TSV] "
                  "[--split K/N | --holdout-every N] [--evade SEED] [--errors N] [--dump TSV] FILE...\n");
     return 2;
+}
+
+//  A number > 0 (and <= 1 when capped) into *out: 0, or -1 with a message
+static int
+s_parse_share (const char *opt, const char *val, int capped, double *out)
+{
+    *out = atof (val);
+    if (*out > 0 && (!capped || *out <= 1))
+        return 0;
+    fprintf (stderr, "%s wants a number %s\n", opt, capped ? "in (0, 1]" : "> 0");
+    return -1;
 }
 
 static int
@@ -137,22 +149,21 @@ s_parse_args (int argc, char **argv, s_args_t *a)
             a->epochs = atoi (argv [++i]);
         else
         if (strcmp (opt, "--svm") == 0 && val) {
-            a->svm_c = atof (argv [++i]);
-            if (!(a->svm_c > 0)) {
-                fprintf (stderr, "--svm wants C > 0\n");
+            if (s_parse_share (opt, argv [++i], 0, &a->svm_c))
                 return -1;
-            }
+        }
+        else
+        if (strcmp (opt, "--nb") == 0 && val) {
+            if (s_parse_share (opt, argv [++i], 1, &a->nb_beta))
+                return -1;
         }
         else
         if (strcmp (opt, "--negatives") == 0 && val)
             a->negatives [a->nnegatives++] = argv [++i];
         else
         if (strcmp (opt, "--negative-weight") == 0 && val) {
-            a->negative_weight = atof (argv [++i]);
-            if (!(a->negative_weight > 0 && a->negative_weight <= 1)) {
-                fprintf (stderr, "--negative-weight wants a number in (0, 1]\n");
+            if (s_parse_share (opt, argv [++i], 1, &a->negative_weight))
                 return -1;
-            }
         }
         else
         if (opt [0] == '-' && opt [1] == '-') {
@@ -169,6 +180,10 @@ s_parse_args (int argc, char **argv, s_args_t *a)
     }
     if (a->nfiles == 0) {
         fprintf (stderr, "no input files\n");
+        return -1;
+    }
+    if (a->nb_beta > 0 && !(a->svm_c > 0)) {
+        fprintf (stderr, "--nb scales the SVM's features: it needs --svm C\n");
         return -1;
     }
     return 0;
@@ -347,7 +362,7 @@ judge_cli_train (int argc, char **argv)
     //  thousand rows, 2^20 from 20,000 rows on (fewer hash collisions)
     if (!a.bits)
         a.bits = rows.n >= 20000 ? 20 : 18;
-    judge_train_opts_t opts = { a.bits, a.epochs, 0, -1, 0 };
+    judge_train_opts_t opts = { a.bits, a.epochs, 0, -1, 0, a.nb_beta };
     double t0 = s_now ();
     judge_classifier_t *clf = a.svm_c > 0 ? judge_classifier_train_svm (a.category, ex, rows.n, &opts, a.svm_c)
                                           : judge_classifier_train (a.category, ex, rows.n, &opts);

@@ -26,14 +26,21 @@ static const char *s_normal [] = {
     "谢谢大家", "快递到了没有", "这个颜色好看", "晚上吃什么",
 };
 
-static judge_classifier_t *
-s_train (void)
+//  ex [0..15]: the ads, then the ordinary texts
+static void
+s_examples (judge_example_t *ex)
 {
-    judge_example_t ex [16];
     for (int i = 0; i < 8; i++) {
         ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL, 0 };
         ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL, 0 };
     }
+}
+
+static judge_classifier_t *
+s_train (void)
+{
+    judge_example_t ex [16];
+    s_examples (ex);
     judge_train_opts_t opts = { 16, 20, 0, -1, 7 };
     return judge_classifier_train ("ad", ex, 16, &opts);
 }
@@ -259,10 +266,7 @@ test_train_svm (void **state)
 {
     (void) state;
     judge_example_t ex [18];
-    for (int i = 0; i < 8; i++) {
-        ex [i] = (judge_example_t) { 1, s_ads [i], strlen (s_ads [i]), NULL, 0 };
-        ex [8 + i] = (judge_example_t) { 0, s_normal [i], strlen (s_normal [i]), NULL, 0 };
-    }
+    s_examples (ex);
     const char *both = "需要的找我";
     ex [16] = (judge_example_t) { 1, both, strlen (both), NULL, 8.0f };
     ex [17] = (judge_example_t) { 0, both, strlen (both), NULL, 0.5f };
@@ -283,12 +287,84 @@ test_train_svm (void **state)
     judge_classifier_destroy (&c);
 }
 
+//  The SVM as NBSVM (train --svm C --nb BETA): features scaled by their
+//  log-count ratio, folded into the weights. With a small beta the model
+//  is mostly the naive-Bayes ratios themselves: an entry only ads hold
+//  weighs for an ad, one only ordinary texts hold against; an entry no
+//  example holds weighs nothing (no constant leaks into unseen n-grams).
+static void
+s_entries (const char *const *texts, int n, int bits, unsigned char *mark, unsigned char bit)
+{
+    judge_features_t f;
+    judge_features_init (&f);
+    for (int i = 0; i < n; i++) {
+        judge_features_extract (texts [i], strlen (texts [i]), &f);
+        for (size_t k = 0; k < f.n; k++)
+            mark [f.hash [k] >> (64 - bits)] |= bit;
+    }
+    judge_features_release (&f);
+}
+
+static void
+test_train_nbsvm (void **state)
+{
+    (void) state;
+    judge_example_t ex [16];
+    s_examples (ex);
+    judge_train_opts_t plain_opts = { 16, 0, 0, -1, 7 };
+    judge_classifier_t *plain = judge_classifier_train_svm ("ad", ex, 16, &plain_opts, 0.5);
+    judge_train_opts_t nb_opts = { 16, 0, 0, -1, 7, 0.01 };
+    judge_classifier_t *nb = judge_classifier_train_svm ("ad", ex, 16, &nb_opts, 0.5);
+    nb_opts.nb_beta = 1;
+    judge_classifier_t *nb1 = judge_classifier_train_svm ("ad", ex, 16, &nb_opts, 0.5);
+    judge_classifier_t *models [] = { nb, nb1 };
+    for (int m = 0; m < 2; m++) {
+        for (int i = 0; i < 8; i++) {
+            assert_true (s_p (models [m], s_ads [i]) > 0.5);
+            assert_true (s_p (models [m], s_normal [i]) < 0.5);
+        }
+        assert_true (s_p (models [m], "出元宝加q98765432") > s_p (models [m], "今天去哪里玩"));
+    }
+    size_t size = (size_t) 1 << 16;
+    unsigned char *mark = calloc (size, 1);
+    assert_non_null (mark);
+    s_entries (s_ads, 8, 16, mark, 1);
+    s_entries (s_normal, 8, 16, mark, 2);
+    float bias;
+    const float *w = judge_classifier_weights (nb, &bias);
+    const float *w1 = judge_classifier_weights (nb1, &bias);
+    const float *wp = judge_classifier_weights (plain, &bias);
+    size_t ads_only = 0, normal_only = 0, differ = 0, differ1 = 0;
+    for (size_t j = 0; j < size; j++) {
+        if (mark [j] == 0)
+            assert_true (w [j] == 0 && w1 [j] == 0);
+        if (mark [j] == 1) {
+            assert_true (w [j] > 0);
+            ads_only++;
+        }
+        if (mark [j] == 2) {
+            assert_true (w [j] < 0);
+            normal_only++;
+        }
+        differ += w1 [j] != wp [j];
+        differ1 += w1 [j] != w [j];
+    }
+    assert_true (ads_only > 50 && normal_only > 50);
+    //  The scaling and the interpolation both change the model
+    assert_true (differ > 50 && differ1 > 50);
+    free (mark);
+    judge_classifier_destroy (&nb1);
+    judge_classifier_destroy (&nb);
+    judge_classifier_destroy (&plain);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_train_separates),
         cmocka_unit_test (test_train_svm),
+        cmocka_unit_test (test_train_nbsvm),
         cmocka_unit_test (test_evidence),
         cmocka_unit_test (test_save_load_round_trip),
         cmocka_unit_test (test_online_learning),
