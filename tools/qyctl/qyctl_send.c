@@ -155,6 +155,10 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
     return ack;
 }
 
+//  A frame that is no protobuf Event or Batch: a varint field whose
+//  length runs past the end.
+static const unsigned char s_junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
+
 //  Send a batch and print its ack. Returns 1 when ingest did not answer;
 //  *refused is set when it refused the batch or any event of it.
 static int s_flush (void *dealer, Qy__Event **evs, size_t n, int *seq, int timeout_ms, bool *refused)
@@ -185,6 +189,110 @@ static void s_curve (void *dealer)
         qyctl_die ("%s", err);
 }
 
+//  Send what is gathered (when anything is) and free it. true when
+//  ingest did not answer.
+static bool s_flush_free (void *dealer, Qy__Event **evs, size_t *n, int *seq, int timeout_ms, bool *refused)
+{
+    bool lost = *n && s_flush (dealer, evs, *n, seq, timeout_ms, refused);
+    for (size_t i = 0; i < *n; i++)
+        s_free_event (evs [i]);
+    *n = 0;
+    return lost;
+}
+
+//  --garbage --push E: what a misbehaving internal sender would push
+//  straight onto a bus hop (no ingest, no ack): an undecodable frame and an
+//  Event without brand_id. The service behind must dead-letter both and go
+//  on.
+static int s_push_garbage (const char *push)
+{
+    if (!qyctl_flag ("garbage"))
+        qyctl_die ("--push only sends --garbage");
+    void *pctx = zmq_ctx_new ();
+    void *sock = qy_zmq_socket (pctx, ZMQ_DEALER, 1000, 2000);
+    qyctl_hop_curve (sock);
+    if (qy_zmq_connect (sock, push))
+        qyctl_die ("cannot connect to %s", push);
+    Qy__Event ev = QY__EVENT__INIT;
+    ev.brand = "acme";
+    ev.msg_id = "no-brand-id";
+    ev.kind = QY__KIND__TEXT;
+    size_t len = qy__event__get_packed_size (&ev);
+    uint8_t *buf = qy_malloc (len);
+    qy__event__pack (&ev, buf);
+    int bad = zmq_send (sock, s_junk, sizeof (s_junk), 0) < 0 || zmq_send (sock, buf, len, 0) < 0;
+    free (buf);
+    zmq_close (sock);       //  linger (2 s) lets the frames out
+    zmq_ctx_term (pctx);
+    if (bad)
+        qyctl_die ("cannot push to %s", push);
+    printf ("{\"pushed\":2}\n");
+    return 0;
+}
+
+//  --garbage to ingest: an undecodable frame, then an event whose msg_id
+//  and text are not UTF-8 (bytes a gateway cut in the middle of a
+//  character): both rejected, and set aside. 1 when ingest did not answer.
+static int s_send_garbage (void *dealer, int *seq, int timeout, bool *refused)
+{
+    int rc = s_print_ack (qyctl_ingest_call (dealer, s_junk, sizeof (s_junk), NULL, timeout)) < 0;
+    Qy__Event ev = QY__EVENT__INIT, *evs [1] = { &ev };
+    ev.brand = (char *) qyctl_opt ("brand", "acme");
+    ev.msg_id = "garbage-\xe5\xa5";
+    ev.group = "room1";
+    ev.member = "u1";
+    ev.kind = QY__KIND__TEXT;
+    ev.text = "cut \xe5\xa5";
+    ev.event_time_us = qy_now_us ();
+    if (s_flush (dealer, evs, 1, seq, timeout, refused))
+        rc = 1;
+    return rc;
+}
+
+//  The events of a JSON-lines file ("-": stdin), in batches; {"flush":
+//  true} ends the current batch early. 1 when ingest missed an answer.
+static int s_send_file (void *dealer, const char *file, int batch, int *seq, int timeout, bool *refused)
+{
+    FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "r");
+    if (!f)
+        qyctl_die ("cannot read %s", file);
+    Qy__Event **evs = qy_calloc ((size_t) batch, sizeof (Qy__Event *));
+    qyctl_progress_t progress;
+    qyctl_progress_start (&progress, "send events", 0);
+    long events = 0;
+    size_t n = 0, cap = 0;
+    char *line = NULL;
+    int lineno = 0, rc = 0;
+    while (getline (&line, &cap, f) > 0) {
+        lineno++;
+        if (line [0] == '#' || line [0] == '\n')
+            continue;
+        json_error_t err;
+        json_t *o = json_loads (line, 0, &err);
+        if (!o || !json_is_object (o))
+            qyctl_die ("%s:%d: not a JSON object: %s", file, lineno, err.text);
+        if (json_is_true (json_object_get (o, "flush"))) {
+            if (s_flush_free (dealer, evs, &n, seq, timeout, refused))
+                rc = 1;
+            json_decref (o);
+            continue;
+        }
+        evs [n++] = s_event (o);
+        json_decref (o);
+        qyctl_progress (&progress, ++events);
+        if (n == (size_t) batch && s_flush_free (dealer, evs, &n, seq, timeout, refused))
+            rc = 1;
+    }
+    if (s_flush_free (dealer, evs, &n, seq, timeout, refused))
+        rc = 1;
+    qyctl_progress_end (&progress);
+    free (evs);
+    free (line);
+    if (f != stdin)
+        fclose (f);
+    return rc;
+}
+
 int qyctl_send (int argc, char **argv)
 {
     (void) argc;
@@ -193,36 +301,9 @@ int qyctl_send (int argc, char **argv)
     const char *endpoint = qyctl_opt ("endpoint", getenv ("QY_INGEST_ENDPOINT"));
     if (!endpoint)
         endpoint = "tcp://127.0.0.1:5540";
-    //  --garbage --push E: what a misbehaving internal sender would push
-    //  straight onto a bus hop (no ingest, no ack): an undecodable frame
-    //  and an Event without brand_id. The service behind must dead-letter
-    //  both and go on.
     const char *push = qyctl_opt ("push", NULL);
-    if (push) {
-        if (!qyctl_flag ("garbage"))
-            qyctl_die ("--push only sends --garbage");
-        void *pctx = zmq_ctx_new ();
-        void *sock = qy_zmq_socket (pctx, ZMQ_DEALER, 1000, 2000);
-        qyctl_hop_curve (sock);
-        if (qy_zmq_connect (sock, push))
-            qyctl_die ("cannot connect to %s", push);
-        static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
-        Qy__Event ev = QY__EVENT__INIT;
-        ev.brand = "acme";
-        ev.msg_id = "no-brand-id";
-        ev.kind = QY__KIND__TEXT;
-        size_t len = qy__event__get_packed_size (&ev);
-        uint8_t *buf = qy_malloc (len);
-        qy__event__pack (&ev, buf);
-        int bad = zmq_send (sock, junk, sizeof (junk), 0) < 0 || zmq_send (sock, buf, len, 0) < 0;
-        free (buf);
-        zmq_close (sock);       //  linger (2 s) lets the frames out
-        zmq_ctx_term (pctx);
-        if (bad)
-            qyctl_die ("cannot push to %s", push);
-        printf ("{\"pushed\":2}\n");
-        return 0;
-    }
+    if (push)
+        return s_push_garbage (push);
     //  The batch is an array of that many events: a bad number must not size it.
     int batch = (int) qyctl_long ("--batch", qyctl_opt ("batch", "100"), 1, 10000);
     int timeout = (int) qyctl_long ("--timeout-ms", qyctl_opt ("timeout-ms", "10000"), 1, 3600000);
@@ -233,73 +314,10 @@ int qyctl_send (int argc, char **argv)
         qyctl_die ("cannot connect to %s", endpoint);
     int rc = 0, seq = 0;
     bool refused = false;
-    if (qyctl_flag ("garbage")) {
-        static const unsigned char junk [] = { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x03, 'b', 'a', 'd' };
-        rc = s_print_ack (qyctl_ingest_call (dealer, junk, sizeof (junk), NULL, timeout)) < 0;
-        //  An event whose msg_id and text are not UTF-8 (bytes a gateway
-        //  cut in the middle of a character): rejected, and set aside.
-        Qy__Event ev = QY__EVENT__INIT, *evs [1] = { &ev };
-        ev.brand = (char *) qyctl_opt ("brand", "acme");
-        ev.msg_id = "garbage-\xe5\xa5";
-        ev.group = "room1";
-        ev.member = "u1";
-        ev.kind = QY__KIND__TEXT;
-        ev.text = "cut \xe5\xa5";
-        ev.event_time_us = qy_now_us ();
-        if (s_flush (dealer, evs, 1, &seq, timeout, &refused))
-            rc = 1;
-    }
-    if (file) {
-        FILE *f = strcmp (file, "-") == 0 ? stdin : fopen (file, "r");
-        if (!f)
-            qyctl_die ("cannot read %s", file);
-        Qy__Event **evs = qy_calloc ((size_t) batch, sizeof (Qy__Event *));
-        qyctl_progress_t progress;
-        qyctl_progress_start (&progress, "send events", 0);
-        long events = 0;
-        size_t n = 0;
-        char *line = NULL;
-        size_t cap = 0;
-        int lineno = 0;
-        while (getline (&line, &cap, f) > 0) {
-            lineno++;
-            if (line [0] == '#' || line [0] == '\n')
-                continue;
-            json_error_t err;
-            json_t *o = json_loads (line, 0, &err);
-            if (!o || !json_is_object (o))
-                qyctl_die ("%s:%d: not a JSON object: %s", file, lineno, err.text);
-            //  {"flush": true} ends the current batch early.
-            if (json_is_true (json_object_get (o, "flush"))) {
-                if (n && s_flush (dealer, evs, n, &seq, timeout, &refused))
-                    rc = 1;
-                for (size_t i = 0; i < n; i++)
-                    s_free_event (evs [i]);
-                n = 0;
-                json_decref (o);
-                continue;
-            }
-            evs [n++] = s_event (o);
-            json_decref (o);
-            qyctl_progress (&progress, ++events);
-            if (n == (size_t) batch) {
-                if (s_flush (dealer, evs, n, &seq, timeout, &refused))
-                    rc = 1;
-                for (size_t i = 0; i < n; i++)
-                    s_free_event (evs [i]);
-                n = 0;
-            }
-        }
-        if (n && s_flush (dealer, evs, n, &seq, timeout, &refused))
-            rc = 1;
-        for (size_t i = 0; i < n; i++)
-            s_free_event (evs [i]);
-        qyctl_progress_end (&progress);
-        free (evs);
-        free (line);
-        if (f != stdin)
-            fclose (f);
-    }
+    if (qyctl_flag ("garbage"))
+        rc = s_send_garbage (dealer, &seq, timeout, &refused);
+    if (file && s_send_file (dealer, file, batch, &seq, timeout, &refused))
+        rc = 1;
     zmq_close (dealer);
     zmq_ctx_term (ctx);
     //  --strict: a refusal is a failure too (scripts that must not lose an event).
