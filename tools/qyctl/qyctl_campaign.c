@@ -196,6 +196,100 @@ static void s_part (const char *title, PGresult *res)
     qyctl_print (res, format);
 }
 
+//  campaign jobs BRAND [--status S] [--limit N]
+static void s_jobs (int64_t bid)
+{
+    const char *p [] = { s_bid (bid), qyctl_opt ("status", NULL), qyctl_opt ("limit", "100") };
+    PGresult *res = qyctl_exec (
+        "SELECT c.name AS campaign, j.step, j.variant, g.code AS grp, j.period, j.due_at, j.status, coalesce (j.guard, '') AS guard, "
+        "  j.sent_at, j.delivery_key AS key FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
+        "JOIN groups g ON g.id = j.group_id WHERE j.brand_id = $1 AND ($2::text IS NULL OR j.status = $2) "
+        "ORDER BY j.due_at, j.id LIMIT $3::int", 3, p);
+    qyctl_print (res, qyctl_opt ("format", "table"));
+    PQclear (res);
+}
+
+//  campaign report BRAND: jobs due in [--since, --until) (default:
+//  everything due until now); a bare date is the start of that day at the
+//  brand's offset.
+static void s_report (int64_t bid)
+{
+    char *since = s_brand_time (bid, qyctl_opt ("since", "-infinity"));
+    char *until = s_brand_time (bid, qyctl_opt ("until", "now"));
+    const char *p [] = { s_bid (bid), since, until };
+    PGresult *res = qyctl_exec (QY_CAMPAIGN_STEPS_SQL, 3, p);
+    s_part ("per step and variant", res);
+    PQclear (res);
+    res = qyctl_exec (QY_CAMPAIGN_BLOCKED_SQL, 3, p);
+    s_part ("blocked steps by guard", res);
+    PQclear (res);
+    res = qyctl_exec (QY_CAMPAIGN_SOP_SQL, 3, p);
+    s_part ("SOP compliance per store", res);
+    PQclear (res);
+    qyctl_tasks_compliance (p, qyctl_opt ("format", "table"));
+    qyctl_sections_end (qyctl_opt ("format", "table"));
+    free (since);
+    free (until);
+}
+
+//  campaign enable|disable BRAND NAME
+static void s_enable (int64_t bid, const char *sub, const char *a2)
+{
+    const char *p [] = { s_bid (bid), a2, sub [0] == 'e' ? "t" : "f" };
+    PGresult *res = qyctl_exec ("UPDATE campaigns SET enabled = $3, updated_at = now () WHERE brand_id = $1 AND name = $2", 3, p);
+    if (atoi (PQcmdTuples (res)) == 0)
+        qyctl_die ("unknown campaign '%s'", a2);
+    PQclear (res);
+    qyctl_audit (bid, sub [0] == 'e' ? "campaign.enable" : "campaign.disable", "campaign", a2);
+    qyctl_ack ((const char *[]) { "campaign", a2, "enabled", sub [0] == 'e' ? "true" : "false", NULL }, "campaign %s %sd", a2, sub);
+}
+
+//  campaign optout|optin BRAND MEMBER
+static void s_optout (int64_t bid, const char *sub, const char *a2)
+{
+    const char *p [] = { s_bid (bid), s_member (bid, a2) };
+    PQclear (qyctl_exec (strcmp (sub, "optout") == 0
+        ? "INSERT INTO campaign_optouts (brand_id, member_id, source) VALUES ($1, $2, 'operator') ON CONFLICT DO NOTHING"
+        : "DELETE FROM campaign_optouts WHERE brand_id = $1 AND member_id = $2", 2, p));
+    qyctl_audit (bid, strcmp (sub, "optout") == 0 ? "campaign.optout" : "campaign.optin", "member", a2);
+    qyctl_ack ((const char *[]) { "member", a2, "opted_out", strcmp (sub, "optout") == 0 ? "true" : "false", NULL }, "%s %s", a2,
+               strcmp (sub, "optout") == 0 ? "opted out" : "opted in");
+}
+
+//  campaign tag|untag BRAND MEMBER TAG
+static void s_tag (int64_t bid, const char *sub, const char *a2, const char *a3)
+{
+    const char *p [] = { s_bid (bid), s_member (bid, a2), a3 };
+    PQclear (qyctl_exec (strcmp (sub, "tag") == 0
+        ? "INSERT INTO member_tags (brand_id, member_id, tag) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        : "DELETE FROM member_tags WHERE brand_id = $1 AND member_id = $2 AND tag = $3", 3, p));
+    qy_buf_t d;
+    qy_buf_init (&d);
+    qy_buf_puts (&d, "{\"tag\":");
+    qy_buf_json_str (&d, a3);
+    qy_buf_puts (&d, "}");
+    qyctl_audit_detail (bid, strcmp (sub, "tag") == 0 ? "campaign.tag" : "campaign.untag", "member", a2, d.data);
+    qy_buf_free (&d);
+    qyctl_ack ((const char *[]) { "member", a2, "tag", a3, "tagged", strcmp (sub, "tag") == 0 ? "true" : "false", NULL }, "%s %s %s", a2,
+               strcmp (sub, "tag") == 0 ? "tagged" : "untagged", a3);
+}
+
+//  campaign checkins|entries BRAND NAME
+static void s_takers (int64_t bid, const char *sub, const char *a2)
+{
+    const char *p [] = { s_bid (bid), a2 };
+    PGresult *res = qyctl_exec (strcmp (sub, "checkins") == 0
+        ? "SELECT g.code AS grp, m.user_id, count (*) AS days, sum (x.points) AS points, max (x.streak) AS best_streak, "
+          "  max (x.day) AS last_day FROM campaign_checkins x JOIN campaigns c ON c.id = x.campaign_id "
+          "JOIN groups g ON g.id = x.group_id JOIN members m ON m.id = x.member_id "
+          "WHERE x.brand_id = $1 AND c.name = $2 GROUP BY 1, 2 ORDER BY 1, 4 DESC, 2"
+        : "SELECT g.code AS grp, m.user_id, x.msg_id, x.kind, coalesce (x.text, '') AS text, coalesce (x.url, '') AS url, x.at "
+          "FROM campaign_entries x JOIN campaigns c ON c.id = x.campaign_id JOIN groups g ON g.id = x.group_id "
+          "JOIN members m ON m.id = x.member_id WHERE x.brand_id = $1 AND c.name = $2 ORDER BY x.at, x.msg_id", 2, p);
+    qyctl_print (res, qyctl_opt ("format", "table"));
+    PQclear (res);
+}
+
 int qyctl_campaign (int argc, char **argv)
 {
     (void) argc;
@@ -214,99 +308,29 @@ int qyctl_campaign (int argc, char **argv)
         return 0;
     }
     int64_t bid = qyctl_brand_id (a1);
-    if (strcmp (sub, "jobs") == 0) {
-        const char *p [] = { s_bid (bid), qyctl_opt ("status", NULL), qyctl_opt ("limit", "100") };
-        PGresult *res = qyctl_exec (
-            "SELECT c.name AS campaign, j.step, j.variant, g.code AS grp, j.period, j.due_at, j.status, coalesce (j.guard, '') AS guard, "
-            "  j.sent_at, j.delivery_key AS key FROM campaign_jobs j JOIN campaigns c ON c.id = j.campaign_id "
-            "JOIN groups g ON g.id = j.group_id WHERE j.brand_id = $1 AND ($2::text IS NULL OR j.status = $2) "
-            "ORDER BY j.due_at, j.id LIMIT $3::int", 3, p);
-        qyctl_print (res, qyctl_opt ("format", "table"));
-        PQclear (res);
-        return 0;
-    }
-    if (strcmp (sub, "report") == 0) {
-        //  Jobs due in [--since, --until) (default: everything due until now);
-        //  a bare date is the start of that day at the brand's offset.
-        char *since = s_brand_time (bid, qyctl_opt ("since", "-infinity"));
-        char *until = s_brand_time (bid, qyctl_opt ("until", "now"));
-        const char *p [] = { s_bid (bid), since, until };
-        PGresult *res = qyctl_exec (QY_CAMPAIGN_STEPS_SQL, 3, p);
-        s_part ("per step and variant", res);
-        PQclear (res);
-        res = qyctl_exec (QY_CAMPAIGN_BLOCKED_SQL, 3, p);
-        s_part ("blocked steps by guard", res);
-        PQclear (res);
-        res = qyctl_exec (QY_CAMPAIGN_SOP_SQL, 3, p);
-        s_part ("SOP compliance per store", res);
-        PQclear (res);
-        qyctl_tasks_compliance (p, qyctl_opt ("format", "table"));
-        qyctl_sections_end (qyctl_opt ("format", "table"));
-        free (since);
-        free (until);
-        return 0;
-    }
-    if ((strcmp (sub, "enable") == 0 || strcmp (sub, "disable") == 0) && a2) {
-        const char *p [] = { s_bid (bid), a2, sub [0] == 'e' ? "t" : "f" };
-        PGresult *res = qyctl_exec ("UPDATE campaigns SET enabled = $3, updated_at = now () WHERE brand_id = $1 AND name = $2", 3, p);
-        if (atoi (PQcmdTuples (res)) == 0)
-            qyctl_die ("unknown campaign '%s'", a2);
-        PQclear (res);
-        qyctl_audit (bid, sub [0] == 'e' ? "campaign.enable" : "campaign.disable", "campaign", a2);
-        qyctl_ack ((const char *[]) { "campaign", a2, "enabled", sub [0] == 'e' ? "true" : "false", NULL }, "campaign %s %sd", a2, sub);
-        return 0;
-    }
-    if ((strcmp (sub, "optout") == 0 || strcmp (sub, "optin") == 0) && a2) {
-        const char *p [] = { s_bid (bid), s_member (bid, a2) };
-        PQclear (qyctl_exec (strcmp (sub, "optout") == 0
-            ? "INSERT INTO campaign_optouts (brand_id, member_id, source) VALUES ($1, $2, 'operator') ON CONFLICT DO NOTHING"
-            : "DELETE FROM campaign_optouts WHERE brand_id = $1 AND member_id = $2", 2, p));
-        qyctl_audit (bid, strcmp (sub, "optout") == 0 ? "campaign.optout" : "campaign.optin", "member", a2);
-        qyctl_ack ((const char *[]) { "member", a2, "opted_out", strcmp (sub, "optout") == 0 ? "true" : "false", NULL }, "%s %s", a2,
-                   strcmp (sub, "optout") == 0 ? "opted out" : "opted in");
-        return 0;
-    }
-    if ((strcmp (sub, "tag") == 0 || strcmp (sub, "untag") == 0) && a2 && a3) {
-        const char *p [] = { s_bid (bid), s_member (bid, a2), a3 };
-        PQclear (qyctl_exec (strcmp (sub, "tag") == 0
-            ? "INSERT INTO member_tags (brand_id, member_id, tag) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-            : "DELETE FROM member_tags WHERE brand_id = $1 AND member_id = $2 AND tag = $3", 3, p));
-        qy_buf_t d;
-        qy_buf_init (&d);
-        qy_buf_puts (&d, "{\"tag\":");
-        qy_buf_json_str (&d, a3);
-        qy_buf_puts (&d, "}");
-        qyctl_audit_detail (bid, strcmp (sub, "tag") == 0 ? "campaign.tag" : "campaign.untag", "member", a2, d.data);
-        qy_buf_free (&d);
-        qyctl_ack ((const char *[]) { "member", a2, "tag", a3, "tagged", strcmp (sub, "tag") == 0 ? "true" : "false", NULL }, "%s %s %s", a2,
-                   strcmp (sub, "tag") == 0 ? "tagged" : "untagged", a3);
-        return 0;
-    }
-    if ((strcmp (sub, "checkins") == 0 || strcmp (sub, "entries") == 0) && a2) {
-        const char *p [] = { s_bid (bid), a2 };
-        PGresult *res = qyctl_exec (strcmp (sub, "checkins") == 0
-            ? "SELECT g.code AS grp, m.user_id, count (*) AS days, sum (x.points) AS points, max (x.streak) AS best_streak, "
-              "  max (x.day) AS last_day FROM campaign_checkins x JOIN campaigns c ON c.id = x.campaign_id "
-              "JOIN groups g ON g.id = x.group_id JOIN members m ON m.id = x.member_id "
-              "WHERE x.brand_id = $1 AND c.name = $2 GROUP BY 1, 2 ORDER BY 1, 4 DESC, 2"
-            : "SELECT g.code AS grp, m.user_id, x.msg_id, x.kind, coalesce (x.text, '') AS text, coalesce (x.url, '') AS url, x.at "
-              "FROM campaign_entries x JOIN campaigns c ON c.id = x.campaign_id JOIN groups g ON g.id = x.group_id "
-              "JOIN members m ON m.id = x.member_id WHERE x.brand_id = $1 AND c.name = $2 ORDER BY x.at, x.msg_id", 2, p);
-        qyctl_print (res, qyctl_opt ("format", "table"));
-        PQclear (res);
-        return 0;
-    }
-    if (strcmp (sub, "draws") == 0) {
-        if (qyctl_flag ("verify"))
-            return s_verify_draws (bid);
+    if (strcmp (sub, "jobs") == 0)
+        s_jobs (bid);
+    else if (strcmp (sub, "report") == 0)
+        s_report (bid);
+    else if ((strcmp (sub, "enable") == 0 || strcmp (sub, "disable") == 0) && a2)
+        s_enable (bid, sub, a2);
+    else if ((strcmp (sub, "optout") == 0 || strcmp (sub, "optin") == 0) && a2)
+        s_optout (bid, sub, a2);
+    else if ((strcmp (sub, "tag") == 0 || strcmp (sub, "untag") == 0) && a2 && a3)
+        s_tag (bid, sub, a2, a3);
+    else if ((strcmp (sub, "checkins") == 0 || strcmp (sub, "entries") == 0) && a2)
+        s_takers (bid, sub, a2);
+    else if (strcmp (sub, "draws") == 0 && qyctl_flag ("verify"))
+        return s_verify_draws (bid);
+    else if (strcmp (sub, "draws") == 0)
         qyctl_list ("SELECT c.name AS campaign, g.code AS grp, x.job_id, x.seed, cardinality (x.eligible) AS eligible, "
                     "  (SELECT string_agg (m.user_id, ',' ORDER BY array_position (x.winners, m.id)) FROM members m "
                     "   WHERE m.brand_id = x.brand_id AND m.id = ANY (x.winners)) AS winners, x.drawn_at "
                     "FROM campaign_draws x JOIN campaigns c ON c.id = x.campaign_id JOIN groups g ON g.id = x.group_id "
                     "WHERE x.brand_id = $1 ORDER BY x.job_id", a1);
-        return 0;
-    }
-    qyctl_usage_error ("these arguments do not go together");
+    else
+        qyctl_usage_error ("these arguments do not go together");
+    return 0;
 }
 
 static const qyctl_option_t s_apply_opts [] = {
