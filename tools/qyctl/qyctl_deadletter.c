@@ -357,29 +357,20 @@ static void s_report (const s_run_t *run, const s_row_t *rows, int n)
     qy_buf_free (&out);
 }
 
-static int s_replay (void)
+//  The dead letters a replay takes: the ids named (even when replayed
+//  before), or with --open every open one; --service and --limit narrow
+//  them. *missing counts named ids that are not the brand's.
+static PGresult *s_replay_select (const s_run_t *run, bool open, int *missing)
 {
-    s_run_t run = { .brand = qyctl_arg (1), .dry_run = qyctl_flag ("dry-run"),
-                    .timeout_ms = (int) qyctl_long ("--timeout-ms", qyctl_opt ("timeout-ms", "10000"), 1, 3600000) };
-    bool open = qyctl_flag ("open");
-    if (!run.brand || (!open && !qyctl_arg (2)) || (open && qyctl_arg (2)))
-        qyctl_usage_error ("these arguments do not go together");
-    if (!run.dry_run)
-        qyctl_confirm ("deadletters replay puts these dead letters back into the chain (--dry-run says what it would do)");
-    run.brand_id = qyctl_brand_id (run.brand);
-    qy_pg_i64 (run.bid, run.brand_id);
-    //  The ids as a PostgreSQL array; each must be a number.
     qy_pg_cols_t ids;
     qy_pg_cols_init (&ids, 1);
     int nids = 0;
     for (const char *a; (a = qyctl_arg (2 + nids)); nids++) {
         qy_pg_cols_row (&ids);
-        qy_pg_cols_printf (&ids, 0, "%s", s_id_arg (a));
+        qy_pg_cols_printf (&ids, 0, "%s", s_id_arg (a));       //  each must be a number
     }
-    const char *p [] = { run.bid, run.brand, open ? NULL : qy_pg_cols_array (&ids, 0), qyctl_opt ("service", NULL),
+    const char *p [] = { run->bid, run->brand, open ? NULL : qy_pg_cols_array (&ids, 0), qyctl_opt ("service", NULL),
                          qyctl_opt ("limit", "1000") };
-    //  Named rows are replayed even when they were before; --open takes
-    //  only the open ones.
     PGresult *res = qyctl_exec (
         "SELECT id, service, coalesce (msg_id, ''), payload FROM dead_letters WHERE " S_MINE
         "  AND ($3::bigint[] IS NULL OR id = ANY ($3::bigint[])) AND ($3::bigint[] IS NOT NULL OR state = 'open') "
@@ -387,11 +378,19 @@ static int s_replay (void)
     int n = PQntuples (res);
     //  An id that is not the brand's is an error, as in show and resolve:
     //  the others are still replayed, and the run exits 1.
-    int missing = !open && n < nids ? nids - n : 0;
-    if (missing)
-        fprintf (stderr, "qyctl: %d of the %d ids are not dead letters of %s%s\n", nids - n, nids, run.brand,
+    *missing = !open && n < nids ? nids - n : 0;
+    if (*missing)
+        fprintf (stderr, "qyctl: %d of the %d ids are not dead letters of %s%s\n", nids - n, nids, run->brand,
                  p [3] ? " from that service" : "");
-    s_row_t *rows = qy_calloc ((size_t) n + 1, sizeof (s_row_t));
+    qy_pg_cols_free (&ids);
+    return res;
+}
+
+//  Each row back where it came from: notifier's deliveries requeued,
+//  events pushed onto their hop's front or sent to ingest again. A row
+//  that cannot go is marked not replayable, with why.
+static void s_replay_send (s_run_t *run, s_row_t *rows, PGresult *res, int n)
+{
     s_row_t **to_ingest = qy_calloc ((size_t) n + 1, sizeof (s_row_t *));
     size_t ningest = 0;
     static const char *const hops [] = { "moderation", "scoring", "campaign" };
@@ -415,29 +414,48 @@ static int s_replay (void)
             if (!strcmp (r->service, hops [h]))
                 hop = h;
         if (!strcmp (r->service, "notifier"))
-            s_requeue (&run, r);
+            s_requeue (run, r);
         else
         if (hop < 0 && strcmp (r->service, "ingest") != 0)
             s_set (r, false, qy_printf ("not replayable: unknown service %s", r->service));
         else {
-            const char *problem = s_event_problem (&run, r, hop < 0);
+            const char *problem = s_event_problem (run, r, hop < 0);
             if (problem)
                 s_set (r, false, qy_strdup (problem));
             else
             if (hop < 0)
                 to_ingest [ningest++] = r;
             else
-                s_push (&run, r, ctx, &fronts [hop]);
+                s_push (run, r, ctx, &fronts [hop]);
         }
     }
     qyctl_progress_end (&progress);
-    s_ingest (&run, to_ingest, ningest, s_front ("--ingest", "QY_INGEST_ENDPOINT", "tcp://127.0.0.1:5540"));
+    s_ingest (run, to_ingest, ningest, s_front ("--ingest", "QY_INGEST_ENDPOINT", "tcp://127.0.0.1:5540"));
     for (int h = 0; h < 3; h++) {
         if (fronts [h].sock)
             zmq_close (fronts [h].sock);        //  linger lets what is queued out
         free (fronts [h].error);
     }
     zmq_ctx_term (ctx);
+    free (to_ingest);
+}
+
+static int s_replay (void)
+{
+    s_run_t run = { .brand = qyctl_arg (1), .dry_run = qyctl_flag ("dry-run"),
+                    .timeout_ms = (int) qyctl_long ("--timeout-ms", qyctl_opt ("timeout-ms", "10000"), 1, 3600000) };
+    bool open = qyctl_flag ("open");
+    if (!run.brand || (!open && !qyctl_arg (2)) || (open && qyctl_arg (2)))
+        qyctl_usage_error ("these arguments do not go together");
+    if (!run.dry_run)
+        qyctl_confirm ("deadletters replay puts these dead letters back into the chain (--dry-run says what it would do)");
+    run.brand_id = qyctl_brand_id (run.brand);
+    qy_pg_i64 (run.bid, run.brand_id);
+    int missing;
+    PGresult *res = s_replay_select (&run, open, &missing);
+    int n = PQntuples (res);
+    s_row_t *rows = qy_calloc ((size_t) n + 1, sizeof (s_row_t));
+    s_replay_send (&run, rows, res, n);
     //  The report first, whatever PostgreSQL does next; then the audit.
     for (int i = 0; i < n; i++) {
         s_row_t *r = &rows [i];
@@ -461,9 +479,7 @@ static int s_replay (void)
         free (r->result);
     }
     free (rows);
-    free (to_ingest);
     PQclear (res);
-    qy_pg_cols_free (&ids);
     return run.failed || run.unrecorded || missing ? 1 : 0;
 }
 
