@@ -201,6 +201,161 @@ s_check_regex (const char *expr, unsigned int *flags, char *msg, size_t msglen)
     return -1;
 }
 
+//  The row's name, kind and category, checked: unique name, known kind
+//  and category. Fills rule; -1 with err on a bad row.
+static int
+s_rule_header (judge_rules_t *self, size_t i, const judge_rule_row_t *row, char *err, size_t errlen)
+{
+    judge_rule_t *rule = self->rules + i;
+    if (!row->name || !*row->name) {
+        judge_errf (err, errlen, "rule #%zu: empty name", i);
+        return -1;
+    }
+    rule->name = judge_strdup (row->name);
+    rule->kind = judge_kind_parse (row->kind);
+    rule->category = judge_category_parse (row->category);
+    rule->weight = row->weight;
+    rule->dry_run = row->dry_run != 0;
+    if (rule->kind == JUDGE_KIND__COUNT) {
+        judge_errf (err, errlen, "rule %s: unknown kind '%s'", row->name,
+                    row->kind ? row->kind : "");
+        return -1;
+    }
+    if (rule->category == QY_CAT__COUNT) {
+        judge_errf (err, errlen, "rule %s: unknown category '%s'", row->name,
+                    row->category ? row->category : "");
+        return -1;
+    }
+    for (size_t k = 0; k < i; k++)
+        if (strcmp (self->rules [k].name, rule->name) == 0) {
+            judge_errf (err, errlen, "rule %s: duplicate name", row->name);
+            return -1;
+        }
+    return 0;
+}
+
+//  A classifier or guard pattern: "ad:0.5" or "ad" (threshold 0.5): hit
+//  when p >= 0.5; "ad:<0.2": hit when the model is confident it is not
+//  (p < 0.2), for a negative weight. A guard compares a category's score,
+//  so it needs a category and no "<".
+static int
+s_rule_classifier (judge_rule_t *rule, const char *name, const char *pattern, char *err, size_t errlen)
+{
+    const char *colon = strchr (pattern, ':');
+    size_t cl = colon ? (size_t) (colon - pattern) : strlen (pattern);
+    const char *number = colon ? colon + 1 : NULL;
+    if (number && *number == '<') {
+        rule->below = 1;
+        number++;
+    }
+    char *endp = NULL;
+    rule->threshold = number ? strtod (number, &endp) : 0.5;
+    if (cl == 0 || cl >= sizeof (rule->model)
+    ||  (number && (endp == number || *endp))
+    ||  rule->threshold < 0 || rule->threshold > 1) {
+        judge_errf (err, errlen, "rule %s: classifier pattern must be "
+                    "CATEGORY[:THRESHOLD] or CATEGORY:<THRESHOLD, got '%s'",
+                    name, pattern);
+        return -1;
+    }
+    memcpy (rule->model, pattern, cl);
+    rule->model [cl] = 0;
+    if (rule->kind == JUDGE_KIND_GUARD
+    &&  (rule->below || judge_category_parse (rule->model) == QY_CAT__COUNT)) {
+        judge_errf (err, errlen, "rule %s: guard pattern must be CATEGORY:THRESHOLD "
+                    "(a score, not a probability), got '%s'", name, pattern);
+        return -1;
+    }
+    return 0;
+}
+
+//  The rule's pattern, by kind: words and regexes go to the vectorscan
+//  pattern list, allow-lists and types to the rule itself.
+static int
+s_rule_pattern (judge_rules_t *self, s_patlist_t *pl, size_t i, const judge_rule_row_t *row,
+                const judge_normalizer_t *norm, char *err, size_t errlen)
+{
+    judge_rule_t *rule = self->rules + i;
+    const char *pattern = row->pattern ? row->pattern : "";
+    unsigned int flags;
+    char msg [200];
+    switch (rule->kind) {
+        case JUDGE_KIND_KEYWORD:
+            s_add_words (self, pl, i, pattern, norm);
+            return 0;
+        case JUDGE_KIND_CONTACT_PHRASE:
+            s_add_words (self, pl, i, *pattern ? pattern : s_default_contact, norm);
+            return 0;
+        case JUDGE_KIND_REGEX:
+            if (!*pattern || s_check_regex (pattern, &flags, msg, sizeof (msg))) {
+                judge_errf (err, errlen, "rule %s: bad regex: %s", row->name,
+                            *pattern ? msg : "empty");
+                return -1;
+            }
+            s_add_pattern (self, pl, judge_strdup (pattern), flags, i, 0, 0);
+            return 0;
+        case JUDGE_KIND_URL:
+        case JUDGE_KIND_AT_ALL:
+            rule->list = s_split_lines (pattern, &rule->nlist);
+            rule->all_at = 1;
+            for (size_t k = 0; k < rule->nlist; k++) {
+                rule->all_at &= rule->list [k][0] == '@';
+                for (char *c = rule->list [k]; *c; c++)
+                    if (*c >= 'A' && *c <= 'Z')
+                        *c = (char) (*c - 'A' + 'a');
+            }
+            return 0;
+        case JUDGE_KIND_PHONE:
+            //  Allow-listed numbers: digits only
+            rule->list = s_split_lines (pattern, &rule->nlist);
+            for (size_t k = 0; k < rule->nlist; k++) {
+                char *r = rule->list [k], *w = r;
+                for (; *r; r++)
+                    if (*r >= '0' && *r <= '9')
+                        *w++ = *r;
+                *w = 0;
+            }
+            return 0;
+        case JUDGE_KIND_MSGTYPE:
+            rule->list = s_split_commas (pattern, &rule->nlist);
+            if (!rule->nlist) {
+                judge_errf (err, errlen, "rule %s: msgtype needs a list of types", row->name);
+                return -1;
+            }
+            return 0;
+        case JUDGE_KIND_GUARD:
+        case JUDGE_KIND_CLASSIFIER:
+            return s_rule_classifier (rule, row->name, pattern, err, errlen);
+        default:
+            return 0;
+    }
+}
+
+//  All the rules' patterns in one vectorscan database, and its scratch.
+static int
+s_rules_compile (judge_rules_t *self, const s_patlist_t *pl, char *err, size_t errlen)
+{
+    self->npatterns = pl->n;
+    if (!pl->n)
+        return 0;
+    hs_compile_error_t *cerr = NULL;
+    if (hs_compile_multi ((const char *const *) pl->expr, pl->flags, pl->ids,
+                          (unsigned int) pl->n, HS_MODE_BLOCK, NULL, &self->db,
+                          &cerr) != HS_SUCCESS) {
+        size_t at = cerr && cerr->expression >= 0 ? (size_t) cerr->expression : 0;
+        judge_errf (err, errlen, "rule %s: vectorscan: %s",
+                    self->rules [self->patterns [at].rule].name,
+                    cerr && cerr->message ? cerr->message : "compile error");
+        hs_free_compile_error (cerr);
+        return -1;
+    }
+    if (hs_alloc_scratch (self->db, &self->scratch) != HS_SUCCESS) {
+        judge_errf (err, errlen, "vectorscan: cannot allocate scratch");
+        return -1;
+    }
+    return 0;
+}
+
 judge_rules_t *
 judge_rules_new (const judge_rule_row_t *rows, size_t n, const judge_normalizer_t *norm,
                  char *err, size_t errlen)
@@ -209,141 +364,15 @@ judge_rules_new (const judge_rule_row_t *rows, size_t n, const judge_normalizer_
     self->rules = (judge_rule_t *) judge_calloc (n ? n : 1, sizeof (judge_rule_t));
     self->seen = (uint32_t *) judge_calloc (n ? n : 1, sizeof (uint32_t));
     s_patlist_t pl = { NULL, NULL, NULL, 0, 0 };
-    int rc = -1;
-
-    for (size_t i = 0; i < n; i++) {
-        const judge_rule_row_t *row = rows + i;
-        judge_rule_t *rule = self->rules + i;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         self->nrules = i + 1;
-        if (!row->name || !*row->name) {
-            judge_errf (err, errlen, "rule #%zu: empty name", i);
-            goto done;
-        }
-        rule->name = judge_strdup (row->name);
-        rule->kind = judge_kind_parse (row->kind);
-        rule->category = judge_category_parse (row->category);
-        rule->weight = row->weight;
-        rule->dry_run = row->dry_run != 0;
-        if (rule->kind == JUDGE_KIND__COUNT) {
-            judge_errf (err, errlen, "rule %s: unknown kind '%s'", row->name,
-                        row->kind ? row->kind : "");
-            goto done;
-        }
-        if (rule->category == QY_CAT__COUNT) {
-            judge_errf (err, errlen, "rule %s: unknown category '%s'", row->name,
-                        row->category ? row->category : "");
-            goto done;
-        }
-        for (size_t k = 0; k < i; k++)
-            if (strcmp (self->rules [k].name, rule->name) == 0) {
-                judge_errf (err, errlen, "rule %s: duplicate name", row->name);
-                goto done;
-            }
-        const char *pattern = row->pattern ? row->pattern : "";
-        switch (rule->kind) {
-            case JUDGE_KIND_KEYWORD:
-                s_add_words (self, &pl, i, pattern, norm);
-                break;
-            case JUDGE_KIND_CONTACT_PHRASE:
-                s_add_words (self, &pl, i, *pattern ? pattern : s_default_contact, norm);
-                break;
-            case JUDGE_KIND_REGEX: {
-                unsigned int flags;
-                char msg [200];
-                if (!*pattern || s_check_regex (pattern, &flags, msg, sizeof (msg))) {
-                    judge_errf (err, errlen, "rule %s: bad regex: %s", row->name,
-                                *pattern ? msg : "empty");
-                    goto done;
-                }
-                s_add_pattern (self, &pl, judge_strdup (pattern), flags, i, 0, 0);
-                break;
-            }
-            case JUDGE_KIND_URL:
-            case JUDGE_KIND_AT_ALL:
-                rule->list = s_split_lines (pattern, &rule->nlist);
-                rule->all_at = 1;
-                for (size_t k = 0; k < rule->nlist; k++) {
-                    rule->all_at &= rule->list [k][0] == '@';
-                    for (char *c = rule->list [k]; *c; c++)
-                        if (*c >= 'A' && *c <= 'Z')
-                            *c = (char) (*c - 'A' + 'a');
-                }
-                break;
-            case JUDGE_KIND_PHONE: {
-                //  Allow-listed numbers: digits only
-                rule->list = s_split_lines (pattern, &rule->nlist);
-                for (size_t k = 0; k < rule->nlist; k++) {
-                    char *r = rule->list [k], *w = r;
-                    for (; *r; r++)
-                        if (*r >= '0' && *r <= '9')
-                            *w++ = *r;
-                    *w = 0;
-                }
-                break;
-            }
-            case JUDGE_KIND_MSGTYPE:
-                rule->list = s_split_commas (pattern, &rule->nlist);
-                if (!rule->nlist) {
-                    judge_errf (err, errlen, "rule %s: msgtype needs a list of types", row->name);
-                    goto done;
-                }
-                break;
-            case JUDGE_KIND_GUARD:
-            case JUDGE_KIND_CLASSIFIER: {
-                //  "ad:0.5" or "ad" (threshold 0.5): hit when p >= 0.5;
-                //  "ad:<0.2": hit when the model is confident it is not
-                //  (p < 0.2), for a negative weight
-                const char *colon = strchr (pattern, ':');
-                size_t cl = colon ? (size_t) (colon - pattern) : strlen (pattern);
-                const char *number = colon ? colon + 1 : NULL;
-                if (number && *number == '<') {
-                    rule->below = 1;
-                    number++;
-                }
-                char *endp = NULL;
-                rule->threshold = number ? strtod (number, &endp) : 0.5;
-                if (cl == 0 || cl >= sizeof (rule->model)
-                ||  (number && (endp == number || *endp))
-                ||  rule->threshold < 0 || rule->threshold > 1) {
-                    judge_errf (err, errlen, "rule %s: classifier pattern must be "
-                                "CATEGORY[:THRESHOLD] or CATEGORY:<THRESHOLD, got '%s'",
-                                row->name, pattern);
-                    goto done;
-                }
-                memcpy (rule->model, pattern, cl);
-                rule->model [cl] = 0;
-                if (rule->kind == JUDGE_KIND_GUARD
-                &&  (rule->below || judge_category_parse (rule->model) == QY_CAT__COUNT)) {
-                    judge_errf (err, errlen, "rule %s: guard pattern must be CATEGORY:THRESHOLD "
-                                "(a score, not a probability), got '%s'", row->name, pattern);
-                    goto done;
-                }
-                break;
-            }
-            default:
-                break;
-        }
+        rc = s_rule_header (self, i, rows + i, err, errlen);
+        if (rc == 0)
+            rc = s_rule_pattern (self, &pl, i, rows + i, norm, err, errlen);
     }
-    self->npatterns = pl.n;
-    if (pl.n) {
-        hs_compile_error_t *cerr = NULL;
-        if (hs_compile_multi ((const char *const *) pl.expr, pl.flags, pl.ids,
-                              (unsigned int) pl.n, HS_MODE_BLOCK, NULL, &self->db,
-                              &cerr) != HS_SUCCESS) {
-            size_t at = cerr && cerr->expression >= 0 ? (size_t) cerr->expression : 0;
-            judge_errf (err, errlen, "rule %s: vectorscan: %s",
-                        self->rules [self->patterns [at].rule].name,
-                        cerr && cerr->message ? cerr->message : "compile error");
-            hs_free_compile_error (cerr);
-            goto done;
-        }
-        if (hs_alloc_scratch (self->db, &self->scratch) != HS_SUCCESS) {
-            judge_errf (err, errlen, "vectorscan: cannot allocate scratch");
-            goto done;
-        }
-    }
-    rc = 0;
-done:
+    if (rc == 0)
+        rc = s_rules_compile (self, &pl, err, errlen);
     for (size_t i = 0; i < pl.n; i++)
         free (pl.expr [i]);
     free (pl.expr);
