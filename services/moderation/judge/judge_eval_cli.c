@@ -417,6 +417,76 @@ judge_cli_eval (int argc, char **argv)
     return rc;
 }
 
+//  The judge eval runs: the rules, --model for the evaluated category and
+//  the default model of each other one that exists (the whole judge runs).
+static judge_t *
+s_eval_judge (const s_args_t *a, const judge_rule_row_t *rules, size_t nrows)
+{
+    char err [256] = "";
+    char paths [3][1024];
+    const char *cats [3] = { "ad", "abuse", "complaint" };
+    const char *model_path [3] = { NULL, NULL, NULL };
+    for (int m = 0; m < 3; m++) {
+        if (strcmp (cats [m], a->category) == 0 && a->model)
+            model_path [m] = a->model;
+        else
+        if (judge_model_default_path (cats [m], paths [m], sizeof (paths [m])) == 0) {
+            FILE *probe = fopen (paths [m], "rb");
+            if (probe) {
+                fclose (probe);
+                model_path [m] = paths [m];
+            }
+            else
+            if (strcmp (cats [m], a->category) == 0 && m < 2)
+                fprintf (stderr, "warning: no %s model at %s, rules only\n", cats [m], paths [m]);
+        }
+    }
+    judge_options_t opts = { NULL, model_path [0], model_path [1] };
+    judge_t *judge = judge_new (rules, nrows, &opts, err, sizeof (err));
+    if (!judge || (model_path [2] && judge_load_model (judge, "complaint", model_path [2],
+                                                       err, sizeof (err)))) {
+        fprintf (stderr, "%s\n", err);
+        judge_destroy (&judge);
+    }
+    return judge;
+}
+
+//  One row judged and counted; shown on stderr when it is an error still
+//  to show, and written to the dump when there is one.
+static void
+s_eval_row (judge_t *judge, judge_evader_t *evader, const s_args_t *a, const s_row_t *row, FILE *dump,
+            size_t counts [4], int *shown, double *busy)
+{
+    const char *text = row->text;
+    size_t len = row->len;
+    //  Only ads are disguised: that is what spammers do
+    if (evader && row->label)
+        text = judge_evader_rewrite (evader, text, len, &len);
+    judge_input_t in = { text, len, "text", "member", 1, 0 };
+    judge_result_t result;
+    double t0 = s_now ();
+    judge_eval (judge, &in, &result);
+    *busy += s_now () - t0;
+    double side = s_side (&result, a->category);
+    int flagged = side >= judge_thresholds_default ().review - 1e-9;
+    counts [flagged * 2 + (row->label != 0)]++;     //  tn, fn, fp, tp
+    if (flagged != row->label && *shown < a->errors) {
+        (*shown)++;
+        fprintf (stderr, "%s p_ad=%.3f p_abuse=%.3f p_complaint=%.3f score=%.2f",
+                 row->label ? "FN" : "FP", result.p_ad, result.p_abuse, result.p_complaint, side);
+        for (size_t h = 0; h < result.nhits; h++)
+            fprintf (stderr, " %s", result.hits [h].rule);
+        fprintf (stderr, "\t%.*s\n", (int) len, text);
+    }
+    if (dump) {
+        fprintf (dump, "%d\t%d\t%.3f\t%.4f\t%.4f\t", row->label, flagged, side,
+                 result.p_ad, result.p_abuse);
+        for (size_t h = 0; h < result.nhits; h++)
+            fprintf (dump, "%s%s", h ? "," : "", result.hits [h].rule);
+        fprintf (dump, "\t%.*s\n", (int) len, text);
+    }
+}
+
 int
 judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
 {
@@ -429,51 +499,18 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
     }
     int rc = 1;
     char err [256] = "";
-    char paths [3][1024];
     judge_rule_row_t *loaded = NULL;
     size_t nrows = 0;
-    const judge_rule_row_t *rules;
     judge_t *judge = NULL;
     judge_evader_t *evader = NULL;
     s_rows_t rows = { NULL, 0, 0 };
     FILE *dump = NULL;
-
-    rules = s_rules (&a, &loaded, &nrows);
-    if (!rules)
+    const judge_rule_row_t *rules = s_rules (&a, &loaded, &nrows);
+    if (!rules || !(judge = s_eval_judge (&a, rules, nrows)))
         goto done;
-
-    //  Models: --model for the evaluated category, the default path for
-    //  the other one (used if it exists: the whole judge runs).
-    const char *cats [3] = { "ad", "abuse", "complaint" };
-    const char *model_path [3] = { NULL, NULL, NULL };
-    for (int m = 0; m < 3; m++) {
-        if (strcmp (cats [m], a.category) == 0 && a.model)
-            model_path [m] = a.model;
-        else
-        if (judge_model_default_path (cats [m], paths [m], sizeof (paths [m])) == 0) {
-            FILE *probe = fopen (paths [m], "rb");
-            if (probe) {
-                fclose (probe);
-                model_path [m] = paths [m];
-            }
-            else
-            if (strcmp (cats [m], a.category) == 0 && m < 2)
-                fprintf (stderr, "warning: no %s model at %s, rules only\n", cats [m], paths [m]);
-        }
-    }
-    judge_options_t opts = { NULL, model_path [0], model_path [1] };
-    judge = judge_new (rules, nrows, &opts, err, sizeof (err));
-    if (!judge || (model_path [2] && judge_load_model (judge, "complaint", model_path [2],
-                                                       err, sizeof (err)))) {
+    if (a.evade_seed && !(evader = judge_evader_new (a.evade_seed, NULL, err, sizeof (err)))) {
         fprintf (stderr, "%s\n", err);
         goto done;
-    }
-    if (a.evade_seed) {
-        evader = judge_evader_new (a.evade_seed, NULL, err, sizeof (err));
-        if (!evader) {
-            fprintf (stderr, "%s\n", err);
-            goto done;
-        }
     }
     for (int f = 0; f < a.nfiles; f++)
         if (s_read_file (a.files [f], &a, 1, &rows))
@@ -482,45 +519,12 @@ judge_cli_eval_metrics (int argc, char **argv, judge_metrics_t *metrics)
         fprintf (stderr, "cannot write %s: %s\n", a.dump, strerror (errno));
         goto done;
     }
-
-    judge_thresholds_t thresholds = judge_thresholds_default ();
-    size_t tp = 0, fp = 0, tn = 0, fn = 0;
+    size_t counts [4] = { 0, 0, 0, 0 };
     int shown = 0;
     double busy = 0;
-    judge_result_t result;
-    for (size_t i = 0; i < rows.n; i++) {
-        const s_row_t *row = rows.rows + i;
-        const char *text = row->text;
-        size_t len = row->len;
-        //  Only ads are disguised: that is what spammers do
-        if (evader && row->label)
-            text = judge_evader_rewrite (evader, text, len, &len);
-        judge_input_t in = { text, len, "text", "member", 1, 0 };
-        double t0 = s_now ();
-        judge_eval (judge, &in, &result);
-        busy += s_now () - t0;
-        double side = s_side (&result, a.category);
-        int flagged = side >= thresholds.review - 1e-9;
-        if (flagged && row->label)        tp++;
-        else if (flagged && !row->label)  fp++;
-        else if (!flagged && row->label)  fn++;
-        else                              tn++;
-        if (flagged != row->label && shown < a.errors) {
-            shown++;
-            fprintf (stderr, "%s p_ad=%.3f p_abuse=%.3f p_complaint=%.3f score=%.2f",
-                     row->label ? "FN" : "FP", result.p_ad, result.p_abuse, result.p_complaint, side);
-            for (size_t h = 0; h < result.nhits; h++)
-                fprintf (stderr, " %s", result.hits [h].rule);
-            fprintf (stderr, "\t%.*s\n", (int) len, text);
-        }
-        if (dump) {
-            fprintf (dump, "%d\t%d\t%.3f\t%.4f\t%.4f\t", row->label, flagged, side,
-                     result.p_ad, result.p_abuse);
-            for (size_t h = 0; h < result.nhits; h++)
-                fprintf (dump, "%s%s", h ? "," : "", result.hits [h].rule);
-            fprintf (dump, "\t%.*s\n", (int) len, text);
-        }
-    }
+    for (size_t i = 0; i < rows.n; i++)
+        s_eval_row (judge, evader, &a, rows.rows + i, dump, counts, &shown, &busy);
+    size_t tn = counts [0], fn = counts [1], fp = counts [2], tp = counts [3];
     double precision = tp + fp ? (double) tp / (double) (tp + fp) : 0;
     double recall = tp + fn ? (double) tp / (double) (tp + fn) : 0;
     double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
