@@ -283,6 +283,56 @@ s_now (void)
     return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
 }
 
+//  The training examples, as the classifier sees them at judgement time:
+//  the strict normalized text, and the names of the rules that hit it
+//  (the rule set of --rules, or the default one), from a judge with no
+//  model. Every file weighs the same in total, however many rows it has (a
+//  community of 2,000 messages is not drowned by one of 60,000). NULL when
+//  the rules do not build.
+static judge_example_t *
+s_train_examples (const s_args_t *a, const s_rows_t *rows, const size_t *per_source, size_t *positives)
+{
+    char err [256] = "";
+    size_t nrules = 0;
+    judge_rule_row_t *loaded = NULL;
+    const judge_rule_row_t *rules = s_rules (a, &loaded, &nrules);
+    if (!rules)
+        return NULL;
+    judge_t *judge = judge_new (rules, nrules, NULL, err, sizeof (err));
+    judge_rules_free (&loaded, nrules);
+    if (!judge) {
+        fprintf (stderr, "%s\n", err);
+        return NULL;
+    }
+    int nsources = a->nfiles + a->nnegatives;
+    judge_example_t *ex = (judge_example_t *) judge_calloc (rows->n, sizeof (*ex));
+    judge_result_t result;
+    char evidence [1024];
+    for (size_t i = 0; i < rows->n; i++) {
+        judge_input_t in = { rows->rows [i].text, rows->rows [i].len, "text", "member", 0, 0 };
+        judge_eval (judge, &in, &result);
+        size_t at = 0;
+        evidence [0] = 0;
+        for (size_t h = 0; h < result.nhits; h++)
+            if (!result.hits [h].dry_run && result.hits [h].category != QY_CAT_COMPLAINT
+            &&  at + strlen (result.hits [h].rule) + 2 < sizeof (evidence))
+                at += (size_t) snprintf (evidence + at, sizeof (evidence) - at, "%s%s",
+                                         at ? "," : "", result.hits [h].rule);
+        ex [i].label = rows->rows [i].label;
+        ex [i].text = judge_strndup (result.normalized, result.normalized_len);
+        ex [i].len = result.normalized_len;
+        ex [i].evidence = at ? judge_strndup (evidence, at) : NULL;
+        ex [i].weight = a->unbalanced ? 1.0f
+                      : (float) ((double) rows->n / ((double) nsources
+                                                      * (double) per_source [rows->rows [i].file]));
+        if (rows->rows [i].file >= a->nfiles)
+            ex [i].weight *= (float) a->negative_weight;
+        *positives += ex [i].label;
+    }
+    judge_destroy (&judge);
+    return ex;
+}
+
 int
 judge_cli_train (int argc, char **argv)
 {
@@ -315,49 +365,10 @@ judge_cli_train (int argc, char **argv)
         per_source [f] = rows.n - before;
     }
     char err [256] = "";
-    //  The classifier learns from what it sees at judgement time: the
-    //  strict normalized text, and the names of the rules that hit it
-    //  (the rule set of --rules, or the default one), from a judge with
-    //  no model.
-    size_t nrules = 0;
-    judge_rule_row_t *loaded = NULL;
-    const judge_rule_row_t *rules = s_rules (&a, &loaded, &nrules);
-    if (!rules)
-        goto done;
-    judge_t *judge = judge_new (rules, nrules, NULL, err, sizeof (err));
-    judge_rules_free (&loaded, nrules);
-    if (!judge) {
-        fprintf (stderr, "%s\n", err);
-        goto done;
-    }
-    judge_example_t *ex = (judge_example_t *) judge_calloc (rows.n, sizeof (*ex));
     size_t positives = 0;
-    judge_result_t result;
-    char evidence [1024];
-    for (size_t i = 0; i < rows.n; i++) {
-        judge_input_t in = { rows.rows [i].text, rows.rows [i].len, "text", "member", 0, 0 };
-        judge_eval (judge, &in, &result);
-        size_t at = 0;
-        evidence [0] = 0;
-        for (size_t h = 0; h < result.nhits; h++)
-            if (!result.hits [h].dry_run && result.hits [h].category != QY_CAT_COMPLAINT
-            &&  at + strlen (result.hits [h].rule) + 2 < sizeof (evidence))
-                at += (size_t) snprintf (evidence + at, sizeof (evidence) - at, "%s%s",
-                                         at ? "," : "", result.hits [h].rule);
-        ex [i].label = rows.rows [i].label;
-        ex [i].text = judge_strndup (result.normalized, result.normalized_len);
-        ex [i].len = result.normalized_len;
-        ex [i].evidence = at ? judge_strndup (evidence, at) : NULL;
-        //  Every file weighs the same in total, however many rows it has
-        //  (a community of 2,000 messages is not drowned by one of 60,000)
-        ex [i].weight = a.unbalanced ? 1.0f
-                      : (float) ((double) rows.n / ((double) nsources
-                                                     * (double) per_source [rows.rows [i].file]));
-        if (rows.rows [i].file >= a.nfiles)
-            ex [i].weight *= (float) a.negative_weight;
-        positives += ex [i].label;
-    }
-    judge_destroy (&judge);
+    judge_example_t *ex = s_train_examples (&a, &rows, per_source, &positives);
+    if (!ex)
+        goto done;
     //  The weight table grows with the data: 2^18 weights for a few
     //  thousand rows, 2^20 from 20,000 rows on (fewer hash collisions)
     if (!a.bits)
