@@ -474,35 +474,17 @@ static void s_changed_only (int64_t gid, const char *endpoint)
 //  One key's content as a line: its name with the group's tag as {g:G},
 //  then a set's members (sorted), or a hash's fields and values, or a
 //  sorted set's members and scores.
-static int s_cmp_str (const void *a, const void *b)
-{
-    return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-//  A key's content: a set sorted, a hash's or board's pairs sorted by
-//  field (the order fields were added in is not what is compared).
 static void s_dump_key (const char *key, const char *tag, qy_buf_t *out)
 {
     redisReply *r = qy_redis_cmd (s_redis, "SORT %s ALPHA", key);
-    size_t step = 1;
     if (r && r->type == REDIS_REPLY_ERROR) {
         freeReplyObject (r);
         r = qy_redis_cmd (s_redis, strncmp (key, "sc:lb:", 6) == 0 ? "ZRANGE %s 0 -1 WITHSCORES" : "HGETALL %s", key);
-        step = 2;
     }
     const char *at = strstr (key, tag);
     qy_buf_printf (out, "%.*s{g:G}%s:", (int) (at - key), key, at + strlen (tag));
-    size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements / step : 0;
-    char **items = qy_calloc (n + 1, sizeof (char *));
-    for (size_t i = 0; i < n; i++)
-        items [i] = step == 1 ? qy_printf ("%s", r->element [i]->str)
-                              : qy_printf ("%s %s", r->element [2 * i]->str, r->element [2 * i + 1]->str);
-    qsort (items, n, sizeof (char *), s_cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        qy_buf_printf (out, " %s", items [i]);
-        free (items [i]);
-    }
-    free (items);
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        qy_buf_printf (out, " %s", r->element [i]->str);
     qy_buf_printf (out, "\n");
     if (r)
         freeReplyObject (r);
