@@ -555,11 +555,17 @@ static void s_replies (qy_redis_t *redis, s_item_t *items, const s_checks_t *ch)
         size_t first = ch->start [c], ne = ch->start [c + 1] - first;
         if (moderation_reads_get (redis, &ch->reads [c]) != 0)
             redis_ok = false;
+        const char *read_err = moderation_reads_error (&ch->reads [c]);
         for (size_t j = 0; j < ne; j++) {
             s_item_t *it = &items [ch->order [first + j]];
             const char *err = moderation_check_call_error (r, j);
-            if (moderation_reads_take (&ch->reads [c], j, &it->mute_until_us, &it->blocked, &it->seen) != 0)
+            if (moderation_reads_take (&ch->reads [c], j, &it->mute_until_us, &it->blocked, &it->seen) != 0) {
+                if (read_err)           //  one line per call: the first event it cost its reads
+                    qy_log_warn ("msg_id=%s brand=%s behaviour reads failed (mute, block, finished) error=%s",
+                                 it->ev->msg_id, it->ev->brand, read_err);
+                read_err = NULL;
                 redis_ok = false;
+            }
             if (moderation_check_call_reply (r, j, ne, &it->counts) == 0) {
                 if (it->counts.repeat || it->counts.wave_members)
                     qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld",

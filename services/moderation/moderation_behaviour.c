@@ -188,6 +188,14 @@ int moderation_reads_take (const moderation_reads_t *rd, size_t j, int64_t *mute
     return 0;
 }
 
+const char *moderation_reads_error (const moderation_reads_t *rd)
+{
+    for (size_t c = 0; c < rd->ncmds; c++)
+        if (rd->replies [c] && rd->replies [c]->type == REDIS_REPLY_ERROR)
+            return rd->replies [c]->str;
+    return NULL;
+}
+
 void moderation_reads_free (moderation_reads_t *rd)
 {
     for (size_t c = 0; c < rd->ncmds; c++) {

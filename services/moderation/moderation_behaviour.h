@@ -59,6 +59,8 @@ int moderation_reads_get (qy_redis_t *redis, moderation_reads_t *rd);
 //  message was finished before (see moderation_seen_key), from rd->replies.
 //  Returns -1 (nothing set) if a reply it needs is missing or not the expected shape.
 int moderation_reads_take (const moderation_reads_t *rd, size_t j, int64_t *mute_end_us, bool *blocked, bool *seen);
+//  The first error among the replies read (a key of the wrong type, say), or NULL.
+const char *moderation_reads_error (const moderation_reads_t *rd);
 void moderation_reads_free (moderation_reads_t *rd);
 //  The error a call's reply r holds for its j-th event (the call's own, or
 //  the event's part), or NULL.

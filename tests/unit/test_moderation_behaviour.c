@@ -497,10 +497,12 @@ static void test_reads (void **state)
     assert_true (until == 0 && !blocked && seen);
     assert_int_equal (moderation_reads_take (&rd, 2, &until, &blocked, &seen), 0);
     assert_true (until == 1763605000000000LL && blocked && !seen);
+    assert_null (moderation_reads_error (&rd));
     //  A reply missing or an error (a key of the wrong type): that event has no reads.
     redisReply err = { .type = REDIS_REPLY_ERROR, .str = "WRONGTYPE Operation against a key" };
     rd.replies [rd.block_cmd [1]] = &err;
     assert_int_equal (moderation_reads_take (&rd, 1, &until, &blocked, &seen), -1);
+    assert_string_equal (moderation_reads_error (&rd), err.str);
     assert_int_equal (moderation_reads_take (&rd, 0, &until, &blocked, &seen), 0);
     rd.replies [0] = NULL;
     assert_int_equal (moderation_reads_take (&rd, 0, &until, &blocked, &seen), -1);
