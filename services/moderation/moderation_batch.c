@@ -475,6 +475,7 @@ typedef struct {
     moderation_check_args_t *args;      //  per item
     size_t *order, *start, ncalls;
     size_t  appended;                   //  calls in the pipeline
+    moderation_reads_t *reads;          //  per call: its events' plain reads, after it
 } s_checks_t;
 
 //  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, the
@@ -504,7 +505,8 @@ static bool s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_c
 }
 
 //  Append the behaviour script's calls: each its events' KEYS, then their
-//  ARGV. Replies are read in order, so once an append fails none follows.
+//  ARGV, followed by its events' plain reads (moderation_reads_plan).
+//  Replies are read in order, so once an append fails none follows.
 static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
 {
     const char **tags = qy_calloc (n + 1, sizeof (*tags));
@@ -515,6 +517,8 @@ static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
     free (tags);
     const size_t nk = MODERATION_CHECK_NKEYS, na = MODERATION_CHECK_NARGS - MODERATION_CHECK_NKEYS;
     const char **argv = qy_calloc (n * MODERATION_CHECK_NARGS + 1, sizeof (*argv));
+    const moderation_check_args_t **call = qy_calloc (n + 1, sizeof (*call));
+    ch->reads = qy_calloc (ch->ncalls + 1, sizeof (*ch->reads));
     for (ch->appended = 0; ch->appended < ch->ncalls; ch->appended++) {
         size_t first = ch->start [ch->appended], ne = ch->start [ch->appended + 1] - first;
         for (size_t j = 0; j < ne; j++) {
@@ -525,7 +529,15 @@ static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
         if (qy_redis_append_script (redis, &moderation_check_script, (int) (ne * nk),
                                     (int) (ne * MODERATION_CHECK_NARGS), argv, NULL) != 0)
             break;
+        for (size_t j = 0; j < ne; j++)
+            call [j] = &ch->args [ch->order [first + j]];
+        moderation_reads_plan (&ch->reads [ch->appended], call, ne);
+        if (moderation_reads_append (redis, &ch->reads [ch->appended]) != 0) {
+            ch->appended++;             //  its script's reply and the reads appended are owed
+            break;
+        }
     }
+    free (call);
     free (argv);
 }
 
@@ -541,10 +553,20 @@ static void s_replies (qy_redis_t *redis, s_item_t *items, const s_checks_t *ch)
             break;
         }
         size_t first = ch->start [c], ne = ch->start [c + 1] - first;
+        if (moderation_reads_get (redis, &ch->reads [c]) != 0)
+            redis_ok = false;
+        const char *read_err = moderation_reads_error (&ch->reads [c]);
         for (size_t j = 0; j < ne; j++) {
             s_item_t *it = &items [ch->order [first + j]];
             const char *err = moderation_check_call_error (r, j);
-            if (moderation_check_call_reply (r, j, ne, &it->counts, &it->mute_until_us, &it->blocked, &it->seen) == 0) {
+            if (moderation_reads_take (&ch->reads [c], j, &it->mute_until_us, &it->blocked, &it->seen) != 0) {
+                if (read_err)           //  one line per call: the first event it cost its reads
+                    qy_log_warn ("msg_id=%s brand=%s behaviour reads failed (mute, block, finished) error=%s",
+                                 it->ev->msg_id, it->ev->brand, read_err);
+                read_err = NULL;
+                redis_ok = false;
+            }
+            if (moderation_check_call_reply (r, j, ne, &it->counts) == 0) {
                 if (it->counts.repeat || it->counts.wave_members)
                     qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld",
                                   it->ev->msg_id, it->ev->brand, it->counts.repeat, it->counts.wave_groups,
@@ -792,6 +814,9 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         s_replies (ctx->redis, items, &ch);
         s_phase (S_REDIS, &t);
     }
+    for (size_t c = 0; ch.reads && c < ch.ncalls; c++)
+        moderation_reads_free (&ch.reads [c]);
+    free (ch.reads);
     free (ch.args);
     free (ch.order);
     free (ch.start);

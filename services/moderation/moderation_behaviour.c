@@ -1,12 +1,15 @@
 //  Behaviour: what Redis counts per event (one script call per brand and
-//  batch, the calls pipelined) and the hits it turns into. The script is the only
-//  I/O here and is run by main.c; everything else is pure and unit-tested.
+//  batch, the calls pipelined, each followed by its events' plain reads)
+//  and the hits it turns into. The script and the reads are the only I/O
+//  here and are run by moderation_batch.c; everything else is pure and
+//  unit-tested.
 #include "moderation.h"
 #include "moderation_behaviour.h"
 #include "qy/event.h"
 #include "qy/util.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 //  The script, its KEYS, ARGV and reply: moderation_check.lua (embedded).
@@ -68,33 +71,146 @@ void moderation_seen_key (char *buf, size_t len, int64_t brand_id, int64_t event
     qy_snprintf (buf, len, "md:ids:{b:%lld}:%d", (long long) brand_id, qy_day_of (event_time_us, 0));
 }
 
-int moderation_check_reply (const redisReply *r, moderation_counts_t *c, int64_t *mute_end_us, bool *blocked,
-                            bool *seen)
+int moderation_check_reply (const redisReply *r, moderation_counts_t *c)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 10)
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 7)
         return -1;
-    for (size_t i = 0; i < 10; i++)
+    for (size_t i = 0; i < 7; i++)
         if (r->element [i]->type != REDIS_REPLY_INTEGER)
             return -1;
     c->flood = (long) r->element [0]->integer;
-    *mute_end_us = r->element [1]->integer;
-    *blocked = r->element [2]->integer == 1;
-    c->repeat = (long) r->element [3]->integer;
-    c->wave_groups = (long) r->element [4]->integer;
-    c->wave_members = (long) r->element [5]->integer;
-    c->joined_ms = r->element [6]->integer;
-    c->join_wave = r->element [7]->integer == 1;
-    *seen = r->element [8]->integer == 1;
-    c->wave_stores = (long) r->element [9]->integer;
+    c->repeat = (long) r->element [1]->integer;
+    c->wave_groups = (long) r->element [2]->integer;
+    c->wave_members = (long) r->element [3]->integer;
+    c->joined_ms = r->element [4]->integer;
+    c->join_wave = r->element [5]->integer == 1;
+    c->wave_stores = (long) r->element [6]->integer;
     return 0;
 }
 
-int moderation_check_call_reply (const redisReply *r, size_t j, size_t ne, moderation_counts_t *c,
-                                 int64_t *mute_end_us, bool *blocked, bool *seen)
+int moderation_check_call_reply (const redisReply *r, size_t j, size_t ne, moderation_counts_t *c)
 {
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != ne || j >= ne)
         return -1;
-    return moderation_check_reply (r->element [j], c, mute_end_us, blocked, seen);
+    return moderation_check_reply (r->element [j], c);
+}
+
+//  Where moderation_check_args puts what the reads take: KEYS 2, 3 and 9,
+//  ARGV 1 and 4 of moderation_check.lua.
+enum { S_ARG_MUTE = 1, S_ARG_BLOCK = 2, S_ARG_SEEN = 8, S_ARG_MSG_ID = 9, S_ARG_MEMBER = 12 };
+
+//  One SMISMEMBER per distinct set (argument key of the events), asking
+//  for each event's argument member; notes each event's command and place.
+static void s_plan_sets (moderation_reads_t *rd, const moderation_check_args_t *const *args, int key, int member,
+                         size_t *cmd_of, size_t *at_of)
+{
+    size_t ne = rd->ne;
+    const char **tags = qy_calloc (ne + 1, sizeof (*tags));
+    size_t *order = qy_calloc (ne + 1, sizeof (size_t)), *start = qy_calloc (ne + 2, sizeof (size_t));
+    for (size_t j = 0; j < ne; j++)
+        tags [j] = args [j]->args [key];
+    size_t ng = qy_group_by_key (tags, ne, order, start);
+    for (size_t g = 0; g < ng; g++) {
+        size_t c = rd->ncmds++, first = start [g], len = start [g + 1] - first;
+        const char **a = rd->argv [c] = qy_calloc (len + 2, sizeof (char *));
+        a [0] = "SMISMEMBER";
+        a [1] = tags [order [first]];
+        for (size_t k = 0; k < len; k++) {
+            size_t j = order [first + k];
+            a [2 + k] = args [j]->args [member];
+            cmd_of [j] = c;
+            at_of [j] = k;
+        }
+        rd->argc [c] = (int) (len + 2);
+    }
+    free (tags);
+    free (order);
+    free (start);
+}
+
+void moderation_reads_plan (moderation_reads_t *rd, const moderation_check_args_t *const *args, size_t ne)
+{
+    memset (rd, 0, sizeof (*rd));
+    rd->ne = ne;
+    size_t max = 1 + 2 * ne;
+    rd->argc = qy_calloc (max, sizeof (int));
+    rd->argv = qy_calloc (max, sizeof (char **));
+    rd->replies = qy_calloc (max, sizeof (redisReply *));
+    rd->block_cmd = qy_calloc (ne + 1, sizeof (size_t));
+    rd->block_at = qy_calloc (ne + 1, sizeof (size_t));
+    rd->seen_cmd = qy_calloc (ne + 1, sizeof (size_t));
+    rd->seen_at = qy_calloc (ne + 1, sizeof (size_t));
+    const char **mget = rd->argv [0] = qy_calloc (ne + 1, sizeof (char *));
+    mget [0] = "MGET";
+    for (size_t j = 0; j < ne; j++)
+        mget [1 + j] = args [j]->args [S_ARG_MUTE];
+    rd->argc [0] = (int) (ne + 1);
+    rd->ncmds = 1;
+    s_plan_sets (rd, args, S_ARG_BLOCK, S_ARG_MEMBER, rd->block_cmd, rd->block_at);
+    s_plan_sets (rd, args, S_ARG_SEEN, S_ARG_MSG_ID, rd->seen_cmd, rd->seen_at);
+}
+
+int moderation_reads_append (qy_redis_t *redis, moderation_reads_t *rd)
+{
+    for (rd->appended = 0; rd->appended < rd->ncmds; rd->appended++)
+        if (qy_redis_append_argv (redis, rd->argc [rd->appended], rd->argv [rd->appended], NULL) != 0)
+            return -1;
+    return 0;
+}
+
+int moderation_reads_get (qy_redis_t *redis, moderation_reads_t *rd)
+{
+    int rc = rd->appended == rd->ncmds ? 0 : -1;
+    for (size_t c = 0; c < rd->appended; c++)
+        if (!(rd->replies [c] = qy_redis_get_reply (redis)))
+            rc = -1;
+    return rc;
+}
+
+//  Whether r is SMISMEMBER's answer with an integer at place at.
+static bool s_member_reply (const redisReply *r, size_t at)
+{
+    return r && r->type == REDIS_REPLY_ARRAY && at < r->elements && r->element [at]->type == REDIS_REPLY_INTEGER;
+}
+
+int moderation_reads_take (const moderation_reads_t *rd, size_t j, int64_t *mute_end_us, bool *blocked, bool *seen)
+{
+    if (j >= rd->ne || rd->ncmds == 0)
+        return -1;
+    const redisReply *m = rd->replies [0], *b = rd->replies [rd->block_cmd [j]], *s = rd->replies [rd->seen_cmd [j]];
+    if (!m || m->type != REDIS_REPLY_ARRAY || m->elements != rd->ne || !s_member_reply (b, rd->block_at [j])
+        || !s_member_reply (s, rd->seen_at [j]))
+        return -1;
+    const redisReply *e = m->element [j];
+    *mute_end_us = e->type == REDIS_REPLY_STRING ? strtoll (e->str, NULL, 10) : 0;
+    *blocked = b->element [rd->block_at [j]]->integer == 1;
+    *seen = s->element [rd->seen_at [j]]->integer == 1;
+    return 0;
+}
+
+const char *moderation_reads_error (const moderation_reads_t *rd)
+{
+    for (size_t c = 0; c < rd->ncmds; c++)
+        if (rd->replies [c] && rd->replies [c]->type == REDIS_REPLY_ERROR)
+            return rd->replies [c]->str;
+    return NULL;
+}
+
+void moderation_reads_free (moderation_reads_t *rd)
+{
+    for (size_t c = 0; c < rd->ncmds; c++) {
+        free (rd->argv [c]);
+        if (rd->replies [c])
+            freeReplyObject (rd->replies [c]);
+    }
+    free (rd->argc);
+    free (rd->argv);
+    free (rd->replies);
+    free (rd->block_cmd);
+    free (rd->block_at);
+    free (rd->seen_cmd);
+    free (rd->seen_at);
+    memset (rd, 0, sizeof (*rd));
 }
 
 const char *moderation_check_call_error (const redisReply *r, size_t j)

@@ -7,22 +7,26 @@
 -- check(), KEYS and ARGV are that event's.
 -- KEYS (all tagged by brand, so one slot):
 --   1 flood zset      fl:{b:B}:G:M        msg ids by time
---   2 mute            mute:{b:B}:M        its end, unix µs
---   3 block set       block:{b:B}         member ids
+--   2 mute            mute:{b:B}:M        not read here (see below)
+--   3 block set       block:{b:B}         not read here
 --   4 repeat zset     rp:{b:B}:G:M:H      msg ids of content H by time
 --   5 wave zset       sw:{b:B}:H          "G:M:S" of content H by last time (S: store, or g<G>)
 --   6 joined          jn:{b:B}:G:M        join time ms, expires after the newcomer window
 --   7 join-wave zset  jw:{b:B}:S          join msg ids by time (S: store, or g<G>)
 --   8 join-wave flag  jwf:{b:B}:S         set while a join wave lasts
---   9 seen set        md:ids:{b:B}:D      msg ids finished (moderation_seen_key)
+--   9 seen set        md:ids:{b:B}:D      not read here
+-- The mute, the block set and the finished ids are only read, and no
+-- event of the call changes them: plain commands after the call read
+-- them for all its events at once (moderation_reads_plan), cheaper than
+-- three Lua calls per event. Their keys stay in KEYS, so the call and its
+-- reads are planned from the same arguments.
 -- ARGV: 1 msg id, 2 event time ms, 3 kind (chat|join|other), 4 member id,
 --   5 group id, 6 flood window ms, 7 repeat window ms, 8 wave window ms
 --   (0: not counted), 9 newcomer key lifetime ms, 10 join-wave window ms,
 --   11 join-wave joins, 12 join-wave hold ms, 13 the group's store (S).
--- Reply: per event, in order, {flood, mute end µs, blocked, repeat, wave
---   groups of this member, wave members, joined ms, join wave on, seen
---   before, wave stores of this member}, or an error (that event is
---   judged without these counts).
+-- Reply: per event, in order, {flood, repeat, wave groups of this member,
+--   wave members, joined ms, join wave on, wave stores of this member},
+--   or an error (that event is judged without these counts).
 -- Counts are sets of message ids (or of group:member), so a redelivered
 -- event is counted once. Every key expires; the wave set is capped.
 -- Add a message to a window's zset (kept keep windows long) and count
@@ -79,10 +83,7 @@ local function check(KEYS, ARGV)
     end
   end
   jwa = redis.call('EXISTS', KEYS[8])
-  local mute_end = tonumber(redis.call('GET', KEYS[2]) or 0)
-  local blocked = redis.call('SISMEMBER', KEYS[3], ARGV[4])
-  local seen = redis.call('SISMEMBER', KEYS[9], ARGV[1])
-  return {n, mute_end, blocked, rep, wg, wm, joined, jwa, seen, ws}
+  return {n, rep, wg, wm, joined, jwa, ws}
 end
 
 local out = {}

@@ -410,26 +410,106 @@ static void test_script_args (void **state)
 static void test_call_reply (void **state)
 {
     (void) state;
-    redisReply ints [10], *part [10], one = { .type = REDIS_REPLY_ARRAY, .elements = 10, .element = part };
-    for (int i = 0; i < 10; i++) {
-        ints [i] = (redisReply) { .type = REDIS_REPLY_INTEGER, .integer = i == 0 ? 4 : i == 8 ? 1 : 0 };
+    redisReply ints [7], *part [7], one = { .type = REDIS_REPLY_ARRAY, .elements = 7, .element = part };
+    for (int i = 0; i < 7; i++) {
+        ints [i] = (redisReply) { .type = REDIS_REPLY_INTEGER, .integer = i == 0 ? 4 : i == 6 ? 2 : 0 };
         part [i] = &ints [i];
     }
     redisReply bad = { .type = REDIS_REPLY_ERROR, .str = "WRONGTYPE Operation against a key" };
     redisReply *parts [2] = { &bad, &one }, call = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = parts };
     moderation_counts_t c = { 0 };
-    int64_t mute = 0;
-    bool blocked = false, seen = false;
-    assert_int_equal (moderation_check_call_reply (&call, 1, 2, &c, &mute, &blocked, &seen), 0);
+    assert_int_equal (moderation_check_call_reply (&call, 1, 2, &c), 0);
     assert_int_equal (c.flood, 4);
-    assert_true (seen);
+    assert_int_equal (c.wave_stores, 2);
     assert_null (moderation_check_call_error (&call, 1));
-    assert_int_equal (moderation_check_call_reply (&call, 0, 2, &c, &mute, &blocked, &seen), -1);
+    assert_int_equal (moderation_check_call_reply (&call, 0, 2, &c), -1);
     assert_string_equal (moderation_check_call_error (&call, 0), bad.str);
-    assert_int_equal (moderation_check_call_reply (&call, 1, 3, &c, &mute, &blocked, &seen), -1);
+    assert_int_equal (moderation_check_call_reply (&call, 1, 3, &c), -1);
+    //  The reply of before, with mute, block and seen in it: not ours.
+    one.elements = 6;
+    assert_int_equal (moderation_check_call_reply (&call, 1, 2, &c), -1);
     redisReply noscript = { .type = REDIS_REPLY_ERROR, .str = "NOSCRIPT No matching script" };
-    assert_int_equal (moderation_check_call_reply (&noscript, 0, 1, &c, &mute, &blocked, &seen), -1);
+    assert_int_equal (moderation_check_call_reply (&noscript, 0, 1, &c), -1);
     assert_string_equal (moderation_check_call_error (&noscript, 0), noscript.str);
+}
+
+//  Three events of two brands in one call (a single Redis): one MGET of
+//  the mute keys, one SMISMEMBER per brand's block set and one per day's
+//  finished ids; each event's answers found at its place.
+static void test_reads (void **state)
+{
+    (void) state;
+    moderation_policy_t p;
+    moderation_policy_default (&p);
+    Qy__Event ev [3];
+    const int64_t brand [3] = { 7, 8, 7 }, member [3] = { 99, 5, 98 };
+    moderation_check_args_t a [3];
+    const moderation_check_args_t *call [3];
+    char ids [3][8];
+    for (int i = 0; i < 3; i++) {
+        qy__event__init (&ev [i]);
+        snprintf (ids [i], sizeof (ids [i]), "m%d", i);
+        ev [i].msg_id = ids [i];
+        ev [i].brand_id = brand [i];
+        ev [i].group_id = 12;
+        ev [i].member_id = member [i];
+        ev [i].kind = QY__KIND__TEXT;
+        ev [i].event_time_us = 1763604000123456LL + i * 86400000000LL;     //  each a day later
+        moderation_check_in_t in = { &ev [i], true, false, 0 };
+        moderation_check_args (&a [i], &p, &in);
+        call [i] = &a [i];
+    }
+    moderation_reads_t rd;
+    moderation_reads_plan (&rd, call, 3);
+    assert_int_equal (rd.ncmds, 1 + 2 + 3);
+    assert_int_equal (rd.argc [0], 4);
+    assert_string_equal (rd.argv [0][0], "MGET");
+    assert_string_equal (rd.argv [0][3], "mute:{b:7}:98");
+    //  Brand 7's block set asks for both its members, in order.
+    assert_int_equal (rd.block_cmd [0], rd.block_cmd [2]);
+    const char *const *b7 = rd.argv [rd.block_cmd [0]];
+    assert_string_equal (b7 [0], "SMISMEMBER");
+    assert_string_equal (b7 [1], "block:{b:7}");
+    assert_string_equal (b7 [2], "99");
+    assert_string_equal (b7 [3], "98");
+    assert_int_equal (rd.block_at [2], 1);
+    assert_string_equal (rd.argv [rd.seen_cmd [1]][1], "md:ids:{b:8}:20413");
+    assert_string_equal (rd.argv [rd.seen_cmd [1]][2], "m1");
+    //  The replies: event 2 muted and blocked, event 1 finished before.
+    redisReply mute [3] = { { .type = REDIS_REPLY_NIL }, { .type = REDIS_REPLY_NIL },
+                            { .type = REDIS_REPLY_STRING, .str = "1763605000000000" } };
+    redisReply *mutes [3] = { &mute [0], &mute [1], &mute [2] };
+    redisReply zero = { .type = REDIS_REPLY_INTEGER, .integer = 0 }, yes = { .type = REDIS_REPLY_INTEGER, .integer = 1 };
+    redisReply *b7v [2] = { &zero, &yes }, *b8v [1] = { &zero }, *s1 [1] = { &zero }, *s2 [1] = { &yes };
+    redisReply arrays [6] = { { .type = REDIS_REPLY_ARRAY, .elements = 3, .element = mutes } };
+    arrays [rd.block_cmd [0]] = (redisReply) { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = b7v };
+    arrays [rd.block_cmd [1]] = (redisReply) { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = b8v };
+    arrays [rd.seen_cmd [0]] = (redisReply) { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = s1 };
+    arrays [rd.seen_cmd [1]] = (redisReply) { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = s2 };
+    arrays [rd.seen_cmd [2]] = (redisReply) { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = s1 };
+    for (size_t c = 0; c < rd.ncmds; c++)
+        rd.replies [c] = &arrays [c];
+    int64_t until = -1;
+    bool blocked = true, seen = true;
+    assert_int_equal (moderation_reads_take (&rd, 0, &until, &blocked, &seen), 0);
+    assert_true (until == 0 && !blocked && !seen);
+    assert_int_equal (moderation_reads_take (&rd, 1, &until, &blocked, &seen), 0);
+    assert_true (until == 0 && !blocked && seen);
+    assert_int_equal (moderation_reads_take (&rd, 2, &until, &blocked, &seen), 0);
+    assert_true (until == 1763605000000000LL && blocked && !seen);
+    assert_null (moderation_reads_error (&rd));
+    //  A reply missing or an error (a key of the wrong type): that event has no reads.
+    redisReply err = { .type = REDIS_REPLY_ERROR, .str = "WRONGTYPE Operation against a key" };
+    rd.replies [rd.block_cmd [1]] = &err;
+    assert_int_equal (moderation_reads_take (&rd, 1, &until, &blocked, &seen), -1);
+    assert_string_equal (moderation_reads_error (&rd), err.str);
+    assert_int_equal (moderation_reads_take (&rd, 0, &until, &blocked, &seen), 0);
+    rd.replies [0] = NULL;
+    assert_int_equal (moderation_reads_take (&rd, 0, &until, &blocked, &seen), -1);
+    assert_int_equal (moderation_reads_take (&rd, 3, &until, &blocked, &seen), -1);
+    for (size_t c = 0; c < rd.ncmds; c++)
+        rd.replies [c] = NULL;      //  not the plan's to free here
+    moderation_reads_free (&rd);
 }
 
 //  The scripts are embedded from their .lua files at build time: the code
@@ -480,6 +560,7 @@ int main (void)
         cmocka_unit_test (test_rows_merge),
         cmocka_unit_test (test_script_args),
         cmocka_unit_test (test_call_reply),
+        cmocka_unit_test (test_reads),
         cmocka_unit_test (test_scripts_embedded),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -4,7 +4,8 @@
 //  pipeline per batch), then counts it all again to show that a redelivered
 //  event changes nothing. Prints events/s, µs per event, round trips per
 //  event, Redis commands per event (INFO stats, script-inner calls
-//  included), script calls per event and Redis's own CPU per event.
+//  included), script calls per event and Redis's own CPU per event, then
+//  each command's calls and µs per event (a script's µs include its commands').
 //    usage: bench_scoring [--port P] [--events N] [--groups G] [--members M] [--batch B]
 #include "scoring.h"
 #include "qy/util.h"
@@ -42,6 +43,23 @@ static double s_info (qy_redis_t *redis, const char *section, const char *const 
     if (r)
         freeReplyObject (r);
     return sum;
+}
+
+//  Each command's calls and time per event, from INFO commandstats
+//  ("cmdstat_hget:calls=3,usec=5,…"), most time first as Redis lists them.
+static void s_print_commandstats (qy_redis_t *redis, long n)
+{
+    redisReply *r = qy_redis_cmd (redis, "INFO commandstats");
+    for (const char *p = r && r->type == REDIS_REPLY_STRING ? strstr (r->str, "cmdstat_") : NULL; p;
+         p = strstr (p + 1, "cmdstat_")) {
+        char name [64];
+        long long calls = 0, usec = 0;
+        if (sscanf (p, "cmdstat_%63[^:]:calls=%lld,usec=%lld", name, &calls, &usec) == 3)
+            printf ("  %-20s %8.3f calls/event %7.2f µs/event\n", name, (double) calls / (double) n,
+                    (double) usec / (double) n);
+    }
+    if (r)
+        freeReplyObject (r);
 }
 
 static long long s_commands (qy_redis_t *redis)
@@ -152,6 +170,7 @@ int main (int argc, char **argv)
                 pass ? "redelivered" : "first pass", n, secs, (double) n / secs, secs * 1e6 / (double) n,
                 (double) trips / (double) n, (double) (c1 - c0 - 1) / (double) n, scripts / (double) n,
                 (cpu1 - cpu0) * 1e6 / (double) n, dups);
+        s_print_commandstats (redis, n);
         if (pass == 1 && dups != n) {
             fprintf (stderr, "bench_scoring: a redelivered event was counted again (%ld of %ld seen)\n", dups, n);
             rc = 1;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Moderation behaviour through the running services (Redis counts, one
-# script call per event): a spam wave from coordinated accounts across
+# script call per batch and plain reads): a spam wave from coordinated accounts across
 # groups, one member's content in the groups of three stores, a newcomer's
 # phone number, a join wave making newcomers' rules stricter in one store (a
 # store-level policy layer), quiet hours on a group type, the nickname format
@@ -167,4 +167,13 @@ it_eq "behaviour hits metric" "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_
 # Redis keys are tagged by brand and expire.
 ttl=$(redis-cli -p "$QY_REDIS_PORT" --scan --pattern "sw:{b:$BID}:*" | head -1 | xargs -r redis-cli -p "$QY_REDIS_PORT" PTTL)
 [ "${ttl:-0}" -gt 0 ] && echo "ok   wave keys expire" || it_fail "wave key without expiry ($ttl)"
+# A read that fails (the brand's block set made a string behind moderation's back) costs its
+# batch the mute, block and finished-id reads, loudly; the message is still judged.
+redis-cli -p "$QY_REDIS_PORT" SET "block:{b:$BID}" broken >/dev/null
+ev rb1 room1 rb1 text "你好" > "$QY_RUN/late.jsonl"
+"$QYCTL" send "$QY_RUN/late.jsonl" > /dev/null
+late_judged () { [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge 69 ]; }
+it_wait "the event after the broken block set judged" late_judged
+grep 'behaviour reads failed' "$QY_RUN/logs/moderation1.log" | grep -q 'msg_id=rb1 .*WRONGTYPE' \
+    && echo "ok   a failed read logged with the message and the error" || it_fail "no log line for the failed read"
 it_done
