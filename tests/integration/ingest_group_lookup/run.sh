@@ -9,9 +9,7 @@
 #      at most one statement per batch, each created once (a replay of the same day adds none).
 source "$(dirname "$0")/../lib.sh"
 it_servers
-psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
-qy_as_pg "$(qy_pg_bin)/pg_ctl" -D "$QY_RUN/pg" -w restart >/dev/null
-psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+it_pg_statements
 it_gateway
 "$QYCTL" demo load --brand lk --stores 50 --groups 4 --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
 "$QYCTL" brand create fresh Fresh --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" >/dev/null
