@@ -143,7 +143,7 @@ static int s_resolve (ingest_store_t *self, const s_lookup_t *def, Qy__Event **e
         }
         const char *p [8];
         qy_pg_cols_params (&cols, p);
-        PGresult *res;
+        PGresult *res = NULL;
         rc = qy_pg_run (self->pg, def->ctx, def->sql, def->nparams, p, &res) ? 0 : -1;
         qy_map_t *got = qy_map_new ();
         bool dropped = rc == 0 && ingest_lookup_room (cache, self->cache_max, (size_t) PQntuples (res));
@@ -166,7 +166,7 @@ static int s_resolve (ingest_store_t *self, const s_lookup_t *def, Qy__Event **e
             }
             def->apply (self, events [i], id);
         }
-        if (rc == 0)
+        if (res)
             PQclear (res);
         qy_map_destroy (&got);
         qy_pg_cols_free (&cols);
