@@ -198,8 +198,8 @@ static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const s
         return -1;
     }
     self->signals++;
-    qy_log_info ("signal changed msg_id=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f", id, g->brand_code, g->code, name,
-                 from && *from ? from : "-", to, value);
+    qy_log_info ("signal changed msg_id=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f user=%s", id, g->brand_code,
+                 g->code, name, from && *from ? from : "-", to, value, user && *user ? user : "-");
     return 0;
 }
 
@@ -537,10 +537,60 @@ static void s_write (scoring_eval_t *self, s_item_t *items, size_t n)
     free (e);
 }
 
+//  The signal a member's change calls for, or NULL (no change, no signal,
+//  or staff: they are not the audience of campaign's member playbooks).
+static const char *s_member_change (const scoring_member_t *m, const scoring_standing_t *st, bool *changed)
+{
+    *changed = strcmp (m->state, st->state) != 0 || m->trust_level != st->trust_level;
+    return *changed && !m->staff ? scoring_member_signal (m->state, st->state) : NULL;
+}
+
+//  The gateway's user ids of the members the page signals, in one
+//  statement (a member's signal carries it): "member id" → row of res.
+typedef struct {
+    qy_map_t *row;
+    PGresult *res;
+} s_users_t;
+
+static void s_users (scoring_eval_t *self, const s_item_t *items, size_t n, s_users_t *u)
+{
+    u->row = qy_map_new ();
+    u->res = NULL;
+    size_t m = 0, cap = 0;
+    int64_t *bids = NULL, *mids = NULL;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; items [i].rc == 1 && k < items [i].n; k++) {
+            bool changed;
+            if (!s_member_change (&items [i].ms [k], &items [i].st [k], &changed))
+                continue;
+            if (m == cap) {
+                cap = cap ? 2 * cap : 64;
+                bids = qy_realloc (bids, cap * sizeof (int64_t));
+                mids = qy_realloc (mids, cap * sizeof (int64_t));
+            }
+            bids [m] = items [i].bid;
+            mids [m++] = items [i].ms [k].member_id;
+        }
+    //  Without them (PostgreSQL failed) the signals go out with no user id, as before.
+    u->res = m ? scoring_store_users (self->pg, bids, mids, m) : NULL;
+    for (int r = 0; u->res && r < PQntuples (u->res); r++)
+        qy_map_put (u->row, PQgetvalue (u->res, r, 1), r);
+    free (bids);
+    free (mids);
+}
+
+static const char *s_user (const s_users_t *u, int64_t member_id)
+{
+    char key [24];
+    int64_t r;
+    qy_snprintf (key, sizeof (key), "%lld", (long long) member_id);
+    return u->res && qy_map_get (u->row, key, &r) ? PQgetvalue (u->res, (int) r, 2) : "";
+}
+
 //  Phase 7, once the states are durable: signals, and the states
 //  remembered as signalled only when their signal went out, so one that
 //  could not be sent is found again next round (and carries the same id).
-static void s_announce (scoring_eval_t *self, s_item_t *it)
+static void s_announce (scoring_eval_t *self, s_item_t *it, const s_users_t *users)
 {
     const scoring_group_row_t *g = &it->g;
     const char *gsig = scoring_group_signal (it->prev_state, it->h.state);
@@ -558,15 +608,13 @@ static void s_announce (scoring_eval_t *self, s_item_t *it)
     for (int i = 0; i < it->n; i++) {
         const scoring_member_t *m = &it->ms [i];
         const scoring_standing_t *st = &it->st [i];
-        if (strcmp (m->state, st->state) == 0 && m->trust_level == st->trust_level)
+        bool changed;
+        const char *msig = s_member_change (m, st, &changed);
+        if (!changed)
             continue;
-        //  Staff are not the audience of campaign's member playbooks.
-        const char *msig = m->staff ? NULL : scoring_member_signal (m->state, st->state);
         if (msig) {
-            char user [136] = "";
-            scoring_store_user (self->pg, it->bid, m->member_id, user, sizeof (user));
             double value = st->rate_baseline > 0 ? st->rate_recent / st->rate_baseline : 0;
-            s_signal_t sg = { msig, "member", m->member_id, user, m->state, st->state, value };
+            s_signal_t sg = { msig, "member", m->member_id, s_user (users, m->member_id), m->state, st->state, value };
             if (s_signal (self, g, &sg, it->now_s, it->today) != 0)
                 continue;
         }
@@ -578,8 +626,8 @@ static void s_announce (scoring_eval_t *self, s_item_t *it)
 }
 
 //  Evaluate the groups of a page of marks "B:G" (a mark not well formed is
-//  skipped): Redis per group, PostgreSQL per page (two reads, one
-//  transaction, whatever the page's size). failed[i] is set for a group
+//  skipped): Redis per group, PostgreSQL per page (the reads, one
+//  transaction, the signalled members' user ids, whatever the page's size). failed[i] is set for a group
 //  to be tried again. Returns groups evaluated.
 static int s_page (scoring_eval_t *self, const char *const *marks, size_t n, bool *failed)
 {
@@ -603,11 +651,13 @@ static int s_page (scoring_eval_t *self, const char *const *marks, size_t n, boo
         if (items [i].rc == 1)
             s_prepare (self, &items [i]);
     s_write (self, items, n);
+    s_users_t users;
+    s_users (self, items, n, &users);
     int done = 0;
     for (size_t i = 0; i < n; i++) {
         s_item_t *it = &items [i];
         if (it->rc == 1) {
-            s_announce (self, it);
+            s_announce (self, it, &users);
             done++;
         }
         failed [i] = it->rc < 0;
@@ -617,6 +667,9 @@ static int s_page (scoring_eval_t *self, const char *const *marks, size_t n, boo
         free (it->cap);
         free (it->clean);
     }
+    if (users.res)
+        PQclear (users.res);
+    qy_map_destroy (&users.row);
     free (items);
     return done;
 }

@@ -415,17 +415,22 @@ int scoring_store_write (qy_pg_t *pg, const scoring_evaluation_t *e, size_t n)
     return ok ? 0 : -1;
 }
 
-void scoring_store_user (qy_pg_t *pg, int64_t brand_id, int64_t member_id, char *buf, size_t len)
+PGresult *scoring_store_users (qy_pg_t *pg, const int64_t *brand_ids, const int64_t *member_ids, size_t n)
 {
-    char b [QY_PG_I64_LEN], m [QY_PG_I64_LEN];
-    qy_pg_i64 (b, brand_id);
-    qy_pg_i64 (m, member_id);
-    const char *p [] = { b, m };
-    PGresult *res;
-    buf [0] = 0;
-    if (qy_pg_run (pg, "member user id", "SELECT user_id FROM members WHERE brand_id = $1 AND id = $2", 2, p, &res)) {
-        if (PQntuples (res))
-            qy_strlcpy (buf, PQgetvalue (res, 0, 0), len);
-        PQclear (res);
+    qy_pg_cols_t c;
+    qy_pg_cols_init (&c, 2);
+    for (size_t i = 0; i < n; i++) {
+        qy_pg_cols_row (&c);
+        qy_pg_cols_int (&c, 0, brand_ids [i]);
+        qy_pg_cols_int (&c, 1, member_ids [i]);
     }
+    const char *p [2];
+    qy_pg_cols_params (&c, p);
+    PGresult *res = NULL;
+    if (!qy_pg_run (pg, "member user ids",
+            "SELECT m.brand_id, m.id, m.user_id FROM unnest ($1::bigint[], $2::bigint[]) AS x (b, m) "
+            "JOIN members m ON m.id = x.m AND m.brand_id = x.b", 2, p, &res))
+        res = NULL;
+    qy_pg_cols_free (&c);
+    return res;
 }

@@ -49,6 +49,8 @@ typedef struct {
 //  PostgreSQL failed: the caller writes them one at a time, so one group
 //  refused for its data holds up no other; the next round writes it again.
 int scoring_store_write (qy_pg_t *pg, const scoring_evaluation_t *e, size_t n);
-//  The gateway's user id of a member ("" when unknown).
-void scoring_store_user (qy_pg_t *pg, int64_t brand_id, int64_t member_id, char *buf, size_t len);
+//  The gateway's user ids of members (brand_ids[i], member_ids[i]) in one
+//  statement: rows (brand_id, id, user_id). NULL when PostgreSQL failed;
+//  caller PQclears.
+PGresult *scoring_store_users (qy_pg_t *pg, const int64_t *brand_ids, const int64_t *member_ids, size_t n);
 #endif
