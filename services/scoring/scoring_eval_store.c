@@ -133,31 +133,38 @@ int scoring_store_inputs (qy_pg_t *pg, const scoring_group_row_t *const *g, cons
     qy_pg_cols_params (&c, p);
     PGresult *days = NULL, *distinct = NULL, *speakers = NULL, *span = NULL;
     int rc = -1;
+    //  LATERAL, in all four: each group's rows read by its primary key
+    //  (group, …, day), as one group's own statement did. The rows are
+    //  found by group and day alone (OFFSET 0 keeps the subquery whole) and
+    //  checked for the brand after: given the brand too, the planner could
+    //  take the (brand, day) index and read every group of the brand for
+    //  each group, and as a plain join it hashed whole partitions (ten
+    //  times the per-group statements' cost at 100,000 groups).
     if (!qy_pg_run (pg, "health days",
-            //  LATERAL, in all four: each group's rows read by its index, as
-            //  one group's own statement would (a join let the planner hash
-            //  every row of every partition, ten times the cost at 100,000 groups).
             "SELECT x.i, x.d - s.day, s.messages, s.active_members, s.joins, s.leaves, s.violations, s.staff_messages, "
             "       s.posts, s.post_replies "
-            "FROM " S_PAGE " CROSS JOIN LATERAL (SELECT * FROM daily_group_stats s WHERE s.brand_id = x.b "
-            "AND s.group_id = x.g AND s.day > x.d - 56 AND s.day <= x.d) s", 3, p, &days)
+            "FROM " S_PAGE " CROSS JOIN LATERAL (SELECT * FROM daily_group_stats WHERE group_id = x.g "
+            "  AND day > x.d - 56 AND day <= x.d OFFSET 0) s WHERE s.brand_id = x.b", 3, p, &days)
         || !qy_pg_run (pg, "health distinct",
             "SELECT x.i, s.w, s.wp, s.m FROM " S_PAGE " CROSS JOIN LATERAL ("
             "  SELECT count (DISTINCT member_id) FILTER (WHERE day > x.d - 7) AS w, "
             "         count (DISTINCT member_id) FILTER (WHERE day <= x.d - 7 AND day > x.d - 14) AS wp, "
             "         count (DISTINCT member_id) AS m "
-            "  FROM daily_member_stats WHERE brand_id = x.b AND group_id = x.g AND day > x.d - 30 AND day <= x.d "
-            "  AND messages > 0) s", 3, p, &distinct)
+            "  FROM (SELECT brand_id, member_id, day FROM daily_member_stats WHERE group_id = x.g AND day > x.d - 30 "
+            "        AND day <= x.d AND messages > 0 OFFSET 0) r WHERE r.brand_id = x.b) s", 3, p, &distinct)
         || !qy_pg_run (pg, "health speakers",
             "SELECT x.i, s.n FROM " S_PAGE " CROSS JOIN LATERAL ("
-            "  SELECT sum (messages) AS n FROM daily_member_stats WHERE brand_id = x.b AND group_id = x.g "
-            "  AND day > x.d - 28 AND day <= x.d GROUP BY member_id HAVING sum (messages) > 0) s", 3, p, &speakers)
+            "  SELECT sum (messages) AS n "
+            "  FROM (SELECT brand_id, member_id, messages FROM daily_member_stats WHERE group_id = x.g "
+            "        AND day > x.d - 28 AND day <= x.d OFFSET 0) r WHERE r.brand_id = x.b "
+            "  GROUP BY member_id HAVING sum (messages) > 0) s", 3, p, &speakers)
         || !qy_pg_run (pg, "health span",
             "SELECT x.i, coalesce (x.d - s.first, 0), coalesce (x.d - s.last_member, -1), coalesce (s.last_msg - s.first, 0) "
             "FROM " S_PAGE " CROSS JOIN LATERAL ("
             "  SELECT min (day) AS first, max (day) FILTER (WHERE messages > staff_messages) AS last_member, "
             "         max (day) FILTER (WHERE messages > 0) AS last_msg "
-            "  FROM daily_group_stats WHERE brand_id = x.b AND group_id = x.g AND day <= x.d) s", 3, p, &span))
+            "  FROM (SELECT brand_id, day, messages, staff_messages FROM daily_group_stats WHERE group_id = x.g "
+            "        AND day <= x.d OFFSET 0) r WHERE r.brand_id = x.b) s", 3, p, &span))
         goto done;
     s_days (days, in, n);
     s_speakers (distinct, speakers, span, in, n);
