@@ -52,7 +52,9 @@ const char *ingest_channel_kind (Qy__JoinScene scene);
 //  batch writer. One per thread.
 typedef struct ingest_store_t ingest_store_t;
 
-ingest_store_t *ingest_store_new (qy_pg_t *pg);
+//  Each cache holds at most cache_max entries (plus one batch's), then is
+//  dropped and refilled (option cache.max_entries, docs/scaling.md).
+ingest_store_t *ingest_store_new (qy_pg_t *pg, size_t cache_max);
 void ingest_store_destroy (ingest_store_t **self_p);
 //  Forget which brand codes were unknown (a brand was created: NOTIFY
 //  qy_config 'brands:ID', or notifications may have been missed).

@@ -2,6 +2,7 @@
 //  Ids of brands, groups, members and channels are cached in memory so a
 //  steady stream costs one INSERT … SELECT FROM unnest(…) per batch.
 #include "ingest.h"
+#include "ingest_lookup.h"
 #include "qy/deadletter.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_CACHE_MAX 2000000      //  entries per cache before it is dropped and refilled
 #define S_NEG_TTL_US (10 * 1000000LL)
 #define S_DATA_ERROR -2             //  s_write: PostgreSQL refused what a statement of many events held
 
@@ -23,13 +23,16 @@ struct ingest_store_t {
     qy_map_t *channels;          //  "bid|code" → id
     qy_map_t *days;              //  day number → partition exists
     qy_map_t *memberships;       //  "gid|mid" → known to exist
+    size_t    cache_max;         //  entries per cache before it is dropped and refilled
     char      refused [8];       //  SQLSTATE of the last batch refused for its data
+    const char *refused_step;    //  and the look-up refused ("group upsert" …), NULL for the writes
 };
 
-ingest_store_t *ingest_store_new (qy_pg_t *pg)
+ingest_store_t *ingest_store_new (qy_pg_t *pg, size_t cache_max)
 {
     ingest_store_t *self = qy_calloc (1, sizeof (*self));
     self->pg = pg;
+    self->cache_max = cache_max ? cache_max : 1;
     self->brands = qy_map_new ();
     self->brand_neg = qy_map_new ();
     self->groups = qy_map_new ();
@@ -70,12 +73,6 @@ void ingest_store_forget_unknown (ingest_store_t *self)
     qy_map_clear (self->brand_neg);
 }
 
-static void s_cap (qy_map_t *m)
-{
-    if (qy_map_size (m) > S_CACHE_MAX)
-        qy_map_clear (m);
-}
-
 //  Returns brand id, 0 when unknown, -1 when PostgreSQL is away.
 static int64_t s_brand (ingest_store_t *self, const char *code, int64_t now_us)
 {
@@ -94,78 +91,178 @@ static int64_t s_brand (ingest_store_t *self, const char *code, int64_t now_us)
     if (id)
         qy_map_put (self->brands, code, id);
     else {
-        s_cap (self->brand_neg);
+        ingest_lookup_room (self->brand_neg, self->cache_max, 1);
         qy_map_put (self->brand_neg, code, now_us + S_NEG_TTL_US);
     }
     return id;
 }
 
-static int s_group (ingest_store_t *self, Qy__Event *ev)
+//  One kind of id ingest resolves for a batch (groups, channels): what
+//  names it in an event, how one that is not cached is asked for, and what
+//  the answer sets in the event. Rows of the statement: brand_id, code, id, …
+typedef struct {
+    const char *ctx, *sql;
+    int         nparams;
+    qy_map_t *(*cache) (ingest_store_t *self);
+    const char *(*code) (const Qy__Event *ev);                         //  NULL: nothing to resolve
+    void (*param) (qy_pg_cols_t *cols, const Qy__Event *ev);           //  one row of parameters
+    void (*answer) (ingest_store_t *self, PGresult *res, int r, bool dropped);  //  each row; dropped: the cache was
+    void (*apply) (ingest_store_t *self, Qy__Event *ev, int64_t id);
+} s_lookup_t;
+
+//  Resolve def's ids for the accepted events[], those not cached in ONE
+//  statement whatever their number: with 100,000 groups nearly every batch
+//  brings groups no batch brought before, and a round trip each made
+//  ingest's cost grow with the number of groups. Returns 0 or -1.
+static int s_resolve (ingest_store_t *self, const s_lookup_t *def, Qy__Event **events, size_t n,
+                      const ingest_result_t *results)
 {
-    char *key = s_key (ev->brand_id, ev->group);
-    int64_t id;
-    if (!qy_map_get (self->groups, key, &id)) {
-        char bid [24];
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) ev->brand_id);
-        const char *p [] = { bid, ev->group, ev->store ? ev->store : "" };
-        PGresult *res;
-        if (!qy_pg_run (self->pg, "group upsert",
-                "INSERT INTO groups (brand_id, code, name, store_id) "
-                "VALUES ($1, $2, $2, (SELECT id FROM stores WHERE brand_id = $1 AND code = $3)) "
-                "ON CONFLICT (brand_id, code) DO UPDATE SET store_id = COALESCE (groups.store_id, EXCLUDED.store_id) "
-                "RETURNING id, store_id", 3, p, &res)) {
-            free (key);
-            return -1;
+    qy_map_t *cache = def->cache (self);
+    char **keys = qy_calloc (n ? n : 1, sizeof (char *));
+    size_t *first = qy_calloc (n ? n : 1, sizeof (size_t));
+    for (size_t i = 0; i < n; i++) {
+        const char *code = results [i].status == QY__ITEM_STATUS__ACCEPTED ? def->code (events [i]) : NULL;
+        if (!code)
+            continue;
+        int64_t id;
+        keys [i] = s_key (events [i]->brand_id, code);
+        if (qy_map_get (cache, keys [i], &id)) {
+            def->apply (self, events [i], id);
+            free (keys [i]);
+            keys [i] = NULL;
         }
-        id = qy_pg_int (res, 0, 0);
-        char gk [24];
-        qy_snprintf (gk, sizeof (gk), "%lld", (long long) id);
-        //  group_store is filled with groups and dropped with it: on its own
-        //  it would grow by one entry per group ever seen.
-        if (qy_map_size (self->groups) > S_CACHE_MAX)
-            qy_map_clear (self->group_store);
-        s_cap (self->groups);
-        qy_map_put (self->groups, key, id);
-        qy_map_put (self->group_store, gk, qy_pg_int (res, 0, 1));
-        PQclear (res);
     }
-    free (key);
-    ev->group_id = id;
+    size_t missing = ingest_lookup_missing (cache, (const char *const *) keys, n, first);
+    int rc = 0;
+    if (missing) {
+        qy_pg_cols_t cols;
+        qy_pg_cols_init (&cols, (size_t) def->nparams);
+        for (size_t k = 0; k < missing; k++) {
+            qy_pg_cols_row (&cols);
+            def->param (&cols, events [first [k]]);
+        }
+        const char *p [8];
+        qy_pg_cols_params (&cols, p);
+        PGresult *res = NULL;
+        rc = qy_pg_run (self->pg, def->ctx, def->sql, def->nparams, p, &res) ? 0 : -1;
+        qy_map_t *got = qy_map_new ();
+        bool dropped = rc == 0 && ingest_lookup_room (cache, self->cache_max, (size_t) PQntuples (res));
+        for (int r = 0; rc == 0 && r < PQntuples (res); r++) {
+            char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
+            def->answer (self, res, r, dropped && r == 0);
+            qy_map_put (cache, key, qy_pg_int (res, r, 2));
+            qy_map_put (got, key, qy_pg_int (res, r, 2));
+            free (key);
+        }
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            int64_t id;
+            if (!keys [i])
+                continue;
+            if (!qy_map_get (got, keys [i], &id)) {
+                qy_log_error ("msg_id=%s brand=%s %s answered no row for %s", events [i]->msg_id, events [i]->brand,
+                              def->ctx, keys [i]);
+                rc = -1;
+                break;
+            }
+            def->apply (self, events [i], id);
+        }
+        if (res)
+            PQclear (res);
+        qy_map_destroy (&got);
+        qy_pg_cols_free (&cols);
+    }
+    for (size_t i = 0; i < n; i++)
+        free (keys [i]);
+    free (keys);
+    free (first);
+    return rc;
+}
+
+static qy_map_t *s_groups_cache (ingest_store_t *self) { return self->groups; }
+static const char *s_group_code (const Qy__Event *ev) { return ev->group; }
+
+static void s_group_param (qy_pg_cols_t *cols, const Qy__Event *ev)
+{
+    qy_pg_cols_int (cols, 0, ev->brand_id);
+    qy_pg_cols_text (cols, 1, ev->group);
+    qy_pg_cols_text (cols, 2, ev->store ? ev->store : "");
+}
+
+static void s_group_answer (ingest_store_t *self, PGresult *res, int r, bool dropped)
+{
+    //  group_store is filled with groups and dropped with it: on its own
+    //  it would grow by one entry per group ever seen.
+    if (dropped)
+        qy_map_clear (self->group_store);
+    qy_map_put (self->group_store, PQgetvalue (res, r, 2), qy_pg_int (res, r, 3));
+}
+
+static void s_group_apply (ingest_store_t *self, Qy__Event *ev, int64_t id)
+{
     char gk [24];
     qy_snprintf (gk, sizeof (gk), "%lld", (long long) id);
     int64_t store = 0;
     qy_map_get (self->group_store, gk, &store);
+    ev->group_id = id;
     ev->store_id = store;
-    return 0;
 }
 
-static int s_channel (ingest_store_t *self, Qy__Event *ev)
+//  Groups that exist (and have their store, or the event names none) are
+//  only read; the others are created, or given the store they lacked.
+static const s_lookup_t s_groups = {
+    "group upsert",
+    "WITH v AS (SELECT b, c, s FROM unnest ($1::bigint[], $2::text[], $3::text[]) AS v (b, c, s)), "
+    "known AS (SELECT g.brand_id, g.code, g.id, g.store_id FROM groups g JOIN v ON g.brand_id = v.b AND g.code = v.c "
+    "          WHERE g.store_id IS NOT NULL OR v.s = ''), "
+    "made AS (INSERT INTO groups (brand_id, code, name, store_id) "
+    "         SELECT v.b, v.c, v.c, (SELECT id FROM stores WHERE brand_id = v.b AND code = v.s) FROM v "
+    "         WHERE NOT EXISTS (SELECT 1 FROM known WHERE known.brand_id = v.b AND known.code = v.c) "
+    "         ON CONFLICT (brand_id, code) DO UPDATE SET store_id = COALESCE (groups.store_id, EXCLUDED.store_id) "
+    "         RETURNING brand_id, code, id, store_id) "
+    "SELECT brand_id, code, id, store_id FROM known UNION ALL SELECT brand_id, code, id, store_id FROM made",
+    3, s_groups_cache, s_group_code, s_group_param, s_group_answer, s_group_apply
+};
+
+static qy_map_t *s_channels_cache (ingest_store_t *self) { return self->channels; }
+
+static const char *s_channel_code (const Qy__Event *ev)
 {
-    if (!ev->channel || !*ev->channel)
-        return 0;
-    char *key = s_key (ev->brand_id, ev->channel);
-    int64_t id;
-    if (!qy_map_get (self->channels, key, &id)) {
-        char bid [24], sid [24];
-        qy_snprintf (bid, sizeof (bid), "%lld", (long long) ev->brand_id);
-        qy_snprintf (sid, sizeof (sid), "%lld", (long long) ev->store_id);
-        const char *p [] = { bid, ev->channel, ingest_channel_kind (ev->join_scene), ev->store_id ? sid : NULL };
-        PGresult *res;
-        if (!qy_pg_run (self->pg, "channel upsert",
-                "INSERT INTO channels (brand_id, code, kind, store_id) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (brand_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id", 4, p, &res)) {
-            free (key);
-            return -1;
-        }
-        id = qy_pg_int (res, 0, 0);
-        PQclear (res);
-        s_cap (self->channels);
-        qy_map_put (self->channels, key, id);
-    }
-    free (key);
-    ev->channel_id = id;
-    return 0;
+    return ev->channel && *ev->channel ? ev->channel : NULL;
 }
+
+static void s_channel_param (qy_pg_cols_t *cols, const Qy__Event *ev)
+{
+    qy_pg_cols_int (cols, 0, ev->brand_id);
+    qy_pg_cols_text (cols, 1, ev->channel);
+    qy_pg_cols_text (cols, 2, ingest_channel_kind (ev->join_scene));
+    if (ev->store_id)
+        qy_pg_cols_int (cols, 3, ev->store_id);
+    else
+        qy_pg_cols_null (cols, 3);
+}
+
+static void s_channel_answer (ingest_store_t *self, PGresult *res, int r, bool dropped)
+{
+    (void) self, (void) res, (void) r, (void) dropped;
+}
+
+static void s_channel_apply (ingest_store_t *self, Qy__Event *ev, int64_t id)
+{
+    (void) self;
+    ev->channel_id = id;
+}
+
+//  A channel that exists is only read (its first kind and store stay).
+static const s_lookup_t s_channels = {
+    "channel upsert",
+    "WITH v AS (SELECT b, c, k, s FROM unnest ($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS v (b, c, k, s)), "
+    "known AS (SELECT ch.brand_id, ch.code, ch.id FROM channels ch JOIN v ON ch.brand_id = v.b AND ch.code = v.c), "
+    "made AS (INSERT INTO channels (brand_id, code, kind, store_id) SELECT b, c, k, s FROM v "
+    "         WHERE NOT EXISTS (SELECT 1 FROM known WHERE known.brand_id = v.b AND known.code = v.c) "
+    "         ON CONFLICT (brand_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING brand_id, code, id) "
+    "SELECT brand_id, code, id FROM known UNION ALL SELECT brand_id, code, id FROM made",
+    4, s_channels_cache, s_channel_code, s_channel_param, s_channel_answer, s_channel_apply
+};
 
 //  Resolve member ids for events[] whose member is not cached, in one statement.
 static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
@@ -205,7 +302,7 @@ static int s_members (ingest_store_t *self, Qy__Event **events, size_t n, const 
                 "RETURNING brand_id, user_id, id", 4, p, &res))
             rc = -1;
         else {
-            s_cap (self->members);
+            ingest_lookup_room (self->members, self->cache_max, (size_t) PQntuples (res));
             for (int r = 0; r < PQntuples (res); r++) {
                 char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
                 qy_map_put (self->members, key, qy_pg_int (res, r, 2));
@@ -338,11 +435,12 @@ static bool s_data_error (ingest_store_t *self)
 
 //  What a failed statement of steps 2-4 means for the batch (before the
 //  rollback, which clears the SQLSTATE).
-static int s_batch_failed (ingest_store_t *self)
+static int s_batch_failed (ingest_store_t *self, const char *step)
 {
     if (!s_data_error (self))
         return -1;
     qy_strlcpy (self->refused, qy_pg_last_sqlstate (self->pg), sizeof (self->refused));
+    self->refused_step = step;
     return S_DATA_ERROR;
 }
 
@@ -409,22 +507,21 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
             results [i].status = QY__ITEM_STATUS__DUPLICATE;
             continue;
         }
-        const char *step = s_partition (self, ev->event_time_us) ? "partition"
-                         : s_group (self, ev) ? "group upsert"
-                         : s_channel (self, ev) ? "channel upsert" : NULL;
-        if (step) {
+        if (s_partition (self, ev->event_time_us)) {
             if (!s_data_error (self))
                 goto done;
             //  This event's own statement was refused: the event is at fault.
             char refused [160];
-            s_refused (self, step, refused, sizeof (refused));
+            s_refused (self, "partition", refused, sizeof (refused));
             if (s_reject (self, ev, bid, &results [i], refused))
                 goto done;
         }
     }
-    //  2. Members, in one statement for those not cached.
-    if (s_members (self, events, n, results, member_ids)) {
-        rc = s_batch_failed (self);
+    //  2. Groups, channels and members, one statement each for those not cached.
+    const char *step = s_resolve (self, &s_groups, events, n, results) ? s_groups.ctx
+                     : s_resolve (self, &s_channels, events, n, results) ? s_channels.ctx : NULL;
+    if (step || s_members (self, events, n, results, member_ids)) {
+        rc = s_batch_failed (self, step);
         goto done;
     }
 
@@ -470,7 +567,7 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
                 "SELECT v.b, v.t, v.m, v.g, v.s, v.u, v.k, v.r, v.x, v.e FROM v "
                 "JOIN ids ON ids.brand_id = v.b AND ids.msg_id = v.m AND ids.event_time = v.t "
                 "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res)) {
-            rc = s_batch_failed (self);
+            rc = s_batch_failed (self, NULL);
             goto done;
         }
         //  Whatever the archive already had is a duplicate.
@@ -514,7 +611,7 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
             qy_pg_cols_int (&m, 1, ev->group_id);
             qy_pg_cols_int (&m, 2, member_ids [i]);
             qy_pg_cols_text (&m, 3, ingest_role_name (ev->role));
-            s_cap (self->memberships);
+            ingest_lookup_room (self->memberships, self->cache_max, 1);
             qy_map_put (self->memberships, key, 1);
             implicit++;
         }
@@ -530,7 +627,7 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
     }
     qy_pg_cols_free (&m);
     if (!ok || !qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL)) {
-        rc = s_batch_failed (self);
+        rc = s_batch_failed (self, NULL);
         goto done;
     }
     in_tx = false;
@@ -565,7 +662,12 @@ static int s_split (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
     int rc = 0;
     if (m == 1) {
         char refused [160];
-        qy_snprintf (refused, sizeof (refused), "refused by storage (SQLSTATE %s)", self->refused);
+        //  Which look-up refused it, as when each event had its own.
+        if (self->refused_step)
+            qy_snprintf (refused, sizeof (refused), "refused by storage: %s failed (SQLSTATE %s)", self->refused_step,
+                         self->refused);
+        else
+            qy_snprintf (refused, sizeof (refused), "refused by storage (SQLSTATE %s)", self->refused);
         Qy__Event *ev = events [idx [0]];
         qy_log_warn ("msg_id=%s brand=%s refused by storage", qy_utf8_valid (ev->msg_id) ? ev->msg_id : "(not UTF-8)",
                      qy_utf8_valid (ev->brand) ? ev->brand : "(not UTF-8)");

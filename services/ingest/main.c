@@ -35,6 +35,7 @@ typedef struct {
     long  http_port, http_max_body, http_queue, http_max_conns, http_max_conns_per_ip, http_conn_timeout_s;
     long  http_window_s, creds_refresh_ms;
     long  resend_grace_s, resend_interval_ms, resend_max;
+    long  cache_max;
 } ingest_config_t;
 
 static const qy_option_t s_options [] = {
@@ -58,6 +59,7 @@ static const qy_option_t s_options [] = {
     { "resend.grace_s", QY_INT, offsetof (ingest_config_t, resend_grace_s), "10", 1, 86400, "an archived event not handed on to the bus this long after its commit is re-sent from the archive (ingest died between its commit and its send)" },
     { "resend.interval_ms", QY_INT, offsetof (ingest_config_t, resend_interval_ms), "2000", 100, 3600000, "how often the archive is searched for events not handed on" },
     { "resend.max", QY_INT, offsetof (ingest_config_t, resend_max), "2000", 1, 100000, "events re-sent from the archive per search" },
+    { "cache.max_entries", QY_INT, offsetof (ingest_config_t, cache_max), "2000000", 1000, 100000000, "ids each of ingest's caches (groups, members, channels, memberships) holds before it is dropped and refilled: about 70 bytes an entry, so memory stays bounded whatever the number of groups (docs/scaling.md)" },
     { "gateway.master_key_file", QY_STR, offsetof (ingest_config_t, master_key_file), "", 0, 0, "file holding the master key (64 hex digits) HMAC secrets of gateway credentials are sealed under; the same as qyctl's $QY_INGEST_GATEWAY_MASTER_KEY_FILE. Set: secrets still in plain rows are sealed in place at the next reload; empty (development): sealed secrets cannot be used" },
     { "gateway.creds_refresh_ms", QY_INT, offsetof (ingest_config_t, creds_refresh_ms), "5000", 100, 3600000, "how often gateway credentials are reloaded" },
 };
@@ -275,7 +277,7 @@ int main (int argc, char **argv)
     qy_service_needs (QY_DEP_PG);
     l.turn.pg = qy_pg_new (cfg.common.pg_dsn);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (l.turn.pg));
-    l.turn.store = ingest_store_new (l.turn.pg);
+    l.turn.store = ingest_store_new (l.turn.pg, (size_t) cfg.cache_max);
     l.listen = qy_pg_new (cfg.common.pg_dsn);
     if (cfg.curve_secret [0]) {
         l.keys = ingest_keys_new ();

@@ -22,7 +22,7 @@
 typedef struct {
     qy_common_config_t common;
     char  *zmq_in, *zmq_out, *zmq_alerts;
-    long   hwm, batch, rollup_ms, ttl_days, member_ttl_days, eval_ms, eval_sweep_every, eval_budget_ms, reply_window_s, post_window_s,
+    long   hwm, batch, rollup_ms, rollup_marks, ttl_days, member_ttl_days, eval_ms, eval_sweep_every, eval_budget_ms, reply_window_s, post_window_s,
            substantial_chars, rebuild_days;
     double half_short_days, half_long_days;
     bool   event_clock;
@@ -36,6 +36,7 @@ static const qy_option_t s_options [] = {
     { "zmq.hwm",  QY_INT, offsetof (scoring_config_t, hwm),     "20000", 100, 10000000, "high-water mark per socket" },
     { "batch.max", QY_INT, offsetof (scoring_config_t, batch),  "512", 1, 10000, "events per Redis pipeline" },
     { "rollup.interval_ms", QY_INT, offsetof (scoring_config_t, rollup_ms), "5000", 100, 3600000, "how often roll-ups are written" },
+    { "rollup.marks", QY_INT, offsetof (scoring_config_t, rollup_marks), "200", 1, 100000, "dirty group-days a roll-up round reads in one Redis pipeline and writes in one transaction (rounds follow until none is left): larger rounds cost fewer statements per group-day, smaller ones hold locks and Redis for less time" },
     { "counters.ttl_days", QY_INT, offsetof (scoring_config_t, ttl_days), "40", 2, 400, "how long day counters stay in Redis" },
     { "members.ttl_days", QY_INT, offsetof (scoring_config_t, member_ttl_days), "400", 30, 3650, "how long a silent member's or group's standing stays in Redis" },
     { "eval.interval_ms", QY_INT, offsetof (scoring_config_t, eval_ms), "60000", 100, 86400000, "how often member standing and group health are evaluated" },
@@ -63,7 +64,7 @@ static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, s
     if (!force && now < *next_rollup)
         return;
     int w;
-    while ((w = scoring_rollup (redis, pg, brands, 200)) > 0)
+    while ((w = scoring_rollup (redis, pg, brands, (int) cfg->rollup_marks)) > 0)
         qy_metric_add (m_rollups, w);
     *next_rollup = qy_mono_us () + cfg->rollup_ms * 1000;
     if (hold_eval || (!force && now < *next_eval))
@@ -254,7 +255,7 @@ int main (int argc, char **argv)
         ;
     //  Last roll-up, so a clean stop leaves PostgreSQL current.
     int w;
-    while ((w = scoring_rollup (redis, pg, brands, 200)) > 0)
+    while ((w = scoring_rollup (redis, pg, brands, (int) cfg.rollup_marks)) > 0)
         qy_metric_add (m_rollups, w);
     free (run.evs);
     free (run.st);

@@ -1,7 +1,8 @@
 //  The evaluation: every interval, for each group seen, work out each
 //  member's standing and the group's health from Redis and the roll-ups,
 //  write them to PostgreSQL (absolute values), and send state changes on
-//  as signals (campaign hop) and zombie alerts (notifier hop).
+//  as signals (campaign hop) and zombie alerts (notifier hop). Groups are
+//  taken a page at a time (s_page): Redis per group, PostgreSQL per page.
 //
 //  Replicas share the work through a lease per group in Redis; a signal
 //  sent twice carries the same id (sig:name:group:member:day), so a
@@ -197,8 +198,8 @@ static int s_signal (scoring_eval_t *self, const scoring_group_row_t *g, const s
         return -1;
     }
     self->signals++;
-    qy_log_info ("signal changed msg_id=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f", id, g->brand_code, g->code, name,
-                 from && *from ? from : "-", to, value);
+    qy_log_info ("signal changed msg_id=%s brand=%s group=%s signal=%s from=%s to=%s value=%.2f user=%s", id, g->brand_code,
+                 g->code, name, from && *from ? from : "-", to, value, user && *user ? user : "-");
     return 0;
 }
 
@@ -306,167 +307,371 @@ static redisReply *s_channels (scoring_eval_t *self, const scoring_keys_t *k, in
     return r;
 }
 
-//  Evaluate one group. Returns 1 when evaluated, 0 when skipped, -1 on failure.
-static int s_group (scoring_eval_t *self, int64_t bid, int64_t gid)
+//  One group of a page under evaluation, through the phases of s_page.
+typedef struct {
+    int64_t                bid, gid, now_s;
+    int32_t                today;
+    const scoring_brand_t *brand;
+    scoring_keys_t         k;
+    int                    rc;          //  1 still to evaluate, 0 skipped, -1 failed (tried again)
+    scoring_group_row_t    g;
+    scoring_member_t      *ms;
+    scoring_standing_t    *st;
+    int                    n;
+    int64_t                in_group;
+    scoring_health_t       h;
+    char                   prev_state [16];
+    scoring_channel_t     *chs;
+    size_t                 nch;
+    scoring_suggestion_t  *cap, *clean;
+    size_t                 ncap, nclean;
+    int                    needed;
+} s_item_t;
+
+//  Phase 1 (Redis): the brand, this replica's lease on the group, the
+//  clock, and whether the group still has anything to judge.
+static void s_claim (scoring_eval_t *self, s_item_t *it)
 {
-    const scoring_brand_t *brand = scoring_brands_get (self->brands, bid);
-    if (!brand)
-        return -1;
-    scoring_keys_t k;
-    scoring_keys (&k, bid, gid, 0, 0, 0);
+    it->brand = scoring_brands_get (self->brands, it->bid);
+    it->rc = -1;
+    if (!it->brand)
+        return;
+    scoring_keys (&it->k, it->bid, it->gid, 0, 0, 0);
     char lease [16];
     qy_snprintf (lease, sizeof (lease), "%d", self->cfg.lease_ms);
-    redisReply *lock = qy_redis_cmd (self->redis, "SET %s %s NX PX %s", k.lock, self->owner, lease);
+    redisReply *lock = qy_redis_cmd (self->redis, "SET %s %s NX PX %s", it->k.lock, self->owner, lease);
     if (!lock)
-        return -1;
+        return;
     bool mine = lock->type == REDIS_REPLY_STATUS;
     freeReplyObject (lock);
+    it->rc = 0;
     if (!mine)
-        return 0;           //  another replica has it this round
-    int64_t now_s = qy_now_us () / 1000000;
+        return;             //  another replica has it this round
+    it->now_s = qy_now_us () / 1000000;
     if (self->cfg.event_clock) {
-        redisReply *c = qy_redis_cmd (self->redis, "ZSCORE sc:clock %lld", (long long) bid);
-        if (!c)
-            return -1;
+        redisReply *c = qy_redis_cmd (self->redis, "ZSCORE sc:clock %lld", (long long) it->bid);
+        if (!c) {
+            it->rc = -1;
+            return;
+        }
         if (s_str (c))
-            now_s = strtoll (c->str, NULL, 10);
+            it->now_s = strtoll (c->str, NULL, 10);
         freeReplyObject (c);
     }
-    int32_t today = qy_day_of (now_s * 1000000, brand->tz_offset_min);
+    it->today = qy_day_of (it->now_s * 1000000, it->brand->tz_offset_min);
     //  The roster lives while the group has events (members.ttl_days): once
     //  it has expired the group has nothing left to judge. An event of the
     //  group counted meanwhile puts it back in sc:groups with its batch.
-    redisReply *alive = qy_redis_cmd (self->redis, "EXISTS %s", k.roster);
-    if (!alive)
-        return -1;
+    redisReply *alive = qy_redis_cmd (self->redis, "EXISTS %s", it->k.roster);
+    if (!alive) {
+        it->rc = -1;
+        return;
+    }
     bool gone = alive->type == REDIS_REPLY_INTEGER && alive->integer == 0;
     freeReplyObject (alive);
-    if (gone) {
-        redisReply *r = qy_redis_cmd (self->redis, "SREM sc:groups %s", k.seen);
-        if (!r)
-            return -1;
-        freeReplyObject (r);
-        qy_log_info ("brand=%s group_id=%lld no longer in Redis: no longer evaluated", brand->code, (long long) gid);
-        return 0;
+    if (!gone) {
+        it->rc = 1;
+        return;
     }
-    scoring_group_row_t g;
-    int found = scoring_store_group (self->pg, bid, gid, brand, &g);
-    if (found <= 0)
-        return found;       //  -1 failed, 0 unknown group: nothing to judge
-    scoring_member_t *ms;
-    int n = s_members (self, &k, gid, &ms);
-    if (n < 0)
-        return -1;
-    const scoring_settings_t *set = &brand->settings;
-    scoring_standing_t *st = qy_calloc ((size_t) n + 1, sizeof (*st));
-    int64_t in_group = 0;
-    for (int i = 0; i < n; i++) {
-        scoring_member_standing (set, &ms [i], now_s, today, self->cfg.half_short_s, self->cfg.half_long_s, &st [i]);
-        in_group += ms [i].in_group;
+    redisReply *r = qy_redis_cmd (self->redis, "SREM sc:groups %s", it->k.seen);
+    if (!r) {
+        it->rc = -1;
+        return;
     }
-    //  Group health from the roll-ups.
-    scoring_health_t h;
-    memset (&h, 0, sizeof (h));
-    int rc = scoring_store_health (self->pg, &g, today, in_group, &h);
-    redisReply *prev = rc == 0 ? qy_redis_cmd (self->redis, "HMGET %s state rd", k.state) : NULL;
-    char prev_state [16] = "";
+    freeReplyObject (r);
+    qy_log_info ("brand=%s group_id=%lld no longer in Redis: no longer evaluated", it->brand->code, (long long) it->gid);
+}
+
+//  Phase 2 (PostgreSQL, the page at once): the groups' rows; a group that
+//  is not its brand's has nothing to judge.
+static void s_rows (scoring_eval_t *self, s_item_t *items, size_t n)
+{
+    int64_t *bids = qy_calloc (n + 1, sizeof (int64_t)), *gids = qy_calloc (n + 1, sizeof (int64_t));
+    scoring_group_row_t *rows = qy_calloc (n + 1, sizeof (*rows));
+    bool *found = qy_calloc (n + 1, sizeof (bool));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items [i].rc == 1) {
+            bids [m] = items [i].bid;
+            gids [m++] = items [i].gid;
+        }
+    int rc = m ? scoring_store_groups (self->pg, bids, gids, m, rows, found) : 0;
+    for (size_t i = 0, j = 0; i < n; i++) {
+        if (items [i].rc != 1)
+            continue;
+        if (rc)
+            items [i].rc = -1;
+        else if (!found [j])
+            items [i].rc = 0;
+        else {
+            items [i].g = rows [j];
+            qy_strlcpy (items [i].g.brand_code, items [i].brand->code, sizeof (items [i].g.brand_code));
+        }
+        j++;
+    }
+    free (bids);
+    free (gids);
+    free (rows);
+    free (found);
+}
+
+//  Phase 3 (Redis): the members and their standing.
+static void s_standing (scoring_eval_t *self, s_item_t *it)
+{
+    it->n = s_members (self, &it->k, it->gid, &it->ms);
+    if (it->n < 0) {
+        it->rc = -1;
+        it->n = 0;
+        return;
+    }
+    const scoring_settings_t *set = &it->brand->settings;
+    it->st = qy_calloc ((size_t) it->n + 1, sizeof (*it->st));
+    for (int i = 0; i < it->n; i++) {
+        scoring_member_standing (set, &it->ms [i], it->now_s, it->today, self->cfg.half_short_s, self->cfg.half_long_s,
+                                 &it->st [i]);
+        it->in_group += it->ms [i].in_group;
+    }
+}
+
+//  Phase 4 (PostgreSQL, the page at once): each group's health from its roll-ups.
+static void s_health (scoring_eval_t *self, s_item_t *items, size_t n)
+{
+    const scoring_group_row_t **g = qy_calloc (n + 1, sizeof (*g));
+    int32_t *today = qy_calloc (n + 1, sizeof (int32_t));
+    scoring_group_input_t *in = qy_calloc (n + 1, sizeof (*in));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items [i].rc == 1) {
+            g [m] = &items [i].g;
+            today [m++] = items [i].today;
+        }
+    int rc = m ? scoring_store_inputs (self->pg, g, today, m, in) : 0;
+    for (size_t i = 0, j = 0; i < n; i++) {
+        if (items [i].rc != 1)
+            continue;
+        if (rc)
+            items [i].rc = -1;      //  without the health there is no floor to judge by
+        else {
+            in [j].members = items [i].in_group;
+            in [j].type = items [i].g.type;
+            scoring_group_health (&in [j], &items [i].h);
+        }
+        j++;
+    }
+    if (rc == 0)
+        scoring_store_inputs_free (in, m);
+    free (in);
+    free (today);
+    free (g);
+}
+
+//  Phase 5 (Redis): the state last signalled, the daily renewal of the
+//  members' keys, the channels (cohorts folded) and the suggestions.
+static void s_prepare (scoring_eval_t *self, s_item_t *it)
+{
+    redisReply *prev = qy_redis_cmd (self->redis, "HMGET %s state rd", it->k.state);
     bool renew = false;
     if (prev && prev->type == REDIS_REPLY_ARRAY && prev->elements == 2) {
         if (s_str (prev->element [0]))
-            qy_strlcpy (prev_state, prev->element [0]->str, sizeof (prev_state));
-        renew = !s_str (prev->element [1]) || strtol (prev->element [1]->str, NULL, 10) != today;
+            qy_strlcpy (it->prev_state, prev->element [0]->str, sizeof (it->prev_state));
+        renew = !s_str (prev->element [1]) || strtol (prev->element [1]->str, NULL, 10) != it->today;
     }
     else
-        rc = -1;
+        it->rc = -1;
     if (prev)
         freeReplyObject (prev);
-    if (rc == 0 && renew && s_renew (self, gid, ms, n) == 0) {
+    if (it->rc == 1 && renew && s_renew (self, it->gid, it->ms, it->n) == 0) {
         char day [16];
-        qy_snprintf (day, sizeof (day), "%d", (int) today);
-        s_hset (self, k.state, 2, (const char *[]) { "rd", day });
+        qy_snprintf (day, sizeof (day), "%d", (int) it->today);
+        s_hset (self, it->k.state, 2, (const char *[]) { "rd", day });
     }
-    //  Channels and suggestions.
-    scoring_channel_t *chs = NULL;
-    size_t nch = 0;
-    if (rc == 0) {
-        redisReply *ch = s_channels (self, &k, today);
-        if (ch && ch->type == REDIS_REPLY_ARRAY) {
-            size_t np = ch->elements / 2;
-            const char **names = qy_calloc (np + 1, sizeof (char *)), **values = qy_calloc (np + 1, sizeof (char *));
-            for (size_t i = 0; i < np; i++) {
-                names [i] = ch->element [2 * i]->str;
-                values [i] = ch->element [2 * i + 1]->str;
-            }
-            nch = scoring_channels_fold (names, values, np, today, &chs);
-            free (names);
-            free (values);
+    redisReply *ch = it->rc == 1 ? s_channels (self, &it->k, it->today) : NULL;
+    if (ch && ch->type == REDIS_REPLY_ARRAY) {
+        size_t np = ch->elements / 2;
+        const char **names = qy_calloc (np + 1, sizeof (char *)), **values = qy_calloc (np + 1, sizeof (char *));
+        for (size_t i = 0; i < np; i++) {
+            names [i] = ch->element [2 * i]->str;
+            values [i] = ch->element [2 * i + 1]->str;
         }
-        else
-            rc = -1;
-        if (ch)
-            freeReplyObject (ch);
+        it->nch = scoring_channels_fold (names, values, np, it->today, &it->chs);
+        free (names);
+        free (values);
     }
+    else
+        it->rc = -1;
+    if (ch)
+        freeReplyObject (ch);
+    if (it->rc != 1)
+        return;
+    const scoring_settings_t *set = &it->brand->settings;
     size_t max = (size_t) set->suggest_max;
-    scoring_suggestion_t *cap = qy_calloc (max, sizeof (*cap)), *clean = qy_calloc (max, sizeof (*clean));
-    int needed = 0;
-    size_t ncap = scoring_capacity_list (set, ms, st, (size_t) n, g.capacity, today, cap, max, &needed);
-    //  Without the health (PostgreSQL failed) there is no floor to judge by.
-    size_t nclean = rc == 0 ? scoring_cleanout_list (set, ms, st, (size_t) n, h.msgs_per_day, today, clean, max) : 0;
-    scoring_evaluation_t e = { &g, today, ms, st, (size_t) n, &h, chs, nch, cap, ncap, needed, clean, nclean };
-    if (rc == 0)
-        rc = scoring_store_write (self->pg, &e);
-    //  Signals only once the states are durable; a state is remembered as
-    //  the one signalled only when its signal went out, so one that could
-    //  not be sent is found again next round (and carries the same id).
-    if (rc == 0) {
-        const char *gsig = scoring_group_signal (prev_state, h.state);
-        int sent = 0;
-        if (gsig)
-            sent = s_signal (self, &g, &(s_signal_t) { gsig, "group", 0, NULL, prev_state, h.state, h.health },
-                             now_s, today);
-        if (gsig && sent == 0 && strcmp (h.state, "zombie") == 0 && strcmp (h.lifecycle, "long_term") == 0)
-            sent = s_alert (self, &g, &h, today);
-        char health [16];
-        qy_snprintf (health, sizeof (health), "%d", h.health);
-        if (sent == 0)
-            s_hset (self, k.state, 4, (const char *[]) { "state", h.state, "health", health });
-        //  Member changes: signal, then remember the new state in the hash.
-        for (int i = 0; i < n; i++) {
-            if (strcmp (ms [i].state, st [i].state) == 0 && ms [i].trust_level == st [i].trust_level)
-                continue;
-            //  Staff are not the audience of campaign's member playbooks.
-            const char *msig = ms [i].staff ? NULL : scoring_member_signal (ms [i].state, st [i].state);
-            if (msig) {
-                char user [136] = "";
-                scoring_store_user (self->pg, bid, ms [i].member_id, user, sizeof (user));
-                double value = st [i].rate_baseline > 0 ? st [i].rate_recent / st [i].rate_baseline : 0;
-                s_signal_t sg = { msig, "member", ms [i].member_id, user, ms [i].state, st [i].state, value };
-                if (s_signal (self, &g, &sg, now_s, today) != 0)
-                    continue;
-            }
-            char key [96], tl [8];
-            qy_snprintf (key, sizeof (key), "sc:u:{g:%lld}:%lld", (long long) gid, (long long) ms [i].member_id);
-            qy_snprintf (tl, sizeof (tl), "%d", st [i].trust_level);
-            s_hset (self, key, 4, (const char *[]) { "st", st [i].state, "tl", tl });
-        }
-    }
-    free (cap);
-    free (clean);
-    free (chs);
-    free (st);
-    free (ms);
-    return rc == 0 ? 1 : -1;
+    it->cap = qy_calloc (max + 1, sizeof (*it->cap));
+    it->clean = qy_calloc (max + 1, sizeof (*it->clean));
+    it->ncap = scoring_capacity_list (set, it->ms, it->st, (size_t) it->n, it->g.capacity, it->today, it->cap, max,
+                                      &it->needed);
+    it->nclean = scoring_cleanout_list (set, it->ms, it->st, (size_t) it->n, it->h.msgs_per_day, it->today, it->clean, max);
 }
 
-//  Evaluate the group of a mark "B:G". Returns as s_group; 0 for a mark not ours.
-static int s_mark (scoring_eval_t *self, const char *mark)
+static scoring_evaluation_t s_evaluation (const s_item_t *it)
 {
-    long long bid, gid;
-    if (sscanf (mark, "%lld:%lld", &bid, &gid) != 2)
-        return 0;
-    int x = s_group (self, bid, gid);
-    qy_service_heartbeat ();
-    return x;
+    return (scoring_evaluation_t) { &it->g, it->today, it->ms, it->st, (size_t) it->n, &it->h, it->chs, it->nch,
+                                    it->cap, it->ncap, it->needed, it->clean, it->nclean };
+}
+
+//  Phase 6 (PostgreSQL): the page's evaluations in one transaction; if it
+//  fails, each alone, so that a group refused for its data holds up no other.
+static void s_write (scoring_eval_t *self, s_item_t *items, size_t n)
+{
+    scoring_evaluation_t *e = qy_calloc (n + 1, sizeof (*e));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items [i].rc == 1)
+            e [m++] = s_evaluation (&items [i]);
+    if (m > 0 && scoring_store_write (self->pg, e, m) != 0)
+        for (size_t i = 0; i < n; i++)
+            if (items [i].rc == 1) {
+                scoring_evaluation_t one = s_evaluation (&items [i]);
+                if (m == 1 || scoring_store_write (self->pg, &one, 1) != 0)
+                    items [i].rc = -1;
+            }
+    free (e);
+}
+
+//  The signal a member's change calls for, or NULL (no change, no signal,
+//  or staff: they are not the audience of campaign's member playbooks).
+static const char *s_member_change (const scoring_member_t *m, const scoring_standing_t *st, bool *changed)
+{
+    *changed = strcmp (m->state, st->state) != 0 || m->trust_level != st->trust_level;
+    return *changed && !m->staff ? scoring_member_signal (m->state, st->state) : NULL;
+}
+
+//  The gateway's user ids of the members the page signals, in one
+//  statement (a member's signal carries it): "member id" → row of res.
+typedef struct {
+    qy_map_t *row;
+    PGresult *res;
+} s_users_t;
+
+static void s_users (scoring_eval_t *self, const s_item_t *items, size_t n, s_users_t *u)
+{
+    u->row = qy_map_new ();
+    u->res = NULL;
+    size_t m = 0, cap = 0;
+    int64_t *bids = NULL, *mids = NULL;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; items [i].rc == 1 && k < items [i].n; k++) {
+            bool changed;
+            if (!s_member_change (&items [i].ms [k], &items [i].st [k], &changed))
+                continue;
+            if (m == cap) {
+                cap = cap ? 2 * cap : 64;
+                bids = qy_realloc (bids, cap * sizeof (int64_t));
+                mids = qy_realloc (mids, cap * sizeof (int64_t));
+            }
+            bids [m] = items [i].bid;
+            mids [m++] = items [i].ms [k].member_id;
+        }
+    //  Without them (PostgreSQL failed) the signals go out with no user id, as before.
+    u->res = m ? scoring_store_users (self->pg, bids, mids, m) : NULL;
+    for (int r = 0; u->res && r < PQntuples (u->res); r++)
+        qy_map_put (u->row, PQgetvalue (u->res, r, 1), r);
+    free (bids);
+    free (mids);
+}
+
+static const char *s_user (const s_users_t *u, int64_t member_id)
+{
+    char key [24];
+    int64_t r;
+    qy_snprintf (key, sizeof (key), "%lld", (long long) member_id);
+    return u->res && qy_map_get (u->row, key, &r) ? PQgetvalue (u->res, (int) r, 2) : "";
+}
+
+//  Phase 7, once the states are durable: signals, and the states
+//  remembered as signalled only when their signal went out, so one that
+//  could not be sent is found again next round (and carries the same id).
+static void s_announce (scoring_eval_t *self, s_item_t *it, const s_users_t *users)
+{
+    const scoring_group_row_t *g = &it->g;
+    const char *gsig = scoring_group_signal (it->prev_state, it->h.state);
+    int sent = 0;
+    if (gsig)
+        sent = s_signal (self, g, &(s_signal_t) { gsig, "group", 0, NULL, it->prev_state, it->h.state, it->h.health },
+                         it->now_s, it->today);
+    if (gsig && sent == 0 && strcmp (it->h.state, "zombie") == 0 && strcmp (it->h.lifecycle, "long_term") == 0)
+        sent = s_alert (self, g, &it->h, it->today);
+    char health [16];
+    qy_snprintf (health, sizeof (health), "%d", it->h.health);
+    if (sent == 0)
+        s_hset (self, it->k.state, 4, (const char *[]) { "state", it->h.state, "health", health });
+    //  Member changes: signal, then remember the new state in the hash.
+    for (int i = 0; i < it->n; i++) {
+        const scoring_member_t *m = &it->ms [i];
+        const scoring_standing_t *st = &it->st [i];
+        bool changed;
+        const char *msig = s_member_change (m, st, &changed);
+        if (!changed)
+            continue;
+        if (msig) {
+            double value = st->rate_baseline > 0 ? st->rate_recent / st->rate_baseline : 0;
+            s_signal_t sg = { msig, "member", m->member_id, s_user (users, m->member_id), m->state, st->state, value };
+            if (s_signal (self, g, &sg, it->now_s, it->today) != 0)
+                continue;
+        }
+        char key [96], tl [8];
+        qy_snprintf (key, sizeof (key), "sc:u:{g:%lld}:%lld", (long long) it->gid, (long long) m->member_id);
+        qy_snprintf (tl, sizeof (tl), "%d", st->trust_level);
+        s_hset (self, key, 4, (const char *[]) { "st", st->state, "tl", tl });
+    }
+}
+
+//  Evaluate the groups of a page of marks "B:G" (a mark not well formed is
+//  skipped): Redis per group, PostgreSQL per page (the reads, one
+//  transaction, the signalled members' user ids, whatever the page's size). failed[i] is set for a group
+//  to be tried again. Returns groups evaluated.
+static int s_page (scoring_eval_t *self, const char *const *marks, size_t n, bool *failed)
+{
+    s_item_t *items = qy_calloc (n + 1, sizeof (*items));
+    for (size_t i = 0; i < n; i++) {
+        long long bid, gid;
+        failed [i] = false;
+        if (sscanf (marks [i], "%lld:%lld", &bid, &gid) != 2)
+            continue;
+        items [i].bid = bid;
+        items [i].gid = gid;
+        s_claim (self, &items [i]);
+        qy_service_heartbeat ();
+    }
+    s_rows (self, items, n);
+    for (size_t i = 0; i < n; i++)
+        if (items [i].rc == 1)
+            s_standing (self, &items [i]);
+    s_health (self, items, n);
+    for (size_t i = 0; i < n; i++)
+        if (items [i].rc == 1)
+            s_prepare (self, &items [i]);
+    s_write (self, items, n);
+    s_users_t users;
+    s_users (self, items, n, &users);
+    int done = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *it = &items [i];
+        if (it->rc == 1) {
+            s_announce (self, it, &users);
+            done++;
+        }
+        failed [i] = it->rc < 0;
+        free (it->ms);
+        free (it->st);
+        free (it->chs);
+        free (it->cap);
+        free (it->clean);
+    }
+    if (users.res)
+        PQclear (users.res);
+    qy_map_destroy (&users.row);
+    free (items);
+    return done;
 }
 
 //  The groups whose counters changed since they were last evaluated: the
@@ -484,26 +689,29 @@ static int s_changed (scoring_eval_t *self, int64_t deadline, bool *drained)
                 freeReplyObject (r);
             return -1;
         }
-        size_t n = r->elements, i = 0;
-        int rc = 0;
-        for (; i < n && rc == 0; i++) {
-            int x = s_mark (self, r->element [i]->str);
-            rc = x < 0 ? -1 : 0;
-            done += x > 0 ? x : 0;
+        size_t n = r->elements, back = 0;
+        const char **marks = qy_calloc (n + 1, sizeof (*marks));
+        bool *failed = qy_calloc (n + 1, sizeof (bool));
+        for (size_t i = 0; i < n; i++)
+            marks [i] = r->element [i]->str;
+        done += s_page (self, marks, n, failed);
+        //  The marks of groups that failed go back for the next call.
+        const char **argv = qy_calloc (n + 3, sizeof (*argv));
+        argv [0] = "SADD";
+        argv [1] = SCORING_EVAL_QUEUE_KEY;
+        for (size_t i = 0; i < n; i++)
+            if (failed [i])
+                argv [2 + back++] = marks [i];
+        if (back) {
+            redisReply *again = qy_redis_argv (self->redis, (int) back + 2, argv, NULL);
+            if (again)
+                freeReplyObject (again);
         }
-        if (rc) {
-            const char **argv = qy_calloc (n - i + 3, sizeof (*argv));
-            argv [0] = "SADD";
-            argv [1] = SCORING_EVAL_QUEUE_KEY;
-            for (size_t j = i - 1; j < n; j++)
-                argv [2 + j - (i - 1)] = r->element [j]->str;
-            redisReply *back = qy_redis_argv (self->redis, (int) (n - i + 3), argv, NULL);
-            if (back)
-                freeReplyObject (back);
-            free (argv);
-        }
+        free (argv);
+        free (failed);
+        free (marks);
         freeReplyObject (r);
-        if (rc)
+        if (back)
             return -1;
         if (n == 0) {
             *drained = true;
@@ -530,17 +738,21 @@ static int s_sweep (scoring_eval_t *self, int64_t deadline, bool *finished)
             freeReplyObject (r);
             return -1;
         }
-        int rc = 0;
         redisReply *list = r->element [1];
-        for (size_t i = 0; i < list->elements && rc == 0; i++) {
-            int x = s_mark (self, list->element [i]->str);
-            rc = x < 0 ? -1 : 0;
-            done += x > 0 ? x : 0;
-        }
-        if (rc == 0)
+        size_t n = list->elements;
+        const char **marks = qy_calloc (n + 1, sizeof (*marks));
+        bool *failed = qy_calloc (n + 1, sizeof (bool)), any = false;
+        for (size_t i = 0; i < n; i++)
+            marks [i] = list->element [i]->str;
+        done += s_page (self, marks, n, failed);
+        for (size_t i = 0; i < n; i++)
+            any |= failed [i];
+        if (!any)
             qy_strlcpy (self->cursor, r->element [0]->str, sizeof (self->cursor));
+        free (failed);
+        free (marks);
         freeReplyObject (r);
-        if (rc)
+        if (any)
             return -1;          //  this page is evaluated again next time
     } while (strcmp (self->cursor, "0") != 0 && qy_mono_us () < deadline && qy_service_running ());
     *finished = strcmp (self->cursor, "0") == 0;

@@ -1,6 +1,6 @@
-//  The evaluation's PostgreSQL side: what it reads of a group, and the
-//  one transaction that writes a group's states, health, channels and
-//  suggestions. Every statement is scoped to the group's brand.
+//  The evaluation's PostgreSQL side: what it reads of a page of groups, and
+//  the one transaction that writes the page's states, health, channels and
+//  suggestions. Every statement is scoped to each group's brand.
 #ifndef SCORING_EVAL_STORE_H
 #define SCORING_EVAL_STORE_H
 #include "scoring.h"
@@ -10,14 +10,25 @@ typedef struct {
     char    code [136], name [256], type [32], brand_code [64];
 } scoring_group_row_t;
 
-//  Returns 1 and fills g, 0 when the group is not the brand's, -1 on failure.
-int scoring_store_group (qy_pg_t *pg, int64_t brand_id, int64_t group_id, const scoring_brand_t *brand,
-                         scoring_group_row_t *g);
-//  Gather the roll-ups of the 56 days up to today and compute the health.
-int scoring_store_health (qy_pg_t *pg, const scoring_group_row_t *g, int32_t today, int64_t members,
-                          scoring_health_t *h);
-//  What one evaluation of a group writes, in one transaction: its
-//  members' states, its health, its channels and its suggestions.
+//  The evaluation works a page of groups at a time (up to 50) and reads and
+//  writes each page with a fixed number of statements, whatever its size:
+//  a statement per group made the evaluation's cost grow with the number of
+//  groups (issue 19 target 4).
+//
+//  Read the rows of groups (brand_ids[i], group_ids[i]) in one statement:
+//  rows[i] filled and found[i] set when group i is its brand's (brand_code
+//  left to the caller). Returns 0, or -1 when PostgreSQL failed.
+int scoring_store_groups (qy_pg_t *pg, const int64_t *brand_ids, const int64_t *group_ids, size_t n,
+                          scoring_group_row_t *rows, bool *found);
+//  Gather each group's roll-ups of the SCORING_DAYS days up to today[i] into
+//  in[i] (its members and type are the caller's), in four statements for the
+//  page. in[i].speaker_msgs is allocated: scoring_store_inputs_free. Returns
+//  0, or -1 when PostgreSQL failed (nothing allocated).
+int scoring_store_inputs (qy_pg_t *pg, const scoring_group_row_t *const *g, const int32_t *today, size_t n,
+                          scoring_group_input_t *in);
+void scoring_store_inputs_free (scoring_group_input_t *in, size_t n);
+//  What one evaluation of a group writes: its members' states, its
+//  health, its channels and its suggestions.
 typedef struct {
     const scoring_group_row_t  *group;
     int32_t                     today;
@@ -33,9 +44,13 @@ typedef struct {
     const scoring_suggestion_t *cleanout;       //  silent members (scoring_cleanout_list)
     size_t                      ncleanout;
 } scoring_evaluation_t;
-//  Write an evaluation. Returns 0, or -1 (rolled back, logged) when
-//  PostgreSQL failed: the next round writes it again.
-int scoring_store_write (qy_pg_t *pg, const scoring_evaluation_t *e);
-//  The gateway's user id of a member ("" when unknown).
-void scoring_store_user (qy_pg_t *pg, int64_t brand_id, int64_t member_id, char *buf, size_t len);
+//  Write n evaluations (of different groups) in one transaction, one
+//  statement per table. Returns 0, or -1 (rolled back, logged) when
+//  PostgreSQL failed: the caller writes them one at a time, so one group
+//  refused for its data holds up no other; the next round writes it again.
+int scoring_store_write (qy_pg_t *pg, const scoring_evaluation_t *e, size_t n);
+//  The gateway's user ids of members (brand_ids[i], member_ids[i]) in one
+//  statement: rows (brand_id, id, user_id). NULL when PostgreSQL failed;
+//  caller PQclears.
+PGresult *scoring_store_users (qy_pg_t *pg, const int64_t *brand_ids, const int64_t *member_ids, size_t n);
 #endif

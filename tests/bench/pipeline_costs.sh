@@ -3,6 +3,7 @@
 #   costs_enable              after qy_start_pg: pg_stat_statements loaded (PostgreSQL restarted once)
 #   costs_start PORT…         before the load: zero Redis's commandstats and pg_stat_statements, note Redis's CPU
 #   costs_print EVENTS PORT…  after it: one line per Redis, then PostgreSQL's, each divided by EVENTS
+#   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls and time per event
 # Redis CPU is the server's own (INFO cpu, user + system, every thread), so
 # it includes what commandstats does not see (the network, Lua's set-up);
 # commandstats' times are wall-clock and swell when the CPU is shared, so
@@ -41,4 +42,12 @@ costs_print () {
     done
     psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (sum (total_exec_time), 0) * 1000, coalesce (sum (calls), 0) FROM pg_stat_statements" \
         | awk -F'|' -v e="$events" '{ printf "  postgresql  %.1f us/event executing  %.3f statements/event\n", $1 / e, $2 / e }'
+}
+
+#  Which statement costs what per event (issue 19 target 4: what grows with the number of groups).
+costs_statements () {
+    local events=$1 n=$2
+    psql "$QY_PG_DSN" -qAtF $'\t' -c "SELECT calls, total_exec_time, left (regexp_replace (query, '\s+', ' ', 'g'), 90)
+                                       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $n" \
+        | awk -F'\t' -v e="$events" '{ printf "    %7.3f calls/event %7.1f us/event  %s\n", $1 / e, $2 * 1000 / e, $3 }'
 }

@@ -7,10 +7,13 @@
 #   - PostgreSQL time per statement (pg_stat_statements, loaded for this run only),
 #   - what the stores cost per event (pipeline_costs.sh).
 #   usage: tests/bench/pipeline_profile.sh [BUILD_DIR] [MESSAGES]   (default 100000)
-#          env BENCH_REDIS=split: moderation on a Redis of its own (its commands listed apart)
+#          env BENCH_REDIS=split: moderation on a Redis of its own (its commands listed apart);
+#          BENCH_STORES / BENCH_GROUPS / BENCH_MEMBERS / BENCH_DAY_GROUPS: the layout, as pipeline.sh
+#          (100,000 groups: BENCH_STORES=10000 BENCH_GROUPS=10 BENCH_DAY_GROUPS=60)
 set -euo pipefail
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 MESSAGES=${2:-100000}
+N_STORES=${BENCH_STORES:-20} N_GROUPS=${BENCH_GROUPS:-3} N_MEMBERS=${BENCH_MEMBERS:-120}
 source "$(dirname "$0")/../../tools/lib/env.sh"
 source "$(dirname "$0")/pipeline_costs.sh"
 export QY_RUN; QY_RUN=$(mktemp -d /tmp/qy-profile.XXXXXX); chmod 755 "$QY_RUN"
@@ -25,7 +28,7 @@ costs_enable
 "$BUILD/tools/qyctl/qyctl" migrate >/dev/null
 gw=$(qy_free_port)
 qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$gw"
-"$BUILD/tools/qyctl/qyctl" demo load --brand bench --stores 20 --groups 3 --gateway-url "http://127.0.0.1:$gw/v1/deliveries" >/dev/null
+"$BUILD/tools/qyctl/qyctl" demo load --brand bench --stores "$N_STORES" --groups "$N_GROUPS" --gateway-url "http://127.0.0.1:$gw/v1/deliveries" >/dev/null
 qy_start_services "$BUILD" 1 1
 costs_start "${redis_ports[@]}"
 
@@ -38,8 +41,8 @@ counters () {
 }
 t0=$(date +%s.%N)
 ( while sleep 1; do counters; done ) & sampler=$!
-"$BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand bench --stores 20 --groups 3 \
-    --members 120 --messages "$MESSAGES" --rate 0 --batch 200 --window 8 --run profile | tail -1
+"$BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand bench --stores "$N_STORES" --groups "$N_GROUPS" \
+    --members "$N_MEMBERS" ${BENCH_DAY_GROUPS:+--day-groups "$BENCH_DAY_GROUPS"} --messages "$MESSAGES" --rate 0 --batch 200 --window 8 --run profile | tail -1
 accepted=$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')
 for _ in $(seq 3000); do
     [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$accepted" ] && break; sleep 0.1

@@ -80,6 +80,9 @@ grep -o 'msg_id=sig:[^ ]*' "$QY_RUN/logs/scoring1.log" | cut -d= -f2 | awk -F: -
     { $3 = n["g", $3]; if ($4 != 0) $4 = n["m", $4]; print }' "$QY_RUN/names.txt" - | sort > "$QY_RUN/actual/signals.txt"
 it_expect signals
 it_eq "signals metric" "$(qy_metric "$QY_HTTP_scoring1" qy_scoring_signals_sent_total)" 5
+# A member's signal carries the member's user id (read a page of groups at a time).
+it_eq "member signals' users" "$(grep 'signal changed' "$QY_RUN/logs/scoring1.log" | grep -o 'signal=member[^ ]* .* user=[^ ]*' \
+    | sed -E 's/signal=([^ ]*) .* user=/\1 /' | sort | tr '\n' ',')" "member.key u2,member.lurker u3,member.lurker v1,member.lurker v2,"
 alerted () { [ "$(q "SELECT count (*) FROM deliveries WHERE brand_id = $BID AND kind = 'alert' AND key = 'alert:group.zombie:$G2:0:20261001'")" = 1 ]; }
 it_wait "the zombie alert at notifier" alerted
 it_done
