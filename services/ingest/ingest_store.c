@@ -459,20 +459,13 @@ static void s_refused (ingest_store_t *self, const char *step, char *why, size_t
     qy_snprintf (why, len, "refused by storage: %s failed (SQLSTATE %s)", step, qy_pg_last_sqlstate (self->pg));
 }
 
-//  One attempt at the batch. Returns 0 (committed), -1 (PostgreSQL away:
-//  nothing stored) or S_DATA_ERROR (a statement covering many events was
-//  refused for its data: nothing of steps 2-4 stored; the caller splits).
-//  An event whose own statement is refused for its data is rejected here.
-static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results, int64_t now_us)
+//  1. Validates the events, resolves their brands and marks duplicates
+//  inside the batch; a bad event is rejected and dead-lettered here.
+//  Returns 0, or -1 when PostgreSQL is away.
+static int s_validate (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results, int64_t now_us)
 {
-    int64_t *member_ids = qy_calloc (n, sizeof (int64_t));
     qy_map_t *seen = qy_map_new ();
-    qy_pg_cols_t a;
-    qy_pg_cols_init (&a, 10);
     int rc = -1;
-    bool in_tx = false;
-
-    //  1. Validate, resolve brands, drop duplicates inside the batch.
     for (size_t i = 0; i < n; i++) {
         Qy__Event *ev = events [i];
         results [i].status = QY__ITEM_STATUS__ACCEPTED;
@@ -517,15 +510,21 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
                 goto done;
         }
     }
-    //  2. Groups, channels and members, one statement each for those not cached.
-    const char *step = s_resolve (self, &s_groups, events, n, results) ? s_groups.ctx
-                     : s_resolve (self, &s_channels, events, n, results) ? s_channels.ctx : NULL;
-    if (step || s_members (self, events, n, results, member_ids)) {
-        rc = s_batch_failed (self, step);
-        goto done;
-    }
+    rc = 0;
+done:
+    qy_map_destroy (&seen);
+    return rc;
+}
 
-    //  3. Archive, inside one transaction with the membership changes.
+//  3. The accepted events into the archive (inside the batch's
+//  transaction). New is what message_ids did not hold: the same message id
+//  re-sent with another event time is a duplicate too, and whatever the
+//  archive already had is marked so. false when the statement failed.
+static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
+                       const int64_t *member_ids)
+{
+    qy_pg_cols_t a;
+    qy_pg_cols_init (&a, 10);
     size_t rows = 0;
     for (size_t i = 0; i < n; i++) {
         if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
@@ -548,47 +547,51 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
         s_extra (&a, 9, ev);
         rows++;
     }
-    if (!qy_pg_run (self->pg, "begin", "BEGIN", 0, NULL, NULL))
-        goto done;
-    in_tx = true;
-    if (rows) {
-        const char *p [10];
-        qy_pg_cols_params (&a, p);
-        PGresult *res;
-        if (!qy_pg_run (self->pg, "archive",
-                //  New is what message_ids did not hold: the same message id
-                //  re-sent with another event time is a duplicate too.
-                "WITH v AS (SELECT b, 'epoch'::timestamptz + t * interval '1 microsecond' AS t, m, g, s, u, k, r, x, e "
-                "           FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
-                "                        $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e)), "
-                "ids AS (INSERT INTO message_ids (brand_id, msg_id, event_time) SELECT b, m, t FROM v "
-                "        ON CONFLICT DO NOTHING RETURNING brand_id, msg_id, event_time) "
-                "INSERT INTO messages (brand_id, event_time, msg_id, group_id, store_id, member_id, kind, role, text, extra) "
-                "SELECT v.b, v.t, v.m, v.g, v.s, v.u, v.k, v.r, v.x, v.e FROM v "
-                "JOIN ids ON ids.brand_id = v.b AND ids.msg_id = v.m AND ids.event_time = v.t "
-                "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res)) {
-            rc = s_batch_failed (self, NULL);
-            goto done;
-        }
-        //  Whatever the archive already had is a duplicate.
-        qy_map_t *fresh = qy_map_new ();
-        for (int r = 0; r < PQntuples (res); r++) {
-            char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
-            qy_map_put (fresh, key, 1);
-            free (key);
-        }
-        PQclear (res);
-        for (size_t i = 0; i < n; i++) {
-            if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
-                continue;
-            char *key = s_key (events [i]->brand_id, events [i]->msg_id);
-            if (!qy_map_get (fresh, key, NULL))
-                results [i].status = QY__ITEM_STATUS__DUPLICATE;
-            free (key);
-        }
-        qy_map_destroy (&fresh);
+    if (!rows) {
+        qy_pg_cols_free (&a);
+        return true;
     }
-    //  4. Membership changes of the new events.
+    const char *p [10];
+    qy_pg_cols_params (&a, p);
+    PGresult *res;
+    bool ok = qy_pg_run (self->pg, "archive",
+            "WITH v AS (SELECT b, 'epoch'::timestamptz + t * interval '1 microsecond' AS t, m, g, s, u, k, r, x, e "
+            "           FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
+            "                        $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e)), "
+            "ids AS (INSERT INTO message_ids (brand_id, msg_id, event_time) SELECT b, m, t FROM v "
+            "        ON CONFLICT DO NOTHING RETURNING brand_id, msg_id, event_time) "
+            "INSERT INTO messages (brand_id, event_time, msg_id, group_id, store_id, member_id, kind, role, text, extra) "
+            "SELECT v.b, v.t, v.m, v.g, v.s, v.u, v.k, v.r, v.x, v.e FROM v "
+            "JOIN ids ON ids.brand_id = v.b AND ids.msg_id = v.m AND ids.event_time = v.t "
+            "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res);
+    qy_pg_cols_free (&a);
+    if (!ok)
+        return false;
+    qy_map_t *fresh = qy_map_new ();
+    for (int r = 0; r < PQntuples (res); r++) {
+        char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
+        qy_map_put (fresh, key, 1);
+        free (key);
+    }
+    PQclear (res);
+    for (size_t i = 0; i < n; i++) {
+        if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
+            continue;
+        char *key = s_key (events [i]->brand_id, events [i]->msg_id);
+        if (!qy_map_get (fresh, key, NULL))
+            results [i].status = QY__ITEM_STATUS__DUPLICATE;
+        free (key);
+    }
+    qy_map_destroy (&fresh);
+    return true;
+}
+
+//  4. The membership changes of the new events: joins, leaves and renames
+//  one by one, and members who talk without a reported join in one
+//  statement. false when a statement failed.
+static bool s_memberships (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
+                           const int64_t *member_ids)
+{
     qy_pg_cols_t m;
     qy_pg_cols_init (&m, 4);
     size_t implicit = 0;
@@ -626,7 +629,33 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
             "WHERE memberships.role = 'member' AND EXCLUDED.role <> 'member'", 4, p);
     }
     qy_pg_cols_free (&m);
-    if (!ok || !qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL)) {
+    return ok;
+}
+
+//  One attempt at the batch. Returns 0 (committed), -1 (PostgreSQL away:
+//  nothing stored) or S_DATA_ERROR (a statement covering many events was
+//  refused for its data: nothing of steps 2-4 stored; the caller splits).
+//  An event whose own statement is refused for its data is rejected here.
+static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results, int64_t now_us)
+{
+    int64_t *member_ids = qy_calloc (n, sizeof (int64_t));
+    int rc = -1;
+    bool in_tx = false;
+    if (s_validate (self, events, n, results, now_us))
+        goto done;
+    //  2. Groups, channels and members, one statement each for those not cached.
+    const char *step = s_resolve (self, &s_groups, events, n, results) ? s_groups.ctx
+                     : s_resolve (self, &s_channels, events, n, results) ? s_channels.ctx : NULL;
+    if (step || s_members (self, events, n, results, member_ids)) {
+        rc = s_batch_failed (self, step);
+        goto done;
+    }
+    //  3. and 4. in one transaction.
+    if (!qy_pg_run (self->pg, "begin", "BEGIN", 0, NULL, NULL))
+        goto done;
+    in_tx = true;
+    if (!s_archive (self, events, n, results, member_ids) || !s_memberships (self, events, n, results, member_ids)
+        || !qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL)) {
         rc = s_batch_failed (self, NULL);
         goto done;
     }
@@ -640,8 +669,6 @@ done:
         //  failed transaction so the retry writes them again.
         qy_map_clear (self->memberships);
     }
-    qy_pg_cols_free (&a);
-    qy_map_destroy (&seen);
     free (member_ids);
     return rc;
 }
