@@ -149,155 +149,193 @@ static bool s_today (double p)
     return p >= 1.0 || s_uniform () < p;
 }
 
+//  What generating a day works on: the events so far, and the group being
+//  made (its store, its name, its members).
+typedef struct {
+    const sim_config_t *cfg;
+    sim_counts_t *c;
+    Qy__Event   **evs;
+    size_t        n;
+    long          seq;
+    double        today;            //  the share of groups whose own events happen today
+    s_member_t   *members;
+    int           g;
+    char          store [16], group [64];
+} s_gen_t;
+
+//  The group's members, and the joins (and some leaves) of those who join
+//  today: most early in the day, through one of the channels. Returns the
+//  sum of their chat weights.
+static double s_gen_members (s_gen_t *x)
+{
+    static const char *channels [] = { "staff", "qr", "oa-menu", "member-invite" };
+    static const Qy__JoinScene scenes [] = { QY__JOIN_SCENE__STAFF_INVITE, QY__JOIN_SCENE__QR_SCAN,
+                                              QY__JOIN_SCENE__OA_MENU, QY__JOIN_SCENE__MEMBER_INVITE };
+    static const double channel_share [] = { 0.40, 0.35, 0.15, 0.10 };
+    const sim_config_t *cfg = x->cfg;
+    double wtotal = 0;
+    for (int m = 0; m < cfg->members; m++) {
+        s_member_t *mm = &x->members [m];
+        qy_snprintf (mm->id, sizeof (mm->id), "u%d-%d", x->g, m);
+        if (m == 0)
+            qy_snprintf (mm->nick, sizeof (mm->nick), "%s店长", x->store);
+        else
+            qy_snprintf (mm->nick, sizeof (mm->nick), "会员%d号", x->g * cfg->members + m);
+        mm->staff = m == 0;
+        //  Most members never speak; among those who do, a few speak most.
+        mm->weight = (m == 0 || s_uniform () < 0.45) ? 1.0 / pow ((double) (m + 1), 1.1) * 30 : 0;
+        if (m == 0)
+            mm->weight = 0;
+        mm->flooder = m > 0 && s_uniform () < cfg->flooder_rate;
+        mm->spammer = m > 0 && !mm->flooder && s_uniform () < 0.03;
+        wtotal += mm->weight;
+        if (!s_today (x->today))
+            continue;          //  joined before the day
+        int64_t t = cfg->day_start_us + (int64_t) (s_uniform () * s_uniform () * 86000) * 1000000LL;
+        Qy__Event *ev = s_event (cfg, x->store, x->group, mm, QY__KIND__JOIN, t, &x->seq);
+        double r = s_uniform (), acc = 0;
+        int k = 0;
+        for (; k < 3; k++) {
+            acc += channel_share [k];
+            if (r < acc)
+                break;
+        }
+        if (m == 0)
+            k = 0;
+        ev->join_scene = scenes [k];
+        ev->channel = k < 2 ? qy_printf ("%s-%s", x->store, channels [k]) : qy_strdup (channels [k]);
+        ev->inviter = k == 3 && m > 1 ? qy_printf ("u%d-%d", x->g, s_below (m - 1) + 1)
+                                      : qy_strdup (k == 0 ? x->members [0].id : "");
+        x->evs [x->n++] = ev;
+        x->c->joins++;
+        if (m > 0 && s_uniform () < cfg->leave_rate) {
+            Qy__Event *lv = s_event (cfg, x->store, x->group, mm, QY__KIND__LEAVE,
+                                     t + (int64_t) (s_uniform () * 3600) * 1000000LL, &x->seq);
+            lv->leave_reason = QY__LEAVE_REASON__LEFT;
+            x->evs [x->n++] = lv;
+            x->c->leaves++;
+        }
+    }
+    return wtotal;
+}
+
+//  The group's chat: nmsgs messages, each from a member drawn by weight;
+//  ads come from the spammers among the members, not from regulars.
+static void s_gen_chat (s_gen_t *x, long nmsgs, double wtotal)
+{
+    const sim_config_t *cfg = x->cfg;
+    for (long i = 0; i < nmsgs && wtotal > 0; i++) {
+        double r = s_uniform () * wtotal, acc = 0;
+        int m = 1;
+        for (; m < cfg->members - 1; m++) {
+            acc += x->members [m].weight;
+            if (r < acc)
+                break;
+        }
+        bool ad = s_uniform () < cfg->ad_rate;
+        if (ad) {
+            int tries = 0;
+            m = 1 + s_below (cfg->members - 1);
+            while (!x->members [m].spammer && tries++ < cfg->members)
+                m = 1 + (m % (cfg->members - 1));
+            ad = x->members [m].spammer;
+        }
+        Qy__Event *ev = s_event (cfg, x->store, x->group, &x->members [m], QY__KIND__TEXT, s_time_in_day (cfg), &x->seq);
+        if (ad) {
+            char id [24];
+            qy_snprintf (id, sizeof (id), "%c%c%d", 'a' + s_below (26), 'a' + s_below (26), 10000 + s_below (89999));
+            ev->text = s_dupf (s_ads [s_below ((int) QY_ARRAY_LEN (s_ads))], id, 3000000000L + s_below (999999999), 0);
+            x->c->ads++;
+        }
+        else {
+            const char *topic = s_topics [s_below ((int) QY_ARRAY_LEN (s_topics))];
+            ev->text = qy_printf ("%s%s%s%s", *topic ? topic : "", *topic ? "：" : "",
+                                  s_chat [s_below ((int) QY_ARRAY_LEN (s_chat))],
+                                  s_endings [s_below ((int) QY_ARRAY_LEN (s_endings))]);
+        }
+        x->evs [x->n++] = ev;
+        x->c->messages++;
+    }
+}
+
+//  The store's staff posts a few times a day, and each flooder's burst of
+//  15 messages in 30 seconds.
+static void s_gen_staff_and_floods (s_gen_t *x)
+{
+    const sim_config_t *cfg = x->cfg;
+    for (int i = 0; i < 3; i++) {
+        if (!s_today (x->today))
+            continue;
+        Qy__Event *ev = s_event (cfg, x->store, x->group, &x->members [0], QY__KIND__TEXT,
+                                 cfg->day_start_us + (int64_t) (10 + 5 * i) * 3600 * 1000000LL, &x->seq);
+        char phone [24];
+        qy_snprintf (phone, sizeof (phone), "021-6%07d", 1000000 + x->g / cfg->groups + 1);
+        ev->text = s_dupf (s_staff [s_below ((int) QY_ARRAY_LEN (s_staff))], phone, 0, i + 1);
+        x->evs [x->n++] = ev;
+        x->c->staff_posts++;
+    }
+    for (int m = 1; m < cfg->members; m++) {
+        if (!x->members [m].flooder || !s_today (x->today))
+            continue;
+        int64_t t = s_time_in_day (cfg);
+        for (int i = 0; i < 15; i++) {
+            Qy__Event *ev = s_event (cfg, x->store, x->group, &x->members [m], QY__KIND__TEXT,
+                                     t + (int64_t) i * 2000000, &x->seq);
+            ev->text = qy_strdup (s_flood [i % 2]);
+            x->evs [x->n++] = ev;
+            x->c->flood_msgs++;
+        }
+    }
+}
+
+//  Gateways re-send: a few events go twice with the same id. Room for
+//  every event twice: how many are drawn is random, and an allowance of the
+//  expected count plus a few overflowed (ASan, 40,000 events).
+static void s_gen_resends (s_gen_t *x)
+{
+    size_t base = x->n;
+    x->evs = qy_realloc (x->evs, (2 * base + 8) * sizeof (Qy__Event *));
+    for (size_t i = 0; i < base; i++)
+        if (s_uniform () < x->cfg->dup_rate) {
+            size_t len = qy__event__get_packed_size (x->evs [i]);
+            uint8_t *buf = qy_malloc (len);
+            qy__event__pack (x->evs [i], buf);
+            x->evs [x->n++] = qy__event__unpack (NULL, len, buf);
+            free (buf);
+            x->c->duplicates++;
+        }
+}
+
 Qy__Event **sim_generate (const sim_config_t *cfg, size_t *n_out, sim_counts_t *c)
 {
     s_state = 0x9E3779B97F4A7C15ULL ^ cfg->seed;
     memset (c, 0, sizeof (*c));
     int ngroups = cfg->stores * cfg->groups;
+    s_gen_t x = { .cfg = cfg, .c = c };
     //  Below 1 only when asked: at 1 no draw is made, so a day without
     //  day_groups is the very day it was before the option existed.
-    double today = cfg->day_groups > 0 && cfg->day_groups < ngroups ? (double) cfg->day_groups / ngroups : 1.0;
-    size_t cap = (size_t) cfg->messages * 2 + (size_t) (ngroups * today) * (size_t) cfg->members * 3 + 1024;
-    Qy__Event **evs = qy_calloc (cap, sizeof (Qy__Event *));
-    size_t n = 0;
-    long seq = 0;
-    s_member_t *members = qy_calloc ((size_t) cfg->members, sizeof (s_member_t));
+    x.today = cfg->day_groups > 0 && cfg->day_groups < ngroups ? (double) cfg->day_groups / ngroups : 1.0;
+    size_t cap = (size_t) cfg->messages * 2 + (size_t) (ngroups * x.today) * (size_t) cfg->members * 3 + 1024;
+    x.evs = qy_calloc (cap, sizeof (Qy__Event *));
+    x.members = qy_calloc ((size_t) cfg->members, sizeof (s_member_t));
     long *gmsgs = s_messages_per_group (cfg->messages, ngroups);
-    static const char *channels [] = { "staff", "qr", "oa-menu", "member-invite" };
-    static const Qy__JoinScene scenes [] = { QY__JOIN_SCENE__STAFF_INVITE, QY__JOIN_SCENE__QR_SCAN,
-                                              QY__JOIN_SCENE__OA_MENU, QY__JOIN_SCENE__MEMBER_INVITE };
-    static const double channel_share [] = { 0.40, 0.35, 0.15, 0.10 };
-    for (int g = 0; g < ngroups; g++) {
-        char store [16], group [64];
-        qy_snprintf (store, sizeof (store), "s%02d", g / cfg->groups + 1);
-        qy_snprintf (group, sizeof (group), "%s-%s-g%d", cfg->brand, store, g % cfg->groups + 1);
-        double wtotal = 0;
-        for (int m = 0; m < cfg->members; m++) {
-            s_member_t *mm = &members [m];
-            qy_snprintf (mm->id, sizeof (mm->id), "u%d-%d", g, m);
-            if (m == 0)
-                qy_snprintf (mm->nick, sizeof (mm->nick), "%s店长", store);
-            else
-                qy_snprintf (mm->nick, sizeof (mm->nick), "会员%d号", g * cfg->members + m);
-            mm->staff = m == 0;
-            //  Most members never speak; among those who do, a few speak most.
-            mm->weight = (m == 0 || s_uniform () < 0.45) ? 1.0 / pow ((double) (m + 1), 1.1) * 30 : 0;
-            if (m == 0)
-                mm->weight = 0;
-            mm->flooder = m > 0 && s_uniform () < cfg->flooder_rate;
-            mm->spammer = m > 0 && !mm->flooder && s_uniform () < 0.03;
-            wtotal += mm->weight;
-            if (!s_today (today))
-                continue;          //  joined before the day
-            //  Join: most early in the day, through one of the channels.
-            int64_t t = cfg->day_start_us + (int64_t) (s_uniform () * s_uniform () * 86000) * 1000000LL;
-            Qy__Event *ev = s_event (cfg, store, group, mm, QY__KIND__JOIN, t, &seq);
-            double r = s_uniform (), acc = 0;
-            int k = 0;
-            for (; k < 3; k++) {
-                acc += channel_share [k];
-                if (r < acc)
-                    break;
-            }
-            if (m == 0)
-                k = 0;
-            ev->join_scene = scenes [k];
-            ev->channel = k < 2 ? qy_printf ("%s-%s", store, channels [k]) : qy_strdup (channels [k]);
-            ev->inviter = k == 3 && m > 1 ? qy_printf ("u%d-%d", g, s_below (m - 1) + 1) : qy_strdup (k == 0 ? members [0].id : "");
-            evs [n++] = ev;
-            c->joins++;
-            if (m > 0 && s_uniform () < cfg->leave_rate) {
-                Qy__Event *lv = s_event (cfg, store, group, mm, QY__KIND__LEAVE, t + (int64_t) (s_uniform () * 3600) * 1000000LL, &seq);
-                lv->leave_reason = QY__LEAVE_REASON__LEFT;
-                evs [n++] = lv;
-                c->leaves++;
-            }
-        }
-        //  Chat.
-        for (long i = 0; i < gmsgs [g] && wtotal > 0; i++) {
-            double r = s_uniform () * wtotal, acc = 0;
-            int m = 1;
-            for (; m < cfg->members - 1; m++) {
-                acc += members [m].weight;
-                if (r < acc)
-                    break;
-            }
-            //  Ads come from the spammers among the members, not from regulars.
-            bool ad = s_uniform () < cfg->ad_rate;
-            if (ad) {
-                int tries = 0;
-                m = 1 + s_below (cfg->members - 1);
-                while (!members [m].spammer && tries++ < cfg->members)
-                    m = 1 + (m % (cfg->members - 1));
-                ad = members [m].spammer;
-            }
-            Qy__Event *ev = s_event (cfg, store, group, &members [m], QY__KIND__TEXT, s_time_in_day (cfg), &seq);
-            if (ad) {
-                char id [24];
-                qy_snprintf (id, sizeof (id), "%c%c%d", 'a' + s_below (26), 'a' + s_below (26), 10000 + s_below (89999));
-                ev->text = s_dupf (s_ads [s_below ((int) QY_ARRAY_LEN (s_ads))], id, 3000000000L + s_below (999999999), 0);
-                c->ads++;
-            }
-            else {
-                const char *topic = s_topics [s_below ((int) QY_ARRAY_LEN (s_topics))];
-                ev->text = qy_printf ("%s%s%s%s", *topic ? topic : "", *topic ? "：" : "",
-                                      s_chat [s_below ((int) QY_ARRAY_LEN (s_chat))],
-                                      s_endings [s_below ((int) QY_ARRAY_LEN (s_endings))]);
-            }
-            evs [n++] = ev;
-            c->messages++;
-        }
-        //  The store's staff posts a few times a day.
-        for (int i = 0; i < 3; i++) {
-            if (!s_today (today))
-                continue;
-            Qy__Event *ev = s_event (cfg, store, group, &members [0], QY__KIND__TEXT,
-                                     cfg->day_start_us + (int64_t) (10 + 5 * i) * 3600 * 1000000LL, &seq);
-            char phone [24];
-            qy_snprintf (phone, sizeof (phone), "021-6%07d", 1000000 + g / cfg->groups + 1);
-            ev->text = s_dupf (s_staff [s_below ((int) QY_ARRAY_LEN (s_staff))], phone, 0, i + 1);
-            evs [n++] = ev;
-            c->staff_posts++;
-        }
-        //  Flooders: a burst of 15 messages in 30 seconds.
-        for (int m = 1; m < cfg->members; m++) {
-            if (!members [m].flooder || !s_today (today))
-                continue;
-            int64_t t = s_time_in_day (cfg);
-            for (int i = 0; i < 15; i++) {
-                Qy__Event *ev = s_event (cfg, store, group, &members [m], QY__KIND__TEXT, t + (int64_t) i * 2000000, &seq);
-                ev->text = qy_strdup (s_flood [i % 2]);
-                evs [n++] = ev;
-                c->flood_msgs++;
-            }
-        }
-        if (n + (size_t) cfg->members * 3 + 64 > cap) {
+    for (x.g = 0; x.g < ngroups; x.g++) {
+        qy_snprintf (x.store, sizeof (x.store), "s%02d", x.g / cfg->groups + 1);
+        qy_snprintf (x.group, sizeof (x.group), "%s-%s-g%d", cfg->brand, x.store, x.g % cfg->groups + 1);
+        double wtotal = s_gen_members (&x);
+        s_gen_chat (&x, gmsgs [x.g], wtotal);
+        s_gen_staff_and_floods (&x);
+        if (x.n + (size_t) cfg->members * 3 + 64 > cap) {
             cap *= 2;
-            evs = qy_realloc (evs, cap * sizeof (Qy__Event *));
+            x.evs = qy_realloc (x.evs, cap * sizeof (Qy__Event *));
         }
     }
-    qsort (evs, n, sizeof (Qy__Event *), s_cmp);
-    //  Gateways re-send: a few events go twice with the same id.
-    size_t base = n;
-    //  Room for every event twice: how many are drawn is random, and an
-    //  allowance of the expected count plus a few overflowed (ASan, 40,000 events).
-    evs = qy_realloc (evs, (2 * base + 8) * sizeof (Qy__Event *));
-    for (size_t i = 0; i < base; i++)
-        if (s_uniform () < cfg->dup_rate) {
-            Qy__Event *d = qy_calloc (1, sizeof (*d));
-            size_t len = qy__event__get_packed_size (evs [i]);
-            uint8_t *buf = qy_malloc (len);
-            qy__event__pack (evs [i], buf);
-            Qy__Event *copy = qy__event__unpack (NULL, len, buf);
-            free (buf);
-            free (d);
-            evs [n++] = copy;
-            c->duplicates++;
-        }
-    free (members);
+    qsort (x.evs, x.n, sizeof (Qy__Event *), s_cmp);
+    s_gen_resends (&x);
+    free (x.members);
     free (gmsgs);
-    *n_out = n;
-    return evs;
+    *n_out = x.n;
+    return x.evs;
 }
 
 //  Whether text was made from template fmt: the same up to its first
