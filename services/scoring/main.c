@@ -180,10 +180,9 @@ static size_t s_batch (s_run_t *r)
     return n;
 }
 
-int main (int argc, char **argv)
+//  The service's counters and summaries (docs/operations.md).
+static void s_metrics (void)
 {
-    scoring_config_t cfg = { 0 };
-    qy_service_start ("scoring", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     m_in = qy_counter ("qy_scoring_events_total", "events counted and passed on");
     m_dup = qy_counter ("qy_scoring_duplicates_total", "events seen before (counted once)");
     m_old = qy_counter ("qy_scoring_too_old_total", "events older than the counter window (passed on, not counted)");
@@ -196,6 +195,13 @@ int main (int argc, char **argv)
     m_eval_time = qy_summary ("qy_scoring_evaluation_seconds", "one stretch of evaluation (at most eval.budget_ms)");
     m_signals = qy_counter ("qy_scoring_signals_sent_total", "state-change signals sent to campaign since start");
     m_alerts = qy_counter ("qy_scoring_alerts_sent_total", "operator alerts sent to notifier since start");
+}
+
+int main (int argc, char **argv)
+{
+    scoring_config_t cfg = { 0 };
+    qy_service_start ("scoring", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
+    s_metrics ();
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
     qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
