@@ -142,6 +142,44 @@ static void s_on_event (void *arg, Qy__Event *ev, const void *data, size_t size)
     qy__event__free_unpacked (ev, NULL);
 }
 
+//  Plans the jobs due and runs them, each on its own clock. Stopping,
+//  only what the bus already sent is finished: no new jobs.
+static void s_plan_and_run (campaign_ctx_t *ctx, const campaign_config_t *cfg, int64_t mono, int64_t *next_plan,
+                            int64_t *next_run)
+{
+    if (qy_service_running () && mono >= *next_plan) {
+        if (campaign_plan (ctx) < 0)
+            qy_metric_add (m_pg_err, 1);
+        *next_plan = mono + cfg->plan_ms * 1000;
+    }
+    if (qy_service_running () && mono >= *next_run) {
+        int n;
+        //  A full batch means more are due: go on at once.
+        while ((n = campaign_run (ctx)) >= cfg->batch && qy_service_running ())
+            qy_service_heartbeat ();
+        if (n < 0)
+            qy_metric_add (m_pg_err, 1);
+        *next_run = qy_mono_us () + cfg->run_ms * 1000;
+    }
+}
+
+//  The configuration changed (NOTIFY qy_config): a change to campaigns,
+//  brands or guards drops the cached definitions. Returns whether the
+//  connection is still listening.
+static bool s_notified (qy_pg_t *listen, campaign_store_t *store)
+{
+    PGconn *c = qy_pg_conn (listen);
+    PQconsumeInput (c);
+    PGnotify *n;
+    while ((n = PQnotifies (c))) {
+        if (strncmp (n->extra, "campaigns:", 10) == 0 || strncmp (n->extra, "brands:", 7) == 0
+            || strncmp (n->extra, "campaign_guards:", 16) == 0)
+            campaign_store_invalidate (store);
+        PQfreemem (n);
+    }
+    return PQstatus (c) == CONNECTION_OK;
+}
+
 int main (int argc, char **argv)
 {
     campaign_config_t cfg = { 0 };
@@ -181,21 +219,7 @@ int main (int argc, char **argv)
             campaign_store_invalidate (store);
             next_reload = mono + cfg.reload_s * 1000000;
         }
-        //  Stopping: only what the bus already sent is finished; no new jobs.
-        if (qy_service_running () && mono >= next_plan) {
-            if (campaign_plan (&ctx) < 0)
-                qy_metric_add (m_pg_err, 1);
-            next_plan = mono + cfg.plan_ms * 1000;
-        }
-        if (qy_service_running () && mono >= next_run) {
-            int n;
-            //  A full batch means more are due: go on at once.
-            while ((n = campaign_run (&ctx)) >= cfg.batch && qy_service_running ())
-                qy_service_heartbeat ();
-            if (n < 0)
-                qy_metric_add (m_pg_err, 1);
-            next_run = qy_mono_us () + cfg.run_ms * 1000;
-        }
+        s_plan_and_run (&ctx, &cfg, mono, &next_plan, &next_run);
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
         int wait_ms = (int) ((next_run - qy_mono_us ()) / 1000);
         wait_ms = wait_ms < 1 ? 1 : wait_ms > 200 ? 200 : wait_ms;
@@ -204,19 +228,8 @@ int main (int argc, char **argv)
         zmq_pollitem_t poll [2] = { { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 }, { NULL, listening ? PQsocket (qy_pg_conn (listen)) : -1, ZMQ_POLLIN, 0 } };
         if (zmq_poll (poll, listening ? 2 : 1, wait_ms) < 0)
             continue;
-        if (listening && (poll [1].revents & ZMQ_POLLIN)) {
-            PGconn *c = qy_pg_conn (listen);
-            PQconsumeInput (c);
-            PGnotify *n;
-            while ((n = PQnotifies (c))) {
-                if (strncmp (n->extra, "campaigns:", 10) == 0 || strncmp (n->extra, "brands:", 7) == 0
-                    || strncmp (n->extra, "campaign_guards:", 16) == 0)
-                    campaign_store_invalidate (store);
-                PQfreemem (n);
-            }
-            if (PQstatus (c) != CONNECTION_OK)
-                listening = false;
-        }
+        if (listening && (poll [1].revents & ZMQ_POLLIN))
+            listening = s_notified (listen, store);
         s_taken_t taken = { &ctx, out };
         qy_deadletter_drain_events (in, 512, pg, "campaign", false, m_bad, s_on_event, &taken);
         qy_inlet_done (in);         //  handled, or set aside: no longer owed
