@@ -43,6 +43,26 @@ size_t ingest_req_add_event (ingest_req_t *self, size_t item, Qy__Event *ev)
     return self->n_events++;
 }
 
+void ingest_snapshot_destroy (ingest_snapshot_t **snap_p)
+{
+    ingest_snapshot_t *snap = snap_p ? *snap_p : NULL;
+    if (!snap)
+        return;
+    for (size_t i = 0; i < snap->n_members; i++) {
+        ingest_snap_member_t *m = &snap->members [i];
+        free (m->userid);
+        free (m->invitor);
+        free (m->nickname);
+        free (m->state);
+    }
+    free (snap->members);
+    free (snap->group);
+    free (snap->name);
+    free (snap->owner);
+    free (snap);
+    *snap_p = NULL;
+}
+
 void ingest_req_destroy (ingest_req_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -69,17 +89,7 @@ void ingest_req_destroy (ingest_req_t **self_p)
         free (self->gops [i].value);
     }
     free (self->gops);
-    if (self->snap) {
-        for (size_t i = 0; i < self->snap->n_members; i++) {
-            ingest_snap_member_t *m = &self->snap->members [i];
-            free (m->userid); free (m->invitor); free (m->nickname); free (m->state);
-        }
-        free (self->snap->members);
-        free (self->snap->group);
-        free (self->snap->name);
-        free (self->snap->owner);
-        free (self->snap);
-    }
+    ingest_snapshot_destroy (&self->snap);
     free (self);
     *self_p = NULL;
 }

@@ -55,6 +55,9 @@ typedef struct {
     size_t   n_members;
 } ingest_snapshot_t;
 
+//  Free a snapshot and what it holds; set *snap_p to NULL. Safe on NULL.
+void ingest_snapshot_destroy (ingest_snapshot_t **snap_p);
+
 //  A parsed request. Owns everything it points to.
 typedef struct {
     ingest_ep_t    ep;

@@ -543,6 +543,77 @@ static const char *s_userid (json_t *v)
     return json_is_object (v) ? s_str (v, "userid") : NULL;
 }
 
+//  One entry of member_list into sm (not yet counted in the snapshot):
+//  its role from the owner and the admin list. Returns 0, or -1 with the
+//  envelope's error.
+static int s_snap_member (ingest_snap_member_t *sm, json_t *m, const char *user, const char *owner, json_t *admins,
+                          int64_t now_us, char *err, size_t errlen, char *field, size_t fieldlen)
+{
+    sm->userid = qy_strdup (user);
+    int64_t v;
+    sm->type = s_int (m, "type", &v) ? (int) v : 2;
+    char *bad;
+    if (!s_time (m, "join_time", S_SECONDS, &sm->join_time_us))
+        sm->join_time_us = 0;
+    else
+    if ((bad = s_bad_time ("group_chat.member_list[].join_time", sm->join_time_us, now_us))) {
+        s_envelope (err, errlen, field, fieldlen, bad, "group_chat.member_list[].join_time");
+        free (bad);
+        return -1;
+    }
+    sm->join_scene = s_int (m, "join_scene", &v) ? (int) v : 0;
+    const char *inv = s_userid (json_object_get (m, "invitor"));
+    sm->invitor = inv && *inv ? qy_strdup (inv) : NULL;
+    const char *nick = s_str (m, "group_nickname");
+    if (!nick)
+        nick = s_str (m, "name");
+    sm->nickname = nick ? qy_strdup (nick) : NULL;
+    const char *state = s_str (m, "state");
+    sm->state = state ? qy_strdup (state) : NULL;
+    sm->role = sm->type == 1 ? QY__ROLE__STAFF : QY__ROLE__MEMBER;
+    if (owner && strcmp (owner, user) == 0)
+        sm->role = QY__ROLE__OWNER;
+    else {
+        size_t a;
+        json_t *adm;
+        json_array_foreach (admins, a, adm) {
+            const char *au = s_userid (adm);
+            if (au && strcmp (au, user) == 0)
+                sm->role = QY__ROLE__ADMIN;
+        }
+    }
+    return 0;
+}
+
+//  The snapshot's members, each listed once. Returns 0, or -1 with the
+//  envelope's error.
+static int s_snap_members (ingest_snapshot_t *snap, json_t *chat, json_t *list, int64_t now_us, char *err,
+                           size_t errlen, char *field, size_t fieldlen)
+{
+    snap->members = qy_calloc (json_array_size (list) + 1, sizeof (ingest_snap_member_t));
+    json_t *admins = json_object_get (chat, "admin_list");
+    size_t i;
+    json_t *m;
+    json_array_foreach (list, i, m) {
+        const char *user = json_is_object (m) ? s_str (m, "userid") : NULL;
+        if (!user || strlen (user) > 128) {
+            s_envelope (err, errlen, field, fieldlen, user ? "field too long: group_chat.member_list[].userid"
+                        : "missing field: group_chat.member_list[].userid", "group_chat.member_list[].userid");
+            return -1;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < snap->n_members && !dup; k++)
+            dup = strcmp (snap->members [k].userid, user) == 0;
+        if (dup)
+            continue;            //  listed twice: once is enough
+        //  Counted before it is filled, so that a failure frees it too.
+        ingest_snap_member_t *sm = &snap->members [snap->n_members++];
+        if (s_snap_member (sm, m, user, snap->owner, admins, now_us, err, errlen, field, fieldlen))
+            return -1;
+    }
+    return 0;
+}
+
 static ingest_snapshot_t *s_snapshot (json_t *root, int64_t now_us, char *err, size_t errlen,
                                       char *field, size_t fieldlen)
 {
@@ -583,68 +654,12 @@ static ingest_snapshot_t *s_snapshot (json_t *root, int64_t now_us, char *err, s
     if (bad) {
         s_envelope (err, errlen, field, fieldlen, bad, "fetched_at");
         free (bad);
-        goto fail;
+        ingest_snapshot_destroy (&snap);
+        return NULL;
     }
-    snap->members = qy_calloc (json_array_size (list) + 1, sizeof (ingest_snap_member_t));
-    json_t *admins = json_object_get (chat, "admin_list");
-    size_t i;
-    json_t *m;
-    json_array_foreach (list, i, m) {
-        const char *user = json_is_object (m) ? s_str (m, "userid") : NULL;
-        if (!user || strlen (user) > 128) {
-            s_envelope (err, errlen, field, fieldlen, user ? "field too long: group_chat.member_list[].userid"
-                        : "missing field: group_chat.member_list[].userid", "group_chat.member_list[].userid");
-            goto fail;
-        }
-        bool dup = false;
-        for (size_t k = 0; k < snap->n_members && !dup; k++)
-            dup = strcmp (snap->members [k].userid, user) == 0;
-        if (dup)
-            continue;            //  listed twice: once is enough
-        ingest_snap_member_t *sm = &snap->members [snap->n_members++];
-        sm->userid = qy_strdup (user);
-        int64_t v;
-        sm->type = s_int (m, "type", &v) ? (int) v : 2;
-        if (!s_time (m, "join_time", S_SECONDS, &sm->join_time_us))
-            sm->join_time_us = 0;
-        else
-        if ((bad = s_bad_time ("group_chat.member_list[].join_time", sm->join_time_us, now_us))) {
-            s_envelope (err, errlen, field, fieldlen, bad, "group_chat.member_list[].join_time");
-            free (bad);
-            goto fail;
-        }
-        sm->join_scene = s_int (m, "join_scene", &v) ? (int) v : 0;
-        const char *inv = s_userid (json_object_get (m, "invitor"));
-        sm->invitor = inv && *inv ? qy_strdup (inv) : NULL;
-        const char *nick = s_str (m, "group_nickname");
-        if (!nick)
-            nick = s_str (m, "name");
-        sm->nickname = nick ? qy_strdup (nick) : NULL;
-        const char *state = s_str (m, "state");
-        sm->state = state ? qy_strdup (state) : NULL;
-        sm->role = sm->type == 1 ? QY__ROLE__STAFF : QY__ROLE__MEMBER;
-        if (owner && strcmp (owner, user) == 0)
-            sm->role = QY__ROLE__OWNER;
-        else {
-            size_t a;
-            json_t *adm;
-            json_array_foreach (admins, a, adm) {
-                const char *au = s_userid (adm);
-                if (au && strcmp (au, user) == 0)
-                    sm->role = QY__ROLE__ADMIN;
-            }
-        }
-    }
+    if (s_snap_members (snap, chat, list, now_us, err, errlen, field, fieldlen))
+        ingest_snapshot_destroy (&snap);
     return snap;
-fail:
-    for (size_t k = 0; k < snap->n_members; k++) {
-        ingest_snap_member_t *sm = &snap->members [k];
-        free (sm->userid); free (sm->invitor); free (sm->nickname); free (sm->state);
-    }
-    free (snap->members);
-    free (snap->group); free (snap->name); free (snap->owner);
-    free (snap);
-    return NULL;
 }
 
 // ------------------------------------------------------------ envelope
