@@ -438,6 +438,51 @@ static void s_member_change (ingest_req_t *req, size_t idx, json_t *cb, json_t *
     ingest_req_add_event (req, idx, ev);
 }
 
+//  ChangeType update: members added or removed (MemChangeList, one or a
+//  list), the name or the owner changed; a notice is accepted with no
+//  effect.
+static void s_update (ingest_req_t *req, size_t idx, json_t *cb, const char *chat, const char *detail, int64_t at_us,
+                      int64_t t_s)
+{
+    ingest_item_t *it = &req->items [idx];
+    if (!detail) {
+        s_item_error (it, "missing field: UpdateDetail", "UpdateDetail");
+        return;
+    }
+    bool add = strcmp (detail, "add_member") == 0, del = strcmp (detail, "del_member") == 0;
+    if (strcmp (detail, "change_name") == 0)
+        s_gop (req, idx, INGEST_GOP_RENAME, chat, s_str (cb, "Name"), at_us);
+    else if (strcmp (detail, "change_owner") == 0)
+        s_gop (req, idx, INGEST_GOP_OWNER, chat, s_str (cb, "Owner"), at_us);
+    else if (!add && !del && strcmp (detail, "change_notice") != 0)
+        s_item_error (it, "unsupported UpdateDetail", "UpdateDetail");
+    if (!add && !del)
+        return;
+    json_t *list = json_object_get (cb, "MemChangeList");
+    if (json_is_object (list))       //  XML converted naively: {"Item": [ … ]} or {"Item": "u"}
+        list = json_object_get (list, "Item");
+    if (json_is_string (list) || json_is_object (list)) {
+        s_member_change (req, idx, cb, list, chat, add, at_us, t_s);
+        return;
+    }
+    if (!json_is_array (list) || !json_array_size (list)) {
+        s_item_error (it, "missing field: MemChangeList", "MemChangeList");
+        return;
+    }
+    if (json_array_size (list) > INGEST_MAX_ITEMS) {
+        s_item_error (it, "field too long: MemChangeList", "MemChangeList");
+        return;
+    }
+    if (req->n_events + json_array_size (list) > INGEST_MAX_EVENTS) {
+        req->too_many = true;         //  the whole request is refused (413)
+        return;
+    }
+    size_t i;
+    json_t *entry;
+    json_array_foreach (list, i, entry)
+        s_member_change (req, idx, cb, entry, chat, add, at_us, t_s);
+}
+
 static void s_callback (ingest_req_t *req, json_t *cb)
 {
     size_t idx = s_new_item (req, cb);
@@ -491,45 +536,8 @@ static void s_callback (ingest_req_t *req, json_t *cb)
     if (strcmp (change, "dismiss") == 0)
         s_gop (req, idx, INGEST_GOP_DISMISS, chat, NULL, at_us);
     else
-    if (strcmp (change, "update") == 0) {
-        if (!detail) {
-            s_item_error (it, "missing field: UpdateDetail", "UpdateDetail");
-            return;
-        }
-        bool add = strcmp (detail, "add_member") == 0, del = strcmp (detail, "del_member") == 0;
-        if (add || del) {
-            json_t *list = json_object_get (cb, "MemChangeList");
-            if (json_is_object (list))       //  XML converted naively: {"Item": [ … ]} or {"Item": "u"}
-                list = json_object_get (list, "Item");
-            if (json_is_string (list) || json_is_object (list)) {
-                s_member_change (req, idx, cb, list, chat, add, at_us, t_s);
-                return;
-            }
-            if (!json_is_array (list) || !json_array_size (list)) {
-                s_item_error (it, "missing field: MemChangeList", "MemChangeList");
-                return;
-            }
-            if (json_array_size (list) > INGEST_MAX_ITEMS) {
-                s_item_error (it, "field too long: MemChangeList", "MemChangeList");
-                return;
-            }
-            if (req->n_events + json_array_size (list) > INGEST_MAX_EVENTS) {
-                req->too_many = true;         //  the whole request is refused (413)
-                return;
-            }
-            size_t i;
-            json_t *entry;
-            json_array_foreach (list, i, entry)
-                s_member_change (req, idx, cb, entry, chat, add, at_us, t_s);
-        }
-        else if (strcmp (detail, "change_name") == 0)
-            s_gop (req, idx, INGEST_GOP_RENAME, chat, s_str (cb, "Name"), at_us);
-        else if (strcmp (detail, "change_owner") == 0)
-            s_gop (req, idx, INGEST_GOP_OWNER, chat, s_str (cb, "Owner"), at_us);
-        else if (strcmp (detail, "change_notice") != 0)
-            s_item_error (it, "unsupported UpdateDetail", "UpdateDetail");
-        //  change_notice: nothing we keep; accepted with no effect.
-    }
+    if (strcmp (change, "update") == 0)
+        s_update (req, idx, cb, chat, detail, at_us, t_s);
     else
         s_item_error (it, "unsupported ChangeType (create, update or dismiss)", "ChangeType");
 }
