@@ -162,63 +162,46 @@ static void s_lease_lost (notifier_dispatch_t *self, const notifier_job_t *job, 
                  job->key, (long long) job->brand_id, outcome, job->attempts);
 }
 
-static void s_finish (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, CURLcode code)
+//  Told to slow down: the destination waits (all replicas), this delivery
+//  keeps its attempt.
+static void s_paused (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, int64_t pause_ms, const char *err)
+{
+    qy_metric_add (self->m.paused, 1);
+    qy_log_warn ("delivery=%s brand=%lld destination paused ms=%lld error=%s", s->job.key,
+                 (long long) s->job.brand_id, (long long) pause_ms, err);
+    if (notifier_limits_pause (self->redis, s->job.url, pause_ms))
+        qy_log_warn ("delivery=%s redis unavailable: pause not shared", s->job.key);
+    int rc;
+    qy_wait_t wait = { .at_stop = true };
+    while ((rc = notifier_store_defer (pg, &s->job, pause_ms, err)) < 0 && qy_service_wait (&wait, QY_DEP__COUNT, false))
+        ;
+    if (rc == 1)
+        s_lease_lost (self, &s->job, "defer");
+}
+
+//  Delivered: kept for the next batch of "delivered" updates.
+static void s_delivered (notifier_dispatch_t *self, s_slot_t *s, long status)
+{
+    s_done_t *done = &self->done;
+    if (done->n == done->cap) {
+        done->cap = done->cap ? done->cap * 2 : 64;
+        done->keys = qy_realloc (done->keys, done->cap * sizeof (char *));
+        done->status = qy_realloc (done->status, done->cap * sizeof (long));
+    }
+    done->keys [done->n] = qy_strdup (s->job.key);
+    done->status [done->n++] = status;
+    qy_metric_add (self->m.ok, 1);
+    qy_metric_observe (self->m.latency, qy_now_us () - s->job.created_us);
+    qy_log_debug ("delivery=%s brand=%lld delivered status=%ld attempts=%d", s->job.key, (long long) s->job.brand_id, status, s->job.attempts);
+}
+
+//  Failed: retried later with backoff while attempts remain, else dead.
+//  Recording the outcome must not be lost: retry while PostgreSQL is away
+//  (on shutdown the lease runs out and the row is taken again).
+static void s_failed (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, notifier_outcome_t o, long status,
+                      const char *err)
 {
     const notifier_dispatch_config_t *cfg = &self->cfg;
-    s_done_t *done = &self->done;
-    //  The status line counts whatever became of the body: a 2xx whose body
-    //  came too slowly or too long was still accepted (sending it again
-    //  would post it twice where the gateway cannot tell).
-    long status = 0;
-    curl_off_t retry_after = 0;
-    curl_easy_getinfo (s->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo (s->easy, CURLINFO_RETRY_AFTER, &retry_after);
-    bool answered = code == CURLE_OK || status > 0;
-    long errcode;
-    int64_t pause_ms;
-    notifier_outcome_t o = notifier_classify_response (status, s->answer.data, (long) retry_after,
-                                                       cfg->wecom_pause_ms, &errcode, &pause_ms);
-    char err [300];
-    if (!answered)
-        qy_snprintf (err, sizeof (err), "%s", s->error [0] ? s->error : curl_easy_strerror (code));
-    else if (errcode)
-        qy_snprintf (err, sizeof (err), "http %ld errcode %ld", status, errcode);
-    else
-        qy_snprintf (err, sizeof (err), "http %ld", status);
-    if (errcode)
-        qy_metric_add (self->m.errcode, 1);
-    //  An answer, even a refusal, shows the endpoint is alive; only no answer or a 5xx counts against it.
-    notifier_breaker_report (self->breaker, s->job.url, o != NOTIFIER_RETRY, qy_mono_us () / 1000);
-    if (o == NOTIFIER_PAUSE) {
-        //  Told to slow down: the destination waits (all replicas), this delivery keeps its attempt.
-        qy_metric_add (self->m.paused, 1);
-        qy_log_warn ("delivery=%s brand=%lld destination paused ms=%lld error=%s", s->job.key,
-                     (long long) s->job.brand_id, (long long) pause_ms, err);
-        if (notifier_limits_pause (self->redis, s->job.url, pause_ms))
-            qy_log_warn ("delivery=%s redis unavailable: pause not shared", s->job.key);
-        int rc;
-        qy_wait_t wait = { .at_stop = true };
-        while ((rc = notifier_store_defer (pg, &s->job, pause_ms, err)) < 0 && qy_service_wait (&wait, QY_DEP__COUNT, false))
-            ;
-        if (rc == 1)
-            s_lease_lost (self, &s->job, "defer");
-        goto release;
-    }
-    if (o == NOTIFIER_DONE) {
-        if (done->n == done->cap) {
-            done->cap = done->cap ? done->cap * 2 : 64;
-            done->keys = qy_realloc (done->keys, done->cap * sizeof (char *));
-            done->status = qy_realloc (done->status, done->cap * sizeof (long));
-        }
-        done->keys [done->n] = qy_strdup (s->job.key);
-        done->status [done->n++] = status;
-        qy_metric_add (self->m.ok, 1);
-        qy_metric_observe (self->m.latency, qy_now_us () - s->job.created_us);
-        qy_log_debug ("delivery=%s brand=%lld delivered status=%ld attempts=%d", s->job.key, (long long) s->job.brand_id, status, s->job.attempts);
-        goto release;
-    }
-    //  Recording the outcome must not be lost: retry while PostgreSQL is
-    //  away (on shutdown the lease runs out and the row is taken again).
     bool retry = o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts;
     int rc;
     qy_wait_t wait = { .at_stop = true };
@@ -240,7 +223,39 @@ static void s_finish (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, CURLc
         qy_metric_add (self->m.dead, 1);
         qy_log_error ("delivery=%s brand=%lld dead attempts=%d error=%s", s->job.key, (long long) s->job.brand_id, s->job.attempts, err);
     }
-release:
+}
+
+static void s_finish (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, CURLcode code)
+{
+    //  The status line counts whatever became of the body: a 2xx whose body
+    //  came too slowly or too long was still accepted (sending it again
+    //  would post it twice where the gateway cannot tell).
+    long status = 0;
+    curl_off_t retry_after = 0;
+    curl_easy_getinfo (s->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo (s->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    bool answered = code == CURLE_OK || status > 0;
+    long errcode;
+    int64_t pause_ms;
+    notifier_outcome_t o = notifier_classify_response (status, s->answer.data, (long) retry_after,
+                                                       self->cfg.wecom_pause_ms, &errcode, &pause_ms);
+    char err [300];
+    if (!answered)
+        qy_snprintf (err, sizeof (err), "%s", s->error [0] ? s->error : curl_easy_strerror (code));
+    else if (errcode)
+        qy_snprintf (err, sizeof (err), "http %ld errcode %ld", status, errcode);
+    else
+        qy_snprintf (err, sizeof (err), "http %ld", status);
+    if (errcode)
+        qy_metric_add (self->m.errcode, 1);
+    //  An answer, even a refusal, shows the endpoint is alive; only no answer or a 5xx counts against it.
+    notifier_breaker_report (self->breaker, s->job.url, o != NOTIFIER_RETRY, qy_mono_us () / 1000);
+    if (o == NOTIFIER_PAUSE)
+        s_paused (self, pg, s, pause_ms, err);
+    else if (o == NOTIFIER_DONE)
+        s_delivered (self, s, status);
+    else
+        s_failed (self, pg, s, o, status, err);
     curl_multi_remove_handle (self->multi, s->easy);
     curl_easy_cleanup (s->easy);
     curl_slist_free_all (s->headers);
