@@ -363,6 +363,14 @@ typedef struct {
     moderation_history_t history;    //  PostgreSQL's alone (not the batch's earlier rows)
 } moderation_known_t;
 
+//  An action's name in violations.action ("allow" for none), and back
+//  (an unknown name is QY__ACTION__ALLOW).
+const char *moderation_action_name (Qy__Action a);
+Qy__Action moderation_action_parse (const char *s);
+//  The penalty a recorded row (its action, strike and kind) stands for, to
+//  repeat it on a replay.
+moderation_penalty_t moderation_recorded_penalty (const char *action, int strike, const char *kind);
+
 //  Decide a batch's violations as if they came one at a time: v in
 //  (brand, member) order, known [i] what PostgreSQL holds for v [i]. A
 //  member muted or blocked earlier in the batch supersedes their later
