@@ -1,6 +1,7 @@
 # What the stores cost per event in a pipeline run (sourced by pipeline.sh
 # and pipeline_profile.sh; issue 19's third target):
-#   costs_enable              after qy_start_pg: pg_stat_statements loaded (PostgreSQL restarted once)
+#   costs_enable              after qy_start_pg: pg_stat_statements loaded (PostgreSQL restarted once),
+#                             autovacuum looking every second (below)
 #   costs_start PORT…         before the load: zero Redis's commandstats and pg_stat_statements, note Redis's CPU
 #   costs_print EVENTS PORT…  after it: one line per Redis, then PostgreSQL's, each divided by EVENTS
 #   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls and time per event
@@ -10,8 +11,19 @@
 # only its counts are used.
 # PostgreSQL time is pg_stat_statements' execution time of every statement
 # (planning and the wait for a CPU excluded): a floor of what it costs.
+# A run starts on empty tables and lasts seconds. PostgreSQL plans a prepared
+# statement once its first executions are done (a generic plan) and plans it
+# again only when the table is analysed; with autovacuum's default minute
+# between looks, a flat-out run is over before the first ANALYZE, and every
+# batch runs plans made for tables of a few rows: moderation's read before
+# it records read every violation of the brand per violation (the brand's
+# first index matched as well as the member's on a table of a few rows;
+# 35 µs of PostgreSQL per event, docs/benchmarks.md). An installation that
+# has run a minute has statistics; autovacuum looking every second gives a
+# run the same within a second of a table's first rows.
 costs_enable () {
-    psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
+        -c "ALTER SYSTEM SET autovacuum_naptime = 1" >/dev/null
     qy_as_pg "$(qy_pg_bin)/pg_ctl" -D "$QY_RUN/pg" -w restart >/dev/null
     psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 }
