@@ -6,7 +6,10 @@
 #      statements that resolve groups are counted in pg_stat_statements, at most one per batch;
 #      every archived event carries its group's id and store;
 #   2. a brand with no groups yet: ingest creates them, as many as the events name, again in
-#      at most one statement per batch, each created once (a replay of the same day adds none).
+#      at most one statement per batch, each created once (a replay of the same day adds none);
+#   3. members ingest has forgotten (restarted) talking again: their memberships are neither
+#      written nor locked (a lock is a write: WAL, a full page after a checkpoint), and a
+#      member first seen talking as staff is still made staff.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_pg_statements
@@ -54,4 +57,38 @@ it_eq "events of fresh in groups of fresh" "$(sql "SELECT count (*) FROM message
 load fresh two
 it_eq "replayed: duplicates only" "$(sed -n 's/.*\(accepted=[0-9]*\).*/\1/p' "$QY_RUN/two.out")" "accepted=0"
 it_eq "replayed: no group created" "$(brand_groups fresh)" 200
+
+# 3. memberships ingest forgot: restarted, the same members talk again (another run's messages)
+kill "$QY_PID_ingest"; wait "$QY_PID_ingest" 2>/dev/null
+QY_HTTP_PORT=$QY_HTTP_ingest qy_start ingest "$QY_BUILD/services/ingest/qy-ingest"
+qy_wait_health ingest "$QY_HTTP_ingest"
+members_before=$(sql "SELECT count (*) FROM memberships")
+# 50 memberships of lk no statement has locked, then one member of fresh who is a member so far
+sql "SELECT g.code, m.user_id FROM memberships ms JOIN groups g ON g.id = ms.group_id JOIN members m ON m.id = ms.member_id
+     JOIN brands b ON b.id = ms.brand_id WHERE b.code = 'lk' AND ms.role = 'member' AND ms.xmax = 0
+     ORDER BY ms.group_id, ms.member_id LIMIT 50" | tr '|' ' ' > "$QY_RUN/talkers.txt"
+read -r sgroup suser <<< "$(sql "SELECT g.code, m.user_id FROM memberships ms JOIN groups g ON g.id = ms.group_id
+    JOIN members m ON m.id = ms.member_id JOIN brands b ON b.id = ms.brand_id
+    WHERE b.code = 'fresh' AND ms.role = 'member' ORDER BY ms.group_id, ms.member_id LIMIT 1" | tr '|' ' ')"
+now=$(( $(date +%s) * 1000000 )) k=0
+while read -r g u; do
+    k=$((k + 1))
+    printf '{"brand":"lk","msg_id":"again-%d","group":"%s","member":"%s","kind":"text","text":"又来了","role":"member","event_time_us":%d}\n' \
+        "$k" "$g" "$u" $((now + k))
+done < "$QY_RUN/talkers.txt" > "$QY_RUN/again.jsonl"
+# ... and that member now talks as staff
+printf '{"brand":"fresh","msg_id":"staff-1","group":"%s","member":"%s","kind":"text","text":"大家好","role":"staff","event_time_us":%d}\n' \
+    "$sgroup" "$suser" "$now" >> "$QY_RUN/again.jsonl"
+"$QYCTL" send "$QY_RUN/again.jsonl" --batch 17 > /dev/null
+archived () { [ "$(sql "SELECT count (*) FROM messages WHERE msg_id LIKE 'again-%' OR msg_id = 'staff-1'")" = 51 ]; }
+it_wait "51 messages archived" archived
+it_eq "memberships locked by members talking again" "$(sql "SELECT count (*) FROM memberships ms JOIN groups g ON g.id = ms.group_id
+    JOIN members m ON m.id = ms.member_id JOIN brands b ON b.id = ms.brand_id
+    WHERE b.code = 'lk' AND ms.xmax <> 0 AND (g.code, m.user_id) IN (SELECT split_part (t, ' ', 1), split_part (t, ' ', 2)
+          FROM unnest (string_to_array ('$(paste -sd, "$QY_RUN/talkers.txt")', ',')) t)")" 0
+it_eq "talkers" "$(wc -l < "$QY_RUN/talkers.txt")" 50
+it_eq "memberships after talking again" "$(sql "SELECT count (*) FROM memberships")" "$members_before"
+it_eq "a member first seen talking as staff" "$(sql "SELECT ms.role FROM memberships ms JOIN groups g ON g.id = ms.group_id
+    JOIN members m ON m.id = ms.member_id WHERE g.code = '$sgroup' AND m.user_id = '$suser' AND g.brand_id = ms.brand_id
+    AND m.brand_id = ms.brand_id")" staff
 it_done
