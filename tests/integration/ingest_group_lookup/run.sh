@@ -7,9 +7,10 @@
 #      every archived event carries its group's id and store;
 #   2. a brand with no groups yet: ingest creates them, as many as the events name, again in
 #      at most one statement per batch, each created once (a replay of the same day adds none);
-#   3. members ingest has forgotten (restarted) talking again: their memberships are neither
-#      written nor locked (a lock is a write: WAL, a full page after a checkpoint), and a
-#      member first seen talking as staff is still made staff.
+#   3. members ingest has forgotten (restarted) talking again: their member rows and their
+#      memberships are neither written nor locked (a lock is a write: WAL, a full page after a
+#      checkpoint); a member first seen talking as staff is still made staff, and a new
+#      nickname is still taken.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_pg_statements
@@ -70,14 +71,18 @@ sql "SELECT g.code, m.user_id FROM memberships ms JOIN groups g ON g.id = ms.gro
 read -r sgroup suser <<< "$(sql "SELECT g.code, m.user_id FROM memberships ms JOIN groups g ON g.id = ms.group_id
     JOIN members m ON m.id = ms.member_id JOIN brands b ON b.id = ms.brand_id
     WHERE b.code = 'fresh' AND ms.role = 'member' ORDER BY ms.group_id, ms.member_id LIMIT 1" | tr '|' ' ')"
+# the talkers' member rows as they are (a row written anew gets another xmin)
+talker_rows () { sql "SELECT string_agg (m.id || ':' || m.xmin, ',' ORDER BY m.id) FROM members m JOIN brands b ON b.id = m.brand_id
+    WHERE b.code = 'lk' AND m.user_id IN (SELECT split_part (t, ' ', 2) FROM unnest (string_to_array ('$(paste -sd, "$QY_RUN/talkers.txt")', ',')) t)"; }
+rows_before=$(talker_rows)
 now=$(( $(date +%s) * 1000000 )) k=0
 while read -r g u; do
     k=$((k + 1))
     printf '{"brand":"lk","msg_id":"again-%d","group":"%s","member":"%s","kind":"text","text":"又来了","role":"member","event_time_us":%d}\n' \
         "$k" "$g" "$u" $((now + k))
 done < "$QY_RUN/talkers.txt" > "$QY_RUN/again.jsonl"
-# ... and that member now talks as staff
-printf '{"brand":"fresh","msg_id":"staff-1","group":"%s","member":"%s","kind":"text","text":"大家好","role":"staff","event_time_us":%d}\n' \
+# ... and that member now talks as staff, under a new nickname
+printf '{"brand":"fresh","msg_id":"staff-1","group":"%s","member":"%s","nickname":"店长小王","kind":"text","text":"大家好","role":"staff","event_time_us":%d}\n' \
     "$sgroup" "$suser" "$now" >> "$QY_RUN/again.jsonl"
 "$QYCTL" send "$QY_RUN/again.jsonl" --batch 17 > /dev/null
 archived () { [ "$(sql "SELECT count (*) FROM messages WHERE msg_id LIKE 'again-%' OR msg_id = 'staff-1'")" = 51 ]; }
@@ -87,6 +92,10 @@ it_eq "memberships locked by members talking again" "$(sql "SELECT count (*) FRO
     WHERE b.code = 'lk' AND ms.xmax <> 0 AND (g.code, m.user_id) IN (SELECT split_part (t, ' ', 1), split_part (t, ' ', 2)
           FROM unnest (string_to_array ('$(paste -sd, "$QY_RUN/talkers.txt")', ',')) t)")" 0
 it_eq "talkers" "$(wc -l < "$QY_RUN/talkers.txt")" 50
+[ "$(talker_rows)" = "$rows_before" ] && [ -n "$rows_before" ] && echo "ok   members talking again: rows not written" \
+    || it_fail "members talking again: their rows were written ($rows_before -> $(talker_rows))"
+it_eq "a new nickname" "$(sql "SELECT m.nickname FROM members m JOIN brands b ON b.id = m.brand_id WHERE b.code = 'fresh'
+    AND m.user_id = '$suser'")" "店长小王"
 it_eq "memberships after talking again" "$(sql "SELECT count (*) FROM memberships")" "$members_before"
 it_eq "a member first seen talking as staff" "$(sql "SELECT ms.role FROM memberships ms JOIN groups g ON g.id = ms.group_id
     JOIN members m ON m.id = ms.member_id WHERE g.code = '$sgroup' AND m.user_id = '$suser' AND g.brand_id = ms.brand_id
