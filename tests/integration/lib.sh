@@ -124,6 +124,25 @@ it_gateway_stat () {
     curl -fs "http://127.0.0.1:$GW_PORT/stats" | jq -r ".$1 // 0"
 }
 
+# it_no_orphans: no row of the tables migration 126 took the foreign keys from names a brand,
+# group, member or channel that does not exist, or a group of another brand (the writers keep
+# what the keys kept).
+it_no_orphans () {
+    local t c p n
+    for t in memberships:group_id:groups memberships:member_id:members memberships:channel_id:channels \
+             daily_group_stats:group_id:groups daily_member_stats:group_id:groups \
+             daily_member_stats:member_id:members hourly_group_stats:group_id:groups; do
+        IFS=: read -r t c p <<< "$t"
+        n=$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM $t x WHERE x.$c IS NOT NULL AND NOT EXISTS
+              (SELECT 1 FROM $p y WHERE y.id = x.$c AND y.brand_id = x.brand_id)")
+        it_eq "rows of $t whose $c is not a $p of their brand" "$n" 0
+    done
+    for t in memberships members daily_group_stats daily_member_stats hourly_group_stats; do
+        n=$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM $t x WHERE NOT EXISTS (SELECT 1 FROM brands b WHERE b.id = x.brand_id)")
+        it_eq "rows of $t of no brand" "$n" 0
+    done
+}
+
 it_done () {
     if [ "$IT_FAILED" != 0 ]; then echo "integration case $IT_NAME: FAILED"; exit 1; fi
     echo "integration case $IT_NAME: passed"

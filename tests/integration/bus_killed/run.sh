@@ -58,4 +58,6 @@ done
 it_eq "the outlets sent again what the killed bus held" "$([ "$resent" -gt 0 ] && echo yes || echo "no: $resent")" yes
 echo "     resent=$resent"
 it_eq "nothing unfinished" "$(grep -c 'level=error.*unfinished' "$QY_RUN"/logs/*.log | awk -F: '{ s += $2 } END { print s + 0 }')" 0
+it_eq "roll-ups written" "$([ "$(sql "SELECT count (*) FROM daily_member_stats")" -gt 0 ] && echo yes || echo no)" yes
+it_no_orphans
 it_done

@@ -97,4 +97,5 @@ rc=0; "$QYCTL" send "$IT_CASE/duplicate.jsonl" --strict > /dev/null || rc=$?
 it_eq "send --strict, duplicates only" "$rc" 0
 rc=0; grep '"bad1"' "$IT_CASE/events.jsonl" | "$QYCTL" send - --strict > /dev/null || rc=$?
 it_eq "send --strict, one refused" "$rc" 3
+it_no_orphans
 it_done
