@@ -64,6 +64,7 @@ void ingest_store_forget_unknown (ingest_store_t *self);
 typedef struct {
     Qy__ItemStatus status;
     char           error [160];
+    int64_t        owed;        //  accepted: its batch's ingest_owed row (ingest_handon.c)
 } ingest_result_t;
 
 //  Archive events[0..n) in one transaction. First clears in every event
@@ -75,18 +76,24 @@ typedef struct {
 int ingest_store_write (ingest_store_t *self, Qy__Event **events, size_t n,
                         ingest_result_t *results, int64_t now_us);
 
-//  Handed on (ingest_handon.c): which archived events went to the bus.
+//  Handed on (ingest_handon.c): which archived batches went to the bus.
+//  Each archived batch (per brand) is a row of ingest_owed until every
+//  event of it was acknowledged by the bus.
 typedef struct ingest_handon_t ingest_handon_t;
 ingest_handon_t *ingest_handon_new (qy_pg_t *pg);
-//  Records the marks still waiting, then destroys; sets *self_p to NULL.
+//  Records what is still waiting, then destroys; sets *self_p to NULL.
 void ingest_handon_destroy (ingest_handon_t **self_p);
-//  The event went to the bus: it is marked handed on at the next flush.
-void ingest_handon_sent (ingest_handon_t *self, int64_t brand_id, const char *msg_id);
-//  Record the marks in one statement. Returns 0, or -1 when PostgreSQL
-//  failed (the marks are dropped: those events are re-sent later).
+//  Every event of the owed row went to the bus: the row is deleted at the
+//  next flush.
+void ingest_handon_done (ingest_handon_t *self, int64_t owed);
+//  Delete the finished rows in one statement. Returns 0, or -1 when
+//  PostgreSQL failed (they are dropped: those events are re-sent later).
 int ingest_handon_flush (ingest_handon_t *self);
-//  Up to limit archived events not handed on for grace_s seconds, oldest
-//  first, as rows of QY_ARCHIVE_COLUMNS (qy/archive.h); caller PQclears.
-//  NULL when PostgreSQL failed.
+//  The archived events of the rows owed for grace_s seconds, oldest row
+//  first, whole rows up to about limit events (at least one row), as rows
+//  of QY_ARCHIVE_COLUMNS (qy/archive.h) with the owed row's id after them
+//  (ingest_handon_owed_row); caller PQclears. NULL when
+//  PostgreSQL failed.
 PGresult *ingest_handon_owed (ingest_handon_t *self, long grace_s, long limit);
+int64_t ingest_handon_owed_row (const PGresult *res, int r);
 #endif

@@ -527,7 +527,9 @@ done:
 //  3. The accepted events into the archive (inside the batch's
 //  transaction). New is what message_ids did not hold: the same message id
 //  re-sent with another event time is a duplicate too, and whatever the
-//  archive already had is marked so. false when the statement failed.
+//  archive already had is marked so. The new ones are owed to the chain
+//  (one ingest_owed row per brand, its id in their results) until the bus
+//  took them all (ingest_handon.c). false when the statement failed.
 static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
                        const int64_t *member_ids)
 {
@@ -567,18 +569,22 @@ static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, inges
             "           FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
             "                        $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e)), "
             "ids AS (INSERT INTO message_ids (brand_id, msg_id, event_time) SELECT b, m, t FROM v "
-            "        ON CONFLICT DO NOTHING RETURNING brand_id, msg_id, event_time) "
+            "        ON CONFLICT DO NOTHING RETURNING brand_id, msg_id, event_time), "
+            "owed AS (INSERT INTO ingest_owed (brand_id, msg_ids, event_times) "
+            "         SELECT brand_id, array_agg (msg_id), array_agg (event_time) FROM ids GROUP BY brand_id "
+            "         RETURNING id, brand_id) "
             "INSERT INTO messages (brand_id, event_time, msg_id, group_id, store_id, member_id, kind, role, text, extra) "
             "SELECT v.b, v.t, v.m, v.g, v.s, v.u, v.k, v.r, v.x, v.e FROM v "
             "JOIN ids ON ids.brand_id = v.b AND ids.msg_id = v.m AND ids.event_time = v.t "
-            "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id", 10, p, &res);
+            "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id, (SELECT id FROM owed WHERE owed.brand_id = messages.brand_id)",
+            10, p, &res);
     qy_pg_cols_free (&a);
     if (!ok)
         return false;
     qy_map_t *fresh = qy_map_new ();
     for (int r = 0; r < PQntuples (res); r++) {
         char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
-        qy_map_put (fresh, key, 1);
+        qy_map_put (fresh, key, qy_pg_int (res, r, 2));
         free (key);
     }
     PQclear (res);
@@ -586,7 +592,7 @@ static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, inges
         if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
             continue;
         char *key = s_key (events [i]->brand_id, events [i]->msg_id);
-        if (!qy_map_get (fresh, key, NULL))
+        if (!qy_map_get (fresh, key, &results [i].owed))
             results [i].status = QY__ITEM_STATUS__DUPLICATE;
         free (key);
     }

@@ -171,7 +171,7 @@ static void s_hand_on (ingest_turn_t *t, Qy__Event **events, const ingest_result
         stamp.at_us = events [i]->ingest_time_us;
         events [i]->n_trace = 1;
         events [i]->trace = &sp;
-        ingest_outbox_forward (t->outbox, events [i]);
+        ingest_outbox_forward (t->outbox, events [i], results [i].owed);
         events [i]->n_trace = 0;
         events [i]->trace = NULL;
     }

@@ -45,7 +45,7 @@ it_eq "every archived event judged" "$(comm -23 "$QY_RUN/archived" "$QY_RUN/judg
 it_eq "violations unique per message" "$(sql "SELECT count (*) - count (DISTINCT (brand_id, msg_id)) FROM violations")" 0
 it_welcomed_once
 it_eq "no duplicates at the gateway" "$(it_gateway_stat duplicates)" 0
-owed_none () { [ "$(sql "SELECT count (*) FROM message_ids WHERE NOT handed_on")" = 0 ]; }
+owed_none () { [ "$(sql "SELECT count (*) FROM ingest_owed")" = 0 ]; }
 it_wait "every event marked handed on (acknowledged)" owed_none
 resent=0
 for s in ingest moderation1 moderation2 scoring1 scoring2 campaign; do

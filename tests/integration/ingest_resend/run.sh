@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# ingest's duplicates and what it did not hand on (issue 18, migration 087, ingest_handon.c):
+# ingest's duplicates and what it did not hand on (issue 18, migrations 087 and 127, ingest_handon.c):
 #   1. the same gateway message ids re-sent with another msgtime (a day earlier) are answered
 #      duplicate and stored once (the archive's key includes the event time: they were stored
 #      twice, and judged and counted twice);
 #   2. ingest killed between its commit and its send leaves events archived that nothing
-#      downstream saw. That state is made here as a crash leaves it: 200 archived events with no
-#      handed-on mark (message ids no stage has seen). ingest re-sends them from the archive by
-#      itself, with no operator: every one is judged and counted, and the metric says so;
+#      downstream saw. That state is made here as a crash leaves it: 200 archived events (message
+#      ids no stage has seen) whose batches' rows are still owed (two rows of 100). ingest re-sends
+#      them from the archive by itself, with no operator: every one is judged and counted, the
+#      metric says so, and the rows are gone once the bus acknowledged every event of them;
 #   3. a real kill -9 of ingest under load, restarted: every archived event counted once.
 source "$(dirname "$0")/../lib.sh"
 it_demo_chain 1 1
@@ -32,13 +33,17 @@ sql "WITH c AS (INSERT INTO messages (brand_id, event_time, msg_id, group_id, st
                 SELECT brand_id, event_time, msg_id || '-lost', group_id, store_id, member_id, kind, role, text, extra,
                        now () - interval '1 minute'
                 FROM messages WHERE kind NOT IN ('join', 'leave', 'rename') ORDER BY msg_id LIMIT 200
-                RETURNING brand_id, msg_id, event_time, ingest_time)
-     INSERT INTO message_ids (brand_id, msg_id, event_time, ingest_time, handed_on)
-     SELECT brand_id, msg_id, event_time, ingest_time, false FROM c" >/dev/null
+                RETURNING brand_id, msg_id, event_time, ingest_time),
+          i AS (INSERT INTO message_ids (brand_id, msg_id, event_time, ingest_time)
+                SELECT brand_id, msg_id, event_time, ingest_time FROM c RETURNING brand_id, msg_id, event_time, ingest_time)
+     INSERT INTO ingest_owed (brand_id, ingest_time, msg_ids, event_times)
+     SELECT brand_id, min (ingest_time), array_agg (msg_id), array_agg (event_time)
+     FROM (SELECT *, row_number () OVER (ORDER BY msg_id) % 2 AS half FROM i) x GROUP BY brand_id, half" >/dev/null
+it_eq "owed rows made" "$(sql "SELECT count (*) || ' ' || sum (cardinality (msg_ids)) FROM ingest_owed WHERE msg_ids [1] LIKE '%-lost'")" "2 200"
 it_wait "the 200 events re-sent and counted" counted
 it_eq "re-sent by ingest (metric)" "$(qy_metric "$QY_HTTP_ingest" qy_ingest_resent_total)" 200
 # Marked once the bus acknowledged them (finished to the end of the chain), just after counting.
-owed_none () { [ "$(sql "SELECT count (*) FROM message_ids WHERE NOT handed_on")" = 0 ]; }
+owed_none () { [ "$(sql "SELECT count (*) FROM ingest_owed")" = 0 ]; }
 it_wait "nothing left owed" owed_none
 judged () { [ "$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)" -ge $((first + 200)) ]; }
 it_wait "the 200 judged" judged
