@@ -29,6 +29,7 @@ typedef struct {
     long  alert_negative;
     bool  alert_waves;
     long  complaints_store, complaints_brand;
+    long  names_ttl;
 } moderation_config_t;
 
 static const qy_option_t s_options [] = {
@@ -48,6 +49,9 @@ static const qy_option_t s_options [] = {
       "customer complaints in one store within an hour that raise complaint_surge to the store (0: off)" },
     { "alert.complaints_per_hour_brand", QY_INT, offsetof (moderation_config_t, complaints_brand), "10", 0, 100000,
       "customer complaints in the brand within an hour that raise complaint_surge to HQ (0: off)" },
+    { "identity.names_ttl_s", QY_INT, offsetof (moderation_config_t, names_ttl), "60", 0, 86400,
+      "how long a brand's name and its staff's names, which joining nicknames are checked against for impersonation, are "
+      "kept before they are read again (0: every batch); a staff member speaking under a name not kept has them read at once" },
 };
 
 static qy_metric_t *m_bad;
@@ -138,8 +142,9 @@ int main (int argc, char **argv)
     qy_inlet_after (in, out);
     qy_inlet_after (in, actions);
     moderation_batch_t *batch = moderation_batch_new ((size_t) cfg.batch);
+    moderation_names_t *names = moderation_names_new (cfg.names_ttl);
     moderation_ctx_t mctx = { store, pg, redis, out, actions, cfg.alert_negative, cfg.alert_waves,
-                              cfg.complaints_store, cfg.complaints_brand };
+                              cfg.complaints_store, cfg.complaints_brand, names };
     bool listening = false;
     bool resync_pending = false;        //  changes made while not listening still to apply
     //  Stopping, what the bus already sent is judged before the end.
@@ -169,6 +174,7 @@ int main (int argc, char **argv)
         qy_inlet_done (in);         //  judged, recorded and passed on, or set aside: no longer owed
     }
     moderation_batch_destroy (&batch);
+    moderation_names_destroy (&names);
     qy_deadletter_rest (in, pg, "moderation");     //  past the grace: set aside, not dropped
     qy_inlet_destroy (&in);
     qy_outlet_destroy (&out);

@@ -270,12 +270,25 @@ typedef struct {
     char             claim [128];   //  set when found
     bool             found;
 } moderation_claim_t;
+//  The names of each brand (its own and its staff's) nicknames are checked
+//  against, read once per ttl_s (0: every batch) and kept: staff are
+//  100,000 memberships of a brand at 100,000 groups.
+typedef struct moderation_names_t moderation_names_t;
+moderation_names_t *moderation_names_new (long ttl_s);
+void moderation_names_destroy (moderation_names_t **self_p);
+//  Is a copy read at read_at_us (0: none, -1: being read) still good at
+//  now_us? Pure.
+bool moderation_names_fresh (int64_t read_at_us, int64_t ttl_us, int64_t now_us);
+//  A staff member of brand spoke under nickname: a copy that lacks it is
+//  read again at the next check (a new staff member counts at once).
+void moderation_names_seen (moderation_names_t *self, int64_t brand, const char *nickname);
 //  Check a batch's joins' and renames' nicknames (of members who are staff
 //  nowhere in their brand) against their brand, their group's store and
-//  their brand's staff, all in the judge's strict normalization, in one
-//  round trip: sets each found and claim. Returns 0, or -1 when
-//  PostgreSQL failed (retry).
-int moderation_impersonation_check (qy_pg_t *pg, moderation_claim_t *claims, size_t n);
+//  their brand's staff (names, refreshed as said), all in the judge's
+//  strict normalization, in one round trip (two when a brand's names are
+//  read): sets each found and claim. Returns 0, or -1 when PostgreSQL
+//  failed (retry).
+int moderation_impersonation_check (qy_pg_t *pg, moderation_names_t *names, moderation_claim_t *claims, size_t n);
 //  Flag a found claim's member for review once per event (a 'flag' row,
 //  category impersonation). Returns 0, or -1 when PostgreSQL failed.
 int moderation_impersonation_flag (qy_pg_t *pg, const moderation_claim_t *claim);
@@ -470,6 +483,7 @@ typedef struct {
     bool                       skip;         //  finished before, or a blocked member's
 } moderation_person_t;
 //  Retries while PostgreSQL is away; false when stopping.
-bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_t *people, size_t n);
+bool moderation_people_run (qy_pg_t *pg, void *actions, moderation_names_t *names, const moderation_person_t *people,
+                            size_t n);
 
 #endif

@@ -350,13 +350,13 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
 
 //  Reports, impersonating nicknames, customers' questions: what the batch
 //  owes the people in it (moderation_people.c). False when stopping.
-static bool s_people (qy_pg_t *pg, void *actions, s_item_t *items, size_t n)
+static bool s_people (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 {
     moderation_person_t *people = qy_calloc (n + 1, sizeof (moderation_person_t));
     for (size_t i = 0; i < n; i++)
         people [i] = (moderation_person_t) { items [i].ev, items [i].brand ? items [i].brand->judge : NULL,
                                              &items [i].report, items [i].waiting, items [i].seen || items [i].blocked };
-    bool ok = moderation_people_run (pg, actions, people, n);
+    bool ok = moderation_people_run (ctx->pg, ctx->actions, ctx->names, people, n);
     free (people);
     return ok;
 }
@@ -832,7 +832,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     size_t npending = s_pending (items, n, pending);
     int stopped = s_store (ctx->store, ctx->pg, items, n, pending, npending);
     free (pending);
-    if (stopped || !s_people (ctx->pg, ctx->actions, items, n))
+    if (stopped || !s_people (ctx, items, n))
         return;
     s_phase (S_RECORD, &t);
     s_act (ctx, items, n);

@@ -16,6 +16,7 @@ typedef struct {
     bool                alert_waves;     //  alert HQ on cross-group spam waves
     long                complaints_store;   //  complaints per store-hour that raise complaint_surge (0: off)
     long                complaints_brand;   //  complaints per brand-hour that raise complaint_surge (0: off)
+    moderation_names_t *names;              //  brands' and staff's names for impersonation
 } moderation_ctx_t;
 
 //  Register the service's metrics (once, at start-up).

@@ -52,21 +52,26 @@ const char *moderation_impersonation (const char *nick, size_t len, const modera
     return NULL;
 }
 
-//  What a batch's nicknames are matched against, in one round trip (one
-//  statement per join was most of a batch's time when members join in
-//  numbers): per event (i, 1-based), whether the member is staff anywhere
-//  in the brand (then they claim nothing) and the group's store's name;
-//  per brand (i = 0), its name and its staff's names. A member's own name
-//  is never among them: a member with a staff role is "self".
-#define S_NAMES \
-    "WITH e AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS e (b, g, m, i)), " \
-    "     bs AS (SELECT DISTINCT b FROM e) " \
+//  What a batch's nicknames are matched against, per event (i, 1-based):
+//  whether the member is staff anywhere in the brand (then they claim
+//  nothing) and the group's store's name. One round trip for the batch
+//  (one statement per join was most of a batch's time when members join
+//  in numbers). A member's own name is never among them: a member with a
+//  staff role is "self".
+#define S_EVENT_NAMES \
+    "WITH e AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS e (b, g, m, i)) " \
     "SELECT e.i, e.b, 'self', '' FROM e WHERE EXISTS (SELECT 1 FROM memberships WHERE brand_id = e.b AND member_id = e.m " \
     "                                                   AND role IN ('owner', 'admin', 'staff', 'bot')) " \
-    "UNION ALL SELECT 0, b.id, 'brand', b.name FROM brands b JOIN bs ON bs.b = b.id " \
     "UNION ALL SELECT e.i, e.b, 'store', s.name FROM e JOIN groups g ON g.id = e.g AND g.brand_id = e.b " \
-    "                                           JOIN stores s ON s.id = g.store_id " \
-    "UNION ALL SELECT 0, bs.b, 'staff', st.name FROM bs CROSS JOIN LATERAL ( " \
+    "                                           JOIN stores s ON s.id = g.store_id"
+
+//  Per brand, its name and its staff's names: read once per
+//  identity.names_ttl_s and kept (moderation_names_t), not per batch. At
+//  100,000 groups the brand's staff are 100,000 memberships, and reading
+//  them for every batch with a join cost 13 us of PostgreSQL per event.
+#define S_BRAND_NAMES \
+    "SELECT b.id, 'brand', b.name FROM brands b WHERE b.id = ANY ($1::bigint[]) " \
+    "UNION ALL SELECT bs.b, 'staff', st.name FROM unnest ($1::bigint[]) AS bs (b) CROSS JOIN LATERAL ( " \
     "    SELECT DISTINCT coalesce (nullif (ms.nickname, ''), m.nickname) AS name " \
     "    FROM memberships ms JOIN members m ON m.id = ms.member_id " \
     "    WHERE ms.brand_id = bs.b AND ms.role IN ('owner', 'admin', 'staff', 'bot') " \
@@ -83,7 +88,122 @@ const char *moderation_impersonation (const char *nick, size_t len, const modera
     "                                               'nickname', $7::text)), $7, 0, 'flag', 3.0) " \
     "ON CONFLICT (brand_id, msg_id) DO NOTHING RETURNING id"
 
-//  One row of S_NAMES, its name normalized by its brand's judge.
+//  One brand's names as read (S_BRAND_NAMES).
+typedef struct {
+    int64_t brand;
+    int64_t at_us;          //  when read
+    size_t  n;
+    char  **kind;
+    char  **name;
+} s_brand_names_t;
+
+struct moderation_names_t {
+    int64_t ttl_us;
+    s_brand_names_t *b;
+    size_t n, cap;
+};
+
+moderation_names_t *moderation_names_new (long ttl_s)
+{
+    moderation_names_t *self = qy_calloc (1, sizeof (*self));
+    self->ttl_us = (int64_t) ttl_s * 1000000;
+    return self;
+}
+
+static void s_brand_names_free (s_brand_names_t *b)
+{
+    for (size_t k = 0; k < b->n; k++) {
+        free (b->kind [k]);
+        free (b->name [k]);
+    }
+    free (b->kind);
+    free (b->name);
+    *b = (s_brand_names_t) { .brand = b->brand };
+}
+
+void moderation_names_destroy (moderation_names_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    moderation_names_t *self = *self_p;
+    for (size_t i = 0; i < self->n; i++)
+        s_brand_names_free (&self->b [i]);
+    free (self->b);
+    free (self);
+    *self_p = NULL;
+}
+
+static s_brand_names_t *s_brand (moderation_names_t *self, int64_t brand, bool add)
+{
+    for (size_t i = 0; i < self->n; i++)
+        if (self->b [i].brand == brand)
+            return &self->b [i];
+    if (!add)
+        return NULL;
+    if (self->n == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 8;
+        self->b = qy_realloc (self->b, self->cap * sizeof (s_brand_names_t));
+    }
+    self->b [self->n] = (s_brand_names_t) { .brand = brand };
+    return &self->b [self->n++];
+}
+
+bool moderation_names_fresh (int64_t read_at_us, int64_t ttl_us, int64_t now_us)
+{
+    return read_at_us > 0 && now_us >= read_at_us && now_us - read_at_us < ttl_us;
+}
+
+void moderation_names_seen (moderation_names_t *self, int64_t brand, const char *nickname)
+{
+    s_brand_names_t *b = s_brand (self, brand, false);
+    if (!b || !b->at_us || !nickname || !*nickname)
+        return;
+    for (size_t k = 0; k < b->n; k++)
+        if (strcmp (b->kind [k], "staff") == 0 && strcmp (b->name [k], nickname) == 0)
+            return;
+    b->at_us = 0;       //  a staff member it does not know: read again
+}
+
+//  Read the names of the batch's brands the cache holds no fresh copy of,
+//  in one statement. false when PostgreSQL failed.
+static bool s_refresh (moderation_names_t *self, qy_pg_t *pg, const moderation_claim_t *c, size_t n)
+{
+    int64_t now = qy_mono_us ();
+    qy_buf_t ids;
+    qy_buf_init (&ids);
+    qy_buf_puts (&ids, "{");
+    size_t stale = 0;
+    for (size_t k = 0; k < n; k++) {
+        s_brand_names_t *b = s_brand (self, c [k].ev->brand_id, true);
+        if (moderation_names_fresh (b->at_us, self->ttl_us, now) || b->at_us == -1)
+            continue;
+        b->at_us = -1;      //  asked for below (once, though the batch names it again)
+        qy_buf_printf (&ids, "%s%lld", stale++ ? "," : "", (long long) b->brand);
+    }
+    qy_buf_puts (&ids, "}");
+    PGresult *res = NULL;
+    const char *p [] = { ids.data };
+    bool ok = !stale || qy_pg_run (pg, "impersonation brand names", S_BRAND_NAMES, 1, p, &res);
+    qy_buf_free (&ids);
+    for (size_t i = 0; i < self->n; i++) {
+        s_brand_names_t *b = &self->b [i];
+        if (b->at_us != -1)
+            continue;
+        s_brand_names_free (b);
+        for (int r = 0; ok && r < PQntuples (res); r++)
+            if (qy_pg_int (res, r, 0) == b->brand) {
+                b->kind = qy_realloc (b->kind, (b->n + 1) * sizeof (char *));
+                b->name = qy_realloc (b->name, (b->n + 1) * sizeof (char *));
+                b->kind [b->n] = qy_strdup (PQgetvalue (res, r, 1));
+                b->name [b->n++] = qy_strdup (PQgetvalue (res, r, 2));
+            }
+        b->at_us = ok ? now : 0;
+    }
+    PQclear (res);
+    return ok;
+}
+
+//  One name a nickname may claim, normalized by its brand's judge.
 typedef struct {
     size_t  i;          //  the event (1-based), 0 for the brand's rows
     int64_t brand;
@@ -100,29 +220,39 @@ static judge_t *s_judge (const moderation_claim_t *c, size_t n, int64_t brand)
     return NULL;
 }
 
-static s_row_t *s_rows (PGresult *res, const moderation_claim_t *c, size_t n)
+static void s_row_set (s_row_t *w, size_t i, int64_t brand, const char *kind, const char *name,
+                       const moderation_claim_t *c, size_t n)
 {
-    int rows = PQntuples (res);
-    s_row_t *row = qy_calloc ((size_t) rows + 1, sizeof (s_row_t));
-    for (int r = 0; r < rows; r++) {
-        s_row_t *w = &row [r];
-        w->i = (size_t) strtoull (PQgetvalue (res, r, 0), NULL, 10);
-        w->brand = strtoll (PQgetvalue (res, r, 1), NULL, 10);
-        w->self = strcmp (PQgetvalue (res, r, 2), "self") == 0;
-        w->name.kind = PQgetvalue (res, r, 2);
-        w->name.name = PQgetvalue (res, r, 3);
-        judge_t *judge = s_judge (c, n, w->brand);
-        if (w->self || !judge)
-            continue;
-        size_t len;
-        const char *norm = judge_normalize (judge, w->name.name, (size_t) -1, &len);
-        w->name.norm = qy_strndup (norm, len);
-        w->name.len = len;
-    }
+    *w = (s_row_t) { i, brand, strcmp (kind, "self") == 0, { kind, name, NULL, 0 } };
+    judge_t *judge = s_judge (c, n, brand);
+    if (w->self || !judge)
+        return;
+    size_t len;
+    const char *norm = judge_normalize (judge, name, (size_t) -1, &len);
+    w->name.norm = qy_strndup (norm, len);
+    w->name.len = len;
+}
+
+//  The rows of S_EVENT_NAMES, then the cached names of the batch's brands.
+static s_row_t *s_rows (const moderation_names_t *names, PGresult *res, const moderation_claim_t *c, size_t n,
+                        size_t *rows)
+{
+    size_t cap = (size_t) PQntuples (res) + 1;
+    for (size_t i = 0; i < names->n; i++)
+        cap += names->b [i].n;
+    s_row_t *row = qy_calloc (cap, sizeof (s_row_t));
+    size_t k = 0;
+    for (int r = 0; r < PQntuples (res); r++)
+        s_row_set (&row [k++], (size_t) strtoull (PQgetvalue (res, r, 0), NULL, 10), qy_pg_int (res, r, 1),
+                   PQgetvalue (res, r, 2), PQgetvalue (res, r, 3), c, n);
+    for (size_t i = 0; i < names->n; i++)
+        for (size_t j = 0; s_judge (c, n, names->b [i].brand) && j < names->b [i].n; j++)
+            s_row_set (&row [k++], 0, names->b [i].brand, names->b [i].kind [j], names->b [i].name [j], c, n);
+    *rows = k;
     return row;
 }
 
-//  Event k's names in S_NAMES's order of old: the brand, the store, the staff.
+//  Event k's names in the order of old: the brand, the store, the staff.
 static size_t s_names_of (const s_row_t *row, size_t rows, size_t k, int64_t brand, moderation_name_t *names)
 {
     static const char *const kinds [] = { "brand", "store", "staff" };
@@ -135,10 +265,9 @@ static size_t s_names_of (const s_row_t *row, size_t rows, size_t k, int64_t bra
     return n;
 }
 
-int moderation_impersonation_check (qy_pg_t *pg, moderation_claim_t *c, size_t n)
+//  S_EVENT_NAMES for the claims. NULL when PostgreSQL failed.
+static PGresult *s_event_names (qy_pg_t *pg, const moderation_claim_t *c, size_t n)
 {
-    if (!n)
-        return 0;
     qy_buf_t col [3];
     for (int j = 0; j < 3; j++) {
         qy_buf_init (&col [j]);
@@ -156,13 +285,21 @@ int moderation_impersonation_check (qy_pg_t *pg, moderation_claim_t *c, size_t n
         p [j] = col [j].data;
     }
     PGresult *res = NULL;
-    bool ok = qy_pg_run (pg, "impersonation names", S_NAMES, 3, p, &res);
+    bool ok = qy_pg_run (pg, "impersonation names", S_EVENT_NAMES, 3, p, &res);
     for (int j = 0; j < 3; j++)
         qy_buf_free (&col [j]);
-    if (!ok)
+    return ok ? res : NULL;
+}
+
+int moderation_impersonation_check (qy_pg_t *pg, moderation_names_t *cache, moderation_claim_t *c, size_t n)
+{
+    if (!n)
+        return 0;
+    PGresult *res = s_refresh (cache, pg, c, n) ? s_event_names (pg, c, n) : NULL;
+    if (!res)
         return -1;
-    size_t rows = (size_t) PQntuples (res);
-    s_row_t *row = s_rows (res, c, n);
+    size_t rows;
+    s_row_t *row = s_rows (cache, res, c, n, &rows);
     moderation_name_t *names = qy_calloc (rows + 1, sizeof (moderation_name_t));
     for (size_t k = 0; k < n; k++) {
         c [k].found = false;

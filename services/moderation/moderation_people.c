@@ -22,7 +22,8 @@ static bool s_names_member (const moderation_person_t *p)
 //  the brand: flagged, and the group's owner alerted (through the store's
 //  robot). The batch's nicknames are checked in one round trip. False
 //  when stopping.
-static bool s_impersonators (qy_pg_t *pg, void *actions, const moderation_person_t *people, size_t n)
+static bool s_impersonators (qy_pg_t *pg, void *actions, moderation_names_t *names, const moderation_person_t *people,
+                             size_t n)
 {
     moderation_claim_t *c = qy_calloc (n + 1, sizeof (moderation_claim_t));
     size_t k = 0;
@@ -31,7 +32,7 @@ static bool s_impersonators (qy_pg_t *pg, void *actions, const moderation_person
             c [k++] = (moderation_claim_t) { .ev = people [i].ev, .judge = people [i].judge };
     bool ok = true;
     qy_wait_t wait = { 0 };
-    while (ok && moderation_impersonation_check (pg, c, k) != 0)
+    while (ok && moderation_impersonation_check (pg, names, c, k) != 0)
         ok = moderation_pg_wait (pg, &wait);
     for (size_t i = 0; ok && i < k; i++) {
         if (!c [i].found)
@@ -52,7 +53,8 @@ static bool s_impersonators (qy_pg_t *pg, void *actions, const moderation_person
     return ok;
 }
 
-bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_t *people, size_t n)
+bool moderation_people_run (qy_pg_t *pg, void *actions, moderation_names_t *names, const moderation_person_t *people,
+                            size_t n)
 {
     const Qy__Event **evs = qy_calloc (n + 1, sizeof (Qy__Event *));
     bool *asks = qy_calloc (n + 1, sizeof (bool));
@@ -67,8 +69,10 @@ bool moderation_people_run (qy_pg_t *pg, void *actions, const moderation_person_
             ok = moderation_pg_wait (pg, &wait);
         evs [k] = p->ev;
         asks [k++] = moderation_question (p->ev, p->waiting);
+        if (!qy_role_is_member (p->ev->role))
+            moderation_names_seen (names, p->ev->brand_id, p->ev->nickname);
     }
-    ok = ok && s_impersonators (pg, actions, people, n);
+    ok = ok && s_impersonators (pg, actions, names, people, n);
     while (ok && moderation_questions_note (pg, evs, asks, k) != 0)
         ok = moderation_pg_wait (pg, &wait);
     free (evs);

@@ -81,11 +81,27 @@ static void test_brand_store_staff (void **state)
     assert_null (moderation_impersonation (NULL, 0, s_names, 4));
 }
 
+//  The brand's and staff's names are kept for the ttl: never read is
+//  stale, being read is not fresh, a clock gone back reads again.
+static void test_names_fresh (void **state)
+{
+    (void) state;
+    const int64_t ttl = 60 * 1000000LL, at = 5000 * 1000000LL;
+    assert_false (moderation_names_fresh (0, ttl, at));
+    assert_false (moderation_names_fresh (-1, ttl, at));
+    assert_true (moderation_names_fresh (at, ttl, at));
+    assert_true (moderation_names_fresh (at, ttl, at + ttl - 1));
+    assert_false (moderation_names_fresh (at, ttl, at + ttl));
+    assert_false (moderation_names_fresh (at, ttl, at - 1));
+    assert_false (moderation_names_fresh (at, 0, at));         //  identity.names_ttl_s 0: every batch
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_titles),
         cmocka_unit_test (test_brand_store_staff),
+        cmocka_unit_test (test_names_fresh),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

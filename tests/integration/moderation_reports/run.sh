@@ -10,9 +10,12 @@
 # Impersonation: members joining or renaming to a nickname that claims a
 # staff title, the brand or a staff member's name (spaced, full-width,
 # traditional) are flagged for review and the group's owner alerted; an
-# ordinary nickname and a staff member's own title are not.
+# ordinary nickname and a staff member's own title are not. The brand's and
+# its staff's names are read once and kept (identity.names_ttl_s): later
+# joins read none, and a new staff member who speaks is known at once.
 source "$(dirname "$0")/../lib.sh"
 it_servers
+it_pg_statements
 it_gateway --token gw
 "$QYCTL" brand create acme "Acme" --gateway-url "http://127.0.0.1:$GW_PORT/v1/deliveries" --token-file <(printf %s gw) >/dev/null
 "$QYCTL" store create acme s1 "一号店" >/dev/null
@@ -120,4 +123,26 @@ it_sql later "SELECT r.msg_id, round (r.weight::numeric, 2), r.status FROM moder
               WHERE r.brand_id = $BID AND r.msg_id IN ('rep7', 'rep8') ORDER BY r.msg_id"
 it_sql ladder "SELECT v.msg_id, v.kind, v.category, v.action, v.strike, v.status FROM violations v JOIN members m ON m.id = v.member_id
                WHERE v.brand_id = $BID AND m.user_id = 'u1' ORDER BY v.event_time"
+
+# The names kept: a new staff member speaks, then members join, one under the staff member's name.
+brand_reads () { q "SELECT coalesce (sum (calls), 0) FROM pg_stat_statements WHERE query LIKE '%FROM brands b WHERE b.id = ANY%'"; }
+reads0=$(brand_reads)
+{
+    ev s2 room2 staff2 text "我是新来的店员，有事找我" staff "" '[]' "周小周"
+    ev i7 room2 x7 join "" member "" '[]' "周小周"
+    ev i8 room2 x8 join "" member "" '[]' "阿杰"
+} > "$QY_RUN/newstaff.jsonl"
+send "$QY_RUN/newstaff.jsonl"
+it_wait "new staff judged" judged 32
+reads1=$(brand_reads)
+ev i9 room1 x9 join "" member "" '[]' "小美" > "$QY_RUN/more.jsonl"
+ev i10 room1 x10 join "" member "" '[]' "周小周" >> "$QY_RUN/more.jsonl"
+send "$QY_RUN/more.jsonl"
+it_wait "later joins judged" judged 34
+sleep 1
+it_eq "names read again for a staff member not kept" "$((reads1 - reads0))" 1
+it_eq "names not read again within their ttl" "$(( $(brand_reads) - reads1 ))" 0
+it_eq "the new staff member's name claimed" "$(q "SELECT string_agg (msg_id || ':' || (hits->0->>'claims'), ',' ORDER BY msg_id)
+    FROM violations WHERE brand_id = $BID AND category = 'impersonation' AND msg_id IN ('i7#impersonation', 'i8#impersonation',
+    'i9#impersonation', 'i10#impersonation')")" "i10#impersonation:周小周,i7#impersonation:周小周"
 it_done
