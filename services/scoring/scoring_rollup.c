@@ -100,7 +100,11 @@ failed:
     return -1;
 }
 
-//  The day rows of items idx[0..n); marks the ones written (won).
+//  The day rows of items idx[0..n); marks the ones written (won). A day of
+//  a group that is not the brand's (Redis holding counters PostgreSQL has
+//  no group for) is refused as the foreign keys refused it before
+//  migration 126 (qy_no_group, migration 128, raises their error): a read, where a key's
+//  check locked the group's row.
 static bool s_days (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t *items, const size_t *idx, size_t n)
 {
     static const char *const fields [] = { "msgs", "", "joins", "leaves", "viol", "", "staff", "posts", "resp",
@@ -136,10 +140,12 @@ static bool s_days (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t *ite
     bool ok = qy_pg_run (pg, "group rollup",
         "INSERT INTO daily_group_stats (brand_id, group_id, day, messages, active_members, joins, leaves, violations, hour_hist, "
         "  staff_messages, posts, post_replies, replies, questions, answered, events) "
-        "SELECT b, g, DATE '1970-01-01' + d, m, a, j, l, v, h::bigint[], s, p, pr, r, q, an, n "
+        "SELECT b, CASE WHEN EXISTS (SELECT 1 FROM groups WHERE id = x.g AND brand_id = x.b) THEN g "
+        "          ELSE qy_no_group (b, g) END, DATE '1970-01-01' + d, m, a, j, l, v, h::bigint[], s, p, pr, r, q, an, n "
         "FROM unnest ($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], "
         "  $8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], "
-        "  $15::bigint[], $16::bigint[]) AS x (b, g, d, m, a, j, l, v, h, s, p, pr, r, q, an, n) ORDER BY g, d "
+        "  $15::bigint[], $16::bigint[]) AS x (b, g, d, m, a, j, l, v, h, s, p, pr, r, q, an, n) "
+        "ORDER BY g, d "
         "ON CONFLICT (group_id, day) DO UPDATE SET "
         "messages = EXCLUDED.messages, active_members = EXCLUDED.active_members, joins = EXCLUDED.joins, "
         "leaves = EXCLUDED.leaves, violations = EXCLUDED.violations, hour_hist = EXCLUDED.hour_hist, "

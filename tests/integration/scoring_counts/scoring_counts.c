@@ -252,8 +252,9 @@ static void s_round_rollup (int64_t gid, int64_t now)
     s_check_int ("a round: the day stored with more events kept whole", s_pg_int (sql), 50 * 1000 + 100 * 10 + 5);
 }
 
-//  9. A group-day PostgreSQL refuses (its group is not there) is dropped
-//  and does not hold back the others.
+//  9. A group-day PostgreSQL refuses (its group is not there: the roll-up
+//  checks, no foreign key since migration 126) is dropped, not written, and
+//  does not hold back the others.
 static void s_refused_rollup (int64_t gid, int64_t now)
 {
     int32_t today = qy_day_of (now * 1000000, 0);
@@ -273,6 +274,7 @@ static void s_refused_rollup (int64_t gid, int64_t now)
                  "AND day = (to_timestamp (%lld) AT TIME ZONE 'UTC')::date", (long long) gid, (long long) now);
     s_check_int ("the other group-day written in the same round", s_pg_int (sql), 4);
     s_check_int ("the refused one is not kept dirty", s_redis_int ("SISMEMBER %s %s", "sc:dirty", bad), 0);
+    s_check_int ("the refused one not written", s_pg_int ("SELECT count (*) FROM daily_group_stats WHERE group_id = 999999"), 0);
     s_check_int ("roll-up returns the written count", w, 1);
 }
 
