@@ -80,8 +80,12 @@ typedef struct {
     int          *argc;
     const char ***argv;                 //  per command
     redisReply  **replies;              //  per command, once read
-    char        **strs;                 //  the numbers the commands hold
-    size_t        nstrs;
+    const char  **argp;                 //  the commands' arguments, one pool (argv points into it)
+    char        (*nums) [24];           //  the numbers the commands hold, one pool
+    size_t        nargp, nnums;
+    size_t       *evp;                  //  the windows' events and marks, one pool each
+    moderation_mark_t *markp;
+    size_t        nevp;
     void         *windows;              //  per window key (moderation_behaviour.c)
     size_t        nwindows, mget_cmd;
     moderation_counts_t *counts;        //  per event, once counted

@@ -52,24 +52,29 @@ static size_t s_upto (const int64_t *s, size_t n, int64_t x)
     return lo;
 }
 
+//  The first of ev [from..k) with id, or k. A window key has few events
+//  in a batch (one member's messages in one group), so a scan is cheaper
+//  than a map.
+static size_t s_find (const moderation_mark_t *ev, size_t from, size_t k, const char *id)
+{
+    while (from < k && strcmp (ev [from].id, id) != 0)
+        from++;
+    return from;
+}
+
 void moderation_window_counts (const moderation_entry_t *read, size_t nread, const moderation_mark_t *ev, size_t k,
                                int keep, long *counts)
 {
     //  next [j]: the next event of the batch with event j's id (k: none);
     //  an id given twice is one message, re-added by its later event.
-    qy_map_t *own = qy_map_new ();
     size_t *next = qy_calloc (k + 1, sizeof (size_t));
-    for (size_t j = k; j-- > 0; ) {
-        int64_t at;
-        next [j] = qy_map_get (own, ev [j].id, &at) ? (size_t) at : k;
-        qy_map_put (own, ev [j].id, (int64_t) j);
-    }
+    for (size_t j = 0; j < k; j++)
+        next [j] = s_find (ev, j + 1, k, ev [j].id);
     //  What was read minus the batch's own ids, in score order as read.
     int64_t *base = qy_calloc (nread + 1, sizeof (int64_t));
     size_t nbase = 0;
-    int64_t unused;
     for (size_t e = 0; e < nread; e++)
-        if (!qy_map_get (own, read [e].member, &unused))
+        if (s_find (ev, 0, k, read [e].member) == k)
             base [nbase++] = read [e].score;
     int64_t trim = INT64_MIN;       //  what came before the batch: trimmed by every event so far
     for (size_t i = 0; i < k; i++) {
@@ -90,7 +95,6 @@ void moderation_window_counts (const moderation_entry_t *read, size_t nread, con
     }
     free (base);
     free (next);
-    qy_map_destroy (&own);
 }
 
 //  One wave entry: "G:M:S" (the script's '^(%d+):(%d+):(.+)$'), parsed.

@@ -45,9 +45,12 @@ static int64_t s_window_of (const moderation_check_args_t *a, s_kind_t kind)
     }
 }
 
+static const char *s_num (moderation_counting_t *self, const char *fmt, long long v) __attribute__ ((format (printf, 2, 0)));
 static const char *s_num (moderation_counting_t *self, const char *fmt, long long v)
 {
-    return self->strs [self->nstrs++] = qy_printf (fmt, v);
+    char *buf = self->nums [self->nnums++];
+    qy_snprintf (buf, sizeof (self->nums [0]), fmt, v);
+    return buf;
 }
 
 //  A new command of argc arguments, noted as one of w's (when w is set).
@@ -57,7 +60,9 @@ static const char **s_cmd (moderation_counting_t *self, int argc, s_window_t *w)
     self->argc [c] = argc;
     if (w)
         w->cmds [w->ncmds++] = c;
-    return self->argv [c] = qy_calloc ((size_t) argc + 1, sizeof (char *));
+    const char **a = self->argv [c] = self->argp + self->nargp;
+    self->nargp += (size_t) argc;
+    return a;
 }
 
 //  The windows of one kind: the events grouped by key, batch order kept.
@@ -75,8 +80,9 @@ static void s_plan_kind (moderation_counting_t *self, s_kind_t kind)
         w->kind = kind;
         w->key = keys [order [start [g]]];
         w->nev = start [g + 1] - start [g];
-        w->ev = qy_calloc (w->nev, sizeof (size_t));
-        w->marks = qy_calloc (w->nev, sizeof (moderation_mark_t));
+        w->ev = self->evp + self->nevp;
+        w->marks = self->markp + self->nevp;
+        self->nevp += w->nev;
         for (size_t k = 0; k < w->nev; k++) {
             const moderation_check_args_t *a = self->args [order [start [g] + k]];
             w->ev [k] = order [start [g] + k];
@@ -212,7 +218,12 @@ void moderation_counting_plan (moderation_counting_t *self, const moderation_che
     self->argc = qy_calloc (maxc, sizeof (int));
     self->argv = qy_calloc (maxc, sizeof (char **));
     self->replies = qy_calloc (maxc, sizeof (redisReply *));
-    self->strs = qy_calloc (maxc, sizeof (char *));
+    //  Bounds: per window at most 21 + 4 × its events arguments and 4
+    //  numbers; the MGET 1 + 2 × ne, a SET 5 and a number per event.
+    self->argp = qy_malloc ((21 * S_NKINDS * ne + 4 * S_NKINDS * ne + 7 * ne + 1) * sizeof (char *));
+    self->nums = qy_malloc ((4 * S_NKINDS * ne + ne + 1) * sizeof (self->nums [0]));
+    self->evp = qy_malloc ((S_NKINDS * ne + 1) * sizeof (size_t));
+    self->markp = qy_malloc ((S_NKINDS * ne + 1) * sizeof (moderation_mark_t));
     self->windows = qy_calloc (S_NKINDS * ne + 1, sizeof (s_window_t));
     self->counts = qy_calloc (ne + 1, sizeof (moderation_counts_t));
     self->ok = qy_calloc (ne + 1, sizeof (bool));
@@ -253,23 +264,17 @@ int moderation_counting_get (qy_redis_t *redis, moderation_counting_t *self)
 
 void moderation_counting_free (moderation_counting_t *self)
 {
-    for (size_t c = 0; c < self->ncmds; c++) {
-        free (self->argv [c]);
+    for (size_t c = 0; c < self->ncmds; c++)
         if (self->replies [c])
             freeReplyObject (self->replies [c]);
-    }
-    for (size_t i = 0; i < self->nstrs; i++)
-        free (self->strs [i]);
-    s_window_t *ws = self->windows;
-    for (size_t w = 0; w < self->nwindows; w++) {
-        free (ws [w].ev);
-        free (ws [w].marks);
-    }
+    free (self->argp);
+    free (self->nums);
+    free (self->evp);
+    free (self->markp);
     free (self->windows);
     free (self->argc);
     free (self->argv);
     free (self->replies);
-    free (self->strs);
     free (self->counts);
     free (self->ok);
     free (self->raised);
