@@ -7,6 +7,7 @@
 #include "moderation.h"
 
 #define MODERATION_CHECK_NARGS 22
+#define MODERATION_WAVE_CAP 2000        //  a wave set keeps its 2,000 latest entries (ZREMRANGEBYRANK 0 -2001)
 //  Where moderation_check_args puts the keys and values in args.
 enum { MODERATION_ARG_FLOOD = 0, MODERATION_ARG_MUTE = 1, MODERATION_ARG_BLOCK = 2, MODERATION_ARG_REPEAT = 3,
        MODERATION_ARG_WAVE = 4, MODERATION_ARG_JOINED = 5, MODERATION_ARG_JOINS = 6, MODERATION_ARG_JOIN_FLAG = 7,
@@ -70,9 +71,9 @@ void moderation_wave_counts (const moderation_entry_t *read, size_t nread, const
 //  Cluster: one slot): its commands, their replies and the counts.
 //  Per window key: ZADD of the batch's ids, ZRANGEBYSCORE … WITHSCORES,
 //  ZREMRANGEBYSCORE, PEXPIRE (the wave: read first, then ZADD GT, trim,
-//  cap, PEXPIRE); one MGET of the joined keys and join-wave flags; SET of
-//  a joined key per key joined. A join wave raised is SET after the
-//  replies (moderation_counting_raise).
+//  PEXPIRE); one MGET of the joined keys and join-wave flags; SET of a
+//  joined key per key joined. A join wave raised, and the wave set's cap
+//  when needed, are sent after the replies (moderation_counting_raise).
 typedef struct {
     size_t        ne;
     const moderation_check_args_t *const *args;     //  borrowed, per event
@@ -108,8 +109,9 @@ int moderation_counting_get (qy_redis_t *redis, moderation_counting_t *self);
 //  Count every event from the replies read (events whose replies are missing
 //  or errors get ok false). Pure.
 void moderation_counting_count (moderation_counting_t *self);
-//  The join waves the call raised: SET their flags (a second round trip,
-//  only when a wave starts). Returns -1 when Redis did not take them.
+//  What the replies called for: SET the flags of the join waves the call
+//  started, cap wave sets that may hold more than 2,000 entries (a second
+//  round trip, only when there is one). Returns -1 when Redis did not take them.
 int moderation_counting_raise (qy_redis_t *redis, const moderation_counting_t *self);
 void moderation_counting_free (moderation_counting_t *self);
 

@@ -36,8 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_WAVE_CAP 2000         //  the wave set keeps its 2,000 latest entries
-
 //  How many of the sorted scores s[0..n) are at most x.
 static size_t s_upto (const int64_t *s, size_t n, int64_t x)
 {
@@ -144,7 +142,7 @@ static void s_wave_cap (s_wave_t *set, size_t n)
     size_t alive = 0;
     for (size_t e = 0; e < n; e++)
         alive += set [e].alive;
-    if (alive <= S_WAVE_CAP)
+    if (alive <= MODERATION_WAVE_CAP)
         return;
     s_wave_t **rank = qy_calloc (alive, sizeof (s_wave_t *));
     size_t r = 0;
@@ -152,7 +150,7 @@ static void s_wave_cap (s_wave_t *set, size_t n)
         if (set [e].alive)
             rank [r++] = &set [e];
     qsort (rank, alive, sizeof (s_wave_t *), s_by_rank);
-    for (size_t e = 0; e < alive - S_WAVE_CAP; e++)
+    for (size_t e = 0; e < alive - MODERATION_WAVE_CAP; e++)
         rank [e]->alive = false;
     free (rank);
 }

@@ -3,6 +3,10 @@
 //  one read, one trim and one expiry; one MGET of the joined keys and
 //  join-wave flags; then the counting in C (moderation_behaviour_count.c).
 //  The plan and the counting are pure; append, get and raise do the I/O.
+//  What only the replies can tell is sent after them, in a second round
+//  trip made only when there is something to send: the flag of a join wave
+//  a join started, and the wave set's cap when the read shows it may hold
+//  more than 2,000 entries (rare; the counting applies the cap anyway).
 //
 //  Two replicas: every write is idempotent and commutes (ZADD of message
 //  ids; ZADD GT of a wave entry's last time; trims by time; SET of a join
@@ -32,6 +36,7 @@ typedef struct {
     size_t             nev;
     moderation_mark_t *marks;
     size_t             cmds [5], ncmds, read_cmd;
+    bool               cap;         //  the wave set read holds more than 2,000 with the batch's
 } s_window_t;
 
 //  An event's window of a kind, or 0 when the kind is not counted for it.
@@ -147,8 +152,8 @@ static void s_plan_read (moderation_counting_t *self, s_window_t *w)
     a [4] = "WITHSCORES";
 }
 
-//  After the read: the wave's entries (each member's last time), the trim,
-//  the wave's cap and the expiry.
+//  After the read: the wave's entries (each member's last time), the trim
+//  and the expiry (the wave's cap, when needed, after the replies).
 static void s_plan_after (moderation_counting_t *self, s_window_t *w)
 {
     int64_t lo, hi, cut, life;
@@ -174,13 +179,6 @@ static void s_plan_after (moderation_counting_t *self, s_window_t *w)
     t [1] = w->key;
     t [2] = "-inf";
     t [3] = s_num (self, "%lld", cut);
-    if (w->kind == S_WAVE) {
-        const char **c = s_cmd (self, 4, w);
-        c [0] = "ZREMRANGEBYRANK";
-        c [1] = w->key;
-        c [2] = "0";
-        c [3] = "-2001";
-    }
     const char **x = s_cmd (self, 3, w);
     x [0] = "PEXPIRE";
     x [1] = w->key;
@@ -310,9 +308,10 @@ static moderation_entry_t *s_entries (const redisReply *r, size_t *n)
 }
 
 //  One window key's counts into its events (joins: the join wave's count).
-static void s_count_window (moderation_counting_t *self, const s_window_t *w, long *joins)
+static void s_count_window (moderation_counting_t *self, s_window_t *w, long *joins)
 {
     bool good = true;
+    w->cap = false;
     for (size_t k = 0; k < w->ncmds; k++)
         good &= !s_bad (self, w->cmds [k]);
     size_t n = 0;
@@ -323,6 +322,9 @@ static void s_count_window (moderation_counting_t *self, const s_window_t *w, lo
         return;
     }
     if (w->kind == S_WAVE) {
+        //  The read holds all that stays after the trims: the set is capped
+        //  (after the replies) only when it may hold more than 2,000.
+        w->cap = n + w->nev > MODERATION_WAVE_CAP;
         moderation_counts_t *c = qy_calloc (w->nev, sizeof (*c));
         moderation_wave_counts (read, n, w->marks, w->nev, c);
         for (size_t k = 0; k < w->nev; k++) {
@@ -442,10 +444,11 @@ void moderation_counting_count (moderation_counting_t *self)
         self->ok [j] &= mget != NULL && !unset;
 }
 
-int moderation_counting_raise (qy_redis_t *redis, const moderation_counting_t *self)
+//  Append SET of the flag of each join wave the call started (by the last
+//  join that raised it). Returns the commands appended, or -1.
+static int s_append_flags (qy_redis_t *redis, const moderation_counting_t *self)
 {
-    size_t sent = 0;
-    int rc = 0;
+    int sent = 0;
     for (size_t j = 0; j < self->ne; j++) {
         const moderation_check_args_t *a = self->args [j];
         const char *flag = a->args [MODERATION_ARG_JOIN_FLAG];
@@ -458,13 +461,27 @@ int moderation_counting_raise (qy_redis_t *redis, const moderation_counting_t *s
         qy_snprintf (since, sizeof (since), "%lld", (long long) self->since [j]);
         qy_snprintf (hold, sizeof (hold), "%lld", (long long) a->hold_ms);
         const char *argv [] = { "SET", flag, since, "PX", hold };
-        if (qy_redis_append_argv (redis, 5, argv, NULL) != 0) {
-            rc = -1;
-            break;
-        }
+        if (qy_redis_append_argv (redis, 5, argv, NULL) != 0)
+            return -1;
         sent++;
     }
-    for (size_t i = 0; i < sent; i++) {
+    return sent;
+}
+
+int moderation_counting_raise (qy_redis_t *redis, const moderation_counting_t *self)
+{
+    int sent = s_append_flags (redis, self), rc = sent < 0 ? -1 : 0;
+    const s_window_t *ws = self->windows;
+    for (size_t w = 0; w < self->nwindows && rc == 0; w++) {
+        const char *argv [] = { "ZREMRANGEBYRANK", ws [w].key, "0", "-2001" };
+        if (!ws [w].cap)
+            continue;
+        if (qy_redis_append_argv (redis, 4, argv, NULL) != 0)
+            rc = -1;
+        else
+            sent++;
+    }
+    for (int i = 0; i < sent; i++) {
         redisReply *r = qy_redis_get_reply (redis);
         if (!r || r->type == REDIS_REPLY_ERROR)
             rc = -1;

@@ -199,7 +199,7 @@ static void test_counting_plan (void **state)
     assert_string_equal (cn.argv [wz][2], "GT");
     assert_string_equal (cn.argv [wz][4], "12:9:3");
     assert_string_equal (cn.argv [wr][3], "+inf");
-    assert_true (s_find_cmd (&cn, "ZREMRANGEBYRANK", "sw:{b:7}:0000000000000abc") > wz);
+    assert_int_equal (s_find_cmd (&cn, "ZREMRANGEBYRANK", "sw:{b:7}:0000000000000abc"), -1);  //  only when needed
     assert_int_equal (cn.argc [cn.mget_cmd], 5);
     assert_string_equal (cn.argv [cn.mget_cmd][1], "jn:{b:7}:12:9");
     assert_string_equal (cn.argv [cn.mget_cmd][3], "jwf:{b:7}:3");

@@ -3,7 +3,8 @@
 //  others of a few members, groups, stores and texts, some out of time
 //  order, some in the same millisecond) are counted by the old script
 //  (brand 7's keys) and by the new pipeline (brand 8's keys, the same
-//  events); every event's seven counts must agree. Then each batch is
+//  events; halfway, a wave set past its 2,000 cap); every event's seven
+//  counts must agree. Then each batch is
 //  delivered again to the new path, which must count it as the first time
 //  (but for what the keys cannot give back: s_compare).
 //  Arguments: Redis port, the reference script's path. Prints one line per
@@ -156,6 +157,22 @@ static int s_compare (const char *what, int round, const s_batch_t *want, const 
     return bad;
 }
 
+//  2,100 other members' entries in the wave set of one of the texts,
+//  each a little older than the last (so the cap's order is exercised).
+static void s_fill_wave (int brand, int64_t clock)
+{
+    char key [64], score [24], member [32];
+    qy_snprintf (key, sizeof (key), "sw:{b:%d}:%016llx", brand, 0x101ULL);
+    for (int i = 0; i < 2100; i++) {
+        qy_snprintf (score, sizeof (score), "%lld", (long long) (clock - 2000 + i % 700));
+        qy_snprintf (member, sizeof (member), "9:%d:s9", 100 + i);
+        const char *argv [] = { "ZADD", key, score, member };
+        redisReply *r = qy_redis_argv (s_redis, 4, argv, NULL);
+        if (r)
+            freeReplyObject (r);
+    }
+}
+
 int main (int argc, char **argv)
 {
     if (argc != 3) {
@@ -179,6 +196,9 @@ int main (int argc, char **argv)
     long events = 0, compared = 0, mismatched = 0;
     static s_batch_t old, now, again;
     for (int round = 0; round < 400; round++) {
+        if (round == 200)           //  a wave set past its 2,000 cap, on both sides
+            for (int brand = 7; brand <= 8; brand++)
+                s_fill_wave (brand, clock);
         int64_t c1 = clock, c2 = clock;
         unsigned seed = (unsigned) rand ();
         srand (seed);
