@@ -69,9 +69,9 @@ void moderation_wave_counts (const moderation_entry_t *read, size_t nread, const
 
 //  One call's counting (a batch on a single Redis, a brand's events on a
 //  Cluster: one slot): its commands, their replies and the counts.
-//  Per window key: ZADD of the batch's ids, ZRANGEBYSCORE … WITHSCORES,
-//  ZREMRANGEBYSCORE, PEXPIRE (the wave: read first, then ZADD GT, trim,
-//  PEXPIRE); one MGET of the joined keys and join-wave flags; SET of a
+//  Per window key: ZADD of the batch's ids, ZRANGEBYSCORE … WITHSCORES (or
+//  ZCOUNT when the key has one event of the call), ZREMRANGEBYSCORE,
+//  PEXPIRE (the wave: read first, then ZADD GT, trim, PEXPIRE); one MGET of the joined keys and join-wave flags; SET of a
 //  joined key per key joined. A join wave raised, and the wave set's cap
 //  when needed, are sent after the replies (moderation_counting_raise).
 typedef struct {
