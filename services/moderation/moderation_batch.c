@@ -507,8 +507,7 @@ static bool s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_c
 }
 
 //  Append the counting's calls, each followed by its events' plain reads
-//  (moderation_reads_plan). Replies are read in order, so once an append
-//  fails none follows.
+//  (moderation_reads_plan). Replies are read in order.
 static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
 {
     const char **tags = qy_calloc (n + 1, sizeof (*tags));
@@ -527,10 +526,12 @@ static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
             own [j] = &ch->args [ch->order [first + j]];
         moderation_counting_plan (&ch->counting [ch->appended], own, ne);
         moderation_reads_plan (&ch->reads [ch->appended], own, ne);
-        if (moderation_counting_append (redis, &ch->counting [ch->appended]) != 0)
-            break;
-        if (moderation_reads_append (redis, &ch->reads [ch->appended]) != 0) {
-            ch->appended++;             //  its counting's replies and the reads appended are owed
+        //  Once an append fails, the replies of what was appended are
+        //  still owed: that call is read (its counts failing), no later one.
+        bool cut = moderation_counting_append (redis, &ch->counting [ch->appended]) != 0
+                || moderation_reads_append (redis, &ch->reads [ch->appended]) != 0;
+        if (cut) {
+            ch->appended++;
             break;
         }
     }
