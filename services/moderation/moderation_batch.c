@@ -1,6 +1,6 @@
 //  The moderation service's work on one batch of events, with its I/O:
-//  brand rules, the judgement, one Redis script call per batch (per brand
-//  on a Redis Cluster, the calls pipelined), the batch's violations in one
+//  brand rules, the judgement, the behaviour counts in one Redis pipeline
+//  of plain commands (one call per brand on a Redis Cluster), the batch's violations in one
 //  transaction, actions to notifier, the verdict passed on to scoring. main.c only reads the config, opens the
 //  sockets and runs the loop.
 #include "moderation.h"
@@ -39,7 +39,7 @@ void moderation_batch_metrics (void)
     for (int i = 0; i < S_NPHASES; i++) {
         char name [96];
         qy_snprintf (name, sizeof (name), "qy_moderation_batch_seconds_total{phase=\"%s\"}", names [i]);
-        m_phase [i] = qy_counter_us (name, "time spent in each phase of a batch: judging, the behaviour script's round "
+        m_phase [i] = qy_counter_us (name, "time spent in each phase of a batch: judging, the behaviour counts' round "
                                         "trip, replays' prior decisions, recording violations and enforcements, "
                                         "acting and passing on, marking the batch finished");
     }
@@ -467,19 +467,21 @@ static void s_judge_content (s_item_t *it, bool staff)
     }
 }
 
-//  The behaviour script's calls of a batch: one for the batch on a single
-//  Redis, one per brand (its keys' hash tag, so its slot) on a Redis
+//  The behaviour counting's calls of a batch: one for the batch on a
+//  single Redis, one per brand (its keys' hash tag, so its slot) on a Redis
 //  Cluster; a call's events in batch order, so a group's are counted in
-//  message order.
+//  message order. Each call is plain commands (moderation_counting_plan),
+//  then its events' reads; all calls go in one pipeline.
 typedef struct {
     moderation_check_args_t *args;      //  per item
     size_t *order, *start, ncalls;
     size_t  appended;                   //  calls in the pipeline
+    moderation_counting_t *counting;    //  per call
     moderation_reads_t *reads;          //  per call: its events' plain reads, after it
 } s_checks_t;
 
 //  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, the
-//  behaviour script's arguments. Every item gets its brand and policy:
+//  behaviour counting's keys and values. Every item gets its brand and policy:
 //  the later phases decide every item of the batch. False when stopping.
 static bool s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_checks_t *ch)
 {
@@ -504,84 +506,83 @@ static bool s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_c
     return true;
 }
 
-//  Append the behaviour script's calls: each its events' KEYS, then their
-//  ARGV, followed by its events' plain reads (moderation_reads_plan).
-//  Replies are read in order, so once an append fails none follows.
+//  Append the counting's calls, each followed by its events' plain reads
+//  (moderation_reads_plan). Replies are read in order.
 static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
 {
     const char **tags = qy_calloc (n + 1, sizeof (*tags));
     bool cluster = qy_redis_is_cluster (redis);
     for (size_t i = 0; i < n; i++)
-        tags [i] = cluster ? ch->args [i].args [2] : "";       //  block:{b:B}: one per brand
+        tags [i] = cluster ? ch->args [i].args [MODERATION_ARG_BLOCK] : "";    //  block:{b:B}: one per brand
     ch->ncalls = qy_group_by_key (tags, n, ch->order, ch->start);
     free (tags);
-    const size_t nk = MODERATION_CHECK_NKEYS, na = MODERATION_CHECK_NARGS - MODERATION_CHECK_NKEYS;
-    const char **argv = qy_calloc (n * MODERATION_CHECK_NARGS + 1, sizeof (*argv));
-    const moderation_check_args_t **call = qy_calloc (n + 1, sizeof (*call));
+    ch->counting = qy_calloc (ch->ncalls + 1, sizeof (*ch->counting));
     ch->reads = qy_calloc (ch->ncalls + 1, sizeof (*ch->reads));
     for (ch->appended = 0; ch->appended < ch->ncalls; ch->appended++) {
         size_t first = ch->start [ch->appended], ne = ch->start [ch->appended + 1] - first;
-        for (size_t j = 0; j < ne; j++) {
-            const char *const *a = ch->args [ch->order [first + j]].args;
-            memcpy (argv + j * nk, a, nk * sizeof (*argv));
-            memcpy (argv + ne * nk + j * na, a + nk, na * sizeof (*argv));
-        }
-        if (qy_redis_append_script (redis, &moderation_check_script, (int) (ne * nk),
-                                    (int) (ne * MODERATION_CHECK_NARGS), argv, NULL) != 0)
-            break;
+        //  The plans borrow their events' arguments (freed with the call).
+        const moderation_check_args_t **own = qy_calloc (ne + 1, sizeof (*own));
         for (size_t j = 0; j < ne; j++)
-            call [j] = &ch->args [ch->order [first + j]];
-        moderation_reads_plan (&ch->reads [ch->appended], call, ne);
-        if (moderation_reads_append (redis, &ch->reads [ch->appended]) != 0) {
-            ch->appended++;             //  its script's reply and the reads appended are owed
+            own [j] = &ch->args [ch->order [first + j]];
+        moderation_counting_plan (&ch->counting [ch->appended], own, ne);
+        moderation_reads_plan (&ch->reads [ch->appended], own, ne);
+        //  Once an append fails, the replies of what was appended are
+        //  still owed: that call is read (its counts failing), no later one.
+        bool cut = moderation_counting_append (redis, &ch->counting [ch->appended]) != 0
+                || moderation_reads_append (redis, &ch->reads [ch->appended]) != 0;
+        if (cut) {
+            ch->appended++;
             break;
         }
     }
-    free (call);
-    free (argv);
 }
 
-//  Phase 2: the script's replies, in order. If Redis is away the batch is
-//  judged on content alone (logged, and /health says so).
+//  One item's counts and reads from its call's replies; false when
+//  something it needs did not come back.
+static bool s_take (s_item_t *it, const moderation_counting_t *cn, const moderation_reads_t *rd, size_t j,
+                    const char **read_err)
+{
+    bool ok = true;
+    if (moderation_reads_take (rd, j, &it->mute_until_us, &it->blocked, &it->seen) != 0) {
+        if (*read_err)          //  one line per call: the first event it cost its reads
+            qy_log_warn ("msg_id=%s brand=%s behaviour reads failed (mute, block, finished) error=%s",
+                         it->ev->msg_id, it->ev->brand, *read_err);
+        *read_err = NULL;
+        ok = false;
+    }
+    if (!cn->ok [j]) {
+        qy_log_warn ("msg_id=%s brand=%s behaviour counts failed error=%s", it->ev->msg_id, it->ev->brand,
+                     cn->error ? cn->error : "no reply");
+        return false;
+    }
+    it->counts = cn->counts [j];
+    if (it->counts.repeat || it->counts.wave_members)
+        qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld",
+                      it->ev->msg_id, it->ev->brand, it->counts.repeat, it->counts.wave_groups,
+                      it->counts.wave_members);
+    return ok;
+}
+
+//  Phase 2: the replies, in order, counted; then the join waves the batch
+//  started are raised. If Redis is away the batch is judged on content
+//  alone (logged, and /health says so).
 static void s_replies (qy_redis_t *redis, s_item_t *items, const s_checks_t *ch)
 {
     bool redis_ok = ch->appended == ch->ncalls;
     for (size_t c = 0; c < ch->appended; c++) {
-        redisReply *r = qy_redis_get_reply (redis);
-        if (!r) {
+        moderation_counting_t *cn = &ch->counting [c];
+        if (moderation_counting_get (redis, cn) != 0)
             redis_ok = false;
-            break;
-        }
-        size_t first = ch->start [c], ne = ch->start [c + 1] - first;
         if (moderation_reads_get (redis, &ch->reads [c]) != 0)
             redis_ok = false;
         const char *read_err = moderation_reads_error (&ch->reads [c]);
-        for (size_t j = 0; j < ne; j++) {
-            s_item_t *it = &items [ch->order [first + j]];
-            const char *err = moderation_check_call_error (r, j);
-            if (moderation_reads_take (&ch->reads [c], j, &it->mute_until_us, &it->blocked, &it->seen) != 0) {
-                if (read_err)           //  one line per call: the first event it cost its reads
-                    qy_log_warn ("msg_id=%s brand=%s behaviour reads failed (mute, block, finished) error=%s",
-                                 it->ev->msg_id, it->ev->brand, read_err);
-                read_err = NULL;
-                redis_ok = false;
-            }
-            if (moderation_check_call_reply (r, j, ne, &it->counts) == 0) {
-                if (it->counts.repeat || it->counts.wave_members)
-                    qy_log_debug ("repeats counted msg_id=%s brand=%s repeat=%ld wave_groups=%ld wave_members=%ld",
-                                  it->ev->msg_id, it->ev->brand, it->counts.repeat, it->counts.wave_groups,
-                                  it->counts.wave_members);
-                continue;
-            }
-            if (err && strncmp (err, "NOSCRIPT", 8) == 0)
-                moderation_check_script.sha [0] = 0;    //  reload for the next batch; this one counts without Redis
-            else
-            if (err)
-                qy_log_warn ("msg_id=%s brand=%s behaviour script failed error=%s", it->ev->msg_id, it->ev->brand, err);
-            redis_ok = false;
-        }
-        freeReplyObject (r);
+        size_t first = ch->start [c], ne = ch->start [c + 1] - first;
+        for (size_t j = 0; j < ne; j++)
+            redis_ok &= s_take (&items [ch->order [first + j]], cn, &ch->reads [c], j, &read_err);
     }
+    for (size_t c = 0; c < ch->appended; c++)
+        if (moderation_counting_raise (redis, &ch->counting [c]) != 0)
+            redis_ok = false;
     qy_service_set_dep (QY_DEP_REDIS, redis_ok && qy_redis_ok (redis));
 }
 
@@ -814,8 +815,12 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
         s_replies (ctx->redis, items, &ch);
         s_phase (S_REDIS, &t);
     }
-    for (size_t c = 0; ch.reads && c < ch.ncalls; c++)
+    for (size_t c = 0; ch.reads && c < ch.ncalls; c++) {
+        free ((void *) ch.counting [c].args);
+        moderation_counting_free (&ch.counting [c]);
         moderation_reads_free (&ch.reads [c]);
+    }
+    free (ch.counting);
     free (ch.reads);
     free (ch.args);
     free (ch.order);

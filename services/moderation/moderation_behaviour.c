@@ -1,20 +1,17 @@
-//  Behaviour: what Redis counts per event (one script call per brand and
-//  batch, the calls pipelined, each followed by its events' plain reads)
-//  and the hits it turns into. The script and the reads are the only I/O
-//  here and are run by moderation_batch.c; everything else is pure and
-//  unit-tested.
+//  Behaviour: what Redis counts per event (plain commands pipelined, one
+//  call per brand and batch on a Cluster, each followed by its events'
+//  plain reads; the counting itself in C, moderation_behaviour_count.c) and
+//  the hits it turns into. The commands are the only I/O here and are run
+//  by moderation_batch.c; everything else is pure and unit-tested.
 #include "moderation.h"
 #include "moderation_behaviour.h"
 #include "qy/event.h"
 #include "qy/util.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-//  The script, its KEYS, ARGV and reply: moderation_check.lua (embedded).
-extern const char moderation_check_lua [];
-qy_script_t moderation_check_script = { .source = moderation_check_lua };
 
 const char *moderation_check_kind (Qy__Kind kind)
 {
@@ -59,6 +56,17 @@ void moderation_check_args (moderation_check_args_t *a, const moderation_policy_
     qy_snprintf (a->buf [15], sizeof (a->buf [15]), "%ld", p->join_wave_joins > 0 ? (long) p->join_wave_window_s * 1000 : 0L);
     qy_snprintf (a->buf [16], sizeof (a->buf [16]), "%d", p->join_wave_joins);
     qy_snprintf (a->buf [17], sizeof (a->buf [17]), "%ld", (long) p->join_wave_hold_s * 1000);
+    qy_snprintf (a->wave_me, sizeof (a->wave_me), "%lld:%lld:%s", g, m, a->buf [19]);
+    a->t_ms = event_time_us / 1000;
+    a->flood_ms = flood;
+    a->repeat_ms = repeat;
+    a->wave_ms = wave;
+    a->life_ms = count ? (int64_t) hours * 3600 * 1000 : 0;
+    a->jw_ms = p->join_wave_joins > 0 ? (int64_t) p->join_wave_window_s * 1000 : 0;
+    a->joins = p->join_wave_joins;
+    a->hold_ms = (int64_t) p->join_wave_hold_s * 1000;
+    a->chat = chat;
+    a->join = strcmp (kind, "join") == 0;
     const char *args [MODERATION_CHECK_NARGS] = {
         a->buf [0], a->buf [1], a->buf [2], a->buf [3], a->buf [4], a->buf [5], a->buf [6], a->buf [7], a->buf [18],
         ev->msg_id, a->buf [8], kind, a->buf [9], a->buf [10], a->buf [11], a->buf [12], a->buf [13],
@@ -70,34 +78,6 @@ void moderation_seen_key (char *buf, size_t len, int64_t brand_id, int64_t event
 {
     qy_snprintf (buf, len, "md:ids:{b:%lld}:%d", (long long) brand_id, qy_day_of (event_time_us, 0));
 }
-
-int moderation_check_reply (const redisReply *r, moderation_counts_t *c)
-{
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 7)
-        return -1;
-    for (size_t i = 0; i < 7; i++)
-        if (r->element [i]->type != REDIS_REPLY_INTEGER)
-            return -1;
-    c->flood = (long) r->element [0]->integer;
-    c->repeat = (long) r->element [1]->integer;
-    c->wave_groups = (long) r->element [2]->integer;
-    c->wave_members = (long) r->element [3]->integer;
-    c->joined_ms = r->element [4]->integer;
-    c->join_wave = r->element [5]->integer == 1;
-    c->wave_stores = (long) r->element [6]->integer;
-    return 0;
-}
-
-int moderation_check_call_reply (const redisReply *r, size_t j, size_t ne, moderation_counts_t *c)
-{
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != ne || j >= ne)
-        return -1;
-    return moderation_check_reply (r->element [j], c);
-}
-
-//  Where moderation_check_args puts what the reads take: KEYS 2, 3 and 9,
-//  ARGV 1 and 4 of moderation_check.lua.
-enum { S_ARG_MUTE = 1, S_ARG_BLOCK = 2, S_ARG_SEEN = 8, S_ARG_MSG_ID = 9, S_ARG_MEMBER = 12 };
 
 //  One SMISMEMBER per distinct set (argument key of the events), asking
 //  for each event's argument member; notes each event's command and place.
@@ -143,28 +123,38 @@ void moderation_reads_plan (moderation_reads_t *rd, const moderation_check_args_
     const char **mget = rd->argv [0] = qy_calloc (ne + 1, sizeof (char *));
     mget [0] = "MGET";
     for (size_t j = 0; j < ne; j++)
-        mget [1 + j] = args [j]->args [S_ARG_MUTE];
+        mget [1 + j] = args [j]->args [MODERATION_ARG_MUTE];
     rd->argc [0] = (int) (ne + 1);
     rd->ncmds = 1;
-    s_plan_sets (rd, args, S_ARG_BLOCK, S_ARG_MEMBER, rd->block_cmd, rd->block_at);
-    s_plan_sets (rd, args, S_ARG_SEEN, S_ARG_MSG_ID, rd->seen_cmd, rd->seen_at);
+    s_plan_sets (rd, args, MODERATION_ARG_BLOCK, MODERATION_ARG_MEMBER, rd->block_cmd, rd->block_at);
+    s_plan_sets (rd, args, MODERATION_ARG_SEEN, MODERATION_ARG_MSG_ID, rd->seen_cmd, rd->seen_at);
 }
 
-int moderation_reads_append (qy_redis_t *redis, moderation_reads_t *rd)
+int moderation_cmds_append (qy_redis_t *redis, size_t ncmds, const int *argc, const char ***argv, size_t *appended)
 {
-    for (rd->appended = 0; rd->appended < rd->ncmds; rd->appended++)
-        if (qy_redis_append_argv (redis, rd->argc [rd->appended], rd->argv [rd->appended], NULL) != 0)
+    for (*appended = 0; *appended < ncmds; (*appended)++)
+        if (qy_redis_append_argv (redis, argc [*appended], argv [*appended], NULL) != 0)
             return -1;
     return 0;
 }
 
-int moderation_reads_get (qy_redis_t *redis, moderation_reads_t *rd)
+int moderation_cmds_get (qy_redis_t *redis, size_t ncmds, size_t appended, redisReply **replies)
 {
-    int rc = rd->appended == rd->ncmds ? 0 : -1;
-    for (size_t c = 0; c < rd->appended; c++)
-        if (!(rd->replies [c] = qy_redis_get_reply (redis)))
+    int rc = appended == ncmds ? 0 : -1;
+    for (size_t c = 0; c < appended; c++)
+        if (!(replies [c] = qy_redis_get_reply (redis)))
             rc = -1;
     return rc;
+}
+
+int moderation_reads_append (qy_redis_t *redis, moderation_reads_t *rd)
+{
+    return moderation_cmds_append (redis, rd->ncmds, rd->argc, rd->argv, &rd->appended);
+}
+
+int moderation_reads_get (qy_redis_t *redis, moderation_reads_t *rd)
+{
+    return moderation_cmds_get (redis, rd->ncmds, rd->appended, rd->replies);
 }
 
 //  Whether r is SMISMEMBER's answer with an integer at place at.
@@ -211,15 +201,6 @@ void moderation_reads_free (moderation_reads_t *rd)
     free (rd->seen_cmd);
     free (rd->seen_at);
     memset (rd, 0, sizeof (*rd));
-}
-
-const char *moderation_check_call_error (const redisReply *r, size_t j)
-{
-    if (r && r->type == REDIS_REPLY_ERROR)
-        return r->str;
-    if (r && r->type == REDIS_REPLY_ARRAY && j < r->elements && r->element [j]->type == REDIS_REPLY_ERROR)
-        return r->element [j]->str;
-    return NULL;
 }
 
 static void s_hit (judge_result_t *r, const char *rule, qy_category_t cat, double weight, bool dry_run)

@@ -384,6 +384,10 @@ static void test_script_args (void **state)
     assert_string_equal (a.args [16], "600000");      //  wave window
     assert_string_equal (a.args [17], "259200000");   //  joined key lives 72 h (the join-wave window)
     assert_string_equal (a.args [21], "3");           //  the group's store, for the wave's stores
+    assert_string_equal (a.wave_me, "12:99:3");       //  the wave set's entry
+    assert_true (a.chat && !a.join);
+    assert_true (a.t_ms == 1763604000123LL && a.flood_ms == 0 && a.repeat_ms == 600000 && a.wave_ms == 600000);
+    assert_true (a.life_ms == 259200000LL && a.jw_ms == 600000 && a.joins == 30 && a.hold_ms == 3600000);
     //  Without content (too short), neither repeats nor waves are counted.
     ev.store_id = 0;
     ev.msg_id = "m2";
@@ -402,35 +406,6 @@ static void test_script_args (void **state)
     uint64_t h;
     assert_false (moderation_content_hash ("你好", strlen ("你好"), 6, &h));
     assert_true (moderation_content_hash ("加我领取优惠券", strlen ("加我领取优惠券"), 6, &h));
-}
-
-//  One call per brand and batch: each event's part of the reply in order;
-//  one event's error is its own; a reply of another length, or an error
-//  for the whole call, leaves every event without counts.
-static void test_call_reply (void **state)
-{
-    (void) state;
-    redisReply ints [7], *part [7], one = { .type = REDIS_REPLY_ARRAY, .elements = 7, .element = part };
-    for (int i = 0; i < 7; i++) {
-        ints [i] = (redisReply) { .type = REDIS_REPLY_INTEGER, .integer = i == 0 ? 4 : i == 6 ? 2 : 0 };
-        part [i] = &ints [i];
-    }
-    redisReply bad = { .type = REDIS_REPLY_ERROR, .str = "WRONGTYPE Operation against a key" };
-    redisReply *parts [2] = { &bad, &one }, call = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = parts };
-    moderation_counts_t c = { 0 };
-    assert_int_equal (moderation_check_call_reply (&call, 1, 2, &c), 0);
-    assert_int_equal (c.flood, 4);
-    assert_int_equal (c.wave_stores, 2);
-    assert_null (moderation_check_call_error (&call, 1));
-    assert_int_equal (moderation_check_call_reply (&call, 0, 2, &c), -1);
-    assert_string_equal (moderation_check_call_error (&call, 0), bad.str);
-    assert_int_equal (moderation_check_call_reply (&call, 1, 3, &c), -1);
-    //  The reply of before, with mute, block and seen in it: not ours.
-    one.elements = 6;
-    assert_int_equal (moderation_check_call_reply (&call, 1, 2, &c), -1);
-    redisReply noscript = { .type = REDIS_REPLY_ERROR, .str = "NOSCRIPT No matching script" };
-    assert_int_equal (moderation_check_call_reply (&noscript, 0, 1, &c), -1);
-    assert_string_equal (moderation_check_call_error (&noscript, 0), noscript.str);
 }
 
 //  Three events of two brands in one call (a single Redis): one MGET of
@@ -544,10 +519,8 @@ static void s_embedded (const char *file, const char *embedded)
 static void test_scripts_embedded (void **state)
 {
     (void) state;
-    extern const char moderation_check_lua [], moderation_mute_lengthen_lua [];
-    s_embedded ("moderation_check.lua", moderation_check_lua);
+    extern const char moderation_mute_lengthen_lua [];
     s_embedded ("moderation_mute_lengthen.lua", moderation_mute_lengthen_lua);
-    assert_ptr_equal (moderation_check_script.source, moderation_check_lua);
 }
 
 int main (void)
@@ -559,7 +532,6 @@ int main (void)
         cmocka_unit_test (test_layers_and_overrides),
         cmocka_unit_test (test_rows_merge),
         cmocka_unit_test (test_script_args),
-        cmocka_unit_test (test_call_reply),
         cmocka_unit_test (test_reads),
         cmocka_unit_test (test_scripts_embedded),
     };

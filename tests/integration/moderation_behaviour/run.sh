@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Moderation behaviour through the running services (Redis counts, one
-# script call per batch and plain reads): a spam wave from coordinated accounts across
+# Moderation behaviour through the running services (Redis counts: plain
+# pipelined commands per batch, counted in C): a spam wave from coordinated accounts across
 # groups, one member's content in the groups of three stores, a newcomer's
 # phone number, a join wave making newcomers' rules stricter in one store (a
 # store-level policy layer), quiet hours on a group type, the nickname format

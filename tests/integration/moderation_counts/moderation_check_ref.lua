@@ -1,3 +1,6 @@
+-- The Lua script moderation counted behaviour with until issue 19 (commit
+-- 3f4f0fa, services/moderation/moderation_check.lua), kept unchanged as the
+-- reference the counting in C is compared with (moderation_counts.c).
 -- moderation_check: what Redis counts per event (moderation_behaviour.c),
 -- for a batch's events in one call (one per brand on a Redis Cluster),
 -- not one call per event.
