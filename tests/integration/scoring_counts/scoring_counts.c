@@ -1,5 +1,5 @@
 //  The scoring library against a real Redis and PostgreSQL (run.sh starts
-//  them and makes the brand and groups): the count script, the roll-up
+//  them and makes the brand and groups): the counting, the roll-up
 //  and the evaluation, each case checking what lands in Redis and
 //  PostgreSQL. Arguments: Redis port, PostgreSQL DSN, brand id, then the
 //  ids of groups g1..g8 (each case has its own group). Prints one line per
