@@ -22,6 +22,8 @@
 //                      C:j:D (joins on day D), C:l7:D / C:l30:D (of those,
 //                      left within 7 / 30 days)
 //    sc:lock:{g:G}     evaluation lease (one replica evaluates a group at a time)
+//    sc:v:{g:G}        set by every counting transaction that writes to G: the
+//                      one key a counting transaction WATCHes for its group
 //    sc:dirty          set of "B:G:D" whose day counters changed since the last roll-up
 //    sc:groups         set of "B:G" scoring has seen (what the evaluation visits)
 //    sc:clock          sorted set: brand id → latest event time seen (seconds)
@@ -56,6 +58,7 @@ bool scoring_is_substantial (const Qy__Event *ev, int min_chars);
 typedef struct {
     char ids [96], group [96], active [96], members [96], authors [96], authors_prev [96], edges [96];
     char member [96], roster [96], uids [96], state [96], board [96], channels [96], replies [96], lock [96];
+    char version [96];      //  bumped by every counting transaction of the group (what the next one WATCHes)
     char dirty [96];        //  the member of sc:dirty
     char seen [64];         //  the member of sc:groups
     int32_t day;

@@ -1,8 +1,9 @@
-//  Counting a batch in two round trips, no script: WATCH of the keys the
-//  counting reads and the reads themselves (pipelined); the counting
-//  decided in C (scoring_count_tally, pure); then MULTI, the writes (each
-//  key once), the dirty marks, EXEC. EXEC answering nil (another replica
-//  wrote a key read meanwhile) runs the reads and the counting again.
+//  Counting a batch in two round trips, no script: WATCH of the groups'
+//  version keys and the reads the counting needs (pipelined); the
+//  counting decided in C (scoring_count_tally, pure); then MULTI, the
+//  writes (each key once), the versions set, the dirty marks, EXEC. EXEC
+//  answering nil (another replica counted in a group meanwhile) runs the
+//  reads and the counting again.
 //  Nothing is written before EXEC, so a replica killed between the round
 //  trips leaves nothing half done. On a single Redis one transaction for
 //  the batch; on a Redis Cluster one per group (its keys share its hash
@@ -395,16 +396,37 @@ static int s_drain (qy_redis_t *redis, size_t n, scoring_kv_t *kv, const s_reads
     return rc;
 }
 
-//  Round trip 1: WATCH the keys read, then read them into kv.
+//  The block's groups' version keys, each once (*n of them; caller frees).
+static const char **s_versions (const s_block_t *b, size_t *n)
+{
+    const char **v = qy_calloc (b->n + 1, sizeof (char *));
+    qy_map_t *seen = qy_map_new ();
+    *n = 0;
+    for (size_t j = 0; j < b->n; j++)
+        if (!qy_map_get (seen, b->tev [j].keys->version, NULL)) {
+            qy_map_put (seen, b->tev [j].keys->version, 1);
+            v [(*n)++] = b->tev [j].keys->version;
+        }
+    qy_map_destroy (&seen);
+    return v;
+}
+
+//  Round trip 1: WATCH the groups' version keys, then read what the
+//  counting needs into kv. Every counting transaction sets the version
+//  of the groups it writes, so one key per group stands for all the keys
+//  read (WATCH of each key read cost more than the rest of the counting:
+//  Redis looks each new key up in the client's list of watched keys).
 static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
 {
     s_reads_t rs = { .seen = qy_map_new () };
     s_plan_reads (b, &rs);
-    const char **argv = qy_calloc (rs.n + 3, sizeof (char *));
+    size_t nv;
+    const char **versions = s_versions (b, &nv);
+    const char **argv = qy_calloc (nv + 2, sizeof (char *));
     argv [0] = "WATCH";
-    for (size_t i = 0; i < rs.n; i++)
-        argv [1 + i] = rs.r [i].key;
-    int rc = qy_redis_append_keyed (redis, b->route, (int) (1 + rs.n), argv, NULL);
+    memcpy (argv + 1, versions, nv * sizeof (char *));
+    free (versions);
+    int rc = qy_redis_append_keyed (redis, b->route, (int) (1 + nv), argv, NULL);
     static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN" };
     for (size_t i = 0; i < rs.n && rc == 0; i++) {
         const s_read_t *rd = &rs.r [i];
@@ -482,9 +504,22 @@ static void s_exec_errors (qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b, co
     s_drain (redis, unmarks, NULL, NULL, 0);
 }
 
-//  Round trip 2: MULTI, the writes, the marks (p not NULL), EXEC.
-static int s_write (qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b, const scoring_plan_t *p)
+//  Set the version of each group the block counted an event of (the
+//  other replicas' transactions that read it then fail and run again).
+static void s_bump (const scoring_count_config_t *cfg, scoring_kv_t *kv, const s_block_t *b)
 {
+    for (size_t j = 0; j < b->n; j++)
+        if (b->ans [j].outcome == SCORING_COUNTED) {
+            scoring_kv_hset (kv, b->tev [j].keys->version, "v", "1");
+            scoring_kv_expire (kv, b->tev [j].keys->version, cfg->member_ttl_s, false);
+        }
+}
+
+//  Round trip 2: MULTI, the writes, the marks (p not NULL), EXEC.
+static int s_write (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b,
+                    const scoring_plan_t *p)
+{
+    s_bump (cfg, kv, b);
     scoring_cmd_t *cmds;
     size_t ncmds = scoring_kv_commands (kv, &cmds);
     const char *multi [] = { "MULTI" }, *exec [] = { "EXEC" };
@@ -530,7 +565,7 @@ static int s_transaction (const scoring_count_config_t *cfg, qy_redis_t *redis, 
         rc = s_read (redis, b, kv);
         if (rc == S_DONE) {
             scoring_count_tally (cfg, kv, b->tev, b->n, b->ans);
-            rc = s_write (redis, kv, b, marks);
+            rc = s_write (cfg, redis, kv, b, marks);
             //  The answers point into kv: keep its strings for the caller.
             for (size_t j = 0; rc == S_DONE && j < b->n; j++) {
                 scoring_tally_answer_t *a = &b->ans [j];
