@@ -433,7 +433,8 @@ static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
         const char **a = qy_calloc (rd->nf + 3, sizeof (char *));
         a [0] = verbs [rd->kind];
         a [1] = rd->key;
-        memcpy (a + 2, rd->fields, rd->nf * sizeof (char *));
+        if (rd->nf)
+            memcpy (a + 2, rd->fields, rd->nf * sizeof (char *));
         rc = qy_redis_append_keyed (redis, b->route, (int) (2 + rd->nf), a, NULL);
         free (a);
     }
