@@ -477,12 +477,38 @@ static int s_append_marks (qy_redis_t *redis, const scoring_plan_t *p, const cha
     return rc ? -1 : count;
 }
 
+//  Undo what marks event t counted, after its EXEC failed on a key: the
+//  id taken out, the day's event count back by one (a replay must find
+//  the day's first event first again, and give its keys their expiry),
+//  and an expiry for any key the failed EXEC made. Returns the commands
+//  appended.
+static size_t s_unmark (const scoring_count_config_t *cfg, qy_redis_t *redis, const char *route,
+                        const scoring_tally_event_t *t)
+{
+    const scoring_keys_t *k = t->keys;
+    char ttl [24], mttl [24], wttl [24];
+    qy_snprintf (ttl, sizeof (ttl), "%ld", cfg->ttl_s);
+    qy_snprintf (mttl, sizeof (mttl), "%ld", cfg->member_ttl_s);
+    qy_snprintf (wttl, sizeof (wttl), "%d", 3 * 86400);
+    const char *srem [] = { "SREM", k->ids, t->msg_id }, *back [] = { "HINCRBY", k->group, "n", "-1" };
+    size_t n = 0;
+    n += qy_redis_append_keyed (redis, route, 3, srem, NULL) == 0;
+    n += qy_redis_append_keyed (redis, route, 4, back, NULL) == 0;
+    const char *keys [] = { k->ids, k->group, k->active, k->members, k->edges, k->authors, k->member, k->roster,
+                            k->uids, k->state, k->board, k->channels, k->replies };
+    for (size_t i = 0; i < QY_ARRAY_LEN (keys); i++) {
+        const char *expire [] = { "EXPIRE", keys [i], i < 5 ? ttl : i == 5 ? wttl : mttl, "NX" };
+        n += qy_redis_append_keyed (redis, route, 4, expire, NULL) == 0;
+    }
+    return n;
+}
+
 //  An EXEC reply's commands that failed (a key of the wrong type not
-//  read): the events that wrote that key are set aside, their ids
-//  unmarked so a replay of the dead letter counts them; what they wrote
-//  elsewhere stays (as a script failing half-way left it).
-static void s_exec_errors (qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b, const scoring_cmd_t *cmds,
-                           size_t ncmds, const redisReply *r)
+//  read): the events that wrote that key are set aside and unmarked
+//  (s_unmark) so a replay of the dead letter counts them; what they
+//  wrote elsewhere stays (as a script failing half-way left it).
+static void s_exec_errors (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b,
+                           const scoring_cmd_t *cmds, size_t ncmds, const redisReply *r)
 {
     size_t unmarks = 0;
     for (size_t j = 0; j < ncmds && j < r->elements; j++) {
@@ -497,9 +523,7 @@ static void s_exec_errors (qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b, co
             const scoring_tally_event_t *t = &b->tev [evs [e]];
             qy_log_warn ("msg_id=%s key=%s count failed: %s", t->msg_id, cmds [j].key, r->element [j]->str);
             a->outcome = SCORING_REJECTED;
-            const char *srem [] = { "SREM", t->keys->ids, t->msg_id };
-            if (qy_redis_append_keyed (redis, b->route, 3, srem, NULL) == 0)
-                unmarks++;
+            unmarks += s_unmark (cfg, redis, b->route, t);
         }
     }
     s_drain (redis, unmarks, NULL, NULL, 0);
@@ -548,7 +572,7 @@ static int s_write (const scoring_count_config_t *cfg, qy_redis_t *redis, scorin
     else if (r->type != REDIS_REPLY_ARRAY)
         rc = S_AWAY;
     else
-        s_exec_errors (redis, kv, b, cmds, ncmds, r);
+        s_exec_errors (cfg, redis, kv, b, cmds, ncmds, r);
     if (r)
         freeReplyObject (r);
     scoring_cmds_free (cmds, ncmds);
