@@ -257,7 +257,7 @@ static void s_block_free (s_block_t *b)
 }
 
 //  ------------------------------------------------------------ the reads
-typedef enum { S_SMIS, S_HMGET, S_HLEN } s_read_kind_t;
+typedef enum { S_SMIS, S_HMGET, S_HLEN, S_HGETALL } s_read_kind_t;
 typedef struct {
     s_read_kind_t kind;
     const char   *key;
@@ -314,8 +314,9 @@ static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
         s_want (rs, S_HMGET, k->group, "replies");
         s_want (rs, S_HLEN, k->members, NULL);
         s_want (rs, S_HMGET, k->members, e->member);
-        for (size_t f = 0; f < SCORING_F__COUNT; f++)
-            s_want (rs, S_HMGET, k->member, scoring_field_names [f]);
+        //  The whole member hash: one pass over it, where HMGET of its
+        //  fields looked each up in turn (about 2 µs of Redis CPU per event).
+        s_want (rs, S_HGETALL, k->member, NULL);
         for (size_t f = 0; f < QY_ARRAY_LEN (state); f++)
             s_want (rs, S_HMGET, k->state, state [f]);
         if (*e->ref) {
@@ -361,6 +362,13 @@ static int s_load (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
     if (rd->kind == S_HLEN) {
         scoring_kv_load_len (kv, rd->key, r->type == REDIS_REPLY_INTEGER ? r->integer : 0);
         return S_DONE;
+    }
+    if (rd->kind == S_HGETALL) {
+        //  Fields absent are NULL in kv without loading.
+        for (size_t f = 0; r->type == REDIS_REPLY_ARRAY && f + 1 < r->elements; f += 2)
+            if (r->element [f]->type == REDIS_REPLY_STRING && r->element [f + 1]->type == REDIS_REPLY_STRING)
+                scoring_kv_load (kv, rd->key, r->element [f]->str, r->element [f + 1]->str);
+        return r->type == REDIS_REPLY_ARRAY ? S_DONE : S_AWAY;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != rd->nf)
         return S_AWAY;
@@ -427,7 +435,7 @@ static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
     memcpy (argv + 1, versions, nv * sizeof (char *));
     free (versions);
     int rc = qy_redis_append_keyed (redis, b->route, (int) (1 + nv), argv, NULL);
-    static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN" };
+    static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN", "HGETALL" };
     for (size_t i = 0; i < rs.n && rc == 0; i++) {
         const s_read_t *rd = &rs.r [i];
         const char **a = qy_calloc (rd->nf + 3, sizeof (char *));
