@@ -268,12 +268,27 @@ typedef struct {
     s_read_t *r;
     size_t    n, cap;
     qy_map_t *seen;
+    qy_buf_t  id;       //  a look-up's key in seen
 } s_reads_t;
+
+//  The look-up key of a read (kind and key) or of one of its fields.
+static const char *s_read_id (s_reads_t *rs, s_read_kind_t kind, const char *key, const char *field)
+{
+    char head [2] = { (char) ('0' + kind), '\x1f' };
+    qy_buf_reset (&rs->id);
+    qy_buf_append (&rs->id, head, 2);
+    qy_buf_puts (&rs->id, key);
+    if (field) {
+        qy_buf_append (&rs->id, "\x1f", 1);
+        qy_buf_puts (&rs->id, field);
+    }
+    return rs->id.data;
+}
 
 //  Read field of key (once however many events want it).
 static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const char *field)
 {
-    char *id = qy_printf ("%d\x1f%s", (int) kind, key);
+    const char *id = s_read_id (rs, kind, key, NULL);
     int64_t at;
     if (!qy_map_get (rs->seen, id, &at)) {
         if (rs->n == rs->cap) {
@@ -284,11 +299,10 @@ static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const ch
         at = (int64_t) ++rs->n;
         qy_map_put (rs->seen, id, at);
     }
-    free (id);
     if (!field)
         return;
     s_read_t *r = &rs->r [at - 1];
-    id = qy_printf ("%d\x1f%s\x1f%s", (int) kind, key, field);
+    id = s_read_id (rs, kind, key, field);
     if (!qy_map_get (rs->seen, id, NULL)) {
         qy_map_put (rs->seen, id, 1);
         if (r->nf == r->cap) {
@@ -297,7 +311,6 @@ static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const ch
         }
         r->fields [r->nf++] = field;
     }
-    free (id);
 }
 
 //  What the counting of the block's events reads (scoring_count_tally's list).
@@ -334,6 +347,7 @@ static void s_reads_free (s_reads_t *rs)
         free (rs->r [i].fields);
     free (rs->r);
     qy_map_destroy (&rs->seen);
+    qy_buf_free (&rs->id);
 }
 
 //  Outcomes of a round trip's replies.
@@ -427,6 +441,7 @@ static const char **s_versions (const s_block_t *b, size_t *n)
 static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
 {
     s_reads_t rs = { .seen = qy_map_new () };
+    qy_buf_init (&rs.id);
     s_plan_reads (b, &rs);
     size_t nv;
     const char **versions = s_versions (b, &nv);

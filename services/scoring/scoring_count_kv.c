@@ -42,6 +42,7 @@ struct scoring_kv_t {
     size_t     event;       //  the event now being counted (+ 1; 0 none)
     char     **strings;     //  strings handed out (answers' values)
     size_t     nstrings, strings_cap;
+    qy_buf_t   id;          //  an entry's index key, built again for each look-up
 };
 
 scoring_kv_t *scoring_kv_new (void)
@@ -49,6 +50,7 @@ scoring_kv_t *scoring_kv_new (void)
     scoring_kv_t *self = qy_calloc (1, sizeof (*self));
     self->index = qy_map_new ();
     self->key_index = qy_map_new ();
+    qy_buf_init (&self->id);
     return self;
 }
 
@@ -69,6 +71,7 @@ void scoring_kv_destroy (scoring_kv_t **self_p)
     for (size_t i = 0; i < self->nstrings; i++)
         free (self->strings [i]);
     free (self->strings);
+    qy_buf_free (&self->id);
     free (self->entries);
     free (self->keys);
     qy_map_destroy (&self->index);
@@ -95,7 +98,16 @@ static s_key_t *s_key (scoring_kv_t *self, const char *key)
 
 static s_entry_t *s_entry (scoring_kv_t *self, s_kind_t kind, const char *key, const char *field)
 {
-    char *id = qy_printf ("%d\x1f%s\x1f%s", (int) kind, key, field ? field : "");
+    //  Kind, key and field, without printf or an allocation: counting a
+    //  batch looks entries up a hundred times per event.
+    char head [2] = { (char) ('0' + kind), '\x1f' };
+    qy_buf_reset (&self->id);
+    qy_buf_append (&self->id, head, 2);
+    qy_buf_puts (&self->id, key);
+    qy_buf_append (&self->id, "\x1f", 1);
+    if (field)
+        qy_buf_puts (&self->id, field);
+    const char *id = self->id.data;
     int64_t at;
     s_entry_t *e;
     if (qy_map_get (self->index, id, &at))
@@ -113,14 +125,14 @@ static s_entry_t *s_entry (scoring_kv_t *self, s_kind_t kind, const char *key, c
         e->keyno = (size_t) (s_key (self, key) - self->keys);
         qy_map_put (self->index, id, (int64_t) self->n);
     }
-    free (id);
     return e;
 }
 
-//  Note that the event being counted writes key (for an EXEC error on it).
-static void s_touch (scoring_kv_t *self, const char *key)
+//  Note that the event being counted writes key number keyno (for an
+//  EXEC error on it).
+static void s_touch (scoring_kv_t *self, size_t keyno)
 {
-    s_key_t *k = s_key (self, key);
+    s_key_t *k = &self->keys [keyno];
     if (!self->event || (k->nevents && k->events [k->nevents - 1] == self->event - 1))
         return;
     if (k->nevents == k->cap) {
@@ -190,12 +202,14 @@ int64_t scoring_kv_hincr (scoring_kv_t *self, const char *key, const char *field
     s_entry_t *e = s_entry (self, S_HASH, key, field);
     bool was = e->value != NULL;
     int64_t v = (e->value ? strtoll (e->value, NULL, 10) : 0) + by;
-    free (e->value);
-    e->value = qy_printf ("%lld", (long long) v);
+    char value [24];
+    qy_snprintf (value, sizeof (value), "%lld", (long long) v);
+    s_replace (&e->value, value);
     e->delta += by;
     e->counter = true;
+    size_t keyno = e->keyno;
     s_len_move (self, key, was, true);
-    s_touch (self, key);
+    s_touch (self, keyno);
     return v;
 }
 
@@ -205,8 +219,9 @@ void scoring_kv_hset (scoring_kv_t *self, const char *key, const char *field, co
     bool was = e->value != NULL;
     s_replace (&e->value, value);
     e->set = true;
+    size_t keyno = e->keyno;
     s_len_move (self, key, was, value != NULL);
-    s_touch (self, key);
+    s_touch (self, keyno);
 }
 
 bool scoring_kv_sadd (scoring_kv_t *self, const char *key, const char *member)
@@ -215,14 +230,15 @@ bool scoring_kv_sadd (scoring_kv_t *self, const char *key, const char *member)
     bool added = !e->value;
     s_replace (&e->value, "1");
     e->set = e->set || added;
-    s_touch (self, key);
+    s_touch (self, e->keyno);
     return added;
 }
 
 void scoring_kv_pfadd (scoring_kv_t *self, const char *key, const char *member)
 {
-    s_entry (self, S_HLL, key, member)->set = true;
-    s_touch (self, key);
+    s_entry_t *e = s_entry (self, S_HLL, key, member);
+    e->set = true;
+    s_touch (self, e->keyno);
 }
 
 void scoring_kv_zincr (scoring_kv_t *self, const char *key, const char *member, int64_t by)
@@ -230,7 +246,7 @@ void scoring_kv_zincr (scoring_kv_t *self, const char *key, const char *member, 
     s_entry_t *e = s_entry (self, S_ZSET, key, member);
     e->delta += by;
     e->counter = true;
-    s_touch (self, key);
+    s_touch (self, e->keyno);
 }
 
 void scoring_kv_expire (scoring_kv_t *self, const char *key, long ttl_s, bool nx)
