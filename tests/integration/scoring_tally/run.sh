@@ -8,15 +8,23 @@
 # standing and key must come out the same. Then two processes (two
 # replicas) count the same batches at once in a third group: WATCH makes
 # the losers of each race count again, and the group ends as if counted
-# once.
+# once. All of it on a single Redis, then on a Redis Cluster.
 source "$(dirname "$0")/../lib.sh"
+# tally NAME ROUNDS: the comparison against the Redis at $QY_REDIS_PORT.
+tally () {
+    if "$QY_BUILD/tests/integration/qy_test_scoring_tally" "$QY_REDIS_PORT" "$IT_CASE/scoring_count.lua" "$2" \
+            > "$QY_RUN/$1.out" 2>&1; then
+        grep '^ok' "$QY_RUN/$1.out" | sed "s/^ok:/ok: $1:/"
+    else
+        grep -E '^(ok|FAIL)' "$QY_RUN/$1.out"
+        grep -v 'level=' "$QY_RUN/$1.out" | head -150
+        it_fail "scoring_tally on $1"
+    fi
+}
 qy_start_redis "$QY_RUN"
-if "$QY_BUILD/tests/integration/qy_test_scoring_tally" "$QY_REDIS_PORT" "$IT_CASE/scoring_count.lua" 400 \
-        > "$QY_RUN/scoring_tally.out" 2>&1; then
-    grep '^ok' "$QY_RUN/scoring_tally.out"
-else
-    grep -E '^(ok|FAIL)' "$QY_RUN/scoring_tally.out"
-    grep -v 'level=' "$QY_RUN/scoring_tally.out" | head -150
-    it_fail "scoring_tally"
-fi
+tally redis 400
+# On a Redis Cluster: one transaction per group, WATCH, MULTI and EXEC
+# sent to the node serving the group's slot (qy_redis_append_keyed).
+qy_start_redis_cluster "$QY_RUN/c" || { it_fail "cluster create"; cat "$QY_RUN/c/rc/create.log"; exit 1; }
+tally cluster 150
 it_done
