@@ -369,8 +369,18 @@ void scoring_kv_pfadd (scoring_kv_t *self, const char *key, const char *member);
 void scoring_kv_zincr (scoring_kv_t *self, const char *key, const char *member, int64_t by);
 //  An expiry after the writes: EXPIRE (nx false) wins over EXPIRE NX.
 void scoring_kv_expire (scoring_kv_t *self, const char *key, long ttl_s, bool nx);
-//  A copy of s that lives as long as self (NULL for NULL).
+//  A copy of s that lives as long as self (NULL for NULL). Values read
+//  (get, get_at) live as long too, whatever is written after.
 const char *scoring_kv_keep (scoring_kv_t *self, const char *s);
+//  The fields names [0..n) of hash key, resolved once per batch: returns a
+//  set number whose i-th entry (scoring_kv_field) is the field names [i],
+//  read with scoring_kv_get_at and written with scoring_kv_hset_at
+//  without looking it up again (the member hash, read and written by
+//  every event of its member).
+size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const *names, size_t n);
+size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i);
+const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry);
+void scoring_kv_hset_at (scoring_kv_t *self, size_t entry, const char *value);
 //  The events (indexes, ascending) that wrote key.
 size_t scoring_kv_key_events (scoring_kv_t *self, const char *key, const size_t **events);
 //  One write command; argv points into the kv (valid while it lives).

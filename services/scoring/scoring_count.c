@@ -604,8 +604,9 @@ static int s_write (const scoring_count_config_t *cfg, qy_redis_t *redis, scorin
 
 //  Run one transaction: read, count, write; again while EXEC says another
 //  replica came first or a slot moved, S_TRIES times in all.
+//  Done, *kv_p is the kv the answers point into (the caller destroys it).
 static int s_transaction (const scoring_count_config_t *cfg, qy_redis_t *redis, s_block_t *b,
-                          const scoring_plan_t *marks)
+                          const scoring_plan_t *marks, scoring_kv_t **kv_p)
 {
     int rc = S_AGAIN;
     for (int attempt = 0; attempt < S_TRIES && rc == S_AGAIN; attempt++) {
@@ -614,14 +615,9 @@ static int s_transaction (const scoring_count_config_t *cfg, qy_redis_t *redis, 
         if (rc == S_DONE) {
             scoring_count_tally (cfg, kv, b->tev, b->n, b->ans);
             rc = s_write (cfg, redis, kv, b, marks);
-            //  The answers point into kv: keep its strings for the caller.
-            for (size_t j = 0; rc == S_DONE && j < b->n; j++) {
-                scoring_tally_answer_t *a = &b->ans [j];
-                if (a->outcome == SCORING_REJECTED)
-                    continue;
-                a->group_state = qy_strdup (a->group_state);
-                for (size_t f = 0; f < SCORING_F__COUNT; f++)
-                    a->values [f] = a->values [f] ? qy_strdup (a->values [f]) : NULL;
+            if (rc == S_DONE) {
+                *kv_p = kv;
+                return rc;
             }
         } else {
             //  Unwatch what was watched (the connection may serve another
@@ -635,7 +631,7 @@ static int s_transaction (const scoring_count_config_t *cfg, qy_redis_t *redis, 
     return rc;
 }
 
-//  The block's answers into out and st (strings kept by s_transaction freed).
+//  The block's answers into out and st.
 static void s_answers (const scoring_count_config_t *cfg, Qy__Event **evs, const scoring_plan_t *p, s_block_t *b,
                        Qy__Standing *st, scoring_outcome_t *out)
 {
@@ -650,9 +646,6 @@ static void s_answers (const scoring_count_config_t *cfg, Qy__Event **evs, const
             continue;
         }
         s_standing (&p->brand [i]->settings, cfg, evs [i], p->keys [i].day, a, &st [i]);
-        free ((char *) a->group_state);
-        for (size_t f = 0; f < SCORING_F__COUNT; f++)
-            free ((char *) a->values [f]);
     }
 }
 
@@ -683,10 +676,12 @@ int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, s
     for (size_t c = 0; c < plan.ncalls && rc == 0; c++) {
         s_block_t b;
         s_block_init (&b, cfg, evs, &plan, c);
-        if (s_transaction (cfg, redis, &b, cluster ? NULL : &plan) == S_DONE)
+        scoring_kv_t *kv = NULL;
+        if (s_transaction (cfg, redis, &b, cluster ? NULL : &plan, &kv) == S_DONE)
             s_answers (cfg, evs, &plan, &b, st, out);
         else
             rc = -1;
+        scoring_kv_destroy (&kv);
         s_block_free (&b);
     }
     //  On a cluster the marks are in other slots: after the groups' transactions.

@@ -43,6 +43,9 @@ struct scoring_kv_t {
     char     **strings;     //  strings handed out (answers' values)
     size_t     nstrings, strings_cap;
     qy_buf_t   id;          //  an entry's index key, built again for each look-up
+    qy_map_t  *field_sets;  //  key → offset in pool of its fields' entries (scoring_kv_fields)
+    size_t    *pool;
+    size_t     npool, pool_cap;
 };
 
 scoring_kv_t *scoring_kv_new (void)
@@ -51,6 +54,7 @@ scoring_kv_t *scoring_kv_new (void)
     self->index = qy_map_new ();
     self->key_index = qy_map_new ();
     qy_buf_init (&self->id);
+    self->field_sets = qy_map_new ();
     return self;
 }
 
@@ -72,6 +76,8 @@ void scoring_kv_destroy (scoring_kv_t **self_p)
         free (self->strings [i]);
     free (self->strings);
     qy_buf_free (&self->id);
+    qy_map_destroy (&self->field_sets);
+    free (self->pool);
     free (self->entries);
     free (self->keys);
     qy_map_destroy (&self->index);
@@ -142,20 +148,33 @@ static void s_touch (scoring_kv_t *self, size_t keyno)
     k->events [k->nevents++] = self->event - 1;
 }
 
-static void s_replace (char **at, const char *value)
+//  Keep s (owned) until self is destroyed.
+static const char *s_keep_owned (scoring_kv_t *self, char *s)
 {
-    free (*at);
+    if (self->nstrings == self->strings_cap) {
+        self->strings_cap = self->strings_cap ? self->strings_cap * 2 : 64;
+        self->strings = qy_realloc (self->strings, self->strings_cap * sizeof (char *));
+    }
+    return self->strings [self->nstrings++] = s;
+}
+
+//  Replace a value. The old one lives on until self is destroyed: an
+//  answer points at the values as they were after its event.
+static void s_replace (scoring_kv_t *self, char **at, const char *value)
+{
+    if (*at)
+        s_keep_owned (self, *at);
     *at = value ? qy_strdup (value) : NULL;
 }
 
 void scoring_kv_load (scoring_kv_t *self, const char *key, const char *field, const char *value)
 {
-    s_replace (&s_entry (self, S_HASH, key, field)->value, value);
+    s_replace (self, &s_entry (self, S_HASH, key, field)->value, value);
 }
 
 void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *member, bool in)
 {
-    s_replace (&s_entry (self, S_SET, key, member)->value, in ? "1" : NULL);
+    s_replace (self, &s_entry (self, S_SET, key, member)->value, in ? "1" : NULL);
 }
 
 void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len)
@@ -204,7 +223,7 @@ int64_t scoring_kv_hincr (scoring_kv_t *self, const char *key, const char *field
     int64_t v = (e->value ? strtoll (e->value, NULL, 10) : 0) + by;
     char value [24];
     qy_snprintf (value, sizeof (value), "%lld", (long long) v);
-    s_replace (&e->value, value);
+    s_replace (self, &e->value, value);
     e->delta += by;
     e->counter = true;
     size_t keyno = e->keyno;
@@ -213,22 +232,28 @@ int64_t scoring_kv_hincr (scoring_kv_t *self, const char *key, const char *field
     return v;
 }
 
-void scoring_kv_hset (scoring_kv_t *self, const char *key, const char *field, const char *value)
+void scoring_kv_hset_at (scoring_kv_t *self, size_t entry, const char *value)
 {
-    s_entry_t *e = s_entry (self, S_HASH, key, field);
+    s_entry_t *e = &self->entries [entry];
     bool was = e->value != NULL;
-    s_replace (&e->value, value);
+    s_replace (self, &e->value, value);
     e->set = true;
     size_t keyno = e->keyno;
-    s_len_move (self, key, was, value != NULL);
+    s_len_move (self, self->keys [keyno].key, was, value != NULL);
     s_touch (self, keyno);
+}
+
+void scoring_kv_hset (scoring_kv_t *self, const char *key, const char *field, const char *value)
+{
+    scoring_kv_hset_at (self, (size_t) (s_entry (self, S_HASH, key, field) - self->entries), value);
 }
 
 bool scoring_kv_sadd (scoring_kv_t *self, const char *key, const char *member)
 {
     s_entry_t *e = s_entry (self, S_SET, key, member);
     bool added = !e->value;
-    s_replace (&e->value, "1");
+    if (added)
+        s_replace (self, &e->value, "1");
     e->set = e->set || added;
     s_touch (self, e->keyno);
     return added;
@@ -261,13 +286,33 @@ void scoring_kv_expire (scoring_kv_t *self, const char *key, long ttl_s, bool nx
 
 const char *scoring_kv_keep (scoring_kv_t *self, const char *s)
 {
-    if (!s)
-        return NULL;
-    if (self->nstrings == self->strings_cap) {
-        self->strings_cap = self->strings_cap ? self->strings_cap * 2 : 64;
-        self->strings = qy_realloc (self->strings, self->strings_cap * sizeof (char *));
+    return s ? s_keep_owned (self, qy_strdup (s)) : NULL;
+}
+
+size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const *names, size_t n)
+{
+    int64_t at;
+    if (qy_map_get (self->field_sets, key, &at))
+        return (size_t) at;
+    if (self->npool + n > self->pool_cap) {
+        self->pool_cap = (self->npool + n) * 2;
+        self->pool = qy_realloc (self->pool, self->pool_cap * sizeof (size_t));
     }
-    return self->strings [self->nstrings++] = qy_strdup (s);
+    for (size_t i = 0; i < n; i++)
+        self->pool [self->npool + i] = (size_t) (s_entry (self, S_HASH, key, names [i]) - self->entries);
+    qy_map_put (self->field_sets, key, (int64_t) self->npool);
+    self->npool += n;
+    return (size_t) (self->npool - n);
+}
+
+size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i)
+{
+    return self->pool [set + i];
+}
+
+const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry)
+{
+    return self->entries [entry].value;
 }
 
 size_t scoring_kv_key_events (scoring_kv_t *self, const char *key, const size_t **events)

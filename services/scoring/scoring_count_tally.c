@@ -30,6 +30,7 @@ typedef struct {
     const scoring_count_config_t *cfg;
     const scoring_tally_event_t *ev;
     const scoring_keys_t *k;
+    size_t fields;          //  the member hash's SCORING_FIELDS (scoring_kv_fields)
     bool touched;           //  the member hash's expiry moves on
     bool fresh [6];         //  roster uids state board channels replies: EXPIRE NX
 } s_ctx_t;
@@ -47,22 +48,23 @@ static double s_num (const char *v)
     return v ? strtod (v, NULL) : 0;
 }
 
-static const char *s_cur (s_ctx_t *c, const char *f)
+//  A member hash field (SCORING_F_*) as it stands.
+static const char *s_cur (s_ctx_t *c, int f)
 {
-    return scoring_kv_get (c->kv, c->k->member, f);
+    return scoring_kv_get_at (c->kv, scoring_kv_field (c->kv, c->fields, (size_t) f));
 }
 
 //  Set a member field to a number, as Lua's tostring writes it.
-static void s_put (s_ctx_t *c, const char *f, double v)
+static void s_put (s_ctx_t *c, int f, double v)
 {
     char s [32];
     qy_snprintf (s, sizeof (s), "%.14g", v);
-    scoring_kv_hset (c->kv, c->k->member, f, s);
+    scoring_kv_hset_at (c->kv, scoring_kv_field (c->kv, c->fields, (size_t) f), s);
 }
 
-static void s_put_str (s_ctx_t *c, const char *f, const char *v)
+static void s_put_str (s_ctx_t *c, int f, const char *v)
 {
-    scoring_kv_hset (c->kv, c->k->member, f, v);
+    scoring_kv_hset_at (c->kv, scoring_kv_field (c->kv, c->fields, (size_t) f), v);
 }
 
 static bool s_is (const char *v, const char *want)
@@ -100,12 +102,12 @@ static void s_cohort (s_ctx_t *c, const char *ch, int32_t jd, double stayed)
 //  user id → member map.
 static void s_first (s_ctx_t *c)
 {
-    const char *first = s_cur (c, "first");
+    const char *first = s_cur (c, SCORING_F_first);
     if (first && s_num (first) <= c->ev->day)
         return;
     if (!first)
         c->touched = true;
-    s_put (c, "first", c->ev->day);
+    s_put (c, SCORING_F_first, c->ev->day);
     scoring_kv_sadd (c->kv, c->k->roster, c->ev->member);
     c->fresh [S_ROSTER] = true;
     if (*c->ev->user) {
@@ -125,30 +127,30 @@ static void s_join (s_ctx_t *c)
     const char *ch = ev->channel;
     c->touched = true;
     scoring_kv_hincr (c->kv, c->k->group, "joins", 1);
-    s_put (c, "jn", s_num (s_cur (c, "jn")) + 1);
+    s_put (c, SCORING_F_jn, s_num (s_cur (c, SCORING_F_jn)) + 1);
     s_channel_incr (c, ch, "joins", -1);
     s_channel_incr (c, ch, "j", ev->day);
-    const char *jt = s_cur (c, "jt");
+    const char *jt = s_cur (c, SCORING_F_jt);
     if (!jt || ev->t >= s_num (jt)) {
-        s_put (c, "jd", ev->day);
-        s_put (c, "jt", (double) ev->t);
-        s_put_str (c, "ch", ch);
-        const char *lv = s_cur (c, "lv");
+        s_put (c, SCORING_F_jd, ev->day);
+        s_put (c, SCORING_F_jt, (double) ev->t);
+        s_put_str (c, SCORING_F_ch, ch);
+        const char *lv = s_cur (c, SCORING_F_lv);
         if (!lv || ev->t > s_num (lv)) {
-            s_put (c, "in", 1);
-            if (s_is (s_cur (c, "lu"), "1"))
-                s_put (c, "lu", 0);
-        } else if (s_is (s_cur (c, "lu"), "1")) {
+            s_put (c, SCORING_F_in, 1);
+            if (s_is (s_cur (c, SCORING_F_lu), "1"))
+                s_put (c, SCORING_F_lu, 0);
+        } else if (s_is (s_cur (c, SCORING_F_lu), "1")) {
             s_cohort (c, ch, ev->day, s_num (lv) - (double) ev->t);
-            s_put (c, "lu", 0);
+            s_put (c, SCORING_F_lu, 0);
         }
     }
-    if (!s_cur (c, "mch")) {
-        s_put_str (c, "mch", ch);
+    if (!s_cur (c, SCORING_F_mch)) {
+        s_put_str (c, SCORING_F_mch, ch);
         s_channel_incr (c, ch, "mem", -1);
-        if (s_num (s_cur (c, "msgs")) > 0)
+        if (s_num (s_cur (c, SCORING_F_msgs)) > 0)
             s_channel_incr (c, ch, "act", -1);
-        if (s_num (s_cur (c, "viol")) > 0)
+        if (s_num (s_cur (c, SCORING_F_viol)) > 0)
             s_channel_incr (c, ch, "vm", -1);
     }
 }
@@ -158,40 +160,40 @@ static void s_leave (s_ctx_t *c)
     double t = (double) c->ev->t;
     c->touched = true;
     scoring_kv_hincr (c->kv, c->k->group, "leaves", 1);
-    const char *lv = s_cur (c, "lv"), *jt = s_cur (c, "jt");
+    const char *lv = s_cur (c, SCORING_F_lv), *jt = s_cur (c, SCORING_F_jt);
     if (!lv || t > s_num (lv))
-        s_put (c, "lv", t);
+        s_put (c, SCORING_F_lv, t);
     if (jt && t < s_num (jt))
         return;
-    const char *in = s_cur (c, "in"), *ch = s_cur (c, "ch");
+    const char *in = s_cur (c, SCORING_F_in), *ch = s_cur (c, SCORING_F_ch);
     if (s_is (in, "1") && jt && ch) {
         char chan [32];
         qy_strlcpy (chan, ch, sizeof (chan));
-        s_cohort (c, chan, (int32_t) s_num (s_cur (c, "jd")), t - s_num (jt));
+        s_cohort (c, chan, (int32_t) s_num (s_cur (c, SCORING_F_jd)), t - s_num (jt));
     } else if (!s_is (in, "0") || !jt)
-        s_put (c, "lu", 1);
-    s_put (c, "in", 0);
+        s_put (c, SCORING_F_lu, 1);
+    s_put (c, SCORING_F_in, 0);
 }
 
 //  The member's own message counters: days, streak, last, decay.
 static void s_member_msg (s_ctx_t *c, int64_t mm)
 {
     const scoring_tally_event_t *ev = c->ev;
-    const char *lastv = s_cur (c, "last");
+    const char *lastv = s_cur (c, SCORING_F_last);
     double last = lastv ? s_num (lastv) : -1, t = (double) ev->t;
     if (mm == 1) {
         c->touched = true;
-        s_put (c, "days", s_num (s_cur (c, "days")) + 1);
+        s_put (c, SCORING_F_days, s_num (s_cur (c, SCORING_F_days)) + 1);
         if (ev->day > last)
-            s_put (c, "streak", last == ev->day - 1 ? s_num (s_cur (c, "streak")) + 1 : 1);
+            s_put (c, SCORING_F_streak, last == ev->day - 1 ? s_num (s_cur (c, SCORING_F_streak)) + 1 : 1);
     }
     if (ev->day > last)
-        s_put (c, "last", ev->day);
-    if (t > s_num (s_cur (c, "lt")))
-        s_put (c, "lt", t);
-    double msgs = s_num (s_cur (c, "msgs")) + 1;
-    s_put (c, "msgs", msgs);
-    const char *mch = s_cur (c, "mch");
+        s_put (c, SCORING_F_last, ev->day);
+    if (t > s_num (s_cur (c, SCORING_F_lt)))
+        s_put (c, SCORING_F_lt, t);
+    double msgs = s_num (s_cur (c, SCORING_F_msgs)) + 1;
+    s_put (c, SCORING_F_msgs, msgs);
+    const char *mch = s_cur (c, SCORING_F_mch);
     if (msgs == 1 && mch) {
         char chan [32];
         qy_strlcpy (chan, mch, sizeof (chan));
@@ -199,8 +201,8 @@ static void s_member_msg (s_ctx_t *c, int64_t mm)
     }
     //  Decay: a count halves every half-life; an event older than the
     //  last adds its own decayed weight, so the order of arrival does not matter.
-    const char *atv = s_cur (c, "at");
-    double at = atv ? s_num (atv) : t, as = s_num (s_cur (c, "as")), al = s_num (s_cur (c, "al"));
+    const char *atv = s_cur (c, SCORING_F_at);
+    double at = atv ? s_num (atv) : t, as = s_num (s_cur (c, SCORING_F_as)), al = s_num (s_cur (c, SCORING_F_al));
     //  The half-lives in whole seconds, as the script took them.
     double hs = nearbyint (c->cfg->half_short_s), hl = nearbyint (c->cfg->half_long_s);
     if (t >= at) {
@@ -211,11 +213,11 @@ static void s_member_msg (s_ctx_t *c, int64_t mm)
         as = as + pow (2, -(at - t) / hs);
         al = al + pow (2, -(at - t) / hl);
     }
-    s_put (c, "as", as);
-    s_put (c, "al", al);
-    s_put (c, "at", at);
+    s_put (c, SCORING_F_as, as);
+    s_put (c, SCORING_F_al, al);
+    s_put (c, SCORING_F_at, at);
     if (ev->substantial)
-        s_put (c, "subs", s_num (s_cur (c, "subs")) + 1);
+        s_put (c, SCORING_F_subs, s_num (s_cur (c, SCORING_F_subs)) + 1);
 }
 
 //  A reply edge from the event's member to member a.
@@ -285,7 +287,7 @@ static void s_group_msg (s_ctx_t *c)
         qy_strlcpy (qm, v, sizeof (qm));
     double qt = s_num (scoring_kv_get (kv, st, "qt"));
     if (*qm && strcmp (qm, ev->member) != 0 && t >= qt && t - qt <= c->cfg->reply_window_s) {
-        s_put (c, "ans", s_num (s_cur (c, "ans")) + 1);
+        s_put (c, SCORING_F_ans, s_num (s_cur (c, SCORING_F_ans)) + 1);
         scoring_kv_hincr (kv, c->k->group, "ans", 1);
         scoring_kv_hset (kv, st, "qm", NULL);
     }
@@ -307,8 +309,8 @@ static void s_msg (s_ctx_t *c)
 {
     const scoring_tally_event_t *ev = c->ev;
     const scoring_keys_t *k = c->k;
-    if (!s_cur (c, "in"))
-        s_put (c, "in", 1);
+    if (!s_cur (c, SCORING_F_in))
+        s_put (c, SCORING_F_in, 1);
     int64_t mm = scoring_kv_hincr (c->kv, k->members, ev->member, 1);
     int64_t gm = scoring_kv_hincr (c->kv, k->group, "msgs", 1);
     char hour [8];
@@ -330,13 +332,13 @@ static void s_msg (s_ctx_t *c)
 static void s_violation (s_ctx_t *c)
 {
     scoring_kv_hincr (c->kv, c->k->group, "viol", 1);
-    double v = s_num (s_cur (c, "viol")) + 1;
-    s_put (c, "viol", v);
+    double v = s_num (s_cur (c, SCORING_F_viol)) + 1;
+    s_put (c, SCORING_F_viol, v);
     //  A violation that arrives late does not move the last one back.
-    const char *vd = s_cur (c, "vd");
+    const char *vd = s_cur (c, SCORING_F_vd);
     if (!vd || c->ev->day > s_num (vd))
-        s_put (c, "vd", c->ev->day);
-    const char *mch = s_cur (c, "mch");
+        s_put (c, SCORING_F_vd, c->ev->day);
+    const char *mch = s_cur (c, SCORING_F_mch);
     if (mch) {
         char chan [32];
         qy_strlcpy (chan, mch, sizeof (chan));
@@ -355,8 +357,8 @@ static void s_count (s_ctx_t *c)
     bool first_of_day = scoring_kv_hincr (c->kv, k->group, "n", 1) == 1;
     c->touched = first_of_day;
     s_first (c);
-    if (ev->staff && !s_is (s_cur (c, "staff"), "1"))
-        s_put (c, "staff", 1);
+    if (ev->staff && !s_is (s_cur (c, SCORING_F_staff), "1"))
+        s_put (c, SCORING_F_staff, 1);
     if (ev->kind == SCORING_JOIN)
         s_join (c);
     else if (ev->kind == SCORING_LEAVE)
@@ -389,10 +391,11 @@ static void s_answer (s_ctx_t *c, scoring_tally_answer_t *a)
     a->member_msgs = (int64_t) s_num (scoring_kv_get (c->kv, k->members, c->ev->member));
     a->group_msgs = (int64_t) s_num (scoring_kv_get (c->kv, k->group, "msgs"));
     a->active = scoring_kv_len (c->kv, k->members);
+    //  The values live as long as kv, whatever later events write.
     const char *gst = scoring_kv_get (c->kv, k->state, "state");
-    a->group_state = scoring_kv_keep (c->kv, gst ? gst : "");
-    for (size_t f = 0; f < SCORING_F__COUNT; f++)
-        a->values [f] = scoring_kv_keep (c->kv, s_cur (c, scoring_field_names [f]));
+    a->group_state = gst ? gst : "";
+    for (int f = 0; f < SCORING_F__COUNT; f++)
+        a->values [f] = s_cur (c, f);
 }
 
 //  Whether a key the event reads answered its read with an error (a key
@@ -411,6 +414,7 @@ void scoring_count_tally (const scoring_count_config_t *cfg, scoring_kv_t *kv, c
 {
     for (size_t i = 0; i < n; i++) {
         s_ctx_t c = { .kv = kv, .cfg = cfg, .ev = &evs [i], .k = evs [i].keys };
+        c.fields = scoring_kv_fields (kv, c.k->member, scoring_field_names, SCORING_F__COUNT);
         scoring_tally_answer_t *a = &answers [i];
         memset (a, 0, sizeof (*a));
         scoring_kv_event (kv, i);
