@@ -440,7 +440,7 @@ static redisReply *s_raw_reply (qy_cluster_t *self, int idx, redisReply *r)
         }
         self->stale = true;
     }
-    if (s_error_is (r, "CLUSTERDOWN") || s_error_is (r, "TRYAGAIN"))
+    if (r->type == REDIS_REPLY_ERROR && qy_redis_tx_error (r->str, r->len) == QY_TX_AGAIN)
         self->stale = true;
     return r;
 }

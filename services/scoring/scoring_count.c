@@ -11,6 +11,7 @@
 //  What is sent (scoring_count_plan) is worked out without Redis.
 #include "scoring.h"
 #include "qy/log.h"
+#include "qy/redis_slot.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -353,22 +354,19 @@ static void s_reads_free (s_reads_t *rs)
 //  Outcomes of a round trip's replies.
 enum { S_DONE = 0, S_AGAIN = 1, S_AWAY = -1 };
 
-//  What an error reply means: a redirect or a cluster in flux, run the
-//  transaction again; anything else but a key of the wrong type, Redis away.
+//  What an error reply means for the transaction (qy_redis_tx_error): a
+//  redirect or a cluster in flux, run it again; anything else, Redis away
+//  (a key of the wrong type is s_load's to handle).
 static int s_error (const redisReply *r)
 {
-    static const char *again [] = { "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN" };
-    for (size_t i = 0; i < QY_ARRAY_LEN (again); i++)
-        if (strncmp (r->str, again [i], strlen (again [i])) == 0)
-            return S_AGAIN;
-    return S_AWAY;
+    return qy_redis_tx_error (r->str, r->len) == QY_TX_AGAIN ? S_AGAIN : S_AWAY;
 }
 
 //  Load read rd's reply r into kv.
 static int s_load (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
 {
     if (r->type == REDIS_REPLY_ERROR) {
-        if (strncmp (r->str, "WRONGTYPE", 9) != 0)
+        if (qy_redis_tx_error (r->str, r->len) != QY_TX_WRONGTYPE)
             return s_error (r);
         scoring_kv_break (kv, rd->key);
         return S_DONE;
