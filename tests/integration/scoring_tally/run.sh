@@ -14,7 +14,7 @@ source "$(dirname "$0")/../lib.sh"
 tally () {
     if "$QY_BUILD/tests/integration/qy_test_scoring_tally" "$QY_REDIS_PORT" "$IT_CASE/scoring_count.lua" "$2" \
             > "$QY_RUN/$1.out" 2>&1; then
-        grep '^ok' "$QY_RUN/$1.out" | sed "s/^ok:/ok: $1:/"
+        grep -E '^(ok|race)' "$QY_RUN/$1.out" | sed "s/^\(ok\|race\):/\1: $1:/"
     else
         grep -E '^(ok|FAIL)' "$QY_RUN/$1.out"
         grep -v 'level=' "$QY_RUN/$1.out" | head -150
@@ -27,4 +27,11 @@ tally redis 400
 # sent to the node serving the group's slot (qy_redis_append_keyed).
 qy_start_redis_cluster "$QY_RUN/c" || { it_fail "cluster create"; cat "$QY_RUN/c/rc/create.log"; exit 1; }
 tally cluster 150
+# And while the racing processes count, group C's slot moves to another
+# master: transactions meet ASK, TRYAGAIN and MOVED, run again, and the
+# group still ends as if counted once.
+for p in $QY_REDIS_CLUSTER_PORTS; do redis-cli -p "$p" flushall >/dev/null 2>&1 || true; done
+SCORING_TALLY_DURING_RACE="$IT_CASE/move_slot.sh $QY_REDIS_PORT {g:73} 2>>$QY_RUN/move_slot.log" tally resharded 150
+grep -q 'moved from' "$QY_RUN/move_slot.log" && echo "ok: resharded: $(cat "$QY_RUN/move_slot.log")" \
+    || it_fail "the slot was not moved: $(cat "$QY_RUN/move_slot.log")"
 it_done
