@@ -374,11 +374,14 @@ void scoring_kv_expire (scoring_kv_t *self, const char *key, long ttl_s, bool nx
 const char *scoring_kv_keep (scoring_kv_t *self, const char *s);
 //  The fields names [0..n) of hash key, resolved once per batch: returns a
 //  set number whose i-th entry (scoring_kv_field) is the field names [i],
-//  read with scoring_kv_get_at and written with scoring_kv_hset_at
-//  without looking it up again (the member hash, read and written by
-//  every event of its member).
+//  loaded with scoring_kv_load_at, read with scoring_kv_get_at and
+//  written with scoring_kv_hset_at without looking it up again (the
+//  member hash, read and written by every event of its member). names
+//  must outlive self. A hash first met here is reached only through its
+//  set (scoring_kv_get by name does not see it).
 size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const *names, size_t n);
 size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i);
+void scoring_kv_load_at (scoring_kv_t *self, size_t entry, const char *value);
 const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry);
 void scoring_kv_hset_at (scoring_kv_t *self, size_t entry, const char *value);
 //  The events (indexes, ascending) that wrote key.

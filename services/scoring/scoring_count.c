@@ -376,10 +376,18 @@ static int s_load (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
         return S_DONE;
     }
     if (rd->kind == S_HGETALL) {
-        //  Fields absent are NULL in kv without loading.
-        for (size_t f = 0; r->type == REDIS_REPLY_ARRAY && f + 1 < r->elements; f += 2)
-            if (r->element [f]->type == REDIS_REPLY_STRING && r->element [f + 1]->type == REDIS_REPLY_STRING)
-                scoring_kv_load (kv, rd->key, r->element [f]->str, r->element [f + 1]->str);
+        //  The member hash, into its field set (fields absent are NULL
+        //  without loading; fields not of SCORING_FIELDS are not counting's).
+        size_t set = scoring_kv_fields (kv, rd->key, scoring_field_names, SCORING_F__COUNT);
+        for (size_t f = 0; r->type == REDIS_REPLY_ARRAY && f + 1 < r->elements; f += 2) {
+            const redisReply *name = r->element [f], *value = r->element [f + 1];
+            for (size_t i = 0; name->type == REDIS_REPLY_STRING && value->type == REDIS_REPLY_STRING
+                               && i < SCORING_F__COUNT; i++)
+                if (strcmp (name->str, scoring_field_names [i]) == 0) {
+                    scoring_kv_load_at (kv, scoring_kv_field (kv, set, i), value->str);
+                    break;
+                }
+        }
         return r->type == REDIS_REPLY_ARRAY ? S_DONE : S_AWAY;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != rd->nf)

@@ -20,6 +20,7 @@ typedef struct {
     int64_t  delta;         //  HINCRBY / ZINCRBY total
     bool     counter;       //  written by HINCRBY / ZINCRBY
     size_t   keyno;         //  its key in keys
+    bool     borrowed;      //  key and field not its own (a field set's: scoring_kv_fields)
 } s_entry_t;
 
 //  One key's expiry, and which events wrote the key.
@@ -64,8 +65,10 @@ void scoring_kv_destroy (scoring_kv_t **self_p)
     if (!self)
         return;
     for (size_t i = 0; i < self->n; i++) {
-        free (self->entries [i].key);
-        free (self->entries [i].field);
+        if (!self->entries [i].borrowed) {
+            free (self->entries [i].key);
+            free (self->entries [i].field);
+        }
         free (self->entries [i].value);
     }
     for (size_t i = 0; i < self->nkeys; i++) {
@@ -102,6 +105,20 @@ static s_key_t *s_key (scoring_kv_t *self, const char *key)
     return k;
 }
 
+//  A new entry (its key and field the caller's to set).
+static s_entry_t *s_new_entry (scoring_kv_t *self, s_kind_t kind, size_t keyno)
+{
+    if (self->n == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 64;
+        self->entries = qy_realloc (self->entries, self->cap * sizeof (s_entry_t));
+    }
+    s_entry_t *e = &self->entries [self->n++];
+    memset (e, 0, sizeof (*e));
+    e->kind = kind;
+    e->keyno = keyno;
+    return e;
+}
+
 static s_entry_t *s_entry (scoring_kv_t *self, s_kind_t kind, const char *key, const char *field)
 {
     //  Kind, key and field, without printf or an allocation: counting a
@@ -115,22 +132,13 @@ static s_entry_t *s_entry (scoring_kv_t *self, s_kind_t kind, const char *key, c
         qy_buf_puts (&self->id, field);
     const char *id = self->id.data;
     int64_t at;
-    s_entry_t *e;
     if (qy_map_get (self->index, id, &at))
-        e = &self->entries [at - 1];
-    else {
-        if (self->n == self->cap) {
-            self->cap = self->cap ? self->cap * 2 : 64;
-            self->entries = qy_realloc (self->entries, self->cap * sizeof (s_entry_t));
-        }
-        e = &self->entries [self->n++];
-        memset (e, 0, sizeof (*e));
-        e->kind = kind;
-        e->key = qy_strdup (key);
-        e->field = field ? qy_strdup (field) : NULL;
-        e->keyno = (size_t) (s_key (self, key) - self->keys);
-        qy_map_put (self->index, id, (int64_t) self->n);
-    }
+        return &self->entries [at - 1];
+    qy_map_put (self->index, id, (int64_t) self->n + 1);
+    size_t keyno = (size_t) (s_key (self, key) - self->keys);
+    s_entry_t *e = s_new_entry (self, kind, keyno);
+    e->key = qy_strdup (key);
+    e->field = field ? qy_strdup (field) : NULL;
     return e;
 }
 
@@ -298,8 +306,22 @@ size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const
         self->pool_cap = (self->npool + n) * 2;
         self->pool = qy_realloc (self->pool, self->pool_cap * sizeof (size_t));
     }
-    for (size_t i = 0; i < n; i++)
-        self->pool [self->npool + i] = (size_t) (s_entry (self, S_HASH, key, names [i]) - self->entries);
+    //  A hash nothing was loaded into or written to by name yet: its
+    //  fields' entries are made here, reached only through the set (no
+    //  look-up key each), their key and field borrowed.
+    bool known = qy_map_get (self->key_index, key, NULL);
+    size_t keyno = (size_t) (s_key (self, key) - self->keys);
+    for (size_t i = 0; i < n; i++) {
+        if (known)
+            self->pool [self->npool + i] = (size_t) (s_entry (self, S_HASH, key, names [i]) - self->entries);
+        else {
+            s_entry_t *e = s_new_entry (self, S_HASH, keyno);
+            e->key = self->keys [keyno].key;
+            e->field = (char *) names [i];
+            e->borrowed = true;
+            self->pool [self->npool + i] = self->n - 1;
+        }
+    }
     qy_map_put (self->field_sets, key, (int64_t) self->npool);
     self->npool += n;
     return (size_t) (self->npool - n);
@@ -308,6 +330,11 @@ size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const
 size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i)
 {
     return self->pool [set + i];
+}
+
+void scoring_kv_load_at (scoring_kv_t *self, size_t entry, const char *value)
+{
+    s_replace (self, &self->entries [entry].value, value);
 }
 
 const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry)
