@@ -353,6 +353,24 @@ static void s_race (int port, int rounds, unsigned seed, int64_t t0)
     }
 }
 
+//  Whether each day's reply edges the C counting wrote (group A) expire.
+static bool s_edges_expire (int32_t day)
+{
+    int edges = 0, expiring = 0;
+    for (int32_t d = day - 3; d <= day; d++) {
+        char key [96];
+        qy_snprintf (key, sizeof (key), "sc:e:{g:%d}:%d", S_GA, (int) d);
+        redisReply *ttl = qy_redis_cmd (s_redis, "TTL %s", key);
+        edges += ttl && ttl->integer != -2;
+        expiring += ttl && ttl->integer > 0;
+        if (ttl)
+            freeReplyObject (ttl);
+    }
+    printf ("%s: each day's reply edges expire (%d of %d)\n", edges > 1 && edges == expiring ? "ok" : "FAIL", expiring,
+            edges);
+    return edges > 1 && edges == expiring;
+}
+
 int main (int argc, char **argv)
 {
     if (argc < 3) {
@@ -414,20 +432,7 @@ int main (int argc, char **argv)
             a.len);
     if (!same)
         printf ("C:\n%s\nscript:\n%s\n", a.data, bb.data);
-    //  The edges of each day the C counting wrote expire.
-    int edges = 0, expiring = 0;
-    for (int32_t d = day - 3; d <= day; d++) {
-        char key [96];
-        qy_snprintf (key, sizeof (key), "sc:e:{g:%d}:%d", S_GA, (int) d);
-        redisReply *ttl = qy_redis_cmd (s_redis, "TTL %s", key);
-        edges += ttl && ttl->integer != -2;
-        expiring += ttl && ttl->integer > 0;
-        if (ttl)
-            freeReplyObject (ttl);
-    }
-    printf ("%s: each day's reply edges expire (%d of %d)\n", edges > 1 && edges == expiring ? "ok" : "FAIL", expiring,
-            edges);
-    same = same && edges > 1 && edges == expiring;
+    same = s_edges_expire (day) && same;
     qy_buf_free (&a);
     qy_buf_free (&bb);
     qy_buf_free (&src);
