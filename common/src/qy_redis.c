@@ -239,6 +239,16 @@ int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const s
     return s_append (self, argc, argv, argvlen, false);
 }
 
+int qy_redis_append_keyed (qy_redis_t *self, const char *key, int argc, const char **argv, const size_t *argvlen)
+{
+    if (s_cluster (self)) {
+        size_t len;
+        char *cmd = s_format_argv (argc, argv, argvlen, &len);
+        return cmd ? qy_cluster_append_keyed (self->cluster, key, strlen (key), cmd, len) : -1;
+    }
+    return s_append (self, argc, argv, argvlen, false);
+}
+
 redisReply *qy_redis_get_reply (qy_redis_t *self)
 {
     if (self->cluster)

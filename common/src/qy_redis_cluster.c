@@ -34,6 +34,7 @@ typedef struct {
 typedef struct {
     int     node;
     bool    internal;
+    bool    raw;        //  a transaction's: a redirect is answered, not followed
     char   *cmd;
     size_t  len;
 } s_owed_t;
@@ -409,13 +410,39 @@ static int s_append_to (qy_cluster_t *self, int idx, char *cmd, size_t len, bool
     }
     n->wire++;
     qy_redis_ring_grow ((void **) &self->owed, sizeof (s_owed_t), &self->head, self->nowed, &self->owed_cap);
-    self->owed [(self->head + self->nowed++) % self->owed_cap] = (s_owed_t) { idx, internal, cmd, len };
+    self->owed [(self->head + self->nowed++) % self->owed_cap] = (s_owed_t) { idx, internal, false, cmd, len };
     return 0;
 }
 
 int qy_cluster_append (qy_cluster_t *self, char *cmd, size_t len)
 {
     return s_append_to (self, s_route (self, qy_redis_cmd_slot (cmd, len)), cmd, len, false);
+}
+
+int qy_cluster_append_keyed (qy_cluster_t *self, const char *key, size_t keylen, char *cmd, size_t len)
+{
+    if (s_append_to (self, s_route (self, qy_redis_keyslot (key, keylen)), cmd, len, false))
+        return -1;
+    self->owed [(self->head + self->nowed - 1) % self->owed_cap].raw = true;
+    return 0;
+}
+
+//  A redirect answered to a transaction's command: the map is stale (the
+//  slot moved, or is moving); the caller runs the transaction again.
+static redisReply *s_raw_reply (qy_cluster_t *self, int idx, redisReply *r)
+{
+    qy_redirect_t to;
+    if (r->type == REDIS_REPLY_ERROR && qy_redis_redirect_parse (r->str, r->len, &to) != QY_REDIRECT_NONE) {
+        if (to.kind == QY_REDIRECT_MOVED) {
+            char *host = qy_strdup (to.host [0] ? to.host : self->nodes [idx].host);
+            self->slots [to.slot] = (uint16_t) (s_node (self, host, to.port) + 1);
+            free (host);
+        }
+        self->stale = true;
+    }
+    if (r->type == REDIS_REPLY_ERROR && qy_redis_tx_error (r->str, r->len) == QY_TX_AGAIN)
+        self->stale = true;
+    return r;
 }
 
 redisReply *qy_cluster_get_reply (qy_cluster_t *self)
@@ -429,6 +456,10 @@ redisReply *qy_cluster_get_reply (qy_cluster_t *self)
         }
         self->head = (self->head + 1) % self->owed_cap;
         self->nowed--;
+        if (o.raw) {
+            redisFreeCommand (o.cmd);
+            return s_raw_reply (self, o.node, r);
+        }
         r = s_follow (self, o.node, r, o.cmd, o.len);
         redisFreeCommand (o.cmd);
         if (!r) {

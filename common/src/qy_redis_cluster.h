@@ -33,6 +33,12 @@ redisReply *qy_cluster_command (qy_cluster_t *self, char *cmd, size_t len);
 //  Append a formatted command (consumed) to the pipeline; -1 when its node
 //  cannot be reached (the whole pipeline is dropped then).
 int qy_cluster_append (qy_cluster_t *self, char *cmd, size_t len);
+//  Append a formatted command (consumed) for the node serving key's slot,
+//  whatever its own keys (MULTI, EXEC): a transaction's commands. Their
+//  MOVED, ASK, CLUSTERDOWN or TRYAGAIN is returned as the reply, with the
+//  slot map marked stale, never followed (a queued command sent again
+//  elsewhere would split the transaction).
+int qy_cluster_append_keyed (qy_cluster_t *self, const char *key, size_t keylen, char *cmd, size_t len);
 redisReply *qy_cluster_get_reply (qy_cluster_t *self);
 size_t qy_cluster_unread (const qy_cluster_t *self);
 //  Make sure script is loaded on the node of key (NULL: any node) before

@@ -166,6 +166,17 @@ static bool s_range (const redisReply *e, qy_slot_range_t *out)
     return true;
 }
 
+qy_tx_error_t qy_redis_tx_error (const char *err, size_t len)
+{
+    static const char *again [] = { "MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN" };
+    for (size_t i = 0; i < sizeof (again) / sizeof (again [0]); i++)
+        if (len >= strlen (again [i]) && memcmp (err, again [i], strlen (again [i])) == 0)
+            return QY_TX_AGAIN;
+    if (len >= 9 && memcmp (err, "WRONGTYPE", 9) == 0)
+        return QY_TX_WRONGTYPE;
+    return QY_TX_AWAY;
+}
+
 int qy_redis_slots_parse (const redisReply *r, qy_slot_range_t **ranges)
 {
     *ranges = NULL;

@@ -102,7 +102,8 @@ static void s_finish (qy_pg_t *pg, void *out, Qy__Event **evs, Qy__Standing *st,
         }
         if (outcome [i] == SCORING_REJECTED) {
             //  Set aside for an operator, and still passed on: campaign
-            //  and the rest of the chain do not depend on the count.
+            //  and the rest of the chain do not depend on the count. The
+            //  reason reads as before counting left Lua: reports group by it.
             qy_metric_add (m_failed, 1);
             qy_deadletter_event (pg, evs [i], evs [i]->brand_id, "scoring", "count script rejected the event");
         }
@@ -189,8 +190,8 @@ static void s_metrics (void)
     m_unsent = qy_counter ("qy_scoring_set_aside_total", "events not counted or not passed on at shutdown (dead-lettered)");
     m_rollups = qy_counter ("qy_scoring_rollups_total", "group-days written to PostgreSQL");
     m_bad = qy_counter ("qy_scoring_malformed_total", "undecodable events set aside");
-    m_pipeline = qy_summary ("qy_scoring_redis_pipeline_seconds", "one Redis pipeline (one round trip for a batch)");
-    m_failed = qy_counter ("qy_scoring_rejected_total", "events the count script rejected (dead-lettered)");
+    m_pipeline = qy_summary ("qy_scoring_redis_pipeline_seconds", "counting a batch (its round trips to Redis)");
+    m_failed = qy_counter ("qy_scoring_rejected_total", "events counting rejected, a key of the wrong type (dead-lettered)");
     m_evals = qy_counter ("qy_scoring_evaluations_total", "group evaluations written");
     m_eval_time = qy_summary ("qy_scoring_evaluation_seconds", "one stretch of evaluation (at most eval.budget_ms)");
     m_signals = qy_counter ("qy_scoring_signals_sent_total", "state-change signals sent to campaign since start");

@@ -4,7 +4,7 @@
 //  docs/scoring.md has the rules; this header the shapes.
 //
 //  Redis keys, all hash-tagged by group so a group lives on one shard and
-//  one script call touches one slot:
+//  one transaction touches one slot:
 //    sc:ids:{g:G}:D    set of message ids counted for group G on day D (idempotency)
 //    sc:g:{g:G}:D      hash: n (events), msgs, joins, leaves, viol, staff, posts,
 //                      resp, replies, q, ans, h0..h23 (messages per hour)
@@ -22,6 +22,8 @@
 //                      C:j:D (joins on day D), C:l7:D / C:l30:D (of those,
 //                      left within 7 / 30 days)
 //    sc:lock:{g:G}     evaluation lease (one replica evaluates a group at a time)
+//    sc:v:{g:G}        set by every counting transaction that writes to G: the
+//                      one key a counting transaction WATCHes for its group
 //    sc:dirty          set of "B:G:D" whose day counters changed since the last roll-up
 //    sc:groups         set of "B:G" scoring has seen (what the evaluation visits)
 //    sc:clock          sorted set: brand id → latest event time seen (seconds)
@@ -56,6 +58,7 @@ bool scoring_is_substantial (const Qy__Event *ev, int min_chars);
 typedef struct {
     char ids [96], group [96], active [96], members [96], authors [96], authors_prev [96], edges [96];
     char member [96], roster [96], uids [96], state [96], board [96], channels [96], replies [96], lock [96];
+    char version [96];      //  bumped by every counting transaction of the group (what the next one WATCHes)
     char dirty [96];        //  the member of sc:dirty
     char seen [64];         //  the member of sc:groups
     int32_t day;
@@ -65,32 +68,12 @@ void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_
                    int64_t t_us, int tz_offset_min);
 
 //  ------------------------------------------------------- the script
-
-//  Lua: count a batch's events of one group (one call per group and
-//  batch), each once, and return each member's standing fields.
-//  KEYS, per event: ids group active members authors authors_prev edges
-//  member roster uids state board channels replies (scoring_keys_t fields).
-//  ARGV, per event: how many arguments follow for it, then SCORING_ARGV_*
-//  below, then the mentioned user ids.
-//  Reply: one per event, in order, each an error (that event set aside) or {new (1 counted, 0 seen before, 2 too old to count), member msgs today, group msgs today, active members
-//  today, group state, then the member hash's SCORING_FIELDS values in
-//  order (strings, nil as false)}. Replies received and the board are
-//  left to the evaluation, so an event's standing takes the trust level
-//  and key status of the last evaluation (see scoring_event_standing).
-#define SCORING_REPLY_HEAD 5
-extern const char scoring_count_lua [];         //  scoring_count.lua (embedded)
-enum {
-    SCORING_ARGV_MSG_ID, SCORING_ARGV_KIND, SCORING_ARGV_MEMBER, SCORING_ARGV_HOUR, SCORING_ARGV_VIOLATION,
-    SCORING_ARGV_TTL, SCORING_ARGV_TIME, SCORING_ARGV_DAY, SCORING_ARGV_USER, SCORING_ARGV_REF,
-    SCORING_ARGV_STAFF, SCORING_ARGV_BOT, SCORING_ARGV_CHANNEL, SCORING_ARGV_HALF_SHORT, SCORING_ARGV_HALF_LONG,
-    SCORING_ARGV_WINDOW, SCORING_ARGV_POST_WINDOW, SCORING_ARGV_QUESTION, SCORING_ARGV_SUBSTANTIAL,
-    SCORING_ARGV_MEMBER_TTL, SCORING_ARGV_OLD, SCORING_ARGV__COUNT
-};
+//  (counting has none: see scoring_count_tally below.)
 //  Lua: fold a group's channel cohorts older than 30 days into running
 //  totals (see scoring_fold.lua). KEYS: channels. ARGV: the first day not
 //  folded. Reply: the hash's fields and values after, as HGETALL.
 extern const char scoring_fold_lua [];          //  scoring_fold.lua (embedded)
-//  The member hash's fields, in the order the script returns them.
+//  The member hash's fields (sc:u), in the order counting answers them.
 #define SCORING_FIELDS(X) \
     X (first) X (jd) X (jt) X (jn) X (in) X (ch) X (mch) X (last) X (lt) X (days) X (streak) X (msgs) \
     X (as) X (al) X (at) X (subs) X (ans) X (vd) X (viol) X (staff) X (st) X (tl) X (lv) X (lu)
@@ -328,10 +311,10 @@ typedef enum {
     SCORING_COUNTED,
     SCORING_SEEN,           //  counted before (a redelivery): nothing moved
     SCORING_TOO_OLD,        //  its day is counters.ttl_days or more behind the brand's latest event: not counted
-    SCORING_REJECTED,       //  the script failed on it (the caller sets it aside)
+    SCORING_REJECTED,       //  a key of its group has the wrong type (the caller sets it aside)
 } scoring_outcome_t;
-//  A batch's counting worked out without Redis: which events go to the
-//  script (pending ones), with their keys and whether they are out of the
+//  A batch's counting worked out without Redis: which events are counted
+//  (pending ones), with their keys and whether they are out of the
 //  counter window; the members of sc:dirty and sc:groups, once each (none
 //  from an old event); each brand's latest event time (ZADD GT sc:clock).
 typedef struct {
@@ -343,7 +326,7 @@ typedef struct {
     size_t         ndirty, nseen;
     int64_t       *clock_brand, *clock_s;
     size_t         nclocks;
-    //  One script call per group (its keys share a hash tag, so a slot) on
+    //  One transaction per group (its keys share a hash tag, so a slot) on
     //  a Redis Cluster, one for the batch on a single Redis: call c counts
     //  the events order [call_start [c] .. call_start [c + 1]) in batch
     //  order; calls in the order their groups first appear.
@@ -358,21 +341,99 @@ typedef struct {
 int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *brands, Qy__Event **evs,
                         const scoring_outcome_t *out, size_t n, bool cluster, scoring_plan_t *plan);
 void scoring_count_plan_free (scoring_plan_t *plan);
-//  What the script's reply r for ev means: counted, seen before, too old
-//  (st filled with the member's standing, today its day), rejected (the
-//  event itself is the trouble: st empty), or SCORING_PENDING when Redis
-//  is the trouble (NOSCRIPT, LOADING, a failover …: retry the batch).
-scoring_outcome_t scoring_count_reply (const scoring_settings_t *set, const scoring_count_config_t *cfg,
-                                       const Qy__Event *ev, int32_t today, const redisReply *r, Qy__Standing *st);
-//  What call c's reply r means for each of its events: out and st filled
-//  as scoring_count_reply does for each event's part of r (an error for
-//  the whole call stands for each event). Returns how many are left
-//  SCORING_PENDING (Redis the trouble, or a reply not of our script).
-size_t scoring_count_call_reply (const scoring_count_config_t *cfg, const scoring_plan_t *p, size_t c,
-                                 Qy__Event **evs, const redisReply *r, Qy__Standing *st, scoring_outcome_t *out);
-//  Count the events of evs[0..n) whose out[i] is SCORING_PENDING in one
-//  pipeline, one script call per group; fill out[i] and st[i] (the standing after the event; empty
-//  for a rejected one) for each answered. The caller sets every out[i] to
+//  ------------------------------------------- counting without Redis
+//  What a counting batch read of Redis and will write (scoring_count_kv.c):
+//  the reads are loaded in, scoring_count_tally reads and writes current
+//  values, and the writes come out as one command per key and field.
+typedef struct scoring_kv_t scoring_kv_t;
+scoring_kv_t *scoring_kv_new (void);
+void scoring_kv_destroy (scoring_kv_t **self_p);
+//  What a read answered: a hash field's value (NULL absent), whether a set
+//  holds a member, a hash's field count; a key whose read failed (wrong
+//  type) is broken, and the events that read it are set aside.
+void scoring_kv_load (scoring_kv_t *self, const char *key, const char *field, const char *value);
+void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *member, bool in);
+void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len);
+void scoring_kv_break (scoring_kv_t *self, const char *key);
+bool scoring_kv_broken (scoring_kv_t *self, const char *key);
+//  The event (index in the batch) the writes that follow are for.
+void scoring_kv_event (scoring_kv_t *self, size_t event);
+//  Current values, with this batch's writes (NULL: absent or not read).
+const char *scoring_kv_get (scoring_kv_t *self, const char *key, const char *field);
+int64_t scoring_kv_len (scoring_kv_t *self, const char *key);
+//  Writes, as the Redis command of the name would do them.
+int64_t scoring_kv_hincr (scoring_kv_t *self, const char *key, const char *field, int64_t by);
+void scoring_kv_hset (scoring_kv_t *self, const char *key, const char *field, const char *value);   //  NULL: HDEL
+bool scoring_kv_sadd (scoring_kv_t *self, const char *key, const char *member);    //  true: added
+void scoring_kv_pfadd (scoring_kv_t *self, const char *key, const char *member);
+void scoring_kv_zincr (scoring_kv_t *self, const char *key, const char *member, int64_t by);
+//  An expiry after the writes: EXPIRE (nx false) wins over EXPIRE NX.
+void scoring_kv_expire (scoring_kv_t *self, const char *key, long ttl_s, bool nx);
+//  A copy of s that lives as long as self (NULL for NULL). Values read
+//  (get, get_at) live as long too, whatever is written after.
+const char *scoring_kv_keep (scoring_kv_t *self, const char *s);
+//  The fields names [0..n) of hash key, resolved once per batch: returns a
+//  set number whose i-th entry (scoring_kv_field) is the field names [i],
+//  loaded with scoring_kv_load_at, read with scoring_kv_get_at and
+//  written with scoring_kv_hset_at without looking it up again (the
+//  member hash, read and written by every event of its member). names
+//  must outlive self. A hash first met here is reached only through its
+//  set (scoring_kv_get by name does not see it).
+size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const *names, size_t n);
+size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i);
+void scoring_kv_load_at (scoring_kv_t *self, size_t entry, const char *value);
+const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry);
+void scoring_kv_hset_at (scoring_kv_t *self, size_t entry, const char *value);
+//  The events (indexes, ascending) that wrote key.
+size_t scoring_kv_key_events (scoring_kv_t *self, const char *key, const size_t **events);
+//  One write command; argv points into the kv (valid while it lives).
+typedef struct {
+    int          argc;
+    const char **argv;
+    const char  *key;
+} scoring_cmd_t;
+//  The writes: per key HSET, HDEL, SADD, PFADD (one each), HINCRBY and
+//  ZINCRBY per field (summed), then the expiries. Caller frees with
+//  scoring_cmds_free.
+size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds);
+void scoring_cmds_free (scoring_cmd_t *cmds, size_t n);
+
+//  One event as the counting takes it.
+typedef struct {
+    const char   *msg_id;
+    scoring_kind_t kind;
+    const char   *member;           //  member id, decimal
+    int           hour;
+    int64_t       t;                //  unix seconds
+    int32_t       day;
+    bool          violation, staff, bot, question, substantial;
+    bool          old;              //  older than the counter window: not counted
+    const char   *user, *ref;       //  gateway user id, quoted message id ("" none)
+    const char   *channel;          //  channel id, decimal
+    const char *const *mentions;    //  user ids (at most 50)
+    size_t        nmentions;
+    const scoring_keys_t *keys;
+} scoring_tally_event_t;
+//  What became of it, and the standing after it (values live as long as the kv).
+typedef struct {
+    scoring_outcome_t outcome;      //  COUNTED, SEEN, TOO_OLD or REJECTED (a key it reads is broken)
+    int64_t     member_msgs, group_msgs, active;
+    const char *group_state;
+    const char *values [SCORING_F__COUNT];
+} scoring_tally_answer_t;
+//  Pure. Count evs [0..n) in order, each as it would be alone, against
+//  what kv holds; the writes are left in kv. Reads needed: every event's
+//  id in its ids set, its member hash (SCORING_FIELDS), its group-day's n
+//  msgs replies, its member-day field and the day's member count, the
+//  group state's lm lt qm qt pt state, the quoted ids in the day's and the
+//  day before's authors, the mentioned ids in the uids hash.
+void scoring_count_tally (const scoring_count_config_t *cfg, scoring_kv_t *kv, const scoring_tally_event_t *evs,
+                          size_t n, scoring_tally_answer_t *answers);
+//  Count the events of evs[0..n) whose out[i] is SCORING_PENDING: WATCH
+//  and reads, counted in C, MULTI/EXEC of the writes (one transaction for
+//  the batch on a single Redis, one per group on a cluster); fill out[i]
+//  and st[i] (the standing after the event; empty for a rejected one) for
+//  each answered. The caller sets every out[i] to
 //  SCORING_PENDING before the first call. Returns 0 when all are answered,
 //  or -1 when Redis or PostgreSQL failed: call again with the same arrays,
 //  and only the events left pending are sent again (a rejected event's

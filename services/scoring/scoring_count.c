@@ -1,171 +1,43 @@
-//  Counting a batch: one script call (per group on a Redis Cluster; its
-//  events in batch order) and a handful of set updates, all in one pipeline (one round
-//  trip for the batch), then the standing of each event's member worked
-//  out from the script's reply.
-//  What is sent (scoring_count_plan) and what a reply means
-//  (scoring_count_reply) are worked out without Redis.
+//  Counting a batch in two round trips, no script: WATCH of the groups'
+//  version keys and the reads the counting needs (pipelined); the
+//  counting decided in C (scoring_count_tally, pure); then MULTI, the
+//  writes (each key once), the versions set, the dirty marks, EXEC. EXEC
+//  answering nil (another replica counted in a group meanwhile) runs the
+//  reads and the counting again.
+//  Nothing is written before EXEC, so a replica killed between the round
+//  trips leaves nothing half done. On a single Redis one transaction for
+//  the batch; on a Redis Cluster one per group (its keys share its hash
+//  tag, so a slot), sent to the node serving it.
+//  What is sent (scoring_count_plan) is worked out without Redis.
 #include "scoring.h"
 #include "qy/log.h"
+#include "qy/redis_slot.h"
 #include "qy/util.h"
 #include <stdlib.h>
 #include <string.h>
 
-static qy_script_t s_count = { .source = NULL };
+//  The transaction of a batch is tried again this many times when another
+//  replica wrote a key it read (EXEC answered nil) or a slot moved under
+//  it; then the batch is left pending (the caller retries it).
+#define S_TRIES 5
 
-//  Parse the script's reply into the event's Standing.
+//  An event's Standing from what the counting answered.
 static void s_standing (const scoring_settings_t *set, const scoring_count_config_t *cfg, const Qy__Event *ev,
-                        int32_t today, const redisReply *r, Qy__Standing *st)
+                        int32_t today, const scoring_tally_answer_t *a, Qy__Standing *st)
 {
     qy__standing__init (st);
-    st->member_msgs_today = r->element [1]->integer;
-    st->group_msgs_today = r->element [2]->integer;
-    st->group_active_today = r->element [3]->integer;
-    st->group_state = (char *) scoring_state_name (r->element [4]->type == REDIS_REPLY_STRING ? r->element [4]->str : "");
-    const char *values [SCORING_F__COUNT];
-    for (size_t f = 0; f < SCORING_F__COUNT; f++) {
-        redisReply *e = r->element [SCORING_REPLY_HEAD + f];
-        values [f] = e->type == REDIS_REPLY_STRING ? e->str : NULL;
-    }
+    st->member_msgs_today = a->member_msgs;
+    st->group_msgs_today = a->group_msgs;
+    st->group_active_today = a->active;
+    st->group_state = (char *) scoring_state_name (a->group_state);
     scoring_member_t m = { 0 };
     m.member_id = ev->member_id;
     m.key_rank = -1;
-    scoring_member_parse (&m, values);
+    scoring_member_parse (&m, a->values);
     scoring_standing_t s;
     scoring_event_standing (set, &m, ev->event_time_us / 1000000, today, cfg->half_short_s, cfg->half_long_s, &s);
     st->trust_level = s.trust_level;
     st->member_state = (char *) scoring_state_name (s.state);
-}
-
-//  Errors that say something about Redis, not about the event: the batch
-//  is retried, nothing is set aside (a failover, a full memory, a load; a
-//  call's keys in several slots, which only a cluster met before its mode
-//  was known could answer).
-static bool s_redis_state_error (const char *e)
-{
-    static const char *prefixes [] = { "NOSCRIPT", "LOADING", "BUSY", "OOM", "READONLY", "MISCONF", "NOREPLICAS",
-                                       "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "CROSSSLOT" };
-    for (size_t i = 0; i < QY_ARRAY_LEN (prefixes); i++)
-        if (strncmp (e, prefixes [i], strlen (prefixes [i])) == 0)
-            return true;
-    return false;
-}
-
-scoring_outcome_t scoring_count_reply (const scoring_settings_t *set, const scoring_count_config_t *cfg,
-                                       const Qy__Event *ev, int32_t today, const redisReply *r, Qy__Standing *st)
-{
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == SCORING_REPLY_HEAD + SCORING_F__COUNT) {
-        long long answer = r->element [0]->integer;
-        s_standing (set, cfg, ev, today, r, st);
-        return answer == 1 ? SCORING_COUNTED : answer == 2 ? SCORING_TOO_OLD : SCORING_SEEN;
-    }
-    if (r->type == REDIS_REPLY_ERROR && !s_redis_state_error (r->str)) {
-        //  This event itself is the trouble: set it aside, not the batch.
-        qy_log_warn ("msg_id=%s brand=%s count script failed: %s", ev->msg_id, ev->brand, r->str);
-        qy__standing__init (st);
-        return SCORING_REJECTED;
-    }
-    return SCORING_PENDING;
-}
-
-//  The arguments every event of a batch shares, as strings.
-typedef struct {
-    char ttl [24], hs [32], hl [32], win [16], pwin [16], mttl [24];
-} s_shared_t;
-
-//  One event's own arguments, as strings its call points into.
-typedef struct {
-    char n [8], mid [24], hour [8], t [24], day [16], ch [24];
-} s_own_t;
-
-static void s_shared (const scoring_count_config_t *cfg, s_shared_t *sh)
-{
-    qy_snprintf (sh->ttl, sizeof (sh->ttl), "%ld", cfg->ttl_s);
-    qy_snprintf (sh->hs, sizeof (sh->hs), "%.0f", cfg->half_short_s);
-    qy_snprintf (sh->hl, sizeof (sh->hl), "%.0f", cfg->half_long_s);
-    qy_snprintf (sh->win, sizeof (sh->win), "%d", cfg->reply_window_s);
-    qy_snprintf (sh->pwin, sizeof (sh->pwin), "%d", cfg->post_window_s);
-    qy_snprintf (sh->mttl, sizeof (sh->mttl), "%ld", cfg->member_ttl_s);
-}
-
-//  The mentions an event credits: a mass mention credits no one more
-//  than fifty times.
-static size_t s_mentions (const Qy__Event *ev)
-{
-    if (scoring_kind (ev) != SCORING_MSG)
-        return 0;
-    return ev->n_mentions > 50 ? 50 : ev->n_mentions;
-}
-
-//  Write one event's arguments to a: how many follow, SCORING_ARGV_*, then
-//  its mentions. Returns how many were written.
-static size_t s_event_args (const scoring_count_config_t *cfg, const s_shared_t *sh, const Qy__Event *ev,
-                            const scoring_keys_t *k, bool old, s_own_t *o, const char **a)
-{
-    static const char *kinds [] = { "msg", "join", "leave", "other" };
-    qy_snprintf (o->mid, sizeof (o->mid), "%lld", (long long) ev->member_id);
-    qy_snprintf (o->hour, sizeof (o->hour), "%d", k->hour);
-    qy_snprintf (o->t, sizeof (o->t), "%lld", (long long) (ev->event_time_us / 1000000));
-    qy_snprintf (o->day, sizeof (o->day), "%d", k->day);
-    qy_snprintf (o->ch, sizeof (o->ch), "%lld", (long long) ev->channel_id);
-    scoring_kind_t kind = scoring_kind (ev);
-    bool msg = kind == SCORING_MSG;
-    size_t nm = s_mentions (ev);
-    qy_snprintf (o->n, sizeof (o->n), "%zu", SCORING_ARGV__COUNT + nm);
-    a [0] = o->n;
-    const char **v = a + 1;
-    v [SCORING_ARGV_MSG_ID] = ev->msg_id;
-    v [SCORING_ARGV_KIND] = kinds [kind];
-    v [SCORING_ARGV_MEMBER] = o->mid;
-    v [SCORING_ARGV_HOUR] = o->hour;
-    v [SCORING_ARGV_VIOLATION] = scoring_is_violation (ev) ? "1" : "0";
-    v [SCORING_ARGV_TTL] = sh->ttl;
-    v [SCORING_ARGV_TIME] = o->t;
-    v [SCORING_ARGV_DAY] = o->day;
-    v [SCORING_ARGV_USER] = ev->member ? ev->member : "";
-    v [SCORING_ARGV_REF] = msg && ev->ref_msg_id ? ev->ref_msg_id : "";
-    v [SCORING_ARGV_STAFF] = scoring_is_staff (ev) ? "1" : "0";
-    v [SCORING_ARGV_BOT] = ev->role == QY__ROLE__BOT ? "1" : "0";
-    v [SCORING_ARGV_CHANNEL] = o->ch;
-    v [SCORING_ARGV_HALF_SHORT] = sh->hs;
-    v [SCORING_ARGV_HALF_LONG] = sh->hl;
-    v [SCORING_ARGV_WINDOW] = sh->win;
-    v [SCORING_ARGV_POST_WINDOW] = sh->pwin;
-    v [SCORING_ARGV_QUESTION] = msg && scoring_is_question (ev->text) ? "1" : "0";
-    v [SCORING_ARGV_SUBSTANTIAL] = msg && scoring_is_substantial (ev, cfg->substantial_chars) ? "1" : "0";
-    v [SCORING_ARGV_MEMBER_TTL] = sh->mttl;
-    v [SCORING_ARGV_OLD] = old ? "1" : "0";
-    for (size_t i = 0; i < nm; i++)
-        v [SCORING_ARGV__COUNT + i] = ev->mentions [i] ? ev->mentions [i] : "";
-    return 1 + SCORING_ARGV__COUNT + nm;
-}
-
-//  The keys each event's part of a call takes (scoring_count.lua reads them
-//  in this order, S_NKEYS at a time).
-#define S_NKEYS 14
-
-//  Append call c of the plan: its events' keys, then their arguments.
-//  Returns -1 when Redis is away.
-static int s_append_call (const scoring_count_config_t *cfg, const s_shared_t *sh, qy_redis_t *redis,
-                          Qy__Event **evs, const scoring_plan_t *p, size_t c)
-{
-    size_t first = p->call_start [c], ne = p->call_start [c + 1] - first, total = S_NKEYS * ne;
-    for (size_t j = 0; j < ne; j++)
-        total += 1 + SCORING_ARGV__COUNT + s_mentions (evs [p->order [first + j]]);
-    const char **argv = qy_calloc (total, sizeof (char *));
-    s_own_t *own = qy_calloc (ne, sizeof (s_own_t));
-    size_t a = S_NKEYS * ne;
-    for (size_t j = 0; j < ne; j++) {
-        size_t i = p->order [first + j];
-        const scoring_keys_t *k = &p->keys [i];
-        const char *keys [S_NKEYS] = { k->ids, k->group, k->active, k->members, k->authors, k->authors_prev, k->edges,
-                                  k->member, k->roster, k->uids, k->state, k->board, k->channels, k->replies };
-        memcpy (argv + S_NKEYS * j, keys, sizeof (keys));
-        a += s_event_args (cfg, sh, evs [i], k, p->old [i], &own [j], argv + a);
-    }
-    int rc = qy_redis_append_script (redis, &s_count, (int) (S_NKEYS * ne), (int) total, argv, NULL);
-    free (own);
-    free (argv);
-    return rc;
 }
 
 //  The brands' clocks (latest event time): on first sight of a brand, what
@@ -314,31 +186,313 @@ void scoring_count_plan_free (scoring_plan_t *p)
     memset (p, 0, sizeof (*p));
 }
 
-//  Append a plan's commands: the script per group, one SADD per set and
-//  one ZADD GT per brand. Returns how many commands besides the scripts,
-//  or -1 when Redis is away.
-static int s_append_plan (const scoring_count_config_t *cfg, qy_redis_t *redis, Qy__Event **evs,
-                          const scoring_plan_t *p)
+//  ---------------------------------------------------------- the events
+//  One event's strings the counting points into.
+typedef struct {
+    char         member [24], channel [24];
+    const char **mentions;
+} s_own_t;
+
+//  The events of one transaction (call c of the plan), as the counting
+//  takes them, and its answers.
+typedef struct {
+    size_t                  n;
+    const size_t           *idx;        //  their indexes in the batch
+    scoring_tally_event_t  *tev;
+    s_own_t                *own;
+    scoring_tally_answer_t *ans;
+    const char             *route;      //  a key of the group: the node on a cluster
+} s_block_t;
+
+//  The mentions an event credits: a mass mention credits no one more
+//  than fifty times.
+static size_t s_mentions (const Qy__Event *ev)
 {
-    s_shared_t sh;
-    s_shared (cfg, &sh);
-    for (size_t c = 0; c < p->ncalls; c++)
-        if (s_append_call (cfg, &sh, redis, evs, p, c))
-            return -1;
-    int extra = 0;
+    if (scoring_kind (ev) != SCORING_MSG)
+        return 0;
+    return ev->n_mentions > 50 ? 50 : ev->n_mentions;
+}
+
+static void s_tally_event (const scoring_count_config_t *cfg, const Qy__Event *ev, const scoring_keys_t *k, bool old,
+                           s_own_t *o, scoring_tally_event_t *t)
+{
+    qy_snprintf (o->member, sizeof (o->member), "%lld", (long long) ev->member_id);
+    qy_snprintf (o->channel, sizeof (o->channel), "%lld", (long long) ev->channel_id);
+    bool msg = scoring_kind (ev) == SCORING_MSG;
+    size_t nm = s_mentions (ev);
+    o->mentions = qy_calloc (nm + 1, sizeof (char *));
+    for (size_t m = 0; m < nm; m++)
+        o->mentions [m] = ev->mentions [m] ? ev->mentions [m] : "";
+    *t = (scoring_tally_event_t) {
+        .msg_id = ev->msg_id, .kind = scoring_kind (ev), .member = o->member, .hour = k->hour,
+        .t = ev->event_time_us / 1000000, .day = k->day, .violation = scoring_is_violation (ev),
+        .staff = scoring_is_staff (ev), .bot = ev->role == QY__ROLE__BOT,
+        .question = msg && scoring_is_question (ev->text),
+        .substantial = msg && scoring_is_substantial (ev, cfg->substantial_chars), .old = old,
+        .user = ev->member ? ev->member : "", .ref = msg && ev->ref_msg_id ? ev->ref_msg_id : "",
+        .channel = o->channel, .mentions = o->mentions, .nmentions = nm, .keys = k };
+}
+
+static void s_block_init (s_block_t *b, const scoring_count_config_t *cfg, Qy__Event **evs, const scoring_plan_t *p,
+                          size_t c)
+{
+    b->idx = p->order + p->call_start [c];
+    b->n = p->call_start [c + 1] - p->call_start [c];
+    b->tev = qy_calloc (b->n + 1, sizeof (*b->tev));
+    b->own = qy_calloc (b->n + 1, sizeof (*b->own));
+    b->ans = qy_calloc (b->n + 1, sizeof (*b->ans));
+    for (size_t j = 0; j < b->n; j++) {
+        size_t i = b->idx [j];
+        s_tally_event (cfg, evs [i], &p->keys [i], p->old [i], &b->own [j], &b->tev [j]);
+    }
+    b->route = b->n ? p->keys [b->idx [0]].roster : "";
+}
+
+static void s_block_free (s_block_t *b)
+{
+    for (size_t j = 0; j < b->n; j++)
+        free (b->own [j].mentions);
+    free (b->tev);
+    free (b->own);
+    free (b->ans);
+}
+
+//  ------------------------------------------------------------ the reads
+typedef enum { S_SMIS, S_HMGET, S_HLEN, S_HGETALL } s_read_kind_t;
+typedef struct {
+    s_read_kind_t kind;
+    const char   *key;
+    const char  **fields;
+    size_t        nf, cap;
+} s_read_t;
+typedef struct {
+    s_read_t *r;
+    size_t    n, cap;
+    qy_map_t *seen;
+    qy_buf_t  id;       //  a look-up's key in seen
+} s_reads_t;
+
+//  The look-up key of a read (kind and key) or of one of its fields.
+static const char *s_read_id (s_reads_t *rs, s_read_kind_t kind, const char *key, const char *field)
+{
+    char head [2] = { (char) ('0' + kind), '\x1f' };
+    qy_buf_reset (&rs->id);
+    qy_buf_append (&rs->id, head, 2);
+    qy_buf_puts (&rs->id, key);
+    if (field) {
+        qy_buf_append (&rs->id, "\x1f", 1);
+        qy_buf_puts (&rs->id, field);
+    }
+    return rs->id.data;
+}
+
+//  Read field of key (once however many events want it).
+static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const char *field)
+{
+    const char *id = s_read_id (rs, kind, key, NULL);
+    int64_t at;
+    if (!qy_map_get (rs->seen, id, &at)) {
+        if (rs->n == rs->cap) {
+            rs->cap = rs->cap ? rs->cap * 2 : 32;
+            rs->r = qy_realloc (rs->r, rs->cap * sizeof (s_read_t));
+        }
+        rs->r [rs->n] = (s_read_t) { .kind = kind, .key = key };
+        at = (int64_t) ++rs->n;
+        qy_map_put (rs->seen, id, at);
+    }
+    if (!field)
+        return;
+    s_read_t *r = &rs->r [at - 1];
+    id = s_read_id (rs, kind, key, field);
+    if (!qy_map_get (rs->seen, id, NULL)) {
+        qy_map_put (rs->seen, id, 1);
+        if (r->nf == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 8;
+            r->fields = qy_realloc (r->fields, r->cap * sizeof (char *));
+        }
+        r->fields [r->nf++] = field;
+    }
+}
+
+//  What the counting of the block's events reads (scoring_count_tally's list).
+static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
+{
+    static const char *state [] = { "lm", "lt", "qm", "qt", "pt", "state" };
+    for (size_t j = 0; j < b->n; j++) {
+        const scoring_tally_event_t *e = &b->tev [j];
+        const scoring_keys_t *k = e->keys;
+        if (!e->old)
+            s_want (rs, S_SMIS, k->ids, e->msg_id);
+        s_want (rs, S_HMGET, k->group, "n");
+        s_want (rs, S_HMGET, k->group, "msgs");
+        s_want (rs, S_HMGET, k->group, "replies");
+        s_want (rs, S_HLEN, k->members, NULL);
+        s_want (rs, S_HMGET, k->members, e->member);
+        //  The whole member hash: one pass over it, where HMGET of its
+        //  fields looked each up in turn (about 2 µs of Redis CPU per event).
+        s_want (rs, S_HGETALL, k->member, NULL);
+        for (size_t f = 0; f < QY_ARRAY_LEN (state); f++)
+            s_want (rs, S_HMGET, k->state, state [f]);
+        if (*e->ref) {
+            s_want (rs, S_HMGET, k->authors, e->ref);
+            s_want (rs, S_HMGET, k->authors_prev, e->ref);
+        }
+        for (size_t m = 0; m < e->nmentions; m++)
+            s_want (rs, S_HMGET, k->uids, e->mentions [m]);
+    }
+}
+
+static void s_reads_free (s_reads_t *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        free (rs->r [i].fields);
+    free (rs->r);
+    qy_map_destroy (&rs->seen);
+    qy_buf_free (&rs->id);
+}
+
+//  Outcomes of a round trip's replies.
+enum { S_DONE = 0, S_AGAIN = 1, S_AWAY = -1 };
+
+//  What an error reply means for the transaction (qy_redis_tx_error): a
+//  redirect or a cluster in flux, run it again; anything else, Redis away
+//  (a key of the wrong type is s_load's to handle).
+static int s_error (const redisReply *r)
+{
+    return qy_redis_tx_error (r->str, r->len) == QY_TX_AGAIN ? S_AGAIN : S_AWAY;
+}
+
+//  Load read rd's reply r into kv.
+static int s_load (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        if (qy_redis_tx_error (r->str, r->len) != QY_TX_WRONGTYPE)
+            return s_error (r);
+        scoring_kv_break (kv, rd->key);
+        return S_DONE;
+    }
+    if (rd->kind == S_HLEN) {
+        scoring_kv_load_len (kv, rd->key, r->type == REDIS_REPLY_INTEGER ? r->integer : 0);
+        return S_DONE;
+    }
+    if (rd->kind == S_HGETALL) {
+        //  The member hash, into its field set (fields absent are NULL
+        //  without loading; fields not of SCORING_FIELDS are not counting's).
+        size_t set = scoring_kv_fields (kv, rd->key, scoring_field_names, SCORING_F__COUNT);
+        for (size_t f = 0; r->type == REDIS_REPLY_ARRAY && f + 1 < r->elements; f += 2) {
+            const redisReply *name = r->element [f], *value = r->element [f + 1];
+            for (size_t i = 0; name->type == REDIS_REPLY_STRING && value->type == REDIS_REPLY_STRING
+                               && i < SCORING_F__COUNT; i++)
+                if (strcmp (name->str, scoring_field_names [i]) == 0) {
+                    scoring_kv_load_at (kv, scoring_kv_field (kv, set, i), value->str);
+                    break;
+                }
+        }
+        return r->type == REDIS_REPLY_ARRAY ? S_DONE : S_AWAY;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != rd->nf)
+        return S_AWAY;
+    for (size_t f = 0; f < rd->nf; f++) {
+        const redisReply *e = r->element [f];
+        if (rd->kind == S_SMIS)
+            scoring_kv_load_member (kv, rd->key, rd->fields [f], e->type == REDIS_REPLY_INTEGER && e->integer == 1);
+        else
+            scoring_kv_load (kv, rd->key, rd->fields [f], e->type == REDIS_REPLY_STRING ? e->str : NULL);
+    }
+    return S_DONE;
+}
+
+//  Read the replies of n appended commands; the first trouble wins, and
+//  every reply is read (none left to be taken for a later command's).
+//  kv and rs NULL: replies only checked for errors.
+static int s_drain (qy_redis_t *redis, size_t n, scoring_kv_t *kv, const s_reads_t *rs, size_t first_read)
+{
+    int rc = S_DONE;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = qy_redis_get_reply (redis);
+        if (!r)
+            return S_AWAY;
+        int got = S_DONE;
+        if (kv && i >= first_read)
+            got = s_load (kv, &rs->r [i - first_read], r);
+        else if (r->type == REDIS_REPLY_ERROR)
+            got = s_error (r);
+        if (rc == S_DONE)
+            rc = got;
+        freeReplyObject (r);
+    }
+    return rc;
+}
+
+//  The block's groups' version keys, each once (*n of them; caller frees).
+static const char **s_versions (const s_block_t *b, size_t *n)
+{
+    const char **v = qy_calloc (b->n + 1, sizeof (char *));
+    qy_map_t *seen = qy_map_new ();
+    *n = 0;
+    for (size_t j = 0; j < b->n; j++)
+        if (!qy_map_get (seen, b->tev [j].keys->version, NULL)) {
+            qy_map_put (seen, b->tev [j].keys->version, 1);
+            v [(*n)++] = b->tev [j].keys->version;
+        }
+    qy_map_destroy (&seen);
+    return v;
+}
+
+//  Round trip 1: WATCH the groups' version keys, then read what the
+//  counting needs into kv. Every counting transaction sets the version
+//  of the groups it writes, so one key per group stands for all the keys
+//  read (WATCH of each key read cost more than the rest of the counting:
+//  Redis looks each new key up in the client's list of watched keys).
+static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
+{
+    s_reads_t rs = { .seen = qy_map_new () };
+    qy_buf_init (&rs.id);
+    s_plan_reads (b, &rs);
+    size_t nv;
+    const char **versions = s_versions (b, &nv);
+    const char **argv = qy_calloc (nv + 2, sizeof (char *));
+    argv [0] = "WATCH";
+    memcpy (argv + 1, versions, nv * sizeof (char *));
+    free (versions);
+    int rc = qy_redis_append_keyed (redis, b->route, (int) (1 + nv), argv, NULL);
+    static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN", "HGETALL" };
+    for (size_t i = 0; i < rs.n && rc == 0; i++) {
+        const s_read_t *rd = &rs.r [i];
+        const char **a = qy_calloc (rd->nf + 3, sizeof (char *));
+        a [0] = verbs [rd->kind];
+        a [1] = rd->key;
+        if (rd->nf)
+            memcpy (a + 2, rd->fields, rd->nf * sizeof (char *));
+        rc = qy_redis_append_keyed (redis, b->route, (int) (2 + rd->nf), a, NULL);
+        free (a);
+    }
+    free (argv);
+    rc = rc ? S_AWAY : s_drain (redis, 1 + rs.n, kv, &rs, 1);
+    s_reads_free (&rs);
+    return rc;
+}
+
+//  ----------------------------------------------------------- the writes
+//  The sets and clocks a batch marks (sc:dirty, sc:groups, sc:clock): each
+//  member once. Appended with route (inside the transaction on a single
+//  Redis) or as they are (on a cluster, after). Returns how many, -1 away.
+static int s_append_marks (qy_redis_t *redis, const scoring_plan_t *p, const char *route)
+{
+    int count = 0, rc = 0;
     const char **argv = qy_calloc (p->n + 3, sizeof (char *));
     const char *const *sets [2] = { p->dirty, p->seen };
     size_t counts [2] = { p->ndirty, p->nseen };
     const char *names [2] = { "sc:dirty", "sc:groups" };
-    int rc = 0;
     for (int s = 0; s < 2 && rc == 0; s++) {
         if (!counts [s])
             continue;
         argv [0] = "SADD";
         argv [1] = names [s];
         memcpy (argv + 2, sets [s], counts [s] * sizeof (char *));
-        rc = qy_redis_append_argv (redis, (int) (2 + counts [s]), argv, NULL);
-        extra++;
+        rc = route ? qy_redis_append_keyed (redis, route, (int) (2 + counts [s]), argv, NULL)
+                   : qy_redis_append_argv (redis, (int) (2 + counts [s]), argv, NULL);
+        count++;
     }
     free (argv);
     for (size_t c = 0; c < p->nclocks && rc == 0; c++) {
@@ -346,64 +500,164 @@ static int s_append_plan (const scoring_count_config_t *cfg, qy_redis_t *redis, 
         qy_snprintf (t, sizeof (t), "%lld", (long long) p->clock_s [c]);
         qy_snprintf (bid, sizeof (bid), "%lld", (long long) p->clock_brand [c]);
         const char *zadd [] = { "ZADD", "sc:clock", "GT", t, bid };
-        rc = qy_redis_append_argv (redis, 5, zadd, NULL);
-        extra++;
+        rc = route ? qy_redis_append_keyed (redis, route, 5, zadd, NULL) : qy_redis_append_argv (redis, 5, zadd, NULL);
+        count++;
     }
-    return rc ? -1 : extra;
+    return rc ? -1 : count;
 }
 
-size_t scoring_count_call_reply (const scoring_count_config_t *cfg, const scoring_plan_t *p, size_t c,
-                                 Qy__Event **evs, const redisReply *r, Qy__Standing *st, scoring_outcome_t *out)
+//  Undo what marks event t counted, after its EXEC failed on a key: the
+//  id taken out, the day's event count back by one (a replay must find
+//  the day's first event first again, and give its keys their expiry),
+//  and an expiry for any key the failed EXEC made. Returns the commands
+//  appended.
+static size_t s_unmark (const scoring_count_config_t *cfg, qy_redis_t *redis, const char *route,
+                        const scoring_tally_event_t *t)
 {
-    size_t first = p->call_start [c], ne = p->call_start [c + 1] - first, pending = 0;
-    //  One reply per event, or one error for the whole call; an array of
-    //  another length is not our script's: all retried.
-    bool each = r->type == REDIS_REPLY_ARRAY && r->elements == ne;
-    for (size_t j = 0; j < ne; j++) {
-        size_t i = p->order [first + j];
-        if (each || r->type == REDIS_REPLY_ERROR)
-            out [i] = scoring_count_reply (&p->brand [i]->settings, cfg, evs [i], p->keys [i].day,
-                                           each ? r->element [j] : r, &st [i]);
-        else
-            out [i] = SCORING_PENDING;
-        if (out [i] == SCORING_PENDING)
-            pending++;
+    const scoring_keys_t *k = t->keys;
+    char ttl [24], mttl [24], wttl [24];
+    qy_snprintf (ttl, sizeof (ttl), "%ld", cfg->ttl_s);
+    qy_snprintf (mttl, sizeof (mttl), "%ld", cfg->member_ttl_s);
+    qy_snprintf (wttl, sizeof (wttl), "%d", 3 * 86400);
+    const char *srem [] = { "SREM", k->ids, t->msg_id }, *back [] = { "HINCRBY", k->group, "n", "-1" };
+    size_t n = 0;
+    n += qy_redis_append_keyed (redis, route, 3, srem, NULL) == 0;
+    n += qy_redis_append_keyed (redis, route, 4, back, NULL) == 0;
+    const char *keys [] = { k->ids, k->group, k->active, k->members, k->edges, k->authors, k->member, k->roster,
+                            k->uids, k->state, k->board, k->channels, k->replies };
+    for (size_t i = 0; i < QY_ARRAY_LEN (keys); i++) {
+        const char *expire [] = { "EXPIRE", keys [i], i < 5 ? ttl : i == 5 ? wttl : mttl, "NX" };
+        n += qy_redis_append_keyed (redis, route, 4, expire, NULL) == 0;
     }
-    return pending;
+    return n;
 }
 
-//  Whether a call's reply (or one of its events') says the script is not
-//  loaded on its node.
-static bool s_noscript (const redisReply *r)
+//  An EXEC reply's commands that failed (a key of the wrong type not
+//  read): the events that wrote that key are set aside and unmarked
+//  (s_unmark) so a replay of the dead letter counts them; what they
+//  wrote elsewhere stays (as a script failing half-way left it).
+static void s_exec_errors (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b,
+                           const scoring_cmd_t *cmds, size_t ncmds, const redisReply *r)
 {
-    if (r->type == REDIS_REPLY_ERROR)
-        return strncmp (r->str, "NOSCRIPT", 8) == 0;
-    for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++)
-        if (r->element [j]->type == REDIS_REPLY_ERROR && strncmp (r->element [j]->str, "NOSCRIPT", 8) == 0)
-            return true;
-    return false;
+    size_t unmarks = 0;
+    for (size_t j = 0; j < ncmds && j < r->elements; j++) {
+        if (r->element [j]->type != REDIS_REPLY_ERROR)
+            continue;
+        const size_t *evs;
+        size_t ne = scoring_kv_key_events (kv, cmds [j].key, &evs);
+        for (size_t e = 0; e < ne; e++) {
+            scoring_tally_answer_t *a = &b->ans [evs [e]];
+            if (a->outcome != SCORING_COUNTED)
+                continue;
+            const scoring_tally_event_t *t = &b->tev [evs [e]];
+            qy_log_warn ("msg_id=%s key=%s count failed: %s", t->msg_id, cmds [j].key, r->element [j]->str);
+            a->outcome = SCORING_REJECTED;
+            unmarks += s_unmark (cfg, redis, b->route, t);
+        }
+    }
+    s_drain (redis, unmarks, NULL, NULL, 0);
 }
 
-//  Read the calls' replies in order: each event answered, or the batch
-//  to retry (Redis the trouble, or the connection broken: *lost).
-static int s_read_replies (const scoring_count_config_t *cfg, qy_redis_t *redis, Qy__Event **evs,
-                           const scoring_plan_t *p, Qy__Standing *st, scoring_outcome_t *out, bool *lost)
+//  Set the version of each group the block counted an event of (the
+//  other replicas' transactions that read it then fail and run again).
+static void s_bump (const scoring_count_config_t *cfg, scoring_kv_t *kv, const s_block_t *b)
 {
-    int rc = 0;
-    for (size_t c = 0; c < p->ncalls; c++) {
-        redisReply *r = qy_redis_get_reply (redis);
-        if (!r) {
-            *lost = true;
-            return -1;
+    for (size_t j = 0; j < b->n; j++)
+        if (b->ans [j].outcome == SCORING_COUNTED) {
+            scoring_kv_hset (kv, b->tev [j].keys->version, "v", "1");
+            scoring_kv_expire (kv, b->tev [j].keys->version, cfg->member_ttl_s, false);
         }
-        if (scoring_count_call_reply (cfg, p, c, evs, r, st, out)) {
-            if (s_noscript (r))
-                s_count.sha [0] = 0;
-            rc = -1;
-        }
+}
+
+//  Round trip 2: MULTI, the writes, the marks (p not NULL), EXEC.
+static int s_write (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_kv_t *kv, s_block_t *b,
+                    const scoring_plan_t *p)
+{
+    s_bump (cfg, kv, b);
+    scoring_cmd_t *cmds;
+    size_t ncmds = scoring_kv_commands (kv, &cmds);
+    const char *multi [] = { "MULTI" }, *exec [] = { "EXEC" };
+    int rc = qy_redis_append_keyed (redis, b->route, 1, multi, NULL), marks = 0;
+    for (size_t j = 0; j < ncmds && rc == 0; j++)
+        rc = qy_redis_append_keyed (redis, b->route, cmds [j].argc, cmds [j].argv, NULL);
+    if (rc == 0 && p && (marks = s_append_marks (redis, p, b->route)) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = qy_redis_append_keyed (redis, b->route, 1, exec, NULL);
+    if (rc) {
+        scoring_cmds_free (cmds, ncmds);
+        return S_AWAY;      //  nothing was sent, or the pipeline is dropped
+    }
+    //  MULTI and the queued commands answer OK / QUEUED, or the error
+    //  that makes EXEC answer EXECABORT.
+    int queued = s_drain (redis, 1 + ncmds + (size_t) marks, NULL, NULL, 0);
+    redisReply *r = qy_redis_get_reply (redis);
+    if (!r)
+        rc = S_AWAY;
+    else if (r->type == REDIS_REPLY_NIL)
+        rc = S_AGAIN;       //  a key read was written meanwhile
+    else if (r->type == REDIS_REPLY_ERROR)
+        rc = queued != S_DONE ? queued : s_error (r);
+    else if (r->type != REDIS_REPLY_ARRAY)
+        rc = S_AWAY;
+    else
+        s_exec_errors (cfg, redis, kv, b, cmds, ncmds, r);
+    if (r)
         freeReplyObject (r);
+    scoring_cmds_free (cmds, ncmds);
+    return rc;
+}
+
+//  Run one transaction: read, count, write; again while EXEC says another
+//  replica came first or a slot moved, S_TRIES times in all.
+//  Done, *kv_p is the kv the answers point into (the caller destroys it).
+static int s_transaction (const scoring_count_config_t *cfg, qy_redis_t *redis, s_block_t *b,
+                          const scoring_plan_t *marks, scoring_kv_t **kv_p)
+{
+    int rc = S_AGAIN;
+    for (int attempt = 0; attempt < S_TRIES && rc == S_AGAIN; attempt++) {
+        scoring_kv_t *kv = scoring_kv_new ();
+        rc = s_read (redis, b, kv);
+        if (rc == S_DONE) {
+            scoring_count_tally (cfg, kv, b->tev, b->n, b->ans);
+            rc = s_write (cfg, redis, kv, b, marks);
+            if (rc == S_DONE) {
+                *kv_p = kv;
+                return rc;
+            }
+        } else {
+            //  Unwatch what was watched (the connection may serve another
+            //  transaction next); its reply tells nothing more.
+            const char *unwatch [] = { "UNWATCH" };
+            if (qy_redis_append_keyed (redis, b->route, 1, unwatch, NULL) == 0)
+                s_drain (redis, 1, NULL, NULL, 0);
+        }
+        scoring_kv_destroy (&kv);
     }
-    //  One line per batch: a replay of old events would otherwise log each.
+    return rc;
+}
+
+//  The block's answers into out and st.
+static void s_answers (const scoring_count_config_t *cfg, Qy__Event **evs, const scoring_plan_t *p, s_block_t *b,
+                       Qy__Standing *st, scoring_outcome_t *out)
+{
+    for (size_t j = 0; j < b->n; j++) {
+        size_t i = b->idx [j];
+        scoring_tally_answer_t *a = &b->ans [j];
+        out [i] = a->outcome;
+        if (a->outcome == SCORING_REJECTED) {
+            qy_log_warn ("msg_id=%s brand=%s not counted: a key of its group has the wrong type", evs [i]->msg_id,
+                         evs [i]->brand);
+            qy__standing__init (&st [i]);
+            continue;
+        }
+        s_standing (&p->brand [i]->settings, cfg, evs [i], p->keys [i].day, a, &st [i]);
+    }
+}
+
+//  One line per batch: a replay of old events would otherwise log each.
+static void s_log_old (Qy__Event **evs, const scoring_plan_t *p, const scoring_outcome_t *out)
+{
     size_t old = 0, first_old = 0;
     for (size_t i = 0; i < p->n; i++)
         if (p->send [i] && out [i] == SCORING_TOO_OLD && old++ == 0)
@@ -411,37 +665,37 @@ static int s_read_replies (const scoring_count_config_t *cfg, qy_redis_t *redis,
     if (old)
         qy_log_warn ("msg_id=%s brand=%s day=%d not counted: older than the counter window (%zu in the batch)",
                      evs [first_old]->msg_id, evs [first_old]->brand, (int) p->keys [first_old].day, old);
-    return rc;
 }
 
 int scoring_count_batch (const scoring_count_config_t *cfg, qy_redis_t *redis, scoring_brands_t *brands,
                          Qy__Event **evs, Qy__Standing *st, scoring_outcome_t *out, size_t n)
 {
-    s_count.source = scoring_count_lua;
     if (!n)
         return 0;
     //  The brands' clocks first, so the whole batch is judged against its latest event.
     scoring_plan_t plan;
-    if (s_clocks (redis, brands, evs, n)
-        || scoring_count_plan (cfg, brands, evs, out, n, qy_redis_is_cluster (redis), &plan))
+    bool cluster = qy_redis_is_cluster (redis);
+    if (s_clocks (redis, brands, evs, n) || scoring_count_plan (cfg, brands, evs, out, n, cluster, &plan))
         return -1;
-    //  Read every reply that was appended, even after a failure, so none
-    //  is left to be taken for the next command's. An event answered stays
-    //  answered: a retry sends only those left pending.
-    int extra = s_append_plan (cfg, redis, evs, &plan);
-    int rc = extra < 0 ? -1 : 0;        //  nothing was flushed: all stay pending
-    bool flushed = rc == 0 && plan.nsend;
-    bool lost = false;                  //  the connection broke: the replies left are gone
-    if (flushed && s_read_replies (cfg, redis, evs, &plan, st, out, &lost))
-        rc = -1;
-    for (int i = 0; flushed && !lost && i < extra; i++) {
-        redisReply *r = qy_redis_get_reply (redis);
-        if (!r) {
+    //  An event answered stays answered: a retry counts only those left pending.
+    int rc = 0;
+    for (size_t c = 0; c < plan.ncalls && rc == 0; c++) {
+        s_block_t b;
+        s_block_init (&b, cfg, evs, &plan, c);
+        scoring_kv_t *kv = NULL;
+        if (s_transaction (cfg, redis, &b, cluster ? NULL : &plan, &kv) == S_DONE)
+            s_answers (cfg, evs, &plan, &b, st, out);
+        else
             rc = -1;
-            break;
-        }
-        freeReplyObject (r);
+        scoring_kv_destroy (&kv);
+        s_block_free (&b);
     }
+    //  On a cluster the marks are in other slots: after the groups' transactions.
+    int marks = rc == 0 && cluster && plan.nsend ? s_append_marks (redis, &plan, NULL) : 0;
+    if (marks < 0 || s_drain (redis, (size_t) marks, NULL, NULL, 0) != S_DONE)
+        rc = -1;
+    if (rc == 0)
+        s_log_old (evs, &plan, out);
     scoring_count_plan_free (&plan);
     return rc;
 }

@@ -91,6 +91,7 @@ void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_
     qy_snprintf (k->channels, sizeof (k->channels), "sc:ch:{g:%lld}", g);
     qy_snprintf (k->replies, sizeof (k->replies), "sc:r:{g:%lld}", g);
     qy_snprintf (k->lock, sizeof (k->lock), "sc:lock:{g:%lld}", g);
+    qy_snprintf (k->version, sizeof (k->version), "sc:v:{g:%lld}", g);
     qy_snprintf (k->dirty, sizeof (k->dirty), "%lld:%lld:%d", (long long) brand_id, g, k->day);
     qy_snprintf (k->seen, sizeof (k->seen), "%lld:%lld", (long long) brand_id, g);
 }

@@ -1,6 +1,5 @@
-//  The member hash's field names, in the order scoring_count.lua returns
-//  them. The scripts themselves are scoring_count.lua and scoring_fold.lua,
-//  embedded at build time.
+//  The member hash's field names, in SCORING_FIELDS order. The one script
+//  left, scoring_fold.lua, is embedded at build time.
 #include "scoring.h"
 
 const char *const scoring_field_names [SCORING_F__COUNT] = {

@@ -197,7 +197,7 @@ static bool s_count (scoring_rebuild_t *self, size_t n)
         self->seen += self->out [i] == SCORING_SEEN;
         if (self->out [i] == SCORING_REJECTED)
             //  The live path set it aside when it met it; nothing more here.
-            qy_log_warn ("msg_id=%s brand=%s not counted again: the count script rejected it",
+            qy_log_warn ("msg_id=%s brand=%s not counted again: counting rejected it (a key of the wrong type)",
                          self->pevs [i]->msg_id, self->pevs [i]->brand);
     }
     if (rc)

@@ -101,6 +101,27 @@ static void test_redirects (void **state)
         assert_int_equal (qy_redis_redirect_parse (bad [i], strlen (bad [i]), &r), QY_REDIRECT_NONE);
 }
 
+//  Inside a transaction a redirect or a cluster in flux runs it again, a
+//  key of the wrong type sets that key's work aside, anything else (the
+//  EXECABORT that follows a queued command's error included) is Redis away.
+static void test_tx_errors (void **state)
+{
+    (void) state;
+    const char *again [] = { "MOVED 3999 127.0.0.1:6381", "ASK 12182 ::1:7002",
+                             "TRYAGAIN Multiple keys request during rehashing of slot", "CLUSTERDOWN The cluster is down" };
+    for (size_t i = 0; i < sizeof (again) / sizeof (again [0]); i++)
+        assert_int_equal (qy_redis_tx_error (again [i], strlen (again [i])), QY_TX_AGAIN);
+    const char *wrong = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    assert_int_equal (qy_redis_tx_error (wrong, strlen (wrong)), QY_TX_WRONGTYPE);
+    const char *away [] = { "EXECABORT Transaction discarded because of previous errors.", "LOADING Redis is loading",
+                            "OOM command not allowed", "READONLY You can't write against a read only replica.",
+                            "MOVEDX", "ASKING", "" };
+    for (size_t i = 0; i < sizeof (away) / sizeof (away [0]); i++)
+        assert_int_equal (qy_redis_tx_error (away [i], strlen (away [i])), QY_TX_AWAY);
+    //  Only len bytes are looked at.
+    assert_int_equal (qy_redis_tx_error ("MOVED 1 h:1", 4), QY_TX_AWAY);
+}
+
 //  Hand-built reply trees, freed with freeReplyObject like hiredis's own.
 static redisReply *s_new (int type)
 {
@@ -186,6 +207,7 @@ int main (void)
         cmocka_unit_test (test_keyslot),
         cmocka_unit_test (test_command_key),
         cmocka_unit_test (test_redirects),
+        cmocka_unit_test (test_tx_errors),
         cmocka_unit_test (test_slots_map),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

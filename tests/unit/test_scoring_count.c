@@ -1,6 +1,6 @@
-//  scoring_count: what a batch sends to Redis (scoring_count_plan: one call
-//  per group) and what the script's replies mean (scoring_count_reply,
-//  scoring_count_call_reply), without Redis.
+//  scoring_count: what a batch sends to Redis (scoring_count_plan: one
+//  transaction per group on a cluster), without Redis. The counting itself
+//  is test_scoring_tally.c's.
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -47,7 +47,7 @@ static void s_events (Qy__Event *ev, Qy__Event **evs, const int64_t (*rows) [3],
 }
 
 //  Two groups, one day: each set gets a group-day or group once; an event
-//  older than the counter window is sent (the script says so) but marks
+//  older than the counter window is sent (the counting says so) but marks
 //  no day; one answered before is not sent again; the brand's clock is
 //  its latest event.
 static void test_plan (void **state)
@@ -80,7 +80,7 @@ static void test_plan (void **state)
     assert_string_equal (p.seen [1], "1:11");
     assert_int_equal (p.nclocks, 1);
     assert_true (p.clock_brand [0] == 1 && p.clock_s [0] == S_T0 + 120);
-    //  On a Redis Cluster one script call per group, its events in batch
+    //  On a Redis Cluster one transaction per group, its events in batch
     //  order (the old one too: it answers in its group's call); the
     //  answered one in none.
     assert_int_equal (p.ncalls, 2);
@@ -106,119 +106,10 @@ static void test_plan (void **state)
     scoring_brands_destroy (&brands);
 }
 
-//  A script reply: {answer, member msgs, group msgs, active, group state, fields…}.
-typedef struct {
-    redisReply  top, el [SCORING_REPLY_HEAD + SCORING_F__COUNT];
-    redisReply *els [SCORING_REPLY_HEAD + SCORING_F__COUNT];
-} s_reply_t;
-
-static void s_reply (s_reply_t *r, long long answer)
-{
-    memset (r, 0, sizeof (*r));
-    r->top.type = REDIS_REPLY_ARRAY;
-    r->top.elements = SCORING_REPLY_HEAD + SCORING_F__COUNT;
-    r->top.element = r->els;
-    for (size_t i = 0; i < r->top.elements; i++) {
-        r->els [i] = &r->el [i];
-        r->el [i].type = REDIS_REPLY_NIL;
-    }
-    long long head [4] = { answer, 5, 40, 12 };
-    for (int i = 0; i < 4; i++) {
-        r->el [i].type = REDIS_REPLY_INTEGER;
-        r->el [i].integer = head [i];
-    }
-    r->el [4].type = REDIS_REPLY_STRING;
-    r->el [4].str = "healthy";
-    r->el [4].len = 7;
-}
-
-static void test_reply (void **state)
-{
-    (void) state;
-    scoring_settings_t set;
-    scoring_settings_default (&set);
-    Qy__Event ev;
-    s_event (&ev, 1, 10, 100, S_T0);
-    Qy__Standing st;
-    s_reply_t r;
-    s_reply (&r, 1);
-    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_COUNTED);
-    assert_int_equal (st.member_msgs_today, 5);
-    assert_int_equal (st.group_msgs_today, 40);
-    assert_int_equal (st.group_active_today, 12);
-    assert_string_equal (st.group_state, "healthy");
-    assert_non_null (st.member_state);
-    s_reply (&r, 0);
-    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_SEEN);
-    s_reply (&r, 2);
-    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_TOO_OLD);
-    //  A reply of another shape: the script is not ours; retry, set nothing aside.
-    r.top.elements--;
-    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &r.top, &st), SCORING_PENDING);
-    //  The event is the trouble: set aside, its standing empty; Redis is: retry.
-    redisReply err = { .type = REDIS_REPLY_ERROR, .str = "ERR user_script:12: bad argument" };
-    assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_REJECTED);
-    assert_int_equal (st.member_msgs_today, 0);
-    const char *retry [] = { "NOSCRIPT No matching script", "LOADING Redis is loading", "READONLY replica",
-                             "CLUSTERDOWN The cluster is down", "OOM command not allowed",
-                             "CROSSSLOT Keys in request don't hash to the same slot" };
-    for (size_t i = 0; i < sizeof (retry) / sizeof (retry [0]); i++) {
-        err.str = (char *) retry [i];
-        assert_int_equal (scoring_count_reply (&set, &s_cfg, &ev, 19676, &err, &st), SCORING_PENDING);
-    }
-}
-
-//  A call's reply: one part per event in the call's order, an event's
-//  error setting aside that event only; an error for the whole call
-//  stands for each event; an array of another length is retried.
-static void test_call_reply (void **state)
-{
-    (void) state;
-    scoring_brands_t *brands = s_brands ();
-    Qy__Event ev [4], *evs [4];
-    const int64_t rows [4][3] = { { 10, 100, 0 }, { 11, 100, 60 }, { 10, 101, 120 }, { 10, 102, 180 } };
-    s_events (ev, evs, rows, 4);
-    scoring_outcome_t out [4] = { SCORING_PENDING, SCORING_PENDING, SCORING_PENDING, SCORING_PENDING };
-    scoring_plan_t p;
-    assert_int_equal (scoring_count_plan (&s_cfg, brands, evs, out, 4, true, &p), 0);
-    assert_int_equal (p.ncalls, 2);
-    //  Group 10's call: events 0, 2, 3 answered counted, seen, rejected.
-    s_reply_t counted, seen;
-    s_reply (&counted, 1);
-    s_reply (&seen, 0);
-    counted.el [1].integer = 7;
-    redisReply bad = { .type = REDIS_REPLY_ERROR, .str = "WRONGTYPE Operation against a key" };
-    redisReply *parts [3] = { &counted.top, &seen.top, &bad };
-    redisReply top = { .type = REDIS_REPLY_ARRAY, .elements = 3, .element = parts };
-    Qy__Standing st [4];
-    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 0, evs, &top, st, out), 0);
-    assert_int_equal (out [0], SCORING_COUNTED);
-    assert_int_equal (st [0].member_msgs_today, 7);
-    assert_int_equal (out [2], SCORING_SEEN);
-    assert_int_equal (st [2].member_msgs_today, 5);
-    assert_int_equal (out [3], SCORING_REJECTED);
-    assert_int_equal (out [1], SCORING_PENDING);
-    //  Group 11's call: its only event got a reply of two parts: retried.
-    top.elements = 2;
-    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 1, evs, &top, st, out), 1);
-    assert_int_equal (out [1], SCORING_PENDING);
-    //  The whole call failed: Redis the trouble (retried) or the call (set aside).
-    redisReply err = { .type = REDIS_REPLY_ERROR, .str = "NOSCRIPT No matching script" };
-    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 0, evs, &err, st, out), 3);
-    assert_true (out [0] == SCORING_PENDING && out [2] == SCORING_PENDING && out [3] == SCORING_PENDING);
-    err.str = "ERR user_script:1: bad argument";
-    assert_int_equal (scoring_count_call_reply (&s_cfg, &p, 0, evs, &err, st, out), 0);
-    assert_true (out [0] == SCORING_REJECTED && out [2] == SCORING_REJECTED && out [3] == SCORING_REJECTED);
-    scoring_count_plan_free (&p);
-    scoring_brands_destroy (&brands);
-}
-
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_plan),
-        cmocka_unit_test (test_reply),
-        cmocka_unit_test (test_call_reply),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -42,6 +42,12 @@ redisReply *qy_redis_argv (qy_redis_t *self, int argc, const char **argv, const 
 //  once nothing is owed, and never waits for a reply that will not come.
 int qy_redis_append_argv (qy_redis_t *self, int argc, const char **argv, const size_t *argvlen);
 redisReply *qy_redis_get_reply (qy_redis_t *self);
+//  Append a command of a transaction (WATCH, its reads, MULTI, its writes,
+//  EXEC): on a Redis Cluster it goes to the node serving key's slot, and a
+//  MOVED, ASK or CLUSTERDOWN is its reply (the slot map refreshed before
+//  the next command), never followed: the caller runs the transaction
+//  again. On a single Redis, as qy_redis_append_argv.
+int qy_redis_append_keyed (qy_redis_t *self, const char *key, int argc, const char **argv, const size_t *argvlen);
 //  Replies appended and not read yet.
 size_t qy_redis_unread (const qy_redis_t *self);
 

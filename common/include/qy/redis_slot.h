@@ -31,6 +31,16 @@ typedef struct {
 //  the kind (QY_REDIRECT_NONE for any other error or a malformed one).
 qy_redirect_kind_t qy_redis_redirect_parse (const char *err, size_t len, qy_redirect_t *out);
 
+//  What an error answered inside a transaction (to WATCH, a read, a
+//  queued command or EXEC) means for it: QY_TX_AGAIN, the slot moved or
+//  the cluster is in flux (MOVED, ASK, TRYAGAIN, CLUSTERDOWN): run the
+//  whole transaction again once the slot map is asked for again;
+//  QY_TX_WRONGTYPE, a key of the wrong type (that key's work is set
+//  aside); QY_TX_AWAY, anything else (LOADING, OOM, READONLY, EXECABORT
+//  …): Redis is the trouble, try later.
+typedef enum { QY_TX_AGAIN, QY_TX_WRONGTYPE, QY_TX_AWAY } qy_tx_error_t;
+qy_tx_error_t qy_redis_tx_error (const char *err, size_t len);
+
 //  One range of slots and the master serving it.
 typedef struct {
     int  start, end;

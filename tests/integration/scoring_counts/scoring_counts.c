@@ -1,5 +1,5 @@
 //  The scoring library against a real Redis and PostgreSQL (run.sh starts
-//  them and makes the brand and groups): the count script, the roll-up
+//  them and makes the brand and groups): the counting, the roll-up
 //  and the evaluation, each case checking what lands in Redis and
 //  PostgreSQL. Arguments: Redis port, PostgreSQL DSN, brand id, then the
 //  ids of groups g1..g8 (each case has its own group). Prints one line per
@@ -476,17 +476,34 @@ static void s_changed_only (int64_t gid, const char *endpoint)
 //  One key's content as a line: its name with the group's tag as {g:G},
 //  then a set's members (sorted), or a hash's fields and values, or a
 //  sorted set's members and scores.
+static int s_cmp_str (const void *a, const void *b)
+{
+    return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+//  A key's content: a set sorted, a hash's or sorted set's pairs sorted by
+//  field (the order a hash was written in is no part of what it holds).
 static void s_dump_key (const char *key, const char *tag, qy_buf_t *out)
 {
     redisReply *r = qy_redis_cmd (s_redis, "SORT %s ALPHA", key);
-    if (r && r->type == REDIS_REPLY_ERROR) {
+    bool pairs = r && r->type == REDIS_REPLY_ERROR;
+    if (pairs) {
         freeReplyObject (r);
         r = qy_redis_cmd (s_redis, strncmp (key, "sc:lb:", 6) == 0 ? "ZRANGE %s 0 -1 WITHSCORES" : "HGETALL %s", key);
     }
     const char *at = strstr (key, tag);
     qy_buf_printf (out, "%.*s{g:G}%s:", (int) (at - key), key, at + strlen (tag));
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-        qy_buf_printf (out, " %s", r->element [i]->str);
+    size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0, step = pairs ? 2 : 1;
+    char **items = qy_calloc (n + 1, sizeof (char *));
+    for (size_t i = 0; i + step <= n; i += step)
+        items [i / step] = pairs ? qy_printf ("%s %s", r->element [i]->str, r->element [i + 1]->str)
+                                 : qy_strdup (r->element [i]->str);
+    qsort (items, n / step, sizeof (char *), s_cmp_str);
+    for (size_t i = 0; i < n / step; i++) {
+        qy_buf_printf (out, " %s", items [i]);
+        free (items [i]);
+    }
+    free (items);
     qy_buf_printf (out, "\n");
     if (r)
         freeReplyObject (r);
