@@ -96,9 +96,11 @@ it_eq "late old deletion" "$(send "$(contact del_follow_user wang wmZ 35)")" "[2
 it_wait "forwarded" sh -c "[ \"\$(psql '$QY_PG_DSN' -qAt -c \"SELECT count(*) FROM wecom_callbacks WHERE status = 'done'\")\" = 10 ]"
 it_eq "wang and wmZ contacts again" "$(psql "$QY_PG_DSN" -qAt -c "$CONTACTS" | sed -n 2p)" "wang|wmZ|s1-qr|70|f|-|-|-"
 
-# 4. The member's profile: whom they have, whom they deleted.
+# 4. The member's profile: whom they have, whom they deleted (the day in the brand's time, as
+# qyctl prints it: from 16:00 UTC it is already tomorrow at +08:00).
+TZ_MIN=$(psql "$QY_PG_DSN" -qAtc "SELECT tz_offset_min FROM brands WHERE code = 'acme'")
 it_eq "member show" "$("$Q" member show acme wmX --format json | jq -c '.member[0] | {contact_of, deleted_staff}')" \
-    "{\"contact_of\":\"\",\"deleted_staff\":\"zhang $(date -u -d @$((T0 + 50)) +%F)\"}"
+    "{\"contact_of\":\"\",\"deleted_staff\":\"zhang $(date -u -d @$((T0 + 50 + TZ_MIN * 60)) +%F)\"}"
 it_eq "member show, a contact" "$("$Q" member show acme wmY --format json | jq -r '.member[0].contact_of')" li
 
 # 5. The console's row-level policy covers both tables (qy_rls_cover), readable by qy_console.
