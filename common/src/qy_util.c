@@ -406,3 +406,13 @@ bool qy_buf_read_stream (qy_buf_t *b, FILE *f)
         qy_buf_append (b, chunk, n);
     return !ferror (f);
 }
+
+bool qy_buf_read_file (qy_buf_t *b, const char *path)
+{
+    FILE *f = fopen (path, "rb");
+    if (!f)
+        return false;
+    bool ok = qy_buf_read_stream (b, f);
+    fclose (f);
+    return ok;
+}

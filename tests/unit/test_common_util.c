@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,10 +125,32 @@ static void test_utf8 (void **state)
     free (p);
 }
 
+//  A whole file read by path; a missing one is an error, not an empty read.
+static void test_buf_read_file (void **state)
+{
+    (void) state;
+    char path [] = "/tmp/qy-test-read-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, "abc\0def", 7), 7);
+    close (fd);
+    qy_buf_t b;
+    qy_buf_init (&b);
+    qy_buf_puts (&b, ">");
+    assert_true (qy_buf_read_file (&b, path));
+    assert_int_equal (b.len, 8);
+    assert_memory_equal (b.data, ">abc\0def", 8);
+    unlink (path);
+    assert_false (qy_buf_read_file (&b, path));
+    assert_int_equal (b.len, 8);
+    qy_buf_free (&b);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_buf_escapes),
+        cmocka_unit_test (test_buf_read_file),
         cmocka_unit_test (test_map),
         cmocka_unit_test (test_days),
         cmocka_unit_test (test_strings),

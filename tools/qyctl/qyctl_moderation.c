@@ -459,13 +459,10 @@ static int s_backtest (void)
 //  model); the ten newest versions are kept. Returns the version.
 static long long s_store_model (int64_t brand_id, const char *category, const char *path, const char *from)
 {
-    FILE *f = fopen (path, "rb");
     qy_buf_t bytes, hex;
     qy_buf_init (&bytes);
     qy_buf_init (&hex);
-    bool ok = f && qy_buf_read_stream (&bytes, f) && bytes.len > 0;
-    if (f)
-        fclose (f);
+    bool ok = qy_buf_read_file (&bytes, path) && bytes.len > 0;
     if (!ok)
         qyctl_die ("the trained model %s cannot be read", path);
     qy_buf_puts (&hex, "\\x");      //  bytea's hex form

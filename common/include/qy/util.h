@@ -56,6 +56,9 @@ void qy_buf_hex (qy_buf_t *b, const void *data, size_t len);
 //  Append everything left in f (a file opened for reading, binary). Returns
 //  false on a read error.
 bool qy_buf_read_stream (qy_buf_t *b, FILE *f);
+//  Append the whole file at path. Returns false when it cannot be opened
+//  or read.
+bool qy_buf_read_file (qy_buf_t *b, const char *path);
 //  FNV-1a 64-bit hash.
 uint64_t qy_hash64 (const void *data, size_t len);
 

@@ -179,14 +179,12 @@ int main (int argc, char **argv)
         fprintf (stderr, "usage: %s REDIS_PORT REFERENCE_SCRIPT\n", argv [0]);
         return 2;
     }
-    FILE *f = fopen (argv [2], "rb");
     qy_buf_t src;
     qy_buf_init (&src);
-    if (!f || !qy_buf_read_stream (&src, f)) {
+    if (!qy_buf_read_file (&src, argv [2])) {
         fprintf (stderr, "cannot read %s\n", argv [2]);
         return 2;
     }
-    fclose (f);
     s_script.source = src.data;
     s_redis = qy_redis_new ("127.0.0.1", atoi (argv [1]));
     moderation_policy_t p;

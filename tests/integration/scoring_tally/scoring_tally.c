@@ -378,14 +378,12 @@ int main (int argc, char **argv)
         return 2;
     }
     s_redis = qy_redis_new ("127.0.0.1", atoi (argv [1]));
-    FILE *f = fopen (argv [2], "r");
     qy_buf_t src;
     qy_buf_init (&src);
-    if (!f || !qy_buf_read_stream (&src, f)) {
+    if (!qy_buf_read_file (&src, argv [2])) {
         fprintf (stderr, "cannot read %s\n", argv [2]);
         return 2;
     }
-    fclose (f);
     int rounds = argc > 3 ? atoi (argv [3]) : 300;
     unsigned seed = argc > 4 ? (unsigned) atoi (argv [4]) : 19;
     srand (seed);
