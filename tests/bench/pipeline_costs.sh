@@ -4,7 +4,9 @@
 #                             autovacuum looking every second (below)
 #   costs_start PORT…         before the load: zero Redis's commandstats and pg_stat_statements, note Redis's CPU
 #   costs_print EVENTS PORT…  after it: one line per Redis, then PostgreSQL's, each divided by EVENTS
-#   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls and time per event
+#   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls, time and rows per event
+#   costs_indexes EVENTS      the indexes the run wrote and never read (each costs every insert, and every
+#                             update that is not HOT), with the rows written to their tables per event
 # Redis CPU is the server's own (INFO cpu, user + system, every thread), so
 # it includes what commandstats does not see (the network, Lua's set-up);
 # commandstats' times are wall-clock and swell when the CPU is shared, so
@@ -39,7 +41,7 @@ costs_start () {
         redis-cli -p "$p" CONFIG RESETSTAT >/dev/null
         COSTS_CPU0[$p]=$(s_costs_redis_cpu "$p")
     done
-    psql "$QY_PG_DSN" -qAtc "SELECT pg_stat_statements_reset ()" >/dev/null
+    psql "$QY_PG_DSN" -qAtc "SELECT pg_stat_statements_reset (), pg_stat_reset ()" >/dev/null
 }
 
 costs_print () {
@@ -59,7 +61,22 @@ costs_print () {
 #  Which statement costs what per event (issue 19 target 4: what grows with the number of groups).
 costs_statements () {
     local events=$1 n=$2
-    psql "$QY_PG_DSN" -qAtF $'\t' -c "SELECT calls, total_exec_time, left (regexp_replace (query, '\s+', ' ', 'g'), 90)
+    psql "$QY_PG_DSN" -qAtF $'\t' -c "SELECT calls, total_exec_time, rows, left (regexp_replace (query, '\s+', ' ', 'g'), 90)
                                        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $n" \
-        | awk -F'\t' -v e="$events" '{ printf "    %7.3f calls/event %7.1f us/event  %s\n", $1 / e, $2 * 1000 / e, $3 }'
+        | awk -F'\t' -v e="$events" '{ printf "    %7.3f calls/event %7.1f us/event %7.3f rows/event  %s\n", $1 / e, $2 * 1000 / e, $3 / e, $4 }'
+}
+
+#  An index nobody reads during a day is pure write cost: every insert into
+#  its table, and every update that changes one of its columns (or its
+#  predicate's), adds an entry. A run is one kind of day (no console, no
+#  housekeeping): read the list as candidates, and find every reader before
+#  dropping one.
+costs_indexes () {
+    local events=$1
+    psql "$QY_PG_DSN" -qAtF $'\t' -c "
+        SELECT i.relname, i.indexrelname, t.n_tup_ins, t.n_tup_upd - t.n_tup_hot_upd
+        FROM pg_stat_user_indexes i JOIN pg_stat_user_tables t USING (relid)
+        WHERE i.idx_scan = 0 AND t.n_tup_ins + t.n_tup_upd > 0
+        ORDER BY t.n_tup_ins + t.n_tup_upd - t.n_tup_hot_upd DESC, 1, 2" \
+        | awk -F'\t' -v e="$events" '{ printf "    unread index %-40s on %-28s %6.3f inserts/event %6.3f non-HOT updates/event\n", $2, $1, $3 / e, $4 / e }'
 }
