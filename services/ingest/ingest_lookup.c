@@ -25,3 +25,21 @@ bool ingest_lookup_room (qy_map_t *cache, size_t max, size_t incoming)
     qy_map_clear (cache);
     return true;
 }
+
+size_t ingest_lookup_rounds (const char *const *keys, size_t n, size_t *round)
+{
+    qy_map_t *seen = qy_map_new ();
+    size_t rounds = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t before = 0;
+        if (keys [i]) {
+            qy_map_get (seen, keys [i], &before);
+            qy_map_put (seen, keys [i], before + 1);
+        }
+        round [i] = (size_t) before;
+        if (round [i] + 1 > rounds)
+            rounds = round [i] + 1;
+    }
+    qy_map_destroy (&seen);
+    return rounds;
+}

@@ -19,4 +19,10 @@ size_t ingest_lookup_missing (qy_map_t *cache, const char *const *keys, size_t n
 //  none of them is dropped before the batch has read it. Returns true when
 //  the cache was dropped.
 bool ingest_lookup_room (qy_map_t *cache, size_t max, size_t incoming);
+//  Number keys[0..n) into rounds so that no round holds a key twice and a
+//  key's occurrences keep their order: round[i] is how many times keys[i]
+//  came before i (NULL keys: round 0). Returns the number of rounds (0 for
+//  no keys). One multi-row ON CONFLICT DO UPDATE per round then applies a
+//  batch's changes to a row in the order they came.
+size_t ingest_lookup_rounds (const char *const *keys, size_t n, size_t *round);
 #endif

@@ -387,50 +387,146 @@ static bool s_exec (ingest_store_t *self, const char *ctx, const char *sql, int 
     return qy_pg_run (self->pg, ctx, sql, n, p, NULL);
 }
 
-//  Apply one new member event (join, leave, rename) inside the transaction.
-static bool s_member_event (ingest_store_t *self, const Qy__Event *ev, int64_t member_id)
+//  A round of membership changes (ingest_lookup_rounds): each (group,
+//  member) at most once, so each kind is one multi-row statement.
+typedef struct {
+    qy_pg_cols_t join, leave, rename;
+} s_changes_t;
+
+enum { J_BRAND, J_GROUP, J_MEMBER, J_ROLE, J_NICK, J_AT, J_SCENE, J_CHANNEL, J_INVITER, J_NCOL };
+
+static void s_change_row (s_changes_t *c, const Qy__Event *ev, int64_t member_id)
 {
-    char bid [24], gid [24], mid [24], t [24], cid [24];
-    qy_snprintf (bid, sizeof (bid), "%lld", (long long) ev->brand_id);
-    qy_snprintf (gid, sizeof (gid), "%lld", (long long) ev->group_id);
-    qy_snprintf (mid, sizeof (mid), "%lld", (long long) member_id);
-    qy_snprintf (t, sizeof (t), "%lld", (long long) ev->event_time_us);
-    qy_snprintf (cid, sizeof (cid), "%lld", (long long) ev->channel_id);
     const char *nick = ev->nickname && *ev->nickname ? ev->nickname : NULL;
-    if (ev->kind == QY__KIND__JOIN) {
-        const char *p [] = { bid, gid, mid, ingest_role_name (ev->role), nick, t,
-                             ingest_scene_name (ev->join_scene), ev->channel_id ? cid : NULL,
-                             ev->inviter && *ev->inviter ? ev->inviter : NULL };
-        return s_exec (self, "join",
+    qy_pg_cols_t *cols = ev->kind == QY__KIND__JOIN ? &c->join : ev->kind == QY__KIND__LEAVE ? &c->leave : &c->rename;
+    qy_pg_cols_row (cols);
+    qy_pg_cols_int (cols, 0, ev->brand_id);
+    qy_pg_cols_int (cols, 1, ev->group_id);
+    qy_pg_cols_int (cols, 2, member_id);
+    if (ev->kind == QY__KIND__RENAME)
+        qy_pg_cols_text (cols, 3, nick);
+    else
+    if (ev->kind == QY__KIND__LEAVE) {
+        qy_pg_cols_int (cols, 3, ev->event_time_us);
+        qy_pg_cols_text (cols, 4, ev->leave_reason == QY__LEAVE_REASON__REMOVED ? "removed"
+                                : ev->leave_reason == QY__LEAVE_REASON__LEFT ? "left" : "unknown");
+    }
+    else {
+        qy_pg_cols_text (cols, J_ROLE, ingest_role_name (ev->role));
+        qy_pg_cols_text (cols, J_NICK, nick);
+        qy_pg_cols_int (cols, J_AT, ev->event_time_us);
+        qy_pg_cols_text (cols, J_SCENE, ingest_scene_name (ev->join_scene));
+        if (ev->channel_id)
+            qy_pg_cols_int (cols, J_CHANNEL, ev->channel_id);
+        else
+            qy_pg_cols_null (cols, J_CHANNEL);
+        qy_pg_cols_text (cols, J_INVITER, ev->inviter && *ev->inviter ? ev->inviter : NULL);
+    }
+}
+
+//  One round's joins, leaves and renames of group nicknames. A join or
+//  leave older than what the row holds changes nothing (a gateway may
+//  re-send or reorder them).
+static bool s_changes_apply (ingest_store_t *self, s_changes_t *c)
+{
+    const char *p [J_NCOL];
+    bool ok = true;
+    if (c->join.nrows) {
+        qy_pg_cols_params (&c->join, p);
+        ok = s_exec (self, "join",
             "INSERT INTO memberships (brand_id, group_id, member_id, role, nickname, joined_at, join_scene, channel_id, inviter) "
-            "VALUES ($1, $2, $3, $4, $5, 'epoch'::timestamptz + $6::bigint * interval '1 microsecond', $7, $8, $9) "
+            "SELECT b, g, m, r, n, 'epoch'::timestamptz + t * interval '1 microsecond', s, c, i "
+            "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], "
+            "             $8::bigint[], $9::text[]) AS x (b, g, m, r, n, t, s, c, i) "
             "ON CONFLICT (group_id, member_id) DO UPDATE SET "
             "  joined_at = EXCLUDED.joined_at, join_scene = EXCLUDED.join_scene, channel_id = EXCLUDED.channel_id, "
             "  inviter = EXCLUDED.inviter, nickname = COALESCE (EXCLUDED.nickname, memberships.nickname), "
             "  role = CASE WHEN EXCLUDED.role <> 'member' THEN EXCLUDED.role ELSE memberships.role END, "
             "  leave_reason = CASE WHEN memberships.left_at > EXCLUDED.joined_at THEN memberships.leave_reason END, "
             "  left_at = CASE WHEN memberships.left_at > EXCLUDED.joined_at THEN memberships.left_at END "
-            "WHERE memberships.joined_at IS NULL OR memberships.joined_at < EXCLUDED.joined_at", 9, p);
+            "WHERE memberships.joined_at IS NULL OR memberships.joined_at < EXCLUDED.joined_at", J_NCOL, p);
     }
-    if (ev->kind == QY__KIND__LEAVE) {
-        const char *reason = ev->leave_reason == QY__LEAVE_REASON__REMOVED ? "removed"
-                           : ev->leave_reason == QY__LEAVE_REASON__LEFT ? "left" : "unknown";
-        const char *p [] = { bid, gid, mid, t, reason };
-        return s_exec (self, "leave",
+    if (ok && c->leave.nrows) {
+        qy_pg_cols_params (&c->leave, p);
+        ok = s_exec (self, "leave",
             "INSERT INTO memberships (brand_id, group_id, member_id, left_at, leave_reason) "
-            "VALUES ($1, $2, $3, 'epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5) "
+            "SELECT b, g, m, 'epoch'::timestamptz + t * interval '1 microsecond', r "
+            "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[]) AS x (b, g, m, t, r) "
             "ON CONFLICT (group_id, member_id) DO UPDATE SET left_at = EXCLUDED.left_at, leave_reason = EXCLUDED.leave_reason "
             "WHERE memberships.joined_at IS NULL OR memberships.joined_at <= EXCLUDED.left_at", 5, p);
     }
-    if (ev->kind == QY__KIND__RENAME) {
-        const char *p [] = { bid, mid, nick, gid };
-        return s_exec (self, "rename member",
-                       "UPDATE members SET nickname = $3 WHERE brand_id = $1 AND id = $2", 3, p)
-            && s_exec (self, "rename membership",
-                       "INSERT INTO memberships (brand_id, group_id, member_id, nickname) VALUES ($1, $4, $2, $3) "
-                       "ON CONFLICT (group_id, member_id) DO UPDATE SET nickname = EXCLUDED.nickname", 4, p);
+    if (ok && c->rename.nrows) {
+        qy_pg_cols_params (&c->rename, p);
+        ok = s_exec (self, "rename membership",
+            "INSERT INTO memberships (brand_id, group_id, member_id, nickname) "
+            "SELECT b, g, m, n FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS x (b, g, m, n) "
+            "ON CONFLICT (group_id, member_id) DO UPDATE SET nickname = EXCLUDED.nickname", 4, p);
     }
-    return true;
+    return ok;
+}
+
+//  Renames change the member's own nickname too: the batch's last one for
+//  each member, in one statement (a member renamed in two groups is one
+//  row, which one UPDATE may change only once).
+static bool s_renames (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
+                       const int64_t *member_ids)
+{
+    qy_pg_cols_t r;
+    qy_pg_cols_init (&r, 3);
+    for (size_t i = 0; i < n; i++)
+        if (results [i].status == QY__ITEM_STATUS__ACCEPTED && events [i]->kind == QY__KIND__RENAME) {
+            qy_pg_cols_row (&r);
+            qy_pg_cols_int (&r, 0, events [i]->brand_id);
+            qy_pg_cols_int (&r, 1, member_ids [i]);
+            qy_pg_cols_text (&r, 2, events [i]->nickname && *events [i]->nickname ? events [i]->nickname : NULL);
+        }
+    bool ok = true;
+    if (r.nrows) {
+        const char *p [3];
+        qy_pg_cols_params (&r, p);
+        ok = s_exec (self, "rename member",
+            "UPDATE members SET nickname = x.n "
+            "FROM (SELECT DISTINCT ON (b, m) b, m, n FROM unnest ($1::bigint[], $2::bigint[], $3::text[]) "
+            "      WITH ORDINALITY AS u (b, m, n, o) ORDER BY b, m, o DESC) x "
+            "WHERE members.brand_id = x.b AND members.id = x.m", 3, p);
+    }
+    qy_pg_cols_free (&r);
+    return ok;
+}
+
+//  The batch's joins, leaves and renames, in the order they came: a round
+//  of statements per time a (group, member) recurs (nearly always one).
+static bool s_member_changes (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
+                              const int64_t *member_ids)
+{
+    char **keys = qy_calloc (n + 1, sizeof (char *));
+    size_t *round = qy_calloc (n + 1, sizeof (size_t));
+    for (size_t i = 0; i < n; i++) {
+        Qy__Kind k = events [i]->kind;
+        if (results [i].status == QY__ITEM_STATUS__ACCEPTED
+            && (k == QY__KIND__JOIN || k == QY__KIND__LEAVE || k == QY__KIND__RENAME))
+            keys [i] = qy_printf ("%lld|%lld", (long long) events [i]->group_id, (long long) member_ids [i]);
+    }
+    size_t rounds = ingest_lookup_rounds ((const char *const *) keys, n, round);
+    bool ok = true;
+    for (size_t r = 0; ok && r < rounds; r++) {
+        s_changes_t c;
+        qy_pg_cols_init (&c.join, J_NCOL);
+        qy_pg_cols_init (&c.leave, 5);
+        qy_pg_cols_init (&c.rename, 4);
+        for (size_t i = 0; i < n; i++)
+            if (keys [i] && round [i] == r)
+                s_change_row (&c, events [i], member_ids [i]);
+        ok = s_changes_apply (self, &c);
+        qy_pg_cols_free (&c.join);
+        qy_pg_cols_free (&c.leave);
+        qy_pg_cols_free (&c.rename);
+    }
+    for (size_t i = 0; i < n; i++)
+        free (keys [i]);
+    free (keys);
+    free (round);
+    return ok && s_renames (self, events, n, results, member_ids);
 }
 
 //  Did PostgreSQL refuse the last statement for what it held (data
@@ -601,7 +697,7 @@ static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, inges
 }
 
 //  4. The membership changes of the new events: joins, leaves and renames
-//  one by one, and members who talk without a reported join in one
+//  (s_member_changes), and members who talk without a reported join in one
 //  statement. false when a statement failed.
 static bool s_memberships (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
                            const int64_t *member_ids)
@@ -609,17 +705,15 @@ static bool s_memberships (ingest_store_t *self, Qy__Event **events, size_t n, i
     qy_pg_cols_t m;
     qy_pg_cols_init (&m, 4);
     size_t implicit = 0;
-    bool ok = true;
+    bool ok = s_member_changes (self, events, n, results, member_ids);
     for (size_t i = 0; i < n && ok; i++) {
         if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
             continue;
         Qy__Event *ev = events [i];
         char key [64];
         qy_snprintf (key, sizeof (key), "%lld|%lld", (long long) ev->group_id, (long long) member_ids [i]);
-        if (ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__LEAVE || ev->kind == QY__KIND__RENAME) {
-            ok = s_member_event (self, ev, member_ids [i]);
+        if (ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__LEAVE || ev->kind == QY__KIND__RENAME)
             qy_map_put (self->memberships, key, 1);
-        }
         else
         if (!qy_map_get (self->memberships, key, NULL)) {
             //  Talking without a reported join: the member is in the group.

@@ -70,6 +70,22 @@ static void test_room (void **state)
     qy_map_destroy (&cache);
 }
 
+//  A key's changes go in successive rounds, in the order they came; a
+//  round never holds a key twice.
+static void test_rounds (void **state)
+{
+    (void) state;
+    const char *keys [] = { "g1|m1", "g1|m2", NULL, "g1|m1", "g2|m1", "g1|m1", "g1|m2" };
+    size_t round [7];
+    assert_int_equal (ingest_lookup_rounds (keys, 7, round), 3);
+    size_t want [] = { 0, 0, 0, 1, 0, 2, 1 };
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal (round [i], want [i]);
+    const char *once [] = { "a", "b", "c" };
+    assert_int_equal (ingest_lookup_rounds (once, 3, round), 1);
+    assert_int_equal (ingest_lookup_rounds (once, 0, round), 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -77,6 +93,7 @@ int main (void)
         cmocka_unit_test (test_all_cached),
         cmocka_unit_test (test_large_batch),
         cmocka_unit_test (test_room),
+        cmocka_unit_test (test_rounds),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -10,7 +10,10 @@
 #   3. members ingest has forgotten (restarted) talking again: their member rows and their
 #      memberships are neither written nor locked (a lock is a write: WAL, a full page after a
 #      checkpoint); a member first seen talking as staff is still made staff, and a new
-#      nickname is still taken.
+#      nickname is still taken;
+#   4. joins, leaves and renames: one statement per kind for a batch, not one per event, and
+#      the same member's changes within a batch applied in the order they came (join, leave,
+#      join again; renamed in two groups: the member keeps the last nickname).
 source "$(dirname "$0")/../lib.sh"
 it_servers
 it_pg_statements
@@ -100,4 +103,38 @@ it_eq "memberships after talking again" "$(sql "SELECT count (*) FROM membership
 it_eq "a member first seen talking as staff" "$(sql "SELECT ms.role FROM memberships ms JOIN groups g ON g.id = ms.group_id
     JOIN members m ON m.id = ms.member_id WHERE g.code = '$sgroup' AND m.user_id = '$suser' AND g.brand_id = ms.brand_id
     AND m.brand_id = ms.brand_id")" staff
+
+# 4. membership changes in one batch: 40 members join room c1 (first half also room c2), the
+# first 10 leave and join c1 again, members 1-5 are renamed in c1, then c2, then c1 again.
+calls () { sql "SELECT coalesce (sum (calls), 0) FROM pg_stat_statements WHERE query LIKE '%$1%'"; }
+ev () { printf '{"brand":"fresh","msg_id":"%s","group":"%s","member":"%s","kind":"%s","event_time_us":%d%s}\n' "$@"; }
+t=$(( now + 1000 ))
+{ for i in $(seq 40); do ev "j-$i" c1 "mc$i" join $((t + i)) ',"nickname":"新人","join_scene":"qr_scan"'; done
+  for i in $(seq 20); do ev "j2-$i" c2 "mc$i" join $((t + 100 + i)) ''; done
+  for i in $(seq 10); do ev "l-$i" c1 "mc$i" leave $((t + 200 + i)) ',"leave_reason":"left"'; done
+  for i in $(seq 10); do ev "jj-$i" c1 "mc$i" join $((t + 300 + i)) ',"join_scene":"member_invite"'; done
+  for i in $(seq 5); do ev "r1-$i" c1 "mc$i" rename $((t + 400 + i)) ',"nickname":"甲"'; done
+  for i in $(seq 5); do ev "r2-$i" c2 "mc$i" rename $((t + 500 + i)) ',"nickname":"乙"'; done
+  for i in $(seq 5); do ev "r3-$i" c1 "mc$i" rename $((t + 600 + i)) ',"nickname":"丙"'; done
+} > "$QY_RUN/changes.jsonl"
+sql "SELECT pg_stat_statements_reset ()" >/dev/null
+"$QYCTL" send "$QY_RUN/changes.jsonl" --batch 500 > /dev/null
+changed () { [ "$(sql "SELECT count (*) FROM messages WHERE msg_id ~ '^(j|j2|l|jj|r1|r2|r3)-'")" = 95 ]; }
+it_wait "95 membership changes archived" changed
+# rounds: c1's members 1-10 change 3 times (join, leave, join), 1-5 then renamed twice more
+joins=$(calls "INSERT INTO memberships (brand_id, group_id, member_id, role, nickname, joined_at")
+[ "$joins" -ge 1 ] && [ "$joins" -le 3 ] && echo "ok   95 changes: $joins join statements" \
+    || it_fail "95 changes: $joins join statements (one per round, at most 3)"
+ms () { sql "SELECT string_agg (x, ' ' ORDER BY x) FROM (SELECT g.code || ':' || m.user_id || ':' || (ms.left_at IS NULL)::text
+    || ':' || coalesce (ms.join_scene, '-') || ':' || coalesce (ms.nickname, '-') AS x
+    FROM memberships ms JOIN groups g ON g.id = ms.group_id JOIN members m ON m.id = ms.member_id
+    WHERE g.brand_id = ms.brand_id AND m.user_id IN ($1)) y"; }
+it_eq "joined, left, joined again" "$(ms "'mc7'")" "c1:mc7:true:member_invite:新人 c2:mc7:true:-:-"
+it_eq "left for good" "$(sql "SELECT count (*) FROM memberships ms JOIN members m ON m.id = ms.member_id
+    WHERE m.user_id ~ '^mc' AND ms.left_at IS NOT NULL")" 0
+it_eq "renamed in two groups" "$(ms "'mc3'")" "c1:mc3:true:member_invite:丙 c2:mc3:true:-:乙"
+it_eq "the member's last nickname" "$(sql "SELECT string_agg (DISTINCT m.nickname, ',') FROM members m JOIN brands b ON b.id = m.brand_id
+    WHERE b.code = 'fresh' AND m.user_id IN ('mc1', 'mc2', 'mc3', 'mc4', 'mc5')")" "丙"
+it_eq "members in c1" "$(sql "SELECT count (*) FROM memberships ms JOIN groups g ON g.id = ms.group_id
+    WHERE g.code = 'c1' AND g.brand_id = ms.brand_id AND ms.left_at IS NULL")" 40
 it_done
