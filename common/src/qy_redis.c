@@ -25,6 +25,7 @@ struct qy_redis_t {
     //  is a Redis Cluster, and every call goes to the cluster mode.
     bool          mode_known;
     qy_cluster_t *cluster;
+    int           wait_ms;       //  qy_redis_set_wait
 };
 
 //  Connections of the process, numbered so a script knows whether the
@@ -125,6 +126,7 @@ static bool s_detect (qy_redis_t *self)
     //  An error ("cluster support disabled"): a single Redis, used as before.
     if (r->type == REDIS_REPLY_ARRAY) {
         self->cluster = qy_cluster_new (self->host, self->port, r);
+        qy_cluster_set_wait (self->cluster, self->wait_ms);
         redisFree (self->ctx);
         self->ctx = NULL;
     }
@@ -145,6 +147,18 @@ static bool s_cluster (qy_redis_t *self)
 bool qy_redis_is_cluster (qy_redis_t *self)
 {
     return s_cluster (self);
+}
+
+void qy_redis_set_wait (qy_redis_t *self, int wait_ms)
+{
+    self->wait_ms = wait_ms;
+    if (self->cluster)
+        qy_cluster_set_wait (self->cluster, wait_ms);
+}
+
+int64_t qy_redis_unreplicated (const qy_redis_t *self)
+{
+    return self->cluster ? qy_cluster_unreplicated (self->cluster) : 0;
 }
 
 static bool s_connect (qy_redis_t *self)

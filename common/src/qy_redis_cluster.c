@@ -17,6 +17,7 @@ typedef struct {
     redisContext  *ctx;
     bool           ok;
     bool           master;      //  serves slots in the current map
+    int            replicas;    //  its replicas in the current map
     int64_t        next_try_us; //  backoff per node
     int            backoff_ms;
     size_t         wire;        //  pipelined replies not read off the connection yet
@@ -35,6 +36,7 @@ typedef struct {
     int     node;
     bool    internal;
     bool    raw;        //  a transaction's: a redirect is answered, not followed
+    bool    wait;       //  our WAIT after a transaction's EXEC (qy_cluster_set_wait)
     char   *cmd;
     size_t  len;
 } s_owed_t;
@@ -49,6 +51,8 @@ struct qy_cluster_t {
     char       errstr [256];
     s_owed_t  *owed;            //  FIFO in append order
     size_t     head, nowed, owed_cap;
+    int        wait_ms;         //  > 0: an EXEC's reply waits for a replica (qy_cluster_set_wait)
+    int64_t    unreplicated;    //  EXECs no replica acknowledged in time
 };
 
 void qy_redis_ring_grow (void **buf, size_t size, size_t *head, size_t n, size_t *cap)
@@ -158,14 +162,17 @@ static int s_apply (qy_cluster_t *self, int idx, const redisReply *r)
     if (nr < 0)
         return -1;
     memset (self->slots, 0, QY_REDIS_SLOTS * sizeof (uint16_t));
-    for (size_t i = 0; i < self->nnodes; i++)
+    for (size_t i = 0; i < self->nnodes; i++) {
         self->nodes [i].master = false;
+        self->nodes [i].replicas = 0;
+    }
     for (int i = 0; i < nr; i++) {
         //  No endpoint given: the node that answered.
         char *host = qy_strdup (ranges [i].host [0] ? ranges [i].host : self->nodes [idx].host);
         int m = s_node (self, host, ranges [i].port);
         free (host);
         self->nodes [m].master = true;
+        self->nodes [m].replicas = ranges [i].replicas;
         for (int s = ranges [i].start; s <= ranges [i].end; s++)
             self->slots [s] = (uint16_t) (m + 1);
     }
@@ -410,7 +417,7 @@ static int s_append_to (qy_cluster_t *self, int idx, char *cmd, size_t len, bool
     }
     n->wire++;
     qy_redis_ring_grow ((void **) &self->owed, sizeof (s_owed_t), &self->head, self->nowed, &self->owed_cap);
-    self->owed [(self->head + self->nowed++) % self->owed_cap] = (s_owed_t) { idx, internal, false, cmd, len };
+    self->owed [(self->head + self->nowed++) % self->owed_cap] = (s_owed_t) { idx, internal, false, false, cmd, len };
     return 0;
 }
 
@@ -419,12 +426,75 @@ int qy_cluster_append (qy_cluster_t *self, char *cmd, size_t len)
     return s_append_to (self, s_route (self, qy_redis_cmd_slot (cmd, len)), cmd, len, false);
 }
 
+void qy_cluster_set_wait (qy_cluster_t *self, int wait_ms)
+{
+    //  Below the connections' 2 s read timeout, which would cut the wait short.
+    self->wait_ms = wait_ms <= 0 ? 0 : wait_ms > 1500 ? 1500 : wait_ms;
+}
+
+int64_t qy_cluster_unreplicated (const qy_cluster_t *self)
+{
+    return self->unreplicated;
+}
+
+//  After a transaction's EXEC, on a node with replicas: WAIT for one of
+//  them, so that the EXEC's reply is handed out only once its writes are
+//  on a replica (or wait_ms ran out). Replication is asynchronous: a master
+//  killed before its replica has a write loses it on failover, and the
+//  caller, told it was written, has already let its events go.
+static int s_append_wait (qy_cluster_t *self, int idx)
+{
+    if (!self->wait_ms || self->nodes [idx].replicas < 1)
+        return 0;
+    char *wait;
+    int wlen = redisFormatCommand (&wait, "WAIT 1 %d", self->wait_ms);
+    if (wlen < 0 || s_append_to (self, idx, wait, (size_t) wlen, true))
+        return -1;
+    s_owed_t *o = &self->owed [(self->head + self->nowed - 1) % self->owed_cap];
+    o->raw = o->wait = true;
+    return 0;
+}
+
 int qy_cluster_append_keyed (qy_cluster_t *self, const char *key, size_t keylen, char *cmd, size_t len)
 {
-    if (s_append_to (self, s_route (self, qy_redis_keyslot (key, keylen)), cmd, len, false))
+    static const char exec [] = "*1\r\n$4\r\nEXEC\r\n";
+    bool is_exec = len == sizeof (exec) - 1 && memcmp (cmd, exec, len) == 0;
+    int idx = s_route (self, qy_redis_keyslot (key, keylen));
+    if (s_append_to (self, idx, cmd, len, false))
         return -1;
     self->owed [(self->head + self->nowed - 1) % self->owed_cap].raw = true;
-    return 0;
+    return is_exec ? s_append_wait (self, idx) : 0;
+}
+
+//  The reply of our WAIT, which follows an EXEC's. Unless a replica has
+//  the writes, the EXEC's reply is none (Redis away, the pipeline dropped):
+//  the caller runs the transaction again, which waits again. So a replica
+//  that lags holds the writes back, and one that failed stops doing so
+//  once the cluster flags it (the map is asked for again: a failed replica
+//  is not in it).
+static redisReply *s_waited (qy_cluster_t *self, redisReply *exec)
+{
+    s_owed_t o = self->owed [self->head];
+    redisReply *r = s_take (self, o.node);
+    if (!r) {
+        freeReplyObject (exec);
+        qy_cluster_drop_pipeline (self);
+        return NULL;
+    }
+    self->head = (self->head + 1) % self->owed_cap;
+    self->nowed--;
+    redisFreeCommand (o.cmd);
+    bool replicated = r->type == REDIS_REPLY_INTEGER && r->integer >= 1;
+    freeReplyObject (r);
+    if (replicated)
+        return exec;
+    self->unreplicated++;
+    self->stale = true;
+    qy_log_warn ("redis write not on a replica within wait_ms=%d host=%s port=%d: held back", self->wait_ms,
+                 self->nodes [o.node].host, self->nodes [o.node].port);
+    freeReplyObject (exec);
+    qy_cluster_drop_pipeline (self);
+    return NULL;
 }
 
 //  A redirect answered to a transaction's command: the map is stale (the
@@ -458,7 +528,8 @@ redisReply *qy_cluster_get_reply (qy_cluster_t *self)
         self->nowed--;
         if (o.raw) {
             redisFreeCommand (o.cmd);
-            return s_raw_reply (self, o.node, r);
+            r = s_raw_reply (self, o.node, r);
+            return self->nowed && self->owed [self->head].wait ? s_waited (self, r) : r;
         }
         r = s_follow (self, o.node, r, o.cmd, o.len);
         redisFreeCommand (o.cmd);

@@ -23,6 +23,14 @@ qy_cluster_t *qy_cluster_new (const char *host, int port, const redisReply *slot
 void qy_cluster_destroy (qy_cluster_t **self_p);
 bool qy_cluster_ok (const qy_cluster_t *self);
 const char *qy_cluster_errstr (const qy_cluster_t *self);
+//  wait_ms > 0 (at most 1500): a transaction's EXEC (qy_cluster_append_keyed)
+//  on a node with replicas is followed by WAIT 1 wait_ms, and its reply is
+//  handed out once a replica has its writes; none (the pipeline dropped:
+//  run the transaction again) when the node went away meanwhile or no
+//  replica acknowledged within wait_ms (counted in qy_cluster_unreplicated,
+//  logged).
+void qy_cluster_set_wait (qy_cluster_t *self, int wait_ms);
+int64_t qy_cluster_unreplicated (const qy_cluster_t *self);
 //  Drop the pipeline with every connection that owed it replies.
 void qy_cluster_drop_pipeline (qy_cluster_t *self);
 //  Drop every connection and the pipeline with them.

@@ -163,6 +163,7 @@ static bool s_range (const redisReply *e, qy_slot_range_t *out)
     if (strcmp (out->host, "?") == 0)
         out->host [0] = 0;
     out->port = (int) m->element [1]->integer;
+    out->replicas = (int) e->elements - 3;
     return true;
 }
 

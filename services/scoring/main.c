@@ -23,7 +23,7 @@ typedef struct {
     qy_common_config_t common;
     char  *zmq_in, *zmq_out, *zmq_alerts;
     long   hwm, batch, rollup_ms, rollup_marks, ttl_days, member_ttl_days, eval_ms, eval_sweep_every, eval_budget_ms, reply_window_s, post_window_s,
-           substantial_chars, rebuild_days;
+           substantial_chars, rebuild_days, wait_ms;
     double half_short_days, half_long_days;
     bool   event_clock;
 } scoring_config_t;
@@ -35,6 +35,7 @@ static const qy_option_t s_options [] = {
     { "zmq.alerts", QY_STR, offsetof (scoring_config_t, zmq_alerts), "tcp://bus:5556", 0, 0, "bus front of the notifier hop (operator alerts)" },
     { "zmq.hwm",  QY_INT, offsetof (scoring_config_t, hwm),     "20000", 100, 10000000, "high-water mark per socket" },
     { "batch.max", QY_INT, offsetof (scoring_config_t, batch),  "512", 1, 10000, "events per Redis pipeline" },
+    { "redis.wait_ms", QY_INT, offsetof (scoring_config_t, wait_ms), "1000", 0, 1500, "on a Redis Cluster, how long a batch's counts wait for a replica of their master to have them; none did: the batch is counted again (a master failing over loses what its replica lacks; a replica the cluster flagged as failed is not waited for); 0: no wait" },
     { "rollup.interval_ms", QY_INT, offsetof (scoring_config_t, rollup_ms), "5000", 100, 3600000, "how often roll-ups are written" },
     { "rollup.marks", QY_INT, offsetof (scoring_config_t, rollup_marks), "200", 1, 100000, "dirty group-days a roll-up round reads in one Redis pipeline and writes in one transaction (rounds follow until none is left): larger rounds cost fewer statements per group-day, smaller ones hold locks and Redis for less time" },
     { "counters.ttl_days", QY_INT, offsetof (scoring_config_t, ttl_days), "40", 2, 400, "how long day counters stay in Redis" },
@@ -51,7 +52,8 @@ static const qy_option_t s_options [] = {
     { "substantial.chars", QY_INT, offsetof (scoring_config_t, substantial_chars), "20", 1, 10000, "characters that make a text message substantial" },
 };
 
-static qy_metric_t *m_in, *m_dup, *m_old, *m_unsent, *m_rollups, *m_bad, *m_pipeline, *m_failed, *m_evals, *m_eval_time, *m_signals, *m_alerts;
+static qy_metric_t *m_in, *m_dup, *m_old, *m_unsent, *m_rollups, *m_bad, *m_pipeline, *m_failed, *m_evals, *m_eval_time, *m_signals, *m_alerts,
+                   *m_unreplicated;
 
 //  Roll up what changed, then (when due) evaluate standing and health.
 //  While the counters are rebuilt from the archive (hold_eval: on any
@@ -63,6 +65,7 @@ static void s_periodic (scoring_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg, s
     int64_t now = qy_mono_us ();
     if (!force && now < *next_rollup)
         return;
+    qy_metric_set (m_unreplicated, qy_redis_unreplicated (redis));
     int w;
     while ((w = scoring_rollup (redis, pg, brands, (int) cfg->rollup_marks)) > 0)
         qy_metric_add (m_rollups, w);
@@ -196,6 +199,8 @@ static void s_metrics (void)
     m_eval_time = qy_summary ("qy_scoring_evaluation_seconds", "one stretch of evaluation (at most eval.budget_ms)");
     m_signals = qy_counter ("qy_scoring_signals_sent_total", "state-change signals sent to campaign since start");
     m_alerts = qy_counter ("qy_scoring_alerts_sent_total", "operator alerts sent to notifier since start");
+    m_unreplicated = qy_counter ("qy_scoring_redis_unreplicated_total",
+                                 "transactions no replica acknowledged within redis.wait_ms (held back and run again)");
 }
 
 int main (int argc, char **argv)
@@ -207,6 +212,7 @@ int main (int argc, char **argv)
     qy_service_needs (QY_DEP_REDIS);
     qy_pg_t *pg = qy_pg_new (cfg.common.pg_dsn);
     qy_redis_t *redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
+    qy_redis_set_wait (redis, (int) cfg.wait_ms);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     scoring_brands_t *brands = scoring_brands_new (pg);
 

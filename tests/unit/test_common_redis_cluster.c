@@ -181,6 +181,11 @@ static void test_slots_map (void **state)
     assert_int_equal (ranges [2].end, 16383);
     assert_string_equal (ranges [2].host, "");
     assert_int_equal (ranges [2].port, 30003);
+    //  Replicas after the master (a failed one is left out by Redis): only
+    //  a master with one is waited for after a durable EXEC.
+    assert_int_equal (ranges [0].replicas, 1);
+    assert_int_equal (ranges [1].replicas, 1);
+    assert_int_equal (ranges [2].replicas, 0);
     free (ranges);
     freeReplyObject (r);
     //  Not a map: an error (cluster support disabled), or a range out of bounds.

@@ -48,6 +48,19 @@ redisReply *qy_redis_get_reply (qy_redis_t *self);
 //  the next command), never followed: the caller runs the transaction
 //  again. On a single Redis, as qy_redis_append_argv.
 int qy_redis_append_keyed (qy_redis_t *self, const char *key, int argc, const char **argv, const size_t *argvlen);
+//  Writes that must survive a failover (wait_ms > 0, at most 1500; a Redis
+//  Cluster): a transaction's EXEC appended with qy_redis_append_keyed on a
+//  master with replicas is answered once one replica has its writes.
+//  Replication is asynchronous, so without it a master killed just after
+//  EXEC loses what its replica had not received yet, after the caller took
+//  it as written. The reply is NULL (Redis away: run the transaction again,
+//  which waits again) when the master went away, or no replica acknowledged
+//  within wait_ms (logged, counted by qy_redis_unreplicated). A replica
+//  that lags holds the writes back; one that failed does not, once the
+//  cluster has flagged it (cluster-node-timeout) and left it out of the
+//  slot map. A single Redis's replicas are not followed: no wait.
+void qy_redis_set_wait (qy_redis_t *self, int wait_ms);
+int64_t qy_redis_unreplicated (const qy_redis_t *self);
 //  Replies appended and not read yet.
 size_t qy_redis_unread (const qy_redis_t *self);
 

@@ -41,11 +41,13 @@ qy_redirect_kind_t qy_redis_redirect_parse (const char *err, size_t len, qy_redi
 typedef enum { QY_TX_AGAIN, QY_TX_WRONGTYPE, QY_TX_AWAY } qy_tx_error_t;
 qy_tx_error_t qy_redis_tx_error (const char *err, size_t len);
 
-//  One range of slots and the master serving it.
+//  One range of slots, the master serving it and how many replicas it has
+//  (the map leaves out replicas flagged as failed).
 typedef struct {
     int  start, end;
     char host [256];                  //  empty: the node that answered
     int  port;
+    int  replicas;
 } qy_slot_range_t;
 //  Parse a CLUSTER SLOTS reply into *ranges (caller frees). Returns the
 //  number of ranges, or -1 when the reply is not a slot map.

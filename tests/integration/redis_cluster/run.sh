@@ -6,6 +6,12 @@
 # (nothing changes), and a second day during which the master holding the brand's moderation
 # keys is killed with kill -9: its replica takes over, and every event sent is still archived,
 # judged and counted once, and every delivery made once.
+# Last, a write its replica never had: the replica of the master serving one group's counters
+# is stopped (SIGSTOP, its link cut), messages of that group are sent, and the master is
+# killed while scoring holds them back until a replica has their counts (redis.wait_ms); the
+# replica is let go and takes over. Scoring never passed that batch on, so it counts it on the
+# new master: counted once. (Without the wait the batch is passed on at once, and its counts
+# are lost with the master.)
 source "$(dirname "$0")/../lib.sh"
 export CLUSTER_CTL=$IT_CASE/cluster_ctl.sh
 mkdir -p "$QY_RUN/logs" "$QY_RUN/c1"
@@ -95,4 +101,51 @@ it_eq "day 2: ingest's count = what the load generator was told" "$((accepted - 
 for _ in $(seq 600); do settled "$((accepted + sent1))" && break; sleep 0.2; done
 it_wait "day 2 through the chain" settled "$((accepted + sent1))" || progress
 check "after the failover" "$((accepted + sent1))"
+
+# A write its replica never had.
+live () { for p in $QY_REDIS_CLUSTER_PORTS; do redis-cli -p "$p" ping >/dev/null 2>&1 && { echo "$p"; return; }; done; }
+nodes () { redis-cli -p "$(live)" cluster nodes; }
+# "master-id master-port replica-port" serving the slot of group id $1, when the master has a live replica
+pair () {
+    local slot; slot=$(redis-cli -p "$(live)" cluster keyslot "g:$1")
+    nodes | awk -v s="$slot" '$3 ~ /master/ && $3 !~ /fail/ { for (i = 9; i <= NF; i++) { n = split($i, r, "-"); if (n == 1) r[2] = r[1];
+                                  if (s >= r[1] && s <= r[2]) { split($2, a, "[:@]"); print $1, a[2] } } }' | while read -r id port; do
+        nodes | awk -v m="$id" -v p="$port" '$4 == m && $3 ~ /slave/ && $3 !~ /fail/ { split($2, a, "[:@]"); print m, p, a[2]; exit }'
+    done
+}
+gid= ; for g in $(sql "SELECT g.id FROM groups g JOIN brands b ON b.id = g.brand_id WHERE b.code = 'demo' ORDER BY g.id"); do
+    read -r mid mport rport <<< "$(pair "$g")"; [ -n "${rport:-}" ] && { gid=$g; break; }
+done
+[ -n "$gid" ] || it_fail "no group whose master has a replica"
+gcode=$(sql "SELECT code FROM groups WHERE id = $gid")
+pid_of () { redis-cli -p "$1" info server | tr -d '\r' | awk -F: '$1 == "process_id" { print $2 }'; }
+rpid=$(pid_of "$rport") mpid=$(pid_of "$mport")
+judged () { echo $(( $(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total) + $(qy_metric "$QY_HTTP_moderation2" qy_moderation_events_total) )); }
+before=$(judged) now=$(( $(date +%s) * 1000000 ))
+for i in $(seq 30); do
+    printf '{"brand":"demo","msg_id":"lost-%d","group":"%s","member":"wm%d","kind":"text","text":"今天到货了吗","role":"member","event_time_us":%d}\n' \
+        "$i" "$gcode" "$i" $((now + i))
+done > "$QY_RUN/lost.jsonl"
+# Stopped, the replica's kernel would still take what the master streams to it (and hand it
+# over when let go): its link is cut too, and it cannot come back while stopped.
+# The replica is stopped for a second or two: not long enough for the cluster to flag it as
+# failed (a flagged replica is not waited for, and one flagged has no claim to take over).
+for p in $QY_REDIS_CLUSTER_PORTS; do redis-cli -p "$p" config set cluster-node-timeout 5000 >/dev/null 2>&1 || true; done
+kill -STOP "$rpid"
+redis-cli -p "$mport" client kill type replica >/dev/null
+"$QYCTL" send "$QY_RUN/lost.jsonl" > /dev/null
+judged30 () { [ "$(judged)" -ge $((before + 30)) ]; }
+it_wait "30 messages of group $gid judged, its replica stopped" judged30
+sleep 0.5   #  scoring has them: counted on the master, waiting for the replica (redis.wait_ms)
+kill -9 "$mpid"; kill -CONT "$rpid"
+promoted () { nodes | awk -v p="$rport" '{ split($2, a, "[:@]") } a[2] == p && $3 ~ /master/ { f = 1 } END { exit !f }'; }
+it_wait "the stopped replica took over" promoted
+# One more message of the group, so that its day is rolled up again from what Redis holds now.
+printf '{"brand":"demo","msg_id":"lost-after","group":"%s","member":"wm1","kind":"text","text":"好的","role":"member","event_time_us":%d}\n' \
+    "$gcode" $((now + 100)) > "$QY_RUN/after.jsonl"
+"$QYCTL" send "$QY_RUN/after.jsonl" > /dev/null
+accepted=$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')
+for _ in $(seq 600); do settled "$accepted" && break; sleep 0.2; done
+it_wait "the group's messages through the chain" settled "$accepted" || progress
+check "a write its replica never had" "$((accepted + sent1))"
 it_done
