@@ -36,6 +36,7 @@ struct qy_pg_t {
     int64_t  next_try_us;
     int      backoff_ms;
     char     sqlstate [6];      //  of the last statement that failed ("" when it did not reach PostgreSQL)
+    int64_t  round_trips;
 };
 
 qy_pg_t *qy_pg_new (const char *dsn)
@@ -69,6 +70,7 @@ static void s_drop_stale (qy_pg_t *self)
         char drop [32];
         snprintf (drop, sizeof (drop), "DEALLOCATE %s", self->stale [--self->nstale]);
         PQclear (PQexec (self->conn, drop));
+        self->round_trips++;
     }
 }
 
@@ -190,6 +192,7 @@ static s_stmt_t *s_statement (qy_pg_t *self, const char *sql, int nparams)
         char name [16];
         snprintf (name, sizeof (name), "qy%d", ++self->names);
         PGresult *r = PQprepare (self->conn, name, sql, nparams, NULL);
+        self->round_trips++;
         if (PQresultStatus (r) == PGRES_COMMAND_OK)
             memcpy (st->name, name, sizeof (name));
         else
@@ -207,6 +210,7 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
         s_drop_stale (self);
     s_stmt_t *st = s_statement (self, sql, nparams);
     PGresult *res;
+    self->round_trips++;
     if (st) {
         res = PQexecPrepared (self->conn, st->name, nparams, params, NULL, NULL, 0);
         //  The prepared statement no longer serves: a table changed under
@@ -227,6 +231,7 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
                 s_drop_stale (self);
                 PQclear (res);
                 res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+                self->round_trips++;
             }
         }
     }
@@ -264,6 +269,11 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
     else
         PQclear (r);
     return true;
+}
+
+int64_t qy_pg_round_trips (const qy_pg_t *self)
+{
+    return self->round_trips;
 }
 
 const char *qy_pg_last_sqlstate (const qy_pg_t *self)

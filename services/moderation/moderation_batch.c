@@ -20,7 +20,8 @@
 #include <zmq.h>
 
 static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_muted, *m_blocked_join, *m_dry, *m_behaviour;
-typedef enum { S_JUDGE, S_REDIS, S_PRIOR, S_RECORD, S_ACT, S_SEEN, S_NPHASES } s_phase_t;
+static qy_metric_t *m_batches, *m_arrival, *m_round_trips;
+typedef enum { S_JUDGE, S_REDIS, S_PRIOR, S_RECORD, S_PEOPLE, S_ACT, S_SEEN, S_NPHASES } s_phase_t;
 static qy_metric_t *m_phase [S_NPHASES];
 static long s_ctx_alert_negative = 5;
 static bool s_ctx_alert_waves = true;
@@ -35,13 +36,20 @@ void moderation_batch_metrics (void)
     m_dry = qy_counter ("qy_moderation_dry_run_total", "verdicts where dry-run rules would have done more");
     m_behaviour = qy_counter ("qy_moderation_behaviour_hits_total", "behaviour hits (repeat, spam wave, newcomer, quiet hours)");
     m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
-    static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "act", "seen" };
+    m_batches = qy_counter ("qy_moderation_batches_total", "batches run (events judged divided by this: the mean batch)");
+    m_arrival = qy_histogram ("qy_moderation_arrival_seconds",
+                              "from ingest acceptance to the start of the batch that judges the event (ingest's "
+                              "commit, the bus hop and the wait for the batch before)");
+    m_round_trips = qy_counter ("qy_moderation_pg_round_trips_total",
+                                "PostgreSQL round trips of the batches (a pipeline of statements is one)");
+    static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "people", "act", "seen" };
     for (int i = 0; i < S_NPHASES; i++) {
         char name [96];
         qy_snprintf (name, sizeof (name), "qy_moderation_batch_seconds_total{phase=\"%s\"}", names [i]);
         m_phase [i] = qy_counter_us (name, "time spent in each phase of a batch: judging, the behaviour counts' round "
                                         "trip, replays' prior decisions, recording violations and enforcements, "
-                                        "acting and passing on, marking the batch finished");
+                                        "reports, questions and nicknames, acting and passing on, marking the "
+                                        "batch finished");
     }
 }
 
@@ -803,7 +811,11 @@ static void s_mark_seen (qy_redis_t *redis, s_item_t *items, size_t n)
 //  One batch, phase by phase (each phase's time in m_phase).
 static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 {
-    int64_t t = qy_mono_us ();
+    int64_t t = qy_mono_us (), now = qy_now_us (), trips = qy_pg_round_trips (ctx->pg);
+    qy_metric_add (m_batches, 1);
+    for (size_t i = 0; i < n; i++)
+        if (items [i].ev->ingest_time_us)
+            qy_metric_observe (m_arrival, now - items [i].ev->ingest_time_us);
     s_ctx_alert_negative = ctx->alert_negative;
     s_ctx_alert_waves = ctx->alert_waves;
     s_checks_t ch = { .args = qy_malloc (n * sizeof (moderation_check_args_t)),
@@ -837,11 +849,15 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     size_t npending = s_pending (items, n, pending);
     int stopped = s_store (ctx->store, ctx->pg, items, n, pending, npending);
     free (pending);
-    if (stopped || !s_people (ctx, items, n))
+    if (stopped)
         return;
     s_phase (S_RECORD, &t);
+    if (!s_people (ctx, items, n))
+        return;
+    s_phase (S_PEOPLE, &t);
     s_act (ctx, items, n);
     s_phase (S_ACT, &t);
+    qy_metric_add (m_round_trips, qy_pg_round_trips (ctx->pg) - trips);
     s_mark_seen (ctx->redis, items, n);
     s_phase (S_SEEN, &t);
 }

@@ -28,6 +28,9 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
 //  it. *res (if given) receives a successful result for the caller.
 bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams,
                 const char *const *params, PGresult **res);
+//  Round trips made on this handle so far (a statement, a prepare, a
+//  pipeline each count one): what a caller's work cost in waits.
+int64_t qy_pg_round_trips (const qy_pg_t *self);
 //  SQLSTATE of a failed result, "" if none.
 const char *qy_pg_sqlstate (const PGresult *res);
 //  The SQLSTATE of the last qy_pg_run that PostgreSQL refused ("" when the
