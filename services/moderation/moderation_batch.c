@@ -47,9 +47,9 @@ void moderation_batch_metrics (void)
         char name [96];
         qy_snprintf (name, sizeof (name), "qy_moderation_batch_seconds_total{phase=\"%s\"}", names [i]);
         m_phase [i] = qy_counter_us (name, "time spent in each phase of a batch: judging, the behaviour counts' round "
-                                        "trip, replays' prior decisions, recording violations and enforcements, "
-                                        "reports, questions and nicknames, acting and passing on, marking the "
-                                        "batch finished");
+                                        "trip, replays' prior decisions, recording violations, enforcements and "
+                                        "questions, reports and nicknames, acting and passing on, marking the batch "
+                                        "finished");
     }
 }
 
@@ -282,10 +282,82 @@ typedef struct {
     judge_action_t  level, would;
 } s_before_t;
 
-//  Record the batch in one transaction: its violations in member order
-//  (pending), then the enforcements they and the members' earlier state
-//  imply. Retried while PostgreSQL is away: no event moves on before its
-//  verdict is durable. Returns 0, or -1 when stopping.
+//  The people of the batch (moderation_people.c): skipped when finished
+//  before or blocked. Caller frees.
+static moderation_person_t *s_persons (s_item_t *items, size_t n)
+{
+    moderation_person_t *people = qy_calloc (n + 1, sizeof (moderation_person_t));
+    for (size_t i = 0; i < n; i++)
+        people [i] = (moderation_person_t) { items [i].ev, items [i].brand ? items [i].brand->judge : NULL,
+                                             &items [i].report, items [i].waiting, items [i].seen || items [i].blocked };
+    return people;
+}
+
+//  The read's decisions into the pending items. One whose member another
+//  replica already muted or blocked is enforced under that penalty, no new strike.
+static void s_take_records (s_item_t **pending, size_t npending, const moderation_record_t *rec)
+{
+    for (size_t i = 0; i < npending; i++) {
+        s_item_t *it = pending [i];
+        it->rec = rec [i];
+        it->superseded = rec [i].superseded;
+        if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
+            continue;
+        it->blocked = it->rec.held_blocked;
+        it->mute_until_us = it->rec.held_mute_until_us;
+        it->held = true;
+        it->level = it->would = JUDGE_ALLOW;
+    }
+}
+
+//  The batch's writes in one pipeline, one round trip: the new violations,
+//  the enforcements, the customers' questions and staff answers (their
+//  order does not matter: each is idempotent by (brand, msg_id)), and
+//  COMMIT when moderation_store_read opened the transaction (txn);
+//  without it they are one implicit transaction. Each new row's id into
+//  rec. False when PostgreSQL failed (the caller rolls back and retries).
+static bool s_write (qy_pg_t *pg, s_item_t *items, size_t n, const moderation_violation_t *viol,
+                     moderation_record_t *rec, size_t npending, moderation_enforce_t *enforce, bool txn)
+{
+    enum { W_INSERT, W_ENFORCE, W_ASKED, W_ANSWERED, W_N };
+    moderation_stmt_t st [W_N];
+    memset (st, 0, sizeof (st));
+    moderation_store_insert_plan (viol, rec, npending, &st [W_INSERT]);
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items [i].enforce)
+            enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
+                                                      items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
+                                                      items [i].blocked ? 0 : items [i].mute_until_us };
+    moderation_store_enforce_plan (enforce, ne, &st [W_ENFORCE]);
+    moderation_person_t *people = s_persons (items, n);
+    moderation_people_questions (people, n, &st [W_ASKED]);
+    free (people);
+    qy_pg_step_t steps [W_N + 1];
+    size_t k = 0, at [W_N];
+    for (size_t i = 0; i < W_N; i++)
+        if (st [i].used) {
+            at [i] = k;
+            steps [k++] = st [i].step;
+        }
+    if (txn)
+        steps [k++] = (qy_pg_step_t) { "violations commit", "COMMIT", 0, NULL, false, false, NULL };
+    bool ok = qy_pg_pipeline (pg, steps, k);
+    for (size_t i = 0; i < W_N; i++)
+        if (st [i].used)
+            st [i].step.res = steps [at [i]].res;       //  freed with st
+    if (ok)
+        moderation_store_insert_take (viol, rec, npending, &st [W_INSERT]);
+    for (size_t i = 0; i < W_N; i++)
+        moderation_stmt_free (&st [i]);
+    return ok;
+}
+
+//  Record the batch in one transaction, two round trips: its violations in
+//  member order (pending) locked and read, decided, then written with the
+//  enforcements they and the members' earlier state imply, the questions,
+//  and COMMIT. Retried while PostgreSQL is away: no event moves on before
+//  its verdict is durable. Returns 0, or -1 when stopping.
 static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, size_t n, s_item_t **pending,
                     size_t npending)
 {
@@ -300,7 +372,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
     s_before_t *before = qy_calloc (n, sizeof (s_before_t));
     for (size_t i = 0; i < n; i++)
         before [i] = (s_before_t) { items [i].blocked, items [i].mute_until_us, items [i].level, items [i].would };
-    moderation_enforce_t *enforce = qy_calloc (n, sizeof (moderation_enforce_t));
+    moderation_enforce_t *enforce = qy_calloc (n + 1, sizeof (moderation_enforce_t));
     int rc = -1;
     qy_wait_t wait = { 0 };
     while (true) {
@@ -313,34 +385,20 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
             it->held = it->superseded = false;
             it->enforce = NULL;
         }
-        bool txn = npending > 0;        //  enforcements alone are one statement
-        bool ok = !txn || (moderation_store_begin (store) == 0 && moderation_store_record (store, viol, rec, npending) == 0);
-        for (size_t i = 0; ok && i < npending; i++) {
-            s_item_t *it = pending [i];
-            it->rec = rec [i];
-            it->superseded = rec [i].superseded;
-            if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
-                continue;
-            //  Already muted or blocked (another replica): enforced under that penalty, no new strike.
-            it->blocked = it->rec.held_blocked;
-            it->mute_until_us = it->rec.held_mute_until_us;
-            it->held = true;
-            it->level = it->would = JUDGE_ALLOW;
+        bool txn = npending > 0;        //  without violations, the writes need no read first
+        bool ok = !txn || moderation_store_read (store, viol, rec, npending) == 0;
+        if (ok) {
+            s_take_records (pending, npending, rec);
+            s_enforcements (items, n);
+            ok = s_write (pg, items, n, viol, rec, npending, enforce, txn);
         }
-        size_t ne = 0;
-        if (ok && s_enforcements (items, n)) {
-            for (size_t i = 0; i < n; i++)
-                if (items [i].enforce)
-                    enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
-                                                              items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
-                                                              items [i].blocked ? 0 : items [i].mute_until_us };
-            ok = moderation_store_enforce (store, enforce, ne) == 0;
-        }
-        if (ok && (!txn || moderation_store_commit (store) == 0)) {
-            for (size_t i = 0; i < npending; i++)
+        if (ok) {
+            for (size_t i = 0; i < npending; i++) {
+                pending [i]->rec.violation_id = rec [i].violation_id;
                 if (pending [i]->held)
                     qy_log_info ("msg_id=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
                                  pending [i]->ev->brand, pending [i]->ev->member, pending [i]->blocked ? "blocked" : "muted");
+            }
             rc = 0;
             break;
         }
@@ -356,14 +414,12 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
     return rc;
 }
 
-//  Reports, impersonating nicknames, customers' questions: what the batch
-//  owes the people in it (moderation_people.c). False when stopping.
+//  Reports and impersonating nicknames: what the batch owes the people in
+//  it besides the questions written with its violations
+//  (moderation_people.c). False when stopping.
 static bool s_people (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 {
-    moderation_person_t *people = qy_calloc (n + 1, sizeof (moderation_person_t));
-    for (size_t i = 0; i < n; i++)
-        people [i] = (moderation_person_t) { items [i].ev, items [i].brand ? items [i].brand->judge : NULL,
-                                             &items [i].report, items [i].waiting, items [i].seen || items [i].blocked };
+    moderation_person_t *people = s_persons (items, n);
     bool ok = moderation_people_run (ctx->pg, ctx->actions, ctx->names, people, n);
     free (people);
     return ok;
