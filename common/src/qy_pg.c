@@ -285,7 +285,8 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
     return true;
 }
 
-//  Step i's results, up to the NULL that ends them: true when it ran. A
+//  One step's results, up to the NULL that ends them: false when the connection
+//  went on the way (ok says whether the step itself succeeded). A
 //  step after a failed one comes back PGRES_PIPELINE_ABORTED (not run).
 static bool s_step_result (qy_pg_t *self, qy_pg_step_t *step, s_stmt_t *st)
 {

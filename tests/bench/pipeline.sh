@@ -74,11 +74,12 @@ s_batches () {   # s_batches SECONDS
         $1 == "qy_moderation_batches_total" { b = $2 }
         $1 == "qy_moderation_events_total" { e = $2 }
         $1 == "qy_moderation_pg_round_trips_total" { rt = $2 }
+        $1 == "qy_moderation_chores_seconds_total" { ch = $2 }
         index($1, "qy_moderation_batch_seconds_total{") == 1 { split($1, f, "\""); ph[++k] = f[2]; s[f[2]] = $2; busy += $2 }
         END { if (!b) exit
               line = sprintf("          moderation: %d batches, %.1f events per batch, %.2f PostgreSQL round trips per batch; ms per batch:", b, e / b, rt / b)
               for (i = 1; i <= k; i++) line = line sprintf(" %s=%.2f", ph[i], s[ph[i]] * 1000 / b)
-              printf "%s (phases busy %.0f %% of the run)\n", line, busy * 100 / t
+              printf "%s (phases busy %.0f %% of the run; chores every 2 s: %.2f ms each)\n", line, busy * 100 / t, ch * 1000 / (t / 2)
               printf "          ingest acceptance → batch start p50=%.2f ms p99=%.2f ms; ingest commit p50=%.2f ms p99=%.2f ms\n", a50 * 1000, a99 * 1000, c50 * 1000, c99 * 1000 }'
 }
 
