@@ -441,7 +441,7 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
     "        WHERE k.brand_id = " b " AND k.member_id = " m " AND k.lifted_at IS NULL " \
     "          AND coalesce (v.event_time, k.created_at) < 'epoch'::timestamptz + " t "::bigint * interval '1 microsecond')"
 
-//  What the read statement of moderation_store_record says about row i.
+//  What the read statement of moderation_store_read says about row i.
 static void s_known (const PGresult *res, int i, moderation_known_t *k)
 {
     memset (k, 0, sizeof (*k));
