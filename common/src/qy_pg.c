@@ -36,6 +36,7 @@ struct qy_pg_t {
     int64_t  next_try_us;
     int      backoff_ms;
     char     sqlstate [6];      //  of the last statement that failed ("" when it did not reach PostgreSQL)
+    int64_t  round_trips;
 };
 
 qy_pg_t *qy_pg_new (const char *dsn)
@@ -69,6 +70,7 @@ static void s_drop_stale (qy_pg_t *self)
         char drop [32];
         snprintf (drop, sizeof (drop), "DEALLOCATE %s", self->stale [--self->nstale]);
         PQclear (PQexec (self->conn, drop));
+        self->round_trips++;
     }
 }
 
@@ -190,6 +192,7 @@ static s_stmt_t *s_statement (qy_pg_t *self, const char *sql, int nparams)
         char name [16];
         snprintf (name, sizeof (name), "qy%d", ++self->names);
         PGresult *r = PQprepare (self->conn, name, sql, nparams, NULL);
+        self->round_trips++;
         if (PQresultStatus (r) == PGRES_COMMAND_OK)
             memcpy (st->name, name, sizeof (name));
         else
@@ -197,6 +200,22 @@ static s_stmt_t *s_statement (qy_pg_t *self, const char *sql, int nparams)
         PQclear (r);
     }
     return st->name [0] ? st : NULL;
+}
+
+//  A prepared statement that no longer serves (0A000, 26000: see qy_pg_exec)
+//  is forgotten, to be deallocated once no transaction is open. True when
+//  res says so.
+static bool s_stale (qy_pg_t *self, s_stmt_t *st, const PGresult *res)
+{
+    const char *state = qy_pg_sqlstate (res);
+    if (PQresultStatus (res) != PGRES_FATAL_ERROR || (strcmp (state, "0A000") && strcmp (state, "26000"))
+        || PQstatus (self->conn) != CONNECTION_OK)
+        return false;
+    if (self->nstale < S_STALE_MAX)
+        memcpy (self->stale [self->nstale++], st->name, sizeof (st->name));
+    st->name [0] = 0;
+    st->seen = 0;
+    return true;
 }
 
 PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *const *params)
@@ -207,6 +226,7 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
         s_drop_stale (self);
     s_stmt_t *st = s_statement (self, sql, nparams);
     PGresult *res;
+    self->round_trips++;
     if (st) {
         res = PQexecPrepared (self->conn, st->name, nparams, params, NULL, NULL, 0);
         //  The prepared statement no longer serves: a table changed under
@@ -216,18 +236,11 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
         //  transaction has failed and the caller retries it. The stale one
         //  is deallocated once no transaction is open (past S_STALE_MAX
         //  pending, the connection's end does it).
-        const char *state = qy_pg_sqlstate (res);
-        if (PQresultStatus (res) == PGRES_FATAL_ERROR && (!strcmp (state, "0A000") || !strcmp (state, "26000"))
-            && PQstatus (self->conn) == CONNECTION_OK) {
-            if (self->nstale < S_STALE_MAX)
-                memcpy (self->stale [self->nstale++], st->name, sizeof (st->name));
-            st->name [0] = 0;
-            st->seen = 0;
-            if (PQtransactionStatus (self->conn) == PQTRANS_IDLE) {
-                s_drop_stale (self);
-                PQclear (res);
-                res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-            }
+        if (s_stale (self, st, res) && PQtransactionStatus (self->conn) == PQTRANS_IDLE) {
+            s_drop_stale (self);
+            PQclear (res);
+            res = PQexecParams (self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+            self->round_trips++;
         }
     }
     else
@@ -240,6 +253,18 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
     return res;
 }
 
+//  A statement PostgreSQL refused: its SQLSTATE kept, one log line.
+static void s_refused (qy_pg_t *self, const char *context, const PGresult *r)
+{
+    qy_strlcpy (self->sqlstate, qy_pg_sqlstate (r), sizeof (self->sqlstate));
+    char why [512];
+    qy_strlcpy (why, PQresultErrorMessage (r), sizeof (why));
+    for (char *p = why; *p; p++)
+        if (*p == '\n' || *p == '"')
+            *p = ' ';
+    qy_log_error ("postgres error context=%s sqlstate=%s error=%s", context, qy_pg_sqlstate (r), why);
+}
+
 bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams,
                 const char *const *params, PGresult **res)
 {
@@ -249,13 +274,7 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
         return false;
     ExecStatusType st = PQresultStatus (r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        qy_strlcpy (self->sqlstate, qy_pg_sqlstate (r), sizeof (self->sqlstate));
-        char why [512];
-        qy_strlcpy (why, PQresultErrorMessage (r), sizeof (why));
-        for (char *p = why; *p; p++)
-            if (*p == '\n' || *p == '"')
-                *p = ' ';
-        qy_log_error ("postgres error context=%s sqlstate=%s error=%s", context, qy_pg_sqlstate (r), why);
+        s_refused (self, context, r);
         PQclear (r);
         return false;
     }
@@ -264,6 +283,105 @@ bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams
     else
         PQclear (r);
     return true;
+}
+
+//  One step's results, up to the NULL that ends them: false when the connection
+//  went on the way (ok says whether the step itself succeeded). A
+//  step after a failed one comes back PGRES_PIPELINE_ABORTED (not run).
+static bool s_step_result (qy_pg_t *self, qy_pg_step_t *step, s_stmt_t *st)
+{
+    PGresult *r = PQgetResult (self->conn);
+    if (!r)
+        return false;       //  no result where one was owed: the connection went
+    ExecStatusType status = PQresultStatus (r);
+    step->ok = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+    if (status == PGRES_FATAL_ERROR) {
+        if (st)
+            s_stale (self, st, r);
+        //  A FATAL one ends the session (terminated, shut down): the lost
+        //  connection is what gets said, as qy_pg_exec says it.
+        const char *severity = PQresultErrorField (r, PG_DIAG_SEVERITY_NONLOCALIZED);
+        if (PQstatus (self->conn) == CONNECTION_OK && !(severity && strcmp (severity, "ERROR")))
+            s_refused (self, step->context, r);
+    }
+    if (step->ok && step->keep)
+        step->res = r;
+    else
+        PQclear (r);
+    //  The NULL that ends this step's results (a lost connection may
+    //  repeat its error instead: stop there).
+    while (PQstatus (self->conn) == CONNECTION_OK && (r = PQgetResult (self->conn)))
+        PQclear (r);
+    return PQstatus (self->conn) == CONNECTION_OK;
+}
+
+//  Send every step and the sync (libpq holds them and sends at the sync;
+//  in blocking mode it reads what the server answers meanwhile, so a long
+//  pipeline cannot deadlock on full socket buffers). False when one could
+//  not be sent.
+static bool s_pipeline_send (qy_pg_t *self, qy_pg_step_t *steps, s_stmt_t **st, size_t n)
+{
+    if (PQenterPipelineMode (self->conn) != 1)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        int sent = st [i] ? PQsendQueryPrepared (self->conn, st [i]->name, steps [i].nparams, steps [i].params,
+                                                 NULL, NULL, 0)
+                          : PQsendQueryParams (self->conn, steps [i].sql, steps [i].nparams, NULL, steps [i].params,
+                                               NULL, NULL, 0);
+        if (sent != 1)
+            return false;
+    }
+    return PQpipelineSync (self->conn) == 1;
+}
+
+bool qy_pg_pipeline (qy_pg_t *self, qy_pg_step_t *steps, size_t n)
+{
+    self->sqlstate [0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        steps [i].ok = false;
+        steps [i].res = NULL;
+    }
+    if (n == 0)
+        return true;
+    if (!qy_pg_connect (self))
+        return false;
+    if (self->nstale)
+        s_drop_stale (self);
+    //  Prepared before the pipeline starts (PQprepare waits for its
+    //  answer, which pipeline mode forbids): a statement's second run on
+    //  this connection costs that one round trip more, once.
+    s_stmt_t **st = qy_calloc (n, sizeof (s_stmt_t *));
+    for (size_t i = 0; i < n; i++)
+        st [i] = s_statement (self, steps [i].sql, steps [i].nparams);
+    self->round_trips++;
+    bool up = s_pipeline_send (self, steps, st, n);
+    for (size_t i = 0; up && i < n; i++)
+        up = s_step_result (self, &steps [i], st [i]);
+    PGresult *sync = up ? PQgetResult (self->conn) : NULL;
+    up = sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC && PQexitPipelineMode (self->conn) == 1;
+    PQclear (sync);
+    free (st);
+    bool all = up;
+    for (size_t i = 0; i < n; i++)
+        all = all && steps [i].ok;
+    if (up)
+        return all;
+    //  Lost on the way (or out of step with the server, which only a
+    //  fresh connection puts right): nothing kept, as qy_pg_exec.
+    qy_log_warn ("postgres pipeline broken context=%s error=%s", steps [0].context,
+                 PQstatus (self->conn) == CONNECTION_OK ? "out of step" : "connection lost");
+    for (size_t i = 0; i < n; i++) {
+        PQclear (steps [i].res);
+        steps [i].res = NULL;
+        steps [i].ok = false;
+    }
+    s_down (self, "connection lost");
+    return false;
+}
+
+int64_t qy_pg_round_trips (const qy_pg_t *self)
+{
+    return self->round_trips;
 }
 
 const char *qy_pg_last_sqlstate (const qy_pg_t *self)

@@ -54,7 +54,7 @@ static const qy_option_t s_options [] = {
       "kept before they are read again (0: every batch); a staff member speaking under a name not kept has them read at once" },
 };
 
-static qy_metric_t *m_bad;
+static qy_metric_t *m_bad, *m_chores;
 
 static void s_on_event (void *batch, Qy__Event *ev, const void *data, size_t size)
 {
@@ -91,7 +91,8 @@ typedef struct {
 static void s_chores (s_chores_t *c, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis,
                       qy_outlet_t *actions)
 {
-    if (qy_mono_us () < c->next_us)
+    int64_t t0 = qy_mono_us ();
+    if (t0 < c->next_us)
         return;
     moderation_restore_if_lost (pg, redis);
     if (c->restore_pending)
@@ -101,6 +102,7 @@ static void s_chores (s_chores_t *c, moderation_store_t *store, qy_pg_t *pg, qy_
     moderation_questions_sweep (store, pg, actions);
     moderation_complaints_sweep (store, pg, actions);
     c->next_us = qy_mono_us () + 2000000;
+    qy_metric_add (m_chores, c->next_us - 2000000 - t0);
 }
 
 int main (int argc, char **argv)
@@ -109,6 +111,9 @@ int main (int argc, char **argv)
     qy_service_start ("moderation", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     moderation_batch_metrics ();
     m_bad = qy_counter ("qy_moderation_malformed_total", "undecodable events set aside");
+    m_chores = qy_counter_us ("qy_moderation_chores_seconds_total",
+                              "time spent on the chores between batches every two seconds (restores, the "
+                              "unanswered questions' and complaints' sweeps): batches wait meanwhile");
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
 

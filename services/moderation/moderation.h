@@ -362,7 +362,7 @@ typedef struct {
 } moderation_record_t;
 
 //  What PostgreSQL holds about a violation's message and member, read
-//  under the member's lock by moderation_store_record.
+//  under the member's lock by moderation_store_read.
 typedef struct {
     bool        recorded;            //  the message has a violation row already; then its:
     int64_t     id;
@@ -395,15 +395,38 @@ moderation_penalty_t moderation_recorded_penalty (const char *action, int strike
 void moderation_strikes_decide (const moderation_violation_t *v, const moderation_known_t *known, size_t n,
                                 int64_t now_us, moderation_record_t *out);
 
-//  Record a batch's violations inside the caller's transaction (begin …
-//  commit), as if one at a time, in three statements: the members are
-//  locked (advisory locks, so strike numbers are exact across replicas),
-//  their state read, the new rows written. v is in (brand, member) order —
-//  so two replicas never wait on each other in a cycle — and every v->policy
-//  is set. Idempotent by (brand, msg_id). Returns 0 or -1 (PostgreSQL
-//  failed: roll back and retry the batch).
-int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
-                             size_t n);
+//  One statement of a batch's write pipeline (qy_pg_pipeline) with the
+//  parameter columns it borrows: filled by a *_plan function, sent when
+//  used (it has rows), released by moderation_stmt_free.
+enum { MODERATION_STMT_PARAMS = 20 };
+typedef struct {
+    qy_pg_cols_t  cols;
+    const char   *params [MODERATION_STMT_PARAMS];
+    qy_pg_step_t  step;
+    bool          used;
+} moderation_stmt_t;
+//  Free the columns and a kept result; safe on one never planned (zeroed).
+void moderation_stmt_free (moderation_stmt_t *self);
+
+//  Record a batch's violations as if one at a time, in two round trips with
+//  the decision between them. moderation_store_read opens the transaction,
+//  locks the members (advisory locks, so strike numbers are exact across
+//  replicas) and reads their state, in one pipeline, and decides (pure:
+//  moderation_strikes_decide) into out. v is in (brand, member) order — so
+//  two replicas never wait on each other in a cycle — and every v->policy
+//  is set. Returns 0 or -1 (PostgreSQL failed: roll back and retry the
+//  batch). Then moderation_store_insert_plan plans the new rows, which go
+//  with the batch's other writes and COMMIT in one pipeline, and
+//  moderation_store_insert_take gives each its id. Idempotent by
+//  (brand, msg_id).
+int moderation_store_read (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
+                           size_t n);
+void moderation_store_insert_plan (const moderation_violation_t *v, const moderation_record_t *out, size_t n,
+                                   moderation_stmt_t *st);
+//  From the insert's result (st->step.res, kept): each new row's id into
+//  out, by (brand, message); a copy of an earlier row of the batch takes its id.
+void moderation_store_insert_take (const moderation_violation_t *v, moderation_record_t *out, size_t n,
+                                   const moderation_stmt_t *st);
 //  A replayed event is judged as things stood when it happened, not now:
 //  was the member muted (end in *mute_until_us, 0 if not) or blocked at
 //  event time t_us? Returns 0, or -1 if PostgreSQL failed.
@@ -428,9 +451,7 @@ typedef struct {
     Qy__Action       action;
     int64_t          mute_until_us;
 } moderation_enforce_t;
-int moderation_store_enforce (moderation_store_t *self, const moderation_enforce_t *list, size_t n);
-int moderation_store_begin (moderation_store_t *self);
-int moderation_store_commit (moderation_store_t *self);
+void moderation_store_enforce_plan (const moderation_enforce_t *list, size_t n, moderation_stmt_t *st);
 void moderation_store_rollback (moderation_store_t *self);
 //  --------------------------------------------------- unanswered customers
 //  (moderation_questions.c). Does a customer ask something: a member's text
@@ -458,9 +479,10 @@ typedef struct {
     const char *member;         //  the customer it is about (gateway user id), or NULL: an answer task names them
 } moderation_alert_t;
 int moderation_alert (void *out, const moderation_alert_t *a);
-//  Record the batch's customer questions (asks[i]) and the staff messages
-//  that answer them, in two statements. Returns 0, or -1 (retry).
-int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const bool *asks, size_t n);
+//  Plan the recording of the batch's customer questions (asks[i]) and of
+//  the staff messages that answer them: two statements, each used only
+//  when the batch has rows for it. Idempotent by (brand, msg_id).
+void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, size_t n, moderation_stmt_t st [2]);
 //  Alert the store about questions waiting past answer.after_s, HQ past
 //  answer.escalate_s: once each across replicas. Call every few seconds.
 void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions);
@@ -474,7 +496,9 @@ bool moderation_pg_wait (qy_pg_t *pg, qy_wait_t *wait);
 //  (moderation_people.c). What a batch owes the people in it besides
 //  judgement, for each event not finished before: its report recorded,
 //  its nickname checked on join or rename (judge: the brand's, for the
-//  normalization; NULL: not checked), its question or staff answer noted.
+//  normalization; NULL: not checked), its question or staff answer noted
+//  (planned by moderation_people_questions to ride with the violations'
+//  COMMIT; the rest by moderation_people_run, after it).
 typedef struct {
     const Qy__Event           *ev;
     judge_t                   *judge;
@@ -482,6 +506,7 @@ typedef struct {
     bool                       waiting;      //  a waiting ping (a question)
     bool                       skip;         //  finished before, or a blocked member's
 } moderation_person_t;
+void moderation_people_questions (const moderation_person_t *people, size_t n, moderation_stmt_t st [2]);
 //  Retries while PostgreSQL is away; false when stopping.
 bool moderation_people_run (qy_pg_t *pg, void *actions, moderation_names_t *names, const moderation_person_t *people,
                             size_t n);

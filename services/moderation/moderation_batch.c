@@ -20,7 +20,8 @@
 #include <zmq.h>
 
 static qy_metric_t *m_in, *m_viol, *m_actions, *m_latency, *m_muted, *m_blocked_join, *m_dry, *m_behaviour;
-typedef enum { S_JUDGE, S_REDIS, S_PRIOR, S_RECORD, S_ACT, S_SEEN, S_NPHASES } s_phase_t;
+static qy_metric_t *m_batches, *m_arrival, *m_round_trips;
+typedef enum { S_JUDGE, S_REDIS, S_PRIOR, S_RECORD, S_PEOPLE, S_ACT, S_SEEN, S_NPHASES } s_phase_t;
 static qy_metric_t *m_phase [S_NPHASES];
 static long s_ctx_alert_negative = 5;
 static bool s_ctx_alert_waves = true;
@@ -35,13 +36,20 @@ void moderation_batch_metrics (void)
     m_dry = qy_counter ("qy_moderation_dry_run_total", "verdicts where dry-run rules would have done more");
     m_behaviour = qy_counter ("qy_moderation_behaviour_hits_total", "behaviour hits (repeat, spam wave, newcomer, quiet hours)");
     m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
-    static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "act", "seen" };
+    m_batches = qy_counter ("qy_moderation_batches_total", "batches run (events judged divided by this: the mean batch)");
+    m_arrival = qy_histogram ("qy_moderation_arrival_seconds",
+                              "from ingest acceptance to the start of the batch that judges the event (ingest's "
+                              "commit, the bus hop and the wait for the batch before)");
+    m_round_trips = qy_counter ("qy_moderation_pg_round_trips_total",
+                                "PostgreSQL round trips of the batches (a pipeline of statements is one)");
+    static const char *names [S_NPHASES] = { "judge", "redis", "prior", "record", "people", "act", "seen" };
     for (int i = 0; i < S_NPHASES; i++) {
         char name [96];
         qy_snprintf (name, sizeof (name), "qy_moderation_batch_seconds_total{phase=\"%s\"}", names [i]);
         m_phase [i] = qy_counter_us (name, "time spent in each phase of a batch: judging, the behaviour counts' round "
-                                        "trip, replays' prior decisions, recording violations and enforcements, "
-                                        "acting and passing on, marking the batch finished");
+                                        "trip, replays' prior decisions, recording violations, enforcements and "
+                                        "questions, reports and nicknames, acting and passing on, marking the batch "
+                                        "finished");
     }
 }
 
@@ -274,10 +282,82 @@ typedef struct {
     judge_action_t  level, would;
 } s_before_t;
 
-//  Record the batch in one transaction: its violations in member order
-//  (pending), then the enforcements they and the members' earlier state
-//  imply. Retried while PostgreSQL is away: no event moves on before its
-//  verdict is durable. Returns 0, or -1 when stopping.
+//  The people of the batch (moderation_people.c): skipped when finished
+//  before or blocked. Caller frees.
+static moderation_person_t *s_persons (s_item_t *items, size_t n)
+{
+    moderation_person_t *people = qy_calloc (n + 1, sizeof (moderation_person_t));
+    for (size_t i = 0; i < n; i++)
+        people [i] = (moderation_person_t) { items [i].ev, items [i].brand ? items [i].brand->judge : NULL,
+                                             &items [i].report, items [i].waiting, items [i].seen || items [i].blocked };
+    return people;
+}
+
+//  The read's decisions into the pending items. One whose member another
+//  replica already muted or blocked is enforced under that penalty, no new strike.
+static void s_take_records (s_item_t **pending, size_t npending, const moderation_record_t *rec)
+{
+    for (size_t i = 0; i < npending; i++) {
+        s_item_t *it = pending [i];
+        it->rec = rec [i];
+        it->superseded = rec [i].superseded;
+        if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
+            continue;
+        it->blocked = it->rec.held_blocked;
+        it->mute_until_us = it->rec.held_mute_until_us;
+        it->held = true;
+        it->level = it->would = JUDGE_ALLOW;
+    }
+}
+
+//  The batch's writes in one pipeline, one round trip: the new violations,
+//  the enforcements, the customers' questions and staff answers (their
+//  order does not matter: each is idempotent by (brand, msg_id)), and
+//  COMMIT when moderation_store_read opened the transaction (txn);
+//  without it they are one implicit transaction. Each new row's id into
+//  rec. False when PostgreSQL failed (the caller rolls back and retries).
+static bool s_write (qy_pg_t *pg, s_item_t *items, size_t n, const moderation_violation_t *viol,
+                     moderation_record_t *rec, size_t npending, moderation_enforce_t *enforce, bool txn)
+{
+    enum { W_INSERT, W_ENFORCE, W_ASKED, W_ANSWERED, W_N };
+    moderation_stmt_t st [W_N];
+    memset (st, 0, sizeof (st));
+    moderation_store_insert_plan (viol, rec, npending, &st [W_INSERT]);
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items [i].enforce)
+            enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
+                                                      items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
+                                                      items [i].blocked ? 0 : items [i].mute_until_us };
+    moderation_store_enforce_plan (enforce, ne, &st [W_ENFORCE]);
+    moderation_person_t *people = s_persons (items, n);
+    moderation_people_questions (people, n, &st [W_ASKED]);
+    free (people);
+    qy_pg_step_t steps [W_N + 1];
+    size_t k = 0, at [W_N];
+    for (size_t i = 0; i < W_N; i++)
+        if (st [i].used) {
+            at [i] = k;
+            steps [k++] = st [i].step;
+        }
+    if (txn)
+        steps [k++] = (qy_pg_step_t) { "violations commit", "COMMIT", 0, NULL, false, false, NULL };
+    bool ok = qy_pg_pipeline (pg, steps, k);
+    for (size_t i = 0; i < W_N; i++)
+        if (st [i].used)
+            st [i].step.res = steps [at [i]].res;       //  freed with st
+    if (ok)
+        moderation_store_insert_take (viol, rec, npending, &st [W_INSERT]);
+    for (size_t i = 0; i < W_N; i++)
+        moderation_stmt_free (&st [i]);
+    return ok;
+}
+
+//  Record the batch in one transaction, two round trips: its violations in
+//  member order (pending) locked and read, decided, then written with the
+//  enforcements they and the members' earlier state imply, the questions,
+//  and COMMIT. Retried while PostgreSQL is away: no event moves on before
+//  its verdict is durable. Returns 0, or -1 when stopping.
 static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, size_t n, s_item_t **pending,
                     size_t npending)
 {
@@ -292,7 +372,7 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
     s_before_t *before = qy_calloc (n, sizeof (s_before_t));
     for (size_t i = 0; i < n; i++)
         before [i] = (s_before_t) { items [i].blocked, items [i].mute_until_us, items [i].level, items [i].would };
-    moderation_enforce_t *enforce = qy_calloc (n, sizeof (moderation_enforce_t));
+    moderation_enforce_t *enforce = qy_calloc (n + 1, sizeof (moderation_enforce_t));
     int rc = -1;
     qy_wait_t wait = { 0 };
     while (true) {
@@ -305,34 +385,20 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
             it->held = it->superseded = false;
             it->enforce = NULL;
         }
-        bool txn = npending > 0;        //  enforcements alone are one statement
-        bool ok = !txn || (moderation_store_begin (store) == 0 && moderation_store_record (store, viol, rec, npending) == 0);
-        for (size_t i = 0; ok && i < npending; i++) {
-            s_item_t *it = pending [i];
-            it->rec = rec [i];
-            it->superseded = rec [i].superseded;
-            if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
-                continue;
-            //  Already muted or blocked (another replica): enforced under that penalty, no new strike.
-            it->blocked = it->rec.held_blocked;
-            it->mute_until_us = it->rec.held_mute_until_us;
-            it->held = true;
-            it->level = it->would = JUDGE_ALLOW;
+        bool txn = npending > 0;        //  without violations, the writes need no read first
+        bool ok = !txn || moderation_store_read (store, viol, rec, npending) == 0;
+        if (ok) {
+            s_take_records (pending, npending, rec);
+            s_enforcements (items, n);
+            ok = s_write (pg, items, n, viol, rec, npending, enforce, txn);
         }
-        size_t ne = 0;
-        if (ok && s_enforcements (items, n)) {
-            for (size_t i = 0; i < n; i++)
-                if (items [i].enforce)
-                    enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
-                                                              items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
-                                                              items [i].blocked ? 0 : items [i].mute_until_us };
-            ok = moderation_store_enforce (store, enforce, ne) == 0;
-        }
-        if (ok && (!txn || moderation_store_commit (store) == 0)) {
-            for (size_t i = 0; i < npending; i++)
+        if (ok) {
+            for (size_t i = 0; i < npending; i++) {
+                pending [i]->rec.violation_id = rec [i].violation_id;
                 if (pending [i]->held)
                     qy_log_info ("msg_id=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
                                  pending [i]->ev->brand, pending [i]->ev->member, pending [i]->blocked ? "blocked" : "muted");
+            }
             rc = 0;
             break;
         }
@@ -348,14 +414,12 @@ static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, siz
     return rc;
 }
 
-//  Reports, impersonating nicknames, customers' questions: what the batch
-//  owes the people in it (moderation_people.c). False when stopping.
+//  Reports and impersonating nicknames: what the batch owes the people in
+//  it besides the questions written with its violations
+//  (moderation_people.c). False when stopping.
 static bool s_people (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 {
-    moderation_person_t *people = qy_calloc (n + 1, sizeof (moderation_person_t));
-    for (size_t i = 0; i < n; i++)
-        people [i] = (moderation_person_t) { items [i].ev, items [i].brand ? items [i].brand->judge : NULL,
-                                             &items [i].report, items [i].waiting, items [i].seen || items [i].blocked };
+    moderation_person_t *people = s_persons (items, n);
     bool ok = moderation_people_run (ctx->pg, ctx->actions, ctx->names, people, n);
     free (people);
     return ok;
@@ -803,7 +867,11 @@ static void s_mark_seen (qy_redis_t *redis, s_item_t *items, size_t n)
 //  One batch, phase by phase (each phase's time in m_phase).
 static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 {
-    int64_t t = qy_mono_us ();
+    int64_t t = qy_mono_us (), now = qy_now_us (), trips = qy_pg_round_trips (ctx->pg);
+    qy_metric_add (m_batches, 1);
+    for (size_t i = 0; i < n; i++)
+        if (items [i].ev->ingest_time_us)
+            qy_metric_observe (m_arrival, now - items [i].ev->ingest_time_us);
     s_ctx_alert_negative = ctx->alert_negative;
     s_ctx_alert_waves = ctx->alert_waves;
     s_checks_t ch = { .args = qy_malloc (n * sizeof (moderation_check_args_t)),
@@ -837,11 +905,15 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     size_t npending = s_pending (items, n, pending);
     int stopped = s_store (ctx->store, ctx->pg, items, n, pending, npending);
     free (pending);
-    if (stopped || !s_people (ctx, items, n))
+    if (stopped)
         return;
     s_phase (S_RECORD, &t);
+    if (!s_people (ctx, items, n))
+        return;
+    s_phase (S_PEOPLE, &t);
     s_act (ctx, items, n);
     s_phase (S_ACT, &t);
+    qy_metric_add (m_round_trips, qy_pg_round_trips (ctx->pg) - trips);
     s_mark_seen (ctx->redis, items, n);
     s_phase (S_SEEN, &t);
 }

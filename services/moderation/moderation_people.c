@@ -1,8 +1,9 @@
 //  What a batch owes the people in it besides judgement: members' reports
 //  into the review queue, impersonating nicknames flagged and alerted,
-//  customers' questions and staff answers recorded. Run by the batch after
-//  its violations are recorded and before anything moves on; each step is
-//  idempotent by message id and retried while PostgreSQL is away.
+//  customers' questions and staff answers recorded (planned here, written
+//  in the violations' transaction). The rest runs after that transaction
+//  and before anything moves on; each step is idempotent by message id and
+//  retried while PostgreSQL is away.
 #include "moderation.h"
 #include "qy/event.h"
 #include "qy/service.h"
@@ -53,12 +54,24 @@ static bool s_impersonators (qy_pg_t *pg, void *actions, moderation_names_t *nam
     return ok;
 }
 
-bool moderation_people_run (qy_pg_t *pg, void *actions, moderation_names_t *names, const moderation_person_t *people,
-                            size_t n)
+void moderation_people_questions (const moderation_person_t *people, size_t n, moderation_stmt_t st [2])
 {
     const Qy__Event **evs = qy_calloc (n + 1, sizeof (Qy__Event *));
     bool *asks = qy_calloc (n + 1, sizeof (bool));
     size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!people [i].skip) {
+            evs [k] = people [i].ev;
+            asks [k++] = moderation_question (people [i].ev, people [i].waiting);
+        }
+    moderation_questions_plan (evs, asks, k, st);
+    free (evs);
+    free (asks);
+}
+
+bool moderation_people_run (qy_pg_t *pg, void *actions, moderation_names_t *names, const moderation_person_t *people,
+                            size_t n)
+{
     bool ok = true;
     qy_wait_t wait = { 0 };
     for (size_t i = 0; ok && i < n; i++) {
@@ -67,15 +80,8 @@ bool moderation_people_run (qy_pg_t *pg, void *actions, moderation_names_t *name
             continue;
         while (ok && p->report && p->report->is_report && moderation_report_record (pg, p->ev, p->report) != 0)
             ok = moderation_pg_wait (pg, &wait);
-        evs [k] = p->ev;
-        asks [k++] = moderation_question (p->ev, p->waiting);
         if (!qy_role_is_member (p->ev->role))
             moderation_names_seen (names, p->ev->brand_id, p->ev->nickname);
     }
-    ok = ok && s_impersonators (pg, actions, names, people, n);
-    while (ok && moderation_questions_note (pg, evs, asks, k) != 0)
-        ok = moderation_pg_wait (pg, &wait);
-    free (evs);
-    free (asks);
-    return ok;
+    return ok && s_impersonators (pg, actions, names, people, n);
 }

@@ -59,11 +59,12 @@ int moderation_alert (void *out, const moderation_alert_t *a)
     return qy_service_send (out, &d.base);
 }
 
-int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const bool *asks, size_t n)
+void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, size_t n, moderation_stmt_t st [2])
 {
-    //  One row per event that asks or that staff wrote.
-    qy_pg_cols_t cols;
-    qy_pg_cols_init (&cols, 7);
+    //  One row per event that asks or that staff wrote: the same columns
+    //  for both statements (the second borrows the first's).
+    qy_pg_cols_t *cols = &st [0].cols;
+    qy_pg_cols_init (cols, 7);
     size_t answers = 0;
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = evs [i];
@@ -71,37 +72,36 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
         if (!asks [i] && !(staff && ev->member_id && qy_event_is_message (ev->kind)))
             continue;
         answers += staff && !asks [i];
-        qy_pg_cols_row (&cols);
-        qy_pg_cols_int (&cols, 0, ev->brand_id);
-        qy_pg_cols_int (&cols, 1, ev->group_id);
-        qy_pg_cols_int (&cols, 2, ev->store_id);
-        qy_pg_cols_int (&cols, 3, ev->member_id);
-        qy_pg_cols_text (&cols, 4, ev->msg_id);
-        qy_pg_cols_int (&cols, 5, ev->event_time_us);
-        qy_pg_cols_bool (&cols, 6, staff);
+        qy_pg_cols_row (cols);
+        qy_pg_cols_int (cols, 0, ev->brand_id);
+        qy_pg_cols_int (cols, 1, ev->group_id);
+        qy_pg_cols_int (cols, 2, ev->store_id);
+        qy_pg_cols_int (cols, 3, ev->member_id);
+        qy_pg_cols_text (cols, 4, ev->msg_id);
+        qy_pg_cols_int (cols, 5, ev->event_time_us);
+        qy_pg_cols_bool (cols, 6, staff);
     }
-    size_t rows = cols.nrows;
-    const char *p [7];
-    qy_pg_cols_params (&cols, p);
+    size_t rows = cols->nrows;
+    qy_pg_cols_params (cols, st [0].params);
     //  A member's first open question in a group stands for the ones that
     //  follow ("在吗" again and again is one waiting customer); a staff
     //  message answers every open question asked before it in its group.
     //  (Each statement only when the batch has rows for it: most batches have neither.)
-    bool ok = rows == answers
-        || qy_pg_run (pg, "questions asked",
+    st [0].used = rows > answers;
+    st [0].step = (qy_pg_step_t) { "questions asked",
                 "INSERT INTO moderation_questions (brand_id, group_id, store_id, member_id, msg_id, asked_at) "
                 "SELECT DISTINCT ON (b, g, m) b, g, nullif (s, 0), m, msg, 'epoch'::timestamptz + t * interval '1 microsecond' "
                 "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::boolean[]) "
                 "     AS e (b, g, s, m, msg, t, staff) "
                 "WHERE NOT staff AND NOT EXISTS (SELECT 1 FROM moderation_questions o WHERE o.brand_id = b AND o.group_id = g "
                 "  AND o.member_id = m AND o.answered_at IS NULL AND o.asked_at > 'epoch'::timestamptz + (t - 86400000000) * interval '1 microsecond') "
-                "ORDER BY b, g, m, t ON CONFLICT (brand_id, msg_id) DO NOTHING", 7, p, NULL);
+                "ORDER BY b, g, m, t ON CONFLICT (brand_id, msg_id) DO NOTHING", 7, st [0].params, false, false, NULL };
     //  The same staff message answers the customers' open complaints there
     //  (one complaint answered in a later batch; one answered in its own
     //  batch or before moderation saw it is found in the archive when it is
     //  recorded: moderation_complaint.c).
-    ok = ok && (answers == 0
-        || qy_pg_run (pg, "questions answered",
+    st [1].used = answers > 0;
+    st [1].step = (qy_pg_step_t) { "questions answered",
                 "WITH a AS (SELECT DISTINCT ON (b, g) b, g, m, 'epoch'::timestamptz + t * interval '1 microsecond' AS at "
                 "      FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], "
                 "                   $7::boolean[]) AS e (b, g, s, m, msg, t, staff) WHERE staff ORDER BY b, g, t), "
@@ -111,9 +111,7 @@ int moderation_questions_note (qy_pg_t *pg, const Qy__Event *const *evs, const b
                 "        AND c.event_time > a.at - interval '1 day') "
                 "UPDATE moderation_questions q SET answered_at = a.at, answered_by = a.m FROM a "
                 "WHERE q.brand_id = a.b AND q.group_id = a.g AND q.answered_at IS NULL AND q.asked_at <= a.at "
-                "  AND q.asked_at > a.at - interval '1 day'", 7, p, NULL));
-    qy_pg_cols_free (&cols);
-    return ok ? 0 : -1;
+                "  AND q.asked_at > a.at - interval '1 day'", 7, st [0].params, false, false, NULL };
 }
 
 //  Mark a question alerted or escalated (once, whichever replica gets

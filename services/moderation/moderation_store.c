@@ -441,7 +441,7 @@ static void s_evidence (const moderation_violation_t *v, qy_buf_t *hits, qy_buf_
     "        WHERE k.brand_id = " b " AND k.member_id = " m " AND k.lifted_at IS NULL " \
     "          AND coalesce (v.event_time, k.created_at) < 'epoch'::timestamptz + " t "::bigint * interval '1 microsecond')"
 
-//  What the read statement of moderation_store_record says about row i.
+//  What the read statement of moderation_store_read says about row i.
 static void s_known (const PGresult *res, int i, moderation_known_t *k)
 {
     memset (k, 0, sizeof (*k));
@@ -469,26 +469,32 @@ static bool s_recorded_elsewhere (const moderation_record_t *o)
     return o->superseded || o->existed || o->held_blocked || o->held_mute_until_us;
 }
 
+void moderation_stmt_free (moderation_stmt_t *self)
+{
+    qy_pg_cols_free (&self->cols);
+    PQclear (self->step.res);
+    self->step.res = NULL;
+}
+
 //  1. Locks the batch's members, in its (brand, member) order, so that two
 //  replicas never wait on each other in a cycle and strike numbers never
 //  collide.
-static bool s_lock_members (moderation_store_t *self, const moderation_violation_t *v, size_t n)
+static void s_lock_members (const moderation_violation_t *v, size_t n, moderation_stmt_t *st)
 {
-    qy_pg_cols_t lk;
-    qy_pg_cols_init (&lk, 1);
+    qy_pg_cols_t *lk = &st->cols;
+    qy_pg_cols_init (lk, 1);
     for (size_t i = 0; i < n; i++)
         if (!i || v [i].ev->brand_id != v [i - 1].ev->brand_id || v [i].ev->member_id != v [i - 1].ev->member_id) {
             char key [48];
             qy_snprintf (key, sizeof (key), "%lld:%lld", (long long) v [i].ev->brand_id, (long long) v [i].ev->member_id);
-            qy_pg_cols_row (&lk);
-            qy_pg_cols_text (&lk, 0, key);
+            qy_pg_cols_row (lk);
+            qy_pg_cols_text (lk, 0, key);
         }
-    const char *lp [1];
-    qy_pg_cols_params (&lk, lp);
-    bool ok = qy_pg_run (self->pg, "violation lock",
-            "SELECT count (pg_advisory_xact_lock (hashtextextended (k, 42))) FROM unnest ($1::text[]) AS k", 1, lp, NULL);
-    qy_pg_cols_free (&lk);
-    return ok;
+    qy_pg_cols_params (lk, st->params);
+    st->step = (qy_pg_step_t) { "violation lock",
+            "SELECT count (pg_advisory_xact_lock (hashtextextended (k, 42))) FROM unnest ($1::text[]) AS k", 1,
+            st->params, false, false, NULL };
+    st->used = true;
 }
 
 //  2. Under the locks, one row per violation: its row if the message has
@@ -500,29 +506,27 @@ static bool s_lock_members (moderation_store_t *self, const moderation_violation
 //  keeps the planner from pairing the brand's btree with it, which on a
 //  table not yet analysed (a fresh day's first minutes) it did, reading
 //  every strike of the brand once per violation.
-static PGresult *s_read_existing (moderation_store_t *self, const moderation_violation_t *v, size_t n, int64_t now)
+static void s_read_existing (const moderation_violation_t *v, size_t n, int64_t now, moderation_stmt_t *st)
 {
     enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_WINDOW, R_LINK, R_KEYS, R_NCOL };
-    qy_pg_cols_t rd;
-    qy_pg_cols_init (&rd, R_NCOL);
+    qy_pg_cols_t *rd = &st->cols;
+    qy_pg_cols_init (rd, R_NCOL);
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = v [i].ev;
-        qy_pg_cols_row (&rd);
-        qy_pg_cols_int (&rd, R_BRAND, ev->brand_id);
-        qy_pg_cols_text (&rd, R_MSG, ev->msg_id);
-        qy_pg_cols_int (&rd, R_MEMBER, ev->member_id);
-        qy_pg_cols_int (&rd, R_AT, ev->replay ? ev->event_time_us : now);
-        qy_pg_cols_int (&rd, R_DAYS, v [i].policy->strike_days);
-        qy_pg_cols_int (&rd, R_WINDOW, v [i].policy->behaviour_window_h);
-        qy_pg_cols_int (&rd, R_LINK, v [i].policy->behaviour_link_days);
+        qy_pg_cols_row (rd);
+        qy_pg_cols_int (rd, R_BRAND, ev->brand_id);
+        qy_pg_cols_text (rd, R_MSG, ev->msg_id);
+        qy_pg_cols_int (rd, R_MEMBER, ev->member_id);
+        qy_pg_cols_int (rd, R_AT, ev->replay ? ev->event_time_us : now);
+        qy_pg_cols_int (rd, R_DAYS, v [i].policy->strike_days);
+        qy_pg_cols_int (rd, R_WINDOW, v [i].policy->behaviour_window_h);
+        qy_pg_cols_int (rd, R_LINK, v [i].policy->behaviour_link_days);
         char keys [96];
         moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
-        qy_pg_cols_text (&rd, R_KEYS, keys);
+        qy_pg_cols_text (rd, R_KEYS, keys);
     }
-    const char *rp [R_NCOL];
-    qy_pg_cols_params (&rd, rp);
-    PGresult *res = NULL;
-    bool ok = qy_pg_run (self->pg, "violation existing",
+    qy_pg_cols_params (rd, st->params);
+    st->step = (qy_pg_step_t) { "violation existing",
             "SELECT e.id, e.strike, e.action, e.mute_until_us, e.would, " S_STATE_AT ("u.b", "u.m", "u.t") ", "
             "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
             "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day'), "
@@ -542,12 +546,8 @@ static PGresult *s_read_existing (moderation_store_t *self, const moderation_vio
             "  SELECT id, strike, action, (extract (epoch FROM mute_until) * 1000000)::bigint AS mute_until_us, "
             "         coalesce (would_action, '') AS would, kind "
             "  FROM violations WHERE brand_id = u.b AND msg_id = u.msg) e ON true "
-            "ORDER BY u.i", R_NCOL, rp, &res);
-    qy_pg_cols_free (&rd);
-    if (ok && (size_t) PQntuples (res) == n)
-        return res;
-    PQclear (res);
-    return NULL;
+            "ORDER BY u.i", R_NCOL, st->params, true, false, NULL };
+    st->used = true;
 }
 
 enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
@@ -595,24 +595,18 @@ static void s_new_row (qy_pg_cols_t *wr, const moderation_violation_t *v, const 
 }
 
 //  4. The new violations, the blocks they make and their audit records in
-//  one statement; each new row's id into out, by (brand, message). A copy of
-//  an earlier row of the batch takes its id.
-static bool s_insert_new (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
-                          size_t n)
+//  one statement, used when there is a new row.
+void moderation_store_insert_plan (const moderation_violation_t *v, const moderation_record_t *out, size_t n,
+                                   moderation_stmt_t *st)
 {
-    qy_pg_cols_t wr;
-    qy_pg_cols_init (&wr, W_NCOL);
+    qy_pg_cols_t *wr = &st->cols;
+    qy_pg_cols_init (wr, W_NCOL);
     for (size_t i = 0; i < n; i++)
         if (!s_recorded_elsewhere (&out [i]))
-            s_new_row (&wr, &v [i], &out [i]);
-    if (!wr.nrows) {            //  nothing new
-        qy_pg_cols_free (&wr);
-        return true;
-    }
-    const char *wp [W_NCOL];
-    qy_pg_cols_params (&wr, wp);
-    PGresult *res = NULL;
-    bool ok = qy_pg_run (self->pg, "violation insert",
+            s_new_row (wr, &v [i], &out [i]);
+    st->used = wr->nrows > 0;
+    qy_pg_cols_params (wr, st->params);
+    st->step = (qy_pg_step_t) { "violation insert",
             "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
             "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
             "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[], $16::text[], "
@@ -636,11 +630,14 @@ static bool s_insert_new (moderation_store_t *self, const moderation_violation_t
             "  INSERT INTO audit_log (brand_id, actor, action, object_type, object_id, detail) "
             "  SELECT brand_id, 'moderation', action, 'violation', id::text, "
             "         jsonb_build_object ('strike', strike, 'msg_id', msg_id) FROM v) "
-            "SELECT id, brand_id, msg_id FROM v", W_NCOL, wp, &res);
-    qy_pg_cols_free (&wr);
-    if (!ok)
-        return false;
-    for (int r = 0; r < PQntuples (res); r++) {
+            "SELECT id, brand_id, msg_id FROM v", W_NCOL, st->params, true, false, NULL };
+}
+
+void moderation_store_insert_take (const moderation_violation_t *v, moderation_record_t *out, size_t n,
+                                   const moderation_stmt_t *st)
+{
+    const PGresult *res = st->step.res;
+    for (int r = 0; res && r < PQntuples (res); r++) {
         int64_t b = qy_pg_int (res, r, 1);
         const char *msg = PQgetvalue (res, r, 2);
         for (size_t i = 0; i < n; i++)
@@ -649,7 +646,6 @@ static bool s_insert_new (moderation_store_t *self, const moderation_violation_t
                 break;
             }
     }
-    PQclear (res);
     for (size_t i = 0; i < n; i++)
         if (out [i].existed && !out [i].violation_id)
             for (size_t j = 0; j < i; j++)
@@ -658,29 +654,34 @@ static bool s_insert_new (moderation_store_t *self, const moderation_violation_t
                     out [i].violation_id = out [j].violation_id;
                     break;
                 }
-    return true;
 }
 
-int moderation_store_record (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
-                             size_t n)
+int moderation_store_read (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
+                           size_t n)
 {
     for (size_t i = 0; i < n; i++)
         memset (&out [i], 0, sizeof (out [i]));
-    if (!s_lock_members (self, v, n))
-        return -1;
     int64_t now = qy_now_us ();
-    PGresult *res = s_read_existing (self, v, n, now);
-    if (!res)
-        return -1;
-    //  Decided as if one at a time (pure). known points into res, and the
-    //  decisions copy what they keep.
-    moderation_known_t *known = qy_calloc (n + 1, sizeof (moderation_known_t));
-    for (size_t i = 0; i < n; i++)
-        s_known (res, (int) i, &known [i]);
-    moderation_strikes_decide (v, known, n, now, out);
-    free (known);
-    PQclear (res);
-    return s_insert_new (self, v, out, n) ? 0 : -1;
+    //  BEGIN, the locks and the read in one round trip: the read runs after
+    //  the locks are granted, in the same transaction.
+    moderation_stmt_t st [3] = { { .step = { "violations begin", "BEGIN", 0, NULL, false, false, NULL } } };
+    s_lock_members (v, n, &st [1]);
+    s_read_existing (v, n, now, &st [2]);
+    qy_pg_step_t steps [3] = { st [0].step, st [1].step, st [2].step };
+    bool ok = qy_pg_pipeline (self->pg, steps, 3) && (size_t) PQntuples (steps [2].res) == n;
+    if (ok) {
+        //  Decided as if one at a time (pure). known points into the
+        //  result, and the decisions copy what they keep.
+        moderation_known_t *known = qy_calloc (n + 1, sizeof (moderation_known_t));
+        for (size_t i = 0; i < n; i++)
+            s_known (steps [2].res, (int) i, &known [i]);
+        moderation_strikes_decide (v, known, n, now, out);
+        free (known);
+    }
+    PQclear (steps [2].res);
+    for (size_t i = 0; i < 3; i++)
+        moderation_stmt_free (&st [i]);
+    return ok ? 0 : -1;
 }
 
 int moderation_store_state_at (moderation_store_t *self, int64_t brand_id, int64_t member_id, int64_t t_us,
@@ -726,27 +727,25 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
     return found;
 }
 
-int moderation_store_enforce (moderation_store_t *self, const moderation_enforce_t *list, size_t n)
+void moderation_store_enforce_plan (const moderation_enforce_t *list, size_t n, moderation_stmt_t *st)
 {
-    if (!n)
-        return 0;
     //  One statement for the batch: a column each, as arrays.
     enum { BRAND, GROUP, MEMBER, MSG, TIME, CATEGORY, ACTION, EXCERPT, UNTIL, NCOL };
-    qy_pg_cols_t col;
-    qy_pg_cols_init (&col, NCOL);
+    qy_pg_cols_t *col = &st->cols;
+    qy_pg_cols_init (col, NCOL);
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = list [i].ev;
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 120);
-        s_violation_row (&col, ev);
-        qy_pg_cols_text (&col, CATEGORY, list [i].category);
-        qy_pg_cols_text (&col, ACTION, moderation_action_name (list [i].action));
-        qy_pg_cols_text (&col, EXCERPT, excerpt);
-        qy_pg_cols_int (&col, UNTIL, list [i].mute_until_us);
+        s_violation_row (col, ev);
+        qy_pg_cols_text (col, CATEGORY, list [i].category);
+        qy_pg_cols_text (col, ACTION, moderation_action_name (list [i].action));
+        qy_pg_cols_text (col, EXCERPT, excerpt);
+        qy_pg_cols_int (col, UNTIL, list [i].mute_until_us);
         free (excerpt);
     }
-    const char *p [NCOL];
-    qy_pg_cols_params (&col, p);
-    bool ok = qy_pg_run (self->pg, "enforce",
+    st->used = n > 0;
+    qy_pg_cols_params (col, st->params);
+    st->step = (qy_pg_step_t) { "enforce",
         "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, "
         "                        excerpt, strike, mute_until, kind, status) "
         "SELECT b, g, m, id, 'epoch'::timestamptz + t * interval '1 microsecond', c, 0, a, '{}', "
@@ -754,19 +753,7 @@ int moderation_store_enforce (moderation_store_t *self, const moderation_enforce
         "       'enforcement', 'enforced' "
         "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], "
         "             $8::text[], $9::bigint[]) AS e (b, g, m, id, t, c, a, x, u) "
-        "ON CONFLICT (brand_id, msg_id) DO NOTHING", NCOL, p, NULL);
-    qy_pg_cols_free (&col);
-    return ok ? 0 : -1;
-}
-
-int moderation_store_begin (moderation_store_t *self)
-{
-    return qy_pg_run (self->pg, "violations begin", "BEGIN", 0, NULL, NULL) ? 0 : -1;
-}
-
-int moderation_store_commit (moderation_store_t *self)
-{
-    return qy_pg_run (self->pg, "violations commit", "COMMIT", 0, NULL, NULL) ? 0 : -1;
+        "ON CONFLICT (brand_id, msg_id) DO NOTHING", NCOL, st->params, false, false, NULL };
 }
 
 void moderation_store_rollback (moderation_store_t *self)

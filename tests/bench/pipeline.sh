@@ -61,6 +61,29 @@ s_memory () {   # s_memory REDIS_PORT…
     echo "          redis used_memory=$(awk -v b="$redis" 'BEGIN { printf "%.1f", b / 1048576 }') MB  postgres shared_buffers=$(psql "$QY_PG_DSN" -qAtc 'SHOW shared_buffers') private=$pg_anon MB"
 }
 
+# Moderation's batches (docs/benchmarks.md, "Where the time goes"): events per batch, each
+# phase's milliseconds and PostgreSQL round trips per batch, the share of the run its phases took,
+# and ingest acceptance → the start of the judging batch (ingest's commit, the bus hop, the wait
+# behind the batch before) beside ingest's commit alone.
+s_batches () {   # s_batches SECONDS
+    local port=$QY_HTTP_moderation1 a50 a99 c50 c99
+    a50=$(qy_metric_quantile "$port" qy_moderation_arrival_seconds 0.5)
+    a99=$(qy_metric_quantile "$port" qy_moderation_arrival_seconds 0.99)
+    c50=$(qy_metric_quantile "$QY_HTTP_ingest" qy_ingest_commit_seconds 0.5)
+    c99=$(qy_metric_quantile "$QY_HTTP_ingest" qy_ingest_commit_seconds 0.99)
+    curl -fs "http://127.0.0.1:$port/metrics" | awk -v a50="$a50" -v a99="$a99" -v c50="$c50" -v c99="$c99" -v t="$1" '
+        $1 == "qy_moderation_batches_total" { b = $2 }
+        $1 == "qy_moderation_events_total" { e = $2 }
+        $1 == "qy_moderation_pg_round_trips_total" { rt = $2 }
+        $1 == "qy_moderation_chores_seconds_total" { ch = $2 }
+        index($1, "qy_moderation_batch_seconds_total{") == 1 { split($1, f, "\""); ph[++k] = f[2]; s[f[2]] = $2; busy += $2 }
+        END { if (!b) exit
+              line = sprintf("          moderation: %d batches, %.1f events per batch, %.2f PostgreSQL round trips per batch; ms per batch:", b, e / b, rt / b)
+              for (i = 1; i <= k; i++) line = line sprintf(" %s=%.2f", ph[i], s[ph[i]] * 1000 / b)
+              printf "%s (phases busy %.0f %% of the run; chores every 2 s: %.2f ms each)\n", line, busy * 100 / t, ch * 1000 / (t / 2)
+              printf "          ingest acceptance → batch start p50=%.2f ms p99=%.2f ms; ingest commit p50=%.2f ms p99=%.2f ms\n", a50 * 1000, a99 * 1000, c50 * 1000, c99 * 1000 }'
+}
+
 s_run () {   # s_run LABEL RATE MESSAGES
     local label=$1 rate=$2 msgs=$3
     export QY_RUN; QY_RUN=$(mktemp -d /tmp/qy-bench.XXXXXX); chmod 755 "$QY_RUN"
@@ -100,6 +123,7 @@ s_run () {   # s_run LABEL RATE MESSAGES
     local ingest_rate; ingest_rate=$(sed -E 's/.* = ([0-9]+) events\/s.*/\1/' <<<"$out")
     awk -v l="$label" -v a="$accepted" -v t="$(echo "$t1 - $t0" | bc -l)" -v i="$ingest_rate" -v p50="$p50" -v p99="$p99" -v r="$rate" \
         'BEGIN { printf "%-9s offered=%s ev/s  accepted=%d  ingest=%d ev/s  end-to-end sustained=%.0f ev/s  ingest→verdict p50=%.2f ms p99=%.2f ms\n", l, (r == 0 ? "max" : r), a, i, a / t, p50, p99 }'
+    s_batches "$(echo "$t1 - $t0" | bc -l)"
     costs_print "$accepted" "${redis_ports[@]}"
     costs_statements "$accepted" "${BENCH_STATEMENTS:-8}"
     [ -z "${BENCH_INDEXES:-}" ] || costs_indexes "$accepted"

@@ -28,6 +28,36 @@ PGresult *qy_pg_exec (qy_pg_t *self, const char *sql, int nparams, const char *c
 //  it. *res (if given) receives a successful result for the caller.
 bool qy_pg_run (qy_pg_t *self, const char *context, const char *sql, int nparams,
                 const char *const *params, PGresult **res);
+//  ------------------------------------------------------------ pipelines
+//  One statement of a pipeline. The caller fills context (for the log),
+//  sql, nparams, params (borrowed until qy_pg_pipeline returns) and keep;
+//  qy_pg_pipeline fills ok and, when kept, res (the caller PQclear()s it).
+typedef struct {
+    const char        *context;
+    const char        *sql;
+    int                nparams;
+    const char *const *params;
+    bool               keep;
+    bool               ok;
+    PGresult          *res;
+} qy_pg_step_t;
+
+//  Send steps [0 .. n-1] in libpq's pipeline mode with one sync, then read
+//  each one's result: one round trip for all of them. Statements are
+//  prepared as qy_pg_exec prepares them. Up to the sync they are one
+//  transaction (PostgreSQL's implicit one, unless a step opens its own
+//  with BEGIN: then the caller ends it, with COMMIT or ROLLBACK on
+//  failure). The first step that fails is logged as qy_pg_run logs it
+//  (context, sqlstate), its SQLSTATE kept for qy_pg_last_sqlstate; the
+//  steps after it are not run, and the transaction fails with it, so ok
+//  says which steps ran but nothing of a failed pipeline's transaction
+//  is applied. Returns true when every step succeeded. A
+//  connection lost on the way is handled as qy_pg_exec handles it (closed,
+//  reconnected with backoff): false, no step ok, no result kept.
+bool qy_pg_pipeline (qy_pg_t *self, qy_pg_step_t *steps, size_t n);
+//  Round trips made on this handle so far (a statement, a prepare, a
+//  pipeline each count one): what a caller's work cost in waits.
+int64_t qy_pg_round_trips (const qy_pg_t *self);
 //  SQLSTATE of a failed result, "" if none.
 const char *qy_pg_sqlstate (const PGresult *res);
 //  The SQLSTATE of the last qy_pg_run that PostgreSQL refused ("" when the
