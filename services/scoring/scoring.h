@@ -66,6 +66,11 @@ typedef struct {
 } scoring_keys_t;
 void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_t member_id,
                    int64_t t_us, int tz_offset_min);
+//  v in decimal into buf (room for 24); returns its length.
+size_t scoring_fmt_i64 (char *buf, int64_t v);
+//  v as Lua's tostring writes it ("%.14g") into buf (room for 32); returns
+//  its length. Whole numbers (most counters and times) without printf.
+size_t scoring_fmt_num (char *buf, double v);
 
 //  ------------------------------------------------------- the script
 //  (counting has none: see scoring_count_tally below.)
@@ -380,6 +385,12 @@ const char *scoring_kv_keep (scoring_kv_t *self, const char *s);
 //  must outlive self. A hash first met here is reached only through its
 //  set (scoring_kv_get by name does not see it).
 size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const *names, size_t n);
+//  A key's number in self (dense from 0, made on first sight), and the
+//  entry of one of its hash fields (member false) or set members (true),
+//  made if new (*made then true; made may be NULL): what a read planned
+//  once per batch loads with scoring_kv_load_at, without a look-up by name.
+size_t scoring_kv_key (scoring_kv_t *self, const char *key);
+size_t scoring_kv_entry (scoring_kv_t *self, size_t keyno, const char *field, bool member, bool *made);
 size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i);
 void scoring_kv_load_at (scoring_kv_t *self, size_t entry, const char *value);
 const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry);
@@ -394,7 +405,7 @@ typedef struct {
 } scoring_cmd_t;
 //  The writes: per key HSET, HDEL, SADD, PFADD (one each), HINCRBY and
 //  ZINCRBY per field (summed), then the expiries. Caller frees with
-//  scoring_cmds_free.
+//  scoring_cmds_free (the words stay the kv's).
 size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds);
 void scoring_cmds_free (scoring_cmd_t *cmds, size_t n);
 

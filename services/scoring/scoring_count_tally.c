@@ -58,7 +58,7 @@ static const char *s_cur (s_ctx_t *c, int f)
 static void s_put (s_ctx_t *c, int f, double v)
 {
     char s [32];
-    qy_snprintf (s, sizeof (s), "%.14g", v);
+    scoring_fmt_num (s, v);
     scoring_kv_hset_at (c->kv, scoring_kv_field (c->kv, c->fields, (size_t) f), s);
 }
 
@@ -276,7 +276,7 @@ static void s_group_msg (s_ctx_t *c)
     if (v)
         qy_strlcpy (lm, v, sizeof (lm));
     double t = (double) ev->t, lt = s_num (scoring_kv_get (kv, st, "lt"));
-    qy_snprintf (tstr, sizeof (tstr), "%lld", (long long) ev->t);
+    scoring_fmt_i64 (tstr, ev->t);
     if (ev->bot) {
         scoring_kv_hincr (kv, c->k->group, "posts", 1);
         scoring_kv_hset (kv, st, "pt", tstr);
@@ -313,8 +313,8 @@ static void s_msg (s_ctx_t *c)
         s_put (c, SCORING_F_in, 1);
     int64_t mm = scoring_kv_hincr (c->kv, k->members, ev->member, 1);
     int64_t gm = scoring_kv_hincr (c->kv, k->group, "msgs", 1);
-    char hour [8];
-    qy_snprintf (hour, sizeof (hour), "h%d", ev->hour);
+    char hour [8] = "h";
+    scoring_fmt_i64 (hour + 1, ev->hour);
     scoring_kv_hincr (c->kv, k->group, hour, 1);
     scoring_kv_pfadd (c->kv, k->active, ev->member);
     scoring_kv_hset (c->kv, k->authors, ev->msg_id, ev->member);
