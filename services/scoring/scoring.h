@@ -56,10 +56,11 @@ bool scoring_is_question (const char *text);
 bool scoring_is_substantial (const Qy__Event *ev, int min_chars);
 
 typedef struct {
-    char ids [96], group [96], active [96], members [96], authors [96], authors_prev [96], edges [96];
-    char member [96], roster [96], uids [96], state [96], board [96], channels [96], replies [96], lock [96];
-    char version [96];      //  bumped by every counting transaction of the group (what the next one WATCHes)
-    char dirty [96];        //  the member of sc:dirty
+    //  64: the longest, with 20-digit ids and a negative day, takes 53.
+    char ids [64], group [64], active [64], members [64], authors [64], authors_prev [64], edges [64];
+    char member [64], roster [64], uids [64], state [64], board [64], channels [64], replies [64], lock [64];
+    char version [64];      //  bumped by every counting transaction of the group (what the next one WATCHes)
+    char dirty [64];        //  the member of sc:dirty
     char seen [64];         //  the member of sc:groups
     int32_t day;
     int hour;
@@ -361,6 +362,8 @@ void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *me
 void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len);
 void scoring_kv_break (scoring_kv_t *self, const char *key);
 bool scoring_kv_broken (scoring_kv_t *self, const char *key);
+//  Whether any key is broken (most batches: none, and no key is asked).
+bool scoring_kv_any_broken (const scoring_kv_t *self);
 //  The event (index in the batch) the writes that follow are for.
 void scoring_kv_event (scoring_kv_t *self, size_t event);
 //  Current values, with this batch's writes (NULL: absent or not read).

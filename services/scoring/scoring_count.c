@@ -128,7 +128,8 @@ int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *bra
     memset (p, 0, sizeof (*p));
     p->n = n;
     p->brand = qy_calloc (n + 1, sizeof (*p->brand));
-    p->keys = qy_calloc (n + 1, sizeof (*p->keys));
+    //  Not zeroed: 1 KiB an event, and only the events sent have theirs read.
+    p->keys = qy_malloc ((n + 1) * sizeof (*p->keys));
     p->send = qy_calloc (n + 1, sizeof (*p->send));
     p->old = qy_calloc (n + 1, sizeof (*p->old));
     p->dirty = qy_calloc (n + 1, sizeof (*p->dirty));

@@ -36,6 +36,7 @@ typedef struct {
     long        ttl_s;
     int         mode;       //  0 none, 1 EXPIRE NX, 2 EXPIRE
     bool        broken;     //  Redis answered its read with an error
+    bool        named;      //  has entries in the index (found by field name)
     size_t      len_entry;  //  its S_LEN entry + 1 (0: none yet)
     size_t      fields;     //  its field set's offset in pool + 1 (0: none)
     size_t     *events;
@@ -63,6 +64,10 @@ struct scoring_kv_t {
     s_key_t   *keys;
     size_t     nkeys, keys_cap;
     size_t     event;       //  the event now being counted (+ 1; 0 none)
+    size_t     nbroken;     //  keys broken
+    //  The keys last asked for, by where their string is: counting asks
+    //  for one event's keys (its scoring_keys_t) over and over.
+    struct { const char *at; size_t keyno; } recent [64];
     s_chunk_t *chunks;      //  kept strings (answers' values live as long as the kv)
     size_t    *pool;        //  field sets' entries (scoring_kv_fields)
     size_t     npool, pool_cap;
@@ -183,8 +188,8 @@ void scoring_kv_destroy (scoring_kv_t **self_p)
     *self_p = NULL;
 }
 
-//  Key's number, or -1 when make is false and it is not known.
-static long s_keyno (scoring_kv_t *self, const char *key, bool make)
+//  Key's number by its string (made when make), or -1.
+static long s_keyno_find (scoring_kv_t *self, const char *key, bool make)
 {
     size_t len = strlen (key);
     uint32_t h = (uint32_t) s_hash (key, len, 0);
@@ -203,6 +208,22 @@ static long s_keyno (scoring_kv_t *self, const char *key, bool make)
     k->key = s_copy (self, key, len);
     s_table_put (t, h, self->nkeys);
     return (long) self->nkeys++;
+}
+
+//  Key's number, or -1 when make is false and it is not known. A string
+//  at the address of one asked for recently is compared with that key
+//  first (the address alone proves nothing: a caller may reuse a buffer).
+static long s_keyno (scoring_kv_t *self, const char *key, bool make)
+{
+    size_t slot = ((uintptr_t) key >> 3) % QY_ARRAY_LEN (self->recent);
+    if (self->recent [slot].at == key && strcmp (self->keys [self->recent [slot].keyno].key, key) == 0)
+        return (long) self->recent [slot].keyno;
+    long no = s_keyno_find (self, key, make);
+    if (no >= 0) {
+        self->recent [slot].at = key;
+        self->recent [slot].keyno = (size_t) no;
+    }
+    return no;
 }
 
 size_t scoring_kv_key (scoring_kv_t *self, const char *key)
@@ -239,6 +260,7 @@ static size_t s_entry_at (scoring_kv_t *self, s_kind_t kind, size_t keyno, const
     }
     size_t at = s_new_entry (self, kind, keyno, s_copy (self, field, len));
     s_table_put (t, h, at);
+    self->keys [keyno].named = true;
     if (made)
         *made = true;
     return at;
@@ -306,6 +328,7 @@ void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len)
 void scoring_kv_break (scoring_kv_t *self, const char *key)
 {
     long k = s_keyno (self, key, true);      //  first: making the key may move the keys
+    self->nbroken += !self->keys [k].broken;
     self->keys [k].broken = true;
 }
 
@@ -313,6 +336,11 @@ bool scoring_kv_broken (scoring_kv_t *self, const char *key)
 {
     long k = s_keyno (self, key, false);
     return k >= 0 && self->keys [k].broken;
+}
+
+bool scoring_kv_any_broken (const scoring_kv_t *self)
+{
+    return self->nbroken > 0;
 }
 
 void scoring_kv_event (scoring_kv_t *self, size_t event)
@@ -414,15 +442,16 @@ const char *scoring_kv_keep (scoring_kv_t *self, const char *s)
 
 size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const *names, size_t n)
 {
-    bool known = s_keyno (self, key, false) >= 0;
     size_t keyno = (size_t) s_keyno (self, key, true);
     if (self->keys [keyno].fields)
         return self->keys [keyno].fields - 1;
+    bool known = self->keys [keyno].named;
     if (self->npool + n > self->pool_cap) {
         self->pool_cap = (self->npool + n) * 2;
         self->pool = qy_realloc (self->pool, self->pool_cap * sizeof (size_t));
     }
-    //  A hash nothing was loaded into or written to by name yet: its
+    //  A hash nothing was loaded into or written to by name yet (its key
+    //  may be known, interned by the reads' plan or an expiry): its
     //  fields' entries are made here, reached only through the set (not
     //  in the index), their field names borrowed.
     for (size_t i = 0; i < n; i++)

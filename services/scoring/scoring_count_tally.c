@@ -402,6 +402,8 @@ static void s_answer (s_ctx_t *c, scoring_tally_answer_t *a)
 //  of the wrong type): the event is set aside.
 static bool s_broken (scoring_kv_t *kv, const scoring_keys_t *k)
 {
+    if (!scoring_kv_any_broken (kv))
+        return false;
     const char *keys [] = { k->ids, k->group, k->members, k->authors, k->authors_prev, k->member, k->uids, k->state };
     for (size_t i = 0; i < QY_ARRAY_LEN (keys); i++)
         if (scoring_kv_broken (kv, keys [i]))
