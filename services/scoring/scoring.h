@@ -402,9 +402,10 @@ void scoring_kv_hset_at (scoring_kv_t *self, size_t entry, const char *value);
 size_t scoring_kv_key_events (scoring_kv_t *self, const char *key, const size_t **events);
 //  One write command; argv points into the kv (valid while it lives).
 typedef struct {
-    int          argc;
-    const char **argv;
-    const char  *key;
+    int           argc;
+    const char  **argv;
+    const size_t *argvlen;  //  the words' lengths (hiredis measures each twice otherwise)
+    const char   *key;
 } scoring_cmd_t;
 //  The writes: per key HSET, HDEL, SADD, PFADD (one each), HINCRBY and
 //  ZINCRBY per field (summed), then the expiries. Caller frees with

@@ -605,7 +605,7 @@ static int s_write (const scoring_count_config_t *cfg, qy_redis_t *redis, scorin
     const char *multi [] = { "MULTI" }, *exec [] = { "EXEC" };
     int rc = qy_redis_append_keyed (redis, b->route, 1, multi, NULL), marks = 0;
     for (size_t j = 0; j < ncmds && rc == 0; j++)
-        rc = qy_redis_append_keyed (redis, b->route, cmds [j].argc, cmds [j].argv, NULL);
+        rc = qy_redis_append_keyed (redis, b->route, cmds [j].argc, cmds [j].argv, cmds [j].argvlen);
     if (rc == 0 && p && (marks = s_append_marks (redis, p, b->route)) < 0)
         rc = -1;
     if (rc == 0)

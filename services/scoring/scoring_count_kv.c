@@ -25,6 +25,7 @@ typedef struct {
     const char *value;      //  current (NULL: absent), kept
     int64_t     delta;      //  HINCRBY / ZINCRBY total; S_LEN: the field count
     uint32_t    keyno;      //  its key in keys
+    uint32_t    flen, vlen; //  field's and value's lengths (for the commands)
     uint8_t     kind;
     bool        set;        //  written by HSET / HDEL (value NULL) / SADD / PFADD
     bool        counter;    //  written by HINCRBY / ZINCRBY
@@ -33,6 +34,7 @@ typedef struct {
 //  One key's expiry, and which events wrote the key.
 typedef struct {
     const char *key;        //  kept
+    size_t      len;
     long        ttl_s;
     int         mode;       //  0 none, 1 EXPIRE NX, 2 EXPIRE
     bool        broken;     //  Redis answered its read with an error
@@ -206,6 +208,7 @@ static long s_keyno_find (scoring_kv_t *self, const char *key, bool make)
     s_key_t *k = &self->keys [self->nkeys];
     memset (k, 0, sizeof (*k));
     k->key = s_copy (self, key, len);
+    k->len = len;
     s_table_put (t, h, self->nkeys);
     return (long) self->nkeys++;
 }
@@ -238,7 +241,8 @@ static size_t s_new_entry (scoring_kv_t *self, s_kind_t kind, size_t keyno, cons
         self->cap = self->cap ? self->cap * 2 : 64;
         self->entries = qy_realloc (self->entries, self->cap * sizeof (s_entry_t));
     }
-    self->entries [self->n] = (s_entry_t) { .kind = (uint8_t) kind, .keyno = (uint32_t) keyno, .field = field };
+    self->entries [self->n] = (s_entry_t) { .kind = (uint8_t) kind, .keyno = (uint32_t) keyno, .field = field,
+                                            .flen = (uint32_t) strlen (field) };
     return self->n++;
 }
 
@@ -294,9 +298,10 @@ static void s_touch (scoring_kv_t *self, size_t keyno)
 
 //  Replace a value. The old one lives on until self is destroyed: an
 //  answer points at the values as they were after its event.
-static void s_replace (scoring_kv_t *self, const char **at, const char *value)
+static void s_replace (scoring_kv_t *self, s_entry_t *e, const char *value)
 {
-    *at = value ? s_copy (self, value, strlen (value)) : NULL;
+    e->vlen = value ? (uint32_t) strlen (value) : 0;
+    e->value = value ? s_copy (self, value, e->vlen) : NULL;
 }
 
 //  Key number keyno's field count (its S_LEN entry).
@@ -312,12 +317,12 @@ static s_entry_t *s_len (scoring_kv_t *self, size_t keyno)
 
 void scoring_kv_load (scoring_kv_t *self, const char *key, const char *field, const char *value)
 {
-    s_replace (self, &s_entry (self, S_HASH, key, field)->value, value);
+    s_replace (self, s_entry (self, S_HASH, key, field), value);
 }
 
 void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *member, bool in)
 {
-    s_entry (self, S_SET, key, member)->value = in ? "1" : NULL;
+    s_replace (self, s_entry (self, S_SET, key, member), in ? "1" : NULL);
 }
 
 void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len)
@@ -372,8 +377,8 @@ int64_t scoring_kv_hincr (scoring_kv_t *self, const char *key, const char *field
     bool was = e->value != NULL;
     int64_t v = (e->value ? strtoll (e->value, NULL, 10) : 0) + by;
     char value [24];
-    size_t len = scoring_fmt_i64 (value, v);
-    e->value = s_copy (self, value, len);
+    e->vlen = (uint32_t) scoring_fmt_i64 (value, v);
+    e->value = s_copy (self, value, e->vlen);
     e->delta += by;
     e->counter = true;
     size_t keyno = e->keyno;
@@ -386,7 +391,7 @@ void scoring_kv_hset_at (scoring_kv_t *self, size_t entry, const char *value)
 {
     s_entry_t *e = &self->entries [entry];
     bool was = e->value != NULL;
-    s_replace (self, &e->value, value);
+    s_replace (self, e, value);
     e->set = true;
     size_t keyno = e->keyno;
     s_len_move (self, keyno, was, value != NULL);
@@ -403,7 +408,7 @@ bool scoring_kv_sadd (scoring_kv_t *self, const char *key, const char *member)
     s_entry_t *e = s_entry (self, S_SET, key, member);
     bool added = !e->value;
     if (added)
-        e->value = "1";
+        s_replace (self, e, "1");
     e->set = e->set || added;
     s_touch (self, e->keyno);
     return added;
@@ -469,7 +474,7 @@ size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i)
 
 void scoring_kv_load_at (scoring_kv_t *self, size_t entry, const char *value)
 {
-    s_replace (self, &self->entries [entry].value, value);
+    s_replace (self, &self->entries [entry], value);
 }
 
 const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry)
@@ -489,9 +494,9 @@ size_t scoring_kv_key_events (scoring_kv_t *self, const char *key, const size_t 
 }
 
 //  ------------------------------------------------------------ commands
-//  Append a command of argc words (copied into self) to *cmds.
+//  Append a command of argc words and their lengths (copied into self) to *cmds.
 static void s_cmd (scoring_kv_t *self, scoring_cmd_t **cmds, size_t *n, size_t *cap, const char *key, int argc,
-                   const char **argv)
+                   const char **argv, const size_t *lens)
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 32;
@@ -500,8 +505,12 @@ static void s_cmd (scoring_kv_t *self, scoring_cmd_t **cmds, size_t *n, size_t *
     scoring_cmd_t *c = &(*cmds) [(*n)++];
     c->key = key;
     c->argc = argc;
-    c->argv = (const char **) (void *) s_alloc (self, (size_t) argc * sizeof (char *));
-    memcpy (c->argv, argv, (size_t) argc * sizeof (char *));
+    const char **words = (const char **) (void *) s_alloc (self, (size_t) argc * sizeof (char *));
+    size_t *wlens = (size_t *) (void *) s_alloc (self, (size_t) argc * sizeof (size_t));
+    memcpy (words, argv, (size_t) argc * sizeof (char *));
+    memcpy (wlens, lens, (size_t) argc * sizeof (size_t));
+    c->argv = words;
+    c->argvlen = wlens;
 }
 
 //  Whether entry e goes into the m-th of HSET, HDEL, SADD, PFADD.
@@ -515,33 +524,40 @@ static bool s_in_multi (const s_entry_t *e, int m)
 //  One key's writes: HSET of the fields set, HDEL of those deleted, SADD
 //  and PFADD of the members added (each one command), then HINCRBY and
 //  ZINCRBY per field or member (their increments summed).
-static void s_key_cmds (scoring_kv_t *self, s_entry_t **es, size_t ne, const char **argv, scoring_cmd_t **cmds,
-                        size_t *n, size_t *cap)
+static void s_key_cmds (scoring_kv_t *self, s_entry_t **es, size_t ne, const char **argv, size_t *lens,
+                        scoring_cmd_t **cmds, size_t *n, size_t *cap)
 {
     static const char *multi [] = { "HSET", "HDEL", "SADD", "PFADD" };
-    const char *key = self->keys [es [0]->keyno].key;
+    const s_key_t *k = &self->keys [es [0]->keyno];
     for (int m = 0; m < 4; m++) {
         int argc = 2;
         for (size_t i = 0; i < ne; i++)
             if (s_in_multi (es [i], m)) {
+                lens [argc] = es [i]->flen;
                 argv [argc++] = es [i]->field;
-                if (m == 0)
+                if (m == 0) {
+                    lens [argc] = es [i]->vlen;
                     argv [argc++] = es [i]->value;
+                }
             }
         argv [0] = multi [m];
-        argv [1] = key;
+        lens [0] = strlen (multi [m]);
+        argv [1] = k->key;
+        lens [1] = k->len;
         if (argc > 2)
-            s_cmd (self, cmds, n, cap, key, argc, argv);
+            s_cmd (self, cmds, n, cap, k->key, argc, argv, lens);
     }
     for (size_t i = 0; i < ne; i++) {
         s_entry_t *e = es [i];
         if (!e->counter || e->kind == S_LEN)
             continue;
         char by [24];
-        const char *delta = s_copy (self, by, scoring_fmt_i64 (by, e->delta));
+        size_t blen = scoring_fmt_i64 (by, e->delta);
+        const char *delta = s_copy (self, by, blen);
         bool z = e->kind == S_ZSET;
-        const char *inc [] = { z ? "ZINCRBY" : "HINCRBY", key, z ? delta : e->field, z ? e->field : delta };
-        s_cmd (self, cmds, n, cap, key, 4, inc);
+        const char *inc [] = { z ? "ZINCRBY" : "HINCRBY", k->key, z ? delta : e->field, z ? e->field : delta };
+        size_t ilens [] = { strlen (inc [0]), k->len, z ? blen : e->flen, z ? e->flen : blen };
+        s_cmd (self, cmds, n, cap, k->key, 4, inc, ilens);
     }
 }
 
@@ -551,6 +567,7 @@ size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds)
     size_t *start = qy_calloc (self->nkeys + 1, sizeof (size_t));
     s_entry_t **by_key = qy_calloc (self->n + 1, sizeof (s_entry_t *));
     const char **argv = qy_calloc (2 * self->n + 2, sizeof (char *));
+    size_t *lens = qy_calloc (2 * self->n + 2, sizeof (size_t));
     for (size_t i = 0; i < self->n; i++)
         start [self->entries [i].keyno + 1]++;
     for (size_t k = 0; k < self->nkeys; k++)
@@ -564,16 +581,19 @@ size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds)
     *cmds = NULL;
     for (size_t k = 0; k < self->nkeys; k++)
         if (start [k + 1] > start [k])
-            s_key_cmds (self, by_key + start [k], start [k + 1] - start [k], argv, cmds, &n, &cap);
+            s_key_cmds (self, by_key + start [k], start [k + 1] - start [k], argv, lens, cmds, &n, &cap);
     //  Expiries last: a key the writes above create gets its expiry too.
     for (size_t k = 0; k < self->nkeys; k++) {
         s_key_t *key = &self->keys [k];
         if (!key->mode)
             continue;
         char ttl [24];
-        const char *ex [] = { "EXPIRE", key->key, s_copy (self, ttl, scoring_fmt_i64 (ttl, key->ttl_s)), "NX" };
-        s_cmd (self, cmds, &n, &cap, key->key, key->mode == 1 ? 4 : 3, ex);
+        size_t tlen = scoring_fmt_i64 (ttl, key->ttl_s);
+        const char *ex [] = { "EXPIRE", key->key, s_copy (self, ttl, tlen), "NX" };
+        size_t elens [] = { 6, key->len, tlen, 2 };
+        s_cmd (self, cmds, &n, &cap, key->key, key->mode == 1 ? 4 : 3, ex, elens);
     }
+    free (lens);
     free (argv);
     free (fill);
     free (by_key);
