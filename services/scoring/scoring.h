@@ -72,6 +72,8 @@ size_t scoring_fmt_i64 (char *buf, int64_t v);
 //  v as Lua's tostring writes it ("%.14g") into buf (room for 32); returns
 //  its length. Whole numbers (most counters and times) without printf.
 size_t scoring_fmt_num (char *buf, double v);
+//  dst = a b c, cut to fit size (keys and fields without printf).
+void scoring_cat (char *dst, size_t size, const char *a, const char *b, const char *c);
 
 //  ------------------------------------------------------- the script
 //  (counting has none: see scoring_count_tally below.)

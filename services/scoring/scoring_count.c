@@ -217,8 +217,8 @@ static size_t s_mentions (const Qy__Event *ev)
 static void s_tally_event (const scoring_count_config_t *cfg, const Qy__Event *ev, const scoring_keys_t *k, bool old,
                            s_own_t *o, scoring_tally_event_t *t)
 {
-    qy_snprintf (o->member, sizeof (o->member), "%lld", (long long) ev->member_id);
-    qy_snprintf (o->channel, sizeof (o->channel), "%lld", (long long) ev->channel_id);
+    scoring_fmt_i64 (o->member, ev->member_id);
+    scoring_fmt_i64 (o->channel, ev->channel_id);
     bool msg = scoring_kind (ev) == SCORING_MSG;
     size_t nm = s_mentions (ev);
     o->mentions = qy_calloc (nm + 1, sizeof (char *));
@@ -483,16 +483,19 @@ static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
     free (versions);
     int rc = qy_redis_append_keyed (redis, b->route, (int) (1 + nv), argv, NULL);
     static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN", "HGETALL" };
+    size_t most = 0;
+    for (size_t i = 0; i < rs.n; i++)
+        most = rs.r [i].nf > most ? rs.r [i].nf : most;
+    const char **a = qy_calloc (most + 3, sizeof (char *));
     for (size_t i = 0; i < rs.n && rc == 0; i++) {
         const s_read_t *rd = &rs.r [i];
-        const char **a = qy_calloc (rd->nf + 3, sizeof (char *));
         a [0] = verbs [rd->kind];
         a [1] = rd->key;
         if (rd->nf)
             memcpy (a + 2, rd->fields, rd->nf * sizeof (char *));
         rc = qy_redis_append_keyed (redis, b->route, (int) (2 + rd->nf), a, NULL);
-        free (a);
     }
+    free (a);
     free (argv);
     rc = rc ? S_AWAY : s_drain (redis, 1 + rs.n, kv, &rs, 1);
     s_reads_free (&rs);

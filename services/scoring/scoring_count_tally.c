@@ -81,11 +81,14 @@ static void s_group_incr (s_ctx_t *c, int key, const char *field)
 
 static void s_channel_incr (s_ctx_t *c, const char *channel, const char *what, int32_t day)
 {
-    char f [96];
-    if (day >= 0)
-        qy_snprintf (f, sizeof (f), "%s:%s:%d", channel, what, (int) day);
-    else
-        qy_snprintf (f, sizeof (f), "%s:%s", channel, what);
+    char f [96], d [24] = "";
+    if (day >= 0) {
+        d [0] = ':';
+        scoring_fmt_i64 (d + 1, day);
+    }
+    scoring_cat (f, sizeof (f), channel, ":", what);
+    size_t n = strlen (f);
+    scoring_cat (f + n, sizeof (f) - n, d, "", "");
     s_group_incr (c, S_CHANNELS, f);
 }
 
@@ -226,9 +229,9 @@ static void s_edge (s_ctx_t *c, const char *a, const char *field)
     char f [96];
     if (scoring_kv_hincr (c->kv, c->k->group, "replies", 1) == 1)
         scoring_kv_expire (c->kv, c->k->edges, c->cfg->ttl_s, false);
-    qy_snprintf (f, sizeof (f), "%s>%s", c->ev->member, a);
+    scoring_cat (f, sizeof (f), c->ev->member, ">", a);
     scoring_kv_hincr (c->kv, c->k->edges, f, 1);
-    qy_snprintf (f, sizeof (f), "%s%s", field, a);
+    scoring_cat (f, sizeof (f), field, a, "");
     s_group_incr (c, S_REPLIES, f);
     scoring_kv_zincr (c->kv, c->k->board, a, 1);
     c->fresh [S_BOARD] = true;

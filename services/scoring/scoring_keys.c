@@ -102,8 +102,7 @@ size_t scoring_fmt_num (char *buf, double v)
     return strlen (buf);
 }
 
-//  dst = a b c, cut to size (the keys' room is far more than they take).
-static void s_cat (char *dst, size_t size, const char *a, const char *b, const char *c)
+void scoring_cat (char *dst, size_t size, const char *a, const char *b, const char *c)
 {
     size_t n = 0;
     for (const char *part [] = { a, b, c }, **p = part; p < part + 3; p++)
@@ -123,29 +122,29 @@ void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_
     scoring_fmt_i64 (g, group_id);
     scoring_fmt_i64 (m, member_id);
     scoring_fmt_i64 (b, brand_id);
-    s_cat (tag, sizeof (tag), "{g:", g, "}:");
+    scoring_cat (tag, sizeof (tag), "{g:", g, "}:");
     day [0] = prev [0] = ':';
     scoring_fmt_i64 (day + 1, k->day);
     scoring_fmt_i64 (prev + 1, (int64_t) k->day - 1);
-    s_cat (gday, sizeof (gday), tag, day + 1, "");
-    s_cat (k->ids, sizeof (k->ids), "sc:ids:", gday, "");
-    s_cat (k->group, sizeof (k->group), "sc:g:", gday, "");
-    s_cat (k->active, sizeof (k->active), "sc:a:", gday, "");
-    s_cat (k->members, sizeof (k->members), "sc:m:", gday, "");
-    s_cat (k->authors, sizeof (k->authors), "sc:w:", gday, "");
-    s_cat (k->authors_prev, sizeof (k->authors_prev), "sc:w:", tag, prev + 1);
-    s_cat (k->edges, sizeof (k->edges), "sc:e:", gday, "");
-    s_cat (k->member, sizeof (k->member), "sc:u:", tag, m);
+    scoring_cat (gday, sizeof (gday), tag, day + 1, "");
+    scoring_cat (k->ids, sizeof (k->ids), "sc:ids:", gday, "");
+    scoring_cat (k->group, sizeof (k->group), "sc:g:", gday, "");
+    scoring_cat (k->active, sizeof (k->active), "sc:a:", gday, "");
+    scoring_cat (k->members, sizeof (k->members), "sc:m:", gday, "");
+    scoring_cat (k->authors, sizeof (k->authors), "sc:w:", gday, "");
+    scoring_cat (k->authors_prev, sizeof (k->authors_prev), "sc:w:", tag, prev + 1);
+    scoring_cat (k->edges, sizeof (k->edges), "sc:e:", gday, "");
+    scoring_cat (k->member, sizeof (k->member), "sc:u:", tag, m);
     tag [strlen (tag) - 1] = '\0';      //  "{g:N}" alone
-    s_cat (k->roster, sizeof (k->roster), "sc:mem:", tag, "");
-    s_cat (k->uids, sizeof (k->uids), "sc:uid:", tag, "");
-    s_cat (k->state, sizeof (k->state), "sc:gs:", tag, "");
-    s_cat (k->board, sizeof (k->board), "sc:lb:", tag, "");
-    s_cat (k->channels, sizeof (k->channels), "sc:ch:", tag, "");
-    s_cat (k->replies, sizeof (k->replies), "sc:r:", tag, "");
-    s_cat (k->lock, sizeof (k->lock), "sc:lock:", tag, "");
-    s_cat (k->version, sizeof (k->version), "sc:v:", tag, "");
-    s_cat (tail, sizeof (tail), ":", g, day);
-    s_cat (k->dirty, sizeof (k->dirty), b, tail, "");
-    s_cat (k->seen, sizeof (k->seen), b, ":", g);
+    scoring_cat (k->roster, sizeof (k->roster), "sc:mem:", tag, "");
+    scoring_cat (k->uids, sizeof (k->uids), "sc:uid:", tag, "");
+    scoring_cat (k->state, sizeof (k->state), "sc:gs:", tag, "");
+    scoring_cat (k->board, sizeof (k->board), "sc:lb:", tag, "");
+    scoring_cat (k->channels, sizeof (k->channels), "sc:ch:", tag, "");
+    scoring_cat (k->replies, sizeof (k->replies), "sc:r:", tag, "");
+    scoring_cat (k->lock, sizeof (k->lock), "sc:lock:", tag, "");
+    scoring_cat (k->version, sizeof (k->version), "sc:v:", tag, "");
+    scoring_cat (tail, sizeof (tail), ":", g, day);
+    scoring_cat (k->dirty, sizeof (k->dirty), b, tail, "");
+    scoring_cat (k->seen, sizeof (k->seen), b, ":", g);
 }

@@ -102,6 +102,12 @@ static void test_numbers (void **state)
         assert_int_equal (scoring_fmt_num (got, nums [i]), strlen (want));
         assert_string_equal (got, want);
     }
+    //  Fields and keys joined without printf, cut to fit.
+    char f [8];
+    scoring_cat (f, sizeof (f), "12", ":", "j:19675");
+    assert_string_equal (f, "12:j:19");
+    scoring_cat (f, sizeof (f), "", "7>", "");
+    assert_string_equal (f, "7>");
     //  And the decayed activity values counting makes, at random.
     srand (11);
     for (int i = 0; i < 10000; i++) {
