@@ -231,6 +231,7 @@ static void s_resp_write (char *out, int argc, const char **argv, const size_t *
 //  The words' lengths, measured once when the caller gave none (into
 //  room for S_LENS, else measured as they are written).
 #define S_LENS 64
+#define S_KEEP 65536
 static const size_t *s_lens (int argc, const char **argv, const size_t *argvlen, size_t *room)
 {
     if (argvlen || argc > S_LENS)
@@ -301,12 +302,20 @@ static int s_append (qy_redis_t *self, int argc, const char **argv, const size_t
     size_t room [S_LENS];
     argvlen = s_lens (argc, argv, argvlen, room);
     size_t len = s_resp_len (argc, argv, argvlen);
-    if (len + 1 > self->resp_cap) {
-        self->resp_cap = (len + 1) * 2;
-        self->resp = qy_realloc (self->resp, self->resp_cap);
+    //  Room kept for commands up to S_KEEP bytes; a larger one (a bulk
+    //  write) is formatted apart, so its size does not stay with the connection.
+    char *resp = self->resp;
+    if (len + 1 > S_KEEP)
+        resp = qy_malloc (len + 1);
+    else if (len + 1 > self->resp_cap) {
+        self->resp_cap = S_KEEP;
+        resp = self->resp = qy_realloc (self->resp, self->resp_cap);
     }
-    s_resp_write (self->resp, argc, argv, argvlen);
-    if (redisAppendFormattedCommand (self->ctx, self->resp, len) != REDIS_OK) {
+    s_resp_write (resp, argc, argv, argvlen);
+    int rc = redisAppendFormattedCommand (self->ctx, resp, len);
+    if (resp != self->resp)
+        free (resp);
+    if (rc != REDIS_OK) {
         s_fail (self, "append");
         return -1;
     }

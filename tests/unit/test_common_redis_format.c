@@ -45,6 +45,11 @@ static void test_format (void **state)
         mlens [i] = (size_t) i + 1;
     }
     s_same (12, many, mlens);
+    //  More words than the lengths measured ahead take (64), none given.
+    const char *words [100];
+    for (int i = 0; i < 100; i++)
+        words [i] = i % 2 ? "sc:u:{g:1}:2" : "";
+    s_same (100, words, NULL);
     free (big);
 }
 
