@@ -297,9 +297,9 @@ static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const ch
         rs->r [rs->n] = (s_read_t) { .kind = kind, .key = key };
         *at = ++rs->n;
     }
-    bool made;
     if (!field)
         return;
+    bool made;
     size_t entry = scoring_kv_entry (rs->kv, keyno, field, kind == S_SMIS, &made);
     if (!made)
         return;
