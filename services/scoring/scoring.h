@@ -56,16 +56,24 @@ bool scoring_is_question (const char *text);
 bool scoring_is_substantial (const Qy__Event *ev, int min_chars);
 
 typedef struct {
-    char ids [96], group [96], active [96], members [96], authors [96], authors_prev [96], edges [96];
-    char member [96], roster [96], uids [96], state [96], board [96], channels [96], replies [96], lock [96];
-    char version [96];      //  bumped by every counting transaction of the group (what the next one WATCHes)
-    char dirty [96];        //  the member of sc:dirty
+    //  64: the longest, with 20-digit ids and a negative day, takes 53.
+    char ids [64], group [64], active [64], members [64], authors [64], authors_prev [64], edges [64];
+    char member [64], roster [64], uids [64], state [64], board [64], channels [64], replies [64], lock [64];
+    char version [64];      //  bumped by every counting transaction of the group (what the next one WATCHes)
+    char dirty [64];        //  the member of sc:dirty
     char seen [64];         //  the member of sc:groups
     int32_t day;
     int hour;
 } scoring_keys_t;
 void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_t member_id,
                    int64_t t_us, int tz_offset_min);
+//  v in decimal into buf (room for 24); returns its length.
+size_t scoring_fmt_i64 (char *buf, int64_t v);
+//  v as Lua's tostring writes it ("%.14g") into buf (room for 32); returns
+//  its length. Whole numbers (most counters and times) without printf.
+size_t scoring_fmt_num (char *buf, double v);
+//  dst = a b c, cut to fit size (keys and fields without printf).
+void scoring_cat (char *dst, size_t size, const char *a, const char *b, const char *c);
 
 //  ------------------------------------------------------- the script
 //  (counting has none: see scoring_count_tally below.)
@@ -356,6 +364,8 @@ void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *me
 void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len);
 void scoring_kv_break (scoring_kv_t *self, const char *key);
 bool scoring_kv_broken (scoring_kv_t *self, const char *key);
+//  Whether any key is broken (most batches: none, and no key is asked).
+bool scoring_kv_any_broken (const scoring_kv_t *self);
 //  The event (index in the batch) the writes that follow are for.
 void scoring_kv_event (scoring_kv_t *self, size_t event);
 //  Current values, with this batch's writes (NULL: absent or not read).
@@ -380,6 +390,12 @@ const char *scoring_kv_keep (scoring_kv_t *self, const char *s);
 //  must outlive self. A hash first met here is reached only through its
 //  set (scoring_kv_get by name does not see it).
 size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const *names, size_t n);
+//  A key's number in self (dense from 0, made on first sight), and the
+//  entry of one of its hash fields (member false) or set members (true),
+//  made if new (*made then true; made may be NULL): what a read planned
+//  once per batch loads with scoring_kv_load_at, without a look-up by name.
+size_t scoring_kv_key (scoring_kv_t *self, const char *key);
+size_t scoring_kv_entry (scoring_kv_t *self, size_t keyno, const char *field, bool member, bool *made);
 size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i);
 void scoring_kv_load_at (scoring_kv_t *self, size_t entry, const char *value);
 const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry);
@@ -388,13 +404,14 @@ void scoring_kv_hset_at (scoring_kv_t *self, size_t entry, const char *value);
 size_t scoring_kv_key_events (scoring_kv_t *self, const char *key, const size_t **events);
 //  One write command; argv points into the kv (valid while it lives).
 typedef struct {
-    int          argc;
-    const char **argv;
-    const char  *key;
+    int           argc;
+    const char  **argv;
+    const size_t *argvlen;  //  the words' lengths (hiredis measures each twice otherwise)
+    const char   *key;
 } scoring_cmd_t;
 //  The writes: per key HSET, HDEL, SADD, PFADD (one each), HINCRBY and
 //  ZINCRBY per field (summed), then the expiries. Caller frees with
-//  scoring_cmds_free.
+//  scoring_cmds_free (the words stay the kv's).
 size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds);
 void scoring_cmds_free (scoring_cmd_t *cmds, size_t n);
 

@@ -128,7 +128,8 @@ int scoring_count_plan (const scoring_count_config_t *cfg, scoring_brands_t *bra
     memset (p, 0, sizeof (*p));
     p->n = n;
     p->brand = qy_calloc (n + 1, sizeof (*p->brand));
-    p->keys = qy_calloc (n + 1, sizeof (*p->keys));
+    //  Not zeroed: 1 KiB an event, and only the events sent have theirs read.
+    p->keys = qy_malloc ((n + 1) * sizeof (*p->keys));
     p->send = qy_calloc (n + 1, sizeof (*p->send));
     p->old = qy_calloc (n + 1, sizeof (*p->old));
     p->dirty = qy_calloc (n + 1, sizeof (*p->dirty));
@@ -216,8 +217,8 @@ static size_t s_mentions (const Qy__Event *ev)
 static void s_tally_event (const scoring_count_config_t *cfg, const Qy__Event *ev, const scoring_keys_t *k, bool old,
                            s_own_t *o, scoring_tally_event_t *t)
 {
-    qy_snprintf (o->member, sizeof (o->member), "%lld", (long long) ev->member_id);
-    qy_snprintf (o->channel, sizeof (o->channel), "%lld", (long long) ev->channel_id);
+    scoring_fmt_i64 (o->member, ev->member_id);
+    scoring_fmt_i64 (o->channel, ev->channel_id);
     bool msg = scoring_kind (ev) == SCORING_MSG;
     size_t nm = s_mentions (ev);
     o->mentions = qy_calloc (nm + 1, sizeof (char *));
@@ -263,55 +264,53 @@ typedef struct {
     s_read_kind_t kind;
     const char   *key;
     const char  **fields;
+    size_t       *entries;  //  the kv's entry each field's answer loads into
     size_t        nf, cap;
 } s_read_t;
+//  The reads of a transaction, each (kind, key) once and each field once:
+//  keys and fields are interned in the kv they load into, so a read
+//  already planned is found by number, not by name.
 typedef struct {
-    s_read_t *r;
-    size_t    n, cap;
-    qy_map_t *seen;
-    qy_buf_t  id;       //  a look-up's key in seen
+    s_read_t     *r;
+    size_t        n, cap;
+    size_t       *at;       //  by key number and kind: its read + 1 (0 none)
+    size_t        nat;
+    scoring_kv_t *kv;
 } s_reads_t;
-
-//  The look-up key of a read (kind and key) or of one of its fields.
-static const char *s_read_id (s_reads_t *rs, s_read_kind_t kind, const char *key, const char *field)
-{
-    char head [2] = { (char) ('0' + kind), '\x1f' };
-    qy_buf_reset (&rs->id);
-    qy_buf_append (&rs->id, head, 2);
-    qy_buf_puts (&rs->id, key);
-    if (field) {
-        qy_buf_append (&rs->id, "\x1f", 1);
-        qy_buf_puts (&rs->id, field);
-    }
-    return rs->id.data;
-}
 
 //  Read field of key (once however many events want it).
 static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const char *field)
 {
-    const char *id = s_read_id (rs, kind, key, NULL);
-    int64_t at;
-    if (!qy_map_get (rs->seen, id, &at)) {
+    size_t keyno = scoring_kv_key (rs->kv, key);
+    if ((keyno + 1) * 4 > rs->nat) {
+        size_t nat = (keyno + 1) * 8;
+        rs->at = qy_realloc (rs->at, nat * sizeof (size_t));
+        memset (rs->at + rs->nat, 0, (nat - rs->nat) * sizeof (size_t));
+        rs->nat = nat;
+    }
+    size_t *at = &rs->at [keyno * 4 + kind];
+    if (!*at) {
         if (rs->n == rs->cap) {
             rs->cap = rs->cap ? rs->cap * 2 : 32;
             rs->r = qy_realloc (rs->r, rs->cap * sizeof (s_read_t));
         }
         rs->r [rs->n] = (s_read_t) { .kind = kind, .key = key };
-        at = (int64_t) ++rs->n;
-        qy_map_put (rs->seen, id, at);
+        *at = ++rs->n;
     }
     if (!field)
         return;
-    s_read_t *r = &rs->r [at - 1];
-    id = s_read_id (rs, kind, key, field);
-    if (!qy_map_get (rs->seen, id, NULL)) {
-        qy_map_put (rs->seen, id, 1);
-        if (r->nf == r->cap) {
-            r->cap = r->cap ? r->cap * 2 : 8;
-            r->fields = qy_realloc (r->fields, r->cap * sizeof (char *));
-        }
-        r->fields [r->nf++] = field;
+    bool made;
+    size_t entry = scoring_kv_entry (rs->kv, keyno, field, kind == S_SMIS, &made);
+    if (!made)
+        return;
+    s_read_t *r = &rs->r [*at - 1];
+    if (r->nf == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 8;
+        r->fields = qy_realloc (r->fields, r->cap * sizeof (char *));
+        r->entries = qy_realloc (r->entries, r->cap * sizeof (size_t));
     }
+    r->entries [r->nf] = entry;
+    r->fields [r->nf++] = field;
 }
 
 //  What the counting of the block's events reads (scoring_count_tally's list).
@@ -344,11 +343,12 @@ static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
 
 static void s_reads_free (s_reads_t *rs)
 {
-    for (size_t i = 0; i < rs->n; i++)
+    for (size_t i = 0; i < rs->n; i++) {
         free (rs->r [i].fields);
+        free (rs->r [i].entries);
+    }
     free (rs->r);
-    qy_map_destroy (&rs->seen);
-    qy_buf_free (&rs->id);
+    free (rs->at);
 }
 
 //  Outcomes of a round trip's replies.
@@ -360,6 +360,40 @@ enum { S_DONE = 0, S_AGAIN = 1, S_AWAY = -1 };
 static int s_error (const redisReply *r)
 {
     return qy_redis_tx_error (r->str, r->len) == QY_TX_AGAIN ? S_AGAIN : S_AWAY;
+}
+
+//  The member hash's field number of name (-1: not counting's). Its
+//  fields mostly come back in the order they were written, which is
+//  theirs, so the one after the last found (*next) is tried first.
+static int s_field_no (const char *name, int *next)
+{
+    if (*next < SCORING_F__COUNT && strcmp (name, scoring_field_names [*next]) == 0)
+        return (*next)++;
+    for (int i = 0; i < SCORING_F__COUNT; i++)
+        if (strcmp (name, scoring_field_names [i]) == 0) {
+            *next = i + 1;
+            return i;
+        }
+    return -1;
+}
+
+//  Load the member hash (HGETALL) into its field set (fields absent are
+//  NULL without loading; fields not of SCORING_FIELDS are not counting's).
+static int s_load_member (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return S_AWAY;
+    size_t set = scoring_kv_fields (kv, rd->key, scoring_field_names, SCORING_F__COUNT);
+    int next = 0;
+    for (size_t f = 0; f + 1 < r->elements; f += 2) {
+        const redisReply *name = r->element [f], *value = r->element [f + 1];
+        if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
+            continue;
+        int i = s_field_no (name->str, &next);
+        if (i >= 0)
+            scoring_kv_load_at (kv, scoring_kv_field (kv, set, (size_t) i), value->str);
+    }
+    return S_DONE;
 }
 
 //  Load read rd's reply r into kv.
@@ -375,29 +409,16 @@ static int s_load (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
         scoring_kv_load_len (kv, rd->key, r->type == REDIS_REPLY_INTEGER ? r->integer : 0);
         return S_DONE;
     }
-    if (rd->kind == S_HGETALL) {
-        //  The member hash, into its field set (fields absent are NULL
-        //  without loading; fields not of SCORING_FIELDS are not counting's).
-        size_t set = scoring_kv_fields (kv, rd->key, scoring_field_names, SCORING_F__COUNT);
-        for (size_t f = 0; r->type == REDIS_REPLY_ARRAY && f + 1 < r->elements; f += 2) {
-            const redisReply *name = r->element [f], *value = r->element [f + 1];
-            for (size_t i = 0; name->type == REDIS_REPLY_STRING && value->type == REDIS_REPLY_STRING
-                               && i < SCORING_F__COUNT; i++)
-                if (strcmp (name->str, scoring_field_names [i]) == 0) {
-                    scoring_kv_load_at (kv, scoring_kv_field (kv, set, i), value->str);
-                    break;
-                }
-        }
-        return r->type == REDIS_REPLY_ARRAY ? S_DONE : S_AWAY;
-    }
+    if (rd->kind == S_HGETALL)
+        return s_load_member (kv, rd, r);
     if (r->type != REDIS_REPLY_ARRAY || r->elements != rd->nf)
         return S_AWAY;
     for (size_t f = 0; f < rd->nf; f++) {
         const redisReply *e = r->element [f];
-        if (rd->kind == S_SMIS)
-            scoring_kv_load_member (kv, rd->key, rd->fields [f], e->type == REDIS_REPLY_INTEGER && e->integer == 1);
-        else
-            scoring_kv_load (kv, rd->key, rd->fields [f], e->type == REDIS_REPLY_STRING ? e->str : NULL);
+        bool in = rd->kind == S_SMIS ? e->type == REDIS_REPLY_INTEGER && e->integer == 1
+                                     : e->type == REDIS_REPLY_STRING;
+        if (in)
+            scoring_kv_load_at (kv, rd->entries [f], rd->kind == S_SMIS ? "1" : e->str);
     }
     return S_DONE;
 }
@@ -424,18 +445,24 @@ static int s_drain (qy_redis_t *redis, size_t n, scoring_kv_t *kv, const s_reads
     return rc;
 }
 
-//  The block's groups' version keys, each once (*n of them; caller frees).
-static const char **s_versions (const s_block_t *b, size_t *n)
+//  The block's groups' version keys, each once (*n of them; caller frees),
+//  told apart by their numbers in kv.
+static const char **s_versions (const s_block_t *b, scoring_kv_t *kv, size_t *n)
 {
     const char **v = qy_calloc (b->n + 1, sizeof (char *));
-    qy_map_t *seen = qy_map_new ();
+    size_t *nos = qy_calloc (b->n + 1, sizeof (size_t)), top = 0;
+    for (size_t j = 0; j < b->n; j++)
+        if ((nos [j] = scoring_kv_key (kv, b->tev [j].keys->version)) > top)
+            top = nos [j];
+    bool *taken = qy_calloc (top + 1, sizeof (bool));
     *n = 0;
     for (size_t j = 0; j < b->n; j++)
-        if (!qy_map_get (seen, b->tev [j].keys->version, NULL)) {
-            qy_map_put (seen, b->tev [j].keys->version, 1);
+        if (!taken [nos [j]]) {
+            taken [nos [j]] = true;
             v [(*n)++] = b->tev [j].keys->version;
         }
-    qy_map_destroy (&seen);
+    free (taken);
+    free (nos);
     return v;
 }
 
@@ -446,27 +473,29 @@ static const char **s_versions (const s_block_t *b, size_t *n)
 //  Redis looks each new key up in the client's list of watched keys).
 static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
 {
-    s_reads_t rs = { .seen = qy_map_new () };
-    qy_buf_init (&rs.id);
+    s_reads_t rs = { .kv = kv };
     s_plan_reads (b, &rs);
     size_t nv;
-    const char **versions = s_versions (b, &nv);
+    const char **versions = s_versions (b, kv, &nv);
     const char **argv = qy_calloc (nv + 2, sizeof (char *));
     argv [0] = "WATCH";
     memcpy (argv + 1, versions, nv * sizeof (char *));
     free (versions);
     int rc = qy_redis_append_keyed (redis, b->route, (int) (1 + nv), argv, NULL);
     static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN", "HGETALL" };
+    size_t most = 0;
+    for (size_t i = 0; i < rs.n; i++)
+        most = rs.r [i].nf > most ? rs.r [i].nf : most;
+    const char **a = qy_calloc (most + 3, sizeof (char *));
     for (size_t i = 0; i < rs.n && rc == 0; i++) {
         const s_read_t *rd = &rs.r [i];
-        const char **a = qy_calloc (rd->nf + 3, sizeof (char *));
         a [0] = verbs [rd->kind];
         a [1] = rd->key;
         if (rd->nf)
             memcpy (a + 2, rd->fields, rd->nf * sizeof (char *));
         rc = qy_redis_append_keyed (redis, b->route, (int) (2 + rd->nf), a, NULL);
-        free (a);
     }
+    free (a);
     free (argv);
     rc = rc ? S_AWAY : s_drain (redis, 1 + rs.n, kv, &rs, 1);
     s_reads_free (&rs);
@@ -579,7 +608,7 @@ static int s_write (const scoring_count_config_t *cfg, qy_redis_t *redis, scorin
     const char *multi [] = { "MULTI" }, *exec [] = { "EXEC" };
     int rc = qy_redis_append_keyed (redis, b->route, 1, multi, NULL), marks = 0;
     for (size_t j = 0; j < ncmds && rc == 0; j++)
-        rc = qy_redis_append_keyed (redis, b->route, cmds [j].argc, cmds [j].argv, NULL);
+        rc = qy_redis_append_keyed (redis, b->route, cmds [j].argc, cmds [j].argv, cmds [j].argvlen);
     if (rc == 0 && p && (marks = s_append_marks (redis, p, b->route)) < 0)
         rc = -1;
     if (rc == 0)

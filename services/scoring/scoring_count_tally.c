@@ -58,7 +58,7 @@ static const char *s_cur (s_ctx_t *c, int f)
 static void s_put (s_ctx_t *c, int f, double v)
 {
     char s [32];
-    qy_snprintf (s, sizeof (s), "%.14g", v);
+    scoring_fmt_num (s, v);
     scoring_kv_hset_at (c->kv, scoring_kv_field (c->kv, c->fields, (size_t) f), s);
 }
 
@@ -81,11 +81,14 @@ static void s_group_incr (s_ctx_t *c, int key, const char *field)
 
 static void s_channel_incr (s_ctx_t *c, const char *channel, const char *what, int32_t day)
 {
-    char f [96];
-    if (day >= 0)
-        qy_snprintf (f, sizeof (f), "%s:%s:%d", channel, what, (int) day);
-    else
-        qy_snprintf (f, sizeof (f), "%s:%s", channel, what);
+    char f [96], d [24] = "";
+    if (day >= 0) {
+        d [0] = ':';
+        scoring_fmt_i64 (d + 1, day);
+    }
+    scoring_cat (f, sizeof (f), channel, ":", what);
+    size_t n = strlen (f);
+    scoring_cat (f + n, sizeof (f) - n, d, "", "");
     s_group_incr (c, S_CHANNELS, f);
 }
 
@@ -226,9 +229,9 @@ static void s_edge (s_ctx_t *c, const char *a, const char *field)
     char f [96];
     if (scoring_kv_hincr (c->kv, c->k->group, "replies", 1) == 1)
         scoring_kv_expire (c->kv, c->k->edges, c->cfg->ttl_s, false);
-    qy_snprintf (f, sizeof (f), "%s>%s", c->ev->member, a);
+    scoring_cat (f, sizeof (f), c->ev->member, ">", a);
     scoring_kv_hincr (c->kv, c->k->edges, f, 1);
-    qy_snprintf (f, sizeof (f), "%s%s", field, a);
+    scoring_cat (f, sizeof (f), field, a, "");
     s_group_incr (c, S_REPLIES, f);
     scoring_kv_zincr (c->kv, c->k->board, a, 1);
     c->fresh [S_BOARD] = true;
@@ -276,7 +279,7 @@ static void s_group_msg (s_ctx_t *c)
     if (v)
         qy_strlcpy (lm, v, sizeof (lm));
     double t = (double) ev->t, lt = s_num (scoring_kv_get (kv, st, "lt"));
-    qy_snprintf (tstr, sizeof (tstr), "%lld", (long long) ev->t);
+    scoring_fmt_i64 (tstr, ev->t);
     if (ev->bot) {
         scoring_kv_hincr (kv, c->k->group, "posts", 1);
         scoring_kv_hset (kv, st, "pt", tstr);
@@ -313,8 +316,8 @@ static void s_msg (s_ctx_t *c)
         s_put (c, SCORING_F_in, 1);
     int64_t mm = scoring_kv_hincr (c->kv, k->members, ev->member, 1);
     int64_t gm = scoring_kv_hincr (c->kv, k->group, "msgs", 1);
-    char hour [8];
-    qy_snprintf (hour, sizeof (hour), "h%d", ev->hour);
+    char hour [8] = "h";
+    scoring_fmt_i64 (hour + 1, ev->hour);
     scoring_kv_hincr (c->kv, k->group, hour, 1);
     scoring_kv_pfadd (c->kv, k->active, ev->member);
     scoring_kv_hset (c->kv, k->authors, ev->msg_id, ev->member);
@@ -402,6 +405,8 @@ static void s_answer (s_ctx_t *c, scoring_tally_answer_t *a)
 //  of the wrong type): the event is set aside.
 static bool s_broken (scoring_kv_t *kv, const scoring_keys_t *k)
 {
+    if (!scoring_kv_any_broken (kv))
+        return false;
     const char *keys [] = { k->ids, k->group, k->members, k->authors, k->authors_prev, k->member, k->uids, k->state };
     for (size_t i = 0; i < QY_ARRAY_LEN (keys); i++)
         if (scoring_kv_broken (kv, keys [i]))

@@ -3,6 +3,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "scoring.h"
 
@@ -59,9 +63,62 @@ static void test_keys (void **state)
     assert_string_equal (k.authors, "sc:w:{g:42}:20781");
     assert_string_equal (k.authors_prev, "sc:w:{g:42}:20780");
     assert_string_equal (k.channels, "sc:ch:{g:42}");
+    assert_string_equal (k.edges, "sc:e:{g:42}:20781");
+    assert_string_equal (k.roster, "sc:mem:{g:42}");
+    assert_string_equal (k.uids, "sc:uid:{g:42}");
+    assert_string_equal (k.state, "sc:gs:{g:42}");
+    assert_string_equal (k.board, "sc:lb:{g:42}");
+    assert_string_equal (k.replies, "sc:r:{g:42}");
+    assert_string_equal (k.lock, "sc:lock:{g:42}");
+    assert_string_equal (k.version, "sc:v:{g:42}");
     scoring_keys (&k, 3, 42, 7, 1795476600LL * 1000000, 0);
     assert_int_equal (k.day, 20780);
     assert_int_equal (k.hour, 23);
+    //  Large and negative ids, a day before 1970: as printf wrote them.
+    scoring_keys (&k, 9007199254740993LL, -5, 123456789012LL, -86400LL * 1000000 - 1, 0);
+    assert_string_equal (k.authors_prev, "sc:w:{g:-5}:-3");
+    assert_string_equal (k.member, "sc:u:{g:-5}:123456789012");
+    assert_string_equal (k.dirty, "9007199254740993:-5:-2");
+    assert_string_equal (k.seen, "9007199254740993:-5");
+}
+
+//  The numbers counting writes: what printf's "%lld" and Lua's tostring
+//  ("%.14g") write, whole numbers without printf.
+static void test_numbers (void **state)
+{
+    (void) state;
+    const int64_t ints [] = { 0, 1, -1, 9, 10, 19675, -86401, 1700000000, INT64_MAX, INT64_MIN };
+    for (size_t i = 0; i < sizeof (ints) / sizeof (ints [0]); i++) {
+        char want [32], got [32];
+        snprintf (want, sizeof (want), "%lld", (long long) ints [i]);
+        assert_int_equal (scoring_fmt_i64 (got, ints [i]), strlen (want));
+        assert_string_equal (got, want);
+    }
+    const double nums [] = { 0, -0.0, 1, -1, 0.5, 1.0 / 3, 2.0 / 3 * 1e-7, 19675, 1700000000, 99999999999999.0,
+                             1e14, 123456789012345.0, -1e15, 1.5e300, 3.999999999999999, 0.1 + 0.2 };
+    for (size_t i = 0; i < sizeof (nums) / sizeof (nums [0]); i++) {
+        char want [32], got [32];
+        snprintf (want, sizeof (want), "%.14g", nums [i]);
+        assert_int_equal (scoring_fmt_num (got, nums [i]), strlen (want));
+        assert_string_equal (got, want);
+    }
+    //  Fields and keys joined without printf, cut to fit.
+    char f [8];
+    scoring_cat (f, sizeof (f), "12", ":", "j:19675");
+    assert_string_equal (f, "12:j:19");
+    scoring_cat (f, sizeof (f), "", "7>", "");
+    assert_string_equal (f, "7>");
+    //  And the decayed activity values counting makes, at random.
+    srand (11);
+    for (int i = 0; i < 10000; i++) {
+        double v = (double) rand () / RAND_MAX * pow (10, rand () % 18 - 4);
+        if (i % 2)
+            v = floor (v);
+        char want [32], got [32];
+        snprintf (want, sizeof (want), "%.14g", v);
+        scoring_fmt_num (got, v);
+        assert_string_equal (got, want);
+    }
 }
 
 static void test_question (void **state)
@@ -113,6 +170,7 @@ int main (void)
         cmocka_unit_test (test_kinds),
         cmocka_unit_test (test_violation),
         cmocka_unit_test (test_keys),
+        cmocka_unit_test (test_numbers),
         cmocka_unit_test (test_question),
         cmocka_unit_test (test_substantial),
         cmocka_unit_test (test_staff),

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 #include "scoring.h"
 #include "qy/util.h"
@@ -173,6 +174,58 @@ static void test_read (void **state)
     scoring_kv_destroy (&kv);
 }
 
+//  The kv's interning: a key's number is dense and the same however often
+//  it is asked; a read's entry (made once) is what a look-up by name finds,
+//  a hash field and a set member of one name are two entries; thousands of
+//  keys and fields (the tables growing) keep their values, and a value
+//  read stays readable after it is overwritten.
+static void test_kv_interning (void **state)
+{
+    (void) state;
+    scoring_kv_t *kv = scoring_kv_new ();
+    assert_int_equal (scoring_kv_key (kv, "sc:g:{g:1}:5"), 0);
+    assert_int_equal (scoring_kv_key (kv, "sc:m:{g:1}:5"), 1);
+    assert_int_equal (scoring_kv_key (kv, "sc:g:{g:1}:5"), 0);
+    bool made;
+    size_t e = scoring_kv_entry (kv, 0, "msgs", false, &made);
+    assert_true (made);
+    assert_int_equal (scoring_kv_entry (kv, 0, "msgs", false, &made), e);
+    assert_false (made);
+    size_t m = scoring_kv_entry (kv, 0, "msgs", true, &made);
+    assert_true (made);
+    assert_int_not_equal (m, e);
+    scoring_kv_load_at (kv, e, "41");
+    assert_string_equal (scoring_kv_get (kv, "sc:g:{g:1}:5", "msgs"), "41");
+    assert_int_equal (scoring_kv_hincr (kv, "sc:g:{g:1}:5", "msgs", 1), 42);
+    assert_true (scoring_kv_sadd (kv, "sc:g:{g:1}:5", "msgs"));       //  the set member, not the field
+    assert_string_equal (scoring_kv_get_at (kv, m), "1");
+    const char *before = scoring_kv_get (kv, "sc:g:{g:1}:5", "msgs");
+    for (int k = 0; k < 3000; k++) {
+        char key [32], field [16], value [16];
+        snprintf (key, sizeof (key), "sc:u:{g:%d}:%d", k % 7, k);
+        for (int f = 0; f < 3; f++) {
+            snprintf (field, sizeof (field), "f%d", f);
+            snprintf (value, sizeof (value), "%d", k * 10 + f);
+            scoring_kv_hset (kv, key, field, value);
+        }
+    }
+    scoring_kv_hincr (kv, "sc:g:{g:1}:5", "msgs", 1);
+    assert_string_equal (before, "42");
+    assert_string_equal (scoring_kv_get (kv, "sc:g:{g:1}:5", "msgs"), "43");
+    assert_int_equal (scoring_kv_key (kv, "sc:u:{g:3}:2999"), 2 + 2999);     //  2999 % 7 == 3
+    for (int k = 0; k < 3000; k += 7) {
+        char key [32], want [16];
+        snprintf (key, sizeof (key), "sc:u:{g:%d}:%d", k % 7, k);
+        snprintf (want, sizeof (want), "%d", k * 10 + 2);
+        assert_string_equal (scoring_kv_get (kv, key, "f2"), want);
+        assert_int_equal (scoring_kv_len (kv, key), 3);
+    }
+    assert_null (scoring_kv_get (kv, "sc:u:{g:0}:0", "f3"));
+    assert_true (s_has (kv, "HSET sc:u:{g:0}:7 f0 70 f1 71 f2 72"));
+    assert_true (s_has (kv, "HINCRBY sc:g:{g:1}:5 msgs 2"));
+    scoring_kv_destroy (&kv);
+}
+
 //  Joins and leaves out of order: a leave before the join it ends takes
 //  the member out and counts the cohort's early leave when the join
 //  arrives; a later rejoin puts them back; an older leave then changes
@@ -267,6 +320,7 @@ int main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_messages),
         cmocka_unit_test (test_read),
+        cmocka_unit_test (test_kv_interning),
         cmocka_unit_test (test_join_leave),
         cmocka_unit_test (test_conversation),
         cmocka_unit_test (test_decay),

@@ -63,6 +63,10 @@ void qy_redis_set_wait (qy_redis_t *self, int wait_ms);
 int64_t qy_redis_unreplicated (const qy_redis_t *self);
 //  Replies appended and not read yet.
 size_t qy_redis_unread (const qy_redis_t *self);
+//  argv as RESP (what redisFormatCommandArgv writes, without its printf
+//  per word); *len its length. argvlen NULL: each word up to its NUL.
+//  Caller frees (free).
+char *qy_redis_format (int argc, const char **argv, const size_t *argvlen, size_t *len);
 
 //  A Lua script run by SHA and reloaded on NOSCRIPT.
 typedef struct {

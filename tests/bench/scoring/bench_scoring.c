@@ -4,14 +4,16 @@
 //  pipeline per batch), then counts it all again to show that a redelivered
 //  event changes nothing. Prints events/s, µs per event, round trips per
 //  event, Redis commands per event (INFO stats, script-inner calls
-//  included), script calls per event and Redis's own CPU per event, then
-//  each command's calls and µs per event (a script's µs include its commands').
+//  included), script calls per event, Redis's own CPU per event and this
+//  process's (where the counting's decisions run), then each command's
+//  calls and µs per event (a script's µs include its commands').
 //    usage: bench_scoring [--port P] [--events N] [--groups G] [--members M] [--batch B]
 #include "scoring.h"
 #include "qy/util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char *s_opt (int argc, char **argv, const char *name, const char *def)
 {
@@ -73,6 +75,14 @@ static double s_cpu (qy_redis_t *redis)
 {
     const char *f [] = { "used_cpu_sys:", "used_cpu_user:" };
     return s_info (redis, "cpu", f, 2);
+}
+
+//  This process's CPU so far (user + system, seconds).
+static double s_own_cpu (void)
+{
+    struct rusage ru;
+    getrusage (RUSAGE_SELF, &ru);
+    return (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static double s_scripts (qy_redis_t *redis)
@@ -137,7 +147,7 @@ int main (int argc, char **argv)
         redisReply *reset = qy_redis_cmd (redis, "CONFIG RESETSTAT");
         if (reset)
             freeReplyObject (reset);
-        double cpu0 = s_cpu (redis);
+        double cpu0 = s_cpu (redis), own0 = s_own_cpu ();
         long long c0 = s_commands (redis);
         int64_t start = qy_mono_us ();
         long dups = 0, trips = 0;
@@ -163,13 +173,14 @@ int main (int argc, char **argv)
         }
         double secs = (double) (qy_mono_us () - start) / 1e6;
         long long c1 = s_commands (redis);
-        double cpu1 = s_cpu (redis), scripts = s_scripts (redis);
+        double cpu1 = s_cpu (redis), own1 = s_own_cpu (), scripts = s_scripts (redis);
         //  The INFO call itself is one command.
         printf ("%s: %ld events in %.2f s = %.0f events/s, %.1f µs/event, %.4f round trips/event, "
-                "%.1f Redis commands/event, %.4f script calls/event, Redis CPU %.1f µs/event, %ld counted before\n",
+                "%.1f Redis commands/event, %.4f script calls/event, Redis CPU %.1f µs/event, own CPU %.1f µs/event, "
+                "%ld counted before\n",
                 pass ? "redelivered" : "first pass", n, secs, (double) n / secs, secs * 1e6 / (double) n,
                 (double) trips / (double) n, (double) (c1 - c0 - 1) / (double) n, scripts / (double) n,
-                (cpu1 - cpu0) * 1e6 / (double) n, dups);
+                (cpu1 - cpu0) * 1e6 / (double) n, (own1 - own0) * 1e6 / (double) n, dups);
         s_print_commandstats (redis, n);
         if (pass == 1 && dups != n) {
             fprintf (stderr, "bench_scoring: a redelivered event was counted again (%ld of %ld seen)\n", dups, n);
