@@ -55,8 +55,9 @@ s_memory () {   # s_memory REDIS_PORT…
     for port in "$@"; do
         redis=$(( redis + $(redis-cli -p "$port" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }') ))
     done
+    # (a backend may end between pgrep and the read: not an error)
     pg_anon=$(for pid in $(pgrep -f "postgres.*$QY_RUN/pg") $(pgrep -P "$(head -1 "$QY_RUN/pg/postmaster.pid")"); do
-                  awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null; done | sort -u | awk '{ s += $1 } END { printf "%.1f", s / 1024 }')
+                  awk '/^RssAnon:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true; done | sort -u | awk '{ s += $1 } END { printf "%.1f", s / 1024 }')
     echo "          resident MB (peak):$line  load average $(cut -d" " -f1-3 /proc/loadavg)"
     echo "          redis used_memory=$(awk -v b="$redis" 'BEGIN { printf "%.1f", b / 1048576 }') MB  postgres shared_buffers=$(psql "$QY_PG_DSN" -qAtc 'SHOW shared_buffers') private=$pg_anon MB"
 }
