@@ -79,6 +79,9 @@ static void test_histogram (void **state)
     //  Cumulative, in seconds: ≤ 0.5 ms holds 5 (100 … 500 µs), ≤ 10 ms 100, ≤ 0.1 s 1000.
     assert_non_null (strstr (out, "qy_test_latency_seconds_bucket{hop=\"h\",le=\"0.0005\"} 5\n"));
     assert_non_null (strstr (out, "qy_test_latency_seconds_bucket{hop=\"h\",le=\"0.01\"} 100\n"));
+    //  Finer bounds where the objectives are: ≤ 12.5 ms holds 125, ≤ 15 ms 150.
+    assert_non_null (strstr (out, "qy_test_latency_seconds_bucket{hop=\"h\",le=\"0.0125\"} 125\n"));
+    assert_non_null (strstr (out, "qy_test_latency_seconds_bucket{hop=\"h\",le=\"0.015\"} 150\n"));
     assert_non_null (strstr (out, "qy_test_latency_seconds_bucket{hop=\"h\",le=\"0.1\"} 1000\n"));
     assert_non_null (strstr (out, "qy_test_latency_seconds_bucket{hop=\"h\",le=\"60\"} 1000\n"));
     assert_non_null (strstr (out, "qy_test_latency_seconds_bucket{hop=\"h\",le=\"+Inf\"} 1001\n"));

@@ -26,10 +26,15 @@ qy_metric_t *qy_counter_us (const char *name, const char *help);
 //  replicas add up and quantiles over any window can be computed
 //  (histogram_quantile). Quantiles of the whole run are also kept in fine
 //  log buckets (about 9 % resolution) for qy_metric_quantile.
+//  The bounds are the conventional decades (1, 2.5, 5, 10), with more
+//  between 5 and 50 ms, where the chain's latency objectives are (p99 12 ms
+//  at 5,000 events/s, 20 ms at 10,000): with 10, 25 and 50 alone a p99 of
+//  15 ms could not be told from one of 24.
 qy_metric_t *qy_histogram (const char *name, const char *help);
 //  The former name of qy_histogram.
 qy_metric_t *qy_summary (const char *name, const char *help);
-#define QY_METRIC_BUCKETS_S 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+#define QY_METRIC_BUCKETS_S 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, \
+                            0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 
 void qy_metric_add (qy_metric_t *m, int64_t by);
 void qy_metric_set (qy_metric_t *m, int64_t value);
