@@ -86,6 +86,12 @@ int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_statu
 //  Put a claimed delivery back without spending its attempt (rate limit,
 //  open circuit, paused destination): due again after delay_ms.
 int notifier_store_defer (qy_pg_t *pg, const notifier_job_t *job, int64_t delay_ms, const char *why);
+//  The same for n claimed jobs in one statement (jobs [i] due again after
+//  delay_ms [i], why [i] its last error): how many were still this claim's,
+//  or -1. A claim holds many back at once when a destination is at its
+//  rate, and one statement each was most of the notifier's statements.
+int notifier_store_defer_all (qy_pg_t *pg, const notifier_job_t *const *jobs, const int64_t *delay_ms,
+                              const char *const *why, size_t n);
 //  Free the strings of one job and zero it.
 void notifier_job_clear (notifier_job_t *job);
 

@@ -318,7 +318,11 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
         return 0;
     int k = 0;
     qy_map_t *spread = qy_map_new ();
-    notifier_admit_t *adm = qy_calloc ((size_t) (n > 0 ? n : 1), sizeof (notifier_admit_t));
+    size_t cap = (size_t) (n > 0 ? n : 1), nheld = 0;
+    notifier_admit_t *adm = qy_calloc (cap, sizeof (notifier_admit_t));
+    const notifier_job_t **held = qy_calloc (cap, sizeof (notifier_job_t *));
+    int64_t *held_ms = qy_calloc (cap, sizeof (int64_t));
+    const char **held_why = qy_calloc (cap, sizeof (char *));
     notifier_admit_all (&self->limits, self->breaker, self->redis, jobs, n, adm);
     for (int i = 0; i < n; i++) {
         if (!jobs [i].url) {
@@ -332,7 +336,9 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
         if (wait > 0) {
             qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=%s", jobs [i].key, (long long) jobs [i].brand_id,
                           (long long) wait, why);
-            notifier_store_defer (pg, &jobs [i], wait, why);   //  if this fails the lease runs out and it is taken again
+            held [nheld] = &jobs [i];
+            held_ms [nheld] = wait;
+            held_why [nheld++] = why;
             continue;
         }
         if (s_arrived (self, &jobs [i], cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000)) {
@@ -349,8 +355,14 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
         memset (&jobs [i], 0, sizeof (jobs [i]));
         s_start (self->multi, &slots [k], cfg->timeout_ms);
     }
+    //  All held back in one statement; if it fails their leases run out
+    //  and they are taken again.
+    notifier_store_defer_all (pg, held, held_ms, held_why, nheld);
     qy_map_destroy (&spread);
     free (adm);
+    free (held);
+    free (held_ms);
+    free (held_why);
     notifier_jobs_free (jobs, n);
     qy_metric_set (self->m.circuits_open, notifier_breaker_open_count (self->breaker, qy_mono_us () / 1000));
     return n;

@@ -259,16 +259,40 @@ int notifier_store_dead (qy_pg_t *pg, const notifier_job_t *job, long http_statu
     return -1;
 }
 
+int notifier_store_defer_all (qy_pg_t *pg, const notifier_job_t *const *jobs, const int64_t *delay_ms,
+                              const char *const *why, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qy_pg_cols_t cols;
+    qy_pg_cols_init (&cols, 4);
+    for (size_t i = 0; i < n; i++) {
+        qy_pg_cols_row (&cols);
+        qy_pg_cols_text (&cols, 0, jobs [i]->key);
+        qy_pg_cols_int (&cols, 1, delay_ms [i]);
+        qy_pg_cols_text (&cols, 2, why [i]);
+        qy_pg_cols_int (&cols, 3, jobs [i]->attempts);
+    }
+    const char *p [4];
+    qy_pg_cols_params (&cols, p);
+    PGresult *res;
+    bool ok = qy_pg_run (pg, "defer",
+        "UPDATE deliveries d SET status = 'pending', attempts = greatest (d.attempts - 1, 0), lease_until = NULL, "
+        "last_error = x.w, next_attempt_at = now () + x.ms * interval '1 millisecond' "
+        "FROM unnest ($1::text[], $2::bigint[], $3::text[], $4::int[]) AS x (k, ms, w, a) "
+        "WHERE d.key = x.k AND d.status = 'sending' AND d.attempts = x.a", 4, p, &res);
+    qy_pg_cols_free (&cols);
+    if (!ok)
+        return -1;
+    int updated = atoi (PQcmdTuples (res));
+    PQclear (res);
+    return updated;
+}
+
 int notifier_store_defer (qy_pg_t *pg, const notifier_job_t *job, int64_t delay_ms, const char *why)
 {
-    char d [QY_PG_I64_LEN], a [16];
-    qy_pg_i64 (d, delay_ms);
-    qy_snprintf (a, sizeof (a), "%d", job->attempts);
-    const char *p [] = { job->key, d, why, a };
-    return s_fenced (pg, "defer",
-        "UPDATE deliveries SET status = 'pending', attempts = greatest (attempts - 1, 0), lease_until = NULL, "
-        "last_error = $3, next_attempt_at = now () + $2::bigint * interval '1 millisecond' "
-        "WHERE key = $1 AND status = 'sending' AND attempts = $4::int", 4, p);
+    int updated = notifier_store_defer_all (pg, &job, &delay_ms, &why, 1);
+    return updated < 0 ? -1 : updated ? 0 : 1;
 }
 
 void notifier_served_mark (notifier_served_t *self, int64_t brand_id, int64_t at)
