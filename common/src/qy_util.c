@@ -29,6 +29,11 @@ void qy_sleep_ms (int ms)
         ;
 }
 
+bool qy_chore_due (int64_t now_us, int64_t due_us, bool idle, int64_t grace_us)
+{
+    return now_us >= due_us && (idle || now_us - due_us >= grace_us);
+}
+
 void qy_process_owner (char *buf, size_t size)
 {
     char host [40] = "";

@@ -82,17 +82,26 @@ static void s_models (const moderation_config_t *cfg, judge_options_t *jo, char 
 
 //  What moderation looks after every two seconds between batches: Redis
 //  state lost and restored, the restores still owed, and the unanswered
-//  questions and complaints that are due a reminder.
+//  questions and complaints that are due a reminder. They take a few
+//  milliseconds, on the thread that judges, so they wait for a moment with
+//  no event waiting (at most a second past due): events that arrive after a
+//  burst are judged, not held behind a sweep.
+#define S_CHORES_EVERY_US 2000000
+#define S_CHORES_GRACE_US 1000000
+
 typedef struct {
     int64_t next_us;
     bool    restore_pending, lifted_pending;
 } s_chores_t;
 
 static void s_chores (s_chores_t *c, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis,
-                      qy_outlet_t *actions)
+                      qy_outlet_t *actions, void *events)
 {
     int64_t t0 = qy_mono_us ();
     if (t0 < c->next_us)
+        return;
+    zmq_pollitem_t waiting = { events, 0, ZMQ_POLLIN, 0 };
+    if (!qy_chore_due (t0, c->next_us, zmq_poll (&waiting, 1, 0) == 0, S_CHORES_GRACE_US))
         return;
     moderation_restore_if_lost (pg, redis);
     if (c->restore_pending)
@@ -101,19 +110,36 @@ static void s_chores (s_chores_t *c, moderation_store_t *store, qy_pg_t *pg, qy_
         c->lifted_pending = !moderation_restore_lifted (pg, redis);
     moderation_questions_sweep (store, pg, actions);
     moderation_complaints_sweep (store, pg, actions);
-    c->next_us = qy_mono_us () + 2000000;
-    qy_metric_add (m_chores, c->next_us - 2000000 - t0);
+    int64_t t1 = qy_mono_us ();
+    c->next_us = t1 + S_CHORES_EVERY_US;
+    qy_metric_add (m_chores, t1 - t0);
+}
+
+static void s_metrics (void)
+{
+    moderation_batch_metrics ();
+    m_bad = qy_counter ("qy_moderation_malformed_total", "undecodable events set aside");
+    m_chores = qy_counter_us ("qy_moderation_chores_seconds_total",
+                              "time spent on the chores between batches every two seconds (restores, the "
+                              "unanswered questions' and complaints' sweeps): batches wait meanwhile");
+}
+
+//  A complaint model is optional (none ships: complaints are judged by the
+//  dictionaries); one in the model directory is used.
+static void s_complaint_model (const moderation_config_t *cfg, moderation_store_t *store)
+{
+    char path [1024] = "";
+    if (moderation_judge_model_path (cfg->model_dir, "complaint", path, sizeof (path))) {
+        moderation_store_complaint_model (store, path);
+        qy_log_info ("models complaint=%s", path);
+    }
 }
 
 int main (int argc, char **argv)
 {
     moderation_config_t cfg = { 0 };
     qy_service_start ("moderation", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
-    moderation_batch_metrics ();
-    m_bad = qy_counter ("qy_moderation_malformed_total", "undecodable events set aside");
-    m_chores = qy_counter_us ("qy_moderation_chores_seconds_total",
-                              "time spent on the chores between batches every two seconds (restores, the "
-                              "unanswered questions' and complaints' sweeps): batches wait meanwhile");
+    s_metrics ();
     qy_service_needs (QY_DEP_PG);
     qy_service_needs (QY_DEP_REDIS);
 
@@ -126,13 +152,7 @@ int main (int argc, char **argv)
     qy_redis_t *redis = qy_redis_new (cfg.common.redis_host, (int) cfg.common.redis_port);
     qy_service_set_dep (QY_DEP_PG, qy_pg_connect (pg));
     moderation_store_t *store = moderation_store_new (pg, &jo);
-    //  A complaint model is optional (none ships: complaints are judged by
-    //  the dictionaries); one in the model directory is used.
-    char complaint_model [1024] = "";
-    if (moderation_judge_model_path (cfg.model_dir, "complaint", complaint_model, sizeof (complaint_model))) {
-        moderation_store_complaint_model (store, complaint_model);
-        qy_log_info ("models complaint=%s", complaint_model);
-    }
+    s_complaint_model (&cfg, store);
     //  Each is retried by s_chores until it has gone through.
     s_chores_t chores = { 0, !moderation_restore (pg, redis), !moderation_restore_lifted (pg, redis) };
     qy_service_set_dep (QY_DEP_REDIS, qy_redis_ok (redis));
@@ -156,7 +176,7 @@ int main (int argc, char **argv)
     while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();
         qy_service_check_deps (pg, redis);
-        s_chores (&chores, store, pg, redis, actions);
+        s_chores (&chores, store, pg, redis, actions, qy_inlet_socket (in));
         if (!listening && (listening = qy_pg_listen (listen, "qy_config"))) {
             moderation_store_invalidate (store, 0);   //  changes may have been missed while not listening
             resync_pending = true;

@@ -146,6 +146,18 @@ static void test_buf_read_file (void **state)
     qy_buf_free (&b);
 }
 
+//  A chore waits for an idle moment, but never longer than its grace.
+static void test_chore_due (void **state)
+{
+    (void) state;
+    assert_false (qy_chore_due (999, 1000, true, 500));       //  not yet due
+    assert_true (qy_chore_due (1000, 1000, true, 500));       //  due and idle
+    assert_false (qy_chore_due (1000, 1000, false, 500));     //  due, work waiting
+    assert_false (qy_chore_due (1499, 1000, false, 500));
+    assert_true (qy_chore_due (1500, 1000, false, 500));      //  overdue: done anyway
+    assert_true (qy_chore_due (1000, 1000, false, 0));        //  no grace: as a plain timer
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -156,6 +168,7 @@ int main (void)
         cmocka_unit_test (test_strings),
         cmocka_unit_test (test_utf8),
         cmocka_unit_test (test_group_by_key),
+        cmocka_unit_test (test_chore_due),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -16,6 +16,11 @@ int64_t qy_now_us (void);
 //  Monotonic clock, microseconds.
 int64_t qy_mono_us (void);
 void qy_sleep_ms (int ms);
+//  Housekeeping that shares a thread with a stream of work (restores,
+//  sweeps of what is overdue): due at due_us, it waits for a moment with
+//  nothing to do, so that the work arriving is not held behind it, but at
+//  most grace_us past due, so a stage that is never idle still does it.
+bool qy_chore_due (int64_t now_us, int64_t due_us, bool idle, int64_t grace_us);
 //  "host:pid" into buf: who holds a lease or lock shared by replicas that
 //  may run on several machines.
 void qy_process_owner (char *buf, size_t size);
