@@ -1,5 +1,6 @@
-//  Text parameters for PostgreSQL: an int64, and the per-column array
-//  literals of a bulk write through unnest. Pure: nothing here connects.
+//  Text parameters for PostgreSQL: an int64, the per-column array literals
+//  of a bulk write through unnest, and the steps of a pipeline built from
+//  them. Pure: nothing here connects.
 #include "qy/pg.h"
 #include <assert.h>
 #include <stdarg.h>
@@ -108,4 +109,43 @@ const char *qy_pg_cols_ints (qy_pg_cols_t *self, const int64_t *v, size_t n)
         qy_pg_cols_int (self, 0, v [i]);
     }
     return qy_pg_cols_array (self, 0);
+}
+
+void qy_pg_steps_init (qy_pg_steps_t *self)
+{
+    *self = (qy_pg_steps_t) { 0 };
+}
+
+size_t qy_pg_steps_add (qy_pg_steps_t *self, const char *context, const char *sql, qy_pg_cols_t *cols, bool keep)
+{
+    if (self->n == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 8;
+        self->steps = qy_realloc (self->steps, self->cap * sizeof (qy_pg_step_t));
+        self->cols = qy_realloc (self->cols, self->cap * sizeof (qy_pg_cols_t));
+    }
+    size_t k = self->n++;
+    qy_pg_cols_t *own = &self->cols [k];
+    const char **params = NULL;
+    *own = (qy_pg_cols_t) { 0 };
+    if (cols) {
+        *own = *cols;
+        *cols = (qy_pg_cols_t) { 0 };
+        params = qy_calloc (own->ncols ? own->ncols : 1, sizeof (char *));
+        qy_pg_cols_params (own, params);
+    }
+    self->steps [k] = (qy_pg_step_t) { .context = context, .sql = sql, .nparams = (int) own->ncols,
+                                       .params = params, .keep = keep };
+    return k;
+}
+
+void qy_pg_steps_free (qy_pg_steps_t *self)
+{
+    for (size_t k = 0; k < self->n; k++) {
+        free ((void *) self->steps [k].params);
+        PQclear (self->steps [k].res);
+        qy_pg_cols_free (&self->cols [k]);
+    }
+    free (self->steps);
+    free (self->cols);
+    *self = (qy_pg_steps_t) { 0 };
 }

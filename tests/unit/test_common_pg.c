@@ -102,6 +102,37 @@ static void test_cols_empty (void **state)
     qy_pg_cols_free (&cols);
 }
 
+//  Steps keep their columns: the parameters stay valid after the caller's
+//  builder is gone, and steps with and without parameters mix.
+static void test_steps (void **state)
+{
+    (void) state;
+    qy_pg_steps_t s;
+    qy_pg_steps_init (&s);
+    assert_int_equal (qy_pg_steps_add (&s, "begin", "BEGIN", NULL, false), 0);
+    for (int k = 0; k < 12; k++) {           //  past the first allocation
+        qy_pg_cols_t c;
+        qy_pg_cols_init (&c, 2);
+        qy_pg_cols_row (&c);
+        qy_pg_cols_int (&c, 0, k);
+        qy_pg_cols_text (&c, 1, "a\"b");
+        assert_int_equal (qy_pg_steps_add (&s, "write", "INSERT …", &c, k == 11), (size_t) k + 1);
+        assert_null (c.col);                  //  taken over
+        qy_pg_cols_free (&c);                 //  harmless
+    }
+    assert_int_equal (s.n, 13);
+    assert_int_equal (s.steps [0].nparams, 0);
+    assert_null (s.steps [0].params);
+    assert_int_equal (s.steps [12].nparams, 2);
+    assert_string_equal (s.steps [12].params [0], "{11}");
+    assert_string_equal (s.steps [12].params [1], "{\"a\\\"b\"}");
+    assert_true (s.steps [12].keep);
+    assert_false (s.steps [11].keep);
+    assert_string_equal (s.steps [1].context, "write");
+    qy_pg_steps_free (&s);
+    assert_int_equal (s.n, 0);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -109,6 +140,7 @@ int main (void)
         cmocka_unit_test (test_i64),
         cmocka_unit_test (test_cols),
         cmocka_unit_test (test_cols_empty),
+        cmocka_unit_test (test_steps),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

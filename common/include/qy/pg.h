@@ -118,4 +118,22 @@ const char *qy_pg_cols_array (qy_pg_cols_t *self, size_t c);
 //  Initialise self as one bigint[] of v [0 .. n-1] and return its text (a
 //  list of ids for `= ANY ($1::bigint[])`); qy_pg_cols_free releases it.
 const char *qy_pg_cols_ints (qy_pg_cols_t *self, const int64_t *v, size_t n);
+
+//  ---------------------------------------- statements built, then sent
+//  Steps collected for one qy_pg_pipeline (steps [0 .. n-1]), so a writer
+//  can build all its statements first and send them in one round trip.
+//  A step's columns are taken over and kept, with the parameters pointing
+//  into them, until qy_pg_steps_free, which also clears kept results.
+typedef struct {
+    qy_pg_step_t  *steps;
+    qy_pg_cols_t  *cols;
+    size_t         n, cap;
+} qy_pg_steps_t;
+
+void qy_pg_steps_init (qy_pg_steps_t *self);
+//  Add sql with the arrays of *cols (closed here) as $1 … $ncols; *cols
+//  is taken over and left empty (NULL: a statement without parameters).
+//  Returns the step's index (pointers into steps move as steps grow).
+size_t qy_pg_steps_add (qy_pg_steps_t *self, const char *context, const char *sql, qy_pg_cols_t *cols, bool keep);
+void qy_pg_steps_free (qy_pg_steps_t *self);
 #endif
