@@ -382,11 +382,6 @@ static void s_extra (qy_pg_cols_t *cols, size_t c, const Qy__Event *ev)
     qy_buf_free (&j);
 }
 
-static bool s_exec (ingest_store_t *self, const char *ctx, const char *sql, int n, const char *const *p)
-{
-    return qy_pg_run (self->pg, ctx, sql, n, p, NULL);
-}
-
 //  A round of membership changes (ingest_lookup_rounds): each (group,
 //  member) at most once, so each kind is one multi-row statement.
 typedef struct {
@@ -424,16 +419,13 @@ static void s_change_row (s_changes_t *c, const Qy__Event *ev, int64_t member_id
     }
 }
 
-//  One round's joins, leaves and renames of group nicknames. A join or
-//  leave older than what the row holds changes nothing (a gateway may
-//  re-send or reorder them).
-static bool s_changes_apply (ingest_store_t *self, s_changes_t *c)
+//  One round's joins, leaves and renames of group nicknames, as steps of
+//  the commit's pipeline. A join or leave older than what the row holds
+//  changes nothing (a gateway may re-send or reorder them).
+static void s_changes_steps (s_changes_t *c, qy_pg_steps_t *st)
 {
-    const char *p [J_NCOL];
-    bool ok = true;
-    if (c->join.nrows) {
-        qy_pg_cols_params (&c->join, p);
-        ok = s_exec (self, "join",
+    if (c->join.nrows)
+        qy_pg_steps_add (st, "join",
             "INSERT INTO memberships (brand_id, group_id, member_id, role, nickname, joined_at, join_scene, channel_id, inviter) "
             "SELECT b, g, m, r, n, 'epoch'::timestamptz + t * interval '1 microsecond', s, c, i "
             "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], "
@@ -444,32 +436,26 @@ static bool s_changes_apply (ingest_store_t *self, s_changes_t *c)
             "  role = CASE WHEN EXCLUDED.role <> 'member' THEN EXCLUDED.role ELSE memberships.role END, "
             "  leave_reason = CASE WHEN memberships.left_at > EXCLUDED.joined_at THEN memberships.leave_reason END, "
             "  left_at = CASE WHEN memberships.left_at > EXCLUDED.joined_at THEN memberships.left_at END "
-            "WHERE memberships.joined_at IS NULL OR memberships.joined_at < EXCLUDED.joined_at", J_NCOL, p);
-    }
-    if (ok && c->leave.nrows) {
-        qy_pg_cols_params (&c->leave, p);
-        ok = s_exec (self, "leave",
+            "WHERE memberships.joined_at IS NULL OR memberships.joined_at < EXCLUDED.joined_at", &c->join, false);
+    if (c->leave.nrows)
+        qy_pg_steps_add (st, "leave",
             "INSERT INTO memberships (brand_id, group_id, member_id, left_at, leave_reason) "
             "SELECT b, g, m, 'epoch'::timestamptz + t * interval '1 microsecond', r "
             "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[]) AS x (b, g, m, t, r) "
             "ON CONFLICT (group_id, member_id) DO UPDATE SET left_at = EXCLUDED.left_at, leave_reason = EXCLUDED.leave_reason "
-            "WHERE memberships.joined_at IS NULL OR memberships.joined_at <= EXCLUDED.left_at", 5, p);
-    }
-    if (ok && c->rename.nrows) {
-        qy_pg_cols_params (&c->rename, p);
-        ok = s_exec (self, "rename membership",
+            "WHERE memberships.joined_at IS NULL OR memberships.joined_at <= EXCLUDED.left_at", &c->leave, false);
+    if (c->rename.nrows)
+        qy_pg_steps_add (st, "rename membership",
             "INSERT INTO memberships (brand_id, group_id, member_id, nickname) "
             "SELECT b, g, m, n FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS x (b, g, m, n) "
-            "ON CONFLICT (group_id, member_id) DO UPDATE SET nickname = EXCLUDED.nickname", 4, p);
-    }
-    return ok;
+            "ON CONFLICT (group_id, member_id) DO UPDATE SET nickname = EXCLUDED.nickname", &c->rename, false);
 }
 
 //  Renames change the member's own nickname too: the batch's last one for
 //  each member, in one statement (a member renamed in two groups is one
 //  row, which one UPDATE may change only once).
-static bool s_renames (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
-                       const int64_t *member_ids)
+static void s_renames (Qy__Event **events, size_t n, const ingest_result_t *results, const int64_t *member_ids,
+                       qy_pg_steps_t *st)
 {
     qy_pg_cols_t r;
     qy_pg_cols_init (&r, 3);
@@ -480,24 +466,19 @@ static bool s_renames (ingest_store_t *self, Qy__Event **events, size_t n, const
             qy_pg_cols_int (&r, 1, member_ids [i]);
             qy_pg_cols_text (&r, 2, events [i]->nickname && *events [i]->nickname ? events [i]->nickname : NULL);
         }
-    bool ok = true;
-    if (r.nrows) {
-        const char *p [3];
-        qy_pg_cols_params (&r, p);
-        ok = s_exec (self, "rename member",
+    if (r.nrows)
+        qy_pg_steps_add (st, "rename member",
             "UPDATE members SET nickname = x.n "
             "FROM (SELECT DISTINCT ON (b, m) b, m, n FROM unnest ($1::bigint[], $2::bigint[], $3::text[]) "
             "      WITH ORDINALITY AS u (b, m, n, o) ORDER BY b, m, o DESC) x "
-            "WHERE members.brand_id = x.b AND members.id = x.m", 3, p);
-    }
+            "WHERE members.brand_id = x.b AND members.id = x.m", &r, false);
     qy_pg_cols_free (&r);
-    return ok;
 }
 
 //  The batch's joins, leaves and renames, in the order they came: a round
 //  of statements per time a (group, member) recurs (nearly always one).
-static bool s_member_changes (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
-                              const int64_t *member_ids)
+static void s_member_changes (Qy__Event **events, size_t n, const ingest_result_t *results, const int64_t *member_ids,
+                              qy_pg_steps_t *st)
 {
     char **keys = qy_calloc (n + 1, sizeof (char *));
     size_t *round = qy_calloc (n + 1, sizeof (size_t));
@@ -508,8 +489,7 @@ static bool s_member_changes (ingest_store_t *self, Qy__Event **events, size_t n
             keys [i] = qy_printf ("%lld|%lld", (long long) events [i]->group_id, (long long) member_ids [i]);
     }
     size_t rounds = ingest_lookup_rounds ((const char *const *) keys, n, round);
-    bool ok = true;
-    for (size_t r = 0; ok && r < rounds; r++) {
+    for (size_t r = 0; r < rounds; r++) {
         s_changes_t c;
         qy_pg_cols_init (&c.join, J_NCOL);
         qy_pg_cols_init (&c.leave, 5);
@@ -517,7 +497,7 @@ static bool s_member_changes (ingest_store_t *self, Qy__Event **events, size_t n
         for (size_t i = 0; i < n; i++)
             if (keys [i] && round [i] == r)
                 s_change_row (&c, events [i], member_ids [i]);
-        ok = s_changes_apply (self, &c);
+        s_changes_steps (&c, st);
         qy_pg_cols_free (&c.join);
         qy_pg_cols_free (&c.leave);
         qy_pg_cols_free (&c.rename);
@@ -526,7 +506,7 @@ static bool s_member_changes (ingest_store_t *self, Qy__Event **events, size_t n
         free (keys [i]);
     free (keys);
     free (round);
-    return ok && s_renames (self, events, n, results, member_ids);
+    s_renames (events, n, results, member_ids, st);
 }
 
 //  Did PostgreSQL refuse the last statement for what it held (data
@@ -625,9 +605,11 @@ done:
 //  re-sent with another event time is a duplicate too, and whatever the
 //  archive already had is marked so. The new ones are owed to the chain
 //  (one ingest_owed row per brand, its id in their results) until the bus
-//  took them all (ingest_handon.c). false when the statement failed.
-static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
-                       const int64_t *member_ids)
+//  took them all (ingest_handon.c). Adds the statement to st and returns
+//  its index, 0 when no event is to be archived; s_archive_fresh reads its
+//  answer.
+static size_t s_archive_step (Qy__Event **events, size_t n, const ingest_result_t *results, const int64_t *member_ids,
+                              qy_pg_steps_t *st)
 {
     qy_pg_cols_t a;
     qy_pg_cols_init (&a, 10);
@@ -655,12 +637,9 @@ static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, inges
     }
     if (!rows) {
         qy_pg_cols_free (&a);
-        return true;
+        return 0;
     }
-    const char *p [10];
-    qy_pg_cols_params (&a, p);
-    PGresult *res;
-    bool ok = qy_pg_run (self->pg, "archive",
+    return qy_pg_steps_add (st, "archive",
             "WITH v AS (SELECT b, 'epoch'::timestamptz + t * interval '1 microsecond' AS t, m, g, s, u, k, r, x, e "
             "           FROM unnest ($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], "
             "                        $7::text[], $8::text[], $9::text[], $10::jsonb[]) AS v (b, t, m, g, s, u, k, r, x, e)), "
@@ -673,17 +652,19 @@ static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, inges
             "SELECT v.b, v.t, v.m, v.g, v.s, v.u, v.k, v.r, v.x, v.e FROM v "
             "JOIN ids ON ids.brand_id = v.b AND ids.msg_id = v.m AND ids.event_time = v.t "
             "ON CONFLICT DO NOTHING RETURNING brand_id, msg_id, (SELECT id FROM owed WHERE owed.brand_id = messages.brand_id)",
-            10, p, &res);
-    qy_pg_cols_free (&a);
-    if (!ok)
-        return false;
+            &a, true);
+}
+
+//  The archive's answer: the events it returned are new, with the id of
+//  the owed row that covers them; the others were duplicates.
+static void s_archive_fresh (Qy__Event **events, size_t n, ingest_result_t *results, const PGresult *res)
+{
     qy_map_t *fresh = qy_map_new ();
     for (int r = 0; r < PQntuples (res); r++) {
         char *key = s_key (qy_pg_int (res, r, 0), PQgetvalue (res, r, 1));
         qy_map_put (fresh, key, qy_pg_int (res, r, 2));
         free (key);
     }
-    PQclear (res);
     for (size_t i = 0; i < n; i++) {
         if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
             continue;
@@ -693,29 +674,50 @@ static bool s_archive (ingest_store_t *self, Qy__Event **events, size_t n, inges
         free (key);
     }
     qy_map_destroy (&fresh);
-    return true;
+}
+
+//  Whether an accepted event writes to memberships: a join, leave or
+//  rename does; any other event when its member is not known to be in the
+//  group (key: "gid|mid", filled here).
+static bool s_membership_write (ingest_store_t *self, const Qy__Event *ev, int64_t member_id, char key [static 64])
+{
+    qy_snprintf (key, 64, "%lld|%lld", (long long) ev->group_id, (long long) member_id);
+    return ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__LEAVE || ev->kind == QY__KIND__RENAME
+        || !qy_map_get (self->memberships, key, NULL);
+}
+
+//  Whether any event of the batch may write to memberships (before the
+//  archive says which are new: fewer may then, never more).
+static bool s_memberships_due (ingest_store_t *self, Qy__Event **events, size_t n, const ingest_result_t *results,
+                               const int64_t *member_ids)
+{
+    char key [64];
+    for (size_t i = 0; i < n; i++)
+        if (results [i].status == QY__ITEM_STATUS__ACCEPTED && s_membership_write (self, events [i], member_ids [i], key))
+            return true;
+    return false;
 }
 
 //  4. The membership changes of the new events: joins, leaves and renames
 //  (s_member_changes), and members who talk without a reported join in one
-//  statement. false when a statement failed.
-static bool s_memberships (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
-                           const int64_t *member_ids)
+//  statement, as steps of the commit's pipeline.
+static void s_memberships (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
+                           const int64_t *member_ids, qy_pg_steps_t *st)
 {
     qy_pg_cols_t m;
     qy_pg_cols_init (&m, 4);
     size_t implicit = 0;
-    bool ok = s_member_changes (self, events, n, results, member_ids);
-    for (size_t i = 0; i < n && ok; i++) {
+    s_member_changes (events, n, results, member_ids, st);
+    for (size_t i = 0; i < n; i++) {
         if (results [i].status != QY__ITEM_STATUS__ACCEPTED)
             continue;
         Qy__Event *ev = events [i];
         char key [64];
-        qy_snprintf (key, sizeof (key), "%lld|%lld", (long long) ev->group_id, (long long) member_ids [i]);
+        if (!s_membership_write (self, ev, member_ids [i], key))
+            continue;
         if (ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__LEAVE || ev->kind == QY__KIND__RENAME)
             qy_map_put (self->memberships, key, 1);
-        else
-        if (!qy_map_get (self->memberships, key, NULL)) {
+        else {
             //  Talking without a reported join: the member is in the group.
             qy_pg_cols_row (&m);
             qy_pg_cols_int (&m, 0, ev->brand_id);
@@ -727,7 +729,7 @@ static bool s_memberships (ingest_store_t *self, Qy__Event **events, size_t n, i
             implicit++;
         }
     }
-    if (ok && implicit) {
+    if (implicit) {
         //  Most of these members are in the group already (the cache only
         //  forgot them). ON CONFLICT DO UPDATE locks the row it meets even
         //  when its WHERE then changes nothing, and a lock is a write (WAL,
@@ -735,17 +737,46 @@ static bool s_memberships (ingest_store_t *self, Qy__Event **events, size_t n, i
         //  rows. So rows that would change nothing are left out first by a
         //  read; ON CONFLICT stays for a membership another batch adds
         //  meanwhile.
-        const char *p [4];
-        qy_pg_cols_params (&m, p);
-        ok = s_exec (self, "implicit membership",
+        qy_pg_steps_add (st, "implicit membership",
             "INSERT INTO memberships (brand_id, group_id, member_id, role) "
             "SELECT DISTINCT ON (g, m) b, g, m, r FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS x (b, g, m, r) "
             "WHERE NOT EXISTS (SELECT 1 FROM memberships o WHERE o.group_id = x.g AND o.member_id = x.m "
             "                    AND (o.role <> 'member' OR x.r = 'member')) "
             "ON CONFLICT (group_id, member_id) DO UPDATE SET role = EXCLUDED.role "
-            "WHERE memberships.role = 'member' AND EXCLUDED.role <> 'member'", 4, p);
+            "WHERE memberships.role = 'member' AND EXCLUDED.role <> 'member'", &m, false);
     }
     qy_pg_cols_free (&m);
+}
+
+//  3. and 4. in one transaction: BEGIN and the archive, whose answer says
+//  which events are new; then the new events' memberships and COMMIT. Each
+//  statement was a round trip of its own, and every event of the batch
+//  waited on them; now that is two, or one when no event can write to
+//  memberships (a steady chat of members known to be in their groups).
+//  false when a statement failed; *in_tx tells whether the transaction
+//  is open.
+static bool s_transaction (ingest_store_t *self, Qy__Event **events, size_t n, ingest_result_t *results,
+                           const int64_t *member_ids, bool *in_tx)
+{
+    bool whole = !s_memberships_due (self, events, n, results, member_ids);
+    qy_pg_steps_t st;
+    qy_pg_steps_init (&st);
+    qy_pg_steps_add (&st, "begin", "BEGIN", NULL, false);
+    size_t archive = s_archive_step (events, n, results, member_ids, &st);
+    if (whole)
+        qy_pg_steps_add (&st, "commit", "COMMIT", NULL, false);
+    bool ok = qy_pg_pipeline (self->pg, st.steps, st.n);
+    *in_tx = st.steps [0].ok && !(whole && ok);
+    if (ok && archive)
+        s_archive_fresh (events, n, results, st.steps [archive].res);
+    qy_pg_steps_free (&st);
+    if (!ok || whole)
+        return ok;
+    qy_pg_steps_init (&st);
+    s_memberships (self, events, n, results, member_ids, &st);
+    qy_pg_steps_add (&st, "commit", "COMMIT", NULL, false);
+    ok = qy_pg_pipeline (self->pg, st.steps, st.n);
+    qy_pg_steps_free (&st);
     return ok;
 }
 
@@ -767,12 +798,7 @@ static int s_write (ingest_store_t *self, Qy__Event **events, size_t n, ingest_r
         rc = s_batch_failed (self, step);
         goto done;
     }
-    //  3. and 4. in one transaction.
-    if (!qy_pg_run (self->pg, "begin", "BEGIN", 0, NULL, NULL))
-        goto done;
-    in_tx = true;
-    if (!s_archive (self, events, n, results, member_ids) || !s_memberships (self, events, n, results, member_ids)
-        || !qy_pg_run (self->pg, "commit", "COMMIT", 0, NULL, NULL)) {
+    if (!s_transaction (self, events, n, results, member_ids, &in_tx)) {
         rc = s_batch_failed (self, NULL);
         goto done;
     }

@@ -20,6 +20,8 @@ void ingest_metrics_init (ingest_metrics_t *m)
     m->busy      = qy_counter ("qy_ingest_busy_total", "batches refused with retry_after because moderation is behind");
     m->retry     = qy_counter ("qy_ingest_storage_retry_total", "batches answered retry because PostgreSQL failed");
     m->commit    = qy_summary ("qy_ingest_commit_seconds", "time to archive one transaction");
+    m->round_trips = qy_counter ("qy_ingest_pg_round_trips_total", "PostgreSQL round trips of the turns that wrote "
+                                                                   "(look-ups, archive, memberships, commit): their waits");
     m->http_busy = qy_counter ("qy_ingest_http_busy_total", "HTTP requests refused 429 because moderation is behind");
     m->resent    = qy_counter ("qy_ingest_resent_total", "archived events re-sent because they were not handed on "
                                                         "(ingest died between its commit and its send)");
@@ -188,8 +190,10 @@ void ingest_turn_handle (ingest_turn_t *t, ingest_door_req_t *reqs, int nreqs, i
     if (total) {
         //  Only turns that wrote: the turns woken by the bus's
         //  acknowledgements alone would make the quantiles look instant.
+        int64_t trips = qy_pg_round_trips (t->pg);
         rc = ingest_store_write (t->store, events, total, results, now);
         qy_metric_observe (t->m->commit, qy_mono_us () - t0);
+        qy_metric_add (t->m->round_trips, qy_pg_round_trips (t->pg) - trips);
     }
     qy_service_set_dep (QY_DEP_PG, qy_pg_ok (t->pg));
     s_answer_jobs (t, jobs, njobs, job_first, results, rc);

@@ -13,7 +13,7 @@
 
 //  ingest's counters, registered once by ingest_metrics_init.
 typedef struct {
-    qy_metric_t *accepted, *duplicate, *rejected, *batches, *malformed, *busy, *retry, *commit, *http_busy,
+    qy_metric_t *accepted, *duplicate, *rejected, *batches, *malformed, *busy, *retry, *commit, *round_trips, *http_busy,
                 *resent, *refused_unknown, *refused_revoked, *refused_brand;
 } ingest_metrics_t;
 void ingest_metrics_init (ingest_metrics_t *m);

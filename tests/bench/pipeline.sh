@@ -65,14 +65,18 @@ s_memory () {   # s_memory REDIS_PORT…
 # Moderation's batches (docs/benchmarks.md, "Where the time goes"): events per batch, each
 # phase's milliseconds and PostgreSQL round trips per batch, the share of the run its phases took,
 # and ingest acceptance → the start of the judging batch (ingest's commit, the bus hop, the wait
-# behind the batch before) beside ingest's commit alone.
+# behind the batch before) beside ingest's commit alone and its round trips.
 s_batches () {   # s_batches SECONDS
     local port=$QY_HTTP_moderation1 a50 a99 c50 c99
     a50=$(qy_metric_quantile "$port" qy_moderation_arrival_seconds 0.5)
     a99=$(qy_metric_quantile "$port" qy_moderation_arrival_seconds 0.99)
     c50=$(qy_metric_quantile "$QY_HTTP_ingest" qy_ingest_commit_seconds 0.5)
     c99=$(qy_metric_quantile "$QY_HTTP_ingest" qy_ingest_commit_seconds 0.99)
-    curl -fs "http://127.0.0.1:$port/metrics" | awk -v a50="$a50" -v a99="$a99" -v c50="$c50" -v c99="$c99" -v t="$1" '
+    local commits itrips
+    commits=$(qy_metric "$QY_HTTP_ingest" qy_ingest_commit_seconds_count)
+    itrips=$(qy_metric "$QY_HTTP_ingest" qy_ingest_pg_round_trips_total)
+    curl -fs "http://127.0.0.1:$port/metrics" | awk -v a50="$a50" -v a99="$a99" -v c50="$c50" -v c99="$c99" -v t="$1" \
+        -v commits="$commits" -v itrips="$itrips" '
         $1 == "qy_moderation_batches_total" { b = $2 }
         $1 == "qy_moderation_events_total" { e = $2 }
         $1 == "qy_moderation_pg_round_trips_total" { rt = $2 }
@@ -82,7 +86,7 @@ s_batches () {   # s_batches SECONDS
               line = sprintf("          moderation: %d batches, %.1f events per batch, %.2f PostgreSQL round trips per batch; ms per batch:", b, e / b, rt / b)
               for (i = 1; i <= k; i++) line = line sprintf(" %s=%.2f", ph[i], s[ph[i]] * 1000 / b)
               printf "%s (phases busy %.0f %% of the run; chores every 2 s: %.2f ms each)\n", line, busy * 100 / t, ch * 1000 / (t / 2)
-              printf "          ingest acceptance → batch start p50=%.2f ms p99=%.2f ms; ingest commit p50=%.2f ms p99=%.2f ms\n", a50 * 1000, a99 * 1000, c50 * 1000, c99 * 1000 }'
+              printf "          ingest acceptance → batch start p50=%.2f ms p99=%.2f ms; ingest commit p50=%.2f ms p99=%.2f ms, %.2f PostgreSQL round trips per commit\n", a50 * 1000, a99 * 1000, c50 * 1000, c99 * 1000, commits ? itrips / commits : 0 }'
 }
 
 s_run () {   # s_run LABEL RATE MESSAGES

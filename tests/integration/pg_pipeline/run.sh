@@ -4,7 +4,8 @@
 # own step, that a failing step is reported and undoes its transaction, that BEGIN and COMMIT may
 # span two pipelines, that a stale prepared statement fails only its pipeline, and that a
 # connection lost mid-pipeline is handled as a lost connection. Here: the failures are logged with
-# their context and SQLSTATE, as qy_pg_run logs them; then moderation's record phase uses it.
+# their context and SQLSTATE, as qy_pg_run logs them; then moderation's record phase and ingest's
+# transaction use it.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 out=$QY_RUN/pg_pipeline.out
@@ -30,7 +31,7 @@ it_eq "steps that never ran, and the session's end, are not logged as errors" \
 "$QYCTL" store create acme s1 "一号店" >/dev/null
 for g in room1 room2; do "$QYCTL" group create acme $g "群 $g" --store s1 >/dev/null; done
 "$QYCTL" rules load acme >/dev/null
-QY_MODERATION_PG_PREPARE=false qy_start_services "$QY_BUILD"
+QY_MODERATION_PG_PREPARE=false QY_INGEST_PG_PREPARE=false qy_start_services "$QY_BUILD"
 M=$QY_HTTP_moderation1
 q () { psql "$QY_PG_DSN" -qAtc "$1"; }
 ev () {   # ev MSG GROUP MEMBER TEXT [ROLE]
@@ -58,4 +59,23 @@ it_eq "the questions recorded, the first answered" \
     "$(q "SELECT string_agg (msg_id || ':' || (answered_at IS NOT NULL), ' ' ORDER BY msg_id) FROM moderation_questions")" "ask1:true ask2:false"
 it_eq "at most two round trips a batch, and fewer than one per statement" \
     "$([ "$batches" -ge 2 ] && [ "$trips" -le $(( 2 * batches )) ] && [ "$trips" -ge 2 ] && echo yes || echo "no: $trips in $batches batches")" yes
+
+# Ingest's transaction through the same running services: BEGIN, the archive and COMMIT in one
+# round trip when no event can change a membership (members already seen in their groups), and
+# in two when one can (BEGIN and the archive, whose answer says which events are new; then the
+# join and COMMIT). Every statement was its own round trip before.
+I=$QY_HTTP_ingest
+ingest_trips () {   # ingest_trips LINES…: "ROUND_TRIPS in COMMITS" for sending them as one batch
+    local t0 c0 n=$(( $(qy_metric "$M" qy_moderation_events_total) + $# ))
+    t0=$(qy_metric "$I" qy_ingest_pg_round_trips_total) c0=$(qy_metric "$I" qy_ingest_commit_seconds_count)
+    printf '%s\n' "$@" | "$QYCTL" send - >/dev/null
+    it_wait "the batch judged" judged "$n"
+    echo "$(( $(qy_metric "$I" qy_ingest_pg_round_trips_total) - t0 )) in $(( $(qy_metric "$I" qy_ingest_commit_seconds_count) - c0 ))"
+}
+it_eq "known members' chat: one round trip" "$(ingest_trips "$(ev chat1 room1 u0 "今天天气不错")" "$(ev chat2 room1 u2 "谢谢")")" "1 in 1"
+join=$(printf '{"brand":"acme","msg_id":"join1","group":"room2","member":"u2","kind":"join","event_time_us":%d}' "$(( $(date +%s%N) / 1000 ))")
+it_eq "a join: two round trips" "$(ingest_trips "$join" "$(ev chat3 room1 u0 "好的")")" "2 in 1"
+it_eq "the join recorded" "$(q "SELECT count (*) FROM memberships m JOIN groups g ON g.id = m.group_id JOIN members u ON u.id = m.member_id
+                                WHERE g.code = 'room2' AND u.user_id = 'u2' AND m.joined_at IS NOT NULL")" 1
+it_eq "every message archived once" "$(q "SELECT count (*), count (DISTINCT msg_id) FROM messages WHERE msg_id IN ('chat1', 'chat2', 'chat3', 'join1')")" "4|4"
 it_done
