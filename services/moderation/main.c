@@ -94,14 +94,18 @@ typedef struct {
     bool    restore_pending, lifted_pending;
 } s_chores_t;
 
+//  Whether no event waits on the inlet's socket.
+static bool s_idle (void *events)
+{
+    zmq_pollitem_t waiting = { events, 0, ZMQ_POLLIN, 0 };
+    return zmq_poll (&waiting, 1, 0) == 0;
+}
+
 static void s_chores (s_chores_t *c, moderation_store_t *store, qy_pg_t *pg, qy_redis_t *redis,
                       qy_outlet_t *actions, void *events)
 {
     int64_t t0 = qy_mono_us ();
-    if (t0 < c->next_us)
-        return;
-    zmq_pollitem_t waiting = { events, 0, ZMQ_POLLIN, 0 };
-    if (!qy_chore_due (t0, c->next_us, zmq_poll (&waiting, 1, 0) == 0, S_CHORES_GRACE_US))
+    if (t0 < c->next_us || !qy_chore_due (t0, c->next_us, s_idle (events), S_CHORES_GRACE_US))
         return;
     moderation_restore_if_lost (pg, redis);
     if (c->restore_pending)
@@ -197,7 +201,10 @@ int main (int argc, char **argv)
             ;
         moderation_batch_run (batch, &mctx);
         qy_inlet_done (in);         //  judged, recorded and passed on, or set aside: no longer owed
+        if (s_idle (qy_inlet_socket (in)))
+            moderation_batch_flush (batch, redis);      //  else with the next batch's round trip
     }
+    moderation_batch_flush (batch, redis);
     moderation_batch_destroy (&batch);
     moderation_names_destroy (&names);
     qy_deadletter_rest (in, pg, "moderation");     //  past the grace: set aside, not dropped

@@ -825,47 +825,103 @@ static void s_act (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 }
 
 //  Finished: remember it, so a redelivery repeats this outcome instead of
-//  judging again in a state that has moved on. One round trip per batch
-//  (one SADD per brand and day); if it is lost, a redelivery falls back to
-//  the recorded violations.
-static void s_mark_seen (qy_redis_t *redis, s_item_t *items, size_t n)
+//  judging again in a state that has moved on (one SADD per brand and day,
+//  with its EXPIRE). The marks ride with the next batch's Redis round trip,
+//  ahead of its reads, or go on their own when no event waits
+//  (moderation_batch_flush): a round trip per batch less. If they are lost
+//  (a crash before either), a redelivery falls back to the recorded
+//  violations, as when the SADD failed.
+typedef struct {
+    char  **words;        //  every command's words, one command after another
+    int    *argc;         //  words per command
+    size_t  nwords, ncmds, capw, capc;
+} s_marks_t;
+
+static void s_marks_word (s_marks_t *m, const char *w)
 {
-    const char **argv = qy_calloc (n + 2, sizeof (char *));
-    char (*keys) [96] = qy_calloc (n, sizeof (*keys));
+    if (m->nwords == m->capw) {
+        m->capw = m->capw ? m->capw * 2 : 64;
+        m->words = qy_realloc (m->words, m->capw * sizeof (char *));
+    }
+    m->words [m->nwords++] = qy_strdup (w);
+}
+
+static void s_marks_end (s_marks_t *m, int argc)
+{
+    if (m->ncmds == m->capc) {
+        m->capc = m->capc ? m->capc * 2 : 8;
+        m->argc = qy_realloc (m->argc, m->capc * sizeof (int));
+    }
+    m->argc [m->ncmds++] = argc;
+}
+
+static void s_marks_add (s_marks_t *m, s_item_t *items, size_t n)
+{
+    char (*keys) [96] = qy_calloc (n ? n : 1, sizeof (*keys));
     char ttl [16];
     qy_snprintf (ttl, sizeof (ttl), "%d", MODERATION_SEEN_TTL_S);
     for (size_t i = 0; i < n; i++)
         moderation_seen_key (keys [i], sizeof (keys [i]), items [i].ev->brand_id, items [i].ev->event_time_us);
-    int queued = 0;
     for (size_t i = 0; i < n; i++) {
         if (!keys [i][0])
             continue;      //  already in an earlier SADD
-        int argc = 0;
-        argv [argc++] = "SADD";
-        argv [argc++] = keys [i];
+        int argc = 2;
+        s_marks_word (m, "SADD");
+        s_marks_word (m, keys [i]);
         for (size_t j = i; j < n; j++)
             if (j == i || (keys [j][0] && strcmp (keys [j], keys [i]) == 0)) {
-                argv [argc++] = items [j].ev->msg_id;
+                s_marks_word (m, items [j].ev->msg_id);
+                argc++;
                 if (j > i)
                     keys [j][0] = 0;
             }
-        const char *exp [] = { "EXPIRE", keys [i], ttl };
-        if (qy_redis_append_argv (redis, argc, argv, NULL) || qy_redis_append_argv (redis, 3, exp, NULL))
-            break;
-        queued += 2;
+        s_marks_end (m, argc);
+        s_marks_word (m, "EXPIRE");
+        s_marks_word (m, keys [i]);
+        s_marks_word (m, ttl);
+        s_marks_end (m, 3);
     }
     free (keys);
-    free (argv);
+}
+
+//  Append the marks owed; returns how many replies are owed for them.
+static int s_marks_append (qy_redis_t *redis, const s_marks_t *m)
+{
+    size_t at = 0;
+    int queued = 0;
+    for (size_t c = 0; c < m->ncmds; at += (size_t) m->argc [c++]) {
+        if (qy_redis_append_argv (redis, m->argc [c], (const char **) &m->words [at], NULL))
+            break;
+        queued++;
+    }
+    return queued;
+}
+
+//  Read the marks' replies and forget them, sent or not.
+static void s_marks_done (qy_redis_t *redis, s_marks_t *m, int queued)
+{
     for (int i = 0; i < queued; i++) {
         redisReply *r = qy_redis_get_reply (redis);
         if (!r)
             break;
         freeReplyObject (r);
     }
+    for (size_t w = 0; w < m->nwords; w++)
+        free (m->words [w]);
+    m->nwords = m->ncmds = 0;
+}
+
+static void s_marks_free (s_marks_t *m)
+{
+    for (size_t w = 0; w < m->nwords; w++)
+        free (m->words [w]);
+    free (m->words);
+    free (m->argc);
+    memset (m, 0, sizeof (*m));
 }
 
 //  One batch, phase by phase (each phase's time in m_phase).
-static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_marks_t *marks)
 {
     int64_t t = qy_mono_us (), now = qy_now_us (), trips = qy_pg_round_trips (ctx->pg);
     qy_metric_add (m_batches, 1);
@@ -878,8 +934,10 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
                       .order = qy_calloc (n + 1, sizeof (size_t)), .start = qy_calloc (n + 1, sizeof (size_t)) };
     bool judged = s_judge (ctx, items, n, &ch);
     if (judged) {
+        int queued = s_marks_append (ctx->redis, marks);     //  the last batch's, ahead of the reads
         s_append_checks (ctx->redis, n, &ch);
         s_phase (S_JUDGE, &t);
+        s_marks_done (ctx->redis, marks, queued);
         s_replies (ctx->redis, items, &ch);
         s_phase (S_REDIS, &t);
     }
@@ -914,13 +972,14 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     s_act (ctx, items, n);
     s_phase (S_ACT, &t);
     qy_metric_add (m_round_trips, qy_pg_round_trips (ctx->pg) - trips);
-    s_mark_seen (ctx->redis, items, n);
+    s_marks_add (marks, items, n);
     s_phase (S_SEEN, &t);
 }
 
 struct moderation_batch_t {
     s_item_t *items;
     size_t    n, max;
+    s_marks_t marks;      //  finished marks not yet sent
 };
 
 moderation_batch_t *moderation_batch_new (size_t max)
@@ -938,6 +997,7 @@ void moderation_batch_destroy (moderation_batch_t **self_p)
     moderation_batch_t *self = *self_p;
     for (size_t i = 0; i < self->n; i++)
         qy__event__free_unpacked (self->items [i].ev, NULL);
+    s_marks_free (&self->marks);
     free (self->items);
     free (self);
     *self_p = NULL;
@@ -959,7 +1019,7 @@ void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx
     for (size_t i = 0; i < self->n; i++)
         self->items [i].sent = false;
     if (self->n)
-        s_batch (ctx, self->items, self->n);
+        s_batch (ctx, self->items, self->n, &self->marks);
     for (size_t i = 0; i < self->n; i++) {
         //  Not finished (stopping past the grace, PostgreSQL or a hop away):
         //  set aside, for qyctl deadletters replay.
@@ -969,4 +1029,13 @@ void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx
         qy__event__free_unpacked (self->items [i].ev, NULL);
     }
     self->n = 0;
+}
+
+void moderation_batch_flush (moderation_batch_t *self, qy_redis_t *redis)
+{
+    if (!self->marks.ncmds)
+        return;
+    int64_t t = qy_mono_us ();
+    s_marks_done (redis, &self->marks, s_marks_append (redis, &self->marks));
+    s_phase (S_SEEN, &t);
 }

@@ -30,7 +30,11 @@ bool moderation_batch_full (const moderation_batch_t *self);
 //  Take ownership of ev (unpacked with protobuf-c's default allocator).
 void moderation_batch_add (moderation_batch_t *self, Qy__Event *ev);
 //  Judge, record, act and pass on every event added, then empty the batch.
+//  The batch's finished marks go with the next batch's Redis round trip.
 void moderation_batch_run (moderation_batch_t *self, const moderation_ctx_t *ctx);
+//  Send the finished marks still owed (when no event waits, and before
+//  stopping).
+void moderation_batch_flush (moderation_batch_t *self, qy_redis_t *redis);
 
 //  moderation_sync.c: Redis state and removals outside the batch.
 //  Set a member's mute end (µs, as text) in Redis for px ms, unless a

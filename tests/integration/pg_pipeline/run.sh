@@ -78,4 +78,13 @@ it_eq "a join: two round trips" "$(ingest_trips "$join" "$(ev chat3 room1 u0 "å¥
 it_eq "the join recorded" "$(q "SELECT count (*) FROM memberships m JOIN groups g ON g.id = m.group_id JOIN members u ON u.id = m.member_id
                                 WHERE g.code = 'room2' AND u.user_id = 'u2' AND m.joined_at IS NOT NULL")" 1
 it_eq "every message archived once" "$(q "SELECT count (*), count (DISTINCT msg_id) FROM messages WHERE msg_id IN ('chat1', 'chat2', 'chat3', 'join1')")" "4|4"
+
+# Moderation's finished marks go with the next batch's Redis round trip, or on their own once no
+# event waits: the last batch's are there too, and every mark's key expires.
+BID=$(q "SELECT id FROM brands WHERE code = 'acme'")
+R () { redis-cli -p "$QY_REDIS_PORT" "$@"; }
+keys=$(R --scan --pattern "md:ids:{b:$BID}:*")
+it_eq "every judged message marked finished" "$(for k in $keys; do R SMEMBERS "$k"; done | sort | paste -sd' ')" \
+    "ad1 ad2 ad3 ans1 ask1 ask2 chat1 chat2 chat3 hello join1"
+it_eq "the marks expire" "$(for k in $keys; do R TTL "$k"; done | awk '$1 <= 0 { bad++ } END { print bad + 0 }')" 0
 it_done
