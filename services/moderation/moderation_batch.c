@@ -7,6 +7,7 @@
 #include "moderation_batch.h"
 #include "moderation_behaviour.h"
 #include "moderation_complaint.h"
+#include "moderation_marks.h"
 #include "qy/deadletter.h"
 #include "qy/event.h"
 #include "qy/kind.h"
@@ -824,104 +825,8 @@ static void s_act (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
     }
 }
 
-//  Finished: remember it, so a redelivery repeats this outcome instead of
-//  judging again in a state that has moved on (one SADD per brand and day,
-//  with its EXPIRE). The marks ride with the next batch's Redis round trip,
-//  ahead of its reads, or go on their own when no event waits
-//  (moderation_batch_flush): a round trip per batch less. If they are lost
-//  (a crash before either), a redelivery falls back to the recorded
-//  violations, as when the SADD failed.
-typedef struct {
-    char  **words;        //  every command's words, one command after another
-    int    *argc;         //  words per command
-    size_t  nwords, ncmds, capw, capc;
-} s_marks_t;
-
-static void s_marks_word (s_marks_t *m, const char *w)
-{
-    if (m->nwords == m->capw) {
-        m->capw = m->capw ? m->capw * 2 : 64;
-        m->words = qy_realloc (m->words, m->capw * sizeof (char *));
-    }
-    m->words [m->nwords++] = qy_strdup (w);
-}
-
-static void s_marks_end (s_marks_t *m, int argc)
-{
-    if (m->ncmds == m->capc) {
-        m->capc = m->capc ? m->capc * 2 : 8;
-        m->argc = qy_realloc (m->argc, m->capc * sizeof (int));
-    }
-    m->argc [m->ncmds++] = argc;
-}
-
-static void s_marks_add (s_marks_t *m, s_item_t *items, size_t n)
-{
-    char (*keys) [96] = qy_calloc (n ? n : 1, sizeof (*keys));
-    char ttl [16];
-    qy_snprintf (ttl, sizeof (ttl), "%d", MODERATION_SEEN_TTL_S);
-    for (size_t i = 0; i < n; i++)
-        moderation_seen_key (keys [i], sizeof (keys [i]), items [i].ev->brand_id, items [i].ev->event_time_us);
-    for (size_t i = 0; i < n; i++) {
-        if (!keys [i][0])
-            continue;      //  already in an earlier SADD
-        int argc = 2;
-        s_marks_word (m, "SADD");
-        s_marks_word (m, keys [i]);
-        for (size_t j = i; j < n; j++)
-            if (j == i || (keys [j][0] && strcmp (keys [j], keys [i]) == 0)) {
-                s_marks_word (m, items [j].ev->msg_id);
-                argc++;
-                if (j > i)
-                    keys [j][0] = 0;
-            }
-        s_marks_end (m, argc);
-        s_marks_word (m, "EXPIRE");
-        s_marks_word (m, keys [i]);
-        s_marks_word (m, ttl);
-        s_marks_end (m, 3);
-    }
-    free (keys);
-}
-
-//  Append the marks owed; returns how many replies are owed for them.
-static int s_marks_append (qy_redis_t *redis, const s_marks_t *m)
-{
-    size_t at = 0;
-    int queued = 0;
-    for (size_t c = 0; c < m->ncmds; at += (size_t) m->argc [c++]) {
-        if (qy_redis_append_argv (redis, m->argc [c], (const char **) &m->words [at], NULL))
-            break;
-        queued++;
-    }
-    return queued;
-}
-
-//  Read the marks' replies and forget them, sent or not.
-static void s_marks_done (qy_redis_t *redis, s_marks_t *m, int queued)
-{
-    for (int i = 0; i < queued; i++) {
-        redisReply *r = qy_redis_get_reply (redis);
-        if (!r)
-            break;
-        freeReplyObject (r);
-    }
-    for (size_t w = 0; w < m->nwords; w++)
-        free (m->words [w]);
-    m->nwords = m->ncmds = 0;
-}
-
-static void s_marks_free (s_marks_t *m)
-{
-    for (size_t w = 0; w < m->nwords; w++)
-        free (m->words [w]);
-    free (m->words);
-    free (m->argc);
-    memset (m, 0, sizeof (*m));
-}
-
 //  One batch, phase by phase (each phase's time in m_phase).
-static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_marks_t *marks)
+static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, moderation_marks_t *marks)
 {
     int64_t t = qy_mono_us (), now = qy_now_us (), trips = qy_pg_round_trips (ctx->pg);
     qy_metric_add (m_batches, 1);
@@ -934,10 +839,10 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_m
                       .order = qy_calloc (n + 1, sizeof (size_t)), .start = qy_calloc (n + 1, sizeof (size_t)) };
     bool judged = s_judge (ctx, items, n, &ch);
     if (judged) {
-        int queued = s_marks_append (ctx->redis, marks);     //  the last batch's, ahead of the reads
+        int queued = moderation_marks_append (ctx->redis, marks);     //  the last batch's, ahead of the reads
         s_append_checks (ctx->redis, n, &ch);
         s_phase (S_JUDGE, &t);
-        s_marks_done (ctx->redis, marks, queued);
+        moderation_marks_done (ctx->redis, marks, queued);
         s_replies (ctx->redis, items, &ch);
         s_phase (S_REDIS, &t);
     }
@@ -972,14 +877,18 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_m
     s_act (ctx, items, n);
     s_phase (S_ACT, &t);
     qy_metric_add (m_round_trips, qy_pg_round_trips (ctx->pg) - trips);
-    s_marks_add (marks, items, n);
+    Qy__Event **evs = qy_calloc (n, sizeof (Qy__Event *));
+    for (size_t i = 0; i < n; i++)
+        evs [i] = items [i].ev;
+    moderation_marks_add (marks, evs, n);
+    free (evs);
     s_phase (S_SEEN, &t);
 }
 
 struct moderation_batch_t {
     s_item_t *items;
     size_t    n, max;
-    s_marks_t marks;      //  finished marks not yet sent
+    moderation_marks_t marks;     //  finished marks not yet sent
 };
 
 moderation_batch_t *moderation_batch_new (size_t max)
@@ -997,7 +906,7 @@ void moderation_batch_destroy (moderation_batch_t **self_p)
     moderation_batch_t *self = *self_p;
     for (size_t i = 0; i < self->n; i++)
         qy__event__free_unpacked (self->items [i].ev, NULL);
-    s_marks_free (&self->marks);
+    moderation_marks_free (&self->marks);
     free (self->items);
     free (self);
     *self_p = NULL;
@@ -1036,6 +945,6 @@ void moderation_batch_flush (moderation_batch_t *self, qy_redis_t *redis)
     if (!self->marks.ncmds)
         return;
     int64_t t = qy_mono_us ();
-    s_marks_done (redis, &self->marks, s_marks_append (redis, &self->marks));
+    moderation_marks_done (redis, &self->marks, moderation_marks_append (redis, &self->marks));
     s_phase (S_SEEN, &t);
 }
