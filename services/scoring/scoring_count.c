@@ -313,6 +313,31 @@ static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const ch
     r->fields [r->nf++] = field;
 }
 
+//  The group-day counters event e may add to besides n, msgs and replies
+//  (scoring_count_tally), read with them: a counter read is written as
+//  its new value in the hash's one HSET, not a HINCRBY of its own.
+static void s_want_counters (s_reads_t *rs, const scoring_tally_event_t *e)
+{
+    static const char *hours [24] = { "h0",  "h1",  "h2",  "h3",  "h4",  "h5",  "h6",  "h7",
+                                      "h8",  "h9",  "h10", "h11", "h12", "h13", "h14", "h15",
+                                      "h16", "h17", "h18", "h19", "h20", "h21", "h22", "h23" };
+    const char *group = e->keys->group;
+    if (e->violation)
+        s_want (rs, S_HMGET, group, "viol");
+    if (e->kind == SCORING_JOIN || e->kind == SCORING_LEAVE)
+        s_want (rs, S_HMGET, group, e->kind == SCORING_JOIN ? "joins" : "leaves");
+    if (e->kind != SCORING_MSG)
+        return;
+    if (e->hour >= 0 && e->hour < 24)
+        s_want (rs, S_HMGET, group, hours [e->hour]);
+    if (e->staff)
+        s_want (rs, S_HMGET, group, "staff");
+    s_want (rs, S_HMGET, group, e->bot ? "posts" : "resp");
+    s_want (rs, S_HMGET, group, "ans");
+    if (e->question)
+        s_want (rs, S_HMGET, group, "q");
+}
+
 //  What the counting of the block's events reads (scoring_count_tally's list).
 static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
 {
@@ -320,8 +345,10 @@ static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
     for (size_t j = 0; j < b->n; j++) {
         const scoring_tally_event_t *e = &b->tev [j];
         const scoring_keys_t *k = e->keys;
-        if (!e->old)
+        if (!e->old) {
             s_want (rs, S_SMIS, k->ids, e->msg_id);
+            s_want_counters (rs, e);
+        }
         s_want (rs, S_HMGET, k->group, "n");
         s_want (rs, S_HMGET, k->group, "msgs");
         s_want (rs, S_HMGET, k->group, "replies");
@@ -549,11 +576,15 @@ static size_t s_unmark (const scoring_count_config_t *cfg, qy_redis_t *redis, co
     qy_snprintf (mttl, sizeof (mttl), "%ld", cfg->member_ttl_s);
     qy_snprintf (wttl, sizeof (wttl), "%d", 3 * 86400);
     const char *srem [] = { "SREM", k->ids, t->msg_id }, *back [] = { "HINCRBY", k->group, "n", "-1" };
+    //  The version too: a replica that read n before this must count again
+    //  (it writes the counters it read as their new values).
+    const char *bump [] = { "HSET", k->version, "v", "1" };
     size_t n = 0;
     n += qy_redis_append_keyed (redis, route, 3, srem, NULL) == 0;
     n += qy_redis_append_keyed (redis, route, 4, back, NULL) == 0;
+    n += qy_redis_append_keyed (redis, route, 4, bump, NULL) == 0;
     const char *keys [] = { k->ids, k->group, k->active, k->members, k->edges, k->authors, k->member, k->roster,
-                            k->uids, k->state, k->board, k->channels, k->replies };
+                            k->uids, k->state, k->board, k->channels, k->replies, k->version };
     for (size_t i = 0; i < QY_ARRAY_LEN (keys); i++) {
         const char *expire [] = { "EXPIRE", keys [i], i < 5 ? ttl : i == 5 ? wttl : mttl, "NX" };
         n += qy_redis_append_keyed (redis, route, 4, expire, NULL) == 0;
