@@ -363,6 +363,9 @@ void scoring_kv_load (scoring_kv_t *self, const char *key, const char *field, co
 void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *member, bool in);
 void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len);
 void scoring_kv_break (scoring_kv_t *self, const char *key);
+//  The key was read to exist and has its expiry (every write that may
+//  make it sends EXPIRE NX in the same EXEC): its EXPIRE NX is not sent.
+void scoring_kv_lasting (scoring_kv_t *self, const char *key);
 bool scoring_kv_broken (scoring_kv_t *self, const char *key);
 //  Whether any key is broken (most batches: none, and no key is asked).
 bool scoring_kv_any_broken (const scoring_kv_t *self);

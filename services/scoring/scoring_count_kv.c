@@ -42,6 +42,7 @@ typedef struct {
     long        ttl_s;
     int         mode;       //  0 none, 1 EXPIRE NX, 2 EXPIRE
     bool        broken;     //  Redis answered its read with an error
+    bool        lasting;    //  read to exist, so with its expiry: no EXPIRE NX
     bool        named;      //  has entries in the index (found by field name)
     size_t      len_entry;  //  its S_LEN entry + 1 (0: none yet)
     size_t      fields;     //  its field set's offset in pool + 1 (0: none)
@@ -345,6 +346,12 @@ void scoring_kv_break (scoring_kv_t *self, const char *key)
     self->keys [k].broken = true;
 }
 
+void scoring_kv_lasting (scoring_kv_t *self, const char *key)
+{
+    long k = s_keyno (self, key, true);      //  first: making the key may move the keys
+    self->keys [k].lasting = true;
+}
+
 bool scoring_kv_broken (scoring_kv_t *self, const char *key)
 {
     long k = s_keyno (self, key, false);
@@ -602,7 +609,7 @@ size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds)
     //  Expiries last: a key the writes above create gets its expiry too.
     for (size_t k = 0; k < self->nkeys; k++) {
         s_key_t *key = &self->keys [k];
-        if (!key->mode)
+        if (!key->mode || (key->mode == 1 && key->lasting))
             continue;
         char ttl [24];
         size_t tlen = scoring_fmt_i64 (ttl, key->ttl_s);

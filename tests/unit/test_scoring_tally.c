@@ -176,6 +176,33 @@ static void test_read (void **state)
     scoring_kv_destroy (&kv);
 }
 
+//  A group's long-lived keys read to exist (so each has its expiry) get no
+//  EXPIRE NX; one not read to exist does, and the day's first event still
+//  moves every expiry on.
+static void test_lasting (void **state)
+{
+    (void) state;
+    s_batch_t b = { 0 };
+    s_add (&b, "y", SCORING_JOIN, 3, 10);
+    scoring_kv_t *kv = scoring_kv_new ();
+    s_empty (kv, &b);
+    scoring_kv_load (kv, b.k [0].group, "n", "4");
+    scoring_kv_lasting (kv, b.k [0].roster);
+    scoring_count_tally (&s_cfg, kv, b.ev, b.n, b.ans);
+    assert_int_equal (b.ans [0].outcome, SCORING_COUNTED);
+    assert_true (s_has (kv, "SADD sc:mem:{g:10} 3"));
+    assert_false (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000 NX"));
+    assert_true (s_has (kv, "EXPIRE sc:ch:{g:10} 2592000 NX"));
+    scoring_kv_destroy (&kv);
+    //  The day's first event: EXPIRE without NX, lasting or not.
+    kv = scoring_kv_new ();
+    s_empty (kv, &b);
+    scoring_kv_lasting (kv, b.k [0].roster);
+    scoring_count_tally (&s_cfg, kv, b.ev, b.n, b.ans);
+    assert_true (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000"));
+    scoring_kv_destroy (&kv);
+}
+
 //  The kv's interning: a key's number is dense and the same however often
 //  it is asked; a read's entry (made once) is what a look-up by name finds,
 //  a hash field and a set member of one name are two entries; thousands of
@@ -331,6 +358,7 @@ int main (void)
         cmocka_unit_test (test_messages),
         cmocka_unit_test (test_read),
         cmocka_unit_test (test_kv_interning),
+        cmocka_unit_test (test_lasting),
         cmocka_unit_test (test_join_leave),
         cmocka_unit_test (test_conversation),
         cmocka_unit_test (test_decay),

@@ -373,7 +373,9 @@ static bool s_edges_expire (int32_t day)
 
 //  Whether every key the C counting made for group gid (each kind it
 //  writes, days day - 3 .. day, members 1..6, the version key) has an
-//  expiry: none outlives the group.
+//  expiry: none outlives the group however its EXPIREs were spared (the
+//  version key's and the long-lived keys' EXPIRE NX only when they were
+//  not read to exist).
 static bool s_all_expire (int gid, int32_t day)
 {
     const char *of_day [] = { "g", "a", "m", "w", "e", "ids" };
