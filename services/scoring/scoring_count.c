@@ -358,8 +358,9 @@ static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
         //  The whole member hash: one pass over it, where HMGET of its
         //  fields looked each up in turn (about 2 µs of Redis CPU per event).
         s_want (rs, S_HGETALL, k->member, NULL);
-        //  Whether the group's long-lived keys all exist (so each has its
-        //  expiry): then their EXPIRE NX, two or three a batch, is not sent.
+        //  Whether the group's version key, board and replies received
+        //  exist (so each has its expiry): then their EXPIRE NX, two or
+        //  three a batch, is not sent.
         s_want (rs, S_EXISTS, k->version, NULL);
         rs->r [rs->at [scoring_kv_key (rs->kv, k->version) * S_NKINDS + S_EXISTS] - 1].keys = k;
         for (size_t f = 0; f < QY_ARRAY_LEN (state); f++)
@@ -429,12 +430,15 @@ static int s_load_member (scoring_kv_t *kv, const s_read_t *rd, const redisReply
 }
 
 //  The group's keys whose existence is read (S_EXISTS): its version key
-//  and its long-lived keys. Each is made together with its expiry (in the
-//  EXEC of the write that makes it), so one that exists has one.
-#define S_LASTING 7
+//  and the long-lived keys every reply edge writes. Each is made together
+//  with its expiry (in the EXEC of the write that makes it), so one that
+//  exists has one. (The roster, uids, channels and state are written
+//  rarely after the day's first event: a look-up each would cost more
+//  than their EXPIRE NX saves.)
+#define S_LASTING 3
 static void s_lasting_keys (const scoring_keys_t *k, const char *keys [S_LASTING])
 {
-    const char *all [S_LASTING] = { k->version, k->roster, k->uids, k->state, k->board, k->channels, k->replies };
+    const char *all [S_LASTING] = { k->version, k->board, k->replies };
     memcpy (keys, all, sizeof (all));
 }
 
