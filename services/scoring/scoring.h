@@ -363,6 +363,9 @@ void scoring_kv_load (scoring_kv_t *self, const char *key, const char *field, co
 void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *member, bool in);
 void scoring_kv_load_len (scoring_kv_t *self, const char *key, int64_t len);
 void scoring_kv_break (scoring_kv_t *self, const char *key);
+//  The key was read to exist and has its expiry (every write that may
+//  make it sends EXPIRE NX in the same EXEC): its EXPIRE NX is not sent.
+void scoring_kv_lasting (scoring_kv_t *self, const char *key);
 bool scoring_kv_broken (scoring_kv_t *self, const char *key);
 //  Whether any key is broken (most batches: none, and no key is asked).
 bool scoring_kv_any_broken (const scoring_kv_t *self);
@@ -394,6 +397,8 @@ size_t scoring_kv_fields (scoring_kv_t *self, const char *key, const char *const
 //  entry of one of its hash fields (member false) or set members (true),
 //  made if new (*made then true; made may be NULL): what a read planned
 //  once per batch loads with scoring_kv_load_at, without a look-up by name.
+//  An entry made so counts as read (absent in Redis until loaded): a
+//  counter on it is written as its new value (scoring_kv_commands).
 size_t scoring_kv_key (scoring_kv_t *self, const char *key);
 size_t scoring_kv_entry (scoring_kv_t *self, size_t keyno, const char *field, bool member, bool *made);
 size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i);
@@ -409,8 +414,9 @@ typedef struct {
     const size_t *argvlen;  //  the words' lengths (hiredis measures each twice otherwise)
     const char   *key;
 } scoring_cmd_t;
-//  The writes: per key HSET, HDEL, SADD, PFADD (one each), HINCRBY and
-//  ZINCRBY per field (summed), then the expiries. Caller frees with
+//  The writes: per key HSET (fields set, and counters whose field was read:
+//  their new values), HDEL, SADD, PFADD (one each), HINCRBY and ZINCRBY
+//  per field not read (summed), then the expiries. Caller frees with
 //  scoring_cmds_free (the words stay the kv's).
 size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds);
 void scoring_cmds_free (scoring_cmd_t *cmds, size_t n);

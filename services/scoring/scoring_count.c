@@ -259,10 +259,11 @@ static void s_block_free (s_block_t *b)
 }
 
 //  ------------------------------------------------------------ the reads
-typedef enum { S_SMIS, S_HMGET, S_HLEN, S_HGETALL } s_read_kind_t;
+typedef enum { S_SMIS, S_HMGET, S_HLEN, S_HGETALL, S_EXISTS, S_NKINDS } s_read_kind_t;
 typedef struct {
     s_read_kind_t kind;
     const char   *key;
+    const scoring_keys_t *keys;     //  S_EXISTS: the group's (key is its version key)
     const char  **fields;
     size_t       *entries;  //  the kv's entry each field's answer loads into
     size_t        nf, cap;
@@ -273,7 +274,7 @@ typedef struct {
 typedef struct {
     s_read_t     *r;
     size_t        n, cap;
-    size_t       *at;       //  by key number and kind: its read + 1 (0 none)
+    size_t       *at;       //  by key number and kind (S_NKINDS a key): its read + 1 (0 none)
     size_t        nat;
     scoring_kv_t *kv;
 } s_reads_t;
@@ -282,13 +283,13 @@ typedef struct {
 static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const char *field)
 {
     size_t keyno = scoring_kv_key (rs->kv, key);
-    if ((keyno + 1) * 4 > rs->nat) {
-        size_t nat = (keyno + 1) * 8;
+    if ((keyno + 1) * S_NKINDS > rs->nat) {
+        size_t nat = (keyno + 1) * 2 * S_NKINDS;
         rs->at = qy_realloc (rs->at, nat * sizeof (size_t));
         memset (rs->at + rs->nat, 0, (nat - rs->nat) * sizeof (size_t));
         rs->nat = nat;
     }
-    size_t *at = &rs->at [keyno * 4 + kind];
+    size_t *at = &rs->at [keyno * S_NKINDS + kind];
     if (!*at) {
         if (rs->n == rs->cap) {
             rs->cap = rs->cap ? rs->cap * 2 : 32;
@@ -313,6 +314,31 @@ static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const ch
     r->fields [r->nf++] = field;
 }
 
+//  The group-day counters event e may add to besides n, msgs and replies
+//  (scoring_count_tally), read with them: a counter read is written as
+//  its new value in the hash's one HSET, not a HINCRBY of its own.
+static void s_want_counters (s_reads_t *rs, const scoring_tally_event_t *e)
+{
+    static const char *hours [24] = { "h0",  "h1",  "h2",  "h3",  "h4",  "h5",  "h6",  "h7",
+                                      "h8",  "h9",  "h10", "h11", "h12", "h13", "h14", "h15",
+                                      "h16", "h17", "h18", "h19", "h20", "h21", "h22", "h23" };
+    const char *group = e->keys->group;
+    if (e->violation)
+        s_want (rs, S_HMGET, group, "viol");
+    if (e->kind == SCORING_JOIN || e->kind == SCORING_LEAVE)
+        s_want (rs, S_HMGET, group, e->kind == SCORING_JOIN ? "joins" : "leaves");
+    if (e->kind != SCORING_MSG)
+        return;
+    if (e->hour >= 0 && e->hour < 24)
+        s_want (rs, S_HMGET, group, hours [e->hour]);
+    if (e->staff)
+        s_want (rs, S_HMGET, group, "staff");
+    s_want (rs, S_HMGET, group, e->bot ? "posts" : "resp");
+    s_want (rs, S_HMGET, group, "ans");
+    if (e->question)
+        s_want (rs, S_HMGET, group, "q");
+}
+
 //  What the counting of the block's events reads (scoring_count_tally's list).
 static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
 {
@@ -320,8 +346,10 @@ static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
     for (size_t j = 0; j < b->n; j++) {
         const scoring_tally_event_t *e = &b->tev [j];
         const scoring_keys_t *k = e->keys;
-        if (!e->old)
+        if (!e->old) {
             s_want (rs, S_SMIS, k->ids, e->msg_id);
+            s_want_counters (rs, e);
+        }
         s_want (rs, S_HMGET, k->group, "n");
         s_want (rs, S_HMGET, k->group, "msgs");
         s_want (rs, S_HMGET, k->group, "replies");
@@ -330,6 +358,11 @@ static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
         //  The whole member hash: one pass over it, where HMGET of its
         //  fields looked each up in turn (about 2 µs of Redis CPU per event).
         s_want (rs, S_HGETALL, k->member, NULL);
+        //  Whether the group's version key, board and replies received
+        //  exist (so each has its expiry): then their EXPIRE NX, two or
+        //  three a batch, is not sent.
+        s_want (rs, S_EXISTS, k->version, NULL);
+        rs->r [rs->at [scoring_kv_key (rs->kv, k->version) * S_NKINDS + S_EXISTS] - 1].keys = k;
         for (size_t f = 0; f < QY_ARRAY_LEN (state); f++)
             s_want (rs, S_HMGET, k->state, state [f]);
         if (*e->ref) {
@@ -396,6 +429,19 @@ static int s_load_member (scoring_kv_t *kv, const s_read_t *rd, const redisReply
     return S_DONE;
 }
 
+//  The group's keys whose existence is read (S_EXISTS): its version key
+//  and the long-lived keys every reply edge writes. Each is made together
+//  with its expiry (in the EXEC of the write that makes it), so one that
+//  exists has one. (The roster, uids, channels and state are written
+//  rarely after the day's first event: a look-up each would cost more
+//  than their EXPIRE NX saves.)
+#define S_LASTING 3
+static void s_lasting_keys (const scoring_keys_t *k, const char *keys [S_LASTING])
+{
+    const char *all [S_LASTING] = { k->version, k->board, k->replies };
+    memcpy (keys, all, sizeof (all));
+}
+
 //  Load read rd's reply r into kv.
 static int s_load (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
 {
@@ -411,6 +457,13 @@ static int s_load (scoring_kv_t *kv, const s_read_t *rd, const redisReply *r)
     }
     if (rd->kind == S_HGETALL)
         return s_load_member (kv, rd, r);
+    if (rd->kind == S_EXISTS) {
+        const char *keys [S_LASTING];
+        s_lasting_keys (rd->keys, keys);
+        for (int i = 0; r->type == REDIS_REPLY_INTEGER && r->integer == S_LASTING && i < S_LASTING; i++)
+            scoring_kv_lasting (kv, keys [i]);
+        return S_DONE;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != rd->nf)
         return S_AWAY;
     for (size_t f = 0; f < rd->nf; f++) {
@@ -482,8 +535,8 @@ static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
     memcpy (argv + 1, versions, nv * sizeof (char *));
     free (versions);
     int rc = qy_redis_append_keyed (redis, b->route, (int) (1 + nv), argv, NULL);
-    static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN", "HGETALL" };
-    size_t most = 0;
+    static const char *verbs [] = { "SMISMEMBER", "HMGET", "HLEN", "HGETALL", "EXISTS" };
+    size_t most = S_LASTING;
     for (size_t i = 0; i < rs.n; i++)
         most = rs.r [i].nf > most ? rs.r [i].nf : most;
     const char **a = qy_calloc (most + 3, sizeof (char *));
@@ -491,9 +544,13 @@ static int s_read (qy_redis_t *redis, const s_block_t *b, scoring_kv_t *kv)
         const s_read_t *rd = &rs.r [i];
         a [0] = verbs [rd->kind];
         a [1] = rd->key;
-        if (rd->nf)
-            memcpy (a + 2, rd->fields, rd->nf * sizeof (char *));
-        rc = qy_redis_append_keyed (redis, b->route, (int) (2 + rd->nf), a, NULL);
+        size_t nf = rd->nf;
+        if (rd->kind == S_EXISTS) {
+            s_lasting_keys (rd->keys, a + 1);
+            nf = S_LASTING - 1;
+        } else if (nf)
+            memcpy (a + 2, rd->fields, nf * sizeof (char *));
+        rc = qy_redis_append_keyed (redis, b->route, (int) (2 + nf), a, NULL);
     }
     free (a);
     free (argv);
@@ -549,11 +606,15 @@ static size_t s_unmark (const scoring_count_config_t *cfg, qy_redis_t *redis, co
     qy_snprintf (mttl, sizeof (mttl), "%ld", cfg->member_ttl_s);
     qy_snprintf (wttl, sizeof (wttl), "%d", 3 * 86400);
     const char *srem [] = { "SREM", k->ids, t->msg_id }, *back [] = { "HINCRBY", k->group, "n", "-1" };
+    //  The version too: a replica that read n before this must count again
+    //  (it writes the counters it read as their new values).
+    const char *bump [] = { "HSET", k->version, "v", "1" };
     size_t n = 0;
     n += qy_redis_append_keyed (redis, route, 3, srem, NULL) == 0;
     n += qy_redis_append_keyed (redis, route, 4, back, NULL) == 0;
+    n += qy_redis_append_keyed (redis, route, 4, bump, NULL) == 0;
     const char *keys [] = { k->ids, k->group, k->active, k->members, k->edges, k->authors, k->member, k->roster,
-                            k->uids, k->state, k->board, k->channels, k->replies };
+                            k->uids, k->state, k->board, k->channels, k->replies, k->version };
     for (size_t i = 0; i < QY_ARRAY_LEN (keys); i++) {
         const char *expire [] = { "EXPIRE", keys [i], i < 5 ? ttl : i == 5 ? wttl : mttl, "NX" };
         n += qy_redis_append_keyed (redis, route, 4, expire, NULL) == 0;
@@ -589,12 +650,16 @@ static void s_exec_errors (const scoring_count_config_t *cfg, qy_redis_t *redis,
 
 //  Set the version of each group the block counted an event of (the
 //  other replicas' transactions that read it then fail and run again).
+//  Its value means nothing, only the write: it gets an expiry when made
+//  (EXPIRE NX, not sent when it was read to exist) and goes a member TTL
+//  later, to be made again by the next count (a transaction that watched
+//  it then fails, as on any write, and counts again).
 static void s_bump (const scoring_count_config_t *cfg, scoring_kv_t *kv, const s_block_t *b)
 {
     for (size_t j = 0; j < b->n; j++)
         if (b->ans [j].outcome == SCORING_COUNTED) {
             scoring_kv_hset (kv, b->tev [j].keys->version, "v", "1");
-            scoring_kv_expire (kv, b->tev [j].keys->version, cfg->member_ttl_s, false);
+            scoring_kv_expire (kv, b->tev [j].keys->version, cfg->member_ttl_s, true);
         }
 }
 

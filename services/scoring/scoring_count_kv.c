@@ -3,7 +3,10 @@
 //  runs without Redis. Reads are loaded in; the tally reads and writes the
 //  current values; the writes come out as one command per key (HINCRBY
 //  once per field, its increments summed), so a batch writes each key once
-//  however many of its events touched it.
+//  however many of its events touched it. A counter whose field was read
+//  (its value before the batch known, under the transaction's WATCH) goes
+//  into the key's one HSET with its new value instead: a command per
+//  field is most of what a counter costs Redis.
 //
 //  Counting looks entries up dozens of times per event, so this is built
 //  for that (perf put the string maps, their look-up keys and one malloc
@@ -29,6 +32,7 @@ typedef struct {
     uint8_t     kind;
     bool        set;        //  written by HSET / HDEL (value NULL) / SADD / PFADD
     bool        counter;    //  written by HINCRBY / ZINCRBY
+    bool        read;       //  in a read's fields: value is what Redis held (NULL: absent)
 } s_entry_t;
 
 //  One key's expiry, and which events wrote the key.
@@ -38,6 +42,7 @@ typedef struct {
     long        ttl_s;
     int         mode;       //  0 none, 1 EXPIRE NX, 2 EXPIRE
     bool        broken;     //  Redis answered its read with an error
+    bool        lasting;    //  read to exist, so with its expiry: no EXPIRE NX
     bool        named;      //  has entries in the index (found by field name)
     size_t      len_entry;  //  its S_LEN entry + 1 (0: none yet)
     size_t      fields;     //  its field set's offset in pool + 1 (0: none)
@@ -279,7 +284,9 @@ static s_entry_t *s_entry (scoring_kv_t *self, s_kind_t kind, const char *key, c
 
 size_t scoring_kv_entry (scoring_kv_t *self, size_t keyno, const char *field, bool member, bool *made)
 {
-    return s_entry_at (self, member ? S_SET : S_HASH, keyno, field, made);
+    size_t at = s_entry_at (self, member ? S_SET : S_HASH, keyno, field, made);
+    self->entries [at].read = true;
+    return at;
 }
 
 //  Note that the event being counted writes key number keyno (for an
@@ -317,7 +324,9 @@ static s_entry_t *s_len (scoring_kv_t *self, size_t keyno)
 
 void scoring_kv_load (scoring_kv_t *self, const char *key, const char *field, const char *value)
 {
-    s_replace (self, s_entry (self, S_HASH, key, field), value);
+    s_entry_t *e = s_entry (self, S_HASH, key, field);
+    s_replace (self, e, value);
+    e->read = true;
 }
 
 void scoring_kv_load_member (scoring_kv_t *self, const char *key, const char *member, bool in)
@@ -335,6 +344,12 @@ void scoring_kv_break (scoring_kv_t *self, const char *key)
     long k = s_keyno (self, key, true);      //  first: making the key may move the keys
     self->nbroken += !self->keys [k].broken;
     self->keys [k].broken = true;
+}
+
+void scoring_kv_lasting (scoring_kv_t *self, const char *key)
+{
+    long k = s_keyno (self, key, true);      //  first: making the key may move the keys
+    self->keys [k].lasting = true;
 }
 
 bool scoring_kv_broken (scoring_kv_t *self, const char *key)
@@ -475,6 +490,7 @@ size_t scoring_kv_field (const scoring_kv_t *self, size_t set, size_t i)
 void scoring_kv_load_at (scoring_kv_t *self, size_t entry, const char *value)
 {
     s_replace (self, &self->entries [entry], value);
+    self->entries [entry].read = true;
 }
 
 const char *scoring_kv_get_at (const scoring_kv_t *self, size_t entry)
@@ -513,17 +529,25 @@ static void s_cmd (scoring_kv_t *self, scoring_cmd_t **cmds, size_t *n, size_t *
     c->argvlen = wlens;
 }
 
+//  Whether hash field e is written as its value: set, or a counter whose
+//  value before the batch was read (its new value is then known).
+static bool s_hash_written (const s_entry_t *e)
+{
+    return e->kind == S_HASH && (e->set || (e->counter && e->read));
+}
+
 //  Whether entry e goes into the m-th of HSET, HDEL, SADD, PFADD.
 static bool s_in_multi (const s_entry_t *e, int m)
 {
-    bool hash = e->kind == S_HASH && e->set;
+    bool hash = s_hash_written (e);
     return (m == 0 && hash && e->value) || (m == 1 && hash && !e->value) || (m == 2 && e->kind == S_SET && e->set)
         || (m == 3 && e->kind == S_HLL);
 }
 
-//  One key's writes: HSET of the fields set, HDEL of those deleted, SADD
-//  and PFADD of the members added (each one command), then HINCRBY and
-//  ZINCRBY per field or member (their increments summed).
+//  One key's writes: HSET of the fields set and of the counters read, HDEL
+//  of those deleted, SADD and PFADD of the members added (each one
+//  command), then HINCRBY and ZINCRBY per field or member not read (their
+//  increments summed).
 static void s_key_cmds (scoring_kv_t *self, s_entry_t **es, size_t ne, const char **argv, size_t *lens,
                         scoring_cmd_t **cmds, size_t *n, size_t *cap)
 {
@@ -549,7 +573,7 @@ static void s_key_cmds (scoring_kv_t *self, s_entry_t **es, size_t ne, const cha
     }
     for (size_t i = 0; i < ne; i++) {
         s_entry_t *e = es [i];
-        if (!e->counter || e->kind == S_LEN)
+        if (!e->counter || e->kind == S_LEN || s_hash_written (e))
             continue;
         char by [24];
         size_t blen = scoring_fmt_i64 (by, e->delta);
@@ -585,7 +609,7 @@ size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds)
     //  Expiries last: a key the writes above create gets its expiry too.
     for (size_t k = 0; k < self->nkeys; k++) {
         s_key_t *key = &self->keys [k];
-        if (!key->mode)
+        if (!key->mode || (key->mode == 1 && key->lasting))
             continue;
         char ttl [24];
         size_t tlen = scoring_fmt_i64 (ttl, key->ttl_s);

@@ -12,7 +12,8 @@
 #          BENCH_STORES / BENCH_GROUPS (per store) / BENCH_MEMBERS (per group): the brand's layout, default 20 × 3 × 120,
 #          BENCH_DAY_GROUPS=R: joins, staff posts and floods as R groups make them (qy-loadgen --day-groups),
 #          BENCH_STATEMENTS=N: PostgreSQL's N costliest statements per event listed, default 8,
-#          BENCH_INDEXES=1: the indexes the run wrote and never read)
+#          BENCH_INDEXES=1: the indexes the run wrote and never read,
+#          BENCH_COMMANDS=1: each Redis command's calls and µs per event)
 # After each run it prints every service's resident memory, Redis's and PostgreSQL's.
 set -euo pipefail
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
@@ -130,6 +131,7 @@ s_run () {   # s_run LABEL RATE MESSAGES
         'BEGIN { printf "%-9s offered=%s ev/s  accepted=%d  ingest=%d ev/s  end-to-end sustained=%.0f ev/s  ingest→verdict p50=%.2f ms p99=%.2f ms\n", l, (r == 0 ? "max" : r), a, i, a / t, p50, p99 }'
     s_batches "$(echo "$t1 - $t0" | bc -l)"
     costs_print "$accepted" "${redis_ports[@]}"
+    [ -z "${BENCH_COMMANDS:-}" ] || costs_commands "$accepted" "${redis_ports[@]}"
     costs_statements "$accepted" "${BENCH_STATEMENTS:-8}"
     [ -z "${BENCH_INDEXES:-}" ] || costs_indexes "$accepted"
     s_memory "${redis_ports[@]}"

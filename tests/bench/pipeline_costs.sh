@@ -4,6 +4,7 @@
 #                             autovacuum looking every second (below)
 #   costs_start PORT…         before the load: zero Redis's commandstats and pg_stat_statements, note Redis's CPU
 #   costs_print EVENTS PORT…  after it: one line per Redis, then PostgreSQL's, each divided by EVENTS
+#   costs_commands EVENTS PORT… each Redis's commands (INFO commandstats): calls, µs per call and per event
 #   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls, time and rows per event
 #   costs_indexes EVENTS      the indexes the run wrote and never read (each costs every insert, and every
 #                             update that is not HOT), with the rows written to their tables per event
@@ -56,6 +57,20 @@ costs_print () {
     done
     psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (sum (total_exec_time), 0) * 1000, coalesce (sum (calls), 0) FROM pg_stat_statements" \
         | awk -F'|' -v e="$events" '{ printf "  postgresql  %.1f us/event executing  %.3f statements/event\n", $1 / e, $2 / e }'
+}
+
+#  Which Redis command costs what per event (issue 19 target 3), costliest
+#  first: calls per event, commandstats' µs per call and per event. Its
+#  times are wall-clock inside the command (they swell when the CPU is
+#  shared) and leave out reading, parsing and replying, which INFO cpu's
+#  total holds: the total's split, not a second total.
+costs_commands () {
+    local events=$1 p; shift
+    for p in "$@"; do
+        redis-cli -p "$p" INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v e="$events" -v p="$p" '
+            /^cmdstat_/ { printf "%s %s %s\n", substr ($1, 9), $3, $5 }' | sort -k3,3nr | head -n 20 \
+            | awk -v e="$events" -v p="$p" '{ printf "    redis :%s %-12s %6.2f calls/event %5.2f us/call %6.2f us/event\n", p, $1, $2 / e, $3 / $2, $3 / e }'
+    done
 }
 
 #  Which statement costs what per event (issue 19 target 4: what grows with the number of groups).

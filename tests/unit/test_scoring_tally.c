@@ -138,7 +138,8 @@ static void test_messages (void **state)
 }
 
 //  What was read decides: an id in the day's set is seen; a later event of
-//  the day (n already 4) gives new group keys EXPIRE NX only; an event
+//  the day (n already 4) gives new group keys EXPIRE NX only, and n, read,
+//  is written as its new value (joins, not read, as an increment); an event
 //  older than the window counts nothing; a key of the wrong type sets its
 //  events aside.
 static void test_read (void **state)
@@ -164,7 +165,8 @@ static void test_read (void **state)
     assert_int_equal (b.ans [1].outcome, SCORING_COUNTED);
     assert_int_equal (b.ans [2].outcome, SCORING_TOO_OLD);
     assert_int_equal (b.ans [3].outcome, SCORING_REJECTED);
-    assert_true (s_hasf (kv, "HINCRBY sc:g:{g:10}:%d n 1", S_DAY));
+    assert_true (s_hasf (kv, "HSET sc:g:{g:10}:%d n 5", S_DAY));
+    assert_false (s_hasf (kv, "HINCRBY sc:g:{g:10}:%d n 1", S_DAY));
     assert_true (s_hasf (kv, "HINCRBY sc:g:{g:10}:%d joins 1", S_DAY));
     assert_false (s_hasf (kv, "HINCRBY sc:g:{g:10}:%d msgs 1", S_DAY));
     assert_true (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000 NX"));
@@ -174,11 +176,39 @@ static void test_read (void **state)
     scoring_kv_destroy (&kv);
 }
 
+//  A group's long-lived keys read to exist (so each has its expiry) get no
+//  EXPIRE NX; one not read to exist does, and the day's first event still
+//  moves every expiry on.
+static void test_lasting (void **state)
+{
+    (void) state;
+    s_batch_t b = { 0 };
+    s_add (&b, "y", SCORING_JOIN, 3, 10);
+    scoring_kv_t *kv = scoring_kv_new ();
+    s_empty (kv, &b);
+    scoring_kv_load (kv, b.k [0].group, "n", "4");
+    scoring_kv_lasting (kv, b.k [0].roster);
+    scoring_count_tally (&s_cfg, kv, b.ev, b.n, b.ans);
+    assert_int_equal (b.ans [0].outcome, SCORING_COUNTED);
+    assert_true (s_has (kv, "SADD sc:mem:{g:10} 3"));
+    assert_false (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000 NX"));
+    assert_true (s_has (kv, "EXPIRE sc:ch:{g:10} 2592000 NX"));
+    scoring_kv_destroy (&kv);
+    //  The day's first event: EXPIRE without NX, lasting or not.
+    kv = scoring_kv_new ();
+    s_empty (kv, &b);
+    scoring_kv_lasting (kv, b.k [0].roster);
+    scoring_count_tally (&s_cfg, kv, b.ev, b.n, b.ans);
+    assert_true (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000"));
+    scoring_kv_destroy (&kv);
+}
+
 //  The kv's interning: a key's number is dense and the same however often
 //  it is asked; a read's entry (made once) is what a look-up by name finds,
 //  a hash field and a set member of one name are two entries; thousands of
 //  keys and fields (the tables growing) keep their values, and a value
-//  read stays readable after it is overwritten.
+//  read stays readable after it is overwritten. A counter on a field
+//  read is written as its value, one on a field not read as its sum.
 static void test_kv_interning (void **state)
 {
     (void) state;
@@ -222,7 +252,14 @@ static void test_kv_interning (void **state)
     }
     assert_null (scoring_kv_get (kv, "sc:u:{g:0}:0", "f3"));
     assert_true (s_has (kv, "HSET sc:u:{g:0}:7 f0 70 f1 71 f2 72"));
-    assert_true (s_has (kv, "HINCRBY sc:g:{g:1}:5 msgs 2"));
+    assert_true (s_has (kv, "HSET sc:g:{g:1}:5 msgs 43"));
+    assert_false (s_has (kv, "HINCRBY sc:g:{g:1}:5 msgs 2"));
+    //  Read and absent: its new value; never read: an increment.
+    scoring_kv_entry (kv, 0, "joins", false, NULL);
+    scoring_kv_hincr (kv, "sc:g:{g:1}:5", "joins", 2);
+    scoring_kv_hincr (kv, "sc:g:{g:1}:5", "leaves", 3);
+    assert_true (s_has (kv, "HSET sc:g:{g:1}:5 msgs 43 joins 2"));
+    assert_true (s_has (kv, "HINCRBY sc:g:{g:1}:5 leaves 3"));
     scoring_kv_destroy (&kv);
 }
 
@@ -321,6 +358,7 @@ int main (void)
         cmocka_unit_test (test_messages),
         cmocka_unit_test (test_read),
         cmocka_unit_test (test_kv_interning),
+        cmocka_unit_test (test_lasting),
         cmocka_unit_test (test_join_leave),
         cmocka_unit_test (test_conversation),
         cmocka_unit_test (test_decay),

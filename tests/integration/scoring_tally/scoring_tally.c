@@ -371,6 +371,39 @@ static bool s_edges_expire (int32_t day)
     return edges > 1 && edges == expiring;
 }
 
+//  Whether every key the C counting made for group gid (each kind it
+//  writes, days day - 3 .. day, members 1..6, the version key) has an
+//  expiry: none outlives the group however its EXPIREs were spared (the
+//  version key's and the long-lived keys' EXPIRE NX only when they were
+//  not read to exist).
+static bool s_all_expire (int gid, int32_t day)
+{
+    const char *of_day [] = { "g", "a", "m", "w", "e", "ids" };
+    const char *of_group [] = { "gs", "uid", "ch", "r", "mem", "lb", "v" };
+    char keys [64][96];
+    size_t n = 0;
+    for (int32_t d = day - 3; d <= day; d++)
+        for (size_t k = 0; k < QY_ARRAY_LEN (of_day); k++)
+            qy_snprintf (keys [n++], sizeof (keys [0]), "sc:%s:{g:%d}:%d", of_day [k], gid, (int) d);
+    for (size_t k = 0; k < QY_ARRAY_LEN (of_group); k++)
+        qy_snprintf (keys [n++], sizeof (keys [0]), "sc:%s:{g:%d}", of_group [k], gid);
+    for (int m = 1; m <= 6; m++)
+        qy_snprintf (keys [n++], sizeof (keys [0]), "sc:u:{g:%d}:%d", gid, m);
+    int found = 0, expiring = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *ttl = qy_redis_cmd (s_redis, "PTTL %s", keys [i]);
+        found += ttl && ttl->integer != -2;
+        expiring += ttl && ttl->integer > 0;
+        if (ttl && ttl->integer == -1)
+            printf ("no expiry: %s\n", keys [i]);
+        if (ttl)
+            freeReplyObject (ttl);
+    }
+    printf ("%s: every key of group %d expires (%d of %d)\n", found > 10 && found == expiring ? "ok" : "FAIL", gid,
+            expiring, found);
+    return found > 10 && found == expiring;
+}
+
 int main (int argc, char **argv)
 {
     if (argc < 3) {
@@ -431,6 +464,8 @@ int main (int argc, char **argv)
     if (!same)
         printf ("C:\n%s\nscript:\n%s\n", a.data, bb.data);
     same = s_edges_expire (day) && same;
+    same = s_all_expire (S_GA, day) && same;
+    same = s_all_expire (S_GC, day) && same;
     qy_buf_free (&a);
     qy_buf_free (&bb);
     qy_buf_free (&src);
