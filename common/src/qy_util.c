@@ -29,6 +29,33 @@ void qy_sleep_ms (int ms)
         ;
 }
 
+size_t qy_fmt_i64 (char *buf, int64_t v)
+{
+    char tmp [24];
+    size_t n = 0;
+    //  Through the unsigned value, so INT64_MIN has its digits too.
+    uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+    do
+        tmp [n++] = (char) ('0' + u % 10);
+    while ((u /= 10));
+    size_t len = 0;
+    if (v < 0)
+        buf [len++] = '-';
+    while (n)
+        buf [len++] = tmp [--n];
+    buf [len] = '\0';
+    return len;
+}
+
+void qy_cat (char *dst, size_t size, const char *a, const char *b, const char *c)
+{
+    size_t n = 0;
+    for (const char *part [] = { a, b, c }, **p = part; p < part + 3; p++)
+        for (const char *s = *p; *s && n + 1 < size; s++)
+            dst [n++] = *s;
+    dst [n] = '\0';
+}
+
 bool qy_chore_due (int64_t now_us, int64_t due_us, bool idle, int64_t grace_us)
 {
     return now_us >= due_us && (idle || now_us - due_us >= grace_us);

@@ -67,13 +67,9 @@ typedef struct {
 } scoring_keys_t;
 void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_t member_id,
                    int64_t t_us, int tz_offset_min);
-//  v in decimal into buf (room for 24); returns its length.
-size_t scoring_fmt_i64 (char *buf, int64_t v);
 //  v as Lua's tostring writes it ("%.14g") into buf (room for 32); returns
 //  its length. Whole numbers (most counters and times) without printf.
 size_t scoring_fmt_num (char *buf, double v);
-//  dst = a b c, cut to fit size (keys and fields without printf).
-void scoring_cat (char *dst, size_t size, const char *a, const char *b, const char *c);
 
 //  ------------------------------------------------------- the script
 //  (counting has none: see scoring_count_tally below.)

@@ -217,8 +217,8 @@ static size_t s_mentions (const Qy__Event *ev)
 static void s_tally_event (const scoring_count_config_t *cfg, const Qy__Event *ev, const scoring_keys_t *k, bool old,
                            s_own_t *o, scoring_tally_event_t *t)
 {
-    scoring_fmt_i64 (o->member, ev->member_id);
-    scoring_fmt_i64 (o->channel, ev->channel_id);
+    qy_fmt_i64 (o->member, ev->member_id);
+    qy_fmt_i64 (o->channel, ev->channel_id);
     bool msg = scoring_kind (ev) == SCORING_MSG;
     size_t nm = s_mentions (ev);
     o->mentions = qy_calloc (nm + 1, sizeof (char *));

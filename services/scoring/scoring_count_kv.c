@@ -392,7 +392,7 @@ int64_t scoring_kv_hincr (scoring_kv_t *self, const char *key, const char *field
     bool was = e->value != NULL;
     int64_t v = (e->value ? strtoll (e->value, NULL, 10) : 0) + by;
     char value [24];
-    e->vlen = (uint32_t) scoring_fmt_i64 (value, v);
+    e->vlen = (uint32_t) qy_fmt_i64 (value, v);
     e->value = s_copy (self, value, e->vlen);
     e->delta += by;
     e->counter = true;
@@ -576,7 +576,7 @@ static void s_key_cmds (scoring_kv_t *self, s_entry_t **es, size_t ne, const cha
         if (!e->counter || e->kind == S_LEN || s_hash_written (e))
             continue;
         char by [24];
-        size_t blen = scoring_fmt_i64 (by, e->delta);
+        size_t blen = qy_fmt_i64 (by, e->delta);
         const char *delta = s_copy (self, by, blen);
         bool z = e->kind == S_ZSET;
         const char *inc [] = { z ? "ZINCRBY" : "HINCRBY", k->key, z ? delta : e->field, z ? e->field : delta };
@@ -612,7 +612,7 @@ size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds)
         if (!key->mode || (key->mode == 1 && key->lasting))
             continue;
         char ttl [24];
-        size_t tlen = scoring_fmt_i64 (ttl, key->ttl_s);
+        size_t tlen = qy_fmt_i64 (ttl, key->ttl_s);
         const char *ex [] = { "EXPIRE", key->key, s_copy (self, ttl, tlen), "NX" };
         size_t elens [] = { 6, key->len, tlen, 2 };
         s_cmd (self, cmds, &n, &cap, key->key, key->mode == 1 ? 4 : 3, ex, elens);

@@ -84,11 +84,11 @@ static void s_channel_incr (s_ctx_t *c, const char *channel, const char *what, i
     char f [96], d [24] = "";
     if (day >= 0) {
         d [0] = ':';
-        scoring_fmt_i64 (d + 1, day);
+        qy_fmt_i64 (d + 1, day);
     }
-    scoring_cat (f, sizeof (f), channel, ":", what);
+    qy_cat (f, sizeof (f), channel, ":", what);
     size_t n = strlen (f);
-    scoring_cat (f + n, sizeof (f) - n, d, "", "");
+    qy_cat (f + n, sizeof (f) - n, d, "", "");
     s_group_incr (c, S_CHANNELS, f);
 }
 
@@ -229,9 +229,9 @@ static void s_edge (s_ctx_t *c, const char *a, const char *field)
     char f [96];
     if (scoring_kv_hincr (c->kv, c->k->group, "replies", 1) == 1)
         scoring_kv_expire (c->kv, c->k->edges, c->cfg->ttl_s, false);
-    scoring_cat (f, sizeof (f), c->ev->member, ">", a);
+    qy_cat (f, sizeof (f), c->ev->member, ">", a);
     scoring_kv_hincr (c->kv, c->k->edges, f, 1);
-    scoring_cat (f, sizeof (f), field, a, "");
+    qy_cat (f, sizeof (f), field, a, "");
     s_group_incr (c, S_REPLIES, f);
     scoring_kv_zincr (c->kv, c->k->board, a, 1);
     c->fresh [S_BOARD] = true;
@@ -279,7 +279,7 @@ static void s_group_msg (s_ctx_t *c)
     if (v)
         qy_strlcpy (lm, v, sizeof (lm));
     double t = (double) ev->t, lt = s_num (scoring_kv_get (kv, st, "lt"));
-    scoring_fmt_i64 (tstr, ev->t);
+    qy_fmt_i64 (tstr, ev->t);
     if (ev->bot) {
         scoring_kv_hincr (kv, c->k->group, "posts", 1);
         scoring_kv_hset (kv, st, "pt", tstr);
@@ -317,7 +317,7 @@ static void s_msg (s_ctx_t *c)
     int64_t mm = scoring_kv_hincr (c->kv, k->members, ev->member, 1);
     int64_t gm = scoring_kv_hincr (c->kv, k->group, "msgs", 1);
     char hour [8] = "h";
-    scoring_fmt_i64 (hour + 1, ev->hour);
+    qy_fmt_i64 (hour + 1, ev->hour);
     scoring_kv_hincr (c->kv, k->group, hour, 1);
     scoring_kv_pfadd (c->kv, k->active, ev->member);
     scoring_kv_hset (c->kv, k->authors, ev->msg_id, ev->member);

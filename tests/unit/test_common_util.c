@@ -146,6 +146,25 @@ static void test_buf_read_file (void **state)
     qy_buf_free (&b);
 }
 
+//  Numbers and keys without printf: what "%lld" writes; parts joined,
+//  cut to fit.
+static void test_fmt (void **state)
+{
+    (void) state;
+    const int64_t ints [] = { 0, 1, -1, 9, 10, 19675, -86401, 1700000000, INT64_MAX, INT64_MIN };
+    for (size_t i = 0; i < sizeof (ints) / sizeof (ints [0]); i++) {
+        char want [32], got [32];
+        snprintf (want, sizeof (want), "%lld", (long long) ints [i]);
+        assert_int_equal (qy_fmt_i64 (got, ints [i]), strlen (want));
+        assert_string_equal (got, want);
+    }
+    char f [8];
+    qy_cat (f, sizeof (f), "12", ":", "j:19675");
+    assert_string_equal (f, "12:j:19");
+    qy_cat (f, sizeof (f), "", "7>", "");
+    assert_string_equal (f, "7>");
+}
+
 //  A chore waits for an idle moment, but never longer than its grace.
 static void test_chore_due (void **state)
 {
@@ -169,6 +188,7 @@ int main (void)
         cmocka_unit_test (test_utf8),
         cmocka_unit_test (test_group_by_key),
         cmocka_unit_test (test_chore_due),
+        cmocka_unit_test (test_fmt),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -82,18 +82,11 @@ static void test_keys (void **state)
     assert_string_equal (k.seen, "9007199254740993:-5");
 }
 
-//  The numbers counting writes: what printf's "%lld" and Lua's tostring
-//  ("%.14g") write, whole numbers without printf.
+//  The numbers counting writes: what Lua's tostring ("%.14g") writes,
+//  whole numbers without printf (qy_fmt_i64: test_common_util).
 static void test_numbers (void **state)
 {
     (void) state;
-    const int64_t ints [] = { 0, 1, -1, 9, 10, 19675, -86401, 1700000000, INT64_MAX, INT64_MIN };
-    for (size_t i = 0; i < sizeof (ints) / sizeof (ints [0]); i++) {
-        char want [32], got [32];
-        snprintf (want, sizeof (want), "%lld", (long long) ints [i]);
-        assert_int_equal (scoring_fmt_i64 (got, ints [i]), strlen (want));
-        assert_string_equal (got, want);
-    }
     const double nums [] = { 0, -0.0, 1, -1, 0.5, 1.0 / 3, 2.0 / 3 * 1e-7, 19675, 1700000000, 99999999999999.0,
                              1e14, 123456789012345.0, -1e15, 1.5e300, 3.999999999999999, 0.1 + 0.2 };
     for (size_t i = 0; i < sizeof (nums) / sizeof (nums [0]); i++) {
@@ -102,12 +95,6 @@ static void test_numbers (void **state)
         assert_int_equal (scoring_fmt_num (got, nums [i]), strlen (want));
         assert_string_equal (got, want);
     }
-    //  Fields and keys joined without printf, cut to fit.
-    char f [8];
-    scoring_cat (f, sizeof (f), "12", ":", "j:19675");
-    assert_string_equal (f, "12:j:19");
-    scoring_cat (f, sizeof (f), "", "7>", "");
-    assert_string_equal (f, "7>");
     //  And the decayed activity values counting makes, at random.
     srand (11);
     for (int i = 0; i < 10000; i++) {

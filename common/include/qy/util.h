@@ -33,6 +33,11 @@ char *qy_strndup (const char *s, size_t n);
 //  Caller owns the returned string.
 char *qy_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+//  v in decimal into buf (room for 24); returns its length. What "%lld"
+//  writes, without printf: keys and numbers built per event.
+size_t qy_fmt_i64 (char *buf, int64_t v);
+//  dst = a b c, cut to fit size (keys and fields without printf).
+void qy_cat (char *dst, size_t size, const char *a, const char *b, const char *c);
 //  Copy src into dst of size dstlen, always terminated. Returns strlen(src).
 size_t qy_strlcpy (char *dst, const char *src, size_t dstlen);
 //  snprintf that never overflows; returns bytes written (truncated).
