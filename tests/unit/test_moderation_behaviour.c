@@ -370,6 +370,9 @@ static void test_script_args (void **state)
     moderation_check_in_t in = { &ev, true, true, 0xabcULL };
     moderation_check_args (&a, &p, &in);
     assert_string_equal (a.args [0], "fl:{b:7}:12:99");
+    assert_string_equal (a.args [1], "mute:{b:7}:99");
+    assert_string_equal (a.args [2], "block:{b:7}");
+    assert_string_equal (a.args [5], "jn:{b:7}:12:99");
     assert_string_equal (a.args [3], "rp:{b:7}:12:99:0000000000000abc");
     assert_string_equal (a.args [4], "sw:{b:7}:0000000000000abc");
     assert_string_equal (a.args [6], "jw:{b:7}:3");
@@ -398,6 +401,20 @@ static void test_script_args (void **state)
     assert_string_equal (a.args [16], "0");
     assert_string_equal (a.args [6], "jw:{b:7}:g12");
     assert_string_equal (a.args [21], "g12");         //  no store: the group is its own
+    assert_string_equal (a.args [7], "jwf:{b:7}:g12");
+    assert_string_equal (a.wave_me, "12:99:g12");
+    assert_string_equal (a.args [8], "md:ids:{b:7}:0");
+    //  The keys are what printf wrote: large ids, a hash with its top bits.
+    ev.brand_id = INT64_MAX;
+    ev.group_id = 4000000000LL;
+    in = (moderation_check_in_t) { &ev, true, true, 0xfedcba9876543210ULL };
+    moderation_check_args (&a, &p, &in);
+    char want [96];
+    snprintf (want, sizeof (want), "rp:{b:%lld}:%lld:%lld:%016llx", (long long) INT64_MAX, 4000000000LL, 99LL,
+              0xfedcba9876543210ULL);
+    assert_string_equal (a.args [3], want);
+    snprintf (want, sizeof (want), "sw:{b:%lld}:%016llx", (long long) INT64_MAX, 0xfedcba9876543210ULL);
+    assert_string_equal (a.args [4], want);
     //  The script's kinds: a recall is no chat; a join is a join.
     assert_string_equal (moderation_check_kind (QY__KIND__IMAGE), "chat");
     assert_string_equal (moderation_check_kind (QY__KIND__REVOKE), "other");
