@@ -395,19 +395,6 @@ moderation_penalty_t moderation_recorded_penalty (const char *action, int strike
 void moderation_strikes_decide (const moderation_violation_t *v, const moderation_known_t *known, size_t n,
                                 int64_t now_us, moderation_record_t *out);
 
-//  One statement of a batch's write pipeline (qy_pg_pipeline) with the
-//  parameter columns it borrows: filled by a *_plan function, sent when
-//  used (it has rows), released by moderation_stmt_free.
-enum { MODERATION_STMT_PARAMS = 20 };
-typedef struct {
-    qy_pg_cols_t  cols;
-    const char   *params [MODERATION_STMT_PARAMS];
-    qy_pg_step_t  step;
-    bool          used;
-} moderation_stmt_t;
-//  Free the columns and a kept result; safe on one never planned (zeroed).
-void moderation_stmt_free (moderation_stmt_t *self);
-
 //  Record a batch's violations as if one at a time, in two round trips with
 //  the decision between them. moderation_store_read opens the transaction,
 //  locks the members (advisory locks, so strike numbers are exact across
@@ -415,18 +402,20 @@ void moderation_stmt_free (moderation_stmt_t *self);
 //  moderation_strikes_decide) into out. v is in (brand, member) order — so
 //  two replicas never wait on each other in a cycle — and every v->policy
 //  is set. Returns 0 or -1 (PostgreSQL failed: roll back and retry the
-//  batch). Then moderation_store_insert_plan plans the new rows, which go
-//  with the batch's other writes and COMMIT in one pipeline, and
-//  moderation_store_insert_take gives each its id. Idempotent by
-//  (brand, msg_id).
+//  batch). Then moderation_store_insert_plan adds the new rows' statement
+//  to st (true when there is a new row; it is then st's last step), which
+//  goes with the batch's other writes and COMMIT in one pipeline
+//  (qy_pg_steps_t), and moderation_store_insert_take gives each its id.
+//  Idempotent by (brand, msg_id).
 int moderation_store_read (moderation_store_t *self, const moderation_violation_t *v, moderation_record_t *out,
                            size_t n);
-void moderation_store_insert_plan (const moderation_violation_t *v, const moderation_record_t *out, size_t n,
-                                   moderation_stmt_t *st);
-//  From the insert's result (st->step.res, kept): each new row's id into
-//  out, by (brand, message); a copy of an earlier row of the batch takes its id.
+bool moderation_store_insert_plan (const moderation_violation_t *v, const moderation_record_t *out, size_t n,
+                                   qy_pg_steps_t *st);
+//  From the insert's result (kept; NULL when none was planned): each new
+//  row's id into out, by (brand, message); a copy of an earlier row of the
+//  batch takes its id.
 void moderation_store_insert_take (const moderation_violation_t *v, moderation_record_t *out, size_t n,
-                                   const moderation_stmt_t *st);
+                                   const PGresult *res);
 //  A replayed event is judged as things stood when it happened, not now:
 //  was the member muted (end in *mute_until_us, 0 if not) or blocked at
 //  event time t_us? Returns 0, or -1 if PostgreSQL failed.
@@ -451,7 +440,8 @@ typedef struct {
     Qy__Action       action;
     int64_t          mute_until_us;
 } moderation_enforce_t;
-void moderation_store_enforce_plan (const moderation_enforce_t *list, size_t n, moderation_stmt_t *st);
+//  Add the enforcements' statement to st (none when n is 0).
+void moderation_store_enforce_plan (const moderation_enforce_t *list, size_t n, qy_pg_steps_t *st);
 void moderation_store_rollback (moderation_store_t *self);
 //  --------------------------------------------------- unanswered customers
 //  (moderation_questions.c). Does a customer ask something: a member's text
@@ -480,9 +470,9 @@ typedef struct {
 } moderation_alert_t;
 int moderation_alert (void *out, const moderation_alert_t *a);
 //  Plan the recording of the batch's customer questions (asks[i]) and of
-//  the staff messages that answer them: two statements, each used only
-//  when the batch has rows for it. Idempotent by (brand, msg_id).
-void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, size_t n, moderation_stmt_t st [2]);
+//  the staff messages that answer them: two statements added to st, each
+//  only when the batch has rows for it. Idempotent by (brand, msg_id).
+void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, size_t n, qy_pg_steps_t *st);
 //  Alert the store about questions waiting past answer.after_s, HQ past
 //  answer.escalate_s: once each across replicas. Call every few seconds.
 void moderation_questions_sweep (moderation_store_t *store, qy_pg_t *pg, void *actions);
@@ -506,7 +496,7 @@ typedef struct {
     bool                       waiting;      //  a waiting ping (a question)
     bool                       skip;         //  finished before, or a blocked member's
 } moderation_person_t;
-void moderation_people_questions (const moderation_person_t *people, size_t n, moderation_stmt_t st [2]);
+void moderation_people_questions (const moderation_person_t *people, size_t n, qy_pg_steps_t *st);
 //  Retries while PostgreSQL is away; false when stopping.
 bool moderation_people_run (qy_pg_t *pg, void *actions, moderation_names_t *names, const moderation_person_t *people,
                             size_t n);

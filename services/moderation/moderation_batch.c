@@ -320,37 +320,25 @@ static void s_take_records (s_item_t **pending, size_t npending, const moderatio
 static bool s_write (qy_pg_t *pg, s_item_t *items, size_t n, const moderation_violation_t *viol,
                      moderation_record_t *rec, size_t npending, moderation_enforce_t *enforce, bool txn)
 {
-    enum { W_INSERT, W_ENFORCE, W_ASKED, W_ANSWERED, W_N };
-    moderation_stmt_t st [W_N];
-    memset (st, 0, sizeof (st));
-    moderation_store_insert_plan (viol, rec, npending, &st [W_INSERT]);
+    qy_pg_steps_t st;
+    qy_pg_steps_init (&st);
+    bool inserts = moderation_store_insert_plan (viol, rec, npending, &st);      //  step 0 if any
     size_t ne = 0;
     for (size_t i = 0; i < n; i++)
         if (items [i].enforce)
             enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
                                                       items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
                                                       items [i].blocked ? 0 : items [i].mute_until_us };
-    moderation_store_enforce_plan (enforce, ne, &st [W_ENFORCE]);
+    moderation_store_enforce_plan (enforce, ne, &st);
     moderation_person_t *people = s_persons (items, n);
-    moderation_people_questions (people, n, &st [W_ASKED]);
+    moderation_people_questions (people, n, &st);
     free (people);
-    qy_pg_step_t steps [W_N + 1];
-    size_t k = 0, at [W_N];
-    for (size_t i = 0; i < W_N; i++)
-        if (st [i].used) {
-            at [i] = k;
-            steps [k++] = st [i].step;
-        }
     if (txn)
-        steps [k++] = (qy_pg_step_t) { "violations commit", "COMMIT", 0, NULL, false, false, NULL };
-    bool ok = qy_pg_pipeline (pg, steps, k);
-    for (size_t i = 0; i < W_N; i++)
-        if (st [i].used)
-            st [i].step.res = steps [at [i]].res;       //  freed with st
+        qy_pg_steps_add (&st, "violations commit", "COMMIT", NULL, false);
+    bool ok = qy_pg_pipeline (pg, st.steps, st.n);
     if (ok)
-        moderation_store_insert_take (viol, rec, npending, &st [W_INSERT]);
-    for (size_t i = 0; i < W_N; i++)
-        moderation_stmt_free (&st [i]);
+        moderation_store_insert_take (viol, rec, npending, inserts ? st.steps [0].res : NULL);
+    qy_pg_steps_free (&st);
     return ok;
 }
 

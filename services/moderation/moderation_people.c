@@ -54,7 +54,7 @@ static bool s_impersonators (qy_pg_t *pg, void *actions, moderation_names_t *nam
     return ok;
 }
 
-void moderation_people_questions (const moderation_person_t *people, size_t n, moderation_stmt_t st [2])
+void moderation_people_questions (const moderation_person_t *people, size_t n, qy_pg_steps_t *st)
 {
     const Qy__Event **evs = qy_calloc (n + 1, sizeof (Qy__Event *));
     bool *asks = qy_calloc (n + 1, sizeof (bool));

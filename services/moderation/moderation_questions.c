@@ -59,11 +59,10 @@ int moderation_alert (void *out, const moderation_alert_t *a)
     return qy_service_send (out, &d.base);
 }
 
-void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, size_t n, moderation_stmt_t st [2])
+//  One row per event that asks or that staff wrote, into cols; returns how
+//  many of the rows are staff answers.
+static size_t s_question_rows (const Qy__Event *const *evs, const bool *asks, size_t n, qy_pg_cols_t *cols)
 {
-    //  One row per event that asks or that staff wrote: the same columns
-    //  for both statements (the second borrows the first's).
-    qy_pg_cols_t *cols = &st [0].cols;
     qy_pg_cols_init (cols, 7);
     size_t answers = 0;
     for (size_t i = 0; i < n; i++) {
@@ -81,27 +80,35 @@ void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, s
         qy_pg_cols_int (cols, 5, ev->event_time_us);
         qy_pg_cols_bool (cols, 6, staff);
     }
-    size_t rows = cols->nrows;
-    qy_pg_cols_params (cols, st [0].params);
+    return answers;
+}
+
+void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, size_t n, qy_pg_steps_t *st)
+{
+    qy_pg_cols_t cols;
+    size_t answers = s_question_rows (evs, asks, n, &cols), rows = cols.nrows;
     //  A member's first open question in a group stands for the ones that
     //  follow ("在吗" again and again is one waiting customer); a staff
     //  message answers every open question asked before it in its group.
     //  (Each statement only when the batch has rows for it: most batches have neither.)
-    st [0].used = rows > answers;
-    st [0].step = (qy_pg_step_t) { "questions asked",
+    if (rows > answers) {
+        qy_pg_steps_add (st, "questions asked",
                 "INSERT INTO moderation_questions (brand_id, group_id, store_id, member_id, msg_id, asked_at) "
                 "SELECT DISTINCT ON (b, g, m) b, g, nullif (s, 0), m, msg, 'epoch'::timestamptz + t * interval '1 microsecond' "
                 "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], $7::boolean[]) "
                 "     AS e (b, g, s, m, msg, t, staff) "
                 "WHERE NOT staff AND NOT EXISTS (SELECT 1 FROM moderation_questions o WHERE o.brand_id = b AND o.group_id = g "
                 "  AND o.member_id = m AND o.answered_at IS NULL AND o.asked_at > 'epoch'::timestamptz + (t - 86400000000) * interval '1 microsecond') "
-                "ORDER BY b, g, m, t ON CONFLICT (brand_id, msg_id) DO NOTHING", 7, st [0].params, false, false, NULL };
+                "ORDER BY b, g, m, t ON CONFLICT (brand_id, msg_id) DO NOTHING", &cols, false);
+        if (answers)
+            s_question_rows (evs, asks, n, &cols);  //  the same few rows for the second: the first took them
+    }
     //  The same staff message answers the customers' open complaints there
     //  (one complaint answered in a later batch; one answered in its own
     //  batch or before moderation saw it is found in the archive when it is
     //  recorded: moderation_complaint.c).
-    st [1].used = answers > 0;
-    st [1].step = (qy_pg_step_t) { "questions answered",
+    if (answers)
+        qy_pg_steps_add (st, "questions answered",
                 "WITH a AS (SELECT DISTINCT ON (b, g) b, g, m, 'epoch'::timestamptz + t * interval '1 microsecond' AS at "
                 "      FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[], "
                 "                   $7::boolean[]) AS e (b, g, s, m, msg, t, staff) WHERE staff ORDER BY b, g, t), "
@@ -111,7 +118,8 @@ void moderation_questions_plan (const Qy__Event *const *evs, const bool *asks, s
                 "        AND c.event_time > a.at - interval '1 day') "
                 "UPDATE moderation_questions q SET answered_at = a.at, answered_by = a.m FROM a "
                 "WHERE q.brand_id = a.b AND q.group_id = a.g AND q.answered_at IS NULL AND q.asked_at <= a.at "
-                "  AND q.asked_at > a.at - interval '1 day'", 7, st [0].params, false, false, NULL };
+                "  AND q.asked_at > a.at - interval '1 day'", &cols, false);
+    qy_pg_cols_free (&cols);            //  when neither statement took them
 }
 
 //  Mark a question alerted or escalated (once, whichever replica gets

@@ -469,32 +469,22 @@ static bool s_recorded_elsewhere (const moderation_record_t *o)
     return o->superseded || o->existed || o->held_blocked || o->held_mute_until_us;
 }
 
-void moderation_stmt_free (moderation_stmt_t *self)
-{
-    qy_pg_cols_free (&self->cols);
-    PQclear (self->step.res);
-    self->step.res = NULL;
-}
-
 //  1. Locks the batch's members, in its (brand, member) order, so that two
 //  replicas never wait on each other in a cycle and strike numbers never
 //  collide.
-static void s_lock_members (const moderation_violation_t *v, size_t n, moderation_stmt_t *st)
+static void s_lock_members (const moderation_violation_t *v, size_t n, qy_pg_steps_t *st)
 {
-    qy_pg_cols_t *lk = &st->cols;
-    qy_pg_cols_init (lk, 1);
+    qy_pg_cols_t lk;
+    qy_pg_cols_init (&lk, 1);
     for (size_t i = 0; i < n; i++)
         if (!i || v [i].ev->brand_id != v [i - 1].ev->brand_id || v [i].ev->member_id != v [i - 1].ev->member_id) {
             char key [48];
             qy_snprintf (key, sizeof (key), "%lld:%lld", (long long) v [i].ev->brand_id, (long long) v [i].ev->member_id);
-            qy_pg_cols_row (lk);
-            qy_pg_cols_text (lk, 0, key);
+            qy_pg_cols_row (&lk);
+            qy_pg_cols_text (&lk, 0, key);
         }
-    qy_pg_cols_params (lk, st->params);
-    st->step = (qy_pg_step_t) { "violation lock",
-            "SELECT count (pg_advisory_xact_lock (hashtextextended (k, 42))) FROM unnest ($1::text[]) AS k", 1,
-            st->params, false, false, NULL };
-    st->used = true;
+    qy_pg_steps_add (st, "violation lock",
+            "SELECT count (pg_advisory_xact_lock (hashtextextended (k, 42))) FROM unnest ($1::text[]) AS k", &lk, false);
 }
 
 //  2. Under the locks, one row per violation: its row if the message has
@@ -506,27 +496,26 @@ static void s_lock_members (const moderation_violation_t *v, size_t n, moderatio
 //  keeps the planner from pairing the brand's btree with it, which on a
 //  table not yet analysed (a fresh day's first minutes) it did, reading
 //  every strike of the brand once per violation.
-static void s_read_existing (const moderation_violation_t *v, size_t n, int64_t now, moderation_stmt_t *st)
+static void s_read_existing (const moderation_violation_t *v, size_t n, int64_t now, qy_pg_steps_t *st)
 {
     enum { R_BRAND, R_MSG, R_MEMBER, R_AT, R_DAYS, R_WINDOW, R_LINK, R_KEYS, R_NCOL };
-    qy_pg_cols_t *rd = &st->cols;
-    qy_pg_cols_init (rd, R_NCOL);
+    qy_pg_cols_t rd;
+    qy_pg_cols_init (&rd, R_NCOL);
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = v [i].ev;
-        qy_pg_cols_row (rd);
-        qy_pg_cols_int (rd, R_BRAND, ev->brand_id);
-        qy_pg_cols_text (rd, R_MSG, ev->msg_id);
-        qy_pg_cols_int (rd, R_MEMBER, ev->member_id);
-        qy_pg_cols_int (rd, R_AT, ev->replay ? ev->event_time_us : now);
-        qy_pg_cols_int (rd, R_DAYS, v [i].policy->strike_days);
-        qy_pg_cols_int (rd, R_WINDOW, v [i].policy->behaviour_window_h);
-        qy_pg_cols_int (rd, R_LINK, v [i].policy->behaviour_link_days);
+        qy_pg_cols_row (&rd);
+        qy_pg_cols_int (&rd, R_BRAND, ev->brand_id);
+        qy_pg_cols_text (&rd, R_MSG, ev->msg_id);
+        qy_pg_cols_int (&rd, R_MEMBER, ev->member_id);
+        qy_pg_cols_int (&rd, R_AT, ev->replay ? ev->event_time_us : now);
+        qy_pg_cols_int (&rd, R_DAYS, v [i].policy->strike_days);
+        qy_pg_cols_int (&rd, R_WINDOW, v [i].policy->behaviour_window_h);
+        qy_pg_cols_int (&rd, R_LINK, v [i].policy->behaviour_link_days);
         char keys [96];
         moderation_link_keys (ev->unionid, ev->phone, keys, sizeof (keys));
-        qy_pg_cols_text (rd, R_KEYS, keys);
+        qy_pg_cols_text (&rd, R_KEYS, keys);
     }
-    qy_pg_cols_params (rd, st->params);
-    st->step = (qy_pg_step_t) { "violation existing",
+    qy_pg_steps_add (st, "violation existing",
             "SELECT e.id, e.strike, e.action, e.mute_until_us, e.would, " S_STATE_AT ("u.b", "u.m", "u.t") ", "
             "       (SELECT count (*) FROM violations WHERE brand_id = u.b AND member_id = u.m AND strike > 0 "
             "          AND status <> 'overturned' AND created_at > now () - u.days * interval '1 day'), "
@@ -546,8 +535,7 @@ static void s_read_existing (const moderation_violation_t *v, size_t n, int64_t 
             "  SELECT id, strike, action, (extract (epoch FROM mute_until) * 1000000)::bigint AS mute_until_us, "
             "         coalesce (would_action, '') AS would, kind "
             "  FROM violations WHERE brand_id = u.b AND msg_id = u.msg) e ON true "
-            "ORDER BY u.i", R_NCOL, st->params, true, false, NULL };
-    st->used = true;
+            "ORDER BY u.i", &rd, true);
 }
 
 enum { W_BRAND, W_GROUP, W_MEMBER, W_MSG, W_TIME, W_CATEGORY, W_SCORE, W_ACTION, W_RULES, W_HITS, W_EXCERPT,
@@ -596,17 +584,19 @@ static void s_new_row (qy_pg_cols_t *wr, const moderation_violation_t *v, const 
 
 //  4. The new violations, the blocks they make and their audit records in
 //  one statement, used when there is a new row.
-void moderation_store_insert_plan (const moderation_violation_t *v, const moderation_record_t *out, size_t n,
-                                   moderation_stmt_t *st)
+bool moderation_store_insert_plan (const moderation_violation_t *v, const moderation_record_t *out, size_t n,
+                                   qy_pg_steps_t *st)
 {
-    qy_pg_cols_t *wr = &st->cols;
-    qy_pg_cols_init (wr, W_NCOL);
+    qy_pg_cols_t wr;
+    qy_pg_cols_init (&wr, W_NCOL);
     for (size_t i = 0; i < n; i++)
         if (!s_recorded_elsewhere (&out [i]))
-            s_new_row (wr, &v [i], &out [i]);
-    st->used = wr->nrows > 0;
-    qy_pg_cols_params (wr, st->params);
-    st->step = (qy_pg_step_t) { "violation insert",
+            s_new_row (&wr, &v [i], &out [i]);
+    if (!wr.nrows) {            //  nothing new
+        qy_pg_cols_free (&wr);
+        return false;
+    }
+    qy_pg_steps_add (st, "violation insert",
             "WITH r AS (SELECT * FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], "
             "                                 $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], "
             "                                 $12::int[], $13::bigint[], $14::text[], $15::boolean[], $16::text[], "
@@ -630,13 +620,13 @@ void moderation_store_insert_plan (const moderation_violation_t *v, const modera
             "  INSERT INTO audit_log (brand_id, actor, action, object_type, object_id, detail) "
             "  SELECT brand_id, 'moderation', action, 'violation', id::text, "
             "         jsonb_build_object ('strike', strike, 'msg_id', msg_id) FROM v) "
-            "SELECT id, brand_id, msg_id FROM v", W_NCOL, st->params, true, false, NULL };
+            "SELECT id, brand_id, msg_id FROM v", &wr, true);
+    return true;
 }
 
 void moderation_store_insert_take (const moderation_violation_t *v, moderation_record_t *out, size_t n,
-                                   const moderation_stmt_t *st)
+                                   const PGresult *res)
 {
-    const PGresult *res = st->step.res;
     for (int r = 0; res && r < PQntuples (res); r++) {
         int64_t b = qy_pg_int (res, r, 1);
         const char *msg = PQgetvalue (res, r, 2);
@@ -664,23 +654,23 @@ int moderation_store_read (moderation_store_t *self, const moderation_violation_
     int64_t now = qy_now_us ();
     //  BEGIN, the locks and the read in one round trip: the read runs after
     //  the locks are granted, in the same transaction.
-    moderation_stmt_t st [3] = { { .step = { "violations begin", "BEGIN", 0, NULL, false, false, NULL } } };
-    s_lock_members (v, n, &st [1]);
-    s_read_existing (v, n, now, &st [2]);
-    qy_pg_step_t steps [3] = { st [0].step, st [1].step, st [2].step };
-    bool ok = qy_pg_pipeline (self->pg, steps, 3) && (size_t) PQntuples (steps [2].res) == n;
+    qy_pg_steps_t st;
+    qy_pg_steps_init (&st);
+    qy_pg_steps_add (&st, "violations begin", "BEGIN", NULL, false);
+    s_lock_members (v, n, &st);
+    s_read_existing (v, n, now, &st);
+    bool ok = qy_pg_pipeline (self->pg, st.steps, st.n) && (size_t) PQntuples (st.steps [2].res) == n;
     if (ok) {
+        const PGresult *res = st.steps [2].res;
         //  Decided as if one at a time (pure). known points into the
         //  result, and the decisions copy what they keep.
         moderation_known_t *known = qy_calloc (n + 1, sizeof (moderation_known_t));
         for (size_t i = 0; i < n; i++)
-            s_known (steps [2].res, (int) i, &known [i]);
+            s_known (res, (int) i, &known [i]);
         moderation_strikes_decide (v, known, n, now, out);
         free (known);
     }
-    PQclear (steps [2].res);
-    for (size_t i = 0; i < 3; i++)
-        moderation_stmt_free (&st [i]);
+    qy_pg_steps_free (&st);
     return ok ? 0 : -1;
 }
 
@@ -727,25 +717,25 @@ int moderation_store_prior (moderation_store_t *self, int64_t brand_id, const ch
     return found;
 }
 
-void moderation_store_enforce_plan (const moderation_enforce_t *list, size_t n, moderation_stmt_t *st)
+void moderation_store_enforce_plan (const moderation_enforce_t *list, size_t n, qy_pg_steps_t *st)
 {
+    if (!n)
+        return;
     //  One statement for the batch: a column each, as arrays.
     enum { BRAND, GROUP, MEMBER, MSG, TIME, CATEGORY, ACTION, EXCERPT, UNTIL, NCOL };
-    qy_pg_cols_t *col = &st->cols;
-    qy_pg_cols_init (col, NCOL);
+    qy_pg_cols_t col;
+    qy_pg_cols_init (&col, NCOL);
     for (size_t i = 0; i < n; i++) {
         const Qy__Event *ev = list [i].ev;
         char *excerpt = qy_utf8_prefix (ev->text ? ev->text : "", 120);
-        s_violation_row (col, ev);
-        qy_pg_cols_text (col, CATEGORY, list [i].category);
-        qy_pg_cols_text (col, ACTION, moderation_action_name (list [i].action));
-        qy_pg_cols_text (col, EXCERPT, excerpt);
-        qy_pg_cols_int (col, UNTIL, list [i].mute_until_us);
+        s_violation_row (&col, ev);
+        qy_pg_cols_text (&col, CATEGORY, list [i].category);
+        qy_pg_cols_text (&col, ACTION, moderation_action_name (list [i].action));
+        qy_pg_cols_text (&col, EXCERPT, excerpt);
+        qy_pg_cols_int (&col, UNTIL, list [i].mute_until_us);
         free (excerpt);
     }
-    st->used = n > 0;
-    qy_pg_cols_params (col, st->params);
-    st->step = (qy_pg_step_t) { "enforce",
+    qy_pg_steps_add (st, "enforce",
         "INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits, "
         "                        excerpt, strike, mute_until, kind, status) "
         "SELECT b, g, m, id, 'epoch'::timestamptz + t * interval '1 microsecond', c, 0, a, '{}', "
@@ -753,7 +743,7 @@ void moderation_store_enforce_plan (const moderation_enforce_t *list, size_t n, 
         "       'enforcement', 'enforced' "
         "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], "
         "             $8::text[], $9::bigint[]) AS e (b, g, m, id, t, c, a, x, u) "
-        "ON CONFLICT (brand_id, msg_id) DO NOTHING", NCOL, st->params, false, false, NULL };
+        "ON CONFLICT (brand_id, msg_id) DO NOTHING", &col, false);
 }
 
 void moderation_store_rollback (moderation_store_t *self)
