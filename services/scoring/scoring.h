@@ -67,6 +67,9 @@ typedef struct {
 } scoring_keys_t;
 void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_t member_id,
                    int64_t t_us, int tz_offset_min);
+//  The group-day hash's field counting hour (0 … 23) of the local day:
+//  "h0" … "h23"; NULL outside.
+const char *scoring_hour_field (int hour);
 //  v as Lua's tostring writes it ("%.14g") into buf (room for 32); returns
 //  its length. Whole numbers (most counters and times) without printf.
 size_t scoring_fmt_num (char *buf, double v);

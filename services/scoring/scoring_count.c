@@ -319,9 +319,6 @@ static void s_want (s_reads_t *rs, s_read_kind_t kind, const char *key, const ch
 //  its new value in the hash's one HSET, not a HINCRBY of its own.
 static void s_want_counters (s_reads_t *rs, const scoring_tally_event_t *e)
 {
-    static const char *hours [24] = { "h0",  "h1",  "h2",  "h3",  "h4",  "h5",  "h6",  "h7",
-                                      "h8",  "h9",  "h10", "h11", "h12", "h13", "h14", "h15",
-                                      "h16", "h17", "h18", "h19", "h20", "h21", "h22", "h23" };
     const char *group = e->keys->group;
     if (e->violation)
         s_want (rs, S_HMGET, group, "viol");
@@ -329,8 +326,8 @@ static void s_want_counters (s_reads_t *rs, const scoring_tally_event_t *e)
         s_want (rs, S_HMGET, group, e->kind == SCORING_JOIN ? "joins" : "leaves");
     if (e->kind != SCORING_MSG)
         return;
-    if (e->hour >= 0 && e->hour < 24)
-        s_want (rs, S_HMGET, group, hours [e->hour]);
+    if (scoring_hour_field (e->hour))
+        s_want (rs, S_HMGET, group, scoring_hour_field (e->hour));
     if (e->staff)
         s_want (rs, S_HMGET, group, "staff");
     s_want (rs, S_HMGET, group, e->bot ? "posts" : "resp");

@@ -316,9 +316,8 @@ static void s_msg (s_ctx_t *c)
         s_put (c, SCORING_F_in, 1);
     int64_t mm = scoring_kv_hincr (c->kv, k->members, ev->member, 1);
     int64_t gm = scoring_kv_hincr (c->kv, k->group, "msgs", 1);
-    char hour [8] = "h";
-    qy_fmt_i64 (hour + 1, ev->hour);
-    scoring_kv_hincr (c->kv, k->group, hour, 1);
+    if (scoring_hour_field (ev->hour))
+        scoring_kv_hincr (c->kv, k->group, scoring_hour_field (ev->hour), 1);
     scoring_kv_pfadd (c->kv, k->active, ev->member);
     scoring_kv_hset (c->kv, k->authors, ev->msg_id, ev->member);
     if (gm == 1) {

@@ -84,6 +84,14 @@ size_t scoring_fmt_num (char *buf, double v)
     return strlen (buf);
 }
 
+const char *scoring_hour_field (int hour)
+{
+    static const char *hours [24] = { "h0",  "h1",  "h2",  "h3",  "h4",  "h5",  "h6",  "h7",
+                                      "h8",  "h9",  "h10", "h11", "h12", "h13", "h14", "h15",
+                                      "h16", "h17", "h18", "h19", "h20", "h21", "h22", "h23" };
+    return hour >= 0 && hour < 24 ? hours [hour] : NULL;
+}
+
 void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_t member_id,
                    int64_t t_us, int tz_offset_min)
 {

@@ -126,11 +126,9 @@ static bool s_days (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t *ite
         //  The day's 24 hours as one array literal, cast back in the statement.
         char hist [24 * QY_PG_I64_LEN + 4];
         size_t at = 0;
-        for (int hr = 0; hr < 24; hr++) {
-            char f [8];
-            qy_snprintf (f, sizeof (f), "h%d", hr);
-            at += (size_t) snprintf (hist + at, sizeof (hist) - at, "%c%lld", hr ? ',' : '{', s_field (it->r [0], f));
-        }
+        for (int hr = 0; hr < 24; hr++)
+            at += (size_t) snprintf (hist + at, sizeof (hist) - at, "%c%lld", hr ? ',' : '{',
+                                     s_field (it->r [0], scoring_hour_field (hr)));
         qy_snprintf (hist + at, sizeof (hist) - at, "}");
         qy_pg_cols_text (&cols, 3 + 5, hist);
     }
@@ -181,9 +179,7 @@ static bool s_details (qy_pg_t *pg, const scoring_rollup_key_t *keys, const s_it
         //  The local day starts at day × 86400 − offset in unix seconds.
         int64_t day_start = (int64_t) k->day * 86400 - (int64_t) it->brand->tz_offset_min * 60;
         for (int hr = 0; hr < 24; hr++) {
-            char f [8];
-            qy_snprintf (f, sizeof (f), "h%d", hr);
-            long long c = s_field (it->r [0], f);
+            long long c = s_field (it->r [0], scoring_hour_field (hr));
             if (c) {
                 qy_pg_cols_row (&hours);
                 qy_pg_cols_int (&hours, 0, k->brand_id);

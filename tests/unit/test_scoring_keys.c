@@ -80,6 +80,14 @@ static void test_keys (void **state)
     assert_string_equal (k.member, "sc:u:{g:-5}:123456789012");
     assert_string_equal (k.dirty, "9007199254740993:-5:-2");
     assert_string_equal (k.seen, "9007199254740993:-5");
+    //  The hour's field in the group-day hash, what "h%d" wrote.
+    for (int hr = 0; hr < 24; hr++) {
+        char want [8];
+        snprintf (want, sizeof (want), "h%d", hr);
+        assert_string_equal (scoring_hour_field (hr), want);
+    }
+    assert_null (scoring_hour_field (-1));
+    assert_null (scoring_hour_field (24));
 }
 
 //  The numbers counting writes: what Lua's tostring ("%.14g") writes,
