@@ -49,8 +49,6 @@ void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *br
                          notifier_job_t *jobs, int n, notifier_admit_t *adm)
 {
     int64_t now_ms = qy_mono_us () / 1000;
-    int appended = 0;
-    bool broken = false;
     for (int i = 0; i < n; i++) {
         adm [i].n = 0;
         adm [i].wait = jobs [i].url ? notifier_breaker_allow (breaker, jobs [i].url, now_ms) : 0;
@@ -59,21 +57,6 @@ void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *br
             continue;
         adm [i].n = notifier_buckets (limits, &jobs [i], adm [i].b);
         adm [i].wait = -1;
-        if (!broken && notifier_limits_append (redis, jobs [i].url, adm [i].b, adm [i].n) == 0)
-            appended++;
-        else
-            broken = true;
     }
-    for (int i = 0, k = 0; i < n && k < appended; i++) {
-        if (!jobs [i].url || adm [i].circuit)
-            continue;
-        k++;
-        adm [i].wait = notifier_limits_reply (redis);
-    }
-    //  Redis lost the script (flushed): load it and ask again, only now that
-    //  every reply of the pipeline has been read (a command sent before
-    //  would have taken an earlier job's reply for its own).
-    for (int i = 0; i < n; i++)
-        if (adm [i].wait == -2)
-            adm [i].wait = notifier_limits_take (redis, jobs [i].url, adm [i].b, adm [i].n);
+    notifier_limits_take_all (redis, jobs, adm, n);
 }

@@ -40,16 +40,6 @@ int notifier_buckets (const notifier_limits_t *limits, const notifier_job_t *job
 //  The Redis key of a destination's pause (set on 429 / errcode 130101).
 void notifier_pause_key (const char *url, char *buf, size_t len);
 
-//  Take one token from every bucket, all or none, unless the destination
-//  is paused. Returns 0 when taken, the milliseconds to wait when not, or
-//  -1 when Redis is away.
-int64_t notifier_limits_take (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n);
-//  The same in a pipeline, for a whole claim in one round trip: append one
-//  take per job (-1 when Redis is away), then read their answers in order
-//  (as notifier_limits_take returns, or -2 when Redis lost the script:
-//  notifier_limits_take loads it again).
-int notifier_limits_append (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n);
-int64_t notifier_limits_reply (qy_redis_t *redis);
 //  Pause a destination for ms (all replicas see it).
 int notifier_limits_pause (qy_redis_t *redis, const char *url, int64_t ms);
 
@@ -73,14 +63,44 @@ int notifier_breaker_open_count (notifier_breaker_t *self, int64_t now_ms);
 
 // ---------------------------------------------------------- admission
 
-//  What a claim's jobs draw from their token buckets: asked of Redis for
-//  all of them in one pipeline (one round trip per claim, not per job).
+//  What a claim's jobs draw from their token buckets: asked of Redis per
+//  destination (one transaction for all its jobs, not one per job).
 typedef struct {
     notifier_bucket_t b [4];
     int               n;
     bool              circuit;  //  held by the endpoint's open circuit (wait says how long)
     int64_t           wait;     //  else the buckets': 0 go, ms to wait, -1 Redis away
 } notifier_admit_t;
+
+//  A bucket as a take read it (HMGET t ts): its milli-tokens t and its
+//  last refill ts (ms, Redis's clock), each absent in a new or expired
+//  bucket (full). notifier_limits_decide updates t and ts and sets taken
+//  when a token was taken from it: what to write back.
+typedef struct {
+    notifier_rate_t rate;
+    bool            has_t, has_ts;
+    int64_t         t, ts;
+    bool            taken;
+} notifier_tokens_t;
+//  One job's take: the indexes of its buckets in a notifier_tokens_t
+//  array, and the answer (0 taken, else the ms until it could be).
+typedef struct {
+    int     n;
+    int     bucket [4];
+    int64_t wait;
+} notifier_take_t;
+//  Decide n takes of one destination in order, as if one at a time at
+//  now_ms: each takes one token from every bucket of its own, all or none
+//  (a job refused leaves the buckets as they were for the next); with the
+//  destination paused (pause_ms > 0, the pause key's PTTL) every take
+//  waits pause_ms. Pure.
+void notifier_limits_decide (notifier_tokens_t *st, notifier_take_t *takes, int n, int64_t now_ms, int64_t pause_ms);
+//  Take for the jobs of adm [0..n) that wait on Redis (wait -1, not held
+//  by their circuit, with a URL), setting each one's wait: 0 taken, the
+//  ms to wait, or -1 when Redis is away. Per destination one transaction
+//  (notifier_take.c): two round trips, again when another replica took
+//  from the same buckets in between.
+void notifier_limits_take_all (qy_redis_t *redis, const notifier_job_t *jobs, notifier_admit_t *adm, int n);
 
 //  Why a job is held back.
 typedef enum {
@@ -100,9 +120,9 @@ const char *notifier_hold_text (notifier_hold_t why);
 //  (spread is the caller's).
 int64_t notifier_admit (const notifier_admit_t *a, qy_map_t *spread, notifier_hold_t *why);
 //  Ask each job's circuit, then draw from the buckets of those it lets
-//  through, all in one Redis pipeline. With no bucket (its limits off) the
-//  script still honours the destination's pause (a 429, an operator's
-//  qyctl gateway pause). Jobs without a URL are left alone.
+//  through (notifier_limits_take_all). With no bucket (its limits off) a
+//  job still honours the destination's pause (a 429, an operator's qyctl
+//  gateway pause). Jobs without a URL are left alone.
 void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *breaker, qy_redis_t *redis,
                          notifier_job_t *jobs, int n, notifier_admit_t *adm);
 

@@ -1,12 +1,14 @@
 //  Rate limits as token buckets in Redis, so every notifier replica draws
 //  from the same buckets. A job draws one token from each bucket it
 //  belongs to (its destination, the API, the group, the member), all or
-//  none in one Lua script; a destination that told us to slow down (HTTP
-//  429, WeCom errcode 130101) is paused by a key with a TTL that the same
-//  script honours. Every key of one take carries its destination's hash
-//  tag ({d:…}): the script's keys must share one slot on a Redis Cluster,
-//  so the group and member buckets are kept per destination (a group's
-//  posts all go to its brand's gateway, so that is one bucket still).
+//  none; a destination that told us to slow down (HTTP 429, WeCom errcode
+//  130101) is paused by a key with a TTL that every take honours. Here the
+//  keys and the decision (pure); notifier_take.c reads and writes them in
+//  one transaction per destination. Every key of one take carries its
+//  destination's hash tag ({d:…}): a transaction's keys must share one
+//  slot on a Redis Cluster, so the group and member buckets are kept per
+//  destination (a group's posts all go to its brand's gateway, so that is
+//  one bucket still).
 #include "notifier_edge.h"
 #include "qy/log.h"
 #include <stdlib.h>
@@ -89,69 +91,44 @@ int notifier_buckets (const notifier_limits_t *limits, const notifier_job_t *job
     return n;
 }
 
-//  Take a token from every bucket of a send, or say how long to wait:
-//  notifier_take.lua (embedded) has its KEYS, ARGV and reply.
-extern const char notifier_take_lua [];
-static qy_script_t s_take = { .source = notifier_take_lua };
-
-//  KEYS and ARGV of one take; returns their count.
-static int s_args (const char *url, const notifier_bucket_t *b, int n, char pause [64], char nums [8][24],
-                   const char **args, size_t *lens)
+//  A bucket's milli-tokens at now: refilled continuously since ts, up to
+//  capacity. The arithmetic is notifier_take.lua's, which wrote the
+//  buckets before, so a bucket means the same to either during a rolling
+//  upgrade. Past a whole period the bucket is full (and the product below
+//  cannot overflow however old ts is).
+static int64_t s_level (const notifier_tokens_t *s, int64_t now)
 {
-    notifier_pause_key (url, pause, 64);
-    int k = 0;
-    args [k++] = pause;
-    for (int i = 0; i < n && i < 4; i++)
-        args [k++] = b [i].key;
-    for (int i = 0; i < n && i < 4; i++) {
-        qy_snprintf (nums [2 * i], sizeof (nums [0]), "%ld", b [i].rate.capacity);
-        qy_snprintf (nums [2 * i + 1], sizeof (nums [0]), "%lld", (long long) b [i].rate.period_ms);
-        args [k++] = nums [2 * i];
-        args [k++] = nums [2 * i + 1];
+    int64_t cap = (int64_t) s->rate.capacity * 1000, period = s->rate.period_ms;
+    int64_t tokens = s->has_t ? s->t : cap;
+    int64_t ts = s->has_ts ? s->ts : now;
+    if (now > ts) {
+        int64_t add = now - ts >= period ? cap : (now - ts) * cap / period;
+        tokens = tokens + add < cap ? tokens + add : cap;
     }
-    for (int i = 0; i < k; i++)
-        lens [i] = strlen (args [i]);
-    return k;
+    return tokens;
 }
 
-int notifier_limits_append (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n)
+void notifier_limits_decide (notifier_tokens_t *st, notifier_take_t *takes, int n, int64_t now_ms, int64_t pause_ms)
 {
-    const char *args [1 + 4 + 8];
-    size_t lens [1 + 4 + 8];
-    char pause [64], nums [8][24];
-    int k = s_args (url, b, n, pause, nums, args, lens);
-    return qy_redis_append_script (redis, &s_take, 1 + (n < 4 ? n : 4), k, args, lens);
-}
-
-//  A take's answer (the reply freed).
-static int64_t s_wait (redisReply *r)
-{
-    if (!r)
-        return -1;
-    int64_t wait = -1;
-    if (r->type == REDIS_REPLY_INTEGER)
-        wait = r->integer;
-    else
-    if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
-        wait = -2;                  //  Redis restarted: notifier_limits_take loads it again
-    else
-        qy_log_warn ("rate limit script failed error=%s", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-    freeReplyObject (r);
-    return wait;
-}
-
-int64_t notifier_limits_reply (qy_redis_t *redis)
-{
-    return s_wait (qy_redis_get_reply (redis));
-}
-
-int64_t notifier_limits_take (qy_redis_t *redis, const char *url, const notifier_bucket_t *b, int n)
-{
-    const char *args [1 + 4 + 8];
-    size_t lens [1 + 4 + 8];
-    char pause [64], nums [8][24];
-    int k = s_args (url, b, n, pause, nums, args, lens);
-    return s_wait (qy_redis_script (redis, &s_take, 1 + (n < 4 ? n : 4), k, args, lens));
+    for (int j = 0; j < n; j++) {
+        notifier_take_t *tk = &takes [j];
+        tk->wait = pause_ms > 0 ? pause_ms : 0;
+        for (int i = 0; i < tk->n && pause_ms <= 0; i++) {
+            const notifier_tokens_t *s = &st [tk->bucket [i]];
+            int64_t level = s_level (s, now_ms), cap = (int64_t) s->rate.capacity * 1000;
+            int64_t w = level < 1000 ? ((1000 - level) * s->rate.period_ms + cap - 1) / cap : 0;
+            if (w > tk->wait)
+                tk->wait = w;
+        }
+        if (tk->wait)
+            continue;       //  nothing taken: the next job sees the buckets as they were
+        for (int i = 0; i < tk->n; i++) {
+            notifier_tokens_t *s = &st [tk->bucket [i]];
+            s->t = s_level (s, now_ms) - 1000;
+            s->ts = now_ms;
+            s->has_t = s->has_ts = s->taken = true;
+        }
+    }
 }
 
 int notifier_limits_pause (qy_redis_t *redis, const char *url, int64_t ms)

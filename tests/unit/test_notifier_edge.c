@@ -243,6 +243,81 @@ static void test_admit (void **state)
     qy_map_destroy (&spread);
 }
 
+//  The takes of one destination, decided as notifier_take.lua did them
+//  one at a time: all or none, in the claim's order, the pause first, the
+//  script's refill arithmetic (milli-tokens, floored refill, ceiled wait).
+static void test_take_decide (void **state)
+{
+    (void) state;
+    const notifier_rate_t two = { .capacity = 2, .period_ms = 1000 }, slow = { .capacity = 3, .period_ms = 7000 };
+    //  A new bucket is full: two go, the third waits half a second.
+    notifier_tokens_t st [3] = { { .rate = two } };
+    notifier_take_t tk [3] = { { .n = 1 }, { .n = 1 }, { .n = 1 } };
+    notifier_limits_decide (st, tk, 3, 10000, -2);
+    assert_true (tk [0].wait == 0 && tk [1].wait == 0);
+    assert_true (tk [2].wait == 500);
+    assert_true (st [0].taken && st [0].has_t && st [0].has_ts);
+    assert_true (st [0].t == 0 && st [0].ts == 10000);
+    //  All or none: a job whose second bucket is empty takes from neither,
+    //  and the next job still finds the first as it was.
+    st [0] = (notifier_tokens_t) { .rate = two };
+    st [1] = (notifier_tokens_t) { .rate = two, .has_t = true, .t = 0, .has_ts = true, .ts = 10000 };
+    tk [0] = (notifier_take_t) { .n = 2, .bucket = { 0, 1 } };
+    tk [1] = (notifier_take_t) { .n = 1, .bucket = { 0 } };
+    notifier_limits_decide (st, tk, 2, 10000, -2);
+    assert_true (tk [0].wait == 500 && tk [1].wait == 0);
+    assert_false (st [1].taken);
+    assert_true (st [0].taken && st [0].t == 1000);
+    //  In order: the first job to ask gets the last token, whichever it is.
+    for (int first = 0; first < 2; first++) {
+        st [0] = (notifier_tokens_t) { .rate = two };
+        st [1] = (notifier_tokens_t) { .rate = two, .has_t = true, .t = 1000, .has_ts = true, .ts = 10000 };
+        notifier_take_t both = { .n = 2, .bucket = { 0, 1 } }, one = { .n = 1, .bucket = { 1 } };
+        tk [0] = first ? one : both;
+        tk [1] = first ? both : one;
+        notifier_limits_decide (st, tk, 2, 10000, -2);
+        assert_true (tk [0].wait == 0 && tk [1].wait == 500);
+        assert_true (st [0].taken == !first);
+        assert_true (st [1].t == 0);
+    }
+    //  Paused (PTTL > 0): every job waits the pause and nothing is taken;
+    //  a pause key without a TTL (-1) or none (-2) holds nothing.
+    st [0] = (notifier_tokens_t) { .rate = two };
+    tk [0] = (notifier_take_t) { .n = 1 };
+    tk [1] = (notifier_take_t) { .n = 0 };
+    notifier_limits_decide (st, tk, 2, 10000, 700);
+    assert_true (tk [0].wait == 700 && tk [1].wait == 700);
+    assert_false (st [0].taken);
+    notifier_limits_decide (st, tk, 2, 10000, -1);
+    assert_true (tk [0].wait == 0 && tk [1].wait == 0);
+    //  Refill: continuous since ts, floored to a milli-token, capped at
+    //  capacity; none from a ts ahead of now; the wait rounded up.
+    st [0] = (notifier_tokens_t) { .rate = two, .has_t = true, .t = 0, .has_ts = true, .ts = 9750 };
+    notifier_limits_decide (st, tk, 1, 10000, -2);
+    assert_true (tk [0].wait == 250);
+    st [0].ts = 9500;
+    notifier_limits_decide (st, tk, 1, 10000, -2);
+    assert_true (tk [0].wait == 0 && st [0].t == 0 && st [0].ts == 10000);
+    st [0] = (notifier_tokens_t) { .rate = two, .has_t = true, .t = 1500, .has_ts = true, .ts = 1 };
+    notifier_limits_decide (st, tk, 1, 10000, -2);
+    assert_true (st [0].t == 1000);
+    st [0] = (notifier_tokens_t) { .rate = two, .has_t = true, .t = 500, .has_ts = true, .ts = 20000 };
+    notifier_limits_decide (st, tk, 1, 10000, -2);
+    assert_true (tk [0].wait == 250 && !st [0].taken);
+    st [0] = (notifier_tokens_t) { .rate = slow, .has_t = true, .t = 996, .has_ts = true, .ts = 9991 };
+    notifier_limits_decide (st, tk, 1, 10000, -2);
+    assert_true (tk [0].wait == 3);         //  9 ms refill 3.86 → 3: 999, 1 more takes 2.33 → 3 ms
+    st [0].ts = 9990;
+    notifier_limits_decide (st, tk, 1, 10000, -2);
+    assert_true (tk [0].wait == 0 && st [0].t == 0);
+    //  A job waits for its slowest bucket.
+    st [0] = (notifier_tokens_t) { .rate = two, .has_t = true, .t = 0, .has_ts = true, .ts = 10000 };
+    st [1] = (notifier_tokens_t) { .rate = slow, .has_t = true, .t = 0, .has_ts = true, .ts = 10000 };
+    tk [0] = (notifier_take_t) { .n = 2, .bucket = { 0, 1 } };
+    notifier_limits_decide (st, tk, 1, 10000, -2);
+    assert_true (tk [0].wait == 2334);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -252,6 +327,7 @@ int main (void)
         cmocka_unit_test (test_answers),
         cmocka_unit_test (test_alerts),
         cmocka_unit_test (test_admit),
+        cmocka_unit_test (test_take_decide),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
