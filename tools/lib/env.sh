@@ -6,7 +6,7 @@
 QY_ROOT=${QY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 QY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
  libpq-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libutf8proc-dev libopencc-dev opencc
- libvectorscan-dev libcmocka-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
+ libvectorscan-dev libcmocka-dev libjemalloc-dev redis-server redis-tools postgresql postgresql-client curl jq bc docker-compose
  libssl-dev openssl clang libclang-rt-14-dev libxml2-dev xxd
  libsodium-dev libjs-chart.js chromium fonts-wqy-microhei nodejs prometheus haproxy
  prometheus-redis-exporter prometheus-postgres-exporter
