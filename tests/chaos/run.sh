@@ -101,7 +101,7 @@ sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
 # sending: one in doubt after a notifier kill waits for its lease), at most 10 minutes.
 figures () { sql "SELECT (SELECT count (*) FROM messages), (SELECT coalesce (sum (events), 0) FROM daily_group_stats),
                          (SELECT count (*) FROM deliveries WHERE status = 'delivered'),
-                         (SELECT count (*) FROM deliveries WHERE status IN ('pending', 'sending'))"; }
+                         (SELECT count (*) FROM deliveries WHERE status = 'pending' OR status = 'sending')"; }
 last=""; still=0
 for _ in $(seq 600); do
     now=$(figures 2>/dev/null || echo down)

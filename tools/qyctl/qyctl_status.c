@@ -174,16 +174,21 @@ static int s_status (void)
     qyctl_section ("services", res, format);
     PQclear (res);
     const char *q [] = { brand ? bid : NULL };
+    //  Open deliveries as 'pending' OR 'sending', not IN (…): each state has
+    //  a partial index of its own (deliveries_pending, deliveries_leased,
+    //  migration 052) and only the OR's arms match their predicates; an IN
+    //  reads the whole table, delivered history included. Count and age in
+    //  one scan: a min () alone is planned as a walk of deliveries_brand
+    //  from the brand's oldest row, through all of its history.
     res = qyctl_exec (
         "SELECT (SELECT count (*) FROM dead_letters WHERE state = 'open' AND ($1::bigint IS NULL OR brand_id = $1)) AS dead_letters_open, "
-        "  (SELECT count (*) FROM deliveries WHERE status IN ('pending', 'sending') AND ($1::bigint IS NULL OR brand_id = $1)) "
-        "    AS deliveries_pending, "
-        "  (SELECT coalesce (extract (epoch FROM now () - min (created_at))::bigint, 0) FROM deliveries "
-        "    WHERE status IN ('pending', 'sending') AND ($1::bigint IS NULL OR brand_id = $1)) AS oldest_pending_s, "
+        "  w.n AS deliveries_pending, coalesce (extract (epoch FROM now () - w.oldest)::bigint, 0) AS oldest_pending_s, "
         "  (SELECT count (*) FROM deliveries WHERE status = 'dead' AND created_at > now () - interval '1 day' "
         "    AND ($1::bigint IS NULL OR brand_id = $1)) AS deliveries_dead_24h, "
         "  (SELECT count (*) FROM campaign_jobs WHERE status = 'pending' AND due_at < now () - interval '5 minutes' "
-        "    AND ($1::bigint IS NULL OR brand_id = $1)) AS campaign_steps_overdue", 1, q);
+        "    AND ($1::bigint IS NULL OR brand_id = $1)) AS campaign_steps_overdue "
+        "FROM (SELECT count (*) AS n, min (created_at) AS oldest FROM deliveries "
+        "      WHERE (status = 'pending' OR status = 'sending') AND ($1::bigint IS NULL OR brand_id = $1)) w", 1, q);
     qyctl_section ("work waiting", res, format);
     qyctl_sections_end (format);
     PQclear (res);

@@ -52,7 +52,7 @@ stop_notifier () {
     for _ in $(seq 100); do kill -0 "$QY_PID_notifier" 2>/dev/null || return 0; sleep 0.1; done
     it_fail "notifier did not stop"
 }
-pending () { psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE status IN ('pending', 'sending') $1"; }
+pending () { psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM deliveries WHERE (status = 'pending' OR status = 'sending') $1"; }
 settled () { [ "$(pending "$1")" = 0 ]; }
 
 # ---- 1. priority and fairness: one request at a time over a waiting backlog

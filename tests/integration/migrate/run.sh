@@ -5,6 +5,7 @@
 # migration runs statement by statement outside a transaction, is recorded only when all went
 # through, and is run again whole after a failure (its DROP … IF EXISTS clears the invalid index a
 # failed build leaves); a statement without its ';' at a line's end is refused.
+# 129 and 130 on a database at 128 with rows, and the plans of the readers of what they changed.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 MIG=$(cd "$(dirname "$0")/../../../deploy/migrations" && pwd)
@@ -56,4 +57,54 @@ printf -- '-- qy:no-transaction\nSELECT 1; SELECT 2\n' > "$DIR/901_bad.sql"
 rc=0; out=$("$QYCTL" migrate --dir "$DIR" 2>&1) || rc=$?
 it_eq "an unterminated statement refused" "$rc $(echo "$out" | grep -c "901_bad.sql: a statement does not end with ';'")" "1 1"
 it_eq "and not recorded" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM schema_migrations WHERE version = 901")" 0
+# 129 and 130 on a database at 128 that holds rows: deliveries_due dropped, message_ids' event_time
+# index a BRIN; the open deliveries' count (qyctl status, the queues dashboard) still read through
+# the two partial indexes and retention's DELETE through the BRIN, not by reading the tables.
+psql "$QY_PG_DSN" -qc "CREATE DATABASE qy_at128" >/dev/null
+AT128="host=127.0.0.1 port=$QY_PG_PORT dbname=qy_at128 user=qunyun"
+mkdir "$QY_RUN/at128"
+for f in "$MIG"/[0-9]*.sql; do [ "$(basename "$f" | cut -c1-3)" -le 128 ] && cp "$f" "$QY_RUN/at128/"; done
+QY_PG_DSN=$AT128 "$QYCTL" migrate --dir "$QY_RUN/at128" >/dev/null
+psql "$AT128" -q <<'SQL'
+INSERT INTO brands (code, name) SELECT 'b' || i, 'B' || i FROM generate_series (1, 20) i;
+INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, attempts, created_at)
+SELECT 'k' || i, 1 + i % 20, 'action', 1 + i % 3, '{}', 'delivered', 1, now () - i * interval '1 second' FROM generate_series (1, 100000) i;
+INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, next_attempt_at)
+SELECT 'p' || i, 1 + i % 20, 'action', 1 + i % 3, '{}', 'pending', now () + (i % 60 - 30) * interval '1 second' FROM generate_series (1, 500) i;
+INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, attempts, lease_until)
+SELECT 's' || i, 1 + i % 20, 'action', 1, '{}', 'sending', 1, now () + interval '1 minute' FROM generate_series (1, 50) i;
+INSERT INTO message_ids (brand_id, msg_id, event_time)
+SELECT 1 + i % 20, 'm' || i, now () - interval '10 days' + i * interval '4 seconds' FROM generate_series (1, 200000) i;
+SQL
+it_eq "at 128: deliveries_due and the btree there" "$(psql "$AT128" -qAtc "SELECT string_agg (indexname, ' ' ORDER BY indexname) FROM pg_indexes
+    WHERE indexname IN ('deliveries_due', 'message_ids_event_time', 'message_ids_event_brin')")" "deliveries_due message_ids_event_time"
+out=$(QY_PG_DSN=$AT128 "$QYCTL" migrate 2>&1)
+it_eq "129 and 130 applied outside a transaction" "$(echo "$out" | grep -cE '^applied 1(29|30)_.* \(no transaction\)$')" 2
+it_eq "deliveries_due gone, message_ids' event_time index a valid BRIN" "$(psql "$AT128" -qAtc "
+    SELECT string_agg (c.relname || ' ' || a.amname || ' ' || i.indisvalid, ', ' ORDER BY c.relname)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+    WHERE c.relname IN ('deliveries_due', 'message_ids_event_time', 'message_ids_event_brin')")" "message_ids_event_brin brin true"
+psql "$AT128" -qc "ANALYZE deliveries; ANALYZE message_ids" >/dev/null
+plan () { psql "$AT128" -qAtc "EXPLAIN (COSTS OFF) $1" | tr '\n' ' '; }
+for b in NULL 3; do
+    p=$(plan "SELECT count (*), min (created_at) FROM deliveries WHERE (status = 'pending' OR status = 'sending') AND ($b::bigint IS NULL OR brand_id = $b::bigint)")
+    it_eq "open deliveries (brand $b) read through both partial indexes" \
+        "$(echo "$p" | grep -o 'Seq Scan\|Index Scan on deliveries_[a-z]*' | tr '\n' ' ')" "Index Scan on deliveries_pending Index Scan on deliveries_leased "
+done
+# qyctl status's own statement: both partial indexes read, the table not read for the open count
+# (its other counts, dead deliveries of the last day, scan it: hence the index counters).
+psql "$AT128" -qAtc "SELECT pg_stat_reset ()" >/dev/null
+QY_PG_DSN=$AT128 "$QYCTL" status --services "none=http://127.0.0.1:1" > "$QY_RUN/status.out" 2>&1 || true
+it_eq "qyctl status counts the open deliveries" "$(awk '/^dead_letters_open/ { getline; getline; print $2 }' "$QY_RUN/status.out")" 550
+scanned () { [ "$(psql "$AT128" -qAtc "SELECT count (*) FROM pg_stat_user_indexes
+                  WHERE indexrelname IN ('deliveries_pending', 'deliveries_leased') AND idx_scan > 0")" = 2 ]; }
+it_wait "qyctl status to read deliveries_pending and deliveries_leased" scanned && echo "ok   qyctl status read both partial indexes"
+p=$(plan "SELECT status, kind, count(*) AS deliveries FROM deliveries WHERE status = 'pending' OR status = 'sending' GROUP BY status, kind ORDER BY status, kind")
+it_eq "the queues dashboard's backlog likewise" "$(echo "$p" | grep -o 'Seq Scan\|Index Scan on deliveries_[a-z]*' | tr '\n' ' ')" \
+    "Index Scan on deliveries_pending Index Scan on deliveries_leased "
+p=$(plan "DELETE FROM message_ids WHERE event_time < (now () - interval '8 days')::date::timestamp AT TIME ZONE 'UTC'")
+it_eq "retention's DELETE reads message_ids through the BRIN" "$(echo "$p" | grep -o 'Seq Scan\|Index Scan on [a-z_]*' | tr '\n' ' ')" "Index Scan on message_ids_event_brin "
+ids=$(psql "$AT128" -qAtc "SELECT count (*) FROM message_ids WHERE event_time < (now () - interval '8 days')::date::timestamp AT TIME ZONE 'UTC'")
+psql "$AT128" -qAtc "SELECT qy_drop_partitions_before ((now () - interval '8 days')::date)" >/dev/null
+it_eq "and deletes what is older" "$(psql "$AT128" -qAtc "SELECT $ids > 0, count (*) = 200000 - $ids, min (event_time) >= (now () - interval '8 days')::date::timestamp AT TIME ZONE 'UTC' FROM message_ids")" "t|t|t"
 it_done
