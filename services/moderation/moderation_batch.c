@@ -1,10 +1,12 @@
 //  The moderation service's work on one batch of events, with its I/O:
 //  brand rules, the judgement, the behaviour counts in one Redis pipeline
-//  of plain commands (one call per brand on a Redis Cluster), the batch's violations in one
-//  transaction, actions to notifier, the verdict passed on to scoring. main.c only reads the config, opens the
-//  sockets and runs the loop.
+//  of plain commands (one call per brand on a Redis Cluster), the batch's
+//  violations in one transaction (moderation_record.c), actions to
+//  notifier, the verdict passed on to scoring. main.c only reads the
+//  config, opens the sockets and runs the loop.
 #include "moderation.h"
 #include "moderation_batch.h"
+#include "moderation_item.h"
 #include "moderation_behaviour.h"
 #include "moderation_complaint.h"
 #include "moderation_marks.h"
@@ -53,37 +55,6 @@ void moderation_batch_metrics (void)
                                         "finished");
     }
 }
-
-typedef struct {
-    Qy__Event          *ev;
-    moderation_brand_t *brand;
-    const moderation_policy_t *pol;      //  the group's policy
-    judge_result_t      judged;          //  content hits, then behaviour hits
-    bool                judged_ok;
-    bool                count;           //  the sender's behaviour is counted
-    bool                has_content;     //  long enough to count repeats and waves
-    bool                waiting;         //  only asks whether anyone is there: not counted as behaviour
-    moderation_report_t report;          //  a member's report (举报)
-    uint64_t            hash;            //  of the normalized content
-    moderation_counts_t counts;
-    int64_t             mute_until_us;   //  0: not muted
-    bool                blocked;
-    //  decided
-    judge_action_t      level;
-    judge_action_t      would;           //  with dry-run hits counted
-    bool                notice;          //  nickname reminder only
-    double              total;
-    const char         *category;
-    moderation_record_t rec;
-    size_t              idx;          //  arrival order in the batch
-    bool                superseded;   //  an earlier item of the batch already muted or blocked the member
-    bool                held;         //  already muted or blocked when recorded (another replica): enforce, whenever the mute ends
-    bool                seen;         //  moderation finished this message before (a redelivery)
-    bool                sent;         //  passed on, with every action it made
-    bool                prior;        //  decided before with a recorded outcome: repeat it
-    char                prior_category [32];
-    const char         *enforce;      //  "mute" or "blocked": recorded so a replay repeats it
-} s_item_t;
 
 //  An action or a pass-on of the item being finished could not be sent
 //  (stopping, past the grace): the event is set aside, and replaying it
@@ -137,7 +108,7 @@ void moderation_alert_event (void *out, const Qy__Event *ev, const char *key, bo
 //  Alerts a new violation may raise: a cross-group spam wave (to HQ, once
 //  per content and window), and a surge of abuse in one group (to its store,
 //  once per group and hour, when the count reaches the threshold).
-static void s_alerts (qy_redis_t *redis, void *actions, s_item_t *it)
+static void s_alerts (qy_redis_t *redis, void *actions, moderation_item_t *it)
 {
     Qy__Event *ev = it->ev;
     char key [160], *text;
@@ -170,7 +141,7 @@ static void s_alerts (qy_redis_t *redis, void *actions, s_item_t *it)
 }
 
 //  A muted member's message: recall it, and tell the member once per mute.
-static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
+static void s_muted (void *actions, moderation_item_t *it, Qy__Verdict *v)
 {
     Qy__Event *ev = it->ev;
     int64_t until = it->mute_until_us;
@@ -197,225 +168,13 @@ static void s_muted (void *actions, s_item_t *it, Qy__Verdict *v)
     qy_metric_add (m_muted, 1);
 }
 
-//  Level, total and category of an item that is neither muted nor blocked:
-//  content hits, behaviour hits, the nickname format, then the group
-//  policy's rule overrides and thresholds.
-static void s_decide (s_item_t *it)
-{
-    const moderation_policy_t *pol = it->pol;
-    Qy__Event *ev = it->ev;
-    judge_result_t *r = &it->judged;
-    if ((ev->kind == QY__KIND__JOIN || ev->kind == QY__KIND__RENAME) && it->count
-        && moderation_nickname_bad (pol, ev->nickname) && r->nhits < JUDGE_MAX_HITS) {
-        judge_hit_t *h = &r->hits [r->nhits++];
-        memset (h, 0, sizeof (*h));
-        h->rule = "format.nickname";
-        h->category = QY_CAT_FORMAT;
-        it->notice = true;
-    }
-    double would = qy_event_is_chat (ev->kind) && it->count
-                 ? moderation_group_score (pol, &it->counts, ev->event_time_us, it->brand->tz_offset_min, r)
-                 : moderation_score (pol, r);
-    it->total = r->total;
-    it->level = judge_decide (&pol->thresholds, it->total);
-    it->would = judge_decide (&pol->thresholds, would);
-    if (it->notice && it->level == JUDGE_ALLOW)
-        it->level = JUDGE_REVIEW;       //  recorded, and the member reminded (no strike)
-    it->category = r->top != QY_CAT__COUNT ? judge_category_name (r->top) : it->notice ? "format" : "none";
-    if (r->top == QY_CAT__COUNT && !it->notice)
-        for (size_t h = 0; h < r->nhits; h++)
-            if (r->hits [h].dry_run) {
-                it->category = judge_category_name (r->hits [h].category);
-                break;
-            }
-}
-
-static int s_cmp_member (const void *a, const void *b)
-{
-    const s_item_t *x = *(s_item_t *const *) a, *y = *(s_item_t *const *) b;
-    if (x->ev->brand_id != y->ev->brand_id)
-        return x->ev->brand_id < y->ev->brand_id ? -1 : 1;
-    if (x->ev->member_id != y->ev->member_id)
-        return x->ev->member_id < y->ev->member_id ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-//  Phase 4 (pure): a penalty decided earlier in the batch applies to what
-//  follows; which items are enforced under a mute or block. Returns how many.
-static size_t s_enforcements (s_item_t *items, size_t n)
-{
-    size_t nenforce = 0;
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &items [i];
-        Qy__Event *ev = it->ev;
-        if (it->prior || it->seen)
-            continue;
-        for (size_t j = 0; j < i; j++) {
-            s_item_t *e = &items [j];
-            if (e->ev->brand_id != ev->brand_id || e->ev->member_id != ev->member_id || e->superseded
-                || (e->level == JUDGE_ALLOW && e->would == JUDGE_ALLOW))
-                continue;
-            if (e->rec.penalty.action == QY__ACTION__BLOCK)
-                it->blocked = true;
-            else
-            if (e->rec.penalty.action == QY__ACTION__MUTE && !it->blocked)
-                it->mute_until_us = e->rec.mute_until_us;
-        }
-        if (it->blocked && (ev->kind == QY__KIND__JOIN || qy_event_is_chat (ev->kind)))
-            it->enforce = "blocked";
-        else
-        if (qy_event_is_chat (ev->kind) && (it->held ? it->mute_until_us != 0 : it->mute_until_us > qy_now_us ()))
-            it->enforce = "mute";     //  a replayed message met the mute of its time, ended since or not
-        nenforce += it->enforce != NULL;
-    }
-    return nenforce;
-}
-
 bool moderation_pg_wait (qy_pg_t *pg, qy_wait_t *wait)
 {
     return qy_service_wait (wait, QY_DEP_PG, qy_pg_ok (pg));
 }
 
-//  What recording changes in an item, to start again from after a failed attempt.
-typedef struct {
-    bool            blocked;
-    int64_t         mute_until_us;
-    judge_action_t  level, would;
-} s_before_t;
-
-//  The people of the batch (moderation_people.c): skipped when finished
-//  before or blocked. Caller frees.
-static moderation_person_t *s_persons (s_item_t *items, size_t n)
-{
-    moderation_person_t *people = qy_calloc (n + 1, sizeof (moderation_person_t));
-    for (size_t i = 0; i < n; i++)
-        people [i] = (moderation_person_t) { items [i].ev, items [i].brand ? items [i].brand->judge : NULL,
-                                             &items [i].report, items [i].waiting, items [i].seen || items [i].blocked };
-    return people;
-}
-
-//  The read's decisions into the pending items. One whose member another
-//  replica already muted or blocked is enforced under that penalty, no new strike.
-static void s_take_records (s_item_t **pending, size_t npending, const moderation_record_t *rec)
-{
-    for (size_t i = 0; i < npending; i++) {
-        s_item_t *it = pending [i];
-        it->rec = rec [i];
-        it->superseded = rec [i].superseded;
-        if (it->superseded || !(it->rec.held_blocked || it->rec.held_mute_until_us))
-            continue;
-        it->blocked = it->rec.held_blocked;
-        it->mute_until_us = it->rec.held_mute_until_us;
-        it->held = true;
-        it->level = it->would = JUDGE_ALLOW;
-    }
-}
-
-//  The batch's writes in one pipeline, one round trip: the new violations,
-//  the enforcements, the customers' questions and staff answers (their
-//  order does not matter: each is idempotent by (brand, msg_id)), and
-//  COMMIT when moderation_store_read opened the transaction (txn);
-//  without it they are one implicit transaction. Each new row's id into
-//  rec. False when PostgreSQL failed (the caller rolls back and retries).
-static bool s_write (qy_pg_t *pg, s_item_t *items, size_t n, const moderation_violation_t *viol,
-                     moderation_record_t *rec, size_t npending, moderation_enforce_t *enforce, bool txn)
-{
-    qy_pg_steps_t st;
-    qy_pg_steps_init (&st);
-    bool inserts = moderation_store_insert_plan (viol, rec, npending, &st);      //  step 0 if any
-    size_t ne = 0;
-    for (size_t i = 0; i < n; i++)
-        if (items [i].enforce)
-            enforce [ne++] = (moderation_enforce_t) { items [i].ev, items [i].enforce,
-                                                      items [i].blocked ? QY__ACTION__REMOVE : QY__ACTION__RECALL,
-                                                      items [i].blocked ? 0 : items [i].mute_until_us };
-    moderation_store_enforce_plan (enforce, ne, &st);
-    moderation_person_t *people = s_persons (items, n);
-    moderation_people_questions (people, n, &st);
-    free (people);
-    if (txn)
-        qy_pg_steps_add (&st, "violations commit", "COMMIT", NULL, false);
-    bool ok = qy_pg_pipeline (pg, st.steps, st.n);
-    if (ok)
-        moderation_store_insert_take (viol, rec, npending, inserts ? st.steps [0].res : NULL);
-    qy_pg_steps_free (&st);
-    return ok;
-}
-
-//  Record the batch in one transaction, two round trips: its violations in
-//  member order (pending) locked and read, decided, then written with the
-//  enforcements they and the members' earlier state imply, the questions,
-//  and COMMIT. Retried while PostgreSQL is away: no event moves on before
-//  its verdict is durable. Returns 0, or -1 when stopping.
-static int s_store (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, size_t n, s_item_t **pending,
-                    size_t npending)
-{
-    qsort (pending, npending, sizeof (s_item_t *), s_cmp_member);
-    moderation_violation_t *viol = qy_calloc (npending + 1, sizeof (moderation_violation_t));
-    moderation_record_t *rec = qy_calloc (npending + 1, sizeof (moderation_record_t));
-    for (size_t i = 0; i < npending; i++) {
-        s_item_t *it = pending [i];
-        viol [i] = (moderation_violation_t) { it->ev, &it->judged, it->category, it->total,
-                                              it->level, it->would, it->notice, it->pol };
-    }
-    s_before_t *before = qy_calloc (n, sizeof (s_before_t));
-    for (size_t i = 0; i < n; i++)
-        before [i] = (s_before_t) { items [i].blocked, items [i].mute_until_us, items [i].level, items [i].would };
-    moderation_enforce_t *enforce = qy_calloc (n + 1, sizeof (moderation_enforce_t));
-    int rc = -1;
-    qy_wait_t wait = { 0 };
-    while (true) {
-        for (size_t i = 0; i < n; i++) {
-            s_item_t *it = &items [i];
-            it->blocked = before [i].blocked;
-            it->mute_until_us = before [i].mute_until_us;
-            it->level = before [i].level;
-            it->would = before [i].would;
-            it->held = it->superseded = false;
-            it->enforce = NULL;
-        }
-        bool txn = npending > 0;        //  without violations, the writes need no read first
-        bool ok = !txn || moderation_store_read (store, viol, rec, npending) == 0;
-        if (ok) {
-            s_take_records (pending, npending, rec);
-            s_enforcements (items, n);
-            ok = s_write (pg, items, n, viol, rec, npending, enforce, txn);
-        }
-        if (ok) {
-            for (size_t i = 0; i < npending; i++) {
-                pending [i]->rec.violation_id = rec [i].violation_id;
-                if (pending [i]->held)
-                    qy_log_info ("msg_id=%s brand=%s member=%s already %s: enforced, no new strike", pending [i]->ev->msg_id,
-                                 pending [i]->ev->brand, pending [i]->ev->member, pending [i]->blocked ? "blocked" : "muted");
-            }
-            rc = 0;
-            break;
-        }
-        if (txn)
-            moderation_store_rollback (store);
-        if (!moderation_pg_wait (pg, &wait))
-            break;
-    }
-    free (viol);
-    free (rec);
-    free (before);
-    free (enforce);
-    return rc;
-}
-
-//  Reports and impersonating nicknames: what the batch owes the people in
-//  it besides the questions written with its violations
-//  (moderation_people.c). False when stopping.
-static bool s_people (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
-{
-    moderation_person_t *people = s_persons (items, n);
-    bool ok = moderation_people_run (ctx->pg, ctx->actions, ctx->names, people, n);
-    free (people);
-    return ok;
-}
-
 //  Apply a recorded violation: Redis state, actions to notifier, verdict.
-static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, s_item_t *it, Qy__Verdict *v)
+static void s_apply (qy_pg_t *pg, qy_redis_t *redis, void *actions, moderation_item_t *it, Qy__Verdict *v)
 {
     Qy__Event *ev = it->ev;
     moderation_record_t *rec = &it->rec;
@@ -491,7 +250,7 @@ static void s_phase (s_phase_t phase, int64_t *since)
 
 //  Judge an item's content (chat only, staff exempt by policy): hits,
 //  content hash for repeats and waves, a waiting ping, a report.
-static void s_judge_content (s_item_t *it, bool staff)
+static void s_judge_content (moderation_item_t *it, bool staff)
 {
     Qy__Event *ev = it->ev;
     const moderation_policy_t *pol = it->pol;
@@ -536,10 +295,10 @@ typedef struct {
 //  Phase 1: brand rules (waiting for PostgreSQL if needed), judgement, the
 //  behaviour counting's keys and values. Every item gets its brand and policy:
 //  the later phases decide every item of the batch. False when stopping.
-static bool s_judge (const moderation_ctx_t *ctx, s_item_t *items, size_t n, s_checks_t *ch)
+static bool s_judge (const moderation_ctx_t *ctx, moderation_item_t *items, size_t n, s_checks_t *ch)
 {
     for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &items [i];
+        moderation_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
         qy_wait_t wait = { 0 };
         while (!(it->brand = moderation_store_brand (ctx->store, ev->brand_id)))
@@ -592,7 +351,7 @@ static void s_append_checks (qy_redis_t *redis, size_t n, s_checks_t *ch)
 
 //  One item's counts and reads from its call's replies; false when
 //  something it needs did not come back.
-static bool s_take (s_item_t *it, const moderation_counting_t *cn, const moderation_reads_t *rd, size_t j,
+static bool s_take (moderation_item_t *it, const moderation_counting_t *cn, const moderation_reads_t *rd, size_t j,
                     const char **read_err)
 {
     bool ok = true;
@@ -619,7 +378,7 @@ static bool s_take (s_item_t *it, const moderation_counting_t *cn, const moderat
 //  Phase 2: the replies, in order, counted; then the join waves the batch
 //  started are raised. If Redis is away the batch is judged on content
 //  alone (logged, and /health says so).
-static void s_replies (qy_redis_t *redis, s_item_t *items, const s_checks_t *ch)
+static void s_replies (qy_redis_t *redis, moderation_item_t *items, const s_checks_t *ch)
 {
     bool redis_ok = ch->appended == ch->ncalls;
     for (size_t c = 0; c < ch->appended; c++) {
@@ -643,10 +402,10 @@ static void s_replies (qy_redis_t *redis, s_item_t *items, const s_checks_t *ch)
 //  decided meets the mute or block that held when it happened, not
 //  today's. Either way replaying what was processed changes nothing.
 //  False when stopping.
-static bool s_priors (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, size_t n)
+static bool s_priors (moderation_store_t *store, qy_pg_t *pg, moderation_item_t *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &items [i];
+        moderation_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
         it->prior = false;
         it->enforce = NULL;
@@ -680,33 +439,6 @@ static bool s_priors (moderation_store_t *store, qy_pg_t *pg, s_item_t *items, s
     return true;
 }
 
-//  Phase 3 (pure): decide each item that is new, neither muted nor
-//  blocked; those with a violation go to pending. Returns how many.
-static size_t s_pending (s_item_t *items, size_t n, s_item_t **pending)
-{
-    size_t npending = 0;
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &items [i];
-        it->idx = i;
-        it->superseded = false;
-        it->held = false;
-        it->level = it->would = JUDGE_ALLOW;
-        if (it->prior) {
-            //  Repeat the recorded decision (level only names it in the log).
-            it->level = it->rec.penalty.action == QY__ACTION__REVIEW ? JUDGE_REVIEW : JUDGE_RECALL;
-            continue;
-        }
-        if (it->seen)
-            continue;
-        if (!it->blocked && !(qy_event_is_chat (it->ev->kind) && it->mute_until_us > qy_now_us ())) {
-            s_decide (it);
-            if (it->level != JUDGE_ALLOW || it->would != JUDGE_ALLOW)
-                pending [npending++] = it;
-        }
-    }
-    return npending;
-}
-
 //  A blocked member's join or message: removed (and the message recalled).
 static void s_blocked (void *actions, Qy__Event *ev, Qy__Verdict *v)
 {
@@ -731,7 +463,7 @@ static void s_blocked (void *actions, Qy__Event *ev, Qy__Verdict *v)
 
 //  An item neither blocked nor muted: its hits in the verdict, its
 //  violation applied, a complaint escalated. hits and hp hold the verdict's hits.
-static void s_judged (const moderation_ctx_t *ctx, s_item_t *it, Qy__Verdict *v, Qy__Hit *hits, Qy__Hit **hp)
+static void s_judged (const moderation_ctx_t *ctx, moderation_item_t *it, Qy__Verdict *v, Qy__Hit *hits, Qy__Hit **hp)
 {
     Qy__Event *ev = it->ev;
     v->score = it->total;
@@ -765,7 +497,7 @@ static void s_judged (const moderation_ctx_t *ctx, s_item_t *it, Qy__Verdict *v,
 }
 
 //  Pass the event on to scoring with its verdict and moderation's stamp.
-static void s_pass_on (void *out, s_item_t *it, Qy__Verdict *v)
+static void s_pass_on (void *out, moderation_item_t *it, Qy__Verdict *v)
 {
     Qy__Event *ev = it->ev;
     int64_t now = qy_now_us ();
@@ -792,10 +524,10 @@ static void s_pass_on (void *out, s_item_t *it, Qy__Verdict *v)
 }
 
 //  Phase 5: act and pass on, in arrival order.
-static void s_act (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
+static void s_act (const moderation_ctx_t *ctx, moderation_item_t *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        s_item_t *it = &items [i];
+        moderation_item_t *it = &items [i];
         Qy__Event *ev = it->ev;
         s_lost = false;
         Qy__Verdict v = QY__VERDICT__INIT;
@@ -814,7 +546,7 @@ static void s_act (const moderation_ctx_t *ctx, s_item_t *items, size_t n)
 }
 
 //  One batch, phase by phase (each phase's time in m_phase).
-static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, moderation_marks_t *marks)
+static void s_batch (const moderation_ctx_t *ctx, moderation_item_t *items, size_t n, moderation_marks_t *marks)
 {
     int64_t t = qy_mono_us (), now = qy_now_us (), trips = qy_pg_round_trips (ctx->pg);
     qy_metric_add (m_batches, 1);
@@ -852,14 +584,14 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, mod
     //  Decide; the batch's violations and, in the same transaction, what
     //  is enforced under a mute or block are recorded; then what the batch
     //  owes the people in it.
-    s_item_t **pending = qy_calloc (n, sizeof (s_item_t *));
-    size_t npending = s_pending (items, n, pending);
-    int stopped = s_store (ctx->store, ctx->pg, items, n, pending, npending);
+    moderation_item_t **pending = qy_calloc (n, sizeof (moderation_item_t *));
+    size_t npending = moderation_record_pending (items, n, pending);
+    int stopped = moderation_record_store (ctx->store, ctx->pg, items, n, pending, npending);
     free (pending);
     if (stopped)
         return;
     s_phase (S_RECORD, &t);
-    if (!s_people (ctx, items, n))
+    if (!moderation_record_people (ctx, items, n))
         return;
     s_phase (S_PEOPLE, &t);
     s_act (ctx, items, n);
@@ -874,7 +606,7 @@ static void s_batch (const moderation_ctx_t *ctx, s_item_t *items, size_t n, mod
 }
 
 struct moderation_batch_t {
-    s_item_t *items;
+    moderation_item_t *items;
     size_t    n, max;
     moderation_marks_t marks;     //  finished marks not yet sent
 };
@@ -882,7 +614,7 @@ struct moderation_batch_t {
 moderation_batch_t *moderation_batch_new (size_t max)
 {
     moderation_batch_t *self = qy_calloc (1, sizeof (*self));
-    self->items = qy_calloc (max ? max : 1, sizeof (s_item_t));
+    self->items = qy_calloc (max ? max : 1, sizeof (moderation_item_t));
     self->max = max ? max : 1;
     return self;
 }
@@ -907,7 +639,7 @@ bool moderation_batch_full (const moderation_batch_t *self)
 
 void moderation_batch_add (moderation_batch_t *self, Qy__Event *ev)
 {
-    memset (&self->items [self->n], 0, sizeof (s_item_t));
+    memset (&self->items [self->n], 0, sizeof (moderation_item_t));
     self->items [self->n++].ev = ev;
 }
 
