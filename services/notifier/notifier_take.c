@@ -165,9 +165,9 @@ static int s_write (qy_redis_t *redis, s_dest_t *d)
         if (!s->taken)
             continue;
         char t [24], ts [24], px [24];
-        qy_snprintf (t, sizeof (t), "%lld", (long long) s->t);
-        qy_snprintf (ts, sizeof (ts), "%lld", (long long) s->ts);
-        qy_snprintf (px, sizeof (px), "%lld", (long long) s->rate.period_ms * 2);
+        qy_fmt_i64 (t, s->t);
+        qy_fmt_i64 (ts, s->ts);
+        qy_fmt_i64 (px, s->rate.period_ms * 2);
         const char *hset [] = { "HSET", d->keys [k], "t", t, "ts", ts }, *pexpire [] = { "PEXPIRE", d->keys [k], px };
         if (!queued++)
             rc = qy_redis_append_keyed (redis, d->pause, 1, multi, NULL);
