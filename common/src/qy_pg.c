@@ -23,6 +23,7 @@ typedef struct {
 } s_stmt_t;
 
 static bool s_prepare_default = true;
+static char s_application [64];
 
 struct qy_pg_t {
     char    *dsn;
@@ -51,6 +52,11 @@ qy_pg_t *qy_pg_new (const char *dsn)
 void qy_pg_prepare_default (bool on)
 {
     s_prepare_default = on;
+}
+
+void qy_pg_application_default (const char *name)
+{
+    qy_strlcpy (s_application, name ? name : "", sizeof (s_application));
 }
 
 static void s_forget_statements (qy_pg_t *self)
@@ -109,7 +115,11 @@ bool qy_pg_connect (qy_pg_t *self)
         s_down (self, PQerrorMessage (self->conn));
     if (qy_mono_us () < self->next_try_us)
         return false;
-    self->conn = PQconnectdb (self->dsn);
+    //  The DSN expanded as PQconnectdb would; a fallback name yields to
+    //  an application_name the DSN sets itself.
+    const char *keys [] = { "dbname", "fallback_application_name", NULL };
+    const char *values [] = { self->dsn, s_application [0] ? s_application : NULL, NULL };
+    self->conn = PQconnectdbParams (keys, values, 1);
     if (PQstatus (self->conn) != CONNECTION_OK) {
         char why [256];
         qy_strlcpy (why, PQerrorMessage (self->conn), sizeof (why));

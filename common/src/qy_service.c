@@ -111,6 +111,9 @@ void qy_service_start (const char *name, int argc, char **argv,
     qy_log_init (name, common->log_level);
     qy_log_set_format (common->log_format);
     qy_pg_prepare_default (common->pg_prepare);
+    char app [64];
+    qy_snprintf (app, sizeof (app), "qy-%s", name);
+    qy_pg_application_default (app);
     qy_config_log (opts, nopts, cfg);
     qy_zmq_curve_hops (common->zmq_curve_server_key, common->zmq_curve_secret_key, common->zmq_curve_clients);
 

@@ -14,6 +14,10 @@ qy_pg_t *qy_pg_new (const char *dsn);
 //  Whether connections made from now on prepare the statements they run a
 //  second time (the default; the services set it from `pg.prepare`).
 void qy_pg_prepare_default (bool on);
+//  The application_name connections made from now on give PostgreSQL
+//  unless their DSN names one (the services: "qy-" and their name), so
+//  pg_stat_activity, the logs and a benchmark can tell whose a backend is.
+void qy_pg_application_default (const char *name);
 void qy_pg_destroy (qy_pg_t **self_p);
 //  Connect now if not connected (respecting backoff). Returns true if up.
 bool qy_pg_connect (qy_pg_t *self);

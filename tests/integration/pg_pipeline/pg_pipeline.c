@@ -12,7 +12,9 @@
 //    stale     a prepared statement a migration made stale fails its
 //              pipeline (0A000) and the retry succeeds;
 //    lost      a connection lost mid-pipeline: false, no result kept,
-//              nothing applied, and the next call reconnects.
+//              nothing applied, and the next call reconnects;
+//    name      the connection carries the application name given by
+//              qy_pg_application_default, unless its DSN names one.
 //
 //  Prints one line per check and exits 1 when any fails.
 #include "qy/pg.h"
@@ -191,6 +193,30 @@ static void s_lost (qy_pg_t *pg, PGconn *other)
     s_clear (again, 1);
 }
 
+//  One value of a statement on the handle's own session ("" on failure).
+static char *s_own (qy_pg_t *pg, const char *sql)
+{
+    PGresult *r = NULL;
+    char *v = strdup (qy_pg_run (pg, "own", sql, 0, NULL, &r) && PQntuples (r) == 1 ? PQgetvalue (r, 0, 0) : "");
+    PQclear (r);
+    return v;
+}
+
+static void s_name (qy_pg_t *pg, const char *dsn)
+{
+    char *app = s_own (pg, "SHOW application_name");
+    s_check ("the application name given", strcmp (app, "qy-pipeline-test") == 0);
+    free (app);
+    char *own_dsn = malloc (strlen (dsn) + 32);
+    sprintf (own_dsn, "%s application_name=mine", dsn);
+    qy_pg_t *mine = qy_pg_new (own_dsn);
+    app = s_own (mine, "SHOW application_name");
+    s_check ("a DSN's own application name wins", strcmp (app, "mine") == 0);
+    free (app);
+    qy_pg_destroy (&mine);
+    free (own_dsn);
+}
+
 int main (int argc, char **argv)
 {
     if (argc != 2) {
@@ -206,6 +232,7 @@ int main (int argc, char **argv)
     s_other (other, "CREATE TABLE qy_p (v int)");
     s_other (other, "CREATE TABLE qy_u (k int PRIMARY KEY)");
     qy_pg_prepare_default (true);
+    qy_pg_application_default ("qy-pipeline-test");
     qy_pg_t *pg = qy_pg_new (argv [1]);
     qy_pg_step_t none [1];
     s_check ("an empty pipeline", qy_pg_pipeline (pg, none, 0));
@@ -215,6 +242,7 @@ int main (int argc, char **argv)
     s_transaction (pg, other);
     s_stale (pg, other);
     s_lost (pg, other);
+    s_name (pg, argv [1]);
     qy_pg_destroy (&pg);
     s_other (other, "DROP TABLE qy_p, qy_u");
     PQfinish (other);
