@@ -389,6 +389,22 @@ bool qy_pg_pipeline (qy_pg_t *self, qy_pg_step_t *steps, size_t n)
     return false;
 }
 
+bool qy_pg_run_generic (qy_pg_t *self, const char *context, const char *sql, int nparams,
+                        const char *const *params, PGresult **res)
+{
+    qy_pg_step_t steps [3] = {
+        { .context = context, .sql = "SET plan_cache_mode = force_generic_plan" },
+        { .context = context, .sql = sql, .nparams = nparams, .params = params, .keep = res != NULL },
+        { .context = context, .sql = "RESET plan_cache_mode" },
+    };
+    bool ok = qy_pg_pipeline (self, steps, QY_ARRAY_LEN (steps));
+    if (ok && res)
+        *res = steps [1].res;
+    else
+        PQclear (steps [1].res);
+    return ok;
+}
+
 int64_t qy_pg_round_trips (const qy_pg_t *self)
 {
     return self->round_trips;

@@ -59,6 +59,17 @@ typedef struct {
 //  connection lost on the way is handled as qy_pg_exec handles it (closed,
 //  reconnected with backoff): false, no step ok, no result kept.
 bool qy_pg_pipeline (qy_pg_t *self, qy_pg_step_t *steps, size_t n);
+//  Run one statement under PostgreSQL's generic plan, in one round trip
+//  (SET plan_cache_mode, the statement, RESET, pipelined; a failure rolls
+//  the SET back with the rest). For a prepared statement that PostgreSQL
+//  would otherwise plan afresh at every execution: with a parameter in a
+//  LIMIT the generic plan looks dearer than a custom one, so the default
+//  mode plans each call (half a millisecond for the notifier's claim, more
+//  than running it). The statement must be written so that its generic
+//  plan is good (a literal bound on each parameter's LIMIT). Otherwise as
+//  qy_pg_run.
+bool qy_pg_run_generic (qy_pg_t *self, const char *context, const char *sql, int nparams,
+                        const char *const *params, PGresult **res);
 //  Round trips made on this handle so far (a statement, a prepare, a
 //  pipeline each count one): what a caller's work cost in waits.
 int64_t qy_pg_round_trips (const qy_pg_t *self);

@@ -13,6 +13,10 @@
 //              pipeline (0A000) and the retry succeeds;
 //    lost      a connection lost mid-pipeline: false, no result kept,
 //              nothing applied, and the next call reconnects;
+//    generic   qy_pg_run_generic: the statement's prepared form runs its
+//              generic plan every time and is never planned afresh, the
+//              session's plan_cache_mode is as before afterwards (after a
+//              failure too);
 //    name      the connection carries the application name given by
 //              qy_pg_application_default, unless its DSN names one.
 //
@@ -202,6 +206,33 @@ static char *s_own (qy_pg_t *pg, const char *sql)
     return v;
 }
 
+static void s_generic (qy_pg_t *pg)
+{
+    const char *sql = "SELECT count (*) FROM (SELECT v FROM qy_p ORDER BY v LIMIT $1) x";
+    const char *p [] = { "2" };
+    bool same = true;
+    for (int i = 0; i < 6; i++) {
+        PGresult *r = NULL;
+        same = same && qy_pg_run_generic (pg, "generic", sql, 1, p, &r) && strcmp (PQgetvalue (r, 0, 0), "2") == 0;
+        PQclear (r);
+    }
+    s_check ("a generic run returns the statement's rows", same);
+    char *plans = s_own (pg, "SELECT generic_plans || ' ' || custom_plans FROM pg_prepared_statements "
+                             "WHERE statement = 'SELECT count (*) FROM (SELECT v FROM qy_p ORDER BY v LIMIT $1) x'");
+    //  The first run goes unnamed (qy_pg prepares a statement's second run).
+    s_check ("its prepared form ran its generic plan each time, no custom plan", strcmp (plans, "5 0") == 0);
+    free (plans);
+    char *mode = s_own (pg, "SHOW plan_cache_mode");
+    s_check ("plan_cache_mode is the session's again", strcmp (mode, "auto") == 0);
+    free (mode);
+    s_check ("a failing generic run fails", !qy_pg_run_generic (pg, "generic", "SELECT 1 / ($1::int - 1)", 1,
+                                                                (const char *[]) { "1" }, NULL)
+                                            && strcmp (qy_pg_last_sqlstate (pg), "22012") == 0);
+    mode = s_own (pg, "SHOW plan_cache_mode");
+    s_check ("after a failure too", strcmp (mode, "auto") == 0);
+    free (mode);
+}
+
 static void s_name (qy_pg_t *pg, const char *dsn)
 {
     char *app = s_own (pg, "SHOW application_name");
@@ -242,6 +273,7 @@ int main (int argc, char **argv)
     s_transaction (pg, other);
     s_stale (pg, other);
     s_lost (pg, other);
+    s_generic (pg);
     s_name (pg, argv [1]);
     qy_pg_destroy (&pg);
     s_other (other, "DROP TABLE qy_p, qy_u");

@@ -3,8 +3,10 @@
 # round trip for all. pg_pipeline.c checks against a real PostgreSQL that each result reaches its
 # own step, that a failing step is reported and undoes its transaction, that BEGIN and COMMIT may
 # span two pipelines, that a stale prepared statement fails only its pipeline, and that a
-# connection lost mid-pipeline is handled as a lost connection; and that a connection carries the
-# application name its process gave (a DSN's own wins). Here: the failures are logged with
+# connection lost mid-pipeline is handled as a lost connection; that qy_pg_run_generic runs a
+# statement's generic plan without ever planning it afresh, leaving the session's plan mode as it
+# was; and that a connection carries the application name its process gave (a DSN's own wins).
+# Here: the failures are logged with
 # their context and SQLSTATE, as qy_pg_run logs them; then moderation's record phase and ingest's
 # transaction use it.
 source "$(dirname "$0")/../lib.sh"
