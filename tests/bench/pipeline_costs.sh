@@ -1,11 +1,11 @@
 # What the stores cost per event in a pipeline run (sourced by pipeline.sh
 # and pipeline_profile.sh; issue 19's third target):
-#   costs_enable              after qy_start_pg: pg_stat_statements loaded (PostgreSQL restarted once),
+#   costs_enable              after qy_start_pg: pg_stat_statements loaded, planning tracked (PostgreSQL restarted once),
 #                             autovacuum looking every second (below)
 #   costs_start PORT…         before the load: zero Redis's commandstats and pg_stat_statements, note Redis's CPU
 #   costs_print EVENTS PORT…  after it: one line per Redis, then PostgreSQL's, each divided by EVENTS
 #   costs_commands EVENTS PORT… each Redis's commands (INFO commandstats): calls, µs per call and per event
-#   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls, time and rows per event
+#   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls, time, rows, plans and planning per event
 #   costs_indexes EVENTS      the indexes the run wrote and never read (each costs every insert, and every
 #                             update that is not HOT), with the rows written to their tables per event
 # Redis CPU is the server's own (INFO cpu, user + system, every thread), so
@@ -13,7 +13,8 @@
 # commandstats' times are wall-clock and swell when the CPU is shared, so
 # only its counts are used.
 # PostgreSQL time is pg_stat_statements' execution time of every statement
-# (planning and the wait for a CPU excluded): a floor of what it costs.
+# (the wait for a CPU excluded): a floor of what it costs; its planning time
+# is printed beside it (track_planning).
 # A run starts on empty tables and lasts seconds. PostgreSQL plans a prepared
 # statement once its first executions are done (a generic plan) and plans it
 # again only when the table is analysed; with autovacuum's default minute
@@ -28,7 +29,10 @@ costs_enable () {
     psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" \
         -c "ALTER SYSTEM SET autovacuum_naptime = 1" >/dev/null
     qy_as_pg "$(qy_pg_bin)/pg_ctl" -D "$QY_RUN/pg" -w restart >/dev/null
-    psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+    # Planning counted too: a prepared statement PostgreSQL plans afresh at every execution
+    # (a custom plan each time) costs that planning per call, which execution time hides.
+    psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+        -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf ()" >/dev/null
 }
 
 s_costs_redis_cpu () {
@@ -55,8 +59,10 @@ costs_print () {
             END { printf "  redis :%s  CPU %.1f us/event  %.2f commands/event (scripts\x27 own included)  %.2f script calls/event\n",
                          p, cpu / e, calls / e, lua / e }'
     done
-    psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (sum (total_exec_time), 0) * 1000, coalesce (sum (calls), 0) FROM pg_stat_statements" \
-        | awk -F'|' -v e="$events" '{ printf "  postgresql  %.1f us/event executing  %.3f statements/event\n", $1 / e, $2 / e }'
+    psql "$QY_PG_DSN" -qAt -c "SELECT coalesce (sum (total_exec_time), 0) * 1000, coalesce (sum (calls), 0),
+                                      coalesce (sum (total_plan_time), 0) * 1000, coalesce (sum (plans), 0) FROM pg_stat_statements" \
+        | awk -F'|' -v e="$events" '{ printf "  postgresql  %.1f us/event executing  %.3f statements/event  %.1f us/event planning  %.3f plans/event\n",
+                                             $1 / e, $2 / e, $3 / e, $4 / e }'
 }
 
 #  Which Redis command costs what per event (issue 19 target 3), costliest
@@ -76,9 +82,11 @@ costs_commands () {
 #  Which statement costs what per event (issue 19 target 4: what grows with the number of groups).
 costs_statements () {
     local events=$1 n=$2
-    psql "$QY_PG_DSN" -qAtF $'\t' -c "SELECT calls, total_exec_time, rows, left (regexp_replace (query, '\s+', ' ', 'g'), 90)
-                                       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $n" \
-        | awk -F'\t' -v e="$events" '{ printf "    %7.3f calls/event %7.1f us/event %7.3f rows/event  %s\n", $1 / e, $2 * 1000 / e, $3 / e, $4 }'
+    psql "$QY_PG_DSN" -qAtF $'\t' -c "SELECT calls, total_exec_time, rows, plans, total_plan_time,
+                                              left (regexp_replace (query, '\s+', ' ', 'g'), 90)
+                                       FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT $n" \
+        | awk -F'\t' -v e="$events" '{ printf "    %7.3f calls/event %7.1f us/event %7.3f rows/event %7.3f plans/event %6.1f us/event planning  %s\n",
+                                               $1 / e, $2 * 1000 / e, $3 / e, $4 / e, $5 * 1000 / e, $6 }'
 }
 
 #  An index nobody reads during a day is pure write cost: every insert into
