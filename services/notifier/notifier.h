@@ -70,9 +70,12 @@ void notifier_served_mark (notifier_served_t *self, int64_t brand_id, int64_t at
 void notifier_served_free (notifier_served_t *self);
 
 //  Claim up to max due deliveries with a lease: most urgent priority first,
-//  brands taking turns within a priority (served may be NULL). Caller frees
-//  with notifier_jobs_free. Returns count or -1.
-int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_served_t *served, notifier_job_t **jobs);
+//  brands taking turns within a priority (served may be NULL). max is at
+//  most cap, which stays the same from call to call (the statement's plan
+//  is kept per cap). Caller frees with notifier_jobs_free. Returns count
+//  or -1.
+int notifier_store_claim (qy_pg_t *pg, int max, int cap, int lease_s, const notifier_served_t *served,
+                          notifier_job_t **jobs);
 void notifier_jobs_free (notifier_job_t *jobs, int n);
 //  Outcomes.
 //  Mark n deliveries delivered in one statement (keys[i] answered status[i]).

@@ -313,7 +313,7 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
     if (folded > 0)
         qy_metric_add (self->m.digested, folded);
     notifier_job_t *jobs;
-    int n = notifier_store_claim (pg, free_slots, (int) cfg->lease_s, &self->served, &jobs);
+    int n = notifier_store_claim (pg, free_slots, (int) cfg->inflight, (int) cfg->lease_s, &self->served, &jobs);
     if (n < 0)
         return 0;
     int k = 0;

@@ -88,7 +88,8 @@ out:
     return rc;
 }
 
-int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_served_t *served, notifier_job_t **jobs)
+int notifier_store_claim (qy_pg_t *pg, int max, int cap, int lease_s, const notifier_served_t *served,
+                          notifier_job_t **jobs)
 {
     char m [16], l [16];
     qy_snprintf (m, sizeof (m), "%d", max);
@@ -113,24 +114,29 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
     //  only those are read: the brands with pending rows are found by
     //  skipping through deliveries_pending (one probe per brand), and each
     //  brand's first rows in its order, not the whole backlog.
-    if (!qy_pg_run (pg, "claim",
+    //  Each LIMIT $1 is bounded by cap (a literal: the most ever claimed),
+    //  so the statement's generic plan is as good as a custom one and it
+    //  is planned once per connection instead of once per claim
+    //  (qy_pg_run_generic).
+    char *sql = qy_printf (
             "WITH RECURSIVE pb AS ("
             "       (SELECT brand_id FROM deliveries WHERE status = 'pending' ORDER BY brand_id LIMIT 1) "
             "       UNION ALL "
             "       SELECT (SELECT d.brand_id FROM deliveries d WHERE d.status = 'pending' AND d.brand_id > pb.brand_id "
             "               ORDER BY d.brand_id LIMIT 1) FROM pb WHERE pb.brand_id IS NOT NULL), "
-            "     cand AS (SELECT x.* FROM pb CROSS JOIN LATERAL ("
+            "     cand AS (SELECT x.* FROM pb CROSS JOIN LATERAL (SELECT * FROM ("
             "                SELECT key, brand_id, priority, next_attempt_at FROM deliveries d "
             "                WHERE d.brand_id = pb.brand_id AND d.status = 'pending' AND d.next_attempt_at <= now () "
-            "                ORDER BY d.priority, d.next_attempt_at, d.key LIMIT $1) x "
+            "                ORDER BY d.priority, d.next_attempt_at, d.key LIMIT $1) y LIMIT %d) x "
             "              UNION ALL "
             "              SELECT key, brand_id, priority, next_attempt_at FROM deliveries "
             "              WHERE status = 'sending' AND lease_until < now ()), "
             "     due AS (SELECT key, brand_id, priority, next_attempt_at, "
             "                    row_number () OVER (PARTITION BY brand_id, priority ORDER BY next_attempt_at, key) AS turn "
             "             FROM cand), "
-            "     pick AS (SELECT key FROM due LEFT JOIN unnest ($3::bigint[], $4::bigint[]) AS s (b, t) ON s.b = due.brand_id "
-            "              ORDER BY priority, turn, coalesce (s.t, 0), next_attempt_at, key LIMIT $1), "
+            "     pick AS (SELECT key FROM ("
+            "              SELECT key FROM due LEFT JOIN unnest ($3::bigint[], $4::bigint[]) AS s (b, t) ON s.b = due.brand_id "
+            "              ORDER BY priority, turn, coalesce (s.t, 0), next_attempt_at, key LIMIT $1) q LIMIT %d), "
             "     c AS (SELECT d.key, d.status AS was FROM deliveries d JOIN pick USING (key) "
             "           WHERE (d.status = 'pending' AND d.next_attempt_at <= now ()) "
             "              OR (d.status = 'sending' AND d.lease_until < now ()) "
@@ -142,7 +148,11 @@ int notifier_store_claim (qy_pg_t *pg, int max, int lease_s, const notifier_serv
             "          CASE WHEN d.dest_url IS NULL THEN b.gateway_token END, "
             "          (extract (epoch FROM d.created_at) * 1000000)::bigint, d.priority, d.kind, "
             "          coalesce (d.group_id, 0), coalesce (d.member, ''), d.dest_url IS NOT NULL, "
-            "          c.was = 'sending' OR (d.attempts > 1 AND d.http_status IS NULL AND d.last_error IS NOT NULL)", 4, p, &res)) {
+            "          c.was = 'sending' OR (d.attempts > 1 AND d.http_status IS NULL AND d.last_error IS NOT NULL)",
+            cap, cap);
+    bool ok = qy_pg_run_generic (pg, "claim", sql, 4, p, &res);
+    free (sql);
+    if (!ok) {
         qy_pg_cols_free (&sv);
         return -1;
     }
