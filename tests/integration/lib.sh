@@ -72,12 +72,14 @@ it_servers () {
     "$QYCTL" migrate >/dev/null
 }
 
-# it_pg_statements: pg_stat_statements loaded (PostgreSQL restarted once), so a case can count
-# the statements a feature runs; call it after it_servers, before the services start.
+# it_pg_statements: pg_stat_statements loaded (PostgreSQL restarted once), planning tracked, so a
+# case can count the statements a feature runs and how often PostgreSQL planned them; call it
+# after it_servers, before the services start.
 it_pg_statements () {
     psql "$QY_PG_DSN" -qc "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
     qy_as_pg "$(qy_pg_bin)/pg_ctl" -D "$QY_RUN/pg" -w restart >/dev/null
-    psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+    psql "$QY_PG_DSN" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+        -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf ()" >/dev/null
 }
 
 # it_gateway [ARGS…]: a gateway simulator logging to $QY_RUN/gateway.jsonl; sets GW_PORT.

@@ -70,6 +70,9 @@ bool qy_pg_pipeline (qy_pg_t *self, qy_pg_step_t *steps, size_t n);
 //  qy_pg_run.
 bool qy_pg_run_generic (qy_pg_t *self, const char *context, const char *sql, int nparams,
                         const char *const *params, PGresult **res);
+//  The same for the statements of a transaction the caller opened: this
+//  statement first, and the transaction's statements run generic plans.
+#define QY_PG_GENERIC_PLANS "SET LOCAL plan_cache_mode = force_generic_plan"
 //  Round trips made on this handle so far (a statement, a prepare, a
 //  pipeline each count one): what a caller's work cost in waits.
 int64_t qy_pg_round_trips (const qy_pg_t *self);
