@@ -150,7 +150,6 @@ qy_metric_t *qy_counter (const char *name, const char *help)    { return s_regis
 qy_metric_t *qy_counter_us (const char *name, const char *help) { return s_register (name, help, S_COUNTER_US); }
 qy_metric_t *qy_gauge (const char *name, const char *help)      { return s_register (name, help, S_GAUGE); }
 qy_metric_t *qy_histogram (const char *name, const char *help)  { return s_register (name, help, S_HISTOGRAM); }
-qy_metric_t *qy_summary (const char *name, const char *help)    { return qy_histogram (name, help); }
 
 void qy_metric_add (qy_metric_t *m, int64_t by)   { atomic_fetch_add (&m->value, by); }
 void qy_metric_set (qy_metric_t *m, int64_t v)    { atomic_store (&m->value, v); }

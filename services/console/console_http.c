@@ -500,7 +500,7 @@ struct MHD_Daemon *console_http_start (const console_config_t *cfg, console_db_t
         qy_snprintf (name, sizeof (name), "qy_console_requests_total{class=\"%s\"}", classes [i]);
         m_requests [i] = qy_counter (name, "requests answered, by status class");
     }
-    m_latency = qy_summary ("qy_console_request_seconds", "time to answer a request");
+    m_latency = qy_histogram ("qy_console_request_seconds", "time to answer a request");
     s_proto.cfg = cfg;
     s_proto.db = db;
     struct sockaddr_in sa;

@@ -19,7 +19,7 @@ void ingest_metrics_init (ingest_metrics_t *m)
     m->malformed = qy_counter ("qy_ingest_malformed_batches_total", "batches that could not be decoded");
     m->busy      = qy_counter ("qy_ingest_busy_total", "batches refused with retry_after because moderation is behind");
     m->retry     = qy_counter ("qy_ingest_storage_retry_total", "batches answered retry because PostgreSQL failed");
-    m->commit    = qy_summary ("qy_ingest_commit_seconds", "time to archive one transaction");
+    m->commit    = qy_histogram ("qy_ingest_commit_seconds", "time to archive one transaction");
     m->round_trips = qy_counter ("qy_ingest_pg_round_trips_total", "PostgreSQL round trips of the turns that wrote "
                                                                    "(look-ups, archive, memberships, commit): their waits");
     m->http_busy = qy_counter ("qy_ingest_http_busy_total", "HTTP requests refused 429 because moderation is behind");

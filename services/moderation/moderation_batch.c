@@ -38,7 +38,7 @@ void moderation_batch_metrics (void)
     m_blocked_join = qy_counter ("qy_moderation_blocked_joins_total", "blocked members removed on join");
     m_dry = qy_counter ("qy_moderation_dry_run_total", "verdicts where dry-run rules would have done more");
     m_behaviour = qy_counter ("qy_moderation_behaviour_hits_total", "behaviour hits (repeat, spam wave, newcomer, quiet hours)");
-    m_latency = qy_summary ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
+    m_latency = qy_histogram ("qy_ingest_to_verdict_seconds", "from ingest acceptance to verdict");
     m_batches = qy_counter ("qy_moderation_batches_total", "batches run (events judged divided by this: the mean batch)");
     m_arrival = qy_histogram ("qy_moderation_arrival_seconds",
                               "from ingest acceptance to the start of the batch that judges the event (ingest's "

@@ -135,7 +135,7 @@ int main (int argc, char **argv)
         .closed = qy_counter ("qy_notifier_tasks_total{event=\"closed\"}", "staff tasks (docs/tasks.md)"),
         .steps = qy_counter ("qy_notifier_tasks_total{event=\"notice\"}", "staff tasks (docs/tasks.md)"),
         .expired = qy_counter ("qy_notifier_tasks_total{event=\"expired\"}", "staff tasks (docs/tasks.md)"),
-        .pass = qy_summary ("qy_notifier_tasks_pass_seconds", "one pass of the staff task loop (evidence if due, then the ladder)"),
+        .pass = qy_histogram ("qy_notifier_tasks_pass_seconds", "one pass of the staff task loop (evidence if due, then the ladder)"),
     };
     notifier_limits_t limits = { 0 };
     s_parse_limits (&cfg, &limits);

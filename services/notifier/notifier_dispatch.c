@@ -382,7 +382,7 @@ static void s_metrics_new (notifier_dispatch_t *self)
     self->m.asked_unknown = qy_counter ("qy_notifier_asked_total{answer=\"unknown\"}", asked);
     self->m.lost = qy_counter ("qy_notifier_lease_lost_total", "outcomes not recorded: the lease ran out and another replica took the delivery");
     self->m.inflight = qy_gauge ("qy_notifier_inflight", "requests in flight");
-    self->m.latency = qy_summary ("qy_notifier_delivery_seconds", "from recording to delivery");
+    self->m.latency = qy_histogram ("qy_notifier_delivery_seconds", "from recording to delivery");
     self->m.limited = qy_counter ("qy_notifier_held_total{why=\"rate_limit\"}", held);
     self->m.circuit = qy_counter ("qy_notifier_held_total{why=\"circuit_open\"}", held);
     self->m.paused = qy_counter ("qy_notifier_paused_total", "answers that paused a destination (429, errcode 130101/45009)");

@@ -184,7 +184,7 @@ static size_t s_batch (s_run_t *r)
     return n;
 }
 
-//  The service's counters and summaries (docs/operations.md).
+//  The service's counters and histograms (docs/operations.md).
 static void s_metrics (void)
 {
     m_in = qy_counter ("qy_scoring_events_total", "events counted and passed on");
@@ -193,10 +193,10 @@ static void s_metrics (void)
     m_unsent = qy_counter ("qy_scoring_set_aside_total", "events not counted or not passed on at shutdown (dead-lettered)");
     m_rollups = qy_counter ("qy_scoring_rollups_total", "group-days written to PostgreSQL");
     m_bad = qy_counter ("qy_scoring_malformed_total", "undecodable events set aside");
-    m_pipeline = qy_summary ("qy_scoring_redis_pipeline_seconds", "counting a batch (its round trips to Redis)");
+    m_pipeline = qy_histogram ("qy_scoring_redis_pipeline_seconds", "counting a batch (its round trips to Redis)");
     m_failed = qy_counter ("qy_scoring_rejected_total", "events counting rejected, a key of the wrong type (dead-lettered)");
     m_evals = qy_counter ("qy_scoring_evaluations_total", "group evaluations written");
-    m_eval_time = qy_summary ("qy_scoring_evaluation_seconds", "one stretch of evaluation (at most eval.budget_ms)");
+    m_eval_time = qy_histogram ("qy_scoring_evaluation_seconds", "one stretch of evaluation (at most eval.budget_ms)");
     m_signals = qy_counter ("qy_scoring_signals_sent_total", "state-change signals sent to campaign since start");
     m_alerts = qy_counter ("qy_scoring_alerts_sent_total", "operator alerts sent to notifier since start");
     m_unreplicated = qy_counter ("qy_scoring_redis_unreplicated_total",

@@ -143,7 +143,7 @@ wecom_archive_t *wecom_archive_new (wecom_sdk_t *sdk, long limit, long batch, lo
     m_pulled = qy_counter ("qy_wecom_archive_messages_total", "archive messages handed to ingest");
     m_skipped = qy_counter ("qy_wecom_archive_skipped_total", "archive messages not for ingest (1:1 chats, switch notices)");
     m_bad = qy_counter ("qy_wecom_archive_undecryptable_total", "archive messages whose key or content would not decrypt (dead letter)");
-    m_delay = qy_summary ("qy_wecom_archive_delay_seconds", "from a message's msgtime to its hand-over to ingest");
+    m_delay = qy_histogram ("qy_wecom_archive_delay_seconds", "from a message's msgtime to its hand-over to ingest");
     m_batches = qy_counter ("qy_wecom_archive_batches_total", "GetChatData calls that returned messages");
     return self;
 }

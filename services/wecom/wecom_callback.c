@@ -24,7 +24,7 @@ static void s_register (void)
     m_stale = qy_counter ("qy_wecom_callbacks_total{status=\"stale\"}", "callbacks refused 403: timestamp outside the window");
     m_bad = qy_counter ("qy_wecom_callbacks_total{status=\"malformed\"}", "callbacks refused 400 (dead letter)");
     m_unavail = qy_counter ("qy_wecom_callbacks_total{status=\"unavailable\"}", "callbacks answered 503 (PostgreSQL away)");
-    m_latency = qy_summary ("qy_wecom_callback_seconds", "time to answer a callback");
+    m_latency = qy_histogram ("qy_wecom_callback_seconds", "time to answer a callback");
 }
 
 static void s_metrics (void)

@@ -31,8 +31,6 @@ qy_metric_t *qy_counter_us (const char *name, const char *help);
 //  at 5,000 events/s, 20 ms at 10,000): with 10, 25 and 50 alone a p99 of
 //  15 ms could not be told from one of 24.
 qy_metric_t *qy_histogram (const char *name, const char *help);
-//  The former name of qy_histogram.
-qy_metric_t *qy_summary (const char *name, const char *help);
 #define QY_METRIC_BUCKETS_S 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, \
                             0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 
