@@ -179,7 +179,9 @@ static int s_status (void)
     //  migration 052) and only the OR's arms match their predicates; an IN
     //  reads the whole table, delivered history included. Count and age in
     //  one scan: a min () alone is planned as a walk of deliveries_brand
-    //  from the brand's oldest row, through all of its history.
+    //  from the brand's oldest row, through all of its history. The last
+    //  day's dead: through deliveries_dead (migration 131), the dead rows
+    //  alone.
     res = qyctl_exec (
         "SELECT (SELECT count (*) FROM dead_letters WHERE state = 'open' AND ($1::bigint IS NULL OR brand_id = $1)) AS dead_letters_open, "
         "  w.n AS deliveries_pending, coalesce (extract (epoch FROM now () - w.oldest)::bigint, 0) AS oldest_pending_s, "

@@ -5,7 +5,7 @@
 # migration runs statement by statement outside a transaction, is recorded only when all went
 # through, and is run again whole after a failure (its DROP … IF EXISTS clears the invalid index a
 # failed build leaves); a statement without its ';' at a line's end is refused.
-# 129 and 130 on a database at 128 with rows, and the plans of the readers of what they changed.
+# 129–131 on a database at 128 with rows, and the plans of the readers of what they changed.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 MIG=$(cd "$(dirname "$0")/../../../deploy/migrations" && pwd)
@@ -73,6 +73,8 @@ INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, next_att
 SELECT 'p' || i, 1 + i % 20, 'action', 1 + i % 3, '{}', 'pending', now () + (i % 60 - 30) * interval '1 second' FROM generate_series (1, 500) i;
 INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, attempts, lease_until)
 SELECT 's' || i, 1 + i % 20, 'action', 1, '{}', 'sending', 1, now () + interval '1 minute' FROM generate_series (1, 50) i;
+INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, attempts, created_at)
+SELECT 'x' || i, 1 + i % 20, 'action', 1, '{}', 'dead', 8, now () - i * interval '1 hour' FROM generate_series (1, 48) i;
 INSERT INTO message_ids (brand_id, msg_id, event_time)
 SELECT 1 + i % 20, 'm' || i, now () - interval '10 days' + i * interval '4 seconds' FROM generate_series (1, 200000) i;
 SQL
@@ -91,11 +93,18 @@ for b in NULL 3; do
     it_eq "open deliveries (brand $b) read through both partial indexes" \
         "$(echo "$p" | grep -o 'Seq Scan\|Index Scan on deliveries_[a-z]*' | tr '\n' ' ')" "Index Scan on deliveries_pending Index Scan on deliveries_leased "
 done
+for b in NULL 3; do
+    p=$(plan "SELECT count (*) FROM deliveries WHERE status = 'dead' AND created_at > now () - interval '1 day' AND ($b::bigint IS NULL OR brand_id = $b::bigint)")
+    it_eq "the last day's dead deliveries (brand $b) read through deliveries_dead (131)" \
+        "$(echo "$p" | grep -o 'Seq Scan\|deliveries_[a-z]*' | tr '\n' ' ')" "deliveries_dead "
+done
 # qyctl status's own statement: both partial indexes read, the table not read for the open count
-# (its other counts, dead deliveries of the last day, scan it: hence the index counters).
+# (the index counters: the table is read for its other counts' rows). The dead of the last day:
+# 23 of the 48 (an hour apart, the newest an hour old).
 psql "$AT128" -qAtc "SELECT pg_stat_reset ()" >/dev/null
 QY_PG_DSN=$AT128 "$QYCTL" status --services "none=http://127.0.0.1:1" > "$QY_RUN/status.out" 2>&1 || true
 it_eq "qyctl status counts the open deliveries" "$(awk '/^dead_letters_open/ { getline; getline; print $2 }' "$QY_RUN/status.out")" 550
+it_eq "and the last day's dead" "$(awk '/^dead_letters_open/ { getline; getline; print $4 }' "$QY_RUN/status.out")" 23
 scanned () { [ "$(psql "$AT128" -qAtc "SELECT count (*) FROM pg_stat_user_indexes
                   WHERE indexrelname IN ('deliveries_pending', 'deliveries_leased') AND idx_scan > 0")" = 2 ]; }
 it_wait "qyctl status to read deliveries_pending and deliveries_leased" scanned && echo "ok   qyctl status read both partial indexes"
