@@ -13,7 +13,11 @@
 #          BENCH_DAY_GROUPS=R: joins, staff posts and floods as R groups make them (qy-loadgen --day-groups),
 #          BENCH_STATEMENTS=N: PostgreSQL's N costliest statements per event listed, default 8,
 #          BENCH_INDEXES=1: the indexes the run wrote and never read,
-#          BENCH_COMMANDS=1: each Redis command's calls and µs per event)
+#          BENCH_COMMANDS=1: each Redis command's calls and µs per event,
+#          BENCH_WARM=1: each run measured on a warm store: the same layout's day two days earlier is
+#          sent flat out and drained first (its members, memberships, channels and the state of the
+#          days before in PostgreSQL and Redis), then the services are restarted and the measured
+#          day sent, so the figures are one day's, as after weeks of running rather than a first day)
 # After each run it prints every service's resident memory, Redis's and PostgreSQL's.
 set -euo pipefail
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
@@ -33,8 +37,8 @@ s_cpu () {
         line="$line ${name%1}=$(awk -v c="$cpu" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }')"
     done
     for port in ${QY_REDIS_CLUSTER_PORTS:-$QY_REDIS_PORT}; do
-        cpu=$(redis-cli -p "$port" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { print s + 0 }')
-        redis=$(awk -v a="$redis" -v b="$cpu" 'BEGIN { print a + b }')
+        cpu=$(s_costs_redis_cpu "$port")
+        redis=$(awk -v a="$redis" -v b="$cpu" -v z="${COSTS_CPU0[$port]:-0}" 'BEGIN { print a + b - z }')   # since costs_start
     done
     pg=$(s_pg_cpu | awk '{ s += $2 } END { print s + 0 }')
     echo "          CPU µs per event:$line redis=$(awk -v c="$redis" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') postgres=$(awk -v c="$pg" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') (live processes)"
@@ -110,6 +114,27 @@ s_batches () {   # s_batches SECONDS
               printf "          ingest acceptance → batch start p50=%.2f ms p99=%.2f ms; ingest commit p50=%.2f ms p99=%.2f ms, %.2f PostgreSQL round trips per commit\n", a50 * 1000, a99 * 1000, c50 * 1000, c99 * 1000, commits ? itrips / commits : 0 }'
 }
 
+# BENCH_WARM: the layout's day two days before the measured one (its members the same), sent flat out
+# and drained; then the services stopped (SIGTERM: they drain) and started again, so that their
+# counters, histograms and caches hold the measured day alone while the stores stay warm.
+s_warm () {   # s_warm MESSAGES
+    "$BUILD/tools/loadgen/qy-loadgen" --endpoint "$QY_INGEST_ENDPOINT" --brand bench --stores "$N_STORES" --groups "$N_GROUPS" \
+        --members "$N_MEMBERS" ${BENCH_DAY_GROUPS:+--day-groups "$BENCH_DAY_GROUPS"} --messages "$1" --rate 0 --batch 200 --window 8 \
+        --day-offset -2 --run warm >/dev/null
+    local accepted name pid; accepted=$(qy_metric "$QY_HTTP_ingest" 'qy_ingest_events_total{status="accepted"}')
+    for _ in $(seq 6000); do
+        [ "$(qy_metric "$QY_HTTP_campaign" qy_campaign_events_total)" -ge "$accepted" ] && break; sleep 0.1
+    done
+    for name in notifier campaign $(compgen -v QY_PID_scoring) $(compgen -v QY_PID_moderation) ingest bus; do
+        name=${name#QY_PID_}; eval "pid=\${QY_PID_$name:-}"; [ -n "$pid" ] || continue
+        kill -TERM "$pid"
+        for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    qy_start_services "$BUILD" "${BENCH_MODERATION:-1}" "${BENCH_SCORING:-1}"
+    echo "          warm: $accepted events of the day before sent and drained first (services restarted)"
+}
+
 s_run () {   # s_run LABEL RATE MESSAGES
     local label=$1 rate=$2 msgs=$3
     export QY_RUN; QY_RUN=$(mktemp -d /tmp/qy-bench.XXXXXX); chmod 755 "$QY_RUN"
@@ -132,6 +157,7 @@ s_run () {   # s_run LABEL RATE MESSAGES
     qy_start gatewaysim "$BUILD/tools/gatewaysim/qy-gatewaysim" --port "$gw"
     "$BUILD/tools/qyctl/qyctl" demo load --brand bench --stores "$N_STORES" --groups "$N_GROUPS" --gateway-url "http://127.0.0.1:$gw/v1/deliveries" >/dev/null
     qy_start_services "$BUILD" "${BENCH_MODERATION:-1}" "${BENCH_SCORING:-1}"
+    [ -z "${BENCH_WARM:-}" ] || s_warm "$msgs"
     local t0 t1 out accepted
     costs_start "${redis_ports[@]}"
     t0=$(date +%s.%N)
