@@ -209,11 +209,15 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
         s_payload (self, m, numbered ? num : NULL);
         return 0;
     }
-    //  Nothing waiting: the outlets take their acknowledgements and say
-    //  hello even while the stage sends nothing (a restarted bus is
-    //  noticed, and what it lost sent again, without waiting for traffic).
-    for (int i = 0; i < self->noutlets; i++)
+    //  Nothing waiting: the stage's batch ends here, so what it passed on
+    //  goes now (no pack waits for more); the outlets take their
+    //  acknowledgements and say hello even while the stage sends nothing
+    //  (a restarted bus is noticed, and what it lost sent again, without
+    //  waiting for traffic).
+    for (int i = 0; i < self->noutlets; i++) {
+        qy_outlet_flush (self->outlets [i]);
         qy_outlet_poll (self->outlets [i]);
+    }
     int64_t now = qy_mono_us ();
     if (!self->bye && now - self->last_rx_us >= S_REFRESH_US && now - self->last_refresh_us >= S_REFRESH_US) {
         //  Quiet: whatever was taken is granted again, and the whole said.
@@ -259,6 +263,9 @@ static void s_say_done (qy_inlet_t *self)
 
 void qy_inlet_done (qy_inlet_t *self)
 {
+    //  What was passed on goes now: the marks name its packs.
+    for (int i = 0; i < self->noutlets; i++)
+        qy_outlet_flush (self->outlets [i]);
     if (self->undone) {
         //  Full: the newest waits with the marks of now, which cover the older ones.
         s_done_t *d = &self->dones [self->ndones < S_DONES ? self->ndones++ : S_DONES - 1];
