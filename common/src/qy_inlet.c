@@ -4,6 +4,7 @@
 #include "qy/log.h"
 #include "qy/metrics.h"
 #include "qy/outlet.h"
+#include "qy/pack.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -35,9 +36,17 @@ struct qy_inlet_t {
     bool    bye, drained, gave_up;
     int64_t last_rx_us, last_refresh_us;
     //  Owed work (docs/architecture.md): the bus's epoch and number of the
-    //  last message taken, and whether its "done" is still to be said.
+    //  last message taken whole, and whether its "done" is still to be said.
     uint8_t last [12];
     bool    undone;
+    //  The pack in hand, its events taken one by one: its number becomes
+    //  the last taken only with its last event (a "done" said before then
+    //  must not cover the rest; the bus's numbers of one replica are not
+    //  consecutive, so the previous one is kept until then).
+    zmq_msg_t      pack;
+    qy_pack_iter_t rest;
+    bool           in_pack, pack_numbered;
+    uint8_t        pack_num [12];
     //  Outlets whose acknowledgements a "done" waits for, and the dones
     //  waiting (oldest first; a later one covers an earlier one).
     qy_outlet_t *outlets [S_OUTLETS];
@@ -82,8 +91,9 @@ qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window)
         qy_inlet_destroy (&self);
         return NULL;
     }
+    zmq_msg_init (&self->pack);
     self->credit = self->window;
-    self->m_credit = qy_gauge ("qy_inlet_credit", "messages the bus may still send this stage (granted, not received)");
+    self->m_credit = qy_gauge ("qy_inlet_credit", "events the bus may still send this stage (granted, not received)");
     qy_metric_set (self->m_credit, self->credit);
     self->last_rx_us = self->last_refresh_us = qy_mono_us ();
     s_tell (self, 'C', self->credit);
@@ -99,6 +109,7 @@ void qy_inlet_destroy (qy_inlet_t **self_p)
     int linger = 1000;
     zmq_setsockopt ((*self_p)->sock, ZMQ_LINGER, &linger, sizeof (linger));
     zmq_close ((*self_p)->sock);
+    zmq_msg_close (&(*self_p)->pack);
     free (*self_p);
     *self_p = NULL;
 }
@@ -108,15 +119,80 @@ void *qy_inlet_socket (qy_inlet_t *self)
     return self->sock;
 }
 
+//  One event was taken: counted against the credit, granted again a
+//  quarter window at a time.
+static void s_taken (qy_inlet_t *self)
+{
+    self->last_rx_us = qy_mono_us ();
+    self->credit--;         //  below 0 when the bus sent more than granted (a refresh crossed a send, a pack)
+    if (!self->bye && ++self->taken >= self->window / 4) {
+        s_tell (self, 'C', self->taken);
+        self->credit += self->taken;
+        self->taken = 0;
+    }
+    qy_metric_set (self->m_credit, self->credit);
+}
+
+//  The next event of the pack in hand into m (a copy); with its last, the
+//  pack is taken whole and its number is the last taken.
+static void s_from_pack (qy_inlet_t *self, zmq_msg_t *m)
+{
+    const void *data;
+    size_t len;
+    if (qy_pack_next (&self->rest, &data, &len)) {
+        zmq_msg_close (m);
+        zmq_msg_init_size (m, len);
+        if (len)
+            memcpy (zmq_msg_data (m), data, len);
+    }
+    if (self->rest.left)
+        return;
+    self->in_pack = false;
+    zmq_msg_close (&self->pack);
+    zmq_msg_init (&self->pack);
+    if (self->pack_numbered) {
+        memcpy (self->last, self->pack_num, sizeof (self->last));
+        self->undone = true;
+    }
+}
+
+//  A payload received (numbered when num): a pack is kept in hand and its
+//  first event put in m; a plain event stays in m, taken whole.
+static void s_payload (qy_inlet_t *self, zmq_msg_t *m, const uint8_t *num)
+{
+    if (qy_pack_count (zmq_msg_data (m), zmq_msg_size (m)) > 1) {
+        zmq_msg_move (&self->pack, m);
+        qy_pack_iter (&self->rest, zmq_msg_data (&self->pack), zmq_msg_size (&self->pack));
+        self->in_pack = true;
+        self->pack_numbered = num != NULL;
+        if (num)
+            memcpy (self->pack_num, num, sizeof (self->pack_num));
+        s_from_pack (self, m);
+    }
+    else
+    if (num) {
+        memcpy (self->last, num, sizeof (self->last));
+        self->undone = true;
+    }
+    s_taken (self);
+}
+
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
 {
     if (self->ndones)
         s_say_done (self);
+    if (self->in_pack) {
+        s_from_pack (self, m);
+        s_taken (self);
+        return 0;
+    }
     while (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0) {
+        uint8_t num [12];
+        bool numbered = false;
         if (zmq_msg_more (m) && zmq_msg_size (m) == 15 && memcmp (zmq_msg_data (m), "QYN", 3) == 0) {
             //  A numbered message: its number, then its payload (same message: all frames are there).
-            memcpy (self->last, (uint8_t *) zmq_msg_data (m) + 3, sizeof (self->last));
-            self->undone = true;
+            memcpy (num, (uint8_t *) zmq_msg_data (m) + 3, sizeof (num));
+            numbered = true;
             if (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) < 0 || zmq_msg_more (m))
                 continue;
         }
@@ -130,21 +206,18 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
                 self->drained = true;
             continue;
         }
-        self->last_rx_us = qy_mono_us ();
-        self->credit--;         //  below 0 when the bus sent more than granted (a refresh crossed a send)
-        if (!self->bye && ++self->taken >= self->window / 4) {
-            s_tell (self, 'C', self->taken);
-            self->credit += self->taken;
-            self->taken = 0;
-        }
-        qy_metric_set (self->m_credit, self->credit);
+        s_payload (self, m, numbered ? num : NULL);
         return 0;
     }
-    //  Nothing waiting: the outlets take their acknowledgements and say
-    //  hello even while the stage sends nothing (a restarted bus is
-    //  noticed, and what it lost sent again, without waiting for traffic).
-    for (int i = 0; i < self->noutlets; i++)
+    //  Nothing waiting: the stage's batch ends here, so what it passed on
+    //  goes now (no pack waits for more); the outlets take their
+    //  acknowledgements and say hello even while the stage sends nothing
+    //  (a restarted bus is noticed, and what it lost sent again, without
+    //  waiting for traffic).
+    for (int i = 0; i < self->noutlets; i++) {
+        qy_outlet_flush (self->outlets [i]);
         qy_outlet_poll (self->outlets [i]);
+    }
     int64_t now = qy_mono_us ();
     if (!self->bye && now - self->last_rx_us >= S_REFRESH_US && now - self->last_refresh_us >= S_REFRESH_US) {
         //  Quiet: whatever was taken is granted again, and the whole said.
@@ -190,6 +263,9 @@ static void s_say_done (qy_inlet_t *self)
 
 void qy_inlet_done (qy_inlet_t *self)
 {
+    //  What was passed on goes now: the marks name its packs.
+    for (int i = 0; i < self->noutlets; i++)
+        qy_outlet_flush (self->outlets [i]);
     if (self->undone) {
         //  Full: the newest waits with the marks of now, which cover the older ones.
         s_done_t *d = &self->dones [self->ndones < S_DONES ? self->ndones++ : S_DONES - 1];

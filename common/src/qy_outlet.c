@@ -4,6 +4,7 @@
 #include "qy/inlet.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
+#include "qy/pack.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
 #include <errno.h>
@@ -14,7 +15,8 @@
 
 #define S_HELLO_US 1000000
 
-//  Message seq lives in slot seq % cap while low <= seq < next.
+//  Message seq lives in slot seq % cap while low <= seq < next; the open
+//  pack, not sent yet, will be message next.
 struct qy_outlet_t {
     void      *sock;
     char       name [32];
@@ -26,6 +28,9 @@ struct qy_outlet_t {
     uint32_t  *sent_epoch;       //  the epoch it was last sent under
     int64_t   *sent_us;          //  first sent: for the unfinished deadline
     bool      *acked;
+    uint32_t  *count;            //  events in the message (a pack, or 1)
+    size_t     events;           //  events in sent messages not acknowledged
+    qy_pack_t  open;             //  events appended, not sent yet
     size_t     stale;            //  unacknowledged, sent under another epoch
     int64_t    hello_us;
     bool       unfinished;       //  said once per spell
@@ -68,6 +73,7 @@ qy_outlet_t *qy_outlet_open (void *ctx, int window, const char *name)
     self->sent_epoch = qy_calloc (self->cap, sizeof (uint32_t));
     self->sent_us = qy_calloc (self->cap, sizeof (int64_t));
     self->acked = qy_calloc (self->cap, sizeof (bool));
+    self->count = qy_calloc (self->cap, sizeof (uint32_t));
     self->next = self->low = 1;
     //  Room for the whole window and the hellos: the window is the bound.
     self->sock = qy_zmq_socket (ctx, ZMQ_DEALER, (int) self->cap + 64, 0);
@@ -81,13 +87,13 @@ qy_outlet_t *qy_outlet_open (void *ctx, int window, const char *name)
     zmq_setsockopt (self->sock, ZMQ_ROUTING_ID, id, sizeof (id));
     qy_inlet_heartbeats (self->sock, QY_INLET_TIMEOUT_MS);
     s_monitor_open (self, ctx);
-    self->m_unacked = s_metric ("qy_outlet_unacked", name, true, "messages sent to the bus and not yet acknowledged (finished downstream)");
-    self->m_resent = s_metric ("qy_outlet_resent_total", name, false, "messages sent again because the bus restarted (a new epoch)");
+    self->m_unacked = s_metric ("qy_outlet_unacked", name, true, "events sent to the bus (or packed) and not yet acknowledged (finished downstream)");
+    self->m_resent = s_metric ("qy_outlet_resent_total", name, false, "events sent again because the bus restarted (a new epoch)");
     self->m_restarts = s_metric ("qy_outlet_bus_restarts_total", name, false, "times the bus was found with a new epoch");
     self->m_unfinished = s_metric ("qy_outlet_unfinished", name, true,
-                                   "messages unacknowledged for more than 60 s (nonzero: the chain is stuck or losing work)");
+                                   "events unacknowledged for more than 60 s (nonzero: the chain is stuck or losing work)");
     self->m_lost = s_metric ("qy_outlet_lost_total", name, false,
-                             "messages unacknowledged when the outlet closed (re-sent from the sender's own record, or lost)");
+                             "events unacknowledged when the outlet closed (re-sent from the sender's own record, or lost)");
     return self;
 }
 
@@ -118,9 +124,9 @@ void qy_outlet_destroy (qy_outlet_t **self_p)
     if (!self_p || !*self_p)
         return;
     qy_outlet_t *self = *self_p;
-    if (self->next > self->low) {
+    if (qy_outlet_pending (self)) {
         size_t n = qy_outlet_pending (self);
-        qy_log_warn ("hop=%s outlet closed with messages not acknowledged count=%zu "
+        qy_log_warn ("hop=%s outlet closed with events not acknowledged count=%zu "
                      "(the bus re-hands what this stage owed, ingest re-sends from its archive)", self->name, n);
         if (self->m_lost)
             qy_metric_add (self->m_lost, (int64_t) n);
@@ -135,6 +141,8 @@ void qy_outlet_destroy (qy_outlet_t **self_p)
     free (self->sent_epoch);
     free (self->sent_us);
     free (self->acked);
+    free (self->count);
+    qy_pack_reset (&self->open);
     free (self);
     *self_p = NULL;
 }
@@ -163,53 +171,96 @@ static bool s_put (qy_outlet_t *self, uint64_t seq)
     return true;
 }
 
-static uint64_t s_send_msg (qy_outlet_t *self, zmq_msg_t *m)
-{
-    if (!self->known || self->next - self->low >= self->cap) {
-        zmq_msg_close (m);
-        errno = EAGAIN;
-        return 0;
-    }
-    uint64_t seq = self->next;
-    size_t at = seq % self->cap;
-    zmq_msg_init (&self->msg [at]);
-    zmq_msg_move (&self->msg [at], m);
-    zmq_msg_close (m);
-    if (!s_put (self, seq)) {
-        zmq_msg_close (&self->msg [at]);
-        errno = EAGAIN;
-        return 0;
-    }
-    self->acked [at] = false;
-    self->sent_us [at] = qy_mono_us ();
-    self->next++;
-    qy_metric_set (self->m_unacked, (int64_t) (self->next - self->low));
-    return seq;
-}
-
 static void s_free (void *data, void *hint)
 {
-    (void) hint;
-    free (data);
+    (void) data;
+    free (hint);
+}
+
+//  Send the open pack as message next, kept until acknowledged. It is
+//  committed even when the socket is full: marked as sent under another
+//  epoch, it goes with the next qy_outlet_poll's resend.
+static void s_ship (qy_outlet_t *self)
+{
+    if (!self->open.n)
+        return;
+    uint64_t seq = self->next;
+    size_t at = seq % self->cap;
+    const uint8_t *wire;
+    size_t len = qy_pack_seal (&self->open, &wire);
+    //  The bytes are handed over (a pack of one: the event alone, plain).
+    zmq_msg_init_data (&self->msg [at], (void *) wire, len, s_free, self->open.data);
+    self->count [at] = (uint32_t) self->open.n;
+    self->acked [at] = false;
+    self->sent_us [at] = qy_mono_us ();
+    self->events += self->open.n;
+    self->next++;
+    self->open.data = NULL;
+    qy_pack_reset (&self->open);
+    if (!s_put (self, seq)) {
+        self->sent_epoch [at] = self->epoch + 1;
+        self->stale++;
+    }
+    qy_metric_set (self->m_unacked, (int64_t) self->events);
+}
+
+//  Room in the open pack for an event of len bytes: the pack full by
+//  then goes first; 0 (errno EAGAIN) when the window is full (the open
+//  pack goes too, so that its acknowledgement can free the window).
+static bool s_room_for (qy_outlet_t *self, size_t len)
+{
+    if (self->open.n && self->open.len + QY_PACK_LEN + len > QY_PACK_BYTES)
+        s_ship (self);
+    if (qy_outlet_room (self))
+        return true;
+    s_ship (self);
+    errno = EAGAIN;
+    return false;
+}
+
+//  The event is in the open pack, message next: a full pack (events,
+//  bytes, or the window's last room) goes at once.
+static uint64_t s_added (qy_outlet_t *self)
+{
+    uint64_t seq = self->next;
+    if (self->open.n >= QY_PACK_MAX || self->open.len >= QY_PACK_BYTES
+        || self->events + self->open.n >= self->cap)
+        s_ship (self);
+    qy_metric_set (self->m_unacked, (int64_t) (self->events + self->open.n));
+    return seq;
 }
 
 uint64_t qy_outlet_send_pb (qy_outlet_t *self, const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size (msg);
-    uint8_t *data = qy_malloc (len ? len : 1);
-    protobuf_c_message_pack (msg, data);
-    zmq_msg_t m;
-    zmq_msg_init_data (&m, data, len, s_free, NULL);
-    return s_send_msg (self, &m);
+    if (!s_room_for (self, len))
+        return 0;
+    protobuf_c_message_pack (msg, qy_pack_add (&self->open, len));
+    return s_added (self);
 }
 
 uint64_t qy_outlet_send (qy_outlet_t *self, const void *data, size_t len)
 {
-    zmq_msg_t m;
-    zmq_msg_init_size (&m, len);
+    if (!s_room_for (self, len))
+        return 0;
+    uint8_t *at = qy_pack_add (&self->open, len);
     if (len)
-        memcpy (zmq_msg_data (&m), data, len);
-    return s_send_msg (self, &m);
+        memcpy (at, data, len);
+    return s_added (self);
+}
+
+void qy_outlet_flush (qy_outlet_t *self)
+{
+    s_ship (self);
+}
+
+//  Messages (packs) sent and not acknowledged.
+static size_t s_unacked (const qy_outlet_t *self)
+{
+    size_t n = 0;
+    for (uint64_t s = self->low; s < self->next; s++)
+        n += !self->acked [s % self->cap];
+    return n;
 }
 
 //  The same bus after the link broke: what went down with the connection
@@ -219,11 +270,11 @@ uint64_t qy_outlet_send (qy_outlet_t *self, const void *data, size_t len)
 static void s_rejoined (qy_outlet_t *self)
 {
     self->rejoin = false;
-    size_t n = qy_outlet_pending (self);
+    size_t n = s_unacked (self);
     if (!n)
         return;
     qy_log_warn ("hop=%s the link to the bus broke: sending again what it had not acknowledged count=%zu",
-                 self->name, n);
+                 self->name, self->events);
     for (uint64_t s = self->low; s < self->next; s++)
         self->sent_epoch [s % self->cap] = self->epoch + 1;      //  as if under another epoch
     self->stale = n;
@@ -241,11 +292,11 @@ static void s_epoch (qy_outlet_t *self, uint32_t epoch, bool hello)
     if (self->known) {
         qy_metric_add (self->m_restarts, 1);
         qy_log_warn ("hop=%s the bus restarted: sending again what it had not acknowledged count=%zu",
-                     self->name, qy_outlet_pending (self));
+                     self->name, self->events);
     }
     self->known = true;
     self->epoch = epoch;
-    self->stale = qy_outlet_pending (self);
+    self->stale = s_unacked (self);
 }
 
 static void s_ack (qy_outlet_t *self, uint64_t seq)
@@ -254,6 +305,7 @@ static void s_ack (qy_outlet_t *self, uint64_t seq)
         return;
     size_t at = seq % self->cap;
     self->acked [at] = true;
+    self->events -= self->count [at];
     zmq_msg_close (&self->msg [at]);
     if (self->sent_epoch [at] != self->epoch && self->stale)
         self->stale--;
@@ -271,7 +323,7 @@ static void s_resend (qy_outlet_t *self)
         if (!s_put (self, s))
             return;
         self->stale--;
-        qy_metric_add (self->m_resent, 1);
+        qy_metric_add (self->m_resent, self->count [at]);
     }
     self->stale = 0;
 }
@@ -286,11 +338,11 @@ static void s_check_unfinished (qy_outlet_t *self, int64_t now)
             continue;
         if (now - self->sent_us [at] < QY_OUTLET_UNFINISHED_US)
             break;          //  sent in order: the rest are younger
-        late++;
+        late += self->count [at];
     }
     qy_metric_set (self->m_unfinished, (int64_t) late);
     if (late && !self->unfinished)
-        qy_log_error ("hop=%s unfinished: messages unacknowledged for more than %d s count=%zu "
+        qy_log_error ("hop=%s unfinished: events unacknowledged for more than %d s count=%zu "
                       "(the chain downstream is stuck, or lost them)", self->name, QY_OUTLET_UNFINISHED_US / 1000000, late);
     self->unfinished = late > 0;
 }
@@ -355,7 +407,7 @@ void qy_outlet_poll (qy_outlet_t *self)
         zmq_send (self->sock, "QYH", 3, ZMQ_DONTWAIT);
         s_check_unfinished (self, now);
     }
-    qy_metric_set (self->m_unacked, (int64_t) (self->next - self->low));
+    qy_metric_set (self->m_unacked, (int64_t) qy_outlet_pending (self));
 }
 
 bool qy_outlet_linked (const qy_outlet_t *self)
@@ -373,22 +425,21 @@ uint64_t qy_outlet_acked (const qy_outlet_t *self)
     return self->low;
 }
 
+//  The window counts events (sent or packed); a message slot for the
+//  open pack is there whenever an event is (a message holds one or more).
 bool qy_outlet_room (const qy_outlet_t *self)
 {
-    return self->known && self->next - self->low < self->cap;
+    return self->known && self->events + self->open.n < self->cap && self->next - self->low < self->cap;
 }
 
 uint64_t qy_outlet_next (const qy_outlet_t *self)
 {
-    return self->next;
+    return self->open.n ? self->next + 1 : self->next;
 }
 
 size_t qy_outlet_pending (const qy_outlet_t *self)
 {
-    size_t n = 0;
-    for (uint64_t s = self->low; s < self->next; s++)
-        n += !self->acked [s % self->cap];
-    return n;
+    return self->events + self->open.n;
 }
 
 int qy_outlet_window (long hwm)

@@ -13,10 +13,26 @@
 //  done; a replica gone without a goodbye (found at a send or a probe
 //  that cannot reach it) is forgotten and what it owed goes to another
 //  (docs/architecture.md, "Owed work").
+//  A message is a pack of events or one event plain (qy/pack.h): the hop
+//  moves it whole, by reference, and never opens it, but counts its
+//  events (the pack's first bytes) for credit, its queue and its metrics,
+//  so that memory stays bounded in events: a replica with any credit is
+//  sent a whole pack (its credit may go below 0 by QY_PACK_MAX - 1), the
+//  hop's queue holds up to twice zmq.hwm events (plus one message), and
+//  an outlet's window is in events. The wire, per hop:
+//    front (from outlets): [id] ["QYM" + sender's number (8)] [payload],
+//      [id] ["QYH"] (hello); a plain DEALER: [id] [payload] (not acked).
+//    front (to outlets): [id] ["QYE" + epoch (4)], [id] ["QYK" + epoch +
+//      numbers (8 each)]: done downstream.
+//    back (to replicas): [id] ["QYN" + epoch (4) + hop's number (8)]
+//      [payload]; [id] ["QYA"] [""] (goodbye answered), [id] ["QYP"] [""].
+//    back (from replicas): "QYC"/"QYS" + n (credit, in events), "QYB",
+//      "QYD" + epoch + number (done up to that message).
 #include "qy/zmq_curve.h"
 #include "qy/inlet.h"
 #include "qy/log.h"
 #include "qy/metrics.h"
+#include "qy/pack.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include "qy/zmq.h"
@@ -58,6 +74,7 @@ typedef struct {
     uint64_t sseq;
     int32_t  slot;
     uint32_t gen;
+    uint32_t count;          //  events in it (qy_pack_count)
 } s_meta_t;
 
 //  Messages in order, by reference (zmq_msg_copy shares the bytes): what
@@ -66,6 +83,7 @@ typedef struct {
     zmq_msg_t *msg;
     s_meta_t  *seq;
     size_t     head, n, cap;
+    size_t     events;       //  in all its messages
 } s_fifo_t;
 
 static void s_fifo_push (s_fifo_t *f, zmq_msg_t *m, s_meta_t seq)
@@ -91,6 +109,7 @@ static void s_fifo_push (s_fifo_t *f, zmq_msg_t *m, s_meta_t seq)
     zmq_msg_init (&f->msg [at]);
     zmq_msg_move (&f->msg [at], m);
     f->seq [at] = seq;
+    f->events += seq.count;
 }
 
 //  Take the oldest into m (init'ed by the caller). False when empty.
@@ -102,6 +121,7 @@ static bool s_fifo_pop (s_fifo_t *f, zmq_msg_t *m, s_meta_t *seq)
     zmq_msg_close (&f->msg [f->head]);
     if (seq)
         *seq = f->seq [f->head];
+    f->events -= f->seq [f->head].count;
     f->head = (f->head + 1) % f->cap;
     f->n--;
     return true;
@@ -196,7 +216,7 @@ static void s_gauges (s_hop_t *hop)
     int64_t live = 0, owed = 0;
     for (int i = 0; i < hop->npeers; i++) {
         live += !hop->peers [i].leaving;
-        owed += (int64_t) hop->peers [i].owed.n;
+        owed += (int64_t) hop->peers [i].owed.events;
     }
     qy_metric_set (hop->m_replicas, live);
     qy_metric_set (hop->m_owed, owed);
@@ -207,8 +227,9 @@ static void s_forget (s_hop_t *hop, int i)
 {
     s_peer_t *p = &hop->peers [i];
     if (p->owed.n) {
-        qy_log_warn ("hop=%s a replica gone with work owed: handed to another count=%zu", hop->name, p->owed.n);
-        qy_metric_add (hop->m_again, (int64_t) p->owed.n);
+        qy_log_warn ("hop=%s a replica gone with work owed: handed to another count=%zu messages=%zu",
+                     hop->name, p->owed.events, p->owed.n);
+        qy_metric_add (hop->m_again, (int64_t) p->owed.events);
         zmq_msg_t m;
         zmq_msg_init (&m);
         s_meta_t seq;
@@ -271,7 +292,7 @@ static void s_ack_later (s_hop_t *hop, s_meta_t meta)
     for (int k = 0; k < 8; k++)
         n [k] = (uint8_t) (meta.sseq >> (56 - 8 * k));
     qy_buf_append (&x->acks, n, sizeof (n));
-    qy_metric_add (hop->m_acked, 1);
+    qy_metric_add (hop->m_acked, meta.count);
 }
 
 //  Say the acknowledgements. One that cannot go (the sender's pipe full,
@@ -428,8 +449,8 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
         hop->hand.seq = seq;
         s_fifo_push (&p->owed, &keep, hop->hand);
         zmq_msg_close (&keep);
-        p->credit--;
-        qy_metric_add (hop->m_sent, 1);
+        p->credit -= hop->hand.count;       //  a whole pack: below 0 by its rest at most
+        qy_metric_add (hop->m_sent, hop->hand.count);
         hop->next = i + 1;
         return true;
     }
@@ -475,7 +496,7 @@ static bool s_take (s_hop_t *hop, zmq_msg_t *m, s_meta_t *meta)
             continue;
         const uint8_t *b = zmq_msg_data (m);
         size_t len = zmq_msg_size (m);
-        *meta = (s_meta_t) { .slot = -1 };
+        *meta = (s_meta_t) { .slot = -1, .count = 1 };
         if (!zmq_msg_more (m) && len == 3 && memcmp (b, "QYH", 3) == 0) {
             s_hello (hop, &id);
             continue;
@@ -495,7 +516,7 @@ static bool s_take (s_hop_t *hop, zmq_msg_t *m, s_meta_t *meta)
                 qy_log_error ("hop=%s unfinished: sender table full, a message taken without acknowledgement "
                               "(its sender reports it unfinished)", hop->name);
             else {
-                *meta = (s_meta_t) { 0, sseq, slot, hop->senders [slot].gen };
+                *meta = (s_meta_t) { 0, sseq, slot, hop->senders [slot].gen, 1 };
                 hop->senders [slot].held++;
                 hop->senders [slot].heard_us = qy_mono_us ();
             }
@@ -509,6 +530,8 @@ static bool s_take (s_hop_t *hop, zmq_msg_t *m, s_meta_t *meta)
         got = true;
     }
     zmq_msg_close (&id);
+    if (got)
+        meta->count = (uint32_t) qy_pack_count (zmq_msg_data (m), zmq_msg_size (m));
     return got;
 }
 
@@ -518,7 +541,7 @@ static void s_fill (s_hop_t *hop)
     zmq_msg_t m;
     zmq_msg_init (&m);
     s_meta_t meta;
-    for (int k = 0; k < S_BURST && hop->queue.n < hop->queue_max && s_take (hop, &m, &meta); k++)
+    for (int k = 0; k < S_BURST && hop->queue.events < hop->queue_max && s_take (hop, &m, &meta); k++)
         s_fifo_push (&hop->queue, &m, meta);
     zmq_msg_close (&m);
 }
@@ -543,7 +566,7 @@ static void *s_run (void *arg)
         //  and hellos are answered at once (a sender learns the epoch with
         //  no replica there yet). Past the bound (a plain DEALER has no
         //  window) the front waits, and its pipes push back.
-        int n = hop->queue.n < hop->queue_max ? 2 : 1;
+        int n = hop->queue.events < hop->queue_max ? 2 : 1;
         bool ready = credit && (held || hop->again.n || hop->queue.n);
         if (zmq_poll (items, n, ready ? 0 : 100) < 0) {
             if (errno == ETERM)
@@ -574,9 +597,9 @@ static void *s_run (void *arg)
     }
     //  What the hop holds at shutdown is not acknowledged: its senders send
     //  it again to the next bus (a plain DEALER's, qyctl's, is not kept).
-    size_t owed = hop->again.n + hop->queue.n + held;
+    size_t owed = hop->again.events + hop->queue.events + (held ? hop->hand.count : 0);
     for (int i = 0; i < hop->npeers; i++)
-        owed += hop->peers [i].owed.n;
+        owed += hop->peers [i].owed.events;
     if (owed)
         qy_log_info ("hop=%s stopping with messages not finished downstream, their senders send them again count=%zu",
                      hop->name, owed);
@@ -620,22 +643,22 @@ int main (int argc, char **argv)
         *eq = 0; *gt = 0;
         s_hop_t *hop = &hops [nhops];
         qy_strlcpy (hop->name, h, sizeof (hop->name));
-        hop->m_sent = s_hop_metric (hop, "qy_bus_sent_total", false, "messages handed to a replica");
+        hop->m_sent = s_hop_metric (hop, "qy_bus_sent_total", false, "events handed to a replica (in packs or alone)");
         hop->m_replicas = s_hop_metric (hop, "qy_bus_replicas", true,
                                         "replicas the hop knows (credit given at least once, not yet gone)");
         hop->m_byes = s_hop_metric (hop, "qy_bus_goodbyes_total", false, "replicas that said goodbye (stopping)");
         hop->m_again = s_hop_metric (hop, "qy_bus_redelivered_total", false,
-                                     "messages a replica owed when it was found gone, handed to another");
-        hop->m_owed = s_hop_metric (hop, "qy_bus_owed", true, "messages sent to replicas and not yet said done");
+                                     "events a replica owed when it was found gone, handed to another");
+        hop->m_owed = s_hop_metric (hop, "qy_bus_owed", true, "events sent to replicas and not yet said done");
         hop->m_credit = s_hop_metric (hop, "qy_bus_credit", true,
-                                      "messages the hop's replicas may still be sent (0: all full, the hop holds back)");
+                                      "events the hop's replicas may still be sent (0: all full, the hop holds back)");
         hop->m_acked = s_hop_metric (hop, "qy_bus_acked_total", false,
-                                     "messages acknowledged to their sender (a replica said them done)");
+                                     "events acknowledged to their sender (a replica said them done)");
         //  Random, so that a "done" said to a bus that ran before never matches.
         if (getrandom (&hop->epoch, sizeof (hop->epoch), 0) != (ssize_t) sizeof (hop->epoch))
             hop->epoch = (uint32_t) qy_now_us ();
-        //  The hop's queue (a replica holds only its window): twice the mark,
-        //  as deep as the PUSH/PULL pipes before credit were.
+        //  The hop's queue (a replica holds only its window): twice the mark
+        //  in events, as deep as the PUSH/PULL pipes before credit were.
         hop->front = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);
         hop->queue_max = (size_t) cfg.hwm * 2;
         hop->back = qy_zmq_socket (ctx, ZMQ_ROUTER, (int) cfg.hwm, 0);

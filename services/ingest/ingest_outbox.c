@@ -186,14 +186,17 @@ bool ingest_outbox_flush (ingest_outbox_t *self)
     while (self->head < self->n) {
         size_t i = self->head;
         uint64_t seq = qy_outlet_send (self->push, self->data [i], self->len [i]);
-        if (!seq)
+        if (!seq) {
+            qy_outlet_flush (self->push);
             return false;
+        }
         s_unacked_add (self, seq, self->bid [i], self->mid [i], self->owed [i]);
         free (self->data [i]);
         free (self->mid [i]);
         self->head++;
     }
     self->n = self->head = 0;
+    qy_outlet_flush (self->push);       //  what was handed on goes now: no pack waits for more
     return true;
 }
 
@@ -247,6 +250,7 @@ int ingest_outbox_resend (ingest_outbox_t *self, long grace_s, long max)
         }
         qy_archive_release (&hold);
     }
+    ingest_outbox_flush (self);
     if (n)
         qy_log_warn ("msg_id=%s brand=%s archived events not handed on, re-sent from the archive count=%d",
                      PQgetvalue (res, 0, 0), PQgetvalue (res, 0, 14), n);

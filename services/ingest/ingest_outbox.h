@@ -27,7 +27,8 @@ void ingest_outbox_destroy (ingest_outbox_t **self_p);
 //  when it is full. A batch's events are all forwarded before the next
 //  ingest_outbox_settle, so its row is not finished before the last went.
 void ingest_outbox_forward (ingest_outbox_t *self, const Qy__Event *ev, int64_t owed);
-//  Send what waits, without blocking. Returns true when all went.
+//  Send what waits, without blocking, and the outlet's open pack (call it
+//  after a hand-on: nothing waits for more). Returns true when all went.
 bool ingest_outbox_flush (ingest_outbox_t *self);
 //  Is there room downstream for a new batch?
 bool ingest_outbox_room (ingest_outbox_t *self);

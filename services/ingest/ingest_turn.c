@@ -177,6 +177,7 @@ static void s_hand_on (ingest_turn_t *t, Qy__Event **events, const ingest_result
         events [i]->n_trace = 0;
         events [i]->trace = NULL;
     }
+    ingest_outbox_flush (t->outbox);        //  the turn's events as few packs, now
 }
 
 void ingest_turn_handle (ingest_turn_t *t, ingest_door_req_t *reqs, int nreqs, ingest_job_t **jobs, size_t njobs)

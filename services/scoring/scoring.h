@@ -489,8 +489,8 @@ typedef struct {
     int    lease_ms;          //  how long one replica holds a group's evaluation
     int    sweep_every;       //  every how many rounds all groups are evaluated (0, 1: every round)
     bool   event_clock;       //  judge "now" by the brand's latest event (replays), not the wall clock
-    void  *signals;           //  PUSH socket of the campaign hop
-    void  *alerts;            //  PUSH socket of the notifier hop
+    void  *signals;           //  outlet (qy_outlet_t) of the campaign hop
+    void  *alerts;            //  outlet (qy_outlet_t) of the notifier hop
 } scoring_eval_config_t;
 typedef struct scoring_eval_t scoring_eval_t;
 scoring_eval_t *scoring_eval_new (const scoring_eval_config_t *cfg, qy_redis_t *redis, qy_pg_t *pg,

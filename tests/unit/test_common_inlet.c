@@ -3,8 +3,12 @@
 //  start, more granted as messages are taken (a quarter window at a time),
 //  nothing granted once goodbye is said, and drained only by the bus's
 //  answer, after everything sent before it; numbered messages and "done"
-//  (owed work).
+//  (owed work). Packs (qy/pack.h): their events taken one by one and
+//  counted against the credit one by one; a "done" said in the middle of
+//  a pack names the message before it, not the pack; plain messages and
+//  a malformed pack taken as one event each.
 #include "qy/inlet.h"
+#include "qy/pack.h"
 #include "qy/util.h"
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,7 +146,7 @@ static void test_quiet_refresh (void **state)
 }
 
 //  A numbered message as the bus sends it: "QYN" + epoch + number, then the body.
-static void s_send_numbered (s_fix_t *f, uint32_t epoch, uint64_t seq, const char *body)
+static void s_send_bytes (s_fix_t *f, uint32_t epoch, uint64_t seq, const void *body, size_t len)
 {
     uint8_t head [15] = { 'Q', 'Y', 'N', (uint8_t) (epoch >> 24), (uint8_t) (epoch >> 16), (uint8_t) (epoch >> 8),
                           (uint8_t) epoch };
@@ -150,7 +154,42 @@ static void s_send_numbered (s_fix_t *f, uint32_t epoch, uint64_t seq, const cha
         head [7 + k] = (uint8_t) (seq >> (56 - 8 * k));
     assert_true (zmq_send (f->bus, f->id, f->idlen, ZMQ_SNDMORE) >= 0);
     assert_true (zmq_send (f->bus, head, sizeof (head), ZMQ_SNDMORE) >= 0);
-    assert_true (zmq_send (f->bus, body, strlen (body), 0) >= 0);
+    assert_true (zmq_send (f->bus, body, len, 0) >= 0);
+}
+
+static void s_send_numbered (s_fix_t *f, uint32_t epoch, uint64_t seq, const char *body)
+{
+    s_send_bytes (f, epoch, seq, body, strlen (body));
+}
+
+//  A numbered pack of the events in bodies (NULL-terminated).
+static void s_send_pack (s_fix_t *f, uint32_t epoch, uint64_t seq, const char **bodies)
+{
+    qy_pack_t p = { 0 };
+    for (; *bodies; bodies++)
+        memcpy (qy_pack_add (&p, strlen (*bodies)), *bodies, strlen (*bodies));
+    const uint8_t *wire;
+    size_t len = qy_pack_seal (&p, &wire);
+    s_send_bytes (f, epoch, seq, wire, len);
+    qy_pack_reset (&p);
+}
+
+//  The "done" the stage said: 0 when none, else the number it names.
+static uint64_t s_done_said (s_fix_t *f)
+{
+    zmq_pollitem_t item = { f->bus, 0, ZMQ_POLLIN, 0 };
+    while (zmq_poll (&item, 1, 300) > 0) {
+        uint8_t id [256], b [32];
+        assert_true (zmq_recv (f->bus, id, sizeof (id), 0) > 0);
+        int len = zmq_recv (f->bus, b, sizeof (b), 0);
+        if (len != 15 || b [2] != 'D')
+            continue;           //  credit
+        uint64_t seq = 0;
+        for (int k = 0; k < 8; k++)
+            seq = seq << 8 | b [7 + k];
+        return seq;
+    }
+    return 0;
 }
 
 //  Owed work: the body of a numbered message is what the stage takes (a
@@ -187,6 +226,100 @@ static void test_done (void **state)
     assert_int_equal (s_heard (f, &n), 0);          //  said once
 }
 
+//  A pack's events come one by one, in order, each counted against the
+//  credit (8: a quarter is two events).
+static void test_pack_events (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');
+    const char *three [] = { "p1", "p2", "p3", NULL };
+    s_send_pack (f, 1, 7, three);
+    for (int i = 0; three [i]; i++) {
+        char *body = s_take (f);
+        assert_string_equal (body, three [i]);
+        free (body);
+    }
+    assert_int_equal (s_heard (f, &n), 'C');
+    assert_int_equal (n, 2);
+    assert_int_equal (s_heard (f, &n), 0);          //  the third: not yet a quarter's worth
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    assert_int_equal (qy_inlet_recv (f->inlet, &m), -1);
+    zmq_msg_close (&m);
+}
+
+//  A "done" said with a pack half taken names the message before it (the
+//  bus's numbers of one replica are not consecutive: 3, then 9), and the
+//  pack only once its last event was taken.
+static void test_mid_pack_done (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');         //  its routing id, for the sends
+    s_send_numbered (f, 1, 3, "single");
+    const char *two [] = { "a", "b", NULL };
+    s_send_pack (f, 1, 9, two);
+    char *body = s_take (f);
+    assert_string_equal (body, "single");
+    free (body);
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_done_said (f), 3);
+    body = s_take (f);
+    assert_string_equal (body, "a");
+    free (body);
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_done_said (f), 0);          //  covers nothing new: 3 was said
+    assert_true (qy_inlet_finished (f->inlet));
+    body = s_take (f);
+    assert_string_equal (body, "b");
+    free (body);
+    assert_false (qy_inlet_finished (f->inlet));    //  the pack taken whole: its "done" to say
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_done_said (f), 9);
+}
+
+//  The pack's number is kept while a pack is half taken and the stage
+//  says "done" at the very start: nothing before it, nothing said.
+static void test_pack_first_done (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');         //  its routing id, for the sends
+    const char *two [] = { "a", "b", NULL };
+    s_send_pack (f, 1, 4, two);
+    free (s_take (f));
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_done_said (f), 0);
+    free (s_take (f));
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_done_said (f), 4);
+}
+
+//  Plain messages (an older sender, a DEALER) and a message that starts
+//  like a pack but is not one: one event each, as they came.
+static void test_plain_and_malformed (void **state)
+{
+    s_fix_t *f = *state;
+    int n;
+    assert_int_equal (s_heard (f, &n), 'C');         //  its routing id, for the sends
+    static const uint8_t bad [] = { 0, 1, 0, 2, 0, 0, 0, 9, 'x' };
+    s_send_bytes (f, 1, 5, bad, sizeof (bad));
+    s_send_numbered (f, 1, 6, "plain");
+    zmq_msg_t m;
+    zmq_msg_init (&m);
+    for (int i = 0; i < 100 && qy_inlet_recv (f->inlet, &m) < 0; i++)
+        qy_sleep_ms (5);
+    assert_int_equal (zmq_msg_size (&m), sizeof (bad));
+    assert_memory_equal (zmq_msg_data (&m), bad, sizeof (bad));
+    zmq_msg_close (&m);
+    char *body = s_take (f);
+    assert_string_equal (body, "plain");
+    free (body);
+    qy_inlet_done (f->inlet);
+    assert_int_equal (s_done_said (f), 6);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -194,6 +327,10 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_goodbye, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_quiet_refresh, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_done, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_pack_events, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_mid_pack_done, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_pack_first_done, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_plain_and_malformed, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

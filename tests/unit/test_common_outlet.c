@@ -7,6 +7,10 @@
 //  said to the bus only once what it passed on is acknowledged. Over TCP:
 //  the link is seen up however fast the handshake, and a link that broke
 //  and came back to the same bus gets the unacknowledged sent again.
+//  Packs (qy/pack.h): events appended share the open pack's number and go
+//  as one message at qy_outlet_flush, at QY_PACK_MAX, or at the window's
+//  last room (counted in events); a pack is sent again whole under a new
+//  epoch; qy_inlet_done flushes the outlets it waits for.
 #include "qy/inlet.h"
 #include "qy/outlet.h"
 #include "qy/util.h"
@@ -18,12 +22,14 @@
 #include <string.h>
 #include <cmocka.h>
 #include "fake_bus.h"
+#include "pack_join.h"
 
 typedef struct {
     void *ctx, *bus;
     qy_outlet_t *out;
     uint8_t id [256];
     size_t idlen;
+    size_t blen;            //  the last message's length
 } s_fix_t;
 
 //  What the outlet said next: 'H' (hello) or 'M' with its number and body.
@@ -39,8 +45,9 @@ static char s_heard (s_fix_t *f, uint64_t *seq, char *body, size_t size)
         for (int k = 0; k < 8; k++)
             *seq = *seq << 8 | b [3 + k];
         int n = zmq_recv (f->bus, body, size - 1, 0);
-        assert_true (n >= 0);
+        assert_true (n >= 0 && (size_t) n < size - 1);
         body [n] = 0;
+        f->blen = (size_t) n;
     }
     return (char) b [2];
 }
@@ -71,9 +78,28 @@ static void s_say (s_fix_t *f, char op, uint32_t epoch, const uint64_t *seqs, si
     }
 }
 
+//  One event, as a message of its own (the pack flushed at once).
 static uint64_t s_send (s_fix_t *f, const char *body)
 {
+    uint64_t seq = qy_outlet_send (f->out, body, strlen (body));
+    qy_outlet_flush (f->out);
+    return seq;
+}
+
+//  One event into the open pack.
+static uint64_t s_append (s_fix_t *f, const char *body)
+{
     return qy_outlet_send (f->out, body, strlen (body));
+}
+
+//  The next message's events (a pack's, or a plain one's), joined with
+//  '|'; its number.
+static uint64_t s_pack (s_fix_t *f, char *out, size_t size)
+{
+    char body [4096];
+    uint64_t seq = s_message (f, body, sizeof (body));
+    s_pack_join (body, seq ? f->blen : 0, out, size);
+    return seq;
 }
 
 static int s_setup (void **state)
@@ -167,12 +193,13 @@ static void test_new_epoch_resends (void **state)
     assert_int_equal (qy_outlet_acked (f->out), 4);
 }
 
-//  An inlet's "done" waits for what the stage passed on.
-static void test_done_after_ack (void **state)
+//  A stage's inlet tied to the outlet, on a back standing in for the
+//  bus's, with one numbered message (epoch 9, number 5) taken.
+static const uint8_t s_work_head [15] = { 'Q', 'Y', 'N', 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 5 };
+
+static qy_inlet_t *s_inlet_working (s_fix_t *f, void **back_p)
 {
-    s_fix_t *f = *state;
-    s_say (f, 'E', 7, NULL, 0);
-    void *back = zmq_socket (f->ctx, ZMQ_ROUTER);
+    void *back = *back_p = zmq_socket (f->ctx, ZMQ_ROUTER);
     int zero = 0;
     zmq_setsockopt (back, ZMQ_LINGER, &zero, sizeof (zero));
     assert_int_equal (zmq_bind (back, "inproc://back"), 0);
@@ -182,9 +209,8 @@ static void test_done_after_ack (void **state)
     int idlen = zmq_recv (back, rid, sizeof (rid), 0);      //  its credit
     assert_true (idlen > 0);
     assert_true (zmq_recv (back, b, sizeof (b), 0) >= 3);
-    uint8_t head [15] = { 'Q', 'Y', 'N', 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 5 };
     assert_true (zmq_send (back, rid, (size_t) idlen, ZMQ_SNDMORE) >= 0);
-    assert_true (zmq_send (back, head, sizeof (head), ZMQ_SNDMORE) >= 0);
+    assert_true (zmq_send (back, s_work_head, sizeof (s_work_head), ZMQ_SNDMORE) >= 0);
     assert_true (zmq_send (back, "work", 4, 0) >= 0);
     zmq_msg_t m;
     zmq_msg_init (&m);
@@ -193,21 +219,158 @@ static void test_done_after_ack (void **state)
         rc = qy_inlet_recv (in, &m);
     assert_int_equal (rc, 0);
     zmq_msg_close (&m);
+    return in;
+}
+
+//  Message 1 acknowledged: the stage's "done" reaches the bus, naming
+//  the message taken; the inlet and its back closed.
+static void s_done_heard (s_fix_t *f, qy_inlet_t *in, void *back)
+{
+    uint64_t one [] = { 1 };
+    s_say (f, 'K', 7, one, 1);
+    assert_true (qy_inlet_finished (in));
+    zmq_pollitem_t item = { back, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&item, 1, 500), 1);
+    uint8_t rid [256], b [16];
+    assert_true (zmq_recv (back, rid, sizeof (rid), 0) > 0);
+    assert_int_equal (zmq_recv (back, b, sizeof (b), 0), 15);
+    assert_memory_equal (b, "QYD", 3);
+    assert_memory_equal (b + 3, s_work_head + 3, 12);
+    qy_inlet_destroy (&in);
+    zmq_close (back);
+}
+
+//  An inlet's "done" waits for what the stage passed on.
+static void test_done_after_ack (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    void *back;
+    qy_inlet_t *in = s_inlet_working (f, &back);
     assert_int_equal (s_send (f, "passed on"), 1);
     qy_inlet_done (in);
     assert_false (qy_inlet_finished (in));
     zmq_pollitem_t item = { back, 0, ZMQ_POLLIN, 0 };
     assert_int_equal (zmq_poll (&item, 1, 50), 0);          //  no "done" yet
+    s_done_heard (f, in, back);
+}
+
+//  Events appended share the open pack's number, nothing goes before the
+//  flush, and the pack comes out whole, in order; a pack of one is plain.
+static void test_pack_flush (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    assert_int_equal (s_append (f, "a"), 1);
+    assert_int_equal (s_append (f, "b"), 1);
+    assert_int_equal (s_append (f, "c"), 1);
+    assert_int_equal (qy_outlet_next (f->out), 2);         //  acknowledged up to 2 covers the open pack
+    assert_int_equal (qy_outlet_pending (f->out), 3);
+    char body [256];
+    assert_int_equal (s_message (f, body, sizeof (body)), 0);    //  no timer: it waits for the flush
+    qy_outlet_flush (f->out);
+    qy_outlet_flush (f->out);                               //  nothing open: nothing sent
+    assert_int_equal (s_pack (f, body, sizeof (body)), 1);
+    assert_int_equal (f->blen, 4 + 3 * (4 + 1));
+    assert_string_equal (body, "a|b|c");
+    assert_int_equal (s_send (f, "d"), 2);
+    assert_int_equal (s_message (f, body, sizeof (body)), 2);
+    assert_string_equal (body, "d");                       //  alone: plain, as from an older sender
+    assert_int_equal (s_message (f, body, sizeof (body)), 0);
     uint64_t one [] = { 1 };
     s_say (f, 'K', 7, one, 1);
-    assert_true (qy_inlet_finished (in));
-    assert_int_equal (zmq_poll (&item, 1, 500), 1);
-    assert_true (zmq_recv (back, rid, sizeof (rid), 0) > 0);
-    assert_int_equal (zmq_recv (back, b, sizeof (b), 0), 15);
-    assert_memory_equal (b, "QYD", 3);
-    assert_memory_equal (b + 3, head + 3, 12);
-    qy_inlet_destroy (&in);
-    zmq_close (back);
+    assert_int_equal (qy_outlet_pending (f->out), 1);
+    assert_int_equal (qy_outlet_acked (f->out), 2);
+}
+
+//  The window counts events: its last room sends the pack at once (else
+//  nothing would free it), and then nothing more is taken.
+static void test_window_in_events (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    for (int i = 1; i <= 16; i++)
+        assert_int_equal (s_append (f, "m"), 1);
+    assert_false (qy_outlet_room (f->out));
+    assert_int_equal (s_append (f, "over"), 0);
+    assert_int_equal (qy_outlet_pending (f->out), 16);
+    char body [256];
+    assert_int_equal (s_pack (f, body, sizeof (body)), 1);
+    assert_string_equal (body, "m|m|m|m|m|m|m|m|m|m|m|m|m|m|m|m");
+    uint64_t one [] = { 1 };
+    s_say (f, 'K', 7, one, 1);
+    assert_true (qy_outlet_room (f->out));
+    assert_int_equal (s_append (f, "next"), 2);
+}
+
+//  A pack of QY_PACK_MAX goes at once; the next event opens another.
+static void test_pack_full (void **state)
+{
+    s_fix_t *f = *state;
+    qy_outlet_destroy (&f->out);
+    f->out = qy_outlet_new (f->ctx, "inproc://front", 1000, "test");
+    uint64_t seq;
+    char body [1024];
+    while (s_heard (f, &seq, body, sizeof (body)) != 'H')
+        ;
+    s_say (f, 'E', 7, NULL, 0);
+    for (int i = 0; i < QY_PACK_MAX; i++)
+        assert_int_equal (s_append (f, "e"), 1);
+    assert_int_equal (s_pack (f, body, sizeof (body)), 1);
+    assert_int_equal (strlen (body), 2 * QY_PACK_MAX - 1);
+    assert_int_equal (s_append (f, "f"), 2);
+    assert_int_equal (qy_outlet_pending (f->out), QY_PACK_MAX + 1);
+}
+
+//  The bus restarted: every unacknowledged pack goes again whole, with
+//  its number; an acknowledged one does not.
+static void test_pack_new_epoch (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    s_append (f, "a");
+    s_append (f, "b");
+    qy_outlet_flush (f->out);
+    s_append (f, "c");
+    s_append (f, "d");
+    qy_outlet_flush (f->out);
+    s_send (f, "e");
+    char body [256];
+    assert_int_equal (s_pack (f, body, sizeof (body)), 1);
+    assert_int_equal (s_pack (f, body, sizeof (body)), 2);
+    assert_int_equal (s_pack (f, body, sizeof (body)), 3);
+    uint64_t two [] = { 2 };
+    s_say (f, 'K', 7, two, 1);
+    s_say (f, 'E', 8, NULL, 0);
+    assert_int_equal (s_pack (f, body, sizeof (body)), 1);
+    assert_string_equal (body, "a|b");
+    assert_int_equal (s_pack (f, body, sizeof (body)), 3);
+    assert_string_equal (body, "e");
+    assert_int_equal (s_message (f, body, sizeof (body)), 0);
+    uint64_t rest [] = { 1, 3 };
+    s_say (f, 'K', 8, rest, 2);
+    assert_int_equal (qy_outlet_pending (f->out), 0);
+    assert_int_equal (qy_outlet_acked (f->out), 4);
+}
+
+//  qy_inlet_done sends the open packs of the outlets it waits for, and
+//  says "done" once they are acknowledged.
+static void test_done_flushes (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    void *back;
+    qy_inlet_t *in = s_inlet_working (f, &back);
+    assert_int_equal (s_append (f, "x"), 1);
+    assert_int_equal (s_append (f, "y"), 1);
+    char body [256];
+    assert_int_equal (s_message (f, body, sizeof (body)), 0);
+    qy_inlet_done (in);
+    assert_int_equal (s_pack (f, body, sizeof (body)), 1);
+    assert_string_equal (body, "x|y");
+    zmq_pollitem_t item = { back, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&item, 1, 50), 0);          //  no "done" before the pack is acknowledged
+    s_done_heard (f, in, back);
 }
 
 //  A front on TCP for the link tests: bound on port (0: any), the outlet
@@ -307,6 +470,11 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_window_and_acks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_new_epoch_resends, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_done_after_ack, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_pack_flush, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_window_in_events, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_pack_full, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_pack_new_epoch, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_done_flushes, s_setup, s_teardown),
         cmocka_unit_test (test_link_seen),
         cmocka_unit_test (test_link_broken_resends),
     };

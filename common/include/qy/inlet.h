@@ -1,9 +1,13 @@
 //  A stage's end of a bus hop, with credit: the stage tells the bus how
-//  many more messages it may send (a window), and the bus sends a stage
-//  nothing beyond that. What the bus has not sent stays with the bus (and
-//  upstream) for the other replicas, so a stage that stops says goodbye,
-//  takes in what was already on its way, and leaves nothing behind: a
-//  rolling restart loses nothing. The wire (services/bus/main.c):
+//  many more events it may send (a window), and the bus sends a stage
+//  nothing once that is spent. Credit counts events, not messages: a
+//  message may be a pack of up to QY_PACK_MAX (qy/pack.h, its count in
+//  its first bytes), and the bus sends a whole pack to a replica with any
+//  credit left, so a replica holds at most window + QY_PACK_MAX - 1
+//  events (its credit goes below 0 by the pack's rest). What the bus has
+//  not sent stays with the bus (and upstream) for the other replicas, so
+//  a stage that stops says goodbye, takes in what was already on its way,
+//  and leaves nothing behind: a rolling restart loses nothing. The wire (services/bus/main.c):
 //    stage → bus, one frame: "QYC" + n (4 bytes, big-endian): n more;
 //                            "QYS" + n: n in all (after a quiet second, so
 //                            that a bus that restarted learns it again);
@@ -11,8 +15,9 @@
 //                            "QYD" + epoch (4) + number (8): everything
 //                            up to that message is finished (durable).
 //    bus → stage: a message, two frames: "QYN" + the bus's epoch (4 bytes)
-//                 + its number (8), then the payload (one frame, as sent
-//                 by ingest: accepted too); or two frames "QYA", "": the
+//                 + its number (8), then the payload: a pack or one
+//                 event plain (a payload alone, as a plain DEALER's: accepted
+//                 too, unnumbered); or two frames "QYA", "": the
 //                 goodbye is done, everything sent before has arrived; or
 //                 "QYP", "": a probe (is the replica still there?).
 //  What the bus sent a replica stays owed until the replica says it is
@@ -32,11 +37,19 @@ qy_inlet_t *qy_inlet_new (void *ctx, const char *endpoints, int window);
 void qy_inlet_destroy (qy_inlet_t **self_p);
 //  The socket, for zmq_poll (POLLIN).
 void *qy_inlet_socket (qy_inlet_t *self);
-//  Take one message without waiting: 0 with m filled (init'ed by the
-//  caller, as zmq_msg_recv), -1 when none is there.
+//  Take one event without waiting: 0 with m filled (init'ed by the
+//  caller, as zmq_msg_recv), -1 when none is there. A pack's events come
+//  one by one (copied out of it); a plain message is one event. With
+//  nothing there, the outlets tied with qy_inlet_after are flushed (the
+//  stage's batch ends): nothing passed on waits for more.
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m);
 //  Everything taken so far is finished: its effects are durable, it was
 //  passed on or set aside. Call it with nothing in hand (after a batch).
+//  The bus hears the number of the last message taken whole: with a pack
+//  half taken, its number waits for its last event (the pack stays owed
+//  and goes whole to another replica if this one dies: what was done of
+//  it is done again, harmless by message id). The outlets tied with
+//  qy_inlet_after are flushed first.
 //  The bus hears it once everything passed on before it on the outlets
 //  named with qy_inlet_after is acknowledged (durable downstream), so the
 //  hop acknowledges its own sender only then: a "done" said (and an

@@ -1,13 +1,21 @@
-//  A stage's sending end of a bus hop, with acknowledgement: what the
-//  stage sends stays kept (by reference) until the bus says a downstream
+//  A stage's sending end of a bus hop, with acknowledgement: events go
+//  in packs (qy/pack.h: up to QY_PACK_MAX events, QY_PACK_BYTES), a
+//  stage's batch as few bus messages; what the stage sends stays kept (by reference) until the bus says a downstream
 //  replica finished it (its effects durable, and what it passed on
 //  acknowledged in turn), and is sent again when the bus restarted since
 //  (a new epoch). A bus killed with what it held loses nothing. The
-//  window of unacknowledged messages is bounded: a full window is
-//  backpressure (qy_service_send waits). The wire (services/bus/main.c):
+//  window counts events (sent or packed, not acknowledged): a full window
+//  is backpressure (qy_service_send waits), so the outlet holds at most
+//  window events whatever the packs. An event appended goes into the open
+//  pack; the pack goes out when full (QY_PACK_MAX events, QY_PACK_BYTES,
+//  or the window's last room) or at qy_outlet_flush: no timer, a stage
+//  flushes when its batch (or what it hands on) is finished, and
+//  qy_inlet_done flushes the outlets tied with qy_inlet_after. The wire
+//  (services/bus/main.c):
 //    stage → bus: "QYH": hello (every second: which bus is this?);
 //                 a message, two frames: "QYM" + its number (8 bytes,
-//                 big-endian, this outlet's own), then the payload.
+//                 big-endian, this outlet's own), then the payload: a
+//                 pack, or one event plain (a pack of one is sent plain).
 //    bus → stage: "QYE" + epoch (4): the bus's epoch, answering hello;
 //                 "QYK" + epoch (4) + numbers (8 each): these are done.
 //  The outlet sends nothing before it knows the bus's epoch; a message
@@ -25,8 +33,8 @@
 
 typedef struct qy_outlet_t qy_outlet_t;
 
-//  Connect to the hop's front (one endpoint) with a window of messages
-//  unacknowledged at most. name labels its metrics (the hop, "moderation").
+//  Connect to the hop's front (one endpoint) with a window of events
+//  unacknowledged at most (16 at least). name labels its metrics (the hop, "moderation").
 //  NULL (logged) when the endpoint is wrong.
 qy_outlet_t *qy_outlet_new (void *ctx, const char *endpoint, int window, const char *name);
 //  The same in two steps (the socket may be set up in between).
@@ -46,24 +54,30 @@ void *qy_outlet_link_socket (qy_outlet_t *self);
 void qy_outlet_destroy (qy_outlet_t **self_p);
 //  The socket, for zmq_poll (POLLIN: acknowledgements).
 void *qy_outlet_socket (qy_outlet_t *self);
-//  Pack msg and send it, kept until acknowledged. Returns its number
-//  (> 0), or 0 with errno EAGAIN when the window or the socket is full or
-//  the bus's epoch is not known yet (call qy_outlet_poll, wait, retry).
+//  Append msg to the open pack, kept until acknowledged. Returns the
+//  number of the message (pack) it is in (> 0), or 0 with errno EAGAIN
+//  when the window is full or the bus's epoch is not known yet (call
+//  qy_outlet_poll, wait, retry). A full socket is no refusal: the pack is
+//  kept and goes with a later qy_outlet_poll.
 uint64_t qy_outlet_send_pb (qy_outlet_t *self, const ProtobufCMessage *msg);
 //  Same, for bytes already packed (copied).
 uint64_t qy_outlet_send (qy_outlet_t *self, const void *data, size_t len);
+//  Send the open pack now (nothing when none is open). A stage calls it
+//  when what it passes on is finished: a batch, a hand-on, a chore.
+void qy_outlet_flush (qy_outlet_t *self);
 //  Take what the bus said (acknowledgements, its epoch), say hello once a
 //  second, and send again what a restarted bus lost. Never waits.
 void qy_outlet_poll (qy_outlet_t *self);
 //  Every message numbered below this is acknowledged (the next number
 //  when nothing is outstanding).
 uint64_t qy_outlet_acked (const qy_outlet_t *self);
-//  The number the next message will get.
+//  The number after the last message with an event in it (the open
+//  pack's included): acknowledged up to it, everything sent so far is.
 uint64_t qy_outlet_next (const qy_outlet_t *self);
-//  Whether a message may be sent now: the bus's epoch known, the window
+//  Whether an event may be sent now: the bus's epoch known, the window
 //  not full.
 bool qy_outlet_room (const qy_outlet_t *self);
-//  Messages sent and not yet acknowledged.
+//  Events sent (or packed) and not yet acknowledged.
 size_t qy_outlet_pending (const qy_outlet_t *self);
 //  An outlet's window: what the chain may hold between this stage and the
 //  end of the chain (the acknowledgement comes back only from there).
@@ -71,7 +85,8 @@ int qy_outlet_window (long hwm);
 //  A stand-in for a bus's front, for tests and taps: wait up to
 //  timeout_ms for one message on a bound ROUTER that outlets connect to,
 //  answering hellos (epoch 1) and acknowledging the message at once.
-//  0 with m filled (init'ed by the caller), -1 when none came.
+//  0 with m filled (init'ed by the caller), -1 when none came. m is a
+//  hop's payload: walk its events with qy_pack_iter.
 int qy_outlet_tap (void *router, zmq_msg_t *m, int timeout_ms);
 //  A message unacknowledged this long is reported unfinished (an error
 //  line and qy_outlet_unfinished).

@@ -22,6 +22,7 @@
 #include "qy/util.h"
 #include "qy/zmq.h"
 #include "qy/outlet.h"
+#include "qy/pack.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,16 +58,24 @@ static ProtobufCMessage *s_recv_pb (void *sock, const ProtobufCMessageDescriptor
     return msg;
 }
 
-//  One event from ingest's outlet, as the bus's front would take it.
-static Qy__Event *s_tap_event (void *router, int timeout_ms)
+//  The events of one message from ingest's outlet (a pack, or one
+//  plain), as the bus's front would take it: up to max into evs.
+static size_t s_tap_events (void *router, int timeout_ms, Qy__Event **evs, size_t max)
 {
     zmq_msg_t m;
     zmq_msg_init (&m);
-    Qy__Event *ev = NULL;
-    if (qy_outlet_tap (router, &m, timeout_ms) == 0)
-        ev = qy__event__unpack (NULL, zmq_msg_size (&m), zmq_msg_data (&m));
+    size_t n = 0;
+    if (qy_outlet_tap (router, &m, timeout_ms) == 0) {
+        qy_pack_iter_t it;
+        const void *data;
+        size_t len;
+        qy_pack_iter (&it, zmq_msg_data (&m), zmq_msg_size (&m));
+        while (n < max && qy_pack_next (&it, &data, &len))
+            if ((evs [n] = qy__event__unpack (NULL, len, data)))
+                n++;
+    }
     zmq_msg_close (&m);
-    return ev;
+    return n;
 }
 
 static const char *s_status (Qy__ItemStatus s)
@@ -205,6 +214,31 @@ static int s_frame (const char *endpoint, size_t bytes, int timeout_ms)
     return 0;
 }
 
+//  Print the event when it is one of ids (crossed off). True when it was.
+static bool s_report (const Qy__Event *ev, char **ids, int n, int64_t now)
+{
+    int want = -1;
+    for (int i = 0; i < n; i++)
+        if (ids [i] && strcmp (ids [i], ev->msg_id) == 0)
+            want = i;
+    if (want < 0)
+        return false;
+    ids [want] = NULL;
+    printf ("%s replay=%d verdict=%d standing=%d signal=%d trace=", ev->msg_id, ev->replay, ev->verdict != NULL,
+            ev->standing != NULL, ev->signal != NULL);
+    for (size_t k = 0; k < ev->n_trace; k++)
+        printf ("%s%s", k ? "," : "", ev->trace [k]->stage);
+    //  ingest's own stamp: within the hour around now.
+    int64_t age = now - ev->ingest_time_us;
+    printf (" ingest_time=%s ids=%lld/%lld/%lld/%lld/%lld unknown=", age < 3600000000LL && age > -3600000000LL
+            ? "now" : "other", (long long) ev->brand_id, (long long) ev->group_id, (long long) ev->store_id,
+            (long long) ev->channel_id, (long long) ev->member_id);
+    for (size_t k = 0; k < ev->base.n_unknown_fields; k++)
+        printf ("%s%u", k ? "," : "", (unsigned) ev->base.unknown_fields [k].tag);
+    printf ("\n");
+    return true;
+}
+
 static int s_pull (const char *endpoint, int timeout_ms, char **ids, int n)
 {
     void *ctx = zmq_ctx_new ();
@@ -212,29 +246,12 @@ static int s_pull (const char *endpoint, int timeout_ms, char **ids, int n)
     int left = n;
     int64_t until = qy_mono_us () + (int64_t) timeout_ms * 1000, now = qy_now_us ();
     while (left > 0 && qy_mono_us () < until) {
-        Qy__Event *ev = s_tap_event (pull, 100);
-        int want = -1;
-        for (int i = 0; ev && i < n; i++)
-            if (ids [i] && strcmp (ids [i], ev->msg_id) == 0)
-                want = i;
-        if (want >= 0) {
-            ids [want] = NULL;
-            left--;
-            printf ("%s replay=%d verdict=%d standing=%d signal=%d trace=", ev->msg_id, ev->replay, ev->verdict != NULL,
-                    ev->standing != NULL, ev->signal != NULL);
-            for (size_t k = 0; k < ev->n_trace; k++)
-                printf ("%s%s", k ? "," : "", ev->trace [k]->stage);
-            //  ingest's own stamp: within the hour around now.
-            int64_t age = now - ev->ingest_time_us;
-            printf (" ingest_time=%s ids=%lld/%lld/%lld/%lld/%lld unknown=", age < 3600000000LL && age > -3600000000LL
-                    ? "now" : "other", (long long) ev->brand_id, (long long) ev->group_id, (long long) ev->store_id,
-                    (long long) ev->channel_id, (long long) ev->member_id);
-            for (size_t k = 0; k < ev->base.n_unknown_fields; k++)
-                printf ("%s%u", k ? "," : "", (unsigned) ev->base.unknown_fields [k].tag);
-            printf ("\n");
+        Qy__Event *evs [QY_PACK_MAX];
+        size_t got = s_tap_events (pull, 100, evs, QY_PACK_MAX);
+        for (size_t i = 0; i < got; i++) {
+            left -= s_report (evs [i], ids, n, now);
+            qy__event__free_unpacked (evs [i], NULL);
         }
-        if (ev)
-            qy__event__free_unpacked (ev, NULL);
     }
     for (int i = 0; i < n; i++)
         if (ids [i])
