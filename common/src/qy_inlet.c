@@ -177,6 +177,15 @@ static void s_payload (qy_inlet_t *self, zmq_msg_t *m, const uint8_t *num)
     s_taken (self);
 }
 
+//  An event handed to the stage: what it passes on until its "done"
+//  waits in the tied outlets' packs (the bus hands the event again if the
+//  stage dies before then).
+static void s_hold (qy_inlet_t *self)
+{
+    for (int i = 0; i < self->noutlets; i++)
+        qy_outlet_hold (self->outlets [i], true);
+}
+
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
 {
     if (self->ndones)
@@ -184,6 +193,7 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
     if (self->in_pack) {
         s_from_pack (self, m);
         s_taken (self);
+        s_hold (self);
         return 0;
     }
     while (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0) {
@@ -207,6 +217,7 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
             continue;
         }
         s_payload (self, m, numbered ? num : NULL);
+        s_hold (self);
         return 0;
     }
     //  Nothing waiting: the stage's batch ends here, so what it passed on
@@ -263,9 +274,10 @@ static void s_say_done (qy_inlet_t *self)
 
 void qy_inlet_done (qy_inlet_t *self)
 {
-    //  What was passed on goes now: the marks name its packs.
+    //  What was passed on goes now (the marks name its packs), and what
+    //  the stage sends until its next event goes at once.
     for (int i = 0; i < self->noutlets; i++)
-        qy_outlet_flush (self->outlets [i]);
+        qy_outlet_hold (self->outlets [i], false);
     if (self->undone) {
         //  Full: the newest waits with the marks of now, which cover the older ones.
         s_done_t *d = &self->dones [self->ndones < S_DONES ? self->ndones++ : S_DONES - 1];

@@ -31,6 +31,7 @@ struct qy_outlet_t {
     uint32_t  *count;            //  events in the message (a pack, or 1)
     size_t     events;           //  events in sent messages not acknowledged
     qy_pack_t  open;             //  events appended, not sent yet
+    bool       hold;             //  the open pack waits for qy_outlet_flush (qy_outlet_hold)
     size_t     stale;            //  unacknowledged, sent under another epoch
     int64_t    hello_us;
     bool       unfinished;       //  said once per spell
@@ -218,12 +219,12 @@ static bool s_room_for (qy_outlet_t *self, size_t len)
     return false;
 }
 
-//  The event is in the open pack, message next: a full pack (events,
-//  bytes, or the window's last room) goes at once.
+//  The event is in the open pack, message next: unheld, or a full pack
+//  (events, bytes, or the window's last room), it goes at once.
 static uint64_t s_added (qy_outlet_t *self)
 {
     uint64_t seq = self->next;
-    if (self->open.n >= QY_PACK_MAX || self->open.len >= QY_PACK_BYTES
+    if (!self->hold || self->open.n >= QY_PACK_MAX || self->open.len >= QY_PACK_BYTES
         || self->events + self->open.n >= self->cap)
         s_ship (self);
     qy_metric_set (self->m_unacked, (int64_t) (self->events + self->open.n));
@@ -252,6 +253,13 @@ uint64_t qy_outlet_send (qy_outlet_t *self, const void *data, size_t len)
 void qy_outlet_flush (qy_outlet_t *self)
 {
     s_ship (self);
+}
+
+void qy_outlet_hold (qy_outlet_t *self, bool on)
+{
+    self->hold = on;
+    if (!on)
+        s_ship (self);
 }
 
 //  Messages (packs) sent and not acknowledged.

@@ -110,6 +110,10 @@ static int s_sockets_open (const ingest_config_t *cfg, s_sockets_t *z)
     qy_service_needs (QY_DEP_BUS);
     if (!z->push || s_curve_open (cfg, z))
         return -1;
+    //  Held: a hand-on's events go as packs, flushed when it ends
+    //  (ingest_outbox_flush); what a pack left open loses, the archive
+    //  re-sends (ingest_outbox_resend).
+    qy_outlet_hold (z->push, true);
     if (qy_zmq_bind (z->router, cfg->zmq_gateway)) {
         qy_log_error ("cannot open sockets gateway=%s out=%s", cfg->zmq_gateway, cfg->zmq_out);
         return -1;

@@ -11,7 +11,6 @@
 #include "scoring_eval_store.h"
 #include "qy/event.h"
 #include "qy/log.h"
-#include "qy/outlet.h"
 #include "qy/service.h"
 #include "qy/util.h"
 #include <stdio.h>
@@ -760,7 +759,7 @@ static int s_sweep (scoring_eval_t *self, int64_t deadline, bool *finished)
     return done;
 }
 
-static int s_round (scoring_eval_t *self, int budget_ms, bool *more)
+int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more)
 {
     //  A round evaluates the groups that changed since they were last
     //  evaluated, and every sweep_every rounds all of them; it stops when
@@ -788,17 +787,5 @@ static int s_round (scoring_eval_t *self, int budget_ms, bool *more)
         self->sweeping = false;
     }
     *more = !finished;
-    return done;
-}
-
-int scoring_eval_run (scoring_eval_t *self, int budget_ms, bool *more)
-{
-    int done = s_round (self, budget_ms, more);
-    //  What the round sent goes now (the signals' outlet is also flushed
-    //  by the next batch's "done", the alerts' by nothing else).
-    if (self->cfg.signals)
-        qy_outlet_flush (self->cfg.signals);
-    if (self->cfg.alerts)
-        qy_outlet_flush (self->cfg.alerts);
     return done;
 }

@@ -260,6 +260,7 @@ static void test_done_after_ack (void **state)
 static void test_pack_flush (void **state)
 {
     s_fix_t *f = *state;
+    qy_outlet_hold (f->out, true);
     s_say (f, 'E', 7, NULL, 0);
     assert_int_equal (s_append (f, "a"), 1);
     assert_int_equal (s_append (f, "b"), 1);
@@ -288,6 +289,7 @@ static void test_pack_flush (void **state)
 static void test_window_in_events (void **state)
 {
     s_fix_t *f = *state;
+    qy_outlet_hold (f->out, true);
     s_say (f, 'E', 7, NULL, 0);
     for (int i = 1; i <= 16; i++)
         assert_int_equal (s_append (f, "m"), 1);
@@ -309,6 +311,7 @@ static void test_pack_full (void **state)
     s_fix_t *f = *state;
     qy_outlet_destroy (&f->out);
     f->out = qy_outlet_new (f->ctx, "inproc://front", 1000, "test");
+    qy_outlet_hold (f->out, true);
     uint64_t seq;
     char body [1024];
     while (s_heard (f, &seq, body, sizeof (body)) != 'H')
@@ -327,6 +330,7 @@ static void test_pack_full (void **state)
 static void test_pack_new_epoch (void **state)
 {
     s_fix_t *f = *state;
+    qy_outlet_hold (f->out, true);
     s_say (f, 'E', 7, NULL, 0);
     s_append (f, "a");
     s_append (f, "b");
@@ -371,6 +375,35 @@ static void test_done_flushes (void **state)
     zmq_pollitem_t item = { back, 0, ZMQ_POLLIN, 0 };
     assert_int_equal (zmq_poll (&item, 1, 50), 0);          //  no "done" before the pack is acknowledged
     s_done_heard (f, in, back);
+}
+
+//  Unheld (the default), each event goes at once, plain; an event taken
+//  by a tied inlet holds the outlet until the stage's "done", which sends
+//  the pack and lets go: what the stage sends after it goes at once again.
+static void test_hold (void **state)
+{
+    s_fix_t *f = *state;
+    s_say (f, 'E', 7, NULL, 0);
+    char body [256];
+    assert_int_equal (s_append (f, "alone"), 1);
+    assert_int_equal (s_message (f, body, sizeof (body)), 1);
+    assert_string_equal (body, "alone");
+    void *back;
+    qy_inlet_t *in = s_inlet_working (f, &back);
+    assert_int_equal (s_append (f, "x"), 2);
+    assert_int_equal (s_append (f, "y"), 2);
+    assert_int_equal (s_message (f, body, sizeof (body)), 0);  //  held while the stage works
+    qy_inlet_done (in);
+    assert_int_equal (s_pack (f, body, sizeof (body)), 2);
+    assert_string_equal (body, "x|y");
+    assert_int_equal (s_append (f, "chore"), 3);
+    assert_int_equal (s_message (f, body, sizeof (body)), 3);  //  let go: at once
+    assert_string_equal (body, "chore");
+    uint64_t acks [] = { 1, 2, 3 };
+    s_say (f, 'K', 7, acks, 3);
+    assert_true (qy_inlet_finished (in));
+    qy_inlet_destroy (&in);
+    zmq_close (back);
 }
 
 //  A front on TCP for the link tests: bound on port (0: any), the outlet
@@ -475,6 +508,7 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_pack_full, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_pack_new_epoch, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_done_flushes, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_hold, s_setup, s_teardown),
         cmocka_unit_test (test_link_seen),
         cmocka_unit_test (test_link_broken_resends),
     };

@@ -39,9 +39,11 @@ void qy_inlet_destroy (qy_inlet_t **self_p);
 void *qy_inlet_socket (qy_inlet_t *self);
 //  Take one event without waiting: 0 with m filled (init'ed by the
 //  caller, as zmq_msg_recv), -1 when none is there. A pack's events come
-//  one by one (copied out of it); a plain message is one event. With
-//  nothing there, the outlets tied with qy_inlet_after are flushed (the
-//  stage's batch ends): nothing passed on waits for more.
+//  one by one (copied out of it); a plain message is one event. An event
+//  taken holds the outlets tied with qy_inlet_after (qy_outlet_hold: what
+//  the stage passes on waits in packs until its "done"). With nothing
+//  there, those outlets are flushed (the stage's batch ends): nothing
+//  passed on waits for more.
 int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m);
 //  Everything taken so far is finished: its effects are durable, it was
 //  passed on or set aside. Call it with nothing in hand (after a batch).
@@ -49,7 +51,8 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m);
 //  half taken, its number waits for its last event (the pack stays owed
 //  and goes whole to another replica if this one dies: what was done of
 //  it is done again, harmless by message id). The outlets tied with
-//  qy_inlet_after are flushed first.
+//  qy_inlet_after are flushed first and let go: what the stage sends
+//  before its next event (a chore, a scheduled post) goes at once.
 //  The bus hears it once everything passed on before it on the outlets
 //  named with qy_inlet_after is acknowledged (durable downstream), so the
 //  hop acknowledges its own sender only then: a "done" said (and an

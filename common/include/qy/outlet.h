@@ -1,16 +1,19 @@
 //  A stage's sending end of a bus hop, with acknowledgement: events go
 //  in packs (qy/pack.h: up to QY_PACK_MAX events, QY_PACK_BYTES), a
-//  stage's batch as few bus messages; what the stage sends stays kept (by reference) until the bus says a downstream
+//  stage's batch as few bus messages; what the stage sends stays kept
+//  (by reference) until the bus says a downstream
 //  replica finished it (its effects durable, and what it passed on
 //  acknowledged in turn), and is sent again when the bus restarted since
 //  (a new epoch). A bus killed with what it held loses nothing. The
 //  window counts events (sent or packed, not acknowledged): a full window
 //  is backpressure (qy_service_send waits), so the outlet holds at most
-//  window events whatever the packs. An event appended goes into the open
-//  pack; the pack goes out when full (QY_PACK_MAX events, QY_PACK_BYTES,
-//  or the window's last room) or at qy_outlet_flush: no timer, a stage
-//  flushes when its batch (or what it hands on) is finished, and
-//  qy_inlet_done flushes the outlets tied with qy_inlet_after. The wire
+//  window events whatever the packs. An event goes at once, unless the
+//  outlet is held (qy_outlet_hold: while a stage works on a batch): then
+//  it waits in the open pack, which goes out when full (QY_PACK_MAX
+//  events, QY_PACK_BYTES, or the window's last room) or at qy_outlet_flush:
+//  no timer, a stage flushes when its batch (or what it hands on) is
+//  finished, and qy_inlet_done flushes the outlets tied with
+//  qy_inlet_after and lets them go. The wire
 //  (services/bus/main.c):
 //    stage → bus: "QYH": hello (every second: which bus is this?);
 //                 a message, two frames: "QYM" + its number (8 bytes,
@@ -54,17 +57,26 @@ void *qy_outlet_link_socket (qy_outlet_t *self);
 void qy_outlet_destroy (qy_outlet_t **self_p);
 //  The socket, for zmq_poll (POLLIN: acknowledgements).
 void *qy_outlet_socket (qy_outlet_t *self);
-//  Append msg to the open pack, kept until acknowledged. Returns the
-//  number of the message (pack) it is in (> 0), or 0 with errno EAGAIN
-//  when the window is full or the bus's epoch is not known yet (call
-//  qy_outlet_poll, wait, retry). A full socket is no refusal: the pack is
-//  kept and goes with a later qy_outlet_poll.
+//  Append msg to the open pack (sent at once unless held), kept until
+//  acknowledged. Returns the number of the message (pack) it is in (> 0),
+//  or 0 with errno EAGAIN when the window is full or the bus's epoch is
+//  not known yet (call qy_outlet_poll, wait, retry). A full socket is no
+//  refusal: the pack is kept and goes with a later qy_outlet_poll.
 uint64_t qy_outlet_send_pb (qy_outlet_t *self, const ProtobufCMessage *msg);
 //  Same, for bytes already packed (copied).
 uint64_t qy_outlet_send (qy_outlet_t *self, const void *data, size_t len);
 //  Send the open pack now (nothing when none is open). A stage calls it
-//  when what it passes on is finished: a batch, a hand-on, a chore.
+//  when what it passes on is finished: a batch, a hand-on.
 void qy_outlet_flush (qy_outlet_t *self);
+//  Whether events wait in the open pack for qy_outlet_flush (on) or each
+//  goes at once (off, the default; turning it off sends the open pack).
+//  Held, only what the bus will hand again may wait: a stage's batch whose
+//  input it still owes (qy_inlet_recv holds the outlets tied with
+//  qy_inlet_after, qy_inlet_done lets them go), or ingest's hand-on of
+//  what its archive keeps. A send whose only record is written right
+//  after it (a scheduled post committed as sent, a chore's alert) goes at
+//  once, unheld: a pack left open would die with the process.
+void qy_outlet_hold (qy_outlet_t *self, bool on);
 //  Take what the bus said (acknowledgements, its epoch), say hello once a
 //  second, and send again what a restarted bus lost. Never waits.
 void qy_outlet_poll (qy_outlet_t *self);
