@@ -8,10 +8,8 @@
 //    sc:ids:{g:G}:D    set of message ids counted for group G on day D (idempotency)
 //    sc:g:{g:G}:D      hash: n (events), msgs, joins, leaves, viol, staff, posts,
 //                      resp, replies, q, ans, h0..h23 (messages per hour)
-//    sc:a:{g:G}:D      HyperLogLog of members who spoke
 //    sc:m:{g:G}:D      hash: member id → messages that day
 //    sc:w:{g:G}:D      hash: message id → author member id (to resolve quotes)
-//    sc:e:{g:G}:D      hash: "from>to" → reply edges that day
 //    sc:u:{g:G}:M      hash: member M's standing in G (SCORING_FIELDS below)
 //    sc:mem:{g:G}      set of member ids seen in G
 //    sc:uid:{g:G}      hash: gateway user id → member id (to resolve mentions)
@@ -57,7 +55,7 @@ bool scoring_is_substantial (const Qy__Event *ev, int min_chars);
 
 typedef struct {
     //  64: the longest, with 20-digit ids and a negative day, takes 53.
-    char ids [64], group [64], active [64], members [64], authors [64], authors_prev [64], edges [64];
+    char ids [64], group [64], members [64], authors [64], authors_prev [64];
     char member [64], roster [64], uids [64], state [64], board [64], channels [64], replies [64], lock [64];
     char version [64];      //  bumped by every counting transaction of the group (what the next one WATCHes)
     char dirty [64];        //  the member of sc:dirty
@@ -377,7 +375,6 @@ int64_t scoring_kv_len (scoring_kv_t *self, const char *key);
 int64_t scoring_kv_hincr (scoring_kv_t *self, const char *key, const char *field, int64_t by);
 void scoring_kv_hset (scoring_kv_t *self, const char *key, const char *field, const char *value);   //  NULL: HDEL
 bool scoring_kv_sadd (scoring_kv_t *self, const char *key, const char *member);    //  true: added
-void scoring_kv_pfadd (scoring_kv_t *self, const char *key, const char *member);
 void scoring_kv_zincr (scoring_kv_t *self, const char *key, const char *member, int64_t by);
 //  An expiry after the writes: EXPIRE (nx false) wins over EXPIRE NX.
 void scoring_kv_expire (scoring_kv_t *self, const char *key, long ttl_s, bool nx);
@@ -414,7 +411,7 @@ typedef struct {
     const char   *key;
 } scoring_cmd_t;
 //  The writes: per key HSET (fields set, and counters whose field was read:
-//  their new values), HDEL, SADD, PFADD (one each), HINCRBY and ZINCRBY
+//  their new values), HDEL, SADD (one each), HINCRBY and ZINCRBY
 //  per field not read (summed), then the expiries. Caller frees with
 //  scoring_cmds_free (the words stay the kv's).
 size_t scoring_kv_commands (scoring_kv_t *self, scoring_cmd_t **cmds);

@@ -610,10 +610,10 @@ static size_t s_unmark (const scoring_count_config_t *cfg, qy_redis_t *redis, co
     n += qy_redis_append_keyed (redis, route, 3, srem, NULL) == 0;
     n += qy_redis_append_keyed (redis, route, 4, back, NULL) == 0;
     n += qy_redis_append_keyed (redis, route, 4, bump, NULL) == 0;
-    const char *keys [] = { k->ids, k->group, k->active, k->members, k->edges, k->authors, k->member, k->roster,
+    const char *keys [] = { k->ids, k->group, k->members, k->authors, k->member, k->roster,
                             k->uids, k->state, k->board, k->channels, k->replies, k->version };
     for (size_t i = 0; i < QY_ARRAY_LEN (keys); i++) {
-        const char *expire [] = { "EXPIRE", keys [i], i < 5 ? ttl : i == 5 ? wttl : mttl, "NX" };
+        const char *expire [] = { "EXPIRE", keys [i], i < 3 ? ttl : i == 3 ? wttl : mttl, "NX" };
         n += qy_redis_append_keyed (redis, route, 4, expire, NULL) == 0;
     }
     return n;

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { S_HASH, S_SET, S_HLL, S_ZSET, S_LEN } s_kind_t;
+typedef enum { S_HASH, S_SET, S_ZSET, S_LEN } s_kind_t;
 
 //  One field of a hash (or member of a set, sorted set, HyperLogLog).
 typedef struct {
@@ -30,7 +30,7 @@ typedef struct {
     uint32_t    keyno;      //  its key in keys
     uint32_t    flen, vlen; //  field's and value's lengths (for the commands)
     uint8_t     kind;
-    bool        set;        //  written by HSET / HDEL (value NULL) / SADD / PFADD
+    bool        set;        //  written by HSET / HDEL (value NULL) / SADD
     bool        counter;    //  written by HINCRBY / ZINCRBY
     bool        read;       //  in a read's fields: value is what Redis held (NULL: absent)
 } s_entry_t;
@@ -429,13 +429,6 @@ bool scoring_kv_sadd (scoring_kv_t *self, const char *key, const char *member)
     return added;
 }
 
-void scoring_kv_pfadd (scoring_kv_t *self, const char *key, const char *member)
-{
-    s_entry_t *e = s_entry (self, S_HLL, key, member);
-    e->set = true;
-    s_touch (self, e->keyno);
-}
-
 void scoring_kv_zincr (scoring_kv_t *self, const char *key, const char *member, int64_t by)
 {
     s_entry_t *e = s_entry (self, S_ZSET, key, member);
@@ -536,24 +529,23 @@ static bool s_hash_written (const s_entry_t *e)
     return e->kind == S_HASH && (e->set || (e->counter && e->read));
 }
 
-//  Whether entry e goes into the m-th of HSET, HDEL, SADD, PFADD.
+//  Whether entry e goes into the m-th of HSET, HDEL, SADD.
 static bool s_in_multi (const s_entry_t *e, int m)
 {
     bool hash = s_hash_written (e);
-    return (m == 0 && hash && e->value) || (m == 1 && hash && !e->value) || (m == 2 && e->kind == S_SET && e->set)
-        || (m == 3 && e->kind == S_HLL);
+    return (m == 0 && hash && e->value) || (m == 1 && hash && !e->value) || (m == 2 && e->kind == S_SET && e->set);
 }
 
 //  One key's writes: HSET of the fields set and of the counters read, HDEL
-//  of those deleted, SADD and PFADD of the members added (each one
+//  of those deleted, SADD of the members added (each one
 //  command), then HINCRBY and ZINCRBY per field or member not read (their
 //  increments summed).
 static void s_key_cmds (scoring_kv_t *self, s_entry_t **es, size_t ne, const char **argv, size_t *lens,
                         scoring_cmd_t **cmds, size_t *n, size_t *cap)
 {
-    static const char *multi [] = { "HSET", "HDEL", "SADD", "PFADD" };
+    static const char *multi [] = { "HSET", "HDEL", "SADD" };
     const s_key_t *k = &self->keys [es [0]->keyno];
-    for (int m = 0; m < 4; m++) {
+    for (int m = 0; m < (int) QY_ARRAY_LEN (multi); m++) {
         int argc = 2;
         for (size_t i = 0; i < ne; i++)
             if (s_in_multi (es [i], m)) {

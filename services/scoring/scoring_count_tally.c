@@ -227,10 +227,7 @@ static void s_member_msg (s_ctx_t *c, int64_t mm)
 static void s_edge (s_ctx_t *c, const char *a, const char *field)
 {
     char f [96];
-    if (scoring_kv_hincr (c->kv, c->k->group, "replies", 1) == 1)
-        scoring_kv_expire (c->kv, c->k->edges, c->cfg->ttl_s, false);
-    qy_cat (f, sizeof (f), c->ev->member, ">", a);
-    scoring_kv_hincr (c->kv, c->k->edges, f, 1);
+    scoring_kv_hincr (c->kv, c->k->group, "replies", 1);
     qy_cat (f, sizeof (f), field, a, "");
     s_group_incr (c, S_REPLIES, f);
     scoring_kv_zincr (c->kv, c->k->board, a, 1);
@@ -318,10 +315,8 @@ static void s_msg (s_ctx_t *c)
     int64_t gm = scoring_kv_hincr (c->kv, k->group, "msgs", 1);
     if (scoring_hour_field (ev->hour))
         scoring_kv_hincr (c->kv, k->group, scoring_hour_field (ev->hour), 1);
-    scoring_kv_pfadd (c->kv, k->active, ev->member);
     scoring_kv_hset (c->kv, k->authors, ev->msg_id, ev->member);
     if (gm == 1) {
-        scoring_kv_expire (c->kv, k->active, c->cfg->ttl_s, false);
         scoring_kv_expire (c->kv, k->members, c->cfg->ttl_s, false);
         scoring_kv_expire (c->kv, k->authors, 3 * S_DAY_S, false);
     }

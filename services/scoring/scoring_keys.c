@@ -110,11 +110,9 @@ void scoring_keys (scoring_keys_t *k, int64_t brand_id, int64_t group_id, int64_
     qy_cat (gday, sizeof (gday), tag, day + 1, "");
     qy_cat (k->ids, sizeof (k->ids), "sc:ids:", gday, "");
     qy_cat (k->group, sizeof (k->group), "sc:g:", gday, "");
-    qy_cat (k->active, sizeof (k->active), "sc:a:", gday, "");
     qy_cat (k->members, sizeof (k->members), "sc:m:", gday, "");
     qy_cat (k->authors, sizeof (k->authors), "sc:w:", gday, "");
     qy_cat (k->authors_prev, sizeof (k->authors_prev), "sc:w:", tag, prev + 1);
-    qy_cat (k->edges, sizeof (k->edges), "sc:e:", gday, "");
     qy_cat (k->member, sizeof (k->member), "sc:u:", tag, m);
     tag [strlen (tag) - 1] = '\0';      //  "{g:N}" alone
     qy_cat (k->roster, sizeof (k->roster), "sc:mem:", tag, "");

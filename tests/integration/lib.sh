@@ -172,8 +172,9 @@ it_demo_services () {
 # gateway failing twice, then taking token "tok") and other, then each qyctl command given (acme's
 # stores and groups: "group create acme room1 一号群"; words split on blanks),
 # notifier retrying twice quickly, every service started; R (redis-cli), sql and dl (a column of
-# a dead letter: dl COLUMN SERVICE MSG_ID) defined; acme's room1 active-member count of today
-# corrupted in Redis (a string where a HyperLogLog belongs), so scoring's count fails on it.
+# a dead letter: dl COLUMN SERVICE MSG_ID) defined; acme's room1 authors of today corrupted in
+# Redis (a string where a hash belongs, which a message quoting nothing writes and does not read),
+# so scoring's count fails on it in its EXEC.
 it_replay_chain () {
     it_servers
     it_gateway --token tok --fail-first 2
@@ -192,7 +193,7 @@ it_replay_chain () {
     room1=$(sql "SELECT id FROM groups WHERE code = 'room1'")
     now=$(date +%s)
     day=$(( (now + 480 * 60) / 86400 ))
-    R SET "sc:a:{g:$room1}:$day" corrupted >/dev/null
+    R SET "sc:w:{g:$room1}:$day" corrupted >/dev/null
 }
 
 # it_welcomed_once: wait until every member's join (less those moderation removed: a blocked

@@ -55,7 +55,6 @@ static void test_keys (void **state)
     assert_int_equal (k.hour, 7);
     assert_string_equal (k.ids, "sc:ids:{g:42}:20781");
     assert_string_equal (k.group, "sc:g:{g:42}:20781");
-    assert_string_equal (k.active, "sc:a:{g:42}:20781");
     assert_string_equal (k.members, "sc:m:{g:42}:20781");
     assert_string_equal (k.dirty, "3:42:20781");
     assert_string_equal (k.seen, "3:42");
@@ -63,7 +62,6 @@ static void test_keys (void **state)
     assert_string_equal (k.authors, "sc:w:{g:42}:20781");
     assert_string_equal (k.authors_prev, "sc:w:{g:42}:20780");
     assert_string_equal (k.channels, "sc:ch:{g:42}");
-    assert_string_equal (k.edges, "sc:e:{g:42}:20781");
     assert_string_equal (k.roster, "sc:mem:{g:42}");
     assert_string_equal (k.uids, "sc:uid:{g:42}");
     assert_string_equal (k.state, "sc:gs:{g:42}");

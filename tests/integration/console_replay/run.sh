@@ -76,14 +76,14 @@ it_eq "bypassed ingest: 409" "$(replay root "$junk")" \
 it_eq "junk untouched" "$(dl "replays" moderation no-brand-id)" 0
 
 # ---- 1. scoring: fixed, replayed, counted
-R DEL "sc:a:{g:$room1}:$day" >/dev/null
+R DEL "sc:w:{g:$room1}:$day" >/dev/null
 it_eq "s1 replayed" "$(replay hq1 "$s1")" "200 true pushed to the scoring hop"
-counted () { [ "$(R SISMEMBER "sc:ids:{g:$room1}:$day" s1) $(R PFCOUNT "sc:a:{g:$room1}:$day")" = "1 1" ]; }
+counted () { [ "$(R SISMEMBER "sc:ids:{g:$room1}:$day" s1) $(R HLEN "sc:m:{g:$room1}:$day")" = "1 1" ]; }
 it_wait "s1 counted by scoring" counted
 it_eq "s1 marked replayed" "$(dl "state || ' ' || replays" scoring s1)" "replayed 1"
 it_eq "s1 again: pushed, counted once" "$(replay hq1 "$s1")" "200 true pushed to the scoring hop"
 sleep 1
-it_eq "still counted once" "$(R PFCOUNT "sc:a:{g:$room1}:$day") $(R SCARD "sc:ids:{g:$room1}:$day")" "1 1"
+it_eq "still counted once" "$(R HLEN "sc:m:{g:$room1}:$day") $(R SCARD "sc:ids:{g:$room1}:$day")" "1 1"
 
 # ---- 4. an unreachable hop: a failed attempt, recorded, the row open
 sql "UPDATE dead_letters SET service = 'campaign' WHERE id = $s1" >/dev/null

@@ -13,9 +13,9 @@
 #      and left open; a row is read whole (the event decoded), corrected
 #      and sent again; one brand cannot replay, read or even list another's.
 source "$(dirname "$0")/../lib.sh"
-# Scoring's active-member count of room1 for today is corrupted (it_replay_chain): the count
-# script fails half-way, after it has marked the message counted and moved the day's first
-# counters; it must take the mark back, and the keys it created must still expire.
+# Scoring's authors of room1 for today are corrupted (it_replay_chain): the count's EXEC fails
+# on that key, after it has marked the message counted and moved the day's first counters; it
+# must take the mark back, and the keys it created must still expire.
 it_replay_chain "group create acme room1 一号群" "group create acme room2 二号群"
 Q=$QYCTL
 export QY_SCORING_FRONT="tcp://127.0.0.1:$QY_P_sf" QY_CAMPAIGN_FRONT="tcp://127.0.0.1:$QY_P_cf" QY_MODERATION_FRONT="tcp://127.0.0.1:$QY_P_mf"
@@ -80,12 +80,12 @@ reopened () { [ "$(dl "failed_again || ' ' || (replayed_at IS NULL)::int" scorin
 it_wait "s1 reopened after failing again" reopened
 
 # ---- 2, 3, 4: the key fixed, the gateway answering: replay everything open
-R DEL "sc:a:{g:$room1}:$day" >/dev/null
+R DEL "sc:w:{g:$room1}:$day" >/dev/null
 rc=0; "$Q" deadletters replay acme --open --yes > "$QY_RUN/replay.txt" || rc=$?
 it_eq "replay exit status (bad1 is rejected again)" "$rc" 1
 cut -f2- "$QY_RUN/replay.txt" | sort > "$QY_RUN/actual/replay_open.txt"
 it_expect replay_open
-counted () { [ "$(R SISMEMBER "sc:ids:{g:$room1}:$day" s1)$(R SISMEMBER "sc:ids:{g:$room1}:$day" s2) $(R PFCOUNT "sc:a:{g:$room1}:$day")" = "11 2" ]; }
+counted () { [ "$(R SISMEMBER "sc:ids:{g:$room1}:$day" s1)$(R SISMEMBER "sc:ids:{g:$room1}:$day" s2) $(R HLEN "sc:m:{g:$room1}:$day")" = "11 2" ]; }
 it_wait "s1 and s2 counted by scoring" counted
 for k in ids g m; do
     t=$(R TTL "sc:$k:{g:$room1}:$day")

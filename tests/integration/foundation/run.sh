@@ -59,7 +59,7 @@ gid=$(psql "$QY_PG_DSN" -qAtc "SELECT g.id FROM groups g JOIN brands b ON b.id =
 r () { redis-cli -p "$QY_REDIS_PORT" "$@"; }
 {
     echo "msgs=$(r HGET "sc:g:{g:$gid}:20412" msgs) joins=$(r HGET "sc:g:{g:$gid}:20412" joins) viol=$(r HGET "sc:g:{g:$gid}:20412" viol) h10=$(r HGET "sc:g:{g:$gid}:20412" h10)"
-    echo "active=$(r PFCOUNT "sc:a:{g:$gid}:20412") counted_ids=$(r SCARD "sc:ids:{g:$gid}:20412")"
+    echo "active=$(r HLEN "sc:m:{g:$gid}:20412") counted_ids=$(r SCARD "sc:ids:{g:$gid}:20412")"
     echo "u2_msgs=$(r HGET "sc:m:{g:$gid}:20412" "$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM members WHERE user_id = 'u2' AND brand_id = (SELECT id FROM brands WHERE code = 'acme')")")"
     echo "muted_ttl_positive=$([ "$(r PTTL "mute:{b:$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM brands WHERE code = 'acme'")}:$(psql "$QY_PG_DSN" -qAtc "SELECT id FROM members WHERE user_id = 'u2' AND brand_id = (SELECT id FROM brands WHERE code = 'acme')")")" -gt 0 ] && echo yes || echo no)"
 } > "$QY_RUN/actual/redis.txt"

@@ -32,12 +32,11 @@ evaluated () { [ "$(q "SELECT count (*) FROM group_states WHERE brand_id = $BID"
 it_wait "an evaluation of both groups" evaluated
 sleep 2     # a few more rounds: states must not change and no signal may repeat
 
-# Redis: u2 answered u1's question within the window (edge u2>u1), u3 quoted
-# u2 and u1 mentioned u2; u2 wrote one substantial message.
+# Redis: u2 answered u1's question within the window (a reply received by u1),
+# u3 quoted u2 and u1 mentioned u2; u2 wrote one substantial message.
 r () { redis-cli -p "$QY_REDIS_PORT" "$@"; }
 D20=20707   # 2026-09-11 at +08:00
 {
-    echo "edges=$(r HGET "sc:e:{g:$G1}:$D20" "$U2>$U1"),$(r HGET "sc:e:{g:$G1}:$D20" "$U3>$U2"),$(r HGET "sc:e:{g:$G1}:$D20" "$U1>$U2")"
     echo "u1 replies=$(r HGET "sc:r:{g:$G1}" "r:$U1") u2 replies=$(r HGET "sc:r:{g:$G1}" "r:$U2") mentions=$(r HGET "sc:r:{g:$G1}" "n:$U2")"
     echo "u2 $(r HMGET "sc:u:{g:$G1}:$U2" msgs days ans subs streak st tl | paste -sd' ')"
     echo "u4 in=$(r HGET "sc:u:{g:$G1}:$(mid u4)" in)"
