@@ -22,7 +22,7 @@
 typedef struct {
     qy_common_config_t common;
     char  *zmq_in, *zmq_out, *zmq_alerts;
-    long   hwm, batch, rollup_ms, rollup_marks, ttl_days, member_ttl_days, eval_ms, eval_sweep_every, eval_budget_ms, reply_window_s, post_window_s,
+    long   hwm, batch, rollup_ms, rollup_marks, ttl_days, member_ttl_days, renew_days, eval_ms, eval_sweep_every, eval_budget_ms, reply_window_s, post_window_s,
            substantial_chars, rebuild_days, wait_ms;
     double half_short_days, half_long_days;
     bool   event_clock;
@@ -40,6 +40,7 @@ static const qy_option_t s_options [] = {
     { "rollup.marks", QY_INT, offsetof (scoring_config_t, rollup_marks), "200", 1, 100000, "dirty group-days a roll-up round reads in one Redis pipeline and writes in one transaction (rounds follow until none is left): larger rounds cost fewer statements per group-day, smaller ones hold locks and Redis for less time" },
     { "counters.ttl_days", QY_INT, offsetof (scoring_config_t, ttl_days), "40", 2, 400, "how long day counters stay in Redis" },
     { "members.ttl_days", QY_INT, offsetof (scoring_config_t, member_ttl_days), "400", 30, 3650, "how long a silent member's or group's standing stays in Redis" },
+    { "members.renew_days", QY_INT, offsetof (scoring_config_t, renew_days), "7", 1, 365, "how often at most a group's first event of a day moves its long-lived keys' expiry on (to members.ttl_days plus this): a silent group's keys go between members.ttl_days and that many days more after its last event" },
     { "eval.interval_ms", QY_INT, offsetof (scoring_config_t, eval_ms), "60000", 100, 86400000, "how often member standing and group health are evaluated" },
     { "eval.sweep_every", QY_INT, offsetof (scoring_config_t, eval_sweep_every), "10", 1, 10000, "every how many evaluation rounds all groups are evaluated, not only those whose counts changed (states that follow from time passing)" },
     { "eval.budget_ms", QY_INT, offsetof (scoring_config_t, eval_budget_ms), "500", 10, 600000, "longest stretch of evaluation before counting resumes" },
@@ -225,7 +226,7 @@ int main (int argc, char **argv)
     //  A batch is done (owed no more) once the events it passed on are acknowledged.
     qy_inlet_after (in, out);
     scoring_count_config_t ccfg = {
-        .ttl_s = cfg.ttl_days * 86400, .member_ttl_s = cfg.member_ttl_days * 86400,
+        .ttl_s = cfg.ttl_days * 86400, .member_ttl_s = cfg.member_ttl_days * 86400, .renew_days = (int) cfg.renew_days,
         .half_short_s = cfg.half_short_days * 86400, .half_long_s = cfg.half_long_days * 86400,
         .reply_window_s = (int) cfg.reply_window_s, .post_window_s = (int) cfg.post_window_s,
         .substantial_chars = (int) cfg.substantial_chars,

@@ -301,9 +301,17 @@ int64_t scoring_brands_clock (scoring_brands_t *self, int64_t brand_id, int64_t 
 //  Standing can point at it.
 const char *scoring_state_name (const char *s);
 
+//  Pure. Whether the first event of day moves the expiry of its group's
+//  long-lived keys on: xd is the day it was last moved (the state hash's
+//  field xd; NULL or not a number: never), every the renewal period in
+//  days (members.renew_days; 0 and 1 mean every day). A day before xd
+//  (a late event) does not: the keys already live past it.
+bool scoring_renew_due (const char *xd, int32_t day, int every);
+
 typedef struct {
     long   ttl_s;              //  day counters
     long   member_ttl_s;       //  member, roster, board, channel keys (refreshed while active)
+    int    renew_days;         //  the group's long-lived keys' expiry moved on at most this often (0, 1: daily)
     double half_short_s, half_long_s;
     int    reply_window_s;     //  an answer to the previous speaker within this counts as a reply
     int    post_window_s;      //  member messages this soon after a bot post count as responses

@@ -339,7 +339,7 @@ static void s_want_counters (s_reads_t *rs, const scoring_tally_event_t *e)
 //  What the counting of the block's events reads (scoring_count_tally's list).
 static void s_plan_reads (const s_block_t *b, s_reads_t *rs)
 {
-    static const char *state [] = { "lm", "lt", "qm", "qt", "pt", "state" };
+    static const char *state [] = { "lm", "lt", "qm", "qt", "pt", "state", "xd" };
     for (size_t j = 0; j < b->n; j++) {
         const scoring_tally_event_t *e = &b->tev [j];
         const scoring_keys_t *k = e->keys;

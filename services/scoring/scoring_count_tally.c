@@ -368,15 +368,38 @@ static void s_count (s_ctx_t *c)
     //  with their first message of a day, a join or a leave.
     if (c->touched)
         scoring_kv_expire (c->kv, k->member, mttl, false);
-    //  Keys of the group as a whole live while the group has events: their
-    //  expiry moves on with the first event of each day.
     if (first_of_day) {
         scoring_kv_expire (c->kv, k->ids, ttl, false);
         scoring_kv_expire (c->kv, k->group, ttl, false);
     }
+    //  Keys of the group as a whole live while the group has events: their
+    //  expiry moves on with the first event of a day, at most every
+    //  renew_days (to members.ttl_days + renew_days, so a key lives at least
+    //  members.ttl_days after the group's last event): six EXPIREs a
+    //  group-day were, at 100,000 groups, three per event. A key a write may
+    //  have made meanwhile gets members.ttl_days (EXPIRE NX).
+    int every = c->cfg->renew_days > 1 ? c->cfg->renew_days : 1;
+    bool renew = first_of_day && scoring_renew_due (scoring_kv_get (c->kv, k->state, "xd"), ev->day, every);
+    if (renew) {
+        char day [24];
+        qy_fmt_i64 (day, ev->day);
+        scoring_kv_hset (c->kv, k->state, "xd", day);
+    }
+    long lasting = mttl + (long) (every > 1 ? every : 0) * S_DAY_S;
     for (int i = 0; i < 6; i++)
-        if (first_of_day || c->fresh [i])
-            scoring_kv_expire (c->kv, s_group_key (k, i), mttl, !first_of_day);
+        if (renew)
+            scoring_kv_expire (c->kv, s_group_key (k, i), lasting, false);
+        else if (c->fresh [i])
+            scoring_kv_expire (c->kv, s_group_key (k, i), mttl, true);
+}
+
+bool scoring_renew_due (const char *xd, int32_t day, int every)
+{
+    char *end;
+    long long last = xd ? strtoll (xd, &end, 10) : 0;
+    if (!xd || end == xd || *end)
+        return true;
+    return day - last >= (every > 1 ? every : 1);
 }
 
 //  The event's standing as the script answered it: the member's fields,

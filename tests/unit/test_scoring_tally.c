@@ -135,7 +135,7 @@ static void test_messages (void **state)
     //  The reply edge: 2 answered 1 within the window.
     assert_true (s_has (kv, "HINCRBY sc:r:{g:10} r:1 1"));
     assert_true (s_has (kv, "ZINCRBY sc:lb:{g:10} 1 1"));
-    assert_true (s_has (kv, "HSET sc:gs:{g:10} lm 2 lt 1700000060"));
+    assert_true (s_hasf (kv, "HSET sc:gs:{g:10} lm 2 lt 1700000060 xd %d", S_DAY));   //  xd: the first event renewed
     //  Expiry: day keys by their first counter, the group's keys by the
     //  day's first event (unconditional), the member hashes.
     assert_true (s_hasf (kv, "EXPIRE sc:ids:{g:10}:%d 172800", S_DAY));
@@ -214,6 +214,58 @@ static void test_lasting (void **state)
     scoring_count_tally (&s_cfg, kv, b.ev, b.n, b.ans);
     assert_true (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000"));
     scoring_kv_destroy (&kv);
+}
+
+//  The renewal period: a day renew_days or more after the last renewal
+//  moves the expiry on; a day before it (a late event) does not; no
+//  renewal known (or not a number), always.
+static void test_renew_due (void **state)
+{
+    (void) state;
+    assert_true (scoring_renew_due (NULL, 100, 7));
+    assert_true (scoring_renew_due ("", 100, 7));
+    assert_true (scoring_renew_due ("9x", 100, 7));
+    assert_false (scoring_renew_due ("100", 106, 7));
+    assert_true (scoring_renew_due ("100", 107, 7));
+    assert_false (scoring_renew_due ("100", 99, 7));
+    assert_false (scoring_renew_due ("100", 100, 1));
+    assert_true (scoring_renew_due ("100", 101, 1));
+    assert_true (scoring_renew_due ("100", 101, 0));
+}
+
+//  With members.renew_days 7, the day's first event moves the group's
+//  long-lived keys' expiry on only a week after the last move (to the TTL
+//  plus the week, noting the day in the state hash), and otherwise gives
+//  only a key it may have made an EXPIRE NX.
+static void test_renewal (void **state)
+{
+    (void) state;
+    scoring_count_config_t cfg = s_cfg;
+    cfg.renew_days = 7;
+    char day [24], moved [24];
+    for (int ago = 3; ago <= 7; ago += 4) {
+        s_batch_t b = { 0 };
+        s_add (&b, "y", SCORING_JOIN, 3, 10);
+        scoring_kv_t *kv = scoring_kv_new ();
+        s_empty (kv, &b);
+        qy_snprintf (moved, sizeof (moved), "%d", S_DAY - ago);
+        scoring_kv_load (kv, b.k [0].state, "xd", moved);
+        scoring_kv_lasting (kv, b.k [0].roster);
+        scoring_count_tally (&cfg, kv, b.ev, b.n, b.ans);
+        assert_int_equal (b.ans [0].outcome, SCORING_COUNTED);
+        qy_snprintf (day, sizeof (day), "%d", S_DAY);
+        bool renewed = ago == 7;
+        assert_int_equal (s_hasf (kv, "HSET sc:gs:{g:10} xd %s", day), renewed);
+        assert_int_equal (s_has (kv, "EXPIRE sc:mem:{g:10} 3196800"), renewed);     //  (30 + 7) days
+        assert_int_equal (s_has (kv, "EXPIRE sc:ch:{g:10} 3196800"), renewed);
+        assert_int_equal (s_has (kv, "EXPIRE sc:ch:{g:10} 2592000 NX"), !renewed);   //  written, may be new
+        assert_false (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000 NX"));                 //  read to exist
+        assert_false (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000"));
+        //  The day keys and the member's hash as before.
+        assert_true (s_hasf (kv, "EXPIRE sc:ids:{g:10}:%d 172800", S_DAY));
+        assert_true (s_has (kv, "EXPIRE sc:u:{g:10}:3 2592000"));
+        scoring_kv_destroy (&kv);
+    }
 }
 
 //  The kv's interning: a key's number is dense and the same however often
@@ -335,7 +387,7 @@ static void test_conversation (void **state)
     assert_true (s_hasf (kv, "HINCRBY sc:g:{g:10}:%d posts 1", S_DAY));
     assert_true (s_hasf (kv, "HINCRBY sc:g:{g:10}:%d resp 2", S_DAY));
     assert_true (s_has (kv, "HDEL sc:gs:{g:10} qm"));
-    assert_true (s_has (kv, "HSET sc:gs:{g:10} lm 2 pt 1700000000 lt 1700000020 qt 1700000010"));
+    assert_true (s_hasf (kv, "HSET sc:gs:{g:10} lm 2 pt 1700000000 lt 1700000020 qt 1700000010 xd %d", S_DAY));
     //  The quote and the mention, not the previous speaker.
     assert_true (s_has (kv, "HINCRBY sc:r:{g:10} r:1 1"));
     assert_true (s_has (kv, "HINCRBY sc:r:{g:10} n:3 1"));
@@ -371,6 +423,8 @@ int main (void)
         cmocka_unit_test (test_read),
         cmocka_unit_test (test_kv_interning),
         cmocka_unit_test (test_lasting),
+        cmocka_unit_test (test_renew_due),
+        cmocka_unit_test (test_renewal),
         cmocka_unit_test (test_join_leave),
         cmocka_unit_test (test_conversation),
         cmocka_unit_test (test_decay),

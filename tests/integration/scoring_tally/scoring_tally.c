@@ -22,7 +22,7 @@
 static qy_redis_t *s_redis;
 static scoring_brands_t *s_brands;
 static int s_failures;
-static const scoring_count_config_t s_cfg = { .ttl_s = 3 * 86400, .member_ttl_s = 30 * 86400,
+static const scoring_count_config_t s_cfg = { .ttl_s = 3 * 86400, .member_ttl_s = 30 * 86400, .renew_days = 7,
                                               .half_short_s = 3 * 86400, .half_long_s = 30 * 86400,
                                               .reply_window_s = 600, .post_window_s = 1800, .substantial_chars = 10 };
 
@@ -173,7 +173,10 @@ static void s_dump_key (const char *key, const char *tag, bool with_ttl, qy_buf_
                                  : qy_strdup (r->element [i]->str);
     qsort (items, n / step, sizeof (char *), s_cmp_str);
     for (size_t i = 0; i < n / step; i++) {
-        qy_buf_printf (out, " %s", items [i]);
+        //  The state hash's xd (the day the group's expiry was last moved
+        //  on, members.renew_days) is the C counting's alone.
+        if (strncmp (items [i], "xd=", 3) != 0 || !strstr (key, "sc:gs:"))
+            qy_buf_printf (out, " %s", items [i]);
         free (items [i]);
     }
     free (items);
