@@ -81,7 +81,7 @@ extern const char scoring_fold_lua [];          //  scoring_fold.lua (embedded)
 //  The member hash's fields (sc:u), in the order counting answers them.
 #define SCORING_FIELDS(X) \
     X (first) X (jd) X (jt) X (jn) X (in) X (ch) X (mch) X (last) X (lt) X (days) X (streak) X (msgs) \
-    X (as) X (al) X (at) X (subs) X (ans) X (vd) X (viol) X (staff) X (st) X (tl) X (lv) X (lu)
+    X (as) X (al) X (at) X (subs) X (ans) X (vd) X (viol) X (staff) X (st) X (tl) X (lv) X (lu) X (xd)
 enum {
 #define S_ENUM(f) SCORING_F_##f,
     SCORING_FIELDS (S_ENUM)
@@ -301,9 +301,10 @@ int64_t scoring_brands_clock (scoring_brands_t *self, int64_t brand_id, int64_t 
 //  Standing can point at it.
 const char *scoring_state_name (const char *s);
 
-//  Pure. Whether the first event of day moves the expiry of its group's
-//  long-lived keys on: xd is the day it was last moved (the state hash's
-//  field xd; NULL or not a number: never), every the renewal period in
+//  Pure. Whether an event of day moves the expiry of its group's long-lived
+//  keys (or its member's hash) on: xd is the day it was last moved (the
+//  field xd of the state hash, of the member hash; NULL or not a number:
+//  never), every the renewal period in
 //  days (members.renew_days; 0 and 1 mean every day). A day before xd
 //  (a late event) does not: the keys already live past it.
 bool scoring_renew_due (const char *xd, int32_t day, int every);

@@ -364,28 +364,33 @@ static void s_count (s_ctx_t *c)
         s_msg (c);
     if (ev->violation)
         s_violation (c);
+    //  What lives while the member or group is active (members.ttl_days) has
+    //  its expiry moved on at most every renew_days, to members.ttl_days +
+    //  renew_days, so it lives at least members.ttl_days after the last
+    //  event: at 100,000 groups, where a group-day carries about two events,
+    //  moving it every day cost four EXPIREs per event.
+    int every = c->cfg->renew_days > 1 ? c->cfg->renew_days : 1;
+    long lasting = mttl + (long) (every > 1 ? every : 0) * S_DAY_S;
     //  A member's hash lives on while they are active: its expiry moves on
-    //  with their first message of a day, a join or a leave.
-    if (c->touched)
-        scoring_kv_expire (c->kv, k->member, mttl, false);
+    //  with their first message of a day, a join or a leave (its xd: the
+    //  day it last moved; a new hash has none, so gets its expiry).
+    if (c->touched && scoring_renew_due (s_cur (c, SCORING_F_xd), ev->day, every)) {
+        s_put (c, SCORING_F_xd, ev->day);
+        scoring_kv_expire (c->kv, k->member, lasting, false);
+    }
     if (first_of_day) {
         scoring_kv_expire (c->kv, k->ids, ttl, false);
         scoring_kv_expire (c->kv, k->group, ttl, false);
     }
     //  Keys of the group as a whole live while the group has events: their
-    //  expiry moves on with the first event of a day, at most every
-    //  renew_days (to members.ttl_days + renew_days, so a key lives at least
-    //  members.ttl_days after the group's last event): six EXPIREs a
-    //  group-day were, at 100,000 groups, three per event. A key a write may
-    //  have made meanwhile gets members.ttl_days (EXPIRE NX).
-    int every = c->cfg->renew_days > 1 ? c->cfg->renew_days : 1;
+    //  expiry moves on with the first event of a day (the state hash's xd).
+    //  A key a write may have made meanwhile gets members.ttl_days (EXPIRE NX).
     bool renew = first_of_day && scoring_renew_due (scoring_kv_get (c->kv, k->state, "xd"), ev->day, every);
     if (renew) {
         char day [24];
         qy_fmt_i64 (day, ev->day);
         scoring_kv_hset (c->kv, k->state, "xd", day);
     }
-    long lasting = mttl + (long) (every > 1 ? every : 0) * S_DAY_S;
     for (int i = 0; i < 6; i++)
         if (renew)
             scoring_kv_expire (c->kv, s_group_key (k, i), lasting, false);

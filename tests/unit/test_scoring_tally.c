@@ -236,7 +236,8 @@ static void test_renew_due (void **state)
 //  With members.renew_days 7, the day's first event moves the group's
 //  long-lived keys' expiry on only a week after the last move (to the TTL
 //  plus the week, noting the day in the state hash), and otherwise gives
-//  only a key it may have made an EXPIRE NX.
+//  only a key it may have made an EXPIRE NX; a member's hash likewise (the
+//  day in its own xd).
 static void test_renewal (void **state)
 {
     (void) state;
@@ -250,6 +251,8 @@ static void test_renewal (void **state)
         s_empty (kv, &b);
         qy_snprintf (moved, sizeof (moved), "%d", S_DAY - ago);
         scoring_kv_load (kv, b.k [0].state, "xd", moved);
+        scoring_kv_load (kv, b.k [0].member, "first", "1");
+        scoring_kv_load (kv, b.k [0].member, "xd", moved);
         scoring_kv_lasting (kv, b.k [0].roster);
         scoring_count_tally (&cfg, kv, b.ev, b.n, b.ans);
         assert_int_equal (b.ans [0].outcome, SCORING_COUNTED);
@@ -261,9 +264,11 @@ static void test_renewal (void **state)
         assert_int_equal (s_has (kv, "EXPIRE sc:ch:{g:10} 2592000 NX"), !renewed);   //  written, may be new
         assert_false (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000 NX"));                 //  read to exist
         assert_false (s_has (kv, "EXPIRE sc:mem:{g:10} 2592000"));
-        //  The day keys and the member's hash as before.
+        assert_int_equal (s_has (kv, "EXPIRE sc:u:{g:10}:3 3196800"), renewed);
+        assert_false (s_has (kv, "EXPIRE sc:u:{g:10}:3 2592000"));
+        assert_string_equal (s_val (&b.ans [0], SCORING_F_xd), renewed ? day : moved);
+        //  The day keys as before.
         assert_true (s_hasf (kv, "EXPIRE sc:ids:{g:10}:%d 172800", S_DAY));
-        assert_true (s_has (kv, "EXPIRE sc:u:{g:10}:3 2592000"));
         scoring_kv_destroy (&kv);
     }
 }

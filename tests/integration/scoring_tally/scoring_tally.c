@@ -129,7 +129,8 @@ static void s_script (const char *source, Qy__Event **evs, size_t n, scoring_out
         scoring_tally_answer_t ans = { .member_msgs = e->element [1]->integer, .group_msgs = e->element [2]->integer,
                                        .active = e->element [3]->integer,
                                        .group_state = e->element [4]->type == REDIS_REPLY_STRING ? e->element [4]->str : "" };
-        for (size_t f = 0; f < SCORING_F__COUNT; f++)
+        //  The script answers the fields it knew (not xd, the C counting's own).
+        for (size_t f = 0; f < SCORING_F__COUNT && 5 + f < e->elements; f++)
             ans.values [f] = e->element [5 + f]->type == REDIS_REPLY_STRING ? e->element [5 + f]->str : NULL;
         scoring_member_t m = { .member_id = evs [i]->member_id, .key_rank = -1 };
         scoring_member_parse (&m, ans.values);
@@ -173,9 +174,9 @@ static void s_dump_key (const char *key, const char *tag, bool with_ttl, qy_buf_
                                  : qy_strdup (r->element [i]->str);
     qsort (items, n / step, sizeof (char *), s_cmp_str);
     for (size_t i = 0; i < n / step; i++) {
-        //  The state hash's xd (the day the group's expiry was last moved
-        //  on, members.renew_days) is the C counting's alone.
-        if (strncmp (items [i], "xd=", 3) != 0 || !strstr (key, "sc:gs:"))
+        //  The state's and a member's xd (the day their expiry was last
+        //  moved on, members.renew_days) are the C counting's alone.
+        if (strncmp (items [i], "xd=", 3) != 0 || !(strstr (key, "sc:gs:") || strstr (key, "sc:u:")))
             qy_buf_printf (out, " %s", items [i]);
         free (items [i]);
     }
