@@ -13,7 +13,8 @@
 //    sc:u:{g:G}:M      hash: member M's standing in G (SCORING_FIELDS below)
 //    sc:mem:{g:G}      set of member ids seen in G
 //    sc:uid:{g:G}      hash: gateway user id → member id (to resolve mentions)
-//    sc:gs:{g:G}       hash: last speaker / question / bot post, state, health
+//    sc:gs:{g:G}       hash: last speaker / question / bot post, state, health,
+//                      xd (the day the group's keys' expiry was last moved on)
 //    sc:lb:{g:G}       sorted set: member → replies received + mentions
 //    sc:r:{g:G}        hash: r:M replies (quotes, answers) received by M, n:M mentions
 //    sc:ch:{g:G}       hash: per channel C: C:joins C:mem C:act C:vm C:viol,
@@ -302,17 +303,17 @@ int64_t scoring_brands_clock (scoring_brands_t *self, int64_t brand_id, int64_t 
 const char *scoring_state_name (const char *s);
 
 //  Pure. Whether an event of day moves the expiry of its group's long-lived
-//  keys (or its member's hash) on: xd is the day it was last moved (the
+//  keys (or of its member's hash) on: xd is the day it was last moved (the
 //  field xd of the state hash, of the member hash; NULL or not a number:
-//  never), every the renewal period in
-//  days (members.renew_days; 0 and 1 mean every day). A day before xd
-//  (a late event) does not: the keys already live past it.
+//  never), every the renewal period in days (members.renew_days; 0 and 1
+//  mean every day). A day before xd (a late event) does not: the keys
+//  already live past it.
 bool scoring_renew_due (const char *xd, int32_t day, int every);
 
 typedef struct {
     long   ttl_s;              //  day counters
     long   member_ttl_s;       //  member, roster, board, channel keys (refreshed while active)
-    int    renew_days;         //  the group's long-lived keys' expiry moved on at most this often (0, 1: daily)
+    int    renew_days;         //  long-lived keys' expiry moved on at most this often (0, 1: daily)
     double half_short_s, half_long_s;
     int    reply_window_s;     //  an answer to the previous speaker within this counts as a reply
     int    post_window_s;      //  member messages this soon after a bot post count as responses

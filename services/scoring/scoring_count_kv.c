@@ -22,7 +22,7 @@
 
 typedef enum { S_HASH, S_SET, S_ZSET, S_LEN } s_kind_t;
 
-//  One field of a hash (or member of a set, sorted set, HyperLogLog).
+//  One field of a hash (or member of a set, sorted set).
 typedef struct {
     const char *field;      //  kept ("" for S_LEN) or borrowed (a field set's names)
     const char *value;      //  current (NULL: absent), kept

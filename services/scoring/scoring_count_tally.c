@@ -368,7 +368,7 @@ static void s_count (s_ctx_t *c)
     //  its expiry moved on at most every renew_days, to members.ttl_days +
     //  renew_days, so it lives at least members.ttl_days after the last
     //  event: at 100,000 groups, where a group-day carries about two events,
-    //  moving it every day cost four EXPIREs per event.
+    //  moving it every day cost 3.6 EXPIREs per event (docs/benchmarks.md).
     int every = c->cfg->renew_days > 1 ? c->cfg->renew_days : 1;
     long lasting = mttl + (long) (every > 1 ? every : 0) * S_DAY_S;
     //  A member's hash lives on while they are active: its expiry moves on
