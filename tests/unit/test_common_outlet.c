@@ -10,7 +10,8 @@
 //  Packs (qy/pack.h): events appended share the open pack's number and go
 //  as one message at qy_outlet_flush, at QY_PACK_MAX, or at the window's
 //  last room (counted in events); a pack is sent again whole under a new
-//  epoch; qy_inlet_done flushes the outlets it waits for.
+//  epoch; qy_inlet_done flushes the outlets it waits for. A message that
+//  finds the socket full is kept and goes later, once.
 #include "qy/inlet.h"
 #include "qy/outlet.h"
 #include "qy/util.h"
@@ -496,6 +497,57 @@ static void test_link_broken_resends (void **state)
     zmq_ctx_term (f.ctx);
 }
 
+//  The socket full (the bus not reading): a message is committed all the
+//  same, numbered and kept, and goes with a later qy_outlet_poll once there
+//  is room; every number reaches the bus once, none lost or doubled. The
+//  socket's and the bus's queues are made one message deep so that the
+//  third message finds them full.
+static void test_socket_full (void **state)
+{
+    (void) state;
+    s_fix_t f = { .ctx = zmq_ctx_new () };
+    f.bus = zmq_socket (f.ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0;
+    zmq_setsockopt (f.bus, ZMQ_RCVHWM, &one, sizeof (one));
+    zmq_setsockopt (f.bus, ZMQ_LINGER, &zero, sizeof (zero));
+    assert_int_equal (zmq_bind (f.bus, "inproc://full"), 0);
+    f.out = qy_outlet_open (f.ctx, 4, "full");
+    zmq_setsockopt (qy_outlet_socket (f.out), ZMQ_SNDHWM, &one, sizeof (one));
+    assert_int_equal (qy_outlet_connect (f.out, "inproc://full"), 0);
+    uint64_t seq;
+    char body [64];
+    assert_int_equal (s_heard (&f, &seq, body, sizeof (body)), 'H');
+    s_say (&f, 'E', 7, NULL, 0);
+    const char *words [] = { "a", "b", "c", "d", "e", "f" };
+    for (size_t i = 0; i < QY_ARRAY_LEN (words); i++)
+        assert_int_equal (s_send (&f, words [i]), (uint64_t) i + 1);     //  committed, full or not
+    assert_int_equal (qy_outlet_pending (f.out), 6);
+    //  The bus reads again: each number once, whatever went late.
+    int seen [7] = { 0 };
+    for (int round = 0; round < 200; round++) {
+        qy_outlet_poll (f.out);
+        uint8_t b [16];
+        int len = s_bus_heard (f.bus, f.id, sizeof (f.id), &f.idlen, b, sizeof (b), 10);
+        if (len == 11 && b [2] == 'M') {
+            seq = 0;
+            for (int k = 0; k < 8; k++)
+                seq = seq << 8 | b [3 + k];
+            int n = zmq_recv (f.bus, body, sizeof (body) - 1, 0);
+            assert_true (n == 1 && seq >= 1 && seq <= 6);
+            assert_memory_equal (body, words [seq - 1], 1);
+            seen [seq]++;
+        }
+    }
+    for (int i = 1; i <= 6; i++)
+        assert_int_equal (seen [i], 1);
+    uint64_t all [] = { 1, 2, 3, 4, 5, 6 };
+    s_say (&f, 'K', 7, all, 6);
+    assert_int_equal (qy_outlet_pending (f.out), 0);
+    qy_outlet_destroy (&f.out);
+    zmq_close (f.bus);
+    zmq_ctx_term (f.ctx);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -511,6 +563,7 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_hold, s_setup, s_teardown),
         cmocka_unit_test (test_link_seen),
         cmocka_unit_test (test_link_broken_resends),
+        cmocka_unit_test (test_socket_full),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
