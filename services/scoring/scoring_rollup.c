@@ -3,7 +3,7 @@
 //  Each carries the day's event count n, its version: a row is replaced only
 //  by a roll-up that counted at least as many events, so a replica that read
 //  the counters before another's newer roll-up landed, or counters that had
-//  expired, never write smaller numbers over the day (the hourly and member
+//  expired, never write smaller numbers over the day (the member
 //  rows follow the day's row). n only grows: a failed script that moved it
 //  takes it back, and then it equals the last roll-up's.
 //
@@ -165,29 +165,18 @@ static bool s_days (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t *ite
     return ok;
 }
 
-//  The hourly and member rows of the days written.
-static bool s_details (qy_pg_t *pg, const scoring_rollup_key_t *keys, const s_item_t *items, const size_t *idx, size_t n)
+//  The member rows of the days written. (A day's hours are its row's
+//  hour_hist: hourly_group_stats is a view over it since migration 132.)
+static bool s_members (qy_pg_t *pg, const scoring_rollup_key_t *keys, const s_item_t *items, const size_t *idx,
+                       size_t n)
 {
-    qy_pg_cols_t hours, members;
-    qy_pg_cols_init (&hours, 4);
+    qy_pg_cols_t members;
     qy_pg_cols_init (&members, 5);
     for (size_t j = 0; j < n; j++) {
         const scoring_rollup_key_t *k = &keys [idx [j]];
         const s_item_t *it = &items [idx [j]];
         if (!it->won)
             continue;
-        //  The local day starts at day × 86400 − offset in unix seconds.
-        int64_t day_start = (int64_t) k->day * 86400 - (int64_t) it->brand->tz_offset_min * 60;
-        for (int hr = 0; hr < 24; hr++) {
-            long long c = s_field (it->r [0], scoring_hour_field (hr));
-            if (c) {
-                qy_pg_cols_row (&hours);
-                qy_pg_cols_int (&hours, 0, k->brand_id);
-                qy_pg_cols_int (&hours, 1, k->group_id);
-                qy_pg_cols_int (&hours, 2, day_start + hr * 3600);
-                qy_pg_cols_int (&hours, 3, c);
-            }
-        }
         //  Redis's member ids and counts are integers already: passed as they are.
         const redisReply *m = it->r [2];
         for (size_t i = 0; i + 1 < m->elements; i += 2) {
@@ -199,23 +188,15 @@ static bool s_details (qy_pg_t *pg, const scoring_rollup_key_t *keys, const s_it
             qy_pg_cols_printf (&members, 4, "%s", m->element [i + 1]->str);
         }
     }
-    const char *hp [4], *mp [5];
-    qy_pg_cols_params (&hours, hp);
+    const char *mp [5];
     qy_pg_cols_params (&members, mp);
-    bool ok = (hours.nrows == 0 || qy_pg_run (pg, "hourly rollup",
-            "INSERT INTO hourly_group_stats (brand_id, group_id, hour, messages) "
-            "SELECT b, g, to_timestamp (h), c FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) "
-            "AS x (b, g, h, c) ORDER BY g, h "
-            "ON CONFLICT (group_id, hour) DO UPDATE SET messages = EXCLUDED.messages, updated_at = now () "
-            "WHERE hourly_group_stats.brand_id = EXCLUDED.brand_id", 4, hp, NULL))
-        && (members.nrows == 0 || qy_pg_run (pg, "member rollup",
+    bool ok = members.nrows == 0 || qy_pg_run (pg, "member rollup",
             "INSERT INTO daily_member_stats (brand_id, group_id, member_id, day, messages) "
             "SELECT b, g, m, DATE '1970-01-01' + d, c "
             "FROM unnest ($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::bigint[]) AS x (b, g, m, d, c) "
             "ORDER BY g, d, m "
             "ON CONFLICT (group_id, member_id, day) DO UPDATE SET messages = EXCLUDED.messages, updated_at = now () "
-            "WHERE daily_member_stats.brand_id = EXCLUDED.brand_id", 5, mp, NULL));
-    qy_pg_cols_free (&hours);
+            "WHERE daily_member_stats.brand_id = EXCLUDED.brand_id", 5, mp, NULL);
     qy_pg_cols_free (&members);
     return ok;
 }
@@ -231,7 +212,7 @@ static int s_write (qy_pg_t *pg, const scoring_rollup_key_t *keys, s_item_t *ite
         items [idx [j]].won = false;
     if (qy_pg_run (pg, "rollup begin", "BEGIN", 0, NULL, NULL)
         && s_days (pg, keys, items, idx, n)
-        && s_details (pg, keys, items, idx, n)
+        && s_members (pg, keys, items, idx, n)
         && qy_pg_run (pg, "rollup commit", "COMMIT", 0, NULL, NULL))
         return 0;
     qy_snprintf (state, 6, "%s", qy_pg_last_sqlstate (pg));

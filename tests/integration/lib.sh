@@ -133,13 +133,13 @@ it_no_orphans () {
     local t c p n
     for t in memberships:group_id:groups memberships:member_id:members memberships:channel_id:channels \
              daily_group_stats:group_id:groups daily_member_stats:group_id:groups \
-             daily_member_stats:member_id:members hourly_group_stats:group_id:groups; do
+             daily_member_stats:member_id:members; do
         IFS=: read -r t c p <<< "$t"
         n=$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM $t x WHERE x.$c IS NOT NULL AND NOT EXISTS
               (SELECT 1 FROM $p y WHERE y.id = x.$c AND y.brand_id = x.brand_id)")
         it_eq "rows of $t whose $c is not a $p of their brand" "$n" 0
     done
-    for t in memberships members daily_group_stats daily_member_stats hourly_group_stats; do
+    for t in memberships members daily_group_stats daily_member_stats; do
         n=$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM $t x WHERE NOT EXISTS (SELECT 1 FROM brands b WHERE b.id = x.brand_id)")
         it_eq "rows of $t of no brand" "$n" 0
     done

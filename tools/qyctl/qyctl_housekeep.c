@@ -16,8 +16,8 @@
 //    * campaign jobs over (sent, blocked, expired, cancelled) and due more
 //      than jobs-days ago, with their contacts; once-per-group jobs (period
 //      g) stay, they are what keeps a group from getting the step again;
-//    * per-member daily and per-group hourly statistics older than
-//      stats-days (daily group statistics, violations and the audit log are
+//    * per-member daily statistics older than stats-days (daily group
+//      statistics, with their hours, violations and the audit log are
 //      kept: the ladder and the reports read them);
 //    * customers' complaints (their excerpt is a customer's words) and
 //      questions older than complaints-days / questions-days, and staff
@@ -157,7 +157,7 @@ static void s_report (const char *detail)
         char *rows = qy_printf ("[%s]", detail);
         PGresult *res = qyctl_json_table (rows, "dry_run bool, archive_partitions bigint, archive_rows bigint, delivery_payloads bigint, "
                                           "delivery_tombstones bigint, dead_letters bigint, campaign_jobs bigint, "
-                                          "member_day_stats bigint, group_hour_stats bigint, complaints bigint, "
+                                          "member_day_stats bigint, complaints bigint, "
                                           "questions bigint, staff_tasks bigint, interrupted bool");
         qyctl_print (res, format);
         PQclear (res);
@@ -177,7 +177,7 @@ static void s_run (const s_policy_t *pol)
         return;
     }
     char cut [64];
-    long partitions = 0, archived_rows = 0, cleared = 0, tombstones = 0, letters = 0, jobs = 0, member_days = 0, hours = 0;
+    long partitions = 0, archived_rows = 0, cleared = 0, tombstones = 0, letters = 0, jobs = 0, member_days = 0;
     long complaints = 0, questions = 0, tasks = 0;
     if (pol->archive) {
         s_cutoff (pol->archive, cut, sizeof (cut));
@@ -227,8 +227,6 @@ static void s_run (const s_policy_t *pol)
     if (pol->stats && !s_stop) {
         s_cutoff (pol->stats, cut, sizeof (cut));
         member_days = s_batches (pol, "daily_member_stats", "day < $1::timestamptz::date", cut);
-        if (!s_stop)
-            hours = s_batches (pol, "hourly_group_stats", "hour < $1::timestamptz", cut);
     }
     if (pol->complaints && !s_stop) {
         s_cutoff (pol->complaints, cut, sizeof (cut));
@@ -236,10 +234,10 @@ static void s_run (const s_policy_t *pol)
     }
     char *detail = qy_printf ("{\"dry_run\":%s,\"archive_partitions\":%ld,\"archive_rows\":%ld,\"delivery_payloads\":%ld,"
                               "\"delivery_tombstones\":%ld,\"dead_letters\":%ld,\"campaign_jobs\":%ld,"
-                              "\"member_day_stats\":%ld,\"group_hour_stats\":%ld,\"complaints\":%ld,"
+                              "\"member_day_stats\":%ld,\"complaints\":%ld,"
                               "\"questions\":%ld,\"staff_tasks\":%ld,\"interrupted\":%s}",
                               pol->dry ? "true" : "false", partitions, archived_rows, cleared, tombstones, letters, jobs,
-                              member_days, hours, complaints, questions, tasks, s_stop ? "true" : "false");
+                              member_days, complaints, questions, tasks, s_stop ? "true" : "false");
     s_report (detail);
     if (!pol->dry)
         qyctl_audit_detail (0, "housekeep", "retention", NULL, detail);
@@ -284,7 +282,7 @@ static const qyctl_option_t s_housekeep_opts [] = {
     { "deliveries-days",  QYCTL_VALUE, "N",  "keep done deliveries' payloads N days (30)" },
     { "deadletters-days", QYCTL_VALUE, "N",  "keep closed dead letters N days (90)" },
     { "jobs-days",        QYCTL_VALUE, "N",  "keep campaign jobs over N days (90)" },
-    { "stats-days",       QYCTL_VALUE, "N",  "keep per-member daily and per-group hourly statistics N days (400)" },
+    { "stats-days",       QYCTL_VALUE, "N",  "keep per-member daily statistics N days (400)" },
     { "complaints-days",  QYCTL_VALUE, "N",  "keep customers' complaints N days (400)" },
     { "questions-days",   QYCTL_VALUE, "N",  "keep customers' questions and their answers N days (400)" },
     { "tasks-days",       QYCTL_VALUE, "N",  "keep staff tasks closed N days (400)" },

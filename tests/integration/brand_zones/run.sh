@@ -46,4 +46,20 @@ for t in 2026-01-15T12:00Z 2026-07-15T12:00Z; do
 done
 it_eq "violation times in New York's offsets" "$("$Q" violations ny --format csv | cut -d, -f2 | grep -v '^at$' | sort | tr '\n' ' ')" \
     "2026-01-15 07:00:00-05 2026-07-15 08:00:00-04 "
+# A group's hours (hourly_group_stats, a view over the days' hour_hist since migration 132) are
+# the local clock hours of the brand's zone: around New York's switch to summer time, 01:00 is
+# still -05 and 03:00 already -04; a fixed offset of +05:30 puts local midnight at 18:30 UTC.
+hours () { printf "'{%s}'" "$(for h in $(seq 0 23); do case " $1 " in *" $h "*) echo 1 ;; *) echo 0 ;; esac; done | paste -sd,)"; }
+for b in ny in; do
+    "$Q" store create "$b" "s-$b" "店" >/dev/null
+    "$Q" group create "$b" "g-$b" "群" --store "s-$b" >/dev/null
+done
+sql "INSERT INTO daily_group_stats (brand_id, group_id, day, messages, hour_hist)
+     SELECT g.brand_id, g.id, d::date, 2, h::bigint[] FROM groups g
+       JOIN (VALUES ('g-ny', '2026-03-08', $(hours '1 3')), ('g-in', '2026-01-15', $(hours '0 23'))) AS x (code, d, h)
+         ON x.code = g.code" >/dev/null
+it_eq "hours in the brands' zones" "$(sql "SELECT string_agg (b.code || ' ' || to_char (h.hour AT TIME ZONE 'UTC', 'MM-DD HH24:MI') || ' ' || h.messages,
+                                                  ', ' ORDER BY b.code, h.hour)
+                                        FROM hourly_group_stats h JOIN brands b ON b.id = h.brand_id")" \
+    "in 01-14 18:30 1, in 01-15 17:30 1, ny 03-08 06:00 1, ny 03-08 07:00 1"
 it_done

@@ -32,7 +32,9 @@ q "INSERT INTO members (brand_id, user_id) SELECT b.id, u FROM brands b, unnest 
      FROM memberships ms JOIN groups g ON g.id = ms.group_id;
    INSERT INTO violations (brand_id, group_id, member_id, msg_id, event_time, category, score, action, rules, hits)
      SELECT brand_id, group_id, member_id, msg_id, event_time, 'ad', 1, 'review', '{}', '[]' FROM messages;
-   INSERT INTO daily_group_stats (brand_id, group_id, day, messages) SELECT brand_id, id, current_date, 10 FROM groups;" >/dev/null
+   INSERT INTO daily_group_stats (brand_id, group_id, day, messages, hour_hist)
+     SELECT brand_id, id, current_date, 10, array_fill (0::bigint, ARRAY[9]) || 10::bigint || array_fill (0::bigint, ARRAY[14])
+     FROM groups;" >/dev/null
 ACME=$(q "SELECT id FROM brands WHERE code = 'acme'")
 S1=$(q "SELECT id FROM stores WHERE code = 's1'")
 S3=$(q "SELECT id FROM stores WHERE code = 's3'")
@@ -49,7 +51,8 @@ HQ="SET LOCAL qy.brand_id = '$ACME'; SET LOCAL qy.role = 'hq';"
 ADMIN="SET LOCAL qy.admin = 'on';"
 
 # 1. No scope: no rows at all, in any table.
-for t in brands regions stores groups members memberships messages violations daily_group_stats store_daily_stats; do
+for t in brands regions stores groups members memberships messages violations daily_group_stats store_daily_stats \
+         hourly_group_stats; do
     it_eq "no scope: $t" "$(as "" "SELECT count (*) FROM $t;")" 0
 done
 it_eq "owner sees every group" "$(q "SELECT count (*) FROM groups")" 4
@@ -60,6 +63,7 @@ it_eq "store: messages" "$(as "$STORE" "SELECT msg_id FROM messages;")" m-room1
 it_eq "store: members" "$(as "$STORE" "SELECT user_id FROM members;")" u1
 it_eq "store: violations" "$(as "$STORE" "SELECT msg_id FROM violations;")" m-room1
 it_eq "store: day stats view" "$(as "$STORE" "SELECT count (*) || ':' || sum (messages) FROM store_daily_stats;")" 1:10
+it_eq "store: hours view" "$(as "$STORE" "SELECT count (*) || ':' || sum (messages) FROM hourly_group_stats;")" 1:10
 it_eq "store: brand row" "$(as "$STORE" "SELECT code FROM brands;")" acme
 it_eq "store: its store's region only" "$(as "$STORE" "SELECT code FROM regions;")" north
 it_eq "store: a WHERE naming another store's group" "$(as "$STORE" "SELECT count (*) FROM groups WHERE code = 'room3';")" 0
@@ -101,6 +105,14 @@ it_eq "brand tables without a policy" "$(q "SELECT coalesce (string_agg (c.relna
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname NOT LIKE 'console\_%'
       AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'brand_id')
       AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'qy_scope')")" ""
+# ... and every view the console or Grafana may read runs with the reader's rights (and so its
+# policies), not its owner's, which would see every brand.
+it_eq "views read with their owner's rights" "$(q "SELECT coalesce (string_agg (c.relname, ',' ORDER BY c.relname), '')
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind = 'v'
+      AND (has_table_privilege ('qy_console', c.oid, 'SELECT') OR has_table_privilege ('qy_grafana', c.oid, 'SELECT'))
+      AND NOT EXISTS (SELECT 1 FROM pg_options_to_table (c.reloptions) o
+                      WHERE o.option_name = 'security_invoker' AND o.option_value IN ('true', 'on', '1', 'yes'))")" ""
 # The helper covers a new table in one call.
 q "CREATE TABLE later_things (brand_id bigint, group_id bigint, note text);
    INSERT INTO later_things SELECT brand_id, id, code FROM groups; SELECT qy_rls_cover ('later_things');" >/dev/null

@@ -98,4 +98,7 @@ for q in "SELECT excerpt FROM violations" "SELECT payload FROM deliveries" "SELE
          "SELECT payload FROM dead_letters" "SELECT user_id FROM members" "INSERT INTO daily_group_stats SELECT * FROM daily_group_stats LIMIT 0"; do
     psql "$GDSN" -X -qAtc "$q" >/dev/null 2>&1 && it_fail "qy_grafana may run: $q"
 done
+# What it reads still, every brand's: the hours, a view over the days since migration 132.
+it_eq "qy_grafana reads the groups' hours" "$(psql "$GDSN" -X -qAtc "SELECT count (*) FROM hourly_group_stats")" \
+    "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM hourly_group_stats")"
 it_done
