@@ -14,7 +14,7 @@ const char *notifier_hold_text (notifier_hold_t why)
     }
 }
 
-int64_t notifier_admit (const notifier_admit_t *a, qy_map_t *spread, notifier_hold_t *why)
+int64_t notifier_admit (const notifier_admit_t *a, qy_map_t *promised, int64_t now_ms, notifier_hold_t *why)
 {
     int64_t wait = a->wait;
     int n = a->n;
@@ -34,15 +34,13 @@ int64_t notifier_admit (const notifier_admit_t *a, qy_map_t *spread, notifier_ho
     *why = n ? NOTIFIER_HELD_RATE : NOTIFIER_HELD_PAUSE;
     if (!n)
         return wait;        //  a pause: everything held waits for its end
-    int64_t held = 0, step = 0;
-    for (int i = 0; i < n; i++) {
-        int64_t per = a->b [i].rate.period_ms / (a->b [i].rate.capacity ? a->b [i].rate.capacity : 1);
-        if (per > step)
-            step = per;
-    }
-    qy_map_get (spread, a->b [0].key, &held);
-    qy_map_put (spread, a->b [0].key, held + 1);
-    return wait + held * step;
+    const notifier_bucket_t *b = &a->b [a->binding >= 0 && a->binding < n ? a->binding : 0];
+    int64_t step = b->rate.period_ms / (b->rate.capacity ? b->rate.capacity : 1), last = 0;
+    int64_t slot = now_ms + wait;
+    if (qy_map_get (promised, b->key, &last) && last + step > slot)
+        slot = last + step;
+    qy_map_put (promised, b->key, slot);
+    return slot - now_ms;
 }
 
 void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *breaker, qy_redis_t *redis,

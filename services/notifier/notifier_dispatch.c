@@ -26,10 +26,14 @@ typedef struct {
     bool               busy;
 } s_slot_t;
 
+//  Buckets whose schedule of held jobs is remembered (notifier_admit).
+#define S_PROMISED_MAX 65536
+
 struct notifier_dispatch_t {
     notifier_dispatch_config_t cfg;
     notifier_limits_t   limits;
     notifier_breaker_t *breaker;
+    qy_map_t           *promised;       //  bucket → the last slot promised to a job it held (notifier_admit)
     qy_redis_t         *redis;          //  borrowed
     notifier_served_t   served;
     int64_t             serve_clock;
@@ -284,10 +288,11 @@ static bool s_completed (notifier_dispatch_t *self, qy_pg_t *pg)
 
 //  Whether the job may go now (notifier_admit), with what that says of
 //  Redis, the metrics, and a probe slot given back when it is held.
-static int64_t s_admit (notifier_dispatch_t *self, notifier_job_t *job, const notifier_admit_t *a, qy_map_t *spread, const char **why)
+static int64_t s_admit (notifier_dispatch_t *self, notifier_job_t *job, const notifier_admit_t *a, int64_t now_ms,
+                        const char **why)
 {
     notifier_hold_t hold;
-    int64_t wait = notifier_admit (a, spread, &hold);
+    int64_t wait = notifier_admit (a, self->promised, now_ms, &hold);
     *why = notifier_hold_text (hold);
     if (!a->circuit)
         qy_service_set_dep (QY_DEP_REDIS, a->wait >= 0);
@@ -317,7 +322,12 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
     if (n < 0)
         return 0;
     int k = 0;
-    qy_map_t *spread = qy_map_new ();
+    //  One entry per bucket that held a job lately (a group's, a member's
+    //  among them): bounded by starting the schedule afresh, which costs
+    //  only some jobs held once more.
+    if (qy_map_size (self->promised) > S_PROMISED_MAX)
+        qy_map_clear (self->promised);
+    int64_t now_ms = qy_mono_us () / 1000;
     size_t cap = (size_t) (n > 0 ? n : 1), nheld = 0;
     notifier_admit_t *adm = qy_calloc (cap, sizeof (notifier_admit_t));
     const notifier_job_t **held = qy_calloc (cap, sizeof (notifier_job_t *));
@@ -332,7 +342,7 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
             continue;
         }
         const char *why;
-        int64_t wait = s_admit (self, &jobs [i], &adm [i], spread, &why);
+        int64_t wait = s_admit (self, &jobs [i], &adm [i], now_ms, &why);
         if (wait > 0) {
             qy_log_debug ("delivery=%s brand=%lld held ms=%lld why=%s", jobs [i].key, (long long) jobs [i].brand_id,
                           (long long) wait, why);
@@ -358,7 +368,6 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
     //  All held back in one statement; if it fails their leases run out
     //  and they are taken again.
     notifier_store_defer_all (pg, held, held_ms, held_why, nheld);
-    qy_map_destroy (&spread);
     free (adm);
     free (held);
     free (held_ms);
@@ -399,6 +408,7 @@ notifier_dispatch_t *notifier_dispatch_new (const notifier_dispatch_config_t *cf
     self->limits = *limits;
     self->redis = redis;
     self->breaker = notifier_breaker_new ((int) cfg->breaker_failures, cfg->breaker_open_ms);
+    self->promised = qy_map_new ();
     s_metrics_new (self);
     curl_global_init (CURL_GLOBAL_DEFAULT);
     self->multi = curl_multi_init ();
@@ -427,6 +437,7 @@ void notifier_dispatch_destroy (notifier_dispatch_t **self_p)
     }
     free (self->slots);
     notifier_breaker_destroy (&self->breaker);
+    qy_map_destroy (&self->promised);
     notifier_served_free (&self->served);
     curl_multi_cleanup (self->multi);
     curl_global_cleanup ();

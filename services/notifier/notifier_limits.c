@@ -113,12 +113,15 @@ void notifier_limits_decide (notifier_tokens_t *st, notifier_take_t *takes, int 
     for (int j = 0; j < n; j++) {
         notifier_take_t *tk = &takes [j];
         tk->wait = pause_ms > 0 ? pause_ms : 0;
+        tk->binding = 0;
         for (int i = 0; i < tk->n && pause_ms <= 0; i++) {
             const notifier_tokens_t *s = &st [tk->bucket [i]];
             int64_t level = s_level (s, now_ms), cap = (int64_t) s->rate.capacity * 1000;
             int64_t w = level < 1000 ? ((1000 - level) * s->rate.period_ms + cap - 1) / cap : 0;
-            if (w > tk->wait)
+            if (w > tk->wait) {
                 tk->wait = w;
+                tk->binding = i;
+            }
         }
         if (tk->wait)
             continue;       //  nothing taken: the next job sees the buckets as they were

@@ -222,8 +222,10 @@ static int s_take (qy_redis_t *redis, s_dest_t *d)
         notifier_limits_decide (d->st, d->takes, d->n, now, pause);
         rc = s_write (redis, d);
     }
-    for (int j = 0; j < d->n; j++)
+    for (int j = 0; j < d->n; j++) {
         d->jobs [j]->wait = rc == S_DONE ? d->takes [j].wait : rc == S_RACED ? S_BUSY_MS : -1;
+        d->jobs [j]->binding = rc == S_DONE ? d->takes [j].binding : 0;
+    }
     return rc;
 }
 

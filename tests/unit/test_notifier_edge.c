@@ -206,41 +206,63 @@ static void test_alerts (void **state)
 static void test_admit (void **state)
 {
     (void) state;
-    qy_map_t *spread = qy_map_new ();
+    qy_map_t *promised = qy_map_new ();
     notifier_hold_t why;
+    int64_t now = 1000000;
     //  An open circuit holds the job for as long as it stays open.
     notifier_admit_t a = { .circuit = true, .wait = 700 };
-    assert_int_equal (notifier_admit (&a, spread, &why), 700);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 700);
     assert_int_equal (why, NOTIFIER_HELD_CIRCUIT);
     assert_string_equal (notifier_hold_text (why), "circuit open");
     //  Tokens taken: go.
     a = (notifier_admit_t) { .n = 1, .wait = 0 };
-    assert_int_equal (notifier_admit (&a, spread, &why), 0);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 0);
     assert_int_equal (why, NOTIFIER_GO);
     //  Redis away: with limits to keep, wait a second; without, go.
     a = (notifier_admit_t) { .n = 1, .wait = -1 };
-    assert_int_equal (notifier_admit (&a, spread, &why), 1000);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 1000);
     assert_int_equal (why, NOTIFIER_HELD_NO_REDIS);
     a = (notifier_admit_t) { .n = 0, .wait = -1 };
-    assert_int_equal (notifier_admit (&a, spread, &why), 0);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 0);
     assert_int_equal (why, NOTIFIER_GO);
     //  A paused destination: everything waits for the pause's end.
     a = (notifier_admit_t) { .n = 0, .wait = 5000 };
-    assert_int_equal (notifier_admit (&a, spread, &why), 5000);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 5000);
     assert_int_equal (why, NOTIFIER_HELD_PAUSE);
-    assert_int_equal (notifier_admit (&a, spread, &why), 5000);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 5000);
+    assert_int_equal (qy_map_size (promised), 0);
     //  Rate limited: each job held on the same bucket waits one refill step
-    //  (the slowest bucket's period / capacity) longer than the one before.
-    a = (notifier_admit_t) { .n = 2, .wait = 100 };
+    //  (its binding bucket's period / capacity) longer than the one before.
+    a = (notifier_admit_t) { .n = 2, .wait = 100, .binding = 0 };
     qy_strlcpy (a.b [0].key, "nt:rl:gw", sizeof (a.b [0].key));
-    a.b [0].rate = (notifier_rate_t) { .capacity = 10, .period_ms = 1000 };
-    a.b [1].rate = (notifier_rate_t) { .capacity = 20, .period_ms = 60000 };
-    assert_int_equal (notifier_admit (&a, spread, &why), 100);
+    a.b [0].rate = (notifier_rate_t) { .capacity = 20, .period_ms = 60000 };
+    a.b [1].rate = (notifier_rate_t) { .capacity = 10, .period_ms = 1000 };
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 100);
     assert_int_equal (why, NOTIFIER_HELD_RATE);
     assert_string_equal (notifier_hold_text (why), "rate limited");
-    assert_int_equal (notifier_admit (&a, spread, &why), 100 + 3000);
-    assert_int_equal (notifier_admit (&a, spread, &why), 100 + 6000);
-    qy_map_destroy (&spread);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 100 + 3000);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 100 + 6000);
+    //  Held by its other bucket (a member's, say), a job follows that
+    //  bucket's schedule and step, and leaves the first bucket's alone.
+    notifier_admit_t m = a;
+    m.binding = 1;
+    qy_strlcpy (m.b [1].key, "nt:rl:member:1", sizeof (m.b [1].key));
+    assert_int_equal (notifier_admit (&m, promised, now, &why), 100);
+    assert_int_equal (notifier_admit (&m, promised, now, &why), 100 + 100);
+    //  A later claim goes on from the last slot promised, not from its own
+    //  wait: 200 ms on, the next held job comes 3,000 ms after the third.
+    now += 200;
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 100 + 9000 - 200);
+    //  Another bucket has its own schedule.
+    notifier_admit_t g = a;
+    qy_strlcpy (g.b [0].key, "nt:rl:g:7", sizeof (g.b [0].key));
+    assert_int_equal (notifier_admit (&g, promised, now, &why), 100);
+    //  Once the schedule has passed (the backlog gone), a held job waits
+    //  only what its bucket says.
+    now += 60000;
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 100);
+    assert_int_equal (notifier_admit (&a, promised, now, &why), 100 + 3000);
+    qy_map_destroy (&promised);
 }
 
 //  The takes of one destination, decided as notifier_take.lua did them
@@ -266,6 +288,7 @@ static void test_take_decide (void **state)
     tk [1] = (notifier_take_t) { .n = 1, .bucket = { 0 } };
     notifier_limits_decide (st, tk, 2, 10000, -2);
     assert_true (tk [0].wait == 500 && tk [1].wait == 0);
+    assert_int_equal (tk [0].binding, 1);      //  held by its second bucket
     assert_false (st [1].taken);
     assert_true (st [0].taken && st [0].t == 1000);
     //  In order: the first job to ask gets the last token, whichever it is.
