@@ -632,6 +632,8 @@ int main (int argc, char **argv)
     qy_snprintf (endpoint, sizeof (endpoint), "ipc:///tmp/qy-scoring-counts-%d", (int) getpid ());
     s_evaluation (g [6], g [7], now, endpoint);
     s_changed_only (g [6], endpoint);
+    //  The socket's file: each run's pid names a new one, which would pile up in /tmp.
+    remove (endpoint + strlen ("ipc://"));
     //  Two groups of their own (Redis only: never rolled up here).
     s_batched (g [7] + 1000001, g [7] + 1000002, g [7] + 1000003, now);
     scoring_brands_destroy (&s_brands);
