@@ -82,6 +82,13 @@ it_pg_statements () {
         -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf ()" >/dev/null
 }
 
+# it_pg_buffers PATTERN: "ROWS BLOCKS" of the statements whose text is LIKE PATTERN since the last
+# pg_stat_statements_reset (it_pg_statements): the rows they returned and the buffers they touched.
+it_pg_buffers () {
+    psql "$QY_PG_DSN" -qAtc "SELECT coalesce (sum (rows), 0), coalesce (sum (shared_blks_hit + shared_blks_read), 0)
+        FROM pg_stat_statements WHERE query LIKE '$1'" | tr '|' ' '
+}
+
 # it_gateway [ARGS…]: a gateway simulator logging to $QY_RUN/gateway.jsonl; sets GW_PORT.
 it_gateway () {
     GW_PORT=$(qy_free_port)

@@ -59,8 +59,7 @@ it_eq "linked account's first strike, the second step" "$(sql "SELECT action FRO
 it_eq "violations still not analysed" "$(sql "SELECT coalesce (last_analyze, last_autoanalyze)::text IS NULL
     FROM pg_stat_user_tables WHERE relname = 'violations'")" t
 # Buffers per violation read: the statement's rows are one per violation it was asked about.
-read -r rows blocks <<< "$(sql "SELECT sum (rows), sum (shared_blks_hit + shared_blks_read) FROM pg_stat_statements
-    WHERE query LIKE '%link_keys && string_to_array%'" | tr '|' ' ')"
+read -r rows blocks <<< "$(it_pg_buffers '%link_keys && string_to_array%')"
 [ "${rows:-0}" -ge 32 ] || it_fail "the statement read ${rows:-0} violations, expected at least 32"
 per=$(( blocks / rows ))
 [ "$per" -le 100 ] && echo "ok   linked-accounts read: $per buffers per violation ($blocks for $rows)" \
