@@ -369,7 +369,9 @@ static void s_count (s_ctx_t *c)
     //  renew_days, so it lives at least members.ttl_days after the last
     //  event: at 100,000 groups, where a group-day carries about two events,
     //  moving it every day cost 3.6 EXPIREs per event (docs/benchmarks.md).
-    int every = c->cfg->renew_days > 1 ? c->cfg->renew_days : 1;
+    //  Renewed daily (renew_days 0 or 1: scoring_renew_due clamps it), a key
+    //  needs no days beyond members.ttl_days.
+    int every = c->cfg->renew_days;
     long lasting = mttl + (long) (every > 1 ? every : 0) * S_DAY_S;
     //  A member's hash lives on while they are active: its expiry moves on
     //  with their first message of a day, a join or a leave (its xd: the
