@@ -146,7 +146,7 @@ echo "chaos: lost archive=$lost_archive judged=$lost_judged counted=$lost_count 
 lost=$(( lost_archive + lost_judged + lost_count + lost_welcome ))
 doubled=$(( doubled_archive + doubled_count + gw_dup ))
 for f in "$QY_RUN"/logs/*.log; do
-    grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >/dev/null 2>&1 && echo "chaos: sanitizer report in $f"
+    grep -lE "$QY_SANITIZER_REPORT" "$f" >/dev/null 2>&1 && echo "chaos: sanitizer report in $f"
 done
 # Visible loss: what the services said they left unfinished (error lines, which outlive a
 # restart, and the outlets' metrics now). Loss found above that nothing reported fails the run

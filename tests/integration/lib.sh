@@ -17,10 +17,12 @@ QYCTL=$QY_BUILD/tools/qyctl/qyctl
 it_cleanup () {
     local rc=$?
     qy_stop_all
-    #  A sanitizer report in any service's log fails the case.
-    if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$QY_RUN"/logs/*.log 2>/dev/null; then
+    #  A sanitizer report in any service's log fails the case (not a Go
+    #  panic of buildah, which runs the image case's services and can crash
+    #  on its way out after they stopped: QY_SANITIZER_REPORT, env.sh).
+    if grep -lE "$QY_SANITIZER_REPORT" "$QY_RUN"/logs/*.log 2>/dev/null; then
         echo "FAIL: sanitizer report in the logs above"; IT_FAILED=1
-        grep -hA30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$QY_RUN"/logs/*.log | head -80
+        grep -hA30 -E "$QY_SANITIZER_REPORT" "$QY_RUN"/logs/*.log | head -80
     fi
     if [ "$rc" != 0 ] || [ "$IT_FAILED" != 0 ]; then
         echo "---- logs of failed case $IT_NAME ($QY_RUN/logs)"

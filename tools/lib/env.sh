@@ -16,6 +16,10 @@ QY_IMAGE_PACKAGES="buildah podman debootstrap"
 
 qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# A sanitizer's report in a log (grep -E): ASan's or LSan's headline, or UBSan's
+# "FILE:LINE:COLUMN: runtime error:" (a Go program's "panic: runtime error:" is none).
+QY_SANITIZER_REPORT='ERROR: (Address|Leak)Sanitizer|[^ :]+:[0-9]+:[0-9]+: runtime error:'
+
 # Install the Debian packages that are missing (needs root on a fresh machine):
 # QY_PACKAGES, or the list given.
 qy_install_deps () {
