@@ -40,29 +40,10 @@ s_cpu () {
         cpu=$(s_costs_redis_cpu "$port")
         redis=$(awk -v a="$redis" -v b="$cpu" -v z="${COSTS_CPU0[$port]:-0}" 'BEGIN { print a + b - z }')   # since costs_start
     done
-    pg=$(s_pg_cpu | awk '{ s += $2 } END { print s + 0 }')
+    pg=$(costs_pg_cpu | awk '{ s += $2 } END { print s + 0 }')
     echo "          CPU µs per event:$line redis=$(awk -v c="$redis" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') postgres=$(awk -v c="$pg" -v n="$events" 'BEGIN { printf "%.0f", c * 1e6 / n }') (live processes)"
-    echo "          PostgreSQL CPU µs per event by connection:$(s_pg_cpu | awk -v n="$events" '
+    echo "          PostgreSQL CPU µs per event by connection:$(costs_pg_cpu | awk -v n="$events" '
         { c [$1] += $2 } END { for (k in c) printf " %s=%.1f", k, c [k] * 1e6 / n }' | tr ' ' '\n' | sort | tr '\n' ' ')"
-}
-
-# Each live PostgreSQL process's CPU seconds (/proc: utime + stime, in clock ticks), named by its
-# connection's application_name (the services': qy-ingest, qy-moderation …) or else its backend
-# type (autovacuum worker, walwriter, checkpointer …; the postmaster: postmaster). What exited
-# before the end of the run (an autovacuum worker) is not counted.
-s_pg_cpu () {
-    local tck names pm pid ticks name
-    tck=$(getconf CLK_TCK) pm=$(head -1 "$QY_RUN/pg/postmaster.pid")
-    names=$(psql "$QY_PG_DSN" -qAtF' ' -c "SELECT pid, replace (coalesce (nullif (application_name, ''), backend_type), ' ', '_')
-                                         FROM pg_stat_activity WHERE pid <> pg_backend_pid ()" 2>/dev/null || true)
-    for pid in $pm $(pgrep -P "$pm"); do
-        # the fields after the command's closing parenthesis: utime and stime are the 12th and 13th
-        ticks=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || continue
-        [ -n "$ticks" ] || continue
-        name=$(awk -v p="$pid" '$1 == p { print $2 }' <<<"$names")
-        [ "$pid" != "$pm" ] || name=postmaster
-        echo "${name:-other} $(awk -v t="$ticks" -v h="$tck" 'BEGIN { print t / h }')"
-    done
 }
 
 # Memory at the end of a run, for docs/scaling.md: each service's resident set

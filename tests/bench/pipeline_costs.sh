@@ -1,5 +1,5 @@
-# What the stores cost per event in a pipeline run (sourced by pipeline.sh
-# and pipeline_profile.sh; issue 19's third target):
+# What the stores cost per event in a pipeline run (sourced by pipeline.sh,
+# pipeline_profile.sh and notifier/bench_notifier.sh; issue 19's third target):
 #   costs_enable              after qy_start_pg: pg_stat_statements loaded, planning tracked (PostgreSQL restarted once),
 #                             autovacuum looking every second (below)
 #   costs_start PORT…         before the load: zero Redis's commandstats and pg_stat_statements, note Redis's CPU
@@ -8,6 +8,8 @@
 #   costs_statements EVENTS N PostgreSQL's N costliest statements, each's calls, time, rows, plans and planning per event
 #   costs_indexes EVENTS      the indexes the run wrote and never read (each costs every insert, and every
 #                             update that is not HOT), with the rows written to their tables per event
+#   costs_pg_cpu              each live PostgreSQL process's CPU seconds, named by its connection (below)
+#   s_costs_redis_cpu PORT    a Redis's CPU seconds so far (INFO cpu)
 # Redis CPU is the server's own (INFO cpu, user + system, every thread), so
 # it includes what commandstats does not see (the network, Lua's set-up);
 # commandstats' times are wall-clock and swell when the CPU is shared, so
@@ -37,6 +39,25 @@ costs_enable () {
 
 s_costs_redis_cpu () {
     redis-cli -p "$1" INFO cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { printf "%.6f\n", s }'
+}
+
+# Each live PostgreSQL process's CPU seconds (/proc: utime + stime, in clock ticks), named by its
+# connection's application_name (the services': qy-ingest, qy-moderation …) or else its backend
+# type (autovacuum worker, walwriter, checkpointer …; the postmaster: postmaster). What exited
+# before the end of the run (an autovacuum worker) is not counted.
+costs_pg_cpu () {
+    local tck names pm pid ticks name
+    tck=$(getconf CLK_TCK) pm=$(head -1 "$QY_RUN/pg/postmaster.pid")
+    names=$(psql "$QY_PG_DSN" -qAtF' ' -c "SELECT pid, replace (coalesce (nullif (application_name, ''), backend_type), ' ', '_')
+                                         FROM pg_stat_activity WHERE pid <> pg_backend_pid ()" 2>/dev/null || true)
+    for pid in $pm $(pgrep -P "$pm"); do
+        # the fields after the command's closing parenthesis: utime and stime are the 12th and 13th
+        ticks=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || continue
+        [ -n "$ticks" ] || continue
+        name=$(awk -v p="$pid" '$1 == p { print $2 }' <<<"$names")
+        [ "$pid" != "$pm" ] || name=postmaster
+        echo "${name:-other} $(awk -v t="$ticks" -v h="$tck" 'BEGIN { print t / h }')"
+    done
 }
 
 declare -A COSTS_CPU0

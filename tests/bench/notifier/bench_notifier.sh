@@ -15,6 +15,7 @@ set -euo pipefail
 BUILD=$(cd "${1:?usage: bench_notifier.sh BUILD_DIR [N]}" && pwd)
 N=${2:-20000}
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../pipeline_costs.sh"
 bench_setup notifier "$BUILD" 200
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++)
     if (i % 5)
@@ -39,9 +40,8 @@ T2=$(date +%s%N)
 ms () { echo $(( ($1 - T0) / 1000000 )); }
 echo "recorded $N deliveries $(ms "$T1") ms after the first push; all delivered after $(ms "$T2") ms: $(( N * 1000 / ($(ms "$T2") > 0 ? $(ms "$T2") : 1) )) deliveries/s"
 held=$(qy_metric "$H_n" qy_notifier_held_total)
-# CPU seconds of the notifier's PostgreSQL connections (/proc: utime + stime) and of Redis.
-pg_cpu=$(for pid in $(count "SELECT pid FROM pg_stat_activity WHERE application_name = 'qy-notifier'"); do
-             sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'; done | awk -v t="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.3f", s / t }')
-redis_cpu=$(redis-cli -p "$QY_REDIS_PORT" INFO cpu | tr -d '\r' | awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { printf "%.3f", s }')
+# CPU seconds of the notifier's PostgreSQL connections and of Redis (pipeline_costs.sh).
+pg_cpu=$(costs_pg_cpu | awk '$1 == "qy-notifier" { s += $2 } END { printf "%.3f", s }')
+redis_cpu=$(s_costs_redis_cpu "$QY_REDIS_PORT")
 echo "held by limits: $held ($(awk -v h="$held" -v n="$N" 'BEGIN { printf "%.2f", h / n }') per delivery), duplicates at the gateway: $(curl -fs "http://127.0.0.1:$GW_PORT/stats" | jq -r .duplicates)"
 echo "CPU per delivery: PostgreSQL (notifier's connections) $(awk -v c="$pg_cpu" -v n="$N" 'BEGIN { printf "%.0f", c * 1e6 / n }') µs, Redis $(awk -v c="$redis_cpu" -v n="$N" 'BEGIN { printf "%.0f", c * 1e6 / n }') µs"
