@@ -89,11 +89,12 @@ void ingest_handon_done (ingest_handon_t *self, int64_t owed);
 //  Delete the finished rows in one statement. Returns 0, or -1 when
 //  PostgreSQL failed (they are dropped: those events are re-sent later).
 int ingest_handon_flush (ingest_handon_t *self);
-//  The archived events of the rows owed for grace_s seconds, oldest row
-//  first, whole rows up to about limit events (at least one row), as rows
-//  of QY_ARCHIVE_COLUMNS (qy/archive.h) with the owed row's id after them
-//  (ingest_handon_owed_row); caller PQclears. NULL when
+//  The archived events of the rows owed for grace_s seconds but those in
+//  mine (a column of owed row ids: this ingest's own, still on their way),
+//  oldest row first, whole rows up to about limit events (at least one
+//  row), as rows of QY_ARCHIVE_COLUMNS (qy/archive.h) with the owed row's
+//  id after them (ingest_handon_owed_row); caller PQclears. NULL when
 //  PostgreSQL failed.
-PGresult *ingest_handon_owed (ingest_handon_t *self, long grace_s, long limit);
+PGresult *ingest_handon_owed (ingest_handon_t *self, long grace_s, long limit, qy_pg_cols_t *mine);
 int64_t ingest_handon_owed_row (const PGresult *res, int r);
 #endif

@@ -62,26 +62,29 @@ int ingest_handon_flush (ingest_handon_t *self)
     return ok ? 0 : -1;
 }
 
-PGresult *ingest_handon_owed (ingest_handon_t *self, long grace_s, long limit)
+PGresult *ingest_handon_owed (ingest_handon_t *self, long grace_s, long limit, qy_pg_cols_t *mine)
 {
     char grace [24], lim [24];
     qy_snprintf (grace, sizeof (grace), "%ld", grace_s);
     qy_snprintf (lim, sizeof (lim), "%ld", limit);
-    const char *p [] = { grace, lim };
+    const char *p [3] = { grace, lim };
+    qy_pg_cols_params (mine, p + 2);
     PGresult *res = NULL;
     //  Whole rows, oldest first, while the events before them are fewer
     //  than limit: a row re-sent in part would be deleted with the rest of
-    //  its events never sent.
+    //  its events never sent. This ingest's own rows on their way are left
+    //  out in the statement, so a backlog of them never fills the limit.
     if (!qy_pg_run (self->pg, "owed events",
             QY_ARCHIVE_COLUMNS ", i.id " QY_ARCHIVE_FROM
             "JOIN (SELECT o.id, o.brand_id, o.ingest_time, x.msg_id, x.event_time "
             "      FROM (SELECT id, brand_id, ingest_time, msg_ids, event_times, "
             "                   sum (cardinality (msg_ids)) OVER (ORDER BY ingest_time, id) - cardinality (msg_ids) AS before "
-            "            FROM ingest_owed WHERE ingest_time < now () - $1::bigint * interval '1 second') o "
+            "            FROM ingest_owed WHERE ingest_time < now () - $1::bigint * interval '1 second' "
+            "              AND id <> ALL ($3::bigint[])) o "
             "      CROSS JOIN LATERAL unnest (o.msg_ids, o.event_times) AS x (msg_id, event_time) "
             "      WHERE o.before < $2::bigint) i "
             "  ON m.brand_id = i.brand_id AND m.msg_id = i.msg_id AND m.event_time = i.event_time "
-            "ORDER BY i.ingest_time, i.id, m.event_time", 2, p, &res))
+            "ORDER BY i.ingest_time, i.id, m.event_time", 3, p, &res))
         return NULL;
     return res;
 }

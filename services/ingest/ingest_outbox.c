@@ -16,8 +16,6 @@
 //  Sent, not yet acknowledged by the bus, in sending order.
 typedef struct {
     uint64_t *seq;
-    int64_t  *bid;
-    char    **mid;
     int64_t  *owed;
     size_t    head, n, cap;
 } s_unacked_t;
@@ -27,16 +25,9 @@ struct ingest_outbox_t {
     ingest_handon_t *handon;
     void    **data;
     size_t   *len;
-    int64_t  *bid;             //  brand and message id, to know what is in flight
-    char    **mid;
     int64_t  *owed;            //  the ingest_owed row it belongs to
     size_t    n, head, cap;
     s_unacked_t unacked;
-    //  "brand:msg" → 1 while unacknowledged (0 once acknowledged), so the
-    //  archive's re-send skips what this ingest still has in flight: with
-    //  the chain behind, acknowledgements take longer than resend.grace_s,
-    //  and sending those again would only add to the backlog.
-    qy_map_t *inflight;
     //  owed row id → its events waiting here or unacknowledged; the row is
     //  finished when that falls to 0 (zeros stay until the map is rebuilt).
     qy_map_t *owing;
@@ -48,7 +39,6 @@ ingest_outbox_t *ingest_outbox_new (qy_outlet_t *push, ingest_handon_t *handon)
     ingest_outbox_t *self = qy_calloc (1, sizeof (*self));
     self->push = push;
     self->handon = handon;
-    self->inflight = qy_map_new ();
     self->owing = qy_map_new ();
     return self;
 }
@@ -56,17 +46,6 @@ ingest_outbox_t *ingest_outbox_new (qy_outlet_t *push, ingest_handon_t *handon)
 void ingest_outbox_bus_up (ingest_outbox_t *self, bool up)
 {
     self->bus_up = up;
-}
-
-//  Whether the event is in flight here; put: record 1 (sent) or 0 (acknowledged) first.
-static bool s_inflight (ingest_outbox_t *self, int64_t bid, const char *mid, const int64_t *put)
-{
-    char key [300];
-    int64_t v = 0;
-    qy_snprintf (key, sizeof (key), "%lld:%s", (long long) bid, mid);
-    if (put)
-        qy_map_put (self->inflight, key, *put);
-    return qy_map_get (self->inflight, key, &v) && v;
 }
 
 //  Add delta to the count of owed row owed's events here; the new count.
@@ -80,37 +59,29 @@ static int64_t s_owing (ingest_outbox_t *self, int64_t owed, int64_t delta)
     return v + delta;
 }
 
-static void s_unacked_add (ingest_outbox_t *self, uint64_t seq, int64_t bid, const char *mid, int64_t owed)
+static void s_unacked_add (ingest_outbox_t *self, uint64_t seq, int64_t owed)
 {
     s_unacked_t *u = &self->unacked;
     if (u->n == u->cap) {
         u->cap = u->cap ? u->cap * 2 : 1024;
         u->seq = qy_realloc (u->seq, u->cap * sizeof (uint64_t));
-        u->bid = qy_realloc (u->bid, u->cap * sizeof (int64_t));
-        u->mid = qy_realloc (u->mid, u->cap * sizeof (char *));
         u->owed = qy_realloc (u->owed, u->cap * sizeof (int64_t));
     }
     u->seq [u->n] = seq;
-    u->bid [u->n] = bid;
-    u->owed [u->n] = owed;
-    u->mid [u->n++] = qy_strdup (mid);
-    s_inflight (self, bid, mid, &(int64_t) { 1 });
+    u->owed [u->n++] = owed;
 }
 
-//  The maps keep finished keys (no delete): start them again from what
-//  is in flight and waiting when they grow; compact the list once half of
-//  it is done.
+//  The map keeps finished rows (no delete): start it again from what is
+//  in flight and waiting when it grows; compact the list once half of it
+//  is done.
 static void s_unacked_compact (ingest_outbox_t *self)
 {
     s_unacked_t *u = &self->unacked;
     size_t live = u->n - u->head + self->n - self->head;
-    if (qy_map_size (self->inflight) > 4 * (u->n - u->head) + 4096 || qy_map_size (self->owing) > 4 * live + 4096) {
-        qy_map_clear (self->inflight);
+    if (qy_map_size (self->owing) > 4 * live + 4096) {
         qy_map_clear (self->owing);
-        for (size_t i = u->head; i < u->n; i++) {
-            s_inflight (self, u->bid [i], u->mid [i], &(int64_t) { 1 });
+        for (size_t i = u->head; i < u->n; i++)
             s_owing (self, u->owed [i], 1);
-        }
         for (size_t i = self->head; i < self->n; i++)
             s_owing (self, self->owed [i], 1);
     }
@@ -120,8 +91,6 @@ static void s_unacked_compact (ingest_outbox_t *self)
     if (u->head > u->cap / 2) {
         size_t left = u->n - u->head;
         memmove (u->seq, u->seq + u->head, left * sizeof (uint64_t));
-        memmove (u->bid, u->bid + u->head, left * sizeof (int64_t));
-        memmove (u->mid, u->mid + u->head, left * sizeof (char *));
         memmove (u->owed, u->owed + u->head, left * sizeof (int64_t));
         u->head = 0;
         u->n = left;
@@ -136,8 +105,7 @@ void ingest_outbox_settle (ingest_outbox_t *self)
     while (u->head < u->n && u->seq [u->head] < acked) {
         if (s_owing (self, u->owed [u->head], -1) == 0)
             ingest_handon_done (self->handon, u->owed [u->head]);
-        s_inflight (self, u->bid [u->head], u->mid [u->head], &(int64_t) { 0 });
-        free (u->mid [u->head++]);
+        u->head++;
     }
     s_unacked_compact (self);
 }
@@ -153,15 +121,11 @@ static void s_add (ingest_outbox_t *self, const Qy__Event *ev, int64_t owed)
         self->cap = self->cap ? self->cap * 2 : 256;
         self->data = qy_realloc (self->data, self->cap * sizeof (void *));
         self->len = qy_realloc (self->len, self->cap * sizeof (size_t));
-        self->bid = qy_realloc (self->bid, self->cap * sizeof (int64_t));
-        self->mid = qy_realloc (self->mid, self->cap * sizeof (char *));
         self->owed = qy_realloc (self->owed, self->cap * sizeof (int64_t));
     }
     size_t len = qy__event__get_packed_size (ev);
     self->data [self->n] = qy_malloc (len ? len : 1);
     qy__event__pack (ev, self->data [self->n]);
-    self->bid [self->n] = ev->brand_id;
-    self->mid [self->n] = qy_strdup (ev->msg_id);
     self->owed [self->n] = owed;
     self->len [self->n++] = len;
 }
@@ -178,7 +142,7 @@ void ingest_outbox_forward (ingest_outbox_t *self, const Qy__Event *ev, int64_t 
     if (!seq)
         s_add (self, ev, owed);
     else
-        s_unacked_add (self, seq, ev->brand_id, ev->msg_id, owed);
+        s_unacked_add (self, seq, owed);
 }
 
 bool ingest_outbox_flush (ingest_outbox_t *self)
@@ -190,9 +154,8 @@ bool ingest_outbox_flush (ingest_outbox_t *self)
             qy_outlet_flush (self->push);
             return false;
         }
-        s_unacked_add (self, seq, self->bid [i], self->mid [i], self->owed [i]);
+        s_unacked_add (self, seq, self->owed [i]);
         free (self->data [i]);
-        free (self->mid [i]);
         self->head++;
     }
     self->n = self->head = 0;
@@ -208,22 +171,13 @@ void ingest_outbox_destroy (ingest_outbox_t **self_p)
     if (self->head < self->n)
         qy_log_warn ("events not forwarded at shutdown; archived and still owed: "
                      "re-sent from the archive by ingest count=%zu", self->n - self->head);
-    for (size_t i = self->head; i < self->n; i++) {
+    for (size_t i = self->head; i < self->n; i++)
         free (self->data [i]);
-        free (self->mid [i]);
-    }
     free (self->data);
     free (self->len);
-    free (self->bid);
-    free (self->mid);
     free (self->owed);
-    for (size_t i = self->unacked.head; i < self->unacked.n; i++)
-        free (self->unacked.mid [i]);
     free (self->unacked.seq);
-    free (self->unacked.bid);
-    free (self->unacked.mid);
     free (self->unacked.owed);
-    qy_map_destroy (&self->inflight);
     qy_map_destroy (&self->owing);
     free (self);
     *self_p = NULL;
@@ -234,20 +188,47 @@ bool ingest_outbox_room (ingest_outbox_t *self)
     return !s_busy (self) && self->bus_up && qy_outlet_room (self->push);
 }
 
+//  The owed rows of what is waiting here or unacknowledged: this ingest's
+//  own, on their way (each once; a row's events are forwarded together).
+static void s_mine (const ingest_outbox_t *self, qy_pg_cols_t *mine)
+{
+    const s_unacked_t *u = &self->unacked;
+    int64_t last = 0;
+    for (size_t i = u->head; i < u->n; i++)
+        if (u->owed [i] != last) {
+            qy_pg_cols_row (mine);
+            qy_pg_cols_int (mine, 0, last = u->owed [i]);
+        }
+    for (size_t i = self->head; i < self->n; i++)
+        if (self->owed [i] != last) {
+            qy_pg_cols_row (mine);
+            qy_pg_cols_int (mine, 0, last = self->owed [i]);
+        }
+}
+
 int ingest_outbox_resend (ingest_outbox_t *self, long grace_s, long max)
 {
     if (!ingest_outbox_room (self))
         return 0;
-    PGresult *res = ingest_handon_owed (self->handon, grace_s, max);
+    //  Only rows nobody here is sending: another ingest's (or this one's
+    //  before a restart) left by a crash. What was acknowledged is deleted
+    //  first, and what is still on its way is left out: with the chain
+    //  behind, acknowledgements take longer than resend.grace_s, and a
+    //  row part acknowledged was sent again, its acknowledged events
+    //  judged twice, at every search until the rest came back.
+    ingest_handon_flush (self->handon);
+    qy_pg_cols_t mine;
+    qy_pg_cols_init (&mine, 1);
+    s_mine (self, &mine);
+    PGresult *res = ingest_handon_owed (self->handon, grace_s, max, &mine);
+    qy_pg_cols_free (&mine);
     int rows = res ? PQntuples (res) : 0, n = 0;
     for (int r = 0; r < rows; r++) {
         Qy__Event ev;
         qy_archive_hold_t hold;
         qy_archive_event (res, r, &ev, &hold);
-        if (!s_inflight (self, ev.brand_id, ev.msg_id, NULL)) {
-            ingest_outbox_forward (self, &ev, ingest_handon_owed_row (res, r));
-            n++;
-        }
+        ingest_outbox_forward (self, &ev, ingest_handon_owed_row (res, r));
+        n++;
         qy_archive_release (&hold);
     }
     ingest_outbox_flush (self);

@@ -33,7 +33,8 @@ bool ingest_outbox_flush (ingest_outbox_t *self);
 //  Is there room downstream for a new batch?
 bool ingest_outbox_room (ingest_outbox_t *self);
 //  Re-send the events of the rows owed for grace_s, whole rows up to about
-//  max events (those still in flight from here excepted), while the bus
-//  takes them. Returns how many.
+//  max events, while the bus takes them: rows nobody here is sending (a
+//  crashed ingest's). The rows acknowledged are deleted first; those on
+//  their way from here are left out whole. Returns how many.
 int ingest_outbox_resend (ingest_outbox_t *self, long grace_s, long max);
 #endif

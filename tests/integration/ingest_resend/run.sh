@@ -8,7 +8,10 @@
 #      ids no stage has seen) whose batches' rows are still owed (two rows of 100). ingest re-sends
 #      them from the archive by itself, with no operator: every one is judged and counted, the
 #      metric says so, and the rows are gone once the bus acknowledged every event of them;
-#   3. a real kill -9 of ingest under load, restarted: every archived event counted once.
+#   3. a real kill -9 of ingest under load, restarted: every archived event counted once;
+#   4. acknowledged later than the grace (moderation stopped for a while), nothing is re-sent:
+#      what was acknowledged is recorded before the archive is searched for what was not. Before,
+#      an acknowledgement and a search in the same turn re-sent the whole batch (judged twice).
 source "$(dirname "$0")/../lib.sh"
 it_demo_chain 1 1
 sql () { psql "$QY_PG_DSN" -qAtc "$1"; }
@@ -62,4 +65,24 @@ wait "$loadgen" || true
 it_wait "everything archived counted after the kill" counted
 it_eq "counted once after the kill" "$(sql "SELECT coalesce (sum (events), 0) FROM daily_group_stats")" "$(sql "SELECT count (*) FROM messages")"
 it_wait "nothing left owed after the kill" owed_none
+
+# 4. acknowledged past the grace: a search every 100 ms, a grace of 1 s, moderation stopped 2 s
+kill -TERM "$QY_PID_ingest2"; wait "$QY_PID_ingest2" 2>/dev/null || true
+QY_INGEST_RESEND_GRACE_S=1 QY_INGEST_RESEND_INTERVAL_MS=100 QY_HTTP_PORT=$QY_HTTP_ingest \
+    qy_start ingest3 "$QY_BUILD/services/ingest/qy-ingest"
+qy_wait_health ingest3 "$QY_HTTP_ingest"
+judged=$(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total)
+total=0
+for round in 1 2 3; do
+    kill -STOP "$QY_PID_moderation1"
+    load --messages 200 --batch 50 --run "late$round" > "$QY_RUN/late$round.out" 2>&1
+    sleep 2
+    kill -CONT "$QY_PID_moderation1"
+    total=$((total + $(sed -n 's/.*accepted=\([0-9]*\).*/\1/p' "$QY_RUN/late$round.out")))
+    it_wait "round $round counted" counted
+    it_wait "round $round: nothing left owed" owed_none
+done
+sleep 1
+it_eq "acknowledged late: nothing re-sent" "$(qy_metric "$QY_HTTP_ingest" qy_ingest_resent_total)" 0
+it_eq "acknowledged late: judged once" "$(( $(qy_metric "$QY_HTTP_moderation1" qy_moderation_events_total) - judged ))" "$total"
 it_done
