@@ -94,7 +94,7 @@ static void s_check_timing (const notifier_config_t *cfg)
 
 //  Records what the bus has sent, up to a batch: true when there was any.
 static bool s_intake (qy_inlet_t *in, qy_pg_t *pg, Qy__Delivery **ds, size_t batch, notifier_intake_metrics_t *intake,
-                      qy_metric_t *m_in, qy_metric_t *m_new)
+                      qy_metric_t *m_in, qy_metric_t *m_new, notifier_insert_claim_t *take)
 {
     size_t n = 0;
     while (n < batch) {
@@ -111,7 +111,7 @@ static bool s_intake (qy_inlet_t *in, qy_pg_t *pg, Qy__Delivery **ds, size_t bat
     }
     if (!n)
         return false;
-    int fresh = notifier_intake_store (pg, ds, n, intake);
+    int fresh = notifier_intake_store (pg, ds, n, intake, take);
     qy_metric_add (m_in, (int64_t) n);
     if (fresh > 0)
         qy_metric_add (m_new, fresh);
@@ -169,16 +169,23 @@ int main (int argc, char **argv)
         qy_service_check_deps (pg, redis);
         zmq_pollitem_t item = { qy_inlet_socket (in), 0, ZMQ_POLLIN, 0 };
         zmq_poll (&item, 1, notifier_dispatch_running (dispatch) ? 5 : 50);
-        if (s_intake (in, pg, ds, (size_t) cfg.batch, &intake, m_in, m_new))
-            next_claim = 0;          //  new work: look at once
+        notifier_insert_claim_t take = { .max = qy_service_running () ? notifier_dispatch_take_max (dispatch) : 0,
+                                         .lease_s = (int) cfg.lease_s };
+        bool fresh = s_intake (in, pg, ds, (size_t) cfg.batch, &intake, m_in, m_new, &take);
+        notifier_dispatch_taken (dispatch, pg, &take);
+        if (fresh && notifier_dispatch_behind (dispatch))
+            next_claim = 0;          //  new work waiting: look at once
         qy_inlet_done (in);          //  stored (or set aside): no longer owed
+        int64_t due = notifier_dispatch_due (dispatch);
+        if (due && due < next_claim)
+            next_claim = due;        //  a row put back comes due before the poll
         if (qy_service_running () && qy_mono_us () >= next_claim) {
             notifier_dispatch_claim (dispatch, pg);
             next_claim = qy_mono_us () + cfg.poll_ms * 1000;
         }
         qy_service_set_dep (QY_DEP_PG, qy_pg_ok (pg));
-        if (notifier_dispatch_turn (dispatch, pg))
-            next_claim = 0;
+        if (notifier_dispatch_turn (dispatch, pg) && notifier_dispatch_behind (dispatch))
+            next_claim = 0;          //  a slot is free and work may wait
         notifier_dispatch_poll (dispatch, 5);
     }
     notifier_tasks_stop (&tasks);

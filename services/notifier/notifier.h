@@ -38,10 +38,6 @@ notifier_outcome_t notifier_classify (long http_status);
 notifier_outcome_t notifier_classify_response (long http_status, const char *body, long retry_after_s,
                                                int64_t wecom_pause_ms, long *errcode, int64_t *pause_ms);
 
-//  Record new deliveries (idempotent by key). Returns how many were new, or
-//  -1 if PostgreSQL failed (nothing recorded).
-int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n);
-
 //  A claimed delivery.
 typedef struct {
     char   *key;
@@ -59,6 +55,24 @@ typedef struct {
     bool    in_doubt;   //  it may have arrived: taken from a notifier that died while sending it,
                         //  or its last attempt got no answer (a timeout)
 } notifier_job_t;
+
+//  What an insert may claim at once (max, 0 for none, leased lease_s), and
+//  what it did: the jobs (caller frees them with notifier_jobs_free) and
+//  how many new rows it left pending for a claim.
+typedef struct {
+    int             max, lease_s;
+    notifier_job_t *jobs;
+    int             njobs, left;
+} notifier_insert_claim_t;
+
+//  Record new deliveries (idempotent by key). With take (max > 0), the
+//  batch's first take->max new rows but alerts to a robot's webhook (they
+//  wait for the digests) are claimed by their own
+//  insert, as notifier_store_claim would have taken them next: a
+//  notifier that is not behind sends what arrives without claiming it
+//  (a statement, and an update of each row, less per delivery). Returns
+//  how many were new, or -1 if PostgreSQL failed (nothing recorded).
+int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n, notifier_insert_claim_t *take);
 
 //  When this process last claimed for each brand (a counter, not a clock):
 //  among equally urgent deliveries the brand served least recently goes first.
@@ -112,6 +126,9 @@ typedef struct {
 //  it was broken and has been set aside.
 Qy__Delivery *notifier_intake_decode (qy_pg_t *pg, const zmq_msg_t *m, const notifier_intake_metrics_t *mx);
 //  Record a batch: official brands' deliveries the edge cannot carry become
-//  staff tasks first, the rest are inserted. Returns how many were new.
-int notifier_intake_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_intake_metrics_t *mx);
+//  staff tasks first, the rest are inserted, the first take->max of them
+//  claimed at once when take is given (notifier_store_insert). Returns how
+//  many were new.
+int notifier_intake_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_intake_metrics_t *mx,
+                           notifier_insert_claim_t *take);
 #endif

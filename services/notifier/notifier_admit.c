@@ -58,3 +58,13 @@ void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *br
     }
     notifier_limits_take_all (redis, jobs, adm, n);
 }
+
+int notifier_insert_claims (bool behind, int free_slots)
+{
+    return behind || free_slots < 0 ? 0 : free_slots;
+}
+
+bool notifier_behind (int claimed, int asked, int left)
+{
+    return claimed >= asked || left > 0;
+}

@@ -41,9 +41,18 @@ struct notifier_dispatch_t {
     s_slot_t           *slots;          //  cfg.inflight of them
     s_done_t            done;
     int                 running;
+    //  Due deliveries may be waiting in PostgreSQL: no claim yet, the last
+    //  one filled every free slot, or an insert left new rows pending. Only
+    //  when not is a new delivery claimed by its own insert and a finished
+    //  request followed by no claim (notifier_insert_claims).
+    bool                behind;
+    //  When the first row this dispatcher put back for later (held by a
+    //  limit, paused, a retry) comes due (qy_mono_us; 0 none): the next
+    //  claim is then, not only on the poll.
+    int64_t             due_us;
     struct {
         qy_metric_t *asked_have, *asked_not, *asked_unknown, *ok, *retry, *dead, *lost, *inflight, *latency,
-                    *limited, *paused, *circuit, *circuits_open, *digested, *errcode;
+                    *limited, *paused, *circuit, *circuits_open, *digested, *errcode, *taken_claim, *taken_insert;
     } m;
 };
 
@@ -166,6 +175,14 @@ static void s_lease_lost (notifier_dispatch_t *self, const notifier_job_t *job, 
                  job->key, (long long) job->brand_id, outcome, job->attempts);
 }
 
+//  A row put back comes due again after ms: the next claim is due by then.
+static void s_due_in (notifier_dispatch_t *self, int64_t ms)
+{
+    int64_t at = qy_mono_us () + (ms > 0 ? ms : 0) * 1000;
+    if (!self->due_us || at < self->due_us)
+        self->due_us = at;
+}
+
 //  Told to slow down: the destination waits (all replicas), this delivery
 //  keeps its attempt.
 static void s_paused (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, int64_t pause_ms, const char *err)
@@ -181,6 +198,8 @@ static void s_paused (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, int64
         ;
     if (rc == 1)
         s_lease_lost (self, &s->job, "defer");
+    else
+        s_due_in (self, pause_ms);
 }
 
 //  Delivered: kept for the next batch of "delivered" updates.
@@ -207,14 +226,17 @@ static void s_failed (notifier_dispatch_t *self, qy_pg_t *pg, s_slot_t *s, notif
 {
     const notifier_dispatch_config_t *cfg = &self->cfg;
     bool retry = o == NOTIFIER_RETRY && s->job.attempts < cfg->attempts;
+    int64_t backoff = 0;
+    if (retry)
+        backoff = notifier_backoff_ms (s->job.attempts, cfg->base_ms, cfg->cap_ms, (double) rand () / RAND_MAX);
     int rc;
     qy_wait_t wait = { .at_stop = true };
-    while ((rc = retry ? notifier_store_retry (pg, &s->job, status, err,
-                                               notifier_backoff_ms (s->job.attempts, cfg->base_ms, cfg->cap_ms,
-                                                                    (double) rand () / RAND_MAX))
+    while ((rc = retry ? notifier_store_retry (pg, &s->job, status, err, backoff)
                        : notifier_store_dead (pg, &s->job, status, err)) < 0
            && qy_service_wait (&wait, QY_DEP__COUNT, false))
         ;
+    if (rc == 0 && retry)
+        s_due_in (self, backoff);
     if (rc == 1)
         s_lease_lost (self, &s->job, retry ? "retry" : "dead");
     else
@@ -305,22 +327,20 @@ static int64_t s_admit (notifier_dispatch_t *self, notifier_job_t *job, const no
     return wait;
 }
 
-int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
+static int s_free_slots (const notifier_dispatch_t *self)
+{
+    int free_slots = 0;
+    for (int i = 0; i < self->cfg.inflight; i++)
+        free_slots += !self->slots [i].busy;
+    return free_slots;
+}
+
+//  Admit the claimed jobs (notifier_admit), start those that may go, put
+//  back those held (noting when they come due). Frees the jobs.
+static void s_start_jobs (notifier_dispatch_t *self, qy_pg_t *pg, notifier_job_t *jobs, int n)
 {
     const notifier_dispatch_config_t *cfg = &self->cfg;
     s_slot_t *slots = self->slots;
-    int free_slots = 0;
-    for (int i = 0; i < cfg->inflight; i++)
-        free_slots += !slots [i].busy;
-    if (!free_slots)
-        return 0;
-    int folded = notifier_digest_pass (pg, (int) cfg->digest_min, (int) cfg->digest_max);
-    if (folded > 0)
-        qy_metric_add (self->m.digested, folded);
-    notifier_job_t *jobs;
-    int n = notifier_store_claim (pg, free_slots, (int) cfg->inflight, (int) cfg->lease_s, &self->served, &jobs);
-    if (n < 0)
-        return 0;
     int k = 0;
     //  One entry per bucket that held a job lately (a group's, a member's
     //  among them): bounded by starting the schedule afresh, which costs
@@ -349,6 +369,7 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
             held [nheld] = &jobs [i];
             held_ms [nheld] = wait;
             held_why [nheld++] = why;
+            s_due_in (self, wait);
             continue;
         }
         if (s_arrived (self, &jobs [i], cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000)) {
@@ -374,7 +395,57 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
     free (held_why);
     notifier_jobs_free (jobs, n);
     qy_metric_set (self->m.circuits_open, notifier_breaker_open_count (self->breaker, qy_mono_us () / 1000));
+}
+
+int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
+{
+    const notifier_dispatch_config_t *cfg = &self->cfg;
+    int free_slots = s_free_slots (self);
+    if (!free_slots)
+        return 0;
+    int folded = notifier_digest_pass (pg, (int) cfg->digest_min, (int) cfg->digest_max);
+    if (folded > 0)
+        qy_metric_add (self->m.digested, folded);
+    //  What came due by now is this claim's to take: a row it holds again
+    //  notes its new time.
+    if (self->due_us && self->due_us <= qy_mono_us ())
+        self->due_us = 0;
+    notifier_job_t *jobs;
+    int n = notifier_store_claim (pg, free_slots, (int) cfg->inflight, (int) cfg->lease_s, &self->served, &jobs);
+    if (n < 0)
+        return 0;
+    qy_metric_add (self->m.taken_claim, n);
+    s_start_jobs (self, pg, jobs, n);
+    self->behind = notifier_behind (n, free_slots, 0);
     return n;
+}
+
+int notifier_dispatch_take_max (const notifier_dispatch_t *self)
+{
+    return notifier_insert_claims (self->behind, s_free_slots (self));
+}
+
+void notifier_dispatch_taken (notifier_dispatch_t *self, qy_pg_t *pg, notifier_insert_claim_t *take)
+{
+    if (take->njobs) {
+        qy_metric_add (self->m.taken_insert, take->njobs);
+        s_start_jobs (self, pg, take->jobs, take->njobs);
+    }
+    else
+        notifier_jobs_free (take->jobs, 0);
+    take->jobs = NULL;
+    //  Taken from nothing waiting: only rows it left pending change that.
+    self->behind = self->behind || notifier_behind (0, 1, take->left);
+}
+
+bool notifier_dispatch_behind (const notifier_dispatch_t *self)
+{
+    return self->behind;
+}
+
+int64_t notifier_dispatch_due (const notifier_dispatch_t *self)
+{
+    return self->due_us;
 }
 
 
@@ -398,6 +469,9 @@ static void s_metrics_new (notifier_dispatch_t *self)
     self->m.circuits_open = qy_gauge ("qy_notifier_circuits_open", "endpoints whose circuit is open");
     self->m.digested = qy_counter ("qy_notifier_alerts_digested_total", "alerts folded into digests");
     self->m.errcode = qy_counter ("qy_notifier_wecom_errcode_total", "2xx answers carrying a non-zero WeCom errcode");
+    const char *taken = "deliveries taken to send: by a claim, or by their own insert when nothing waited";
+    self->m.taken_claim = qy_counter ("qy_notifier_taken_total{by=\"claim\"}", taken);
+    self->m.taken_insert = qy_counter ("qy_notifier_taken_total{by=\"insert\"}", taken);
 }
 
 notifier_dispatch_t *notifier_dispatch_new (const notifier_dispatch_config_t *cfg, const notifier_limits_t *limits,
@@ -409,6 +483,7 @@ notifier_dispatch_t *notifier_dispatch_new (const notifier_dispatch_config_t *cf
     self->redis = redis;
     self->breaker = notifier_breaker_new ((int) cfg->breaker_failures, cfg->breaker_open_ms);
     self->promised = qy_map_new ();
+    self->behind = true;        //  nothing known until the first claim
     s_metrics_new (self);
     curl_global_init (CURL_GLOBAL_DEFAULT);
     self->multi = curl_multi_init ();

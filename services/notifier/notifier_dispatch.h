@@ -29,6 +29,19 @@ notifier_dispatch_t *notifier_dispatch_new (const notifier_dispatch_config_t *cf
 void notifier_dispatch_destroy (notifier_dispatch_t **self_p);
 //  Fill free slots with due deliveries. Returns how many were claimed.
 int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg);
+//  How many new deliveries the next insert may claim (its max): the free
+//  slots when nothing due may be waiting, else 0 (notifier_insert_claims).
+int notifier_dispatch_take_max (const notifier_dispatch_t *self);
+//  Start (or hold back) what an insert claimed, as a claim's jobs; takes
+//  take->jobs. Rows it left pending make the dispatcher behind.
+void notifier_dispatch_taken (notifier_dispatch_t *self, qy_pg_t *pg, notifier_insert_claim_t *take);
+//  Whether due deliveries may be waiting: claim after each intake and each
+//  finished request, not only on the poll.
+bool notifier_dispatch_behind (const notifier_dispatch_t *self);
+//  When the first delivery this dispatcher put back for later (held by a
+//  limit, paused, a retry) comes due (qy_mono_us), or 0: claim by then.
+//  Others put back are found by the claim on the poll.
+int64_t notifier_dispatch_due (const notifier_dispatch_t *self);
 //  Move the requests in flight along and record those that finished.
 //  Returns true when one had (a slot is free: worth claiming again).
 bool notifier_dispatch_turn (notifier_dispatch_t *self, qy_pg_t *pg);

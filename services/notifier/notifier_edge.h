@@ -136,6 +136,20 @@ int64_t notifier_admit (const notifier_admit_t *a, qy_map_t *promised, int64_t n
 void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *breaker, qy_redis_t *redis,
                          notifier_job_t *jobs, int n, notifier_admit_t *adm);
 
+//  Taking at the insert. A notifier that is not behind (nothing due may be
+//  waiting in PostgreSQL) claims new deliveries by their own insert, up to
+//  its free slots, and claims again only on its poll: the insert is then
+//  the claim it would have run next. Behind, it claims as before (after
+//  every intake and every finished request) and inserts everything pending.
+//  Pure decisions, the state is the dispatcher's.
+//  How many the next insert may take.
+int notifier_insert_claims (bool behind, int free_slots);
+//  Whether due rows may be waiting after a take: a claim that got every
+//  one of the free slots it asked for (more may be due), or new rows an
+//  insert left pending. (Rows held back by a limit are not due: the next
+//  claim is set for when the first of them is, notifier_dispatch_due.)
+bool notifier_behind (int claimed, int asked, int left);
+
 // ------------------------------------------------------------- alerts
 
 //  Where an alert goes: a robot webhook with its format and mentions.

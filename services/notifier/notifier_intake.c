@@ -44,11 +44,11 @@ static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delive
 //  refuses the batch for its data, one delivery is bad: record them one by
 //  one and dead-letter each one PostgreSQL will not take, so a single bad
 //  row never stops delivery.
-static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_intake_metrics_t *mx)
+static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_intake_metrics_t *mx, notifier_insert_claim_t *take)
 {
     int fresh;
     qy_wait_t wait = { 0 };
-    while ((fresh = notifier_store_insert (pg, ds, n)) < 0 && qy_service_waiting ()) {
+    while ((fresh = notifier_store_insert (pg, ds, n, take)) < 0 && qy_service_waiting ()) {
         //  Refused for what it holds (data exception, constraint, a limit)
         //  and not for the moment (a lock or statement timeout, a cancel):
         //  only then is one delivery at fault.
@@ -56,7 +56,9 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_int
         if (bad_input && n > 1) {
             fresh = 0;
             for (size_t i = 0; i < n; i++)
-                fresh += s_store (pg, &ds [i], 1, mx);
+                fresh += s_store (pg, &ds [i], 1, mx, NULL);
+            if (take)
+                take->left = fresh;     //  one by one, none claimed
             return fresh;
         }
         if (bad_input) {
@@ -95,7 +97,8 @@ static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_int
     return fresh < 0 ? 0 : fresh;
 }
 
-int notifier_intake_store (qy_pg_t *pg, Qy__Delivery **all, size_t n_all, const notifier_intake_metrics_t *mx)
+int notifier_intake_store (qy_pg_t *pg, Qy__Delivery **all, size_t n_all, const notifier_intake_metrics_t *mx,
+                           notifier_insert_claim_t *take)
 {
     Qy__Delivery **ds = qy_calloc (n_all ? n_all : 1, sizeof (Qy__Delivery *));
     long kept;
@@ -105,7 +108,7 @@ int notifier_intake_store (qy_pg_t *pg, Qy__Delivery **all, size_t n_all, const 
     size_t n = kept < 0 ? n_all : (size_t) kept;
     if (kept < 0)
         memcpy (ds, all, n_all * sizeof (Qy__Delivery *));
-    int fresh = n ? s_store (pg, ds, n, mx) : 0;
+    int fresh = n ? s_store (pg, ds, n, mx, take) : 0;
     free (ds);
     return fresh;
 }

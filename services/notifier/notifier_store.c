@@ -5,7 +5,84 @@
 #include <stdlib.h>
 #include <string.h>
 
-int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
+//  A job from a row of the claim's columns (notifier_store_claim's RETURNING).
+static void s_job_of (const PGresult *res, int r, notifier_job_t *j)
+{
+    j->key = qy_strdup (PQgetvalue (res, r, 0));
+    j->brand_id = qy_pg_int (res, r, 1);
+    j->payload = qy_strdup (PQgetvalue (res, r, 2));
+    j->attempts = (int) qy_pg_int (res, r, 3);
+    j->url = PQgetisnull (res, r, 4) || !*PQgetvalue (res, r, 4) ? NULL : qy_strdup (PQgetvalue (res, r, 4));
+    j->token = PQgetisnull (res, r, 5) ? NULL : qy_strdup (PQgetvalue (res, r, 5));
+    j->created_us = qy_pg_int (res, r, 6);
+    j->priority = (int) qy_pg_int (res, r, 7);
+    j->kind = qy_strdup (PQgetvalue (res, r, 8));
+    j->group_id = qy_pg_int (res, r, 9);
+    j->member = qy_strdup (PQgetvalue (res, r, 10));
+    j->webhook = PQgetvalue (res, r, 11) [0] == 't';
+    j->in_doubt = PQgetvalue (res, r, 12) [0] == 't';
+}
+
+//  The insert, when take->max is 0: every row pending, for a claim.
+static const char *s_insert_sql =
+    "INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload, source, event_id, dest_url, member) "
+    "SELECT DISTINCT ON (k) k, b, g, t, p, j, s, e, u, m "
+    "FROM unnest ($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::smallint[], $6::jsonb[], $7::text[], "
+    "             $8::text[], $9::text[], $10::text[]) "
+    "AS x (k, b, g, t, p, j, s, e, u, m) ON CONFLICT (key) DO NOTHING";
+
+//  The insert that claims: the batch's first take->max new rows in the
+//  claim's order (priority, then brands taking turns) go in as the claim
+//  would leave them ('sending', leased, attempt 1) and come back as jobs,
+//  in the claim's columns and a 14th saying which; the rest, and every
+//  alert to a robot's webhook (it waits as a pending row, for the
+//  digests), go in pending.
+//  Keys the table has are left out before counting (a redelivered batch
+//  takes its slots from none); ON CONFLICT still settles a race with
+//  another replica's insert.
+static const char *s_insert_taking_sql =
+    "WITH x AS (SELECT DISTINCT ON (k) k, b, g, t, p, j, s, e, u, m "
+    "           FROM unnest ($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::smallint[], $6::jsonb[], "
+    "                        $7::text[], $8::text[], $9::text[], $10::text[]) AS x (k, b, g, t, p, j, s, e, u, m) "
+    "           WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.key = x.k)), "
+    "     o AS (SELECT y.*, NOT (t = 'alert' AND u IS NOT NULL) "
+    "                  AND row_number () OVER (ORDER BY t = 'alert' AND u IS NOT NULL, p, turn, k) <= $11::int AS go "
+    "           FROM (SELECT x.*, row_number () OVER (PARTITION BY b, p ORDER BY k) AS turn FROM x) y), "
+    "     i AS (INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload, source, event_id, dest_url, "
+    "                                   member, status, lease_until, attempts) "
+    "           SELECT k, b, g, t, p, j, s, e, u, m, CASE WHEN go THEN 'sending' ELSE 'pending' END, "
+    "                  CASE WHEN go THEN now () + $12::int * interval '1 second' END, go::int "
+    "           FROM o ON CONFLICT (key) DO NOTHING "
+    "           RETURNING key, brand_id, payload, attempts, dest_url, created_at, priority, kind, group_id, member, status) "
+    "SELECT i.key, i.brand_id, i.payload::text, i.attempts, coalesce (i.dest_url, b.gateway_url), "
+    "       CASE WHEN i.dest_url IS NULL THEN b.gateway_token END, (extract (epoch FROM i.created_at) * 1000000)::bigint, "
+    "       i.priority, i.kind, coalesce (i.group_id, 0), coalesce (i.member, ''), i.dest_url IS NOT NULL, false, "
+    "       i.status = 'sending' "
+    "FROM i JOIN brands b ON b.id = i.brand_id";
+
+//  The rows of an insert: how many were new; those it claimed into take,
+//  and how many it left pending (all, when it might take none).
+static int s_inserted (PGresult *res, notifier_insert_claim_t *take)
+{
+    if (!take || !take->max) {
+        int n = atoi (PQcmdTuples (res));
+        if (take)
+            take->left = n;
+        return n;
+    }
+    int n = PQntuples (res);
+    take->jobs = qy_calloc ((size_t) (n ? n : 1), sizeof (notifier_job_t));
+    take->njobs = 0;
+    take->left = 0;
+    for (int r = 0; r < n; r++)
+        if (PQgetvalue (res, r, 13) [0] == 't')
+            s_job_of (res, r, &take->jobs [take->njobs++]);
+        else
+            take->left++;
+    return n;
+}
+
+int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n, notifier_insert_claim_t *take)
 {
     //  Alerts learn their route now, so the payload is the robot's JSON and
     //  digests can group them by webhook.
@@ -64,16 +141,19 @@ int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n)
                            : d->n_mentions && !d->at_all && strcmp (d->mentions [0], "@all") != 0 ? d->mentions [0] : NULL;
         qy_pg_cols_text (&a, 9, member && *member ? member : NULL);
     }
-    const char *p [10];
+    const char *p [12];
     qy_pg_cols_params (&a, p);
+    char max [16], lease [16];
+    bool taking = take && take->max > 0;
+    if (taking) {
+        qy_snprintf (max, sizeof (max), "%d", take->max);
+        qy_snprintf (lease, sizeof (lease), "%d", take->lease_s);
+        p [10] = max;
+        p [11] = lease;
+    }
     PGresult *res;
-    if (qy_pg_run (pg, "delivery insert",
-            "INSERT INTO deliveries (key, brand_id, group_id, kind, priority, payload, source, event_id, dest_url, member) "
-            "SELECT DISTINCT ON (k) k, b, g, t, p, j, s, e, u, m "
-            "FROM unnest ($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::smallint[], $6::jsonb[], $7::text[], "
-            "             $8::text[], $9::text[], $10::text[]) "
-            "AS x (k, b, g, t, p, j, s, e, u, m) ON CONFLICT (key) DO NOTHING", 10, p, &res)) {
-        rc = atoi (PQcmdTuples (res));
+    if (qy_pg_run (pg, "delivery insert", taking ? s_insert_taking_sql : s_insert_sql, taking ? 12 : 10, p, &res)) {
+        rc = s_inserted (res, take);
         PQclear (res);
     }
     qy_pg_cols_free (&a);
@@ -159,22 +239,8 @@ int notifier_store_claim (qy_pg_t *pg, int max, int cap, int lease_s, const noti
     qy_pg_cols_free (&sv);
     int n = PQntuples (res);
     *jobs = qy_calloc ((size_t) (n ? n : 1), sizeof (notifier_job_t));
-    for (int r = 0; r < n; r++) {
-        notifier_job_t *j = &(*jobs) [r];
-        j->key = qy_strdup (PQgetvalue (res, r, 0));
-        j->brand_id = qy_pg_int (res, r, 1);
-        j->payload = qy_strdup (PQgetvalue (res, r, 2));
-        j->attempts = (int) qy_pg_int (res, r, 3);
-        j->url = PQgetisnull (res, r, 4) || !*PQgetvalue (res, r, 4) ? NULL : qy_strdup (PQgetvalue (res, r, 4));
-        j->token = PQgetisnull (res, r, 5) ? NULL : qy_strdup (PQgetvalue (res, r, 5));
-        j->created_us = qy_pg_int (res, r, 6);
-        j->priority = (int) qy_pg_int (res, r, 7);
-        j->kind = qy_strdup (PQgetvalue (res, r, 8));
-        j->group_id = qy_pg_int (res, r, 9);
-        j->member = qy_strdup (PQgetvalue (res, r, 10));
-        j->webhook = PQgetvalue (res, r, 11) [0] == 't';
-        j->in_doubt = PQgetvalue (res, r, 12) [0] == 't';
-    }
+    for (int r = 0; r < n; r++)
+        s_job_of (res, r, &(*jobs) [r]);
     PQclear (res);
     return n;
 }

@@ -423,7 +423,7 @@ static bool s_notice (qy_pg_t *pg, PGresult *res, int r, tasks_step_t step, cons
         d.source = "tasks";
         d.event_id = PQgetvalue (res, r, C_SOURCE);
         d.created_us = qy_now_us ();
-        ok = notifier_store_insert (pg, &dp, 1) >= 0;
+        ok = notifier_store_insert (pg, &dp, 1, NULL) >= 0;
     }
     free (key);
     qy_buf_free (&title);

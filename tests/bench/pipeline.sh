@@ -93,6 +93,12 @@ s_batches () {   # s_batches SECONDS
               for (i = 1; i <= k; i++) line = line sprintf(" %s=%.2f", ph[i], s[ph[i]] * 1000 / b)
               printf "%s (phases busy %.0f %% of the run; chores every 2 s: %.2f ms each)\n", line, busy * 100 / t, ch * 1000 / (t / 2)
               printf "          ingest acceptance → batch start p50=%.2f ms p99=%.2f ms; ingest commit p50=%.2f ms p99=%.2f ms, %.2f PostgreSQL round trips per commit\n", a50 * 1000, a99 * 1000, c50 * 1000, c99 * 1000, commits ? itrips / commits : 0 }'
+    # The notifier's deliveries by how they were taken to send (docs/gateway.md, "Claimed by its
+    # insert"), and how often a limit held one back.
+    curl -fs "http://127.0.0.1:$QY_HTTP_notifier/metrics" | awk '
+        index($1, "qy_notifier_taken_total{") == 1 { split($1, f, "\""); by[f[2]] = $2 }
+        index($1, "qy_notifier_held_total{") == 1 { held += $2 }
+        END { printf "          notifier: deliveries taken by their insert=%d by a claim=%d; held back %d times\n", by["insert"], by["claim"], held }'
 }
 
 # BENCH_WARM: the layout's day two days before the measured one (its members the same), sent flat out

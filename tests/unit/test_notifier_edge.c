@@ -341,6 +341,21 @@ static void test_take_decide (void **state)
     assert_true (tk [0].wait == 2334);
 }
 
+//  Taking at the insert: only a notifier not behind takes, up to its free
+//  slots; a full claim or rows left pending make it behind (held rows are
+//  not due: they set the next claim's time instead).
+static void test_insert_claims (void **state)
+{
+    (void) state;
+    assert_int_equal (notifier_insert_claims (false, 7), 7);
+    assert_int_equal (notifier_insert_claims (false, 0), 0);
+    assert_int_equal (notifier_insert_claims (true, 7), 0);
+    assert_false (notifier_behind (3, 8, 0));          //  fewer due than free slots: nothing waits
+    assert_true (notifier_behind (8, 8, 0));           //  every slot filled: more may be due
+    assert_true (notifier_behind (0, 1, 2));           //  an insert left rows pending
+    assert_false (notifier_behind (0, 1, 0));
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -351,6 +366,7 @@ int main (void)
         cmocka_unit_test (test_alerts),
         cmocka_unit_test (test_admit),
         cmocka_unit_test (test_take_decide),
+        cmocka_unit_test (test_insert_claims),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

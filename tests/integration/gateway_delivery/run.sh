@@ -8,7 +8,9 @@
 #   3. limits: posts into one group never exceed its token bucket;
 #   4. WeCom robots: alerts routed to the store's robot or to HQ's, a flood
 #      of alerts folded into a digest, errcode 130101 pausing the robot;
-#   5. a circuit breaker holding back an endpoint that keeps failing.
+#   5. a circuit breaker holding back an endpoint that keeps failing;
+#   6. a delivery PostgreSQL refuses for its data, dead-lettered alone;
+#   7. nothing waiting: new deliveries are claimed by their own insert, no claim after it.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
@@ -152,5 +154,19 @@ it_eq "good deliveries delivered" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) F
 it_eq "an unknown priority taken as a campaign's" "$(psql "$QY_PG_DSN" -qAtc "SELECT priority FROM deliveries WHERE key = 'ok-before'")" 3
 it_eq "refused delivery dead-lettered" "$(psql "$QY_PG_DSN" -qAtc "SELECT service || ' ' || msg_id || ' ' || reason FROM dead_letters ORDER BY reason" | paste -sd'|')" \
     "notifier  delivery field key (longer than 512 bytes)|notifier refused delivery refused by PostgreSQL (see the log for the error)"
+
+# 7. nothing waiting (the last claim found fewer due than free slots): the notifier takes
+#    new deliveries with their insert and runs no claim for them (docs/architecture.md).
+it_wait "everything settled" settled "AND true"
+sleep 0.3     #  a claim on the poll (50 ms) finds nothing due
+by () { qy_metric "$H_notifier" "qy_notifier_taken_total{by=\"$1\"}"; }
+ins=$(by insert) claimed=$(by claim)
+for i in $(seq 1 5); do echo "{\"key\":\"idle-$i\",\"brand\":\"beta\",\"kind\":\"post\",\"text\":\"idle $i\",\"source\":\"campaign:test\"}"; done \
+    > "$QY_RUN/idle.jsonl"
+"$Q" gateway push "$QY_RUN/idle.jsonl" >/dev/null
+it_wait "idle deliveries delivered" settled "AND key LIKE 'idle-%'"
+it_eq "taken by their insert" "$(( $(by insert) - ins ))" 5
+it_eq "taken by a claim" "$(( $(by claim) - claimed ))" 0
+it_eq "delivered once" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) || ' ' || sum (attempts) FROM deliveries WHERE key LIKE 'idle-%' AND status = 'delivered'")" "5 5"
 it_eq "notifier health" "$(curl -fs "http://127.0.0.1:$H_notifier/health" | jq -r .status)" ok
 it_done
