@@ -11,6 +11,8 @@
 //       a robot's webhook (digests fold those), as a claim leaves them
 //       ('sending', leased, attempt 1); the rest stay pending, and no later
 //       claim takes what the insert did.
+//    4. Putting claimed deliveries back (notifier_store_defer_all, a limit
+//       holding them) runs its generic plan at every call after the first.
 //  Prints one line per check and exits 1 when any fails.
 #include "notifier.h"
 #include "qy/pg.h"
@@ -142,6 +144,35 @@ static void s_insert_taking (qy_pg_t *pg)
     s_check ("a claim takes what the insert left, not what it took", mine == 12 && again == 0);
 }
 
+//  Part 4: claimed and put back seven times; then the put-back's plans.
+static void s_defer_plans (qy_pg_t *pg)
+{
+    //  Three due rows of their own (part 3's claim took every due row).
+    if (!qy_pg_run (pg, "setup", "INSERT INTO deliveries (key, brand_id, kind, priority, payload) "
+                                 "SELECT 'h' || i, b.id, 'post', 3, '{}' FROM brands b CROSS JOIN generate_series (1, 3) i "
+                                 "WHERE b.code = 'claim1'", 0, NULL, NULL))
+        exit (2);
+    int deferred = 0;
+    for (int c = 0; c < 7; c++) {
+        notifier_job_t *jobs;
+        int n = notifier_store_claim (pg, 3, S_CAP, 30, NULL, &jobs);
+        const notifier_job_t *held [3];
+        int64_t ms [3] = { 0 };
+        const char *why [3] = { "test", "test", "test" };
+        for (int i = 0; i < n; i++)
+            held [i] = &jobs [i];
+        deferred += n > 0 ? notifier_store_defer_all (pg, held, ms, why, (size_t) n) : 0;
+        notifier_jobs_free (jobs, n > 0 ? n : 0);
+    }
+    PGresult *res = NULL;
+    bool ok = qy_pg_run (pg, "plans", "SELECT generic_plans || ' ' || custom_plans FROM pg_prepared_statements "
+                                      "WHERE statement LIKE 'UPDATE deliveries d SET status = ''pending''%'", 0, NULL, &res);
+    const char *plans = ok && PQntuples (res) == 1 ? PQgetvalue (res, 0, 0) : "";
+    printf ("put back %d; its plans (generic custom): %s\n", deferred, plans);
+    s_check ("the put-back runs its generic plan at every later call", deferred == 21 && strcmp (plans, "6 0") == 0);
+    PQclear (res);
+}
+
 int main (int argc, char **argv)
 {
     if (argc != 2) {
@@ -185,6 +216,7 @@ int main (int argc, char **argv)
     PQclear (res);
     qy_map_destroy (&seen);
     s_insert_taking (pg);
+    s_defer_plans (pg);
     qy_pg_destroy (&pg);
     return s_failed;
 }
