@@ -67,11 +67,11 @@ typedef struct {
 
 //  Record new deliveries (idempotent by key). With take (max > 0), the
 //  batch's first take->max new rows but alerts to a robot's webhook (they
-//  wait for the digests) are claimed by their own
-//  insert, as notifier_store_claim would have taken them next: a
-//  notifier that is not behind sends what arrives without claiming it
-//  (a statement, and an update of each row, less per delivery). Returns
-//  how many were new, or -1 if PostgreSQL failed (nothing recorded).
+//  wait for the digests) are claimed by their own insert, as
+//  notifier_store_claim would have taken them next: a notifier that is
+//  not behind sends what arrives without claiming it (a statement, and an
+//  update of each row, less per delivery). Returns how many were new, or
+//  -1 if PostgreSQL failed (nothing recorded).
 int notifier_store_insert (qy_pg_t *pg, Qy__Delivery **ds, size_t n, notifier_insert_claim_t *take);
 
 //  When this process last claimed for each brand (a counter, not a clock):

@@ -44,7 +44,8 @@ static long s_tasks_intake (qy_pg_t *pg, Qy__Delivery **ds, size_t n, Qy__Delive
 //  refuses the batch for its data, one delivery is bad: record them one by
 //  one and dead-letter each one PostgreSQL will not take, so a single bad
 //  row never stops delivery.
-static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_intake_metrics_t *mx, notifier_insert_claim_t *take)
+static int s_store (qy_pg_t *pg, Qy__Delivery **ds, size_t n, const notifier_intake_metrics_t *mx,
+                    notifier_insert_claim_t *take)
 {
     int fresh;
     qy_wait_t wait = { 0 };

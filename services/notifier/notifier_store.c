@@ -53,9 +53,11 @@ static const char *s_insert_taking_sql =
     "           SELECT k, b, g, t, p, j, s, e, u, m, CASE WHEN go THEN 'sending' ELSE 'pending' END, "
     "                  CASE WHEN go THEN now () + $12::int * interval '1 second' END, go::int "
     "           FROM o ON CONFLICT (key) DO NOTHING "
-    "           RETURNING key, brand_id, payload, attempts, dest_url, created_at, priority, kind, group_id, member, status) "
+    "           RETURNING key, brand_id, payload, attempts, dest_url, created_at, priority, kind, group_id, member, "
+    "                     status) "
     "SELECT i.key, i.brand_id, i.payload::text, i.attempts, coalesce (i.dest_url, b.gateway_url), "
-    "       CASE WHEN i.dest_url IS NULL THEN b.gateway_token END, (extract (epoch FROM i.created_at) * 1000000)::bigint, "
+    "       CASE WHEN i.dest_url IS NULL THEN b.gateway_token END, "
+    "       (extract (epoch FROM i.created_at) * 1000000)::bigint, "
     "       i.priority, i.kind, coalesce (i.group_id, 0), coalesce (i.member, ''), i.dest_url IS NOT NULL, false, "
     "       i.status = 'sending' "
     "FROM i JOIN brands b ON b.id = i.brand_id";
