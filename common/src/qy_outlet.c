@@ -423,6 +423,11 @@ bool qy_outlet_linked (const qy_outlet_t *self)
     return self->linked;
 }
 
+bool qy_outlet_known (const qy_outlet_t *self)
+{
+    return self->known;
+}
+
 void *qy_outlet_link_socket (qy_outlet_t *self)
 {
     return self->monitor;

@@ -204,7 +204,10 @@ static bool s_before (s_loop_t *l)
     qy_service_heartbeat ();
     qy_service_check_deps (l->turn.pg, NULL);
     qy_outlet_poll (l->z.push);
-    bool bus_up = qy_outlet_linked (l->z.push);
+    //  Ready once linked and the bus has said its epoch: linked alone, the
+    //  first batches met an outlet with no room yet and were answered busy
+    //  (429) by an ingest whose /readyz said ready.
+    bool bus_up = qy_outlet_linked (l->z.push) && qy_outlet_known (l->z.push);
     if (l->z.bus_up && !bus_up)
         qy_log_warn ("no link to the bus: gateways are answered busy until it is back");
     l->z.bus_up = bus_up;

@@ -134,8 +134,10 @@ static void test_epoch_first (void **state)
 {
     s_fix_t *f = *state;
     assert_false (qy_outlet_room (f->out));
+    assert_false (qy_outlet_known (f->out));
     assert_int_equal (s_send (f, "early"), 0);             //  which bus? not known yet
     s_say (f, 'E', 7, NULL, 0);
+    assert_true (qy_outlet_known (f->out));
     assert_true (qy_outlet_room (f->out));
     assert_int_equal (s_send (f, "a"), 1);
     char body [64];

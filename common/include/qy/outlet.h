@@ -48,6 +48,9 @@ int qy_outlet_connect (qy_outlet_t *self, const char *endpoint);
 //  gone away, as of the last qy_outlet_poll (the socket's monitor,
 //  attached before connecting). Down and up are logged.
 bool qy_outlet_linked (const qy_outlet_t *self);
+//  Whether the bus has said its epoch (answered a hello): until then the
+//  outlet sends nothing and has no room, however linked it is.
+bool qy_outlet_known (const qy_outlet_t *self);
 //  The monitor's socket, for zmq_poll (POLLIN: the link changed; call
 //  qy_outlet_poll).
 void *qy_outlet_link_socket (qy_outlet_t *self);
