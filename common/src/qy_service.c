@@ -19,6 +19,7 @@
 #include <string.h>
 
 static volatile sig_atomic_t s_stop;
+static atomic_bool s_set_up;
 static atomic_int s_needs [QY_DEP__COUNT];
 static atomic_int s_up [QY_DEP__COUNT];
 static const char *s_dep_names [] = { "postgres", "redis", "bus" };
@@ -36,30 +37,43 @@ static void s_on_signal (int sig)
 }
 
 //  /livez: the main loop has turned within 30 s (a stuck loop is the one
-//  thing a restart cures). /readyz and /health: that, every dependency the
-//  service declared up, and not stopping; with the build and the uptime.
-static bool s_health (void *arg, qy_probe_t probe, qy_buf_t *out)
+//  thing a restart cures). /readyz and /health: that, set up
+//  (qy_service_ready), every dependency the service declared up, and not
+//  stopping; with the build and the uptime.
+bool qy_service_probe (qy_probe_t probe, qy_buf_t *out)
 {
-    (void) arg;
     int64_t age = qy_mono_us () - atomic_load (&s_beat_us);
     bool alive = age < 30 * 1000000LL;
     const char *loop = alive ? "running" : "stalled";
+    const char *name = s_name ? s_name : "";        //  a unit test probes without qy_service_start
     if (probe == QY_PROBE_LIVE) {
-        qy_buf_printf (out, "{\"service\":\"%s\",\"loop\":\"%s\",\"status\":\"%s\"}\n", s_name, loop, alive ? "ok" : "stalled");
+        qy_buf_printf (out, "{\"service\":\"%s\",\"loop\":\"%s\",\"status\":\"%s\"}\n", name, loop, alive ? "ok" : "stalled");
         return alive;
     }
-    bool ok = alive && !s_stop;
+    bool set_up = atomic_load (&s_set_up);
+    bool ok = alive && set_up && !s_stop;
     qy_buf_printf (out, "{\"service\":\"%s\",\"version\":\"%s\",\"commit\":\"%s\",\"uptime_s\":%.0f",
-                   s_name, qy_build_version (), qy_build_commit (), qy_uptime_s ());
+                   name, qy_build_version (), qy_build_commit (), qy_uptime_s ());
     for (int d = 0; d < QY_DEP__COUNT; d++)
         if (atomic_load (&s_needs [d])) {
             bool up = atomic_load (&s_up [d]);
             ok = ok && up;
             qy_buf_printf (out, ",\"%s\":\"%s\"", s_dep_names [d], up ? "up" : "down");
         }
-    qy_buf_printf (out, ",\"loop\":\"%s\",\"stopping\":%s,\"status\":\"%s\"}\n",
-                   loop, s_stop ? "true" : "false", ok ? "ok" : "unhealthy");
+    qy_buf_printf (out, ",\"loop\":\"%s\",\"starting\":%s,\"stopping\":%s,\"status\":\"%s\"}\n",
+                   loop, set_up ? "false" : "true", s_stop ? "true" : "false", ok ? "ok" : "unhealthy");
     return ok;
+}
+
+static bool s_health (void *arg, qy_probe_t probe, qy_buf_t *out)
+{
+    (void) arg;
+    return qy_service_probe (probe, out);
+}
+
+void qy_service_ready (void)
+{
+    atomic_store (&s_set_up, true);
 }
 
 void qy_service_start (const char *name, int argc, char **argv,

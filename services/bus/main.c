@@ -679,6 +679,7 @@ int main (int argc, char **argv)
     free (list);
     for (int i = 0; i < nhops; i++)
         pthread_create (&hops [i].thread, NULL, s_run, &hops [i]);
+    qy_service_ready ();
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_sleep_ms (200);

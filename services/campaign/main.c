@@ -210,6 +210,7 @@ int main (int argc, char **argv)
                  cfg.clock_offset_s, cfg.clock_speed);
     int64_t next_plan = 0, next_run = 0, next_reload = qy_mono_us () + cfg.reload_s * 1000000;
     bool listening = false;
+    qy_service_ready ();
     //  Stopping, what the bus already sent is seen before the end.
     while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();

@@ -83,6 +83,7 @@ int main (int argc, char **argv)
     }
     if (d) {
         qy_log_info ("console listening port=%d static=%s", port, cfg.static_dir);
+        qy_service_ready ();
         while (qy_service_running ()) {
             qy_service_heartbeat ();
             qy_service_set_dep (QY_DEP_PG, console_db_up (db));

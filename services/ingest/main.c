@@ -306,6 +306,7 @@ int main (int argc, char **argv)
     l.reqs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_door_req_t));
     l.jobs = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
     l.answered = qy_calloc ((size_t) cfg.max_batches, sizeof (ingest_job_t *));
+    qy_service_ready ();
     while (qy_service_running ())
         s_turn (&l);
     ingest_http_destroy (&l.http);

@@ -177,6 +177,7 @@ int main (int argc, char **argv)
                               cfg.complaints_store, cfg.complaints_brand, names };
     bool listening = false;
     bool resync_pending = false;        //  changes made while not listening still to apply
+    qy_service_ready ();
     //  Stopping, what the bus already sent is judged before the end.
     while (qy_inlet_serving (in)) {
         qy_service_heartbeat ();

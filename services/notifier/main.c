@@ -162,6 +162,7 @@ int main (int argc, char **argv)
     int64_t next_claim = 0;
     notifier_tasks_loop_t *tasks = notifier_tasks_start (cfg.common.pg_dsn, cfg.console_url, (int) cfg.tasks_batch,
                                                          (int) cfg.tasks_poll_ms, (int) cfg.tasks_evidence_ms, tm);
+    qy_service_ready ();
     //  Stopping, what the bus already sent is recorded (the goodbye:
     //  qy/inlet.h); nothing new is claimed.
     while (qy_inlet_serving (in)) {

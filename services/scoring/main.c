@@ -250,6 +250,7 @@ int main (int argc, char **argv)
     scoring_rebuild_t *rebuild = scoring_rebuild_new (&rcfg, redis, pg, brands);
     int64_t next_rollup = qy_mono_us () + cfg.rollup_ms * 1000;
     int64_t next_eval = qy_mono_us () + cfg.eval_ms * 1000;
+    qy_service_ready ();
     //  Stopping, what the bus already sent is counted and passed on (the
     //  goodbye: qy/inlet.h) within the grace.
     while (qy_inlet_serving (in)) {

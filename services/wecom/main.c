@@ -80,6 +80,7 @@ int main (int argc, char **argv)
     }
     wecom_archive_t *archive = sdk ? wecom_archive_new (sdk, cfg.archive_limit, cfg.archive_batch, cfg.archive_timeout_s) : NULL;
     int64_t next_sends = 0, next_archive = 0;
+    qy_service_ready ();
     while (qy_service_running ()) {
         qy_service_heartbeat ();
         qy_service_check_deps (ctx->pg, ctx->redis);

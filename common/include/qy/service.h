@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "qy/config.h"
+#include "qy/http.h"
 #include <protobuf-c/protobuf-c.h>
 
 typedef struct {
@@ -62,6 +63,15 @@ void qy_service_request_stop (void);
 //  Declare which dependencies this service needs, and report their state.
 void qy_service_needs (qy_dep_t dep);
 void qy_service_set_dep (qy_dep_t dep, bool up);
+//  Set up, every dependency declared: call just before the main loop. Until
+//  then /readyz and /health say 503 ("starting":true). The endpoint is up
+//  from qy_service_start, and a dependency not declared yet cannot hold
+//  readiness back: ingest answered ready while it connected to PostgreSQL,
+//  before it needed the bus, and a gateway's first batch was answered busy.
+void qy_service_ready (void);
+//  What /livez (QY_PROBE_LIVE) or /readyz and /health answer: the body into
+//  out, true for 200. Reads atomics only (called on the HTTP thread).
+bool qy_service_probe (qy_probe_t probe, qy_buf_t *out);
 //  Waiting out a dependency that failed (PostgreSQL, Redis): every loop
 //  that tries again uses this one schedule. The pause grows from
 //  QY_WAIT_FIRST_MS, doubling, to QY_WAIT_MAX_MS: a blip costs a tenth of a
