@@ -93,3 +93,10 @@ Qy__Ack *qy_zmq_ack_wait (void *dealer, const char *batch_id, int timeout_ms)
         qy__ack__free_unpacked (ack, NULL);     //  a late answer to an earlier batch
     }
 }
+
+int qy_ack_retry_ms (const Qy__Ack *ack, int64_t now_us, int64_t until_us)
+{
+    if (!ack || ack->ok || !ack->retry_after_ms)
+        return -1;
+    return now_us + (int64_t) ack->retry_after_ms * 1000 < until_us ? (int) ack->retry_after_ms : -1;
+}

@@ -195,7 +195,8 @@ int qyctl_housekeep (int argc, char **argv);
 //  With batch_id, Acks of other batches (late answers to an earlier call
 //  that timed out) are read and dropped until this one's comes.
 Qy__Ack *qyctl_ingest_call (void *dealer, const void *data, size_t len, const char *batch_id, int timeout_ms);
-//  The same for events, packed into one Batch.
+//  The same for events, packed into one Batch; a busy answer is sent again
+//  after the pause it asks for, within timeout_ms of the first send.
 Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs, size_t n, int timeout_ms);
 int qyctl_replay (int argc, char **argv);
 int qyctl_moderation (int argc, char **argv);

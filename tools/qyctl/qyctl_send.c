@@ -140,6 +140,11 @@ static int s_print_ack (Qy__Ack *ack)
     return refused;
 }
 
+//  A batch answered busy (the bus away, moderation behind: nothing stored)
+//  goes again after the pause ingest asks for, until timeout_ms from the
+//  first send: a script feeding ingest slows down under backpressure
+//  instead of dropping what it was given. Sending the same batch again is
+//  safe, ingest being idempotent by (brand, message id).
 Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs, size_t n, int timeout_ms)
 {
     Qy__Batch batch = QY__BATCH__INIT;
@@ -150,7 +155,15 @@ Qy__Ack *qyctl_ingest_batch (void *dealer, const char *batch_id, Qy__Event **evs
     size_t len = qy__batch__get_packed_size (&batch);
     uint8_t *buf = qy_malloc (len);
     qy__batch__pack (&batch, buf);
+    int64_t until = qy_mono_us () + (int64_t) timeout_ms * 1000;
     Qy__Ack *ack = qyctl_ingest_call (dealer, buf, len, batch_id, timeout_ms);
+    int pause_ms;
+    while ((pause_ms = qy_ack_retry_ms (ack, qy_mono_us (), until)) >= 0) {
+        qy__ack__free_unpacked (ack, NULL);
+        qy_sleep_ms (pause_ms);
+        int left_ms = (int) ((until - qy_mono_us ()) / 1000);
+        ack = qyctl_ingest_call (dealer, buf, len, batch_id, left_ms > 0 ? left_ms : 1);
+    }
     free (buf);
     return ack;
 }
@@ -327,7 +340,7 @@ int qyctl_send (int argc, char **argv)
 static const qyctl_option_t s_send_opts [] = {
     { "endpoint",   QYCTL_VALUE, "E",  "ingest's gateway door (default $QY_INGEST_ENDPOINT, tcp://127.0.0.1:5540)" },
     { "batch",      QYCTL_VALUE, "N",  "events per batch (default 100)" },
-    { "timeout-ms", QYCTL_VALUE, "N",  "how long to wait for each Ack (default 10000)" },
+    { "timeout-ms", QYCTL_VALUE, "N",  "how long to wait for each batch's Ack, a busy one sent again meanwhile (default 10000)" },
     { "strict",     QYCTL_FLAG,  NULL, "exit 3 when ingest refused any event" },
     { "garbage",    QYCTL_FLAG,  NULL, "send an undecodable frame and a broken event (tests)" },
     { "brand",      QYCTL_VALUE, "B",  "the brand of --garbage's event (default acme)" },

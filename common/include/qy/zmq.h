@@ -3,6 +3,7 @@
 #ifndef QY_ZMQ_H
 #define QY_ZMQ_H
 #include <stddef.h>
+#include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
 //  Create a socket with send and receive high-water marks of hwm and
@@ -25,4 +26,9 @@ char *qy_zmq_last_endpoint (void *sock, char *buf, size_t len);
 //  qy__ack__free_unpacked.
 struct Qy__Ack;
 struct Qy__Ack *qy_zmq_ack_wait (void *dealer, const char *batch_id, int timeout_ms);
+//  The pause (ms) before sending again a batch ingest answered busy (not
+//  ok, retry_after_ms set: the bus away or moderation behind, nothing
+//  stored), or -1 when it is not to be sent again: taken, refused for good
+//  (no retry_after), or the pause would end at or after until_us. Pure.
+int qy_ack_retry_ms (const struct Qy__Ack *ack, int64_t now_us, int64_t until_us);
 #endif

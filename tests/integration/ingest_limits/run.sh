@@ -14,7 +14,8 @@
 # never reaches the bus nor memberships; absurd event times are refused
 # and dead-lettered, the edges taken. On the HTTP door: one address cannot
 # hold more than gateway.max_conns_per_ip connections (others still get
-# in), and an idle one is closed after gateway.conn_timeout_s.
+# in), and an idle one is closed after gateway.conn_timeout_s. A batch
+# answered busy (the bus away) is sent again by qyctl send until taken.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
@@ -179,12 +180,22 @@ exec 3<&- 4<&- 5<&- 6<&-
 served () { [ "$(post again /v1/messages "$QY_RUN/one.json" "${A[@]}")" = 200 ]; }
 it_wait "the address served again" served
 
-# 9. The bus goes away and comes back: /health follows the link.
+# 9. The bus goes away and comes back: /health follows the link. A batch qyctl sends meanwhile
+# on the ZeroMQ door is answered busy, and qyctl sends it again until it is taken.
 kill -TERM "$QY_PID_bus"
 it_wait "ingest unhealthy without the bus" health_is "503 down unhealthy"
 it_eq "refused meanwhile" "$(post gone /v1/messages "$QY_RUN/one.json" "${A[@]}")" 429
+printf '{"brand":"acme","msg_id":"while-away","group":"room1","member":"u1","kind":"text","text":"hi","event_time_us":%d}\n' \
+    $(( $(date +%s) * 1000000 )) > "$QY_RUN/away.jsonl"
+busy_before=$(qy_metric "$H_ingest" qy_ingest_busy_total)
+"$Q" send "$QY_RUN/away.jsonl" --endpoint "$GW" --timeout-ms 60000 > "$QY_RUN/actual/away.out" & send_pid=$!
+answered_busy () { [ "$(qy_metric "$H_ingest" qy_ingest_busy_total)" -gt "$busy_before" ]; }
+it_wait "qyctl send answered busy" answered_busy
 QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
 it_wait "ingest healthy with the bus back" health_is "200 up ok"
+wait "$send_pid"; it_eq "qyctl send with the bus back: exit" "$?" 0
+it_eq "qyctl send with the bus back: answer" "$(jq -c '[.ok, .results[].status]' "$QY_RUN/actual/away.out")" '[true,"accepted"]'
+it_eq "qyctl send with the bus back: stored" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE msg_id = 'while-away'")" 1
 it_eq "link logged" "$(grep -oE 'level=[a-z]+ svc=ingest msg="link to the bus (up|down)' "$QY_RUN/logs/ingest.log" | awk '{printf "%s %s, ", $1, $NF}')" \
     "level=info up, level=warn down, level=info up, "
 it_eq "ingest health" "$(curl -fs "http://127.0.0.1:$H_ingest/health" | jq -r .status)" ok
