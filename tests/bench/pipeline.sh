@@ -20,8 +20,9 @@
 #          day sent, so the figures are one day's, as after weeks of running rather than a first day)
 # After each run it prints every service's resident memory, Redis's and PostgreSQL's.
 set -euo pipefail
-BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 source "$(dirname "$0")/../../tools/lib/env.sh"
+qy_script_args 1 "$@"
+BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 source "$(dirname "$0")/pipeline_costs.sh"
 MESSAGES=${BENCH_MESSAGES:-200000}
 RATE=${BENCH_RATE:-10000}

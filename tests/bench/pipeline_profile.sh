@@ -11,6 +11,8 @@
 #          BENCH_STORES / BENCH_GROUPS / BENCH_MEMBERS / BENCH_DAY_GROUPS: the layout, as pipeline.sh
 #          (100,000 groups: BENCH_STORES=10000 BENCH_GROUPS=10 BENCH_DAY_GROUPS=60)
 set -euo pipefail
+source "$(dirname "$0")/../../tools/lib/env.sh"
+qy_script_args 2 "$@"
 BUILD=$(cd "${1:-$(dirname "$0")/../../build}" && pwd)
 MESSAGES=${2:-100000}
 N_STORES=${BENCH_STORES:-20} N_GROUPS=${BENCH_GROUPS:-3} N_MEMBERS=${BENCH_MEMBERS:-120}

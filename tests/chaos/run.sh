@@ -19,6 +19,8 @@
 # found above with nothing reported fails the run by itself (loss must be visible).
 # Prints kills=K lost=L doubled=D and exits non-zero unless both are 0.
 set -euo pipefail
+source "$(dirname "$0")/../../tools/lib/env.sh"
+qy_script_args 2 "$@"
 SECS=${1:?usage: tests/chaos/run.sh SECONDS [BUILD_DIR]}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 QY_BUILD=$(cd "${2:-$ROOT/build}" && pwd)

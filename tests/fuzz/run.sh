@@ -9,6 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+source "$root/tools/lib/env.sh"
+qy_script_args 3 "$@"
 build=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS] [TARGET]}" && pwd)
 seconds=${2:-30}
 target=${3:-ingest_wecom}

@@ -6,6 +6,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+source "$root/tools/lib/env.sh"
+qy_script_args 2 "$@"
 build=$(cd "${1:?usage: run_wecom.sh BUILD_DIR [SECONDS]}" && pwd)
 seconds=${2:-30}
 command -v clang >/dev/null || { echo "clang is not installed (QY_PACKAGES in tools/lib/env.sh)"; exit 1; }

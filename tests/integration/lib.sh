@@ -4,10 +4,11 @@
 # QY_KEEP=1). Compare outputs with it_expect NAME (expected/NAME.txt);
 # QY_UPDATE_EXPECTED=1 rewrites the expected files instead.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/env.sh"
+qy_script_args 1 "$@"       #  --help: what the case checks (its run.sh's opening comment)
 IT_CASE=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 IT_NAME=$(basename "$IT_CASE")
 QY_BUILD=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
-source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lib/env.sh"
 export QY_RUN
 QY_RUN=$(mktemp -d "/tmp/qy-it-$IT_NAME.XXXXXX")
 chmod 755 "$QY_RUN"

@@ -16,6 +16,24 @@ QY_IMAGE_PACKAGES="buildah podman debootstrap"
 
 qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# qy_script_args MAX "$@": the command line of a script that takes up to MAX arguments and no
+# options, checked before it does anything. --help or -h prints its usage (the script's opening
+# comment) and exits 0; any other option, or more than MAX arguments, exits 2 saying so. The
+# demo wipes its database and the tests start servers: neither may run on a mistyped flag.
+qy_script_args () {
+    local max=$1 me a; shift
+    me=$(basename "$0")
+    for a in "$@"; do
+        case $a in
+            -h|--help) awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
+            -?*) printf '%s: unknown option %s (try --help)\n' "$me" "$a" >&2; exit 2 ;;
+        esac
+    done
+    if [ $# -gt "$max" ]; then
+        printf '%s: at most %d arguments, got %d (try --help)\n' "$me" "$max" $# >&2; exit 2
+    fi
+}
+
 # A sanitizer's report in a log (grep -E): ASan's or LSan's headline, or UBSan's
 # "FILE:LINE:COLUMN: runtime error:" (a Go program's "panic: runtime error:" is none).
 QY_SANITIZER_REPORT='ERROR: (Address|Leak)Sanitizer|[^ :]+:[0-9]+:[0-9]+: runtime error:'

@@ -6,6 +6,8 @@
 # simulator. Not a test: it prints numbers.
 #   bash tests/bench/campaign/bench_campaign.sh BUILD_DIR [GROUPS]
 set -euo pipefail
+source "$(dirname "$0")/../../../tools/lib/env.sh"
+qy_script_args 2 "$@"
 BUILD=$(cd "${1:?usage: bench_campaign.sh BUILD_DIR [GROUPS]}" && pwd)
 N=${2:-2000}
 source "$(dirname "$0")/../lib.sh"

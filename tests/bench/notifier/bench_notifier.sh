@@ -12,6 +12,8 @@
 #   BENCH_GATEWAY_LIMIT=6000/60 (limit.gateway's default: 100 a second after a
 #   burst of 6,000): a backlog behind the brand's gateway limit instead
 set -euo pipefail
+source "$(dirname "$0")/../../../tools/lib/env.sh"
+qy_script_args 2 "$@"
 BUILD=$(cd "${1:?usage: bench_notifier.sh BUILD_DIR [N]}" && pwd)
 N=${2:-20000}
 source "$(dirname "$0")/../lib.sh"

@@ -11,6 +11,8 @@
 # numbers.
 #   bash tests/bench/notifier/bench_tasks.sh BUILD_DIR [N]
 set -euo pipefail
+source "$(dirname "$0")/../../../tools/lib/env.sh"
+qy_script_args 2 "$@"
 BUILD=$(cd "${1:?usage: bench_tasks.sh BUILD_DIR [N]}" && pwd)
 N=${2:-20000}
 source "$(dirname "$0")/../lib.sh"

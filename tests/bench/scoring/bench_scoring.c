@@ -10,10 +10,36 @@
 //    usage: bench_scoring [--port P] [--events N] [--groups G] [--members M] [--batch B]
 #include "scoring.h"
 #include "qy/util.h"
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+
+static const char *const s_names [] = { "--port", "--events", "--groups", "--members", "--batch" };
+#define S_USAGE "usage: bench_scoring [--port P] [--events N] [--groups G] [--members M] [--batch B]\n"
+
+//  Only the options above, each with a positive number: --help or anything
+//  else ends the program before it touches Redis.
+static void s_check_args (int argc, char **argv)
+{
+    for (int i = 1; i < argc; i += 2) {
+        if (strcmp (argv [i], "--help") == 0 || strcmp (argv [i], "-h") == 0) {
+            fputs (S_USAGE, stdout);
+            exit (0);
+        }
+        bool known = false;
+        for (size_t k = 0; k < sizeof (s_names) / sizeof (s_names [0]); k++)
+            known = known || strcmp (argv [i], s_names [k]) == 0;
+        char *end = NULL;
+        long v = i + 1 < argc ? strtol (argv [i + 1], &end, 10) : 0;
+        if (!known || !end || *end || v <= 0) {
+            fprintf (stderr, "bench_scoring: %s %s\n" S_USAGE, known ? "needs a positive number:" : "unknown option",
+                     argv [i]);
+            exit (2);
+        }
+    }
+}
 
 static const char *s_opt (int argc, char **argv, const char *name, const char *def)
 {
@@ -93,6 +119,7 @@ static double s_scripts (qy_redis_t *redis)
 
 int main (int argc, char **argv)
 {
+    s_check_args (argc, argv);
     int port = atoi (s_opt (argc, argv, "--port", "6379"));
     long n = atol (s_opt (argc, argv, "--events", "200000"));
     int groups = atoi (s_opt (argc, argv, "--groups", "60"));

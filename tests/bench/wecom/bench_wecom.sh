@@ -15,6 +15,8 @@
 #   usage: tests/bench/wecom/bench_wecom.sh [BUILD_DIR] [CALLBACKS] [RATE] [ARCHIVE]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
+source "$root/tools/lib/env.sh"
+qy_script_args 4 "$@"
 build=$(cd "${1:-$root/build}" && pwd); CALLBACKS=${2:-5000}; RATE=${3:-500}; ARCHIVE=${4:-50000}
 source "$root/tests/bench/lib.sh"
 bench_setup wecom "$build" 1

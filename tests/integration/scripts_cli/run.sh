@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's scripts never act on --help or on an option they do not know: the demo wipes its
+# database and installs packages, the tests and benchmarks start servers. For the README's two
+# commands (tools/qy-demo, tools/qy-test), .ci/run, tools/gen-config-doc, every benchmark, the
+# fuzz, chaos, browser and image scripts and an integration case (this one):
+#   1. --help and -h: exit 0 at once, the script's opening comment on stdout;
+#   2. an option it does not know: exit 2 at once, naming it on stderr;
+#   3. more arguments than it takes (the demo and the tests take none): exit 2;
+# and nothing was done meanwhile: no server folder appeared in /tmp (qy-it-*, qy-bench-*,
+# qy-chaos.*, qy-demo*), docs/configuration.md (which gen-config-doc rewrites) is unchanged.
+# bench_scoring, the one benchmark program taking options, refuses one it does not know too.
+source "$(dirname "$0")/../lib.sh"
+cd "$QY_ROOT"
+scripts=(tools/qy-demo tools/qy-test .ci/run tools/gen-config-doc tests/chaos/run.sh tests/fuzz/run.sh
+         tests/fuzz/run_wecom.sh tests/browser/run.sh tests/image/run.sh tests/integration/scripts_cli/run.sh)
+# every benchmark script but the two that are sourced
+while read -r f; do scripts+=("$f"); done < <(find tests/bench -name '*.sh' ! -name lib.sh ! -name pipeline_costs.sh | sort)
+servers () { find /tmp -maxdepth 1 \( -name 'qy-it-*' -o -name 'qy-bench-*' -o -name 'qy-chaos.*' -o -name 'qy-demo*' \) \
+             ! -path "$QY_RUN" 2>/dev/null | sort; }
+before=$(servers) doc=$(sha256sum docs/configuration.md)
+# run NAME ARGS…: the exit code of `bash SCRIPT ARGS…` (124: still running after 20 s), its
+# output in $QY_RUN/out and $QY_RUN/err
+run () { local f=$1; shift; timeout 20 bash "$f" "$@" > "$QY_RUN/out" 2> "$QY_RUN/err"; }
+for f in "${scripts[@]}"; do
+    first=$(awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; exit }' "$f")
+    for h in --help -h; do
+        rc=0; run "$f" "$h" || rc=$?
+        [ "$rc" = 0 ] && [ -n "$first" ] && grep -qF -- "$first" "$QY_RUN/out" \
+            && echo "ok   $f $h: its usage" || it_fail "$f $h: exit $rc, stdout $(head -c 200 "$QY_RUN/out")"
+    done
+    rc=0; run "$f" --no-such-option || rc=$?
+    [ "$rc" = 2 ] && grep -q -- '--no-such-option' "$QY_RUN/err" \
+        && echo "ok   $f --no-such-option: refused" || it_fail "$f --no-such-option: exit $rc, stderr $(head -c 200 "$QY_RUN/err")"
+done
+for f in tools/qy-demo tools/qy-test .ci/run; do
+    rc=0; run "$f" now || rc=$?
+    it_eq "$f with an argument: exit" "$rc" 2
+done
+rc=0; run tests/bench/scoring/run.sh "$QY_BUILD" --no-such-option || rc=$?
+it_eq "bench_scoring --no-such-option: exit" "$rc" 2
+it_eq "server folders made meanwhile" "$(comm -13 <(echo "$before") <(servers) | wc -l)" 0
+it_eq "docs/configuration.md" "$(sha256sum docs/configuration.md)" "$doc"
+it_done
