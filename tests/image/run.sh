@@ -13,6 +13,8 @@
 #                          package layers, so a second run only compiles
 #   QY_IMAGE_REFRESH=1     make the base again from nothing
 #   QY_DEBIAN_MIRROR=URL   where debootstrap fetches (deb.debian.org)
+source "$(dirname "$0")/../../tools/lib/env.sh"
+qy_script_args 1 "$@"           #  before the skip: --help answers even with QY_TEST_IMAGE=0
 if [ "${QY_TEST_IMAGE:-1}" = 0 ]; then echo "image test skipped (QY_TEST_IMAGE=0)"; exit 77; fi
 source "$(dirname "$0")/../integration/lib.sh"
 t0=$SECONDS
