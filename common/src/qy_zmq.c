@@ -98,5 +98,6 @@ int qy_ack_retry_ms (const Qy__Ack *ack, int64_t now_us, int64_t until_us)
 {
     if (!ack || ack->ok || !ack->retry_after_ms)
         return -1;
-    return now_us + (int64_t) ack->retry_after_ms * 1000 < until_us ? (int) ack->retry_after_ms : -1;
+    int64_t answered_by = now_us + ((int64_t) ack->retry_after_ms + QY_ACK_ANSWER_MS) * 1000;
+    return answered_by < until_us ? (int) ack->retry_after_ms : -1;
 }

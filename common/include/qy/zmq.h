@@ -29,6 +29,9 @@ struct Qy__Ack *qy_zmq_ack_wait (void *dealer, const char *batch_id, int timeout
 //  The pause (ms) before sending again a batch ingest answered busy (not
 //  ok, retry_after_ms set: the bus away or moderation behind, nothing
 //  stored), or -1 when it is not to be sent again: taken, refused for good
-//  (no retry_after), or the pause would end at or after until_us. Pure.
+//  (no retry_after), or the pause and QY_ACK_ANSWER_MS for the answer
+//  would not end before until_us (a last try with no time to hear its
+//  answer would report "no answer" for a batch ingest may have taken). Pure.
+#define QY_ACK_ANSWER_MS 1000
 int qy_ack_retry_ms (const struct Qy__Ack *ack, int64_t now_us, int64_t until_us);
 #endif

@@ -193,7 +193,8 @@ answered_busy () { [ "$(qy_metric "$H_ingest" qy_ingest_busy_total)" -gt "$busy_
 it_wait "qyctl send answered busy" answered_busy
 QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
 it_wait "ingest healthy with the bus back" health_is "200 up ok"
-wait "$send_pid"; it_eq "qyctl send with the bus back: exit" "$?" 0
+rc=0; wait "$send_pid" || rc=$?
+it_eq "qyctl send with the bus back: exit" "$rc" 0
 it_eq "qyctl send with the bus back: answer" "$(jq -c '[.ok, .results[].status]' "$QY_RUN/actual/away.out")" '[true,"accepted"]'
 it_eq "qyctl send with the bus back: stored" "$(psql "$QY_PG_DSN" -qAtc "SELECT count (*) FROM messages WHERE msg_id = 'while-away'")" 1
 it_eq "link logged" "$(grep -oE 'level=[a-z]+ svc=ingest msg="link to the bus (up|down)' "$QY_RUN/logs/ingest.log" | awk '{printf "%s %s, ", $1, $NF}')" \
