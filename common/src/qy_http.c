@@ -113,7 +113,9 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *conn, const c
 {
     (void) version;
     qy_http_t *self = cls;
-    bool own = strcmp (url, "/metrics") == 0 || strcmp (url, "/health") == 0;
+    //  The probes and metrics stay the service's own behind a router (qy-wecom's).
+    bool own = strcmp (url, "/metrics") == 0 || strcmp (url, "/health") == 0 || strcmp (url, "/readyz") == 0
+               || strcmp (url, "/livez") == 0;
     if (s_router && !own)
         return s_route (conn, url, method, upload, upload_size, con_cls);
     qy_buf_t body;

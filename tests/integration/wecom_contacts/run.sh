@@ -8,7 +8,7 @@
 # retries (same nonce) kept once, the same event sent again (new nonce)
 # forwarded but stored and counted once; events out of order; the churn
 # metric (promtool-clean); the member's profile in qyctl; the tables under
-# the console's row-level policy.
+# the console's row-level policy; the connector's /readyz and /livez.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 Q=$QYCTL
@@ -31,6 +31,10 @@ export QY_WECOM_API_BASE="http://127.0.0.1:$SIM" QY_WECOM_INGEST_URL="http://127
 export QY_WECOM_FORWARD_POLL_MS=50
 QY_HTTP_PORT=$W qy_start wecom "$QY_BUILD/services/wecom/qy-wecom"
 qy_wait_health wecom "$W"
+# the probes compose's health check uses, behind the connector's router (they were its 404s)
+for probe in readyz livez; do
+    it_eq "wecom /$probe" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$W/$probe")" 200
+done
 
 T0=$(( $(date +%s) - 600 ))
 # contact CHANGE USERID EXTERNAL SECONDS_AFTER_T0 [EXTRA_XML]: a change_external_contact callback.
