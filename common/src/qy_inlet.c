@@ -47,6 +47,7 @@ struct qy_inlet_t {
     qy_pack_iter_t rest;
     bool           in_pack, pack_numbered;
     uint8_t        pack_num [12];
+    int            pack_events;     //  of the last payload taken (1: a plain event)
     //  Outlets whose acknowledgements a "done" waits for, and the dones
     //  waiting (oldest first; a later one covers an earlier one).
     qy_outlet_t *outlets [S_OUTLETS];
@@ -160,7 +161,8 @@ static void s_from_pack (qy_inlet_t *self, zmq_msg_t *m)
 //  first event put in m; a plain event stays in m, taken whole.
 static void s_payload (qy_inlet_t *self, zmq_msg_t *m, const uint8_t *num)
 {
-    if (qy_pack_count (zmq_msg_data (m), zmq_msg_size (m)) > 1) {
+    self->pack_events = (int) qy_pack_count (zmq_msg_data (m), zmq_msg_size (m));
+    if (self->pack_events > 1) {
         zmq_msg_move (&self->pack, m);
         qy_pack_iter (&self->rest, zmq_msg_data (&self->pack), zmq_msg_size (&self->pack));
         self->in_pack = true;
@@ -186,16 +188,25 @@ static void s_hold (qy_inlet_t *self)
         qy_outlet_hold (self->outlets [i], true);
 }
 
-int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
+bool qy_inlet_expect_more (int pack_events, int credit, bool bye)
 {
-    if (self->ndones)
-        s_say_done (self);
-    if (self->in_pack) {
-        s_from_pack (self, m);
-        s_taken (self);
-        s_hold (self);
-        return 0;
-    }
+    return pack_events >= QY_PACK_MAX && credit > 0 && !bye;
+}
+
+//  Whether the next pack of the sender's batch is worth a moment's wait
+//  (qy_inlet_expect_more), and if so whether it came within it.
+static bool s_more_came (qy_inlet_t *self)
+{
+    if (!qy_inlet_expect_more (self->pack_events, self->credit, self->bye))
+        return false;
+    self->pack_events = 0;          //  once per pack
+    zmq_pollitem_t item = { self->sock, 0, ZMQ_POLLIN, 0 };
+    return zmq_poll (&item, 1, QY_INLET_MORE_MS) > 0;
+}
+
+//  The next payload from the bus into m (0), or -1 when none is there.
+static int s_receive (qy_inlet_t *self, zmq_msg_t *m)
+{
     while (zmq_msg_recv (m, self->sock, ZMQ_DONTWAIT) >= 0) {
         uint8_t num [12];
         bool numbered = false;
@@ -220,6 +231,21 @@ int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
         s_hold (self);
         return 0;
     }
+    return -1;
+}
+
+int qy_inlet_recv (qy_inlet_t *self, zmq_msg_t *m)
+{
+    if (self->ndones)
+        s_say_done (self);
+    if (self->in_pack) {
+        s_from_pack (self, m);
+        s_taken (self);
+        s_hold (self);
+        return 0;
+    }
+    if (s_receive (self, m) == 0 || (s_more_came (self) && s_receive (self, m) == 0))
+        return 0;
     //  Nothing waiting: the stage's batch ends here, so what it passed on
     //  goes now (no pack waits for more); the outlets take their
     //  acknowledgements and say hello even while the stage sends nothing
@@ -274,6 +300,7 @@ static void s_say_done (qy_inlet_t *self)
 
 void qy_inlet_done (qy_inlet_t *self)
 {
+    self->pack_events = 0;          //  the batch is over: nothing to wait for
     //  What was passed on goes now (the marks name its packs), and what
     //  the stage sends until its next event goes at once.
     for (int i = 0; i < self->noutlets; i++)

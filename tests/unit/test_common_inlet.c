@@ -296,6 +296,20 @@ static void test_pack_first_done (void **state)
     assert_int_equal (s_done_said (f), 4);
 }
 
+//  A moment's wait for the sender's next pack only after a full one, and
+//  only when the bus may still send (credit left, no goodbye said).
+static void test_expect_more (void **state)
+{
+    (void) state;
+    assert_true (qy_inlet_expect_more (QY_PACK_MAX, 100, false));
+    assert_false (qy_inlet_expect_more (QY_PACK_MAX - 1, 100, false));     //  the batch's last pack
+    assert_false (qy_inlet_expect_more (1, 100, false));                   //  a plain event
+    assert_false (qy_inlet_expect_more (0, 100, false));                   //  waited once already
+    assert_false (qy_inlet_expect_more (QY_PACK_MAX, 0, false));           //  the bus may send nothing
+    assert_false (qy_inlet_expect_more (QY_PACK_MAX, -20, false));
+    assert_false (qy_inlet_expect_more (QY_PACK_MAX, 100, true));          //  goodbye said
+}
+
 //  Plain messages (an older sender, a DEALER) and a message that starts
 //  like a pack but is not one: one event each, as they came.
 static void test_plain_and_malformed (void **state)
@@ -331,6 +345,7 @@ int main (void)
         cmocka_unit_test_setup_teardown (test_mid_pack_done, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_pack_first_done, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_plain_and_malformed, s_setup, s_teardown),
+        cmocka_unit_test (test_expect_more),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
