@@ -7,7 +7,8 @@
 //  included), script calls per event, Redis's own CPU per event and this
 //  process's (where the counting's decisions run), then each command's
 //  calls and µs per event (a script's µs include its commands').
-//    usage: bench_scoring [--port P] [--events N] [--groups G] [--members M] [--batch B]
+//    usage: bench_scoring [--check] [--port P] [--events N] [--groups G] [--members M] [--batch B]
+//  --check: only check the options (run.sh, before it starts a Redis).
 #include "scoring.h"
 #include "qy/util.h"
 #include <stdbool.h>
@@ -17,7 +18,7 @@
 #include <sys/resource.h>
 
 static const char *const s_names [] = { "--port", "--events", "--groups", "--members", "--batch" };
-#define S_USAGE "usage: bench_scoring [--port P] [--events N] [--groups G] [--members M] [--batch B]\n"
+#define S_USAGE "usage: bench_scoring [--check] [--port P] [--events N] [--groups G] [--members M] [--batch B]\n"
 
 //  Only the options above, each with a positive number: --help or anything
 //  else ends the program before it touches Redis.
@@ -119,6 +120,10 @@ static double s_scripts (qy_redis_t *redis)
 
 int main (int argc, char **argv)
 {
+    if (argc > 1 && strcmp (argv [1], "--check") == 0) {
+        s_check_args (argc - 1, argv + 1);
+        return 0;
+    }
     s_check_args (argc, argv);
     int port = atoi (s_opt (argc, argv, "--port", "6379"));
     long n = atol (s_opt (argc, argv, "--events", "200000"));
