@@ -20,12 +20,15 @@ qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # options, checked before it does anything. --help or -h prints its usage (the script's opening
 # comment) and exits 0; any other option, or more than MAX arguments, exits 2 saying so. The
 # demo wipes its database and the tests start servers: neither may run on a mistyped flag.
+# qy_script_usage FILE: a script's usage, i.e. its opening comment (after the #! line), unmarked.
+qy_script_usage () { awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }
+
 qy_script_args () {
     local max=$1 me a; shift
     me=$(basename "$0")
     for a in "$@"; do
         case $a in
-            -h|--help) awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"; exit 0 ;;
+            -h|--help) qy_script_usage "$0"; exit 0 ;;
             -?*) printf '%s: unknown option %s (try --help)\n' "$me" "$a" >&2; exit 2 ;;
         esac
     done

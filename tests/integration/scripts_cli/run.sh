@@ -25,7 +25,7 @@ before=$(servers) doc=$(sha256sum docs/configuration.md)
 export QY_TEST_IMAGE=0
 run () { local f=$1; shift; (cd tools && timeout 20 bash "../$f" "$@") > "$QY_RUN/out" 2> "$QY_RUN/err"; }
 for f in "${scripts[@]}"; do
-    first=$(awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; exit }' "$f")
+    first=$(qy_script_usage "$f" | head -1)
     for h in --help -h; do
         rc=0; run "$f" "$h" || rc=$?
         [ "$rc" = 0 ] && [ -n "$first" ] && grep -qF -- "$first" "$QY_RUN/out" \
