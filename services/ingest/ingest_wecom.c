@@ -7,6 +7,7 @@
 #include "qy/util.h"
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,143 @@ static void s_message_extras (json_t *m, Qy__Event *ev)
     ev->at_all = json_is_true (json_object_get (m, "at_all"));
 }
 
+//  A msgtype's reader: what else ev takes from the type's object (body NULL
+//  when absent or not an object), once its required member (below) is set.
+//  Returns NULL, or the error with *field set.
+typedef const char *(s_body_fn) (json_t *body, Qy__Event *ev, const char **field);
+
+//  "a (b)" (paren) or "a b" as ev's text, or whichever of the two is there.
+static void s_set_both (Qy__Event *ev, const char *a, const char *b, bool paren)
+{
+    if (a && b) {
+        char *t = qy_printf (paren ? "%s (%s)" : "%s %s", a, b);
+        s_set (&ev->text, t);
+        free (t);
+    }
+    else
+        s_set (&ev->text, a ? a : b);
+}
+
+static const char *s_file (json_t *body, Qy__Event *ev, const char **field)
+{
+    (void) field;
+    if (body)
+        s_set (&ev->text, s_str (body, "filename"));
+    return NULL;
+}
+
+static const char *s_link (json_t *body, Qy__Event *ev, const char **field)
+{
+    (void) field;
+    if (body) {
+        s_set (&ev->text, s_str (body, "title"));
+        s_set (&ev->url, s_str (body, "link_url"));
+    }
+    return NULL;
+}
+
+static const char *s_weapp (json_t *body, Qy__Event *ev, const char **field)
+{
+    (void) field;
+    if (body) {
+        s_set_both (ev, s_str (body, "title"), s_str (body, "displayname"), true);
+        s_set (&ev->url, s_str (body, "username"));
+    }
+    return NULL;
+}
+
+static const char *s_card (json_t *body, Qy__Event *ev, const char **field)
+{
+    (void) field;
+    if (body)
+        s_set_both (ev, s_str (body, "corpname"), s_str (body, "userid"), false);
+    return NULL;
+}
+
+static const char *s_redpacket (json_t *body, Qy__Event *ev, const char **field)
+{
+    (void) field;
+    int64_t cents;
+    if (body) {
+        s_set (&ev->text, s_str (body, "wish"));
+        if (s_int (body, "totalamount", &cents) && cents > 0)
+            ev->amount_cents = cents;          //  WeCom counts 分 (cents)
+    }
+    return NULL;
+}
+
+//  Not WeCom's: an image the gateway recognised as a QR code.
+static const char *s_qrcode (json_t *body, Qy__Event *ev, const char **field)
+{
+    (void) field;
+    if (body)
+        s_set (&ev->url, s_str (body, "content"));
+    return NULL;
+}
+
+//  Not WeCom's: a brand's order system reporting a purchase (its product
+//  required).
+static const char *s_purchase (json_t *body, Qy__Event *ev, const char **field)
+{
+    int64_t cents;
+    if (s_int (body, "amount_cents", &cents)) {
+        if (cents < 0) {
+            *field = "purchase.amount_cents";
+            return "bad field: purchase.amount_cents (negative)";
+        }
+        ev->amount_cents = cents;
+    }
+    return NULL;
+}
+
+//  Not WeCom's: a member's report (举报) from the gateway's own menu; the
+//  member reported is in mentions (moderation.md, "Members' reports").
+static const char *s_report (json_t *body, Qy__Event *ev, const char **field)
+{
+    (void) field;
+    if (body) {
+        s_set (&ev->ref_msg_id, s_str (body, "msgid"));
+        s_set (&ev->text, s_str (body, "reason"));
+    }
+    return NULL;
+}
+
+//  A member of the type's object the event cannot do without: its key, its
+//  name in errors, and the event's string it fills.
+#define S_NEEDS(type, key, member) key, type "." key, "missing field: " type "." key, offsetof (Qy__Event, member)
+#define S_NEEDS_NOTHING NULL, NULL, NULL, 0
+
+//  Each msgtype: its kind, its required member, and its reader (none:
+//  nothing more read).
+static const struct {
+    const char *type;
+    Qy__Kind    kind;
+    const char *need, *need_field, *need_error;
+    size_t      need_at;
+    s_body_fn  *read;
+} s_bodies [] = {
+    { "text", QY__KIND__TEXT, S_NEEDS ("text", "content", text), NULL },
+    { "markdown", QY__KIND__TEXT, S_NEEDS ("markdown", "content", text), NULL },
+    { "image", QY__KIND__IMAGE, S_NEEDS_NOTHING, NULL },
+    { "voice", QY__KIND__VOICE, S_NEEDS_NOTHING, NULL },
+    { "video", QY__KIND__VIDEO, S_NEEDS_NOTHING, NULL },
+    { "emotion", QY__KIND__EMOTION, S_NEEDS_NOTHING, NULL },
+    { "file", QY__KIND__FILE, S_NEEDS_NOTHING, s_file },
+    { "link", QY__KIND__LINK, S_NEEDS_NOTHING, s_link },
+    { "weapp", QY__KIND__WEAPP, S_NEEDS_NOTHING, s_weapp },
+    { "card", QY__KIND__CARD, S_NEEDS_NOTHING, s_card },
+    { "redpacket", QY__KIND__REDPACKET, S_NEEDS_NOTHING, s_redpacket },
+    { "external_redpacket", QY__KIND__REDPACKET, S_NEEDS_NOTHING, s_redpacket },
+    { "revoke", QY__KIND__REVOKE, S_NEEDS ("revoke", "pre_msgid", ref_msg_id), NULL },
+    { "qrcode", QY__KIND__QRCODE, S_NEEDS_NOTHING, s_qrcode },
+    { "purchase", QY__KIND__PURCHASE, S_NEEDS ("purchase", "product", product), s_purchase },
+    { "coupon_redeemed", QY__KIND__COUPON_REDEEMED, S_NEEDS ("coupon_redeemed", "code", product), NULL },
+    { "report", QY__KIND__REPORT, S_NEEDS_NOTHING, s_report },
+};
+
+#undef S_NEEDS
+#undef S_NEEDS_NOTHING
+
 //  Fill kind and body of ev from the msgtype's object. Returns NULL, or the
 //  error with *field set.
 static const char *s_message_body (json_t *m, const char *type, Qy__Event *ev, const char **field)
@@ -202,116 +340,22 @@ static const char *s_message_body (json_t *m, const char *type, Qy__Event *ev, c
     json_t *body = json_object_get (m, type);
     if (!json_is_object (body))
         body = NULL;
-    #define S_NEED(expr, name) do { if (!(expr)) { *field = name; return "missing field: " name; } } while (0)
-    if (strcmp (type, "text") == 0 || strcmp (type, "markdown") == 0) {
-        ev->kind = QY__KIND__TEXT;
-        const char *content = body ? s_str (body, "content") : NULL;
-        if (strcmp (type, "text") == 0)
-            S_NEED (content, "text.content");
-        else
-            S_NEED (content, "markdown.content");
-        s_set (&ev->text, content);
-    }
-    else if (strcmp (type, "image") == 0)     ev->kind = QY__KIND__IMAGE;
-    else if (strcmp (type, "voice") == 0)     ev->kind = QY__KIND__VOICE;
-    else if (strcmp (type, "video") == 0)     ev->kind = QY__KIND__VIDEO;
-    else if (strcmp (type, "emotion") == 0)   ev->kind = QY__KIND__EMOTION;
-    else if (strcmp (type, "file") == 0) {
-        ev->kind = QY__KIND__FILE;
-        if (body)
-            s_set (&ev->text, s_str (body, "filename"));
-    }
-    else if (strcmp (type, "link") == 0) {
-        ev->kind = QY__KIND__LINK;
-        if (body) {
-            s_set (&ev->text, s_str (body, "title"));
-            s_set (&ev->url, s_str (body, "link_url"));
-        }
-    }
-    else if (strcmp (type, "weapp") == 0) {
-        ev->kind = QY__KIND__WEAPP;
-        if (body) {
-            const char *title = s_str (body, "title"), *app = s_str (body, "displayname");
-            if (title && app) {
-                char *t = qy_printf ("%s (%s)", title, app);
-                s_set (&ev->text, t);
-                free (t);
+    for (size_t i = 0; i < QY_ARRAY_LEN (s_bodies); i++) {
+        if (strcmp (type, s_bodies [i].type) != 0)
+            continue;
+        ev->kind = s_bodies [i].kind;
+        if (s_bodies [i].need) {
+            const char *v = body ? s_str (body, s_bodies [i].need) : NULL;
+            if (!v) {
+                *field = s_bodies [i].need_field;
+                return s_bodies [i].need_error;
             }
-            else
-                s_set (&ev->text, title ? title : app);
-            s_set (&ev->url, s_str (body, "username"));
+            s_set ((char **) ((char *) ev + s_bodies [i].need_at), v);
         }
+        return s_bodies [i].read ? s_bodies [i].read (body, ev, field) : NULL;
     }
-    else if (strcmp (type, "card") == 0) {
-        ev->kind = QY__KIND__CARD;
-        if (body) {
-            const char *corp = s_str (body, "corpname"), *user = s_str (body, "userid");
-            if (corp && user) {
-                char *t = qy_printf ("%s %s", corp, user);
-                s_set (&ev->text, t);
-                free (t);
-            }
-            else
-                s_set (&ev->text, corp ? corp : user);
-        }
-    }
-    else if (strcmp (type, "redpacket") == 0 || strcmp (type, "external_redpacket") == 0) {
-        ev->kind = QY__KIND__REDPACKET;
-        int64_t cents;
-        if (body) {
-            s_set (&ev->text, s_str (body, "wish"));
-            if (s_int (body, "totalamount", &cents) && cents > 0)
-                ev->amount_cents = cents;          //  WeCom counts 分 (cents)
-        }
-    }
-    else if (strcmp (type, "revoke") == 0) {
-        ev->kind = QY__KIND__REVOKE;
-        const char *pre = body ? s_str (body, "pre_msgid") : NULL;
-        S_NEED (pre, "revoke.pre_msgid");
-        s_set (&ev->ref_msg_id, pre);
-    }
-    else if (strcmp (type, "qrcode") == 0) {
-        //  not WeCom's: an image the gateway recognised as a QR code
-        ev->kind = QY__KIND__QRCODE;
-        if (body)
-            s_set (&ev->url, s_str (body, "content"));
-    }
-    else if (strcmp (type, "purchase") == 0) {
-        //  not WeCom's: a brand's order system reporting a purchase
-        ev->kind = QY__KIND__PURCHASE;
-        const char *product = body ? s_str (body, "product") : NULL;
-        S_NEED (product, "purchase.product");
-        s_set (&ev->product, product);
-        int64_t cents;
-        if (s_int (body, "amount_cents", &cents)) {
-            if (cents < 0) {
-                *field = "purchase.amount_cents";
-                return "bad field: purchase.amount_cents (negative)";
-            }
-            ev->amount_cents = cents;
-        }
-    }
-    else if (strcmp (type, "coupon_redeemed") == 0) {
-        ev->kind = QY__KIND__COUPON_REDEEMED;
-        const char *code = body ? s_str (body, "code") : NULL;
-        S_NEED (code, "coupon_redeemed.code");
-        s_set (&ev->product, code);
-    }
-    else if (strcmp (type, "report") == 0) {
-        //  not WeCom's: a member's report (举报) from the gateway's own menu;
-        //  the member reported is in mentions (moderation.md, "Members' reports")
-        ev->kind = QY__KIND__REPORT;
-        if (body) {
-            s_set (&ev->ref_msg_id, s_str (body, "msgid"));
-            s_set (&ev->text, s_str (body, "reason"));
-        }
-    }
-    else {
-        *field = "msgtype";
-        return "unsupported msgtype";
-    }
-    #undef S_NEED
-    return NULL;
+    *field = "msgtype";
+    return "unsupported msgtype";
 }
 
 static void s_message (ingest_req_t *req, json_t *m)

@@ -60,6 +60,76 @@ static void test_messages (void **state)
     assert_null (req);
 }
 
+//  Every msgtype: its kind and what its body gives the event, or the field
+//  its reader needs (written against the reader before it became a table).
+static void test_every_msgtype (void **state)
+{
+    (void) state;
+    static const struct {
+        const char *type, *body;             //  body: the type's object, NULL for none
+        Qy__Kind    kind;
+        const char *text, *url, *product, *ref, *field;
+        int64_t     cents;
+    } cases [] = {
+        { "text", "{\"content\":\"hi\"}", QY__KIND__TEXT, "hi", NULL, NULL, NULL, NULL, 0 },
+        { "text", NULL, 0, NULL, NULL, NULL, NULL, "text.content", 0 },
+        { "markdown", "{\"content\":\"**m**\"}", QY__KIND__TEXT, "**m**", NULL, NULL, NULL, NULL, 0 },
+        { "markdown", "{}", 0, NULL, NULL, NULL, NULL, "markdown.content", 0 },
+        { "image", NULL, QY__KIND__IMAGE, NULL, NULL, NULL, NULL, NULL, 0 },
+        { "voice", "{\"play_length\":3}", QY__KIND__VOICE, NULL, NULL, NULL, NULL, NULL, 0 },
+        { "video", NULL, QY__KIND__VIDEO, NULL, NULL, NULL, NULL, NULL, 0 },
+        { "emotion", NULL, QY__KIND__EMOTION, NULL, NULL, NULL, NULL, NULL, 0 },
+        { "file", "{\"filename\":\"a.pdf\"}", QY__KIND__FILE, "a.pdf", NULL, NULL, NULL, NULL, 0 },
+        { "link", "{\"title\":\"t\",\"link_url\":\"https://x\"}", QY__KIND__LINK, "t", "https://x", NULL, NULL, NULL, 0 },
+        { "weapp", "{\"title\":\"t\",\"displayname\":\"app\",\"username\":\"gh_1\"}", QY__KIND__WEAPP, "t (app)", "gh_1",
+          NULL, NULL, NULL, 0 },
+        { "weapp", "{\"displayname\":\"app\"}", QY__KIND__WEAPP, "app", NULL, NULL, NULL, NULL, 0 },
+        { "card", "{\"corpname\":\"c\",\"userid\":\"u\"}", QY__KIND__CARD, "c u", NULL, NULL, NULL, NULL, 0 },
+        { "card", "{\"userid\":\"u\"}", QY__KIND__CARD, "u", NULL, NULL, NULL, NULL, 0 },
+        { "redpacket", "{\"wish\":\"w\",\"totalamount\":500}", QY__KIND__REDPACKET, "w", NULL, NULL, NULL, NULL, 500 },
+        { "external_redpacket", "{\"totalamount\":\"-5\"}", QY__KIND__REDPACKET, NULL, NULL, NULL, NULL, NULL, 0 },
+        { "revoke", "{\"pre_msgid\":\"m0\"}", QY__KIND__REVOKE, NULL, NULL, NULL, "m0", NULL, 0 },
+        { "revoke", NULL, 0, NULL, NULL, NULL, NULL, "revoke.pre_msgid", 0 },
+        { "qrcode", "{\"content\":\"https://q\"}", QY__KIND__QRCODE, NULL, "https://q", NULL, NULL, NULL, 0 },
+        { "purchase", "{\"product\":\"p\",\"amount_cents\":1999}", QY__KIND__PURCHASE, NULL, NULL, "p", NULL, NULL,
+          1999 },
+        { "purchase", "{\"product\":\"p\",\"amount_cents\":-1}", 0, NULL, NULL, NULL, NULL, "purchase.amount_cents", 0 },
+        { "purchase", "{}", 0, NULL, NULL, NULL, NULL, "purchase.product", 0 },
+        { "coupon_redeemed", "{\"code\":\"c9\"}", QY__KIND__COUPON_REDEEMED, NULL, NULL, "c9", NULL, NULL, 0 },
+        { "coupon_redeemed", "[]", 0, NULL, NULL, NULL, NULL, "coupon_redeemed.code", 0 },
+        { "report", "{\"msgid\":\"m0\",\"reason\":\"ad\"}", QY__KIND__REPORT, "ad", NULL, NULL, "m0", NULL, 0 },
+        { "report", NULL, QY__KIND__REPORT, NULL, NULL, NULL, NULL, NULL, 0 },
+        { "vote", "{}", 0, NULL, NULL, NULL, NULL, "msgtype", 0 },
+    };
+    for (size_t i = 0; i < QY_ARRAY_LEN (cases); i++) {
+        char body [512], err [200], field [64];
+        if (cases [i].body)
+            qy_snprintf (body, sizeof (body), ",\"%s\":%s", cases [i].type, cases [i].body);
+        else
+            body [0] = 0;
+        char *json = qy_printf ("{\"messages\":[{\"msgid\":\"m1\",\"from\":\"u1\",\"roomid\":\"r1\","
+                                "\"msgtime\":1795201200000,\"msgtype\":\"%s\"%s}]}", cases [i].type, body);
+        ingest_req_t *req = s_parse (INGEST_EP_MESSAGES, json, err, field);
+        free (json);
+        assert_non_null (req);
+        if (cases [i].field) {
+            assert_int_equal (req->n_events, 0);
+            assert_string_equal (req->items [0].field, cases [i].field);
+            ingest_req_destroy (&req);
+            continue;
+        }
+        assert_int_equal (req->n_events, 1);
+        const Qy__Event *e = req->events [0];
+        assert_int_equal (e->kind, cases [i].kind);
+        assert_string_equal (e->text ? e->text : "", cases [i].text ? cases [i].text : "");
+        assert_string_equal (e->url ? e->url : "", cases [i].url ? cases [i].url : "");
+        assert_string_equal (e->product ? e->product : "", cases [i].product ? cases [i].product : "");
+        assert_string_equal (e->ref_msg_id ? e->ref_msg_id : "", cases [i].ref ? cases [i].ref : "");
+        assert_true (e->amount_cents == cases [i].cents);
+        ingest_req_destroy (&req);
+    }
+}
+
 static void test_callbacks (void **state)
 {
     (void) state;
@@ -339,6 +409,7 @@ int main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_messages),
+        cmocka_unit_test (test_every_msgtype),
         cmocka_unit_test (test_callbacks),
         cmocka_unit_test (test_contacts),
         cmocka_unit_test (test_snapshot),
