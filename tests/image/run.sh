@@ -53,7 +53,8 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
         rm -rf "$QY_RUN"/rootfs/var/cache/apt/archives/*.deb "$QY_RUN"/rootfs/var/lib/apt/lists/*
         tar -C "$QY_RUN/rootfs" -c . | podman --root "$cache/storage" --runroot "$cache/run" --storage-driver overlay \
-            import --change 'CMD ["bash"]' - "$base" >/dev/null 2>&1
+            import --change 'CMD ["bash"]' - "$base" > "$QY_RUN/import.log" 2>&1 \
+            || { tail -5 "$QY_RUN/import.log"; echo "podman import of the base failed"; return 1; }
         rm -rf "$QY_RUN/rootfs"
         lap "base $base made with debootstrap"
     fi
