@@ -64,7 +64,7 @@ int notifier_insert_claims (bool behind, int free_slots)
     return behind || free_slots < 0 ? 0 : free_slots;
 }
 
-bool notifier_behind (int claimed, int asked, int left)
+bool notifier_behind (int claimed, int asked)
 {
-    return claimed >= asked || left > 0;
+    return claimed >= asked;
 }

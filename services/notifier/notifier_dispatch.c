@@ -416,7 +416,7 @@ int notifier_dispatch_claim (notifier_dispatch_t *self, qy_pg_t *pg)
         return 0;
     qy_metric_add (self->m.taken_claim, n);
     s_start_jobs (self, pg, jobs, n);
-    self->behind = notifier_behind (n, free_slots, 0);
+    self->behind = notifier_behind (n, free_slots);
     return n;
 }
 
@@ -435,7 +435,7 @@ void notifier_dispatch_taken (notifier_dispatch_t *self, qy_pg_t *pg, notifier_i
         notifier_jobs_free (take->jobs, 0);
     take->jobs = NULL;
     //  Taken from nothing waiting: only rows it left pending change that.
-    self->behind = self->behind || notifier_behind (0, 1, take->left);
+    self->behind = self->behind || take->left > 0;
 }
 
 bool notifier_dispatch_behind (const notifier_dispatch_t *self)

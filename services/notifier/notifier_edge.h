@@ -144,11 +144,11 @@ void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *br
 //  Pure decisions, the state is the dispatcher's.
 //  How many the next insert may take.
 int notifier_insert_claims (bool behind, int free_slots);
-//  Whether due rows may be waiting after a take: a claim that got every
-//  one of the free slots it asked for (more may be due), or new rows an
-//  insert left pending. (Rows held back by a limit are not due: the next
-//  claim is set for when the first of them is, notifier_dispatch_due.)
-bool notifier_behind (int claimed, int asked, int left);
+//  Whether due rows may be waiting after a claim: it got every one of the
+//  free slots it asked for, so more may be due. (After an insert, rows it
+//  left pending are what waits. Rows held back by a limit are not due: the
+//  next claim is set for when the first of them is, notifier_dispatch_due.)
+bool notifier_behind (int claimed, int asked);
 
 // ------------------------------------------------------------- alerts
 
