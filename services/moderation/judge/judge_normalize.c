@@ -405,19 +405,15 @@ s_convert_numeral_runs (s_unit_t *u, size_t n)
     }
 }
 
-void
-judge_normalizer_run (const judge_normalizer_t *self, const char *text, size_t len,
-                      judge_norm_t *norm)
+//  1. Decode text and map every character into units (norm->units); returns
+//  how many, and in *numerals how many of them are numerals.
+static size_t
+s_decode (const judge_normalizer_t *self, const unsigned char *s, size_t len, judge_norm_t *norm, size_t *numerals)
 {
-    if (!text)
-        len = 0;
-    const unsigned char *s = (const unsigned char *) text;
     s_reserve_units (norm, len + 16);
     s_unit_t *u = (s_unit_t *) norm->units;
-    size_t nu = 0, numerals = 0;
-
-    //  1. Decode and map every character into units
-    size_t pos = 0;
+    size_t nu = 0, pos = 0;
+    *numerals = 0;
     while (pos < len) {
         uint32_t cp;
         size_t adv = s [pos] < 0x80 ? (cp = s [pos], 1)
@@ -447,17 +443,20 @@ judge_normalizer_run (const judge_normalizer_t *self, const char *text, size_t l
             u [nu].cls = (uint8_t) S_CLS (items [i]);
             u [nu].os = (uint32_t) pos;
             u [nu].oe = (uint32_t) (pos + adv);
-            numerals += u [nu].cls == JUDGE_NC_NUMERAL;
+            *numerals += u [nu].cls == JUDGE_NC_NUMERAL;
             nu++;
         }
         pos += adv;
     }
+    return nu;
+}
 
-    //  2. Numerals inside numeric runs become digits
-    if (numerals)
-        s_convert_numeral_runs (u, nu);
-
-    //  3. Emit both forms
+//  3. Both forms from the units: the light one without spaces and symbols,
+//  the strict one without punctuation either and with non-ASCII repeats
+//  collapsed, each byte with the span of the original it came from.
+static void
+s_emit (const s_unit_t *u, size_t nu, judge_norm_t *norm)
+{
     s_reserve_text (&norm->text, &norm->start, &norm->end, &norm->text_cap, nu * 4 + 1);
     s_reserve_text (&norm->light, &norm->lstart, &norm->lend, &norm->light_cap, nu * 4 + 1);
     //  Local copies: stores through char pointers would otherwise make the
@@ -506,6 +505,21 @@ judge_normalizer_run (const judge_normalizer_t *self, const char *text, size_t l
     norm->light_len = ll;
     norm->digits = digits;
     norm->letters = letters;
+}
+
+void
+judge_normalizer_run (const judge_normalizer_t *self, const char *text, size_t len,
+                      judge_norm_t *norm)
+{
+    if (!text)
+        len = 0;
+    size_t numerals;
+    size_t nu = s_decode (self, (const unsigned char *) text, len, norm, &numerals);
+    s_unit_t *u = (s_unit_t *) norm->units;
+    //  2. Numerals inside numeric runs become digits
+    if (numerals)
+        s_convert_numeral_runs (u, nu);
+    s_emit (u, nu, norm);
 }
 
 void
