@@ -59,10 +59,14 @@ qy_install_deps () {
 
 # Configure and build into $1 (default build/); extra cmake args follow.
 qy_build () {
-    local dir=${1:-$QY_ROOT/build}; shift || true
-    cmake -S "$QY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-    cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -E 'error|warning|Error' || true
-    [ -x "$dir/services/ingest/qy-ingest" ]
+    local dir=${1:-$QY_ROOT/build} rc=0; shift || true
+    cmake -S "$QY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null || return 1
+    #  cmake's own status decides, not a binary being there: after a failed
+    #  build the last good one's programs are still there, and tests or the
+    #  demo would run them as if they were this tree's.
+    cmake --build "$dir" -j"$(nproc)" > "$dir/build.log" 2>&1 || rc=$?
+    grep -E 'error|warning|Error' "$dir/build.log" || true
+    [ "$rc" = 0 ] || { qy_log "the build failed (exit $rc): $dir/build.log"; return 1; }
 }
 
 # A free TCP port on 127.0.0.1: nothing answers on it, and no other run of

@@ -9,6 +9,9 @@
 # and nothing was done meanwhile: no server folder appeared in /tmp (qy-it-*, qy-bench-*,
 # qy-chaos.*, qy-demo*), docs/configuration.md (which gen-config-doc rewrites) is unchanged.
 # bench_scoring, the one benchmark program taking options, refuses one it does not know too.
+# 4. The build helper those commands share (qy_build) fails when the build fails, even where an
+#    earlier build's programs are still there (it once judged by qy-ingest existing, so the tests
+#    and the demo went on with the last good build's programs).
 source "$(dirname "$0")/../lib.sh"
 cd "$QY_ROOT"
 scripts=(tools/qy-demo tools/qy-test .ci/run tools/gen-config-doc tests/chaos/run.sh tests/fuzz/run.sh
@@ -41,6 +44,17 @@ for f in tools/qy-demo tools/qy-test .ci/run; do
 done
 rc=0; run tests/bench/scoring/run.sh "$QY_BUILD" --no-such-option || rc=$?
 it_eq "bench_scoring --no-such-option: exit" "$rc" 2
+proj=$QY_RUN/proj
+mkdir -p "$proj"
+printf 'cmake_minimum_required(VERSION 3.16)\nproject(p C)\nadd_executable(qy-ingest ok.c)\nset_target_properties(qy-ingest PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/services/ingest)\n' \
+    > "$proj/CMakeLists.txt"
+echo 'int main (void) { return 0; }' > "$proj/ok.c"
+rc=0; (QY_ROOT=$proj; qy_build "$proj/b") > /dev/null 2>&1 || rc=$?
+it_eq "qy_build of a tree that builds: exit" "$rc" 0
+echo 'int main (void) { return x; }' > "$proj/ok.c"
+rc=0; (QY_ROOT=$proj; qy_build "$proj/b") > /dev/null 2>&1 || rc=$?
+it_eq "qy_build of a tree that does not, the last build's program still there: exit" \
+    "$rc/$([ -x "$proj/b/services/ingest/qy-ingest" ] && echo kept)" 1/kept
 it_eq "server folders made meanwhile" "$(comm -13 <(echo "$before") <(servers) | wc -l)" 0
 it_eq "docs/configuration.md" "$(sha256sum docs/configuration.md)" "$doc"
 it_done
