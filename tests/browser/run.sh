@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The console in a real browser (console.test.mjs): Debian's chromium,
 # playwright-core pinned by package-lock.json (npm ci; no browser is ever
-# downloaded). The same brands, users and archive as the console_api case.
+# downloaded), a version that runs on Debian 12's nodejs (18). The same brands,
+# users and archive as the console_api case.
 # Screenshots are kept in BUILD/browser-shots.
 source "$(dirname "$0")/../integration/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 # Debian's npm conflicts with a nodejs that ships its own; install it only when missing.
 command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends npm >/dev/null; }
 [ -x /usr/bin/chromium ] || { echo "FAIL: /usr/bin/chromium missing (QY_PACKAGES has it: run qy_install_deps)"; exit 1; }
+# Debian 12's nodejs is 18: the pinned playwright-core must run on it, whatever node this machine
+# has (1.62 and later want 20, and a machine with a newer node would not notice).
+engines=$(jq -r '.packages["node_modules/playwright-core"].engines.node' "$HERE/package-lock.json")
+[[ $engines =~ ^\>=([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -le 18 ] \
+    || { echo "FAIL: the pinned playwright-core wants node $engines; Debian 12 has 18"; exit 1; }
 (cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 source "$HERE/../integration/console_api/setup.sh"
 psql "$QY_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$HERE/../integration/console_api/extra.sql" >/dev/null
