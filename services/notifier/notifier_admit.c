@@ -68,3 +68,8 @@ bool notifier_behind (int claimed, int asked)
 {
     return claimed >= asked;
 }
+
+bool notifier_behind_inserted (bool behind, int left)
+{
+    return behind || left > 0;
+}

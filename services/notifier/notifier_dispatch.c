@@ -434,8 +434,7 @@ void notifier_dispatch_taken (notifier_dispatch_t *self, qy_pg_t *pg, notifier_i
     else
         notifier_jobs_free (take->jobs, 0);
     take->jobs = NULL;
-    //  Taken from nothing waiting: only rows it left pending change that.
-    self->behind = self->behind || take->left > 0;
+    self->behind = notifier_behind_inserted (self->behind, take->left);
 }
 
 bool notifier_dispatch_behind (const notifier_dispatch_t *self)

@@ -145,10 +145,13 @@ void notifier_admit_all (const notifier_limits_t *limits, notifier_breaker_t *br
 //  How many the next insert may take.
 int notifier_insert_claims (bool behind, int free_slots);
 //  Whether due rows may be waiting after a claim: it got every one of the
-//  free slots it asked for, so more may be due. (After an insert, rows it
-//  left pending are what waits. Rows held back by a limit are not due: the
-//  next claim is set for when the first of them is, notifier_dispatch_due.)
+//  free slots it asked for, so more may be due. (Rows held back by a limit
+//  are not due: the next claim is set for when the first of them is,
+//  notifier_dispatch_due.)
 bool notifier_behind (int claimed, int asked);
+//  After an insert that took what it could (no claim was made): behind as
+//  before, or now if it left new rows pending.
+bool notifier_behind_inserted (bool behind, int left);
 
 // ------------------------------------------------------------- alerts
 

@@ -342,8 +342,8 @@ static void test_take_decide (void **state)
 }
 
 //  Taking at the insert: only a notifier not behind takes, up to its free
-//  slots; a full claim makes it behind (held rows are not due: they set
-//  the next claim's time instead).
+//  slots; a full claim or rows an insert left pending make it behind (held
+//  rows are not due: they set the next claim's time instead).
 static void test_insert_claims (void **state)
 {
     (void) state;
@@ -352,6 +352,9 @@ static void test_insert_claims (void **state)
     assert_int_equal (notifier_insert_claims (true, 7), 0);
     assert_false (notifier_behind (3, 8));             //  fewer due than free slots: nothing waits
     assert_true (notifier_behind (8, 8));              //  every slot filled: more may be due
+    assert_false (notifier_behind_inserted (false, 0)); //  the insert took every new row
+    assert_true (notifier_behind_inserted (false, 2));  //  it left rows pending
+    assert_true (notifier_behind_inserted (true, 0));   //  behind stays behind until a claim says otherwise
 }
 
 int main (void)
