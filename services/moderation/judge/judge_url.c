@@ -134,8 +134,8 @@ s_scheme_url (const char *t, size_t len, size_t i, char *const *allow, size_t na
 }
 
 //  "www." at t[i - 3], its dot at t[i], followed by a label: a URL even
-//  without a known TLD. Returns 1 with the span; 0 with *next, the last
-//  byte it read, when the host is allowed; -1 when t[i] starts no such URL.
+//  without a known TLD. Returns 1 with the span; 0 when the host is allowed,
+//  with *next the index the scan goes on after; -1 when there is no such URL.
 static int
 s_www_url (const char *t, size_t len, size_t i, size_t dot, char *const *allow, size_t nallow, size_t *start,
            size_t *end, size_t *next)
@@ -158,8 +158,8 @@ s_www_url (const char *t, size_t len, size_t i, size_t dot, char *const *allow, 
 }
 
 //  A known top-level domain after the dot at t[i], with labels before it.
-//  Returns 1 with the span; 0 with *next, the last byte it read, when the
-//  domain is allowed; -1 when there is no such domain.
+//  Returns 1 with the span; 0 when the domain is allowed, with *next the
+//  index the scan goes on after; -1 when there is no such domain.
 static int
 s_tld_url (const char *t, size_t len, size_t i, size_t dot, char *const *allow, size_t nallow, size_t *start,
            size_t *end, size_t *next)
