@@ -54,7 +54,7 @@ SOURCES
         rm -rf "$QY_RUN"/rootfs/var/cache/apt/archives/*.deb "$QY_RUN"/rootfs/var/lib/apt/lists/*
         tar -C "$QY_RUN/rootfs" -c . | podman --root "$cache/storage" --runroot "$cache/run" --storage-driver overlay \
             import --change 'CMD ["bash"]' - "$base" > "$QY_RUN/import.log" 2>&1 \
-            || { tail -5 "$QY_RUN/import.log"; echo "podman import of the base failed"; return 1; }
+            || { tail -20 "$QY_RUN/import.log"; echo "the base's import (tar of the root, podman import) failed"; return 1; }
         rm -rf "$QY_RUN/rootfs"
         lap "base $base made with debootstrap"
     fi

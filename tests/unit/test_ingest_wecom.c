@@ -60,8 +60,8 @@ static void test_messages (void **state)
     assert_null (req);
 }
 
-//  Every msgtype: its kind and what its body gives the event, or the field
-//  its reader needs (written against the reader before it became a table).
+//  Every msgtype: its kind and what its body gives the event, or the error
+//  naming WeCom's field when a member it needs is missing or bad.
 static void test_every_msgtype (void **state)
 {
     (void) state;
@@ -115,6 +115,14 @@ static void test_every_msgtype (void **state)
         if (cases [i].field) {
             assert_int_equal (req->n_events, 0);
             assert_string_equal (req->items [0].field, cases [i].field);
+            char want [96];
+            if (strcmp (cases [i].field, "msgtype") == 0)
+                qy_snprintf (want, sizeof (want), "unsupported msgtype");
+            else if (strcmp (cases [i].field, "purchase.amount_cents") == 0)
+                qy_snprintf (want, sizeof (want), "bad field: %s (negative)", cases [i].field);
+            else
+                qy_snprintf (want, sizeof (want), "missing field: %s", cases [i].field);
+            assert_string_equal (req->items [0].error, want);
             ingest_req_destroy (&req);
             continue;
         }

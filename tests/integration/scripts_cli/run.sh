@@ -9,9 +9,9 @@
 # and nothing was done meanwhile: no server folder appeared in /tmp (qy-it-*, qy-bench-*,
 # qy-chaos.*, qy-demo*), docs/configuration.md (which gen-config-doc rewrites) is unchanged.
 # bench_scoring, the one benchmark program taking options, refuses one it does not know too.
-# 4. The build helper those commands share (qy_build) fails when the build fails, even where an
-#    earlier build's programs are still there (it once judged by qy-ingest existing, so the tests
-#    and the demo went on with the last good build's programs).
+# Then qy_build, what the demo and the tests (so .ci/run) build with, fails when the build fails,
+# even where an earlier build's programs are still there (it once judged by qy-ingest existing,
+# so the tests and the demo went on with the last good build's programs).
 source "$(dirname "$0")/../lib.sh"
 cd "$QY_ROOT"
 scripts=(tools/qy-demo tools/qy-test .ci/run tools/gen-config-doc tests/chaos/run.sh tests/fuzz/run.sh
