@@ -197,8 +197,9 @@ static void s_message_extras (json_t *m, Qy__Event *ev)
 }
 
 //  A msgtype's reader: what else ev takes from the type's object (body NULL
-//  when absent or not an object), once its required member (below) is set.
-//  Returns NULL, or the error with *field set.
+//  when absent or not an object), once its required member and the members
+//  copied as they are (the table below) are set. Returns NULL, or the error
+//  with *field set.
 typedef const char *(s_body_fn) (json_t *body, Qy__Event *ev, const char **field);
 
 //  "a (b)" (paren) or "a b" as ev's text, or whichever of the two is there.
@@ -213,31 +214,11 @@ static void s_set_both (Qy__Event *ev, const char *a, const char *b, bool paren)
         s_set (&ev->text, a ? a : b);
 }
 
-static const char *s_file (json_t *body, Qy__Event *ev, const char **field)
-{
-    (void) field;
-    if (body)
-        s_set (&ev->text, s_str (body, "filename"));
-    return NULL;
-}
-
-static const char *s_link (json_t *body, Qy__Event *ev, const char **field)
-{
-    (void) field;
-    if (body) {
-        s_set (&ev->text, s_str (body, "title"));
-        s_set (&ev->url, s_str (body, "link_url"));
-    }
-    return NULL;
-}
-
 static const char *s_weapp (json_t *body, Qy__Event *ev, const char **field)
 {
     (void) field;
-    if (body) {
+    if (body)
         s_set_both (ev, s_str (body, "title"), s_str (body, "displayname"), true);
-        s_set (&ev->url, s_str (body, "username"));
-    }
     return NULL;
 }
 
@@ -253,20 +234,8 @@ static const char *s_redpacket (json_t *body, Qy__Event *ev, const char **field)
 {
     (void) field;
     int64_t cents;
-    if (body) {
-        s_set (&ev->text, s_str (body, "wish"));
-        if (s_int (body, "totalamount", &cents) && cents > 0)
-            ev->amount_cents = cents;          //  WeCom counts 分 (cents)
-    }
-    return NULL;
-}
-
-//  Not WeCom's: an image the gateway recognised as a QR code.
-static const char *s_qrcode (json_t *body, Qy__Event *ev, const char **field)
-{
-    (void) field;
-    if (body)
-        s_set (&ev->url, s_str (body, "content"));
+    if (body && s_int (body, "totalamount", &cents) && cents > 0)
+        ev->amount_cents = cents;              //  WeCom counts 分 (cents)
     return NULL;
 }
 
@@ -285,53 +254,55 @@ static const char *s_purchase (json_t *body, Qy__Event *ev, const char **field)
     return NULL;
 }
 
-//  Not WeCom's: a member's report (举报) from the gateway's own menu; the
-//  member reported is in mentions (moderation.md, "Members' reports").
-static const char *s_report (json_t *body, Qy__Event *ev, const char **field)
-{
-    (void) field;
-    if (body) {
-        s_set (&ev->ref_msg_id, s_str (body, "msgid"));
-        s_set (&ev->text, s_str (body, "reason"));
-    }
-    return NULL;
-}
-
 //  A member of the type's object the event cannot do without: its key, its
 //  name in errors, and the event's string it fills.
 #define S_NEEDS(type, key, member) key, type "." key, "missing field: " type "." key, offsetof (Qy__Event, member)
 #define S_NEEDS_NOTHING NULL, NULL, NULL, 0
+//  A member copied, when there, into one of the event's strings.
+#define S_COPY(key, member) { key, offsetof (Qy__Event, member) }
 
-//  Each msgtype: its kind, its required member, and its reader (none:
-//  nothing more read).
+//  Each msgtype: its kind, its required member, the members copied as
+//  they are, and its reader of the rest (none: nothing more read). Not
+//  WeCom's: report, a member's report (举报) from the gateway's own menu,
+//  the member reported in mentions (moderation.md, "Members' reports");
+//  qrcode, an image the gateway recognised as a QR code; purchase.
 static const struct {
     const char *type;
     Qy__Kind    kind;
     const char *need, *need_field, *need_error;
     size_t      need_at;
+    struct { const char *key; size_t at; } copy [2];
     s_body_fn  *read;
 } s_bodies [] = {
-    { "text", QY__KIND__TEXT, S_NEEDS ("text", "content", text), NULL },
-    { "markdown", QY__KIND__TEXT, S_NEEDS ("markdown", "content", text), NULL },
-    { "image", QY__KIND__IMAGE, S_NEEDS_NOTHING, NULL },
-    { "voice", QY__KIND__VOICE, S_NEEDS_NOTHING, NULL },
-    { "video", QY__KIND__VIDEO, S_NEEDS_NOTHING, NULL },
-    { "emotion", QY__KIND__EMOTION, S_NEEDS_NOTHING, NULL },
-    { "file", QY__KIND__FILE, S_NEEDS_NOTHING, s_file },
-    { "link", QY__KIND__LINK, S_NEEDS_NOTHING, s_link },
-    { "weapp", QY__KIND__WEAPP, S_NEEDS_NOTHING, s_weapp },
-    { "card", QY__KIND__CARD, S_NEEDS_NOTHING, s_card },
-    { "redpacket", QY__KIND__REDPACKET, S_NEEDS_NOTHING, s_redpacket },
-    { "external_redpacket", QY__KIND__REDPACKET, S_NEEDS_NOTHING, s_redpacket },
-    { "revoke", QY__KIND__REVOKE, S_NEEDS ("revoke", "pre_msgid", ref_msg_id), NULL },
-    { "qrcode", QY__KIND__QRCODE, S_NEEDS_NOTHING, s_qrcode },
-    { "purchase", QY__KIND__PURCHASE, S_NEEDS ("purchase", "product", product), s_purchase },
-    { "coupon_redeemed", QY__KIND__COUPON_REDEEMED, S_NEEDS ("coupon_redeemed", "code", product), NULL },
-    { "report", QY__KIND__REPORT, S_NEEDS_NOTHING, s_report },
+    { "text", QY__KIND__TEXT, S_NEEDS ("text", "content", text), { { NULL, 0 } }, NULL },
+    { "markdown", QY__KIND__TEXT, S_NEEDS ("markdown", "content", text), { { NULL, 0 } }, NULL },
+    { "image", QY__KIND__IMAGE, S_NEEDS_NOTHING, { { NULL, 0 } }, NULL },
+    { "voice", QY__KIND__VOICE, S_NEEDS_NOTHING, { { NULL, 0 } }, NULL },
+    { "video", QY__KIND__VIDEO, S_NEEDS_NOTHING, { { NULL, 0 } }, NULL },
+    { "emotion", QY__KIND__EMOTION, S_NEEDS_NOTHING, { { NULL, 0 } }, NULL },
+    { "file", QY__KIND__FILE, S_NEEDS_NOTHING, { S_COPY ("filename", text) }, NULL },
+    { "link", QY__KIND__LINK, S_NEEDS_NOTHING, { S_COPY ("title", text), S_COPY ("link_url", url) }, NULL },
+    { "weapp", QY__KIND__WEAPP, S_NEEDS_NOTHING, { S_COPY ("username", url) }, s_weapp },
+    { "card", QY__KIND__CARD, S_NEEDS_NOTHING, { { NULL, 0 } }, s_card },
+    { "redpacket", QY__KIND__REDPACKET, S_NEEDS_NOTHING, { S_COPY ("wish", text) }, s_redpacket },
+    { "external_redpacket", QY__KIND__REDPACKET, S_NEEDS_NOTHING, { S_COPY ("wish", text) }, s_redpacket },
+    { "revoke", QY__KIND__REVOKE, S_NEEDS ("revoke", "pre_msgid", ref_msg_id), { { NULL, 0 } }, NULL },
+    { "qrcode", QY__KIND__QRCODE, S_NEEDS_NOTHING, { S_COPY ("content", url) }, NULL },
+    { "purchase", QY__KIND__PURCHASE, S_NEEDS ("purchase", "product", product), { { NULL, 0 } }, s_purchase },
+    { "coupon_redeemed", QY__KIND__COUPON_REDEEMED, S_NEEDS ("coupon_redeemed", "code", product), { { NULL, 0 } },
+      NULL },
+    { "report", QY__KIND__REPORT, S_NEEDS_NOTHING, { S_COPY ("msgid", ref_msg_id), S_COPY ("reason", text) }, NULL },
 };
 
 #undef S_NEEDS
 #undef S_NEEDS_NOTHING
+#undef S_COPY
+
+//  The event's string at byte offset at (a table's offsetof).
+static char **s_string_at (Qy__Event *ev, size_t at)
+{
+    return (char **) ((char *) ev + at);
+}
 
 //  Fill kind and body of ev from the msgtype's object. Returns NULL, or the
 //  error with *field set.
@@ -350,8 +321,10 @@ static const char *s_message_body (json_t *m, const char *type, Qy__Event *ev, c
                 *field = s_bodies [i].need_field;
                 return s_bodies [i].need_error;
             }
-            s_set ((char **) ((char *) ev + s_bodies [i].need_at), v);
+            s_set (s_string_at (ev, s_bodies [i].need_at), v);
         }
+        for (size_t c = 0; body && c < QY_ARRAY_LEN (s_bodies [i].copy) && s_bodies [i].copy [c].key; c++)
+            s_set (s_string_at (ev, s_bodies [i].copy [c].at), s_str (body, s_bodies [i].copy [c].key));
         return s_bodies [i].read ? s_bodies [i].read (body, ev, field) : NULL;
     }
     *field = "msgtype";
