@@ -76,8 +76,14 @@ static int s_store (qy_pg_t *pg, const s_letter_t *l)
         "WHERE dead_letters.state = 'replayed'", 8, params, NULL);
     qy_buf_free (&hex);
     qy_metric_add (m, 1);
-    qy_log_warn ("dead letter msg_id=%s brand=%s reason=%s bytes=%zu kept=%zu stored=%s", msg_id ? msg_id : "",
-                 brand_code ? brand_code : "", why, len, len < keep ? len : keep, ok ? "yes" : "no");
+    //  A refused request is the sender's to fix, and it was answered so; a
+    //  flood of them must not fill the log (the table keeps each).
+    if (refused)
+        qy_log_limited (QY_LOG_WARN, "dead letter of a refused request brand=%s reason=%s bytes=%zu kept=%zu stored=%s",
+                        brand_code ? brand_code : "", why, len, len < keep ? len : keep, ok ? "yes" : "no");
+    else
+        qy_log_warn ("dead letter msg_id=%s brand=%s reason=%s bytes=%zu kept=%zu stored=%s", msg_id ? msg_id : "",
+                     brand_code ? brand_code : "", why, len, len < keep ? len : keep, ok ? "yes" : "no");
     free (why);
     return ok ? 0 : -1;
 }

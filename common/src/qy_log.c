@@ -3,6 +3,7 @@
 //  formatted alone and escaped, the other words become the human msg.
 #include "qy/log.h"
 #include "qy/util.h"
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -474,4 +475,35 @@ void qy_log (qy_log_level_t level, const char *fmt, ...)
     l.buf [l.n++] = '\n';
     l.buf [l.n] = 0;
     fputs (l.buf, stderr);
+}
+
+// ------------------------------------------------------------ limits
+
+bool qy_log_limit_decide (qy_log_limit_t *l, int64_t now_ms, unsigned burst, int64_t period_ms, unsigned *unlogged)
+{
+    if (!l->started || now_ms - l->window_ms >= period_ms || now_ms < l->window_ms) {
+        l->started = true;
+        l->window_ms = now_ms;
+        l->written = 0;
+    }
+    if (l->written >= burst) {
+        l->unlogged++;
+        return false;
+    }
+    l->written++;
+    *unlogged = l->unlogged;
+    l->unlogged = 0;
+    return true;
+}
+
+//  One lock for every limited site: they are taken only on lines a
+//  caller wants bounded, never on a hot path.
+static pthread_mutex_t s_limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool qy_log_limit_take (qy_log_limit_t *l, unsigned *unlogged)
+{
+    pthread_mutex_lock (&s_limit_lock);
+    bool ok = qy_log_limit_decide (l, qy_mono_us () / 1000, QY_LOG_LIMIT_BURST, QY_LOG_LIMIT_PERIOD_MS, unlogged);
+    pthread_mutex_unlock (&s_limit_lock);
+    return ok;
 }

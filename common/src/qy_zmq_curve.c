@@ -187,8 +187,8 @@ static void *s_zap_run (void *arg)
             bool ok = req.curve && s_allowed (req.public_key);
             if (!ok) {
                 qy_metric_add (s_hops.refused, 1);
-                qy_log_warn ("hop connection refused: CURVE key not in zmq.curve_clients address=%s public_key=%s",
-                             req.address, req.public_key [0] ? req.public_key : "(none)");
+                qy_log_limited (QY_LOG_WARN, "hop connection refused: CURVE key not in zmq.curve_clients address=%s public_key=%s",
+                                req.address, req.public_key [0] ? req.public_key : "(none)");
             }
             qy_zap_reply (s_hops.zap, &req, ok, "hop");
         }

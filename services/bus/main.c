@@ -395,7 +395,7 @@ static void s_hear (s_hop_t *hop)
         if (b [2] == 'B') {
             p->credit = 0;
             qy_metric_add (hop->m_byes, 1);
-            qy_log_info ("hop=%s a replica said goodbye", hop->name);
+            qy_log_limited (QY_LOG_INFO, "hop=%s a replica said goodbye", hop->name);
             //  After everything sent to it before: the same pipe, in order.
             if (zmq_send (hop->back, zmq_msg_data (&id), zmq_msg_size (&id), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
                 zmq_send (hop->back, "QYA", 3, ZMQ_SNDMORE | ZMQ_DONTWAIT);
@@ -425,7 +425,7 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
         }
         if (zmq_send (hop->back, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
             if (errno == EHOSTUNREACH) {            //  gone without a goodbye
-                qy_log_info ("hop=%s a replica left", hop->name);
+                qy_log_limited (QY_LOG_INFO, "hop=%s a replica left", hop->name);
                 s_forget (hop, i);
             }
             else {                                  //  its queue is full: it says its credit again when quiet

@@ -467,8 +467,8 @@ static enum MHD_Result s_handle (void *cls, struct MHD_Connection *conn, const c
     qy_metric_add (m_requests [r->status / 100 <= 5 ? r->status / 100 : 0], 1);
     qy_metric_observe (m_latency, qy_mono_us () - t0);
     if (r->status >= 400 && r->status < 500)
-        qy_log_info ("request refused method=%s path=%s status=%u addr=%s user=%s", method, url, r->status, r->addr,
-                     r->authed ? r->who.login : "-");
+        qy_log_limited (QY_LOG_INFO, "request refused method=%s path=%s status=%u addr=%s user=%s", method, url, r->status,
+                        r->addr, r->authed ? r->who.login : "-");
     return rc;
 }
 

@@ -55,28 +55,9 @@ static bool s_receive (void *router, ingest_door_req_t *req)
     return got;
 }
 
-//  A gateway retrying with a bad key reconnects every second or so, a
-//  scanner much faster: refusals are counted each, logged at most once a
-//  second with how many went unlogged since, so the log stays bounded.
-static bool s_log_now (unsigned *unlogged)
-{
-    static int64_t last_us;
-    static unsigned skipped;
-    int64_t now = qy_mono_us ();
-    if (last_us && now - last_us < 1000000) {
-        skipped++;
-        return false;
-    }
-    last_us = now;
-    *unlogged = skipped;
-    skipped = 0;
-    return true;
-}
-
 void ingest_door_zap (ingest_turn_t *t, void *zap)
 {
     ingest_zap_t z;
-    unsigned unlogged;
     while (t->keys && ingest_zap_answer (zap, t->keys, &z) == 0) {
         if (z.verdict == INGEST_KEY_OK) {
             qy_log_debug ("gateway connection admitted gateway_key=%s address=%s", z.name, z.address);
@@ -85,10 +66,11 @@ void ingest_door_zap (ingest_turn_t *t, void *zap)
         bool revoked = z.verdict == INGEST_KEY_REVOKED;
         qy_metric_add (revoked ? t->m->refused_revoked : t->m->refused_unknown, 1);
         //  The public key is no secret: it lets an operator find the gateway.
-        if (s_log_now (&unlogged))
-            qy_log_warn ("gateway connection refused: %s CURVE key address=%s public_key=%s gateway_key=%s unlogged_before=%u",
-                         revoked ? "revoked" : "unknown", z.address, z.public_key [0] ? z.public_key : "(none)",
-                         z.name [0] ? z.name : "-", unlogged);
+        //  A gateway retrying with a bad key reconnects every second or so,
+        //  a scanner much faster: each refusal is counted, not each logged.
+        qy_log_limited (QY_LOG_WARN, "gateway connection refused: %s CURVE key address=%s public_key=%s gateway_key=%s",
+                        revoked ? "revoked" : "unknown", z.address, z.public_key [0] ? z.public_key : "(none)",
+                        z.name [0] ? z.name : "-");
     }
 }
 
@@ -105,7 +87,7 @@ static bool s_key_refused (ingest_turn_t *t, ingest_door_req_t *req, zmq_msg_t *
     if (!problem)
         return false;
     qy_metric_add (!key ? t->m->refused_unknown : !key->enabled ? t->m->refused_revoked : t->m->refused_brand, 1);
-    qy_log_warn ("batch=%s brand=%s gateway_key=%s refused error=%s", qy_utf8_valid (req->batch->batch_id)
+    qy_log_limited (QY_LOG_WARN, "batch=%s brand=%s gateway_key=%s refused error=%s", qy_utf8_valid (req->batch->batch_id)
                  ? req->batch->batch_id : "(not UTF-8)", key ? key->brand : "", uid ? uid : "", problem);
     qy_deadletter_refused (t->pg, key ? key->brand_id : 0, key ? key->brand : NULL, "ingest", problem,
                            zmq_msg_data (payload), zmq_msg_size (payload));

@@ -137,7 +137,7 @@ static enum MHD_Result s_complete (ingest_http_t *self, struct MHD_Connection *c
     enum MHD_Result rc;
     if (auth != INGEST_AUTH_OK) {
         qy_metric_add (m_auth_fail, 1);
-        qy_log_warn ("http refused status=%d reason=%s gateway=%s", auth, why, h.gateway ? h.gateway : "-");
+        qy_log_limited (QY_LOG_WARN, "http refused status=%d reason=%s gateway=%s", auth, why, h.gateway ? h.gateway : "-");
         rc = s_error (c, (unsigned) auth, why, auth == 401 ? "Authorization" : "", 0);
         qy_buf_free (&job->answer);
         free (job);
@@ -152,8 +152,8 @@ static enum MHD_Result s_complete (ingest_http_t *self, struct MHD_Connection *c
                                    job->envelope_error, sizeof (job->envelope_error),
                                    job->envelope_field, sizeof (job->envelope_field));
     if (!job->req && strcmp (job->envelope_field, "brand") == 0) {
-        qy_log_warn ("http refused status=403 gateway=%s brand=%s reason=%s", job->gateway, job->brand,
-                     job->envelope_error);
+        qy_log_limited (QY_LOG_WARN, "http refused status=403 gateway=%s brand=%s reason=%s", job->gateway, job->brand,
+                        job->envelope_error);
         rc = s_error (c, 403, job->envelope_error, "brand", 0);
         qy_buf_free (&job->answer);
         free (job);
@@ -161,8 +161,8 @@ static enum MHD_Result s_complete (ingest_http_t *self, struct MHD_Connection *c
     }
     if (!job->req && strncmp (job->envelope_error, "too many events", 15) == 0) {
         //  Like a body too large: refused whole before it costs memory downstream.
-        qy_log_warn ("http refused status=413 gateway=%s brand=%s reason=%s", job->gateway, job->brand,
-                     job->envelope_error);
+        qy_log_limited (QY_LOG_WARN, "http refused status=413 gateway=%s brand=%s reason=%s", job->gateway, job->brand,
+                        job->envelope_error);
         rc = s_error (c, 413, job->envelope_error, job->envelope_field, 0);
         qy_buf_free (&job->answer);
         free (job);

@@ -48,7 +48,7 @@ static unsigned s_malformed (wecom_ctx_t *ctx, const wecom_brand_t *b, const cha
 {
     qy_metric_add (m_bad, 1);
     size_t keep = len < (size_t) ctx->env->deadletter_max ? len : (size_t) ctx->env->deadletter_max;
-    qy_log_warn ("wecom callback malformed brand=%s reason=%s bytes=%zu", b->code, why, len);
+    qy_log_limited (QY_LOG_WARN, "wecom callback malformed brand=%s reason=%s bytes=%zu", b->code, why, len);
     qy_deadletter (ctx->pg, b->brand_id, b->code, "wecom", "", why, body, keep);
     return s_error (out, 400, why);
 }
@@ -98,13 +98,13 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const unsigned
     if (strcmp (want, sig) != 0) {
         free (enc);
         qy_metric_add (m_forged, 1);
-        qy_log_warn ("wecom callback bad signature brand=%s bytes=%zu", b->code, len);
+        qy_log_limited (QY_LOG_WARN, "wecom callback bad signature brand=%s bytes=%zu", b->code, len);
         return s_error (out, 403, "bad signature");
     }
     if (!s_fresh (ts, ctx->env->window_s)) {
         free (enc);
         qy_metric_add (m_stale, 1);
-        qy_log_warn ("wecom callback timestamp outside the window brand=%s timestamp=%.20s", b->code, ts);
+        qy_log_limited (QY_LOG_WARN, "wecom callback timestamp outside the window brand=%s timestamp=%.20s", b->code, ts);
         return s_error (out, 403, "timestamp outside the window");
     }
     char *xml = NULL;
@@ -113,7 +113,7 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const unsigned
     free (enc);
     if (rc == WECOM_BAD_RECEIVER) {
         qy_metric_add (m_forged, 1);
-        qy_log_warn ("wecom callback receive id is not the corp id brand=%s", b->code);
+        qy_log_limited (QY_LOG_WARN, "wecom callback receive id is not the corp id brand=%s", b->code);
         return s_error (out, 403, "receive id mismatch");
     }
     if (rc != WECOM_OK)

@@ -193,6 +193,60 @@ static void test_json (void **state)
     json_decref (o);
 }
 
+//  The limit's decision: burst lines per window, then none until the next
+//  window, whose first line says how many were left out; a quiet site
+//  says 0; a clock that goes back starts a window.
+static void test_limit_decide (void **state)
+{
+    (void) state;
+    qy_log_limit_t l = { 0 };
+    unsigned unlogged = 99;
+    for (int i = 0; i < 3; i++) {
+        assert_true (qy_log_limit_decide (&l, 1000 + i, 3, 10000, &unlogged));
+        assert_int_equal (unlogged, 0);
+    }
+    for (int i = 0; i < 5; i++)
+        assert_false (qy_log_limit_decide (&l, 2000 + i, 3, 10000, &unlogged));
+    assert_false (qy_log_limit_decide (&l, 10999, 3, 10000, &unlogged));      //  still the first window
+    assert_true (qy_log_limit_decide (&l, 11000, 3, 10000, &unlogged));
+    assert_int_equal (unlogged, 6);
+    assert_true (qy_log_limit_decide (&l, 11001, 3, 10000, &unlogged));
+    assert_int_equal (unlogged, 0);
+    assert_true (qy_log_limit_decide (&l, 11002, 3, 10000, &unlogged));
+    assert_false (qy_log_limit_decide (&l, 11003, 3, 10000, &unlogged));
+    assert_true (qy_log_limit_decide (&l, 500, 3, 10000, &unlogged));         //  the clock went back
+    assert_int_equal (unlogged, 1);
+}
+
+static void s_log_flood (void)
+{
+    qy_log_init ("test", "info");
+    qy_log_set_format ("logfmt");
+    for (int i = 0; i < 1000; i++)
+        qy_log_limited (QY_LOG_WARN, "refused peer=%d", i);
+    //  Below the level shown: neither written nor counted.
+    for (int i = 0; i < 5; i++)
+        qy_log_limited (QY_LOG_DEBUG, "detail peer=%d", i);
+}
+
+//  A call site flooded with a thousand lines writes its burst, each line
+//  saying what it left out (none yet); another site is limited apart.
+static void test_limited_site (void **state)
+{
+    (void) state;
+    char *out = s_capture (s_log_flood), *line = out;
+    int n = 0;
+    while (*line) {
+        char *next = s_next (line);
+        char want [96];
+        snprintf (want, sizeof (want), "level=warn svc=test msg=refused peer=%d unlogged_before=0", n);
+        assert_string_equal (s_after_ts (line), want);
+        n++;
+        line = next;
+    }
+    assert_int_equal (n, QY_LOG_LIMIT_BURST);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests [] = {
@@ -201,6 +255,8 @@ int main (void)
         cmocka_unit_test (test_controls_escaped),
         cmocka_unit_test (test_long_line_cut_whole),
         cmocka_unit_test (test_json),
+        cmocka_unit_test (test_limit_decide),
+        cmocka_unit_test (test_limited_site),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -134,4 +134,11 @@ else
 fi
 it_eq "ingest health" "$(curl -fs "http://127.0.0.1:$H_ingest/health" | jq -r .status)" ok
 it_eq "http 401 metric" "$(qy_metric "$H_ingest" 'qy_ingest_http_requests_total{code="401"}')" 4
+
+# 8. A scanner without credentials: every refusal answered and counted, the log bounded
+# (qy_log_limited: at most 10 lines a call site per 10 s, each saying how many it left out).
+for i in $(seq 1 60); do curl -s -o /dev/null -X POST "$URL/v1/messages" --data-binary '{}'; done
+it_eq "http 401 metric after the scanner" "$(qy_metric "$H_ingest" 'qy_ingest_http_requests_total{code="401"}')" 64
+lines=$(grep -c 'msg="http refused" status=401' "$QY_RUN/logs/ingest.log" || true)
+it_eq "401 lines at most two bursts ($lines for 64)" "$(( lines >= 1 && lines <= 2 * 10 ))" 1
 it_done
