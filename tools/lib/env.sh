@@ -58,13 +58,22 @@ qy_install_deps () {
 }
 
 # Configure and build into $1 (default build/); extra cmake args follow.
+# QY_BUILD_PROGRESS, when set, names a function handed each line of the
+# build's output as it comes (the demo's progress line on a terminal).
 qy_build () {
     local dir=${1:-$QY_ROOT/build} rc=0; shift || true
     cmake -S "$QY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null || return 1
     #  cmake's own status decides, not a binary being there: after a failed
     #  build the last good one's programs are still there, and tests or the
     #  demo would run them as if they were this tree's.
-    cmake --build "$dir" -j"$(nproc)" > "$dir/build.log" 2>&1 || rc=$?
+    if [ -n "${QY_BUILD_PROGRESS:-}" ]; then
+        cmake --build "$dir" -j"$(nproc)" 2>&1 | tee "$dir/build.log" | while IFS= read -r line; do
+            "$QY_BUILD_PROGRESS" "$line"
+        done
+        rc=${PIPESTATUS[0]}
+    else
+        cmake --build "$dir" -j"$(nproc)" > "$dir/build.log" 2>&1 || rc=$?
+    fi
     grep -E 'error|warning|Error' "$dir/build.log" || true
     [ "$rc" = 0 ] || { qy_log "the build failed (exit $rc): $dir/build.log"; return 1; }
 }

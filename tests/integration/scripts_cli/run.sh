@@ -55,6 +55,15 @@ echo 'int main (void) { return x; }' > "$proj/ok.c"
 rc=0; (QY_ROOT=$proj; qy_build "$proj/b") > /dev/null 2>&1 || rc=$?
 it_eq "qy_build of a tree that does not, the last build's program still there: exit" \
     "$rc/$([ -x "$proj/b/services/ingest/qy-ingest" ] && echo kept)" 1/kept
+# The same with a progress function (the demo's on a terminal): it sees the lines, and the
+# build's status still decides.
+seen () { echo "$1" >> "$proj/seen"; }
+rc=0; (QY_ROOT=$proj QY_BUILD_PROGRESS=seen; qy_build "$proj/b") > /dev/null 2>&1 || rc=$?
+it_eq "qy_build with progress of a tree that does not: exit, lines seen, log kept" \
+    "$rc/$(grep -c "ok.c" "$proj/seen" | awk '{print ($1 > 0)}')/$(grep -c "ok.c" "$proj/b/build.log" | awk '{print ($1 > 0)}')" 1/1/1
+echo 'int main (void) { return 0; }' > "$proj/ok.c"
+rc=0; (QY_ROOT=$proj QY_BUILD_PROGRESS=seen; qy_build "$proj/b") > /dev/null 2>&1 || rc=$?
+it_eq "qy_build with progress of a tree that builds: exit" "$rc" 0
 it_eq "server folders made meanwhile" "$(comm -13 <(echo "$before") <(servers) | wc -l)" 0
 it_eq "docs/configuration.md" "$(sha256sum docs/configuration.md)" "$doc"
 it_done
