@@ -16,13 +16,13 @@ QY_IMAGE_PACKAGES="buildah podman debootstrap"
 
 qy_log () { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# qy_script_usage FILE: a script's usage, i.e. its opening comment (after the #! line), unmarked.
+qy_script_usage () { awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }
+
 # qy_script_args MAX "$@": the command line of a script that takes up to MAX arguments and no
 # options, checked before it does anything. --help or -h prints its usage (the script's opening
 # comment) and exits 0; any other option, or more than MAX arguments, exits 2 saying so. The
 # demo wipes its database and the tests start servers: neither may run on a mistyped flag.
-# qy_script_usage FILE: a script's usage, i.e. its opening comment (after the #! line), unmarked.
-qy_script_usage () { awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }
-
 qy_script_args () {
     local max=$1 me a; shift
     me=$(basename "$0")
