@@ -245,9 +245,11 @@ static void s_forget (s_hop_t *hop, int i)
 }
 
 //  The sender of this routing id (its slot), known from now on; -1 when
-//  the table is full of senders whose messages are still in the hop. A
-//  slot given to another sender gets a new generation, so nothing of the
-//  former one is ever acknowledged to the new one.
+//  the table is full of senders whose messages are still in the hop or
+//  whose acknowledgements are still to be said (a sender never asks again
+//  for one lost: its window would never move). A slot given to another
+//  sender gets a new generation, so nothing of the former one is ever
+//  acknowledged to the new one.
 static int s_sender (s_hop_t *hop, const uint8_t *id, size_t len)
 {
     for (int i = 0; i < hop->nsenders; i++)
@@ -257,16 +259,13 @@ static int s_sender (s_hop_t *hop, const uint8_t *id, size_t len)
         return -1;
     int at = hop->nsenders < S_SENDERS ? hop->nsenders++ : -1;
     for (int i = 0; at < 0 && i < S_SENDERS; i++)
-        if (hop->senders [i].held <= 0)
+        if (hop->senders [i].held <= 0 && !hop->senders [i].acks.len)
             at = i;
     if (at < 0)
         return -1;
     s_sender_t *x = &hop->senders [at];
     if (!x->acks.data)
         qy_buf_init (&x->acks);
-    if (x->acks.len)
-        hop->nacks--;
-    qy_buf_reset (&x->acks);
     memcpy (x->id, id, len);
     x->idlen = len;
     x->gen++;
@@ -295,17 +294,25 @@ static void s_ack_later (s_hop_t *hop, s_meta_t meta)
     qy_metric_add (hop->m_acked, meta.count);
 }
 
-//  Say the acknowledgements. One that cannot go (the sender's pipe full,
-//  or it is reconnecting) is kept for the next turn: a sender only sends
-//  again what a bus of another epoch holds, so a lost one is never made up.
+//  Say the acknowledgements. One that cannot go because the sender's pipe
+//  is full is kept for the next turn: a sender only sends again what a bus
+//  of another epoch holds, so a lost one is never made up. A sender with
+//  no connection any more gets none: its link came back (it sends all it
+//  still holds again, the stages dedup by message id) or it is gone, and
+//  its slot may serve another.
 static void s_ack_flush (s_hop_t *hop)
 {
     for (int i = 0; hop->nacks && i < hop->nsenders; i++) {
         s_sender_t *x = &hop->senders [i];
         if (!x->acks.len)
             continue;
-        if (zmq_send (hop->front, x->id, x->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        if (zmq_send (hop->front, x->id, x->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            if (errno == EHOSTUNREACH) {
+                qy_buf_reset (&x->acks);
+                hop->nacks--;
+            }
             continue;
+        }
         zmq_send (hop->front, x->acks.data, x->acks.len, 0);
         qy_buf_reset (&x->acks);
         hop->nacks--;
