@@ -18,8 +18,9 @@
 //  events (the pack's first bytes) for credit, its queue and its metrics,
 //  so that memory stays bounded in events: a replica with any credit is
 //  sent a whole pack (its credit may go below 0 by QY_PACK_MAX - 1), the
-//  hop's queue holds up to twice zmq.hwm events (plus one message), and
-//  an outlet's window is in events. The wire, per hop:
+//  hop's queue holds up to twice zmq.hwm events (plus one message), a
+//  replica is owed no more than that whatever credit it says, and an
+//  outlet's window is in events. The wire, per hop:
 //    front (from outlets): [id] ["QYM" + sender's number (8)] [payload],
 //      [id] ["QYH"] (hello); a plain DEALER: [id] [payload] (not acked).
 //    front (to outlets): [id] ["QYE" + epoch (4)], [id] ["QYK" + epoch +
@@ -367,6 +368,24 @@ static void s_probe (s_hop_t *hop)
     }
 }
 
+//  A replica's credit after it said n more (or n in all, set): at most the
+//  hop's bound. A replica's window is smaller than that; one that says
+//  more (confused, or hostile) must not make the bus hold more for it,
+//  nor overflow the sum by saying it again and again.
+static int64_t s_credit_said (int64_t credit, int64_t n, int64_t bound, bool set)
+{
+    int64_t c = set ? n : credit + n;
+    return c < bound ? c : bound;
+}
+
+//  Whether replica p may be sent more: credit, not leaving, and fewer
+//  than the hop's bound owed (a replica that never says done is not sent
+//  more than the bound however much credit it says).
+static bool s_may_send (const s_hop_t *hop, const s_peer_t *p)
+{
+    return p->credit > 0 && !p->leaving && p->owed.events < hop->queue_max;
+}
+
 //  A replica's word: credit, credit in all, or goodbye (answered).
 static void s_hear (s_hop_t *hop)
 {
@@ -394,10 +413,10 @@ static void s_hear (s_hop_t *hop)
             ;                   //  credit from a replica that said goodbye: none
         else
         if (b [2] == 'C')
-            p->credit += n;
+            p->credit = s_credit_said (p->credit, n, (int64_t) hop->queue_max, false);
         else
         if (b [2] == 'S')
-            p->credit = n;
+            p->credit = s_credit_said (p->credit, n, (int64_t) hop->queue_max, true);
         else
         if (b [2] == 'B') {
             p->credit = 0;
@@ -425,7 +444,7 @@ static bool s_hand (s_hop_t *hop, zmq_msg_t *m)
     for (int tried = 0; tried < hop->npeers; ) {
         int i = hop->next % hop->npeers;
         s_peer_t *p = &hop->peers [i];
-        if (p->credit <= 0 || p->leaving) {
+        if (!s_may_send (hop, p)) {
             hop->next = i + 1;
             tried++;
             continue;
@@ -477,7 +496,7 @@ static int64_t s_credit (const s_hop_t *hop)
 static bool s_any_credit (const s_hop_t *hop)
 {
     for (int i = 0; i < hop->npeers; i++)
-        if (hop->peers [i].credit > 0 && !hop->peers [i].leaving)
+        if (s_may_send (hop, &hop->peers [i]))
             return true;
     return false;
 }

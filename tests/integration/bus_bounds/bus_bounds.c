@@ -1,5 +1,13 @@
-//  bus_bounds' C half: what a peer says cannot make the bus forget what
-//  it owes another.
+//  bus_bounds' C half: what a peer says cannot make the bus hold more, or
+//  forget what it owes another.
+//
+//    bus_bounds credit FRONT BACK QUEUE_MAX
+//  A greedy replica claims 2^32 - 1 events of credit, then more with
+//  each message, and never says done; a plain DEALER sends 400 one-event
+//  messages. The greedy one is sent at most the hop's bound (QUEUE_MAX
+//  events, plus a pack), not all 400; once it is gone an honest replica
+//  is sent every one of the 400 it was not, and what the greedy one
+//  held: all 400, each once.
 //
 //    bus_bounds senders FRONT BACK
 //  The hop's table of senders (256) is filled but for five slots: a real
@@ -94,6 +102,54 @@ static bool s_acked (void *sender, uint64_t n, int ms, bool *acked, uint64_t max
     return acked [n];
 }
 
+#define S_SENT 400
+
+static int s_credit (void *ctx, const char *front, const char *back, long queue_max)
+{
+    void *greedy = s_dealer (ctx, back, NULL);
+    hop_credit (greedy, 'S', 0xFFFFFFFFu);
+    for (int i = 0; i < 10; i++)
+        hop_credit (greedy, 'C', 0x7FFFFFFFu);
+    qy_sleep_ms (200);
+    void *plain = s_dealer (ctx, front, NULL);
+    for (int i = 0; i < S_SENT; i++) {
+        char p [16];
+        qy_snprintf (p, sizeof (p), "p%d", i);
+        zmq_send (plain, p, strlen (p), 0);
+    }
+    uint8_t head [15];
+    char body [64];
+    int greedy_got = 0, twice = 0;
+    while (s_take (greedy, 1000, head, body, sizeof (body))) {
+        greedy_got += body [0] == 'p';
+        hop_credit (greedy, 'C', 0x7FFFFFFFu);      //  and more, never done
+    }
+    printf ("greedy replica was sent %d of %d (the hop's bound %ld events, plus a pack)\n", greedy_got, S_SENT, queue_max);
+    hop_check ("the greedy replica was sent some, within the bound", greedy_got > 0 && greedy_got <= queue_max + 64, 1);
+    //  Gone: the hop finds out at its next probe and hands what it owed on.
+    zmq_close (greedy);
+    void *honest = s_dealer (ctx, back, NULL);
+    hop_credit (honest, 'S', 100000);
+    bool again [S_SENT] = { false };
+    while (s_take (honest, 2500, head, body, sizeof (body))) {
+        int i = body [0] == 'p' ? atoi (body + 1) : -1;
+        if (i < 0 || i >= S_SENT)
+            continue;
+        twice += again [i];
+        again [i] = true;
+        s_done (honest, head);
+        hop_credit (honest, 'C', 1);        //  as a stage grants again what it took
+    }
+    int all = 0;
+    for (int i = 0; i < S_SENT; i++)
+        all += again [i];
+    hop_check ("messages the honest replica was sent, each once", all, S_SENT);
+    hop_check ("sent to it twice", twice, 0);
+    zmq_close (plain);
+    zmq_close (honest);
+    return hop_failed;
+}
+
 #define S_STUCK  250
 #define S_ROUNDS 100
 
@@ -162,12 +218,13 @@ static int s_senders (void *ctx, const char *front, const char *back)
 
 int main (int argc, char **argv)
 {
-    if (!(argc == 4 && strcmp (argv [1], "senders") == 0)) {
-        fprintf (stderr, "usage: bus_bounds senders FRONT BACK\n");
+    bool credit = argc == 5 && strcmp (argv [1], "credit") == 0;
+    if (!credit && !(argc == 4 && strcmp (argv [1], "senders") == 0)) {
+        fprintf (stderr, "usage: bus_bounds credit FRONT BACK QUEUE_MAX | senders FRONT BACK\n");
         return 2;
     }
     void *ctx = zmq_ctx_new ();
-    int rc = s_senders (ctx, argv [2], argv [3]);
+    int rc = credit ? s_credit (ctx, argv [2], argv [3], atol (argv [4])) : s_senders (ctx, argv [2], argv [3]);
     zmq_ctx_term (ctx);
     return rc;
 }
