@@ -1,6 +1,7 @@
 //  Callback XML → JSON with WeCom's names, through libxml2. Entities are
-//  not substituted and no DTD or network is loaded (no XXE): WeCom's
-//  callbacks are flat elements with CDATA text, one list (MemChangeList).
+//  not substituted, no DTD or network is loaded (no XXE), and a document
+//  with a document type is refused: WeCom's callbacks are flat elements
+//  with CDATA text, one list (MemChangeList).
 #include "wecom.h"
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -9,11 +10,21 @@
 
 #define S_XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
+//  A document with a document type is refused: WeCom never sends one, and
+//  it is the only way to declare an entity. Even unsubstituted, reading
+//  an element's text expands entities (xmlNodeGetContent), so one
+//  callback of nested or repeated entities, before its signature is
+//  checked, could make megabytes into gigabytes.
 static xmlDocPtr s_read (const char *body, size_t len)
 {
     if (!body || len == 0 || len > (size_t) INT32_MAX)
         return NULL;
-    return xmlReadMemory (body, (int) len, "callback.xml", "UTF-8", S_XML_OPTS);
+    xmlDocPtr doc = xmlReadMemory (body, (int) len, "callback.xml", "UTF-8", S_XML_OPTS);
+    if (doc && (doc->intSubset || doc->extSubset)) {
+        xmlFreeDoc (doc);
+        return NULL;
+    }
+    return doc;
 }
 
 //  The text of an element (caller xmlFrees), "" when empty.
@@ -89,7 +100,7 @@ json_t *wecom_xml_event (const char *xml, size_t len, char *err, size_t errlen)
 {
     xmlDocPtr doc = s_read (xml, len);
     if (!doc) {
-        qy_snprintf (err, errlen, "not well-formed XML");
+        qy_snprintf (err, errlen, "not well-formed XML, or with a document type (WeCom sends none)");
         return NULL;
     }
     xmlNodePtr root = xmlDocGetRootElement (doc);
