@@ -22,7 +22,7 @@ static void s_register (void)
     m_dup = qy_counter ("qy_wecom_callbacks_total{status=\"duplicate\"}", "callbacks seen before (answered success, kept once)");
     m_forged = qy_counter ("qy_wecom_callbacks_total{status=\"forged\"}", "callbacks refused 403: bad signature or receive id");
     m_stale = qy_counter ("qy_wecom_callbacks_total{status=\"stale\"}", "callbacks refused 403: timestamp outside the window");
-    m_bad = qy_counter ("qy_wecom_callbacks_total{status=\"malformed\"}", "callbacks refused 400 (dead letter)");
+    m_bad = qy_counter ("qy_wecom_callbacks_total{status=\"malformed\"}", "callbacks refused 400 (a dead letter when signed)");
     m_unavail = qy_counter ("qy_wecom_callbacks_total{status=\"unavailable\"}", "callbacks answered 503 (PostgreSQL away)");
     m_latency = qy_histogram ("qy_wecom_callback_seconds", "time to answer a callback");
 }
@@ -91,8 +91,13 @@ static unsigned s_post (wecom_ctx_t *ctx, const wecom_brand_t *b, const unsigned
     const char *sig = req->sig, *ts = req->ts, *nonce = req->nonce, *body = req->body;
     size_t len = req->len;
     char *enc = wecom_xml_encrypt (body, len);
-    if (!enc)
-        return s_malformed (ctx, b, "body is not XML with an Encrypt element", body, len, out);
+    //  Without an Encrypt element there is nothing the signature covers:
+    //  anyone may send this, so it is answered and counted, not stored.
+    if (!enc) {
+        qy_metric_add (m_bad, 1);
+        qy_log_limited (QY_LOG_WARN, "wecom callback malformed, not kept (unsigned) brand=%s bytes=%zu", b->code, len);
+        return s_error (out, 400, "body is not XML with an Encrypt element");
+    }
     char want [41];
     wecom_signature (b->token, ts, nonce, enc, want);
     if (strcmp (want, sig) != 0) {

@@ -85,7 +85,8 @@ it_eq "url verification" "$(curl -s -G "http://127.0.0.1:$W1/wecom/acme/callback
 it_eq "url verification forged" "$(curl -s -o /dev/null -w '%{http_code}' -G "http://127.0.0.1:$W1/wecom/acme/callback" \
     --data-urlencode "msg_signature=0000$sig" --data-urlencode "timestamp=$ts" --data-urlencode "nonce=nv1" --data-urlencode "echostr=$echo_enc")" 403
 
-# 2. Refused: forged signature (another token), wrong receive id, old timestamp; malformed → 400 + dead letter.
+# 2. Refused: forged signature (another token), wrong receive id, old timestamp; malformed → 400, and
+# a dead letter once signed (a body without Encrypt carries nothing signed: anyone could send it).
 JOIN=$(chat_xml add_member JoinScene 3 wmX wmY)
 it_eq "forged signature" "$(cb "$W1" "$JOIN" "" "" "$CORP" wrongToken)" 403
 it_eq "wrong receive id" "$(cb "$W1" "$JOIN" "" "" wwOtherCorp)" 403
@@ -94,11 +95,12 @@ it_eq "nothing kept of them" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM 
 ts=$(date +%s); sig=$("$V" sign "$TOKEN" "$ts" nbad "AAAA")
 it_eq "malformed body" "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'this is not xml' \
     "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=$sig&timestamp=$ts&nonce=nbad")" 400
-it_eq "dead letter of the malformed body" "$(psql "$QY_PG_DSN" -qAt -c "SELECT service, convert_from (payload, 'UTF8') FROM dead_letters WHERE service = 'wecom'")" "wecom|this is not xml"
+for i in $(seq 1 30); do curl -s -o /dev/null -X POST --data-binary "not xml $i" "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=x&timestamp=1&nonce=n$i"; done
+it_eq "nothing kept of 31 unsigned malformed bodies" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM dead_letters")" 0
+it_eq "their log lines bounded" "$(grep -c 'malformed, not kept' "$QY_RUN/logs/wecom1.log" | awk '{print ($1 >= 1 && $1 <= 20)}')" 1
 it_eq "signed, decrypts, not XML inside" "$(cb "$W1" "plain text, not xml")" 400
 it_eq "signed, decrypts, XML without Event" "$(cb "$W1" "<xml><ChatId>wrA</ChatId></xml>")" 400
-it_eq "their dead letters" "$(psql "$QY_PG_DSN" -qAt -c "SELECT reason FROM dead_letters WHERE service = 'wecom' ORDER BY id")" "body is not XML with an Encrypt element
-decrypted body is not XML
+it_eq "their dead letters" "$(psql "$QY_PG_DSN" -qAt -c "SELECT reason FROM dead_letters WHERE service = 'wecom' ORDER BY id")" "decrypted body is not XML
 decrypted XML has no Event"
 it_eq "refusals counted" "$(qy_metric "$W1" 'qy_wecom_callbacks_total{status="forged"}')" 3
 
