@@ -231,7 +231,9 @@ unsigned wecom_route (void *arg, struct qy_http_req_t *req, qy_buf_t *out, const
     const char *url = qy_http_url (req), *method = qy_http_method (req);
     char code [65], what [16];
     int n = 0;
-    if (sscanf (url, "/wecom/%64[^/]/%15[a-z]%n", code, what, &n) != 2 || url [n])
+    //  A code that is not UTF-8 names no brand: PostgreSQL would refuse the
+    //  look-up with an error line per request.
+    if (sscanf (url, "/wecom/%64[^/]/%15[a-z]%n", code, what, &n) != 2 || url [n] || !qy_utf8_valid (code))
         return s_error (out, 404, "not found");
     size_t len;
     const char *body = qy_http_body (req, &len);

@@ -96,6 +96,9 @@ ts=$(date +%s); sig=$("$V" sign "$TOKEN" "$ts" nbad "AAAA")
 it_eq "malformed body" "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'this is not xml' \
     "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=$sig&timestamp=$ts&nonce=nbad")" 400
 for i in $(seq 1 30); do curl -s -o /dev/null -X POST --data-binary "not xml $i" "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=x&timestamp=1&nonce=n$i"; done
+errors=$(grep -c "level=error" "$QY_RUN/logs/wecom1.log" || true)
+it_eq "a brand code that is not UTF-8" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$W1/wecom/%FF/callback")" 404
+it_eq "answered without an error line" "$(grep -c "level=error" "$QY_RUN/logs/wecom1.log" || true)" "$errors"
 it_eq "nothing kept of 31 unsigned malformed bodies" "$(psql "$QY_PG_DSN" -qAt -c "SELECT count(*) FROM dead_letters")" 0
 it_eq "their log lines bounded" "$(grep -c 'malformed, not kept' "$QY_RUN/logs/wecom1.log" | awk '{print ($1 >= 1 && $1 <= 20)}')" 1
 it_eq "signed, decrypts, not XML inside" "$(cb "$W1" "plain text, not xml")" 400
