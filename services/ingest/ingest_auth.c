@@ -332,8 +332,10 @@ static const char *s_headers (const ingest_auth_request_t *req, bool *bearer, ch
     long long ts = strtoll (h->timestamp, &end, 10);
     if (!*h->timestamp || *end)
         return "bad header: X-Qy-Timestamp (unix seconds)";
-    long long skew = req->now_us / 1000000 - ts;
-    if (skew > req->window_s || skew < -req->window_s)
+    //  Compared as a range, not a difference: a timestamp near LLONG_MIN
+    //  would overflow now - ts.
+    long long now = req->now_us / 1000000;
+    if (ts < now - req->window_s || ts > now + req->window_s)
         return "stale request: X-Qy-Timestamp outside the replay window";
     return NULL;
 }
