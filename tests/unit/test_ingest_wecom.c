@@ -206,6 +206,17 @@ static void test_envelopes (void **state)
     assert_string_equal (field, "errcode");
     assert_null (s_parse (INGEST_EP_SNAPSHOT, "{\"group_chat\":{\"chat_id\":\"r\",\"member_list\":[{\"type\":1}]}}", err, field));
     assert_string_equal (field, "group_chat.member_list[].userid");
+    //  An admin list longer than a member list may be (each member is
+    //  looked for in it) is refused whole.
+    qy_buf_t big;
+    qy_buf_init (&big);
+    qy_buf_puts (&big, "{\"group_chat\":{\"chat_id\":\"r\",\"member_list\":[{\"userid\":\"u\"}],\"admin_list\":[0");
+    for (int i = 0; i < 5000; i++)
+        qy_buf_puts (&big, ",0");
+    qy_buf_puts (&big, "]}}");
+    assert_null (s_parse (INGEST_EP_SNAPSHOT, big.data, err, field));
+    assert_string_equal (field, "group_chat.admin_list");
+    qy_buf_free (&big);
     //  NUL inside a string is refused (PostgreSQL text cannot hold it).
     const char nul [] = "{\"messages\":[{\"msgid\":\"a\\u0000b\"}]}";
     assert_null (ingest_wecom_parse (INGEST_EP_MESSAGES, "acme", nul, sizeof (nul) - 1, NOW, err, 200, field, 64));
