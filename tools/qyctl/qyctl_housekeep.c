@@ -158,7 +158,7 @@ static void s_report (const char *detail)
         PGresult *res = qyctl_json_table (rows, "dry_run bool, archive_partitions bigint, archive_rows bigint, delivery_payloads bigint, "
                                           "delivery_tombstones bigint, dead_letters bigint, campaign_jobs bigint, "
                                           "member_day_stats bigint, complaints bigint, "
-                                          "questions bigint, staff_tasks bigint, interrupted bool");
+                                          "questions bigint, staff_tasks bigint, login_failures bigint, interrupted bool");
         qyctl_print (res, format);
         PQclear (res);
         free (rows);
@@ -178,7 +178,7 @@ static void s_run (const s_policy_t *pol)
     }
     char cut [64];
     long partitions = 0, archived_rows = 0, cleared = 0, tombstones = 0, letters = 0, jobs = 0, member_days = 0;
-    long complaints = 0, questions = 0, tasks = 0;
+    long complaints = 0, questions = 0, tasks = 0, logins = 0;
     if (pol->archive) {
         s_cutoff (pol->archive, cut, sizeof (cut));
         const char *p [] = { cut };
@@ -218,6 +218,11 @@ static void s_run (const s_policy_t *pol)
         { pol->tasks, "staff_tasks", "id", "0",
           "DELETE FROM staff_tasks x USING b WHERE x.id = b.pk AND x.closed_at < $1::timestamptz "
           "AND x.state NOT IN ('open', 'reminded', 'escalated') RETURNING 1", &tasks },
+        //  A console login failure counts for an hour; its row stays until
+        //  here, so names tried by a stranger do not pile up for ever.
+        { 1, "console_login_failures", "key", "",
+          "DELETE FROM console_login_failures x USING b WHERE x.key = b.pk AND x.last_at < $1::timestamptz "
+          "AND (x.locked_until IS NULL OR x.locked_until < now ()) RETURNING 1", &logins },
     };
     for (size_t k = 0; k < QY_ARRAY_LEN (passes) && !s_stop; k++)
         if (passes [k].days) {
@@ -235,9 +240,9 @@ static void s_run (const s_policy_t *pol)
     char *detail = qy_printf ("{\"dry_run\":%s,\"archive_partitions\":%ld,\"archive_rows\":%ld,\"delivery_payloads\":%ld,"
                               "\"delivery_tombstones\":%ld,\"dead_letters\":%ld,\"campaign_jobs\":%ld,"
                               "\"member_day_stats\":%ld,\"complaints\":%ld,"
-                              "\"questions\":%ld,\"staff_tasks\":%ld,\"interrupted\":%s}",
+                              "\"questions\":%ld,\"staff_tasks\":%ld,\"login_failures\":%ld,\"interrupted\":%s}",
                               pol->dry ? "true" : "false", partitions, archived_rows, cleared, tombstones, letters, jobs,
-                              member_days, complaints, questions, tasks, s_stop ? "true" : "false");
+                              member_days, complaints, questions, tasks, logins, s_stop ? "true" : "false");
     s_report (detail);
     if (!pol->dry)
         qyctl_audit_detail (0, "housekeep", "retention", NULL, detail);

@@ -7,7 +7,8 @@
 #      contacts, but never a once-per-group job), old per-member statistics (a group's
 #      hours, a view over its days since migration 132, are kept with the days),
 #      old complaints and questions and staff tasks closed long ago (never an open one);
-#      what is pending, open or recent stays; the run is in the audit log;
+#      what is pending, open or recent stays; console login failures a day old go, unless
+#      their key is still locked; the run is in the audit log;
 #   3. a second run finds nothing; a housekeeper finding another at work does nothing;
 #   4. --every runs until SIGTERM and then exits 0.
 source "$(dirname "$0")/../lib.sh"
@@ -59,6 +60,9 @@ sql "INSERT INTO staff_tasks (brand_id, source_key, kind, group_id, state, creat
      ($B, 't-old', 'answer', $G, 'done', now () - interval '500 days', now () - interval '500 days'),
      ($B, 't-new', 'answer', $G, 'done', now () - interval '10 days', now () - interval '10 days'),
      ($B, 't-open', 'answer', $G, 'escalated', now () - interval '500 days', NULL)"
+sql "INSERT INTO console_login_failures (key, failures, locked_until, last_at) VALUES
+     ('login:old', 3, NULL, now () - interval '2 days'), ('login:new', 3, NULL, now () - interval '1 hour'),
+     ('login:locked', 9, now () + interval '3 days', now () - interval '2 days')"
 
 state () {
     sql "SELECT (SELECT count (*) FROM messages) || ' ' ||
@@ -69,19 +73,20 @@ state () {
                 (SELECT count (*) FROM daily_member_stats) || ' ' || (SELECT count (*) FROM hourly_group_stats) || ' ' ||
                 (SELECT string_agg (msg_id, ',' ORDER BY msg_id) FROM complaints) || ' ' ||
                 (SELECT string_agg (msg_id, ',' ORDER BY msg_id) FROM moderation_questions) || ' ' ||
-                (SELECT string_agg (source_key, ',' ORDER BY source_key) FROM staff_tasks)"
+                (SELECT string_agg (source_key, ',' ORDER BY source_key) FROM staff_tasks) || ' ' ||
+                (SELECT string_agg (key, ',' ORDER BY key) FROM console_login_failures)"
 }
 before=$(state)
-it_eq "the rows made" "$before" "2 12005 12006 dl-open,dl-replayed,dl-resolved j-new,j-old,j-once,j-pend 2 2 2 c-new,c-old q-new,q-old t-new,t-old,t-open"
-counts () { jq -c '[.archive_partitions, .delivery_payloads, .delivery_tombstones, .dead_letters, .campaign_jobs, .member_day_stats, .complaints, .questions, .staff_tasks]'; }
+it_eq "the rows made" "$before" "2 12005 12006 dl-open,dl-replayed,dl-resolved j-new,j-old,j-once,j-pend 2 2 2 c-new,c-old q-new,q-old t-new,t-old,t-open login:locked,login:new,login:old"
+counts () { jq -c '[.archive_partitions, .delivery_payloads, .delivery_tombstones, .dead_letters, .campaign_jobs, .member_day_stats, .complaints, .questions, .staff_tasks, .login_failures]'; }
 
 # 1. dry run
-it_eq "dry run counts" "$("$Q" housekeep --dry-run | counts)" "[1,12002,1,1,1,1,1,1,1]"
+it_eq "dry run counts" "$("$Q" housekeep --dry-run | counts)" "[1,12002,1,1,1,1,1,1,1,1]"
 it_eq "dry run changed nothing" "$(state)" "$before"
 
 # 2. the run
-it_eq "run counts" "$("$Q" housekeep --yes | counts)" "[1,12002,1,1,1,1,1,1,1]"
-it_eq "after the run" "$(state)" "1 3 12005 dl-open,dl-replayed j-new,j-once,j-pend 1 1 2 c-new q-new t-new,t-open"
+it_eq "run counts" "$("$Q" housekeep --yes | counts)" "[1,12002,1,1,1,1,1,1,1,1]"
+it_eq "after the run" "$(state)" "1 3 12005 dl-open,dl-replayed j-new,j-once,j-pend 1 1 2 c-new q-new t-new,t-open login:locked,login:new"
 it_eq "what stays whole" "$(sql "SELECT string_agg (key || ':' || payload::text, ' ' ORDER BY key) FROM deliveries WHERE key LIKE 'd-%'")" \
     'd-dead40:{} d-done1:{"t": 4} d-done40:{} d-pend40:{"t": 3} d-pend400:{"t": 6}'
 it_eq "errors emptied too" "$(sql "SELECT count (*) FROM deliveries WHERE last_error IS NOT NULL")" 0
@@ -89,7 +94,7 @@ it_eq "the archive keeps its recent days" "$(sql "SELECT msg_id FROM messages")"
 it_eq "audited" "$(sql "SELECT actor <> '' AND object_type = 'retention' AND (detail->>'delivery_payloads')::int = 12002 FROM audit_log WHERE action = 'housekeep'")" t
 
 # 3. nothing left; another at work
-it_eq "second run" "$("$Q" housekeep --yes | counts)" "[0,0,0,0,0,0,0,0,0]"
+it_eq "second run" "$("$Q" housekeep --yes | counts)" "[0,0,0,0,0,0,0,0,0,0]"
 psql "$QY_PG_DSN" -qAtc "SELECT pg_advisory_lock (7340040); SELECT pg_sleep (4)" >/dev/null &
 holder=$!
 held () { [ "$(sql "SELECT count (*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7340040 AND granted")" = 1 ]; }
