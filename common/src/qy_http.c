@@ -10,6 +10,7 @@ static qy_http_route_fn *s_router;
 static void   *s_router_arg;
 static size_t  s_router_max_body;
 static unsigned s_router_threads;
+static unsigned s_router_conns, s_router_conns_per_ip;
 
 struct qy_http_req_t {
     struct MHD_Connection *conn;
@@ -18,12 +19,15 @@ struct qy_http_req_t {
     bool        too_large;
 };
 
-void qy_http_set_router (qy_http_route_fn *fn, void *arg, size_t max_body, unsigned threads)
+void qy_http_set_router (qy_http_route_fn *fn, void *arg, size_t max_body, unsigned threads, unsigned conns,
+                         unsigned conns_per_ip)
 {
     s_router = fn;
     s_router_arg = arg;
     s_router_max_body = max_body;
     s_router_threads = threads;
+    s_router_conns = conns;
+    s_router_conns_per_ip = conns_per_ip;
 }
 
 const char *qy_http_method (const qy_http_req_t *req) { return req->method; }
@@ -161,13 +165,23 @@ qy_http_t *qy_http_new (const char *bind_addr, int port, qy_health_fn *health, v
         return NULL;
     }
     //  A pool of threads only for a router (MHD warns about a pool of one).
+    //  A router's bodies are held whole: its connections are bounded, in
+    //  all and per address, so that strangers cannot hold more than
+    //  conns × max_body (an address over its share is closed at once).
+    struct MHD_OptionItem ops [4] = { { MHD_OPTION_END, 0, NULL } };
+    int nops = 0;
+    if (s_router && s_router_threads > 1)
+        ops [nops++] = (struct MHD_OptionItem) { MHD_OPTION_THREAD_POOL_SIZE, s_router_threads, NULL };
+    if (s_router && s_router_conns)
+        ops [nops++] = (struct MHD_OptionItem) { MHD_OPTION_CONNECTION_LIMIT, s_router_conns, NULL };
+    if (s_router && s_router_conns_per_ip)
+        ops [nops++] = (struct MHD_OptionItem) { MHD_OPTION_PER_IP_CONNECTION_LIMIT, s_router_conns_per_ip, NULL };
     self->daemon = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                      (uint16_t) port, NULL, NULL, s_handle, self,
                                      MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10,
                                      MHD_OPTION_NOTIFY_COMPLETED, s_done, NULL,
-                                     s_router && s_router_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-                                     (unsigned) s_router_threads,
+                                     MHD_OPTION_ARRAY, ops,
                                      MHD_OPTION_END);
     if (!self->daemon) {
         qy_log_error ("http listen failed addr=%s port=%d", bind_addr, port);

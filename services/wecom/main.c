@@ -12,6 +12,8 @@
 
 #define S_MAX_BODY (1u << 20)
 #define S_HTTP_THREADS 4
+#define S_HTTP_CONNS 256            //  so at most 256 MiB of bodies in hand
+#define S_HTTP_CONNS_PER_IP 64      //  WeCom's callbacks come from many addresses
 
 typedef struct {
     qy_common_config_t common;
@@ -53,7 +55,7 @@ int main (int argc, char **argv)
     //  hence fixed sizes. WeCom's callbacks are a few KB; four threads
     //  keep a slow WeCom call of one delivery from holding up callbacks.
     router.env = &env;
-    qy_http_set_router (wecom_route, &router, S_MAX_BODY, S_HTTP_THREADS);
+    qy_http_set_router (wecom_route, &router, S_MAX_BODY, S_HTTP_THREADS, S_HTTP_CONNS, S_HTTP_CONNS_PER_IP);
     qy_service_start ("wecom", argc, argv, s_options, QY_ARRAY_LEN (s_options), &cfg, &cfg.common);
     char err [256];
     if (qy_master_key_load (cfg.master_key_file, env.master, err, sizeof (err))) {

@@ -18,11 +18,14 @@ qy_http_t *qy_http_new (const char *bind_addr, int port, qy_health_fn *health, v
 //  A service that serves more than /health and /metrics on the same port
 //  (qy-wecom: WeCom's callbacks) sets a router before qy_service_start:
 //  every other path is handed to it with the body read (up to max_body
-//  bytes, else 413), on one of threads worker threads. The router fills
-//  out (and *type, default application/json) and returns the status.
+//  bytes, else 413), on one of threads worker threads, with at most conns
+//  connections at once and conns_per_ip from one address (0: no limit;
+//  one over is closed at once). The router fills out (and *type, default
+//  application/json) and returns the status.
 typedef struct qy_http_req_t qy_http_req_t;
 typedef unsigned (qy_http_route_fn) (void *arg, qy_http_req_t *req, qy_buf_t *out, const char **type);
-void qy_http_set_router (qy_http_route_fn *fn, void *arg, size_t max_body, unsigned threads);
+void qy_http_set_router (qy_http_route_fn *fn, void *arg, size_t max_body, unsigned threads, unsigned conns,
+                         unsigned conns_per_ip);
 const char *qy_http_method (const qy_http_req_t *req);
 const char *qy_http_url (const qy_http_req_t *req);
 const char *qy_http_body (const qy_http_req_t *req, size_t *len);

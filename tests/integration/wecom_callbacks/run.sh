@@ -96,6 +96,15 @@ ts=$(date +%s); sig=$("$V" sign "$TOKEN" "$ts" nbad "AAAA")
 it_eq "malformed body" "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary 'this is not xml' \
     "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=$sig&timestamp=$ts&nonce=nbad")" 400
 for i in $(seq 1 30); do curl -s -o /dev/null -X POST --data-binary "not xml $i" "http://127.0.0.1:$W1/wecom/acme/callback?msg_signature=x&timestamp=1&nonce=n$i"; done
+# A stranger's idle connections: at most 64 from one address are held (bodies are read whole), so
+# a 65th is closed at once; once they are gone the address is served again.
+fds=()
+for i in $(seq 1 64); do exec {fd}<>"/dev/tcp/127.0.0.1/$W1"; fds+=("$fd"); done
+sleep 0.3
+it_eq "a 65th connection from the address" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$W1/wecom/acme/callback" || true)" 000
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+sleep 0.3
+it_eq "served again once they closed" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$W1/wecom/acme/callback")" 400
 errors=$(grep -c "level=error" "$QY_RUN/logs/wecom1.log" || true)
 it_eq "a brand code that is not UTF-8" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$W1/wecom/%FF/callback")" 404
 it_eq "answered without an error line" "$(grep -c "level=error" "$QY_RUN/logs/wecom1.log" || true)" "$errors"
