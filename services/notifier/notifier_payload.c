@@ -1,4 +1,5 @@
 #include "notifier.h"
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,14 +104,13 @@ notifier_outcome_t notifier_classify_response (long http_status, const char *bod
     notifier_outcome_t o = notifier_classify (http_status);
     if (o != NOTIFIER_DONE || !body)
         return o;
-    //  A 2xx can still carry WeCom's {"errcode": N, "errmsg": …}.
-    const char *p = strstr (body, "\"errcode\"");
-    if (!p)
-        return NOTIFIER_DONE;
-    p = strchr (p + 9, ':');
-    if (!p)
-        return NOTIFIER_DONE;
-    *errcode = strtol (p + 1, NULL, 10);
+    //  A 2xx can still carry WeCom's {"errcode": N, "errmsg": …}: only an
+    //  integer errcode at the top of a JSON object is one ("errcode" as a
+    //  value, or nested, is a gateway's own words about a success).
+    json_t *answer = json_loads (body, 0, NULL);
+    json_t *code = json_is_object (answer) ? json_object_get (answer, "errcode") : NULL;
+    *errcode = json_is_integer (code) ? (long) json_integer_value (code) : 0;
+    json_decref (answer);
     if (*errcode == 0)
         return NOTIFIER_DONE;
     if (s_wecom_throttle (*errcode)) {

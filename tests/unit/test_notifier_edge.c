@@ -126,6 +126,14 @@ static void test_answers (void **state)
     assert_true (pause == 600000);
     assert_int_equal (notifier_classify_response (200, "{\"errcode\": 45009}", 0, 5000, &code, &pause), NOTIFIER_PAUSE);
     assert_int_equal (notifier_classify_response (200, "{\"errcode\":-1}", 0, 5000, &code, &pause), NOTIFIER_RETRY);
+    //  "errcode" as a value or nested, or in a body that is not JSON, is
+    //  no WeCom error: the gateway took it.
+    const char *fine [] = { "{\"ok\":true,\"field\":\"errcode\",\"id\":5}", "{\"data\":{\"errcode\":40001}}",
+                            "accepted; \"errcode\": 93000", "[{\"errcode\":1}]" };
+    for (size_t i = 0; i < sizeof (fine) / sizeof (fine [0]); i++) {
+        assert_int_equal (notifier_classify_response (200, fine [i], 0, 5000, &code, &pause), NOTIFIER_DONE);
+        assert_int_equal (code, 0);
+    }
     assert_int_equal (notifier_classify_response (200, "{\"errcode\":93000}", 0, 5000, &code, &pause), NOTIFIER_FAIL);
     assert_int_equal (notifier_classify_response (429, "", 7, 5000, &code, &pause), NOTIFIER_PAUSE);
     assert_true (pause == 7000);
