@@ -373,6 +373,10 @@ static void s_start_jobs (notifier_dispatch_t *self, qy_pg_t *pg, notifier_job_t
             continue;
         }
         if (s_arrived (self, &jobs [i], cfg->timeout_ms < 2000 ? cfg->timeout_ms : 2000)) {
+            //  The gateway answered: that is the outcome of a circuit's
+            //  trial too (unreported, the circuit would hold every later
+            //  delivery to it for good).
+            notifier_breaker_report (self->breaker, jobs [i].url, true, now_ms);
             char *key = jobs [i].key;
             long ok = 200;
             if (notifier_store_delivered (pg, &key, &ok, 1) == 0)
