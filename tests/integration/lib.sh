@@ -109,6 +109,18 @@ it_sim () {
     it_wait "$name" curl -fs "http://127.0.0.1:$port/stats"
 }
 
+# it_notifier_bus: the bus with one hop, into the notifier (QY_BUS_HOPS, and the notifier's
+# QY_NOTIFIER_ZMQ_IN and QY_NOTIFIER_ENDPOINT exported for it), started; H_bus its HTTP port.
+it_notifier_bus () {
+    local front back
+    front=$(qy_free_port); back=$(qy_free_port)
+    export QY_BUS_HOPS="notifier=tcp://127.0.0.1:$front>tcp://127.0.0.1:$back" QY_HTTP_BIND=127.0.0.1
+    export QY_NOTIFIER_ZMQ_IN="tcp://127.0.0.1:$back" QY_NOTIFIER_ENDPOINT="tcp://127.0.0.1:$front"
+    H_bus=$(qy_free_port)
+    QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
+    qy_wait_health bus "$H_bus"
+}
+
 # it_ingest_http: the bus (one moderation hop, nobody behind it) and ingest
 # with its HTTP door on QY_INGEST_GATEWAY_HTTP_PORT, as the edges that post
 # to it need; sets H_bus and H_ingest. High-water marks: QY_BUS_ZMQ_HWM and

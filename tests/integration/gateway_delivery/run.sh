@@ -35,15 +35,10 @@ it_sim simB --fail-first 6
 "$Q" gateway alerts set delta "http://127.0.0.1:$P_simR/cgi-bin/webhook/send?key=hq" --msgtype markdown >/dev/null
 
 # Bus with the notifier hop only; notifier started later so that a backlog waits.
-P_nf=$(qy_free_port); P_nb=$(qy_free_port)
-export QY_BUS_HOPS="notifier=tcp://127.0.0.1:$P_nf>tcp://127.0.0.1:$P_nb" QY_HTTP_BIND=127.0.0.1
-export QY_NOTIFIER_ZMQ_IN="tcp://127.0.0.1:$P_nb" QY_NOTIFIER_ENDPOINT="tcp://127.0.0.1:$P_nf"
 export QY_NOTIFIER_RETRY_BASE_MS=100 QY_NOTIFIER_RETRY_CAP_MS=800 QY_NOTIFIER_RETRY_ATTEMPTS=30 QY_NOTIFIER_HTTP_TIMEOUT_MS=1000
 export QY_NOTIFIER_LIMIT_GROUP=5/2 QY_NOTIFIER_WECOM_PAUSE_MS=2000 QY_NOTIFIER_BREAKER_FAILURES=3 QY_NOTIFIER_BREAKER_OPEN_MS=1500
 export QY_NOTIFIER_POLL_MS=50
-H_bus=$(qy_free_port)
-QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
-qy_wait_health bus "$H_bus"
+it_notifier_bus
 start_notifier () {
     H_notifier=$(qy_free_port)
     QY_HTTP_PORT=$H_notifier qy_start notifier "$QY_BUILD/services/notifier/qy-notifier"

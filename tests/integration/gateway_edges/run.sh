@@ -22,13 +22,8 @@ it_sim simP
 "$Q" brand create slow Slow --gateway-url "http://127.0.0.1:$P_simS/v1/deliveries" >/dev/null
 "$Q" brand create papa Papa --gateway-url "http://127.0.0.1:$P_simP/v1/deliveries" >/dev/null
 
-P_nf=$(qy_free_port); P_nb=$(qy_free_port)
-export QY_BUS_HOPS="notifier=tcp://127.0.0.1:$P_nf>tcp://127.0.0.1:$P_nb" QY_HTTP_BIND=127.0.0.1
-export QY_NOTIFIER_ZMQ_IN="tcp://127.0.0.1:$P_nb" QY_NOTIFIER_ENDPOINT="tcp://127.0.0.1:$P_nf"
 export QY_NOTIFIER_LIMIT_GATEWAY=off QY_NOTIFIER_LEASE_S=5 QY_NOTIFIER_HTTP_TIMEOUT_MS=2500 QY_NOTIFIER_RETRY_BASE_MS=100 QY_NOTIFIER_POLL_MS=50
-H_bus=$(qy_free_port)
-QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
-qy_wait_health bus "$H_bus"
+it_notifier_bus
 
 # 5. refused at start (before anything else runs)
 rc=0; QY_NOTIFIER_HTTP_TIMEOUT_MS=3000 QY_HTTP_PORT=$(qy_free_port) timeout 20 "$QY_BUILD/services/notifier/qy-notifier" \

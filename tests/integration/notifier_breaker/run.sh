@@ -10,14 +10,9 @@ it_servers
 Q=$QYCTL
 it_sim sim --late-first 3 --late-ms 2500
 "$Q" brand create acme Acme --gateway-url "http://127.0.0.1:$P_sim/v1/deliveries" >/dev/null
-P_nf=$(qy_free_port); P_nb=$(qy_free_port)
-export QY_BUS_HOPS="notifier=tcp://127.0.0.1:$P_nf>tcp://127.0.0.1:$P_nb" QY_HTTP_BIND=127.0.0.1
-export QY_NOTIFIER_ZMQ_IN="tcp://127.0.0.1:$P_nb" QY_NOTIFIER_ENDPOINT="tcp://127.0.0.1:$P_nf"
 export QY_NOTIFIER_LIMIT_GATEWAY=off QY_NOTIFIER_HTTP_TIMEOUT_MS=1000 QY_NOTIFIER_POLL_MS=50
 export QY_NOTIFIER_BREAKER_FAILURES=3 QY_NOTIFIER_BREAKER_OPEN_MS=2000
-H_bus=$(qy_free_port)
-QY_HTTP_PORT=$H_bus qy_start bus "$QY_BUILD/services/bus/qy-bus"
-qy_wait_health bus "$H_bus"
+it_notifier_bus
 H_notifier=$(qy_free_port)
 QY_HTTP_PORT=$H_notifier qy_start notifier "$QY_BUILD/services/notifier/qy-notifier"
 qy_wait_health notifier "$H_notifier"
