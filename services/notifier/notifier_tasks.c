@@ -303,7 +303,7 @@ static int64_t s_close (qy_pg_t *pg)
 
 //  ------------------------------------------------------------ the ladder
 
-enum { C_ID, C_BRAND, C_KIND, C_STAGE, C_CREATED, C_HANDOVERS, C_SETTINGS, C_TZ, C_BCODE, C_GID, C_GCODE, C_GNAME,
+enum { C_ID, C_BRAND, C_KIND, C_STAGE, C_FROM, C_HANDOVERS, C_SETTINGS, C_TZ, C_BCODE, C_GID, C_GCODE, C_GNAME,
        C_SNAME, C_MEMBER, C_OWNER, C_OWNER_NAME, C_SMGR, C_SMGR_NAME, C_RMGR, C_RMGR_NAME, C_CONTENT, C_EVIDENCE,
        C_REASON, C_ASSIGNEE, C_ASSIGNEE_NAME, C_DUE, C_SOURCE, C_NCOLS };
 
@@ -311,7 +311,8 @@ enum { C_ID, C_BRAND, C_KIND, C_STAGE, C_CREATED, C_HANDOVERS, C_SETTINGS, C_TZ,
 //  the names their notices need: the group, store, member (group nickname
 //  first), the group's owner now, and the managers above.
 static const char *s_due_sql =
-    "SELECT t.id, t.brand_id, t.kind, t.stage, (extract (epoch FROM t.created_at) * 1000000)::bigint, t.handovers, "
+    "SELECT t.id, t.brand_id, t.kind, t.stage, (extract (epoch FROM coalesce (t.ladder_from, t.created_at)) * 1000000)::bigint, "
+    "       t.handovers, "
     "  coalesce (b.settings, '{}')::text, qy_tz_offset_min (b.tz_name, b.tz_offset_min), b.code, coalesce (t.group_id, 0), coalesce (g.code, ''), "
     "  coalesce (g.name, ''), coalesce (s.name, ''), "
     "  coalesce (ms.nickname, m.nickname, t.member_user, ''), coalesce (own.user_id, ''), "
@@ -446,10 +447,11 @@ static bool s_step (qy_pg_t *pg, PGresult *res, int r, const char *base_url, int
         ladder = notifier_tasks_ladder_default (kind);
     }
     json_decref (settings);
-    int64_t created = qy_pg_int (res, r, C_CREATED), next;
+    //  The ladder runs from the task's creation, or from its last reassign.
+    int64_t from = qy_pg_int (res, r, C_FROM), next;
     int stage = (int) qy_pg_int (res, r, C_STAGE);
-    tasks_step_t step = notifier_tasks_next (&ladder, stage, created, now_us, &next);
-    int64_t due = created + ladder.deadline_s * 1000000;
+    tasks_step_t step = notifier_tasks_next (&ladder, stage, from, now_us, &next);
+    int64_t due = from + ladder.deadline_s * 1000000;
     const char *name = "", *level = "hq", *who = "";
     if (step != TASKS_STEP_NONE && step != TASKS_STEP_EXPIRE) {
         who = s_target (res, r, step, &name, &level);

@@ -157,7 +157,7 @@ static int s_reassign (const s_args_t *a, const char *bid, int64_t brand_id)
     const char *p [] = { bid, id, a->to, a->name };
     PGresult *res = qyctl_exec (
         "UPDATE staff_tasks SET assignee = $3, assignee_name = $4, level = 'owner', state = 'open', stage = 0, "
-        "  handovers = handovers + 1, next_at = now () "
+        "  handovers = handovers + 1, next_at = now (), ladder_from = now () "
         "WHERE brand_id = $1 AND id = $2::bigint AND state IN " S_OPEN_STATES " RETURNING id", 4, p);
     bool changed = PQntuples (res) == 1;
     PQclear (res);

@@ -125,9 +125,18 @@ it_sql strike "SELECT v.msg_id, v.action, v.strike, m.user_id, b.reason, b.lifte
                FROM violations v JOIN members m ON m.id = v.member_id
                JOIN blocks b ON b.member_id = m.id AND b.violation_id = v.id WHERE v.brand_id = (SELECT id FROM brands WHERE code = 'offi')"
 # The removal from g2 (the block's): reassigned to another staff member, who gets it at once; then done with a note.
+# It is made ten hours old first (its next step still hours away): past its deadline and two
+# escalations by its creation. A reassign starts the ladder again, so the new person keeps it
+# with a new deadline, half an hour (before, the loop's next pass escalated it to the region's
+# manager).
+Q "UPDATE staff_tasks SET created_at = created_at - interval '10 hours' WHERE id = $TB"
 "$QYCTL" tasks reassign offi "$TB" --to staff7 --name 孙店员 >/dev/null
 it_wait "the reassigned task's notice" notice "$TB" 1 notify
 it_eq "reassigned notice to" "$(jq -r "select(.key == \"task:$TB:1:notify\") | .touser" "$QY_RUN/gateway.jsonl")" staff7
+sleep 3
+it_eq "still the new person's, due in half an hour" \
+    "$(Q "SELECT assignee || ' ' || level || ' ' || stage || ' ' || (due_at - now () BETWEEN interval '29 minutes' AND interval '30 minutes') FROM staff_tasks WHERE id = $TB")" \
+    "staff7 owner 1 true"
 "$QYCTL" tasks done offi "$TB" --note "已在手机上移出" --by staff7 >/dev/null
 it_eq "done twice refused" "$("$QYCTL" tasks done offi "$TB" --note again 2>&1 >/dev/null; echo "rc=$?")" \
     "qyctl: task $TB is not open in brand offi (qyctl tasks show offi $TB)

@@ -1,0 +1,11 @@
+-- A staff task's ladder (deadline, reminder, escalations, expiry) counted
+-- from its creation, also after qyctl tasks reassign had handed it to
+-- another person: a task reassigned once overdue was handed over and, at
+-- the loop's next pass, escalated to a manager again, the new person never
+-- given a deadline. ladder_from is when the ladder starts again (set by a
+-- reassign); NULL means created_at. Evidence is still looked for from
+-- created_at: what was done before the reassign still closes the task.
+--
+-- Upgrade: an older notifier ignores the column (it counts from
+-- created_at, as before); an older qyctl does not set it.
+ALTER TABLE staff_tasks ADD COLUMN IF NOT EXISTS ladder_from timestamptz;
