@@ -37,8 +37,13 @@ static int s_load_have (s_plan_t *pl, const campaign_def_t *def)
                          qy_pg_i64 (lo, pl->lo - 86400LL * 1000000) };
     PGresult *res;
     if (!qy_pg_run (pl->ctx->pg, "planned jobs",
+            //  Two parts, each with an index of its own (migration 134):
+            //  as one OR, the campaign's whole history was read.
             "SELECT step || ':' || group_id || ':' || period FROM campaign_jobs WHERE brand_id = $1 AND campaign_id = $2 "
-            "AND (due_at >= to_timestamp ($3::bigint / 1e6) OR period = 'g')", 3, p, &res))
+            "AND due_at >= to_timestamp ($3::bigint / 1e6) "
+            "UNION ALL "
+            "SELECT step || ':' || group_id || ':' || period FROM campaign_jobs WHERE brand_id = $1 AND campaign_id = $2 "
+            "AND period = 'g' AND due_at < to_timestamp ($3::bigint / 1e6)", 3, p, &res))
         return -1;
     for (int r = 0; r < PQntuples (res); r++)
         qy_map_put (pl->have, PQgetvalue (res, r, 0), 1);

@@ -5,7 +5,7 @@
 # migration runs statement by statement outside a transaction, is recorded only when all went
 # through, and is run again whole after a failure (its DROP … IF EXISTS clears the invalid index a
 # failed build leaves); a statement without its ';' at a line's end is refused.
-# 129–131 on a database at 128 with rows, and the plans of the readers of what they changed.
+# 129–131 and 134 on a database at 128 with rows, and the plans of the readers of what they changed.
 source "$(dirname "$0")/../lib.sh"
 it_servers
 MIG=$(cd "$(dirname "$0")/../../../deploy/migrations" && pwd)
@@ -77,6 +77,14 @@ INSERT INTO deliveries (key, brand_id, kind, priority, payload, status, attempts
 SELECT 'x' || i, 1 + i % 20, 'action', 1, '{}', 'dead', 8, now () - i * interval '1 hour' FROM generate_series (1, 48) i;
 INSERT INTO message_ids (brand_id, msg_id, event_time)
 SELECT 1 + i % 20, 'm' || i, now () - interval '10 days' + i * interval '4 seconds' FROM generate_series (1, 200000) i;
+INSERT INTO groups (brand_id, code, name) SELECT 1, 'g' || i, 'G' || i FROM generate_series (1, 500) i;
+INSERT INTO campaigns (brand_id, name, trigger, template) VALUES (1, 'sop', 'schedule', 'hi'), (1, 'other', 'join', 'hi');
+-- 90 days of a daily SOP in 500 groups, two steps, and one once-per-group step.
+INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, due_at, status, delivery_key)
+SELECT 1, 1, s, g.id, 'd' || d, now () - d * interval '1 day', 'sent', 'j' || g.id || ':' || s || ':' || d
+FROM groups g, generate_series (0, 1) s, generate_series (0, 89) d;
+INSERT INTO campaign_jobs (brand_id, campaign_id, step, group_id, period, due_at, status, delivery_key)
+SELECT 1, 1, 2, id, 'g', now () - interval '80 days', 'sent', 'once' || id FROM groups;
 SQL
 it_eq "at 128: deliveries_due and the btree there" "$(psql "$AT128" -qAtc "SELECT string_agg (indexname, ' ' ORDER BY indexname) FROM pg_indexes
     WHERE indexname IN ('deliveries_due', 'message_ids_event_time', 'message_ids_event_brin')")" "deliveries_due message_ids_event_time"
@@ -86,7 +94,7 @@ it_eq "deliveries_due gone, message_ids' event_time index a valid BRIN" "$(psql 
     SELECT string_agg (c.relname || ' ' || a.amname || ' ' || i.indisvalid, ', ' ORDER BY c.relname)
     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
     WHERE c.relname IN ('deliveries_due', 'message_ids_event_time', 'message_ids_event_brin')")" "message_ids_event_brin brin true"
-psql "$AT128" -qc "ANALYZE deliveries; ANALYZE message_ids" >/dev/null
+psql "$AT128" -qc "ANALYZE deliveries; ANALYZE message_ids; ANALYZE campaign_jobs" >/dev/null
 plan () { psql "$AT128" -qAtc "EXPLAIN (COSTS OFF) $1" | tr '\n' ' '; }
 for b in NULL 3; do
     p=$(plan "SELECT count (*), min (created_at) FROM deliveries WHERE (status = 'pending' OR status = 'sending') AND ($b::bigint IS NULL OR brand_id = $b::bigint)")
@@ -116,4 +124,12 @@ it_eq "retention's DELETE reads message_ids through the BRIN" "$(echo "$p" | gre
 ids=$(psql "$AT128" -qAtc "SELECT count (*) FROM message_ids WHERE event_time < (now () - interval '8 days')::date::timestamp AT TIME ZONE 'UTC'")
 psql "$AT128" -qAtc "SELECT qy_drop_partitions_before ((now () - interval '8 days')::date)" >/dev/null
 it_eq "and deletes what is older" "$(psql "$AT128" -qAtc "SELECT $ids > 0, count (*) = 200000 - $ids, min (event_time) >= (now () - interval '8 days')::date::timestamp AT TIME ZONE 'UTC' FROM message_ids")" "t|t|t"
+# 134: a campaign's planning round reads its jobs of the window and its once-per-group jobs
+# through an index each (campaign_plan.c's statement), not its 90 days of history.
+p=$(plan "SELECT step || ':' || group_id || ':' || period FROM campaign_jobs WHERE brand_id = 1 AND campaign_id = 1
+          AND due_at >= now () - interval '2 days' UNION ALL
+          SELECT step || ':' || group_id || ':' || period FROM campaign_jobs WHERE brand_id = 1 AND campaign_id = 1
+          AND period = 'g' AND due_at < now () - interval '2 days'")
+it_eq "the planner's read of a campaign's jobs (134)" "$(echo "$p" | grep -o 'Seq Scan\|campaign_jobs_planned\|campaign_jobs_once' | sort -u | tr '\n' ' ')" \
+    "campaign_jobs_once campaign_jobs_planned "
 it_done
