@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static qy_metric_t *m_requests [6], *m_latency;
 
@@ -287,6 +288,22 @@ static bool s_split (console_req_t *r, const char *rest)
     return true;
 }
 
+//  A login carries no CSRF token (there is no session yet): it is taken
+//  only as application/json, which a page of another site cannot send
+//  without asking first (CORS preflight), so no such page can log a
+//  visitor into an account of its own choosing. A text/plain form whose
+//  body happens to be JSON is refused.
+static void s_login (console_req_t *r)
+{
+    const char *type = MHD_lookup_connection_value (r->conn, MHD_HEADER_KIND, "Content-Type");
+    size_t n = strlen ("application/json");
+    if (!type || strncasecmp (type, "application/json", n) != 0 || (type [n] && type [n] != ';' && type [n] != ' ')) {
+        console_error (r, 415, "send the login as application/json");
+        return;
+    }
+    console_auth_login (r);
+}
+
 static void s_api (console_req_t *r)
 {
     bool utf8 = qy_utf8_valid (r->url);
@@ -307,7 +324,7 @@ static void s_api (console_req_t *r)
         return;
     }
     if (r->nseg == 1 && strcmp (r->seg [0], "session") == 0 && strcmp (r->method, "POST") == 0)
-        console_auth_login (r);
+        s_login (r);
     else
         s_api_route (r);
     //  Whatever the handler did is one transaction: committed when it

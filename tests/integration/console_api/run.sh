@@ -204,6 +204,10 @@ it_eq "the session works on the other replica" "$(curl -s -b "$QY_RUN/st1.jar" "
 login reg1
 api reg1 DELETE /api/v1/session >/dev/null
 it_eq "after logout" "$(status reg1 GET /api/v1/groups)" 401
+# A login needs no CSRF token, so it is taken only as application/json: another site's form
+# (text/plain, its body JSON) cannot log a visitor into an account of the site's choosing.
+it_eq "a login posted as text/plain from another origin" "$(curl -s -D "$QY_RUN/plain.h" -o /dev/null -w '%{http_code}' \
+    -H 'Content-Type: text/plain' -H 'Origin: https://evil.example' -d "{\"login\":\"reg1\",\"password\":\"$PW\"}" "$U/api/v1/session") $(grep -ci '^set-cookie' "$QY_RUN/plain.h")" "415 0"
 headers=$(curl -s -D - -o /dev/null -c /dev/null -H 'Content-Type: application/json' -d "{\"login\":\"reg1\",\"password\":\"$PW\"}" "$U/api/v1/session")
 echo "$headers" | grep -i '^set-cookie:' | grep -q 'HttpOnly; SameSite=Strict' && echo "ok   cookie HttpOnly, SameSite=Strict" || it_fail "cookie flags: $headers"
 csp=$(curl -s -D - -o /dev/null "$U/" | grep -i '^content-security-policy:')
