@@ -155,7 +155,14 @@ int qyctl_user (int argc, char **argv)
     if (strcmp (sub, "passwd") == 0) {
         char hash [crypto_pwhash_STRBYTES];
         s_password_hash (hash);
-        return s_set (o.args [0], "UPDATE console_users SET password_hash = $2 WHERE login = $1 RETURNING coalesce (brand_id, 0)",
+        //  A new password is what an operator reaches for after a leak: the
+        //  user's sessions end and its tokens are revoked with it.
+        return s_set (o.args [0],
+                      "WITH u AS (UPDATE console_users SET password_hash = $2 WHERE login = $1 "
+                      "           RETURNING id, coalesce (brand_id, 0) AS b), "
+                      "s AS (DELETE FROM console_sessions WHERE user_id IN (SELECT id FROM u)), "
+                      "t AS (UPDATE console_tokens SET revoked_at = now () WHERE user_id IN (SELECT id FROM u) AND revoked_at IS NULL) "
+                      "SELECT b FROM u",
                       "passwd", hash);
     }
     if (strcmp (sub, "disable") == 0 || strcmp (sub, "enable") == 0) {

@@ -234,6 +234,13 @@ q "UPDATE console_tokens SET expires_at = now () - interval '1 second' WHERE nam
 it_eq "expired token" "$(bearer "$rtok" "$U/api/v1/queue")" 401
 ctok=$("$Q" user token st1 --name cli --days 1 | awk '{print $2}')
 it_eq "qyctl user token" "$(curl -s -H "Authorization: Bearer $ctok" "$U/api/v1/groups" | jq -r '.items[0].code')" room1
+# A new password (what an operator does after a leak) ends the user's sessions and revokes its tokens.
+echo "$PW" | "$Q" user create acme pw1 --role store --store s1 >/dev/null
+login pw1
+ptok=$("$Q" user token pw1 --name leaked --days 1 | awk '{print $2}')
+it_eq "before the new password: session, token" "$(status pw1 GET /api/v1/groups) $(bearer "$ptok" "$U/api/v1/groups")" "200 200"
+echo "another-horse-2" | "$Q" user passwd pw1 >/dev/null
+it_eq "after it: session, token" "$(status pw1 GET /api/v1/groups) $(bearer "$ptok" "$U/api/v1/groups")" "401 401"
 
 # ---- 5. bad input: a clear JSON error each time, the service stays up
 # err CURL-ARGS…: "STATUS ERROR" up to the error's first colon
