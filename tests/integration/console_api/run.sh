@@ -205,6 +205,7 @@ login reg1
 api reg1 DELETE /api/v1/session >/dev/null
 it_eq "after logout" "$(status reg1 GET /api/v1/groups)" 401
 it_eq "logout audited" "$(q "SELECT count (*) FROM audit_log WHERE action = 'session.logout' AND object_id = 'reg1'")" 1
+it_eq "in the route's one transaction" "$(cat "$QY_RUN"/logs/console*.log | grep -c 'already a transaction in progress' || true)" 0
 # A login needs no CSRF token, so it is taken only as application/json: another site's form
 # (text/plain, its body JSON) cannot log a visitor into an account of the site's choosing.
 it_eq "a login posted as text/plain from another origin" "$(curl -s -D "$QY_RUN/plain.h" -o /dev/null -w '%{http_code}' \
