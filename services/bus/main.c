@@ -539,8 +539,8 @@ static bool s_take (s_hop_t *hop, zmq_msg_t *m, s_meta_t *meta)
             }
             int slot = s_sender (hop, zmq_msg_data (&id), zmq_msg_size (&id));
             if (slot < 0)
-                qy_log_error ("hop=%s unfinished: sender table full, a message taken without acknowledgement "
-                              "(its sender reports it unfinished)", hop->name);
+                qy_log_limited (QY_LOG_ERROR, "hop=%s unfinished: sender table full, a message taken without "
+                                "acknowledgement (its sender reports it unfinished)", hop->name);
             else {
                 *meta = (s_meta_t) { 0, sseq, slot, hop->senders [slot].gen, 1 };
                 hop->senders [slot].held++;

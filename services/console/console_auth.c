@@ -166,7 +166,7 @@ static void s_fail (console_req_t *r, const char *key, long threshold)
         const char *lp [] = { key, secs };
         PQclear (console_sql (r, "UPDATE console_login_failures SET locked_until = now () + make_interval (secs => $2::int) "
                               "WHERE key = $1", 2, lp));
-        qy_log_warn ("login locked key=%s failures=%ld seconds=%ld", key, n, s);
+        qy_log_limited (QY_LOG_WARN, "login locked key=%s failures=%ld seconds=%ld", key, n, s);
     }
 }
 
@@ -229,7 +229,7 @@ void console_auth_login (console_req_t *r)
         PQclear (res);
         s_fail (r, kl, r->cfg->login_threshold);
         s_fail (r, ka, r->cfg->address_threshold);
-        qy_log_info ("login failed login=%s addr=%s", login, r->addr);
+        qy_log_limited (QY_LOG_INFO, "login failed login=%s addr=%s", login, r->addr);
         console_error (r, 401, "wrong login or password");
         r->failed = false;          //  the failure counts must be committed
         return;
