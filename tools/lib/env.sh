@@ -59,7 +59,8 @@ qy_install_deps () {
 
 # Configure and build into $1 (default build/); extra cmake args follow.
 # QY_BUILD_PROGRESS, when set, names a function handed each line of the
-# build's output as it comes (the demo's progress line on a terminal).
+# build's output as it comes (the demo's progress line on a terminal),
+# then an empty line before the build's errors and warnings are shown.
 qy_build () {
     local dir=${1:-$QY_ROOT/build} rc=0; shift || true
     cmake -S "$QY_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null || return 1
@@ -71,6 +72,7 @@ qy_build () {
             "$QY_BUILD_PROGRESS" "$line"
         done
         rc=${PIPESTATUS[0]}
+        "$QY_BUILD_PROGRESS" ""
     else
         cmake --build "$dir" -j"$(nproc)" > "$dir/build.log" 2>&1 || rc=$?
     fi
